@@ -1,0 +1,152 @@
+"""Store-wide conventions (SPEC §2.5, D4), frozen when the store initializes.
+
+``DocumentConventions`` holds what every session of a store shares: the ignore rule of the seed
+"Disable Entity Tracking" (``should_ignore_entity_changes``), collection naming, the identity
+property, id generation, the request budget and the optimistic concurrency defaults.
+"""
+
+from __future__ import annotations
+
+import abc
+import re
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from rookdb.errors import ConfigurationError
+from rookdb.options import OptimisticConcurrencyMode
+from rookdb.serialization.entities import type_registry
+
+if TYPE_CHECKING:
+    from rookdb.session import DocumentSession
+
+__all__ = ["DocumentConventions", "ShouldIgnoreEntityChanges", "default_collection_name"]
+
+
+class ShouldIgnoreEntityChanges(abc.ABC):
+    """Decides, each time a session computes its changes, whether to leave an entity out.
+
+    Subclass it and implement ``check``; assign the class or an instance to
+    ``store.conventions.should_ignore_entity_changes``::
+
+        class IgnoreBob(ShouldIgnoreEntityChanges):
+            def check(self, session_operations, entity, document_id):
+                return isinstance(entity, Employee) and entity.first_name == "Bob"
+
+    ``check`` is called for entities that would otherwise be written (new ones, and ones that
+    differ from their snapshot), once per entity per computation, in tracking order, never for
+    deletes (SPEC S9). True means "do not track this entity".
+    """
+
+    @abc.abstractmethod
+    def check(
+        self, session_operations: DocumentSession, entity: object, document_id: str
+    ) -> bool: ...
+
+
+_IRREGULAR = {
+    "person": "people",
+    "man": "men",
+    "woman": "women",
+    "child": "children",
+    "mouse": "mice",
+    "goose": "geese",
+    "foot": "feet",
+    "tooth": "teeth",
+    "ox": "oxen",
+}
+_UNCOUNTABLE = {"equipment", "information", "rice", "money", "species", "series", "fish", "sheep"}
+_WORD = re.compile(r"[A-Z]?[a-z0-9]+$|[A-Z0-9]+$")
+
+
+def _plural(word: str) -> str:
+    lower = word.lower()
+    if lower in _UNCOUNTABLE:
+        return word
+    if lower in _IRREGULAR:
+        plural = _IRREGULAR[lower]
+        return plural.capitalize() if word[:1].isupper() else plural
+    if lower.endswith("y") and len(lower) > 1 and lower[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    if lower.endswith(("s", "x", "z", "ch", "sh")):
+        return word + "es"
+    return word + "s"
+
+
+def default_collection_name(cls: type) -> str:
+    """The English plural of a class name: ``Employee`` → ``Employees``, ``Company`` →
+    ``Companies``, ``Person`` → ``People`` (the last word of a CamelCase name is pluralized)."""
+    name = cls.__name__
+    match = _WORD.search(name)
+    if match is None:
+        return name + "s"
+    return name[: match.start()] + _plural(match.group())
+
+
+class DocumentConventions:
+    """Conventions of one ``DocumentStore``; set them before the first session opens."""
+
+    def __init__(self) -> None:
+        self._frozen = False
+        self.should_ignore_entity_changes: (
+            ShouldIgnoreEntityChanges | type[ShouldIgnoreEntityChanges] | None
+        ) = None
+        self.find_collection_name: Callable[[type], str] = default_collection_name
+        self.find_identity_property_name: Callable[[type], str] = lambda cls: "Id"
+        self.identity_parts_separator = "/"
+        #: ``(database, entity) -> id``; None uses HiLo ids such as ``employees/1-A``.
+        self.document_id_generator: Callable[[str, object], str] | None = None
+        self.max_number_of_requests_per_session = 30
+        self.use_optimistic_concurrency = False
+        self.optimistic_concurrency_mode: OptimisticConcurrencyMode | None = None
+        self._encoders: dict[type, Callable[[Any], Any]] = {}
+        self._ignore_instance: ShouldIgnoreEntityChanges | None = None
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if not name.startswith("_") and getattr(self, "_frozen", False):
+            raise ConfigurationError(
+                f"conventions are frozen once the store is initialized; set {name} before the "
+                "first open_session()"
+            )
+        super().__setattr__(name, value)
+
+    def register_type(self, cls: type) -> None:
+        """Let ``load(id)`` without ``object_type`` build ``cls`` from ``Raven-Python-Type``."""
+        type_registry.register(cls)
+
+    def register_encoder(self, cls: type, encoder: Callable[[Any], Any]) -> None:
+        """Serialize values of ``cls`` (and subclasses) as ``encoder(value)`` returns them."""
+        if self._frozen:
+            raise ConfigurationError("conventions are frozen once the store is initialized")
+        self._encoders[cls] = encoder
+
+    @property
+    def encoders(self) -> dict[type, Callable[[Any], Any]]:
+        return dict(self._encoders)
+
+    @property
+    def ignore_rule(self) -> ShouldIgnoreEntityChanges | None:
+        """The ``should_ignore_entity_changes`` instance shared by every session (frozen)."""
+        return self._ignore_instance
+
+    def freeze(self) -> None:
+        """Called by ``DocumentStore.initialize``: a class given as the ignore rule is
+        instantiated once here and shared across sessions and threads."""
+        if self._frozen:
+            return
+        rule = self.should_ignore_entity_changes
+        if isinstance(rule, type):
+            if not issubclass(rule, ShouldIgnoreEntityChanges):
+                raise ConfigurationError(
+                    "should_ignore_entity_changes must be a ShouldIgnoreEntityChanges subclass "
+                    "or instance"
+                )
+            rule = rule()
+        elif rule is not None and not callable(getattr(rule, "check", None)):
+            raise ConfigurationError(
+                "should_ignore_entity_changes must have a check(session, entity, id) method"
+            )
+        self._ignore_instance = rule
+        if not isinstance(self.max_number_of_requests_per_session, int):
+            raise ConfigurationError("max_number_of_requests_per_session must be an int")
+        # From here on conventions are read-only, hence safe to share across threads.
+        self._frozen = True

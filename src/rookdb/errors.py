@@ -1,0 +1,163 @@
+"""Every error rookdb raises on purpose.
+
+One root, so ``except rookdb.RookError`` catches them all. Misuse of the API and bad input are
+separate from failures of storage; builtin bases are mixed in where callers already expect them
+(``KeyError`` for a missing document, ``ValueError`` for bad configuration or ids, ``TypeError``
+for values that cannot be serialized)::
+
+    RookError
+    ├── ConfigurationError (ValueError)   bad URL, database name, convention change after init
+    ├── InvalidOperationError             misuse: store in a no-tracking session, closed session, ...
+    ├── NonUniqueObjectError              another object already holds that id in the session
+    ├── TooManyRequestsError              the session's request budget is spent
+    ├── ConcurrencyError                  optimistic concurrency: a change vector did not match
+    ├── DocumentNotFoundError (KeyError)  refresh of a document deleted in storage
+    ├── SerializationError (TypeError)    NaN, circular reference, unsupported type, 65-bit int, ...
+    ├── InvalidIdError (ValueError)       too long, control characters, lone surrogates, leading "/"
+    ├── QueryError                        malformed query or field name; carries the position
+    └── StorageError                      the backend failed; ``.original`` is the driver's error
+        ├── StorageUnavailableError       cannot reach or open the storage
+        ├── OutcomeUnknownError           the write may or may not have committed
+        ├── ProtocolError                 the server answered something rookdb cannot read
+        ├── DatabaseDoesNotExistError
+        ├── AuthenticationError
+        └── AuthorizationError
+
+RavenDB's names (``ConcurrencyException``, ``NonUniqueObjectException``,
+``InvalidOperationException``) are aliases of the matching classes.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AuthenticationError",
+    "AuthorizationError",
+    "ConcurrencyError",
+    "ConcurrencyException",
+    "ConfigurationError",
+    "DatabaseDoesNotExistError",
+    "DocumentNotFoundError",
+    "InvalidIdError",
+    "InvalidOperationError",
+    "InvalidOperationException",
+    "NonUniqueObjectError",
+    "NonUniqueObjectException",
+    "OutcomeUnknownError",
+    "ProtocolError",
+    "QueryError",
+    "RookError",
+    "SerializationError",
+    "StorageError",
+    "StorageUnavailableError",
+    "TooManyRequestsError",
+]
+
+
+class RookError(Exception):
+    """Root of every error rookdb raises on purpose."""
+
+
+class ConfigurationError(RookError, ValueError):
+    """The store was configured wrongly (unknown URL scheme, bad database name, late convention)."""
+
+
+class InvalidOperationError(RookError):
+    """The API was used in a way the session does not allow."""
+
+
+class NonUniqueObjectError(RookError):
+    """A different object is already tracked under this id in the session."""
+
+
+class TooManyRequestsError(RookError):
+    """The session would exceed ``max_number_of_requests_per_session``; nothing was sent."""
+
+
+class ConcurrencyError(RookError):
+    """A write or read check found a different change vector than the session expected.
+
+    ``expected`` is what the session sent (``""`` means "must not exist"); ``actual`` is what
+    storage holds (``None`` when the document does not exist). The whole batch was rejected.
+    """
+
+    def __init__(
+        self, message: str, *, document_id: str, expected: str | None, actual: str | None
+    ) -> None:
+        super().__init__(message)
+        self.document_id = document_id
+        self.expected = expected
+        self.actual = actual
+
+
+class DocumentNotFoundError(RookError, KeyError):
+    """The document is not in storage (for example ``refresh`` after another session deleted it)."""
+
+    def __str__(self) -> str:  # KeyError would print the repr of the message
+        return str(self.args[0]) if self.args else ""
+
+
+class SerializationError(RookError, TypeError):
+    """A value cannot become canonical JSON; nothing of the batch was written."""
+
+
+class InvalidIdError(RookError, ValueError):
+    """A document id is not acceptable; nothing was stored."""
+
+
+class QueryError(RookError):
+    """A query is malformed or names an invalid field.
+
+    ``position`` is the 0-based offset in the query text when there is one; ``line`` and
+    ``column`` are 1-based.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        position: int | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.position = position
+        self.line = line
+        self.column = column
+
+
+class StorageError(RookError):
+    """The storage backend failed. ``original`` keeps the driver's exception, if any."""
+
+    def __init__(self, message: str, *, original: BaseException | None = None) -> None:
+        super().__init__(message)
+        self.original = original
+
+
+class StorageUnavailableError(StorageError):
+    """The storage cannot be reached or opened."""
+
+
+class OutcomeUnknownError(StorageError):
+    """The request was sent but its outcome is unknown: the write may or may not have committed."""
+
+
+class ProtocolError(StorageError):
+    """The other side answered something that does not follow the protocol."""
+
+
+class DatabaseDoesNotExistError(StorageError):
+    """The named database does not exist and the backend does not create databases on use."""
+
+
+class AuthenticationError(StorageError):
+    """The server did not accept the client's credentials."""
+
+
+class AuthorizationError(StorageError):
+    """The credentials are valid but do not allow this operation."""
+
+
+# RavenDB's names, so code written for the official client keeps working.
+ConcurrencyException = ConcurrencyError
+NonUniqueObjectException = NonUniqueObjectError
+InvalidOperationException = InvalidOperationError

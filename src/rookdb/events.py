@@ -1,0 +1,122 @@
+"""Session events (RavenDB's ``add_before_store``, ``add_after_save_changes``, ...).
+
+Handlers registered on the store are copied into each new session; handlers registered on a
+session apply to it alone. A handler receives one ``...EventArgs`` value.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rookdb.query import Query
+    from rookdb.session import DocumentSession
+
+__all__ = [
+    "AfterSaveChangesEventArgs",
+    "BeforeDeleteEventArgs",
+    "BeforeQueryEventArgs",
+    "BeforeStoreEventArgs",
+    "EventRegistration",
+    "SessionEvents",
+]
+
+
+class BeforeStoreEventArgs:
+    """Given to ``before_store`` handlers at ``save_changes``, before each put. The handler may
+    change the entity or ``document_metadata``: what it leaves is what is written."""
+
+    def __init__(
+        self, session: DocumentSession, document_id: str, entity: Any, metadata: Any
+    ) -> None:
+        self.session = session
+        self.document_id = document_id
+        self.entity = entity
+        self.document_metadata = metadata
+
+
+class AfterSaveChangesEventArgs:
+    """Given to ``after_save_changes`` handlers once per written document, after the commit."""
+
+    def __init__(self, session: DocumentSession, document_id: str, entity: Any) -> None:
+        self.session = session
+        self.document_id = document_id
+        self.entity = entity
+
+
+class BeforeDeleteEventArgs:
+    """Given to ``before_delete`` handlers at ``save_changes``, before each delete."""
+
+    def __init__(self, session: DocumentSession, document_id: str, entity: Any) -> None:
+        self.session = session
+        self.document_id = document_id
+        self.entity = entity
+
+
+class BeforeQueryEventArgs:
+    """Given to ``before_query`` handlers before a query is sent."""
+
+    def __init__(self, session: DocumentSession, query: Query) -> None:
+        self.session = session
+        self.query = query
+
+
+Handler = Callable[[Any], None]
+
+
+class SessionEvents:
+    """Lists of handlers; a store's are copied into each session it opens."""
+
+    def __init__(self) -> None:
+        self.before_store: list[Handler] = []
+        self.after_save_changes: list[Handler] = []
+        self.before_delete: list[Handler] = []
+        self.before_query: list[Handler] = []
+
+    def copy(self) -> SessionEvents:
+        other = SessionEvents()
+        other.before_store = list(self.before_store)
+        other.after_save_changes = list(self.after_save_changes)
+        other.before_delete = list(self.before_delete)
+        other.before_query = list(self.before_query)
+        return other
+
+    @staticmethod
+    def fire(handlers: list[Handler], args: Any) -> None:
+        for handler in handlers:
+            handler(args)
+
+
+class EventRegistration:
+    """The ``add_*`` / ``remove_*`` methods shared by ``DocumentStore`` and sessions."""
+
+    _events: SessionEvents
+
+    def add_before_store(self, handler: Callable[[BeforeStoreEventArgs], None]) -> None:
+        self._events.before_store.append(handler)
+
+    def remove_before_store(self, handler: Callable[[BeforeStoreEventArgs], None]) -> None:
+        self._events.before_store.remove(handler)
+
+    def add_after_save_changes(
+        self, handler: Callable[[AfterSaveChangesEventArgs], None]
+    ) -> None:
+        self._events.after_save_changes.append(handler)
+
+    def remove_after_save_changes(
+        self, handler: Callable[[AfterSaveChangesEventArgs], None]
+    ) -> None:
+        self._events.after_save_changes.remove(handler)
+
+    def add_before_delete(self, handler: Callable[[BeforeDeleteEventArgs], None]) -> None:
+        self._events.before_delete.append(handler)
+
+    def remove_before_delete(self, handler: Callable[[BeforeDeleteEventArgs], None]) -> None:
+        self._events.before_delete.remove(handler)
+
+    def add_before_query(self, handler: Callable[[BeforeQueryEventArgs], None]) -> None:
+        self._events.before_query.append(handler)
+
+    def remove_before_query(self, handler: Callable[[BeforeQueryEventArgs], None]) -> None:
+        self._events.before_query.remove(handler)

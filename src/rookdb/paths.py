@@ -1,0 +1,56 @@
+"""Field paths into JSON documents (SPEC Q2): ``name``, ``address.city``, ``lines[].product``.
+
+A path is a dot-separated list of field names; a name followed by ``[]`` is an array whose
+elements the rest of the path applies to. Names hold letters, digits, ``_``, ``-`` and ``@``, so
+a validated path is safe to embed in a JSON path expression. Used by queries (filters, ordering,
+projections) and by includes, in every backend and in the pure-Python reference evaluator.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, NamedTuple
+
+from rookdb.errors import QueryError
+
+__all__ = ["Segment", "parse_field_path", "values_at"]
+
+_SEGMENT = re.compile(r"([\w@-]+)(\[\])?")
+
+
+class Segment(NamedTuple):
+    """One step of a path: a field name, and whether its value is an array to iterate."""
+
+    name: str
+    is_array: bool
+
+
+def parse_field_path(path: str) -> tuple[Segment, ...]:
+    """Validate and split a field path; anything else raises ``QueryError``."""
+    if not isinstance(path, str) or not path:
+        raise QueryError(f"invalid field name {path!r}")
+    segments: list[Segment] = []
+    for part in path.split("."):
+        match = _SEGMENT.fullmatch(part)
+        if match is None:
+            raise QueryError(f"invalid field name {path!r}: use letters, digits, _ - @ . and []")
+        segments.append(Segment(match.group(1), match.group(2) is not None))
+    return tuple(segments)
+
+
+def values_at(document: Any, path: str | tuple[Segment, ...]) -> list[Any]:
+    """Every value ``path`` reaches in ``document``; missing fields reach nothing."""
+    segments = parse_field_path(path) if isinstance(path, str) else path
+    current: list[Any] = [document]
+    for segment in segments:
+        reached: list[Any] = []
+        for value in current:
+            if type(value) is dict and segment.name in value:
+                child = value[segment.name]
+                if segment.is_array:
+                    if type(child) is list:
+                        reached.extend(child)
+                else:
+                    reached.append(child)
+        current = reached
+    return current

@@ -1,0 +1,315 @@
+"""Queries: an immutable AST, and the fluent, lazy ``DocumentQuery`` that builds it (SPEC Q1).
+
+The AST is what every backend executes, what the RQL parser produces and what the server
+receives as RQL text; it is plain frozen data. ``DocumentQuery`` follows the RavenDB client's
+fluent API: each call records one step and returns the query itself, and nothing runs until it is
+iterated or an executor (``first()``, ``count()``, ...) is called.
+
+Clauses are joined with AND unless ``or_else()`` comes between them; AND binds tighter than OR,
+as in RQL. ``not_()`` negates the next clause or subclause.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+
+from rookdb.errors import InvalidOperationError, QueryError
+from rookdb.paths import parse_field_path
+
+if TYPE_CHECKING:
+    from rookdb.storage.records import QueryStatistics
+
+__all__ = [
+    "And",
+    "DocumentQuery",
+    "Equals",
+    "Not",
+    "Or",
+    "OrderBy",
+    "Predicate",
+    "Query",
+    "QueryExecutor",
+]
+
+T = TypeVar("T")
+
+#: JSON scalars a predicate compares against.
+Scalar = str | int | float | bool | None
+
+
+# --------------------------------------------------------------------------- the AST
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Equals:
+    """``field = value``: JSON equality (numbers by value, booleans are not numbers)."""
+
+    field: str
+    value: Scalar
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Not:
+    """Every document ``item`` does not match, including those missing the field (two-valued)."""
+
+    item: Predicate
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class And:
+    items: tuple[Predicate, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Or:
+    items: tuple[Predicate, ...]
+
+
+Predicate = Equals | Not | And | Or
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class OrderBy:
+    field: str
+    descending: bool = False
+    ordering: str | None = None  # None: by JSON type; or "string", "long", "double"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Query:
+    """One query, as data. ``collection`` None means every document."""
+
+    collection: str | None = None
+    where: Predicate | None = None
+    order_by: tuple[OrderBy, ...] = ()
+    skip: int = 0
+    take: int | None = None
+    includes: tuple[str, ...] = ()
+
+
+def _check_scalar(value: object) -> Scalar:
+    if value is None or type(value) in (str, int, float, bool):
+        if type(value) is float and value != value:
+            raise QueryError("NaN cannot be compared")
+        return value  # type: ignore[return-value]
+    raise QueryError(f"cannot compare with a {type(value).__qualname__}: use a JSON scalar")
+
+
+# --------------------------------------------------------------------------- the builder
+
+
+class QueryExecutor(Protocol):
+    """What ``DocumentQuery`` needs from a session: run a query, build its results."""
+
+    def _execute_query(
+        self, query: Query, object_type: type[Any] | None, tracking: bool
+    ) -> tuple[list[Any], QueryStatistics]: ...
+
+
+class _Group:
+    """Clauses of one (sub)clause level, in OR-of-ANDs form as they are added."""
+
+    __slots__ = ("disjuncts", "negate_next", "next_is_or")
+
+    def __init__(self) -> None:
+        self.disjuncts: list[list[Predicate]] = [[]]
+        self.next_is_or = False
+        self.negate_next = False
+
+    def add(self, predicate: Predicate) -> None:
+        if self.negate_next:
+            predicate = Not(predicate)
+            self.negate_next = False
+        if self.next_is_or and self.disjuncts[-1]:
+            self.disjuncts.append([])
+        self.next_is_or = False
+        self.disjuncts[-1].append(predicate)
+
+    def build(self) -> Predicate | None:
+        terms: list[Predicate] = []
+        for conjunction in self.disjuncts:
+            if len(conjunction) == 1:
+                terms.append(conjunction[0])
+            elif conjunction:
+                terms.append(And(tuple(conjunction)))
+        if not terms:
+            return None
+        return terms[0] if len(terms) == 1 else Or(tuple(terms))
+
+
+class DocumentQuery(Generic[T]):
+    """A lazy query over one collection, built fluently::
+
+        robert = (
+            session.query(object_type=Employee)
+            .where_equals("first_name", "Robert")
+            .first()
+        )
+
+    Results are tracked by the session and go through its identity map, unless ``no_tracking()``
+    was called (SPEC S8). Iterating runs the query once per iteration.
+    """
+
+    def __init__(
+        self,
+        executor: QueryExecutor,
+        object_type: type[T] | None,
+        collection: str | None,
+    ) -> None:
+        self._executor = executor
+        self._object_type = object_type
+        self._query = Query(collection=collection)
+        self._groups: list[_Group] = [_Group()]
+        self._tracking = True
+        self._statistics_callbacks: list[Callable[[QueryStatistics], None]] = []
+
+    # -- building ----------------------------------------------------------------------------
+
+    def _add(self, predicate: Predicate) -> DocumentQuery[T]:
+        self._groups[-1].add(predicate)
+        return self
+
+    def where_equals(self, field_name: str, value: Any) -> DocumentQuery[T]:
+        """Documents whose ``field_name`` equals ``value`` (JSON equality)."""
+        parse_field_path(field_name)
+        return self._add(Equals(field_name, _check_scalar(value)))
+
+    def where_not_equals(self, field_name: str, value: Any) -> DocumentQuery[T]:
+        """Documents whose ``field_name`` does not equal ``value`` (missing fields included)."""
+        parse_field_path(field_name)
+        return self._add(Not(Equals(field_name, _check_scalar(value))))
+
+    def and_also(self) -> DocumentQuery[T]:
+        """Join the next clause with AND (the default)."""
+        self._groups[-1].next_is_or = False
+        return self
+
+    def or_else(self) -> DocumentQuery[T]:
+        """Join the next clause with OR."""
+        self._groups[-1].next_is_or = True
+        return self
+
+    def not_(self) -> DocumentQuery[T]:
+        """Negate the next clause or subclause."""
+        self._groups[-1].negate_next = True
+        return self
+
+    def open_subclause(self) -> DocumentQuery[T]:
+        """Start a parenthesised group of clauses."""
+        self._groups.append(_Group())
+        return self
+
+    def close_subclause(self) -> DocumentQuery[T]:
+        """End the group opened by ``open_subclause``."""
+        if len(self._groups) == 1:
+            raise QueryError("close_subclause() without open_subclause()")
+        inner = self._groups.pop().build()
+        if inner is not None:
+            self._add(inner)
+        return self
+
+    def order_by(self, field: str, ordering: str | None = None) -> DocumentQuery[T]:
+        parse_field_path(field)
+        self._query = dataclasses.replace(
+            self._query, order_by=(*self._query.order_by, OrderBy(field, False, ordering))
+        )
+        return self
+
+    def order_by_descending(self, field: str, ordering: str | None = None) -> DocumentQuery[T]:
+        parse_field_path(field)
+        self._query = dataclasses.replace(
+            self._query, order_by=(*self._query.order_by, OrderBy(field, True, ordering))
+        )
+        return self
+
+    def skip(self, count: int) -> DocumentQuery[T]:
+        if count < 0:
+            raise QueryError("skip() takes a count >= 0")
+        self._query = dataclasses.replace(self._query, skip=count)
+        return self
+
+    def take(self, count: int) -> DocumentQuery[T]:
+        if count < 0:
+            raise QueryError("take() takes a count >= 0")
+        self._query = dataclasses.replace(self._query, take=count)
+        return self
+
+    def include(self, path: str) -> DocumentQuery[T]:
+        """Load the documents whose ids ``path`` holds in the same request."""
+        parse_field_path(path)
+        self._query = dataclasses.replace(self._query, includes=(*self._query.includes, path))
+        return self
+
+    def no_tracking(self) -> DocumentQuery[T]:
+        """Do not track the results: later edits to them are not saved (SPEC S8)."""
+        self._tracking = False
+        return self
+
+    def statistics(self, callback: Callable[[QueryStatistics], None]) -> DocumentQuery[T]:
+        """Call ``callback`` with the ``QueryStatistics`` of each execution."""
+        self._statistics_callbacks.append(callback)
+        return self
+
+    # -- the AST -----------------------------------------------------------------------------
+
+    def to_query(self) -> Query:
+        """The immutable AST of this query as built so far."""
+        if len(self._groups) != 1:
+            raise QueryError("open_subclause() without close_subclause()")
+        return dataclasses.replace(self._query, where=self._groups[0].build())
+
+    # -- executing ---------------------------------------------------------------------------
+
+    def _run(self, query: Query) -> list[T]:
+        results, stats = self._executor._execute_query(query, self._object_type, self._tracking)
+        for callback in self._statistics_callbacks:
+            callback(stats)
+        return results
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._run(self.to_query()))
+
+    def to_list(self) -> list[T]:
+        return self._run(self.to_query())
+
+    def first(self) -> T:
+        """The first result; ``InvalidOperationError`` when there is none."""
+        results = self._run(dataclasses.replace(self.to_query(), take=1))
+        if not results:
+            raise InvalidOperationError("first(): the query returned no results")
+        return results[0]
+
+    def first_or_default(self, default: T | None = None) -> T | None:
+        results = self._run(dataclasses.replace(self.to_query(), take=1))
+        return results[0] if results else default
+
+    def single(self) -> T:
+        """The only result; ``InvalidOperationError`` unless there is exactly one."""
+        results = self._run(dataclasses.replace(self.to_query(), take=2))
+        if len(results) != 1:
+            raise InvalidOperationError(
+                f"single(): expected exactly one result, the query returned {len(results)}"
+                if len(results) < 2
+                else "single(): expected exactly one result, the query returned more"
+            )
+        return results[0]
+
+    def single_or_default(self, default: T | None = None) -> T | None:
+        results = self._run(dataclasses.replace(self.to_query(), take=2))
+        if len(results) > 1:
+            raise InvalidOperationError("single_or_default(): the query returned more than one")
+        return results[0] if results else default
+
+    def count(self) -> int:
+        """How many documents match (one request; no documents are transferred)."""
+        query = self.to_query()
+        _, stats = self._executor._execute_query(
+            dataclasses.replace(query, take=0), self._object_type, False
+        )
+        total = stats.total_results - query.skip
+        return max(0, total if query.take is None else min(total, query.take))
+
+    def any(self) -> bool:
+        return self.count() > 0

@@ -1,0 +1,1 @@
+"""Objects ⇄ JSON (``entities``) and the canonical JSON encoding (``encoding``)."""

@@ -1,0 +1,622 @@
+"""Python objects ⇄ JSON documents (SPEC D2, D3).
+
+Writing: plain classes (``__dict__``), ``__slots__`` classes, dataclasses, pydantic v2 models and
+dicts become JSON objects with their attribute names verbatim. Nested objects, lists, tuples, sets
+(sorted when their elements sort), enums, datetimes, timedeltas, Decimals and UUIDs are supported;
+anything else raises ``SerializationError`` unless a hook for its type was registered.
+
+Two paths produce the same bytes:
+
+* the fast path hands the object graph to orjson with a ``default`` callback, used every time the
+  session checks an entity for changes;
+* the checked path (``EntityCodec.encode_checked``) is used for what is about to be written. It
+  runs the fast path and, only when the bytes could hide an invalid value (see
+  ``may_hide_invalid_values``), rebuilds the document as a plain JSON tree while validating every
+  value: NaN and infinities, integers outside 64 bits, dict keys that are not ``str``/``int``,
+  circular references.
+
+Reading: ``EntityCodec.decode`` builds an object without calling ``__init__`` (``__new__`` plus
+attributes; pydantic ``model_construct``), so constructors and validators cannot drop or coerce
+data. Type hints (and dataclass/pydantic field types) rebuild nested objects, lists of objects,
+datetimes, enums, UUIDs and Decimals; without hints nested objects stay dicts. A value that does
+not match its hint is kept as stored. Fields a class does not declare are kept as attributes, or,
+for classes without a ``__dict__`` (``__slots__``, pydantic), in an ``Extras`` map that the
+session keeps and writes back.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import decimal
+import enum
+import types
+import typing
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from rookdb.errors import SerializationError
+from rookdb.serialization import encoding
+
+__all__ = [
+    "EntityCodec",
+    "Extras",
+    "TypeRegistry",
+    "python_type_name",
+    "type_registry",
+]
+
+JsonDict = dict[str, Any]
+
+#: Unknown fields of objects that cannot hold them: ``id(obj) -> (obj, {field: value})``. The
+#: object itself is kept so that its ``id`` stays valid as long as the map lives.
+Extras = dict[int, tuple[object, JsonDict]]
+
+_NO_VALUE: Any = object()
+
+
+def python_type_name(cls: type) -> str:
+    """The ``Raven-Python-Type`` metadata value of a class: ``module.QualifiedName``."""
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+class TypeRegistry:
+    """Classes ``load`` may build from a stored ``Raven-Python-Type`` (SPEC D3).
+
+    A class is registered when it is stored or loaded in this process, or explicitly through
+    ``conventions.register_type``. Names found in data are only ever looked up here: rookdb never
+    imports a module because a document names it.
+    """
+
+    def __init__(self) -> None:
+        self._by_name: dict[str, type] = {}
+
+    def register(self, cls: type) -> None:
+        self._by_name[python_type_name(cls)] = cls
+
+    def lookup(self, name: object) -> type | None:
+        return self._by_name.get(name) if isinstance(name, str) else None
+
+
+#: The process-wide registry.
+type_registry = TypeRegistry()
+
+
+# --------------------------------------------------------------------------- class layouts
+
+
+class _Kind(enum.Enum):
+    DICT = "dict"
+    DATACLASS = "dataclass"
+    PYDANTIC = "pydantic"
+    PLAIN = "plain"  # has a __dict__ (possibly also __slots__)
+    SLOTS = "slots"  # only __slots__
+
+
+def _slot_names(cls: type) -> tuple[str, ...]:
+    names: list[str] = []
+    for klass in reversed(cls.__mro__):
+        slots = klass.__dict__.get("__slots__", ())
+        if isinstance(slots, str):
+            slots = (slots,)
+        for name in slots:
+            if name not in ("__dict__", "__weakref__") and name not in names:
+                names.append(name)
+    return tuple(names)
+
+
+class _Layout:
+    """How one class is read and written; computed once per class."""
+
+    __slots__ = ("cls", "converters", "declared", "has_dict", "kind", "slots")
+
+    def __init__(self, cls: type) -> None:
+        self.cls = cls
+        self.slots = _slot_names(cls)
+        is_pydantic = hasattr(cls, "__pydantic_fields__") and hasattr(cls, "model_construct")
+        # Whether instances carry a __dict__ that can hold fields the class does not declare.
+        self.has_dict = not is_pydantic and (_instances_have_dict(cls) or not self.slots)
+        if issubclass(cls, dict):
+            self.kind = _Kind.DICT
+        elif dataclasses.is_dataclass(cls):
+            self.kind = _Kind.DATACLASS
+        elif is_pydantic:
+            self.kind = _Kind.PYDANTIC
+        elif self.has_dict:
+            self.kind = _Kind.PLAIN
+        else:
+            self.kind = _Kind.SLOTS
+        hints = _type_hints(cls)
+        if self.kind is _Kind.DATACLASS:
+            self.declared: tuple[str, ...] = tuple(
+                f.name
+                for f in dataclasses.fields(cls)  # type: ignore[arg-type]
+            )
+        elif self.kind is _Kind.PYDANTIC:
+            self.declared = tuple(cls.__pydantic_fields__)  # type: ignore[attr-defined]
+        elif self.kind is _Kind.SLOTS:
+            self.declared = self.slots
+        else:
+            self.declared = tuple(hints)
+        self.converters: tuple[tuple[str, Callable[[Any], Any]], ...] = tuple(
+            (name, conv)
+            for name, hint in hints.items()
+            if (conv := _converter_for(hint)) is not None
+        )
+
+
+def _instances_have_dict(cls: type) -> bool:
+    try:
+        return hasattr(cls.__new__(cls), "__dict__")
+    except Exception:
+        return False
+
+
+def _type_hints(cls: type) -> dict[str, Any]:
+    try:
+        return typing.get_type_hints(cls)
+    except Exception:  # unresolvable forward references: fall back to no hints, never crash
+        return {}
+
+
+_layouts: dict[type, _Layout] = {}
+
+
+def _layout(cls: type) -> _Layout:
+    layout = _layouts.get(cls)
+    if layout is None:
+        layout = _layouts[cls] = _Layout(cls)
+    return layout
+
+
+# --------------------------------------------------------------------------- reading hints
+
+
+def _parse_datetime(value: str) -> dt.datetime:
+    # RavenDB writes 7 fractional digits ("2024-01-02T03:04:05.1234567Z"); Python takes 6.
+    text = value
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    dot = text.find(".")
+    if dot != -1:
+        end = dot + 1
+        while end < len(text) and text[end].isdigit():
+            end += 1
+        if end - dot - 1 > 6:
+            text = text[: dot + 7] + text[end:]
+    return dt.datetime.fromisoformat(text)
+
+
+def _keep_on_mismatch(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    def guarded(value: Any) -> Any:
+        try:
+            return convert(value)
+        except (TypeError, ValueError, ArithmeticError, KeyError, AttributeError):
+            return value
+
+    return guarded
+
+
+def _converter_for(hint: Any) -> Callable[[Any], Any] | None:
+    """A function rebuilding a JSON value into ``hint``, or None when the value is already right."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin is typing.Union or origin is types.UnionType:
+        real = [a for a in args if a is not type(None)]
+        if len(real) != 1:
+            return None  # ambiguous unions keep the stored value
+        inner = _converter_for(real[0])
+        if inner is None:
+            return None
+        return lambda v: None if v is None else inner(v)
+    if origin is typing.Annotated:
+        return _converter_for(args[0])
+    if origin in (list, set, frozenset, tuple) or (
+        origin is not None and origin.__module__ == "collections.abc" and args
+    ):
+        return _container_converter(origin, args)
+    if origin is dict:
+        return _dict_converter(args)
+    if not isinstance(hint, type):
+        return None
+    if hint is dt.datetime:
+        return _keep_on_mismatch(lambda v: _parse_datetime(v) if isinstance(v, str) else v)
+    if hint is dt.date:
+        return _keep_on_mismatch(lambda v: dt.date.fromisoformat(v) if isinstance(v, str) else v)
+    if hint is dt.time:
+        return _keep_on_mismatch(lambda v: dt.time.fromisoformat(v) if isinstance(v, str) else v)
+    if hint is dt.timedelta:
+        return _keep_on_mismatch(
+            lambda v: dt.timedelta(seconds=v) if type(v) in (int, float) else v
+        )
+    if hint is decimal.Decimal:
+        return _keep_on_mismatch(
+            lambda v: decimal.Decimal(v) if isinstance(v, (str, int)) else v
+        )
+    if hint is uuid.UUID:
+        return _keep_on_mismatch(lambda v: uuid.UUID(v) if isinstance(v, str) else v)
+    if issubclass(hint, enum.Enum):
+        return _keep_on_mismatch(hint)
+    if hint in (str, int, float, bool, object, list, dict, type(None)) or issubclass(
+        hint, (str, int, float, bytes)
+    ):
+        return None
+    if hint in (set, frozenset, tuple):
+        return _keep_on_mismatch(lambda v: hint(v) if isinstance(v, list) else v)
+    cls = hint
+    return _keep_on_mismatch(lambda v: _build(cls, v, None) if type(v) is dict else v)
+
+
+def _container_converter(origin: Any, args: tuple[Any, ...]) -> Callable[[Any], Any] | None:
+    if origin is tuple and args and args[-1] is not Ellipsis:
+        item_convs = [_converter_for(a) or (lambda v: v) for a in args]
+
+        def to_fixed_tuple(v: Any) -> Any:
+            if type(v) is not list or len(v) != len(item_convs):
+                return v
+            return tuple(c(x) for c, x in zip(item_convs, v))
+
+        return _keep_on_mismatch(to_fixed_tuple)
+    item = _converter_for(args[0]) if args else None
+    name = getattr(origin, "__name__", "")
+    if origin in (set, frozenset) or name in ("Set", "MutableSet"):
+        make: Callable[[Any], Any] = frozenset if origin is frozenset else set
+    elif origin is tuple:
+        make = tuple
+    elif origin is list or name in ("Sequence", "MutableSequence", "Iterable", "Collection"):
+        make = list
+    else:
+        return None
+    if item is None and make is list:
+        return None
+    conv = item or (lambda v: v)
+
+    def to_container(v: Any) -> Any:
+        return make(conv(x) for x in v) if type(v) is list else v
+
+    return _keep_on_mismatch(to_container)
+
+
+def _dict_converter(args: tuple[Any, ...]) -> Callable[[Any], Any] | None:
+    if len(args) != 2:
+        return None
+    key_is_int = args[0] is int
+    value = _converter_for(args[1])
+    if value is None and not key_is_int:
+        return None
+    conv = value or (lambda v: v)
+
+    def to_dict(v: Any) -> Any:
+        if type(v) is not dict:
+            return v
+        return {(int(k) if key_is_int else k): conv(x) for k, x in v.items()}
+
+    return _keep_on_mismatch(to_dict)
+
+
+# --------------------------------------------------------------------------- building objects
+
+
+def _build(cls: type, data: JsonDict, extras: Extras | None) -> Any:
+    """Build an instance of ``cls`` from a decoded JSON object without calling ``__init__``.
+
+    ``data`` is owned by the caller and may be consumed (plain classes take it as their
+    ``__dict__``).
+    """
+    layout = _layout(cls)
+    for name, conv in layout.converters:
+        if name in data:
+            data[name] = conv(data[name])
+    kind = layout.kind
+    if kind is _Kind.PLAIN and not layout.slots:
+        obj = cls.__new__(cls)
+        obj.__dict__ = data  # the decoded dict is ours: adopt it rather than copy it
+        return obj
+    if kind is _Kind.DICT:
+        return data if cls is dict else cls(data)
+    if kind is _Kind.PYDANTIC:
+        declared = set(layout.declared)
+        known = {k: v for k, v in data.items() if k in declared}
+        obj = cls.model_construct(**known)  # type: ignore[attr-defined]
+        unknown = {k: v for k, v in data.items() if k not in declared}
+        if unknown:
+            pyd_extra = getattr(obj, "__pydantic_extra__", None)
+            if isinstance(pyd_extra, dict):
+                pyd_extra.update(unknown)
+            elif extras is not None:
+                extras[id(obj)] = (obj, unknown)
+        return obj
+    obj = cls.__new__(cls)
+    if kind is _Kind.DATACLASS:
+        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+            if f.name in data:
+                continue
+            # A field missing from the document gets its default, so the object is usable;
+            # the session then reports it as a NEW_FIELD (schema evolution).
+            if f.default is not dataclasses.MISSING:
+                data[f.name] = f.default
+            elif f.default_factory is not dataclasses.MISSING:
+                data[f.name] = f.default_factory()
+    slots = layout.slots
+    unknown = {}
+    for key, value in data.items():
+        if layout.has_dict or key in slots:
+            object.__setattr__(obj, key, value)
+        else:
+            unknown[key] = value
+    if unknown and extras is not None:
+        extras[id(obj)] = (obj, unknown)
+    return obj
+
+
+# --------------------------------------------------------------------------- the codec
+
+
+class EntityCodec:
+    """Reads and writes entities for one store (its identity property and type hooks)."""
+
+    def __init__(
+        self,
+        identity_property: str = "Id",
+        encoders: dict[type, Callable[[Any], Any]] | None = None,
+    ) -> None:
+        self.identity_property = identity_property
+        self._encoders: dict[type, Callable[[Any], Any]] = dict(encoders or {})
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def fields_of(self, obj: Any, extras: Extras | None = None) -> JsonDict:
+        """The JSON-level fields of one object (not converted further; may be a live dict)."""
+        cls = type(obj)
+        if cls is dict:
+            fields: JsonDict = obj
+        else:
+            layout = _layout(cls)
+            kind = layout.kind
+            if kind is _Kind.PLAIN and not layout.slots:
+                fields = obj.__dict__
+            elif kind is _Kind.DICT:
+                fields = dict(obj)
+            elif kind is _Kind.DATACLASS:
+                fields = {
+                    name: value
+                    for name in layout.declared
+                    if (value := getattr(obj, name, _NO_VALUE)) is not _NO_VALUE
+                }
+                if layout.has_dict:
+                    for key, value in obj.__dict__.items():
+                        if key not in fields:
+                            fields[key] = value
+            elif kind is _Kind.PYDANTIC:
+                fields = dict(obj.__dict__)
+                pyd_extra = getattr(obj, "__pydantic_extra__", None)
+                if pyd_extra:
+                    fields.update(pyd_extra)
+            else:
+                fields = {
+                    name: value
+                    for name in layout.slots
+                    if (value := getattr(obj, name, _NO_VALUE)) is not _NO_VALUE
+                }
+                if layout.has_dict:
+                    fields.update(obj.__dict__)
+        if extras:
+            held = extras.get(id(obj))
+            if held is not None and held[0] is obj:
+                fields = {**fields, **held[1]}
+        return fields
+
+    def document(self, entity: Any, metadata: JsonDict, extras: Extras | None = None) -> JsonDict:
+        """The top-level JSON object of an entity: its fields less the identity property,
+        plus ``@metadata``."""
+        fields = self.fields_of(entity, extras)
+        doc = dict(fields)
+        doc.pop(self.identity_property, None)
+        if type(entity) is dict or isinstance(entity, dict):
+            doc.pop("@metadata", None)
+        doc["@metadata"] = metadata
+        return doc
+
+    def _convert(self, obj: Any, extras: Extras | None) -> Any:
+        """One level of conversion for what JSON cannot hold (orjson's ``default``)."""
+        cls = type(obj)
+        hook = self._encoders.get(cls)
+        if hook is not None:
+            return hook(obj)
+        if cls is dt.datetime or cls is dt.date or cls is dt.time:
+            return obj.isoformat()
+        if cls is dt.timedelta:
+            return obj.total_seconds()
+        if cls is decimal.Decimal:
+            if not obj.is_finite():
+                raise SerializationError(f"{obj!r} is not a finite number")
+            return str(obj)
+        if cls is set or cls is frozenset:
+            try:
+                return sorted(obj)
+            except TypeError:
+                return list(obj)
+        if isinstance(obj, (dt.date, dt.time)):  # subclasses (pendulum, ...)
+            return obj.isoformat()
+        for base, base_hook in self._encoders.items():
+            if isinstance(obj, base):
+                return base_hook(obj)
+        if isinstance(obj, (bytes, bytearray, memoryview)) or callable(obj):
+            raise SerializationError(f"cannot serialize {cls.__qualname__} values to JSON")
+        # Subclasses of builtins that orjson did not take natively (namedtuple, ...).
+        if isinstance(obj, tuple):
+            return list(obj)
+        if isinstance(obj, dict):
+            return dict(obj)
+        if not hasattr(obj, "__dict__") and not _slot_names(cls):
+            raise SerializationError(f"cannot serialize {cls.__qualname__} values to JSON")
+        return self.fields_of(obj, extras)
+
+    def encode(self, entity: Any, metadata: JsonDict, extras: Extras | None = None) -> bytes:
+        """Canonical bytes of an entity's document, fast; used for change detection."""
+        doc = self.document(entity, metadata, extras)
+        try:
+            if extras:
+                return encoding.dumps(doc, lambda o: self._convert(o, extras))
+            return encoding.dumps(doc, self._default)
+        except SerializationError:
+            # orjson refuses some valid documents outright (int dict keys); the tree walk
+            # takes those, and says precisely what and where for the invalid ones.
+            return encoding.dumps(self.to_tree(doc, extras))
+
+    def _default(self, obj: Any) -> Any:
+        return self._convert(obj, None)
+
+    def encode_checked(
+        self,
+        entity: Any,
+        metadata: JsonDict,
+        extras: Extras | None = None,
+        data: bytes | None = None,
+    ) -> bytes:
+        """Canonical bytes for writing, every value validated (see the module docstring).
+
+        ``data``, when given, is what ``encode`` returned for the same state: only bytes that
+        could hide an invalid value are then walked again.
+        """
+        if data is None:
+            data = self.encode(entity, metadata, extras)
+        if not encoding.may_hide_invalid_values(data):
+            return data
+        return encoding.dumps(self.to_tree(self.document(entity, metadata, extras), extras))
+
+    def to_tree(self, value: Any, extras: Extras | None = None) -> Any:
+        """A plain JSON tree of ``value``, validating every value. Slow; the reference path."""
+        return self._tree(value, extras, "", set())
+
+    def _tree(self, value: Any, extras: Extras | None, path: str, active: set[int]) -> Any:
+        cls = type(value)
+        if value is None or cls is str or cls is bool:
+            if cls is str:
+                _check_text(value, path)
+            return value
+        if cls is int or (isinstance(value, int) and not isinstance(value, (bool, enum.Enum))):
+            if not encoding.INT64_MIN <= value <= encoding.INT64_MAX:
+                raise SerializationError(f"integer at {path or '/'} does not fit in 64 bits")
+            return int(value)
+        if cls is float or (isinstance(value, float) and not isinstance(value, enum.Enum)):
+            if value != value or value in (float("inf"), float("-inf")):
+                raise SerializationError(f"{value} at {path or '/'} is not a JSON number")
+            return float(value)
+        if isinstance(value, str) and not isinstance(value, enum.Enum):
+            _check_text(value, path)
+            return str(value)
+        if isinstance(value, enum.Enum):
+            return self._tree(value.value, extras, path, active)
+        if isinstance(value, uuid.UUID):
+            return str(value)
+        marker = id(value)
+        if marker in active:
+            raise SerializationError(f"circular reference at {path or '/'}")
+        active.add(marker)
+        try:
+            if isinstance(value, dict):
+                out: JsonDict = {}
+                for key, item in value.items():
+                    if type(key) is bool or not isinstance(key, (str, int)):
+                        raise SerializationError(
+                            f"dict key {key!r} at {path or '/'} is not a str or an int"
+                        )
+                    text = str(key) if not isinstance(key, str) else key
+                    _check_text(text, path)
+                    if text in out:
+                        raise SerializationError(f"duplicate key {text!r} at {path or '/'}")
+                    out[text] = self._tree(item, extras, f"{path}/{text}", active)
+                return out
+            if isinstance(value, (list, tuple)):
+                return [
+                    self._tree(item, extras, f"{path}/{i}", active) for i, item in enumerate(value)
+                ]
+            converted = self._convert(value, extras)
+            return self._tree(converted, extras, path, active)
+        finally:
+            active.discard(marker)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def decode(
+        self,
+        body: JsonDict,
+        cls: type | None,
+        document_id: str,
+        extras: Extras | None = None,
+    ) -> Any:
+        """Build an entity of ``cls`` (a dict when None) from a document body without
+        ``@metadata``; the identity property is set from ``document_id`` when the class can
+        hold it."""
+        if cls is None or cls is dict:
+            return body
+        entity = _build(cls, body, extras)
+        self.set_identity(entity, document_id, constructing=True)
+        return entity
+
+    def set_identity(self, entity: Any, document_id: str, *, constructing: bool = False) -> bool:
+        """Write the id to the identity property when the object allows it; True if written."""
+        if isinstance(entity, dict):
+            return False
+        name = self.identity_property
+        layout = _layout(type(entity))
+        declares = name in layout.declared or name in layout.slots
+        if not declares and not layout.has_dict:
+            return False
+        if layout.kind is _Kind.PYDANTIC and not declares:
+            return False
+        frozen = _is_frozen(entity)
+        if frozen and not constructing:
+            return False  # frozen objects keep their id in the session only (SPEC S14)
+        try:
+            if frozen or layout.kind is _Kind.PYDANTIC:
+                object.__setattr__(entity, name, document_id)
+            else:
+                setattr(entity, name, document_id)
+        except (AttributeError, TypeError):
+            return False
+        return True
+
+    def identity_of(self, entity: Any) -> Any:
+        """The value of the identity property, or None."""
+        if isinstance(entity, dict):
+            return entity.get(self.identity_property)
+        return getattr(entity, self.identity_property, None)
+
+    def refresh_in_place(self, entity: Any, fresh: Any) -> None:
+        """Make ``entity`` hold the state of ``fresh`` (same class), keeping its identity."""
+        if isinstance(entity, dict):
+            entity.clear()
+            entity.update(fresh)
+            return
+        layout = _layout(type(entity))
+        if layout.kind is _Kind.PYDANTIC:
+            object.__setattr__(entity, "__dict__", dict(fresh.__dict__))
+            if hasattr(fresh, "__pydantic_extra__"):
+                object.__setattr__(entity, "__pydantic_extra__", fresh.__pydantic_extra__)
+            return
+        for name in layout.slots:
+            if hasattr(fresh, name):
+                object.__setattr__(entity, name, getattr(fresh, name))
+            elif hasattr(entity, name):
+                object.__delattr__(entity, name)
+        if layout.has_dict:
+            entity.__dict__.clear()
+            entity.__dict__.update(fresh.__dict__)
+
+
+def _is_frozen(entity: Any) -> bool:
+    params = getattr(type(entity), "__dataclass_params__", None)
+    if params is not None and params.frozen:
+        return True
+    config = getattr(type(entity), "model_config", None)
+    return isinstance(config, dict) and bool(config.get("frozen"))
+
+
+def _check_text(text: str, path: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise SerializationError(f"string at {path or '/'} holds a lone surrogate") from exc

@@ -1,0 +1,93 @@
+"""The one narrow storage interface the session depends on (SPEC B1).
+
+A ``Storage`` is one database of one backend. The session calls nothing else: ``get`` (one read
+snapshot, also answering "exists" and includes), ``get_prefix``, ``apply`` (one atomic batch),
+``query``, the HiLo calls, ``stream`` and ``close``. Database administration lives on the small
+``Backend`` interface beside it. A backend author implements both and runs ``rookdb.testing``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Iterator, Sequence
+
+from rookdb.query import Query
+from rookdb.storage.records import (
+    BatchResult,
+    Capabilities,
+    Command,
+    DatabaseStatistics,
+    DocumentRecord,
+    GetResult,
+    QueryResult,
+)
+
+__all__ = ["Backend", "Storage"]
+
+
+class Storage(abc.ABC):
+    """One database. Thread-safe: a store shares it between its sessions and threads."""
+
+    capabilities: Capabilities
+
+    @abc.abstractmethod
+    def get(self, ids: Sequence[str], includes: Sequence[str] = ()) -> GetResult:
+        """Documents by id (case-insensitive), read in one snapshot together with the documents
+        their ``includes`` paths reference."""
+
+    @abc.abstractmethod
+    def get_prefix(self, prefix: str, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
+        """Documents whose id starts with ``prefix`` (case-insensitive), in id order."""
+
+    @abc.abstractmethod
+    def apply(self, batch: Sequence[Command]) -> BatchResult:
+        """Apply every command atomically or none: raises ``ConcurrencyError`` on a change
+        vector mismatch, ``StorageError`` on failure, and then nothing was written."""
+
+    @abc.abstractmethod
+    def query(self, query: Query) -> QueryResult:
+        """Run a query; always consistent with the last committed write."""
+
+    @abc.abstractmethod
+    def reserve_ids(self, prefix: str, capacity: int) -> tuple[int, int]:
+        """Reserve a HiLo range for ``prefix`` (case-insensitive): ``(low, high)`` inclusive,
+        never handed out again to any client of this database."""
+
+    @abc.abstractmethod
+    def return_ids(self, prefix: str, last_used: int, high: int) -> None:
+        """Give back the unused end of a range, if no one reserved past it since."""
+
+    @abc.abstractmethod
+    def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
+        """Every document (of one collection), for export; constant memory."""
+
+    @abc.abstractmethod
+    def close(self) -> None:
+        """Release connections. The storage is unusable afterwards."""
+
+
+class Backend(abc.ABC):
+    """The databases behind one URL, and their administration."""
+
+    capabilities: Capabilities
+    #: True when other stores use this backend too (``memory://NAME``): stores don't close it.
+    shared: bool = False
+
+    @abc.abstractmethod
+    def database(self, name: str) -> Storage:
+        """The storage of database ``name``, created on first use where the backend does so."""
+
+    @abc.abstractmethod
+    def create_database(self, name: str) -> None: ...
+
+    @abc.abstractmethod
+    def delete_database(self, name: str) -> None: ...
+
+    @abc.abstractmethod
+    def list_databases(self) -> list[str]: ...
+
+    @abc.abstractmethod
+    def statistics(self, name: str) -> DatabaseStatistics: ...
+
+    @abc.abstractmethod
+    def close(self) -> None: ...

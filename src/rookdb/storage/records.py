@@ -1,0 +1,153 @@
+"""The values that cross the storage interface: documents, write commands and results.
+
+Every backend (memory, SQLite, PostgreSQL, HTTP) speaks in these and nothing else. A document's
+``data`` is its canonical JSON body (SPEC D5) including ``@metadata`` with ``@collection``,
+``Raven-Python-Type`` and user keys; ``@id``, ``@change-vector`` and ``@last-modified`` are
+properties of the record, assigned by storage.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+__all__ = [
+    "BatchResult",
+    "Capabilities",
+    "Command",
+    "DatabaseStatistics",
+    "DeleteCommand",
+    "DocumentRecord",
+    "GetResult",
+    "PutCommand",
+    "QueryResult",
+    "QueryStatistics",
+    "ReadCheck",
+    "WriteResult",
+    "document_key",
+]
+
+
+def document_key(document_id: str) -> str:
+    """The case-insensitive key of a document id (SPEC S2): ids compare by this everywhere."""
+    return document_id.lower()
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DocumentRecord:
+    """One stored document."""
+
+    id: str
+    data: bytes
+    change_vector: str
+    last_modified: str
+    collection: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class PutCommand:
+    """Write ``data`` under ``id``.
+
+    ``expected_change_vector``: None writes unconditionally, ``""`` requires that the document
+    does not exist, anything else requires that it is the stored change vector. Ids ending in
+    ``/`` or ``|``, and the empty id, are completed by storage (SPEC S14).
+    """
+
+    id: str
+    collection: str
+    data: bytes
+    expected_change_vector: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DeleteCommand:
+    """Delete ``id`` (a no-op if absent), under the same change-vector rule as ``PutCommand``."""
+
+    id: str
+    expected_change_vector: str | None = None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ReadCheck:
+    """Fail the batch unless ``id`` still has ``change_vector`` (None: is still missing).
+
+    Sent for documents a ``WRITES_AND_READS`` session read but does not write (SPEC S19).
+    """
+
+    id: str
+    change_vector: str | None
+
+
+Command = PutCommand | DeleteCommand | ReadCheck
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What storage assigned to one put: the final id, change vector and modification time."""
+
+    id: str
+    change_vector: str
+    last_modified: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class BatchResult:
+    """Results of ``apply``: one ``WriteResult`` per ``PutCommand``, in batch order."""
+
+    puts: list[WriteResult]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class GetResult:
+    """Documents found by ``get``, by key; ids not found are absent.
+
+    ``includes`` maps the key of every id referenced by an include path to its record, or to
+    None when that document does not exist.
+    """
+
+    documents: dict[str, DocumentRecord]
+    includes: dict[str, DocumentRecord | None]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class QueryStatistics:
+    """What a query did (RavenDB's ``QueryStatistics``)."""
+
+    total_results: int = 0
+    skipped_results: int = 0
+    duration_in_ms: float = 0.0
+    index_name: str = ""
+    is_stale: bool = False
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class QueryResult:
+    """Documents (or projections, as JSON objects) a query returned, its includes and stats."""
+
+    records: list[DocumentRecord]
+    projections: list[dict[str, Any]] | None
+    includes: dict[str, DocumentRecord | None]
+    statistics: QueryStatistics
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DatabaseStatistics:
+    """``store.maintenance.get_statistics()``: documents per collection and indexes."""
+
+    database: str
+    count_of_documents: int
+    collections: dict[str, int]
+    indexes: list[str]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Capabilities:
+    """What a backend can do; the conformance suite skips (and says why) what it cannot.
+
+    Declared on each backend class instead of type checks (peewee's habit).
+    """
+
+    name: str
+    persistent: bool
+    multi_process: bool
+    full_text_search: bool = False

@@ -1,0 +1,65 @@
+"""Backends chosen by URL scheme (SPEC §2.1), from one registry.
+
+``memory://`` is a private in-memory backend per store; ``memory://NAME`` is shared by every
+store of the process that names it (kept for the life of the process). ``sqlite:///PATH`` is a
+directory of database files. Later issues register ``postgresql://`` and ``http(s)://``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from urllib.parse import unquote, urlsplit
+
+from rookdb.errors import ConfigurationError
+from rookdb.storage.base import Backend
+from rookdb.storage.sqlite import SqliteBackend
+
+__all__ = ["SCHEMES", "open_backend"]
+
+_shared_memory: dict[str, SqliteBackend] = {}
+_shared_lock = threading.Lock()
+
+
+def _memory(url: str) -> Backend:
+    name = url[len("memory://") :]
+    if not name:
+        return SqliteBackend(None)
+    with _shared_lock:
+        backend = _shared_memory.get(name)
+        if backend is None:
+            backend = _shared_memory[name] = SqliteBackend(None)
+            backend.shared = True
+        return backend
+
+
+def _sqlite(url: str) -> Backend:
+    parts = urlsplit(url)
+    if parts.netloc not in ("", "localhost"):
+        raise ConfigurationError(f"sqlite URLs name a local directory: sqlite:///PATH, not {url}")
+    path = unquote(parts.path)
+    # sqlite:///./data and sqlite:///data are relative; sqlite:////abs/data is absolute.
+    if path.startswith("/") and not path.startswith("//"):
+        path = path[1:] or "."
+    elif path.startswith("//"):
+        path = path[1:]
+    return SqliteBackend(path or ".")
+
+
+SCHEMES: dict[str, Callable[[str], Backend]] = {
+    "memory": _memory,
+    "sqlite": _sqlite,
+}
+
+
+def open_backend(url: str) -> Backend:
+    """The backend for ``url``; an unknown scheme is a ``ConfigurationError``."""
+    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
+    factory = SCHEMES.get(scheme)
+    if factory is None:
+        accepted = ", ".join(f"{s}://" for s in sorted(SCHEMES))
+        raise ConfigurationError(
+            f"unsupported URL {url!r}: rookdb accepts {accepted} "
+            "(postgresql:// and http(s):// come with their backends)"
+        )
+    return factory(url)

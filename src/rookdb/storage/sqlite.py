@@ -1,0 +1,550 @@
+"""The embedded backends on stdlib ``sqlite3`` (SPEC B2): ``sqlite:///DIR`` and ``memory://``.
+
+Files (one per database, ``DIR/<name>.rookdb``): WAL journal, ``synchronous=FULL``, a busy
+timeout, one connection per thread, a new connection after ``fork`` (a SQLite connection must
+never cross a fork), and writes in ``BEGIN IMMEDIATE`` transactions so a batch takes the write
+lock before it reads the change vectors it checks. Many processes can share one directory.
+
+Memory: one in-memory SQLite database per rookdb database, on a single connection guarded by a
+lock, shared by the store's sessions and threads. Same SQL, same code path as files.
+
+Every batch runs inside an explicit transaction that is rolled back on any error: SQLite commits
+what was done so far if a transaction is simply abandoned in some error paths, and a batch must be
+all or nothing.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime as dt
+import os
+import sqlite3
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from rookdb.errors import (
+    ConcurrencyError,
+    ConfigurationError,
+    DatabaseDoesNotExistError,
+    StorageError,
+    StorageUnavailableError,
+)
+from rookdb.ids import validate_database_name
+from rookdb.paths import values_at
+from rookdb.query import Query
+from rookdb.storage import _sql
+from rookdb.storage.base import Backend, Storage
+from rookdb.storage.records import (
+    BatchResult,
+    Capabilities,
+    Command,
+    DatabaseStatistics,
+    DeleteCommand,
+    DocumentRecord,
+    GetResult,
+    PutCommand,
+    QueryResult,
+    QueryStatistics,
+    ReadCheck,
+    WriteResult,
+    document_key,
+)
+
+__all__ = ["FORMAT_VERSION", "SqliteBackend", "SqliteStorage"]
+
+#: The on-disk format this code writes and reads (``PRAGMA user_version``; SPEC D6).
+FORMAT_VERSION = 1
+FILE_SUFFIX = ".rookdb"
+BUSY_TIMEOUT_MS = 30_000
+_STREAM_PAGE = 1000
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    key TEXT PRIMARY KEY,          -- the id lower-cased: ids are case-insensitive (S2)
+    id TEXT NOT NULL,              -- the id as first written
+    collection TEXT NOT NULL,
+    etag INTEGER NOT NULL,
+    change_vector TEXT NOT NULL,
+    last_modified TEXT NOT NULL,
+    data TEXT NOT NULL             -- canonical JSON (D5), TEXT so the JSON1 functions read it
+);
+CREATE INDEX IF NOT EXISTS documents_by_collection ON documents (collection COLLATE NOCASE);
+CREATE INDEX IF NOT EXISTS documents_by_etag ON documents (etag);
+CREATE TABLE IF NOT EXISTS hilo (prefix TEXT PRIMARY KEY, high INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS identities (prefix TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+"""
+
+_COLUMNS = "id, CAST(data AS BLOB), change_vector, last_modified, collection"
+_UPSERT = (
+    "INSERT INTO documents (key, id, collection, etag, change_vector, last_modified, data) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+    "collection = excluded.collection, etag = excluded.etag, "
+    "change_vector = excluded.change_vector, last_modified = excluded.last_modified, "
+    "data = excluded.data"
+)
+
+
+def _record(row: tuple[Any, ...]) -> DocumentRecord:
+    return DocumentRecord(row[0], row[1], row[2], row[3], row[4])
+
+
+def _now() -> str:
+    """ISO 8601 UTC with 7 fractional digits, as RavenDB writes ``@last-modified``."""
+    now = dt.datetime.now(dt.timezone.utc)
+    return f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond:06d}0Z"
+
+
+def _translate(exc: sqlite3.Error, action: str) -> StorageError:
+    message = f"SQLite failed to {action}: {exc}"
+    if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+        return StorageUnavailableError(message, original=exc)
+    return StorageError(message, original=exc)
+
+
+class _Connections:
+    """One connection per thread and process (files), or one shared connection (memory)."""
+
+    def __init__(self, path: str | None) -> None:
+        self._path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._registry_lock = threading.Lock()
+        self._closed = False
+        if path is None:
+            self._shared: sqlite3.Connection | None = self._open()
+            self._shared_lock: threading.RLock | None = threading.RLock()
+        else:
+            self._shared = None
+            self._shared_lock = None
+
+    def _open(self) -> sqlite3.Connection:
+        target = self._path if self._path is not None else ":memory:"
+        conn = sqlite3.connect(
+            target,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,  # autocommit; transactions are explicit
+            check_same_thread=False,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        if self._path is not None:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+        with self._registry_lock:
+            self._all.append(conn)
+        return conn
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        if self._closed:
+            raise StorageError("the storage is closed")
+        if self._shared is not None:
+            assert self._shared_lock is not None
+            with self._shared_lock:
+                yield self._shared
+            return
+        local = self._local
+        conn = getattr(local, "conn", None)
+        if conn is None or local.pid != os.getpid():
+            # After fork the parent's connection is abandoned, never used nor closed here.
+            conn = local.conn = self._open()
+            local.pid = os.getpid()
+        yield conn
+
+    def close(self) -> None:
+        self._closed = True
+        with self._registry_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
+
+@contextlib.contextmanager
+def _transaction(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[None]:
+    conn.execute(f"BEGIN {mode}")
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+class SqliteStorage(Storage):
+    """One rookdb database in one SQLite database (a file, or memory)."""
+
+    def __init__(self, path: str | None, capabilities: Capabilities) -> None:
+        self.capabilities = capabilities
+        self._connections = _Connections(path)
+        try:
+            with self._connections.connection() as conn, _transaction(conn):
+                self._initialize(conn)
+        except sqlite3.Error as exc:
+            self._connections.close()
+            raise StorageUnavailableError(f"cannot open {path or 'memory'}: {exc}", original=exc)
+        except BaseException:
+            self._connections.close()
+            raise
+
+    def _initialize(self, conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        if version > FORMAT_VERSION:
+            raise ConfigurationError(
+                f"this database has format version {version}; this rookdb reads up to "
+                f"{FORMAT_VERSION}: upgrade rookdb"
+            )
+        if version == 0:
+            # Statement by statement: executescript() would COMMIT the open transaction.
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
+        row = conn.execute("SELECT value FROM meta WHERE name = 'database_id'").fetchone()
+        if row is None:
+            database_id = base64.b64encode(uuid.uuid4().bytes, b"-_").decode()[:22]
+            conn.execute("INSERT INTO meta VALUES ('database_id', ?)", (database_id,))
+            conn.execute("INSERT INTO meta VALUES ('last_etag', '0')")
+        else:
+            database_id = row[0]
+        self._database_id: str = database_id
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, ids: Sequence[str], includes: Sequence[str] = ()) -> GetResult:
+        keys = list(dict.fromkeys(document_key(i) for i in ids))
+        try:
+            with self._connections.connection() as conn:
+                if not includes:
+                    return GetResult(self._fetch(conn, keys), {})
+                with _transaction(conn, "DEFERRED"):  # one snapshot for documents + includes
+                    documents = self._fetch(conn, keys)
+                    included = self._includes(conn, documents.values(), includes)
+                    return GetResult(documents, included)
+        except sqlite3.Error as exc:
+            raise _translate(exc, "read documents") from exc
+
+    @staticmethod
+    def _fetch(conn: sqlite3.Connection, keys: list[str]) -> dict[str, DocumentRecord]:
+        if not keys:
+            return {}
+        if len(keys) == 1:
+            rows = conn.execute(
+                f"SELECT key, {_COLUMNS} FROM documents WHERE key = ?", (keys[0],)
+            ).fetchall()
+        else:  # one statement, one snapshot, any number of ids
+            rows = conn.execute(
+                f"SELECT key, {_COLUMNS} FROM documents "
+                "WHERE key IN (SELECT value FROM json_each(?))",
+                (orjson.dumps(keys).decode(),),
+            ).fetchall()
+        return {row[0]: _record(row[1:]) for row in rows}
+
+    def _includes(
+        self,
+        conn: sqlite3.Connection,
+        records: Any,
+        paths: Sequence[str],
+    ) -> dict[str, DocumentRecord | None]:
+        wanted: dict[str, None] = {}
+        for record in records:
+            body = orjson.loads(record.data)
+            for path in paths:
+                for value in values_at(body, path):
+                    if isinstance(value, str) and value:
+                        wanted[document_key(value)] = None
+        found = self._fetch(conn, list(wanted))
+        return {key: found.get(key) for key in wanted}
+
+    def get_prefix(self, prefix: str, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
+        low = document_key(prefix)
+        try:
+            with self._connections.connection() as conn:
+                rows = conn.execute(
+                    f"SELECT {_COLUMNS} FROM documents WHERE key >= ? AND key < ? "
+                    "ORDER BY key LIMIT ? OFFSET ?",
+                    (low, low + "\U0010ffff", page_size, start),
+                ).fetchall()
+        except sqlite3.Error as exc:
+            raise _translate(exc, "read documents") from exc
+        return [_record(row) for row in rows]
+
+    def query(self, query: Query) -> QueryResult:
+        started = time.perf_counter()
+        params: list[Any] = []
+        conditions = []
+        if query.collection is not None:
+            conditions.append("collection = ? COLLATE NOCASE")
+            params.append(query.collection)
+        if query.where is not None:
+            conditions.append(_sql.where_clause(query.where, params))
+        where = " AND ".join(conditions) or "1"
+        limit = -1 if query.take is None else query.take
+        try:
+            with self._connections.connection() as conn, _transaction(conn, "DEFERRED"):
+                rows = conn.execute(
+                    f"SELECT {_COLUMNS} FROM documents WHERE {where} "
+                    f"ORDER BY {_sql.order_clause(query.order_by)} LIMIT ? OFFSET ?",
+                    (*params, limit, query.skip),
+                ).fetchall()
+                if query.take is None or (query.skip == 0 and len(rows) < query.take):
+                    total = query.skip + len(rows) if rows or query.skip == 0 else None
+                else:
+                    total = None
+                if total is None:
+                    total = conn.execute(
+                        f"SELECT count(*) FROM documents WHERE {where}", params
+                    ).fetchone()[0]
+                records = [_record(row) for row in rows]
+                included = (
+                    self._includes(conn, records, query.includes) if query.includes else {}
+                )
+        except sqlite3.Error as exc:
+            raise _translate(exc, "run a query") from exc
+        stats = QueryStatistics(
+            total_results=total,
+            skipped_results=query.skip,
+            duration_in_ms=(time.perf_counter() - started) * 1000,
+            index_name=f"collection/{query.collection}" if query.collection else "all-docs",
+        )
+        return QueryResult(records, None, included, stats)
+
+    def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
+        # Pages by etag, so memory stays constant and no connection is held between pages.
+        after = 0
+        condition = "" if collection is None else "AND collection = ? COLLATE NOCASE"
+        extra: tuple[Any, ...] = () if collection is None else (collection,)
+        while True:
+            try:
+                with self._connections.connection() as conn:
+                    rows = conn.execute(
+                        f"SELECT etag, {_COLUMNS} FROM documents WHERE etag > ? {condition} "
+                        "ORDER BY etag LIMIT ?",
+                        (after, *extra, _STREAM_PAGE),
+                    ).fetchall()
+            except sqlite3.Error as exc:
+                raise _translate(exc, "stream documents") from exc
+            for row in rows:
+                yield _record(row[1:])
+            if len(rows) < _STREAM_PAGE:
+                return
+            after = rows[-1][0]
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def apply(self, batch: Sequence[Command]) -> BatchResult:
+        try:
+            with self._connections.connection() as conn, _transaction(conn):
+                return self._apply(conn, batch)
+        except sqlite3.Error as exc:
+            raise _translate(exc, "write a batch") from exc
+
+    def _apply(self, conn: sqlite3.Connection, batch: Sequence[Command]) -> BatchResult:
+        checked = [
+            document_key(c.id)
+            for c in batch
+            if isinstance(c, ReadCheck) or c.expected_change_vector is not None
+        ]
+        current = dict(
+            conn.execute(
+                "SELECT key, change_vector FROM documents "
+                "WHERE key IN (SELECT value FROM json_each(?))",
+                (orjson.dumps(checked).decode(),),
+            ).fetchall()
+        ) if checked else {}
+        etag = int(conn.execute("SELECT value FROM meta WHERE name = 'last_etag'").fetchone()[0])
+        now = _now()
+        rows: list[tuple[Any, ...]] = []
+        results: list[WriteResult] = []
+        for command in batch:
+            if isinstance(command, PutCommand):
+                etag += 1
+                document_id = self._complete_id(conn, command.id, etag)
+                key = document_key(document_id)
+                self._check(document_id, command.expected_change_vector, current.get(key))
+                change_vector = f"A:{etag}-{self._database_id}"
+                data = command.data.decode("utf-8")
+                rows.append((key, document_id, command.collection, etag, change_vector, now, data))
+                current[key] = change_vector
+                results.append(WriteResult(document_id, change_vector, now))
+            elif isinstance(command, DeleteCommand):
+                key = document_key(command.id)
+                self._check(command.id, command.expected_change_vector, current.get(key))
+                if rows:  # keep batch order: earlier puts land before this delete
+                    conn.executemany(_UPSERT, rows)
+                    rows = []
+                conn.execute("DELETE FROM documents WHERE key = ?", (key,))
+                current.pop(key, None)
+            else:
+                actual = current.get(document_key(command.id))
+                if actual != command.change_vector:
+                    raise ConcurrencyError(
+                        f"document {command.id!r} changed since this session read it",
+                        document_id=command.id,
+                        expected=command.change_vector,
+                        actual=actual,
+                    )
+        if rows:
+            conn.executemany(_UPSERT, rows)
+        conn.execute("UPDATE meta SET value = ? WHERE name = 'last_etag'", (str(etag),))
+        return BatchResult(results)
+
+    @staticmethod
+    def _check(document_id: str, expected: str | None, actual: str | None) -> None:
+        if expected is None:
+            return
+        if expected == "" and actual is None:
+            return
+        if expected != "" and expected == actual:
+            return
+        raise ConcurrencyError(
+            f"optimistic concurrency violation on {document_id!r}: expected change vector "
+            f"{expected or '(none: must not exist)'}, storage has {actual or '(none)'}",
+            document_id=document_id,
+            expected=expected,
+            actual=actual,
+        )
+
+    @staticmethod
+    def _complete_id(conn: sqlite3.Connection, document_id: str, etag: int) -> str:
+        """Ids storage completes (SPEC S14): ``x/`` by etag, ``x|`` by identity, ``""`` GUID."""
+        if document_id == "":
+            return str(uuid.uuid4())
+        last = document_id[-1]
+        if last == "/":
+            return f"{document_id}{etag:019d}-A"
+        if last == "|":
+            prefix = document_id[:-1]
+            value = conn.execute(
+                "INSERT INTO identities VALUES (?, 1) ON CONFLICT (prefix) "
+                "DO UPDATE SET value = value + 1 RETURNING value",
+                (prefix.lower(),),
+            ).fetchone()[0]
+            return f"{prefix}/{value}"
+        return document_id
+
+    def reserve_ids(self, prefix: str, capacity: int) -> tuple[int, int]:
+        try:
+            with self._connections.connection() as conn, _transaction(conn):
+                high = conn.execute(
+                    "INSERT INTO hilo VALUES (?, ?) ON CONFLICT (prefix) "
+                    "DO UPDATE SET high = high + ? RETURNING high",
+                    (prefix.lower(), capacity, capacity),
+                ).fetchone()[0]
+        except sqlite3.Error as exc:
+            raise _translate(exc, "reserve ids") from exc
+        return high - capacity + 1, high
+
+    def return_ids(self, prefix: str, last_used: int, high: int) -> None:
+        try:
+            with self._connections.connection() as conn:
+                conn.execute(
+                    "UPDATE hilo SET high = ? WHERE prefix = ? AND high = ?",
+                    (last_used, prefix.lower(), high),
+                )
+        except sqlite3.Error as exc:
+            raise _translate(exc, "return ids") from exc
+
+    # -- admin -------------------------------------------------------------------------------
+
+    def statistics(self, name: str) -> DatabaseStatistics:
+        try:
+            with self._connections.connection() as conn:
+                counts = dict(
+                    conn.execute(
+                        "SELECT collection, count(*) FROM documents GROUP BY collection "
+                        "ORDER BY collection"
+                    ).fetchall()
+                )
+                indexes = [
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT name FROM sqlite_master WHERE type = 'index' "
+                        "AND name LIKE 'auto/%' ORDER BY name"
+                    )
+                ]
+        except sqlite3.Error as exc:
+            raise _translate(exc, "read statistics") from exc
+        return DatabaseStatistics(name, sum(counts.values()), counts, indexes)
+
+    def close(self) -> None:
+        self._connections.close()
+
+
+class SqliteBackend(Backend):
+    """Databases in a directory (``sqlite:///DIR``), or in memory (``directory=None``)."""
+
+    def __init__(self, directory: str | os.PathLike[str] | None) -> None:
+        self._directory = Path(directory) if directory is not None else None
+        self.capabilities = Capabilities(
+            name="sqlite" if directory is not None else "memory",
+            persistent=directory is not None,
+            multi_process=directory is not None,
+        )
+        self._lock = threading.Lock()
+        self._open: dict[str, SqliteStorage] = {}
+        if self._directory is not None:
+            try:
+                self._directory.mkdir(parents=True, exist_ok=True)
+            except OSError as exc:
+                raise StorageUnavailableError(
+                    f"cannot create the data directory {self._directory}: {exc}", original=exc
+                ) from exc
+
+    def _path(self, name: str) -> str | None:
+        if self._directory is None:
+            return None
+        return str(self._directory / f"{validate_database_name(name)}{FILE_SUFFIX}")
+
+    def database(self, name: str) -> SqliteStorage:
+        validate_database_name(name)
+        with self._lock:
+            storage = self._open.get(name.lower())
+            if storage is None:
+                storage = self._open[name.lower()] = SqliteStorage(
+                    self._path(name), self.capabilities
+                )
+            return storage
+
+    def create_database(self, name: str) -> None:
+        self.database(name)
+
+    def delete_database(self, name: str) -> None:
+        validate_database_name(name)
+        with self._lock:
+            storage = self._open.pop(name.lower(), None)
+        if storage is not None:
+            storage.close()
+        path = self._path(name)
+        if path is None:
+            if storage is None:
+                raise DatabaseDoesNotExistError(f"no database named {name!r}")
+            return
+        if not os.path.exists(path) and storage is None:
+            raise DatabaseDoesNotExistError(f"no database named {name!r}")
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.remove(path + suffix)
+
+    def list_databases(self) -> list[str]:
+        if self._directory is None:
+            with self._lock:
+                return sorted(self._open)
+        return sorted(p.name[: -len(FILE_SUFFIX)] for p in self._directory.glob(f"*{FILE_SUFFIX}"))
+
+    def statistics(self, name: str) -> DatabaseStatistics:
+        return self.database(name).statistics(name)
+
+    def close(self) -> None:
+        with self._lock:
+            storages, self._open = list(self._open.values()), {}
+        for storage in storages:
+            storage.close()

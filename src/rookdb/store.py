@@ -1,0 +1,177 @@
+"""``DocumentStore``: the URL picks the backend; conventions; sessions (SPEC §2.1).
+
+A store is thread-safe and meant to live as long as the application: it holds the backend's
+connections, one HiLo generator per database and the frozen conventions. Sessions are cheap.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from typing import Any
+
+from rookdb.conventions import DocumentConventions
+from rookdb.errors import ConfigurationError, InvalidOperationError, StorageError
+from rookdb.events import EventRegistration, SessionEvents
+from rookdb.ids import HiLoIdGenerator, validate_database_name
+from rookdb.options import SessionOptions
+from rookdb.serialization.entities import EntityCodec
+from rookdb.session import DocumentSession
+from rookdb.storage.base import Backend, Storage
+from rookdb.storage.records import DatabaseStatistics
+from rookdb.storage.registry import open_backend
+
+__all__ = ["DEFAULT_URL", "DocumentStore", "MaintenanceOperations"]
+
+#: Where ``DocumentStore()`` keeps data when neither ``urls`` nor ``$ROOKDB_URL`` say.
+DEFAULT_URL = "sqlite:///./rookdb-data"
+DEFAULT_DATABASE = "default"
+
+
+class MaintenanceOperations:
+    """``store.maintenance``: databases and their statistics."""
+
+    def __init__(self, store: DocumentStore) -> None:
+        self._store = store
+
+    def create_database(self, name: str) -> None:
+        self._store._backend_ready().create_database(validate_database_name(name))
+
+    def delete_database(self, name: str) -> None:
+        store = self._store
+        backend = store._backend_ready()
+        with store._lock:
+            store._storages.pop(name.lower(), None)
+            store._generators.pop(name.lower(), None)
+        backend.delete_database(validate_database_name(name))
+
+    def list_databases(self) -> list[str]:
+        return self._store._backend_ready().list_databases()
+
+    def get_statistics(self, database: str | None = None) -> DatabaseStatistics:
+        """Documents per collection and the indexes of ``database`` (the store's default)."""
+        name = validate_database_name(database or self._store.database)
+        return self._store._backend_ready().statistics(name)
+
+
+class DocumentStore(EventRegistration):
+    """The entry point of rookdb::
+
+        with DocumentStore(urls="sqlite:///./data", database="Northwind") as store:
+            with store.open_session() as session:
+                session.store(Employee("Robert", "King"))
+                session.save_changes()
+
+    ``urls``: ``memory://`` (private to this store), ``memory://NAME`` (shared in the process),
+    ``sqlite:///DIR`` (a directory of database files); None means ``$ROOKDB_URL`` or SQLite in
+    ``./rookdb-data``. ``database``: None means ``"default"``. Entering the ``with`` block does
+    not initialize the store, so conventions can still be set there; the first
+    ``open_session()`` (or ``initialize()``) does, and freezes them.
+    """
+
+    def __init__(self, urls: str | list[str] | None = None, database: str | None = None) -> None:
+        if urls is None:
+            urls = os.environ.get("ROOKDB_URL") or DEFAULT_URL
+        url_list = [urls] if isinstance(urls, str) else list(urls)
+        if not url_list or not all(isinstance(u, str) and u for u in url_list):
+            raise ConfigurationError("urls must be a URL or a non-empty list of URLs")
+        self.urls: list[str] = url_list
+        self.database: str = validate_database_name(database or DEFAULT_DATABASE)
+        self.conventions = DocumentConventions()
+        self._events = SessionEvents()
+        self._lock = threading.RLock()
+        self._backend: Backend | None = None
+        self._codec: EntityCodec | None = None
+        self._storages: dict[str, Storage] = {}
+        self._generators: dict[str, HiLoIdGenerator] = {}
+        self._closed = False
+        self.maintenance = MaintenanceOperations(self)
+
+    def __enter__(self) -> DocumentStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"DocumentStore(urls={self.urls!r}, database={self.database!r})"
+
+    def initialize(self) -> DocumentStore:
+        """Open the backend and freeze the conventions; idempotent."""
+        with self._lock:
+            if self._closed:
+                raise InvalidOperationError("the store is closed")
+            if self._backend is None:
+                self.conventions.freeze()
+                if len({u.split("://", 1)[0] for u in self.urls}) > 1:
+                    raise ConfigurationError("all urls of a store must use the same scheme")
+                self._backend = open_backend(self.urls[0])
+                self._codec = EntityCodec(encoders=self.conventions.encoders)
+        return self
+
+    def _backend_ready(self) -> Backend:
+        self.initialize()
+        assert self._backend is not None
+        return self._backend
+
+    def _storage(self, database: str) -> Storage:
+        key = database.lower()
+        with self._lock:
+            storage = self._storages.get(key)
+            if storage is None:
+                storage = self._storages[key] = self._backend_ready().database(database)
+            return storage
+
+    def _next_id(self, database: str, entity: Any, collection: str) -> str:
+        generator = self.conventions.document_id_generator
+        if generator is not None:
+            return generator(database, entity)
+        key = database.lower()
+        with self._lock:
+            hilo = self._generators.get(key)
+            if hilo is None:
+                hilo = self._generators[key] = HiLoIdGenerator(
+                    self._storage(database), self.conventions.identity_parts_separator
+                )
+        return hilo.next_id(collection.lower())
+
+    def open_session(
+        self,
+        database: str | SessionOptions | None = None,
+        session_options: SessionOptions | None = None,
+    ) -> DocumentSession:
+        """A new session. ``SessionOptions`` may be passed positionally, as RavenDB's docs do."""
+        if isinstance(database, SessionOptions):
+            if session_options is not None:
+                raise ConfigurationError("session options were given twice")
+            database, session_options = None, database
+        options = session_options or SessionOptions()
+        name = validate_database_name(database or options.database or self.database)
+        self.initialize()
+        assert self._codec is not None
+        return DocumentSession(
+            self,
+            name,
+            self._storage(name),
+            options,
+            self._codec,
+            self._events.copy(),
+            self._next_id,
+        )
+
+    def close(self) -> None:
+        """Give back unused HiLo ranges and close the backend's connections."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            backend, self._backend = self._backend, None
+            generators, self._generators = list(self._generators.values()), {}
+            self._storages = {}
+        for hilo in generators:
+            # Best effort: ids not given back are merely skipped, never reused.
+            with contextlib.suppress(StorageError):
+                hilo.return_unused()
+        if backend is not None and not backend.shared:
+            backend.close()

@@ -1,0 +1,120 @@
+"""What ``save_changes()`` would write, computed once for every question asked of it (SPEC S3-S5).
+
+``compute_changes`` is the one code path, with the one filter, behind ``has_changes``,
+``has_changed``, ``what_changed``, ``what_changed_for`` and ``save_changes`` (S4): whatever it
+returns is exactly what a save writes, so the five can never disagree.
+
+For each tracked entity, in tracking order:
+
+1. deleted → a delete (always reported and written, whatever the ignore rules say);
+2. ignored with ``ignore_changes_for`` → nothing, without even serializing it;
+3. serialized; bytes identical to the snapshot → clean (one serialization, one bytes
+   comparison: S5); bytes different but JSON equal (``1`` vs ``1.0``) → clean, and the snapshot
+   takes the new bytes;
+4. the ignore rule is asked (new entities and changed ones only, S9) → nothing if it says so;
+5. validated for writing → a put.
+
+Then the deletes-by-id of documents the session never loaded.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from rookdb.serialization.encoding import json_equal, loads
+from rookdb.tracking.diff import ChangeType, DocumentsChanges, diff, to_json_patch
+from rookdb.tracking.identity_map import PendingDelete
+from rookdb.tracking.state import DocumentState
+
+__all__ = ["Change", "ChangeKind", "compute_changes", "describe"]
+
+
+class ChangeKind(enum.Enum):
+    NEW = "new"
+    MODIFIED = "modified"
+    DELETED = "deleted"
+
+
+class Change:
+    """One document ``save_changes()`` would write: its state (None for a delete-by-id), id and,
+    for puts, the canonical bytes to write."""
+
+    __slots__ = ("data", "document_id", "expected_change_vector", "kind", "state")
+
+    def __init__(
+        self,
+        kind: ChangeKind,
+        state: DocumentState | None,
+        document_id: str,
+        data: bytes | None = None,
+        expected_change_vector: str | None = None,
+    ) -> None:
+        self.kind = kind
+        self.state = state
+        self.document_id = document_id
+        self.data = data
+        self.expected_change_vector = expected_change_vector
+
+    def __repr__(self) -> str:
+        return f"<Change {self.kind.value} {self.document_id!r}>"
+
+
+def compute_changes(
+    states: Iterable[DocumentState],
+    deletes_by_id: Iterable[PendingDelete],
+    encode: Callable[[DocumentState], bytes],
+    validate: Callable[[DocumentState, bytes], bytes],
+    should_ignore: Callable[[DocumentState], bool],
+) -> list[Change]:
+    """Every change a save would write, in tracking order (see the module docstring)."""
+    changes: list[Change] = []
+    for state in states:
+        if state.deleted:
+            changes.append(Change(ChangeKind.DELETED, state, state.id))
+            continue
+        if state.ignore_changes:
+            continue
+        data = encode(state)
+        snapshot = state.snapshot
+        if snapshot is None:
+            kind = ChangeKind.NEW
+        elif data == snapshot:
+            continue
+        elif json_equal(loads(snapshot), loads(data)):
+            state.snapshot = data  # same JSON, other bytes: clean (S5)
+            continue
+        else:
+            kind = ChangeKind.MODIFIED
+        if should_ignore(state):
+            continue
+        changes.append(Change(kind, state, state.id, validate(state, data)))
+    for pending in deletes_by_id:
+        changes.append(
+            Change(ChangeKind.DELETED, None, pending.id, None, pending.expected_change_vector)
+        )
+    return changes
+
+
+def _changes_of(change: Change) -> list[DocumentsChanges]:
+    state = change.state
+    if change.kind is ChangeKind.NEW:
+        assert change.data is not None
+        return [DocumentsChanges(ChangeType.DOCUMENT_ADDED, field_new_value=loads(change.data))]
+    if change.kind is ChangeKind.DELETED:
+        old = loads(state.snapshot) if state is not None and state.snapshot is not None else None
+        return [DocumentsChanges(ChangeType.DOCUMENT_DELETED, field_old_value=old)]
+    assert state is not None and state.snapshot is not None and change.data is not None
+    return diff(loads(state.snapshot), loads(change.data))
+
+
+def describe(changes: list[Change], as_patch: bool = False) -> dict[str, Any]:
+    """``what_changed()``: per document id, its ``DocumentsChanges`` (or an RFC 6902 patch)."""
+    out: dict[str, Any] = {}
+    for change in changes:
+        entries = _changes_of(change)
+        out.setdefault(change.document_id, []).extend(entries)
+    if as_patch:
+        return {document_id: to_json_patch(entries) for document_id, entries in out.items()}
+    return out
