@@ -1,0 +1,24 @@
+"""How the conformance suite makes a fresh database URL for each backend."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from pathlib import Path
+
+__all__ = ["BACKENDS", "BackendSpec"]
+
+
+@dataclasses.dataclass(frozen=True)
+class BackendSpec:
+    """A backend under test: its name, and a fresh URL in a temporary directory."""
+
+    name: str
+    make_url: Callable[[Path], str]
+    persistent: bool
+
+
+BACKENDS: dict[str, BackendSpec] = {
+    "memory": BackendSpec("memory", lambda tmp: "memory://", persistent=False),
+    "sqlite": BackendSpec("sqlite", lambda tmp: f"sqlite:///{tmp / 'data'}", persistent=True),
+}

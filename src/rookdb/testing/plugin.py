@@ -1,0 +1,82 @@
+"""pytest plugin: every test that uses ``store``, ``new_store`` or ``store_url`` runs on every
+selected backend (``--backend memory|sqlite|all``, repeatable; default: all)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rookdb.store import DocumentStore
+from rookdb.testing.backends import BACKENDS, BackendSpec
+
+_FIXTURES = ("store", "new_store", "store_url", "backend")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("rookdb")
+    group.addoption(
+        "--backend",
+        action="append",
+        default=None,
+        choices=[*BACKENDS, "all"],
+        help="rookdb backend(s) to run the conformance tests on (default: all)",
+    )
+
+
+def _selected(config: pytest.Config) -> list[str]:
+    chosen = config.getoption("--backend") or ["all"]
+    if "all" in chosen:
+        return list(BACKENDS)
+    return list(dict.fromkeys(chosen))
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if any(name in metafunc.fixturenames for name in _FIXTURES):
+        names = _selected(metafunc.config)
+        marker = metafunc.definition.get_closest_marker("backends")
+        if marker is not None:
+            names = [n for n in names if n in marker.args]
+        metafunc.parametrize("backend", [BACKENDS[n] for n in names], ids=names, indirect=True)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers", "backends(*names): run this test only on the named backends"
+    )
+
+
+@pytest.fixture
+def backend(request: pytest.FixtureRequest) -> BackendSpec:
+    spec: BackendSpec = request.param
+    return spec
+
+
+@pytest.fixture
+def store_url(backend: BackendSpec, tmp_path: Path) -> str:
+    """A URL of an empty database of the backend under test."""
+    return backend.make_url(tmp_path)
+
+
+@pytest.fixture
+def new_store(store_url: str) -> Iterator[Callable[..., DocumentStore]]:
+    """Make stores on the backend under test (not initialized: conventions can still be set).
+    Every store made is closed at the end of the test."""
+    made: list[DocumentStore] = []
+
+    def make(**kwargs: Any) -> DocumentStore:
+        store = DocumentStore(urls=kwargs.pop("urls", store_url), **kwargs)
+        made.append(store)
+        return store
+
+    yield make
+    for store in made:
+        store.close()
+
+
+@pytest.fixture
+def store(new_store: Callable[..., DocumentStore]) -> DocumentStore:
+    """An initialized store on the backend under test."""
+    return new_store().initialize()
