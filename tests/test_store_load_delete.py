@@ -43,10 +43,8 @@ def test_hilo_ranges_are_shared_by_stores_of_one_database(new_store) -> None:  #
     with store1.open_session() as session:
         first = Employee("A")
         session.store(first)
-    if store1.urls[0].startswith("memory"):
-        store2 = store1  # a private memory database has one store
-    else:
-        store2 = new_store()
+    # A private memory database has one store; files are shared by stores.
+    store2 = store1 if store1.urls[0].startswith("memory") else new_store()
     with store2.open_session() as session:
         second = Employee("B")
         session.store(second)

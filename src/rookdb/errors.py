@@ -7,7 +7,7 @@ for values that cannot be serialized)::
 
     RookError
     ├── ConfigurationError (ValueError)   bad URL, database name, convention change after init
-    ├── InvalidOperationError             misuse: store in a no-tracking session, closed session, ...
+    ├── InvalidOperationError             misuse: store in a no-tracking session, closed session
     ├── NonUniqueObjectError              another object already holds that id in the session
     ├── TooManyRequestsError              the session's request budget is spent
     ├── ConcurrencyError                  optimistic concurrency: a change vector did not match

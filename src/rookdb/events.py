@@ -99,9 +99,7 @@ class EventRegistration:
     def remove_before_store(self, handler: Callable[[BeforeStoreEventArgs], None]) -> None:
         self._events.before_store.remove(handler)
 
-    def add_after_save_changes(
-        self, handler: Callable[[AfterSaveChangesEventArgs], None]
-    ) -> None:
+    def add_after_save_changes(self, handler: Callable[[AfterSaveChangesEventArgs], None]) -> None:
         self._events.after_save_changes.append(handler)
 
     def remove_after_save_changes(

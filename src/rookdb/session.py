@@ -237,8 +237,9 @@ class DocumentSession(EventRegistration):
 
     # -- load --------------------------------------------------------------------------------
 
+    # A str is also an Iterable[str]: the first overload wins, as intended.
     @overload
-    def load(
+    def load(  # type: ignore[overload-overlap]
         self, id_or_ids: str, object_type: type[T], includes: Any = None
     ) -> T | None: ...
 
@@ -315,7 +316,9 @@ class DocumentSession(EventRegistration):
 
     # -- store / delete ----------------------------------------------------------------------
 
-    def store(self, entity: object, key: str | None = None, change_vector: str | None = None) -> None:
+    def store(
+        self, entity: object, key: str | None = None, change_vector: str | None = None
+    ) -> None:
         """Track ``entity``; it is written by the next ``save_changes()`` (S14).
 
         The id is ``key``, else the entity's identity property (``Id``) if it is a non-empty
@@ -361,9 +364,7 @@ class DocumentSession(EventRegistration):
         if document_id is None:
             # A dict with no id and no collection gets a GUID from storage, as in RavenDB.
             document_id = (
-                ""
-                if collection == "@empty"
-                else self._id_for(self._database, entity, collection)
+                "" if collection == "@empty" else self._id_for(self._database, entity, collection)
             )
         validate_id(document_id)
         existing = self._map.by_id(document_id) if document_id else None
@@ -501,9 +502,7 @@ class DocumentSession(EventRegistration):
                 state = change.state
                 if change.kind is ChangeKind.DELETED or state is None:
                     continue
-                args = BeforeStoreEventArgs(
-                    self, state.id, state.entity, MetadataDictionary(state)
-                )
+                args = BeforeStoreEventArgs(self, state.id, state.entity, MetadataDictionary(state))
                 SessionEvents.fire(events.before_store, args)
                 # A handler may have changed the entity: what it leaves is what is written.
                 change.data = self._validate(state, self._encode(state))
@@ -811,9 +810,7 @@ class Advanced:
     def add_before_store(self, handler: Callable[[BeforeStoreEventArgs], None]) -> None:
         self._session.add_before_store(handler)
 
-    def add_after_save_changes(
-        self, handler: Callable[[AfterSaveChangesEventArgs], None]
-    ) -> None:
+    def add_after_save_changes(self, handler: Callable[[AfterSaveChangesEventArgs], None]) -> None:
         self._session.add_after_save_changes(handler)
 
     def add_before_delete(self, handler: Callable[[BeforeDeleteEventArgs], None]) -> None:

@@ -73,14 +73,11 @@ def json_equal(a: Any, b: Any) -> bool:
     if ta is dict:
         if tb is not dict or len(a) != len(b):
             return False
-        for key, value in a.items():
-            if key not in b or not json_equal(value, b[key]):
-                return False
-        return True
+        return all(key in b and json_equal(value, b[key]) for key, value in a.items())
     if ta is list:
         if tb is not list or len(a) != len(b):
             return False
-        return all(json_equal(x, y) for x, y in zip(a, b))
+        return all(json_equal(x, y) for x, y in zip(a, b, strict=True))
     if ta is bool or tb is bool:
         return ta is tb and a is b
     if ta in (int, float):

@@ -34,7 +34,7 @@ import types
 import typing
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from rookdb.errors import SerializationError
 from rookdb.serialization import encoding
@@ -129,10 +129,7 @@ class _Layout:
             self.kind = _Kind.SLOTS
         hints = _type_hints(cls)
         if self.kind is _Kind.DATACLASS:
-            self.declared: tuple[str, ...] = tuple(
-                f.name
-                for f in dataclasses.fields(cls)  # type: ignore[arg-type]
-            )
+            self.declared: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(cls))
         elif self.kind is _Kind.PYDANTIC:
             self.declared = tuple(cls.__pydantic_fields__)  # type: ignore[attr-defined]
         elif self.kind is _Kind.SLOTS:
@@ -146,9 +143,14 @@ class _Layout:
         )
 
 
+def _new(cls: type) -> Any:
+    """An instance of ``cls`` made without calling ``__init__`` (SPEC D3)."""
+    return cast(Any, cls).__new__(cls)
+
+
 def _instances_have_dict(cls: type) -> bool:
     try:
-        return hasattr(cls.__new__(cls), "__dict__")
+        return hasattr(_new(cls), "__dict__")
     except Exception:
         return False
 
@@ -231,9 +233,7 @@ def _converter_for(hint: Any) -> Callable[[Any], Any] | None:
             lambda v: dt.timedelta(seconds=v) if type(v) in (int, float) else v
         )
     if hint is decimal.Decimal:
-        return _keep_on_mismatch(
-            lambda v: decimal.Decimal(v) if isinstance(v, (str, int)) else v
-        )
+        return _keep_on_mismatch(lambda v: decimal.Decimal(v) if isinstance(v, (str, int)) else v)
     if hint is uuid.UUID:
         return _keep_on_mismatch(lambda v: uuid.UUID(v) if isinstance(v, str) else v)
     if issubclass(hint, enum.Enum):
@@ -255,7 +255,7 @@ def _container_converter(origin: Any, args: tuple[Any, ...]) -> Callable[[Any], 
         def to_fixed_tuple(v: Any) -> Any:
             if type(v) is not list or len(v) != len(item_convs):
                 return v
-            return tuple(c(x) for c, x in zip(item_convs, v))
+            return tuple(c(x) for c, x in zip(item_convs, v, strict=True))
 
         return _keep_on_mismatch(to_fixed_tuple)
     item = _converter_for(args[0]) if args else None
@@ -310,7 +310,7 @@ def _build(cls: type, data: JsonDict, extras: Extras | None) -> Any:
             data[name] = conv(data[name])
     kind = layout.kind
     if kind is _Kind.PLAIN and not layout.slots:
-        obj = cls.__new__(cls)
+        obj = _new(cls)
         obj.__dict__ = data  # the decoded dict is ours: adopt it rather than copy it
         return obj
     if kind is _Kind.DICT:
@@ -327,9 +327,9 @@ def _build(cls: type, data: JsonDict, extras: Extras | None) -> Any:
             elif extras is not None:
                 extras[id(obj)] = (obj, unknown)
         return obj
-    obj = cls.__new__(cls)
+    obj = _new(cls)
     if kind is _Kind.DATACLASS:
-        for f in dataclasses.fields(cls):  # type: ignore[arg-type]
+        for f in dataclasses.fields(cls):
             if f.name in data:
                 continue
             # A field missing from the document gets its default, so the object is usable;
@@ -410,11 +410,13 @@ class EntityCodec:
     def document(self, entity: Any, metadata: JsonDict, extras: Extras | None = None) -> JsonDict:
         """The top-level JSON object of an entity: its fields less the identity property,
         plus ``@metadata``."""
-        fields = self.fields_of(entity, extras)
-        doc = dict(fields)
-        doc.pop(self.identity_property, None)
-        if type(entity) is dict or isinstance(entity, dict):
+        doc = dict(self.fields_of(entity, extras))
+        if isinstance(entity, dict):
+            # A dict is its document body: every key is stored verbatim, except its own
+            # "@metadata", which the session has merged into ``metadata``.
             doc.pop("@metadata", None)
+        else:
+            doc.pop(self.identity_property, None)
         doc["@metadata"] = metadata
         return doc
 
@@ -580,9 +582,10 @@ class EntityCodec:
         return True
 
     def identity_of(self, entity: Any) -> Any:
-        """The value of the identity property, or None."""
+        """The value of the identity property, or None (dicts have none: their id is the
+        ``key`` they are stored with)."""
         if isinstance(entity, dict):
-            return entity.get(self.identity_property)
+            return None
         return getattr(entity, self.identity_property, None)
 
     def refresh_in_place(self, entity: Any, fresh: Any) -> None:

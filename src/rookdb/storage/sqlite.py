@@ -182,7 +182,8 @@ def _transaction(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[
 class SqliteStorage(Storage):
     """One rookdb database in one SQLite database (a file, or memory)."""
 
-    def __init__(self, path: str | None, capabilities: Capabilities) -> None:
+    def __init__(self, name: str, path: str | None, capabilities: Capabilities) -> None:
+        self.name = name
         self.capabilities = capabilities
         self._connections = _Connections(path)
         try:
@@ -190,7 +191,9 @@ class SqliteStorage(Storage):
                 self._initialize(conn)
         except sqlite3.Error as exc:
             self._connections.close()
-            raise StorageUnavailableError(f"cannot open {path or 'memory'}: {exc}", original=exc)
+            raise StorageUnavailableError(
+                f"cannot open {path or 'memory'}: {exc}", original=exc
+            ) from exc
         except BaseException:
             self._connections.close()
             raise
@@ -304,9 +307,7 @@ class SqliteStorage(Storage):
                         f"SELECT count(*) FROM documents WHERE {where}", params
                     ).fetchone()[0]
                 records = [_record(row) for row in rows]
-                included = (
-                    self._includes(conn, records, query.includes) if query.includes else {}
-                )
+                included = self._includes(conn, records, query.includes) if query.includes else {}
         except sqlite3.Error as exc:
             raise _translate(exc, "run a query") from exc
         stats = QueryStatistics(
@@ -353,13 +354,17 @@ class SqliteStorage(Storage):
             for c in batch
             if isinstance(c, ReadCheck) or c.expected_change_vector is not None
         ]
-        current = dict(
-            conn.execute(
-                "SELECT key, change_vector FROM documents "
-                "WHERE key IN (SELECT value FROM json_each(?))",
-                (orjson.dumps(checked).decode(),),
-            ).fetchall()
-        ) if checked else {}
+        current = (
+            dict(
+                conn.execute(
+                    "SELECT key, change_vector FROM documents "
+                    "WHERE key IN (SELECT value FROM json_each(?))",
+                    (orjson.dumps(checked).decode(),),
+                ).fetchall()
+            )
+            if checked
+            else {}
+        )
         etag = int(conn.execute("SELECT value FROM meta WHERE name = 'last_etag'").fetchone()[0])
         now = _now()
         rows: list[tuple[Any, ...]] = []
@@ -455,7 +460,7 @@ class SqliteStorage(Storage):
 
     # -- admin -------------------------------------------------------------------------------
 
-    def statistics(self, name: str) -> DatabaseStatistics:
+    def statistics(self) -> DatabaseStatistics:
         try:
             with self._connections.connection() as conn:
                 counts = dict(
@@ -473,7 +478,7 @@ class SqliteStorage(Storage):
                 ]
         except sqlite3.Error as exc:
             raise _translate(exc, "read statistics") from exc
-        return DatabaseStatistics(name, sum(counts.values()), counts, indexes)
+        return DatabaseStatistics(self.name, sum(counts.values()), counts, indexes)
 
     def close(self) -> None:
         self._connections.close()
@@ -510,7 +515,7 @@ class SqliteBackend(Backend):
             storage = self._open.get(name.lower())
             if storage is None:
                 storage = self._open[name.lower()] = SqliteStorage(
-                    self._path(name), self.capabilities
+                    name, self._path(name), self.capabilities
                 )
             return storage
 
@@ -537,11 +542,11 @@ class SqliteBackend(Backend):
     def list_databases(self) -> list[str]:
         if self._directory is None:
             with self._lock:
-                return sorted(self._open)
+                return sorted(storage.name for storage in self._open.values())
         return sorted(p.name[: -len(FILE_SUFFIX)] for p in self._directory.glob(f"*{FILE_SUFFIX}"))
 
     def statistics(self, name: str) -> DatabaseStatistics:
-        return self.database(name).statistics(name)
+        return self.database(name).statistics()
 
     def close(self) -> None:
         with self._lock:

@@ -43,9 +43,7 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line(
-        "markers", "backends(*names): run this test only on the named backends"
-    )
+    config.addinivalue_line("markers", "backends(*names): run this test only on the named backends")
 
 
 @pytest.fixture

@@ -62,6 +62,12 @@ class DocumentsChanges(Mapping[str, Any]):
     """
 
     __slots__ = ("_change", "_field_name", "_field_path", "_json_pointer", "_new", "_old")
+    _change: ChangeType
+    _field_name: str
+    _field_path: str
+    _json_pointer: str
+    _new: Any
+    _old: Any
 
     def __init__(
         self,
@@ -84,15 +90,15 @@ class DocumentsChanges(Mapping[str, Any]):
 
     @property
     def change(self) -> ChangeType:
-        return self._change  # type: ignore[no-any-return]
+        return self._change
 
     @property
     def field_name(self) -> str:
-        return self._field_name  # type: ignore[no-any-return]
+        return self._field_name
 
     @property
     def field_path(self) -> str:
-        return self._field_path  # type: ignore[no-any-return]
+        return self._field_path
 
     @property
     def field_old_value(self) -> Any:
@@ -104,12 +110,12 @@ class DocumentsChanges(Mapping[str, Any]):
 
     @property
     def json_pointer(self) -> str:
-        return self._json_pointer  # type: ignore[no-any-return]
+        return self._json_pointer
 
     @property
     def field_full_name(self) -> str:
-        path: str = self._field_path
-        return self._field_name if not path else f"{path}.{self._field_name}"  # type: ignore[no-any-return]
+        path = self._field_path
+        return self._field_name if not path else f"{path}.{self._field_name}"
 
     # Mapping access with the keys of the RavenDB Python client's what_changed().
     def __getitem__(self, key: str) -> Any:
@@ -213,7 +219,7 @@ def _diff_array(
     out: list[DocumentsChanges],
 ) -> None:
     """Arrays compare by position; ``name`` is the array's own key, ``path`` its dotted path."""
-    for index, (old_value, new_value) in enumerate(zip(old, new)):
+    for index, (old_value, new_value) in enumerate(zip(old, new, strict=False)):
         item_path = f"{path}[{index}]"
         item_pointer = f"{pointer}/{index}"
         old_type, new_type = type(old_value), type(new_value)
@@ -269,7 +275,9 @@ def to_json_patch(changes: list[DocumentsChanges]) -> list[dict[str, Any]]:
                 {"op": "replace", "path": change.json_pointer, "value": change.field_new_value}
             )
         elif kind in (ChangeType.NEW_FIELD, ChangeType.ARRAY_VALUE_ADDED):
-            patch.append({"op": "add", "path": change.json_pointer, "value": change.field_new_value})
+            patch.append(
+                {"op": "add", "path": change.json_pointer, "value": change.field_new_value}
+            )
         elif kind is ChangeType.REMOVED_FIELD:
             patch.append({"op": "remove", "path": change.json_pointer})
         else:  # ARRAY_VALUE_REMOVED: consecutive entries of one array, in ascending index order

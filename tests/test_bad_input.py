@@ -1,0 +1,171 @@
+"""Bad input gets a typed error and nothing of the batch is written (SPEC §2.7, D2, S14)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from rookdb import (
+    ConfigurationError,
+    DocumentStore,
+    InvalidIdError,
+    QueryError,
+    RookError,
+    SerializationError,
+)
+from tests.models import Employee
+
+
+def _documents(store: DocumentStore) -> list[str]:
+    return [r.id for r in store._storage(store.database).stream()]
+
+
+class Node:
+    def __init__(self) -> None:
+        self.child: Any = None
+
+
+def _cycle() -> Any:
+    a, b = Node(), Node()
+    a.child, b.child = b, a
+    return a
+
+
+@dataclasses.dataclass
+class Holder:
+    value: Any
+
+
+_BAD_VALUES: dict[str, Callable[[], Any]] = {
+    "nan": lambda: float("nan"),
+    "infinity": lambda: float("-inf"),
+    "int-over-64-bits": lambda: 2**63,
+    "int-under-64-bits": lambda: -(2**63) - 1,
+    "huge-int": lambda: 10**40,
+    "tuple-dict-key": lambda: {(1, 2): "x"},
+    "float-dict-key": lambda: {1.5: "x"},
+    "bool-dict-key": lambda: {True: "x"},
+    "colliding-keys": lambda: {1: "a", "1": "b"},
+    "lone-surrogate": lambda: "\ud800",
+    "surrogate-key": lambda: {"\udfff": 1},
+    "bytes": lambda: b"raw",
+    "function": lambda: print,
+    "object-without-state": lambda: object(),
+    "circular-reference": _cycle,
+    "self-containing-list": lambda: (lambda x: (x.append(x), x)[1])([]),
+    "nan-decimal": lambda: __import__("decimal").Decimal("NaN"),
+}
+
+
+@pytest.mark.parametrize("make", list(_BAD_VALUES.values()), ids=list(_BAD_VALUES))
+def test_unserializable_values_write_nothing(store: DocumentStore, make: Callable[[], Any]) -> None:
+    with store.open_session() as session:
+        session.store(Employee("Good"), "employees/good")
+        bad = Holder(make())
+        session.store(bad, "holders/bad")
+        with pytest.raises(SerializationError):
+            session.save_changes()
+        with pytest.raises(TypeError):  # SerializationError is a TypeError too
+            session.save_changes()
+        assert _documents(store) == []
+        session.advanced.evict(bad)
+        session.save_changes()  # the next save works
+    assert _documents(store) == ["employees/good"]
+
+
+def test_a_bad_edit_to_a_loaded_entity_writes_nothing(store: DocumentStore) -> None:
+    with store.open_session() as session:
+        session.store(Holder(1.5), "holders/1")
+        session.save_changes()
+    with store.open_session() as session:
+        holder = session.load("holders/1", Holder)
+        holder.value = float("nan")
+        other = Employee("Other")
+        session.store(other, "employees/1")
+        with pytest.raises(SerializationError):
+            session.save_changes()
+    with store.open_session() as session:
+        assert session.load("holders/1", Holder).value == 1.5
+        assert session.load("employees/1") is None
+
+
+_BAD_IDS = {
+    "too-long": "a" * 513,
+    "too-long-utf8": "é" * 257,
+    "control-character": "employees/\x00",
+    "newline": "employees/1\n",
+    "c1-control": "employees/\x85",
+    "lone-surrogate": "employees/\ud800",
+    "leading-slash": "/employees/1",
+}
+
+
+@pytest.mark.parametrize("bad_id", list(_BAD_IDS.values()), ids=list(_BAD_IDS))
+def test_invalid_ids(store: DocumentStore, bad_id: str) -> None:
+    with store.open_session() as session:
+        with pytest.raises(InvalidIdError):
+            session.store(Employee("x"), bad_id)
+        with pytest.raises(InvalidIdError):
+            session.store(Employee("x", Id=bad_id))
+        with pytest.raises(ValueError):  # InvalidIdError is a ValueError
+            session.load(bad_id)
+        with pytest.raises(InvalidIdError):
+            session.delete(bad_id)
+        assert session.advanced.has_changes is False
+        session.save_changes()
+    assert _documents(store) == []
+
+
+def test_the_longest_valid_id(store: DocumentStore) -> None:
+    with store.open_session() as session:
+        session.store(Employee("x"), "a" * 512)
+        session.save_changes()
+    assert _documents(store) == ["a" * 512]
+
+
+@pytest.mark.parametrize("entity", [None, 1, "text", [1], (1,), b"x", {1, 2}])
+def test_an_entity_is_an_object_or_a_dict(store: DocumentStore, entity: Any) -> None:
+    with store.open_session() as session, pytest.raises(SerializationError):
+        session.store(entity, "things/1")
+
+
+@pytest.mark.parametrize("field", ["a b", "a'b", 'a"b', "a;b", "", "a..b", "a[0]", "$x", "a)"])
+def test_invalid_query_field_names(store: DocumentStore, field: str) -> None:
+    with store.open_session() as session:
+        with pytest.raises(QueryError):
+            session.query(collection_name="Employees").where_equals(field, 1)
+        assert session.number_of_requests == 0
+
+
+@pytest.mark.parametrize("value", [[1], {"a": 1}, float("nan"), object()])
+def test_invalid_query_values(store: DocumentStore, value: Any) -> None:
+    with store.open_session() as session, pytest.raises(QueryError):
+        session.query(collection_name="Employees").where_equals("name", value)
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"urls": "ftp://host"},
+        {"urls": "nothing-at-all"},
+        {"urls": []},
+        {"database": "../escape"},
+        {"database": ".hidden"},
+        {"database": "x" * 65},
+        {"database": "a/b"},
+        {"database": "a b"},
+    ],
+)
+def test_bad_configuration(kwargs: dict[str, Any], tmp_path: Any) -> None:
+    with pytest.raises(ConfigurationError):
+        DocumentStore(**kwargs).initialize()
+
+
+def test_every_error_is_a_rook_error() -> None:
+    import rookdb
+
+    errors = [getattr(rookdb, n) for n in rookdb.__all__ if n.endswith(("Error", "Exception"))]
+    assert errors and all(issubclass(e, RookError) for e in errors)

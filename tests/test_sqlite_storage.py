@@ -1,0 +1,100 @@
+"""The SQLite backend's own guarantees (SPEC B2, D6): settings, atomicity, errors, fork."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from rookdb import ConcurrencyError, ConfigurationError, DocumentStore, StorageError
+from rookdb.storage.records import DeleteCommand, PutCommand, ReadCheck
+from rookdb.storage.sqlite import FORMAT_VERSION, SqliteBackend, SqliteStorage
+from tests.models import Employee
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> SqliteStorage:
+    backend = SqliteBackend(tmp_path)
+    return backend.database("db")
+
+
+def _ids(storage: SqliteStorage) -> list[str]:
+    return sorted(r.id for r in storage.stream())
+
+
+def test_file_settings(storage: SqliteStorage) -> None:
+    with storage._connections.connection() as conn:
+        assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
+        assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == FORMAT_VERSION
+
+
+def test_a_newer_format_is_refused(tmp_path: Path) -> None:
+    conn = sqlite3.connect(tmp_path / "db.rookdb")
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(ConfigurationError, match="format version 99"):
+        SqliteBackend(tmp_path).database("db")
+
+
+def test_a_failing_batch_is_rolled_back_whole(storage: SqliteStorage) -> None:
+    storage.apply([PutCommand("keep/1", "keep", b'{"v":1}'), PutCommand("b/1", "b", b"{}")])
+    before = {r.id: r.change_vector for r in storage.stream()}
+    with pytest.raises(ConcurrencyError):
+        storage.apply(
+            [
+                PutCommand("a/1", "a", b'{"v":2}'),
+                DeleteCommand("b/1"),  # executes the pending put before deleting
+                PutCommand("keep/1", "keep", b'{"v":3}'),
+                ReadCheck("c/1", "A:1-nope"),  # fails last
+            ]
+        )
+    assert {r.id: r.change_vector for r in storage.stream()} == before
+    result = storage.apply([PutCommand("a/1", "a", b"{}")])  # the next batch works
+    assert result.puts[0].change_vector.startswith("A:3-")  # the etag counter was rolled back
+
+
+def test_disk_full_is_a_storage_error_and_writes_nothing(tmp_path: Path) -> None:
+    with DocumentStore(urls=f"sqlite:///{tmp_path}") as store:
+        with store.open_session() as session:
+            session.store(Employee("A"), "employees/1")
+            session.save_changes()
+        storage = store._storage("default")
+        assert isinstance(storage, SqliteStorage)
+        with storage._connections.connection() as conn:
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            conn.execute(f"PRAGMA max_page_count = {pages}")
+        with store.open_session() as session:
+            for i in range(200):
+                session.store(Employee("x" * 500), f"employees/big-{i}")
+            with pytest.raises(StorageError) as raised:
+                session.save_changes()
+            assert isinstance(raised.value.original, sqlite3.Error)
+        with store.open_session() as session:
+            assert session.advanced.load_starting_with("employees/", page_size=1000) != []
+            assert [e.first_name for e in session.advanced.load_starting_with("employees/")] == [
+                "A"
+            ]
+
+
+def _child_writes(store: DocumentStore) -> None:
+    with store.open_session() as session:
+        session.store(Employee("From child"), "employees/child")
+        session.save_changes()
+
+
+def test_a_store_keeps_working_across_fork(tmp_path: Path) -> None:
+    with DocumentStore(urls=f"sqlite:///{tmp_path}") as store:
+        with store.open_session() as session:  # the parent has an open connection
+            session.store(Employee("Parent"), "employees/parent")
+            session.save_changes()
+        process = multiprocessing.get_context("fork").Process(target=_child_writes, args=(store,))
+        process.start()
+        process.join(60)
+        assert process.exitcode == 0
+        with store.open_session() as session:
+            loaded = session.load(["employees/parent", "employees/child"], Employee)
+            assert [e.first_name for e in loaded.values()] == ["Parent", "From child"]
