@@ -1,0 +1,5 @@
+"""``python -m rookdb`` is the ``rookdb`` command."""
+
+from rookdb.cli import main
+
+main()

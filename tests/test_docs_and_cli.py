@@ -1,0 +1,58 @@
+"""The README's code runs as written, and the ``rookdb`` command works from a shell."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from rookdb.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+_PYTHON_BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
+
+
+def _readme_blocks() -> list[str]:
+    return _PYTHON_BLOCK.findall((ROOT / "README.md").read_text())
+
+
+@pytest.mark.parametrize("index", range(len(_readme_blocks())))
+def test_readme_python_blocks_run(index: int, in_tmp_dir: None) -> None:
+    code = _readme_blocks()[index]
+    exec(compile(code, f"README.md block {index}", "exec"), {"__name__": "readme"})
+
+
+def test_readme_gives_the_two_setup_commands() -> None:
+    text = (ROOT / "README.md").read_text()
+    assert "make demo" in text and "make test" in text
+    assert "make test" in (ROOT / ".ci" / "run").read_text()
+
+
+def test_demo_command(in_tmp_dir: None) -> None:
+    result = CliRunner().invoke(main, ["demo"])
+    assert result.exit_code == 0, result.output
+    assert "field_changed" in result.output and "address.city" in result.output
+    assert "has_changes after editing an ignored entity: False" in result.output
+    assert "stored now: {'employees/a': None, 'employees/b': 'Alice'}" in result.output
+    assert Path("rookdb-data/demo.rookdb").exists()
+    again = CliRunner().invoke(main, ["demo"])  # repeatable
+    assert again.exit_code == 0 and again.output == result.output
+
+
+def test_the_installed_command_and_help(tmp_path: Path) -> None:
+    env = {**os.environ, "ROOKDB_URL": f"sqlite:///{tmp_path}"}
+    for args in (["--help"], ["demo", "--help"], ["--version"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "rookdb", *args], capture_output=True, text=True, env=env
+        )
+        assert done.returncode == 0, done.stderr
+    done = subprocess.run(
+        [sys.executable, "-m", "rookdb", "demo"], capture_output=True, text=True, env=env
+    )
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "demo.rookdb").exists()
