@@ -1,0 +1,64 @@
+"""rookdb on its embedded SQLite file backend."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from bench.data import Employee, entity, ids
+from rookdb import DocumentSession, DocumentStore, SessionOptions
+
+
+class Rook:
+    name = "rookdb"
+
+    def __init__(self, directory: Path) -> None:
+        self.store = DocumentStore(urls=f"sqlite:///{directory}", database="bench").initialize()
+
+    def close(self) -> None:
+        self.store.close()
+
+    def _session(self, no_tracking: bool = False) -> DocumentSession:
+        session = self.store.open_session(session_options=SessionOptions(no_tracking=no_tracking))
+        # Loading N documents one by one is N requests: the benchmark lifts the budget (S18).
+        session.advanced.max_number_of_requests_per_session = 10**9
+        return session
+
+    def w1_store(self, docs: list[dict[str, Any]]) -> None:
+        with self._session() as session:
+            for document_id, doc in zip(ids(len(docs)), docs, strict=True):
+                session.store(entity(doc), document_id)
+            session.save_changes()
+
+    def w2_one_by_one(self, n: int) -> None:
+        with self._session() as session:
+            for document_id in ids(n):
+                session.load(document_id, Employee)
+
+    def load_batches(self, session: DocumentSession, n: int, size: int) -> list[Employee]:
+        all_ids = ids(n)
+        out: list[Employee] = []
+        for start in range(0, n, size):
+            out.extend(session.load(all_ids[start : start + size], Employee).values())  # type: ignore[arg-type]
+        return out
+
+    def w2_batches(self, n: int) -> None:
+        with self._session() as session:
+            self.load_batches(session, n, 100)
+
+    def w3_change_ten(self, n: int) -> None:
+        with self._session() as session:
+            employees = self.load_batches(session, n, 1000)
+            for i in range(0, n, n // 10):
+                employees[i].title = "Changed"
+            session.save_changes()
+
+    def w4_nothing_changed(self, n: int) -> None:
+        with self._session() as session:
+            self.load_batches(session, n, 1000)
+            assert not session.advanced.has_changes
+            session.save_changes()
+
+    def w6_load(self, n: int, tracking: bool) -> None:
+        with self._session(no_tracking=not tracking) as session:
+            self.load_batches(session, n, 1000)

@@ -1,0 +1,157 @@
+"""Run the benchmarks: ``python -m bench.run --n 10000 --n 100000`` (or ``make bench``).
+
+Every workload of SPEC §10 that the embedded core covers (W1-W4, W6), for each N, for the
+floor (raw sqlite3 + orjson), rookdb and SQLAlchemy 2 ORM, each on a fresh SQLite file in WAL
+mode with synchronous=FULL, in the same process and run. Times are the best of ``--repeat``
+runs; ratios are to the floor of the same run. Memory per tracked entity comes from
+tracemalloc. Results also go to bench/results/<timestamp>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import platform
+import sqlite3
+import sys
+import tempfile
+import time
+import tracemalloc
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bench.data import documents
+from bench.floor import Floor
+from bench.rook import Rook
+from bench.sqla import Sqla
+
+CONTENDERS: list[Any] = [Floor, Rook, Sqla]
+WORKLOADS = [
+    ("W1 store N + one save", "w1_store"),
+    ("W2 load N one by one", "w2_one_by_one"),
+    ("W2 load N in batches of 100", "w2_batches"),
+    ("W3 N tracked, 10 changed, save", "w3_change_ten"),
+    ("W4 N tracked, nothing changed, has_changes + save", "w4_nothing_changed"),
+]
+TARGETS = {
+    "w1_store": 2.0,
+    "w2_one_by_one": 2.5,
+    "w2_batches": 2.5,
+    "w3_change_ten": 3.0,
+    "w4_nothing_changed": 3.0,
+}
+
+
+def best_of(repeat: int, fn: Callable[[], Any]) -> float:
+    times = []
+    for _ in range(repeat):
+        gc.collect()
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def run_n(n: int, repeat: int) -> dict[str, Any]:
+    docs = documents(n)
+    results: dict[str, dict[str, float]] = {}
+    for cls in CONTENDERS:
+        timings: dict[str, float] = {}
+        # W1 on a fresh file each time; the last run leaves the data for the reads.
+        w1 = []
+        for _ in range(repeat):
+            directory = Path(tempfile.mkdtemp(prefix="rookdb-bench-"))
+            contender = cls(directory)
+            gc.collect()
+            start = time.perf_counter()
+            contender.w1_store(docs)
+            w1.append(time.perf_counter() - start)
+            if len(w1) < repeat:
+                contender.close()
+        timings["w1_store"] = min(w1)
+        for _, method in WORKLOADS[1:]:
+            timings[method] = best_of(repeat, lambda c=contender, m=method: getattr(c, m)(n))
+        if cls is Rook:
+            timings["w6_tracked"] = best_of(repeat, lambda c=contender: c.w6_load(n, True))
+            timings["w6_untracked"] = best_of(repeat, lambda c=contender: c.w6_load(n, False))
+            timings.update(memory_per_entity(contender, n))
+        contender.close()
+        results[cls.name] = timings
+        print(f"  N={n:>7,} {cls.name:<16} done", file=sys.stderr)
+    return results
+
+
+def memory_per_entity(rook: Rook, n: int) -> dict[str, float]:
+    """Bytes per loaded entity, tracked and untracked; the difference is the session's cost."""
+    out = {}
+    for label, tracking in (("mem_tracked", True), ("mem_untracked", False)):
+        gc.collect()
+        tracemalloc.start()
+        session = rook._session(no_tracking=not tracking)
+        held = rook.load_batches(session, n, 1000)
+        size, _ = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        out[label] = size / n
+        del held
+        session.close()
+    return out
+
+
+def report(all_results: dict[int, dict[str, Any]]) -> str:
+    lines = []
+    for n, results in all_results.items():
+        floor, rook, sqla = (results[c.name] for c in CONTENDERS)
+        lines.append(f"\n### N = {n:,}\n")
+        lines.append(
+            "| workload | floor (s) | rookdb (s) | rookdb / floor | target | "
+            "SQLAlchemy (s) | SQLAlchemy / floor |"
+        )
+        lines.append("|---|---:|---:|---:|---:|---:|---:|")
+        for label, method in WORKLOADS:
+            ratio = rook[method] / floor[method]
+            target = TARGETS[method]
+            mark = "ok" if ratio <= target else "MISSED"
+            lines.append(
+                f"| {label} | {floor[method]:.3f} | {rook[method]:.3f} | {ratio:.2f}x | "
+                f"<= {target}x {mark} | {sqla[method]:.3f} | {sqla[method] / floor[method]:.2f}x |"
+            )
+        w6 = rook["w6_tracked"] / rook["w6_untracked"]
+        lines.append(
+            f"| W6 load N tracked / untracked (rookdb) | | {rook['w6_tracked']:.3f} / "
+            f"{rook['w6_untracked']:.3f} | {w6:.2f}x | <= 1.5x {'ok' if w6 <= 1.5 else 'MISSED'}"
+            " | | |"
+        )
+        lines.append("")
+        lines.append(
+            f"W3 per tracked entity: {rook['w3_change_ten'] / n * 1e6:.2f} µs (rookdb), "
+            f"{floor['w3_change_ten'] / n * 1e6:.2f} µs (floor). "
+            f"Memory per loaded entity: {rook['mem_tracked']:.0f} B tracked, "
+            f"{rook['mem_untracked']:.0f} B untracked "
+            f"(tracking costs {rook['mem_tracked'] - rook['mem_untracked']:.0f} B/entity)."
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--n", type=int, action="append", help="documents (repeatable)")
+    parser.add_argument("--repeat", type=int, default=3)
+    args = parser.parse_args()
+    sizes = args.n or [10_000, 100_000]
+    all_results = {n: run_n(n, args.repeat) for n in sizes}
+    header = (
+        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
+        f"{platform.machine()}, best of {args.repeat}"
+    )
+    print(header)
+    print(report(all_results))
+    out = Path(__file__).parent / "results"
+    out.mkdir(exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    (out / f"{stamp}.json").write_text(json.dumps({"header": header, "results": all_results}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,86 @@
+"""SQLAlchemy 2 ORM on a SQLite file: scalar fields as columns, the nested object and the list
+as JSON columns (its natural mapping), the same journal and synchronous settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import JSON, Boolean, Float, Integer, String, create_engine, event, select
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from bench.data import ids
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class EmployeeRow(Base):
+    __tablename__ = "employees"
+    id: Mapped[str] = mapped_column(String, primary_key=True)
+    first_name: Mapped[str] = mapped_column(String)
+    last_name: Mapped[str] = mapped_column(String)
+    title: Mapped[str] = mapped_column(String)
+    email: Mapped[str] = mapped_column(String)
+    age: Mapped[int] = mapped_column(Integer)
+    salary: Mapped[float] = mapped_column(Float)
+    active: Mapped[bool] = mapped_column(Boolean)
+    hired: Mapped[str] = mapped_column(String)
+    level: Mapped[int] = mapped_column(Integer)
+    tags: Mapped[Any] = mapped_column(JSON)
+    address: Mapped[Any] = mapped_column(JSON)
+
+
+class Sqla:
+    name = "SQLAlchemy ORM"
+
+    def __init__(self, directory: Path) -> None:
+        self.engine = create_engine(f"sqlite:///{directory / 'sqla.db'}")
+
+        @event.listens_for(self.engine, "connect")
+        def _pragmas(conn: Any, _record: Any) -> None:
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+
+        Base.metadata.create_all(self.engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def w1_store(self, docs: list[dict[str, Any]]) -> None:
+        with Session(self.engine) as session:
+            session.add_all(
+                EmployeeRow(id=i, **d) for i, d in zip(ids(len(docs)), docs, strict=True)
+            )
+            session.commit()
+
+    def w2_one_by_one(self, n: int) -> None:
+        with Session(self.engine) as session:
+            for document_id in ids(n):
+                session.get(EmployeeRow, document_id)
+
+    def load_batches(self, session: Session, n: int, size: int) -> list[EmployeeRow]:
+        all_ids = ids(n)
+        out: list[EmployeeRow] = []
+        for start in range(0, n, size):
+            chunk = all_ids[start : start + size]
+            out.extend(session.scalars(select(EmployeeRow).where(EmployeeRow.id.in_(chunk))))
+        return out
+
+    def w2_batches(self, n: int) -> None:
+        with Session(self.engine) as session:
+            self.load_batches(session, n, 100)
+
+    def w3_change_ten(self, n: int) -> None:
+        with Session(self.engine) as session:
+            rows = self.load_batches(session, n, 1000)
+            for i in range(0, n, n // 10):
+                rows[i].title = "Changed"
+            session.commit()
+
+    def w4_nothing_changed(self, n: int) -> None:
+        with Session(self.engine) as session:
+            self.load_batches(session, n, 1000)
+            assert not session.dirty
+            session.commit()
