@@ -24,6 +24,9 @@ class Floor:
     def close(self) -> None:
         self.conn.close()
 
+    def prepare(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return docs
+
     def w1_store(self, docs: list[dict[str, Any]]) -> None:
         rows = [(i, orjson.dumps(d).decode()) for i, d in zip(ids(len(docs)), docs, strict=True)]
         self.conn.execute("BEGIN IMMEDIATE")

@@ -24,10 +24,14 @@ class Rook:
         session.advanced.max_number_of_requests_per_session = 10**9
         return session
 
-    def w1_store(self, docs: list[dict[str, Any]]) -> None:
+    def prepare(self, docs: list[dict[str, Any]]) -> list[Employee]:
+        """The user's objects, built before the clock starts (the floor gets ready dicts)."""
+        return [entity(doc) for doc in docs]
+
+    def w1_store(self, employees: list[Employee]) -> None:
         with self._session() as session:
-            for document_id, doc in zip(ids(len(docs)), docs, strict=True):
-                session.store(entity(doc), document_id)
+            for document_id, employee in zip(ids(len(employees)), employees, strict=True):
+                session.store(employee, document_id)
             session.save_changes()
 
     def w2_one_by_one(self, n: int) -> None:

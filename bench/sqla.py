@@ -48,6 +48,11 @@ class Sqla:
     def close(self) -> None:
         self.engine.dispose()
 
+    def prepare(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        # Mapped instances are built inside W1: SQLAlchemy's instrumentation (part of its
+        # unit of work) runs in their constructor.
+        return docs
+
     def w1_store(self, docs: list[dict[str, Any]]) -> None:
         with Session(self.engine) as session:
             session.add_all(

@@ -201,3 +201,29 @@ def test_as_patch(store: DocumentStore) -> None:
         {"op": "add", "path": "", "value": {"k": "v", "@metadata": {"@collection": "docs"}}}
     ]
     assert to_json_patch([]) == []
+
+
+def test_metadata_edits_stay_with_their_entity(store: DocumentStore) -> None:
+    """Entities of a collection share one metadata dict until one of them writes to it."""
+    with store.open_session() as session:
+        first, second = Employee("A"), Employee("B")
+        session.store(first, "employees/1")
+        session.store(second, "employees/2")
+        session.advanced.get_metadata_for(first)["new-only"] = 1
+        assert "new-only" not in session.advanced.get_metadata_for(second)
+        session.save_changes()
+    with store.open_session() as session:
+        loaded = session.load(["employees/1", "employees/2"], Employee)
+        one, two = loaded["employees/1"], loaded["employees/2"]
+        assert "new-only" not in session.advanced.get_metadata_for(two)
+        session.advanced.get_metadata_for(two)["loaded-only"] = True
+        assert list(session.advanced.what_changed()) == ["employees/2"]
+        assert "loaded-only" not in session.advanced.get_metadata_for(one)
+    with store.open_session() as session:
+        fresh = Employee("C")
+        session.store(fresh, "employees/3")
+        assert dict(session.advanced.get_metadata_for(fresh)) == {
+            "@collection": "Employees",
+            "Raven-Python-Type": "tests.models.Employee",
+            "@id": "employees/3",
+        }

@@ -45,6 +45,14 @@ def validate_id(document_id: object) -> str:
     """Raise ``InvalidIdError`` unless ``document_id`` is an acceptable document id."""
     if not isinstance(document_id, str):
         raise InvalidIdError(f"a document id is a str, not {type(document_id).__qualname__}")
+    if document_id.isascii() and document_id.isprintable():  # the common case, fast
+        if len(document_id) > MAX_ID_BYTES:
+            raise InvalidIdError(
+                f"document id is {len(document_id)} bytes of UTF-8; the limit is {MAX_ID_BYTES}"
+            )
+        if document_id.startswith("/"):
+            raise InvalidIdError(f"document id {document_id!r} starts with '/'")
+        return document_id
     try:
         size = len(document_id.encode("utf-8"))
     except UnicodeEncodeError:

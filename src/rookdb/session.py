@@ -30,7 +30,7 @@ from rookdb.ids import validate_id
 from rookdb.options import OptimisticConcurrencyMode, SessionOptions
 from rookdb.query import DocumentQuery, Query
 from rookdb.serialization.encoding import loads
-from rookdb.serialization.entities import EntityCodec, Extras, python_type_name, type_registry
+from rookdb.serialization.entities import EntityCodec, Extras, type_registry
 from rookdb.storage.records import (
     Command,
     DeleteCommand,
@@ -126,6 +126,7 @@ class DocumentSession(EventRegistration):
         self._map = IdentityMap()
         # Documents delivered by includes, built into entities only when loaded.
         self._included: dict[str, DocumentRecord] = {}
+        self._last_metadata: dict[str, Any] = {}
         self._requests = 0
         self._closed = False
         self.max_number_of_requests_per_session: int = (
@@ -195,15 +196,19 @@ class DocumentSession(EventRegistration):
         metadata = body.pop("@metadata", None)
         if type(metadata) is not dict:
             metadata = {}
+        if metadata == self._last_metadata:  # usually the same for a whole collection
+            metadata = self._last_metadata
+        else:
+            self._last_metadata = metadata
         cls = object_type
         if cls is None:
             cls = type_registry.lookup(metadata.get("Raven-Python-Type"))
         elif cls is not dict:
-            type_registry.register(cls)
+            self._store.type_info(cls)  # registers it (SPEC D3)
         extras: Extras = {}
         entity = self._codec.decode(body, cls, record.id, extras)
         if track:
-            self._map.add(
+            self._map.add_loaded(
                 DocumentState(
                     entity,
                     record.id,
@@ -213,16 +218,18 @@ class DocumentSession(EventRegistration):
                     change_vector=record.change_vector,
                     last_modified=record.last_modified,
                     extras=extras or None,
+                    metadata_shared=True,
                 )
             )
         return entity
 
     def _known(self, key: str) -> tuple[bool, Any]:
         """(True, entity-or-None) when the session can answer for ``key`` without a request."""
-        state = self._map.by_id(key)
+        identity_map = self._map
+        state = identity_map.by_key.get(key)
         if state is not None:
             return True, None if state.deleted else state.entity
-        if key in self._map.missing or key in self._map.deletes_by_id:
+        if key in identity_map.missing or key in identity_map.deletes_by_id:
             return True, None
         return False, None
 
@@ -268,10 +275,31 @@ class DocumentSession(EventRegistration):
         if paths:
             self._check_tracking("includes")
         if isinstance(id_or_ids, str):
-            return self._load_many([id_or_ids], object_type, paths)[id_or_ids]
+            if paths:
+                return self._load_many([id_or_ids], object_type, paths)[id_or_ids]
+            return self._load_one(id_or_ids, object_type)
         if isinstance(id_or_ids, (bytes, bytearray)) or not isinstance(id_or_ids, Iterable):
             raise InvalidOperationError("load() takes an id or an iterable of ids")
         return self._load_many(list(id_or_ids), object_type, paths)
+
+    def _load_one(self, document_id: str, object_type: type[Any] | None) -> Any:
+        """``load(id)``: the most common call, kept short."""
+        key = validate_id(document_id).lower()
+        track = not self._no_tracking
+        if track:
+            known, entity = self._known(key)
+            if known:
+                return entity
+            record = self._included.pop(key, None)
+            if record is not None:
+                return self._materialize(record, object_type, True)
+        self._request()
+        record = self._storage.get((document_id,)).documents.get(key)
+        if record is None:
+            if track:
+                self._map.missing.add(key)
+            return None
+        return self._materialize(record, object_type, track)
 
     def _load_many(
         self, ids: list[str], object_type: type[Any] | None, paths: tuple[str, ...]
@@ -327,10 +355,6 @@ class DocumentSession(EventRegistration):
         """
         self._check_open()
         self._check_tracking("store()")
-        if entity is None or isinstance(entity, _SCALARS) or callable(entity):
-            raise SerializationError(
-                f"cannot store a {type(entity).__qualname__}: an entity is an object or a dict"
-            )
         state = self._map.by_entity(entity)
         if state is not None:
             if state.deleted:
@@ -344,51 +368,63 @@ class DocumentSession(EventRegistration):
             if change_vector is not None:
                 state.expected_change_vector = change_vector
             return
-        cls = type(entity)
-        metadata: dict[str, Any] = {}
-        if isinstance(entity, dict) and isinstance(entity.get("@metadata"), dict):
-            # A dict may carry its own metadata; what storage assigns is not taken from it.
-            metadata.update(
-                (k, v) for k, v in entity["@metadata"].items() if k not in READ_ONLY_METADATA
-            )
         document_id: str | None = key
-        if document_id is None:
-            identity = self._codec.identity_of(entity)
-            document_id = identity if isinstance(identity, str) and identity else None
         if isinstance(entity, dict):
+            metadata = self._dict_metadata(entity)
             collection = metadata.get("@collection") or _prefix_collection(
                 document_id, self._conventions.identity_parts_separator
             )
-        else:
-            collection = self._conventions.find_collection_name(cls)
-        if document_id is None:
-            # A dict with no id and no collection gets a GUID from storage, as in RavenDB.
-            document_id = (
-                "" if collection == "@empty" else self._id_for(self._database, entity, collection)
-            )
-        validate_id(document_id)
-        existing = self._map.by_id(document_id) if document_id else None
-        if existing is not None:
-            if not existing.deleted:
-                raise NonUniqueObjectError(
-                    f"another object is already tracked as {document_id!r} in this session"
+            metadata["@collection"] = collection
+            shared = False
+            if document_id is None:
+                # A dict with no id and no collection gets a GUID from storage, as in RavenDB.
+                document_id = (
+                    ""
+                    if collection == "@empty"
+                    else self._id_for(self._database, entity, collection)
                 )
-            self._map.remove(existing)  # a new object replaces one deleted in this session
-        pending = self._map.deletes_by_id.pop(document_id.lower(), None)
-        metadata["@collection"] = collection
-        if not isinstance(entity, dict):
-            metadata["Raven-Python-Type"] = python_type_name(cls)
-            type_registry.register(cls)
-        state = DocumentState(entity, document_id, collection, metadata)
-        if existing is not None and existing.deleted:
-            state.change_vector = existing.change_vector
-        elif pending is not None:
-            state.expected_change_vector = pending.expected_change_vector
+        else:
+            if entity is None or isinstance(entity, _SCALARS) or callable(entity):
+                raise SerializationError(
+                    f"cannot store a {type(entity).__qualname__}: an entity is an object or a dict"
+                )
+            collection, metadata = self._store.type_info(type(entity))
+            shared = True  # the store's dict for this class: copied before any write to it
+            if document_id is None:
+                identity = self._codec.identity_of(entity)
+                if isinstance(identity, str) and identity:
+                    document_id = identity
+                else:
+                    document_id = self._id_for(self._database, entity, collection)
+        validate_id(document_id)
+        state = DocumentState(entity, document_id, collection, metadata, metadata_shared=shared)
+        if document_id:
+            existing = self._map.by_id(document_id)
+            if existing is not None:
+                if not existing.deleted:
+                    raise NonUniqueObjectError(
+                        f"another object is already tracked as {document_id!r} in this session"
+                    )
+                # A new object replaces one deleted in this session: it overwrites that version.
+                self._map.remove(existing)
+                state.change_vector = existing.change_vector
+            elif self._map.deletes_by_id:
+                pending = self._map.deletes_by_id.pop(state.key, None)
+                if pending is not None:
+                    state.expected_change_vector = pending.expected_change_vector
         if change_vector is not None:
             state.expected_change_vector = change_vector
         if not state.completed_by_storage:
             self._codec.set_identity(entity, document_id)
         self._map.add(state)
+
+    @staticmethod
+    def _dict_metadata(entity: dict[str, Any]) -> dict[str, Any]:
+        """A dict may carry its own ``@metadata``; what storage assigns is not taken from it."""
+        own = entity.get("@metadata")
+        if not isinstance(own, dict):
+            return {}
+        return {k: v for k, v in own.items() if k not in READ_ONLY_METADATA}
 
     def delete(self, entity_or_id: Any, expected_change_vector: str | None = None) -> None:
         """Delete an entity or an id at the next save; the id reads as missing at once (S16)."""
@@ -565,7 +601,7 @@ class DocumentSession(EventRegistration):
         if index_name is not None:
             raise InvalidOperationError("static indexes are not supported; query a collection")
         if collection_name is None and object_type is not None and object_type is not dict:
-            collection_name = self._conventions.find_collection_name(object_type)
+            collection_name = self._store.type_info(object_type)[0]
         return DocumentQuery(self, object_type, collection_name)
 
     def _execute_query(
@@ -589,8 +625,6 @@ class DocumentSession(EventRegistration):
                     continue
                 if key in self._map.deletes_by_id:
                     continue
-            if object_type is not None and object_type is not dict:
-                type_registry.register(object_type)
             entities.append(self._materialize(record, object_type, track))
         if result.includes and not self._no_tracking:
             self._remember_includes(result.includes)

@@ -16,7 +16,7 @@ from rookdb.errors import ConfigurationError, InvalidOperationError, StorageErro
 from rookdb.events import EventRegistration, SessionEvents
 from rookdb.ids import HiLoIdGenerator, validate_database_name
 from rookdb.options import SessionOptions
-from rookdb.serialization.entities import EntityCodec
+from rookdb.serialization.entities import EntityCodec, python_type_name, type_registry
 from rookdb.session import DocumentSession
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import DatabaseStatistics
@@ -85,6 +85,7 @@ class DocumentStore(EventRegistration):
         self._codec: EntityCodec | None = None
         self._storages: dict[str, Storage] = {}
         self._generators: dict[str, HiLoIdGenerator] = {}
+        self._type_info: dict[type, tuple[str, dict[str, Any]]] = {}
         self._closed = False
         self.maintenance = MaintenanceOperations(self)
 
@@ -122,6 +123,18 @@ class DocumentStore(EventRegistration):
             if storage is None:
                 storage = self._storages[key] = self._backend_ready().database(database)
             return storage
+
+    def type_info(self, cls: type) -> tuple[str, dict[str, Any]]:
+        """The collection of a class and the metadata its new documents start with, computed
+        (and the class registered) once: the conventions are frozen, so neither can change.
+        The metadata dict is shared by sessions: they copy it before writing to it."""
+        info = self._type_info.get(cls)
+        if info is None:
+            type_registry.register(cls)
+            collection = self.conventions.find_collection_name(cls)
+            metadata = {"@collection": collection, "Raven-Python-Type": python_type_name(cls)}
+            info = self._type_info[cls] = (collection, metadata)
+        return info
 
     def _next_id(self, database: str, entity: Any, collection: str) -> str:
         generator = self.conventions.document_id_generator

@@ -11,7 +11,6 @@ numbers, objects compare without regard to key order.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
@@ -22,6 +21,7 @@ from rookdb.errors import SerializationError
 __all__ = [
     "INT64_MAX",
     "INT64_MIN",
+    "OPTIONS",
     "dumps",
     "json_equal",
     "loads",
@@ -34,19 +34,20 @@ INT64_MAX = 2**63 - 1
 # Datetimes are handed to the caller's ``default`` so that they are written with
 # ``isoformat()`` exactly (SPEC D2), and dataclasses so that the identity property, unknown
 # fields and missing attributes are handled the same way as for every other class.
-_OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 # orjson writes NaN and infinities as ``null`` and accepts integers up to 2**64 - 1, where
 # rookdb wants an error. Bytes with neither a ``null`` nor a run of 19 digits cannot hide
-# either, so only those that match need the slow, validating walk (a C-speed scan instead of a
-# Python walk over every document).
-_SUSPECT = re.compile(rb"null|\d{19}")
+# either, so only those need the slow, validating walk. Both checks are C-speed substring
+# searches (after mapping every digit to "0"), far cheaper than a regex with an alternation.
+_DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_NINETEEN_DIGITS = b"0" * 19
 
 
 def dumps(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
     """Encode ``value`` as canonical JSON bytes. ``default`` converts what JSON cannot hold."""
     try:
-        return orjson.dumps(value, default=default, option=_OPTIONS)
+        return orjson.dumps(value, default=default, option=OPTIONS)
     except orjson.JSONEncodeError as exc:
         cause = exc.__cause__ if isinstance(exc.__cause__, SerializationError) else None
         if cause is not None:
@@ -64,7 +65,7 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
 
 def may_hide_invalid_values(data: bytes) -> bool:
     """True when ``data`` might stand for a NaN/infinity or an integer outside 64 bits."""
-    return _SUSPECT.search(data) is not None
+    return b"null" in data or _NINETEEN_DIGITS in data.translate(_DIGITS_TO_ZERO)
 
 
 def json_equal(a: Any, b: Any) -> bool:

@@ -30,11 +30,14 @@ import dataclasses
 import datetime as dt
 import decimal
 import enum
+import operator
 import types
 import typing
 import uuid
 from collections.abc import Callable
 from typing import Any, cast
+
+import orjson
 
 from rookdb.errors import SerializationError
 from rookdb.serialization import encoding
@@ -109,14 +112,25 @@ def _slot_names(cls: type) -> tuple[str, ...]:
 class _Layout:
     """How one class is read and written; computed once per class."""
 
-    __slots__ = ("cls", "converters", "declared", "has_dict", "kind", "slots")
+    __slots__ = (
+        "adopts",
+        "cls",
+        "converters",
+        "declared",
+        "fields",
+        "frozen",
+        "has_dict",
+        "kind",
+        "new",
+        "slots",
+    )
 
     def __init__(self, cls: type) -> None:
         self.cls = cls
         self.slots = _slot_names(cls)
         is_pydantic = hasattr(cls, "__pydantic_fields__") and hasattr(cls, "model_construct")
         # Whether instances carry a __dict__ that can hold fields the class does not declare.
-        self.has_dict = not is_pydantic and (_instances_have_dict(cls) or not self.slots)
+        self.has_dict = not is_pydantic and _instances_have_dict(cls, self.slots)
         if issubclass(cls, dict):
             self.kind = _Kind.DICT
         elif dataclasses.is_dataclass(cls):
@@ -141,6 +155,56 @@ class _Layout:
             for name, hint in hints.items()
             if (conv := _converter_for(hint)) is not None
         )
+        params = getattr(cls, "__dataclass_params__", None)
+        config = getattr(cls, "model_config", None)
+        self.frozen = bool(
+            (params is not None and params.frozen)
+            or (isinstance(config, dict) and config.get("frozen"))
+        )
+        self.fields = self._writer()
+        # Plain classes without slots adopt a decoded dict as their __dict__, and hand out
+        # their live __dict__ to writers (who must copy it before changing it).
+        self.adopts = self.kind is _Kind.PLAIN and not self.slots
+        # How to make an instance without __init__: object.__new__ unless the class has its own.
+        own_new: Any = cls.__new__
+        self.new: Callable[[type], Any] = object.__new__ if own_new is object.__new__ else own_new
+
+    def _writer(self) -> Callable[[Any], JsonDict]:
+        """The function giving an instance's JSON-level fields (may return a live dict)."""
+        kind, declared, slots, has_dict = self.kind, self.declared, self.slots, self.has_dict
+        if kind is _Kind.PLAIN and not slots:
+            return _live_dict
+        if kind is _Kind.DICT:
+            return dict
+        if kind is _Kind.PYDANTIC:
+            return _pydantic_fields
+        names = declared if kind is _Kind.DATACLASS else slots
+
+        def fields(obj: Any) -> JsonDict:
+            out = {
+                name: value
+                for name in names
+                if (value := getattr(obj, name, _NO_VALUE)) is not _NO_VALUE
+            }
+            if has_dict:
+                for key, value in obj.__dict__.items():
+                    if key not in out:
+                        out[key] = value
+            return out
+
+        return fields
+
+
+#: ``obj.__dict__``, in C: the writer of plain classes and orjson's callback for them.
+_live_dict: Callable[[Any], JsonDict] = operator.attrgetter("__dict__")
+
+
+def _pydantic_fields(obj: Any) -> JsonDict:
+    fields = dict(obj.__dict__)
+    extra = getattr(obj, "__pydantic_extra__", None)
+    if extra:
+        fields.update(extra)
+    return fields
 
 
 def _new(cls: type) -> Any:
@@ -148,11 +212,11 @@ def _new(cls: type) -> Any:
     return cast(Any, cls).__new__(cls)
 
 
-def _instances_have_dict(cls: type) -> bool:
+def _instances_have_dict(cls: type, slots: tuple[str, ...]) -> bool:
     try:
         return hasattr(_new(cls), "__dict__")
-    except Exception:
-        return False
+    except Exception:  # a __new__ that needs arguments: judge by the class
+        return "__dict__" in dir(cls) and not slots
 
 
 def _type_hints(cls: type) -> dict[str, Any]:
@@ -245,7 +309,16 @@ def _converter_for(hint: Any) -> Callable[[Any], Any] | None:
     if hint in (set, frozenset, tuple):
         return _keep_on_mismatch(lambda v: hint(v) if isinstance(v, list) else v)
     cls = hint
-    return _keep_on_mismatch(lambda v: _build(cls, v, None) if type(v) is dict else v)
+
+    def to_object(v: Any) -> Any:
+        if type(v) is not dict:
+            return v
+        try:
+            return _build(cls, v, None)
+        except (TypeError, ValueError, ArithmeticError, KeyError, AttributeError):
+            return v
+
+    return to_object
 
 
 def _container_converter(origin: Any, args: tuple[Any, ...]) -> Callable[[Any], Any] | None:
@@ -304,15 +377,15 @@ def _build(cls: type, data: JsonDict, extras: Extras | None) -> Any:
     ``data`` is owned by the caller and may be consumed (plain classes take it as their
     ``__dict__``).
     """
-    layout = _layout(cls)
+    layout = _layouts.get(cls) or _layout(cls)
     for name, conv in layout.converters:
         if name in data:
             data[name] = conv(data[name])
-    kind = layout.kind
-    if kind is _Kind.PLAIN and not layout.slots:
-        obj = _new(cls)
+    if layout.adopts:
+        obj = layout.new(cls)
         obj.__dict__ = data  # the decoded dict is ours: adopt it rather than copy it
         return obj
+    kind = layout.kind
     if kind is _Kind.DICT:
         return data if cls is dict else cls(data)
     if kind is _Kind.PYDANTIC:
@@ -327,7 +400,7 @@ def _build(cls: type, data: JsonDict, extras: Extras | None) -> Any:
             elif extras is not None:
                 extras[id(obj)] = (obj, unknown)
         return obj
-    obj = _new(cls)
+    obj = layout.new(cls)
     if kind is _Kind.DATACLASS:
         for f in dataclasses.fields(cls):
             if f.name in data:
@@ -363,44 +436,26 @@ class EntityCodec:
     ) -> None:
         self.identity_property = identity_property
         self._encoders: dict[type, Callable[[Any], Any]] = dict(encoders or {})
+        self._converters: dict[type, Callable[[Any], Any]] = {}
+        converters, make = self._converters, self._converter
+
+        def default(obj: Any) -> Any:
+            # orjson's callback for what it cannot hold: one dict lookup on the hot path.
+            convert = converters.get(type(obj))
+            if convert is None:
+                convert = converters[type(obj)] = make(type(obj))
+            return convert(obj)
+
+        self._default: Callable[[Any], Any] = default
+        # How to write the identity property, per (class, while-constructing): None or a setter.
+        self._identity_setters: dict[tuple[type, bool], Callable[[Any, str], None] | None] = {}
 
     # -- writing -----------------------------------------------------------------------------
 
     def fields_of(self, obj: Any, extras: Extras | None = None) -> JsonDict:
         """The JSON-level fields of one object (not converted further; may be a live dict)."""
         cls = type(obj)
-        if cls is dict:
-            fields: JsonDict = obj
-        else:
-            layout = _layout(cls)
-            kind = layout.kind
-            if kind is _Kind.PLAIN and not layout.slots:
-                fields = obj.__dict__
-            elif kind is _Kind.DICT:
-                fields = dict(obj)
-            elif kind is _Kind.DATACLASS:
-                fields = {
-                    name: value
-                    for name in layout.declared
-                    if (value := getattr(obj, name, _NO_VALUE)) is not _NO_VALUE
-                }
-                if layout.has_dict:
-                    for key, value in obj.__dict__.items():
-                        if key not in fields:
-                            fields[key] = value
-            elif kind is _Kind.PYDANTIC:
-                fields = dict(obj.__dict__)
-                pyd_extra = getattr(obj, "__pydantic_extra__", None)
-                if pyd_extra:
-                    fields.update(pyd_extra)
-            else:
-                fields = {
-                    name: value
-                    for name in layout.slots
-                    if (value := getattr(obj, name, _NO_VALUE)) is not _NO_VALUE
-                }
-                if layout.has_dict:
-                    fields.update(obj.__dict__)
+        fields: JsonDict = obj if cls is dict else (_layouts.get(cls) or _layout(cls)).fields(obj)
         if extras:
             held = extras.get(id(obj))
             if held is not None and held[0] is obj:
@@ -410,65 +465,78 @@ class EntityCodec:
     def document(self, entity: Any, metadata: JsonDict, extras: Extras | None = None) -> JsonDict:
         """The top-level JSON object of an entity: its fields less the identity property,
         plus ``@metadata``."""
-        doc = dict(self.fields_of(entity, extras))
-        if isinstance(entity, dict):
+        cls = type(entity)
+        layout = _layouts.get(cls) or _layout(cls)
+        doc: JsonDict
+        if layout.adopts:
+            doc = entity.__dict__.copy()
+            doc.pop(self.identity_property, None)
+        elif layout.kind is _Kind.DICT:
             # A dict is its document body: every key is stored verbatim, except its own
             # "@metadata", which the session has merged into ``metadata``.
+            doc = dict(entity)
             doc.pop("@metadata", None)
         else:
+            doc = layout.fields(entity)  # a new dict for these kinds
             doc.pop(self.identity_property, None)
+        if extras:
+            held = extras.get(id(entity))
+            if held is not None and held[0] is entity:
+                doc.update(held[1])
         doc["@metadata"] = metadata
         return doc
 
     def _convert(self, obj: Any, extras: Extras | None) -> Any:
         """One level of conversion for what JSON cannot hold (orjson's ``default``)."""
+        if extras and id(obj) in extras:
+            return self.fields_of(obj, extras)
         cls = type(obj)
+        convert = self._converters.get(cls)
+        if convert is None:
+            convert = self._converters[cls] = self._converter(cls)
+        return convert(obj)
+
+    def _converter(self, cls: type) -> Callable[[Any], Any]:
+        """How values of ``cls`` become JSON; decided once per type."""
         hook = self._encoders.get(cls)
         if hook is not None:
-            return hook(obj)
-        if cls is dt.datetime or cls is dt.date or cls is dt.time:
-            return obj.isoformat()
-        if cls is dt.timedelta:
-            return obj.total_seconds()
-        if cls is decimal.Decimal:
-            if not obj.is_finite():
-                raise SerializationError(f"{obj!r} is not a finite number")
-            return str(obj)
-        if cls is set or cls is frozenset:
-            try:
-                return sorted(obj)
-            except TypeError:
-                return list(obj)
-        if isinstance(obj, (dt.date, dt.time)):  # subclasses (pendulum, ...)
-            return obj.isoformat()
+            return hook
         for base, base_hook in self._encoders.items():
-            if isinstance(obj, base):
-                return base_hook(obj)
-        if isinstance(obj, (bytes, bytearray, memoryview)) or callable(obj):
-            raise SerializationError(f"cannot serialize {cls.__qualname__} values to JSON")
-        # Subclasses of builtins that orjson did not take natively (namedtuple, ...).
-        if isinstance(obj, tuple):
-            return list(obj)
-        if isinstance(obj, dict):
-            return dict(obj)
-        if not hasattr(obj, "__dict__") and not _slot_names(cls):
-            raise SerializationError(f"cannot serialize {cls.__qualname__} values to JSON")
-        return self.fields_of(obj, extras)
+            if issubclass(cls, base):
+                return base_hook
+        if issubclass(cls, (dt.date, dt.time)):  # datetime is a date
+            return _isoformat
+        if issubclass(cls, dt.timedelta):
+            return _total_seconds
+        if issubclass(cls, decimal.Decimal):
+            return _decimal_text
+        if issubclass(cls, (set, frozenset)):
+            return _set_items
+        if issubclass(cls, tuple):  # subclasses orjson does not take natively (namedtuple)
+            return list
+        if issubclass(cls, dict):
+            return dict
+        if issubclass(cls, (bytes, bytearray, memoryview)):
+            return _unsupported
+        if issubclass(cls, (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
+            return _unsupported
+        layout = _layouts.get(cls) or _layout(cls)
+        if layout.kind is _Kind.PLAIN and not layout.slots:
+            return _live_dict
+        if not layout.has_dict and not layout.slots and layout.kind is not _Kind.PYDANTIC:
+            return _unsupported
+        return layout.fields
 
     def encode(self, entity: Any, metadata: JsonDict, extras: Extras | None = None) -> bytes:
         """Canonical bytes of an entity's document, fast; used for change detection."""
         doc = self.document(entity, metadata, extras)
+        default = self._default if not extras else (lambda o: self._convert(o, extras))
         try:
-            if extras:
-                return encoding.dumps(doc, lambda o: self._convert(o, extras))
-            return encoding.dumps(doc, self._default)
-        except SerializationError:
+            return orjson.dumps(doc, default=default, option=encoding.OPTIONS)
+        except (orjson.JSONEncodeError, SerializationError):
             # orjson refuses some valid documents outright (int dict keys); the tree walk
             # takes those, and says precisely what and where for the invalid ones.
             return encoding.dumps(self.to_tree(doc, extras))
-
-    def _default(self, obj: Any) -> Any:
-        return self._convert(obj, None)
 
     def encode_checked(
         self,
@@ -554,29 +622,59 @@ class EntityCodec:
         hold it."""
         if cls is None or cls is dict:
             return body
+        layout = _layouts.get(cls) or _layout(cls)
+        if layout.adopts:
+            body[self.identity_property] = document_id  # goes into the adopted __dict__
+            for name, conv in layout.converters:
+                if name in body:
+                    body[name] = conv(body[name])
+            obj = layout.new(cls)
+            obj.__dict__ = body
+            return obj
         entity = _build(cls, body, extras)
-        self.set_identity(entity, document_id, constructing=True)
+        setter = self._identity_setter(cls, constructing=True)
+        if setter is not None:
+            setter(entity, document_id)
         return entity
 
-    def set_identity(self, entity: Any, document_id: str, *, constructing: bool = False) -> bool:
-        """Write the id to the identity property when the object allows it; True if written."""
+    def _identity_setter(
+        self, cls: type, *, constructing: bool
+    ) -> Callable[[Any, str], None] | None:
+        key = (cls, constructing)
+        cache = self._identity_setters
+        if key in cache:
+            return cache[key]
+        name = self.identity_property
+        layout = _layouts.get(cls) or _layout(cls)
+        setter: Callable[[Any, str], None] | None
+        declares = name in layout.declared or name in layout.slots
+        # Nowhere to put it: dicts, and classes that neither declare it nor have a __dict__
+        # (pydantic models only take declared fields).
+        can_hold = declares or (layout.has_dict and layout.kind is not _Kind.PYDANTIC)
+        if layout.kind is _Kind.DICT or not can_hold:
+            setter = None
+        elif layout.frozen or layout.kind is _Kind.PYDANTIC:
+            # Frozen objects are written only while rookdb builds them (SPEC S14).
+            setter = (
+                (lambda obj, value: object.__setattr__(obj, name, value))
+                if (constructing or not layout.frozen)
+                else None
+            )
+        else:
+            setter = lambda obj, value: setattr(obj, name, value)  # noqa: E731
+        cache[key] = setter
+        return setter
+
+    def set_identity(self, entity: Any, document_id: str) -> bool:
+        """Write the id to the identity property when the object allows it; True if written.
+        Frozen objects keep their id in the session only (SPEC S14)."""
         if isinstance(entity, dict):
             return False
-        name = self.identity_property
-        layout = _layout(type(entity))
-        declares = name in layout.declared or name in layout.slots
-        if not declares and not layout.has_dict:
+        setter = self._identity_setter(type(entity), constructing=False)
+        if setter is None:
             return False
-        if layout.kind is _Kind.PYDANTIC and not declares:
-            return False
-        frozen = _is_frozen(entity)
-        if frozen and not constructing:
-            return False  # frozen objects keep their id in the session only (SPEC S14)
         try:
-            if frozen or layout.kind is _Kind.PYDANTIC:
-                object.__setattr__(entity, name, document_id)
-            else:
-                setattr(entity, name, document_id)
+            setter(entity, document_id)
         except (AttributeError, TypeError):
             return False
         return True
@@ -610,12 +708,29 @@ class EntityCodec:
             entity.__dict__.update(fresh.__dict__)
 
 
-def _is_frozen(entity: Any) -> bool:
-    params = getattr(type(entity), "__dataclass_params__", None)
-    if params is not None and params.frozen:
-        return True
-    config = getattr(type(entity), "model_config", None)
-    return isinstance(config, dict) and bool(config.get("frozen"))
+def _isoformat(value: Any) -> str:
+    return value.isoformat()  # type: ignore[no-any-return]
+
+
+def _total_seconds(value: dt.timedelta) -> float:
+    return value.total_seconds()
+
+
+def _decimal_text(value: decimal.Decimal) -> str:
+    if not value.is_finite():
+        raise SerializationError(f"{value!r} is not a finite number")
+    return str(value)
+
+
+def _set_items(value: set[Any] | frozenset[Any]) -> list[Any]:
+    try:
+        return sorted(value)
+    except TypeError:  # elements that do not sort keep their iteration order
+        return list(value)
+
+
+def _unsupported(value: Any) -> Any:
+    raise SerializationError(f"cannot serialize {type(value).__qualname__} values to JSON")
 
 
 def _check_text(text: str, path: str) -> None:

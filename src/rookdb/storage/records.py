@@ -9,7 +9,7 @@ properties of the record, assigned by storage.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from typing import Any, NamedTuple
 
 __all__ = [
     "BatchResult",
@@ -33,8 +33,12 @@ def document_key(document_id: str) -> str:
     return document_id.lower()
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class DocumentRecord:
+# Records made once per document (DocumentRecord, WriteResult) are NamedTuples and commands
+# are slotted dataclasses, not frozen dataclasses: a frozen dataclass's __init__ goes through
+# object.__setattr__ and costs several times as much, on the hot path of every load and save.
+
+
+class DocumentRecord(NamedTuple):
     """One stored document."""
 
     id: str
@@ -44,7 +48,7 @@ class DocumentRecord:
     collection: str
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(slots=True)
 class PutCommand:
     """Write ``data`` under ``id``.
 
@@ -59,7 +63,7 @@ class PutCommand:
     expected_change_vector: str | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(slots=True)
 class DeleteCommand:
     """Delete ``id`` (a no-op if absent), under the same change-vector rule as ``PutCommand``."""
 
@@ -67,7 +71,7 @@ class DeleteCommand:
     expected_change_vector: str | None = None
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
+@dataclasses.dataclass(slots=True)
 class ReadCheck:
     """Fail the batch unless ``id`` still has ``change_vector`` (None: is still missing).
 
@@ -81,8 +85,7 @@ class ReadCheck:
 Command = PutCommand | DeleteCommand | ReadCheck
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class WriteResult:
+class WriteResult(NamedTuple):
     """What storage assigned to one put: the final id, change vector and modification time."""
 
     id: str
@@ -90,15 +93,13 @@ class WriteResult:
     last_modified: str
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class BatchResult:
+class BatchResult(NamedTuple):
     """Results of ``apply``: one ``WriteResult`` per ``PutCommand``, in batch order."""
 
     puts: list[WriteResult]
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class GetResult:
+class GetResult(NamedTuple):
     """Documents found by ``get``, by key; ids not found are absent.
 
     ``includes`` maps the key of every id referenced by an include path to its record, or to
@@ -120,8 +121,7 @@ class QueryStatistics:
     is_stale: bool = False
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class QueryResult:
+class QueryResult(NamedTuple):
     """Documents (or projections, as JSON objects) a query returned, its includes and stats."""
 
     records: list[DocumentRecord]

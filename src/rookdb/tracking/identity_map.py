@@ -30,7 +30,8 @@ class IdentityMap:
         # By object identity, in tracking order. The state holds the entity, so its id() cannot
         # be reused by another object while it is tracked.
         self._by_object: dict[int, DocumentState] = {}
-        self._by_key: dict[str, DocumentState] = {}
+        #: Tracked states by case-folded id (read directly on hot paths).
+        self.by_key: dict[str, DocumentState] = {}
         self.missing: set[str] = set()
         self.deletes_by_id: dict[str, PendingDelete] = {}
 
@@ -49,29 +50,34 @@ class IdentityMap:
         return state if state is not None and state.entity is entity else None
 
     def by_id(self, document_id: str) -> DocumentState | None:
-        return self._by_key.get(document_id.lower())
+        return self.by_key.get(document_id.lower())
 
     def add(self, state: DocumentState) -> None:
         self._by_object[id(state.entity)] = state
         if not state.completed_by_storage:
-            self._by_key[state.key] = state
+            self.by_key[state.key] = state
             self.missing.discard(state.key)
+
+    def add_loaded(self, state: DocumentState) -> None:
+        """``add`` for a state read from storage: its id is final and it is not missing."""
+        self._by_object[id(state.entity)] = state
+        self.by_key[state.key] = state
 
     def rekey(self, state: DocumentState, document_id: str) -> None:
         """Give a state its final id (after storage completed it)."""
-        if self._by_key.get(state.key) is state:
-            del self._by_key[state.key]
+        if self.by_key.get(state.key) is state:
+            del self.by_key[state.key]
         state.set_id(document_id)
-        self._by_key[state.key] = state
+        self.by_key[state.key] = state
         self.missing.discard(state.key)
 
     def remove(self, state: DocumentState) -> None:
         self._by_object.pop(id(state.entity), None)
-        if self._by_key.get(state.key) is state:
-            del self._by_key[state.key]
+        if self.by_key.get(state.key) is state:
+            del self.by_key[state.key]
 
     def clear(self) -> None:
         self._by_object.clear()
-        self._by_key.clear()
+        self.by_key.clear()
         self.missing.clear()
         self.deletes_by_id.clear()

@@ -35,6 +35,7 @@ class DocumentState:
         "key",
         "last_modified",
         "metadata",
+        "metadata_shared",
         "snapshot",
     )
 
@@ -48,12 +49,16 @@ class DocumentState:
         change_vector: str | None = None,
         last_modified: str | None = None,
         extras: Extras | None = None,
+        metadata_shared: bool = False,
     ) -> None:
         self.entity = entity
         self.id = document_id
         self.key = document_id.lower()
         self.collection = collection
         self.metadata = metadata
+        # Most documents of a collection carry the same metadata: states may share one dict
+        # (fewer objects for the garbage collector to walk) until someone writes to it.
+        self.metadata_shared = metadata_shared
         self.snapshot = snapshot
         self.change_vector = change_vector
         self.last_modified = last_modified
@@ -62,6 +67,13 @@ class DocumentState:
         self.deleted = False
         #: A change vector given to ``store(entity, id, change_vector)``: checked at save.
         self.expected_change_vector: str | None = None
+
+    def writable_metadata(self) -> dict[str, Any]:
+        """The metadata dict, made private to this state first if it was shared."""
+        if self.metadata_shared:
+            self.metadata = dict(self.metadata)
+            self.metadata_shared = False
+        return self.metadata
 
     @property
     def is_new(self) -> bool:
@@ -110,12 +122,12 @@ class MetadataDictionary(MutableMapping[str, Any]):
     def __setitem__(self, key: str, value: Any) -> None:
         if key in READ_ONLY_METADATA:
             raise InvalidOperationError(f"{key} is assigned by storage and cannot be set")
-        self._state.metadata[key] = value
+        self._state.writable_metadata()[key] = value
 
     def __delitem__(self, key: str) -> None:
         if key in READ_ONLY_METADATA:
             raise InvalidOperationError(f"{key} is assigned by storage and cannot be removed")
-        del self._state.metadata[key]
+        del self._state.writable_metadata()[key]
 
     def __iter__(self) -> Iterator[str]:
         yield from self._state.metadata
