@@ -353,8 +353,9 @@ class DocumentSession(EventRegistration):
         str, else generated (HiLo: ``employees/1-A``). Ids ending in ``/`` or ``|`` and ``""``
         are completed by storage at save. ``change_vector`` makes the save check it.
         """
-        self._check_open()
-        self._check_tracking("store()")
+        if self._closed or self._no_tracking:
+            self._check_open()
+            self._check_tracking("store()")
         state = self._map.by_entity(entity)
         if state is not None:
             if state.deleted:
@@ -399,7 +400,7 @@ class DocumentSession(EventRegistration):
         validate_id(document_id)
         state = DocumentState(entity, document_id, collection, metadata, metadata_shared=shared)
         if document_id:
-            existing = self._map.by_id(document_id)
+            existing = self._map.by_key.get(state.key)
             if existing is not None:
                 if not existing.deleted:
                     raise NonUniqueObjectError(
@@ -582,11 +583,12 @@ class DocumentSession(EventRegistration):
             state.expected_change_vector = None
             saved.append(state)
         self._map.deletes_by_id.clear()
-        for state in saved:
-            SessionEvents.fire(
-                self._events.after_save_changes,
-                AfterSaveChangesEventArgs(self, state.id, state.entity),
-            )
+        handlers = self._events.after_save_changes
+        if handlers:
+            for state in saved:
+                SessionEvents.fire(
+                    handlers, AfterSaveChangesEventArgs(self, state.id, state.entity)
+                )
 
     # -- queries -----------------------------------------------------------------------------
 

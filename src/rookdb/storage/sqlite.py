@@ -76,7 +76,6 @@ CREATE TABLE IF NOT EXISTS documents (
     data TEXT NOT NULL             -- canonical JSON (D5), TEXT so the JSON1 functions read it
 );
 CREATE INDEX IF NOT EXISTS documents_by_collection ON documents (collection COLLATE NOCASE);
-CREATE INDEX IF NOT EXISTS documents_by_etag ON documents (etag);
 CREATE TABLE IF NOT EXISTS hilo (prefix TEXT PRIMARY KEY, high INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS identities (prefix TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -336,7 +335,8 @@ class SqliteStorage(Storage):
         return QueryResult(records, None, included, stats)
 
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
-        # Pages by etag, so memory stays constant and no connection is held between pages.
+        # Pages by rowid (insertion order; an upsert keeps a row's rowid), so memory stays
+        # constant and no connection is held between pages. No index on etag needed.
         after = 0
         condition = "" if collection is None else "AND collection = ? COLLATE NOCASE"
         extra: tuple[Any, ...] = () if collection is None else (collection,)
@@ -344,8 +344,8 @@ class SqliteStorage(Storage):
             try:
                 with self._connections as conn:
                     rows = conn.execute(
-                        f"SELECT etag, {_COLUMNS} FROM documents WHERE etag > ? {condition} "
-                        "ORDER BY etag LIMIT ?",
+                        f"SELECT rowid, {_COLUMNS} FROM documents WHERE rowid > ? {condition} "
+                        "ORDER BY rowid LIMIT ?",
                         (after, *extra, _STREAM_PAGE),
                     ).fetchall()
             except sqlite3.Error as exc:
