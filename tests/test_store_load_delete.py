@@ -352,3 +352,25 @@ def test_closed_session_refuses_use(store: DocumentStore) -> None:
         session.load("employees/1")
     with pytest.raises(InvalidOperationError):
         session.save_changes()
+
+
+class Keyed:
+    def __init__(self, key: str | None, name: str) -> None:
+        self.key, self.name = key, name
+
+
+def test_the_identity_property_comes_from_the_conventions(new_store) -> None:  # type: ignore[no-untyped-def]
+    store = new_store()
+    store.conventions.find_identity_property_name = lambda cls: "key" if cls is Keyed else "Id"
+    with store.open_session() as session:
+        keyed, generated = Keyed("things/1", "a"), Keyed(None, "b")
+        session.store(keyed)
+        session.store(generated)
+        assert generated.key == "keyeds/1-A"
+        added = session.advanced.what_changed()["things/1"][0].field_new_value
+        assert "key" not in added and added["name"] == "a"
+        session.save_changes()
+    with store.open_session() as session:
+        loaded = session.load("things/1", Keyed)
+        assert (loaded.key, loaded.name) == ("things/1", "a")
+        assert session.advanced.has_changes is False

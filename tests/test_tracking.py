@@ -391,3 +391,25 @@ def test_all_change_questions_agree(store: DocumentStore) -> None:
         session.save_changes()
     batch = next(c for c in calls if c.method == "apply").args[0]
     assert [c.id for c in batch if isinstance(c, PutCommand)] == list(changed)
+
+
+def test_clean_entities_cost_one_serialization_and_no_field_walk(
+    store: DocumentStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """S5: a byte-identical entity is never decoded, compared as JSON nor diffed."""
+    import rookdb.tracking.unit_of_work as uow
+
+    for i in range(3):
+        _save(store, Employee(f"E{i}"), f"employees/{i}")
+    walks: list[str] = []
+    real_loads = uow.loads
+    monkeypatch.setattr(uow, "json_equal", lambda a, b: walks.append("json_equal") or False)
+    monkeypatch.setattr(uow, "loads", lambda data: walks.append("loads") or real_loads(data))
+    with store.open_session() as session:
+        loaded = session.load(["employees/0", "employees/1", "employees/2"], Employee)
+        assert session.advanced.has_changes is False
+        assert session.advanced.what_changed() == {}
+        assert walks == []
+        loaded["employees/1"].first_name = "Changed"
+        assert list(session.advanced.what_changed()) == ["employees/1"]
+        assert walks and all(w in ("loads", "json_equal") for w in walks)

@@ -108,7 +108,10 @@ class DocumentStore(EventRegistration):
                 if len({u.split("://", 1)[0] for u in self.urls}) > 1:
                     raise ConfigurationError("all urls of a store must use the same scheme")
                 self._backend = open_backend(self.urls[0])
-                self._codec = EntityCodec(encoders=self.conventions.encoders)
+                self._codec = EntityCodec(
+                    identity_name=self.conventions.find_identity_property_name,
+                    encoders=self.conventions.encoders,
+                )
         return self
 
     def _backend_ready(self) -> Backend:

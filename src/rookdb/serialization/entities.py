@@ -39,6 +39,7 @@ from typing import Any, cast
 
 import orjson
 
+from rookdb._types import JsonDict
 from rookdb.errors import SerializationError
 from rookdb.serialization import encoding
 
@@ -49,8 +50,6 @@ __all__ = [
     "python_type_name",
     "type_registry",
 ]
-
-JsonDict = dict[str, Any]
 
 #: Unknown fields of objects that cannot hold them: ``id(obj) -> (obj, {field: value})``. The
 #: object itself is kept so that its ``id`` stays valid as long as the map lives.
@@ -431,10 +430,13 @@ class EntityCodec:
 
     def __init__(
         self,
-        identity_property: str = "Id",
+        identity_name: Callable[[type], str] | None = None,
         encoders: dict[type, Callable[[Any], Any]] | None = None,
     ) -> None:
-        self.identity_property = identity_property
+        # The identity property of each class (conventions.find_identity_property_name),
+        # asked once per class: conventions are frozen by the time a codec exists.
+        self._find_identity_name = identity_name or (lambda cls: "Id")
+        self._identity_names: dict[type, str] = {}
         self._encoders: dict[type, Callable[[Any], Any]] = dict(encoders or {})
         self._converters: dict[type, Callable[[Any], Any]] = {}
         converters, make = self._converters, self._converter
@@ -470,7 +472,7 @@ class EntityCodec:
         doc: JsonDict
         if layout.adopts:
             doc = entity.__dict__.copy()
-            doc.pop(self.identity_property, None)
+            doc.pop(self.identity_name(cls), None)
         elif layout.kind is _Kind.DICT:
             # A dict is its document body: every key is stored verbatim, except its own
             # "@metadata", which the session has merged into ``metadata``.
@@ -478,7 +480,7 @@ class EntityCodec:
             doc.pop("@metadata", None)
         else:
             doc = layout.fields(entity)  # a new dict for these kinds
-            doc.pop(self.identity_property, None)
+            doc.pop(self.identity_name(cls), None)
         if extras:
             held = extras.get(id(entity))
             if held is not None and held[0] is entity:
@@ -624,7 +626,7 @@ class EntityCodec:
             return body
         layout = _layouts.get(cls) or _layout(cls)
         if layout.adopts:
-            body[self.identity_property] = document_id  # goes into the adopted __dict__
+            body[self.identity_name(cls)] = document_id  # goes into the adopted __dict__
             for name, conv in layout.converters:
                 if name in body:
                     body[name] = conv(body[name])
@@ -644,7 +646,7 @@ class EntityCodec:
         cache = self._identity_setters
         if key in cache:
             return cache[key]
-        name = self.identity_property
+        name = self.identity_name(cls)
         layout = _layouts.get(cls) or _layout(cls)
         setter: Callable[[Any, str], None] | None
         declares = name in layout.declared or name in layout.slots
@@ -679,12 +681,19 @@ class EntityCodec:
             return False
         return True
 
+    def identity_name(self, cls: type) -> str:
+        """The identity property of ``cls`` (``"Id"`` unless the conventions say otherwise)."""
+        name = self._identity_names.get(cls)
+        if name is None:
+            name = self._identity_names[cls] = self._find_identity_name(cls)
+        return name
+
     def identity_of(self, entity: Any) -> Any:
         """The value of the identity property, or None (dicts have none: their id is the
         ``key`` they are stored with)."""
         if isinstance(entity, dict):
             return None
-        return getattr(entity, self.identity_property, None)
+        return getattr(entity, self.identity_name(type(entity)), None)
 
     def refresh_in_place(self, entity: Any, fresh: Any) -> None:
         """Make ``entity`` hold the state of ``fresh`` (same class), keeping its identity."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator, MutableMapping
 from typing import Any
 
+from rookdb._types import JsonDict
 from rookdb.errors import InvalidOperationError
 from rookdb.serialization.entities import Extras
 
@@ -44,7 +45,7 @@ class DocumentState:
         entity: Any,
         document_id: str,
         collection: str,
-        metadata: dict[str, Any],
+        metadata: JsonDict,
         snapshot: bytes | None = None,
         change_vector: str | None = None,
         last_modified: str | None = None,
@@ -68,7 +69,7 @@ class DocumentState:
         #: A change vector given to ``store(entity, id, change_vector)``: checked at save.
         self.expected_change_vector: str | None = None
 
-    def writable_metadata(self) -> dict[str, Any]:
+    def writable_metadata(self) -> JsonDict:
         """The metadata dict, made private to this state first if it was shared."""
         if self.metadata_shared:
             self.metadata = dict(self.metadata)
@@ -105,7 +106,7 @@ class MetadataDictionary(MutableMapping[str, Any]):
     def __init__(self, state: DocumentState) -> None:
         self._state = state
 
-    def _read_only(self) -> dict[str, Any]:
+    def _read_only(self) -> JsonDict:
         state = self._state
         values = {"@id": state.id}
         if state.change_vector is not None:
