@@ -9,7 +9,7 @@ properties of the record, assigned by storage.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 __all__ = [
     "BatchResult",
@@ -122,10 +122,9 @@ class QueryStatistics:
 
 
 class QueryResult(NamedTuple):
-    """Documents (or projections, as JSON objects) a query returned, its includes and stats."""
+    """Documents a query returned, the documents its includes reference, and statistics."""
 
     records: list[DocumentRecord]
-    projections: list[dict[str, Any]] | None
     includes: dict[str, DocumentRecord | None]
     statistics: QueryStatistics
 
@@ -150,4 +149,3 @@ class Capabilities:
     name: str
     persistent: bool
     multi_process: bool
-    full_text_search: bool = False

@@ -314,11 +314,12 @@ class SqliteStorage(Storage):
                     f"ORDER BY {_sql.order_clause(query.order_by)} LIMIT ? OFFSET ?",
                     (*params, limit, query.skip),
                 ).fetchall()
-                if query.take is None or (query.skip == 0 and len(rows) < query.take):
-                    total = query.skip + len(rows) if rows or query.skip == 0 else None
+                # The total is known without counting when this page is the last one and it
+                # did not skip past the end.
+                last_page = query.take is None or len(rows) < query.take
+                if last_page and (rows or query.skip == 0):
+                    total = query.skip + len(rows)
                 else:
-                    total = None
-                if total is None:
                     total = conn.execute(
                         f"SELECT count(*) FROM documents WHERE {where}", params
                     ).fetchone()[0]
@@ -332,7 +333,7 @@ class SqliteStorage(Storage):
             duration_in_ms=(time.perf_counter() - started) * 1000,
             index_name=f"collection/{query.collection}" if query.collection else "all-docs",
         )
-        return QueryResult(records, None, included, stats)
+        return QueryResult(records, included, stats)
 
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         # Pages by rowid (insertion order; an upsert keeps a row's rowid), so memory stays
