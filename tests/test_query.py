@@ -151,6 +151,104 @@ def test_query_includes_load_in_the_same_request(store: DocumentStore) -> None:
         assert session.number_of_requests == 1
 
 
-def test_array_paths_wait_for_the_query_issue(store: DocumentStore) -> None:
-    with store.open_session() as session, pytest.raises(QueryError):
-        session.query(collection_name="items").where_equals("lines[].product", "x").to_list()
+ARRAYS: dict[str, dict[str, Any]] = {
+    "orders/1": {"tags": ["a", "b"], "lines": [{"product": "p1", "qty": 2}, {"product": "p2"}]},
+    "orders/2": {"tags": "a", "lines": [{"product": ["p1", "p3"], "qty": 5}, "not an object"]},
+    "orders/3": {"tags": [], "lines": []},
+    "orders/4": {"tags": [["a"]], "matrix": [[1, 2], [3]]},
+    "orders/5": {},
+}
+
+
+@pytest.fixture
+def orders(store: DocumentStore) -> DocumentStore:
+    with store.open_session() as session:
+        for document_id, doc in ARRAYS.items():
+            session.store(dict(doc), document_id)
+        session.save_changes()
+    return store
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [
+        (lambda q: q.where_equals("tags", "a"), ["orders/1", "orders/2"]),  # any element
+        (lambda q: q.where_equals("lines[].product", "p1"), ["orders/1", "orders/2"]),
+        (lambda q: q.where_equals("lines[].product", "p3"), ["orders/2"]),
+        (lambda q: q.where_greater_than("lines[].qty", 3), ["orders/2"]),
+        (lambda q: q.where_exists("tags"), ["orders/1", "orders/2", "orders/3", "orders/4"]),
+        (lambda q: q.where_exists("lines[].qty"), ["orders/1", "orders/2"]),
+        (lambda q: q.where_exists("lines[]"), ["orders/1", "orders/2"]),
+        (lambda q: q.contains_any("tags", ["b", "z"]), ["orders/1"]),
+        (lambda q: q.contains_all("tags", ["a", "b"]), ["orders/1"]),
+        (lambda q: q.where_in("matrix[]", [3]), ["orders/4"]),  # one level of flattening
+        (lambda q: q.where_equals("matrix", 1), []),  # nested arrays are not flattened twice
+        (lambda q: q.where_starts_with("lines[].product", "p"), ["orders/1", "orders/2"]),
+        (lambda q: q.where_ends_with("lines[].product", "3"), ["orders/2"]),
+        (lambda q: q.where_regex("lines[].product", "^p[23]$"), ["orders/1", "orders/2"]),
+        (lambda q: q.where_between("lines[].qty", 2, 2), ["orders/1"]),
+    ],
+)
+def test_array_paths(orders: DocumentStore, build: Any, expected: list[str]) -> None:
+    with orders.open_session() as session:
+        found = build(session.query(collection_name="orders"))
+        assert sorted(session.advanced.get_document_id(d) or "" for d in found) == expected
+
+
+def test_ordering_by_json_type_then_value(store: DocumentStore) -> None:
+    values = [3, "b", None, 1.5, True, "B", [1], False, 10, "a", {"k": 1}]
+    with store.open_session() as session:
+        for i, value in enumerate(values):
+            session.store({"v": value}, f"vals/{i}")
+        session.store({}, "vals/missing")
+        session.save_changes()
+    with store.open_session() as session:
+        ascending = [
+            session.advanced.get_document_id(d)
+            for d in session.query(collection_name="vals").order_by("v")
+        ]
+        assert ascending == [
+            "vals/2",  # null ...
+            "vals/missing",  # ... and missing first (ties by id)
+            "vals/7",  # false
+            "vals/4",  # true
+            "vals/3",  # 1.5
+            "vals/0",  # 3
+            "vals/8",  # 10 (numerically, not as text)
+            "vals/5",  # "B" (code point order: upper case first)
+            "vals/9",  # "a"
+            "vals/1",  # "b"
+            "vals/10",  # arrays and objects last, by id
+            "vals/6",
+        ]
+        query = session.query(collection_name="vals").order_by_descending("v", "long").take(3)
+        numbers = [d["v"] for d in query]
+        assert numbers == [10, 3, 1.5]
+        strings = [
+            d.get("v") for d in session.query(collection_name="vals").order_by("v", "string")
+        ]
+        assert strings[-3:] == ["B", "a", "b"]
+        with pytest.raises(QueryError):
+            session.query(collection_name="vals").order_by("v", "alphabetical")
+        with pytest.raises(QueryError):
+            session.query(collection_name="vals").order_by("lines[].qty")
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        lambda q: q.where_between("n", 1, "z"),  # a number and a string
+        lambda q: q.where_greater_than("n", True),  # booleans do not order
+        lambda q: q.where_less_than("n", None),
+        lambda q: q.where_less_than("n", float("nan")),
+        lambda q: q.where_regex("name", "["),  # not a regular expression
+        lambda q: q.where_in("name", "abc"),  # a string is not a list of values
+        lambda q: q.where_starts_with("name", 1),
+        lambda q: q.contains_all("tags", [{"a": 1}]),
+    ],
+)
+def test_invalid_operands_are_query_errors(store: DocumentStore, build: Any) -> None:
+    with store.open_session() as session:
+        with pytest.raises(QueryError):
+            build(session.query(collection_name="items"))
+        assert session.number_of_requests == 0

@@ -12,7 +12,8 @@ as in RQL. ``not_()`` negates the next clause or subclause.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+import re
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from rookdb.errors import InvalidOperationError, QueryError
@@ -22,15 +23,25 @@ if TYPE_CHECKING:
     from rookdb.storage.records import QueryStatistics
 
 __all__ = [
+    "COMPARISONS",
     "And",
+    "Between",
+    "Compare",
+    "ContainsAll",
     "DocumentQuery",
+    "EndsWith",
     "Equals",
+    "Exists",
+    "FieldPredicate",
+    "In",
     "Not",
     "Or",
     "OrderBy",
     "Predicate",
     "Query",
     "QueryExecutor",
+    "Regex",
+    "StartsWith",
 ]
 
 T = TypeVar("T")
@@ -51,6 +62,68 @@ class Equals:
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class Compare:
+    """``field < value`` (``<``, ``<=``, ``>``, ``>=``): numbers with numbers, strings with
+    strings by code point; other types never match."""
+
+    field: str
+    op: str
+    value: int | float | str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Between:
+    """``low <= field <= high``, inclusive at both ends; both bounds numbers or both strings."""
+
+    field: str
+    low: int | float | str
+    high: int | float | str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class In:
+    """``field in (values)``: equals any of them (``where_in`` and ``contains_any``)."""
+
+    field: str
+    values: tuple[Scalar, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ContainsAll:
+    """``field all in (values)``: every value equals some value of the field."""
+
+    field: str
+    values: tuple[Scalar, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class StartsWith:
+    field: str
+    prefix: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class EndsWith:
+    field: str
+    suffix: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Exists:
+    """The field is present (even if null, even if an empty array)."""
+
+    field: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Regex:
+    """A string value of the field matches ``pattern`` (Python ``re.search`` syntax)."""
+
+    field: str
+    pattern: str
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class Not:
     """Every document ``item`` does not match, including those missing the field (two-valued)."""
 
@@ -67,7 +140,26 @@ class Or:
     items: tuple[Predicate, ...]
 
 
-Predicate = Equals | Not | And | Or
+Predicate = (
+    Equals
+    | Compare
+    | Between
+    | In
+    | ContainsAll
+    | StartsWith
+    | EndsWith
+    | Exists
+    | Regex
+    | Not
+    | And
+    | Or
+)
+
+#: Predicates that test the values of one field (every predicate but Not, And, Or).
+FieldPredicate = (
+    Equals | Compare | Between | In | ContainsAll | StartsWith | EndsWith | Exists | Regex
+)
+COMPARISONS = ("<", "<=", ">", ">=")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -91,10 +183,36 @@ class Query:
 
 def _check_scalar(value: object) -> Scalar:
     if value is None or type(value) in (str, int, float, bool):
-        if type(value) is float and value != value:
-            raise QueryError("NaN cannot be compared")
+        if type(value) is float and (value != value or value in (_INF, -_INF)):
+            raise QueryError(f"{value} cannot be compared: it is not a JSON number")
         return value  # type: ignore[return-value]
     raise QueryError(f"cannot compare with a {type(value).__qualname__}: use a JSON scalar")
+
+
+_INF = float("inf")
+
+
+def _check_orderable(value: object) -> int | float | str:
+    """A bound of a range: a number (not a bool) or a string."""
+    if type(value) not in (int, float, str):
+        raise QueryError(f"ranges compare numbers or strings, not {type(value).__qualname__}")
+    return _check_scalar(value)  # type: ignore[return-value]
+
+
+ORDERINGS = (None, "string", "long", "double")
+
+
+def _check_order(field: str, ordering: str | None) -> None:
+    if any(segment.is_array for segment in parse_field_path(field)):
+        raise QueryError(f"{field!r} holds many values per document: it cannot be sorted on")
+    if ordering not in ORDERINGS:
+        raise QueryError(f"unknown ordering {ordering!r}: use string, long or double")
+
+
+def _check_values(values: object) -> tuple[Scalar, ...]:
+    if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
+        raise QueryError("expected a list of values")
+    return tuple(_check_scalar(v) for v in values)
 
 
 # --------------------------------------------------------------------------- the builder
@@ -181,6 +299,72 @@ class DocumentQuery(Generic[T]):
         parse_field_path(field_name)
         return self._add(Not(Equals(field_name, _check_scalar(value))))
 
+    def where_in(self, field_name: str, values: Iterable[Any]) -> DocumentQuery[T]:
+        """Documents whose ``field_name`` equals any of ``values``."""
+        parse_field_path(field_name)
+        return self._add(In(field_name, _check_values(values)))
+
+    def contains_any(self, field_name: str, values: Iterable[Any]) -> DocumentQuery[T]:
+        """Documents whose array ``field_name`` holds any of ``values`` (as ``where_in``)."""
+        return self.where_in(field_name, values)
+
+    def contains_all(self, field_name: str, values: Iterable[Any]) -> DocumentQuery[T]:
+        """Documents whose array ``field_name`` holds every one of ``values``."""
+        parse_field_path(field_name)
+        return self._add(ContainsAll(field_name, _check_values(values)))
+
+    def where_starts_with(self, field_name: str, prefix: str) -> DocumentQuery[T]:
+        parse_field_path(field_name)
+        if type(prefix) is not str:
+            raise QueryError("where_starts_with takes a str prefix")
+        return self._add(StartsWith(field_name, prefix))
+
+    def where_ends_with(self, field_name: str, suffix: str) -> DocumentQuery[T]:
+        parse_field_path(field_name)
+        if type(suffix) is not str:
+            raise QueryError("where_ends_with takes a str suffix")
+        return self._add(EndsWith(field_name, suffix))
+
+    def where_between(self, field_name: str, start: Any, end: Any) -> DocumentQuery[T]:
+        """``start <= field_name <= end``, inclusive at both ends."""
+        parse_field_path(field_name)
+        low, high = _check_orderable(start), _check_orderable(end)
+        if isinstance(low, str) != isinstance(high, str):
+            raise QueryError("where_between takes two numbers or two strings")
+        return self._add(Between(field_name, low, high))
+
+    def _compare(self, field_name: str, op: str, value: Any) -> DocumentQuery[T]:
+        parse_field_path(field_name)
+        return self._add(Compare(field_name, op, _check_orderable(value)))
+
+    def where_greater_than(self, field_name: str, value: Any) -> DocumentQuery[T]:
+        return self._compare(field_name, ">", value)
+
+    def where_greater_than_or_equal(self, field_name: str, value: Any) -> DocumentQuery[T]:
+        return self._compare(field_name, ">=", value)
+
+    def where_less_than(self, field_name: str, value: Any) -> DocumentQuery[T]:
+        return self._compare(field_name, "<", value)
+
+    def where_less_than_or_equal(self, field_name: str, value: Any) -> DocumentQuery[T]:
+        return self._compare(field_name, "<=", value)
+
+    def where_exists(self, field_name: str) -> DocumentQuery[T]:
+        """Documents that have ``field_name`` (null and empty arrays count)."""
+        parse_field_path(field_name)
+        return self._add(Exists(field_name))
+
+    def where_regex(self, field_name: str, pattern: str) -> DocumentQuery[T]:
+        """Documents with a string value of ``field_name`` matching ``pattern`` (``re.search``)."""
+        parse_field_path(field_name)
+        if type(pattern) is not str:
+            raise QueryError("where_regex takes a str pattern")
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise QueryError(f"invalid regular expression {pattern!r}: {exc}") from None
+        return self._add(Regex(field_name, pattern))
+
     def and_also(self) -> DocumentQuery[T]:
         """Join the next clause with AND (the default)."""
         self._groups[-1].next_is_or = False
@@ -211,14 +395,17 @@ class DocumentQuery(Generic[T]):
         return self
 
     def order_by(self, field: str, ordering: str | None = None) -> DocumentQuery[T]:
-        parse_field_path(field)
+        """Sort by ``field``: by JSON type, then value (numbers numerically, strings by code
+        point, missing and null first); ``ordering`` "string", "long" or "double" sorts by that
+        kind only."""
+        _check_order(field, ordering)
         self._query = dataclasses.replace(
             self._query, order_by=(*self._query.order_by, OrderBy(field, False, ordering))
         )
         return self
 
     def order_by_descending(self, field: str, ordering: str | None = None) -> DocumentQuery[T]:
-        parse_field_path(field)
+        _check_order(field, ordering)
         self._query = dataclasses.replace(
             self._query, order_by=(*self._query.order_by, OrderBy(field, True, ordering))
         )

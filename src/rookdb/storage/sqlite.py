@@ -133,6 +133,7 @@ class _Connections:
             check_same_thread=False,
         )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.create_function(_sql.REGEXP_FUNCTION, 2, _sql.regexp, deterministic=True)
         if self._path is not None:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
