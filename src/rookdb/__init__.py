@@ -34,6 +34,7 @@ from rookdb.events import (
 )
 from rookdb.options import OptimisticConcurrencyMode, SessionOptions
 from rookdb.query import DocumentQuery
+from rookdb.rql import RawDocumentQuery
 from rookdb.session import DocumentSession
 from rookdb.storage.records import QueryStatistics
 from rookdb.store import DocumentStore
@@ -71,6 +72,7 @@ __all__ = [
     "ProtocolError",
     "QueryError",
     "QueryStatistics",
+    "RawDocumentQuery",
     "RookError",
     "SerializationError",
     "SessionOptions",

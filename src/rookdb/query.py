@@ -39,6 +39,7 @@ __all__ = [
     "OrderBy",
     "Predicate",
     "Query",
+    "QueryExecution",
     "QueryExecutor",
     "Regex",
     "StartsWith",
@@ -257,7 +258,89 @@ class _Group:
         return terms[0] if len(terms) == 1 else Or(tuple(terms))
 
 
-class DocumentQuery(Generic[T]):
+class QueryExecution(Generic[T]):
+    """Running a query: the executors shared by ``DocumentQuery`` and ``RawDocumentQuery``.
+
+    Nothing runs until the query is iterated or an executor is called; each run is one request.
+    """
+
+    def __init__(self, executor: QueryExecutor, object_type: type[T] | None) -> None:
+        self._executor = executor
+        self._object_type = object_type
+        self._tracking = True
+        self._statistics_callbacks: list[Callable[[QueryStatistics], None]] = []
+
+    def to_query(self) -> Query:
+        """The immutable AST of this query."""
+        raise NotImplementedError
+
+    def no_tracking(self: Q) -> Q:
+        """Do not track the results: later edits to them are not saved (SPEC S8)."""
+        self._tracking = False
+        return self
+
+    def statistics(self: Q, callback: Callable[[QueryStatistics], None]) -> Q:
+        """Call ``callback`` with the ``QueryStatistics`` of each execution."""
+        self._statistics_callbacks.append(callback)
+        return self
+
+    def _run(self, query: Query) -> list[T]:
+        results, stats = self._executor._execute_query(query, self._object_type, self._tracking)
+        for callback in self._statistics_callbacks:
+            callback(stats)
+        return results
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._run(self.to_query()))
+
+    def to_list(self) -> list[T]:
+        return self._run(self.to_query())
+
+    def first(self) -> T:
+        """The first result; ``InvalidOperationError`` when there is none."""
+        results = self._run(dataclasses.replace(self.to_query(), take=1))
+        if not results:
+            raise InvalidOperationError("first(): the query returned no results")
+        return results[0]
+
+    def first_or_default(self, default: T | None = None) -> T | None:
+        results = self._run(dataclasses.replace(self.to_query(), take=1))
+        return results[0] if results else default
+
+    def single(self) -> T:
+        """The only result; ``InvalidOperationError`` unless there is exactly one."""
+        results = self._run(dataclasses.replace(self.to_query(), take=2))
+        if len(results) != 1:
+            raise InvalidOperationError(
+                f"single(): expected exactly one result, the query returned {len(results)}"
+                if len(results) < 2
+                else "single(): expected exactly one result, the query returned more"
+            )
+        return results[0]
+
+    def single_or_default(self, default: T | None = None) -> T | None:
+        results = self._run(dataclasses.replace(self.to_query(), take=2))
+        if len(results) > 1:
+            raise InvalidOperationError("single_or_default(): the query returned more than one")
+        return results[0] if results else default
+
+    def count(self) -> int:
+        """How many documents match (one request; no documents are transferred)."""
+        query = self.to_query()
+        _, stats = self._executor._execute_query(
+            dataclasses.replace(query, take=0), self._object_type, False
+        )
+        total = stats.total_results - query.skip
+        return max(0, total if query.take is None else min(total, query.take))
+
+    def any(self) -> bool:
+        return self.count() > 0
+
+
+Q = TypeVar("Q", bound="QueryExecution[Any]")
+
+
+class DocumentQuery(QueryExecution[T]):
     """A lazy query over one collection, built fluently::
 
         robert = (
@@ -276,12 +359,9 @@ class DocumentQuery(Generic[T]):
         object_type: type[T] | None,
         collection: str | None,
     ) -> None:
-        self._executor = executor
-        self._object_type = object_type
+        super().__init__(executor, object_type)
         self._query = Query(collection=collection)
         self._groups: list[_Group] = [_Group()]
-        self._tracking = True
-        self._statistics_callbacks: list[Callable[[QueryStatistics], None]] = []
 
     # -- building ----------------------------------------------------------------------------
 
@@ -429,16 +509,6 @@ class DocumentQuery(Generic[T]):
         self._query = dataclasses.replace(self._query, includes=(*self._query.includes, path))
         return self
 
-    def no_tracking(self) -> DocumentQuery[T]:
-        """Do not track the results: later edits to them are not saved (SPEC S8)."""
-        self._tracking = False
-        return self
-
-    def statistics(self, callback: Callable[[QueryStatistics], None]) -> DocumentQuery[T]:
-        """Call ``callback`` with the ``QueryStatistics`` of each execution."""
-        self._statistics_callbacks.append(callback)
-        return self
-
     # -- the AST -----------------------------------------------------------------------------
 
     def to_query(self) -> Query:
@@ -446,57 +516,3 @@ class DocumentQuery(Generic[T]):
         if len(self._groups) != 1:
             raise QueryError("open_subclause() without close_subclause()")
         return dataclasses.replace(self._query, where=self._groups[0].build())
-
-    # -- executing ---------------------------------------------------------------------------
-
-    def _run(self, query: Query) -> list[T]:
-        results, stats = self._executor._execute_query(query, self._object_type, self._tracking)
-        for callback in self._statistics_callbacks:
-            callback(stats)
-        return results
-
-    def __iter__(self) -> Iterator[T]:
-        return iter(self._run(self.to_query()))
-
-    def to_list(self) -> list[T]:
-        return self._run(self.to_query())
-
-    def first(self) -> T:
-        """The first result; ``InvalidOperationError`` when there is none."""
-        results = self._run(dataclasses.replace(self.to_query(), take=1))
-        if not results:
-            raise InvalidOperationError("first(): the query returned no results")
-        return results[0]
-
-    def first_or_default(self, default: T | None = None) -> T | None:
-        results = self._run(dataclasses.replace(self.to_query(), take=1))
-        return results[0] if results else default
-
-    def single(self) -> T:
-        """The only result; ``InvalidOperationError`` unless there is exactly one."""
-        results = self._run(dataclasses.replace(self.to_query(), take=2))
-        if len(results) != 1:
-            raise InvalidOperationError(
-                f"single(): expected exactly one result, the query returned {len(results)}"
-                if len(results) < 2
-                else "single(): expected exactly one result, the query returned more"
-            )
-        return results[0]
-
-    def single_or_default(self, default: T | None = None) -> T | None:
-        results = self._run(dataclasses.replace(self.to_query(), take=2))
-        if len(results) > 1:
-            raise InvalidOperationError("single_or_default(): the query returned more than one")
-        return results[0] if results else default
-
-    def count(self) -> int:
-        """How many documents match (one request; no documents are transferred)."""
-        query = self.to_query()
-        _, stats = self._executor._execute_query(
-            dataclasses.replace(query, take=0), self._object_type, False
-        )
-        total = stats.total_results - query.skip
-        return max(0, total if query.take is None else min(total, query.take))
-
-    def any(self) -> bool:
-        return self.count() > 0

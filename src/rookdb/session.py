@@ -29,6 +29,7 @@ from rookdb.events import (
 from rookdb.ids import validate_id
 from rookdb.options import OptimisticConcurrencyMode, SessionOptions
 from rookdb.query import DocumentQuery, Query
+from rookdb.rql import RawDocumentQuery
 from rookdb.serialization.encoding import loads
 from rookdb.serialization.entities import EntityCodec, Extras, type_registry
 from rookdb.storage.records import (
@@ -812,6 +813,11 @@ class Advanced:
         if mode is not OptimisticConcurrencyMode.NONE and s._no_tracking:
             raise InvalidOperationError("a no-tracking session cannot use optimistic concurrency")
         s._concurrency_mode = OptimisticConcurrencyMode(mode)
+
+    def raw_query(self, query: str, object_type: type[T] | None = None) -> RawDocumentQuery[T]:
+        """An RQL query (``from Employees where first_name = $name``); see ``rookdb.rql``."""
+        self._session._check_open()
+        return RawDocumentQuery(self._session, object_type, query)
 
     def document_query(
         self,
