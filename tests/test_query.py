@@ -252,3 +252,49 @@ def test_invalid_operands_are_query_errors(store: DocumentStore, build: Any) -> 
         with pytest.raises(QueryError):
             build(session.query(collection_name="items"))
         assert session.number_of_requests == 0
+
+
+class NameOnly:
+    first_name: str
+
+
+def test_select_fields_projects_and_never_tracks(store: DocumentStore) -> None:
+    with store.open_session() as session:
+        for i, (first, city) in enumerate([("Ann", "Oslo"), ("Bob", "Oslo"), ("Cid", "Lima")]):
+            session.store(
+                {"first_name": first, "address": {"city": city}, "tags": ["t", first]},
+                f"people/{i}",
+            )
+        session.save_changes()
+    with store.open_session() as session:
+        names = (
+            session.query(collection_name="people")
+            .select_fields(NameOnly)
+            .order_by("first_name")
+            .to_list()
+        )
+        assert [type(n) for n in names] == [NameOnly] * 3
+        assert [n.first_name for n in names] == ["Ann", "Bob", "Cid"]
+        assert not hasattr(names[0], "Id")
+        rows = (
+            session.query(collection_name="people")
+            .where_equals("first_name", "Ann")
+            .select_fields(dict, "address.city", "tags[]", "missing")
+            .single()
+        )
+        assert rows == {"address.city": "Oslo", "tags[]": ["t", "Ann"], "missing": None}
+        assert session.advanced.get_tracked_entities() == {}
+        cities = (
+            session.query(collection_name="people")
+            .select_fields(dict, "address.city")
+            .distinct()
+            .order_by("address.city")
+        )
+        assert [c["address.city"] for c in cities] == ["Lima", "Oslo"]
+        assert cities.count() == 2
+        assert [c["address.city"] for c in cities.skip(1).take(1)] == ["Oslo"]
+        via_rql = session.advanced.raw_query(
+            "from people order by first_name desc select distinct address.city"
+        ).to_list()
+        assert via_rql == [{"address.city": "Lima"}, {"address.city": "Oslo"}]
+        assert session.advanced.get_tracked_entities() == {}

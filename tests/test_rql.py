@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import pytest
@@ -227,7 +228,9 @@ queries = st.builds(
     st.integers(0, 100),
     st.none() | st.integers(0, 100),
     st.lists(fields, max_size=2).map(tuple),
-)
+    st.lists(fields, max_size=2).map(tuple),
+    st.booleans(),
+).map(lambda q: dataclasses.replace(q, distinct=q.distinct and bool(q.select)))  # only with select
 
 
 @settings(max_examples=500, deadline=None)

@@ -45,7 +45,7 @@ from rookdb.query import (
 )
 from rookdb.serialization.encoding import json_equal
 
-__all__ = ["candidates", "cut", "matches"]
+__all__ = ["candidates", "cut", "matches", "project"]
 
 
 def candidates(document: Any, field: str) -> Iterator[Any]:
@@ -133,3 +133,17 @@ def matches(document: Any, predicate: Predicate) -> bool:
         pattern = _regex(predicate.pattern)
         return any(pattern.search(c) is not None for c in _texts(values))
     raise TypeError(f"unknown predicate {predicate!r}")
+
+
+def project(document: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+    """The projection of ``document`` on ``fields`` (``select``): each field path maps to its
+    value (None when missing), or to the list of values an array path reaches."""
+    out: dict[str, Any] = {}
+    for field in fields:
+        segments = parse_field_path(field)
+        reached = values_at(document, segments)
+        if any(segment.is_array for segment in segments):
+            out[field] = reached
+        else:
+            out[field] = reached[0] if reached else None
+    return out

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import typing
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
@@ -46,6 +47,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+P = TypeVar("P")
 
 #: JSON scalars a predicate compares against.
 Scalar = str | int | float | bool | None
@@ -180,6 +182,10 @@ class Query:
     skip: int = 0
     take: int | None = None
     includes: tuple[str, ...] = ()
+    #: Projected fields (``select``); results are JSON objects keyed by these paths, untracked.
+    select: tuple[str, ...] = ()
+    #: With ``select``: drop repeated projections (before paging).
+    distinct: bool = False
 
 
 def _check_scalar(value: object) -> Scalar:
@@ -501,6 +507,25 @@ class DocumentQuery(QueryExecution[T]):
         if count < 0:
             raise QueryError("take() takes a count >= 0")
         self._query = dataclasses.replace(self._query, take=count)
+        return self
+
+    def select_fields(self, projection_class: type[P], *fields: str) -> DocumentQuery[P]:
+        """Return only ``fields`` of each document, as ``projection_class`` objects (or dicts);
+        projections are never tracked. Without ``fields``, the class's annotated fields."""
+        names = fields
+        if not names and projection_class is not dict:
+            names = tuple(typing.get_type_hints(projection_class))
+        if not names:
+            raise QueryError("select_fields() needs field names (or a class with annotations)")
+        for name in names:
+            parse_field_path(name)
+        self._query = dataclasses.replace(self._query, select=tuple(names))
+        self._object_type = projection_class  # type: ignore[assignment]
+        return self  # type: ignore[return-value]
+
+    def distinct(self) -> DocumentQuery[T]:
+        """With ``select_fields``: each distinct projection once."""
+        self._query = dataclasses.replace(self._query, distinct=True)
         return self
 
     def include(self, path: str) -> DocumentQuery[T]:

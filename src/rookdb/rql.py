@@ -12,6 +12,7 @@ Supported (SPEC Q3)::
         field in (v, ...)   field all in (v, ...)   field between v and v
         startsWith(field, v)   endsWith(field, v)   exists(field)   regex(field, v)
     order by field [as long|double|string] [asc|desc], ...
+    select [distinct] field, ...
     include field, ...
     limit n [offset m]   |   limit m, n   |   offset m
 
@@ -69,7 +70,7 @@ _TOKEN = re.compile(
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "0": "\0"}
 _KEYWORDS = {
     "from", "where", "and", "or", "not", "in", "all", "between", "order", "by", "as",
-    "asc", "desc", "include", "limit", "offset", "true", "false", "null", "select",
+    "asc", "desc", "include", "limit", "offset", "true", "false", "null", "select", "distinct",
 }  # fmt: skip
 _FUNCTIONS = {"startswith", "endswith", "exists", "regex"}
 
@@ -348,6 +349,13 @@ class _Parser:
             order_by.append(self.order_item())
             while self.op(","):
                 order_by.append(self.order_item())
+        select: list[str] = []
+        distinct = False
+        if self.keyword("select"):
+            distinct = self.keyword("distinct")
+            select.append(self.field())
+            while self.op(","):
+                select.append(self.field())
         includes: list[str] = []
         if self.keyword("include"):
             includes.append(self.field())
@@ -366,7 +374,9 @@ class _Parser:
             skip = self.number()
         if self.token.kind != "end":
             raise self.error("expected the end of the query")
-        return Query(collection, where, tuple(order_by), skip, take, tuple(includes))
+        return Query(
+            collection, where, tuple(order_by), skip, take, tuple(includes), tuple(select), distinct
+        )
 
     def order_item(self) -> OrderBy:
         field = self.field()
@@ -461,6 +471,9 @@ def print_query(query: Query) -> tuple[str, dict[str, Scalar]]:
                 item += f" as {order.ordering}"
             items.append(item + (" desc" if order.descending else ""))
         parts.append("order by " + ", ".join(items))
+    if query.select:
+        fields = ", ".join(printer.field(f) for f in query.select)
+        parts.append(f"select {'distinct ' if query.distinct else ''}{fields}")
     if query.includes:
         parts.append("include " + ", ".join(printer.field(f) for f in query.includes))
     if query.take is not None:

@@ -616,6 +616,12 @@ class DocumentSession(EventRegistration):
         SessionEvents.fire(self._events.before_query, BeforeQueryEventArgs(self, query))
         self._request()
         result = self._storage.query(query)
+        if result.projections is not None:  # projections are never tracked
+            cls = object_type if object_type is not dict else None
+            projected = [self._codec.build(p, cls) for p in result.projections]
+            if result.includes and not self._no_tracking:
+                self._remember_includes(result.includes)
+            return projected, result.statistics
         entities = []
         track = tracking and not self._no_tracking
         for record in result.records:

@@ -639,6 +639,13 @@ class EntityCodec:
             setter(entity, document_id)
         return entity
 
+    def build(self, body: JsonDict, cls: type | None) -> Any:
+        """An object of ``cls`` (a dict when None) from a JSON object, with no identity: for
+        projections."""
+        if cls is None or cls is dict:
+            return body
+        return _build(cls, body, None)
+
     def _identity_setter(
         self, cls: type, *, constructing: bool
     ) -> Callable[[Any, str], None] | None:

@@ -9,7 +9,7 @@ properties of the record, assigned by storage.
 from __future__ import annotations
 
 import dataclasses
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 __all__ = [
     "BatchResult",
@@ -127,6 +127,8 @@ class QueryResult(NamedTuple):
     records: list[DocumentRecord]
     includes: dict[str, DocumentRecord | None]
     statistics: QueryStatistics
+    #: For queries with ``select``: the projected JSON objects (and no ``records``).
+    projections: list[dict[str, Any]] | None = None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -36,6 +36,7 @@ from rookdb.errors import (
     StorageError,
     StorageUnavailableError,
 )
+from rookdb.evaluate import project
 from rookdb.ids import validate_database_name
 from rookdb.paths import values_at
 from rookdb.query import Query
@@ -93,6 +94,22 @@ _UPSERT = (
 
 _record = DocumentRecord._make
 _GET_ONE = f"SELECT {_COLUMNS} FROM documents WHERE key = ?"
+
+
+def _distinct(
+    records: list[DocumentRecord], fields: tuple[str, ...]
+) -> tuple[list[dict[str, Any]], list[DocumentRecord]]:
+    """Each distinct projection once (by its canonical JSON), with the first record giving it."""
+    seen: set[bytes] = set()
+    projections, kept = [], []
+    for record in records:
+        projection = project(orjson.loads(record.data), fields)
+        key = orjson.dumps(projection)
+        if key not in seen:
+            seen.add(key)
+            projections.append(projection)
+            kept.append(record)
+    return projections, kept
 
 
 def _now() -> str:
@@ -307,24 +324,23 @@ class SqliteStorage(Storage):
         if query.where is not None:
             conditions.append(_sql.where_clause(query.where, params))
         where = " AND ".join(conditions) or "1"
-        limit = -1 if query.take is None else query.take
+        select = f"SELECT {_COLUMNS} FROM documents WHERE {where} "
+        select += f"ORDER BY {_sql.order_clause(query.order_by)}"
+        projections = None
         try:
             with self._connections as conn, _transaction(conn, "DEFERRED"):
-                rows = conn.execute(
-                    f"SELECT {_COLUMNS} FROM documents WHERE {where} "
-                    f"ORDER BY {_sql.order_clause(query.order_by)} LIMIT ? OFFSET ?",
-                    (*params, limit, query.skip),
-                ).fetchall()
-                # The total is known without counting when this page is the last one and it
-                # did not skip past the end.
-                last_page = query.take is None or len(rows) < query.take
-                if last_page and (rows or query.skip == 0):
-                    total = query.skip + len(rows)
+                if query.select and query.distinct:
+                    # Distinct projections are counted and paged after projecting.
+                    records = [_record(row) for row in conn.execute(select, params)]
+                    projections, records = _distinct(records, query.select)
+                    total = len(projections)
+                    end = None if query.take is None else query.skip + query.take
+                    projections = projections[query.skip : end]
+                    records = records[query.skip : end]
                 else:
-                    total = conn.execute(
-                        f"SELECT count(*) FROM documents WHERE {where}", params
-                    ).fetchone()[0]
-                records = [_record(row) for row in rows]
+                    records, total = self._page(conn, query, select, where, params)
+                    if query.select:
+                        projections = [project(orjson.loads(r.data), query.select) for r in records]
                 included = self._includes(conn, records, query.includes) if query.includes else {}
         except sqlite3.Error as exc:
             raise _translate(exc, "run a query") from exc
@@ -334,7 +350,27 @@ class SqliteStorage(Storage):
             duration_in_ms=(time.perf_counter() - started) * 1000,
             index_name=f"collection/{query.collection}" if query.collection else "all-docs",
         )
+        if projections is not None:
+            return QueryResult([], included, stats, projections)
         return QueryResult(records, included, stats)
+
+    @staticmethod
+    def _page(
+        conn: sqlite3.Connection, query: Query, select: str, where: str, params: list[Any]
+    ) -> tuple[list[DocumentRecord], int]:
+        """One page of matching documents, and how many match in all."""
+        limit = -1 if query.take is None else query.take
+        rows = conn.execute(f"{select} LIMIT ? OFFSET ?", (*params, limit, query.skip)).fetchall()
+        # The total is known without counting when this page is the last one and it did not
+        # skip past the end.
+        last_page = query.take is None or len(rows) < query.take
+        if last_page and (rows or query.skip == 0):
+            total = query.skip + len(rows)
+        else:
+            total = conn.execute(
+                f"SELECT count(*) FROM documents WHERE {where}", params
+            ).fetchone()[0]
+        return [_record(row) for row in rows], total
 
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         # Pages by rowid (insertion order; an upsert keeps a row's rowid), so memory stays
