@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from rookdb import DocumentStore, InvalidOperationError, QueryError, QueryStatistics
-from rookdb.query import And, Equals, Not, Or, Query
+from rookdb.query import And, Equals, In, Not, Or, Query
 
 DOCS: dict[str, dict[str, Any]] = {
     "items/1": {"name": "a", "n": 1, "flag": True, "nested": {"k": "x"}},
@@ -298,3 +298,70 @@ def test_select_fields_projects_and_never_tracks(store: DocumentStore) -> None:
         ).to_list()
         assert via_rql == [{"address.city": "Lima"}, {"address.city": "Oslo"}]
         assert session.advanced.get_tracked_entities() == {}
+
+
+def _plan(store: DocumentStore, query: Query) -> str:
+    from rookdb.storage import _sql
+    from rookdb.storage.sqlite import SqliteStorage
+
+    storage = store._storage(store.database)
+    assert isinstance(storage, SqliteStorage)
+    arrays = storage._prepare_indexes(query)
+    compiler = _sql.Compiler(query.collection, arrays)
+    params: list[Any] = [query.collection]
+    assert query.where is not None
+    sql = compiler.where(query.where, params)
+    with storage._connections as conn:
+        rows = conn.execute(
+            f"EXPLAIN QUERY PLAN SELECT key FROM documents WHERE +collection = ? "
+            f"COLLATE NOCASE AND {sql}",
+            params,
+        ).fetchall()
+    return "\n".join(row[3] for row in rows)
+
+
+def test_the_first_query_on_a_field_creates_its_index(items: DocumentStore) -> None:
+    assert items.maintenance.get_statistics().indexes == []
+    with items.open_session() as session:
+        session.query(collection_name="items").where_equals("name", "a").to_list()
+        session.query(collection_name="items").where_equals("nested.k", "x").to_list()
+        session.query(collection_name="items").where_in("tags[]", ["a"]).to_list()
+    assert items.maintenance.get_statistics().indexes == [
+        "auto/items/name",
+        "auto/items/nested.k",
+        "auto/items/tags[]",
+    ]
+    plan = _plan(items, Query("items", Equals("name", "a")))
+    assert "USING INDEX auto/name" in plan and "SCAN documents" not in plan
+    plan = _plan(items, Query("items", In("tags[]", ("a",))))
+    assert "USING INDEX auto_values_lookup" in plan
+
+
+def test_auto_indexes_are_capped_per_collection_then_queries_scan(items: DocumentStore) -> None:
+    from rookdb.storage.sqlite import SqliteStorage
+
+    storage = items._storage(items.database)
+    assert isinstance(storage, SqliteStorage)
+    storage.max_auto_indexes = 2
+    with items.open_session() as session:
+        for field in ("name", "n", "flag"):
+            found = session.query(collection_name="items").where_exists(field).count()
+            assert found == {"name": 5, "n": 4, "flag": 3}[field]  # still right when scanning
+    assert items.maintenance.get_statistics().indexes == ["auto/items/n", "auto/items/name"]
+
+
+@pytest.mark.backends("sqlite")
+def test_writes_from_another_store_maintain_an_index(new_store: Any) -> None:
+    first, second = new_store(), new_store()  # two stores on one directory
+    with first.open_session() as session:
+        session.store({"tags": ["a"]}, "posts/1")
+        session.save_changes()
+    with second.open_session() as session:  # creates the value index for tags[]
+        assert session.query(collection_name="posts").where_equals("tags[]", "a").count() == 1
+    with first.open_session() as session:  # first's registry is stale: apply re-reads it
+        session.store({"tags": ["a", "b"]}, "posts/2")
+        session.load("posts/1")["tags"] = ["c"]
+        session.save_changes()
+    with second.open_session() as session:
+        found = session.query(collection_name="posts").where_equals("tags[]", "a").to_list()
+        assert [session.advanced.get_document_id(d) for d in found] == ["posts/2"]

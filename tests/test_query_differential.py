@@ -29,7 +29,7 @@ from rookdb.query import (
     Regex,
     StartsWith,
 )
-from rookdb.storage.records import PutCommand
+from rookdb.storage.records import DeleteCommand, PutCommand
 
 DOCUMENTS = 500
 PREDICATES = 1000
@@ -135,3 +135,34 @@ def test_sql_matches_the_reference_evaluator(
         if found != expected or found | negated != everything or found & negated:
             mismatches.append((predicate, sorted(found ^ expected)[:5]))
     assert mismatches == [], f"{len(mismatches)} predicates disagree; first: {mismatches[:3]}"
+    stats = store.maintenance.get_statistics()
+    assert {f"auto/Docs/{f}" for f in FIELDS} <= set(stats.indexes)
+
+    # The indexes exist now: change a fifth of the documents and ask again, so that the
+    # value table and expression indexes are checked after writes, not only after building.
+    changes = random.Random(11)
+    batch: list[Any] = []
+    for document_id in changes.sample(sorted(documents), 100):
+        if changes.random() < 0.3:
+            del documents[document_id]
+            batch.append(DeleteCommand(document_id))
+        else:
+            documents[document_id] = random_document(changes)
+            batch.append(PutCommand(document_id, "Docs", _body(documents[document_id])))
+    for i in range(20):
+        documents[f"docs/new-{i}"] = random_document(changes)
+        batch.append(PutCommand(f"docs/new-{i}", "Docs", _body(documents[f"docs/new-{i}"])))
+    storage.apply(batch)
+    everything = set(documents)
+    for _ in range(300):
+        predicate = random_predicate(rng)
+        expected = {i for i, d in documents.items() if matches(d, predicate)}
+        found = {r.id for r in storage.query(Query("Docs", predicate)).records}
+        negated = {r.id for r in storage.query(Query("Docs", Not(predicate))).records}
+        if found != expected or found | negated != everything or found & negated:
+            mismatches.append((predicate, sorted(found ^ expected)[:5]))
+    assert mismatches == [], f"after writes: {len(mismatches)} disagree: {mismatches[:3]}"
+
+
+def _body(document: dict[str, Any]) -> bytes:
+    return orjson.dumps({**document, "@metadata": {}})

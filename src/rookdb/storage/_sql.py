@@ -31,6 +31,7 @@ from rookdb.query import (
     EndsWith,
     Equals,
     Exists,
+    FieldPredicate,
     In,
     Not,
     Or,
@@ -41,7 +42,15 @@ from rookdb.query import (
     StartsWith,
 )
 
-__all__ = ["REGEXP_FUNCTION", "json_path", "order_clause", "regexp", "where_clause"]
+__all__ = [
+    "REGEXP_FUNCTION",
+    "Compiler",
+    "alternatives",
+    "json_path",
+    "order_clause",
+    "regexp",
+    "where_clause",
+]
 
 #: The SQL function ``regexp(pattern, value)`` that connections register (``re.search``).
 REGEXP_FUNCTION = "rook_regexp"
@@ -109,10 +118,6 @@ def _candidates(field: str) -> str:
     return ", ".join(froms)
 
 
-def _any(field: str, condition: str) -> str:
-    return f"EXISTS (SELECT 1 FROM {_candidates(field)} WHERE {condition})"
-
-
 def _bind(value: Any) -> Any:
     """A query value as SQLite compares it: strings up to their first NUL (``evaluate.cut``),
     because SQLite's JSON functions end the stored strings there."""
@@ -122,82 +127,185 @@ def _bind(value: Any) -> Any:
     return value
 
 
-def _equals(value: Scalar, params: list[Any]) -> str:
-    """A condition on the candidate ``c``: JSON equality with ``value``."""
-    if value is None:
-        return "c.type = 'null'"
-    if value is True or value is False:
-        return f"c.type = '{'true' if value else 'false'}'"
-    params.append(_bind(value))
-    if isinstance(value, str):
-        return "(c.type = 'text' AND c.value = ?)"
-    return "(c.type IN ('integer', 'real') AND c.value = ?)"
+def _successor(prefix: str) -> str | None:
+    """The least string greater than every string that starts with ``prefix`` (or None)."""
+    while prefix and prefix[-1] == "\U0010ffff":
+        prefix = prefix[:-1]
+    if not prefix:
+        return None
+    following = ord(prefix[-1]) + 1
+    if 0xD800 <= following <= 0xDFFF:  # no surrogates in UTF-8 text
+        following = 0xE000
+    return prefix[:-1] + chr(following)
 
 
-def _kind(bound: int | float | str) -> str:
-    return "c.type = 'text'" if isinstance(bound, str) else "c.type IN ('integer', 'real')"
+Alternative = tuple[str, list[Any]]
+_NUMBER = "IN ('integer', 'real')"
 
 
-_BYTES = "CAST({} AS BLOB)"
-
-
-def where_clause(predicate: Predicate, params: list[Any]) -> str:
-    """SQL for ``predicate``, appending its values to ``params``. Every piece is true or false,
-    never NULL, so ``NOT p`` matches exactly what ``p`` does not (two-valued, SPEC Q2)."""
-    if isinstance(predicate, And):
-        return "(" + " AND ".join(where_clause(p, params) for p in predicate.items) + ")"
-    if isinstance(predicate, Or):
-        return "(" + " OR ".join(where_clause(p, params) for p in predicate.items) + ")"
-    if isinstance(predicate, Not):
-        return f"NOT {where_clause(predicate.item, params)}"
-    if isinstance(predicate, Exists):
-        froms, type_sql, _ = _walk(predicate.field)
-        if not froms:
-            return f"({type_sql} IS NOT NULL)"
-        return f"EXISTS (SELECT 1 FROM {', '.join(froms)} WHERE {type_sql} IS NOT NULL)"
-    field = predicate.field
+def alternatives(predicate: FieldPredicate, kind: str, value: str) -> list[Alternative]:
+    """Conditions, any of which makes one value satisfy ``predicate``, over the SQL expressions
+    ``kind`` (a JSON type name, as ``json_type`` gives it) and ``value`` (the SQL value), each
+    with its parameters. One definition serves the index seeks, the value table and the
+    row-by-row fallback."""
     if isinstance(predicate, Equals):
-        return _any(field, _equals(predicate.value, params))
+        return _equal_alternatives((predicate.value,), kind, value)
     if isinstance(predicate, In):
-        if not predicate.values:
-            return "0"
-        return _any(field, "(" + " OR ".join(_equals(v, params) for v in predicate.values) + ")")
-    if isinstance(predicate, ContainsAll):
-        if not predicate.values:
-            return "1"
-        return "(" + " AND ".join(_any(field, _equals(v, params)) for v in predicate.values) + ")"
+        return _equal_alternatives(predicate.values, kind, value)
     if isinstance(predicate, Compare):
         if predicate.op not in COMPARISONS:
             raise QueryError(f"unknown comparison {predicate.op!r}")
-        params.append(_bind(predicate.value))
-        return _any(field, f"{_kind(predicate.value)} AND c.value {predicate.op} ?")
+        bound = predicate.value
+        test = f"{kind} = 'text'" if isinstance(bound, str) else f"{kind} {_NUMBER}"
+        return [(f"{test} AND {value} {predicate.op} ?", [_bind(bound)])]
     if isinstance(predicate, Between):
-        params.extend((_bind(predicate.low), _bind(predicate.high)))
-        return _any(field, f"{_kind(predicate.low)} AND c.value BETWEEN ? AND ?")
+        low = predicate.low
+        test = f"{kind} = 'text'" if isinstance(low, str) else f"{kind} {_NUMBER}"
+        return [(f"{test} AND {value} BETWEEN ? AND ?", [_bind(low), _bind(predicate.high)])]
     if isinstance(predicate, StartsWith):
         prefix = _bind(predicate.prefix)
         if prefix == "":
-            return _any(field, "c.type = 'text'")
-        params.extend((prefix, prefix))
-        value, prefix = _BYTES.format("c.value"), _BYTES.format("?")
-        return _any(
-            field,
-            f"c.type = 'text' AND substr({value}, 1, length({prefix})) = {_BYTES.format('?')}",
-        )
+            return [(f"{kind} = 'text'", [])]
+        # The range lets an index seek; the byte test is exact (and NUL-safe).
+        sql = f"{kind} = 'text' AND {value} >= ?"
+        params: list[Any] = [prefix]
+        upper = _successor(prefix)
+        if upper is not None:
+            sql += f" AND {value} < ?"
+            params.append(upper)
+        sql += f" AND substr(CAST({value} AS BLOB), 1, length(CAST(? AS BLOB))) = CAST(? AS BLOB)"
+        return [(sql, [*params, prefix, prefix])]
     if isinstance(predicate, EndsWith):
         suffix = _bind(predicate.suffix)
         if suffix == "":
-            return _any(field, "c.type = 'text'")
-        params.extend((suffix, suffix))
-        value, suffix = _BYTES.format("c.value"), _BYTES.format("?")
-        return _any(
-            field,
-            f"c.type = 'text' AND substr({value}, -length({suffix})) = {_BYTES.format('?')}",
-        )
+            return [(f"{kind} = 'text'", [])]
+        test = f"substr(CAST({value} AS BLOB), -length(CAST(? AS BLOB))) = CAST(? AS BLOB)"
+        return [(f"{kind} = 'text' AND {test}", [suffix, suffix])]
     if isinstance(predicate, Regex):
-        params.append(predicate.pattern)
-        return _any(field, f"c.type = 'text' AND {REGEXP_FUNCTION}(?, c.value)")
-    raise TypeError(f"unknown predicate {predicate!r}")
+        return [(f"{kind} = 'text' AND {REGEXP_FUNCTION}(?, {value})", [predicate.pattern])]
+    raise TypeError(f"no value conditions for {predicate!r}")
+
+
+def _equal_alternatives(values: Sequence[Scalar], kind: str, value: str) -> list[Alternative]:
+    texts = [_bind(v) for v in values if isinstance(v, str)]
+    numbers = [v for v in values if type(v) in (int, float)]
+    out: list[Alternative] = []
+    if texts:
+        out.append((f"{kind} = 'text' AND {value} IN ({', '.join('?' * len(texts))})", texts))
+    if numbers:
+        marks = ", ".join("?" * len(numbers))
+        out.append((f"{kind} {_NUMBER} AND {value} IN ({marks})", numbers))
+    for constant, name in ((None, "null"), (True, "true"), (False, "false")):
+        if any(v is constant for v in values):
+            out.append((f"{kind} = '{name}'", []))
+    return out
+
+
+def _any_candidate(field: str, predicate: FieldPredicate, params: list[Any]) -> str:
+    """Row by row: some candidate of ``field`` satisfies ``predicate``."""
+    options = alternatives(predicate, "c.type", "c.value")
+    if not options:
+        return "0"
+    for _, option_params in options:
+        params.extend(option_params)
+    condition = " OR ".join(f"({sql})" for sql, _ in options)
+    return f"EXISTS (SELECT 1 FROM {_candidates(field)} WHERE {condition})"
+
+
+class Compiler:
+    """Compiles a WHERE tree for one collection, using its automatic indexes (SPEC Q4).
+
+    ``array_indexes`` maps array paths of the collection to their value-table index ids. A
+    field predicate on a path without arrays becomes the set of row ids found by seeks on the
+    path's expression index (``rowid IN (... UNION ALL ...)``): a seek per JSON type, and one
+    for documents holding an array there (whose elements are then tested). Row-id sets compose
+    under AND, OR and NOT and are never NULL, so logic stays two-valued. Without a collection,
+    or for an array path without an index, predicates are tested row by row.
+    """
+
+    def __init__(self, collection: str | None, array_indexes: dict[str, int]) -> None:
+        self.collection = collection
+        self.array_indexes = array_indexes
+
+    def uses_row_sets(self, predicate: Predicate) -> bool:
+        """Whether matches can be found from row-id sets alone, so that the query should not
+        walk the collection: a positive field predicate, or AND/OR built on them."""
+        if self.collection is None:
+            return False
+        if isinstance(predicate, And):
+            return any(self.uses_row_sets(p) for p in predicate.items)
+        if isinstance(predicate, Or):
+            return all(self.uses_row_sets(p) for p in predicate.items)
+        if isinstance(predicate, (Not, Exists)):
+            return False
+        segments = parse_field_path(predicate.field)
+        return not any(s.is_array for s in segments) or predicate.field in self.array_indexes
+
+    def where(self, predicate: Predicate, params: list[Any]) -> str:
+        """SQL for ``predicate``, appending its values to ``params``. Every piece is true or
+        false, never NULL, so ``NOT p`` matches exactly what ``p`` does not (SPEC Q2)."""
+        if isinstance(predicate, And):
+            return "(" + " AND ".join(self.where(p, params) for p in predicate.items) + ")"
+        if isinstance(predicate, Or):
+            return "(" + " OR ".join(self.where(p, params) for p in predicate.items) + ")"
+        if isinstance(predicate, Not):
+            return f"NOT {self.where(predicate.item, params)}"
+        if isinstance(predicate, Exists):
+            froms, type_sql, _ = _walk(predicate.field)
+            if not froms:
+                return f"({type_sql} IS NOT NULL)"
+            return f"EXISTS (SELECT 1 FROM {', '.join(froms)} WHERE {type_sql} IS NOT NULL)"
+        if isinstance(predicate, ContainsAll):
+            if not predicate.values:
+                return "1"
+            each = [self.where(Equals(predicate.field, v), params) for v in predicate.values]
+            return "(" + " AND ".join(each) + ")"
+        field = predicate.field
+        if self.collection is None:
+            return _any_candidate(field, predicate, params)
+        if not any(s.is_array for s in parse_field_path(field)):
+            return self._scalar_rows(field, predicate, params)
+        index = self.array_indexes.get(field)
+        if index is None:
+            return _any_candidate(field, predicate, params)
+        return self._value_table_rows(index, predicate, params)
+
+    def _scalar_rows(self, field: str, predicate: FieldPredicate, params: list[Any]) -> str:
+        path = json_path(field)
+        kind, value = f"json_type(data, {path})", f"json_extract(data, {path})"
+        scope = "SELECT rowid FROM documents WHERE collection = ? COLLATE NOCASE AND "
+        branches = []
+        for sql, option_params in alternatives(predicate, kind, value):
+            branches.append(scope + sql)
+            params.extend((self.collection, *option_params))
+        # Documents holding an array at the path: test its elements.
+        element_options = alternatives(predicate, "c.type", "c.value")
+        if element_options:
+            condition = " OR ".join(f"({sql})" for sql, _ in element_options)
+            branches.append(
+                f"{scope}{kind} = 'array' AND EXISTS "
+                f"(SELECT 1 FROM json_each({value}) AS c WHERE {condition})"
+            )
+            params.append(self.collection)
+            for _, option_params in element_options:
+                params.extend(option_params)
+        if not branches:
+            return "0"
+        return f"rowid IN ({' UNION ALL '.join(branches)})"
+
+    def _value_table_rows(self, index: int, predicate: FieldPredicate, params: list[Any]) -> str:
+        branches = []
+        for sql, option_params in alternatives(predicate, "type", "value"):
+            branches.append(f"SELECT key FROM auto_values WHERE idx = ? AND {sql}")
+            params.extend((index, *option_params))
+        if not branches:
+            return "0"
+        return f"key IN ({' UNION ALL '.join(branches)})"
+
+
+def where_clause(predicate: Predicate, params: list[Any]) -> str:
+    """Row-by-row SQL for ``predicate``, using no index (see ``Compiler``)."""
+    return Compiler(None, {}).where(predicate, params)
 
 
 def order_clause(order_by: tuple[OrderBy, ...]) -> str:

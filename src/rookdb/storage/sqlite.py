@@ -36,10 +36,10 @@ from rookdb.errors import (
     StorageError,
     StorageUnavailableError,
 )
-from rookdb.evaluate import project
+from rookdb.evaluate import candidates, cut, project
 from rookdb.ids import validate_database_name
-from rookdb.paths import values_at
-from rookdb.query import Query
+from rookdb.paths import parse_field_path, values_at
+from rookdb.query import And, Not, Or, Predicate, Query
 from rookdb.storage import _sql
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import (
@@ -80,6 +80,20 @@ CREATE INDEX IF NOT EXISTS documents_by_collection ON documents (collection COLL
 CREATE TABLE IF NOT EXISTS hilo (prefix TEXT PRIMARY KEY, high INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS identities (prefix TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- Automatic indexes (Q4): one row per (collection, field path) a query needed.
+CREATE TABLE IF NOT EXISTS auto_indexes (
+    id INTEGER PRIMARY KEY,
+    collection TEXT NOT NULL COLLATE NOCASE,
+    path TEXT NOT NULL,
+    kind TEXT NOT NULL,            -- 'expression' (no arrays in the path) or 'values'
+    UNIQUE (collection, path)
+);
+-- The candidates of array paths (rookdb.evaluate.candidates), kept with the documents.
+CREATE TABLE IF NOT EXISTS auto_values (
+    idx INTEGER NOT NULL, key TEXT NOT NULL, type TEXT NOT NULL, value
+);
+CREATE INDEX IF NOT EXISTS auto_values_lookup ON auto_values (idx, type, value);
+CREATE INDEX IF NOT EXISTS auto_values_by_key ON auto_values (key);
 """
 
 _COLUMNS = "id, CAST(data AS BLOB), change_vector, last_modified, collection"
@@ -110,6 +124,33 @@ def _distinct(
             projections.append(projection)
             kept.append(record)
     return projections, kept
+
+
+def _fields(predicate: Predicate) -> list[str]:
+    """The field paths a predicate tests, in order, once each."""
+    if isinstance(predicate, (And, Or)):
+        return list(dict.fromkeys(f for p in predicate.items for f in _fields(p)))
+    if isinstance(predicate, Not):
+        return _fields(predicate.item)
+    return [predicate.field]
+
+
+_JSON_TYPES = {type(None): "null", int: "integer", float: "real", str: "text"}
+
+
+def _value_rows(document: Any, path: str) -> list[tuple[str, Any]]:
+    """The (json type, value) rows of ``path``'s candidates in ``document``: what the value
+    table holds, computed by the reference definition itself. Strings are cut at NUL as
+    queries compare them; arrays and objects never equal a query value."""
+    rows: list[tuple[str, Any]] = []
+    for value in candidates(document, path):
+        if value is True or value is False:
+            rows.append(("true" if value else "false", None))
+        elif type(value) is str:
+            rows.append(("text", cut(value)))
+        elif type(value) in _JSON_TYPES:
+            rows.append((_JSON_TYPES[type(value)], value))
+    return rows
 
 
 def _now() -> str:
@@ -208,9 +249,17 @@ def _transaction(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[
 class SqliteStorage(Storage):
     """One rookdb database in one SQLite database (a file, or memory)."""
 
+    #: Automatic indexes per collection; past it, queries on new fields scan (SPEC Q4).
+    max_auto_indexes = 64
+
     def __init__(self, name: str, path: str | None, capabilities: Capabilities) -> None:
         self.name = name
         self.capabilities = capabilities
+        # The auto-index registry as of index_version; other processes may add indexes, so it
+        # is re-read whenever the version in the database moves.
+        self._registry_lock = threading.Lock()
+        self._registry_version = -1
+        self._registry: dict[str, dict[str, tuple[int, str]]] = {}
         self._connections = _Connections(path)
         try:
             with self._connections as conn, _transaction(conn):
@@ -242,6 +291,7 @@ class SqliteStorage(Storage):
             database_id = base64.b64encode(uuid.uuid4().bytes, b"-_").decode()[:22]
             conn.execute("INSERT INTO meta VALUES ('database_id', ?)", (database_id,))
             conn.execute("INSERT INTO meta VALUES ('last_etag', '0')")
+            conn.execute("INSERT INTO meta VALUES ('index_version', '0')")
         else:
             database_id = row[0]
         self._database_id: str = database_id
@@ -316,13 +366,18 @@ class SqliteStorage(Storage):
 
     def query(self, query: Query) -> QueryResult:
         started = time.perf_counter()
+        array_indexes = self._prepare_indexes(query)
+        compiler = _sql.Compiler(query.collection, array_indexes)
         params: list[Any] = []
         conditions = []
         if query.collection is not None:
-            conditions.append("collection = ? COLLATE NOCASE")
+            # When row-id sets from indexes find the matches, the collection test must not
+            # make SQLite walk the collection instead: the unary + keeps it off indexes.
+            row_sets = query.where is not None and compiler.uses_row_sets(query.where)
+            conditions.append(f"{'+' if row_sets else ''}collection = ? COLLATE NOCASE")
             params.append(query.collection)
         if query.where is not None:
-            conditions.append(_sql.where_clause(query.where, params))
+            conditions.append(compiler.where(query.where, params))
         where = " AND ".join(conditions) or "1"
         select = f"SELECT {_COLUMNS} FROM documents WHERE {where} "
         select += f"ORDER BY {_sql.order_clause(query.order_by)}"
@@ -394,6 +449,109 @@ class SqliteStorage(Storage):
                 return
             after = rows[-1][0]
 
+    # -- automatic indexes -------------------------------------------------------------------
+
+    def _load_registry(self, conn: sqlite3.Connection) -> dict[str, dict[str, tuple[int, str]]]:
+        """The registry, re-read if another connection or process changed it."""
+        version = int(
+            conn.execute("SELECT value FROM meta WHERE name = 'index_version'").fetchone()[0]
+        )
+        with self._registry_lock:
+            if version != self._registry_version:
+                registry: dict[str, dict[str, tuple[int, str]]] = {}
+                for index_id, collection, path, kind in conn.execute(
+                    "SELECT id, collection, path, kind FROM auto_indexes"
+                ):
+                    registry.setdefault(collection.lower(), {})[path] = (index_id, kind)
+                self._registry, self._registry_version = registry, version
+            return self._registry
+
+    def _prepare_indexes(self, query: Query) -> dict[str, int]:
+        """Create the indexes ``query`` needs (SPEC Q4); the value-table ids of its collection's
+        array paths."""
+        if query.collection is None or query.where is None:
+            return {}
+        collection = query.collection.lower()
+        wanted = _fields(query.where)
+        try:
+            with self._connections as conn:
+                known = self._load_registry(conn).get(collection, {})
+                missing = [f for f in wanted if f not in known]
+                if missing and len(known) < self.max_auto_indexes:
+                    with _transaction(conn):
+                        self._create_indexes(conn, query.collection, missing)
+                    known = self._load_registry(conn).get(collection, {})
+        except sqlite3.Error as exc:
+            raise _translate(exc, "create an automatic index") from exc
+        return {path: index_id for path, (index_id, kind) in known.items() if kind == "values"}
+
+    def _create_indexes(self, conn: sqlite3.Connection, collection: str, paths: list[str]) -> None:
+        """Inside a write transaction: register and build indexes, up to the cap."""
+        count = conn.execute(
+            "SELECT count(*) FROM auto_indexes WHERE collection = ?", (collection,)
+        ).fetchone()[0]
+        for path in paths:
+            if count >= self.max_auto_indexes:
+                break
+            arrays = any(s.is_array for s in parse_field_path(path))
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO auto_indexes (collection, path, kind) VALUES (?, ?, ?)",
+                (collection, path, "values" if arrays else "expression"),
+            )
+            if cursor.rowcount == 0:
+                continue  # another process made it first
+            count += 1
+            if arrays:
+                index_id = cursor.lastrowid
+                rows = conn.execute(
+                    "SELECT key, data FROM documents WHERE collection = ? COLLATE NOCASE",
+                    (collection,),
+                ).fetchall()
+                conn.executemany(
+                    "INSERT INTO auto_values VALUES (?, ?, ?, ?)",
+                    [
+                        (index_id, key, kind, value)
+                        for key, data in rows
+                        for kind, value in _value_rows(orjson.loads(data), path)
+                    ],
+                )
+            else:
+                # A validated path (letters, digits, _ - @ and dots): safe in a quoted name.
+                json = _sql.json_path(path)
+                conn.execute(
+                    f'CREATE INDEX IF NOT EXISTS "auto/{path}" ON documents '
+                    f"(collection COLLATE NOCASE, json_type(data, {json}), "
+                    f"json_extract(data, {json}))"
+                )
+        conn.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = 'index_version'"
+        )
+
+    @staticmethod
+    def _maintain_values(
+        conn: sqlite3.Connection,
+        registry: dict[str, dict[str, tuple[int, str]]],
+        final: dict[str, tuple[str, bytes] | None],
+    ) -> None:
+        """Keep the value table in step with a batch, in its transaction: ``final`` maps each
+        key the batch touched to its new (collection, data), or None when deleted."""
+        conn.executemany("DELETE FROM auto_values WHERE key = ?", [(key,) for key in final])
+        rows: list[tuple[int, str, str, Any]] = []
+        for key, written in final.items():
+            if written is None:
+                continue
+            collection, data = written
+            indexes = [
+                (index_id, path)
+                for path, (index_id, kind) in registry.get(collection.lower(), {}).items()
+                if kind == "values"
+            ]
+            if indexes:
+                document = orjson.loads(data)
+                for index_id, path in indexes:
+                    rows.extend((index_id, key, k, v) for k, v in _value_rows(document, path))
+        conn.executemany("INSERT INTO auto_values VALUES (?, ?, ?, ?)", rows)
+
     # -- writes ------------------------------------------------------------------------------
 
     def apply(self, batch: Sequence[Command]) -> BatchResult:
@@ -425,6 +583,9 @@ class SqliteStorage(Storage):
         suffix = f"-{self._database_id}"
         rows: list[tuple[Any, ...]] = []
         results: list[WriteResult] = []
+        # With array auto-indexes, the final state of every key the batch touches.
+        registry = self._load_registry(conn)
+        final: dict[str, tuple[str, bytes] | None] | None = {} if registry else None
         for command in batch:
             if type(command) is PutCommand:
                 etag += 1
@@ -448,6 +609,8 @@ class SqliteStorage(Storage):
                 )
                 if checked:
                     current[key] = change_vector
+                if final is not None:
+                    final[key] = (command.collection, command.data)
                 results.append(WriteResult(document_id, change_vector, now))
             elif type(command) is DeleteCommand:
                 key = document_key(command.id)
@@ -457,6 +620,8 @@ class SqliteStorage(Storage):
                     rows = []
                 conn.execute("DELETE FROM documents WHERE key = ?", (key,))
                 current.pop(key, None)
+                if final is not None:
+                    final[key] = None
             else:
                 assert isinstance(command, ReadCheck)
                 actual = current.get(document_key(command.id))
@@ -469,6 +634,8 @@ class SqliteStorage(Storage):
                     )
         if rows:
             conn.executemany(_UPSERT, rows)
+        if final:
+            self._maintain_values(conn, registry, final)
         conn.execute("UPDATE meta SET value = ? WHERE name = 'last_etag'", (str(etag),))
         return BatchResult(results)
 
@@ -540,10 +707,9 @@ class SqliteStorage(Storage):
                     ).fetchall()
                 )
                 indexes = [
-                    row[0]
-                    for row in conn.execute(
-                        "SELECT name FROM sqlite_master WHERE type = 'index' "
-                        "AND name LIKE 'auto/%' ORDER BY name"
+                    f"auto/{collection}/{path}"
+                    for collection, path in conn.execute(
+                        "SELECT collection, path FROM auto_indexes ORDER BY collection, path"
                     )
                 ]
         except sqlite3.Error as exc:
