@@ -41,8 +41,8 @@ def document(i: int, rng: random.Random) -> dict[str, Any]:
             "country": "X",
             "zip": f"{rng.randrange(10_000, 99_999)}",
         },
-        # ~1% of documents match the W5 query (the query issue's workload)
-        "level": 7 if i % 100 == 0 else i % 97,
+        # Exactly 1% of documents match the W5 query (level = 1000).
+        "level": 1000 if i % 100 == 0 else i % 97,
     }
 
 

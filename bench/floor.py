@@ -65,3 +65,22 @@ class Floor:
 
     def w4_nothing_changed(self, n: int) -> None:
         self.load_batches(n, 1000)  # nothing else to do: the floor tracks nothing
+
+    def w5_index(self) -> None:
+        """The hand-made expression index a raw sqlite3 user would create (not timed)."""
+        self.conn.execute(
+            "CREATE INDEX IF NOT EXISTS docs_level ON docs (json_extract(data, '$.level'))"
+        )
+
+    def w5_query(self, n: int) -> int:
+        rows = self.conn.execute(
+            "SELECT data FROM docs WHERE json_extract(data, '$.level') = ?", (1000,)
+        )
+        return len([orjson.loads(row[0]) for row in rows])
+
+    def w5_scan(self, n: int) -> int:
+        """The same query without an index (the index hidden from the planner)."""
+        rows = self.conn.execute(
+            "SELECT data FROM docs NOT INDEXED WHERE json_extract(data, '$.level') = ?", (1000,)
+        )
+        return len([orjson.loads(row[0]) for row in rows])

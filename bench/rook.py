@@ -7,6 +7,7 @@ from typing import Any
 
 from bench.data import Employee, entity, ids
 from rookdb import DocumentSession, DocumentStore, SessionOptions
+from rookdb.storage.sqlite import SqliteStorage
 
 
 class Rook:
@@ -62,6 +63,21 @@ class Rook:
             self.load_batches(session, n, 1000)
             assert not session.advanced.has_changes
             session.save_changes()
+
+    def w5_query(self, n: int) -> int:
+        with self._session() as session:
+            return len(session.query(object_type=Employee).where_equals("level", 1000).to_list())
+
+    def w5_scan(self, n: int) -> int:
+        """W5 with automatic indexes capped at 0: rookdb's un-indexed scan (run before the
+        index exists)."""
+        storage = self.store._storage("bench")
+        assert isinstance(storage, SqliteStorage)
+        storage.max_auto_indexes = 0
+        try:
+            return self.w5_query(n)
+        finally:
+            storage.max_auto_indexes = SqliteStorage.max_auto_indexes
 
     def w6_load(self, n: int, tracking: bool) -> None:
         with self._session(no_tracking=not tracking) as session:

@@ -27,7 +27,7 @@ class EmployeeRow(Base):
     salary: Mapped[float] = mapped_column(Float)
     active: Mapped[bool] = mapped_column(Boolean)
     hired: Mapped[str] = mapped_column(String)
-    level: Mapped[int] = mapped_column(Integer)
+    level: Mapped[int] = mapped_column(Integer, index=True)
     tags: Mapped[Any] = mapped_column(JSON)
     address: Mapped[Any] = mapped_column(JSON)
 
@@ -83,6 +83,10 @@ class Sqla:
             for i in range(0, n, n // 10):
                 rows[i].title = "Changed"
             session.commit()
+
+    def w5_query(self, n: int) -> int:
+        with Session(self.engine) as session:
+            return len(session.scalars(select(EmployeeRow).where(EmployeeRow.level == 1000)).all())
 
     def w4_nothing_changed(self, n: int) -> None:
         with Session(self.engine) as session:
