@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from rookdb import DocumentStore, InvalidOperationError, QueryError, QueryStatistics
-from rookdb.query import And, Equals, In, Not, Or, Query
+from rookdb.query import And, Equals, In, Not, Or, Query, Search
 
 DOCS: dict[str, dict[str, Any]] = {
     "items/1": {"name": "a", "n": 1, "flag": True, "nested": {"k": "x"}},
@@ -365,3 +365,87 @@ def test_writes_from_another_store_maintain_an_index(new_store: Any) -> None:
     with second.open_session() as session:
         found = session.query(collection_name="posts").where_equals("tags[]", "a").to_list()
         assert [session.advanced.get_document_id(d) for d in found] == ["posts/2"]
+
+
+POSTS = {
+    "posts/1": {"title": "Café au lait", "tags": ["Morning", "coffee"]},
+    "posts/2": {"title": "Coffee and tea", "tags": ["afternoon"]},
+    "posts/3": {"title": "ΣΑΣ news: TEA-time!", "tags": []},
+    "posts/4": {"title": 42},
+}
+
+
+@pytest.fixture
+def posts(store: DocumentStore) -> DocumentStore:
+    with store.open_session() as session:
+        for document_id, doc in POSTS.items():
+            session.store(dict(doc), document_id)
+        session.save_changes()
+    return store
+
+
+def _ids(store: DocumentStore, build: Any, collection: str | None = "posts") -> list[str]:
+    with store.open_session() as session:
+        found = build(
+            session.query(collection_name=collection)
+            if collection
+            else session.advanced.document_query()
+        )
+        return sorted(session.advanced.get_document_id(d) or "" for d in found)
+
+
+@pytest.mark.parametrize(
+    ("terms", "operator", "expected"),
+    [
+        ("coffee", "or", ["posts/2"]),
+        ("COFFEE tea", "or", ["posts/2", "posts/3"]),  # case-insensitive, any term
+        ("coffee tea", "and", ["posts/2"]),  # all terms
+        ("cafe", "or", []),  # diacritics are kept
+        ("café", "or", ["posts/1"]),
+        ("σασ", "or", ["posts/3"]),  # simple case folding, as SQLite's unicode61
+        ("time", "or", ["posts/3"]),  # "TEA-time!" is two tokens
+        ("42", "or", []),  # only strings are text
+    ],
+)
+def test_search(posts: DocumentStore, terms: str, operator: str, expected: list[str]) -> None:
+    assert _ids(posts, lambda q: q.search("title", terms, operator)) == expected
+    rql = f"from posts where search(title, $t, {operator})"
+    with posts.open_session() as session:
+        found = session.advanced.raw_query(rql).add_parameter("t", terms)
+        assert sorted(session.advanced.get_document_id(d) or "" for d in found) == expected
+
+
+def test_search_uses_a_full_text_index_kept_with_the_documents(posts: DocumentStore) -> None:
+    assert _ids(posts, lambda q: q.search("tags[]", "coffee morning", "and")) == ["posts/1"]
+    assert "auto/posts/tags[] (search)" in posts.maintenance.get_statistics().indexes
+    assert "auto/fts/" in _plan(posts, Query("posts", Search("tags[]", ("coffee",))))
+    with posts.open_session() as session:
+        session.load("posts/1")["tags"] = ["evening"]
+        session.store({"title": "x", "tags": ["Coffee"]}, "posts/5")
+        session.delete("posts/2")
+        session.save_changes()
+    assert _ids(posts, lambda q: q.search("tags[]", "coffee")) == ["posts/5"]
+    assert _ids(posts, lambda q: q.search("tags[]", "evening")) == ["posts/1"]
+    assert _ids(posts, lambda q: q.not_().search("tags[]", "coffee")) == [
+        "posts/1",
+        "posts/3",
+        "posts/4",
+    ]
+
+
+def test_search_without_a_collection_scans(posts: DocumentStore) -> None:
+    assert _ids(posts, lambda q: q.search("title", "tea"), collection=None) == [
+        "posts/2",
+        "posts/3",
+    ]
+
+
+def test_search_needs_words(store: DocumentStore) -> None:
+    with store.open_session() as session:
+        for bad in ("", "  --  ", "!"):
+            with pytest.raises(QueryError):
+                session.query(collection_name="posts").search("title", bad)
+        with pytest.raises(QueryError):
+            session.query(collection_name="posts").search("title", "a", "xor")
+        with pytest.raises(QueryError):
+            session.advanced.raw_query("from posts where search(title, '?!')").to_list()

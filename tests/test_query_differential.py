@@ -27,7 +27,10 @@ from rookdb.query import (
     Predicate,
     Query,
     Regex,
+    Search,
+    SearchOperator,
     StartsWith,
+    parse_search_terms,
 )
 from rookdb.storage.records import DeleteCommand, PutCommand
 
@@ -37,6 +40,7 @@ STRINGS = ["", "a", "b", "ab", "A", "ba", "1", "a\x00b", "é", "%", "_", "$.a", 
 NUMBERS = [0, 1, 1.0, 2, -1, 2.5, 10, -0.5]
 SCALARS: list[Any] = [None, True, False, *NUMBERS, *STRINGS]
 FIELDS = ["a", "b", "d.a", "d.b", "tags", "tags[]", "lines[].p", "lines[].q", "lines[]", "zz"]
+SEARCHES = ["a", "ab b", "A", "é 1", "ba v", "B A"]
 PATTERNS = ["^a", "b$", "a.*b", "\\d", "", "é", "^$", "[%_]"]
 
 
@@ -84,7 +88,7 @@ def random_predicate(rng: random.Random, depth: int = 0) -> Predicate:
     if depth < 3 and roll < 0.35:
         return Not(random_predicate(rng, depth + 1))
     field = rng.choice(FIELDS)
-    kind = rng.randrange(10)
+    kind = rng.randrange(11)
     if kind == 0:
         return Equals(field, _scalar(rng))
     if kind == 1:
@@ -107,6 +111,9 @@ def random_predicate(rng: random.Random, depth: int = 0) -> Predicate:
         return Exists(field)
     if kind == 8:
         return Regex(field, rng.choice(PATTERNS))
+    if kind == 9:
+        terms = parse_search_terms(rng.choice(SEARCHES))
+        return Search(field, terms, rng.choice(list(SearchOperator)))
     return Equals(field, _scalar(rng))
 
 

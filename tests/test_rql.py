@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from rookdb import DocumentStore, QueryError
+from rookdb.fulltext import tokenize
 from rookdb.query import (
     And,
     Between,
@@ -25,9 +26,12 @@ from rookdb.query import (
     Predicate,
     Query,
     Regex,
+    Search,
+    SearchOperator,
     StartsWith,
 )
-from rookdb.rql import parse, print_query, tokenize
+from rookdb.rql import parse, print_query
+from rookdb.rql import tokenize as rql_tokens
 from tests.models import Employee
 
 
@@ -204,6 +208,14 @@ def _leaf() -> st.SearchStrategy[Predicate]:
         st.builds(EndsWith, fields, strings),
         st.builds(Exists, fields),
         st.builds(Regex, fields, st.sampled_from(["^a", "b$", "x|y", "", "\\d+"])),
+        st.builds(
+            Search,
+            fields,
+            st.text(min_size=1, max_size=12)
+            .map(lambda t: tuple(dict.fromkeys(tokenize(t))))
+            .filter(bool),
+            st.sampled_from(list(SearchOperator)),
+        ),
     )
 
 
@@ -281,7 +293,7 @@ def test_fuzz_only_query_errors(text: str, name: str, value: Any) -> None:
 
 
 def test_tokens_cover_the_text() -> None:
-    tokens = tokenize("from E where a.b[] >= -1.5e3 and x = $p")
+    tokens = rql_tokens("from E where a.b[] >= -1.5e3 and x = $p")
     assert [t.kind for t in tokens] == [
         "name", "name", "name", "name", "op", "number", "name", "name", "op", "param", "end",
     ]  # fmt: skip

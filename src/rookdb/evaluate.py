@@ -11,6 +11,8 @@ A field predicate matches when some candidate satisfies it:
   strings (by code point); a candidate of another type never matches;
 * ``starts_with``, ``ends_with`` and ``regex`` (``re.search``) look at string candidates;
 * ``exists`` holds when the path reaches any value at all (null and ``[]`` included);
+* ``search`` tokenizes the field's strings (``rookdb.fulltext``) and holds when any (or, with
+  ``and``, every) search term is among their tokens;
 * strings compare up to their first NUL character: SQLite's JSON functions end a string there
   and PostgreSQL's jsonb cannot hold one, so no backend can see past it. (Documents keep their
   NULs; only comparisons stop at them.)
@@ -27,6 +29,7 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
 
+from rookdb.fulltext import tokenize
 from rookdb.paths import parse_field_path, values_at
 from rookdb.query import (
     And,
@@ -41,11 +44,13 @@ from rookdb.query import (
     Or,
     Predicate,
     Regex,
+    Search,
+    SearchOperator,
     StartsWith,
 )
 from rookdb.serialization.encoding import json_equal
 
-__all__ = ["candidates", "cut", "matches", "project"]
+__all__ = ["candidates", "cut", "matches", "project", "search_text"]
 
 
 def candidates(document: Any, field: str) -> Iterator[Any]:
@@ -132,6 +137,11 @@ def matches(document: Any, predicate: Predicate) -> bool:
     if isinstance(predicate, Regex):
         pattern = _regex(predicate.pattern)
         return any(pattern.search(c) is not None for c in _texts(values))
+    if isinstance(predicate, Search):
+        words = set(tokenize(search_text(document, predicate.field)))
+        if predicate.operator is SearchOperator.AND:
+            return all(term in words for term in predicate.terms)
+        return any(term in words for term in predicate.terms)
     raise TypeError(f"unknown predicate {predicate!r}")
 
 
@@ -147,3 +157,8 @@ def project(document: Any, fields: tuple[str, ...]) -> dict[str, Any]:
         else:
             out[field] = reached[0] if reached else None
     return out
+
+
+def search_text(document: Any, field: str) -> str:
+    """The text ``search`` looks at: the field's string candidates (cut at NUL), joined."""
+    return " ".join(cut(c) for c in candidates(document, field) if type(c) is str)

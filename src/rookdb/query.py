@@ -12,12 +12,14 @@ as in RQL. ``not_()`` negates the next clause or subclause.
 from __future__ import annotations
 
 import dataclasses
+import enum
 import re
 import typing
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from rookdb.errors import InvalidOperationError, QueryError
+from rookdb.fulltext import tokenize
 from rookdb.paths import parse_field_path
 
 if TYPE_CHECKING:
@@ -43,7 +45,10 @@ __all__ = [
     "QueryExecution",
     "QueryExecutor",
     "Regex",
+    "Search",
+    "SearchOperator",
     "StartsWith",
+    "parse_search_terms",
 ]
 
 T = TypeVar("T")
@@ -126,6 +131,26 @@ class Regex:
     pattern: str
 
 
+class SearchOperator(str, enum.Enum):
+    """How the terms of a ``search`` combine (RavenDB's ``SearchOperator``)."""
+
+    OR = "or"
+    AND = "and"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Search:
+    """Full-text search: the field's text holds any (``or``) or all (``and``) of ``terms``,
+    which are tokens as ``rookdb.fulltext.tokenize`` makes them."""
+
+    field: str
+    terms: tuple[str, ...]
+    operator: SearchOperator = SearchOperator.OR
+
+
 @dataclasses.dataclass(frozen=True, slots=True)
 class Not:
     """Every document ``item`` does not match, including those missing the field (two-valued)."""
@@ -153,6 +178,7 @@ Predicate = (
     | EndsWith
     | Exists
     | Regex
+    | Search
     | Not
     | And
     | Or
@@ -160,7 +186,7 @@ Predicate = (
 
 #: Predicates that test the values of one field (every predicate but Not, And, Or).
 FieldPredicate = (
-    Equals | Compare | Between | In | ContainsAll | StartsWith | EndsWith | Exists | Regex
+    Equals | Compare | Between | In | ContainsAll | StartsWith | EndsWith | Exists | Regex | Search
 )
 COMPARISONS = ("<", "<=", ">", ">=")
 
@@ -204,6 +230,16 @@ def _check_orderable(value: object) -> int | float | str:
     if type(value) not in (int, float, str):
         raise QueryError(f"ranges compare numbers or strings, not {type(value).__qualname__}")
     return _check_scalar(value)  # type: ignore[return-value]
+
+
+def parse_search_terms(text: object) -> tuple[str, ...]:
+    """The tokens of a ``search`` text; a text without any is a ``QueryError``."""
+    if type(text) is not str:
+        raise QueryError("search() takes its terms as a str")
+    terms = tuple(dict.fromkeys(tokenize(text)))
+    if not terms:
+        raise QueryError(f"search terms {text!r} hold no words")
+    return terms
 
 
 ORDERINGS = (None, "string", "long", "double")
@@ -450,6 +486,21 @@ class DocumentQuery(QueryExecution[T]):
         except re.error as exc:
             raise QueryError(f"invalid regular expression {pattern!r}: {exc}") from None
         return self._add(Regex(field_name, pattern))
+
+    def search(
+        self,
+        field_name: str,
+        search_terms: str,
+        operator: SearchOperator | str = SearchOperator.OR,
+    ) -> DocumentQuery[T]:
+        """Full-text search: documents whose ``field_name`` holds any of the words of
+        ``search_terms`` (or all of them, with ``SearchOperator.AND``), case-insensitive."""
+        parse_field_path(field_name)
+        try:
+            how = SearchOperator(str(operator).lower())
+        except ValueError:
+            raise QueryError(f"unknown search operator {operator!r}: use or / and") from None
+        return self._add(Search(field_name, parse_search_terms(search_terms), how))
 
     def and_also(self) -> DocumentQuery[T]:
         """Join the next clause with AND (the default)."""

@@ -11,6 +11,7 @@ Supported (SPEC Q3)::
         field = v   field == v   field != v   field <> v   field < v   <=   >   >=
         field in (v, ...)   field all in (v, ...)   field between v and v
         startsWith(field, v)   endsWith(field, v)   exists(field)   regex(field, v)
+        search(field, 'terms' [, and | or])
     order by field [as long|double|string] [asc|desc], ...
     select [distinct] field, ...
     include field, ...
@@ -48,7 +49,10 @@ from rookdb.query import (
     QueryExecutor,
     Regex,
     Scalar,
+    Search,
+    SearchOperator,
     StartsWith,
+    parse_search_terms,
 )
 
 __all__ = ["ALL_DOCS", "RawDocumentQuery", "parse", "print_query"]
@@ -72,7 +76,7 @@ _KEYWORDS = {
     "from", "where", "and", "or", "not", "in", "all", "between", "order", "by", "as",
     "asc", "desc", "include", "limit", "offset", "true", "false", "null", "select", "distinct",
 }  # fmt: skip
-_FUNCTIONS = {"startswith", "endswith", "exists", "regex"}
+_FUNCTIONS = {"startswith", "endswith", "exists", "regex", "search"}
 
 
 class Token(NamedTuple):
@@ -313,9 +317,21 @@ class _Parser:
         self.expect_op(",")
         token = self.token
         value = self.value()
-        self.expect_op(")")
         if type(value) is not str:
             raise _error(f"{name}() takes a string", self.text, token.position)
+        if name == "search":
+            operator = SearchOperator.OR
+            if self.op(","):
+                if self.keyword("and"):
+                    operator = SearchOperator.AND
+                elif not self.keyword("or"):
+                    raise self.error("expected and or or")
+            self.expect_op(")")
+            try:
+                return Search(field, parse_search_terms(value), operator)
+            except QueryError as exc:
+                raise _error(str(exc), self.text, token.position) from None
+        self.expect_op(")")
         if name == "startswith":
             return StartsWith(field, value)
         if name == "endswith":
@@ -448,6 +464,9 @@ class _Printer:
             return f"exists({field})"
         if isinstance(predicate, Regex):
             return f"regex({field}, {self.bind(predicate.pattern)})"
+        if isinstance(predicate, Search):
+            terms = self.bind(" ".join(predicate.terms))
+            return f"search({field}, {terms}, {predicate.operator.value})"
         raise TypeError(f"unknown predicate {predicate!r}")
 
 

@@ -20,7 +20,10 @@ from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
+import orjson
+
 from rookdb.errors import QueryError
+from rookdb.evaluate import matches
 from rookdb.paths import Segment, parse_field_path
 from rookdb.query import (
     COMPARISONS,
@@ -39,21 +42,41 @@ from rookdb.query import (
     Predicate,
     Regex,
     Scalar,
+    Search,
+    SearchOperator,
     StartsWith,
 )
 
 __all__ = [
     "REGEXP_FUNCTION",
+    "SEARCH_FUNCTION",
     "Compiler",
     "alternatives",
+    "fts_match",
     "json_path",
     "order_clause",
     "regexp",
+    "search_row",
     "where_clause",
 ]
 
 #: The SQL function ``regexp(pattern, value)`` that connections register (``re.search``).
 REGEXP_FUNCTION = "rook_regexp"
+#: The SQL function ``search(data, field, operator, terms)`` for search without an index.
+SEARCH_FUNCTION = "rook_search"
+
+
+def search_row(data: str, field: str, operator: str, terms: str) -> bool:
+    """The implementation of ``rook_search``: the reference definition, row by row."""
+    predicate = Search(field, tuple(terms.split(" ")), SearchOperator(operator))
+    return matches(orjson.loads(data), predicate)
+
+
+def fts_match(predicate: Search) -> str:
+    """The FTS5 MATCH expression of a search: every term quoted (tokens hold letters and
+    digits only, so no FTS syntax can come through), joined by OR or AND."""
+    joiner = " AND " if predicate.operator is SearchOperator.AND else " OR "
+    return joiner.join('"' + term.replace('"', '""') + '"' for term in predicate.terms)
 
 
 @lru_cache(maxsize=256)
@@ -183,6 +206,8 @@ def alternatives(predicate: FieldPredicate, kind: str, value: str) -> list[Alter
         return [(f"{kind} = 'text' AND {test}", [suffix, suffix])]
     if isinstance(predicate, Regex):
         return [(f"{kind} = 'text' AND {REGEXP_FUNCTION}(?, {value})", [predicate.pattern])]
+    if isinstance(predicate, Search):
+        raise TypeError("search has no value conditions: see Compiler._search")
     raise TypeError(f"no value conditions for {predicate!r}")
 
 
@@ -215,7 +240,8 @@ def _any_candidate(field: str, predicate: FieldPredicate, params: list[Any]) -> 
 class Compiler:
     """Compiles a WHERE tree for one collection, using its automatic indexes (SPEC Q4).
 
-    ``array_indexes`` maps array paths of the collection to their value-table index ids. A
+    ``indexes`` maps (path, kind) of the collection's value-table (``values``) and full-text
+    (``search``) indexes to their ids. A
     field predicate on a path without arrays becomes the set of row ids found by seeks on the
     path's expression index (``rowid IN (... UNION ALL ...)``): a seek per JSON type, and one
     for documents holding an array there (whose elements are then tested). Row-id sets compose
@@ -223,9 +249,9 @@ class Compiler:
     or for an array path without an index, predicates are tested row by row.
     """
 
-    def __init__(self, collection: str | None, array_indexes: dict[str, int]) -> None:
+    def __init__(self, collection: str | None, indexes: dict[tuple[str, str], int]) -> None:
         self.collection = collection
-        self.array_indexes = array_indexes
+        self.indexes = indexes
 
     def uses_row_sets(self, predicate: Predicate) -> bool:
         """Whether matches can be found from row-id sets alone, so that the query should not
@@ -238,8 +264,11 @@ class Compiler:
             return all(self.uses_row_sets(p) for p in predicate.items)
         if isinstance(predicate, (Not, Exists)):
             return False
+        if isinstance(predicate, Search):
+            return (predicate.field, "search") in self.indexes
         segments = parse_field_path(predicate.field)
-        return not any(s.is_array for s in segments) or predicate.field in self.array_indexes
+        arrays = any(s.is_array for s in segments)
+        return not arrays or (predicate.field, "values") in self.indexes
 
     def where(self, predicate: Predicate, params: list[Any]) -> str:
         """SQL for ``predicate``, appending its values to ``params``. Every piece is true or
@@ -261,11 +290,13 @@ class Compiler:
             each = [self.where(Equals(predicate.field, v), params) for v in predicate.values]
             return "(" + " AND ".join(each) + ")"
         field = predicate.field
+        if isinstance(predicate, Search):
+            return self._search(predicate, params)
         if self.collection is None:
             return _any_candidate(field, predicate, params)
         if not any(s.is_array for s in parse_field_path(field)):
             return self._scalar_rows(field, predicate, params)
-        index = self.array_indexes.get(field)
+        index = self.indexes.get((field, "values"))
         if index is None:
             return _any_candidate(field, predicate, params)
         return self._value_table_rows(index, predicate, params)
@@ -293,6 +324,15 @@ class Compiler:
             return "0"
         return f"rowid IN ({' UNION ALL '.join(branches)})"
 
+    def _search(self, predicate: Search, params: list[Any]) -> str:
+        index = self.indexes.get((predicate.field, "search"))
+        if index is None or self.collection is None:
+            params.extend((predicate.field, predicate.operator.value, " ".join(predicate.terms)))
+            return f"{SEARCH_FUNCTION}(data, ?, ?, ?)"
+        params.append(fts_match(predicate))
+        table = fts_table(index)
+        return f'rowid IN (SELECT rowid FROM "{table}" WHERE "{table}" MATCH ?)'
+
     def _value_table_rows(self, index: int, predicate: FieldPredicate, params: list[Any]) -> str:
         branches = []
         for sql, option_params in alternatives(predicate, "type", "value"):
@@ -301,6 +341,11 @@ class Compiler:
         if not branches:
             return "0"
         return f"key IN ({' UNION ALL '.join(branches)})"
+
+
+def fts_table(index: int) -> str:
+    """The name of the FTS5 table of full-text index ``index`` (its shadow tables share it)."""
+    return f"auto/fts/{index}"
 
 
 def where_clause(predicate: Predicate, params: list[Any]) -> str:

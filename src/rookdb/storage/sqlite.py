@@ -36,10 +36,11 @@ from rookdb.errors import (
     StorageError,
     StorageUnavailableError,
 )
-from rookdb.evaluate import candidates, cut, project
+from rookdb.evaluate import candidates, cut, project, search_text
+from rookdb.fulltext import FTS5_TOKENIZER
 from rookdb.ids import validate_database_name
 from rookdb.paths import parse_field_path, values_at
-from rookdb.query import And, Not, Or, Predicate, Query
+from rookdb.query import And, Not, Or, Predicate, Query, Search
 from rookdb.storage import _sql
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import (
@@ -85,8 +86,8 @@ CREATE TABLE IF NOT EXISTS auto_indexes (
     id INTEGER PRIMARY KEY,
     collection TEXT NOT NULL COLLATE NOCASE,
     path TEXT NOT NULL,
-    kind TEXT NOT NULL,            -- 'expression' (no arrays in the path) or 'values'
-    UNIQUE (collection, path)
+    kind TEXT NOT NULL,            -- 'expression' (no arrays in the path), 'values', 'search'
+    UNIQUE (collection, path, kind)
 );
 -- The candidates of array paths (rookdb.evaluate.candidates), kept with the documents.
 CREATE TABLE IF NOT EXISTS auto_values (
@@ -126,13 +127,16 @@ def _distinct(
     return projections, kept
 
 
-def _fields(predicate: Predicate) -> list[str]:
-    """The field paths a predicate tests, in order, once each."""
+def _wanted(predicate: Predicate) -> list[tuple[str, str]]:
+    """The (path, kind) of every index a predicate could use, in order, once each."""
     if isinstance(predicate, (And, Or)):
-        return list(dict.fromkeys(f for p in predicate.items for f in _fields(p)))
+        return list(dict.fromkeys(w for p in predicate.items for w in _wanted(p)))
     if isinstance(predicate, Not):
-        return _fields(predicate.item)
-    return [predicate.field]
+        return _wanted(predicate.item)
+    if isinstance(predicate, Search):
+        return [(predicate.field, "search")]
+    arrays = any(s.is_array for s in parse_field_path(predicate.field))
+    return [(predicate.field, "values" if arrays else "expression")]
 
 
 _JSON_TYPES = {type(None): "null", int: "integer", float: "real", str: "text"}
@@ -192,6 +196,7 @@ class _Connections:
         )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.create_function(_sql.REGEXP_FUNCTION, 2, _sql.regexp, deterministic=True)
+        conn.create_function(_sql.SEARCH_FUNCTION, 4, _sql.search_row, deterministic=True)
         if self._path is not None:
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
@@ -259,7 +264,7 @@ class SqliteStorage(Storage):
         # is re-read whenever the version in the database moves.
         self._registry_lock = threading.Lock()
         self._registry_version = -1
-        self._registry: dict[str, dict[str, tuple[int, str]]] = {}
+        self._registry: dict[str, dict[tuple[str, str], int]] = {}
         self._connections = _Connections(path)
         try:
             with self._connections as conn, _transaction(conn):
@@ -366,8 +371,7 @@ class SqliteStorage(Storage):
 
     def query(self, query: Query) -> QueryResult:
         started = time.perf_counter()
-        array_indexes = self._prepare_indexes(query)
-        compiler = _sql.Compiler(query.collection, array_indexes)
+        compiler = _sql.Compiler(query.collection, self._prepare_indexes(query))
         params: list[Any] = []
         conditions = []
         if query.collection is not None:
@@ -451,71 +455,59 @@ class SqliteStorage(Storage):
 
     # -- automatic indexes -------------------------------------------------------------------
 
-    def _load_registry(self, conn: sqlite3.Connection) -> dict[str, dict[str, tuple[int, str]]]:
-        """The registry, re-read if another connection or process changed it."""
+    def _load_registry(self, conn: sqlite3.Connection) -> dict[str, dict[tuple[str, str], int]]:
+        """The registry (collection → (path, kind) → id), re-read if another connection or
+        process changed it."""
         version = int(
             conn.execute("SELECT value FROM meta WHERE name = 'index_version'").fetchone()[0]
         )
         with self._registry_lock:
             if version != self._registry_version:
-                registry: dict[str, dict[str, tuple[int, str]]] = {}
+                registry: dict[str, dict[tuple[str, str], int]] = {}
                 for index_id, collection, path, kind in conn.execute(
                     "SELECT id, collection, path, kind FROM auto_indexes"
                 ):
-                    registry.setdefault(collection.lower(), {})[path] = (index_id, kind)
+                    registry.setdefault(collection.lower(), {})[(path, kind)] = index_id
                 self._registry, self._registry_version = registry, version
             return self._registry
 
-    def _prepare_indexes(self, query: Query) -> dict[str, int]:
-        """Create the indexes ``query`` needs (SPEC Q4); the value-table ids of its collection's
-        array paths."""
+    def _prepare_indexes(self, query: Query) -> dict[tuple[str, str], int]:
+        """Create the indexes ``query`` needs (SPEC Q4); the ids of its collection's indexes."""
         if query.collection is None or query.where is None:
             return {}
         collection = query.collection.lower()
-        wanted = _fields(query.where)
         try:
             with self._connections as conn:
                 known = self._load_registry(conn).get(collection, {})
-                missing = [f for f in wanted if f not in known]
+                missing = [w for w in _wanted(query.where) if w not in known]
                 if missing and len(known) < self.max_auto_indexes:
                     with _transaction(conn):
                         self._create_indexes(conn, query.collection, missing)
                     known = self._load_registry(conn).get(collection, {})
         except sqlite3.Error as exc:
             raise _translate(exc, "create an automatic index") from exc
-        return {path: index_id for path, (index_id, kind) in known.items() if kind == "values"}
+        return known
 
-    def _create_indexes(self, conn: sqlite3.Connection, collection: str, paths: list[str]) -> None:
+    def _create_indexes(
+        self, conn: sqlite3.Connection, collection: str, wanted: list[tuple[str, str]]
+    ) -> None:
         """Inside a write transaction: register and build indexes, up to the cap."""
         count = conn.execute(
             "SELECT count(*) FROM auto_indexes WHERE collection = ?", (collection,)
         ).fetchone()[0]
-        for path in paths:
+        for path, kind in wanted:
             if count >= self.max_auto_indexes:
                 break
-            arrays = any(s.is_array for s in parse_field_path(path))
             cursor = conn.execute(
                 "INSERT OR IGNORE INTO auto_indexes (collection, path, kind) VALUES (?, ?, ?)",
-                (collection, path, "values" if arrays else "expression"),
+                (collection, path, kind),
             )
             if cursor.rowcount == 0:
                 continue  # another process made it first
             count += 1
-            if arrays:
-                index_id = cursor.lastrowid
-                rows = conn.execute(
-                    "SELECT key, data FROM documents WHERE collection = ? COLLATE NOCASE",
-                    (collection,),
-                ).fetchall()
-                conn.executemany(
-                    "INSERT INTO auto_values VALUES (?, ?, ?, ?)",
-                    [
-                        (index_id, key, kind, value)
-                        for key, data in rows
-                        for kind, value in _value_rows(orjson.loads(data), path)
-                    ],
-                )
-            else:
+            index_id = cursor.lastrowid
+            assert index_id is not None
+            if kind == "expression":
                 # A validated path (letters, digits, _ - @ and dots): safe in a quoted name.
                 json = _sql.json_path(path)
                 conn.execute(
@@ -523,34 +515,86 @@ class SqliteStorage(Storage):
                     f"(collection COLLATE NOCASE, json_type(data, {json}), "
                     f"json_extract(data, {json}))"
                 )
+                continue
+            if kind == "search":
+                conn.execute(
+                    f'CREATE VIRTUAL TABLE "{_sql.fts_table(index_id)}" USING fts5'
+                    f"(text, tokenize = '{FTS5_TOKENIZER}')"
+                )
+            documents = conn.execute(
+                "SELECT rowid, key, data FROM documents WHERE collection = ? COLLATE NOCASE",
+                (collection,),
+            ).fetchall()
+            self._index_documents(
+                conn, [(index_id, path, kind)], [(r, k, orjson.loads(d)) for r, k, d in documents]
+            )
         conn.execute(
             "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = 'index_version'"
         )
 
     @staticmethod
-    def _maintain_values(
+    def _index_documents(
         conn: sqlite3.Connection,
-        registry: dict[str, dict[str, tuple[int, str]]],
-        final: dict[str, tuple[str, bytes] | None],
+        indexes: list[tuple[int, str, str]],
+        documents: list[tuple[int, str, Any]],
     ) -> None:
-        """Keep the value table in step with a batch, in its transaction: ``final`` maps each
-        key the batch touched to its new (collection, data), or None when deleted."""
+        """Add ``documents`` (rowid, key, decoded body) to value-table and full-text indexes."""
+        values: list[tuple[int, str, str, Any]] = []
+        for index_id, path, kind in indexes:
+            if kind == "values":
+                for _, key, document in documents:
+                    values.extend((index_id, key, t, v) for t, v in _value_rows(document, path))
+            elif kind == "search":
+                conn.executemany(
+                    f'INSERT INTO "{_sql.fts_table(index_id)}" (rowid, text) VALUES (?, ?)',
+                    [(rowid, search_text(document, path)) for rowid, _, document in documents],
+                )
+        if values:
+            conn.executemany("INSERT INTO auto_values VALUES (?, ?, ?, ?)", values)
+
+    def _maintain_indexes(
+        self,
+        conn: sqlite3.Connection,
+        registry: dict[str, dict[tuple[str, str], int]],
+        final: dict[str, tuple[str, bytes] | None],
+        deleted_rowids: dict[str, int],
+    ) -> None:
+        """Keep value tables and full-text indexes in step with a batch, in its transaction:
+        ``final`` maps each key the batch touched to its new (collection, data), or None."""
+        written = [key for key, value in final.items() if value is not None]
+        rowids = dict(deleted_rowids)
+        if written:
+            rowids.update(
+                conn.execute(
+                    "SELECT key, rowid FROM documents "
+                    "WHERE key IN (SELECT value FROM json_each(?))",
+                    (orjson.dumps(written).decode(),),
+                ).fetchall()
+            )
         conn.executemany("DELETE FROM auto_values WHERE key = ?", [(key,) for key in final])
-        rows: list[tuple[int, str, str, Any]] = []
-        for key, written in final.items():
-            if written is None:
-                continue
-            collection, data = written
+        searches = [
+            i for indexes in registry.values() for (_, k), i in indexes.items() if k == "search"
+        ]
+        for index_id in searches:  # a document may have changed collection: clear it from all
+            conn.executemany(
+                f'DELETE FROM "{_sql.fts_table(index_id)}" WHERE rowid = ?',
+                [(rowids[key],) for key in final if key in rowids],
+            )
+        by_collection: dict[str, list[tuple[int, str, Any]]] = {}
+        for key in written:
+            collection, data = final[key]  # type: ignore[misc]
+            if registry.get(collection.lower()):
+                by_collection.setdefault(collection.lower(), []).append(
+                    (rowids[key], key, orjson.loads(data))
+                )
+        for collection, documents in by_collection.items():
             indexes = [
-                (index_id, path)
-                for path, (index_id, kind) in registry.get(collection.lower(), {}).items()
-                if kind == "values"
+                (index_id, path, kind)
+                for (path, kind), index_id in registry[collection].items()
+                if kind != "expression"
             ]
             if indexes:
-                document = orjson.loads(data)
-                for index_id, path in indexes:
-                    rows.extend((index_id, key, k, v) for k, v in _value_rows(document, path))
-        conn.executemany("INSERT INTO auto_values VALUES (?, ?, ?, ?)", rows)
+                self._index_documents(conn, indexes, documents)
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -583,9 +627,11 @@ class SqliteStorage(Storage):
         suffix = f"-{self._database_id}"
         rows: list[tuple[Any, ...]] = []
         results: list[WriteResult] = []
-        # With array auto-indexes, the final state of every key the batch touches.
+        # With value or full-text indexes, the final state of every key the batch touches.
         registry = self._load_registry(conn)
-        final: dict[str, tuple[str, bytes] | None] | None = {} if registry else None
+        maintained = any(k != "expression" for i in registry.values() for (_, k) in i)
+        final: dict[str, tuple[str, bytes] | None] | None = {} if maintained else None
+        deleted_rowids: dict[str, int] = {}
         for command in batch:
             if type(command) is PutCommand:
                 etag += 1
@@ -618,6 +664,12 @@ class SqliteStorage(Storage):
                 if rows:  # keep batch order: earlier puts land before this delete
                     conn.executemany(_UPSERT, rows)
                     rows = []
+                if final is not None:
+                    row = conn.execute(
+                        "SELECT rowid FROM documents WHERE key = ?", (key,)
+                    ).fetchone()
+                    if row is not None:
+                        deleted_rowids[key] = row[0]
                 conn.execute("DELETE FROM documents WHERE key = ?", (key,))
                 current.pop(key, None)
                 if final is not None:
@@ -635,7 +687,7 @@ class SqliteStorage(Storage):
         if rows:
             conn.executemany(_UPSERT, rows)
         if final:
-            self._maintain_values(conn, registry, final)
+            self._maintain_indexes(conn, registry, final, deleted_rowids)
         conn.execute("UPDATE meta SET value = ? WHERE name = 'last_etag'", (str(etag),))
         return BatchResult(results)
 
@@ -707,9 +759,10 @@ class SqliteStorage(Storage):
                     ).fetchall()
                 )
                 indexes = [
-                    f"auto/{collection}/{path}"
-                    for collection, path in conn.execute(
-                        "SELECT collection, path FROM auto_indexes ORDER BY collection, path"
+                    f"auto/{collection}/{path}" + (" (search)" if kind == "search" else "")
+                    for collection, path, kind in conn.execute(
+                        "SELECT collection, path, kind FROM auto_indexes "
+                        "ORDER BY collection, path, kind"
                     )
                 ]
         except sqlite3.Error as exc:
