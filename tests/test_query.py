@@ -123,6 +123,10 @@ def test_executors_paging_and_statistics(items: DocumentStore) -> None:
         page = session.query(collection_name="items").order_by("name").skip(1).take(2)
         assert [d["name"] for d in page.statistics(seen.append)] == ["b", "c"]
         assert (seen[0].total_results, seen[0].skipped_results) == (5, 1)
+        assert seen[0].index_name == "collection/items" and seen[0].duration_in_ms >= 0
+        indexed = session.query(collection_name="items").where_equals("n", 1)
+        indexed.where_starts_with("name", "a").statistics(seen.append).to_list()
+        assert seen[-1].index_name == "Auto/items/BynAndname"
         assert page.count() == 2
         descending = session.query(collection_name="items").order_by_descending("name")
         assert descending.first()["name"] == "e"

@@ -127,6 +127,21 @@ def _distinct(
     return projections, kept
 
 
+def _index_name(query: Query, indexes: dict[tuple[str, str], int]) -> str:
+    """What ``QueryStatistics.index_name`` reports, after RavenDB's auto-index names:
+    ``Auto/Employees/Byfirst_nameAndage``; ``collection/Employees`` or ``all-docs`` for scans."""
+    if query.collection is None:
+        return "all-docs"
+    used = [
+        path
+        for path, _ in (_wanted(query.where) if query.where else [])
+        if any((path, kind) in indexes for kind in ("expression", "values", "search"))
+    ]
+    if not used:
+        return f"collection/{query.collection}"
+    return f"Auto/{query.collection}/By" + "And".join(dict.fromkeys(used))
+
+
 def _wanted(predicate: Predicate) -> list[tuple[str, str]]:
     """The (path, kind) of every index a predicate could use, in order, once each."""
     if isinstance(predicate, (And, Or)):
@@ -371,7 +386,8 @@ class SqliteStorage(Storage):
 
     def query(self, query: Query) -> QueryResult:
         started = time.perf_counter()
-        compiler = _sql.Compiler(query.collection, self._prepare_indexes(query))
+        indexes = self._prepare_indexes(query)
+        compiler = _sql.Compiler(query.collection, indexes)
         params: list[Any] = []
         conditions = []
         if query.collection is not None:
@@ -407,7 +423,7 @@ class SqliteStorage(Storage):
             total_results=total,
             skipped_results=query.skip,
             duration_in_ms=(time.perf_counter() - started) * 1000,
-            index_name=f"collection/{query.collection}" if query.collection else "all-docs",
+            index_name=_index_name(query, indexes),
         )
         if projections is not None:
             return QueryResult([], included, stats, projections)
