@@ -729,6 +729,7 @@ class Advanced:
         if held is not None:
             extras[id(entity)] = (entity, held[1])
         state.metadata = metadata if type(metadata) is dict else {}
+        state.metadata_shared = False  # a dict of its own, just decoded
         state.extras = extras or None
         state.snapshot = record.data
         state.change_vector = record.change_vector
