@@ -223,11 +223,27 @@ def test_delete_of_an_untracked_entity_is_refused(store: DocumentStore) -> None:
         session.delete(Employee("x"))
 
 
-def test_delete_of_a_new_entity_forgets_it(store: DocumentStore) -> None:
+def test_delete_of_a_new_entity_is_written(store: DocumentStore) -> None:
+    """S16/S4: the delete is written, even for an entity never saved; another session may have
+    written that id meanwhile (found by the stateful model test)."""
     with store.open_session() as session:
         employee = Employee("A")
         session.store(employee, "employees/1")
         session.delete(employee)
+        assert [str(c.change) for c in session.advanced.what_changed()["employees/1"]] == [
+            "document_deleted"
+        ]
+        assert session.load("employees/1", Employee) is None
+        with store.open_session() as other:
+            other.store(Employee("Other"), "employees/1")
+            other.save_changes()
+        session.save_changes()
+    with store.open_session() as session:
+        assert session.load("employees/1", Employee) is None
+    with store.open_session() as session:
+        pending = Employee("B")
+        session.store(pending, "employees/")  # completed by storage: nothing to delete yet
+        session.delete(pending)
         assert session.advanced.has_changes is False
 
 

@@ -453,9 +453,12 @@ class DocumentSession(EventRegistration):
                     f"cannot delete this {type(entity_or_id).__qualname__}: the session does not "
                     "track it (load it, or delete it by id)"
                 )
-        if state.is_new:
-            self._map.remove(state)  # never written: nothing to delete in storage
+        if state.completed_by_storage:
+            # users/, users| and "" name no document yet: there is nothing to delete.
+            self._map.remove(state)
             return
+        # Even an entity never saved: another session may have written its id since, and the
+        # delete is written by save_changes (S16), like every delete (S4).
         state.deleted = True
         if expected_change_vector is not None:
             state.expected_change_vector = expected_change_vector
