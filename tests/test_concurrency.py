@@ -220,3 +220,21 @@ def test_processes_share_a_sqlite_directory(store_url: str, tmp_path: Path) -> N
         assert p.exitcode == 0
     with DocumentStore(urls=store_url) as store, store.open_session() as session:
         assert session.load("counters/1")["value"] == 75  # no lost update
+
+
+def test_writes_and_reads_checks_no_key_twice(store: DocumentStore) -> None:
+    """A key the batch deletes or writes is checked by that command only, whatever the order
+    in which storage applies the commands."""
+    _save(store, Employee("Gone"), "employees/gone")
+    calls = record_requests(store)
+    options = SessionOptions(optimistic_concurrency_mode=WRITES_AND_READS)
+    with store.open_session(session_options=options) as session:
+        session.load("employees/missing", Employee)
+        session.delete("employees/gone")
+        session.store(Employee("New"), "employees/missing")
+        session.save_changes()
+    batch = [c for c in calls if c.method == "apply"][-1].args[0]
+    assert sorted((type(c).__name__, c.id) for c in batch) == [
+        ("DeleteCommand", "employees/gone"),
+        ("PutCommand", "employees/missing"),
+    ]

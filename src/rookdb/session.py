@@ -557,13 +557,17 @@ class DocumentSession(EventRegistration):
                     )
 
     def _read_checks(self, changes: list[Change]) -> list[ReadCheck]:
-        written = {id(c.state) for c in changes if c.state is not None}
+        """WRITES_AND_READS: what the session read and does not write must be as it was read.
+        Keys the batch writes or deletes are checked by their own commands, not here."""
+        written = {document_key(c.document_id) for c in changes}
         checks = [
             ReadCheck(state.id, state.change_vector)
             for state in self._map.states()
-            if id(state) not in written and not state.is_new
+            if state.key not in written and not state.is_new
         ]
-        checks.extend(ReadCheck(key, None) for key in sorted(self._map.missing))
+        checks.extend(
+            ReadCheck(key, None) for key in sorted(self._map.missing) if key not in written
+        )
         return checks
 
     def _after_save(self, changes: list[Change], puts: Sequence[Any]) -> None:
