@@ -36,12 +36,12 @@ from rookdb.errors import (
     StorageError,
     StorageUnavailableError,
 )
-from rookdb.evaluate import candidates, cut, project, search_text
-from rookdb.fulltext import FTS5_TOKENIZER
+from rookdb.evaluate import project
 from rookdb.ids import validate_database_name
-from rookdb.paths import parse_field_path, values_at
-from rookdb.query import And, Not, Or, Predicate, Query, Search
+from rookdb.paths import values_at
+from rookdb.query import Query
 from rookdb.storage import _sql
+from rookdb.storage._auto_indexes import AutoIndexes, index_name, wanted
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import (
     BatchResult,
@@ -125,51 +125,6 @@ def _distinct(
             projections.append(projection)
             kept.append(record)
     return projections, kept
-
-
-def _index_name(query: Query, indexes: dict[tuple[str, str], int]) -> str:
-    """What ``QueryStatistics.index_name`` reports, after RavenDB's auto-index names:
-    ``Auto/Employees/Byfirst_nameAndage``; ``collection/Employees`` or ``all-docs`` for scans."""
-    if query.collection is None:
-        return "all-docs"
-    used = [
-        path
-        for path, _ in (_wanted(query.where) if query.where else [])
-        if any((path, kind) in indexes for kind in ("expression", "values", "search"))
-    ]
-    if not used:
-        return f"collection/{query.collection}"
-    return f"Auto/{query.collection}/By" + "And".join(dict.fromkeys(used))
-
-
-def _wanted(predicate: Predicate) -> list[tuple[str, str]]:
-    """The (path, kind) of every index a predicate could use, in order, once each."""
-    if isinstance(predicate, (And, Or)):
-        return list(dict.fromkeys(w for p in predicate.items for w in _wanted(p)))
-    if isinstance(predicate, Not):
-        return _wanted(predicate.item)
-    if isinstance(predicate, Search):
-        return [(predicate.field, "search")]
-    arrays = any(s.is_array for s in parse_field_path(predicate.field))
-    return [(predicate.field, "values" if arrays else "expression")]
-
-
-_JSON_TYPES = {type(None): "null", int: "integer", float: "real", str: "text"}
-
-
-def _value_rows(document: Any, path: str) -> list[tuple[str, Any]]:
-    """The (json type, value) rows of ``path``'s candidates in ``document``: what the value
-    table holds, computed by the reference definition itself. Strings are cut at NUL as
-    queries compare them; arrays and objects never equal a query value."""
-    rows: list[tuple[str, Any]] = []
-    for value in candidates(document, path):
-        if value is True or value is False:
-            rows.append(("true" if value else "false", None))
-        elif type(value) is str:
-            rows.append(("text", cut(value)))
-        elif type(value) in _JSON_TYPES:
-            rows.append((_JSON_TYPES[type(value)], value))
-    return rows
 
 
 def _now() -> str:
@@ -275,11 +230,7 @@ class SqliteStorage(Storage):
     def __init__(self, name: str, path: str | None, capabilities: Capabilities) -> None:
         self.name = name
         self.capabilities = capabilities
-        # The auto-index registry as of index_version; other processes may add indexes, so it
-        # is re-read whenever the version in the database moves.
-        self._registry_lock = threading.Lock()
-        self._registry_version = -1
-        self._registry: dict[str, dict[tuple[str, str], int]] = {}
+        self._indexes = AutoIndexes()
         self._connections = _Connections(path)
         try:
             with self._connections as conn, _transaction(conn):
@@ -423,7 +374,7 @@ class SqliteStorage(Storage):
             total_results=total,
             skipped_results=query.skip,
             duration_in_ms=(time.perf_counter() - started) * 1000,
-            index_name=_index_name(query, indexes),
+            index_name=index_name(query, indexes),
         )
         if projections is not None:
             return QueryResult([], included, stats, projections)
@@ -469,24 +420,6 @@ class SqliteStorage(Storage):
                 return
             after = rows[-1][0]
 
-    # -- automatic indexes -------------------------------------------------------------------
-
-    def _load_registry(self, conn: sqlite3.Connection) -> dict[str, dict[tuple[str, str], int]]:
-        """The registry (collection → (path, kind) → id), re-read if another connection or
-        process changed it."""
-        version = int(
-            conn.execute("SELECT value FROM meta WHERE name = 'index_version'").fetchone()[0]
-        )
-        with self._registry_lock:
-            if version != self._registry_version:
-                registry: dict[str, dict[tuple[str, str], int]] = {}
-                for index_id, collection, path, kind in conn.execute(
-                    "SELECT id, collection, path, kind FROM auto_indexes"
-                ):
-                    registry.setdefault(collection.lower(), {})[(path, kind)] = index_id
-                self._registry, self._registry_version = registry, version
-            return self._registry
-
     def _prepare_indexes(self, query: Query) -> dict[tuple[str, str], int]:
         """Create the indexes ``query`` needs (SPEC Q4); the ids of its collection's indexes."""
         if query.collection is None or query.where is None:
@@ -494,123 +427,15 @@ class SqliteStorage(Storage):
         collection = query.collection.lower()
         try:
             with self._connections as conn:
-                known = self._load_registry(conn).get(collection, {})
-                missing = [w for w in _wanted(query.where) if w not in known]
+                known = self._indexes.registry(conn).get(collection, {})
+                missing = [w for w in wanted(query.where) if w not in known]
                 if missing and len(known) < self.max_auto_indexes:
                     with _transaction(conn):
-                        self._create_indexes(conn, query.collection, missing)
-                    known = self._load_registry(conn).get(collection, {})
+                        self._indexes.create(conn, query.collection, missing, self.max_auto_indexes)
+                    known = self._indexes.registry(conn).get(collection, {})
         except sqlite3.Error as exc:
             raise _translate(exc, "create an automatic index") from exc
         return known
-
-    def _create_indexes(
-        self, conn: sqlite3.Connection, collection: str, wanted: list[tuple[str, str]]
-    ) -> None:
-        """Inside a write transaction: register and build indexes, up to the cap."""
-        count = conn.execute(
-            "SELECT count(*) FROM auto_indexes WHERE collection = ?", (collection,)
-        ).fetchone()[0]
-        for path, kind in wanted:
-            if count >= self.max_auto_indexes:
-                break
-            cursor = conn.execute(
-                "INSERT OR IGNORE INTO auto_indexes (collection, path, kind) VALUES (?, ?, ?)",
-                (collection, path, kind),
-            )
-            if cursor.rowcount == 0:
-                continue  # another process made it first
-            count += 1
-            index_id = cursor.lastrowid
-            assert index_id is not None
-            if kind == "expression":
-                # A validated path (letters, digits, _ - @ and dots): safe in a quoted name.
-                json = _sql.json_path(path)
-                conn.execute(
-                    f'CREATE INDEX IF NOT EXISTS "auto/{path}" ON documents '
-                    f"(collection COLLATE NOCASE, json_type(data, {json}), "
-                    f"json_extract(data, {json}))"
-                )
-                continue
-            if kind == "search":
-                conn.execute(
-                    f'CREATE VIRTUAL TABLE "{_sql.fts_table(index_id)}" USING fts5'
-                    f"(text, tokenize = '{FTS5_TOKENIZER}')"
-                )
-            documents = conn.execute(
-                "SELECT rowid, key, data FROM documents WHERE collection = ? COLLATE NOCASE",
-                (collection,),
-            ).fetchall()
-            self._index_documents(
-                conn, [(index_id, path, kind)], [(r, k, orjson.loads(d)) for r, k, d in documents]
-            )
-        conn.execute(
-            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = 'index_version'"
-        )
-
-    @staticmethod
-    def _index_documents(
-        conn: sqlite3.Connection,
-        indexes: list[tuple[int, str, str]],
-        documents: list[tuple[int, str, Any]],
-    ) -> None:
-        """Add ``documents`` (rowid, key, decoded body) to value-table and full-text indexes."""
-        values: list[tuple[int, str, str, Any]] = []
-        for index_id, path, kind in indexes:
-            if kind == "values":
-                for _, key, document in documents:
-                    values.extend((index_id, key, t, v) for t, v in _value_rows(document, path))
-            elif kind == "search":
-                conn.executemany(
-                    f'INSERT INTO "{_sql.fts_table(index_id)}" (rowid, text) VALUES (?, ?)',
-                    [(rowid, search_text(document, path)) for rowid, _, document in documents],
-                )
-        if values:
-            conn.executemany("INSERT INTO auto_values VALUES (?, ?, ?, ?)", values)
-
-    def _maintain_indexes(
-        self,
-        conn: sqlite3.Connection,
-        registry: dict[str, dict[tuple[str, str], int]],
-        final: dict[str, tuple[str, bytes] | None],
-        deleted_rowids: dict[str, int],
-    ) -> None:
-        """Keep value tables and full-text indexes in step with a batch, in its transaction:
-        ``final`` maps each key the batch touched to its new (collection, data), or None."""
-        written = [key for key, value in final.items() if value is not None]
-        rowids = dict(deleted_rowids)
-        if written:
-            rowids.update(
-                conn.execute(
-                    "SELECT key, rowid FROM documents "
-                    "WHERE key IN (SELECT value FROM json_each(?))",
-                    (orjson.dumps(written).decode(),),
-                ).fetchall()
-            )
-        conn.executemany("DELETE FROM auto_values WHERE key = ?", [(key,) for key in final])
-        searches = [
-            i for indexes in registry.values() for (_, k), i in indexes.items() if k == "search"
-        ]
-        for index_id in searches:  # a document may have changed collection: clear it from all
-            conn.executemany(
-                f'DELETE FROM "{_sql.fts_table(index_id)}" WHERE rowid = ?',
-                [(rowids[key],) for key in final if key in rowids],
-            )
-        by_collection: dict[str, list[tuple[int, str, Any]]] = {}
-        for key in written:
-            collection, data = final[key]  # type: ignore[misc]
-            if registry.get(collection.lower()):
-                by_collection.setdefault(collection.lower(), []).append(
-                    (rowids[key], key, orjson.loads(data))
-                )
-        for collection, documents in by_collection.items():
-            indexes = [
-                (index_id, path, kind)
-                for (path, kind), index_id in registry[collection].items()
-                if kind != "expression"
-            ]
-            if indexes:
-                self._index_documents(conn, indexes, documents)
 
     # -- writes ------------------------------------------------------------------------------
 
@@ -644,7 +469,7 @@ class SqliteStorage(Storage):
         rows: list[tuple[Any, ...]] = []
         results: list[WriteResult] = []
         # With value or full-text indexes, the final state of every key the batch touches.
-        registry = self._load_registry(conn)
+        registry = self._indexes.registry(conn)
         maintained = any(k != "expression" for i in registry.values() for (_, k) in i)
         final: dict[str, tuple[str, bytes] | None] | None = {} if maintained else None
         deleted_rowids: dict[str, int] = {}
@@ -703,7 +528,7 @@ class SqliteStorage(Storage):
         if rows:
             conn.executemany(_UPSERT, rows)
         if final:
-            self._maintain_indexes(conn, registry, final, deleted_rowids)
+            self._indexes.maintain(conn, registry, final, deleted_rowids)
         conn.execute("UPDATE meta SET value = ? WHERE name = 'last_etag'", (str(etag),))
         return BatchResult(results)
 

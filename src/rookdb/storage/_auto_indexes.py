@@ -1,0 +1,210 @@
+"""Automatic indexes of a SQLite database (SPEC Q4): the registry, building, and upkeep.
+
+The first query on a field creates the index it needs: an expression index on
+``(collection, json_type, json_extract)`` for a path without arrays, a value table of
+candidates for an array path, an FTS5 table for ``search``. At most ``cap`` per collection;
+past it, queries scan (still correct). Value tables and FTS5 tables are kept in step with the
+documents inside each write batch's transaction, so queries always see the last committed
+write. The registry carries a version in the database, so every process re-reads it before
+writing and maintains indexes other processes created.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from typing import Any
+
+import orjson
+
+from rookdb.evaluate import candidates, cut, search_text
+from rookdb.fulltext import FTS5_TOKENIZER
+from rookdb.paths import parse_field_path
+from rookdb.query import And, Not, Or, Predicate, Query, Search
+from rookdb.storage import _sql as sql
+
+__all__ = ["AutoIndexes", "Registry", "index_name", "value_rows", "wanted"]
+
+#: collection (lower case) → (path, kind) → index id.
+Registry = dict[str, dict[tuple[str, str], int]]
+
+
+def index_name(query: Query, indexes: dict[tuple[str, str], int]) -> str:
+    """What ``QueryStatistics.index_name`` reports, after RavenDB's auto-index names:
+    ``Auto/Employees/Byfirst_nameAndage``; ``collection/Employees`` or ``all-docs`` for scans."""
+    if query.collection is None:
+        return "all-docs"
+    used = [
+        path
+        for path, _ in (wanted(query.where) if query.where else [])
+        if any((path, kind) in indexes for kind in ("expression", "values", "search"))
+    ]
+    if not used:
+        return f"collection/{query.collection}"
+    return f"Auto/{query.collection}/By" + "And".join(dict.fromkeys(used))
+
+
+def wanted(predicate: Predicate) -> list[tuple[str, str]]:
+    """The (path, kind) of every index a predicate could use, in order, once each."""
+    if isinstance(predicate, (And, Or)):
+        return list(dict.fromkeys(w for p in predicate.items for w in wanted(p)))
+    if isinstance(predicate, Not):
+        return wanted(predicate.item)
+    if isinstance(predicate, Search):
+        return [(predicate.field, "search")]
+    arrays = any(s.is_array for s in parse_field_path(predicate.field))
+    return [(predicate.field, "values" if arrays else "expression")]
+
+
+_JSON_TYPES = {type(None): "null", int: "integer", float: "real", str: "text"}
+
+
+def value_rows(document: Any, path: str) -> list[tuple[str, Any]]:
+    """The (json type, value) rows of ``path``'s candidates in ``document``: what the value
+    table holds, computed by the reference definition itself. Strings are cut at NUL as
+    queries compare them; arrays and objects never equal a query value."""
+    rows: list[tuple[str, Any]] = []
+    for value in candidates(document, path):
+        if value is True or value is False:
+            rows.append(("true" if value else "false", None))
+        elif type(value) is str:
+            rows.append(("text", cut(value)))
+        elif type(value) in _JSON_TYPES:
+            rows.append((_JSON_TYPES[type(value)], value))
+    return rows
+
+
+class AutoIndexes:
+    """The automatic indexes of one database, as a registry cached per process."""
+
+    def __init__(self) -> None:
+        # The registry as of the database's index_version; other processes may add indexes,
+        # so it is re-read whenever the version moves.
+        self._lock = threading.Lock()
+        self._version = -1
+        self._registry: Registry = {}
+
+    def registry(self, conn: sqlite3.Connection) -> Registry:
+        """The registry (collection → (path, kind) → id), re-read if another connection or
+        process changed it."""
+        version = int(
+            conn.execute("SELECT value FROM meta WHERE name = 'index_version'").fetchone()[0]
+        )
+        with self._lock:
+            if version != self._version:
+                registry: Registry = {}
+                for index_id, collection, path, kind in conn.execute(
+                    "SELECT id, collection, path, kind FROM auto_indexes"
+                ):
+                    registry.setdefault(collection.lower(), {})[(path, kind)] = index_id
+                self._registry, self._version = registry, version
+            return self._registry
+
+    def create(
+        self, conn: sqlite3.Connection, collection: str, paths: list[tuple[str, str]], cap: int
+    ) -> None:
+        """Inside the caller's write transaction: register and build the indexes ``paths``
+        (``(path, kind)``), up to ``cap`` for the collection."""
+        count = conn.execute(
+            "SELECT count(*) FROM auto_indexes WHERE collection = ?", (collection,)
+        ).fetchone()[0]
+        for path, kind in paths:
+            if count >= cap:
+                break
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO auto_indexes (collection, path, kind) VALUES (?, ?, ?)",
+                (collection, path, kind),
+            )
+            if cursor.rowcount == 0:
+                continue  # another process made it first
+            count += 1
+            index_id = cursor.lastrowid
+            assert index_id is not None
+            if kind == "expression":
+                # A validated path (letters, digits, _ - @ and dots): safe in a quoted name.
+                json = sql.json_path(path)
+                conn.execute(
+                    f'CREATE INDEX IF NOT EXISTS "auto/{path}" ON documents '
+                    f"(collection COLLATE NOCASE, json_type(data, {json}), "
+                    f"json_extract(data, {json}))"
+                )
+                continue
+            if kind == "search":
+                conn.execute(
+                    f'CREATE VIRTUAL TABLE "{sql.fts_table(index_id)}" USING fts5'
+                    f"(text, tokenize = '{FTS5_TOKENIZER}')"
+                )
+            documents = conn.execute(
+                "SELECT rowid, key, data FROM documents WHERE collection = ? COLLATE NOCASE",
+                (collection,),
+            ).fetchall()
+            self._add_documents(
+                conn, [(index_id, path, kind)], [(r, k, orjson.loads(d)) for r, k, d in documents]
+            )
+        conn.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = 'index_version'"
+        )
+
+    @staticmethod
+    def _add_documents(
+        conn: sqlite3.Connection,
+        indexes: list[tuple[int, str, str]],
+        documents: list[tuple[int, str, Any]],
+    ) -> None:
+        """Add ``documents`` (rowid, key, decoded body) to value-table and full-text indexes."""
+        values: list[tuple[int, str, str, Any]] = []
+        for index_id, path, kind in indexes:
+            if kind == "values":
+                for _, key, document in documents:
+                    values.extend((index_id, key, t, v) for t, v in value_rows(document, path))
+            elif kind == "search":
+                conn.executemany(
+                    f'INSERT INTO "{sql.fts_table(index_id)}" (rowid, text) VALUES (?, ?)',
+                    [(rowid, search_text(document, path)) for rowid, _, document in documents],
+                )
+        if values:
+            conn.executemany("INSERT INTO auto_values VALUES (?, ?, ?, ?)", values)
+
+    def maintain(
+        self,
+        conn: sqlite3.Connection,
+        registry: Registry,
+        final: dict[str, tuple[str, bytes] | None],
+        deleted_rowids: dict[str, int],
+    ) -> None:
+        """Keep value tables and full-text indexes in step with a batch, in its transaction:
+        ``final`` maps each key the batch touched to its new (collection, data), or None."""
+        written = [key for key, value in final.items() if value is not None]
+        rowids = dict(deleted_rowids)
+        if written:
+            rowids.update(
+                conn.execute(
+                    "SELECT key, rowid FROM documents "
+                    "WHERE key IN (SELECT value FROM json_each(?))",
+                    (orjson.dumps(written).decode(),),
+                ).fetchall()
+            )
+        conn.executemany("DELETE FROM auto_values WHERE key = ?", [(key,) for key in final])
+        searches = [
+            i for indexes in registry.values() for (_, k), i in indexes.items() if k == "search"
+        ]
+        for index_id in searches:  # a document may have changed collection: clear it from all
+            conn.executemany(
+                f'DELETE FROM "{sql.fts_table(index_id)}" WHERE rowid = ?',
+                [(rowids[key],) for key in final if key in rowids],
+            )
+        by_collection: dict[str, list[tuple[int, str, Any]]] = {}
+        for key in written:
+            collection, data = final[key]  # type: ignore[misc]
+            if registry.get(collection.lower()):
+                by_collection.setdefault(collection.lower(), []).append(
+                    (rowids[key], key, orjson.loads(data))
+                )
+        for collection, documents in by_collection.items():
+            indexes = [
+                (index_id, path, kind)
+                for (path, kind), index_id in registry[collection].items()
+                if kind != "expression"
+            ]
+            if indexes:
+                self._add_documents(conn, indexes, documents)
