@@ -33,10 +33,9 @@ from rookdb.events import (
     BeforeStoreEventArgs,
 )
 from rookdb.options import OptimisticConcurrencyMode, SessionOptions
-from rookdb.query import DocumentQuery
+from rookdb.query import DocumentQuery, QueryStatistics
 from rookdb.rql import RawDocumentQuery
 from rookdb.session import DocumentSession
-from rookdb.storage.records import QueryStatistics
 from rookdb.store import DocumentStore
 from rookdb.tracking.diff import ChangeType, DocumentsChanges
 from rookdb.tracking.state import MetadataDictionary

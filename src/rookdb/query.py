@@ -16,14 +16,11 @@ import enum
 import re
 import typing
 from collections.abc import Callable, Iterable, Iterator
-from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, Protocol, TypeVar
 
 from rookdb.errors import InvalidOperationError, QueryError
 from rookdb.fulltext import tokenize
 from rookdb.paths import parse_field_path
-
-if TYPE_CHECKING:
-    from rookdb.storage.records import QueryStatistics
 
 __all__ = [
     "COMPARISONS",
@@ -44,6 +41,7 @@ __all__ = [
     "Query",
     "QueryExecution",
     "QueryExecutor",
+    "QueryStatistics",
     "Regex",
     "Search",
     "SearchOperator",
@@ -256,6 +254,17 @@ def _check_values(values: object) -> tuple[Scalar, ...]:
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise QueryError("expected a list of values")
     return tuple(_check_scalar(v) for v in values)
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class QueryStatistics:
+    """What a query did (RavenDB's ``QueryStatistics``)."""
+
+    total_results: int = 0
+    skipped_results: int = 0
+    duration_in_ms: float = 0.0
+    index_name: str = ""
+    is_stale: bool = False
 
 
 # --------------------------------------------------------------------------- the builder

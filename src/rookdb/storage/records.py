@@ -11,6 +11,8 @@ from __future__ import annotations
 import dataclasses
 from typing import Any, NamedTuple
 
+from rookdb.query import QueryStatistics
+
 __all__ = [
     "BatchResult",
     "Capabilities",
@@ -108,17 +110,6 @@ class GetResult(NamedTuple):
 
     documents: dict[str, DocumentRecord]
     includes: dict[str, DocumentRecord | None]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class QueryStatistics:
-    """What a query did (RavenDB's ``QueryStatistics``)."""
-
-    total_results: int = 0
-    skipped_results: int = 0
-    duration_in_ms: float = 0.0
-    index_name: str = ""
-    is_stale: bool = False
 
 
 class QueryResult(NamedTuple):
