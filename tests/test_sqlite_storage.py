@@ -25,7 +25,7 @@ def _ids(storage: SqliteStorage) -> list[str]:
 
 
 def test_file_settings(storage: SqliteStorage) -> None:
-    with storage._connections.connection() as conn:
+    with storage._connections as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         assert conn.execute("PRAGMA synchronous").fetchone()[0] == 2  # FULL
         assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 30_000
@@ -64,7 +64,7 @@ def test_disk_full_is_a_storage_error_and_writes_nothing(tmp_path: Path) -> None
             session.save_changes()
         storage = store._storage("default")
         assert isinstance(storage, SqliteStorage)
-        with storage._connections.connection() as conn:
+        with storage._connections as conn:
             pages = conn.execute("PRAGMA page_count").fetchone()[0]
             conn.execute(f"PRAGMA max_page_count = {pages}")
         with store.open_session() as session:

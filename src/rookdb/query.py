@@ -46,6 +46,8 @@ __all__ = [
     "Search",
     "SearchOperator",
     "StartsWith",
+    "check_orderable",
+    "check_scalar",
     "parse_search_terms",
 ]
 
@@ -212,7 +214,8 @@ class Query:
     distinct: bool = False
 
 
-def _check_scalar(value: object) -> Scalar:
+def check_scalar(value: object) -> Scalar:
+    """A value a predicate compares with: a JSON scalar (no NaN or infinity)."""
     if value is None or type(value) in (str, int, float, bool):
         if type(value) is float and (value != value or value in (_INF, -_INF)):
             raise QueryError(f"{value} cannot be compared: it is not a JSON number")
@@ -223,11 +226,11 @@ def _check_scalar(value: object) -> Scalar:
 _INF = float("inf")
 
 
-def _check_orderable(value: object) -> int | float | str:
+def check_orderable(value: object) -> int | float | str:
     """A bound of a range: a number (not a bool) or a string."""
     if type(value) not in (int, float, str):
         raise QueryError(f"ranges compare numbers or strings, not {type(value).__qualname__}")
-    return _check_scalar(value)  # type: ignore[return-value]
+    return check_scalar(value)  # type: ignore[return-value]
 
 
 def parse_search_terms(text: object) -> tuple[str, ...]:
@@ -253,7 +256,7 @@ def _check_order(field: str, ordering: str | None) -> None:
 def _check_values(values: object) -> tuple[Scalar, ...]:
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise QueryError("expected a list of values")
-    return tuple(_check_scalar(v) for v in values)
+    return tuple(check_scalar(v) for v in values)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -423,12 +426,12 @@ class DocumentQuery(QueryExecution[T]):
     def where_equals(self, field_name: str, value: Any) -> DocumentQuery[T]:
         """Documents whose ``field_name`` equals ``value`` (JSON equality)."""
         parse_field_path(field_name)
-        return self._add(Equals(field_name, _check_scalar(value)))
+        return self._add(Equals(field_name, check_scalar(value)))
 
     def where_not_equals(self, field_name: str, value: Any) -> DocumentQuery[T]:
         """Documents whose ``field_name`` does not equal ``value`` (missing fields included)."""
         parse_field_path(field_name)
-        return self._add(Not(Equals(field_name, _check_scalar(value))))
+        return self._add(Not(Equals(field_name, check_scalar(value))))
 
     def where_in(self, field_name: str, values: Iterable[Any]) -> DocumentQuery[T]:
         """Documents whose ``field_name`` equals any of ``values``."""
@@ -459,14 +462,14 @@ class DocumentQuery(QueryExecution[T]):
     def where_between(self, field_name: str, start: Any, end: Any) -> DocumentQuery[T]:
         """``start <= field_name <= end``, inclusive at both ends."""
         parse_field_path(field_name)
-        low, high = _check_orderable(start), _check_orderable(end)
+        low, high = check_orderable(start), check_orderable(end)
         if isinstance(low, str) != isinstance(high, str):
             raise QueryError("where_between takes two numbers or two strings")
         return self._add(Between(field_name, low, high))
 
     def _compare(self, field_name: str, op: str, value: Any) -> DocumentQuery[T]:
         parse_field_path(field_name)
-        return self._add(Compare(field_name, op, _check_orderable(value)))
+        return self._add(Compare(field_name, op, check_orderable(value)))
 
     def where_greater_than(self, field_name: str, value: Any) -> DocumentQuery[T]:
         return self._compare(field_name, ">", value)

@@ -52,6 +52,8 @@ from rookdb.query import (
     Search,
     SearchOperator,
     StartsWith,
+    check_orderable,
+    check_scalar,
     parse_search_terms,
 )
 
@@ -217,12 +219,10 @@ class _Parser:
             name = token.text[1:]
             if name not in self.parameters:
                 raise _error(f"no value for parameter ${name}", self.text, token.position)
-            value = self.parameters[name]
-            if value is not None and type(value) not in (str, int, float, bool):
-                raise _error(f"parameter ${name} is not a JSON scalar", self.text, token.position)
-            if type(value) is float and (value != value or value in (float("inf"), -float("inf"))):
-                raise _error(f"parameter ${name} is not a JSON number", self.text, token.position)
-            return value  # type: ignore[no-any-return]
+            try:
+                return check_scalar(self.parameters[name])
+            except QueryError as exc:
+                raise _error(f"parameter ${name}: {exc}", self.text, token.position) from None
         if token.kind == "name" and token.text.lower() in ("true", "false", "null"):
             return {"true": True, "false": False, "null": None}[token.text.lower()]
         self.index -= 1
@@ -230,10 +230,10 @@ class _Parser:
 
     def orderable(self) -> int | float | str:
         token = self.token
-        value = self.value()
-        if type(value) not in (int, float, str):
-            raise _error("ranges compare numbers or strings", self.text, token.position)
-        return value  # type: ignore[return-value]
+        try:
+            return check_orderable(self.value())
+        except QueryError as exc:
+            raise _error(str(exc), self.text, token.position) from None
 
     def values(self) -> tuple[Scalar, ...]:
         self.expect_op("(")

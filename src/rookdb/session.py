@@ -190,24 +190,31 @@ class DocumentSession(EventRegistration):
 
     # -- building entities -------------------------------------------------------------------
 
-    def _materialize(
-        self, record: DocumentRecord, object_type: type[Any] | None, track: bool
-    ) -> Any:
+    def _decode(
+        self, record: DocumentRecord, object_type: type[Any] | None
+    ) -> tuple[Any, dict[str, Any], Extras]:
+        """A stored document as (entity, metadata, extras). Without ``object_type``, the
+        class ``Raven-Python-Type`` names if it is registered, else a dict (SPEC D3)."""
         body = loads(record.data)
         metadata = body.pop("@metadata", None)
         if type(metadata) is not dict:
             metadata = {}
-        if metadata == self._last_metadata:  # usually the same for a whole collection
-            metadata = self._last_metadata
-        else:
-            self._last_metadata = metadata
         cls = object_type
         if cls is None:
             cls = type_registry.lookup(metadata.get("Raven-Python-Type"))
         elif cls is not dict:
-            self._store.type_info(cls)  # registers it (SPEC D3)
+            self._store.type_info(cls)  # registers it
         extras: Extras = {}
-        entity = self._codec.decode(body, cls, record.id, extras)
+        return self._codec.decode(body, cls, record.id, extras), metadata, extras
+
+    def _materialize(
+        self, record: DocumentRecord, object_type: type[Any] | None, track: bool
+    ) -> Any:
+        entity, metadata, extras = self._decode(record, object_type)
+        if metadata == self._last_metadata:  # usually the same for a whole collection
+            metadata = self._last_metadata
+        else:
+            self._last_metadata = metadata
         if track:
             self._map.add_loaded(
                 DocumentState(
@@ -727,15 +734,12 @@ class Advanced:
         record = s._storage.get([state.id]).documents.get(state.key)
         if record is None:
             raise DocumentNotFoundError(f"document {state.id!r} no longer exists in storage")
-        body = loads(record.data)
-        metadata = body.pop("@metadata", None)
-        extras: Extras = {}
-        fresh = s._codec.decode(body, type(entity), record.id, extras)
+        fresh, metadata, extras = s._decode(record, type(entity))
         s._codec.refresh_in_place(entity, fresh)
         held = extras.pop(id(fresh), None)
         if held is not None:
             extras[id(entity)] = (entity, held[1])
-        state.metadata = metadata if type(metadata) is dict else {}
+        state.metadata = metadata
         state.metadata_shared = False  # a dict of its own, just decoded
         state.extras = extras or None
         state.snapshot = record.data

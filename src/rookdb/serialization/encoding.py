@@ -11,7 +11,6 @@ numbers, objects compare without regard to key order.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -44,14 +43,12 @@ _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _NINETEEN_DIGITS = b"0" * 19
 
 
-def dumps(value: Any, default: Callable[[Any], Any] | None = None) -> bytes:
-    """Encode ``value`` as canonical JSON bytes. ``default`` converts what JSON cannot hold."""
+def dumps(value: Any) -> bytes:
+    """Encode a plain JSON tree (dicts, lists, str, int, float, bool, None) as canonical JSON
+    bytes. Entities go through ``EntityCodec.encode``, which calls orjson with ``OPTIONS``."""
     try:
-        return orjson.dumps(value, default=default, option=OPTIONS)
+        return orjson.dumps(value, option=OPTIONS)
     except orjson.JSONEncodeError as exc:
-        cause = exc.__cause__ if isinstance(exc.__cause__, SerializationError) else None
-        if cause is not None:
-            raise cause from None
         raise SerializationError(f"cannot serialize to JSON: {exc}") from exc
 
 

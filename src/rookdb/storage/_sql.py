@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from rookdb.errors import QueryError
-from rookdb.evaluate import matches
+from rookdb.evaluate import cut, matches
 from rookdb.paths import Segment, parse_field_path
 from rookdb.query import (
     COMPARISONS,
@@ -57,7 +57,6 @@ __all__ = [
     "order_clause",
     "regexp",
     "search_row",
-    "where_clause",
 ]
 
 #: The SQL function ``regexp(pattern, value)`` that connections register (``re.search``).
@@ -144,10 +143,7 @@ def _candidates(field: str) -> str:
 def _bind(value: Any) -> Any:
     """A query value as SQLite compares it: strings up to their first NUL (``evaluate.cut``),
     because SQLite's JSON functions end the stored strings there."""
-    if type(value) is str:
-        nul = value.find("\x00")
-        return value if nul == -1 else value[:nul]
-    return value
+    return cut(value) if type(value) is str else value
 
 
 def _successor(prefix: str) -> str | None:
@@ -346,11 +342,6 @@ class Compiler:
 def fts_table(index: int) -> str:
     """The name of the FTS5 table of full-text index ``index`` (its shadow tables share it)."""
     return f"auto/fts/{index}"
-
-
-def where_clause(predicate: Predicate, params: list[Any]) -> str:
-    """Row-by-row SQL for ``predicate``, using no index (see ``Compiler``)."""
-    return Compiler(None, {}).where(predicate, params)
 
 
 def order_clause(order_by: tuple[OrderBy, ...]) -> str:

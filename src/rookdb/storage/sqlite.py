@@ -174,10 +174,6 @@ class _Connections:
             self._all.append(conn)
         return conn
 
-    def connection(self) -> _Connections:
-        """``with connections.connection() as conn:`` (the object is its own context manager)."""
-        return self
-
     # A class-based context manager: a generator-based one costs about a microsecond per use,
     # and every storage call takes one.
     def __enter__(self) -> sqlite3.Connection:

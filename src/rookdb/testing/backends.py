@@ -11,14 +11,14 @@ __all__ = ["BACKENDS", "BackendSpec"]
 
 @dataclasses.dataclass(frozen=True)
 class BackendSpec:
-    """A backend under test: its name, and a fresh URL in a temporary directory."""
+    """A backend under test: its name, and a fresh URL in a temporary directory. What the
+    backend can do is its ``Capabilities``, not declared here again."""
 
     name: str
     make_url: Callable[[Path], str]
-    persistent: bool
 
 
 BACKENDS: dict[str, BackendSpec] = {
-    "memory": BackendSpec("memory", lambda tmp: "memory://", persistent=False),
-    "sqlite": BackendSpec("sqlite", lambda tmp: f"sqlite:///{tmp / 'data'}", persistent=True),
+    "memory": BackendSpec("memory", lambda tmp: "memory://"),
+    "sqlite": BackendSpec("sqlite", lambda tmp: f"sqlite:///{tmp / 'data'}"),
 }
