@@ -19,6 +19,7 @@ from rookdb import (
 )
 from rookdb.testing.recording import record_requests
 from tests.models import Employee
+from tests.test_reliability import _increment
 
 WRITES = OptimisticConcurrencyMode.WRITES
 WRITES_AND_READS = OptimisticConcurrencyMode.WRITES_AND_READS
@@ -192,27 +193,15 @@ def test_sessions_in_many_threads(store: DocumentStore) -> None:
     assert stats.collections == {"Employees": 80}
 
 
-def _increment_in_process(url: str, times: int) -> None:
-    with DocumentStore(urls=url) as store:
-        done = 0
-        while done < times:
-            with store.open_session() as session:
-                session.advanced.use_optimistic_concurrency = True
-                counter = session.load("counters/1")
-                counter["value"] += 1
-                try:
-                    session.save_changes()
-                    done += 1
-                except ConcurrencyError:
-                    continue
-
-
 @pytest.mark.backends("sqlite")
 def test_processes_share_a_sqlite_directory(store_url: str, tmp_path: Path) -> None:
+    """Fresh interpreters (spawn, not fork) share one directory; the reliability suite has the
+    same worker at scale, under fork."""
     with DocumentStore(urls=store_url) as store:
         _save(store, {"value": 0}, "counters/1")
     ctx = multiprocessing.get_context("spawn")
-    procs = [ctx.Process(target=_increment_in_process, args=(store_url, 25)) for _ in range(3)]
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_increment, args=(store_url, 25, True, out)) for _ in range(3)]
     for p in procs:
         p.start()
     for p in procs:
