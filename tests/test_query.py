@@ -21,10 +21,14 @@ DOCS: dict[str, dict[str, Any]] = {
 
 @pytest.fixture
 def items(store: DocumentStore) -> DocumentStore:
+    return _seeded(store, {**DOCS, "others/1": {"name": "a"}})  # others/: another collection
+
+
+def _seeded(store: DocumentStore, documents: dict[str, dict[str, Any]]) -> DocumentStore:
+    """``store`` holding copies of ``documents`` (dicts; collections from their id prefixes)."""
     with store.open_session() as session:
-        for document_id, doc in DOCS.items():
+        for document_id, doc in documents.items():
             session.store(dict(doc), document_id)
-        session.store({"name": "a"}, "others/1")  # another collection
         session.save_changes()
     return store
 
@@ -166,11 +170,7 @@ ARRAYS: dict[str, dict[str, Any]] = {
 
 @pytest.fixture
 def orders(store: DocumentStore) -> DocumentStore:
-    with store.open_session() as session:
-        for document_id, doc in ARRAYS.items():
-            session.store(dict(doc), document_id)
-        session.save_changes()
-    return store
+    return _seeded(store, ARRAYS)
 
 
 @pytest.mark.parametrize(
@@ -381,11 +381,7 @@ POSTS = {
 
 @pytest.fixture
 def posts(store: DocumentStore) -> DocumentStore:
-    with store.open_session() as session:
-        for document_id, doc in POSTS.items():
-            session.store(dict(doc), document_id)
-        session.save_changes()
-    return store
+    return _seeded(store, POSTS)
 
 
 def _ids(store: DocumentStore, build: Any, collection: str | None = "posts") -> list[str]:
