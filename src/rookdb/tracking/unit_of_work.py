@@ -41,7 +41,7 @@ class Change:
     """One document ``save_changes()`` would write: its state (None for a delete-by-id), id and,
     for puts, the canonical bytes to write."""
 
-    __slots__ = ("data", "document_id", "expected_change_vector", "kind", "state")
+    __slots__ = ("data", "document_id", "expected_change_vector", "kind", "new", "old", "state")
 
     def __init__(
         self,
@@ -56,6 +56,10 @@ class Change:
         self.document_id = document_id
         self.data = data
         self.expected_change_vector = expected_change_vector
+        # For a modification: the decoded snapshot and document, which the equality test
+        # already needed; what_changed() diffs them without decoding again.
+        self.old: Any = None
+        self.new: Any = None
 
     def __repr__(self) -> str:
         return f"<Change {self.kind.value} {self.document_id!r}>"
@@ -78,18 +82,22 @@ def compute_changes(
             continue
         data = encode(state)
         snapshot = state.snapshot
+        old = new = None
         if snapshot is None:
             kind = ChangeKind.NEW
         elif data == snapshot:
             continue
-        elif json_equal(loads(snapshot), loads(data)):
-            state.snapshot = data  # same JSON, other bytes: clean (S5)
-            continue
         else:
+            old, new = loads(snapshot), loads(data)
+            if json_equal(old, new):
+                state.snapshot = data  # same JSON, other bytes: clean (S5)
+                continue
             kind = ChangeKind.MODIFIED
         if should_ignore(state):
             continue
-        changes.append(Change(kind, state, state.id, validate(state, data)))
+        change = Change(kind, state, state.id, validate(state, data))
+        change.old, change.new = old, new
+        changes.append(change)
     for pending in deletes_by_id:
         changes.append(
             Change(ChangeKind.DELETED, None, pending.id, None, pending.expected_change_vector)
@@ -105,8 +113,7 @@ def _changes_of(change: Change) -> list[DocumentsChanges]:
     if change.kind is ChangeKind.DELETED:
         old = loads(state.snapshot) if state is not None and state.snapshot is not None else None
         return [DocumentsChanges(ChangeType.DOCUMENT_DELETED, field_old_value=old)]
-    assert state is not None and state.snapshot is not None and change.data is not None
-    return diff(loads(state.snapshot), loads(change.data))
+    return diff(change.old, change.new)
 
 
 def describe(changes: list[Change], as_patch: bool = False) -> dict[str, Any]:
