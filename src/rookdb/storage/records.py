@@ -9,6 +9,7 @@ properties of the record, assigned by storage.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from typing import Any, NamedTuple
 
 from rookdb.query import QueryStatistics
@@ -27,12 +28,20 @@ __all__ = [
     "ReadCheck",
     "WriteResult",
     "document_key",
+    "last_modified_now",
 ]
 
 
 def document_key(document_id: str) -> str:
     """The case-insensitive key of a document id (SPEC S2): ids compare by this everywhere."""
     return document_id.lower()
+
+
+def last_modified_now() -> str:
+    """``@last-modified`` for a write now: ISO 8601 UTC with 7 fractional digits, as RavenDB
+    writes it."""
+    now = dt.datetime.now(dt.timezone.utc)
+    return f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond:06d}0Z"
 
 
 # Records made once per document (DocumentRecord, WriteResult) are NamedTuples and commands

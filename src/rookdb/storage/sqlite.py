@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import contextlib
-import datetime as dt
 import os
 import sqlite3
 import threading
@@ -38,10 +37,10 @@ from rookdb.errors import (
 )
 from rookdb.evaluate import project
 from rookdb.ids import validate_database_name
-from rookdb.paths import values_at
 from rookdb.query import Query
 from rookdb.storage import _sql
 from rookdb.storage._auto_indexes import AutoIndexes, index_name, wanted
+from rookdb.storage._results import distinct_projections, included_keys
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import (
     BatchResult,
@@ -57,6 +56,7 @@ from rookdb.storage.records import (
     ReadCheck,
     WriteResult,
     document_key,
+    last_modified_now,
 )
 
 __all__ = ["FORMAT_VERSION", "SqliteBackend", "SqliteStorage"]
@@ -109,28 +109,6 @@ _UPSERT = (
 
 _record = DocumentRecord._make
 _GET_ONE = f"SELECT {_COLUMNS} FROM documents WHERE key = ?"
-
-
-def _distinct(
-    records: list[DocumentRecord], fields: tuple[str, ...]
-) -> tuple[list[dict[str, Any]], list[DocumentRecord]]:
-    """Each distinct projection once (by its canonical JSON), with the first record giving it."""
-    seen: set[bytes] = set()
-    projections, kept = [], []
-    for record in records:
-        projection = project(orjson.loads(record.data), fields)
-        key = orjson.dumps(projection)
-        if key not in seen:
-            seen.add(key)
-            projections.append(projection)
-            kept.append(record)
-    return projections, kept
-
-
-def _now() -> str:
-    """ISO 8601 UTC with 7 fractional digits, as RavenDB writes ``@last-modified``."""
-    now = dt.datetime.now(dt.timezone.utc)
-    return f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond:06d}0Z"
 
 
 def _translate(exc: sqlite3.Error, action: str) -> StorageError:
@@ -308,14 +286,8 @@ class SqliteStorage(Storage):
         records: Any,
         paths: Sequence[str],
     ) -> dict[str, DocumentRecord | None]:
-        wanted: dict[str, None] = {}
-        for record in records:
-            body = orjson.loads(record.data)
-            for path in paths:
-                for value in values_at(body, path):
-                    if isinstance(value, str) and value:
-                        wanted[document_key(value)] = None
-        found = self._fetch(conn, list(wanted))
+        wanted = included_keys(records, paths)
+        found = self._fetch(conn, wanted)
         return {key: found.get(key) for key in wanted}
 
     def get_prefix(self, prefix: str, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
@@ -354,7 +326,7 @@ class SqliteStorage(Storage):
                 if query.select and query.distinct:
                     # Distinct projections are counted and paged after projecting.
                     records = [_record(row) for row in conn.execute(select, params)]
-                    projections, records = _distinct(records, query.select)
+                    projections, records = distinct_projections(records, query.select)
                     total = len(projections)
                     end = None if query.take is None else query.skip + query.take
                     projections = projections[query.skip : end]
@@ -460,7 +432,7 @@ class SqliteStorage(Storage):
             else {}
         )
         etag = int(conn.execute("SELECT value FROM meta WHERE name = 'last_etag'").fetchone()[0])
-        now = _now()
+        now = last_modified_now()
         suffix = f"-{self._database_id}"
         rows: list[tuple[Any, ...]] = []
         results: list[WriteResult] = []
