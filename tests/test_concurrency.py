@@ -193,7 +193,7 @@ def test_sessions_in_many_threads(store: DocumentStore) -> None:
     assert stats.collections == {"Employees": 80}
 
 
-@pytest.mark.backends("sqlite")
+@pytest.mark.backends("sqlite", "postgres")
 def test_processes_share_a_sqlite_directory(store_url: str, tmp_path: Path) -> None:
     """Fresh interpreters (spawn, not fork) share one directory; the reliability suite has the
     same worker at scale, under fork."""

@@ -9,6 +9,7 @@ import pytest
 
 from rookdb import DocumentStore, InvalidOperationError, QueryError, QueryStatistics
 from rookdb.query import And, Equals, In, Not, Or, Query, Search
+from tests.internals import query_plan
 
 DOCS: dict[str, dict[str, Any]] = {
     "items/1": {"name": "a", "n": 1, "flag": True, "nested": {"k": "x"}},
@@ -304,26 +305,6 @@ def test_select_fields_projects_and_never_tracks(store: DocumentStore) -> None:
         assert session.advanced.get_tracked_entities() == {}
 
 
-def _plan(store: DocumentStore, query: Query) -> str:
-    from rookdb.storage import _sql
-    from rookdb.storage.sqlite import SqliteStorage
-
-    storage = store._storage(store.database)
-    assert isinstance(storage, SqliteStorage)
-    arrays = storage._prepare_indexes(query)
-    compiler = _sql.Compiler(query.collection, arrays)
-    params: list[Any] = [query.collection]
-    assert query.where is not None
-    sql = compiler.where(query.where, params)
-    with storage._connections as conn:
-        rows = conn.execute(
-            f"EXPLAIN QUERY PLAN SELECT key FROM documents WHERE +collection = ? "
-            f"COLLATE NOCASE AND {sql}",
-            params,
-        ).fetchall()
-    return "\n".join(row[3] for row in rows)
-
-
 def test_the_first_query_on_a_field_creates_its_index(items: DocumentStore) -> None:
     assert items.maintenance.get_statistics().indexes == []
     with items.open_session() as session:
@@ -335,18 +316,17 @@ def test_the_first_query_on_a_field_creates_its_index(items: DocumentStore) -> N
         "auto/items/nested.k",
         "auto/items/tags[]",
     ]
-    plan = _plan(items, Query("items", Equals("name", "a")))
+    if items.urls[0].startswith("postgresql"):
+        return  # PostgreSQL plans by cost, not on 5 rows: test_postgres_storage checks at scale
+    plan = query_plan(items, Query("items", Equals("name", "a")))
     assert "USING INDEX auto/name" in plan and "SCAN documents" not in plan
-    plan = _plan(items, Query("items", In("tags[]", ("a",))))
+    plan = query_plan(items, Query("items", In("tags[]", ("a",))))
     assert "USING INDEX auto_values_lookup" in plan
 
 
 def test_auto_indexes_are_capped_per_collection_then_queries_scan(items: DocumentStore) -> None:
-    from rookdb.storage.sqlite import SqliteStorage
-
     storage = items._storage(items.database)
-    assert isinstance(storage, SqliteStorage)
-    storage.max_auto_indexes = 2
+    storage.max_auto_indexes = 2  # type: ignore[attr-defined]
     with items.open_session() as session:
         for field in ("name", "n", "flag"):
             found = session.query(collection_name="items").where_exists(field).count()
@@ -354,7 +334,7 @@ def test_auto_indexes_are_capped_per_collection_then_queries_scan(items: Documen
     assert items.maintenance.get_statistics().indexes == ["auto/items/n", "auto/items/name"]
 
 
-@pytest.mark.backends("sqlite")
+@pytest.mark.backends("sqlite", "postgres")
 def test_writes_from_another_store_maintain_an_index(new_store: Any) -> None:
     first, second = new_store(), new_store()  # two stores on one directory
     with first.open_session() as session:
@@ -418,7 +398,8 @@ def test_search(posts: DocumentStore, terms: str, operator: str, expected: list[
 def test_search_uses_a_full_text_index_kept_with_the_documents(posts: DocumentStore) -> None:
     assert _ids(posts, lambda q: q.search("tags[]", "coffee morning", "and")) == ["posts/1"]
     assert "auto/posts/tags[] (search)" in posts.maintenance.get_statistics().indexes
-    assert "auto/fts/" in _plan(posts, Query("posts", Search("tags[]", ("coffee",))))
+    plan = query_plan(posts, Query("posts", Search("tags[]", ("coffee",))))
+    assert "auto/fts/" in plan or "auto_search_" in plan
     with posts.open_session() as session:
         session.load("posts/1")["tags"] = ["evening"]
         session.store({"title": "x", "tags": ["Coffee"]}, "posts/5")

@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import Any
 
 import pytest
 
 from rookdb import DocumentStore, QueryError
 from rookdb.evaluate import matches
 from rookdb.query import EndsWith, Equals, In, Query, StartsWith
-from rookdb.storage.sqlite import SqliteStorage
+from tests.internals import schema_objects
 
 FRAGMENTS = [
     "'", '"', "''", "--", ";", "\x00", "%", "_", "$", ".", "[", "]", "[]", "*", "@", "\\",
@@ -45,15 +44,6 @@ def hostile_strings() -> list[str]:
 HOSTILE = hostile_strings()
 
 
-def _schema(store: DocumentStore) -> list[tuple[Any, ...]]:
-    storage = store._storage(store.database)
-    assert isinstance(storage, SqliteStorage)
-    with storage._connections as conn:
-        return conn.execute(
-            "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'auto/%' ORDER BY name"
-        ).fetchall()
-
-
 def test_there_are_200_distinct_hostile_strings() -> None:
     assert len(HOSTILE) == len(set(HOSTILE)) == 200
 
@@ -65,7 +55,7 @@ def test_hostile_values(store: DocumentStore) -> None:
         for document_id, doc in documents.items():
             session.store(dict(doc), document_id)
         session.save_changes()
-    before = _schema(store)
+    before = schema_objects(store)
     storage = store._storage(store.database)
     disagreements = []
     for value in HOSTILE:
@@ -87,7 +77,7 @@ def test_hostile_values(store: DocumentStore) -> None:
             expected_ids = {i for i, d in documents.items() if matches(d, Equals("v", value))}
             assert {session.advanced.get_document_id(d) for d in rql} == expected_ids
     assert session.number_of_requests == 50
-    assert _schema(store) == before
+    assert schema_objects(store) == before
 
 
 # SPEC Q2: letters, digits, "_", "-", "@", "." and "[]" (after a name) make a field path.
@@ -100,7 +90,7 @@ def _rql_quoted(name: str) -> str:
 
 @pytest.mark.parametrize("name", HOSTILE)
 def test_hostile_field_names(store: DocumentStore, name: str) -> None:
-    before = _schema(store)
+    before = schema_objects(store)
     with store.open_session() as session:
         builder = lambda: session.query(collection_name="docs").where_equals(name, 1).to_list()  # noqa: E731
         raw = session.advanced.raw_query(f"from docs where {_rql_quoted(name)} = 1")
@@ -112,4 +102,4 @@ def test_hostile_field_names(store: DocumentStore, name: str) -> None:
             with pytest.raises(QueryError):
                 raw.to_list()
             assert session.number_of_requests == 0
-    assert _schema(store) == before
+    assert schema_objects(store) == before

@@ -35,6 +35,7 @@ from rookdb import (
     StorageError,
 )
 from rookdb.storage.sqlite import SqliteStorage
+from tests.internals import inject_failure, remove_failure
 
 FULL = os.environ.get("ROOKDB_FULL") == "1"
 PROCESSES = 4
@@ -48,6 +49,11 @@ MACHINE_EXAMPLES, MACHINE_STEPS = (200, 50) if FULL else (40, 25)
 
 Report = Callable[[str], None]
 _fork = multiprocessing.get_context("fork")
+
+
+def _name(url: str) -> str:
+    """The backend of a URL, for the figures: sqlite, postgresql."""
+    return url.split(":", 1)[0]
 
 
 def _no_tracking(store: DocumentStore) -> Any:
@@ -98,24 +104,27 @@ def _lost_updates(url: str, optimistic: bool) -> tuple[int, int]:
         return session.load("counters/1")["value"], conflicts
 
 
-@pytest.mark.backends("sqlite")
+@pytest.mark.backends("sqlite", "postgres")
 def test_no_lost_updates_with_optimistic_concurrency(store_url: str, report: Report) -> None:
     final, conflicts = _lost_updates(store_url, optimistic=True)
     expected = PROCESSES * INCREMENTS
     report(
-        f"lost updates, optimistic concurrency: {PROCESSES} processes x {INCREMENTS} "
-        f"read-modify-write, {conflicts} conflicts seen and retried, "
+        f"lost updates, optimistic concurrency ({_name(store_url)}): {PROCESSES} processes x "
+        f"{INCREMENTS} read-modify-write, {conflicts} conflicts seen and retried, "
         f"{expected - final} updates lost"
     )
     assert final == expected
     assert conflicts > 0  # the processes did collide
 
 
-@pytest.mark.backends("sqlite")
+@pytest.mark.backends("sqlite", "postgres")
 def test_negative_control_loses_updates_without_it(store_url: str, report: Report) -> None:
     final, _ = _lost_updates(store_url, optimistic=False)
     lost = PROCESSES * INCREMENTS - final
-    report(f"lost updates, negative control (no optimistic concurrency): {lost} updates lost")
+    report(
+        f"lost updates, negative control without optimistic concurrency ({_name(store_url)}): "
+        f"{lost} updates lost"
+    )
     assert lost > 0
 
 
@@ -138,7 +147,7 @@ def _create(url: str, ids: list[str], start: Any, out: Any) -> None:
     out.put((os.getpid(), wins))
 
 
-@pytest.mark.backends("sqlite")
+@pytest.mark.backends("sqlite", "postgres")
 def test_create_race_has_exactly_one_winner(store_url: str, report: Report) -> None:
     ids = [f"races/{i}" for i in range(CREATE_IDS)]
     out, start = _fork.Queue(), _fork.Barrier(PROCESSES)
@@ -153,7 +162,7 @@ def test_create_race_has_exactly_one_winner(store_url: str, report: Report) -> N
         stored = session.load(ids)
     bad = [i for i in ids if len(winners.get(i, [])) != 1 or stored[i]["by"] != winners[i][0]]
     report(
-        f"create race: {PROCESSES} processes x {CREATE_IDS} ids, "
+        f"create race ({_name(store_url)}): {PROCESSES} processes x {CREATE_IDS} ids, "
         f"{sum(len(w) for w in winners.values())} wins, {len(bad)} ids without exactly one winner"
     )
     assert bad == []
@@ -186,7 +195,7 @@ def _transfer(url: str, count: int, seed: int, out: Any) -> None:
     out.put(conflicts)
 
 
-@pytest.mark.backends("sqlite")
+@pytest.mark.backends("sqlite", "postgres")
 def test_bank_invariant_holds_for_a_concurrent_reader(store_url: str, report: Report) -> None:
     with DocumentStore(urls=store_url) as store:
         with store.open_session() as session:
@@ -211,8 +220,8 @@ def test_bank_invariant_holds_for_a_concurrent_reader(store_url: str, report: Re
             assert worker.exitcode == 0
         conflicts = sum(out.get() for _ in workers)
     report(
-        f"bank invariant: {PROCESSES} processes x {TRANSFERS} transfers, {conflicts} conflicts "
-        f"retried, {checks} multi-load checks, {off} totals off"
+        f"bank invariant ({_name(store_url)}): {PROCESSES} processes x {TRANSFERS} transfers, "
+        f"{conflicts} conflicts retried, {checks} multi-load checks, {off} totals off"
     )
     assert off == 0 and checks > 1
 
@@ -229,7 +238,7 @@ def _pair_writer(url: str, count: int) -> None:
                 session.save_changes()
 
 
-@pytest.mark.backends("sqlite")
+@pytest.mark.backends("sqlite", "postgres")
 def test_multi_load_never_sees_half_a_batch(store_url: str, report: Report) -> None:
     with DocumentStore(urls=store_url) as store:
         with store.open_session() as session:
@@ -248,7 +257,7 @@ def test_multi_load_never_sees_half_a_batch(store_url: str, report: Report) -> N
         writer.join(300)
         assert writer.exitcode == 0
     report(
-        f"fractured reads: {PAIR_WRITES} paired writes, {checks} multi-loads "
+        f"fractured reads ({_name(store_url)}): {PAIR_WRITES} paired writes, {checks} multi-loads "
         f"({len(seen)} distinct versions seen), {fractured} fractured"
     )
     assert fractured == 0 and len(seen) > 1
@@ -270,12 +279,11 @@ def _bulk_writer(url: str, trial: int, pipe: Connection) -> None:
             batch += 1
 
 
-@pytest.mark.backends("sqlite")
+@pytest.mark.backends("sqlite", "postgres")
 def test_kill_9_during_save_changes_is_all_or_nothing(
-    store_url: str, tmp_path: Path, report: Report
+    store_url: str, tmp_path: Path, report: Report, backend: Any
 ) -> None:
     rng = random.Random(9)
-    database = tmp_path / "data" / "default.rookdb"
     started_total = acknowledged_total = partial = lost = 0
     for trial in range(KILL_TRIALS):
         receiver, sender = _fork.Pipe(duplex=False)
@@ -290,25 +298,26 @@ def test_kill_9_during_save_changes_is_all_or_nothing(
             (started if event == "started" else acknowledged).add(batch)
         started_total += len(started)
         acknowledged_total += len(acknowledged)
-        conn = sqlite3.connect(database)  # the file itself, as the next process finds it
-        try:
-            assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+        if backend.name == "sqlite":  # the file itself, as the next process finds it
+            conn = sqlite3.connect(tmp_path / "data" / "default.rookdb")
+            try:
+                assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            finally:
+                conn.close()
+        with DocumentStore(urls=store_url) as store:  # the database opens
+            storage = store._storage(store.database)
             for batch in started:
-                count = conn.execute(
-                    "SELECT count(*) FROM documents WHERE key >= ? AND key < ?",
-                    (f"t{trial}b{batch}/", f"t{trial}b{batch}0"),
-                ).fetchone()[0]
+                count = len(storage.get_prefix(f"t{trial}b{batch}/", 0, KILL_BATCH + 1))
                 partial += count not in (0, KILL_BATCH)
                 lost += batch in acknowledged and count != KILL_BATCH
-        finally:
-            conn.close()
     with DocumentStore(urls=store_url) as store, store.open_session() as session:
         session.store({"after": "crashes"}, "checks/1")  # the database still takes writes
         session.save_changes()
+    checked = ", integrity_check ok" if backend.name == "sqlite" else ""
     report(
-        f"kill -9 during save_changes: {KILL_TRIALS} trials, {started_total} batches of "
-        f"{KILL_BATCH:,} started, {acknowledged_total} acknowledged, {partial} partial, "
-        f"{lost} acknowledged but missing, integrity_check ok"
+        f"kill -9 during save_changes ({_name(store_url)}): {KILL_TRIALS} trials, "
+        f"{started_total} batches of {KILL_BATCH:,} started, {acknowledged_total} acknowledged, "
+        f"{partial} partial, {lost} acknowledged but missing{checked}"
     )
     assert partial == 0 and lost == 0 and started_total > acknowledged_total
 
@@ -318,15 +327,10 @@ def test_kill_9_during_save_changes_is_all_or_nothing(
 
 def test_an_error_at_any_position_writes_nothing(store: DocumentStore, report: Report) -> None:
     storage = store._storage(store.database)
-    assert isinstance(storage, SqliteStorage)
     ids = [f"batch/{i}" for i in range(50)]
     failures = 0
     for position in range(50):
-        with storage._connections as conn:  # a real SQLite failure at that row, mid-batch
-            conn.execute(
-                "CREATE TEMP TRIGGER inject BEFORE INSERT ON documents "
-                f"WHEN NEW.key = 'batch/{position}' BEGIN SELECT RAISE(ABORT, 'injected'); END"
-            )
+        inject_failure(store, f"batch/{position}")  # the database fails at that row, mid-batch
         with store.open_session() as session:
             for document_id in ids:
                 session.store({"n": 1}, document_id)
@@ -335,17 +339,15 @@ def test_an_error_at_any_position_writes_nothing(store: DocumentStore, report: R
             failures += 1
             assert session.advanced.has_changes  # nothing in the session changed
             assert [r.id for r in storage.stream()] == []  # nothing in storage either
-            with storage._connections as conn:
-                conn.execute("DROP TRIGGER inject")
+            remove_failure(store)
             session.save_changes()  # the next save works
         assert len(list(storage.stream())) == 50
         with store.open_session() as session:
             for document_id in ids:
                 session.delete(document_id)
             session.save_changes()
-    backend = store.urls[0].split(":")[0]
     report(
-        f"error injection ({backend}): a failure at each of 50 positions: "
+        f"error injection ({_name(store.urls[0])}): a failure at each of 50 positions: "
         f"{failures} batches failed, 0 documents written, the next save worked each time"
     )
 
@@ -475,6 +477,6 @@ def test_stateful_session_against_a_model(store_url: str, report: Report) -> Non
     limits = settings(max_examples=MACHINE_EXAMPLES, stateful_step_count=MACHINE_STEPS)
     settings(limits, deadline=None)(machine).TestCase().runTest()
     report(
-        f"stateful model ({store_url.split(':')[0]}): {MACHINE_EXAMPLES} sequences x up to "
+        f"stateful model ({_name(store_url)}): {MACHINE_EXAMPLES} sequences x up to "
         f"{MACHINE_STEPS} steps of store/load/delete/save/another session: 0 divergences"
     )

@@ -57,6 +57,7 @@ __all__ = [
     "order_clause",
     "regexp",
     "search_row",
+    "successor",
 ]
 
 #: The SQL function ``regexp(pattern, value)`` that connections register (``re.search``).
@@ -146,7 +147,7 @@ def _bind(value: Any) -> Any:
     return cut(value) if type(value) is str else value
 
 
-def _successor(prefix: str) -> str | None:
+def successor(prefix: str) -> str | None:
     """The least string greater than every string that starts with ``prefix`` (or None)."""
     while prefix and prefix[-1] == "\U0010ffff":
         prefix = prefix[:-1]
@@ -188,7 +189,7 @@ def alternatives(predicate: FieldPredicate, kind: str, value: str) -> list[Alter
         # The range lets an index seek; the byte test is exact (and NUL-safe).
         sql = f"{kind} = 'text' AND {value} >= ?"
         params: list[Any] = [prefix]
-        upper = _successor(prefix)
+        upper = successor(prefix)
         if upper is not None:
             sql += f" AND {value} < ?"
             params.append(upper)

@@ -12,6 +12,7 @@ import dataclasses
 import datetime as dt
 from typing import Any, NamedTuple
 
+from rookdb.errors import ConcurrencyError
 from rookdb.query import QueryStatistics
 
 __all__ = [
@@ -27,6 +28,7 @@ __all__ = [
     "QueryStatistics",
     "ReadCheck",
     "WriteResult",
+    "check_expected",
     "document_key",
     "last_modified_now",
 ]
@@ -94,6 +96,25 @@ class ReadCheck:
 
 
 Command = PutCommand | DeleteCommand | ReadCheck
+
+
+def check_expected(document_id: str, expected: str | None, actual: str | None) -> None:
+    """The change-vector rule of ``PutCommand`` and ``DeleteCommand``: raise
+    ``ConcurrencyError`` unless ``expected`` (None, ``""`` or a change vector) admits the
+    stored change vector ``actual`` (None: the document does not exist)."""
+    if expected is None:
+        return
+    if expected == "" and actual is None:
+        return
+    if expected != "" and expected == actual:
+        return
+    raise ConcurrencyError(
+        f"optimistic concurrency violation on {document_id!r}: expected change vector "
+        f"{expected or '(none: must not exist)'}, storage has {actual or '(none)'}",
+        document_id=document_id,
+        expected=expected,
+        actual=actual,
+    )
 
 
 class WriteResult(NamedTuple):

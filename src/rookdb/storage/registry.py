@@ -2,7 +2,8 @@
 
 ``memory://`` is a private in-memory backend per store; ``memory://NAME`` is shared by every
 store of the process that names it (kept for the life of the process). ``sqlite:///PATH`` is a
-directory of database files. Later issues register ``postgresql://`` and ``http(s)://``.
+directory of database files. ``postgresql://`` (or ``postgres://``) is a PostgreSQL database,
+loaded only when used (psycopg is the ``postgres`` extra). ``http(s)://`` comes with the server.
 """
 
 from __future__ import annotations
@@ -46,9 +47,21 @@ def _sqlite(url: str) -> Backend:
     return SqliteBackend(path or ".")
 
 
+def _postgres(url: str) -> Backend:
+    try:
+        from rookdb.storage.postgres import PostgresBackend
+    except ImportError as exc:  # the embedded core does not need psycopg
+        raise ConfigurationError(
+            "postgresql:// needs the postgres extra: pip install 'rookdb[postgres]'"
+        ) from exc
+    return PostgresBackend(url)
+
+
 SCHEMES: dict[str, Callable[[str], Backend]] = {
     "memory": _memory,
     "sqlite": _sqlite,
+    "postgresql": _postgres,
+    "postgres": _postgres,
 }
 
 
@@ -59,7 +72,6 @@ def open_backend(url: str) -> Backend:
     if factory is None:
         accepted = ", ".join(f"{s}://" for s in sorted(SCHEMES))
         raise ConfigurationError(
-            f"unsupported URL {url!r}: rookdb accepts {accepted} "
-            "(postgresql:// and http(s):// come with their backends)"
+            f"unsupported URL {url!r}: rookdb accepts {accepted} (http(s):// comes with the server)"
         )
     return factory(url)

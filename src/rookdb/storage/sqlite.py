@@ -55,6 +55,7 @@ from rookdb.storage.records import (
     QueryStatistics,
     ReadCheck,
     WriteResult,
+    check_expected,
     document_key,
     last_modified_now,
 )
@@ -449,7 +450,7 @@ class SqliteStorage(Storage):
                     document_id = self._complete_id(conn, document_id, etag)
                 key = document_id.lower()
                 if command.expected_change_vector is not None:
-                    self._check(document_id, command.expected_change_vector, current.get(key))
+                    check_expected(document_id, command.expected_change_vector, current.get(key))
                 change_vector = f"A:{etag}{suffix}"
                 rows.append(
                     (
@@ -469,7 +470,7 @@ class SqliteStorage(Storage):
                 results.append(WriteResult(document_id, change_vector, now))
             elif type(command) is DeleteCommand:
                 key = document_key(command.id)
-                self._check(command.id, command.expected_change_vector, current.get(key))
+                check_expected(command.id, command.expected_change_vector, current.get(key))
                 if rows:  # keep batch order: earlier puts land before this delete
                     conn.executemany(_UPSERT, rows)
                     rows = []
@@ -499,22 +500,6 @@ class SqliteStorage(Storage):
             self._indexes.maintain(conn, registry, final, deleted_rowids)
         conn.execute("UPDATE meta SET value = ? WHERE name = 'last_etag'", (str(etag),))
         return BatchResult(results)
-
-    @staticmethod
-    def _check(document_id: str, expected: str | None, actual: str | None) -> None:
-        if expected is None:
-            return
-        if expected == "" and actual is None:
-            return
-        if expected != "" and expected == actual:
-            return
-        raise ConcurrencyError(
-            f"optimistic concurrency violation on {document_id!r}: expected change vector "
-            f"{expected or '(none: must not exist)'}, storage has {actual or '(none)'}",
-            document_id=document_id,
-            expected=expected,
-            actual=actual,
-        )
 
     @staticmethod
     def _complete_id(conn: sqlite3.Connection, document_id: str, etag: int) -> str:

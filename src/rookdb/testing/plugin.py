@@ -1,8 +1,15 @@
 """pytest plugin: every test that uses ``store``, ``new_store`` or ``store_url`` runs on every
-selected backend (``--backend memory|sqlite|all``, repeatable; default: all)."""
+selected backend (``--backend memory|sqlite|postgres|all``, repeatable; default: all).
+
+PostgreSQL tests use ``$ROOKDB_TEST_POSTGRES_URL`` (default the local server), in schemas of
+their own that are dropped after each test. Where PostgreSQL does not answer they are skipped
+with a message saying how to enable them, except under ``CI=true``, where that is a failure:
+CI must not pass by skipping a backend.
+"""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -53,9 +60,16 @@ def backend(request: pytest.FixtureRequest) -> BackendSpec:
 
 
 @pytest.fixture
-def store_url(backend: BackendSpec, tmp_path: Path) -> str:
-    """A URL of an empty database of the backend under test."""
-    return backend.make_url(tmp_path)
+def store_url(backend: BackendSpec, tmp_path: Path) -> Iterator[str]:
+    """A URL of an empty database of the backend under test; removed afterwards."""
+    reason = backend.unavailable()
+    if reason is not None:
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI=true and the {backend.name} backend cannot run: {reason}")
+        pytest.skip(f"{backend.name} backend: {reason}")
+    url = backend.make_url(tmp_path)
+    yield url
+    backend.clean_up(url)
 
 
 @pytest.fixture

@@ -1,0 +1,313 @@
+"""The query AST compiled to PostgreSQL over JSONB (the ``body`` column), for ``postgres.py``.
+
+The SQL means what ``rookdb.evaluate`` means, and the differential test holds it to that:
+
+* A path without arrays is the ``->`` chain ``body -> 'address' -> 'city'`` (never ``#>``, which
+  would index into arrays with digit names). Its *candidates* are its value, or the elements of
+  the array found there. JSON equality is jsonb equality (``1 = 1.0``; booleans are not
+  numbers), so one ``=`` serves every scalar type, and an automatic B-tree expression index on
+  ``(collection_key, <chain>)`` finds equal values; ``v > 'true' AND v < '{}'`` is the index
+  range of the non-empty arrays, whose elements are tested one by one.
+* Strings compare by code point: ``->>`` text ``COLLATE "C"`` (jsonb's own ordering uses the
+  database collation), with a second expression index on that text for ranges and prefixes.
+* Paths with arrays (``lines[].product``) walk ``jsonb_array_elements``, like the SQLite
+  dialect walks ``json_each``; their equalities become two ``body @> pattern`` containments
+  (the value itself, or an array holding it, at the end of the path), which the automatic GIN
+  index on ``body`` answers.
+* Every condition is true or false, never NULL (each is guarded by ``IS NOT NULL``), so logic
+  stays two-valued under NOT (SPEC Q2).
+* ``where_regex`` (Python ``re`` syntax, which PostgreSQL's regexes are not) and ``search``
+  without its index are evaluated in Python by the caller; the compiler receives their results
+  as key sets.
+
+Values are always bound parameters; field names are validated by ``rookdb.paths`` (letters,
+digits, ``_ - @``) and written as quoted literals, so that expression indexes match them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import orjson
+
+from rookdb.errors import QueryError
+from rookdb.evaluate import cut
+from rookdb.paths import Segment, parse_field_path
+from rookdb.query import (
+    COMPARISONS,
+    And,
+    Between,
+    Compare,
+    ContainsAll,
+    EndsWith,
+    Equals,
+    Exists,
+    FieldPredicate,
+    In,
+    Not,
+    Or,
+    OrderBy,
+    Predicate,
+    Regex,
+    Scalar,
+    Search,
+    SearchOperator,
+    StartsWith,
+)
+from rookdb.storage._sql import successor
+
+__all__ = [
+    "Compiler",
+    "chain",
+    "lexemes",
+    "order_clause",
+    "tsquery",
+]
+
+#: Longest lexeme PostgreSQL accepts is 2,047 bytes; longer tokens are stored as a digest.
+_MAX_LEXEME = 2000
+
+#: Non-empty arrays, as an index range of jsonb's ordering (``[]`` sorts before null).
+_NON_EMPTY_ARRAY = "{v} > 'true'::jsonb AND {v} < '{{}}'::jsonb"
+
+
+def _lexeme(token: str) -> str:
+    if len(token.encode("utf-8")) <= _MAX_LEXEME:
+        return token
+    # Tokens hold letters and digits only, so "~" marks a digest no token can equal.
+    return "~" + hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def lexemes(tokens: Sequence[str]) -> list[str]:
+    """The tsvector lexemes of a field's tokens (``rookdb.fulltext``), once each."""
+    return list(dict.fromkeys(_lexeme(t) for t in tokens))
+
+
+def tsquery(predicate: Search) -> str:
+    """The ``tsquery`` text of a search: each term a quoted lexeme, joined by ``|`` or ``&``."""
+    joiner = " & " if predicate.operator is SearchOperator.AND else " | "
+    quoted = (
+        "'" + _lexeme(t).replace("\\", "\\\\").replace("'", "''") + "'" for t in predicate.terms
+    )
+    return joiner.join(quoted)
+
+
+def _names(segments: Sequence[Segment]) -> str:
+    return "".join(f" -> '{s.name}'" for s in segments)
+
+
+def chain(field: str, source: str = "body") -> tuple[str, str]:
+    """The jsonb and text expressions of a path without arrays:
+    ``body -> 'a' -> 'b'`` and ``body -> 'a' ->> 'b'``."""
+    segments = parse_field_path(field)
+    if any(s.is_array for s in segments):
+        raise QueryError(f"{field!r} holds many values per document: it cannot be sorted on")
+    jsonb = source + _names(segments)
+    text = source + _names(segments[:-1]) + f" ->> '{segments[-1].name}'"
+    return jsonb, text
+
+
+def _json(value: Scalar) -> str:
+    return orjson.dumps(cut(value) if type(value) is str else value).decode()
+
+
+def _is_text(value: Scalar) -> bool:
+    return isinstance(value, str)
+
+
+def value_condition(predicate: FieldPredicate, v: str, t: str, params: list[Any]) -> str:
+    """SQL that holds when the non-NULL jsonb ``v`` (with ``->>`` text ``t``) satisfies
+    ``predicate`` as one candidate; appends its values to ``params``."""
+    if isinstance(predicate, Equals):
+        params.append(_json(predicate.value))
+        return f"{v} = %s::jsonb"
+    if isinstance(predicate, In):
+        if not predicate.values:
+            return "false"
+        params.append([_json(x) for x in predicate.values])
+        return f"{v} = ANY(%s::jsonb[])"
+    if isinstance(predicate, Compare):
+        if predicate.op not in COMPARISONS:
+            raise QueryError(f"unknown comparison {predicate.op!r}")
+        if _is_text(predicate.value):
+            params.append(cut(predicate.value))  # type: ignore[arg-type]
+            return f"jsonb_typeof({v}) = 'string' AND ({t}) COLLATE \"C\" {predicate.op} %s"
+        params.append(_json(predicate.value))
+        # Numbers sort below booleans: the upper bound keeps an index range to numbers.
+        bound = f" AND {v} < 'false'::jsonb" if predicate.op in (">", ">=") else ""
+        return f"jsonb_typeof({v}) = 'number' AND {v} {predicate.op} %s::jsonb{bound}"
+    if isinstance(predicate, Between):
+        if _is_text(predicate.low):
+            params.extend((cut(predicate.low), cut(predicate.high)))  # type: ignore[arg-type]
+            return (
+                f"jsonb_typeof({v}) = 'string' AND ({t}) COLLATE \"C\" >= %s "
+                f'AND ({t}) COLLATE "C" <= %s'
+            )
+        params.extend((_json(predicate.low), _json(predicate.high)))
+        return f"jsonb_typeof({v}) = 'number' AND {v} >= %s::jsonb AND {v} <= %s::jsonb"
+    if isinstance(predicate, StartsWith):
+        prefix = cut(predicate.prefix)
+        if prefix == "":
+            return f"jsonb_typeof({v}) = 'string'"
+        # The range lets the text index seek; starts_with is the exact test.
+        sql = f"jsonb_typeof({v}) = 'string' AND ({t}) COLLATE \"C\" >= %s"
+        params.append(prefix)
+        upper = successor(prefix)
+        if upper is not None:
+            sql += f' AND ({t}) COLLATE "C" < %s'
+            params.append(upper)
+        params.append(prefix)
+        return sql + f" AND starts_with({t}, %s)"
+    if isinstance(predicate, EndsWith):
+        suffix = cut(predicate.suffix)
+        if suffix == "":
+            return f"jsonb_typeof({v}) = 'string'"
+        params.extend((len(suffix), suffix))
+        return f"jsonb_typeof({v}) = 'string' AND right({t}, %s) = %s"
+    raise TypeError(f"no value condition for {predicate!r}")
+
+
+def _walk(segments: Sequence[Segment]) -> tuple[list[str], str]:
+    """FROM items walking the array segments, and the jsonb expression reached last."""
+    froms: list[str] = []
+    source, start = "body", 0
+    for index, segment in enumerate(segments):
+        if not segment.is_array:
+            continue
+        reached = source + _names(segments[start : index + 1])
+        alias = f"a{len(froms)}"
+        froms.append(
+            f"jsonb_array_elements(CASE WHEN jsonb_typeof({reached}) = 'array' "
+            f"THEN {reached} ELSE '[]'::jsonb END) AS {alias}"
+        )
+        source, start = f"{alias}.value", index + 1
+    return froms, source + _names(segments[start:])
+
+
+def _pattern(segments: Sequence[Segment], end: Any) -> bytes:
+    """The containment pattern that puts ``end`` where ``segments`` lead."""
+    node = end
+    for segment in reversed(segments):
+        node = {segment.name: [node] if segment.is_array else node}
+    return orjson.dumps(node)
+
+
+class Compiler:
+    """Compiles a WHERE tree for one collection (or none), given the collection's automatic
+    indexes ``(path, kind) → id`` and the key sets of predicates evaluated in Python
+    (``python_keys``, by ``id()`` of the predicate)."""
+
+    def __init__(
+        self,
+        indexes: dict[tuple[str, str], int],
+        python_keys: dict[int, list[str]],
+        search_table: Callable[[int], str],
+    ) -> None:
+        self.indexes = indexes
+        self.python_keys = python_keys
+        self.search_table = search_table
+
+    def where(self, predicate: Predicate, params: list[Any]) -> str:
+        if isinstance(predicate, And):
+            return "(" + " AND ".join(self.where(p, params) for p in predicate.items) + ")"
+        if isinstance(predicate, Or):
+            return "(" + " OR ".join(self.where(p, params) for p in predicate.items) + ")"
+        if isinstance(predicate, Not):
+            return f"NOT {self.where(predicate.item, params)}"
+        if isinstance(predicate, ContainsAll):
+            if not predicate.values:
+                return "true"
+            each = [self.where(Equals(predicate.field, x), params) for x in predicate.values]
+            return "(" + " AND ".join(each) + ")"
+        keys = self.python_keys.get(id(predicate))
+        if keys is not None:
+            params.append(keys)
+            return "key = ANY(%s)"
+        if isinstance(predicate, Search):
+            index = self.indexes.get((predicate.field, "search"))
+            if index is None:
+                raise AssertionError("search without an index is evaluated in Python")
+            params.append(tsquery(predicate))
+            table = self.search_table(index)
+            return f"key IN (SELECT key FROM {table} WHERE tokens @@ %s::tsquery)"
+        if isinstance(predicate, Regex):
+            raise AssertionError("regular expressions are evaluated in Python")
+        segments = parse_field_path(predicate.field)
+        if isinstance(predicate, Exists):
+            froms, reached = _walk(segments)
+            if not froms:
+                return f"({reached} IS NOT NULL)"
+            return f"EXISTS (SELECT 1 FROM {', '.join(froms)} WHERE {reached} IS NOT NULL)"
+        if not any(s.is_array for s in segments):
+            return self._scalar_path(predicate, params)
+        if isinstance(predicate, (Equals, In)) and (predicate.field, "values") in self.indexes:
+            return self._containment(segments, predicate, params)
+        return self._walked(segments, predicate, params)
+
+    @staticmethod
+    def _scalar_path(predicate: FieldPredicate, params: list[Any]) -> str:
+        v, t = chain(predicate.field)
+        direct = value_condition(predicate, v, t, params)
+        if isinstance(predicate, Equals):
+            params.append(f"[{_json(predicate.value)}]")
+            elements = f"{v} @> %s::jsonb"
+        else:
+            inner = value_condition(predicate, "e.value", "e.value #>> '{}'", params)
+            elements = f"EXISTS (SELECT 1 FROM jsonb_array_elements({v}) AS e WHERE {inner})"
+        array = _NON_EMPTY_ARRAY.format(v=v)
+        return f"({v} IS NOT NULL AND ({direct} OR ({array} AND {elements})))"
+
+    @staticmethod
+    def _containment(segments: Sequence[Segment], predicate: Equals | In, params: list[Any]) -> str:
+        values = (predicate.value,) if isinstance(predicate, Equals) else predicate.values
+        if not values:
+            return "false"
+        tests = []
+        for value in values:
+            comparable = cut(value) if type(value) is str else value
+            for end in (comparable, [comparable]):  # the value, or an array holding it
+                params.append(_pattern(segments, end).decode())
+                tests.append("body @> %s::jsonb")
+        return "(" + " OR ".join(tests) + ")"
+
+    @staticmethod
+    def _walked(segments: Sequence[Segment], predicate: FieldPredicate, params: list[Any]) -> str:
+        froms, reached = _walk(segments)
+        froms.append(
+            f"jsonb_array_elements(CASE WHEN {reached} IS NULL THEN '[]'::jsonb "
+            f"WHEN jsonb_typeof({reached}) = 'array' THEN {reached} "
+            f"ELSE jsonb_build_array({reached}) END) AS c"
+        )
+        condition = value_condition(predicate, "c.value", "c.value #>> '{}'", params)
+        return f"EXISTS (SELECT 1 FROM {', '.join(froms)} WHERE {condition})"
+
+
+def order_clause(order_by: tuple[OrderBy, ...]) -> str:
+    """ORDER BY terms, as ``_sql.order_clause`` defines them: by JSON type (missing and null,
+    booleans, numbers, strings, then arrays and objects), then by value; ties on the key."""
+    terms = []
+    for order in order_by:
+        v, t = chain(order.field)
+        kind = f"jsonb_typeof({v})"
+        direction = "DESC" if order.descending else "ASC"
+        # SQLite puts NULL first when ascending; the typed orderings follow it.
+        nulls = "NULLS LAST" if order.descending else "NULLS FIRST"
+        number = f"CASE WHEN {kind} = 'number' THEN ({v})::numeric END"
+        text = f"(CASE WHEN {kind} = 'string' THEN {t} END) COLLATE \"C\""
+        if order.ordering in ("long", "double"):
+            terms.append(f"{number} {direction} {nulls}")
+        elif order.ordering == "string":
+            terms.append(f"{text} {direction} {nulls}")
+        elif order.ordering is None:
+            rank = (
+                f"CASE {kind} WHEN 'boolean' THEN 1 WHEN 'number' THEN 2 WHEN 'string' THEN 3 "
+                "WHEN 'array' THEN 4 WHEN 'object' THEN 4 ELSE 0 END"
+            )
+            boolean = f"CASE WHEN {kind} = 'boolean' THEN ({v})::boolean END"
+            terms.extend(f"{term} {direction}" for term in (rank, boolean, number, text))
+        else:
+            raise QueryError(f"unknown ordering {order.ordering!r}: use string, long or double")
+    terms.append("key ASC")
+    return ", ".join(terms)

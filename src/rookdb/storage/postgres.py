@@ -1,0 +1,983 @@
+"""The PostgreSQL backend (SPEC B3): ``postgresql://USER@HOST:PORT/DBNAME``.
+
+One schema per rookdb database (``rookdb_<name>``, created on first use), on a ``psycopg_pool``
+connection pool shared by the store's sessions and threads (a new pool after ``fork``). A
+document is a row holding its canonical JSON (``data``, bytea: exactly what the session wrote,
+SPEC D5) and a JSONB copy for queries (``body``; jsonb reorders keys and cannot hold a NUL
+character, so its strings are cut at the first NUL, as every backend compares them).
+
+Writes: one transaction per batch, the conditional writes done by the statements themselves
+(``UPDATE ... WHERE change_vector = expected``, ``INSERT ... ON CONFLICT DO NOTHING`` for "must
+not exist"), so two batches racing on a document cannot both pass their checks. Batches with
+``WRITES_AND_READS`` read checks run ``SERIALIZABLE``. Serialization failures and deadlocks
+(SQLSTATE 40001, 40P01) are retried a bounded number of times; a lost connection during COMMIT
+is ``OutcomeUnknownError``. Reads of several statements (includes, a query's page and count) run
+in one ``REPEATABLE READ`` snapshot.
+
+The URL may carry ``schema_prefix=...`` (default ``rookdb_``); every other query parameter goes
+to libpq. The test suite gives each test its own prefix and drops its schemas afterwards.
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import hashlib
+import os
+import random
+import re
+import threading
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import orjson
+import psycopg
+import psycopg_pool
+from psycopg import errors as pg_errors
+
+from rookdb.errors import (
+    ConcurrencyError,
+    ConfigurationError,
+    DatabaseDoesNotExistError,
+    OutcomeUnknownError,
+    StorageError,
+    StorageUnavailableError,
+)
+from rookdb.evaluate import matches, project, search_text
+from rookdb.fulltext import tokenize
+from rookdb.ids import validate_database_name
+from rookdb.query import And, Not, Or, Predicate, Query, Regex, Search
+from rookdb.storage import _pg_sql
+from rookdb.storage._auto_indexes import Registry, index_name, wanted
+from rookdb.storage._results import distinct_projections, included_keys
+from rookdb.storage.base import Backend, Storage
+from rookdb.storage.records import (
+    BatchResult,
+    Capabilities,
+    Command,
+    DatabaseStatistics,
+    DeleteCommand,
+    DocumentRecord,
+    GetResult,
+    PutCommand,
+    QueryResult,
+    QueryStatistics,
+    ReadCheck,
+    WriteResult,
+    check_expected,
+    document_key,
+    last_modified_now,
+)
+
+__all__ = ["FORMAT_VERSION", "PostgresBackend", "PostgresStorage"]
+
+#: The schema layout this code writes and reads (meta ``format_version``; SPEC D6).
+FORMAT_VERSION = 1
+DEFAULT_SCHEMA_PREFIX = "rookdb_"
+#: How many times a batch is retried after a serialization failure or a deadlock.
+RETRIES = 8
+CONNECT_TIMEOUT_S = 10
+_STREAM_PAGE = 1000
+_PREFIX = re.compile(r"[a-z_][a-z0-9_]{0,30}")
+
+_SCHEMA = """
+CREATE SCHEMA IF NOT EXISTS {s};
+CREATE TABLE {s}.documents (
+    key text COLLATE "C" PRIMARY KEY,  -- the id lower-cased: ids are case-insensitive (S2)
+    id text NOT NULL,                  -- the id as first written
+    collection text NOT NULL,
+    collection_key text NOT NULL,      -- the collection lower-cased
+    etag bigint NOT NULL,
+    change_vector text NOT NULL,
+    last_modified text NOT NULL,
+    data bytea NOT NULL,               -- canonical JSON (D5), byte for byte
+    body jsonb NOT NULL                -- the same document for queries, strings cut at NUL
+);
+CREATE INDEX documents_by_collection ON {s}.documents (collection_key, key);
+CREATE SEQUENCE {s}.etags;
+CREATE TABLE {s}.hilo (prefix text PRIMARY KEY, high bigint NOT NULL);
+CREATE TABLE {s}.identities (prefix text PRIMARY KEY, value bigint NOT NULL);
+CREATE TABLE {s}.meta (name text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE {s}.auto_indexes (
+    id serial PRIMARY KEY,
+    collection text NOT NULL,
+    collection_key text NOT NULL,
+    path text NOT NULL,
+    kind text NOT NULL,                -- 'expression', 'values' (GIN), 'search'
+    UNIQUE (collection_key, path, kind)
+)
+"""
+
+_COLUMNS = "id, data, change_vector, last_modified, collection"
+_record = DocumentRecord._make
+_RETRYABLE = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
+
+
+def _translate(exc: Exception, action: str) -> StorageError:
+    message = f"PostgreSQL failed to {action}: {exc}"
+    if isinstance(exc, (psycopg.OperationalError, psycopg_pool.PoolTimeout)):
+        return StorageUnavailableError(message, original=exc)
+    return StorageError(message, original=exc)
+
+
+def _lock_key(text: str) -> int:
+    """A signed 64-bit advisory-lock key for ``text``."""
+    return int.from_bytes(hashlib.sha256(text.encode()).digest()[:8], "big", signed=True)
+
+
+def schema_name(prefix: str, database: str) -> str:
+    """The schema of rookdb database ``database``: the prefix and the lower-cased name, or a
+    digest-shortened name where that would pass PostgreSQL's 63-byte identifier limit."""
+    name = prefix + database.lower()
+    if len(name) > 63:
+        digest = hashlib.sha256(database.lower().encode()).hexdigest()[:12]
+        name = f"{name[:50]}_{digest}"
+    return name
+
+
+def _body(data: bytes) -> str | None:
+    """The jsonb text of a document when it differs from ``data``: strings and keys holding a
+    NUL character (jsonb cannot store one) cut there, or dropped for keys (no field path can
+    name them). None means ``data`` itself."""
+    if b"\\u0000" not in data:
+        return None
+
+    def clean(value: Any) -> Any:
+        if type(value) is str:
+            nul = value.find("\x00")
+            return value if nul == -1 else value[:nul]
+        if type(value) is list:
+            return [clean(v) for v in value]
+        if type(value) is dict:
+            return {k: clean(v) for k, v in value.items() if "\x00" not in k}
+        return value
+
+    return orjson.dumps(clean(orjson.loads(data))).decode()
+
+
+def _search_lexemes(document: Any, path: str) -> list[str]:
+    return _pg_sql.lexemes(tokenize(search_text(document, path)))
+
+
+class _Pool:
+    """The connection pool of one URL, replaced in a child process after ``fork``."""
+
+    def __init__(self, conninfo: str) -> None:
+        self._conninfo = conninfo
+        self._lock = threading.Lock()
+        self._pool = self._open()
+        self._pid = os.getpid()
+
+    def _open(self) -> psycopg_pool.ConnectionPool[Any]:
+        pool: psycopg_pool.ConnectionPool[Any] = psycopg_pool.ConnectionPool(
+            self._conninfo,
+            min_size=1,
+            max_size=16,
+            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
+            open=False,
+            name="rookdb",
+        )
+        try:
+            pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
+        except psycopg_pool.PoolTimeout as exc:
+            pool.close()
+            raise StorageUnavailableError(
+                f"cannot connect to PostgreSQL at {_redacted(self._conninfo)}", original=exc
+            ) from exc
+        return pool
+
+    def connection(self) -> contextlib.AbstractContextManager[psycopg.Connection[Any]]:
+        if self._pid != os.getpid():
+            with self._lock:
+                if self._pid != os.getpid():
+                    # The parent's connections belong to the parent: never close them here
+                    # (closing would end the parent's sessions on the server); keep them.
+                    _ABANDONED.append(self._pool)
+                    self._pool = self._open()
+                    self._pid = os.getpid()
+        return self._pool.connection(timeout=CONNECT_TIMEOUT_S)
+
+    def close(self) -> None:
+        if self._pid == os.getpid():
+            self._pool.close()
+
+
+_ABANDONED: list[Any] = []
+
+
+def _redacted(conninfo: str) -> str:
+    parts = urlsplit(conninfo)
+    if parts.password is None:
+        return conninfo
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+@contextlib.contextmanager
+def _transaction(conn: psycopg.Connection[Any], begin: str) -> Iterator[None]:
+    """An explicit transaction: rolled back on any error; a connection lost during COMMIT is
+    ``OutcomeUnknownError`` (the server may have committed)."""
+    conn.execute(begin)
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(psycopg.Error):
+            conn.execute("ROLLBACK")
+        raise
+    _commit(conn)
+
+
+def _commit(conn: psycopg.Connection[Any]) -> None:
+    try:
+        conn.execute("COMMIT")
+    except _RETRYABLE:
+        raise  # the transaction did not commit: the caller may retry it
+    except psycopg.OperationalError as exc:
+        raise OutcomeUnknownError(
+            f"the connection failed during COMMIT; the batch may or may not be written: {exc}",
+            original=exc,
+        ) from exc
+
+
+_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
+
+
+def _python_predicates(predicate: Predicate, indexed: set[tuple[str, str]]) -> list[Predicate]:
+    """Predicates evaluated in Python: regular expressions, and searches without an index."""
+    if isinstance(predicate, (And, Or)):
+        return [p for item in predicate.items for p in _python_predicates(item, indexed)]
+    if isinstance(predicate, Not):
+        return _python_predicates(predicate.item, indexed)
+    if isinstance(predicate, Regex):
+        return [predicate]
+    if isinstance(predicate, Search) and (predicate.field, "search") not in indexed:
+        return [predicate]
+    return []
+
+
+class _Indexes:
+    """The automatic indexes of one schema: the registry, cached as of ``index_version``."""
+
+    def __init__(self, s: str) -> None:
+        self._s = s
+        self._lock = threading.Lock()
+        self._version = -1
+        self._registry: Registry = {}
+
+    def cached(self) -> Registry:
+        return self._registry
+
+    def registry(self, conn: psycopg.Connection[Any], version: int | None = None) -> Registry:
+        """The registry, re-read if another connection or process changed it."""
+        if version is None:
+            row = conn.execute(
+                f"SELECT value FROM {self._s}.meta WHERE name = 'index_version'"
+            ).fetchone()
+            assert row is not None
+            version = int(row[0])
+        with self._lock:
+            if version != self._version:
+                registry: Registry = {}
+                for index_id, collection_key, path, kind in conn.execute(
+                    f"SELECT id, collection_key, path, kind FROM {self._s}.auto_indexes"
+                ):
+                    registry.setdefault(collection_key, {})[(path, kind)] = index_id
+                self._registry, self._version = registry, version
+            return self._registry
+
+    def search_table(self, index_id: int) -> str:
+        return f'{self._s}."auto_search_{index_id}"'
+
+    @staticmethod
+    def _index_name(path: str, suffix: str = "") -> str:
+        name = f"auto/{path}{suffix}"
+        if len(name.encode()) > 63:
+            name = f"auto/{hashlib.sha256(path.encode()).hexdigest()[:24]}{suffix}"
+        return name
+
+    def create(
+        self, conn: psycopg.Connection[Any], collection: str, paths: list[tuple[str, str]], cap: int
+    ) -> None:
+        """Inside the caller's transaction, which holds the schema's index lock: register and
+        build the indexes ``paths`` (``(path, kind)``), up to ``cap`` for the collection."""
+        s = self._s
+        key = collection.lower()
+        row = conn.execute(
+            f"SELECT count(*) FROM {s}.auto_indexes WHERE collection_key = %s", (key,)
+        ).fetchone()
+        count = row[0] if row else 0
+        for path, kind in paths:
+            if count >= cap:
+                break
+            row = conn.execute(
+                f"INSERT INTO {s}.auto_indexes (collection, collection_key, path, kind) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
+                (collection, key, path, kind),
+            ).fetchone()
+            if row is None:
+                continue  # another process made it first
+            count += 1
+            index_id = row[0]
+            if kind == "expression":
+                # A validated path (letters, digits, _ - @ and dots): safe in quoted names.
+                v, t = _pg_sql.chain(path)
+                conn.execute(
+                    f'CREATE INDEX IF NOT EXISTS "{self._index_name(path)}" '
+                    f"ON {s}.documents (collection_key, ({v}))"
+                )
+                conn.execute(
+                    f'CREATE INDEX IF NOT EXISTS "{self._index_name(path, "/text")}" '
+                    f'ON {s}.documents (collection_key, ({t}) COLLATE "C")'
+                )
+            elif kind == "values":
+                conn.execute(
+                    f'CREATE INDEX IF NOT EXISTS "auto/containment" '
+                    f"ON {s}.documents USING gin (body jsonb_path_ops)"
+                )
+            else:
+                table = self.search_table(index_id)
+                conn.execute(
+                    f'CREATE TABLE {table} (key text COLLATE "C" PRIMARY KEY, '
+                    "tokens tsvector NOT NULL)"
+                )
+                conn.execute(f"CREATE INDEX ON {table} USING gin (tokens)")
+                rows = conn.execute(
+                    f"SELECT key, data FROM {s}.documents WHERE collection_key = %s", (key,)
+                ).fetchall()
+                with conn.cursor() as cursor:
+                    cursor.executemany(
+                        f"INSERT INTO {table} VALUES (%s, array_to_tsvector(%s::text[]))",
+                        [(k, _search_lexemes(orjson.loads(d), path)) for k, d in rows],
+                    )
+        # Expression indexes have statistics of their own: without them the planner guesses.
+        conn.execute(f"ANALYZE {s}.documents")
+        conn.execute(
+            f"UPDATE {s}.meta SET value = (value::bigint + 1)::text WHERE name = 'index_version'"
+        )
+
+    def maintain(
+        self,
+        conn: psycopg.Connection[Any],
+        registry: Registry,
+        final: dict[str, tuple[str, bytes] | None],
+    ) -> None:
+        """Keep full-text tables in step with a batch, in its transaction: ``final`` maps each
+        key the batch touched to its new (collection, data), or None if deleted."""
+        touched = list(final)
+        for collection_key, indexes in registry.items():
+            for (path, kind), index_id in indexes.items():
+                if kind != "search":
+                    continue
+                table = self.search_table(index_id)
+                # A document may have changed collection: clear every key from every table.
+                conn.execute(f"DELETE FROM {table} WHERE key = ANY(%s)", (touched,))
+                rows = [
+                    (key, _search_lexemes(orjson.loads(value[1]), path))
+                    for key, value in final.items()
+                    if value is not None and value[0].lower() == collection_key
+                ]
+                if rows:
+                    with conn.cursor() as cursor:
+                        cursor.executemany(
+                            f"INSERT INTO {table} VALUES (%s, array_to_tsvector(%s::text[]))",
+                            rows,
+                        )
+
+
+class PostgresStorage(Storage):
+    """One rookdb database in one PostgreSQL schema."""
+
+    #: Automatic indexes per collection; past it, queries scan (SPEC Q4).
+    max_auto_indexes = 64
+
+    def __init__(self, name: str, schema: str, pool: _Pool, capabilities: Capabilities) -> None:
+        self.name = name
+        self.schema = schema
+        self.capabilities = capabilities
+        self._pool = pool
+        self._closed = False
+        s = self._s = f'"{schema}"'
+        self._indexes = _Indexes(s)
+        self._index_lock = _lock_key(f"rookdb indexes {schema}")
+        self._sql_get_one = f"SELECT {_COLUMNS} FROM {s}.documents WHERE key = %s"
+        self._sql_get_many = f"SELECT key, {_COLUMNS} FROM {s}.documents WHERE key = ANY(%s)"
+        new_rows = _new_rows(s, "id")
+        insert = (
+            f"INSERT INTO {s}.documents AS d (key, id, collection, collection_key, etag, "
+            "change_vector, last_modified, data, body) "
+            "SELECT key, id, collection, collection_key, etag, 'A:' || etag || %s, %s, data, "
+            f"COALESCE(body, convert_from(data, 'UTF8'))::jsonb FROM ({new_rows}) AS n "
+        )
+        self._sql_upsert = (
+            insert + "ON CONFLICT (key) DO UPDATE SET collection = excluded.collection, "
+            "collection_key = excluded.collection_key, etag = excluded.etag, "
+            "change_vector = excluded.change_vector, last_modified = excluded.last_modified, "
+            "data = excluded.data, body = excluded.body RETURNING key, change_vector"
+        )
+        self._sql_create = insert + "ON CONFLICT (key) DO NOTHING RETURNING key, change_vector"
+        self._sql_update = (
+            f"UPDATE {s}.documents AS d SET collection = n.collection, "
+            "collection_key = n.collection_key, etag = n.etag, "
+            "change_vector = 'A:' || n.etag || %s, last_modified = %s, data = n.data, "
+            "body = COALESCE(n.body, convert_from(n.data, 'UTF8'))::jsonb "
+            f"FROM ({_new_rows(s, 'expected')}) AS n "
+            "WHERE d.key = n.key AND d.change_vector = n.expected "
+            "RETURNING d.key, d.change_vector"
+        )
+        self._sql_delete = (
+            f"DELETE FROM {s}.documents AS d USING unnest(%s::text[], %s::text[]) "
+            "AS u(key, expected) WHERE d.key = u.key "
+            "AND (u.expected IS NULL OR d.change_vector = u.expected) RETURNING d.key"
+        )
+        self._sql_current = f"SELECT key, change_vector FROM {s}.documents WHERE key = ANY(%s)"
+        try:
+            with self._pool.connection() as conn:
+                self._database_id = self._initialize(conn)
+        except psycopg.Error as exc:
+            raise _translate(exc, f"open the schema {schema}") from exc
+
+    def _initialize(self, conn: psycopg.Connection[Any]) -> str:
+        s = self._s
+        # pg_tables, not to_regclass: a catalog read with the statement's snapshot, where
+        # to_regclass may answer from a cache that has not yet seen another creator's commit.
+        exists = "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = 'meta'"
+        if conn.execute(exists, (self.schema,)).fetchone() is None:
+            with _transaction(conn, "BEGIN"):
+                # One creator at a time: CREATE ... IF NOT EXISTS races in the catalogs.
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (_lock_key(f"rookdb {s}"),))
+                if conn.execute(exists, (self.schema,)).fetchone() is None:
+                    for statement in _SCHEMA.format(s=s).split(";"):
+                        conn.execute(statement)
+                    database_id = base64.b64encode(uuid.uuid4().bytes, b"-_").decode()[:22]
+                    conn.execute(
+                        f"INSERT INTO {s}.meta VALUES ('format_version', %s), "
+                        "('database_id', %s), ('name', %s), ('index_version', '0')",
+                        (str(FORMAT_VERSION), database_id, self.name),
+                    )
+        meta = dict(conn.execute(f"SELECT name, value FROM {s}.meta").fetchall())
+        version = int(meta["format_version"])
+        if version > FORMAT_VERSION:
+            raise ConfigurationError(
+                f"the schema {self.schema} has format version {version}; this rookdb reads up "
+                f"to {FORMAT_VERSION}: upgrade rookdb"
+            )
+        return str(meta["database_id"])
+
+    def _connection(self) -> contextlib.AbstractContextManager[psycopg.Connection[Any]]:
+        if self._closed:
+            raise StorageError("the storage is closed")
+        return self._pool.connection()
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def get(self, ids: Sequence[str], includes: Sequence[str] = ()) -> GetResult:
+        try:
+            with self._connection() as conn:
+                if len(ids) == 1 and not includes:  # the most common read, kept short
+                    key = ids[0].lower()
+                    row = conn.execute(self._sql_get_one, (key,)).fetchone()
+                    return GetResult({key: _record(row)} if row is not None else {}, {})
+                keys = list(dict.fromkeys(document_key(i) for i in ids))
+                if not includes:  # one statement: one snapshot
+                    return GetResult(self._fetch(conn, keys), {})
+                with _transaction(conn, _SNAPSHOT):
+                    documents = self._fetch(conn, keys)
+                    return GetResult(documents, self._includes(conn, documents.values(), includes))
+        except psycopg.Error as exc:
+            raise _translate(exc, "read documents") from exc
+
+    def _fetch(self, conn: psycopg.Connection[Any], keys: list[str]) -> dict[str, DocumentRecord]:
+        if not keys:
+            return {}
+        rows = conn.execute(self._sql_get_many, (keys,)).fetchall()
+        return {row[0]: _record(row[1:]) for row in rows}
+
+    def _includes(
+        self, conn: psycopg.Connection[Any], records: Any, paths: Sequence[str]
+    ) -> dict[str, DocumentRecord | None]:
+        wanted_keys = included_keys(records, paths)
+        found = self._fetch(conn, wanted_keys)
+        return {key: found.get(key) for key in wanted_keys}
+
+    def get_prefix(self, prefix: str, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
+        low = document_key(prefix)
+        try:
+            with self._connection() as conn:
+                rows = conn.execute(
+                    f"SELECT {_COLUMNS} FROM {self._s}.documents WHERE key >= %s AND key < %s "
+                    "ORDER BY key LIMIT %s OFFSET %s",
+                    (low, low + "\U0010ffff", page_size, start),
+                ).fetchall()
+        except psycopg.Error as exc:
+            raise _translate(exc, "read documents") from exc
+        return [_record(row) for row in rows]
+
+    def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
+        # Pages by key, so memory stays constant and no connection is held between pages.
+        after = ""
+        condition = "" if collection is None else "AND collection_key = %s"
+        extra: tuple[Any, ...] = () if collection is None else (collection.lower(),)
+        while True:
+            try:
+                with self._connection() as conn:
+                    rows = conn.execute(
+                        f"SELECT key, {_COLUMNS} FROM {self._s}.documents WHERE key > %s "
+                        f"{condition} ORDER BY key LIMIT %s",
+                        (after, *extra, _STREAM_PAGE),
+                    ).fetchall()
+            except psycopg.Error as exc:
+                raise _translate(exc, "stream documents") from exc
+            for row in rows:
+                yield _record(row[1:])
+            if len(rows) < _STREAM_PAGE:
+                return
+            after = rows[-1][0]
+
+    def query(self, query: Query) -> QueryResult:
+        started = time.perf_counter()
+        try:
+            indexes = self._prepare_indexes(query)
+            with self._connection() as conn, _transaction(conn, _SNAPSHOT):
+                records, projections, total = self._run(conn, query, indexes)
+                included = self._includes(conn, records, query.includes) if query.includes else {}
+        except psycopg.Error as exc:
+            raise _translate(exc, "run a query") from exc
+        stats = QueryStatistics(
+            total_results=total,
+            skipped_results=query.skip,
+            duration_in_ms=(time.perf_counter() - started) * 1000,
+            index_name=index_name(query, indexes),
+        )
+        if projections is not None:
+            return QueryResult([], included, stats, projections)
+        return QueryResult(records, included, stats)
+
+    def _run(
+        self, conn: psycopg.Connection[Any], query: Query, indexes: dict[tuple[str, str], int]
+    ) -> tuple[list[DocumentRecord], list[dict[str, Any]] | None, int]:
+        s = self._s
+        params: list[Any] = []
+        conditions = []
+        if query.collection is not None:
+            conditions.append("collection_key = %s")
+            params.append(query.collection.lower())
+        if query.where is not None:
+            usable = indexes if query.collection is not None else {}
+            python_keys = self._python_matches(conn, query, set(usable))
+            compiler = _pg_sql.Compiler(usable, python_keys, self._indexes.search_table)
+            conditions.append(compiler.where(query.where, params))
+        where = " AND ".join(conditions) or "true"
+        select = f"SELECT {_COLUMNS} FROM {s}.documents WHERE {where} "
+        select += f"ORDER BY {_pg_sql.order_clause(query.order_by)}"
+        if query.select and query.distinct:
+            # Distinct projections are counted and paged after projecting.
+            every = [_record(row) for row in conn.execute(select, params)]
+            distinct, kept = distinct_projections(every, query.select)
+            end = None if query.take is None else query.skip + query.take
+            return kept[query.skip : end], distinct[query.skip : end], len(distinct)
+        rows = conn.execute(
+            f"{select} LIMIT %s OFFSET %s", (*params, query.take, query.skip)
+        ).fetchall()
+        records = [_record(row) for row in rows]
+        # The total is known without counting when this page is the last one and it did not
+        # skip past the end.
+        if (query.take is None or len(rows) < query.take) and (rows or query.skip == 0):
+            total = query.skip + len(rows)
+        else:
+            found = conn.execute(
+                f"SELECT count(*) FROM {s}.documents WHERE {where}", params
+            ).fetchone()
+            total = found[0] if found else 0
+        projections: list[dict[str, Any]] | None = None
+        if query.select:
+            projections = [project(orjson.loads(r.data), query.select) for r in records]
+        return records, projections, total
+
+    def _python_matches(
+        self, conn: psycopg.Connection[Any], query: Query, indexed: set[tuple[str, str]]
+    ) -> dict[int, list[str]]:
+        """Keys matching each predicate evaluated in Python, read in the query's snapshot."""
+        assert query.where is not None
+        predicates = _python_predicates(query.where, indexed)
+        if not predicates:
+            return {}
+        if query.collection is None:
+            rows = conn.execute(f"SELECT key, data FROM {self._s}.documents")
+        else:
+            rows = conn.execute(
+                f"SELECT key, data FROM {self._s}.documents WHERE collection_key = %s",
+                (query.collection.lower(),),
+            )
+        keys: dict[int, list[str]] = {id(p): [] for p in predicates}
+        for key, data in rows:
+            document = orjson.loads(data)
+            for predicate in predicates:
+                if matches(document, predicate):
+                    keys[id(predicate)].append(key)
+        return keys
+
+    def _prepare_indexes(self, query: Query) -> dict[tuple[str, str], int]:
+        """Create the indexes ``query`` needs (SPEC Q4); the ids of its collection's indexes.
+        Indexes are never dropped, so a cached registry that has them all is enough."""
+        if query.collection is None or query.where is None:
+            return {}
+        collection = query.collection.lower()
+        needed = wanted(query.where)
+        known = self._indexes.cached().get(collection, {})
+        if all(w in known for w in needed):
+            return known
+        with self._connection() as conn:
+            known = self._indexes.registry(conn).get(collection, {})
+            missing = [w for w in needed if w not in known]
+            if missing and len(known) < self.max_auto_indexes:
+                with _transaction(conn, "BEGIN"):
+                    # Exclusive: no batch is between reading the registry and committing.
+                    conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._index_lock,))
+                    self._indexes.create(conn, query.collection, missing, self.max_auto_indexes)
+                known = self._indexes.registry(conn).get(collection, {})
+        return known
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def apply(self, batch: Sequence[Command]) -> BatchResult:
+        for attempt in range(RETRIES + 1):
+            try:
+                with self._connection() as conn:
+                    return self._apply(conn, batch)
+            except _RETRYABLE as exc:
+                if attempt == RETRIES:
+                    raise StorageError(
+                        f"PostgreSQL kept failing the batch after {RETRIES} retries: {exc}",
+                        original=exc,
+                    ) from exc
+                time.sleep(
+                    random.uniform(0, 0.005 * 2**attempt)
+                )  # jitter: retries do not collide again
+            except psycopg.Error as exc:
+                raise _translate(exc, "write a batch") from exc
+        raise AssertionError("unreachable")
+
+    def _apply(self, conn: psycopg.Connection[Any], batch: Sequence[Command]) -> BatchResult:
+        checks = any(type(c) is ReadCheck for c in batch)
+        # Read checks of WRITES_AND_READS guard documents the batch does not write: only
+        # SERIALIZABLE sees another batch create one of them meanwhile.
+        begin = "BEGIN ISOLATION LEVEL SERIALIZABLE" if checks else "BEGIN"
+        with _transaction(conn, begin):
+            # Shared: index creation (exclusive) waits for batches and batches for it, so no
+            # batch misses a full-text index created while it ran.
+            conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (self._index_lock,))
+            registry = self._indexes.registry(conn)
+            searched = any(kind == "search" for i in registry.values() for (_, kind) in i)
+            final: dict[str, tuple[str, bytes] | None] | None = {} if searched else None
+            now = last_modified_now()
+            ids = self._complete_ids(conn, batch)
+            results: list[WriteResult] = []
+            for segment in _segments(batch, ids):
+                self._apply_segment(conn, segment, now, results, final)
+            if final:
+                self._indexes.maintain(conn, registry, final)
+        return BatchResult(results)
+
+    def _complete_ids(self, conn: psycopg.Connection[Any], batch: Sequence[Command]) -> list[str]:
+        """The final id of every command (SPEC S14): ``x/`` by etag, ``x|`` by identity,
+        ``""`` a GUID; other ids as given."""
+        out = []
+        for command in batch:
+            document_id = command.id
+            if type(command) is PutCommand and (not document_id or document_id[-1] in "/|"):
+                if document_id == "":
+                    document_id = str(uuid.uuid4())
+                elif document_id[-1] == "/":
+                    row = conn.execute(f"SELECT nextval('{self._s}.etags')").fetchone()
+                    assert row is not None
+                    document_id = f"{document_id}{row[0]:019d}-A"
+                else:
+                    prefix = document_id[:-1]
+                    row = conn.execute(
+                        f"INSERT INTO {self._s}.identities VALUES (%s, 1) ON CONFLICT (prefix) "
+                        "DO UPDATE SET value = identities.value + 1 RETURNING value",
+                        (prefix.lower(),),
+                    ).fetchone()
+                    assert row is not None
+                    document_id = f"{prefix}/{row[0]}"
+            out.append(document_id)
+        return out
+
+    def _apply_segment(
+        self,
+        conn: psycopg.Connection[Any],
+        segment: list[tuple[Command, str]],
+        now: str,
+        results: list[WriteResult],
+        final: dict[str, tuple[str, bytes] | None] | None,
+    ) -> None:
+        """Commands on distinct keys: read checks, deletes, then puts, each kind in one
+        statement whose WHERE is the concurrency check."""
+        reads = [(document_key(i), c) for c, i in segment if isinstance(c, ReadCheck)]
+        deletes = [(document_key(i), c) for c, i in segment if isinstance(c, DeleteCommand)]
+        puts = [(document_key(i), i, c) for c, i in segment if isinstance(c, PutCommand)]
+        if reads:
+            keys = [key for key, _ in reads]
+            current = dict(conn.execute(self._sql_current + " FOR SHARE", (keys,)).fetchall())
+            for key, check in reads:
+                if current.get(key) != check.change_vector:
+                    raise ConcurrencyError(
+                        f"document {check.id!r} changed since this session read it",
+                        document_id=check.id,
+                        expected=check.change_vector,
+                        actual=current.get(key),
+                    )
+        if deletes:
+            keys = [key for key, _ in deletes]
+            # "" (must not exist) never deletes: the change vector is never empty.
+            expected = [c.expected_change_vector for _, c in deletes]
+            gone = {row[0] for row in conn.execute(self._sql_delete, (keys, expected))}
+            self._verify(
+                conn,
+                [
+                    (c.id, c.expected_change_vector, key)
+                    for key, c in deletes
+                    if c.expected_change_vector is not None and key not in gone
+                ],
+            )
+            if final is not None:
+                final.update(dict.fromkeys(keys))
+        if not puts:
+            return
+        suffix = f"-{self._database_id}"
+        written: dict[str, str] = {}
+        for kind, statement in (
+            (None, self._sql_upsert),
+            ("", self._sql_create),
+            ("cv", self._sql_update),
+        ):
+            chosen = [p for p in puts if _expects(p[2]) == kind]
+            if not chosen:
+                continue
+            second = [c.expected_change_vector if kind == "cv" else i for _, i, c in chosen]
+            rows = conn.execute(
+                statement,
+                (
+                    suffix,
+                    now,
+                    [k for k, _, _ in chosen],
+                    second,
+                    [c.collection for _, _, c in chosen],
+                    [c.collection.lower() for _, _, c in chosen],
+                    [c.data for _, _, c in chosen],
+                    [_body(c.data) for _, _, c in chosen],
+                ),
+            ).fetchall()
+            written.update(rows)
+            if len(rows) != len(chosen):
+                self._verify(
+                    conn,
+                    [(c.id, c.expected_change_vector, k) for k, _, c in chosen if k not in written],
+                )
+                raise ConcurrencyError(  # the check failed, then the document changed back
+                    f"optimistic concurrency violation on {chosen[0][2].id!r}",
+                    document_id=chosen[0][2].id,
+                    expected=chosen[0][2].expected_change_vector,
+                    actual=None,
+                )
+        for key, document_id, command in puts:
+            results.append(WriteResult(document_id, written[key], now))
+            if final is not None:
+                final[key] = (command.collection, command.data)
+
+    def _verify(
+        self, conn: psycopg.Connection[Any], expectations: list[tuple[str, str | None, str]]
+    ) -> None:
+        """Raise ``ConcurrencyError`` for the first (id, expected, key) the stored change
+        vector does not satisfy."""
+        if not expectations:
+            return
+        current = dict(
+            conn.execute(self._sql_current, ([key for _, _, key in expectations],)).fetchall()
+        )
+        for document_id, expected, key in expectations:
+            check_expected(document_id, expected, current.get(key))
+
+    def reserve_ids(self, prefix: str, capacity: int) -> tuple[int, int]:
+        try:
+            with self._connection() as conn:
+                row = conn.execute(
+                    f"INSERT INTO {self._s}.hilo VALUES (%s, %s) ON CONFLICT (prefix) "
+                    "DO UPDATE SET high = hilo.high + %s RETURNING high",
+                    (prefix.lower(), capacity, capacity),
+                ).fetchone()
+        except psycopg.Error as exc:
+            raise _translate(exc, "reserve ids") from exc
+        assert row is not None
+        high: int = row[0]
+        return high - capacity + 1, high
+
+    def return_ids(self, prefix: str, last_used: int, high: int) -> None:
+        try:
+            with self._connection() as conn:
+                conn.execute(
+                    f"UPDATE {self._s}.hilo SET high = %s WHERE prefix = %s AND high = %s",
+                    (last_used, prefix.lower(), high),
+                )
+        except psycopg.Error as exc:
+            raise _translate(exc, "return ids") from exc
+
+    # -- admin -------------------------------------------------------------------------------
+
+    def statistics(self) -> DatabaseStatistics:
+        s = self._s
+        try:
+            with self._connection() as conn:
+                counts = dict(
+                    conn.execute(
+                        f"SELECT collection, count(*) FROM {s}.documents GROUP BY collection "
+                        "ORDER BY collection"
+                    ).fetchall()
+                )
+                indexes = [
+                    f"auto/{collection}/{path}" + (" (search)" if kind == "search" else "")
+                    for collection, path, kind in conn.execute(
+                        f"SELECT collection, path, kind FROM {s}.auto_indexes "
+                        "ORDER BY collection, path, kind"
+                    )
+                ]
+        except psycopg.Error as exc:
+            raise _translate(exc, "read statistics") from exc
+        return DatabaseStatistics(self.name, sum(counts.values()), counts, indexes)
+
+    def close(self) -> None:
+        self._closed = True  # the pool belongs to the backend
+
+
+def _new_rows(s: str, second: str) -> str:
+    """The rows a put statement writes, from arrays of parameters, each with a new etag."""
+    return (
+        f"SELECT u.*, nextval('{s}.etags') AS etag FROM unnest(%s::text[], %s::text[], "
+        "%s::text[], %s::text[], %s::bytea[], %s::text[]) "
+        f"AS u(key, {second}, collection, collection_key, data, body)"
+    )
+
+
+def _expects(command: PutCommand) -> str | None:
+    """What a put requires: nothing (None), absence (``""``) or a change vector (``"cv"``)."""
+    expected = command.expected_change_vector
+    return expected if expected is None or expected == "" else "cv"
+
+
+def _segments(batch: Sequence[Command], ids: list[str]) -> Iterator[list[tuple[Command, str]]]:
+    """Runs of consecutive commands on distinct keys: inside a run the order of commands does
+    not matter, so each kind of command is one statement; a key seen again starts a new run."""
+    segment: list[tuple[Command, str]] = []
+    seen: set[str] = set()
+    for command, document_id in zip(batch, ids, strict=True):
+        key = document_key(document_id)
+        if key in seen:
+            yield segment
+            segment, seen = [], set()
+        seen.add(key)
+        segment.append((command, document_id))
+    if segment:
+        yield segment
+
+
+class PostgresBackend(Backend):
+    """The rookdb databases of one PostgreSQL database: one schema each."""
+
+    def __init__(self, url: str) -> None:
+        parts = urlsplit(url)
+        options = parse_qsl(parts.query, keep_blank_values=True)
+        prefix = DEFAULT_SCHEMA_PREFIX
+        passed = []
+        for name, value in options:
+            if name == "schema_prefix":
+                prefix = value
+            else:
+                passed.append((name, value))
+        if _PREFIX.fullmatch(prefix) is None:
+            raise ConfigurationError(
+                f"invalid schema_prefix {prefix!r}: use up to 31 lower-case letters, digits and _"
+            )
+        self.schema_prefix = prefix
+        conninfo = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(passed)))
+        self.capabilities = Capabilities(name="postgres", persistent=True, multi_process=True)
+        self._lock = threading.Lock()
+        self._open: dict[str, PostgresStorage] = {}
+        try:
+            self._pool = _Pool(conninfo)
+        except psycopg.Error as exc:
+            raise _translate(exc, "connect") from exc
+
+    def database(self, name: str) -> PostgresStorage:
+        validate_database_name(name)
+        with self._lock:
+            storage = self._open.get(name.lower())
+            if storage is None:
+                storage = self._open[name.lower()] = PostgresStorage(
+                    name, schema_name(self.schema_prefix, name), self._pool, self.capabilities
+                )
+            return storage
+
+    def create_database(self, name: str) -> None:
+        self.database(name)
+
+    def delete_database(self, name: str) -> None:
+        validate_database_name(name)
+        schema = schema_name(self.schema_prefix, name)
+        with self._lock:
+            storage = self._open.pop(name.lower(), None)
+        if storage is not None:
+            storage.close()
+        try:
+            with self._pool.connection() as conn:
+                exists = conn.execute(
+                    "SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)
+                ).fetchone()
+                if exists is None:
+                    raise DatabaseDoesNotExistError(f"no database named {name!r}")
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+        except psycopg.Error as exc:
+            raise _translate(exc, "delete a database") from exc
+
+    def list_databases(self) -> list[str]:
+        try:
+            with self._pool.connection() as conn:
+                schemas = [
+                    row[0]
+                    for row in conn.execute(
+                        "SELECT schemaname FROM pg_tables WHERE starts_with(schemaname, %s) "
+                        "AND tablename = 'meta'",
+                        (self.schema_prefix,),
+                    )
+                ]
+                names = []
+                for schema in schemas:
+                    row = conn.execute(
+                        f"SELECT value FROM \"{schema}\".meta WHERE name = 'name'"
+                    ).fetchone()
+                    if row is not None:
+                        names.append(row[0])
+        except psycopg.Error as exc:
+            raise _translate(exc, "list databases") from exc
+        return sorted(names)
+
+    def drop_all(self) -> None:
+        """Drop every schema with this backend's prefix (the test suite's clean-up)."""
+        with self._pool.connection() as conn:
+            for (schema,) in conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)",
+                (self.schema_prefix,),
+            ).fetchall():
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+    def statistics(self, name: str) -> DatabaseStatistics:
+        return self.database(name).statistics()
+
+    def close(self) -> None:
+        with self._lock:
+            storages, self._open = list(self._open.values()), {}
+        for storage in storages:
+            storage.close()
+        self._pool.close()

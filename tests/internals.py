@@ -1,0 +1,113 @@
+"""What tests look at inside a backend (schema objects, query plans, injected failures), for
+each backend that has such insides. Users never need these."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rookdb import DocumentStore
+from rookdb.query import Query
+from rookdb.storage.base import Storage
+from rookdb.storage.sqlite import SqliteStorage
+
+
+def _storage(store: DocumentStore) -> Storage:
+    return store._storage(store.database)
+
+
+def schema_objects(store: DocumentStore) -> list[tuple[Any, ...]]:
+    """The tables, indexes and triggers of the database, but for automatic indexes."""
+    storage = _storage(store)
+    if isinstance(storage, SqliteStorage):
+        with storage._connections as conn:
+            return conn.execute(
+                "SELECT type, name, sql FROM sqlite_master WHERE name NOT LIKE 'auto/%' "
+                "ORDER BY name"
+            ).fetchall()
+    from rookdb.storage.postgres import PostgresStorage
+
+    assert isinstance(storage, PostgresStorage)
+    with storage._connection() as conn:
+        return conn.execute(
+            "SELECT c.relkind, c.relname, pg_get_indexdef(c.oid), "
+            "array_agg(a.attname::text ORDER BY a.attnum) FROM pg_class c "
+            "LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 "
+            "WHERE c.relnamespace = %s::regnamespace AND c.relname NOT LIKE 'auto%%' "
+            "GROUP BY c.oid ORDER BY c.relname",
+            (f'"{storage.schema}"',),
+        ).fetchall()
+
+
+def query_plan(store: DocumentStore, query: Query) -> str:
+    """How the backend runs the WHERE of ``query`` on its collection (indexes created first),
+    as the database explains it; PostgreSQL is told to avoid scans, which small test tables
+    would otherwise make it prefer."""
+    storage = _storage(store)
+    assert query.where is not None
+    if isinstance(storage, SqliteStorage):
+        from rookdb.storage import _sql
+
+        compiler = _sql.Compiler(query.collection, storage._prepare_indexes(query))
+        params: list[Any] = [query.collection]
+        sql = compiler.where(query.where, params)
+        with storage._connections as conn:
+            rows = conn.execute(
+                f"EXPLAIN QUERY PLAN SELECT key FROM documents WHERE +collection = ? "
+                f"COLLATE NOCASE AND {sql}",
+                params,
+            ).fetchall()
+        return "\n".join(row[3] for row in rows)
+    from rookdb.storage import _pg_sql
+    from rookdb.storage.postgres import PostgresStorage
+
+    assert isinstance(storage, PostgresStorage) and query.collection is not None
+    indexes = storage._prepare_indexes(query)
+    compiler = _pg_sql.Compiler(indexes, {}, storage._indexes.search_table)
+    params = [query.collection.lower()]
+    sql = compiler.where(query.where, params)
+    with storage._connection() as conn, conn.transaction():
+        conn.execute("SET LOCAL enable_seqscan = off")
+        rows = conn.execute(
+            f'EXPLAIN SELECT key FROM "{storage.schema}".documents '
+            f"WHERE collection_key = %s AND {sql}",
+            params,
+        ).fetchall()
+    return "\n".join(row[0] for row in rows)
+
+
+def inject_failure(store: DocumentStore, key: str) -> None:
+    """Make the database itself fail, mid-statement, when a batch writes document ``key``."""
+    storage = _storage(store)
+    if isinstance(storage, SqliteStorage):
+        with storage._connections as conn:
+            conn.execute(
+                "CREATE TEMP TRIGGER inject BEFORE INSERT ON documents "
+                f"WHEN NEW.key = '{key}' BEGIN SELECT RAISE(ABORT, 'injected'); END"
+            )
+        return
+    from rookdb.storage.postgres import PostgresStorage
+
+    assert isinstance(storage, PostgresStorage)
+    s = f'"{storage.schema}"'
+    with storage._connection() as conn:
+        conn.execute(
+            f"CREATE FUNCTION {s}.inject() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF NEW.key = '{key}' THEN RAISE EXCEPTION 'injected'; END IF; RETURN NEW; END $$"
+        )
+        conn.execute(
+            f"CREATE TRIGGER inject BEFORE INSERT ON {s}.documents "
+            f"FOR EACH ROW EXECUTE FUNCTION {s}.inject()"
+        )
+
+
+def remove_failure(store: DocumentStore) -> None:
+    storage = _storage(store)
+    if isinstance(storage, SqliteStorage):
+        with storage._connections as conn:
+            conn.execute("DROP TRIGGER inject")
+        return
+    from rookdb.storage.postgres import PostgresStorage
+
+    assert isinstance(storage, PostgresStorage)
+    with storage._connection() as conn:
+        conn.execute(f'DROP FUNCTION "{storage.schema}".inject() CASCADE')
