@@ -4,19 +4,19 @@
 from __future__ import annotations
 
 import sqlite3
-from pathlib import Path
 from typing import Any
 
 import orjson
 
 from bench.data import ids
+from bench.places import Place
 
 
 class Floor:
     name = "sqlite3+orjson"
 
-    def __init__(self, directory: Path) -> None:
-        self.conn = sqlite3.connect(directory / "floor.db", isolation_level=None)
+    def __init__(self, place: Place) -> None:
+        self.conn = sqlite3.connect(place.directory / "floor.db", isolation_level=None)
         self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = FULL")
         self.conn.execute("CREATE TABLE IF NOT EXISTS docs (id TEXT PRIMARY KEY, data TEXT)")

@@ -1,23 +1,28 @@
-"""rookdb on its embedded SQLite file backend."""
+"""rookdb on its embedded SQLite file backend, or on PostgreSQL."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from bench.data import Employee, entity, ids
+from bench.places import POSTGRES_URL, Place
 from rookdb import DocumentSession, DocumentStore, SessionOptions
-from rookdb.storage.sqlite import SqliteStorage
 
 
 class Rook:
     name = "rookdb"
 
-    def __init__(self, directory: Path) -> None:
-        self.store = DocumentStore(urls=f"sqlite:///{directory}", database="bench").initialize()
+    def __init__(self, place: Place) -> None:
+        self.place = place
+        if place.backend == "postgres":
+            url = f"{POSTGRES_URL}?schema_prefix={place.schema}"
+        else:
+            url = f"sqlite:///{place.directory}"
+        self.store = DocumentStore(urls=url, database="bench").initialize()
 
     def close(self) -> None:
         self.store.close()
+        self.place.drop_schemas()
 
     def _session(self, no_tracking: bool = False) -> DocumentSession:
         session = self.store.open_session(session_options=SessionOptions(no_tracking=no_tracking))
@@ -71,13 +76,12 @@ class Rook:
     def w5_scan(self, n: int) -> int:
         """W5 with automatic indexes capped at 0: rookdb's un-indexed scan (run before the
         index exists)."""
-        storage = self.store._storage("bench")
-        assert isinstance(storage, SqliteStorage)
+        storage: Any = self.store._storage("bench")
         storage.max_auto_indexes = 0
         try:
             return self.w5_query(n)
         finally:
-            storage.max_auto_indexes = SqliteStorage.max_auto_indexes
+            del storage.max_auto_indexes  # back to the class's cap
 
     def w6_load(self, n: int, tracking: bool) -> None:
         with self._session(no_tracking=not tracking) as session:

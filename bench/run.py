@@ -1,8 +1,9 @@
 """Run the benchmarks: ``python -m bench.run --n 10000 --n 100000`` (or ``make bench``).
 
-Every workload of SPEC §10 that the embedded core covers (W1-W4, W6), for each N, for the
-floor (raw sqlite3 + orjson), rookdb and SQLAlchemy 2 ORM, each on a fresh SQLite file in WAL
-mode with synchronous=FULL, in the same process and run. Times are the best of ``--repeat``
+Every workload of SPEC §10 (W1-W6), for each N, for the floor, rookdb and SQLAlchemy 2 ORM, in
+the same process and run. ``--backend sqlite`` (default): each on a fresh SQLite file in WAL mode
+with synchronous=FULL, the floor raw sqlite3 + orjson. ``--backend postgres``: each in a fresh
+PostgreSQL schema, the floor raw psycopg + orjson + JSONB. Times are the best of ``--repeat``
 runs; ratios are to the floor of the same run. Memory per tracked entity comes from
 tracemalloc. Results also go to bench/results/<timestamp>.json.
 """
@@ -15,7 +16,6 @@ import json
 import platform
 import sqlite3
 import sys
-import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -24,10 +24,23 @@ from typing import Any
 
 from bench.data import documents
 from bench.floor import Floor
+from bench.places import Place
 from bench.rook import Rook
 from bench.sqla import Sqla
 
 CONTENDERS: list[Any] = [Floor, Rook, Sqla]
+#: The floor, rookdb and SQLAlchemy of each backend.
+BACKENDS: dict[str, list[Any]] = {"sqlite": CONTENDERS}
+
+
+def _contenders(backend: str) -> list[Any]:
+    if backend == "postgres" and backend not in BACKENDS:
+        from bench.floor_pg import FloorPg
+
+        BACKENDS["postgres"] = [FloorPg, Rook, Sqla]
+    return BACKENDS[backend]
+
+
 WORKLOADS = [
     ("W1 store N + one save", "w1_store"),
     ("W2 load N one by one", "w2_one_by_one"),
@@ -54,16 +67,15 @@ def best_of(repeat: int, fn: Callable[[], Any]) -> float:
     return min(times)
 
 
-def run_n(n: int, repeat: int) -> dict[str, Any]:
+def run_n(n: int, repeat: int, backend: str) -> dict[str, Any]:
     docs = documents(n)
     results: dict[str, dict[str, float]] = {}
-    for cls in CONTENDERS:
+    for cls in _contenders(backend):
         timings: dict[str, float] = {}
         # W1 on a fresh file each time; the last run leaves the data for the reads.
         w1 = []
         for _ in range(repeat):
-            directory = Path(tempfile.mkdtemp(prefix="rookdb-bench-"))
-            contender = cls(directory)
+            contender = cls(Place.fresh(backend))
             prepared = contender.prepare(docs)
             gc.collect()
             start = time.perf_counter()
@@ -94,7 +106,7 @@ def w5(contender: Any, n: int, repeat: int) -> dict[str, float]:
         out["w5_scan"] = best_of(repeat, lambda: contender.w5_scan(n))
     if isinstance(contender, Rook):
         out["w5_first"] = best_of(1, lambda: contender.w5_query(n))
-    if isinstance(contender, Floor):
+    if hasattr(contender, "w5_index"):
         contender.w5_index()
     out["w5_query"] = best_of(repeat, lambda: contender.w5_query(n))
     assert contender.w5_query(n) == n // 100
@@ -117,10 +129,10 @@ def memory_per_entity(rook: Rook, n: int) -> dict[str, float]:
     return out
 
 
-def report(all_results: dict[int, dict[str, Any]]) -> str:
+def report(all_results: dict[int, dict[str, Any]], backend: str) -> str:
     lines = []
     for n, results in all_results.items():
-        floor, rook, sqla = (results[c.name] for c in CONTENDERS)
+        floor, rook, sqla = (results[c.name] for c in _contenders(backend))
         lines.append(f"\n### N = {n:,}\n")
         lines.append(
             "| workload | floor (s) | rookdb (s) | rookdb / floor | target | "
@@ -173,19 +185,32 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--n", type=int, action="append", help="documents (repeatable)")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     args = parser.parse_args()
     sizes = args.n or [10_000, 100_000]
-    all_results = {n: run_n(n, args.repeat) for n in sizes}
+    all_results = {n: run_n(n, args.repeat, args.backend) for n in sizes}
+    if args.backend == "postgres":
+        import psycopg
+
+        from bench.places import POSTGRES_URL
+
+        with psycopg.connect(POSTGRES_URL) as conn:
+            engine = (
+                f"PostgreSQL {conn.info.server_version // 10000} (psycopg {psycopg.__version__})"
+            )
+    else:
+        engine = f"SQLite {sqlite3.sqlite_version}"
     header = (
-        f"Python {platform.python_version()}, SQLite {sqlite3.sqlite_version}, "
-        f"{platform.machine()}, best of {args.repeat}"
+        f"Python {platform.python_version()}, {engine}, {platform.machine()}, best of {args.repeat}"
     )
     print(header)
-    print(report(all_results))
+    print(report(all_results, args.backend))
     out = Path(__file__).parent / "results"
     out.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
-    (out / f"{stamp}.json").write_text(json.dumps({"header": header, "results": all_results}))
+    (out / f"{stamp}-{args.backend}.json").write_text(
+        json.dumps({"header": header, "results": all_results})
+    )
 
 
 if __name__ == "__main__":

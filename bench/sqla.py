@@ -1,15 +1,16 @@
-"""SQLAlchemy 2 ORM on a SQLite file: scalar fields as columns, the nested object and the list
-as JSON columns (its natural mapping), the same journal and synchronous settings."""
+"""SQLAlchemy 2 ORM on a SQLite file (the same journal and synchronous settings) or on PostgreSQL
+(psycopg 3, a schema of its own): scalar fields as columns, the nested object and the list as
+JSON columns (its natural mapping)."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Float, Integer, String, create_engine, event, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from bench.data import ids
+from bench.places import POSTGRES_URL, Place
 
 
 class Base(DeclarativeBase):
@@ -35,18 +36,27 @@ class EmployeeRow(Base):
 class Sqla:
     name = "SQLAlchemy ORM"
 
-    def __init__(self, directory: Path) -> None:
-        self.engine = create_engine(f"sqlite:///{directory / 'sqla.db'}")
+    def __init__(self, place: Place) -> None:
+        self.place = place
+        if place.backend == "postgres":
+            schema = f"{place.schema}sqla"
+            url = POSTGRES_URL.replace("postgresql://", "postgresql+psycopg://", 1)
+            self.engine = create_engine(url, connect_args={"options": f"-csearch_path={schema}"})
+            with self.engine.begin() as conn:
+                conn.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+        else:
+            self.engine = create_engine(f"sqlite:///{place.directory / 'sqla.db'}")
 
-        @event.listens_for(self.engine, "connect")
-        def _pragmas(conn: Any, _record: Any) -> None:
-            conn.execute("PRAGMA journal_mode = WAL")
-            conn.execute("PRAGMA synchronous = FULL")
+            @event.listens_for(self.engine, "connect")
+            def _pragmas(conn: Any, _record: Any) -> None:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
 
         Base.metadata.create_all(self.engine)
 
     def close(self) -> None:
         self.engine.dispose()
+        self.place.drop_schemas()
 
     def prepare(self, docs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         # Mapped instances are built inside W1: SQLAlchemy's instrumentation (part of its

@@ -1,0 +1,139 @@
+"""What only the PostgreSQL backend has: schemas, the jsonb copy, plans at scale, its URL.
+
+The conformance suite (every other test file) runs on PostgreSQL as well; these tests look at
+how the backend keeps its promises there.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from rookdb import DocumentStore
+from rookdb.errors import ConfigurationError, StorageUnavailableError
+from rookdb.query import Compare, Equals, In, Query, Search, StartsWith
+from tests.internals import query_plan
+
+pytestmark = pytest.mark.backends("postgres")
+
+
+@pytest.fixture
+def big(store: DocumentStore) -> DocumentStore:
+    """5,000 documents: enough for PostgreSQL's planner to prefer indexes over scans."""
+    with store.open_session() as session:
+        for i in range(5000):
+            session.store(
+                {"name": f"n{i % 500}", "level": i % 100, "tags": [f"t{i % 50}"], "text": "a b"},
+                f"items/{i}",
+            )
+        session.save_changes()
+    return store
+
+
+def _storage(store: DocumentStore) -> Any:
+    from rookdb.storage.postgres import PostgresStorage
+
+    storage = store._storage(store.database)
+    assert isinstance(storage, PostgresStorage)
+    return storage
+
+
+def test_queries_use_the_automatic_indexes(big: DocumentStore) -> None:
+    plans = {
+        "equals": query_plan(big, Query("items", Equals("name", "n5"))),
+        "range": query_plan(big, Query("items", Compare("level", ">", 97))),
+        "prefix": query_plan(big, Query("items", StartsWith("name", "n49"))),
+        "array": query_plan(big, Query("items", In("tags[]", ("t5",)))),
+        "search": query_plan(big, Query("items", Search("text", ("a",)))),
+    }
+    assert 'Index Scan on "auto/name"' in plans["equals"]
+    assert 'Index Scan on "auto/level"' in plans["range"]
+    assert 'Index Scan on "auto/name/text"' in plans["prefix"]
+    assert 'Index Scan on "auto/containment"' in plans["array"]
+    assert "auto_search_" in plans["search"]
+    assert not any("Seq Scan on documents" in plan for plan in plans.values())
+    with big.open_session() as session:  # and they answer what the reference says
+        assert session.query(collection_name="items").where_equals("name", "n5").count() == 10
+        found = session.query(collection_name="items").where_greater_than("level", 97).count()
+        assert found == 100
+
+
+def test_one_schema_per_database_created_on_first_use(new_store: Any) -> None:
+    store = new_store(database="Northwind").initialize()
+    storage = _storage(store)
+    assert storage.schema.endswith("_northwind")
+    backend = store._backend_ready()
+    assert backend.list_databases() == ["Northwind"]
+    store.maintenance.create_database("Other")
+    assert backend.list_databases() == ["Northwind", "Other"]
+    store.maintenance.delete_database("Other")
+    assert backend.list_databases() == ["Northwind"]
+
+
+def test_a_long_database_name_fits_postgres_identifiers(new_store: Any) -> None:
+    name = "d" * 64
+    store = new_store(database=name).initialize()
+    with store.open_session() as session:
+        session.store({"x": 1}, "things/1")
+        session.save_changes()
+    assert len(_storage(store).schema) <= 63
+    assert store._backend_ready().list_databases() == [name]
+
+
+def test_snapshots_are_the_bytes_written_and_jsonb_cuts_nul(store: DocumentStore) -> None:
+    document = {"z": 1, "a": "x\u0000y", "m": {"b": 2, "a": 1}, "k\u0000": "dropped in jsonb"}
+    with store.open_session() as session:
+        session.store(dict(document), "docs/1")
+        session.save_changes()
+    storage = _storage(store)
+    record = storage.get(["docs/1"]).documents["docs/1"]
+    with storage._connection() as conn:
+        row = conn.execute(
+            f'SELECT data, body::text FROM "{storage.schema}".documents WHERE key = %s',
+            ("docs/1",),
+        ).fetchone()
+    assert row[0] == record.data  # the canonical bytes, key order and NUL kept
+    assert b'"z":1' in row[0] and b"x\\u0000y" in row[0]
+    assert '"a": "x"' in row[1] and "dropped" not in row[1]  # strings cut, NUL keys gone
+    with store.open_session() as session:
+        assert session.load("docs/1") == document
+        assert not session.advanced.has_changes  # no phantom change from jsonb's key order
+        assert session.query(collection_name="docs").where_equals("a", "x").count() == 1
+
+
+def test_the_schema_prefix_comes_from_the_url(store_url: str) -> None:
+    bad = store_url.split("?")[0] + "?schema_prefix=Bad-Prefix"
+    with pytest.raises(ConfigurationError, match="schema_prefix"):
+        DocumentStore(urls=bad).initialize()
+
+
+def test_an_unreachable_server_is_a_typed_error() -> None:
+    url = "postgresql://postgres@127.0.0.1:1/test?connect_timeout=1"
+    with pytest.raises(StorageUnavailableError) as raised:
+        DocumentStore(urls=url).initialize()
+    assert raised.value.original is not None
+
+
+@pytest.fixture
+def two_stores(new_store: Any) -> Iterator[tuple[DocumentStore, DocumentStore]]:
+    yield new_store().initialize(), new_store().initialize()
+
+
+def test_a_search_index_made_by_another_store_is_kept_by_this_one(
+    two_stores: tuple[DocumentStore, DocumentStore],
+) -> None:
+    first, second = two_stores
+    with first.open_session() as session:
+        session.store({"text": "red fox"}, "notes/1")
+        session.save_changes()
+    with second.open_session() as session:  # creates the full-text index
+        assert session.query(collection_name="notes").search("text", "fox").count() == 1
+    with first.open_session() as session:  # first never saw the index: apply re-reads it
+        session.store({"text": "blue fox"}, "notes/2")
+        session.load("notes/1")["text"] = "red hen"
+        session.save_changes()
+    with second.open_session() as session:
+        found = session.query(collection_name="notes").search("text", "fox").to_list()
+        assert [session.advanced.get_document_id(d) for d in found] == ["notes/2"]
