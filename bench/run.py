@@ -54,7 +54,14 @@ TARGETS = {
     "w2_batches": 2.5,
     "w3_change_ten": 3.0,
     "w4_nothing_changed": 3.0,
+    "w5_query": 3.0,
 }
+#: On PostgreSQL every ratio to the floor must be at most 2.5x (issue 4).
+POSTGRES_TARGET = 2.5
+
+
+def _targets(backend: str) -> dict[str, float]:
+    return dict.fromkeys(TARGETS, POSTGRES_TARGET) if backend == "postgres" else TARGETS
 
 
 def best_of(repeat: int, fn: Callable[[], Any]) -> float:
@@ -141,7 +148,7 @@ def report(all_results: dict[int, dict[str, Any]], backend: str) -> str:
         lines.append("|---|---:|---:|---:|---:|---:|---:|")
         for label, method in WORKLOADS:
             ratio = rook[method] / floor[method]
-            target = TARGETS[method]
+            target = _targets(backend)[method]
             mark = "ok" if ratio <= target else "MISSED"
             lines.append(
                 f"| {label} | {floor[method]:.3f} | {rook[method]:.3f} | {ratio:.2f}x | "
@@ -152,10 +159,11 @@ def report(all_results: dict[int, dict[str, Any]], backend: str) -> str:
             f"{rook['w5_first']:.4f} | {rook['w5_first'] / floor['w5_query']:.2f}x | | "
             f"{sqla['w5_query']:.4f} | {sqla['w5_query'] / floor['w5_query']:.2f}x |"
         )
-        w5 = rook["w5_query"] / floor["w5_query"]
+        w5, w5_target = rook["w5_query"] / floor["w5_query"], _targets(backend)["w5_query"]
         lines.append(
             f"| W5 query 1%, steady state | {floor['w5_query']:.4f} | {rook['w5_query']:.4f} | "
-            f"{w5:.2f}x | <= 3.0x {'ok' if w5 <= 3.0 else 'MISSED'} | {sqla['w5_query']:.4f} | "
+            f"{w5:.2f}x | <= {w5_target}x {'ok' if w5 <= w5_target else 'MISSED'} | "
+            f"{sqla['w5_query']:.4f} | "
             f"{sqla['w5_query'] / floor['w5_query']:.2f}x |"
         )
         speedup = rook["w5_scan"] / rook["w5_query"]

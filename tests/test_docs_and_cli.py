@@ -12,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from rookdb.cli import main
+from rookdb.testing.backends import BACKENDS
 
 ROOT = Path(__file__).resolve().parent.parent
 _PYTHON_BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
@@ -22,9 +23,21 @@ def _readme_blocks() -> list[str]:
 
 
 @pytest.mark.parametrize("index", range(len(_readme_blocks())))
-def test_readme_python_blocks_run(index: int, in_tmp_dir: None) -> None:
+def test_readme_python_blocks_run(
+    index: int, in_tmp_dir: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
     code = _readme_blocks()[index]
-    exec(compile(code, f"README.md block {index}", "exec"), {"__name__": "readme"})
+    postgres = BACKENDS["postgres"]
+    url = None
+    if "postgresql://" in code:  # the PostgreSQL example runs on the suite's PostgreSQL
+        postgres.require()
+        url = postgres.make_url(ROOT)
+        monkeypatch.setenv("DATABASE_URL", url)
+    try:
+        exec(compile(code, f"README.md block {index}", "exec"), {"__name__": "readme"})
+    finally:
+        if url is not None:
+            postgres.clean_up(url)
 
 
 def test_readme_gives_the_two_setup_commands() -> None:

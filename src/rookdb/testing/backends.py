@@ -9,6 +9,8 @@ import uuid
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 __all__ = ["BACKENDS", "POSTGRES_URL_VARIABLE", "BackendSpec", "postgres_url"]
 
 #: The PostgreSQL database the suite uses (each test in schemas of its own).
@@ -30,6 +32,16 @@ class BackendSpec:
     make_url: Callable[[Path], str]
     unavailable: Callable[[], str | None] = lambda: None
     clean_up: Callable[[str], None] = lambda url: None
+
+    def require(self) -> None:
+        """Skip the running test, with the reason, if this backend cannot run here; under
+        ``CI=true`` fail it instead: CI must not pass by skipping a backend."""
+        reason = self.unavailable()
+        if reason is None:
+            return
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(f"CI=true and the {self.name} backend cannot run: {reason}")
+        pytest.skip(f"{self.name} backend: {reason}")
 
 
 @functools.cache
