@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from rookdb import DocumentStore
-from rookdb.errors import ConfigurationError, StorageUnavailableError
+from rookdb.errors import ConfigurationError, OutcomeUnknownError, StorageUnavailableError
 from rookdb.query import Compare, Equals, In, Query, Search, StartsWith
 from tests.internals import query_plan
 
@@ -137,3 +137,30 @@ def test_a_search_index_made_by_another_store_is_kept_by_this_one(
     with second.open_session() as session:
         found = session.query(collection_name="notes").search("text", "fox").to_list()
         assert [session.advanced.get_document_id(d) for d in found] == ["notes/2"]
+
+
+def test_a_connection_lost_during_commit_is_outcome_unknown(store: DocumentStore) -> None:
+    """The server ends the session while committing (a deferred trigger terminates its own
+    backend): the client cannot know whether the batch committed, and says so."""
+    storage = _storage(store)
+    s = f'"{storage.schema}"'
+    with storage._connection() as conn:
+        conn.execute(
+            f"CREATE FUNCTION {s}.hang_up() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            "PERFORM pg_terminate_backend(pg_backend_pid()); RETURN NULL; END $$"
+        )
+        conn.execute(
+            f"CREATE CONSTRAINT TRIGGER hang_up AFTER INSERT ON {s}.documents "
+            f"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION {s}.hang_up()"
+        )
+    with store.open_session() as session:
+        session.store({"n": 1}, "docs/1")
+        with pytest.raises(OutcomeUnknownError) as raised:
+            session.save_changes()
+        assert raised.value.original is not None
+    with storage._connection() as conn:  # the pool replaced the dead connection
+        conn.execute(f"DROP FUNCTION {s}.hang_up() CASCADE")
+    with store.open_session() as session:  # here the server had rolled it back
+        assert session.load("docs/1") is None
+        session.store({"n": 2}, "docs/1")
+        session.save_changes()

