@@ -45,9 +45,10 @@ check: $(VENV)/.installed-dev
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
 
-## make bench: the benchmarks of bench/README.md (N=10,000 and 100,000).
+## make bench: the benchmarks of bench/README.md (N=10,000 and 100,000), SQLite then PostgreSQL.
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.run --n 10000 --n 100000
+	$(BIN)/python -m bench.run --backend postgres --n 10000 --n 100000
 
 clean:
 	rm -rf $(VENV) build *.egg-info src/*.egg-info .mypy_cache .pytest_cache .ruff_cache rookdb-data

@@ -167,10 +167,11 @@ def report(all_results: dict[int, dict[str, Any]], backend: str) -> str:
             f"{sqla['w5_query'] / floor['w5_query']:.2f}x |"
         )
         speedup = rook["w5_scan"] / rook["w5_query"]
+        scan = rook["w5_scan"] / floor["w5_scan"]
         lines.append(
             f"| W5 un-indexed scan (floor: no index; rookdb: auto-indexes off) | "
-            f"{floor['w5_scan']:.4f} | {rook['w5_scan']:.4f} | indexed is {speedup:.0f}x faster | "
-            f">= 10x {'ok' if speedup >= 10 else 'MISSED'} | | |"
+            f"{floor['w5_scan']:.4f} | {rook['w5_scan']:.4f} | {scan:.2f}x | rookdb indexed is "
+            f"{speedup:.0f}x faster (>= 10x {'ok' if speedup >= 10 else 'MISSED'}) | | |"
         )
         w6 = rook["w6_tracked"] / rook["w6_untracked"]
         lines.append(
