@@ -194,9 +194,9 @@ def test_sessions_in_many_threads(store: DocumentStore) -> None:
 
 
 @pytest.mark.backends("sqlite", "postgres")
-def test_processes_share_a_sqlite_directory(store_url: str, tmp_path: Path) -> None:
-    """Fresh interpreters (spawn, not fork) share one directory; the reliability suite has the
-    same worker at scale, under fork."""
+def test_processes_share_a_database(store_url: str, tmp_path: Path) -> None:
+    """Fresh interpreters (spawn, not fork) share one database (a SQLite directory, or a
+    PostgreSQL schema); the reliability suite has the same worker at scale, under fork."""
     with DocumentStore(urls=store_url) as store:
         _save(store, {"value": 0}, "counters/1")
     ctx = multiprocessing.get_context("spawn")

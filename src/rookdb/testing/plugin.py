@@ -9,6 +9,7 @@ CI must not pass by skipping a backend.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,26 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("backend", [BACKENDS[n] for n in names], ids=names, indirect=True)
 
 
+_OUTCOMES: dict[str, Counter[str]] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # A test's outcome is its call's, or its setup's when setup skipped or failed it.
+    if report.when == "call" or (report.when == "setup" and not report.passed):
+        for key, name in report.user_properties:
+            if key == "rookdb_backend":
+                _OUTCOMES.setdefault(str(name), Counter())[report.outcome] += 1
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Say how many tests ran on each backend: a skipped backend must be visible."""
+    if _OUTCOMES:
+        terminalreporter.section("rookdb backends")
+        for name, outcomes in _OUTCOMES.items():
+            counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(outcomes.items()))
+            terminalreporter.write_line(f"{name}: {counts}")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "backends(*names): run this test only on the named backends")
 
@@ -55,6 +76,7 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture
 def backend(request: pytest.FixtureRequest) -> BackendSpec:
     spec: BackendSpec = request.param
+    request.node.user_properties.append(("rookdb_backend", spec.name))  # for the summary
     return spec
 
 
