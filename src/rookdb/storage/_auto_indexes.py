@@ -23,7 +23,7 @@ from rookdb.paths import parse_field_path
 from rookdb.query import And, Not, Or, Predicate, Query, Search
 from rookdb.storage import _sql as sql
 
-__all__ = ["AutoIndexes", "Registry", "index_name", "value_rows", "wanted"]
+__all__ = ["AutoIndexes", "Registry", "index_name", "statistics_name", "value_rows", "wanted"]
 
 #: collection (lower case) → (path, kind) → index id.
 Registry = dict[str, dict[tuple[str, str], int]]
@@ -42,6 +42,12 @@ def index_name(query: Query, indexes: dict[tuple[str, str], int]) -> str:
     if not used:
         return f"collection/{query.collection}"
     return f"Auto/{query.collection}/By" + "And".join(dict.fromkeys(used))
+
+
+def statistics_name(collection: str, path: str, kind: str) -> str:
+    """How ``get_statistics().indexes`` lists an automatic index: ``auto/items/name``, and
+    ``auto/posts/text (search)`` for full text."""
+    return f"auto/{collection}/{path}" + (" (search)" if kind == "search" else "")
 
 
 def wanted(predicate: Predicate) -> list[tuple[str, str]]:

@@ -11,9 +11,10 @@ import orjson
 
 from rookdb.evaluate import project
 from rookdb.paths import values_at
+from rookdb.query import Query
 from rookdb.storage.records import DocumentRecord, document_key
 
-__all__ = ["distinct_projections", "included_keys"]
+__all__ = ["distinct_projections", "included_keys", "total_from_page"]
 
 
 def distinct_projections(
@@ -43,3 +44,11 @@ def included_keys(records: Iterable[DocumentRecord], paths: Iterable[str]) -> li
                 if isinstance(value, str) and value:
                     wanted[document_key(value)] = None
     return list(wanted)
+
+
+def total_from_page(query: Query, found: int) -> int | None:
+    """How many documents match in all, when one page of ``found`` results tells: the page is
+    the last one and did not skip past the end. None means count them."""
+    if (query.take is None or found < query.take) and (found or query.skip == 0):
+        return query.skip + found
+    return None

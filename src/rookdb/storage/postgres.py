@@ -51,8 +51,8 @@ from rookdb.fulltext import tokenize
 from rookdb.ids import validate_database_name
 from rookdb.query import And, Not, Or, Predicate, Query, Regex, Search
 from rookdb.storage import _pg_sql
-from rookdb.storage._auto_indexes import Registry, index_name, wanted
-from rookdb.storage._results import distinct_projections, included_keys
+from rookdb.storage._auto_indexes import Registry, index_name, statistics_name, wanted
+from rookdb.storage._results import distinct_projections, included_keys, total_from_page
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import (
     BatchResult,
@@ -582,11 +582,8 @@ class PostgresStorage(Storage):
             f"{select} LIMIT %s OFFSET %s", (*params, query.take, query.skip)
         ).fetchall()
         records = [_record(row) for row in rows]
-        # The total is known without counting when this page is the last one and it did not
-        # skip past the end.
-        if (query.take is None or len(rows) < query.take) and (rows or query.skip == 0):
-            total = query.skip + len(rows)
-        else:
+        total = total_from_page(query, len(rows))
+        if total is None:
             found = conn.execute(
                 f"SELECT count(*) FROM {s}.documents WHERE {where}", params
             ).fetchone()
@@ -838,7 +835,7 @@ class PostgresStorage(Storage):
                     ).fetchall()
                 )
                 indexes = [
-                    f"auto/{collection}/{path}" + (" (search)" if kind == "search" else "")
+                    statistics_name(collection, path, kind)
                     for collection, path, kind in conn.execute(
                         f"SELECT collection, path, kind FROM {s}.auto_indexes "
                         "ORDER BY collection, path, kind"

@@ -39,8 +39,8 @@ from rookdb.evaluate import project
 from rookdb.ids import validate_database_name
 from rookdb.query import Query
 from rookdb.storage import _sql
-from rookdb.storage._auto_indexes import AutoIndexes, index_name, wanted
-from rookdb.storage._results import distinct_projections, included_keys
+from rookdb.storage._auto_indexes import AutoIndexes, index_name, statistics_name, wanted
+from rookdb.storage._results import distinct_projections, included_keys, total_from_page
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import (
     BatchResult,
@@ -356,12 +356,8 @@ class SqliteStorage(Storage):
         """One page of matching documents, and how many match in all."""
         limit = -1 if query.take is None else query.take
         rows = conn.execute(f"{select} LIMIT ? OFFSET ?", (*params, limit, query.skip)).fetchall()
-        # The total is known without counting when this page is the last one and it did not
-        # skip past the end.
-        last_page = query.take is None or len(rows) < query.take
-        if last_page and (rows or query.skip == 0):
-            total = query.skip + len(rows)
-        else:
+        total = total_from_page(query, len(rows))
+        if total is None:
             total = conn.execute(
                 f"SELECT count(*) FROM documents WHERE {where}", params
             ).fetchone()[0]
@@ -553,7 +549,7 @@ class SqliteStorage(Storage):
                     ).fetchall()
                 )
                 indexes = [
-                    f"auto/{collection}/{path}" + (" (search)" if kind == "search" else "")
+                    statistics_name(collection, path, kind)
                     for collection, path, kind in conn.execute(
                         "SELECT collection, path, kind FROM auto_indexes "
                         "ORDER BY collection, path, kind"
