@@ -119,6 +119,21 @@ def _translate(exc: sqlite3.Error, action: str) -> StorageError:
     return StorageError(message, original=exc)
 
 
+def _use_wal(conn: sqlite3.Connection) -> None:
+    """Switch a file to WAL. SQLite answers "database is locked" at once, without its busy
+    handler, while another process holds the lock this needs (as processes opening a new
+    database together do): wait for it as a busy timeout would."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+
+
 class _Connections:
     """One connection per thread and process (files), or one shared connection (memory)."""
 
@@ -147,7 +162,7 @@ class _Connections:
         conn.create_function(_sql.REGEXP_FUNCTION, 2, _sql.regexp, deterministic=True)
         conn.create_function(_sql.SEARCH_FUNCTION, 4, _sql.search_row, deterministic=True)
         if self._path is not None:
-            conn.execute("PRAGMA journal_mode = WAL")
+            _use_wal(conn)
             conn.execute("PRAGMA synchronous = FULL")
         with self._registry_lock:
             self._all.append(conn)
