@@ -316,7 +316,7 @@ def test_the_first_query_on_a_field_creates_its_index(items: DocumentStore) -> N
         "auto/items/nested.k",
         "auto/items/tags[]",
     ]
-    if items.urls[0].startswith("postgresql"):
+    if items._backend_ready().capabilities.name == "postgres":
         return  # PostgreSQL plans by cost, not on 5 rows: test_postgres_storage checks at scale
     plan = query_plan(items, Query("items", Equals("name", "a")))
     assert "USING INDEX auto/name" in plan and "SCAN documents" not in plan

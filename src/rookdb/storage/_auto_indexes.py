@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -23,7 +24,15 @@ from rookdb.paths import parse_field_path
 from rookdb.query import And, Not, Or, Predicate, Query, Search
 from rookdb.storage import _sql as sql
 
-__all__ = ["AutoIndexes", "Registry", "index_name", "statistics_name", "value_rows", "wanted"]
+__all__ = [
+    "AutoIndexes",
+    "Registry",
+    "RegistryCache",
+    "index_name",
+    "statistics_name",
+    "value_rows",
+    "wanted",
+]
 
 #: collection (lower case) → (path, kind) → index id.
 Registry = dict[str, dict[tuple[str, str], int]]
@@ -80,15 +89,36 @@ def value_rows(document: Any, path: str) -> list[tuple[str, Any]]:
     return rows
 
 
-class AutoIndexes:
-    """The automatic indexes of one database, as a registry cached per process."""
+class RegistryCache:
+    """A database's registry of automatic indexes, cached per process as of the database's
+    ``index_version``: other processes may add indexes, so it is re-read when that moves.
+    Each backend reads the version and the rows its own way."""
 
     def __init__(self) -> None:
-        # The registry as of the database's index_version; other processes may add indexes,
-        # so it is re-read whenever the version moves.
         self._lock = threading.Lock()
         self._version = -1
         self._registry: Registry = {}
+
+    def cached(self) -> Registry:
+        """The registry as last read (indexes are only ever added, so it may lack some)."""
+        return self._registry
+
+    def as_of(
+        self, version: int, rows: Callable[[], Iterable[tuple[int, str, str, str]]]
+    ) -> Registry:
+        """The registry at ``version``, from ``rows()`` (id, collection, path, kind) if the
+        cached one is older."""
+        with self._lock:
+            if version != self._version:
+                registry: Registry = {}
+                for index_id, collection, path, kind in rows():
+                    registry.setdefault(collection.lower(), {})[(path, kind)] = index_id
+                self._registry, self._version = registry, version
+            return self._registry
+
+
+class AutoIndexes(RegistryCache):
+    """The automatic indexes of one SQLite database."""
 
     def registry(self, conn: sqlite3.Connection) -> Registry:
         """The registry (collection → (path, kind) → id), re-read if another connection or
@@ -96,15 +126,9 @@ class AutoIndexes:
         version = int(
             conn.execute("SELECT value FROM meta WHERE name = 'index_version'").fetchone()[0]
         )
-        with self._lock:
-            if version != self._version:
-                registry: Registry = {}
-                for index_id, collection, path, kind in conn.execute(
-                    "SELECT id, collection, path, kind FROM auto_indexes"
-                ):
-                    registry.setdefault(collection.lower(), {})[(path, kind)] = index_id
-                self._registry, self._version = registry, version
-            return self._registry
+        return self.as_of(
+            version, lambda: conn.execute("SELECT id, collection, path, kind FROM auto_indexes")
+        )
 
     def create(
         self, conn: sqlite3.Connection, collection: str, paths: list[tuple[str, str]], cap: int

@@ -1,9 +1,10 @@
-"""Query results shaped in Python, the same way by every backend: distinct projections and the
-ids that include paths reference. (Both read document bodies, which SQL cannot do exactly as
-``rookdb.evaluate`` defines them.)"""
+"""Query results shaped in Python, the same way by every backend: distinct projections, the ids
+that include paths reference (both read document bodies, which SQL cannot do exactly as
+``rookdb.evaluate`` defines them), page totals, and the ``QueryResult`` itself."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 from typing import Any
 
@@ -11,10 +12,17 @@ import orjson
 
 from rookdb.evaluate import project
 from rookdb.paths import values_at
-from rookdb.query import Query
-from rookdb.storage.records import DocumentRecord, document_key
+from rookdb.query import Query, QueryStatistics
+from rookdb.storage._auto_indexes import index_name
+from rookdb.storage.records import DocumentRecord, QueryResult, document_key
 
-__all__ = ["distinct_projections", "included_keys", "total_from_page"]
+__all__ = [
+    "distinct_page",
+    "distinct_projections",
+    "included_keys",
+    "query_result",
+    "total_from_page",
+]
 
 
 def distinct_projections(
@@ -52,3 +60,34 @@ def total_from_page(query: Query, found: int) -> int | None:
     if (query.take is None or found < query.take) and (found or query.skip == 0):
         return query.skip + found
     return None
+
+
+def distinct_page(
+    records: list[DocumentRecord], query: Query
+) -> tuple[list[DocumentRecord], list[dict[str, Any]], int]:
+    """A page of distinct projections of ``records`` (every match, in order), with the record
+    giving each, and how many there are in all: counted and paged after projecting."""
+    projections, kept = distinct_projections(records, query.select)
+    end = None if query.take is None else query.skip + query.take
+    return kept[query.skip : end], projections[query.skip : end], len(projections)
+
+
+def query_result(
+    query: Query,
+    started: float,
+    indexes: dict[tuple[str, str], int],
+    records: list[DocumentRecord],
+    projections: list[dict[str, Any]] | None,
+    included: dict[str, DocumentRecord | None],
+    total: int,
+) -> QueryResult:
+    """The result of ``query``, begun at ``perf_counter()`` ``started``, with its statistics."""
+    stats = QueryStatistics(
+        total_results=total,
+        skipped_results=query.skip,
+        duration_in_ms=(time.perf_counter() - started) * 1000,
+        index_name=index_name(query, indexes),
+    )
+    if projections is not None:
+        return QueryResult([], included, stats, projections)
+    return QueryResult(records, included, stats)

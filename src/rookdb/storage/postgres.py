@@ -51,8 +51,13 @@ from rookdb.fulltext import tokenize
 from rookdb.ids import validate_database_name
 from rookdb.query import And, Not, Or, Predicate, Query, Regex, Search
 from rookdb.storage import _pg_sql
-from rookdb.storage._auto_indexes import Registry, index_name, statistics_name, wanted
-from rookdb.storage._results import distinct_projections, included_keys, total_from_page
+from rookdb.storage._auto_indexes import (
+    Registry,
+    RegistryCache,
+    statistics_name,
+    wanted,
+)
+from rookdb.storage._results import distinct_page, included_keys, query_result, total_from_page
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import (
     BatchResult,
@@ -64,7 +69,6 @@ from rookdb.storage.records import (
     GetResult,
     PutCommand,
     QueryResult,
-    QueryStatistics,
     ReadCheck,
     WriteResult,
     check_expected,
@@ -258,35 +262,25 @@ def _python_predicates(predicate: Predicate, indexed: set[tuple[str, str]]) -> l
     return []
 
 
-class _Indexes:
-    """The automatic indexes of one schema: the registry, cached as of ``index_version``."""
+class _Indexes(RegistryCache):
+    """The automatic indexes of one schema."""
 
     def __init__(self, s: str) -> None:
+        super().__init__()
         self._s = s
-        self._lock = threading.Lock()
-        self._version = -1
-        self._registry: Registry = {}
 
-    def cached(self) -> Registry:
-        return self._registry
-
-    def registry(self, conn: psycopg.Connection[Any], version: int | None = None) -> Registry:
+    def registry(self, conn: psycopg.Connection[Any]) -> Registry:
         """The registry, re-read if another connection or process changed it."""
-        if version is None:
-            row = conn.execute(
-                f"SELECT value FROM {self._s}.meta WHERE name = 'index_version'"
-            ).fetchone()
-            assert row is not None
-            version = int(row[0])
-        with self._lock:
-            if version != self._version:
-                registry: Registry = {}
-                for index_id, collection_key, path, kind in conn.execute(
-                    f"SELECT id, collection_key, path, kind FROM {self._s}.auto_indexes"
-                ):
-                    registry.setdefault(collection_key, {})[(path, kind)] = index_id
-                self._registry, self._version = registry, version
-            return self._registry
+        row = conn.execute(
+            f"SELECT value FROM {self._s}.meta WHERE name = 'index_version'"
+        ).fetchone()
+        assert row is not None
+        return self.as_of(
+            int(row[0]),
+            lambda: conn.execute(
+                f"SELECT id, collection_key, path, kind FROM {self._s}.auto_indexes"
+            ).fetchall(),
+        )
 
     def search_table(self, index_id: int) -> str:
         return f'{self._s}."auto_search_{index_id}"'
@@ -545,15 +539,7 @@ class PostgresStorage(Storage):
                 included = self._includes(conn, records, query.includes) if query.includes else {}
         except psycopg.Error as exc:
             raise _translate(exc, "run a query") from exc
-        stats = QueryStatistics(
-            total_results=total,
-            skipped_results=query.skip,
-            duration_in_ms=(time.perf_counter() - started) * 1000,
-            index_name=index_name(query, indexes),
-        )
-        if projections is not None:
-            return QueryResult([], included, stats, projections)
-        return QueryResult(records, included, stats)
+        return query_result(query, started, indexes, records, projections, included, total)
 
     def _run(
         self, conn: psycopg.Connection[Any], query: Query, indexes: dict[tuple[str, str], int]
@@ -573,11 +559,7 @@ class PostgresStorage(Storage):
         select = f"SELECT {_COLUMNS} FROM {s}.documents WHERE {where} "
         select += f"ORDER BY {_pg_sql.order_clause(query.order_by)}"
         if query.select and query.distinct:
-            # Distinct projections are counted and paged after projecting.
-            every = [_record(row) for row in conn.execute(select, params)]
-            distinct, kept = distinct_projections(every, query.select)
-            end = None if query.take is None else query.skip + query.take
-            return kept[query.skip : end], distinct[query.skip : end], len(distinct)
+            return distinct_page([_record(row) for row in conn.execute(select, params)], query)
         rows = conn.execute(
             f"{select} LIMIT %s OFFSET %s", (*params, query.take, query.skip)
         ).fetchall()
@@ -706,16 +688,16 @@ class PostgresStorage(Storage):
     def _apply_segment(
         self,
         conn: psycopg.Connection[Any],
-        segment: list[tuple[Command, str]],
+        segment: list[tuple[Command, str, str]],
         now: str,
         results: list[WriteResult],
         final: dict[str, tuple[str, bytes] | None] | None,
     ) -> None:
         """Commands on distinct keys: read checks, deletes, then puts, each kind in one
         statement whose WHERE is the concurrency check."""
-        reads = [(document_key(i), c) for c, i in segment if isinstance(c, ReadCheck)]
-        deletes = [(document_key(i), c) for c, i in segment if isinstance(c, DeleteCommand)]
-        puts = [(document_key(i), i, c) for c, i in segment if isinstance(c, PutCommand)]
+        reads = [(k, c) for c, _, k in segment if isinstance(c, ReadCheck)]
+        deletes = [(k, c) for c, _, k in segment if isinstance(c, DeleteCommand)]
+        puts = [(k, i, c) for c, i, k in segment if isinstance(c, PutCommand)]
         if reads:
             keys = [key for key, _ in reads]
             current = dict(conn.execute(self._sql_current + " FOR SHARE", (keys,)).fetchall())
@@ -866,10 +848,10 @@ def _expects(command: PutCommand) -> str | None:
     return expected if expected is None or expected == "" else "cv"
 
 
-def _segments(batch: Sequence[Command], ids: list[str]) -> Iterator[list[tuple[Command, str]]]:
+def _segments(batch: Sequence[Command], ids: list[str]) -> Iterator[list[tuple[Command, str, str]]]:
     """Runs of consecutive commands on distinct keys: inside a run the order of commands does
     not matter, so each kind of command is one statement; a key seen again starts a new run."""
-    segment: list[tuple[Command, str]] = []
+    segment: list[tuple[Command, str, str]] = []
     seen: set[str] = set()
     for command, document_id in zip(batch, ids, strict=True):
         key = document_key(document_id)
@@ -877,7 +859,7 @@ def _segments(batch: Sequence[Command], ids: list[str]) -> Iterator[list[tuple[C
             yield segment
             segment, seen = [], set()
         seen.add(key)
-        segment.append((command, document_id))
+        segment.append((command, document_id, key))
     if segment:
         yield segment
 

@@ -39,8 +39,8 @@ from rookdb.evaluate import project
 from rookdb.ids import validate_database_name
 from rookdb.query import Query
 from rookdb.storage import _sql
-from rookdb.storage._auto_indexes import AutoIndexes, index_name, statistics_name, wanted
-from rookdb.storage._results import distinct_projections, included_keys, total_from_page
+from rookdb.storage._auto_indexes import AutoIndexes, statistics_name, wanted
+from rookdb.storage._results import distinct_page, included_keys, query_result, total_from_page
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import (
     BatchResult,
@@ -52,7 +52,6 @@ from rookdb.storage.records import (
     GetResult,
     PutCommand,
     QueryResult,
-    QueryStatistics,
     ReadCheck,
     WriteResult,
     check_expected,
@@ -336,17 +335,12 @@ class SqliteStorage(Storage):
         where = " AND ".join(conditions) or "1"
         select = f"SELECT {_COLUMNS} FROM documents WHERE {where} "
         select += f"ORDER BY {_sql.order_clause(query.order_by)}"
-        projections = None
+        projections: list[dict[str, Any]] | None = None
         try:
             with self._connections as conn, _transaction(conn, "DEFERRED"):
                 if query.select and query.distinct:
-                    # Distinct projections are counted and paged after projecting.
-                    records = [_record(row) for row in conn.execute(select, params)]
-                    projections, records = distinct_projections(records, query.select)
-                    total = len(projections)
-                    end = None if query.take is None else query.skip + query.take
-                    projections = projections[query.skip : end]
-                    records = records[query.skip : end]
+                    every = [_record(row) for row in conn.execute(select, params)]
+                    records, projections, total = distinct_page(every, query)
                 else:
                     records, total = self._page(conn, query, select, where, params)
                     if query.select:
@@ -354,15 +348,7 @@ class SqliteStorage(Storage):
                 included = self._includes(conn, records, query.includes) if query.includes else {}
         except sqlite3.Error as exc:
             raise _translate(exc, "run a query") from exc
-        stats = QueryStatistics(
-            total_results=total,
-            skipped_results=query.skip,
-            duration_in_ms=(time.perf_counter() - started) * 1000,
-            index_name=index_name(query, indexes),
-        )
-        if projections is not None:
-            return QueryResult([], included, stats, projections)
-        return QueryResult(records, included, stats)
+        return query_result(query, started, indexes, records, projections, included, total)
 
     @staticmethod
     def _page(
