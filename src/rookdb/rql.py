@@ -62,15 +62,18 @@ __all__ = ["ALL_DOCS", "RawDocumentQuery", "parse", "print_query"]
 #: ``from @all_docs``: every document, whatever its collection.
 ALL_DOCS = "@all_docs"
 
+# A field path the lexer reads as one name; other paths are printed quoted.
+_NAME = r"[\w@][\w@-]*(?:\[\])?(?:\.[\w@][\w@-]*(?:\[\])?)*"
+_PLAIN_FIELD = re.compile(_NAME)
 _TOKEN = re.compile(
     r"""
     (?P<ws>\s+)
   | (?P<number>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w@]))
   | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
   | (?P<param>\$[A-Za-z_]\w*)
-  | (?P<name>[\w@][\w@-]*(?:\[\])?(?:\.[\w@][\w@-]*(?:\[\])?)*)
+  | (?P<name>{name})
   | (?P<op>==|!=|<>|<=|>=|[=<>(),])
-    """,
+    """.replace("{name}", _NAME),
     re.VERBOSE,
 )
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "0": "\0"}
@@ -434,8 +437,13 @@ class _Printer:
     def field(self, name: str) -> str:
         word = name.split(".", 1)[0].removesuffix("[]").lower()
         # Keywords and names the lexer would read otherwise are quoted.
-        if word in _KEYWORDS or word in _FUNCTIONS or re.match(r"-?\d", name):
-            return '"' + name + '"'
+        if (
+            word in _KEYWORDS
+            or word in _FUNCTIONS
+            or re.match(r"-?\d", name)
+            or not _PLAIN_FIELD.fullmatch(name)
+        ):
+            return _quote(name)
         return name
 
     def predicate(self, predicate: Predicate, nested: bool = False) -> str:
