@@ -12,7 +12,15 @@ from rookdb.storage.sqlite import SqliteStorage
 
 
 def _storage(store: DocumentStore) -> Storage:
-    return store._storage(store.database)
+    storage = store._storage(store.database)
+    if storage.capabilities.name == "http":
+        # The test server keeps SQLite files: look inside them from this process, as another
+        # process sharing the directory would (the server sees triggers and indexes made here).
+        from rookdb.storage.sqlite import SqliteBackend
+        from rookdb.testing.backends import server_data_directory
+
+        return SqliteBackend(server_data_directory()).database(store.database)
+    return storage
 
 
 def schema_objects(store: DocumentStore) -> list[tuple[Any, ...]]:
@@ -79,9 +87,11 @@ def inject_failure(store: DocumentStore, key: str) -> None:
     """Make the database itself fail, mid-statement, when a batch writes document ``key``."""
     storage = _storage(store)
     if isinstance(storage, SqliteStorage):
+        # Behind a server the trigger must be in the file, where the server's connections see it.
+        temp = "" if store._storage(store.database).capabilities.name == "http" else "TEMP "
         with storage._connections as conn:
             conn.execute(
-                "CREATE TEMP TRIGGER inject BEFORE INSERT ON documents "
+                f"CREATE {temp}TRIGGER inject BEFORE INSERT ON documents "
                 f"WHEN NEW.key = '{key}' BEGIN SELECT RAISE(ABORT, 'injected'); END"
             )
         return

@@ -3,7 +3,8 @@
 ``memory://`` is a private in-memory backend per store; ``memory://NAME`` is shared by every
 store of the process that names it (kept for the life of the process). ``sqlite:///PATH`` is a
 directory of database files. ``postgresql://`` (or ``postgres://``) is a PostgreSQL database,
-loaded only when used (psycopg is the ``postgres`` extra). ``http(s)://`` comes with the server.
+loaded only when used (psycopg is the ``postgres`` extra). ``http(s)://`` is a rookdb server
+(``rookdb serve``; httpx is the ``http`` extra).
 """
 
 from __future__ import annotations
@@ -57,11 +58,23 @@ def _postgres(url: str) -> Backend:
     return PostgresBackend(url)
 
 
+def _http(url: str) -> Backend:
+    try:
+        from rookdb.storage.http import HttpBackend
+    except ImportError as exc:  # the embedded core does not need httpx
+        raise ConfigurationError(
+            "http(s):// needs the http extra: pip install 'rookdb[http]'"
+        ) from exc
+    return HttpBackend(url)
+
+
 SCHEMES: dict[str, Callable[[str], Backend]] = {
     "memory": _memory,
     "sqlite": _sqlite,
     "postgresql": _postgres,
     "postgres": _postgres,
+    "http": _http,
+    "https": _http,
 }
 
 
@@ -71,7 +84,5 @@ def open_backend(url: str) -> Backend:
     factory = SCHEMES.get(scheme)
     if factory is None:
         accepted = ", ".join(f"{s}://" for s in sorted(SCHEMES))
-        raise ConfigurationError(
-            f"unsupported URL {url!r}: rookdb accepts {accepted} (http(s):// comes with the server)"
-        )
+        raise ConfigurationError(f"unsupported URL {url!r}: rookdb accepts {accepted}")
     return factory(url)

@@ -2,16 +2,29 @@
 
 from __future__ import annotations
 
+import atexit
 import dataclasses
 import functools
 import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-__all__ = ["BACKENDS", "POSTGRES_URL_VARIABLE", "BackendSpec", "postgres_url"]
+__all__ = [
+    "BACKENDS",
+    "POSTGRES_URL_VARIABLE",
+    "BackendSpec",
+    "postgres_url",
+    "server_data_directory",
+]
 
 #: The PostgreSQL database the suite uses (each test in schemas of its own).
 POSTGRES_URL_VARIABLE = "ROOKDB_TEST_POSTGRES_URL"
@@ -77,10 +90,95 @@ def _drop_postgres_schemas(url: str) -> None:
         backend.close()
 
 
+class _TestServer:
+    """One ``rookdb serve`` process (SQLite files in a temporary directory) for the whole test
+    run, on a free loopback port, started by the first test that needs it and stopped at exit.
+    Tests run one at a time, so each test's clean-up deletes every database it made."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._url: str | None = None
+        self._process: subprocess.Popen[str] | None = None
+        self._directory: str | None = None
+        self.data: str | None = None
+
+    def url(self) -> str:
+        with self._lock:
+            if self._url is None or self._process is None or self._process.poll() is not None:
+                self._url = self._start()
+            return self._url
+
+    def _start(self) -> str:
+        self._directory = tempfile.mkdtemp(prefix="rookdb-test-server-")
+        self.data = os.path.join(self._directory, "data")
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "rookdb", "serve", "--port", "0", "--data", self.data],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        assert self._process.stdout is not None
+        line = self._process.stdout.readline()  # the start line names the address
+        found = re.search(r"listening on (http://\S+),", line)
+        if found is None:
+            rest = self._process.stdout.read() if self._process.poll() is not None else ""
+            self.stop()
+            raise RuntimeError(f"rookdb serve did not start: {line}{rest}")
+        # Keep draining its output so a chatty server never blocks on a full pipe.
+        threading.Thread(target=self._process.stdout.read, daemon=True).start()
+        atexit.register(self.stop)
+        return found.group(1)
+
+    def stop(self) -> None:
+        if self._process is not None and self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+        if self._directory is not None:
+            shutil.rmtree(self._directory, ignore_errors=True)
+
+
+_TEST_SERVER = _TestServer()
+
+
+def server_data_directory() -> str:
+    """The data directory of the test run's ``rookdb serve`` (for tests that look inside)."""
+    _TEST_SERVER.url()
+    assert _TEST_SERVER.data is not None
+    return _TEST_SERVER.data
+
+
+@functools.cache
+def _http_unavailable() -> str | None:
+    try:
+        import httpx  # noqa: F401
+        import starlette  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        return f"{exc.name} is not installed: pip install 'rookdb[server,http]' to run them"
+    return None
+
+
+def _delete_server_databases(url: str) -> None:
+    from rookdb.storage.http import HttpBackend
+
+    backend = HttpBackend(url)
+    try:
+        for name in backend.list_databases():
+            backend.delete_database(name)
+    finally:
+        backend.close()
+
+
 BACKENDS: dict[str, BackendSpec] = {
     "memory": BackendSpec("memory", lambda tmp: "memory://"),
     "sqlite": BackendSpec("sqlite", lambda tmp: f"sqlite:///{tmp / 'data'}"),
     "postgres": BackendSpec(
         "postgres", _postgres_test_url, _postgres_unavailable, _drop_postgres_schemas
+    ),
+    "http": BackendSpec(
+        "http", lambda tmp: _TEST_SERVER.url(), _http_unavailable, _delete_server_databases
     ),
 }

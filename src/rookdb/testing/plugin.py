@@ -1,10 +1,11 @@
 """pytest plugin: every test that uses ``store``, ``new_store`` or ``store_url`` runs on every
-selected backend (``--backend memory|sqlite|postgres|all``, repeatable; default: all).
+selected backend (``--backend memory|sqlite|postgres|http|all``, repeatable; default: all).
 
 PostgreSQL tests use ``$ROOKDB_TEST_POSTGRES_URL`` (default the local server), in schemas of
 their own that are dropped after each test. Where PostgreSQL does not answer they are skipped
 with a message saying how to enable them, except under ``CI=true``, where that is a failure:
-CI must not pass by skipping a backend.
+CI must not pass by skipping a backend. ``http`` tests run against one ``rookdb serve`` process
+for the whole run (started on first use, on a free loopback port, over SQLite files).
 """
 
 from __future__ import annotations

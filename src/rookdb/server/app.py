@@ -1,0 +1,448 @@
+"""The RavenDB-protocol routes of ``rookdb serve``, over any storage backend (SPEC §7 H2).
+
+``create_app(backend)`` is an ASGI application. Each route reads and checks its input, calls
+one method of the storage interface (``rookdb.storage.base``) in a worker thread (storage is
+blocking I/O), and answers in RavenDB's JSON shapes (``rookdb.protocol``). The server never
+imports the session: it stores the documents clients send, byte for byte.
+
+Databases are created on first use, as on the embedded backends, so the same code runs against
+either (RavenDB itself answers "database does not exist" until one is created). With API keys
+(``rookdb.server.security``), only databases a key names are reachable with it.
+
+Errors are RavenDB-style JSON (``Type``, ``Message``, ``Error``), never a stack trace; bad
+input is a 4xx, never a 500; a route that is not part of the subset is a 501.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from rookdb import protocol, rql
+from rookdb.errors import ConfigurationError, RookError
+from rookdb.ids import validate_database_name
+from rookdb.query import Query
+from rookdb.server.limits import BodyTooLarge, Limits, parse_json, read_body
+from rookdb.server.security import Access, OpenAccess
+from rookdb.storage.base import Backend, Storage
+from rookdb.storage.records import DocumentRecord, document_key
+
+__all__ = ["create_app"]
+
+log = logging.getLogger("rookdb.server")
+
+_RAVEN = "Raven.Client.Exceptions."
+#: HiLo range sizes when a client (RavenDB's) lets the server choose, as RavenDB does.
+_HILO_MIN, _HILO_MAX = 32, 1024 * 1024
+
+
+def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(
+        orjson.dumps(value), status, headers=headers, media_type="application/json; charset=utf-8"
+    )
+
+
+def _error(status: int, type_name: str, message: str) -> Response:
+    return _json({"Type": _RAVEN + type_name, "Message": message, "Error": message}, status)
+
+
+def _now() -> str:
+    now = dt.datetime.now(dt.timezone.utc)
+    return f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond:06d}0Z"
+
+
+class _Server:
+    """The routes' shared state: the backend, the limits and who may do what."""
+
+    def __init__(self, backend: Backend, limits: Limits, access: Access) -> None:
+        self.backend = backend
+        self.limits = limits
+        self.access = access
+
+    # -- plumbing ----------------------------------------------------------------------------
+
+    def storage(self, request: Request, write: bool) -> Storage:
+        name = validate_database_name(request.path_params["database"])
+        self.access.check(request.headers.get("authorization"), name, write=write)
+        return self.backend.database(name)
+
+    async def body(self, request: Request) -> Any:
+        return parse_json(await read_body(request, self.limits.max_body_bytes))
+
+    @staticmethod
+    def encoder(request: Request) -> Callable[[DocumentRecord], dict[str, Any]]:
+        """Documents in RavenDB's shape, or as records for clients that ask (``protocol``)."""
+        if protocol.RECORDS in request.headers.get("accept", ""):
+            return protocol.encode_record
+        return protocol.encode_document
+
+    def documents(
+        self, request: Request, records: list[DocumentRecord | None]
+    ) -> list[dict[str, Any] | None]:
+        encode = self.encoder(request)
+        return [None if r is None else encode(r) for r in records]
+
+    def includes(
+        self, request: Request, included: dict[str, DocumentRecord | None]
+    ) -> dict[str, Any]:
+        encode = self.encoder(request)
+        return {
+            (key if r is None else r.id): None if r is None else encode(r)
+            for key, r in included.items()
+        }
+
+    # -- documents ---------------------------------------------------------------------------
+
+    async def docs(self, request: Request) -> Response:
+        storage = self.storage(request, write=False)
+        params = request.query_params
+        if request.method == "POST":
+            body = await self.body(request)
+            if type(body) is not dict or type(body.get("Ids")) is not list:
+                raise ConfigurationError('POST docs takes {"Ids": [...]}')
+            ids = body["Ids"]
+        else:
+            ids = params.getlist("id")
+        if not all(type(i) is str for i in ids):
+            raise ConfigurationError("ids are strings")
+        if not ids:
+            if "startsWith" not in params:
+                raise ConfigurationError("docs needs id=..., Ids or startsWith=...")
+            start = _count(params.get("start", "0"), "start")
+            page_size = _count(params.get("pageSize", "25"), "pageSize")
+            found = await run_in_threadpool(
+                storage.get_prefix, params["startsWith"], start, page_size
+            )
+            return _json({"Results": self.documents(request, list(found))})
+        includes = params.getlist("include")
+        result = await run_in_threadpool(storage.get, ids, includes)
+        records = [result.documents.get(document_key(i)) for i in ids]
+        if request.method == "HEAD" or (len(ids) == 1 and request.method == "GET"):
+            record = records[0] if len(ids) == 1 else None
+            if len(ids) == 1 and record is None:
+                return Response(status_code=404)
+            if request.method == "HEAD":
+                assert record is not None
+                return Response(headers={"ETag": f'"{record.change_vector}"'})
+        return _json(
+            {
+                "Results": self.documents(request, records),
+                "Includes": self.includes(request, result.includes),
+            }
+        )
+
+    async def bulk_docs(self, request: Request) -> Response:
+        storage = self.storage(request, write=True)
+        batch = protocol.decode_commands(await self.body(request))
+        result = await run_in_threadpool(storage.apply, batch)
+        return _json(protocol.encode_batch_result(batch, result), 201)
+
+    # -- queries -----------------------------------------------------------------------------
+
+    async def queries(self, request: Request) -> Response:
+        storage = self.storage(request, write=False)
+        body = await self.body(request)
+        if type(body) is not dict or type(body.get("Query")) is not str:
+            raise ConfigurationError('a query is {"Query": "<RQL>", "QueryParameters": {...}}')
+        parameters = body.get("QueryParameters") or {}
+        if type(parameters) is not dict:
+            raise ConfigurationError("QueryParameters is an object")
+        query = rql.parse(body["Query"], parameters)
+        start, page_size = body.get("Start"), body.get("PageSize")
+        if start is not None or page_size is not None:
+            query = _page(query, start, page_size)
+        result = await run_in_threadpool(storage.query, query)
+        stats = result.statistics
+        results: list[Any] = (
+            result.projections
+            if result.projections is not None
+            else self.documents(request, list(result.records))
+        )
+        now = _now()
+        return _json(
+            {
+                "Results": results,
+                "Includes": self.includes(request, result.includes),
+                "TotalResults": stats.total_results,
+                "LongTotalResults": stats.total_results,
+                "SkippedResults": stats.skipped_results,
+                "DurationInMs": int(stats.duration_in_ms),
+                "IndexName": stats.index_name,
+                "IsStale": False,
+                "IndexTimestamp": now,
+                "LastQueryTime": now,
+                "ResultEtag": 0,
+                "NodeTag": protocol.SERVER_TAG,
+            }
+        )
+
+    async def stream_query(self, request: Request) -> Response:
+        """``streams/queries``: every document of ``from <collection>``, one per line inside
+        the ``Results`` array, in constant memory."""
+        storage = self.storage(request, write=False)
+        query = rql.parse(request.query_params.get("query", ""), {})
+        if query != Query(collection=query.collection):
+            raise ConfigurationError("rookdb streams plain 'from <collection>' queries only")
+        records = storage.stream(query.collection)
+        encode = self.encoder(request)
+
+        def lines() -> Iterator[bytes]:
+            yield b'{"Results":[\n'
+            first = True
+            for record in records:
+                yield (b"" if first else b",\n") + orjson.dumps(encode(record))
+                first = False
+            yield b"\n]}"
+
+        return StreamingResponse(
+            iterate_in_threadpool(lines()), media_type="application/json; charset=utf-8"
+        )
+
+    # -- HiLo --------------------------------------------------------------------------------
+
+    async def hilo_next(self, request: Request) -> Response:
+        storage = self.storage(request, write=True)
+        params = request.query_params
+        tag = params.get("tag", "")
+        if not tag:
+            raise ConfigurationError("hilo/next needs a tag")
+        if "capacity" in params:  # rookdb's client chooses its range size
+            capacity = _count(params["capacity"], "capacity")
+        else:  # RavenDB's clients let the server choose: double while ranges run out
+            last = _count(params.get("lastBatchSize") or "0", "lastBatchSize")
+            capacity = last * 2 if last else _HILO_MIN
+        capacity = min(max(capacity, 1), _HILO_MAX)
+        low, high = await run_in_threadpool(storage.reserve_ids, tag, capacity)
+        separator = params.get("identityPartsSeparator") or "/"
+        return _json(
+            {
+                "Prefix": tag + separator,
+                "Low": low,
+                "High": high,
+                "LastSize": high - low + 1,
+                "ServerTag": protocol.SERVER_TAG,
+                "LastRangeAt": _now(),
+            }
+        )
+
+    async def hilo_return(self, request: Request) -> Response:
+        storage = self.storage(request, write=True)
+        params = request.query_params
+        tag = params.get("tag", "")
+        last = _count(params.get("last", ""), "last")
+        end = _count(params.get("end", ""), "end")
+        await run_in_threadpool(storage.return_ids, tag, last, end)
+        return Response(status_code=204)
+
+    # -- databases, topology, statistics -------------------------------------------------------
+
+    def _node(self, request: Request, database: str | None) -> dict[str, Any]:
+        url = f"{request.url.scheme}://{request.url.netloc}"
+        node = {"Url": url, "ClusterTag": protocol.SERVER_TAG, "ServerRole": "Member"}
+        if database is not None:
+            node["Database"] = database
+        return node
+
+    async def topology(self, request: Request) -> Response:
+        name = request.query_params.get("name")
+        if name is not None:
+            validate_database_name(name)
+            self.access.check(request.headers.get("authorization"), name, write=False)
+        return _json({"Nodes": [self._node(request, name)], "Etag": 1})
+
+    async def cluster_topology(self, request: Request) -> Response:
+        self.access.check(request.headers.get("authorization"), None, write=False)
+        url = self._node(request, None)["Url"]
+        nodes = {protocol.SERVER_TAG: url}
+        return _json(
+            {
+                "Topology": {
+                    "TopologyId": "rookdb",
+                    "AllNodes": nodes,
+                    "Members": nodes,
+                    "Promotables": {},
+                    "Watchers": {},
+                    "LastNodeId": protocol.SERVER_TAG,
+                    "Etag": 1,
+                },
+                "Leader": protocol.SERVER_TAG,
+                "CurrentState": "Leader",
+                "NodeTag": protocol.SERVER_TAG,
+                "CurrentTerm": 1,
+                "Status": {},
+            }
+        )
+
+    async def client_configuration(self, request: Request) -> Response:
+        self.storage(request, write=False)
+        return _json({"Etag": 0, "Configuration": None})
+
+    async def list_databases(self, request: Request) -> Response:
+        self.access.check(request.headers.get("authorization"), None, write=False, admin=True)
+        names = await run_in_threadpool(self.backend.list_databases)
+        start = _count(request.query_params.get("start", "0"), "start")
+        page_size = _count(request.query_params.get("pageSize", str(2**31)), "pageSize")
+        return _json({"Databases": names[start : start + page_size]})
+
+    async def admin_databases(self, request: Request) -> Response:
+        self.access.check(request.headers.get("authorization"), None, write=True, admin=True)
+        if request.method == "PUT":
+            name = request.query_params.get("name")
+            if name is None:
+                body = await self.body(request)
+                name = body.get("DatabaseName") if type(body) is dict else None
+            name = validate_database_name(name)
+            await run_in_threadpool(self.backend.create_database, name)
+            return _json(
+                {
+                    "RaftCommandIndex": 1,
+                    "Name": name,
+                    "Topology": {"Members": [protocol.SERVER_TAG], "ReplicationFactor": 1},
+                    "NodesAddedTo": [self._node(request, None)["Url"]],
+                }
+            )
+        body = await self.body(request)
+        names = body.get("DatabaseNames") if type(body) is dict else None
+        if type(names) is not list:
+            raise ConfigurationError('deleting databases takes {"DatabaseNames": [...]}')
+        for name in names:
+            validate_database_name(name)
+        for name in names:
+            await run_in_threadpool(self.backend.delete_database, name)
+        return _json({"RaftCommandIndex": 1, "PendingDeletes": []})
+
+    async def stats(self, request: Request) -> Response:
+        name = validate_database_name(request.path_params["database"])
+        self.access.check(request.headers.get("authorization"), name, write=False)
+        stats = await run_in_threadpool(self.backend.statistics, name)
+        return _json(
+            {
+                "CountOfDocuments": stats.count_of_documents,
+                "CountOfIndexes": len(stats.indexes),
+                "Indexes": [{"Name": index} for index in stats.indexes],
+                "DatabaseName": stats.database,
+            }
+        )
+
+    async def collection_stats(self, request: Request) -> Response:
+        name = validate_database_name(request.path_params["database"])
+        self.access.check(request.headers.get("authorization"), name, write=False)
+        stats = await run_in_threadpool(self.backend.statistics, name)
+        return _json(
+            {"CountOfDocuments": stats.count_of_documents, "Collections": stats.collections}
+        )
+
+
+def _count(text: str, what: str) -> int:
+    if not text.isdigit() or len(text) > 18:
+        raise ConfigurationError(f"{what} must be a non-negative integer, not {text[:40]!r}")
+    return int(text)
+
+
+def _page(query: Query, start: Any, page_size: Any) -> Query:
+    """Apply RavenDB's body-level ``Start``/``PageSize`` on top of the RQL's own paging."""
+    for value, what in ((start, "Start"), (page_size, "PageSize")):
+        if value is not None and (type(value) is not int or value < 0):
+            raise ConfigurationError(f"{what} must be a non-negative integer")
+    skip = query.skip + (start or 0)
+    take = query.take
+    if page_size is not None:
+        take = page_size if take is None else min(take, page_size)
+    return dataclasses.replace(query, skip=skip, take=take)
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _guarded(endpoint: Endpoint) -> Endpoint:
+    """Turn every failure into a RavenDB-style answer; never a stack trace to the client."""
+
+    async def run(request: Request) -> Response:
+        try:
+            return await endpoint(request)
+        except BodyTooLarge:
+            return _error(413, "BadRequestException", "the request body is over the server's limit")
+        except RookError as exc:
+            return _json(protocol.error_body(exc), protocol.error_status(exc))
+        except Exception:  # a bug: log it here, tell the client no more than that
+            log.exception("unexpected error on %s %s", request.method, request.url.path)
+            return _error(500, "RavenException", "internal error (see the server's log)")
+
+    return run
+
+
+async def _not_supported(request: Request, exc: Exception) -> Response:
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    if status == 404:
+        return _error(
+            501,
+            "NotSupportedException",
+            f"{request.method} {request.url.path} is not part of the RavenDB protocol subset "
+            "rookdb serves",
+        )
+    if status == 405:
+        return _error(405, "BadRequestException", f"{request.method} is not allowed here")
+    return _error(status, "BadRequestException", str(getattr(exc, "detail", "bad request")))
+
+
+class _ConcurrencyLimit:
+    """At most ``limit`` requests in the application at once; past it a 503 at once, in
+    RavenDB's error shape (clients retry a 503)."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app, self.limit, self.active = app, limit, 0
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        if self.active >= self.limit:
+            response = _error(503, "RavenException", "the server is busy: try again")
+            await response(scope, receive, send)
+            return
+        self.active += 1  # one event loop: no lock needed
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            self.active -= 1
+
+
+def create_app(
+    backend: Backend, *, limits: Limits | None = None, access: Access | None = None
+) -> ASGIApp:
+    """The ASGI application serving ``backend``'s databases over RavenDB's HTTP protocol."""
+    limits = limits or Limits()
+    server = _Server(backend, limits, access or OpenAccess())
+    db = "/databases/{database}"
+    routes = [
+        Route(f"{db}/docs", _guarded(server.docs), methods=["GET", "HEAD", "POST"]),
+        Route(f"{db}/bulk_docs", _guarded(server.bulk_docs), methods=["POST"]),
+        Route(f"{db}/queries", _guarded(server.queries), methods=["POST"]),
+        Route(f"{db}/streams/queries", _guarded(server.stream_query), methods=["GET"]),
+        Route(f"{db}/hilo/next", _guarded(server.hilo_next), methods=["GET"]),
+        Route(f"{db}/hilo/return", _guarded(server.hilo_return), methods=["PUT"]),
+        Route(f"{db}/stats", _guarded(server.stats), methods=["GET"]),
+        Route(f"{db}/collections/stats", _guarded(server.collection_stats), methods=["GET"]),
+        Route(f"{db}/configuration/client", _guarded(server.client_configuration)),
+        Route("/topology", _guarded(server.topology), methods=["GET"]),
+        Route("/cluster/topology", _guarded(server.cluster_topology), methods=["GET"]),
+        Route("/databases", _guarded(server.list_databases), methods=["GET"]),
+        Route("/admin/databases", _guarded(server.admin_databases), methods=["PUT", "DELETE"]),
+    ]
+    handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
+        HTTPException: _not_supported
+    }
+    app = Starlette(routes=routes, exception_handlers=handlers)
+    return _ConcurrencyLimit(app, limits.max_concurrency)

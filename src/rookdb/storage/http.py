@@ -1,0 +1,322 @@
+"""The ``http(s)://`` backend: the storage interface over RavenDB's HTTP protocol (SPEC B4).
+
+Talks to ``rookdb serve`` (or another server speaking the same subset) with httpx: one
+keep-alive connection pool per store, shared by its sessions and threads. Each storage call is
+one request; the shapes are in ``rookdb.protocol``.
+
+Failures keep their meaning across the wire: a conflict is ``ConcurrencyError`` with the
+document id and both change vectors, a bad query is ``QueryError`` with its position, and so
+on (the server sends the rookdb error class). A server that cannot be reached is
+``StorageUnavailableError``; a batch whose answer never came (the connection broke or timed out
+after it was sent) is ``OutcomeUnknownError``: it may or may not have been committed.
+
+An API key (``rookdb serve --api-keys``) is taken from ``$ROOKDB_API_KEY``.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator, Sequence
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import orjson
+
+from rookdb import protocol
+from rookdb.errors import (
+    ConfigurationError,
+    OutcomeUnknownError,
+    ProtocolError,
+    StorageError,
+    StorageUnavailableError,
+)
+from rookdb.ids import validate_database_name
+from rookdb.query import Query, QueryStatistics
+from rookdb.rql import print_query
+from rookdb.storage.base import Backend, Storage
+from rookdb.storage.records import (
+    BatchResult,
+    Capabilities,
+    Command,
+    DatabaseStatistics,
+    DocumentRecord,
+    GetResult,
+    QueryResult,
+    document_key,
+)
+
+__all__ = ["API_KEY_VARIABLE", "HttpBackend", "HttpStorage"]
+
+API_KEY_VARIABLE = "ROOKDB_API_KEY"
+#: The server's default body limit (SPEC H4): a bigger batch is refused before it is sent.
+MAX_BATCH_BYTES = 256 * 1024 * 1024
+TIMEOUT_S = 60.0
+
+
+class _Client:
+    """One httpx client and the rules for turning its failures into rookdb errors."""
+
+    def __init__(self, base_url: str) -> None:
+        headers = {"User-Agent": "rookdb", "Accept": f"{protocol.RECORDS}, application/json"}
+        key = os.environ.get(API_KEY_VARIABLE)
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        self.base_url = base_url
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
+        # TCP_NODELAY, as on the server's side: a small last segment of a request must not
+        # wait for the server's delayed ACK (Nagle's algorithm), which costs 40 ms a time.
+        transport = httpx.HTTPTransport(
+            limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+        )
+        self._http = httpx.Client(
+            base_url=base_url,
+            headers=headers,
+            timeout=httpx.Timeout(TIMEOUT_S, connect=10.0),
+            transport=transport,
+        )
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        content: bytes | None = None,
+        write: bool = False,
+        missing_ok: bool = False,
+    ) -> Any:
+        """Send one request; the decoded JSON answer (None for an empty one or, with
+        ``missing_ok``, a 404)."""
+        try:
+            response = self._http.request(method, path, params=params, content=content)
+        except httpx.ConnectError as exc:
+            raise StorageUnavailableError(
+                f"cannot reach the rookdb server at {self.base_url}: {exc}", original=exc
+            ) from exc
+        except httpx.TransportError as exc:
+            if write:
+                raise OutcomeUnknownError(
+                    f"the batch was sent to {self.base_url} but no answer came back ({exc}): "
+                    "it may or may not have been written",
+                    original=exc,
+                ) from exc
+            raise StorageUnavailableError(
+                f"the rookdb server at {self.base_url} did not answer: {exc}", original=exc
+            ) from exc
+        if response.status_code == 404 and missing_ok:
+            return None
+        body = _decode(response)
+        if response.status_code >= 400:
+            raise protocol.error_from_body(
+                response.status_code, body if isinstance(body, dict) else None
+            )
+        return body
+
+    def stream_lines(self, path: str, params: Any) -> Iterator[str]:
+        try:
+            with self._http.stream("GET", path, params=params) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    body = _decode(response)
+                    raise protocol.error_from_body(
+                        response.status_code, body if isinstance(body, dict) else None
+                    )
+                yield from response.iter_lines()
+        except httpx.TransportError as exc:
+            raise StorageUnavailableError(f"the stream from {self.base_url} broke: {exc}") from exc
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def _decode(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError(
+            f"the server answered HTTP {response.status_code} with something that is not "
+            f"JSON: {response.content[:200]!r}"
+        ) from exc
+
+
+class HttpStorage(Storage):
+    """One database of a rookdb server."""
+
+    def __init__(self, client: _Client, name: str, capabilities: Capabilities) -> None:
+        self.capabilities = capabilities
+        self.name = name
+        self._client = client
+        self._path = f"/databases/{quote(name, safe='')}"
+
+    def get(self, ids: Sequence[str], includes: Sequence[str] = ()) -> GetResult:
+        if not ids:
+            return GetResult({}, {})
+        body = self._client.request(
+            "POST",
+            f"{self._path}/docs",
+            params=[("include", path) for path in includes],
+            content=orjson.dumps({"Ids": list(ids)}),
+        )
+        try:
+            found = {
+                document_key(r.id): r
+                for r in protocol.decode_documents(body["Results"])
+                if r is not None
+            }
+            included = {
+                document_key(key): record
+                for key, record in zip(
+                    body["Includes"],
+                    protocol.decode_documents(body["Includes"].values()),
+                    strict=True,
+                )
+            }
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ProtocolError(f"the server's documents answer is malformed: {exc}") from exc
+        return GetResult(found, included)
+
+    def get_prefix(self, prefix: str, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
+        body = self._client.request(
+            "GET",
+            f"{self._path}/docs",
+            params={"startsWith": prefix, "start": start, "pageSize": page_size},
+        )
+        return [r for r in protocol.decode_documents(_results(body)) if r is not None]
+
+    def apply(self, batch: Sequence[Command]) -> BatchResult:
+        content = protocol.encode_commands(batch)
+        if len(content) > MAX_BATCH_BYTES:
+            raise StorageError(
+                f"this batch is {len(content):,} bytes; the server accepts at most "
+                f"{MAX_BATCH_BYTES:,} (SPEC H4): save in smaller batches"
+            )
+        body = self._client.request("POST", f"{self._path}/bulk_docs", content=content, write=True)
+        return protocol.decode_batch_result(body)
+
+    def query(self, query: Query) -> QueryResult:
+        text, parameters = print_query(query)
+        body = self._client.request(
+            "POST",
+            f"{self._path}/queries",
+            content=orjson.dumps({"Query": text, "QueryParameters": parameters}),
+        )
+        try:
+            stats = QueryStatistics(
+                total_results=body["TotalResults"],
+                skipped_results=body.get("SkippedResults", 0),
+                duration_in_ms=body.get("DurationInMs", 0),
+                index_name=body.get("IndexName") or "",
+            )
+            includes = body.get("Includes") or {}
+            included = {
+                document_key(key): record
+                for key, record in zip(
+                    includes, protocol.decode_documents(includes.values()), strict=True
+                )
+            }
+            if query.select:
+                return QueryResult([], included, stats, list(body["Results"]))
+            records = [r for r in protocol.decode_documents(body["Results"]) if r is not None]
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ProtocolError(f"the server's query answer is malformed: {exc}") from exc
+        return QueryResult(records, included, stats)
+
+    def reserve_ids(self, prefix: str, capacity: int) -> tuple[int, int]:
+        body = self._client.request(
+            "GET", f"{self._path}/hilo/next", params={"tag": prefix, "capacity": capacity}
+        )
+        try:
+            return int(body["Low"]), int(body["High"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ProtocolError(f"the server's HiLo answer is malformed: {exc}") from exc
+
+    def return_ids(self, prefix: str, last_used: int, high: int) -> None:
+        self._client.request(
+            "PUT",
+            f"{self._path}/hilo/return",
+            params={"tag": prefix, "last": last_used, "end": high},
+        )
+
+    def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
+        text, _ = print_query(Query(collection=collection))
+        # The server writes one document per line between '{"Results":[' and ']}'.
+        for line in self._client.stream_lines(f"{self._path}/streams/queries", {"query": text}):
+            line = line.strip().rstrip(",")
+            if line.startswith("{") and line != '{"Results":[':
+                yield protocol.decode_document(orjson.loads(line))
+
+    def close(self) -> None:
+        pass  # the connection pool belongs to the backend
+
+
+def _results(body: Any) -> list[Any]:
+    if type(body) is not dict or type(body.get("Results")) is not list:
+        raise ProtocolError("the server's answer has no Results list")
+    return body["Results"]  # type: ignore[no-any-return]
+
+
+class HttpBackend(Backend):
+    """The databases of one rookdb server."""
+
+    def __init__(self, urls: str | Sequence[str]) -> None:
+        url = urls if isinstance(urls, str) else urls[0]
+        if not url.lower().startswith(("http://", "https://")):
+            raise ConfigurationError(f"not an http(s) URL: {url!r}")
+        self.capabilities = Capabilities(name="http", persistent=True, multi_process=True)
+        self._client = _Client(url.rstrip("/"))
+        self._lock = threading.Lock()
+        self._open: dict[str, HttpStorage] = {}
+
+    def database(self, name: str) -> HttpStorage:
+        validate_database_name(name)
+        with self._lock:
+            storage = self._open.get(name.lower())
+            if storage is None:
+                storage = self._open[name.lower()] = HttpStorage(
+                    self._client, name, self.capabilities
+                )
+            return storage
+
+    def create_database(self, name: str) -> None:
+        self._client.request(
+            "PUT", "/admin/databases", params={"name": validate_database_name(name)}
+        )
+
+    def delete_database(self, name: str) -> None:
+        validate_database_name(name)
+        with self._lock:
+            self._open.pop(name.lower(), None)
+        self._client.request(
+            "DELETE",
+            "/admin/databases",
+            content=orjson.dumps({"DatabaseNames": [name], "HardDelete": True}),
+        )
+
+    def list_databases(self) -> list[str]:
+        body = self._client.request("GET", "/databases", params={"namesOnly": "true"})
+        try:
+            return [str(name) for name in body["Databases"]]
+        except (KeyError, TypeError) as exc:
+            raise ProtocolError(f"the server's database list is malformed: {exc}") from exc
+
+    def statistics(self, name: str) -> DatabaseStatistics:
+        path = f"/databases/{quote(validate_database_name(name), safe='')}"
+        stats = self._client.request("GET", f"{path}/stats")
+        collections = self._client.request("GET", f"{path}/collections/stats")
+        try:
+            return DatabaseStatistics(
+                str(stats.get("DatabaseName", name)),
+                int(stats["CountOfDocuments"]),
+                {str(k): int(v) for k, v in collections["Collections"].items()},
+                [str(index["Name"]) for index in stats["Indexes"]],
+            )
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ProtocolError(f"the server's statistics are malformed: {exc}") from exc
+
+    def close(self) -> None:
+        self._client.close()
