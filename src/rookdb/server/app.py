@@ -16,7 +16,6 @@ input is a 4xx, never a 500; a route that is not part of the subset is a 501.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
@@ -37,7 +36,7 @@ from rookdb.query import Query
 from rookdb.server.limits import BodyTooLarge, Limits, parse_json, read_body
 from rookdb.server.security import Access, OpenAccess
 from rookdb.storage.base import Backend, Storage
-from rookdb.storage.records import DocumentRecord, document_key
+from rookdb.storage.records import DocumentRecord, document_key, last_modified_now
 
 __all__ = ["create_app"]
 
@@ -56,11 +55,6 @@ def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) 
 
 def _error(status: int, type_name: str, message: str) -> Response:
     return _json({"Type": _RAVEN + type_name, "Message": message, "Error": message}, status)
-
-
-def _now() -> str:
-    now = dt.datetime.now(dt.timezone.utc)
-    return f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond:06d}0Z"
 
 
 class _Server:
@@ -170,7 +164,7 @@ class _Server:
             if result.projections is not None
             else self.documents(request, list(result.records))
         )
-        now = _now()
+        now = last_modified_now()
         return _json(
             {
                 "Results": results,
@@ -233,7 +227,7 @@ class _Server:
                 "High": high,
                 "LastSize": high - low + 1,
                 "ServerTag": protocol.SERVER_TAG,
-                "LastRangeAt": _now(),
+                "LastRangeAt": last_modified_now(),
             }
         )
 
