@@ -25,6 +25,7 @@ __all__ = [
     "json_equal",
     "loads",
     "may_hide_invalid_values",
+    "may_hold_long_integers",
 ]
 
 INT64_MIN = -(2**63)
@@ -62,7 +63,12 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
 
 def may_hide_invalid_values(data: bytes) -> bool:
     """True when ``data`` might stand for a NaN/infinity or an integer outside 64 bits."""
-    return b"null" in data or _NINETEEN_DIGITS in data.translate(_DIGITS_TO_ZERO)
+    return b"null" in data or may_hold_long_integers(data)
+
+
+def may_hold_long_integers(data: bytes) -> bool:
+    """True when ``data`` has a run of 19 digits: it might hold an integer outside 64 bits."""
+    return _NINETEEN_DIGITS in data.translate(_DIGITS_TO_ZERO)
 
 
 def json_equal(a: Any, b: Any) -> bool:
