@@ -5,7 +5,6 @@ too (``--backend http``)."""
 from __future__ import annotations
 
 import ast
-import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -17,7 +16,7 @@ import pytest
 
 from rookdb import DocumentStore
 from rookdb.errors import AuthenticationError, AuthorizationError
-from rookdb.testing.backends import BACKENDS, server_data_directory
+from rookdb.testing.backends import BACKENDS, server_data_directory, start_server
 
 SRC = Path(__file__).parent.parent / "src" / "rookdb"
 
@@ -123,18 +122,8 @@ class _serve:
         self.tmp, self.options = tmp, options
 
     def __enter__(self) -> str:
-        command = [sys.executable, "-m", "rookdb", "serve", "--port", "0", "--data", str(self.tmp)]
-        self.process = subprocess.Popen(
-            [*command, *self.options],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        found = re.search(r"listening on (https?://\S+),", line)
-        assert found, line
-        return found.group(1)
+        self.process, url = start_server("--data", str(self.tmp), *self.options)
+        return url
 
     def __exit__(self, *exc: object) -> None:
         self.process.terminate()

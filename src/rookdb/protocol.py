@@ -67,6 +67,7 @@ __all__ = [
     "error_body",
     "error_from_body",
     "error_status",
+    "raven_error",
 ]
 
 #: The cluster node tag of a rookdb server (ids from HiLo end in ``-A``, as in RavenDB).
@@ -288,6 +289,11 @@ _ERRORS: list[tuple[type[RookError], int, str]] = [
 _BY_NAME: dict[str, type[RookError]] = {cls.__name__: cls for cls, _, _ in _ERRORS}
 
 
+def raven_error(type_name: str, message: str) -> dict[str, Any]:
+    """An error body in RavenDB's shape; ``type_name`` under ``Raven.Client.Exceptions.``."""
+    return {"Type": _RAVEN + type_name, "Message": message, "Error": message}
+
+
 def error_status(error: RookError) -> int:
     for cls, status, _ in _ERRORS:
         if isinstance(error, cls):
@@ -303,13 +309,8 @@ def error_body(error: RookError) -> dict[str, Any]:
         if isinstance(error, cls):
             raven_type, rookdb_type = name, cls.__name__
             break
-    message = str(error)
-    body: dict[str, Any] = {
-        "Type": _RAVEN + raven_type,
-        "Message": message,
-        "Error": message,
-        "RookdbError": rookdb_type,
-    }
+    body = raven_error(raven_type, str(error))
+    body["RookdbError"] = rookdb_type
     if isinstance(error, ConcurrencyError):
         body.update(
             Id=error.document_id,

@@ -42,7 +42,6 @@ __all__ = ["create_app"]
 
 log = logging.getLogger("rookdb.server")
 
-_RAVEN = "Raven.Client.Exceptions."
 #: HiLo range sizes when a client (RavenDB's) lets the server choose, as RavenDB does.
 _HILO_MIN, _HILO_MAX = 32, 1024 * 1024
 
@@ -54,7 +53,7 @@ def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) 
 
 
 def _error(status: int, type_name: str, message: str) -> Response:
-    return _json({"Type": _RAVEN + type_name, "Message": message, "Error": message}, status)
+    return _json(protocol.raven_error(type_name, message), status)
 
 
 class _Server:
@@ -67,10 +66,20 @@ class _Server:
 
     # -- plumbing ----------------------------------------------------------------------------
 
-    def storage(self, request: Request, write: bool) -> Storage:
+    def allow(
+        self, request: Request, database: str | None, *, write: bool = False, admin: bool = False
+    ) -> None:
+        """Raise unless this request's credentials allow the operation (``security``)."""
+        self.access.check(request.headers.get("authorization"), database, write=write, admin=admin)
+
+    def database(self, request: Request, write: bool) -> str:
+        """The checked, allowed database name of a ``/databases/{database}/...`` route."""
         name = validate_database_name(request.path_params["database"])
-        self.access.check(request.headers.get("authorization"), name, write=write)
-        return self.backend.database(name)
+        self.allow(request, name, write=write)
+        return name
+
+    def storage(self, request: Request, write: bool) -> Storage:
+        return self.backend.database(self.database(request, write))
 
     async def body(self, request: Request) -> Any:
         return parse_json(await read_body(request, self.limits.max_body_bytes))
@@ -252,12 +261,11 @@ class _Server:
     async def topology(self, request: Request) -> Response:
         name = request.query_params.get("name")
         if name is not None:
-            validate_database_name(name)
-            self.access.check(request.headers.get("authorization"), name, write=False)
+            self.allow(request, validate_database_name(name))
         return _json({"Nodes": [self._node(request, name)], "Etag": 1})
 
     async def cluster_topology(self, request: Request) -> Response:
-        self.access.check(request.headers.get("authorization"), None, write=False)
+        self.allow(request, None)
         url = self._node(request, None)["Url"]
         nodes = {protocol.SERVER_TAG: url}
         return _json(
@@ -280,18 +288,18 @@ class _Server:
         )
 
     async def client_configuration(self, request: Request) -> Response:
-        self.storage(request, write=False)
+        self.database(request, write=False)
         return _json({"Etag": 0, "Configuration": None})
 
     async def list_databases(self, request: Request) -> Response:
-        self.access.check(request.headers.get("authorization"), None, write=False, admin=True)
+        self.allow(request, None, admin=True)
         names = await run_in_threadpool(self.backend.list_databases)
         start = _count(request.query_params.get("start", "0"), "start")
         page_size = _count(request.query_params.get("pageSize", str(2**31)), "pageSize")
         return _json({"Databases": names[start : start + page_size]})
 
     async def admin_databases(self, request: Request) -> Response:
-        self.access.check(request.headers.get("authorization"), None, write=True, admin=True)
+        self.allow(request, None, write=True, admin=True)
         if request.method == "PUT":
             name = request.query_params.get("name")
             if name is None:
@@ -318,22 +326,21 @@ class _Server:
         return _json({"RaftCommandIndex": 1, "PendingDeletes": []})
 
     async def stats(self, request: Request) -> Response:
-        name = validate_database_name(request.path_params["database"])
-        self.access.check(request.headers.get("authorization"), name, write=False)
-        stats = await run_in_threadpool(self.backend.statistics, name)
+        """RavenDB's database statistics, plus ``Collections`` (documents per collection, as
+        ``collections/stats`` gives them) so rookdb's client needs one request."""
+        stats = await run_in_threadpool(self.backend.statistics, self.database(request, False))
         return _json(
             {
                 "CountOfDocuments": stats.count_of_documents,
                 "CountOfIndexes": len(stats.indexes),
                 "Indexes": [{"Name": index} for index in stats.indexes],
                 "DatabaseName": stats.database,
+                "Collections": stats.collections,
             }
         )
 
     async def collection_stats(self, request: Request) -> Response:
-        name = validate_database_name(request.path_params["database"])
-        self.access.check(request.headers.get("authorization"), name, write=False)
-        stats = await run_in_threadpool(self.backend.statistics, name)
+        stats = await run_in_threadpool(self.backend.statistics, self.database(request, False))
         return _json(
             {"CountOfDocuments": stats.count_of_documents, "Collections": stats.collections}
         )

@@ -168,14 +168,7 @@ class HttpStorage(Storage):
                 for r in protocol.decode_documents(body["Results"])
                 if r is not None
             }
-            included = {
-                document_key(key): record
-                for key, record in zip(
-                    body["Includes"],
-                    protocol.decode_documents(body["Includes"].values()),
-                    strict=True,
-                )
-            }
+            included = _included(body["Includes"])
         except (KeyError, TypeError, AttributeError) as exc:
             raise ProtocolError(f"the server's documents answer is malformed: {exc}") from exc
         return GetResult(found, included)
@@ -212,13 +205,7 @@ class HttpStorage(Storage):
                 duration_in_ms=body.get("DurationInMs", 0),
                 index_name=body.get("IndexName") or "",
             )
-            includes = body.get("Includes") or {}
-            included = {
-                document_key(key): record
-                for key, record in zip(
-                    includes, protocol.decode_documents(includes.values()), strict=True
-                )
-            }
+            included = _included(body.get("Includes") or {})
             if query.select:
                 return QueryResult([], included, stats, list(body["Results"]))
             records = [r for r in protocol.decode_documents(body["Results"]) if r is not None]
@@ -252,6 +239,14 @@ class HttpStorage(Storage):
 
     def close(self) -> None:
         pass  # the connection pool belongs to the backend
+
+
+def _included(includes: dict[str, Any]) -> dict[str, DocumentRecord | None]:
+    """An answer's ``Includes`` by key; a missing document is None."""
+    return {
+        document_key(key): record
+        for key, record in zip(includes, protocol.decode_documents(includes.values()), strict=True)
+    }
 
 
 def _results(body: Any) -> list[Any]:
@@ -306,13 +301,12 @@ class HttpBackend(Backend):
 
     def statistics(self, name: str) -> DatabaseStatistics:
         path = f"/databases/{quote(validate_database_name(name), safe='')}"
-        stats = self._client.request("GET", f"{path}/stats")
-        collections = self._client.request("GET", f"{path}/collections/stats")
+        stats = self._client.request("GET", f"{path}/stats")  # with rookdb's Collections
         try:
             return DatabaseStatistics(
                 str(stats.get("DatabaseName", name)),
                 int(stats["CountOfDocuments"]),
-                {str(k): int(v) for k, v in collections["Collections"].items()},
+                {str(k): int(v) for k, v in stats["Collections"].items()},
                 [str(index["Name"]) for index in stats["Indexes"]],
             )
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -24,6 +24,7 @@ __all__ = [
     "BackendSpec",
     "postgres_url",
     "server_data_directory",
+    "start_server",
 ]
 
 #: The PostgreSQL database the suite uses (each test in schemas of its own).
@@ -90,6 +91,26 @@ def _drop_postgres_schemas(url: str) -> None:
         backend.close()
 
 
+def start_server(*options: str) -> tuple[subprocess.Popen[str], str]:
+    """Start ``rookdb serve --port 0 OPTIONS``; the process and the URL its start line names.
+    The caller terminates the process."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rookdb", "serve", "--port", "0", *options],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    line = process.stdout.readline()  # the start line names the address
+    found = re.search(r"listening on (https?://\S+),", line)
+    if found is None:
+        process.kill()
+        raise RuntimeError(f"rookdb serve did not start: {line}{process.stdout.read()}")
+    # Keep draining its output so a chatty server never blocks on a full pipe.
+    threading.Thread(target=process.stdout.read, daemon=True).start()
+    return process, found.group(1)
+
+
 class _TestServer:
     """One ``rookdb serve`` process (SQLite files in a temporary directory) for the whole test
     run, on a free loopback port, started by the first test that needs it and stopped at exit.
@@ -111,23 +132,9 @@ class _TestServer:
     def _start(self) -> str:
         self._directory = tempfile.mkdtemp(prefix="rookdb-test-server-")
         self.data = os.path.join(self._directory, "data")
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "rookdb", "serve", "--port", "0", "--data", self.data],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        assert self._process.stdout is not None
-        line = self._process.stdout.readline()  # the start line names the address
-        found = re.search(r"listening on (http://\S+),", line)
-        if found is None:
-            rest = self._process.stdout.read() if self._process.poll() is not None else ""
-            self.stop()
-            raise RuntimeError(f"rookdb serve did not start: {line}{rest}")
-        # Keep draining its output so a chatty server never blocks on a full pipe.
-        threading.Thread(target=self._process.stdout.read, daemon=True).start()
+        self._process, url = start_server("--data", self.data)
         atexit.register(self.stop)
-        return found.group(1)
+        return url
 
     def stop(self) -> None:
         if self._process is not None and self._process.poll() is None:
