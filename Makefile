@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test test-full check bench clean
+.PHONY: demo test test-full check docs bench clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,10 @@ check: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/mypy
+
+## make docs: regenerate docs/cli.md from the commands' --help (a test checks it is current).
+docs: $(VENV)/.installed-dev
+	ROOKDB_UPDATE_DOCS=1 $(BIN)/pytest -q tests/test_docs_and_cli.py -k cli_reference
 
 ## make bench: the benchmarks of bench/README.md (N=10,000 and 100,000), SQLite then PostgreSQL.
 bench: $(VENV)/.installed-bench

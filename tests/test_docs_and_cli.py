@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -69,3 +70,49 @@ def test_the_installed_command_and_help(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "demo.rookdb").exists()
+
+
+def _cli_reference() -> str:
+    """docs/cli.md: the ``--help`` of ``rookdb`` and of each of its commands."""
+
+    def help_text(command: click.Command, name: str, parent: click.Context | None) -> str:
+        settings = {"terminal_width": 100, "max_content_width": 100, **command.context_settings}
+        return command.get_help(click.Context(command, info_name=name, parent=parent, **settings))
+
+    root = click.Context(main, info_name="rookdb", **main.context_settings)
+    parts = [
+        "# The `rookdb` command\n",
+        "Generated from `--help` by `make docs`; a test fails when this file and the command "
+        "disagree. Every command that works on documents takes `--url` (or `$ROOKDB_URL`) and "
+        "`--database`.\n",
+        f"```\n$ rookdb --help\n{help_text(main, 'rookdb', None)}\n```\n",
+    ]
+    for name in sorted(main.list_commands(root)):
+        command = main.get_command(root, name)
+        assert command is not None
+        parts.append(
+            f"## rookdb {name}\n\n```\n$ rookdb {name} --help\n"
+            f"{help_text(command, name, root)}\n```\n"
+        )
+    return "\n".join(parts)
+
+
+def test_the_cli_reference_is_generated_from_help() -> None:
+    path = ROOT / "docs" / "cli.md"
+    expected = _cli_reference()
+    if os.environ.get("ROOKDB_UPDATE_DOCS") == "1":
+        path.write_text(expected)
+    assert path.exists(), "docs/cli.md is missing: run `make docs`"
+    assert path.read_text() == expected, "docs/cli.md is out of date: run `make docs`"
+
+
+def test_every_command_has_help_from_a_shell(tmp_path: Path) -> None:
+    env = {**os.environ, "ROOKDB_URL": f"sqlite:///{tmp_path}"}
+    for name in main.list_commands(click.Context(main)):
+        done = subprocess.run(
+            [sys.executable, "-m", "rookdb", name, "--help"],
+            capture_output=True,
+            text=True,
+            env=env,
+        )
+        assert done.returncode == 0 and f"Usage: rookdb {name}" in done.stdout, done.stderr

@@ -2,4 +2,4 @@
 
 from rookdb.cli import main
 
-main()
+main(prog_name="rookdb")

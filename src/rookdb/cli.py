@@ -1,23 +1,263 @@
 """The ``rookdb`` command: a thin shell over the library (SPEC §8).
 
-``demo`` and ``serve`` so far; ``import``/``export``, ``query``, ``get`` and ``stats`` join
-them on the same ``click`` group.
+``serve`` and ``demo``; ``get``, ``query``, ``stats``, ``import`` and ``export`` work on the
+documents of one database as stored (JSON, no Python classes), through the storage interface
+of whatever backend ``--url`` names: a directory of SQLite files, PostgreSQL or a server.
+The reference in ``docs/cli.md`` is generated from the ``--help`` texts here (``make docs``).
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
+import sys
+import urllib.parse
+from collections.abc import Callable, Iterator
+from typing import IO, Any, TypeVar
 
 import click
+import orjson
 
 import rookdb
 from rookdb import demo as demo_tour
+from rookdb import protocol, rql, transfer
+from rookdb.errors import RookError
+from rookdb.ids import validate_database_name
+from rookdb.storage.base import Backend, Storage
+from rookdb.storage.records import document_key
+from rookdb.store import DEFAULT_DATABASE, DEFAULT_URL
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(rookdb.__version__, prog_name="rookdb")
 def main() -> None:
     """rookdb: a document database for Python with the RavenDB session model."""
+
+
+def _reports_errors(command: F) -> F:
+    """A rookdb error ends the command with its message and exit status 1, no traceback."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except RookError as exc:
+            raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+
+    return run  # type: ignore[return-value]
+
+
+def _on_database(command: F) -> F:
+    """``--url`` and ``--database``, the options of every command that works on documents."""
+    command = click.option(
+        "--database",
+        "-d",
+        default=DEFAULT_DATABASE,
+        show_default=True,
+        help="The database in that storage.",
+    )(command)
+    return click.option(
+        "--url",
+        envvar="ROOKDB_URL",
+        default=DEFAULT_URL,
+        show_default=True,
+        show_envvar=True,
+        help="The storage: sqlite:///DIR, postgresql://..., or http(s):// of a rookdb server.",
+    )(command)
+
+
+@contextlib.contextmanager
+def _opened(url: str) -> Iterator[Backend]:
+    from rookdb.storage.registry import open_backend
+
+    backend = open_backend(url)
+    try:
+        yield backend
+    finally:
+        backend.close()
+
+
+@contextlib.contextmanager
+def _database(url: str, database: str) -> Iterator[Storage]:
+    with _opened(url) as backend:
+        yield backend.database(validate_database_name(database))
+
+
+def _without_password(url: str) -> str:
+    """A URL fit to print: any password replaced by ``***``."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def _json(value: Any, pretty: bool = False) -> str:
+    return orjson.dumps(value, option=orjson.OPT_INDENT_2 if pretty else 0).decode()
+
+
+@main.command()
+@_on_database
+@click.argument("ids", nargs=-1, required=True, metavar="ID...")
+@_reports_errors
+def get(url: str, database: str, ids: tuple[str, ...]) -> None:
+    """Print the documents with these ids, as JSON with their @metadata.
+
+    Exit status 1 if any of them does not exist (the others are still printed).
+    """
+    with _database(url, database) as storage:
+        found = storage.get(list(ids)).documents
+    missing = []
+    for document_id in ids:
+        record = found.get(document_key(document_id))
+        if record is None:
+            missing.append(document_id)
+        else:
+            click.echo(_json(protocol.encode_document(record), pretty=True))
+    if missing:
+        raise click.ClickException("no document " + ", ".join(map(repr, missing)))
+
+
+def _parameter(text: str) -> tuple[str, Any]:
+    name, sep, value = text.partition("=")
+    if not sep or not name:
+        raise click.BadParameter(f"{text!r} is not NAME=VALUE", param_hint="--parameter")
+    try:
+        return name.lstrip("$"), orjson.loads(value)
+    except orjson.JSONDecodeError:
+        return name.lstrip("$"), value  # not JSON: the text itself
+
+
+@main.command()
+@_on_database
+@click.argument("text", metavar="RQL")
+@click.option(
+    "--parameter",
+    "-p",
+    "parameters",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help='A value for $NAME in the query: JSON (42, true, "text") or else plain text.',
+)
+@_reports_errors
+def query(url: str, database: str, text: str, parameters: tuple[str, ...]) -> None:
+    """Run an RQL query and print its results, one JSON document per line.
+
+    \b
+    Example:
+      rookdb query 'from Employees where LastName = $name' -p name=King
+    """
+    parsed = rql.parse(text, dict(map(_parameter, parameters)))
+    with _database(url, database) as storage:
+        result = storage.query(parsed)
+    if result.projections is not None:
+        rows: Iterator[Any] = iter(result.projections)
+    else:
+        rows = map(protocol.encode_document, result.records)
+    for row in rows:
+        click.echo(_json(row))
+
+
+@main.command()
+@_on_database
+@click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
+@_reports_errors
+def stats(url: str, database: str, as_json: bool) -> None:
+    """Print how many documents the database holds, per collection, and its indexes."""
+    with _opened(url) as backend:
+        statistics = backend.statistics(validate_database_name(database))
+    if as_json:
+        click.echo(
+            _json(
+                {
+                    "Database": statistics.database,
+                    "CountOfDocuments": statistics.count_of_documents,
+                    "Collections": statistics.collections,
+                    "Indexes": statistics.indexes,
+                },
+                pretty=True,
+            )
+        )
+        return
+    click.echo(f"database   {statistics.database}")
+    click.echo(f"documents  {statistics.count_of_documents:,}")
+    width = max(map(len, statistics.collections), default=0)
+    for name, count in sorted(statistics.collections.items()):
+        click.echo(f"  {name:<{width}}  {count:>12,}")
+    click.echo(f"indexes    {len(statistics.indexes)}")
+    for index in statistics.indexes:
+        click.echo(f"  {index}")
+
+
+def _progress(length: int, label: str) -> Any:
+    # On stderr, so that `rookdb export -` can write the documents to stdout.
+    return click.progressbar(length=length, label=label, file=sys.stderr, show_pos=True)
+
+
+@main.command(name="export")
+@_on_database
+@click.argument("file", type=click.File("wb", atomic=True))
+@click.option("--collection", "-c", default=None, help="Only the documents of this collection.")
+@_reports_errors
+def export_command(url: str, database: str, file: IO[bytes], collection: str | None) -> None:
+    """Write the database's documents to FILE ('-' for stdout), one JSON document per line.
+
+    Streams: memory stays the same for any number of documents. Each line is a document in
+    RavenDB's shape, with @id and @collection in its @metadata (no change vector: storage
+    assigns one on import).
+    """
+    name = validate_database_name(database)
+    with _opened(url) as backend:
+        statistics = backend.statistics(name)
+        total = (
+            statistics.count_of_documents
+            if collection is None
+            else next(
+                (n for c, n in statistics.collections.items() if c.lower() == collection.lower()),
+                0,
+            )
+        )
+        written = 0
+        with _progress(total, "Exporting") as bar:
+            for line in transfer.export_lines(backend.database(name), collection):
+                file.write(line)
+                written += 1
+                bar.update(1)
+    click.echo(f"exported {written:,} documents", err=True)
+
+
+@main.command(name="import")
+@_on_database
+@click.argument("path", metavar="FILE", type=click.Path(exists=True, dir_okay=False))
+@click.option(
+    "--batch-size",
+    default=transfer.DEFAULT_BATCH_SIZE,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Documents per atomic batch.",
+)
+@_reports_errors
+def import_command(url: str, database: str, path: str, batch_size: int) -> None:
+    """Store the documents of FILE, JSON lines as `rookdb export` writes them.
+
+    Each line is a JSON object with "@metadata": {"@id": ..., "@collection": ...}; a document
+    whose id is already stored is replaced. The whole file is checked before anything is
+    written, so a bad line writes nothing; then documents are written BATCH-SIZE per atomic
+    batch, streaming, in constant memory.
+    """
+    size = os.path.getsize(path)
+    with open(path, "rb") as file, _progress(size, "Checking ") as bar:
+        transfer.check_file(file, bar.update)
+    with (
+        _database(url, database) as storage,
+        open(path, "rb") as file,
+        _progress(size, "Importing") as bar,
+    ):
+        stored = transfer.import_file(storage, file, batch_size=batch_size, progress=bar.update)
+    click.echo(f"imported {stored:,} documents", err=True)
 
 
 @main.command()
@@ -72,6 +312,27 @@ def demo(url: str | None) -> None:
     type=click.IntRange(min=1),
     help="Largest request body, so the largest batch, in MB.",
 )
+@click.option(
+    "--max-concurrency",
+    default=256,
+    show_default=True,
+    type=click.IntRange(min=1),
+    help="Requests handled at once; more are answered 503 at once.",
+)
+@click.option(
+    "--header-timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds a client has to send a request's head (408 after).",
+)
+@click.option(
+    "--idle-timeout",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(min=0.1),
+    help="Seconds a kept-alive connection, or a request body, may stay silent.",
+)
 def serve(
     data: str | None,
     postgres_url: str | None,
@@ -83,6 +344,9 @@ def serve(
     api_keys: str | None,
     unsecured_allow_anywhere: bool,
     max_body_mb: int,
+    max_concurrency: int,
+    header_timeout: float,
+    idle_timeout: float,
 ) -> None:
     """Serve databases over RavenDB's HTTP protocol, for rookdb's and RavenDB's clients."""
     try:
@@ -92,7 +356,6 @@ def serve(
         raise click.ClickException(
             f"rookdb serve needs the server extra: pip install 'rookdb[server]' ({exc})"
         ) from exc
-    from rookdb.errors import RookError
     from rookdb.storage.registry import open_backend
 
     if data is not None and postgres_url is not None:
@@ -104,13 +367,18 @@ def serve(
         key=key,
         client_ca=client_ca,
         unsecured_allow_anywhere=unsecured_allow_anywhere,
-        limits=Limits(max_body_bytes=max_body_mb * 1024 * 1024),
+        limits=Limits(
+            max_body_bytes=max_body_mb * 1024 * 1024,
+            max_concurrency=max_concurrency,
+            header_timeout_s=header_timeout,
+            idle_timeout_s=idle_timeout,
+        ),
     )
     try:
         options.check()
         access = ApiKeys.from_file(api_keys) if api_keys else None
         if postgres_url is not None:
-            backend, where = open_backend(postgres_url), "PostgreSQL"
+            backend, where = open_backend(postgres_url), _without_password(postgres_url)
         else:
             directory = os.path.abspath(data or "rookdb-data")
             backend, where = open_backend(f"sqlite:///{directory}"), directory

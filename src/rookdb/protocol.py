@@ -40,6 +40,7 @@ from rookdb.errors import (
     StorageError,
     StorageUnavailableError,
 )
+from rookdb.ids import validate_id
 from rookdb.storage.records import (
     BatchResult,
     Command,
@@ -205,7 +206,7 @@ def decode_commands(body: Any) -> list[Command]:
         if type(raw) is not dict:
             raise ConfigurationError(f"command {i} is not an object")
         kind = raw.get("Type")
-        document_id = _text(raw.get("Id", ""), f"command {i}: Id")
+        document_id = validate_id(_text(raw.get("Id", ""), f"command {i}: Id"))
         expected = _optional_text(raw.get("ChangeVector"), f"command {i}: ChangeVector")
         if kind == "PUT":
             document = raw.get("Document")

@@ -11,6 +11,7 @@ numbers, objects compare without regard to key order.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -24,6 +25,7 @@ __all__ = [
     "dumps",
     "json_equal",
     "loads",
+    "loads_strict",
     "may_hide_invalid_values",
     "may_hold_long_integers",
 ]
@@ -59,6 +61,29 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
         return orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         raise SerializationError(f"invalid JSON: {exc}") from exc
+
+
+def _int64(text: str) -> int:
+    value = int(text)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(f"integer outside 64 bits: {text[:30]}...")
+    return value
+
+
+def loads_strict(data: bytes) -> Any:
+    """Decode JSON from outside rookdb (a request, an import file) as ``loads`` does, and also
+    refuse an integer outside 64 bits, which orjson would read as an inexact float and the
+    session refuses to write (SPEC D2). Either is a ``SerializationError``."""
+    value = loads(data)
+    # Only long digit runs matter here: orjson already refuses NaN in its input. (A test for
+    # "null" too would send nearly every batch, whose ChangeVector is often null, the slow way.)
+    if may_hold_long_integers(data):
+        # Depth is already bounded by orjson's check above, so recursion cannot overflow.
+        try:
+            json.loads(data, parse_int=_int64)
+        except ValueError as exc:  # includes Python's own limit on digits
+            raise SerializationError(f"invalid number: {exc}") from None
+    return value
 
 
 def may_hide_invalid_values(data: bytes) -> bool:

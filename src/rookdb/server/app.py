@@ -33,7 +33,7 @@ from rookdb import protocol, rql
 from rookdb.errors import ConfigurationError, RookError
 from rookdb.ids import validate_database_name
 from rookdb.query import Query
-from rookdb.server.limits import BodyTooLarge, Limits, parse_json, read_body
+from rookdb.server.limits import BodyTimeout, BodyTooLarge, Limits, parse_json, read_body
 from rookdb.server.security import Access, OpenAccess
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import DocumentRecord, document_key, last_modified_now
@@ -82,7 +82,7 @@ class _Server:
         return self.backend.database(self.database(request, write))
 
     async def body(self, request: Request) -> Any:
-        return parse_json(await read_body(request, self.limits.max_body_bytes))
+        return parse_json(await read_body(request, self.limits))
 
     @staticmethod
     def encoder(request: Request) -> Callable[[DocumentRecord], dict[str, Any]]:
@@ -375,6 +375,8 @@ def _guarded(endpoint: Endpoint) -> Endpoint:
             return await endpoint(request)
         except BodyTooLarge:
             return _error(413, "BadRequestException", "the request body is over the server's limit")
+        except BodyTimeout:
+            return _error(408, "BadRequestException", "the client stopped sending the body")
         except RookError as exc:
             return _json(protocol.error_body(exc), protocol.error_status(exc))
         except Exception:  # a bug: log it here, tell the client no more than that

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import math
 import socket
 import ssl
 from collections.abc import Callable
@@ -15,6 +16,7 @@ from typing import Any
 
 from rookdb.errors import ConfigurationError
 from rookdb.server.app import create_app
+from rookdb.server.connection import protocol_class
 from rookdb.server.limits import Limits
 from rookdb.server.security import Access
 from rookdb.storage.base import Backend
@@ -105,9 +107,10 @@ def serve(
         server_header=False,
         proxy_headers=False,
         lifespan="off",
-        timeout_keep_alive=int(limits.idle_timeout_s),
+        timeout_keep_alive=math.ceil(limits.idle_timeout_s),
         timeout_graceful_shutdown=int(limits.shutdown_timeout_s),
-        h11_max_incomplete_event_size=limits.max_header_bytes,
+        http=protocol_class(limits),
+        limit_concurrency=None,  # the application's own limit answers 503 in RavenDB's shape
         ssl_certfile=options.certificate,
         ssl_keyfile=options.key,
         ssl_ca_certs=options.client_ca,

@@ -15,6 +15,7 @@ import threading
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -22,6 +23,7 @@ __all__ = [
     "BACKENDS",
     "POSTGRES_URL_VARIABLE",
     "BackendSpec",
+    "Served",
     "postgres_url",
     "server_data_directory",
     "start_server",
@@ -91,9 +93,16 @@ def _drop_postgres_schemas(url: str) -> None:
         backend.close()
 
 
-def start_server(*options: str) -> tuple[subprocess.Popen[str], str]:
-    """Start ``rookdb serve --port 0 OPTIONS``; the process and the URL its start line names.
-    The caller terminates the process."""
+class Served(NamedTuple):
+    """A ``rookdb serve`` process started by ``start_server``."""
+
+    process: subprocess.Popen[str]
+    url: str  # the address its start line names
+    start_line: str
+
+
+def start_server(*options: str) -> Served:
+    """Start ``rookdb serve --port 0 OPTIONS``. The caller terminates the process."""
     process = subprocess.Popen(
         [sys.executable, "-m", "rookdb", "serve", "--port", "0", *options],
         stdout=subprocess.PIPE,
@@ -108,7 +117,7 @@ def start_server(*options: str) -> tuple[subprocess.Popen[str], str]:
         raise RuntimeError(f"rookdb serve did not start: {line}{process.stdout.read()}")
     # Keep draining its output so a chatty server never blocks on a full pipe.
     threading.Thread(target=process.stdout.read, daemon=True).start()
-    return process, found.group(1)
+    return Served(process, found.group(1), line.rstrip("\n"))
 
 
 class _TestServer:
@@ -132,7 +141,7 @@ class _TestServer:
     def _start(self) -> str:
         self._directory = tempfile.mkdtemp(prefix="rookdb-test-server-")
         self.data = os.path.join(self._directory, "data")
-        self._process, url = start_server("--data", self.data)
+        self._process, url, _ = start_server("--data", self.data)
         atexit.register(self.stop)
         return url
 

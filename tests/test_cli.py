@@ -1,0 +1,257 @@
+"""The document commands of ``rookdb``: get, query, stats, import, export (SPEC §8).
+
+They run in-process (click's runner) on every backend a separate process can reach: SQLite
+files, PostgreSQL and a server. Memory use of import/export is measured on real processes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from click.testing import CliRunner, Result
+
+from rookdb import DocumentStore
+from rookdb.cli import main
+
+pytestmark = pytest.mark.backends("sqlite", "postgres", "http")
+
+
+class Employee:
+    def __init__(self, name: str, city: str, **kwargs: Any) -> None:
+        self.name = name
+        self.city = city
+        self.__dict__.update(kwargs)
+
+
+def run(url: str, *args: str) -> Result:
+    return CliRunner().invoke(main, [*args[:1], "--url", url, *args[1:]])
+
+
+def seed(store: DocumentStore) -> None:
+    with store.open_session() as session:
+        session.store(Employee("Nancy", "Seattle", nested={"tags": ["a", "é"]}), "employees/1")
+        session.store(Employee("Andrew", "Tacoma"), "employees/2")
+        session.store({"name": "Chai", "price": 18.0}, "products/1")
+        session.save_changes()
+
+
+def stored(store: DocumentStore, database: str) -> dict[str, tuple[bytes, str]]:
+    """Every document of a database: its stored bytes and collection, by id."""
+    storage = store._storage(database)
+    return {r.id: (r.data, r.collection) for r in storage.stream()}
+
+
+def test_export_then_import_gives_the_same_documents(
+    new_store: Any, store_url: str, tmp_path: Path
+) -> None:
+    store = new_store(database="source").initialize()
+    seed(store)
+    exported = tmp_path / "out.jsonl"
+    result = run(store_url, "export", "-d", "source", str(exported))
+    assert result.exit_code == 0, result.output
+    assert "exported 3 documents" in result.output
+    lines = [orjson.loads(line) for line in exported.read_bytes().splitlines()]
+    assert sorted(line["@metadata"]["@id"] for line in lines) == [
+        "employees/1",
+        "employees/2",
+        "products/1",
+    ]
+    assert all("@change-vector" not in line["@metadata"] for line in lines)
+
+    result = run(store_url, "import", "-d", "copy", str(exported), "--batch-size", "2")
+    assert result.exit_code == 0, result.output
+    assert "imported 3 documents" in result.output
+    assert stored(store, "copy") == stored(store, "source")  # bytes and collections alike
+
+    again = tmp_path / "again.jsonl"
+    assert run(store_url, "export", "-d", "copy", str(again)).exit_code == 0
+    assert sorted(again.read_bytes().splitlines()) == sorted(exported.read_bytes().splitlines())
+
+    # The documents load as the objects they were.
+    with store.open_session("copy") as session:
+        nancy = session.load("employees/1", Employee)
+        assert (nancy.name, nancy.nested) == ("Nancy", {"tags": ["a", "é"]})
+
+
+def test_export_of_one_collection_to_stdout(new_store: Any, store_url: str) -> None:
+    store = new_store(database="source").initialize()
+    seed(store)
+    result = CliRunner().invoke(
+        main, ["export", "--url", store_url, "-d", "source", "-c", "products", "-"]
+    )
+    assert result.exit_code == 0, result.output
+    documents = [orjson.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+    assert documents == [
+        {
+            "name": "Chai",
+            "price": 18.0,
+            "@metadata": {"@collection": "products", "@id": "products/1"},
+        }
+    ]
+
+
+@pytest.mark.parametrize(
+    ("line", "says"),
+    [
+        (b"{not json", "invalid JSON"),
+        (b"[1, 2]", "a document is a JSON object"),
+        (b'{"name": "x"}', "@metadata"),
+        (b'{"@metadata": {"@id": "/x"}}', "starts with '/'"),
+        (b'{"@metadata": {"@id": "a\\u0000b"}}', "control character"),
+        (b'{"@metadata": {"@id": "x", "@collection": 7}}', "@collection"),
+        (b'{"n": 18446744073709551616, "@metadata": {"@id": "x"}}', "outside 64 bits"),
+    ],
+)
+def test_a_bad_line_imports_nothing(
+    store: DocumentStore, store_url: str, tmp_path: Path, line: bytes, says: str
+) -> None:
+    good = b'{"name": "ok", "@metadata": {"@id": "things/%d", "@collection": "Things"}}'
+    path = tmp_path / "in.jsonl"
+    # The bad line comes after more than a batch of good ones: the check finds it first.
+    path.write_bytes(b"\n".join([good % i for i in range(5)] + [line, good % 9]) + b"\n")
+    result = run(store_url, "import", "-d", store.database, str(path), "--batch-size", "2")
+    assert result.exit_code == 1
+    assert "ImportFileError: line 6:" in result.output and says in result.output
+    assert stored(store, store.database) == {}
+
+
+def test_import_replaces_documents_and_keeps_the_last_line_of_an_id(
+    store: DocumentStore, store_url: str, tmp_path: Path
+) -> None:
+    seed(store)
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(
+        b'{"name": "first", "@metadata": {"@id": "Employees/1", "@collection": "People"}}\n'
+        b"\n"
+        b'{"name": "second", "@metadata": {"@id": "employees/1", "@collection": "People"}}\n'
+        b'{"name": "new", "@metadata": {"@id": "notes/1", "@change-vector": "A:9-x"}}\n'
+    )
+    result = run(store_url, "import", "-d", store.database, str(path))
+    assert result.exit_code == 0, result.output
+    assert "imported 3 documents" in result.output
+    documents = stored(store, store.database)
+    assert documents["employees/1"] == (
+        b'{"name":"second","@metadata":{"@collection":"People"}}',
+        "People",
+    )
+    assert documents["notes/1"] == (b'{"name":"new"}', "@empty")
+    assert len(documents) == 4
+
+
+def test_get_prints_documents_and_fails_for_a_missing_one(
+    store: DocumentStore, store_url: str
+) -> None:
+    seed(store)
+    result = run(store_url, "get", "-d", store.database, "EMPLOYEES/2")
+    assert result.exit_code == 0, result.output
+    document = orjson.loads(result.output)
+    assert document["name"] == "Andrew"
+    assert document["@metadata"]["@id"] == "employees/2"
+    assert document["@metadata"]["@change-vector"]
+
+    result = run(store_url, "get", "-d", store.database, "products/1", "nope/1")
+    assert result.exit_code == 1
+    assert '"Chai"' in result.output and "no document 'nope/1'" in result.output
+
+
+def test_query_prints_one_result_per_line(store: DocumentStore, store_url: str) -> None:
+    seed(store)
+    result = run(
+        store_url,
+        "query",
+        "-d",
+        store.database,
+        "from Employees where city = $city or name = $name",
+        "-p",
+        "city=Tacoma",
+        "-p",
+        '$name="Nancy"',
+    )
+    assert result.exit_code == 0, result.output
+    names = sorted(orjson.loads(line)["name"] for line in result.output.splitlines())
+    assert names == ["Andrew", "Nancy"]
+
+    result = run(
+        store_url, "query", "-d", store.database, "from Products where price > $p select name"
+    )
+    assert result.exit_code == 1 and "QueryError" in result.output  # $p has no value
+    result = run(
+        store_url,
+        "query",
+        "-d",
+        store.database,
+        "from Products where price > $p select name",
+        "-p",
+        "p=10",
+    )
+    assert result.exit_code == 0, result.output
+    assert [orjson.loads(line) for line in result.output.splitlines()] == [{"name": "Chai"}]
+
+    result = run(store_url, "query", "-d", store.database, "from Employees where")
+    assert result.exit_code == 1
+    assert "QueryError" in result.output and "column" in result.output
+    assert "Traceback" not in result.output
+    assert run(store_url, "query", "-p", "novalue", "from X").exit_code == 2
+
+
+def test_stats(store: DocumentStore, store_url: str) -> None:
+    seed(store)
+    result = run(store_url, "stats", "-d", store.database)
+    assert result.exit_code == 0, result.output
+    assert f"database   {store.database}" in result.output
+    assert "documents  3" in result.output
+    assert "Employees" in result.output and "products" in result.output
+    as_json = orjson.loads(run(store_url, "stats", "-d", store.database, "--json").output)
+    assert as_json["CountOfDocuments"] == 3
+    assert as_json["Collections"] == {"Employees": 2, "products": 1}
+
+
+def test_a_bad_database_name_or_url_is_a_clear_error(store_url: str) -> None:
+    result = run(store_url, "stats", "-d", "../etc")
+    assert result.exit_code == 1 and "ConfigurationError" in result.output
+    result = run("nosuch://x", "stats")
+    assert result.exit_code == 1 and "ConfigurationError" in result.output
+
+
+# -- constant memory, measured on real processes -----------------------------------------------
+
+
+def _peak_rss_kb(args: list[str], env: dict[str, str]) -> int:
+    """Run ``python -m rookdb ARGS`` to the end; its peak resident memory in KB."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "rookdb", *args],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    _, status, usage = os.wait4(process.pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, process.stderr.read() if process.stderr else ""
+    return usage.ru_maxrss
+
+
+@pytest.mark.backends("sqlite")
+def test_import_and_export_stream_in_constant_memory(store_url: str, tmp_path: Path) -> None:
+    env = {**os.environ, "ROOKDB_URL": store_url}
+    peaks: dict[int, tuple[int, int]] = {}
+    filler = "x" * 200
+    for count in (2_000, 40_000):  # about 0.5 MB and 10 MB of JSON
+        path = tmp_path / f"{count}.jsonl"
+        with path.open("wb") as file:
+            for i in range(count):
+                document = {"n": i, "filler": filler, "@metadata": {"@id": f"docs/{i}"}}
+                file.write(orjson.dumps(document) + b"\n")
+        database = f"db{count}"
+        imported = _peak_rss_kb(["import", "-d", database, str(path)], env)
+        exported = _peak_rss_kb(["export", "-d", database, str(tmp_path / "out.jsonl")], env)
+        assert (tmp_path / "out.jsonl").read_bytes().count(b"\n") == count
+        peaks[count] = (imported, exported)
+    print(f"\npeak RSS (KB) of import, export: {peaks}")
+    # 20x the documents; holding them would add well over 20 MB (10 MB of JSON as objects).
+    for small, large in zip(peaks[2_000], peaks[40_000], strict=True):
+        assert large - small < 8_000, peaks
