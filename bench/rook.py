@@ -12,15 +12,19 @@ from rookdb import DocumentSession, DocumentStore, SessionOptions
 class Rook:
     name = "rookdb"
 
-    def __init__(self, place: Place) -> None:
+    def __init__(self, place: Place, url: str | None = None, database: str = "bench") -> None:
+        """On ``place``; or, given ``url`` (a server), in ``database`` there."""
         self.place = place
-        if place.backend == "postgres":
+        if url is None and place.backend == "postgres":
             url = f"{POSTGRES_URL}?schema_prefix={place.schema}"
-        else:
+        elif url is None:
             url = f"sqlite:///{place.directory}"
-        self.store = DocumentStore(urls=url, database="bench").initialize()
+        self.database = database
+        self.store = DocumentStore(urls=url, database=database).initialize()
 
     def close(self) -> None:
+        if self.store.urls[0].startswith("http"):
+            self.store.maintenance.delete_database(self.database)
         self.store.close()
         self.place.drop_schemas()
 
@@ -76,7 +80,7 @@ class Rook:
     def w5_scan(self, n: int) -> int:
         """W5 with automatic indexes capped at 0: rookdb's un-indexed scan (run before the
         index exists)."""
-        storage: Any = self.store._storage("bench")
+        storage: Any = self.store._storage(self.database)
         storage.max_auto_indexes = 0
         try:
             return self.w5_query(n)
