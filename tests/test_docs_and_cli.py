@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -116,3 +117,18 @@ def test_every_command_has_help_from_a_shell(tmp_path: Path) -> None:
             env=env,
         )
         assert done.returncode == 0 and f"Usage: rookdb {name}" in done.stdout, done.stderr
+
+
+def test_the_readme_command_line_examples_run(in_tmp_dir: None) -> None:
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("## The command line") :]
+    block = section[section.index("```sh\n") + 6 : section.index("```\n", section.index("```sh"))]
+    commands = [shlex.split(line.split("  #")[0]) for line in block.splitlines()]
+    assert all(command[0] == "rookdb" for command in commands) and len(commands) >= 5
+    assert CliRunner().invoke(main, ["demo"]).exit_code == 0  # the examples use its data
+    outputs = []
+    for command in commands:
+        result = CliRunner().invoke(main, command[1:])
+        assert result.exit_code == 0, (command, result.output)
+        outputs.append(result.output)
+    assert '"last_name":"King"' in "".join(outputs)  # the query found Robert King

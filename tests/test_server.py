@@ -14,6 +14,7 @@ import ssl
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -27,7 +28,7 @@ from cryptography.x509.oid import NameOID
 
 from rookdb import DocumentStore
 from rookdb.errors import AuthenticationError, AuthorizationError
-from rookdb.testing.backends import BACKENDS, server_data_directory, start_server
+from rookdb.testing.backends import BACKENDS, postgres_url, server_data_directory, start_server
 
 SRC = Path(__file__).parent.parent / "src" / "rookdb"
 
@@ -392,3 +393,15 @@ def test_tls_admits_only_clients_with_a_certificate_the_client_ca_signed(tmp_pat
             with pytest.raises((httpx.ConnectError, httpx.ReadError, httpx.RemoteProtocolError)):
                 get(refused)
         assert get(client_pem) == 200  # the server still answers
+
+
+def test_the_start_line_names_postgresql_without_its_password() -> None:
+    BACKENDS["postgres"].require()
+    parts = urllib.parse.urlsplit(postgres_url())
+    user, host = parts.username or "postgres", parts.netloc.rsplit("@", 1)[-1]
+    url = parts._replace(netloc=f"{user}:s3cret-pw@{host}").geturl()
+    serving = _serve("--postgres", url)
+    with serving as served:
+        _still_answers(served)
+    line = serving.start_line
+    assert f"data in postgresql://{user}:***@{host}" in line and "s3cret-pw" not in line

@@ -26,6 +26,7 @@ from rookdb.errors import RookError
 from rookdb.ids import validate_database_name
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import document_key
+from rookdb.storage.registry import open_backend
 from rookdb.store import DEFAULT_DATABASE, DEFAULT_URL
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -71,8 +72,6 @@ def _on_database(command: F) -> F:
 
 @contextlib.contextmanager
 def _opened(url: str) -> Iterator[Backend]:
-    from rookdb.storage.registry import open_backend
-
     backend = open_backend(url)
     try:
         yield backend
@@ -356,7 +355,6 @@ def serve(
         raise click.ClickException(
             f"rookdb serve needs the server extra: pip install 'rookdb[server]' ({exc})"
         ) from exc
-    from rookdb.storage.registry import open_backend
 
     if data is not None and postgres_url is not None:
         raise click.UsageError("give --data or --postgres, not both")
