@@ -31,7 +31,7 @@ class Limits:
 
     #: Largest request body: the largest atomic batch through the server (SPEC H4).
     max_body_bytes: int = 256 * MB
-    #: Requests handled at once; past it the server answers 503 at once (uvicorn's limit).
+    #: Requests handled at once; past it the server answers 503 at once (in RavenDB's shape).
     max_concurrency: int = 256
     #: Seconds a kept-alive connection may stay idle between requests, and a request body
     #: between two reads.
