@@ -165,21 +165,14 @@ def query(url: str, database: str, text: str, parameters: tuple[str, ...]) -> No
 @click.option("--json", "as_json", is_flag=True, help="Print the statistics as JSON.")
 @_reports_errors
 def stats(url: str, database: str, as_json: bool) -> None:
-    """Print how many documents the database holds, per collection, and its indexes."""
+    """Print how many documents the database holds, per collection, and its indexes.
+
+    --json prints them as the server's /stats answers (RavenDB's shape).
+    """
     with _opened(url) as backend:
         statistics = backend.statistics(validate_database_name(database))
-    if as_json:
-        click.echo(
-            _json(
-                {
-                    "Database": statistics.database,
-                    "CountOfDocuments": statistics.count_of_documents,
-                    "Collections": statistics.collections,
-                    "Indexes": statistics.indexes,
-                },
-                pretty=True,
-            )
-        )
+    if as_json:  # the shape of the server's /stats (RavenDB's, with Collections)
+        click.echo(_json(protocol.encode_statistics(statistics), pretty=True))
         return
     click.echo(f"database   {statistics.database}")
     click.echo(f"documents  {statistics.count_of_documents:,}")

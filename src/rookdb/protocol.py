@@ -44,6 +44,7 @@ from rookdb.ids import validate_id
 from rookdb.storage.records import (
     BatchResult,
     Command,
+    DatabaseStatistics,
     DeleteCommand,
     DocumentRecord,
     PutCommand,
@@ -61,10 +62,12 @@ __all__ = [
     "decode_document",
     "decode_documents",
     "decode_record",
+    "decode_statistics",
     "encode_batch_result",
     "encode_commands",
     "encode_document",
     "encode_record",
+    "encode_statistics",
     "error_body",
     "error_from_body",
     "error_status",
@@ -288,6 +291,36 @@ _ERRORS: list[tuple[type[RookError], int, str]] = [
     (StorageError, 500, "RavenException"),
 ]
 _BY_NAME: dict[str, type[RookError]] = {cls.__name__: cls for cls, _, _ in _ERRORS}
+
+
+# -- statistics -------------------------------------------------------------------------------
+
+
+def encode_statistics(stats: DatabaseStatistics) -> dict[str, Any]:
+    """RavenDB's database statistics, plus ``Collections`` (documents per collection, as
+    ``collections/stats`` gives them) so that rookdb's client needs one request."""
+    return {
+        "CountOfDocuments": stats.count_of_documents,
+        "CountOfIndexes": len(stats.indexes),
+        "Indexes": [{"Name": index} for index in stats.indexes],
+        "DatabaseName": stats.database,
+        "Collections": stats.collections,
+    }
+
+
+def decode_statistics(body: Any, name: str) -> DatabaseStatistics:
+    try:
+        return DatabaseStatistics(
+            str(body.get("DatabaseName", name)),
+            int(body["CountOfDocuments"]),
+            {str(k): int(v) for k, v in body["Collections"].items()},
+            [str(index["Name"]) for index in body["Indexes"]],
+        )
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise ProtocolError(f"the server's statistics are malformed: {exc}") from exc
+
+
+# -- errors -----------------------------------------------------------------------------------
 
 
 def raven_error(type_name: str, message: str) -> dict[str, Any]:

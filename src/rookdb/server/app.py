@@ -326,18 +326,8 @@ class _Server:
         return _json({"RaftCommandIndex": 1, "PendingDeletes": []})
 
     async def stats(self, request: Request) -> Response:
-        """RavenDB's database statistics, plus ``Collections`` (documents per collection, as
-        ``collections/stats`` gives them) so rookdb's client needs one request."""
         stats = await run_in_threadpool(self.backend.statistics, self.database(request, False))
-        return _json(
-            {
-                "CountOfDocuments": stats.count_of_documents,
-                "CountOfIndexes": len(stats.indexes),
-                "Indexes": [{"Name": index} for index in stats.indexes],
-                "DatabaseName": stats.database,
-                "Collections": stats.collections,
-            }
-        )
+        return _json(protocol.encode_statistics(stats))
 
     async def collection_stats(self, request: Request) -> Response:
         stats = await run_in_threadpool(self.backend.statistics, self.database(request, False))

@@ -301,16 +301,8 @@ class HttpBackend(Backend):
 
     def statistics(self, name: str) -> DatabaseStatistics:
         path = f"/databases/{quote(validate_database_name(name), safe='')}"
-        stats = self._client.request("GET", f"{path}/stats")  # with rookdb's Collections
-        try:
-            return DatabaseStatistics(
-                str(stats.get("DatabaseName", name)),
-                int(stats["CountOfDocuments"]),
-                {str(k): int(v) for k, v in stats["Collections"].items()},
-                [str(index["Name"]) for index in stats["Indexes"]],
-            )
-        except (KeyError, TypeError, ValueError, AttributeError) as exc:
-            raise ProtocolError(f"the server's statistics are malformed: {exc}") from exc
+        body = self._client.request("GET", f"{path}/stats")  # with rookdb's Collections
+        return protocol.decode_statistics(body, name)
 
     def close(self) -> None:
         self._client.close()
