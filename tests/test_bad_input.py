@@ -76,6 +76,22 @@ def test_unserializable_values_write_nothing(store: DocumentStore, make: Callabl
     assert _documents(store) == ["employees/good"]
 
 
+def test_a_bad_value_deep_in_a_big_batch_writes_nothing(store: DocumentStore) -> None:
+    # Big enough that PostgreSQL has sent statements for the first 4,000 documents (it
+    # pipelines a batch in statements of 2,000) when the session meets the bad one.
+    with store.open_session() as session:
+        for i in range(5000):
+            session.store(Employee(f"E{i}"), f"employees/{i}")
+        bad = Holder(float("nan"))
+        session.store(bad, "holders/bad")
+        with pytest.raises(SerializationError):
+            session.save_changes()
+        assert _documents(store) == []
+        session.advanced.evict(bad)
+        session.save_changes()  # the next save works, and writes each document once
+    assert len(_documents(store)) == 5000
+
+
 def test_a_bad_edit_to_a_loaded_entity_writes_nothing(store: DocumentStore) -> None:
     with store.open_session() as session:
         session.store(Holder(1.5), "holders/1")

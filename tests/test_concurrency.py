@@ -92,6 +92,22 @@ def test_new_document_must_not_exist_under_optimistic_concurrency(store: Documen
         assert raised.value.expected == ""
 
 
+def test_a_conflict_deep_in_a_big_batch_writes_nothing(store: DocumentStore) -> None:
+    # PostgreSQL pipelines big batches and reads the statements' results at the end: the
+    # conflict in the third statement must still undo the first two.
+    _save(store, Employee("Taken"), "employees/4500")
+    options = SessionOptions(optimistic_concurrency_mode=WRITES)
+    with store.open_session(session_options=options) as session:
+        for i in range(5000):
+            session.store(Employee(f"E{i}"), f"employees/{i}")
+        with pytest.raises(ConcurrencyError) as raised:
+            session.save_changes()
+        assert raised.value.document_id == "employees/4500"
+    with store.open_session() as session:
+        assert session.load("employees/4499", Employee) is None
+        assert session.load("employees/4500", Employee).first_name == "Taken"
+
+
 def test_delete_checks_the_change_vector_read(store: DocumentStore) -> None:
     _save(store, Employee("A"), "employees/1")
     with store.open_session() as session:

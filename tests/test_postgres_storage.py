@@ -12,8 +12,14 @@ from typing import Any
 import pytest
 
 from rookdb import DocumentStore
-from rookdb.errors import ConfigurationError, OutcomeUnknownError, StorageUnavailableError
+from rookdb.errors import (
+    ConcurrencyError,
+    ConfigurationError,
+    OutcomeUnknownError,
+    StorageUnavailableError,
+)
 from rookdb.query import Compare, Equals, In, Query, Search, StartsWith
+from rookdb.storage.records import PutCommand, ReadCheck
 from tests.internals import query_plan
 
 pytestmark = pytest.mark.backends("postgres")
@@ -164,3 +170,57 @@ def test_a_connection_lost_during_commit_is_outcome_unknown(store: DocumentStore
         assert session.load("docs/1") is None
         session.store({"n": 2}, "docs/1")
         session.save_changes()
+
+
+def test_a_big_batch_retried_after_a_serialization_failure_is_written_whole(
+    store: DocumentStore,
+) -> None:
+    """The session hands its batch over as a generator and PostgreSQL pipelines it; a
+    serialization failure in the second statement (raised once, by a trigger) makes the
+    backend write the batch again, from its first command."""
+    storage = _storage(store)
+    s = f'"{storage.schema}"'
+    with storage._connection() as conn:
+        # A sequence, not a table: its count survives the rollback of the failed attempt.
+        conn.execute(f"CREATE SEQUENCE {s}.failures")
+        conn.execute(
+            f"CREATE FUNCTION {s}.fail_once() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"IF NEW.key = 'big/3000' AND nextval('{s}.failures') = 1 THEN "
+            "RAISE EXCEPTION 'injected' USING ERRCODE = '40001'; END IF; RETURN NEW; END $$"
+        )
+        conn.execute(
+            f"CREATE TRIGGER fail_once BEFORE INSERT ON {s}.documents "
+            f"FOR EACH ROW EXECUTE FUNCTION {s}.fail_once()"
+        )
+    with store.open_session() as session:
+        entities = [{"n": i} for i in range(5000)]
+        for i, entity in enumerate(entities):
+            session.store(entity, f"big/{i}")
+        session.save_changes()
+        vectors = [session.advanced.get_change_vector_for(e) for e in entities]
+    with storage._connection() as conn:
+        (attempts,) = conn.execute(f"SELECT last_value FROM {s}.failures").fetchone()
+    assert attempts == 2  # failed once, then written
+    records = {r.id: r for r in storage.stream()}
+    assert sorted(records) == sorted(f"big/{i}" for i in range(5000))
+    assert vectors == [records[f"big/{i}"].change_vector for i in range(5000)]
+
+
+def test_a_read_check_late_in_a_generator_is_still_checked(store: DocumentStore) -> None:
+    """Read checks need SERIALIZABLE, chosen when the transaction begins; a generator that
+    yields one after the first statements were sent has its batch begun again."""
+    storage = _storage(store)
+
+    def batch(check: ReadCheck) -> Iterator[PutCommand | ReadCheck]:
+        for i in range(2500):
+            yield PutCommand(f"late/{i}", "Late", b'{"n":1}')
+        yield check
+
+    result = storage.apply(batch(ReadCheck("guarded/1", None)))  # missing, as it should be
+    assert len(result.puts) == 2500
+    assert len(list(storage.stream())) == 2500
+    storage.apply([PutCommand("guarded/1", "Guarded", b"{}")])
+    with pytest.raises(ConcurrencyError):
+        storage.apply(batch(ReadCheck("guarded/1", None)))  # it appeared: nothing written
+    stored = {r.id: r.change_vector for r in storage.stream() if r.id.startswith("late/")}
+    assert stored == {p.id: p.change_vector for p in result.puts}

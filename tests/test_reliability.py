@@ -352,6 +352,32 @@ def test_an_error_at_any_position_writes_nothing(store: DocumentStore, report: R
     )
 
 
+def test_an_error_deep_in_a_big_batch_writes_nothing(store: DocumentStore, report: Report) -> None:
+    # PostgreSQL sends a big batch in pipelined statements of 2,000 documents: a failure in
+    # the first, at the edges of the second and in the last must each undo the whole batch.
+    storage = store._storage(store.database)
+    positions = (0, 1999, 2000, 4001, 4999)
+    for position in positions:
+        inject_failure(store, f"big/{position}")
+        with store.open_session() as session:
+            for i in range(5000):
+                session.store({"n": i}, f"big/{i}")
+            with pytest.raises(StorageError, match="injected"):
+                session.save_changes()
+            assert [r.id for r in storage.stream()] == []
+            remove_failure(store)
+    with store.open_session() as session:
+        for i in range(5000):
+            session.store({"n": i}, f"big/{i}")
+        session.save_changes()
+    assert sorted(r.id for r in storage.stream()) == sorted(f"big/{i}" for i in range(5000))
+    report(
+        f"error injection in a 5,000-document batch ({_name(store.urls[0])}): a failure at "
+        f"positions {', '.join(map(str, positions))}: {len(positions)} batches failed, "
+        "0 documents written, the next save wrote all 5,000"
+    )
+
+
 def test_disk_full_is_a_typed_error_and_writes_nothing(tmp_path: Path, report: Report) -> None:
     with DocumentStore(urls=f"sqlite:///{tmp_path}") as store:
         with store.open_session() as session:
@@ -390,6 +416,9 @@ class SessionMachine(RuleBasedStateMachine):
         self.store = DocumentStore(urls=self.url)
         self.committed: dict[str, dict[str, Any]] = {}  # what storage holds
         self.view: dict[str, Any] = {}  # what the open session knows: entity, or None
+        # What each entity of the view was when the session last read or wrote it: a save
+        # writes an entity only if it differs (an edit back to that value writes nothing).
+        self.synced: dict[str, dict[str, Any]] = {}
         self.dirty: set[str] = set()
         self.session = self.store.open_session()
 
@@ -408,6 +437,8 @@ class SessionMachine(RuleBasedStateMachine):
         else:
             assert loaded == self.committed.get(key)
             self.view[key] = loaded
+            if loaded is not None:
+                self.synced[key] = dict(loaded)
 
     @rule(key=_keys, value=_values)
     def store_or_edit(self, key: str, value: dict[str, Any]) -> None:
@@ -419,6 +450,7 @@ class SessionMachine(RuleBasedStateMachine):
             entity = dict(value)
             self.session.store(entity, key)
             self.view[key] = entity
+            self.synced.pop(key, None)  # a new entity: always written
         self.dirty.add(key)
 
     @rule(key=_keys)
@@ -441,8 +473,10 @@ class SessionMachine(RuleBasedStateMachine):
             entity = self.view.get(key)
             if entity is None:
                 self.committed.pop(key, None)
-            else:
+                self.synced.pop(key, None)
+            elif entity != self.synced.get(key):
                 self.committed[key] = dict(entity)
+                self.synced[key] = dict(entity)
         self.dirty.clear()
         assert not self.session.advanced.has_changes
 
@@ -458,6 +492,7 @@ class SessionMachine(RuleBasedStateMachine):
         self.session.close()
         self.session = self.store.open_session()
         self.view.clear()
+        self.synced.clear()
         self.dirty.clear()
 
     @invariant()

@@ -8,7 +8,7 @@ goes through ``_request`` (the request budget of S18).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from rookdb.errors import (
@@ -44,7 +44,7 @@ from rookdb.storage.records import (
 from rookdb.tracking.diff import DocumentsChanges
 from rookdb.tracking.identity_map import IdentityMap, PendingDelete
 from rookdb.tracking.state import READ_ONLY_METADATA, DocumentState, MetadataDictionary
-from rookdb.tracking.unit_of_work import Change, ChangeKind, compute_changes, describe
+from rookdb.tracking.unit_of_work import Change, ChangeKind, describe, iter_changes
 
 if TYPE_CHECKING:
     from rookdb.conventions import DocumentConventions
@@ -488,9 +488,17 @@ class DocumentSession(EventRegistration):
         deletes_by_id: Iterable[PendingDelete] | None = None,
     ) -> list[Change]:
         """The one code path behind every change question and ``save_changes`` (S4)."""
-        return compute_changes(
+        return list(self._changes(states, deletes_by_id))
+
+    def _changes(
+        self,
+        states: Iterable[DocumentState] | None = None,
+        deletes_by_id: Iterable[PendingDelete] | None = None,
+    ) -> Iterator[Change]:
+        """``_compute``, one change at a time."""
+        return iter_changes(
             self._map if states is None else states,
-            self._map.deletes_by_id.values() if deletes_by_id is None else deletes_by_id,
+            list(self._map.deletes_by_id.values()) if deletes_by_id is None else deletes_by_id,
             self._encode,
             self._validate,
             self._should_ignore,
@@ -515,33 +523,59 @@ class DocumentSession(EventRegistration):
     def save_changes(self) -> None:
         """Write every change in one atomic batch, or nothing (S3). No changes: no request."""
         self._check_open()
-        changes = self._compute()
-        if not changes:
-            return
-        self._fire_before_events(changes)
-        mode = self._concurrency_mode
-        checking = mode is not OptimisticConcurrencyMode.NONE
-        batch: list[Command] = []
-        for change in changes:
-            state = change.state
-            if change.kind is ChangeKind.DELETED:
-                expected = change.expected_change_vector
-                if state is not None:
-                    expected = state.expected_change_vector or (
-                        state.change_vector if checking else None
-                    )
-                batch.append(DeleteCommand(change.document_id, expected))
-                continue
-            assert state is not None and change.data is not None
-            expected = state.expected_change_vector
-            if expected is None and checking and not state.completed_by_storage:
-                expected = state.change_vector or ""
-            batch.append(PutCommand(state.id, state.collection, change.data, expected))
-        if mode is OptimisticConcurrencyMode.WRITES_AND_READS:
-            batch.extend(self._read_checks(changes))
-        self._request()
-        result = self._storage.apply(batch)
+        events = self._events
+        if (
+            events.before_store
+            or events.before_delete
+            or self._concurrency_mode is OptimisticConcurrencyMode.WRITES_AND_READS
+        ):
+            # Handlers see every change before anything is written, and read checks need
+            # every key the batch writes: the whole batch first.
+            changes = self._compute()
+            if not changes:
+                return
+            self._fire_before_events(changes)
+            batch = [self._command(change) for change in changes]
+            if self._concurrency_mode is OptimisticConcurrencyMode.WRITES_AND_READS:
+                batch.extend(self._read_checks(changes))
+            self._request()
+            result = self._storage.apply(batch)
+        else:
+            # Commands go to storage as they are found, so a backend may write the first ones
+            # while the session still encodes the rest (PostgreSQL pipelines them). A change
+            # that fails to encode ends the batch, and then storage writes none of it.
+            found = self._changes()
+            first = next(found, None)
+            if first is None:
+                return
+            changes = [first]
+
+            def commands() -> Iterator[Command]:
+                yield self._command(first)
+                for change in found:
+                    changes.append(change)
+                    yield self._command(change)
+
+            self._request()
+            result = self._storage.apply(commands())
         self._after_save(changes, result.puts)
+
+    def _command(self, change: Change) -> Command:
+        """The storage command of one change, with the change vector it must find (S19)."""
+        state = change.state
+        checking = self._concurrency_mode is not OptimisticConcurrencyMode.NONE
+        if change.kind is ChangeKind.DELETED:
+            expected = change.expected_change_vector
+            if state is not None:
+                expected = state.expected_change_vector or (
+                    state.change_vector if checking else None
+                )
+            return DeleteCommand(change.document_id, expected)
+        assert state is not None and change.data is not None
+        expected = state.expected_change_vector
+        if expected is None and checking and not state.completed_by_storage:
+            expected = state.change_vector or ""
+        return PutCommand(state.id, state.collection, change.data, expected)
 
     def _fire_before_events(self, changes: list[Change]) -> None:
         events = self._events

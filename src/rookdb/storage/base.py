@@ -9,7 +9,7 @@ snapshot, also answering "exists" and includes), ``get_prefix``, ``apply`` (one 
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 
 from rookdb.query import Query
 from rookdb.storage.records import (
@@ -40,9 +40,14 @@ class Storage(abc.ABC):
         """Documents whose id starts with ``prefix`` (case-insensitive), in id order."""
 
     @abc.abstractmethod
-    def apply(self, batch: Sequence[Command]) -> BatchResult:
+    def apply(self, batch: Iterable[Command]) -> BatchResult:
         """Apply every command atomically or none: raises ``ConcurrencyError`` on a change
-        vector mismatch, ``StorageError`` on failure, and then nothing was written."""
+        vector mismatch, ``StorageError`` on failure, and then nothing was written.
+
+        ``batch`` may be a generator (the session's ``save_changes`` passes one): a backend may
+        start writing before it has the last command, and must read the batch to its end
+        before it commits. An error the generator raises leaves nothing written and goes to
+        the caller as it is."""
 
     @abc.abstractmethod
     def query(self, query: Query) -> QueryResult:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import socket
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -181,7 +181,7 @@ class HttpStorage(Storage):
         )
         return [r for r in protocol.decode_documents(_results(body)) if r is not None]
 
-    def apply(self, batch: Sequence[Command]) -> BatchResult:
+    def apply(self, batch: Iterable[Command]) -> BatchResult:
         content = protocol.encode_commands(batch)
         if len(content) > MAX_BATCH_BYTES:
             raise StorageError(

@@ -22,7 +22,7 @@ import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -405,10 +405,11 @@ class SqliteStorage(Storage):
 
     # -- writes ------------------------------------------------------------------------------
 
-    def apply(self, batch: Sequence[Command]) -> BatchResult:
+    def apply(self, batch: Iterable[Command]) -> BatchResult:
+        commands = list(batch)  # the whole batch before the write lock: it may be a generator
         try:
             with self._connections as conn, _transaction(conn):
-                return self._apply(conn, batch)
+                return self._apply(conn, commands)
         except sqlite3.Error as exc:
             raise _translate(exc, "write a batch") from exc
 

@@ -12,7 +12,7 @@ It wraps any ``Storage`` with the same interface (TinyDB's middleware habit)::
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from rookdb.query import Query
@@ -45,9 +45,10 @@ class RecordingStorage(Storage):
         self.calls.append(Call("get_prefix", (prefix, start, page_size)))
         return self.inner.get_prefix(prefix, start, page_size)
 
-    def apply(self, batch: Sequence[Command]) -> BatchResult:
-        self.calls.append(Call("apply", (list(batch),)))
-        return self.inner.apply(batch)
+    def apply(self, batch: Iterable[Command]) -> BatchResult:
+        commands = list(batch)
+        self.calls.append(Call("apply", (commands,)))
+        return self.inner.apply(commands)
 
     def query(self, query: Query) -> QueryResult:
         self.calls.append(Call("query", (query,)))

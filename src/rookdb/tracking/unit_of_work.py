@@ -1,8 +1,9 @@
 """What ``save_changes()`` would write, computed once for every question asked of it (SPEC S3-S5).
 
-``compute_changes`` is the one code path, with the one filter, behind ``has_changes``,
+``iter_changes`` is the one code path, with the one filter, behind ``has_changes``,
 ``has_changed``, ``what_changed``, ``what_changed_for`` and ``save_changes`` (S4): whatever it
-returns is exactly what a save writes, so the five can never disagree.
+yields is exactly what a save writes, so the five can never disagree. (``save_changes`` hands
+the changes to storage as they are found; the questions take ``compute_changes``, the list.)
 
 For each tracked entity, in tracking order:
 
@@ -20,7 +21,7 @@ Then the deletes-by-id of documents the session never loaded.
 from __future__ import annotations
 
 import enum
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from rookdb.serialization.encoding import json_equal, loads
@@ -28,7 +29,7 @@ from rookdb.tracking.diff import ChangeType, DocumentsChanges, diff, to_json_pat
 from rookdb.tracking.identity_map import PendingDelete
 from rookdb.tracking.state import DocumentState
 
-__all__ = ["Change", "ChangeKind", "compute_changes", "describe"]
+__all__ = ["Change", "ChangeKind", "compute_changes", "describe", "iter_changes"]
 
 
 class ChangeKind(enum.Enum):
@@ -73,10 +74,20 @@ def compute_changes(
     should_ignore: Callable[[DocumentState], bool],
 ) -> list[Change]:
     """Every change a save would write, in tracking order (see the module docstring)."""
-    changes: list[Change] = []
+    return list(iter_changes(states, deletes_by_id, encode, validate, should_ignore))
+
+
+def iter_changes(
+    states: Iterable[DocumentState],
+    deletes_by_id: Iterable[PendingDelete],
+    encode: Callable[[DocumentState], bytes],
+    validate: Callable[[DocumentState, bytes], bytes],
+    should_ignore: Callable[[DocumentState], bool],
+) -> Iterator[Change]:
+    """``compute_changes`` one change at a time, each found when it is asked for."""
     for state in states:
         if state.deleted:
-            changes.append(Change(ChangeKind.DELETED, state, state.id))
+            yield Change(ChangeKind.DELETED, state, state.id)
             continue
         if state.ignore_changes:
             continue
@@ -97,12 +108,9 @@ def compute_changes(
             continue
         change = Change(kind, state, state.id, validate(state, data))
         change.old, change.new = old, new
-        changes.append(change)
+        yield change
     for pending in deletes_by_id:
-        changes.append(
-            Change(ChangeKind.DELETED, None, pending.id, None, pending.expected_change_vector)
-        )
-    return changes
+        yield Change(ChangeKind.DELETED, None, pending.id, None, pending.expected_change_vector)
 
 
 def _changes_of(change: Change) -> list[DocumentsChanges]:
