@@ -535,11 +535,9 @@ class DocumentSession(EventRegistration):
             if not changes:
                 return
             self._fire_before_events(changes)
-            batch = [self._command(change) for change in changes]
+            batch: Iterable[Command] = [self._command(change) for change in changes]
             if self._concurrency_mode is OptimisticConcurrencyMode.WRITES_AND_READS:
-                batch.extend(self._read_checks(changes))
-            self._request()
-            result = self._storage.apply(batch)
+                batch = [*batch, *self._read_checks(changes)]
         else:
             # Commands go to storage as they are found, so a backend may write the first ones
             # while the session still encodes the rest (PostgreSQL pipelines them). A change
@@ -556,8 +554,9 @@ class DocumentSession(EventRegistration):
                     changes.append(change)
                     yield self._command(change)
 
-            self._request()
-            result = self._storage.apply(commands())
+            batch = commands()
+        self._request()
+        result = self._storage.apply(batch)
         self._after_save(changes, result.puts)
 
     def _command(self, change: Change) -> Command:
