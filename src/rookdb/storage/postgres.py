@@ -728,8 +728,9 @@ class PostgresStorage(Storage):
         batch, keys = span.batch, span.keys
         reads: list[tuple[str, ReadCheck]] = []
         deletes: list[tuple[str, DeleteCommand]] = []
-        # Puts by position in the batch, not as tuples: a batch of 100,000 puts would otherwise
-        # leave 100,000 more objects for the garbage collector to walk while it is written.
+        # Puts by position in the chunk, not as tuples: the pending statements of a batch of
+        # 100,000 puts are kept until COMMIT, and 100,000 tuples would be that many more
+        # objects for the garbage collector to walk meanwhile.
         puts: list[int] = []
         put_commands: list[PutCommand] = []
         for j in range(span.start, span.stop):
@@ -777,9 +778,7 @@ class PostgresStorage(Storage):
             ("cv", self._sql_update),
         ):
             chosen = [i for i, c in enumerate(put_commands) if _expects(c) == kind]
-            if len(chosen) == len(puts):  # the usual case: every put of one kind
-                self._put(conn, statement, kind, pending, puts, put_commands, now)
-            elif chosen:
+            if chosen:
                 positions = [puts[i] for i in chosen]
                 commands = [put_commands[i] for i in chosen]
                 self._put(conn, statement, kind, pending, positions, commands, now)
