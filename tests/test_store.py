@@ -67,11 +67,39 @@ def test_sqlite_url_forms(tmp_path: Path, in_tmp_dir: None) -> None:
         assert expected.exists(), url
 
 
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:///:memory:"])
+def test_sqlite_memory_forms_are_memory(url: str, in_tmp_dir: None) -> None:
+    """As in SQLAlchemy: ``sqlite://`` and ``sqlite:///:memory:`` are in-memory databases,
+    private to the store; nothing appears in the working directory."""
+    with DocumentStore(urls=url) as a, DocumentStore(urls=url) as b:
+        with a.open_session() as session:
+            session.store(Employee("A"), "employees/1")
+            session.save_changes()
+        with a.open_session() as session:
+            assert session.load("employees/1", Employee).first_name == "A"
+        with b.open_session() as session:
+            assert session.load("employees/1") is None
+        assert not a._backend_ready().capabilities.persistent
+    assert list(Path(".").iterdir()) == []
+
+
+@pytest.mark.parametrize("name", ["app.db", "app.sqlite", "app.sqlite3", "app.db3", "app.rookdb"])
+def test_a_sqlite_url_naming_a_file_is_a_clear_error(name: str, in_tmp_dir: None) -> None:
+    """``sqlite:///PATH`` is a directory of database files: a URL that names a database file
+    (as a SQLAlchemy URL would) is refused with the form to use, and nothing is made."""
+    with pytest.raises(ConfigurationError, match="directory"):
+        DocumentStore(urls=f"sqlite:///{name}").initialize()
+    Path("existing").write_text("a file")
+    with pytest.raises(ConfigurationError, match="is a file"):
+        DocumentStore(urls="sqlite:///existing").initialize()
+    assert sorted(p.name for p in Path(".").iterdir()) == ["existing"]
+
+
 def test_urls_as_a_list(tmp_path: Path) -> None:
     with DocumentStore(urls=[f"sqlite:///{tmp_path}"], database="Northwind") as store:
         assert store.urls == [f"sqlite:///{tmp_path}"] and store.database == "Northwind"
         store.open_session().close()
-    assert (tmp_path / "Northwind.rookdb").exists()
+    assert (tmp_path / "northwind.rookdb").exists()  # names are case-insensitive on disk too
 
 
 def test_initialize_is_idempotent_and_freezes_conventions(new_store: Any) -> None:

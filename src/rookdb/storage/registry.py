@@ -2,13 +2,17 @@
 
 ``memory://`` is a private in-memory backend per store; ``memory://NAME`` is shared by every
 store of the process that names it (kept for the life of the process). ``sqlite:///PATH`` is a
-directory of database files. ``postgresql://`` (or ``postgres://``) is a PostgreSQL database,
-loaded only when used (psycopg is the ``postgres`` extra). ``http(s)://`` is a rookdb server
-(``rookdb serve``; httpx is the ``http`` extra).
+directory of database files (relative; ``sqlite:////abs`` is absolute); as in SQLAlchemy,
+``sqlite://`` and ``sqlite:///:memory:`` are in memory (private to the store), and a URL naming a
+database file (``sqlite:///app.db``) is refused rather than made into a surprising directory.
+``postgresql://`` (or ``postgres://``) is a PostgreSQL database, loaded only when used (psycopg
+is the ``postgres`` extra). ``http(s)://`` is a rookdb server (``rookdb serve``; httpx is the
+``http`` extra).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Callable
 from urllib.parse import unquote, urlsplit
@@ -35,17 +39,32 @@ def _memory(url: str) -> Backend:
         return backend
 
 
+#: File names a SQLAlchemy (or sqlite3) user gives a database file, not a directory.
+_FILE_SUFFIXES = (".db", ".db3", ".sqlite", ".sqlite3", ".rookdb")
+
+
 def _sqlite(url: str) -> Backend:
     parts = urlsplit(url)
     if parts.netloc not in ("", "localhost"):
         raise ConfigurationError(f"sqlite URLs name a local directory: sqlite:///PATH, not {url}")
     path = unquote(parts.path)
     # sqlite:///./data and sqlite:///data are relative; sqlite:////abs/data is absolute.
-    if path.startswith("/") and not path.startswith("//"):
-        path = path[1:] or "."
-    elif path.startswith("//"):
+    if path.startswith("/"):
         path = path[1:]
-    return SqliteBackend(path or ".")
+    if path in ("", ":memory:"):
+        return SqliteBackend(None)
+    if os.path.isfile(path):
+        raise ConfigurationError(
+            f"{url}: {path} is a file; sqlite:///PATH names a directory, which holds one "
+            "file per database"
+        )
+    if path.lower().endswith(_FILE_SUFFIXES) and not os.path.isdir(path):
+        directory = path[: path.rfind(".")] or "data"
+        raise ConfigurationError(
+            f"{url} names a database file; sqlite:///PATH names a directory, which holds one "
+            f"file per database: use sqlite:///{directory} (or memory:// for no file at all)"
+        )
+    return SqliteBackend(path)
 
 
 def _postgres(url: str) -> Backend:

@@ -1,9 +1,12 @@
 """The embedded backends on stdlib ``sqlite3`` (SPEC B2): ``sqlite:///DIR`` and ``memory://``.
 
-Files (one per database, ``DIR/<name>.rookdb``): WAL journal, ``synchronous=FULL``, a busy
-timeout, one connection per thread, a new connection after ``fork`` (a SQLite connection must
-never cross a fork), and writes in ``BEGIN IMMEDIATE`` transactions so a batch takes the write
-lock before it reads the change vectors it checks. Many processes can share one directory.
+Files (one per database, ``DIR/<name>.rookdb``, the name lower-cased: database names are
+case-insensitive, as in RavenDB, and a file made by an earlier rookdb in another case is found
+too; the name as first written is kept in the file's ``meta`` table for listings): WAL journal,
+``synchronous=FULL``, a busy timeout, one connection per thread, a new connection after ``fork``
+(a SQLite connection must never cross a fork), and writes in ``BEGIN IMMEDIATE`` transactions so
+a batch takes the write lock before it reads the change vectors it checks. Many processes can
+share one directory.
 
 Memory: one in-memory SQLite database per rookdb database, on a single connection guarded by a
 lock, shared by the store's sessions and threads. Same SQL, same code path as files.
@@ -255,6 +258,9 @@ class SqliteStorage(Storage):
         else:
             database_id = row[0]
         self._database_id: str = database_id
+        # The name as first written, for listings (the file's name is lower-cased).
+        conn.execute("INSERT OR IGNORE INTO meta VALUES ('name', ?)", (self.name,))
+        self.name = conn.execute("SELECT value FROM meta WHERE name = 'name'").fetchone()[0]
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -585,46 +591,90 @@ class SqliteBackend(Backend):
                     f"cannot create the data directory {self._directory}: {exc}", original=exc
                 ) from exc
 
+    def _files(self, name: str) -> list[Path]:
+        """The files of database ``name`` whatever the case of their names (earlier versions
+        named files in the case a database was first written)."""
+        assert self._directory is not None
+        key = name.lower()
+        try:
+            return sorted(
+                path
+                for path in self._directory.iterdir()
+                if path.name.endswith(FILE_SUFFIX) and path.name[: -len(FILE_SUFFIX)].lower() == key
+            )
+        except OSError as exc:
+            raise StorageUnavailableError(
+                f"cannot read the data directory {self._directory}: {exc}", original=exc
+            ) from exc
+
     def _path(self, name: str) -> str | None:
+        """The file of ``name``: the one there is, whatever its case, or a new lower-cased one
+        (one spelling for every process, so two cannot create two files)."""
         if self._directory is None:
             return None
-        return str(self._directory / f"{validate_database_name(name)}{FILE_SUFFIX}")
+        files = self._files(validate_database_name(name))
+        if len(files) > 1:
+            raise ConfigurationError(
+                f"database {name!r} is in {len(files)} files whose names differ only in case "
+                f"({', '.join(p.name for p in files)}); database names are case-insensitive: "
+                "export one (rookdb export), import it into the other, then remove its file"
+            )
+        if files:
+            return str(files[0])
+        return str(self._directory / f"{name.lower()}{FILE_SUFFIX}")
 
     def database(self, name: str) -> SqliteStorage:
         validate_database_name(name)
         with self._lock:
             storage = self._open.get(name.lower())
             if storage is None:
-                storage = self._open[name.lower()] = SqliteStorage(
-                    name, self._path(name), self.capabilities
-                )
+                path = self._path(name)
+                if path is not None and Path(path).exists():
+                    name = Path(path).name[: -len(FILE_SUFFIX)]  # a legacy file's own name
+                storage = self._open[name.lower()] = SqliteStorage(name, path, self.capabilities)
             return storage
 
     def create_database(self, name: str) -> None:
         self.database(name)
 
     def delete_database(self, name: str) -> None:
+        """Remove ``name`` (any case) and its files; ``DatabaseDoesNotExistError`` if there is
+        no such database, ``StorageError`` if a file cannot be removed."""
         validate_database_name(name)
         with self._lock:
             storage = self._open.pop(name.lower(), None)
-        if storage is not None:
-            storage.close()
-        path = self._path(name)
-        if path is None:
-            if storage is None:
+            if storage is not None:
+                storage.close()
+            if self._directory is None:
+                if storage is None:
+                    raise DatabaseDoesNotExistError(f"no database named {name!r}")
+                return
+            files = self._files(name)
+            if not files and storage is None:
                 raise DatabaseDoesNotExistError(f"no database named {name!r}")
-            return
-        if not os.path.exists(path) and storage is None:
-            raise DatabaseDoesNotExistError(f"no database named {name!r}")
-        for suffix in ("", "-wal", "-shm"):
-            with contextlib.suppress(FileNotFoundError):
-                os.remove(path + suffix)
+            for path in files:
+                for suffix in ("", "-wal", "-shm"):
+                    try:
+                        os.remove(f"{path}{suffix}")
+                    except FileNotFoundError:
+                        pass
+                    except OSError as exc:
+                        raise StorageError(
+                            f"cannot delete database {name!r}: {exc}", original=exc
+                        ) from exc
 
     def list_databases(self) -> list[str]:
+        """Every database, named in the case it was first written."""
         if self._directory is None:
             with self._lock:
                 return sorted(storage.name for storage in self._open.values())
-        return sorted(p.name[: -len(FILE_SUFFIX)] for p in self._directory.glob(f"*{FILE_SUFFIX}"))
+        try:
+            files = sorted(self._directory.glob(f"*{FILE_SUFFIX}"))
+        except OSError as exc:
+            raise StorageUnavailableError(
+                f"cannot read the data directory {self._directory}: {exc}", original=exc
+            ) from exc
+        return sorted(_stored_name(path) for path in files)
 
     def statistics(self, name: str) -> DatabaseStatistics:
         return self.database(name).statistics()
@@ -634,3 +684,19 @@ class SqliteBackend(Backend):
             storages, self._open = list(self._open.values()), {}
         for storage in storages:
             storage.close()
+
+
+def _stored_name(path: Path) -> str:
+    """The name a database file records (``meta``), or its file name where it records none."""
+    fallback = path.name[: -len(FILE_SUFFIX)]
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=1)
+    except sqlite3.Error:
+        return fallback
+    try:
+        row = conn.execute("SELECT value FROM meta WHERE name = 'name'").fetchone()
+    except sqlite3.Error:  # not initialized yet, or not a rookdb file
+        return fallback
+    finally:
+        conn.close()
+    return str(row[0]) if row is not None else fallback
