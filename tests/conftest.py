@@ -1,10 +1,39 @@
+"""The suite takes rookdb's pytest plugin as any project would (it is opt-in), and gives its
+fixtures the short names every test here uses: a test taking ``store`` runs on every backend."""
+
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
+
+if TYPE_CHECKING:  # imported by pytest_plugins, not before (pytest rewrites a plugin's asserts)
+    from rookdb.store import DocumentStore
+    from rookdb.testing import BackendSpec
+
+pytest_plugins = ["rookdb.testing"]
+
+
+@pytest.fixture
+def backend(rookdb_backend: BackendSpec) -> BackendSpec:
+    return rookdb_backend
+
+
+@pytest.fixture
+def store_url(rookdb_store_url: str) -> str:
+    return rookdb_store_url
+
+
+@pytest.fixture
+def new_store(rookdb_new_store: Callable[..., DocumentStore]) -> Callable[..., DocumentStore]:
+    return rookdb_new_store
+
+
+@pytest.fixture
+def store(rookdb_store: DocumentStore) -> DocumentStore:
+    return rookdb_store
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from click.testing import CliRunner, Result
 from rookdb import DocumentStore
 from rookdb.cli import main
 
-pytestmark = pytest.mark.backends("sqlite", "postgres", "http")
+pytestmark = pytest.mark.rookdb_backends("sqlite", "postgres", "http")
 
 
 class Employee:
@@ -235,7 +235,7 @@ def _peak_rss_kb(args: list[str], env: dict[str, str]) -> int:
     return usage.ru_maxrss
 
 
-@pytest.mark.backends("sqlite")
+@pytest.mark.rookdb_backends("sqlite")
 def test_import_and_export_stream_in_constant_memory(store_url: str, tmp_path: Path) -> None:
     env = {**os.environ, "ROOKDB_URL": store_url}
     peaks: dict[int, tuple[int, int]] = {}

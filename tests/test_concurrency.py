@@ -209,7 +209,7 @@ def test_sessions_in_many_threads(store: DocumentStore) -> None:
     assert stats.collections == {"Employees": 80}
 
 
-@pytest.mark.backends("sqlite", "postgres", "http")
+@pytest.mark.rookdb_backends("sqlite", "postgres", "http")
 def test_processes_share_a_database(store_url: str, tmp_path: Path) -> None:
     """Fresh interpreters (spawn, not fork) share one database (a SQLite directory, or a
     PostgreSQL schema); the reliability suite has the same worker at scale, under fork."""

@@ -22,7 +22,7 @@ from rookdb.query import Compare, Equals, In, Query, Search, StartsWith
 from rookdb.storage.records import PutCommand, ReadCheck
 from tests.internals import query_plan
 
-pytestmark = pytest.mark.backends("postgres")
+pytestmark = pytest.mark.rookdb_backends("postgres")
 
 
 @pytest.fixture

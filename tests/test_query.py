@@ -325,7 +325,7 @@ def test_the_first_query_on_a_field_creates_its_index(items: DocumentStore) -> N
 
 
 # The cap is a setting of the storage object; behind a server it is the server's (tested there).
-@pytest.mark.backends("memory", "sqlite", "postgres")
+@pytest.mark.rookdb_backends("memory", "sqlite", "postgres")
 def test_auto_indexes_are_capped_per_collection_then_queries_scan(items: DocumentStore) -> None:
     storage = items._storage(items.database)
     storage.max_auto_indexes = 2  # type: ignore[attr-defined]
@@ -336,7 +336,7 @@ def test_auto_indexes_are_capped_per_collection_then_queries_scan(items: Documen
     assert items.maintenance.get_statistics().indexes == ["auto/items/n", "auto/items/name"]
 
 
-@pytest.mark.backends("sqlite", "postgres", "http")
+@pytest.mark.rookdb_backends("sqlite", "postgres", "http")
 def test_writes_from_another_store_maintain_an_index(new_store: Any) -> None:
     first, second = new_store(), new_store()  # two stores on one directory
     with first.open_session() as session:

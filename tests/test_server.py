@@ -1,6 +1,6 @@
 """``rookdb serve`` as a process on loopback: hostile input, API keys, the layering rule
 (SPEC §7 H3, H4, §9; issue 5, "must show" 3). The conformance suite runs over the server
-too (``--backend http``)."""
+too (``--rookdb-backend http``)."""
 
 from __future__ import annotations
 

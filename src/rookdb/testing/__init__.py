@@ -1,10 +1,35 @@
-"""The conformance kit: run rookdb's behaviour tests against any backend.
+"""The conformance kit: run rookdb's behaviour tests, or your application's, on any backend.
 
-``rookdb.testing.plugin`` is a pytest plugin (registered through the ``pytest11`` entry point)
-that adds ``--backend`` and the ``store_url`` / ``new_store`` / ``store`` fixtures, each test
-running once per selected backend. ``BACKENDS`` lists how each backend gets a fresh URL.
+This package is a pytest plugin, off unless a project asks for it: ``pytest_plugins =
+["rookdb.testing"]`` in a ``conftest.py`` (or ``pytest -p rookdb.testing``) adds the
+``rookdb_store`` / ``rookdb_new_store`` / ``rookdb_store_url`` / ``rookdb_backend`` fixtures,
+the ``--rookdb-backend`` option and the ``rookdb_backends`` marker (``rookdb.testing.plugin``
+says what each does). ``BACKENDS`` lists how each backend gets a fresh URL.
 """
 
 from rookdb.testing.backends import BACKENDS, BackendSpec
+from rookdb.testing.plugin import (
+    pytest_addoption,
+    pytest_configure,
+    pytest_generate_tests,
+    pytest_runtest_logreport,
+    pytest_terminal_summary,
+    rookdb_backend,
+    rookdb_new_store,
+    rookdb_store,
+    rookdb_store_url,
+)
 
-__all__ = ["BACKENDS", "BackendSpec"]
+__all__ = [
+    "BACKENDS",
+    "BackendSpec",
+    "pytest_addoption",
+    "pytest_configure",
+    "pytest_generate_tests",
+    "pytest_runtest_logreport",
+    "pytest_terminal_summary",
+    "rookdb_backend",
+    "rookdb_new_store",
+    "rookdb_store",
+    "rookdb_store_url",
+]

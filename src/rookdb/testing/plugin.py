@@ -1,5 +1,14 @@
-"""pytest plugin: every test that uses ``store``, ``new_store`` or ``store_url`` runs on every
-selected backend (``--backend memory|sqlite|postgres|http|all``, repeatable; default: all).
+"""The pytest plugin of the conformance kit. Opt-in: installing rookdb changes no one's pytest.
+
+Turn it on in a ``conftest.py`` with ``pytest_plugins = ["rookdb.testing"]``, or for one run
+with ``pytest -p rookdb.testing``. It adds, all prefixed so that they cannot collide with a
+project's own names:
+
+- the fixtures ``rookdb_store`` (an initialized ``DocumentStore`` on an empty database),
+  ``rookdb_new_store`` (makes stores, closed after the test), ``rookdb_store_url`` and
+  ``rookdb_backend``; a test that uses any of them runs once per selected backend;
+- the option ``--rookdb-backend memory|sqlite|postgres|http|all`` (repeatable; default all);
+- the marker ``rookdb_backends(*names)``: run a test only on the backends named.
 
 PostgreSQL tests use ``$ROOKDB_TEST_POSTGRES_URL`` (default the local server), in schemas of
 their own that are dropped after each test. Where PostgreSQL does not answer they are skipped
@@ -20,34 +29,50 @@ import pytest
 from rookdb.store import DocumentStore
 from rookdb.testing.backends import BACKENDS, BackendSpec
 
-_FIXTURES = ("store", "new_store", "store_url", "backend")
+__all__ = [
+    "pytest_addoption",
+    "pytest_configure",
+    "pytest_generate_tests",
+    "pytest_runtest_logreport",
+    "pytest_terminal_summary",
+    "rookdb_backend",
+    "rookdb_new_store",
+    "rookdb_store",
+    "rookdb_store_url",
+]
+
+_OPTION = "--rookdb-backend"
+_MARKER = "rookdb_backends"
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("rookdb")
     group.addoption(
-        "--backend",
+        _OPTION,
         action="append",
         default=None,
         choices=[*BACKENDS, "all"],
-        help="rookdb backend(s) to run the conformance tests on (default: all)",
+        help="rookdb backend(s) to run tests using the rookdb_* fixtures on (default: all)",
     )
 
 
 def _selected(config: pytest.Config) -> list[str]:
-    chosen = config.getoption("--backend") or ["all"]
+    chosen = config.getoption(_OPTION) or ["all"]
     if "all" in chosen:
         return list(BACKENDS)
     return list(dict.fromkeys(chosen))
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if any(name in metafunc.fixturenames for name in _FIXTURES):
+    # Every rookdb_* fixture depends on rookdb_backend, so it is in the closure of them all.
+    if "rookdb_backend" in metafunc.fixturenames:
         names = _selected(metafunc.config)
-        marker = metafunc.definition.get_closest_marker("backends")
+        marker = metafunc.definition.get_closest_marker(_MARKER)
         if marker is not None:
             names = [n for n in names if n in marker.args]
-        metafunc.parametrize("backend", [BACKENDS[n] for n in names], ids=names, indirect=True)
+        metafunc.parametrize(
+            "rookdb_backend", [BACKENDS[n] for n in names], ids=names, indirect=True
+        )
 
 
 _OUTCOMES: dict[str, Counter[str]] = {}
@@ -71,33 +96,36 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "backends(*names): run this test only on the named backends")
+    config.addinivalue_line(
+        "markers", f"{_MARKER}(*names): run this test only on the named rookdb backends"
+    )
 
 
 @pytest.fixture
-def backend(request: pytest.FixtureRequest) -> BackendSpec:
+def rookdb_backend(request: pytest.FixtureRequest) -> BackendSpec:
+    """The backend under test (one of ``rookdb.testing.BACKENDS``)."""
     spec: BackendSpec = request.param
     request.node.user_properties.append(("rookdb_backend", spec.name))  # for the summary
     return spec
 
 
 @pytest.fixture
-def store_url(backend: BackendSpec, tmp_path: Path) -> Iterator[str]:
+def rookdb_store_url(rookdb_backend: BackendSpec, tmp_path: Path) -> Iterator[str]:
     """A URL of an empty database of the backend under test; removed afterwards."""
-    backend.require()
-    url = backend.make_url(tmp_path)
+    rookdb_backend.require()
+    url = rookdb_backend.make_url(tmp_path)
     yield url
-    backend.clean_up(url)
+    rookdb_backend.clean_up(url)
 
 
 @pytest.fixture
-def new_store(store_url: str) -> Iterator[Callable[..., DocumentStore]]:
+def rookdb_new_store(rookdb_store_url: str) -> Iterator[Callable[..., DocumentStore]]:
     """Make stores on the backend under test (not initialized: conventions can still be set).
     Every store made is closed at the end of the test."""
     made: list[DocumentStore] = []
 
     def make(**kwargs: Any) -> DocumentStore:
-        store = DocumentStore(urls=kwargs.pop("urls", store_url), **kwargs)
+        store = DocumentStore(urls=kwargs.pop("urls", rookdb_store_url), **kwargs)
         made.append(store)
         return store
 
@@ -107,6 +135,6 @@ def new_store(store_url: str) -> Iterator[Callable[..., DocumentStore]]:
 
 
 @pytest.fixture
-def store(new_store: Callable[..., DocumentStore]) -> DocumentStore:
+def rookdb_store(rookdb_new_store: Callable[..., DocumentStore]) -> DocumentStore:
     """An initialized store on the backend under test."""
-    return new_store().initialize()
+    return rookdb_new_store().initialize()
