@@ -445,3 +445,24 @@ def test_a_parameter_is_the_stored_form_and_loads_back_equal(value: Any) -> None
     holder = dataclasses.make_dataclass("Holder", [("v", type(value))])
     loaded = codec.decode({"v": _encoded(value)}, holder, "h/1")
     assert loaded.v == value and type(loaded.v) is type(value)
+
+
+def _deep_list(depth: int) -> list[Any]:
+    value: list[Any] = []
+    for _ in range(depth):
+        value = [value]
+    return value
+
+
+@pytest.mark.parametrize(
+    "value", [[1], (1,), {"a": 1}, {1}, _deep_list(100_000)], ids=lambda v: type(v).__name__
+)
+def test_containers_are_not_parameters(store: DocumentStore, value: Any) -> None:
+    with store.open_session() as session:
+        with pytest.raises(QueryError):
+            session.query(collection_name="things").where_equals("v", value)
+        with pytest.raises(QueryError):
+            session.query(collection_name="things").where_in("v", [value])
+        with pytest.raises(QueryError):
+            session.advanced.raw_query("from things where v = $v").add_parameter("v", value).first()
+        assert session.number_of_requests == 0

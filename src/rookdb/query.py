@@ -241,6 +241,8 @@ def query_value(executor: QueryExecutor, value: object) -> Scalar:
     registered encoder as the encoder gives it."""
     if value is None or type(value) in (str, int, float, bool):
         return check_scalar(value)
+    if isinstance(value, (list, tuple, dict, set, frozenset)):  # never a scalar: do not walk it
+        raise QueryError(f"cannot compare with a {type(value).__qualname__}: use a JSON scalar")
     try:
         encoded = executor._query_value(value)
     except SerializationError as exc:
