@@ -7,6 +7,7 @@ import re
 import shlex
 import subprocess
 import sys
+import types
 from pathlib import Path
 
 import click
@@ -36,7 +37,12 @@ def test_readme_python_blocks_run(
         url = postgres.make_url(ROOT)
         monkeypatch.setenv("DATABASE_URL", url)
     try:
-        exec(compile(code, f"README.md block {index}", "exec"), {"__name__": "readme"})
+        # As a user's script runs: its own module, without this file's __future__ imports
+        # (classes in it are resolved through sys.modules, as dataclasses and typing do).
+        module = types.ModuleType("readme")
+        monkeypatch.setitem(sys.modules, "readme", module)
+        code_object = compile(code, f"README.md block {index}", "exec", dont_inherit=True)
+        exec(code_object, module.__dict__)
     finally:
         if url is not None:
             postgres.clean_up(url)

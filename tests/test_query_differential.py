@@ -1,7 +1,9 @@
 """SQL against the reference: 1,000 random predicates over 500 random documents give the same
 result set from the SQL backend as from ``rookdb.evaluate``, and ``|p| + |not p| = |all|``
 (issue 3; SPEC Q2). Documents mix missing fields, nulls, mixed types, nested objects and
-arrays; values include strings with NUL, non-ASCII and LIKE/JSON-path metacharacters."""
+arrays; values include strings with NUL, non-ASCII and LIKE/JSON-path metacharacters, decimals
+as rookdb writes them (JSON numbers with their own digits: ``2.50``, ``1E+1``) and datetimes in
+its fixed-width texts (issue 12 §3)."""
 
 from __future__ import annotations
 
@@ -37,7 +39,10 @@ from rookdb.storage.records import DeleteCommand, PutCommand
 DOCUMENTS = 500
 PREDICATES = 1000
 STRINGS = ["", "a", "b", "ab", "A", "ba", "1", "a\x00b", "é", "%", "_", "$.a", "'", "a%b"]
+STRINGS += ["2024-01-01T11:30:00.0000000Z", "2024-01-01T12:00:00.0000000Z", "2024-01-01"]
 NUMBERS = [0, 1, 1.0, 2, -1, 2.5, 10, -0.5]
+# Decimals as stored (scalars.encode_decimal): in documents only, bounds are what they decode to.
+DECIMALS = [orjson.Fragment(t) for t in (b"2.50", b"1E+1", b"10.00", b"-0.50", b"1.0E+0")]
 SCALARS: list[Any] = [None, True, False, *NUMBERS, *STRINGS]
 FIELDS = ["a", "b", "d.a", "d.b", "tags", "tags[]", "lines[].p", "lines[].q", "lines[]", "zz"]
 SEARCHES = ["a", "ab b", "A", "é 1", "ba v", "B A"]
@@ -50,6 +55,8 @@ def _scalar(rng: random.Random) -> Any:
 
 def _value(rng: random.Random, depth: int = 0) -> Any:
     roll = rng.random()
+    if roll < 0.05:
+        return rng.choice(DECIMALS)
     if roll < 0.6 or depth > 1:
         return _scalar(rng)
     if roll < 0.85:
@@ -162,10 +169,11 @@ def _disagreements(
     """``count`` random predicates on which SQL and the reference disagree, or on which
     ``p`` and ``not p`` do not split the collection exactly in two."""
     everything = set(documents)
+    decoded = {i: orjson.loads(_body(d)) for i, d in documents.items()}  # as stored
     mismatches = []
     for _ in range(count):
         predicate = random_predicate(rng)
-        expected = {i for i, d in documents.items() if matches(d, predicate)}
+        expected = {i for i, d in decoded.items() if matches(d, predicate)}
         found = {r.id for r in storage.query(Query("Docs", predicate)).records}
         negated = {r.id for r in storage.query(Query("Docs", Not(predicate))).records}
         if found != expected or found | negated != everything or found & negated:

@@ -18,7 +18,7 @@ import typing
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, Protocol, TypeVar
 
-from rookdb.errors import InvalidOperationError, QueryError
+from rookdb.errors import InvalidOperationError, QueryError, SerializationError
 from rookdb.fulltext import tokenize
 from rookdb.paths import parse_field_path
 
@@ -49,6 +49,7 @@ __all__ = [
     "check_orderable",
     "check_scalar",
     "parse_search_terms",
+    "query_value",
 ]
 
 T = TypeVar("T")
@@ -233,6 +234,27 @@ def check_orderable(value: object) -> int | float | str:
     return check_scalar(value)  # type: ignore[return-value]
 
 
+def query_value(executor: QueryExecutor, value: object) -> Scalar:
+    """A parameter as a query compares it: a JSON scalar as it is, any other value as the
+    session writes it into a document (SPEC D2): a ``Decimal`` as a number, a datetime as
+    fixed-width ISO 8601 text, an enum as its value, a ``UUID`` as text, a value of a
+    registered encoder as the encoder gives it."""
+    if value is None or type(value) in (str, int, float, bool):
+        return check_scalar(value)
+    if isinstance(value, (list, tuple, dict, set, frozenset)):  # never a scalar: do not walk it
+        raise QueryError(f"cannot compare with a {type(value).__qualname__}: use a JSON scalar")
+    try:
+        encoded = executor._query_value(value)
+    except SerializationError as exc:
+        raise QueryError(f"cannot compare with a {type(value).__qualname__}: {exc}") from None
+    if encoded is not None and type(encoded) not in (str, int, float, bool):
+        raise QueryError(
+            f"cannot compare with a {type(value).__qualname__}: it is stored as a JSON "
+            f"{'array' if type(encoded) is list else 'object'}, not a scalar"
+        )
+    return check_scalar(encoded)
+
+
 def parse_search_terms(text: object) -> tuple[str, ...]:
     """The tokens of a ``search`` text; a text without any is a ``QueryError``."""
     if type(text) is not str:
@@ -253,10 +275,10 @@ def _check_order(field: str, ordering: str | None) -> None:
         raise QueryError(f"unknown ordering {ordering!r}: use string, long or double")
 
 
-def _check_values(values: object) -> tuple[Scalar, ...]:
+def _check_values(values: object, convert: Callable[[object], Scalar]) -> tuple[Scalar, ...]:
     if isinstance(values, (str, bytes)) or not isinstance(values, Iterable):
         raise QueryError("expected a list of values")
-    return tuple(check_scalar(v) for v in values)
+    return tuple(convert(v) for v in values)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -279,6 +301,10 @@ class QueryExecutor(Protocol):
     def _execute_query(
         self, query: Query, object_type: type[Any] | None, tracking: bool
     ) -> tuple[list[Any], QueryStatistics]: ...
+
+    def _query_value(self, value: Any) -> Any:
+        """``value`` as a document holding it stores it, decoded (``EntityCodec.json_value``)."""
+        ...
 
 
 class _Group:
@@ -423,20 +449,23 @@ class DocumentQuery(QueryExecution[T]):
         self._groups[-1].add(predicate)
         return self
 
+    def _value(self, value: object) -> Scalar:
+        return query_value(self._executor, value)
+
     def where_equals(self, field_name: str, value: Any) -> DocumentQuery[T]:
         """Documents whose ``field_name`` equals ``value`` (JSON equality)."""
         parse_field_path(field_name)
-        return self._add(Equals(field_name, check_scalar(value)))
+        return self._add(Equals(field_name, self._value(value)))
 
     def where_not_equals(self, field_name: str, value: Any) -> DocumentQuery[T]:
         """Documents whose ``field_name`` does not equal ``value`` (missing fields included)."""
         parse_field_path(field_name)
-        return self._add(Not(Equals(field_name, check_scalar(value))))
+        return self._add(Not(Equals(field_name, self._value(value))))
 
     def where_in(self, field_name: str, values: Iterable[Any]) -> DocumentQuery[T]:
         """Documents whose ``field_name`` equals any of ``values``."""
         parse_field_path(field_name)
-        return self._add(In(field_name, _check_values(values)))
+        return self._add(In(field_name, _check_values(values, self._value)))
 
     def contains_any(self, field_name: str, values: Iterable[Any]) -> DocumentQuery[T]:
         """Documents whose array ``field_name`` holds any of ``values`` (as ``where_in``)."""
@@ -445,7 +474,7 @@ class DocumentQuery(QueryExecution[T]):
     def contains_all(self, field_name: str, values: Iterable[Any]) -> DocumentQuery[T]:
         """Documents whose array ``field_name`` holds every one of ``values``."""
         parse_field_path(field_name)
-        return self._add(ContainsAll(field_name, _check_values(values)))
+        return self._add(ContainsAll(field_name, _check_values(values, self._value)))
 
     def where_starts_with(self, field_name: str, prefix: str) -> DocumentQuery[T]:
         parse_field_path(field_name)
@@ -462,14 +491,14 @@ class DocumentQuery(QueryExecution[T]):
     def where_between(self, field_name: str, start: Any, end: Any) -> DocumentQuery[T]:
         """``start <= field_name <= end``, inclusive at both ends."""
         parse_field_path(field_name)
-        low, high = check_orderable(start), check_orderable(end)
+        low, high = check_orderable(self._value(start)), check_orderable(self._value(end))
         if isinstance(low, str) != isinstance(high, str):
             raise QueryError("where_between takes two numbers or two strings")
         return self._add(Between(field_name, low, high))
 
     def _compare(self, field_name: str, op: str, value: Any) -> DocumentQuery[T]:
         parse_field_path(field_name)
-        return self._add(Compare(field_name, op, check_orderable(value)))
+        return self._add(Compare(field_name, op, check_orderable(self._value(value))))
 
     def where_greater_than(self, field_name: str, value: Any) -> DocumentQuery[T]:
         return self._compare(field_name, ">", value)

@@ -55,6 +55,7 @@ from rookdb.query import (
     check_orderable,
     check_scalar,
     parse_search_terms,
+    query_value,
 )
 
 __all__ = ["ALL_DOCS", "RawDocumentQuery", "parse", "print_query"]
@@ -541,9 +542,17 @@ class RawDocumentQuery(QueryExecution[T]):
         self._parameters: dict[str, Any] = {}
 
     def add_parameter(self, name: str, value: Any) -> RawDocumentQuery[T]:
-        """Give ``$name`` its value (a JSON scalar)."""
+        """Give ``$name`` its value: a JSON scalar, or any value an entity can hold, compared
+        as the entity's field stores it (a ``Decimal`` as a number, a datetime as fixed-width
+        ISO 8601 text, an enum as its value; see ``query_value``)."""
         self._parameters[name.removeprefix("$")] = value
         return self
 
     def to_query(self) -> Query:
-        return parse(self._text, self._parameters)
+        values = {}
+        for name, value in self._parameters.items():
+            try:
+                values[name] = query_value(self._executor, value)
+            except QueryError as exc:
+                raise QueryError(f"parameter ${name}: {exc}") from None
+        return parse(self._text, values)

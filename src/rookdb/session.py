@@ -654,6 +654,10 @@ class DocumentSession(EventRegistration):
             collection_name = self._store.type_info(object_type)[0]
         return DocumentQuery(self, object_type, collection_name)
 
+    def _query_value(self, value: Any) -> Any:
+        # One encoder for fields and parameters, this store's hooks included (SPEC D2).
+        return self._codec.json_value(value)
+
     def _execute_query(
         self, query: Query, object_type: type[Any] | None, tracking: bool
     ) -> tuple[list[Any], QueryStatistics]:

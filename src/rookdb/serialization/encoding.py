@@ -33,8 +33,8 @@ __all__ = [
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
-# Datetimes are handed to the caller's ``default`` so that they are written with
-# ``isoformat()`` exactly (SPEC D2), and dataclasses so that the identity property, unknown
+# Datetimes are handed to the caller's ``default`` so that they are written in rookdb's
+# fixed-width forms (``scalars``; SPEC D2), and dataclasses so that the identity property, unknown
 # fields and missing attributes are handled the same way as for every other class.
 OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 

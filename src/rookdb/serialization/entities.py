@@ -2,8 +2,9 @@
 
 Writing: plain classes (``__dict__``), ``__slots__`` classes, dataclasses, pydantic v2 models and
 dicts become JSON objects with their attribute names verbatim. Nested objects, lists, tuples, sets
-(sorted when their elements sort), enums, datetimes, timedeltas, Decimals and UUIDs are supported;
-anything else raises ``SerializationError`` unless a hook for its type was registered.
+(sorted when their elements sort), enums, datetimes, timedeltas, Decimals and UUIDs are supported
+(their JSON forms are in ``scalars``); anything else raises ``SerializationError`` unless a hook
+for its type was registered.
 
 Two paths produce the same bytes:
 
@@ -27,8 +28,6 @@ session keeps and writes back.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
-import decimal
 import enum
 import operator
 import types
@@ -41,7 +40,7 @@ import orjson
 
 from rookdb._types import JsonDict
 from rookdb.errors import SerializationError
-from rookdb.serialization import encoding
+from rookdb.serialization import encoding, scalars
 
 __all__ = [
     "EntityCodec",
@@ -238,21 +237,6 @@ def _layout(cls: type) -> _Layout:
 # --------------------------------------------------------------------------- reading hints
 
 
-def _parse_datetime(value: str) -> dt.datetime:
-    # RavenDB writes 7 fractional digits ("2024-01-02T03:04:05.1234567Z"); Python takes 6.
-    text = value
-    if text.endswith("Z"):
-        text = text[:-1] + "+00:00"
-    dot = text.find(".")
-    if dot != -1:
-        end = dot + 1
-        while end < len(text) and text[end].isdigit():
-            end += 1
-        if end - dot - 1 > 6:
-            text = text[: dot + 7] + text[end:]
-    return dt.datetime.fromisoformat(text)
-
-
 def _keep_on_mismatch(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     def guarded(value: Any) -> Any:
         try:
@@ -285,18 +269,9 @@ def _converter_for(hint: Any) -> Callable[[Any], Any] | None:
         return _dict_converter(args)
     if not isinstance(hint, type):
         return None
-    if hint is dt.datetime:
-        return _keep_on_mismatch(lambda v: _parse_datetime(v) if isinstance(v, str) else v)
-    if hint is dt.date:
-        return _keep_on_mismatch(lambda v: dt.date.fromisoformat(v) if isinstance(v, str) else v)
-    if hint is dt.time:
-        return _keep_on_mismatch(lambda v: dt.time.fromisoformat(v) if isinstance(v, str) else v)
-    if hint is dt.timedelta:
-        return _keep_on_mismatch(
-            lambda v: dt.timedelta(seconds=v) if type(v) in (int, float) else v
-        )
-    if hint is decimal.Decimal:
-        return _keep_on_mismatch(lambda v: decimal.Decimal(v) if isinstance(v, (str, int)) else v)
+    decode = scalars.decoder_for(hint)
+    if decode is not None:
+        return _keep_on_mismatch(decode)
     if hint is uuid.UUID:
         return _keep_on_mismatch(lambda v: uuid.UUID(v) if isinstance(v, str) else v)
     if issubclass(hint, enum.Enum):
@@ -506,12 +481,9 @@ class EntityCodec:
         for base, base_hook in self._encoders.items():
             if issubclass(cls, base):
                 return base_hook
-        if issubclass(cls, (dt.date, dt.time)):  # datetime is a date
-            return _isoformat
-        if issubclass(cls, dt.timedelta):
-            return _total_seconds
-        if issubclass(cls, decimal.Decimal):
-            return _decimal_text
+        builtin = scalars.encoder_for(cls)
+        if builtin is not None:
+            return builtin
         if issubclass(cls, (set, frozenset)):
             return _set_items
         if issubclass(cls, tuple):  # subclasses orjson does not take natively (namedtuple)
@@ -564,6 +536,8 @@ class EntityCodec:
 
     def _tree(self, value: Any, extras: Extras | None, path: str, active: set[int]) -> Any:
         cls = type(value)
+        if cls is orjson.Fragment:  # a Decimal, already written and checked (scalars.py)
+            return value
         if value is None or cls is str or cls is bool:
             if cls is str:
                 _check_text(value, path)
@@ -609,6 +583,12 @@ class EntityCodec:
             return self._tree(converted, extras, path, active)
         finally:
             active.discard(marker)
+
+    def json_value(self, value: Any) -> Any:
+        """The JSON ``value`` is stored as, decoded: what a document holding it holds
+        (``Decimal("9.50")`` -> ``9.5``, an aware datetime -> its UTC text, an enum -> its
+        value). Query parameters are this, so they compare with fields as stored (SPEC D2)."""
+        return encoding.loads(encoding.dumps(self.to_tree(value)))
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -722,20 +702,6 @@ class EntityCodec:
         if layout.has_dict:
             entity.__dict__.clear()
             entity.__dict__.update(fresh.__dict__)
-
-
-def _isoformat(value: Any) -> str:
-    return value.isoformat()  # type: ignore[no-any-return]
-
-
-def _total_seconds(value: dt.timedelta) -> float:
-    return value.total_seconds()
-
-
-def _decimal_text(value: decimal.Decimal) -> str:
-    if not value.is_finite():
-        raise SerializationError(f"{value!r} is not a finite number")
-    return str(value)
 
 
 def _set_items(value: set[Any] | frozenset[Any]) -> list[Any]:

@@ -14,6 +14,7 @@ from typing import Any, NamedTuple
 
 from rookdb.errors import ConcurrencyError
 from rookdb.query import QueryStatistics
+from rookdb.serialization.scalars import encode_datetime
 
 __all__ = [
     "BatchResult",
@@ -41,9 +42,8 @@ def document_key(document_id: str) -> str:
 
 def last_modified_now() -> str:
     """``@last-modified`` for a write now: ISO 8601 UTC with 7 fractional digits, as RavenDB
-    writes it."""
-    now = dt.datetime.now(dt.timezone.utc)
-    return f"{now:%Y-%m-%dT%H:%M:%S}.{now.microsecond:06d}0Z"
+    writes it, and as an aware datetime field is written (``scalars.encode_datetime``)."""
+    return encode_datetime(dt.datetime.now(dt.timezone.utc))
 
 
 # Records made once per document (DocumentRecord, WriteResult) are NamedTuples and commands
