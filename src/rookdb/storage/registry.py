@@ -4,13 +4,14 @@
 store of the process that names it (kept for the life of the process). ``sqlite:///PATH`` is a
 directory of database files. ``postgresql://`` (or ``postgres://``) is a PostgreSQL database,
 loaded only when used (psycopg is the ``postgres`` extra). ``http(s)://`` is a rookdb server
-(``rookdb serve``; httpx is the ``http`` extra).
+(``rookdb serve``; httpx is the ``http`` extra); a list of them is servers of the same data to
+fail over between.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.parse import unquote, urlsplit
 
 from rookdb.errors import ConfigurationError
@@ -58,7 +59,7 @@ def _postgres(url: str) -> Backend:
     return PostgresBackend(url)
 
 
-def _http(url: str) -> Backend:
+def _http(url: str | Sequence[str]) -> Backend:
     try:
         from rookdb.storage.http import HttpBackend
     except ImportError as exc:  # the embedded core does not need httpx
@@ -67,6 +68,8 @@ def _http(url: str) -> Backend:
         ) from exc
     return HttpBackend(url)
 
+
+_SERVERS = ("http", "https")
 
 SCHEMES: dict[str, Callable[[str], Backend]] = {
     "memory": _memory,
@@ -78,11 +81,28 @@ SCHEMES: dict[str, Callable[[str], Backend]] = {
 }
 
 
-def open_backend(url: str) -> Backend:
-    """The backend for ``url``; an unknown scheme is a ``ConfigurationError``."""
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    factory = SCHEMES.get(scheme)
+def _scheme(url: str) -> str:
+    return url.split("://", 1)[0].lower() if "://" in url else ""
+
+
+def open_backend(urls: str | Sequence[str]) -> Backend:
+    """The backend for ``urls``: one URL, or several URLs of rookdb servers (``http(s)://``)
+    for the store to fail over between. An unknown scheme is a ``ConfigurationError``, and so
+    are several URLs of any other kind: libpq takes several PostgreSQL hosts in one URL."""
+    given = [urls] if isinstance(urls, str) else list(urls)
+    if not given:
+        raise ConfigurationError("no URL given")
+    url = given[0]
+    factory = SCHEMES.get(_scheme(url))
     if factory is None:
         accepted = ", ".join(f"{s}://" for s in sorted(SCHEMES))
         raise ConfigurationError(f"unsupported URL {url!r}: rookdb accepts {accepted}")
-    return factory(url)
+    if len(given) == 1:
+        return factory(url)
+    if any(_scheme(u) not in _SERVERS for u in given):
+        raise ConfigurationError(
+            "several URLs are for rookdb servers (http:// or https://), to fail over between; "
+            f"{_scheme(url)}:// takes one URL (PostgreSQL: several hosts in one URL, "
+            "postgresql://user@host1,host2/db)"
+        )
+    return _http(given)
