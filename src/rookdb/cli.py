@@ -22,7 +22,7 @@ import orjson
 import rookdb
 from rookdb import demo as demo_tour
 from rookdb import protocol, rql, transfer
-from rookdb.errors import RookError
+from rookdb.errors import DatabaseDoesNotExistError, RookError
 from rookdb.ids import validate_database_name
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import document_key
@@ -85,6 +85,31 @@ def _database(url: str, database: str) -> Iterator[Storage]:
         yield backend.database(validate_database_name(database))
 
 
+def _existing(backend: Backend, url: str, database: str) -> str:
+    """The name of ``database`` as stored (names are case-insensitive), for the commands that
+    only read: they must not create a database, so a typo ends here, naming those there are."""
+    wanted = validate_database_name(database)
+    names = backend.list_databases()
+    found = next((name for name in names if name.lower() == wanted.lower()), None)
+    if found is None:
+        there = (
+            "the databases there: " + ", ".join(sorted(names, key=str.lower))
+            if names
+            else "there are no databases there"
+        )
+        raise DatabaseDoesNotExistError(
+            f"no database named {wanted!r} at {_without_password(url)}; {there}"
+        )
+    return found
+
+
+@contextlib.contextmanager
+def _reading(url: str, database: str) -> Iterator[tuple[Backend, str]]:
+    """The backend of ``url`` and the stored name of ``database``, which must exist."""
+    with _opened(url) as backend:
+        yield backend, _existing(backend, url, database)
+
+
 def _without_password(url: str) -> str:
     """A URL fit to print: any password replaced by ``***``."""
     parts = urllib.parse.urlsplit(url)
@@ -107,8 +132,8 @@ def get(url: str, database: str, ids: tuple[str, ...]) -> None:
 
     Exit status 1 if any of them does not exist (the others are still printed).
     """
-    with _database(url, database) as storage:
-        found = storage.get(list(ids)).documents
+    with _reading(url, database) as (backend, name):
+        found = backend.database(name).get(list(ids)).documents
     missing = []
     for document_id in ids:
         record = found.get(document_key(document_id))
@@ -150,8 +175,8 @@ def query(url: str, database: str, text: str, parameters: tuple[str, ...]) -> No
       rookdb query 'from Employees where LastName = $name' -p name=King
     """
     parsed = rql.parse(text, dict(map(_parameter, parameters)))
-    with _database(url, database) as storage:
-        result = storage.query(parsed)
+    with _reading(url, database) as (backend, name):
+        result = backend.database(name).query(parsed)
     if result.projections is not None:
         rows: Iterator[Any] = iter(result.projections)
     else:
@@ -169,8 +194,8 @@ def stats(url: str, database: str, as_json: bool) -> None:
 
     --json prints them as the server's /stats answers (RavenDB's shape).
     """
-    with _opened(url) as backend:
-        statistics = backend.statistics(validate_database_name(database))
+    with _reading(url, database) as (backend, name):
+        statistics = backend.statistics(name)
     if as_json:  # the shape of the server's /stats (RavenDB's, with Collections)
         click.echo(_json(protocol.encode_statistics(statistics), pretty=True))
         return
@@ -201,8 +226,7 @@ def export_command(url: str, database: str, file: IO[bytes], collection: str | N
     RavenDB's shape, with @id and @collection in its @metadata (no change vector: storage
     assigns one on import).
     """
-    name = validate_database_name(database)
-    with _opened(url) as backend:
+    with _reading(url, database) as (backend, name):
         statistics = backend.statistics(name)
         total = (
             statistics.count_of_documents

@@ -577,6 +577,10 @@ class SqliteBackend(Backend):
         )
         self._lock = threading.Lock()
         self._open: dict[str, SqliteStorage] = {}
+
+    def _make_directory(self) -> None:
+        # With the first database, not before: reading (a CLI typo, list_databases) must
+        # leave no empty directory behind.
         if self._directory is not None:
             try:
                 self._directory.mkdir(parents=True, exist_ok=True)
@@ -595,6 +599,7 @@ class SqliteBackend(Backend):
         with self._lock:
             storage = self._open.get(name.lower())
             if storage is None:
+                self._make_directory()
                 storage = self._open[name.lower()] = SqliteStorage(
                     name, self._path(name), self.capabilities
                 )
