@@ -292,7 +292,7 @@ def test_a_connection_lost_during_commit_is_outcome_unknown(store: DocumentStore
 
 
 def test_a_big_batch_retried_after_a_serialization_failure_is_written_whole(
-    store: DocumentStore,
+    store: DocumentStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The session hands its batch over as a generator and PostgreSQL pipelines it; a
     serialization failure in the second statement (raised once, by a trigger) makes the
@@ -311,6 +311,7 @@ def test_a_big_batch_retried_after_a_serialization_failure_is_written_whole(
             f"CREATE TRIGGER fail_once BEFORE INSERT ON {s}.documents "
             f"FOR EACH ROW EXECUTE FUNCTION {s}.fail_once()"
         )
+    caplog.set_level(logging.INFO, logger="rookdb")
     with store.open_session() as session:
         entities = [{"n": i} for i in range(5000)]
         for i, entity in enumerate(entities):
@@ -320,6 +321,9 @@ def test_a_big_batch_retried_after_a_serialization_failure_is_written_whole(
     with storage._connection() as conn:
         (attempts,) = conn.execute(f"SELECT last_value FROM {s}.failures").fetchone()
     assert attempts == 2  # failed once, then written
+    (retried,) = [r for r in caplog.records if "retried" in r.getMessage()]
+    assert retried.name == "rookdb.storage.postgres" and retried.levelno == logging.INFO
+    assert "SerializationFailure" in retried.getMessage()
     records = {r.id: r for r in storage.stream()}
     assert sorted(records) == sorted(f"big/{i}" for i in range(5000))
     assert vectors == [records[f"big/{i}"].change_vector for i in range(5000)]

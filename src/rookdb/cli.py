@@ -349,6 +349,19 @@ def demo(url: str | None) -> None:
     type=click.FloatRange(min=0.1),
     help="Seconds a kept-alive connection, or a request body, may stay silent.",
 )
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error", "critical"], case_sensitive=False),
+    help="Log to stderr from this level: start and stop, automatic indexes, errors.",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=False,
+    show_default=True,
+    help="Log a line per request (client, request, status, bytes, milliseconds) on stderr.",
+)
 def serve(
     data: str | None,
     postgres_url: str | None,
@@ -363,6 +376,8 @@ def serve(
     max_concurrency: int,
     header_timeout: float,
     idle_timeout: float,
+    log_level: str,
+    access_log: bool,
 ) -> None:
     """Serve databases over RavenDB's HTTP protocol, for rookdb's and RavenDB's clients."""
     try:
@@ -388,6 +403,8 @@ def serve(
             header_timeout_s=header_timeout,
             idle_timeout_s=idle_timeout,
         ),
+        log_level=log_level,
+        access_log=access_log,
     )
     try:
         options.check()

@@ -34,6 +34,7 @@ from rookdb.errors import AuthorizationError, ConfigurationError, RookError
 from rookdb.ids import validate_database_name
 from rookdb.query import Query
 from rookdb.server.limits import BodyTimeout, BodyTooLarge, Limits, parse_json, read_body
+from rookdb.server.logs import AccessLog
 from rookdb.server.security import Access, OpenAccess
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import DocumentRecord, document_key, last_modified_now
@@ -428,9 +429,14 @@ class _ConcurrencyLimit:
 
 
 def create_app(
-    backend: Backend, *, limits: Limits | None = None, access: Access | None = None
+    backend: Backend,
+    *,
+    limits: Limits | None = None,
+    access: Access | None = None,
+    access_log: bool = False,
 ) -> ASGIApp:
-    """The ASGI application serving ``backend``'s databases over RavenDB's HTTP protocol."""
+    """The ASGI application serving ``backend``'s databases over RavenDB's HTTP protocol;
+    with ``access_log``, a line per request on the ``rookdb.server.access`` logger."""
     limits = limits or Limits()
     server = _Server(backend, limits, access or OpenAccess())
     db = "/databases/{database}"
@@ -453,4 +459,5 @@ def create_app(
         HTTPException: _not_supported
     }
     app = Starlette(routes=routes, exception_handlers=handlers)
-    return _ConcurrencyLimit(app, limits.max_concurrency)
+    limited = _ConcurrencyLimit(app, limits.max_concurrency)
+    return AccessLog(limited) if access_log else limited  # outside: the 503s are logged too

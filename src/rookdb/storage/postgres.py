@@ -29,6 +29,7 @@ import base64
 import contextlib
 import hashlib
 import itertools
+import logging
 import random
 import re
 import threading
@@ -58,6 +59,7 @@ from rookdb.storage import _pg_sql
 from rookdb.storage._auto_indexes import (
     Registry,
     RegistryCache,
+    log_made,
     statistics_name,
     wanted,
 )
@@ -82,6 +84,8 @@ from rookdb.storage.records import (
 )
 
 __all__ = ["FORMAT_VERSION", "PostgresBackend", "PostgresStorage"]
+
+log = logging.getLogger(__name__)
 
 #: The schema layout this code writes and reads (meta ``format_version``; SPEC D6).
 FORMAT_VERSION = 1
@@ -246,9 +250,11 @@ class _Indexes(RegistryCache):
 
     def create(
         self, conn: psycopg.Connection[Any], collection: str, paths: list[tuple[str, str]], cap: int
-    ) -> None:
+    ) -> list[tuple[str, str]]:
         """Inside the caller's transaction, which holds the schema's index lock: register and
-        build the indexes ``paths`` (``(path, kind)``), up to ``cap`` for the collection."""
+        build the indexes ``paths`` (``(path, kind)``), up to ``cap`` for the collection;
+        those this call made."""
+        made: list[tuple[str, str]] = []
         s = self._s
         key = collection.lower()
         row = conn.execute(
@@ -266,6 +272,7 @@ class _Indexes(RegistryCache):
             if row is None:
                 continue  # another process made it first
             count += 1
+            made.append((path, kind))
             index_id = row[0]
             if kind == "expression":
                 # A validated path (letters, digits, _ - @ and dots): safe in quoted names.
@@ -303,6 +310,7 @@ class _Indexes(RegistryCache):
         conn.execute(
             f"UPDATE {s}.meta SET value = (value::bigint + 1)::text WHERE name = 'index_version'"
         )
+        return made
 
     def maintain(
         self,
@@ -571,7 +579,10 @@ class PostgresStorage(Storage):
                 with _transaction(conn, "BEGIN"):
                     # Exclusive: no batch is between reading the registry and committing.
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._index_lock,))
-                    self._indexes.create(conn, query.collection, missing, self.max_auto_indexes)
+                    made = self._indexes.create(
+                        conn, query.collection, missing, self.max_auto_indexes
+                    )
+                log_made(log, self.name, query.collection, made)
                 known = self._indexes.registry(conn).get(collection, {})
         return known
 
@@ -590,12 +601,21 @@ class PostgresStorage(Storage):
                     return self._apply(conn, commands, serializable)
             except _ReadCheckLate:
                 serializable = True  # a generator's read check: the batch again, SERIALIZABLE
+                log.debug("a read check came late in the batch: writing it again SERIALIZABLE")
             except _RETRYABLE as exc:
                 if attempt == RETRIES:
                     raise StorageError(
                         f"PostgreSQL kept failing the batch after {RETRIES} retries: {exc}",
                         original=exc,
                     ) from exc
+                log.info(
+                    "database %r: batch retried (%d of %d) after %s: %s",
+                    self.name,
+                    attempt + 1,
+                    RETRIES,
+                    type(exc).__name__,
+                    " ".join(str(exc).split()),
+                )
                 # Jitter, so that the retries of two colliding batches do not collide again.
                 time.sleep(random.uniform(0, 0.005 * 2**attempt))
                 attempt += 1

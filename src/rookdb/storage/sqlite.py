@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import logging
 import os
 import sqlite3
 import threading
@@ -39,7 +40,7 @@ from rookdb.evaluate import project
 from rookdb.ids import validate_database_name
 from rookdb.query import Query
 from rookdb.storage import _sql
-from rookdb.storage._auto_indexes import AutoIndexes, statistics_name, wanted
+from rookdb.storage._auto_indexes import AutoIndexes, log_made, statistics_name, wanted
 from rookdb.storage._results import distinct_page, included_keys, query_result, total_from_page
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import (
@@ -60,6 +61,8 @@ from rookdb.storage.records import (
 )
 
 __all__ = ["FORMAT_VERSION", "SqliteBackend", "SqliteStorage"]
+
+log = logging.getLogger(__name__)
 
 #: The on-disk format this code writes and reads (``PRAGMA user_version``; SPEC D6).
 FORMAT_VERSION = 1
@@ -397,7 +400,10 @@ class SqliteStorage(Storage):
                 missing = [w for w in wanted(query.where) if w not in known]
                 if missing and len(known) < self.max_auto_indexes:
                     with _transaction(conn):
-                        self._indexes.create(conn, query.collection, missing, self.max_auto_indexes)
+                        made = self._indexes.create(
+                            conn, query.collection, missing, self.max_auto_indexes
+                        )
+                    log_made(log, self.name, query.collection, made)
                     known = self._indexes.registry(conn).get(collection, {})
         except sqlite3.Error as exc:
             raise _translate(exc, "create an automatic index") from exc
