@@ -35,7 +35,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(rookdb.__version__, prog_name="rookdb")
 def main() -> None:
-    """rookdb: a document database for Python with the RavenDB session model."""
+    """rookdb: a document database for Python with the RavenDB session model.
+
+    get, query, stats and export only read: they create nothing, and a database that does not
+    exist is an error that names the databases there are. import creates its database.
+    """
 
 
 def _reports_errors(command: F) -> F:
