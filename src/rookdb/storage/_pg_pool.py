@@ -14,7 +14,9 @@ configured no logging), and the caller gets a pool timeout after its wait instea
 reason. Nothing here logs above DEBUG and nothing runs in the background.
 
 After ``fork`` the child never touches the parent's connections (closing one would end the
-parent's session on the server): it keeps them referenced, unused, and makes its own.
+parent's session on the server): it keeps them referenced, unused, and makes its own. The
+reset runs in the child at the fork itself (``os.register_at_fork``), while it has one thread:
+a lock another of the parent's threads held at that moment would stay held forever.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -49,6 +52,7 @@ CHECK_AFTER_IDLE_S = 30.0
 
 # Connections of a parent process, kept alive (never closed) in its forked children.
 _ABANDONED: list[psycopg.Connection[Any]] = []
+_POOLS: weakref.WeakSet[ConnectionPool] = weakref.WeakSet()
 
 
 def connect_timeout(value: str | None) -> int:
@@ -92,9 +96,10 @@ class ConnectionPool:
         self._timeout_s = timeout_s
         self._lock = threading.Condition()
         self._idle: list[tuple[psycopg.Connection[Any], float]] = []  # (connection, since)
+        self._lent: set[int] = set()  # id() of the connections out of the pool
         self._count = 0  # connections open: idle or lent
         self._closed = False
-        self._pid = os.getpid()
+        _POOLS.add(self)
         # The first connection now: a wrong URL, password or address fails at open.
         self._put(self._take())
 
@@ -106,7 +111,7 @@ class ConnectionPool:
         conn = self._take()
         try:
             yield conn
-        except psycopg.OperationalError as exc:
+        except psycopg.Error as exc:
             if conn.broken:
                 raise StorageUnavailableError(
                     f"lost the connection to PostgreSQL at {self.address}: {_reason(exc)}",
@@ -122,21 +127,18 @@ class ConnectionPool:
             self._closed = True
             idle, self._idle = self._idle, []
             self._lock.notify_all()
-        if self._pid == os.getpid():
-            for conn, _ in idle:
-                conn.close()
+        for conn, _ in idle:
+            conn.close()
+
+    def _forked(self) -> None:
+        """In a child, at the fork: every connection is the parent's."""
+        self._lock = threading.Condition()
+        _ABANDONED.extend(conn for conn, _ in self._idle)
+        self._idle, self._lent, self._count = [], set(), 0
 
     # -- lending -----------------------------------------------------------------------------
 
-    def _after_fork(self) -> None:
-        if self._pid != os.getpid():
-            with self._lock:
-                if self._pid != os.getpid():
-                    _ABANDONED.extend(conn for conn, _ in self._idle)
-                    self._idle, self._count, self._pid = [], 0, os.getpid()
-
     def _take(self) -> psycopg.Connection[Any]:
-        self._after_fork()
         deadline = time.monotonic() + BUSY_WAIT_S
         conn: psycopg.Connection[Any] | None
         since = 0.0
@@ -160,10 +162,13 @@ class ConnectionPool:
                         )
                     self._lock.wait(remaining)
             if conn is None:
-                return self._connect()
-            if time.monotonic() - since < CHECK_AFTER_IDLE_S or self._usable(conn):
-                return conn
-            self._discard(conn)
+                conn = self._connect()
+            elif time.monotonic() - since >= CHECK_AFTER_IDLE_S and not self._usable(conn):
+                self._discard(conn)
+                continue
+            with self._lock:
+                self._lent.add(id(conn))
+            return conn
 
     def _connect(self) -> psycopg.Connection[Any]:
         """A new connection, counted already; uncounted again if it fails."""
@@ -191,6 +196,11 @@ class ConnectionPool:
         return True
 
     def _put(self, conn: psycopg.Connection[Any]) -> None:
+        with self._lock:
+            if id(conn) not in self._lent:  # lent before a fork, back in the child
+                _ABANDONED.append(conn)
+                return
+            self._lent.discard(id(conn))
         status = conn.info.transaction_status
         keep = not conn.broken and status == pq.TransactionStatus.IDLE
         if not conn.broken and status in (
@@ -203,7 +213,7 @@ class ConnectionPool:
             except psycopg.Error:
                 keep = False
         with self._lock:
-            if keep and not self._closed and self._pid == os.getpid():
+            if keep and not self._closed:
                 self._idle.append((conn, time.monotonic()))
                 self._lock.notify()
                 return
@@ -214,13 +224,20 @@ class ConnectionPool:
                 self._count -= len(stale)
             self._count -= 1
             self._lock.notify_all()
-        if self._pid == os.getpid():
-            for other, _ in stale:
-                other.close()
-            conn.close()
+        for other, _ in stale:
+            other.close()
+        conn.close()
 
     def _discard(self, conn: psycopg.Connection[Any]) -> None:
         with self._lock:
             self._count -= 1
             self._lock.notify()
         conn.close()
+
+
+def _forked() -> None:
+    for pool in list(_POOLS):
+        pool._forked()
+
+
+os.register_at_fork(after_in_child=_forked)
