@@ -129,7 +129,8 @@ class _Client:
     def _failed(self, node: _Node, exc: httpx.TransportError, next_url: str | None) -> None:
         with self._lock:
             node.failures += 1
-            node.retry_at = time.monotonic() + min(2.0 ** (node.failures - 1), MAX_RETRY_AFTER_S)
+            wait = min(2.0 ** min(node.failures - 1, 16), MAX_RETRY_AFTER_S)  # 1 s, 2 s, ...
+            node.retry_at = time.monotonic() + wait
         if next_url is not None:
             log.warning(
                 "the rookdb server at %s failed (%s); failing over to %s", node.url, exc, next_url
