@@ -219,6 +219,43 @@ def test_a_bad_database_name_or_url_is_a_clear_error(store_url: str) -> None:
     assert result.exit_code == 1 and "ConfigurationError" in result.output
 
 
+# -- read-only commands create nothing -------------------------------------------------------
+
+READ_ONLY = [["stats"], ["get", "employees/1"], ["query", "from Employees"], ["export", "-"]]
+
+
+@pytest.mark.parametrize("command", READ_ONLY, ids=lambda c: c[0])
+def test_a_read_only_command_on_a_missing_database_says_so_and_creates_nothing(
+    store: DocumentStore, store_url: str, command: list[str]
+) -> None:
+    seed(store)
+    before = store.maintenance.list_databases()
+    result = run(store_url, command[0], "-d", "Nortwind", *command[1:])
+    assert result.exit_code == 1, result.output
+    assert "DatabaseDoesNotExistError" in result.output and "'Nortwind'" in result.output
+    assert store.database in result.output  # the databases there are
+    assert "Traceback" not in result.output
+    assert store.maintenance.list_databases() == before
+    # A name differing only in case is the same database.
+    result = run(store_url, command[0], "-d", store.database.upper(), *command[1:])
+    assert result.exit_code == 0, result.output
+    assert store.maintenance.list_databases() == before
+
+
+@pytest.mark.rookdb_backends("sqlite")
+@pytest.mark.parametrize("command", READ_ONLY, ids=lambda c: c[0])
+def test_a_read_only_command_on_a_missing_directory_creates_nothing(
+    tmp_path: Path, command: list[str]
+) -> None:
+    missing = tmp_path / "no-such-dir"
+    result = run(f"sqlite:///{missing}", command[0], *command[1:])
+    assert result.exit_code == 1, result.output
+    assert "DatabaseDoesNotExistError" in result.output and "no databases" in result.output
+    assert not missing.exists()
+    result = run(f"sqlite:///{missing}", "export", str(tmp_path / "out.jsonl"))
+    assert result.exit_code == 1 and not (tmp_path / "out.jsonl").exists()
+
+
 # -- constant memory, measured on real processes -----------------------------------------------
 
 

@@ -138,3 +138,14 @@ def test_the_readme_command_line_examples_run(in_tmp_dir: None) -> None:
         assert result.exit_code == 0, (command, result.output)
         outputs.append(result.output)
     assert '"last_name":"King"' in "".join(outputs)  # the query found Robert King
+
+
+def test_the_license_is_the_one_pyproject_declares_and_is_packaged() -> None:
+    """MIT in pyproject, the MIT text in LICENSE, and LICENSE named for the wheel and sdist
+    (checked by building them once: dist-info/licenses/LICENSE and rookdb-*/LICENSE)."""
+    text = (ROOT / "LICENSE").read_text()
+    assert text.startswith("MIT License\n") and "Copyright (c) 2026 the rookdb authors" in text
+    pyproject = (ROOT / "pyproject.toml").read_text()
+    assert 'license = "MIT"' in pyproject and 'license-files = ["LICENSE"]' in pyproject
+    changelog = (ROOT / "CHANGELOG.md").read_text()
+    assert "## Unreleased" in changelog and "## 0.1.0" in changelog

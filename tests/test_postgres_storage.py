@@ -6,9 +6,16 @@ how the backend keeps its promises there.
 
 from __future__ import annotations
 
+import logging
+import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
+import psycopg
 import pytest
 
 from rookdb import DocumentStore
@@ -21,6 +28,7 @@ from rookdb.errors import (
 from rookdb.query import Compare, Equals, In, Query, Search, StartsWith
 from rookdb.storage.records import PutCommand, ReadCheck
 from tests.internals import query_plan
+from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.rookdb_backends("postgres")
 
@@ -115,11 +123,122 @@ def test_the_schema_prefix_comes_from_the_url(store_url: str) -> None:
         DocumentStore(urls=bad).initialize()
 
 
-def test_an_unreachable_server_is_a_typed_error() -> None:
-    url = "postgresql://postgres@127.0.0.1:1/test?connect_timeout=1"
+# -- PostgreSQL down: a typed error at once, naming the server and libpq's reason, no output ----
+
+NOTHING_LISTENS = "postgresql://postgres@127.0.0.1:1/test"
+
+
+def _warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+
+
+def test_a_server_that_is_down_fails_at_once_naming_it_and_the_reason(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    started = time.monotonic()
     with pytest.raises(StorageUnavailableError) as raised:
-        DocumentStore(urls=url).initialize()
-    assert raised.value.original is not None
+        DocumentStore(urls=NOTHING_LISTENS).initialize()
+    assert time.monotonic() - started < 2
+    message = str(raised.value)
+    assert "127.0.0.1:1" in message and "refused" in message.lower(), message
+    assert isinstance(raised.value.original, psycopg.OperationalError)
+    assert _warnings(caplog) == []
+
+
+def test_the_connect_timeout_is_the_urls_and_a_few_seconds_by_default() -> None:
+    """A port that accepts connections and never answers, as a hung server does."""
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        url = f"postgresql://postgres@127.0.0.1:{silent.getsockname()[1]}/test"
+        for query, low, high in (("?connect_timeout=2", 1.5, 4.0), ("", 3.0, 8.0)):
+            started = time.monotonic()
+            with pytest.raises(StorageUnavailableError) as raised:
+                DocumentStore(urls=url + query).initialize()
+            assert low < time.monotonic() - started < high, query
+            assert "timeout" in str(raised.value).lower()
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "1.5"])
+def test_a_bad_connect_timeout_is_a_configuration_error(value: str) -> None:
+    with pytest.raises(ConfigurationError, match="connect_timeout"):
+        DocumentStore(urls=f"{NOTHING_LISTENS}?connect_timeout={value}").initialize()
+
+
+def _through(proxy: TcpProxy, url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(netloc=f"{parts.username}@127.0.0.1:{proxy.port}"))
+
+
+def _target(url: str) -> tuple[str, int]:
+    parts = urlsplit(url)
+    return parts.hostname or "127.0.0.1", parts.port or 5432
+
+
+def test_a_server_lost_while_in_use_is_unavailable_and_comes_back(
+    store_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with (
+        TcpProxy(_target(store_url)) as proxy,
+        DocumentStore(urls=_through(proxy, store_url)) as store,
+    ):
+        with store.open_session() as session:
+            session.store({"n": 1}, "docs/1")
+            session.save_changes()
+        proxy.down()
+        started = time.monotonic()
+        for reason in ("", "refused"):  # the cut connection, then a new one refused
+            with pytest.raises(StorageUnavailableError) as raised:
+                store.open_session().load("docs/1")
+            message = str(raised.value)
+            assert f"127.0.0.1:{proxy.port}" in message and reason in message.lower(), message
+        assert time.monotonic() - started < 2
+        proxy.up()
+        assert store.open_session().load("docs/1") == {"n": 1}
+    assert _warnings(caplog) == []
+
+
+_SCRIPT = """
+import sys
+from rookdb import DocumentStore
+from rookdb.errors import StorageUnavailableError
+try:
+    DocumentStore(urls=sys.argv[1]).initialize()
+except StorageUnavailableError:
+    print("down at start", flush=True)
+store = DocumentStore(urls=sys.argv[2]).initialize()
+with store.open_session() as session:
+    session.store({"n": 1}, "docs/1")
+    session.save_changes()
+print("written", flush=True)
+sys.stdin.readline()  # the test takes the server away
+for _ in range(2):
+    try:
+        store.open_session().load("docs/1")
+    except StorageUnavailableError:
+        print("down in use", flush=True)
+import time; time.sleep(1)  # time for any background thread to say something
+"""
+
+
+def test_nothing_reaches_stderr_of_a_program_without_logging_configured(store_url: str) -> None:
+    """Python prints unhandled warnings of any library to stderr when the program configured
+    no logging: rookdb must not make that happen, at start or when the server goes away."""
+    with TcpProxy(_target(store_url)) as proxy:
+        process = subprocess.Popen(
+            [sys.executable, "-c", _SCRIPT, NOTHING_LISTENS, _through(proxy, store_url)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        assert process.stdout is not None and process.stdin is not None
+        assert process.stdout.readline() == "down at start\n"
+        assert process.stdout.readline() == "written\n"
+        proxy.down()
+        out, err = process.communicate("go\n", timeout=60)
+    assert out == "down in use\n" * 2
+    assert err == ""
 
 
 @pytest.fixture
@@ -173,7 +292,7 @@ def test_a_connection_lost_during_commit_is_outcome_unknown(store: DocumentStore
 
 
 def test_a_big_batch_retried_after_a_serialization_failure_is_written_whole(
-    store: DocumentStore,
+    store: DocumentStore, caplog: pytest.LogCaptureFixture
 ) -> None:
     """The session hands its batch over as a generator and PostgreSQL pipelines it; a
     serialization failure in the second statement (raised once, by a trigger) makes the
@@ -192,6 +311,7 @@ def test_a_big_batch_retried_after_a_serialization_failure_is_written_whole(
             f"CREATE TRIGGER fail_once BEFORE INSERT ON {s}.documents "
             f"FOR EACH ROW EXECUTE FUNCTION {s}.fail_once()"
         )
+    caplog.set_level(logging.INFO, logger="rookdb")
     with store.open_session() as session:
         entities = [{"n": i} for i in range(5000)]
         for i, entity in enumerate(entities):
@@ -201,6 +321,9 @@ def test_a_big_batch_retried_after_a_serialization_failure_is_written_whole(
     with storage._connection() as conn:
         (attempts,) = conn.execute(f"SELECT last_value FROM {s}.failures").fetchone()
     assert attempts == 2  # failed once, then written
+    (retried,) = [r for r in caplog.records if "retried" in r.getMessage()]
+    assert retried.name == "rookdb.storage.postgres" and retried.levelno == logging.INFO
+    assert "SerializationFailure" in retried.getMessage()
     records = {r.id: r for r in storage.stream()}
     assert sorted(records) == sorted(f"big/{i}" for i in range(5000))
     assert vectors == [records[f"big/{i}"].change_vector for i in range(5000)]

@@ -21,12 +21,14 @@ from pathlib import Path
 import httpx
 import orjson
 import pytest
+from click.testing import CliRunner
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
 from rookdb import DocumentStore
+from rookdb.cli import main
 from rookdb.errors import AuthenticationError, AuthorizationError
 from rookdb.testing.backends import BACKENDS, postgres_url, server_data_directory, start_server
 
@@ -187,6 +189,28 @@ def test_api_keys(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
             store.maintenance.create_database("New")
             assert "New" in store.maintenance.list_databases()
             assert store.open_session().load("items/1") == {"n": 1}  # "*": every database
+
+
+def test_a_key_lists_the_databases_it_may_read(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """As RavenDB lists the databases a certificate may use: so a key of one database can
+    see that it exists (the command line checks that before it reads)."""
+    keys = tmp_path / "keys.json"
+    keys.write_bytes(orjson.dumps(KEYS))
+    with _serve("--data", str(tmp_path / "data"), "--api-keys", str(keys)) as url:
+        with _store(url, "admin-key-0123456789", monkeypatch) as store:
+            for name in ("Shop", "Other"):
+                store.maintenance.create_database(name)
+            assert store.maintenance.list_databases() == ["Other", "Shop"]
+        with _store(url, "reader-key-0123456789", monkeypatch) as store:
+            assert store.maintenance.list_databases() == ["Shop"]
+        result = CliRunner().invoke(main, ["stats", "--url", url, "-d", "shop"])
+        assert result.exit_code == 0 and "database   Shop" in result.output, result.output
+        result = CliRunner().invoke(main, ["stats", "--url", url, "-d", "Other"])
+        assert result.exit_code == 1 and "the databases there: Shop" in result.output
+        with _store(url, None, monkeypatch) as store, pytest.raises(AuthenticationError):
+            store.maintenance.list_databases()
 
 
 def test_a_public_address_without_tls_is_refused(tmp_path: Path) -> None:

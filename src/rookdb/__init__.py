@@ -1,7 +1,13 @@
 """rookdb: a document database for Python with the RavenDB session model.
 
 Public API re-exports only; see ``DocumentStore`` to begin.
+
+rookdb logs through ``logging`` on the ``rookdb`` logger and its children (``rookdb.storage.http``:
+failovers, WARNING; ``rookdb.storage.sqlite`` and ``.postgres``: automatic indexes made and
+batches retried, INFO) and never configures logging: a program that set up none sees nothing.
 """
+
+import logging as _logging
 
 from rookdb.conventions import DocumentConventions, ShouldIgnoreEntityChanges
 from rookdb.errors import (
@@ -41,6 +47,11 @@ from rookdb.tracking.diff import ChangeType, DocumentsChanges
 from rookdb.tracking.state import MetadataDictionary
 
 __version__ = "0.1.0"
+
+# The one handler a library may add (Python's logging HOWTO): without it, Python prints the
+# WARNINGs of a logger that has no handler anywhere on the stderr of a program that configured
+# no logging. Records still reach every handler the program sets up.
+_logging.getLogger("rookdb").addHandler(_logging.NullHandler())
 
 __all__ = [
     "AfterSaveChangesEventArgs",

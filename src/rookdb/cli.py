@@ -22,7 +22,7 @@ import orjson
 import rookdb
 from rookdb import demo as demo_tour
 from rookdb import protocol, rql, transfer
-from rookdb.errors import RookError
+from rookdb.errors import DatabaseDoesNotExistError, RookError
 from rookdb.ids import validate_database_name
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import document_key
@@ -35,7 +35,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(rookdb.__version__, prog_name="rookdb")
 def main() -> None:
-    """rookdb: a document database for Python with the RavenDB session model."""
+    """rookdb: a document database for Python with the RavenDB session model.
+
+    get, query, stats and export only read: they create nothing, and a database that does not
+    exist is an error that names the databases there are. import creates its database.
+    """
 
 
 def _reports_errors(command: F) -> F:
@@ -85,6 +89,31 @@ def _database(url: str, database: str) -> Iterator[Storage]:
         yield backend.database(validate_database_name(database))
 
 
+def _existing(backend: Backend, url: str, database: str) -> str:
+    """The name of ``database`` as stored (names are case-insensitive), for the commands that
+    only read: they must not create a database, so a typo ends here, naming those there are."""
+    wanted = validate_database_name(database)
+    names = backend.list_databases()
+    found = next((name for name in names if name.lower() == wanted.lower()), None)
+    if found is None:
+        there = (
+            "the databases there: " + ", ".join(sorted(names, key=str.lower))
+            if names
+            else "there are no databases there"
+        )
+        raise DatabaseDoesNotExistError(
+            f"no database named {wanted!r} at {_without_password(url)}; {there}"
+        )
+    return found
+
+
+@contextlib.contextmanager
+def _reading(url: str, database: str) -> Iterator[tuple[Backend, str]]:
+    """The backend of ``url`` and the stored name of ``database``, which must exist."""
+    with _opened(url) as backend:
+        yield backend, _existing(backend, url, database)
+
+
 def _without_password(url: str) -> str:
     """A URL fit to print: any password replaced by ``***``."""
     parts = urllib.parse.urlsplit(url)
@@ -107,8 +136,8 @@ def get(url: str, database: str, ids: tuple[str, ...]) -> None:
 
     Exit status 1 if any of them does not exist (the others are still printed).
     """
-    with _database(url, database) as storage:
-        found = storage.get(list(ids)).documents
+    with _reading(url, database) as (backend, name):
+        found = backend.database(name).get(list(ids)).documents
     missing = []
     for document_id in ids:
         record = found.get(document_key(document_id))
@@ -150,8 +179,8 @@ def query(url: str, database: str, text: str, parameters: tuple[str, ...]) -> No
       rookdb query 'from Employees where LastName = $name' -p name=King
     """
     parsed = rql.parse(text, dict(map(_parameter, parameters)))
-    with _database(url, database) as storage:
-        result = storage.query(parsed)
+    with _reading(url, database) as (backend, name):
+        result = backend.database(name).query(parsed)
     if result.projections is not None:
         rows: Iterator[Any] = iter(result.projections)
     else:
@@ -169,8 +198,8 @@ def stats(url: str, database: str, as_json: bool) -> None:
 
     --json prints them as the server's /stats answers (RavenDB's shape).
     """
-    with _opened(url) as backend:
-        statistics = backend.statistics(validate_database_name(database))
+    with _reading(url, database) as (backend, name):
+        statistics = backend.statistics(name)
     if as_json:  # the shape of the server's /stats (RavenDB's, with Collections)
         click.echo(_json(protocol.encode_statistics(statistics), pretty=True))
         return
@@ -201,8 +230,7 @@ def export_command(url: str, database: str, file: IO[bytes], collection: str | N
     RavenDB's shape, with @id and @collection in its @metadata (no change vector: storage
     assigns one on import).
     """
-    name = validate_database_name(database)
-    with _opened(url) as backend:
+    with _reading(url, database) as (backend, name):
         statistics = backend.statistics(name)
         total = (
             statistics.count_of_documents
@@ -325,6 +353,19 @@ def demo(url: str | None) -> None:
     type=click.FloatRange(min=0.1),
     help="Seconds a kept-alive connection, or a request body, may stay silent.",
 )
+@click.option(
+    "--log-level",
+    default="info",
+    show_default=True,
+    type=click.Choice(["debug", "info", "warning", "error", "critical"], case_sensitive=False),
+    help="Log to stderr from this level: start and stop, automatic indexes, errors.",
+)
+@click.option(
+    "--access-log/--no-access-log",
+    default=False,
+    show_default=True,
+    help="Log a line per request (client, request, status, bytes, milliseconds) on stderr.",
+)
 def serve(
     data: str | None,
     postgres_url: str | None,
@@ -339,6 +380,8 @@ def serve(
     max_concurrency: int,
     header_timeout: float,
     idle_timeout: float,
+    log_level: str,
+    access_log: bool,
 ) -> None:
     """Serve databases over RavenDB's HTTP protocol, for rookdb's and RavenDB's clients."""
     try:
@@ -364,6 +407,8 @@ def serve(
             header_timeout_s=header_timeout,
             idle_timeout_s=idle_timeout,
         ),
+        log_level=log_level,
+        access_log=access_log,
     )
     try:
         options.check()

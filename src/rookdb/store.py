@@ -64,10 +64,12 @@ class DocumentStore(EventRegistration):
                 session.save_changes()
 
     ``urls``: ``memory://`` (private to this store), ``memory://NAME`` (shared in the process),
-    ``sqlite:///DIR`` (a directory of database files); None means ``$ROOKDB_URL`` or SQLite in
-    ``./rookdb-data``. ``database``: None means ``"default"``. Entering the ``with`` block does
-    not initialize the store, so conventions can still be set there; the first
-    ``open_session()`` (or ``initialize()``) does, and freezes them.
+    ``sqlite:///DIR`` (a directory of database files), ``postgresql://...``, ``http(s)://`` of
+    a ``rookdb serve``, or a list of such servers of the same data to fail over between; None
+    means ``$ROOKDB_URL`` or SQLite in ``./rookdb-data``. ``database``: None means
+    ``"default"``. Entering the ``with`` block does not initialize the store, so conventions can
+    still be set there; the first ``open_session()`` (or ``initialize()``) does, and freezes
+    them.
     """
 
     def __init__(self, urls: str | list[str] | None = None, database: str | None = None) -> None:
@@ -105,9 +107,7 @@ class DocumentStore(EventRegistration):
                 raise InvalidOperationError("the store is closed")
             if self._backend is None:
                 self.conventions.freeze()
-                if len({u.split("://", 1)[0] for u in self.urls}) > 1:
-                    raise ConfigurationError("all urls of a store must use the same scheme")
-                self._backend = open_backend(self.urls[0])
+                self._backend = open_backend(self.urls)
                 self._codec = EntityCodec(
                     identity_name=self.conventions.find_identity_property_name,
                     encoders=self.conventions.encoders,

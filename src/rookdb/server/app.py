@@ -30,10 +30,11 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rookdb import protocol, rql
-from rookdb.errors import ConfigurationError, RookError
+from rookdb.errors import AuthorizationError, ConfigurationError, RookError
 from rookdb.ids import validate_database_name
 from rookdb.query import Query
 from rookdb.server.limits import BodyTimeout, BodyTooLarge, Limits, parse_json, read_body
+from rookdb.server.logs import AccessLog
 from rookdb.server.security import Access, OpenAccess
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import DocumentRecord, document_key, last_modified_now
@@ -292,11 +293,26 @@ class _Server:
         return _json({"Etag": 0, "Configuration": None})
 
     async def list_databases(self, request: Request) -> Response:
-        self.allow(request, None, admin=True)
+        # As RavenDB lists the databases a certificate may use: every one for an admin, and
+        # for any other key those it may read (so a tool can see that its database exists).
+        try:
+            self.allow(request, None)  # a key that may read every database, or no keys
+            every = True
+        except AuthorizationError:  # a valid key, for some databases only
+            every = False
         names = await run_in_threadpool(self.backend.list_databases)
+        if not every:
+            names = [name for name in names if self._readable(request, name)]
         start = _count(request.query_params.get("start", "0"), "start")
         page_size = _count(request.query_params.get("pageSize", str(2**31)), "pageSize")
         return _json({"Databases": names[start : start + page_size]})
+
+    def _readable(self, request: Request, database: str) -> bool:
+        try:
+            self.allow(request, database)
+        except AuthorizationError:
+            return False
+        return True
 
     async def admin_databases(self, request: Request) -> Response:
         self.allow(request, None, write=True, admin=True)
@@ -413,9 +429,14 @@ class _ConcurrencyLimit:
 
 
 def create_app(
-    backend: Backend, *, limits: Limits | None = None, access: Access | None = None
+    backend: Backend,
+    *,
+    limits: Limits | None = None,
+    access: Access | None = None,
+    access_log: bool = False,
 ) -> ASGIApp:
-    """The ASGI application serving ``backend``'s databases over RavenDB's HTTP protocol."""
+    """The ASGI application serving ``backend``'s databases over RavenDB's HTTP protocol;
+    with ``access_log``, a line per request on the ``rookdb.server.access`` logger."""
     limits = limits or Limits()
     server = _Server(backend, limits, access or OpenAccess())
     db = "/databases/{database}"
@@ -438,4 +459,5 @@ def create_app(
         HTTPException: _not_supported
     }
     app = Starlette(routes=routes, exception_handlers=handlers)
-    return _ConcurrencyLimit(app, limits.max_concurrency)
+    limited = _ConcurrencyLimit(app, limits.max_concurrency)
+    return AccessLog(limited) if access_log else limited  # outside: the 503s are logged too

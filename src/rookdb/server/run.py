@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import logging
 import math
 import socket
 import ssl
@@ -18,10 +19,13 @@ from rookdb.errors import ConfigurationError
 from rookdb.server.app import create_app
 from rookdb.server.connection import protocol_class
 from rookdb.server.limits import Limits
+from rookdb.server.logs import logging_config
 from rookdb.server.security import Access
 from rookdb.storage.base import Backend
 
 __all__ = ["ServeOptions", "is_loopback", "serve"]
+
+log = logging.getLogger(__name__)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -33,9 +37,18 @@ class ServeOptions:
     client_ca: str | None = None
     unsecured_allow_anywhere: bool = False
     limits: Limits = dataclasses.field(default_factory=Limits)
+    #: Configure logging to stderr at this level ("debug", "info"...); None leaves the
+    #: program's logging as it is (an application embedding ``serve``).
+    log_level: str | None = None
+    #: A line per request on ``rookdb.server.access`` (``logs``).
+    access_log: bool = False
 
     def check(self) -> None:
         """Refuse what SPEC H3 forbids, before anything is bound."""
+        if self.log_level is not None and not isinstance(
+            logging.getLevelName(self.log_level.upper()), int
+        ):
+            raise ConfigurationError(f"{self.log_level!r} is not a logging level")
         if (self.certificate is None) != (self.key is None):
             raise ConfigurationError("TLS needs both --certificate and --key")
         if self.client_ca is not None and self.certificate is None:
@@ -89,10 +102,11 @@ def serve(
     *,
     where: str,
     access: Access | None = None,
-    announce: Callable[[str], Any] = print,
+    announce: Callable[[str], Any] | None = None,
 ) -> None:
     """Serve ``backend`` until SIGINT/SIGTERM, then finish in-flight requests and close it.
-    ``where`` says where the data is, for the start line."""
+    ``where`` says where the data is, for the start line, which goes to ``announce`` (the
+    command line prints it) or else is logged."""
     import uvicorn  # the server extra; imported here so the CLI can say what is missing
 
     options.check()
@@ -100,10 +114,12 @@ def serve(
     sock = _bind(options.host, options.port)
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
+    level = options.log_level.lower() if options.log_level is not None else None
     config = uvicorn.Config(
-        create_app(backend, limits=limits, access=access),
-        log_level="warning",
-        access_log=False,
+        create_app(backend, limits=limits, access=access, access_log=options.access_log),
+        log_config=logging_config(level, options.access_log) if level is not None else None,
+        log_level=level,
+        access_log=False,  # uvicorn's: rookdb's own is in create_app
         server_header=False,
         proxy_headers=False,
         lifespan="off",
@@ -117,7 +133,7 @@ def serve(
         ssl_cert_reqs=ssl.CERT_REQUIRED if options.client_ca else ssl.CERT_NONE,
     )
     server = uvicorn.Server(config)
-    announce(
+    (announce or log.info)(
         f"rookdb serve: listening on {options.scheme}://{shown}:{port}, data in {where}"
         + (" (client certificates required)" if options.client_ca else "")
     )

@@ -3,7 +3,8 @@
 Client certificates are checked by TLS itself, before any request is read (``--client-ca``),
 which is how RavenDB's own clients authenticate. API keys are for rookdb's client and tools:
 ``Authorization: Bearer <key>``, each key granting ``read``, ``write`` or ``admin`` per database
-(``"*"`` for every database; ``admin`` also allows creating, deleting and listing databases).
+(``"*"`` for every database; ``admin`` also allows creating and deleting databases). Listing
+databases shows a key those it may read, as RavenDB shows a certificate its own.
 Keys are compared in constant time, against every configured key, so neither a key's bytes nor
 which key matched can be learned from timing.
 

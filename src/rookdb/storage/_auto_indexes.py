@@ -11,6 +11,7 @@ writing and maintains indexes other processes created.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Iterable
@@ -29,6 +30,7 @@ __all__ = [
     "Registry",
     "RegistryCache",
     "index_name",
+    "log_made",
     "statistics_name",
     "value_rows",
     "wanted",
@@ -89,6 +91,22 @@ def value_rows(document: Any, path: str) -> list[tuple[str, Any]]:
     return rows
 
 
+def log_made(
+    log: logging.Logger, database: str, collection: str, made: list[tuple[str, str]]
+) -> None:
+    """Say which automatic indexes a query made (once each: the first query on a field),
+    after their transaction committed: building one scans the collection, which an operator
+    may want to tie to a slow query."""
+    for path, kind in made:
+        log.info(
+            "made the automatic index (%s) on %s field %r in database %r",
+            kind,
+            collection,
+            path,
+            database,
+        )
+
+
 class RegistryCache:
     """A database's registry of automatic indexes, cached per process as of the database's
     ``index_version``: other processes may add indexes, so it is re-read when that moves.
@@ -132,9 +150,10 @@ class AutoIndexes(RegistryCache):
 
     def create(
         self, conn: sqlite3.Connection, collection: str, paths: list[tuple[str, str]], cap: int
-    ) -> None:
+    ) -> list[tuple[str, str]]:
         """Inside the caller's write transaction: register and build the indexes ``paths``
-        (``(path, kind)``), up to ``cap`` for the collection."""
+        (``(path, kind)``), up to ``cap`` for the collection; those this call made."""
+        made: list[tuple[str, str]] = []
         count = conn.execute(
             "SELECT count(*) FROM auto_indexes WHERE collection = ?", (collection,)
         ).fetchone()[0]
@@ -148,6 +167,7 @@ class AutoIndexes(RegistryCache):
             if cursor.rowcount == 0:
                 continue  # another process made it first
             count += 1
+            made.append((path, kind))
             index_id = cursor.lastrowid
             assert index_id is not None
             if kind == "expression":
@@ -174,6 +194,7 @@ class AutoIndexes(RegistryCache):
         conn.execute(
             "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = 'index_version'"
         )
+        return made
 
     @staticmethod
     def _add_documents(

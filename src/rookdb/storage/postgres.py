@@ -1,7 +1,8 @@
 """The PostgreSQL backend (SPEC B3): ``postgresql://USER@HOST:PORT/DBNAME``.
 
-One schema per rookdb database (``rookdb_<name>``, created on first use), on a ``psycopg_pool``
-connection pool shared by the store's sessions and threads (a new pool after ``fork``). A
+One schema per rookdb database (``rookdb_<name>``, created on first use), on a pool of
+connections shared by the store's sessions and threads (``_pg_pool``: a server that cannot be
+reached is ``StorageUnavailableError`` within ``connect_timeout``, naming it and the reason). A
 document is a row holding its canonical JSON (``data``, bytea: exactly what the session wrote,
 SPEC D5) and a JSONB copy for queries (``body``; jsonb reorders keys and cannot hold a NUL
 character, so its strings are cut at the first NUL, as every backend compares them).
@@ -17,8 +18,9 @@ COMMIT. Batches with
 is ``OutcomeUnknownError``. Reads of several statements (includes, a query's page and count) run
 in one ``REPEATABLE READ`` snapshot.
 
-The URL may carry ``schema_prefix=...`` (default ``rookdb_``); every other query parameter goes
-to libpq. The test suite gives each test its own prefix and drops its schemas afterwards.
+The URL may carry ``schema_prefix=...`` (default ``rookdb_``) and ``connect_timeout=SECONDS``
+(libpq's parameter; default 5); every other query parameter goes to libpq. The test suite
+gives each test its own prefix and drops its schemas afterwards.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ import base64
 import contextlib
 import hashlib
 import itertools
-import os
+import logging
 import random
 import re
 import threading
@@ -39,7 +41,6 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 import psycopg
-import psycopg_pool
 from psycopg import errors as pg_errors
 
 from rookdb.errors import (
@@ -58,9 +59,11 @@ from rookdb.storage import _pg_sql
 from rookdb.storage._auto_indexes import (
     Registry,
     RegistryCache,
+    log_made,
     statistics_name,
     wanted,
 )
+from rookdb.storage._pg_pool import ConnectionPool, connect_timeout
 from rookdb.storage._results import distinct_page, included_keys, query_result, total_from_page
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import (
@@ -82,12 +85,13 @@ from rookdb.storage.records import (
 
 __all__ = ["FORMAT_VERSION", "PostgresBackend", "PostgresStorage"]
 
+log = logging.getLogger(__name__)
+
 #: The schema layout this code writes and reads (meta ``format_version``; SPEC D6).
 FORMAT_VERSION = 1
 DEFAULT_SCHEMA_PREFIX = "rookdb_"
 #: How many times a batch is retried after a serialization failure or a deadlock.
 RETRIES = 8
-CONNECT_TIMEOUT_S = 10
 _STREAM_PAGE = 1000
 #: Commands per statement when a batch is big enough to pipeline (see PostgresStorage._apply).
 _CHUNK = 2000
@@ -128,7 +132,7 @@ _RETRYABLE = (pg_errors.SerializationFailure, pg_errors.DeadlockDetected)
 
 def _translate(exc: Exception, action: str) -> StorageError:
     message = f"PostgreSQL failed to {action}: {exc}"
-    if isinstance(exc, (psycopg.OperationalError, psycopg_pool.PoolTimeout)):
+    if isinstance(exc, psycopg.OperationalError):
         return StorageUnavailableError(message, original=exc)
     return StorageError(message, original=exc)
 
@@ -170,60 +174,6 @@ def _body(data: bytes) -> str | None:
 
 def _search_lexemes(document: Any, path: str) -> list[str]:
     return _pg_sql.lexemes(tokenize(search_text(document, path)))
-
-
-class _Pool:
-    """The connection pool of one URL, replaced in a child process after ``fork``."""
-
-    def __init__(self, conninfo: str) -> None:
-        self._conninfo = conninfo
-        self._lock = threading.Lock()
-        self._pool = self._open()
-        self._pid = os.getpid()
-
-    def _open(self) -> psycopg_pool.ConnectionPool[Any]:
-        pool: psycopg_pool.ConnectionPool[Any] = psycopg_pool.ConnectionPool(
-            self._conninfo,
-            min_size=1,
-            max_size=16,
-            kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
-            open=False,
-            name="rookdb",
-        )
-        try:
-            pool.open(wait=True, timeout=CONNECT_TIMEOUT_S)
-        except psycopg_pool.PoolTimeout as exc:
-            pool.close()
-            raise StorageUnavailableError(
-                f"cannot connect to PostgreSQL at {_redacted(self._conninfo)}", original=exc
-            ) from exc
-        return pool
-
-    def connection(self) -> contextlib.AbstractContextManager[psycopg.Connection[Any]]:
-        if self._pid != os.getpid():
-            with self._lock:
-                if self._pid != os.getpid():
-                    # The parent's connections belong to the parent: never close them here
-                    # (closing would end the parent's sessions on the server); keep them.
-                    _ABANDONED.append(self._pool)
-                    self._pool = self._open()
-                    self._pid = os.getpid()
-        return self._pool.connection(timeout=CONNECT_TIMEOUT_S)
-
-    def close(self) -> None:
-        if self._pid == os.getpid():
-            self._pool.close()
-
-
-_ABANDONED: list[Any] = []
-
-
-def _redacted(conninfo: str) -> str:
-    parts = urlsplit(conninfo)
-    if parts.password is None:
-        return conninfo
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @contextlib.contextmanager
@@ -300,9 +250,11 @@ class _Indexes(RegistryCache):
 
     def create(
         self, conn: psycopg.Connection[Any], collection: str, paths: list[tuple[str, str]], cap: int
-    ) -> None:
+    ) -> list[tuple[str, str]]:
         """Inside the caller's transaction, which holds the schema's index lock: register and
-        build the indexes ``paths`` (``(path, kind)``), up to ``cap`` for the collection."""
+        build the indexes ``paths`` (``(path, kind)``), up to ``cap`` for the collection;
+        those this call made."""
+        made: list[tuple[str, str]] = []
         s = self._s
         key = collection.lower()
         row = conn.execute(
@@ -320,6 +272,7 @@ class _Indexes(RegistryCache):
             if row is None:
                 continue  # another process made it first
             count += 1
+            made.append((path, kind))
             index_id = row[0]
             if kind == "expression":
                 # A validated path (letters, digits, _ - @ and dots): safe in quoted names.
@@ -357,6 +310,7 @@ class _Indexes(RegistryCache):
         conn.execute(
             f"UPDATE {s}.meta SET value = (value::bigint + 1)::text WHERE name = 'index_version'"
         )
+        return made
 
     def maintain(
         self,
@@ -393,7 +347,9 @@ class PostgresStorage(Storage):
     #: Automatic indexes per collection; past it, queries scan (SPEC Q4).
     max_auto_indexes = 64
 
-    def __init__(self, name: str, schema: str, pool: _Pool, capabilities: Capabilities) -> None:
+    def __init__(
+        self, name: str, schema: str, pool: ConnectionPool, capabilities: Capabilities
+    ) -> None:
         self.name = name
         self.schema = schema
         self.capabilities = capabilities
@@ -623,7 +579,10 @@ class PostgresStorage(Storage):
                 with _transaction(conn, "BEGIN"):
                     # Exclusive: no batch is between reading the registry and committing.
                     conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._index_lock,))
-                    self._indexes.create(conn, query.collection, missing, self.max_auto_indexes)
+                    made = self._indexes.create(
+                        conn, query.collection, missing, self.max_auto_indexes
+                    )
+                log_made(log, self.name, query.collection, made)
                 known = self._indexes.registry(conn).get(collection, {})
         return known
 
@@ -642,12 +601,21 @@ class PostgresStorage(Storage):
                     return self._apply(conn, commands, serializable)
             except _ReadCheckLate:
                 serializable = True  # a generator's read check: the batch again, SERIALIZABLE
+                log.debug("a read check came late in the batch: writing it again SERIALIZABLE")
             except _RETRYABLE as exc:
                 if attempt == RETRIES:
                     raise StorageError(
                         f"PostgreSQL kept failing the batch after {RETRIES} retries: {exc}",
                         original=exc,
                     ) from exc
+                log.info(
+                    "database %r: batch retried (%d of %d) after %s: %s",
+                    self.name,
+                    attempt + 1,
+                    RETRIES,
+                    type(exc).__name__,
+                    " ".join(str(exc).split()),
+                )
                 # Jitter, so that the retries of two colliding batches do not collide again.
                 time.sleep(random.uniform(0, 0.005 * 2**attempt))
                 attempt += 1
@@ -1007,10 +975,13 @@ class PostgresBackend(Backend):
         parts = urlsplit(url)
         options = parse_qsl(parts.query, keep_blank_values=True)
         prefix = DEFAULT_SCHEMA_PREFIX
+        timeout = None
         passed = []
         for name, value in options:
             if name == "schema_prefix":
                 prefix = value
+            elif name == "connect_timeout":
+                timeout = value
             else:
                 passed.append((name, value))
         if _PREFIX.fullmatch(prefix) is None:
@@ -1022,10 +993,7 @@ class PostgresBackend(Backend):
         self.capabilities = Capabilities(name="postgres", persistent=True, multi_process=True)
         self._lock = threading.Lock()
         self._open: dict[str, PostgresStorage] = {}
-        try:
-            self._pool = _Pool(conninfo)
-        except psycopg.Error as exc:
-            raise _translate(exc, "connect") from exc
+        self._pool = ConnectionPool(conninfo, connect_timeout(timeout))
 
     def database(self, name: str) -> PostgresStorage:
         validate_database_name(name)

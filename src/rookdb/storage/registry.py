@@ -7,14 +7,14 @@ directory of database files (relative; ``sqlite:////abs`` is absolute); as in SQ
 database file (``sqlite:///app.db``) is refused rather than made into a surprising directory.
 ``postgresql://`` (or ``postgres://``) is a PostgreSQL database, loaded only when used (psycopg
 is the ``postgres`` extra). ``http(s)://`` is a rookdb server (``rookdb serve``; httpx is the
-``http`` extra).
+``http`` extra); a list of them is servers of the same data to fail over between.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from urllib.parse import unquote, urlsplit
 
 from rookdb.errors import ConfigurationError
@@ -77,7 +77,7 @@ def _postgres(url: str) -> Backend:
     return PostgresBackend(url)
 
 
-def _http(url: str) -> Backend:
+def _http(url: str | Sequence[str]) -> Backend:
     try:
         from rookdb.storage.http import HttpBackend
     except ImportError as exc:  # the embedded core does not need httpx
@@ -86,6 +86,8 @@ def _http(url: str) -> Backend:
         ) from exc
     return HttpBackend(url)
 
+
+_SERVERS = ("http", "https")
 
 SCHEMES: dict[str, Callable[[str], Backend]] = {
     "memory": _memory,
@@ -97,11 +99,28 @@ SCHEMES: dict[str, Callable[[str], Backend]] = {
 }
 
 
-def open_backend(url: str) -> Backend:
-    """The backend for ``url``; an unknown scheme is a ``ConfigurationError``."""
-    scheme = url.split("://", 1)[0].lower() if "://" in url else ""
-    factory = SCHEMES.get(scheme)
+def _scheme(url: str) -> str:
+    return url.split("://", 1)[0].lower() if "://" in url else ""
+
+
+def open_backend(urls: str | Sequence[str]) -> Backend:
+    """The backend for ``urls``: one URL, or several URLs of rookdb servers (``http(s)://``)
+    for the store to fail over between. An unknown scheme is a ``ConfigurationError``, and so
+    are several URLs of any other kind: libpq takes several PostgreSQL hosts in one URL."""
+    given = [urls] if isinstance(urls, str) else list(urls)
+    if not given:
+        raise ConfigurationError("no URL given")
+    url = given[0]
+    factory = SCHEMES.get(_scheme(url))
     if factory is None:
         accepted = ", ".join(f"{s}://" for s in sorted(SCHEMES))
         raise ConfigurationError(f"unsupported URL {url!r}: rookdb accepts {accepted}")
-    return factory(url)
+    if len(given) == 1:
+        return factory(url)
+    if any(_scheme(u) not in _SERVERS for u in given):
+        raise ConfigurationError(
+            "several URLs are for rookdb servers (http:// or https://), to fail over between; "
+            f"{_scheme(url)}:// takes one URL (PostgreSQL: several hosts in one URL, "
+            "postgresql://user@host1,host2/db)"
+        )
+    return _http(given)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import logging
 import os
 import sqlite3
 import threading
@@ -42,7 +43,7 @@ from rookdb.evaluate import project
 from rookdb.ids import validate_database_name
 from rookdb.query import Query
 from rookdb.storage import _sql
-from rookdb.storage._auto_indexes import AutoIndexes, statistics_name, wanted
+from rookdb.storage._auto_indexes import AutoIndexes, log_made, statistics_name, wanted
 from rookdb.storage._results import distinct_page, included_keys, query_result, total_from_page
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import (
@@ -63,6 +64,8 @@ from rookdb.storage.records import (
 )
 
 __all__ = ["FORMAT_VERSION", "SqliteBackend", "SqliteStorage"]
+
+log = logging.getLogger(__name__)
 
 #: The on-disk format this code writes and reads (``PRAGMA user_version``; SPEC D6).
 FORMAT_VERSION = 1
@@ -403,7 +406,10 @@ class SqliteStorage(Storage):
                 missing = [w for w in wanted(query.where) if w not in known]
                 if missing and len(known) < self.max_auto_indexes:
                     with _transaction(conn):
-                        self._indexes.create(conn, query.collection, missing, self.max_auto_indexes)
+                        made = self._indexes.create(
+                            conn, query.collection, missing, self.max_auto_indexes
+                        )
+                    log_made(log, self.name, query.collection, made)
                     known = self._indexes.registry(conn).get(collection, {})
         except sqlite3.Error as exc:
             raise _translate(exc, "create an automatic index") from exc
@@ -583,6 +589,10 @@ class SqliteBackend(Backend):
         )
         self._lock = threading.Lock()
         self._open: dict[str, SqliteStorage] = {}
+
+    def _make_directory(self) -> None:
+        # With the first database, not before: reading (a CLI typo, list_databases) must
+        # leave no empty directory behind.
         if self._directory is not None:
             try:
                 self._directory.mkdir(parents=True, exist_ok=True)
@@ -595,6 +605,8 @@ class SqliteBackend(Backend):
         """The files of database ``name`` whatever the case of their names (earlier versions
         named files in the case a database was first written)."""
         assert self._directory is not None
+        if not self._directory.is_dir():  # made with the first database
+            return []
         key = name.lower()
         try:
             return sorted(
@@ -628,6 +640,7 @@ class SqliteBackend(Backend):
         with self._lock:
             storage = self._open.get(name.lower())
             if storage is None:
+                self._make_directory()
                 path = self._path(name)
                 if path is not None and Path(path).exists():
                     name = Path(path).name[: -len(FILE_SUFFIX)]  # a legacy file's own name
@@ -668,6 +681,8 @@ class SqliteBackend(Backend):
         if self._directory is None:
             with self._lock:
                 return sorted(storage.name for storage in self._open.values())
+        if not self._directory.is_dir():  # made with the first database
+            return []
         try:
             files = sorted(self._directory.glob(f"*{FILE_SUFFIX}"))
         except OSError as exc:
