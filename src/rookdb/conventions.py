@@ -16,11 +16,17 @@ from typing import TYPE_CHECKING, Any
 from rookdb.errors import ConfigurationError
 from rookdb.options import OptimisticConcurrencyMode
 from rookdb.serialization.entities import type_registry
+from rookdb.serialization.models import default_identity_property_name
 
 if TYPE_CHECKING:
     from rookdb.session import DocumentSession
 
-__all__ = ["DocumentConventions", "ShouldIgnoreEntityChanges", "default_collection_name"]
+__all__ = [
+    "DocumentConventions",
+    "ShouldIgnoreEntityChanges",
+    "default_collection_name",
+    "default_identity_property_name",
+]
 
 
 class ShouldIgnoreEntityChanges(abc.ABC):
@@ -89,7 +95,16 @@ class DocumentConventions:
             ShouldIgnoreEntityChanges | type[ShouldIgnoreEntityChanges] | None
         ) = None
         self.find_collection_name: Callable[[type], str] = default_collection_name
-        self.find_identity_property_name: Callable[[type], str] = lambda cls: "Id"
+        #: The attribute holding an entity's document id, per class: ``"Id"`` (RavenDB's
+        #: name), except ``"id"`` for a pydantic model, dataclass or attrs class that declares
+        #: ``id`` and no ``Id`` (``default_identity_property_name``). It is set on ``store``
+        #: and on load, and is never part of the document.
+        self.find_identity_property_name: Callable[[type], str] = default_identity_property_name
+        #: Validate pydantic models as they are loaded (``load``, query results, ``refresh``): a
+        #: document that does not validate raises ``DocumentValidationError`` naming the id and
+        #: the fields. False builds them with ``model_construct`` instead, holding exactly what
+        #: was stored, unchecked (faster). Projections are never validated.
+        self.validate_on_load = True
         self.identity_parts_separator = "/"
         #: ``(database, entity) -> id``; None uses HiLo ids such as ``employees/1-A``.
         self.document_id_generator: Callable[[str, object], str] | None = None
