@@ -7,6 +7,7 @@ import datetime as dt
 import decimal
 import enum
 import uuid
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import orjson
@@ -150,7 +151,15 @@ def test_ravendb_seven_digit_datetimes_are_read() -> None:
     assert stamp.at == dt.datetime(2024, 1, 2, 3, 4, 5, 123456, tzinfo=dt.timezone.utc)
 
 
-def test_constructors_and_validators_are_not_called(store: DocumentStore) -> None:
+def test_constructors_are_not_called_nor_validators_when_validation_is_off(
+    new_store: Callable[..., DocumentStore],
+) -> None:
+    # Validation on load is the default (tests/test_models.py); turned off, pydantic models are
+    # built with model_construct and hold exactly what was stored.
+    store = new_store()
+    store.conventions.validate_on_load = False
+    store.initialize()
+
     class Strict:
         def __init__(self, required: str) -> None:
             raise AssertionError("never called on load")

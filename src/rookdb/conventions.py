@@ -8,18 +8,25 @@ property, id generation, the request budget and the optimistic concurrency defau
 from __future__ import annotations
 
 import abc
-import re
+import functools
+import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rookdb.errors import ConfigurationError
 from rookdb.options import OptimisticConcurrencyMode
 from rookdb.serialization.entities import type_registry
+from rookdb.serialization.models import default_identity_property_name
 
 if TYPE_CHECKING:
     from rookdb.session import DocumentSession
 
-__all__ = ["DocumentConventions", "ShouldIgnoreEntityChanges", "default_collection_name"]
+__all__ = [
+    "DocumentConventions",
+    "ShouldIgnoreEntityChanges",
+    "default_collection_name",
+    "default_identity_property_name",
+]
 
 
 class ShouldIgnoreEntityChanges(abc.ABC):
@@ -43,43 +50,40 @@ class ShouldIgnoreEntityChanges(abc.ABC):
     ) -> bool: ...
 
 
-_IRREGULAR = {
-    "person": "people",
-    "man": "men",
-    "woman": "women",
-    "child": "children",
-    "mouse": "mice",
-    "goose": "geese",
-    "foot": "feet",
-    "tooth": "teeth",
-    "ox": "oxen",
-}
-_UNCOUNTABLE = {"equipment", "information", "rice", "money", "species", "series", "fish", "sheep"}
-_WORD = re.compile(r"[A-Z]?[a-z0-9]+$|[A-Z0-9]+$")
+# Collection names are the official client's (``ravendb.documents.conventions``): the class name
+# made plural by ``inflect``'s ``engine().plural``, with every classical mode off (the client
+# turns off the one on by default, "names", before it makes its engine: "Analysis" becomes
+# "Analyses", not the proper name's "Analysises"). rookdb sets the modes on its own engine rather
+# than reading inflect's module-wide defaults, which the official client changes when imported.
+#
+# inflect is imported on first use: its methods are instrumented by typeguard when the module is
+# imported, which takes about a second (jaraco/inflect#212), and ``import rookdb`` should not.
+# Names are cached, so each class name pays the (~0.1 ms) pluralization once per process.
+_inflector: Any = None
+_inflector_lock = threading.Lock()
 
 
-def _plural(word: str) -> str:
-    lower = word.lower()
-    if lower in _UNCOUNTABLE:
-        return word
-    if lower in _IRREGULAR:
-        plural = _IRREGULAR[lower]
-        return plural.capitalize() if word[:1].isupper() else plural
-    if lower.endswith("y") and len(lower) > 1 and lower[-2] not in "aeiou":
-        return word[:-1] + "ies"
-    if lower.endswith(("s", "x", "z", "ch", "sh")):
-        return word + "es"
-    return word + "s"
+@functools.lru_cache(maxsize=4096)
+def _plural(name: str) -> str:
+    global _inflector
+    with _inflector_lock:  # the engine is built once; its methods are not documented as thread-safe
+        if _inflector is None:
+            import inflect
+
+            engine = inflect.engine()
+            engine.classical(all=False)
+            _inflector = engine
+        return str(_inflector.plural(name))
 
 
 def default_collection_name(cls: type) -> str:
-    """The English plural of a class name: ``Employee`` → ``Employees``, ``Company`` →
-    ``Companies``, ``Person`` → ``People`` (the last word of a CamelCase name is pluralized)."""
-    name = cls.__name__
-    match = _WORD.search(name)
-    if match is None:
-        return name + "s"
-    return name[: match.start()] + _plural(match.group())
+    """The collection of a class: its name made plural as the official ``ravendb`` client does
+    it (with ``inflect``), so both clients put a class in the same collection: ``Employee`` →
+    ``Employees``, ``Company`` → ``Companies``, ``Person`` → ``People``, ``Analysis`` →
+    ``Analyses``, ``Datum`` → ``Data``, ``Deer`` → ``Deer``, ``OrderLine`` → ``OrderLines``.
+
+    New ids take the lower-cased name as their prefix (``analyses/1-A``)."""
+    return _plural(cls.__name__)
 
 
 class DocumentConventions:
@@ -91,7 +95,16 @@ class DocumentConventions:
             ShouldIgnoreEntityChanges | type[ShouldIgnoreEntityChanges] | None
         ) = None
         self.find_collection_name: Callable[[type], str] = default_collection_name
-        self.find_identity_property_name: Callable[[type], str] = lambda cls: "Id"
+        #: The attribute holding an entity's document id, per class: ``"Id"`` (RavenDB's
+        #: name), except ``"id"`` for a pydantic model, dataclass or attrs class that declares
+        #: ``id`` and no ``Id`` (``default_identity_property_name``). It is set on ``store``
+        #: and on load, and is never part of the document.
+        self.find_identity_property_name: Callable[[type], str] = default_identity_property_name
+        #: Validate pydantic models as they are loaded (``load``, query results, ``refresh``): a
+        #: document that does not validate raises ``DocumentValidationError`` naming the id and
+        #: the fields. False builds them with ``model_construct`` instead, holding exactly what
+        #: was stored, unchecked (faster). Projections are never validated.
+        self.validate_on_load = True
         self.identity_parts_separator = "/"
         #: ``(database, entity) -> id``; None uses HiLo ids such as ``employees/1-A``.
         self.document_id_generator: Callable[[str, object], str] | None = None

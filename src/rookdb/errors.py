@@ -13,6 +13,7 @@ for values that cannot be serialized)::
     ├── ConcurrencyError                  optimistic concurrency: a change vector did not match
     ├── DocumentNotFoundError (KeyError)  refresh of a document deleted in storage
     ├── SerializationError (TypeError)    NaN, circular reference, unsupported type, 65-bit int, ...
+    │   └── DocumentValidationError       a stored document does not validate as its pydantic model
     ├── InvalidIdError (ValueError)       too long, control characters, lone surrogates, leading "/"
     ├── QueryError                        malformed query or field name; carries the position
     └── StorageError                      the backend failed; ``.original`` is the driver's error
@@ -37,6 +38,7 @@ __all__ = [
     "ConfigurationError",
     "DatabaseDoesNotExistError",
     "DocumentNotFoundError",
+    "DocumentValidationError",
     "InvalidIdError",
     "InvalidOperationError",
     "InvalidOperationException",
@@ -98,6 +100,30 @@ class DocumentNotFoundError(RookError, KeyError):
 
 class SerializationError(RookError, TypeError):
     """A value cannot become canonical JSON; nothing of the batch was written."""
+
+
+class DocumentValidationError(SerializationError):
+    """A stored document does not validate as the pydantic model it is loaded into (on ``load``,
+    query results, ``refresh``); the session tracks nothing of it and goes on working.
+
+    ``errors`` lists ``(field path, message)``, the path dotted from the document's root as
+    pydantic writes it (``lines.1.quantity``; ``""`` for the object as a whole); the model's own
+    ``ValidationError`` is ``__cause__``. ``conventions.validate_on_load = False`` turns
+    validation off.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        document_id: str | None,
+        model: type,
+        errors: list[tuple[str, str]],
+    ) -> None:
+        super().__init__(message)
+        self.document_id = document_id
+        self.model = model
+        self.errors = errors
 
 
 class InvalidIdError(RookError, ValueError):

@@ -14,13 +14,13 @@ from __future__ import annotations
 import dataclasses
 import enum
 import re
-import typing
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, Protocol, TypeVar
 
 from rookdb.errors import InvalidOperationError, QueryError, SerializationError
 from rookdb.fulltext import tokenize
 from rookdb.paths import parse_field_path
+from rookdb.serialization.entities import projection_fields
 
 __all__ = [
     "COMPARISONS",
@@ -603,10 +603,12 @@ class DocumentQuery(QueryExecution[T]):
 
     def select_fields(self, projection_class: type[P], *fields: str) -> DocumentQuery[P]:
         """Return only ``fields`` of each document, as ``projection_class`` objects (or dicts);
-        projections are never tracked. Without ``fields``, the class's annotated fields."""
+        projections are never tracked. Without ``fields``, the fields the class declares: its
+        annotations (of the class body or of ``__init__``'s parameters), dataclass, pydantic or
+        attrs fields, ``__slots__``."""
         names = fields
         if not names and projection_class is not dict:
-            names = tuple(typing.get_type_hints(projection_class))
+            names = projection_fields(projection_class)
         if not names:
             raise QueryError("select_fields() needs field names (or a class with annotations)")
         for name in names:

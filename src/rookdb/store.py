@@ -111,6 +111,7 @@ class DocumentStore(EventRegistration):
                 self._codec = EntityCodec(
                     identity_name=self.conventions.find_identity_property_name,
                     encoders=self.conventions.encoders,
+                    validate=bool(self.conventions.validate_on_load),
                 )
         return self
 

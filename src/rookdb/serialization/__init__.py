@@ -1,1 +1,2 @@
-"""Objects ⇄ JSON (``entities``) and the canonical JSON encoding (``encoding``)."""
+"""Objects ⇄ JSON (``entities``), what model libraries declare about classes (``models``) and
+the canonical JSON encoding (``encoding``)."""

@@ -17,16 +17,20 @@ Two paths produce the same bytes:
   circular references.
 
 Reading: ``EntityCodec.decode`` builds an object without calling ``__init__`` (``__new__`` plus
-attributes; pydantic ``model_construct``), so constructors and validators cannot drop or coerce
-data. Type hints (and dataclass/pydantic field types) rebuild nested objects, lists of objects,
-datetimes, enums, UUIDs and Decimals; without hints nested objects stay dicts. A value that does
-not match its hint is kept as stored. Fields a class does not declare are kept as attributes, or,
-for classes without a ``__dict__`` (``__slots__``, pydantic), in an ``Extras`` map that the
-session keeps and writes back.
+attributes, as ``__init__`` would set them even on frozen classes), so constructors cannot drop
+or coerce data. pydantic models are validated (``model_validate``; a document that does not
+validate raises ``DocumentValidationError``) unless the store turned that off, when they are
+``model_construct``-ed (see ``models``). Type hints (class annotations, dataclass, pydantic and
+attrs field types, and for plain classes the annotations of ``__init__``'s parameters) rebuild
+nested objects, lists of objects, datetimes, enums, UUIDs and Decimals; without hints nested
+objects stay dicts. A value that does not match its hint is kept as stored. Fields a class does
+not declare are kept as attributes, or, for classes without a ``__dict__`` (``__slots__``,
+pydantic), in an ``Extras`` map that the session keeps and writes back, nested objects too.
 """
 
 from __future__ import annotations
 
+import contextvars
 import dataclasses
 import enum
 import operator
@@ -40,12 +44,13 @@ import orjson
 
 from rookdb._types import JsonDict
 from rookdb.errors import SerializationError
-from rookdb.serialization import encoding, scalars
+from rookdb.serialization import encoding, models, scalars
 
 __all__ = [
     "EntityCodec",
     "Extras",
     "TypeRegistry",
+    "projection_fields",
     "python_type_name",
     "type_registry",
 ]
@@ -115,18 +120,20 @@ class _Layout:
         "cls",
         "converters",
         "declared",
+        "defaults",
         "fields",
         "frozen",
         "has_dict",
         "kind",
         "new",
+        "plain_setattr",
         "slots",
     )
 
     def __init__(self, cls: type) -> None:
         self.cls = cls
         self.slots = _slot_names(cls)
-        is_pydantic = hasattr(cls, "__pydantic_fields__") and hasattr(cls, "model_construct")
+        is_pydantic = models.is_pydantic_model(cls)
         # Whether instances carry a __dict__ that can hold fields the class does not declare.
         self.has_dict = not is_pydantic and _instances_have_dict(cls, self.slots)
         if issubclass(cls, dict):
@@ -140,6 +147,9 @@ class _Layout:
         else:
             self.kind = _Kind.SLOTS
         hints = _type_hints(cls)
+        if self.kind in (_Kind.PLAIN, _Kind.SLOTS):
+            # Most plain classes type their __init__'s parameters, not their body.
+            hints = {**models.init_hints(cls), **hints}
         if self.kind is _Kind.DATACLASS:
             self.declared: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(cls))
         elif self.kind is _Kind.PYDANTIC:
@@ -159,6 +169,10 @@ class _Layout:
             (params is not None and params.frozen)
             or (isinstance(config, dict) and config.get("frozen"))
         )
+        self.defaults = models.defaults(cls)
+        # Classes whose __setattr__ is their own (frozen attrs classes refuse every write) are
+        # built through object.__setattr__, as if by __init__.
+        self.plain_setattr = getattr(cls, "__setattr__", None) is object.__setattr__
         self.fields = self._writer()
         # Plain classes without slots adopt a decoded dict as their __dict__, and hand out
         # their live __dict__ to writers (who must copy it before changing it).
@@ -234,6 +248,13 @@ def _layout(cls: type) -> _Layout:
     return layout
 
 
+def projection_fields(cls: type) -> tuple[str, ...]:
+    """The fields a projection into ``cls`` asks for when given none: those the class declares
+    (dataclass, pydantic and attrs fields, ``__slots__``, annotations of the class body or of
+    ``__init__``'s parameters)."""
+    return (_layouts.get(cls) or _layout(cls)).declared
+
+
 # --------------------------------------------------------------------------- reading hints
 
 
@@ -288,7 +309,7 @@ def _converter_for(hint: Any) -> Callable[[Any], Any] | None:
         if type(v) is not dict:
             return v
         try:
-            return _build(cls, v, None)
+            return _build(cls, v, _nested_extras.get())
         except (TypeError, ValueError, ArithmeticError, KeyError, AttributeError):
             return v
 
@@ -344,6 +365,12 @@ def _dict_converter(args: tuple[Any, ...]) -> Callable[[Any], Any] | None:
 
 # --------------------------------------------------------------------------- building objects
 
+#: Where nested objects being built keep the fields their class cannot hold: the ``extras`` of
+#: the document being decoded (converters are made once per class, shared by every session).
+_nested_extras: contextvars.ContextVar[Extras | None] = contextvars.ContextVar(
+    "nested_extras", default=None
+)
+
 
 def _build(cls: type, data: JsonDict, extras: Extras | None) -> Any:
     """Build an instance of ``cls`` from a decoded JSON object without calling ``__init__``.
@@ -356,16 +383,14 @@ def _build(cls: type, data: JsonDict, extras: Extras | None) -> Any:
         if name in data:
             data[name] = conv(data[name])
     if layout.adopts:
-        obj = layout.new(cls)
-        obj.__dict__ = data  # the decoded dict is ours: adopt it rather than copy it
-        return obj
+        return _adopt(layout, cls, data)
     kind = layout.kind
     if kind is _Kind.DICT:
         return data if cls is dict else cls(data)
     if kind is _Kind.PYDANTIC:
         declared = set(layout.declared)
         known = {k: v for k, v in data.items() if k in declared}
-        obj = cls.model_construct(**known)  # type: ignore[attr-defined]
+        obj = models.build_pydantic(cls, known, data)
         unknown = {k: v for k, v in data.items() if k not in declared}
         if unknown:
             pyd_extra = getattr(obj, "__pydantic_extra__", None)
@@ -375,16 +400,6 @@ def _build(cls: type, data: JsonDict, extras: Extras | None) -> Any:
                 extras[id(obj)] = (obj, unknown)
         return obj
     obj = layout.new(cls)
-    if kind is _Kind.DATACLASS:
-        for f in dataclasses.fields(cls):
-            if f.name in data:
-                continue
-            # A field missing from the document gets its default, so the object is usable;
-            # the session then reports it as a NEW_FIELD (schema evolution).
-            if f.default is not dataclasses.MISSING:
-                data[f.name] = f.default
-            elif f.default_factory is not dataclasses.MISSING:
-                data[f.name] = f.default_factory()
     slots = layout.slots
     unknown = {}
     for key, value in data.items():
@@ -394,6 +409,25 @@ def _build(cls: type, data: JsonDict, extras: Extras | None) -> Any:
             unknown[key] = value
     if unknown and extras is not None:
         extras[id(obj)] = (obj, unknown)
+    for name, make in layout.defaults:
+        # A field missing from the document gets its default, so the object is usable;
+        # the session then reports it as a NEW_FIELD (schema evolution).
+        if name not in data:
+            object.__setattr__(obj, name, make(obj))
+    return obj
+
+
+def _adopt(layout: _Layout, cls: type, data: JsonDict) -> Any:
+    """An instance of a plain class whose ``__dict__`` is ``data`` (the decoded dict is ours:
+    adopted rather than copied)."""
+    obj = layout.new(cls)
+    if layout.plain_setattr:
+        obj.__dict__ = data
+    else:
+        object.__setattr__(obj, "__dict__", data)
+    for name, make in layout.defaults:
+        if name not in data:
+            data[name] = make(obj)
     return obj
 
 
@@ -401,16 +435,19 @@ def _build(cls: type, data: JsonDict, extras: Extras | None) -> Any:
 
 
 class EntityCodec:
-    """Reads and writes entities for one store (its identity property and type hooks)."""
+    """Reads and writes entities for one store (its identity property, type hooks, and whether
+    pydantic models are validated on load)."""
 
     def __init__(
         self,
         identity_name: Callable[[type], str] | None = None,
         encoders: dict[type, Callable[[Any], Any]] | None = None,
+        validate: bool = True,
     ) -> None:
         # The identity property of each class (conventions.find_identity_property_name),
         # asked once per class: conventions are frozen by the time a codec exists.
-        self._find_identity_name = identity_name or (lambda cls: "Id")
+        self._find_identity_name = identity_name or models.default_identity_property_name
+        self._validate = validate
         self._identity_names: dict[type, str] = {}
         self._encoders: dict[type, Callable[[Any], Any]] = dict(encoders or {})
         self._converters: dict[type, Callable[[Any], Any]] = {}
@@ -605,15 +642,33 @@ class EntityCodec:
         if cls is None or cls is dict:
             return body
         layout = _layouts.get(cls) or _layout(cls)
-        if layout.adopts:
-            body[self.identity_name(cls)] = document_id  # goes into the adopted __dict__
-            for name, conv in layout.converters:
-                if name in body:
-                    body[name] = conv(body[name])
-            obj = layout.new(cls)
-            obj.__dict__ = body
-            return obj
-        entity = _build(cls, body, extras)
+        # Validation is on by default (models.validating); a store that turned it off says so
+        # for the time of this call. Nested objects are only built by converters.
+        token = None if self._validate else models.validating.set(False)
+        nested = _nested_extras.set(extras) if layout.converters else None
+        try:
+            if layout.adopts:
+                body[self.identity_name(cls)] = document_id  # goes into the adopted __dict__
+                for name, conv in layout.converters:
+                    if name in body:
+                        body[name] = conv(body[name])
+                if layout.plain_setattr and not layout.defaults:  # the common case, inline
+                    obj = layout.new(cls)
+                    obj.__dict__ = body
+                    return obj
+                return _adopt(layout, cls, body)
+            if layout.kind is _Kind.PYDANTIC:
+                name = self.identity_name(cls)
+                if name in layout.declared:  # validated with the rest: it may be required
+                    body[name] = document_id
+            entity = _build(cls, body, extras)
+        except models.ModelInvalid as exc:
+            raise models.validation_error(exc, document_id, body) from exc.__cause__
+        finally:
+            if token is not None:
+                models.validating.reset(token)
+            if nested is not None:
+                _nested_extras.reset(nested)
         setter = self._identity_setter(cls, constructing=True)
         if setter is not None:
             setter(entity, document_id)
@@ -624,7 +679,12 @@ class EntityCodec:
         projections."""
         if cls is None or cls is dict:
             return body
-        return _build(cls, body, None)
+        # Projections hold some fields of a document: they are not validated as whole models.
+        token = models.validating.set(False)
+        try:
+            return _build(cls, body, None)
+        finally:
+            models.validating.reset(token)
 
     def _identity_setter(
         self, cls: type, *, constructing: bool
@@ -642,13 +702,17 @@ class EntityCodec:
         can_hold = declares or (layout.has_dict and layout.kind is not _Kind.PYDANTIC)
         if layout.kind is _Kind.DICT or not can_hold:
             setter = None
-        elif layout.frozen or layout.kind is _Kind.PYDANTIC:
-            # Frozen objects are written only while rookdb builds them (SPEC S14).
+        elif constructing or layout.kind is _Kind.PYDANTIC:
+            # While rookdb builds an object, as __init__ would, nothing refuses the write
+            # (frozen classes, attrs' on_setattr hooks); pydantic's validate_assignment never
+            # sees the id either.
             setter = (
                 (lambda obj, value: object.__setattr__(obj, name, value))
                 if (constructing or not layout.frozen)
                 else None
             )
+        elif layout.frozen:
+            setter = None  # frozen objects keep their id in the session only (SPEC S14)
         else:
             setter = lambda obj, value: setattr(obj, name, value)  # noqa: E731
         cache[key] = setter
