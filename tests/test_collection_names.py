@@ -181,7 +181,7 @@ def test_collections_and_hilo_prefixes_follow_the_official_names(
         ]
 
 
-@pytest.mark.backends("http")
+@pytest.mark.rookdb_backends("http")
 def test_the_official_client_and_rookdb_share_a_collection(store: DocumentStore) -> None:
     """One class, written by each client through ``rookdb serve``: one collection."""
     import ravendb
