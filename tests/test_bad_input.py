@@ -148,7 +148,24 @@ def test_an_entity_is_an_object_or_a_dict(store: DocumentStore, entity: Any) -> 
         session.store(entity, "things/1")
 
 
-@pytest.mark.parametrize("field", ["a b", "a'b", 'a"b', "a;b", "", "a..b", "a[0]", "$x", "a)"])
+@pytest.mark.parametrize(
+    "field",
+    [
+        "a b",
+        "a'b",
+        'a"b',
+        "a;b",
+        "",
+        "a..b",
+        "a[0]",
+        "$x",
+        "a)",
+        "a." * 300 + "a",
+        "x" * 600,
+        "a[]." * 127 + "a[]",
+    ],
+    ids=lambda field: field[:12],
+)
 def test_invalid_query_field_names(store: DocumentStore, field: str) -> None:
     with store.open_session() as session:
         with pytest.raises(QueryError):
@@ -185,3 +202,20 @@ def test_every_error_is_a_rook_error() -> None:
 
     errors = [getattr(rookdb, n) for n in rookdb.__all__ if n.endswith(("Error", "Exception"))]
     assert errors and all(issubclass(e, RookError) for e in errors)
+
+
+@pytest.mark.parametrize(
+    "reference", ["a\x00b", "\x01", "x" * 600, "\u00e9" * 300, "/a", ""], ids=repr
+)
+def test_an_include_of_a_value_that_is_no_id_includes_nothing(
+    store: DocumentStore, reference: str
+) -> None:
+    with store.open_session() as session:
+        session.store({"name": "x", "ref": reference, "refs": [reference, "people/1"]}, "orders/1")
+        session.store({"name": "p"}, "people/1")
+        session.save_changes()
+    with store.open_session() as session:
+        order = session.include("ref").include("refs[]").load("orders/1")
+        assert order["ref"] == reference
+        assert session.load("people/1") == {"name": "p"}
+        assert session.number_of_requests == 1  # people/1 came as an include

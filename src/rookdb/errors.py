@@ -52,6 +52,7 @@ __all__ = [
     "StorageError",
     "StorageUnavailableError",
     "TooManyRequestsError",
+    "quoted",
 ]
 
 
@@ -181,6 +182,22 @@ class AuthenticationError(StorageError):
 
 class AuthorizationError(StorageError):
     """The credentials are valid but do not allow this operation."""
+
+
+def quoted(value: object, limit: int = 60) -> str:
+    """``value`` as an error message may quote it: a string's repr, cut to ``limit`` characters,
+    a number or constant as itself, anything else by its type. Never the repr of a container,
+    which for hostile input (a list nested 1,000 deep, a string of a million characters) would
+    recurse or flood the message."""
+    if isinstance(value, str):
+        return repr(value[:limit]) + ("..." if len(value) > limit else "")
+    if (
+        value is None
+        or isinstance(value, bool | float)
+        or (isinstance(value, int) and -(10**limit) < value < 10**limit)
+    ):
+        return repr(value)
+    return f"a {type(value).__name__}"
 
 
 # RavenDB's names, so code written for the official client keeps working.

@@ -11,7 +11,7 @@ import re
 import threading
 from typing import TYPE_CHECKING
 
-from rookdb.errors import ConfigurationError, InvalidIdError
+from rookdb.errors import ConfigurationError, InvalidIdError, quoted
 
 if TYPE_CHECKING:
     from rookdb.storage.base import Storage
@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_ID_BYTES",
     "HiLoIdGenerator",
+    "validate_collection_name",
     "validate_database_name",
+    "validate_hilo_tag",
     "validate_id",
 ]
 
@@ -35,7 +37,7 @@ def validate_database_name(name: object) -> str:
     a file or schema name, so anything else is a ``ConfigurationError``."""
     if not isinstance(name, str) or _DATABASE_NAME.fullmatch(name) is None:
         raise ConfigurationError(
-            f"invalid database name {name!r}: use 1-64 letters, digits, '_', '-' or '.', "
+            f"invalid database name {quoted(name)}: use 1-64 letters, digits, '_', '-' or '.', "
             "not starting with '.'"
         )
     return name
@@ -64,6 +66,35 @@ def validate_id(document_id: object) -> str:
     if document_id.startswith("/"):
         raise InvalidIdError(f"document id {document_id!r} starts with '/'")
     return document_id
+
+
+def _validate_name(value: object, what: str) -> str:
+    """A collection name or HiLo tag: a non-empty string of at most ``MAX_ID_BYTES`` bytes of
+    UTF-8 without control characters (ids are made of them, and storage keeps them)."""
+    if not isinstance(value, str):
+        raise InvalidIdError(f"a {what} is a str, not {type(value).__qualname__}")
+    if not value:
+        raise InvalidIdError(f"a {what} cannot be empty")
+    try:
+        size = len(value.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidIdError(f"{what} {quoted(value)} holds a lone surrogate") from None
+    if size > MAX_ID_BYTES:
+        raise InvalidIdError(f"{what} is {size} bytes of UTF-8; the limit is {MAX_ID_BYTES}")
+    if _CONTROL.search(value):
+        raise InvalidIdError(f"{what} {quoted(value)} holds a control character")
+    return value
+
+
+def validate_collection_name(name: object) -> str:
+    """Raise ``InvalidIdError`` unless ``name`` is an acceptable collection name."""
+    return _validate_name(name, "collection name")
+
+
+def validate_hilo_tag(tag: object) -> str:
+    """Raise ``InvalidIdError`` unless ``tag`` (the prefix HiLo numbers ids under, such as
+    ``users``) is acceptable."""
+    return _validate_name(tag, "HiLo tag")
 
 
 class _Range:

@@ -11,10 +11,15 @@ from __future__ import annotations
 import re
 from typing import Any, NamedTuple
 
-from rookdb.errors import QueryError
+from rookdb.errors import QueryError, quoted
+from rookdb.serialization.encoding import MAX_DEPTH
 
-__all__ = ["Segment", "parse_field_path", "values_at"]
+__all__ = ["MAX_PATH_BYTES", "Segment", "parse_field_path", "values_at"]
 
+#: The longest field path, in bytes of UTF-8: as long as an id. Backends keep paths in their
+#: index definitions (PostgreSQL's rows of those have a few KB). A path also reaches at most
+#: ``MAX_DEPTH`` levels (a name is one, ``[]`` another), as deep as a document may nest.
+MAX_PATH_BYTES = 512
 _SEGMENT = re.compile(r"([\w@-]+)(\[\])?")
 
 
@@ -28,13 +33,22 @@ class Segment(NamedTuple):
 def parse_field_path(path: str) -> tuple[Segment, ...]:
     """Validate and split a field path; anything else raises ``QueryError``."""
     if not isinstance(path, str) or not path:
-        raise QueryError(f"invalid field name {path!r}")
+        raise QueryError(f"invalid field name {quoted(path)}")
+    if len(path) > MAX_PATH_BYTES // 4 and len(path.encode(errors="replace")) > MAX_PATH_BYTES:
+        raise QueryError(f"field path {quoted(path)} is over {MAX_PATH_BYTES} bytes")
     segments: list[Segment] = []
     for part in path.split("."):
         match = _SEGMENT.fullmatch(part)
         if match is None:
-            raise QueryError(f"invalid field name {path!r}: use letters, digits, _ - @ . and []")
+            raise QueryError(
+                f"invalid field name {quoted(path)}: use letters, digits, _ - @ . and []"
+            )
         segments.append(Segment(match.group(1), match.group(2) is not None))
+    levels = len(segments) + sum(segment.is_array for segment in segments)
+    if levels > MAX_DEPTH:  # (it could reach nothing; and backends build JSON that deep from it)
+        raise QueryError(
+            f"field path {quoted(path)} goes {levels} levels deep; documents nest {MAX_DEPTH}"
+        )
     return tuple(segments)
 
 

@@ -39,8 +39,10 @@ from rookdb.errors import (
     SerializationError,
     StorageError,
     StorageUnavailableError,
+    quoted,
 )
-from rookdb.ids import validate_id
+from rookdb.ids import validate_collection_name, validate_id
+from rookdb.serialization.encoding import dumps
 from rookdb.storage.records import (
     BatchResult,
     Command,
@@ -222,15 +224,21 @@ def decode_commands(body: Any) -> list[Command]:
                     metadata.pop(key, None)
                 if collection is None:
                     collection = metadata.get("@collection")
-            collection = _text(collection or "@empty", f"command {i}: collection")
-            out.append(PutCommand(document_id, collection, orjson.dumps(document), expected))
+            if collection is None or collection == "":
+                collection = "@empty"
+            try:
+                collection = validate_collection_name(collection)
+                data = dumps(document)  # at most MAX_DEPTH levels deep, as embedded
+            except (InvalidIdError, SerializationError) as exc:
+                raise type(exc)(f"command {i}: {exc}") from None
+            out.append(PutCommand(document_id, collection, data, expected))
         elif kind == "DELETE":
             out.append(DeleteCommand(document_id, expected))
         elif kind == "ReadCheck":
             out.append(ReadCheck(document_id, expected))
         else:
             raise ConfigurationError(
-                f"command {i}: Type {kind!r} is not supported by rookdb (PUT, DELETE)"
+                f"command {i}: Type {quoted(kind)} is not supported by rookdb (PUT, DELETE)"
             )
     return out
 

@@ -26,7 +26,7 @@ import orjson
 from rookdb.errors import ConfigurationError, InvalidIdError, SerializationError
 from rookdb.ids import validate_id
 from rookdb.protocol import ASSIGNED, encode_document
-from rookdb.serialization.encoding import loads_strict
+from rookdb.serialization.encoding import dumps, loads_strict
 from rookdb.storage.base import Storage
 from rookdb.storage.records import PutCommand, document_key
 
@@ -81,8 +81,8 @@ def _put(line: bytes, number: int) -> PutCommand:
     if type(collection) is not str or not collection:
         raise ImportFileError("@collection must be a non-empty string", line=number)
     try:
-        data = orjson.dumps(document)
-    except orjson.JSONEncodeError as exc:  # e.g. an integer beyond 64 bits
+        data = dumps(document)  # at most MAX_DEPTH levels deep, as every write
+    except SerializationError as exc:
         raise ImportFileError(str(exc), line=number) from None
     return PutCommand(document_id, collection, data)
 

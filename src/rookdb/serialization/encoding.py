@@ -11,7 +11,7 @@ numbers, objects compare without regard to key order.
 
 from __future__ import annotations
 
-import json
+import re
 from typing import Any
 
 import orjson
@@ -21,8 +21,11 @@ from rookdb.errors import SerializationError
 __all__ = [
     "INT64_MAX",
     "INT64_MIN",
+    "MAX_DEPTH",
     "OPTIONS",
+    "check_depth",
     "dumps",
+    "json_depth",
     "json_equal",
     "loads",
     "loads_strict",
@@ -32,6 +35,13 @@ __all__ = [
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
+
+#: The deepest a document (any JSON value rookdb stores) may nest, on every backend: each object
+#: or array is a level (``{"a": [1]}`` is 2). It is the deepest orjson writes (255 levels raise),
+#: so every document rookdb has written is within it and every writer refuses the same ones.
+#: Readers have room to spare: SQLite's JSON functions read 1,000 levels (2,000 before 3.45),
+#: PostgreSQL's jsonb more, and request bodies may nest 1,024 (orjson's parser) around it.
+MAX_DEPTH = 254
 
 # Datetimes are handed to the caller's ``default`` so that they are written in rookdb's
 # fixed-width forms (``scalars``; SPEC D2), and dataclasses so that the identity property, unknown
@@ -48,11 +58,46 @@ _NINETEEN_DIGITS = b"0" * 19
 
 def dumps(value: Any) -> bytes:
     """Encode a plain JSON tree (dicts, lists, str, int, float, bool, None) as canonical JSON
-    bytes. Entities go through ``EntityCodec.encode``, which calls orjson with ``OPTIONS``."""
+    bytes; a tree deeper than ``MAX_DEPTH`` is a ``SerializationError``. Entities go through
+    ``EntityCodec.encode``, which calls orjson with ``OPTIONS``."""
     try:
-        return orjson.dumps(value, option=OPTIONS)
+        data = orjson.dumps(value, option=OPTIONS)
     except orjson.JSONEncodeError as exc:
+        check_depth(value)  # orjson's own message for this says "Recursion limit reached"
         raise SerializationError(f"cannot serialize to JSON: {exc}") from exc
+    check_depth(value, data)
+    return data
+
+
+def json_depth(value: Any, stop_past: int = MAX_DEPTH) -> int:
+    """How deep ``value`` (a decoded JSON tree) nests, without recursion: 0 for a scalar, 1 for
+    ``[]`` or ``{"a": 1}``. The walk stops as soon as the depth passes ``stop_past``."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        kind = type(node)
+        if kind is dict:
+            children = node.values()
+        elif kind is list:
+            children = node
+        else:
+            continue
+        if depth > deepest:
+            deepest = depth
+            if deepest > stop_past:
+                break
+        stack.extend((child, depth + 1) for child in children if type(child) in (dict, list))
+    return deepest
+
+
+def check_depth(value: Any, encoded: bytes | None = None) -> None:
+    """Raise ``SerializationError`` if ``value`` nests deeper than ``MAX_DEPTH``. Given its JSON
+    (``encoded``), a value with few brackets in it is passed without a walk."""
+    if encoded is not None and encoded.count(b"[") + encoded.count(b"{") <= MAX_DEPTH:
+        return
+    if json_depth(value) > MAX_DEPTH:
+        raise SerializationError(f"a document nests deeper than {MAX_DEPTH} levels, the limit")
 
 
 def loads(data: bytes | bytearray | memoryview | str) -> Any:
@@ -63,26 +108,29 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
         raise SerializationError(f"invalid JSON: {exc}") from exc
 
 
-def _int64(text: str) -> int:
-    value = int(text)
-    if not INT64_MIN <= value <= INT64_MAX:
-        raise ValueError(f"integer outside 64 bits: {text[:30]}...")
-    return value
+# In JSON already known to be valid: a string (skipped whole, so digits in it do not count), or
+# an integer literal of 19 digits or more (one that may not fit in 64 bits), which is neither
+# the fraction nor the exponent of a number. Captured: the integer.
+_STRING_OR_LONG_INTEGER = re.compile(
+    rb'"[^"\\]*(?:\\.[^"\\]*)*"|(?<![\d.eE+-])(-?\d{19,})(?![\d.eE])'
+)
 
 
 def loads_strict(data: bytes) -> Any:
     """Decode JSON from outside rookdb (a request, an import file) as ``loads`` does, and also
     refuse an integer outside 64 bits, which orjson would read as an inexact float and the
-    session refuses to write (SPEC D2). Either is a ``SerializationError``."""
+    session refuses to write (SPEC D2). Either is a ``SerializationError``. Nothing here
+    recurses, so input nested as deep as orjson reads (1,024 levels) is safe."""
     value = loads(data)
     # Only long digit runs matter here: orjson already refuses NaN in its input. (A test for
     # "null" too would send nearly every batch, whose ChangeVector is often null, the slow way.)
     if may_hold_long_integers(data):
-        # Depth is already bounded by orjson's check above, so recursion cannot overflow.
-        try:
-            json.loads(data, parse_int=_int64)
-        except ValueError as exc:  # includes Python's own limit on digits
-            raise SerializationError(f"invalid number: {exc}") from None
+        for text in _STRING_OR_LONG_INTEGER.findall(data):
+            # 20 digits or more cannot fit (and may be more than int() takes): no int() then
+            if text and (len(text.lstrip(b"-")) > 19 or not INT64_MIN <= int(text) <= INT64_MAX):
+                raise SerializationError(
+                    f"invalid number: integer outside 64 bits: {text[:30].decode()}"
+                )
     return value
 
 

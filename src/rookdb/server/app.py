@@ -31,15 +31,23 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rookdb import protocol, rql
 from rookdb.errors import AuthorizationError, ConfigurationError, RookError
-from rookdb.ids import validate_database_name
+from rookdb.ids import validate_database_name, validate_hilo_tag, validate_id
 from rookdb.query import Query
-from rookdb.server.limits import BodyTimeout, BodyTooLarge, Limits, parse_json, read_body
+from rookdb.serialization.encoding import INT64_MAX
+from rookdb.server.limits import (
+    BodyTimeout,
+    BodyTooLarge,
+    Limits,
+    parse_count,
+    parse_json,
+    read_body,
+)
 from rookdb.server.logs import AccessLog
 from rookdb.server.security import Access, OpenAccess
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import DocumentRecord, document_key, last_modified_now
 
-__all__ = ["create_app"]
+__all__ = ["ROUTES", "create_app"]
 
 log = logging.getLogger("rookdb.server")
 
@@ -94,16 +102,16 @@ class _Server:
 
     def documents(
         self, request: Request, records: list[DocumentRecord | None]
-    ) -> list[dict[str, Any] | None]:
+    ) -> list[orjson.Fragment | None]:
         encode = self.encoder(request)
-        return [None if r is None else encode(r) for r in records]
+        return [None if r is None else _fragment(encode(r)) for r in records]
 
     def includes(
         self, request: Request, included: dict[str, DocumentRecord | None]
-    ) -> dict[str, Any]:
+    ) -> dict[str, orjson.Fragment | None]:
         encode = self.encoder(request)
         return {
-            (key if r is None else r.id): None if r is None else encode(r)
+            (key if r is None else r.id): None if r is None else _fragment(encode(r))
             for key, r in included.items()
         }
 
@@ -119,26 +127,30 @@ class _Server:
             ids = body["Ids"]
         else:
             ids = params.getlist("id")
-        if not all(type(i) is str for i in ids):
-            raise ConfigurationError("ids are strings")
+        for document_id in ids:
+            validate_id(document_id)
         if not ids:
             if "startsWith" not in params:
                 raise ConfigurationError("docs needs id=..., Ids or startsWith=...")
-            start = _count(params.get("start", "0"), "start")
-            page_size = _count(params.get("pageSize", "25"), "pageSize")
-            found = await run_in_threadpool(
-                storage.get_prefix, params["startsWith"], start, page_size
-            )
+            prefix = params["startsWith"]
+            if prefix:
+                validate_id(prefix)  # a prefix no id can start with is a mistake
+            start = parse_count(params.get("start", "0"), "start")
+            page_size = parse_count(params.get("pageSize", "25"), "pageSize")
+            found = await run_in_threadpool(storage.get_prefix, prefix, start, page_size)
             return _json({"Results": self.documents(request, list(found))})
+        if request.method == "HEAD" and len(ids) != 1:
+            raise ConfigurationError("HEAD docs takes one id=...")
         includes = params.getlist("include")
         result = await run_in_threadpool(storage.get, ids, includes)
         records = [result.documents.get(document_key(i)) for i in ids]
-        if request.method == "HEAD" or (len(ids) == 1 and request.method == "GET"):
-            record = records[0] if len(ids) == 1 else None
-            if len(ids) == 1 and record is None:
-                return Response(status_code=404)
+        if len(ids) == 1 and request.method in ("GET", "HEAD"):
+            record = records[0]
+            if record is None:  # RavenDB's clients read a 404 as "no such document"
+                return _error(
+                    404, "Documents.DocumentDoesNotExistException", f"no document {ids[0]!r}"
+                )
             if request.method == "HEAD":
-                assert record is not None
                 return Response(headers={"ETag": f'"{record.change_vector}"'})
         return _json(
             {
@@ -170,7 +182,7 @@ class _Server:
         result = await run_in_threadpool(storage.query, query)
         stats = result.statistics
         results: list[Any] = (
-            result.projections
+            [_fragment(projection) for projection in result.projections]
             if result.projections is not None
             else self.documents(request, list(result.records))
         )
@@ -219,13 +231,11 @@ class _Server:
     async def hilo_next(self, request: Request) -> Response:
         storage = self.storage(request, write=True)
         params = request.query_params
-        tag = params.get("tag", "")
-        if not tag:
-            raise ConfigurationError("hilo/next needs a tag")
+        tag = validate_hilo_tag(params.get("tag"))
         if "capacity" in params:  # rookdb's client chooses its range size
-            capacity = _count(params["capacity"], "capacity")
+            capacity = parse_count(params["capacity"], "capacity")
         else:  # RavenDB's clients let the server choose: double while ranges run out
-            last = _count(params.get("lastBatchSize") or "0", "lastBatchSize")
+            last = parse_count(params.get("lastBatchSize", "0"), "lastBatchSize")
             capacity = last * 2 if last else _HILO_MIN
         capacity = min(max(capacity, 1), _HILO_MAX)
         low, high = await run_in_threadpool(storage.reserve_ids, tag, capacity)
@@ -244,9 +254,9 @@ class _Server:
     async def hilo_return(self, request: Request) -> Response:
         storage = self.storage(request, write=True)
         params = request.query_params
-        tag = params.get("tag", "")
-        last = _count(params.get("last", ""), "last")
-        end = _count(params.get("end", ""), "end")
+        tag = validate_hilo_tag(params.get("tag"))
+        last = parse_count(params.get("last", ""), "last")
+        end = parse_count(params.get("end", ""), "end")
         await run_in_threadpool(storage.return_ids, tag, last, end)
         return Response(status_code=204)
 
@@ -261,8 +271,9 @@ class _Server:
 
     async def topology(self, request: Request) -> Response:
         name = request.query_params.get("name")
-        if name is not None:
-            self.allow(request, validate_database_name(name))
+        # Without a database this describes the server, as /cluster/topology does, and needs
+        # the same access: a key for every database ("*"), when there are keys.
+        self.allow(request, None if name is None else validate_database_name(name))
         return _json({"Nodes": [self._node(request, name)], "Etag": 1})
 
     async def cluster_topology(self, request: Request) -> Response:
@@ -303,8 +314,8 @@ class _Server:
         names = await run_in_threadpool(self.backend.list_databases)
         if not every:
             names = [name for name in names if self._readable(request, name)]
-        start = _count(request.query_params.get("start", "0"), "start")
-        page_size = _count(request.query_params.get("pageSize", str(2**31)), "pageSize")
+        start = parse_count(request.query_params.get("start", "0"), "start")
+        page_size = parse_count(request.query_params.get("pageSize", str(2**31)), "pageSize")
         return _json({"Databases": names[start : start + page_size]})
 
     def _readable(self, request: Request, database: str) -> bool:
@@ -352,10 +363,10 @@ class _Server:
         )
 
 
-def _count(text: str, what: str) -> int:
-    if not text.isdigit() or len(text) > 18:
-        raise ConfigurationError(f"{what} must be a non-negative integer, not {text[:40]!r}")
-    return int(text)
+def _fragment(value: Any) -> orjson.Fragment:
+    """``value`` (a document, a projection) as JSON to put into an answer as it is: a document
+    may nest as deep as orjson writes, which the levels of the answer around it would pass."""
+    return orjson.Fragment(orjson.dumps(value))
 
 
 def _page(query: Query, start: Any, page_size: Any) -> Query:
@@ -364,11 +375,33 @@ def _page(query: Query, start: Any, page_size: Any) -> Query:
         if value is not None and (type(value) is not int or value < 0):
             raise ConfigurationError(f"{what} must be a non-negative integer")
     skip = query.skip + (start or 0)
+    if skip > INT64_MAX:
+        raise ConfigurationError("Start and the query's offset add up to more than 64 bits")
     take = query.take
     if page_size is not None:
         take = page_size if take is None else min(take, page_size)
     return dataclasses.replace(query, skip=skip, take=take)
 
+
+_DB = "/databases/{database}"
+
+#: Every route the server implements: (path, ``_Server`` method, HTTP methods). Anything else
+#: is a 501 (or a 405 for another method on one of these paths).
+ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    (f"{_DB}/docs", "docs", ("GET", "HEAD", "POST")),
+    (f"{_DB}/bulk_docs", "bulk_docs", ("POST",)),
+    (f"{_DB}/queries", "queries", ("POST",)),
+    (f"{_DB}/streams/queries", "stream_query", ("GET",)),
+    (f"{_DB}/hilo/next", "hilo_next", ("GET",)),
+    (f"{_DB}/hilo/return", "hilo_return", ("PUT",)),
+    (f"{_DB}/stats", "stats", ("GET",)),
+    (f"{_DB}/collections/stats", "collection_stats", ("GET",)),
+    (f"{_DB}/configuration/client", "client_configuration", ("GET", "HEAD")),
+    ("/topology", "topology", ("GET",)),
+    ("/cluster/topology", "cluster_topology", ("GET",)),
+    ("/databases", "list_databases", ("GET",)),
+    ("/admin/databases", "admin_databases", ("PUT", "DELETE")),
+)
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
@@ -439,25 +472,14 @@ def create_app(
     with ``access_log``, a line per request on the ``rookdb.server.access`` logger."""
     limits = limits or Limits()
     server = _Server(backend, limits, access or OpenAccess())
-    db = "/databases/{database}"
     routes = [
-        Route(f"{db}/docs", _guarded(server.docs), methods=["GET", "HEAD", "POST"]),
-        Route(f"{db}/bulk_docs", _guarded(server.bulk_docs), methods=["POST"]),
-        Route(f"{db}/queries", _guarded(server.queries), methods=["POST"]),
-        Route(f"{db}/streams/queries", _guarded(server.stream_query), methods=["GET"]),
-        Route(f"{db}/hilo/next", _guarded(server.hilo_next), methods=["GET"]),
-        Route(f"{db}/hilo/return", _guarded(server.hilo_return), methods=["PUT"]),
-        Route(f"{db}/stats", _guarded(server.stats), methods=["GET"]),
-        Route(f"{db}/collections/stats", _guarded(server.collection_stats), methods=["GET"]),
-        Route(f"{db}/configuration/client", _guarded(server.client_configuration)),
-        Route("/topology", _guarded(server.topology), methods=["GET"]),
-        Route("/cluster/topology", _guarded(server.cluster_topology), methods=["GET"]),
-        Route("/databases", _guarded(server.list_databases), methods=["GET"]),
-        Route("/admin/databases", _guarded(server.admin_databases), methods=["PUT", "DELETE"]),
+        Route(path, _guarded(getattr(server, handler)), methods=list(methods))
+        for path, handler, methods in ROUTES
     ]
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
         HTTPException: _not_supported
     }
     app = Starlette(routes=routes, exception_handlers=handlers)
+    app.router.redirect_slashes = False  # "/databases/" is outside the subset, as in RavenDB
     limited = _ConcurrencyLimit(app, limits.max_concurrency)
     return AccessLog(limited) if access_log else limited  # outside: the 503s are logged too

@@ -4,9 +4,11 @@ A body larger than ``max_body_bytes`` is refused with 413 from its ``Content-Len
 byte of it is read, or as soon as a chunked body passes the limit. JSON is parsed by orjson,
 which refuses nesting deeper than 1,024 levels, NaN and infinities, and invalid UTF-8; an
 integer outside 64 bits (which orjson would read as an inexact float) is refused too, as the
-session refuses to write one (SPEC D2). A body that stops arriving for ``idle_timeout_s``
-is a 408 (the limits on request heads are in ``connection``). Every refusal is a 4xx with a
-RavenDB-style body.
+session refuses to write one (SPEC D2). A document in it may nest ``MAX_DEPTH`` (254) levels,
+as embedded (``rookdb.serialization.encoding``). A count in a query string (``start``,
+``pageSize``, ``capacity``, ...) is ASCII digits and fits in 64 bits. A body that stops
+arriving for ``idle_timeout_s`` is a 408 (the limits on request heads are in ``connection``).
+Every refusal is a 4xx with a RavenDB-style body.
 """
 
 from __future__ import annotations
@@ -18,9 +20,9 @@ import anyio
 from starlette.requests import Request
 
 from rookdb.errors import ConfigurationError, SerializationError
-from rookdb.serialization.encoding import loads_strict
+from rookdb.serialization.encoding import INT64_MAX, loads_strict
 
-__all__ = ["BodyTimeout", "BodyTooLarge", "Limits", "parse_json", "read_body"]
+__all__ = ["BodyTimeout", "BodyTooLarge", "Limits", "parse_count", "parse_json", "read_body"]
 
 MB = 1024 * 1024
 
@@ -89,3 +91,14 @@ def parse_json(body: bytes) -> Any:
         return loads_strict(body)
     except SerializationError as exc:
         raise ConfigurationError(f"the request's body: {exc}") from None
+
+
+def parse_count(text: str, what: str) -> int:
+    """A count, offset or size from a query string: ASCII digits (``str.isdigit`` alone would
+    pass ``²`` and other Unicode digits) of a number that fits in 64 bits; anything else is a
+    ``ConfigurationError`` (400) naming the parameter."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > INT64_MAX:
+        raise ConfigurationError(
+            f"{what} must be a whole number from 0 to {INT64_MAX}, not {text[:40]!r}"
+        )
+    return int(text)

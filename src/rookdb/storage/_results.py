@@ -10,7 +10,9 @@ from typing import Any
 
 import orjson
 
+from rookdb.errors import InvalidIdError
 from rookdb.evaluate import project
+from rookdb.ids import validate_id
 from rookdb.paths import values_at
 from rookdb.query import Query, QueryStatistics
 from rookdb.storage._auto_indexes import index_name
@@ -41,15 +43,24 @@ def distinct_projections(
     return projections, kept
 
 
+def _is_id(value: Any) -> bool:
+    try:
+        return bool(validate_id(value))
+    except InvalidIdError:
+        return False
+
+
 def included_keys(records: Iterable[DocumentRecord], paths: Iterable[str]) -> list[str]:
-    """The keys of the ids that ``paths`` reach in ``records`` (non-empty strings), once each."""
+    """The keys of the ids that ``paths`` reach in ``records``, once each. A value that is no
+    valid id (a number, a string with a control character, ...) cannot name a document, so it
+    includes nothing, and never reaches a backend that would refuse it."""
     paths = list(paths)
     wanted: dict[str, None] = {}
     for record in records:
         body = orjson.loads(record.data)
         for path in paths:
             for value in values_at(body, path):
-                if isinstance(value, str) and value:
+                if _is_id(value):
                     wanted[document_key(value)] = None
     return list(wanted)
 

@@ -1,0 +1,84 @@
+"""The JSON rules of ``rookdb.serialization.encoding`` that guard input (issue 12 §2): how deep
+a document may nest (``MAX_DEPTH``, one limit for every backend), and the strict decoding of
+JSON from outside, which must never recurse."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from rookdb.errors import SerializationError
+from rookdb.serialization.encoding import MAX_DEPTH, check_depth, dumps, json_depth, loads_strict
+
+
+def _nested(depth: int) -> object:
+    value: object = 1
+    for i in range(depth):
+        value = [value] if i % 2 else {"a": value}
+    return value
+
+
+def test_max_depth_is_what_orjson_writes() -> None:
+    # The limit is orjson's: a document rookdb ever wrote is within it. Should orjson change
+    # its own, this says so.
+    orjson.dumps(_nested(MAX_DEPTH))
+    with pytest.raises(orjson.JSONEncodeError):
+        orjson.dumps(_nested(MAX_DEPTH + 1))
+
+
+@pytest.mark.parametrize("depth", [0, 1, 2, 100, MAX_DEPTH])
+def test_documents_up_to_max_depth_are_written(depth: int) -> None:
+    value = _nested(depth)
+    assert json_depth(value) == depth
+    assert orjson.loads(dumps(value)) == value
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 1000, 1024])
+def test_deeper_documents_are_a_serialization_error(depth: int) -> None:
+    value = orjson.loads(b"[" * depth + b"]" * depth)
+    with pytest.raises(SerializationError, match=f"deeper than {MAX_DEPTH} levels"):
+        dumps(value)
+    with pytest.raises(SerializationError):
+        check_depth(value)
+
+
+def test_the_depth_walk_never_recurses() -> None:
+    deep: list[object] = []
+    for _ in range(100_000):
+        deep = [deep]
+    assert json_depth(deep, stop_past=10**6) == 100_001
+    with pytest.raises(SerializationError):
+        check_depth(deep)
+
+
+@pytest.mark.parametrize("depth", [1, 500, 1000, 1023])
+def test_strict_decoding_never_recurses(depth: int) -> None:
+    # A 65-bit integer sends the decoder down its slow, checking path, at any depth orjson reads.
+    for leaf, ok in ((b"9223372036854775807", True), (b"9223372036854775808", False)):
+        data = b"[" * depth + leaf + b"]" * depth
+        if ok:
+            assert json_depth(loads_strict(data), stop_past=depth) == depth
+        else:
+            with pytest.raises(SerializationError, match="64 bits"):
+                loads_strict(data)
+
+
+@pytest.mark.parametrize(
+    ("text", "ok"),
+    [
+        (b'{"a": -9223372036854775808, "b": 9223372036854775807}', True),
+        (b'{"a": -9223372036854775809}', False),
+        (b'{"a": 18446744073709551615}', False),  # orjson reads this one as an int
+        (b'{"a": 1' + b"0" * 300 + b"}", False),  # and this one as an inexact float
+        (b'{"a": "123456789012345678901234567890"}', True),  # digits in a string
+        (b'{"a\\"": "x\\\\", "b": 12345678901234567890}', False),  # escapes end no string early
+        (b'{"a": 1.12345678901234567890123, "b": 1e1234567890123456789}', None),  # orjson: inf
+        (b'{"a": 1.12345678901234567890123, "b": 12345678901234567890.5e-3}', True),
+    ],
+)
+def test_strict_decoding_refuses_integers_outside_64_bits(text: bytes, ok: bool | None) -> None:
+    if ok:
+        loads_strict(text)
+    else:
+        with pytest.raises(SerializationError):
+            loads_strict(text)
