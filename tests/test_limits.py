@@ -292,6 +292,22 @@ def test_long_chains_of_clauses_work(store: DocumentStore, kind: str, count: int
         assert sorted(session.advanced.get_document_id(d) for d in query) == expected
 
 
+@pytest.mark.parametrize("joiner", ["or", "and"])
+def test_a_chain_of_a_thousand_fields_works(store: DocumentStore, joiner: str) -> None:
+    _seed(store)
+    if joiner == "or":
+        text = " or ".join(f"f{i} = {i}" for i in range(999)) + " or b = 4"
+    else:
+        text = " and ".join(f"f{i} != {i}" for i in range(999)) + " and b = 4"
+    query = parse(f"from Docs where {text}")
+    assert query.where is not None
+    expected = _expected(query.where)
+    assert expected and _found(store, query) == expected
+    with store.open_session() as session:
+        found = session.advanced.raw_query(f"from Docs where {text}").to_list()
+        assert sorted(session.advanced.get_document_id(d) for d in found) == expected
+
+
 def test_a_field_path_deeper_than_a_document_is_a_query_error(store: DocumentStore) -> None:
     with store.open_session() as session:
         session.query(collection_name="Docs").where_equals(".".join(["a"] * MAX_DEPTH), 1)

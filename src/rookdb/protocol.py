@@ -31,6 +31,7 @@ from rookdb.errors import (
     ConcurrencyError,
     ConfigurationError,
     DatabaseDoesNotExistError,
+    InvalidCollectionNameError,
     InvalidIdError,
     OutcomeUnknownError,
     ProtocolError,
@@ -41,6 +42,7 @@ from rookdb.errors import (
     StorageUnavailableError,
 )
 from rookdb.ids import validate_id
+from rookdb.serialization.encoding import MAX_DEPTH
 from rookdb.storage.records import (
     BatchResult,
     Command,
@@ -223,7 +225,13 @@ def decode_commands(body: Any) -> list[Command]:
                 if collection is None:
                     collection = metadata.get("@collection")
             collection = _text(collection or "@empty", f"command {i}: collection")
-            out.append(PutCommand(document_id, collection, orjson.dumps(document), expected))
+            try:
+                data = orjson.dumps(document)
+            except orjson.JSONEncodeError:  # nested past orjson's limit (254 levels)
+                raise SerializationError(
+                    f"command {i}: the document nests deeper than {MAX_DEPTH} levels"
+                ) from None
+            out.append(PutCommand(document_id, collection, data, expected))
         elif kind == "DELETE":
             out.append(DeleteCommand(document_id, expected))
         elif kind == "ReadCheck":
@@ -279,6 +287,7 @@ def decode_batch_result(body: Any) -> BatchResult:
 _ERRORS: list[tuple[type[RookError], int, str]] = [
     (ConcurrencyError, 409, "ConcurrencyException"),
     (QueryError, 400, "InvalidQueryException"),
+    (InvalidCollectionNameError, 400, "BadRequestException"),
     (InvalidIdError, 400, "BadRequestException"),
     (SerializationError, 400, "BadRequestException"),
     (ConfigurationError, 400, "BadRequestException"),

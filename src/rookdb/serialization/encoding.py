@@ -7,11 +7,17 @@ order (the order the entity's fields have); there is no whitespace.
 ``json_equal`` is the JSON equality of SPEC S12, used by the diff, by the byte check of S5 and by
 the tests: numbers are equal by value (``1 == 1.0``), booleans are not numbers, strings are not
 numbers, objects compare without regard to key order.
+
+A document nests at most ``MAX_DEPTH`` levels of objects and arrays (the document itself is the
+first). rookdb refuses to write a deeper one and to read one into a session
+(``check_depth``), so every walk over a document (the entity codec, the diff, ``json_equal``)
+stays far below Python's recursion limit.
 """
 
 from __future__ import annotations
 
-import json
+import itertools
+import re
 from typing import Any
 
 import orjson
@@ -21,17 +27,26 @@ from rookdb.errors import SerializationError
 __all__ = [
     "INT64_MAX",
     "INT64_MIN",
+    "MAX_DEPTH",
     "OPTIONS",
+    "check_depth",
     "dumps",
     "json_equal",
     "loads",
     "loads_strict",
     "may_hide_invalid_values",
     "may_hold_long_integers",
+    "nesting_depth",
 ]
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
+
+#: How many levels of objects and arrays a document may nest, the document itself included
+#: (``{"a": {"b": [1]}}`` nests 3). MongoDB allows 100; orjson writes at most 254. Walks
+#: over a document take two or three Python frames a level, so 128 levels stay far below
+#: Python's recursion limit (1,000) even when called from a deep stack.
+MAX_DEPTH = 128
 
 # Datetimes are handed to the caller's ``default`` so that they are written with
 # ``isoformat()`` exactly (SPEC D2), and dataclasses so that the identity property, unknown
@@ -70,6 +85,11 @@ def _int64(text: str) -> int:
     return value
 
 
+# A JSON string (escapes included), and a JSON number: the tokens that can hold digits.
+_STRING = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
+_STRING_OR_NUMBER = re.compile(_STRING + rb"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+
+
 def loads_strict(data: bytes) -> Any:
     """Decode JSON from outside rookdb (a request, an import file) as ``loads`` does, and also
     refuse an integer outside 64 bits, which orjson would read as an inexact float and the
@@ -78,12 +98,45 @@ def loads_strict(data: bytes) -> Any:
     # Only long digit runs matter here: orjson already refuses NaN in its input. (A test for
     # "null" too would send nearly every batch, whose ChangeVector is often null, the slow way.)
     if may_hold_long_integers(data):
-        # Depth is already bounded by orjson's check above, so recursion cannot overflow.
-        try:
-            json.loads(data, parse_int=_int64)
-        except ValueError as exc:  # includes Python's own limit on digits
-            raise SerializationError(f"invalid number: {exc}") from None
+        # The input is valid JSON (orjson read it): its numbers are the number tokens outside
+        # strings. A scan, not a parse, so that no nesting (orjson allows 1,024) can recurse.
+        for match in _STRING_OR_NUMBER.finditer(data):
+            token = match.group()
+            if len(token) >= 19 and token[0] != 34 and not any(c in token for c in b".eE"):
+                try:
+                    _int64(token.decode())
+                except ValueError as exc:  # includes Python's own limit on digits
+                    raise SerializationError(f"invalid number: {exc}") from None
     return value
+
+
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1, +1, -1, -1 as signed bytes
+_STRINGS = re.compile(_STRING)
+
+
+def nesting_depth(data: bytes) -> int:
+    """How many levels of objects and arrays the JSON text ``data`` nests (a scalar: 0),
+    found without parsing it: a pass or two of C over the bytes, and no recursion."""
+    if b'"' in data:
+        data = _STRINGS.sub(b"", data)  # strings may hold brackets
+    steps = data.translate(_STEPS, _NOT_BRACKETS)
+    if not steps:
+        return 0
+    return max(itertools.accumulate(memoryview(steps).cast("b")))
+
+
+def check_depth(data: bytes, what: str) -> None:
+    """Raise ``SerializationError`` if the JSON text ``data`` of ``what`` (a document, named
+    by its id) nests deeper than ``MAX_DEPTH``. Cheap for the common document, which has
+    fewer than ``MAX_DEPTH`` brackets in all."""
+    if data.count(b"{") + data.count(b"[") > MAX_DEPTH:
+        depth = nesting_depth(data)
+        if depth > MAX_DEPTH:
+            raise SerializationError(
+                f"{what} nests {depth} levels of objects and arrays; rookdb reads and writes "
+                f"at most {MAX_DEPTH}"
+            )
 
 
 def may_hide_invalid_values(data: bytes) -> bool:

@@ -11,6 +11,7 @@ from typing import Any
 import orjson
 
 from rookdb.evaluate import project
+from rookdb.ids import is_valid_id
 from rookdb.paths import values_at
 from rookdb.query import Query, QueryStatistics
 from rookdb.storage._auto_indexes import index_name
@@ -42,14 +43,15 @@ def distinct_projections(
 
 
 def included_keys(records: Iterable[DocumentRecord], paths: Iterable[str]) -> list[str]:
-    """The keys of the ids that ``paths`` reach in ``records`` (non-empty strings), once each."""
+    """The keys of the ids that ``paths`` reach in ``records`` (non-empty strings that are
+    valid ids: anything else cannot name a document), once each."""
     paths = list(paths)
     wanted: dict[str, None] = {}
     for record in records:
         body = orjson.loads(record.data)
         for path in paths:
             for value in values_at(body, path):
-                if isinstance(value, str) and value:
+                if value and is_valid_id(value):
                     wanted[document_key(value)] = None
     return list(wanted)
 

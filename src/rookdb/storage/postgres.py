@@ -52,7 +52,7 @@ from rookdb.errors import (
 )
 from rookdb.evaluate import matches, project, search_text
 from rookdb.fulltext import tokenize
-from rookdb.ids import validate_database_name
+from rookdb.ids import validate_database_name, validate_hilo_tag
 from rookdb.query import And, Not, Or, Predicate, Query, Regex, Search
 from rookdb.storage import _pg_sql
 from rookdb.storage._auto_indexes import (
@@ -867,12 +867,13 @@ class PostgresStorage(Storage):
             check_expected(document_id, expected, current.get(key))
 
     def reserve_ids(self, prefix: str, capacity: int) -> tuple[int, int]:
+        tag = validate_hilo_tag(prefix).lower()
         try:
             with self._connection() as conn:
                 row = conn.execute(
                     f"INSERT INTO {self._s}.hilo VALUES (%s, %s) ON CONFLICT (prefix) "
                     "DO UPDATE SET high = hilo.high + %s RETURNING high",
-                    (prefix.lower(), capacity, capacity),
+                    (tag, capacity, capacity),
                 ).fetchone()
         except psycopg.Error as exc:
             raise _translate(exc, "reserve ids") from exc
@@ -881,11 +882,12 @@ class PostgresStorage(Storage):
         return high - capacity + 1, high
 
     def return_ids(self, prefix: str, last_used: int, high: int) -> None:
+        tag = validate_hilo_tag(prefix).lower()
         try:
             with self._connection() as conn:
                 conn.execute(
                     f"UPDATE {self._s}.hilo SET high = %s WHERE prefix = %s AND high = %s",
-                    (last_used, prefix.lower(), high),
+                    (last_used, tag, high),
                 )
         except psycopg.Error as exc:
             raise _translate(exc, "return ids") from exc
