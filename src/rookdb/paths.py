@@ -12,6 +12,7 @@ import re
 from typing import Any, NamedTuple
 
 from rookdb.errors import QueryError
+from rookdb.serialization.encoding import MAX_DEPTH
 
 __all__ = ["Segment", "parse_field_path", "values_at"]
 
@@ -29,8 +30,11 @@ def parse_field_path(path: str) -> tuple[Segment, ...]:
     """Validate and split a field path; anything else raises ``QueryError``."""
     if not isinstance(path, str) or not path:
         raise QueryError(f"invalid field name {path!r}")
+    parts = path.split(".")
+    if len(parts) > MAX_DEPTH:  # deeper than any document: a query would walk it for nothing
+        raise QueryError(f"field path {path[:80]!r}... has more than {MAX_DEPTH} names")
     segments: list[Segment] = []
-    for part in path.split("."):
+    for part in parts:
         match = _SEGMENT.fullmatch(part)
         if match is None:
             raise QueryError(f"invalid field name {path!r}: use letters, digits, _ - @ . and []")
