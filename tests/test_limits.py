@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from rookdb import (
     DocumentStore,
@@ -61,6 +63,27 @@ def test_nesting_depth_counts_containers_not_brackets_in_strings() -> None:
     assert nesting_depth(b'{"a":"[[[[{{{{\\"[[["}') == 1
     assert nesting_depth(_deep_bytes(MAX_DEPTH)) == MAX_DEPTH
     assert nesting_depth(orjson.dumps([_nested(200)])) == 201
+
+
+def _depth(value: Any) -> int:
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    return 0
+
+
+_TRICKY_TEXT = st.text(alphabet='[]{}"\\\n,:aé', max_size=8)
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | _TRICKY_TEXT,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_TRICKY_TEXT, inner, max_size=4),
+    max_leaves=30,
+)
+
+
+@given(_JSON)
+def test_nesting_depth_is_the_depth_of_the_tree(value: Any) -> None:
+    assert nesting_depth(orjson.dumps(value)) == _depth(value)
 
 
 def test_a_document_at_the_depth_limit_round_trips(store: DocumentStore) -> None:

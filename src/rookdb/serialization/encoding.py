@@ -86,8 +86,7 @@ def _int64(text: str) -> int:
 
 
 # A JSON string (escapes included), and a JSON number: the tokens that can hold digits.
-_STRING = rb'"[^"\\]*(?:\\.[^"\\]*)*"'
-_STRING_OR_NUMBER = re.compile(_STRING + rb"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_STRING_OR_NUMBER = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?')
 
 
 def loads_strict(data: bytes) -> Any:
@@ -110,20 +109,28 @@ def loads_strict(data: bytes) -> Any:
     return value
 
 
-_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_ESCAPES = re.compile(rb"\\.", re.DOTALL)
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')
 _STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1, +1, -1, -1 as signed bytes
-_STRINGS = re.compile(_STRING)
+_STRINGS = re.compile(rb'"[^"]*"')
 
 
 def nesting_depth(data: bytes) -> int:
     """How many levels of objects and arrays the JSON text ``data`` nests (a scalar: 0),
-    found without parsing it: a pass or two of C over the bytes, and no recursion."""
+    found without parsing it or recursing: a few passes of C over the bytes."""
+    if b"\\" in data:
+        data = _ESCAPES.sub(b"", data)  # escapes live in strings: an escaped quote ends none
+    data = data.translate(None, _NOT_STRUCTURE)  # brackets and the quotes around strings
     if b'"' in data:
-        data = _STRINGS.sub(b"", data)  # strings may hold brackets
-    steps = data.translate(_STEPS, _NOT_BRACKETS)
-    if not steps:
+        # Most strings hold no bracket and are now "": dropping every two adjacent quotes
+        # removes them (or joins two strings into one, which changes nothing); a regular
+        # expression removes the strings left, those holding brackets.
+        data = data.replace(b'""', b"")
+        if b'"' in data:
+            data = _STRINGS.sub(b"", data)
+    if not data:
         return 0
-    return max(itertools.accumulate(memoryview(steps).cast("b")))
+    return max(itertools.accumulate(memoryview(data.translate(_STEPS)).cast("b")))
 
 
 def check_depth(data: bytes, what: str) -> None:
