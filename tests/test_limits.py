@@ -331,6 +331,20 @@ def test_a_chain_of_a_thousand_fields_works(store: DocumentStore, joiner: str) -
         assert sorted(session.advanced.get_document_id(d) for d in found) == expected
 
 
+def test_a_query_too_large_for_the_backend_is_a_query_error(store: DocumentStore) -> None:
+    # 40,000 clauses: more parameters than PostgreSQL takes in one statement (SQLite makes
+    # them two INs).
+    _seed(store)
+    items = [Equals(f"f{i % 2}", i) for i in range(40_000)] + [Equals("b", 4)]
+    query = Query("Docs", Or(tuple(items)))
+    try:
+        found = _found(store, query)
+        assert found == _expected(Equals("b", 4))  # no document has f0 or f1
+    except QueryError as exc:
+        assert "too large" in str(exc)
+    assert _found(store, Query("Docs", Equals("b", 4))) == _expected(Equals("b", 4))
+
+
 def test_a_field_path_deeper_than_a_document_is_a_query_error(store: DocumentStore) -> None:
     with store.open_session() as session:
         session.query(collection_name="Docs").where_equals(".".join(["a"] * MAX_DEPTH), 1)

@@ -47,6 +47,7 @@ from rookdb.errors import (
     ConfigurationError,
     DatabaseDoesNotExistError,
     OutcomeUnknownError,
+    QueryError,
     StorageError,
     StorageUnavailableError,
 )
@@ -546,6 +547,10 @@ class PostgresStorage(Storage):
                 records, projections, total = self._run(conn, query, indexes)
                 included = self._includes(conn, records, query.includes) if query.includes else {}
         except psycopg.Error as exc:
+            # Past PostgreSQL's limits on a statement (SQLSTATE class 54: too complex, too many
+            # arguments) or libpq's 65,535 parameters: the query's fault, not storage's.
+            if (exc.sqlstate or "").startswith("54") or "number of parameters" in str(exc):
+                raise QueryError(f"the query is too large for PostgreSQL ({exc})") from exc
             raise _translate(exc, "run a query") from exc
         return query_result(query, started, indexes, records, projections, included, total)
 
