@@ -12,9 +12,12 @@ for values that cannot be serialized)::
     ├── TooManyRequestsError              the session's request budget is spent
     ├── ConcurrencyError                  optimistic concurrency: a change vector did not match
     ├── DocumentNotFoundError (KeyError)  refresh of a document deleted in storage
-    ├── SerializationError (TypeError)    NaN, circular reference, unsupported type, 65-bit int, ...
+    ├── SerializationError (TypeError)    NaN, circular reference, unsupported type, 65-bit int,
+    │   │                                 nesting deeper than 128 levels, ...
     │   └── DocumentValidationError       a stored document does not validate as its pydantic model
-    ├── InvalidIdError (ValueError)       too long, control characters, lone surrogates, leading "/"
+    ├── InvalidIdError (ValueError)       not a str, too long, control characters, lone surrogates,
+    │   │                                 leading "/"; also HiLo tags (and empty ones)
+    │   └── InvalidCollectionNameError    the same rule for collection names, and not empty
     ├── QueryError                        malformed query or field name; carries the position
     └── StorageError                      the backend failed; ``.original`` is the driver's error
         ├── StorageUnavailableError       cannot reach or open the storage
@@ -39,6 +42,7 @@ __all__ = [
     "DatabaseDoesNotExistError",
     "DocumentNotFoundError",
     "DocumentValidationError",
+    "InvalidCollectionNameError",
     "InvalidIdError",
     "InvalidOperationError",
     "InvalidOperationException",
@@ -128,7 +132,11 @@ class DocumentValidationError(SerializationError):
 
 
 class InvalidIdError(RookError, ValueError):
-    """A document id is not acceptable; nothing was stored."""
+    """A document id (or a HiLo tag) is not acceptable; nothing was stored."""
+
+
+class InvalidCollectionNameError(InvalidIdError):
+    """A collection name is not acceptable (``rookdb.ids``); nothing was stored."""
 
 
 class QueryError(RookError):

@@ -1,4 +1,13 @@
-"""Identifiers: document ids, database names, and HiLo id generation (SPEC S14, §2.1).
+"""Identifiers: document ids, collection names, HiLo tags, database names, and HiLo id
+generation (SPEC S14, §2.1).
+
+One rule for the names stored with documents, checked here and nowhere else, the same on every
+backend (README, "Limits"): a document id, a collection name and a HiLo tag are ``str``, hold
+no control character (C0, DEL, C1) and no lone surrogate, and fit a byte limit in UTF-8 (ids
+and tags ``MAX_ID_BYTES``, collection names ``MAX_COLLECTION_NAME_BYTES``); an id does not
+start with ``/``; a collection name and a tag are not empty. Anything else is an
+``InvalidIdError`` (``InvalidCollectionNameError`` for a collection name), never a driver's
+error: PostgreSQL cannot hold a NUL, and a huge collection name would slow every query.
 
 HiLo: each client reserves a range of numbers per id prefix from storage (shared by every client
 of the database: embedded processes and the server alike) and hands them out locally, so storing
@@ -11,14 +20,21 @@ import re
 import threading
 from typing import TYPE_CHECKING
 
-from rookdb.errors import ConfigurationError, InvalidIdError, quoted
+from rookdb.errors import (
+    ConfigurationError,
+    InvalidCollectionNameError,
+    InvalidIdError,
+    quoted,
+)
 
 if TYPE_CHECKING:
     from rookdb.storage.base import Storage
 
 __all__ = [
+    "MAX_COLLECTION_NAME_BYTES",
     "MAX_ID_BYTES",
     "HiLoIdGenerator",
+    "is_valid_id",
     "validate_collection_name",
     "validate_database_name",
     "validate_hilo_tag",
@@ -26,6 +42,10 @@ __all__ = [
 ]
 
 MAX_ID_BYTES = 512
+#: As for ids: a dict stored as ``things/1`` takes its id's prefix as its collection.
+MAX_COLLECTION_NAME_BYTES = MAX_ID_BYTES
+#: ``from @all_docs`` means every document in RQL: no collection can have that name.
+_ALL_DOCS = "@all_docs"
 _DATABASE_NAME = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,63}")
 # Control characters (C0, DEL, C1) have no place in an id; neither do lone surrogates.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
@@ -43,58 +63,68 @@ def validate_database_name(name: object) -> str:
     return name
 
 
+def _text_problem(text: object, what: str, limit: int) -> str | None:
+    """What is wrong with ``text`` as a name stored with documents, or None: the one rule."""
+    if not isinstance(text, str):
+        return f"a {what} is a str, not {type(text).__qualname__}"
+    if text.isascii() and text.isprintable():  # the common case, fast
+        if len(text) > limit:
+            return f"{what} is {len(text)} bytes of UTF-8; the limit is {limit}"
+        return None
+    try:
+        size = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        return f"{what} {text[:100]!r} holds a lone surrogate"
+    if size > limit:
+        return f"{what} is {size} bytes of UTF-8; the limit is {limit}"
+    if _CONTROL.search(text):
+        return f"{what} {text[:100]!r} holds a control character"
+    return None
+
+
 def validate_id(document_id: object) -> str:
     """Raise ``InvalidIdError`` unless ``document_id`` is an acceptable document id."""
-    if not isinstance(document_id, str):
-        raise InvalidIdError(f"a document id is a str, not {type(document_id).__qualname__}")
-    if document_id.isascii() and document_id.isprintable():  # the common case, fast
-        if len(document_id) > MAX_ID_BYTES:
-            raise InvalidIdError(
-                f"document id is {len(document_id)} bytes of UTF-8; the limit is {MAX_ID_BYTES}"
-            )
-        if document_id.startswith("/"):
-            raise InvalidIdError(f"document id {document_id!r} starts with '/'")
-        return document_id
-    try:
-        size = len(document_id.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise InvalidIdError(f"document id {document_id!r} holds a lone surrogate") from None
-    if size > MAX_ID_BYTES:
-        raise InvalidIdError(f"document id is {size} bytes of UTF-8; the limit is {MAX_ID_BYTES}")
-    if _CONTROL.search(document_id):
-        raise InvalidIdError(f"document id {document_id!r} holds a control character")
+    problem = _text_problem(document_id, "document id", MAX_ID_BYTES)
+    if problem is not None:
+        raise InvalidIdError(problem)
+    assert isinstance(document_id, str)
     if document_id.startswith("/"):
-        raise InvalidIdError(f"document id {document_id!r} starts with '/'")
+        raise InvalidIdError(f"document id {document_id[:100]!r} starts with '/'")
     return document_id
 
 
-def _validate_name(value: object, what: str) -> str:
-    """A collection name or HiLo tag: a non-empty string of at most ``MAX_ID_BYTES`` bytes of
-    UTF-8 without control characters (ids are made of them, and storage keeps them)."""
-    if not isinstance(value, str):
-        raise InvalidIdError(f"a {what} is a str, not {type(value).__qualname__}")
-    if not value:
-        raise InvalidIdError(f"a {what} cannot be empty")
-    try:
-        size = len(value.encode("utf-8"))
-    except UnicodeEncodeError:
-        raise InvalidIdError(f"{what} {quoted(value)} holds a lone surrogate") from None
-    if size > MAX_ID_BYTES:
-        raise InvalidIdError(f"{what} is {size} bytes of UTF-8; the limit is {MAX_ID_BYTES}")
-    if _CONTROL.search(value):
-        raise InvalidIdError(f"{what} {quoted(value)} holds a control character")
-    return value
+def is_valid_id(value: object) -> bool:
+    """Whether ``value`` could be a document id (a reference an include follows, say)."""
+    return (
+        isinstance(value, str)
+        and not value.startswith("/")
+        and _text_problem(value, "document id", MAX_ID_BYTES) is None
+    )
 
 
 def validate_collection_name(name: object) -> str:
-    """Raise ``InvalidIdError`` unless ``name`` is an acceptable collection name."""
-    return _validate_name(name, "collection name")
+    """Raise ``InvalidCollectionNameError`` unless ``name`` is an acceptable collection name."""
+    problem = _text_problem(name, "collection name", MAX_COLLECTION_NAME_BYTES)
+    if problem is not None:
+        raise InvalidCollectionNameError(problem)
+    assert isinstance(name, str)
+    if not name:
+        raise InvalidCollectionNameError("a collection name is not empty")
+    if name.lower() == _ALL_DOCS:
+        raise InvalidCollectionNameError(f"{name!r} is RQL's name for every document")
+    return name
 
 
 def validate_hilo_tag(tag: object) -> str:
-    """Raise ``InvalidIdError`` unless ``tag`` (the prefix HiLo numbers ids under, such as
-    ``users``) is acceptable."""
-    return _validate_name(tag, "HiLo tag")
+    """Raise ``InvalidIdError`` unless ``tag`` can prefix HiLo ids (``employees`` of
+    ``employees/1-A``): the rule of ids, and not empty."""
+    problem = _text_problem(tag, "HiLo tag", MAX_ID_BYTES)
+    if problem is not None:
+        raise InvalidIdError(problem)
+    assert isinstance(tag, str)
+    if not tag:
+        raise InvalidIdError("a HiLo tag is not empty")
+    return tag
 
 
 class _Range:
@@ -125,7 +155,7 @@ class HiLoIdGenerator:
 
     def next_id(self, prefix: str) -> str:
         """The next id for ``prefix`` (case-insensitive: ``Employees`` and ``employees`` share)."""
-        key = prefix.lower()
+        key = validate_hilo_tag(prefix).lower()
         with self._lock:
             current = self._ranges.get(key)
             if current is None or current.current >= current.high:

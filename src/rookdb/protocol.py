@@ -31,6 +31,7 @@ from rookdb.errors import (
     ConcurrencyError,
     ConfigurationError,
     DatabaseDoesNotExistError,
+    InvalidCollectionNameError,
     InvalidIdError,
     OutcomeUnknownError,
     ProtocolError,
@@ -287,6 +288,7 @@ def decode_batch_result(body: Any) -> BatchResult:
 _ERRORS: list[tuple[type[RookError], int, str]] = [
     (ConcurrencyError, 409, "ConcurrencyException"),
     (QueryError, 400, "InvalidQueryException"),
+    (InvalidCollectionNameError, 400, "BadRequestException"),
     (InvalidIdError, 400, "BadRequestException"),
     (SerializationError, 400, "BadRequestException"),
     (ConfigurationError, 400, "BadRequestException"),

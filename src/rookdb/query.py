@@ -7,6 +7,10 @@ iterated or an executor (``first()``, ``count()``, ...) is called.
 
 Clauses are joined with AND unless ``or_else()`` comes between them; AND binds tighter than OR,
 as in RQL. ``not_()`` negates the next clause or subclause.
+
+A query nests at most ``MAX_QUERY_DEPTH`` levels of and/or/not (``Query`` checks it whoever
+builds one: the builder, the RQL parser, a caller), so every walk over the tree (printing,
+evaluating, compiling to SQL) is shallow; chains of clauses may be as long as you like.
 """
 
 from __future__ import annotations
@@ -17,13 +21,15 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, Protocol, TypeVar
 
-from rookdb.errors import InvalidOperationError, QueryError, SerializationError
+from rookdb.errors import InvalidIdError, InvalidOperationError, QueryError, SerializationError
 from rookdb.fulltext import tokenize
+from rookdb.ids import validate_collection_name
 from rookdb.paths import parse_field_path
 from rookdb.serialization.entities import projection_fields
 
 __all__ = [
     "COMPARISONS",
+    "MAX_QUERY_DEPTH",
     "And",
     "Between",
     "Compare",
@@ -49,6 +55,7 @@ __all__ = [
     "check_orderable",
     "check_scalar",
     "parse_search_terms",
+    "predicate_depth",
     "query_value",
 ]
 
@@ -191,6 +198,27 @@ FieldPredicate = (
 )
 COMPARISONS = ("<", "<=", ">", ">=")
 
+#: How many levels of and/or/not a query may nest (``a = 1 and (b = 2 or not c = 3)``
+#: nests 3). SQLite parses at most about 20 levels of nested boolean SQL; 16 works on every
+#: backend, whatever the clauses.
+MAX_QUERY_DEPTH = 16
+
+
+def predicate_depth(predicate: Predicate) -> int:
+    """How many levels of and/or/not ``predicate`` nests (a field predicate: 0), found without
+    recursion, so that any tree can be measured."""
+    deepest = 0
+    pending: list[tuple[Predicate, int]] = [(predicate, 0)]
+    while pending:
+        node, depth = pending.pop()
+        if isinstance(node, Not):
+            pending.append((node.item, depth + 1))
+        elif isinstance(node, (And, Or)):
+            pending.extend((item, depth + 1) for item in node.items)
+        elif depth > deepest:
+            deepest = depth
+    return deepest
+
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class OrderBy:
@@ -213,6 +241,20 @@ class Query:
     select: tuple[str, ...] = ()
     #: With ``select``: drop repeated projections (before paging).
     distinct: bool = False
+
+    def __post_init__(self) -> None:
+        if self.collection is not None:
+            try:
+                validate_collection_name(self.collection)
+            except InvalidIdError as exc:
+                raise QueryError(str(exc)) from None
+        if isinstance(self.where, (Not, And, Or)):
+            depth = predicate_depth(self.where)
+            if depth > MAX_QUERY_DEPTH:
+                limit = MAX_QUERY_DEPTH
+                raise QueryError(
+                    f"the query nests {depth} levels of and/or/not; the limit is {limit}"
+                )
 
 
 def check_scalar(value: object) -> Scalar:

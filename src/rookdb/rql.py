@@ -19,7 +19,9 @@ Supported (SPEC Q3)::
 
 Values are literals (``'text'``, ``"text"``, numbers, ``true``, ``false``, ``null``) or
 parameters ``$name``. Keywords are case-insensitive. Malformed input raises ``QueryError``
-carrying the position, line and column.
+carrying the position, line and column, and so does a query nesting deeper than
+``MAX_QUERY_DEPTH``: the parser stops at twice that many parentheses and ``not``s (each level
+may take one of each) before it recurses any deeper.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from rookdb.errors import QueryError
 from rookdb.paths import parse_field_path
 from rookdb.query import (
     COMPARISONS,
+    MAX_QUERY_DEPTH,
     And,
     Between,
     Compare,
@@ -153,6 +156,7 @@ class _Parser:
         self.parameters = parameters
         self.tokens = tokenize(text)
         self.index = 0
+        self.nesting = 0  # parentheses and nots open around the current token
 
     # -- tokens ------------------------------------------------------------------------------
 
@@ -270,15 +274,32 @@ class _Parser:
             items.append(self.negation())
         return items[0] if len(items) == 1 else And(tuple(items))
 
+    def nest(self, token: Token) -> None:
+        """Enter a parenthesis or a ``not``: refused past the limit, before any recursion."""
+        self.nesting += 1
+        if self.nesting > 2 * MAX_QUERY_DEPTH:
+            raise _error(
+                f"the query nests deeper than {MAX_QUERY_DEPTH} levels of and/or/not",
+                self.text,
+                token.position,
+            )
+
     def negation(self) -> Predicate:
+        token = self.token
         if self.keyword("not"):
-            return Not(self.negation())
+            self.nest(token)
+            negated = Not(self.negation())
+            self.nesting -= 1
+            return negated
         return self.primary()
 
     def primary(self) -> Predicate:
+        token = self.token
         if self.op("("):
+            self.nest(token)
             inner = self.expression()
             self.expect_op(")")
+            self.nesting -= 1
             return inner
         token = self.token
         if token.kind == "name" and token.text.lower() in _FUNCTIONS:
@@ -453,7 +474,10 @@ class _Printer:
             text = joiner.join(self.predicate(p, nested=True) for p in predicate.items)
             return f"({text})" if nested else text
         if isinstance(predicate, Not):
-            return f"not ({self.predicate(predicate.item)})"
+            # Parenthesised only when it must be, so the text nests no deeper than the tree.
+            if isinstance(predicate.item, (And, Or)):
+                return f"not ({self.predicate(predicate.item)})"
+            return f"not {self.predicate(predicate.item)}"
         field = self.field(predicate.field)
         if isinstance(predicate, Equals):
             return f"{field} = {self.bind(predicate.value)}"

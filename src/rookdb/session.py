@@ -26,11 +26,11 @@ from rookdb.events import (
     EventRegistration,
     SessionEvents,
 )
-from rookdb.ids import validate_id
+from rookdb.ids import validate_collection_name, validate_id
 from rookdb.options import OptimisticConcurrencyMode, SessionOptions
 from rookdb.query import DocumentQuery, Query
 from rookdb.rql import RawDocumentQuery
-from rookdb.serialization.encoding import loads
+from rookdb.serialization.encoding import check_depth, loads
 from rookdb.serialization.entities import EntityCodec, Extras, type_registry
 from rookdb.storage.records import (
     Command,
@@ -194,7 +194,11 @@ class DocumentSession(EventRegistration):
         self, record: DocumentRecord, object_type: type[Any] | None
     ) -> tuple[Any, dict[str, Any], Extras]:
         """A stored document as (entity, metadata, extras). Without ``object_type``, the
-        class ``Raven-Python-Type`` names if it is registered, else a dict (SPEC D3)."""
+        class ``Raven-Python-Type`` names if it is registered, else a dict (SPEC D3).
+
+        A document deeper than rookdb writes is refused before it is decoded: the session could
+        not write it back, nor walk it safely, so it is never tracked."""
+        check_depth(record.data, f"document {record.id!r}")
         body = loads(record.data)
         metadata = body.pop("@metadata", None)
         if type(metadata) is not dict:
@@ -287,7 +291,7 @@ class DocumentSession(EventRegistration):
                 return self._load_many([id_or_ids], object_type, paths)[id_or_ids]
             return self._load_one(id_or_ids, object_type)
         if isinstance(id_or_ids, (bytes, bytearray)) or not isinstance(id_or_ids, Iterable):
-            raise InvalidOperationError("load() takes an id or an iterable of ids")
+            validate_id(id_or_ids)  # not a str: an InvalidIdError
         return self._load_many(list(id_or_ids), object_type, paths)
 
     def _load_one(self, document_id: str, object_type: type[Any] | None) -> Any:
@@ -364,6 +368,8 @@ class DocumentSession(EventRegistration):
         if self._closed or self._no_tracking:
             self._check_open()
             self._check_tracking("store()")
+        if key is not None:
+            validate_id(key)
         state = self._map.by_entity(entity)
         if state is not None:
             if state.deleted:
@@ -380,9 +386,12 @@ class DocumentSession(EventRegistration):
         document_id: str | None = key
         if isinstance(entity, dict):
             metadata = self._dict_metadata(entity)
-            collection = metadata.get("@collection") or _prefix_collection(
-                document_id, self._conventions.identity_parts_separator
-            )
+            collection = metadata.get("@collection")
+            if collection is None or collection == "":
+                collection = _prefix_collection(
+                    document_id, self._conventions.identity_parts_separator
+                )
+            validate_collection_name(collection)
             metadata["@collection"] = collection
             shared = False
             if document_id is None:
@@ -439,7 +448,7 @@ class DocumentSession(EventRegistration):
         """Delete an entity or an id at the next save; the id reads as missing at once (S16)."""
         self._check_open()
         self._check_tracking("delete()")
-        if isinstance(entity_or_id, str):
+        if entity_or_id is None or isinstance(entity_or_id, _SCALARS):  # nothing an entity can be
             document_id = validate_id(entity_or_id)
             state = self._map.by_id(document_id)
             if state is None:
@@ -476,7 +485,9 @@ class DocumentSession(EventRegistration):
         return self._codec.encode(state.entity, state.metadata, state.extras)
 
     def _validate(self, state: DocumentState, data: bytes) -> bytes:
-        return self._codec.encode_checked(state.entity, state.metadata, state.extras, data)
+        data = self._codec.encode_checked(state.entity, state.metadata, state.extras, data)
+        check_depth(data, f"document {state.id!r}")
+        return data
 
     def _should_ignore(self, state: DocumentState) -> bool:
         rule = self._ignore_rule
@@ -813,14 +824,14 @@ class Advanced:
 
     def is_loaded(self, document_id: str) -> bool:
         """True when ``load(document_id)`` would return an entity without a request."""
-        state = self._session._map.by_id(document_id)
+        state = self._session._map.by_id(validate_id(document_id))
         return state is not None and not state.deleted
 
     def exists(self, document_id: str) -> bool:
         """Whether the document exists; a request unless the session already knows."""
         s = self._session
         s._check_open()
-        known, entity = s._known(document_id.lower())
+        known, entity = s._known(validate_id(document_id).lower())
         if known:
             return entity is not None
         s._request()
@@ -892,6 +903,7 @@ class Advanced:
         """Documents whose id starts with ``id_prefix``, in id order (one request)."""
         s = self._session
         s._check_open()
+        validate_id(id_prefix)
         s._request()
         entities = []
         for record in s._storage.get_prefix(id_prefix, start, page_size):

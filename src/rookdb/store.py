@@ -14,7 +14,7 @@ from typing import Any
 from rookdb.conventions import DocumentConventions
 from rookdb.errors import ConfigurationError, InvalidOperationError, StorageError
 from rookdb.events import EventRegistration, SessionEvents
-from rookdb.ids import HiLoIdGenerator, validate_database_name
+from rookdb.ids import HiLoIdGenerator, validate_collection_name, validate_database_name
 from rookdb.options import SessionOptions
 from rookdb.serialization.entities import EntityCodec, python_type_name, type_registry
 from rookdb.session import DocumentSession
@@ -134,8 +134,8 @@ class DocumentStore(EventRegistration):
         The metadata dict is shared by sessions: they copy it before writing to it."""
         info = self._type_info.get(cls)
         if info is None:
+            collection = validate_collection_name(self.conventions.find_collection_name(cls))
             type_registry.register(cls)
-            collection = self.conventions.find_collection_name(cls)
             metadata = {"@collection": collection, "Raven-Python-Type": python_type_name(cls)}
             info = self._type_info[cls] = (collection, metadata)
         return info

@@ -24,9 +24,9 @@ from typing import IO
 import orjson
 
 from rookdb.errors import ConfigurationError, InvalidIdError, SerializationError
-from rookdb.ids import validate_id
+from rookdb.ids import validate_collection_name, validate_id
 from rookdb.protocol import ASSIGNED, encode_document
-from rookdb.serialization.encoding import dumps, loads_strict
+from rookdb.serialization.encoding import check_depth, dumps, loads_strict
 from rookdb.storage.base import Storage
 from rookdb.storage.records import PutCommand, document_key
 
@@ -71,15 +71,18 @@ def _put(line: bytes, number: int) -> PutCommand:
     document_id = metadata["@id"]
     try:
         validate_id(document_id)
-    except InvalidIdError as exc:
+        check_depth(line, f"document {document_id!r}")  # before orjson meets its own limit
+    except (InvalidIdError, SerializationError) as exc:
         raise ImportFileError(str(exc), line=number) from None
     for key in ASSIGNED:
         metadata.pop(key, None)
     if not metadata:
         del document["@metadata"]
     collection = metadata.get("@collection", "@empty")
-    if type(collection) is not str or not collection:
-        raise ImportFileError("@collection must be a non-empty string", line=number)
+    try:
+        validate_collection_name(collection)
+    except InvalidIdError as exc:
+        raise ImportFileError(f"@collection: {exc}", line=number) from None
     try:
         data = dumps(document)  # at most MAX_DEPTH levels deep, as every write
     except SerializationError as exc:

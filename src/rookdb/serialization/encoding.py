@@ -7,10 +7,16 @@ order (the order the entity's fields have); there is no whitespace.
 ``json_equal`` is the JSON equality of SPEC S12, used by the diff, by the byte check of S5 and by
 the tests: numbers are equal by value (``1 == 1.0``), booleans are not numbers, strings are not
 numbers, objects compare without regard to key order.
+
+A document nests at most ``MAX_DEPTH`` levels of objects and arrays (the document itself is the
+first). rookdb refuses to write a deeper one and to read one into a session
+(``check_depth``), so every walk over a document (the entity codec, the diff, ``json_equal``)
+stays far below Python's recursion limit.
 """
 
 from __future__ import annotations
 
+import itertools
 import re
 from typing import Any
 
@@ -31,17 +37,17 @@ __all__ = [
     "loads_strict",
     "may_hide_invalid_values",
     "may_hold_long_integers",
+    "nesting_depth",
 ]
 
 INT64_MIN = -(2**63)
 INT64_MAX = 2**63 - 1
 
-#: The deepest a document (any JSON value rookdb stores) may nest, on every backend: each object
-#: or array is a level (``{"a": [1]}`` is 2). It is the deepest orjson writes (255 levels raise),
-#: so every document rookdb has written is within it and every writer refuses the same ones.
-#: Readers have room to spare: SQLite's JSON functions read 1,000 levels (2,000 before 3.45),
-#: PostgreSQL's jsonb more, and request bodies may nest 1,024 (orjson's parser) around it.
-MAX_DEPTH = 254
+#: How many levels of objects and arrays a document may nest, the document itself included
+#: (``{"a": {"b": [1]}}`` nests 3). MongoDB allows 100; orjson writes at most 254. Walks
+#: over a document take two or three Python frames a level, so 128 levels stay far below
+#: Python's recursion limit (1,000) even when called from a deep stack.
+MAX_DEPTH = 128
 
 # Datetimes are handed to the caller's ``default`` so that they are written in rookdb's
 # fixed-width forms (``scalars``; SPEC D2), and dataclasses so that the identity property, unknown
@@ -63,9 +69,9 @@ def dumps(value: Any) -> bytes:
     try:
         data = orjson.dumps(value, option=OPTIONS)
     except orjson.JSONEncodeError as exc:
-        check_depth(value)  # orjson's own message for this says "Recursion limit reached"
+        _check_tree_depth(value)  # orjson's own message for this says "Recursion limit reached"
         raise SerializationError(f"cannot serialize to JSON: {exc}") from exc
-    check_depth(value, data)
+    _check_tree_depth(value, data)
     return data
 
 
@@ -91,9 +97,10 @@ def json_depth(value: Any, stop_past: int = MAX_DEPTH) -> int:
     return deepest
 
 
-def check_depth(value: Any, encoded: bytes | None = None) -> None:
-    """Raise ``SerializationError`` if ``value`` nests deeper than ``MAX_DEPTH``. Given its JSON
-    (``encoded``), a value with few brackets in it is passed without a walk."""
+def _check_tree_depth(value: Any, encoded: bytes | None = None) -> None:
+    # The tree, not its bytes: an answer of the server holds documents as pre-encoded
+    # fragments (``orjson.Fragment``), each checked when it was written, which the tree walk
+    # does not enter. Given the bytes, a value with few brackets in all passes without a walk.
     if encoded is not None and encoded.count(b"[") + encoded.count(b"{") <= MAX_DEPTH:
         return
     if json_depth(value) > MAX_DEPTH:
@@ -108,12 +115,15 @@ def loads(data: bytes | bytearray | memoryview | str) -> Any:
         raise SerializationError(f"invalid JSON: {exc}") from exc
 
 
-# In JSON already known to be valid: a string (skipped whole, so digits in it do not count), or
-# an integer literal of 19 digits or more (one that may not fit in 64 bits), which is neither
-# the fraction nor the exponent of a number. Captured: the integer.
-_STRING_OR_LONG_INTEGER = re.compile(
-    rb'"[^"\\]*(?:\\.[^"\\]*)*"|(?<![\d.eE+-])(-?\d{19,})(?![\d.eE])'
-)
+def _int64(text: str) -> int:
+    value = int(text)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(f"integer outside 64 bits: {text[:30]}...")
+    return value
+
+
+# A JSON string (escapes included), and a JSON number: the tokens that can hold digits.
+_STRING_OR_NUMBER = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?')
 
 
 def loads_strict(data: bytes) -> Any:
@@ -125,13 +135,53 @@ def loads_strict(data: bytes) -> Any:
     # Only long digit runs matter here: orjson already refuses NaN in its input. (A test for
     # "null" too would send nearly every batch, whose ChangeVector is often null, the slow way.)
     if may_hold_long_integers(data):
-        for text in _STRING_OR_LONG_INTEGER.findall(data):
-            # 20 digits or more cannot fit (and may be more than int() takes): no int() then
-            if text and (len(text.lstrip(b"-")) > 19 or not INT64_MIN <= int(text) <= INT64_MAX):
-                raise SerializationError(
-                    f"invalid number: integer outside 64 bits: {text[:30].decode()}"
-                )
+        # The input is valid JSON (orjson read it): its numbers are the number tokens outside
+        # strings. A scan, not a parse, so that no nesting (orjson allows 1,024) can recurse.
+        for match in _STRING_OR_NUMBER.finditer(data):
+            token = match.group()
+            if len(token) >= 19 and token[0] != 34 and not any(c in token for c in b".eE"):
+                try:
+                    _int64(token.decode())
+                except ValueError as exc:  # includes Python's own limit on digits
+                    raise SerializationError(f"invalid number: {exc}") from None
     return value
+
+
+_ESCAPES = re.compile(rb"\\.", re.DOTALL)
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'[]{}"')
+_STEPS = bytes.maketrans(b"[{]}", b"\x01\x01\xff\xff")  # +1, +1, -1, -1 as signed bytes
+_STRINGS = re.compile(rb'"[^"]*"')
+
+
+def nesting_depth(data: bytes) -> int:
+    """How many levels of objects and arrays the JSON text ``data`` nests (a scalar: 0),
+    found without parsing it or recursing: a few passes of C over the bytes."""
+    if b"\\" in data:
+        data = _ESCAPES.sub(b"", data)  # escapes live in strings: an escaped quote ends none
+    data = data.translate(None, _NOT_STRUCTURE)  # brackets and the quotes around strings
+    if b'"' in data:
+        # Most strings hold no bracket and are now "": dropping every two adjacent quotes
+        # removes them (or joins two strings into one, which changes nothing); a regular
+        # expression removes the strings left, those holding brackets.
+        data = data.replace(b'""', b"")
+        if b'"' in data:
+            data = _STRINGS.sub(b"", data)
+    if not data:
+        return 0
+    return max(itertools.accumulate(memoryview(data.translate(_STEPS)).cast("b")))
+
+
+def check_depth(data: bytes, what: str) -> None:
+    """Raise ``SerializationError`` if the JSON text ``data`` of ``what`` (a document, named
+    by its id) nests deeper than ``MAX_DEPTH``. Cheap for the common document, which has
+    fewer than ``MAX_DEPTH`` brackets in all."""
+    if data.count(b"{") + data.count(b"[") > MAX_DEPTH:
+        depth = nesting_depth(data)
+        if depth > MAX_DEPTH:
+            raise SerializationError(
+                f"{what} nests {depth} levels of objects and arrays; rookdb reads and writes "
+                f"at most {MAX_DEPTH}"
+            )
 
 
 def may_hide_invalid_values(data: bytes) -> bool:

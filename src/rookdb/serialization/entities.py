@@ -14,7 +14,8 @@ Two paths produce the same bytes:
   runs the fast path and, only when the bytes could hide an invalid value (see
   ``may_hide_invalid_values``), rebuilds the document as a plain JSON tree while validating every
   value: NaN and infinities, integers outside 64 bits, dict keys that are not ``str``/``int``,
-  circular references.
+  circular references, nesting deeper than ``encoding.MAX_DEPTH`` (where it stops, so that it
+  never recurses deeper than that).
 
 Reading: ``EntityCodec.decode`` builds an object without calling ``__init__`` (``__new__`` plus
 attributes, as ``__init__`` would set them even on frozen classes), so constructors cannot drop
@@ -569,9 +570,12 @@ class EntityCodec:
 
     def to_tree(self, value: Any, extras: Extras | None = None) -> Any:
         """A plain JSON tree of ``value``, validating every value. Slow; the reference path."""
-        return self._tree(value, extras, "", set())
+        return self._tree(value, extras, "", set(), 0)
 
-    def _tree(self, value: Any, extras: Extras | None, path: str, active: set[int]) -> Any:
+    def _tree(
+        self, value: Any, extras: Extras | None, path: str, active: set[int], depth: int
+    ) -> Any:
+        """``value`` as a JSON tree; ``depth`` is how many containers hold it."""
         cls = type(value)
         if cls is orjson.Fragment:  # a Decimal, already written and checked (scalars.py)
             return value
@@ -591,12 +595,18 @@ class EntityCodec:
             _check_text(value, path)
             return str(value)
         if isinstance(value, enum.Enum):
-            return self._tree(value.value, extras, path, active)
+            return self._tree(value.value, extras, path, active, depth)
         if isinstance(value, uuid.UUID):
             return str(value)
         marker = id(value)
         if marker in active:
             raise SerializationError(f"circular reference at {path or '/'}")
+        if depth >= encoding.MAX_DEPTH and isinstance(value, (dict, list, tuple)):
+            shown = path if len(path) <= 80 else path[:80] + "..."
+            raise SerializationError(
+                f"the value at {shown} nests deeper than {encoding.MAX_DEPTH} levels of "
+                "objects and arrays, the most rookdb writes"
+            )
         active.add(marker)
         try:
             if isinstance(value, dict):
@@ -610,14 +620,15 @@ class EntityCodec:
                     _check_text(text, path)
                     if text in out:
                         raise SerializationError(f"duplicate key {text!r} at {path or '/'}")
-                    out[text] = self._tree(item, extras, f"{path}/{text}", active)
+                    out[text] = self._tree(item, extras, f"{path}/{text}", active, depth + 1)
                 return out
             if isinstance(value, (list, tuple)):
                 return [
-                    self._tree(item, extras, f"{path}/{i}", active) for i, item in enumerate(value)
+                    self._tree(item, extras, f"{path}/{i}", active, depth + 1)
+                    for i, item in enumerate(value)
                 ]
             converted = self._convert(value, extras)
-            return self._tree(converted, extras, path, active)
+            return self._tree(converted, extras, path, active, depth)
         finally:
             active.discard(marker)
 

@@ -4,7 +4,7 @@ A body larger than ``max_body_bytes`` is refused with 413 from its ``Content-Len
 byte of it is read, or as soon as a chunked body passes the limit. JSON is parsed by orjson,
 which refuses nesting deeper than 1,024 levels, NaN and infinities, and invalid UTF-8; an
 integer outside 64 bits (which orjson would read as an inexact float) is refused too, as the
-session refuses to write one (SPEC D2). A document in it may nest ``MAX_DEPTH`` (254) levels,
+session refuses to write one (SPEC D2). A document in it may nest ``MAX_DEPTH`` (128) levels,
 as embedded (``rookdb.serialization.encoding``). A count in a query string (``start``,
 ``pageSize``, ``capacity``, ...) is ASCII digits and fits in 64 bits. A body that stops
 arriving for ``idle_timeout_s`` is a 408 (the limits on request heads are in ``connection``).

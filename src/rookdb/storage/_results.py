@@ -10,9 +10,8 @@ from typing import Any
 
 import orjson
 
-from rookdb.errors import InvalidIdError
 from rookdb.evaluate import project
-from rookdb.ids import validate_id
+from rookdb.ids import is_valid_id
 from rookdb.paths import values_at
 from rookdb.query import Query, QueryStatistics
 from rookdb.storage._auto_indexes import index_name
@@ -43,24 +42,16 @@ def distinct_projections(
     return projections, kept
 
 
-def _is_id(value: Any) -> bool:
-    try:
-        return bool(validate_id(value))
-    except InvalidIdError:
-        return False
-
-
 def included_keys(records: Iterable[DocumentRecord], paths: Iterable[str]) -> list[str]:
-    """The keys of the ids that ``paths`` reach in ``records``, once each. A value that is no
-    valid id (a number, a string with a control character, ...) cannot name a document, so it
-    includes nothing, and never reaches a backend that would refuse it."""
+    """The keys of the ids that ``paths`` reach in ``records`` (non-empty strings that are
+    valid ids: anything else cannot name a document), once each."""
     paths = list(paths)
     wanted: dict[str, None] = {}
     for record in records:
         body = orjson.loads(record.data)
         for path in paths:
             for value in values_at(body, path):
-                if _is_id(value):
+                if value and is_valid_id(value):
                     wanted[document_key(value)] = None
     return list(wanted)
 

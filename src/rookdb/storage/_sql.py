@@ -271,9 +271,9 @@ class Compiler:
         """SQL for ``predicate``, appending its values to ``params``. Every piece is true or
         false, never NULL, so ``NOT p`` matches exactly what ``p`` does not (SPEC Q2)."""
         if isinstance(predicate, And):
-            return "(" + " AND ".join(self.where(p, params) for p in predicate.items) + ")"
+            return _chain(" AND ", [self.where(p, params) for p in _merged(predicate)])
         if isinstance(predicate, Or):
-            return "(" + " OR ".join(self.where(p, params) for p in predicate.items) + ")"
+            return _chain(" OR ", [self.where(p, params) for p in _merged(predicate)])
         if isinstance(predicate, Not):
             return f"NOT {self.where(predicate.item, params)}"
         if isinstance(predicate, Exists):
@@ -338,6 +338,48 @@ class Compiler:
         if not branches:
             return "0"
         return f"key IN ({' UNION ALL '.join(branches)})"
+
+
+# SQLite parses ``a OR b OR c ...`` into a tree as deep as the chain is long, and refuses a
+# tree deeper than 1,000 (SQLITE_MAX_EXPR_DEPTH): long chains are cut into parenthesised
+# links of this many, and those again, so that a chain of n is about 64 * log64(n) deep.
+_LINKS = 64
+
+
+def _merged(predicate: And | Or) -> tuple[Predicate, ...]:
+    """The items of an OR with its equalities on one field made one ``In`` (``a = 1 or a = 2``
+    is ``a in (1, 2)``), or of an AND with its negated ones made one ``Not(In)`` (``a != 1 and
+    a != 2`` is ``not a in (1, 2)``, logic being two-valued). The same matches; but SQLite
+    plans a chain of thousands of clauses for minutes, and one IN at once."""
+    negated = isinstance(predicate, And)
+    values: dict[str, list[Scalar]] = {}
+    first: dict[str, int] = {}  # where each field's first equality is, in ``items``
+    items: list[Predicate] = []
+    for item in predicate.items:
+        test = item.item if negated and isinstance(item, Not) else None if negated else item
+        if isinstance(test, (Equals, In)):
+            tested = (test.value,) if isinstance(test, Equals) else test.values
+            if test.field in values:
+                values[test.field].extend(tested)
+                continue
+            values[test.field], first[test.field] = list(tested), len(items)
+        items.append(item)
+    if len(items) == len(predicate.items):
+        return predicate.items
+    for field, index in first.items():
+        merged = In(field, tuple(values[field]))
+        items[index] = Not(merged) if negated else merged
+    return tuple(items)
+
+
+def _chain(operator: str, parts: list[str]) -> str:
+    """``parts`` joined by ``operator`` (AND, OR), as a shallow tree however many there are."""
+    while len(parts) > _LINKS:
+        parts = [
+            "(" + operator.join(parts[start : start + _LINKS]) + ")"
+            for start in range(0, len(parts), _LINKS)
+        ]
+    return "(" + operator.join(parts) + ")"
 
 
 def fts_table(index: int) -> str:

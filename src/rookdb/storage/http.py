@@ -35,7 +35,7 @@ from rookdb.errors import (
     StorageError,
     StorageUnavailableError,
 )
-from rookdb.ids import validate_database_name
+from rookdb.ids import validate_database_name, validate_hilo_tag
 from rookdb.query import Query, QueryStatistics
 from rookdb.rql import print_query
 from rookdb.storage.base import Backend, Storage
@@ -296,8 +296,9 @@ class HttpStorage(Storage):
         return QueryResult(records, included, stats)
 
     def reserve_ids(self, prefix: str, capacity: int) -> tuple[int, int]:
+        tag = validate_hilo_tag(prefix)
         body = self._client.request(
-            "GET", f"{self._path}/hilo/next", params={"tag": prefix, "capacity": capacity}
+            "GET", f"{self._path}/hilo/next", params={"tag": tag, "capacity": capacity}
         )
         try:
             return int(body["Low"]), int(body["High"])
@@ -308,7 +309,7 @@ class HttpStorage(Storage):
         self._client.request(
             "PUT",
             f"{self._path}/hilo/return",
-            params={"tag": prefix, "last": last_used, "end": high},
+            params={"tag": validate_hilo_tag(prefix), "last": last_used, "end": high},
         )
 
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:

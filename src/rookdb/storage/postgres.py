@@ -48,12 +48,13 @@ from rookdb.errors import (
     ConfigurationError,
     DatabaseDoesNotExistError,
     OutcomeUnknownError,
+    QueryError,
     StorageError,
     StorageUnavailableError,
 )
 from rookdb.evaluate import matches, project, search_text
 from rookdb.fulltext import tokenize
-from rookdb.ids import validate_database_name
+from rookdb.ids import validate_database_name, validate_hilo_tag
 from rookdb.query import And, Not, Or, Predicate, Query, Regex, Search
 from rookdb.storage import _pg_sql
 from rookdb.storage._auto_indexes import (
@@ -502,6 +503,10 @@ class PostgresStorage(Storage):
                 records, projections, total = self._run(conn, query, indexes)
                 included = self._includes(conn, records, query.includes) if query.includes else {}
         except psycopg.Error as exc:
+            # Past PostgreSQL's limits on a statement (SQLSTATE class 54: too complex, too many
+            # arguments) or libpq's 65,535 parameters: the query's fault, not storage's.
+            if (exc.sqlstate or "").startswith("54") or "number of parameters" in str(exc):
+                raise QueryError(f"the query is too large for PostgreSQL ({exc})") from exc
             raise _translate(exc, "run a query") from exc
         return query_result(query, started, indexes, records, projections, included, total)
 
@@ -835,12 +840,13 @@ class PostgresStorage(Storage):
             check_expected(document_id, expected, current.get(key))
 
     def reserve_ids(self, prefix: str, capacity: int) -> tuple[int, int]:
+        tag = validate_hilo_tag(prefix).lower()
         try:
             with self._connection() as conn:
                 row = conn.execute(
                     f"INSERT INTO {self._s}.hilo VALUES (%s, %s) ON CONFLICT (prefix) "
                     "DO UPDATE SET high = hilo.high + %s RETURNING high",
-                    (prefix.lower(), capacity, capacity),
+                    (tag, capacity, capacity),
                 ).fetchone()
         except psycopg.Error as exc:
             raise _translate(exc, "reserve ids") from exc
@@ -849,11 +855,12 @@ class PostgresStorage(Storage):
         return high - capacity + 1, high
 
     def return_ids(self, prefix: str, last_used: int, high: int) -> None:
+        tag = validate_hilo_tag(prefix).lower()
         try:
             with self._connection() as conn:
                 conn.execute(
                     f"UPDATE {self._s}.hilo SET high = %s WHERE prefix = %s AND high = %s",
-                    (last_used, prefix.lower(), high),
+                    (last_used, tag, high),
                 )
         except psycopg.Error as exc:
             raise _translate(exc, "return ids") from exc

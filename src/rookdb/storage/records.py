@@ -4,6 +4,11 @@ Every backend (memory, SQLite, PostgreSQL, HTTP) speaks in these and nothing els
 ``data`` is its canonical JSON body (SPEC D5) including ``@metadata`` with ``@collection``,
 ``Raven-Python-Type`` and user keys; ``@id``, ``@change-vector`` and ``@last-modified`` are
 properties of the record, assigned by storage.
+
+Every write passes through a ``PutCommand`` or a ``DeleteCommand``, whoever makes it (a session,
+the server, an import): their constructors check the id, the collection name and the document's
+depth (``rookdb.ids``, ``encoding.check_depth``), so no backend ever receives what another
+would refuse.
 """
 
 from __future__ import annotations
@@ -13,7 +18,9 @@ import datetime as dt
 from typing import Any, NamedTuple
 
 from rookdb.errors import ConcurrencyError
+from rookdb.ids import validate_collection_name, validate_id
 from rookdb.query import QueryStatistics
+from rookdb.serialization.encoding import check_depth
 from rookdb.serialization.scalars import encode_datetime
 
 __all__ = [
@@ -75,6 +82,11 @@ class PutCommand:
     data: bytes
     expected_change_vector: str | None = None
 
+    def __post_init__(self) -> None:
+        validate_id(self.id)
+        validate_collection_name(self.collection)
+        check_depth(self.data, f"document {self.id!r}")
+
 
 @dataclasses.dataclass(slots=True)
 class DeleteCommand:
@@ -82,6 +94,9 @@ class DeleteCommand:
 
     id: str
     expected_change_vector: str | None = None
+
+    def __post_init__(self) -> None:
+        validate_id(self.id)
 
 
 @dataclasses.dataclass(slots=True)

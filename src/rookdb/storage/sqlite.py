@@ -36,11 +36,12 @@ from rookdb.errors import (
     ConcurrencyError,
     ConfigurationError,
     DatabaseDoesNotExistError,
+    QueryError,
     StorageError,
     StorageUnavailableError,
 )
 from rookdb.evaluate import project
-from rookdb.ids import validate_database_name
+from rookdb.ids import validate_database_name, validate_hilo_tag
 from rookdb.query import Query
 from rookdb.storage import _sql
 from rookdb.storage._auto_indexes import AutoIndexes, log_made, statistics_name, wanted
@@ -115,6 +116,18 @@ _UPSERT = (
 
 _record = DocumentRecord._make
 _GET_ONE = f"SELECT {_COLUMNS} FROM documents WHERE key = ?"
+
+
+# What SQLite says of a statement past its compile-time limits: the query's fault, not storage's.
+# (Queries within the limits of ``rookdb.query`` stay far from these; tens of thousands of
+# clauses may not.)
+_SQLITE_QUERY_LIMITS = (
+    "parser stack overflow",
+    "Expression tree is too large",
+    "too many SQL variables",
+    "too many terms in compound SELECT",
+    "string or blob too big",
+)
 
 
 def _translate(exc: sqlite3.Error, action: str) -> StorageError:
@@ -356,6 +369,8 @@ class SqliteStorage(Storage):
                         projections = [project(orjson.loads(r.data), query.select) for r in records]
                 included = self._includes(conn, records, query.includes) if query.includes else {}
         except sqlite3.Error as exc:
+            if any(limit in str(exc) for limit in _SQLITE_QUERY_LIMITS):
+                raise QueryError(f"the query is too large for SQLite ({exc})") from exc
             raise _translate(exc, "run a query") from exc
         return query_result(query, started, indexes, records, projections, included, total)
 
@@ -530,23 +545,25 @@ class SqliteStorage(Storage):
         return document_id
 
     def reserve_ids(self, prefix: str, capacity: int) -> tuple[int, int]:
+        tag = validate_hilo_tag(prefix).lower()
         try:
             with self._connections as conn, _transaction(conn):
                 high = conn.execute(
                     "INSERT INTO hilo VALUES (?, ?) ON CONFLICT (prefix) "
                     "DO UPDATE SET high = high + ? RETURNING high",
-                    (prefix.lower(), capacity, capacity),
+                    (tag, capacity, capacity),
                 ).fetchone()[0]
         except sqlite3.Error as exc:
             raise _translate(exc, "reserve ids") from exc
         return high - capacity + 1, high
 
     def return_ids(self, prefix: str, last_used: int, high: int) -> None:
+        tag = validate_hilo_tag(prefix).lower()
         try:
             with self._connections as conn:
                 conn.execute(
                     "UPDATE hilo SET high = ? WHERE prefix = ? AND high = ?",
-                    (last_used, prefix.lower(), high),
+                    (last_used, tag, high),
                 )
         except sqlite3.Error as exc:
             raise _translate(exc, "return ids") from exc

@@ -7,6 +7,7 @@ from typing import Any
 
 from rookdb._types import JsonDict
 from rookdb.errors import InvalidOperationError
+from rookdb.ids import validate_collection_name
 from rookdb.serialization.entities import Extras
 
 __all__ = ["READ_ONLY_METADATA", "DocumentState", "MetadataDictionary"]
@@ -123,6 +124,8 @@ class MetadataDictionary(MutableMapping[str, Any]):
     def __setitem__(self, key: str, value: Any) -> None:
         if key in READ_ONLY_METADATA:
             raise InvalidOperationError(f"{key} is assigned by storage and cannot be set")
+        if key == "@collection":
+            validate_collection_name(value)
         self._state.writable_metadata()[key] = value
 
     def __delitem__(self, key: str) -> None:
