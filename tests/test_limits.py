@@ -352,6 +352,36 @@ def test_a_field_path_deeper_than_a_document_is_a_query_error(store: DocumentSto
             session.query(collection_name="Docs").where_equals(".".join(["a"] * 5000), 1)
 
 
+# -- counts: skip, take, limit/offset, load_starting_with ---------------------------------------
+
+_BAD_COUNTS = [-1, 2**63, 2**64, 10**40, True, "1", 1.0, None]
+
+
+@pytest.mark.parametrize("bad", _BAD_COUNTS, ids=repr)
+def test_a_count_outside_64_bits_or_not_an_int_is_a_query_error(
+    store: DocumentStore, bad: Any
+) -> None:
+    with store.open_session() as session:
+        session.store({"n": 1}, "things/1")
+        session.save_changes()
+    with store.open_session() as session:
+        query = session.query(collection_name="things")
+        for method in (query.skip, query.take):
+            with pytest.raises(QueryError):
+                method(bad)
+        for argument in ("start", "page_size"):
+            with pytest.raises(QueryError):
+                session.advanced.load_starting_with("things/", **{argument: bad})
+        with pytest.raises(QueryError):
+            Query("things", skip=bad)
+        # The largest counts there are work, and find nothing past the end.
+        top = 2**63 - 1
+        assert query.skip(top).take(top).to_list() == []
+        assert session.advanced.raw_query(f"from things limit {top}, {top}").to_list() == []
+        assert session.advanced.load_starting_with("things/", start=top, page_size=top) == []
+        assert [d["n"] for d in session.query(collection_name="things").take(top)] == [1]
+
+
 # -- ids, collection names and HiLo tags ---------------------------------------------------------
 
 

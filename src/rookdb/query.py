@@ -25,6 +25,7 @@ from rookdb.errors import InvalidIdError, InvalidOperationError, QueryError, Ser
 from rookdb.fulltext import tokenize
 from rookdb.ids import validate_collection_name
 from rookdb.paths import parse_field_path
+from rookdb.serialization.encoding import INT64_MAX
 from rookdb.serialization.entities import projection_fields
 
 __all__ = [
@@ -52,6 +53,7 @@ __all__ = [
     "Search",
     "SearchOperator",
     "StartsWith",
+    "check_count",
     "check_orderable",
     "check_scalar",
     "parse_search_terms",
@@ -243,6 +245,9 @@ class Query:
     distinct: bool = False
 
     def __post_init__(self) -> None:
+        check_count(self.skip, "skip")
+        if self.take is not None:
+            check_count(self.take, "take")
         if self.collection is not None:
             try:
                 validate_collection_name(self.collection)
@@ -255,6 +260,17 @@ class Query:
                 raise QueryError(
                     f"the query nests {depth} levels of and/or/not; the limit is {limit}"
                 )
+
+
+def check_count(value: object, what: str) -> int:
+    """A count, offset or page size: an ``int`` from 0 to 2**63 - 1 (what every backend and
+    RavenDB's protocol hold), else a ``QueryError``. The one rule for ``skip``, ``take``,
+    ``limit``/``offset`` and ``load_starting_with``'s ``start`` and ``page_size``."""
+    if type(value) is not int:  # bool is an int subclass, and never a count
+        raise QueryError(f"{what} takes an int, not {type(value).__qualname__}")
+    if not 0 <= value <= INT64_MAX:
+        raise QueryError(f"{what} takes a count from 0 to 2**63 - 1, not {value}")
+    return value
 
 
 def check_scalar(value: object) -> Scalar:
@@ -632,15 +648,11 @@ class DocumentQuery(QueryExecution[T]):
         return self
 
     def skip(self, count: int) -> DocumentQuery[T]:
-        if count < 0:
-            raise QueryError("skip() takes a count >= 0")
-        self._query = dataclasses.replace(self._query, skip=count)
+        self._query = dataclasses.replace(self._query, skip=check_count(count, "skip()"))
         return self
 
     def take(self, count: int) -> DocumentQuery[T]:
-        if count < 0:
-            raise QueryError("take() takes a count >= 0")
-        self._query = dataclasses.replace(self._query, take=count)
+        self._query = dataclasses.replace(self._query, take=check_count(count, "take()"))
         return self
 
     def select_fields(self, projection_class: type[P], *fields: str) -> DocumentQuery[P]:

@@ -28,7 +28,7 @@ from rookdb.events import (
 )
 from rookdb.ids import validate_collection_name, validate_id
 from rookdb.options import OptimisticConcurrencyMode, SessionOptions
-from rookdb.query import DocumentQuery, Query
+from rookdb.query import DocumentQuery, Query, check_count
 from rookdb.rql import RawDocumentQuery
 from rookdb.serialization.encoding import check_depth, loads
 from rookdb.serialization.entities import EntityCodec, Extras, type_registry
@@ -904,6 +904,8 @@ class Advanced:
         s = self._session
         s._check_open()
         validate_id(id_prefix)
+        check_count(start, "start")
+        check_count(page_size, "page_size")
         s._request()
         entities = []
         for record in s._storage.get_prefix(id_prefix, start, page_size):
