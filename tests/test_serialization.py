@@ -335,3 +335,15 @@ def test_int_enums_and_bools_stay_apart() -> None:
         "flag": True,
         "@metadata": {},
     }
+
+
+def test_line_separators_in_strings_survive_a_stream(store: DocumentStore) -> None:
+    # JSON writes U+2028, U+2029 and U+0085 unescaped; a stream of JSON lines (export, the
+    # server's /streams) must split at "\n" only. Over http such a document came back cut.
+    texts = ["a\u2028b", "a\u2029b", "a\x85b", "a\nb\r\nc", "a\x1cb\x1d\x1e"]
+    with store.open_session() as session:
+        for i, text in enumerate(texts):
+            session.store({"text": text}, f"lines/{i}")
+        session.save_changes()
+    streamed = {r.id: orjson.loads(r.data)["text"] for r in store._storage("default").stream()}
+    assert streamed == {f"lines/{i}": text for i, text in enumerate(texts)}

@@ -199,7 +199,7 @@ class _Client:
                         raise protocol.error_from_body(
                             response.status_code, body if isinstance(body, dict) else None
                         )
-                    yield from response.iter_lines()
+                    yield from _json_lines(response.iter_bytes())
                 return
             except httpx.TransportError as exc:
                 if started:  # lines were read already: another server cannot go on from there
@@ -212,6 +212,19 @@ class _Client:
 
     def close(self) -> None:
         self._http.close()
+
+
+def _json_lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    """The lines of a JSON-lines body, split at ``\\n`` only. (httpx's ``iter_lines`` splits
+    where ``str.splitlines`` does, at U+2028, U+0085 and others too, which a JSON string may
+    hold unescaped: a document holding one came back cut in two.)"""
+    pending = b""
+    for chunk in chunks:
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            yield line.decode()
+    if pending:
+        yield pending.decode()
 
 
 def _decode(response: httpx.Response) -> Any:
