@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import io
 from collections.abc import Callable
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -380,6 +381,30 @@ def test_a_count_outside_64_bits_or_not_an_int_is_a_query_error(
         assert session.advanced.raw_query(f"from things limit {top}, {top}").to_list() == []
         assert session.advanced.load_starting_with("things/", start=top, page_size=top) == []
         assert [d["n"] for d in session.query(collection_name="things").take(top)] == [1]
+
+
+def test_numbers_of_thousands_of_digits_are_typed_errors(store: DocumentStore) -> None:
+    # Python's int() refuses texts of more than 4,300 digits with a bare ValueError.
+    with store.open_session() as session:
+        with pytest.raises(QueryError, match="64 bits"):
+            session.advanced.raw_query("from things where n = " + "9" * 5000).to_list()
+        with pytest.raises(QueryError):
+            session.query(collection_name="things").where_equals("n", Decimal("9" * 5000))
+        session.store({"n": Decimal("9" * 5000)}, "things/1")
+        with pytest.raises(SerializationError):
+            session.save_changes()
+    assert _documents(store) == []
+
+
+def test_contains_all_of_thousands_of_values_works(store: DocumentStore) -> None:
+    # SQLite refuses expression trees deeper than 1,000: chains of AND are cut as ORs are.
+    with store.open_session() as session:
+        session.store({"tags": list(range(1500))}, "things/1")
+        session.store({"tags": list(range(1400))}, "things/2")
+        session.save_changes()
+    with store.open_session() as session:
+        found = session.query(collection_name="things").contains_all("tags", range(1500))
+        assert [session.advanced.get_document_id(d) for d in found] == ["things/1"]
 
 
 # -- ids, collection names and HiLo tags ---------------------------------------------------------

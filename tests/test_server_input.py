@@ -210,6 +210,8 @@ def test_a_count_in_64_bits_is_taken(server: str, method: str, path: str, name: 
         {"Query": f"from x limit 5 offset {2**63}"},
         {"Query": "from x", "Start": -1},
         {"Query": "from x", "PageSize": "5"},
+        {"Query": "from x limit " + "9" * 5000},  # past the digits Python's int() takes
+        {"Query": "from x where a = " + "9" * 5000},
     ],
 )
 def test_paging_past_64_bits_is_400(server: str, body: dict[str, Any]) -> None:

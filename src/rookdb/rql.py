@@ -217,7 +217,10 @@ class _Parser:
         if token.kind == "string":
             return _unquote(token, self.text)
         if token.kind == "number":
-            number = float(token.text) if re.search(r"[.eE]", token.text) else int(token.text)
+            integral = re.search(r"[.eE]", token.text) is None
+            if integral and len(token.text.lstrip("-")) > 19:  # before int(): it takes 4,300
+                raise _error("integer does not fit in 64 bits", self.text, token.position)
+            number = int(token.text) if integral else float(token.text)
             if isinstance(number, float) and number in (float("inf"), float("-inf")):
                 raise _error("number out of range", self.text, token.position)
             if isinstance(number, int) and not -(2**63) <= number < 2**63:

@@ -72,7 +72,8 @@ def encode_decimal(value: decimal.Decimal) -> orjson.Fragment:
         raise SerializationError(f"{value!r} is not a finite number")
     text = str(value)  # always valid JSON for a finite Decimal: "-0", "1E+3", "1.5E-7"
     integral = "." not in text and "E" not in text
-    if integral and INT64_MIN <= int(text) <= INT64_MAX:
+    # At most 19 digits before int(), which refuses texts of more than 4,300.
+    if integral and len(text.lstrip("-")) <= 19 and INT64_MIN <= int(text) <= INT64_MAX:
         return orjson.Fragment(text)  # read back as an exact integer
     if decimal.Decimal(repr(float(value))) != value:
         raise SerializationError(

@@ -60,7 +60,7 @@ def connect_timeout(value: str | None) -> int:
     least 2). None means the default."""
     if value is None:
         return DEFAULT_CONNECT_TIMEOUT_S
-    if not (value.isascii() and value.isdigit()) or int(value) < 1:
+    if not (value.isascii() and value.isdigit()) or len(value) > 9 or int(value) < 1:
         raise ConfigurationError(
             f"connect_timeout must be a whole number of seconds, at least 1, not {value!r}"
         )

@@ -285,7 +285,7 @@ class Compiler:
             if not predicate.values:
                 return "1"
             each = [self.where(Equals(predicate.field, v), params) for v in predicate.values]
-            return "(" + " AND ".join(each) + ")"
+            return _chain(" AND ", each)
         field = predicate.field
         if isinstance(predicate, Search):
             return self._search(predicate, params)
