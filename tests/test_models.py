@@ -122,6 +122,23 @@ def test_an_id_the_model_holds_is_its_document_id(store: DocumentStore, cls: Any
         assert session.load("users/bo", cls).name == "Bo"
 
 
+@pytest.mark.parametrize("cls", USERS, ids=lambda c: c.__name__)
+def test_a_stored_id_field_of_another_value_is_kept(store: DocumentStore, cls: Any) -> None:
+    # Written before ``id`` was the identity property (or by another program): the entity gets
+    # the document id, and the stored field is written back as it was, never dropped.
+    with store.open_session() as session:
+        session.store({"id": "uuid-1234", "name": "Ann", "age": 30}, "users/ann")
+        session.save_changes()
+    with store.open_session() as session:
+        user = session.load("users/ann", cls)
+        assert user.id == "users/ann"
+        assert session.advanced.has_changes is False
+        user.age = 31
+        assert [c.field_name for c in session.advanced.what_changed()["users/ann"]] == ["age"]
+        session.save_changes()
+    assert _raw(store, "users/ann") == {"id": "uuid-1234", "name": "Ann", "age": 31}
+
+
 def test_a_class_declaring_both_keeps_Id_and_stores_id(store: DocumentStore) -> None:
     with store.open_session() as session:
         entity = BothIds(name="b", id=7)

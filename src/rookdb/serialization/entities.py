@@ -653,6 +653,24 @@ class EntityCodec:
         if cls is None or cls is dict:
             return body
         layout = _layouts.get(cls) or _layout(cls)
+        stored = body.get(self.identity_name(cls), document_id)
+        if stored != document_id and extras is not None:
+            # The document holds a field of the identity property's name with another value
+            # (written before the property was the identity, e.g. a model's own ``id`` field):
+            # the entity gets the document id, and the field is kept and written back as it
+            # was, never lost.
+            entity = self._decode(body, cls, document_id, extras, layout)
+            held = extras.get(id(entity))
+            if held is not None and held[0] is entity:
+                held[1][self.identity_name(cls)] = stored
+            else:
+                extras[id(entity)] = (entity, {self.identity_name(cls): stored})
+            return entity
+        return self._decode(body, cls, document_id, extras, layout)
+
+    def _decode(
+        self, body: JsonDict, cls: type, document_id: str, extras: Extras | None, layout: _Layout
+    ) -> Any:
         # Validation is on by default (models.validating); a store that turned it off says so
         # for the time of this call. Nested objects are only built by converters.
         token = None if self._validate else models.validating.set(False)
