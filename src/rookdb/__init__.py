@@ -3,8 +3,9 @@
 Public API re-exports only; see ``DocumentStore`` to begin.
 
 rookdb logs through ``logging`` on the ``rookdb`` logger and its children (``rookdb.storage.http``:
-failovers, WARNING; ``rookdb.storage.sqlite`` and ``.postgres``: automatic indexes made and
-batches retried, INFO) and never configures logging: a program that set up none sees nothing.
+failovers, WARNING; ``rookdb.storage.sqlite`` and ``.postgres``: automatic indexes made, INFO;
+``.postgres``: batches retried, INFO) and never configures logging: a program that set up none
+sees nothing.
 """
 
 import logging as _logging

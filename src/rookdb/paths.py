@@ -36,11 +36,8 @@ def parse_field_path(path: str) -> tuple[Segment, ...]:
         raise QueryError(f"invalid field name {quoted(path)}")
     if len(path) > MAX_PATH_BYTES // 4 and len(path.encode(errors="replace")) > MAX_PATH_BYTES:
         raise QueryError(f"field path {quoted(path)} is over {MAX_PATH_BYTES} bytes")
-    parts = path.split(".")
-    if len(parts) > MAX_DEPTH:  # deeper than any document: a query would walk it for nothing
-        raise QueryError(f"field path {quoted(path[:80])}... has more than {MAX_DEPTH} names")
     segments: list[Segment] = []
-    for part in parts:
+    for part in path.split("."):
         match = _SEGMENT.fullmatch(part)
         if match is None:
             raise QueryError(

@@ -59,7 +59,6 @@ __all__ = [
     "ASSIGNED",
     "RECORDS",
     "SERVER_TAG",
-    "decode_batch",
     "decode_batch_result",
     "decode_commands",
     "decode_document",
@@ -242,10 +241,6 @@ def decode_commands(body: Any) -> list[Command]:
                 f"command {i}: Type {quoted(kind)} is not supported by rookdb (PUT, DELETE)"
             )
     return out
-
-
-def decode_batch(data: bytes) -> list[Command]:
-    return decode_commands(orjson.loads(data))
 
 
 def encode_batch_result(batch: list[Command], result: BatchResult) -> dict[str, Any]:

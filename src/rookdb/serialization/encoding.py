@@ -31,7 +31,6 @@ __all__ = [
     "OPTIONS",
     "check_depth",
     "dumps",
-    "json_depth",
     "json_equal",
     "loads",
     "loads_strict",
@@ -64,47 +63,17 @@ _NINETEEN_DIGITS = b"0" * 19
 
 def dumps(value: Any) -> bytes:
     """Encode a plain JSON tree (dicts, lists, str, int, float, bool, None) as canonical JSON
-    bytes; a tree deeper than ``MAX_DEPTH`` is a ``SerializationError``. Entities go through
-    ``EntityCodec.encode``, which calls orjson with ``OPTIONS``."""
+    bytes. Entities go through ``EntityCodec.encode``, which calls orjson with ``OPTIONS``.
+    (How deep a document may nest is ``check_depth``'s rule, applied where documents are
+    written and read; orjson itself writes at most 254 levels.)"""
     try:
-        data = orjson.dumps(value, option=OPTIONS)
+        return orjson.dumps(value, option=OPTIONS)
     except orjson.JSONEncodeError as exc:
-        _check_tree_depth(value)  # orjson's own message for this says "Recursion limit reached"
+        if "recursion" in str(exc).lower():  # orjson's words for nesting past 254 levels
+            raise SerializationError(
+                f"a document nests deeper than {MAX_DEPTH} levels, the limit"
+            ) from exc
         raise SerializationError(f"cannot serialize to JSON: {exc}") from exc
-    _check_tree_depth(value, data)
-    return data
-
-
-def json_depth(value: Any, stop_past: int = MAX_DEPTH) -> int:
-    """How deep ``value`` (a decoded JSON tree) nests, without recursion: 0 for a scalar, 1 for
-    ``[]`` or ``{"a": 1}``. The walk stops as soon as the depth passes ``stop_past``."""
-    deepest = 0
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        node, depth = stack.pop()
-        kind = type(node)
-        if kind is dict:
-            children = node.values()
-        elif kind is list:
-            children = node
-        else:
-            continue
-        if depth > deepest:
-            deepest = depth
-            if deepest > stop_past:
-                break
-        stack.extend((child, depth + 1) for child in children if type(child) in (dict, list))
-    return deepest
-
-
-def _check_tree_depth(value: Any, encoded: bytes | None = None) -> None:
-    # The tree, not its bytes: an answer of the server holds documents as pre-encoded
-    # fragments (``orjson.Fragment``), each checked when it was written, which the tree walk
-    # does not enter. Given the bytes, a value with few brackets in all passes without a walk.
-    if encoded is not None and encoded.count(b"[") + encoded.count(b"{") <= MAX_DEPTH:
-        return
-    if json_depth(value) > MAX_DEPTH:
-        raise SerializationError(f"a document nests deeper than {MAX_DEPTH} levels, the limit")
 
 
 def loads(data: bytes | bytearray | memoryview | str) -> Any:
