@@ -14,7 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from rookdb import ConfigurationError, DatabaseDoesNotExistError, DocumentStore
+from rookdb import ConfigurationError, DatabaseDoesNotExistError, DocumentStore, StorageError
 from rookdb.storage.sqlite import FILE_SUFFIX
 from rookdb.testing.backends import start_server
 
@@ -57,6 +57,28 @@ def test_delete_in_another_case_removes_the_data(
         assert not _found(new_store().initialize(), "probe_case")
     with pytest.raises(DatabaseDoesNotExistError):
         store.maintenance.delete_database("nothing_here")
+
+
+@pytest.mark.rookdb_backends("sqlite", "postgres", "http")  # memory:// is private to a store
+def test_a_write_after_another_store_deleted_the_database_is_never_lost(
+    new_store: Callable[..., DocumentStore],
+) -> None:
+    """A store that had the database open when another deleted it either refuses its next
+    write or writes it where a new store finds it: a write is never acknowledged and gone."""
+    writer, deleter = new_store().initialize(), new_store().initialize()
+    _write(writer, "Two")
+    deleter.maintenance.delete_database("two")
+    try:
+        with writer.open_session(database="Two") as session:
+            session.store({"after": True}, "probes/2")
+            session.save_changes()
+    except StorageError:
+        acknowledged = False
+    else:
+        acknowledged = True
+    with new_store().initialize().open_session(database="two") as session:
+        assert (session.load("probes/2") is not None) == acknowledged
+        assert session.load("probes/1") is None  # what was deleted stays deleted
 
 
 # -- SQLite files ------------------------------------------------------------------------------

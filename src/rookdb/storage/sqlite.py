@@ -457,7 +457,17 @@ class SqliteStorage(Storage):
             if checked
             else {}
         )
-        etag = int(conn.execute("SELECT value FROM meta WHERE name = 'last_etag'").fetchone()[0])
+        meta = dict(
+            conn.execute("SELECT name, value FROM meta WHERE name IN ('last_etag', 'deleted')")
+        )
+        if "deleted" in meta:
+            # delete_database marked this file before removing it, while this store had it
+            # open: a write now would be acknowledged into a file no one will read again.
+            raise DatabaseDoesNotExistError(
+                f"database {self.name!r} was deleted (by another store or process) while this "
+                "store had it open; nothing was written: open a new store to create it again"
+            )
+        etag = int(meta["last_etag"])
         now = last_modified_now()
         suffix = f"-{self._database_id}"
         rows: list[tuple[Any, ...]] = []
@@ -683,6 +693,7 @@ class SqliteBackend(Backend):
             if not files and storage is None:
                 raise DatabaseDoesNotExistError(f"no database named {name!r}")
             for path in files:
+                _mark_deleted(path)
                 for suffix in ("", "-wal", "-shm"):
                     try:
                         os.remove(f"{path}{suffix}")
@@ -716,6 +727,24 @@ class SqliteBackend(Backend):
             storages, self._open = list(self._open.values()), {}
         for storage in storages:
             storage.close()
+
+
+def _mark_deleted(path: Path) -> None:
+    """Mark a database file deleted before it is removed, under the write lock: a store of
+    another process (or this one) that still has the file open then refuses its next batch
+    rather than acknowledge a write into a removed file (``SqliteStorage._apply``)."""
+    try:
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+    except sqlite3.Error:
+        return
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        conn.execute("INSERT OR REPLACE INTO meta VALUES ('deleted', '1')")
+        conn.execute("COMMIT")
+    except sqlite3.Error:  # not a rookdb file (no meta table): nothing can be writing to it
+        pass
+    finally:
+        conn.close()
 
 
 def _stored_name(path: Path) -> str:
