@@ -219,6 +219,17 @@ def test_a_bad_database_name_or_url_is_a_clear_error(store_url: str) -> None:
     assert result.exit_code == 1 and "ConfigurationError" in result.output
 
 
+@pytest.mark.parametrize("url", ["memory://", "memory://named", "sqlite://", "sqlite:///:memory:"])
+def test_a_url_in_memory_is_refused_by_every_command(url: str, tmp_path: Path) -> None:
+    # The database would end with the command: an import would report success, keep nothing.
+    lines = tmp_path / "in.jsonl"
+    lines.write_text('{"name": "a", "@metadata": {"@id": "things/1", "@collection": "things"}}\n')
+    for command in [["import", str(lines)], *READ_ONLY]:
+        result = run(url, *command)
+        assert result.exit_code == 1, (command, result.output)
+        assert "ConfigurationError" in result.output and "memory" in result.output
+
+
 # -- read-only commands create nothing -------------------------------------------------------
 
 READ_ONLY = [["stats"], ["get", "employees/1"], ["query", "from Employees"], ["export", "-"]]

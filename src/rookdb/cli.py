@@ -22,7 +22,7 @@ import orjson
 import rookdb
 from rookdb import demo as demo_tour
 from rookdb import protocol, rql, transfer
-from rookdb.errors import DatabaseDoesNotExistError, RookError
+from rookdb.errors import ConfigurationError, DatabaseDoesNotExistError, RookError
 from rookdb.ids import validate_database_name
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import document_key
@@ -77,6 +77,14 @@ def _on_database(command: F) -> F:
 @contextlib.contextmanager
 def _opened(url: str) -> Iterator[Backend]:
     backend = open_backend(url)
+    if not backend.capabilities.persistent:
+        # memory://, sqlite:// and sqlite:///:memory: end with the command: an import into
+        # one would report success and keep nothing.
+        backend.close()
+        raise ConfigurationError(
+            f"{url} is a database in this process's memory, gone when the command ends: "
+            "use sqlite:///DIR, postgresql://... or http(s):// of a rookdb server"
+        )
     try:
         yield backend
     finally:

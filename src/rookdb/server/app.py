@@ -32,8 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from rookdb import protocol, rql
 from rookdb.errors import AuthorizationError, ConfigurationError, RookError
 from rookdb.ids import validate_database_name, validate_hilo_tag, validate_id
-from rookdb.query import Query
-from rookdb.serialization.encoding import INT64_MAX
+from rookdb.query import Query, check_count
 from rookdb.server.limits import (
     BodyTimeout,
     BodyTooLarge,
@@ -370,16 +369,13 @@ def _fragment(value: Any) -> orjson.Fragment:
 
 
 def _page(query: Query, start: Any, page_size: Any) -> Query:
-    """Apply RavenDB's body-level ``Start``/``PageSize`` on top of the RQL's own paging."""
-    for value, what in ((start, "Start"), (page_size, "PageSize")):
-        if value is not None and (type(value) is not int or value < 0):
-            raise ConfigurationError(f"{what} must be a non-negative integer")
-    skip = query.skip + (start or 0)
-    if skip > INT64_MAX:
-        raise ConfigurationError("Start and the query's offset add up to more than 64 bits")
+    """Apply RavenDB's body-level ``Start``/``PageSize`` on top of the RQL's own paging (the
+    sum is a count too: ``Query`` checks it)."""
     take = query.take
     if page_size is not None:
+        check_count(page_size, "PageSize")
         take = page_size if take is None else min(take, page_size)
+    skip = query.skip if start is None else query.skip + check_count(start, "Start")
     return dataclasses.replace(query, skip=skip, take=take)
 
 
