@@ -7,29 +7,11 @@ the ``--rookdb-backend`` option and the ``rookdb_backends`` marker (``rookdb.tes
 says what each does). ``BACKENDS`` lists how each backend gets a fresh URL.
 """
 
+from rookdb.testing import plugin
 from rookdb.testing.backends import BACKENDS, BackendSpec
-from rookdb.testing.plugin import (
-    pytest_addoption,
-    pytest_configure,
-    pytest_generate_tests,
-    pytest_runtest_logreport,
-    pytest_terminal_summary,
-    rookdb_backend,
-    rookdb_new_store,
-    rookdb_store,
-    rookdb_store_url,
-)
 
-__all__ = [
-    "BACKENDS",
-    "BackendSpec",
-    "pytest_addoption",
-    "pytest_configure",
-    "pytest_generate_tests",
-    "pytest_runtest_logreport",
-    "pytest_terminal_summary",
-    "rookdb_backend",
-    "rookdb_new_store",
-    "rookdb_store",
-    "rookdb_store_url",
-]
+# pytest finds a plugin's hooks and fixtures among its module's attributes: this package is the
+# plugin users name, so it holds every one of ``plugin``'s.
+from rookdb.testing.plugin import *  # noqa: F403
+
+__all__ = ["BACKENDS", "BackendSpec", *plugin.__all__]
