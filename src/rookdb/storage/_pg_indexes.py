@@ -1,10 +1,19 @@
 """The automatic indexes of one PostgreSQL schema (SPEC Q4), for ``postgres.py``: the registry,
-building, and keeping full-text tables in step with writes.
+building, keeping full-text tables in step with writes, and replacing indexes of older forms.
 
 Plain paths get two B-tree expression indexes on ``documents`` (``_pg_sql`` queries them), array
 paths share one GIN containment index on ``body``, and each ``search`` field has a table of its
 documents' lexemes (``tsvector``) with a GIN index. Index creation holds the schema's index lock
 exclusively and batches hold it shared, so no batch misses a full-text table made meanwhile.
+
+No document is too big for them: a B-tree entry holds about 2,700 bytes, so the expression
+indexes hold bounded forms of values (``_pg_sql.indexed``), and a ``tsvector`` less than 1 MB
+of lexemes, so a document's lexemes fill as many rows of its search table as they need.
+Indexes an older rookdb made (whole values, one row per document: a big value at an indexed
+path could not be written) are rebuilt in these forms when a store opens the database
+(``outdated``, ``upgrade``), under the index lock, so once. Older versions still read and
+write an upgraded database correctly; one that makes an index anew makes it in its old form,
+which the next store to open the database rebuilds.
 """
 
 from __future__ import annotations
@@ -23,16 +32,25 @@ from rookdb.storage._auto_indexes import Registry, RegistryCache
 __all__ = ["SchemaIndexes"]
 
 
-def _search_lexemes(document: Any, path: str) -> list[str]:
-    return _pg_sql.lexemes(tokenize(search_text(document, path)))
+def _search_rows(key: str, document: Any, path: str) -> list[tuple[str, list[str]]]:
+    """The rows of ``document`` (as ``key``) in the search table of ``path``."""
+    return [
+        (key, lexemes) for lexemes in _pg_sql.lexeme_rows(tokenize(search_text(document, path)))
+    ]
+
+
+#: Marks of the current form in ``pg_get_indexdef`` of the expression indexes (a field path,
+#: letters, digits and ``_ - @ .``, cannot hold a parenthesis).
+_BOUNDED = ("left(", "jsonb_object(")
 
 
 class SchemaIndexes(RegistryCache):
     """The automatic indexes of one schema."""
 
-    def __init__(self, s: str) -> None:
+    def __init__(self, schema: str) -> None:
         super().__init__()
-        self._s = s
+        self._schema = schema
+        self._s = f'"{schema}"'
 
     def registry(self, conn: psycopg.Connection[Any]) -> Registry:
         """The registry, re-read if another connection or process changed it."""
@@ -84,16 +102,7 @@ class SchemaIndexes(RegistryCache):
             made.append((path, kind))
             index_id = row[0]
             if kind == "expression":
-                # A validated path (letters, digits, _ - @ and dots): safe in quoted names.
-                v, t = _pg_sql.chain(path)
-                conn.execute(
-                    f'CREATE INDEX IF NOT EXISTS "{self._index_name(path)}" '
-                    f"ON {s}.documents (collection_key, ({v}))"
-                )
-                conn.execute(
-                    f'CREATE INDEX IF NOT EXISTS "{self._index_name(path, "/text")}" '
-                    f'ON {s}.documents (collection_key, ({t}) COLLATE "C")'
-                )
+                self._expression_indexes(conn, path)
             elif kind == "values":
                 conn.execute(
                     f'CREATE INDEX IF NOT EXISTS "auto/containment" '
@@ -101,18 +110,20 @@ class SchemaIndexes(RegistryCache):
                 )
             else:
                 table = self.search_table(index_id)
+                # Rows, not a key: a document's lexemes may need several.
                 conn.execute(
-                    f'CREATE TABLE {table} (key text COLLATE "C" PRIMARY KEY, '
+                    f'CREATE TABLE {table} (key text COLLATE "C" NOT NULL, '
                     "tokens tsvector NOT NULL)"
                 )
+                conn.execute(f"CREATE INDEX ON {table} (key)")
                 conn.execute(f"CREATE INDEX ON {table} USING gin (tokens)")
-                rows = conn.execute(
+                documents = conn.execute(
                     f"SELECT key, data FROM {s}.documents WHERE collection_key = %s", (key,)
                 ).fetchall()
                 with conn.cursor() as cursor:
                     cursor.executemany(
                         f"INSERT INTO {table} VALUES (%s, array_to_tsvector(%s::text[]))",
-                        [(k, _search_lexemes(orjson.loads(d), path)) for k, d in rows],
+                        [r for k, d in documents for r in _search_rows(k, orjson.loads(d), path)],
                     )
         # Expression indexes have statistics of their own: without them the planner guesses.
         conn.execute(f"ANALYZE {s}.documents")
@@ -120,6 +131,63 @@ class SchemaIndexes(RegistryCache):
             f"UPDATE {s}.meta SET value = (value::bigint + 1)::text WHERE name = 'index_version'"
         )
         return made
+
+    def _expression_indexes(self, conn: psycopg.Connection[Any], path: str) -> None:
+        """The B-tree indexes of a plain path, if missing: its bounded jsonb, for equality and
+        numbers, and its bounded text in code-point order, for strings."""
+        # A validated path (letters, digits, _ - @ and dots): safe in quoted names.
+        value, text = _pg_sql.indexed(*_pg_sql.chain(path))
+        conn.execute(
+            f'CREATE INDEX IF NOT EXISTS "{self._index_name(path)}" '
+            f"ON {self._s}.documents (collection_key, ({value}))"
+        )
+        conn.execute(
+            f'CREATE INDEX IF NOT EXISTS "{self._index_name(path, "/text")}" '
+            f'ON {self._s}.documents (collection_key, ({text}) COLLATE "C")'
+        )
+
+    def _old_forms(self, conn: psycopg.Connection[Any]) -> tuple[list[str], list[tuple[str, str]]]:
+        """Indexes of an older form: expression indexes holding whole values (by name), and
+        search tables keyed by document (table, primary key constraint)."""
+        indexes = [
+            name
+            for name, definition in conn.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s "
+                "AND tablename = 'documents' AND starts_with(indexname, 'auto/') "
+                "AND indexname <> 'auto/containment'",
+                (self._schema,),
+            )
+            if not any(mark in definition for mark in _BOUNDED)
+        ]
+        keyed = conn.execute(
+            "SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype = 'p' "
+            "AND connamespace = (SELECT oid FROM pg_namespace WHERE nspname = %s) "
+            "AND starts_with(conname, 'auto_search_')",
+            (self._schema,),
+        ).fetchall()
+        return indexes, keyed
+
+    def outdated(self, conn: psycopg.Connection[Any]) -> bool:
+        """Whether some automatic index is of an older form (an older rookdb made it)."""
+        indexes, keyed = self._old_forms(conn)
+        return bool(indexes or keyed)
+
+    def upgrade(self, conn: psycopg.Connection[Any]) -> list[str]:
+        """Inside the caller's transaction, which holds the schema's index lock exclusively:
+        rebuild the indexes of older forms in this one; their names."""
+        indexes, keyed = self._old_forms(conn)
+        for name in indexes:
+            conn.execute(f'DROP INDEX {self._s}."{name}"')
+        for table, constraint in keyed:
+            conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{constraint}"')
+            conn.execute(f"CREATE INDEX ON {table} (key)")
+        if indexes:
+            for (path,) in conn.execute(
+                f"SELECT DISTINCT path FROM {self._s}.auto_indexes WHERE kind = 'expression'"
+            ).fetchall():
+                self._expression_indexes(conn, path)
+            conn.execute(f"ANALYZE {self._s}.documents")
+        return indexes + [table for table, _ in keyed]
 
     def maintain(
         self,
@@ -138,9 +206,10 @@ class SchemaIndexes(RegistryCache):
                 # A document may have changed collection: clear every key from every table.
                 conn.execute(f"DELETE FROM {table} WHERE key = ANY(%s)", (touched,))
                 rows = [
-                    (key, _search_lexemes(orjson.loads(value[1]), path))
+                    row
                     for key, value in final.items()
                     if value is not None and value[0].lower() == collection_key
+                    for row in _search_rows(key, orjson.loads(value[1]), path)
                 ]
                 if rows:
                     with conn.cursor() as cursor:

@@ -49,6 +49,7 @@ from rookdb.errors import (
     DatabaseDoesNotExistError,
     OutcomeUnknownError,
     QueryError,
+    SerializationError,
     StorageError,
     StorageUnavailableError,
 )
@@ -224,7 +225,7 @@ class PostgresStorage(Storage):
         self._pool = pool
         self._closed = False
         s = self._s = f'"{schema}"'
-        self._indexes = SchemaIndexes(s)
+        self._indexes = SchemaIndexes(schema)
         self._index_lock = _lock_key(f"rookdb indexes {schema}")
         self._sql_get_one = f"SELECT {_COLUMNS} FROM {s}.documents WHERE key = %s"
         self._sql_get_many = f"SELECT key, {_COLUMNS} FROM {s}.documents WHERE key = ANY(%s)"
@@ -290,6 +291,14 @@ class PostgresStorage(Storage):
                 f"the schema {self.schema} has format version {version}; this rookdb reads up "
                 f"to {FORMAT_VERSION}: upgrade rookdb"
             )
+        if self._indexes.outdated(conn):
+            with _transaction(conn, "BEGIN"):
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._index_lock,))
+                replaced = self._indexes.upgrade(conn)  # none if another process did it
+            for name in replaced:
+                log.info(
+                    "database %r: rebuilt the automatic index %r in its new form", self.name, name
+                )
         return str(meta["database_id"])
 
     def _connection(self) -> contextlib.AbstractContextManager[psycopg.Connection[Any]]:
@@ -492,6 +501,13 @@ class PostgresStorage(Storage):
                 time.sleep(random.uniform(0, 0.005 * 2**attempt))
                 attempt += 1
             except psycopg.Error as exc:
+                if (exc.sqlstate or "").startswith("54"):
+                    # Past a limit of PostgreSQL (SQLSTATE class 54: an index entry, a jsonb
+                    # of 256 MB): retrying cannot help, and nothing of the batch was written.
+                    raise SerializationError(
+                        f"a document of the batch is past a limit of PostgreSQL ({exc}); "
+                        "nothing was written",
+                    ) from exc
                 raise _translate(exc, "write a batch") from exc
 
     def _apply(
