@@ -7,6 +7,7 @@ how the backend keeps its promises there.
 from __future__ import annotations
 
 import logging
+import random
 import socket
 import subprocess
 import sys
@@ -23,9 +24,10 @@ from rookdb.errors import (
     ConcurrencyError,
     ConfigurationError,
     OutcomeUnknownError,
+    SerializationError,
     StorageUnavailableError,
 )
-from rookdb.query import Compare, Equals, In, Query, Search, StartsWith
+from rookdb.query import Between, Compare, Equals, In, Query, Search, StartsWith
 from rookdb.storage.records import PutCommand, ReadCheck
 from tests.internals import query_plan
 from tests.tcp_proxy import TcpProxy
@@ -72,6 +74,37 @@ def test_queries_use_the_automatic_indexes(big: DocumentStore) -> None:
         assert session.query(collection_name="items").where_equals("name", "n5").count() == 10
         found = session.query(collection_name="items").where_greater_than("level", 97).count()
         assert found == 100
+
+
+def _index_used(plan: str, *names: str) -> bool:
+    return any(
+        f'Index Scan on "{name}"' in plan or f'Index Scan using "{name}"' in plan for name in names
+    )
+
+
+def test_queries_on_big_values_use_the_automatic_indexes(big: DocumentStore) -> None:
+    """Indexes hold a bounded form of values past what a B-tree entry holds; queries seek
+    it and test the exact value (tests/test_big_values.py checks the answers)."""
+    long = "n4" + "".join(random.Random(2).choices("abcdefghijklmnopqrstuvwxyz", k=6000))
+    with big.open_session() as session:
+        session.store({"name": long, "level": 1}, "items/long")
+        session.store({"name": long + "a", "level": 2}, "items/long-a")
+        session.store({"name": {"k": long}, "level": 3}, "items/object")
+        session.save_changes()
+    plans = {
+        "equals": query_plan(big, Query("items", Equals("name", long))),
+        "in": query_plan(big, Query("items", In("name", (long, "n5")))),
+        "range": query_plan(big, Query("items", Compare("name", ">", long))),
+        "between": query_plan(big, Query("items", Between("name", long, long + "b"))),
+        "prefix": query_plan(big, Query("items", StartsWith("name", long))),
+        "short prefix": query_plan(big, Query("items", StartsWith("name", "n49"))),
+    }
+    for kind, plan in plans.items():
+        assert _index_used(plan, "auto/name", "auto/name/text"), (kind, plan[:500])
+        assert "Seq Scan" not in plan, (kind, plan[:500])
+    with big.open_session() as session:
+        items = session.query(collection_name="items")
+        assert {d["level"] for d in items.where_starts_with("name", long)} == {1, 2}
 
 
 def test_one_schema_per_database_created_on_first_use(new_store: Any) -> None:
@@ -347,3 +380,67 @@ def test_a_read_check_late_in_a_generator_is_still_checked(store: DocumentStore)
         storage.apply(batch(ReadCheck("guarded/1", None)))  # it appeared: nothing written
     stored = {r.id: r.change_vector for r in storage.stream() if r.id.startswith("late/")}
     assert stored == {p.id: p.change_vector for p in result.puts}
+
+
+def _make_indexes_as_before(store: DocumentStore) -> None:
+    """Turn the automatic indexes of ``store`` into what rookdb made before issue 12: B-tree
+    indexes on whole values, and search tables keyed by document."""
+    storage = _storage(store)
+    s = f'"{storage.schema}"'
+    with storage._connection() as conn:
+        for name in ("auto/name", "auto/name/text"):
+            conn.execute(f'DROP INDEX {s}."{name}"')
+        conn.execute(
+            f"CREATE INDEX \"auto/name\" ON {s}.documents (collection_key, (body -> 'name'))"
+        )
+        conn.execute(
+            f'CREATE INDEX "auto/name/text" ON {s}.documents '
+            f"(collection_key, (body ->> 'name') COLLATE \"C\")"
+        )
+        (index_id,) = conn.execute(
+            f"SELECT id FROM {s}.auto_indexes WHERE kind = 'search'"
+        ).fetchone()
+        table = f'{s}."auto_search_{index_id}"'
+        conn.execute(f'DROP INDEX {s}."auto_search_{index_id}_key_idx"')
+        conn.execute(f"ALTER TABLE {table} ADD PRIMARY KEY (key)")
+
+
+def test_a_database_indexed_before_is_upgraded_on_open(
+    new_store: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    old = new_store().initialize()
+    with old.open_session() as session:
+        session.store({"name": "a", "text": "red fox"}, "things/1")
+        session.save_changes()
+    with old.open_session() as session:
+        assert session.query(collection_name="things").where_equals("name", "a").count() == 1
+        assert session.query(collection_name="things").search("text", "fox").count() == 1
+    _make_indexes_as_before(old)
+    big = "".join(random.Random(3).choices("abcdefghijklmnopqrstuvwxyz", k=100_000))
+    # What such a database did with a big value at an indexed path: a 503 through the server.
+    # Now a typed error of bad input (nothing written), until a store opens it anew.
+    with pytest.raises(SerializationError, match="index row"), old.open_session() as session:
+        session.store({"name": big}, "things/2")
+        session.save_changes()
+    old.close()
+
+    with caplog.at_level(logging.INFO, logger="rookdb.storage.postgres"):
+        store = new_store().initialize()
+        with store.open_session() as session:
+            session.store(
+                {"name": big, "text": " ".join(f"w{i}" for i in range(150_000))}, "things/2"
+            )
+            session.save_changes()
+    rebuilt = [r.getMessage() for r in caplog.records if "rebuilt" in r.getMessage()]
+    assert len(rebuilt) == 3, rebuilt  # two B-tree indexes and one search table
+    with store.open_session() as session:
+        things = session.query(collection_name="things")
+        assert [d["name"] for d in things.where_equals("name", big)] == [big]
+        assert session.query(collection_name="things").where_equals("name", "a").count() == 1
+        found = session.query(collection_name="things").search("text", "w0 w149999", "and")
+        assert [d["name"] for d in found] == [big]
+    plan = query_plan(store, Query("things", StartsWith("name", big[:1000])))
+    assert 'Index Scan using "auto/name/text"' in plan or 'on "auto/name/text"' in plan, plan[:300]
+    with new_store().open_session() as session:  # the next store finds nothing to upgrade
+        assert session.query(collection_name="things").where_equals("name", "a").count() == 1
+    assert len([r for r in caplog.records if "rebuilt" in r.getMessage()]) == 3

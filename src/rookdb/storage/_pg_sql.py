@@ -10,6 +10,11 @@ The SQL means what ``rookdb.evaluate`` means, and the differential test holds it
   range of the non-empty arrays, whose elements are tested one by one.
 * Strings compare by code point: ``->>`` text ``COLLATE "C"`` (jsonb's own ordering uses the
   database collation), with a second expression index on that text for ranges and prefixes.
+* A B-tree entry holds about 2,700 bytes, so the indexes hold a bounded form of the value
+  (``indexed``): strings cut to their first ``INDEXED_CHARS`` characters, arrays and objects
+  as a constant of their kind. Cutting keeps equal values equal and never reverses an order,
+  so a condition on the bounded form, with the bounded parameter, selects every row the exact
+  condition does (``<`` widened to ``<=``): the index narrows, the exact condition decides.
 * Paths with arrays (``lines[].product``) walk ``jsonb_array_elements``, like the SQLite
   dialect walks ``json_each``; their equalities become two ``body @> pattern`` containments
   (the value itself, or an array holding it, at the end of the path), which the automatic GIN
@@ -60,18 +65,32 @@ from rookdb.query import (
 from rookdb.storage._sql import successor
 
 __all__ = [
+    "INDEXED_CHARS",
     "Compiler",
     "chain",
-    "lexemes",
+    "indexed",
+    "lexeme_rows",
     "order_clause",
     "tsquery",
 ]
 
 #: Longest lexeme PostgreSQL accepts is 2,047 bytes; longer tokens are stored as a digest.
 _MAX_LEXEME = 2000
+#: Bytes of lexemes in one ``tsvector``, which holds less than 1 MB of them: a text with more
+#: distinct words fills several rows of its search table.
+_LEXEME_BYTES_PER_ROW = 1 << 19
 
 #: Non-empty arrays, as an index range of jsonb's ordering (``[]`` sorts before null).
 _NON_EMPTY_ARRAY = "{v} > 'true'::jsonb AND {v} < '{{}}'::jsonb"
+
+#: Characters of a string that the automatic B-tree indexes hold. An entry holds about 2,700
+#: bytes: the collection key (512 bytes of name, up to 768 lower-cased), then up to 4 bytes a
+#: character. Values sharing a longer prefix share an index entry; the exact test tells them
+#: apart. Numbers are held whole: rookdb writes 64-bit integers and floats only.
+INDEXED_CHARS = 400
+
+#: A condition on the bounded form that every value satisfying ``op`` satisfies.
+_WIDENED = {"<": "<=", "<=": "<=", ">": ">=", ">=": ">="}
 
 
 def _lexeme(token: str) -> str:
@@ -81,18 +100,29 @@ def _lexeme(token: str) -> str:
     return "~" + hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def lexemes(tokens: Sequence[str]) -> list[str]:
-    """The tsvector lexemes of a field's tokens (``rookdb.fulltext``), once each."""
-    return list(dict.fromkeys(_lexeme(t) for t in tokens))
+def lexeme_rows(tokens: Sequence[str]) -> list[list[str]]:
+    """The tsvector lexemes of a field's tokens (``rookdb.fulltext``), once each, in rows
+    that each fit a ``tsvector`` (one row at least)."""
+    rows: list[list[str]] = [[]]
+    size = 0
+    for lexeme in dict.fromkeys(_lexeme(t) for t in tokens):
+        length = len(lexeme.encode("utf-8"))
+        if size + length > _LEXEME_BYTES_PER_ROW:
+            rows.append([])
+            size = 0
+        rows[-1].append(lexeme)
+        size += length
+    return rows
+
+
+def _quoted(term: str) -> str:
+    return "'" + _lexeme(term).replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def tsquery(predicate: Search) -> str:
     """The ``tsquery`` text of a search: each term a quoted lexeme, joined by ``|`` or ``&``."""
     joiner = " & " if predicate.operator is SearchOperator.AND else " | "
-    quoted = (
-        "'" + _lexeme(t).replace("\\", "\\\\").replace("'", "''") + "'" for t in predicate.terms
-    )
-    return joiner.join(quoted)
+    return joiner.join(_quoted(t) for t in predicate.terms)
 
 
 def _names(segments: Sequence[Segment]) -> str:
@@ -110,8 +140,27 @@ def chain(field: str, source: str = "body") -> tuple[str, str]:
     return jsonb, text
 
 
+def indexed(v: str, t: str) -> tuple[str, str]:
+    """What the automatic B-tree indexes of a path hold, given its jsonb ``v`` and text ``t``
+    (``chain``): a bounded jsonb (strings cut to ``INDEXED_CHARS``, arrays ``[]`` or ``[0]``,
+    objects ``{}``, other values whole) and the text cut to ``INDEXED_CHARS``. Only
+    immutable functions: ``to_jsonb`` is not, ``jsonb_object`` makes the string instead."""
+    n = INDEXED_CHARS
+    jsonb = (
+        f"CASE jsonb_typeof({v}) WHEN 'string' THEN jsonb_object(ARRAY['', left({t}, {n})]) -> '' "
+        f"WHEN 'array' THEN CASE WHEN {v} = '[]'::jsonb THEN '[]'::jsonb ELSE '[0]'::jsonb END "
+        f"WHEN 'object' THEN '{{}}'::jsonb ELSE {v} END"
+    )
+    return jsonb, f"left({t}, {n})"
+
+
 def _json(value: Scalar) -> str:
     return orjson.dumps(cut(value) if type(value) is str else value).decode()
+
+
+def _bounded(value: Scalar) -> Scalar:
+    """A parameter as ``indexed`` bounds the values it is compared with."""
+    return cut(value)[:INDEXED_CHARS] if type(value) is str else value
 
 
 def _is_text(value: Scalar) -> bool:
@@ -168,6 +217,45 @@ def value_condition(predicate: FieldPredicate, v: str, t: str, params: list[Any]
         params.extend((len(suffix), suffix))
         return f"jsonb_typeof({v}) = 'string' AND right({t}, %s) = %s"
     raise TypeError(f"no value condition for {predicate!r}")
+
+
+def seek_condition(
+    predicate: FieldPredicate, index: tuple[str, str], params: list[Any]
+) -> str | None:
+    """SQL on the expressions ``indexed`` makes of a path (``index``) that every value
+    satisfying ``predicate`` satisfies (module docstring), for an index to seek; None when
+    there is none. ``value_condition`` stays the exact test, written first: a scan stops there
+    for most rows, without computing the bounded forms."""
+    value, text = index
+    if isinstance(predicate, Equals):
+        params.append(_json(_bounded(predicate.value)))
+        return f"{value} = %s::jsonb"
+    if isinstance(predicate, In):
+        params.append([_json(_bounded(x)) for x in predicate.values])
+        return f"{value} = ANY(%s::jsonb[])"
+    if isinstance(predicate, Compare):
+        if _is_text(predicate.value):
+            params.append(_bounded(predicate.value))
+            return f'({text}) COLLATE "C" {_WIDENED[predicate.op]} %s'
+        params.append(_json(predicate.value))  # numbers are held whole
+        bound = f" AND {value} < 'false'::jsonb" if predicate.op in (">", ">=") else ""
+        return f"{value} {predicate.op} %s::jsonb{bound}"
+    if isinstance(predicate, Between):
+        if _is_text(predicate.low):
+            params.extend((_bounded(predicate.low), _bounded(predicate.high)))
+            return f'({text}) COLLATE "C" >= %s AND ({text}) COLLATE "C" <= %s'
+        params.extend((_json(predicate.low), _json(predicate.high)))
+        return f"{value} >= %s::jsonb AND {value} <= %s::jsonb"
+    if isinstance(predicate, StartsWith) and cut(predicate.prefix):
+        # A text starting with the prefix has a bounded form starting with the prefix's.
+        start = cut(predicate.prefix)[:INDEXED_CHARS]
+        params.append(start)
+        upper = successor(start)
+        if upper is None:
+            return f'({text}) COLLATE "C" >= %s'
+        params.append(upper)
+        return f'({text}) COLLATE "C" >= %s AND ({text}) COLLATE "C" < %s'
+    return None
 
 
 def _walk(segments: Sequence[Segment]) -> tuple[list[str], str]:
@@ -230,9 +318,15 @@ class Compiler:
             index = self.indexes.get((predicate.field, "search"))
             if index is None:
                 raise AssertionError("search without an index is evaluated in Python")
-            params.append(tsquery(predicate))
             table = self.search_table(index)
-            return f"key IN (SELECT key FROM {table} WHERE tokens @@ %s::tsquery)"
+            rows = f"key IN (SELECT key FROM {table} WHERE tokens @@ %s::tsquery)"
+            if predicate.operator is SearchOperator.AND and len(predicate.terms) > 1:
+                # A document's lexemes may fill several rows (``lexeme_rows``): each term is
+                # looked for in all of them.
+                params.extend(_quoted(t) for t in predicate.terms)
+                return "(" + " AND ".join([rows] * len(predicate.terms)) + ")"
+            params.append(tsquery(predicate))
+            return rows
         if isinstance(predicate, Regex):
             raise AssertionError("regular expressions are evaluated in Python")
         segments = parse_field_path(predicate.field)
@@ -247,17 +341,22 @@ class Compiler:
             return self._containment(segments, predicate, params)
         return self._walked(segments, predicate, params)
 
-    @staticmethod
-    def _scalar_path(predicate: FieldPredicate, params: list[Any]) -> str:
+    def _scalar_path(self, predicate: FieldPredicate, params: list[Any]) -> str:
         v, t = chain(predicate.field)
         direct = value_condition(predicate, v, t, params)
+        array = _NON_EMPTY_ARRAY.format(v=v)
+        if (predicate.field, "expression") in self.indexes:
+            index = indexed(v, t)
+            seek = seek_condition(predicate, index, params)
+            if seek is not None:
+                direct += f" AND {seek}"
+            array += " AND " + _NON_EMPTY_ARRAY.format(v=index[0])
         if isinstance(predicate, Equals):
             params.append(f"[{_json(predicate.value)}]")
             elements = f"{v} @> %s::jsonb"
         else:
             inner = value_condition(predicate, "e.value", "e.value #>> '{}'", params)
             elements = f"EXISTS (SELECT 1 FROM jsonb_array_elements({v}) AS e WHERE {inner})"
-        array = _NON_EMPTY_ARRAY.format(v=v)
         return f"({direct} OR ({array} AND {elements}))"
 
     @staticmethod

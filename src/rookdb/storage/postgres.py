@@ -49,21 +49,16 @@ from rookdb.errors import (
     DatabaseDoesNotExistError,
     OutcomeUnknownError,
     QueryError,
+    SerializationError,
     StorageError,
     StorageUnavailableError,
 )
-from rookdb.evaluate import matches, project, search_text
-from rookdb.fulltext import tokenize
+from rookdb.evaluate import matches, project
 from rookdb.ids import validate_database_name, validate_hilo_tag
 from rookdb.query import And, Not, Or, Predicate, Query, Regex, Search
 from rookdb.storage import _pg_sql
-from rookdb.storage._auto_indexes import (
-    Registry,
-    RegistryCache,
-    log_made,
-    statistics_name,
-    wanted,
-)
+from rookdb.storage._auto_indexes import log_made, statistics_name, wanted
+from rookdb.storage._pg_indexes import SchemaIndexes
 from rookdb.storage._pg_pool import ConnectionPool, connect_timeout
 from rookdb.storage._results import distinct_page, included_keys, query_result, total_from_page
 from rookdb.storage.base import Backend, Storage
@@ -173,10 +168,6 @@ def _body(data: bytes) -> str | None:
     return orjson.dumps(clean(orjson.loads(data))).decode()
 
 
-def _search_lexemes(document: Any, path: str) -> list[str]:
-    return _pg_sql.lexemes(tokenize(search_text(document, path)))
-
-
 @contextlib.contextmanager
 def _transaction(conn: psycopg.Connection[Any], begin: str) -> Iterator[None]:
     """An explicit transaction: rolled back on any error; a connection lost during COMMIT is
@@ -219,129 +210,6 @@ def _python_predicates(predicate: Predicate, indexed: set[tuple[str, str]]) -> l
     return []
 
 
-class _Indexes(RegistryCache):
-    """The automatic indexes of one schema."""
-
-    def __init__(self, s: str) -> None:
-        super().__init__()
-        self._s = s
-
-    def registry(self, conn: psycopg.Connection[Any]) -> Registry:
-        """The registry, re-read if another connection or process changed it."""
-        row = conn.execute(
-            f"SELECT value FROM {self._s}.meta WHERE name = 'index_version'"
-        ).fetchone()
-        assert row is not None
-        return self.as_of(
-            int(row[0]),
-            lambda: conn.execute(
-                f"SELECT id, collection_key, path, kind FROM {self._s}.auto_indexes"
-            ).fetchall(),
-        )
-
-    def search_table(self, index_id: int) -> str:
-        return f'{self._s}."auto_search_{index_id}"'
-
-    @staticmethod
-    def _index_name(path: str, suffix: str = "") -> str:
-        name = f"auto/{path}{suffix}"
-        if len(name.encode()) > 63:
-            name = f"auto/{hashlib.sha256(path.encode()).hexdigest()[:24]}{suffix}"
-        return name
-
-    def create(
-        self, conn: psycopg.Connection[Any], collection: str, paths: list[tuple[str, str]], cap: int
-    ) -> list[tuple[str, str]]:
-        """Inside the caller's transaction, which holds the schema's index lock: register and
-        build the indexes ``paths`` (``(path, kind)``), up to ``cap`` for the collection;
-        those this call made."""
-        made: list[tuple[str, str]] = []
-        s = self._s
-        key = collection.lower()
-        row = conn.execute(
-            f"SELECT count(*) FROM {s}.auto_indexes WHERE collection_key = %s", (key,)
-        ).fetchone()
-        count = row[0] if row else 0
-        for path, kind in paths:
-            if count >= cap:
-                break
-            row = conn.execute(
-                f"INSERT INTO {s}.auto_indexes (collection, collection_key, path, kind) "
-                "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
-                (collection, key, path, kind),
-            ).fetchone()
-            if row is None:
-                continue  # another process made it first
-            count += 1
-            made.append((path, kind))
-            index_id = row[0]
-            if kind == "expression":
-                # A validated path (letters, digits, _ - @ and dots): safe in quoted names.
-                v, t = _pg_sql.chain(path)
-                conn.execute(
-                    f'CREATE INDEX IF NOT EXISTS "{self._index_name(path)}" '
-                    f"ON {s}.documents (collection_key, ({v}))"
-                )
-                conn.execute(
-                    f'CREATE INDEX IF NOT EXISTS "{self._index_name(path, "/text")}" '
-                    f'ON {s}.documents (collection_key, ({t}) COLLATE "C")'
-                )
-            elif kind == "values":
-                conn.execute(
-                    f'CREATE INDEX IF NOT EXISTS "auto/containment" '
-                    f"ON {s}.documents USING gin (body jsonb_path_ops)"
-                )
-            else:
-                table = self.search_table(index_id)
-                conn.execute(
-                    f'CREATE TABLE {table} (key text COLLATE "C" PRIMARY KEY, '
-                    "tokens tsvector NOT NULL)"
-                )
-                conn.execute(f"CREATE INDEX ON {table} USING gin (tokens)")
-                rows = conn.execute(
-                    f"SELECT key, data FROM {s}.documents WHERE collection_key = %s", (key,)
-                ).fetchall()
-                with conn.cursor() as cursor:
-                    cursor.executemany(
-                        f"INSERT INTO {table} VALUES (%s, array_to_tsvector(%s::text[]))",
-                        [(k, _search_lexemes(orjson.loads(d), path)) for k, d in rows],
-                    )
-        # Expression indexes have statistics of their own: without them the planner guesses.
-        conn.execute(f"ANALYZE {s}.documents")
-        conn.execute(
-            f"UPDATE {s}.meta SET value = (value::bigint + 1)::text WHERE name = 'index_version'"
-        )
-        return made
-
-    def maintain(
-        self,
-        conn: psycopg.Connection[Any],
-        registry: Registry,
-        final: dict[str, tuple[str, bytes] | None],
-    ) -> None:
-        """Keep full-text tables in step with a batch, in its transaction: ``final`` maps each
-        key the batch touched to its new (collection, data), or None if deleted."""
-        touched = list(final)
-        for collection_key, indexes in registry.items():
-            for (path, kind), index_id in indexes.items():
-                if kind != "search":
-                    continue
-                table = self.search_table(index_id)
-                # A document may have changed collection: clear every key from every table.
-                conn.execute(f"DELETE FROM {table} WHERE key = ANY(%s)", (touched,))
-                rows = [
-                    (key, _search_lexemes(orjson.loads(value[1]), path))
-                    for key, value in final.items()
-                    if value is not None and value[0].lower() == collection_key
-                ]
-                if rows:
-                    with conn.cursor() as cursor:
-                        cursor.executemany(
-                            f"INSERT INTO {table} VALUES (%s, array_to_tsvector(%s::text[]))",
-                            rows,
-                        )
-
-
 class PostgresStorage(Storage):
     """One rookdb database in one PostgreSQL schema."""
 
@@ -357,7 +225,7 @@ class PostgresStorage(Storage):
         self._pool = pool
         self._closed = False
         s = self._s = f'"{schema}"'
-        self._indexes = _Indexes(s)
+        self._indexes = SchemaIndexes(schema)
         self._index_lock = _lock_key(f"rookdb indexes {schema}")
         self._sql_get_one = f"SELECT {_COLUMNS} FROM {s}.documents WHERE key = %s"
         self._sql_get_many = f"SELECT key, {_COLUMNS} FROM {s}.documents WHERE key = ANY(%s)"
@@ -423,6 +291,14 @@ class PostgresStorage(Storage):
                 f"the schema {self.schema} has format version {version}; this rookdb reads up "
                 f"to {FORMAT_VERSION}: upgrade rookdb"
             )
+        if self._indexes.outdated(conn):
+            with _transaction(conn, "BEGIN"):
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._index_lock,))
+                replaced = self._indexes.upgrade(conn)  # none if another process did it
+            for name in replaced:
+                log.info(
+                    "database %r: rebuilt the automatic index %r in its new form", self.name, name
+                )
         return str(meta["database_id"])
 
     def _connection(self) -> contextlib.AbstractContextManager[psycopg.Connection[Any]]:
@@ -625,6 +501,13 @@ class PostgresStorage(Storage):
                 time.sleep(random.uniform(0, 0.005 * 2**attempt))
                 attempt += 1
             except psycopg.Error as exc:
+                if (exc.sqlstate or "").startswith("54"):
+                    # Past a limit of PostgreSQL (SQLSTATE class 54: an index entry, a jsonb
+                    # of 256 MB): retrying cannot help, and nothing of the batch was written.
+                    raise SerializationError(
+                        f"a document of the batch is past a limit of PostgreSQL ({exc}); "
+                        "nothing was written",
+                    ) from exc
                 raise _translate(exc, "write a batch") from exc
 
     def _apply(

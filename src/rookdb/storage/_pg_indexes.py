@@ -1,0 +1,219 @@
+"""The automatic indexes of one PostgreSQL schema (SPEC Q4), for ``postgres.py``: the registry,
+building, keeping full-text tables in step with writes, and replacing indexes of older forms.
+
+Plain paths get two B-tree expression indexes on ``documents`` (``_pg_sql`` queries them), array
+paths share one GIN containment index on ``body``, and each ``search`` field has a table of its
+documents' lexemes (``tsvector``) with a GIN index. Index creation holds the schema's index lock
+exclusively and batches hold it shared, so no batch misses a full-text table made meanwhile.
+
+No document is too big for them: a B-tree entry holds about 2,700 bytes, so the expression
+indexes hold bounded forms of values (``_pg_sql.indexed``), and a ``tsvector`` less than 1 MB
+of lexemes, so a document's lexemes fill as many rows of its search table as they need.
+Indexes an older rookdb made (whole values, one row per document: a big value at an indexed
+path could not be written) are rebuilt in these forms when a store opens the database
+(``outdated``, ``upgrade``), under the index lock, so once. Older versions still read and
+write an upgraded database correctly; one that makes an index anew makes it in its old form,
+which the next store to open the database rebuilds.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import orjson
+import psycopg
+
+from rookdb.evaluate import search_text
+from rookdb.fulltext import tokenize
+from rookdb.storage import _pg_sql
+from rookdb.storage._auto_indexes import Registry, RegistryCache
+
+__all__ = ["SchemaIndexes"]
+
+
+def _search_rows(key: str, document: Any, path: str) -> list[tuple[str, list[str]]]:
+    """The rows of ``document`` (as ``key``) in the search table of ``path``."""
+    return [
+        (key, lexemes) for lexemes in _pg_sql.lexeme_rows(tokenize(search_text(document, path)))
+    ]
+
+
+#: Marks of the current form in ``pg_get_indexdef`` of the expression indexes (a field path,
+#: letters, digits and ``_ - @ .``, cannot hold a parenthesis).
+_BOUNDED = ("left(", "jsonb_object(")
+
+
+class SchemaIndexes(RegistryCache):
+    """The automatic indexes of one schema."""
+
+    def __init__(self, schema: str) -> None:
+        super().__init__()
+        self._schema = schema
+        self._s = f'"{schema}"'
+
+    def registry(self, conn: psycopg.Connection[Any]) -> Registry:
+        """The registry, re-read if another connection or process changed it."""
+        row = conn.execute(
+            f"SELECT value FROM {self._s}.meta WHERE name = 'index_version'"
+        ).fetchone()
+        assert row is not None
+        return self.as_of(
+            int(row[0]),
+            lambda: conn.execute(
+                f"SELECT id, collection_key, path, kind FROM {self._s}.auto_indexes"
+            ).fetchall(),
+        )
+
+    def search_table(self, index_id: int) -> str:
+        return f'{self._s}."auto_search_{index_id}"'
+
+    @staticmethod
+    def _index_name(path: str, suffix: str = "") -> str:
+        name = f"auto/{path}{suffix}"
+        if len(name.encode()) > 63:
+            name = f"auto/{hashlib.sha256(path.encode()).hexdigest()[:24]}{suffix}"
+        return name
+
+    def create(
+        self, conn: psycopg.Connection[Any], collection: str, paths: list[tuple[str, str]], cap: int
+    ) -> list[tuple[str, str]]:
+        """Inside the caller's transaction, which holds the schema's index lock: register and
+        build the indexes ``paths`` (``(path, kind)``), up to ``cap`` for the collection;
+        those this call made."""
+        made: list[tuple[str, str]] = []
+        s = self._s
+        key = collection.lower()
+        row = conn.execute(
+            f"SELECT count(*) FROM {s}.auto_indexes WHERE collection_key = %s", (key,)
+        ).fetchone()
+        count = row[0] if row else 0
+        for path, kind in paths:
+            if count >= cap:
+                break
+            row = conn.execute(
+                f"INSERT INTO {s}.auto_indexes (collection, collection_key, path, kind) "
+                "VALUES (%s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING id",
+                (collection, key, path, kind),
+            ).fetchone()
+            if row is None:
+                continue  # another process made it first
+            count += 1
+            made.append((path, kind))
+            index_id = row[0]
+            if kind == "expression":
+                self._expression_indexes(conn, path)
+            elif kind == "values":
+                conn.execute(
+                    f'CREATE INDEX IF NOT EXISTS "auto/containment" '
+                    f"ON {s}.documents USING gin (body jsonb_path_ops)"
+                )
+            else:
+                table = self.search_table(index_id)
+                # Rows, not a key: a document's lexemes may need several.
+                conn.execute(
+                    f'CREATE TABLE {table} (key text COLLATE "C" NOT NULL, '
+                    "tokens tsvector NOT NULL)"
+                )
+                conn.execute(f"CREATE INDEX ON {table} (key)")
+                conn.execute(f"CREATE INDEX ON {table} USING gin (tokens)")
+                documents = conn.execute(
+                    f"SELECT key, data FROM {s}.documents WHERE collection_key = %s", (key,)
+                ).fetchall()
+                with conn.cursor() as cursor:
+                    cursor.executemany(
+                        f"INSERT INTO {table} VALUES (%s, array_to_tsvector(%s::text[]))",
+                        [r for k, d in documents for r in _search_rows(k, orjson.loads(d), path)],
+                    )
+        # Expression indexes have statistics of their own: without them the planner guesses.
+        conn.execute(f"ANALYZE {s}.documents")
+        conn.execute(
+            f"UPDATE {s}.meta SET value = (value::bigint + 1)::text WHERE name = 'index_version'"
+        )
+        return made
+
+    def _expression_indexes(self, conn: psycopg.Connection[Any], path: str) -> None:
+        """The B-tree indexes of a plain path, if missing: its bounded jsonb, for equality and
+        numbers, and its bounded text in code-point order, for strings."""
+        # A validated path (letters, digits, _ - @ and dots): safe in quoted names.
+        value, text = _pg_sql.indexed(*_pg_sql.chain(path))
+        conn.execute(
+            f'CREATE INDEX IF NOT EXISTS "{self._index_name(path)}" '
+            f"ON {self._s}.documents (collection_key, ({value}))"
+        )
+        conn.execute(
+            f'CREATE INDEX IF NOT EXISTS "{self._index_name(path, "/text")}" '
+            f'ON {self._s}.documents (collection_key, ({text}) COLLATE "C")'
+        )
+
+    def _old_forms(self, conn: psycopg.Connection[Any]) -> tuple[list[str], list[tuple[str, str]]]:
+        """Indexes of an older form: expression indexes holding whole values (by name), and
+        search tables keyed by document (table, primary key constraint)."""
+        indexes = [
+            name
+            for name, definition in conn.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s "
+                "AND tablename = 'documents' AND starts_with(indexname, 'auto/') "
+                "AND indexname <> 'auto/containment'",
+                (self._schema,),
+            )
+            if not any(mark in definition for mark in _BOUNDED)
+        ]
+        keyed = conn.execute(
+            "SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype = 'p' "
+            "AND connamespace = (SELECT oid FROM pg_namespace WHERE nspname = %s) "
+            "AND starts_with(conname, 'auto_search_')",
+            (self._schema,),
+        ).fetchall()
+        return indexes, keyed
+
+    def outdated(self, conn: psycopg.Connection[Any]) -> bool:
+        """Whether some automatic index is of an older form (an older rookdb made it)."""
+        indexes, keyed = self._old_forms(conn)
+        return bool(indexes or keyed)
+
+    def upgrade(self, conn: psycopg.Connection[Any]) -> list[str]:
+        """Inside the caller's transaction, which holds the schema's index lock exclusively:
+        rebuild the indexes of older forms in this one; their names."""
+        indexes, keyed = self._old_forms(conn)
+        for name in indexes:
+            conn.execute(f'DROP INDEX {self._s}."{name}"')
+        for table, constraint in keyed:
+            conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{constraint}"')
+            conn.execute(f"CREATE INDEX ON {table} (key)")
+        if indexes:
+            for (path,) in conn.execute(
+                f"SELECT DISTINCT path FROM {self._s}.auto_indexes WHERE kind = 'expression'"
+            ).fetchall():
+                self._expression_indexes(conn, path)
+            conn.execute(f"ANALYZE {self._s}.documents")
+        return indexes + [table for table, _ in keyed]
+
+    def maintain(
+        self,
+        conn: psycopg.Connection[Any],
+        registry: Registry,
+        final: dict[str, tuple[str, bytes] | None],
+    ) -> None:
+        """Keep full-text tables in step with a batch, in its transaction: ``final`` maps each
+        key the batch touched to its new (collection, data), or None if deleted."""
+        touched = list(final)
+        for collection_key, indexes in registry.items():
+            for (path, kind), index_id in indexes.items():
+                if kind != "search":
+                    continue
+                table = self.search_table(index_id)
+                # A document may have changed collection: clear every key from every table.
+                conn.execute(f"DELETE FROM {table} WHERE key = ANY(%s)", (touched,))
+                rows = [
+                    row
+                    for key, value in final.items()
+                    if value is not None and value[0].lower() == collection_key
+                    for row in _search_rows(key, orjson.loads(value[1]), path)
+                ]
+                if rows:
+                    with conn.cursor() as cursor:
+                        cursor.executemany(
+                            f"INSERT INTO {table} VALUES (%s, array_to_tsvector(%s::text[]))",
+                            rows,
+                        )
