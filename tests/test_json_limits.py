@@ -37,7 +37,7 @@ def test_documents_up_to_max_depth_are_written(depth: int) -> None:
     value = _nested(depth)
     data = dumps(value)
     assert nesting_depth(data) == depth
-    check_depth(data, "a document")
+    check_depth(data)
     assert orjson.loads(data) == value
 
 
@@ -45,7 +45,7 @@ def test_documents_up_to_max_depth_are_written(depth: int) -> None:
 def test_deeper_documents_are_a_serialization_error(depth: int) -> None:
     data = b"[" * depth + b"]" * depth
     with pytest.raises(SerializationError, match=f"at most {MAX_DEPTH}"):
-        check_depth(data, "a document")
+        check_depth(data)
     if depth > 254:  # past what orjson writes: dumps says so in the same terms
         with pytest.raises(SerializationError, match=f"deeper than {MAX_DEPTH} levels"):
             dumps(orjson.loads(data))

@@ -198,7 +198,7 @@ class DocumentSession(EventRegistration):
 
         A document deeper than rookdb writes is refused before it is decoded: the session could
         not write it back, nor walk it safely, so it is never tracked."""
-        check_depth(record.data, f"document {record.id!r}")
+        check_depth(record.data, record.id)
         body = loads(record.data)
         metadata = body.pop("@metadata", None)
         if type(metadata) is not dict:
@@ -486,7 +486,7 @@ class DocumentSession(EventRegistration):
 
     def _validate(self, state: DocumentState, data: bytes) -> bytes:
         data = self._codec.encode_checked(state.entity, state.metadata, state.extras, data)
-        check_depth(data, f"document {state.id!r}")
+        check_depth(data, state.id)
         return data
 
     def _should_ignore(self, state: DocumentState) -> bool:

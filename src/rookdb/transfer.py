@@ -71,7 +71,7 @@ def _put(line: bytes, number: int) -> PutCommand:
     document_id = metadata["@id"]
     try:
         validate_id(document_id)
-        check_depth(line, f"document {document_id!r}")  # before orjson meets its own limit
+        check_depth(line, document_id)  # before orjson meets its own limit
     except (InvalidIdError, SerializationError) as exc:
         raise ImportFileError(str(exc), line=number) from None
     for key in ASSIGNED:

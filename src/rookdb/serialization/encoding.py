@@ -140,13 +140,14 @@ def nesting_depth(data: bytes) -> int:
     return max(itertools.accumulate(memoryview(data.translate(_STEPS)).cast("b")))
 
 
-def check_depth(data: bytes, what: str) -> None:
-    """Raise ``SerializationError`` if the JSON text ``data`` of ``what`` (a document, named
-    by its id) nests deeper than ``MAX_DEPTH``. Cheap for the common document, which has
-    fewer than ``MAX_DEPTH`` brackets in all."""
+def check_depth(data: bytes, document_id: str | None = None) -> None:
+    """Raise ``SerializationError`` if the JSON text ``data`` (of the document ``document_id``)
+    nests deeper than ``MAX_DEPTH``. Cheap for the common document, which has fewer than
+    ``MAX_DEPTH`` brackets in all."""
     if data.count(b"{") + data.count(b"[") > MAX_DEPTH:
         depth = nesting_depth(data)
         if depth > MAX_DEPTH:
+            what = "a document" if document_id is None else f"document {document_id!r}"
             raise SerializationError(
                 f"{what} nests {depth} levels of objects and arrays; rookdb reads and writes "
                 f"at most {MAX_DEPTH}"

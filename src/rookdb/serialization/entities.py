@@ -653,23 +653,29 @@ class EntityCodec:
         if cls is None or cls is dict:
             return body
         layout = _layouts.get(cls) or _layout(cls)
-        stored = body.get(self.identity_name(cls), document_id)
+        name = self.identity_name(cls)
+        stored = body.get(name, document_id)
+        entity = self._decode(body, cls, document_id, extras, layout, name)
         if stored != document_id and extras is not None:
             # The document holds a field of the identity property's name with another value
             # (written before the property was the identity, e.g. a model's own ``id`` field):
             # the entity gets the document id, and the field is kept and written back as it
             # was, never lost.
-            entity = self._decode(body, cls, document_id, extras, layout)
             held = extras.get(id(entity))
             if held is not None and held[0] is entity:
-                held[1][self.identity_name(cls)] = stored
+                held[1][name] = stored
             else:
-                extras[id(entity)] = (entity, {self.identity_name(cls): stored})
-            return entity
-        return self._decode(body, cls, document_id, extras, layout)
+                extras[id(entity)] = (entity, {name: stored})
+        return entity
 
     def _decode(
-        self, body: JsonDict, cls: type, document_id: str, extras: Extras | None, layout: _Layout
+        self,
+        body: JsonDict,
+        cls: type,
+        document_id: str,
+        extras: Extras | None,
+        layout: _Layout,
+        identity: str,
     ) -> Any:
         # Validation is on by default (models.validating); a store that turned it off says so
         # for the time of this call. Nested objects are only built by converters.
@@ -677,7 +683,7 @@ class EntityCodec:
         nested = _nested_extras.set(extras) if layout.converters else None
         try:
             if layout.adopts:
-                body[self.identity_name(cls)] = document_id  # goes into the adopted __dict__
+                body[identity] = document_id  # goes into the adopted __dict__
                 for name, conv in layout.converters:
                     if name in body:
                         body[name] = conv(body[name])
@@ -686,10 +692,9 @@ class EntityCodec:
                     obj.__dict__ = body
                     return obj
                 return _adopt(layout, cls, body)
-            if layout.kind is _Kind.PYDANTIC:
-                name = self.identity_name(cls)
-                if name in layout.declared:  # validated with the rest: it may be required
-                    body[name] = document_id
+            # pydantic: validated with the rest, where it may be required
+            if layout.kind is _Kind.PYDANTIC and identity in layout.declared:
+                body[identity] = document_id
             entity = _build(cls, body, extras)
         except models.ModelInvalid as exc:
             raise models.validation_error(exc, document_id, body) from exc.__cause__

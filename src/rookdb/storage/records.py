@@ -85,7 +85,7 @@ class PutCommand:
     def __post_init__(self) -> None:
         validate_id(self.id)
         validate_collection_name(self.collection)
-        check_depth(self.data, f"document {self.id!r}")
+        check_depth(self.data, self.id)
 
 
 @dataclasses.dataclass(slots=True)
