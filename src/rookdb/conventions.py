@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 from rookdb.errors import ConfigurationError
 from rookdb.options import OptimisticConcurrencyMode
-from rookdb.serialization.entities import type_registry
 from rookdb.serialization.models import default_identity_property_name
+from rookdb.serialization.type_registry import type_registry
 
 if TYPE_CHECKING:
     from rookdb.session import DocumentSession

@@ -31,7 +31,8 @@ from rookdb.options import OptimisticConcurrencyMode, SessionOptions
 from rookdb.query import DocumentQuery, Query, check_count
 from rookdb.rql import RawDocumentQuery
 from rookdb.serialization.encoding import check_depth, loads
-from rookdb.serialization.entities import EntityCodec, Extras, type_registry
+from rookdb.serialization.entities import EntityCodec, Extras
+from rookdb.serialization.type_registry import type_registry
 from rookdb.storage.records import (
     Command,
     DeleteCommand,

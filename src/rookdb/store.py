@@ -16,7 +16,8 @@ from rookdb.errors import ConfigurationError, InvalidOperationError, StorageErro
 from rookdb.events import EventRegistration, SessionEvents
 from rookdb.ids import HiLoIdGenerator, validate_collection_name, validate_database_name
 from rookdb.options import SessionOptions
-from rookdb.serialization.entities import EntityCodec, python_type_name, type_registry
+from rookdb.serialization.entities import EntityCodec
+from rookdb.serialization.type_registry import python_type_name, type_registry
 from rookdb.session import DocumentSession
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import DatabaseStatistics

@@ -50,10 +50,7 @@ from rookdb.serialization import encoding, models, scalars
 __all__ = [
     "EntityCodec",
     "Extras",
-    "TypeRegistry",
     "projection_fields",
-    "python_type_name",
-    "type_registry",
 ]
 
 #: Unknown fields of objects that cannot hold them: ``id(obj) -> (obj, {field: value})``. The
@@ -61,33 +58,6 @@ __all__ = [
 Extras = dict[int, tuple[object, JsonDict]]
 
 _NO_VALUE: Any = object()
-
-
-def python_type_name(cls: type) -> str:
-    """The ``Raven-Python-Type`` metadata value of a class: ``module.QualifiedName``."""
-    return f"{cls.__module__}.{cls.__qualname__}"
-
-
-class TypeRegistry:
-    """Classes ``load`` may build from a stored ``Raven-Python-Type`` (SPEC D3).
-
-    A class is registered when it is stored or loaded in this process, or explicitly through
-    ``conventions.register_type``. Names found in data are only ever looked up here: rookdb never
-    imports a module because a document names it.
-    """
-
-    def __init__(self) -> None:
-        self._by_name: dict[str, type] = {}
-
-    def register(self, cls: type) -> None:
-        self._by_name[python_type_name(cls)] = cls
-
-    def lookup(self, name: object) -> type | None:
-        return self._by_name.get(name) if isinstance(name, str) else None
-
-
-#: The process-wide registry.
-type_registry = TypeRegistry()
 
 
 # --------------------------------------------------------------------------- class layouts
