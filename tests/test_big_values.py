@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import base64
 import random
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -36,7 +38,7 @@ from rookdb.query import (
     StartsWith,
 )
 from rookdb.storage.records import PutCommand
-from rookdb.testing.backends import BACKENDS, start_server
+from rookdb.testing.backends import serve_on
 from tests.internals import write_unchecked
 
 BIG = "x" * 3_000_000
@@ -266,20 +268,9 @@ def test_an_index_past_postgres_limits_fails_a_write_as_bad_input(store: Documen
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def server(request: pytest.FixtureRequest, tmp_path: Any) -> Any:
-    spec = BACKENDS[request.param]
-    spec.require()
-    url = spec.make_url(tmp_path)
-    option = (
-        ["--data", str(tmp_path / "data")] if request.param == "sqlite" else ["--postgres", url]
-    )
-    process, base, _ = start_server(*option)
-    try:
+def server(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    with serve_on(request.param, tmp_path) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        spec.clean_up(url)
 
 
 def test_a_big_value_at_an_indexed_path_is_written_through_the_server(server: str) -> None:

@@ -33,7 +33,7 @@ import orjson
 import pytest
 
 from rookdb.server.app import ROUTES
-from rookdb.testing.backends import BACKENDS, start_server
+from rookdb.testing.backends import serve_on
 
 FULL = os.environ.get("ROOKDB_FULL") == "1"
 REQUESTS = 20_000 if FULL else 2_500  # per backend
@@ -514,18 +514,8 @@ def fuzz(base: str, count: int, seconds: float, seed: int) -> Tally:
 def served(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """A ``rookdb serve`` process of its own, on SQLite files or in PostgreSQL schemas of its
     own (dropped afterwards): (backend name, base URL)."""
-    name = request.param
-    spec = BACKENDS[name]
-    spec.require()
-    url = spec.make_url(tmp_path)
-    option = ["--data", str(tmp_path / "data")] if name == "sqlite" else ["--postgres", url]
-    process, base, _ = start_server(*option)
-    try:
-        yield name, base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        spec.clean_up(url)
+    with serve_on(request.param, tmp_path) as base:
+        yield request.param, base
 
 
 def test_every_route_has_a_request_maker() -> None:

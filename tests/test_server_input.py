@@ -15,7 +15,7 @@ import pytest
 
 from rookdb.serialization.encoding import MAX_DEPTH
 from rookdb.server.app import ROUTES
-from rookdb.testing.backends import BACKENDS, start_server
+from rookdb.testing.backends import serve_on, start_server
 
 RAVEN = "Raven.Client.Exceptions."
 
@@ -26,18 +26,8 @@ def server(
 ) -> Iterator[str]:
     """A ``rookdb serve`` process for this module, on SQLite files or in PostgreSQL schemas of
     its own (dropped afterwards)."""
-    spec = BACKENDS[request.param]
-    spec.require()
-    tmp = tmp_path_factory.mktemp(request.param)
-    url = spec.make_url(tmp)
-    option = ["--data", str(tmp / "data")] if request.param == "sqlite" else ["--postgres", url]
-    process, base, _ = start_server(*option)
-    try:
+    with serve_on(request.param, tmp_path_factory.mktemp(request.param)) as base:
         yield base
-    finally:
-        process.terminate()
-        process.wait(timeout=30)
-        spec.clean_up(url)
 
 
 def _refused(answer: httpx.Response, status: int = 400) -> dict[str, Any]:

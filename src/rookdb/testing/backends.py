@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import contextlib
 import dataclasses
 import functools
 import os
@@ -13,7 +14,7 @@ import sys
 import tempfile
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import NamedTuple
 
@@ -25,6 +26,7 @@ __all__ = [
     "BackendSpec",
     "Served",
     "postgres_url",
+    "serve_on",
     "server_data_directory",
     "start_server",
 ]
@@ -118,6 +120,24 @@ def start_server(*options: str) -> Served:
     # Keep draining its output so a chatty server never blocks on a full pipe.
     threading.Thread(target=process.stdout.read, daemon=True).start()
     return Served(process, found.group(1), line.rstrip("\n"))
+
+
+@contextlib.contextmanager
+def serve_on(name: str, tmp: Path) -> Iterator[str]:
+    """A ``rookdb serve`` process of its own over a fresh ``sqlite`` directory in ``tmp`` or
+    ``postgres`` schemas (dropped afterwards); its base URL. Skips (or under CI fails) as
+    ``BackendSpec.require`` does."""
+    spec = BACKENDS[name]
+    spec.require()
+    url = spec.make_url(tmp)
+    option = ["--data", str(tmp / "data")] if name == "sqlite" else ["--postgres", url]
+    process, base, _ = start_server(*option)
+    try:
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        spec.clean_up(url)
 
 
 class _TestServer:
