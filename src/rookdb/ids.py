@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import re
 import threading
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from rookdb.errors import (
     ConfigurationError,
@@ -63,10 +63,13 @@ def validate_database_name(name: object) -> str:
     return name
 
 
-def _text_problem(text: object, what: str, limit: int) -> str | None:
-    """What is wrong with ``text`` as a name stored with documents, or None: the one rule."""
+def _text_problem(text: object, what: str, limit: int, *, empty: bool = True) -> str | None:
+    """What is wrong with ``text`` as a name stored with documents, or None: the one rule
+    (``empty``: whether ``""`` is acceptable)."""
     if not isinstance(text, str):
         return f"a {what} is a str, not {type(text).__qualname__}"
+    if not text and not empty:
+        return f"a {what} is not empty"
     if text.isascii() and text.isprintable():  # the common case, fast
         if len(text) > limit:
             return f"{what} is {len(text)} bytes of UTF-8; the limit is {limit}"
@@ -104,27 +107,21 @@ def is_valid_id(value: object) -> bool:
 
 def validate_collection_name(name: object) -> str:
     """Raise ``InvalidCollectionNameError`` unless ``name`` is an acceptable collection name."""
-    problem = _text_problem(name, "collection name", MAX_COLLECTION_NAME_BYTES)
+    problem = _text_problem(name, "collection name", MAX_COLLECTION_NAME_BYTES, empty=False)
+    if problem is None and str(name).lower() == _ALL_DOCS:
+        problem = f"{name!r} is RQL's name for every document"
     if problem is not None:
         raise InvalidCollectionNameError(problem)
-    assert isinstance(name, str)
-    if not name:
-        raise InvalidCollectionNameError("a collection name is not empty")
-    if name.lower() == _ALL_DOCS:
-        raise InvalidCollectionNameError(f"{name!r} is RQL's name for every document")
-    return name
+    return cast(str, name)
 
 
 def validate_hilo_tag(tag: object) -> str:
     """Raise ``InvalidIdError`` unless ``tag`` can prefix HiLo ids (``employees`` of
     ``employees/1-A``): the rule of ids, and not empty."""
-    problem = _text_problem(tag, "HiLo tag", MAX_ID_BYTES)
+    problem = _text_problem(tag, "HiLo tag", MAX_ID_BYTES, empty=False)
     if problem is not None:
         raise InvalidIdError(problem)
-    assert isinstance(tag, str)
-    if not tag:
-        raise InvalidIdError("a HiLo tag is not empty")
-    return tag
+    return cast(str, tag)
 
 
 class _Range:
