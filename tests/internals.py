@@ -53,7 +53,7 @@ def query_plan(store: DocumentStore, query: Query) -> str:
     storage = _storage(store)
     assert query.where is not None
     if isinstance(storage, SqliteStorage):
-        from rookdb.storage import _sql
+        from rookdb.storage.sqlite import compiler as _sql
 
         compiler = _sql.Compiler(query.collection, storage._prepare_indexes(query))
         params: list[Any] = [query.collection]
@@ -65,8 +65,8 @@ def query_plan(store: DocumentStore, query: Query) -> str:
                 params,
             ).fetchall()
         return "\n".join(row[3] for row in rows)
-    from rookdb.storage import _pg_sql
     from rookdb.storage.postgres import PostgresStorage
+    from rookdb.storage.postgres import compiler as _pg_sql
 
     assert isinstance(storage, PostgresStorage) and query.collection is not None
     indexes = storage._prepare_indexes(query)

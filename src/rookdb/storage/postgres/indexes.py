@@ -26,8 +26,8 @@ import psycopg
 
 from rookdb.evaluate import search_text
 from rookdb.fulltext import tokenize
-from rookdb.storage import _pg_sql
-from rookdb.storage._auto_indexes import Registry, RegistryCache
+from rookdb.storage.postgres import compiler as _pg_sql
+from rookdb.storage.relational.auto_indexes import Registry, RegistryCache
 
 __all__ = ["SchemaIndexes"]
 

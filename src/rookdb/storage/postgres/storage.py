@@ -56,12 +56,10 @@ from rookdb.errors import (
 from rookdb.evaluate import matches, project
 from rookdb.ids import validate_database_name, validate_hilo_tag
 from rookdb.query import And, Not, Or, Predicate, Query, Regex, Search
-from rookdb.storage import _pg_sql
-from rookdb.storage._auto_indexes import log_made, statistics_name, wanted
-from rookdb.storage._pg_indexes import SchemaIndexes
-from rookdb.storage._pg_pool import ConnectionPool, connect_timeout
-from rookdb.storage._results import distinct_page, included_keys, query_result, total_from_page
 from rookdb.storage.base import Backend, Storage
+from rookdb.storage.postgres import compiler as _pg_sql
+from rookdb.storage.postgres.indexes import SchemaIndexes
+from rookdb.storage.postgres.pool import ConnectionPool, connect_timeout
 from rookdb.storage.records import (
     BatchResult,
     Capabilities,
@@ -78,10 +76,18 @@ from rookdb.storage.records import (
     document_key,
     last_modified_now,
 )
+from rookdb.storage.relational.auto_indexes import log_made, statistics_name, wanted
+from rookdb.storage.relational.results import (
+    distinct_page,
+    included_keys,
+    query_result,
+    total_from_page,
+)
 
 __all__ = ["FORMAT_VERSION", "PostgresBackend", "PostgresStorage"]
 
-log = logging.getLogger(__name__)
+# The package's name: what users configure (SPEC: the "rookdb" logger and its children).
+log = logging.getLogger("rookdb.storage.postgres")
 
 #: The schema layout this code writes and reads (meta ``format_version``; SPEC D6).
 FORMAT_VERSION = 1

@@ -43,9 +43,6 @@ from rookdb.errors import (
 from rookdb.evaluate import project
 from rookdb.ids import validate_database_name, validate_hilo_tag
 from rookdb.query import Query
-from rookdb.storage import _sql
-from rookdb.storage._auto_indexes import AutoIndexes, log_made, statistics_name, wanted
-from rookdb.storage._results import distinct_page, included_keys, query_result, total_from_page
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import (
     BatchResult,
@@ -63,10 +60,20 @@ from rookdb.storage.records import (
     document_key,
     last_modified_now,
 )
+from rookdb.storage.relational.auto_indexes import log_made, statistics_name, wanted
+from rookdb.storage.relational.results import (
+    distinct_page,
+    included_keys,
+    query_result,
+    total_from_page,
+)
+from rookdb.storage.sqlite import compiler as _sql
+from rookdb.storage.sqlite.indexes import AutoIndexes
 
 __all__ = ["FORMAT_VERSION", "SqliteBackend", "SqliteStorage"]
 
-log = logging.getLogger(__name__)
+# The package's name: what users configure (SPEC: the "rookdb" logger and its children).
+log = logging.getLogger("rookdb.storage.sqlite")
 
 #: The on-disk format this code writes and reads (``PRAGMA user_version``; SPEC D6).
 FORMAT_VERSION = 1

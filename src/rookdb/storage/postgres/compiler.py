@@ -62,7 +62,7 @@ from rookdb.query import (
     SearchOperator,
     StartsWith,
 )
-from rookdb.storage._sql import successor
+from rookdb.storage.relational.prefixes import successor
 
 __all__ = [
     "INDEXED_CHARS",

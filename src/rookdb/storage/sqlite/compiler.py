@@ -46,6 +46,7 @@ from rookdb.query import (
     SearchOperator,
     StartsWith,
 )
+from rookdb.storage.relational.prefixes import successor
 
 __all__ = [
     "REGEXP_FUNCTION",
@@ -57,7 +58,6 @@ __all__ = [
     "order_clause",
     "regexp",
     "search_row",
-    "successor",
 ]
 
 #: The SQL function ``regexp(pattern, value)`` that connections register (``re.search``).
@@ -145,18 +145,6 @@ def _bind(value: Any) -> Any:
     """A query value as SQLite compares it: strings up to their first NUL (``evaluate.cut``),
     because SQLite's JSON functions end the stored strings there."""
     return cut(value) if type(value) is str else value
-
-
-def successor(prefix: str) -> str | None:
-    """The least string greater than every string that starts with ``prefix`` (or None)."""
-    while prefix and prefix[-1] == "\U0010ffff":
-        prefix = prefix[:-1]
-    if not prefix:
-        return None
-    following = ord(prefix[-1]) + 1
-    if 0xD800 <= following <= 0xDFFF:  # no surrogates in UTF-8 text
-        following = 0xE000
-    return prefix[:-1] + chr(following)
 
 
 Alternative = tuple[str, list[Any]]
