@@ -1,4 +1,4 @@
-"""The query AST compiled to PostgreSQL over JSONB (the ``body`` column), for ``postgres.py``.
+"""The query AST compiled to PostgreSQL over JSONB (the ``body`` column).
 
 The SQL means what ``rookdb.evaluate`` means, and the differential test holds it to that:
 
@@ -71,6 +71,7 @@ __all__ = [
     "indexed",
     "lexeme_rows",
     "order_clause",
+    "python_predicates",
     "tsquery",
 ]
 
@@ -281,6 +282,19 @@ def _pattern(segments: Sequence[Segment], end: Any) -> bytes:
     for segment in reversed(segments):
         node = {segment.name: [node] if segment.is_array else node}
     return orjson.dumps(node)
+
+
+def python_predicates(predicate: Predicate, indexed: set[tuple[str, str]]) -> list[Predicate]:
+    """Predicates evaluated in Python: regular expressions, and searches without an index."""
+    if isinstance(predicate, (And, Or)):
+        return [p for item in predicate.items for p in python_predicates(item, indexed)]
+    if isinstance(predicate, Not):
+        return python_predicates(predicate.item, indexed)
+    if isinstance(predicate, Regex):
+        return [predicate]
+    if isinstance(predicate, Search) and (predicate.field, "search") not in indexed:
+        return [predicate]
+    return []
 
 
 class Compiler:

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Iterable
+from typing import Any
 
 from rookdb.paths import parse_field_path
 from rookdb.query import And, Not, Or, Predicate, Query, Search
@@ -88,6 +89,11 @@ class RegistryCache:
         self._lock = threading.Lock()
         self._version = -1
         self._registry: Registry = {}
+
+    def registry(self, conn: Any) -> Registry:
+        """The registry (collection → (path, kind) → id), re-read on ``conn`` if another
+        connection or process changed it."""
+        raise NotImplementedError
 
     def cached(self) -> Registry:
         """The registry as last read (indexes are only ever added, so it may lack some)."""
