@@ -16,7 +16,24 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from rookdb.paths import parse_field_path
-from rookdb.query import And, Not, Or, Predicate, Query, Search
+from rookdb.query import (
+    And,
+    Between,
+    Compare,
+    ContainsAll,
+    EndsWith,
+    Equals,
+    Exists,
+    In,
+    Not,
+    Or,
+    Predicate,
+    Query,
+    Regex,
+    Search,
+    StartsWith,
+)
+from rookdb.storage.relational.exhaustive import assert_never
 
 __all__ = [
     "Registry",
@@ -54,14 +71,28 @@ def statistics_name(collection: str, path: str, kind: str) -> str:
 
 def wanted(predicate: Predicate) -> list[tuple[str, str]]:
     """The (path, kind) of every index a predicate could use, in order, once each."""
-    if isinstance(predicate, (And, Or)):
-        return list(dict.fromkeys(w for p in predicate.items for w in wanted(p)))
-    if isinstance(predicate, Not):
-        return wanted(predicate.item)
-    if isinstance(predicate, Search):
-        return [(predicate.field, "search")]
-    arrays = any(s.is_array for s in parse_field_path(predicate.field))
-    return [(predicate.field, "values" if arrays else "expression")]
+    match predicate:
+        case And(items=items) | Or(items=items):
+            return list(dict.fromkeys(w for p in items for w in wanted(p)))
+        case Not(item=item):
+            return wanted(item)
+        case Search(field=field):
+            return [(field, "search")]
+        case (
+            Equals()
+            | Compare()
+            | Between()
+            | In()
+            | ContainsAll()
+            | StartsWith()
+            | EndsWith()
+            | Exists()
+            | Regex()
+        ):
+            arrays = any(s.is_array for s in parse_field_path(predicate.field))
+            return [(predicate.field, "values" if arrays else "expression")]
+        case _:
+            assert_never(predicate)
 
 
 def log_made(
