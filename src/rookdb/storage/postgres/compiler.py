@@ -440,8 +440,9 @@ class Compiler:
 
 
 def order_clause(order_by: tuple[OrderBy, ...]) -> str:
-    """ORDER BY terms, as ``_sql.order_clause`` defines them: by JSON type (missing and null,
-    booleans, numbers, strings, then arrays and objects), then by value; ties on the key."""
+    """ORDER BY terms, as the SQLite dialect's ``order_clause`` defines them: by JSON type
+    (missing and null, booleans, numbers, strings, then arrays and objects), then by value;
+    ties on the key."""
     terms = []
     for order in order_by:
         v, t = chain(order.field)
