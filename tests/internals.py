@@ -53,9 +53,9 @@ def query_plan(store: DocumentStore, query: Query) -> str:
     storage = _storage(store)
     assert query.where is not None
     if isinstance(storage, SqliteStorage):
-        from rookdb.storage import _sql
+        from rookdb.storage.sqlite import compiler as sqlite_compiler
 
-        compiler = _sql.Compiler(query.collection, storage._prepare_indexes(query))
+        compiler = sqlite_compiler.Compiler(query.collection, storage._prepare_indexes(query))
         params: list[Any] = [query.collection]
         sql = compiler.where(query.where, params)
         with storage._connections as conn:
@@ -65,12 +65,12 @@ def query_plan(store: DocumentStore, query: Query) -> str:
                 params,
             ).fetchall()
         return "\n".join(row[3] for row in rows)
-    from rookdb.storage import _pg_sql
     from rookdb.storage.postgres import PostgresStorage
+    from rookdb.storage.postgres import compiler as postgres_compiler
 
     assert isinstance(storage, PostgresStorage) and query.collection is not None
     indexes = storage._prepare_indexes(query)
-    compiler = _pg_sql.Compiler(indexes, {}, storage._indexes.search_table)
+    compiler = postgres_compiler.Compiler(indexes, {}, storage._indexes.search_table)
     params = [query.collection.lower()]
     sql = compiler.where(query.where, params)
     with storage._connection() as conn, conn.transaction():

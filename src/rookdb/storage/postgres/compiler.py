@@ -1,4 +1,4 @@
-"""The query AST compiled to PostgreSQL over JSONB (the ``body`` column), for ``postgres.py``.
+"""The query AST compiled to PostgreSQL over JSONB (the ``body`` column).
 
 The SQL means what ``rookdb.evaluate`` means, and the differential test holds it to that:
 
@@ -62,7 +62,8 @@ from rookdb.query import (
     SearchOperator,
     StartsWith,
 )
-from rookdb.storage._sql import successor
+from rookdb.storage.relational.exhaustive import assert_never
+from rookdb.storage.relational.prefixes import successor
 
 __all__ = [
     "INDEXED_CHARS",
@@ -71,6 +72,7 @@ __all__ = [
     "indexed",
     "lexeme_rows",
     "order_clause",
+    "python_predicates",
     "tsquery",
 ]
 
@@ -170,53 +172,57 @@ def _is_text(value: Scalar) -> bool:
 def value_condition(predicate: FieldPredicate, v: str, t: str, params: list[Any]) -> str:
     """SQL that holds when the jsonb ``v`` (with ``->>`` text ``t``) satisfies ``predicate`` as
     one candidate (NULL or false when it does not); appends its values to ``params``."""
-    if isinstance(predicate, Equals):
-        params.append(_json(predicate.value))
-        return f"{v} = %s::jsonb"
-    if isinstance(predicate, In):
-        if not predicate.values:
-            return "false"
-        params.append([_json(x) for x in predicate.values])
-        return f"{v} = ANY(%s::jsonb[])"
-    if isinstance(predicate, Compare):
-        if predicate.op not in COMPARISONS:
-            raise QueryError(f"unknown comparison {predicate.op!r}")
-        if _is_text(predicate.value):
-            params.append(cut(predicate.value))  # type: ignore[arg-type]
-            return f"jsonb_typeof({v}) = 'string' AND ({t}) COLLATE \"C\" {predicate.op} %s"
-        params.append(_json(predicate.value))
-        # Numbers sort below booleans: the upper bound keeps an index range to numbers.
-        bound = f" AND {v} < 'false'::jsonb" if predicate.op in (">", ">=") else ""
-        return f"jsonb_typeof({v}) = 'number' AND {v} {predicate.op} %s::jsonb{bound}"
-    if isinstance(predicate, Between):
-        if _is_text(predicate.low):
-            params.extend((cut(predicate.low), cut(predicate.high)))  # type: ignore[arg-type]
-            return (
-                f"jsonb_typeof({v}) = 'string' AND ({t}) COLLATE \"C\" >= %s "
-                f'AND ({t}) COLLATE "C" <= %s'
-            )
-        params.extend((_json(predicate.low), _json(predicate.high)))
-        return f"jsonb_typeof({v}) = 'number' AND {v} >= %s::jsonb AND {v} <= %s::jsonb"
-    if isinstance(predicate, StartsWith):
-        prefix = cut(predicate.prefix)
-        if prefix == "":
-            return f"jsonb_typeof({v}) = 'string'"
-        # The range lets the text index seek; starts_with is the exact test.
-        sql = f"jsonb_typeof({v}) = 'string' AND ({t}) COLLATE \"C\" >= %s"
-        params.append(prefix)
-        upper = successor(prefix)
-        if upper is not None:
-            sql += f' AND ({t}) COLLATE "C" < %s'
-            params.append(upper)
-        params.append(prefix)
-        return sql + f" AND starts_with({t}, %s)"
-    if isinstance(predicate, EndsWith):
-        suffix = cut(predicate.suffix)
-        if suffix == "":
-            return f"jsonb_typeof({v}) = 'string'"
-        params.extend((len(suffix), suffix))
-        return f"jsonb_typeof({v}) = 'string' AND right({t}, %s) = %s"
-    raise TypeError(f"no value condition for {predicate!r}")
+    match predicate:
+        case Equals(value=value):
+            params.append(_json(value))
+            return f"{v} = %s::jsonb"
+        case In(values=values):
+            if not values:
+                return "false"
+            params.append([_json(x) for x in values])
+            return f"{v} = ANY(%s::jsonb[])"
+        case Compare(op=op, value=value):
+            if op not in COMPARISONS:
+                raise QueryError(f"unknown comparison {op!r}")
+            if isinstance(value, str):
+                params.append(cut(value))
+                return f"jsonb_typeof({v}) = 'string' AND ({t}) COLLATE \"C\" {op} %s"
+            params.append(_json(value))
+            # Numbers sort below booleans: the upper bound keeps an index range to numbers.
+            bound = f" AND {v} < 'false'::jsonb" if op in (">", ">=") else ""
+            return f"jsonb_typeof({v}) = 'number' AND {v} {op} %s::jsonb{bound}"
+        case Between(low=low, high=high):
+            if isinstance(low, str):
+                params.extend((cut(low), cut(high)))  # type: ignore[arg-type]
+                return (
+                    f"jsonb_typeof({v}) = 'string' AND ({t}) COLLATE \"C\" >= %s "
+                    f'AND ({t}) COLLATE "C" <= %s'
+                )
+            params.extend((_json(low), _json(high)))
+            return f"jsonb_typeof({v}) = 'number' AND {v} >= %s::jsonb AND {v} <= %s::jsonb"
+        case StartsWith():
+            prefix = cut(predicate.prefix)
+            if prefix == "":
+                return f"jsonb_typeof({v}) = 'string'"
+            # The range lets the text index seek; starts_with is the exact test.
+            sql = f"jsonb_typeof({v}) = 'string' AND ({t}) COLLATE \"C\" >= %s"
+            params.append(prefix)
+            upper = successor(prefix)
+            if upper is not None:
+                sql += f' AND ({t}) COLLATE "C" < %s'
+                params.append(upper)
+            params.append(prefix)
+            return sql + f" AND starts_with({t}, %s)"
+        case EndsWith():
+            suffix = cut(predicate.suffix)
+            if suffix == "":
+                return f"jsonb_typeof({v}) = 'string'"
+            params.extend((len(suffix), suffix))
+            return f"jsonb_typeof({v}) = 'string' AND right({t}, %s) = %s"
+        case ContainsAll() | Exists() | Regex() | Search():
+            raise TypeError(f"no value condition for {predicate!r}")
+        case _:
+            assert_never(predicate)
 
 
 def seek_condition(
@@ -227,35 +233,39 @@ def seek_condition(
     there is none. ``value_condition`` stays the exact test, written first: a scan stops there
     for most rows, without computing the bounded forms."""
     value, text = index
-    if isinstance(predicate, Equals):
-        params.append(_json(_bounded(predicate.value)))
-        return f"{value} = %s::jsonb"
-    if isinstance(predicate, In):
-        params.append([_json(_bounded(x)) for x in predicate.values])
-        return f"{value} = ANY(%s::jsonb[])"
-    if isinstance(predicate, Compare):
-        if _is_text(predicate.value):
-            params.append(_bounded(predicate.value))
-            return f'({text}) COLLATE "C" {_WIDENED[predicate.op]} %s'
-        params.append(_json(predicate.value))  # numbers are held whole
-        bound = f" AND {value} < 'false'::jsonb" if predicate.op in (">", ">=") else ""
-        return f"{value} {predicate.op} %s::jsonb{bound}"
-    if isinstance(predicate, Between):
-        if _is_text(predicate.low):
-            params.extend((_bounded(predicate.low), _bounded(predicate.high)))
-            return f'({text}) COLLATE "C" >= %s AND ({text}) COLLATE "C" <= %s'
-        params.extend((_json(predicate.low), _json(predicate.high)))
-        return f"{value} >= %s::jsonb AND {value} <= %s::jsonb"
-    if isinstance(predicate, StartsWith) and cut(predicate.prefix):
-        # A text starting with the prefix has a bounded form starting with the prefix's.
-        start = cut(predicate.prefix)[:INDEXED_CHARS]
-        params.append(start)
-        upper = successor(start)
-        if upper is None:
-            return f'({text}) COLLATE "C" >= %s'
-        params.append(upper)
-        return f'({text}) COLLATE "C" >= %s AND ({text}) COLLATE "C" < %s'
-    return None
+    match predicate:
+        case Equals():
+            params.append(_json(_bounded(predicate.value)))
+            return f"{value} = %s::jsonb"
+        case In(values=values):
+            params.append([_json(_bounded(x)) for x in values])
+            return f"{value} = ANY(%s::jsonb[])"
+        case Compare(op=op):
+            if _is_text(predicate.value):
+                params.append(_bounded(predicate.value))
+                return f'({text}) COLLATE "C" {_WIDENED[op]} %s'
+            params.append(_json(predicate.value))  # numbers are held whole
+            bound = f" AND {value} < 'false'::jsonb" if op in (">", ">=") else ""
+            return f"{value} {op} %s::jsonb{bound}"
+        case Between(low=low, high=high):
+            if _is_text(low):
+                params.extend((_bounded(low), _bounded(high)))
+                return f'({text}) COLLATE "C" >= %s AND ({text}) COLLATE "C" <= %s'
+            params.extend((_json(low), _json(high)))
+            return f"{value} >= %s::jsonb AND {value} <= %s::jsonb"
+        case StartsWith(prefix=prefix) if cut(prefix):
+            # A text starting with the prefix has a bounded form starting with the prefix's.
+            start = cut(prefix)[:INDEXED_CHARS]
+            params.append(start)
+            upper = successor(start)
+            if upper is None:
+                return f'({text}) COLLATE "C" >= %s'
+            params.append(upper)
+            return f'({text}) COLLATE "C" >= %s AND ({text}) COLLATE "C" < %s'
+        case StartsWith() | EndsWith() | ContainsAll() | Exists() | Regex() | Search():
+            return None
+        case _:
+            assert_never(predicate)
 
 
 def _walk(segments: Sequence[Segment]) -> tuple[list[str], str]:
@@ -283,6 +293,32 @@ def _pattern(segments: Sequence[Segment], end: Any) -> bytes:
     return orjson.dumps(node)
 
 
+def python_predicates(predicate: Predicate, indexed: set[tuple[str, str]]) -> list[Predicate]:
+    """Predicates evaluated in Python: regular expressions, and searches without an index."""
+    match predicate:
+        case And(items=items) | Or(items=items):
+            return [p for item in items for p in python_predicates(item, indexed)]
+        case Not(item=item):
+            return python_predicates(item, indexed)
+        case Regex():
+            return [predicate]
+        case Search(field=field):
+            return [predicate] if (field, "search") not in indexed else []
+        case (
+            Equals()
+            | Compare()
+            | Between()
+            | In()
+            | ContainsAll()
+            | StartsWith()
+            | EndsWith()
+            | Exists()
+        ):
+            return []
+        case _:
+            assert_never(predicate)
+
+
 class Compiler:
     """Compiles a WHERE tree for one collection (or none), given the collection's automatic
     indexes ``(path, kind) → id`` and the key sets of predicates evaluated in Python
@@ -299,47 +335,66 @@ class Compiler:
         self.search_table = search_table
 
     def where(self, predicate: Predicate, params: list[Any]) -> str:
-        if isinstance(predicate, And):
-            return "(" + " AND ".join(self.where(p, params) for p in predicate.items) + ")"
-        if isinstance(predicate, Or):
-            return "(" + " OR ".join(self.where(p, params) for p in predicate.items) + ")"
-        if isinstance(predicate, Not):
-            return f"NOT COALESCE({self.where(predicate.item, params)}, false)"
-        if isinstance(predicate, ContainsAll):
-            if not predicate.values:
-                return "true"
-            each = [self.where(Equals(predicate.field, x), params) for x in predicate.values]
-            return "(" + " AND ".join(each) + ")"
+        match predicate:
+            case And(items=items):
+                return "(" + " AND ".join(self.where(p, params) for p in items) + ")"
+            case Or(items=items):
+                return "(" + " OR ".join(self.where(p, params) for p in items) + ")"
+            case Not(item=item):
+                return f"NOT COALESCE({self.where(item, params)}, false)"
+            case ContainsAll(field=field, values=values):
+                if not values:
+                    return "true"
+                each = [self.where(Equals(field, x), params) for x in values]
+                return "(" + " AND ".join(each) + ")"
+            case _:
+                pass
         keys = self.python_keys.get(id(predicate))
         if keys is not None:
             params.append(keys)
             return "key = ANY(%s)"
-        if isinstance(predicate, Search):
-            index = self.indexes.get((predicate.field, "search"))
-            if index is None:
-                raise AssertionError("search without an index is evaluated in Python")
-            table = self.search_table(index)
-            rows = f"key IN (SELECT key FROM {table} WHERE tokens @@ %s::tsquery)"
-            if predicate.operator is SearchOperator.AND and len(predicate.terms) > 1:
-                # A document's lexemes may fill several rows (``lexeme_rows``): each term is
-                # looked for in all of them.
-                params.extend(_quoted(t) for t in predicate.terms)
-                return "(" + " AND ".join([rows] * len(predicate.terms)) + ")"
-            params.append(tsquery(predicate))
-            return rows
-        if isinstance(predicate, Regex):
-            raise AssertionError("regular expressions are evaluated in Python")
-        segments = parse_field_path(predicate.field)
-        if isinstance(predicate, Exists):
-            froms, reached = _walk(segments)
-            if not froms:
-                return f"({reached} IS NOT NULL)"
-            return f"EXISTS (SELECT 1 FROM {', '.join(froms)} WHERE {reached} IS NOT NULL)"
-        if not any(s.is_array for s in segments):
-            return self._scalar_path(predicate, params)
-        if isinstance(predicate, (Equals, In)) and (predicate.field, "values") in self.indexes:
-            return self._containment(segments, predicate, params)
-        return self._walked(segments, predicate, params)
+        match predicate:
+            case Search():
+                return self._search(predicate, params)
+            case Regex():
+                raise AssertionError("regular expressions are evaluated in Python")
+            case Exists(field=field):
+                froms, reached = _walk(parse_field_path(field))
+                if not froms:
+                    return f"({reached} IS NOT NULL)"
+                return f"EXISTS (SELECT 1 FROM {', '.join(froms)} WHERE {reached} IS NOT NULL)"
+            case Equals() | Compare() | Between() | In() | StartsWith() | EndsWith():
+                segments = parse_field_path(predicate.field)
+                if not any(s.is_array for s in segments):
+                    return self._scalar_path(predicate, params)
+                if (
+                    isinstance(predicate, (Equals, In))
+                    and (
+                        predicate.field,
+                        "values",
+                    )
+                    in self.indexes
+                ):
+                    return self._containment(segments, predicate, params)
+                return self._walked(segments, predicate, params)
+            case And() | Or() | Not() | ContainsAll():
+                raise AssertionError("compiled above")
+            case _:
+                assert_never(predicate)
+
+    def _search(self, predicate: Search, params: list[Any]) -> str:
+        index = self.indexes.get((predicate.field, "search"))
+        if index is None:
+            raise AssertionError("search without an index is evaluated in Python")
+        table = self.search_table(index)
+        rows = f"key IN (SELECT key FROM {table} WHERE tokens @@ %s::tsquery)"
+        if predicate.operator is SearchOperator.AND and len(predicate.terms) > 1:
+            # A document's lexemes may fill several rows (``lexeme_rows``): each term is
+            # looked for in all of them.
+            params.extend(_quoted(t) for t in predicate.terms)
+            return "(" + " AND ".join([rows] * len(predicate.terms)) + ")"
+        params.append(tsquery(predicate))
+        return rows
 
     def _scalar_path(self, predicate: FieldPredicate, params: list[Any]) -> str:
         v, t = chain(predicate.field)
@@ -385,8 +440,9 @@ class Compiler:
 
 
 def order_clause(order_by: tuple[OrderBy, ...]) -> str:
-    """ORDER BY terms, as ``_sql.order_clause`` defines them: by JSON type (missing and null,
-    booleans, numbers, strings, then arrays and objects), then by value; ties on the key."""
+    """ORDER BY terms, as the SQLite dialect's ``order_clause`` defines them: by JSON type
+    (missing and null, booleans, numbers, strings, then arrays and objects), then by value;
+    ties on the key."""
     terms = []
     for order in order_by:
         v, t = chain(order.field)

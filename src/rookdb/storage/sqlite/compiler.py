@@ -46,6 +46,8 @@ from rookdb.query import (
     SearchOperator,
     StartsWith,
 )
+from rookdb.storage.relational.exhaustive import assert_never
+from rookdb.storage.relational.prefixes import successor
 
 __all__ = [
     "REGEXP_FUNCTION",
@@ -57,7 +59,6 @@ __all__ = [
     "order_clause",
     "regexp",
     "search_row",
-    "successor",
 ]
 
 #: The SQL function ``regexp(pattern, value)`` that connections register (``re.search``).
@@ -147,18 +148,6 @@ def _bind(value: Any) -> Any:
     return cut(value) if type(value) is str else value
 
 
-def successor(prefix: str) -> str | None:
-    """The least string greater than every string that starts with ``prefix`` (or None)."""
-    while prefix and prefix[-1] == "\U0010ffff":
-        prefix = prefix[:-1]
-    if not prefix:
-        return None
-    following = ord(prefix[-1]) + 1
-    if 0xD800 <= following <= 0xDFFF:  # no surrogates in UTF-8 text
-        following = 0xE000
-    return prefix[:-1] + chr(following)
-
-
 Alternative = tuple[str, list[Any]]
 _NUMBER = "IN ('integer', 'real')"
 
@@ -168,44 +157,47 @@ def alternatives(predicate: FieldPredicate, kind: str, value: str) -> list[Alter
     ``kind`` (a JSON type name, as ``json_type`` gives it) and ``value`` (the SQL value), each
     with its parameters. One definition serves the index seeks, the value table and the
     row-by-row fallback."""
-    if isinstance(predicate, Equals):
-        return _equal_alternatives((predicate.value,), kind, value)
-    if isinstance(predicate, In):
-        return _equal_alternatives(predicate.values, kind, value)
-    if isinstance(predicate, Compare):
-        if predicate.op not in COMPARISONS:
-            raise QueryError(f"unknown comparison {predicate.op!r}")
-        bound = predicate.value
-        test = f"{kind} = 'text'" if isinstance(bound, str) else f"{kind} {_NUMBER}"
-        return [(f"{test} AND {value} {predicate.op} ?", [_bind(bound)])]
-    if isinstance(predicate, Between):
-        low = predicate.low
-        test = f"{kind} = 'text'" if isinstance(low, str) else f"{kind} {_NUMBER}"
-        return [(f"{test} AND {value} BETWEEN ? AND ?", [_bind(low), _bind(predicate.high)])]
-    if isinstance(predicate, StartsWith):
-        prefix = _bind(predicate.prefix)
-        if prefix == "":
-            return [(f"{kind} = 'text'", [])]
-        # The range lets an index seek; the byte test is exact (and NUL-safe).
-        sql = f"{kind} = 'text' AND {value} >= ?"
-        params: list[Any] = [prefix]
-        upper = successor(prefix)
-        if upper is not None:
-            sql += f" AND {value} < ?"
-            params.append(upper)
-        sql += f" AND substr(CAST({value} AS BLOB), 1, length(CAST(? AS BLOB))) = CAST(? AS BLOB)"
-        return [(sql, [*params, prefix, prefix])]
-    if isinstance(predicate, EndsWith):
-        suffix = _bind(predicate.suffix)
-        if suffix == "":
-            return [(f"{kind} = 'text'", [])]
-        test = f"substr(CAST({value} AS BLOB), -length(CAST(? AS BLOB))) = CAST(? AS BLOB)"
-        return [(f"{kind} = 'text' AND {test}", [suffix, suffix])]
-    if isinstance(predicate, Regex):
-        return [(f"{kind} = 'text' AND {REGEXP_FUNCTION}(?, {value})", [predicate.pattern])]
-    if isinstance(predicate, Search):
-        raise TypeError("search has no value conditions: see Compiler._search")
-    raise TypeError(f"no value conditions for {predicate!r}")
+    match predicate:
+        case Equals(value=value_):
+            return _equal_alternatives((value_,), kind, value)
+        case In(values=values):
+            return _equal_alternatives(values, kind, value)
+        case Compare(op=op, value=bound):
+            if op not in COMPARISONS:
+                raise QueryError(f"unknown comparison {op!r}")
+            test = f"{kind} = 'text'" if isinstance(bound, str) else f"{kind} {_NUMBER}"
+            return [(f"{test} AND {value} {op} ?", [_bind(bound)])]
+        case Between(low=low, high=high):
+            test = f"{kind} = 'text'" if isinstance(low, str) else f"{kind} {_NUMBER}"
+            return [(f"{test} AND {value} BETWEEN ? AND ?", [_bind(low), _bind(high)])]
+        case StartsWith():
+            prefix = _bind(predicate.prefix)
+            if prefix == "":
+                return [(f"{kind} = 'text'", [])]
+            # The range lets an index seek; the byte test is exact (and NUL-safe).
+            sql = f"{kind} = 'text' AND {value} >= ?"
+            params: list[Any] = [prefix]
+            upper = successor(prefix)
+            if upper is not None:
+                sql += f" AND {value} < ?"
+                params.append(upper)
+            blob = f"CAST({value} AS BLOB)"
+            sql += f" AND substr({blob}, 1, length(CAST(? AS BLOB))) = CAST(? AS BLOB)"
+            return [(sql, [*params, prefix, prefix])]
+        case EndsWith():
+            suffix = _bind(predicate.suffix)
+            if suffix == "":
+                return [(f"{kind} = 'text'", [])]
+            test = f"substr(CAST({value} AS BLOB), -length(CAST(? AS BLOB))) = CAST(? AS BLOB)"
+            return [(f"{kind} = 'text' AND {test}", [suffix, suffix])]
+        case Regex(pattern=pattern):
+            return [(f"{kind} = 'text' AND {REGEXP_FUNCTION}(?, {value})", [pattern])]
+        case Search():
+            raise TypeError("search has no value conditions: see Compiler._search")
+        case ContainsAll() | Exists():
+            raise TypeError(f"no value conditions for {predicate!r}")
+        case _:
+            assert_never(predicate)
 
 
 def _equal_alternatives(values: Sequence[Scalar], kind: str, value: str) -> list[Alternative]:
@@ -255,48 +247,64 @@ class Compiler:
         walk the collection: a positive field predicate, or AND/OR built on them."""
         if self.collection is None:
             return False
-        if isinstance(predicate, And):
-            return any(self.uses_row_sets(p) for p in predicate.items)
-        if isinstance(predicate, Or):
-            return all(self.uses_row_sets(p) for p in predicate.items)
-        if isinstance(predicate, (Not, Exists)):
-            return False
-        if isinstance(predicate, Search):
-            return (predicate.field, "search") in self.indexes
-        segments = parse_field_path(predicate.field)
-        arrays = any(s.is_array for s in segments)
-        return not arrays or (predicate.field, "values") in self.indexes
+        match predicate:
+            case And(items=items):
+                return any(self.uses_row_sets(p) for p in items)
+            case Or(items=items):
+                return all(self.uses_row_sets(p) for p in items)
+            case Not() | Exists():
+                return False
+            case Search(field=field):
+                return (field, "search") in self.indexes
+            case (
+                Equals()
+                | Compare()
+                | Between()
+                | In()
+                | ContainsAll()
+                | StartsWith()
+                | EndsWith()
+                | Regex()
+            ):
+                segments = parse_field_path(predicate.field)
+                arrays = any(s.is_array for s in segments)
+                return not arrays or (predicate.field, "values") in self.indexes
+            case _:
+                assert_never(predicate)
 
     def where(self, predicate: Predicate, params: list[Any]) -> str:
         """SQL for ``predicate``, appending its values to ``params``. Every piece is true or
         false, never NULL, so ``NOT p`` matches exactly what ``p`` does not (SPEC Q2)."""
-        if isinstance(predicate, And):
-            return _chain(" AND ", [self.where(p, params) for p in _merged(predicate)])
-        if isinstance(predicate, Or):
-            return _chain(" OR ", [self.where(p, params) for p in _merged(predicate)])
-        if isinstance(predicate, Not):
-            return f"NOT {self.where(predicate.item, params)}"
-        if isinstance(predicate, Exists):
-            froms, type_sql, _ = _walk(predicate.field)
-            if not froms:
-                return f"({type_sql} IS NOT NULL)"
-            return f"EXISTS (SELECT 1 FROM {', '.join(froms)} WHERE {type_sql} IS NOT NULL)"
-        if isinstance(predicate, ContainsAll):
-            if not predicate.values:
-                return "1"
-            each = [self.where(Equals(predicate.field, v), params) for v in predicate.values]
-            return _chain(" AND ", each)
-        field = predicate.field
-        if isinstance(predicate, Search):
-            return self._search(predicate, params)
-        if self.collection is None:
-            return _any_candidate(field, predicate, params)
-        if not any(s.is_array for s in parse_field_path(field)):
-            return self._scalar_rows(field, predicate, params)
-        index = self.indexes.get((field, "values"))
-        if index is None:
-            return _any_candidate(field, predicate, params)
-        return self._value_table_rows(index, predicate, params)
+        match predicate:
+            case And():
+                return _chain(" AND ", [self.where(p, params) for p in _merged(predicate)])
+            case Or():
+                return _chain(" OR ", [self.where(p, params) for p in _merged(predicate)])
+            case Not(item=item):
+                return f"NOT {self.where(item, params)}"
+            case Exists(field=field):
+                froms, type_sql, _ = _walk(field)
+                if not froms:
+                    return f"({type_sql} IS NOT NULL)"
+                return f"EXISTS (SELECT 1 FROM {', '.join(froms)} WHERE {type_sql} IS NOT NULL)"
+            case ContainsAll(field=field, values=values):
+                if not values:
+                    return "1"
+                return _chain(" AND ", [self.where(Equals(field, v), params) for v in values])
+            case Search():
+                return self._search(predicate, params)
+            case Equals() | Compare() | Between() | In() | StartsWith() | EndsWith() | Regex():
+                field = predicate.field
+                if self.collection is None:
+                    return _any_candidate(field, predicate, params)
+                if not any(s.is_array for s in parse_field_path(field)):
+                    return self._scalar_rows(field, predicate, params)
+                index = self.indexes.get((field, "values"))
+                if index is None:
+                    return _any_candidate(field, predicate, params)
+                return self._value_table_rows(index, predicate, params)
+            case _:
+                assert_never(predicate)
 
     def _scalar_rows(self, field: str, predicate: FieldPredicate, params: list[Any]) -> str:
         path = json_path(field)

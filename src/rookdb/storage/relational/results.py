@@ -14,8 +14,8 @@ from rookdb.evaluate import project
 from rookdb.ids import is_valid_id
 from rookdb.paths import values_at
 from rookdb.query import Query, QueryStatistics
-from rookdb.storage._auto_indexes import index_name
 from rookdb.storage.records import DocumentRecord, QueryResult, document_key
+from rookdb.storage.relational.auto_indexes import index_name
 
 __all__ = [
     "distinct_page",

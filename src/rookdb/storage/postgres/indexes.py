@@ -1,13 +1,13 @@
-"""The automatic indexes of one PostgreSQL schema (SPEC Q4), for ``postgres.py``: the registry,
+"""The automatic indexes of one PostgreSQL schema (SPEC Q4): the registry,
 building, keeping full-text tables in step with writes, and replacing indexes of older forms.
 
-Plain paths get two B-tree expression indexes on ``documents`` (``_pg_sql`` queries them), array
+Plain paths get two B-tree expression indexes on ``documents`` (``compiler`` queries them), array
 paths share one GIN containment index on ``body``, and each ``search`` field has a table of its
 documents' lexemes (``tsvector``) with a GIN index. Index creation holds the schema's index lock
 exclusively and batches hold it shared, so no batch misses a full-text table made meanwhile.
 
 No document is too big for them: a B-tree entry holds about 2,700 bytes, so the expression
-indexes hold bounded forms of values (``_pg_sql.indexed``), and a ``tsvector`` less than 1 MB
+indexes hold bounded forms of values (``compiler.indexed``), and a ``tsvector`` less than 1 MB
 of lexemes, so a document's lexemes fill as many rows of its search table as they need.
 Indexes an older rookdb made (whole values, one row per document: a big value at an indexed
 path could not be written) are rebuilt in these forms when a store opens the database
@@ -26,8 +26,8 @@ import psycopg
 
 from rookdb.evaluate import search_text
 from rookdb.fulltext import tokenize
-from rookdb.storage import _pg_sql
-from rookdb.storage._auto_indexes import Registry, RegistryCache
+from rookdb.storage.postgres import compiler
+from rookdb.storage.relational.auto_indexes import Registry, RegistryCache
 
 __all__ = ["SchemaIndexes"]
 
@@ -35,7 +35,7 @@ __all__ = ["SchemaIndexes"]
 def _search_rows(key: str, document: Any, path: str) -> list[tuple[str, list[str]]]:
     """The rows of ``document`` (as ``key``) in the search table of ``path``."""
     return [
-        (key, lexemes) for lexemes in _pg_sql.lexeme_rows(tokenize(search_text(document, path)))
+        (key, lexemes) for lexemes in compiler.lexeme_rows(tokenize(search_text(document, path)))
     ]
 
 
@@ -136,7 +136,7 @@ class SchemaIndexes(RegistryCache):
         """The B-tree indexes of a plain path, if missing: its bounded jsonb, for equality and
         numbers, and its bounded text in code-point order, for strings."""
         # A validated path (letters, digits, _ - @ and dots): safe in quoted names.
-        value, text = _pg_sql.indexed(*_pg_sql.chain(path))
+        value, text = compiler.indexed(*compiler.chain(path))
         conn.execute(
             f'CREATE INDEX IF NOT EXISTS "{self._index_name(path)}" '
             f"ON {self._s}.documents (collection_key, ({value}))"

@@ -1,76 +1,27 @@
-"""Automatic indexes of a SQLite database (SPEC Q4): the registry, building, and upkeep.
+"""Automatic indexes of a SQLite database (SPEC Q4): building and upkeep.
 
 The first query on a field creates the index it needs: an expression index on
 ``(collection, json_type, json_extract)`` for a path without arrays, a value table of
 candidates for an array path, an FTS5 table for ``search``. At most ``cap`` per collection;
 past it, queries scan (still correct). Value tables and FTS5 tables are kept in step with the
 documents inside each write batch's transaction, so queries always see the last committed
-write. The registry carries a version in the database, so every process re-reads it before
-writing and maintains indexes other processes created.
+write. The registry (``relational.auto_indexes``) carries a version in the database, so every
+process re-reads it before writing and maintains indexes other processes created.
 """
 
 from __future__ import annotations
 
-import logging
 import sqlite3
-import threading
-from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
 
 from rookdb.evaluate import candidates, cut, search_text
 from rookdb.fulltext import FTS5_TOKENIZER
-from rookdb.paths import parse_field_path
-from rookdb.query import And, Not, Or, Predicate, Query, Search
-from rookdb.storage import _sql as sql
+from rookdb.storage.relational.auto_indexes import Registry, RegistryCache
+from rookdb.storage.sqlite import compiler as sql
 
-__all__ = [
-    "AutoIndexes",
-    "Registry",
-    "RegistryCache",
-    "index_name",
-    "log_made",
-    "statistics_name",
-    "value_rows",
-    "wanted",
-]
-
-#: collection (lower case) → (path, kind) → index id.
-Registry = dict[str, dict[tuple[str, str], int]]
-
-
-def index_name(query: Query, indexes: dict[tuple[str, str], int]) -> str:
-    """What ``QueryStatistics.index_name`` reports, after RavenDB's auto-index names:
-    ``Auto/Employees/Byfirst_nameAndage``; ``collection/Employees`` or ``all-docs`` for scans."""
-    if query.collection is None:
-        return "all-docs"
-    used = [
-        path
-        for path, _ in (wanted(query.where) if query.where else [])
-        if any((path, kind) in indexes for kind in ("expression", "values", "search"))
-    ]
-    if not used:
-        return f"collection/{query.collection}"
-    return f"Auto/{query.collection}/By" + "And".join(dict.fromkeys(used))
-
-
-def statistics_name(collection: str, path: str, kind: str) -> str:
-    """How ``get_statistics().indexes`` lists an automatic index: ``auto/items/name``, and
-    ``auto/posts/text (search)`` for full text."""
-    return f"auto/{collection}/{path}" + (" (search)" if kind == "search" else "")
-
-
-def wanted(predicate: Predicate) -> list[tuple[str, str]]:
-    """The (path, kind) of every index a predicate could use, in order, once each."""
-    if isinstance(predicate, (And, Or)):
-        return list(dict.fromkeys(w for p in predicate.items for w in wanted(p)))
-    if isinstance(predicate, Not):
-        return wanted(predicate.item)
-    if isinstance(predicate, Search):
-        return [(predicate.field, "search")]
-    arrays = any(s.is_array for s in parse_field_path(predicate.field))
-    return [(predicate.field, "values" if arrays else "expression")]
+__all__ = ["AutoIndexes", "value_rows"]
 
 
 _JSON_TYPES = {type(None): "null", int: "integer", float: "real", str: "text"}
@@ -89,50 +40,6 @@ def value_rows(document: Any, path: str) -> list[tuple[str, Any]]:
         elif type(value) in _JSON_TYPES:
             rows.append((_JSON_TYPES[type(value)], value))
     return rows
-
-
-def log_made(
-    log: logging.Logger, database: str, collection: str, made: list[tuple[str, str]]
-) -> None:
-    """Say which automatic indexes a query made (once each: the first query on a field),
-    after their transaction committed: building one scans the collection, which an operator
-    may want to tie to a slow query."""
-    for path, kind in made:
-        log.info(
-            "made the automatic index (%s) on %s field %r in database %r",
-            kind,
-            collection,
-            path,
-            database,
-        )
-
-
-class RegistryCache:
-    """A database's registry of automatic indexes, cached per process as of the database's
-    ``index_version``: other processes may add indexes, so it is re-read when that moves.
-    Each backend reads the version and the rows its own way."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._version = -1
-        self._registry: Registry = {}
-
-    def cached(self) -> Registry:
-        """The registry as last read (indexes are only ever added, so it may lack some)."""
-        return self._registry
-
-    def as_of(
-        self, version: int, rows: Callable[[], Iterable[tuple[int, str, str, str]]]
-    ) -> Registry:
-        """The registry at ``version``, from ``rows()`` (id, collection, path, kind) if the
-        cached one is older."""
-        with self._lock:
-            if version != self._version:
-                registry: Registry = {}
-                for index_id, collection, path, kind in rows():
-                    registry.setdefault(collection.lower(), {})[(path, kind)] = index_id
-                self._registry, self._version = registry, version
-            return self._registry
 
 
 class AutoIndexes(RegistryCache):

@@ -1,0 +1,115 @@
+"""The rookdb databases of one PostgreSQL database, one schema each (``rookdb_<name>``,
+created on first use), on a pool of connections shared by the store's sessions and threads
+(``pool``: a server that cannot be reached is ``StorageUnavailableError`` within
+``connect_timeout``, naming it and the reason).
+
+The URL may carry ``schema_prefix=...`` (default ``rookdb_``) and ``connect_timeout=SECONDS``
+(libpq's parameter; default 5); every other query parameter goes to libpq. The test suite
+gives each test its own prefix and drops its schemas afterwards.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from rookdb.errors import ConfigurationError, DatabaseDoesNotExistError
+from rookdb.ids import validate_database_name
+from rookdb.storage.postgres.errors import PostgresErrors
+from rookdb.storage.postgres.pool import ConnectionPool, connect_timeout
+from rookdb.storage.postgres.storage import PostgresStorage
+from rookdb.storage.records import Capabilities
+from rookdb.storage.relational.backend import RelationalBackend
+
+__all__ = ["DEFAULT_SCHEMA_PREFIX", "PostgresBackend", "schema_name"]
+
+DEFAULT_SCHEMA_PREFIX = "rookdb_"
+_PREFIX = re.compile(r"[a-z_][a-z0-9_]{0,30}")
+
+
+def schema_name(prefix: str, database: str) -> str:
+    """The schema of rookdb database ``database``: the prefix and the lower-cased name, or a
+    digest-shortened name where that would pass PostgreSQL's 63-byte identifier limit."""
+    name = prefix + database.lower()
+    if len(name) > 63:
+        digest = hashlib.sha256(database.lower().encode()).hexdigest()[:12]
+        name = f"{name[:50]}_{digest}"
+    return name
+
+
+class PostgresBackend(RelationalBackend[PostgresStorage]):
+    """The rookdb databases of one PostgreSQL database: one schema each."""
+
+    def __init__(self, url: str) -> None:
+        super().__init__()
+        parts = urlsplit(url)
+        options = parse_qsl(parts.query, keep_blank_values=True)
+        prefix = DEFAULT_SCHEMA_PREFIX
+        timeout = None
+        passed = []
+        for name, value in options:
+            if name == "schema_prefix":
+                prefix = value
+            elif name == "connect_timeout":
+                timeout = value
+            else:
+                passed.append((name, value))
+        if _PREFIX.fullmatch(prefix) is None:
+            raise ConfigurationError(
+                f"invalid schema_prefix {prefix!r}: use up to 31 lower-case letters, digits and _"
+            )
+        self.schema_prefix = prefix
+        conninfo = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(passed)))
+        self.capabilities = Capabilities(name="postgres", persistent=True, multi_process=True)
+        self._pool = ConnectionPool(conninfo, connect_timeout(timeout))
+
+    def _open_storage(self, name: str) -> PostgresStorage:
+        return PostgresStorage(
+            name, schema_name(self.schema_prefix, name), self._pool, self.capabilities
+        )
+
+    def delete_database(self, name: str) -> None:
+        validate_database_name(name)
+        schema = schema_name(self.schema_prefix, name)
+        with self._lock:
+            self._forget(name)
+        with PostgresErrors("delete a database"), self._pool.connection() as conn:
+            exists = conn.execute(
+                "SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)
+            ).fetchone()
+            if exists is None:
+                raise DatabaseDoesNotExistError(f"no database named {name!r}")
+            conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+    def list_databases(self) -> list[str]:
+        with PostgresErrors("list databases"), self._pool.connection() as conn:
+            schemas = [
+                row[0]
+                for row in conn.execute(
+                    "SELECT schemaname FROM pg_tables WHERE starts_with(schemaname, %s) "
+                    "AND tablename = 'meta'",
+                    (self.schema_prefix,),
+                )
+            ]
+            names = []
+            for schema in schemas:
+                row = conn.execute(
+                    f"SELECT value FROM \"{schema}\".meta WHERE name = 'name'"
+                ).fetchone()
+                if row is not None:
+                    names.append(row[0])
+        return sorted(names)
+
+    def drop_all(self) -> None:
+        """Drop every schema with this backend's prefix (the test suite's clean-up)."""
+        with self._pool.connection() as conn:
+            for (schema,) in conn.execute(
+                "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)",
+                (self.schema_prefix,),
+            ).fetchall():
+                conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+
+    def close(self) -> None:
+        super().close()
+        self._pool.close()

@@ -1,0 +1,201 @@
+"""One rookdb database in one PostgreSQL schema: the PostgreSQL dialect of the relational core
+(``relational.storage``), on the write path of ``writes``.
+
+A document is a row holding its canonical JSON (``data``, bytea: exactly what the session wrote,
+SPEC D5) and a JSONB copy for queries (``body``; jsonb reorders keys and cannot hold a NUL
+character, so its strings are cut at the first NUL, as every backend compares them). Reads of
+several statements (includes, a query's page and count) run in one ``REPEATABLE READ``
+snapshot. Predicates PostgreSQL cannot evaluate as ``rookdb.evaluate`` defines them (Python
+regular expressions, searches without an index) are evaluated in Python in that snapshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import orjson
+import psycopg
+
+from rookdb.errors import StorageError
+from rookdb.evaluate import matches
+from rookdb.query import OrderBy, Query
+from rookdb.storage.postgres import compiler
+from rookdb.storage.postgres.errors import PostgresErrors, PostgresQueryErrors
+from rookdb.storage.postgres.indexes import SchemaIndexes
+from rookdb.storage.postgres.pool import ConnectionPool
+from rookdb.storage.postgres.transactions import SNAPSHOT, lock_key, transaction
+from rookdb.storage.postgres.writes import PostgresWrites, log
+from rookdb.storage.records import Capabilities
+from rookdb.storage.relational.storage import (
+    Statements,
+    check_format_version,
+    new_database_id,
+)
+
+__all__ = ["FORMAT_VERSION", "PostgresStorage"]
+
+#: The schema layout this code writes and reads (meta ``format_version``; SPEC D6).
+FORMAT_VERSION = 1
+
+_SCHEMA = """
+CREATE SCHEMA IF NOT EXISTS {s};
+CREATE TABLE {s}.documents (
+    key text COLLATE "C" PRIMARY KEY,  -- the id lower-cased: ids are case-insensitive (S2)
+    id text NOT NULL,                  -- the id as first written
+    collection text NOT NULL,
+    collection_key text NOT NULL,      -- the collection lower-cased
+    etag bigint NOT NULL,
+    change_vector text NOT NULL,
+    last_modified text NOT NULL,
+    data bytea NOT NULL,               -- canonical JSON (D5), byte for byte
+    body jsonb NOT NULL                -- the same document for queries, strings cut at NUL
+);
+CREATE INDEX documents_by_collection ON {s}.documents (collection_key, key);
+CREATE SEQUENCE {s}.etags;
+CREATE TABLE {s}.hilo (prefix text PRIMARY KEY, high bigint NOT NULL);
+CREATE TABLE {s}.identities (prefix text PRIMARY KEY, value bigint NOT NULL);
+CREATE TABLE {s}.meta (name text PRIMARY KEY, value text NOT NULL);
+CREATE TABLE {s}.auto_indexes (
+    id serial PRIMARY KEY,
+    collection text NOT NULL,
+    collection_key text NOT NULL,
+    path text NOT NULL,
+    kind text NOT NULL,                -- 'expression', 'values' (GIN), 'search'
+    UNIQUE (collection_key, path, kind)
+)
+"""
+
+
+class PostgresStorage(PostgresWrites):
+    """One rookdb database in one PostgreSQL schema."""
+
+    _errors = PostgresErrors
+    _query_errors = PostgresQueryErrors
+    _log = log
+    _no_limit = None
+    _stream_start = ""  # pages by key
+
+    def __init__(
+        self, name: str, schema: str, pool: ConnectionPool, capabilities: Capabilities
+    ) -> None:
+        super().__init__(name, capabilities)
+        self.schema = schema
+        self._pool = pool
+        self._closed = False
+        s = self._s = f'"{schema}"'
+        self._indexes = SchemaIndexes(schema)
+        self._index_lock = lock_key(f"rookdb indexes {schema}")
+        self._sql = Statements.of(
+            schema=f"{s}.",
+            mark="%s",
+            columns="id, data, change_vector, last_modified, collection",
+            cursor="key",
+            collection="collection_key = %s",
+            keys="key = ANY(%s)",
+        )
+        self._prepare_writes()
+        with PostgresErrors(f"open the schema {schema}"), self._pool.connection() as conn:
+            self._database_id = self._initialize(conn)
+
+    def _initialize(self, conn: psycopg.Connection[Any]) -> str:
+        s = self._s
+        # pg_tables, not to_regclass: a catalog read with the statement's snapshot, where
+        # to_regclass may answer from a cache that has not yet seen another creator's commit.
+        exists = "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = 'meta'"
+        if conn.execute(exists, (self.schema,)).fetchone() is None:
+            with transaction(conn, "BEGIN"):
+                # One creator at a time: CREATE ... IF NOT EXISTS races in the catalogs.
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"rookdb {s}"),))
+                if conn.execute(exists, (self.schema,)).fetchone() is None:
+                    for statement in _SCHEMA.format(s=s).split(";"):
+                        conn.execute(statement)
+                    database_id = new_database_id()
+                    conn.execute(
+                        f"INSERT INTO {s}.meta VALUES ('format_version', %s), "
+                        "('database_id', %s), ('name', %s), ('index_version', '0')",
+                        (str(FORMAT_VERSION), database_id, self.name),
+                    )
+        meta = dict(conn.execute(f"SELECT name, value FROM {s}.meta").fetchall())
+        version = int(meta["format_version"])
+        check_format_version(version, FORMAT_VERSION, f"the schema {self.schema}")
+        if self._indexes.outdated(conn):
+            with transaction(conn, "BEGIN"):
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._index_lock,))
+                replaced = self._indexes.upgrade(conn)  # none if another process did it
+            for name in replaced:
+                log.info(
+                    "database %r: rebuilt the automatic index %r in its new form", self.name, name
+                )
+        return str(meta["database_id"])
+
+    # -- the dialect -------------------------------------------------------------------------
+
+    def _connection(self) -> contextlib.AbstractContextManager[psycopg.Connection[Any]]:
+        if self._closed:
+            raise StorageError("the storage is closed")
+        return self._pool.connection()
+
+    def _snapshot(self, conn: psycopg.Connection[Any]) -> contextlib.AbstractContextManager[None]:
+        return transaction(conn, SNAPSHOT)
+
+    def _key_list(self, keys: list[str]) -> list[str]:
+        return keys
+
+    def _collection_key(self, collection: str) -> str:
+        return collection.lower()
+
+    def _where(
+        self,
+        conn: psycopg.Connection[Any],
+        query: Query,
+        indexes: dict[tuple[str, str], int],
+        params: list[Any],
+    ) -> str:
+        conditions = []
+        if query.collection is not None:
+            conditions.append("collection_key = %s")
+            params.append(query.collection.lower())
+        if query.where is not None:
+            usable = indexes if query.collection is not None else {}
+            python_keys = self._python_matches(conn, query, set(usable))
+            sql = compiler.Compiler(usable, python_keys, self._indexes.search_table)
+            conditions.append(sql.where(query.where, params))
+        return " AND ".join(conditions) or "true"
+
+    def _order_clause(self, order_by: tuple[OrderBy, ...]) -> str:
+        return compiler.order_clause(order_by)
+
+    def _python_matches(
+        self, conn: psycopg.Connection[Any], query: Query, indexed: set[tuple[str, str]]
+    ) -> dict[int, list[str]]:
+        """Keys matching each predicate evaluated in Python, read in the query's snapshot."""
+        assert query.where is not None
+        predicates = compiler.python_predicates(query.where, indexed)
+        if not predicates:
+            return {}
+        if query.collection is None:
+            rows = conn.execute(f"SELECT key, data FROM {self._s}.documents")
+        else:
+            rows = conn.execute(
+                f"SELECT key, data FROM {self._s}.documents WHERE collection_key = %s",
+                (query.collection.lower(),),
+            )
+        keys: dict[int, list[str]] = {id(p): [] for p in predicates}
+        for key, data in rows:
+            document = orjson.loads(data)
+            for predicate in predicates:
+                if matches(document, predicate):
+                    keys[id(predicate)].append(key)
+        return keys
+
+    def _create_indexes(
+        self, conn: psycopg.Connection[Any], collection: str, missing: list[tuple[str, str]]
+    ) -> list[tuple[str, str]]:
+        with transaction(conn, "BEGIN"):
+            # Exclusive: no batch is between reading the registry and committing.
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._index_lock,))
+            return self._indexes.create(conn, collection, missing, self.max_auto_indexes)
+
+    def close(self) -> None:
+        self._closed = True  # the pool belongs to the backend

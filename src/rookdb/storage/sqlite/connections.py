@@ -1,0 +1,120 @@
+"""Connections to one SQLite database, and its transactions.
+
+A file has one connection per thread and process: a new connection after ``fork`` (a SQLite
+connection must never cross a fork), WAL journal, ``synchronous=FULL`` and a busy timeout.
+Memory is one in-memory database on a single connection guarded by a lock, shared by the
+store's sessions and threads. Every connection has rookdb's SQL functions (``compiler``).
+
+Transactions are explicit (connections are in autocommit mode) and rolled back on any error:
+SQLite commits what was done so far if a transaction is simply abandoned in some error paths,
+and a batch must be all or nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator
+
+from rookdb.errors import StorageError
+from rookdb.storage.sqlite import compiler
+
+__all__ = ["BUSY_TIMEOUT_MS", "Connections", "transaction"]
+
+BUSY_TIMEOUT_MS = 30_000
+
+
+def use_wal(conn: sqlite3.Connection) -> None:
+    """Switch a file to WAL. SQLite answers "database is locked" at once, without its busy
+    handler, while another process holds the lock this needs (as processes opening a new
+    database together do): wait for it as a busy timeout would."""
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    while True:
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.005)
+
+
+class Connections:
+    """One connection per thread and process (files), or one shared connection (memory)."""
+
+    def __init__(self, path: str | None) -> None:
+        self._path = path
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._registry_lock = threading.Lock()
+        self._closed = False
+        if path is None:
+            self._shared: sqlite3.Connection | None = self._open()
+            self._shared_lock: threading.RLock | None = threading.RLock()
+        else:
+            self._shared = None
+            self._shared_lock = None
+
+    def _open(self) -> sqlite3.Connection:
+        target = self._path if self._path is not None else ":memory:"
+        conn = sqlite3.connect(
+            target,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,  # autocommit; transactions are explicit
+            check_same_thread=False,
+        )
+        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.create_function(compiler.REGEXP_FUNCTION, 2, compiler.regexp, deterministic=True)
+        conn.create_function(compiler.SEARCH_FUNCTION, 4, compiler.search_row, deterministic=True)
+        if self._path is not None:
+            use_wal(conn)
+            conn.execute("PRAGMA synchronous = FULL")
+        with self._registry_lock:
+            self._all.append(conn)
+        return conn
+
+    # A class-based context manager: a generator-based one costs about a microsecond per use,
+    # and every storage call takes one.
+    def __enter__(self) -> sqlite3.Connection:
+        if self._closed:
+            raise StorageError("the storage is closed")
+        shared = self._shared
+        if shared is not None:
+            assert self._shared_lock is not None
+            self._shared_lock.acquire()
+            return shared
+        local = self._local
+        conn: sqlite3.Connection | None = getattr(local, "conn", None)
+        if conn is None or local.pid != os.getpid():
+            # After fork the parent's connection is abandoned, never used nor closed here.
+            conn = local.conn = self._open()
+            local.pid = os.getpid()
+        return conn
+
+    def __exit__(self, *exc: object) -> None:
+        if self._shared_lock is not None:
+            self._shared_lock.release()
+
+    def close(self) -> None:
+        self._closed = True
+        with self._registry_lock:
+            conns, self._all = self._all, []
+        for conn in conns:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+
+
+@contextlib.contextmanager
+def transaction(conn: sqlite3.Connection, mode: str = "IMMEDIATE") -> Iterator[None]:
+    """``BEGIN IMMEDIATE`` (a write: the write lock first) or ``DEFERRED`` (a snapshot)."""
+    conn.execute(f"BEGIN {mode}")
+    try:
+        yield
+    except BaseException:
+        with contextlib.suppress(sqlite3.Error):
+            conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")

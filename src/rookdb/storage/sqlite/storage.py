@@ -1,0 +1,286 @@
+"""One rookdb database in one SQLite database (a file, or memory): the SQLite dialect of the
+relational core (``relational.storage``), and its write path.
+
+Writes run in ``BEGIN IMMEDIATE`` transactions, so a batch takes the write lock before it reads
+the change vectors it checks; a batch is applied with ``executemany`` in batch order, and the
+automatic indexes that hold values (value tables, FTS5) are kept in step in its transaction.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import orjson
+
+from rookdb.errors import DatabaseDoesNotExistError
+from rookdb.query import OrderBy, Query
+from rookdb.storage.records import (
+    BatchResult,
+    Capabilities,
+    Command,
+    DeleteCommand,
+    PutCommand,
+    ReadCheck,
+    WriteResult,
+    check_expected,
+    document_key,
+    last_modified_now,
+)
+from rookdb.storage.relational.storage import (
+    RelationalStorage,
+    Statements,
+    check_format_version,
+    new_database_id,
+    read_check_failed,
+)
+from rookdb.storage.sqlite import compiler
+from rookdb.storage.sqlite.connections import Connections, transaction
+from rookdb.storage.sqlite.errors import SqliteErrors, SqliteOpenErrors, SqliteQueryErrors
+from rookdb.storage.sqlite.indexes import AutoIndexes
+
+__all__ = ["FILE_SUFFIX", "FORMAT_VERSION", "SqliteStorage"]
+
+# The package's name: what users configure (the "rookdb" logger and its children).
+log = logging.getLogger("rookdb.storage.sqlite")
+
+#: The on-disk format this code writes and reads (``PRAGMA user_version``; SPEC D6).
+FORMAT_VERSION = 1
+FILE_SUFFIX = ".rookdb"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS documents (
+    key TEXT PRIMARY KEY,          -- the id lower-cased: ids are case-insensitive (S2)
+    id TEXT NOT NULL,              -- the id as first written
+    collection TEXT NOT NULL,
+    etag INTEGER NOT NULL,
+    change_vector TEXT NOT NULL,
+    last_modified TEXT NOT NULL,
+    data TEXT NOT NULL             -- canonical JSON (D5), TEXT so the JSON1 functions read it
+);
+CREATE INDEX IF NOT EXISTS documents_by_collection ON documents (collection COLLATE NOCASE);
+CREATE TABLE IF NOT EXISTS hilo (prefix TEXT PRIMARY KEY, high INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS identities (prefix TEXT PRIMARY KEY, value INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+-- Automatic indexes (Q4): one row per (collection, field path) a query needed.
+CREATE TABLE IF NOT EXISTS auto_indexes (
+    id INTEGER PRIMARY KEY,
+    collection TEXT NOT NULL COLLATE NOCASE,
+    path TEXT NOT NULL,
+    kind TEXT NOT NULL,            -- 'expression' (no arrays in the path), 'values', 'search'
+    UNIQUE (collection, path, kind)
+);
+-- The candidates of array paths (rookdb.evaluate.candidates), kept with the documents.
+CREATE TABLE IF NOT EXISTS auto_values (
+    idx INTEGER NOT NULL, key TEXT NOT NULL, type TEXT NOT NULL, value
+);
+CREATE INDEX IF NOT EXISTS auto_values_lookup ON auto_values (idx, type, value);
+CREATE INDEX IF NOT EXISTS auto_values_by_key ON auto_values (key);
+"""
+
+_STATEMENTS = Statements.of(
+    schema="",
+    mark="?",
+    columns="id, CAST(data AS BLOB), change_vector, last_modified, collection",
+    # rowid: insertion order (an upsert keeps a row's rowid); no index on etag needed.
+    cursor="rowid",
+    collection="collection = ? COLLATE NOCASE",
+    keys="key IN (SELECT value FROM json_each(?))",
+)
+_UPSERT = (
+    "INSERT INTO documents (key, id, collection, etag, change_vector, last_modified, data) "
+    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
+    "collection = excluded.collection, etag = excluded.etag, "
+    "change_vector = excluded.change_vector, last_modified = excluded.last_modified, "
+    "data = excluded.data"
+)
+
+
+class SqliteStorage(RelationalStorage):
+    """One rookdb database in one SQLite database (a file, or memory)."""
+
+    _errors = SqliteErrors
+    _query_errors = SqliteQueryErrors
+    _log = log
+    _no_limit = -1
+    _stream_start = 0
+    _sql = _STATEMENTS
+
+    def __init__(self, name: str, path: str | None, capabilities: Capabilities) -> None:
+        super().__init__(name, capabilities)
+        self._indexes: AutoIndexes = AutoIndexes()
+        self._connections = Connections(path)
+        try:
+            with SqliteOpenErrors(path or "memory"), self._connections as conn, transaction(conn):
+                self._initialize(conn)
+        except BaseException:
+            self._connections.close()
+            raise
+
+    def _initialize(self, conn: sqlite3.Connection) -> None:
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        check_format_version(version, FORMAT_VERSION, "this database")
+        if version == 0:
+            # Statement by statement: executescript() would COMMIT the open transaction.
+            for statement in _SCHEMA.split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
+        row = conn.execute("SELECT value FROM meta WHERE name = 'database_id'").fetchone()
+        if row is None:
+            database_id = new_database_id()
+            conn.execute("INSERT INTO meta VALUES ('database_id', ?)", (database_id,))
+            conn.execute("INSERT INTO meta VALUES ('last_etag', '0')")
+            conn.execute("INSERT INTO meta VALUES ('index_version', '0')")
+        else:
+            database_id = row[0]
+        self._database_id = database_id
+        # The name as first written, for listings (the file's name is lower-cased).
+        conn.execute("INSERT OR IGNORE INTO meta VALUES ('name', ?)", (self.name,))
+        self.name = conn.execute("SELECT value FROM meta WHERE name = 'name'").fetchone()[0]
+
+    # -- the dialect -------------------------------------------------------------------------
+
+    def _connection(self) -> Connections:
+        return self._connections
+
+    def _snapshot(self, conn: sqlite3.Connection) -> contextlib.AbstractContextManager[None]:
+        return transaction(conn, "DEFERRED")
+
+    def _key_list(self, keys: list[str]) -> str:
+        return orjson.dumps(keys).decode()
+
+    def _collection_key(self, collection: str) -> str:
+        return collection  # compared COLLATE NOCASE
+
+    def _where(
+        self,
+        conn: sqlite3.Connection,
+        query: Query,
+        indexes: dict[tuple[str, str], int],
+        params: list[Any],
+    ) -> str:
+        sql = compiler.Compiler(query.collection, indexes)
+        conditions = []
+        if query.collection is not None:
+            # When row-id sets from indexes find the matches, the collection test must not
+            # make SQLite walk the collection instead: the unary + keeps it off indexes.
+            row_sets = query.where is not None and sql.uses_row_sets(query.where)
+            conditions.append(f"{'+' if row_sets else ''}collection = ? COLLATE NOCASE")
+            params.append(query.collection)
+        if query.where is not None:
+            conditions.append(sql.where(query.where, params))
+        return " AND ".join(conditions) or "1"
+
+    def _order_clause(self, order_by: tuple[OrderBy, ...]) -> str:
+        return compiler.order_clause(order_by)
+
+    def _create_indexes(
+        self, conn: sqlite3.Connection, collection: str, missing: list[tuple[str, str]]
+    ) -> list[tuple[str, str]]:
+        with transaction(conn):
+            return self._indexes.create(conn, collection, missing, self.max_auto_indexes)
+
+    def close(self) -> None:
+        self._connections.close()
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def apply(self, batch: Iterable[Command]) -> BatchResult:
+        commands = list(batch)  # the whole batch before the write lock: it may be a generator
+        with SqliteErrors("write a batch"), self._connections as conn, transaction(conn):
+            return self._apply(conn, commands)
+
+    def _apply(self, conn: sqlite3.Connection, batch: Sequence[Command]) -> BatchResult:
+        checked = [
+            document_key(c.id)
+            for c in batch
+            if isinstance(c, ReadCheck) or c.expected_change_vector is not None
+        ]
+        current = (
+            dict(
+                conn.execute(
+                    "SELECT key, change_vector FROM documents "
+                    "WHERE key IN (SELECT value FROM json_each(?))",
+                    (orjson.dumps(checked).decode(),),
+                ).fetchall()
+            )
+            if checked
+            else {}
+        )
+        meta = dict(
+            conn.execute("SELECT name, value FROM meta WHERE name IN ('last_etag', 'deleted')")
+        )
+        if "deleted" in meta:
+            # delete_database marked this file before removing it, while this store had it
+            # open: a write now would be acknowledged into a file no one will read again.
+            raise DatabaseDoesNotExistError(
+                f"database {self.name!r} was deleted (by another store or process) while this "
+                "store had it open; nothing was written: open a new store to create it again"
+            )
+        etag = int(meta["last_etag"])
+        now = last_modified_now()
+        suffix = f"-{self._database_id}"
+        rows: list[tuple[Any, ...]] = []
+        results: list[WriteResult] = []
+        # With value or full-text indexes, the final state of every key the batch touches.
+        registry = self._indexes.registry(conn)
+        maintained = any(k != "expression" for i in registry.values() for (_, k) in i)
+        final: dict[str, tuple[str, bytes] | None] | None = {} if maintained else None
+        deleted_rowids: dict[str, int] = {}
+        for command in batch:
+            if type(command) is PutCommand:
+                etag += 1
+                document_id = command.id
+                if not document_id or document_id[-1] in "/|":
+                    document_id = self._completed_id(conn, document_id, etag)
+                key = document_id.lower()
+                if command.expected_change_vector is not None:
+                    check_expected(document_id, command.expected_change_vector, current.get(key))
+                change_vector = f"A:{etag}{suffix}"
+                rows.append(
+                    (
+                        key,
+                        document_id,
+                        command.collection,
+                        etag,
+                        change_vector,
+                        now,
+                        command.data.decode("utf-8"),
+                    )
+                )
+                if checked:
+                    current[key] = change_vector
+                if final is not None:
+                    final[key] = (command.collection, command.data)
+                results.append(WriteResult(document_id, change_vector, now))
+            elif type(command) is DeleteCommand:
+                key = document_key(command.id)
+                check_expected(command.id, command.expected_change_vector, current.get(key))
+                if rows:  # keep batch order: earlier puts land before this delete
+                    conn.executemany(_UPSERT, rows)
+                    rows = []
+                if final is not None:
+                    row = conn.execute(
+                        "SELECT rowid FROM documents WHERE key = ?", (key,)
+                    ).fetchone()
+                    if row is not None:
+                        deleted_rowids[key] = row[0]
+                conn.execute("DELETE FROM documents WHERE key = ?", (key,))
+                current.pop(key, None)
+                if final is not None:
+                    final[key] = None
+            else:
+                assert isinstance(command, ReadCheck)
+                actual = current.get(document_key(command.id))
+                if actual != command.change_vector:
+                    raise read_check_failed(command, actual)
+        if rows:
+            conn.executemany(_UPSERT, rows)
+        if final:
+            self._indexes.maintain(conn, registry, final, deleted_rowids)
+        conn.execute("UPDATE meta SET value = ? WHERE name = 'last_etag'", (str(etag),))
+        return BatchResult(results)
