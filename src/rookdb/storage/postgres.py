@@ -880,7 +880,9 @@ class PostgresBackend(Backend):
             )
         self.schema_prefix = prefix
         conninfo = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(passed)))
-        self.capabilities = Capabilities(name="postgres", persistent=True, multi_process=True)
+        self.capabilities = Capabilities(
+            name="postgres", persistent=True, multi_process=True, shared_in_process=True
+        )
         self._lock = threading.Lock()
         self._open: dict[str, PostgresStorage] = {}
         self._pool = ConnectionPool(conninfo, connect_timeout(timeout))

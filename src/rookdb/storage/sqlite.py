@@ -613,6 +613,7 @@ class SqliteBackend(Backend):
             name="sqlite" if directory is not None else "memory",
             persistent=directory is not None,
             multi_process=directory is not None,
+            shared_in_process=directory is not None,
         )
         self._lock = threading.Lock()
         self._open: dict[str, SqliteStorage] = {}
