@@ -199,7 +199,7 @@ class Capabilities:
     #: (automatic indexes made, their cap, their logs) is the server's, not this process's.
     remote: bool = False
 
-    #: The flags, in declaration order (for messages and the ``rookdb_requires`` marker).
     @classmethod
     def flags(cls) -> tuple[str, ...]:
+        """The flags' names, in declaration order (what ``rookdb_requires`` may ask)."""
         return tuple(f.name for f in dataclasses.fields(cls) if f.type in ("bool", bool))
