@@ -19,7 +19,8 @@ from click.testing import CliRunner, Result
 from rookdb import DocumentStore
 from rookdb.cli import main
 
-pytestmark = pytest.mark.rookdb_backends("sqlite", "postgres", "http")
+# A command is another process: its storage must outlive it and be shared with this one.
+pytestmark = pytest.mark.rookdb_requires("persistent", "multi_process")
 
 
 class Employee:

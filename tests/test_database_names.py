@@ -36,7 +36,7 @@ def test_every_spelling_of_a_name_is_one_database(
     store = new_store().initialize()
     _write(store, "Probe_Case")
     assert _found(store, "probe_case") and _found(store, "PROBE_CASE")
-    if store._backend_ready().capabilities.persistent:
+    if store.backend.capabilities.shared_in_process:
         # A new store (a new process, a restarted server) reads the lower-case name first.
         fresh = new_store().initialize()
         assert _found(fresh, "probe_case")
@@ -53,13 +53,13 @@ def test_delete_in_another_case_removes_the_data(
     store.maintenance.delete_database("PROBE_CASE")
     assert not any(n.lower() == "probe_case" for n in store.maintenance.list_databases())
     assert not _found(store, "Probe_Case")
-    if store._backend_ready().capabilities.persistent:
+    if store.backend.capabilities.shared_in_process:
         assert not _found(new_store().initialize(), "probe_case")
     with pytest.raises(DatabaseDoesNotExistError):
         store.maintenance.delete_database("nothing_here")
 
 
-@pytest.mark.rookdb_backends("sqlite", "postgres", "http")  # memory:// is private to a store
+@pytest.mark.rookdb_requires("shared_in_process")
 def test_a_write_after_another_store_deleted_the_database_is_never_lost(
     new_store: Callable[..., DocumentStore],
 ) -> None:

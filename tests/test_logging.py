@@ -27,7 +27,8 @@ def _records(caplog: pytest.LogCaptureFixture, text: str) -> list[logging.LogRec
     return [r for r in caplog.records if text in r.getMessage()]
 
 
-@pytest.mark.rookdb_backends("memory", "sqlite", "postgres")
+# Behind a server, the server makes the index and logs it (tests of rookdb serve see that).
+@pytest.mark.rookdb_requires(remote=False)
 def test_an_automatic_index_made_is_logged_once(
     store: DocumentStore, caplog: pytest.LogCaptureFixture, capfd: pytest.CaptureFixture[str]
 ) -> None:

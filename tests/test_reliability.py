@@ -104,7 +104,7 @@ def _lost_updates(url: str, optimistic: bool) -> tuple[int, int]:
         return session.load("counters/1")["value"], conflicts
 
 
-@pytest.mark.rookdb_backends("sqlite", "postgres", "http")
+@pytest.mark.rookdb_requires("multi_process")
 def test_no_lost_updates_with_optimistic_concurrency(store_url: str, report: Report) -> None:
     final, conflicts = _lost_updates(store_url, optimistic=True)
     expected = PROCESSES * INCREMENTS
@@ -117,7 +117,7 @@ def test_no_lost_updates_with_optimistic_concurrency(store_url: str, report: Rep
     assert conflicts > 0  # the processes did collide
 
 
-@pytest.mark.rookdb_backends("sqlite", "postgres", "http")
+@pytest.mark.rookdb_requires("multi_process")
 def test_negative_control_loses_updates_without_it(store_url: str, report: Report) -> None:
     final, _ = _lost_updates(store_url, optimistic=False)
     lost = PROCESSES * INCREMENTS - final
@@ -147,7 +147,7 @@ def _create(url: str, ids: list[str], start: Any, out: Any) -> None:
     out.put((os.getpid(), wins))
 
 
-@pytest.mark.rookdb_backends("sqlite", "postgres", "http")
+@pytest.mark.rookdb_requires("multi_process")
 def test_create_race_has_exactly_one_winner(store_url: str, report: Report) -> None:
     ids = [f"races/{i}" for i in range(CREATE_IDS)]
     out, start = _fork.Queue(), _fork.Barrier(PROCESSES)
@@ -195,7 +195,7 @@ def _transfer(url: str, count: int, seed: int, out: Any) -> None:
     out.put(conflicts)
 
 
-@pytest.mark.rookdb_backends("sqlite", "postgres", "http")
+@pytest.mark.rookdb_requires("multi_process")
 def test_bank_invariant_holds_for_a_concurrent_reader(store_url: str, report: Report) -> None:
     with DocumentStore(urls=store_url) as store:
         with store.open_session() as session:
@@ -238,7 +238,7 @@ def _pair_writer(url: str, count: int) -> None:
                 session.save_changes()
 
 
-@pytest.mark.rookdb_backends("sqlite", "postgres", "http")
+@pytest.mark.rookdb_requires("multi_process")
 def test_multi_load_never_sees_half_a_batch(store_url: str, report: Report) -> None:
     with DocumentStore(urls=store_url) as store:
         with store.open_session() as session:
@@ -279,7 +279,7 @@ def _bulk_writer(url: str, trial: int, pipe: Connection) -> None:
             batch += 1
 
 
-@pytest.mark.rookdb_backends("sqlite", "postgres", "http")
+@pytest.mark.rookdb_requires("multi_process")
 def test_kill_9_during_save_changes_is_all_or_nothing(
     store_url: str, tmp_path: Path, report: Report, backend: Any
 ) -> None:

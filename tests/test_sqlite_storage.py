@@ -11,7 +11,7 @@ import pytest
 from rookdb import ConcurrencyError, ConfigurationError, DocumentStore, StorageError
 from rookdb.storage.records import DeleteCommand, PutCommand, ReadCheck
 from rookdb.storage.sqlite import FORMAT_VERSION, SqliteBackend, SqliteStorage
-from tests.models import Employee
+from rookdb.testing.suite.models import Employee
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from rookdb import (
     InvalidOperationError,
     SessionOptions,
 )
-from tests.models import Employee
+from rookdb.testing.suite.models import Employee
 
 
 def test_public_api_is_sorted_and_complete() -> None:
@@ -79,7 +79,7 @@ def test_sqlite_memory_forms_are_memory(url: str, in_tmp_dir: None) -> None:
             assert session.load("employees/1", Employee).first_name == "A"
         with b.open_session() as session:
             assert session.load("employees/1") is None
-        assert not a._backend_ready().capabilities.persistent
+        assert not a.backend.capabilities.persistent
     assert list(Path(".").iterdir()) == []
 
 

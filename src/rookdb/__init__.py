@@ -45,6 +45,7 @@ from rookdb.options import OptimisticConcurrencyMode, SessionOptions
 from rookdb.query import DocumentQuery, QueryStatistics
 from rookdb.rql import RawDocumentQuery
 from rookdb.session import DocumentSession
+from rookdb.storage.registry import register_backend
 from rookdb.store import DocumentStore
 from rookdb.tracking.diff import ChangeType, DocumentsChanges
 from rookdb.tracking.state import MetadataDictionary
@@ -95,4 +96,5 @@ __all__ = [
     "StorageError",
     "StorageUnavailableError",
     "TooManyRequestsError",
+    "register_backend",
 ]

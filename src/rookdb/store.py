@@ -71,20 +71,43 @@ class DocumentStore(EventRegistration):
     ``"default"``. Entering the ``with`` block does not initialize the store, so conventions can
     still be set there; the first ``open_session()`` (or ``initialize()``) does, and freezes
     them.
+
+    ``backend``: a ``rookdb.storage.base.Backend`` to use instead of opening ``urls`` (give
+    one or the other), as httpx takes a transport: a backend of your own, or one wrapped in a
+    middleware (``rookdb.testing.recording.RecordingBackend``). The store owns it as it owns
+    one it opened: ``close()`` closes it, unless ``backend.shared`` says other stores use it
+    too, and then whoever made it closes it.
     """
 
-    def __init__(self, urls: str | list[str] | None = None, database: str | None = None) -> None:
-        if urls is None:
-            urls = os.environ.get("ROOKDB_URL") or DEFAULT_URL
-        url_list = [urls] if isinstance(urls, str) else list(urls)
-        if not url_list or not all(isinstance(u, str) and u for u in url_list):
-            raise ConfigurationError("urls must be a URL or a non-empty list of URLs")
+    def __init__(
+        self,
+        urls: str | list[str] | None = None,
+        database: str | None = None,
+        *,
+        backend: Backend | None = None,
+    ) -> None:
+        if backend is not None:
+            if not isinstance(backend, Backend):
+                raise ConfigurationError(
+                    f"backend must be a rookdb.storage.base.Backend, not {type(backend).__name__}"
+                )
+            if urls is not None:
+                raise ConfigurationError("give urls or backend, not both")
+            url_list: list[str] = []
+        else:
+            if urls is None:
+                urls = os.environ.get("ROOKDB_URL") or DEFAULT_URL
+            url_list = [urls] if isinstance(urls, str) else list(urls)
+            if not url_list or not all(isinstance(u, str) and u for u in url_list):
+                raise ConfigurationError("urls must be a URL or a non-empty list of URLs")
+        #: The URLs the store opens; empty when it was given a ``backend``.
         self.urls: list[str] = url_list
         self.database: str = validate_database_name(database or DEFAULT_DATABASE)
         self.conventions = DocumentConventions()
         self._events = SessionEvents()
         self._lock = threading.RLock()
         self._backend: Backend | None = None
+        self._given_backend = backend
         self._codec: EntityCodec | None = None
         self._storages: dict[str, Storage] = {}
         self._generators: dict[str, HiLoIdGenerator] = {}
@@ -99,7 +122,8 @@ class DocumentStore(EventRegistration):
         self.close()
 
     def __repr__(self) -> str:
-        return f"DocumentStore(urls={self.urls!r}, database={self.database!r})"
+        where = f"urls={self.urls!r}" if self.urls else f"backend={self._given_backend!r}"
+        return f"DocumentStore({where}, database={self.database!r})"
 
     def initialize(self) -> DocumentStore:
         """Open the backend and freeze the conventions; idempotent."""
@@ -108,7 +132,8 @@ class DocumentStore(EventRegistration):
                 raise InvalidOperationError("the store is closed")
             if self._backend is None:
                 self.conventions.freeze()
-                self._backend = open_backend(self.urls)
+                given = self._given_backend
+                self._backend = given if given is not None else open_backend(self.urls)
                 self._codec = EntityCodec(
                     identity_name=self.conventions.find_identity_property_name,
                     encoders=self.conventions.encoders,
@@ -120,6 +145,12 @@ class DocumentStore(EventRegistration):
         self.initialize()
         assert self._backend is not None
         return self._backend
+
+    @property
+    def backend(self) -> Backend:
+        """The backend this store uses (opened from ``urls``, or the one it was given);
+        initializes the store. Its ``capabilities`` say what it can do."""
+        return self._backend_ready()
 
     def _storage(self, database: str) -> Storage:
         key = database.lower()
@@ -184,7 +215,8 @@ class DocumentStore(EventRegistration):
             if self._closed:
                 return
             self._closed = True
-            backend, self._backend = self._backend, None
+            # A backend it was given is its own even if never used.
+            backend, self._backend = self._backend or self._given_backend, None
             generators, self._generators = list(self._generators.values()), {}
             self._storages = {}
         for hilo in generators:

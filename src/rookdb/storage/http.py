@@ -361,7 +361,9 @@ class HttpBackend(Backend):
                 raise ConfigurationError(f"not an http(s) URL: {url!r}")
         if not given:
             raise ConfigurationError("an http backend needs at least one server URL")
-        self.capabilities = Capabilities(name="http", persistent=True, multi_process=True)
+        self.capabilities = Capabilities(
+            name="http", persistent=True, multi_process=True, shared_in_process=True, remote=True
+        )
         self._client = _Client(list(dict.fromkeys(url.rstrip("/") for url in given)))
         self._lock = threading.Lock()
         self._open: dict[str, HttpStorage] = {}

@@ -181,9 +181,25 @@ class DatabaseStatistics:
 class Capabilities:
     """What a backend can do; the conformance suite skips (and says why) what it cannot.
 
-    Declared on each backend class instead of type checks (peewee's habit).
+    Declared on each backend instead of checks of its type or name (peewee's habit): tests ask
+    for a flag with ``@pytest.mark.rookdb_requires("multi_process")``, code reads the flag. A
+    flag left out is False: a backend claims only what it does.
     """
 
+    #: The backend's name in test ids and messages; never a reason to branch.
     name: str
-    persistent: bool
-    multi_process: bool
+    #: Its databases survive the process (and a restart of a server) that wrote them.
+    persistent: bool = False
+    #: Several processes (``rookdb serve``, the CLI, workers) share its databases at once.
+    multi_process: bool = False
+    #: Every store of this process opened on the same URL sees the same databases (false for a
+    #: private ``memory://``, which is the store's own).
+    shared_in_process: bool = False
+    #: Served over the network: a server does the storage work, so what happens inside it
+    #: (automatic indexes made, their cap, their logs) is the server's, not this process's.
+    remote: bool = False
+
+    @classmethod
+    def flags(cls) -> tuple[str, ...]:
+        """The flags' names, in declaration order (what ``rookdb_requires`` may ask)."""
+        return tuple(f.name for f in dataclasses.fields(cls) if f.type in ("bool", bool))

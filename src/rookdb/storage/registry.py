@@ -12,7 +12,10 @@ is the ``postgres`` extra). ``http(s)://`` is a rookdb server (``rookdb serve``;
 
 from __future__ import annotations
 
+import dataclasses
+import importlib.metadata
 import os
+import re
 import threading
 from collections.abc import Callable, Sequence
 from urllib.parse import unquote, urlsplit
@@ -21,7 +24,15 @@ from rookdb.errors import ConfigurationError
 from rookdb.storage.base import Backend
 from rookdb.storage.sqlite import SqliteBackend
 
-__all__ = ["SCHEMES", "open_backend"]
+__all__ = ["ENTRY_POINT_GROUP", "SCHEMES", "BackendFactory", "open_backend", "register_backend"]
+
+#: Makes the backend of one URL (the whole URL, scheme included). Raises ``ConfigurationError``
+#: for a URL it cannot use.
+BackendFactory = Callable[[str], Backend]
+
+#: The entry-point group an installed package names its backend factories in, by scheme:
+#: ``[project.entry-points."rookdb.backends"] mydb = "mypackage.backend:open_mydb"``.
+ENTRY_POINT_GROUP = "rookdb.backends"
 
 _shared_memory: dict[str, SqliteBackend] = {}
 _shared_lock = threading.Lock()
@@ -36,6 +47,8 @@ def _memory(url: str) -> Backend:
         if backend is None:
             backend = _shared_memory[name] = SqliteBackend(None)
             backend.shared = True
+            # Every store of the process naming it sees it; still gone with the process.
+            backend.capabilities = dataclasses.replace(backend.capabilities, shared_in_process=True)
         return backend
 
 
@@ -89,7 +102,9 @@ def _http(url: str | Sequence[str]) -> Backend:
 
 _SERVERS = ("http", "https")
 
-SCHEMES: dict[str, Callable[[str], Backend]] = {
+#: Every scheme rookdb opens, built in or registered (read it; change it with
+#: ``register_backend``).
+SCHEMES: dict[str, BackendFactory] = {
     "memory": _memory,
     "sqlite": _sqlite,
     "postgresql": _postgres,
@@ -99,8 +114,86 @@ SCHEMES: dict[str, Callable[[str], Backend]] = {
 }
 
 
+_BUILT_IN = frozenset(SCHEMES)
+_registry_lock = threading.Lock()
+#: RFC 3986's scheme: a letter, then letters, digits, ``+``, ``-`` and ``.``.
+_SCHEME = re.compile(r"[a-z][a-z0-9+.-]*")
+
+
+def register_backend(scheme: str, factory: BackendFactory, *, replace: bool = False) -> None:
+    """Open URLs of ``scheme`` (``scheme://...``, case-insensitive) with ``factory(url)``,
+    which returns a ``rookdb.storage.base.Backend``.
+
+    A third-party backend calls this once, from the module that defines it (or names the
+    factory in the ``rookdb.backends`` entry-point group instead); rookdb's own schemes cannot
+    be taken over. Registering the same factory again does nothing; another factory for a
+    scheme already registered is refused unless ``replace=True``. Bad input is a
+    ``ConfigurationError``.
+    """
+    if not isinstance(scheme, str) or _SCHEME.fullmatch(scheme.lower()) is None:
+        raise ConfigurationError(
+            f"invalid URL scheme {scheme!r}: a letter, then letters, digits, '+', '-' or '.' "
+            "(without '://')"
+        )
+    if not callable(factory):
+        raise ConfigurationError(
+            f"the backend factory for {scheme}:// must be callable (url -> Backend), "
+            f"not {type(factory).__name__}"
+        )
+    key = scheme.lower()
+    if key in _BUILT_IN:
+        raise ConfigurationError(f"{key}:// is one of rookdb's own schemes; choose another")
+    with _registry_lock:
+        current = SCHEMES.get(key)
+        if current is not None and current is not factory and not replace:
+            raise ConfigurationError(
+                f"{key}:// is already registered (to {_describe(current)}); "
+                "pass replace=True to replace it"
+            )
+        SCHEMES[key] = factory
+
+
+def _describe(factory: BackendFactory) -> str:
+    module = getattr(factory, "__module__", None) or "?"
+    return f"{module}.{getattr(factory, '__qualname__', type(factory).__name__)}"
+
+
+def _from_entry_points(scheme: str) -> BackendFactory | None:
+    """The factory an installed package names for ``scheme``, registered on first use."""
+    if not scheme:
+        return None
+    found = [
+        ep
+        for ep in importlib.metadata.entry_points(group=ENTRY_POINT_GROUP)
+        if ep.name.lower() == scheme
+    ]
+    if not found:
+        return None
+    if len({ep.value for ep in found}) > 1:
+        named = ", ".join(sorted({ep.value for ep in found}))
+        raise ConfigurationError(f"several installed packages provide {scheme}://: {named}")
+    try:
+        factory = found[0].load()
+    except Exception as exc:  # an import error of the other package, with its cause
+        raise ConfigurationError(
+            f"the {scheme}:// backend {found[0].value} could not be loaded: {exc}"
+        ) from exc
+    register_backend(scheme, factory)
+    return SCHEMES[scheme]
+
+
 def _scheme(url: str) -> str:
     return url.split("://", 1)[0].lower() if "://" in url else ""
+
+
+def _open(factory: BackendFactory, url: str) -> Backend:
+    backend = factory(url)
+    if not isinstance(backend, Backend):
+        raise ConfigurationError(
+            f"the backend factory {_describe(factory)} returned {type(backend).__name__} for "
+            f"{_scheme(url)}://, not a rookdb.storage.base.Backend"
+        )
+    return backend
 
 
 def open_backend(urls: str | Sequence[str]) -> Backend:
@@ -111,12 +204,12 @@ def open_backend(urls: str | Sequence[str]) -> Backend:
     if not given:
         raise ConfigurationError("no URL given")
     url = given[0]
-    factory = SCHEMES.get(_scheme(url))
+    factory = SCHEMES.get(_scheme(url)) or _from_entry_points(_scheme(url))
     if factory is None:
         accepted = ", ".join(f"{s}://" for s in sorted(SCHEMES))
         raise ConfigurationError(f"unsupported URL {url!r}: rookdb accepts {accepted}")
     if len(given) == 1:
-        return factory(url)
+        return _open(factory, url)
     if any(_scheme(u) not in _SERVERS for u in given):
         raise ConfigurationError(
             "several URLs are for rookdb servers (http:// or https://), to fail over between; "

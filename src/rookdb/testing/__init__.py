@@ -2,9 +2,11 @@
 
 This package is a pytest plugin, off unless a project asks for it: ``pytest_plugins =
 ["rookdb.testing"]`` in a ``conftest.py`` (or ``pytest -p rookdb.testing``) adds the
-``rookdb_store`` / ``rookdb_new_store`` / ``rookdb_store_url`` / ``rookdb_backend`` fixtures,
-the ``--rookdb-backend`` option and the ``rookdb_backends`` marker (``rookdb.testing.plugin``
-says what each does). ``BACKENDS`` lists how each backend gets a fresh URL.
+``rookdb_store`` / ``rookdb_new_store`` / ``rookdb_store_url`` / ``rookdb_database`` /
+``rookdb_backend`` fixtures, the ``--rookdb-backend`` and ``--rookdb-url`` options and the
+``rookdb_requires`` and ``rookdb_backends`` markers (``rookdb.testing.plugin`` says what each
+does). ``BACKENDS`` lists how each built-in backend gets a fresh URL; ``rookdb.testing.suite``
+is rookdb's behaviour suite, which runs on any URL.
 """
 
 from rookdb.testing import plugin

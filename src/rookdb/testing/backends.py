@@ -44,12 +44,16 @@ def postgres_url() -> str:
 class BackendSpec:
     """A backend under test: its name, a fresh URL in a temporary directory, why it cannot
     run here (None: it can), and how to remove what a test left behind. What the backend can
-    do is its ``Capabilities``, not declared here again."""
+    do is its ``Capabilities``, not declared here again. A backend that is not rookdb's own
+    needs no spec: ``--rookdb-url`` runs the tests on any URL."""
 
     name: str
     make_url: Callable[[Path], str]
     unavailable: Callable[[], str | None] = lambda: None
     clean_up: Callable[[str], None] = lambda url: None
+    #: True when every test gets the same URL (``--rookdb-url``): each then works in a
+    #: database of its own there, and the databases it made are deleted afterwards.
+    fresh_database: bool = False
 
     def require(self) -> None:
         """Skip the running test, with the reason, if this backend cannot run here; under

@@ -1,12 +1,17 @@
 """A storage middleware that records every call: tests assert the exact work a session does.
 
-It wraps any ``Storage`` with the same interface (TinyDB's middleware habit)::
+``RecordingBackend`` wraps any backend (``rookdb.storage.middleware``) and is handed to a store
+with ``backend=``; it records nothing until asked::
 
+    store = DocumentStore(backend=RecordingBackend(open_backend(url)))
+    ...
     calls = record_requests(store)
     with store.open_session() as session:
         ...
         session.save_changes()
     assert [c.method for c in calls] == ["apply"]
+
+The stores of the shipped suite's fixtures are made this way (``rookdb.testing.suite``).
 """
 
 from __future__ import annotations
@@ -15,12 +20,14 @@ import dataclasses
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from rookdb.errors import ConfigurationError
 from rookdb.query import Query
 from rookdb.storage.base import Storage
+from rookdb.storage.middleware import MiddlewareBackend, MiddlewareStorage
 from rookdb.storage.records import BatchResult, Command, DocumentRecord, GetResult, QueryResult
 from rookdb.store import DocumentStore
 
-__all__ = ["Call", "RecordingStorage", "record_requests"]
+__all__ = ["Call", "RecordingBackend", "RecordingStorage", "record_requests"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,53 +36,72 @@ class Call:
     args: tuple[Any, ...]
 
 
-class RecordingStorage(Storage):
-    """Delegates to ``inner`` and appends a ``Call`` to ``calls`` for each method called."""
+class RecordingStorage(MiddlewareStorage):
+    """Hands every call to ``inner`` and, while ``calls`` is a list, appends a ``Call`` to it."""
 
-    def __init__(self, inner: Storage, calls: list[Call]) -> None:
-        self.inner = inner
-        self.calls = calls
-        self.capabilities = inner.capabilities
+    def __init__(self, inner: Storage) -> None:
+        super().__init__(inner)
+        self.calls: list[Call] | None = None
+
+    def _record(self, method: str, *args: Any) -> None:
+        if self.calls is not None:
+            self.calls.append(Call(method, args))
 
     def get(self, ids: Sequence[str], includes: Sequence[str] = ()) -> GetResult:
-        self.calls.append(Call("get", (list(ids), list(includes))))
+        self._record("get", list(ids), list(includes))
         return self.inner.get(ids, includes)
 
     def get_prefix(self, prefix: str, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
-        self.calls.append(Call("get_prefix", (prefix, start, page_size)))
+        self._record("get_prefix", prefix, start, page_size)
         return self.inner.get_prefix(prefix, start, page_size)
 
     def apply(self, batch: Iterable[Command]) -> BatchResult:
+        if self.calls is None:  # not recording: the batch goes on as the session made it
+            return self.inner.apply(batch)
         commands = list(batch)
-        self.calls.append(Call("apply", (commands,)))
+        self._record("apply", commands)
         return self.inner.apply(commands)
 
     def query(self, query: Query) -> QueryResult:
-        self.calls.append(Call("query", (query,)))
+        self._record("query", query)
         return self.inner.query(query)
 
     def reserve_ids(self, prefix: str, capacity: int) -> tuple[int, int]:
-        self.calls.append(Call("reserve_ids", (prefix, capacity)))
+        self._record("reserve_ids", prefix, capacity)
         return self.inner.reserve_ids(prefix, capacity)
 
     def return_ids(self, prefix: str, last_used: int, high: int) -> None:
-        self.calls.append(Call("return_ids", (prefix, last_used, high)))
+        self._record("return_ids", prefix, last_used, high)
         self.inner.return_ids(prefix, last_used, high)
 
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
-        self.calls.append(Call("stream", (collection,)))
+        self._record("stream", collection)
         return self.inner.stream(collection)
 
-    def close(self) -> None:
-        self.inner.close()
+
+class RecordingBackend(MiddlewareBackend):
+    """Wraps ``inner``; ``record(database)`` starts recording the calls made on a database."""
+
+    def wrap_storage(self, storage: Storage) -> RecordingStorage:
+        return RecordingStorage(storage)
+
+    def record(self, database: str) -> list[Call]:
+        """A new list that every later call on ``database`` is appended to."""
+        storage = self.database(database)
+        assert isinstance(storage, RecordingStorage)
+        calls: list[Call] = []
+        storage.calls = calls
+        return calls
 
 
 def record_requests(store: DocumentStore, database: str | None = None) -> list[Call]:
-    """Record every storage call of sessions opened on ``store`` from now on."""
-    name = database or store.database
-    calls: list[Call] = []
-    inner = store._storage(name)
-    with store._lock:
-        store._storages[name.lower()] = RecordingStorage(inner, calls)
-        store._generators.pop(name.lower(), None)
-    return calls
+    """Record every storage call made from now on on ``database`` (the store's default) of
+    ``store``, which was made with ``backend=RecordingBackend(...)``, as the suite's fixtures
+    make theirs."""
+    backend = store.backend
+    if not isinstance(backend, RecordingBackend):
+        raise ConfigurationError(
+            "record_requests needs a store made with backend=RecordingBackend(...), "
+            f"not one on {type(backend).__name__}"
+        )
+    return backend.record(database or store.database)

@@ -61,7 +61,9 @@ class PostgresBackend(RelationalBackend[PostgresStorage]):
             )
         self.schema_prefix = prefix
         conninfo = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(passed)))
-        self.capabilities = Capabilities(name="postgres", persistent=True, multi_process=True)
+        self.capabilities = Capabilities(
+            name="postgres", persistent=True, multi_process=True, shared_in_process=True
+        )
         self._pool = ConnectionPool(conninfo, connect_timeout(timeout))
 
     def _open_storage(self, name: str) -> PostgresStorage:

@@ -38,6 +38,7 @@ class SqliteBackend(RelationalBackend[SqliteStorage]):
             name="sqlite" if directory is not None else "memory",
             persistent=directory is not None,
             multi_process=directory is not None,
+            shared_in_process=directory is not None,
         )
 
     def _make_directory(self) -> None:

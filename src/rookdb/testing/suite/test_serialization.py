@@ -19,7 +19,7 @@ from rookdb.conventions import default_collection_name
 from rookdb.serialization.encoding import json_equal
 from rookdb.serialization.entities import EntityCodec
 from rookdb.testing.recording import record_requests
-from tests.models import Address, Color, Company, Employee, Line, Order, Slotted
+from rookdb.testing.suite.models import Address, Color, Company, Employee, Line, Order, Slotted
 
 
 def _stored_json(store: DocumentStore, document_id: str) -> dict[str, Any]:
@@ -54,7 +54,10 @@ def test_document_shape_and_metadata(store: DocumentStore) -> None:
         "placed": "2024-01-02T03:04:05.1234560",  # fixed width, 7 digits (scalars.py)
         "color": "blue",
         "tags": ["x"],
-        "@metadata": {"@collection": "Orders", "Raven-Python-Type": "tests.models.Order"},
+        "@metadata": {
+            "@collection": "Orders",
+            "Raven-Python-Type": "rookdb.testing.suite.models.Order",
+        },
     }
     assert list(doc) == [*list(doc)[:-1], "@metadata"]  # document order, metadata last
 
@@ -345,5 +348,5 @@ def test_line_separators_in_strings_survive_a_stream(store: DocumentStore) -> No
         for i, text in enumerate(texts):
             session.store({"text": text}, f"lines/{i}")
         session.save_changes()
-    streamed = {r.id: orjson.loads(r.data)["text"] for r in store._storage("default").stream()}
+    streamed = {r.id: orjson.loads(r.data)["text"] for r in store._storage(store.database).stream()}
     assert streamed == {f"lines/{i}": text for i, text in enumerate(texts)}

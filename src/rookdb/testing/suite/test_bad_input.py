@@ -16,7 +16,7 @@ from rookdb import (
     RookError,
     SerializationError,
 )
-from tests.models import Employee
+from rookdb.testing.suite.models import Employee
 
 
 def _documents(store: DocumentStore) -> list[str]:

@@ -16,7 +16,7 @@ from rookdb import (
 )
 from rookdb.storage.records import PutCommand
 from rookdb.testing.recording import record_requests
-from tests.models import Company, Employee, FrozenPoint, Product, Slotted
+from rookdb.testing.suite.models import Company, Employee, FrozenPoint, Product, Slotted
 
 
 def _save(store: DocumentStore, entity: object, key: str) -> None:

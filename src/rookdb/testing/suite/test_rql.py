@@ -32,7 +32,7 @@ from rookdb.query import (
 )
 from rookdb.rql import parse, print_query
 from rookdb.rql import tokenize as rql_tokens
-from tests.models import Employee
+from rookdb.testing.suite.models import Employee
 
 
 @pytest.mark.parametrize(

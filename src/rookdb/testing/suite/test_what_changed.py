@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from rookdb import ChangeType, DocumentsChanges, DocumentStore
+from rookdb.testing.suite.models import Employee
 from rookdb.tracking.diff import diff, to_json_patch
-from tests.models import Employee
 
 
 def _changes(store: DocumentStore, old: dict[str, Any], edit: Any) -> list[DocumentsChanges]:
@@ -224,6 +224,6 @@ def test_metadata_edits_stay_with_their_entity(store: DocumentStore) -> None:
         session.store(fresh, "employees/3")
         assert dict(session.advanced.get_metadata_for(fresh)) == {
             "@collection": "Employees",
-            "Raven-Python-Type": "tests.models.Employee",
+            "Raven-Python-Type": "rookdb.testing.suite.models.Employee",
             "@id": "employees/3",
         }

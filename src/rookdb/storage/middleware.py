@@ -1,0 +1,102 @@
+"""Middleware: a ``Backend`` that wraps another and hands every call on (TinyDB's habit).
+
+Subclass ``MiddlewareBackend`` and ``MiddlewareStorage`` and override what the middleware is
+about; everything else reaches the wrapped backend unchanged, capabilities included. Hand the
+result to a store with ``DocumentStore(backend=MyBackend(open_backend(url)))``, or register a
+URL scheme for it (``register_backend``). ``rookdb.testing.recording`` is one such middleware.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+
+from rookdb.query import Query
+from rookdb.storage.base import Backend, Storage
+from rookdb.storage.records import (
+    BatchResult,
+    Command,
+    DatabaseStatistics,
+    DocumentRecord,
+    GetResult,
+    QueryResult,
+)
+
+__all__ = ["MiddlewareBackend", "MiddlewareStorage"]
+
+
+class MiddlewareStorage(Storage):
+    """Hands every call to ``inner``, the wrapped database."""
+
+    def __init__(self, inner: Storage) -> None:
+        self.inner = inner
+        self.capabilities = inner.capabilities
+
+    def get(self, ids: Sequence[str], includes: Sequence[str] = ()) -> GetResult:
+        return self.inner.get(ids, includes)
+
+    def get_prefix(self, prefix: str, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
+        return self.inner.get_prefix(prefix, start, page_size)
+
+    def apply(self, batch: Iterable[Command]) -> BatchResult:
+        return self.inner.apply(batch)
+
+    def query(self, query: Query) -> QueryResult:
+        return self.inner.query(query)
+
+    def reserve_ids(self, prefix: str, capacity: int) -> tuple[int, int]:
+        return self.inner.reserve_ids(prefix, capacity)
+
+    def return_ids(self, prefix: str, last_used: int, high: int) -> None:
+        self.inner.return_ids(prefix, last_used, high)
+
+    def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
+        return self.inner.stream(collection)
+
+    def close(self) -> None:
+        self.inner.close()
+
+
+class MiddlewareBackend(Backend):
+    """Hands every call to ``inner``, and wraps each of its databases once (by case-insensitive
+    name) in ``wrap_storage``: one wrapper per database, as the store keeps one storage."""
+
+    def __init__(self, inner: Backend) -> None:
+        self.inner = inner
+        self.capabilities = inner.capabilities
+        # Shared stays the wrapped backend's question: a shared one is closed by its owner.
+        self.shared = inner.shared
+        self._lock = threading.Lock()
+        self._wrapped: dict[str, MiddlewareStorage] = {}
+
+    def wrap_storage(self, storage: Storage) -> MiddlewareStorage:
+        """The wrapper of one database; override to wrap in a subclass of your own."""
+        return MiddlewareStorage(storage)
+
+    def database(self, name: str) -> MiddlewareStorage:
+        key = name.lower()
+        with self._lock:
+            wrapped = self._wrapped.get(key)
+            if wrapped is None:
+                wrapped = self._wrapped[key] = self.wrap_storage(self.inner.database(name))
+            return wrapped
+
+    def create_database(self, name: str) -> None:
+        self.inner.create_database(name)
+
+    def delete_database(self, name: str) -> None:
+        with self._lock:
+            self._wrapped.pop(name.lower(), None)  # the next use opens the database anew
+        self.inner.delete_database(name)
+
+    def list_databases(self) -> list[str]:
+        return self.inner.list_databases()
+
+    def statistics(self, name: str) -> DatabaseStatistics:
+        return self.inner.statistics(name)
+
+    def close(self) -> None:
+        self.inner.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.inner!r})"
