@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from rookdb.errors import ConfigurationError
 from rookdb.options import OptimisticConcurrencyMode
 from rookdb.serialization.models import default_identity_property_name
-from rookdb.serialization.type_registry import type_registry
+from rookdb.serialization.type_registry import TypeRegistry
 
 if TYPE_CHECKING:
     from rookdb.session import DocumentSession
@@ -89,8 +89,10 @@ def default_collection_name(cls: type) -> str:
 class DocumentConventions:
     """Conventions of one ``DocumentStore``; set them before the first session opens."""
 
-    def __init__(self) -> None:
+    def __init__(self, type_registry: TypeRegistry | None = None) -> None:
         self._frozen = False
+        # The store's registry (each store has its own); conventions made alone have theirs.
+        self._type_registry = type_registry if type_registry is not None else TypeRegistry()
         self.should_ignore_entity_changes: (
             ShouldIgnoreEntityChanges | type[ShouldIgnoreEntityChanges] | None
         ) = None
@@ -123,8 +125,9 @@ class DocumentConventions:
         super().__setattr__(name, value)
 
     def register_type(self, cls: type) -> None:
-        """Let ``load(id)`` without ``object_type`` build ``cls`` from ``Raven-Python-Type``."""
-        type_registry.register(cls)
+        """Let ``load(id)`` without ``object_type`` build ``cls`` from ``Raven-Python-Type``
+        (in this store's sessions)."""
+        self._type_registry.register(cls)
 
     def register_encoder(self, cls: type, encoder: Callable[[Any], Any]) -> None:
         """Serialize values of ``cls`` (and subclasses) as ``encoder(value)`` returns them."""

@@ -27,7 +27,6 @@ from rookdb.options import OptimisticConcurrencyMode, SessionOptions
 from rookdb.query import DocumentQuery, Query
 from rookdb.serialization.encoding import check_depth, loads
 from rookdb.serialization.entities import EntityCodec, Extras
-from rookdb.serialization.type_registry import type_registry
 from rookdb.storage.records import (
     Command,
     DeleteCommand,
@@ -45,6 +44,7 @@ from rookdb.tracking.unit_of_work import Change, ChangeKind, finalize_save, iter
 
 if TYPE_CHECKING:
     from rookdb.conventions import DocumentConventions
+    from rookdb.serialization.type_registry import TypeRegistry
     from rookdb.storage.base import Storage
     from rookdb.store import DocumentStore
 
@@ -70,6 +70,7 @@ class DocumentSession(EventRegistration):
         storage: Storage,
         options: SessionOptions,
         codec: EntityCodec,
+        types: TypeRegistry,
         events: SessionEvents,
         id_for: Callable[[str, Any, str], str],
     ) -> None:
@@ -79,6 +80,7 @@ class DocumentSession(EventRegistration):
         self._storage = storage
         self._conventions: DocumentConventions = conventions
         self._codec = codec
+        self._types = types
         self._events = events
         self._id_for = id_for
         self._no_tracking = options.no_tracking
@@ -163,7 +165,7 @@ class DocumentSession(EventRegistration):
             metadata = {}
         cls = object_type
         if cls is None:
-            cls = type_registry.lookup(metadata.get("Raven-Python-Type"))
+            cls = self._types.lookup(metadata.get("Raven-Python-Type"))
         elif cls is not dict:
             self._store.type_info(cls)  # registers it
         extras: Extras = {}
