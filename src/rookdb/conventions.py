@@ -26,6 +26,7 @@ __all__ = [
     "ShouldIgnoreEntityChanges",
     "default_collection_name",
     "default_identity_property_name",
+    "dict_collection_name",
 ]
 
 
@@ -84,6 +85,16 @@ def default_collection_name(cls: type) -> str:
 
     New ids take the lower-cased name as their prefix (``analyses/1-A``)."""
     return _plural(cls.__name__)
+
+
+def dict_collection_name(document_id: str | None, separator: str) -> str:
+    """The collection of a dict entity that names none in its ``@metadata``: its id's prefix
+    (D4), or ``@empty``."""
+    if document_id and separator in document_id:
+        prefix = document_id.split(separator, 1)[0]
+        if prefix:
+            return prefix
+    return "@empty"
 
 
 class DocumentConventions:

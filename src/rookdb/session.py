@@ -12,12 +12,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from rookdb.advanced import Advanced
+from rookdb.batch import command_for, read_checks, streamed_commands
+from rookdb.conventions import DocumentConventions, dict_collection_name
 from rookdb.errors import InvalidOperationError, SerializationError, TooManyRequestsError
 from rookdb.events import (
-    AfterSaveChangesEventArgs,
-    BeforeDeleteEventArgs,
     BeforeQueryEventArgs,
-    BeforeStoreEventArgs,
     EventRegistration,
     SessionEvents,
 )
@@ -29,21 +28,17 @@ from rookdb.serialization.encoding import check_depth, loads
 from rookdb.serialization.entities import EntityCodec, Extras
 from rookdb.storage.records import (
     Command,
-    DeleteCommand,
     DocumentRecord,
     GetResult,
-    PutCommand,
     QueryStatistics,
-    ReadCheck,
     WriteResult,
     document_key,
 )
 from rookdb.tracking.identity_map import IdentityMap, PendingDelete
-from rookdb.tracking.state import READ_ONLY_METADATA, DocumentState, MetadataDictionary
-from rookdb.tracking.unit_of_work import Change, ChangeKind, finalize_save, iter_changes
+from rookdb.tracking.state import READ_ONLY_METADATA, DocumentState
+from rookdb.tracking.unit_of_work import Change, finalize_save, iter_changes
 
 if TYPE_CHECKING:
-    from rookdb.conventions import DocumentConventions
     from rookdb.serialization.type_registry import TypeRegistry
     from rookdb.storage.base import Storage
     from rookdb.store import DocumentStore
@@ -338,7 +333,7 @@ class DocumentSession(EventRegistration):
             metadata = self._dict_metadata(entity)
             collection = metadata.get("@collection")
             if collection is None or collection == "":
-                collection = _prefix_collection(
+                collection = dict_collection_name(
                     document_id, self._conventions.identity_parts_separator
                 )
             validate_collection_name(collection)
@@ -420,6 +415,10 @@ class DocumentSession(EventRegistration):
         check_depth(data, state.id)
         return data
 
+    def _encode_checked(self, state: DocumentState) -> bytes:
+        """The bytes a save writes of ``state``, encoded and validated."""
+        return self._validate(state, self._encode(state))
+
     def _should_ignore(self, state: DocumentState) -> bool:
         rule = self._ignore_rule
         return rule is not None and bool(rule.check(self, state.entity, state.id))
@@ -476,90 +475,25 @@ class DocumentSession(EventRegistration):
             changes = self._compute()
             if not changes:
                 return
-            self._fire_before_events(changes)
-            batch: Iterable[Command] = [self._command(change) for change in changes]
-            if self._concurrency_mode is OptimisticConcurrencyMode.WRITES_AND_READS:
-                batch = [*batch, *self._read_checks(changes)]
+            events.fire_before_save(self, changes, self._encode_checked)
+            mode = self._concurrency_mode  # as the handlers left it
+            checking = mode is not OptimisticConcurrencyMode.NONE
+            batch: Iterable[Command] = [command_for(change, checking) for change in changes]
+            if mode is OptimisticConcurrencyMode.WRITES_AND_READS:
+                batch = [*batch, *read_checks(self._map, changes)]
         else:
-            # Commands go to storage as they are found, so a backend may write the first ones
-            # while the session still encodes the rest (PostgreSQL pipelines them). A change
-            # that fails to encode ends the batch, and then storage writes none of it.
-            found = self._changes()
-            first = next(found, None)
-            if first is None:
+            checking = self._concurrency_mode is not OptimisticConcurrencyMode.NONE
+            streamed = streamed_commands(self._changes(), checking)
+            if streamed is None:
                 return
-            changes = [first]
-
-            def commands() -> Iterator[Command]:
-                yield self._command(first)
-                for change in found:
-                    changes.append(change)
-                    yield self._command(change)
-
-            batch = commands()
+            changes, batch = streamed
         self._request()
         result = self._storage.apply(batch)
         self._after_save(changes, result.puts)
 
-    def _command(self, change: Change) -> Command:
-        """The storage command of one change, with the change vector it must find (S19)."""
-        state = change.state
-        checking = self._concurrency_mode is not OptimisticConcurrencyMode.NONE
-        if change.kind is ChangeKind.DELETED:
-            expected = change.expected_change_vector
-            if state is not None:
-                expected = state.expected_change_vector or (
-                    state.change_vector if checking else None
-                )
-            return DeleteCommand(change.document_id, expected)
-        assert state is not None and change.data is not None
-        expected = state.expected_change_vector
-        if expected is None and checking and not state.completed_by_storage:
-            expected = state.change_vector or ""
-        return PutCommand(state.id, state.collection, change.data, expected)
-
-    def _fire_before_events(self, changes: list[Change]) -> None:
-        events = self._events
-        if events.before_store:
-            for change in changes:
-                state = change.state
-                if change.kind is ChangeKind.DELETED or state is None:
-                    continue
-                args = BeforeStoreEventArgs(self, state.id, state.entity, MetadataDictionary(state))
-                SessionEvents.fire(events.before_store, args)
-                # A handler may have changed the entity: what it leaves is what is written.
-                change.data = self._validate(state, self._encode(state))
-        if events.before_delete:
-            for change in changes:
-                if change.kind is ChangeKind.DELETED:
-                    entity = change.state.entity if change.state is not None else None
-                    SessionEvents.fire(
-                        events.before_delete,
-                        BeforeDeleteEventArgs(self, change.document_id, entity),
-                    )
-
-    def _read_checks(self, changes: list[Change]) -> list[ReadCheck]:
-        """WRITES_AND_READS: what the session read and does not write must be as it was read.
-        Keys the batch writes or deletes are checked by their own commands, not here."""
-        written = {document_key(c.document_id) for c in changes}
-        checks = [
-            ReadCheck(state.id, state.change_vector)
-            for state in self._map.states()
-            if state.key not in written and not state.is_new
-        ]
-        checks.extend(
-            ReadCheck(key, None) for key in self._map.missing_keys() if key not in written
-        )
-        return checks
-
     def _after_save(self, changes: list[Change], puts: Sequence[WriteResult]) -> None:
         saved = finalize_save(self._map, changes, puts, self._codec.set_identity)
-        handlers = self._events.after_save_changes
-        if handlers:
-            for state in saved:
-                SessionEvents.fire(
-                    handlers, AfterSaveChangesEventArgs(self, state.id, state.entity)
-                )
+        self._events.fire_after_save(self, saved)
 
     # -- the interface of session.advanced ---------------------------------------------------
     # ``rookdb.advanced.Advanced`` holds the identity map and calls only these (and
@@ -663,12 +597,3 @@ class DocumentSession(EventRegistration):
         if result.includes and not self._no_tracking:
             self._remember_includes(result.includes)
         return entities, result.statistics
-
-
-def _prefix_collection(document_id: str | None, separator: str) -> str:
-    """The collection of a dict entity: its id's prefix (D4), or ``@empty``."""
-    if document_id and separator in document_id:
-        prefix = document_id.split(separator, 1)[0]
-        if prefix:
-            return prefix
-    return "@empty"
