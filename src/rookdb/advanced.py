@@ -159,10 +159,12 @@ class Advanced:
     @use_optimistic_concurrency.setter
     def use_optimistic_concurrency(self, value: bool) -> None:
         session = self._session
+        mode = session._concurrency_mode
         if not value:
-            session._set_concurrency_mode(OptimisticConcurrencyMode.NONE)
-        elif session._concurrency_mode is OptimisticConcurrencyMode.NONE:
-            session._set_concurrency_mode(OptimisticConcurrencyMode.WRITES)
+            mode = OptimisticConcurrencyMode.NONE
+        elif mode is OptimisticConcurrencyMode.NONE:
+            mode = OptimisticConcurrencyMode.WRITES
+        session._set_concurrency_mode(mode)  # refused for a no-tracking session
 
     @property
     def optimistic_concurrency_mode(self) -> OptimisticConcurrencyMode:
@@ -170,7 +172,7 @@ class Advanced:
 
     @optimistic_concurrency_mode.setter
     def optimistic_concurrency_mode(self, mode: OptimisticConcurrencyMode) -> None:
-        self._session._set_concurrency_mode(OptimisticConcurrencyMode(mode))
+        self._session._set_concurrency_mode(mode)
 
     def raw_query(self, query: str, object_type: type[T] | None = None) -> RawDocumentQuery[T]:
         """An RQL query (``from Employees where first_name = $name``); see ``rookdb.rql``."""

@@ -522,7 +522,8 @@ class DocumentSession(EventRegistration):
         held = extras.pop(id(fresh), None)
         if held is not None:
             extras[id(entity)] = (entity, held[1])
-        state.reloaded(record.data, record.change_vector, record.last_modified, metadata, extras)
+        last_modified = record.last_modified
+        state.reloaded(record.data, record.change_vector, last_modified, metadata, extras or None)
         return True
 
     def _load_prefix(
@@ -544,7 +545,7 @@ class DocumentSession(EventRegistration):
     def _set_concurrency_mode(self, mode: OptimisticConcurrencyMode) -> None:
         if mode is not OptimisticConcurrencyMode.NONE and self._no_tracking:
             raise InvalidOperationError("a no-tracking session cannot use optimistic concurrency")
-        self._concurrency_mode = mode
+        self._concurrency_mode = OptimisticConcurrencyMode(mode)
 
     # -- queries -----------------------------------------------------------------------------
 
