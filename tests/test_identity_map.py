@@ -41,7 +41,7 @@ def _changes(identity_map: IdentityMap, encode: Any = None) -> list[Any]:
     return compute_changes(
         identity_map,
         identity_map.pending_deletes(),
-        encode or (lambda state: b'{"name":"' + state.entity.name.encode() + b'"}'),
+        encode or (lambda entity, metadata, extras: b'{"name":"' + entity.name.encode() + b'"}'),
         lambda state, data: data,
         lambda state: False,
     )
@@ -241,7 +241,7 @@ def test_same_json_in_other_bytes_is_clean_and_the_snapshot_takes_the_bytes() ->
     identity_map = IdentityMap()
     state = DocumentState(Entity(), "users/1", "Entities", {}, b'{"n":1.0}')
     identity_map.track_loaded(state)
-    assert _changes(identity_map, lambda s: b'{"n":1}') == []
+    assert _changes(identity_map, lambda entity, metadata, extras: b'{"n":1}') == []
     assert state.snapshot == b'{"n":1}'
 
 

@@ -440,7 +440,7 @@ class DocumentSession(EventRegistration):
         return iter_changes(
             self._map if states is None else states,
             self._map.pending_deletes() if deletes_by_id is None else deletes_by_id,
-            self._encode,
+            self._codec.encode,
             self._validate,
             self._should_ignore,
         )

@@ -27,7 +27,9 @@ import enum
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
+from rookdb._types import JsonDict
 from rookdb.serialization.encoding import json_equal, loads
+from rookdb.serialization.entities import Extras
 from rookdb.tracking.diff import ChangeType, DocumentsChanges, diff, to_json_patch
 from rookdb.tracking.identity_map import IdentityMap, PendingDelete
 from rookdb.tracking.state import DocumentState
@@ -80,18 +82,19 @@ class Change:
 def compute_changes(
     states: Iterable[DocumentState],
     deletes_by_id: Iterable[PendingDelete],
-    encode: Callable[[DocumentState], bytes],
+    encode: Callable[[Any, JsonDict, Extras | None], bytes],
     validate: Callable[[DocumentState, bytes], bytes],
     should_ignore: Callable[[DocumentState], bool],
 ) -> list[Change]:
-    """Every change a save would write, in tracking order (see the module docstring)."""
+    """Every change a save would write, in tracking order (see the module docstring).
+    ``encode(entity, metadata, extras)`` is the canonical bytes of a document."""
     return list(iter_changes(states, deletes_by_id, encode, validate, should_ignore))
 
 
 def iter_changes(
     states: Iterable[DocumentState],
     deletes_by_id: Iterable[PendingDelete],
-    encode: Callable[[DocumentState], bytes],
+    encode: Callable[[Any, JsonDict, Extras | None], bytes],
     validate: Callable[[DocumentState, bytes], bytes],
     should_ignore: Callable[[DocumentState], bool],
 ) -> Iterator[Change]:
@@ -103,7 +106,7 @@ def iter_changes(
             continue
         if state._ignore_changes:
             continue
-        data = encode(state)
+        data = encode(state._entity, state._metadata, state._extras)
         snapshot = state._snapshot
         old = new = None
         if snapshot is None:
