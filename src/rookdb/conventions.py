@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from rookdb.errors import ConfigurationError
 from rookdb.options import OptimisticConcurrencyMode
 from rookdb.serialization.models import default_identity_property_name
-from rookdb.serialization.type_registry import type_registry
+from rookdb.serialization.type_registry import TypeRegistry
 
 if TYPE_CHECKING:
     from rookdb.session import DocumentSession
@@ -26,6 +26,7 @@ __all__ = [
     "ShouldIgnoreEntityChanges",
     "default_collection_name",
     "default_identity_property_name",
+    "dict_collection_name",
 ]
 
 
@@ -86,11 +87,23 @@ def default_collection_name(cls: type) -> str:
     return _plural(cls.__name__)
 
 
+def dict_collection_name(document_id: str | None, separator: str) -> str:
+    """The collection of a dict entity that names none in its ``@metadata``: its id's prefix
+    (D4), or ``@empty``."""
+    if document_id and separator in document_id:
+        prefix = document_id.split(separator, 1)[0]
+        if prefix:
+            return prefix
+    return "@empty"
+
+
 class DocumentConventions:
     """Conventions of one ``DocumentStore``; set them before the first session opens."""
 
-    def __init__(self) -> None:
+    def __init__(self, type_registry: TypeRegistry | None = None) -> None:
         self._frozen = False
+        # The store's registry (each store has its own); conventions made alone have theirs.
+        self._type_registry = type_registry if type_registry is not None else TypeRegistry()
         self.should_ignore_entity_changes: (
             ShouldIgnoreEntityChanges | type[ShouldIgnoreEntityChanges] | None
         ) = None
@@ -123,8 +136,9 @@ class DocumentConventions:
         super().__setattr__(name, value)
 
     def register_type(self, cls: type) -> None:
-        """Let ``load(id)`` without ``object_type`` build ``cls`` from ``Raven-Python-Type``."""
-        type_registry.register(cls)
+        """Let ``load(id)`` without ``object_type`` build ``cls`` from ``Raven-Python-Type``
+        (in this store's sessions)."""
+        self._type_registry.register(cls)
 
     def register_encoder(self, cls: type, encoder: Callable[[Any], Any]) -> None:
         """Serialize values of ``cls`` (and subclasses) as ``encoder(value)`` returns them."""

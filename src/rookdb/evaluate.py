@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any
 
+from rookdb._types import assert_never
 from rookdb.fulltext import tokenize
 from rookdb.paths import parse_field_path, values_at
 from rookdb.query import (
@@ -108,41 +109,45 @@ def _regex(pattern: str) -> re.Pattern[str]:
 
 def matches(document: Any, predicate: Predicate) -> bool:
     """Whether ``document`` (a decoded JSON object) matches ``predicate``."""
-    if isinstance(predicate, And):
-        return all(matches(document, p) for p in predicate.items)
-    if isinstance(predicate, Or):
-        return any(matches(document, p) for p in predicate.items)
-    if isinstance(predicate, Not):
-        return not matches(document, predicate.item)
-    if isinstance(predicate, Exists):
-        return bool(values_at(document, parse_field_path(predicate.field)))
-    values = candidates(document, predicate.field)
-    if isinstance(predicate, Equals):
-        return any(_eq(c, predicate.value) for c in values)
-    if isinstance(predicate, In):
-        return any(_eq(c, v) for c in values for v in predicate.values)
-    if isinstance(predicate, ContainsAll):
-        held = list(values)
-        return all(any(_eq(c, v) for c in held) for v in predicate.values)
-    if isinstance(predicate, Compare):
-        op, bound = _OPS[predicate.op], _comparable(predicate.value)
-        return any(_same_kind(c, bound) and op(_comparable(c), bound) for c in values)
-    if isinstance(predicate, Between):
-        low, high = _comparable(predicate.low), _comparable(predicate.high)
-        return any(_same_kind(c, low) and low <= _comparable(c) <= high for c in values)
-    if isinstance(predicate, StartsWith):
-        return any(c.startswith(cut(predicate.prefix)) for c in _texts(values))
-    if isinstance(predicate, EndsWith):
-        return any(c.endswith(cut(predicate.suffix)) for c in _texts(values))
-    if isinstance(predicate, Regex):
-        pattern = _regex(predicate.pattern)
-        return any(pattern.search(c) is not None for c in _texts(values))
-    if isinstance(predicate, Search):
-        words = set(tokenize(search_text(document, predicate.field)))
-        if predicate.operator is SearchOperator.AND:
-            return all(term in words for term in predicate.terms)
-        return any(term in words for term in predicate.terms)
-    raise TypeError(f"unknown predicate {predicate!r}")
+    match predicate:
+        case And(items=items):
+            return all(matches(document, p) for p in items)
+        case Or(items=items):
+            return any(matches(document, p) for p in items)
+        case Not(item=item):
+            return not matches(document, item)
+        case Exists(field=field):
+            return bool(values_at(document, parse_field_path(field)))
+        case Equals(field=field, value=value):
+            return any(_eq(c, value) for c in candidates(document, field))
+        case In(field=field, values=wanted):
+            return any(_eq(c, v) for c in candidates(document, field) for v in wanted)
+        case ContainsAll(field=field, values=wanted):
+            held = list(candidates(document, field))
+            return all(any(_eq(c, v) for c in held) for v in wanted)
+        case Compare(field=field, op=op_name, value=value):
+            op, bound = _OPS[op_name], _comparable(value)
+            values = candidates(document, field)
+            return any(_same_kind(c, bound) and op(_comparable(c), bound) for c in values)
+        case Between(field=field, low=low, high=high):
+            low, high = _comparable(low), _comparable(high)
+            values = candidates(document, field)
+            return any(_same_kind(c, low) and low <= _comparable(c) <= high for c in values)
+        case StartsWith(field=field, prefix=prefix):
+            return any(c.startswith(cut(prefix)) for c in _texts(candidates(document, field)))
+        case EndsWith(field=field, suffix=suffix):
+            return any(c.endswith(cut(suffix)) for c in _texts(candidates(document, field)))
+        case Regex(field=field, pattern=pattern_text):
+            pattern = _regex(pattern_text)
+            texts = _texts(candidates(document, field))
+            return any(pattern.search(c) is not None for c in texts)
+        case Search(field=field, terms=terms, operator=search_operator):
+            words = set(tokenize(search_text(document, field)))
+            if search_operator is SearchOperator.AND:
+                return all(term in words for term in terms)
+            return any(term in words for term in terms)
+        case _:
+            assert_never(predicate, "predicate")
 
 
 def project(document: Any, fields: tuple[str, ...]) -> dict[str, Any]:

@@ -6,8 +6,11 @@ session apply to it alone. A handler receives one ``...EventArgs`` value.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
+
+from rookdb.tracking.state import DocumentState, MetadataDictionary
+from rookdb.tracking.unit_of_work import Change, ChangeKind
 
 if TYPE_CHECKING:
     from rookdb.query import Query
@@ -86,6 +89,40 @@ class SessionEvents:
     def fire(handlers: list[Handler], args: Any) -> None:
         for handler in handlers:
             handler(args)
+
+    def fire_before_save(
+        self,
+        session: DocumentSession,
+        changes: list[Change],
+        encode: Callable[[DocumentState], bytes],
+    ) -> None:
+        """``before_store`` for each put, then ``before_delete`` for each delete, before the
+        batch is sent. A handler may change an entity: ``encode`` makes the bytes written of
+        what it leaves."""
+        if self.before_store:
+            for change in changes:
+                state = change.state
+                if change.kind is ChangeKind.DELETED or state is None:
+                    continue
+                metadata = MetadataDictionary(state)
+                self.fire(
+                    self.before_store,
+                    BeforeStoreEventArgs(session, state.id, state.entity, metadata),
+                )
+                change.data = encode(state)
+        if self.before_delete:
+            for change in changes:
+                if change.kind is ChangeKind.DELETED:
+                    entity = change.state.entity if change.state is not None else None
+                    args = BeforeDeleteEventArgs(session, change.document_id, entity)
+                    self.fire(self.before_delete, args)
+
+    def fire_after_save(self, session: DocumentSession, saved: Iterable[DocumentState]) -> None:
+        """``after_save_changes`` for each document written, after the commit."""
+        handlers = self.after_save_changes
+        if handlers:
+            for state in saved:
+                self.fire(handlers, AfterSaveChangesEventArgs(session, state.id, state.entity))
 
 
 class EventRegistration:

@@ -21,6 +21,7 @@ import re
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Generic, Protocol, TypeVar
 
+from rookdb._types import assert_never
 from rookdb.errors import InvalidIdError, InvalidOperationError, QueryError, SerializationError
 from rookdb.fulltext import tokenize
 from rookdb.ids import validate_collection_name
@@ -213,12 +214,26 @@ def predicate_depth(predicate: Predicate) -> int:
     pending: list[tuple[Predicate, int]] = [(predicate, 0)]
     while pending:
         node, depth = pending.pop()
-        if isinstance(node, Not):
-            pending.append((node.item, depth + 1))
-        elif isinstance(node, (And, Or)):
-            pending.extend((item, depth + 1) for item in node.items)
-        elif depth > deepest:
-            deepest = depth
+        match node:
+            case Not(item=item):
+                pending.append((item, depth + 1))
+            case And(items=items) | Or(items=items):
+                pending.extend((item, depth + 1) for item in items)
+            case (
+                Equals()
+                | Compare()
+                | Between()
+                | In()
+                | ContainsAll()
+                | StartsWith()
+                | EndsWith()
+                | Exists()
+                | Regex()
+                | Search()
+            ):
+                deepest = max(deepest, depth)
+            case _:
+                assert_never(node, "predicate")
     return deepest
 
 

@@ -30,6 +30,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple, TypeVar
 
+from rookdb._types import assert_never
 from rookdb.errors import QueryError
 from rookdb.paths import parse_field_path
 from rookdb.query import (
@@ -472,38 +473,39 @@ class _Printer:
         return name
 
     def predicate(self, predicate: Predicate, nested: bool = False) -> str:
-        if isinstance(predicate, (And, Or)):
-            joiner = " and " if isinstance(predicate, And) else " or "
-            text = joiner.join(self.predicate(p, nested=True) for p in predicate.items)
-            return f"({text})" if nested else text
-        if isinstance(predicate, Not):
-            # Parenthesised only when it must be, so the text nests no deeper than the tree.
-            if isinstance(predicate.item, (And, Or)):
-                return f"not ({self.predicate(predicate.item)})"
-            return f"not {self.predicate(predicate.item)}"
-        field = self.field(predicate.field)
-        if isinstance(predicate, Equals):
-            return f"{field} = {self.bind(predicate.value)}"
-        if isinstance(predicate, Compare):
-            return f"{field} {predicate.op} {self.bind(predicate.value)}"
-        if isinstance(predicate, Between):
-            return f"{field} between {self.bind(predicate.low)} and {self.bind(predicate.high)}"
-        if isinstance(predicate, (In, ContainsAll)):
-            values = ", ".join(self.bind(v) for v in predicate.values)
-            keyword = "in" if isinstance(predicate, In) else "all in"
-            return f"{field} {keyword} ({values})"
-        if isinstance(predicate, StartsWith):
-            return f"startsWith({field}, {self.bind(predicate.prefix)})"
-        if isinstance(predicate, EndsWith):
-            return f"endsWith({field}, {self.bind(predicate.suffix)})"
-        if isinstance(predicate, Exists):
-            return f"exists({field})"
-        if isinstance(predicate, Regex):
-            return f"regex({field}, {self.bind(predicate.pattern)})"
-        if isinstance(predicate, Search):
-            terms = self.bind(" ".join(predicate.terms))
-            return f"search({field}, {terms}, {predicate.operator.value})"
-        raise TypeError(f"unknown predicate {predicate!r}")
+        match predicate:
+            case And(items=items) | Or(items=items):
+                joiner = " and " if isinstance(predicate, And) else " or "
+                text = joiner.join(self.predicate(p, nested=True) for p in items)
+                return f"({text})" if nested else text
+            case Not(item=And() | Or() as item):
+                # Parenthesised only when it must be, so the text nests no deeper than the tree.
+                return f"not ({self.predicate(item)})"
+            case Not(item=item):
+                return f"not {self.predicate(item)}"
+            case Equals(field=field, value=value):
+                return f"{self.field(field)} = {self.bind(value)}"
+            case Compare(field=field, op=op, value=value):
+                return f"{self.field(field)} {op} {self.bind(value)}"
+            case Between(field=field, low=low, high=high):
+                return f"{self.field(field)} between {self.bind(low)} and {self.bind(high)}"
+            case In(field=field, values=values) | ContainsAll(field=field, values=values):
+                keyword = "in" if isinstance(predicate, In) else "all in"
+                listed = ", ".join(self.bind(v) for v in values)
+                return f"{self.field(field)} {keyword} ({listed})"
+            case StartsWith(field=field, prefix=prefix):
+                return f"startsWith({self.field(field)}, {self.bind(prefix)})"
+            case EndsWith(field=field, suffix=suffix):
+                return f"endsWith({self.field(field)}, {self.bind(suffix)})"
+            case Exists(field=field):
+                return f"exists({self.field(field)})"
+            case Regex(field=field, pattern=pattern):
+                return f"regex({self.field(field)}, {self.bind(pattern)})"
+            case Search(field=field, terms=terms, operator=search_operator):
+                text_terms = self.bind(" ".join(terms))
+                return f"search({self.field(field)}, {text_terms}, {search_operator.value})"
+            case _:
+                assert_never(predicate, "predicate")
 
 
 def print_query(query: Query) -> tuple[str, dict[str, Scalar]]:

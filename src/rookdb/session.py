@@ -11,89 +11,42 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from rookdb.errors import (
-    DocumentNotFoundError,
-    InvalidOperationError,
-    NonUniqueObjectError,
-    SerializationError,
-    TooManyRequestsError,
-)
+from rookdb.advanced import Advanced
+from rookdb.batch import command_for, read_checks, streamed_commands
+from rookdb.conventions import DocumentConventions, dict_collection_name
+from rookdb.errors import InvalidOperationError, SerializationError, TooManyRequestsError
 from rookdb.events import (
-    AfterSaveChangesEventArgs,
-    BeforeDeleteEventArgs,
     BeforeQueryEventArgs,
-    BeforeStoreEventArgs,
     EventRegistration,
     SessionEvents,
 )
 from rookdb.ids import validate_collection_name, validate_id
+from rookdb.includes import LoaderWithInclude, include_paths
 from rookdb.options import OptimisticConcurrencyMode, SessionOptions
-from rookdb.query import DocumentQuery, Query, check_count
-from rookdb.rql import RawDocumentQuery
+from rookdb.query import DocumentQuery, Query
 from rookdb.serialization.encoding import check_depth, loads
 from rookdb.serialization.entities import EntityCodec, Extras
-from rookdb.serialization.type_registry import type_registry
 from rookdb.storage.records import (
     Command,
-    DeleteCommand,
     DocumentRecord,
-    PutCommand,
+    GetResult,
     QueryStatistics,
-    ReadCheck,
+    WriteResult,
     document_key,
 )
-from rookdb.tracking.diff import DocumentsChanges
 from rookdb.tracking.identity_map import IdentityMap, PendingDelete
-from rookdb.tracking.state import READ_ONLY_METADATA, DocumentState, MetadataDictionary
-from rookdb.tracking.unit_of_work import Change, ChangeKind, describe, iter_changes
+from rookdb.tracking.state import READ_ONLY_METADATA, DocumentState
+from rookdb.tracking.unit_of_work import Change, finalize_save, iter_changes
 
 if TYPE_CHECKING:
-    from rookdb.conventions import DocumentConventions
+    from rookdb.serialization.type_registry import TypeRegistry
     from rookdb.storage.base import Storage
     from rookdb.store import DocumentStore
 
-__all__ = ["Advanced", "DocumentSession", "IncludeBuilder", "LoaderWithInclude"]
+__all__ = ["DocumentSession"]
 
 T = TypeVar("T")
 _SCALARS = (str, bytes, bytearray, int, float, bool, list, tuple, set, frozenset)
-
-
-class IncludeBuilder:
-    """Collects include paths for ``load(..., includes=lambda b: b.include_documents("x"))``."""
-
-    def __init__(self) -> None:
-        self.paths: list[str] = []
-
-    def include_documents(self, path: str) -> IncludeBuilder:
-        self.paths.append(path)
-        return self
-
-
-def _include_paths(includes: Any) -> tuple[str, ...]:
-    if includes is None:
-        return ()
-    if isinstance(includes, str):
-        return (includes,)
-    if callable(includes):
-        builder = IncludeBuilder()
-        includes(builder)
-        return tuple(builder.paths)
-    return tuple(includes)
-
-
-class LoaderWithInclude:
-    """``session.include("company_id").load("employees/1-A", Employee)``."""
-
-    def __init__(self, session: DocumentSession, path: str) -> None:
-        self._session = session
-        self._paths = [path]
-
-    def include(self, path: str) -> LoaderWithInclude:
-        self._paths.append(path)
-        return self
-
-    def load(self, id_or_ids: Any, object_type: type[Any] | None = None) -> Any:
-        return self._session.load(id_or_ids, object_type, includes=list(self._paths))
 
 
 class DocumentSession(EventRegistration):
@@ -112,6 +65,7 @@ class DocumentSession(EventRegistration):
         storage: Storage,
         options: SessionOptions,
         codec: EntityCodec,
+        types: TypeRegistry,
         events: SessionEvents,
         id_for: Callable[[str, Any, str], str],
     ) -> None:
@@ -121,6 +75,7 @@ class DocumentSession(EventRegistration):
         self._storage = storage
         self._conventions: DocumentConventions = conventions
         self._codec = codec
+        self._types = types
         self._events = events
         self._id_for = id_for
         self._no_tracking = options.no_tracking
@@ -142,7 +97,7 @@ class DocumentSession(EventRegistration):
                 else OptimisticConcurrencyMode.NONE
             )
         self._concurrency_mode: OptimisticConcurrencyMode = mode
-        self._advanced = Advanced(self)
+        self._advanced = Advanced(self, self._map)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -155,8 +110,7 @@ class DocumentSession(EventRegistration):
     def close(self) -> None:
         """Forget everything; the session cannot be used afterwards."""
         self._closed = True
-        self._map.clear()
-        self._included.clear()
+        self._forget_all()
 
     def _check_open(self) -> None:
         if self._closed:
@@ -206,7 +160,7 @@ class DocumentSession(EventRegistration):
             metadata = {}
         cls = object_type
         if cls is None:
-            cls = type_registry.lookup(metadata.get("Raven-Python-Type"))
+            cls = self._types.lookup(metadata.get("Raven-Python-Type"))
         elif cls is not dict:
             self._store.type_info(cls)  # registers it
         extras: Extras = {}
@@ -221,7 +175,7 @@ class DocumentSession(EventRegistration):
         else:
             self._last_metadata = metadata
         if track:
-            self._map.add_loaded(
+            self._map.track_loaded(
                 DocumentState(
                     entity,
                     record.id,
@@ -236,22 +190,12 @@ class DocumentSession(EventRegistration):
             )
         return entity
 
-    def _known(self, key: str) -> tuple[bool, Any]:
-        """(True, entity-or-None) when the session can answer for ``key`` without a request."""
-        identity_map = self._map
-        state = identity_map.by_key.get(key)
-        if state is not None:
-            return True, None if state.deleted else state.entity
-        if key in identity_map.missing or key in identity_map.deletes_by_id:
-            return True, None
-        return False, None
-
     def _remember_includes(self, included: dict[str, DocumentRecord | None]) -> None:
         for key, record in included.items():
             if self._map.by_id(key) is not None:
                 continue  # tracked already: the session's version wins
             if record is None:
-                self._map.missing.add(key)
+                self._map.mark_missing(key)
             else:
                 self._included[key] = record
 
@@ -284,7 +228,7 @@ class DocumentSession(EventRegistration):
         include) cost no request; the rest are read in one request, in one snapshot.
         """
         self._check_open()
-        paths = _include_paths(includes)
+        paths = include_paths(includes)
         if paths:
             self._check_tracking("includes")
         if isinstance(id_or_ids, str):
@@ -300,7 +244,7 @@ class DocumentSession(EventRegistration):
         key = validate_id(document_id).lower()
         track = not self._no_tracking
         if track:
-            known, entity = self._known(key)
+            known, entity = self._map.known(key)
             if known:
                 return entity
             record = self._included.pop(key, None)
@@ -310,7 +254,7 @@ class DocumentSession(EventRegistration):
         record = self._storage.get((document_id,)).documents.get(key)
         if record is None:
             if track:
-                self._map.missing.add(key)
+                self._map.mark_missing(key)
             return None
         return self._materialize(record, object_type, track)
 
@@ -326,7 +270,7 @@ class DocumentSession(EventRegistration):
             if self._no_tracking:
                 wanted.append(key)
                 continue
-            known, entity = self._known(key)
+            known, entity = self._map.known(key)
             if known:
                 found[key] = entity
             elif key in self._included:
@@ -344,7 +288,7 @@ class DocumentSession(EventRegistration):
                 if record is not None:
                     found[key] = self._materialize(record, object_type, track)
                 elif track:
-                    self._map.missing.add(key)
+                    self._map.mark_missing(key)
             if paths:
                 self._remember_includes(result.includes)
         return {spelling[key]: found.get(key) for key in spelling}
@@ -382,14 +326,14 @@ class DocumentSession(EventRegistration):
                     f"this entity is already stored as {state.id!r}; it cannot also be {key!r}"
                 )
             if change_vector is not None:
-                state.expected_change_vector = change_vector
+                state.expect_change_vector(change_vector)
             return
         document_id: str | None = key
         if isinstance(entity, dict):
             metadata = self._dict_metadata(entity)
             collection = metadata.get("@collection")
             if collection is None or collection == "":
-                collection = _prefix_collection(
+                collection = dict_collection_name(
                     document_id, self._conventions.identity_parts_separator
                 )
             validate_collection_name(collection)
@@ -417,25 +361,10 @@ class DocumentSession(EventRegistration):
                     document_id = self._id_for(self._database, entity, collection)
         validate_id(document_id)
         state = DocumentState(entity, document_id, collection, metadata, metadata_shared=shared)
-        if document_id:
-            existing = self._map.by_key.get(state.key)
-            if existing is not None:
-                if not existing.deleted:
-                    raise NonUniqueObjectError(
-                        f"another object is already tracked as {document_id!r} in this session"
-                    )
-                # A new object replaces one deleted in this session: it overwrites that version.
-                self._map.remove(existing)
-                state.change_vector = existing.change_vector
-            elif self._map.deletes_by_id:
-                pending = self._map.deletes_by_id.pop(state.key, None)
-                if pending is not None:
-                    state.expected_change_vector = pending.expected_change_vector
-        if change_vector is not None:
-            state.expected_change_vector = change_vector
+        # Refuses an id another object holds (NonUniqueObjectError) before changing anything.
+        self._map.track_new(state, change_vector)
         if not state.completed_by_storage:
             self._codec.set_identity(entity, document_id)
-        self._map.add(state)
 
     @staticmethod
     def _dict_metadata(entity: dict[str, Any]) -> dict[str, Any]:
@@ -453,9 +382,7 @@ class DocumentSession(EventRegistration):
             document_id = validate_id(entity_or_id)
             state = self._map.by_id(document_id)
             if state is None:
-                key = document_key(document_id)
-                self._map.deletes_by_id[key] = PendingDelete(document_id, expected_change_vector)
-                self._map.missing.add(key)
+                key = self._map.delete_by_id(document_id, expected_change_vector)
                 self._included.pop(key, None)
                 return
             if not state.deleted and self._compute([state], ()):
@@ -472,13 +399,11 @@ class DocumentSession(EventRegistration):
                 )
         if state.completed_by_storage:
             # users/, users| and "" name no document yet: there is nothing to delete.
-            self._map.remove(state)
+            self._map.forget(state)
             return
         # Even an entity never saved: another session may have written its id since, and the
         # delete is written by save_changes (S16), like every delete (S4).
-        state.deleted = True
-        if expected_change_vector is not None:
-            state.expected_change_vector = expected_change_vector
+        state.mark_deleted(expected_change_vector)
 
     # -- changes -----------------------------------------------------------------------------
 
@@ -489,6 +414,10 @@ class DocumentSession(EventRegistration):
         data = self._codec.encode_checked(state.entity, state.metadata, state.extras, data)
         check_depth(data, state.id)
         return data
+
+    def _encode_checked(self, state: DocumentState) -> bytes:
+        """The bytes a save writes of ``state``, encoded and validated."""
+        return self._validate(state, self._encode(state))
 
     def _should_ignore(self, state: DocumentState) -> bool:
         rule = self._ignore_rule
@@ -510,8 +439,8 @@ class DocumentSession(EventRegistration):
         """``_compute``, one change at a time."""
         return iter_changes(
             self._map if states is None else states,
-            list(self._map.deletes_by_id.values()) if deletes_by_id is None else deletes_by_id,
-            self._encode,
+            self._map.pending_deletes() if deletes_by_id is None else deletes_by_id,
+            self._codec.encode,
             self._validate,
             self._should_ignore,
         )
@@ -530,7 +459,7 @@ class DocumentSession(EventRegistration):
                 f"cannot ignore changes for this {type(entity).__qualname__}: the session does "
                 "not track it"
             )
-        state.ignore_changes = True
+        state.ignore()
 
     def save_changes(self) -> None:
         """Write every change in one atomic batch, or nothing (S3). No changes: no request."""
@@ -546,109 +475,77 @@ class DocumentSession(EventRegistration):
             changes = self._compute()
             if not changes:
                 return
-            self._fire_before_events(changes)
-            batch: Iterable[Command] = [self._command(change) for change in changes]
-            if self._concurrency_mode is OptimisticConcurrencyMode.WRITES_AND_READS:
-                batch = [*batch, *self._read_checks(changes)]
+            events.fire_before_save(self, changes, self._encode_checked)
+            mode = self._concurrency_mode  # as the handlers left it
+            checking = mode is not OptimisticConcurrencyMode.NONE
+            batch: Iterable[Command] = [command_for(change, checking) for change in changes]
+            if mode is OptimisticConcurrencyMode.WRITES_AND_READS:
+                batch = [*batch, *read_checks(self._map, changes)]
         else:
-            # Commands go to storage as they are found, so a backend may write the first ones
-            # while the session still encodes the rest (PostgreSQL pipelines them). A change
-            # that fails to encode ends the batch, and then storage writes none of it.
-            found = self._changes()
-            first = next(found, None)
-            if first is None:
+            checking = self._concurrency_mode is not OptimisticConcurrencyMode.NONE
+            streamed = streamed_commands(self._changes(), checking)
+            if streamed is None:
                 return
-            changes = [first]
-
-            def commands() -> Iterator[Command]:
-                yield self._command(first)
-                for change in found:
-                    changes.append(change)
-                    yield self._command(change)
-
-            batch = commands()
+            changes, batch = streamed
         self._request()
         result = self._storage.apply(batch)
         self._after_save(changes, result.puts)
 
-    def _command(self, change: Change) -> Command:
-        """The storage command of one change, with the change vector it must find (S19)."""
-        state = change.state
-        checking = self._concurrency_mode is not OptimisticConcurrencyMode.NONE
-        if change.kind is ChangeKind.DELETED:
-            expected = change.expected_change_vector
+    def _after_save(self, changes: list[Change], puts: Sequence[WriteResult]) -> None:
+        saved = finalize_save(self._map, changes, puts, self._codec.set_identity)
+        self._events.fire_after_save(self, saved)
+
+    # -- the interface of session.advanced ---------------------------------------------------
+    # ``rookdb.advanced.Advanced`` holds the identity map and calls only these (and
+    # ``_check_open``, ``_compute``); each keeps the session's rules (the request budget,
+    # no-tracking) in the session.
+
+    def _fetch(self, ids: Sequence[str]) -> GetResult:
+        """Read ``ids`` from storage: one request of the budget."""
+        self._request()
+        return self._storage.get(ids)
+
+    def _forget_all(self) -> None:
+        """Forget every entity, pending delete, known-missing id and included document."""
+        self._map.clear()
+        self._included.clear()
+
+    def _reload(self, state: DocumentState) -> bool:
+        """Read ``state``'s document again and make its entity hold it, dropping local edits
+        (``refresh``); False when storage no longer has it."""
+        record = self._fetch([state.id]).documents.get(state.key)
+        if record is None:
+            return False
+        entity = state.entity
+        fresh, metadata, extras = self._decode(record, type(entity))
+        self._codec.refresh_in_place(entity, fresh)
+        held = extras.pop(id(fresh), None)
+        if held is not None:
+            extras[id(entity)] = (entity, held[1])
+        last_modified = record.last_modified
+        state.reloaded(record.data, record.change_vector, last_modified, metadata, extras or None)
+        return True
+
+    def _load_prefix(
+        self, id_prefix: str, object_type: type[Any] | None, start: int, page_size: int
+    ) -> list[Any]:
+        """``load_starting_with``: one request; tracked entities are the session's."""
+        self._request()
+        track = not self._no_tracking
+        entities = []
+        for record in self._storage.get_prefix(id_prefix, start, page_size):
+            state = self._map.by_id(record.id) if track else None
             if state is not None:
-                expected = state.expected_change_vector or (
-                    state.change_vector if checking else None
-                )
-            return DeleteCommand(change.document_id, expected)
-        assert state is not None and change.data is not None
-        expected = state.expected_change_vector
-        if expected is None and checking and not state.completed_by_storage:
-            expected = state.change_vector or ""
-        return PutCommand(state.id, state.collection, change.data, expected)
-
-    def _fire_before_events(self, changes: list[Change]) -> None:
-        events = self._events
-        if events.before_store:
-            for change in changes:
-                state = change.state
-                if change.kind is ChangeKind.DELETED or state is None:
-                    continue
-                args = BeforeStoreEventArgs(self, state.id, state.entity, MetadataDictionary(state))
-                SessionEvents.fire(events.before_store, args)
-                # A handler may have changed the entity: what it leaves is what is written.
-                change.data = self._validate(state, self._encode(state))
-        if events.before_delete:
-            for change in changes:
-                if change.kind is ChangeKind.DELETED:
-                    entity = change.state.entity if change.state is not None else None
-                    SessionEvents.fire(
-                        events.before_delete,
-                        BeforeDeleteEventArgs(self, change.document_id, entity),
-                    )
-
-    def _read_checks(self, changes: list[Change]) -> list[ReadCheck]:
-        """WRITES_AND_READS: what the session read and does not write must be as it was read.
-        Keys the batch writes or deletes are checked by their own commands, not here."""
-        written = {document_key(c.document_id) for c in changes}
-        checks = [
-            ReadCheck(state.id, state.change_vector)
-            for state in self._map.states()
-            if state.key not in written and not state.is_new
-        ]
-        checks.extend(
-            ReadCheck(key, None) for key in sorted(self._map.missing) if key not in written
-        )
-        return checks
-
-    def _after_save(self, changes: list[Change], puts: Sequence[Any]) -> None:
-        written = iter(puts)
-        saved: list[DocumentState] = []
-        for change in changes:
-            state = change.state
-            if change.kind is ChangeKind.DELETED:
-                if state is not None:
-                    self._map.remove(state)
-                self._map.missing.add(document_key(change.document_id))
+                if not state.deleted:
+                    entities.append(state.entity)
                 continue
-            assert state is not None
-            outcome = next(written)
-            if outcome.id != state.id:
-                self._map.rekey(state, outcome.id)
-                self._codec.set_identity(state.entity, outcome.id)
-            state.snapshot = change.data
-            state.change_vector = outcome.change_vector
-            state.last_modified = outcome.last_modified
-            state.expected_change_vector = None
-            saved.append(state)
-        self._map.deletes_by_id.clear()
-        handlers = self._events.after_save_changes
-        if handlers:
-            for state in saved:
-                SessionEvents.fire(
-                    handlers, AfterSaveChangesEventArgs(self, state.id, state.entity)
-                )
+            entities.append(self._materialize(record, object_type, track))
+        return entities
+
+    def _set_concurrency_mode(self, mode: OptimisticConcurrencyMode) -> None:
+        if mode is not OptimisticConcurrencyMode.NONE and self._no_tracking:
+            raise InvalidOperationError("a no-tracking session cannot use optimistic concurrency")
+        self._concurrency_mode = OptimisticConcurrencyMode(mode)
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -690,243 +587,14 @@ class DocumentSession(EventRegistration):
         for record in result.records:
             key = document_key(record.id)
             if not self._no_tracking:
-                state = self._map.by_id(key)
+                state = self._map.by_key(key)
                 if state is not None:
                     if not state.deleted:  # local edits win; pending deletes drop out (S2)
                         entities.append(state.entity)
                     continue
-                if key in self._map.deletes_by_id:
+                if self._map.is_deleted_by_id(key):
                     continue
             entities.append(self._materialize(record, object_type, track))
         if result.includes and not self._no_tracking:
             self._remember_includes(result.includes)
         return entities, result.statistics
-
-
-def _prefix_collection(document_id: str | None, separator: str) -> str:
-    """The collection of a dict entity: its id's prefix (D4), or ``@empty``."""
-    if document_id and separator in document_id:
-        prefix = document_id.split(separator, 1)[0]
-        if prefix:
-            return prefix
-    return "@empty"
-
-
-class Advanced:
-    """``session.advanced``: the rest of the session API, as in the RavenDB client."""
-
-    def __init__(self, session: DocumentSession) -> None:
-        self._session = session
-
-    @property
-    def has_changes(self) -> bool:
-        """True when ``save_changes()`` would write anything (a property, as RavenDB's docs
-        show it; code for the RavenDB 7.2 client that calls ``has_changes()`` should call
-        ``session.has_changes()``)."""
-        return self._session.has_changes()
-
-    def has_changed(self, entity: object) -> bool:
-        """True when ``save_changes()`` would write or delete ``entity`` (S13)."""
-        s = self._session
-        s._check_open()
-        state = s._map.by_entity(entity)
-        if state is None:
-            return False
-        return bool(s._compute([state], ()))
-
-    def what_changed(self, as_patch: bool = False) -> dict[str, Any]:
-        """What ``save_changes()`` would write, per document id: a list of
-        ``DocumentsChanges`` (S11, S12), or with ``as_patch=True`` an RFC 6902 JSON Patch."""
-        s = self._session
-        s._check_open()
-        return describe(s._compute(), as_patch)
-
-    def what_changed_for(self, entity: object) -> list[DocumentsChanges]:
-        """The changes of one entity (empty when untracked, ignored or unchanged)."""
-        s = self._session
-        s._check_open()
-        state = s._map.by_entity(entity)
-        if state is None:
-            return []
-        changes: list[DocumentsChanges] = []
-        for entries in describe(s._compute([state], ())).values():
-            changes.extend(entries)
-        return changes
-
-    def ignore_changes_for(self, entity: object) -> None:
-        self._session.ignore_changes_for(entity)
-
-    def evict(self, entity: object) -> None:
-        """Forget ``entity``: unsaved changes and a pending delete of it are dropped (S17)."""
-        s = self._session
-        s._check_open()
-        state = s._map.by_entity(entity)
-        if state is not None:
-            s._map.remove(state)
-            s._map.missing.discard(state.key)
-
-    def clear(self) -> None:
-        """Forget every entity, pending delete and known-missing id."""
-        s = self._session
-        s._check_open()
-        s._map.clear()
-        s._included.clear()
-
-    def refresh(self, entity: T) -> T:
-        """Reload ``entity`` in place from storage (one request), dropping local edits."""
-        s = self._session
-        s._check_open()
-        state = s._map.by_entity(entity)
-        if state is None:
-            raise InvalidOperationError("cannot refresh an entity the session does not track")
-        s._request()
-        record = s._storage.get([state.id]).documents.get(state.key)
-        if record is None:
-            raise DocumentNotFoundError(f"document {state.id!r} no longer exists in storage")
-        fresh, metadata, extras = s._decode(record, type(entity))
-        s._codec.refresh_in_place(entity, fresh)
-        held = extras.pop(id(fresh), None)
-        if held is not None:
-            extras[id(entity)] = (entity, held[1])
-        state.metadata = metadata
-        state.metadata_shared = False  # a dict of its own, just decoded
-        state.extras = extras or None
-        state.snapshot = record.data
-        state.change_vector = record.change_vector
-        state.last_modified = record.last_modified
-        state.deleted = False
-        state.ignore_changes = False
-        return entity
-
-    def _state(self, entity: object) -> DocumentState:
-        s = self._session
-        s._check_open()
-        state = s._map.by_entity(entity)
-        if state is None:
-            raise InvalidOperationError(
-                f"this {type(entity).__qualname__} is not tracked by the session"
-            )
-        return state
-
-    def get_metadata_for(self, entity: object) -> MetadataDictionary:
-        """The live ``@metadata`` of a tracked entity; edits to it are saved."""
-        return MetadataDictionary(self._state(entity))
-
-    def get_change_vector_for(self, entity: object) -> str | None:
-        return self._state(entity).change_vector
-
-    def get_last_modified_for(self, entity: object) -> str | None:
-        return self._state(entity).last_modified
-
-    def get_document_id(self, entity: object) -> str | None:
-        s = self._session
-        state = s._map.by_entity(entity)
-        return state.id if state is not None else None
-
-    def is_loaded(self, document_id: str) -> bool:
-        """True when ``load(document_id)`` would return an entity without a request."""
-        state = self._session._map.by_id(validate_id(document_id))
-        return state is not None and not state.deleted
-
-    def exists(self, document_id: str) -> bool:
-        """Whether the document exists; a request unless the session already knows."""
-        s = self._session
-        s._check_open()
-        known, entity = s._known(validate_id(document_id).lower())
-        if known:
-            return entity is not None
-        s._request()
-        return document_key(document_id) in s._storage.get([document_id]).documents
-
-    def get_tracked_entities(self) -> dict[str, Any]:
-        """Tracked entities (not deleted) by document id."""
-        return {
-            state.id: state.entity for state in self._session._map.states() if not state.deleted
-        }
-
-    @property
-    def number_of_requests(self) -> int:
-        return self._session.number_of_requests
-
-    @property
-    def max_number_of_requests_per_session(self) -> int:
-        return self._session.max_number_of_requests_per_session
-
-    @max_number_of_requests_per_session.setter
-    def max_number_of_requests_per_session(self, value: int) -> None:
-        self._session.max_number_of_requests_per_session = value
-
-    @property
-    def use_optimistic_concurrency(self) -> bool:
-        return self._session._concurrency_mode is not OptimisticConcurrencyMode.NONE
-
-    @use_optimistic_concurrency.setter
-    def use_optimistic_concurrency(self, value: bool) -> None:
-        s = self._session
-        if value and s._no_tracking:
-            raise InvalidOperationError("a no-tracking session cannot use optimistic concurrency")
-        if not value:
-            s._concurrency_mode = OptimisticConcurrencyMode.NONE
-        elif s._concurrency_mode is OptimisticConcurrencyMode.NONE:
-            s._concurrency_mode = OptimisticConcurrencyMode.WRITES
-
-    @property
-    def optimistic_concurrency_mode(self) -> OptimisticConcurrencyMode:
-        return self._session._concurrency_mode
-
-    @optimistic_concurrency_mode.setter
-    def optimistic_concurrency_mode(self, mode: OptimisticConcurrencyMode) -> None:
-        s = self._session
-        if mode is not OptimisticConcurrencyMode.NONE and s._no_tracking:
-            raise InvalidOperationError("a no-tracking session cannot use optimistic concurrency")
-        s._concurrency_mode = OptimisticConcurrencyMode(mode)
-
-    def raw_query(self, query: str, object_type: type[T] | None = None) -> RawDocumentQuery[T]:
-        """An RQL query (``from Employees where first_name = $name``); see ``rookdb.rql``."""
-        self._session._check_open()
-        return RawDocumentQuery(self._session, object_type, query)
-
-    def document_query(
-        self,
-        object_type: type[T] | None = None,
-        collection_name: str | None = None,
-        index_name: str | None = None,
-    ) -> DocumentQuery[T]:
-        return self._session.query(object_type, collection_name, index_name)
-
-    def load_starting_with(
-        self,
-        id_prefix: str,
-        object_type: type[T] | None = None,
-        start: int = 0,
-        page_size: int = 25,
-    ) -> list[T]:
-        """Documents whose id starts with ``id_prefix``, in id order (one request)."""
-        s = self._session
-        s._check_open()
-        validate_id(id_prefix)
-        check_count(start, "start")
-        check_count(page_size, "page_size")
-        s._request()
-        entities = []
-        for record in s._storage.get_prefix(id_prefix, start, page_size):
-            state = s._map.by_id(record.id) if not s._no_tracking else None
-            if state is not None:
-                if not state.deleted:
-                    entities.append(state.entity)
-                continue
-            entities.append(s._materialize(record, object_type, not s._no_tracking))
-        return entities
-
-    # Session events, on the session only.
-    def add_before_store(self, handler: Callable[[BeforeStoreEventArgs], None]) -> None:
-        self._session.add_before_store(handler)
-
-    def add_after_save_changes(self, handler: Callable[[AfterSaveChangesEventArgs], None]) -> None:
-        self._session.add_after_save_changes(handler)
-
-    def add_before_delete(self, handler: Callable[[BeforeDeleteEventArgs], None]) -> None:
-        self._session.add_before_delete(handler)
-
-    def add_before_query(self, handler: Callable[[BeforeQueryEventArgs], None]) -> None:
-        self._session.add_before_query(handler)

@@ -17,7 +17,7 @@ from rookdb.events import EventRegistration, SessionEvents
 from rookdb.ids import HiLoIdGenerator, validate_collection_name, validate_database_name
 from rookdb.options import SessionOptions
 from rookdb.serialization.entities import EntityCodec
-from rookdb.serialization.type_registry import python_type_name, type_registry
+from rookdb.serialization.type_registry import TypeRegistry, python_type_name
 from rookdb.session import DocumentSession
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import DatabaseStatistics
@@ -103,7 +103,10 @@ class DocumentStore(EventRegistration):
         #: The URLs the store opens; empty when it was given a ``backend``.
         self.urls: list[str] = url_list
         self.database: str = validate_database_name(database or DEFAULT_DATABASE)
-        self.conventions = DocumentConventions()
+        # This store's classes for Raven-Python-Type: two stores in one process never share
+        # them (each store registers what its own sessions store and load).
+        self._types = TypeRegistry()
+        self.conventions = DocumentConventions(self._types)
         self._events = SessionEvents()
         self._lock = threading.RLock()
         self._backend: Backend | None = None
@@ -167,7 +170,7 @@ class DocumentStore(EventRegistration):
         info = self._type_info.get(cls)
         if info is None:
             collection = validate_collection_name(self.conventions.find_collection_name(cls))
-            type_registry.register(cls)
+            self._types.register(cls)
             metadata = {"@collection": collection, "Raven-Python-Type": python_type_name(cls)}
             info = self._type_info[cls] = (collection, metadata)
         return info
@@ -205,6 +208,7 @@ class DocumentStore(EventRegistration):
             self._storage(name),
             options,
             self._codec,
+            self._types,
             self._events.copy(),
             self._next_id,
         )

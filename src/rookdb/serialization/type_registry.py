@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-__all__ = ["TypeRegistry", "python_type_name", "type_registry"]
+__all__ = ["TypeRegistry", "python_type_name"]
 
 
 def python_type_name(cls: type) -> str:
@@ -13,9 +13,9 @@ def python_type_name(cls: type) -> str:
 class TypeRegistry:
     """Classes ``load`` may build from a stored ``Raven-Python-Type`` (SPEC D3).
 
-    A class is registered when it is stored or loaded in this process, or explicitly through
-    ``conventions.register_type``. Names found in data are only ever looked up here: rookdb never
-    imports a module because a document names it.
+    Each ``DocumentStore`` owns one: a class is registered when that store's sessions store or
+    load it, or explicitly through its ``conventions.register_type``. Names found in data are
+    only ever looked up here: rookdb never imports a module because a document names it.
     """
 
     def __init__(self) -> None:
@@ -26,7 +26,3 @@ class TypeRegistry:
 
     def lookup(self, name: object) -> type | None:
         return self._by_name.get(name) if isinstance(name, str) else None
-
-
-#: The process-wide registry.
-type_registry = TypeRegistry()

@@ -3,6 +3,16 @@
 Entities are found by object identity (``id(obj)``, never ``__eq__``/``__hash__``) and by
 case-insensitive document id. The map keeps tracking order, remembers ids known to be missing,
 and holds deletes-by-id of documents the session never loaded.
+
+The map keeps its own invariants; callers change it only through its methods:
+
+- every tracked state is found by its entity, in tracking order; one whose id is final (not
+  completed by storage at save) is also found by its key, and no two states share a key;
+- tracking a new state under a key takes over what the session knew of that key: the key is no
+  longer missing, and a state deleted in this session, or a delete-by-id, is replaced (its
+  change vector is what the new object overwrites);
+- a delete-by-id makes its key read as missing at once;
+- ``rekey`` moves a state to its final id without ever leaving it under both keys.
 """
 
 from __future__ import annotations
@@ -10,6 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from rookdb.errors import NonUniqueObjectError
 from rookdb.tracking.state import DocumentState
 
 __all__ = ["IdentityMap", "PendingDelete"]
@@ -26,20 +37,26 @@ class PendingDelete:
 
 
 class IdentityMap:
+    """The states a session tracks, the ids it knows are missing, its deletes-by-id."""
+
+    __slots__ = ("_by_key", "_by_object", "_deletes_by_id", "_missing")
+
     def __init__(self) -> None:
         # By object identity, in tracking order. The state holds the entity, so its id() cannot
         # be reused by another object while it is tracked.
         self._by_object: dict[int, DocumentState] = {}
-        #: Tracked states by case-folded id (read directly on hot paths).
-        self.by_key: dict[str, DocumentState] = {}
-        self.missing: set[str] = set()
-        self.deletes_by_id: dict[str, PendingDelete] = {}
+        # Tracked states with a final id, by case-folded id.
+        self._by_key: dict[str, DocumentState] = {}
+        self._missing: set[str] = set()
+        self._deletes_by_id: dict[str, PendingDelete] = {}
+
+    # -- questions ---------------------------------------------------------------------------
 
     def __len__(self) -> int:
         return len(self._by_object)
 
     def __iter__(self) -> Iterator[DocumentState]:
-        """States in tracking order."""
+        """States in tracking order (a copy: a caller may change the map while iterating)."""
         return iter(list(self._by_object.values()))
 
     def states(self) -> list[DocumentState]:
@@ -47,37 +64,118 @@ class IdentityMap:
 
     def by_entity(self, entity: Any) -> DocumentState | None:
         state = self._by_object.get(id(entity))
-        return state if state is not None and state.entity is entity else None
+        return state if state is not None and state._entity is entity else None
 
     def by_id(self, document_id: str) -> DocumentState | None:
-        return self.by_key.get(document_id.lower())
+        return self._by_key.get(document_id.lower())
 
-    def add(self, state: DocumentState) -> None:
-        self._by_object[id(state.entity)] = state
+    def by_key(self, key: str) -> DocumentState | None:
+        """``by_id`` for an id already case-folded."""
+        return self._by_key.get(key)
+
+    def known(self, key: str) -> tuple[bool, Any]:
+        """(True, entity or None) when the session can answer for ``key`` (case-folded)
+        without asking storage: tracked (None if deleted), known missing, or deleted by id."""
+        state = self._by_key.get(key)
+        if state is not None:
+            return True, None if state._deleted else state._entity
+        if key in self._missing or key in self._deletes_by_id:
+            return True, None
+        return False, None
+
+    def is_missing(self, key: str) -> bool:
+        return key in self._missing
+
+    def missing_keys(self) -> list[str]:
+        """Keys known to be missing, sorted."""
+        return sorted(self._missing)
+
+    def is_deleted_by_id(self, key: str) -> bool:
+        return key in self._deletes_by_id
+
+    def pending_deletes(self) -> list[PendingDelete]:
+        """The deletes-by-id the next save writes, in the order they were asked for."""
+        return list(self._deletes_by_id.values())
+
+    # -- changes -----------------------------------------------------------------------------
+
+    def track_loaded(self, state: DocumentState) -> None:
+        """Track a state read from storage: its id is final (and not tracked yet)."""
+        self._by_object[id(state._entity)] = state
+        self._by_key[state._key] = state
+
+    def track_new(self, state: DocumentState, expected_change_vector: str | None = None) -> None:
+        """Track a state ``store()`` made (its entity not tracked yet), taking over what the
+        session knew of its key; ``expected_change_vector`` is the one ``store`` was given.
+
+        Raises ``NonUniqueObjectError`` (changing nothing) when another object that is not
+        deleted is tracked under the same id."""
+        key = state._key
+        if state._id:
+            existing = self._by_key.get(key)
+            if existing is not None:
+                if not existing._deleted:
+                    raise NonUniqueObjectError(
+                        f"another object is already tracked as {state._id!r} in this session"
+                    )
+                # A new object replaces one deleted in this session: it overwrites that version.
+                self._untrack(existing)
+                state.replaces(existing)
+            elif self._deletes_by_id:
+                pending = self._deletes_by_id.pop(key, None)
+                if pending is not None:
+                    state.expect_change_vector(pending.expected_change_vector)
+        if expected_change_vector is not None:
+            state.expect_change_vector(expected_change_vector)
+        self._by_object[id(state._entity)] = state
         if not state.completed_by_storage:
-            self.by_key[state.key] = state
-            self.missing.discard(state.key)
-
-    def add_loaded(self, state: DocumentState) -> None:
-        """``add`` for a state read from storage: its id is final and it is not missing."""
-        self._by_object[id(state.entity)] = state
-        self.by_key[state.key] = state
+            self._by_key[key] = state
+            self._missing.discard(key)
 
     def rekey(self, state: DocumentState, document_id: str) -> None:
         """Give a state its final id (after storage completed it)."""
-        if self.by_key.get(state.key) is state:
-            del self.by_key[state.key]
-        state.set_id(document_id)
-        self.by_key[state.key] = state
-        self.missing.discard(state.key)
+        if self._by_key.get(state._key) is state:
+            del self._by_key[state._key]
+        state._set_id(document_id)
+        self._by_key[state._key] = state
+        self._missing.discard(state._key)
 
-    def remove(self, state: DocumentState) -> None:
-        self._by_object.pop(id(state.entity), None)
-        if self.by_key.get(state.key) is state:
-            del self.by_key[state.key]
+    def mark_missing(self, key: str) -> None:
+        """Storage has no document ``key`` (case-folded): loading it again costs no request."""
+        self._missing.add(key)
+
+    def delete_by_id(self, document_id: str, expected_change_vector: str | None) -> str:
+        """Delete an untracked document at the next save; it reads as missing at once.
+        Returns its key."""
+        key = document_id.lower()
+        self._deletes_by_id[key] = PendingDelete(document_id, expected_change_vector)
+        self._missing.add(key)
+        return key
+
+    def forget(self, state: DocumentState) -> None:
+        """Stop tracking ``state`` (``evict``): the session knows nothing of its id any more."""
+        self._untrack(state)
+        self._missing.discard(state._key)
+
+    def deleted(self, key: str, state: DocumentState | None) -> None:
+        """Storage deleted ``key`` (case-folded): its state (if tracked) leaves the map and the
+        key reads as missing."""
+        if state is not None:
+            self._untrack(state)
+        self._missing.add(key)
+
+    def deletes_by_id_saved(self) -> None:
+        """A save wrote every pending delete-by-id."""
+        self._deletes_by_id.clear()
 
     def clear(self) -> None:
+        """Forget every state, known-missing id and pending delete."""
         self._by_object.clear()
-        self.by_key.clear()
-        self.missing.clear()
-        self.deletes_by_id.clear()
+        self._by_key.clear()
+        self._missing.clear()
+        self._deletes_by_id.clear()
+
+    def _untrack(self, state: DocumentState) -> None:
+        self._by_object.pop(id(state._entity), None)
+        if self._by_key.get(state._key) is state:
+            del self._by_key[state._key]

@@ -16,20 +16,33 @@ For each tracked entity, in tracking order:
 5. validated for writing → a put.
 
 Then the deletes-by-id of documents the session never loaded.
+
+After storage wrote the batch, ``finalize_save`` records what it now holds (SQLAlchemy's unit
+of work has ``finalize_flush_changes``): the one step after every save.
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any
+from typing import Any, Protocol
 
+from rookdb._types import JsonDict
 from rookdb.serialization.encoding import json_equal, loads
+from rookdb.serialization.entities import Extras
 from rookdb.tracking.diff import ChangeType, DocumentsChanges, diff, to_json_patch
-from rookdb.tracking.identity_map import PendingDelete
+from rookdb.tracking.identity_map import IdentityMap, PendingDelete
 from rookdb.tracking.state import DocumentState
 
-__all__ = ["Change", "ChangeKind", "compute_changes", "describe", "iter_changes"]
+__all__ = [
+    "Change",
+    "ChangeKind",
+    "Written",
+    "compute_changes",
+    "describe",
+    "finalize_save",
+    "iter_changes",
+]
 
 
 class ChangeKind(enum.Enum):
@@ -69,30 +82,32 @@ class Change:
 def compute_changes(
     states: Iterable[DocumentState],
     deletes_by_id: Iterable[PendingDelete],
-    encode: Callable[[DocumentState], bytes],
+    encode: Callable[[Any, JsonDict, Extras | None], bytes],
     validate: Callable[[DocumentState, bytes], bytes],
     should_ignore: Callable[[DocumentState], bool],
 ) -> list[Change]:
-    """Every change a save would write, in tracking order (see the module docstring)."""
+    """Every change a save would write, in tracking order (see the module docstring).
+    ``encode(entity, metadata, extras)`` is the canonical bytes of a document."""
     return list(iter_changes(states, deletes_by_id, encode, validate, should_ignore))
 
 
 def iter_changes(
     states: Iterable[DocumentState],
     deletes_by_id: Iterable[PendingDelete],
-    encode: Callable[[DocumentState], bytes],
+    encode: Callable[[Any, JsonDict, Extras | None], bytes],
     validate: Callable[[DocumentState, bytes], bytes],
     should_ignore: Callable[[DocumentState], bool],
 ) -> Iterator[Change]:
     """``compute_changes`` one change at a time, each found when it is asked for."""
+    # The engine reads the states' private slots: this loop runs once per tracked entity.
     for state in states:
-        if state.deleted:
-            yield Change(ChangeKind.DELETED, state, state.id)
+        if state._deleted:
+            yield Change(ChangeKind.DELETED, state, state._id)
             continue
-        if state.ignore_changes:
+        if state._ignore_changes:
             continue
-        data = encode(state)
-        snapshot = state.snapshot
+        data = encode(state._entity, state._metadata, state._extras)
+        snapshot = state._snapshot
         old = new = None
         if snapshot is None:
             kind = ChangeKind.NEW
@@ -101,16 +116,58 @@ def iter_changes(
         else:
             old, new = loads(snapshot), loads(data)
             if json_equal(old, new):
-                state.snapshot = data  # same JSON, other bytes: clean (S5)
+                state.adopt_bytes(data)  # same JSON, other bytes: clean (S5)
                 continue
             kind = ChangeKind.MODIFIED
         if should_ignore(state):
             continue
-        change = Change(kind, state, state.id, validate(state, data))
+        change = Change(kind, state, state._id, validate(state, data))
         change.old, change.new = old, new
         yield change
     for pending in deletes_by_id:
         yield Change(ChangeKind.DELETED, None, pending.id, None, pending.expected_change_vector)
+
+
+class Written(Protocol):
+    """What storage says of one document a save wrote (``storage.records.WriteResult``)."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def change_vector(self) -> str: ...
+
+    @property
+    def last_modified(self) -> str | None: ...
+
+
+def finalize_save(
+    identity_map: IdentityMap,
+    changes: Iterable[Change],
+    written: Iterable[Written],
+    set_identity: Callable[[Any, str], object],
+) -> list[DocumentState]:
+    """Record what storage holds after it wrote ``changes`` (``written``: the outcome of each
+    put, in order). Deleted documents leave the map and read as missing; each written one takes
+    the id storage gave it (``set_identity(entity, id)`` when storage completed it), its change
+    vector and the bytes written as its snapshot; the deletes-by-id are done. Returns the
+    written states, in order."""
+    outcomes = iter(written)
+    saved: list[DocumentState] = []
+    for change in changes:
+        state = change.state
+        if change.kind is ChangeKind.DELETED:
+            identity_map.deleted(change.document_id.lower(), state)
+            continue
+        assert state is not None and change.data is not None
+        outcome = next(outcomes)
+        if outcome.id != state._id:
+            identity_map.rekey(state, outcome.id)
+            set_identity(state._entity, outcome.id)
+        state.saved(change.data, outcome.change_vector, outcome.last_modified)
+        saved.append(state)
+    identity_map.deletes_by_id_saved()
+    return saved
 
 
 def _changes_of(change: Change) -> list[DocumentsChanges]:

@@ -1,0 +1,215 @@
+"""``session.advanced``: the rest of the session API, as in the RavenDB client.
+
+``Advanced`` holds the session's identity map (which keeps its own invariants, so it may be
+shared) for the questions it answers about tracked entities, and otherwise calls the session's
+internal interface, a handful of documented methods (see "the interface of session.advanced"
+in ``rookdb.session``): it never touches the session's fields.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from rookdb.errors import DocumentNotFoundError, InvalidOperationError
+from rookdb.events import (
+    AfterSaveChangesEventArgs,
+    BeforeDeleteEventArgs,
+    BeforeQueryEventArgs,
+    BeforeStoreEventArgs,
+)
+from rookdb.ids import validate_id
+from rookdb.options import OptimisticConcurrencyMode
+from rookdb.query import DocumentQuery, check_count
+from rookdb.rql import RawDocumentQuery
+from rookdb.tracking.diff import DocumentsChanges
+from rookdb.tracking.identity_map import IdentityMap
+from rookdb.tracking.state import DocumentState, MetadataDictionary
+from rookdb.tracking.unit_of_work import describe
+
+if TYPE_CHECKING:
+    from rookdb.session import DocumentSession
+
+__all__ = ["Advanced"]
+
+T = TypeVar("T")
+
+
+class Advanced:
+    """``session.advanced``: the rest of the session API, as in the RavenDB client."""
+
+    def __init__(self, session: DocumentSession, identity_map: IdentityMap) -> None:
+        self._session = session
+        self._map = identity_map
+
+    @property
+    def has_changes(self) -> bool:
+        """True when ``save_changes()`` would write anything (a property, as RavenDB's docs
+        show it; code for the RavenDB 7.2 client that calls ``has_changes()`` should call
+        ``session.has_changes()``)."""
+        return self._session.has_changes()
+
+    def has_changed(self, entity: object) -> bool:
+        """True when ``save_changes()`` would write or delete ``entity`` (S13)."""
+        self._session._check_open()
+        state = self._map.by_entity(entity)
+        if state is None:
+            return False
+        return bool(self._session._compute([state], ()))
+
+    def what_changed(self, as_patch: bool = False) -> dict[str, Any]:
+        """What ``save_changes()`` would write, per document id: a list of
+        ``DocumentsChanges`` (S11, S12), or with ``as_patch=True`` an RFC 6902 JSON Patch."""
+        self._session._check_open()
+        return describe(self._session._compute(), as_patch)
+
+    def what_changed_for(self, entity: object) -> list[DocumentsChanges]:
+        """The changes of one entity (empty when untracked, ignored or unchanged)."""
+        self._session._check_open()
+        state = self._map.by_entity(entity)
+        if state is None:
+            return []
+        changes: list[DocumentsChanges] = []
+        for entries in describe(self._session._compute([state], ())).values():
+            changes.extend(entries)
+        return changes
+
+    def ignore_changes_for(self, entity: object) -> None:
+        self._session.ignore_changes_for(entity)
+
+    def evict(self, entity: object) -> None:
+        """Forget ``entity``: unsaved changes and a pending delete of it are dropped (S17)."""
+        self._session._check_open()
+        state = self._map.by_entity(entity)
+        if state is not None:
+            self._map.forget(state)
+
+    def clear(self) -> None:
+        """Forget every entity, pending delete and known-missing id."""
+        self._session._check_open()
+        self._session._forget_all()
+
+    def refresh(self, entity: T) -> T:
+        """Reload ``entity`` in place from storage (one request), dropping local edits."""
+        self._session._check_open()
+        state = self._map.by_entity(entity)
+        if state is None:
+            raise InvalidOperationError("cannot refresh an entity the session does not track")
+        if not self._session._reload(state):
+            raise DocumentNotFoundError(f"document {state.id!r} no longer exists in storage")
+        return entity
+
+    def _state(self, entity: object) -> DocumentState:
+        self._session._check_open()
+        state = self._map.by_entity(entity)
+        if state is None:
+            raise InvalidOperationError(
+                f"this {type(entity).__qualname__} is not tracked by the session"
+            )
+        return state
+
+    def get_metadata_for(self, entity: object) -> MetadataDictionary:
+        """The live ``@metadata`` of a tracked entity; edits to it are saved."""
+        return MetadataDictionary(self._state(entity))
+
+    def get_change_vector_for(self, entity: object) -> str | None:
+        return self._state(entity).change_vector
+
+    def get_last_modified_for(self, entity: object) -> str | None:
+        return self._state(entity).last_modified
+
+    def get_document_id(self, entity: object) -> str | None:
+        state = self._map.by_entity(entity)
+        return state.id if state is not None else None
+
+    def is_loaded(self, document_id: str) -> bool:
+        """True when ``load(document_id)`` would return an entity without a request."""
+        state = self._map.by_id(validate_id(document_id))
+        return state is not None and not state.deleted
+
+    def exists(self, document_id: str) -> bool:
+        """Whether the document exists; a request unless the session already knows."""
+        self._session._check_open()
+        key = validate_id(document_id).lower()
+        known, entity = self._map.known(key)
+        if known:
+            return entity is not None
+        return key in self._session._fetch([document_id]).documents
+
+    def get_tracked_entities(self) -> dict[str, Any]:
+        """Tracked entities (not deleted) by document id."""
+        return {state.id: state.entity for state in self._map.states() if not state.deleted}
+
+    @property
+    def number_of_requests(self) -> int:
+        return self._session.number_of_requests
+
+    @property
+    def max_number_of_requests_per_session(self) -> int:
+        return self._session.max_number_of_requests_per_session
+
+    @max_number_of_requests_per_session.setter
+    def max_number_of_requests_per_session(self, value: int) -> None:
+        self._session.max_number_of_requests_per_session = value
+
+    @property
+    def use_optimistic_concurrency(self) -> bool:
+        return self._session._concurrency_mode is not OptimisticConcurrencyMode.NONE
+
+    @use_optimistic_concurrency.setter
+    def use_optimistic_concurrency(self, value: bool) -> None:
+        session = self._session
+        mode = session._concurrency_mode
+        if not value:
+            mode = OptimisticConcurrencyMode.NONE
+        elif mode is OptimisticConcurrencyMode.NONE:
+            mode = OptimisticConcurrencyMode.WRITES
+        session._set_concurrency_mode(mode)  # refused for a no-tracking session
+
+    @property
+    def optimistic_concurrency_mode(self) -> OptimisticConcurrencyMode:
+        return self._session._concurrency_mode
+
+    @optimistic_concurrency_mode.setter
+    def optimistic_concurrency_mode(self, mode: OptimisticConcurrencyMode) -> None:
+        self._session._set_concurrency_mode(mode)
+
+    def raw_query(self, query: str, object_type: type[T] | None = None) -> RawDocumentQuery[T]:
+        """An RQL query (``from Employees where first_name = $name``); see ``rookdb.rql``."""
+        self._session._check_open()
+        return RawDocumentQuery(self._session, object_type, query)
+
+    def document_query(
+        self,
+        object_type: type[T] | None = None,
+        collection_name: str | None = None,
+        index_name: str | None = None,
+    ) -> DocumentQuery[T]:
+        return self._session.query(object_type, collection_name, index_name)
+
+    def load_starting_with(
+        self,
+        id_prefix: str,
+        object_type: type[T] | None = None,
+        start: int = 0,
+        page_size: int = 25,
+    ) -> list[T]:
+        """Documents whose id starts with ``id_prefix``, in id order (one request)."""
+        self._session._check_open()
+        validate_id(id_prefix)
+        check_count(start, "start")
+        check_count(page_size, "page_size")
+        return self._session._load_prefix(id_prefix, object_type, start, page_size)
+
+    # Session events, on the session only.
+    def add_before_store(self, handler: Callable[[BeforeStoreEventArgs], None]) -> None:
+        self._session.add_before_store(handler)
+
+    def add_after_save_changes(self, handler: Callable[[AfterSaveChangesEventArgs], None]) -> None:
+        self._session.add_after_save_changes(handler)
+
+    def add_before_delete(self, handler: Callable[[BeforeDeleteEventArgs], None]) -> None:
+        self._session.add_before_delete(handler)
+
+    def add_before_query(self, handler: Callable[[BeforeQueryEventArgs], None]) -> None:
+        self._session.add_before_query(handler)
