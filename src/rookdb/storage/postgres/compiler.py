@@ -38,6 +38,7 @@ from typing import Any
 
 import orjson
 
+from rookdb._types import assert_never
 from rookdb.errors import QueryError
 from rookdb.evaluate import cut
 from rookdb.paths import Segment, parse_field_path
@@ -62,7 +63,6 @@ from rookdb.query import (
     SearchOperator,
     StartsWith,
 )
-from rookdb.storage.relational.exhaustive import assert_never
 from rookdb.storage.relational.prefixes import successor
 
 __all__ = [
@@ -222,7 +222,7 @@ def value_condition(predicate: FieldPredicate, v: str, t: str, params: list[Any]
         case ContainsAll() | Exists() | Regex() | Search():
             raise TypeError(f"no value condition for {predicate!r}")
         case _:
-            assert_never(predicate)
+            assert_never(predicate, "predicate")
 
 
 def seek_condition(
@@ -265,7 +265,7 @@ def seek_condition(
         case StartsWith() | EndsWith() | ContainsAll() | Exists() | Regex() | Search():
             return None
         case _:
-            assert_never(predicate)
+            assert_never(predicate, "predicate")
 
 
 def _walk(segments: Sequence[Segment]) -> tuple[list[str], str]:
@@ -316,7 +316,7 @@ def python_predicates(predicate: Predicate, indexed: set[tuple[str, str]]) -> li
         ):
             return []
         case _:
-            assert_never(predicate)
+            assert_never(predicate, "predicate")
 
 
 class Compiler:
@@ -380,7 +380,7 @@ class Compiler:
             case And() | Or() | Not() | ContainsAll():
                 raise AssertionError("compiled above")
             case _:
-                assert_never(predicate)
+                assert_never(predicate, "predicate")
 
     def _search(self, predicate: Search, params: list[Any]) -> str:
         index = self.indexes.get((predicate.field, "search"))

@@ -15,6 +15,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from rookdb._types import assert_never
 from rookdb.paths import parse_field_path
 from rookdb.query import (
     And,
@@ -33,7 +34,6 @@ from rookdb.query import (
     Search,
     StartsWith,
 )
-from rookdb.storage.relational.exhaustive import assert_never
 
 __all__ = [
     "Registry",
@@ -92,7 +92,7 @@ def wanted(predicate: Predicate) -> list[tuple[str, str]]:
             arrays = any(s.is_array for s in parse_field_path(predicate.field))
             return [(predicate.field, "values" if arrays else "expression")]
         case _:
-            assert_never(predicate)
+            assert_never(predicate, "predicate")
 
 
 def log_made(

@@ -22,6 +22,7 @@ from typing import Any
 
 import orjson
 
+from rookdb._types import assert_never
 from rookdb.errors import QueryError
 from rookdb.evaluate import cut, matches
 from rookdb.paths import Segment, parse_field_path
@@ -46,7 +47,6 @@ from rookdb.query import (
     SearchOperator,
     StartsWith,
 )
-from rookdb.storage.relational.exhaustive import assert_never
 from rookdb.storage.relational.prefixes import successor
 
 __all__ = [
@@ -197,7 +197,7 @@ def alternatives(predicate: FieldPredicate, kind: str, value: str) -> list[Alter
         case ContainsAll() | Exists():
             raise TypeError(f"no value conditions for {predicate!r}")
         case _:
-            assert_never(predicate)
+            assert_never(predicate, "predicate")
 
 
 def _equal_alternatives(values: Sequence[Scalar], kind: str, value: str) -> list[Alternative]:
@@ -270,7 +270,7 @@ class Compiler:
                 arrays = any(s.is_array for s in segments)
                 return not arrays or (predicate.field, "values") in self.indexes
             case _:
-                assert_never(predicate)
+                assert_never(predicate, "predicate")
 
     def where(self, predicate: Predicate, params: list[Any]) -> str:
         """SQL for ``predicate``, appending its values to ``params``. Every piece is true or
@@ -304,7 +304,7 @@ class Compiler:
                     return _any_candidate(field, predicate, params)
                 return self._value_table_rows(index, predicate, params)
             case _:
-                assert_never(predicate)
+                assert_never(predicate, "predicate")
 
     def _scalar_rows(self, field: str, predicate: FieldPredicate, params: list[Any]) -> str:
         path = json_path(field)
