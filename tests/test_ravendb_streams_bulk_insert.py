@@ -100,8 +100,10 @@ def test_the_official_client_streams_starting_with(official: Any, server_url: st
         assert [r.key for r in matched] == [f"products/{i:04d}" for i in range(10)] + [
             "products/1199"
         ]
-        after = session.advanced.stream_starting_with("products/", start_after="products/1197")
-        assert [r.document["name"] for r in after] == ["p1198", "p1199"]
+        after = session.advanced.stream_starting_with(
+            "products/", start_after="products/1197", object_type=Product
+        )
+        assert [r.document.name for r in after] == ["p1198", "p1199"]
 
 
 def test_the_official_client_bulk_inserts(official: Any, server_url: str) -> None:
@@ -150,13 +152,12 @@ def test_a_failed_chunk_over_the_protocol(official: Any, server_url: str) -> Non
     bad = 2 * CHUNK_DOCUMENTS + 10
     with pytest.raises(BulkInsertAbortedException), official.bulk_insert() as bulk:
         for i in range(3 * CHUNK_DOCUMENTS):
-            bulk.store_as(deep if i == bad else {"n": i}, f"things/{i}")
+            bulk.store_as(Product(deep if i == bad else "p", i), f"products/{i}")
     with RookStore(urls=server_url, database=DATABASE) as store, store.open_session() as s:
-        assert (
-            store.maintenance.get_statistics().collections.get("@empty", 0) == 2 * CHUNK_DOCUMENTS
-        )
-        assert s.load(f"things/{2 * CHUNK_DOCUMENTS - 1}") is not None
-        assert s.load(f"things/{2 * CHUNK_DOCUMENTS}") is None
+        written = store.maintenance.get_statistics().collections.get("Products", 0)
+        assert written == 2 * CHUNK_DOCUMENTS
+        assert s.load(f"products/{2 * CHUNK_DOCUMENTS - 1}") is not None
+        assert s.load(f"products/{2 * CHUNK_DOCUMENTS}") is None
 
 
 def test_bulk_insert_kinds_rookdb_does_not_keep_are_refused(official: Any, server_url: str) -> None:

@@ -137,6 +137,7 @@ class BulkInsertOperation:
             metadata = dict(defaults)
             if extra:
                 metadata.update((k, v) for k, v in extra.items() if k not in READ_ONLY_METADATA)
+                collection = validate_collection_name(metadata["@collection"])
             if key is None:
                 identity = codec.identity_of(entity)
                 if isinstance(identity, str) and identity:

@@ -374,6 +374,17 @@ def _streamed_items(
     """A JSON-lines stream's ``{"Stats": ...}`` (first, ``with_stats``) and its
     ``{"Item": document}`` lines, decoded one at a time."""
     expect_stats = with_stats
+    try:
+        yield from _decoded_items(lines, expect_stats)
+    finally:  # a reader that stopped: the response is closed now, not when collected
+        close = getattr(lines, "close", None)
+        if close is not None:
+            close()
+
+
+def _decoded_items(
+    lines: Iterator[str], expect_stats: bool
+) -> Iterator[QueryStatistics | DocumentRecord]:
     for line in lines:
         if not line.strip():
             continue

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import abc
 import base64
+import contextlib
 import logging
 import time
 import uuid
@@ -356,27 +357,36 @@ class RelationalStorage(Storage):
         sql = self._sql
         with self._query_errors("stream a query"), self._stream_reading() as reading:
             conn, guard = reading.conn, reading.guard
-            with guard:
-                params: list[Any] = []
-                where = self._where(conn, query, indexes, params)
-                total = conn.execute(sql.total + where, params).fetchone()[0]
-                select = f"{sql.select}{where} ORDER BY {self._order_clause(query.order_by)}"
-                limit = self._no_limit if query.take is None else query.take
-                cursor = reading.cursor()
-                cursor.execute(select + sql.page, (*params, limit, query.skip))
-            yield QueryStatistics(
-                total_results=total,
-                skipped_results=query.skip,
-                duration_in_ms=(time.perf_counter() - started) * 1000,
-                index_name=index_name(query, indexes),
-            )
-            while True:
+            cursor = None
+            try:
                 with guard:
-                    rows = cursor.fetchmany(STREAM_PAGE)
-                if not rows:
-                    return
-                for row in rows:
-                    yield _record(row)
+                    params: list[Any] = []
+                    where = self._where(conn, query, indexes, params)
+                    total = conn.execute(sql.total + where, params).fetchone()[0]
+                    order = self._order_clause(query.order_by)
+                    limit = self._no_limit if query.take is None else query.take
+                    cursor = reading.cursor()
+                    cursor.execute(
+                        f"{sql.select}{where} ORDER BY {order}{sql.page}",
+                        (*params, limit, query.skip),
+                    )
+                yield QueryStatistics(
+                    total_results=total,
+                    skipped_results=query.skip,
+                    duration_in_ms=(time.perf_counter() - started) * 1000,
+                    index_name=index_name(query, indexes),
+                )
+                while True:
+                    with guard:
+                        rows = cursor.fetchmany(STREAM_PAGE)
+                    if not rows:
+                        return
+                    for row in rows:
+                        yield _record(row)
+            finally:
+                if cursor is not None:  # before the snapshot ends (a server-side cursor)
+                    with contextlib.suppress(Exception), guard:
+                        cursor.close()
 
     def query(self, query: Query) -> QueryResult:
         started = time.perf_counter()
