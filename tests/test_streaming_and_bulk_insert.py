@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from internals import inject_failure, remove_failure
 from rookdb import BulkInsertAbortedError, DocumentStore, StorageError
 from rookdb.testing.backends import BACKENDS
+from tests.internals import inject_failure, remove_failure
 
 
 class Row:

@@ -140,7 +140,7 @@ def test_closing_a_stream_early_releases_it(store: DocumentStore) -> None:
             with session.advanced.stream(session.query(object_type=Product)) as results:
                 assert next(results).key == "products/00000"
             with store.open_session() as other:
-                other.store(Product("x"), "late/1")
+                other.store({"n": 1}, "late/1")
                 other.save_changes()
 
 
