@@ -54,7 +54,7 @@ __all__ = [
 
 #: Documents per transaction: big enough that a commit's cost is spread, small enough that a
 #: failure loses little and memory stays flat.
-CHUNK_DOCUMENTS = 1000
+CHUNK_DOCUMENTS = 5000
 #: Bytes of commands per transaction, whichever comes first.
 CHUNK_BYTES = 8 * 1024 * 1024
 _IN_STRING = re.compile(rb'["\\]')
