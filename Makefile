@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test test-full check docs bench bench-server clean
+.PHONY: demo test test-full check docs bench bench-server bench-bulk clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -53,6 +53,11 @@ docs: $(VENV)/.installed-dev
 bench: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.run --n 10000 --n 100000
 	$(BIN)/python -m bench.run --backend postgres --n 10000 --n 100000
+
+## make bench-bulk: bulk insert against save_changes() and the floor, SQLite then PostgreSQL.
+bench-bulk: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.bulk --n 10000 --n 100000
+	$(BIN)/python -m bench.bulk --backend postgres --n 10000 --n 100000
 
 ## make bench-server: rookdb through `rookdb serve` on loopback against rookdb embedded.
 bench-server: $(VENV)/.installed-bench

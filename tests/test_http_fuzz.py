@@ -204,9 +204,45 @@ def _queries(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | No
 
 
 def _stream(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    # GET reads the query string, POST (RavenDB 7.x clients) the body: both are made.
     q.append(
         ("query", rng.choice(["from Fuzz", "from @empty", "from Others", "from Fuzz where n = 1"]))
     )
+    if rng.random() < 0.5:
+        q.append(("format", "jsonl"))
+    return orjson.dumps(_query_body(rng))
+
+
+def _stream_docs(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    q.append(("startsWith", rng.choice(["fuzz/", "", "Fuzz", "others/"])))
+    for name, values in (
+        ("matches", ["*", "1|2", "?", "a*b"]),
+        ("exclude", ["3", "*"]),
+        ("startAfter", ["fuzz/2", "fuzz/"]),
+        ("start", ["0", "2"]),
+        ("pageSize", ["1", "10"]),
+        ("format", ["jsonl"]),
+    ):
+        if rng.random() < 0.3:
+            q.append((name, rng.choice(values)))
+    return None
+
+
+def _bulk_insert(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    if rng.random() < 0.7:
+        q += [("id", str(rng.randrange(1, 50))), ("skipOverwriteIfUnchanged", "false")]
+    commands = []
+    for _ in range(rng.randrange(0, 5)):
+        command = _command(rng)
+        command["Type"] = "PUT"
+        command.pop("ChangeVector")
+        command.setdefault("Document", _document(rng))
+        commands.append(command)
+    return orjson.dumps(commands)
+
+
+def _operation(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    q.append(("id", str(rng.randrange(1, 50))))
     return None
 
 
@@ -253,6 +289,11 @@ MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes
     "bulk_docs": _bulk_docs,
     "queries": _queries,
     "stream_query": _stream,
+    "stream_docs": _stream_docs,
+    "bulk_insert": _bulk_insert,
+    "next_operation_id": _nothing,
+    "operation_state": _operation,
+    "kill_operation": _operation,
     "hilo_next": _hilo_next,
     "hilo_return": _hilo_return,
     "stats": _nothing,
@@ -268,6 +309,7 @@ MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes
 PARAMETERS = [
     "id", "include", "startsWith", "start", "pageSize", "tag", "capacity", "lastBatchSize",
     "last", "end", "identityPartsSeparator", "name", "query", "namesOnly", "metadataOnly",
+    "format", "matches", "exclude", "startAfter", "skipOverwriteIfUnchanged",
 ]  # fmt: skip
 
 
@@ -349,6 +391,8 @@ def _mutate_body(rng: random.Random, probe: Probe) -> None:
 
 def _hostile_structure(rng: random.Random, route: str) -> Any:
     """A body of the route's shape with one part made hostile."""
+    if route == "bulk_insert":  # a bulk_docs command made hostile, in a bulk insert's array
+        return _hostile_structure(rng, "bulk_docs")["Commands"]
     if route == "bulk_docs":
         command = _command(rng)
         field = rng.choice(["Type", "Id", "ChangeVector", "Document", "Collection", "@collection"])

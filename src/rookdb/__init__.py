@@ -10,10 +10,13 @@ sees nothing.
 
 import logging as _logging
 
+from rookdb.bulk_insert import BulkInsertOperation
 from rookdb.conventions import DocumentConventions, ShouldIgnoreEntityChanges
 from rookdb.errors import (
     AuthenticationError,
     AuthorizationError,
+    BulkInsertAbortedError,
+    BulkInsertAbortedException,
     ConcurrencyError,
     ConcurrencyException,
     ConfigurationError,
@@ -47,6 +50,7 @@ from rookdb.rql import RawDocumentQuery
 from rookdb.session import DocumentSession
 from rookdb.storage.registry import register_backend
 from rookdb.store import DocumentStore
+from rookdb.streaming import StreamQueryStatistics, StreamResult
 from rookdb.tracking.diff import ChangeType, DocumentsChanges
 from rookdb.tracking.state import MetadataDictionary
 
@@ -64,6 +68,9 @@ __all__ = [
     "BeforeDeleteEventArgs",
     "BeforeQueryEventArgs",
     "BeforeStoreEventArgs",
+    "BulkInsertAbortedError",
+    "BulkInsertAbortedException",
+    "BulkInsertOperation",
     "ChangeType",
     "ConcurrencyError",
     "ConcurrencyException",
@@ -95,6 +102,8 @@ __all__ = [
     "ShouldIgnoreEntityChanges",
     "StorageError",
     "StorageUnavailableError",
+    "StreamQueryStatistics",
+    "StreamResult",
     "TooManyRequestsError",
     "register_backend",
 ]

@@ -20,8 +20,11 @@ from rookdb.events import (
 )
 from rookdb.ids import validate_id
 from rookdb.options import OptimisticConcurrencyMode
-from rookdb.query import DocumentQuery, check_count
+from rookdb.query import DocumentQuery, QueryExecution, check_count
 from rookdb.rql import RawDocumentQuery
+from rookdb.serialization.encoding import INT64_MAX
+from rookdb.storage.streams import check_streamable
+from rookdb.streaming import StreamIterator, StreamQueryStatistics, starting_with
 from rookdb.tracking.diff import DocumentsChanges
 from rookdb.tracking.identity_map import IdentityMap
 from rookdb.tracking.state import DocumentState, MetadataDictionary
@@ -200,6 +203,75 @@ class Advanced:
         check_count(start, "start")
         check_count(page_size, "page_size")
         return self._session._load_prefix(id_prefix, object_type, start, page_size)
+
+    # -- streaming (rookdb.streaming) ---------------------------------------------------------
+
+    def stream(self, query: QueryExecution[T]) -> StreamIterator[T]:
+        """The results of ``query`` (a ``session.query(...)`` or ``raw_query(...)``) as
+        storage produces them: a ``StreamResult`` per document, its entity not tracked; one
+        request. Read it to its end or close it (``with``): it holds a connection until then.
+        ``select``, ``distinct`` and ``include`` cannot be streamed (``QueryError``)."""
+        return self.stream_with_statistics(query, None)
+
+    def stream_with_statistics(
+        self,
+        query: QueryExecution[T],
+        stats_callback: Callable[[StreamQueryStatistics], None] | None,
+    ) -> StreamIterator[T]:
+        """``stream(query)``, calling ``stats_callback`` with the query's
+        ``StreamQueryStatistics`` before the first result is read."""
+        if not isinstance(query, QueryExecution):
+            raise InvalidOperationError(
+                f"stream() takes a query (session.query(...), raw_query(...)), "
+                f"not a {type(query).__qualname__}"
+            )
+        ast = check_streamable(query.to_query())
+        object_type = query._object_type  # what the query builds its results as
+        session = self._session
+        stream = session._streaming().stream_query(ast)
+        if stats_callback is not None:
+            try:
+                stats_callback(StreamQueryStatistics.of(stream.statistics))
+            except BaseException:
+                stream.close()
+                raise
+        return StreamIterator(stream, lambda record: session._stream_result(record, object_type))
+
+    def stream_starting_with(
+        self,
+        starts_with: str,
+        matches: str | None = None,
+        start: int = 0,
+        page_size: int = INT64_MAX,
+        start_after: str | None = None,
+        object_type: type[T] | None = None,
+        exclude: str | None = None,
+    ) -> StreamIterator[T]:
+        """Documents whose id starts with ``starts_with`` (case-insensitive), in id order, as
+        storage produces them; their remainder after the prefix ``matches`` (and not
+        ``exclude``), RavenDB's patterns (``rookdb.streaming``); after ``start_after``;
+        ``start`` skipped, at most ``page_size``. Entities not tracked; one request."""
+        if type(starts_with) is not str:
+            raise InvalidOperationError("stream_starting_with takes a prefix string")
+        if starts_with:
+            validate_id(starts_with)
+        if start_after is not None:
+            validate_id(start_after)
+        for name, value in (("matches", matches), ("exclude", exclude)):
+            if value is not None and type(value) is not str:
+                raise InvalidOperationError(f"{name} takes a pattern string")
+        check_count(start, "start")
+        check_count(page_size, "page_size")
+        session = self._session
+        records = starting_with(
+            session._streaming().stream_prefix(starts_with, start_after),
+            starts_with,
+            matches,
+            exclude,
+            start,
+            page_size,
+        )
+        return StreamIterator(records, lambda record: session._stream_result(record, object_type))
 
     # Session events, on the session only.
     def add_before_store(self, handler: Callable[[BeforeStoreEventArgs], None]) -> None:

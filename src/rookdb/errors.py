@@ -25,7 +25,8 @@ for values that cannot be serialized)::
         ├── ProtocolError                 the server answered something rookdb cannot read
         ├── DatabaseDoesNotExistError
         ├── AuthenticationError
-        └── AuthorizationError
+        ├── AuthorizationError
+        └── BulkInsertAbortedError        a chunk of a bulk insert failed (chunks before it stay)
 
 RavenDB's names (``ConcurrencyException``, ``NonUniqueObjectException``,
 ``InvalidOperationException``) are aliases of the matching classes.
@@ -36,6 +37,8 @@ from __future__ import annotations
 __all__ = [
     "AuthenticationError",
     "AuthorizationError",
+    "BulkInsertAbortedError",
+    "BulkInsertAbortedException",
     "ConcurrencyError",
     "ConcurrencyException",
     "ConfigurationError",
@@ -192,6 +195,18 @@ class AuthorizationError(StorageError):
     """The credentials are valid but do not allow this operation."""
 
 
+class BulkInsertAbortedError(StorageError):
+    """A chunk of a bulk insert failed (``original`` says why): nothing of that chunk was
+    written, the ``written`` documents of the chunks before it were, and the bulk insert
+    takes no more documents."""
+
+    def __init__(
+        self, message: str, *, written: int = 0, original: BaseException | None = None
+    ) -> None:
+        super().__init__(message, original=original)
+        self.written = written
+
+
 def quoted(value: object, limit: int = 60) -> str:
     """``value`` as an error message may quote it: a string's repr, cut to ``limit`` characters,
     a number or constant as itself, anything else by its type. Never the repr of a container,
@@ -212,3 +227,4 @@ def quoted(value: object, limit: int = 60) -> str:
 ConcurrencyException = ConcurrencyError
 NonUniqueObjectException = NonUniqueObjectError
 InvalidOperationException = InvalidOperationError
+BulkInsertAbortedException = BulkInsertAbortedError

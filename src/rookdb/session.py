@@ -34,6 +34,7 @@ from rookdb.storage.records import (
     WriteResult,
     document_key,
 )
+from rookdb.streaming import StreamResult
 from rookdb.tracking.identity_map import IdentityMap, PendingDelete
 from rookdb.tracking.state import READ_ONLY_METADATA, DocumentState
 from rookdb.tracking.unit_of_work import Change, finalize_save, iter_changes
@@ -541,6 +542,28 @@ class DocumentSession(EventRegistration):
                 continue
             entities.append(self._materialize(record, object_type, track))
         return entities
+
+    def _streaming(self) -> Storage:
+        """The storage, for one stream (``session.advanced.stream``): one request of the
+        budget. What a stream yields is never tracked."""
+        self._check_open()
+        self._request()
+        return self._storage
+
+    def _stream_result(
+        self, record: DocumentRecord, object_type: type[Any] | None
+    ) -> StreamResult[Any]:
+        """A streamed document as RavenDB's ``StreamResult``: an entity the session does not
+        track, and the metadata with the properties storage assigned."""
+        entity, metadata, _ = self._decode(record, object_type)
+        metadata = {
+            **metadata,
+            "@id": record.id,
+            "@change-vector": record.change_vector,
+            "@last-modified": record.last_modified,
+            "@collection": metadata.get("@collection", record.collection),
+        }
+        return StreamResult(record.id, record.change_vector, metadata, entity)
 
     def _set_concurrency_mode(self, mode: OptimisticConcurrencyMode) -> None:
         if mode is not OptimisticConcurrencyMode.NONE and self._no_tracking:

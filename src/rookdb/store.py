@@ -11,6 +11,7 @@ import os
 import threading
 from typing import Any
 
+from rookdb.bulk_insert import CHUNK_SIZE, BulkInsertOperation
 from rookdb.conventions import DocumentConventions
 from rookdb.errors import ConfigurationError, InvalidOperationError, StorageError
 from rookdb.events import EventRegistration, SessionEvents
@@ -212,6 +213,15 @@ class DocumentStore(EventRegistration):
             self._events.copy(),
             self._next_id,
         )
+
+    def bulk_insert(
+        self, database: str | None = None, chunk_size: int = CHUNK_SIZE
+    ) -> BulkInsertOperation:
+        """A bulk insert into ``database`` (the store's default): the fastest way to load
+        documents, written ``chunk_size`` at a time, each chunk one transaction
+        (``rookdb.bulk_insert``). Use it in a ``with`` block."""
+        name = validate_database_name(database or self.database)
+        return BulkInsertOperation(self, name, chunk_size)
 
     def close(self) -> None:
         """Give back unused HiLo ranges and close the backend's connections."""

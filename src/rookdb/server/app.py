@@ -17,15 +17,15 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
 from starlette.applications import Starlette
-from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import Response, StreamingResponse
+from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -33,6 +33,7 @@ from rookdb import protocol, rql
 from rookdb.errors import AuthorizationError, ConfigurationError, RookError
 from rookdb.ids import validate_database_name, validate_hilo_tag, validate_id
 from rookdb.query import Query, check_count
+from rookdb.server import bulk_insert, streams
 from rookdb.server.limits import (
     BodyTimeout,
     BodyTooLarge,
@@ -71,6 +72,7 @@ class _Server:
         self.backend = backend
         self.limits = limits
         self.access = access
+        self.operations = bulk_insert.Operations()
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -203,27 +205,25 @@ class _Server:
             }
         )
 
+    # -- streams and bulk insert (``streams``, ``bulk_insert``) -------------------------------
+
     async def stream_query(self, request: Request) -> Response:
-        """``streams/queries``: every document of ``from <collection>``, one per line inside
-        the ``Results`` array, in constant memory."""
-        storage = self.storage(request, write=False)
-        query = rql.parse(request.query_params.get("query", ""), {})
-        if query != Query(collection=query.collection):
-            raise ConfigurationError("rookdb streams plain 'from <collection>' queries only")
-        records = storage.stream(query.collection)
-        encode = self.encoder(request)
+        return await streams.stream_query(self, request)
 
-        def lines() -> Iterator[bytes]:
-            yield b'{"Results":[\n'
-            first = True
-            for record in records:
-                yield (b"" if first else b",\n") + orjson.dumps(encode(record))
-                first = False
-            yield b"\n]}"
+    async def stream_docs(self, request: Request) -> Response:
+        return await streams.stream_docs(self, request)
 
-        return StreamingResponse(
-            iterate_in_threadpool(lines()), media_type="application/json; charset=utf-8"
-        )
+    async def bulk_insert(self, request: Request) -> Response:
+        return await bulk_insert.bulk_insert(self, request)
+
+    async def next_operation_id(self, request: Request) -> Response:
+        return await bulk_insert.next_operation_id(self, request)
+
+    async def operation_state(self, request: Request) -> Response:
+        return await bulk_insert.operation_state(self, request)
+
+    async def kill_operation(self, request: Request) -> Response:
+        return await bulk_insert.kill_operation(self, request)
 
     # -- HiLo --------------------------------------------------------------------------------
 
@@ -387,7 +387,12 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_DB}/docs", "docs", ("GET", "HEAD", "POST")),
     (f"{_DB}/bulk_docs", "bulk_docs", ("POST",)),
     (f"{_DB}/queries", "queries", ("POST",)),
-    (f"{_DB}/streams/queries", "stream_query", ("GET",)),
+    (f"{_DB}/streams/queries", "stream_query", ("GET", "POST")),
+    (f"{_DB}/streams/docs", "stream_docs", ("GET",)),
+    (f"{_DB}/bulk_insert", "bulk_insert", ("POST",)),
+    (f"{_DB}/operations/next-operation-id", "next_operation_id", ("GET",)),
+    (f"{_DB}/operations/state", "operation_state", ("GET",)),
+    (f"{_DB}/operations/kill", "kill_operation", ("POST",)),
     (f"{_DB}/hilo/next", "hilo_next", ("GET",)),
     (f"{_DB}/hilo/return", "hilo_return", ("PUT",)),
     (f"{_DB}/stats", "stats", ("GET",)),

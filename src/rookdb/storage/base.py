@@ -2,8 +2,10 @@
 
 A ``Storage`` is one database of one backend. The session calls nothing else: ``get`` (one read
 snapshot, also answering "exists" and includes), ``get_prefix``, ``apply`` (one atomic batch),
-``query``, the HiLo calls, ``stream`` and ``close``. Database administration lives on the small
-``Backend`` interface beside it. A backend author implements both and runs ``rookdb.testing``.
+``query``, the HiLo calls, ``stream`` and ``close``; ``stream_query`` and ``stream_prefix``
+serve ``session.advanced.stream`` (defaults here; every shipped backend overrides them).
+Database administration lives on the small ``Backend`` interface beside it. A backend author
+implements both and runs ``rookdb.testing``.
 """
 
 from __future__ import annotations
@@ -21,8 +23,12 @@ from rookdb.storage.records import (
     GetResult,
     QueryResult,
 )
+from rookdb.storage.streams import QueryStream, check_streamable
 
-__all__ = ["Backend", "Storage"]
+__all__ = ["STREAM_PAGE", "Backend", "Storage"]
+
+#: Documents a backend reads at a time when streaming: memory stays flat, pages stay cheap.
+STREAM_PAGE = 1000
 
 
 class Storage(abc.ABC):
@@ -65,6 +71,36 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         """Every document (of one collection), for export; constant memory."""
+
+    # -- streaming (session.advanced.stream, the server's /streams routes) ---------------------
+
+    def stream_query(self, query: Query) -> QueryStream:
+        """The documents of ``query`` (``check_streamable``) as storage produces them, with
+        its statistics first; flat memory in the number of results.
+
+        This default runs ``query`` whole and hands its records out: correct, but not flat
+        in memory. Every shipped backend overrides it (``rookdb.storage.streams``)."""
+        result = self.query(check_streamable(query))
+        return QueryStream.of(result.statistics, iter(result.records))
+
+    def stream_prefix(
+        self, prefix: str, start_after: str | None = None
+    ) -> Iterator[DocumentRecord]:
+        """Documents whose id starts with ``prefix`` (case-insensitive), in id order, after
+        ``start_after`` if given (its key, excluded); flat memory.
+
+        This default pages through ``get_prefix``: correct while no one writes the prefix
+        meanwhile. Every shipped backend overrides it with pages after the last key."""
+        after = None if start_after is None else start_after.lower()
+        start = 0
+        while True:
+            page = self.get_prefix(prefix, start, STREAM_PAGE)
+            for record in page:
+                if after is None or record.id.lower() > after:
+                    yield record
+            if len(page) < STREAM_PAGE:
+                return
+            start += len(page)
 
     @abc.abstractmethod
     def close(self) -> None:

@@ -49,6 +49,7 @@ from rookdb.storage.records import (
     QueryResult,
     document_key,
 )
+from rookdb.storage.streams import QueryStream, check_streamable
 
 __all__ = ["API_KEY_VARIABLE", "HttpBackend", "HttpStorage"]
 
@@ -184,13 +185,19 @@ class _Client:
             )
         return body
 
-    def stream_lines(self, path: str, params: Any) -> Iterator[str]:
+    def stream_lines(
+        self, path: str, params: Any, method: str = "GET", content: bytes | None = None
+    ) -> Iterator[str]:
+        """The lines of a streamed answer, read as they arrive (a read: a server that cannot
+        be reached before the first line is left for the next)."""
         failures: list[tuple[str, httpx.TransportError]] = []
         nodes = self._order()
         for index, node in enumerate(nodes):
             started = False
             try:
-                with self._http.stream("GET", node.url + path, params=params) as response:
+                with self._http.stream(
+                    method, node.url + path, params=params, content=content
+                ) as response:
                     started = True
                     self._answered(node)
                     if response.status_code >= 400:
@@ -333,8 +340,72 @@ class HttpStorage(Storage):
             if line.startswith("{") and line != '{"Results":[':
                 yield protocol.decode_document(orjson.loads(line))
 
+    # -- streaming: /streams/queries and /streams/docs, read line by line -------------------
+
+    def stream_query(self, query: Query) -> QueryStream:
+        text, parameters = print_query(check_streamable(query))
+        body: dict[str, Any] = {"Query": text, "QueryParameters": parameters}
+        lines = self._client.stream_lines(
+            f"{self._path}/streams/queries",
+            {"format": "jsonl"},
+            method="POST",
+            content=orjson.dumps(body),
+        )
+        return QueryStream(_streamed_items(lines, with_stats=True))
+
+    def stream_prefix(
+        self, prefix: str, start_after: str | None = None
+    ) -> Iterator[DocumentRecord]:
+        params = {"startsWith": prefix, "format": "jsonl"}
+        if start_after is not None:
+            params["startAfter"] = start_after
+        lines = self._client.stream_lines(f"{self._path}/streams/docs", params)
+        for item in _streamed_items(lines, with_stats=False):
+            assert isinstance(item, DocumentRecord)
+            yield item
+
     def close(self) -> None:
         pass  # the connection pool belongs to the backend
+
+
+def _streamed_items(
+    lines: Iterator[str], with_stats: bool
+) -> Iterator[QueryStatistics | DocumentRecord]:
+    """A JSON-lines stream's ``{"Stats": ...}`` (first, ``with_stats``) and its
+    ``{"Item": document}`` lines, decoded one at a time."""
+    expect_stats = with_stats
+    try:
+        yield from _decoded_items(lines, expect_stats)
+    finally:  # a reader that stopped: the response is closed now, not when collected
+        close = getattr(lines, "close", None)
+        if close is not None:
+            close()
+
+
+def _decoded_items(
+    lines: Iterator[str], expect_stats: bool
+) -> Iterator[QueryStatistics | DocumentRecord]:
+    for line in lines:
+        if not line.strip():
+            continue
+        try:
+            value = orjson.loads(line)
+            if expect_stats:
+                stats = value["Stats"]
+                yield QueryStatistics(
+                    total_results=stats["TotalResults"],
+                    skipped_results=stats.get("SkippedResults", 0),
+                    duration_in_ms=stats.get("DurationInMs", 0),
+                    index_name=stats.get("IndexName") or "",
+                )
+                expect_stats = False
+                continue
+            record = protocol.decode_document(value["Item"])
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+            raise ProtocolError(f"the server's stream is malformed: {exc}") from exc
+        yield record
+    if expect_stats:
+        raise ProtocolError("the server's stream ended before its statistics")
 
 
 def _included(includes: dict[str, Any]) -> dict[str, DocumentRecord | None]:

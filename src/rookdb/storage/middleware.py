@@ -21,6 +21,7 @@ from rookdb.storage.records import (
     GetResult,
     QueryResult,
 )
+from rookdb.storage.streams import QueryStream
 
 __all__ = ["MiddlewareBackend", "MiddlewareStorage"]
 
@@ -52,6 +53,14 @@ class MiddlewareStorage(Storage):
 
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         return self.inner.stream(collection)
+
+    def stream_query(self, query: Query) -> QueryStream:
+        return self.inner.stream_query(query)
+
+    def stream_prefix(
+        self, prefix: str, start_after: str | None = None
+    ) -> Iterator[DocumentRecord]:
+        return self.inner.stream_prefix(prefix, start_after)
 
     def close(self) -> None:
         self.inner.close()

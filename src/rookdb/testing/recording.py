@@ -25,6 +25,7 @@ from rookdb.query import Query
 from rookdb.storage.base import Storage
 from rookdb.storage.middleware import MiddlewareBackend, MiddlewareStorage
 from rookdb.storage.records import BatchResult, Command, DocumentRecord, GetResult, QueryResult
+from rookdb.storage.streams import QueryStream
 from rookdb.store import DocumentStore
 
 __all__ = ["Call", "RecordingBackend", "RecordingStorage", "record_requests"]
@@ -77,6 +78,18 @@ class RecordingStorage(MiddlewareStorage):
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         self._record("stream", collection)
         return self.inner.stream(collection)
+
+    # -- streaming (session.advanced.stream, stream_starting_with) ---------------------------
+
+    def stream_query(self, query: Query) -> QueryStream:
+        self._record("stream_query", query)
+        return self.inner.stream_query(query)
+
+    def stream_prefix(
+        self, prefix: str, start_after: str | None = None
+    ) -> Iterator[DocumentRecord]:
+        self._record("stream_prefix", prefix, start_after)
+        return self.inner.stream_prefix(prefix, start_after)
 
 
 class RecordingBackend(MiddlewareBackend):

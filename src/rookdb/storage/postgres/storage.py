@@ -12,6 +12,7 @@ regular expressions, searches without an index) are evaluated in Python in that 
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 import orjson
@@ -29,6 +30,7 @@ from rookdb.storage.postgres.writes import PostgresWrites, log
 from rookdb.storage.records import Capabilities
 from rookdb.storage.relational.storage import (
     Statements,
+    StreamReading,
     check_format_version,
     new_database_id,
 )
@@ -138,6 +140,17 @@ class PostgresStorage(PostgresWrites):
 
     def _snapshot(self, conn: psycopg.Connection[Any]) -> contextlib.AbstractContextManager[None]:
         return transaction(conn, SNAPSHOT)
+
+    @contextlib.contextmanager
+    def _stream_reading(self) -> Iterator[StreamReading]:
+        # A pooled connection for the whole stream, in one snapshot (a read-only repeatable
+        # read transaction: it never blocks writers), and a server-side cursor: a client-side
+        # one would fetch every row before the first is read. The stream's reader writes on
+        # other pooled connections meanwhile.
+        with self._connection() as conn, transaction(conn, SNAPSHOT):
+            yield StreamReading(
+                conn, contextlib.nullcontext(), lambda: conn.cursor(name="rookdb_stream")
+            )
 
     def _key_list(self, keys: list[str]) -> list[str]:
         return keys

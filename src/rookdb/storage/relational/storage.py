@@ -17,10 +17,11 @@ from __future__ import annotations
 
 import abc
 import base64
+import contextlib
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar, NamedTuple
 
@@ -29,8 +30,8 @@ import orjson
 from rookdb.errors import ConcurrencyError, ConfigurationError
 from rookdb.evaluate import project
 from rookdb.ids import validate_hilo_tag
-from rookdb.query import OrderBy, Query
-from rookdb.storage.base import Storage
+from rookdb.query import OrderBy, Query, QueryStatistics
+from rookdb.storage.base import STREAM_PAGE, Storage
 from rookdb.storage.records import (
     Capabilities,
     DatabaseStatistics,
@@ -42,6 +43,7 @@ from rookdb.storage.records import (
 )
 from rookdb.storage.relational.auto_indexes import (
     RegistryCache,
+    index_name,
     log_made,
     statistics_name,
     wanted,
@@ -53,20 +55,29 @@ from rookdb.storage.relational.results import (
     query_result,
     total_from_page,
 )
+from rookdb.storage.streams import QueryStream, check_streamable
 
 __all__ = [
     "STREAM_PAGE",
     "RelationalStorage",
     "Statements",
+    "StreamReading",
     "check_format_version",
     "new_database_id",
     "read_check_failed",
 ]
 
-#: Documents per page when streaming: constant memory, no connection held between pages.
-STREAM_PAGE = 1000
-
 _record = DocumentRecord._make
+
+
+class StreamReading(NamedTuple):
+    """What a dialect gives a query stream: its connection, a context manager to hold around
+    each use of it (a lock where the connection is shared, else a no-op; reusable), and a new
+    cursor for the stream's statement (a server-side one where results would be fetched whole)."""
+
+    conn: Any
+    guard: AbstractContextManager[Any]
+    cursor: Callable[[], Any]
 
 
 class Statements(NamedTuple):
@@ -81,6 +92,8 @@ class Statements(NamedTuple):
     get_many: str
     #: Record columns of keys in ``[low, high)`` in key order, then LIMIT and OFFSET.
     prefix: str
+    #: Record columns of keys in ``(after, high)`` in key order, then LIMIT (a prefix stream).
+    prefix_after: str
     #: A cursor column and the record columns after a cursor, in its order, then LIMIT.
     stream: str
     #: As ``stream``, of one collection (``_collection_key``) after the cursor.
@@ -117,6 +130,10 @@ class Statements(NamedTuple):
             prefix=(
                 f"SELECT {columns} FROM {documents} WHERE key >= {mark} AND key < {mark} "
                 f"ORDER BY key LIMIT {mark} OFFSET {mark}"
+            ),
+            prefix_after=(
+                f"SELECT {columns} FROM {documents} WHERE key > {mark} AND key < {mark} "
+                f"ORDER BY key LIMIT {mark}"
             ),
             stream=(
                 f"SELECT {cursor}, {columns} FROM {documents} WHERE {cursor} > {mark} "
@@ -237,6 +254,12 @@ class RelationalStorage(Storage):
         """Make the automatic indexes ``missing`` of ``collection`` in a transaction of their
         own, up to ``max_auto_indexes``; those this call made."""
 
+    @abc.abstractmethod
+    def _stream_reading(self) -> AbstractContextManager[StreamReading]:
+        """A connection for the whole of one query stream (``stream_query``), reading one
+        snapshot where the dialect can give one that never blocks the stream's reader's own
+        writes, and how to use it (``StreamReading``)."""
+
     def _next_etag(self, conn: Any) -> int:
         """A new etag, where the dialect's database draws them (``_completed_id``)."""
         raise NotImplementedError
@@ -298,6 +321,72 @@ class RelationalStorage(Storage):
             if len(rows) < STREAM_PAGE:
                 return
             after = rows[-1][0]
+
+    def stream_prefix(
+        self, prefix: str, start_after: str | None = None
+    ) -> Iterator[DocumentRecord]:
+        # Pages after the last key: no connection is held between pages, and a page costs
+        # the same however far the stream has gone.
+        low = document_key(prefix)
+        high = low + "\U0010ffff"
+        after = None if start_after is None else document_key(start_after)
+        while True:
+            with self._errors("stream documents"), self._connection() as conn:
+                if after is None or after < low:
+                    rows = conn.execute(self._sql.prefix, (low, high, STREAM_PAGE, 0)).fetchall()
+                else:
+                    rows = conn.execute(
+                        self._sql.prefix_after, (after, high, STREAM_PAGE)
+                    ).fetchall()
+            records = [_record(row) for row in rows]
+            yield from records
+            if len(records) < STREAM_PAGE:
+                return
+            after = document_key(records[-1].id)
+
+    def stream_query(self, query: Query) -> QueryStream:
+        indexes = self._prepare_indexes(check_streamable(query))
+        return QueryStream(self._streamed(query, indexes))
+
+    def _streamed(
+        self, query: Query, indexes: dict[tuple[str, str], int]
+    ) -> Iterator[QueryStatistics | DocumentRecord]:
+        """The statistics, then the records of ``query``: one statement read a page at a
+        time from a cursor, in the snapshot the dialect's ``_stream_reading`` gives."""
+        started = time.perf_counter()
+        sql = self._sql
+        with self._query_errors("stream a query"), self._stream_reading() as reading:
+            conn, guard = reading.conn, reading.guard
+            cursor = None
+            try:
+                with guard:
+                    params: list[Any] = []
+                    where = self._where(conn, query, indexes, params)
+                    total = conn.execute(sql.total + where, params).fetchone()[0]
+                    order = self._order_clause(query.order_by)
+                    limit = self._no_limit if query.take is None else query.take
+                    cursor = reading.cursor()
+                    cursor.execute(
+                        f"{sql.select}{where} ORDER BY {order}{sql.page}",
+                        (*params, limit, query.skip),
+                    )
+                yield QueryStatistics(
+                    total_results=total,
+                    skipped_results=query.skip,
+                    duration_in_ms=(time.perf_counter() - started) * 1000,
+                    index_name=index_name(query, indexes),
+                )
+                while True:
+                    with guard:
+                        rows = cursor.fetchmany(STREAM_PAGE)
+                    if not rows:
+                        return
+                    for row in rows:
+                        yield _record(row)
+            finally:
+                if cursor is not None:  # before the snapshot ends (a server-side cursor)
+                    with contextlib.suppress(Exception), guard:
+                        cursor.close()
 
     def query(self, query: Query) -> QueryResult:
         started = time.perf_counter()

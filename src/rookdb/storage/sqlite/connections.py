@@ -58,7 +58,9 @@ class Connections:
             self._shared = None
             self._shared_lock = None
 
-    def _open(self) -> sqlite3.Connection:
+    def _open(self, *, own: bool = False) -> sqlite3.Connection:
+        """A new connection; ``own``: for one stream, neither registered nor switched to WAL
+        (the file is in WAL already), closed by its user."""
         target = self._path if self._path is not None else ":memory:"
         conn = sqlite3.connect(
             target,
@@ -69,6 +71,8 @@ class Connections:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.create_function(compiler.REGEXP_FUNCTION, 2, compiler.regexp, deterministic=True)
         conn.create_function(compiler.SEARCH_FUNCTION, 4, compiler.search_row, deterministic=True)
+        if own:
+            return conn
         if self._path is not None:
             use_wal(conn)
             conn.execute("PRAGMA synchronous = FULL")
@@ -97,6 +101,36 @@ class Connections:
     def __exit__(self, *exc: object) -> None:
         if self._shared_lock is not None:
             self._shared_lock.release()
+
+    @contextlib.contextmanager
+    def streaming(
+        self,
+    ) -> Iterator[tuple[sqlite3.Connection, contextlib.AbstractContextManager[object]]]:
+        """A connection for one query stream, and the lock to hold around each use of it.
+
+        A file: a connection of the stream's own, in one read transaction (a WAL snapshot)
+        until the stream ends. Not the thread's connection: code that writes while it reads a
+        stream (in the same thread) would find that one inside the stream's transaction. A
+        writer never waits for a stream; a long stream keeps the WAL from being checkpointed
+        past its snapshot until it ends.
+
+        Memory: the one shared connection, its lock held only while a page is read, so other
+        sessions go on meanwhile; no snapshot (memory has one connection, and a snapshot on
+        it would refuse every write until the stream ends): the stream's statement sees some
+        of the writes committed while it runs."""
+        if self._closed:
+            raise StorageError("the storage is closed")
+        if self._shared is not None:
+            assert self._shared_lock is not None
+            yield self._shared, self._shared_lock
+            return
+        conn = self._open(own=True)
+        try:
+            conn.execute("BEGIN DEFERRED")
+            yield conn, contextlib.nullcontext()
+        finally:
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()  # ends the read transaction
 
     def close(self) -> None:
         self._closed = True

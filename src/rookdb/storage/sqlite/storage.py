@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -33,6 +33,7 @@ from rookdb.storage.records import (
 from rookdb.storage.relational.storage import (
     RelationalStorage,
     Statements,
+    StreamReading,
     check_format_version,
     new_database_id,
     read_check_failed,
@@ -149,6 +150,11 @@ class SqliteStorage(RelationalStorage):
 
     def _snapshot(self, conn: sqlite3.Connection) -> contextlib.AbstractContextManager[None]:
         return transaction(conn, "DEFERRED")
+
+    @contextlib.contextmanager
+    def _stream_reading(self) -> Iterator[StreamReading]:
+        with self._connections.streaming() as (conn, guard):
+            yield StreamReading(conn, guard, conn.cursor)
 
     def _key_list(self, keys: list[str]) -> str:
         return orjson.dumps(keys).decode()

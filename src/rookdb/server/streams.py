@@ -1,0 +1,168 @@
+"""The stream routes of ``rookdb serve``: ``/streams/queries`` and ``/streams/docs``.
+
+Documents are written as storage produces them (``Storage.stream_query``, ``stream_prefix``),
+a few dozen kilobytes at a time, never the whole answer in memory. Two shapes, as RavenDB:
+
+- ``format=jsonl`` (what RavenDB's 7.x clients ask for): one JSON value per line, first
+  ``{"Stats": {...}}`` for a query, then ``{"Item": <document>}`` per document;
+- otherwise a JSON object: ``{"Results":[`` on its own line, one document per line, then
+  ``],`` and the query's statistics (``TotalResults``, ``IndexName``...).
+
+A query is checked and started before the answer begins, so a bad query or a storage that
+cannot be reached is an ordinary error answer (4xx, 503). A failure after the first byte can
+only cut the answer short: the connection is closed without the end of the body, which
+clients see as a broken stream, never as a complete one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+
+from rookdb import rql
+from rookdb.errors import ConfigurationError
+from rookdb.ids import validate_id
+from rookdb.query import Query, QueryStatistics
+from rookdb.server.limits import parse_count
+from rookdb.storage.records import DocumentRecord, last_modified_now
+from rookdb.storage.streams import check_streamable
+from rookdb.streaming import starting_with
+
+if TYPE_CHECKING:
+    from rookdb.server.app import _Server
+
+__all__ = ["stream_docs", "stream_query"]
+
+#: Bytes gathered before they are handed to the connection: few writes, prompt delivery.
+_FLUSH_BYTES = 64 * 1024
+_MEDIA = "application/json; charset=utf-8"
+
+
+async def stream_query(server: _Server, request: Request) -> Response:
+    """``GET ?query=<RQL>`` or ``POST {"Query", "QueryParameters", "Start", "PageSize"}``."""
+    storage = server.storage(request, write=False)
+    if request.method == "POST":
+        body = await server.body(request)
+        if type(body) is not dict or type(body.get("Query")) is not str:
+            raise ConfigurationError('a query is {"Query": "<RQL>", "QueryParameters": {...}}')
+        parameters = body.get("QueryParameters") or {}
+        if type(parameters) is not dict:
+            raise ConfigurationError("QueryParameters is an object")
+        query = rql.parse(body["Query"], parameters)
+        start, page_size = body.get("Start"), body.get("PageSize")
+        if start is not None or page_size is not None:
+            from rookdb.server.app import _page  # the one rule of body-level paging
+
+            query = _page(query, start, page_size)
+    else:
+        query = rql.parse(request.query_params.get("query", ""), {})
+    check_streamable(query)
+    stream = await run_in_threadpool(storage.stream_query, query)
+    jsonl = request.query_params.get("format") == "jsonl"
+    return _respond(_lines(stream, server.encoder(request), jsonl, query, stream.statistics))
+
+
+async def stream_docs(server: _Server, request: Request) -> Response:
+    """``GET ?startsWith=&matches=&exclude=&startAfter=&start=&pageSize=``: documents by id
+    prefix, in id order (RavenDB's ``stream_starting_with``)."""
+    storage = server.storage(request, write=False)
+    params = request.query_params
+    prefix = params.get("startsWith", "")
+    if prefix:
+        validate_id(prefix)
+    start_after = params.get("startAfter") or None
+    if start_after is not None:
+        validate_id(start_after)
+    start = parse_count(params.get("start", "0"), "start")
+    page_size = parse_count(params["pageSize"], "pageSize") if "pageSize" in params else None
+    matches, exclude = params.get("matches") or None, params.get("exclude") or None
+    records = starting_with(
+        storage.stream_prefix(prefix, start_after), prefix, matches, exclude, start, page_size
+    )
+    # The first page is read here, so that a storage failure is an error answer.
+    first = await run_in_threadpool(_first, records)
+    jsonl = params.get("format") == "jsonl"
+    return _respond(_lines(_chain(first, records), server.encoder(request), jsonl, None, None))
+
+
+def _first(records: Iterator[DocumentRecord]) -> DocumentRecord | None:
+    return next(records, None)
+
+
+def _chain(
+    first: DocumentRecord | None, rest: Iterator[DocumentRecord]
+) -> Iterator[DocumentRecord]:
+    try:
+        if first is None:
+            return
+        yield first
+        yield from rest
+    finally:
+        close = getattr(rest, "close", None)
+        if close is not None:
+            close()
+
+
+def _statistics(stats: QueryStatistics) -> dict[str, Any]:
+    return {
+        "ResultEtag": 0,
+        "IsStale": False,
+        "IndexName": stats.index_name,
+        "TotalResults": stats.total_results,
+        "LongTotalResults": stats.total_results,
+        "SkippedResults": stats.skipped_results,
+        "DurationInMs": int(stats.duration_in_ms),
+        "IndexTimestamp": last_modified_now(),
+    }
+
+
+def _lines(
+    records: Iterator[DocumentRecord],
+    encode: Callable[[DocumentRecord], dict[str, Any]],
+    jsonl: bool,
+    query: Query | None,
+    stats: QueryStatistics | None,
+) -> Iterator[bytes]:
+    """The answer's bytes, in pieces of about ``_FLUSH_BYTES``; the stream is closed at the
+    end, or when the client goes away (the generator is closed)."""
+    try:
+        parts: list[bytes] = []
+        size = 0
+        if jsonl:
+            if stats is not None:
+                parts.append(orjson.dumps({"Stats": _statistics(stats)}) + b"\n")
+            for record in records:
+                line = b'{"Item":' + orjson.dumps(encode(record)) + b"}\n"
+                parts.append(line)
+                size += len(line)
+                if size >= _FLUSH_BYTES:
+                    yield b"".join(parts)
+                    parts, size = [], 0
+            yield b"".join(parts)
+            return
+        parts.append(b'{"Results":[\n')
+        first = True
+        for record in records:
+            line = (b"" if first else b",\n") + orjson.dumps(encode(record))
+            first = False
+            parts.append(line)
+            size += len(line)
+            if size >= _FLUSH_BYTES:
+                yield b"".join(parts)
+                parts, size = [], 0
+        tail = b"" if stats is None else b"," + orjson.dumps(_statistics(stats))[1:-1]
+        parts.append(b"\n]" + tail + b"}")
+        yield b"".join(parts)
+    finally:
+        close = getattr(records, "close", None)
+        if close is not None:
+            close()
+
+
+def _respond(body: Iterator[bytes]) -> StreamingResponse:
+    return StreamingResponse(iterate_in_threadpool(body), media_type=_MEDIA)

@@ -1,0 +1,187 @@
+"""RavenDB's own Python client (``ravendb`` 7.2) streaming and bulk inserting against
+``rookdb serve``: ``session.advanced.stream`` (``POST /streams/queries?format=jsonl``),
+``stream_with_statistics``, ``stream_starting_with`` (``GET /streams/docs``) and
+``store.bulk_insert()`` (``/operations/next-operation-id`` then one streamed
+``POST /bulk_insert``), and what rookdb's own API reads back of what the client wrote."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from rookdb import DocumentStore as RookStore
+from rookdb.testing.backends import BACKENDS, serve_on
+
+ravendb = pytest.importorskip("ravendb")
+from ravendb.documents.bulk_insert_operation import BulkInsertOptions  # noqa: E402
+from ravendb.exceptions.documents.bulkinsert import BulkInsertAbortedException  # noqa: E402
+
+DATABASE = "Streams"
+
+
+class Product:
+    def __init__(self, name: str | None = None, units: int = 0, Id: str | None = None) -> None:
+        self.name, self.units, self.Id = name, units, Id
+
+
+@pytest.fixture
+def server_url() -> Iterator[str]:
+    spec = BACKENDS["http"]
+    spec.require()
+    url = spec.make_url(Path())
+    yield url
+    spec.clean_up(url)
+
+
+@pytest.fixture
+def official(server_url: str) -> Iterator[Any]:
+    store = ravendb.DocumentStore(urls=[server_url], database=DATABASE)
+    store.initialize()
+    yield store
+    store.close()
+
+
+def _load(server_url: str, count: int) -> None:
+    with RookStore(urls=server_url, database=DATABASE) as store, store.bulk_insert() as bulk:
+        for i in range(count):
+            bulk.store(Product(f"p{i:04d}", i % 5), id=f"products/{i:04d}")
+
+
+def test_the_official_client_streams_a_query(official: Any, server_url: str) -> None:
+    _load(server_url, 1500)
+    with official.open_session() as session:
+        query = session.query(object_type=Product).where_equals("units", 2).order_by("name")
+        results = list(session.advanced.stream(query))
+        assert [r.document.name for r in results] == [
+            f"p{i:04d}" for i in range(1500) if i % 5 == 2
+        ]
+        first = results[0]
+        assert isinstance(first.document, Product)
+        assert first.key == "products/0002"
+        assert first.change_vector.startswith("A:")
+        assert first.metadata["@collection"] == "Products"
+        assert session.advanced.number_of_requests == 1
+        assert session.advanced.is_loaded("products/0002") is False  # streams do not track
+
+
+def test_the_official_client_streams_with_statistics(official: Any, server_url: str) -> None:
+    _load(server_url, 40)
+    seen: list[Any] = []
+    with official.open_session() as session:
+        query = session.query(object_type=Product).where_equals("units", 0)
+        results = list(session.advanced.stream_with_statistics(query, seen.append))
+    assert len(results) == 8
+    assert seen[0].total_results == 8
+    assert seen[0].index_name
+
+
+def test_the_official_client_streams_a_raw_query(official: Any, server_url: str) -> None:
+    _load(server_url, 10)
+    with official.open_session() as session:
+        raw = session.advanced.raw_query("from Products where units = $u", Product)
+        raw.add_parameter("u", 4)
+        assert [r.key for r in session.advanced.stream(raw)] == ["products/0004", "products/0009"]
+
+
+def test_the_official_client_streams_starting_with(official: Any, server_url: str) -> None:
+    _load(server_url, 1200)
+    with RookStore(urls=server_url, database=DATABASE) as store, store.open_session() as s:
+        s.store({"name": "other"}, "productsx/1")
+        s.save_changes()
+    with official.open_session() as session:
+        keys = [
+            r.key for r in session.advanced.stream_starting_with("products/", object_type=Product)
+        ]
+        assert keys == [f"products/{i:04d}" for i in range(1200)]
+        matched = session.advanced.stream_starting_with("products/", matches="000*|1199")
+        assert [r.key for r in matched] == [f"products/{i:04d}" for i in range(10)] + [
+            "products/1199"
+        ]
+        after = session.advanced.stream_starting_with(
+            "products/", start_after="products/1197", object_type=Product
+        )
+        assert [r.document.name for r in after] == ["p1198", "p1199"]
+
+
+def test_the_official_client_bulk_inserts(official: Any, server_url: str) -> None:
+    with official.bulk_insert() as bulk:
+        for i in range(2500):  # several of the server's chunks
+            bulk.store(Product(f"b{i}", i))
+        bulk.store_as(Product("named"), "products/named")
+    with RookStore(urls=server_url, database=DATABASE) as store:
+        assert store.maintenance.get_statistics().collections["Products"] == 2501
+        with store.open_session() as session:
+            assert session.load("products/named", Product).name == "named"
+            last = session.query(object_type=Product).where_equals("name", "b2499").single()
+            assert last.units == 2499
+    with official.open_session() as session:  # and the client reads its own writes
+        loaded = session.load("products/named", Product)
+        assert loaded.name == "named"
+
+
+def test_the_official_client_bulk_inserts_compressed(official: Any, server_url: str) -> None:
+    with official.bulk_insert(options=BulkInsertOptions(use_compression=True)) as bulk:
+        for i in range(300):
+            bulk.store_as({"n": i}, f"things/{i}")
+    with RookStore(urls=server_url, database=DATABASE) as store, store.open_session() as s:
+        assert s.load("things/299")["n"] == 299
+
+
+def test_the_official_client_bulk_insert_overwrites(official: Any, server_url: str) -> None:
+    with official.bulk_insert() as bulk:
+        bulk.store_as(Product("first"), "products/1")
+    with official.bulk_insert() as bulk:
+        bulk.store_as(Product("second"), "products/1")
+    with official.open_session() as session:
+        assert session.load("products/1", Product).name == "second"
+
+
+def test_a_failed_chunk_over_the_protocol(official: Any, server_url: str) -> None:
+    # A document deeper than rookdb stores, in the third of the server's chunks: the first two
+    # stay, nothing of the third is written, and the client raises its abort error.
+    from rookdb.server.bulk_insert import CHUNK_DOCUMENTS
+
+    deep: dict[str, Any] = {}
+    node = deep
+    for _ in range(200):
+        node["x"] = {}
+        node = node["x"]
+    bad = 2 * CHUNK_DOCUMENTS + 10
+    with pytest.raises(BulkInsertAbortedException), official.bulk_insert() as bulk:
+        for i in range(3 * CHUNK_DOCUMENTS):
+            bulk.store_as(Product(deep if i == bad else "p", i), f"products/{i}")
+    with RookStore(urls=server_url, database=DATABASE) as store, store.open_session() as s:
+        written = store.maintenance.get_statistics().collections.get("Products", 0)
+        assert written == 2 * CHUNK_DOCUMENTS
+        assert s.load(f"products/{2 * CHUNK_DOCUMENTS - 1}") is not None
+        assert s.load(f"products/{2 * CHUNK_DOCUMENTS}") is None
+
+
+def test_bulk_insert_kinds_rookdb_does_not_keep_are_refused(official: Any, server_url: str) -> None:
+    with pytest.raises(BulkInsertAbortedException), official.bulk_insert() as bulk:
+        bulk.store_as({"n": 1}, "things/1")
+        bulk.counters_for("things/1").increment("likes")
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_official_client_streams_and_bulk_inserts_on_each_backend(
+    backend: str, tmp_path: Path
+) -> None:
+    with serve_on(backend, tmp_path) as url:
+        store = ravendb.DocumentStore(urls=[url], database=DATABASE)
+        store.initialize()
+        try:
+            with store.bulk_insert() as bulk:
+                for i in range(1100):
+                    bulk.store_as(Product(f"p{i:04d}", i), f"products/{i:04d}")
+            with store.open_session() as session:
+                query = session.query(object_type=Product).order_by_descending("name")
+                names = [r.document.name for r in session.advanced.stream(query)]
+                assert names == [f"p{i:04d}" for i in reversed(range(1100))]
+                keys = [r.key for r in session.advanced.stream_starting_with("products/10")]
+                assert keys == [f"products/10{i:02d}" for i in range(100)]
+        finally:
+            store.close()
