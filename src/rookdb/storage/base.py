@@ -2,7 +2,8 @@
 
 A ``Storage`` is one database of one backend. The session calls nothing else: ``get`` (one read
 snapshot, also answering "exists" and includes), ``get_prefix``, ``apply`` (one atomic batch),
-``query``, the HiLo calls, ``stream`` and ``close``. Database administration lives on the small
+``query``, the HiLo calls, ``stream``, ``conditional_get`` (which has a default) and
+``close``. Database administration lives on the small
 ``Backend`` interface beside it. A backend author implements both and runs ``rookdb.testing``.
 """
 
@@ -16,10 +17,12 @@ from rookdb.storage.records import (
     BatchResult,
     Capabilities,
     Command,
+    ConditionalGetResult,
     DatabaseStatistics,
     DocumentRecord,
     GetResult,
     QueryResult,
+    document_key,
 )
 
 __all__ = ["Backend", "Storage"]
@@ -69,6 +72,16 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release connections. The storage is unusable afterwards."""
+
+    def conditional_get(self, document_id: str, change_vector: str) -> ConditionalGetResult:
+        """Document ``document_id`` unless it still has ``change_vector`` (the session's
+        ``conditional_load``, RavenDB's). This default reads it with ``get`` and compares; a
+        remote backend overrides it so that an unchanged document does not travel (the http
+        backend asks with ``If-None-Match``)."""
+        record = self.get((document_id,)).documents.get(document_key(document_id))
+        if record is not None and record.change_vector == change_vector:
+            return ConditionalGetResult(False, None)
+        return ConditionalGetResult(True, record)
 
 
 class Backend(abc.ABC):

@@ -16,6 +16,7 @@ from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import (
     BatchResult,
     Command,
+    ConditionalGetResult,
     DatabaseStatistics,
     DocumentRecord,
     GetResult,
@@ -52,6 +53,9 @@ class MiddlewareStorage(Storage):
 
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         return self.inner.stream(collection)
+
+    def conditional_get(self, document_id: str, change_vector: str) -> ConditionalGetResult:
+        return self.inner.conditional_get(document_id, change_vector)
 
     def close(self) -> None:
         self.inner.close()
