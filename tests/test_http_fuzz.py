@@ -73,7 +73,7 @@ def _encode_query(pairs: list[tuple[str, str | bytes]]) -> str:
 
 DATABASES = ["fuzz", "Fuzz", "fuzz-2"]  # a few, so reads find what writes left
 BAD_DATABASES = [
-    "", ".", "..", ".hidden", "a" * 65, "%00", "a%00b", "%2e%2e", "a%2Fb", "%C2%B2",
+    "", ".", "..", ".hidden", "a" * 129, "%00", "a%00b", "%2e%2e", "a%2Fb", "%C2%B2",
     "%ED%A0%80", "%FF", "%C3%A9", "a%20b", "a%0Ab", "*",
 ]  # fmt: skip
 COUNTS = [
@@ -402,7 +402,7 @@ def _hostile_structure(rng: random.Random, route: str) -> Any:
     if route == "docs":
         return {"Ids": rng.choice([[_text(rng)], [_json_value(rng)], _json_value(rng)])}
     if route == "admin_databases":
-        value = rng.choice([_text(rng), _json_value(rng), "a" * 65, "."])
+        value = rng.choice([_text(rng), _json_value(rng), "a" * 129, "."])
         return {"DatabaseName": value, "DatabaseNames": rng.choice([[value], value])}
     return _json_value(rng)
 
