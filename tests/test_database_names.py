@@ -131,7 +131,11 @@ def test_a_restarted_server_finds_a_database_in_any_case(tmp_path: Path) -> None
     put = {"Commands": [{"Type": "PUT", "Id": "probes/1", "Document": {"v": 1}}]}
     served = start_server("--data", data)
     try:
-        response = httpx.post(f"{served.url}/databases/Probe_Case/bulk_docs", json=put)
+        response = httpx.post(  # created on first use, as rookdb's client asks
+            f"{served.url}/databases/Probe_Case/bulk_docs",
+            json=put,
+            headers={"Rookdb-Create-Database": "true"},
+        )
         assert response.status_code == 201
     finally:
         served.process.terminate()

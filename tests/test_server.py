@@ -133,13 +133,15 @@ KEYS = {
 
 
 class _serve:
-    """A ``rookdb serve`` process of its own (for options the shared test server lacks)."""
+    """A ``rookdb serve`` process of its own (for options the shared test server lacks),
+    creating databases on first use as the shared one does: these tests are about other
+    things (``test_ravendb_setup`` is about missing databases)."""
 
     def __init__(self, *options: str) -> None:
         self.options = options
 
     def __enter__(self) -> str:
-        self.process, url, self.start_line = start_server(*self.options)
+        self.process, url, self.start_line = start_server(*self.options, "--create-databases")
         return url
 
     def __exit__(self, *exc: object) -> None:

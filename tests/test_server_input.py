@@ -277,7 +277,9 @@ def test_no_route_answers_without_credentials_when_api_keys_are_on(tmp_path: Pat
     keys = tmp_path / "keys.json"
     admin = "admin-key-0123456789"
     keys.write_bytes(orjson.dumps({"keys": [{"key": admin, "databases": {"*": "admin"}}]}))
-    process, base, _ = start_server("--data", str(tmp_path / "data"), "--api-keys", str(keys))
+    process, base, _ = start_server(
+        "--data", str(tmp_path / "data"), "--api-keys", str(keys), "--create-databases"
+    )
     try:
         for path, _, methods in ROUTES:
             url = base + path.replace("{database}", "Shop") + "?name=Shop&id=a/1&tag=a"

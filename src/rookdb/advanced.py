@@ -8,10 +8,11 @@ in ``rookdb.session``): it never touches the session's fields.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, TypeVar
+import dataclasses
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from rookdb.errors import DocumentNotFoundError, InvalidOperationError
+from rookdb.errors import ConfigurationError, DocumentNotFoundError, InvalidOperationError
 from rookdb.events import (
     AfterSaveChangesEventArgs,
     BeforeDeleteEventArgs,
@@ -33,9 +34,22 @@ from rookdb.tracking.unit_of_work import describe
 if TYPE_CHECKING:
     from rookdb.session import DocumentSession
 
-__all__ = ["Advanced"]
+__all__ = ["Advanced", "ConditionalLoadResult"]
 
 T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class ConditionalLoadResult(Generic[T]):
+    """What ``conditional_load`` returns, as RavenDB's client does: ``entity`` is None when the
+    document is unchanged (``change_vector`` is then the one given) or missing (both None).
+    It unpacks too: ``entity, change_vector = session.advanced.conditional_load(...)``."""
+
+    entity: T | None
+    change_vector: str | None
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter((self.entity, self.change_vector))
 
 
 class Advanced:
@@ -189,6 +203,28 @@ class Advanced:
         index_name: str | None = None,
     ) -> DocumentQuery[T]:
         return self._session.query(object_type, collection_name, index_name)
+
+    def conditional_load(
+        self, document_id: str, change_vector: str | None, object_type: type[T] | None = None
+    ) -> ConditionalLoadResult[T]:
+        """The document unless it still has ``change_vector`` (RavenDB's semantics): a session
+        that already holds the id answers from memory (its entity and change vector, or None
+        for a deleted or missing one), without a request; otherwise one request, where an
+        unchanged document does not travel (HTTP: ``If-None-Match``, a 304)."""
+        self._session._check_open()
+        key = validate_id(document_id).lower()
+        known, entity = self._map.known(key)
+        if known:
+            if entity is None:
+                return ConditionalLoadResult(None, None)
+            return ConditionalLoadResult(entity, self.get_change_vector_for(entity))
+        if not isinstance(change_vector, str) or not change_vector.strip():
+            raise ConfigurationError(
+                f"conditional_load of {document_id!r}, which the session does not hold, needs "
+                f"the change vector of the copy to compare with, not {change_vector!r}"
+            )
+        found, vector = self._session._conditional_load(document_id, change_vector, object_type)
+        return ConditionalLoadResult(found, vector)
 
     def load_starting_with(
         self,

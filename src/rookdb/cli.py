@@ -334,6 +334,13 @@ def demo(url: str | None) -> None:
     help="Allow a non-loopback address without TLS (only on a network you trust).",
 )
 @click.option(
+    "--create-databases",
+    is_flag=True,
+    help="Create a database on first use for every client. Without it, RavenDB's clients get "
+    "DatabaseDoesNotExistException for a database not created (CreateDatabaseOperation), as "
+    "from RavenDB; rookdb's own client creates databases on first use either way.",
+)
+@click.option(
     "--max-body-mb",
     default=256,
     show_default=True,
@@ -384,6 +391,7 @@ def serve(
     client_ca: str | None,
     api_keys: str | None,
     unsecured_allow_anywhere: bool,
+    create_databases: bool,
     max_body_mb: int,
     max_concurrency: int,
     header_timeout: float,
@@ -393,7 +401,7 @@ def serve(
 ) -> None:
     """Serve databases over RavenDB's HTTP protocol, for rookdb's and RavenDB's clients."""
     try:
-        from rookdb.server import ApiKeys, Limits, ServeOptions
+        from rookdb.server import ApiKeys, Limits, MissingDatabases, ServeOptions
         from rookdb.server import serve as run
     except ImportError as exc:
         raise click.ClickException(
@@ -417,6 +425,7 @@ def serve(
         ),
         log_level=log_level,
         access_log=access_log,
+        missing_databases=MissingDatabases.CREATE if create_databases else MissingDatabases.ERROR,
     )
     try:
         options.check()

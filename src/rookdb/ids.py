@@ -32,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "MAX_COLLECTION_NAME_BYTES",
+    "MAX_DATABASE_NAME_LENGTH",
     "MAX_ID_BYTES",
     "HiLoIdGenerator",
     "is_valid_id",
@@ -46,18 +47,20 @@ MAX_ID_BYTES = 512
 MAX_COLLECTION_NAME_BYTES = MAX_ID_BYTES
 #: ``from @all_docs`` means every document in RQL: no collection can have that name.
 _ALL_DOCS = "@all_docs"
-_DATABASE_NAME = re.compile(r"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{0,63}")
+#: RavenDB's limit on a database name's length (``MAX_DATABASE_NAME_LENGTH`` in its clients).
+MAX_DATABASE_NAME_LENGTH = 128
+_DATABASE_NAME = re.compile(rf"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{{0,{MAX_DATABASE_NAME_LENGTH - 1}}}")
 # Control characters (C0, DEL, C1) have no place in an id; neither do lone surrogates.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SERVER_TAG = "A"
 
 
 def validate_database_name(name: object) -> str:
-    """A database name is 1-64 of letters, digits, ``_ - .``, not starting with ``.``; it becomes
-    a file or schema name, so anything else is a ``ConfigurationError``."""
+    """A database name is 1-128 (RavenDB's limit) of letters, digits, ``_ - .``, not starting
+    with ``.``; it becomes a file or schema name, so anything else is a ``ConfigurationError``."""
     if not isinstance(name, str) or _DATABASE_NAME.fullmatch(name) is None:
         raise ConfigurationError(
-            f"invalid database name {quoted(name)}: use 1-64 letters, digits, '_', '-' or '.', "
+            f"invalid database name {quoted(name)}: use 1-128 letters, digits, '_', '-' or '.', "
             "not starting with '.'"
         )
     return name

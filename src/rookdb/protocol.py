@@ -12,7 +12,8 @@ A document on the wire is its stored JSON with the storage-assigned keys added t
 so a loaded snapshot is byte for byte what was written (SPEC D5) and neither side re-encodes
 documents. From a server that does not know records, the client reads RavenDB's shape.
 
-rookdb's own additions, which RavenDB's clients never send and ignore when received:
+rookdb's own additions, which RavenDB's clients never send and ignore when received: the
+``Rookdb-Create-Database: true`` request header (create the database on first use),
 ``ReadCheck`` commands and a PUT's ``Collection`` in ``bulk_docs`` (SPEC S19
 ``WRITES_AND_READS``; a collection that the document's ``@metadata`` does not name),
 ``capacity`` in ``hilo/next``, and ``RookdbError`` (the rookdb error class) in error bodies.
@@ -20,6 +21,7 @@ rookdb's own additions, which RavenDB's clients never send and ignore when recei
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
@@ -53,12 +55,17 @@ from rookdb.storage.records import (
     PutCommand,
     ReadCheck,
     WriteResult,
+    last_modified_now,
 )
 
 __all__ = [
     "ASSIGNED",
+    "CREATE_DATABASE_HEADER",
+    "DATABASE_MISSING_HEADER",
     "RECORDS",
     "SERVER_TAG",
+    "database_record",
+    "database_topology",
     "decode_batch_result",
     "decode_commands",
     "decode_document",
@@ -66,6 +73,7 @@ __all__ = [
     "decode_record",
     "decode_statistics",
     "encode_batch_result",
+    "encode_collection_statistics",
     "encode_commands",
     "encode_document",
     "encode_record",
@@ -73,7 +81,10 @@ __all__ = [
     "error_body",
     "error_from_body",
     "error_status",
+    "etag_header",
+    "etag_of",
     "raven_error",
+    "unquote_etag",
 ]
 
 #: The cluster node tag of a rookdb server (ids from HiLo end in ``-A``, as in RavenDB).
@@ -82,6 +93,12 @@ SERVER_TAG = "A"
 ASSIGNED = ("@id", "@change-vector", "@last-modified")
 #: The media type of answers with documents as records (see above).
 RECORDS = "application/vnd.rookdb.records+json"
+#: The request header with which rookdb's client asks for its database to be created on first
+#: use, as on every embedded backend (``rookdb.server.databases``).
+CREATE_DATABASE_HEADER = "Rookdb-Create-Database"
+#: RavenDB's answer header naming a database that does not exist (with a 503): its clients
+#: raise ``DatabaseDoesNotExistException``.
+DATABASE_MISSING_HEADER = "Database-Missing"
 
 _RAVEN = "Raven.Client.Exceptions."
 
@@ -287,7 +304,7 @@ _ERRORS: list[tuple[type[RookError], int, str]] = [
     (InvalidIdError, 400, "BadRequestException"),
     (SerializationError, 400, "BadRequestException"),
     (ConfigurationError, 400, "BadRequestException"),
-    (DatabaseDoesNotExistError, 404, "Database.DatabaseDoesNotExistException"),
+    (DatabaseDoesNotExistError, 503, "Database.DatabaseDoesNotExistException"),
     (AuthenticationError, 401, "Security.AuthenticationException"),
     (AuthorizationError, 403, "Security.AuthorizationException"),
     (StorageUnavailableError, 503, "RavenException"),
@@ -300,15 +317,63 @@ _BY_NAME: dict[str, type[RookError]] = {cls.__name__: cls for cls, _, _ in _ERRO
 
 # -- statistics -------------------------------------------------------------------------------
 
+#: Sizes rookdb does not measure (the storage's files are its own business), in RavenDB's shape.
+_NO_SIZE = {"SizeInBytes": 0, "HumaneSize": "0 Bytes"}
 
-def encode_statistics(stats: DatabaseStatistics) -> dict[str, Any]:
-    """RavenDB's database statistics, plus ``Collections`` (documents per collection, as
-    ``collections/stats`` gives them) so that rookdb's client needs one request."""
+
+def _index_information(name: str, now: str) -> dict[str, Any]:
+    """An automatic index as RavenDB describes one: rookdb's indexes are maintained in the
+    same transaction as the documents, so they are never stale."""
+    return {
+        "Name": name,
+        "IsStale": False,
+        "State": "Normal",
+        "LockMode": "Unlock",
+        "Priority": "Normal",
+        "Type": "AutoMap",
+        "SourceType": "Documents",
+        "LastIndexingTime": now,
+    }
+
+
+def encode_statistics(stats: DatabaseStatistics, now: str | None = None) -> dict[str, Any]:
+    """RavenDB's database statistics (every field the 7.2 client reads), plus ``Collections``
+    (documents per collection, as ``collections/stats`` gives them) so that rookdb's client
+    needs one request. What rookdb does not have (attachments, revisions, conflicts, counters,
+    time series) counts 0; sizes are not measured (0 bytes)."""
+    now = now or last_modified_now()
     return {
         "CountOfDocuments": stats.count_of_documents,
         "CountOfIndexes": len(stats.indexes),
-        "Indexes": [{"Name": index} for index in stats.indexes],
+        "Indexes": [_index_information(index, now) for index in stats.indexes],
         "DatabaseName": stats.database,
+        "Collections": stats.collections,
+        "LastDocEtag": None,
+        "LastDatabaseEtag": None,
+        "CountOfRevisionDocuments": 0,
+        "CountOfDocumentsConflicts": 0,
+        "CountOfTombstones": 0,
+        "CountOfConflicts": 0,
+        "CountOfAttachments": 0,
+        "CountOfUniqueAttachments": 0,
+        "CountOfCounterEntries": 0,
+        "CountOfTimeSeriesSegments": 0,
+        "DatabaseChangeVector": None,
+        "DatabaseId": None,
+        "Is64Bit": True,
+        "Pager": "rookdb",
+        "LastIndexingTime": now,
+        "SizeOnDisk": _NO_SIZE,
+        "TempBuffersSizeOnDisk": _NO_SIZE,
+        "NumberOfTransactionMergerQueueOperations": 0,
+    }
+
+
+def encode_collection_statistics(stats: DatabaseStatistics) -> dict[str, Any]:
+    """``collections/stats``: documents in all and per collection (rookdb has no conflicts)."""
+    return {
+        "CountOfDocuments": stats.count_of_documents,
+        "CountOfConflicts": 0,
         "Collections": stats.collections,
     }
 
@@ -323,6 +388,86 @@ def decode_statistics(body: Any, name: str) -> DatabaseStatistics:
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ProtocolError(f"the server's statistics are malformed: {exc}") from exc
+
+
+# -- databases and topology -------------------------------------------------------------------
+
+
+def database_topology() -> dict[str, Any]:
+    """A database's topology as RavenDB's clients read it: one member, this server."""
+    return {
+        "Members": [SERVER_TAG],
+        "Promotables": [],
+        "Rehabs": [],
+        "PredefinedMentors": {},
+        "DemotionReasons": {},
+        "PromotablesStatus": {},
+        "ReplicationFactor": 1,
+        "DynamicNodesDistribution": False,
+        "Stamp": {"Index": 1, "Term": 1, "LeadersTicks": 0},
+        "DatabaseTopologyIdBase64": "cm9va2RiAAAAAAAAAAAAAA",
+        "ClusterTransactionIdBase64": "cm9va2RiAAAAAAAAAAAAAA",
+        "PriorityOrder": [],
+    }
+
+
+def database_record(name: str) -> dict[str, Any]:
+    """``GET /admin/databases?name=``: the database record, as much of it as rookdb has (no
+    replication, backups, ETL...: those settings are absent, as in a new RavenDB database)."""
+    return {
+        "DatabaseName": name,
+        "Disabled": False,
+        "Encrypted": False,
+        "DeletionInProgress": {},
+        "DatabaseState": "Normal",
+        "LockMode": "Unlock",
+        "Topology": database_topology(),
+        "Settings": {},
+        "Indexes": {},
+        "AutoIndexes": {},
+        "Etag": 1,
+    }
+
+
+# -- HTTP caching (ETag, If-None-Match) ---------------------------------------------------------
+
+
+def etag_of(
+    records: Iterable[DocumentRecord | None], includes: Mapping[str, DocumentRecord | None]
+) -> str:
+    """The ETag of a documents answer, as RavenDB forms it: one document without includes is
+    tagged by its change vector (so ``If-None-Match: "<change vector>"`` asks "changed since
+    I read it?"), anything else by a digest of every id and change vector in it."""
+    listed = list(records)
+    if len(listed) == 1 and listed[0] is not None and not includes:
+        return listed[0].change_vector
+    digest = hashlib.blake2b(digest_size=16)
+    for record in listed:
+        digest.update(b"-\x00" if record is None else _tagged(record))
+    digest.update(b"\x01")
+    for key, record in includes.items():
+        digest.update(f"{key}\x00".encode() + (b"-\x00" if record is None else _tagged(record)))
+    return "H" + digest.hexdigest()
+
+
+def _tagged(record: DocumentRecord) -> bytes:
+    return f"{record.id}\x00{record.change_vector}\x00".encode()
+
+
+def etag_header(etag: str) -> str:
+    """An ``ETag`` header's value: the tag in double quotes, as RavenDB sends it."""
+    return f'"{etag}"'
+
+
+def unquote_etag(header: str | None) -> str | None:
+    """The tag in an ``If-None-Match`` / ``If-Match`` header (RavenDB's clients quote it, some
+    of their commands do not)."""
+    if header is None:
+        return None
+    header = header.strip()
+    if len(header) >= 2 and header[0] == header[-1] == '"':
+        return header[1:-1]
+    return header
 
 
 # -- errors -----------------------------------------------------------------------------------

@@ -527,6 +527,23 @@ class DocumentSession(EventRegistration):
         state.reloaded(record.data, record.change_vector, last_modified, metadata, extras or None)
         return True
 
+    def _conditional_load(
+        self, document_id: str, change_vector: str, object_type: type[Any] | None
+    ) -> tuple[Any, str | None]:
+        """``conditional_load`` of an id the session does not know: one request, (None, the
+        change vector) when unchanged, (None, None) when missing (remembered), else the
+        entity, tracked, and its change vector."""
+        self._request()
+        track = not self._no_tracking
+        modified, record = self._storage.conditional_get(document_id, change_vector)
+        if not modified:
+            return None, change_vector
+        if record is None:
+            if track:
+                self._map.mark_missing(document_id.lower())
+            return None, None
+        return self._materialize(record, object_type, track), record.change_vector
+
     def _load_prefix(
         self, id_prefix: str, object_type: type[Any] | None, start: int, page_size: int
     ) -> list[Any]:

@@ -5,8 +5,9 @@ Needs the ``server`` extra: ``pip install 'rookdb[server]'``.
 """
 
 from rookdb.server.app import create_app
+from rookdb.server.databases import MissingDatabases
 from rookdb.server.limits import Limits
 from rookdb.server.run import ServeOptions, serve
 from rookdb.server.security import ApiKey, ApiKeys
 
-__all__ = ["ApiKey", "ApiKeys", "Limits", "ServeOptions", "create_app", "serve"]
+__all__ = ["ApiKey", "ApiKeys", "Limits", "MissingDatabases", "ServeOptions", "create_app", "serve"]

@@ -5,9 +5,10 @@ one method of the storage interface (``rookdb.storage.base``) in a worker thread
 blocking I/O), and answers in RavenDB's JSON shapes (``rookdb.protocol``). The server never
 imports the session: it stores the documents clients send, byte for byte.
 
-Databases are created on first use, as on the embedded backends, so the same code runs against
-either (RavenDB itself answers "database does not exist" until one is created). With API keys
-(``rookdb.server.security``), only databases a key names are reachable with it.
+A database that does not exist is answered as RavenDB answers it (``DatabaseDoesNotExistException``
+in the client), except for rookdb's own client, which creates databases on first use as the
+embedded backends do, and for everyone with ``--create-databases`` (``rookdb.server.databases``).
+With API keys (``rookdb.server.security``), only databases a key names are reachable with it.
 
 Errors are RavenDB-style JSON (``Type``, ``Message``, ``Error``), never a stack trace; bad
 input is a 4xx, never a 500; a route that is not part of the subset is a 501.
@@ -30,10 +31,16 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rookdb import protocol, rql
-from rookdb.errors import AuthorizationError, ConfigurationError, RookError
+from rookdb.errors import (
+    AuthorizationError,
+    ConfigurationError,
+    DatabaseDoesNotExistError,
+    RookError,
+)
 from rookdb.ids import validate_database_name, validate_hilo_tag, validate_id
 from rookdb.query import Query, check_count
-from rookdb.server import bulk_insert, streams
+from rookdb.server import bulk_insert, documents, streams
+from rookdb.server.databases import CREATE_HEADER, MISSING_HEADER, Databases, MissingDatabases
 from rookdb.server.limits import (
     BodyTimeout,
     BodyTooLarge,
@@ -68,11 +75,14 @@ def _error(status: int, type_name: str, message: str) -> Response:
 class _Server:
     """The routes' shared state: the backend, the limits and who may do what."""
 
-    def __init__(self, backend: Backend, limits: Limits, access: Access) -> None:
+    def __init__(
+        self, backend: Backend, limits: Limits, access: Access, missing: MissingDatabases
+    ) -> None:
         self.backend = backend
         self.limits = limits
         self.access = access
         self.operations = bulk_insert.Operations()
+        self.databases = Databases(backend, missing)
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -86,6 +96,8 @@ class _Server:
         """The checked, allowed database name of a ``/databases/{database}/...`` route."""
         name = validate_database_name(request.path_params["database"])
         self.allow(request, name, write=write)
+        # Once per database name (then remembered): a look at the backend, or its creation.
+        self.databases.require(name, create=_creates(request))
         return name
 
     def storage(self, request: Request, write: bool) -> Storage:
@@ -105,6 +117,8 @@ class _Server:
         self, request: Request, records: list[DocumentRecord | None]
     ) -> list[orjson.Fragment | None]:
         encode = self.encoder(request)
+        if request.query_params.get("metadataOnly", "").lower() == "true":
+            encode = documents.metadata_only(encode)
         return [None if r is None else _fragment(encode(r)) for r in records]
 
     def includes(
@@ -139,7 +153,14 @@ class _Server:
             start = parse_count(params.get("start", "0"), "start")
             page_size = parse_count(params.get("pageSize", "25"), "pageSize")
             found = await run_in_threadpool(storage.get_prefix, prefix, start, page_size)
-            return _json({"Results": self.documents(request, list(found))})
+            etag = protocol.etag_of(found, {})
+            unchanged = documents.not_modified(request, etag)
+            if unchanged is not None:
+                return unchanged
+            return _json(
+                {"Results": self.documents(request, list(found))},
+                headers={"ETag": protocol.etag_header(etag)},
+            )
         if request.method == "HEAD" and len(ids) != 1:
             raise ConfigurationError("HEAD docs takes one id=...")
         includes = params.getlist("include")
@@ -152,13 +173,29 @@ class _Server:
                     404, "Documents.DocumentDoesNotExistException", f"no document {ids[0]!r}"
                 )
             if request.method == "HEAD":
-                return Response(headers={"ETag": f'"{record.change_vector}"'})
+                tag = record.change_vector
+                current = documents.not_modified(request, tag)
+                return current or Response(headers={"ETag": protocol.etag_header(tag)})
+        # As RavenDB: the client's copy is current (conditional_load, its HTTP cache): a 304.
+        etag = protocol.etag_of(records, result.includes)
+        if request.method == "GET":
+            unchanged = documents.not_modified(request, etag)
+            if unchanged is not None:
+                return unchanged
         return _json(
             {
                 "Results": self.documents(request, records),
                 "Includes": self.includes(request, result.includes),
-            }
+            },
+            headers={"ETag": protocol.etag_header(etag)},
         )
+
+    async def write_document(self, request: Request) -> Response:
+        """``PUT`` / ``DELETE /docs?id=`` (``rookdb.server.documents``)."""
+        storage = self.storage(request, write=True)
+        if request.method == "PUT":
+            return await documents.put(storage, request, await self.body(request))
+        return await documents.delete(storage, request)
 
     async def bulk_docs(self, request: Request) -> Response:
         storage = self.storage(request, write=True)
@@ -273,6 +310,10 @@ class _Server:
         # Without a database this describes the server, as /cluster/topology does, and needs
         # the same access: a key for every database ("*"), when there are keys.
         self.allow(request, None if name is None else validate_database_name(name))
+        if name is not None and not self.databases.exists(name):
+            # RavenDB's clients ask first of all for the topology: this is where a RavenDB
+            # user learns that the database does not exist (unless it may be created).
+            self.databases.require(name, create=_creates(request))
         return _json({"Nodes": [self._node(request, name)], "Etag": 1})
 
     async def cluster_topology(self, request: Request) -> Response:
@@ -295,6 +336,7 @@ class _Server:
                 "NodeTag": protocol.SERVER_TAG,
                 "CurrentTerm": 1,
                 "Status": {},
+                "Etag": 1,
             }
         )
 
@@ -326,6 +368,12 @@ class _Server:
 
     async def admin_databases(self, request: Request) -> Response:
         self.allow(request, None, write=True, admin=True)
+        if request.method == "GET":  # the database record (GetDatabaseRecordOperation)
+            wanted = validate_database_name(request.query_params.get("name"))
+            if not await run_in_threadpool(self.databases.exists, wanted):
+                # RavenDB's clients read a 404 as "no such database" (a None record)
+                return _error(404, "Database.DatabaseDoesNotExistException", f"no {wanted!r}")
+            return _json(protocol.database_record(wanted))
         if request.method == "PUT":
             name = request.query_params.get("name")
             if name is None:
@@ -333,11 +381,12 @@ class _Server:
                 name = body.get("DatabaseName") if type(body) is dict else None
             name = validate_database_name(name)
             await run_in_threadpool(self.backend.create_database, name)
+            self.databases.created(name)
             return _json(
                 {
                     "RaftCommandIndex": 1,
                     "Name": name,
-                    "Topology": {"Members": [protocol.SERVER_TAG], "ReplicationFactor": 1},
+                    "Topology": protocol.database_topology(),
                     "NodesAddedTo": [self._node(request, None)["Url"]],
                 }
             )
@@ -348,7 +397,10 @@ class _Server:
         for name in names:
             validate_database_name(name)
         for name in names:
-            await run_in_threadpool(self.backend.delete_database, name)
+            try:
+                await run_in_threadpool(self.backend.delete_database, name)
+            finally:
+                self.databases.deleted(name)
         return _json({"RaftCommandIndex": 1, "PendingDeletes": []})
 
     async def stats(self, request: Request) -> Response:
@@ -357,9 +409,12 @@ class _Server:
 
     async def collection_stats(self, request: Request) -> Response:
         stats = await run_in_threadpool(self.backend.statistics, self.database(request, False))
-        return _json(
-            {"CountOfDocuments": stats.count_of_documents, "Collections": stats.collections}
-        )
+        return _json(protocol.encode_collection_statistics(stats))
+
+
+def _creates(request: Request) -> bool:
+    """Whether the client asks for its database to be created on first use (rookdb's does)."""
+    return request.headers.get(CREATE_HEADER, "").lower() == "true"
 
 
 def _fragment(value: Any) -> orjson.Fragment:
@@ -385,6 +440,7 @@ _DB = "/databases/{database}"
 #: is a 501 (or a 405 for another method on one of these paths).
 ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_DB}/docs", "docs", ("GET", "HEAD", "POST")),
+    (f"{_DB}/docs", "write_document", ("PUT", "DELETE")),
     (f"{_DB}/bulk_docs", "bulk_docs", ("POST",)),
     (f"{_DB}/queries", "queries", ("POST",)),
     (f"{_DB}/streams/queries", "stream_query", ("GET", "POST")),
@@ -401,7 +457,7 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/topology", "topology", ("GET",)),
     ("/cluster/topology", "cluster_topology", ("GET",)),
     ("/databases", "list_databases", ("GET",)),
-    ("/admin/databases", "admin_databases", ("PUT", "DELETE")),
+    ("/admin/databases", "admin_databases", ("GET", "PUT", "DELETE")),
 )
 
 Endpoint = Callable[[Request], Awaitable[Response]]
@@ -417,6 +473,10 @@ def _guarded(endpoint: Endpoint) -> Endpoint:
             return _error(413, "BadRequestException", "the request body is over the server's limit")
         except BodyTimeout:
             return _error(408, "BadRequestException", "the client stopped sending the body")
+        except DatabaseDoesNotExistError as exc:  # as RavenDB: 503 and Database-Missing
+            name = request.path_params.get("database") or request.query_params.get("name", "")
+            body = protocol.error_body(exc)
+            return _json(body, protocol.error_status(exc), headers={MISSING_HEADER: name})
         except RookError as exc:
             return _json(protocol.error_body(exc), protocol.error_status(exc))
         except Exception:  # a bug: log it here, tell the client no more than that
@@ -468,11 +528,14 @@ def create_app(
     limits: Limits | None = None,
     access: Access | None = None,
     access_log: bool = False,
+    missing_databases: MissingDatabases = MissingDatabases.ERROR,
 ) -> ASGIApp:
     """The ASGI application serving ``backend``'s databases over RavenDB's HTTP protocol;
-    with ``access_log``, a line per request on the ``rookdb.server.access`` logger."""
+    with ``access_log``, a line per request on the ``rookdb.server.access`` logger;
+    ``missing_databases``: what a request to a database that does not exist gets
+    (``rookdb.server.databases``)."""
     limits = limits or Limits()
-    server = _Server(backend, limits, access or OpenAccess())
+    server = _Server(backend, limits, access or OpenAccess(), missing_databases)
     routes = [
         Route(path, _guarded(getattr(server, handler)), methods=list(methods))
         for path, handler, methods in ROUTES

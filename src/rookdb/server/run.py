@@ -18,6 +18,7 @@ from typing import Any
 from rookdb.errors import ConfigurationError
 from rookdb.server.app import create_app
 from rookdb.server.connection import protocol_class
+from rookdb.server.databases import MissingDatabases
 from rookdb.server.limits import Limits
 from rookdb.server.logs import logging_config
 from rookdb.server.security import Access
@@ -42,6 +43,9 @@ class ServeOptions:
     log_level: str | None = None
     #: A line per request on ``rookdb.server.access`` (``logs``).
     access_log: bool = False
+    #: A request to a database that does not exist: RavenDB's error (the default), or the
+    #: database created on first use for every client (``rookdb.server.databases``).
+    missing_databases: MissingDatabases = MissingDatabases.ERROR
 
     def check(self) -> None:
         """Refuse what SPEC H3 forbids, before anything is bound."""
@@ -116,7 +120,13 @@ def serve(
     shown = f"[{host}]" if ":" in host else host
     level = options.log_level.lower() if options.log_level is not None else None
     config = uvicorn.Config(
-        create_app(backend, limits=limits, access=access, access_log=options.access_log),
+        create_app(
+            backend,
+            limits=limits,
+            access=access,
+            access_log=options.access_log,
+            missing_databases=options.missing_databases,
+        ),
         log_config=logging_config(level, options.access_log) if level is not None else None,
         log_level=level,
         access_log=False,  # uvicorn's: rookdb's own is in create_app

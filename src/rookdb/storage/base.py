@@ -3,9 +3,10 @@
 A ``Storage`` is one database of one backend. The session calls nothing else: ``get`` (one read
 snapshot, also answering "exists" and includes), ``get_prefix``, ``apply`` (one atomic batch),
 ``query``, the HiLo calls, ``stream`` and ``close``; ``stream_query`` and ``stream_prefix``
-serve ``session.advanced.stream`` (defaults here; every shipped backend overrides them).
-Database administration lives on the small ``Backend`` interface beside it. A backend author
-implements both and runs ``rookdb.testing``.
+serve ``session.advanced.stream``, ``conditional_get`` ``session.advanced.conditional_load``
+(defaults here; a backend overrides them to do better). Database administration lives on the
+small ``Backend`` interface beside it. A backend author implements both and runs
+``rookdb.testing``.
 """
 
 from __future__ import annotations
@@ -18,10 +19,12 @@ from rookdb.storage.records import (
     BatchResult,
     Capabilities,
     Command,
+    ConditionalGetResult,
     DatabaseStatistics,
     DocumentRecord,
     GetResult,
     QueryResult,
+    document_key,
 )
 from rookdb.storage.streams import QueryStream, check_streamable
 
@@ -105,6 +108,16 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None:
         """Release connections. The storage is unusable afterwards."""
+
+    def conditional_get(self, document_id: str, change_vector: str) -> ConditionalGetResult:
+        """Document ``document_id`` unless it still has ``change_vector`` (the session's
+        ``conditional_load``, RavenDB's). This default reads it with ``get`` and compares; a
+        remote backend overrides it so that an unchanged document does not travel (the http
+        backend asks with ``If-None-Match``)."""
+        record = self.get((document_id,)).documents.get(document_key(document_id))
+        if record is not None and record.change_vector == change_vector:
+            return ConditionalGetResult(False, None)
+        return ConditionalGetResult(True, record)
 
 
 class Backend(abc.ABC):

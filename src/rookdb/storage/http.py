@@ -20,7 +20,7 @@ import os
 import socket
 import threading
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import quote
 
@@ -43,6 +43,7 @@ from rookdb.storage.records import (
     BatchResult,
     Capabilities,
     Command,
+    ConditionalGetResult,
     DatabaseStatistics,
     DocumentRecord,
     GetResult,
@@ -62,6 +63,8 @@ TIMEOUT_S = 60.0
 CONNECT_TIMEOUT_S = 10.0
 #: The longest a failed server URL waits before it is preferred again.
 MAX_RETRY_AFTER_S = 60.0
+#: What ``_Client.request`` returns for a ``304 Not Modified``.
+NOT_MODIFIED = object()
 
 
 class _Node:
@@ -103,7 +106,12 @@ class _Client:
     """
 
     def __init__(self, base_urls: Sequence[str]) -> None:
-        headers = {"User-Agent": "rookdb", "Accept": f"{protocol.RECORDS}, application/json"}
+        headers = {
+            "User-Agent": "rookdb",
+            "Accept": f"{protocol.RECORDS}, application/json",
+            # Databases are created on first use, as on every embedded backend.
+            protocol.CREATE_DATABASE_HEADER: "true",
+        }
         key = os.environ.get(API_KEY_VARIABLE)
         if key:
             headers["Authorization"] = f"Bearer {key}"
@@ -152,15 +160,16 @@ class _Client:
         content: bytes | None = None,
         write: bool = False,
         missing_ok: bool = False,
+        headers: Mapping[str, str] | None = None,
     ) -> Any:
         """Send one request; the decoded JSON answer (None for an empty one or, with
-        ``missing_ok``, a 404)."""
+        ``missing_ok``, a 404; ``NOT_MODIFIED`` for a 304)."""
         failures: list[tuple[str, httpx.TransportError]] = []
         nodes = self._order()
         for index, node in enumerate(nodes):
             try:
                 response = self._http.request(
-                    method, node.url + path, params=params, content=content
+                    method, node.url + path, params=params, content=content, headers=headers
                 )
             except httpx.TransportError as exc:
                 if write and not _not_sent(exc):
@@ -178,6 +187,8 @@ class _Client:
             raise _unreachable(failures)
         if response.status_code == 404 and missing_ok:
             return None
+        if response.status_code == 304:
+            return NOT_MODIFIED
         body = _decode(response)
         if response.status_code >= 400:
             raise protocol.error_from_body(
@@ -274,6 +285,24 @@ class HttpStorage(Storage):
         except (KeyError, TypeError, AttributeError) as exc:
             raise ProtocolError(f"the server's documents answer is malformed: {exc}") from exc
         return GetResult(found, included)
+
+    def conditional_get(self, document_id: str, change_vector: str) -> ConditionalGetResult:
+        """``GET /docs?id=`` with ``If-None-Match``: an unchanged document is a bodiless 304."""
+        body = self._client.request(
+            "GET",
+            f"{self._path}/docs",
+            params={"id": document_id},
+            missing_ok=True,
+            headers={"If-None-Match": protocol.etag_header(change_vector)},
+        )
+        if body is NOT_MODIFIED:
+            return ConditionalGetResult(False, None)
+        if body is None:
+            return ConditionalGetResult(True, None)
+        records = _results(body)
+        if len(records) != 1 or records[0] is None:
+            raise ProtocolError("the server's answer to a conditional get is not one document")
+        return ConditionalGetResult(True, protocol.decode_document(records[0]))
 
     def get_prefix(self, prefix: str, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
         body = self._client.request(

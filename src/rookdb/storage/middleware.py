@@ -16,6 +16,7 @@ from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import (
     BatchResult,
     Command,
+    ConditionalGetResult,
     DatabaseStatistics,
     DocumentRecord,
     GetResult,
@@ -61,6 +62,9 @@ class MiddlewareStorage(Storage):
         self, prefix: str, start_after: str | None = None
     ) -> Iterator[DocumentRecord]:
         return self.inner.stream_prefix(prefix, start_after)
+
+    def conditional_get(self, document_id: str, change_vector: str) -> ConditionalGetResult:
+        return self.inner.conditional_get(document_id, change_vector)
 
     def close(self) -> None:
         self.inner.close()

@@ -27,6 +27,7 @@ __all__ = [
     "BatchResult",
     "Capabilities",
     "Command",
+    "ConditionalGetResult",
     "DatabaseStatistics",
     "DeleteCommand",
     "DocumentRecord",
@@ -144,6 +145,15 @@ class BatchResult(NamedTuple):
     """Results of ``apply``: one ``WriteResult`` per ``PutCommand``, in batch order."""
 
     puts: list[WriteResult]
+
+
+class ConditionalGetResult(NamedTuple):
+    """``Storage.conditional_get``: ``modified`` is False when the document still has the
+    change vector given (``record`` is then None); otherwise ``record`` is the document, or
+    None when there is no such document."""
+
+    modified: bool
+    record: DocumentRecord | None
 
 
 class GetResult(NamedTuple):

@@ -130,12 +130,13 @@ def start_server(*options: str) -> Served:
 def serve_on(name: str, tmp: Path) -> Iterator[str]:
     """A ``rookdb serve`` process of its own over a fresh ``sqlite`` directory in ``tmp`` or
     ``postgres`` schemas (dropped afterwards); its base URL. Skips (or under CI fails) as
-    ``BackendSpec.require`` does."""
+    ``BackendSpec.require`` does. It creates databases on first use for every client
+    (``--create-databases``): tests speaking the protocol by hand need not create them."""
     spec = BACKENDS[name]
     spec.require()
     url = spec.make_url(tmp)
     option = ["--data", str(tmp / "data")] if name == "sqlite" else ["--postgres", url]
-    process, base, _ = start_server(*option)
+    process, base, _ = start_server(*option, "--create-databases")
     try:
         yield base
     finally:
@@ -147,7 +148,9 @@ def serve_on(name: str, tmp: Path) -> Iterator[str]:
 class _TestServer:
     """One ``rookdb serve`` process (SQLite files in a temporary directory) for the whole test
     run, on a free loopback port, started by the first test that needs it and stopped at exit.
-    Tests run one at a time, so each test's clean-up deletes every database it made."""
+    Tests run one at a time, so each test's clean-up deletes every database it made. It
+    creates databases on first use for every client (``--create-databases``), so that tests
+    speaking the protocol by hand need not create them (rookdb's client does so anyway)."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
@@ -165,7 +168,7 @@ class _TestServer:
     def _start(self) -> str:
         self._directory = tempfile.mkdtemp(prefix="rookdb-test-server-")
         self.data = os.path.join(self._directory, "data")
-        self._process, url, _ = start_server("--data", self.data)
+        self._process, url, _ = start_server("--data", self.data, "--create-databases")
         atexit.register(self.stop)
         return url
 

@@ -24,7 +24,14 @@ from rookdb.errors import ConfigurationError
 from rookdb.query import Query
 from rookdb.storage.base import Storage
 from rookdb.storage.middleware import MiddlewareBackend, MiddlewareStorage
-from rookdb.storage.records import BatchResult, Command, DocumentRecord, GetResult, QueryResult
+from rookdb.storage.records import (
+    BatchResult,
+    Command,
+    ConditionalGetResult,
+    DocumentRecord,
+    GetResult,
+    QueryResult,
+)
 from rookdb.storage.streams import QueryStream
 from rookdb.store import DocumentStore
 
@@ -90,6 +97,10 @@ class RecordingStorage(MiddlewareStorage):
     ) -> Iterator[DocumentRecord]:
         self._record("stream_prefix", prefix, start_after)
         return self.inner.stream_prefix(prefix, start_after)
+
+    def conditional_get(self, document_id: str, change_vector: str) -> ConditionalGetResult:
+        self._record("conditional_get", document_id, change_vector)
+        return self.inner.conditional_get(document_id, change_vector)
 
 
 class RecordingBackend(MiddlewareBackend):

@@ -187,7 +187,7 @@ def test_invalid_query_values(store: DocumentStore, value: Any) -> None:
         {"urls": []},
         {"database": "../escape"},
         {"database": ".hidden"},
-        {"database": "x" * 65},
+        {"database": "x" * 129},  # RavenDB's limit is 128
         {"database": "a/b"},
         {"database": "a b"},
     ],
@@ -195,6 +195,16 @@ def test_invalid_query_values(store: DocumentStore, value: Any) -> None:
 def test_bad_configuration(kwargs: dict[str, Any], tmp_path: Any) -> None:
     with pytest.raises(ConfigurationError):
         DocumentStore(**kwargs).initialize()
+
+
+def test_database_names_up_to_ravendbs_limit(store: DocumentStore) -> None:
+    longest = "Db-" + "x" * 125  # 128 characters, RavenDB's limit
+    with store.open_session(longest) as session:
+        session.store({"n": 1}, "things/1")
+        session.save_changes()
+    with store.open_session(longest.lower()) as session:  # case-insensitive, as every name
+        assert session.load("things/1") == {"n": 1}
+    store.maintenance.delete_database(longest)
 
 
 def test_every_error_is_a_rook_error() -> None:
