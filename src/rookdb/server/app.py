@@ -41,6 +41,7 @@ from rookdb.ids import (
     validate_id,
 )
 from rookdb.query import Query, check_count
+from rookdb.server.batches import apply_batch
 from rookdb.server.limits import (
     BodyTimeout,
     BodyTooLarge,
@@ -165,9 +166,9 @@ class _Server:
 
     async def bulk_docs(self, request: Request) -> Response:
         storage = self.storage(request, write=True)
-        batch = protocol.decode_commands(await self.body(request))
-        result = await run_in_threadpool(storage.apply, batch)
-        return _json(protocol.encode_batch_result(batch, result), 201)
+        batch = protocol.decode_batch(await self.body(request))
+        applied = await run_in_threadpool(apply_batch, storage, batch)
+        return _json(protocol.encode_batch_result(batch, applied.result, applied.patched), 201)
 
     # -- queries -----------------------------------------------------------------------------
 
