@@ -168,6 +168,7 @@ COUNT_PARAMETERS = [
     ("GET", "/databases/counts/docs?startsWith=a&", "pageSize"),
     ("GET", "/databases/counts/hilo/next?tag=a&", "capacity"),
     ("GET", "/databases/counts/hilo/next?tag=a&", "lastBatchSize"),
+    ("GET", "/databases/counts/hilo/next?tag=a&", "lastMax"),
     ("PUT", "/databases/counts/hilo/return?tag=a&end=5&", "last"),
     ("PUT", "/databases/counts/hilo/return?tag=a&last=5&", "end"),
     ("GET", "/databases?", "start"),

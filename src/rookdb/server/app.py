@@ -244,10 +244,10 @@ class _Server:
         if "capacity" in params:  # rookdb's client chooses its range size
             capacity = parse_count(params["capacity"], "capacity")
         else:
-            last = parse_count(params.get("lastBatchSize") or "0", "lastBatchSize")
+            last = parse_count(params.get("lastBatchSize", "0"), "lastBatchSize")
             capacity = hilo_capacity(last, _parse_time(params.get("lastRangeAt") or ""))
         capacity = min(max(capacity, 1), HILO_MAX_CAPACITY)
-        last_max = parse_count(params.get("lastMax") or "0", "lastMax")
+        last_max = parse_count(params.get("lastMax", "0"), "lastMax")
         low, high = await run_in_threadpool(storage.reserve_ids, tag, capacity, last_max)
         separator = params.get("identityPartsSeparator") or "/"
         return _json(
