@@ -104,7 +104,7 @@ def test_export_of_one_collection_to_stdout(new_store: Any, store_url: str) -> N
         (b"[1, 2]", "a document is a JSON object"),
         (b'{"name": "x"}', "@metadata"),
         (b'{"@metadata": {"@id": "/x"}}', "starts with '/'"),
-        (b'{"@metadata": {"@id": "a\\u0000b"}}', "control character"),
+        (b'{"@metadata": {"@id": "a\\u0000b"}}', "NUL character"),
         (b'{"@metadata": {"@id": "x", "@collection": 7}}', "@collection"),
         (b'{"n": 18446744073709551616, "@metadata": {"@id": "x"}}', "outside 64 bits"),
     ],

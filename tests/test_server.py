@@ -63,8 +63,7 @@ BAD_BODIES = {
     + b"}}]}",
     "65-bit integer": b'{"Commands": [{"Type": "PUT", "Id": "a/1", "Document": {"x": '
     + b"36893488147419103232}}]}",
-    "control character in an id": b'{"Commands": [{"Type": "PUT", "Id": "a/\\u0001", '
-    b'"Document": {}}]}',
+    "NUL in an id": b'{"Commands": [{"Type": "PUT", "Id": "a/\\u0000", "Document": {}}]}',
     "id starting with /": b'{"Commands": [{"Type": "PUT", "Id": "/a", "Document": {}}]}',
     "not JSON": b"{{{",
     "empty": b"",

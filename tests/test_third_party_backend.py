@@ -60,8 +60,8 @@ class WrappedStorage(Storage):
         CALLS["query"] += 1
         return self.inner.query(query)
 
-    def reserve_ids(self, prefix, capacity):
-        return self.inner.reserve_ids(prefix, capacity)
+    def reserve_ids(self, prefix, capacity, last_max=0):
+        return self.inner.reserve_ids(prefix, capacity, last_max)
 
     def return_ids(self, prefix, last_used, high):
         self.inner.return_ids(prefix, last_used, high)

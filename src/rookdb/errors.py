@@ -19,6 +19,8 @@ for values that cannot be serialized)::
     │   │                                 leading "/"; also HiLo tags (and empty ones)
     │   └── InvalidCollectionNameError    the same rule for collection names, and not empty
     ├── QueryError                        malformed query or field name; carries the position
+    ├── PatchError (ValueError)           a JSON Patch (RFC 6902) does not apply: a failed
+    │                                     ``test``, a path that is not there, a bad operation
     └── StorageError                      the backend failed; ``.original`` is the driver's error
         ├── StorageUnavailableError       cannot reach or open the storage
         ├── OutcomeUnknownError           the write may or may not have committed
@@ -52,6 +54,7 @@ __all__ = [
     "NonUniqueObjectError",
     "NonUniqueObjectException",
     "OutcomeUnknownError",
+    "PatchError",
     "ProtocolError",
     "QueryError",
     "RookError",
@@ -161,6 +164,11 @@ class QueryError(RookError):
         self.position = position
         self.line = line
         self.column = column
+
+
+class PatchError(RookError, ValueError):
+    """A JSON Patch (RFC 6902) does not apply to its document: a ``test`` operation failed, a
+    path is not there, an operation is malformed. The whole batch was rejected."""
 
 
 class StorageError(RookError):

@@ -3,19 +3,26 @@ generation (SPEC S14, §2.1).
 
 One rule for the names stored with documents, checked here and nowhere else, the same on every
 backend (README, "Limits"): a document id, a collection name and a HiLo tag are ``str``, hold
-no control character (C0, DEL, C1) and no lone surrogate, and fit a byte limit in UTF-8 (ids
-and tags ``MAX_ID_BYTES``, collection names ``MAX_COLLECTION_NAME_BYTES``); an id does not
-start with ``/``; a collection name and a tag are not empty. Anything else is an
-``InvalidIdError`` (``InvalidCollectionNameError`` for a collection name), never a driver's
-error: PostgreSQL cannot hold a NUL, and a huge collection name would slow every query.
+no lone surrogate (UTF-8 cannot hold one) and fit a byte limit in UTF-8: ``MAX_ID_BYTES``,
+512, RavenDB's limit, for ids; ``MAX_HILO_TAG_BYTES`` for tags, so that their
+``Raven/Hilo/<tag>`` document's id fits too; ``MAX_COLLECTION_NAME_BYTES`` for collection
+names. An id (and a tag) holds anything else RavenDB accepts, control characters included,
+except NUL, which PostgreSQL cannot hold: refused on every backend, so that an id that works on
+one works on all; a collection name holds no control character (C0, DEL, C1). An id does not
+start with ``/`` (RavenDB's clients refuse it too); a collection name and a tag are not
+empty. Anything else is an ``InvalidIdError`` (``InvalidCollectionNameError`` for a collection
+name), never a driver's error; a huge collection name would slow every query.
 
 HiLo: each client reserves a range of numbers per id prefix from storage (shared by every client
 of the database: embedded processes and the server alike) and hands them out locally, so storing
-an entity needs no round trip. Ids look like RavenDB's: ``employees/1-A``.
+an entity needs no round trip. Ids look like RavenDB's: ``employees/1-A``. Storage keeps the
+ranges as RavenDB does, in ``Raven/Hilo/<tag>`` documents (``storage.relational.hilo``); the
+size of the next range is RavenDB's rule (``hilo_capacity``), here and in ``rookdb serve``.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import threading
 from typing import TYPE_CHECKING, cast
@@ -31,10 +38,17 @@ if TYPE_CHECKING:
     from rookdb.storage.base import Storage
 
 __all__ = [
+    "HILO_COLLECTION",
+    "HILO_MAX_CAPACITY",
+    "HILO_MIN_CAPACITY",
+    "HILO_PREFIX",
     "MAX_COLLECTION_NAME_BYTES",
     "MAX_DATABASE_NAME_LENGTH",
+    "MAX_HILO_TAG_BYTES",
     "MAX_ID_BYTES",
     "HiLoIdGenerator",
+    "hilo_capacity",
+    "hilo_document_id",
     "is_valid_id",
     "validate_collection_name",
     "validate_database_name",
@@ -50,9 +64,19 @@ _ALL_DOCS = "@all_docs"
 #: RavenDB's limit on a database name's length (``MAX_DATABASE_NAME_LENGTH`` in its clients).
 MAX_DATABASE_NAME_LENGTH = 128
 _DATABASE_NAME = re.compile(rf"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{{0,{MAX_DATABASE_NAME_LENGTH - 1}}}")
-# Control characters (C0, DEL, C1) have no place in an id; neither do lone surrogates.
+# Control characters (C0, DEL, C1) have no place in a collection name; NUL in nothing stored.
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SERVER_TAG = "A"
+
+#: Where RavenDB keeps a tag's HiLo range: the document ``Raven/Hilo/<tag>``, in ``@hilo``.
+HILO_PREFIX = "Raven/Hilo/"
+HILO_COLLECTION = "@hilo"
+#: A tag's HiLo document id is an id too: the tag fits in what the prefix leaves.
+MAX_HILO_TAG_BYTES = MAX_ID_BYTES - len(HILO_PREFIX)
+#: RavenDB's range sizes: from 32 numbers, doubling while ranges run out within 30 seconds,
+#: halving after a minute, at most 1,048,576.
+HILO_MIN_CAPACITY = 32
+HILO_MAX_CAPACITY = 1 << 20
 
 
 def validate_database_name(name: object) -> str:
@@ -66,9 +90,12 @@ def validate_database_name(name: object) -> str:
     return name
 
 
-def _text_problem(text: object, what: str, limit: int, *, empty: bool = True) -> str | None:
+def _text_problem(
+    text: object, what: str, limit: int, *, empty: bool = True, controls: bool = False
+) -> str | None:
     """What is wrong with ``text`` as a name stored with documents, or None: the one rule
-    (``empty``: whether ``""`` is acceptable)."""
+    (``empty``: whether ``""`` is acceptable; ``controls``: whether control characters other
+    than NUL are, as in ids)."""
     if not isinstance(text, str):
         return f"a {what} is a str, not {type(text).__qualname__}"
     if not text and not empty:
@@ -83,14 +110,16 @@ def _text_problem(text: object, what: str, limit: int, *, empty: bool = True) ->
         return f"{what} {text[:100]!r} holds a lone surrogate"
     if size > limit:
         return f"{what} is {size} bytes of UTF-8; the limit is {limit}"
-    if _CONTROL.search(text):
+    if "\x00" in text:
+        return f"{what} {text[:100]!r} holds a NUL character, which PostgreSQL cannot store"
+    if not controls and _CONTROL.search(text):
         return f"{what} {text[:100]!r} holds a control character"
     return None
 
 
 def validate_id(document_id: object) -> str:
     """Raise ``InvalidIdError`` unless ``document_id`` is an acceptable document id."""
-    problem = _text_problem(document_id, "document id", MAX_ID_BYTES)
+    problem = _text_problem(document_id, "document id", MAX_ID_BYTES, controls=True)
     if problem is not None:
         raise InvalidIdError(problem)
     assert isinstance(document_id, str)
@@ -104,7 +133,7 @@ def is_valid_id(value: object) -> bool:
     return (
         isinstance(value, str)
         and not value.startswith("/")
-        and _text_problem(value, "document id", MAX_ID_BYTES) is None
+        and _text_problem(value, "document id", MAX_ID_BYTES, controls=True) is None
     )
 
 
@@ -120,38 +149,66 @@ def validate_collection_name(name: object) -> str:
 
 def validate_hilo_tag(tag: object) -> str:
     """Raise ``InvalidIdError`` unless ``tag`` can prefix HiLo ids (``employees`` of
-    ``employees/1-A``): the rule of ids, and not empty."""
-    problem = _text_problem(tag, "HiLo tag", MAX_ID_BYTES, empty=False)
+    ``employees/1-A``): the rule of ids, not empty, and short enough that its document's id
+    (``Raven/Hilo/<tag>``) is an id."""
+    problem = _text_problem(tag, "HiLo tag", MAX_HILO_TAG_BYTES, empty=False, controls=True)
     if problem is not None:
         raise InvalidIdError(problem)
     return cast(str, tag)
 
 
+def hilo_document_id(tag: str) -> str:
+    """The id of the document holding ``tag``'s HiLo range (``Raven/Hilo/employees``)."""
+    return HILO_PREFIX + tag
+
+
+def hilo_capacity(
+    last_size: int, last_range_at: dt.datetime | None, now: dt.datetime | None = None
+) -> int:
+    """The size of the next HiLo range, RavenDB's rule: after a range of ``last_size`` reserved
+    at ``last_range_at`` (None: the first range), twice as many if it ran out within 30
+    seconds, as many within a minute, half as many after that; 32 to 1,048,576."""
+    if last_size <= 0 or last_range_at is None:
+        return HILO_MIN_CAPACITY
+    if last_range_at.tzinfo is None:
+        last_range_at = last_range_at.replace(tzinfo=dt.timezone.utc)
+    elapsed = ((now or dt.datetime.now(dt.timezone.utc)) - last_range_at).total_seconds()
+    if elapsed < 30:
+        size = last_size * 2
+    elif elapsed <= 60:
+        size = last_size
+    else:
+        size = last_size // 2
+    return min(max(size, HILO_MIN_CAPACITY), HILO_MAX_CAPACITY)
+
+
 class _Range:
-    __slots__ = ("current", "high")
+    __slots__ = ("at", "current", "high", "size")
 
     def __init__(self, low: int, high: int) -> None:
         self.current = low - 1
         self.high = high
+        self.size = high - low + 1
+        self.at = dt.datetime.now(dt.timezone.utc)
 
 
 class HiLoIdGenerator:
     """Hands out ``prefix/N-A`` ids from ranges reserved in storage; thread-safe.
 
-    Ranges start at 32 numbers and double (up to 1,048,576) each time one is used up, so a
-    bulk store of N entities costs O(log N) reservations. ``return_unused`` gives back what is
-    left when the store closes, as RavenDB's client does.
+    Ranges are sized by RavenDB's rule (``hilo_capacity``): 32 numbers first, twice as many
+    while they run out within 30 seconds, so a bulk store of N entities costs O(log N)
+    reservations. ``return_unused`` gives back what is left when the store closes, as
+    RavenDB's client does.
     """
 
-    MIN_CAPACITY = 32
-    MAX_CAPACITY = 1 << 20
+    MIN_CAPACITY = HILO_MIN_CAPACITY
+    MAX_CAPACITY = HILO_MAX_CAPACITY
 
     def __init__(self, storage: Storage, separator: str = "/") -> None:
         self._storage = storage
         self._separator = separator
         self._lock = threading.Lock()
         self._ranges: dict[str, _Range] = {}
-        self._capacity: dict[str, int] = {}
 
     def next_id(self, prefix: str) -> str:
         """The next id for ``prefix`` (case-insensitive: ``Employees`` and ``employees`` share)."""
@@ -159,10 +216,11 @@ class HiLoIdGenerator:
         with self._lock:
             current = self._ranges.get(key)
             if current is None or current.current >= current.high:
-                capacity = self._capacity.get(key, self.MIN_CAPACITY // 2) * 2
-                capacity = min(capacity, self.MAX_CAPACITY)
-                self._capacity[key] = capacity
-                low, high = self._storage.reserve_ids(key, capacity)
+                if current is None:
+                    capacity, last_max = hilo_capacity(0, None), 0
+                else:
+                    capacity, last_max = hilo_capacity(current.size, current.at), current.high
+                low, high = self._storage.reserve_ids(key, capacity, last_max)
                 current = self._ranges[key] = _Range(low, high)
             current.current += 1
             number = current.current

@@ -15,14 +15,16 @@ documents. From a server that does not know records, the client reads RavenDB's 
 rookdb's own additions, which RavenDB's clients never send and ignore when received: the
 ``Rookdb-Create-Database: true`` request header (create the database on first use),
 ``ReadCheck`` commands and a PUT's ``Collection`` in ``bulk_docs`` (SPEC S19
-``WRITES_AND_READS``; a collection that the document's ``@metadata`` does not name),
+``WRITES_AND_READS``, sent by RavenDB's 7.2 client as ``BatchTrackChanges``, which the server
+reads too; a collection that the document's ``@metadata`` does not name),
 ``capacity`` in ``hilo/next``, and ``RookdbError`` (the rookdb error class) in error bodies.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
@@ -36,6 +38,7 @@ from rookdb.errors import (
     InvalidCollectionNameError,
     InvalidIdError,
     OutcomeUnknownError,
+    PatchError,
     ProtocolError,
     QueryError,
     RookError,
@@ -64,8 +67,12 @@ __all__ = [
     "DATABASE_MISSING_HEADER",
     "RECORDS",
     "SERVER_TAG",
+    "BatchEntry",
+    "JsonPatch",
+    "TrackChanges",
     "database_record",
     "database_topology",
+    "decode_batch",
     "decode_batch_result",
     "decode_commands",
     "decode_document",
@@ -218,16 +225,44 @@ def _optional_text(value: Any, what: str) -> str | None:
     return None if value is None else _text(value, what)
 
 
-def decode_commands(body: Any) -> list[Command]:
+@dataclasses.dataclass(slots=True)
+class TrackChanges:
+    """RavenDB's ``BatchTrackChanges`` command (the 7.2 client's ``WRITES_AND_READS`` mode):
+    the change vector of every document the session read and does not write, ``""`` for one
+    it found missing. Storage checks them as ``ReadCheck`` commands; the answer holds one
+    ``{"Type": "BatchTrackChanges"}`` entry in its place."""
+
+    checks: list[ReadCheck]
+
+
+@dataclasses.dataclass(slots=True)
+class JsonPatch:
+    """RavenDB's ``JsonPatch`` command: RFC 6902 ``operations`` the server applies to document
+    ``id`` in the batch (``rookdb.server.batches``); ``return_document``: the answer carries
+    the patched document (the client asks for it when the session tracks the document)."""
+
+    id: str
+    operations: list[dict[str, Any]]
+    return_document: bool
+
+
+#: One command of a ``bulk_docs`` body as the server reads it.
+BatchEntry = PutCommand | DeleteCommand | ReadCheck | TrackChanges | JsonPatch
+
+
+def decode_batch(body: Any) -> list[BatchEntry]:
     """The commands of a ``bulk_docs`` body; anything malformed is a ``ConfigurationError``
     (a 400), before anything is written."""
     if type(body) is not dict or type(body.get("Commands")) is not list:
         raise ConfigurationError('a batch is {"Commands": [...]}')
-    out: list[Command] = []
+    out: list[BatchEntry] = []
     for i, raw in enumerate(body["Commands"]):
         if type(raw) is not dict:
             raise ConfigurationError(f"command {i} is not an object")
         kind = raw.get("Type")
+        if kind == "BatchTrackChanges":
+            out.append(_track_changes(raw.get("TrackedEntities"), i))
+            continue
         document_id = validate_id(_text(raw.get("Id", ""), f"command {i}: Id"))
         expected = _optional_text(raw.get("ChangeVector"), f"command {i}: ChangeVector")
         if kind == "PUT":
@@ -253,18 +288,62 @@ def decode_commands(body: Any) -> list[Command]:
             out.append(DeleteCommand(document_id, expected))
         elif kind == "ReadCheck":
             out.append(ReadCheck(document_id, expected))
+        elif kind == "JsonPatch":
+            out.append(_json_patch(raw, document_id, i))
         else:
             raise ConfigurationError(
-                f"command {i}: Type {quoted(kind)} is not supported by rookdb (PUT, DELETE)"
+                f"command {i}: Type {quoted(kind)} is not supported by rookdb "
+                "(PUT, DELETE, JsonPatch, BatchTrackChanges)"
             )
     return out
 
 
-def encode_batch_result(batch: list[Command], result: BatchResult) -> dict[str, Any]:
-    """RavenDB's ``bulk_docs`` answer: one entry per PUT and DELETE, in batch order."""
+def decode_commands(body: Any) -> list[Command]:
+    """The storage commands of a ``bulk_docs``-shaped body (``PUT``, ``DELETE``, ``ReadCheck``),
+    for routes that write with ``Storage.apply`` alone (``PUT /docs``, bulk insert): the server's
+    own batch commands (``BatchTrackChanges``, ``JsonPatch``) are a ``ConfigurationError`` there."""
+    out: list[Command] = []
+    for i, entry in enumerate(decode_batch(body)):
+        if not isinstance(entry, (PutCommand, DeleteCommand, ReadCheck)):
+            raise ConfigurationError(f"command {i}: {type(entry).__name__} is not accepted here")
+        out.append(entry)
+    return out
+
+
+def _track_changes(tracked: Any, i: int) -> TrackChanges:
+    if type(tracked) is not dict:
+        raise ConfigurationError(f"command {i}: TrackedEntities is an object of change vectors")
+    checks = []
+    for document_id, change_vector in tracked.items():
+        validate_id(document_id)
+        # "" is the client's word for "read as missing": it must still be missing.
+        expected = _text(change_vector, f"command {i}: the change vector of {document_id!r}")
+        checks.append(ReadCheck(document_id, expected or None))
+    return TrackChanges(checks)
+
+
+def _json_patch(raw: dict[str, Any], document_id: str, i: int) -> JsonPatch:
+    patch = raw.get("JsonPatch")
+    operations = patch.get("Operations") if type(patch) is dict else None
+    if type(operations) is not list or any(type(op) is not dict for op in operations):
+        raise ConfigurationError(f'command {i}: JsonPatch is {{"Operations": [{{"op": ...}}]}}')
+    if not document_id or document_id[-1] in "/|":
+        raise ConfigurationError(f"command {i}: a JsonPatch names the document it patches")
+    return JsonPatch(document_id, operations, raw.get("ReturnDocument") is True)
+
+
+def encode_batch_result(
+    batch: Sequence[BatchEntry],
+    result: BatchResult,
+    patched: Mapping[int, DocumentRecord | None] | None = None,
+) -> dict[str, Any]:
+    """RavenDB's ``bulk_docs`` answer: one entry per command, in batch order (none for
+    rookdb's ``ReadCheck``). ``patched``: for the position of each ``JsonPatch`` in ``batch``,
+    the document it wrote (its id, collection and data; storage's change vector and time
+    come from ``result``), or None where the document does not exist."""
     puts = iter(result.puts)
     out: list[dict[str, Any]] = []
-    for command in batch:
+    for i, command in enumerate(batch):
         if type(command) is PutCommand:
             written = next(puts)
             out.append(
@@ -278,6 +357,30 @@ def encode_batch_result(batch: list[Command], result: BatchResult) -> dict[str, 
             )
         elif type(command) is DeleteCommand:
             out.append({"Type": "DELETE", "Id": command.id, "Deleted": True})
+        elif type(command) is TrackChanges:
+            out.append({"Type": "BatchTrackChanges"})
+        elif type(command) is JsonPatch:
+            record = (patched or {}).get(i)
+            if record is None:
+                out.append(
+                    {"Type": "JsonPatch", "Id": command.id, "PatchStatus": "DocumentDoesNotExist"}
+                )
+                continue
+            written = next(puts)
+            entry: dict[str, Any] = {
+                "Type": "JsonPatch",
+                "Id": written.id,
+                "ChangeVector": written.change_vector,
+                "LastModified": written.last_modified,
+                "PatchStatus": "Patched",
+            }
+            if command.return_document:
+                entry["ModifiedDocument"] = encode_document(
+                    record._replace(
+                        change_vector=written.change_vector, last_modified=written.last_modified
+                    )
+                )
+            out.append(entry)
     return {"Results": out}
 
 
@@ -300,6 +403,9 @@ def decode_batch_result(body: Any) -> BatchResult:
 _ERRORS: list[tuple[type[RookError], int, str]] = [
     (ConcurrencyError, 409, "ConcurrencyException"),
     (QueryError, 400, "InvalidQueryException"),
+    # RavenDB's own answer is its JSON Patch library's exception, unknown to its clients (they
+    # raise RavenException for it); a bad request it is, never a 5xx.
+    (PatchError, 400, "BadRequestException"),
     (InvalidCollectionNameError, 400, "BadRequestException"),
     (InvalidIdError, 400, "BadRequestException"),
     (SerializationError, 400, "BadRequestException"),

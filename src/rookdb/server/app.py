@@ -17,7 +17,9 @@ input is a 4xx, never a 500; a route that is not part of the subset is a 501.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -37,9 +39,16 @@ from rookdb.errors import (
     DatabaseDoesNotExistError,
     RookError,
 )
-from rookdb.ids import validate_database_name, validate_hilo_tag, validate_id
+from rookdb.ids import (
+    HILO_MAX_CAPACITY,
+    hilo_capacity,
+    validate_database_name,
+    validate_hilo_tag,
+    validate_id,
+)
 from rookdb.query import Query, check_count
 from rookdb.server import bulk_insert, documents, streams
+from rookdb.server.batches import apply_batch
 from rookdb.server.databases import CREATE_HEADER, MISSING_HEADER, Databases, MissingDatabases
 from rookdb.server.limits import (
     BodyTimeout,
@@ -57,9 +66,6 @@ from rookdb.storage.records import DocumentRecord, document_key, last_modified_n
 __all__ = ["ROUTES", "create_app"]
 
 log = logging.getLogger("rookdb.server")
-
-#: HiLo range sizes when a client (RavenDB's) lets the server choose, as RavenDB does.
-_HILO_MIN, _HILO_MAX = 32, 1024 * 1024
 
 
 def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
@@ -199,9 +205,9 @@ class _Server:
 
     async def bulk_docs(self, request: Request) -> Response:
         storage = self.storage(request, write=True)
-        batch = protocol.decode_commands(await self.body(request))
-        result = await run_in_threadpool(storage.apply, batch)
-        return _json(protocol.encode_batch_result(batch, result), 201)
+        batch = protocol.decode_batch(await self.body(request))
+        applied = await run_in_threadpool(apply_batch, storage, batch)
+        return _json(protocol.encode_batch_result(batch, applied.result, applied.patched), 201)
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -265,16 +271,21 @@ class _Server:
     # -- HiLo --------------------------------------------------------------------------------
 
     async def hilo_next(self, request: Request) -> Response:
+        """A HiLo range: ``Raven/Hilo/<tag>``'s ``Max`` raised (``storage.relational.hilo``).
+        RavenDB's clients send the size and time of their last range and let the server size
+        the next one by RavenDB's rule (``ids.hilo_capacity``); rookdb's client, which keeps
+        the same rule, sends ``capacity``. ``lastMax``: the top of the client's last range."""
         storage = self.storage(request, write=True)
         params = request.query_params
         tag = validate_hilo_tag(params.get("tag"))
         if "capacity" in params:  # rookdb's client chooses its range size
             capacity = parse_count(params["capacity"], "capacity")
-        else:  # RavenDB's clients let the server choose: double while ranges run out
+        else:
             last = parse_count(params.get("lastBatchSize", "0"), "lastBatchSize")
-            capacity = last * 2 if last else _HILO_MIN
-        capacity = min(max(capacity, 1), _HILO_MAX)
-        low, high = await run_in_threadpool(storage.reserve_ids, tag, capacity)
+            capacity = hilo_capacity(last, _parse_time(params.get("lastRangeAt") or ""))
+        capacity = min(max(capacity, 1), HILO_MAX_CAPACITY)
+        last_max = parse_count(params.get("lastMax", "0"), "lastMax")
+        low, high = await run_in_threadpool(storage.reserve_ids, tag, capacity, last_max)
         separator = params.get("identityPartsSeparator") or "/"
         return _json(
             {
@@ -421,6 +432,24 @@ def _fragment(value: Any) -> orjson.Fragment:
     """``value`` (a document, a projection) as JSON to put into an answer as it is: a document
     may nest as deep as orjson writes, which the levels of the answer around it would pass."""
     return orjson.Fragment(orjson.dumps(value))
+
+
+def _parse_time(text: str) -> dt.datetime | None:
+    """A client's ``lastRangeAt`` (ISO 8601, up to 7 fractional digits, maybe ``Z``), or None
+    when there is none or it does not parse: the first range's size then."""
+    match = re.fullmatch(
+        r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,7}))?(Z|[+-]\d\d:\d\d)?", text
+    )
+    if match is None:
+        return None
+    whole, fraction, zone = match.groups()
+    try:
+        moment = dt.datetime.fromisoformat(whole + "." + (fraction or "0")[:6].ljust(6, "0"))
+    except ValueError:
+        return None
+    if zone and zone != "Z":
+        return moment.replace(tzinfo=dt.datetime.fromisoformat(whole + zone).tzinfo)
+    return moment.replace(tzinfo=dt.timezone.utc)
 
 
 def _page(query: Query, start: Any, page_size: Any) -> Query:

@@ -63,9 +63,11 @@ class Storage(abc.ABC):
         """Run a query; always consistent with the last committed write."""
 
     @abc.abstractmethod
-    def reserve_ids(self, prefix: str, capacity: int) -> tuple[int, int]:
-        """Reserve a HiLo range for ``prefix`` (case-insensitive): ``(low, high)`` inclusive,
-        never handed out again to any client of this database."""
+    def reserve_ids(self, prefix: str, capacity: int, last_max: int = 0) -> tuple[int, int]:
+        """Reserve a HiLo range of ``capacity`` numbers for ``prefix`` (case-insensitive):
+        ``(low, high)`` inclusive, never handed out again to any client of this database, and
+        above ``last_max`` (the top of the caller's previous range). Ranges are kept as
+        RavenDB keeps them, in ``Raven/Hilo/<prefix>`` documents (``storage.relational.hilo``)."""
 
     @abc.abstractmethod
     def return_ids(self, prefix: str, last_used: int, high: int) -> None:

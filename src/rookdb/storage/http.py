@@ -344,10 +344,12 @@ class HttpStorage(Storage):
             raise ProtocolError(f"the server's query answer is malformed: {exc}") from exc
         return QueryResult(records, included, stats)
 
-    def reserve_ids(self, prefix: str, capacity: int) -> tuple[int, int]:
+    def reserve_ids(self, prefix: str, capacity: int, last_max: int = 0) -> tuple[int, int]:
         tag = validate_hilo_tag(prefix)
         body = self._client.request(
-            "GET", f"{self._path}/hilo/next", params={"tag": tag, "capacity": capacity}
+            "GET",
+            f"{self._path}/hilo/next",
+            params={"tag": tag, "capacity": capacity, "lastMax": last_max},
         )
         try:
             return int(body["Low"]), int(body["High"])

@@ -46,8 +46,8 @@ class MiddlewareStorage(Storage):
     def query(self, query: Query) -> QueryResult:
         return self.inner.query(query)
 
-    def reserve_ids(self, prefix: str, capacity: int) -> tuple[int, int]:
-        return self.inner.reserve_ids(prefix, capacity)
+    def reserve_ids(self, prefix: str, capacity: int, last_max: int = 0) -> tuple[int, int]:
+        return self.inner.reserve_ids(prefix, capacity, last_max)
 
     def return_ids(self, prefix: str, last_used: int, high: int) -> None:
         self.inner.return_ids(prefix, last_used, high)

@@ -74,9 +74,9 @@ class RecordingStorage(MiddlewareStorage):
         self._record("query", query)
         return self.inner.query(query)
 
-    def reserve_ids(self, prefix: str, capacity: int) -> tuple[int, int]:
+    def reserve_ids(self, prefix: str, capacity: int, last_max: int = 0) -> tuple[int, int]:
         self._record("reserve_ids", prefix, capacity)
-        return self.inner.reserve_ids(prefix, capacity)
+        return self.inner.reserve_ids(prefix, capacity, last_max)
 
     def return_ids(self, prefix: str, last_used: int, high: int) -> None:
         self._record("return_ids", prefix, last_used, high)

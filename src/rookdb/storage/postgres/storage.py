@@ -20,14 +20,16 @@ import psycopg
 
 from rookdb.errors import StorageError
 from rookdb.evaluate import matches
+from rookdb.ids import hilo_document_id
 from rookdb.query import OrderBy, Query
 from rookdb.storage.postgres import compiler
 from rookdb.storage.postgres.errors import PostgresErrors, PostgresQueryErrors
 from rookdb.storage.postgres.indexes import SchemaIndexes
 from rookdb.storage.postgres.pool import ConnectionPool
 from rookdb.storage.postgres.transactions import SNAPSHOT, lock_key, transaction
-from rookdb.storage.postgres.writes import PostgresWrites, log
-from rookdb.storage.records import Capabilities
+from rookdb.storage.postgres.writes import PostgresWrites, _body, log
+from rookdb.storage.records import Capabilities, document_key, last_modified_now
+from rookdb.storage.relational import hilo
 from rookdb.storage.relational.storage import (
     Statements,
     StreamReading,
@@ -37,8 +39,10 @@ from rookdb.storage.relational.storage import (
 
 __all__ = ["FORMAT_VERSION", "PostgresStorage"]
 
-#: The schema layout this code writes and reads (meta ``format_version``; SPEC D6).
-FORMAT_VERSION = 1
+#: The schema layout this code writes and reads (meta ``format_version``; SPEC D6). Version 2
+#: keeps HiLo ranges in ``Raven/Hilo/<tag>`` documents; a version 1 schema's ``hilo`` table
+#: moves into them when it is opened (``_upgrade_hilo``).
+FORMAT_VERSION = 2
 
 _SCHEMA = """
 CREATE SCHEMA IF NOT EXISTS {s};
@@ -55,7 +59,6 @@ CREATE TABLE {s}.documents (
 );
 CREATE INDEX documents_by_collection ON {s}.documents (collection_key, key);
 CREATE SEQUENCE {s}.etags;
-CREATE TABLE {s}.hilo (prefix text PRIMARY KEY, high bigint NOT NULL);
 CREATE TABLE {s}.identities (prefix text PRIMARY KEY, value bigint NOT NULL);
 CREATE TABLE {s}.meta (name text PRIMARY KEY, value text NOT NULL);
 CREATE TABLE {s}.auto_indexes (
@@ -121,6 +124,11 @@ class PostgresStorage(PostgresWrites):
         meta = dict(conn.execute(f"SELECT name, value FROM {s}.meta").fetchall())
         version = int(meta["format_version"])
         check_format_version(version, FORMAT_VERSION, f"the schema {self.schema}")
+        if version == 1:
+            with transaction(conn, "BEGIN"):
+                # One upgrader at a time; the table lock holds off older processes' reserves.
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"rookdb {s}"),))
+                self._upgrade_hilo(conn, str(meta["database_id"]))
         if self._indexes.outdated(conn):
             with transaction(conn, "BEGIN"):
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._index_lock,))
@@ -130,6 +138,51 @@ class PostgresStorage(PostgresWrites):
                     "database %r: rebuilt the automatic index %r in its new form", self.name, name
                 )
         return str(meta["database_id"])
+
+    def _upgrade_hilo(self, conn: psycopg.Connection[Any], database_id: str) -> None:
+        """Format 1 to 2 (in the caller's transaction): each ``hilo`` row raises its tag's
+        ``Raven/Hilo/<tag>`` document to at least its high, then the table goes."""
+        s = self._s
+        version = conn.execute(
+            f"SELECT value FROM {s}.meta WHERE name = 'format_version'"
+        ).fetchone()
+        if version is None or int(version[0]) != 1:
+            return  # another process upgraded it first
+        conn.execute(f"LOCK TABLE {s}.hilo IN ACCESS EXCLUSIVE MODE")
+        now = last_modified_now()
+        for tag, high in conn.execute(f"SELECT prefix, high FROM {s}.hilo").fetchall():
+            key = document_key(hilo_document_id(tag))
+            row = conn.execute(
+                f"SELECT id, collection, data FROM {s}.documents WHERE key = %s FOR UPDATE",
+                (key,),
+            ).fetchone()
+            existing = None if row is None else (row[0], row[1], bytes(row[2]))
+            document_id, collection, data = hilo.raised(existing, tag, high)
+            (etag,) = conn.execute(f"SELECT nextval('{s}.etags')").fetchall()[0]
+            conn.execute(
+                f"INSERT INTO {s}.documents (key, id, collection, collection_key, etag, "
+                "change_vector, last_modified, data, body) "
+                "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s::jsonb) "
+                "ON CONFLICT (key) DO UPDATE SET etag = excluded.etag, "
+                "change_vector = excluded.change_vector, last_modified = excluded.last_modified, "
+                "data = excluded.data, body = excluded.body",
+                (
+                    key,
+                    document_id,
+                    collection,
+                    collection.lower(),
+                    etag,
+                    f"A:{etag}-{database_id}",
+                    now,
+                    data,
+                    _body(data) or data.decode(),  # as every write: strings cut at NUL
+                ),
+            )
+        conn.execute(f"DROP TABLE {s}.hilo")
+        conn.execute(
+            f"UPDATE {s}.meta SET value = %s WHERE name = 'format_version'",
+            (str(FORMAT_VERSION),),
+        )
 
     # -- the dialect -------------------------------------------------------------------------
 

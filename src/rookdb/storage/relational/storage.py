@@ -3,10 +3,11 @@
 ``RelationalStorage`` holds the rules the SQL backends share: reads by id (the one-id fast path,
 includes in one snapshot), prefix loads, streaming in pages, the skeleton of a query (automatic
 indexes first, then one snapshot for the page, its count and its includes), HiLo reserve and
-return, identities and the other ids storage completes (SPEC S14), statistics, the
-format-version check and the database id. A dialect (``sqlite.storage``, ``postgres.storage``)
-supplies its SQL text (``Statements``), its connections and transactions, its query compiler,
-its index DDL and its error translation (``DriverErrors``), and writes batches its own way.
+return (in ``Raven/Hilo/<tag>`` documents, ``relational.hilo``), identities and the other ids
+storage completes (SPEC S14), statistics, the format-version check and the database id. A
+dialect (``sqlite.storage``, ``postgres.storage``) supplies its SQL text (``Statements``), its
+connections and transactions, its query compiler, its index DDL and its error translation
+(``DriverErrors``), and writes batches its own way.
 
 The hot paths stay as short as they were in each backend: the one-id read is one statement on a
 borrowed connection, its driver error caught by a plain ``except`` (free when nothing fails) and
@@ -41,6 +42,7 @@ from rookdb.storage.records import (
     ReadCheck,
     document_key,
 )
+from rookdb.storage.relational import hilo
 from rookdb.storage.relational.auto_indexes import (
     RegistryCache,
     index_name,
@@ -104,10 +106,6 @@ class Statements(NamedTuple):
     page: str
     #: ``SELECT count(*) FROM`` the documents ``WHERE``, to be completed.
     total: str
-    #: Add the capacity to a HiLo tag's high (tag, capacity, capacity), returning it.
-    reserve: str
-    #: Give a range back (last used, tag, high) if no one reserved past it.
-    give_back: str
     #: The next value of an identity (its lower-cased prefix).
     identity: str
     #: Documents per collection.
@@ -146,13 +144,6 @@ class Statements(NamedTuple):
             select=f"SELECT {columns} FROM {documents} WHERE ",
             page=f" LIMIT {mark} OFFSET {mark}",
             total=f"SELECT count(*) FROM {documents} WHERE ",
-            reserve=(
-                f"INSERT INTO {schema}hilo VALUES ({mark}, {mark}) ON CONFLICT (prefix) "
-                f"DO UPDATE SET high = hilo.high + {mark} RETURNING high"
-            ),
-            give_back=(
-                f"UPDATE {schema}hilo SET high = {mark} WHERE prefix = {mark} AND high = {mark}"
-            ),
             identity=(
                 f"INSERT INTO {schema}identities VALUES ({mark}, 1) ON CONFLICT (prefix) "
                 "DO UPDATE SET value = identities.value + 1 RETURNING value"
@@ -450,17 +441,11 @@ class RelationalStorage(Storage):
             return f"{prefix}/{value}"
         return document_id
 
-    def reserve_ids(self, prefix: str, capacity: int) -> tuple[int, int]:
-        tag = validate_hilo_tag(prefix).lower()
-        with self._errors("reserve ids"), self._connection() as conn:
-            # fetchall: the statement runs to its end, so that it commits (autocommit).
-            high: int = conn.execute(self._sql.reserve, (tag, capacity, capacity)).fetchall()[0][0]
-        return high - capacity + 1, high
+    def reserve_ids(self, prefix: str, capacity: int, last_max: int = 0) -> tuple[int, int]:
+        return hilo.reserve(self, validate_hilo_tag(prefix).lower(), capacity, last_max)
 
     def return_ids(self, prefix: str, last_used: int, high: int) -> None:
-        tag = validate_hilo_tag(prefix).lower()
-        with self._errors("return ids"), self._connection() as conn:
-            conn.execute(self._sql.give_back, (last_used, tag, high))
+        hilo.give_back(self, validate_hilo_tag(prefix).lower(), last_used, high)
 
     # -- admin -------------------------------------------------------------------------------
 

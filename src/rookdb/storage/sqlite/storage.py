@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from rookdb.errors import DatabaseDoesNotExistError
+from rookdb.ids import hilo_document_id
 from rookdb.query import OrderBy, Query
 from rookdb.storage.records import (
     BatchResult,
@@ -30,6 +31,7 @@ from rookdb.storage.records import (
     document_key,
     last_modified_now,
 )
+from rookdb.storage.relational import hilo
 from rookdb.storage.relational.storage import (
     RelationalStorage,
     Statements,
@@ -48,8 +50,10 @@ __all__ = ["FILE_SUFFIX", "FORMAT_VERSION", "SqliteStorage"]
 # The package's name: what users configure (the "rookdb" logger and its children).
 log = logging.getLogger("rookdb.storage.sqlite")
 
-#: The on-disk format this code writes and reads (``PRAGMA user_version``; SPEC D6).
-FORMAT_VERSION = 1
+#: The on-disk format this code writes and reads (``PRAGMA user_version``; SPEC D6). Version 2
+#: keeps HiLo ranges in ``Raven/Hilo/<tag>`` documents; a version 1 file's ``hilo`` table
+#: moves into them when it is opened (``_upgrade_hilo``).
+FORMAT_VERSION = 2
 FILE_SUFFIX = ".rookdb"
 
 _SCHEMA = """
@@ -63,7 +67,6 @@ CREATE TABLE IF NOT EXISTS documents (
     data TEXT NOT NULL             -- canonical JSON (D5), TEXT so the JSON1 functions read it
 );
 CREATE INDEX IF NOT EXISTS documents_by_collection ON documents (collection COLLATE NOCASE);
-CREATE TABLE IF NOT EXISTS hilo (prefix TEXT PRIMARY KEY, high INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS identities (prefix TEXT PRIMARY KEY, value INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
 -- Automatic indexes (Q4): one row per (collection, field path) a query needed.
@@ -139,9 +142,34 @@ class SqliteStorage(RelationalStorage):
         else:
             database_id = row[0]
         self._database_id = database_id
+        if version == 1:
+            self._upgrade_hilo(conn)
         # The name as first written, for listings (the file's name is lower-cased).
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('name', ?)", (self.name,))
         self.name = conn.execute("SELECT value FROM meta WHERE name = 'name'").fetchone()[0]
+
+    def _upgrade_hilo(self, conn: sqlite3.Connection) -> None:
+        """Format 1 to 2: each ``hilo`` row raises its tag's ``Raven/Hilo/<tag>`` document
+        to at least its high, then the table goes, in the opening transaction (which holds
+        the write lock: no process reserves from the table meanwhile; a crash leaves it all
+        as it was)."""
+        etag = int(conn.execute("SELECT value FROM meta WHERE name = 'last_etag'").fetchone()[0])
+        now = last_modified_now()
+        for tag, high in conn.execute("SELECT prefix, high FROM hilo").fetchall():
+            key = document_key(hilo_document_id(tag))
+            row = conn.execute(
+                "SELECT id, collection, CAST(data AS BLOB) FROM documents WHERE key = ?", (key,)
+            ).fetchone()
+            document_id, collection, data = hilo.raised(row and tuple(row), tag, high)
+            etag += 1
+            change_vector = f"A:{etag}-{self._database_id}"
+            conn.execute(
+                _UPSERT,
+                (key, document_id, collection, etag, change_vector, now, data.decode()),
+            )
+        conn.execute("UPDATE meta SET value = ? WHERE name = 'last_etag'", (str(etag),))
+        conn.execute("DROP TABLE hilo")
+        conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
 
     # -- the dialect -------------------------------------------------------------------------
 

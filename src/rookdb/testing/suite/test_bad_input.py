@@ -111,9 +111,7 @@ def test_a_bad_edit_to_a_loaded_entity_writes_nothing(store: DocumentStore) -> N
 _BAD_IDS = {
     "too-long": "a" * 513,
     "too-long-utf8": "é" * 257,
-    "control-character": "employees/\x00",
-    "newline": "employees/1\n",
-    "c1-control": "employees/\x85",
+    "nul": "employees/\x00",  # other control characters are ids, as in RavenDB (test_limits)
     "lone-surrogate": "employees/\ud800",
     "leading-slash": "/employees/1",
 }

@@ -27,7 +27,12 @@ from rookdb import (
     SerializationError,
 )
 from rookdb.evaluate import matches
-from rookdb.ids import MAX_COLLECTION_NAME_BYTES, MAX_ID_BYTES, HiLoIdGenerator
+from rookdb.ids import (
+    MAX_COLLECTION_NAME_BYTES,
+    MAX_HILO_TAG_BYTES,
+    MAX_ID_BYTES,
+    HiLoIdGenerator,
+)
 from rookdb.query import MAX_QUERY_DEPTH, And, Equals, Not, Or, Predicate, Query
 from rookdb.rql import parse, print_query
 from rookdb.serialization.encoding import MAX_DEPTH, loads_strict, nesting_depth
@@ -411,11 +416,18 @@ def test_an_id_that_is_not_a_str_is_an_invalid_id(store: DocumentStore, bad: Any
     assert _documents(store) == ["employees/good"]
 
 
-_CONTROL = ["a\x00b", "a\nb", "a\x1fb", "a\x7fb", "a\x85b"]
+# What no storage can hold exactly: NUL (PostgreSQL), a lone surrogate (UTF-8), past the limit.
+_UNSTORABLE = [
+    "a\x00b",
+    "\x00",
+    "a\ud800b",
+    "e" * (MAX_ID_BYTES + 1),
+    "é" * (MAX_ID_BYTES // 2 + 1),
+]
 
 
-@pytest.mark.parametrize("bad", _CONTROL, ids=lambda v: repr(v))
-def test_control_characters_are_refused_in_every_id_argument(
+@pytest.mark.parametrize("bad", _UNSTORABLE, ids=lambda v: repr(v)[:20])
+def test_what_storage_cannot_hold_is_refused_in_every_id_argument(
     store: DocumentStore, bad: str
 ) -> None:
     with store.open_session() as session:
@@ -425,7 +437,36 @@ def test_control_characters_are_refused_in_every_id_argument(
             session.advanced.load_starting_with(bad)
         with pytest.raises(InvalidIdError):
             session.load(["ok/1", bad])
+        with pytest.raises(InvalidIdError):
+            session.store({"v": 1}, bad)
         assert session.number_of_requests == 0
+        session.save_changes()
+    assert _documents(store) == []
+
+
+# RavenDB accepts these in ids, and every storage holds them exactly.
+_ODD_IDS = ["a\nb", "tab\tbed/1", "a\x1fb", "a\x7fb", "a\x85b", "\x01", "e" * MAX_ID_BYTES,
+            "é" * (MAX_ID_BYTES // 2), "𝄞" * (MAX_ID_BYTES // 4), "quote\"d\\back/1"]  # fmt: skip
+
+
+@pytest.mark.parametrize("odd", _ODD_IDS, ids=lambda v: repr(v)[:20])
+def test_ids_with_control_characters_and_up_to_the_limit_work(
+    store: DocumentStore, odd: str
+) -> None:
+    with store.open_session() as session:
+        session.store({"v": 1, "@metadata": {"@collection": "Odds"}}, odd)
+        session.save_changes()
+    with store.open_session() as session:
+        loaded = session.load(odd)
+        assert loaded is not None and loaded["v"] == 1
+        assert session.advanced.get_document_id(loaded) == odd
+        assert session.advanced.exists(odd.upper())  # ids are case-insensitive
+        found = session.query(collection_name="Odds").to_list()
+        assert [session.advanced.get_document_id(d) for d in found] == [odd]
+        assert len(session.advanced.load_starting_with(odd)) == 1
+        session.delete(odd)
+        session.save_changes()
+    assert _documents(store) == []
 
 
 _BAD_COLLECTIONS: dict[str, Any] = {
@@ -492,7 +533,7 @@ def test_querying_an_invalid_collection_is_a_query_error(store: DocumentStore, b
         assert session.number_of_requests == 0
 
 
-@pytest.mark.parametrize("bad", ["", "a\x00", "a\n", "\ud800", "t" * (MAX_ID_BYTES + 1), 5])
+@pytest.mark.parametrize("bad", ["", "a\x00", "\ud800", "t" * (MAX_HILO_TAG_BYTES + 1), 5])
 def test_invalid_hilo_tags(store: DocumentStore, bad: Any) -> None:
     storage = store._storage(store.database)
     with pytest.raises(InvalidIdError):
