@@ -48,9 +48,13 @@ class WrappedStorage(Storage):
         CALLS["get"] += 1
         return self.inner.get(ids, includes)
 
-    def get_prefix(self, prefix, start=0, page_size=25):
+    def get_prefix(self, prefix, start=0, page_size=25, matches="", exclude="", start_after=""):
         CALLS["get_prefix"] += 1
-        return self.inner.get_prefix(prefix, start, page_size)
+        return self.inner.get_prefix(prefix, start, page_size, matches, exclude, start_after)
+
+    def read_many(self, reads):
+        CALLS["read_many"] += 1
+        return self.inner.read_many(reads)
 
     def apply(self, batch):
         CALLS["apply"] += 1

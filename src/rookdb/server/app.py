@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -44,7 +44,15 @@ from rookdb.server.limits import (
 from rookdb.server.logs import AccessLog
 from rookdb.server.security import Access, OpenAccess
 from rookdb.storage.base import Backend, Storage
-from rookdb.storage.records import DocumentRecord, document_key, last_modified_now
+from rookdb.server.multi_get import docs_read, multi_get, query_read
+from rookdb.storage.records import (
+    DocumentRecord,
+    GetResult,
+    PrefixRead,
+    QueryResult,
+    document_key,
+    last_modified_now,
+)
 
 __all__ = ["ROUTES", "create_app"]
 
@@ -118,45 +126,36 @@ class _Server:
 
     async def docs(self, request: Request) -> Response:
         storage = self.storage(request, write=False)
-        params = request.query_params
-        if request.method == "POST":
-            body = await self.body(request)
-            if type(body) is not dict or type(body.get("Ids")) is not list:
-                raise ConfigurationError('POST docs takes {"Ids": [...]}')
-            ids = body["Ids"]
-        else:
-            ids = params.getlist("id")
-        for document_id in ids:
-            validate_id(document_id)
-        if not ids:
-            if "startsWith" not in params:
-                raise ConfigurationError("docs needs id=..., Ids or startsWith=...")
-            prefix = params["startsWith"]
-            if prefix:
-                validate_id(prefix)  # a prefix no id can start with is a mistake
-            start = parse_count(params.get("start", "0"), "start")
-            page_size = parse_count(params.get("pageSize", "25"), "pageSize")
-            found = await run_in_threadpool(storage.get_prefix, prefix, start, page_size)
+        body = await self.body(request) if request.method == "POST" else None
+        read = docs_read(request.method, request.query_params, body)
+        if isinstance(read, PrefixRead):
+            found = await run_in_threadpool(storage.get_prefix, *read)
             return _json({"Results": self.documents(request, list(found))})
+        ids = read.ids
         if request.method == "HEAD" and len(ids) != 1:
             raise ConfigurationError("HEAD docs takes one id=...")
-        includes = params.getlist("include")
-        result = await run_in_threadpool(storage.get, ids, includes)
-        records = [result.documents.get(document_key(i)) for i in ids]
-        if len(ids) == 1 and request.method in ("GET", "HEAD"):
-            record = records[0]
-            if record is None:  # RavenDB's clients read a 404 as "no such document"
-                return _error(
-                    404, "Documents.DocumentDoesNotExistException", f"no document {ids[0]!r}"
-                )
-            if request.method == "HEAD":
+        result = await run_in_threadpool(storage.get, ids, read.includes)
+        if request.method == "HEAD":
+            record = result.documents.get(document_key(ids[0]))
+            if record is not None:
                 return Response(headers={"ETag": f'"{record.change_vector}"'})
-        return _json(
-            {
-                "Results": self.documents(request, records),
-                "Includes": self.includes(request, result.includes),
-            }
-        )
+        status, answer = self.docs_answer(request, request.method, ids, result)
+        return _json(answer, status)
+
+    def docs_answer(
+        self, request: Request, method: str, ids: Sequence[str], result: GetResult
+    ) -> tuple[int, dict[str, Any]]:
+        """The status and body of a ``/docs`` read by ids (also inside a multi_get)."""
+        records = [result.documents.get(document_key(i)) for i in ids]
+        if len(ids) == 1 and method in ("GET", "HEAD") and records[0] is None:
+            # RavenDB's clients read a 404 as "no such document"
+            return 404, protocol.raven_error(
+                "Documents.DocumentDoesNotExistException", f"no document {ids[0]!r}"
+            )
+        return 200, {
+            "Results": self.documents(request, records),
+            "Includes": self.includes(request, result.includes),
+        }
 
     async def bulk_docs(self, request: Request) -> Response:
         storage = self.storage(request, write=True)
@@ -168,17 +167,12 @@ class _Server:
 
     async def queries(self, request: Request) -> Response:
         storage = self.storage(request, write=False)
-        body = await self.body(request)
-        if type(body) is not dict or type(body.get("Query")) is not str:
-            raise ConfigurationError('a query is {"Query": "<RQL>", "QueryParameters": {...}}')
-        parameters = body.get("QueryParameters") or {}
-        if type(parameters) is not dict:
-            raise ConfigurationError("QueryParameters is an object")
-        query = rql.parse(body["Query"], parameters)
-        start, page_size = body.get("Start"), body.get("PageSize")
-        if start is not None or page_size is not None:
-            query = _page(query, start, page_size)
+        query = query_read(await self.body(request)).query
         result = await run_in_threadpool(storage.query, query)
+        return _json(self.query_answer(request, result))
+
+    def query_answer(self, request: Request, result: QueryResult) -> dict[str, Any]:
+        """The body of a ``/queries`` answer (also inside a multi_get)."""
         stats = result.statistics
         results: list[Any] = (
             [_fragment(projection) for projection in result.projections]
@@ -186,22 +180,23 @@ class _Server:
             else self.documents(request, list(result.records))
         )
         now = last_modified_now()
-        return _json(
-            {
-                "Results": results,
-                "Includes": self.includes(request, result.includes),
-                "TotalResults": stats.total_results,
-                "LongTotalResults": stats.total_results,
-                "SkippedResults": stats.skipped_results,
-                "DurationInMs": int(stats.duration_in_ms),
-                "IndexName": stats.index_name,
-                "IsStale": False,
-                "IndexTimestamp": now,
-                "LastQueryTime": now,
-                "ResultEtag": 0,
-                "NodeTag": protocol.SERVER_TAG,
-            }
-        )
+        return {
+            "Results": results,
+            "Includes": self.includes(request, result.includes),
+            "TotalResults": stats.total_results,
+            "LongTotalResults": stats.total_results,
+            "SkippedResults": stats.skipped_results,
+            "DurationInMs": int(stats.duration_in_ms),
+            "IndexName": stats.index_name,
+            "IsStale": False,
+            "IndexTimestamp": now,
+            "LastQueryTime": now,
+            "ResultEtag": 0,
+            "NodeTag": protocol.SERVER_TAG,
+        }
+
+    async def multi_get(self, request: Request) -> Response:
+        return _json(await multi_get(self, request))
 
     async def stream_query(self, request: Request) -> Response:
         """``streams/queries``: every document of ``from <collection>``, one per line inside
@@ -368,17 +363,6 @@ def _fragment(value: Any) -> orjson.Fragment:
     return orjson.Fragment(orjson.dumps(value))
 
 
-def _page(query: Query, start: Any, page_size: Any) -> Query:
-    """Apply RavenDB's body-level ``Start``/``PageSize`` on top of the RQL's own paging (the
-    sum is a count too: ``Query`` checks it)."""
-    take = query.take
-    if page_size is not None:
-        check_count(page_size, "PageSize")
-        take = page_size if take is None else min(take, page_size)
-    skip = query.skip if start is None else query.skip + check_count(start, "Start")
-    return dataclasses.replace(query, skip=skip, take=take)
-
-
 _DB = "/databases/{database}"
 
 #: Every route the server implements: (path, ``_Server`` method, HTTP methods). Anything else
@@ -387,6 +371,7 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_DB}/docs", "docs", ("GET", "HEAD", "POST")),
     (f"{_DB}/bulk_docs", "bulk_docs", ("POST",)),
     (f"{_DB}/queries", "queries", ("POST",)),
+    (f"{_DB}/multi_get", "multi_get", ("POST",)),
     (f"{_DB}/streams/queries", "stream_query", ("GET",)),
     (f"{_DB}/hilo/next", "hilo_next", ("GET",)),
     (f"{_DB}/hilo/return", "hilo_return", ("PUT",)),

@@ -1,7 +1,7 @@
 """The one narrow storage interface the session depends on (SPEC B1).
 
 A ``Storage`` is one database of one backend. The session calls nothing else: ``get`` (one read
-snapshot, also answering "exists" and includes), ``get_prefix``, ``apply`` (one atomic batch),
+snapshot, also answering "exists" and includes), ``get_prefix``, ``read_many`` (several of those reads in one snapshot), ``apply`` (one atomic batch),
 ``query``, the HiLo calls, ``stream`` and ``close``. Database administration lives on the small
 ``Backend`` interface beside it. A backend author implements both and runs ``rookdb.testing``.
 """
@@ -20,6 +20,8 @@ from rookdb.storage.records import (
     DocumentRecord,
     GetResult,
     QueryResult,
+    Read,
+    ReadResult,
 )
 
 __all__ = ["Backend", "Storage"]
@@ -36,8 +38,26 @@ class Storage(abc.ABC):
         their ``includes`` paths reference."""
 
     @abc.abstractmethod
-    def get_prefix(self, prefix: str, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
-        """Documents whose id starts with ``prefix`` (case-insensitive), in id order."""
+    def get_prefix(
+        self,
+        prefix: str,
+        start: int = 0,
+        page_size: int = 25,
+        matches: str = "",
+        exclude: str = "",
+        start_after: str = "",
+    ) -> list[DocumentRecord]:
+        """Documents whose id starts with ``prefix`` (case-insensitive), in id order; of
+        those, the ones whose rest of the id ``matches`` and not ``exclude`` (RavenDB's
+        patterns), after the id ``start_after``; ``start`` of them skipped, at most
+        ``page_size`` (``rookdb.storage.starting_with`` holds the rules and helpers)."""
+
+    @abc.abstractmethod
+    def read_many(self, reads: Sequence[Read]) -> list[ReadResult]:
+        """Run several reads (``IdsRead``, ``PrefixRead``, ``QueryRead``) in one snapshot and
+        one round trip: a ``GetResult``, a list of records or a ``QueryResult`` for each, in
+        order. Lazy operations (``session.advanced.eagerly``) send theirs this way. Each read
+        gives what its own method would; an error in any read raises it for the whole call."""
 
     @abc.abstractmethod
     def apply(self, batch: Iterable[Command]) -> BatchResult:

@@ -20,6 +20,8 @@ from rookdb.storage.records import (
     DocumentRecord,
     GetResult,
     QueryResult,
+    Read,
+    ReadResult,
 )
 
 __all__ = ["MiddlewareBackend", "MiddlewareStorage"]
@@ -35,8 +37,19 @@ class MiddlewareStorage(Storage):
     def get(self, ids: Sequence[str], includes: Sequence[str] = ()) -> GetResult:
         return self.inner.get(ids, includes)
 
-    def get_prefix(self, prefix: str, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
-        return self.inner.get_prefix(prefix, start, page_size)
+    def get_prefix(
+        self,
+        prefix: str,
+        start: int = 0,
+        page_size: int = 25,
+        matches: str = "",
+        exclude: str = "",
+        start_after: str = "",
+    ) -> list[DocumentRecord]:
+        return self.inner.get_prefix(prefix, start, page_size, matches, exclude, start_after)
+
+    def read_many(self, reads: Sequence[Read]) -> list[ReadResult]:
+        return self.inner.read_many(reads)
 
     def apply(self, batch: Iterable[Command]) -> BatchResult:
         return self.inner.apply(batch)

@@ -24,7 +24,15 @@ from rookdb.errors import ConfigurationError
 from rookdb.query import Query
 from rookdb.storage.base import Storage
 from rookdb.storage.middleware import MiddlewareBackend, MiddlewareStorage
-from rookdb.storage.records import BatchResult, Command, DocumentRecord, GetResult, QueryResult
+from rookdb.storage.records import (
+    BatchResult,
+    Command,
+    DocumentRecord,
+    GetResult,
+    QueryResult,
+    Read,
+    ReadResult,
+)
 from rookdb.store import DocumentStore
 
 __all__ = ["Call", "RecordingBackend", "RecordingStorage", "record_requests"]
@@ -51,9 +59,21 @@ class RecordingStorage(MiddlewareStorage):
         self._record("get", list(ids), list(includes))
         return self.inner.get(ids, includes)
 
-    def get_prefix(self, prefix: str, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
-        self._record("get_prefix", prefix, start, page_size)
-        return self.inner.get_prefix(prefix, start, page_size)
+    def get_prefix(
+        self,
+        prefix: str,
+        start: int = 0,
+        page_size: int = 25,
+        matches: str = "",
+        exclude: str = "",
+        start_after: str = "",
+    ) -> list[DocumentRecord]:
+        self._record("get_prefix", prefix, start, page_size, matches, exclude, start_after)
+        return self.inner.get_prefix(prefix, start, page_size, matches, exclude, start_after)
+
+    def read_many(self, reads: Sequence[Read]) -> list[ReadResult]:
+        self._record("read_many", list(reads))
+        return self.inner.read_many(reads)
 
     def apply(self, batch: Iterable[Command]) -> BatchResult:
         if self.calls is None:  # not recording: the batch goes on as the session made it

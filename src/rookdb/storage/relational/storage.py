@@ -26,6 +26,7 @@ from typing import Any, ClassVar, NamedTuple
 
 import orjson
 
+from rookdb._types import assert_never
 from rookdb.errors import ConcurrencyError, ConfigurationError
 from rookdb.evaluate import project
 from rookdb.ids import validate_hilo_tag
@@ -36,8 +37,13 @@ from rookdb.storage.records import (
     DatabaseStatistics,
     DocumentRecord,
     GetResult,
+    IdsRead,
+    PrefixRead,
+    QueryRead,
     QueryResult,
+    Read,
     ReadCheck,
+    ReadResult,
     document_key,
 )
 from rookdb.storage.relational.auto_indexes import (
@@ -47,6 +53,7 @@ from rookdb.storage.relational.auto_indexes import (
     wanted,
 )
 from rookdb.storage.relational.errors import DriverErrors
+from rookdb.storage.starting_with import id_filter, range_start, select_page
 from rookdb.storage.relational.results import (
     distinct_page,
     included_keys,
@@ -252,13 +259,17 @@ class RelationalStorage(Storage):
             except self._errors.driver as exc:
                 raise self._errors("read documents").translate(exc) from exc
             return GetResult({key: _record(row)} if row is not None else {}, {})
-        keys = list(dict.fromkeys(document_key(i) for i in ids))
         with self._errors("read documents"), self._connection() as conn:
             if not includes:  # one statement: one snapshot
-                return GetResult(self._fetch(conn, keys), {})
+                return self._get_in(conn, ids, includes)
             with self._snapshot(conn):  # one snapshot for documents and includes
-                documents = self._fetch(conn, keys)
-                return GetResult(documents, self._includes(conn, documents.values(), includes))
+                return self._get_in(conn, ids, includes)
+
+    def _get_in(self, conn: Any, ids: Sequence[str], includes: Sequence[str]) -> GetResult:
+        documents = self._fetch(conn, list(dict.fromkeys(document_key(i) for i in ids)))
+        if not includes:
+            return GetResult(documents, {})
+        return GetResult(documents, self._includes(conn, documents.values(), includes))
 
     def _fetch(self, conn: Any, keys: list[str]) -> dict[str, DocumentRecord]:
         if not keys:
@@ -276,13 +287,41 @@ class RelationalStorage(Storage):
         found = self._fetch(conn, keys)
         return {key: found.get(key) for key in keys}
 
-    def get_prefix(self, prefix: str, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
-        low = document_key(prefix)
+    def get_prefix(
+        self,
+        prefix: str,
+        start: int = 0,
+        page_size: int = 25,
+        matches: str = "",
+        exclude: str = "",
+        start_after: str = "",
+    ) -> list[DocumentRecord]:
+        read = PrefixRead(prefix, start, page_size, matches, exclude, start_after)
         with self._errors("read documents"), self._connection() as conn:
-            rows = conn.execute(
-                self._sql.prefix, (low, low + "\U0010ffff", page_size, start)
-            ).fetchall()
-        return [_record(row) for row in rows]
+            if not (matches or exclude):  # one statement: one snapshot
+                return self._prefix_in(conn, read)
+            with self._snapshot(conn):  # the walk may take several statements
+                return self._prefix_in(conn, read)
+
+    def _prefix_in(self, conn: Any, read: PrefixRead) -> list[DocumentRecord]:
+        low = range_start(read.prefix, read.start_after)
+        high = document_key(read.prefix) + "\U0010ffff"
+        if id_filter(read.prefix, read.matches, read.exclude) is None:  # SQL pages by itself
+            rows = conn.execute(self._sql.prefix, (low, high, read.page_size, read.start))
+            return [_record(row) for row in rows.fetchall()]
+        return select_page(self._prefix_walk(conn, low, high), read)
+
+    def _prefix_walk(self, conn: Any, low: str, high: str) -> Iterator[DocumentRecord]:
+        """Every document in ``[low, high)`` in key order, a page at a time (in the caller's
+        snapshot), for patterns that SQL does not test."""
+        offset = 0
+        while True:
+            rows = conn.execute(self._sql.prefix, (low, high, STREAM_PAGE, offset)).fetchall()
+            for row in rows:
+                yield _record(row)
+            if len(rows) < STREAM_PAGE:
+                return
+            offset += STREAM_PAGE
 
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         # Pages after a cursor (SQLite's rowid, PostgreSQL's key), so memory stays constant
@@ -302,27 +341,54 @@ class RelationalStorage(Storage):
     def query(self, query: Query) -> QueryResult:
         started = time.perf_counter()
         indexes = self._prepare_indexes(query)
+        with self._query_errors("run a query"), self._connection() as conn, self._snapshot(conn):
+            return self._query_in(conn, query, indexes, started)
+
+    def _query_in(
+        self, conn: Any, query: Query, indexes: dict[tuple[str, str], int], started: float
+    ) -> QueryResult:
         sql = self._sql
         projections: list[dict[str, Any]] | None = None
-        with self._query_errors("run a query"), self._connection() as conn, self._snapshot(conn):
-            params: list[Any] = []
-            where = self._where(conn, query, indexes, params)
-            select = f"{sql.select}{where} ORDER BY {self._order_clause(query.order_by)}"
-            if query.select and query.distinct:  # counted and paged after projecting
-                every = [_record(row) for row in conn.execute(select, params)]
-                records, projections, total = distinct_page(every, query)
-            else:
-                limit = self._no_limit if query.take is None else query.take
-                rows = conn.execute(select + sql.page, (*params, limit, query.skip)).fetchall()
-                records = [_record(row) for row in rows]
-                found = total_from_page(query, len(rows))
-                if found is None:
-                    found = conn.execute(sql.total + where, params).fetchone()[0]
-                total = found
-                if query.select:
-                    projections = [project(orjson.loads(r.data), query.select) for r in records]
-            included = self._includes(conn, records, query.includes) if query.includes else {}
+        params: list[Any] = []
+        where = self._where(conn, query, indexes, params)
+        select = f"{sql.select}{where} ORDER BY {self._order_clause(query.order_by)}"
+        if query.select and query.distinct:  # counted and paged after projecting
+            every = [_record(row) for row in conn.execute(select, params)]
+            records, projections, total = distinct_page(every, query)
+        else:
+            limit = self._no_limit if query.take is None else query.take
+            rows = conn.execute(select + sql.page, (*params, limit, query.skip)).fetchall()
+            records = [_record(row) for row in rows]
+            found = total_from_page(query, len(rows))
+            if found is None:
+                found = conn.execute(sql.total + where, params).fetchone()[0]
+            total = found
+            if query.select:
+                projections = [project(orjson.loads(r.data), query.select) for r in records]
+        included = self._includes(conn, records, query.includes) if query.includes else {}
         return query_result(query, started, indexes, records, projections, included, total)
+
+    def read_many(self, reads: Sequence[Read]) -> list[ReadResult]:
+        reads = list(reads)
+        # Automatic indexes are made first, each in a transaction of its own, as for a query.
+        indexes = {
+            i: self._prepare_indexes(read.query)
+            for i, read in enumerate(reads)
+            if isinstance(read, QueryRead)
+        }
+        errors = self._query_errors if indexes else self._errors
+        results: list[ReadResult] = []
+        with errors("run reads"), self._connection() as conn, self._snapshot(conn):
+            for i, read in enumerate(reads):
+                if isinstance(read, IdsRead):
+                    results.append(self._get_in(conn, read.ids, read.includes))
+                elif isinstance(read, PrefixRead):
+                    results.append(self._prefix_in(conn, read))
+                elif isinstance(read, QueryRead):
+                    results.append(self._query_in(conn, read.query, indexes[i], time.perf_counter()))
+                else:
+                    assert_never(read)
+        return results
 
     def _prepare_indexes(self, query: Query) -> dict[tuple[str, str], int]:
         """Create the indexes ``query`` needs (SPEC Q4); the ids of its collection's indexes.
