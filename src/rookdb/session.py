@@ -274,9 +274,7 @@ class DocumentSession(EventRegistration):
             result = self._storage.get([plan[0][key] for key in plan[2]], paths)
         return self._finish_load(plan, result, object_type, paths)
 
-    def _plan_load(
-        self, ids: list[str]
-    ) -> tuple[dict[str, str], dict[str, Any], list[str]]:
+    def _plan_load(self, ids: list[str]) -> tuple[dict[str, str], dict[str, Any], list[str]]:
         """What a load of ``ids`` needs: the caller's first spelling of each key, what the
         session answers itself (tracked, deleted, known missing), and the keys to read."""
         spelling: dict[str, str] = {}  # key -> the caller's first spelling

@@ -15,7 +15,6 @@ input is a 4xx, never a 500; a route that is not part of the subset is a 501.
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import Any
@@ -31,8 +30,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rookdb import protocol, rql
 from rookdb.errors import AuthorizationError, ConfigurationError, RookError
-from rookdb.ids import validate_database_name, validate_hilo_tag, validate_id
-from rookdb.query import Query, check_count
+from rookdb.ids import validate_database_name, validate_hilo_tag
+from rookdb.query import Query
+from rookdb.server import operations
 from rookdb.server.limits import (
     BodyTimeout,
     BodyTooLarge,
@@ -42,9 +42,9 @@ from rookdb.server.limits import (
     read_body,
 )
 from rookdb.server.logs import AccessLog
+from rookdb.server.multi_get import docs_read, multi_get, query_read
 from rookdb.server.security import Access, OpenAccess
 from rookdb.storage.base import Backend, Storage
-from rookdb.server.multi_get import docs_read, multi_get, query_read
 from rookdb.storage.records import (
     DocumentRecord,
     GetResult,
@@ -79,6 +79,7 @@ class _Server:
         self.backend = backend
         self.limits = limits
         self.access = access
+        self.client_etags = operations.ClientEtags()
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -293,9 +294,39 @@ class _Server:
             }
         )
 
+    # -- identities and the client configuration (``rookdb.server.operations``) -------------
+
+    async def identity_next(self, request: Request) -> Response:
+        return _json(await operations.identity_next(self, request))
+
+    async def identity_seed(self, request: Request) -> Response:
+        return _json(await operations.identity_seed(self, request))
+
+    async def identities(self, request: Request) -> Response:
+        return _json(await operations.identities(self, request))
+
     async def client_configuration(self, request: Request) -> Response:
-        self.database(request, write=False)
-        return _json({"Etag": 0, "Configuration": None})
+        return _json(await operations.client_configuration(self, request))
+
+    async def put_client_configuration(self, request: Request) -> Response:
+        await operations.put_client_configuration(self, request)
+        return Response(status_code=204)
+
+    async def refresh_client_configuration(self, request: Request, response: Response) -> None:
+        """Ask a RavenDB client to read the client configuration again when the one it holds
+        (its ``Client-Configuration-Etag``) is not the database's (``operations``)."""
+        held = request.headers.get("client-configuration-etag")
+        database = request.path_params.get("database")
+        if held is None or database is None or response.status_code >= 400:
+            return
+        storage = self.backend.database(database)
+        etags = self.client_etags
+        if etags.known(database) is None:
+            needed = await run_in_threadpool(etags.refresh_needed, storage, database, held)
+        else:
+            needed = etags.refresh_needed(storage, database, held)
+        if needed:
+            response.headers["Refresh-Client-Configuration"] = "true"
 
     async def list_databases(self, request: Request) -> Response:
         # As RavenDB lists the databases a certificate may use: every one for an admin, and
@@ -378,6 +409,10 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_DB}/stats", "stats", ("GET",)),
     (f"{_DB}/collections/stats", "collection_stats", ("GET",)),
     (f"{_DB}/configuration/client", "client_configuration", ("GET", "HEAD")),
+    (f"{_DB}/admin/configuration/client", "put_client_configuration", ("PUT",)),
+    (f"{_DB}/identity/next", "identity_next", ("POST",)),
+    (f"{_DB}/identity/seed", "identity_seed", ("POST",)),
+    (f"{_DB}/debug/identities", "identities", ("GET",)),
     ("/topology", "topology", ("GET",)),
     ("/cluster/topology", "cluster_topology", ("GET",)),
     ("/databases", "list_databases", ("GET",)),
@@ -387,12 +422,14 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def _guarded(endpoint: Endpoint) -> Endpoint:
+def _guarded(endpoint: Endpoint, server: _Server) -> Endpoint:
     """Turn every failure into a RavenDB-style answer; never a stack trace to the client."""
 
     async def run(request: Request) -> Response:
         try:
-            return await endpoint(request)
+            response = await endpoint(request)
+            await server.refresh_client_configuration(request, response)
+            return response
         except BodyTooLarge:
             return _error(413, "BadRequestException", "the request body is over the server's limit")
         except BodyTimeout:
@@ -454,7 +491,7 @@ def create_app(
     limits = limits or Limits()
     server = _Server(backend, limits, access or OpenAccess())
     routes = [
-        Route(path, _guarded(getattr(server, handler)), methods=list(methods))
+        Route(path, _guarded(getattr(server, handler), server), methods=list(methods))
         for path, handler, methods in ROUTES
     ]
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {

@@ -1,15 +1,18 @@
 """The one narrow storage interface the session depends on (SPEC B1).
 
 A ``Storage`` is one database of one backend. The session calls nothing else: ``get`` (one read
-snapshot, also answering "exists" and includes), ``get_prefix``, ``read_many`` (several of those reads in one snapshot), ``apply`` (one atomic batch),
-``query``, the HiLo calls, ``stream`` and ``close``. Database administration lives on the small
-``Backend`` interface beside it. A backend author implements both and runs ``rookdb.testing``.
+snapshot, also answering "exists" and includes), ``get_prefix``, ``read_many`` (several of those
+reads in one snapshot), ``apply`` (one atomic batch), ``query``, the HiLo calls, ``stream`` and
+``close``; the identity and client-configuration calls serve ``store.maintenance``. Database
+administration lives on the small ``Backend`` interface beside it. A backend author implements
+both and runs ``rookdb.testing``.
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from rookdb.query import Query
 from rookdb.storage.records import (
@@ -81,6 +84,33 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def return_ids(self, prefix: str, last_used: int, high: int) -> None:
         """Give back the unused end of a range, if no one reserved past it since."""
+
+    # -- identities and the client configuration (``rookdb.storage.identities``) --------------
+
+    @abc.abstractmethod
+    def next_identity(self, name: str) -> int:
+        """Advance the identity ``name`` (``"users|"`` or ``"users"``; a new one starts at 0)
+        and return its new value: the one the next ``users|`` id would have taken."""
+
+    @abc.abstractmethod
+    def seed_identity(self, name: str, value: int, force_update: bool = False) -> int:
+        """Raise the identity ``name`` to ``value`` (set it, even lower, with
+        ``force_update``); its value afterwards."""
+
+    @abc.abstractmethod
+    def get_identities(self) -> dict[str, int]:
+        """Every identity by RavenDB's name (``"users|"``) and its last value."""
+
+    @abc.abstractmethod
+    def get_client_configuration(self) -> tuple[int, dict[str, Any] | None]:
+        """The database's client configuration (RavenDB's JSON object, None when it has
+        none) and its etag (0 before any)."""
+
+    @abc.abstractmethod
+    def put_client_configuration(self, configuration: dict[str, Any]) -> int:
+        """Keep ``configuration`` (checked with ``check_client_configuration``) as the
+        database's client configuration, in place of any before it; the new etag. (RavenDB
+        has no way to remove one: a configuration with ``Disabled`` true stops its use.)"""
 
     @abc.abstractmethod
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:

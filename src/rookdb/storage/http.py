@@ -39,6 +39,7 @@ from rookdb.ids import validate_database_name, validate_hilo_tag
 from rookdb.query import Query, QueryStatistics
 from rookdb.rql import print_query
 from rookdb.storage.base import Backend, Storage
+from rookdb.storage.identities import check_client_configuration, check_seed, identity_key
 from rookdb.storage.records import (
     BatchResult,
     Capabilities,
@@ -370,6 +371,45 @@ class HttpStorage(Storage):
             params={"tag": validate_hilo_tag(prefix), "last": last_used, "end": high},
         )
 
+    def next_identity(self, name: str) -> int:
+        identity_key(name)  # refused here as on every backend, before a request
+        body = self._client.request(
+            "POST", f"{self._path}/identity/next", params={"name": name}, write=True
+        )
+        return _int_field(body, "NewIdentityValue")
+
+    def seed_identity(self, name: str, value: int, force_update: bool = False) -> int:
+        identity_key(name)
+        params = {"name": name, "value": check_seed(value)}
+        if force_update:
+            params["force"] = "true"
+        body = self._client.request("POST", f"{self._path}/identity/seed", params=params)
+        return _int_field(body, "NewSeedValue")
+
+    def get_identities(self) -> dict[str, int]:
+        body = self._client.request("GET", f"{self._path}/debug/identities")
+        if type(body) is not dict or not all(type(v) is int for v in body.values()):
+            raise ProtocolError("the server's identities answer is not an object of ints")
+        return body
+
+    def get_client_configuration(self) -> tuple[int, dict[str, Any] | None]:
+        body = self._client.request("GET", f"{self._path}/configuration/client")
+        try:
+            etag, configuration = body["Etag"], body["Configuration"]
+        except (KeyError, TypeError) as exc:
+            raise ProtocolError(f"the server's client configuration is malformed: {exc}") from exc
+        if type(etag) is not int or not (configuration is None or type(configuration) is dict):
+            raise ProtocolError("the server's client configuration is malformed")
+        return etag, configuration
+
+    def put_client_configuration(self, configuration: dict[str, Any]) -> int:
+        self._client.request(
+            "PUT",
+            f"{self._path}/admin/configuration/client",
+            content=orjson.dumps(check_client_configuration(configuration)),
+        )
+        return self.get_client_configuration()[0]
+
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         text, _ = print_query(Query(collection=collection))
         # The server writes one document per line between '{"Results":[' and ']}'.
@@ -385,7 +425,9 @@ class HttpStorage(Storage):
 def _get_result(body: Any) -> GetResult:
     try:
         found = {
-            document_key(r.id): r for r in protocol.decode_documents(body["Results"]) if r is not None
+            document_key(r.id): r
+            for r in protocol.decode_documents(body["Results"])
+            if r is not None
         }
         included = _included(body["Includes"])
     except (KeyError, TypeError, AttributeError) as exc:
@@ -436,6 +478,13 @@ def _included(includes: dict[str, Any]) -> dict[str, DocumentRecord | None]:
         document_key(key): record
         for key, record in zip(includes, protocol.decode_documents(includes.values()), strict=True)
     }
+
+
+def _int_field(body: Any, field: str) -> int:
+    value = body.get(field) if type(body) is dict else None
+    if type(value) is not int:
+        raise ProtocolError(f"the server's answer has no {field}")
+    return value
 
 
 def _results(body: Any) -> list[Any]:

@@ -76,9 +76,7 @@ def range_start(prefix: str, start_after: str) -> str:
     return low
 
 
-def select_page(
-    records: Iterable[DocumentRecord], read: PrefixRead
-) -> list[DocumentRecord]:
+def select_page(records: Iterable[DocumentRecord], read: PrefixRead) -> list[DocumentRecord]:
     """The page ``read`` asks for, of ``records`` (every document from ``range_start`` that
     starts with the prefix, in key order): read only as far as the page needs."""
     passes = id_filter(read.prefix, read.matches, read.exclude)

@@ -94,6 +94,26 @@ class RecordingStorage(MiddlewareStorage):
         self._record("return_ids", prefix, last_used, high)
         self.inner.return_ids(prefix, last_used, high)
 
+    def next_identity(self, name: str) -> int:
+        self._record("next_identity", name)
+        return self.inner.next_identity(name)
+
+    def seed_identity(self, name: str, value: int, force_update: bool = False) -> int:
+        self._record("seed_identity", name, value, force_update)
+        return self.inner.seed_identity(name, value, force_update)
+
+    def get_identities(self) -> dict[str, int]:
+        self._record("get_identities")
+        return self.inner.get_identities()
+
+    def get_client_configuration(self) -> tuple[int, dict[str, Any] | None]:
+        self._record("get_client_configuration")
+        return self.inner.get_client_configuration()
+
+    def put_client_configuration(self, configuration: dict[str, Any]) -> int:
+        self._record("put_client_configuration", configuration)
+        return self.inner.put_client_configuration(configuration)
+
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         self._record("stream", collection)
         return self.inner.stream(collection)

@@ -32,6 +32,12 @@ from rookdb.evaluate import project
 from rookdb.ids import validate_hilo_tag
 from rookdb.query import OrderBy, Query
 from rookdb.storage.base import Storage
+from rookdb.storage.identities import (
+    check_client_configuration,
+    check_seed,
+    identity_key,
+    identity_name,
+)
 from rookdb.storage.records import (
     Capabilities,
     DatabaseStatistics,
@@ -53,13 +59,13 @@ from rookdb.storage.relational.auto_indexes import (
     wanted,
 )
 from rookdb.storage.relational.errors import DriverErrors
-from rookdb.storage.starting_with import id_filter, range_start, select_page
 from rookdb.storage.relational.results import (
     distinct_page,
     included_keys,
     query_result,
     total_from_page,
 )
+from rookdb.storage.starting_with import id_filter, range_start, select_page
 
 __all__ = [
     "STREAM_PAGE",
@@ -74,6 +80,9 @@ __all__ = [
 STREAM_PAGE = 1000
 
 _record = DocumentRecord._make
+
+#: The ``meta`` row holding the client configuration and its etag.
+_CLIENT_CONFIGURATION = "client_configuration"
 
 
 class Statements(NamedTuple):
@@ -104,6 +113,14 @@ class Statements(NamedTuple):
     give_back: str
     #: The next value of an identity (its lower-cased prefix).
     identity: str
+    #: Raise an identity to a value (its key, the value, force), returning its value.
+    seed_identity: str
+    #: Every identity (key, value), in key order.
+    identities: str
+    #: The value of a ``meta`` row (its name).
+    get_meta: str
+    #: Write a ``meta`` row (name, value).
+    put_meta: str
     #: Documents per collection.
     counts: str
     #: The automatic indexes (collection, path, kind), in order.
@@ -146,6 +163,17 @@ class Statements(NamedTuple):
             identity=(
                 f"INSERT INTO {schema}identities VALUES ({mark}, 1) ON CONFLICT (prefix) "
                 "DO UPDATE SET value = identities.value + 1 RETURNING value"
+            ),
+            seed_identity=(
+                f"INSERT INTO {schema}identities VALUES ({mark}, {mark}) ON CONFLICT (prefix) "
+                f"DO UPDATE SET value = CASE WHEN {mark} OR identities.value < excluded.value "
+                "THEN excluded.value ELSE identities.value END RETURNING value"
+            ),
+            identities=f"SELECT prefix, value FROM {schema}identities ORDER BY prefix",
+            get_meta=f"SELECT value FROM {schema}meta WHERE name = {mark}",
+            put_meta=(
+                f"INSERT INTO {schema}meta VALUES ({mark}, {mark}) ON CONFLICT (name) "
+                "DO UPDATE SET value = excluded.value"
             ),
             counts=(
                 f"SELECT collection, count(*) FROM {documents} GROUP BY collection "
@@ -385,7 +413,8 @@ class RelationalStorage(Storage):
                 elif isinstance(read, PrefixRead):
                     results.append(self._prefix_in(conn, read))
                 elif isinstance(read, QueryRead):
-                    results.append(self._query_in(conn, read.query, indexes[i], time.perf_counter()))
+                    started = time.perf_counter()
+                    results.append(self._query_in(conn, read.query, indexes[i], started))
                 else:
                     assert_never(read)
         return results
@@ -438,6 +467,43 @@ class RelationalStorage(Storage):
         tag = validate_hilo_tag(prefix).lower()
         with self._errors("return ids"), self._connection() as conn:
             conn.execute(self._sql.give_back, (last_used, tag, high))
+
+    # -- identities and the client configuration ----------------------------------------------
+
+    def next_identity(self, name: str) -> int:
+        key = identity_key(name)
+        with self._errors("advance an identity"), self._connection() as conn:
+            value: int = conn.execute(self._sql.identity, (key,)).fetchall()[0][0]
+        return value
+
+    def seed_identity(self, name: str, value: int, force_update: bool = False) -> int:
+        key, value = identity_key(name), check_seed(value)
+        with self._errors("seed an identity"), self._connection() as conn:
+            rows = conn.execute(self._sql.seed_identity, (key, value, bool(force_update)))
+            seeded: int = rows.fetchall()[0][0]
+        return seeded
+
+    def get_identities(self) -> dict[str, int]:
+        with self._errors("read identities"), self._connection() as conn:
+            rows = conn.execute(self._sql.identities).fetchall()
+        return {identity_name(key): value for key, value in rows}
+
+    def get_client_configuration(self) -> tuple[int, dict[str, Any] | None]:
+        with self._errors("read the client configuration"), self._connection() as conn:
+            row = conn.execute(self._sql.get_meta, (_CLIENT_CONFIGURATION,)).fetchone()
+        if row is None:
+            return 0, None
+        kept = orjson.loads(row[0])
+        return kept["Etag"], kept["Configuration"]
+
+    def put_client_configuration(self, configuration: dict[str, Any]) -> int:
+        check_client_configuration(configuration)
+        # A time in microseconds: it grows with each change, without reading the last one.
+        etag = time.time_ns() // 1000
+        kept = orjson.dumps({"Etag": etag, "Configuration": configuration}).decode()
+        with self._errors("write the client configuration"), self._connection() as conn:
+            conn.execute(self._sql.put_meta, (_CLIENT_CONFIGURATION, kept))
+        return etag
 
     # -- admin -------------------------------------------------------------------------------
 
