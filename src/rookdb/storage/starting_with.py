@@ -80,7 +80,8 @@ def select_page(records: Iterable[DocumentRecord], read: PrefixRead) -> list[Doc
     """The page ``read`` asks for, of ``records`` (every document from ``range_start`` that
     starts with the prefix, in key order): read only as far as the page needs."""
     passes = id_filter(read.prefix, read.matches, read.exclude)
-    skip, page = read.start, []
+    skip = read.start
+    page: list[DocumentRecord] = []
     if read.page_size == 0:
         return page
     for record in records:
