@@ -14,9 +14,10 @@ is answered from the session when the operations run.
 from __future__ import annotations
 
 import abc
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from rookdb.errors import InvalidIdError
 from rookdb.query import Query, QueryStatistics
 from rookdb.storage.records import (
     GetResult,
@@ -119,9 +120,11 @@ class PrefixOperation(LazyOperation):
 
     def handle(self, result: ReadResult | None) -> None:
         assert isinstance(result, list)
-        entities = self._session._prefix_entities(result, self._type)
-        ids = self._session.advanced.get_document_id
-        self.result = {ids(entity) or "": entity for entity in entities}
+        found: dict[str, Any] = {}
+        for record in result:  # one at a time: a document deleted in the session drops out
+            for entity in self._session._prefix_entities([record], self._type):
+                found[record.id] = entity
+        self.result = found
 
 
 class QueryOperation(LazyOperation):
@@ -195,6 +198,8 @@ class LazySessionOperations:
         session._check_open()
         if isinstance(ids, str):
             operation = LoadOperation(session, [ids], object_type, True, on_eval)
+        elif isinstance(ids, (bytes, bytearray)) or not isinstance(ids, Iterable):
+            raise InvalidIdError(f"an id is a str (or a list of them), not {ids!r}")
         else:
             operation = LoadOperation(session, list(ids), object_type, False, on_eval)
         session._plan_load(operation._ids)  # bad ids are refused now, not when run

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from rookdb import DocumentStore, InvalidIdError, InvalidOperationError, TooManyRequestsError
+from rookdb import (
+    DocumentStore,
+    InvalidIdError,
+    InvalidOperationError,
+    SessionOptions,
+    TooManyRequestsError,
+)
 from rookdb.testing.recording import record_requests
 from rookdb.testing.suite.models import Employee
 
@@ -97,10 +103,20 @@ def test_lazy_operations_refuse_bad_input_at_once(store: DocumentStore) -> None:
         with pytest.raises(InvalidIdError):
             session.advanced.lazily.load(["ok", 3], Employee)  # type: ignore[list-item]
         with pytest.raises(InvalidIdError):
+            session.advanced.lazily.load(None)  # type: ignore[arg-type]
+        with pytest.raises(InvalidIdError):
             session.advanced.lazily.load_starting_with(7)  # type: ignore[arg-type]
         assert session.number_of_requests == 0
     with pytest.raises(InvalidOperationError):
         session.advanced.lazily.load("employees/1")
+
+
+def test_lazy_prefix_in_a_no_tracking_session(store: DocumentStore) -> None:
+    _seed(store)
+    with store.open_session(session_options=SessionOptions(no_tracking=True)) as session:
+        found = session.advanced.lazily.load_starting_with("employees/", Employee).value
+        assert [e.first_name for e in found.values()] == ["E0", "E1", "E2", "E3", "E4"]
+        assert list(found) == [f"employees/{i}" for i in range(5)]
 
 
 def test_clear_drops_pending_lazy_operations(store: DocumentStore) -> None:
