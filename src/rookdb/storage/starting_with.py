@@ -68,23 +68,24 @@ def id_filter(prefix: str, matches: str, exclude: str) -> Callable[[str], bool] 
 
 
 def range_start(prefix: str, start_after: str) -> str:
-    """The least key the walk reads: the prefix's, or just past ``start_after``."""
+    """The least key the walk reads: the prefix's, or ``start_after``'s (``select_page``
+    drops it: the walk goes on *after* it)."""
     low = document_key(prefix)
-    if start_after:
-        # The least string greater than start_after's key: no id holds a NUL character.
-        low = max(low, document_key(start_after) + "\0")
-    return low
+    return max(low, document_key(start_after)) if start_after else low
 
 
 def select_page(records: Iterable[DocumentRecord], read: PrefixRead) -> list[DocumentRecord]:
     """The page ``read`` asks for, of ``records`` (every document from ``range_start`` that
     starts with the prefix, in key order): read only as far as the page needs."""
     passes = id_filter(read.prefix, read.matches, read.exclude)
+    after = document_key(read.start_after) if read.start_after else None
     skip = read.start
     page: list[DocumentRecord] = []
     if read.page_size == 0:
         return page
     for record in records:
+        if after is not None and document_key(record.id) <= after:
+            continue
         if passes is not None and not passes(record.id):
             continue
         if skip:

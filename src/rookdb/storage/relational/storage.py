@@ -326,7 +326,7 @@ class RelationalStorage(Storage):
     ) -> list[DocumentRecord]:
         read = PrefixRead(prefix, start, page_size, matches, exclude, start_after)
         with self._errors("read documents"), self._connection() as conn:
-            if not (matches or exclude):  # one statement: one snapshot
+            if not (matches or exclude or start_after):  # one statement: one snapshot
                 return self._prefix_in(conn, read)
             with self._snapshot(conn):  # the walk may take several statements
                 return self._prefix_in(conn, read)
@@ -334,7 +334,8 @@ class RelationalStorage(Storage):
     def _prefix_in(self, conn: Any, read: PrefixRead) -> list[DocumentRecord]:
         low = range_start(read.prefix, read.start_after)
         high = document_key(read.prefix) + "\U0010ffff"
-        if id_filter(read.prefix, read.matches, read.exclude) is None:  # SQL pages by itself
+        if not read.start_after and id_filter(read.prefix, read.matches, read.exclude) is None:
+            # SQL pages by itself
             rows = conn.execute(self._sql.prefix, (low, high, read.page_size, read.start))
             return [_record(row) for row in rows.fetchall()]
         return select_page(self._prefix_walk(conn, low, high), read)
