@@ -32,7 +32,13 @@ from rookdb.storage.records import (
 if TYPE_CHECKING:
     from rookdb.session import DocumentSession
 
-__all__ = ["EagerSessionOperations", "Lazy", "LazyOperation", "LazySessionOperations"]
+__all__ = [
+    "EagerSessionOperations",
+    "Lazy",
+    "LazyLoaderWithInclude",
+    "LazyOperation",
+    "LazySessionOperations",
+]
 
 T = TypeVar("T")
 
@@ -90,19 +96,23 @@ class LoadOperation(LazyOperation):
         object_type: type[Any] | None,
         single: bool,
         on_eval: Callable[[Any], None] | None,
+        paths: tuple[str, ...] = (),
     ) -> None:
         super().__init__(on_eval)
         self._session, self._ids, self._type, self._single = session, ids, object_type, single
+        self._paths = paths
         self._plan: Any = None
 
     def read(self) -> Read | None:
         self._plan = self._session._plan_load(self._ids)
         wanted = self._plan[2]
-        return IdsRead(tuple(self._plan[0][key] for key in wanted)) if wanted else None
+        if not wanted:
+            return None
+        return IdsRead(tuple(self._plan[0][key] for key in wanted), self._paths)
 
     def handle(self, result: ReadResult | None) -> None:
         assert result is None or isinstance(result, GetResult)
-        found = self._session._finish_load(self._plan, result, self._type, ())
+        found = self._session._finish_load(self._plan, result, self._type, self._paths)
         self.result = found[self._ids[0]] if self._single else found
 
 
@@ -186,6 +196,13 @@ class LazySessionOperations:
     def __init__(self, session: DocumentSession) -> None:
         self._session = session
 
+    def include(self, path: str) -> LazyLoaderWithInclude:
+        """``lazily.include("company").load(ids)``: the documents ``path`` references come
+        in the same request, and later loads of them cost none."""
+        self._session._check_open()
+        self._session._check_tracking("include")
+        return LazyLoaderWithInclude(self, (path,))
+
     def load(
         self,
         ids: str | Sequence[str],
@@ -194,14 +211,23 @@ class LazySessionOperations:
     ) -> Lazy[Any]:
         """``Lazy`` of ``load(ids, object_type)``: an entity (or None) for one id, a dict
         id → entity (or None) for a list."""
+        return self._load(ids, object_type, on_eval, ())
+
+    def _load(
+        self,
+        ids: str | Sequence[str],
+        object_type: type[Any] | None,
+        on_eval: Callable[[Any], None] | None,
+        paths: tuple[str, ...],
+    ) -> Lazy[Any]:
         session = self._session
         session._check_open()
         if isinstance(ids, str):
-            operation = LoadOperation(session, [ids], object_type, True, on_eval)
+            operation = LoadOperation(session, [ids], object_type, True, on_eval, paths)
         elif isinstance(ids, (bytes, bytearray)) or not isinstance(ids, Iterable):
             raise InvalidIdError(f"an id is a str (or a list of them), not {ids!r}")
         else:
-            operation = LoadOperation(session, list(ids), object_type, False, on_eval)
+            operation = LoadOperation(session, list(ids), object_type, False, on_eval, paths)
         session._plan_load(operation._ids)  # bad ids are refused now, not when run
         return session._add_lazy(operation)
 
@@ -220,6 +246,24 @@ class LazySessionOperations:
         session._check_open()
         read = session._prefix_read(id_prefix, matches, start, page_size, exclude, start_after)
         return session._add_lazy(PrefixOperation(session, read, object_type))
+
+
+class LazyLoaderWithInclude:
+    """``session.advanced.lazily.include(path)``: add paths, then ``load``."""
+
+    def __init__(self, lazily: LazySessionOperations, paths: tuple[str, ...]) -> None:
+        self._lazily, self._paths = lazily, paths
+
+    def include(self, path: str) -> LazyLoaderWithInclude:
+        return LazyLoaderWithInclude(self._lazily, (*self._paths, path))
+
+    def load(
+        self,
+        ids: str | Sequence[str],
+        object_type: type[T] | None = None,
+        on_eval: Callable[[Any], None] | None = None,
+    ) -> Lazy[Any]:
+        return self._lazily._load(ids, object_type, on_eval, self._paths)
 
 
 class EagerSessionOperations:

@@ -80,6 +80,20 @@ def test_lazy_results_are_tracked(store: DocumentStore) -> None:
         assert session.load("employees/2", Employee).last_name == "Changed"
 
 
+def test_lazy_load_with_includes(store: DocumentStore) -> None:
+    with store.open_session() as session:
+        session.store({"name": "Acme", "@metadata": {"@collection": "Companies"}}, "companies/1")
+        session.store(
+            {"company": "companies/1", "@metadata": {"@collection": "Orders"}}, "orders/1"
+        )
+        session.save_changes()
+    with store.open_session() as session:
+        order = session.advanced.lazily.include("company").load("orders/1")
+        assert order.value["company"] == "companies/1"
+        assert session.load("companies/1")["name"] == "Acme"  # came with the order
+        assert session.number_of_requests == 1
+
+
 def test_lazy_count_applies_skip_and_take(store: DocumentStore) -> None:
     _seed(store)
     with store.open_session() as session:
