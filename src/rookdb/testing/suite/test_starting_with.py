@@ -29,7 +29,7 @@ def test_prefix_in_id_order_case_insensitive(products: DocumentStore) -> None:
 
 def test_matches_a_wildcard_pattern_on_the_rest_of_the_id(products: DocumentStore) -> None:
     assert _keys(products, "products/MB-", matches="2*") == ["MB-200", "MB-201"]
-    assert _keys(products, "products/MB-", matches="?0?") == ["MB-100", "MB-101", "MB-200"]
+    assert _keys(products, "products/MB-", matches="?01") == ["MB-101", "MB-201"]
     assert _keys(products, "products/MB-", matches="100|3X") == ["MB-100", "mb-3x"]
     assert _keys(products, "products/", matches="mb-*1") == ["MB-101", "MB-201"]
     assert _keys(products, "products/MB-", matches="2") == []  # the whole rest must match
