@@ -66,12 +66,17 @@ def requests_seen(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, str]]:
     return seen
 
 
+class Product:
+    def __init__(self, name: str | None = None, Id: str | None = None) -> None:
+        self.name, self.Id = name, Id
+
+
 def _seed(store: Any) -> None:
     with store.open_session() as session:
         for i in range(5):
             session.store(User(f"U{i}", 20 + i), f"users/{i}")
         for key in ("MB-100", "MB-101", "MB-200", "MB-201", "BM-100", "BM-200"):
-            session.store(User(key), f"products/{key}")
+            session.store(Product(key), f"products/{key}")
         session.save_changes()
 
 
@@ -86,7 +91,7 @@ def test_lazy_loads_and_queries_go_in_one_multi_get(
         missing = session.advanced.lazily.load("users/404", User)
         older = session.query_collection("Users", User).where_greater_than("age", 22).lazily()
         count = session.query_collection("Users", User).count_lazily()
-        prefix = session.advanced.lazily.load_starting_with("products/MB-", User, matches="2*")
+        prefix = session.advanced.lazily.load_starting_with("products/MB-", Product, matches="2*")
         assert requests_seen == []
         session.advanced.eagerly.execute_all_pending_lazy_operations()
         assert requests_seen == [("POST", f"/databases/{DATABASE}/multi_get")]
@@ -103,14 +108,15 @@ def test_lazy_loads_and_queries_go_in_one_multi_get(
 def test_load_starting_with_patterns_over_the_protocol(store: Any) -> None:
     _seed(store)
     with store.open_session() as session:
-        assert len(session.load_starting_with("products/MB-", User)) == 4
-        assert len(session.load_starting_with("products/MB-", User, matches="2*")) == 2
-        assert len(session.load_starting_with("products/BM-", User, exclude="2*")) == 1
+        assert len(session.load_starting_with("products/MB-", Product)) == 4
+        assert len(session.load_starting_with("products/MB-", Product, matches="2*")) == 2
+        assert len(session.load_starting_with("products/BM-", Product, exclude="2*")) == 1
         after = session.load_starting_with(
-            "products/MB-", User, matches="2*", start_after="products/MB-200"
+            "products/MB-", Product, matches="2*", start_after="products/MB-200"
         )
-        assert [u.name for u in after] == ["MB-201"]
-        assert len(session.load_starting_with("products/MB", User, start=1, page_size=2)) == 2
+        assert [p.name for p in after] == ["MB-201"]
+        page = session.load_starting_with("products/MB", Product, start=1, page_size=2)
+        assert [p.name for p in page] == ["MB-101", "MB-200"]
 
 
 def test_identity_operations(store: Any) -> None:
@@ -149,8 +155,10 @@ def test_client_configuration_reaches_the_client(store: Any) -> None:
     while executor.conventions.max_number_of_requests_per_session != 80:
         assert time.monotonic() < deadline, "the client never applied the configuration"
         time.sleep(0.05)
-    with store.open_session() as session:
-        assert session.advanced.max_number_of_requests_per_session == 80
+    with store.open_session() as session:  # past the client's default budget of 30
+        for i in range(40):
+            assert session.load(f"users/missing-{i}", User) is None
+        assert session.advanced.number_of_requests == 40
 
 
 @pytest.mark.parametrize(

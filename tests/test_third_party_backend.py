@@ -70,6 +70,21 @@ class WrappedStorage(Storage):
     def return_ids(self, prefix, last_used, high):
         self.inner.return_ids(prefix, last_used, high)
 
+    def next_identity(self, name):
+        return self.inner.next_identity(name)
+
+    def seed_identity(self, name, value, force_update=False):
+        return self.inner.seed_identity(name, value, force_update)
+
+    def get_identities(self):
+        return self.inner.get_identities()
+
+    def get_client_configuration(self):
+        return self.inner.get_client_configuration()
+
+    def put_client_configuration(self, configuration):
+        return self.inner.put_client_configuration(configuration)
+
     def stream(self, collection=None):
         return self.inner.stream(collection)
 
