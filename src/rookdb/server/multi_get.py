@@ -61,8 +61,8 @@ def docs_read(method: str, params: QueryParams, body: Any) -> IdsRead | PrefixRe
     return check_prefix_read(
         PrefixRead(
             params["startsWith"],
-            parse_count(params.get("start") or "0", "start"),
-            parse_count(params.get("pageSize") or "25", "pageSize"),
+            parse_count(params.get("start", "0"), "start"),
+            parse_count(params.get("pageSize", "25"), "pageSize"),
             params.get("matches") or "",
             params.get("exclude") or "",
             params.get("startAfter") or "",
