@@ -5,6 +5,10 @@ code on the same SQLite settings (WAL, synchronous=FULL): embedded opens the dat
 this process; through the server each request crosses HTTP to a ``rookdb serve`` process
 started here. Times are the best of ``--repeat`` runs; ratios are server / embedded.
 
+Then lazy operations (issue 14): N reads, half loads of one document and half queries for the
+first document of a level, made one by one (N requests) or lazily and run together (one
+``read_many``: one ``/multi_get`` through the server). ``--lazy-only`` runs just that table.
+
 Then throughput with concurrent clients: 1 and 4 processes, each for ``--seconds``, doing
 either loads (a session loading one random document) or saves (a session changing one random
 document and saving it), against the same database embedded (the processes share the SQLite
@@ -70,6 +74,48 @@ def run_n(n: int, repeat: int, server_url: str) -> dict[str, dict[str, float]]:
     return results
 
 
+# -- lazy operations --------------------------------------------------------------------------
+
+
+def _lazy_reads(rook: Rook, n: int, lazily: bool) -> int:
+    """``n`` reads in one session: loads of distinct documents and queries for a level's first
+    document, alternately; one by one, or lazily and then run together."""
+    all_ids = ids(n)
+    with rook._session() as session:
+        values: list[object] = []
+        for i in range(n):
+            if i % 2 == 0:
+                if lazily:
+                    values.append(session.advanced.lazily.load(all_ids[i], Employee))
+                else:
+                    values.append(session.load(all_ids[i], Employee))
+            else:
+                query = session.query(object_type=Employee).where_equals("level", i % 97).take(1)
+                values.append(query.lazily() if lazily else query.to_list())
+        if lazily:
+            session.advanced.eagerly.execute_all_pending_lazy_operations()
+            values = [lazy.value for lazy in values]  # type: ignore[attr-defined]
+        return session.advanced.number_of_requests
+
+
+def lazy_table(server_url: str, n: int, repeat: int) -> None:
+    print(f"\n### Lazy operations (N = {n:,} reads: loads and queries)\n")
+    print("| side | one by one (s) | lazily, together (s) | requests | speed-up |")
+    print("|---|---:|---:|---:|---:|")
+    for side in ("embedded", "server"):
+        rook = contender(side, server_url)
+        rook.w1_store(rook.prepare(documents(n)))
+        _lazy_reads(rook, n, False)  # the automatic index on level, then steady state
+        one_by_one = best_of(repeat, lambda r=rook: _lazy_reads(r, n, False))
+        together = best_of(repeat, lambda r=rook: _lazy_reads(r, n, True))
+        requests = f"{_lazy_reads(rook, n, False):,} / {_lazy_reads(rook, n, True)}"
+        rook.close()
+        print(
+            f"| {side} | {one_by_one:.3f} | {together:.3f} | {requests} | "
+            f"{one_by_one / together:.1f}x |"
+        )
+
+
 # -- throughput of concurrent clients ---------------------------------------------------------
 
 
@@ -107,6 +153,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, action="append", help="documents (repeatable)")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=5.0, help="per throughput run")
+    parser.add_argument("--lazy-only", action="store_true", help="only the lazy operations")
     args = parser.parse_args()
     sizes = args.n or [10_000]
     data = tempfile.mkdtemp(prefix="rookdb-bench-server-")
@@ -117,6 +164,10 @@ def main() -> None:
             f"{platform.machine()}, best of {args.repeat}; server: rookdb serve on loopback"
         )
         print(header)
+        if args.lazy_only:
+            for n in sizes:
+                lazy_table(url, n, args.repeat)
+            return
         for n in sizes:
             results = run_n(n, args.repeat, url)
             embedded, served = results["embedded"], results["server"]
@@ -126,6 +177,8 @@ def main() -> None:
             for label, method in WORKLOADS:
                 ratio = served[method] / embedded[method]
                 print(f"| {label} | {embedded[method]:.3f} | {served[method]:.3f} | {ratio:.2f}x |")
+        for n in sizes:
+            lazy_table(url, n, args.repeat)
         n = sizes[0]
         print(f"\n### Concurrent clients (N = {n:,}, {args.seconds:g} s per run)\n")
         print("| sessions per second | embedded (shared file) | server | server / embedded |")

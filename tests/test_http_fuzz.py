@@ -289,6 +289,58 @@ def _admin_databases(rng: random.Random, q: list[tuple[str, str | bytes]]) -> by
     return orjson.dumps({"DatabaseName": name, "DatabaseNames": [name], "HardDelete": True})
 
 
+def _multi_get(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    requests: list[dict[str, Any]] = []
+    for _ in range(rng.randrange(1, 5)):
+        kind = rng.random()
+        if kind < 0.4:
+            query: list[tuple[str, str | bytes]] = []
+            body = _docs(rng, query)
+            requests.append(
+                {
+                    "Url": "/docs",
+                    "Query": "?" + _encode_query(query),
+                    "Method": "POST" if body is not None else "GET",
+                    "Content": orjson.loads(body) if body is not None else None,
+                }
+            )
+        elif kind < 0.6:
+            patterns = [
+                ("startsWith", "fuzz/"),
+                ("matches", rng.choice(["*", "1|2", "?", "", _text(rng)])),
+                ("exclude", rng.choice(["", "3*", _text(rng)])),
+                ("startAfter", rng.choice(["", "fuzz/2", _text(rng)])),
+            ]
+            requests.append({"Url": "/docs", "Query": "?" + _encode_query(patterns)})
+        else:
+            requests.append({"Url": "/queries", "Method": "POST", "Content": _query_body(rng)})
+    return orjson.dumps({"Requests": requests})
+
+
+def _identity_next(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    q.append(("name", rng.choice(["users", "Users|", "fuzz|", _text(rng)])))
+    return None
+
+
+def _identity_seed(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    q += [("name", rng.choice(["users", "fuzz|"])), ("value", str(rng.randrange(10**6)))]
+    if rng.random() < 0.5:
+        q.append(("force", rng.choice(["true", "false"])))
+    return None
+
+
+def _client_configuration_put(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    return orjson.dumps(
+        {
+            "Etag": rng.randrange(100),
+            "Disabled": rng.random() < 0.5,
+            "MaxNumberOfRequestsPerSession": rng.choice([None, 30, 1000]),
+            "IdentityPartsSeparator": rng.choice([None, "/", "-"]),
+            "ReadBalanceBehavior": rng.choice([None, "None", "RoundRobin"]),
+        }
+    )
+
+
 MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes | None]] = {
     "docs": _docs,
     "write_document": _write_document,
@@ -309,13 +361,18 @@ MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes
     "cluster_topology": _nothing,
     "list_databases": _list_databases,
     "admin_databases": _admin_databases,
+    "multi_get": _multi_get,
+    "identity_next": _identity_next,
+    "identity_seed": _identity_seed,
+    "identities": _nothing,
+    "put_client_configuration": _client_configuration_put,
 }
 
 #: Query-string parameters the routes read, for mutations to aim at.
 PARAMETERS = [
     "id", "include", "startsWith", "start", "pageSize", "tag", "capacity", "lastBatchSize",
     "last", "end", "identityPartsSeparator", "name", "query", "namesOnly", "metadataOnly",
-    "format", "matches", "exclude", "startAfter", "skipOverwriteIfUnchanged",
+    "format", "matches", "exclude", "startAfter", "skipOverwriteIfUnchanged", "value", "force",
 ]  # fmt: skip
 
 

@@ -48,9 +48,13 @@ class WrappedStorage(Storage):
         CALLS["get"] += 1
         return self.inner.get(ids, includes)
 
-    def get_prefix(self, prefix, start=0, page_size=25):
+    def get_prefix(self, prefix, start=0, page_size=25, matches="", exclude="", start_after=""):
         CALLS["get_prefix"] += 1
-        return self.inner.get_prefix(prefix, start, page_size)
+        return self.inner.get_prefix(prefix, start, page_size, matches, exclude, start_after)
+
+    def read_many(self, reads):
+        CALLS["read_many"] += 1
+        return self.inner.read_many(reads)
 
     def apply(self, batch):
         CALLS["apply"] += 1
@@ -65,6 +69,21 @@ class WrappedStorage(Storage):
 
     def return_ids(self, prefix, last_used, high):
         self.inner.return_ids(prefix, last_used, high)
+
+    def next_identity(self, name):
+        return self.inner.next_identity(name)
+
+    def seed_identity(self, name, value, force_update=False):
+        return self.inner.seed_identity(name, value, force_update)
+
+    def get_identities(self):
+        return self.inner.get_identities()
+
+    def get_client_configuration(self):
+        return self.inner.get_client_configuration()
+
+    def put_client_configuration(self, configuration):
+        return self.inner.put_client_configuration(configuration)
 
     def stream(self, collection=None):
         return self.inner.stream(collection)

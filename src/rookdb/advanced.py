@@ -20,6 +20,7 @@ from rookdb.events import (
     BeforeStoreEventArgs,
 )
 from rookdb.ids import validate_id
+from rookdb.lazy import EagerSessionOperations, LazySessionOperations
 from rookdb.options import OptimisticConcurrencyMode
 from rookdb.query import DocumentQuery, QueryExecution, check_count
 from rookdb.rql import RawDocumentQuery
@@ -230,15 +231,26 @@ class Advanced:
         self,
         id_prefix: str,
         object_type: type[T] | None = None,
+        matches: str | None = None,
         start: int = 0,
         page_size: int = 25,
+        exclude: str | None = None,
+        start_after: str | None = None,
     ) -> list[T]:
-        """Documents whose id starts with ``id_prefix``, in id order (one request)."""
-        self._session._check_open()
-        validate_id(id_prefix)
-        check_count(start, "start")
-        check_count(page_size, "page_size")
-        return self._session._load_prefix(id_prefix, object_type, start, page_size)
+        """``session.load_starting_with`` (documents whose id starts with ``id_prefix``)."""
+        return self._session.load_starting_with(
+            id_prefix, object_type, matches, start, page_size, exclude, start_after
+        )
+
+    @property
+    def lazily(self) -> LazySessionOperations:
+        """Loads that wait, and run together with the other lazy operations (``rookdb.lazy``)."""
+        return LazySessionOperations(self._session)
+
+    @property
+    def eagerly(self) -> EagerSessionOperations:
+        """``execute_all_pending_lazy_operations()``: run the pending lazy operations now."""
+        return EagerSessionOperations(self._session)
 
     # -- streaming (rookdb.streaming) ---------------------------------------------------------
 

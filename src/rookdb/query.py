@@ -19,12 +19,15 @@ import dataclasses
 import enum
 import re
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Generic, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from rookdb._types import assert_never
 from rookdb.errors import InvalidIdError, InvalidOperationError, QueryError, SerializationError
 from rookdb.fulltext import tokenize
 from rookdb.ids import validate_collection_name
+
+if TYPE_CHECKING:
+    from rookdb.lazy import Lazy
 from rookdb.paths import parse_field_path
 from rookdb.serialization.encoding import INT64_MAX
 from rookdb.serialization.entities import projection_fields
@@ -379,6 +382,18 @@ class QueryExecutor(Protocol):
         """``value`` as a document holding it stores it, decoded (``EntityCodec.json_value``)."""
         ...
 
+    def _lazy_query(
+        self,
+        query: Query,
+        object_type: type[Any] | None,
+        tracking: bool,
+        on_result: Callable[[list[Any], QueryStatistics], Any],
+        on_eval: Callable[[Any], None] | None = None,
+    ) -> Any:
+        """A ``rookdb.lazy.Lazy`` of ``on_result(results, statistics)``, run with the
+        session's other lazy operations."""
+        ...
+
 
 class _Group:
     """Clauses of one (sub)clause level, in OR-of-ANDs form as they are added."""
@@ -483,14 +498,47 @@ class QueryExecution(Generic[T]):
         _, stats = self._executor._execute_query(
             dataclasses.replace(query, take=0), self._object_type, False
         )
-        total = stats.total_results - query.skip
-        return max(0, total if query.take is None else min(total, query.take))
+        return count_of(query)([], stats)
 
     def any(self) -> bool:
         return self.count() > 0
 
+    def lazily(self, on_eval: Callable[[list[T]], None] | None = None) -> Lazy[list[T]]:
+        """The results, later: a ``Lazy`` run with the session's other lazy operations in
+        one request (``rookdb.lazy``); ``on_eval`` is called with them when they arrive."""
+
+        def results(found: list[Any], stats: QueryStatistics) -> list[T]:
+            for callback in self._statistics_callbacks:
+                callback(stats)
+            return found
+
+        lazy: Lazy[list[T]] = self._executor._lazy_query(
+            self.to_query(), self._object_type, self._tracking, results, on_eval
+        )
+        return lazy
+
+    def count_lazily(self) -> Lazy[int]:
+        """``count()``, later: run with the session's other lazy operations."""
+        query = self.to_query()
+        total = count_of(query)
+        lazy: Lazy[int] = self._executor._lazy_query(
+            dataclasses.replace(query, take=0), self._object_type, False, total
+        )
+        return lazy
+
 
 Q = TypeVar("Q", bound="QueryExecution[Any]")
+
+
+def count_of(query: Query) -> Callable[[list[Any], QueryStatistics], int]:
+    """What ``count()`` makes of the answer to ``query`` sent with ``take=0``: the number of
+    documents ``query`` (its own skip and take applied) returns."""
+
+    def count(_: list[Any], stats: QueryStatistics) -> int:
+        total = stats.total_results - query.skip
+        return max(0, total if query.take is None else min(total, query.take))
+
+    return count
 
 
 class DocumentQuery(QueryExecution[T]):

@@ -22,18 +22,21 @@ from rookdb.events import (
 )
 from rookdb.ids import validate_collection_name, validate_id
 from rookdb.includes import LoaderWithInclude, include_paths
+from rookdb.lazy import Lazy, LazyOperation, QueryOperation, run_pending
 from rookdb.options import OptimisticConcurrencyMode, SessionOptions
-from rookdb.query import DocumentQuery, Query
+from rookdb.query import DocumentQuery, Query, QueryStatistics
 from rookdb.serialization.encoding import check_depth, loads
 from rookdb.serialization.entities import EntityCodec, Extras
 from rookdb.storage.records import (
     Command,
     DocumentRecord,
     GetResult,
-    QueryStatistics,
+    PrefixRead,
+    QueryResult,
     WriteResult,
     document_key,
 )
+from rookdb.storage.starting_with import check_prefix_read
 from rookdb.streaming import StreamResult
 from rookdb.tracking.identity_map import IdentityMap, PendingDelete
 from rookdb.tracking.state import READ_ONLY_METADATA, DocumentState
@@ -85,6 +88,7 @@ class DocumentSession(EventRegistration):
         # Documents delivered by includes, built into entities only when loaded.
         self._included: dict[str, DocumentRecord] = {}
         self._last_metadata: dict[str, Any] = {}
+        self._pending_lazy: list[LazyOperation] = []
         self._requests = 0
         self._closed = False
         self.max_number_of_requests_per_session: int = (
@@ -262,6 +266,18 @@ class DocumentSession(EventRegistration):
     def _load_many(
         self, ids: list[str], object_type: type[Any] | None, paths: tuple[str, ...]
     ) -> dict[str, Any]:
+        plan = self._plan_load(ids)
+        result = None
+        # Includes of documents the session already holds are not fetched again: only a
+        # request for unknown ids carries them.
+        if plan[2]:
+            self._request()
+            result = self._storage.get([plan[0][key] for key in plan[2]], paths)
+        return self._finish_load(plan, result, object_type, paths)
+
+    def _plan_load(self, ids: list[str]) -> tuple[dict[str, str], dict[str, Any], list[str]]:
+        """What a load of ``ids`` needs: the caller's first spelling of each key, what the
+        session answers itself (tracked, deleted, known missing), and the keys to read."""
         spelling: dict[str, str] = {}  # key -> the caller's first spelling
         for document_id in ids:
             spelling.setdefault(validate_id(document_id).lower(), document_id)
@@ -275,14 +291,24 @@ class DocumentSession(EventRegistration):
             if known:
                 found[key] = entity
             elif key in self._included:
-                found[key] = self._materialize(self._included.pop(key), object_type, True)
+                found[key] = True  # built from the included record by _finish_load
             else:
                 wanted.append(key)
-        # Includes of documents the session already holds are not fetched again: only a
-        # request for unknown ids carries them.
-        if wanted:
-            self._request()
-            result = self._storage.get([spelling[key] for key in wanted], paths)
+        return spelling, found, wanted
+
+    def _finish_load(
+        self,
+        plan: tuple[dict[str, str], dict[str, Any], list[str]],
+        result: GetResult | None,
+        object_type: type[Any] | None,
+        paths: tuple[str, ...],
+    ) -> dict[str, Any]:
+        """The dict ``load`` returns for ``plan``, given what storage read of its keys."""
+        spelling, found, wanted = plan
+        for key, entity in found.items():
+            if entity is True and key in self._included:
+                found[key] = self._materialize(self._included.pop(key), object_type, True)
+        if result is not None:
             track = not self._no_tracking
             for key in wanted:
                 record = result.documents.get(key)
@@ -293,6 +319,24 @@ class DocumentSession(EventRegistration):
             if paths:
                 self._remember_includes(result.includes)
         return {spelling[key]: found.get(key) for key in spelling}
+
+    def load_starting_with(
+        self,
+        id_prefix: str,
+        object_type: type[T] | None = None,
+        matches: str | None = None,
+        start: int = 0,
+        page_size: int = 25,
+        exclude: str | None = None,
+        start_after: str | None = None,
+    ) -> list[T]:
+        """Documents whose id starts with ``id_prefix`` (case-insensitive), in id order, in
+        one request: of those, the ones whose rest of the id ``matches`` and does not match
+        ``exclude`` (RavenDB's patterns: ``*``, ``?``, alternatives separated by ``|``),
+        after the id ``start_after``; ``start`` of them skipped, at most ``page_size``."""
+        self._check_open()
+        read = self._prefix_read(id_prefix, matches, start, page_size, exclude, start_after)
+        return self._load_prefix(read, object_type)
 
     def include(self, path: str) -> LoaderWithInclude:
         """Load documents together with those ``path`` references, in one request."""
@@ -507,9 +551,11 @@ class DocumentSession(EventRegistration):
         return self._storage.get(ids)
 
     def _forget_all(self) -> None:
-        """Forget every entity, pending delete, known-missing id and included document."""
+        """Forget every entity, pending delete, known-missing id, included document and
+        pending lazy operation."""
         self._map.clear()
         self._included.clear()
+        self._pending_lazy.clear()
 
     def _reload(self, state: DocumentState) -> bool:
         """Read ``state``'s document again and make its entity hold it, dropping local edits
@@ -544,14 +590,18 @@ class DocumentSession(EventRegistration):
             return None, None
         return self._materialize(record, object_type, track), record.change_vector
 
-    def _load_prefix(
-        self, id_prefix: str, object_type: type[Any] | None, start: int, page_size: int
-    ) -> list[Any]:
+    def _load_prefix(self, read: PrefixRead, object_type: type[Any] | None) -> list[Any]:
         """``load_starting_with``: one request; tracked entities are the session's."""
         self._request()
+        records = self._storage.get_prefix(*read)
+        return self._prefix_entities(records, object_type)
+
+    def _prefix_entities(
+        self, records: list[DocumentRecord], object_type: type[Any] | None
+    ) -> list[Any]:
         track = not self._no_tracking
         entities = []
-        for record in self._storage.get_prefix(id_prefix, start, page_size):
+        for record in records:
             state = self._map.by_id(record.id) if track else None
             if state is not None:
                 if not state.deleted:
@@ -582,6 +632,63 @@ class DocumentSession(EventRegistration):
         }
         return StreamResult(record.id, record.change_vector, metadata, entity)
 
+    @staticmethod
+    def _prefix_read(
+        id_prefix: str,
+        matches: str | None,
+        start: int,
+        page_size: int,
+        exclude: str | None,
+        start_after: str | None,
+    ) -> PrefixRead:
+        """``load_starting_with``'s arguments, checked (``rookdb.storage.starting_with``)."""
+        if not isinstance(id_prefix, str):
+            validate_id(id_prefix)  # not a str: an InvalidIdError
+        read = PrefixRead(
+            id_prefix, start, page_size, matches or "", exclude or "", start_after or ""
+        )
+        return check_prefix_read(read)
+
+    # -- lazy operations (``rookdb.lazy``) ----------------------------------------------------
+
+    def _add_lazy(self, operation: LazyOperation) -> Lazy[Any]:
+        """Keep ``operation`` until the pending operations run; its ``Lazy``."""
+        self._pending_lazy.append(operation)
+
+        def value() -> Any:
+            if not operation.done:
+                self._execute_lazy()
+            return operation.result
+
+        return Lazy(value)
+
+    def _execute_lazy(self) -> None:
+        """Run every pending lazy operation: one ``read_many``, one request of the budget."""
+        self._check_open()
+        pending = self._pending_lazy
+        if not pending:
+            return
+        self._pending_lazy = []
+        try:
+            run_pending(self, pending)
+        except BaseException:
+            self._pending_lazy[:0] = [op for op in pending if not op.done]  # may run again
+            raise
+
+    def _lazy_query(
+        self,
+        query: Query,
+        object_type: type[Any] | None,
+        tracking: bool,
+        on_result: Callable[[list[Any], QueryStatistics], Any],
+        on_eval: Callable[[Any], None] | None = None,
+    ) -> Lazy[Any]:
+        """``query.lazily()`` and ``count_lazily()``: the query waits with the others."""
+        self._before_query(query)
+        return self._add_lazy(
+            QueryOperation(self, query, object_type, tracking, on_result, on_eval)
+        )
+
     def _set_concurrency_mode(self, mode: OptimisticConcurrencyMode) -> None:
         if mode is not OptimisticConcurrencyMode.NONE and self._no_tracking:
             raise InvalidOperationError("a no-tracking session cannot use optimistic concurrency")
@@ -607,15 +714,23 @@ class DocumentSession(EventRegistration):
         # One encoder for fields and parameters, this store's hooks included (SPEC D2).
         return self._codec.json_value(value)
 
-    def _execute_query(
-        self, query: Query, object_type: type[Any] | None, tracking: bool
-    ) -> tuple[list[Any], QueryStatistics]:
+    def _before_query(self, query: Query) -> None:
         self._check_open()
         if query.includes:
             self._check_tracking("includes")
         SessionEvents.fire(self._events.before_query, BeforeQueryEventArgs(self, query))
+
+    def _execute_query(
+        self, query: Query, object_type: type[Any] | None, tracking: bool
+    ) -> tuple[list[Any], QueryStatistics]:
+        self._before_query(query)
         self._request()
-        result = self._storage.query(query)
+        return self._query_results(self._storage.query(query), object_type, tracking)
+
+    def _query_results(
+        self, result: QueryResult, object_type: type[Any] | None, tracking: bool
+    ) -> tuple[list[Any], QueryStatistics]:
+        """A query's entities (the session's own where it tracks them) and statistics."""
         if result.projections is not None:  # projections are never tracked
             cls = object_type if object_type is not dict else None
             projected = [self._codec.build(p, cls) for p in result.projections]

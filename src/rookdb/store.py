@@ -9,13 +9,14 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from typing import Any
+from typing import Any, TypeVar
 
 from rookdb.bulk_insert import CHUNK_SIZE, BulkInsertOperation
 from rookdb.conventions import DocumentConventions
 from rookdb.errors import ConfigurationError, InvalidOperationError, StorageError
 from rookdb.events import EventRegistration, SessionEvents
 from rookdb.ids import HiLoIdGenerator, validate_collection_name, validate_database_name
+from rookdb.operations import MaintenanceOperation
 from rookdb.options import SessionOptions
 from rookdb.serialization.entities import EntityCodec
 from rookdb.serialization.type_registry import TypeRegistry, python_type_name
@@ -30,12 +31,30 @@ __all__ = ["DEFAULT_URL", "DocumentStore", "MaintenanceOperations"]
 DEFAULT_URL = "sqlite:///./rookdb-data"
 DEFAULT_DATABASE = "default"
 
+R = TypeVar("R")
+
 
 class MaintenanceOperations:
-    """``store.maintenance``: databases and their statistics."""
+    """``store.maintenance``: databases, their statistics, and operations on one database
+    (``send``; ``rookdb.operations``)."""
 
-    def __init__(self, store: DocumentStore) -> None:
+    def __init__(self, store: DocumentStore, database: str | None = None) -> None:
         self._store = store
+        self._database = database
+
+    def send(self, operation: MaintenanceOperation[R]) -> R:
+        """Run ``operation`` (``rookdb.operations``: identities, client configuration) on the
+        store's database, or the one ``for_database`` named; its result."""
+        if not isinstance(operation, MaintenanceOperation):
+            raise ConfigurationError(
+                f"send() takes an operation of rookdb.operations, not {type(operation).__name__}"
+            )
+        store = self._store
+        return operation.execute(store._storage(self._database or store.database))
+
+    def for_database(self, database: str) -> MaintenanceOperations:
+        """These operations, sent to ``database`` instead of the store's."""
+        return MaintenanceOperations(self._store, validate_database_name(database))
 
     def create_database(self, name: str) -> None:
         self._store._backend_ready().create_database(validate_database_name(name))
@@ -53,7 +72,7 @@ class MaintenanceOperations:
 
     def get_statistics(self, database: str | None = None) -> DatabaseStatistics:
         """Documents per collection and the indexes of ``database`` (the store's default)."""
-        name = validate_database_name(database or self._store.database)
+        name = validate_database_name(database or self._database or self._store.database)
         return self._store._backend_ready().statistics(name)
 
 

@@ -16,11 +16,10 @@ input is a 4xx, never a 500; a route that is not part of the subset is a 501.
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import logging
 import re
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import orjson
@@ -32,7 +31,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from rookdb import protocol, rql
+from rookdb import protocol
 from rookdb.errors import (
     AuthorizationError,
     ConfigurationError,
@@ -44,10 +43,8 @@ from rookdb.ids import (
     hilo_capacity,
     validate_database_name,
     validate_hilo_tag,
-    validate_id,
 )
-from rookdb.query import Query, check_count
-from rookdb.server import bulk_insert, documents, streams
+from rookdb.server import bulk_insert, documents, operations, streams
 from rookdb.server.batches import apply_batch
 from rookdb.server.databases import CREATE_HEADER, MISSING_HEADER, Databases, MissingDatabases
 from rookdb.server.limits import (
@@ -59,9 +56,17 @@ from rookdb.server.limits import (
     read_body,
 )
 from rookdb.server.logs import AccessLog
+from rookdb.server.multi_get import docs_read, multi_get, query_read
 from rookdb.server.security import Access, OpenAccess
 from rookdb.storage.base import Backend, Storage
-from rookdb.storage.records import DocumentRecord, document_key, last_modified_now
+from rookdb.storage.records import (
+    DocumentRecord,
+    GetResult,
+    PrefixRead,
+    QueryResult,
+    document_key,
+    last_modified_now,
+)
 
 __all__ = ["ROUTES", "create_app"]
 
@@ -89,6 +94,7 @@ class _Server:
         self.access = access
         self.operations = bulk_insert.Operations()
         self.databases = Databases(backend, missing)
+        self.client_etags = operations.ClientEtags()
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -140,25 +146,10 @@ class _Server:
 
     async def docs(self, request: Request) -> Response:
         storage = self.storage(request, write=False)
-        params = request.query_params
-        if request.method == "POST":
-            body = await self.body(request)
-            if type(body) is not dict or type(body.get("Ids")) is not list:
-                raise ConfigurationError('POST docs takes {"Ids": [...]}')
-            ids = body["Ids"]
-        else:
-            ids = params.getlist("id")
-        for document_id in ids:
-            validate_id(document_id)
-        if not ids:
-            if "startsWith" not in params:
-                raise ConfigurationError("docs needs id=..., Ids or startsWith=...")
-            prefix = params["startsWith"]
-            if prefix:
-                validate_id(prefix)  # a prefix no id can start with is a mistake
-            start = parse_count(params.get("start", "0"), "start")
-            page_size = parse_count(params.get("pageSize", "25"), "pageSize")
-            found = await run_in_threadpool(storage.get_prefix, prefix, start, page_size)
+        body = await self.body(request) if request.method == "POST" else None
+        read = docs_read(request.method, request.query_params, body)
+        if isinstance(read, PrefixRead):
+            found = await run_in_threadpool(storage.get_prefix, *read)
             etag = protocol.etag_of(found, {})
             unchanged = documents.not_modified(request, etag)
             if unchanged is not None:
@@ -167,34 +158,42 @@ class _Server:
                 {"Results": self.documents(request, list(found))},
                 headers={"ETag": protocol.etag_header(etag)},
             )
+        ids = read.ids
         if request.method == "HEAD" and len(ids) != 1:
             raise ConfigurationError("HEAD docs takes one id=...")
-        includes = params.getlist("include")
-        result = await run_in_threadpool(storage.get, ids, includes)
-        records = [result.documents.get(document_key(i)) for i in ids]
-        if len(ids) == 1 and request.method in ("GET", "HEAD"):
-            record = records[0]
-            if record is None:  # RavenDB's clients read a 404 as "no such document"
-                return _error(
-                    404, "Documents.DocumentDoesNotExistException", f"no document {ids[0]!r}"
-                )
-            if request.method == "HEAD":
+        result = await run_in_threadpool(storage.get, ids, read.includes)
+        if request.method == "HEAD":
+            record = result.documents.get(document_key(ids[0]))
+            if record is not None:
                 tag = record.change_vector
                 current = documents.not_modified(request, tag)
                 return current or Response(headers={"ETag": protocol.etag_header(tag)})
+        status, answer = self.docs_answer(request, request.method, ids, result)
+        if status != 200:
+            return _json(answer, status)
         # As RavenDB: the client's copy is current (conditional_load, its HTTP cache): a 304.
+        records = [result.documents.get(document_key(i)) for i in ids]
         etag = protocol.etag_of(records, result.includes)
         if request.method == "GET":
             unchanged = documents.not_modified(request, etag)
             if unchanged is not None:
                 return unchanged
-        return _json(
-            {
-                "Results": self.documents(request, records),
-                "Includes": self.includes(request, result.includes),
-            },
-            headers={"ETag": protocol.etag_header(etag)},
-        )
+        return _json(answer, status, headers={"ETag": protocol.etag_header(etag)})
+
+    def docs_answer(
+        self, request: Request, method: str, ids: Sequence[str], result: GetResult
+    ) -> tuple[int, dict[str, Any]]:
+        """The status and body of a ``/docs`` read by ids (also inside a multi_get)."""
+        records = [result.documents.get(document_key(i)) for i in ids]
+        if len(ids) == 1 and method in ("GET", "HEAD") and records[0] is None:
+            # RavenDB's clients read a 404 as "no such document"
+            return 404, protocol.raven_error(
+                "Documents.DocumentDoesNotExistException", f"no document {ids[0]!r}"
+            )
+        return 200, {
+            "Results": self.documents(request, records),
+            "Includes": self.includes(request, result.includes),
+        }
 
     async def write_document(self, request: Request) -> Response:
         """``PUT`` / ``DELETE /docs?id=`` (``rookdb.server.documents``)."""
@@ -213,17 +212,12 @@ class _Server:
 
     async def queries(self, request: Request) -> Response:
         storage = self.storage(request, write=False)
-        body = await self.body(request)
-        if type(body) is not dict or type(body.get("Query")) is not str:
-            raise ConfigurationError('a query is {"Query": "<RQL>", "QueryParameters": {...}}')
-        parameters = body.get("QueryParameters") or {}
-        if type(parameters) is not dict:
-            raise ConfigurationError("QueryParameters is an object")
-        query = rql.parse(body["Query"], parameters)
-        start, page_size = body.get("Start"), body.get("PageSize")
-        if start is not None or page_size is not None:
-            query = _page(query, start, page_size)
+        query = query_read(await self.body(request)).query
         result = await run_in_threadpool(storage.query, query)
+        return _json(self.query_answer(request, result))
+
+    def query_answer(self, request: Request, result: QueryResult) -> dict[str, Any]:
+        """The body of a ``/queries`` answer (also inside a multi_get)."""
         stats = result.statistics
         results: list[Any] = (
             [_fragment(projection) for projection in result.projections]
@@ -231,22 +225,23 @@ class _Server:
             else self.documents(request, list(result.records))
         )
         now = last_modified_now()
-        return _json(
-            {
-                "Results": results,
-                "Includes": self.includes(request, result.includes),
-                "TotalResults": stats.total_results,
-                "LongTotalResults": stats.total_results,
-                "SkippedResults": stats.skipped_results,
-                "DurationInMs": int(stats.duration_in_ms),
-                "IndexName": stats.index_name,
-                "IsStale": False,
-                "IndexTimestamp": now,
-                "LastQueryTime": now,
-                "ResultEtag": 0,
-                "NodeTag": protocol.SERVER_TAG,
-            }
-        )
+        return {
+            "Results": results,
+            "Includes": self.includes(request, result.includes),
+            "TotalResults": stats.total_results,
+            "LongTotalResults": stats.total_results,
+            "SkippedResults": stats.skipped_results,
+            "DurationInMs": int(stats.duration_in_ms),
+            "IndexName": stats.index_name,
+            "IsStale": False,
+            "IndexTimestamp": now,
+            "LastQueryTime": now,
+            "ResultEtag": 0,
+            "NodeTag": protocol.SERVER_TAG,
+        }
+
+    async def multi_get(self, request: Request) -> Response:
+        return _json(await multi_get(self, request))
 
     # -- streams and bulk insert (``streams``, ``bulk_insert``) -------------------------------
 
@@ -351,9 +346,39 @@ class _Server:
             }
         )
 
+    # -- identities and the client configuration (``rookdb.server.operations``) -------------
+
+    async def identity_next(self, request: Request) -> Response:
+        return _json(await operations.identity_next(self, request))
+
+    async def identity_seed(self, request: Request) -> Response:
+        return _json(await operations.identity_seed(self, request))
+
+    async def identities(self, request: Request) -> Response:
+        return _json(await operations.identities(self, request))
+
     async def client_configuration(self, request: Request) -> Response:
-        self.database(request, write=False)
-        return _json({"Etag": 0, "Configuration": None})
+        return _json(await operations.client_configuration(self, request))
+
+    async def put_client_configuration(self, request: Request) -> Response:
+        await operations.put_client_configuration(self, request)
+        return Response(status_code=204)
+
+    async def refresh_client_configuration(self, request: Request, response: Response) -> None:
+        """Ask a RavenDB client to read the client configuration again when the one it holds
+        (its ``Client-Configuration-Etag``) is not the database's (``operations``)."""
+        held = request.headers.get("client-configuration-etag")
+        database = request.path_params.get("database")
+        if held is None or database is None or response.status_code >= 400:
+            return
+        storage = self.backend.database(database)
+        etags = self.client_etags
+        if etags.known(database) is None:
+            needed = await run_in_threadpool(etags.refresh_needed, storage, database, held)
+        else:
+            needed = etags.refresh_needed(storage, database, held)
+        if needed:
+            response.headers["Refresh-Client-Configuration"] = "true"
 
     async def list_databases(self, request: Request) -> Response:
         # As RavenDB lists the databases a certificate may use: every one for an admin, and
@@ -452,17 +477,6 @@ def _parse_time(text: str) -> dt.datetime | None:
     return moment.replace(tzinfo=dt.timezone.utc)
 
 
-def _page(query: Query, start: Any, page_size: Any) -> Query:
-    """Apply RavenDB's body-level ``Start``/``PageSize`` on top of the RQL's own paging (the
-    sum is a count too: ``Query`` checks it)."""
-    take = query.take
-    if page_size is not None:
-        check_count(page_size, "PageSize")
-        take = page_size if take is None else min(take, page_size)
-    skip = query.skip if start is None else query.skip + check_count(start, "Start")
-    return dataclasses.replace(query, skip=skip, take=take)
-
-
 _DB = "/databases/{database}"
 
 #: Every route the server implements: (path, ``_Server`` method, HTTP methods). Anything else
@@ -472,6 +486,7 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_DB}/docs", "write_document", ("PUT", "DELETE")),
     (f"{_DB}/bulk_docs", "bulk_docs", ("POST",)),
     (f"{_DB}/queries", "queries", ("POST",)),
+    (f"{_DB}/multi_get", "multi_get", ("POST",)),
     (f"{_DB}/streams/queries", "stream_query", ("GET", "POST")),
     (f"{_DB}/streams/docs", "stream_docs", ("GET",)),
     (f"{_DB}/bulk_insert", "bulk_insert", ("POST",)),
@@ -483,6 +498,10 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_DB}/stats", "stats", ("GET",)),
     (f"{_DB}/collections/stats", "collection_stats", ("GET",)),
     (f"{_DB}/configuration/client", "client_configuration", ("GET", "HEAD")),
+    (f"{_DB}/admin/configuration/client", "put_client_configuration", ("PUT",)),
+    (f"{_DB}/identity/next", "identity_next", ("POST",)),
+    (f"{_DB}/identity/seed", "identity_seed", ("POST",)),
+    (f"{_DB}/debug/identities", "identities", ("GET",)),
     ("/topology", "topology", ("GET",)),
     ("/cluster/topology", "cluster_topology", ("GET",)),
     ("/databases", "list_databases", ("GET",)),
@@ -492,12 +511,14 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def _guarded(endpoint: Endpoint) -> Endpoint:
+def _guarded(endpoint: Endpoint, server: _Server) -> Endpoint:
     """Turn every failure into a RavenDB-style answer; never a stack trace to the client."""
 
     async def run(request: Request) -> Response:
         try:
-            return await endpoint(request)
+            response = await endpoint(request)
+            await server.refresh_client_configuration(request, response)
+            return response
         except BodyTooLarge:
             return _error(413, "BadRequestException", "the request body is over the server's limit")
         except BodyTimeout:
@@ -566,7 +587,7 @@ def create_app(
     limits = limits or Limits()
     server = _Server(backend, limits, access or OpenAccess(), missing_databases)
     routes = [
-        Route(path, _guarded(getattr(server, handler)), methods=list(methods))
+        Route(path, _guarded(getattr(server, handler), server), methods=list(methods))
         for path, handler, methods in ROUTES
     ]
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {

@@ -29,6 +29,7 @@ from rookdb.errors import ConfigurationError
 from rookdb.ids import validate_id
 from rookdb.query import Query, QueryStatistics
 from rookdb.server.limits import parse_count
+from rookdb.server.multi_get import apply_body_paging
 from rookdb.storage.records import DocumentRecord, last_modified_now
 from rookdb.storage.streams import check_streamable
 from rookdb.streaming import starting_with
@@ -56,9 +57,7 @@ async def stream_query(server: _Server, request: Request) -> Response:
         query = rql.parse(body["Query"], parameters)
         start, page_size = body.get("Start"), body.get("PageSize")
         if start is not None or page_size is not None:
-            from rookdb.server.app import _page  # the one rule of body-level paging
-
-            query = _page(query, start, page_size)
+            query = apply_body_paging(query, start, page_size)  # the one rule of it
     else:
         query = rql.parse(request.query_params.get("query", ""), {})
     check_streamable(query)

@@ -1,18 +1,20 @@
 """The one narrow storage interface the session depends on (SPEC B1).
 
 A ``Storage`` is one database of one backend. The session calls nothing else: ``get`` (one read
-snapshot, also answering "exists" and includes), ``get_prefix``, ``apply`` (one atomic batch),
-``query``, the HiLo calls, ``stream`` and ``close``; ``stream_query`` and ``stream_prefix``
-serve ``session.advanced.stream``, ``conditional_get`` ``session.advanced.conditional_load``
-(defaults here; a backend overrides them to do better). Database administration lives on the
-small ``Backend`` interface beside it. A backend author implements both and runs
-``rookdb.testing``.
+snapshot, also answering "exists" and includes), ``get_prefix``, ``read_many`` (several of those
+reads in one snapshot), ``apply`` (one atomic batch), ``query``, the HiLo calls, ``stream`` and
+``close``; ``stream_query`` and ``stream_prefix`` serve ``session.advanced.stream``,
+``conditional_get`` ``session.advanced.conditional_load`` (defaults here; a backend overrides
+them to do better); the identity and client-configuration calls serve ``store.maintenance``.
+Database administration lives on the small ``Backend`` interface beside it. A backend author
+implements both and runs ``rookdb.testing``.
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from rookdb.query import Query
 from rookdb.storage.records import (
@@ -24,6 +26,8 @@ from rookdb.storage.records import (
     DocumentRecord,
     GetResult,
     QueryResult,
+    Read,
+    ReadResult,
     document_key,
 )
 from rookdb.storage.streams import QueryStream, check_streamable
@@ -45,8 +49,26 @@ class Storage(abc.ABC):
         their ``includes`` paths reference."""
 
     @abc.abstractmethod
-    def get_prefix(self, prefix: str, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
-        """Documents whose id starts with ``prefix`` (case-insensitive), in id order."""
+    def get_prefix(
+        self,
+        prefix: str,
+        start: int = 0,
+        page_size: int = 25,
+        matches: str = "",
+        exclude: str = "",
+        start_after: str = "",
+    ) -> list[DocumentRecord]:
+        """Documents whose id starts with ``prefix`` (case-insensitive), in id order; of
+        those, the ones whose rest of the id ``matches`` and not ``exclude`` (RavenDB's
+        patterns), after the id ``start_after``; ``start`` of them skipped, at most
+        ``page_size`` (``rookdb.storage.starting_with`` holds the rules and helpers)."""
+
+    @abc.abstractmethod
+    def read_many(self, reads: Sequence[Read]) -> list[ReadResult]:
+        """Run several reads (``IdsRead``, ``PrefixRead``, ``QueryRead``) in one snapshot and
+        one round trip: a ``GetResult``, a list of records or a ``QueryResult`` for each, in
+        order. Lazy operations (``session.advanced.eagerly``) send theirs this way. Each read
+        gives what its own method would; an error in any read raises it for the whole call."""
 
     @abc.abstractmethod
     def apply(self, batch: Iterable[Command]) -> BatchResult:
@@ -72,6 +94,33 @@ class Storage(abc.ABC):
     @abc.abstractmethod
     def return_ids(self, prefix: str, last_used: int, high: int) -> None:
         """Give back the unused end of a range, if no one reserved past it since."""
+
+    # -- identities and the client configuration (``rookdb.storage.identities``) --------------
+
+    @abc.abstractmethod
+    def next_identity(self, name: str) -> int:
+        """Advance the identity ``name`` (``"users|"`` or ``"users"``; a new one starts at 0)
+        and return its new value: the one the next ``users|`` id would have taken."""
+
+    @abc.abstractmethod
+    def seed_identity(self, name: str, value: int, force_update: bool = False) -> int:
+        """Raise the identity ``name`` to ``value`` (set it, even lower, with
+        ``force_update``); its value afterwards."""
+
+    @abc.abstractmethod
+    def get_identities(self) -> dict[str, int]:
+        """Every identity by RavenDB's name (``"users|"``) and its last value."""
+
+    @abc.abstractmethod
+    def get_client_configuration(self) -> tuple[int, dict[str, Any] | None]:
+        """The database's client configuration (RavenDB's JSON object, None when it has
+        none) and its etag (0 before any)."""
+
+    @abc.abstractmethod
+    def put_client_configuration(self, configuration: dict[str, Any]) -> int:
+        """Keep ``configuration`` (checked with ``check_client_configuration``) as the
+        database's client configuration, in place of any before it; the new etag. (RavenDB
+        has no way to remove one: a configuration with ``Disabled`` true stops its use.)"""
 
     @abc.abstractmethod
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:

@@ -22,7 +22,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 import httpx
 import orjson
@@ -39,6 +39,7 @@ from rookdb.ids import validate_database_name, validate_hilo_tag
 from rookdb.query import Query, QueryStatistics
 from rookdb.rql import print_query
 from rookdb.storage.base import Backend, Storage
+from rookdb.storage.identities import check_client_configuration, check_seed, identity_key
 from rookdb.storage.records import (
     BatchResult,
     Capabilities,
@@ -47,7 +48,11 @@ from rookdb.storage.records import (
     DatabaseStatistics,
     DocumentRecord,
     GetResult,
+    IdsRead,
+    PrefixRead,
     QueryResult,
+    Read,
+    ReadResult,
     document_key,
 )
 from rookdb.storage.streams import QueryStream, check_streamable
@@ -275,16 +280,7 @@ class HttpStorage(Storage):
             params=[("include", path) for path in includes],
             content=orjson.dumps({"Ids": list(ids)}),
         )
-        try:
-            found = {
-                document_key(r.id): r
-                for r in protocol.decode_documents(body["Results"])
-                if r is not None
-            }
-            included = _included(body["Includes"])
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise ProtocolError(f"the server's documents answer is malformed: {exc}") from exc
-        return GetResult(found, included)
+        return _get_result(body)
 
     def conditional_get(self, document_id: str, change_vector: str) -> ConditionalGetResult:
         """``GET /docs?id=`` with ``If-None-Match``: an unchanged document is a bodiless 304."""
@@ -304,13 +300,76 @@ class HttpStorage(Storage):
             raise ProtocolError("the server's answer to a conditional get is not one document")
         return ConditionalGetResult(True, protocol.decode_document(records[0]))
 
-    def get_prefix(self, prefix: str, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
+    def get_prefix(
+        self,
+        prefix: str,
+        start: int = 0,
+        page_size: int = 25,
+        matches: str = "",
+        exclude: str = "",
+        start_after: str = "",
+    ) -> list[DocumentRecord]:
+        read = PrefixRead(prefix, start, page_size, matches, exclude, start_after)
+        body = self._client.request("GET", f"{self._path}/docs", params=_prefix_params(read))
+        return _prefix_result(body)
+
+    def read_many(self, reads: Sequence[Read]) -> list[ReadResult]:
+        """One ``POST /multi_get`` (RavenDB's shape): the server runs the reads in one
+        snapshot and answers each as its own route would."""
+        reads = list(reads)
+        if not reads:
+            return []
+        requests = [self._multi_get_request(read) for read in reads]
         body = self._client.request(
-            "GET",
-            f"{self._path}/docs",
-            params={"startsWith": prefix, "start": start, "pageSize": page_size},
+            "POST", f"{self._path}/multi_get", content=orjson.dumps({"Requests": requests})
         )
-        return [r for r in protocol.decode_documents(_results(body)) if r is not None]
+        try:
+            answers = body["Results"]
+            if type(answers) is not list or len(answers) != len(reads):
+                raise ProtocolError("the server's multi_get answer has the wrong number of results")
+            results: list[ReadResult] = []
+            for read, answer in zip(reads, answers, strict=True):
+                status, result = answer["StatusCode"], answer["Result"]
+                if status >= 400:
+                    raise protocol.error_from_body(
+                        status, result if isinstance(result, dict) else None
+                    )
+                if isinstance(read, IdsRead):
+                    results.append(_get_result(result))
+                elif isinstance(read, PrefixRead):
+                    results.append(_prefix_result(result))
+                else:
+                    results.append(_query_result(read.query, result))
+        except (KeyError, TypeError, AttributeError) as exc:
+            raise ProtocolError(f"the server's multi_get answer is malformed: {exc}") from exc
+        return results
+
+    def _multi_get_request(self, read: Read) -> dict[str, Any]:
+        if isinstance(read, IdsRead):
+            query = urlencode([("include", path) for path in read.includes])
+            return {
+                "Url": f"{self._path}/docs",
+                "Query": f"?{query}" if query else "",
+                "Method": "POST",
+                "Headers": {},
+                "Content": {"Ids": list(read.ids)},
+            }
+        if isinstance(read, PrefixRead):
+            return {
+                "Url": f"{self._path}/docs",
+                "Query": "?" + urlencode(_prefix_params(read)),
+                "Method": "GET",
+                "Headers": {},
+                "Content": None,
+            }
+        text, parameters = print_query(read.query)
+        return {
+            "Url": f"{self._path}/queries",
+            "Query": "",
+            "Method": "POST",
+            "Headers": {},
+            "Content": {"Query": text, "QueryParameters": parameters},
+        }
 
     def apply(self, batch: Iterable[Command]) -> BatchResult:
         content = protocol.encode_commands(batch)
@@ -329,20 +388,7 @@ class HttpStorage(Storage):
             f"{self._path}/queries",
             content=orjson.dumps({"Query": text, "QueryParameters": parameters}),
         )
-        try:
-            stats = QueryStatistics(
-                total_results=body["TotalResults"],
-                skipped_results=body.get("SkippedResults", 0),
-                duration_in_ms=body.get("DurationInMs", 0),
-                index_name=body.get("IndexName") or "",
-            )
-            included = _included(body.get("Includes") or {})
-            if query.select:
-                return QueryResult([], included, stats, list(body["Results"]))
-            records = [r for r in protocol.decode_documents(body["Results"]) if r is not None]
-        except (KeyError, TypeError, AttributeError) as exc:
-            raise ProtocolError(f"the server's query answer is malformed: {exc}") from exc
-        return QueryResult(records, included, stats)
+        return _query_result(query, body)
 
     def reserve_ids(self, prefix: str, capacity: int, last_max: int = 0) -> tuple[int, int]:
         tag = validate_hilo_tag(prefix)
@@ -362,6 +408,45 @@ class HttpStorage(Storage):
             f"{self._path}/hilo/return",
             params={"tag": validate_hilo_tag(prefix), "last": last_used, "end": high},
         )
+
+    def next_identity(self, name: str) -> int:
+        identity_key(name)  # refused here as on every backend, before a request
+        body = self._client.request(
+            "POST", f"{self._path}/identity/next", params={"name": name}, write=True
+        )
+        return _int_field(body, "NewIdentityValue")
+
+    def seed_identity(self, name: str, value: int, force_update: bool = False) -> int:
+        identity_key(name)
+        params = {"name": name, "value": check_seed(value)}
+        if force_update:
+            params["force"] = "true"
+        body = self._client.request("POST", f"{self._path}/identity/seed", params=params)
+        return _int_field(body, "NewSeedValue")
+
+    def get_identities(self) -> dict[str, int]:
+        body = self._client.request("GET", f"{self._path}/debug/identities")
+        if type(body) is not dict or not all(type(v) is int for v in body.values()):
+            raise ProtocolError("the server's identities answer is not an object of ints")
+        return body
+
+    def get_client_configuration(self) -> tuple[int, dict[str, Any] | None]:
+        body = self._client.request("GET", f"{self._path}/configuration/client")
+        try:
+            etag, configuration = body["Etag"], body["Configuration"]
+        except (KeyError, TypeError) as exc:
+            raise ProtocolError(f"the server's client configuration is malformed: {exc}") from exc
+        if type(etag) is not int or not (configuration is None or type(configuration) is dict):
+            raise ProtocolError("the server's client configuration is malformed")
+        return etag, configuration
+
+    def put_client_configuration(self, configuration: dict[str, Any]) -> int:
+        self._client.request(
+            "PUT",
+            f"{self._path}/admin/configuration/client",
+            content=orjson.dumps(check_client_configuration(configuration)),
+        )
+        return self.get_client_configuration()[0]
 
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         text, _ = print_query(Query(collection=collection))
@@ -439,12 +524,69 @@ def _decoded_items(
         raise ProtocolError("the server's stream ended before its statistics")
 
 
+def _get_result(body: Any) -> GetResult:
+    try:
+        found = {
+            document_key(r.id): r
+            for r in protocol.decode_documents(body["Results"])
+            if r is not None
+        }
+        included = _included(body["Includes"])
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ProtocolError(f"the server's documents answer is malformed: {exc}") from exc
+    return GetResult(found, included)
+
+
+def _prefix_params(read: PrefixRead) -> list[tuple[str, str | int]]:
+    params: list[tuple[str, str | int]] = [
+        ("startsWith", read.prefix),
+        ("start", read.start),
+        ("pageSize", read.page_size),
+    ]
+    for name, value in (
+        ("matches", read.matches),
+        ("exclude", read.exclude),
+        ("startAfter", read.start_after),
+    ):
+        if value:
+            params.append((name, value))
+    return params
+
+
+def _prefix_result(body: Any) -> list[DocumentRecord]:
+    return [r for r in protocol.decode_documents(_results(body)) if r is not None]
+
+
+def _query_result(query: Query, body: Any) -> QueryResult:
+    try:
+        stats = QueryStatistics(
+            total_results=body["TotalResults"],
+            skipped_results=body.get("SkippedResults", 0),
+            duration_in_ms=body.get("DurationInMs", 0),
+            index_name=body.get("IndexName") or "",
+        )
+        included = _included(body.get("Includes") or {})
+        if query.select:
+            return QueryResult([], included, stats, list(body["Results"]))
+        records = [r for r in protocol.decode_documents(body["Results"]) if r is not None]
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ProtocolError(f"the server's query answer is malformed: {exc}") from exc
+    return QueryResult(records, included, stats)
+
+
 def _included(includes: dict[str, Any]) -> dict[str, DocumentRecord | None]:
     """An answer's ``Includes`` by key; a missing document is None."""
     return {
         document_key(key): record
         for key, record in zip(includes, protocol.decode_documents(includes.values()), strict=True)
     }
+
+
+def _int_field(body: Any, field: str) -> int:
+    value = body.get(field) if type(body) is dict else None
+    if type(value) is not int:
+        raise ProtocolError(f"the server's answer has no {field}")
+    return value
 
 
 def _results(body: Any) -> list[Any]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from rookdb.query import Query
 from rookdb.storage.base import Backend, Storage
@@ -21,6 +22,8 @@ from rookdb.storage.records import (
     DocumentRecord,
     GetResult,
     QueryResult,
+    Read,
+    ReadResult,
 )
 from rookdb.storage.streams import QueryStream
 
@@ -37,8 +40,19 @@ class MiddlewareStorage(Storage):
     def get(self, ids: Sequence[str], includes: Sequence[str] = ()) -> GetResult:
         return self.inner.get(ids, includes)
 
-    def get_prefix(self, prefix: str, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
-        return self.inner.get_prefix(prefix, start, page_size)
+    def get_prefix(
+        self,
+        prefix: str,
+        start: int = 0,
+        page_size: int = 25,
+        matches: str = "",
+        exclude: str = "",
+        start_after: str = "",
+    ) -> list[DocumentRecord]:
+        return self.inner.get_prefix(prefix, start, page_size, matches, exclude, start_after)
+
+    def read_many(self, reads: Sequence[Read]) -> list[ReadResult]:
+        return self.inner.read_many(reads)
 
     def apply(self, batch: Iterable[Command]) -> BatchResult:
         return self.inner.apply(batch)
@@ -51,6 +65,21 @@ class MiddlewareStorage(Storage):
 
     def return_ids(self, prefix: str, last_used: int, high: int) -> None:
         self.inner.return_ids(prefix, last_used, high)
+
+    def next_identity(self, name: str) -> int:
+        return self.inner.next_identity(name)
+
+    def seed_identity(self, name: str, value: int, force_update: bool = False) -> int:
+        return self.inner.seed_identity(name, value, force_update)
+
+    def get_identities(self) -> dict[str, int]:
+        return self.inner.get_identities()
+
+    def get_client_configuration(self) -> tuple[int, dict[str, Any] | None]:
+        return self.inner.get_client_configuration()
+
+    def put_client_configuration(self, configuration: dict[str, Any]) -> int:
+        return self.inner.put_client_configuration(configuration)
 
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         return self.inner.stream(collection)

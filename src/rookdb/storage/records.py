@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 from rookdb.errors import ConcurrencyError
 from rookdb.ids import validate_collection_name, validate_id
-from rookdb.query import QueryStatistics
+from rookdb.query import Query, QueryStatistics
 from rookdb.serialization.encoding import check_depth
 from rookdb.serialization.scalars import encode_datetime
 
@@ -32,10 +32,15 @@ __all__ = [
     "DeleteCommand",
     "DocumentRecord",
     "GetResult",
+    "IdsRead",
+    "PrefixRead",
     "PutCommand",
+    "QueryRead",
     "QueryResult",
     "QueryStatistics",
+    "Read",
     "ReadCheck",
+    "ReadResult",
     "WriteResult",
     "check_expected",
     "document_key",
@@ -175,6 +180,38 @@ class QueryResult(NamedTuple):
     statistics: QueryStatistics
     #: For queries with ``select``: the projected JSON objects (and no ``records``).
     projections: list[dict[str, Any]] | None = None
+
+
+# The reads ``Storage.read_many`` runs together, in one snapshot (lazy operations): each is
+# one of the three reads a session makes, with the arguments of its method.
+
+
+class IdsRead(NamedTuple):
+    """``Storage.get(ids, includes)``; its result is a ``GetResult``."""
+
+    ids: tuple[str, ...]
+    includes: tuple[str, ...] = ()
+
+
+class PrefixRead(NamedTuple):
+    """``Storage.get_prefix(...)`` with these arguments; its result is a list of records."""
+
+    prefix: str
+    start: int = 0
+    page_size: int = 25
+    matches: str = ""
+    exclude: str = ""
+    start_after: str = ""
+
+
+class QueryRead(NamedTuple):
+    """``Storage.query(query)``; its result is a ``QueryResult``."""
+
+    query: Query
+
+
+Read = IdsRead | PrefixRead | QueryRead
+ReadResult = GetResult | list[DocumentRecord] | QueryResult
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

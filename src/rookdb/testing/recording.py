@@ -31,6 +31,8 @@ from rookdb.storage.records import (
     DocumentRecord,
     GetResult,
     QueryResult,
+    Read,
+    ReadResult,
 )
 from rookdb.storage.streams import QueryStream
 from rookdb.store import DocumentStore
@@ -59,9 +61,21 @@ class RecordingStorage(MiddlewareStorage):
         self._record("get", list(ids), list(includes))
         return self.inner.get(ids, includes)
 
-    def get_prefix(self, prefix: str, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
-        self._record("get_prefix", prefix, start, page_size)
-        return self.inner.get_prefix(prefix, start, page_size)
+    def get_prefix(
+        self,
+        prefix: str,
+        start: int = 0,
+        page_size: int = 25,
+        matches: str = "",
+        exclude: str = "",
+        start_after: str = "",
+    ) -> list[DocumentRecord]:
+        self._record("get_prefix", prefix, start, page_size, matches, exclude, start_after)
+        return self.inner.get_prefix(prefix, start, page_size, matches, exclude, start_after)
+
+    def read_many(self, reads: Sequence[Read]) -> list[ReadResult]:
+        self._record("read_many", list(reads))
+        return self.inner.read_many(reads)
 
     def apply(self, batch: Iterable[Command]) -> BatchResult:
         if self.calls is None:  # not recording: the batch goes on as the session made it
@@ -81,6 +95,26 @@ class RecordingStorage(MiddlewareStorage):
     def return_ids(self, prefix: str, last_used: int, high: int) -> None:
         self._record("return_ids", prefix, last_used, high)
         self.inner.return_ids(prefix, last_used, high)
+
+    def next_identity(self, name: str) -> int:
+        self._record("next_identity", name)
+        return self.inner.next_identity(name)
+
+    def seed_identity(self, name: str, value: int, force_update: bool = False) -> int:
+        self._record("seed_identity", name, value, force_update)
+        return self.inner.seed_identity(name, value, force_update)
+
+    def get_identities(self) -> dict[str, int]:
+        self._record("get_identities")
+        return self.inner.get_identities()
+
+    def get_client_configuration(self) -> tuple[int, dict[str, Any] | None]:
+        self._record("get_client_configuration")
+        return self.inner.get_client_configuration()
+
+    def put_client_configuration(self, configuration: dict[str, Any]) -> int:
+        self._record("put_client_configuration", configuration)
+        return self.inner.put_client_configuration(configuration)
 
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         self._record("stream", collection)

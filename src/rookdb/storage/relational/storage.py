@@ -28,18 +28,30 @@ from typing import Any, ClassVar, NamedTuple
 
 import orjson
 
+from rookdb._types import assert_never
 from rookdb.errors import ConcurrencyError, ConfigurationError
 from rookdb.evaluate import project
 from rookdb.ids import validate_hilo_tag
 from rookdb.query import OrderBy, Query, QueryStatistics
 from rookdb.storage.base import STREAM_PAGE, Storage
+from rookdb.storage.identities import (
+    check_client_configuration,
+    check_seed,
+    identity_key,
+    identity_name,
+)
 from rookdb.storage.records import (
     Capabilities,
     DatabaseStatistics,
     DocumentRecord,
     GetResult,
+    IdsRead,
+    PrefixRead,
+    QueryRead,
     QueryResult,
+    Read,
     ReadCheck,
+    ReadResult,
     document_key,
 )
 from rookdb.storage.relational import hilo
@@ -57,6 +69,7 @@ from rookdb.storage.relational.results import (
     query_result,
     total_from_page,
 )
+from rookdb.storage.starting_with import id_filter, range_start, select_page
 from rookdb.storage.streams import QueryStream, check_streamable
 
 __all__ = [
@@ -70,6 +83,9 @@ __all__ = [
 ]
 
 _record = DocumentRecord._make
+
+#: The ``meta`` row holding the client configuration and its etag.
+_CLIENT_CONFIGURATION = "client_configuration"
 
 
 class StreamReading(NamedTuple):
@@ -108,6 +124,14 @@ class Statements(NamedTuple):
     total: str
     #: The next value of an identity (its lower-cased prefix).
     identity: str
+    #: Raise an identity to a value (its key, the value, force), returning its value.
+    seed_identity: str
+    #: Every identity (key, value), in key order.
+    identities: str
+    #: The value of a ``meta`` row (its name).
+    get_meta: str
+    #: Write a ``meta`` row (name, value).
+    put_meta: str
     #: Documents per collection.
     counts: str
     #: The automatic indexes (collection, path, kind), in order.
@@ -147,6 +171,17 @@ class Statements(NamedTuple):
             identity=(
                 f"INSERT INTO {schema}identities VALUES ({mark}, 1) ON CONFLICT (prefix) "
                 "DO UPDATE SET value = identities.value + 1 RETURNING value"
+            ),
+            seed_identity=(
+                f"INSERT INTO {schema}identities VALUES ({mark}, {mark}) ON CONFLICT (prefix) "
+                f"DO UPDATE SET value = CASE WHEN {mark} OR identities.value < excluded.value "
+                "THEN excluded.value ELSE identities.value END RETURNING value"
+            ),
+            identities=f"SELECT prefix, value FROM {schema}identities ORDER BY prefix",
+            get_meta=f"SELECT value FROM {schema}meta WHERE name = {mark}",
+            put_meta=(
+                f"INSERT INTO {schema}meta VALUES ({mark}, {mark}) ON CONFLICT (name) "
+                "DO UPDATE SET value = excluded.value"
             ),
             counts=(
                 f"SELECT collection, count(*) FROM {documents} GROUP BY collection "
@@ -266,13 +301,17 @@ class RelationalStorage(Storage):
             except self._errors.driver as exc:
                 raise self._errors("read documents").translate(exc) from exc
             return GetResult({key: _record(row)} if row is not None else {}, {})
-        keys = list(dict.fromkeys(document_key(i) for i in ids))
         with self._errors("read documents"), self._connection() as conn:
             if not includes:  # one statement: one snapshot
-                return GetResult(self._fetch(conn, keys), {})
+                return self._get_in(conn, ids, includes)
             with self._snapshot(conn):  # one snapshot for documents and includes
-                documents = self._fetch(conn, keys)
-                return GetResult(documents, self._includes(conn, documents.values(), includes))
+                return self._get_in(conn, ids, includes)
+
+    def _get_in(self, conn: Any, ids: Sequence[str], includes: Sequence[str]) -> GetResult:
+        documents = self._fetch(conn, list(dict.fromkeys(document_key(i) for i in ids)))
+        if not includes:
+            return GetResult(documents, {})
+        return GetResult(documents, self._includes(conn, documents.values(), includes))
 
     def _fetch(self, conn: Any, keys: list[str]) -> dict[str, DocumentRecord]:
         if not keys:
@@ -290,13 +329,42 @@ class RelationalStorage(Storage):
         found = self._fetch(conn, keys)
         return {key: found.get(key) for key in keys}
 
-    def get_prefix(self, prefix: str, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
-        low = document_key(prefix)
+    def get_prefix(
+        self,
+        prefix: str,
+        start: int = 0,
+        page_size: int = 25,
+        matches: str = "",
+        exclude: str = "",
+        start_after: str = "",
+    ) -> list[DocumentRecord]:
+        read = PrefixRead(prefix, start, page_size, matches, exclude, start_after)
         with self._errors("read documents"), self._connection() as conn:
-            rows = conn.execute(
-                self._sql.prefix, (low, low + "\U0010ffff", page_size, start)
-            ).fetchall()
-        return [_record(row) for row in rows]
+            if not (matches or exclude or start_after):  # one statement: one snapshot
+                return self._prefix_in(conn, read)
+            with self._snapshot(conn):  # the walk may take several statements
+                return self._prefix_in(conn, read)
+
+    def _prefix_in(self, conn: Any, read: PrefixRead) -> list[DocumentRecord]:
+        low = range_start(read.prefix, read.start_after)
+        high = document_key(read.prefix) + "\U0010ffff"
+        if not read.start_after and id_filter(read.prefix, read.matches, read.exclude) is None:
+            # SQL pages by itself
+            rows = conn.execute(self._sql.prefix, (low, high, read.page_size, read.start))
+            return [_record(row) for row in rows.fetchall()]
+        return select_page(self._prefix_walk(conn, low, high), read)
+
+    def _prefix_walk(self, conn: Any, low: str, high: str) -> Iterator[DocumentRecord]:
+        """Every document in ``[low, high)`` in key order, a page at a time (in the caller's
+        snapshot), for patterns that SQL does not test."""
+        offset = 0
+        while True:
+            rows = conn.execute(self._sql.prefix, (low, high, STREAM_PAGE, offset)).fetchall()
+            for row in rows:
+                yield _record(row)
+            if len(rows) < STREAM_PAGE:
+                return
+            offset += STREAM_PAGE
 
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         # Pages after a cursor (SQLite's rowid, PostgreSQL's key), so memory stays constant
@@ -382,27 +450,55 @@ class RelationalStorage(Storage):
     def query(self, query: Query) -> QueryResult:
         started = time.perf_counter()
         indexes = self._prepare_indexes(query)
+        with self._query_errors("run a query"), self._connection() as conn, self._snapshot(conn):
+            return self._query_in(conn, query, indexes, started)
+
+    def _query_in(
+        self, conn: Any, query: Query, indexes: dict[tuple[str, str], int], started: float
+    ) -> QueryResult:
         sql = self._sql
         projections: list[dict[str, Any]] | None = None
-        with self._query_errors("run a query"), self._connection() as conn, self._snapshot(conn):
-            params: list[Any] = []
-            where = self._where(conn, query, indexes, params)
-            select = f"{sql.select}{where} ORDER BY {self._order_clause(query.order_by)}"
-            if query.select and query.distinct:  # counted and paged after projecting
-                every = [_record(row) for row in conn.execute(select, params)]
-                records, projections, total = distinct_page(every, query)
-            else:
-                limit = self._no_limit if query.take is None else query.take
-                rows = conn.execute(select + sql.page, (*params, limit, query.skip)).fetchall()
-                records = [_record(row) for row in rows]
-                found = total_from_page(query, len(rows))
-                if found is None:
-                    found = conn.execute(sql.total + where, params).fetchone()[0]
-                total = found
-                if query.select:
-                    projections = [project(orjson.loads(r.data), query.select) for r in records]
-            included = self._includes(conn, records, query.includes) if query.includes else {}
+        params: list[Any] = []
+        where = self._where(conn, query, indexes, params)
+        select = f"{sql.select}{where} ORDER BY {self._order_clause(query.order_by)}"
+        if query.select and query.distinct:  # counted and paged after projecting
+            every = [_record(row) for row in conn.execute(select, params)]
+            records, projections, total = distinct_page(every, query)
+        else:
+            limit = self._no_limit if query.take is None else query.take
+            rows = conn.execute(select + sql.page, (*params, limit, query.skip)).fetchall()
+            records = [_record(row) for row in rows]
+            found = total_from_page(query, len(rows))
+            if found is None:
+                found = conn.execute(sql.total + where, params).fetchone()[0]
+            total = found
+            if query.select:
+                projections = [project(orjson.loads(r.data), query.select) for r in records]
+        included = self._includes(conn, records, query.includes) if query.includes else {}
         return query_result(query, started, indexes, records, projections, included, total)
+
+    def read_many(self, reads: Sequence[Read]) -> list[ReadResult]:
+        reads = list(reads)
+        # Automatic indexes are made first, each in a transaction of its own, as for a query.
+        indexes = {
+            i: self._prepare_indexes(read.query)
+            for i, read in enumerate(reads)
+            if isinstance(read, QueryRead)
+        }
+        errors = self._query_errors if indexes else self._errors
+        results: list[ReadResult] = []
+        with errors("run reads"), self._connection() as conn, self._snapshot(conn):
+            for i, read in enumerate(reads):
+                if isinstance(read, IdsRead):
+                    results.append(self._get_in(conn, read.ids, read.includes))
+                elif isinstance(read, PrefixRead):
+                    results.append(self._prefix_in(conn, read))
+                elif isinstance(read, QueryRead):
+                    started = time.perf_counter()
+                    results.append(self._query_in(conn, read.query, indexes[i], started))
+                else:
+                    assert_never(read)
+        return results
 
     def _prepare_indexes(self, query: Query) -> dict[tuple[str, str], int]:
         """Create the indexes ``query`` needs (SPEC Q4); the ids of its collection's indexes.
@@ -446,6 +542,43 @@ class RelationalStorage(Storage):
 
     def return_ids(self, prefix: str, last_used: int, high: int) -> None:
         hilo.give_back(self, validate_hilo_tag(prefix).lower(), last_used, high)
+
+    # -- identities and the client configuration ----------------------------------------------
+
+    def next_identity(self, name: str) -> int:
+        key = identity_key(name)
+        with self._errors("advance an identity"), self._connection() as conn:
+            value: int = conn.execute(self._sql.identity, (key,)).fetchall()[0][0]
+        return value
+
+    def seed_identity(self, name: str, value: int, force_update: bool = False) -> int:
+        key, value = identity_key(name), check_seed(value)
+        with self._errors("seed an identity"), self._connection() as conn:
+            rows = conn.execute(self._sql.seed_identity, (key, value, bool(force_update)))
+            seeded: int = rows.fetchall()[0][0]
+        return seeded
+
+    def get_identities(self) -> dict[str, int]:
+        with self._errors("read identities"), self._connection() as conn:
+            rows = conn.execute(self._sql.identities).fetchall()
+        return {identity_name(key): value for key, value in rows}
+
+    def get_client_configuration(self) -> tuple[int, dict[str, Any] | None]:
+        with self._errors("read the client configuration"), self._connection() as conn:
+            row = conn.execute(self._sql.get_meta, (_CLIENT_CONFIGURATION,)).fetchone()
+        if row is None:
+            return 0, None
+        kept = orjson.loads(row[0])
+        return kept["Etag"], kept["Configuration"]
+
+    def put_client_configuration(self, configuration: dict[str, Any]) -> int:
+        check_client_configuration(configuration)
+        # A time in microseconds: it grows with each change, without reading the last one.
+        etag = time.time_ns() // 1000
+        kept = orjson.dumps({"Etag": etag, "Configuration": configuration}).decode()
+        with self._errors("write the client configuration"), self._connection() as conn:
+            conn.execute(self._sql.put_meta, (_CLIENT_CONFIGURATION, kept))
+        return etag
 
     # -- admin -------------------------------------------------------------------------------
 

@@ -1,0 +1,278 @@
+"""Lazy operations: reads a session gathers and then runs together, in one request.
+
+As in RavenDB's client: ``session.advanced.lazily.load(...)``,
+``session.advanced.lazily.load_starting_with(...)``, ``query.lazily()`` and
+``query.count_lazily()`` return a ``Lazy`` and send nothing. The first ``.value`` asked of any
+of them, or ``session.advanced.eagerly.execute_all_pending_lazy_operations()``, runs every
+pending one with a single ``Storage.read_many`` call: one request of the session's budget, one
+read snapshot (over HTTP, one ``POST /multi_get``).
+
+What the session already knows is not asked again, as with ``load``: a lazy load of tracked ids
+is answered from the session when the operations run.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from rookdb.errors import InvalidIdError
+from rookdb.query import Query, QueryStatistics
+from rookdb.storage.records import (
+    GetResult,
+    IdsRead,
+    PrefixRead,
+    QueryRead,
+    QueryResult,
+    Read,
+    ReadResult,
+)
+
+if TYPE_CHECKING:
+    from rookdb.session import DocumentSession
+
+__all__ = [
+    "EagerSessionOperations",
+    "Lazy",
+    "LazyLoaderWithInclude",
+    "LazyOperation",
+    "LazySessionOperations",
+]
+
+T = TypeVar("T")
+
+
+class Lazy(Generic[T]):
+    """A value computed on first use: ``lazy.value`` (RavenDB's ``Lazy``)."""
+
+    __slots__ = ("_created", "_factory", "_value")
+
+    def __init__(self, factory: Callable[[], T]) -> None:
+        self._factory = factory
+        self._created = False
+        self._value: T | None = None
+
+    @property
+    def is_value_created(self) -> bool:
+        return self._created
+
+    @property
+    def value(self) -> T:
+        """The value; the first call runs the session's pending lazy operations if needed."""
+        if not self._created:
+            self._value = self._factory()
+            self._created = True
+        return self._value  # type: ignore[return-value]
+
+    def __repr__(self) -> str:
+        shown = repr(self._value) if self._created else "(not yet)"
+        return f"Lazy({shown})"
+
+
+class LazyOperation(abc.ABC):
+    """One pending read of a session. ``read`` is asked when the operations run (None: the
+    session answers it without storage), then ``handle`` gets what storage returned for it."""
+
+    def __init__(self, on_eval: Callable[[Any], None] | None = None) -> None:
+        self.on_eval = on_eval
+        self.done = False
+        self.result: Any = None
+
+    @abc.abstractmethod
+    def read(self) -> Read | None: ...
+
+    @abc.abstractmethod
+    def handle(self, result: ReadResult | None) -> None: ...
+
+
+class LoadOperation(LazyOperation):
+    """``lazily.load``: one id (its entity or None) or several (a dict, as ``load``)."""
+
+    def __init__(
+        self,
+        session: DocumentSession,
+        ids: list[str],
+        object_type: type[Any] | None,
+        single: bool,
+        on_eval: Callable[[Any], None] | None,
+        paths: tuple[str, ...] = (),
+    ) -> None:
+        super().__init__(on_eval)
+        self._session, self._ids, self._type, self._single = session, ids, object_type, single
+        self._paths = paths
+        self._plan: Any = None
+
+    def read(self) -> Read | None:
+        self._plan = self._session._plan_load(self._ids)
+        wanted = self._plan[2]
+        if not wanted:
+            return None
+        return IdsRead(tuple(self._plan[0][key] for key in wanted), self._paths)
+
+    def handle(self, result: ReadResult | None) -> None:
+        assert result is None or isinstance(result, GetResult)
+        found = self._session._finish_load(self._plan, result, self._type, self._paths)
+        self.result = found[self._ids[0]] if self._single else found
+
+
+class PrefixOperation(LazyOperation):
+    """``lazily.load_starting_with``: a dict id → entity, in id order."""
+
+    def __init__(
+        self, session: DocumentSession, read: PrefixRead, object_type: type[Any] | None
+    ) -> None:
+        super().__init__()
+        self._session, self._read, self._type = session, read, object_type
+
+    def read(self) -> Read | None:
+        return self._read
+
+    def handle(self, result: ReadResult | None) -> None:
+        assert isinstance(result, list)
+        found: dict[str, Any] = {}
+        for record in result:  # one at a time: a document deleted in the session drops out
+            for entity in self._session._prefix_entities([record], self._type):
+                found[record.id] = entity
+        self.result = found
+
+
+class QueryOperation(LazyOperation):
+    """``query.lazily()`` (the results) and ``query.count_lazily()`` (the count)."""
+
+    def __init__(
+        self,
+        session: DocumentSession,
+        query: Query,
+        object_type: type[Any] | None,
+        tracking: bool,
+        on_result: Callable[[list[Any], QueryStatistics], Any],
+        on_eval: Callable[[Any], None] | None = None,
+    ) -> None:
+        super().__init__(on_eval)
+        self._session, self._query = session, query
+        self._type, self._tracking, self._on_result = object_type, tracking, on_result
+
+    def read(self) -> Read | None:
+        return QueryRead(self._query)
+
+    def handle(self, result: ReadResult | None) -> None:
+        assert isinstance(result, QueryResult)
+        entities, stats = self._session._query_results(result, self._type, self._tracking)
+        self.result = self._on_result(entities, stats)
+
+
+def run_pending(session: DocumentSession, pending: Sequence[LazyOperation]) -> None:
+    """Run ``pending`` with one ``read_many`` (one request of ``session``'s budget), then hand
+    each its result and call the ``on_eval`` callbacks."""
+    reads: list[Read] = []
+    asking: list[LazyOperation] = []
+    answered: list[LazyOperation] = []
+    for operation in pending:
+        read = operation.read()
+        if read is None:
+            answered.append(operation)
+        else:
+            reads.append(read)
+            asking.append(operation)
+    results: list[ReadResult] = []
+    if reads:
+        session._request()
+        results = session._storage.read_many(reads)
+    for operation, result in zip(asking, results, strict=True):
+        operation.handle(result)
+        operation.done = True
+    for operation in answered:
+        operation.handle(None)
+        operation.done = True
+    for operation in pending:
+        if operation.on_eval is not None:
+            operation.on_eval(operation.result)
+
+
+class LazySessionOperations:
+    """``session.advanced.lazily``: loads that wait to run together with the others."""
+
+    def __init__(self, session: DocumentSession) -> None:
+        self._session = session
+
+    def include(self, path: str) -> LazyLoaderWithInclude:
+        """``lazily.include("company").load(ids)``: the documents ``path`` references come
+        in the same request, and later loads of them cost none."""
+        self._session._check_open()
+        self._session._check_tracking("include")
+        return LazyLoaderWithInclude(self, (path,))
+
+    def load(
+        self,
+        ids: str | Sequence[str],
+        object_type: type[T] | None = None,
+        on_eval: Callable[[Any], None] | None = None,
+    ) -> Lazy[Any]:
+        """``Lazy`` of ``load(ids, object_type)``: an entity (or None) for one id, a dict
+        id → entity (or None) for a list."""
+        return self._load(ids, object_type, on_eval, ())
+
+    def _load(
+        self,
+        ids: str | Sequence[str],
+        object_type: type[Any] | None,
+        on_eval: Callable[[Any], None] | None,
+        paths: tuple[str, ...],
+    ) -> Lazy[Any]:
+        session = self._session
+        session._check_open()
+        if isinstance(ids, str):
+            operation = LoadOperation(session, [ids], object_type, True, on_eval, paths)
+        elif isinstance(ids, (bytes, bytearray)) or not isinstance(ids, Iterable):
+            raise InvalidIdError(f"an id is a str (or a list of them), not {ids!r}")
+        else:
+            operation = LoadOperation(session, list(ids), object_type, False, on_eval, paths)
+        session._plan_load(operation._ids)  # bad ids are refused now, not when run
+        return session._add_lazy(operation)
+
+    def load_starting_with(
+        self,
+        id_prefix: str,
+        object_type: type[T] | None = None,
+        matches: str | None = None,
+        start: int = 0,
+        page_size: int = 25,
+        exclude: str | None = None,
+        start_after: str | None = None,
+    ) -> Lazy[dict[str, T]]:
+        """``Lazy`` of the documents ``load_starting_with`` returns, as a dict id → entity."""
+        session = self._session
+        session._check_open()
+        read = session._prefix_read(id_prefix, matches, start, page_size, exclude, start_after)
+        return session._add_lazy(PrefixOperation(session, read, object_type))
+
+
+class LazyLoaderWithInclude:
+    """``session.advanced.lazily.include(path)``: add paths, then ``load``."""
+
+    def __init__(self, lazily: LazySessionOperations, paths: tuple[str, ...]) -> None:
+        self._lazily, self._paths = lazily, paths
+
+    def include(self, path: str) -> LazyLoaderWithInclude:
+        return LazyLoaderWithInclude(self._lazily, (*self._paths, path))
+
+    def load(
+        self,
+        ids: str | Sequence[str],
+        object_type: type[T] | None = None,
+        on_eval: Callable[[Any], None] | None = None,
+    ) -> Lazy[Any]:
+        return self._lazily._load(ids, object_type, on_eval, self._paths)
+
+
+class EagerSessionOperations:
+    """``session.advanced.eagerly``: run what is pending now."""
+
+    def __init__(self, session: DocumentSession) -> None:
+        self._session = session
+
+    def execute_all_pending_lazy_operations(self) -> None:
+        """Run every pending lazy operation in one request (none when nothing is pending or
+        the session knows every answer)."""
+        self._session._execute_lazy()

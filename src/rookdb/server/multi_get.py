@@ -1,0 +1,169 @@
+"""``POST /databases/{db}/multi_get``: several reads in one request and one snapshot.
+
+RavenDB's clients send their lazy operations this way (``MultiGetCommand``): a body
+``{"Requests": [{"Url", "Query", "Method", "Headers", "Content"}, ...]}`` whose items are the
+requests each read would have made on its own (``/docs`` by id or by prefix, ``/queries``), and
+an answer ``{"Results": [{"Result", "StatusCode", "Headers"}, ...]}`` with what each route
+would have answered. rookdb runs them with one ``Storage.read_many`` call: one snapshot.
+
+The reading of a ``/docs`` or ``/queries`` request into a storage read lives here too: the
+routes themselves (``app``) and the items of a multi_get share it, so both accept and refuse
+exactly the same input.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote
+
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
+from starlette.requests import Request
+
+from rookdb import protocol, rql
+from rookdb.errors import ConfigurationError, RookError
+from rookdb.ids import validate_id
+from rookdb.query import Query, check_count
+from rookdb.server.limits import parse_count
+from rookdb.storage.records import (
+    GetResult,
+    IdsRead,
+    PrefixRead,
+    QueryRead,
+    QueryResult,
+    Read,
+    ReadResult,
+)
+from rookdb.storage.starting_with import check_prefix_read
+
+if TYPE_CHECKING:
+    from rookdb.server.app import _Server
+
+__all__ = ["docs_read", "multi_get", "query_read"]
+
+
+def docs_read(method: str, params: QueryParams, body: Any) -> IdsRead | PrefixRead:
+    """The read a ``/docs`` request asks for: by ids (``id=``, or ``{"Ids": [...]}`` posted)
+    with ``include=`` paths, or by prefix (``startsWith=`` and RavenDB's paging and patterns)."""
+    if method == "POST":
+        if type(body) is not dict or type(body.get("Ids")) is not list:
+            raise ConfigurationError('POST docs takes {"Ids": [...]}')
+        ids = body["Ids"]
+    else:
+        ids = params.getlist("id")
+    for document_id in ids:
+        validate_id(document_id)
+    if ids:
+        return IdsRead(tuple(ids), tuple(params.getlist("include")))
+    if "startsWith" not in params:
+        raise ConfigurationError("docs needs id=..., Ids or startsWith=...")
+    return check_prefix_read(
+        PrefixRead(
+            params["startsWith"],
+            parse_count(params.get("start", "0"), "start"),
+            parse_count(params.get("pageSize", "25"), "pageSize"),
+            params.get("matches") or "",
+            params.get("exclude") or "",
+            params.get("startAfter") or "",
+        )
+    )
+
+
+def query_read(body: Any) -> QueryRead:
+    """The read a ``/queries`` body (RavenDB's ``IndexQuery``) asks for."""
+    if type(body) is not dict or type(body.get("Query")) is not str:
+        raise ConfigurationError('a query is {"Query": "<RQL>", "QueryParameters": {...}}')
+    parameters = body.get("QueryParameters") or {}
+    if type(parameters) is not dict:
+        raise ConfigurationError("QueryParameters is an object")
+    query = rql.parse(body["Query"], parameters)
+    start, page_size = body.get("Start"), body.get("PageSize")
+    if start is not None or page_size is not None:
+        query = apply_body_paging(query, start, page_size)
+    return QueryRead(query)
+
+
+def apply_body_paging(query: Query, start: Any, page_size: Any) -> Query:
+    """Apply RavenDB's body-level ``Start``/``PageSize`` on top of the RQL's own paging (the
+    sum is a count too: ``Query`` checks it)."""
+    take = query.take
+    if page_size is not None:
+        check_count(page_size, "PageSize")
+        take = page_size if take is None else min(take, page_size)
+    skip = query.skip if start is None else query.skip + check_count(start, "Start")
+    return dataclasses.replace(query, skip=skip, take=take)
+
+
+def _item_read(item: Any, database: str) -> tuple[Read, str]:
+    """One item of a multi_get as a storage read, and its HTTP method."""
+    if type(item) is not dict or type(item.get("Url")) is not str:
+        raise ConfigurationError('a multi_get request is {"Url": ..., "Query": ..., ...}')
+    url = item["Url"]
+    if url.startswith("/databases/"):  # RavenDB's clients name the database in each item
+        _, _, name, *rest = url.split("/", 3)
+        if unquote(name).lower() != database.lower():
+            raise ConfigurationError("a multi_get reads the database it is sent to, no other")
+        url = "/" + "".join(rest)
+    method = item.get("Method") or "GET"
+    if type(method) is not str:
+        raise ConfigurationError("a multi_get request's Method is a str")
+    method = method.upper()
+    query = item.get("Query") or ""
+    if type(query) is not str:
+        raise ConfigurationError("a multi_get request's Query is a str")
+    params = QueryParams(query.removeprefix("?"))
+    content = item.get("Content")
+    if url == "/docs" and method in ("GET", "POST"):
+        return docs_read(method, params, content), method
+    if url == "/queries" and method == "POST":
+        return query_read(content), method
+    raise ConfigurationError(
+        f"multi_get serves GET/POST /docs and POST /queries, not {method} {url}"
+    )
+
+
+async def multi_get(server: _Server, request: Request) -> Any:
+    """The route: every item read in one ``read_many`` call, answered as its route would."""
+    database = server.database(request, write=False)
+    storage = server.backend.database(database)
+    body = await server.body(request)
+    items = body.get("Requests") if type(body) is dict else None
+    if type(items) is not list:
+        raise ConfigurationError('multi_get takes {"Requests": [...]}')
+    answers: list[dict[str, Any] | None] = [None] * len(items)
+    reads: list[Read] = []
+    methods: list[str] = []
+    positions: list[int] = []
+    for position, item in enumerate(items):
+        try:
+            read, method = _item_read(item, database)
+        except RookError as exc:  # this item fails as its route would; the others go on
+            answers[position] = _answer(protocol.error_body(exc), protocol.error_status(exc))
+            continue
+        reads.append(read)
+        methods.append(method)
+        positions.append(position)
+    results: list[ReadResult] = await run_in_threadpool(storage.read_many, reads) if reads else []
+    for read, method, position, result in zip(reads, methods, positions, results, strict=True):
+        answers[position] = _encode(server, request, read, method, result)
+    return {"Results": answers}
+
+
+def _answer(result: Any, status: int = 200) -> dict[str, Any]:
+    return {"Result": result, "StatusCode": status, "Headers": {}}
+
+
+def _encode(
+    server: _Server, request: Request, read: Read, method: str, result: ReadResult
+) -> dict[str, Any]:
+    if isinstance(read, IdsRead):
+        assert isinstance(result, GetResult)
+        status, answer = server.docs_answer(request, method, read.ids, result)
+        # A missing document by GET is a 404 with no body, as RavenDB answers it.
+        return _answer(None if status == 404 else answer, status)
+    if isinstance(read, PrefixRead):
+        assert isinstance(result, list)
+        return _answer({"Results": server.documents(request, list(result))})
+    assert isinstance(result, QueryResult)
+    return _answer(server.query_answer(request, result))
