@@ -30,8 +30,8 @@ from rookdb.storage.postgres.transactions import SNAPSHOT, lock_key, transaction
 from rookdb.storage.postgres.writes import PostgresWrites, _body, log
 from rookdb.storage.records import Capabilities, document_key, last_modified_now
 from rookdb.storage.relational import hilo
+from rookdb.storage.relational.statements import Statements
 from rookdb.storage.relational.storage import (
-    Statements,
     StreamReading,
     check_format_version,
     new_database_id,

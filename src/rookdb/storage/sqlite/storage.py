@@ -32,9 +32,9 @@ from rookdb.storage.records import (
     last_modified_now,
 )
 from rookdb.storage.relational import hilo
+from rookdb.storage.relational.statements import Statements
 from rookdb.storage.relational.storage import (
     RelationalStorage,
-    Statements,
     StreamReading,
     check_format_version,
     new_database_id,
