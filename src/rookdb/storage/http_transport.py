@@ -1,0 +1,233 @@
+"""The transport of the ``http(s)://`` backend (``rookdb.storage.http``): httpx clients for one
+or several rookdb servers of the same data, failing over between them as RavenDB's clients do
+over their topology, and what their answers mean (a rookdb error sent by the server is raised
+as that error; a server that cannot be reached is ``StorageUnavailableError``; a request whose
+answer was lost after it was sent is ``OutcomeUnknownError`` where it may have been applied).
+
+Failovers are logged on ``rookdb.storage.http``, the backend's logger.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from typing import Any
+
+import httpx
+import orjson
+
+from rookdb import protocol
+from rookdb.errors import (
+    OutcomeUnknownError,
+    ProtocolError,
+    StorageUnavailableError,
+)
+
+__all__ = ["API_KEY_VARIABLE", "MAX_BATCH_BYTES", "NOT_MODIFIED", "Client"]
+
+# The backend's logger: what users configure for it (README: Logging).
+log = logging.getLogger("rookdb.storage.http")
+
+API_KEY_VARIABLE = "ROOKDB_API_KEY"
+#: The server's default body limit (SPEC H4): a bigger batch is refused before it is sent.
+MAX_BATCH_BYTES = 256 * 1024 * 1024
+TIMEOUT_S = 60.0
+CONNECT_TIMEOUT_S = 10.0
+#: The longest a failed server URL waits before it is preferred again.
+MAX_RETRY_AFTER_S = 60.0
+#: What ``Client.request`` returns for a ``304 Not Modified``.
+NOT_MODIFIED = object()
+
+
+class _Node:
+    """One server URL and what the store remembers of its failures."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.failures = 0
+        self.retry_at = 0.0  # time.monotonic(): before it, the other URLs are tried first
+
+
+def _not_sent(exc: httpx.TransportError) -> bool:
+    """True when the request cannot have reached a server: it never had a connection."""
+    return isinstance(exc, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+
+
+def _unreachable(failures: list[tuple[str, httpx.TransportError]]) -> StorageUnavailableError:
+    if len(failures) == 1:
+        url, exc = failures[0]
+        what = "cannot reach" if _not_sent(exc) else "no answer from"
+        return StorageUnavailableError(f"{what} the rookdb server at {url}: {exc}", original=exc)
+    reasons = "; ".join(f"{url}: {exc}" for url, exc in failures)
+    return StorageUnavailableError(
+        f"none of the {len(failures)} rookdb servers answered ({reasons})",
+        original=failures[-1][1],
+    )
+
+
+class Client:
+    """One httpx client for the store's server URLs, which URL to use, and the rules for
+    turning failures into rookdb errors.
+
+    Failover, as RavenDB's clients do over their topology: each request goes to the first URL
+    that has not failed lately; a URL that fails is tried again after a back-off (1 s, doubling
+    to a minute), before that only once the others have failed too. A request that never
+    reached a server goes to the next URL, a batch included; a read whose answer was lost is
+    asked of the next URL; a batch whose answer was lost is ``OutcomeUnknownError`` at once:
+    it may have been written, and sending it elsewhere could write it twice.
+    """
+
+    def __init__(self, base_urls: Sequence[str]) -> None:
+        headers = {
+            "User-Agent": "rookdb",
+            "Accept": f"{protocol.RECORDS}, application/json",
+            # Databases are created on first use, as on every embedded backend.
+            protocol.CREATE_DATABASE_HEADER: "true",
+        }
+        key = os.environ.get(API_KEY_VARIABLE)
+        if key:
+            headers["Authorization"] = f"Bearer {key}"
+        self._nodes = [_Node(url) for url in base_urls]
+        self._lock = threading.Lock()
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=16)
+        # TCP_NODELAY, as on the server's side: a small last segment of a request must not
+        # wait for the server's delayed ACK (Nagle's algorithm), which costs 40 ms a time.
+        transport = httpx.HTTPTransport(
+            limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+        )
+        self._http = httpx.Client(
+            headers=headers,
+            timeout=httpx.Timeout(TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
+            transport=transport,
+        )
+
+    def _order(self) -> list[_Node]:
+        """The URLs in the order to try them: those not failed lately first, as given."""
+        now = time.monotonic()
+        with self._lock:
+            return sorted(self._nodes, key=lambda node: max(node.retry_at - now, 0.0))
+
+    def _failed(self, node: _Node, exc: httpx.TransportError, next_url: str | None) -> None:
+        with self._lock:
+            node.failures += 1
+            wait = min(2.0 ** min(node.failures - 1, 16), MAX_RETRY_AFTER_S)  # 1 s, 2 s, ...
+            node.retry_at = time.monotonic() + wait
+        if next_url is not None:
+            log.warning(
+                "the rookdb server at %s failed (%s); failing over to %s", node.url, exc, next_url
+            )
+
+    def _answered(self, node: _Node) -> None:
+        if node.failures:
+            with self._lock:
+                node.failures, node.retry_at = 0, 0.0
+            log.info("the rookdb server at %s answers again", node.url)
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Any = None,
+        content: bytes | None = None,
+        write: bool = False,
+        missing_ok: bool = False,
+        headers: Mapping[str, str] | None = None,
+    ) -> Any:
+        """Send one request; the decoded JSON answer (None for an empty one or, with
+        ``missing_ok``, a 404; ``NOT_MODIFIED`` for a 304)."""
+        failures: list[tuple[str, httpx.TransportError]] = []
+        nodes = self._order()
+        for index, node in enumerate(nodes):
+            try:
+                response = self._http.request(
+                    method, node.url + path, params=params, content=content, headers=headers
+                )
+            except httpx.TransportError as exc:
+                if write and not _not_sent(exc):
+                    raise OutcomeUnknownError(
+                        f"the batch was sent to {node.url} but no answer came back ({exc}): "
+                        "it may or may not have been written",
+                        original=exc,
+                    ) from exc
+                failures.append((node.url, exc))
+                self._failed(node, exc, nodes[index + 1].url if index + 1 < len(nodes) else None)
+                continue
+            self._answered(node)
+            break
+        else:
+            raise _unreachable(failures)
+        if response.status_code == 404 and missing_ok:
+            return None
+        if response.status_code == 304:
+            return NOT_MODIFIED
+        body = _decode(response)
+        if response.status_code >= 400:
+            raise protocol.error_from_body(
+                response.status_code, body if isinstance(body, dict) else None
+            )
+        return body
+
+    def stream_lines(
+        self, path: str, params: Any, method: str = "GET", content: bytes | None = None
+    ) -> Iterator[str]:
+        """The lines of a streamed answer, read as they arrive (a read: a server that cannot
+        be reached before the first line is left for the next)."""
+        failures: list[tuple[str, httpx.TransportError]] = []
+        nodes = self._order()
+        for index, node in enumerate(nodes):
+            started = False
+            try:
+                with self._http.stream(
+                    method, node.url + path, params=params, content=content
+                ) as response:
+                    started = True
+                    self._answered(node)
+                    if response.status_code >= 400:
+                        response.read()
+                        body = _decode(response)
+                        raise protocol.error_from_body(
+                            response.status_code, body if isinstance(body, dict) else None
+                        )
+                    yield from decode_json_lines(response.iter_bytes())
+                return
+            except httpx.TransportError as exc:
+                if started:  # lines were read already: another server cannot go on from there
+                    raise StorageUnavailableError(
+                        f"the stream from {node.url} broke: {exc}", original=exc
+                    ) from exc
+                failures.append((node.url, exc))
+                self._failed(node, exc, nodes[index + 1].url if index + 1 < len(nodes) else None)
+        raise _unreachable(failures)
+
+    def close(self) -> None:
+        self._http.close()
+
+
+def decode_json_lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    """The lines of a JSON-lines body, split at ``\\n`` only. (httpx's ``iter_lines`` splits
+    where ``str.splitlines`` does, at U+2028, U+0085 and others too, which a JSON string may
+    hold unescaped: a document holding one came back cut in two.)"""
+    pending = b""
+    for chunk in chunks:
+        *lines, pending = (pending + chunk).split(b"\n")
+        for line in lines:
+            yield line.decode()
+    if pending:
+        yield pending.decode()
+
+
+def _decode(response: httpx.Response) -> Any:
+    if not response.content:
+        return None
+    try:
+        return orjson.loads(response.content)
+    except orjson.JSONDecodeError as exc:
+        raise ProtocolError(
+            f"the server answered HTTP {response.status_code} with something that is not "
+            f"JSON: {response.content[:200]!r}"
+        ) from exc
