@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Awaitable, Callable, Iterator
+from itertools import zip_longest
 from typing import Any
 
 import orjson
@@ -174,17 +175,20 @@ class _Server:
         parameters = body.get("QueryParameters") or {}
         if type(parameters) is not dict:
             raise ConfigurationError("QueryParameters is an object")
-        query = rql.parse(body["Query"], parameters)
-        start, page_size = body.get("Start"), body.get("PageSize")
-        if start is not None or page_size is not None:
-            query = _page(query, start, page_size)
+        query = _page(rql.parse(body["Query"], parameters), body.get("Start"), body.get("PageSize"))
         result = await run_in_threadpool(storage.query, query)
         stats = result.statistics
-        results: list[Any] = (
-            [_fragment(projection) for projection in result.projections]
-            if result.projections is not None
-            else self.documents(request, list(result.records))
-        )
+        results: list[Any]
+        if result.projections is None:
+            results = self.documents(request, list(result.records))
+        elif protocol.RECORDS in request.headers.get("accept", ""):  # rookdb's own client
+            results = [_fragment(projection) for projection in result.projections]
+        else:
+            results = [
+                _fragment(protocol.encode_projection(projection, record, query.distinct))
+                for projection, record in zip_longest(result.projections, result.records)
+                if projection is not None
+            ]
         now = last_modified_now()
         return _json(
             {
@@ -369,13 +373,19 @@ def _fragment(value: Any) -> orjson.Fragment:
 
 
 def _page(query: Query, start: Any, page_size: Any) -> Query:
-    """Apply RavenDB's body-level ``Start``/``PageSize`` on top of the RQL's own paging (the
-    sum is a count too: ``Query`` checks it)."""
-    take = query.take
+    """The page RavenDB's server reads from a query's RQL and its body, which the official
+    client 7.2 both fills (``limit $p0, $p1`` and ``Start``/``PageSize``, the same numbers):
+    the offset is the larger of the RQL's and ``Start`` (not their sum, which would skip
+    twice), the count the smaller of the RQL's and ``PageSize``; a null or missing one is
+    no bound."""
+    skip, take = query.skip, query.take
+    if start is not None:
+        skip = max(skip, check_count(start, "Start"))
     if page_size is not None:
         check_count(page_size, "PageSize")
         take = page_size if take is None else min(take, page_size)
-    skip = query.skip if start is None else query.skip + check_count(start, "Start")
+    if (skip, take) == (query.skip, query.take):
+        return query
     return dataclasses.replace(query, skip=skip, take=take)
 
 
