@@ -156,6 +156,7 @@ def test_list_parameters_of_where_in_contains_any_and_contains_all(store: Any) -
         assert _names(users().contains_all("tags", ["a", "b"])) == ["ann"]
         assert _names(users().contains_all("tags", [])) == ["ann", "bob", "cid"]  # "true"
         assert _names(users().where_in("name", [])) == []
+        assert _names(users().where_equals("name", "ann", exact=True)) == ["ann"]
 
 
 def test_the_identity_property_in_where_is_id(store: Any) -> None:

@@ -7,7 +7,7 @@ server issue sends queries. ``parse(print_query(q))`` gives ``q`` back.
 Supported (SPEC Q3)::
 
     from Employees | from "Employees" | from 'Employees' | from @all_docs
-    where <expr>      expr: or / and / not / ( ) / true, and the comparisons below
+    where <expr>      expr: or / and / not / ( ) / exact( ) / true, and the comparisons below
         field = v   field == v   field != v   field <> v   field < v   <=   >   >=
         field in (v, ...)   field all in (v, ...)   field between v and v
         startsWith(field, v)   endsWith(field, v)   exists(field)   regex(field, v)
@@ -393,6 +393,10 @@ class _Parser:
         if self.is_id_call():
             return _of_id(self.comparison(ID_FIELD), self.text, token.position)
         if token.kind == "name" and following.kind == "op" and following.text == "(":
+            if token.text.lower() == "exact":
+                # exact(...): a case-sensitive test, which every rookdb comparison already is
+                self.index += 1
+                return self.primary()
             if token.text.lower() in _FUNCTIONS:
                 return self.function()
             raise self.error(f"{token.text}() is not supported by rookdb in where")
