@@ -38,7 +38,8 @@ from typing import Any, NamedTuple, TypeVar
 
 from rookdb import rql_time
 from rookdb._types import assert_never
-from rookdb.errors import QueryError
+from rookdb.errors import InvalidIdError, QueryError
+from rookdb.ids import validate_collection_name
 from rookdb.paths import parse_field_path
 from rookdb.query import (
     COMPARISONS,
@@ -490,6 +491,11 @@ class _Parser:
         self.index += 1
         if collection is not None and collection.lower() == ALL_DOCS:
             collection = None
+        elif collection is not None:
+            try:
+                validate_collection_name(collection)
+            except InvalidIdError as exc:  # said where, as every error of the text is
+                raise _error(str(exc), self.text, token.position) from None
         if self.keyword("as"):
             raise self.error("a collection alias (from X as x) is not supported")
         for word in ("group", "update", "declare", "with", "match"):
