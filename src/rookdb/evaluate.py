@@ -10,6 +10,8 @@ A field predicate matches when some candidate satisfies it:
 * ``<``, ``<=``, ``>``, ``>=`` and ``between`` compare numbers with numbers and strings with
   strings (by code point); a candidate of another type never matches;
 * ``starts_with``, ``ends_with`` and ``regex`` (``re.search``) look at string candidates;
+* ``id()`` (RQL) has one candidate, the document's key: its id in lower case, as RavenDB
+  compares ids (the parser lower-cases the values compared with it);
 * ``exists`` holds when the path reaches any value at all (null and ``[]`` included);
 * ``search`` tokenizes the field's strings (``rookdb.fulltext``) and holds when any (or, with
   ``and``, every) search term is among their tokens;
@@ -33,6 +35,7 @@ from rookdb._types import assert_never
 from rookdb.fulltext import tokenize
 from rookdb.paths import parse_field_path, values_at
 from rookdb.query import (
+    ID_FIELD,
     And,
     Between,
     Compare,
@@ -61,6 +64,12 @@ def candidates(document: Any, field: str) -> Iterator[Any]:
             yield from value
         else:
             yield value
+
+
+def _candidates(document: Any, field: str, key: str | None) -> Iterator[Any]:
+    if field == ID_FIELD:  # the document's key: ids compare case-insensitively
+        return iter(() if key is None else (key,))
+    return candidates(document, field)
 
 
 def cut(text: str) -> str:
@@ -107,39 +116,40 @@ def _regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-def matches(document: Any, predicate: Predicate) -> bool:
-    """Whether ``document`` (a decoded JSON object) matches ``predicate``."""
+def matches(document: Any, predicate: Predicate, key: str | None = None) -> bool:
+    """Whether ``document`` (a decoded JSON object) matches ``predicate``; ``key`` is its
+    document key (the id in lower case), the one candidate of ``id()``."""
     match predicate:
         case And(items=items):
-            return all(matches(document, p) for p in items)
+            return all(matches(document, p, key) for p in items)
         case Or(items=items):
-            return any(matches(document, p) for p in items)
+            return any(matches(document, p, key) for p in items)
         case Not(item=item):
-            return not matches(document, item)
+            return not matches(document, item, key)
         case Exists(field=field):
             return bool(values_at(document, parse_field_path(field)))
         case Equals(field=field, value=value):
-            return any(_eq(c, value) for c in candidates(document, field))
+            return any(_eq(c, value) for c in _candidates(document, field, key))
         case In(field=field, values=wanted):
-            return any(_eq(c, v) for c in candidates(document, field) for v in wanted)
+            return any(_eq(c, v) for c in _candidates(document, field, key) for v in wanted)
         case ContainsAll(field=field, values=wanted):
-            held = list(candidates(document, field))
+            held = list(_candidates(document, field, key))
             return all(any(_eq(c, v) for c in held) for v in wanted)
         case Compare(field=field, op=op_name, value=value):
             op, bound = _OPS[op_name], _comparable(value)
-            values = candidates(document, field)
+            values = _candidates(document, field, key)
             return any(_same_kind(c, bound) and op(_comparable(c), bound) for c in values)
         case Between(field=field, low=low, high=high):
             low, high = _comparable(low), _comparable(high)
-            values = candidates(document, field)
+            values = _candidates(document, field, key)
             return any(_same_kind(c, low) and low <= _comparable(c) <= high for c in values)
         case StartsWith(field=field, prefix=prefix):
-            return any(c.startswith(cut(prefix)) for c in _texts(candidates(document, field)))
+            return any(c.startswith(cut(prefix)) for c in _texts(_candidates(document, field, key)))
         case EndsWith(field=field, suffix=suffix):
-            return any(c.endswith(cut(suffix)) for c in _texts(candidates(document, field)))
+            return any(c.endswith(cut(suffix)) for c in _texts(_candidates(document, field, key)))
         case Regex(field=field, pattern=pattern_text):
             pattern = _regex(pattern_text)
-            texts = _texts(candidates(document, field))
+            texts = _texts(_candidates(document, field, key))
             return any(pattern.search(c) is not None for c in texts)
         case Search(field=field, terms=terms, operator=search_operator):
             words = set(tokenize(search_text(document, field)))
@@ -150,17 +160,28 @@ def matches(document: Any, predicate: Predicate) -> bool:
             assert_never(predicate, "predicate")
 
 
-def project(document: Any, fields: tuple[str, ...]) -> dict[str, Any]:
+def project(
+    document: Any,
+    fields: tuple[str, ...],
+    keys: tuple[str, ...] = (),
+    document_id: str | None = None,
+) -> dict[str, Any]:
     """The projection of ``document`` on ``fields`` (``select``): each field path maps to its
-    value (None when missing), or to the list of values an array path reaches."""
+    value (None when missing), or to the list of values an array path reaches; ``id()`` maps
+    to ``document_id``. Each goes under its key in ``keys`` (``select age as Id``), or under
+    its path when ``keys`` is empty."""
     out: dict[str, Any] = {}
-    for field in fields:
+    for index, field in enumerate(fields):
+        key = keys[index] if keys else field
+        if field == ID_FIELD:
+            out[key] = document_id
+            continue
         segments = parse_field_path(field)
         reached = values_at(document, segments)
         if any(segment.is_array for segment in segments):
-            out[field] = reached
+            out[key] = reached
         else:
-            out[field] = reached[0] if reached else None
+            out[key] = reached[0] if reached else None
     return out
 
 

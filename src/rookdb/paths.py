@@ -9,12 +9,13 @@ projections) and by includes, in every backend and in the pure-Python reference 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any, NamedTuple
 
 from rookdb.errors import QueryError, quoted
 from rookdb.serialization.encoding import MAX_DEPTH
 
-__all__ = ["MAX_PATH_BYTES", "Segment", "parse_field_path", "values_at"]
+__all__ = ["MAX_PATH_BYTES", "Segment", "parse_field_path", "referenced_values", "values_at"]
 
 #: The longest field path, in bytes of UTF-8: as long as an id. Backends keep paths in their
 #: index definitions (PostgreSQL's rows of those have a few KB). A path also reaches at most
@@ -68,3 +69,29 @@ def values_at(document: Any, path: str | tuple[Segment, ...]) -> list[Any]:
                     reached.append(child)
         current = reached
     return current
+
+
+def referenced_values(document: Any, path: tuple[Segment, ...]) -> list[Any]:
+    """The values an include ``path`` references in ``document``, as RavenDB's includes find
+    them: an array met on the way is walked whether or not the path marks it with ``[]``
+    (``lines.product`` and ``lines[].product`` both reach every line's product), and an array
+    reached at the end stands for its elements (an include of ``supplier_ids`` includes each
+    id), at any depth of nesting."""
+    current: list[Any] = [document]
+    for segment in path:
+        reached: list[Any] = []
+        for value in _flattened(current):
+            if type(value) is dict and segment.name in value:
+                reached.append(value[segment.name])
+        current = reached
+    return list(_flattened(current))
+
+
+def _flattened(values: list[Any]) -> Iterator[Any]:
+    stack = list(reversed(values))
+    while stack:
+        value = stack.pop()
+        if type(value) is list:
+            stack.extend(reversed(value))
+        else:
+            yield value

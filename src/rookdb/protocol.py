@@ -83,6 +83,7 @@ __all__ = [
     "encode_collection_statistics",
     "encode_commands",
     "encode_document",
+    "encode_projection",
     "encode_record",
     "encode_statistics",
     "error_body",
@@ -125,6 +126,27 @@ def encode_document(record: DocumentRecord) -> dict[str, Any]:
     metadata["@change-vector"] = record.change_vector
     metadata["@last-modified"] = record.last_modified
     return document
+
+
+def encode_projection(
+    projection: dict[str, Any], record: DocumentRecord | None, distinct: bool
+) -> dict[str, Any]:
+    """A projection (``select``) as RavenDB sends it: its fields, and ``@metadata`` saying
+    ``@projection`` (the official client reads every result's ``@metadata``, and builds no
+    tracked entity from a projection) with the id, change vector, last-modified and
+    collection of the document it came from. A ``distinct`` projection stands for every
+    document giving it, so it names none (no ``@id``)."""
+    out = dict(projection)
+    given = out.get("@metadata")
+    metadata: dict[str, Any] = dict(given) if type(given) is dict else {}
+    metadata["@projection"] = True
+    if record is not None and not distinct:
+        metadata["@id"] = record.id
+        metadata["@change-vector"] = record.change_vector
+        metadata["@last-modified"] = record.last_modified
+        metadata["@collection"] = record.collection
+    out["@metadata"] = metadata
+    return out
 
 
 def encode_record(record: DocumentRecord) -> dict[str, Any]:

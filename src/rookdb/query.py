@@ -34,6 +34,7 @@ from rookdb.serialization.entities import projection_fields
 
 __all__ = [
     "COMPARISONS",
+    "ID_FIELD",
     "MAX_QUERY_DEPTH",
     "And",
     "Between",
@@ -208,6 +209,8 @@ COMPARISONS = ("<", "<=", ">", ">=")
 #: nests 3). SQLite parses at most about 20 levels of nested boolean SQL; 16 works on every
 #: backend, whatever the clauses.
 MAX_QUERY_DEPTH = 16
+#: The projected field that stands for the document's id (RQL's ``id()``).
+ID_FIELD = "id()"
 
 
 def predicate_depth(predicate: Predicate) -> int:
@@ -258,12 +261,18 @@ class Query:
     take: int | None = None
     includes: tuple[str, ...] = ()
     #: Projected fields (``select``); results are JSON objects keyed by these paths, untracked.
+    #: ``id()`` (``ID_FIELD``) projects the document's id.
     select: tuple[str, ...] = ()
     #: With ``select``: drop repeated projections (before paging).
     distinct: bool = False
+    #: With ``select``: the key each projected field gets (``select age as Id``), one per
+    #: field; empty means every field is keyed by its path.
+    select_as: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_count(self.skip, "skip")
+        if self.select_as and len(self.select_as) != len(self.select):
+            raise QueryError("select_as names one key per selected field")
         if self.take is not None:
             check_count(self.take, "take")
         if self.collection is not None:

@@ -6,19 +6,24 @@ server issue sends queries. ``parse(print_query(q))`` gives ``q`` back.
 
 Supported (SPEC Q3)::
 
-    from Employees | from "Employees" | from @all_docs
-    where <expr>      expr: or / and / not / ( ), and the comparisons below
+    from Employees | from "Employees" | from 'Employees' | from @all_docs
+    where <expr>      expr: or / and / not / ( ) / exact( ) / true, and the comparisons below
         field = v   field == v   field != v   field <> v   field < v   <=   >   >=
         field in (v, ...)   field all in (v, ...)   field between v and v
         startsWith(field, v)   endsWith(field, v)   exists(field)   regex(field, v)
+        id() in place of a field, but for all in, exists and search (case-insensitive)
         search(field, 'terms' [, and | or])
     order by field [as long|double|string] [asc|desc], ...
-    select [distinct] field, ...
+    select [distinct] field [as key], ...      (field: a path or id(); select * is no select)
     include field, ...
-    limit n [offset m]   |   limit m, n   |   offset m
+    limit n [offset m]   |   limit m, n   |   offset m      (null: no limit, no offset)
 
-Values are literals (``'text'``, ``"text"``, numbers, ``true``, ``false``, ``null``) or
-parameters ``$name``. Keywords are case-insensitive. Malformed input raises ``QueryError``
+Values are literals (``'text'``, ``"text"``, numbers, ``true``, ``false``, ``null``),
+parameters ``$name`` (in ``in (...)`` and ``all in (...)``, a parameter holding a list stands
+for its elements), or ``now()``, ``now('<offset>')``, ``today()`` (``rookdb.rql_time``).
+Keywords are case-insensitive. What the official client can write but rookdb does not run
+(``load``, ``declare``, ``group by``, ``from X as x``, ``cmpxchg()``, ``lucene()``,
+``spatial.*()``, ``boost()``, ...) is refused by name. Malformed input raises ``QueryError``
 carrying the position, line and column, and so does a query nesting deeper than
 ``MAX_QUERY_DEPTH``: the parser stops at twice that many parentheses and ``not``s (each level
 may take one of each) before it recurses any deeper.
@@ -26,15 +31,19 @@ may take one of each) before it recurses any deeper.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Mapping
 from typing import Any, NamedTuple, TypeVar
 
+from rookdb import rql_time
 from rookdb._types import assert_never
-from rookdb.errors import QueryError
+from rookdb.errors import InvalidIdError, QueryError
+from rookdb.ids import validate_collection_name
 from rookdb.paths import parse_field_path
 from rookdb.query import (
     COMPARISONS,
+    ID_FIELD,
     MAX_QUERY_DEPTH,
     And,
     Between,
@@ -77,7 +86,7 @@ _TOKEN = re.compile(
   | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
   | (?P<param>\$[A-Za-z_]\w*)
   | (?P<name>{name})
-  | (?P<op>==|!=|<>|<=|>=|[=<>(),])
+  | (?P<op>==|!=|<>|<=|>=|[=<>(),*])
     """.replace("{name}", _NAME),
     re.VERBOSE,
 )
@@ -87,6 +96,14 @@ _KEYWORDS = {
     "asc", "desc", "include", "limit", "offset", "true", "false", "null", "select", "distinct",
 }  # fmt: skip
 _FUNCTIONS = {"startswith", "endswith", "exists", "regex", "search"}
+
+
+class _Everything:
+    """The ``true`` clause, while parsing: it matches every document."""
+
+
+EVERYTHING = _Everything()
+Clause = Predicate | _Everything
 
 
 class Token(NamedTuple):
@@ -165,6 +182,11 @@ class _Parser:
     def token(self) -> Token:
         return self.tokens[self.index]
 
+    @property
+    def following(self) -> Token:
+        """The token after the current one (the end token, at the end)."""
+        return self.tokens[min(self.index + 1, len(self.tokens) - 1)]
+
     def error(self, message: str, token: Token | None = None) -> QueryError:
         token = token or self.token
         found = "end of query" if token.kind == "end" else repr(token.text)
@@ -214,6 +236,9 @@ class _Parser:
         return name
 
     def value(self) -> Scalar:
+        token = self.token
+        if token.kind == "name" and self.following.text == "(":
+            return self.value_function()
         token = self.advance()
         if token.kind == "string":
             return _unquote(token, self.text)
@@ -247,36 +272,92 @@ class _Parser:
         except QueryError as exc:
             raise _error(str(exc), self.text, token.position) from None
 
+    def value_function(self) -> Scalar:
+        """``now()``, ``now('<offset>')``, ``today()``: values computed as the query is read
+        (``rookdb.rql_time``); any other function the client can write here is refused."""
+        token = self.advance()
+        name = token.text.lower()
+        self.expect_op("(")
+        if name not in ("now", "today"):
+            raise _error(
+                f"{token.text}() is not supported by rookdb as a value (now() and today() are)",
+                self.text,
+                token.position,
+            )
+        offset: Scalar = None
+        if name == "now" and not self.op(")"):
+            offset_token = self.token
+            offset = self.value()
+            if type(offset) is not str:
+                raise _error("now() takes an offset string", self.text, offset_token.position)
+            self.expect_op(")")
+        elif name == "today":
+            self.expect_op(")")
+        try:
+            return rql_time.today() if name == "today" else rql_time.now(offset)  # type: ignore[arg-type]
+        except QueryError as exc:
+            raise _error(str(exc), self.text, token.position) from None
+
     def values(self) -> tuple[Scalar, ...]:
+        """``(v, ...)``; a parameter whose value is a list stands for its elements, as the
+        official client sends ``where_in``, ``contains_any`` and ``contains_all``:
+        ``in ($p0)`` with ``$p0`` a list."""
         self.expect_op("(")
         values: list[Scalar] = []
         if not self.op(")"):
-            values.append(self.value())
+            values.extend(self.listed())
             while self.op(","):
-                values.append(self.value())
+                values.extend(self.listed())
             self.expect_op(")")
         return tuple(values)
 
-    def number(self) -> int:
+    def listed(self) -> list[Scalar]:
+        token = self.token
+        if token.kind == "param":
+            name = token.text[1:]
+            given = self.parameters.get(name)
+            if isinstance(given, (list, tuple)):
+                self.index += 1
+                try:
+                    return [check_scalar(v) for v in given]
+                except QueryError as exc:
+                    raise _error(f"parameter ${name}: {exc}", self.text, token.position) from None
+        return [self.value()]
+
+    def number(self) -> int | None:
+        """A count of ``limit`` or ``offset``; null (the official client's page size when
+        only ``skip()`` was given) means the default: no limit, or no offset."""
         token = self.token
         value = self.value()
+        if value is None:
+            return None
         if type(value) is not int or value < 0:
             raise _error("expected a count (a whole number >= 0)", self.text, token.position)
         return value
 
     # -- expressions -------------------------------------------------------------------------
 
-    def expression(self) -> Predicate:
+    # ``true`` (which the official client writes for ``where_true()``, for ``contains_all``
+    # of nothing, and before a leading ``not``) matches every document: it drops out of an
+    # ``and`` and makes an ``or`` match everything.
+
+    def expression(self) -> Clause:
         items = [self.conjunction()]
         while self.keyword("or"):
             items.append(self.conjunction())
-        return items[0] if len(items) == 1 else Or(tuple(items))
+        if any(isinstance(item, _Everything) for item in items):
+            return EVERYTHING
+        kept = [item for item in items if not isinstance(item, _Everything)]
+        return kept[0] if len(kept) == 1 else Or(tuple(kept))
 
-    def conjunction(self) -> Predicate:
+    def conjunction(self) -> Clause:
         items = [self.negation()]
         while self.keyword("and"):
             items.append(self.negation())
-        return items[0] if len(items) == 1 else And(tuple(items))
+        kept = [item for item in items if not isinstance(item, _Everything)]
+        if not kept:
+            return EVERYTHING
+        return kept[0] if len(kept) == 1 else And(tuple(kept))
 
     def nest(self, token: Token) -> None:
         """Enter a parenthesis or a ``not``: refused past the limit, before any recursion."""
@@ -288,16 +369,19 @@ class _Parser:
                 token.position,
             )
 
-    def negation(self) -> Predicate:
+    def negation(self) -> Clause:
         token = self.token
         if self.keyword("not"):
             self.nest(token)
-            negated = Not(self.negation())
+            item = self.negation()
+            if isinstance(item, _Everything):
+                raise _error("not true matches nothing: drop the clause", self.text, token.position)
+            negated = Not(item)
             self.nesting -= 1
             return negated
         return self.primary()
 
-    def primary(self) -> Predicate:
+    def primary(self) -> Clause:
         token = self.token
         if self.op("("):
             self.nest(token)
@@ -306,11 +390,23 @@ class _Parser:
             self.nesting -= 1
             return inner
         token = self.token
-        if token.kind == "name" and token.text.lower() in _FUNCTIONS:
-            following = self.tokens[self.index + 1]  # the end token is always last
-            if following.kind == "op" and following.text == "(":
+        following = self.following
+        if self.is_id_call():
+            return _of_id(self.comparison(ID_FIELD), self.text, token.position)
+        if token.kind == "name" and following.kind == "op" and following.text == "(":
+            if token.text.lower() == "exact":
+                # exact(...): a case-sensitive test, which every rookdb comparison already is
+                self.index += 1
+                return self.primary()
+            if token.text.lower() in _FUNCTIONS:
                 return self.function()
-        field = self.field()
+            raise self.error(f"{token.text}() is not supported by rookdb in where")
+        if token.kind == "name" and token.text.lower() == "true" and following.kind != "op":
+            self.index += 1
+            return EVERYTHING
+        return self.comparison(self.field())
+
+    def comparison(self, field: str) -> Predicate:
         if self.keyword("in"):
             return In(field, self.values())
         if self.keyword("all"):
@@ -337,9 +433,15 @@ class _Parser:
         return Compare(field, op_token.text, self.orderable())
 
     def function(self) -> Predicate:
-        name = self.advance().text.lower()
+        name_token = self.advance()
+        name = name_token.text.lower()
         self.expect_op("(")
-        field = self.field()
+        if self.is_id_call():
+            if name in ("exists", "search"):
+                raise _error(f"{name}() of id() is not supported", self.text, name_token.position)
+            field = ID_FIELD
+        else:
+            field = self.field()
         if name == "exists":
             self.expect_op(")")
             return Exists(field)
@@ -361,19 +463,21 @@ class _Parser:
             except QueryError as exc:
                 raise _error(str(exc), self.text, token.position) from None
         self.expect_op(")")
-        if name == "startswith":
-            return StartsWith(field, value)
-        if name == "endswith":
-            return EndsWith(field, value)
+        if name in ("startswith", "endswith"):
+            found = StartsWith(field, value) if name == "startswith" else EndsWith(field, value)
+            return _of_id(found, self.text, name_token.position) if field == ID_FIELD else found
+        pattern = _python_pattern(value)
         try:
-            re.compile(value)
+            re.compile(pattern)
         except re.error as exc:
             raise _error(f"invalid regular expression: {exc}", self.text, token.position) from None
-        return Regex(field, value)
+        return Regex(field, pattern)
 
     # -- the query ---------------------------------------------------------------------------
 
     def query(self) -> Query:
+        if self.token.kind == "name" and self.token.text.lower() == "declare":
+            raise self.error("declare (a JavaScript function) is not supported by rookdb")
         self.expect_keyword("from")
         if self.keyword("index"):
             raise self.error("static indexes are not supported; query a collection")
@@ -387,29 +491,49 @@ class _Parser:
         self.index += 1
         if collection is not None and collection.lower() == ALL_DOCS:
             collection = None
+        elif collection is not None:
+            try:
+                validate_collection_name(collection)
+            except InvalidIdError as exc:  # said where, as every error of the text is
+                raise _error(str(exc), self.text, token.position) from None
+        if self.keyword("as"):
+            raise self.error("a collection alias (from X as x) is not supported")
+        for word in ("group", "update", "declare", "with", "match"):
+            self.refuse_clause(word, f"{word} is not supported by rookdb")
         where = self.expression() if self.keyword("where") else None
+        for word in ("group", "update"):
+            self.refuse_clause(word, f"{word} is not supported by rookdb")
         order_by: list[OrderBy] = []
         if self.keyword("order"):
             self.expect_keyword("by")
             order_by.append(self.order_item())
             while self.op(","):
                 order_by.append(self.order_item())
+        self.refuse_clause("load", "load (a document a field references) is not supported")
         select: list[str] = []
+        select_as: list[str] = []
         distinct = False
         if self.keyword("select"):
             distinct = self.keyword("distinct")
-            select.append(self.field())
-            while self.op(","):
-                select.append(self.field())
+            if self.op("*"):
+                if distinct:
+                    raise self.error("select distinct * is not supported: select fields")
+            else:
+                self.select_item(select, select_as)
+                while self.op(","):
+                    self.select_item(select, select_as)
         includes: list[str] = []
         if self.keyword("include"):
+            self.refuse_call("include")
             includes.append(self.field())
             while self.op(","):
+                self.refuse_call("include")
                 includes.append(self.field())
-        skip, take = 0, None
+        skip: int | None = None
+        take: int | None = None
         if self.keyword("limit"):
             first = self.number()
-            if self.op(","):
+            if self.op(","):  # limit <offset>, <count>
                 skip, take = first, self.number()
             else:
                 take = first
@@ -420,10 +544,65 @@ class _Parser:
         if self.token.kind != "end":
             raise self.error("expected the end of the query")
         return Query(
-            collection, where, tuple(order_by), skip, take, tuple(includes), tuple(select), distinct
+            collection,
+            None if isinstance(where, _Everything) else where,
+            tuple(order_by),
+            skip or 0,
+            take,
+            tuple(includes),
+            tuple(select),
+            distinct,
+            tuple(select_as) if any(k != f for k, f in zip(select_as, select, strict=True)) else (),
         )
 
+    def select_item(self, select: list[str], keys: list[str]) -> None:
+        """``field``, ``id()`` or either ``as key``: the value of a field (or the document's
+        id) under a key of the projection."""
+        token = self.token
+        if self.is_id_call():
+            field = ID_FIELD
+        elif token.kind == "name" and self.following.text == "(":
+            raise self.error(f"{token.text}() is not supported by rookdb in select")
+        else:
+            field = self.field()
+        key = field
+        aliased = self.keyword("as")
+        if aliased:
+            key_token = self.advance()
+            if key_token.kind == "string":
+                key = _unquote(key_token, self.text)
+            elif key_token.kind == "name":
+                key = key_token.text
+            else:
+                raise _error("expected a name after as", self.text, key_token.position)
+        if aliased and key in keys:
+            raise _error(f"{key!r} is selected twice", self.text, token.position)
+        select.append(field)
+        keys.append(key)
+
+    def is_id_call(self) -> bool:
+        """``id()`` is next: consume it."""
+        token = self.token
+        if token.kind == "name" and token.text.lower() == "id":
+            following = self.tokens[self.index + 1 : self.index + 3]
+            if [t.text for t in following] == ["(", ")"]:
+                self.index += 3
+                return True
+        return False
+
+    def refuse_call(self, clause: str) -> None:
+        """A function call (``random()``, ``counters(...)``, ``highlight(...)``) where rookdb
+        reads only field paths: refused by name."""
+        token = self.token
+        if token.kind == "name" and self.following.text == "(":
+            raise self.error(f"{token.text}() is not supported by rookdb in {clause}")
+
+    def refuse_clause(self, word: str, message: str) -> None:
+        if self.token.kind == "name" and self.token.text.lower() == word:
+            raise self.error(message)
+
     def order_item(self) -> OrderBy:
+        self.refuse_call("order by")
         field = self.field()
         if any(s.is_array for s in parse_field_path(field)):
             raise self.error("an array path cannot be sorted on", self.tokens[self.index - 1])
@@ -441,10 +620,53 @@ class _Parser:
         return OrderBy(field, descending, ordering)
 
 
+def _of_id(predicate: Predicate, text: str, position: int) -> Predicate:
+    """A test of ``id()`` as RavenDB makes it: case-insensitive, so the values it compares
+    with are lower-cased (its candidate is the document's key, ``evaluate``); ``regex()``
+    sees the key as given. ``all in`` has no meaning for one id."""
+
+    def lower(value: Any) -> Any:
+        return value.lower() if type(value) is str else value
+
+    match predicate:
+        case Not(item=item):
+            return Not(_of_id(item, text, position))
+        case Equals(value=value):
+            return dataclasses.replace(predicate, value=lower(value))
+        case In(values=values):
+            return dataclasses.replace(predicate, values=tuple(lower(v) for v in values))
+        case Compare(value=value):
+            return dataclasses.replace(predicate, value=lower(value))
+        case Between(low=low, high=high):
+            return dataclasses.replace(predicate, low=lower(low), high=lower(high))
+        case StartsWith(prefix=prefix):
+            return dataclasses.replace(predicate, prefix=prefix.lower())
+        case EndsWith(suffix=suffix):
+            return dataclasses.replace(predicate, suffix=suffix.lower())
+        case Regex():
+            return predicate
+        case _:
+            raise _error("id() takes =, !=, <, <=, >, >=, in, between", text, position)
+
+
+# .NET's named groups, which RavenDB's regex() takes, in Python's spelling.
+_NET_GROUP = re.compile(r"(?<!\\)\(\?<([A-Za-z_]\w*)>")
+_NET_BACKREFERENCE = re.compile(r"\\k<([A-Za-z_]\w*)>")
+
+
+def _python_pattern(pattern: str) -> str:
+    r"""A ``regex()`` pattern for Python's ``re``: RavenDB's are .NET's, whose common syntax
+    is the same; its named groups ``(?<name>...)`` and ``\k<name>`` are rewritten."""
+    pattern = _NET_GROUP.sub(r"(?P<\1>", pattern)
+    return _NET_BACKREFERENCE.sub(r"(?P=\1)", pattern)
+
+
 def parse(text: str, parameters: Mapping[str, Any] | None = None) -> Query:
     """The ``Query`` of an RQL text; ``$name`` values come from ``parameters``."""
     if not isinstance(text, str):
         raise QueryError("an RQL query is a str")
+    if text.lstrip()[:8].lower() == "declare ":  # before the lexer meets the function's body
+        raise _error("declare (a JavaScript function) is not supported by rookdb", text, 0)
     return _Parser(text, parameters or {}).query()
 
 
@@ -461,6 +683,8 @@ class _Printer:
         return f"${name}"
 
     def field(self, name: str) -> str:
+        if name == ID_FIELD:
+            return name
         word = name.split(".", 1)[0].removesuffix("[]").lower()
         # Keywords and names the lexer would read otherwise are quoted.
         if (
@@ -529,7 +753,11 @@ def print_query(query: Query) -> tuple[str, dict[str, Scalar]]:
             items.append(item + (" desc" if order.descending else ""))
         parts.append("order by " + ", ".join(items))
     if query.select:
-        fields = ", ".join(printer.field(f) for f in query.select)
+        keys = query.select_as or query.select
+        fields = ", ".join(
+            printer.field(field) + ("" if key == field else f" as {_quote(key)}")
+            for field, key in zip(query.select, keys, strict=True)
+        )
         parts.append(f"select {'distinct ' if query.distinct else ''}{fields}")
     if query.includes:
         parts.append("include " + ", ".join(printer.field(f) for f in query.includes))
@@ -573,15 +801,19 @@ class RawDocumentQuery(QueryExecution[T]):
     def add_parameter(self, name: str, value: Any) -> RawDocumentQuery[T]:
         """Give ``$name`` its value: a JSON scalar, or any value an entity can hold, compared
         as the entity's field stores it (a ``Decimal`` as a number, a datetime as fixed-width
-        ISO 8601 text, an enum as its value; see ``query_value``)."""
+        ISO 8601 text, an enum as its value; see ``query_value``); or a list of those, for
+        ``in ($name)`` and ``all in ($name)``."""
         self._parameters[name.removeprefix("$")] = value
         return self
 
     def to_query(self) -> Query:
-        values = {}
+        values: dict[str, Any] = {}
         for name, value in self._parameters.items():
             try:
-                values[name] = query_value(self._executor, value)
+                if isinstance(value, (list, tuple)):  # for in ($name) and all in ($name)
+                    values[name] = [query_value(self._executor, v) for v in value]
+                else:
+                    values[name] = query_value(self._executor, value)
             except QueryError as exc:
                 raise QueryError(f"parameter ${name}: {exc}") from None
         return parse(self._text, values)

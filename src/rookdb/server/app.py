@@ -20,6 +20,7 @@ import datetime as dt
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
+from itertools import zip_longest
 from typing import Any
 
 import orjson
@@ -44,6 +45,7 @@ from rookdb.ids import (
     validate_database_name,
     validate_hilo_tag,
 )
+from rookdb.query import Query
 from rookdb.server import bulk_insert, documents, operations, streams
 from rookdb.server.batches import apply_batch
 from rookdb.server.databases import CREATE_HEADER, MISSING_HEADER, Databases, MissingDatabases
@@ -214,16 +216,22 @@ class _Server:
         storage = self.storage(request, write=False)
         query = query_read(await self.body(request)).query
         result = await run_in_threadpool(storage.query, query)
-        return _json(self.query_answer(request, result))
+        return _json(self.query_answer(request, query, result))
 
-    def query_answer(self, request: Request, result: QueryResult) -> dict[str, Any]:
+    def query_answer(self, request: Request, query: Query, result: QueryResult) -> dict[str, Any]:
         """The body of a ``/queries`` answer (also inside a multi_get)."""
         stats = result.statistics
-        results: list[Any] = (
-            [_fragment(projection) for projection in result.projections]
-            if result.projections is not None
-            else self.documents(request, list(result.records))
-        )
+        results: list[Any]
+        if result.projections is None:
+            results = self.documents(request, list(result.records))
+        elif protocol.RECORDS in request.headers.get("accept", ""):  # rookdb's own client
+            results = [_fragment(projection) for projection in result.projections]
+        else:
+            results = [
+                _fragment(protocol.encode_projection(projection, record, query.distinct))
+                for projection, record in zip_longest(result.projections, result.records)
+                if projection is not None
+            ]
         now = last_modified_now()
         return {
             "Results": results,

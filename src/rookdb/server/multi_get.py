@@ -85,13 +85,19 @@ def query_read(body: Any) -> QueryRead:
 
 
 def apply_body_paging(query: Query, start: Any, page_size: Any) -> Query:
-    """Apply RavenDB's body-level ``Start``/``PageSize`` on top of the RQL's own paging (the
-    sum is a count too: ``Query`` checks it)."""
-    take = query.take
+    """The page RavenDB's server reads from a query's RQL and its body, which the official
+    client 7.2 both fills (``limit $p0, $p1`` and ``Start``/``PageSize``, the same numbers):
+    the offset is the larger of the RQL's and ``Start`` (not their sum, which would skip
+    twice), the count the smaller of the RQL's and ``PageSize``; a null or missing one is
+    no bound."""
+    skip, take = query.skip, query.take
+    if start is not None:
+        skip = max(skip, check_count(start, "Start"))
     if page_size is not None:
         check_count(page_size, "PageSize")
         take = page_size if take is None else min(take, page_size)
-    skip = query.skip if start is None else query.skip + check_count(start, "Start")
+    if (skip, take) == (query.skip, query.take):
+        return query
     return dataclasses.replace(query, skip=skip, take=take)
 
 
@@ -166,4 +172,4 @@ def _encode(
         assert isinstance(result, list)
         return _answer({"Results": server.documents(request, list(result))})
     assert isinstance(result, QueryResult)
-    return _answer(server.query_answer(request, result))
+    return _answer(server.query_answer(request, read.query, result))

@@ -175,10 +175,13 @@ class GetResult(NamedTuple):
 class QueryResult(NamedTuple):
     """Documents a query returned, the documents its includes reference, and statistics."""
 
+    #: The documents found; with ``projections``, the document each projection came from (the
+    #: first of its kind for ``distinct``), or none where the storage does not have them (a
+    #: server answers with projections only).
     records: list[DocumentRecord]
     includes: dict[str, DocumentRecord | None]
     statistics: QueryStatistics
-    #: For queries with ``select``: the projected JSON objects (and no ``records``).
+    #: For queries with ``select``: the projected JSON objects.
     projections: list[dict[str, Any]] | None = None
 
 

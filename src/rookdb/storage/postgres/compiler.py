@@ -44,6 +44,7 @@ from rookdb.evaluate import cut
 from rookdb.paths import Segment, parse_field_path
 from rookdb.query import (
     COMPARISONS,
+    ID_FIELD,
     And,
     Between,
     Compare,
@@ -294,7 +295,8 @@ def _pattern(segments: Sequence[Segment], end: Any) -> bytes:
 
 
 def python_predicates(predicate: Predicate, indexed: set[tuple[str, str]]) -> list[Predicate]:
-    """Predicates evaluated in Python: regular expressions, and searches without an index."""
+    """Predicates evaluated in Python: regular expressions, searches without an index, and
+    tests of ``id()``."""
     match predicate:
         case And(items=items) | Or(items=items):
             return [p for item in items for p in python_predicates(item, indexed)]
@@ -304,6 +306,10 @@ def python_predicates(predicate: Predicate, indexed: set[tuple[str, str]]) -> li
             return [predicate]
         case Search(field=field):
             return [predicate] if (field, "search") not in indexed else []
+        case Equals() | Compare() | Between() | In() | StartsWith() | EndsWith() if (
+            predicate.field == ID_FIELD
+        ):
+            return [predicate]  # id(): the key, tested in Python (evaluate.matches)
         case (
             Equals()
             | Compare()

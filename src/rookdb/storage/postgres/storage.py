@@ -251,7 +251,7 @@ class PostgresStorage(PostgresWrites):
         for key, data in rows:
             document = orjson.loads(data)
             for predicate in predicates:
-                if matches(document, predicate):
+                if matches(document, predicate, key):
                     keys[id(predicate)].append(key)
         return keys
 

@@ -18,6 +18,7 @@ from typing import Any
 from rookdb._types import assert_never
 from rookdb.paths import parse_field_path
 from rookdb.query import (
+    ID_FIELD,
     And,
     Between,
     Compare,
@@ -89,6 +90,8 @@ def wanted(predicate: Predicate) -> list[tuple[str, str]]:
             | Exists()
             | Regex()
         ):
+            if predicate.field == ID_FIELD:  # the key column is indexed already
+                return []
             arrays = any(s.is_array for s in parse_field_path(predicate.field))
             return [(predicate.field, "values" if arrays else "expression")]
         case _:

@@ -12,7 +12,7 @@ import orjson
 
 from rookdb.evaluate import project
 from rookdb.ids import is_valid_id
-from rookdb.paths import values_at
+from rookdb.paths import parse_field_path, referenced_values
 from rookdb.query import Query, QueryStatistics
 from rookdb.storage.records import DocumentRecord, QueryResult, document_key
 from rookdb.storage.relational.auto_indexes import index_name
@@ -21,36 +21,44 @@ __all__ = [
     "distinct_page",
     "distinct_projections",
     "included_keys",
+    "projection",
     "query_result",
     "total_from_page",
 ]
 
 
+def projection(record: DocumentRecord, query: Query) -> dict[str, Any]:
+    """The projection of ``record`` that ``query`` selects (``rookdb.evaluate.project``)."""
+    return project(orjson.loads(record.data), query.select, query.select_as, record.id)
+
+
 def distinct_projections(
-    records: list[DocumentRecord], fields: tuple[str, ...]
+    records: list[DocumentRecord], query: Query
 ) -> tuple[list[dict[str, Any]], list[DocumentRecord]]:
     """Each distinct projection once (by its canonical JSON), with the first record giving it."""
     seen: set[bytes] = set()
     projections, kept = [], []
     for record in records:
-        projection = project(orjson.loads(record.data), fields)
-        key = orjson.dumps(projection)
+        projection_ = projection(record, query)
+        key = orjson.dumps(projection_)
         if key not in seen:
             seen.add(key)
-            projections.append(projection)
+            projections.append(projection_)
             kept.append(record)
     return projections, kept
 
 
 def included_keys(records: Iterable[DocumentRecord], paths: Iterable[str]) -> list[str]:
-    """The keys of the ids that ``paths`` reach in ``records`` (non-empty strings that are
-    valid ids: anything else cannot name a document), once each."""
-    paths = list(paths)
+    """The keys of the ids that ``paths`` reach in ``records``, once each: the one include
+    rule of every backend (``rookdb.paths.referenced_values``: arrays on the way and at the
+    end are walked, marked with ``[]`` or not, as RavenDB's includes walk them), keeping
+    non-empty strings that are valid ids (anything else cannot name a document)."""
+    segments = [parse_field_path(path) for path in paths]
     wanted: dict[str, None] = {}
     for record in records:
         body = orjson.loads(record.data)
-        for path in paths:
-            for value in values_at(body, path):
+        for path in segments:
+            for value in referenced_values(body, path):
                 if value and is_valid_id(value):
                     wanted[document_key(value)] = None
     return list(wanted)
@@ -69,7 +77,7 @@ def distinct_page(
 ) -> tuple[list[DocumentRecord], list[dict[str, Any]], int]:
     """A page of distinct projections of ``records`` (every match, in order), with the record
     giving each, and how many there are in all: counted and paged after projecting."""
-    projections, kept = distinct_projections(records, query.select)
+    projections, kept = distinct_projections(records, query)
     end = None if query.take is None else query.skip + query.take
     return kept[query.skip : end], projections[query.skip : end], len(projections)
 
@@ -90,6 +98,4 @@ def query_result(
         duration_in_ms=(time.perf_counter() - started) * 1000,
         index_name=index_name(query, indexes),
     )
-    if projections is not None:
-        return QueryResult([], included, stats, projections)
-    return QueryResult(records, included, stats)
+    return QueryResult(records, included, stats, projections)

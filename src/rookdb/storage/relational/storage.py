@@ -30,7 +30,6 @@ import orjson
 
 from rookdb._types import assert_never
 from rookdb.errors import ConcurrencyError, ConfigurationError
-from rookdb.evaluate import project
 from rookdb.ids import validate_hilo_tag
 from rookdb.query import OrderBy, Query, QueryStatistics
 from rookdb.storage.base import STREAM_PAGE, Storage
@@ -66,6 +65,7 @@ from rookdb.storage.relational.errors import DriverErrors
 from rookdb.storage.relational.results import (
     distinct_page,
     included_keys,
+    projection,
     query_result,
     total_from_page,
 )
@@ -377,7 +377,7 @@ class RelationalStorage(Storage):
                 found = conn.execute(sql.total + where, params).fetchone()[0]
             total = found
             if query.select:
-                projections = [project(orjson.loads(r.data), query.select) for r in records]
+                projections = [projection(r, query) for r in records]
         included = self._includes(conn, records, query.includes) if query.includes else {}
         return query_result(query, started, indexes, records, projections, included, total)
 

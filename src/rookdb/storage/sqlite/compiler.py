@@ -28,6 +28,7 @@ from rookdb.evaluate import cut, matches
 from rookdb.paths import Segment, parse_field_path
 from rookdb.query import (
     COMPARISONS,
+    ID_FIELD,
     And,
     Between,
     Compare,
@@ -215,6 +216,14 @@ def _equal_alternatives(values: Sequence[Scalar], kind: str, value: str) -> list
     return out
 
 
+def _key_condition(predicate: FieldPredicate, params: list[Any]) -> str:
+    """``id()``: the document's key, text, tested in the row."""
+    options = alternatives(predicate, "'text'", "key")
+    for _, option_params in options:
+        params.extend(option_params)
+    return "(" + " OR ".join(f"({sql})" for sql, _ in options) + ")" if options else "0"
+
+
 def _any_candidate(field: str, predicate: FieldPredicate, params: list[Any]) -> str:
     """Row by row: some candidate of ``field`` satisfies ``predicate``."""
     options = alternatives(predicate, "c.type", "c.value")
@@ -266,6 +275,8 @@ class Compiler:
                 | EndsWith()
                 | Regex()
             ):
+                if predicate.field == ID_FIELD:  # a test of the row, not of a row-id set
+                    return False
                 segments = parse_field_path(predicate.field)
                 arrays = any(s.is_array for s in segments)
                 return not arrays or (predicate.field, "values") in self.indexes
@@ -295,6 +306,8 @@ class Compiler:
                 return self._search(predicate, params)
             case Equals() | Compare() | Between() | In() | StartsWith() | EndsWith() | Regex():
                 field = predicate.field
+                if field == ID_FIELD:  # the key column: the id in lower case
+                    return _key_condition(predicate, params)
                 if self.collection is None:
                     return _any_candidate(field, predicate, params)
                 if not any(s.is_array for s in parse_field_path(field)):
