@@ -404,7 +404,8 @@ class DocumentSession(EventRegistration):
                     document_id = identity
                 else:
                     document_id = self._id_for(self._database, entity, collection)
-        validate_id(document_id)
+        if document_id is not key:  # a given key was checked on the way in
+            validate_id(document_id)
         state = DocumentState(entity, document_id, collection, metadata, metadata_shared=shared)
         # Refuses an id another object holds (NonUniqueObjectError) before changing anything.
         self._map.track_new(state, change_vector)
