@@ -27,22 +27,22 @@ demo: $(VENV)/.installed
 
 ## make test: lint, type-check and run the whole test suite (what CI runs).
 test: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
 	$(BIN)/pytest
 
 ## make test-full: as make test, with the full counts of the reliability suite (SPEC §11).
 test-full: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
 	ROOKDB_FULL=1 $(BIN)/pytest
 
 ## make check: lint and types only.
 check: $(VENV)/.installed-dev
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
 
 ## make docs: regenerate docs/cli.md from the commands' --help (a test checks it is current).
