@@ -188,3 +188,23 @@ def test_a_bad_multi_get_item_fails_alone(server_url: str) -> None:
     assert [r["StatusCode"] for r in results] == [400, 400, 400, 400, 404, 200]
     assert results[4]["Result"] is None
     assert results[5]["Result"] == {"Results": []}
+
+
+def test_each_multi_get_item_reads_its_own_parameters(server_url: str) -> None:
+    """An item answers as its own route would: its ``metadataOnly``, not the multi_get's."""
+    docs = f"{server_url}/databases/{DATABASE}/docs"
+    put = httpx.put(f"{docs}?id=people/1", json={"Name": "Ann", "@metadata": {}})
+    assert put.status_code == 201, put.text
+    requests = [
+        {"Url": f"/databases/{DATABASE}/docs", "Query": "?id=people/1&metadataOnly=true"},
+        {"Url": f"/databases/{DATABASE}/docs", "Query": "?startsWith=people/&metadataOnly=true"},
+        {"Url": f"/databases/{DATABASE}/docs", "Query": "?id=people/1"},
+    ]
+    for outer in ("", "?metadataOnly=true"):
+        answer = httpx.post(
+            f"{server_url}/databases/{DATABASE}/multi_get{outer}", json={"Requests": requests}
+        )
+        assert answer.status_code == 200, answer.text
+        by_id, by_prefix, whole = (r["Result"]["Results"][0] for r in answer.json()["Results"])
+        assert set(by_id) == set(by_prefix) == {"@metadata"}
+        assert whole["Name"] == "Ann"

@@ -26,6 +26,7 @@ from typing import Any
 import orjson
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -128,10 +129,16 @@ class _Server:
         return protocol.encode_document
 
     def documents(
-        self, request: Request, records: list[DocumentRecord | None]
+        self,
+        request: Request,
+        records: list[DocumentRecord | None],
+        params: QueryParams | None = None,
     ) -> list[orjson.Fragment | None]:
+        """``params``: the query parameters of the route answered (a multi_get item's own),
+        the request's by default."""
         encode = self.encoder(request)
-        if request.query_params.get("metadataOnly", "").lower() == "true":
+        params = request.query_params if params is None else params
+        if params.get("metadataOnly", "").lower() == "true":
             encode = documents.metadata_only(encode)
         return [None if r is None else _fragment(encode(r)) for r in records]
 
@@ -170,20 +177,26 @@ class _Server:
                 tag = record.change_vector
                 current = documents.not_modified(request, tag)
                 return current or Response(headers={"ETag": protocol.etag_header(tag)})
-        status, answer = self.docs_answer(request, request.method, ids, result)
-        if status != 200:
-            return _json(answer, status)
-        # As RavenDB: the client's copy is current (conditional_load, its HTTP cache): a 304.
+        # As RavenDB: the client's copy is current (conditional_load, its HTTP cache): a 304,
+        # known before anything is encoded. (One missing id is a 404, whatever it sent.)
         records = [result.documents.get(document_key(i)) for i in ids]
         etag = protocol.etag_of(records, result.includes)
-        if request.method == "GET":
+        if request.method == "GET" and not (len(ids) == 1 and records[0] is None):
             unchanged = documents.not_modified(request, etag)
             if unchanged is not None:
                 return unchanged
+        status, answer = self.docs_answer(request, request.method, ids, result)
+        if status != 200:
+            return _json(answer, status)
         return _json(answer, status, headers={"ETag": protocol.etag_header(etag)})
 
     def docs_answer(
-        self, request: Request, method: str, ids: Sequence[str], result: GetResult
+        self,
+        request: Request,
+        method: str,
+        ids: Sequence[str],
+        result: GetResult,
+        params: QueryParams | None = None,
     ) -> tuple[int, dict[str, Any]]:
         """The status and body of a ``/docs`` read by ids (also inside a multi_get)."""
         records = [result.documents.get(document_key(i)) for i in ids]
@@ -193,7 +206,7 @@ class _Server:
                 "Documents.DocumentDoesNotExistException", f"no document {ids[0]!r}"
             )
         return 200, {
-            "Results": self.documents(request, records),
+            "Results": self.documents(request, records, params),
             "Includes": self.includes(request, result.includes),
         }
 
@@ -218,12 +231,18 @@ class _Server:
         result = await run_in_threadpool(storage.query, query)
         return _json(self.query_answer(request, query, result))
 
-    def query_answer(self, request: Request, query: Query, result: QueryResult) -> dict[str, Any]:
+    def query_answer(
+        self,
+        request: Request,
+        query: Query,
+        result: QueryResult,
+        params: QueryParams | None = None,
+    ) -> dict[str, Any]:
         """The body of a ``/queries`` answer (also inside a multi_get)."""
         stats = result.statistics
         results: list[Any]
         if result.projections is None:
-            results = self.documents(request, list(result.records))
+            results = self.documents(request, list(result.records), params)
         elif protocol.RECORDS in request.headers.get("accept", ""):  # rookdb's own client
             results = [_fragment(projection) for projection in result.projections]
         else:

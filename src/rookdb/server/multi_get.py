@@ -101,8 +101,8 @@ def apply_body_paging(query: Query, start: Any, page_size: Any) -> Query:
     return dataclasses.replace(query, skip=skip, take=take)
 
 
-def _item_read(item: Any, database: str) -> tuple[Read, str]:
-    """One item of a multi_get as a storage read, and its HTTP method."""
+def _item_read(item: Any, database: str) -> tuple[Read, str, QueryParams]:
+    """One item of a multi_get as a storage read, its HTTP method and its query parameters."""
     if type(item) is not dict or type(item.get("Url")) is not str:
         raise ConfigurationError('a multi_get request is {"Url": ..., "Query": ..., ...}')
     url = item["Url"]
@@ -121,9 +121,9 @@ def _item_read(item: Any, database: str) -> tuple[Read, str]:
     params = QueryParams(query.removeprefix("?"))
     content = item.get("Content")
     if url == "/docs" and method in ("GET", "POST"):
-        return docs_read(method, params, content), method
+        return docs_read(method, params, content), method, params
     if url == "/queries" and method == "POST":
-        return query_read(content), method
+        return query_read(content), method, params
     raise ConfigurationError(
         f"multi_get serves GET/POST /docs and POST /queries, not {method} {url}"
     )
@@ -140,19 +140,23 @@ async def multi_get(server: _Server, request: Request) -> Any:
     answers: list[dict[str, Any] | None] = [None] * len(items)
     reads: list[Read] = []
     methods: list[str] = []
+    item_params: list[QueryParams] = []
     positions: list[int] = []
     for position, item in enumerate(items):
         try:
-            read, method = _item_read(item, database)
+            read, method, params = _item_read(item, database)
         except RookError as exc:  # this item fails as its route would; the others go on
             answers[position] = _answer(protocol.error_body(exc), protocol.error_status(exc))
             continue
         reads.append(read)
         methods.append(method)
+        item_params.append(params)
         positions.append(position)
     results: list[ReadResult] = await run_in_threadpool(storage.read_many, reads) if reads else []
-    for read, method, position, result in zip(reads, methods, positions, results, strict=True):
-        answers[position] = _encode(server, request, read, method, result)
+    for read, method, params, position, result in zip(
+        reads, methods, item_params, positions, results, strict=True
+    ):
+        answers[position] = _encode(server, request, read, method, params, result)
     return {"Results": answers}
 
 
@@ -161,15 +165,21 @@ def _answer(result: Any, status: int = 200) -> dict[str, Any]:
 
 
 def _encode(
-    server: _Server, request: Request, read: Read, method: str, result: ReadResult
+    server: _Server,
+    request: Request,
+    read: Read,
+    method: str,
+    params: QueryParams,
+    result: ReadResult,
 ) -> dict[str, Any]:
+    """An item's answer, as its own route gives it (with the item's own parameters)."""
     if isinstance(read, IdsRead):
         assert isinstance(result, GetResult)
-        status, answer = server.docs_answer(request, method, read.ids, result)
+        status, answer = server.docs_answer(request, method, read.ids, result, params)
         # A missing document by GET is a 404 with no body, as RavenDB answers it.
         return _answer(None if status == 404 else answer, status)
     if isinstance(read, PrefixRead):
         assert isinstance(result, list)
-        return _answer({"Results": server.documents(request, list(result))})
+        return _answer({"Results": server.documents(request, list(result), params)})
     assert isinstance(result, QueryResult)
-    return _answer(server.query_answer(request, read.query, result))
+    return _answer(server.query_answer(request, read.query, result, params))
