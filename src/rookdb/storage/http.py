@@ -30,7 +30,7 @@ from rookdb.errors import (
 )
 from rookdb.ids import validate_database_name, validate_hilo_tag
 from rookdb.query import Query, QueryStatistics
-from rookdb.rql import print_query
+from rookdb.rql_printer import print_query
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.http_transport import (
     API_KEY_VARIABLE,

@@ -30,8 +30,9 @@ from rookdb.query import (
     SearchOperator,
     StartsWith,
 )
-from rookdb.rql import parse, print_query
+from rookdb.rql import parse
 from rookdb.rql import tokenize as rql_tokens
+from rookdb.rql_printer import print_query
 from rookdb.testing.suite.models import Employee
 
 
