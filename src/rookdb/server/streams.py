@@ -25,11 +25,10 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from rookdb import rql
-from rookdb.errors import ConfigurationError
 from rookdb.ids import validate_id
 from rookdb.query import Query, QueryStatistics
 from rookdb.server.limits import parse_count
-from rookdb.server.multi_get import apply_body_paging
+from rookdb.server.multi_get import query_read
 from rookdb.storage.records import DocumentRecord, last_modified_now
 from rookdb.storage.streams import check_streamable
 from rookdb.streaming import starting_with
@@ -47,17 +46,8 @@ _MEDIA = "application/json; charset=utf-8"
 async def stream_query(server: _Server, request: Request) -> Response:
     """``GET ?query=<RQL>`` or ``POST {"Query", "QueryParameters", "Start", "PageSize"}``."""
     storage = server.storage(request, write=False)
-    if request.method == "POST":
-        body = await server.body(request)
-        if type(body) is not dict or type(body.get("Query")) is not str:
-            raise ConfigurationError('a query is {"Query": "<RQL>", "QueryParameters": {...}}')
-        parameters = body.get("QueryParameters") or {}
-        if type(parameters) is not dict:
-            raise ConfigurationError("QueryParameters is an object")
-        query = rql.parse(body["Query"], parameters)
-        start, page_size = body.get("Start"), body.get("PageSize")
-        if start is not None or page_size is not None:
-            query = apply_body_paging(query, start, page_size)  # the one rule of it
+    if request.method == "POST":  # read as /queries reads its body: one rule, paging included
+        query = query_read(await server.body(request)).query
     else:
         query = rql.parse(request.query_params.get("query", ""), {})
     check_streamable(query)
