@@ -3,7 +3,7 @@
 Usage::
 
     python tools/official_client_tests.py PATH_TO_CLIENT_CHECKOUT [--test-timeout S] \
-        [pytest args / test paths...]
+        [--reasons FILE] [pytest args / test paths...]
 
 PATH_TO_CLIENT_CHECKOUT is a checkout of ravendb-python-client (for instance
 ``git -C MIRROR archive HEAD | tar -x -C /tmp/ravendb-client``). Test paths are taken
@@ -23,7 +23,8 @@ How it works, without editing a file of the checkout:
   written: a fresh database per test through ``CreateDatabaseOperation``, deleted through
   ``DeleteDatabaseOperation`` when the test's store closes.
 * Each test gets ``--test-timeout`` seconds (default 60, SIGALRM; 0: none), then a summary
-  prints passed / failed / error / skipped per test file and the most common failure reasons.
+  prints passed / failed / error / skipped per test file and the most common failure reasons;
+  ``--reasons FILE`` writes every failing test with its reason (tab-separated).
 """
 
 from __future__ import annotations
@@ -124,6 +125,8 @@ class SummaryPlugin:
             collections.Counter
         )
         self.reasons: collections.Counter[str] = collections.Counter()
+        # Every failing test with its reason, for --reasons FILE.
+        self.failures: list[tuple[str, str]] = []
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:
@@ -149,6 +152,7 @@ class SummaryPlugin:
         # One reason for every test's database: /databases/NorthWindTest_12/ -> /databases/DB/
         first = re.sub(r"/databases/[^/\s]+", "/databases/DB", first)
         self.reasons[first[:200]] += 1
+        self.failures.append((report.nodeid, first))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         file = report.nodeid.split("::", 1)[0]
@@ -203,18 +207,23 @@ def _test_arguments(checkout: Path, arguments: list[str]) -> list[str]:
     return resolved
 
 
-def _split_timeout(arguments: list[str]) -> tuple[float, list[str]]:
+def _split_options(arguments: list[str]) -> tuple[float, Path | None, list[str]]:
+    """This tool's own options (--test-timeout S, --reasons FILE), and pytest's arguments."""
     timeout = DEFAULT_TEST_TIMEOUT
+    reasons = None
     rest = []
     iterator = iter(arguments)
     for argument in iterator:
-        if argument == "--test-timeout":
-            timeout = float(next(iterator))
-        elif argument.startswith("--test-timeout="):
-            timeout = float(argument.split("=", 1)[1])
+        name, equals, value = argument.partition("=")
+        if name in ("--test-timeout", "--reasons"):
+            value = value if equals else next(iterator)
+            if name == "--test-timeout":
+                timeout = float(value)
+            else:
+                reasons = Path(value)
         else:
             rest.append(argument)
-    return timeout, rest
+    return timeout, reasons, rest
 
 
 def main(argv: list[str]) -> int:
@@ -225,7 +234,7 @@ def main(argv: list[str]) -> int:
     if not (checkout / "ravendb" / "tests" / "test_base.py").is_file():
         print(f"{checkout} is not a ravendb-python-client checkout", file=sys.stderr)
         return 2
-    test_timeout, rest = _split_timeout(argv[1:])
+    test_timeout, reasons_file, rest = _split_options(argv[1:])
     pytest_arguments = _test_arguments(checkout, rest)
 
     _stub_ravendb_embedded()
@@ -244,6 +253,10 @@ def main(argv: list[str]) -> int:
                     plugins=[plugin],
                 )
             plugin.print_summary()
+            if reasons_file is not None:
+                reasons_file.write_text(
+                    "".join(f"{node}\t{reason}\n" for node, reason in plugin.failures)
+                )
         finally:
             process.terminate()
             process.wait(timeout=30)
