@@ -257,7 +257,7 @@ def test_bad_hilo_tags_are_400_and_reserve_nothing(server: str, tag: str | None)
 
 @pytest.mark.parametrize(
     "collection",
-    ["c" * 300_000, "c" * 513, 5, 1.5, True, [], {}, ["a"], "a\x00b", "\x01", "a\nb"],
+    ["c" * 300_000, "c" * 513, 5, 1.5, True, [], {}, ["a"], "a\x00b"],
     ids=lambda c: repr(c)[:20],
 )
 @pytest.mark.parametrize("where", ["metadata", "command"])

@@ -6,9 +6,9 @@ backend (README, "Limits"): a document id, a collection name and a HiLo tag are 
 no lone surrogate (UTF-8 cannot hold one) and fit a byte limit in UTF-8: ``MAX_ID_BYTES``,
 512, RavenDB's limit, for ids; ``MAX_HILO_TAG_BYTES`` for tags, so that their
 ``Raven/Hilo/<tag>`` document's id fits too; ``MAX_COLLECTION_NAME_BYTES`` for collection
-names. An id (and a tag) holds anything else RavenDB accepts, control characters included,
-except NUL, which PostgreSQL cannot hold: refused on every backend, so that an id that works on
-one works on all; a collection name holds no control character (C0, DEL, C1). An id does not
+names. Each holds anything else RavenDB accepts, control characters included (RavenDB's
+clients test collection names with them too), except NUL, which PostgreSQL cannot hold:
+refused on every backend, so that a name that works on one works on all. An id does not
 start with ``/`` (RavenDB's clients refuse it too); a collection name and a tag are not
 empty. Anything else is an ``InvalidIdError`` (``InvalidCollectionNameError`` for a collection
 name), never a driver's error; a huge collection name would slow every query.
@@ -65,7 +65,6 @@ _ALL_DOCS = "@all_docs"
 MAX_DATABASE_NAME_LENGTH = 128
 _DATABASE_NAME = re.compile(rf"[A-Za-z0-9_\-][A-Za-z0-9_.\-]{{0,{MAX_DATABASE_NAME_LENGTH - 1}}}")
 # Control characters (C0, DEL, C1) have no place in a collection name; NUL in nothing stored.
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _SERVER_TAG = "A"
 
 #: Where RavenDB keeps a tag's HiLo range: the document ``Raven/Hilo/<tag>``, in ``@hilo``.
@@ -90,12 +89,9 @@ def validate_database_name(name: object) -> str:
     return name
 
 
-def _text_problem(
-    text: object, what: str, limit: int, *, empty: bool = True, controls: bool = False
-) -> str | None:
+def _text_problem(text: object, what: str, limit: int, *, empty: bool = True) -> str | None:
     """What is wrong with ``text`` as a name stored with documents, or None: the one rule
-    (``empty``: whether ``""`` is acceptable; ``controls``: whether control characters other
-    than NUL are, as in ids)."""
+    (``empty``: whether ``""`` is acceptable)."""
     if not isinstance(text, str):
         return f"a {what} is a str, not {type(text).__qualname__}"
     if not text and not empty:
@@ -112,14 +108,12 @@ def _text_problem(
         return f"{what} is {size} bytes of UTF-8; the limit is {limit}"
     if "\x00" in text:
         return f"{what} {text[:100]!r} holds a NUL character, which PostgreSQL cannot store"
-    if not controls and _CONTROL.search(text):
-        return f"{what} {text[:100]!r} holds a control character"
     return None
 
 
 def validate_id(document_id: object) -> str:
     """Raise ``InvalidIdError`` unless ``document_id`` is an acceptable document id."""
-    problem = _text_problem(document_id, "document id", MAX_ID_BYTES, controls=True)
+    problem = _text_problem(document_id, "document id", MAX_ID_BYTES)
     if problem is not None:
         raise InvalidIdError(problem)
     assert isinstance(document_id, str)
@@ -133,7 +127,7 @@ def is_valid_id(value: object) -> bool:
     return (
         isinstance(value, str)
         and not value.startswith("/")
-        and _text_problem(value, "document id", MAX_ID_BYTES, controls=True) is None
+        and _text_problem(value, "document id", MAX_ID_BYTES) is None
     )
 
 
@@ -151,7 +145,7 @@ def validate_hilo_tag(tag: object) -> str:
     """Raise ``InvalidIdError`` unless ``tag`` can prefix HiLo ids (``employees`` of
     ``employees/1-A``): the rule of ids, not empty, and short enough that its document's id
     (``Raven/Hilo/<tag>``) is an id."""
-    problem = _text_problem(tag, "HiLo tag", MAX_HILO_TAG_BYTES, empty=False, controls=True)
+    problem = _text_problem(tag, "HiLo tag", MAX_HILO_TAG_BYTES, empty=False)
     if problem is not None:
         raise InvalidIdError(problem)
     return cast(str, tag)
