@@ -28,7 +28,7 @@ from ravendb import (  # noqa: E402
     GetDatabaseRecordOperation,
     GetStatisticsOperation,
 )
-from ravendb.documents.commands.crud import PutDocumentCommand  # noqa: E402
+from ravendb.documents.commands.crud import GetDocumentsCommand, PutDocumentCommand  # noqa: E402
 from ravendb.exceptions.exceptions import DatabaseDoesNotExistException  # noqa: E402
 from ravendb.exceptions.raven_exceptions import ConcurrencyException  # noqa: E402
 from ravendb.serverwide.database_record import DatabaseRecord  # noqa: E402
@@ -143,6 +143,24 @@ def test_put_and_delete_document_commands(server: str) -> None:
         executor.execute_command(DeleteDocumentCommand("users/1"))  # already gone: fine
         with store.open_session() as session:
             assert session.load("users/1", User) is None
+    finally:
+        store.close()
+
+
+def test_get_documents_by_paging_is_most_recent_first(server: str) -> None:
+    # GetDocumentsCommand.from_paging: GET /docs?start=&pageSize=, neither ids nor a prefix.
+    store = _create(server, "Paging")
+    try:
+        executor = store.get_request_executor()
+        for document_id in ["products/101", "products/10", "products/102"]:
+            executor.execute_command(PutDocumentCommand(document_id, None, {"@metadata": {}}))
+        paged = GetDocumentsCommand.from_paging(0, 2)
+        executor.execute_command(paged)
+        ids = [d["@metadata"]["@id"] for d in paged.result.results]
+        assert ids == ["products/102", "products/10"]
+        paged = GetDocumentsCommand.from_paging(2, 1)
+        executor.execute_command(paged)
+        assert [d["@metadata"]["@id"] for d in paged.result.results] == ["products/101"]
     finally:
         store.close()
 

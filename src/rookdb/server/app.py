@@ -67,6 +67,7 @@ from rookdb.storage.records import (
     GetResult,
     PrefixRead,
     QueryResult,
+    RecentRead,
     document_key,
     last_modified_now,
 )
@@ -157,8 +158,13 @@ class _Server:
         storage = self.storage(request, write=False)
         body = await self.body(request) if request.method == "POST" else None
         read = docs_read(request.method, request.query_params, body)
-        if isinstance(read, PrefixRead):
-            found = await run_in_threadpool(storage.get_prefix, *read)
+        if isinstance(read, PrefixRead | RecentRead):
+            if isinstance(read, PrefixRead):
+                found = await run_in_threadpool(storage.get_prefix, *read)
+            else:
+                (recent,) = await run_in_threadpool(storage.read_many, [read])
+                assert isinstance(recent, list)
+                found = recent
             etag = protocol.etag_of(found, {})
             unchanged = documents.not_modified(request, etag)
             if unchanged is not None:

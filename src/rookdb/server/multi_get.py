@@ -34,6 +34,7 @@ from rookdb.storage.records import (
     QueryResult,
     Read,
     ReadResult,
+    RecentRead,
 )
 from rookdb.storage.starting_with import check_prefix_read
 
@@ -43,9 +44,10 @@ if TYPE_CHECKING:
 __all__ = ["docs_read", "multi_get", "query_read"]
 
 
-def docs_read(method: str, params: QueryParams, body: Any) -> IdsRead | PrefixRead:
+def docs_read(method: str, params: QueryParams, body: Any) -> IdsRead | PrefixRead | RecentRead:
     """The read a ``/docs`` request asks for: by ids (``id=``, or ``{"Ids": [...]}`` posted)
-    with ``include=`` paths, or by prefix (``startsWith=`` and RavenDB's paging and patterns)."""
+    with ``include=`` paths, by prefix (``startsWith=`` and RavenDB's paging and patterns), or
+    else a page of every document, the most recently written first."""
     if method == "POST":
         if type(body) is not dict or type(body.get("Ids")) is not list:
             raise ConfigurationError('POST docs takes {"Ids": [...]}')
@@ -57,7 +59,12 @@ def docs_read(method: str, params: QueryParams, body: Any) -> IdsRead | PrefixRe
     if ids:
         return IdsRead(tuple(ids), tuple(params.getlist("include")))
     if "startsWith" not in params:
-        raise ConfigurationError("docs needs id=..., Ids or startsWith=...")
+        # Neither ids nor a prefix: every document, the most recently written first, as
+        # RavenDB pages them (its GetDocumentsCommand.from_paging).
+        return RecentRead(
+            parse_count(params.get("start", "0"), "start"),
+            parse_count(params.get("pageSize", "25"), "pageSize"),
+        )
     return check_prefix_read(
         PrefixRead(
             params["startsWith"],
@@ -178,7 +185,7 @@ def _encode(
         status, answer = server.docs_answer(request, method, read.ids, result, params)
         # A missing document by GET is a 404 with no body, as RavenDB answers it.
         return _answer(None if status == 404 else answer, status)
-    if isinstance(read, PrefixRead):
+    if isinstance(read, PrefixRead | RecentRead):
         assert isinstance(result, list)
         return _answer({"Results": server.documents(request, list(result), params)})
     assert isinstance(result, QueryResult)

@@ -52,6 +52,7 @@ from rookdb.storage.records import (
     QueryResult,
     Read,
     ReadResult,
+    RecentRead,
     document_key,
 )
 from rookdb.storage.streams import QueryStream, check_streamable
@@ -133,7 +134,7 @@ class HttpStorage(Storage):
                     )
                 if isinstance(read, IdsRead):
                     results.append(_get_result(result))
-                elif isinstance(read, PrefixRead):
+                elif isinstance(read, PrefixRead | RecentRead):
                     results.append(_prefix_result(result))
                 else:
                     results.append(_query_result(read.query, result))
@@ -151,10 +152,15 @@ class HttpStorage(Storage):
                 "Headers": {},
                 "Content": {"Ids": list(read.ids)},
             }
-        if isinstance(read, PrefixRead):
+        if isinstance(read, PrefixRead | RecentRead):
+            params = (
+                _prefix_params(read)
+                if isinstance(read, PrefixRead)
+                else {"start": read.start, "pageSize": read.page_size}
+            )
             return {
                 "Url": f"{self._path}/docs",
-                "Query": "?" + urlencode(_prefix_params(read)),
+                "Query": "?" + urlencode(params),
                 "Method": "GET",
                 "Headers": {},
                 "Content": None,

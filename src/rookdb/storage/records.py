@@ -41,6 +41,7 @@ __all__ = [
     "Read",
     "ReadCheck",
     "ReadResult",
+    "RecentRead",
     "WriteResult",
     "check_expected",
     "document_key",
@@ -185,8 +186,8 @@ class QueryResult(NamedTuple):
     projections: list[dict[str, Any]] | None = None
 
 
-# The reads ``Storage.read_many`` runs together, in one snapshot (lazy operations): each is
-# one of the three reads a session makes, with the arguments of its method.
+# The reads ``Storage.read_many`` runs together, in one snapshot (lazy operations): one of the
+# three reads a session makes, with the arguments of its method, or ``RecentRead``.
 
 
 class IdsRead(NamedTuple):
@@ -213,7 +214,16 @@ class QueryRead(NamedTuple):
     query: Query
 
 
-Read = IdsRead | PrefixRead | QueryRead
+class RecentRead(NamedTuple):
+    """Every document, the most recently written first (RavenDB's ``GET /docs`` with neither
+    ids nor ``startsWith``, its ``GetDocumentsCommand.from_paging``); the result is a list
+    of records."""
+
+    start: int = 0
+    page_size: int = 25
+
+
+Read = IdsRead | PrefixRead | QueryRead | RecentRead
 ReadResult = GetResult | list[DocumentRecord] | QueryResult
 
 

@@ -23,6 +23,8 @@ class Statements(NamedTuple):
     prefix: str
     #: Record columns of keys in ``(after, high)`` in key order, then LIMIT (a prefix stream).
     prefix_after: str
+    #: Record columns of every document, the most recently written first, LIMIT and OFFSET.
+    recent: str
     #: A cursor column and the record columns after a cursor, in its order, then LIMIT.
     stream: str
     #: As ``stream``, of one collection (``_collection_key``) after the cursor.
@@ -67,6 +69,10 @@ class Statements(NamedTuple):
             prefix_after=(
                 f"SELECT {columns} FROM {documents} WHERE key > {mark} AND key < {mark} "
                 f"ORDER BY key LIMIT {mark}"
+            ),
+            # No index on etag: each write would pay for one; this read is for tools.
+            recent=(
+                f"SELECT {columns} FROM {documents} ORDER BY etag DESC LIMIT {mark} OFFSET {mark}"
             ),
             stream=(
                 f"SELECT {cursor}, {columns} FROM {documents} WHERE {cursor} > {mark} "

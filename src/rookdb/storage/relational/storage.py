@@ -51,6 +51,7 @@ from rookdb.storage.records import (
     Read,
     ReadCheck,
     ReadResult,
+    RecentRead,
     document_key,
 )
 from rookdb.storage.relational import hilo
@@ -397,6 +398,9 @@ class RelationalStorage(Storage):
                     results.append(self._get_in(conn, read.ids, read.includes))
                 elif isinstance(read, PrefixRead):
                     results.append(self._prefix_in(conn, read))
+                elif isinstance(read, RecentRead):
+                    rows = conn.execute(self._sql.recent, (read.page_size, read.start))
+                    results.append([_record(row) for row in rows.fetchall()])
                 elif isinstance(read, QueryRead):
                     started = time.perf_counter()
                     results.append(self._query_in(conn, read.query, indexes[i], started))
