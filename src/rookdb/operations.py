@@ -22,12 +22,15 @@ import abc
 import dataclasses
 from typing import Any, Generic, NamedTuple, TypeVar
 
+from rookdb.revisions import RevisionsConfiguration
 from rookdb.storage.base import Storage
 from rookdb.storage.identities import check_client_configuration
 
 __all__ = [
     "ClientConfiguration",
     "ClientConfigurationResult",
+    "ConfigureRevisionsOperation",
+    "ConfigureRevisionsOperationResult",
     "GetClientConfigurationOperation",
     "GetIdentitiesOperation",
     "MaintenanceOperation",
@@ -138,3 +141,23 @@ class PutClientConfigurationOperation(MaintenanceOperation[None]):
 
     def execute(self, storage: Storage) -> None:
         storage.put_client_configuration(check_client_configuration(self.configuration.to_json()))
+
+
+class ConfigureRevisionsOperationResult(NamedTuple):
+    """``ConfigureRevisionsOperation``'s result: RavenDB's raft index of the change (a
+    number that grows with each configuration)."""
+
+    raft_command_index: int
+
+
+class ConfigureRevisionsOperation(MaintenanceOperation[ConfigureRevisionsOperationResult]):
+    """Keep ``configuration`` as the database's revisions configuration, in place of any
+    before it (``rookdb.revisions``); the next batches keep revisions by it."""
+
+    def __init__(self, configuration: RevisionsConfiguration) -> None:
+        self.configuration = configuration
+
+    def execute(self, storage: Storage) -> ConfigureRevisionsOperationResult:
+        return ConfigureRevisionsOperationResult(
+            storage.configure_revisions(self.configuration.to_json())
+        )

@@ -42,6 +42,7 @@ __all__ = [
     "ReadCheck",
     "ReadResult",
     "RecentRead",
+    "RevisionsPage",
     "WriteResult",
     "check_expected",
     "document_key",
@@ -221,6 +222,16 @@ class RecentRead(NamedTuple):
 
     start: int = 0
     page_size: int = 25
+
+
+class RevisionsPage(NamedTuple):
+    """``Storage.get_revisions``: a page of a document's revisions, the newest first, and
+    how many it has in all. A revision is a record: the version's id, data (its
+    ``@metadata`` with ``@flags`` ``HasRevisions, Revision``, or ``DeleteRevision`` for a
+    delete), change vector, time and collection."""
+
+    records: list[DocumentRecord]
+    total: int
 
 
 Read = IdsRead | PrefixRead | QueryRead | RecentRead

@@ -32,6 +32,12 @@ from rookdb.storage.records import (
     last_modified_now,
 )
 from rookdb.storage.relational import hilo
+from rookdb.storage.relational.revisions import (
+    CONFIGURATION,
+    BatchRevisions,
+    RevisionStatements,
+    Rules,
+)
 from rookdb.storage.relational.statements import Statements
 from rookdb.storage.relational.storage import (
     RelationalStorage,
@@ -52,11 +58,28 @@ log = logging.getLogger("rookdb.storage.sqlite")
 
 #: The on-disk format this code writes and reads (``PRAGMA user_version``; SPEC D6). Version 2
 #: keeps HiLo ranges in ``Raven/Hilo/<tag>`` documents; a version 1 file's ``hilo`` table
-#: moves into them when it is opened (``_upgrade_hilo``).
-FORMAT_VERSION = 2
+#: moves into them when it is opened (``_upgrade_hilo``). Version 3 adds the ``revisions``
+#: table, created in an older file when it is opened.
+FORMAT_VERSION = 3
 FILE_SUFFIX = ".rookdb"
 
-_SCHEMA = """
+# Format 3 (``relational.revisions``): each document's revisions, beside it.
+_REVISIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS revisions (
+    key TEXT NOT NULL,             -- the document's key
+    etag INTEGER NOT NULL,         -- the version's etag: revisions in order
+    id TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    change_vector TEXT NOT NULL,
+    last_modified TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (key, etag)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS revisions_by_change_vector ON revisions (change_vector)
+"""
+
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS documents (
     key TEXT PRIMARY KEY,          -- the id lower-cased: ids are case-insensitive (S2)
     id TEXT NOT NULL,              -- the id as first written
@@ -84,6 +107,8 @@ CREATE TABLE IF NOT EXISTS auto_values (
 CREATE INDEX IF NOT EXISTS auto_values_lookup ON auto_values (idx, type, value);
 CREATE INDEX IF NOT EXISTS auto_values_by_key ON auto_values (key);
 """
+    + _REVISIONS_SCHEMA
+)
 
 _STATEMENTS = Statements.of(
     schema="",
@@ -93,6 +118,9 @@ _STATEMENTS = Statements.of(
     cursor="rowid",
     collection="collection = ? COLLATE NOCASE",
     keys="key IN (SELECT value FROM json_each(?))",
+)
+_REVISIONS = RevisionStatements.of(
+    "", "?", "id, CAST(data AS BLOB), change_vector, last_modified, collection"
 )
 _UPSERT = (
     "INSERT INTO documents (key, id, collection, etag, change_vector, last_modified, data) "
@@ -112,6 +140,8 @@ class SqliteStorage(RelationalStorage):
     _no_limit = -1
     _stream_start = 0
     _sql = _STATEMENTS
+    _revision_sql = _REVISIONS
+    _revision_text = str
 
     def __init__(self, name: str, path: str | None, capabilities: Capabilities) -> None:
         super().__init__(name, capabilities)
@@ -144,6 +174,10 @@ class SqliteStorage(RelationalStorage):
         self._database_id = database_id
         if version == 1:
             self._upgrade_hilo(conn)
+        if version in (1, 2):
+            for statement in _REVISIONS_SCHEMA.split(";"):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
         # The name as first written, for listings (the file's name is lower-cased).
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('name', ?)", (self.name,))
         self.name = conn.execute("SELECT value FROM meta WHERE name = 'name'").fetchone()[0]
@@ -246,7 +280,10 @@ class SqliteStorage(RelationalStorage):
             else {}
         )
         meta = dict(
-            conn.execute("SELECT name, value FROM meta WHERE name IN ('last_etag', 'deleted')")
+            conn.execute(
+                "SELECT name, value FROM meta WHERE name IN ('last_etag', 'deleted', ?)",
+                (CONFIGURATION,),
+            )
         )
         if "deleted" in meta:
             # delete_database marked this file before removing it, while this store had it
@@ -265,6 +302,8 @@ class SqliteStorage(RelationalStorage):
         maintained = any(k != "expression" for i in registry.values() for (_, k) in i)
         final: dict[str, tuple[str, bytes] | None] | None = {} if maintained else None
         deleted_rowids: dict[str, int] = {}
+        rules = Rules.of(meta.get(CONFIGURATION))
+        revisions = None if rules is None else BatchRevisions(rules)
         for command in batch:
             if type(command) is PutCommand:
                 etag += 1
@@ -275,21 +314,20 @@ class SqliteStorage(RelationalStorage):
                 if command.expected_change_vector is not None:
                     check_expected(document_id, command.expected_change_vector, current.get(key))
                 change_vector = f"A:{etag}{suffix}"
+                data = command.data
+                if revisions is not None:
+                    data, rule = revisions.put(command.collection, data)
+                    if rule is not None:
+                        revisions.written(
+                            rule, document_id, command.collection, etag, change_vector, now, data
+                        )
                 rows.append(
-                    (
-                        key,
-                        document_id,
-                        command.collection,
-                        etag,
-                        change_vector,
-                        now,
-                        command.data.decode("utf-8"),
-                    )
+                    (key, document_id, command.collection, etag, change_vector, now, data.decode())
                 )
                 if checked:
                     current[key] = change_vector
                 if final is not None:
-                    final[key] = (command.collection, command.data)
+                    final[key] = (command.collection, data)
                 results.append(WriteResult(document_id, change_vector, now))
             elif type(command) is DeleteCommand:
                 key = document_key(command.id)
@@ -297,12 +335,17 @@ class SqliteStorage(RelationalStorage):
                 if rows:  # keep batch order: earlier puts land before this delete
                     conn.executemany(_UPSERT, rows)
                     rows = []
-                if final is not None:
+                if final is not None or revisions is not None:
                     row = conn.execute(
-                        "SELECT rowid FROM documents WHERE key = ?", (key,)
+                        "SELECT rowid, id, collection FROM documents WHERE key = ?", (key,)
                     ).fetchone()
                     if row is not None:
                         deleted_rowids[key] = row[0]
+                        if revisions is not None:
+                            etag += 1
+                            cv = f"A:{etag}{suffix}"
+                            if not revisions.deleted(row[1], row[2], etag, cv, now):
+                                etag -= 1
                 conn.execute("DELETE FROM documents WHERE key = ?", (key,))
                 current.pop(key, None)
                 if final is not None:
@@ -316,5 +359,7 @@ class SqliteStorage(RelationalStorage):
             conn.executemany(_UPSERT, rows)
         if final:
             self._indexes.maintain(conn, registry, final, deleted_rowids)
+        if revisions is not None:
+            revisions.finish(conn, _REVISIONS, str)
         conn.execute("UPDATE meta SET value = ? WHERE name = 'last_etag'", (str(etag),))
         return BatchResult(results)

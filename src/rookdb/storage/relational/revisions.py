@@ -1,0 +1,381 @@
+"""Revisions, as RavenDB keeps them: the rules, once, for every SQL backend.
+
+A database's revisions configuration (RavenDB's ``RevisionsConfiguration`` JSON: a
+``Default`` and ``Collections`` by name, each with ``Disabled``, ``MinimumRevisionsToKeep``,
+``MinimumRevisionAgeToKeep``, ``PurgeOnDelete``) is kept in the ``meta`` row
+``revisions_configuration``. In a batch, every put of a document whose collection it
+configures keeps a revision: the new version itself, with its change vector and time, and
+``HasRevisions`` in the document's ``@flags`` (the revision's flags are ``HasRevisions,
+Revision``). A delete keeps a ``DeleteRevision`` (an empty body, a change vector of its own)
+unless ``PurgeOnDelete``, which drops the document's revisions instead. After the batch each
+document keeps at most ``MinimumRevisionsToKeep`` revisions, the newest; with
+``MinimumRevisionAgeToKeep`` too, only revisions older than that age go.
+
+The backend supplies the SQL (``RevisionStatements``) and calls ``BatchRevisions`` from its
+write path; nothing here costs a batch of a database without a configuration more than
+reading the one ``meta`` row with the batch's other state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import re
+import time
+from collections.abc import Iterable, Sequence
+from typing import Any, NamedTuple
+
+from rookdb.errors import ConfigurationError
+from rookdb.ids import validate_id
+from rookdb.serialization.encoding import dumps, loads
+from rookdb.storage.base import Storage
+from rookdb.storage.records import DocumentRecord, RevisionsPage
+
+__all__ = [
+    "CONFIGURATION",
+    "DELETE_REVISION",
+    "HAS_REVISIONS",
+    "REVISION",
+    "BatchRevisions",
+    "RevisionStatements",
+    "RevisionsStorage",
+    "Rule",
+    "Rules",
+    "check_configuration",
+    "with_flags",
+]
+
+#: The ``meta`` row holding the configuration (canonical JSON).
+CONFIGURATION = "revisions_configuration"
+#: RavenDB's flags, in ``@flags``.
+HAS_REVISIONS = "HasRevisions"
+REVISION = "Revision"
+DELETE_REVISION = "DeleteRevision"
+
+_FIELDS = {
+    "Disabled",
+    "MinimumRevisionsToKeep",
+    "MinimumRevisionAgeToKeep",
+    "PurgeOnDelete",
+    "MaximumRevisionsToDeleteUponDocumentUpdate",
+}
+# .NET's TimeSpan text, as RavenDB's JSON carries it: [d.]hh:mm:ss[.fffffff].
+_TIME_SPAN = re.compile(r"^(-)?(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d{1,7}))?$")
+
+
+class Rule(NamedTuple):
+    """What one collection's configuration asks of a write."""
+
+    keep: int | None
+    age: dt.timedelta | None
+    purge_on_delete: bool
+
+
+def _time_span(value: Any, where: str) -> dt.timedelta | None:
+    if value is None:
+        return None
+    if type(value) in (int, float) and value >= 0:  # seconds, for rookdb's own callers
+        return dt.timedelta(seconds=value)
+    match = _TIME_SPAN.match(value) if type(value) is str else None
+    if match is None or match.group(1):
+        raise ConfigurationError(
+            f"{where}.MinimumRevisionAgeToKeep is a time span such as '7.00:00:00', not {value!r}"
+        )
+    days, hours, minutes, seconds, fraction = match.groups()[1:]
+    return dt.timedelta(
+        days=int(days or 0),
+        hours=int(hours),
+        minutes=int(minutes),
+        seconds=int(seconds),
+        microseconds=int((fraction or "0").ljust(7, "0")[:6]),
+    )
+
+
+def _check_collection(value: Any, where: str) -> dict[str, Any]:
+    if type(value) is not dict:
+        raise ConfigurationError(f"{where} is an object, not {value!r}")
+    unknown = set(value) - _FIELDS
+    if unknown:
+        raise ConfigurationError(f"{where} has unknown fields: {', '.join(sorted(unknown))}")
+    for name in ("Disabled", "PurgeOnDelete"):
+        if type(value.get(name, False) or False) is not bool:
+            raise ConfigurationError(f"{where}.{name} is true or false")
+    for name in ("MinimumRevisionsToKeep", "MaximumRevisionsToDeleteUponDocumentUpdate"):
+        count = value.get(name)
+        if count is not None and (type(count) is not int or count < 0):
+            raise ConfigurationError(f"{where}.{name} is a count (0 or more), not {count!r}")
+    _time_span(value.get("MinimumRevisionAgeToKeep"), where)
+    return {
+        "Disabled": bool(value.get("Disabled")),
+        "MinimumRevisionsToKeep": value.get("MinimumRevisionsToKeep"),
+        "MinimumRevisionAgeToKeep": value.get("MinimumRevisionAgeToKeep"),
+        "PurgeOnDelete": bool(value.get("PurgeOnDelete")),
+        "MaximumRevisionsToDeleteUponDocumentUpdate": value.get(
+            "MaximumRevisionsToDeleteUponDocumentUpdate"
+        ),
+    }
+
+
+def check_configuration(value: Any) -> dict[str, Any]:
+    """RavenDB's ``RevisionsConfiguration`` JSON checked and completed; ``ConfigurationError``
+    for anything else, and for two collections whose names differ only in case (collection
+    names are case-insensitive: RavenDB refuses them too)."""
+    if type(value) is not dict:
+        raise ConfigurationError(f"a revisions configuration is an object, not {value!r}")
+    unknown = set(value) - {"Default", "Collections"}
+    if unknown:
+        raise ConfigurationError(
+            f"a revisions configuration has unknown fields: {', '.join(sorted(unknown))}"
+        )
+    default = value.get("Default")
+    collections = value.get("Collections") or {}
+    if type(collections) is not dict:
+        raise ConfigurationError("Collections is an object of collection configurations")
+    checked: dict[str, Any] = {}
+    seen: dict[str, str] = {}
+    for name, configuration in collections.items():
+        if name.lower() in seen:
+            raise ConfigurationError(
+                f"the revisions configuration names the collection {name!r} twice "
+                f"(as {seen[name.lower()]!r}): collection names are case-insensitive"
+            )
+        seen[name.lower()] = name
+        checked[name] = _check_collection(configuration, f"Collections[{name!r}]")
+    return {
+        "Default": None if default is None else _check_collection(default, "Default"),
+        "Collections": checked,
+    }
+
+
+class Rules:
+    """A kept configuration, ready for the write path: the rule of a collection."""
+
+    def __init__(self, configuration: dict[str, Any]) -> None:
+        self._default = self._rule(configuration.get("Default"))
+        self._collections = {
+            name.lower(): self._rule(value)
+            for name, value in (configuration.get("Collections") or {}).items()
+        }
+
+    @staticmethod
+    def _rule(value: dict[str, Any] | None) -> Rule | None:
+        if value is None or value.get("Disabled"):
+            return None
+        return Rule(
+            value.get("MinimumRevisionsToKeep"),
+            _time_span(value.get("MinimumRevisionAgeToKeep"), "configuration"),
+            bool(value.get("PurgeOnDelete")),
+        )
+
+    @staticmethod
+    @functools.lru_cache(maxsize=32)
+    def of(text: str | None) -> Rules | None:
+        """The rules of the ``meta`` row's text (None: no configuration), parsed once."""
+        if text is None:
+            return None
+        return Rules(loads(text))
+
+    def rule(self, collection: str) -> Rule | None:
+        """The rule for ``collection`` (case-insensitive): its own configuration, else the
+        default; None when neither keeps revisions."""
+        key = collection.lower()
+        if key in self._collections:
+            return self._collections[key]
+        return self._default
+
+
+def with_flags(data: bytes, *flags: str) -> bytes:
+    """``data`` with ``flags`` in its ``@flags`` (RavenDB's comma-separated text), once each,
+    after the flags it has."""
+    document = loads(data)
+    metadata = document.get("@metadata")
+    if type(metadata) is not dict:
+        metadata = document["@metadata"] = {}
+    text = metadata.get("@flags")
+    present = [f.strip() for f in text.split(",")] if type(text) is str else []
+    present = [f for f in present if f]
+    added = [f for f in flags if f not in present]
+    if not added:
+        return data
+    metadata["@flags"] = ", ".join(present + added)
+    return dumps(document)
+
+
+class RevisionStatements(NamedTuple):
+    """A dialect's SQL for revisions (parameters in the order each names)."""
+
+    #: Insert one revision: key, etag, id, collection, change vector, last modified, data.
+    insert: str
+    #: Drop every revision of a key.
+    purge: str
+    #: Drop a key's revisions beyond the newest N and older than a time: key, key, N, time.
+    trim: str
+    #: Record columns of a key's revisions, the newest first: key, LIMIT, OFFSET.
+    page: str
+    #: How many revisions a key has.
+    count: str
+    #: Record columns of the revision with a change vector.
+    by_change_vector: str
+
+    @classmethod
+    def of(cls, schema: str, mark: str, columns: str) -> RevisionStatements:
+        """The statements of the ``revisions`` table in ``schema``, with parameter ``mark``
+        and record ``columns`` (the dialect's, as for documents)."""
+        table = f"{schema}revisions"
+        return cls(
+            insert=(
+                f"INSERT INTO {table} (key, etag, id, collection, change_vector, "
+                f"last_modified, data) VALUES ({', '.join([mark] * 7)})"
+            ),
+            purge=f"DELETE FROM {table} WHERE key = {mark}",
+            trim=(
+                f"DELETE FROM {table} WHERE key = {mark} AND etag <= COALESCE(("
+                f"SELECT etag FROM {table} WHERE key = {mark} ORDER BY etag DESC "
+                f"LIMIT 1 OFFSET {mark}), -1) AND last_modified < {mark}"
+            ),
+            page=(
+                f"SELECT {columns} FROM {table} WHERE key = {mark} ORDER BY etag DESC "
+                f"LIMIT {mark} OFFSET {mark}"
+            ),
+            count=f"SELECT count(*) FROM {table} WHERE key = {mark}",
+            by_change_vector=f"SELECT {columns} FROM {table} WHERE change_vector = {mark}",
+        )
+
+
+class BatchRevisions:
+    """The revisions one batch keeps, gathered while it writes, written at its end."""
+
+    def __init__(self, rules: Rules) -> None:
+        self.rules = rules
+        self._rows: list[tuple[Any, ...]] = []
+        self._purged: set[str] = set()
+        self._touched: dict[str, Rule] = {}
+
+    def put(self, collection: str, data: bytes) -> tuple[bytes, Rule | None]:
+        """The data a put writes (``HasRevisions`` added where its collection keeps
+        revisions) and the rule, to pass to ``written``."""
+        rule = self.rules.rule(collection)
+        return (data, None) if rule is None else (with_flags(data, HAS_REVISIONS), rule)
+
+    def written(
+        self,
+        rule: Rule,
+        document_id: str,
+        collection: str,
+        etag: int,
+        change_vector: str,
+        last_modified: str,
+        data: bytes,
+    ) -> None:
+        """A put of ``data`` (as ``put`` gave it) was written: its revision."""
+        key = document_id.lower()
+        self._rows.append(
+            (
+                key,
+                etag,
+                document_id,
+                collection,
+                change_vector,
+                last_modified,
+                with_flags(data, REVISION),
+            )
+        )
+        self._touched[key] = rule
+        self._purged.discard(key)
+
+    def deleted(
+        self,
+        document_id: str,
+        collection: str,
+        etag: int,
+        change_vector: str,
+        last_modified: str,
+    ) -> bool:
+        """A document of ``collection`` was deleted: a delete revision (True: it used
+        ``etag`` and ``change_vector``) or, with ``PurgeOnDelete``, none at all."""
+        rule = self.rules.rule(collection)
+        if rule is None:
+            return False
+        key = document_id.lower()
+        if rule.purge_on_delete:
+            self._rows = [row for row in self._rows if row[0] != key]
+            self._purged.add(key)
+            self._touched.pop(key, None)
+            return False
+        body = {
+            "@metadata": {
+                "@collection": collection,
+                "@flags": f"{HAS_REVISIONS}, {DELETE_REVISION}",
+            }
+        }
+        self._rows.append(
+            (key, etag, document_id, collection, change_vector, last_modified, dumps(body))
+        )
+        self._touched[key] = rule
+        return True
+
+    def finish(self, conn: Any, sql: RevisionStatements, text: Any = bytes) -> None:
+        """Write the batch's revisions and trim each document's (``text``: how the dialect
+        takes data, ``bytes`` or ``str``)."""
+        cursor = conn.cursor()
+        for key in self._purged:
+            cursor.execute(sql.purge, (key,))
+        if self._rows:
+            rows: Iterable[tuple[Any, ...]] = (
+                row if text is bytes else (*row[:6], row[6].decode()) for row in self._rows
+            )
+            cursor.executemany(sql.insert, list(rows))
+        now = dt.datetime.now(dt.timezone.utc)
+        for key, rule in self._touched.items():
+            if rule.keep is None and rule.age is None:
+                continue
+            # The ISO times compare as text (all UTC, same width).
+            before = "~" if rule.age is None else (now - rule.age).isoformat()[:26]
+            cursor.execute(sql.trim, (key, key, rule.keep or 0, before))
+
+
+class RevisionsStorage(Storage):
+    """The revision calls of ``Storage`` on the relational core: its ``meta`` row and its
+    ``revisions`` table, through the dialect's connections and ``_revision_sql``."""
+
+    _revision_sql: RevisionStatements
+    #: How the dialect takes data: ``bytes`` (bytea) or ``str`` (SQLite's TEXT).
+    _revision_text: Any = bytes
+
+    # The relational core's, declared for the type checker.
+    _errors: Any
+    _sql: Any
+
+    def _connection(self) -> Any:
+        raise NotImplementedError
+
+    def configure_revisions(self, configuration: dict[str, Any]) -> int:
+        kept = dumps(check_configuration(configuration)).decode()
+        index = time.time_ns() // 1000  # grows with each change without reading the last
+        with self._errors("write the revisions configuration"), self._connection() as conn:
+            conn.execute(self._sql.put_meta, (CONFIGURATION, kept))
+        return index
+
+    def get_revisions(self, document_id: str, start: int = 0, page_size: int = 25) -> RevisionsPage:
+        validate_id(document_id)
+        key = document_id.lower()
+        sql = self._revision_sql
+        with self._errors("read revisions"), self._connection() as conn:
+            total = conn.execute(sql.count, (key,)).fetchone()[0]
+            rows = conn.execute(sql.page, (key, page_size, start)).fetchall() if page_size else []
+        return RevisionsPage([_revision(row) for row in rows], total)
+
+    def get_revisions_by_change_vector(
+        self, change_vectors: Sequence[str]
+    ) -> dict[str, DocumentRecord]:
+        found: dict[str, DocumentRecord] = {}
+        with self._errors("read revisions"), self._connection() as conn:
+            for change_vector in dict.fromkeys(change_vectors):
+                row = conn.execute(self._revision_sql.by_change_vector, (change_vector,)).fetchone()
+                if row is not None:
+                    found[change_vector] = _revision(row)
+        return found
+
+
+def _revision(row: Any) -> DocumentRecord:
+    return DocumentRecord(row[0], bytes(row[1]), row[2], row[3], row[4])
