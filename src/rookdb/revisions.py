@@ -122,7 +122,7 @@ class SessionRevisions:
 
     def get_count_for(self, document_id: str) -> int:
         """How many revisions ``document_id`` has."""
-        return self._page(document_id, 0, 0).total
+        return int(self._page(document_id, 0, 0).total)
 
     @overload
     def get(self, change_vector: str, object_type: type[T] | None = None) -> Any: ...

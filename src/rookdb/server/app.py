@@ -48,6 +48,7 @@ from rookdb.ids import (
 )
 from rookdb.query import Query
 from rookdb.server import bulk_insert, documents, operations, streams
+from rookdb.server import revisions as revision_routes
 from rookdb.server.batches import apply_batch
 from rookdb.server.databases import CREATE_HEADER, MISSING_HEADER, Databases, MissingDatabases
 from rookdb.server.limits import (
@@ -397,6 +398,17 @@ class _Server:
         await operations.put_client_configuration(self, request)
         return Response(status_code=204)
 
+    # -- revisions (``rookdb.server.revisions``) ---------------------------------------------
+
+    async def configure_revisions(self, request: Request) -> Response:
+        return _json(await revision_routes.configure(self, request))
+
+    async def revisions(self, request: Request) -> Response:
+        return _json(await revision_routes.revisions(self, request))
+
+    async def revisions_count(self, request: Request) -> Response:
+        return _json(await revision_routes.count(self, request))
+
     async def refresh_client_configuration(self, request: Request, response: Response) -> None:
         """Ask a RavenDB client to read the client configuration again when the one it holds
         (its ``Client-Configuration-Etag``) is not the database's (``operations``)."""
@@ -535,6 +547,9 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_DB}/identity/next", "identity_next", ("POST",)),
     (f"{_DB}/identity/seed", "identity_seed", ("POST",)),
     (f"{_DB}/debug/identities", "identities", ("GET",)),
+    (f"{_DB}/admin/revisions/config", "configure_revisions", ("POST",)),
+    (f"{_DB}/revisions", "revisions", ("GET",)),
+    (f"{_DB}/revisions/count", "revisions_count", ("GET",)),
     ("/topology", "topology", ("GET",)),
     ("/cluster/topology", "cluster_topology", ("GET",)),
     ("/databases", "list_databases", ("GET",)),

@@ -28,7 +28,7 @@ from rookdb.errors import (
     ProtocolError,
     StorageError,
 )
-from rookdb.ids import validate_database_name, validate_hilo_tag
+from rookdb.ids import validate_database_name, validate_hilo_tag, validate_id
 from rookdb.query import Query, QueryStatistics
 from rookdb.rql_printer import print_query
 from rookdb.storage.base import Backend, Storage
@@ -53,8 +53,10 @@ from rookdb.storage.records import (
     Read,
     ReadResult,
     RecentRead,
+    RevisionsPage,
     document_key,
 )
+from rookdb.storage.revisions_config import check_configuration
 from rookdb.storage.streams import QueryStream, check_streamable
 
 __all__ = ["API_KEY_VARIABLE", "HttpBackend", "HttpStorage"]
@@ -250,6 +252,34 @@ class HttpStorage(Storage):
             content=orjson.dumps(check_client_configuration(configuration)),
         )
         return self.get_client_configuration()[0]
+
+    def configure_revisions(self, configuration: dict[str, Any]) -> int:
+        body = self._client.request(
+            "POST",
+            f"{self._path}/admin/revisions/config",
+            content=orjson.dumps(check_configuration(configuration)),
+        )
+        return _int_field(body, "RaftCommandIndex")
+
+    def get_revisions(self, document_id: str, start: int = 0, page_size: int = 25) -> RevisionsPage:
+        validate_id(document_id)
+        params = {"id": document_id, "start": start, "pageSize": page_size}
+        body = self._client.request("GET", f"{self._path}/revisions", params=params)
+        records = [r for r in protocol.decode_documents(_results(body)) if r is not None]
+        return RevisionsPage(records, _int_field(body, "TotalResults"))
+
+    def get_revisions_by_change_vector(
+        self, change_vectors: Sequence[str]
+    ) -> dict[str, DocumentRecord]:
+        wanted = list(dict.fromkeys(change_vectors))
+        if not wanted:
+            return {}
+        params = [("changeVector", cv) for cv in wanted]
+        body = self._client.request("GET", f"{self._path}/revisions", params=params)
+        found = list(protocol.decode_documents(_results(body)))
+        if len(found) != len(wanted):
+            raise ProtocolError("the server's revisions answer has a result per change vector")
+        return {cv: r for cv, r in zip(wanted, found, strict=True) if r is not None}
 
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         text, _ = print_query(Query(collection=collection))

@@ -41,6 +41,7 @@ from rookdb.storage.records import (
     document_key,
     last_modified_now,
 )
+from rookdb.storage.relational.revisions import CONFIGURATION, BatchRevisions, Rule, Rules
 from rookdb.storage.relational.storage import RelationalStorage, read_check_failed
 
 __all__ = ["RETRIES", "PostgresWrites"]
@@ -92,7 +93,8 @@ class PostgresWrites(RelationalStorage):
         self._sql_delete = (
             f"DELETE FROM {s}.documents AS d USING unnest(%b::text[], %b::text[]) "
             "AS u(key, expected) WHERE d.key = u.key "
-            "AND (u.expected IS NULL OR d.change_vector = u.expected) RETURNING d.key"
+            "AND (u.expected IS NULL OR d.change_vector = u.expected) "
+            "RETURNING d.key, d.id, d.collection"
         )
         self._sql_current = f"SELECT key, change_vector FROM {s}.documents WHERE key = ANY(%s)"
         self._sql_next_etag = f"SELECT nextval('{s}.etags')"
@@ -137,7 +139,15 @@ class PostgresWrites(RelationalStorage):
         with transaction(conn, begin):
             # Shared: index creation (exclusive) waits for batches and batches for it, so no
             # batch misses a full-text index created while it ran.
-            conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (self._index_lock,))
+            # The revisions configuration in the same round trip.
+            configuration = conn.execute(
+                f"SELECT pg_advisory_xact_lock_shared(%s), "
+                f"(SELECT value FROM {self._s}.meta WHERE name = %s)",
+                (self._index_lock, CONFIGURATION),
+            ).fetchall()[0][1]
+            rules = Rules.of(configuration)
+            revisions = None if rules is None else BatchRevisions(rules)
+            revised: list[tuple[Rule | None, str, bytes]] = []
             registry = self._indexes.registry(conn)
             searched = any(kind == "search" for i in registry.values() for (_, kind) in i)
             final: dict[str, tuple[str, bytes] | None] | None = {} if searched else None
@@ -155,17 +165,38 @@ class PostgresWrites(RelationalStorage):
                         pipeline.enter_context(conn.pipeline())
                     if not serializable and any(type(c) is ReadCheck for c in chunk):
                         raise _ReadCheckLate
+                    if revisions is not None:
+                        chunk = [_revised(c, revisions, revised) for c in chunk]
                     ids = self._complete_ids(conn, chunk)
                     for span in _spans(chunk, ids):
-                        puts = self._apply_segment(conn, span, now, final)
+                        puts = self._apply_segment(conn, span, now, final, revisions)
                         if puts is not None:
                             pending.append(puts)
             results: list[WriteResult] = []
             for puts in pending:
                 self._written(conn, puts, now, results)
+            if revisions is not None:
+                self._keep_revisions(conn, revisions, revised, results, now)
             if final:
                 self._indexes.maintain(conn, registry, final)
         return BatchResult(results)
+
+    def _keep_revisions(
+        self,
+        conn: psycopg.Connection[Any],
+        revisions: BatchRevisions,
+        revised: list[tuple[Rule | None, str, bytes]],
+        results: list[WriteResult],
+        now: str,
+    ) -> None:
+        """The revisions of the batch's puts (``revised``, one per put, in the order of
+        ``results``) and deletes, written and trimmed (``relational.revisions``)."""
+        for (rule, collection, data), result in zip(revised, results, strict=True):
+            if rule is not None:
+                cv = result.change_vector
+                etag = int(cv[2 : cv.index("-")])
+                revisions.written(rule, result.id, collection, etag, cv, now, data)
+        revisions.finish(conn, self._revision_sql)
 
     def _complete_ids(self, conn: psycopg.Connection[Any], batch: Sequence[Command]) -> list[str]:
         """The final id of every command (SPEC S14; ``_completed_id``)."""
@@ -187,6 +218,7 @@ class PostgresWrites(RelationalStorage):
         span: _Span,
         now: str,
         final: dict[str, tuple[str, bytes] | None] | None,
+        revisions: BatchRevisions | None = None,
     ) -> _PendingPuts | None:
         """Commands on distinct keys: read checks, deletes, then puts, each kind in statements
         whose WHERE is the concurrency check. The puts' results are read later (``_written``)."""
@@ -218,7 +250,13 @@ class PostgresWrites(RelationalStorage):
             deleted = [key for key, _ in deletes]
             # "" (must not exist) never deletes: the change vector is never empty.
             expected = [c.expected_change_vector for _, c in deletes]
-            gone = {row[0] for row in conn.execute(self._sql_delete, (deleted, expected))}
+            rows = conn.execute(self._sql_delete, (deleted, expected)).fetchall()
+            gone = {row[0] for row in rows}
+            if revisions is not None:
+                for _, document_id, collection in rows:
+                    etag = self._next_etag(conn)
+                    cv = f"A:{etag}-{self._database_id}"
+                    revisions.deleted(document_id, collection, etag, cv, now)
             self._verify(
                 conn,
                 [
@@ -325,6 +363,20 @@ class PostgresWrites(RelationalStorage):
         )
         for document_id, expected, key in expectations:
             check_expected(document_id, expected, current.get(key))
+
+
+def _revised(
+    command: Command, revisions: BatchRevisions, revised: list[tuple[Rule | None, str, bytes]]
+) -> Command:
+    """A put as its collection's revisions rule writes it (``HasRevisions`` flagged), noted
+    in ``revised``; other commands as they are."""
+    if type(command) is not PutCommand:
+        return command
+    data, rule = revisions.put(command.collection, command.data)
+    revised.append((rule, command.collection, data))
+    if data is command.data:
+        return command
+    return PutCommand(command.id, command.collection, data, command.expected_change_vector)
 
 
 def _body(data: bytes) -> str | None:

@@ -141,7 +141,6 @@ class SqliteStorage(RelationalStorage):
     _stream_start = 0
     _sql = _STATEMENTS
     _revision_sql = _REVISIONS
-    _revision_text = str
 
     def __init__(self, name: str, path: str | None, capabilities: Capabilities) -> None:
         super().__init__(name, capabilities)
