@@ -108,3 +108,17 @@ def test_a_bad_configuration_is_a_400_and_changes_nothing(store: Any) -> None:
     _save(store, "a")
     with store.open_session() as session:
         assert session.advanced.revisions.get_count_for("users/1") == 0
+
+
+def test_lazy_revisions_go_in_one_multi_get(store: Any) -> None:
+    _configure(store)
+    _save(store, "a")
+    _save(store, "b")
+    _save(store, "c", "users/2")
+    with store.open_session() as session:
+        lazily = session.advanced.revisions.lazily
+        first = lazily.get_for("users/1", User)
+        metadata = lazily.get_metadata_for("users/2")
+        assert [u.name for u in first.value] == ["b", "a"]
+        assert [m["@id"] for m in metadata.value] == ["users/2"]
+        assert session.advanced.number_of_requests == 1

@@ -7,6 +7,9 @@
 - ``GET /databases/{db}/revisions?changeVector=..[&changeVector=..]``: ``{"Results": [...]}``,
   one revision or null per change vector, in order;
 - ``GET /databases/{db}/revisions/count?id=..``: ``{"RevisionsCount": n}``.
+
+A ``GET /revisions`` item of a multi_get (RavenDB's lazy revisions) is answered by the same
+``answer``, after the items storage reads in one snapshot.
 """
 
 from __future__ import annotations
@@ -14,17 +17,19 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
 from rookdb.errors import ConfigurationError
 from rookdb.ids import validate_id
 from rookdb.server.limits import parse_count
+from rookdb.storage.base import Storage
 from rookdb.storage.revisions_config import check_configuration
 
 if TYPE_CHECKING:
     from rookdb.server.app import _Server
 
-__all__ = ["configure", "count", "revisions"]
+__all__ = ["answer", "configure", "count", "revisions"]
 
 
 async def configure(server: _Server, request: Request) -> dict[str, Any]:
@@ -36,33 +41,38 @@ async def configure(server: _Server, request: Request) -> dict[str, Any]:
     return {"RaftCommandIndex": index}
 
 
-def _id(request: Request) -> str:
-    document_id = request.query_params.get("id")
+def _id(params: QueryParams) -> str:
+    document_id = params.get("id")
     if document_id is None:
         raise ConfigurationError("revisions are read by id or by changeVector")
     validate_id(document_id)
     return document_id
 
 
-async def revisions(server: _Server, request: Request) -> dict[str, Any]:
-    storage = server.storage(request, write=False)
-    params = request.query_params
+def answer(server: _Server, request: Request, storage: Storage, params: QueryParams) -> Any:
+    """The answer of ``GET /revisions`` with ``params`` (the route's, or a multi_get item's);
+    blocking: run it in a worker thread."""
     change_vectors = params.getlist("changeVector")
     if change_vectors:
-        found = await run_in_threadpool(storage.get_revisions_by_change_vector, change_vectors)
+        found = storage.get_revisions_by_change_vector(change_vectors)
         records = [found.get(cv) for cv in change_vectors]
-        return {"Results": server.documents(request, records)}
-    document_id = _id(request)
+        return {"Results": server.documents(request, records, params)}
+    document_id = _id(params)
     start = parse_count(params.get("start") or "0", "start")
     page_size = parse_count(params.get("pageSize") or "25", "pageSize")
-    page = await run_in_threadpool(storage.get_revisions, document_id, start, page_size)
+    page = storage.get_revisions(document_id, start, page_size)
     return {
-        "Results": server.documents(request, list(page.records)),
+        "Results": server.documents(request, list(page.records), params),
         "TotalResults": page.total,
     }
 
 
+async def revisions(server: _Server, request: Request) -> Any:
+    storage = server.storage(request, write=False)
+    return await run_in_threadpool(answer, server, request, storage, request.query_params)
+
+
 async def count(server: _Server, request: Request) -> dict[str, Any]:
     storage = server.storage(request, write=False)
-    page = await run_in_threadpool(storage.get_revisions, _id(request), 0, 0)
+    page = await run_in_threadpool(storage.get_revisions, _id(request.query_params), 0, 0)
     return {"RevisionsCount": page.total}
