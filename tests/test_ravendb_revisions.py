@@ -122,3 +122,36 @@ def test_lazy_revisions_go_in_one_multi_get(store: Any) -> None:
         assert [u.name for u in first.value] == ["b", "a"]
         assert [m["@id"] for m in metadata.value] == ["users/2"]
         assert session.advanced.number_of_requests == 1
+
+
+def test_forced_revisions_without_a_configuration(store: Any) -> None:
+    _save(store, "v1")
+    _save(store, "w1", "users/2")
+    with store.open_session() as session:
+        revisions = session.advanced.revisions
+        revisions.force_revision_creation_for_id("users/1")  # a ForceRevisionCreation command
+        other = session.load("users/2", User)
+        other.name = "w2"
+        revisions.force_revision_creation_for(other)  # a PUT with the strategy Before
+        session.save_changes()
+        assert revisions.get_count_for("users/1") == 1
+        assert [u.name for u in revisions.get_for("users/2", User)] == ["w1"]  # as before
+        revisions.force_revision_creation_for_id("users/1")  # the same version: no new one
+        session.save_changes()
+        assert revisions.get_count_for("users/1") == 1
+    with store.open_session() as session:
+        for document_id in ("users/1", "users/2"):
+            user = session.load(document_id, User)
+            assert session.advanced.get_metadata_for(user)["@flags"] == "HasRevisions"
+        assert session.load("users/2", User).name == "w2"
+
+
+def test_forcing_a_revision_of_a_new_document_fails_the_batch(store: Any) -> None:
+    with store.open_session() as session:
+        user = User("new")
+        session.store(user, "users/9")
+        session.advanced.revisions.force_revision_creation_for(user)
+        with pytest.raises(RuntimeError, match="not saved on the server yet"):
+            session.save_changes()
+    with store.open_session() as session:
+        assert session.load("users/9", User) is None

@@ -55,8 +55,10 @@ from rookdb.storage.records import (
     DatabaseStatistics,
     DeleteCommand,
     DocumentRecord,
+    ForceRevisionCommand,
     PutCommand,
     ReadCheck,
+    RevisionReply,
     WriteResult,
     last_modified_now,
 )
@@ -204,20 +206,27 @@ def decode_documents(documents: Iterable[Any]) -> Iterator[DocumentRecord | None
 
 def encode_commands(batch: Iterable[Command]) -> bytes:
     """The ``bulk_docs`` body of a batch. Documents go as their canonical bytes, spliced in
-    without being decoded."""
+    without being decoded. A ``ForceRevisionCommand`` before a put of its document is that
+    PUT's ``ForceRevisionCreationStrategy``, as RavenDB's client sends it."""
     parts = []
+    before: str | None = None  # the key of a forced revision the next PUT carries
     for command in batch:
         if type(command) is PutCommand:
-            head = orjson.dumps(
-                {
-                    "Type": "PUT",
-                    "Id": command.id,
-                    "ChangeVector": command.expected_change_vector,
-                    "Collection": command.collection,
-                }
-            )
-            parts.append(head[:-1] + b',"Document":' + command.data + b"}")
-        elif type(command) is DeleteCommand:
+            head: dict[str, Any] = {
+                "Type": "PUT",
+                "Id": command.id,
+                "ChangeVector": command.expected_change_vector,
+                "Collection": command.collection,
+            }
+            if before is not None and before == command.id.lower():
+                head["ForceRevisionCreationStrategy"] = "Before"
+            before = None
+            parts.append(orjson.dumps(head)[:-1] + b',"Document":' + command.data + b"}")
+            continue
+        if before is not None:  # a forced revision with no PUT after it after all
+            parts.append(orjson.dumps({"Type": "ForceRevisionCreation", "Id": before}))
+            before = None
+        if type(command) is DeleteCommand:
             parts.append(
                 orjson.dumps(
                     {
@@ -227,6 +236,11 @@ def encode_commands(batch: Iterable[Command]) -> bytes:
                     }
                 )
             )
+        elif type(command) is ForceRevisionCommand:
+            if command.before_put:
+                before = command.id.lower()
+            else:
+                parts.append(orjson.dumps({"Type": "ForceRevisionCreation", "Id": command.id}))
         else:
             assert type(command) is ReadCheck
             parts.append(
@@ -234,6 +248,8 @@ def encode_commands(batch: Iterable[Command]) -> bytes:
                     {"Type": "ReadCheck", "Id": command.id, "ChangeVector": command.change_vector}
                 )
             )
+    if before is not None:
+        parts.append(orjson.dumps({"Type": "ForceRevisionCreation", "Id": before}))
     return b'{"Commands":[' + b",".join(parts) + b"]}"
 
 
@@ -269,7 +285,9 @@ class JsonPatch:
 
 
 #: One command of a ``bulk_docs`` body as the server reads it.
-BatchEntry = PutCommand | DeleteCommand | ReadCheck | TrackChanges | JsonPatch
+BatchEntry = (
+    PutCommand | DeleteCommand | ReadCheck | TrackChanges | JsonPatch | ForceRevisionCommand
+)
 
 
 def decode_batch(body: Any) -> list[BatchEntry]:
@@ -305,6 +323,13 @@ def decode_batch(body: Any) -> list[BatchEntry]:
                 data = dumps(document)  # at most MAX_DEPTH levels deep, as embedded
             except (InvalidIdError, SerializationError) as exc:
                 raise type(exc)(f"command {i}: {exc}") from None
+            strategy = raw.get("ForceRevisionCreationStrategy") or "None"
+            if strategy not in ("None", "Before"):
+                raise ConfigurationError(
+                    f"command {i}: ForceRevisionCreationStrategy is None or Before"
+                )
+            if strategy == "Before":
+                out.append(ForceRevisionCommand(document_id, before_put=True))
             out.append(PutCommand(document_id, collection, data, expected))
         elif kind == "DELETE":
             out.append(DeleteCommand(document_id, expected))
@@ -312,10 +337,12 @@ def decode_batch(body: Any) -> list[BatchEntry]:
             out.append(ReadCheck(document_id, expected))
         elif kind == "JsonPatch":
             out.append(_json_patch(raw, document_id, i))
+        elif kind == "ForceRevisionCreation":
+            out.append(ForceRevisionCommand(document_id))
         else:
             raise ConfigurationError(
                 f"command {i}: Type {quoted(kind)} is not supported by rookdb "
-                "(PUT, DELETE, JsonPatch, BatchTrackChanges)"
+                "(PUT, DELETE, JsonPatch, BatchTrackChanges, ForceRevisionCreation)"
             )
     return out
 
@@ -364,8 +391,13 @@ def encode_batch_result(
     the document it wrote (its id, collection and data; storage's change vector and time
     come from ``result``), or None where the document does not exist."""
     puts = iter(result.puts)
+    replies = iter(result.replies)
     out: list[dict[str, Any]] = []
     for i, command in enumerate(batch):
+        if type(command) is ForceRevisionCommand:
+            if not command.before_put:  # that one is its PUT's, which answers
+                out.append(_revision_reply(next(replies)))
+            continue
         if type(command) is PutCommand:
             written = next(puts)
             out.append(
@@ -406,6 +438,18 @@ def encode_batch_result(
     return {"Results": out}
 
 
+def _revision_reply(reply: RevisionReply) -> dict[str, Any]:
+    if not reply.created:
+        return {"Type": "ForceRevisionCreation", "RevisionCreated": False, "@id": reply.id}
+    return {
+        "Type": "ForceRevisionCreation",
+        "RevisionCreated": True,
+        "@id": reply.id,
+        "@change-vector": reply.change_vector,
+        "@last-modified": reply.last_modified,
+    }
+
+
 def decode_batch_result(body: Any) -> BatchResult:
     try:
         return BatchResult(
@@ -413,7 +457,17 @@ def decode_batch_result(body: Any) -> BatchResult:
                 WriteResult(r["@id"], r["@change-vector"], r["@last-modified"])
                 for r in body["Results"]
                 if r.get("Type") == "PUT"
-            ]
+            ],
+            [
+                RevisionReply(
+                    r.get("@id", ""),
+                    r["RevisionCreated"] is True,
+                    r.get("@change-vector"),
+                    r.get("@last-modified"),
+                )
+                for r in body["Results"]
+                if r.get("Type") == "ForceRevisionCreation"
+            ],
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise ProtocolError(f"the server's batch result is malformed: {exc}") from exc

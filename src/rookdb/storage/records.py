@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from rookdb.errors import ConcurrencyError
@@ -31,6 +32,7 @@ __all__ = [
     "DatabaseStatistics",
     "DeleteCommand",
     "DocumentRecord",
+    "ForceRevisionCommand",
     "GetResult",
     "IdsRead",
     "PrefixRead",
@@ -42,6 +44,7 @@ __all__ = [
     "ReadCheck",
     "ReadResult",
     "RecentRead",
+    "RevisionReply",
     "RevisionsPage",
     "WriteResult",
     "check_expected",
@@ -118,7 +121,22 @@ class ReadCheck:
     change_vector: str | None
 
 
-Command = PutCommand | DeleteCommand | ReadCheck
+@dataclasses.dataclass(slots=True)
+class ForceRevisionCommand:
+    """Keep a revision of document ``id`` as it is now, whatever the revisions configuration
+    (RavenDB's ``ForceRevisionCreation``); none when a revision of this version exists.
+    ``before_put``: sent right before a put of the same document (RavenDB's PUT with
+    ``ForceRevisionCreationStrategy`` ``Before``): the put writes ``HasRevisions``, so the
+    document is not written twice. A missing document fails the batch."""
+
+    id: str
+    before_put: bool = False
+
+    def __post_init__(self) -> None:
+        validate_id(self.id)
+
+
+Command = PutCommand | DeleteCommand | ReadCheck | ForceRevisionCommand
 
 
 def check_expected(document_id: str, expected: str | None, actual: str | None) -> None:
@@ -148,10 +166,24 @@ class WriteResult(NamedTuple):
     last_modified: str
 
 
+class RevisionReply(NamedTuple):
+    """What a ``ForceRevisionCommand`` did: ``created`` False when a revision of the
+    document's version existed; else the document's id, change vector and time (a document
+    without ``HasRevisions`` gets it, and with it a new change vector)."""
+
+    id: str
+    created: bool
+    change_vector: str | None = None
+    last_modified: str | None = None
+
+
 class BatchResult(NamedTuple):
-    """Results of ``apply``: one ``WriteResult`` per ``PutCommand``, in batch order."""
+    """Results of ``apply``: one ``WriteResult`` per ``PutCommand``, in batch order; and the
+    replies of the other commands (``ForceRevisionCommand``: a ``RevisionReply``, none for
+    one ``before_put``: its put answers), in batch order."""
 
     puts: list[WriteResult]
+    replies: Sequence[RevisionReply] = ()
 
 
 class ConditionalGetResult(NamedTuple):

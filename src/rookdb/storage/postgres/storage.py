@@ -117,7 +117,17 @@ class PostgresStorage(PostgresWrites):
             keys="key = ANY(%s)",
         )
         self._revision_sql = RevisionStatements.of(
-            f"{s}.", "%s", "id, data, change_vector, last_modified, collection"
+            f"{s}.",
+            "%s",
+            "id, data, change_vector, last_modified, collection",
+            document=(
+                "SELECT id, collection, etag, change_vector, last_modified, data "
+                f"FROM {s}.documents WHERE key = %s FOR UPDATE"
+            ),
+            flag_document=(
+                f"UPDATE {s}.documents SET data = %s, body = %s::jsonb, etag = %s, "
+                "change_vector = %s, last_modified = %s WHERE key = %s"
+            ),
         )
         self._prepare_writes()
         with PostgresErrors(f"open the schema {schema}"), self._pool.connection() as conn:

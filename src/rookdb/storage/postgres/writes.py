@@ -34,14 +34,21 @@ from rookdb.storage.records import (
     BatchResult,
     Command,
     DeleteCommand,
+    ForceRevisionCommand,
     PutCommand,
     ReadCheck,
+    RevisionReply,
     WriteResult,
     check_expected,
     document_key,
     last_modified_now,
 )
-from rookdb.storage.relational.revisions import CONFIGURATION, BatchRevisions, Rule, Rules
+from rookdb.storage.relational.revisions import (
+    CONFIGURATION,
+    BatchRevisions,
+    Rules,
+    force_revision,
+)
 from rookdb.storage.relational.storage import RelationalStorage, read_check_failed
 
 __all__ = ["RETRIES", "PostgresWrites"]
@@ -147,12 +154,12 @@ class PostgresWrites(RelationalStorage):
             ).fetchall()[0][1]
             rules = Rules.of(configuration)
             revisions = None if rules is None else BatchRevisions(rules)
-            revised: list[tuple[Rule | None, str, bytes]] = []
             registry = self._indexes.registry(conn)
             searched = any(kind == "search" for i in registry.values() for (_, kind) in i)
             final: dict[str, tuple[str, bytes] | None] | None = {} if searched else None
             now = last_modified_now()
             pending: list[_PendingPuts] = []
+            replies: list[RevisionReply] = []
             with contextlib.ExitStack() as pipeline:
                 pipelined = False
                 for chunk in _chunks(batch, _CHUNK):
@@ -165,38 +172,24 @@ class PostgresWrites(RelationalStorage):
                         pipeline.enter_context(conn.pipeline())
                     if not serializable and any(type(c) is ReadCheck for c in chunk):
                         raise _ReadCheckLate
+                    if revisions is None and any(type(c) is ForceRevisionCommand for c in chunk):
+                        revisions = BatchRevisions(rules)  # no configuration, a forced one
                     if revisions is not None:
-                        chunk = [_revised(c, revisions, revised) for c in chunk]
+                        chunk = [revisions.revise(c) for c in chunk]
                     ids = self._complete_ids(conn, chunk)
                     for span in _spans(chunk, ids):
-                        puts = self._apply_segment(conn, span, now, final, revisions)
+                        puts = self._apply_segment(conn, span, now, final, revisions, replies)
                         if puts is not None:
                             pending.append(puts)
             results: list[WriteResult] = []
             for puts in pending:
                 self._written(conn, puts, now, results)
             if revisions is not None:
-                self._keep_revisions(conn, revisions, revised, results, now)
+                revisions.puts_written(results, now)
+                revisions.finish(conn, self._revision_sql)
             if final:
                 self._indexes.maintain(conn, registry, final)
-        return BatchResult(results)
-
-    def _keep_revisions(
-        self,
-        conn: psycopg.Connection[Any],
-        revisions: BatchRevisions,
-        revised: list[tuple[Rule | None, str, bytes]],
-        results: list[WriteResult],
-        now: str,
-    ) -> None:
-        """The revisions of the batch's puts (``revised``, one per put, in the order of
-        ``results``) and deletes, written and trimmed (``relational.revisions``)."""
-        for (rule, collection, data), result in zip(revised, results, strict=True):
-            if rule is not None:
-                cv = result.change_vector
-                etag = int(cv[2 : cv.index("-")])
-                revisions.written(rule, result.id, collection, etag, cv, now, data)
-        revisions.finish(conn, self._revision_sql)
+        return BatchResult(results, replies)
 
     def _complete_ids(self, conn: psycopg.Connection[Any], batch: Sequence[Command]) -> list[str]:
         """The final id of every command (SPEC S14; ``_completed_id``)."""
@@ -219,6 +212,7 @@ class PostgresWrites(RelationalStorage):
         now: str,
         final: dict[str, tuple[str, bytes] | None] | None,
         revisions: BatchRevisions | None = None,
+        replies: list[RevisionReply] | None = None,
     ) -> _PendingPuts | None:
         """Commands on distinct keys: read checks, deletes, then puts, each kind in statements
         whose WHERE is the concurrency check. The puts' results are read later (``_written``)."""
@@ -230,6 +224,7 @@ class PostgresWrites(RelationalStorage):
         # objects for the garbage collector to walk meanwhile.
         puts: list[int] = []
         put_commands: list[PutCommand] = []
+        forced: list[ForceRevisionCommand] = []
         for j in range(span.start, span.stop):
             command = batch[j]
             if type(command) is PutCommand:
@@ -237,6 +232,8 @@ class PostgresWrites(RelationalStorage):
                 put_commands.append(command)
             elif type(command) is DeleteCommand:
                 deletes.append((keys[j], command))
+            elif type(command) is ForceRevisionCommand:
+                forced.append(command)
             else:
                 assert type(command) is ReadCheck
                 reads.append((keys[j], command))
@@ -246,6 +243,19 @@ class PostgresWrites(RelationalStorage):
             for key, check in reads:
                 if current.get(key) != check.change_vector:
                     raise read_check_failed(check, current.get(key))
+        for force in forced:  # keys are distinct in a span: before its puts is in order
+            assert replies is not None
+            reply = force_revision(
+                conn,
+                self._revision_sql,
+                force,
+                self._next_etag(conn),
+                f"-{self._database_id}",
+                now,
+                lambda data: _body(data) or data.decode(),
+            )
+            if not force.before_put:  # its put answers for it
+                replies.append(reply)
         if deletes:
             deleted = [key for key, _ in deletes]
             # "" (must not exist) never deletes: the change vector is never empty.
@@ -363,20 +373,6 @@ class PostgresWrites(RelationalStorage):
         )
         for document_id, expected, key in expectations:
             check_expected(document_id, expected, current.get(key))
-
-
-def _revised(
-    command: Command, revisions: BatchRevisions, revised: list[tuple[Rule | None, str, bytes]]
-) -> Command:
-    """A put as its collection's revisions rule writes it (``HasRevisions`` flagged), noted
-    in ``revised``; other commands as they are."""
-    if type(command) is not PutCommand:
-        return command
-    data, rule = revisions.put(command.collection, command.data)
-    revised.append((rule, command.collection, data))
-    if data is command.data:
-        return command
-    return PutCommand(command.id, command.collection, data, command.expected_change_vector)
 
 
 def _body(data: bytes) -> str | None:

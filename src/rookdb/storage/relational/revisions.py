@@ -20,13 +20,22 @@ from __future__ import annotations
 
 import datetime as dt
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, ClassVar, NamedTuple
 
+from rookdb.errors import InvalidOperationError
 from rookdb.ids import validate_id
 from rookdb.serialization.encoding import dumps
 from rookdb.storage.base import Storage
-from rookdb.storage.records import DocumentRecord, RevisionsPage
+from rookdb.storage.records import (
+    Command,
+    DocumentRecord,
+    ForceRevisionCommand,
+    PutCommand,
+    RevisionReply,
+    RevisionsPage,
+    WriteResult,
+)
 from rookdb.storage.relational.errors import DriverErrors
 from rookdb.storage.revisions_config import (
     CONFIGURATION,
@@ -46,6 +55,7 @@ __all__ = [
     "RevisionsStorage",
     "Rule",
     "Rules",
+    "force_revision",
 ]
 
 
@@ -64,13 +74,33 @@ class RevisionStatements(NamedTuple):
     total: str
     #: Record columns of the revision with a change vector.
     by_change_vector: str
+    #: id, collection, etag, change vector, last modified, data of the document whose key
+    #: is the one parameter, locked for the batch's transaction where the dialect locks rows.
+    document: str
+    #: A document's new version by a forced revision: data, jsonb body (the dialect's; may
+    #: be unused), etag, change vector, last modified, key.
+    flag_document: str
+    #: The dialect stores data as text (SQLite's TEXT), else as bytes (bytea).
+    text: bool
 
     @classmethod
-    def of(cls, schema: str, mark: str, columns: str) -> RevisionStatements:
+    def of(
+        cls,
+        schema: str,
+        mark: str,
+        columns: str,
+        document: str,
+        flag_document: str,
+        text: bool = False,
+    ) -> RevisionStatements:
         """The statements of the ``revisions`` table in ``schema``, with parameter ``mark``
-        and record ``columns`` (the dialect's, as for documents)."""
+        and record ``columns`` (the dialect's, as for documents); the dialect's own
+        ``document`` and ``flag_document`` statements."""
         table = f"{schema}revisions"
         return cls(
+            document=document,
+            flag_document=flag_document,
+            text=text,
             insert=(
                 f"INSERT INTO {table} (key, etag, id, collection, change_vector, "
                 f"last_modified, data) VALUES ({', '.join([mark] * 7)})"
@@ -90,20 +120,97 @@ class RevisionStatements(NamedTuple):
         )
 
 
+def force_revision(
+    conn: Any,
+    sql: RevisionStatements,
+    command: ForceRevisionCommand,
+    new_etag: int,
+    suffix: str,
+    now: str,
+    body: Callable[[bytes], str | None] = lambda data: None,
+) -> RevisionReply:
+    """Apply ``command`` (RavenDB's forced revision) in the batch's transaction: a revision
+    of the document as it is, unless one of this version exists. A document without
+    ``HasRevisions`` gets it first (a new version: ``new_etag``, ``suffix`` after it in the
+    change vector, ``now``; ``body`` gives the dialect's jsonb text), so that forcing again
+    finds the revision of its version, as RavenDB's client expects. With ``before_put`` the
+    put that follows writes the flag instead."""
+    key = command.id.lower()
+    row = conn.execute(sql.document, (key,)).fetchone()
+    if row is None:
+        raise InvalidOperationError(
+            "Can't force revision creation - the document was not saved on the server yet. "
+            f"document: {command.id}"
+        )
+    document_id, collection, etag, change_vector, last_modified, data = row
+    data = bytes(data)
+    if conn.execute(sql.by_change_vector, (change_vector,)).fetchone() is not None:
+        return RevisionReply(document_id, False)
+    flagged = with_flags(data, HAS_REVISIONS)
+    if flagged is not data and not command.before_put:
+        etag = new_etag
+        change_vector, last_modified, data = f"A:{etag}{suffix}", now, flagged
+        stored = data.decode() if sql.text else data
+        conn.execute(
+            sql.flag_document, (stored, body(data), etag, change_vector, last_modified, key)
+        )
+    revision = with_flags(flagged, REVISION)
+    values = (key, etag, document_id, collection, change_vector, last_modified)
+    conn.execute(sql.insert, (*values, revision.decode() if sql.text else revision))
+    return RevisionReply(document_id, True, change_vector, last_modified)
+
+
 class BatchRevisions:
     """The revisions one batch keeps, gathered while it writes, written at its end."""
 
-    def __init__(self, rules: Rules) -> None:
-        self.rules = rules
+    def __init__(self, rules: Rules | None) -> None:
+        self.rules = rules or Rules({})
+        self._forced: set[str] = set()
+        # ``revise``: each put's rule, collection and data, for ``puts_written``.
+        self._revised: list[tuple[Rule | None, str, bytes]] = []
         self._rows: list[tuple[Any, ...]] = []
         self._purged: set[str] = set()
         self._touched: dict[str, Rule] = {}
 
-    def put(self, collection: str, data: bytes) -> tuple[bytes, Rule | None]:
+    def put(self, document_id: str, collection: str, data: bytes) -> tuple[bytes, Rule | None]:
         """The data a put writes (``HasRevisions`` added where its collection keeps
-        revisions) and the rule, to pass to ``written``."""
+        revisions, or after a forced revision of the document in the batch) and the rule, to
+        pass to ``written``."""
         rule = self.rules.rule(collection)
-        return (data, None) if rule is None else (with_flags(data, HAS_REVISIONS), rule)
+        if rule is not None or (self._forced and document_id.lower() in self._forced):
+            data = with_flags(data, HAS_REVISIONS)
+        return data, rule
+
+    def revise(self, command: Command) -> Command:
+        """For a write path that learns change vectors after sending its puts (PostgreSQL's):
+        ``command`` as the batch writes it (a put flagged by ``put``), noted for
+        ``puts_written``; a forced revision noted (``force``)."""
+        if type(command) is ForceRevisionCommand:
+            self.force(command)
+        if type(command) is not PutCommand:
+            return command
+        data, rule = self.put(command.id, command.collection, command.data)
+        self._revised.append((rule, command.collection, data))
+        if data is command.data:
+            return command
+        return PutCommand(command.id, command.collection, data, command.expected_change_vector)
+
+    def puts_written(self, results: Sequence[WriteResult], now: str) -> None:
+        """The batch's puts were written (``results``, in batch order): the revisions of
+        those ``revise`` saw (the batch's last puts: it may begin late in a batch, at its
+        first forced revision)."""
+        revised = self._revised
+        for (rule, collection, data), result in zip(
+            revised, results[len(results) - len(revised) :], strict=True
+        ):
+            if rule is not None:
+                cv = result.change_vector
+                etag = int(cv[2 : cv.index("-")])
+                self.written(rule, result.id, collection, etag, cv, now, data)
+
+    def force(self, command: ForceRevisionCommand) -> None:
+        """``command`` is in the batch: a put of its document after it keeps ``HasRevisions``."""
+        self._forced.add(command.id.lower())
 
     def written(
         self,
@@ -161,15 +268,14 @@ class BatchRevisions:
         self._touched[key] = rule
         return True
 
-    def finish(self, conn: Any, sql: RevisionStatements, text: Any = bytes) -> None:
-        """Write the batch's revisions and trim each document's (``text``: how the dialect
-        takes data, ``bytes`` or ``str``)."""
+    def finish(self, conn: Any, sql: RevisionStatements) -> None:
+        """Write the batch's revisions and trim each document's."""
         cursor = conn.cursor()
         for key in self._purged:
             cursor.execute(sql.purge, (key,))
         if self._rows:
             rows: Iterable[tuple[Any, ...]] = (
-                row if text is bytes else (*row[:6], row[6].decode()) for row in self._rows
+                (*row[:6], row[6].decode()) if sql.text else row for row in self._rows
             )
             cursor.executemany(sql.insert, list(rows))
         now = dt.datetime.now(dt.timezone.utc)

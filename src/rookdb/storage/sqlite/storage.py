@@ -24,8 +24,10 @@ from rookdb.storage.records import (
     Capabilities,
     Command,
     DeleteCommand,
+    ForceRevisionCommand,
     PutCommand,
     ReadCheck,
+    RevisionReply,
     WriteResult,
     check_expected,
     document_key,
@@ -37,6 +39,7 @@ from rookdb.storage.relational.revisions import (
     BatchRevisions,
     RevisionStatements,
     Rules,
+    force_revision,
 )
 from rookdb.storage.relational.statements import Statements
 from rookdb.storage.relational.storage import (
@@ -120,7 +123,19 @@ _STATEMENTS = Statements.of(
     keys="key IN (SELECT value FROM json_each(?))",
 )
 _REVISIONS = RevisionStatements.of(
-    "", "?", "id, CAST(data AS BLOB), change_vector, last_modified, collection"
+    "",
+    "?",
+    "id, CAST(data AS BLOB), change_vector, last_modified, collection",
+    document=(
+        "SELECT id, collection, etag, change_vector, last_modified, CAST(data AS BLOB) "
+        "FROM documents WHERE key = ?"
+    ),
+    # ?2 is the jsonb body PostgreSQL keeps; SQLite has none.
+    flag_document=(
+        "UPDATE documents SET data = ?1, etag = ?3, change_vector = ?4, last_modified = ?5 "
+        "WHERE key = ?6 AND ?2 IS ?2"
+    ),
+    text=True,
 )
 _UPSERT = (
     "INSERT INTO documents (key, id, collection, etag, change_vector, last_modified, data) "
@@ -265,7 +280,8 @@ class SqliteStorage(RelationalStorage):
         checked = [
             document_key(c.id)
             for c in batch
-            if isinstance(c, ReadCheck) or c.expected_change_vector is not None
+            if type(c) is ReadCheck
+            or (isinstance(c, (PutCommand, DeleteCommand)) and c.expected_change_vector is not None)
         ]
         current = (
             dict(
@@ -296,6 +312,7 @@ class SqliteStorage(RelationalStorage):
         suffix = f"-{self._database_id}"
         rows: list[tuple[Any, ...]] = []
         results: list[WriteResult] = []
+        replies: list[RevisionReply] = []
         # With value or full-text indexes, the final state of every key the batch touches.
         registry = self._indexes.registry(conn)
         maintained = any(k != "expression" for i in registry.values() for (_, k) in i)
@@ -315,7 +332,7 @@ class SqliteStorage(RelationalStorage):
                 change_vector = f"A:{etag}{suffix}"
                 data = command.data
                 if revisions is not None:
-                    data, rule = revisions.put(command.collection, data)
+                    data, rule = revisions.put(document_id, command.collection, data)
                     if rule is not None:
                         revisions.written(
                             rule, document_id, command.collection, etag, change_vector, now, data
@@ -349,6 +366,19 @@ class SqliteStorage(RelationalStorage):
                 current.pop(key, None)
                 if final is not None:
                     final[key] = None
+            elif type(command) is ForceRevisionCommand:
+                if rows:  # the revision is of the document as the commands before left it
+                    conn.executemany(_UPSERT, rows)
+                    rows = []
+                if revisions is None:
+                    revisions = BatchRevisions(rules)
+                revisions.force(command)
+                etag += 1  # the document's new version's, if it gets HasRevisions
+                reply = force_revision(conn, _REVISIONS, command, etag, suffix, now)
+                if not command.before_put:  # its put answers for it
+                    replies.append(reply)
+                if checked and reply.created:
+                    current[document_key(command.id)] = reply.change_vector
             else:
                 assert isinstance(command, ReadCheck)
                 actual = current.get(document_key(command.id))
@@ -359,6 +389,6 @@ class SqliteStorage(RelationalStorage):
         if final:
             self._indexes.maintain(conn, registry, final, deleted_rowids)
         if revisions is not None:
-            revisions.finish(conn, _REVISIONS, str)
+            revisions.finish(conn, _REVISIONS)
         conn.execute("UPDATE meta SET value = ? WHERE name = 'last_etag'", (str(etag),))
-        return BatchResult(results)
+        return BatchResult(results, replies)
