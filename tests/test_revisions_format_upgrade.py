@@ -34,9 +34,7 @@ def _check(url: str) -> None:
             user["name"] = "changed"
             session.save_changes()
         with store.open_session() as session:
-            assert [r["name"] for r in session.advanced.revisions.get_for("users/1")] == [
-                "changed"
-            ]
+            assert [r["name"] for r in session.advanced.revisions.get_for("users/1")] == ["changed"]
 
 
 def test_a_format_2_sqlite_file_gets_its_revisions_table(tmp_path: Path) -> None:

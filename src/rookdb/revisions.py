@@ -20,17 +20,22 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+import enum
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from rookdb.errors import ConfigurationError, InvalidOperationError
 from rookdb.ids import validate_id
 from rookdb.query import check_count
 from rookdb.serialization.encoding import loads
+from rookdb.storage.records import Command, ForceRevisionCommand, PutCommand
 
 if TYPE_CHECKING:
     from rookdb.session import DocumentSession
 
 __all__ = [
+    "ForceRevisionStrategy",
+    "ForcedRevisions",
     "RevisionsCollectionConfiguration",
     "RevisionsConfiguration",
     "SessionRevisions",
@@ -91,12 +96,105 @@ class RevisionsConfiguration:
         }
 
 
+class ForceRevisionStrategy(enum.Enum):
+    """RavenDB's: ``BEFORE`` keeps a revision of the document as storage has it before the
+    save writes it (the only strategy RavenDB has; ``NONE`` forces nothing)."""
+
+    NONE = "None"
+    BEFORE = "Before"
+
+
+class ForcedRevisions:
+    """The revisions a session was asked to force, sent with its next ``save_changes``: a
+    ``ForceRevisionCommand`` right before the put of a document the save writes (the revision
+    is of what storage had), the others after the entities' commands."""
+
+    def __init__(self) -> None:
+        self._ids: dict[str, str] = {}  # by key, the id as given
+        self._sent: set[str] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self._ids)
+
+    def add(self, document_id: str, strategy: ForceRevisionStrategy) -> None:
+        if not isinstance(strategy, ForceRevisionStrategy):
+            raise ConfigurationError(f"a strategy is a ForceRevisionStrategy, not {strategy!r}")
+        if strategy is ForceRevisionStrategy.NONE:
+            return
+        validate_id(document_id)
+        if not document_id or document_id[-1] in "/|":
+            raise InvalidOperationError(
+                f"a revision is forced for a document by its full id, not {document_id!r}"
+            )
+        self._ids.setdefault(document_id.lower(), document_id)
+
+    def around_puts(self, commands: Iterable[Command]) -> Iterator[Command]:
+        """``commands`` with a forced revision before each put of a forced document."""
+        self._sent = set()
+        ids = self._ids
+        for command in commands:
+            if type(command) is PutCommand and ids:
+                key = command.id.lower()
+                if key in ids and key not in self._sent:
+                    self._sent.add(key)
+                    yield ForceRevisionCommand(command.id, before_put=True)
+            yield command
+
+    def commands(self, commands: Iterable[Command]) -> Iterator[Command]:
+        """``around_puts(commands)``, then ``rest()`` once they are done."""
+        yield from self.around_puts(commands)
+        yield from self.rest()
+
+    def rest(self) -> list[ForceRevisionCommand]:
+        """The forced revisions of documents ``around_puts`` did not see written."""
+        return [ForceRevisionCommand(i) for k, i in self._ids.items() if k not in self._sent]
+
+    def saved(self) -> list[str]:
+        """The save succeeded: every forced revision was made (or existed), and each of
+        these documents (their keys) has ``HasRevisions``."""
+        keys = list(self._ids)
+        self._ids.clear()
+        self._sent = set()
+        return keys
+
+
 class SessionRevisions:
     """``session.advanced.revisions``: a document's revisions, never tracked. Each call is
     one request of the session's budget."""
 
     def __init__(self, session: DocumentSession) -> None:
         self._session = session
+
+    def force_revision_creation_for(
+        self,
+        entity_or_id: Any,
+        strategy: ForceRevisionStrategy = ForceRevisionStrategy.BEFORE,
+    ) -> None:
+        """Keep a revision of the document as storage has it, with the next ``save_changes``,
+        whatever the revisions configuration; none when a revision of that version exists.
+        ``entity_or_id``: an entity the session tracks, or a document id. A document storage
+        does not have yet fails the save."""
+        session = self._session
+        session._check_open()
+        if isinstance(entity_or_id, str):
+            document_id = entity_or_id
+        else:
+            found = session.advanced.get_document_id(entity_or_id)
+            if found is None:
+                raise InvalidOperationError(
+                    "Cannot create a revision for the requested entity because it is not "
+                    "tracked by the session"
+                )
+            document_id = found
+        session._forced_revisions.add(document_id, strategy)
+
+    def force_revision_creation_for_id(
+        self, document_id: str, strategy: ForceRevisionStrategy = ForceRevisionStrategy.BEFORE
+    ) -> None:
+        """RavenDB's client's name for ``force_revision_creation_for(document_id)``."""
+        if not isinstance(document_id, str):
+            raise TypeError(f"a document id is a str, not {document_id!r}")
+        self.force_revision_creation_for(document_id, strategy)
 
     def _entity(self, record: Any, object_type: type[Any] | None) -> Any:
         return self._session._decode(record, object_type)[0]

@@ -25,6 +25,7 @@ from rookdb.includes import LoaderWithInclude, include_paths
 from rookdb.lazy import Lazy, LazyOperation, QueryOperation, run_pending
 from rookdb.options import OptimisticConcurrencyMode, SessionOptions
 from rookdb.query import DocumentQuery, Query, QueryStatistics
+from rookdb.revisions import ForcedRevisions
 from rookdb.serialization.encoding import check_depth, loads
 from rookdb.serialization.entities import EntityCodec, Extras
 from rookdb.storage.records import (
@@ -33,9 +34,11 @@ from rookdb.storage.records import (
     GetResult,
     PrefixRead,
     QueryResult,
+    RevisionReply,
     WriteResult,
     document_key,
 )
+from rookdb.storage.revisions_config import HAS_REVISIONS, with_flags
 from rookdb.storage.starting_with import check_prefix_read
 from rookdb.streaming import StreamResult
 from rookdb.tracking.identity_map import IdentityMap, PendingDelete
@@ -89,6 +92,7 @@ class DocumentSession(EventRegistration):
         self._included: dict[str, DocumentRecord] = {}
         self._last_metadata: dict[str, Any] = {}
         self._pending_lazy: list[LazyOperation] = []
+        self._forced_revisions = ForcedRevisions()
         self._requests = 0
         self._closed = False
         self.max_number_of_requests_per_session: int = (
@@ -511,6 +515,7 @@ class DocumentSession(EventRegistration):
         """Write every change in one atomic batch, or nothing (S3). No changes: no request."""
         self._check_open()
         events = self._events
+        forced = self._forced_revisions
         if (
             events.before_store
             or events.before_delete
@@ -519,23 +524,55 @@ class DocumentSession(EventRegistration):
             # Handlers see every change before anything is written, and read checks need
             # every key the batch writes: the whole batch first.
             changes = self._compute()
-            if not changes:
+            if not changes and not forced:
                 return
-            events.fire_before_save(self, changes, self._encode_checked)
+            if changes:
+                events.fire_before_save(self, changes, self._encode_checked)
             mode = self._concurrency_mode  # as the handlers left it
             checking = mode is not OptimisticConcurrencyMode.NONE
-            batch: Iterable[Command] = [command_for(change, checking) for change in changes]
+            batch: Iterable[Command] = [
+                *forced.around_puts(command_for(change, checking) for change in changes)
+            ]
             if mode is OptimisticConcurrencyMode.WRITES_AND_READS:
+                # Before the forced revisions, which may give a read document a new version.
                 batch = [*batch, *read_checks(self._map, changes)]
+            batch = [*batch, *forced.rest()]
         else:
             checking = self._concurrency_mode is not OptimisticConcurrencyMode.NONE
             streamed = streamed_commands(self._changes(), checking)
             if streamed is None:
-                return
+                if not forced:
+                    return
+                streamed = [], iter(())
             changes, batch = streamed
+            if forced:
+                batch = forced.commands(batch)
         self._request()
         result = self._storage.apply(batch)
         self._after_save(changes, result.puts)
+        if forced:
+            self._revisions_forced(result.replies)
+
+    def _revisions_forced(self, replies: Sequence[RevisionReply]) -> None:
+        """Documents given a forced revision have ``HasRevisions`` in storage, and a new
+        change vector where the flag is new: the session's copies learn both, as RavenDB's
+        client learns them from the reply, so that its next save keeps the flag."""
+        versions = {r.id.lower(): r for r in replies if r.created}
+        for key in self._forced_revisions.saved():
+            state = self._map.by_id(key)
+            if state is None or state.snapshot is None:
+                continue
+            metadata = state.writable_metadata()
+            flags = metadata.get("@flags")
+            present = [f.strip() for f in flags.split(",")] if isinstance(flags, str) else []
+            if HAS_REVISIONS not in present:
+                metadata["@flags"] = ", ".join([*filter(None, present), HAS_REVISIONS])
+            reply = versions.get(key)
+            state.synced(
+                with_flags(state.snapshot, HAS_REVISIONS),
+                state.change_vector if reply is None else reply.change_vector,
+                state.last_modified if reply is None else reply.last_modified,
+            )
 
     def _after_save(self, changes: list[Change], puts: Sequence[WriteResult]) -> None:
         saved = finalize_save(self._map, changes, puts, self._codec.set_identity)

@@ -9,7 +9,15 @@ from typing import Any
 
 import pytest
 
-from rookdb import ConcurrencyError, ConfigurationError, DocumentStore
+from rookdb import (
+    ConcurrencyError,
+    ConfigurationError,
+    DocumentStore,
+    InvalidOperationError,
+    OptimisticConcurrencyMode,
+    RookError,
+    SessionOptions,
+)
 from rookdb.operations import ConfigureRevisionsOperation
 from rookdb.revisions import RevisionsCollectionConfiguration as Collection
 from rookdb.revisions import RevisionsConfiguration
@@ -196,4 +204,87 @@ def test_a_configuration_replaces_the_one_before(store: DocumentStore) -> None:
     _configure(store, None)
     _save(store, "users/1", name="b")
     with store.open_session() as session:
+        assert session.advanced.revisions.get_count_for("users/1") == 1
+
+
+# -- forced revisions (RavenDB's ForceRevisionCreation) ------------------------------------------
+
+_WRITES = SessionOptions(optimistic_concurrency_mode=OptimisticConcurrencyMode.WRITES)
+
+
+def test_a_forced_revision_needs_no_configuration(store: DocumentStore) -> None:
+    _save(store, "users/1", name="a")
+    with store.open_session() as session:
+        session.advanced.revisions.force_revision_creation_for("users/1")
+        assert not session.advanced.has_changes  # as RavenDB counts them
+        session.save_changes()
+        assert session.advanced.revisions.get_count_for("users/1") == 1
+        session.advanced.revisions.force_revision_creation_for("users/1")
+        session.save_changes()  # a revision of this version exists: no other
+        assert session.advanced.revisions.get_count_for("users/1") == 1
+    assert _flags(store, "users/1") == "HasRevisions"
+
+
+def test_a_forced_revision_of_a_changed_entity_keeps_what_storage_had(
+    store: DocumentStore,
+) -> None:
+    _save(store, "users/1", name="before")
+    with store.open_session(_WRITES) as session:
+        user = session.load("users/1")
+        user["name"] = "after"
+        session.advanced.revisions.force_revision_creation_for(user)
+        session.save_changes()
+        assert [r["name"] for r in session.advanced.revisions.get_for("users/1")] == ["before"]
+        assert not session.advanced.has_changes  # the session knows the flag storage wrote
+        user["name"] = "again"  # the session holds the version storage has
+        session.save_changes()
+    with store.open_session() as session:
+        assert session.load("users/1")["name"] == "again"
+    assert _flags(store, "users/1") == "HasRevisions"
+
+
+def test_a_forced_revision_updates_the_change_vector_the_session_holds(
+    store: DocumentStore,
+) -> None:
+    _save(store, "users/1", name="a")
+    with store.open_session(_WRITES) as session:
+        user = session.load("users/1")
+        before = session.advanced.get_change_vector_for(user)
+        session.advanced.revisions.force_revision_creation_for(user)
+        session.save_changes()
+        assert session.advanced.get_change_vector_for(user) != before  # HasRevisions came
+        assert not session.advanced.has_changes
+        user["name"] = "b"
+        session.save_changes()  # no ConcurrencyError: the session knows the new version
+
+
+def test_forcing_a_revision_of_a_document_storage_lacks_fails_the_save(
+    store: DocumentStore,
+) -> None:
+    with store.open_session() as session:
+        user = {"name": "new", "@metadata": {"@collection": "Users"}}
+        session.store(user, "users/9")
+        session.store({"name": "other", "@metadata": {"@collection": "Users"}}, "users/8")
+        session.advanced.revisions.force_revision_creation_for(user)
+        with pytest.raises(RookError, match="not saved on the server yet"):
+            session.save_changes()
+    with store.open_session() as session:
+        assert session.load(["users/8", "users/9"]) == {"users/8": None, "users/9": None}
+
+
+def test_forcing_a_revision_of_an_untracked_entity_is_refused(store: DocumentStore) -> None:
+    with store.open_session() as session, pytest.raises(InvalidOperationError, match="not tracked"):
+        session.advanced.revisions.force_revision_creation_for({"name": "x"})
+
+
+def test_a_forced_revision_in_a_writes_and_reads_session(store: DocumentStore) -> None:
+    _save(store, "users/1", name="a")
+    _save(store, "users/2", name="b")
+    options = SessionOptions(optimistic_concurrency_mode=OptimisticConcurrencyMode.WRITES_AND_READS)
+    with store.open_session(options) as session:
+        session.load("users/1")
+        other = session.load("users/2")
+        other["name"] = "c"
+        session.advanced.revisions.force_revision_creation_for("users/1")
+        session.save_changes()
         assert session.advanced.revisions.get_count_for("users/1") == 1
