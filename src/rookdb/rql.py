@@ -161,10 +161,8 @@ class _Parser:
             name = unquote(token, self.text)
         elif token.kind == "name" and token.text.lower() not in KEYWORDS:
             name = token.text
-            if self.alias is not None and name == self.alias:
-                raise self.error(f"{name} stands for the whole document here, not a field")
-            if self.alias is not None and name.startswith(self.alias + "."):
-                name = name[len(self.alias) + 1 :]
+            if self.alias is not None:
+                name = self.unaliased(name)
         else:
             raise self.error("expected a field name")
         try:
@@ -517,6 +515,20 @@ class _Parser:
         if token.text.lower() in KEYWORDS:
             raise self.error("a keyword cannot be an alias", token)
         self.alias = token.text
+
+    def unaliased(self, name: str) -> str:
+        """A path read under ``from X as x``: ``x.a.b`` is ``a.b``; a plain name is a field;
+        a path through anything but the alias is refused, as RavenDB refuses it."""
+        first = re.split(r"\.|\[\]", name, maxsplit=1)[0]
+        if name == self.alias:
+            raise self.error(f"{name} stands for the whole document here, not a field")
+        if first == name:
+            return name
+        if first != self.alias:
+            raise self.error(f"unknown alias {first!r}: the query's alias is {self.alias!r}")
+        if not name.startswith(f"{first}."):
+            raise self.error(f"{first} is the whole document, not an array")
+        return name[len(first) + 1 :]
 
     def whole_document(self) -> bool:
         """``select x``, ``x`` the alias, alone: the whole document, as ``select *``."""
