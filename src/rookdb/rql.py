@@ -89,7 +89,7 @@ __all__ = ["ALL_DOCS", "RawDocumentQuery", "parse", "tokenize"]
 
 
 # Words that begin a clause rookdb refuses by name: never a collection alias (``from X w``).
-_CLAUSES = ("group", "update", "declare", "with", "match", "load")
+_CLAUSES = ("group", "update", "declare", "with", "match", "load", "filter")
 # What may follow ``select x`` (the alias alone).
 _AFTER_SELECT = ("include", "limit", "offset")
 
@@ -438,10 +438,10 @@ class _Parser:
             except InvalidIdError as exc:  # said where, as every error of the text is
                 raise error_at(str(exc), self.text, token.position) from None
         self.from_alias()
-        for word in ("group", "update", "declare", "with", "match"):
+        for word in ("group", "update", "declare", "with", "match", "filter"):
             self.refuse_clause(word, f"{word} is not supported by rookdb")
         where = self.expression() if self.keyword("where") else None
-        for word in ("group", "update"):
+        for word in ("group", "update", "filter"):
             self.refuse_clause(word, f"{word} is not supported by rookdb")
         order_by: list[OrderBy] = []
         if self.keyword("order"):

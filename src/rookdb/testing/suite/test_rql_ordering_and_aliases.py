@@ -75,6 +75,8 @@ def test_select_the_alias_alone_is_the_whole_document(users: DocumentStore) -> N
         ("from Users as u where address.city = 'x'", "unknown alias 'address'", 23),
         ("from Users as u select u.name, tags[]", "unknown alias 'tags'", 32),
         ("from Users as u where u[] = 1", "not an array", 23),
+        ("from Users where age > 1 filter name = 'a'", "filter is not supported", 26),
+        ("from Users filter name = 'a'", "filter is not supported", 12),
         ("from Users as where", "keyword cannot be an alias", 15),
         ("from Users as 'u'", "expected an alias", 15),
         ("from Users order by name nulls middle", "expected first or last", 32),
