@@ -26,11 +26,11 @@ parameters ``$name`` (in ``in (...)`` and ``all in (...)``, a parameter holding 
 for its elements), or ``now()``, ``now('<offset>')``, ``today()`` (``rookdb.rql_time``).
 Keywords are case-insensitive; the words are ``rookdb.rql_lexer``'s. What the official client
 can write but rookdb does not run (``load``, ``declare``, ``group by``, ``cmpxchg()``,
-``lucene()``, ``spatial.*()``, ``boost()``, ``order by random()`` or ``score()``, ...) is
-refused by name. Malformed input raises ``QueryError``
-carrying the position, line and column, and so does a query nesting deeper than
-``MAX_QUERY_DEPTH``: the parser stops at twice that many parentheses and ``not``s (each level
-may take one of each) before it recurses any deeper.
+``lucene()``, ``spatial.*()``, ``boost()``, ``filter``, ``order by random()`` or
+``score()``, ...) is refused by name. Malformed input raises ``QueryError`` carrying the
+position, line and column, and so does a query nesting deeper than ``MAX_QUERY_DEPTH``: the
+parser stops at twice that many parentheses and ``not``s (each level may take one of each)
+before it recurses any deeper.
 """
 
 from __future__ import annotations
