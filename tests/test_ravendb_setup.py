@@ -120,6 +120,24 @@ def test_a_ravendb_users_setup(server: str) -> None:
         store.close()
 
 
+def test_creating_a_database_twice_is_ravendbs_concurrency_exception(server: str) -> None:
+    store = _create(server, "Twice")
+    try:
+        with store.open_session() as session:
+            session.store(User("kept"), "users/1")
+            session.save_changes()
+        for name in ("Twice", "TWICE"):  # names are case-insensitive
+            with pytest.raises(ConcurrencyException, match="already exists"):
+                store.maintenance.server.send(CreateDatabaseOperation(DatabaseRecord(name)))
+        answer = httpx.put(f"{server}/admin/databases", params={"name": "twice"})
+        assert answer.status_code == 409
+        assert answer.json()["Type"] == "Raven.Client.Exceptions.ConcurrencyException"
+        with store.open_session() as session:  # nothing changed
+            assert session.load("users/1", User).name == "kept"
+    finally:
+        store.close()
+
+
 def test_put_and_delete_document_commands(server: str) -> None:
     store = _create(server, "Commands")
     try:

@@ -34,6 +34,7 @@ from rookdb.errors import (
     AuthorizationError,
     ConcurrencyError,
     ConfigurationError,
+    DatabaseAlreadyExistsError,
     DatabaseDoesNotExistError,
     InvalidCollectionNameError,
     InvalidIdError,
@@ -433,6 +434,8 @@ _ERRORS: list[tuple[type[RookError], int, str]] = [
     (SerializationError, 400, "BadRequestException"),
     (ConfigurationError, 400, "BadRequestException"),
     (DatabaseDoesNotExistError, 503, "Database.DatabaseDoesNotExistException"),
+    # As RavenDB answers CreateDatabaseOperation for a database that exists.
+    (DatabaseAlreadyExistsError, 409, "ConcurrencyException"),
     (AuthenticationError, 401, "Security.AuthenticationException"),
     (AuthorizationError, 403, "Security.AuthorizationException"),
     (StorageUnavailableError, 503, "RavenException"),
@@ -639,6 +642,8 @@ def error_from_body(status: int, body: Mapping[str, Any] | None) -> RookError:
     body = body or {}
     message = str(body.get("Message") or f"the server answered HTTP {status}")
     name = body.get("RookdbError")
+    if name == "DatabaseAlreadyExistsError":  # a 409 that is not about a document
+        return DatabaseAlreadyExistsError(message)
     if status == 409 or name == "ConcurrencyError":
         return ConcurrencyError(
             message,

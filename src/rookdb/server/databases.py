@@ -16,11 +16,12 @@ back, by another process on the same storage, is created again on its next use.)
 
 from __future__ import annotations
 
+import contextlib
 import enum
 import threading
 
 from rookdb import protocol
-from rookdb.errors import DatabaseDoesNotExistError
+from rookdb.errors import DatabaseAlreadyExistsError, DatabaseDoesNotExistError
 from rookdb.storage.base import Backend
 
 __all__ = ["CREATE_HEADER", "MISSING_HEADER", "Databases", "MissingDatabases"]
@@ -66,7 +67,9 @@ class Databases:
         if self.exists(name):
             return
         if create or self.missing is MissingDatabases.CREATE:
-            self.backend.create_database(name)
+            # Created meanwhile (by another request, another process): there it is.
+            with contextlib.suppress(DatabaseAlreadyExistsError):
+                self.backend.create_database(name)
             self.created(name)
             return
         raise DatabaseDoesNotExistError(

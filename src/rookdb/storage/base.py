@@ -183,7 +183,9 @@ class Backend(abc.ABC):
         """The storage of database ``name``, created on first use where the backend does so."""
 
     @abc.abstractmethod
-    def create_database(self, name: str) -> None: ...
+    def create_database(self, name: str) -> None:
+        """Create database ``name``; ``DatabaseAlreadyExistsError`` when one of that name
+        (in any case) exists. (``database(name)`` creates on first use without asking.)"""
 
     @abc.abstractmethod
     def delete_database(self, name: str) -> None: ...

@@ -71,6 +71,14 @@ class PostgresBackend(RelationalBackend[PostgresStorage]):
             name, schema_name(self.schema_prefix, name), self._pool, self.capabilities
         )
 
+    def _stored(self, name: str) -> bool:
+        schema = schema_name(self.schema_prefix, name)
+        with PostgresErrors("look for a database"), self._pool.connection() as conn:
+            found = conn.execute(
+                "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = 'meta'", (schema,)
+            ).fetchone()
+        return found is not None
+
     def delete_database(self, name: str) -> None:
         validate_database_name(name)
         schema = schema_name(self.schema_prefix, name)

@@ -86,6 +86,10 @@ class SqliteBackend(RelationalBackend[SqliteStorage]):
             return str(files[0])
         return str(self._directory / f"{name.lower()}{FILE_SUFFIX}")
 
+    def _stored(self, name: str) -> bool:
+        # In memory, a database exists while it is open (``_open``, which the caller checks).
+        return self._directory is not None and bool(self._files(name))
+
     def _open_storage(self, name: str) -> SqliteStorage:
         self._make_directory()
         path = self._path(name)
