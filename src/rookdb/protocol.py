@@ -448,8 +448,16 @@ _BY_NAME: dict[str, type[RookError]] = {cls.__name__: cls for cls, _, _ in _ERRO
 
 # -- statistics -------------------------------------------------------------------------------
 
-#: Sizes rookdb does not measure (the storage's files are its own business), in RavenDB's shape.
-_NO_SIZE = {"SizeInBytes": 0, "HumaneSize": "0 Bytes"}
+
+def _size(n: int) -> dict[str, Any]:
+    """A size in RavenDB's shape: bytes, and as a person reads them (RavenDB's units)."""
+    value, unit = float(n), "Bytes"
+    for bigger in ("KBytes", "MBytes", "GBytes", "TBytes"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    humane = f"{int(value)} {unit}" if unit == "Bytes" else f"{value:.2f} {unit}"
+    return {"SizeInBytes": n, "HumaneSize": humane}
 
 
 def _index_information(name: str, now: str) -> dict[str, Any]:
@@ -471,7 +479,8 @@ def encode_statistics(stats: DatabaseStatistics, now: str | None = None) -> dict
     """RavenDB's database statistics (every field the 7.2 client reads), plus ``Collections``
     (documents per collection, as ``collections/stats`` gives them) so that rookdb's client
     needs one request. What rookdb does not have (attachments, revisions, conflicts, counters,
-    time series) counts 0; sizes are not measured (0 bytes)."""
+    time series) counts 0; ``SizeOnDisk`` is what storage measures (``DatabaseStatistics``);
+    rookdb has no temporary buffers (0)."""
     now = now or last_modified_now()
     return {
         "CountOfDocuments": stats.count_of_documents,
@@ -479,8 +488,8 @@ def encode_statistics(stats: DatabaseStatistics, now: str | None = None) -> dict
         "Indexes": [_index_information(index, now) for index in stats.indexes],
         "DatabaseName": stats.database,
         "Collections": stats.collections,
-        "LastDocEtag": None,
-        "LastDatabaseEtag": None,
+        "LastDocEtag": stats.last_doc_etag,
+        "LastDatabaseEtag": stats.last_doc_etag,
         "CountOfRevisionDocuments": 0,
         "CountOfDocumentsConflicts": 0,
         "CountOfTombstones": 0,
@@ -489,13 +498,13 @@ def encode_statistics(stats: DatabaseStatistics, now: str | None = None) -> dict
         "CountOfUniqueAttachments": 0,
         "CountOfCounterEntries": 0,
         "CountOfTimeSeriesSegments": 0,
-        "DatabaseChangeVector": None,
-        "DatabaseId": None,
+        "DatabaseChangeVector": stats.database_change_vector,
+        "DatabaseId": stats.database_id or None,
         "Is64Bit": True,
         "Pager": "rookdb",
         "LastIndexingTime": now,
-        "SizeOnDisk": _NO_SIZE,
-        "TempBuffersSizeOnDisk": _NO_SIZE,
+        "SizeOnDisk": _size(stats.size_on_disk),
+        "TempBuffersSizeOnDisk": _size(0),
         "NumberOfTransactionMergerQueueOperations": 0,
     }
 
@@ -516,6 +525,10 @@ def decode_statistics(body: Any, name: str) -> DatabaseStatistics:
             int(body["CountOfDocuments"]),
             {str(k): int(v) for k, v in body["Collections"].items()},
             [str(index["Name"]) for index in body["Indexes"]],
+            size_on_disk=int((body.get("SizeOnDisk") or {}).get("SizeInBytes") or 0),
+            last_doc_etag=int(body.get("LastDocEtag") or 0),
+            database_change_vector=str(body.get("DatabaseChangeVector") or ""),
+            database_id=str(body.get("DatabaseId") or ""),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ProtocolError(f"the server's statistics are malformed: {exc}") from exc

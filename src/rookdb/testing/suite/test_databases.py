@@ -38,3 +38,29 @@ def test_a_database_created_explicitly_is_then_used(store: DocumentStore) -> Non
         session.save_changes()
     assert store.maintenance.get_statistics("Fresh").count_of_documents == 1
     store.maintenance.delete_database("Fresh")
+
+
+def test_statistics_measure_what_storage_holds(store: DocumentStore) -> None:
+    with store.open_session() as session:  # the database exists, empty
+        assert session.load("things/0") is None
+    empty = store.maintenance.get_statistics()
+    assert (empty.count_of_documents, empty.last_doc_etag) == (0, 0)
+    assert empty.database_change_vector == ""
+    assert empty.size_on_disk > 0  # its tables are there
+
+    with store.open_session() as session:
+        for i in range(300):
+            session.store({"text": f"{i:04d}" * 250}, f"things/{i}")  # 1 kB each
+        session.save_changes()
+    with store.open_session() as session:
+        last = session.load("things/299")
+        last["text"] = "changed"
+        session.save_changes()
+        vector = session.advanced.get_change_vector_for(last)
+    stats = store.maintenance.get_statistics()
+    assert stats.count_of_documents == 300 and stats.collections == {"things": 300}
+    # The database's change vector is the last write's, in RavenDB's form A:<etag>-<id>.
+    assert stats.database_change_vector == vector
+    assert vector.startswith(f"A:{stats.last_doc_etag}-") and stats.last_doc_etag >= 301
+    assert stats.database_id and vector.endswith(stats.database_id)
+    assert stats.size_on_disk >= empty.size_on_disk + 300 * 1000
