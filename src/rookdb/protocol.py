@@ -78,6 +78,7 @@ __all__ = [
     "decode_commands",
     "decode_document",
     "decode_documents",
+    "decode_json_patch",
     "decode_record",
     "decode_statistics",
     "encode_batch_result",
@@ -343,6 +344,14 @@ def _track_changes(tracked: Any, i: int) -> TrackChanges:
         expected = _text(change_vector, f"command {i}: the change vector of {document_id!r}")
         checks.append(ReadCheck(document_id, expected or None))
     return TrackChanges(checks)
+
+
+def decode_json_patch(body: Any, document_id: str) -> JsonPatch:
+    """The body of ``PATCH /json-patch?id=`` (``{"Operations": [...]}``, the client's
+    ``JsonPatchOperation``) as the ``JsonPatch`` command a batch would carry for it."""
+    if type(body) is not dict:
+        raise ConfigurationError('a JSON Patch is {"Operations": [{"op": ...}]}')
+    return _json_patch({"JsonPatch": body, "ReturnDocument": True}, document_id, 0)
 
 
 def _json_patch(raw: dict[str, Any], document_id: str, i: int) -> JsonPatch:

@@ -47,7 +47,7 @@ from rookdb.ids import (
     validate_hilo_tag,
 )
 from rookdb.query import Query
-from rookdb.server import bulk_insert, documents, operations, streams
+from rookdb.server import bulk_insert, documents, json_patch, operations, streams
 from rookdb.server.batches import apply_batch
 from rookdb.server.databases import CREATE_HEADER, MISSING_HEADER, Databases, MissingDatabases
 from rookdb.server.limits import (
@@ -97,7 +97,6 @@ class _Server:
         self.access = access
         self.operations = bulk_insert.Operations()
         self.databases = Databases(backend, missing)
-        self.client_etags = operations.ClientEtags()
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -216,6 +215,10 @@ class _Server:
         if request.method == "PUT":
             return await documents.put(storage, request, await self.body(request))
         return await documents.delete(storage, request)
+
+    async def json_patch(self, request: Request) -> Response:
+        status, answer = await json_patch.json_patch(self, request)
+        return _json(answer, status)
 
     async def bulk_docs(self, request: Request) -> Response:
         storage = self.storage(request, write=True)
@@ -391,20 +394,24 @@ class _Server:
         await operations.put_client_configuration(self, request)
         return Response(status_code=204)
 
+    async def server_client_configuration(self, request: Request) -> Response:
+        return _json(await operations.server_client_configuration(self, request))
+
+    async def put_server_client_configuration(self, request: Request) -> Response:
+        await operations.put_server_client_configuration(self, request)
+        return Response(status_code=204)
+
     async def refresh_client_configuration(self, request: Request, response: Response) -> None:
         """Ask a RavenDB client to read the client configuration again when the one it holds
         (its ``Client-Configuration-Etag``) is not the database's (``operations``)."""
         held = request.headers.get("client-configuration-etag")
         database = request.path_params.get("database")
-        if held is None or database is None or response.status_code >= 400:
+        # Any answer of a database that exists (a missing document's 404 too, the most common
+        # first read), not one to a request that was refused or failed.
+        status = response.status_code
+        if held is None or database is None or status >= 500 or status in (401, 403):
             return
-        storage = self.backend.database(database)
-        etags = self.client_etags
-        if etags.known(database) is None:
-            needed = await run_in_threadpool(etags.refresh_needed, storage, database, held)
-        else:
-            needed = etags.refresh_needed(storage, database, held)
-        if needed:
+        if await run_in_threadpool(operations.refresh_needed, self.backend, database, held):
             response.headers["Refresh-Client-Configuration"] = "true"
 
     async def list_databases(self, request: Request) -> Response:
@@ -512,6 +519,7 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_DB}/docs", "docs", ("GET", "HEAD", "POST")),
     (f"{_DB}/docs", "write_document", ("PUT", "DELETE")),
     (f"{_DB}/bulk_docs", "bulk_docs", ("POST",)),
+    (f"{_DB}/json-patch", "json_patch", ("PATCH",)),
     (f"{_DB}/queries", "queries", ("POST",)),
     (f"{_DB}/multi_get", "multi_get", ("POST",)),
     (f"{_DB}/streams/queries", "stream_query", ("GET", "POST")),
@@ -529,6 +537,8 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_DB}/identity/next", "identity_next", ("POST",)),
     (f"{_DB}/identity/seed", "identity_seed", ("POST",)),
     (f"{_DB}/debug/identities", "identities", ("GET",)),
+    ("/configuration/client", "server_client_configuration", ("GET",)),
+    ("/admin/configuration/client", "put_server_client_configuration", ("PUT",)),
     ("/topology", "topology", ("GET",)),
     ("/cluster/topology", "cluster_topology", ("GET",)),
     ("/databases", "list_databases", ("GET",)),

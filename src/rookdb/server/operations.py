@@ -8,36 +8,41 @@
 - ``GET /databases/{db}/configuration/client`` (``GetClientConfigurationOperation``):
   ``{"Etag": n, "Configuration": {...} | null}``;
 - ``PUT /databases/{db}/admin/configuration/client`` (``PutClientConfigurationOperation``):
-  the body is the ``ClientConfiguration``.
+  the body is the ``ClientConfiguration``;
+- ``GET /configuration/client`` and ``PUT /admin/configuration/client``: the server-wide one
+  (``Get/PutServerWideClientConfigurationOperation``), which a database's clients get where
+  the database has none or its own is disabled (``identities.effective_client_configuration``).
 
 RavenDB's clients send the etag of the configuration they hold (``Client-Configuration-Etag``)
 with each request; an answer carries ``Refresh-Client-Configuration: true`` when the
-database's differs, and the client then reads it (``ClientEtags``).
+database's differs, and the client then reads it (``refresh_needed``).
 """
 
 from __future__ import annotations
 
-import threading
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from rookdb.errors import ConfigurationError
+from rookdb.errors import AuthorizationError, ConfigurationError
 from rookdb.server.limits import parse_count
-from rookdb.storage.base import Storage
-from rookdb.storage.identities import check_client_configuration
+from rookdb.storage.base import Backend, Storage
+from rookdb.storage.identities import check_client_configuration, effective_client_configuration
 
 if TYPE_CHECKING:
     from rookdb.server.app import _Server
 
 __all__ = [
-    "ClientEtags",
     "client_configuration",
     "identities",
     "identity_next",
     "identity_seed",
     "put_client_configuration",
+    "put_server_client_configuration",
+    "refresh_needed",
+    "server_client_configuration",
 ]
 
 
@@ -70,11 +75,15 @@ async def identities(server: _Server, request: Request) -> dict[str, int]:
 
 
 async def client_configuration(server: _Server, request: Request) -> dict[str, Any]:
+    """The database's client configuration, or the server-wide one where it has none or its
+    own is disabled (``inherit=false``: the database's own only), as RavenDB answers."""
     name = server.database(request, write=False)
+    inherit = (request.query_params.get("inherit") or "true").lower()
+    if inherit not in ("true", "false"):
+        raise ConfigurationError("inherit is true or false")
     etag, configuration = await run_in_threadpool(
-        server.backend.database(name).get_client_configuration
+        _client_configuration, server.backend, name, inherit == "true"
     )
-    server.client_etags.seen(name, etag)
     return {"Etag": etag, "Configuration": configuration}
 
 
@@ -83,32 +92,38 @@ async def put_client_configuration(server: _Server, request: Request) -> None:
     server.allow(request, name, write=True, admin=True)
     configuration = check_client_configuration(await server.body(request))
     storage: Storage = server.backend.database(name)
-    etag = await run_in_threadpool(storage.put_client_configuration, configuration)
-    server.client_etags.seen(name, etag)
+    await run_in_threadpool(storage.put_client_configuration, configuration)
 
 
-class ClientEtags:
-    """The client-configuration etag of each database, as this server last saw it: read once
-    per database (the first request that carries a client's etag), then kept up to date by
-    the puts this server serves. (A put through another server sharing the database is seen
-    after a restart.)"""
+async def server_client_configuration(server: _Server, request: Request) -> Any:
+    """``GET /configuration/client`` (``GetServerWideClientConfigurationOperation``): the
+    server-wide configuration with its ``Etag``, or null."""
+    with contextlib.suppress(AuthorizationError):  # any valid credentials, as RavenDB's
+        server.allow(request, None)
+    etag, configuration = await run_in_threadpool(server.backend.get_server_client_configuration)
+    return None if configuration is None else {**configuration, "Etag": etag}
 
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._etags: dict[str, int] = {}
 
-    def seen(self, database: str, etag: int) -> None:
-        with self._lock:
-            self._etags[database.lower()] = etag
+async def put_server_client_configuration(server: _Server, request: Request) -> None:
+    """``PUT /admin/configuration/client`` (``PutServerWideClientConfigurationOperation``)."""
+    server.allow(request, None, write=True, admin=True)
+    configuration = check_client_configuration(await server.body(request))
+    await run_in_threadpool(server.backend.put_server_client_configuration, configuration)
 
-    def known(self, database: str) -> int | None:
-        return self._etags.get(database.lower())
 
-    def refresh_needed(self, storage: Storage, database: str, client_etag: str) -> bool:
-        """True when a client holding ``client_etag`` (the header's value) should read the
-        configuration again: the database has one, under another etag."""
-        etag = self.known(database)
-        if etag is None:
-            etag = storage.get_client_configuration()[0]
-            self.seen(database, etag)
-        return etag != 0 and client_etag.strip('"') != str(etag)
+def refresh_needed(backend: Backend, database: str, client_etag: str) -> bool:
+    """True when a RavenDB client holding ``client_etag`` (its ``Client-Configuration-Etag``)
+    should read the configuration again: the database's effective one has another etag.
+    Read from storage on every request, never remembered: another server on the same storage
+    may have changed it."""
+    etag, _ = _client_configuration(backend, database, inherit=True)
+    return etag != 0 and client_etag.strip('"') != str(etag)
+
+
+def _client_configuration(
+    backend: Backend, database: str, inherit: bool
+) -> tuple[int, dict[str, Any] | None]:
+    own = backend.database(database).get_client_configuration()
+    if not inherit:
+        return own
+    return effective_client_configuration(own, backend.get_server_client_configuration())

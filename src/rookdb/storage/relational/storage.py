@@ -38,6 +38,7 @@ from rookdb.storage.identities import (
     check_seed,
     identity_key,
     identity_name,
+    new_configuration_etag,
 )
 from rookdb.storage.records import (
     Capabilities,
@@ -477,8 +478,7 @@ class RelationalStorage(Storage):
 
     def put_client_configuration(self, configuration: dict[str, Any]) -> int:
         check_client_configuration(configuration)
-        # A time in microseconds: it grows with each change, without reading the last one.
-        etag = time.time_ns() // 1000
+        etag = new_configuration_etag()
         kept = orjson.dumps({"Etag": etag, "Configuration": configuration}).decode()
         with self._errors("write the client configuration"), self._connection() as conn:
             conn.execute(self._sql.put_meta, (_CLIENT_CONFIGURATION, kept))
