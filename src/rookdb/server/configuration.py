@@ -1,17 +1,13 @@
-"""The routes of RavenDB's identity and client-configuration operations.
+"""The routes of RavenDB's client configuration.
 
-- ``POST /databases/{db}/identity/next?name=users`` (``NextIdentityForOperation``):
-  ``{"NewIdentityValue": n}``;
-- ``POST /databases/{db}/identity/seed?name=users&value=n[&force=true]``
-  (``SeedIdentityForOperation``): ``{"NewSeedValue": n}``;
-- ``GET /databases/{db}/debug/identities`` (``GetIdentitiesOperation``): ``{"users|": n}``;
 - ``GET /databases/{db}/configuration/client`` (``GetClientConfigurationOperation``):
   ``{"Etag": n, "Configuration": {...} | null}``;
 - ``PUT /databases/{db}/admin/configuration/client`` (``PutClientConfigurationOperation``):
   the body is the ``ClientConfiguration``;
 - ``GET /configuration/client`` and ``PUT /admin/configuration/client``: the server-wide one
   (``Get/PutServerWideClientConfigurationOperation``), which a database's clients get where
-  the database has none or its own is disabled (``identities.effective_client_configuration``).
+  the database has none or its own is disabled
+  (``rookdb.storage.identities.effective_client_configuration``).
 
 RavenDB's clients send the etag of the configuration they hold (``Client-Configuration-Etag``)
 with each request; an answer carries ``Refresh-Client-Configuration: true`` when the
@@ -25,9 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
+from starlette.responses import Response
 
 from rookdb.errors import AuthorizationError, ConfigurationError
-from rookdb.server.limits import parse_count
+from rookdb.server.answers import json_response
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.identities import check_client_configuration, effective_client_configuration
 
@@ -36,45 +33,15 @@ if TYPE_CHECKING:
 
 __all__ = [
     "client_configuration",
-    "identities",
-    "identity_next",
-    "identity_seed",
     "put_client_configuration",
     "put_server_client_configuration",
+    "refresh",
     "refresh_needed",
     "server_client_configuration",
 ]
 
 
-async def identity_next(server: _Server, request: Request) -> dict[str, Any]:
-    storage = server.storage(request, write=True)
-    name = request.query_params.get("name")
-    value = await run_in_threadpool(storage.next_identity, name)  # type: ignore[arg-type]
-    return {"NewIdentityValue": value}
-
-
-async def identity_seed(server: _Server, request: Request) -> dict[str, Any]:
-    storage = server.storage(request, write=True)
-    params = request.query_params
-    value = parse_count(params.get("value") or "", "value")
-    force = (params.get("force") or "false").lower()
-    if force not in ("true", "false"):
-        raise ConfigurationError("force is true or false")
-    seeded = await run_in_threadpool(
-        storage.seed_identity,
-        params.get("name"),  # type: ignore[arg-type]
-        value,
-        force == "true",
-    )
-    return {"NewSeedValue": seeded}
-
-
-async def identities(server: _Server, request: Request) -> dict[str, int]:
-    storage = server.storage(request, write=False)
-    return await run_in_threadpool(storage.get_identities)
-
-
-async def client_configuration(server: _Server, request: Request) -> dict[str, Any]:
+async def client_configuration(server: _Server, request: Request) -> Response:
     """The database's client configuration, or the server-wide one where it has none or its
     own is disabled (``inherit=false``: the database's own only), as RavenDB answers."""
     name = server.database(request, write=False)
@@ -84,31 +51,47 @@ async def client_configuration(server: _Server, request: Request) -> dict[str, A
     etag, configuration = await run_in_threadpool(
         _client_configuration, server.backend, name, inherit == "true"
     )
-    return {"Etag": etag, "Configuration": configuration}
+    return json_response({"Etag": etag, "Configuration": configuration})
 
 
-async def put_client_configuration(server: _Server, request: Request) -> None:
+async def put_client_configuration(server: _Server, request: Request) -> Response:
     name = server.database(request, write=True)
     server.allow(request, name, write=True, admin=True)
     configuration = check_client_configuration(await server.body(request))
     storage: Storage = server.backend.database(name)
     await run_in_threadpool(storage.put_client_configuration, configuration)
+    return Response(status_code=204)
 
 
-async def server_client_configuration(server: _Server, request: Request) -> Any:
+async def server_client_configuration(server: _Server, request: Request) -> Response:
     """``GET /configuration/client`` (``GetServerWideClientConfigurationOperation``): the
     server-wide configuration with its ``Etag``, or null."""
     with contextlib.suppress(AuthorizationError):  # any valid credentials, as RavenDB's
         server.allow(request, None)
     etag, configuration = await run_in_threadpool(server.backend.get_server_client_configuration)
-    return None if configuration is None else {**configuration, "Etag": etag}
+    return json_response(None if configuration is None else {**configuration, "Etag": etag})
 
 
-async def put_server_client_configuration(server: _Server, request: Request) -> None:
+async def put_server_client_configuration(server: _Server, request: Request) -> Response:
     """``PUT /admin/configuration/client`` (``PutServerWideClientConfigurationOperation``)."""
     server.allow(request, None, write=True, admin=True)
     configuration = check_client_configuration(await server.body(request))
     await run_in_threadpool(server.backend.put_server_client_configuration, configuration)
+    return Response(status_code=204)
+
+
+async def refresh(server: _Server, request: Request, response: Response) -> None:
+    """Ask a RavenDB client to read the client configuration again when the one it holds
+    (its ``Client-Configuration-Etag``) is not the database's."""
+    held = request.headers.get("client-configuration-etag")
+    database = request.path_params.get("database")
+    # Any answer of a database that exists (a missing document's 404 too, the most common
+    # first read), not one to a request that was refused or failed.
+    status = response.status_code
+    if held is None or database is None or status >= 500 or status in (401, 403):
+        return
+    if await run_in_threadpool(refresh_needed, server.backend, database, held):
+        response.headers["Refresh-Client-Configuration"] = "true"
 
 
 def refresh_needed(backend: Backend, database: str, client_etag: str) -> bool:
