@@ -70,7 +70,7 @@ class BulkInsertOperation:
         self._database = database
         self._codec: EntityCodec = codec
         self._storage: Storage = store._storage(database)
-        self._separator = store.conventions.identity_parts_separator
+        self._separator = store._client_settings(database).identity_parts_separator
         self._chunk_size = chunk_size
         self._pending: list[PutCommand] = []
         self._pending_keys: set[str] = set()

@@ -6,7 +6,8 @@ reads in one snapshot), ``apply`` (one atomic batch), ``query``, the HiLo calls,
 ``close``; ``stream_query`` and ``stream_prefix`` serve ``session.advanced.stream``,
 ``conditional_get`` ``session.advanced.conditional_load`` (defaults here; a backend overrides
 them to do better); the identity and client-configuration calls serve ``store.maintenance``.
-Database administration lives on the small ``Backend`` interface beside it. A backend author
+Database administration, and the server-wide client configuration, live on the small
+``Backend`` interface beside it. A backend author
 implements both and runs ``rookdb.testing``.
 """
 
@@ -17,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from rookdb.query import Query
+from rookdb.storage.identities import check_client_configuration, new_configuration_etag
 from rookdb.storage.records import (
     BatchResult,
     Capabilities,
@@ -183,7 +185,9 @@ class Backend(abc.ABC):
         """The storage of database ``name``, created on first use where the backend does so."""
 
     @abc.abstractmethod
-    def create_database(self, name: str) -> None: ...
+    def create_database(self, name: str) -> None:
+        """Create database ``name``; ``DatabaseAlreadyExistsError`` when one of that name
+        (in any case) exists. (``database(name)`` creates on first use without asking.)"""
 
     @abc.abstractmethod
     def delete_database(self, name: str) -> None: ...
@@ -193,6 +197,25 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def statistics(self, name: str) -> DatabaseStatistics: ...
+
+    #: Where the default methods below keep the server-wide client configuration.
+    _server_client_configuration: tuple[int, dict[str, Any] | None] = (0, None)
+
+    def get_server_client_configuration(self) -> tuple[int, dict[str, Any] | None]:
+        """The server-wide client configuration (RavenDB's ``GetServerWideClientConfiguration``)
+        and its etag; ``(0, None)`` when there is none. This default keeps it in this object
+        for as long as it lives; a persistent backend keeps it with its databases (every
+        process sharing them sees it) by overriding both methods."""
+        return self._server_client_configuration
+
+    def put_server_client_configuration(self, configuration: dict[str, Any]) -> int:
+        """Keep ``configuration`` (checked by ``check_client_configuration``) as the
+        server-wide client configuration, its ``Etag`` field set to its new etag (as RavenDB
+        gives it back); that etag."""
+        etag = new_configuration_etag()
+        check_client_configuration(configuration)
+        self._server_client_configuration = (etag, {**configuration, "Etag": etag})
+        return etag
 
     @abc.abstractmethod
     def close(self) -> None: ...

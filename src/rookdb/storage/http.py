@@ -234,7 +234,11 @@ class HttpStorage(Storage):
         return body
 
     def get_client_configuration(self) -> tuple[int, dict[str, Any] | None]:
-        body = self._client.request("GET", f"{self._path}/configuration/client")
+        # The database's own (RavenDB's inherit=false): the store applies the server-wide one
+        # itself, as embedded (``identities.effective_client_configuration``).
+        body = self._client.request(
+            "GET", f"{self._path}/configuration/client", params={"inherit": "false"}
+        )
         try:
             etag, configuration = body["Etag"], body["Configuration"]
         except (KeyError, TypeError) as exc:
@@ -451,6 +455,23 @@ class HttpBackend(Backend):
         path = f"/databases/{quote(validate_database_name(name), safe='')}"
         body = self._client.request("GET", f"{path}/stats")  # with rookdb's Collections
         return protocol.decode_statistics(body, name)
+
+    def get_server_client_configuration(self) -> tuple[int, dict[str, Any] | None]:
+        body = self._client.request("GET", "/configuration/client")
+        if body is None:
+            return 0, None
+        etag = body.get("Etag") if type(body) is dict else None
+        if type(etag) is not int:
+            raise ProtocolError("the server's client configuration is malformed")
+        return etag, body
+
+    def put_server_client_configuration(self, configuration: dict[str, Any]) -> int:
+        self._client.request(
+            "PUT",
+            "/admin/configuration/client",
+            content=orjson.dumps(check_client_configuration(configuration)),
+        )
+        return self.get_server_client_configuration()[0]
 
     def close(self) -> None:
         self._client.close()

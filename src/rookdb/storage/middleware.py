@@ -137,6 +137,12 @@ class MiddlewareBackend(Backend):
     def statistics(self, name: str) -> DatabaseStatistics:
         return self.inner.statistics(name)
 
+    def get_server_client_configuration(self) -> tuple[int, dict[str, Any] | None]:
+        return self.inner.get_server_client_configuration()
+
+    def put_server_client_configuration(self, configuration: dict[str, Any]) -> int:
+        return self.inner.put_server_client_configuration(configuration)
+
     def close(self) -> None:
         self.inner.close()
 

@@ -229,12 +229,23 @@ ReadResult = GetResult | list[DocumentRecord] | QueryResult
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class DatabaseStatistics:
-    """``store.maintenance.get_statistics()``: documents per collection and indexes."""
+    """``store.maintenance.get_statistics()``: documents per collection and indexes, and what
+    storage knows of itself (0 and ``""`` where a backend does not say).
+
+    ``size_on_disk``: bytes the database occupies (SQLite: its file with ``-wal`` and ``-shm``;
+    in memory: the pages it holds; PostgreSQL: its schema's tables, indexes and TOAST).
+    ``last_doc_etag``: the last etag storage gave out (grows with every write; on PostgreSQL a
+    write that rolled back may have used one too). ``database_change_vector``: RavenDB's
+    ``A:<last etag>-<database id>``, ``""`` while nothing was written."""
 
     database: str
     count_of_documents: int
     collections: dict[str, int]
     indexes: list[str]
+    size_on_disk: int = 0
+    last_doc_etag: int = 0
+    database_change_vector: str = ""
+    database_id: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -162,4 +162,8 @@ def record_requests(store: DocumentStore, database: str | None = None) -> list[C
             "record_requests needs a store made with backend=RecordingBackend(...), "
             f"not one on {type(backend).__name__}"
         )
-    return backend.record(database or store.database)
+    name = database or store.database
+    # What the store reads when it first opens a database (its client configuration) is
+    # not the work of the session under test.
+    store._client_settings(name)
+    return backend.record(name)

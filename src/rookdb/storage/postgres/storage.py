@@ -263,5 +263,22 @@ class PostgresStorage(PostgresWrites):
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._index_lock,))
             return self._indexes.create(conn, collection, missing, self.max_auto_indexes)
 
+    def _last_etag(self, conn: psycopg.Connection[Any]) -> int:
+        # The sequence's position: every write draws from it (a rolled-back one too).
+        rows = conn.execute(f"SELECT last_value, is_called FROM {self._s}.etags").fetchall()
+        last, called = rows[0]
+        return int(last) if called else 0
+
+    def _size_on_disk(self, conn: psycopg.Connection[Any]) -> int:
+        # Tables with their indexes and TOAST, and sequences: every relation of the schema.
+        row = conn.execute(
+            "SELECT COALESCE(SUM(CASE WHEN c.relkind IN ('r', 'm') "
+            "THEN pg_total_relation_size(c.oid) ELSE pg_relation_size(c.oid) END), 0) "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'm', 'S')",
+            (self.schema,),
+        ).fetchall()
+        return int(row[0][0])
+
     def close(self) -> None:
         self._closed = True  # the pool belongs to the backend

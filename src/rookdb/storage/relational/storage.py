@@ -38,6 +38,7 @@ from rookdb.storage.identities import (
     check_seed,
     identity_key,
     identity_name,
+    new_configuration_etag,
 )
 from rookdb.storage.records import (
     Capabilities,
@@ -481,8 +482,7 @@ class RelationalStorage(Storage):
 
     def put_client_configuration(self, configuration: dict[str, Any]) -> int:
         check_client_configuration(configuration)
-        # A time in microseconds: it grows with each change, without reading the last one.
-        etag = time.time_ns() // 1000
+        etag = new_configuration_etag()
         kept = orjson.dumps({"Etag": etag, "Configuration": configuration}).decode()
         with self._errors("write the client configuration"), self._connection() as conn:
             conn.execute(self._sql.put_meta, (_CLIENT_CONFIGURATION, kept))
@@ -497,4 +497,24 @@ class RelationalStorage(Storage):
                 statistics_name(collection, path, kind)
                 for collection, path, kind in conn.execute(self._sql.indexes).fetchall()
             ]
-        return DatabaseStatistics(self.name, sum(counts.values()), counts, indexes)
+            last_etag = self._last_etag(conn)
+            size = self._size_on_disk(conn)
+        return DatabaseStatistics(
+            self.name,
+            sum(counts.values()),
+            counts,
+            indexes,
+            size_on_disk=size,
+            last_doc_etag=last_etag,
+            # RavenDB's form, as each document's: one node, this database's id.
+            database_change_vector=f"A:{last_etag}-{self._database_id}" if last_etag else "",
+            database_id=self._database_id,
+        )
+
+    @abc.abstractmethod
+    def _last_etag(self, conn: Any) -> int:
+        """The last etag this database gave out (0 before the first write)."""
+
+    @abc.abstractmethod
+    def _size_on_disk(self, conn: Any) -> int:
+        """The bytes this database occupies in its storage."""
