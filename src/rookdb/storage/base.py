@@ -25,6 +25,7 @@ from rookdb.storage.records import (
     DatabaseStatistics,
     DocumentRecord,
     GetResult,
+    ProjectionRow,
     QueryResult,
     Read,
     ReadResult,
@@ -130,12 +131,18 @@ class Storage(abc.ABC):
 
     def stream_query(self, query: Query) -> QueryStream:
         """The documents of ``query`` (``check_streamable``) as storage produces them, with
-        its statistics first; flat memory in the number of results.
+        its statistics first; with ``select``, a ``ProjectionRow`` of each; flat memory in
+        the number of results.
 
-        This default runs ``query`` whole and hands its records out: correct, but not flat
+        This default runs ``query`` whole and hands its results out: correct, but not flat
         in memory. Every shipped backend overrides it (``rookdb.storage.streams``)."""
         result = self.query(check_streamable(query))
-        return QueryStream.of(result.statistics, iter(result.records))
+        if result.projections is None:
+            return QueryStream.of(result.statistics, iter(result.records))
+        # A backend that answers with projections only overrides this: each needs its record.
+        pairs = zip(result.projections, result.records, strict=True)
+        rows = [ProjectionRow.of(p, r) for p, r in pairs]
+        return QueryStream.of(result.statistics, iter(rows))
 
     def stream_prefix(
         self, prefix: str, start_after: str | None = None
