@@ -26,6 +26,7 @@ from rookdb.storage.records import (
     DocumentRecord,
     GetResult,
     ProjectionRow,
+    PutCommand,
     QueryResult,
     Read,
     ReadResult,
@@ -80,6 +81,17 @@ class Storage(abc.ABC):
         start writing before it has the last command, and must read the batch to its end
         before it commits. An error the generator raises leaves nothing written and goes to
         the caller as it is."""
+
+    def bulk_write(self, puts: Sequence[PutCommand]) -> None:
+        """One chunk of a bulk insert (``store.bulk_insert()``, the server's ``/bulk_insert``),
+        written in one transaction, all or nothing: puts of complete ids (none that storage
+        completes), each key once, none with an expected change vector; a document that
+        exists is overwritten, as RavenDB's bulk insert does. Everything a write keeps
+        (etags, change vectors, automatic indexes) is kept as ``apply`` keeps it.
+
+        This default is ``apply(puts)``. A backend overrides it with its fastest load
+        (PostgreSQL: ``COPY``); it may fall back to ``apply`` for puts outside those rules."""
+        self.apply(puts)
 
     @abc.abstractmethod
     def query(self, query: Query) -> QueryResult:
