@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from rookdb import DocumentStore as RookStore
@@ -252,3 +253,29 @@ def test_official_client_streams_and_bulk_inserts_on_each_backend(
                 assert keys == [f"products/10{i:02d}" for i in range(100)]
         finally:
             store.close()
+
+
+def test_operation_ids_do_not_repeat_after_a_restart(tmp_path: Path) -> None:
+    # Operation states live in the server's memory, as RavenDB's do: a restart forgets them.
+    # An id a client still holds must then be unknown (404), never another operation's.
+    def next_id(base: str) -> int:
+        url = f"{base}/databases/{DATABASE}/operations/next-operation-id"
+        answer = httpx.get(url)
+        assert answer.status_code == 200
+        operation_id: int = answer.json()["Id"]
+        return operation_id
+
+    with serve_on("sqlite", tmp_path) as base:
+        first = [next_id(base) for _ in range(3)]
+        with ravendb.DocumentStore(urls=[base], database=DATABASE) as store:
+            store.initialize()
+            with store.bulk_insert() as bulk:
+                bulk.store_as({"n": 1}, "things/1")
+        state = httpx.get(f"{base}/databases/{DATABASE}/operations/state?id={first[-1] + 1}")
+        assert state.status_code == 200
+        assert state.json()["Status"] == "Completed"
+    with serve_on("sqlite", tmp_path) as base:
+        forgotten = httpx.get(f"{base}/databases/{DATABASE}/operations/state?id={first[-1] + 1}")
+        assert forgotten.status_code == 404
+        assert next_id(base) > first[-1] + 1
+    assert first == sorted(first) and len(set(first)) == 3

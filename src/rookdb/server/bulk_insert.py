@@ -24,6 +24,7 @@ from __future__ import annotations
 import itertools
 import re
 import threading
+import time
 import zlib
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
@@ -175,13 +176,15 @@ class _Operation:
 
 class Operations:
     """The server's operation ids (for RavenDB's clients: a bulk insert is an operation) and
-    the state of the last ``KEEP`` of them, in memory."""
+    the state of the last ``KEEP`` of them, in memory, as RavenDB keeps its operations: a
+    restart forgets them. Ids start at the server's start time in microseconds, so that an id
+    a client still holds after a restart is unknown (404) rather than another operation's."""
 
     KEEP = 1024
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(time.time_ns() // 1000)
         self._states: OrderedDict[int, _Operation] = OrderedDict()
 
     def next_id(self) -> int:
