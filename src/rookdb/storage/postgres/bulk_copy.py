@@ -7,8 +7,8 @@ the batch path's own statement (``insert_from`` and ``OVERWRITE``: a new etag ea
 vector ``A:<etag>-<database id>``, the last-modified, the jsonb ``body``), reading the copied
 rows instead of the arrays; the transaction holds the index lock shared and keeps the
 full-text tables in step, as every batch does (``PostgresWrites._lock_indexes``,
-``SchemaIndexes.maintain``). So a document loaded this way is the document a session would
-have written, byte for byte but for its etag.
+``SchemaIndexes.maintain``). So a document loaded this way is stored as a session would
+have stored it: the same bytes and body, an etag, change vector and last-modified of its own.
 
 The temporary table belongs to the pooled connection (made once per connection, emptied at
 every commit and by a rollback), so a chunk leaves nothing behind, whatever happens.
