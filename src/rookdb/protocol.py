@@ -56,6 +56,7 @@ from rookdb.storage.records import (
     DatabaseStatistics,
     DeleteCommand,
     DocumentRecord,
+    ProjectionRow,
     PutCommand,
     ReadCheck,
     WriteResult,
@@ -131,7 +132,7 @@ def encode_document(record: DocumentRecord) -> dict[str, Any]:
 
 
 def encode_projection(
-    projection: dict[str, Any], record: DocumentRecord | None, distinct: bool
+    projection: dict[str, Any], record: DocumentRecord | ProjectionRow | None, distinct: bool
 ) -> dict[str, Any]:
     """A projection (``select``) as RavenDB sends it: its fields, and ``@metadata`` saying
     ``@projection`` (the official client reads every result's ``@metadata``, and builds no

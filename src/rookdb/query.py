@@ -16,6 +16,7 @@ evaluating, compiling to SQL) is shallow; chains of clauses may be as long as yo
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import enum
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -381,13 +382,20 @@ def _check_values(values: object, convert: Callable[[object], Scalar]) -> tuple[
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class QueryStatistics:
-    """What a query did (RavenDB's ``QueryStatistics``)."""
+    """What a query did (RavenDB's ``QueryStatistics``).
+
+    ``index_timestamp`` is RavenDB's ``IndexTimestamp``, the last time the index that answered
+    indexed documents. rookdb writes its automatic indexes in the same transaction as the
+    documents (they are never stale), so an index holds every write committed before the
+    query read its snapshot: ``index_timestamp`` is that moment (UTC). None for a collection
+    scan, which uses no index (RavenDB sends ``DateTime.MinValue`` there)."""
 
     total_results: int = 0
     skipped_results: int = 0
     duration_in_ms: float = 0.0
     index_name: str = ""
     is_stale: bool = False
+    index_timestamp: dt.datetime | None = None
 
 
 # --------------------------------------------------------------------------- the builder

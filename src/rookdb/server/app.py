@@ -41,6 +41,7 @@ from rookdb.errors import (
 from rookdb.ids import (
     validate_database_name,
 )
+from rookdb.protocol_statistics import encode_statistics
 from rookdb.query import Query
 from rookdb.server import (
     bulk_insert,
@@ -256,19 +257,11 @@ class _Server:
                 for projection, record in zip_longest(result.projections, result.records)
                 if projection is not None
             ]
-        now = last_modified_now()
         return {
             "Results": results,
             "Includes": self.includes(request, result.includes),
-            "TotalResults": stats.total_results,
-            "LongTotalResults": stats.total_results,
-            "SkippedResults": stats.skipped_results,
-            "DurationInMs": int(stats.duration_in_ms),
-            "IndexName": stats.index_name,
-            "IsStale": False,
-            "IndexTimestamp": now,
-            "LastQueryTime": now,
-            "ResultEtag": 0,
+            **encode_statistics(stats),
+            "LastQueryTime": last_modified_now(),
             "NodeTag": protocol.SERVER_TAG,
         }
 

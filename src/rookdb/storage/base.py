@@ -27,6 +27,8 @@ from rookdb.storage.records import (
     DatabaseStatistics,
     DocumentRecord,
     GetResult,
+    ProjectionRow,
+    PutCommand,
     QueryResult,
     Read,
     ReadResult,
@@ -82,6 +84,17 @@ class Storage(abc.ABC):
         before it commits. An error the generator raises leaves nothing written and goes to
         the caller as it is."""
 
+    def bulk_write(self, puts: Sequence[PutCommand]) -> None:
+        """One chunk of a bulk insert (``store.bulk_insert()``, the server's ``/bulk_insert``),
+        written in one transaction, all or nothing: puts of complete ids (none that storage
+        completes), each key once, none with an expected change vector; a document that
+        exists is overwritten, as RavenDB's bulk insert does. Everything a write keeps
+        (etags, change vectors, automatic indexes) is kept as ``apply`` keeps it.
+
+        This default is ``apply(puts)``. A backend overrides it with its fastest load
+        (PostgreSQL: ``COPY``); it may fall back to ``apply`` for puts outside those rules."""
+        self.apply(puts)
+
     @abc.abstractmethod
     def query(self, query: Query) -> QueryResult:
         """Run a query; always consistent with the last committed write."""
@@ -132,12 +145,18 @@ class Storage(abc.ABC):
 
     def stream_query(self, query: Query) -> QueryStream:
         """The documents of ``query`` (``check_streamable``) as storage produces them, with
-        its statistics first; flat memory in the number of results.
+        its statistics first; with ``select``, a ``ProjectionRow`` of each; flat memory in
+        the number of results.
 
-        This default runs ``query`` whole and hands its records out: correct, but not flat
+        This default runs ``query`` whole and hands its results out: correct, but not flat
         in memory. Every shipped backend overrides it (``rookdb.storage.streams``)."""
         result = self.query(check_streamable(query))
-        return QueryStream.of(result.statistics, iter(result.records))
+        if result.projections is None:
+            return QueryStream.of(result.statistics, iter(result.records))
+        # A backend that answers with projections only overrides this: each needs its record.
+        pairs = zip(result.projections, result.records, strict=True)
+        rows = [ProjectionRow.of(p, r) for p, r in pairs]
+        return QueryStream.of(result.statistics, iter(rows))
 
     def stream_prefix(
         self, prefix: str, start_after: str | None = None

@@ -21,6 +21,7 @@ from rookdb.storage.records import (
     DatabaseStatistics,
     DocumentRecord,
     GetResult,
+    PutCommand,
     QueryResult,
     Read,
     ReadResult,
@@ -80,6 +81,9 @@ class MiddlewareStorage(Storage):
 
     def put_client_configuration(self, configuration: dict[str, Any]) -> int:
         return self.inner.put_client_configuration(configuration)
+
+    def bulk_write(self, puts: Sequence[PutCommand]) -> None:
+        self.inner.bulk_write(puts)
 
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         return self.inner.stream(collection)

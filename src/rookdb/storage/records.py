@@ -34,6 +34,7 @@ __all__ = [
     "GetResult",
     "IdsRead",
     "PrefixRead",
+    "ProjectionRow",
     "PutCommand",
     "QueryRead",
     "QueryResult",
@@ -73,6 +74,25 @@ class DocumentRecord(NamedTuple):
     change_vector: str
     last_modified: str
     collection: str
+
+
+class ProjectionRow(NamedTuple):
+    """One result of a streamed projection (a query with ``select``): the ``projection``
+    (the fields the query selects, as ``rookdb.evaluate.project`` makes them) and the id,
+    change vector, last-modified and collection of the document it came from."""
+
+    projection: dict[str, Any]
+    id: str
+    change_vector: str
+    last_modified: str
+    collection: str
+
+    @classmethod
+    def of(cls, projection: dict[str, Any], record: DocumentRecord) -> ProjectionRow:
+        """``projection``, made of ``record``."""
+        return cls(
+            projection, record.id, record.change_vector, record.last_modified, record.collection
+        )
 
 
 @dataclasses.dataclass(slots=True)

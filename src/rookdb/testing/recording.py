@@ -30,6 +30,7 @@ from rookdb.storage.records import (
     ConditionalGetResult,
     DocumentRecord,
     GetResult,
+    PutCommand,
     QueryResult,
     Read,
     ReadResult,
@@ -115,6 +116,10 @@ class RecordingStorage(MiddlewareStorage):
     def put_client_configuration(self, configuration: dict[str, Any]) -> int:
         self._record("put_client_configuration", configuration)
         return self.inner.put_client_configuration(configuration)
+
+    def bulk_write(self, puts: Sequence[PutCommand]) -> None:
+        self._record("bulk_write", puts)
+        self.inner.bulk_write(puts)
 
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         self._record("stream", collection)

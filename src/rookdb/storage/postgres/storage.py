@@ -12,7 +12,7 @@ regular expressions, searches without an index) are evaluated in Python in that 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -22,13 +22,13 @@ from rookdb.errors import StorageError
 from rookdb.evaluate import matches
 from rookdb.ids import hilo_document_id
 from rookdb.query import OrderBy, Query
-from rookdb.storage.postgres import compiler
-from rookdb.storage.postgres.errors import PostgresErrors, PostgresQueryErrors
+from rookdb.storage.postgres import bulk_copy, compiler
+from rookdb.storage.postgres.errors import PostgresBatchErrors, PostgresErrors, PostgresQueryErrors
 from rookdb.storage.postgres.indexes import SchemaIndexes
 from rookdb.storage.postgres.pool import ConnectionPool
 from rookdb.storage.postgres.transactions import SNAPSHOT, lock_key, transaction
 from rookdb.storage.postgres.writes import PostgresWrites, _body, log
-from rookdb.storage.records import Capabilities, document_key, last_modified_now
+from rookdb.storage.records import Capabilities, PutCommand, document_key, last_modified_now
 from rookdb.storage.relational import hilo
 from rookdb.storage.relational.statements import Statements
 from rookdb.storage.relational.storage import (
@@ -100,6 +100,7 @@ class PostgresStorage(PostgresWrites):
             keys="key = ANY(%s)",
         )
         self._prepare_writes()
+        self._sql_copy_upsert = bulk_copy.upsert_statement(s)
         with PostgresErrors(f"open the schema {schema}"), self._pool.connection() as conn:
             self._database_id = self._initialize(conn)
 
@@ -183,6 +184,13 @@ class PostgresStorage(PostgresWrites):
             f"UPDATE {s}.meta SET value = %s WHERE name = 'format_version'",
             (str(FORMAT_VERSION),),
         )
+
+    def bulk_write(self, puts: Sequence[PutCommand]) -> None:
+        if not bulk_copy.copyable(puts):  # outside the rules of a chunk: the batch path
+            self.apply(puts)
+            return
+        with PostgresBatchErrors("write a bulk insert chunk"):
+            self._retried(lambda conn, _: bulk_copy.write(self, conn, puts), False)
 
     # -- the dialect -------------------------------------------------------------------------
 
