@@ -26,6 +26,7 @@ from ravendb import (  # noqa: E402
     DeleteDocumentCommand,
     GetCollectionStatisticsOperation,
     GetDatabaseRecordOperation,
+    GetDetailedStatisticsOperation,
     GetStatisticsOperation,
 )
 from ravendb.documents.commands.crud import GetDocumentsCommand, PutDocumentCommand  # noqa: E402
@@ -180,6 +181,21 @@ def test_put_and_delete_document_commands(server: str) -> None:
         executor.execute_command(DeleteDocumentCommand("users/1"))  # already gone: fine
         with store.open_session() as session:
             assert session.load("users/1", User) is None
+    finally:
+        store.close()
+
+
+def test_detailed_statistics_count_identities(server: str) -> None:
+    store = _create(server, "Detailed")
+    try:
+        stats = store.maintenance.send(GetDetailedStatisticsOperation())
+        assert (stats.count_of_identities, stats.count_of_compare_exchange) == (0, 0)
+        with store.open_session() as session:
+            session.store(User("a"), "people|")
+            session.store(User("b"), "users|")
+            session.save_changes()
+        stats = store.maintenance.send(GetDetailedStatisticsOperation())
+        assert stats.count_of_identities == 2 and stats.count_of_documents == 2
     finally:
         store.close()
 

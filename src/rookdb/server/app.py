@@ -299,6 +299,7 @@ ROUTES: tuple[tuple[str, Handler, tuple[str, ...]], ...] = (
     (f"{_DB}/hilo/next", hilo.next_range, ("GET",)),
     (f"{_DB}/hilo/return", hilo.return_range, ("PUT",)),
     (f"{_DB}/stats", databases.stats, ("GET",)),
+    (f"{_DB}/stats/detailed", databases.detailed_stats, ("GET",)),
     (f"{_DB}/collections/stats", databases.collection_stats, ("GET",)),
     (f"{_DB}/configuration/client", configuration.client_configuration, ("GET", "HEAD")),
     (f"{_DB}/admin/configuration/client", configuration.put_client_configuration, ("PUT",)),

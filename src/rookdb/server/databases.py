@@ -235,6 +235,23 @@ async def stats(server: _Server, request: Request) -> Response:
     return json_response(protocol.encode_statistics(stats))
 
 
+async def detailed_stats(server: _Server, request: Request) -> Response:
+    """RavenDB's ``GetDetailedStatisticsOperation``: the statistics, with the count of
+    identities (rookdb has no compare-exchange values: 0)."""
+    database = server.database(request, False)
+    stats = await run_in_threadpool(server.backend.statistics, database)
+    identities = await run_in_threadpool(server.storage(request, False).get_identities)
+    return json_response(
+        {
+            **protocol.encode_statistics(stats),
+            "CountOfIdentities": len(identities),
+            "CountOfCompareExchange": 0,
+            "CountOfCompareExchangeTombstones": 0,
+            "CountOfTimeSeriesDeletedRanges": 0,
+        }
+    )
+
+
 async def collection_stats(server: _Server, request: Request) -> Response:
     stats = await run_in_threadpool(server.backend.statistics, server.database(request, False))
     return json_response(protocol.encode_collection_statistics(stats))
