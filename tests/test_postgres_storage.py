@@ -444,3 +444,30 @@ def test_a_database_indexed_before_is_upgraded_on_open(
     with new_store().open_session() as session:  # the next store finds nothing to upgrade
         assert session.query(collection_name="things").where_equals("name", "a").count() == 1
     assert len([r for r in caplog.records if "rebuilt" in r.getMessage()]) == 3
+
+
+def test_bulk_write_copies_a_chunk_and_takes_the_batch_path_otherwise(
+    store: DocumentStore,
+) -> None:
+    # A bulk insert's chunk goes by COPY; puts outside a chunk's rules (a key twice, an id
+    # storage completes, an expected change vector) by the batch path: the same result.
+    storage = _storage(store)
+    storage.bulk_write([PutCommand(f"bulk/{i}", "Bulk", b'{"n":%d}' % i) for i in range(300)])
+    storage.bulk_write(
+        [PutCommand("twice/1", "Twice", b'{"n":1}'), PutCommand("TWICE/1", "Twice", b'{"n":2}')]
+    )
+    storage.bulk_write([PutCommand("completed/", "Done", b"{}")])
+    with pytest.raises(ConcurrencyError):
+        storage.bulk_write([PutCommand("bulk/1", "Bulk", b"{}", expected_change_vector="A:1-x")])
+    documents = storage.get(["bulk/0", "bulk/299", "twice/1"]).documents
+    assert documents["bulk/299"].data == b'{"n":299}'
+    assert documents["twice/1"].data == b'{"n":2}'
+    assert store.maintenance.get_statistics().collections == {"Bulk": 300, "Twice": 1, "Done": 1}
+    etags = [
+        int(documents[k].change_vector.split(":")[1].split("-")[0]) for k in ("bulk/0", "bulk/299")
+    ]
+    assert etags[0] < etags[1]  # new etags, in the chunk's order
+    with storage._connection() as conn:  # the temporary table is empty between chunks
+        if conn.execute("SELECT to_regclass('pg_temp.rookdb_bulk_chunk')").fetchone()[0]:
+            left = conn.execute("SELECT count(*) FROM pg_temp.rookdb_bulk_chunk").fetchone()
+            assert left == (0,)

@@ -19,6 +19,7 @@ from rookdb.testing.backends import BACKENDS
 ravendb = pytest.importorskip("ravendb")
 from ravendb.documents.queries.query import QueryData  # noqa: E402
 from ravendb.documents.queries.raven_document_query import RavenDocumentQuery  # noqa: E402
+from ravendb.documents.session.misc import NullsOrdering, OrderingType  # noqa: E402
 
 DATABASE = "OfficialQueries"
 
@@ -43,6 +44,11 @@ class NameOnly:
 class WithId:
     def __init__(self, Id: str | None = None, name: str | None = None) -> None:
         self.Id, self.name = Id, name
+
+
+class NameAge:
+    def __init__(self, name: str | None = None, Age: int | None = None) -> None:
+        self.name, self.Age = name, Age
 
 
 class Order:
@@ -206,13 +212,70 @@ def test_includes_through_arrays_as_the_client_writes_them(store: Any) -> None:
         assert session.advanced.number_of_requests == 1
 
 
+def test_aliases_distinct_and_orderings_as_the_client_writes_them(store: Any) -> None:
+    with store.open_session() as session:
+        for index, code in enumerate(["a10", "A2", "a1", "b", "10", "9"]):
+            session.store(User(code, index), f"codes/{index}")
+        session.store(User(None, 99), "codes/9")
+        session.save_changes()
+    with store.open_session() as session:
+        # from 'Users' as u where age > $p0 ... select u.name as name, u.age as Age
+        aliased = session.query(object_type=User).where_greater_than("age", 35).order_by("name")
+        data = QueryData(["u.name", "u.age"], ["name", "Age"], from_alias="u")
+        found = list(aliased.select_fields_query_data(NameAge, data))
+        assert [(p.name, p.Age) for p in found] == [(None, 99), ("bob", 40), ("cid", 50)]
+        # select distinct name
+        distinct = session.query(object_type=User).select_fields(NameOnly, "name").distinct()
+        assert sorted(p.name for p in distinct if p.name) == [
+            "10", "9", "A2", "a1", "a10", "ann", "b", "bob", "cid"
+        ]  # fmt: skip
+
+        def codes(*order: Any, descending: bool = False) -> list[str | None]:
+            query = session.query(object_type=User).where_less_than("age", 10)
+            method = query.order_by_descending if descending else query.order_by
+            return [user.name for user in method("name", *order)]
+
+        alphanumeric = OrderingType.ALPHA_NUMERIC
+        assert codes(alphanumeric) == ["9", "10", "a1", "A2", "a10", "b"]
+        assert codes(alphanumeric, descending=True) == ["b", "a10", "A2", "a1", "10", "9"]
+        assert codes(OrderingType.STRING) == ["10", "9", "A2", "a1", "a10", "b"]
+    with store.open_session() as session:
+        ordered = session.query(object_type=User).where_greater_than("age", 40)
+        nulls_last = ordered.order_by("name", alphanumeric, NullsOrdering.LAST)
+        assert [u.name for u in nulls_last] == ["cid", None]
+        nulls_first = session.query(object_type=User).where_greater_than("age", 40)
+        first = nulls_first.order_by_descending("name", OrderingType.STRING, NullsOrdering.FIRST)
+        assert [u.name for u in first] == [None, "cid"]
+
+
+def test_a_nested_path_projected_is_keyed_by_its_path(store: Any) -> None:
+    raw = httpx.post(
+        f"{store.urls[0]}/databases/{DATABASE}/queries",
+        content=orjson.dumps(
+            {"Query": "from Users as u where u.name = 'ann' select u.tags, u.born as B"}
+        ),
+    ).json()["Results"]
+    assert raw[0]["tags"] == ["a", "b"] and raw[0]["B"].startswith("1990")
+    with store.open_session() as session:
+        session.store({"address": {"city": "Oslo"}}, "places/1")
+        session.save_changes()
+    raw = httpx.post(
+        f"{store.urls[0]}/databases/{DATABASE}/queries",
+        content=orjson.dumps(
+            {"Query": "from @all_docs where id() = 'places/1' select address.city"}
+        ),
+    ).json()["Results"]
+    assert raw[0]["address.city"] == "Oslo"
+    assert raw[0]["@metadata"]["@projection"] is True
+
+
 @pytest.mark.parametrize(
     ("rql", "named"),
     [
         ("from Users where cmpxchg($p) = 'x'", "cmpxchg()"),
         ("from Users where name = cmpxchg($p)", "cmpxchg()"),
         ("from Users where lucene(name, $p)", "lucene()"),
-        ("from Users as u select u.name", "alias"),
+        ("from Users as u load u.friend as f select f", "load"),
         ("from Users group by name select count()", "group"),
         ("from Users load name as n", "load"),
         ("from Users order by random()", "random()"),

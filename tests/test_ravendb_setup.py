@@ -26,6 +26,7 @@ from ravendb import (  # noqa: E402
     DeleteDocumentCommand,
     GetCollectionStatisticsOperation,
     GetDatabaseRecordOperation,
+    GetDetailedStatisticsOperation,
     GetStatisticsOperation,
 )
 from ravendb.documents.commands.crud import GetDocumentsCommand, PutDocumentCommand  # noqa: E402
@@ -120,6 +121,43 @@ def test_a_ravendb_users_setup(server: str) -> None:
         store.close()
 
 
+def test_creating_a_database_twice_is_ravendbs_concurrency_exception(server: str) -> None:
+    store = _create(server, "Twice")
+    try:
+        with store.open_session() as session:
+            session.store(User("kept"), "users/1")
+            session.save_changes()
+        for name in ("Twice", "TWICE"):  # names are case-insensitive
+            with pytest.raises(ConcurrencyException, match="already exists"):
+                store.maintenance.server.send(CreateDatabaseOperation(DatabaseRecord(name)))
+        answer = httpx.put(f"{server}/admin/databases", params={"name": "twice"})
+        assert answer.status_code == 409
+        assert answer.json()["Type"] == "Raven.Client.Exceptions.ConcurrencyException"
+        with store.open_session() as session:  # nothing changed
+            assert session.load("users/1", User).name == "kept"
+    finally:
+        store.close()
+
+
+def test_statistics_through_the_client_measure_the_database(server: str) -> None:
+    store = _create(server, "Measured")
+    try:
+        empty = store.maintenance.send(GetStatisticsOperation())
+        assert empty.last_doc_etag == 0 and not empty.database_change_vector
+        with store.open_session() as session:
+            for i in range(50):
+                session.store(User(f"user {i}" * 40, i), f"users/{i}")
+            session.save_changes()
+            vector = session.advanced.get_change_vector_for(session.load("users/49", User))
+        stats = store.maintenance.send(GetStatisticsOperation())
+        assert stats.database_change_vector == vector and stats.last_doc_etag >= 50
+        assert stats.database_id and vector == f"A:{stats.last_doc_etag}-{stats.database_id}"
+        assert stats.size_on_disk.size_in_bytes > empty.size_on_disk.size_in_bytes > 0
+        assert stats.size_on_disk.human_size.endswith("Bytes")
+    finally:
+        store.close()
+
+
 def test_put_and_delete_document_commands(server: str) -> None:
     store = _create(server, "Commands")
     try:
@@ -143,6 +181,21 @@ def test_put_and_delete_document_commands(server: str) -> None:
         executor.execute_command(DeleteDocumentCommand("users/1"))  # already gone: fine
         with store.open_session() as session:
             assert session.load("users/1", User) is None
+    finally:
+        store.close()
+
+
+def test_detailed_statistics_count_identities(server: str) -> None:
+    store = _create(server, "Detailed")
+    try:
+        stats = store.maintenance.send(GetDetailedStatisticsOperation())
+        assert (stats.count_of_identities, stats.count_of_compare_exchange) == (0, 0)
+        with store.open_session() as session:
+            session.store(User("a"), "people|")
+            session.store(User("b"), "users|")
+            session.save_changes()
+        stats = store.maintenance.send(GetDetailedStatisticsOperation())
+        assert stats.count_of_identities == 2 and stats.count_of_documents == 2
     finally:
         store.close()
 

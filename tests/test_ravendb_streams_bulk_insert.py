@@ -6,10 +6,12 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from rookdb import DocumentStore as RookStore
@@ -84,6 +86,72 @@ def test_the_official_client_streams_a_raw_query(official: Any, server_url: str)
         raw = session.advanced.raw_query("from Products where units = $u", Product)
         raw.add_parameter("u", 4)
         assert [r.key for r in session.advanced.stream(raw)] == ["products/0004", "products/0009"]
+
+
+class NameAndUnits:
+    def __init__(self, name: str | None = None, units: int | None = None) -> None:
+        self.name, self.units = name, units
+
+
+def test_the_official_client_streams_a_projection(official: Any, server_url: str) -> None:
+    # Each streamed item is the projection as /queries sends it: the same entity the query
+    # builds, @metadata with @projection and the document it came from.
+    _load(server_url, 1100)
+    with official.open_session() as session:
+        query = (
+            session.query(object_type=Product)
+            .where_greater_than("units", 2)
+            .order_by_descending("name")
+            .select_fields(NameAndUnits, "name", "units")
+        )
+        listed = list(query)
+        results = list(session.advanced.stream(query))
+        assert [vars(r.document) for r in results] == [vars(p) for p in listed]
+        assert len(results) == len([i for i in range(1100) if i % 5 > 2])
+        first = results[0]
+        assert isinstance(first.document, NameAndUnits)
+        assert vars(first.document) == {"name": "p1099", "units": 4}
+        assert first.key == "products/1099"
+        assert first.change_vector.startswith("A:")
+        assert first.metadata["@projection"] is True
+        assert first.metadata["@collection"] == "Products"
+        assert session.advanced.is_loaded("products/1099") is False
+
+
+def test_the_official_client_streams_an_rql_select(official: Any, server_url: str) -> None:
+    _load(server_url, 12)
+    with official.open_session() as session:
+        raw = session.advanced.raw_query(
+            "from Products where units = $u select name as title, id() as key", dict
+        )
+        raw.add_parameter("u", 1)
+        seen: list[Any] = []
+        results = list(session.advanced.stream_with_statistics(raw, seen.append))
+        assert [{k: r.document[k] for k in ("title", "key")} for r in results] == [
+            {"title": "p0001", "key": "products/0001"},
+            {"title": "p0006", "key": "products/0006"},
+            {"title": "p0011", "key": "products/0011"},
+        ]
+        assert [r.key for r in results] == ["products/0001", "products/0006", "products/0011"]
+        assert seen[0].total_results == 3
+
+
+def test_stream_statistics_index_timestamp(official: Any, server_url: str) -> None:
+    # RavenDB's IndexTimestamp: when the index last indexed; DateTime.MinValue for a
+    # collection query (no index). rookdb's automatic indexes are written with the documents:
+    # complete as the stream began.
+    _load(server_url, 10)
+    seen: list[Any] = []
+    before = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    with official.open_session() as session:
+        indexed = session.query(object_type=Product).where_equals("units", 3)
+        list(session.advanced.stream_with_statistics(indexed, seen.append))
+        list(
+            session.advanced.stream_with_statistics(session.query(object_type=Product), seen.append)
+        )
+    after = datetime.datetime.now(datetime.timezone.utc).replace(tzinfo=None)
+    assert before - datetime.timedelta(milliseconds=1) <= seen[0].index_timestamp <= after
+    assert seen[1].index_timestamp == datetime.datetime(1, 1, 1)
 
 
 def test_the_official_client_streams_starting_with(official: Any, server_url: str) -> None:
@@ -185,3 +253,29 @@ def test_official_client_streams_and_bulk_inserts_on_each_backend(
                 assert keys == [f"products/10{i:02d}" for i in range(100)]
         finally:
             store.close()
+
+
+def test_operation_ids_do_not_repeat_after_a_restart(tmp_path: Path) -> None:
+    # Operation states live in the server's memory, as RavenDB's do: a restart forgets them.
+    # An id a client still holds must then be unknown (404), never another operation's.
+    def next_id(base: str) -> int:
+        url = f"{base}/databases/{DATABASE}/operations/next-operation-id"
+        answer = httpx.get(url)
+        assert answer.status_code == 200
+        operation_id: int = answer.json()["Id"]
+        return operation_id
+
+    with serve_on("sqlite", tmp_path) as base:
+        first = [next_id(base) for _ in range(3)]
+        with ravendb.DocumentStore(urls=[base], database=DATABASE) as store:
+            store.initialize()
+            with store.bulk_insert() as bulk:
+                bulk.store_as({"n": 1}, "things/1")
+        state = httpx.get(f"{base}/databases/{DATABASE}/operations/state?id={first[-1] + 1}")
+        assert state.status_code == 200
+        assert state.json()["Status"] == "Completed"
+    with serve_on("sqlite", tmp_path) as base:
+        forgotten = httpx.get(f"{base}/databases/{DATABASE}/operations/state?id={first[-1] + 1}")
+        assert forgotten.status_code == 404
+        assert next_id(base) > first[-1] + 1
+    assert first == sorted(first) and len(set(first)) == 3

@@ -1,6 +1,7 @@
 """Streaming and bulk insert, inside the backends: a stream's memory is flat in the number of
-results (measured), a stream holds no connection once closed, and a bulk insert whose chunk
-fails in the database (an injected failure) keeps the chunks before it and nothing of its own.
+results (measured, for documents and for projections), a stream holds no connection once
+closed, and a bulk insert whose chunk fails in the database (an injected failure) keeps the
+chunks before it and nothing of its own.
 """
 
 from __future__ import annotations
@@ -46,13 +47,28 @@ def _stream_query(store: DocumentStore) -> int:
         return sum(1 for _ in session.advanced.stream(query))
 
 
+def _stream_projection(store: DocumentStore) -> int:
+    with store.open_session() as session:
+        query = (
+            session.query(object_type=Row)
+            .where_greater_than_or_equal("n", 0)
+            .order_by("name")
+            .select_fields(dict, "name", "payload")
+        )
+        return sum(1 for _ in session.advanced.stream(query))
+
+
 def _stream_prefix(store: DocumentStore) -> int:
     with store.open_session() as session:
         return sum(1 for _ in session.advanced.stream_starting_with("rows/", object_type=Row))
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])
-@pytest.mark.parametrize("read", [_stream_query, _stream_prefix], ids=["query", "prefix"])
+@pytest.mark.parametrize(
+    "read",
+    [_stream_query, _stream_projection, _stream_prefix],
+    ids=["query", "projection", "prefix"],
+)
 def test_stream_memory_is_flat_in_the_result_size(
     backend: str, read: Callable[[DocumentStore], int], tmp_path: Path
 ) -> None:

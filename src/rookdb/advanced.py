@@ -264,7 +264,8 @@ class Advanced:
         """The results of ``query`` (a ``session.query(...)`` or ``raw_query(...)``) as
         storage produces them: a ``StreamResult`` per document, its entity not tracked; one
         request. Read it to its end or close it (``with``): it holds a connection until then.
-        ``select``, ``distinct`` and ``include`` cannot be streamed (``QueryError``)."""
+        A projection (``select_fields``, ``select`` in RQL) streams each result as the query
+        returns it; ``distinct`` and ``include`` cannot be streamed (``QueryError``)."""
         return self.stream_with_statistics(query, None)
 
     def stream_with_statistics(

@@ -9,8 +9,9 @@
 No session, no change tracking, no identity map: each ``store`` encodes the entity at once
 (a bad entity or id is refused right there, with the error ``session.store`` would give, and
 nothing of it is queued) and queues a put; every ``chunk_size`` documents (or 8 MB) the queue
-is written with the storage's batch path (``Storage.apply``: SQLite's ``executemany`` in one
-transaction, PostgreSQL's array upsert, one request over HTTP).
+is written with the storage's bulk path (``Storage.bulk_write``: SQLite's ``executemany`` in
+one transaction, PostgreSQL's ``COPY`` into a temporary table and one upsert from it, one
+request over HTTP).
 
 What is atomic: **a chunk**. Each chunk is one transaction: if it fails, nothing of it is
 written and ``BulkInsertAbortedError`` says how many documents the chunks before it wrote
@@ -70,7 +71,7 @@ class BulkInsertOperation:
         self._database = database
         self._codec: EntityCodec = codec
         self._storage: Storage = store._storage(database)
-        self._separator = store.conventions.identity_parts_separator
+        self._separator = store._client_settings(database).identity_parts_separator
         self._chunk_size = chunk_size
         self._pending: list[PutCommand] = []
         self._pending_keys: set[str] = set()
@@ -183,7 +184,7 @@ class BulkInsertOperation:
         self._pending_keys = set()
         self._pending_bytes = 0
         try:
-            self._storage.apply(chunk)
+            self._storage.bulk_write(chunk)
         except RookError as exc:
             self._failed = BulkInsertAbortedError(
                 f"a chunk of {len(chunk)} documents of this bulk insert failed, and nothing of "

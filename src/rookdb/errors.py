@@ -26,6 +26,7 @@ for values that cannot be serialized)::
         ├── OutcomeUnknownError           the write may or may not have committed
         ├── ProtocolError                 the server answered something rookdb cannot read
         ├── DatabaseDoesNotExistError
+        ├── DatabaseAlreadyExistsError    create_database of a database that exists
         ├── AuthenticationError
         ├── AuthorizationError
         └── BulkInsertAbortedError        a chunk of a bulk insert failed (chunks before it stay)
@@ -44,6 +45,7 @@ __all__ = [
     "ConcurrencyError",
     "ConcurrencyException",
     "ConfigurationError",
+    "DatabaseAlreadyExistsError",
     "DatabaseDoesNotExistError",
     "DocumentNotFoundError",
     "DocumentValidationError",
@@ -193,6 +195,12 @@ class ProtocolError(StorageError):
 
 class DatabaseDoesNotExistError(StorageError):
     """The named database does not exist and the backend does not create databases on use."""
+
+
+class DatabaseAlreadyExistsError(StorageError):
+    """``create_database`` named a database that exists (in any case): nothing was changed.
+    RavenDB answers ``CreateDatabaseOperation`` so (a ``ConcurrencyException``); opening a
+    database, which creates it on first use, never raises this."""
 
 
 class AuthenticationError(StorageError):

@@ -1,7 +1,8 @@
 """Lazy operations: reads a session gathers and then runs together, in one request.
 
 As in RavenDB's client: ``session.advanced.lazily.load(...)``,
-``session.advanced.lazily.load_starting_with(...)``, ``query.lazily()`` and
+``session.advanced.lazily.load_starting_with(...)``,
+``session.advanced.lazily.conditional_load(...)``, ``query.lazily()`` and
 ``query.count_lazily()`` return a ``Lazy`` and send nothing. The first ``.value`` asked of any
 of them, or ``session.advanced.eagerly.execute_all_pending_lazy_operations()``, runs every
 pending one with a single ``Storage.read_many`` call: one request of the session's budget, one
@@ -17,7 +18,8 @@ import abc
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from rookdb.errors import InvalidIdError
+from rookdb.errors import ConfigurationError, InvalidIdError
+from rookdb.ids import validate_id
 from rookdb.query import Query, QueryStatistics
 from rookdb.storage.records import (
     GetResult,
@@ -27,6 +29,7 @@ from rookdb.storage.records import (
     QueryResult,
     Read,
     ReadResult,
+    document_key,
 )
 
 if TYPE_CHECKING:
@@ -135,6 +138,48 @@ class PrefixOperation(LazyOperation):
             for entity in self._session._prefix_entities([record], self._type):
                 found[record.id] = entity
         self.result = found
+
+
+class ConditionalLoadOperation(LazyOperation):
+    """``lazily.conditional_load``: a ``ConditionalLoadResult``, as ``conditional_load``
+    gives it (the document is read with the others and compared here: in a lazy batch it
+    travels even when unchanged)."""
+
+    def __init__(
+        self,
+        session: DocumentSession,
+        document_id: str,
+        change_vector: str | None,
+        object_type: type[Any] | None,
+    ) -> None:
+        super().__init__()
+        self._session, self._id, self._type = session, document_id, object_type
+        self._vector = change_vector
+
+    def read(self) -> Read | None:
+        if self._session._map.known(document_key(self._id))[0]:
+            return None  # the session answers, as conditional_load does
+        return IdsRead((self._id,))
+
+    def handle(self, result: ReadResult | None) -> None:
+        from rookdb.advanced import ConditionalLoadResult  # (advanced imports this module)
+
+        session = self._session
+        if result is None:
+            self.result = session.advanced.conditional_load(self._id, self._vector, self._type)
+            return
+        assert isinstance(result, GetResult)
+        record = result.documents.get(document_key(self._id))
+        track = not session._no_tracking
+        if record is None:
+            if track:
+                session._map.mark_missing(document_key(self._id))
+            self.result = ConditionalLoadResult(None, None)
+        elif record.change_vector == self._vector:
+            self.result = ConditionalLoadResult(None, self._vector)
+        else:
+            entity = session._materialize(record, self._type, track)
+            self.result = ConditionalLoadResult(entity, record.change_vector)
 
 
 class QueryOperation(LazyOperation):
@@ -246,6 +291,25 @@ class LazySessionOperations:
         session._check_open()
         read = session._prefix_read(id_prefix, matches, start, page_size, exclude, start_after)
         return session._add_lazy(PrefixOperation(session, read, object_type))
+
+    def conditional_load(
+        self, document_id: str, change_vector: str | None, object_type: type[T] | None = None
+    ) -> Lazy[Any]:
+        """``Lazy`` of ``session.advanced.conditional_load(...)`` (a ``ConditionalLoadResult``):
+        the document unless it still has ``change_vector``, run with the other lazy operations.
+        An id the session holds is answered from it, without storage."""
+        session = self._session
+        session._check_open()
+        key = validate_id(document_id).lower()
+        if not session._map.known(key)[0] and (
+            not isinstance(change_vector, str) or not change_vector.strip()
+        ):
+            raise ConfigurationError(
+                f"conditional_load of {document_id!r}, which the session does not hold, needs "
+                f"the change vector of the copy to compare with, not {change_vector!r}"
+            )
+        operation = ConditionalLoadOperation(session, document_id, change_vector, object_type)
+        return session._add_lazy(operation)
 
 
 class LazyLoaderWithInclude:

@@ -10,33 +10,44 @@ RavenDB's names and results, on every backend (embedded or served)::
     store.maintenance.for_database("other").send(GetClientConfigurationOperation())
 
 Identities are the counters behind ids ending in ``|`` (``rookdb.storage.identities``). The
-client configuration is the object a database hands to RavenDB's clients: they apply its
-``max_number_of_requests_per_session`` and ``identity_parts_separator`` (unless ``disabled``)
-when ``rookdb serve`` tells them it changed. rookdb's own store keeps the conventions it was
-made with.
+client configuration is the object a database hands to its clients, the database's own or,
+where it has none or its own is disabled, the server-wide one
+(``store.maintenance.server.send(PutServerWideClientConfigurationOperation(...))``), as in
+RavenDB. Clients apply its ``max_number_of_requests_per_session`` and
+``identity_parts_separator`` unless it is ``disabled``: RavenDB's when ``rookdb serve`` tells
+them it changed, rookdb's store when it first opens a database (``client_settings``) and
+again after a change sent through it.
 """
 
 from __future__ import annotations
 
 import abc
 import dataclasses
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar
 
 from rookdb.revisions import RevisionsConfiguration
-from rookdb.storage.base import Storage
-from rookdb.storage.identities import check_client_configuration
+from rookdb.storage.base import Backend, Storage
+from rookdb.storage.identities import check_client_configuration, effective_client_configuration
+
+if TYPE_CHECKING:
+    from rookdb.conventions import DocumentConventions
 
 __all__ = [
     "ClientConfiguration",
     "ClientConfigurationResult",
+    "ClientSettings",
     "ConfigureRevisionsOperation",
     "ConfigureRevisionsOperationResult",
     "GetClientConfigurationOperation",
     "GetIdentitiesOperation",
+    "GetServerWideClientConfigurationOperation",
     "MaintenanceOperation",
     "NextIdentityForOperation",
     "PutClientConfigurationOperation",
+    "PutServerWideClientConfigurationOperation",
     "SeedIdentityForOperation",
+    "ServerOperation",
+    "client_settings",
 ]
 
 R = TypeVar("R")
@@ -45,9 +56,27 @@ R = TypeVar("R")
 class MaintenanceOperation(abc.ABC, Generic[R]):
     """An operation ``store.maintenance.send`` runs on one database."""
 
+    #: True for an operation that changes the client configuration: the store reads it again.
+    changes_client_configuration: ClassVar[bool] = False
+
     @abc.abstractmethod
     def execute(self, storage: Storage) -> R:
         """Run on ``storage``, the database's; the operation's result."""
+
+    def run(self, backend: Backend, storage: Storage) -> R:
+        """What ``store.maintenance.send`` calls: ``execute(storage)``, unless the operation
+        needs what the backend keeps beside its databases too."""
+        return self.execute(storage)
+
+
+class ServerOperation(abc.ABC, Generic[R]):
+    """An operation ``store.maintenance.server.send`` runs on the backend as a whole."""
+
+    changes_client_configuration: ClassVar[bool] = False
+
+    @abc.abstractmethod
+    def execute(self, backend: Backend) -> R:
+        """Run on ``backend``; the operation's result."""
 
 
 class NextIdentityForOperation(MaintenanceOperation[int]):
@@ -125,22 +154,83 @@ class ClientConfigurationResult(NamedTuple):
 
 
 class GetClientConfigurationOperation(MaintenanceOperation[ClientConfigurationResult]):
-    """The database's client configuration and its etag."""
+    """The client configuration the database's clients get, and its etag: the database's own,
+    or the server-wide one where it has none or its own is disabled (RavenDB's rule)."""
 
     def execute(self, storage: Storage) -> ClientConfigurationResult:
-        etag, configuration = storage.get_client_configuration()
-        kept = None if configuration is None else ClientConfiguration.from_json(configuration)
-        return ClientConfigurationResult(etag, kept)
+        """The database's own configuration only (RavenDB's ``inherit=false``)."""
+        return _result(storage.get_client_configuration())
+
+    def run(self, backend: Backend, storage: Storage) -> ClientConfigurationResult:
+        own = storage.get_client_configuration()
+        server = backend.get_server_client_configuration()
+        return _result(effective_client_configuration(own, server))
 
 
 class PutClientConfigurationOperation(MaintenanceOperation[None]):
     """Keep ``configuration`` as the database's client configuration."""
+
+    changes_client_configuration = True
 
     def __init__(self, configuration: ClientConfiguration) -> None:
         self.configuration = configuration
 
     def execute(self, storage: Storage) -> None:
         storage.put_client_configuration(check_client_configuration(self.configuration.to_json()))
+
+
+class GetServerWideClientConfigurationOperation(ServerOperation["ClientConfiguration | None"]):
+    """The server-wide client configuration (its ``etag`` set), or None."""
+
+    def execute(self, backend: Backend) -> ClientConfiguration | None:
+        etag, configuration = backend.get_server_client_configuration()
+        if configuration is None:
+            return None
+        return dataclasses.replace(ClientConfiguration.from_json(configuration), etag=etag)
+
+
+class PutServerWideClientConfigurationOperation(ServerOperation[None]):
+    """Keep ``configuration`` as the server-wide client configuration: the one databases
+    without their own (or with theirs disabled) hand to their clients."""
+
+    changes_client_configuration = True
+
+    def __init__(self, configuration: ClientConfiguration) -> None:
+        self.configuration = configuration
+
+    def execute(self, backend: Backend) -> None:
+        backend.put_server_client_configuration(
+            check_client_configuration(self.configuration.to_json())
+        )
+
+
+def _result(kept: tuple[int, dict[str, Any] | None]) -> ClientConfigurationResult:
+    etag, configuration = kept
+    chosen = None if configuration is None else ClientConfiguration.from_json(configuration)
+    return ClientConfigurationResult(etag, chosen)
+
+
+class ClientSettings(NamedTuple):
+    """What rookdb's store takes from a database's client configuration for its sessions."""
+
+    max_number_of_requests_per_session: int
+    identity_parts_separator: str
+
+
+def client_settings(
+    conventions: DocumentConventions, backend: Backend, storage: Storage
+) -> ClientSettings:
+    """The conventions, overridden by the database's effective client configuration where it
+    is not disabled and sets them (as RavenDB's client updates its conventions from it)."""
+    requests = conventions.max_number_of_requests_per_session
+    separator = conventions.identity_parts_separator
+    result = GetClientConfigurationOperation().run(backend, storage).configuration
+    if result is not None and not result.disabled:
+        if result.max_number_of_requests_per_session is not None:
+            requests = result.max_number_of_requests_per_session
+        if result.identity_parts_separator:
+            separator = result.identity_parts_separator
+    return ClientSettings(requests, separator)
 
 
 class ConfigureRevisionsOperationResult(NamedTuple):

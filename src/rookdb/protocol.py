@@ -34,6 +34,7 @@ from rookdb.errors import (
     AuthorizationError,
     ConcurrencyError,
     ConfigurationError,
+    DatabaseAlreadyExistsError,
     DatabaseDoesNotExistError,
     InvalidCollectionNameError,
     InvalidIdError,
@@ -56,6 +57,7 @@ from rookdb.storage.records import (
     DeleteCommand,
     DocumentRecord,
     ForceRevisionCommand,
+    ProjectionRow,
     PutCommand,
     ReadCheck,
     RevisionReply,
@@ -79,6 +81,7 @@ __all__ = [
     "decode_commands",
     "decode_document",
     "decode_documents",
+    "decode_json_patch",
     "decode_record",
     "decode_statistics",
     "encode_batch_result",
@@ -131,7 +134,7 @@ def encode_document(record: DocumentRecord) -> dict[str, Any]:
 
 
 def encode_projection(
-    projection: dict[str, Any], record: DocumentRecord | None, distinct: bool
+    projection: dict[str, Any], record: DocumentRecord | ProjectionRow | None, distinct: bool
 ) -> dict[str, Any]:
     """A projection (``select``) as RavenDB sends it: its fields, and ``@metadata`` saying
     ``@projection`` (the official client reads every result's ``@metadata``, and builds no
@@ -371,6 +374,14 @@ def _track_changes(tracked: Any, i: int) -> TrackChanges:
     return TrackChanges(checks)
 
 
+def decode_json_patch(body: Any, document_id: str) -> JsonPatch:
+    """The body of ``PATCH /json-patch?id=`` (``{"Operations": [...]}``, the client's
+    ``JsonPatchOperation``) as the ``JsonPatch`` command a batch would carry for it."""
+    if type(body) is not dict:
+        raise ConfigurationError('a JSON Patch is {"Operations": [{"op": ...}]}')
+    return _json_patch({"JsonPatch": body, "ReturnDocument": True}, document_id, 0)
+
+
 def _json_patch(raw: dict[str, Any], document_id: str, i: int) -> JsonPatch:
     patch = raw.get("JsonPatch")
     operations = patch.get("Operations") if type(patch) is dict else None
@@ -487,6 +498,8 @@ _ERRORS: list[tuple[type[RookError], int, str]] = [
     (SerializationError, 400, "BadRequestException"),
     (ConfigurationError, 400, "BadRequestException"),
     (DatabaseDoesNotExistError, 503, "Database.DatabaseDoesNotExistException"),
+    # As RavenDB answers CreateDatabaseOperation for a database that exists.
+    (DatabaseAlreadyExistsError, 409, "ConcurrencyException"),
     (AuthenticationError, 401, "Security.AuthenticationException"),
     (AuthorizationError, 403, "Security.AuthorizationException"),
     (StorageUnavailableError, 503, "RavenException"),
@@ -499,8 +512,16 @@ _BY_NAME: dict[str, type[RookError]] = {cls.__name__: cls for cls, _, _ in _ERRO
 
 # -- statistics -------------------------------------------------------------------------------
 
-#: Sizes rookdb does not measure (the storage's files are its own business), in RavenDB's shape.
-_NO_SIZE = {"SizeInBytes": 0, "HumaneSize": "0 Bytes"}
+
+def _size(n: int) -> dict[str, Any]:
+    """A size in RavenDB's shape: bytes, and as a person reads them (RavenDB's units)."""
+    value, unit = float(n), "Bytes"
+    for bigger in ("KBytes", "MBytes", "GBytes", "TBytes"):
+        if value < 1024:
+            break
+        value, unit = value / 1024, bigger
+    humane = f"{int(value)} {unit}" if unit == "Bytes" else f"{value:.2f} {unit}"
+    return {"SizeInBytes": n, "HumaneSize": humane}
 
 
 def _index_information(name: str, now: str) -> dict[str, Any]:
@@ -522,7 +543,8 @@ def encode_statistics(stats: DatabaseStatistics, now: str | None = None) -> dict
     """RavenDB's database statistics (every field the 7.2 client reads), plus ``Collections``
     (documents per collection, as ``collections/stats`` gives them) so that rookdb's client
     needs one request. What rookdb does not have (attachments, revisions, conflicts, counters,
-    time series) counts 0; sizes are not measured (0 bytes)."""
+    time series) counts 0; ``SizeOnDisk`` is what storage measures (``DatabaseStatistics``);
+    rookdb has no temporary buffers (0)."""
     now = now or last_modified_now()
     return {
         "CountOfDocuments": stats.count_of_documents,
@@ -530,8 +552,8 @@ def encode_statistics(stats: DatabaseStatistics, now: str | None = None) -> dict
         "Indexes": [_index_information(index, now) for index in stats.indexes],
         "DatabaseName": stats.database,
         "Collections": stats.collections,
-        "LastDocEtag": None,
-        "LastDatabaseEtag": None,
+        "LastDocEtag": stats.last_doc_etag,
+        "LastDatabaseEtag": stats.last_doc_etag,
         "CountOfRevisionDocuments": 0,
         "CountOfDocumentsConflicts": 0,
         "CountOfTombstones": 0,
@@ -540,13 +562,13 @@ def encode_statistics(stats: DatabaseStatistics, now: str | None = None) -> dict
         "CountOfUniqueAttachments": 0,
         "CountOfCounterEntries": 0,
         "CountOfTimeSeriesSegments": 0,
-        "DatabaseChangeVector": None,
-        "DatabaseId": None,
+        "DatabaseChangeVector": stats.database_change_vector,
+        "DatabaseId": stats.database_id or None,
         "Is64Bit": True,
         "Pager": "rookdb",
         "LastIndexingTime": now,
-        "SizeOnDisk": _NO_SIZE,
-        "TempBuffersSizeOnDisk": _NO_SIZE,
+        "SizeOnDisk": _size(stats.size_on_disk),
+        "TempBuffersSizeOnDisk": _size(0),
         "NumberOfTransactionMergerQueueOperations": 0,
     }
 
@@ -567,6 +589,10 @@ def decode_statistics(body: Any, name: str) -> DatabaseStatistics:
             int(body["CountOfDocuments"]),
             {str(k): int(v) for k, v in body["Collections"].items()},
             [str(index["Name"]) for index in body["Indexes"]],
+            size_on_disk=int((body.get("SizeOnDisk") or {}).get("SizeInBytes") or 0),
+            last_doc_etag=int(body.get("LastDocEtag") or 0),
+            database_change_vector=str(body.get("DatabaseChangeVector") or ""),
+            database_id=str(body.get("DatabaseId") or ""),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ProtocolError(f"the server's statistics are malformed: {exc}") from exc
@@ -693,6 +719,8 @@ def error_from_body(status: int, body: Mapping[str, Any] | None) -> RookError:
     body = body or {}
     message = str(body.get("Message") or f"the server answered HTTP {status}")
     name = body.get("RookdbError")
+    if name == "DatabaseAlreadyExistsError":  # a 409 that is not about a document
+        return DatabaseAlreadyExistsError(message)
     if status == 409 or name == "ConcurrencyError":
         return ConcurrencyError(
             message,

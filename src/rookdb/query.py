@@ -16,6 +16,7 @@ evaluating, compiling to SQL) is shallow; chains of clauses may be as long as yo
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import enum
 import re
 from collections.abc import Callable, Iterable, Iterator
@@ -36,6 +37,7 @@ __all__ = [
     "COMPARISONS",
     "ID_FIELD",
     "MAX_QUERY_DEPTH",
+    "ORDERINGS",
     "And",
     "Between",
     "Compare",
@@ -211,6 +213,9 @@ COMPARISONS = ("<", "<=", ">", ">=")
 MAX_QUERY_DEPTH = 16
 #: The projected field that stands for the document's id (RQL's ``id()``).
 ID_FIELD = "id()"
+#: How ``OrderBy`` may sort: None (by JSON type, then value) or by one kind of value;
+#: "alphanumeric" is RavenDB's ``as alphaNumeric`` (``rookdb.alphanumeric``).
+ORDERINGS = (None, "string", "long", "double", "alphanumeric")
 
 
 def predicate_depth(predicate: Predicate) -> int:
@@ -245,9 +250,23 @@ def predicate_depth(predicate: Predicate) -> int:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class OrderBy:
+    """One sort key. ``ordering`` None sorts by JSON type, then value; "string", "long",
+    "double" and "alphanumeric" sort values of that kind only (``ORDERINGS``). Documents
+    without such a value (missing, null, or of another kind) sort first ascending and last
+    descending, unless ``nulls`` ("first" or "last", RQL's ``nulls first``) places them."""
+
     field: str
     descending: bool = False
-    ordering: str | None = None  # None: by JSON type; or "string", "long", "double"
+    ordering: str | None = None
+    nulls: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.ordering not in ORDERINGS:
+            raise QueryError(
+                f"unknown ordering {self.ordering!r}: use string, long, double or alphanumeric"
+            )
+        if self.nulls not in (None, "first", "last"):
+            raise QueryError(f"unknown nulls placement {self.nulls!r}: use first or last")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -350,14 +369,9 @@ def parse_search_terms(text: object) -> tuple[str, ...]:
     return terms
 
 
-ORDERINGS = (None, "string", "long", "double")
-
-
-def _check_order(field: str, ordering: str | None) -> None:
+def _check_order(field: str) -> None:
     if any(segment.is_array for segment in parse_field_path(field)):
         raise QueryError(f"{field!r} holds many values per document: it cannot be sorted on")
-    if ordering not in ORDERINGS:
-        raise QueryError(f"unknown ordering {ordering!r}: use string, long or double")
 
 
 def _check_values(values: object, convert: Callable[[object], Scalar]) -> tuple[Scalar, ...]:
@@ -368,13 +382,20 @@ def _check_values(values: object, convert: Callable[[object], Scalar]) -> tuple[
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class QueryStatistics:
-    """What a query did (RavenDB's ``QueryStatistics``)."""
+    """What a query did (RavenDB's ``QueryStatistics``).
+
+    ``index_timestamp`` is RavenDB's ``IndexTimestamp``, the last time the index that answered
+    indexed documents. rookdb writes its automatic indexes in the same transaction as the
+    documents (they are never stale), so an index holds every write committed before the
+    query read its snapshot: ``index_timestamp`` is that moment (UTC). None for a collection
+    scan, which uses no index (RavenDB sends ``DateTime.MinValue`` there)."""
 
     total_results: int = 0
     skipped_results: int = 0
     duration_in_ms: float = 0.0
     index_name: str = ""
     is_stale: bool = False
+    index_timestamp: dt.datetime | None = None
 
 
 # --------------------------------------------------------------------------- the builder
@@ -702,21 +723,25 @@ class DocumentQuery(QueryExecution[T]):
             self._add(inner)
         return self
 
-    def order_by(self, field: str, ordering: str | None = None) -> DocumentQuery[T]:
+    def order_by(
+        self, field: str, ordering: str | None = None, nulls: str | None = None
+    ) -> DocumentQuery[T]:
         """Sort by ``field``: by JSON type, then value (numbers numerically, strings by code
-        point, missing and null first); ``ordering`` "string", "long" or "double" sorts by that
-        kind only."""
-        _check_order(field, ordering)
-        self._query = dataclasses.replace(
-            self._query, order_by=(*self._query.order_by, OrderBy(field, False, ordering))
-        )
-        return self
+        point, missing and null first); ``ordering`` "string", "long", "double" or
+        "alphanumeric" (digit runs compared as numbers, RavenDB's ``AlphaNumeric``) sorts by
+        that kind only; ``nulls`` "first" or "last" places the documents without such a
+        value, whatever the direction."""
+        return self._order(OrderBy(field, False, ordering, nulls))
 
-    def order_by_descending(self, field: str, ordering: str | None = None) -> DocumentQuery[T]:
-        _check_order(field, ordering)
-        self._query = dataclasses.replace(
-            self._query, order_by=(*self._query.order_by, OrderBy(field, True, ordering))
-        )
+    def order_by_descending(
+        self, field: str, ordering: str | None = None, nulls: str | None = None
+    ) -> DocumentQuery[T]:
+        """``order_by``, largest first."""
+        return self._order(OrderBy(field, True, ordering, nulls))
+
+    def _order(self, order: OrderBy) -> DocumentQuery[T]:
+        _check_order(order.field)
+        self._query = dataclasses.replace(self._query, order_by=(*self._query.order_by, order))
         return self
 
     def skip(self, count: int) -> DocumentQuery[T]:

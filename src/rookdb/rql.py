@@ -7,26 +7,30 @@ server issue sends queries. ``parse(print_query(q))`` gives ``q`` back.
 Supported (SPEC Q3)::
 
     from Employees | from "Employees" | from 'Employees' | from @all_docs
+        [as e | e]      an alias: e.Name is the field Name, id(e) is id(), select e is select *
     where <expr>      expr: or / and / not / ( ) / exact( ) / true, and the comparisons below
         field = v   field == v   field != v   field <> v   field < v   <=   >   >=
         field in (v, ...)   field all in (v, ...)   field between v and v
         startsWith(field, v)   endsWith(field, v)   exists(field)   regex(field, v)
         id() in place of a field, but for all in, exists and search (case-insensitive)
         search(field, 'terms' [, and | or])
-    order by field [as long|double|string] [asc|desc], ...
-    select [distinct] field [as key], ...      (field: a path or id(); select * is no select)
+    order by field [as long|double|string|alphaNumeric] [asc|desc] [nulls first|last], ...
+    select [distinct] field [as key], ...      (field: a path or id(); select * is no select,
+                                                and so is select distinct *: no two documents
+                                                are the same)
     include field, ...
     limit n [offset m]   |   limit m, n   |   offset m      (null: no limit, no offset)
 
 Values are literals (``'text'``, ``"text"``, numbers, ``true``, ``false``, ``null``),
 parameters ``$name`` (in ``in (...)`` and ``all in (...)``, a parameter holding a list stands
 for its elements), or ``now()``, ``now('<offset>')``, ``today()`` (``rookdb.rql_time``).
-Keywords are case-insensitive. What the official client can write but rookdb does not run
-(``load``, ``declare``, ``group by``, ``from X as x``, ``cmpxchg()``, ``lucene()``,
-``spatial.*()``, ``boost()``, ...) is refused by name. Malformed input raises ``QueryError``
-carrying the position, line and column, and so does a query nesting deeper than
-``MAX_QUERY_DEPTH``: the parser stops at twice that many parentheses and ``not``s (each level
-may take one of each) before it recurses any deeper.
+Keywords are case-insensitive; the words are ``rookdb.rql_lexer``'s. What the official client
+can write but rookdb does not run (``load``, ``declare``, ``group by``, ``cmpxchg()``,
+``lucene()``, ``spatial.*()``, ``boost()``, ``filter``, ``order by random()`` or
+``score()``, ...) is refused by name. Malformed input raises ``QueryError`` carrying the
+position, line and column, and so does a query nesting deeper than ``MAX_QUERY_DEPTH``: the
+parser stops at twice that many parentheses and ``not``s (each level may take one of each)
+before it recurses any deeper.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, TypeVar
 
 from rookdb import rql_time
 from rookdb.errors import InvalidIdError, QueryError
@@ -44,6 +48,7 @@ from rookdb.query import (
     COMPARISONS,
     ID_FIELD,
     MAX_QUERY_DEPTH,
+    ORDERINGS,
     And,
     Between,
     Compare,
@@ -69,32 +74,24 @@ from rookdb.query import (
     parse_search_terms,
     query_value,
 )
+from rookdb.rql_lexer import (
+    ALL_DOCS,
+    FUNCTIONS,
+    KEYWORDS,
+    Token,
+    error_at,
+    tokenize,
+    unquote,
+)
 
+# ALL_DOCS and tokenize live in rookdb.rql_lexer; named here too, where callers found them.
 __all__ = ["ALL_DOCS", "RawDocumentQuery", "parse", "tokenize"]
 
-#: ``from @all_docs``: every document, whatever its collection.
-ALL_DOCS = "@all_docs"
 
-# A field path the lexer reads as one name; other paths are printed quoted.
-_NAME = r"[\w@][\w@-]*(?:\[\])?(?:\.[\w@][\w@-]*(?:\[\])?)*"
-_PLAIN_FIELD = re.compile(_NAME)
-_TOKEN = re.compile(
-    r"""
-    (?P<ws>\s+)
-  | (?P<number>-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?(?![\w@]))
-  | (?P<string>'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*")
-  | (?P<param>\$[A-Za-z_]\w*)
-  | (?P<name>{name})
-  | (?P<op>==|!=|<>|<=|>=|[=<>(),*])
-    """.replace("{name}", _NAME),
-    re.VERBOSE,
-)
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "0": "\0"}
-_KEYWORDS = {
-    "from", "where", "and", "or", "not", "in", "all", "between", "order", "by", "as",
-    "asc", "desc", "include", "limit", "offset", "true", "false", "null", "select", "distinct",
-}  # fmt: skip
-_FUNCTIONS = {"startswith", "endswith", "exists", "regex", "search"}
+# Words that begin a clause rookdb refuses by name: never a collection alias (``from X w``).
+_CLAUSES = ("group", "update", "declare", "with", "match", "load", "filter")
+# What may follow ``select x`` (the alias alone).
+_AFTER_SELECT = ("include", "limit", "offset")
 
 
 class _Everything:
@@ -105,68 +102,6 @@ EVERYTHING = _Everything()
 Clause = Predicate | _Everything
 
 
-class Token(NamedTuple):
-    kind: str  # number, string, param, name, op, end
-    text: str
-    position: int
-
-
-def _error(message: str, text: str, position: int) -> QueryError:
-    line = text.count("\n", 0, position) + 1
-    column = position - (text.rfind("\n", 0, position) + 1) + 1
-    return QueryError(
-        f"{message} at line {line}, column {column}",
-        position=position,
-        line=line,
-        column=column,
-    )
-
-
-def tokenize(text: str) -> list[Token]:
-    """The tokens of ``text``; anything unrecognised is a ``QueryError``."""
-    tokens = []
-    position = 0
-    while position < len(text):
-        match = _TOKEN.match(text, position)
-        if match is None:
-            raise _error(f"unexpected character {text[position]!r}", text, position)
-        kind = match.lastgroup
-        assert kind is not None
-        if kind != "ws":
-            tokens.append(Token(kind, match.group(), position))
-        position = match.end()
-    tokens.append(Token("end", "", len(text)))
-    return tokens
-
-
-def _unquote(token: Token, text: str) -> str:
-    body = token.text[1:-1]
-    out = []
-    index = 0
-    while index < len(body):
-        char = body[index]
-        if char != "\\":
-            out.append(char)
-            index += 1
-            continue
-        escaped = body[index + 1]
-        if escaped == "u":
-            digits = body[index + 2 : index + 6]
-            if not re.fullmatch(r"[0-9A-Fa-f]{4}", digits):
-                raise _error("invalid \\u escape", text, token.position + index + 1)
-            out.append(chr(int(digits, 16)))
-            index += 6
-            continue
-        out.append(_ESCAPES.get(escaped, escaped))
-        index += 2
-    value = "".join(out)
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError:
-        raise _error("a string holds a lone surrogate", text, token.position) from None
-    return value
-
-
 class _Parser:
     def __init__(self, text: str, parameters: Mapping[str, Any]) -> None:
         self.text = text
@@ -174,6 +109,7 @@ class _Parser:
         self.tokens = tokenize(text)
         self.index = 0
         self.nesting = 0  # parentheses and nots open around the current token
+        self.alias: str | None = None  # from X as x: x.Name is the field Name
 
     # -- tokens ------------------------------------------------------------------------------
 
@@ -189,7 +125,7 @@ class _Parser:
     def error(self, message: str, token: Token | None = None) -> QueryError:
         token = token or self.token
         found = "end of query" if token.kind == "end" else repr(token.text)
-        return _error(f"{message}, found {found}", self.text, token.position)
+        return error_at(f"{message}, found {found}", self.text, token.position)
 
     def advance(self) -> Token:
         token = self.token
@@ -222,15 +158,17 @@ class _Parser:
     def field(self) -> str:
         token = self.token
         if token.kind == "string":  # a quoted field name
-            name = _unquote(token, self.text)
-        elif token.kind == "name" and token.text.lower() not in _KEYWORDS:
+            name = unquote(token, self.text)
+        elif token.kind == "name" and token.text.lower() not in KEYWORDS:
             name = token.text
+            if self.alias is not None:
+                name = self.unaliased(name)
         else:
             raise self.error("expected a field name")
         try:
             parse_field_path(name)
         except QueryError:
-            raise _error(f"invalid field name {name!r}", self.text, token.position) from None
+            raise error_at(f"invalid field name {name!r}", self.text, token.position) from None
         self.index += 1
         return name
 
@@ -240,25 +178,25 @@ class _Parser:
             return self.value_function()
         token = self.advance()
         if token.kind == "string":
-            return _unquote(token, self.text)
+            return unquote(token, self.text)
         if token.kind == "number":
             integral = re.search(r"[.eE]", token.text) is None
             if integral and len(token.text.lstrip("-")) > 19:  # before int(): it takes 4,300
-                raise _error("integer does not fit in 64 bits", self.text, token.position)
+                raise error_at("integer does not fit in 64 bits", self.text, token.position)
             number = int(token.text) if integral else float(token.text)
             if isinstance(number, float) and number in (float("inf"), float("-inf")):
-                raise _error("number out of range", self.text, token.position)
+                raise error_at("number out of range", self.text, token.position)
             if isinstance(number, int) and not -(2**63) <= number < 2**63:
-                raise _error("integer does not fit in 64 bits", self.text, token.position)
+                raise error_at("integer does not fit in 64 bits", self.text, token.position)
             return number
         if token.kind == "param":
             name = token.text[1:]
             if name not in self.parameters:
-                raise _error(f"no value for parameter ${name}", self.text, token.position)
+                raise error_at(f"no value for parameter ${name}", self.text, token.position)
             try:
                 return check_scalar(self.parameters[name])
             except QueryError as exc:
-                raise _error(f"parameter ${name}: {exc}", self.text, token.position) from None
+                raise error_at(f"parameter ${name}: {exc}", self.text, token.position) from None
         if token.kind == "name" and token.text.lower() in ("true", "false", "null"):
             return {"true": True, "false": False, "null": None}[token.text.lower()]
         self.index -= 1
@@ -269,7 +207,7 @@ class _Parser:
         try:
             return check_orderable(self.value())
         except QueryError as exc:
-            raise _error(str(exc), self.text, token.position) from None
+            raise error_at(str(exc), self.text, token.position) from None
 
     def value_function(self) -> Scalar:
         """``now()``, ``now('<offset>')``, ``today()``: values computed as the query is read
@@ -278,7 +216,7 @@ class _Parser:
         name = token.text.lower()
         self.expect_op("(")
         if name not in ("now", "today"):
-            raise _error(
+            raise error_at(
                 f"{token.text}() is not supported by rookdb as a value (now() and today() are)",
                 self.text,
                 token.position,
@@ -288,14 +226,14 @@ class _Parser:
             offset_token = self.token
             offset = self.value()
             if type(offset) is not str:
-                raise _error("now() takes an offset string", self.text, offset_token.position)
+                raise error_at("now() takes an offset string", self.text, offset_token.position)
             self.expect_op(")")
         elif name == "today":
             self.expect_op(")")
         try:
             return rql_time.today() if name == "today" else rql_time.now(offset)  # type: ignore[arg-type]
         except QueryError as exc:
-            raise _error(str(exc), self.text, token.position) from None
+            raise error_at(str(exc), self.text, token.position) from None
 
     def values(self) -> tuple[Scalar, ...]:
         """``(v, ...)``; a parameter whose value is a list stands for its elements, as the
@@ -320,7 +258,7 @@ class _Parser:
                 try:
                     return [check_scalar(v) for v in given]
                 except QueryError as exc:
-                    raise _error(f"parameter ${name}: {exc}", self.text, token.position) from None
+                    raise error_at(f"parameter ${name}: {exc}", self.text, token.position) from None
         return [self.value()]
 
     def number(self) -> int | None:
@@ -331,7 +269,7 @@ class _Parser:
         if value is None:
             return None
         if type(value) is not int or value < 0:
-            raise _error("expected a count (a whole number >= 0)", self.text, token.position)
+            raise error_at("expected a count (a whole number >= 0)", self.text, token.position)
         return value
 
     # -- expressions -------------------------------------------------------------------------
@@ -362,7 +300,7 @@ class _Parser:
         """Enter a parenthesis or a ``not``: refused past the limit, before any recursion."""
         self.nesting += 1
         if self.nesting > 2 * MAX_QUERY_DEPTH:
-            raise _error(
+            raise error_at(
                 f"the query nests deeper than {MAX_QUERY_DEPTH} levels of and/or/not",
                 self.text,
                 token.position,
@@ -374,7 +312,9 @@ class _Parser:
             self.nest(token)
             item = self.negation()
             if isinstance(item, _Everything):
-                raise _error("not true matches nothing: drop the clause", self.text, token.position)
+                raise error_at(
+                    "not true matches nothing: drop the clause", self.text, token.position
+                )
             negated = Not(item)
             self.nesting -= 1
             return negated
@@ -397,7 +337,7 @@ class _Parser:
                 # exact(...): a case-sensitive test, which every rookdb comparison already is
                 self.index += 1
                 return self.primary()
-            if token.text.lower() in _FUNCTIONS:
+            if token.text.lower() in FUNCTIONS:
                 return self.function()
             raise self.error(f"{token.text}() is not supported by rookdb in where")
         if token.kind == "name" and token.text.lower() == "true" and following.kind != "op":
@@ -417,7 +357,7 @@ class _Parser:
             high_token = self.token
             high = self.orderable()
             if isinstance(low, str) != isinstance(high, str):
-                raise _error(
+                raise error_at(
                     "between takes two numbers or two strings", self.text, high_token.position
                 )
             return Between(field, low, high)
@@ -437,7 +377,7 @@ class _Parser:
         self.expect_op("(")
         if self.is_id_call():
             if name in ("exists", "search"):
-                raise _error(f"{name}() of id() is not supported", self.text, name_token.position)
+                raise error_at(f"{name}() of id() is not supported", self.text, name_token.position)
             field = ID_FIELD
         else:
             field = self.field()
@@ -448,7 +388,7 @@ class _Parser:
         token = self.token
         value = self.value()
         if type(value) is not str:
-            raise _error(f"{name}() takes a string", self.text, token.position)
+            raise error_at(f"{name}() takes a string", self.text, token.position)
         if name == "search":
             operator = SearchOperator.OR
             if self.op(","):
@@ -460,7 +400,7 @@ class _Parser:
             try:
                 return Search(field, parse_search_terms(value), operator)
             except QueryError as exc:
-                raise _error(str(exc), self.text, token.position) from None
+                raise error_at(str(exc), self.text, token.position) from None
         self.expect_op(")")
         if name in ("startswith", "endswith"):
             found = StartsWith(field, value) if name == "startswith" else EndsWith(field, value)
@@ -469,7 +409,9 @@ class _Parser:
         try:
             re.compile(pattern)
         except re.error as exc:
-            raise _error(f"invalid regular expression: {exc}", self.text, token.position) from None
+            raise error_at(
+                f"invalid regular expression: {exc}", self.text, token.position
+            ) from None
         return Regex(field, pattern)
 
     # -- the query ---------------------------------------------------------------------------
@@ -482,8 +424,8 @@ class _Parser:
             raise self.error("static indexes are not supported; query a collection")
         token = self.token
         if token.kind == "string":
-            collection: str | None = _unquote(token, self.text)
-        elif token.kind == "name" and token.text.lower() not in _KEYWORDS:
+            collection: str | None = unquote(token, self.text)
+        elif token.kind == "name" and token.text.lower() not in KEYWORDS:
             collection = token.text
         else:
             raise self.error("expected a collection name")
@@ -494,13 +436,12 @@ class _Parser:
             try:
                 validate_collection_name(collection)
             except InvalidIdError as exc:  # said where, as every error of the text is
-                raise _error(str(exc), self.text, token.position) from None
-        if self.keyword("as"):
-            raise self.error("a collection alias (from X as x) is not supported")
-        for word in ("group", "update", "declare", "with", "match"):
+                raise error_at(str(exc), self.text, token.position) from None
+        self.from_alias()
+        for word in ("group", "update", "declare", "with", "match", "filter"):
             self.refuse_clause(word, f"{word} is not supported by rookdb")
         where = self.expression() if self.keyword("where") else None
-        for word in ("group", "update"):
+        for word in ("group", "update", "filter"):
             self.refuse_clause(word, f"{word} is not supported by rookdb")
         order_by: list[OrderBy] = []
         if self.keyword("order"):
@@ -508,15 +449,20 @@ class _Parser:
             order_by.append(self.order_item())
             while self.op(","):
                 order_by.append(self.order_item())
-        self.refuse_clause("load", "load (a document a field references) is not supported")
+        self.refuse_clause(
+            "load",
+            "load is not supported by rookdb yet: loading the documents fields reference "
+            "comes with JavaScript projections (issues 15 and 16)",
+        )
         select: list[str] = []
         select_as: list[str] = []
         distinct = False
         if self.keyword("select"):
+            # select distinct *: every document is distinct (its id differs), so it is
+            # select *, as in RavenDB, which parses it without a projection.
             distinct = self.keyword("distinct")
-            if self.op("*"):
-                if distinct:
-                    raise self.error("select distinct * is not supported: select fields")
+            if self.op("*") or self.whole_document():
+                distinct = False
             else:
                 self.select_item(select, select_as)
                 while self.op(","):
@@ -554,6 +500,49 @@ class _Parser:
             tuple(select_as) if any(k != f for k, f in zip(select_as, select, strict=True)) else (),
         )
 
+    def from_alias(self) -> None:
+        """``from X as x`` (or ``from X x``): ``x.Name`` then names the field ``Name``, as the
+        official client writes fields when a projection or include names the alias."""
+        token = self.token
+        if self.keyword("as"):
+            token = self.advance()
+        elif token.kind != "name" or token.text.lower() in (*KEYWORDS, *_CLAUSES):
+            return
+        else:
+            self.index += 1
+        if token.kind != "name" or not re.fullmatch(r"[A-Za-z_]\w*", token.text):
+            raise self.error("expected an alias (a name) for the collection", token)
+        if token.text.lower() in KEYWORDS:
+            raise self.error("a keyword cannot be an alias", token)
+        self.alias = token.text
+
+    def unaliased(self, name: str) -> str:
+        """A path read under ``from X as x``: ``x.a.b`` is ``a.b``; a plain name is a field;
+        a path through anything but the alias is refused, as RavenDB refuses it."""
+        first = re.split(r"\.|\[\]", name, maxsplit=1)[0]
+        if name == self.alias:
+            raise self.error(f"{name} stands for the whole document here, not a field")
+        if first == name:
+            return name
+        if first != self.alias:
+            raise self.error(f"unknown alias {first!r}: the query's alias is {self.alias!r}")
+        if not name.startswith(f"{first}."):
+            raise self.error(f"{first} is the whole document, not an array")
+        return name[len(first) + 1 :]
+
+    def whole_document(self) -> bool:
+        """``select x``, ``x`` the alias, alone: the whole document, as ``select *``."""
+        token = self.token
+        if self.alias is None or token.kind != "name" or token.text != self.alias:
+            return False
+        if self.following.kind != "end" and self.following.text.lower() not in _AFTER_SELECT:
+            raise self.error(
+                f"select {self.alias} (the whole document) takes no other fields: "
+                "combining them needs JavaScript projections, which rookdb does not run",
+            )
+        self.index += 1
+        return True
+
     def select_item(self, select: list[str], keys: list[str]) -> None:
         """``field``, ``id()`` or either ``as key``: the value of a field (or the document's
         id) under a key of the projection."""
@@ -569,13 +558,13 @@ class _Parser:
         if aliased:
             key_token = self.advance()
             if key_token.kind == "string":
-                key = _unquote(key_token, self.text)
+                key = unquote(key_token, self.text)
             elif key_token.kind == "name":
                 key = key_token.text
             else:
-                raise _error("expected a name after as", self.text, key_token.position)
+                raise error_at("expected a name after as", self.text, key_token.position)
         if aliased and key in keys:
-            raise _error(f"{key!r} is selected twice", self.text, token.position)
+            raise error_at(f"{key!r} is selected twice", self.text, token.position)
         select.append(field)
         keys.append(key)
 
@@ -583,9 +572,12 @@ class _Parser:
         """``id()`` is next: consume it."""
         token = self.token
         if token.kind == "name" and token.text.lower() == "id":
-            following = self.tokens[self.index + 1 : self.index + 3]
-            if [t.text for t in following] == ["(", ")"]:
+            following = [t.text for t in self.tokens[self.index + 1 : self.index + 4]]
+            if following[:2] == ["(", ")"]:
                 self.index += 3
+                return True
+            if self.alias is not None and following == ["(", self.alias, ")"]:  # id(x)
+                self.index += 4
                 return True
         return False
 
@@ -609,14 +601,22 @@ class _Parser:
         if self.keyword("as"):
             token = self.advance()
             ordering = token.text.lower()
-            if token.kind != "name" or ordering not in ("long", "double", "string"):
-                raise _error("expected long, double or string", self.text, token.position)
-        descending = False
-        if self.keyword("desc"):
-            descending = True
-        else:
-            self.keyword("asc")
-        return OrderBy(field, descending, ordering)
+            if token.kind != "name" or ordering not in ORDERINGS:
+                raise error_at(
+                    "expected long, double, string or alphaNumeric", self.text, token.position
+                )
+        descending = self.keyword("desc") or self.keyword("descending")
+        if not descending and not self.keyword("asc"):
+            self.keyword("ascending")
+        nulls = None
+        if self.keyword("nulls"):  # RavenDB 7 (Corax): where the documents without a value go
+            if self.keyword("first"):
+                nulls = "first"
+            elif self.keyword("last"):
+                nulls = "last"
+            else:
+                raise self.error("expected first or last after nulls")
+        return OrderBy(field, descending, ordering, nulls)
 
 
 def _of_id(predicate: Predicate, text: str, position: int) -> Predicate:
@@ -645,7 +645,7 @@ def _of_id(predicate: Predicate, text: str, position: int) -> Predicate:
         case Regex():
             return predicate
         case _:
-            raise _error("id() takes =, !=, <, <=, >, >=, in, between", text, position)
+            raise error_at("id() takes =, !=, <, <=, >, >=, in, between", text, position)
 
 
 # .NET's named groups, which RavenDB's regex() takes, in Python's spelling.
@@ -665,7 +665,7 @@ def parse(text: str, parameters: Mapping[str, Any] | None = None) -> Query:
     if not isinstance(text, str):
         raise QueryError("an RQL query is a str")
     if text.lstrip()[:8].lower() == "declare ":  # before the lexer meets the function's body
-        raise _error("declare (a JavaScript function) is not supported by rookdb", text, 0)
+        raise error_at("declare (a JavaScript function) is not supported by rookdb", text, 0)
     return _Parser(text, parameters or {}).query()
 
 

@@ -1,6 +1,6 @@
 """RQL text from a ``Query`` (the inverse of ``rookdb.rql.parse``): what the http backend sends
 a server, every value bound as a parameter. Field and collection names are quoted wherever the
-lexer of ``rookdb.rql`` would read them as something else, so that ``parse(print_query(q))``
+lexer (``rookdb.rql_lexer``) would read them as something else, so that ``parse(print_query(q))``
 gives ``q`` back.
 """
 
@@ -28,7 +28,7 @@ from rookdb.query import (
     Search,
     StartsWith,
 )
-from rookdb.rql import _FUNCTIONS, _KEYWORDS, _PLAIN_FIELD, ALL_DOCS
+from rookdb.rql_lexer import ALL_DOCS, FUNCTIONS, KEYWORDS, PLAIN_FIELD
 
 __all__ = ["print_query"]
 
@@ -48,10 +48,10 @@ class _Printer:
         word = name.split(".", 1)[0].removesuffix("[]").lower()
         # Keywords and names the lexer would read otherwise are quoted.
         if (
-            word in _KEYWORDS
-            or word in _FUNCTIONS
+            word in KEYWORDS
+            or word in FUNCTIONS
             or re.match(r"-?\d", name)
-            or not _PLAIN_FIELD.fullmatch(name)
+            or not PLAIN_FIELD.fullmatch(name)
         ):
             return _quote(name)
         return name
@@ -98,7 +98,7 @@ def print_query(query: Query) -> tuple[str, dict[str, Scalar]]:
     collection = query.collection
     if collection is None:
         parts = [f"from {ALL_DOCS}"]
-    elif _PLAIN_NAME.fullmatch(collection) and collection.lower() not in _KEYWORDS:
+    elif _PLAIN_NAME.fullmatch(collection) and collection.lower() not in KEYWORDS:
         parts = [f"from {collection}"]
     else:
         parts = [f"from {_quote(collection)}"]
@@ -109,8 +109,9 @@ def print_query(query: Query) -> tuple[str, dict[str, Scalar]]:
         for order in query.order_by:
             item = printer.field(order.field)
             if order.ordering:
-                item += f" as {order.ordering}"
-            items.append(item + (" desc" if order.descending else ""))
+                item += f" as {_ORDERING_NAMES.get(order.ordering, order.ordering)}"
+            item += " desc" if order.descending else ""
+            items.append(item + (f" nulls {order.nulls}" if order.nulls else ""))
         parts.append("order by " + ", ".join(items))
     if query.select:
         keys = query.select_as or query.select
@@ -130,6 +131,8 @@ def print_query(query: Query) -> tuple[str, dict[str, Scalar]]:
     return " ".join(parts), printer.parameters
 
 
+# RavenDB's spelling of an ordering rookdb names in lower case.
+_ORDERING_NAMES = {"alphanumeric": "alphaNumeric"}
 _PLAIN_NAME = re.compile(r"[A-Za-z_][\w-]*")
 
 

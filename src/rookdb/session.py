@@ -33,6 +33,7 @@ from rookdb.storage.records import (
     DocumentRecord,
     GetResult,
     PrefixRead,
+    ProjectionRow,
     QueryResult,
     RevisionReply,
     WriteResult,
@@ -656,10 +657,23 @@ class DocumentSession(EventRegistration):
         return self._storage
 
     def _stream_result(
-        self, record: DocumentRecord, object_type: type[Any] | None
+        self, record: DocumentRecord | ProjectionRow, object_type: type[Any] | None
     ) -> StreamResult[Any]:
         """A streamed document as RavenDB's ``StreamResult``: an entity the session does not
-        track, and the metadata with the properties storage assigned."""
+        track, and the metadata with the properties storage assigned. A projection is built
+        as the same query builds it, with RavenDB's ``@projection`` metadata naming the
+        document it came from."""
+        if isinstance(record, ProjectionRow):
+            cls = object_type if object_type is not dict else None
+            projected = self._codec.build(record.projection, cls)
+            projection_metadata = {
+                "@projection": True,
+                "@id": record.id,
+                "@change-vector": record.change_vector,
+                "@last-modified": record.last_modified,
+                "@collection": record.collection,
+            }
+            return StreamResult(record.id, record.change_vector, projection_metadata, projected)
         entity, metadata, _ = self._decode(record, object_type)
         metadata = {
             **metadata,

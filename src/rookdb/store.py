@@ -16,7 +16,7 @@ from rookdb.conventions import DocumentConventions
 from rookdb.errors import ConfigurationError, InvalidOperationError, StorageError
 from rookdb.events import EventRegistration, SessionEvents
 from rookdb.ids import HiLoIdGenerator, validate_collection_name, validate_database_name
-from rookdb.operations import MaintenanceOperation
+from rookdb.operations import ClientSettings, MaintenanceOperation, ServerOperation, client_settings
 from rookdb.options import SessionOptions
 from rookdb.serialization.entities import EntityCodec
 from rookdb.serialization.type_registry import TypeRegistry, python_type_name
@@ -50,7 +50,17 @@ class MaintenanceOperations:
                 f"send() takes an operation of rookdb.operations, not {type(operation).__name__}"
             )
         store = self._store
-        return operation.execute(store._storage(self._database or store.database))
+        storage = store._storage(self._database or store.database)
+        try:
+            return operation.run(store._backend_ready(), storage)
+        finally:
+            if operation.changes_client_configuration:
+                store._forget_client_settings()
+
+    @property
+    def server(self) -> ServerOperations:
+        """Operations on the backend as a whole (``rookdb.operations.ServerOperation``)."""
+        return ServerOperations(self._store)
 
     def for_database(self, database: str) -> MaintenanceOperations:
         """These operations, sent to ``database`` instead of the store's."""
@@ -74,6 +84,28 @@ class MaintenanceOperations:
         """Documents per collection and the indexes of ``database`` (the store's default)."""
         name = validate_database_name(database or self._database or self._store.database)
         return self._store._backend_ready().statistics(name)
+
+
+class ServerOperations:
+    """``store.maintenance.server``: operations on the backend as a whole, as RavenDB's
+    server-wide client configuration."""
+
+    def __init__(self, store: DocumentStore) -> None:
+        self._store = store
+
+    def send(self, operation: ServerOperation[R]) -> R:
+        """Run ``operation`` (``rookdb.operations``) on the store's backend; its result."""
+        if not isinstance(operation, ServerOperation):
+            raise ConfigurationError(
+                "server.send() takes a server operation of rookdb.operations, not "
+                f"{type(operation).__name__}"
+            )
+        store = self._store
+        try:
+            return operation.execute(store._backend_ready())
+        finally:
+            if operation.changes_client_configuration:
+                store._forget_client_settings()
 
 
 class DocumentStore(EventRegistration):
@@ -134,6 +166,7 @@ class DocumentStore(EventRegistration):
         self._codec: EntityCodec | None = None
         self._storages: dict[str, Storage] = {}
         self._generators: dict[str, HiLoIdGenerator] = {}
+        self._settings: dict[str, ClientSettings] = {}
         self._type_info: dict[type, tuple[str, dict[str, Any]]] = {}
         self._closed = False
         self.maintenance = MaintenanceOperations(self)
@@ -183,6 +216,35 @@ class DocumentStore(EventRegistration):
                 storage = self._storages[key] = self._backend_ready().database(database)
             return storage
 
+    def _client_settings(self, database: str) -> ClientSettings:
+        """The session settings the database's client configuration gives this store (its
+        conventions where it sets none), read the first time a database is used and after a
+        change sent through this store (a change made elsewhere is seen by stores made after
+        it, as a RavenDB client sees one when its server tells it)."""
+        key = database.lower()
+        settings = self._settings.get(key)
+        if settings is None:
+            backend, storage = self._backend_ready(), self._storage(database)
+            try:
+                settings = client_settings(self.conventions, backend, storage)
+            except StorageError:
+                # Storage is out of reach: the conventions for now, and the session's first
+                # request raises what is wrong; read again on the next session.
+                conventions = self.conventions
+                return ClientSettings(
+                    conventions.max_number_of_requests_per_session,
+                    conventions.identity_parts_separator,
+                )
+            self._settings[key] = settings
+        return settings
+
+    def _forget_client_settings(self) -> None:
+        with self._lock:
+            self._settings = {}
+            # HiLo generators hold the separator: later ids use the new one. Their ranges are
+            # not given back (a session may still be drawing from one): skipped, never reused.
+            self._generators = {}
+
     def type_info(self, cls: type) -> tuple[str, dict[str, Any]]:
         """The collection of a class and the metadata its new documents start with, computed
         (and the class registered) once: the conventions are frozen, so neither can change.
@@ -204,7 +266,8 @@ class DocumentStore(EventRegistration):
             hilo = self._generators.get(key)
             if hilo is None:
                 hilo = self._generators[key] = HiLoIdGenerator(
-                    self._storage(database), self.conventions.identity_parts_separator
+                    self._storage(database),
+                    self._client_settings(database).identity_parts_separator,
                 )
         return hilo.next_id(collection.lower())
 
@@ -222,7 +285,8 @@ class DocumentStore(EventRegistration):
         name = validate_database_name(database or options.database or self.database)
         self.initialize()
         assert self._codec is not None
-        return DocumentSession(
+        settings = self._client_settings(name)
+        session = DocumentSession(
             self,
             name,
             self._storage(name),
@@ -232,6 +296,8 @@ class DocumentStore(EventRegistration):
             self._events.copy(),
             self._next_id,
         )
+        session.max_number_of_requests_per_session = settings.max_number_of_requests_per_session
+        return session
 
     def bulk_insert(
         self, database: str | None = None, chunk_size: int = CHUNK_SIZE

@@ -1,7 +1,9 @@
 """Streaming, as RavenDB's ``session.advanced.stream``: results as storage produces them.
 
 ``session.advanced.stream(query)`` and ``stream_starting_with(prefix, ...)`` hand out a
-``StreamResult`` per document (its id, change vector, metadata and entity), built one at a time
+``StreamResult`` per document (its id, change vector, metadata and entity; for a query with
+``select``, the projection as the query builds it, its metadata saying ``@projection`` and
+naming the document it came from), built one at a time
 while the storage reads a page at a time, so memory stays flat however many documents there
 are. As in RavenDB, streamed entities are **not tracked**: the session does not see edits to
 them and ``save_changes()`` does not write them (load or store them to change them), and
@@ -30,7 +32,7 @@ from types import TracebackType
 from typing import Any, Generic, TypeVar
 
 from rookdb.query import QueryStatistics
-from rookdb.storage.records import DocumentRecord
+from rookdb.storage.records import DocumentRecord, ProjectionRow
 
 __all__ = [
     "StreamIterator",
@@ -58,7 +60,9 @@ class StreamResult(Generic[T]):
 @dataclasses.dataclass(slots=True)
 class StreamQueryStatistics:
     """A streamed query's statistics (RavenDB's ``StreamQueryStatistics``), known before its
-    first result: ``total_results`` counts every match, before ``skip`` and ``take``."""
+    first result: ``total_results`` counts every match, before ``skip`` and ``take``;
+    ``index_timestamp`` as ``QueryStatistics.index_timestamp`` (when the automatic index was
+    known complete: as the stream began; None for a collection scan)."""
 
     index_name: str = ""
     is_stale: bool = False
@@ -72,7 +76,7 @@ class StreamQueryStatistics:
             index_name=statistics.index_name,
             is_stale=statistics.is_stale,
             total_results=statistics.total_results,
-            index_timestamp=dt.datetime.now(dt.timezone.utc),
+            index_timestamp=statistics.index_timestamp,
         )
 
 
@@ -84,8 +88,8 @@ class StreamIterator(Iterator[StreamResult[T]]):
 
     def __init__(
         self,
-        records: Iterator[DocumentRecord],
-        build: Callable[[DocumentRecord], StreamResult[T]],
+        records: Iterator[DocumentRecord | ProjectionRow],
+        build: Callable[[DocumentRecord | ProjectionRow], StreamResult[T]],
     ) -> None:
         self._records = records
         self._build = build

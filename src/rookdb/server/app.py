@@ -16,9 +16,8 @@ input is a 4xx, never a 500; a route that is not part of the subset is a 501.
 
 from __future__ import annotations
 
-import datetime as dt
+import functools
 import logging
-import re
 from collections.abc import Awaitable, Callable, Sequence
 from itertools import zip_longest
 from typing import Any
@@ -35,27 +34,33 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rookdb import protocol
 from rookdb.errors import (
-    AuthorizationError,
     ConfigurationError,
     DatabaseDoesNotExistError,
     RookError,
 )
 from rookdb.ids import (
-    HILO_MAX_CAPACITY,
-    hilo_capacity,
     validate_database_name,
-    validate_hilo_tag,
 )
+from rookdb.protocol_statistics import encode_statistics
 from rookdb.query import Query
-from rookdb.server import bulk_insert, documents, operations, streams
-from rookdb.server import revisions as revision_routes
+from rookdb.server import (
+    bulk_insert,
+    configuration,
+    databases,
+    documents,
+    hilo,
+    identities,
+    json_patch,
+    revisions,
+    streams,
+)
+from rookdb.server.answers import error_response, json_response
 from rookdb.server.batches import apply_batch
-from rookdb.server.databases import CREATE_HEADER, MISSING_HEADER, Databases, MissingDatabases
+from rookdb.server.databases import MISSING_HEADER, Databases, MissingDatabases, creates
 from rookdb.server.limits import (
     BodyTimeout,
     BodyTooLarge,
     Limits,
-    parse_count,
     parse_json,
     read_body,
 )
@@ -78,16 +83,6 @@ __all__ = ["ROUTES", "create_app"]
 log = logging.getLogger("rookdb.server")
 
 
-def _json(value: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(
-        orjson.dumps(value), status, headers=headers, media_type="application/json; charset=utf-8"
-    )
-
-
-def _error(status: int, type_name: str, message: str) -> Response:
-    return _json(protocol.raven_error(type_name, message), status)
-
-
 class _Server:
     """The routes' shared state: the backend, the limits and who may do what."""
 
@@ -99,7 +94,6 @@ class _Server:
         self.access = access
         self.operations = bulk_insert.Operations()
         self.databases = Databases(backend, missing)
-        self.client_etags = operations.ClientEtags()
 
     # -- plumbing ----------------------------------------------------------------------------
 
@@ -114,7 +108,7 @@ class _Server:
         name = validate_database_name(request.path_params["database"])
         self.allow(request, name, write=write)
         # Once per database name (then remembered): a look at the backend, or its creation.
-        self.databases.require(name, create=_creates(request))
+        self.databases.require(name, create=creates(request))
         return name
 
     def storage(self, request: Request, write: bool) -> Storage:
@@ -170,7 +164,7 @@ class _Server:
             unchanged = documents.not_modified(request, etag)
             if unchanged is not None:
                 return unchanged
-            return _json(
+            return json_response(
                 {"Results": self.documents(request, list(found))},
                 headers={"ETag": protocol.etag_header(etag)},
             )
@@ -194,8 +188,8 @@ class _Server:
                 return unchanged
         status, answer = self.docs_answer(request, request.method, ids, result)
         if status != 200:
-            return _json(answer, status)
-        return _json(answer, status, headers={"ETag": protocol.etag_header(etag)})
+            return json_response(answer, status)
+        return json_response(answer, status, headers={"ETag": protocol.etag_header(etag)})
 
     def docs_answer(
         self,
@@ -224,11 +218,17 @@ class _Server:
             return await documents.put(storage, request, await self.body(request))
         return await documents.delete(storage, request)
 
+    async def json_patch(self, request: Request) -> Response:
+        status, answer = await json_patch.json_patch(self, request)
+        return json_response(answer, status)
+
     async def bulk_docs(self, request: Request) -> Response:
         storage = self.storage(request, write=True)
         batch = protocol.decode_batch(await self.body(request))
         applied = await run_in_threadpool(apply_batch, storage, batch)
-        return _json(protocol.encode_batch_result(batch, applied.result, applied.patched), 201)
+        return json_response(
+            protocol.encode_batch_result(batch, applied.result, applied.patched), 201
+        )
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -236,7 +236,7 @@ class _Server:
         storage = self.storage(request, write=False)
         query = query_read(await self.body(request)).query
         result = await run_in_threadpool(storage.query, query)
-        return _json(self.query_answer(request, query, result))
+        return json_response(self.query_answer(request, query, result))
 
     def query_answer(
         self,
@@ -258,244 +258,16 @@ class _Server:
                 for projection, record in zip_longest(result.projections, result.records)
                 if projection is not None
             ]
-        now = last_modified_now()
         return {
             "Results": results,
             "Includes": self.includes(request, result.includes),
-            "TotalResults": stats.total_results,
-            "LongTotalResults": stats.total_results,
-            "SkippedResults": stats.skipped_results,
-            "DurationInMs": int(stats.duration_in_ms),
-            "IndexName": stats.index_name,
-            "IsStale": False,
-            "IndexTimestamp": now,
-            "LastQueryTime": now,
-            "ResultEtag": 0,
+            **encode_statistics(stats),
+            "LastQueryTime": last_modified_now(),
             "NodeTag": protocol.SERVER_TAG,
         }
 
     async def multi_get(self, request: Request) -> Response:
-        return _json(await multi_get(self, request))
-
-    # -- streams and bulk insert (``streams``, ``bulk_insert``) -------------------------------
-
-    async def stream_query(self, request: Request) -> Response:
-        return await streams.stream_query(self, request)
-
-    async def stream_docs(self, request: Request) -> Response:
-        return await streams.stream_docs(self, request)
-
-    async def bulk_insert(self, request: Request) -> Response:
-        return await bulk_insert.bulk_insert(self, request)
-
-    async def next_operation_id(self, request: Request) -> Response:
-        return await bulk_insert.next_operation_id(self, request)
-
-    async def operation_state(self, request: Request) -> Response:
-        return await bulk_insert.operation_state(self, request)
-
-    async def kill_operation(self, request: Request) -> Response:
-        return await bulk_insert.kill_operation(self, request)
-
-    # -- HiLo --------------------------------------------------------------------------------
-
-    async def hilo_next(self, request: Request) -> Response:
-        """A HiLo range: ``Raven/Hilo/<tag>``'s ``Max`` raised (``storage.relational.hilo``).
-        RavenDB's clients send the size and time of their last range and let the server size
-        the next one by RavenDB's rule (``ids.hilo_capacity``); rookdb's client, which keeps
-        the same rule, sends ``capacity``. ``lastMax``: the top of the client's last range."""
-        storage = self.storage(request, write=True)
-        params = request.query_params
-        tag = validate_hilo_tag(params.get("tag"))
-        if "capacity" in params:  # rookdb's client chooses its range size
-            capacity = parse_count(params["capacity"], "capacity")
-        else:
-            last = parse_count(params.get("lastBatchSize", "0"), "lastBatchSize")
-            capacity = hilo_capacity(last, _parse_time(params.get("lastRangeAt") or ""))
-        capacity = min(max(capacity, 1), HILO_MAX_CAPACITY)
-        last_max = parse_count(params.get("lastMax", "0"), "lastMax")
-        low, high = await run_in_threadpool(storage.reserve_ids, tag, capacity, last_max)
-        separator = params.get("identityPartsSeparator") or "/"
-        return _json(
-            {
-                "Prefix": tag + separator,
-                "Low": low,
-                "High": high,
-                "LastSize": high - low + 1,
-                "ServerTag": protocol.SERVER_TAG,
-                "LastRangeAt": last_modified_now(),
-            }
-        )
-
-    async def hilo_return(self, request: Request) -> Response:
-        storage = self.storage(request, write=True)
-        params = request.query_params
-        tag = validate_hilo_tag(params.get("tag"))
-        last = parse_count(params.get("last", ""), "last")
-        end = parse_count(params.get("end", ""), "end")
-        await run_in_threadpool(storage.return_ids, tag, last, end)
-        return Response(status_code=204)
-
-    # -- databases, topology, statistics -------------------------------------------------------
-
-    def _node(self, request: Request, database: str | None) -> dict[str, Any]:
-        url = f"{request.url.scheme}://{request.url.netloc}"
-        node = {"Url": url, "ClusterTag": protocol.SERVER_TAG, "ServerRole": "Member"}
-        if database is not None:
-            node["Database"] = database
-        return node
-
-    async def topology(self, request: Request) -> Response:
-        name = request.query_params.get("name")
-        # Without a database this describes the server, as /cluster/topology does, and needs
-        # the same access: a key for every database ("*"), when there are keys.
-        self.allow(request, None if name is None else validate_database_name(name))
-        if name is not None and not self.databases.exists(name):
-            # RavenDB's clients ask first of all for the topology: this is where a RavenDB
-            # user learns that the database does not exist (unless it may be created).
-            self.databases.require(name, create=_creates(request))
-        return _json({"Nodes": [self._node(request, name)], "Etag": 1})
-
-    async def cluster_topology(self, request: Request) -> Response:
-        self.allow(request, None)
-        url = self._node(request, None)["Url"]
-        nodes = {protocol.SERVER_TAG: url}
-        return _json(
-            {
-                "Topology": {
-                    "TopologyId": "rookdb",
-                    "AllNodes": nodes,
-                    "Members": nodes,
-                    "Promotables": {},
-                    "Watchers": {},
-                    "LastNodeId": protocol.SERVER_TAG,
-                    "Etag": 1,
-                },
-                "Leader": protocol.SERVER_TAG,
-                "CurrentState": "Leader",
-                "NodeTag": protocol.SERVER_TAG,
-                "CurrentTerm": 1,
-                "Status": {},
-                "Etag": 1,
-            }
-        )
-
-    # -- identities and the client configuration (``rookdb.server.operations``) -------------
-
-    async def identity_next(self, request: Request) -> Response:
-        return _json(await operations.identity_next(self, request))
-
-    async def identity_seed(self, request: Request) -> Response:
-        return _json(await operations.identity_seed(self, request))
-
-    async def identities(self, request: Request) -> Response:
-        return _json(await operations.identities(self, request))
-
-    async def client_configuration(self, request: Request) -> Response:
-        return _json(await operations.client_configuration(self, request))
-
-    async def put_client_configuration(self, request: Request) -> Response:
-        await operations.put_client_configuration(self, request)
-        return Response(status_code=204)
-
-    # -- revisions (``rookdb.server.revisions``) ---------------------------------------------
-
-    async def configure_revisions(self, request: Request) -> Response:
-        return _json(await revision_routes.configure(self, request))
-
-    async def revisions(self, request: Request) -> Response:
-        return _json(await revision_routes.revisions(self, request))
-
-    async def revisions_count(self, request: Request) -> Response:
-        return _json(await revision_routes.count(self, request))
-
-    async def refresh_client_configuration(self, request: Request, response: Response) -> None:
-        """Ask a RavenDB client to read the client configuration again when the one it holds
-        (its ``Client-Configuration-Etag``) is not the database's (``operations``)."""
-        held = request.headers.get("client-configuration-etag")
-        database = request.path_params.get("database")
-        if held is None or database is None or response.status_code >= 400:
-            return
-        storage = self.backend.database(database)
-        etags = self.client_etags
-        if etags.known(database) is None:
-            needed = await run_in_threadpool(etags.refresh_needed, storage, database, held)
-        else:
-            needed = etags.refresh_needed(storage, database, held)
-        if needed:
-            response.headers["Refresh-Client-Configuration"] = "true"
-
-    async def list_databases(self, request: Request) -> Response:
-        # As RavenDB lists the databases a certificate may use: every one for an admin, and
-        # for any other key those it may read (so a tool can see that its database exists).
-        try:
-            self.allow(request, None)  # a key that may read every database, or no keys
-            every = True
-        except AuthorizationError:  # a valid key, for some databases only
-            every = False
-        names = await run_in_threadpool(self.backend.list_databases)
-        if not every:
-            names = [name for name in names if self._readable(request, name)]
-        start = parse_count(request.query_params.get("start", "0"), "start")
-        page_size = parse_count(request.query_params.get("pageSize", str(2**31)), "pageSize")
-        return _json({"Databases": names[start : start + page_size]})
-
-    def _readable(self, request: Request, database: str) -> bool:
-        try:
-            self.allow(request, database)
-        except AuthorizationError:
-            return False
-        return True
-
-    async def admin_databases(self, request: Request) -> Response:
-        self.allow(request, None, write=True, admin=True)
-        if request.method == "GET":  # the database record (GetDatabaseRecordOperation)
-            wanted = validate_database_name(request.query_params.get("name"))
-            if not await run_in_threadpool(self.databases.exists, wanted):
-                # RavenDB's clients read a 404 as "no such database" (a None record)
-                return _error(404, "Database.DatabaseDoesNotExistException", f"no {wanted!r}")
-            return _json(protocol.database_record(wanted))
-        if request.method == "PUT":
-            name = request.query_params.get("name")
-            if name is None:
-                body = await self.body(request)
-                name = body.get("DatabaseName") if type(body) is dict else None
-            name = validate_database_name(name)
-            await run_in_threadpool(self.backend.create_database, name)
-            self.databases.created(name)
-            return _json(
-                {
-                    "RaftCommandIndex": 1,
-                    "Name": name,
-                    "Topology": protocol.database_topology(),
-                    "NodesAddedTo": [self._node(request, None)["Url"]],
-                }
-            )
-        body = await self.body(request)
-        names = body.get("DatabaseNames") if type(body) is dict else None
-        if type(names) is not list:
-            raise ConfigurationError('deleting databases takes {"DatabaseNames": [...]}')
-        for name in names:
-            validate_database_name(name)
-        for name in names:
-            try:
-                await run_in_threadpool(self.backend.delete_database, name)
-            finally:
-                self.databases.deleted(name)
-        return _json({"RaftCommandIndex": 1, "PendingDeletes": []})
-
-    async def stats(self, request: Request) -> Response:
-        stats = await run_in_threadpool(self.backend.statistics, self.database(request, False))
-        return _json(protocol.encode_statistics(stats))
-
-    async def collection_stats(self, request: Request) -> Response:
-        stats = await run_in_threadpool(self.backend.statistics, self.database(request, False))
-        return _json(protocol.encode_collection_statistics(stats))
-
-
-def _creates(request: Request) -> bool:
-    """Whether the client asks for its database to be created on first use (rookdb's does)."""
-    return request.headers.get(CREATE_HEADER, "").lower() == "true"
+        return json_response(await multi_get(self, request))
 
 
 def _fragment(value: Any) -> orjson.Fragment:
@@ -504,59 +276,56 @@ def _fragment(value: Any) -> orjson.Fragment:
     return orjson.Fragment(orjson.dumps(value))
 
 
-def _parse_time(text: str) -> dt.datetime | None:
-    """A client's ``lastRangeAt`` (ISO 8601, up to 7 fractional digits, maybe ``Z``), or None
-    when there is none or it does not parse: the first range's size then."""
-    match = re.fullmatch(
-        r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d)(?:\.(\d{1,7}))?(Z|[+-]\d\d:\d\d)?", text
-    )
-    if match is None:
-        return None
-    whole, fraction, zone = match.groups()
-    try:
-        moment = dt.datetime.fromisoformat(whole + "." + (fraction or "0")[:6].ljust(6, "0"))
-    except ValueError:
-        return None
-    if zone and zone != "Z":
-        return moment.replace(tzinfo=dt.datetime.fromisoformat(whole + zone).tzinfo)
-    return moment.replace(tzinfo=dt.timezone.utc)
-
-
 _DB = "/databases/{database}"
 
-#: Every route the server implements: (path, ``_Server`` method, HTTP methods). Anything else
-#: is a 501 (or a 405 for another method on one of these paths).
-ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+#: A route's handler: a ``_Server`` method by name, or a function of a route module taking
+#: the server and the request.
+Handler = str | Callable[[_Server, Request], Awaitable[Response]]
+
+#: Every route the server implements: (path, handler, HTTP methods). Anything else is a 501
+#: (or a 405 for another method on one of these paths).
+ROUTES: tuple[tuple[str, Handler, tuple[str, ...]], ...] = (
     (f"{_DB}/docs", "docs", ("GET", "HEAD", "POST")),
     (f"{_DB}/docs", "write_document", ("PUT", "DELETE")),
     (f"{_DB}/bulk_docs", "bulk_docs", ("POST",)),
+    (f"{_DB}/json-patch", "json_patch", ("PATCH",)),
     (f"{_DB}/queries", "queries", ("POST",)),
     (f"{_DB}/multi_get", "multi_get", ("POST",)),
-    (f"{_DB}/streams/queries", "stream_query", ("GET", "POST")),
-    (f"{_DB}/streams/docs", "stream_docs", ("GET",)),
-    (f"{_DB}/bulk_insert", "bulk_insert", ("POST",)),
-    (f"{_DB}/operations/next-operation-id", "next_operation_id", ("GET",)),
-    (f"{_DB}/operations/state", "operation_state", ("GET",)),
-    (f"{_DB}/operations/kill", "kill_operation", ("POST",)),
-    (f"{_DB}/hilo/next", "hilo_next", ("GET",)),
-    (f"{_DB}/hilo/return", "hilo_return", ("PUT",)),
-    (f"{_DB}/stats", "stats", ("GET",)),
-    (f"{_DB}/collections/stats", "collection_stats", ("GET",)),
-    (f"{_DB}/configuration/client", "client_configuration", ("GET", "HEAD")),
-    (f"{_DB}/admin/configuration/client", "put_client_configuration", ("PUT",)),
-    (f"{_DB}/identity/next", "identity_next", ("POST",)),
-    (f"{_DB}/identity/seed", "identity_seed", ("POST",)),
-    (f"{_DB}/debug/identities", "identities", ("GET",)),
-    (f"{_DB}/admin/revisions/config", "configure_revisions", ("POST",)),
-    (f"{_DB}/revisions", "revisions", ("GET",)),
-    (f"{_DB}/revisions/count", "revisions_count", ("GET",)),
-    ("/topology", "topology", ("GET",)),
-    ("/cluster/topology", "cluster_topology", ("GET",)),
-    ("/databases", "list_databases", ("GET",)),
-    ("/admin/databases", "admin_databases", ("GET", "PUT", "DELETE")),
+    (f"{_DB}/streams/queries", streams.stream_query, ("GET", "POST")),
+    (f"{_DB}/streams/docs", streams.stream_docs, ("GET",)),
+    (f"{_DB}/bulk_insert", bulk_insert.bulk_insert, ("POST",)),
+    (f"{_DB}/operations/next-operation-id", bulk_insert.next_operation_id, ("GET",)),
+    (f"{_DB}/operations/state", bulk_insert.operation_state, ("GET",)),
+    (f"{_DB}/operations/kill", bulk_insert.kill_operation, ("POST",)),
+    (f"{_DB}/hilo/next", hilo.next_range, ("GET",)),
+    (f"{_DB}/hilo/return", hilo.return_range, ("PUT",)),
+    (f"{_DB}/stats", databases.stats, ("GET",)),
+    (f"{_DB}/stats/detailed", databases.detailed_stats, ("GET",)),
+    (f"{_DB}/collections/stats", databases.collection_stats, ("GET",)),
+    (f"{_DB}/configuration/client", configuration.client_configuration, ("GET", "HEAD")),
+    (f"{_DB}/admin/configuration/client", configuration.put_client_configuration, ("PUT",)),
+    (f"{_DB}/identity/next", identities.identity_next, ("POST",)),
+    (f"{_DB}/identity/seed", identities.identity_seed, ("POST",)),
+    (f"{_DB}/debug/identities", identities.identities, ("GET",)),
+    (f"{_DB}/admin/revisions/config", revisions.configure, ("POST",)),
+    (f"{_DB}/revisions", revisions.revisions, ("GET",)),
+    (f"{_DB}/revisions/count", revisions.count, ("GET",)),
+    ("/configuration/client", configuration.server_client_configuration, ("GET",)),
+    ("/admin/configuration/client", configuration.put_server_client_configuration, ("PUT",)),
+    ("/topology", databases.topology, ("GET",)),
+    ("/cluster/topology", databases.cluster_topology, ("GET",)),
+    ("/databases", databases.list_databases, ("GET",)),
+    ("/admin/databases", databases.admin_databases, ("GET", "PUT", "DELETE")),
 )
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+
+
+def _endpoint(server: _Server, handler: Handler) -> Endpoint:
+    if isinstance(handler, str):
+        endpoint: Endpoint = getattr(server, handler)
+        return endpoint
+    return functools.partial(handler, server)
 
 
 def _guarded(endpoint: Endpoint, server: _Server) -> Endpoint:
@@ -565,21 +334,23 @@ def _guarded(endpoint: Endpoint, server: _Server) -> Endpoint:
     async def run(request: Request) -> Response:
         try:
             response = await endpoint(request)
-            await server.refresh_client_configuration(request, response)
+            await configuration.refresh(server, request, response)
             return response
         except BodyTooLarge:
-            return _error(413, "BadRequestException", "the request body is over the server's limit")
+            return error_response(
+                413, "BadRequestException", "the request body is over the server's limit"
+            )
         except BodyTimeout:
-            return _error(408, "BadRequestException", "the client stopped sending the body")
+            return error_response(408, "BadRequestException", "the client stopped sending the body")
         except DatabaseDoesNotExistError as exc:  # as RavenDB: 503 and Database-Missing
             name = request.path_params.get("database") or request.query_params.get("name", "")
             body = protocol.error_body(exc)
-            return _json(body, protocol.error_status(exc), headers={MISSING_HEADER: name})
+            return json_response(body, protocol.error_status(exc), headers={MISSING_HEADER: name})
         except RookError as exc:
-            return _json(protocol.error_body(exc), protocol.error_status(exc))
+            return json_response(protocol.error_body(exc), protocol.error_status(exc))
         except Exception:  # a bug: log it here, tell the client no more than that
             log.exception("unexpected error on %s %s", request.method, request.url.path)
-            return _error(500, "RavenException", "internal error (see the server's log)")
+            return error_response(500, "RavenException", "internal error (see the server's log)")
 
     return run
 
@@ -587,15 +358,15 @@ def _guarded(endpoint: Endpoint, server: _Server) -> Endpoint:
 async def _not_supported(request: Request, exc: Exception) -> Response:
     status = exc.status_code if isinstance(exc, HTTPException) else 500
     if status == 404:
-        return _error(
+        return error_response(
             501,
             "NotSupportedException",
             f"{request.method} {request.url.path} is not part of the RavenDB protocol subset "
             "rookdb serves",
         )
     if status == 405:
-        return _error(405, "BadRequestException", f"{request.method} is not allowed here")
-    return _error(status, "BadRequestException", str(getattr(exc, "detail", "bad request")))
+        return error_response(405, "BadRequestException", f"{request.method} is not allowed here")
+    return error_response(status, "BadRequestException", str(getattr(exc, "detail", "bad request")))
 
 
 class _ConcurrencyLimit:
@@ -610,7 +381,7 @@ class _ConcurrencyLimit:
             await self.app(scope, receive, send)
             return
         if self.active >= self.limit:
-            response = _error(503, "RavenException", "the server is busy: try again")
+            response = error_response(503, "RavenException", "the server is busy: try again")
             await response(scope, receive, send)
             return
         self.active += 1  # one event loop: no lock needed
@@ -635,7 +406,7 @@ def create_app(
     limits = limits or Limits()
     server = _Server(backend, limits, access or OpenAccess(), missing_databases)
     routes = [
-        Route(path, _guarded(getattr(server, handler), server), methods=list(methods))
+        Route(path, _guarded(_endpoint(server, handler), server), methods=list(methods))
         for path, handler, methods in ROUTES
     ]
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {

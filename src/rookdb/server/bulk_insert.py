@@ -10,8 +10,9 @@ while the application stores (optionally gzip-compressed)::
 
 The server reads the body as it arrives, cuts it into commands (``ArraySplitter``) and writes
 them in chunks of ``CHUNK_DOCUMENTS`` documents (or ``CHUNK_BYTES``), each chunk one
-``Storage.apply``: one transaction. What is atomic: a chunk. A failure (a bad command, a
-storage error, a kill) leaves nothing of its chunk written and keeps the chunks before it;
+``Storage.bulk_write``: one transaction (PostgreSQL's ``COPY``). What is atomic: a chunk. A
+failure (a bad command, a storage error, a kill) leaves nothing of its chunk written and
+keeps the chunks before it;
 the answer is then an error (a 4xx for bad input) and the operation's state is ``Faulted``.
 A document with an id that exists is overwritten, as RavenDB's bulk insert does. Only
 ``PUT`` commands are supported (counters, time series and attachments are not part of
@@ -23,6 +24,7 @@ from __future__ import annotations
 import itertools
 import re
 import threading
+import time
 import zlib
 from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
@@ -174,13 +176,15 @@ class _Operation:
 
 class Operations:
     """The server's operation ids (for RavenDB's clients: a bulk insert is an operation) and
-    the state of the last ``KEEP`` of them, in memory."""
+    the state of the last ``KEEP`` of them, in memory, as RavenDB keeps its operations: a
+    restart forgets them. Ids start at the server's start time in microseconds, so that an id
+    a client still holds after a restart is unknown (404) rather than another operation's."""
 
     KEEP = 1024
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._ids = itertools.count(1)
+        self._ids = itertools.count(time.time_ns() // 1000)
         self._states: OrderedDict[int, _Operation] = OrderedDict()
 
     def next_id(self) -> int:
@@ -297,12 +301,15 @@ def _command(element: bytes) -> Any:
 
 
 async def _write(storage: Any, raw: list[Any]) -> int:
-    """One chunk: checked whole (nothing written if one command is bad), then one ``apply``."""
+    """One chunk: checked whole (nothing written if one command is bad), then one
+    ``bulk_write``."""
     commands: list[Command] = protocol.decode_commands({"Commands": raw})
+    puts: list[PutCommand] = []
     for command in commands:
         if type(command) is not PutCommand or command.expected_change_vector is not None:
             raise ConfigurationError("a bulk insert takes PUT commands only")
-    await run_in_threadpool(storage.apply, commands)
+        puts.append(command)
+    await run_in_threadpool(storage.bulk_write, puts)
     return len(commands)
 
 

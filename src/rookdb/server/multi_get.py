@@ -6,6 +6,13 @@ requests each read would have made on its own (``/docs`` by id or by prefix, ``/
 an answer ``{"Results": [{"Result", "StatusCode", "Headers"}, ...]}`` with what each route
 would have answered. rookdb runs them with one ``Storage.read_many`` call: one snapshot.
 
+As ``GET /docs`` does, a read of documents answers with its ``ETag`` and, when the item's own
+``If-None-Match`` names it, with a ``304`` and no body: the client answers that item from its
+HTTP cache (a lazy load of a document it holds does not travel again). An item that fails
+(bad input, a query storage refuses) fails alone, with its status and RavenDB error body:
+when the one ``read_many`` call fails, each read is run again on its own, so the others still
+answer (then each in a snapshot of its own).
+
 The reading of a ``/docs`` or ``/queries`` request into a storage read lives here too: the
 routes themselves (``app``) and the items of a multi_get share it, so both accept and refuse
 exactly the same input.
@@ -27,6 +34,7 @@ from rookdb.ids import validate_id
 from rookdb.query import Query, check_count
 from rookdb.server import revisions as revision_routes
 from rookdb.server.limits import parse_count
+from rookdb.storage.base import Storage
 from rookdb.storage.records import (
     GetResult,
     IdsRead,
@@ -36,6 +44,7 @@ from rookdb.storage.records import (
     Read,
     ReadResult,
     RecentRead,
+    document_key,
 )
 from rookdb.storage.starting_with import check_prefix_read
 
@@ -167,11 +176,15 @@ async def multi_get(server: _Server, request: Request) -> Any:
         methods.append(method)
         item_params.append(params)
         positions.append(position)
-    results: list[ReadResult] = await run_in_threadpool(storage.read_many, reads) if reads else []
+    results = await run_in_threadpool(_read_each, storage, reads) if reads else []
     for read, method, params, position, result in zip(
         reads, methods, item_params, positions, results, strict=True
     ):
-        answers[position] = _encode(server, request, read, method, params, result)
+        if isinstance(result, RookError):
+            answers[position] = _answer(protocol.error_body(result), protocol.error_status(result))
+            continue
+        held = protocol.unquote_etag(_header(items[position], "If-None-Match"))
+        answers[position] = _encode(server, request, read, method, params, result, held)
     for position, params in revisions:
         try:
             answer = await run_in_threadpool(
@@ -184,8 +197,36 @@ async def multi_get(server: _Server, request: Request) -> Any:
     return {"Results": answers}
 
 
-def _answer(result: Any, status: int = 200) -> dict[str, Any]:
-    return {"Result": result, "StatusCode": status, "Headers": {}}
+def _read_each(storage: Storage, reads: list[Read]) -> list[ReadResult | RookError]:
+    """Every read in one snapshot; if that fails, each on its own, a failure in its place."""
+    try:
+        return list(storage.read_many(reads))
+    except RookError:
+        if len(reads) == 1:
+            raise
+    answered: list[ReadResult | RookError] = []
+    for read in reads:
+        try:
+            answered.extend(storage.read_many([read]))
+        except RookError as exc:
+            answered.append(exc)
+    return answered
+
+
+def _header(item: Any, name: str) -> str | None:
+    """An item's own request header (names are case-insensitive), if it is a str."""
+    headers = item.get("Headers") if type(item) is dict else None
+    if type(headers) is not dict:
+        return None
+    for key, value in headers.items():
+        if type(key) is str and key.lower() == name.lower() and type(value) is str:
+            return value
+    return None
+
+
+def _answer(result: Any, status: int = 200, etag: str | None = None) -> dict[str, Any]:
+    headers = {} if etag is None else {"ETag": protocol.etag_header(etag)}
+    return {"Result": result, "StatusCode": status, "Headers": headers}
 
 
 def _encode(
@@ -195,15 +236,25 @@ def _encode(
     method: str,
     params: QueryParams,
     result: ReadResult,
+    held: str | None,
 ) -> dict[str, Any]:
-    """An item's answer, as its own route gives it (with the item's own parameters)."""
+    """An item's answer, as its own route gives it (with the item's own parameters); ``held``:
+    the tag of the item's ``If-None-Match``."""
     if isinstance(read, IdsRead):
         assert isinstance(result, GetResult)
+        records = [result.documents.get(document_key(i)) for i in read.ids]
+        etag = protocol.etag_of(records, result.includes)
         status, answer = server.docs_answer(request, method, read.ids, result, params)
-        # A missing document by GET is a 404 with no body, as RavenDB answers it.
-        return _answer(None if status == 404 else answer, status)
+        if status == 404:  # a missing document by GET: no body, as RavenDB answers it
+            return _answer(None, status)
+        if held == etag:
+            return _answer(None, 304, etag)
+        return _answer(answer, status, etag)
     if isinstance(read, PrefixRead | RecentRead):
         assert isinstance(result, list)
-        return _answer({"Results": server.documents(request, list(result), params)})
+        etag = protocol.etag_of(result, {})
+        if held == etag:
+            return _answer(None, 304, etag)
+        return _answer({"Results": server.documents(request, list(result), params)}, 200, etag)
     assert isinstance(result, QueryResult)
     return _answer(server.query_answer(request, read.query, result, params))

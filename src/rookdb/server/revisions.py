@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
+from starlette.responses import Response
 
 from rookdb.errors import ConfigurationError
 from rookdb.ids import validate_id
+from rookdb.server.answers import json_response
 from rookdb.server.limits import parse_count
 from rookdb.storage.base import Storage
 from rookdb.storage.revisions_config import check_configuration
@@ -32,13 +34,13 @@ if TYPE_CHECKING:
 __all__ = ["answer", "configure", "count", "revisions"]
 
 
-async def configure(server: _Server, request: Request) -> dict[str, Any]:
+async def configure(server: _Server, request: Request) -> Response:
     name = server.database(request, write=True)
     server.allow(request, name, write=True, admin=True)
     configuration = check_configuration(await server.body(request))
     storage = server.backend.database(name)
     index = await run_in_threadpool(storage.configure_revisions, configuration)
-    return {"RaftCommandIndex": index}
+    return json_response({"RaftCommandIndex": index})
 
 
 def _id(params: QueryParams) -> str:
@@ -67,12 +69,13 @@ def answer(server: _Server, request: Request, storage: Storage, params: QueryPar
     }
 
 
-async def revisions(server: _Server, request: Request) -> Any:
+async def revisions(server: _Server, request: Request) -> Response:
     storage = server.storage(request, write=False)
-    return await run_in_threadpool(answer, server, request, storage, request.query_params)
+    params = request.query_params
+    return json_response(await run_in_threadpool(answer, server, request, storage, params))
 
 
-async def count(server: _Server, request: Request) -> dict[str, Any]:
+async def count(server: _Server, request: Request) -> Response:
     storage = server.storage(request, write=False)
     page = await run_in_threadpool(storage.get_revisions, _id(request.query_params), 0, 0)
-    return {"RevisionsCount": page.total}
+    return json_response({"RevisionsCount": page.total})

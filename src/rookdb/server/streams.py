@@ -4,7 +4,8 @@ Documents are written as storage produces them (``Storage.stream_query``, ``stre
 a few dozen kilobytes at a time, never the whole answer in memory. Two shapes, as RavenDB:
 
 - ``format=jsonl`` (what RavenDB's 7.x clients ask for): one JSON value per line, first
-  ``{"Stats": {...}}`` for a query, then ``{"Item": <document>}`` per document;
+  ``{"Stats": {...}}`` for a query, then ``{"Item": <document>}`` per document (for a query
+  with ``select``, per projection, with ``@metadata`` as ``/queries`` sends it);
 - otherwise a JSON object: ``{"Results":[`` on its own line, one document per line, then
   ``],`` and the query's statistics (``TotalResults``, ``IndexName``...).
 
@@ -24,13 +25,14 @@ from starlette.concurrency import iterate_in_threadpool, run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from rookdb import rql
+from rookdb import protocol, rql
 from rookdb.ids import validate_id
-from rookdb.query import Query, QueryStatistics
+from rookdb.protocol_statistics import encode_statistics
+from rookdb.query import QueryStatistics
 from rookdb.server.limits import parse_count
 from rookdb.server.multi_get import query_read
-from rookdb.storage.records import DocumentRecord, last_modified_now
-from rookdb.storage.streams import check_streamable
+from rookdb.storage.records import DocumentRecord, ProjectionRow
+from rookdb.storage.streams import StreamedRow, check_streamable
 from rookdb.streaming import starting_with
 
 if TYPE_CHECKING:
@@ -53,7 +55,7 @@ async def stream_query(server: _Server, request: Request) -> Response:
     check_streamable(query)
     stream = await run_in_threadpool(storage.stream_query, query)
     jsonl = request.query_params.get("format") == "jsonl"
-    return _respond(_lines(stream, server.encoder(request), jsonl, query, stream.statistics))
+    return _respond(_lines(stream, _encoder(server, request), jsonl, stream.statistics))
 
 
 async def stream_docs(server: _Server, request: Request) -> Response:
@@ -76,7 +78,20 @@ async def stream_docs(server: _Server, request: Request) -> Response:
     # The first page is read here, so that a storage failure is an error answer.
     first = await run_in_threadpool(_first, records)
     jsonl = params.get("format") == "jsonl"
-    return _respond(_lines(_chain(first, records), server.encoder(request), jsonl, None, None))
+    return _respond(_lines(_chain(first, records), _encoder(server, request), jsonl, None))
+
+
+def _encoder(server: _Server, request: Request) -> Callable[[StreamedRow], dict[str, Any]]:
+    """How each result goes out: a document as the request's ``/docs`` would send it; a
+    projection as ``/queries`` sends it to RavenDB's clients (fields and ``@metadata``)."""
+    encode = server.encoder(request)
+
+    def encoded(row: StreamedRow) -> dict[str, Any]:
+        if isinstance(row, ProjectionRow):
+            return protocol.encode_projection(row.projection, row, distinct=False)
+        return encode(row)
+
+    return encoded
 
 
 def _first(records: Iterator[DocumentRecord]) -> DocumentRecord | None:
@@ -97,24 +112,10 @@ def _chain(
             close()
 
 
-def _statistics(stats: QueryStatistics) -> dict[str, Any]:
-    return {
-        "ResultEtag": 0,
-        "IsStale": False,
-        "IndexName": stats.index_name,
-        "TotalResults": stats.total_results,
-        "LongTotalResults": stats.total_results,
-        "SkippedResults": stats.skipped_results,
-        "DurationInMs": int(stats.duration_in_ms),
-        "IndexTimestamp": last_modified_now(),
-    }
-
-
 def _lines(
-    records: Iterator[DocumentRecord],
-    encode: Callable[[DocumentRecord], dict[str, Any]],
+    records: Iterator[StreamedRow],
+    encode: Callable[[StreamedRow], dict[str, Any]],
     jsonl: bool,
-    query: Query | None,
     stats: QueryStatistics | None,
 ) -> Iterator[bytes]:
     """The answer's bytes, in pieces of about ``_FLUSH_BYTES``; the stream is closed at the
@@ -124,7 +125,7 @@ def _lines(
         size = 0
         if jsonl:
             if stats is not None:
-                parts.append(orjson.dumps({"Stats": _statistics(stats)}) + b"\n")
+                parts.append(orjson.dumps({"Stats": encode_statistics(stats)}) + b"\n")
             for record in records:
                 line = b'{"Item":' + orjson.dumps(encode(record)) + b"}\n"
                 parts.append(line)
@@ -144,7 +145,7 @@ def _lines(
             if size >= _FLUSH_BYTES:
                 yield b"".join(parts)
                 parts, size = [], 0
-        tail = b"" if stats is None else b"," + orjson.dumps(_statistics(stats))[1:-1]
+        tail = b"" if stats is None else b"," + orjson.dumps(encode_statistics(stats))[1:-1]
         parts.append(b"\n]" + tail + b"}")
         yield b"".join(parts)
     finally:

@@ -6,7 +6,8 @@ reads in one snapshot), ``apply`` (one atomic batch), ``query``, the HiLo calls,
 ``close``; ``stream_query`` and ``stream_prefix`` serve ``session.advanced.stream``,
 ``conditional_get`` ``session.advanced.conditional_load`` (defaults here; a backend overrides
 them to do better); the identity and client-configuration calls serve ``store.maintenance``.
-Database administration lives on the small ``Backend`` interface beside it. A backend author
+Database administration, and the server-wide client configuration, live on the small
+``Backend`` interface beside it. A backend author
 implements both and runs ``rookdb.testing``.
 """
 
@@ -18,6 +19,7 @@ from typing import Any
 
 from rookdb.errors import InvalidOperationError
 from rookdb.query import Query
+from rookdb.storage.identities import check_client_configuration, new_configuration_etag
 from rookdb.storage.records import (
     BatchResult,
     Capabilities,
@@ -26,6 +28,8 @@ from rookdb.storage.records import (
     DatabaseStatistics,
     DocumentRecord,
     GetResult,
+    ProjectionRow,
+    PutCommand,
     QueryResult,
     Read,
     ReadResult,
@@ -81,6 +85,17 @@ class Storage(abc.ABC):
         start writing before it has the last command, and must read the batch to its end
         before it commits. An error the generator raises leaves nothing written and goes to
         the caller as it is."""
+
+    def bulk_write(self, puts: Sequence[PutCommand]) -> None:
+        """One chunk of a bulk insert (``store.bulk_insert()``, the server's ``/bulk_insert``),
+        written in one transaction, all or nothing: puts of complete ids (none that storage
+        completes), each key once, none with an expected change vector; a document that
+        exists is overwritten, as RavenDB's bulk insert does. Everything a write keeps
+        (etags, change vectors, automatic indexes) is kept as ``apply`` keeps it.
+
+        This default is ``apply(puts)``. A backend overrides it with its fastest load
+        (PostgreSQL: ``COPY``); it may fall back to ``apply`` for puts outside those rules."""
+        self.apply(puts)
 
     @abc.abstractmethod
     def query(self, query: Query) -> QueryResult:
@@ -155,12 +170,18 @@ class Storage(abc.ABC):
 
     def stream_query(self, query: Query) -> QueryStream:
         """The documents of ``query`` (``check_streamable``) as storage produces them, with
-        its statistics first; flat memory in the number of results.
+        its statistics first; with ``select``, a ``ProjectionRow`` of each; flat memory in
+        the number of results.
 
-        This default runs ``query`` whole and hands its records out: correct, but not flat
+        This default runs ``query`` whole and hands its results out: correct, but not flat
         in memory. Every shipped backend overrides it (``rookdb.storage.streams``)."""
         result = self.query(check_streamable(query))
-        return QueryStream.of(result.statistics, iter(result.records))
+        if result.projections is None:
+            return QueryStream.of(result.statistics, iter(result.records))
+        # A backend that answers with projections only overrides this: each needs its record.
+        pairs = zip(result.projections, result.records, strict=True)
+        rows = [ProjectionRow.of(p, r) for p, r in pairs]
+        return QueryStream.of(result.statistics, iter(rows))
 
     def stream_prefix(
         self, prefix: str, start_after: str | None = None
@@ -208,7 +229,9 @@ class Backend(abc.ABC):
         """The storage of database ``name``, created on first use where the backend does so."""
 
     @abc.abstractmethod
-    def create_database(self, name: str) -> None: ...
+    def create_database(self, name: str) -> None:
+        """Create database ``name``; ``DatabaseAlreadyExistsError`` when one of that name
+        (in any case) exists. (``database(name)`` creates on first use without asking.)"""
 
     @abc.abstractmethod
     def delete_database(self, name: str) -> None: ...
@@ -218,6 +241,25 @@ class Backend(abc.ABC):
 
     @abc.abstractmethod
     def statistics(self, name: str) -> DatabaseStatistics: ...
+
+    #: Where the default methods below keep the server-wide client configuration.
+    _server_client_configuration: tuple[int, dict[str, Any] | None] = (0, None)
+
+    def get_server_client_configuration(self) -> tuple[int, dict[str, Any] | None]:
+        """The server-wide client configuration (RavenDB's ``GetServerWideClientConfiguration``)
+        and its etag; ``(0, None)`` when there is none. This default keeps it in this object
+        for as long as it lives; a persistent backend keeps it with its databases (every
+        process sharing them sees it) by overriding both methods."""
+        return self._server_client_configuration
+
+    def put_server_client_configuration(self, configuration: dict[str, Any]) -> int:
+        """Keep ``configuration`` (checked by ``check_client_configuration``) as the
+        server-wide client configuration, its ``Etag`` field set to its new etag (as RavenDB
+        gives it back); that etag."""
+        etag = new_configuration_etag()
+        check_client_configuration(configuration)
+        self._server_client_configuration = (etag, {**configuration, "Etag": etag})
+        return etag
 
     @abc.abstractmethod
     def close(self) -> None: ...

@@ -29,6 +29,7 @@ from rookdb.errors import (
     StorageError,
 )
 from rookdb.ids import validate_database_name, validate_hilo_tag, validate_id
+from rookdb.protocol_statistics import decode_statistics
 from rookdb.query import Query, QueryStatistics
 from rookdb.rql_printer import print_query
 from rookdb.storage.base import Backend, Storage
@@ -49,6 +50,7 @@ from rookdb.storage.records import (
     GetResult,
     IdsRead,
     PrefixRead,
+    ProjectionRow,
     QueryResult,
     Read,
     ReadResult,
@@ -57,7 +59,7 @@ from rookdb.storage.records import (
     document_key,
 )
 from rookdb.storage.revisions_config import check_configuration
-from rookdb.storage.streams import QueryStream, check_streamable
+from rookdb.storage.streams import QueryStream, StreamedRow, check_streamable
 
 __all__ = ["API_KEY_VARIABLE", "HttpBackend", "HttpStorage"]
 
@@ -236,7 +238,11 @@ class HttpStorage(Storage):
         return body
 
     def get_client_configuration(self) -> tuple[int, dict[str, Any] | None]:
-        body = self._client.request("GET", f"{self._path}/configuration/client")
+        # The database's own (RavenDB's inherit=false): the store applies the server-wide one
+        # itself, as embedded (``identities.effective_client_configuration``).
+        body = self._client.request(
+            "GET", f"{self._path}/configuration/client", params={"inherit": "false"}
+        )
         try:
             etag, configuration = body["Etag"], body["Configuration"]
         except (KeyError, TypeError) as exc:
@@ -300,7 +306,7 @@ class HttpStorage(Storage):
             method="POST",
             content=orjson.dumps(body),
         )
-        return QueryStream(_streamed_items(lines, with_stats=True))
+        return QueryStream(_streamed_items(lines, with_stats=True, projected=bool(query.select)))
 
     def stream_prefix(
         self, prefix: str, start_after: str | None = None
@@ -309,7 +315,7 @@ class HttpStorage(Storage):
         if start_after is not None:
             params["startAfter"] = start_after
         lines = self._client.stream_lines(f"{self._path}/streams/docs", params)
-        for item in _streamed_items(lines, with_stats=False):
+        for item in _streamed_items(lines, with_stats=False, projected=False):
             assert isinstance(item, DocumentRecord)
             yield item
 
@@ -318,13 +324,13 @@ class HttpStorage(Storage):
 
 
 def _streamed_items(
-    lines: Iterator[str], with_stats: bool
-) -> Iterator[QueryStatistics | DocumentRecord]:
+    lines: Iterator[str], with_stats: bool, projected: bool
+) -> Iterator[QueryStatistics | StreamedRow]:
     """A JSON-lines stream's ``{"Stats": ...}`` (first, ``with_stats``) and its
-    ``{"Item": document}`` lines, decoded one at a time."""
+    ``{"Item": document}`` lines (projections where ``projected``), decoded one at a time."""
     expect_stats = with_stats
     try:
-        yield from _decoded_items(lines, expect_stats)
+        yield from _decoded_items(lines, expect_stats, projected)
     finally:  # a reader that stopped: the response is closed now, not when collected
         close = getattr(lines, "close", None)
         if close is not None:
@@ -332,24 +338,22 @@ def _streamed_items(
 
 
 def _decoded_items(
-    lines: Iterator[str], expect_stats: bool
-) -> Iterator[QueryStatistics | DocumentRecord]:
+    lines: Iterator[str], expect_stats: bool, projected: bool
+) -> Iterator[QueryStatistics | StreamedRow]:
+    record: StreamedRow
     for line in lines:
         if not line.strip():
             continue
         try:
             value = orjson.loads(line)
             if expect_stats:
-                stats = value["Stats"]
-                yield QueryStatistics(
-                    total_results=stats["TotalResults"],
-                    skipped_results=stats.get("SkippedResults", 0),
-                    duration_in_ms=stats.get("DurationInMs", 0),
-                    index_name=stats.get("IndexName") or "",
-                )
+                yield decode_statistics(value["Stats"])
                 expect_stats = False
                 continue
-            record = protocol.decode_document(value["Item"])
+            if projected:
+                record = _projection_row(value["Item"])
+            else:
+                record = protocol.decode_document(value["Item"])
         except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
             raise ProtocolError(f"the server's stream is malformed: {exc}") from exc
         yield record
@@ -390,14 +394,23 @@ def _prefix_result(body: Any) -> list[DocumentRecord]:
     return [r for r in protocol.decode_documents(_results(body)) if r is not None]
 
 
+def _projection_row(item: dict[str, Any]) -> ProjectionRow:
+    """A streamed projection as the server sends it (``protocol.encode_projection``): its
+    fields, and ``@metadata`` naming the document it came from, which is not a field."""
+    projection = dict(item)
+    metadata = projection.pop("@metadata")
+    return ProjectionRow(
+        projection,
+        metadata["@id"],
+        metadata["@change-vector"],
+        metadata["@last-modified"],
+        metadata["@collection"],
+    )
+
+
 def _query_result(query: Query, body: Any) -> QueryResult:
     try:
-        stats = QueryStatistics(
-            total_results=body["TotalResults"],
-            skipped_results=body.get("SkippedResults", 0),
-            duration_in_ms=body.get("DurationInMs", 0),
-            index_name=body.get("IndexName") or "",
-        )
+        stats = decode_statistics(body)
         included = _included(body.get("Includes") or {})
         if query.select:
             return QueryResult([], included, stats, list(body["Results"]))
@@ -481,6 +494,23 @@ class HttpBackend(Backend):
         path = f"/databases/{quote(validate_database_name(name), safe='')}"
         body = self._client.request("GET", f"{path}/stats")  # with rookdb's Collections
         return protocol.decode_statistics(body, name)
+
+    def get_server_client_configuration(self) -> tuple[int, dict[str, Any] | None]:
+        body = self._client.request("GET", "/configuration/client")
+        if body is None:
+            return 0, None
+        etag = body.get("Etag") if type(body) is dict else None
+        if type(etag) is not int:
+            raise ProtocolError("the server's client configuration is malformed")
+        return etag, body
+
+    def put_server_client_configuration(self, configuration: dict[str, Any]) -> int:
+        self._client.request(
+            "PUT",
+            "/admin/configuration/client",
+            content=orjson.dumps(check_client_configuration(configuration)),
+        )
+        return self.get_server_client_configuration()[0]
 
     def close(self) -> None:
         self._client.close()

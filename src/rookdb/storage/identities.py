@@ -7,7 +7,9 @@ case-insensitively, and so does rookdb: ``NextIdentityForOperation("users")`` an
 
 The *client configuration* (RavenDB's ``ClientConfiguration``) is a JSON object a database
 hands to its clients (the most requests per session, the identity parts separator...), kept
-with the database under an etag that grows with each change.
+with the database under an etag that grows with each change. A backend keeps a server-wide
+one too; a database's own wins unless it has none or it is disabled, as in RavenDB
+(``effective_client_configuration``).
 
 The rules here are the storage interface's: every backend checks names and values with them,
 so none accepts what another refuses.
@@ -15,6 +17,7 @@ so none accepts what another refuses.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from rookdb.errors import ConfigurationError
@@ -24,8 +27,10 @@ __all__ = [
     "CLIENT_CONFIGURATION_FIELDS",
     "check_client_configuration",
     "check_seed",
+    "effective_client_configuration",
     "identity_key",
     "identity_name",
+    "new_configuration_etag",
 ]
 
 _MAX = 2**63 - 1
@@ -58,7 +63,9 @@ def identity_key(name: Any) -> str:
 
 
 def identity_name(key: str) -> str:
-    """The name RavenDB reports for an identity kept under ``key``: ``"users|"``."""
+    """The name RavenDB reports for an identity kept under ``key``: ``"users|"``, lower-cased
+    whatever case it was first used in, as RavenDB's server keys identities by the
+    lower-cased prefix and reports that key."""
     return key + "|"
 
 
@@ -91,3 +98,23 @@ def check_client_configuration(configuration: Any) -> dict[str, Any]:
     if configuration.get("IdentityPartsSeparator") == "|":
         raise ConfigurationError("the identity parts separator cannot be '|'")
     return configuration
+
+
+def new_configuration_etag() -> int:
+    """A client configuration's new etag: a time in microseconds, which grows with each change
+    without reading the last one (so every process sharing the storage can write one)."""
+    return time.time_ns() // 1000
+
+
+def effective_client_configuration(
+    database: tuple[int, dict[str, Any] | None], server: tuple[int, dict[str, Any] | None]
+) -> tuple[int, dict[str, Any] | None]:
+    """What a database's clients get: its own configuration, or the server-wide one where it
+    has none or its own is disabled (RavenDB's rule), under one etag that changes whenever
+    either does (both etags only grow, so their sum does: a client holding an older one is
+    told to read it again)."""
+    (own_etag, own), (server_etag, server_wide) = database, server
+    chosen = own
+    if (own is None or own.get("Disabled") is True) and server_wide is not None:
+        chosen = server_wide
+    return own_etag + server_etag, chosen

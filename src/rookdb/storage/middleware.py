@@ -21,6 +21,7 @@ from rookdb.storage.records import (
     DatabaseStatistics,
     DocumentRecord,
     GetResult,
+    PutCommand,
     QueryResult,
     Read,
     ReadResult,
@@ -81,6 +82,9 @@ class MiddlewareStorage(Storage):
 
     def put_client_configuration(self, configuration: dict[str, Any]) -> int:
         return self.inner.put_client_configuration(configuration)
+
+    def bulk_write(self, puts: Sequence[PutCommand]) -> None:
+        self.inner.bulk_write(puts)
 
     def configure_revisions(self, configuration: dict[str, Any]) -> int:
         return self.inner.configure_revisions(configuration)
@@ -148,6 +152,12 @@ class MiddlewareBackend(Backend):
 
     def statistics(self, name: str) -> DatabaseStatistics:
         return self.inner.statistics(name)
+
+    def get_server_client_configuration(self) -> tuple[int, dict[str, Any] | None]:
+        return self.inner.get_server_client_configuration()
+
+    def put_server_client_configuration(self, configuration: dict[str, Any]) -> int:
+        return self.inner.put_server_client_configuration(configuration)
 
     def close(self) -> None:
         self.inner.close()

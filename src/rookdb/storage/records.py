@@ -36,6 +36,7 @@ __all__ = [
     "GetResult",
     "IdsRead",
     "PrefixRead",
+    "ProjectionRow",
     "PutCommand",
     "QueryRead",
     "QueryResult",
@@ -77,6 +78,25 @@ class DocumentRecord(NamedTuple):
     change_vector: str
     last_modified: str
     collection: str
+
+
+class ProjectionRow(NamedTuple):
+    """One result of a streamed projection (a query with ``select``): the ``projection``
+    (the fields the query selects, as ``rookdb.evaluate.project`` makes them) and the id,
+    change vector, last-modified and collection of the document it came from."""
+
+    projection: dict[str, Any]
+    id: str
+    change_vector: str
+    last_modified: str
+    collection: str
+
+    @classmethod
+    def of(cls, projection: dict[str, Any], record: DocumentRecord) -> ProjectionRow:
+        """``projection``, made of ``record``."""
+        return cls(
+            projection, record.id, record.change_vector, record.last_modified, record.collection
+        )
 
 
 @dataclasses.dataclass(slots=True)
@@ -272,12 +292,23 @@ ReadResult = GetResult | list[DocumentRecord] | QueryResult
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class DatabaseStatistics:
-    """``store.maintenance.get_statistics()``: documents per collection and indexes."""
+    """``store.maintenance.get_statistics()``: documents per collection and indexes, and what
+    storage knows of itself (0 and ``""`` where a backend does not say).
+
+    ``size_on_disk``: bytes the database occupies (SQLite: its file with ``-wal`` and ``-shm``;
+    in memory: the pages it holds; PostgreSQL: its schema's tables, indexes and TOAST).
+    ``last_doc_etag``: the last etag storage gave out (grows with every write; on PostgreSQL a
+    write that rolled back may have used one too). ``database_change_vector``: RavenDB's
+    ``A:<last etag>-<database id>``, ``""`` while nothing was written."""
 
     database: str
     count_of_documents: int
     collections: dict[str, int]
     indexes: list[str]
+    size_on_disk: int = 0
+    last_doc_etag: int = 0
+    database_change_vector: str = ""
+    database_id: str = ""
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

@@ -30,6 +30,7 @@ from rookdb.storage.records import (
     ConditionalGetResult,
     DocumentRecord,
     GetResult,
+    PutCommand,
     QueryResult,
     Read,
     ReadResult,
@@ -116,6 +117,10 @@ class RecordingStorage(MiddlewareStorage):
         self._record("put_client_configuration", configuration)
         return self.inner.put_client_configuration(configuration)
 
+    def bulk_write(self, puts: Sequence[PutCommand]) -> None:
+        self._record("bulk_write", puts)
+        self.inner.bulk_write(puts)
+
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         self._record("stream", collection)
         return self.inner.stream(collection)
@@ -162,4 +167,8 @@ def record_requests(store: DocumentStore, database: str | None = None) -> list[C
             "record_requests needs a store made with backend=RecordingBackend(...), "
             f"not one on {type(backend).__name__}"
         )
-    return backend.record(database or store.database)
+    name = database or store.database
+    # What the store reads when it first opens a database (its client configuration) is
+    # not the work of the session under test.
+    store._client_settings(name)
+    return backend.record(name)

@@ -3,6 +3,9 @@ created on first use), on a pool of connections shared by the store's sessions a
 (``pool``: a server that cannot be reached is ``StorageUnavailableError`` within
 ``connect_timeout``, naming it and the reason).
 
+The server-wide client configuration is in a schema of its own, ``<prefix>.server`` (a name no
+database has: theirs cannot begin with a dot), made by the first change to it.
+
 The URL may carry ``schema_prefix=...`` (default ``rookdb_``) and ``connect_timeout=SECONDS``
 (libpq's parameter; default 5); every other query parameter goes to libpq. The test suite
 gives each test its own prefix and drops its schemas afterwards.
@@ -12,13 +15,18 @@ from __future__ import annotations
 
 import hashlib
 import re
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import orjson
 
 from rookdb.errors import ConfigurationError, DatabaseDoesNotExistError
 from rookdb.ids import validate_database_name
+from rookdb.storage.identities import check_client_configuration, new_configuration_etag
 from rookdb.storage.postgres.errors import PostgresErrors
 from rookdb.storage.postgres.pool import ConnectionPool, connect_timeout
 from rookdb.storage.postgres.storage import PostgresStorage
+from rookdb.storage.postgres.transactions import lock_key, transaction
 from rookdb.storage.records import Capabilities
 from rookdb.storage.relational.backend import RelationalBackend
 
@@ -65,11 +73,67 @@ class PostgresBackend(RelationalBackend[PostgresStorage]):
             name="postgres", persistent=True, multi_process=True, shared_in_process=True
         )
         self._pool = ConnectionPool(conninfo, connect_timeout(timeout))
+        self._server_schema = f'"{prefix}.server"'
+        self._server_table_seen = False  # made once, never dropped but by drop_all()
 
     def _open_storage(self, name: str) -> PostgresStorage:
         return PostgresStorage(
             name, schema_name(self.schema_prefix, name), self._pool, self.capabilities
         )
+
+    def _stored(self, name: str) -> bool:
+        schema = schema_name(self.schema_prefix, name)
+        with PostgresErrors("look for a database"), self._pool.connection() as conn:
+            found = conn.execute(
+                "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = 'meta'", (schema,)
+            ).fetchone()
+        return found is not None
+
+    def get_server_client_configuration(self) -> tuple[int, dict[str, Any] | None]:
+        # Read on every call (by every process): a change through one is seen by all.
+        with PostgresErrors("read the client configuration"), self._pool.connection() as conn:
+            if not self._server_table_seen:
+                found = conn.execute(
+                    "SELECT 1 FROM pg_tables WHERE schemaname = %s AND tablename = 'settings'",
+                    (f"{self.schema_prefix}.server",),
+                ).fetchone()
+                if found is None:
+                    return 0, None
+                self._server_table_seen = True
+            row = conn.execute(
+                f"SELECT value FROM {self._server_schema}.settings "
+                "WHERE name = 'client_configuration'"
+            ).fetchone()
+        if row is None:
+            return 0, None
+        kept = orjson.loads(row[0])
+        return kept["Etag"], kept["Configuration"]
+
+    def put_server_client_configuration(self, configuration: dict[str, Any]) -> int:
+        check_client_configuration(configuration)
+        etag = new_configuration_etag()
+        configuration = {**configuration, "Etag": etag}
+        kept = orjson.dumps({"Etag": etag, "Configuration": configuration}).decode()
+        s = self._server_schema
+        with (
+            PostgresErrors("write the client configuration"),
+            self._pool.connection() as conn,
+            transaction(conn, "BEGIN"),
+        ):
+            # One creator at a time: CREATE ... IF NOT EXISTS races in the catalogs.
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"rookdb {s}"),))
+            conn.execute(f"CREATE SCHEMA IF NOT EXISTS {s}")
+            conn.execute(
+                f"CREATE TABLE IF NOT EXISTS {s}.settings "
+                "(name text PRIMARY KEY, value text NOT NULL)"
+            )
+            conn.execute(
+                f"INSERT INTO {s}.settings VALUES ('client_configuration', %s) "
+                "ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+                (kept,),
+            )
+        self._server_table_seen = True
+        return etag
 
     def delete_database(self, name: str) -> None:
         validate_database_name(name)
@@ -105,6 +169,7 @@ class PostgresBackend(RelationalBackend[PostgresStorage]):
 
     def drop_all(self) -> None:
         """Drop every schema with this backend's prefix (the test suite's clean-up)."""
+        self._server_table_seen = False
         with self._pool.connection() as conn:
             for (schema,) in conn.execute(
                 "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)",

@@ -39,6 +39,7 @@ from typing import Any
 import orjson
 
 from rookdb._types import assert_never
+from rookdb.alphanumeric import postgres_key
 from rookdb.errors import QueryError
 from rookdb.evaluate import cut
 from rookdb.paths import Segment, parse_field_path
@@ -448,7 +449,9 @@ class Compiler:
 def order_clause(order_by: tuple[OrderBy, ...]) -> str:
     """ORDER BY terms, as the SQLite dialect's ``order_clause`` defines them: by JSON type
     (missing and null, booleans, numbers, strings, then arrays and objects), then by value;
-    ties on the key."""
+    typed orderings sort their kind of value only (``alphanumeric`` by the same key as
+    SQLite, built in SQL: ``rookdb.alphanumeric.postgres_key``), the others where ``nulls``
+    says or with the missing; ties on the key."""
     terms = []
     for order in order_by:
         v, t = chain(order.field)
@@ -457,19 +460,27 @@ def order_clause(order_by: tuple[OrderBy, ...]) -> str:
         # SQLite puts NULL first when ascending; the typed orderings follow it.
         nulls = "NULLS LAST" if order.descending else "NULLS FIRST"
         number = f"CASE WHEN {kind} = 'number' THEN ({v})::numeric END"
-        text = f"(CASE WHEN {kind} = 'string' THEN {t} END) COLLATE \"C\""
+        string = f"CASE WHEN {kind} = 'string' THEN {t} END"
+        keys: list[str]
         if order.ordering in ("long", "double"):
-            terms.append(f"{number} {direction} {nulls}")
+            keys = [number]
         elif order.ordering == "string":
-            terms.append(f"{text} {direction} {nulls}")
+            keys = [f'({string}) COLLATE "C"']
+        elif order.ordering == "alphanumeric":
+            keys = [f'({postgres_key(string)}) COLLATE "C"']
         elif order.ordering is None:
             rank = (
                 f"CASE {kind} WHEN 'boolean' THEN 1 WHEN 'number' THEN 2 WHEN 'string' THEN 3 "
                 "WHEN 'array' THEN 4 WHEN 'object' THEN 4 ELSE 0 END"
             )
             boolean = f"CASE WHEN {kind} = 'boolean' THEN ({v})::boolean END"
-            terms.extend(f"{term} {direction}" for term in (rank, boolean, number, text))
+            keys = [rank, boolean, number, f'({string}) COLLATE "C"']
         else:
-            raise QueryError(f"unknown ordering {order.ordering!r}: use string, long or double")
+            raise QueryError(f"unknown ordering {order.ordering!r}")
+        if order.nulls is not None:
+            missing = f"({keys[0]}) IS NULL" if order.ordering else f"({keys[0]}) = 0"
+            first, last = (0, 1) if order.nulls == "first" else (1, 0)
+            terms.append(f"CASE WHEN {missing} THEN {first} ELSE {last} END")
+        terms.extend(f"{key} {direction} {nulls}" for key in keys)
     terms.append("key ASC")
     return ", ".join(terms)

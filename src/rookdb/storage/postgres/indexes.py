@@ -29,7 +29,7 @@ from rookdb.fulltext import tokenize
 from rookdb.storage.postgres import compiler
 from rookdb.storage.relational.auto_indexes import Registry, RegistryCache
 
-__all__ = ["SchemaIndexes"]
+__all__ = ["SchemaIndexes", "searched"]
 
 
 def _search_rows(key: str, document: Any, path: str) -> list[tuple[str, list[str]]]:
@@ -37,6 +37,12 @@ def _search_rows(key: str, document: Any, path: str) -> list[tuple[str, list[str
     return [
         (key, lexemes) for lexemes in compiler.lexeme_rows(tokenize(search_text(document, path)))
     ]
+
+
+def searched(registry: Registry) -> bool:
+    """Whether any collection has a full-text index, which every write keeps in step
+    (``SchemaIndexes.maintain``)."""
+    return any(kind == "search" for indexes in registry.values() for (_, kind) in indexes)
 
 
 #: Marks of the current form in ``pg_get_indexdef`` of the expression indexes (a field path,

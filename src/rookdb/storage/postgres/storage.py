@@ -12,7 +12,7 @@ regular expressions, searches without an index) are evaluated in Python in that 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -22,13 +22,13 @@ from rookdb.errors import StorageError
 from rookdb.evaluate import matches
 from rookdb.ids import hilo_document_id
 from rookdb.query import OrderBy, Query
-from rookdb.storage.postgres import compiler
-from rookdb.storage.postgres.errors import PostgresErrors, PostgresQueryErrors
+from rookdb.storage.postgres import bulk_copy, compiler
+from rookdb.storage.postgres.errors import PostgresBatchErrors, PostgresErrors, PostgresQueryErrors
 from rookdb.storage.postgres.indexes import SchemaIndexes
 from rookdb.storage.postgres.pool import ConnectionPool
 from rookdb.storage.postgres.transactions import SNAPSHOT, lock_key, transaction
 from rookdb.storage.postgres.writes import PostgresWrites, _body, log
-from rookdb.storage.records import Capabilities, document_key, last_modified_now
+from rookdb.storage.records import Capabilities, PutCommand, document_key, last_modified_now
 from rookdb.storage.relational import hilo
 from rookdb.storage.relational.revisions import RevisionStatements
 from rookdb.storage.relational.statements import Statements
@@ -130,6 +130,7 @@ class PostgresStorage(PostgresWrites):
             ),
         )
         self._prepare_writes()
+        self._sql_copy_upsert = bulk_copy.upsert_statement(s)
         with PostgresErrors(f"open the schema {schema}"), self._pool.connection() as conn:
             self._database_id = self._initialize(conn)
 
@@ -222,6 +223,16 @@ class PostgresStorage(PostgresWrites):
             f"UPDATE {s}.meta SET value = '2' WHERE name = 'format_version'",
         )
 
+    def bulk_write(self, puts: Sequence[PutCommand]) -> None:
+        if not bulk_copy.copyable(puts):  # outside the rules of a chunk: the batch path
+            self.apply(puts)
+            return
+        try:
+            with PostgresBatchErrors("write a bulk insert chunk"):
+                self._retried(lambda conn, _: bulk_copy.write(self, conn, puts), False)
+        except bulk_copy.KeepsRevisions:
+            self.apply(puts)
+
     # -- the dialect -------------------------------------------------------------------------
 
     def _connection(self) -> contextlib.AbstractContextManager[psycopg.Connection[Any]]:
@@ -300,6 +311,23 @@ class PostgresStorage(PostgresWrites):
             # Exclusive: no batch is between reading the registry and committing.
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._index_lock,))
             return self._indexes.create(conn, collection, missing, self.max_auto_indexes)
+
+    def _last_etag(self, conn: psycopg.Connection[Any]) -> int:
+        # The sequence's position: every write draws from it (a rolled-back one too).
+        rows = conn.execute(f"SELECT last_value, is_called FROM {self._s}.etags").fetchall()
+        last, called = rows[0]
+        return int(last) if called else 0
+
+    def _size_on_disk(self, conn: psycopg.Connection[Any]) -> int:
+        # Tables with their indexes and TOAST, and sequences: every relation of the schema.
+        row = conn.execute(
+            "SELECT COALESCE(SUM(CASE WHEN c.relkind IN ('r', 'm') "
+            "THEN pg_total_relation_size(c.oid) ELSE pg_relation_size(c.oid) END), 0) "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relkind IN ('r', 'm', 'S')",
+            (self.schema,),
+        ).fetchall()
+        return int(row[0][0])
 
     def close(self) -> None:
         self._closed = True  # the pool belongs to the backend

@@ -20,15 +20,15 @@ import itertools
 import logging
 import random
 import time
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any, NamedTuple
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, NamedTuple, TypeVar
 
 import orjson
 import psycopg
 
 from rookdb.errors import ConcurrencyError, StorageError
 from rookdb.storage.postgres.errors import PostgresBatchErrors
-from rookdb.storage.postgres.indexes import SchemaIndexes
+from rookdb.storage.postgres.indexes import SchemaIndexes, searched
 from rookdb.storage.postgres.transactions import RETRYABLE, transaction
 from rookdb.storage.records import (
     BatchResult,
@@ -43,6 +43,7 @@ from rookdb.storage.records import (
     document_key,
     last_modified_now,
 )
+from rookdb.storage.relational.auto_indexes import Registry
 from rookdb.storage.relational.revisions import (
     CONFIGURATION,
     BatchRevisions,
@@ -51,13 +52,15 @@ from rookdb.storage.relational.revisions import (
 )
 from rookdb.storage.relational.storage import RelationalStorage, read_check_failed
 
-__all__ = ["RETRIES", "PostgresWrites"]
+__all__ = ["OVERWRITE", "RETRIES", "PostgresWrites", "insert_from"]
 
 # The package's name: what users configure (the "rookdb" logger and its children).
 log = logging.getLogger("rookdb.storage.postgres")
 
 #: How many times a batch is retried after a serialization failure or a deadlock.
 RETRIES = 8
+_T = TypeVar("_T")
+
 #: Commands per statement when a batch is big enough to pipeline (see PostgresWrites._apply).
 _CHUNK = 2000
 
@@ -72,19 +75,8 @@ class PostgresWrites(RelationalStorage):
     def _prepare_writes(self) -> None:
         """The statements of the write path, in the storage's schema."""
         s = self._s
-        new_rows = _new_rows(s, "id")
-        insert = (
-            f"INSERT INTO {s}.documents AS d (key, id, collection, collection_key, etag, "
-            "change_vector, last_modified, data, body) "
-            "SELECT key, id, collection, collection_key, etag, 'A:' || etag || %s, %s, data, "
-            f"COALESCE(body, convert_from(data, 'UTF8'))::jsonb FROM ({new_rows}) AS n "
-        )
-        self._sql_upsert = _as_arrays(
-            insert + "ON CONFLICT (key) DO UPDATE SET collection = excluded.collection, "
-            "collection_key = excluded.collection_key, etag = excluded.etag, "
-            "change_vector = excluded.change_vector, last_modified = excluded.last_modified, "
-            "data = excluded.data, body = excluded.body RETURNING key, change_vector"
-        )
+        insert = insert_from(s, _new_rows(s, "id"))
+        self._sql_upsert = _as_arrays(insert + OVERWRITE + " RETURNING key, change_vector")
         self._sql_create = _as_arrays(
             insert + "ON CONFLICT (key) DO NOTHING RETURNING key, change_vector"
         )
@@ -112,51 +104,49 @@ class PostgresWrites(RelationalStorage):
         # Read checks of WRITES_AND_READS guard documents the batch does not write: only
         # SERIALIZABLE sees another batch create one of them meanwhile.
         serializable = isinstance(batch, Sequence) and any(type(c) is ReadCheck for c in batch)
-        attempt = 0
         with PostgresBatchErrors("write a batch"):
-            while True:
-                try:
-                    with self._connection() as conn:
-                        return self._apply(conn, commands, serializable)
-                except _ReadCheckLate:
-                    serializable = True  # a generator's read check: again, SERIALIZABLE
-                    log.debug("a read check came late in the batch: writing it again SERIALIZABLE")
-                except RETRYABLE as exc:
-                    if attempt == RETRIES:
-                        raise StorageError(
-                            f"PostgreSQL kept failing the batch after {RETRIES} retries: {exc}",
-                            original=exc,
-                        ) from exc
-                    log.info(
-                        "database %r: batch retried (%d of %d) after %s: %s",
-                        self.name,
-                        attempt + 1,
-                        RETRIES,
-                        type(exc).__name__,
-                        " ".join(str(exc).split()),
-                    )
-                    # Jitter, so that the retries of two colliding batches do not collide again.
-                    time.sleep(random.uniform(0, 0.005 * 2**attempt))
-                    attempt += 1
+            return self._retried(lambda conn, ser: self._apply(conn, commands, ser), serializable)
+
+    def _retried(
+        self, run: Callable[[psycopg.Connection[Any], bool], _T], serializable: bool
+    ) -> _T:
+        """``run(conn, serializable)`` in a pooled connection, again after a serialization
+        failure or a deadlock (up to ``RETRIES`` times), and SERIALIZABLE after
+        ``_ReadCheckLate``."""
+        attempt = 0
+        while True:
+            try:
+                with self._connection() as conn:
+                    return run(conn, serializable)
+            except _ReadCheckLate:
+                serializable = True  # a generator's read check: again, SERIALIZABLE
+                log.debug("a read check came late in the batch: writing it again SERIALIZABLE")
+            except RETRYABLE as exc:
+                if attempt == RETRIES:
+                    raise StorageError(
+                        f"PostgreSQL kept failing the batch after {RETRIES} retries: {exc}",
+                        original=exc,
+                    ) from exc
+                log.info(
+                    "database %r: batch retried (%d of %d) after %s: %s",
+                    self.name,
+                    attempt + 1,
+                    RETRIES,
+                    type(exc).__name__,
+                    " ".join(str(exc).split()),
+                )
+                # Jitter, so that the retries of two colliding batches do not collide again.
+                time.sleep(random.uniform(0, 0.005 * 2**attempt))
+                attempt += 1
 
     def _apply(
         self, conn: psycopg.Connection[Any], batch: Iterable[Command], serializable: bool
     ) -> BatchResult:
         begin = "BEGIN ISOLATION LEVEL SERIALIZABLE" if serializable else "BEGIN"
         with transaction(conn, begin):
-            # Shared: index creation (exclusive) waits for batches and batches for it, so no
-            # batch misses a full-text index created while it ran.
-            # The revisions configuration in the same round trip.
-            configuration = conn.execute(
-                f"SELECT pg_advisory_xact_lock_shared(%s), "
-                f"(SELECT value FROM {self._s}.meta WHERE name = %s)",
-                (self._index_lock, CONFIGURATION),
-            ).fetchall()[0][1]
-            rules = Rules.of(configuration)
+            registry, rules = self._lock_indexes(conn)
             revisions = None if rules is None else BatchRevisions(rules)
-            registry = self._indexes.registry(conn)
-            searched = any(kind == "search" for i in registry.values() for (_, kind) in i)
-            final: dict[str, tuple[str, bytes] | None] | None = {} if searched else None
+            final: dict[str, tuple[str, bytes] | None] | None = {} if searched(registry) else None
             now = last_modified_now()
             pending: list[_PendingPuts] = []
             replies: list[RevisionReply] = []
@@ -190,6 +180,18 @@ class PostgresWrites(RelationalStorage):
             if final:
                 self._indexes.maintain(conn, registry, final)
         return BatchResult(results, replies)
+
+    def _lock_indexes(self, conn: psycopg.Connection[Any]) -> tuple[Registry, Rules | None]:
+        """First in a write's transaction: the index lock, shared (index creation holds it
+        exclusively, so no batch misses a full-text index created while it ran), and the
+        registry of automatic indexes the write maintains; and the revisions configuration
+        (``relational.revisions``), read in the same round trip."""
+        configuration = conn.execute(
+            "SELECT pg_advisory_xact_lock_shared(%s), "
+            f"(SELECT value FROM {self._s}.meta WHERE name = %s)",
+            (self._index_lock, CONFIGURATION),
+        ).fetchall()[0][1]
+        return self._indexes.registry(conn), Rules.of(configuration)
 
     def _complete_ids(self, conn: psycopg.Connection[Any], batch: Sequence[Command]) -> list[str]:
         """The final id of every command (SPEC S14; ``_completed_id``)."""
@@ -393,6 +395,27 @@ def _body(data: bytes) -> str | None:
         return value
 
     return orjson.dumps(clean(orjson.loads(data))).decode()
+
+
+#: What a put that overwrites sets (a plain put, a bulk insert's chunk).
+OVERWRITE = (
+    "ON CONFLICT (key) DO UPDATE SET collection = excluded.collection, "
+    "collection_key = excluded.collection_key, etag = excluded.etag, "
+    "change_vector = excluded.change_vector, last_modified = excluded.last_modified, "
+    "data = excluded.data, body = excluded.body"
+)
+
+
+def insert_from(s: str, rows: str) -> str:
+    """The INSERT of every put, from ``rows`` (key, id, collection, collection_key, data,
+    body, etag): the change vector ``A:<etag>-<database id>`` and the last-modified as two
+    parameters, the jsonb ``body`` the queries and automatic indexes read."""
+    return (
+        f"INSERT INTO {s}.documents AS d (key, id, collection, collection_key, etag, "
+        "change_vector, last_modified, data, body) "
+        "SELECT key, id, collection, collection_key, etag, 'A:' || etag || %s, %s, data, "
+        f"COALESCE(body, convert_from(data, 'UTF8'))::jsonb FROM ({rows}) AS n "
+    )
 
 
 def _new_rows(s: str, second: str) -> str:

@@ -10,6 +10,7 @@ every process re-reads it before writing and maintains indexes other processes c
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -40,6 +41,7 @@ __all__ = [
     "Registry",
     "RegistryCache",
     "index_name",
+    "index_timestamp",
     "log_made",
     "statistics_name",
     "wanted",
@@ -62,6 +64,13 @@ def index_name(query: Query, indexes: dict[tuple[str, str], int]) -> str:
     if not used:
         return f"collection/{query.collection}"
     return f"Auto/{query.collection}/By" + "And".join(dict.fromkeys(used))
+
+
+def index_timestamp(name: str, as_of: dt.datetime) -> dt.datetime | None:
+    """``QueryStatistics.index_timestamp`` of a query answered by ``name`` (``index_name``)
+    in a snapshot read at ``as_of`` or later: an automatic index is written with the
+    documents, so it holds every write before ``as_of``; a scan uses no index (None)."""
+    return as_of if name.startswith("Auto/") else None
 
 
 def statistics_name(collection: str, path: str, kind: str) -> str:

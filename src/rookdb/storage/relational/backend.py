@@ -7,6 +7,7 @@ import abc
 import threading
 from typing import Generic, TypeVar
 
+from rookdb.errors import DatabaseAlreadyExistsError
 from rookdb.ids import validate_database_name
 from rookdb.storage.base import Backend
 from rookdb.storage.records import DatabaseStatistics
@@ -36,8 +37,20 @@ class RelationalBackend(Backend, Generic[S]):
                 storage = self._open[name.lower()] = self._open_storage(name)
             return storage
 
+    @abc.abstractmethod
+    def _stored(self, name: str) -> bool:
+        """Whether storage holds database ``name`` (any case), opened here or not; the caller
+        holds the backend's lock."""
+
     def create_database(self, name: str) -> None:
-        self.database(name)
+        """Create ``name``; ``DatabaseAlreadyExistsError`` if it exists (in any case), as
+        RavenDB answers ``CreateDatabaseOperation``. (Two processes creating the same name at
+        the same moment may both succeed: the database is then simply there.)"""
+        validate_database_name(name)
+        with self._lock:
+            if name.lower() in self._open or self._stored(name):
+                raise DatabaseAlreadyExistsError(f"Database '{name}' already exists")
+            self._open[name.lower()] = self._open_storage(name)
 
     def _forget(self, name: str) -> S | None:
         """Close and forget the open storage of ``name``, if any; the caller holds the lock."""

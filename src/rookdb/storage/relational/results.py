@@ -4,6 +4,7 @@ that include paths reference (both read document bodies, which SQL cannot do exa
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -15,7 +16,7 @@ from rookdb.ids import is_valid_id
 from rookdb.paths import parse_field_path, referenced_values
 from rookdb.query import Query, QueryStatistics
 from rookdb.storage.records import DocumentRecord, QueryResult, document_key
-from rookdb.storage.relational.auto_indexes import index_name
+from rookdb.storage.relational.auto_indexes import index_name, index_timestamp
 
 __all__ = [
     "distinct_page",
@@ -90,12 +91,16 @@ def query_result(
     projections: list[dict[str, Any]] | None,
     included: dict[str, DocumentRecord | None],
     total: int,
+    as_of: dt.datetime,
 ) -> QueryResult:
-    """The result of ``query``, begun at ``perf_counter()`` ``started``, with its statistics."""
+    """The result of ``query``, begun at ``perf_counter()`` ``started`` in a snapshot read at
+    ``as_of`` or later (``index_timestamp``), with its statistics."""
+    name = index_name(query, indexes)
     stats = QueryStatistics(
         total_results=total,
         skipped_results=query.skip,
         duration_in_ms=(time.perf_counter() - started) * 1000,
-        index_name=index_name(query, indexes),
+        index_name=name,
+        index_timestamp=index_timestamp(name, as_of),
     )
     return QueryResult(records, included, stats, projections)

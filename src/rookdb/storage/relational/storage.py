@@ -18,26 +18,27 @@ from __future__ import annotations
 
 import abc
 import base64
-import contextlib
+import datetime as dt
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, ClassVar, NamedTuple
+from typing import Any, ClassVar
 
 import orjson
 
 from rookdb._types import assert_never
 from rookdb.errors import ConcurrencyError, ConfigurationError
 from rookdb.ids import validate_hilo_tag
-from rookdb.query import OrderBy, Query, QueryStatistics
+from rookdb.query import OrderBy, Query
 from rookdb.storage.base import STREAM_PAGE
 from rookdb.storage.identities import (
     check_client_configuration,
     check_seed,
     identity_key,
     identity_name,
+    new_configuration_etag,
 )
 from rookdb.storage.records import (
     Capabilities,
@@ -54,15 +55,15 @@ from rookdb.storage.records import (
     RecentRead,
     document_key,
 )
-from rookdb.storage.relational import hilo
+from rookdb.storage.relational import hilo, query_stream
 from rookdb.storage.relational.auto_indexes import (
     RegistryCache,
-    index_name,
     log_made,
     statistics_name,
     wanted,
 )
 from rookdb.storage.relational.errors import DriverErrors
+from rookdb.storage.relational.query_stream import StreamReading
 from rookdb.storage.relational.results import (
     distinct_page,
     included_keys,
@@ -90,14 +91,8 @@ _record = DocumentRecord._make
 _CLIENT_CONFIGURATION = "client_configuration"
 
 
-class StreamReading(NamedTuple):
-    """What a dialect gives a query stream: its connection, a context manager to hold around
-    each use of it (a lock where the connection is shared, else a no-op; reusable), and a new
-    cursor for the stream's statement (a server-side one where results would be fetched whole)."""
-
-    conn: Any
-    guard: AbstractContextManager[Any]
-    cursor: Callable[[], Any]
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
 
 
 def new_database_id() -> str:
@@ -311,57 +306,24 @@ class RelationalStorage(RevisionsStorage):
 
     def stream_query(self, query: Query) -> QueryStream:
         indexes = self._prepare_indexes(check_streamable(query))
-        return QueryStream(self._streamed(query, indexes))
-
-    def _streamed(
-        self, query: Query, indexes: dict[tuple[str, str], int]
-    ) -> Iterator[QueryStatistics | DocumentRecord]:
-        """The statistics, then the records of ``query``: one statement read a page at a
-        time from a cursor, in the snapshot the dialect's ``_stream_reading`` gives."""
-        started = time.perf_counter()
-        sql = self._sql
-        with self._query_errors("stream a query"), self._stream_reading() as reading:
-            conn, guard = reading.conn, reading.guard
-            cursor = None
-            try:
-                with guard:
-                    params: list[Any] = []
-                    where = self._where(conn, query, indexes, params)
-                    total = conn.execute(sql.total + where, params).fetchone()[0]
-                    order = self._order_clause(query.order_by)
-                    limit = self._no_limit if query.take is None else query.take
-                    cursor = reading.cursor()
-                    cursor.execute(
-                        f"{sql.select}{where} ORDER BY {order}{sql.page}",
-                        (*params, limit, query.skip),
-                    )
-                yield QueryStatistics(
-                    total_results=total,
-                    skipped_results=query.skip,
-                    duration_in_ms=(time.perf_counter() - started) * 1000,
-                    index_name=index_name(query, indexes),
-                )
-                while True:
-                    with guard:
-                        rows = cursor.fetchmany(STREAM_PAGE)
-                    if not rows:
-                        return
-                    for row in rows:
-                        yield _record(row)
-            finally:
-                if cursor is not None:  # before the snapshot ends (a server-side cursor)
-                    with contextlib.suppress(Exception), guard:
-                        cursor.close()
+        return QueryStream(query_stream.rows(self, query, indexes))
 
     def query(self, query: Query) -> QueryResult:
         started = time.perf_counter()
         indexes = self._prepare_indexes(query)
+        as_of = _utc_now()
         with self._query_errors("run a query"), self._connection() as conn, self._snapshot(conn):
-            return self._query_in(conn, query, indexes, started)
+            return self._query_in(conn, query, indexes, started, as_of)
 
     def _query_in(
-        self, conn: Any, query: Query, indexes: dict[tuple[str, str], int], started: float
+        self,
+        conn: Any,
+        query: Query,
+        indexes: dict[tuple[str, str], int],
+        started: float,
+        as_of: dt.datetime,
     ) -> QueryResult:
+        """``query`` in ``conn``'s snapshot, read at ``as_of`` or later."""
         sql = self._sql
         projections: list[dict[str, Any]] | None = None
         params: list[Any] = []
@@ -381,7 +343,7 @@ class RelationalStorage(RevisionsStorage):
             if query.select:
                 projections = [projection(r, query) for r in records]
         included = self._includes(conn, records, query.includes) if query.includes else {}
-        return query_result(query, started, indexes, records, projections, included, total)
+        return query_result(query, started, indexes, records, projections, included, total, as_of)
 
     def read_many(self, reads: Sequence[Read]) -> list[ReadResult]:
         reads = list(reads)
@@ -393,6 +355,7 @@ class RelationalStorage(RevisionsStorage):
         }
         errors = self._query_errors if indexes else self._errors
         results: list[ReadResult] = []
+        as_of = _utc_now()
         with errors("run reads"), self._connection() as conn, self._snapshot(conn):
             for i, read in enumerate(reads):
                 if isinstance(read, IdsRead):
@@ -404,7 +367,8 @@ class RelationalStorage(RevisionsStorage):
                     results.append([_record(row) for row in rows.fetchall()])
                 elif isinstance(read, QueryRead):
                     started = time.perf_counter()
-                    results.append(self._query_in(conn, read.query, indexes[i], started))
+                    query_in = self._query_in(conn, read.query, indexes[i], started, as_of)
+                    results.append(query_in)
                 else:
                     assert_never(read)
         return results
@@ -482,8 +446,7 @@ class RelationalStorage(RevisionsStorage):
 
     def put_client_configuration(self, configuration: dict[str, Any]) -> int:
         check_client_configuration(configuration)
-        # A time in microseconds: it grows with each change, without reading the last one.
-        etag = time.time_ns() // 1000
+        etag = new_configuration_etag()
         kept = orjson.dumps({"Etag": etag, "Configuration": configuration}).decode()
         with self._errors("write the client configuration"), self._connection() as conn:
             conn.execute(self._sql.put_meta, (_CLIENT_CONFIGURATION, kept))
@@ -498,4 +461,24 @@ class RelationalStorage(RevisionsStorage):
                 statistics_name(collection, path, kind)
                 for collection, path, kind in conn.execute(self._sql.indexes).fetchall()
             ]
-        return DatabaseStatistics(self.name, sum(counts.values()), counts, indexes)
+            last_etag = self._last_etag(conn)
+            size = self._size_on_disk(conn)
+        return DatabaseStatistics(
+            self.name,
+            sum(counts.values()),
+            counts,
+            indexes,
+            size_on_disk=size,
+            last_doc_etag=last_etag,
+            # RavenDB's form, as each document's: one node, this database's id.
+            database_change_vector=f"A:{last_etag}-{self._database_id}" if last_etag else "",
+            database_id=self._database_id,
+        )
+
+    @abc.abstractmethod
+    def _last_etag(self, conn: Any) -> int:
+        """The last etag this database gave out (0 before the first write)."""
+
+    @abc.abstractmethod
+    def _size_on_disk(self, conn: Any) -> int:
+        """The bytes this database occupies in its storage."""

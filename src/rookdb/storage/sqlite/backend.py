@@ -4,14 +4,21 @@ Files: ``DIR/<name>.rookdb``, the name lower-cased: database names are case-inse
 RavenDB, and a file made by an earlier rookdb in another case is found too; the name as first
 written is kept in the file's ``meta`` table for listings. Many processes can share one
 directory: a database deleted by one is marked so before its files go, and a store of another
-process that still has it open refuses its next batch.
+process that still has it open refuses its next batch. The server-wide client configuration is
+``DIR/server-client-configuration.json``, replaced whole on each change (read on each use, so
+every process sees the last one).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
+import tempfile
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from rookdb.errors import (
     ConfigurationError,
@@ -20,12 +27,16 @@ from rookdb.errors import (
     StorageUnavailableError,
 )
 from rookdb.ids import validate_database_name
+from rookdb.storage.identities import check_client_configuration, new_configuration_etag
 from rookdb.storage.records import Capabilities
 from rookdb.storage.relational.backend import RelationalBackend
 from rookdb.storage.sqlite.connections import BUSY_TIMEOUT_MS
 from rookdb.storage.sqlite.storage import FILE_SUFFIX, SqliteStorage
 
-__all__ = ["SqliteBackend"]
+__all__ = ["SERVER_CONFIGURATION_FILE", "SqliteBackend"]
+
+#: The file of the server-wide client configuration, in the directory of the databases.
+SERVER_CONFIGURATION_FILE = "server-client-configuration.json"
 
 
 class SqliteBackend(RelationalBackend[SqliteStorage]):
@@ -86,12 +97,54 @@ class SqliteBackend(RelationalBackend[SqliteStorage]):
             return str(files[0])
         return str(self._directory / f"{name.lower()}{FILE_SUFFIX}")
 
+    def _stored(self, name: str) -> bool:
+        # In memory, a database exists while it is open (``_open``, which the caller checks).
+        return self._directory is not None and bool(self._files(name))
+
     def _open_storage(self, name: str) -> SqliteStorage:
         self._make_directory()
         path = self._path(name)
         if path is not None and Path(path).exists():
             name = Path(path).name[: -len(FILE_SUFFIX)]  # a legacy file's own name
         return SqliteStorage(name, path, self.capabilities)
+
+    def get_server_client_configuration(self) -> tuple[int, dict[str, Any] | None]:
+        if self._directory is None:
+            return super().get_server_client_configuration()
+        path = self._directory / SERVER_CONFIGURATION_FILE
+        try:
+            kept = orjson.loads(path.read_bytes())
+        except FileNotFoundError:
+            return 0, None
+        except (OSError, orjson.JSONDecodeError) as exc:
+            raise StorageError(f"cannot read {path}: {exc}", original=exc) from exc
+        return kept["Etag"], kept["Configuration"]
+
+    def put_server_client_configuration(self, configuration: dict[str, Any]) -> int:
+        if self._directory is None:
+            return super().put_server_client_configuration(configuration)
+        check_client_configuration(configuration)
+        self._make_directory()
+        etag = new_configuration_etag()
+        kept = orjson.dumps({"Etag": etag, "Configuration": {**configuration, "Etag": etag}})
+        # A new file moved over the old: a reader sees one or the other, never half of one.
+        try:
+            fd, temporary = tempfile.mkstemp(dir=self._directory, suffix=".tmp")
+            try:
+                with os.fdopen(fd, "wb") as file:
+                    file.write(kept)
+                    file.flush()
+                    os.fsync(file.fileno())
+                os.replace(temporary, self._directory / SERVER_CONFIGURATION_FILE)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.remove(temporary)
+                raise
+        except OSError as exc:
+            raise StorageError(
+                f"cannot write the client configuration: {exc}", original=exc
+            ) from exc
+        return etag
 
     def delete_database(self, name: str) -> None:
         """Remove ``name`` (any case) and its files; ``DatabaseDoesNotExistError`` if there is

@@ -51,6 +51,7 @@ from rookdb.query import (
 from rookdb.storage.relational.prefixes import successor
 
 __all__ = [
+    "ALPHANUMERIC_FUNCTION",
     "REGEXP_FUNCTION",
     "SEARCH_FUNCTION",
     "Compiler",
@@ -64,6 +65,8 @@ __all__ = [
 
 #: The SQL function ``regexp(pattern, value)`` that connections register (``re.search``).
 REGEXP_FUNCTION = "rook_regexp"
+#: The SQL function ``alphanumeric(value)``: ``rookdb.alphanumeric.alphanumeric_key``.
+ALPHANUMERIC_FUNCTION = "rook_alphanumeric"
 #: The SQL function ``search(data, field, operator, terms)`` for search without an index.
 SEARCH_FUNCTION = "rook_search"
 
@@ -411,30 +414,41 @@ def fts_table(index: int) -> str:
 def order_clause(order_by: tuple[OrderBy, ...]) -> str:
     """ORDER BY terms (SPEC Q1): by JSON type first (missing and null, then booleans, numbers,
     strings, arrays and objects), then by value: numbers numerically, strings by code point.
-    ``ordering="long"``/``"double"`` orders numbers only and ``"string"`` strings only; other
-    values sort with the missing ones. Ties break on the document id."""
+    ``ordering="long"``/``"double"`` orders numbers only, ``"string"`` strings only and
+    ``"alphanumeric"`` strings by ``rookdb.alphanumeric``'s key; other values sort with the
+    missing ones, first ascending and last descending, unless ``nulls`` places them. Ties
+    break on the document id."""
     terms = []
     for order in order_by:
         path = json_path(order.field)
         kind = f"json_type(data, {path})"
         value = f"json_extract(data, {path})"
         direction = "DESC" if order.descending else "ASC"
+        keys: list[str]
         if order.ordering in ("long", "double"):
-            terms.append(f"CASE WHEN {kind} IN ('integer', 'real') THEN {value} END {direction}")
+            keys = [f"CASE WHEN {kind} IN ('integer', 'real') THEN {value} END"]
         elif order.ordering == "string":
-            terms.append(f"CASE WHEN {kind} = 'text' THEN {value} END {direction}")
+            keys = [f"CASE WHEN {kind} = 'text' THEN {value} END"]
+        elif order.ordering == "alphanumeric":
+            keys = [f"{ALPHANUMERIC_FUNCTION}(CASE WHEN {kind} = 'text' THEN {value} END)"]
         elif order.ordering is None:
             rank = (
                 f"CASE {kind} WHEN 'false' THEN 1 WHEN 'true' THEN 1 WHEN 'integer' THEN 2 "
                 "WHEN 'real' THEN 2 WHEN 'text' THEN 3 WHEN 'array' THEN 4 WHEN 'object' THEN 4 "
                 "ELSE 0 END"
             )
-            terms.append(f"{rank} {direction}")
-            terms.append(
-                f"CASE WHEN {kind} IN ('false', 'true', 'integer', 'real', 'text') "
-                f"THEN {value} END {direction}"
+            scalar = (
+                f"CASE WHEN {kind} IN ('false', 'true', 'integer', 'real', 'text') THEN {value} END"
             )
+            keys = [rank, scalar]
         else:
-            raise QueryError(f"unknown ordering {order.ordering!r}: use string, long or double")
+            raise QueryError(f"unknown ordering {order.ordering!r}")
+        if order.nulls is not None:
+            # Whatever the direction: 0 sorts first. Without a value: the first key is NULL
+            # (typed orderings) or rank 0 (missing or null).
+            missing = f"{keys[0]} IS NULL" if order.ordering else f"{keys[0]} = 0"
+            first, last = (0, 1) if order.nulls == "first" else (1, 0)
+            terms.append(f"CASE WHEN {missing} THEN {first} ELSE {last} END")
+        terms.extend(f"{key} {direction}" for key in keys)
     terms.append("key ASC")
     return ", ".join(terms)

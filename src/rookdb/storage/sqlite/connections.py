@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 
+from rookdb.alphanumeric import alphanumeric_key
 from rookdb.errors import StorageError
 from rookdb.storage.sqlite import compiler
 
@@ -71,6 +72,9 @@ class Connections:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.create_function(compiler.REGEXP_FUNCTION, 2, compiler.regexp, deterministic=True)
         conn.create_function(compiler.SEARCH_FUNCTION, 4, compiler.search_row, deterministic=True)
+        conn.create_function(
+            compiler.ALPHANUMERIC_FUNCTION, 1, alphanumeric_key, deterministic=True
+        )
         if own:
             return conn
         if self._path is not None:

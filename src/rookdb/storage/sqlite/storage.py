@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -160,6 +161,7 @@ class SqliteStorage(RelationalStorage):
     def __init__(self, name: str, path: str | None, capabilities: Capabilities) -> None:
         super().__init__(name, capabilities)
         self._indexes: AutoIndexes = AutoIndexes()
+        self._path = path
         self._connections = Connections(path)
         try:
             with SqliteOpenErrors(path or "memory"), self._connections as conn, transaction(conn):
@@ -265,6 +267,21 @@ class SqliteStorage(RelationalStorage):
     ) -> list[tuple[str, str]]:
         with transaction(conn):
             return self._indexes.create(conn, collection, missing, self.max_auto_indexes)
+
+    def _last_etag(self, conn: sqlite3.Connection) -> int:
+        return int(conn.execute("SELECT value FROM meta WHERE name = 'last_etag'").fetchone()[0])
+
+    def _size_on_disk(self, conn: sqlite3.Connection) -> int:
+        if self._path is None:  # in memory: the pages the database holds
+            pages = conn.execute("PRAGMA page_count").fetchone()[0]
+            return int(pages) * int(conn.execute("PRAGMA page_size").fetchone()[0])
+        # What is on disk: the file, its write-ahead log (committed writes not yet
+        # checkpointed into the file) and the log's index.
+        size = 0
+        for suffix in ("", "-wal", "-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                size += os.path.getsize(self._path + suffix)
+        return size
 
     def close(self) -> None:
         self._connections.close()

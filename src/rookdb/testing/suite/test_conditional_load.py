@@ -103,3 +103,52 @@ def test_without_a_change_vector_it_is_refused_before_any_request(
         with pytest.raises(InvalidIdError):
             session.advanced.conditional_load("\x00", "A:1-x", Employee)
         assert session.number_of_requests == 0
+
+
+def test_lazy_conditional_loads_run_with_the_other_lazy_operations(store: DocumentStore) -> None:
+    old = _saved(store)
+    with store.open_session() as session:
+        session.store(Employee("Robert", "King"), "employees/2")
+        session.save_changes()
+        current = session.advanced.get_change_vector_for(session.load("employees/2", Employee))
+    with store.open_session() as session:
+        session.load("employees/1", Employee).first_name = "Anne"
+        session.save_changes()
+    assert current is not None
+    with store.open_session() as session:
+        lazily = session.advanced.lazily
+        changed = lazily.conditional_load("employees/1", old, Employee)
+        unchanged = lazily.conditional_load("employees/2", current, Employee)
+        missing = lazily.conditional_load("employees/3", old, Employee)
+        other = lazily.load("employees/2", Employee)
+        assert session.number_of_requests == 0  # nothing sent yet
+        assert changed.value.entity.first_name == "Anne"  # runs all four: one request
+        assert session.number_of_requests == 1
+        assert changed.value.change_vector == session.advanced.get_change_vector_for(
+            changed.value.entity
+        )
+        assert (unchanged.value.entity, unchanged.value.change_vector) == (None, current)
+        assert (missing.value.entity, missing.value.change_vector) == (None, None)
+        assert other.value.last_name == "King"
+        # Tracked as by conditional_load: loading again costs nothing.
+        assert session.load("employees/1", Employee) is changed.value.entity
+        assert session.load("employees/3", Employee) is None
+        assert session.number_of_requests == 1
+
+
+def test_a_lazy_conditional_load_of_a_held_id_asks_no_storage(store: DocumentStore) -> None:
+    old = _saved(store)
+    with store.open_session() as session:
+        held = session.load("employees/1", Employee)
+        lazy = session.advanced.lazily.conditional_load("employees/1", old, Employee)
+        session.advanced.eagerly.execute_all_pending_lazy_operations()
+        assert session.number_of_requests == 1  # the load only
+        assert lazy.value.entity is held and lazy.value.change_vector == old
+
+
+def test_a_lazy_conditional_load_needs_a_change_vector(store: DocumentStore) -> None:
+    with store.open_session() as session:
+        with pytest.raises(ConfigurationError):
+            session.advanced.lazily.conditional_load("employees/1", "", Employee)
+        with pytest.raises(InvalidIdError):
+            session.advanced.lazily.conditional_load(5, "A:1-x", Employee)  # type: ignore[arg-type]

@@ -29,6 +29,8 @@ def _store_user(store: DocumentStore, name: str) -> str:
 def test_next_identity_starts_a_new_identity_at_one(store: DocumentStore) -> None:
     assert store.maintenance.send(NextIdentityForOperation("person|")) == 1
     assert store.maintenance.send(NextIdentityForOperation("Person")) == 2  # the same one
+    # Reported lower-cased, as RavenDB does: it keys an identity by its lower-cased prefix.
+    assert store.maintenance.send(GetIdentitiesOperation()) == {"person|": 2}
 
 
 def test_next_identity_moves_the_counter_of_pipe_ids(store: DocumentStore) -> None:

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from rookdb import DocumentStore, QueryError
 from rookdb.fulltext import tokenize
 from rookdb.query import (
+    ORDERINGS,
     And,
     Between,
     Compare,
@@ -74,14 +75,21 @@ def test_where_clauses(text: str, where: Predicate) -> None:
 
 def test_the_rest_of_a_query() -> None:
     query = parse(
-        "FROM Employees WHERE a = $x ORDER BY age AS long DESC, name asc, b as string "
+        "FROM Employees WHERE a = $x ORDER BY age AS long DESC, name asc, b as string, "
+        "c AS alphaNumeric descending NULLS LAST, d ascending nulls first "
         "INCLUDE manager, lines[].product LIMIT 10 OFFSET 20",
         {"x": "y"},
     )
     assert query == Query(
         "Employees",
         Equals("a", "y"),
-        (OrderBy("age", True, "long"), OrderBy("name"), OrderBy("b", False, "string")),
+        (
+            OrderBy("age", True, "long"),
+            OrderBy("name"),
+            OrderBy("b", False, "string"),
+            OrderBy("c", True, "alphanumeric", "last"),
+            OrderBy("d", False, None, "first"),
+        ),
         20,
         10,
         ("manager", "lines[].product"),
@@ -235,7 +243,13 @@ queries = st.builds(
     st.none() | st.sampled_from(["Employees", "my-things", "From", "Odd Name", 'x"y']),
     st.none() | predicates,
     st.lists(
-        st.builds(OrderBy, plain_fields, st.booleans(), st.sampled_from([None, "long", "string"])),
+        st.builds(
+            OrderBy,
+            plain_fields,
+            st.booleans(),
+            st.sampled_from(ORDERINGS),
+            st.sampled_from([None, "first", "last"]),
+        ),
         max_size=2,
     ).map(tuple),
     st.integers(0, 100),

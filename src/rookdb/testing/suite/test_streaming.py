@@ -1,8 +1,12 @@
 """Streaming: ``session.advanced.stream(query)``, ``stream_with_statistics`` and
 ``stream_starting_with`` (RavenDB's names): every result, in the query's order, untracked, one
-request; what cannot be streamed is refused before anything is read."""
+request; projections streamed as the same query returns them; what cannot be streamed is
+refused before anything is read."""
 
 from __future__ import annotations
+
+import datetime as dt
+from typing import Any
 
 import pytest
 
@@ -102,12 +106,106 @@ def test_a_stream_is_one_request(store: DocumentStore) -> None:
     assert [c.method for c in calls] == ["stream_query"]
 
 
-def test_projections_distinct_and_includes_cannot_be_streamed(store: DocumentStore) -> None:
+class NameOnly:
+    name: str
+
+
+def _query_and_stream(session: Any, query: Any) -> tuple[list[Any], list[Any]]:
+    """What ``query`` returns, and what streaming it yields (its ``StreamResult``s)."""
+    listed = query.to_list()
+    return listed, list(session.advanced.stream(query))
+
+
+def test_a_projection_streams_as_the_query_returns_it(store: DocumentStore) -> None:
+    _products(store, 1200)  # more than a page
+    with store.open_session() as session:
+        query = (
+            session.query(object_type=Product)
+            .where_greater_than("units_in_stock", 4)
+            .order_by_descending("name")
+            .select_fields(dict, "name", "units_in_stock")
+        )
+        listed, streamed = _query_and_stream(session, query)
+        assert [r.document for r in streamed] == listed
+        assert len(listed) == len([i for i in range(1200) if i % 7 > 4])
+        assert listed[0] == {"name": "p01196", "units_in_stock": 6}
+        first = streamed[0]
+        assert first.key == "products/01196"  # the document each projection came from
+        assert first.change_vector
+        assert first.metadata["@projection"] is True
+        assert first.metadata["@id"] == "products/01196"
+        assert first.metadata["@collection"] == "Products"
+        assert first.metadata["@change-vector"] == first.change_vector
+        assert first.metadata["@last-modified"]
+        assert session.advanced.get_tracked_entities() == {}
+        assert session.number_of_requests == 2  # the query and the stream
+
+
+def test_a_projection_class_and_rql_select_stream(store: DocumentStore) -> None:
+    _products(store, 30)
+    with store.open_session() as session:
+        by_class = session.query(object_type=Product).select_fields(NameOnly).skip(3).take(4)
+        listed, streamed = _query_and_stream(session, by_class)
+        assert [type(r.document) for r in streamed] == [NameOnly] * 4
+        assert [r.document.name for r in streamed] == [n.name for n in listed]
+        assert [r.key for r in streamed] == [f"products/{i:05d}" for i in range(3, 7)]
+        raw = session.advanced.raw_query(
+            "from Products where units_in_stock = $u select name as title, id() as key, missing",
+            dict,
+        ).add_parameter("u", 2)
+        listed, streamed = _query_and_stream(session, raw)
+        assert [r.document for r in streamed] == listed
+        assert listed[:2] == [
+            {"title": "p00002", "key": "products/00002", "missing": None},
+            {"title": "p00009", "key": "products/00009", "missing": None},
+        ]
+
+
+def test_a_projection_streams_with_statistics(store: DocumentStore) -> None:
+    _products(store, 50)
+    seen: list[StreamQueryStatistics] = []
+    with store.open_session() as session:
+        query = (
+            session.query(object_type=Product)
+            .where_equals("units_in_stock", 1)
+            .select_fields(dict, "name")
+            .take(3)
+        )
+        results = session.advanced.stream_with_statistics(query, seen.append)
+        names = [r.document["name"] for r in results]
+    assert names == ["p00001", "p00008", "p00015"]
+    assert seen[0].total_results == len([i for i in range(50) if i % 7 == 1])
+    assert seen[0].index_name == "Auto/Products/Byunits_in_stock"
+
+
+def test_stream_statistics_say_when_the_index_was_complete(store: DocumentStore) -> None:
+    # RavenDB's IndexTimestamp: when the index last indexed. rookdb's automatic indexes are
+    # written with the documents, so an index holds every write made before the stream
+    # began; a collection scan uses no index, and says so (None; RavenDB's DateTime.MinValue).
+    _products(store, 10)
+    seen: list[StreamQueryStatistics] = []
+    before = dt.datetime.now(dt.timezone.utc)
+    with store.open_session() as session:
+        indexed = session.query(object_type=Product).where_equals("units_in_stock", 3)
+        list(session.advanced.stream_with_statistics(indexed, seen.append))
+        scan = session.query(object_type=Product)
+        list(session.advanced.stream_with_statistics(scan, seen.append))
+    after = dt.datetime.now(dt.timezone.utc)
+    assert seen[0].index_timestamp is not None
+    # The wire keeps 7 digits of a second: allow the rounding.
+    assert before - dt.timedelta(milliseconds=1) <= seen[0].index_timestamp <= after
+    assert seen[1].index_name == "collection/Products"
+    assert seen[1].index_timestamp is None
+
+
+def test_distinct_and_includes_cannot_be_streamed(store: DocumentStore) -> None:
     calls = record_requests(store)
     with store.open_session() as session:
         advanced = session.advanced
         with pytest.raises(QueryError):
-            advanced.stream(session.query(object_type=Product).select_fields(dict, "name"))
+            advanced.stream(
+                session.query(object_type=Product).select_fields(dict, "name").distinct()
+            )
         with pytest.raises(QueryError):
             advanced.stream(session.query(object_type=Product).include("supplier"))
         with pytest.raises(InvalidOperationError):
