@@ -28,16 +28,19 @@ from rookdb.errors import (
     ProtocolError,
     StorageError,
 )
-from rookdb.ids import validate_database_name, validate_hilo_tag, validate_id
+from rookdb.ids import validate_database_name, validate_hilo_tag
 from rookdb.protocol_statistics import decode_statistics
 from rookdb.query import Query, QueryStatistics
 from rookdb.rql_printer import print_query
-from rookdb.storage.base import Backend, Storage
+from rookdb.storage.base import Backend
+from rookdb.storage.http_revisions import HttpRevisions
 from rookdb.storage.http_transport import (
     API_KEY_VARIABLE,
     MAX_BATCH_BYTES,
     NOT_MODIFIED,
     Client,
+    int_field,
+    results_of,
 )
 from rookdb.storage.identities import check_client_configuration, check_seed, identity_key
 from rookdb.storage.records import (
@@ -55,16 +58,14 @@ from rookdb.storage.records import (
     Read,
     ReadResult,
     RecentRead,
-    RevisionsPage,
     document_key,
 )
-from rookdb.storage.revisions_config import check_configuration
 from rookdb.storage.streams import QueryStream, StreamedRow, check_streamable
 
 __all__ = ["API_KEY_VARIABLE", "HttpBackend", "HttpStorage"]
 
 
-class HttpStorage(Storage):
+class HttpStorage(HttpRevisions):
     """One database of a rookdb server."""
 
     def __init__(self, client: Client, name: str, capabilities: Capabilities) -> None:
@@ -97,7 +98,7 @@ class HttpStorage(Storage):
             return ConditionalGetResult(False, None)
         if body is None:
             return ConditionalGetResult(True, None)
-        records = _results(body)
+        records = results_of(body)
         if len(records) != 1 or records[0] is None:
             raise ProtocolError("the server's answer to a conditional get is not one document")
         return ConditionalGetResult(True, protocol.decode_document(records[0]))
@@ -221,7 +222,7 @@ class HttpStorage(Storage):
         body = self._client.request(
             "POST", f"{self._path}/identity/next", params={"name": name}, write=True
         )
-        return _int_field(body, "NewIdentityValue")
+        return int_field(body, "NewIdentityValue")
 
     def seed_identity(self, name: str, value: int, force_update: bool = False) -> int:
         identity_key(name)
@@ -229,7 +230,7 @@ class HttpStorage(Storage):
         if force_update:
             params["force"] = "true"
         body = self._client.request("POST", f"{self._path}/identity/seed", params=params)
-        return _int_field(body, "NewSeedValue")
+        return int_field(body, "NewSeedValue")
 
     def get_identities(self) -> dict[str, int]:
         body = self._client.request("GET", f"{self._path}/debug/identities")
@@ -258,34 +259,6 @@ class HttpStorage(Storage):
             content=orjson.dumps(check_client_configuration(configuration)),
         )
         return self.get_client_configuration()[0]
-
-    def configure_revisions(self, configuration: dict[str, Any]) -> int:
-        body = self._client.request(
-            "POST",
-            f"{self._path}/admin/revisions/config",
-            content=orjson.dumps(check_configuration(configuration)),
-        )
-        return _int_field(body, "RaftCommandIndex")
-
-    def get_revisions(self, document_id: str, start: int = 0, page_size: int = 25) -> RevisionsPage:
-        validate_id(document_id)
-        params = {"id": document_id, "start": start, "pageSize": page_size}
-        body = self._client.request("GET", f"{self._path}/revisions", params=params)
-        records = [r for r in protocol.decode_documents(_results(body)) if r is not None]
-        return RevisionsPage(records, _int_field(body, "TotalResults"))
-
-    def get_revisions_by_change_vector(
-        self, change_vectors: Sequence[str]
-    ) -> dict[str, DocumentRecord]:
-        wanted = list(dict.fromkeys(change_vectors))
-        if not wanted:
-            return {}
-        params = [("changeVector", cv) for cv in wanted]
-        body = self._client.request("GET", f"{self._path}/revisions", params=params)
-        found = list(protocol.decode_documents(_results(body)))
-        if len(found) != len(wanted):
-            raise ProtocolError("the server's revisions answer has a result per change vector")
-        return {cv: r for cv, r in zip(wanted, found, strict=True) if r is not None}
 
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         text, _ = print_query(Query(collection=collection))
@@ -391,7 +364,7 @@ def _prefix_params(read: PrefixRead) -> list[tuple[str, str | int]]:
 
 
 def _prefix_result(body: Any) -> list[DocumentRecord]:
-    return [r for r in protocol.decode_documents(_results(body)) if r is not None]
+    return [r for r in protocol.decode_documents(results_of(body)) if r is not None]
 
 
 def _projection_row(item: dict[str, Any]) -> ProjectionRow:
@@ -426,19 +399,6 @@ def _included(includes: dict[str, Any]) -> dict[str, DocumentRecord | None]:
         document_key(key): record
         for key, record in zip(includes, protocol.decode_documents(includes.values()), strict=True)
     }
-
-
-def _int_field(body: Any, field: str) -> int:
-    value = body.get(field) if type(body) is dict else None
-    if type(value) is not int:
-        raise ProtocolError(f"the server's answer has no {field}")
-    return value
-
-
-def _results(body: Any) -> list[Any]:
-    if type(body) is not dict or type(body.get("Results")) is not list:
-        raise ProtocolError("the server's answer has no Results list")
-    return body["Results"]  # type: ignore[no-any-return]
 
 
 class HttpBackend(Backend):

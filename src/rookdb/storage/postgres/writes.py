@@ -247,15 +247,8 @@ class PostgresWrites(RelationalStorage):
                     raise read_check_failed(check, current.get(key))
         for force in forced:  # keys are distinct in a span: before its puts is in order
             assert replies is not None
-            reply = force_revision(
-                conn,
-                self._revision_sql,
-                force,
-                self._next_etag(conn),
-                f"-{self._database_id}",
-                now,
-                lambda data: _body(data) or data.decode(),
-            )
+            etag, suffix = self._next_etag(conn), f"-{self._database_id}"
+            reply = force_revision(conn, self._revision_sql, force, etag, suffix, now, _jsonb_text)
             if not force.before_put:  # its put answers for it
                 replies.append(reply)
         if deletes:
@@ -375,6 +368,10 @@ class PostgresWrites(RelationalStorage):
         )
         for document_id, expected, key in expectations:
             check_expected(document_id, expected, current.get(key))
+
+
+def _jsonb_text(data: bytes) -> str:
+    return _body(data) or data.decode()
 
 
 def _body(data: bytes) -> str | None:

@@ -288,3 +288,20 @@ def test_a_forced_revision_in_a_writes_and_reads_session(store: DocumentStore) -
         session.advanced.revisions.force_revision_creation_for("users/1")
         session.save_changes()
         assert session.advanced.revisions.get_count_for("users/1") == 1
+
+
+def test_a_bulk_insert_keeps_revisions_as_saves_do(store: DocumentStore) -> None:
+    _configure(store, None, users=Collection())
+    with store.bulk_insert() as bulk:
+        for i in range(3):
+            bulk.store({"name": f"u{i}", "@metadata": {"@collection": "Users"}}, id=f"users/{i}")
+        bulk.store({"total": 1, "@metadata": {"@collection": "Orders"}}, id="orders/1")
+    with store.open_session() as session:
+        assert [session.advanced.revisions.get_count_for(f"users/{i}") for i in range(3)] == [
+            1,
+            1,
+            1,
+        ]
+        assert session.advanced.revisions.get_count_for("orders/1") == 0
+    assert _flags(store, "users/2") == "HasRevisions"
+    assert _flags(store, "orders/1") is None
