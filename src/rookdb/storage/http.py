@@ -412,7 +412,12 @@ class HttpBackend(Backend):
         if not given:
             raise ConfigurationError("an http backend needs at least one server URL")
         self.capabilities = Capabilities(
-            name="http", persistent=True, multi_process=True, shared_in_process=True, remote=True
+            name="http",
+            persistent=True,
+            multi_process=True,
+            shared_in_process=True,
+            remote=True,
+            revisions=True,
         )
         self._client = Client(list(dict.fromkeys(url.rstrip("/") for url in given)))
         self._lock = threading.Lock()

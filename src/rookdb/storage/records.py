@@ -332,6 +332,8 @@ class Capabilities:
     #: Served over the network: a server does the storage work, so what happens inside it
     #: (automatic indexes made, their cap, their logs) is the server's, not this process's.
     remote: bool = False
+    #: Keeps revisions (``Storage.configure_revisions``, ``get_revisions``, forced ones).
+    revisions: bool = False
 
     @classmethod
     def flags(cls) -> tuple[str, ...]:

@@ -22,6 +22,8 @@ from rookdb.operations import ConfigureRevisionsOperation
 from rookdb.revisions import RevisionsCollectionConfiguration as Collection
 from rookdb.revisions import RevisionsConfiguration
 
+pytestmark = pytest.mark.rookdb_requires("revisions")
+
 
 def _configure(store: DocumentStore, default: Collection | None = None, **collections: Any) -> None:
     configuration = RevisionsConfiguration(default_config=default, collections=collections)
