@@ -341,6 +341,20 @@ def _client_configuration_put(rng: random.Random, q: list[tuple[str, str | bytes
     )
 
 
+def _json_patch(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    q.append(("id", rng.choice(["users/1", "users/2", _text(rng)])))
+    operation = rng.choice(
+        [
+            {"op": "add", "path": "/name", "value": _json_value(rng)},
+            {"op": "replace", "path": "/" + _text(rng), "value": 1},
+            {"op": "remove", "path": "/name"},
+            {"op": "test", "path": "/name", "value": "x"},
+            {"op": rng.choice(["move", "copy"]), "from": "/name", "path": "/other"},
+        ]
+    )
+    return orjson.dumps({"Operations": [operation]})
+
+
 MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes | None]] = {
     "docs": _docs,
     "write_document": _write_document,
@@ -366,6 +380,9 @@ MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes
     "identity_seed": _identity_seed,
     "identities": _nothing,
     "put_client_configuration": _client_configuration_put,
+    "server_client_configuration": _nothing,
+    "put_server_client_configuration": _client_configuration_put,
+    "json_patch": _json_patch,
 }
 
 #: Query-string parameters the routes read, for mutations to aim at.
