@@ -369,6 +369,7 @@ MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes
     "hilo_next": _hilo_next,
     "hilo_return": _hilo_return,
     "stats": _nothing,
+    "detailed_stats": _nothing,
     "collection_stats": _nothing,
     "client_configuration": _nothing,
     "topology": _topology,
