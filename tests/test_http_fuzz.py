@@ -341,6 +341,51 @@ def _client_configuration_put(rng: random.Random, q: list[tuple[str, str | bytes
     )
 
 
+def _json_patch(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    q.append(("id", rng.choice(["users/1", "users/2", _text(rng)])))
+    operation = rng.choice(
+        [
+            {"op": "add", "path": "/name", "value": _json_value(rng)},
+            {"op": "replace", "path": "/" + _text(rng), "value": 1},
+            {"op": "remove", "path": "/name"},
+            {"op": "test", "path": "/name", "value": "x"},
+            {"op": rng.choice(["move", "copy"]), "from": "/name", "path": "/other"},
+        ]
+    )
+    return orjson.dumps({"Operations": [operation]})
+
+
+def _configure_revisions(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    collection = {
+        "Disabled": rng.random() < 0.3,
+        "MinimumRevisionsToKeep": rng.choice([None, 0, 2, -1, "x"]),
+        "MinimumRevisionAgeToKeep": rng.choice([None, "1.00:00:00", "00:00:01", "soon", 5]),
+        "PurgeOnDelete": rng.choice([False, True, None, 1]),
+    }
+    names = rng.choice([["users"], ["users", "USERS"], [_text(rng)], []])
+    return orjson.dumps(
+        {"Default": rng.choice([None, collection]), "Collections": dict.fromkeys(names, collection)}
+    )
+
+
+def _revisions(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    if rng.random() < 0.3:
+        for _ in range(rng.randrange(1, 3)):
+            q.append(("changeVector", rng.choice(["A:1-x", "", _text(rng)])))
+        return None
+    q.append(("id", rng.choice(["users/1", "users/2", _text(rng)])))
+    if rng.random() < 0.5:
+        q += [("start", str(rng.randrange(5))), ("pageSize", str(rng.randrange(30)))]
+    if rng.random() < 0.3:
+        q.append(("metadataOnly", "true"))
+    return None
+
+
+def _revisions_count(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    q.append(("id", rng.choice(["users/1", _text(rng)])))
+    return None
+
+
 MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes | None]] = {
     "docs": _docs,
     "write_document": _write_document,
@@ -355,6 +400,7 @@ MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes
     "hilo_next": _hilo_next,
     "hilo_return": _hilo_return,
     "stats": _nothing,
+    "detailed_stats": _nothing,
     "collection_stats": _nothing,
     "client_configuration": _nothing,
     "topology": _topology,
@@ -366,6 +412,12 @@ MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes
     "identity_seed": _identity_seed,
     "identities": _nothing,
     "put_client_configuration": _client_configuration_put,
+    "server_client_configuration": _nothing,
+    "put_server_client_configuration": _client_configuration_put,
+    "json_patch": _json_patch,
+    "configure_revisions": _configure_revisions,
+    "revisions": _revisions,
+    "revisions_count": _revisions_count,
 }
 
 #: Query-string parameters the routes read, for mutations to aim at.
@@ -373,6 +425,7 @@ PARAMETERS = [
     "id", "include", "startsWith", "start", "pageSize", "tag", "capacity", "lastBatchSize",
     "last", "end", "identityPartsSeparator", "name", "query", "namesOnly", "metadataOnly",
     "format", "matches", "exclude", "startAfter", "skipOverwriteIfUnchanged", "value", "force",
+    "changeVector",
 ]  # fmt: skip
 
 

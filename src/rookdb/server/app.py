@@ -278,54 +278,83 @@ def _fragment(value: Any) -> orjson.Fragment:
 
 _DB = "/databases/{database}"
 
-#: A route's handler: a ``_Server`` method by name, or a function of a route module taking
-#: the server and the request.
-Handler = str | Callable[[_Server, Request], Awaitable[Response]]
+RouteFunction = Callable[["_Server", Request], Awaitable[Response]]
 
-#: Every route the server implements: (path, handler, HTTP methods). Anything else is a 501
-#: (or a 405 for another method on one of these paths).
-ROUTES: tuple[tuple[str, Handler, tuple[str, ...]], ...] = (
+#: The routes served by functions of route modules, by name; the others are ``_Server``
+#: methods of their name.
+_FUNCTIONS: dict[str, RouteFunction] = {
+    "stream_query": streams.stream_query,
+    "stream_docs": streams.stream_docs,
+    "bulk_insert": bulk_insert.bulk_insert,
+    "next_operation_id": bulk_insert.next_operation_id,
+    "operation_state": bulk_insert.operation_state,
+    "kill_operation": bulk_insert.kill_operation,
+    "hilo_next": hilo.next_range,
+    "hilo_return": hilo.return_range,
+    "stats": databases.stats,
+    "detailed_stats": databases.detailed_stats,
+    "collection_stats": databases.collection_stats,
+    "client_configuration": configuration.client_configuration,
+    "put_client_configuration": configuration.put_client_configuration,
+    "server_client_configuration": configuration.server_client_configuration,
+    "put_server_client_configuration": configuration.put_server_client_configuration,
+    "identity_next": identities.identity_next,
+    "identity_seed": identities.identity_seed,
+    "identities": identities.identities,
+    "configure_revisions": revisions.configure,
+    "revisions": revisions.revisions,
+    "revisions_count": revisions.count,
+    "topology": databases.topology,
+    "cluster_topology": databases.cluster_topology,
+    "list_databases": databases.list_databases,
+    "admin_databases": databases.admin_databases,
+}
+
+#: Every route the server implements: (path, route name, HTTP methods). Anything else is a
+#: 501 (or a 405 for another method on one of these paths).
+ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_DB}/docs", "docs", ("GET", "HEAD", "POST")),
     (f"{_DB}/docs", "write_document", ("PUT", "DELETE")),
     (f"{_DB}/bulk_docs", "bulk_docs", ("POST",)),
     (f"{_DB}/json-patch", "json_patch", ("PATCH",)),
     (f"{_DB}/queries", "queries", ("POST",)),
     (f"{_DB}/multi_get", "multi_get", ("POST",)),
-    (f"{_DB}/streams/queries", streams.stream_query, ("GET", "POST")),
-    (f"{_DB}/streams/docs", streams.stream_docs, ("GET",)),
-    (f"{_DB}/bulk_insert", bulk_insert.bulk_insert, ("POST",)),
-    (f"{_DB}/operations/next-operation-id", bulk_insert.next_operation_id, ("GET",)),
-    (f"{_DB}/operations/state", bulk_insert.operation_state, ("GET",)),
-    (f"{_DB}/operations/kill", bulk_insert.kill_operation, ("POST",)),
-    (f"{_DB}/hilo/next", hilo.next_range, ("GET",)),
-    (f"{_DB}/hilo/return", hilo.return_range, ("PUT",)),
-    (f"{_DB}/stats", databases.stats, ("GET",)),
-    (f"{_DB}/stats/detailed", databases.detailed_stats, ("GET",)),
-    (f"{_DB}/collections/stats", databases.collection_stats, ("GET",)),
-    (f"{_DB}/configuration/client", configuration.client_configuration, ("GET", "HEAD")),
-    (f"{_DB}/admin/configuration/client", configuration.put_client_configuration, ("PUT",)),
-    (f"{_DB}/identity/next", identities.identity_next, ("POST",)),
-    (f"{_DB}/identity/seed", identities.identity_seed, ("POST",)),
-    (f"{_DB}/debug/identities", identities.identities, ("GET",)),
-    (f"{_DB}/admin/revisions/config", revisions.configure, ("POST",)),
-    (f"{_DB}/revisions", revisions.revisions, ("GET",)),
-    (f"{_DB}/revisions/count", revisions.count, ("GET",)),
-    ("/configuration/client", configuration.server_client_configuration, ("GET",)),
-    ("/admin/configuration/client", configuration.put_server_client_configuration, ("PUT",)),
-    ("/topology", databases.topology, ("GET",)),
-    ("/cluster/topology", databases.cluster_topology, ("GET",)),
-    ("/databases", databases.list_databases, ("GET",)),
-    ("/admin/databases", databases.admin_databases, ("GET", "PUT", "DELETE")),
+    (f"{_DB}/streams/queries", "stream_query", ("GET", "POST")),
+    (f"{_DB}/streams/docs", "stream_docs", ("GET",)),
+    (f"{_DB}/bulk_insert", "bulk_insert", ("POST",)),
+    (f"{_DB}/operations/next-operation-id", "next_operation_id", ("GET",)),
+    (f"{_DB}/operations/state", "operation_state", ("GET",)),
+    (f"{_DB}/operations/kill", "kill_operation", ("POST",)),
+    (f"{_DB}/hilo/next", "hilo_next", ("GET",)),
+    (f"{_DB}/hilo/return", "hilo_return", ("PUT",)),
+    (f"{_DB}/stats", "stats", ("GET",)),
+    (f"{_DB}/stats/detailed", "detailed_stats", ("GET",)),
+    (f"{_DB}/collections/stats", "collection_stats", ("GET",)),
+    (f"{_DB}/configuration/client", "client_configuration", ("GET", "HEAD")),
+    (f"{_DB}/admin/configuration/client", "put_client_configuration", ("PUT",)),
+    (f"{_DB}/identity/next", "identity_next", ("POST",)),
+    (f"{_DB}/identity/seed", "identity_seed", ("POST",)),
+    (f"{_DB}/debug/identities", "identities", ("GET",)),
+    (f"{_DB}/admin/revisions/config", "configure_revisions", ("POST",)),
+    (f"{_DB}/revisions", "revisions", ("GET",)),
+    (f"{_DB}/revisions/count", "revisions_count", ("GET",)),
+    ("/configuration/client", "server_client_configuration", ("GET",)),
+    ("/admin/configuration/client", "put_server_client_configuration", ("PUT",)),
+    ("/topology", "topology", ("GET",)),
+    ("/cluster/topology", "cluster_topology", ("GET",)),
+    ("/databases", "list_databases", ("GET",)),
+    ("/admin/databases", "admin_databases", ("GET", "PUT", "DELETE")),
 )
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
 
-def _endpoint(server: _Server, handler: Handler) -> Endpoint:
-    if isinstance(handler, str):
-        endpoint: Endpoint = getattr(server, handler)
-        return endpoint
-    return functools.partial(handler, server)
+def _endpoint(server: _Server, name: str) -> Endpoint:
+    function = _FUNCTIONS.get(name)
+    if function is not None:
+        return functools.partial(function, server)
+    endpoint: Endpoint = getattr(server, name)
+    return endpoint
 
 
 def _guarded(endpoint: Endpoint, server: _Server) -> Endpoint:
