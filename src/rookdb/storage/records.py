@@ -18,7 +18,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from rookdb.errors import ConcurrencyError, InvalidIdError
+from rookdb.errors import ConcurrencyError, ConfigurationError, InvalidIdError
 from rookdb.ids import validate_collection_name, validate_id
 from rookdb.patches import PatchOperation
 from rookdb.query import Query, QueryStatistics
@@ -131,6 +131,12 @@ class PatchRequest:
     script: str = ""
     values: dict[str, Any] = dataclasses.field(default_factory=dict)
     operations: tuple[PatchOperation, ...] = ()
+
+    def __post_init__(self) -> None:
+        if type(self.script) is not str or type(self.values) is not dict:
+            raise ConfigurationError("a patch request is a script (str) and values (a dict)")
+        if not self.operations and not self.script.strip():
+            raise ConfigurationError("a patch request needs a script (or typed operations)")
 
 
 @dataclasses.dataclass(slots=True)
