@@ -47,7 +47,7 @@ from rookdb.ids import (
     validate_hilo_tag,
 )
 from rookdb.query import Query
-from rookdb.server import bulk_insert, documents, operations, streams
+from rookdb.server import bulk_insert, documents, operations, patches, streams
 from rookdb.server.batches import apply_batch
 from rookdb.server.databases import CREATE_HEADER, MISSING_HEADER, Databases, MissingDatabases
 from rookdb.server.limits import (
@@ -211,10 +211,12 @@ class _Server:
         }
 
     async def write_document(self, request: Request) -> Response:
-        """``PUT`` / ``DELETE /docs?id=`` (``rookdb.server.documents``)."""
+        """``PUT`` / ``DELETE /docs?id=`` (``rookdb.server.documents``), ``PATCH``."""
         storage = self.storage(request, write=True)
         if request.method == "PUT":
             return await documents.put(storage, request, await self.body(request))
+        if request.method == "PATCH":  # PatchOperation (rookdb.server.patches)
+            return await patches.patch_document(storage, request, await self.body(request))
         return await documents.delete(storage, request)
 
     async def bulk_docs(self, request: Request) -> Response:
@@ -510,7 +512,7 @@ _DB = "/databases/{database}"
 #: is a 501 (or a 405 for another method on one of these paths).
 ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_DB}/docs", "docs", ("GET", "HEAD", "POST")),
-    (f"{_DB}/docs", "write_document", ("PUT", "DELETE")),
+    (f"{_DB}/docs", "write_document", ("PUT", "DELETE", "PATCH")),
     (f"{_DB}/bulk_docs", "bulk_docs", ("POST",)),
     (f"{_DB}/queries", "queries", ("POST",)),
     (f"{_DB}/multi_get", "multi_get", ("POST",)),
