@@ -233,6 +233,12 @@ class _Server:
         result = await run_in_threadpool(storage.query, query)
         return _json(self.query_answer(request, query, result))
 
+    async def queries_by_query(self, request: Request) -> Response:
+        """``PATCH`` / ``DELETE /queries`` (``rookdb.server.patches.by_query``)."""
+        storage = self.storage(request, write=True)
+        body = await self.body(request)
+        return _json(await patches.by_query(storage, self.operations, request, body))
+
     def query_answer(
         self,
         request: Request,
@@ -515,6 +521,7 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_DB}/docs", "write_document", ("PUT", "DELETE", "PATCH")),
     (f"{_DB}/bulk_docs", "bulk_docs", ("POST",)),
     (f"{_DB}/queries", "queries", ("POST",)),
+    (f"{_DB}/queries", "queries_by_query", ("PATCH", "DELETE")),
     (f"{_DB}/multi_get", "multi_get", ("POST",)),
     (f"{_DB}/streams/queries", "stream_query", ("GET", "POST")),
     (f"{_DB}/streams/docs", "stream_docs", ("GET",)),

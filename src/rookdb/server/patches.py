@@ -1,5 +1,6 @@
 """``PATCH /docs?id=``: RavenDB's ``PatchOperation``, one document patched in a batch of its
-own (``rookdb.storage.patching`` runs it in the storage's transaction).
+own (``rookdb.storage.patching`` runs it in the storage's transaction); ``PATCH`` and
+``DELETE /queries``: ``PatchByQueryOperation`` and ``DeleteByQueryOperation`` (``by_query``).
 
 The body is ``{"Patch": {...}, "PatchIfMissing": {...}}``; the expected change vector comes in
 ``If-Match``; ``skipPatchIfChangeVectorMismatch=true`` skips instead of failing. The answer is
@@ -19,14 +20,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rookdb import protocol
-from rookdb.errors import ConfigurationError
+from rookdb.by_query import delete_by_query, patch_by_query
+from rookdb.errors import ConfigurationError, RookError
 from rookdb.ids import validate_id
 from rookdb.patch_protocol import decode_patch_command
+from rookdb.server.bulk_insert import Operations
 from rookdb.storage.base import Storage
 from rookdb.storage.patching import Patching
 from rookdb.storage.records import PatchCommand, PatchReply, PutCommand, WriteResult, document_key
 
-__all__ = ["patch_document"]
+__all__ = ["by_query", "patch_document"]
 
 
 def _flag(request: Request, name: str) -> bool:
@@ -92,3 +95,33 @@ def _dry_run(storage: Storage, command: PatchCommand) -> PatchReply:
     patching = Patching([command], read)
     written = [WriteResult(c.id, "", "") for c in patching if type(c) is PutCommand]
     return patching.result(written).replies[0]
+
+
+async def by_query(storage: Storage, operations: Operations, request: Request, body: Any) -> Any:
+    """``PATCH /queries`` (``PatchByQueryOperation``: ``{"Query": {"Query": "<RQL> update
+    {...}", "QueryParameters": {...}}}``) and ``DELETE /queries`` (``DeleteByQueryOperation``:
+    the query itself). The operation runs to its end before the answer, RavenDB's
+    ``{"OperationId", "OperationNodeTag"}``; ``/operations/state`` then tells ``Completed``
+    with ``{"Total": n}``, or ``Faulted`` with the error."""
+    if request.method == "PATCH":
+        body = body.get("Query") if type(body) is dict else None
+    if type(body) is not dict or type(body.get("Query")) is not str:
+        raise ConfigurationError('a query is {"Query": "<RQL>", "QueryParameters": {...}}')
+    parameters = body.get("QueryParameters") or {}
+    if type(parameters) is not dict:
+        raise ConfigurationError("QueryParameters is an object")
+    run = patch_by_query if request.method == "PATCH" else delete_by_query
+    operation_id = operations.next_id()
+    state = operations.start(operation_id)
+    try:
+        result = await run_in_threadpool(run, storage, body["Query"], parameters)
+    except RookError as exc:
+        state.status = "Faulted"
+        state.error = {
+            **protocol.error_body(exc),
+            "StatusCode": protocol.error_status(exc),
+        }
+    else:
+        state.status = "Completed"
+        state.written = result.total
+    return {"OperationId": operation_id, "OperationNodeTag": protocol.SERVER_TAG}
