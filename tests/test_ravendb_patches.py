@@ -176,3 +176,29 @@ def test_runaway_script_is_stopped_while_the_server_serves_others(store: Any) ->
     assert len(answered) >= 3  # the server kept answering while the script ran
     assert max(answered) < 1.0, answered
     assert _load(store, "users/1").age == 30  # nothing written
+
+
+def test_patch_and_delete_by_query_operations(store: Any) -> None:
+    from ravendb import DeleteByQueryOperation, IndexQuery, PatchByQueryOperation
+
+    with store.open_session() as session:
+        for i in range(4):
+            session.store(User(f"u{i}", i), f"users/{i}")
+        session.save_changes()
+    query = IndexQuery("from Users where age >= $min update { this.age += 10; }")
+    query.query_parameters = {"min": 2}
+    operation = store.operations.send_async(PatchByQueryOperation(query))
+    operation.wait_for_completion()
+    status = operation.fetch_operations_status()
+    assert status["Status"] == "Completed" and status["Result"]["Total"] == 2
+    assert [_load(store, f"users/{i}").age for i in range(4)] == [0, 1, 12, 13]
+    deleted = store.operations.send_async(
+        DeleteByQueryOperation(IndexQuery("from Users where age < 10"))
+    )
+    deleted.wait_for_completion()
+    assert _load(store, "users/0") is None and _load(store, "users/2") is not None
+    failing = store.operations.send_async(
+        PatchByQueryOperation(IndexQuery("from Users update {\n this.a.b = 1; }"))
+    )
+    with pytest.raises(RavenException, match="line 2"):
+        failing.wait_for_completion()
