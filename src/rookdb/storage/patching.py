@@ -127,18 +127,21 @@ class Patching:
         key = document_key(command.id)
         record = self._current([key])[key]
         actual = record.change_vector if record is not None else None
-        if command.expected_change_vector is not None and (
-            record is None or command.expected_change_vector != actual
+        expected = command.expected_change_vector
+        if not (
+            expected is None
+            or (expected == "" and record is None)
+            or (expected != "" and expected == actual)
         ):
             if command.skip_patch_if_change_vector_mismatch:
                 self._replies.append((command.id, "Skipped", None, record))
                 return
-            check_expected(command.id, command.expected_change_vector, actual or None)
-            raise ConcurrencyError(  # expected "" (must not exist) and the document exists
-                f"optimistic concurrency violation on {command.id!r}",
+            raise ConcurrencyError(
+                f"optimistic concurrency violation on {command.id!r}: expected change vector "
+                f"{expected or '(none: must not exist)'}, storage has {actual or '(none)'}",
                 document_id=command.id,
-                expected=command.expected_change_vector,
-                actual=actual,
+                expected=expected,
+                actual=actual or None,
             )
         writes: list[tuple[str, dict[str, Any] | None, str | None]] = []
         if record is None:

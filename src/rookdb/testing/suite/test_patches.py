@@ -211,3 +211,17 @@ def test_typed_operation_on_the_wrong_type_writes_nothing(store: DocumentStore) 
     with pytest.raises(PatchError, match="not an array"):
         storage.apply([PutCommand("users/2", "Users", _doc()), bad])
     assert _get(storage, "users/2") is None
+
+
+def test_must_not_exist_then_created_by_patch_if_missing(store: DocumentStore) -> None:
+    storage = _storage(store)
+    command = PatchCommand(
+        "users/5",
+        _script("this.n = 2;"),
+        patch_if_missing=_script("this.n = 1;"),
+        expected_change_vector="",
+    )
+    assert storage.apply([command]).replies[0].status == "Created"
+    with pytest.raises(ConcurrencyError):  # now it exists
+        storage.apply([command])
+    assert _get(storage, "users/5")["n"] == 1  # type: ignore[index]
