@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -40,14 +41,19 @@ class User:
 
 @pytest.fixture
 def store() -> Iterator[Any]:
+    """A database of its own on the run's server (by-query operations see every document)."""
+    from ravendb import DeleteDatabaseOperation
+
     spec = BACKENDS["http"]
     spec.require()
     url = spec.make_url(Path())
-    store = ravendb.DocumentStore(urls=[url], database=DATABASE)
+    database = f"{DATABASE}{uuid.uuid4().hex[:8]}"
+    store = ravendb.DocumentStore(urls=[url], database=database)
     store.initialize()
     try:
         yield store
     finally:
+        store.maintenance.server.send(DeleteDatabaseOperation(database, hard_delete=True))
         store.close()
 
 
