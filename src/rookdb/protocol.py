@@ -40,15 +40,24 @@ from rookdb.errors import (
     InvalidIdError,
     OutcomeUnknownError,
     PatchError,
+    PatchScriptError,
+    PatchScriptLimitError,
     ProtocolError,
     QueryError,
     RookError,
+    ScriptingUnavailableError,
     SerializationError,
     StorageError,
     StorageUnavailableError,
     quoted,
 )
 from rookdb.ids import validate_collection_name, validate_id
+from rookdb.patch_protocol import (
+    decode_patch_command,
+    decode_patch_reply,
+    encode_patch_command,
+    encode_patch_reply,
+)
 from rookdb.serialization.encoding import dumps
 from rookdb.storage.records import (
     BatchResult,
@@ -56,6 +65,7 @@ from rookdb.storage.records import (
     DatabaseStatistics,
     DeleteCommand,
     DocumentRecord,
+    PatchCommand,
     ProjectionRow,
     PutCommand,
     ReadCheck,
@@ -230,6 +240,8 @@ def encode_commands(batch: Iterable[Command]) -> bytes:
                     }
                 )
             )
+        elif type(command) is PatchCommand:
+            parts.append(orjson.dumps(encode_patch_command(command, return_document=True)))
         else:
             assert type(command) is ReadCheck
             parts.append(
@@ -272,7 +284,7 @@ class JsonPatch:
 
 
 #: One command of a ``bulk_docs`` body as the server reads it.
-BatchEntry = PutCommand | DeleteCommand | ReadCheck | TrackChanges | JsonPatch
+BatchEntry = PutCommand | DeleteCommand | ReadCheck | TrackChanges | JsonPatch | PatchCommand
 
 
 def decode_batch(body: Any) -> list[BatchEntry]:
@@ -315,10 +327,12 @@ def decode_batch(body: Any) -> list[BatchEntry]:
             out.append(ReadCheck(document_id, expected))
         elif kind == "JsonPatch":
             out.append(_json_patch(raw, document_id, i))
+        elif kind == "PATCH":
+            out.append(decode_patch_command(raw, document_id, expected, i))
         else:
             raise ConfigurationError(
                 f"command {i}: Type {quoted(kind)} is not supported by rookdb "
-                "(PUT, DELETE, JsonPatch, BatchTrackChanges)"
+                "(PUT, DELETE, PATCH, JsonPatch, BatchTrackChanges)"
             )
     return out
 
@@ -375,6 +389,7 @@ def encode_batch_result(
     the document it wrote (its id, collection and data; storage's change vector and time
     come from ``result``), or None where the document does not exist."""
     puts = iter(result.puts)
+    replies = iter(result.replies)
     out: list[dict[str, Any]] = []
     for i, command in enumerate(batch):
         if type(command) is PutCommand:
@@ -392,6 +407,8 @@ def encode_batch_result(
             out.append({"Type": "DELETE", "Id": command.id, "Deleted": True})
         elif type(command) is TrackChanges:
             out.append({"Type": "BatchTrackChanges"})
+        elif type(command) is PatchCommand:
+            out.append(encode_patch_reply(next(replies), command.return_document, encode_document))
         elif type(command) is JsonPatch:
             record = (patched or {}).get(i)
             if record is None:
@@ -424,7 +441,12 @@ def decode_batch_result(body: Any) -> BatchResult:
                 WriteResult(r["@id"], r["@change-vector"], r["@last-modified"])
                 for r in body["Results"]
                 if r.get("Type") == "PUT"
-            ]
+            ],
+            [
+                decode_patch_reply(r, decode_document)
+                for r in body["Results"]
+                if r.get("Type") == "PATCH"
+            ],
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise ProtocolError(f"the server's batch result is malformed: {exc}") from exc
@@ -436,6 +458,10 @@ def decode_batch_result(body: Any) -> BatchResult:
 _ERRORS: list[tuple[type[RookError], int, str]] = [
     (ConcurrencyError, 409, "ConcurrencyException"),
     (QueryError, 400, "InvalidQueryException"),
+    # A script's own failure, its limits included: what the client sent does not run.
+    (PatchScriptLimitError, 400, "Documents.Patching.JavaScriptException"),
+    (PatchScriptError, 400, "Documents.Patching.JavaScriptException"),
+    (ScriptingUnavailableError, 501, "RavenException"),
     # RavenDB's own answer is its JSON Patch library's exception, unknown to its clients (they
     # raise RavenException for it); a bad request it is, never a 5xx.
     (PatchError, 400, "BadRequestException"),
@@ -657,6 +683,10 @@ def error_body(error: RookError) -> dict[str, Any]:
         )
     elif isinstance(error, QueryError):
         body.update(Position=error.position, Line=error.line, Column=error.column)
+    elif isinstance(error, PatchScriptError):
+        body.update(Id=error.document_id, Line=error.line, Column=error.column)
+        if isinstance(error, PatchScriptLimitError):
+            body["Limit"] = error.limit
     return body
 
 
@@ -677,6 +707,14 @@ def error_from_body(status: int, body: Mapping[str, Any] | None) -> RookError:
     if name == "QueryError":
         return QueryError(
             message, position=body.get("Position"), line=body.get("Line"), column=body.get("Column")
+        )
+    if name == "PatchScriptLimitError":
+        return PatchScriptLimitError(
+            message, limit=str(body.get("Limit") or "time"), document_id=body.get("Id")
+        )
+    if name == "PatchScriptError":
+        return PatchScriptError(
+            message, line=body.get("Line"), column=body.get("Column"), document_id=body.get("Id")
         )
     cls = _BY_NAME.get(str(name))
     if cls is not None and cls not in (ConcurrencyError, QueryError):

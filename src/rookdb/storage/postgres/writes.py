@@ -27,6 +27,7 @@ import orjson
 import psycopg
 
 from rookdb.errors import ConcurrencyError, StorageError
+from rookdb.storage.patching import Patching
 from rookdb.storage.postgres.errors import PostgresBatchErrors
 from rookdb.storage.postgres.indexes import SchemaIndexes, searched
 from rookdb.storage.postgres.transactions import RETRYABLE, transaction
@@ -34,6 +35,7 @@ from rookdb.storage.records import (
     BatchResult,
     Command,
     DeleteCommand,
+    DocumentRecord,
     PutCommand,
     ReadCheck,
     WriteResult,
@@ -139,9 +141,12 @@ class PostgresWrites(RelationalStorage):
             final: dict[str, tuple[str, bytes] | None] | None = {} if searched(registry) else None
             now = last_modified_now()
             pending: list[_PendingPuts] = []
+            # Patches read (FOR UPDATE: no other batch changes them before COMMIT) and become
+            # puts and deletes; what this batch wrote before them, they see from the batch.
+            patching = Patching(batch, lambda keys: self._locked(conn, keys))
             with contextlib.ExitStack() as pipeline:
                 pipelined = False
-                for chunk in _chunks(batch, _CHUNK):
+                for chunk in _chunks(patching, _CHUNK):
                     if len(chunk) == _CHUNK and not pipelined:
                         pipelined = True
                         # A big batch: each statement goes as soon as it is made, and
@@ -161,7 +166,12 @@ class PostgresWrites(RelationalStorage):
                 self._written(conn, puts, now, results)
             if final:
                 self._indexes.maintain(conn, registry, final)
-        return BatchResult(results)
+        return patching.result(results)
+
+    def _locked(self, conn: psycopg.Connection[Any], keys: Sequence[str]) -> dict[str, Any]:
+        """The records of ``keys``, locked until the batch ends."""
+        rows = conn.execute(self._sql.get_many + " FOR UPDATE", (self._key_list(list(keys)),))
+        return {row[0]: DocumentRecord._make(row[1:]) for row in rows.fetchall()}
 
     def _lock_indexes(self, conn: psycopg.Connection[Any]) -> Registry:
         """First in a write's transaction: the index lock, shared (index creation holds it

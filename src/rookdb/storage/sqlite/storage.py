@@ -20,6 +20,7 @@ import orjson
 from rookdb.errors import DatabaseDoesNotExistError
 from rookdb.ids import hilo_document_id
 from rookdb.query import OrderBy, Query
+from rookdb.storage.patching import Patching
 from rookdb.storage.records import (
     BatchResult,
     Capabilities,
@@ -282,7 +283,9 @@ class SqliteStorage(RelationalStorage):
         maintained = any(k != "expression" for i in registry.values() for (_, k) in i)
         final: dict[str, tuple[str, bytes] | None] | None = {} if maintained else None
         deleted_rowids: dict[str, int] = {}
-        for command in batch:
+        # Patches read in this transaction (it holds the write lock) and become puts/deletes.
+        patching = Patching(batch, lambda keys: self._fetch(conn, list(keys)))
+        for command in patching:
             if type(command) is PutCommand:
                 etag += 1
                 document_id = command.id
@@ -334,4 +337,4 @@ class SqliteStorage(RelationalStorage):
         if final:
             self._indexes.maintain(conn, registry, final, deleted_rowids)
         conn.execute("UPDATE meta SET value = ? WHERE name = 'last_etag'", (str(etag),))
-        return BatchResult(results)
+        return patching.result(results)
