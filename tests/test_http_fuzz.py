@@ -208,6 +208,16 @@ def _queries(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | No
     return orjson.dumps(_query_body(rng))
 
 
+def _by_query(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    # PATCH /queries wraps the query ({"Query": {...}} ending in update { }); DELETE sends it.
+    body = _query_body(rng)
+    if rng.random() < 0.5:
+        script = rng.choice(["this.f = 1;", "this.a.b = 1;", "", "}", "put('x/1', {});"])
+        body["Query"] = f"{body['Query']} update {{ {script} }}"
+        return orjson.dumps({"Query": body})
+    return orjson.dumps(body)
+
+
 def _stream(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
     # GET reads the query string, POST (RavenDB 7.x clients) the body: both are made.
     q.append(
@@ -391,6 +401,7 @@ MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes
     "write_document": _write_document,
     "bulk_docs": _bulk_docs,
     "queries": _queries,
+    "queries_by_query": _by_query,
     "stream_query": _stream,
     "stream_docs": _stream_docs,
     "bulk_insert": _bulk_insert,

@@ -32,9 +32,12 @@ from rookdb.errors import (
     NonUniqueObjectException,
     OutcomeUnknownError,
     PatchError,
+    PatchScriptError,
+    PatchScriptLimitError,
     ProtocolError,
     QueryError,
     RookError,
+    ScriptingUnavailableError,
     SerializationError,
     StorageError,
     StorageUnavailableError,
@@ -50,6 +53,7 @@ from rookdb.options import OptimisticConcurrencyMode, SessionOptions
 from rookdb.query import DocumentQuery, QueryStatistics
 from rookdb.rql import RawDocumentQuery
 from rookdb.session import DocumentSession
+from rookdb.storage.records import DeleteCommand, PatchCommand, PatchRequest, PutCommand
 from rookdb.storage.registry import register_backend
 from rookdb.store import DocumentStore
 from rookdb.streaming import StreamQueryStatistics, StreamResult
@@ -79,6 +83,7 @@ __all__ = [
     "ConfigurationError",
     "DatabaseAlreadyExistsError",
     "DatabaseDoesNotExistError",
+    "DeleteCommand",
     "DocumentConventions",
     "DocumentNotFoundError",
     "DocumentQuery",
@@ -95,12 +100,18 @@ __all__ = [
     "NonUniqueObjectException",
     "OptimisticConcurrencyMode",
     "OutcomeUnknownError",
+    "PatchCommand",
     "PatchError",
+    "PatchRequest",
+    "PatchScriptError",
+    "PatchScriptLimitError",
     "ProtocolError",
+    "PutCommand",
     "QueryError",
     "QueryStatistics",
     "RawDocumentQuery",
     "RookError",
+    "ScriptingUnavailableError",
     "SerializationError",
     "SessionOptions",
     "ShouldIgnoreEntityChanges",

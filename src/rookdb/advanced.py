@@ -26,6 +26,7 @@ from rookdb.query import DocumentQuery, QueryExecution, check_count
 from rookdb.revisions import SessionRevisions
 from rookdb.rql import RawDocumentQuery
 from rookdb.serialization.encoding import INT64_MAX
+from rookdb.session_patches import SessionPatches
 from rookdb.storage.streams import check_streamable
 from rookdb.streaming import StreamIterator, StreamQueryStatistics, starting_with
 from rookdb.tracking.diff import DocumentsChanges
@@ -54,8 +55,9 @@ class ConditionalLoadResult(Generic[T]):
         return iter((self.entity, self.change_vector))
 
 
-class Advanced:
-    """``session.advanced``: the rest of the session API, as in the RavenDB client."""
+class Advanced(SessionPatches):
+    """``session.advanced``: the rest of the session API, as in the RavenDB client (its patch
+    methods: ``rookdb.session_patches``)."""
 
     def __init__(self, session: DocumentSession, identity_map: IdentityMap) -> None:
         self._session = session

@@ -19,8 +19,11 @@ for values that cannot be serialized)::
     │   │                                 leading "/"; also HiLo tags (and empty ones)
     │   └── InvalidCollectionNameError    the same rule for collection names, and not empty
     ├── QueryError                        malformed query or field name; carries the position
-    ├── PatchError (ValueError)           a JSON Patch (RFC 6902) does not apply: a failed
-    │                                     ``test``, a path that is not there, a bad operation
+    ├── PatchError (ValueError)           a patch does not apply: a JSON Patch (RFC 6902) with a
+    │   │                                 failed ``test``, a path that is not there, a bad operation
+    │   └── PatchScriptError              a JavaScript patch failed: its line and column
+    │       └── PatchScriptLimitError     ... ran past its time or memory limit
+    ├── ScriptingUnavailableError         a JavaScript patch, and no engine: rookdb[scripting]
     └── StorageError                      the backend failed; ``.original`` is the driver's error
         ├── StorageUnavailableError       cannot reach or open the storage
         ├── OutcomeUnknownError           the write may or may not have committed
@@ -57,9 +60,12 @@ __all__ = [
     "NonUniqueObjectException",
     "OutcomeUnknownError",
     "PatchError",
+    "PatchScriptError",
+    "PatchScriptLimitError",
     "ProtocolError",
     "QueryError",
     "RookError",
+    "ScriptingUnavailableError",
     "SerializationError",
     "StorageError",
     "StorageUnavailableError",
@@ -169,8 +175,44 @@ class QueryError(RookError):
 
 
 class PatchError(RookError, ValueError):
-    """A JSON Patch (RFC 6902) does not apply to its document: a ``test`` operation failed, a
-    path is not there, an operation is malformed. The whole batch was rejected."""
+    """A patch does not apply to its document: a JSON Patch (RFC 6902) whose ``test``
+    operation failed, a path that is not there, a malformed operation; a typed session patch
+    on a value of the wrong type. The whole batch was rejected."""
+
+
+class PatchScriptError(PatchError):
+    """A JavaScript patch failed: a syntax error, an exception it threw, a bad call to
+    ``load``/``put``/``del``. ``line`` and ``column`` (1-based) are the place in the script
+    when the engine tells it; ``document_id`` the document it patched. Nothing of the batch
+    was written."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+        document_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+        self.document_id = document_id
+
+
+class PatchScriptLimitError(PatchScriptError):
+    """A JavaScript patch ran past its limit: ``limit`` is ``"time"`` or ``"memory"``
+    (``rookdb.scripting.ScriptLimits``). Nothing of the batch was written."""
+
+    def __init__(self, message: str, *, limit: str, document_id: str | None = None) -> None:
+        super().__init__(message, document_id=document_id)
+        self.limit = limit
+
+
+class ScriptingUnavailableError(RookError):
+    """A JavaScript patch needs the embedded engine, which is not installed: ``pip install
+    'rookdb[scripting]'`` (``rookdb[server]`` has it). The session's typed patches
+    (``patch``, ``increment``, ...) do not need it."""
 
 
 class StorageError(RookError):

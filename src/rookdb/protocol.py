@@ -40,15 +40,24 @@ from rookdb.errors import (
     InvalidIdError,
     OutcomeUnknownError,
     PatchError,
+    PatchScriptError,
+    PatchScriptLimitError,
     ProtocolError,
     QueryError,
     RookError,
+    ScriptingUnavailableError,
     SerializationError,
     StorageError,
     StorageUnavailableError,
     quoted,
 )
 from rookdb.ids import validate_collection_name, validate_id
+from rookdb.patch_protocol import (
+    decode_patch_command,
+    decode_patch_reply,
+    encode_patch_command,
+    encode_patch_reply,
+)
 from rookdb.serialization.encoding import dumps
 from rookdb.storage.records import (
     BatchResult,
@@ -57,6 +66,8 @@ from rookdb.storage.records import (
     DeleteCommand,
     DocumentRecord,
     ForceRevisionCommand,
+    PatchCommand,
+    PatchReply,
     ProjectionRow,
     PutCommand,
     ReadCheck,
@@ -244,6 +255,8 @@ def encode_commands(batch: Iterable[Command]) -> bytes:
                 before = command.id.lower()
             else:
                 parts.append(orjson.dumps({"Type": "ForceRevisionCreation", "Id": command.id}))
+        elif type(command) is PatchCommand:
+            parts.append(orjson.dumps(encode_patch_command(command, return_document=True)))
         else:
             assert type(command) is ReadCheck
             parts.append(
@@ -289,7 +302,13 @@ class JsonPatch:
 
 #: One command of a ``bulk_docs`` body as the server reads it.
 BatchEntry = (
-    PutCommand | DeleteCommand | ReadCheck | TrackChanges | JsonPatch | ForceRevisionCommand
+    PutCommand
+    | DeleteCommand
+    | ReadCheck
+    | TrackChanges
+    | JsonPatch
+    | PatchCommand
+    | ForceRevisionCommand
 )
 
 
@@ -340,12 +359,14 @@ def decode_batch(body: Any) -> list[BatchEntry]:
             out.append(ReadCheck(document_id, expected))
         elif kind == "JsonPatch":
             out.append(_json_patch(raw, document_id, i))
+        elif kind == "PATCH":
+            out.append(decode_patch_command(raw, document_id, expected, i))
         elif kind == "ForceRevisionCreation":
             out.append(ForceRevisionCommand(document_id))
         else:
             raise ConfigurationError(
                 f"command {i}: Type {quoted(kind)} is not supported by rookdb "
-                "(PUT, DELETE, JsonPatch, BatchTrackChanges, ForceRevisionCreation)"
+                "(PUT, DELETE, PATCH, JsonPatch, BatchTrackChanges, ForceRevisionCreation)"
             )
     return out
 
@@ -424,6 +445,10 @@ def encode_batch_result(
             out.append({"Type": "DELETE", "Id": command.id, "Deleted": True})
         elif type(command) is TrackChanges:
             out.append({"Type": "BatchTrackChanges"})
+        elif type(command) is PatchCommand:
+            reply = next(replies)
+            assert isinstance(reply, PatchReply)
+            out.append(encode_patch_reply(reply, command.return_document, encode_document))
         elif type(command) is JsonPatch:
             record = (patched or {}).get(i)
             if record is None:
@@ -449,7 +474,20 @@ def encode_batch_result(
     return {"Results": out}
 
 
-def _revision_reply(reply: RevisionReply) -> dict[str, Any]:
+def _decode_reply(r: dict[str, Any]) -> PatchReply | RevisionReply:
+    """The reply of a batch command other than PUT and DELETE, from the server's answer."""
+    if r["Type"] == "PATCH":
+        return decode_patch_reply(r, decode_document)
+    return RevisionReply(
+        r.get("@id", ""),
+        r["RevisionCreated"] is True,
+        r.get("@change-vector"),
+        r.get("@last-modified"),
+    )
+
+
+def _revision_reply(reply: PatchReply | RevisionReply) -> dict[str, Any]:
+    assert isinstance(reply, RevisionReply)
     if not reply.created:
         return {"Type": "ForceRevisionCreation", "RevisionCreated": False, "@id": reply.id}
     return {
@@ -470,14 +508,9 @@ def decode_batch_result(body: Any) -> BatchResult:
                 if r.get("Type") == "PUT"
             ],
             [
-                RevisionReply(
-                    r.get("@id", ""),
-                    r["RevisionCreated"] is True,
-                    r.get("@change-vector"),
-                    r.get("@last-modified"),
-                )
+                _decode_reply(r)
                 for r in body["Results"]
-                if r.get("Type") == "ForceRevisionCreation"
+                if r.get("Type") in ("PATCH", "ForceRevisionCreation")
             ],
         )
     except (KeyError, TypeError, AttributeError) as exc:
@@ -490,6 +523,10 @@ def decode_batch_result(body: Any) -> BatchResult:
 _ERRORS: list[tuple[type[RookError], int, str]] = [
     (ConcurrencyError, 409, "ConcurrencyException"),
     (QueryError, 400, "InvalidQueryException"),
+    # A script's own failure, its limits included: what the client sent does not run.
+    (PatchScriptLimitError, 400, "Documents.Patching.JavaScriptException"),
+    (PatchScriptError, 400, "Documents.Patching.JavaScriptException"),
+    (ScriptingUnavailableError, 501, "RavenException"),
     # RavenDB's own answer is its JSON Patch library's exception, unknown to its clients (they
     # raise RavenException for it); a bad request it is, never a 5xx.
     (PatchError, 400, "BadRequestException"),
@@ -711,6 +748,10 @@ def error_body(error: RookError) -> dict[str, Any]:
         )
     elif isinstance(error, QueryError):
         body.update(Position=error.position, Line=error.line, Column=error.column)
+    elif isinstance(error, PatchScriptError):
+        body.update(Id=error.document_id, Line=error.line, Column=error.column)
+        if isinstance(error, PatchScriptLimitError):
+            body["Limit"] = error.limit
     return body
 
 
@@ -731,6 +772,14 @@ def error_from_body(status: int, body: Mapping[str, Any] | None) -> RookError:
     if name == "QueryError":
         return QueryError(
             message, position=body.get("Position"), line=body.get("Line"), column=body.get("Column")
+        )
+    if name == "PatchScriptLimitError":
+        return PatchScriptLimitError(
+            message, limit=str(body.get("Limit") or "time"), document_id=body.get("Id")
+        )
+    if name == "PatchScriptError":
+        return PatchScriptError(
+            message, line=body.get("Line"), column=body.get("Column"), document_id=body.get("Id")
         )
     cls = _BY_NAME.get(str(name))
     if cls is not None and cls not in (ConcurrencyError, QueryError):

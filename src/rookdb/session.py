@@ -8,12 +8,14 @@ goes through ``_request`` (the request budget of S18).
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from rookdb.advanced import Advanced
 from rookdb.batch import command_for, read_checks, streamed_commands
 from rookdb.conventions import DocumentConventions, dict_collection_name
+from rookdb.deferred import Deferred
 from rookdb.errors import InvalidOperationError, SerializationError, TooManyRequestsError
 from rookdb.events import (
     BeforeQueryEventArgs,
@@ -32,6 +34,7 @@ from rookdb.storage.records import (
     Command,
     DocumentRecord,
     GetResult,
+    PatchReply,
     PrefixRead,
     ProjectionRow,
     QueryResult,
@@ -94,6 +97,8 @@ class DocumentSession(EventRegistration):
         self._last_metadata: dict[str, Any] = {}
         self._pending_lazy: list[LazyOperation] = []
         self._forced_revisions = ForcedRevisions()
+        # Commands the next save sends after the entities' own (defer, typed patches).
+        self._deferred = Deferred()
         self._requests = 0
         self._closed = False
         self.max_number_of_requests_per_session: int = (
@@ -411,6 +416,11 @@ class DocumentSession(EventRegistration):
                     document_id = self._id_for(self._database, entity, collection)
         if document_id is not key:  # a given key was checked on the way in
             validate_id(document_id)
+        if self._deferred.has(document_id.lower()):
+            raise InvalidOperationError(
+                f"cannot store {document_id!r}: a deferred command (a patch, defer()) writes "
+                "it in this session's next save"
+            )
         state = DocumentState(entity, document_id, collection, metadata, metadata_shared=shared)
         # Refuses an id another object holds (NonUniqueObjectError) before changing anything.
         self._map.track_new(state, change_vector)
@@ -497,9 +507,10 @@ class DocumentSession(EventRegistration):
         )
 
     def has_changes(self) -> bool:
-        """True when ``save_changes()`` would write anything (the RavenDB client's method)."""
+        """True when ``save_changes()`` would write anything (the RavenDB client's method):
+        changed entities, deletes, or deferred commands."""
         self._check_open()
-        return bool(self._compute())
+        return bool(self._deferred) or bool(self._compute())
 
     def ignore_changes_for(self, entity: object) -> None:
         """Never save changes to ``entity``; it stays in the identity map (S6)."""
@@ -513,9 +524,11 @@ class DocumentSession(EventRegistration):
         state.ignore()
 
     def save_changes(self) -> None:
-        """Write every change in one atomic batch, or nothing (S3). No changes: no request."""
+        """Write every change in one atomic batch, or nothing (S3): the entities' puts and
+        deletes, then the deferred commands (patches). No changes: no request."""
         self._check_open()
         events = self._events
+        deferred = self._deferred.commands(self._is_tracked)
         forced = self._forced_revisions
         if (
             events.before_store
@@ -524,8 +537,8 @@ class DocumentSession(EventRegistration):
         ):
             # Handlers see every change before anything is written, and read checks need
             # every key the batch writes: the whole batch first.
-            changes = self._compute()
-            if not changes and not forced:
+            changes = list(self._deferred.check(self._compute()))
+            if not changes and not deferred and not forced:
                 return
             if changes:
                 events.fire_before_save(self, changes, self._encode_checked)
@@ -534,25 +547,34 @@ class DocumentSession(EventRegistration):
             batch: Iterable[Command] = [
                 *forced.around_puts(command_for(change, checking) for change in changes)
             ]
+            batch = [*batch, *deferred]
             if mode is OptimisticConcurrencyMode.WRITES_AND_READS:
                 # Before the forced revisions, which may give a read document a new version.
-                batch = [*batch, *read_checks(self._map, changes)]
+                checks = read_checks(self._map, changes)
+                batch += [c for c in checks if not self._deferred.has(c.id.lower())]
             batch = [*batch, *forced.rest()]
         else:
             checking = self._concurrency_mode is not OptimisticConcurrencyMode.NONE
-            streamed = streamed_commands(self._changes(), checking)
+            streamed = streamed_commands(self._deferred.check(self._changes()), checking)
             if streamed is None:
-                if not forced:
+                if not deferred and not forced:
                     return
-                streamed = [], iter(())
-            changes, batch = streamed
+                changes, batch = [], deferred
+            else:
+                changes, batch = streamed
+                if deferred:
+                    batch = itertools.chain(batch, deferred)
             if forced:
                 batch = forced.commands(batch)
         self._request()
         result = self._storage.apply(batch)
+        self._deferred.clear()
         self._after_save(changes, result.puts)
+        for reply in result.replies:
+            if isinstance(reply, PatchReply):
+                self._patched(reply)
         if forced:
-            self._revisions_forced(result.replies)
+            self._revisions_forced([r for r in result.replies if isinstance(r, RevisionReply)])
 
     def _revisions_forced(self, replies: Sequence[RevisionReply]) -> None:
         """Documents given a forced revision have ``HasRevisions`` in storage, and a new
@@ -575,6 +597,20 @@ class DocumentSession(EventRegistration):
                 state.last_modified if reply is None else reply.last_modified,
             )
 
+    def _is_tracked(self, key: str) -> bool:
+        state = self._map.by_key(key)
+        return state is not None and not state.deleted
+
+    def _patched(self, reply: PatchReply) -> None:
+        """A patch's reply: the tracked entity of its document holds the document now, as
+        RavenDB's client does (its local edits were refused before the save)."""
+        record = reply.document
+        if record is None or reply.status not in ("Patched", "Created"):
+            return
+        state = self._map.by_key(record.id.lower())
+        if state is not None and not state.deleted and state.entity is not None:
+            self._refresh(state, record)
+
     def _after_save(self, changes: list[Change], puts: Sequence[WriteResult]) -> None:
         saved = finalize_save(self._map, changes, puts, self._codec.set_identity)
         self._events.fire_after_save(self, saved)
@@ -583,6 +619,25 @@ class DocumentSession(EventRegistration):
     # ``rookdb.advanced.Advanced`` holds the identity map and calls only these (and
     # ``_check_open``, ``_compute``); each keeps the session's rules (the request budget,
     # no-tracking) in the session.
+
+    def _deferred_queue(self) -> Deferred:
+        """The commands the next save sends after the entities' own."""
+        self._check_open()
+        return self._deferred
+
+    def _encode_new(self, entity: object, document_id: str) -> bytes:
+        """``entity`` as the document a save of it under ``document_id`` would write (for
+        ``add_or_patch``'s document to create), without tracking it."""
+        if isinstance(entity, dict):
+            metadata = self._dict_metadata(entity)
+            metadata.setdefault(
+                "@collection",
+                dict_collection_name(document_id, self._conventions.identity_parts_separator),
+            )
+        else:
+            _, metadata = self._store.type_info(type(entity))
+        state = DocumentState(entity, document_id, "", dict(metadata))
+        return self._encode_checked(state)
 
     def _fetch(self, ids: Sequence[str]) -> GetResult:
         """Read ``ids`` from storage: one request of the budget."""
@@ -595,6 +650,7 @@ class DocumentSession(EventRegistration):
         self._map.clear()
         self._included.clear()
         self._pending_lazy.clear()
+        self._deferred.clear()
 
     def _reload(self, state: DocumentState) -> bool:
         """Read ``state``'s document again and make its entity hold it, dropping local edits
@@ -602,6 +658,11 @@ class DocumentSession(EventRegistration):
         record = self._fetch([state.id]).documents.get(state.key)
         if record is None:
             return False
+        self._refresh(state, record)
+        return True
+
+    def _refresh(self, state: DocumentState, record: DocumentRecord) -> None:
+        """Make ``state``'s entity hold ``record``, in place."""
         entity = state.entity
         fresh, metadata, extras = self._decode(record, type(entity))
         self._codec.refresh_in_place(entity, fresh)
@@ -610,7 +671,6 @@ class DocumentSession(EventRegistration):
             extras[id(entity)] = (entity, held[1])
         last_modified = record.last_modified
         state.reloaded(record.data, record.change_vector, last_modified, metadata, extras or None)
-        return True
 
     def _conditional_load(
         self, document_id: str, change_vector: str, object_type: type[Any] | None

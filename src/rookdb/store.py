@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 
 from rookdb.bulk_insert import CHUNK_SIZE, BulkInsertOperation
 from rookdb.conventions import DocumentConventions
+from rookdb.document_operations import Operations
 from rookdb.errors import ConfigurationError, InvalidOperationError, StorageError
 from rookdb.events import EventRegistration, SessionEvents
 from rookdb.ids import HiLoIdGenerator, validate_collection_name, validate_database_name
@@ -170,6 +171,8 @@ class DocumentStore(EventRegistration):
         self._type_info: dict[type, tuple[str, dict[str, Any]]] = {}
         self._closed = False
         self.maintenance = MaintenanceOperations(self)
+        #: ``store.operations.send(...)``: patches and deletes (``rookdb.document_operations``).
+        self.operations = Operations(self)
 
     def __enter__(self) -> DocumentStore:
         return self

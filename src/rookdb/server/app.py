@@ -51,6 +51,7 @@ from rookdb.server import (
     hilo,
     identities,
     json_patch,
+    patches,
     revisions,
     streams,
 )
@@ -212,10 +213,12 @@ class _Server:
         }
 
     async def write_document(self, request: Request) -> Response:
-        """``PUT`` / ``DELETE /docs?id=`` (``rookdb.server.documents``)."""
+        """``PUT`` / ``DELETE /docs?id=`` (``rookdb.server.documents``), ``PATCH``."""
         storage = self.storage(request, write=True)
         if request.method == "PUT":
             return await documents.put(storage, request, await self.body(request))
+        if request.method == "PATCH":  # PatchOperation (rookdb.server.patches)
+            return await patches.patch_document(storage, request, await self.body(request))
         return await documents.delete(storage, request)
 
     async def json_patch(self, request: Request) -> Response:
@@ -237,6 +240,12 @@ class _Server:
         query = query_read(await self.body(request)).query
         result = await run_in_threadpool(storage.query, query)
         return json_response(self.query_answer(request, query, result))
+
+    async def queries_by_query(self, request: Request) -> Response:
+        """``PATCH`` / ``DELETE /queries`` (``rookdb.server.patches.by_query``)."""
+        storage = self.storage(request, write=True)
+        body = await self.body(request)
+        return json_response(await patches.by_query(storage, self.operations, request, body))
 
     def query_answer(
         self,
@@ -314,10 +323,11 @@ _FUNCTIONS: dict[str, RouteFunction] = {
 #: 501 (or a 405 for another method on one of these paths).
 ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_DB}/docs", "docs", ("GET", "HEAD", "POST")),
-    (f"{_DB}/docs", "write_document", ("PUT", "DELETE")),
+    (f"{_DB}/docs", "write_document", ("PUT", "DELETE", "PATCH")),
     (f"{_DB}/bulk_docs", "bulk_docs", ("POST",)),
     (f"{_DB}/json-patch", "json_patch", ("PATCH",)),
     (f"{_DB}/queries", "queries", ("POST",)),
+    (f"{_DB}/queries", "queries_by_query", ("PATCH", "DELETE")),
     (f"{_DB}/multi_get", "multi_get", ("POST",)),
     (f"{_DB}/streams/queries", "stream_query", ("GET", "POST")),
     (f"{_DB}/streams/docs", "stream_docs", ("GET",)),

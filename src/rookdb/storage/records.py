@@ -18,8 +18,9 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
-from rookdb.errors import ConcurrencyError
+from rookdb.errors import ConcurrencyError, ConfigurationError, InvalidIdError
 from rookdb.ids import validate_collection_name, validate_id
+from rookdb.patches import PatchOperation
 from rookdb.query import Query, QueryStatistics
 from rookdb.serialization.encoding import check_depth
 from rookdb.serialization.scalars import encode_datetime
@@ -35,6 +36,9 @@ __all__ = [
     "ForceRevisionCommand",
     "GetResult",
     "IdsRead",
+    "PatchCommand",
+    "PatchReply",
+    "PatchRequest",
     "PrefixRead",
     "ProjectionRow",
     "PutCommand",
@@ -156,7 +160,52 @@ class ForceRevisionCommand:
         validate_id(self.id)
 
 
-Command = PutCommand | DeleteCommand | ReadCheck | ForceRevisionCommand
+@dataclasses.dataclass(slots=True)
+class PatchRequest:
+    """RavenDB's ``PatchRequest``: a JavaScript ``script`` run with ``args`` = ``values``
+    (``rookdb.scripting``, needs the engine), or the session's typed ``operations``
+    (``rookdb.patches``), applied in Python; a request with operations carries their script
+    too, for a RavenDB server."""
+
+    script: str = ""
+    values: dict[str, Any] = dataclasses.field(default_factory=dict)
+    operations: tuple[PatchOperation, ...] = ()
+
+    def __post_init__(self) -> None:
+        if type(self.script) is not str or type(self.values) is not dict:
+            raise ConfigurationError("a patch request is a script (str) and values (a dict)")
+        if not self.operations and not self.script.strip():
+            raise ConfigurationError("a patch request needs a script (or typed operations)")
+
+
+@dataclasses.dataclass(slots=True)
+class PatchCommand:
+    """Patch document ``id`` in the batch's transaction (``rookdb.storage.patching``), as
+    RavenDB's ``PATCH`` batch command.
+
+    Missing document: ``create_if_missing`` (a document's JSON) is stored as it is, else
+    ``patch_if_missing`` runs on an empty document; without either, nothing is written.
+    ``expected_change_vector``: the document must have it (``ConcurrencyError``), or with
+    ``skip_patch_if_change_vector_mismatch`` the patch is skipped. ``return_document``: the
+    wire asks for the patched document (local backends always give it)."""
+
+    id: str
+    patch: PatchRequest
+    patch_if_missing: PatchRequest | None = None
+    create_if_missing: bytes | None = None
+    expected_change_vector: str | None = None
+    skip_patch_if_change_vector_mismatch: bool = False
+    return_document: bool = False
+
+    def __post_init__(self) -> None:
+        validate_id(self.id)
+        if not self.id or self.id[-1] in "/|":
+            raise InvalidIdError(f"a patch names the document it patches, not {self.id!r}")
+        if self.create_if_missing is not None:
+            check_depth(self.create_if_missing, self.id)
+
+
+Command = PutCommand | DeleteCommand | ReadCheck | PatchCommand | ForceRevisionCommand
 
 
 def check_expected(document_id: str, expected: str | None, actual: str | None) -> None:
@@ -197,13 +246,23 @@ class RevisionReply(NamedTuple):
     last_modified: str | None = None
 
 
+class PatchReply(NamedTuple):
+    """What a ``PatchCommand`` did: RavenDB's ``PatchStatus`` (``Patched``, ``NotModified``,
+    ``Created``, ``DocumentDoesNotExist``, ``Skipped``) and the document as stored after it
+    (None when it does not exist)."""
+
+    id: str
+    status: str
+    document: DocumentRecord | None
+
+
 class BatchResult(NamedTuple):
     """Results of ``apply``: one ``WriteResult`` per ``PutCommand``, in batch order; and the
-    replies of the other commands (``ForceRevisionCommand``: a ``RevisionReply``, none for
-    one ``before_put``: its put answers), in batch order."""
+    replies of the other commands (``PatchCommand``: a ``PatchReply``; ``ForceRevisionCommand``:
+    a ``RevisionReply``, none for one ``before_put``: its put answers), in batch order."""
 
     puts: list[WriteResult]
-    replies: Sequence[RevisionReply] = ()
+    replies: Sequence[PatchReply | RevisionReply] = ()
 
 
 class ConditionalGetResult(NamedTuple):

@@ -27,6 +27,7 @@ import orjson
 import psycopg
 
 from rookdb.errors import ConcurrencyError, StorageError
+from rookdb.storage.patching import Patching
 from rookdb.storage.postgres.errors import PostgresBatchErrors
 from rookdb.storage.postgres.indexes import SchemaIndexes, searched
 from rookdb.storage.postgres.transactions import RETRYABLE, transaction
@@ -34,6 +35,7 @@ from rookdb.storage.records import (
     BatchResult,
     Command,
     DeleteCommand,
+    DocumentRecord,
     ForceRevisionCommand,
     PutCommand,
     ReadCheck,
@@ -49,6 +51,7 @@ from rookdb.storage.relational.revisions import (
     BatchRevisions,
     Rules,
     force_revision,
+    with_revision_replies,
 )
 from rookdb.storage.relational.storage import RelationalStorage, read_check_failed
 
@@ -149,10 +152,15 @@ class PostgresWrites(RelationalStorage):
             final: dict[str, tuple[str, bytes] | None] | None = {} if searched(registry) else None
             now = last_modified_now()
             pending: list[_PendingPuts] = []
-            replies: list[RevisionReply] = []
+            replies: list[tuple[int, RevisionReply]] = []
+            # Patches read (FOR UPDATE: no other batch changes them before COMMIT) and become
+            # puts and deletes; what this batch wrote before them, they see from the batch.
+            patching = Patching(batch, lambda keys: self._locked(conn, keys))
+            # Each forced revision's place among the patches' replies, as it passes.
+            patched: dict[int, int] = {}
             with contextlib.ExitStack() as pipeline:
                 pipelined = False
-                for chunk in _chunks(batch, _CHUNK):
+                for chunk in _chunks(_placed(patching, patched), _CHUNK):
                     if len(chunk) == _CHUNK and not pipelined:
                         pipelined = True
                         # A big batch: each statement goes as soon as it is made, and
@@ -168,7 +176,9 @@ class PostgresWrites(RelationalStorage):
                         chunk = [revisions.revise(c) for c in chunk]
                     ids = self._complete_ids(conn, chunk)
                     for span in _spans(chunk, ids):
-                        puts = self._apply_segment(conn, span, now, final, revisions, replies)
+                        puts = self._apply_segment(
+                            conn, span, now, final, revisions, replies, patched
+                        )
                         if puts is not None:
                             pending.append(puts)
             results: list[WriteResult] = []
@@ -179,7 +189,12 @@ class PostgresWrites(RelationalStorage):
                 revisions.finish(conn, self._revision_sql)
             if final:
                 self._indexes.maintain(conn, registry, final)
-        return BatchResult(results, replies)
+        return with_revision_replies(patching.result(results), replies)
+
+    def _locked(self, conn: psycopg.Connection[Any], keys: Sequence[str]) -> dict[str, Any]:
+        """The records of ``keys``, locked until the batch ends."""
+        rows = conn.execute(self._sql.get_many + " FOR UPDATE", (self._key_list(list(keys)),))
+        return {row[0]: DocumentRecord._make(row[1:]) for row in rows.fetchall()}
 
     def _lock_indexes(self, conn: psycopg.Connection[Any]) -> tuple[Registry, Rules | None]:
         """First in a write's transaction: the index lock, shared (index creation holds it
@@ -214,7 +229,8 @@ class PostgresWrites(RelationalStorage):
         now: str,
         final: dict[str, tuple[str, bytes] | None] | None,
         revisions: BatchRevisions | None = None,
-        replies: list[RevisionReply] | None = None,
+        replies: list[tuple[int, RevisionReply]] | None = None,
+        patched: dict[int, int] | None = None,
     ) -> _PendingPuts | None:
         """Commands on distinct keys: read checks, deletes, then puts, each kind in statements
         whose WHERE is the concurrency check. The puts' results are read later (``_written``)."""
@@ -250,7 +266,7 @@ class PostgresWrites(RelationalStorage):
             etag, suffix = self._next_etag(conn), f"-{self._database_id}"
             reply = force_revision(conn, self._revision_sql, force, etag, suffix, now, _jsonb_text)
             if not force.before_put:  # its put answers for it
-                replies.append(reply)
+                replies.append(((patched or {}).get(id(force), 0), reply))
         if deletes:
             deleted = [key for key, _ in deletes]
             # "" (must not exist) never deletes: the change vector is never empty.
@@ -368,6 +384,15 @@ class PostgresWrites(RelationalStorage):
         )
         for document_id, expected, key in expectations:
             check_expected(document_id, expected, current.get(key))
+
+
+def _placed(patching: Patching, places: dict[int, int]) -> Iterator[Command]:
+    """``patching``'s commands, each forced revision's place among the patches' replies
+    noted in ``places`` (by the command's ``id()``) as it passes."""
+    for command in patching:
+        if type(command) is ForceRevisionCommand:
+            places[id(command)] = patching.replies_so_far
+        yield command
 
 
 def _jsonb_text(data: bytes) -> str:

@@ -28,9 +28,11 @@ from rookdb.ids import validate_id
 from rookdb.serialization.encoding import dumps
 from rookdb.storage.base import Storage
 from rookdb.storage.records import (
+    BatchResult,
     Command,
     DocumentRecord,
     ForceRevisionCommand,
+    PatchReply,
     PutCommand,
     RevisionReply,
     RevisionsPage,
@@ -56,6 +58,7 @@ __all__ = [
     "Rule",
     "Rules",
     "force_revision",
+    "with_revision_replies",
 ]
 
 
@@ -158,6 +161,24 @@ def force_revision(
     values = (key, etag, document_id, collection, change_vector, last_modified)
     conn.execute(sql.insert, (*values, revision.decode() if sql.text else revision))
     return RevisionReply(document_id, True, change_vector, last_modified)
+
+
+def with_revision_replies(
+    result: BatchResult, replies: Sequence[tuple[int, RevisionReply]]
+) -> BatchResult:
+    """``result`` with the replies of forced revisions among its other replies, in batch
+    order: each comes after as many of those as its number says."""
+    if not replies:
+        return result
+    merged: list[PatchReply | RevisionReply] = []
+    others = list(result.replies)
+    taken = 0
+    for before, reply in replies:
+        merged.extend(others[taken:before])
+        taken = max(taken, before)
+        merged.append(reply)
+    merged.extend(others[taken:])
+    return result._replace(replies=merged)
 
 
 class BatchRevisions:

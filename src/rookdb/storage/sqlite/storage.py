@@ -20,6 +20,7 @@ import orjson
 from rookdb.errors import DatabaseDoesNotExistError
 from rookdb.ids import hilo_document_id
 from rookdb.query import OrderBy, Query
+from rookdb.storage.patching import Patching
 from rookdb.storage.records import (
     BatchResult,
     Capabilities,
@@ -41,6 +42,7 @@ from rookdb.storage.relational.revisions import (
     RevisionStatements,
     Rules,
     force_revision,
+    with_revision_replies,
 )
 from rookdb.storage.relational.statements import Statements
 from rookdb.storage.relational.storage import (
@@ -329,7 +331,7 @@ class SqliteStorage(RelationalStorage):
         suffix = f"-{self._database_id}"
         rows: list[tuple[Any, ...]] = []
         results: list[WriteResult] = []
-        replies: list[RevisionReply] = []
+        replies: list[tuple[int, RevisionReply]] = []
         # With value or full-text indexes, the final state of every key the batch touches.
         registry = self._indexes.registry(conn)
         maintained = any(k != "expression" for i in registry.values() for (_, k) in i)
@@ -337,7 +339,9 @@ class SqliteStorage(RelationalStorage):
         deleted_rowids: dict[str, int] = {}
         rules = Rules.of(meta.get(CONFIGURATION))
         revisions = None if rules is None else BatchRevisions(rules)
-        for command in batch:
+        # Patches read in this transaction (it holds the write lock) and become puts/deletes.
+        patching = Patching(batch, lambda keys: self._fetch(conn, list(keys)))
+        for command in patching:
             if type(command) is PutCommand:
                 etag += 1
                 document_id = command.id
@@ -393,7 +397,7 @@ class SqliteStorage(RelationalStorage):
                 etag += 1  # the document's new version's, if it gets HasRevisions
                 reply = force_revision(conn, _REVISIONS, command, etag, suffix, now)
                 if not command.before_put:  # its put answers for it
-                    replies.append(reply)
+                    replies.append((patching.replies_so_far, reply))
                 if checked and reply.created:
                     current[document_key(command.id)] = reply.change_vector
             else:
@@ -408,4 +412,4 @@ class SqliteStorage(RelationalStorage):
         if revisions is not None:
             revisions.finish(conn, _REVISIONS)
         conn.execute("UPDATE meta SET value = ? WHERE name = 'last_etag'", (str(etag),))
-        return BatchResult(results, replies)
+        return with_revision_replies(patching.result(results), replies)

@@ -1,0 +1,95 @@
+"""Patch and delete the documents of a query, as RavenDB's ``PatchByQueryOperation`` and
+``DeleteByQueryOperation`` do: ``from Users where age < 18 update { this.minor = true; }``.
+
+The query's matches are read once, then written in batches of ``CHUNK`` documents, each batch
+atomic (as RavenDB: a failure stops the operation, the batches before it stay written). The
+``update`` script is a patch script (``rookdb.scripting``): the query's parameters are its
+``args``, and ``$name`` names them as in RavenDB's RQL.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+from rookdb import rql
+from rookdb.errors import QueryError
+from rookdb.storage.base import Storage
+from rookdb.storage.records import Command, DeleteCommand, PatchCommand, PatchRequest
+
+__all__ = ["CHUNK", "ByQueryResult", "delete_by_query", "patch_by_query", "split_update"]
+
+#: Documents written per batch (one transaction each).
+CHUNK = 1000
+
+_UPDATE = re.compile(r"update\s*\{", re.IGNORECASE)
+_PARAMETER = re.compile(r"[A-Za-z_][\w]*\Z")
+
+
+class ByQueryResult(NamedTuple):
+    """RavenDB's ``BulkOperationResult``: ``total`` documents processed."""
+
+    total: int
+
+
+def split_update(text: str) -> tuple[str, str]:
+    """The query of ``text`` and the script of its ``update { ... }`` clause (outside string
+    literals; the clause ends the text)."""
+    quote = None
+    i = 0
+    while i < len(text):
+        char = text[i]
+        if quote is not None:
+            if char == "\\":
+                i += 1
+            elif char == quote:
+                quote = None
+        elif char in "'\"":
+            quote = char
+        elif (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")) and (
+            match := _UPDATE.match(text, i)
+        ):
+            body = text[match.end() :].rstrip()
+            if not body.endswith("}"):
+                raise QueryError("the update clause is update { script }", position=i)
+            return text[:i], body[:-1]
+        i += 1
+    raise QueryError("a patch by query ends with update { script }")
+
+
+def _script(script: str, parameters: Mapping[str, Any]) -> str:
+    # $name as in RavenDB's RQL; declared on the script's first line, to keep its line numbers.
+    names = [name for name in parameters if _PARAMETER.match(name)]
+    return "".join(f"var ${n} = args[{n!r}]; " for n in names) + script
+
+
+def _matches(storage: Storage, text: str, parameters: Mapping[str, Any]) -> list[str]:
+    query = rql.parse(text, dict(parameters))
+    return [record.id for record in storage.query(query).records]
+
+
+def _write(storage: Storage, commands: list[Command]) -> None:
+    for start in range(0, len(commands), CHUNK):
+        storage.apply(commands[start : start + CHUNK])
+
+
+def patch_by_query(
+    storage: Storage, text: str, parameters: Mapping[str, Any] | None = None
+) -> ByQueryResult:
+    """Run the ``update`` script of ``text`` on every document its query matches."""
+    values = dict(parameters or {})
+    query_text, script = split_update(text)
+    request = PatchRequest(_script(script, values), values)
+    ids = _matches(storage, query_text, values)
+    _write(storage, [PatchCommand(i, request) for i in ids])
+    return ByQueryResult(len(ids))
+
+
+def delete_by_query(
+    storage: Storage, text: str, parameters: Mapping[str, Any] | None = None
+) -> ByQueryResult:
+    """Delete every document the query ``text`` matches."""
+    ids = _matches(storage, text, dict(parameters or {}))
+    _write(storage, [DeleteCommand(i) for i in ids])
+    return ByQueryResult(len(ids))

@@ -1,0 +1,139 @@
+"""Commands a session sends with its next ``save_changes``, after its own puts and deletes:
+``session.advanced.defer(...)``, and the typed patches (``patch``, ``increment``,
+``add_or_patch``, ``patch_array``, ...) that queue ``PatchCommand``s, as RavenDB's client does.
+
+RavenDB's rules: the typed patches of one document merge into one command (one script); a
+document with a deferred command cannot also be stored, modified or deleted by the session (the
+batch would write it twice: ``InvalidOperationError``); a save sends the deferred commands even
+when no entity changed; after a failed save they are all still queued, after a successful one
+none is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from rookdb.errors import ConfigurationError, InvalidOperationError
+from rookdb.patches import ArrayAdd, ArrayRemoveAt, PatchOperation, check_path, render_script
+from rookdb.storage.records import (
+    Command,
+    DeleteCommand,
+    PatchCommand,
+    PatchRequest,
+    PutCommand,
+    document_key,
+)
+from rookdb.tracking.unit_of_work import Change, ChangeKind
+
+__all__ = ["Deferred", "JavaScriptArray", "typed_request"]
+
+
+class JavaScriptArray:
+    """What ``patch_array``'s callback receives (RavenDB's ``JavaScriptArray``): each call
+    adds an operation on the array at the path; calls chain."""
+
+    def __init__(self, path: str, encode: Any) -> None:
+        self._path = path
+        self._encode = encode
+        self.operations: list[PatchOperation] = []
+
+    def add(self, *items: Any) -> JavaScriptArray:
+        """Append ``items`` (``push``)."""
+        self.operations.append(ArrayAdd(self._path, tuple(self._encode(i) for i in items)))
+        return self
+
+    def remove_at(self, index: int) -> JavaScriptArray:
+        """Remove the item at ``index`` (``splice(index, 1)``; negative counts from the end)."""
+        if type(index) is not int:
+            raise ConfigurationError(f"remove_at takes an int index, not {index!r}")
+        self.operations.append(ArrayRemoveAt(self._path, index))
+        return self
+
+
+def typed_request(operations: Iterable[PatchOperation]) -> PatchRequest:
+    """A request of typed operations, with the script RavenDB's client would send for them."""
+    ops = tuple(operations)
+    for op in ops:
+        check_path(op.path)
+    script, values = render_script(ops)
+    return PatchRequest(script, values, ops)
+
+
+class Deferred:
+    """A session's queue of deferred commands."""
+
+    def __init__(self) -> None:
+        self._commands: list[Command] = []
+        self._keys: set[str] = set()
+
+    def __bool__(self) -> bool:
+        return bool(self._commands)
+
+    def __len__(self) -> int:
+        return len(self._commands)
+
+    def has(self, key: str) -> bool:
+        """Whether a deferred command writes the document of ``key``."""
+        return key in self._keys
+
+    def add(self, *commands: Command) -> None:
+        """``defer``: storage commands (``PatchCommand``, ``PutCommand``, ``DeleteCommand``)."""
+        for command in commands:
+            if not isinstance(command, (PatchCommand, PutCommand, DeleteCommand)):
+                raise ConfigurationError(
+                    "defer() takes PatchCommand, PutCommand or DeleteCommand, "
+                    f"not {type(command).__name__}"
+                )
+        for command in commands:
+            self._commands.append(command)
+            self._keys.add(document_key(command.id))
+
+    def typed(
+        self,
+        document_id: str,
+        operations: list[PatchOperation],
+        create_if_missing: bytes | None = None,
+    ) -> None:
+        """Queue typed ``operations`` on ``document_id``: merged into the document's earlier
+        typed patch when it has one (and neither creates the document), as RavenDB's client
+        merges ``patch`` calls into one script."""
+        key = document_key(document_id)
+        if create_if_missing is None:
+            for command in reversed(self._commands):
+                if (
+                    type(command) is PatchCommand
+                    and document_key(command.id) == key
+                    and command.patch.operations
+                    and command.create_if_missing is None
+                    and command.patch_if_missing is None
+                    and command.expected_change_vector is None
+                ):
+                    command.patch = typed_request((*command.patch.operations, *operations))
+                    return
+        self.add(PatchCommand(document_id, typed_request(operations), None, create_if_missing))
+
+    def check(self, changes: Iterable[Change]) -> Iterator[Change]:
+        """``changes``, refusing one of a document a deferred command writes too."""
+        keys = self._keys
+        for change in changes:
+            if keys and document_key(change.document_id) in keys:
+                what = "deleted" if change.kind is ChangeKind.DELETED else "modified"
+                raise InvalidOperationError(
+                    f"cannot save: document {change.document_id!r} was {what} in the session "
+                    "and a deferred command (a patch, defer()) writes it too; save one, then "
+                    "the other"
+                )
+            yield change
+
+    def commands(self, loaded: Any) -> list[Command]:
+        """The commands to send; a patch of a document the session tracks (``loaded(key)``)
+        asks for the patched document back, to update the entity."""
+        for command in self._commands:
+            if type(command) is PatchCommand and loaded(document_key(command.id)):
+                command.return_document = True
+        return list(self._commands)
+
+    def clear(self) -> None:
+        self._commands.clear()
+        self._keys.clear()

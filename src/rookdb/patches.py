@@ -1,0 +1,197 @@
+"""The session's typed patches as data: set a value, increment a number, add to or remove from
+an array, applied to a document in Python (no JavaScript engine needed), or printed as the
+JavaScript RavenDB's client sends for them.
+
+``session.advanced.patch(entity, "address.city", "Oslo")`` becomes ``SetValue("address.city",
+"Oslo")``; storage applies it with ``apply_operations``, and a RavenDB server receives the
+script of ``render_script`` (``this.address.city = args.val_0;``). Both give the same
+document: a path through a missing object, an increment of something that is not a number
+and a push to something that is not an array are errors, as the script's are.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from rookdb.errors import ConfigurationError, PatchError
+
+__all__ = [
+    "ArrayAdd",
+    "ArrayRemoveAt",
+    "Increment",
+    "PatchOperation",
+    "SetValue",
+    "apply_operations",
+    "check_path",
+    "decode_operations",
+    "encode_operations",
+    "render_script",
+]
+
+_PATH = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\Z")
+
+
+def check_path(path: Any) -> str:
+    """A patch path: field names (JavaScript identifiers) joined by dots."""
+    if type(path) is not str or not _PATH.match(path):
+        raise ConfigurationError(
+            f"a patch path is field names joined by dots (letters, digits, _ and $), not {path!r}"
+        )
+    return path
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class SetValue:
+    """``this.<path> = value``."""
+
+    path: str
+    value: Any
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Increment:
+    """``this.<path> = this.<path> ? this.<path> + delta : delta`` (RavenDB's increment)."""
+
+    path: str
+    delta: int | float
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ArrayAdd:
+    """``this.<path>.push(...items)``."""
+
+    path: str
+    items: tuple[Any, ...]
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class ArrayRemoveAt:
+    """``this.<path>.splice(index, 1)``."""
+
+    path: str
+    index: int
+
+
+PatchOperation = SetValue | Increment | ArrayAdd | ArrayRemoveAt
+
+
+def _parent(document: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:
+    *parents, last = path.split(".")
+    node: Any = document
+    for i, name in enumerate(parents):
+        node = node.get(name) if type(node) is dict else None
+        if type(node) is not dict:
+            where = ".".join(parents[: i + 1])
+            raise PatchError(f"patch path {path!r}: {where!r} is not an object")
+    return node, last
+
+
+def _is_number(value: Any) -> bool:
+    return type(value) in (int, float)
+
+
+def apply_operations(
+    document: dict[str, Any], operations: Sequence[PatchOperation]
+) -> dict[str, Any]:
+    """``document`` with ``operations`` applied in order (a new object); ``PatchError`` where
+    the script RavenDB's client sends for them would fail too."""
+    out = copy.deepcopy(document)
+    for op in operations:
+        parent, name = _parent(out, op.path)
+        if type(op) is SetValue:
+            parent[name] = copy.deepcopy(op.value)
+        elif type(op) is Increment:
+            current = parent.get(name)
+            if current in (None, 0, False, "") or current == 0:
+                parent[name] = op.delta
+            elif _is_number(current):
+                parent[name] = current + op.delta
+            else:
+                raise PatchError(f"increment of {op.path!r}: {current!r} is not a number")
+        else:
+            target = parent.get(name)
+            if type(target) is not list:
+                raise PatchError(f"patch of array {op.path!r}: it is not an array")
+            if type(op) is ArrayAdd:
+                target.extend(copy.deepcopy(list(op.items)))
+            else:
+                assert type(op) is ArrayRemoveAt
+                index = op.index + len(target) if op.index < 0 else op.index
+                if 0 <= index < len(target):
+                    del target[index]
+    return out
+
+
+def render_script(
+    operations: Sequence[PatchOperation], first: int = 0
+) -> tuple[str, dict[str, Any]]:
+    """The JavaScript of ``operations`` as RavenDB's client writes it, and its ``args``
+    (``val_<n>`` from ``first``)."""
+    lines: list[str] = []
+    values: dict[str, Any] = {}
+    n = first
+
+    def arg(value: Any) -> str:
+        nonlocal n
+        name = f"val_{n}"
+        n += 1
+        values[name] = value
+        return f"args.{name}"
+
+    for op in operations:
+        target = f"this.{op.path}"
+        if type(op) is SetValue:
+            lines.append(f"{target} = {arg(op.value)};")
+        elif type(op) is Increment:
+            value = arg(op.delta)
+            lines.append(f"{target} = {target} ? {target} + {value} : {value};")
+        elif type(op) is ArrayAdd:
+            lines.append(f"{target}.push({', '.join(arg(item) for item in op.items)});")
+        else:
+            assert type(op) is ArrayRemoveAt
+            lines.append(f"{target}.splice({arg(op.index)}, 1);")
+    return "\n".join(lines), values
+
+
+def encode_operations(operations: Sequence[PatchOperation]) -> list[dict[str, Any]]:
+    """The operations as JSON, for rookdb's own server (beside the script, which a RavenDB
+    server runs instead)."""
+    out: list[dict[str, Any]] = []
+    for op in operations:
+        if type(op) is SetValue:
+            out.append({"Op": "set", "Path": op.path, "Value": op.value})
+        elif type(op) is Increment:
+            out.append({"Op": "increment", "Path": op.path, "Value": op.delta})
+        elif type(op) is ArrayAdd:
+            out.append({"Op": "add", "Path": op.path, "Value": list(op.items)})
+        else:
+            assert type(op) is ArrayRemoveAt
+            out.append({"Op": "remove_at", "Path": op.path, "Value": op.index})
+    return out
+
+
+def decode_operations(raw: Any) -> tuple[PatchOperation, ...]:
+    """``encode_operations``'s JSON back; ``ConfigurationError`` when malformed."""
+    if type(raw) is not list:
+        raise ConfigurationError("patch operations are a list")
+    out: list[PatchOperation] = []
+    for item in raw:
+        if type(item) is not dict:
+            raise ConfigurationError("a patch operation is an object")
+        kind, path = item.get("Op"), check_path(item.get("Path"))
+        value: Any = item.get("Value")
+        if kind == "set":
+            out.append(SetValue(path, value))
+        elif kind == "increment" and _is_number(value):
+            out.append(Increment(path, value))
+        elif kind == "add" and type(value) is list:
+            out.append(ArrayAdd(path, tuple(value)))
+        elif kind == "remove_at" and type(value) is int:
+            out.append(ArrayRemoveAt(path, value))
+        else:
+            raise ConfigurationError(f"patch operation {kind!r} with {value!r} is not valid")
+    return tuple(out)

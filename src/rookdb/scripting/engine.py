@@ -1,0 +1,193 @@
+"""One patch script run in QuickJS, with RavenDB's patch API, in a fresh sandboxed runtime.
+
+The script runs inside a function whose ``this`` is the document and whose argument is
+``args``. ``load(id)`` must answer synchronously, but the QuickJS binding refuses calls into
+Python while a time limit is set (its interrupt handler cannot account for them), and the time
+limit is what stops a runaway script. So the script never calls Python: the documents it may
+``load`` are handed to the runtime before it runs, and a ``load`` of one not handed yet records
+its id and throws; the run is then made again, from the start, in a new runtime, with that
+document too. A script is a function of the documents it reads (its ``put`` and ``del`` are
+recorded, not applied, until it ends), so the last run is the run. ``MAX_LOADS`` bounds the
+documents one run may load, and so the number of runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib.resources
+import re
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any
+
+import orjson
+
+from rookdb.errors import PatchScriptError, PatchScriptLimitError, ScriptingUnavailableError
+from rookdb.scripting import ScriptLimits, limits
+
+__all__ = ["MAX_LOADS", "ScriptOutcome", "Write", "run_patch_script"]
+
+#: Documents one run of a script may ``load``: each new one costs a run of the script again.
+MAX_LOADS = 64
+
+# RavenDB's patch API (prelude.js), read once.
+_PRELUDE = (importlib.resources.files("rookdb.scripting") / "prelude.js").read_text("utf-8")
+_PRELUDE_FUNCTIONS = frozenset(
+    ("__RookMissing", "__rook_text", "load", "put", "del", "id", "getMetadata", "__rook_run")
+)
+_HEAD = "var __patch = function (args) {"
+_FRAME = re.compile(r"at (?:(\S+) \()?<input>:(\d+):(\d+)")
+
+
+@dataclasses.dataclass(slots=True)
+class Write:
+    """A ``put`` (``document`` set) or ``del`` (``document`` None) the script made, with the
+    change vector it asked for (None: any)."""
+
+    id: str
+    document: dict[str, Any] | None
+    change_vector: str | None
+
+
+@dataclasses.dataclass(slots=True)
+class ScriptOutcome:
+    """The document as the script left it, and the writes it made, in order."""
+
+    document: dict[str, Any]
+    writes: list[Write]
+
+
+def _engine() -> Any:
+    try:
+        import quickjs
+    except ImportError:
+        raise ScriptingUnavailableError(
+            "JavaScript patches need the embedded engine: pip install 'rookdb[scripting]' "
+            "(rookdb[server] has it); the session's typed patches (patch, increment, "
+            "add_or_patch, patch_array) do not"
+        ) from None
+    return quickjs
+
+
+def run_patch_script(
+    script: str,
+    values: Mapping[str, Any],
+    document: dict[str, Any],
+    read: Callable[[Sequence[str]], Mapping[str, dict[str, Any] | None]],
+    document_id: str | None = None,
+    script_limits: ScriptLimits | None = None,
+) -> ScriptOutcome:
+    """Run ``script`` on ``document`` (its ``@metadata`` included) with ``args`` = ``values``.
+
+    ``read(ids)``: the documents ``load`` asks for, by id (None: missing), read in the
+    caller's transaction. Errors: ``PatchScriptError`` (with the line and column in
+    ``script``), ``PatchScriptLimitError``, ``ScriptingUnavailableError``."""
+    quickjs = _engine()
+    chosen = script_limits or limits()
+    loaded: dict[str, str | None] = {}
+    doc_json = orjson.dumps(document).decode()
+    args_json = orjson.dumps(dict(values)).decode()
+    while True:
+        context = quickjs.Context()
+        context.set_memory_limit(chosen.memory_limit)
+        context.eval(_PRELUDE)
+        try:
+            context.eval(_HEAD + script + "\n};")
+        except quickjs.JSException as exc:
+            raise _script_error(str(exc), document_id, syntax=True) from None
+        run = context.get("__rook_run")
+        context.set_time_limit(chosen.time_limit)
+        failure: str | None = None
+        result = ""
+        try:
+            result = run(doc_json, args_json, orjson.dumps(loaded).decode())
+        except quickjs.JSException as exc:
+            failure = str(exc)
+        except quickjs.StackOverflow as exc:
+            failure = str(exc)
+        missing = _missing(context, failure, chosen, document_id)
+        if missing:
+            if len(loaded) + len(missing) > MAX_LOADS:
+                raise PatchScriptError(
+                    f"the script loads more than {MAX_LOADS} documents", document_id=document_id
+                )
+            found = read(missing)
+            for wanted in missing:
+                record = found.get(wanted)
+                loaded[wanted.lower()] = None if record is None else orjson.dumps(record).decode()
+            continue
+        if failure is not None:
+            raise _script_error(failure, document_id, syntax=False)
+        return _outcome(result, document_id)
+
+
+def _missing(
+    context: Any, failure: str | None, chosen: ScriptLimits, document_id: str | None
+) -> list[str]:
+    """The ids ``load`` asked for and did not have; a limit the run ran into raises."""
+    if failure is not None:
+        text = failure.strip()
+        if text.startswith("InternalError: interrupted"):
+            raise PatchScriptLimitError(
+                f"the script ran past its time limit ({chosen.time_limit:g} s of CPU time)",
+                limit="time",
+                document_id=document_id,
+            )
+        # QuickJS reports an exhaustion that left no memory to make its error as a bare
+        # null, and frees the script's objects before it returns: nothing tells it from a
+        # script's own ``throw null`` (rare in a patch; reported as the limit too).
+        if "out of memory" in text or text == "null":
+            raise PatchScriptLimitError(
+                f"the script ran past its memory limit ({chosen.memory_limit:,} bytes)",
+                limit="memory",
+                document_id=document_id,
+            )
+    context.set_time_limit(-1)  # reading the list is not the script's time
+    try:
+        missing = context.eval("JSON.stringify(__rook.missing)")
+    except Exception:  # the runtime is spent (out of memory): there is nothing to load
+        return []
+    return list(dict.fromkeys(orjson.loads(missing)))
+
+
+def _outcome(result: str, document_id: str | None) -> ScriptOutcome:
+    out = orjson.loads(result)
+    document = out.get("doc")
+    if type(document) is not dict:
+        raise PatchScriptError(
+            "the script left the document not an object", document_id=document_id
+        )
+    writes = [
+        Write(w["id"], w.get("doc") if w["op"] == "put" else None, w.get("cv"))
+        for w in out.get("writes", [])
+    ]
+    for write in writes:
+        if write.change_vector is not None and type(write.change_vector) is not str:
+            raise PatchScriptError(
+                f"put/del of {write.id!r}: the change vector must be a string",
+                document_id=document_id,
+            )
+    return ScriptOutcome(document, writes)
+
+
+def _script_error(text: str, document_id: str | None, *, syntax: bool) -> PatchScriptError:
+    """The rookdb error of an engine error: its first line, and the first stack frame in the
+    user's script (not in the patch API), as a line and column of ``script``."""
+    lines = text.strip().splitlines()
+    message = lines[0] if lines else "the script failed"
+    if message == "null" or (len(lines) > 1 and lines[1] == "undefined"):
+        message = f"the script threw {message}"  # a thrown value that is not an Error
+    line = column = None
+    for match in _FRAME.finditer(text):
+        name, row, col = match.group(1), int(match.group(2)), int(match.group(3))
+        if name in _PRELUDE_FUNCTIONS or (name is None and not syntax):
+            continue
+        line, column = row, max(1, col - len(_HEAD)) if row == 1 else col
+        break
+    where = f" (line {line}, column {column})" if line is not None else ""
+    about = f" patching {document_id!r}" if document_id else ""
+    return PatchScriptError(
+        f"the patch script failed{about}: {message}{where}",
+        line=line,
+        column=column,
+        document_id=document_id,
+    )

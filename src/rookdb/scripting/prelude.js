@@ -1,0 +1,65 @@
+// RavenDB's patch API, around a patch script (rookdb.scripting.engine). Every function here
+// is named: an error's stack frames in them are skipped to find the place in the script.
+// The script never calls Python: load() answers from __rook.docs, handed in before the run,
+// and records the ids it did not find there, for the engine to run the script again.
+var __rook = { docs: {}, local: {}, writes: [], missing: [] };
+
+function __RookMissing() {
+  this.message = "load() of a document not read yet";
+}
+
+function __rook_text(id, what) {
+  if (typeof id !== "string" || id === "") {
+    throw new TypeError(what + ": the id must be a non-empty string");
+  }
+  return id.toLowerCase();
+}
+
+function load(id) {
+  var key = __rook_text(id, "load(id)");
+  if (key in __rook.local) {
+    var written = __rook.local[key];
+    return written === null ? null : JSON.parse(JSON.stringify(written));
+  }
+  if (!(key in __rook.docs)) {
+    __rook.missing.push(id);
+    throw new __RookMissing();
+  }
+  var stored = __rook.docs[key];
+  return stored === null ? null : JSON.parse(stored);
+}
+
+function put(id, doc, changeVector) {
+  var key = __rook_text(id, "put(id, doc)");
+  if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
+    throw new TypeError("put(id, doc): the document must be an object");
+  }
+  var copy = JSON.parse(JSON.stringify(doc));
+  __rook.local[key] = copy;
+  __rook.writes.push({
+    op: "put", id: id, doc: copy, cv: changeVector === undefined ? null : changeVector,
+  });
+  return id;
+}
+
+function del(id, changeVector) {
+  var key = __rook_text(id, "del(id)");
+  __rook.local[key] = null;
+  __rook.writes.push({ op: "del", id: id, cv: changeVector === undefined ? null : changeVector });
+}
+
+function id(doc) {
+  var metadata = doc === null || doc === undefined ? undefined : doc["@metadata"];
+  return metadata === undefined || metadata === null ? null : metadata["@id"];
+}
+
+function getMetadata(doc) {
+  return doc === null || doc === undefined ? null : doc["@metadata"];
+}
+
+function __rook_run(docJson, argsJson, docsJson) {
+  __rook.docs = JSON.parse(docsJson);
+  var doc = JSON.parse(docJson);
+  __patch.call(doc, JSON.parse(argsJson));
+  return JSON.stringify({ doc: doc, writes: __rook.writes });
+}

@@ -1,0 +1,269 @@
+"""``PatchCommand`` in a batch: run inside the batch's transaction, written as puts and deletes.
+
+Every local backend applies a batch through ``Patching``, with the one thing only it can give,
+``read(keys)``: documents as its transaction sees them (PostgreSQL locks them ``FOR UPDATE``;
+SQLite's transaction holds the write lock). ``Patching`` yields the batch's commands with each
+patch replaced by the puts and deletes it makes, so a backend's write loop sees only the
+commands it already knows, and builds the ``BatchResult`` from the results of those puts. A
+patch that fails raises inside the backend's transaction: nothing of the batch is written.
+
+RavenDB's rules (its ``PatchDocumentCommand``): a missing document is created from
+``create_if_missing`` as it is, or by ``patch_if_missing`` run on an empty document, or is
+``DocumentDoesNotExist``; a patch leaving the document as it was writes nothing
+(``NotModified``); ``expected_change_vector`` must match (``ConcurrencyError``) unless the
+command says to skip (``Skipped``). A patch sees what the commands before it in the batch
+wrote (their change vectors are not known yet: one expected by a patch then fails).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any
+
+import orjson
+
+from rookdb.errors import ConcurrencyError, PatchError, SerializationError
+from rookdb.patches import apply_operations
+from rookdb.serialization.encoding import dumps
+from rookdb.storage.records import (
+    BatchResult,
+    Command,
+    DeleteCommand,
+    DocumentRecord,
+    PatchCommand,
+    PatchReply,
+    PatchRequest,
+    PutCommand,
+    WriteResult,
+    check_expected,
+    document_key,
+)
+
+__all__ = ["Patching", "Reader"]
+
+#: ``read(keys)``: the stored records of these keys, in the batch's transaction (absent: none).
+Reader = Callable[[Sequence[str]], dict[str, DocumentRecord]]
+
+#: Metadata storage assigns: a script's copy is dropped before its document is written.
+_ASSIGNED = ("@id", "@change-vector", "@last-modified")
+
+
+class Patching:
+    """The commands of ``batch`` with each ``PatchCommand`` replaced by its writes."""
+
+    def __init__(self, batch: Iterable[Command], read: Reader) -> None:
+        self._batch = batch
+        self._read = read
+        # What the batch wrote so far, by key: the put, or None for a delete.
+        self._written: dict[str, PutCommand | None] = {}
+        self._puts = 0  # PutCommands yielded so far
+        self._generated: set[int] = set()  # positions (among puts) of the patches' own puts
+        # Per patch, in batch order: id, status, the position of the put of its document.
+        self._replies: list[tuple[str, str, int | None, DocumentRecord | None]] = []
+        self._documents: dict[int, PutCommand] = {}  # the patched documents' puts, by position
+
+    def __iter__(self) -> Iterator[Command]:
+        written = self._written
+        for command in self._batch:
+            kind = type(command)
+            if kind is PutCommand:
+                assert isinstance(command, PutCommand)
+                if command.id and command.id[-1] not in "/|":
+                    written[document_key(command.id)] = command
+                self._puts += 1
+                yield command
+            elif kind is DeleteCommand:
+                written[document_key(command.id)] = None
+                yield command
+            elif kind is PatchCommand:
+                assert isinstance(command, PatchCommand)
+                yield from self._patch(command)
+            else:
+                yield command
+
+    @property
+    def replies_so_far(self) -> int:
+        """How many patches this has yielded the writes of: where a reply of another command
+        goes among theirs (``relational.revisions.with_revision_replies``)."""
+        return len(self._replies)
+
+    def result(self, puts: Sequence[WriteResult]) -> BatchResult:
+        """The batch's result from the results of every put this yielded, in order."""
+        if not self._replies:
+            return BatchResult(list(puts))
+        replies = []
+        for document_id, status, position, record in self._replies:
+            if position is not None:
+                put = self._documents[position]
+                written = puts[position]
+                record = DocumentRecord(
+                    written.id,
+                    put.data,
+                    written.change_vector,
+                    written.last_modified,
+                    put.collection,
+                )
+            replies.append(PatchReply(document_id, status, record))
+        own = [r for i, r in enumerate(puts) if i not in self._generated]
+        return BatchResult(own, replies)
+
+    # -- one patch ----------------------------------------------------------------------------
+
+    def _current(self, keys: Sequence[str]) -> dict[str, DocumentRecord | None]:
+        """The documents of ``keys`` as the batch left them so far, then as stored."""
+        out: dict[str, DocumentRecord | None] = {}
+        unread = []
+        for key in keys:
+            if key in self._written:
+                put = self._written[key]
+                out[key] = (
+                    None
+                    if put is None
+                    else DocumentRecord(put.id, put.data, "", "", put.collection)
+                )
+            else:
+                unread.append(key)
+        if unread:
+            found = self._read(unread)
+            for key in unread:
+                out[key] = found.get(key)
+        return out
+
+    def _patch(self, command: PatchCommand) -> Iterator[Command]:
+        key = document_key(command.id)
+        record = self._current([key])[key]
+        actual = record.change_vector if record is not None else None
+        expected = command.expected_change_vector
+        if not (
+            expected is None
+            or (expected == "" and record is None)
+            or (expected != "" and expected == actual)
+        ):
+            if command.skip_patch_if_change_vector_mismatch:
+                self._replies.append((command.id, "Skipped", None, record))
+                return
+            raise ConcurrencyError(
+                f"optimistic concurrency violation on {command.id!r}: expected change vector "
+                f"{expected or '(none: must not exist)'}, storage has {actual or '(none)'}",
+                document_id=command.id,
+                expected=expected,
+                actual=actual or None,
+            )
+        writes: list[tuple[str, dict[str, Any] | None, str | None]] = []
+        if record is None:
+            if command.create_if_missing is not None:
+                document = orjson.loads(command.create_if_missing)
+            elif command.patch_if_missing is not None:
+                document, writes = self._run(
+                    command.patch_if_missing, {"@metadata": {"@id": command.id}}, command.id
+                )
+            else:
+                self._replies.append((command.id, "DocumentDoesNotExist", None, None))
+                return
+            status = "Created"
+            metadata = document.get("@metadata")
+            collection = metadata.get("@collection") if type(metadata) is dict else None
+            collection = collection or "@empty"
+        else:
+            original = _as_document(record)
+            document, writes = self._run(command.patch, original, command.id)
+            status = "Patched"
+            collection = record.collection
+            _keep_collection(document, record, command.id)
+            if _stripped(document) == _stripped(original):
+                status = "NotModified"
+        position = None
+        if status != "NotModified":
+            data = _encode(_stripped(document), command.id)
+            put = PutCommand(record.id if record else command.id, collection, data)
+            position = self._emit(put)
+            yield put
+        # NotModified: the document as it is (its change vector "" if this batch wrote it).
+        self._replies.append((command.id, status, position, record))
+        for write_id, write_document, expected in writes:
+            write_key = document_key(write_id)
+            if expected is not None:
+                current = self._current([write_key])[write_key]
+                check_expected(write_id, expected, current.change_vector if current else None)
+            if write_document is None:
+                self._written[write_key] = None
+                yield DeleteCommand(write_id)
+                continue
+            metadata = write_document.get("@metadata")
+            write_collection = metadata.get("@collection") if type(metadata) is dict else None
+            put = PutCommand(
+                write_id, write_collection or "@empty", _encode(write_document, write_id)
+            )
+            self._emit(put)
+            yield put
+
+    def _emit(self, put: PutCommand) -> int:
+        position = self._puts
+        self._puts += 1
+        self._generated.add(position)
+        self._documents[position] = put
+        if put.id and put.id[-1] not in "/|":
+            self._written[document_key(put.id)] = put
+        return position
+
+    def _run(
+        self, request: PatchRequest, document: dict[str, Any], document_id: str
+    ) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any] | None, str | None]]]:
+        """``request`` applied to ``document``: the document after it, and the script's
+        writes (id, document or None for a delete, the change vector it expects)."""
+        if request.operations:
+            return apply_operations(document, request.operations), []
+        from rookdb.scripting.engine import run_patch_script  # the engine: scripts only
+
+        def read(ids: Sequence[str]) -> dict[str, dict[str, Any] | None]:
+            found = self._current([document_key(i) for i in ids])
+            return {
+                i: None if (r := found[document_key(i)]) is None else _as_document(r) for i in ids
+            }
+
+        outcome = run_patch_script(request.script, request.values, document, read, document_id)
+        return outcome.document, [(w.id, w.document, w.change_vector) for w in outcome.writes]
+
+
+def _as_document(record: DocumentRecord) -> dict[str, Any]:
+    """A record as a script sees it: its JSON with ``@id``, ``@change-vector`` and
+    ``@last-modified`` in ``@metadata``."""
+    document: dict[str, Any] = orjson.loads(record.data)
+    metadata = document.setdefault("@metadata", {})
+    if type(metadata) is dict:
+        metadata["@id"] = record.id
+        if record.change_vector:
+            metadata["@change-vector"] = record.change_vector
+        if record.last_modified:
+            metadata["@last-modified"] = record.last_modified
+    return document
+
+
+def _stripped(document: dict[str, Any]) -> dict[str, Any]:
+    metadata = document.get("@metadata")
+    if type(metadata) is not dict or not any(k in metadata for k in _ASSIGNED):
+        return document
+    out = dict(document)
+    out["@metadata"] = {k: v for k, v in metadata.items() if k not in _ASSIGNED}
+    return out
+
+
+def _keep_collection(document: dict[str, Any], record: DocumentRecord, document_id: str) -> None:
+    metadata = document.get("@metadata")
+    if type(metadata) is not dict:
+        raise PatchError(f"the patch of {document_id!r} left @metadata not an object")
+    collection = metadata.get("@collection", record.collection)
+    if collection != record.collection and not (
+        record.collection == "@empty" and collection is None
+    ):
+        raise PatchError(
+            f"the patch of {document_id!r} changes its collection from "
+            f"{record.collection!r} to {collection!r}: a patch cannot"
+        )
+
+
+def _encode(document: dict[str, Any], document_id: str) -> bytes:
+    try:
+        return dumps(document)
+    except SerializationError as exc:
+        raise PatchError(f"the patched document {document_id!r}: {exc}") from None
