@@ -16,7 +16,6 @@ the relational core's.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
 import random
 import time
@@ -28,6 +27,7 @@ import psycopg
 
 from rookdb.errors import ConcurrencyError, StorageError
 from rookdb.storage.patching import Patching
+from rookdb.storage.postgres.batch_reading import Replay, chunks, placed
 from rookdb.storage.postgres.errors import PostgresBatchErrors
 from rookdb.storage.postgres.indexes import SchemaIndexes, searched
 from rookdb.storage.postgres.transactions import RETRYABLE, transaction
@@ -103,7 +103,7 @@ class PostgresWrites(RelationalStorage):
 
     def apply(self, batch: Iterable[Command]) -> BatchResult:
         # A retried transaction writes the same batch again: keep what a generator gave.
-        commands = batch if isinstance(batch, Sequence) else _Replay(batch)
+        commands = batch if isinstance(batch, Sequence) else Replay(batch)
         # Read checks of WRITES_AND_READS guard documents the batch does not write: only
         # SERIALIZABLE sees another batch create one of them meanwhile.
         serializable = isinstance(batch, Sequence) and any(type(c) is ReadCheck for c in batch)
@@ -160,7 +160,7 @@ class PostgresWrites(RelationalStorage):
             patched: dict[int, int] = {}
             with contextlib.ExitStack() as pipeline:
                 pipelined = False
-                for chunk in _chunks(_placed(patching, patched), _CHUNK):
+                for chunk in chunks(placed(patching, patched), _CHUNK):
                     if len(chunk) == _CHUNK and not pipelined:
                         pipelined = True
                         # A big batch: each statement goes as soon as it is made, and
@@ -386,15 +386,6 @@ class PostgresWrites(RelationalStorage):
             check_expected(document_id, expected, current.get(key))
 
 
-def _placed(patching: Patching, places: dict[int, int]) -> Iterator[Command]:
-    """``patching``'s commands, each forced revision's place among the patches' replies
-    noted in ``places`` (by the command's ``id()``) as it passes."""
-    for command in patching:
-        if type(command) is ForceRevisionCommand:
-            places[id(command)] = patching.replies_so_far
-        yield command
-
-
 def _jsonb_text(data: bytes) -> str:
     return _body(data) or data.decode()
 
@@ -465,27 +456,6 @@ def _expects(command: PutCommand) -> str | None:
 
 class _ReadCheckLate(Exception):
     """A read check came after the transaction began without SERIALIZABLE: begin again."""
-
-
-class _Replay:
-    """The commands of a batch read from a generator, kept as they are read, so that a
-    retried transaction reads the same batch again."""
-
-    def __init__(self, source: Iterable[Command]) -> None:
-        self._source = iter(source)
-        self._read: list[Command] = []
-
-    def __iter__(self) -> Iterator[Command]:
-        yield from self._read
-        for command in self._source:
-            self._read.append(command)
-            yield command
-
-
-def _chunks(batch: Iterable[Command], size: int) -> Iterator[list[Command]]:
-    commands = iter(batch)
-    while chunk := list(itertools.islice(commands, size)):
-        yield chunk
 
 
 class _Span(NamedTuple):

@@ -307,3 +307,14 @@ def test_a_bulk_insert_keeps_revisions_as_saves_do(store: DocumentStore) -> None
         assert session.advanced.revisions.get_count_for("orders/1") == 0
     assert _flags(store, "users/2") == "HasRevisions"
     assert _flags(store, "orders/1") is None
+
+
+def test_a_patched_document_keeps_a_revision(store: DocumentStore) -> None:
+    _configure(store, Collection())
+    _save(store, "users/1", name="a", visits=1)
+    with store.open_session() as session:
+        session.advanced.increment("users/1", "visits", 1)  # a typed patch: no engine
+        session.save_changes()
+    with store.open_session() as session:
+        assert [r["visits"] for r in session.advanced.revisions.get_for("users/1")] == [2, 1]
+    assert _flags(store, "users/1") == "HasRevisions"
