@@ -343,10 +343,24 @@ class RevisionsStorage(Storage):
         found: dict[str, DocumentRecord] = {}
         with self._errors("read revisions"), self._connection() as conn:
             for change_vector in dict.fromkeys(change_vectors):
+                if not _storable(change_vector):  # no revision has it: not found
+                    continue
                 row = conn.execute(self._revision_sql.by_change_vector, (change_vector,)).fetchone()
                 if row is not None:
                     found[change_vector] = _revision(row)
         return found
+
+
+def _storable(text: str) -> bool:
+    """Whether ``text`` could be a stored change vector: no NUL (PostgreSQL's text cannot
+    hold one) and no lone surrogate (no database's UTF-8 can)."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _revision(row: Any) -> DocumentRecord:

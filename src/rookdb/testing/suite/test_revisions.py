@@ -149,6 +149,7 @@ def test_revisions_by_change_vector(store: DocumentStore) -> None:
         )
         assert revisions.get(older) == {"name": "a"}
         assert revisions.get("no-such-change-vector") is None
+        assert revisions.get("A:1\x00x") is None  # none could have it (the fuzzer's NUL)
         found = revisions.get([newer, "no-such-change-vector"])
         assert found == {newer: {"name": "b"}, "no-such-change-vector": None}
 
