@@ -42,6 +42,7 @@ def _downgrade_sqlite(path: Path) -> None:
         conn.execute("CREATE TABLE hilo (prefix TEXT PRIMARY KEY, high INTEGER NOT NULL)")
         conn.executemany("INSERT INTO hilo VALUES (?, ?)", RANGES.items())
         conn.execute("DELETE FROM documents WHERE key IN ('raven/hilo/employees')")
+        conn.execute("DROP TABLE revisions")  # format 3's
         conn.execute("PRAGMA user_version = 1")
     finally:
         conn.close()
@@ -88,7 +89,7 @@ def test_a_format_1_sqlite_file_moves_its_ranges_into_documents(tmp_path: Path) 
     _downgrade_sqlite(path)
     assert _sqlite_state(path) == (1, True)
     _check_upgraded(lambda: DocumentStore(urls=url, database="old").initialize())
-    assert _sqlite_state(path) == (FORMAT_VERSION, False) == (2, False)
+    assert _sqlite_state(path) == (FORMAT_VERSION, False)
 
 
 @pytest.mark.rookdb_backends("postgres")
@@ -106,6 +107,7 @@ def test_a_format_1_postgres_schema_moves_its_ranges_into_documents(store_url: s
         for tag, high in RANGES.items():
             conn.execute(f"INSERT INTO {s}.hilo VALUES (%s, %s)", (tag, high))
         conn.execute(f"DELETE FROM {s}.documents WHERE key = 'raven/hilo/employees'")
+        conn.execute(f"DROP TABLE {s}.revisions")  # format 3's
         conn.execute(f"UPDATE {s}.meta SET value = '1' WHERE name = 'format_version'")
     _check_upgraded(lambda: DocumentStore(urls=store_url, database="old").initialize())
     with psycopg.connect(postgres_url(), autocommit=True) as conn:
@@ -118,5 +120,5 @@ def test_a_format_1_postgres_schema_moves_its_ranges_into_documents(store_url: s
         body = conn.execute(
             f"SELECT body FROM {s}.documents WHERE key = 'raven/hilo/things'"
         ).fetchone()
-    assert (version[0], table) == ("2", None)
+    assert (version[0], table) == (str(postgres_storage.FORMAT_VERSION), None)
     assert orjson.loads(orjson.dumps(body[0]))["Max"] == 7  # the jsonb copy queries read

@@ -365,6 +365,37 @@ def _json_patch(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes |
     return orjson.dumps({"Operations": [operation]})
 
 
+def _configure_revisions(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    collection = {
+        "Disabled": rng.random() < 0.3,
+        "MinimumRevisionsToKeep": rng.choice([None, 0, 2, -1, "x"]),
+        "MinimumRevisionAgeToKeep": rng.choice([None, "1.00:00:00", "00:00:01", "soon", 5]),
+        "PurgeOnDelete": rng.choice([False, True, None, 1]),
+    }
+    names = rng.choice([["users"], ["users", "USERS"], [_text(rng)], []])
+    return orjson.dumps(
+        {"Default": rng.choice([None, collection]), "Collections": dict.fromkeys(names, collection)}
+    )
+
+
+def _revisions(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    if rng.random() < 0.3:
+        for _ in range(rng.randrange(1, 3)):
+            q.append(("changeVector", rng.choice(["A:1-x", "", _text(rng)])))
+        return None
+    q.append(("id", rng.choice(["users/1", "users/2", _text(rng)])))
+    if rng.random() < 0.5:
+        q += [("start", str(rng.randrange(5))), ("pageSize", str(rng.randrange(30)))]
+    if rng.random() < 0.3:
+        q.append(("metadataOnly", "true"))
+    return None
+
+
+def _revisions_count(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    q.append(("id", rng.choice(["users/1", _text(rng)])))
+    return None
+
+
 MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes | None]] = {
     "docs": _docs,
     "write_document": _write_document,
@@ -395,6 +426,9 @@ MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes
     "server_client_configuration": _nothing,
     "put_server_client_configuration": _client_configuration_put,
     "json_patch": _json_patch,
+    "configure_revisions": _configure_revisions,
+    "revisions": _revisions,
+    "revisions_count": _revisions_count,
 }
 
 #: Query-string parameters the routes read, for mutations to aim at.
@@ -402,6 +436,7 @@ PARAMETERS = [
     "id", "include", "startsWith", "start", "pageSize", "tag", "capacity", "lastBatchSize",
     "last", "end", "identityPartsSeparator", "name", "query", "namesOnly", "metadataOnly",
     "format", "matches", "exclude", "startAfter", "skipOverwriteIfUnchanged", "value", "force",
+    "changeVector",
 ]  # fmt: skip
 
 

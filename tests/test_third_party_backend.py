@@ -88,6 +88,15 @@ class WrappedStorage(Storage):
     def stream(self, collection=None):
         return self.inner.stream(collection)
 
+    def configure_revisions(self, configuration):
+        return self.inner.configure_revisions(configuration)
+
+    def get_revisions(self, document_id, start=0, page_size=25):
+        return self.inner.get_revisions(document_id, start, page_size)
+
+    def get_revisions_by_change_vector(self, change_vectors):
+        return self.inner.get_revisions_by_change_vector(change_vectors)
+
     def close(self):
         self.inner.close()
 

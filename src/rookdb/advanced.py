@@ -23,6 +23,7 @@ from rookdb.ids import validate_id
 from rookdb.lazy import EagerSessionOperations, LazySessionOperations
 from rookdb.options import OptimisticConcurrencyMode
 from rookdb.query import DocumentQuery, QueryExecution, check_count
+from rookdb.revisions import SessionRevisions
 from rookdb.rql import RawDocumentQuery
 from rookdb.serialization.encoding import INT64_MAX
 from rookdb.session_patches import SessionPatches
@@ -61,6 +62,11 @@ class Advanced(SessionPatches):
     def __init__(self, session: DocumentSession, identity_map: IdentityMap) -> None:
         self._session = session
         self._map = identity_map
+
+    @property
+    def revisions(self) -> SessionRevisions:
+        """A document's revisions (``rookdb.revisions``), read without tracking."""
+        return SessionRevisions(self._session)
 
     @property
     def has_changes(self) -> bool:

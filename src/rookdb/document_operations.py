@@ -26,7 +26,7 @@ import orjson
 from rookdb.by_query import ByQueryResult, delete_by_query, patch_by_query
 from rookdb.errors import ConfigurationError
 from rookdb.storage.base import Storage
-from rookdb.storage.records import PatchCommand, PatchRequest
+from rookdb.storage.records import PatchCommand, PatchReply, PatchRequest
 
 if TYPE_CHECKING:
     from rookdb.store import DocumentStore
@@ -84,6 +84,7 @@ class PatchOperation(DocumentOperation[PatchOperationResult]):
 
     def execute(self, storage: Storage) -> PatchOperationResult:
         reply = storage.apply([self.command]).replies[0]
+        assert isinstance(reply, PatchReply)  # the one command's
         record = reply.document
         if record is None:
             return PatchOperationResult(reply.status, None, None)

@@ -25,6 +25,7 @@ import abc
 import dataclasses
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar
 
+from rookdb.revisions import RevisionsConfiguration
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.identities import check_client_configuration, effective_client_configuration
 
@@ -35,6 +36,8 @@ __all__ = [
     "ClientConfiguration",
     "ClientConfigurationResult",
     "ClientSettings",
+    "ConfigureRevisionsOperation",
+    "ConfigureRevisionsOperationResult",
     "GetClientConfigurationOperation",
     "GetIdentitiesOperation",
     "GetServerWideClientConfigurationOperation",
@@ -228,3 +231,23 @@ def client_settings(
         if result.identity_parts_separator:
             separator = result.identity_parts_separator
     return ClientSettings(requests, separator)
+
+
+class ConfigureRevisionsOperationResult(NamedTuple):
+    """``ConfigureRevisionsOperation``'s result: RavenDB's raft index of the change (a
+    number that grows with each configuration)."""
+
+    raft_command_index: int
+
+
+class ConfigureRevisionsOperation(MaintenanceOperation[ConfigureRevisionsOperationResult]):
+    """Keep ``configuration`` as the database's revisions configuration, in place of any
+    before it (``rookdb.revisions``); the next batches keep revisions by it."""
+
+    def __init__(self, configuration: RevisionsConfiguration) -> None:
+        self.configuration = configuration
+
+    def execute(self, storage: Storage) -> ConfigureRevisionsOperationResult:
+        return ConfigureRevisionsOperationResult(
+            storage.configure_revisions(self.configuration.to_json())
+        )

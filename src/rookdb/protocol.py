@@ -65,10 +65,13 @@ from rookdb.storage.records import (
     DatabaseStatistics,
     DeleteCommand,
     DocumentRecord,
+    ForceRevisionCommand,
     PatchCommand,
+    PatchReply,
     ProjectionRow,
     PutCommand,
     ReadCheck,
+    RevisionReply,
     WriteResult,
     last_modified_now,
 )
@@ -217,20 +220,27 @@ def decode_documents(documents: Iterable[Any]) -> Iterator[DocumentRecord | None
 
 def encode_commands(batch: Iterable[Command]) -> bytes:
     """The ``bulk_docs`` body of a batch. Documents go as their canonical bytes, spliced in
-    without being decoded."""
+    without being decoded. A ``ForceRevisionCommand`` before a put of its document is that
+    PUT's ``ForceRevisionCreationStrategy``, as RavenDB's client sends it."""
     parts = []
+    before: str | None = None  # the key of a forced revision the next PUT carries
     for command in batch:
         if type(command) is PutCommand:
-            head = orjson.dumps(
-                {
-                    "Type": "PUT",
-                    "Id": command.id,
-                    "ChangeVector": command.expected_change_vector,
-                    "Collection": command.collection,
-                }
-            )
-            parts.append(head[:-1] + b',"Document":' + command.data + b"}")
-        elif type(command) is DeleteCommand:
+            head: dict[str, Any] = {
+                "Type": "PUT",
+                "Id": command.id,
+                "ChangeVector": command.expected_change_vector,
+                "Collection": command.collection,
+            }
+            if before is not None and before == command.id.lower():
+                head["ForceRevisionCreationStrategy"] = "Before"
+            before = None
+            parts.append(orjson.dumps(head)[:-1] + b',"Document":' + command.data + b"}")
+            continue
+        if before is not None:  # a forced revision with no PUT after it after all
+            parts.append(orjson.dumps({"Type": "ForceRevisionCreation", "Id": before}))
+            before = None
+        if type(command) is DeleteCommand:
             parts.append(
                 orjson.dumps(
                     {
@@ -240,6 +250,11 @@ def encode_commands(batch: Iterable[Command]) -> bytes:
                     }
                 )
             )
+        elif type(command) is ForceRevisionCommand:
+            if command.before_put:
+                before = command.id.lower()
+            else:
+                parts.append(orjson.dumps({"Type": "ForceRevisionCreation", "Id": command.id}))
         elif type(command) is PatchCommand:
             parts.append(orjson.dumps(encode_patch_command(command, return_document=True)))
         else:
@@ -249,6 +264,8 @@ def encode_commands(batch: Iterable[Command]) -> bytes:
                     {"Type": "ReadCheck", "Id": command.id, "ChangeVector": command.change_vector}
                 )
             )
+    if before is not None:
+        parts.append(orjson.dumps({"Type": "ForceRevisionCreation", "Id": before}))
     return b'{"Commands":[' + b",".join(parts) + b"]}"
 
 
@@ -284,7 +301,15 @@ class JsonPatch:
 
 
 #: One command of a ``bulk_docs`` body as the server reads it.
-BatchEntry = PutCommand | DeleteCommand | ReadCheck | TrackChanges | JsonPatch | PatchCommand
+BatchEntry = (
+    PutCommand
+    | DeleteCommand
+    | ReadCheck
+    | TrackChanges
+    | JsonPatch
+    | PatchCommand
+    | ForceRevisionCommand
+)
 
 
 def decode_batch(body: Any) -> list[BatchEntry]:
@@ -320,6 +345,13 @@ def decode_batch(body: Any) -> list[BatchEntry]:
                 data = dumps(document)  # at most MAX_DEPTH levels deep, as embedded
             except (InvalidIdError, SerializationError) as exc:
                 raise type(exc)(f"command {i}: {exc}") from None
+            strategy = raw.get("ForceRevisionCreationStrategy") or "None"
+            if strategy not in ("None", "Before"):
+                raise ConfigurationError(
+                    f"command {i}: ForceRevisionCreationStrategy is None or Before"
+                )
+            if strategy == "Before":
+                out.append(ForceRevisionCommand(document_id, before_put=True))
             out.append(PutCommand(document_id, collection, data, expected))
         elif kind == "DELETE":
             out.append(DeleteCommand(document_id, expected))
@@ -329,10 +361,12 @@ def decode_batch(body: Any) -> list[BatchEntry]:
             out.append(_json_patch(raw, document_id, i))
         elif kind == "PATCH":
             out.append(decode_patch_command(raw, document_id, expected, i))
+        elif kind == "ForceRevisionCreation":
+            out.append(ForceRevisionCommand(document_id))
         else:
             raise ConfigurationError(
                 f"command {i}: Type {quoted(kind)} is not supported by rookdb "
-                "(PUT, DELETE, PATCH, JsonPatch, BatchTrackChanges)"
+                "(PUT, DELETE, PATCH, JsonPatch, BatchTrackChanges, ForceRevisionCreation)"
             )
     return out
 
@@ -392,6 +426,10 @@ def encode_batch_result(
     replies = iter(result.replies)
     out: list[dict[str, Any]] = []
     for i, command in enumerate(batch):
+        if type(command) is ForceRevisionCommand:
+            if not command.before_put:  # that one is its PUT's, which answers
+                out.append(_revision_reply(next(replies)))
+            continue
         if type(command) is PutCommand:
             written = next(puts)
             out.append(
@@ -408,7 +446,9 @@ def encode_batch_result(
         elif type(command) is TrackChanges:
             out.append({"Type": "BatchTrackChanges"})
         elif type(command) is PatchCommand:
-            out.append(encode_patch_reply(next(replies), command.return_document, encode_document))
+            reply = next(replies)
+            assert isinstance(reply, PatchReply)
+            out.append(encode_patch_reply(reply, command.return_document, encode_document))
         elif type(command) is JsonPatch:
             record = (patched or {}).get(i)
             if record is None:
@@ -434,6 +474,31 @@ def encode_batch_result(
     return {"Results": out}
 
 
+def _decode_reply(r: dict[str, Any]) -> PatchReply | RevisionReply:
+    """The reply of a batch command other than PUT and DELETE, from the server's answer."""
+    if r["Type"] == "PATCH":
+        return decode_patch_reply(r, decode_document)
+    return RevisionReply(
+        r.get("@id", ""),
+        r["RevisionCreated"] is True,
+        r.get("@change-vector"),
+        r.get("@last-modified"),
+    )
+
+
+def _revision_reply(reply: PatchReply | RevisionReply) -> dict[str, Any]:
+    assert isinstance(reply, RevisionReply)
+    if not reply.created:
+        return {"Type": "ForceRevisionCreation", "RevisionCreated": False, "@id": reply.id}
+    return {
+        "Type": "ForceRevisionCreation",
+        "RevisionCreated": True,
+        "@id": reply.id,
+        "@change-vector": reply.change_vector,
+        "@last-modified": reply.last_modified,
+    }
+
+
 def decode_batch_result(body: Any) -> BatchResult:
     try:
         return BatchResult(
@@ -443,9 +508,9 @@ def decode_batch_result(body: Any) -> BatchResult:
                 if r.get("Type") == "PUT"
             ],
             [
-                decode_patch_reply(r, decode_document)
+                _decode_reply(r)
                 for r in body["Results"]
-                if r.get("Type") == "PATCH"
+                if r.get("Type") in ("PATCH", "ForceRevisionCreation")
             ],
         )
     except (KeyError, TypeError, AttributeError) as exc:

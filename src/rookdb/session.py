@@ -27,6 +27,7 @@ from rookdb.includes import LoaderWithInclude, include_paths
 from rookdb.lazy import Lazy, LazyOperation, QueryOperation, run_pending
 from rookdb.options import OptimisticConcurrencyMode, SessionOptions
 from rookdb.query import DocumentQuery, Query, QueryStatistics
+from rookdb.revisions import ForcedRevisions
 from rookdb.serialization.encoding import check_depth, loads
 from rookdb.serialization.entities import EntityCodec, Extras
 from rookdb.storage.records import (
@@ -37,9 +38,11 @@ from rookdb.storage.records import (
     PrefixRead,
     ProjectionRow,
     QueryResult,
+    RevisionReply,
     WriteResult,
     document_key,
 )
+from rookdb.storage.revisions_config import HAS_REVISIONS, with_flags
 from rookdb.storage.starting_with import check_prefix_read
 from rookdb.streaming import StreamResult
 from rookdb.tracking.identity_map import IdentityMap, PendingDelete
@@ -93,6 +96,7 @@ class DocumentSession(EventRegistration):
         self._included: dict[str, DocumentRecord] = {}
         self._last_metadata: dict[str, Any] = {}
         self._pending_lazy: list[LazyOperation] = []
+        self._forced_revisions = ForcedRevisions()
         # Commands the next save sends after the entities' own (defer, typed patches).
         self._deferred = Deferred()
         self._requests = 0
@@ -525,6 +529,7 @@ class DocumentSession(EventRegistration):
         self._check_open()
         events = self._events
         deferred = self._deferred.commands(self._is_tracked)
+        forced = self._forced_revisions
         if (
             events.before_store
             or events.before_delete
@@ -533,33 +538,64 @@ class DocumentSession(EventRegistration):
             # Handlers see every change before anything is written, and read checks need
             # every key the batch writes: the whole batch first.
             changes = list(self._deferred.check(self._compute()))
-            if not changes and not deferred:
+            if not changes and not deferred and not forced:
                 return
-            events.fire_before_save(self, changes, self._encode_checked)
+            if changes:
+                events.fire_before_save(self, changes, self._encode_checked)
             mode = self._concurrency_mode  # as the handlers left it
             checking = mode is not OptimisticConcurrencyMode.NONE
-            batch: Iterable[Command] = [command_for(change, checking) for change in changes]
+            batch: Iterable[Command] = [
+                *forced.around_puts(command_for(change, checking) for change in changes)
+            ]
             batch = [*batch, *deferred]
             if mode is OptimisticConcurrencyMode.WRITES_AND_READS:
+                # Before the forced revisions, which may give a read document a new version.
                 checks = read_checks(self._map, changes)
                 batch += [c for c in checks if not self._deferred.has(c.id.lower())]
+            batch = [*batch, *forced.rest()]
         else:
             checking = self._concurrency_mode is not OptimisticConcurrencyMode.NONE
             streamed = streamed_commands(self._deferred.check(self._changes()), checking)
             if streamed is None:
-                if not deferred:
+                if not deferred and not forced:
                     return
                 changes, batch = [], deferred
             else:
                 changes, batch = streamed
                 if deferred:
                     batch = itertools.chain(batch, deferred)
+            if forced:
+                batch = forced.commands(batch)
         self._request()
         result = self._storage.apply(batch)
         self._deferred.clear()
         self._after_save(changes, result.puts)
         for reply in result.replies:
-            self._patched(reply)
+            if isinstance(reply, PatchReply):
+                self._patched(reply)
+        if forced:
+            self._revisions_forced([r for r in result.replies if isinstance(r, RevisionReply)])
+
+    def _revisions_forced(self, replies: Sequence[RevisionReply]) -> None:
+        """Documents given a forced revision have ``HasRevisions`` in storage, and a new
+        change vector where the flag is new: the session's copies learn both, as RavenDB's
+        client learns them from the reply, so that its next save keeps the flag."""
+        versions = {r.id.lower(): r for r in replies if r.created}
+        for key in self._forced_revisions.saved():
+            state = self._map.by_id(key)
+            if state is None or state.snapshot is None:
+                continue
+            metadata = state.writable_metadata()
+            flags = metadata.get("@flags")
+            present = [f.strip() for f in flags.split(",")] if isinstance(flags, str) else []
+            if HAS_REVISIONS not in present:
+                metadata["@flags"] = ", ".join([*filter(None, present), HAS_REVISIONS])
+            reply = versions.get(key)
+            state.synced(
+                with_flags(state.snapshot, HAS_REVISIONS),
+                state.change_vector if reply is None else reply.change_vector,
+                state.last_modified if reply is None else reply.last_modified,
+            )
 
     def _is_tracked(self, key: str) -> bool:
         state = self._map.by_key(key)

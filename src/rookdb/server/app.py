@@ -52,6 +52,7 @@ from rookdb.server import (
     identities,
     json_patch,
     patches,
+    revisions,
     streams,
 )
 from rookdb.server.answers import error_response, json_response
@@ -309,6 +310,9 @@ _FUNCTIONS: dict[str, RouteFunction] = {
     "identity_next": identities.identity_next,
     "identity_seed": identities.identity_seed,
     "identities": identities.identities,
+    "configure_revisions": revisions.configure,
+    "revisions": revisions.revisions,
+    "revisions_count": revisions.count,
     "topology": databases.topology,
     "cluster_topology": databases.cluster_topology,
     "list_databases": databases.list_databases,
@@ -341,6 +345,9 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_DB}/identity/next", "identity_next", ("POST",)),
     (f"{_DB}/identity/seed", "identity_seed", ("POST",)),
     (f"{_DB}/debug/identities", "identities", ("GET",)),
+    (f"{_DB}/admin/revisions/config", "configure_revisions", ("POST",)),
+    (f"{_DB}/revisions", "revisions", ("GET",)),
+    (f"{_DB}/revisions/count", "revisions_count", ("GET",)),
     ("/configuration/client", "server_client_configuration", ("GET",)),
     ("/admin/configuration/client", "put_server_client_configuration", ("PUT",)),
     ("/topology", "topology", ("GET",)),

@@ -32,6 +32,7 @@ from rookdb import protocol, rql
 from rookdb.errors import ConfigurationError, RookError
 from rookdb.ids import validate_id
 from rookdb.query import Query, check_count
+from rookdb.server import revisions as revision_routes
 from rookdb.server.limits import parse_count
 from rookdb.storage.base import Storage
 from rookdb.storage.records import (
@@ -117,8 +118,9 @@ def apply_body_paging(query: Query, start: Any, page_size: Any) -> Query:
     return dataclasses.replace(query, skip=skip, take=take)
 
 
-def _item_read(item: Any, database: str) -> tuple[Read, str, QueryParams]:
-    """One item of a multi_get as a storage read, its HTTP method and its query parameters."""
+def _item_read(item: Any, database: str) -> tuple[Read | None, str, QueryParams]:
+    """One item of a multi_get as a storage read (None: a ``GET /revisions``), its HTTP
+    method and its query parameters."""
     if type(item) is not dict or type(item.get("Url")) is not str:
         raise ConfigurationError('a multi_get request is {"Url": ..., "Query": ..., ...}')
     url = item["Url"]
@@ -140,8 +142,10 @@ def _item_read(item: Any, database: str) -> tuple[Read, str, QueryParams]:
         return docs_read(method, params, content), method, params
     if url == "/queries" and method == "POST":
         return query_read(content), method, params
+    if url == "/revisions" and method == "GET":
+        return None, method, params
     raise ConfigurationError(
-        f"multi_get serves GET/POST /docs and POST /queries, not {method} {url}"
+        f"multi_get serves GET/POST /docs, POST /queries and GET /revisions, not {method} {url}"
     )
 
 
@@ -158,11 +162,15 @@ async def multi_get(server: _Server, request: Request) -> Any:
     methods: list[str] = []
     item_params: list[QueryParams] = []
     positions: list[int] = []
+    revisions: list[tuple[int, QueryParams]] = []
     for position, item in enumerate(items):
         try:
             read, method, params = _item_read(item, database)
         except RookError as exc:  # this item fails as its route would; the others go on
             answers[position] = _answer(protocol.error_body(exc), protocol.error_status(exc))
+            continue
+        if read is None:
+            revisions.append((position, params))
             continue
         reads.append(read)
         methods.append(method)
@@ -177,6 +185,15 @@ async def multi_get(server: _Server, request: Request) -> Any:
             continue
         held = protocol.unquote_etag(_header(items[position], "If-None-Match"))
         answers[position] = _encode(server, request, read, method, params, result, held)
+    for position, params in revisions:
+        try:
+            answer = await run_in_threadpool(
+                revision_routes.answer, server, request, storage, params
+            )
+        except RookError as exc:
+            answers[position] = _answer(protocol.error_body(exc), protocol.error_status(exc))
+            continue
+        answers[position] = _answer(answer)
     return {"Results": answers}
 
 

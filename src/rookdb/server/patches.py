@@ -63,7 +63,9 @@ async def patch_document(storage: Storage, request: Request, body: Any) -> Respo
     if test:
         reply = await run_in_threadpool(_dry_run, storage, command)
     else:
-        reply = (await run_in_threadpool(storage.apply, [command])).replies[0]
+        applied = (await run_in_threadpool(storage.apply, [command])).replies[0]
+        assert isinstance(applied, PatchReply)  # the one command's
+        reply = applied
     if reply.status == "DocumentDoesNotExist":
         return Response(status_code=404)
     if reply.status == "Skipped":
@@ -94,7 +96,9 @@ def _dry_run(storage: Storage, command: PatchCommand) -> PatchReply:
 
     patching = Patching([command], read)
     written = [WriteResult(c.id, "", "") for c in patching if type(c) is PutCommand]
-    return patching.result(written).replies[0]
+    reply = patching.result(written).replies[0]
+    assert isinstance(reply, PatchReply)
+    return reply
 
 
 async def by_query(storage: Storage, operations: Operations, request: Request, body: Any) -> Any:

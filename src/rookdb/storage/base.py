@@ -17,6 +17,7 @@ import abc
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from rookdb.errors import InvalidOperationError
 from rookdb.query import Query
 from rookdb.storage.identities import check_client_configuration, new_configuration_etag
 from rookdb.storage.records import (
@@ -32,6 +33,7 @@ from rookdb.storage.records import (
     QueryResult,
     Read,
     ReadResult,
+    RevisionsPage,
     document_key,
 )
 from rookdb.storage.streams import QueryStream, check_streamable
@@ -136,6 +138,29 @@ class Storage(abc.ABC):
         """Keep ``configuration`` (checked with ``check_client_configuration``) as the
         database's client configuration, in place of any before it; the new etag. (RavenDB
         has no way to remove one: a configuration with ``Disabled`` true stops its use.)"""
+
+    # -- revisions (``rookdb.storage.relational.revisions`` holds RavenDB's rules) -------------
+
+    def configure_revisions(self, configuration: dict[str, Any]) -> int:
+        """Keep RavenDB's ``RevisionsConfiguration`` JSON (checked with
+        ``revisions.check_configuration``) in place of any before it; from the next batch on,
+        puts and deletes in the collections it configures keep revisions. A number that
+        grows with each change (RavenDB's raft index).
+
+        This default: the backend keeps no revisions (``InvalidOperationError``)."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no revisions")
+
+    def get_revisions(self, document_id: str, start: int = 0, page_size: int = 25) -> RevisionsPage:
+        """The revisions of ``document_id`` (case-insensitive), the newest first: ``start``
+        of them skipped, at most ``page_size``, and their total."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no revisions")
+
+    def get_revisions_by_change_vector(
+        self, change_vectors: Sequence[str]
+    ) -> dict[str, DocumentRecord]:
+        """The revisions that have these change vectors, by change vector; absent ones are
+        left out."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no revisions")
 
     @abc.abstractmethod
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:

@@ -32,12 +32,15 @@ from rookdb.ids import validate_database_name, validate_hilo_tag
 from rookdb.protocol_statistics import decode_statistics
 from rookdb.query import Query, QueryStatistics
 from rookdb.rql_printer import print_query
-from rookdb.storage.base import Backend, Storage
+from rookdb.storage.base import Backend
+from rookdb.storage.http_revisions import HttpRevisions
 from rookdb.storage.http_transport import (
     API_KEY_VARIABLE,
     MAX_BATCH_BYTES,
     NOT_MODIFIED,
     Client,
+    int_field,
+    results_of,
 )
 from rookdb.storage.identities import check_client_configuration, check_seed, identity_key
 from rookdb.storage.records import (
@@ -62,7 +65,7 @@ from rookdb.storage.streams import QueryStream, StreamedRow, check_streamable
 __all__ = ["API_KEY_VARIABLE", "HttpBackend", "HttpStorage"]
 
 
-class HttpStorage(Storage):
+class HttpStorage(HttpRevisions):
     """One database of a rookdb server."""
 
     def __init__(self, client: Client, name: str, capabilities: Capabilities) -> None:
@@ -95,7 +98,7 @@ class HttpStorage(Storage):
             return ConditionalGetResult(False, None)
         if body is None:
             return ConditionalGetResult(True, None)
-        records = _results(body)
+        records = results_of(body)
         if len(records) != 1 or records[0] is None:
             raise ProtocolError("the server's answer to a conditional get is not one document")
         return ConditionalGetResult(True, protocol.decode_document(records[0]))
@@ -219,7 +222,7 @@ class HttpStorage(Storage):
         body = self._client.request(
             "POST", f"{self._path}/identity/next", params={"name": name}, write=True
         )
-        return _int_field(body, "NewIdentityValue")
+        return int_field(body, "NewIdentityValue")
 
     def seed_identity(self, name: str, value: int, force_update: bool = False) -> int:
         identity_key(name)
@@ -227,7 +230,7 @@ class HttpStorage(Storage):
         if force_update:
             params["force"] = "true"
         body = self._client.request("POST", f"{self._path}/identity/seed", params=params)
-        return _int_field(body, "NewSeedValue")
+        return int_field(body, "NewSeedValue")
 
     def get_identities(self) -> dict[str, int]:
         body = self._client.request("GET", f"{self._path}/debug/identities")
@@ -361,7 +364,7 @@ def _prefix_params(read: PrefixRead) -> list[tuple[str, str | int]]:
 
 
 def _prefix_result(body: Any) -> list[DocumentRecord]:
-    return [r for r in protocol.decode_documents(_results(body)) if r is not None]
+    return [r for r in protocol.decode_documents(results_of(body)) if r is not None]
 
 
 def _projection_row(item: dict[str, Any]) -> ProjectionRow:
@@ -398,19 +401,6 @@ def _included(includes: dict[str, Any]) -> dict[str, DocumentRecord | None]:
     }
 
 
-def _int_field(body: Any, field: str) -> int:
-    value = body.get(field) if type(body) is dict else None
-    if type(value) is not int:
-        raise ProtocolError(f"the server's answer has no {field}")
-    return value
-
-
-def _results(body: Any) -> list[Any]:
-    if type(body) is not dict or type(body.get("Results")) is not list:
-        raise ProtocolError("the server's answer has no Results list")
-    return body["Results"]  # type: ignore[no-any-return]
-
-
 class HttpBackend(Backend):
     """The databases of one rookdb server."""
 
@@ -422,7 +412,12 @@ class HttpBackend(Backend):
         if not given:
             raise ConfigurationError("an http backend needs at least one server URL")
         self.capabilities = Capabilities(
-            name="http", persistent=True, multi_process=True, shared_in_process=True, remote=True
+            name="http",
+            persistent=True,
+            multi_process=True,
+            shared_in_process=True,
+            remote=True,
+            revisions=True,
         )
         self._client = Client(list(dict.fromkeys(url.rstrip("/") for url in given)))
         self._lock = threading.Lock()

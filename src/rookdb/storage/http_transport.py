@@ -27,7 +27,14 @@ from rookdb.errors import (
     StorageUnavailableError,
 )
 
-__all__ = ["API_KEY_VARIABLE", "MAX_BATCH_BYTES", "NOT_MODIFIED", "Client"]
+__all__ = [
+    "API_KEY_VARIABLE",
+    "MAX_BATCH_BYTES",
+    "NOT_MODIFIED",
+    "Client",
+    "int_field",
+    "results_of",
+]
 
 # The backend's logger: what users configure for it (README: Logging).
 log = logging.getLogger("rookdb.storage.http")
@@ -231,3 +238,18 @@ def _decode(response: httpx.Response) -> Any:
             f"the server answered HTTP {response.status_code} with something that is not "
             f"JSON: {response.content[:200]!r}"
         ) from exc
+
+
+def int_field(body: Any, field: str) -> int:
+    """The int ``field`` of a server's JSON answer, or ``ProtocolError``."""
+    value = body.get(field) if type(body) is dict else None
+    if type(value) is not int:
+        raise ProtocolError(f"the server's answer has no {field}")
+    return value
+
+
+def results_of(body: Any) -> list[Any]:
+    """The ``Results`` list of a server's JSON answer, or ``ProtocolError``."""
+    if type(body) is not dict or type(body.get("Results")) is not list:
+        raise ProtocolError("the server's answer has no Results list")
+    return body["Results"]  # type: ignore[no-any-return]

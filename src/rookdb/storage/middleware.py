@@ -25,6 +25,7 @@ from rookdb.storage.records import (
     QueryResult,
     Read,
     ReadResult,
+    RevisionsPage,
 )
 from rookdb.storage.streams import QueryStream
 
@@ -84,6 +85,17 @@ class MiddlewareStorage(Storage):
 
     def bulk_write(self, puts: Sequence[PutCommand]) -> None:
         self.inner.bulk_write(puts)
+
+    def configure_revisions(self, configuration: dict[str, Any]) -> int:
+        return self.inner.configure_revisions(configuration)
+
+    def get_revisions(self, document_id: str, start: int = 0, page_size: int = 25) -> RevisionsPage:
+        return self.inner.get_revisions(document_id, start, page_size)
+
+    def get_revisions_by_change_vector(
+        self, change_vectors: Sequence[str]
+    ) -> dict[str, DocumentRecord]:
+        return self.inner.get_revisions_by_change_vector(change_vectors)
 
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         return self.inner.stream(collection)

@@ -81,6 +81,12 @@ class Patching:
             else:
                 yield command
 
+    @property
+    def replies_so_far(self) -> int:
+        """How many patches this has yielded the writes of: where a reply of another command
+        goes among theirs (``relational.revisions.with_revision_replies``)."""
+        return len(self._replies)
+
     def result(self, puts: Sequence[WriteResult]) -> BatchResult:
         """The batch's result from the results of every put this yielded, in order."""
         if not self._replies:

@@ -33,6 +33,7 @@ __all__ = [
     "DatabaseStatistics",
     "DeleteCommand",
     "DocumentRecord",
+    "ForceRevisionCommand",
     "GetResult",
     "IdsRead",
     "PatchCommand",
@@ -48,6 +49,8 @@ __all__ = [
     "ReadCheck",
     "ReadResult",
     "RecentRead",
+    "RevisionReply",
+    "RevisionsPage",
     "WriteResult",
     "check_expected",
     "document_key",
@@ -143,6 +146,21 @@ class ReadCheck:
 
 
 @dataclasses.dataclass(slots=True)
+class ForceRevisionCommand:
+    """Keep a revision of document ``id`` as it is now, whatever the revisions configuration
+    (RavenDB's ``ForceRevisionCreation``); none when a revision of this version exists.
+    ``before_put``: sent right before a put of the same document (RavenDB's PUT with
+    ``ForceRevisionCreationStrategy`` ``Before``): the put writes ``HasRevisions``, so the
+    document is not written twice. A missing document fails the batch."""
+
+    id: str
+    before_put: bool = False
+
+    def __post_init__(self) -> None:
+        validate_id(self.id)
+
+
+@dataclasses.dataclass(slots=True)
 class PatchRequest:
     """RavenDB's ``PatchRequest``: a JavaScript ``script`` run with ``args`` = ``values``
     (``rookdb.scripting``, needs the engine), or the session's typed ``operations``
@@ -187,7 +205,7 @@ class PatchCommand:
             check_depth(self.create_if_missing, self.id)
 
 
-Command = PutCommand | DeleteCommand | ReadCheck | PatchCommand
+Command = PutCommand | DeleteCommand | ReadCheck | PatchCommand | ForceRevisionCommand
 
 
 def check_expected(document_id: str, expected: str | None, actual: str | None) -> None:
@@ -217,6 +235,17 @@ class WriteResult(NamedTuple):
     last_modified: str
 
 
+class RevisionReply(NamedTuple):
+    """What a ``ForceRevisionCommand`` did: ``created`` False when a revision of the
+    document's version existed; else the document's id, change vector and time (a document
+    without ``HasRevisions`` gets it, and with it a new change vector)."""
+
+    id: str
+    created: bool
+    change_vector: str | None = None
+    last_modified: str | None = None
+
+
 class PatchReply(NamedTuple):
     """What a ``PatchCommand`` did: RavenDB's ``PatchStatus`` (``Patched``, ``NotModified``,
     ``Created``, ``DocumentDoesNotExist``, ``Skipped``) and the document as stored after it
@@ -229,10 +258,11 @@ class PatchReply(NamedTuple):
 
 class BatchResult(NamedTuple):
     """Results of ``apply``: one ``WriteResult`` per ``PutCommand``, in batch order; and the
-    replies of the other commands (``PatchCommand``: a ``PatchReply``), in batch order."""
+    replies of the other commands (``PatchCommand``: a ``PatchReply``; ``ForceRevisionCommand``:
+    a ``RevisionReply``, none for one ``before_put``: its put answers), in batch order."""
 
     puts: list[WriteResult]
-    replies: Sequence[PatchReply] = ()
+    replies: Sequence[PatchReply | RevisionReply] = ()
 
 
 class ConditionalGetResult(NamedTuple):
@@ -305,6 +335,16 @@ class RecentRead(NamedTuple):
     page_size: int = 25
 
 
+class RevisionsPage(NamedTuple):
+    """``Storage.get_revisions``: a page of a document's revisions, the newest first, and
+    how many it has in all. A revision is a record: the version's id, data (its
+    ``@metadata`` with ``@flags`` ``HasRevisions, Revision``, or ``DeleteRevision`` for a
+    delete), change vector, time and collection."""
+
+    records: list[DocumentRecord]
+    total: int
+
+
 Read = IdsRead | PrefixRead | QueryRead | RecentRead
 ReadResult = GetResult | list[DocumentRecord] | QueryResult
 
@@ -351,6 +391,8 @@ class Capabilities:
     #: Served over the network: a server does the storage work, so what happens inside it
     #: (automatic indexes made, their cap, their logs) is the server's, not this process's.
     remote: bool = False
+    #: Keeps revisions (``Storage.configure_revisions``, ``get_revisions``, forced ones).
+    revisions: bool = False
 
     @classmethod
     def flags(cls) -> tuple[str, ...]:

@@ -70,7 +70,11 @@ class PostgresBackend(RelationalBackend[PostgresStorage]):
         self.schema_prefix = prefix
         conninfo = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(passed)))
         self.capabilities = Capabilities(
-            name="postgres", persistent=True, multi_process=True, shared_in_process=True
+            name="postgres",
+            persistent=True,
+            multi_process=True,
+            shared_in_process=True,
+            revisions=True,
         )
         self._pool = ConnectionPool(conninfo, connect_timeout(timeout))
         self._server_schema = f'"{prefix}.server"'

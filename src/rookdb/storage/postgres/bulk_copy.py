@@ -32,7 +32,7 @@ from rookdb.storage.records import PutCommand, document_key, last_modified_now
 if TYPE_CHECKING:
     from rookdb.storage.postgres.storage import PostgresStorage
 
-__all__ = ["COPY_TABLE", "copyable", "upsert_statement", "write"]
+__all__ = ["COPY_TABLE", "KeepsRevisions", "copyable", "upsert_statement", "write"]
 
 #: The connection's temporary table of copied rows.
 COPY_TABLE = "pg_temp.rookdb_bulk_chunk"
@@ -69,13 +69,19 @@ def copyable(puts: Sequence[PutCommand]) -> bool:
     return len(keys) == len(puts)
 
 
+class KeepsRevisions(Exception):
+    """The chunk writes documents whose collection keeps revisions: write it as a batch."""
+
+
 def write(
     storage: PostgresStorage, conn: psycopg.Connection[Any], puts: Sequence[PutCommand]
 ) -> None:
     """Write ``puts`` (``copyable``) in one transaction of ``conn``."""
     now = last_modified_now()
     with transaction(conn, "BEGIN"):
-        registry = storage._lock_indexes(conn)
+        registry, rules = storage._lock_indexes(conn)
+        if rules is not None and any(rules.rule(put.collection) for put in puts):
+            raise KeepsRevisions  # the batch path keeps them
         conn.execute(_CREATE)
         with conn.cursor() as cursor, cursor.copy(_COPY) as copy:
             copy.set_types(_TYPES)

@@ -30,6 +30,7 @@ from rookdb.storage.postgres.transactions import SNAPSHOT, lock_key, transaction
 from rookdb.storage.postgres.writes import PostgresWrites, _body, log
 from rookdb.storage.records import Capabilities, PutCommand, document_key, last_modified_now
 from rookdb.storage.relational import hilo
+from rookdb.storage.relational.revisions import RevisionStatements
 from rookdb.storage.relational.statements import Statements
 from rookdb.storage.relational.storage import (
     StreamReading,
@@ -41,8 +42,24 @@ __all__ = ["FORMAT_VERSION", "PostgresStorage"]
 
 #: The schema layout this code writes and reads (meta ``format_version``; SPEC D6). Version 2
 #: keeps HiLo ranges in ``Raven/Hilo/<tag>`` documents; a version 1 schema's ``hilo`` table
-#: moves into them when it is opened (``_upgrade_hilo``).
-FORMAT_VERSION = 2
+#: moves into them when it is opened (``_upgrade_hilo``). Version 3 adds the ``revisions``
+#: table, created in an older schema when it is opened.
+FORMAT_VERSION = 3
+
+# Format 3 (``relational.revisions``): each document's revisions, beside it.
+_REVISIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS {s}.revisions (
+    key text COLLATE "C" NOT NULL,     -- the document's key
+    etag bigint NOT NULL,              -- the version's etag: revisions in order
+    id text NOT NULL,
+    collection text NOT NULL,
+    change_vector text NOT NULL,
+    last_modified text NOT NULL,
+    data bytea NOT NULL,
+    PRIMARY KEY (key, etag)
+);
+CREATE INDEX IF NOT EXISTS revisions_by_change_vector ON {s}.revisions (change_vector)
+"""
 
 _SCHEMA = """
 CREATE SCHEMA IF NOT EXISTS {s};
@@ -68,7 +85,7 @@ CREATE TABLE {s}.auto_indexes (
     path text NOT NULL,
     kind text NOT NULL,                -- 'expression', 'values' (GIN), 'search'
     UNIQUE (collection_key, path, kind)
-)
+);
 """
 
 
@@ -99,6 +116,19 @@ class PostgresStorage(PostgresWrites):
             collection="collection_key = %s",
             keys="key = ANY(%s)",
         )
+        self._revision_sql = RevisionStatements.of(
+            f"{s}.",
+            "%s",
+            "id, data, change_vector, last_modified, collection",
+            document=(
+                "SELECT id, collection, etag, change_vector, last_modified, data "
+                f"FROM {s}.documents WHERE key = %s FOR UPDATE"
+            ),
+            flag_document=(
+                f"UPDATE {s}.documents SET data = %s, body = %s::jsonb, etag = %s, "
+                "change_vector = %s, last_modified = %s WHERE key = %s"
+            ),
+        )
         self._prepare_writes()
         self._sql_copy_upsert = bulk_copy.upsert_statement(s)
         with PostgresErrors(f"open the schema {schema}"), self._pool.connection() as conn:
@@ -114,7 +144,7 @@ class PostgresStorage(PostgresWrites):
                 # One creator at a time: CREATE ... IF NOT EXISTS races in the catalogs.
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"rookdb {s}"),))
                 if conn.execute(exists, (self.schema,)).fetchone() is None:
-                    for statement in _SCHEMA.format(s=s).split(";"):
+                    for statement in (_SCHEMA + _REVISIONS_SCHEMA).format(s=s).split(";"):
                         conn.execute(statement)
                     database_id = new_database_id()
                     conn.execute(
@@ -130,6 +160,15 @@ class PostgresStorage(PostgresWrites):
                 # One upgrader at a time; the table lock holds off older processes' reserves.
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"rookdb {s}"),))
                 self._upgrade_hilo(conn, str(meta["database_id"]))
+        if version in (1, 2):
+            with transaction(conn, "BEGIN"):
+                conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"rookdb {s}"),))
+                for statement in _REVISIONS_SCHEMA.format(s=s).split(";"):
+                    conn.execute(statement)
+                conn.execute(
+                    f"UPDATE {s}.meta SET value = %s WHERE name = 'format_version'",
+                    (str(FORMAT_VERSION),),
+                )
         if self._indexes.outdated(conn):
             with transaction(conn, "BEGIN"):
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._index_lock,))
@@ -181,16 +220,18 @@ class PostgresStorage(PostgresWrites):
             )
         conn.execute(f"DROP TABLE {s}.hilo")
         conn.execute(
-            f"UPDATE {s}.meta SET value = %s WHERE name = 'format_version'",
-            (str(FORMAT_VERSION),),
+            f"UPDATE {s}.meta SET value = '2' WHERE name = 'format_version'",
         )
 
     def bulk_write(self, puts: Sequence[PutCommand]) -> None:
         if not bulk_copy.copyable(puts):  # outside the rules of a chunk: the batch path
             self.apply(puts)
             return
-        with PostgresBatchErrors("write a bulk insert chunk"):
-            self._retried(lambda conn, _: bulk_copy.write(self, conn, puts), False)
+        try:
+            with PostgresBatchErrors("write a bulk insert chunk"):
+                self._retried(lambda conn, _: bulk_copy.write(self, conn, puts), False)
+        except bulk_copy.KeepsRevisions:
+            self.apply(puts)
 
     # -- the dialect -------------------------------------------------------------------------
 

@@ -16,7 +16,6 @@ the relational core's.
 from __future__ import annotations
 
 import contextlib
-import itertools
 import logging
 import random
 import time
@@ -28,6 +27,7 @@ import psycopg
 
 from rookdb.errors import ConcurrencyError, StorageError
 from rookdb.storage.patching import Patching
+from rookdb.storage.postgres.batch_reading import Replay, chunks, placed
 from rookdb.storage.postgres.errors import PostgresBatchErrors
 from rookdb.storage.postgres.indexes import SchemaIndexes, searched
 from rookdb.storage.postgres.transactions import RETRYABLE, transaction
@@ -36,14 +36,23 @@ from rookdb.storage.records import (
     Command,
     DeleteCommand,
     DocumentRecord,
+    ForceRevisionCommand,
     PutCommand,
     ReadCheck,
+    RevisionReply,
     WriteResult,
     check_expected,
     document_key,
     last_modified_now,
 )
 from rookdb.storage.relational.auto_indexes import Registry
+from rookdb.storage.relational.revisions import (
+    CONFIGURATION,
+    BatchRevisions,
+    Rules,
+    force_revision,
+    with_revision_replies,
+)
 from rookdb.storage.relational.storage import RelationalStorage, read_check_failed
 
 __all__ = ["OVERWRITE", "RETRIES", "PostgresWrites", "insert_from"]
@@ -86,14 +95,15 @@ class PostgresWrites(RelationalStorage):
         self._sql_delete = (
             f"DELETE FROM {s}.documents AS d USING unnest(%b::text[], %b::text[]) "
             "AS u(key, expected) WHERE d.key = u.key "
-            "AND (u.expected IS NULL OR d.change_vector = u.expected) RETURNING d.key"
+            "AND (u.expected IS NULL OR d.change_vector = u.expected) "
+            "RETURNING d.key, d.id, d.collection"
         )
         self._sql_current = f"SELECT key, change_vector FROM {s}.documents WHERE key = ANY(%s)"
         self._sql_next_etag = f"SELECT nextval('{s}.etags')"
 
     def apply(self, batch: Iterable[Command]) -> BatchResult:
         # A retried transaction writes the same batch again: keep what a generator gave.
-        commands = batch if isinstance(batch, Sequence) else _Replay(batch)
+        commands = batch if isinstance(batch, Sequence) else Replay(batch)
         # Read checks of WRITES_AND_READS guard documents the batch does not write: only
         # SERIALIZABLE sees another batch create one of them meanwhile.
         serializable = isinstance(batch, Sequence) and any(type(c) is ReadCheck for c in batch)
@@ -137,16 +147,20 @@ class PostgresWrites(RelationalStorage):
     ) -> BatchResult:
         begin = "BEGIN ISOLATION LEVEL SERIALIZABLE" if serializable else "BEGIN"
         with transaction(conn, begin):
-            registry = self._lock_indexes(conn)
+            registry, rules = self._lock_indexes(conn)
+            revisions = None if rules is None else BatchRevisions(rules)
             final: dict[str, tuple[str, bytes] | None] | None = {} if searched(registry) else None
             now = last_modified_now()
             pending: list[_PendingPuts] = []
+            replies: list[tuple[int, RevisionReply]] = []
             # Patches read (FOR UPDATE: no other batch changes them before COMMIT) and become
             # puts and deletes; what this batch wrote before them, they see from the batch.
             patching = Patching(batch, lambda keys: self._locked(conn, keys))
+            # Each forced revision's place among the patches' replies, as it passes.
+            patched: dict[int, int] = {}
             with contextlib.ExitStack() as pipeline:
                 pipelined = False
-                for chunk in _chunks(patching, _CHUNK):
+                for chunk in chunks(placed(patching, patched), _CHUNK):
                     if len(chunk) == _CHUNK and not pipelined:
                         pipelined = True
                         # A big batch: each statement goes as soon as it is made, and
@@ -156,29 +170,43 @@ class PostgresWrites(RelationalStorage):
                         pipeline.enter_context(conn.pipeline())
                     if not serializable and any(type(c) is ReadCheck for c in chunk):
                         raise _ReadCheckLate
+                    if revisions is None and any(type(c) is ForceRevisionCommand for c in chunk):
+                        revisions = BatchRevisions(rules)  # no configuration, a forced one
+                    if revisions is not None:
+                        chunk = [revisions.revise(c) for c in chunk]
                     ids = self._complete_ids(conn, chunk)
                     for span in _spans(chunk, ids):
-                        puts = self._apply_segment(conn, span, now, final)
+                        puts = self._apply_segment(
+                            conn, span, now, final, revisions, replies, patched
+                        )
                         if puts is not None:
                             pending.append(puts)
             results: list[WriteResult] = []
             for puts in pending:
                 self._written(conn, puts, now, results)
+            if revisions is not None:
+                revisions.puts_written(results, now)
+                revisions.finish(conn, self._revision_sql)
             if final:
                 self._indexes.maintain(conn, registry, final)
-        return patching.result(results)
+        return with_revision_replies(patching.result(results), replies)
 
     def _locked(self, conn: psycopg.Connection[Any], keys: Sequence[str]) -> dict[str, Any]:
         """The records of ``keys``, locked until the batch ends."""
         rows = conn.execute(self._sql.get_many + " FOR UPDATE", (self._key_list(list(keys)),))
         return {row[0]: DocumentRecord._make(row[1:]) for row in rows.fetchall()}
 
-    def _lock_indexes(self, conn: psycopg.Connection[Any]) -> Registry:
+    def _lock_indexes(self, conn: psycopg.Connection[Any]) -> tuple[Registry, Rules | None]:
         """First in a write's transaction: the index lock, shared (index creation holds it
         exclusively, so no batch misses a full-text index created while it ran), and the
-        registry of automatic indexes the write maintains."""
-        conn.execute("SELECT pg_advisory_xact_lock_shared(%s)", (self._index_lock,))
-        return self._indexes.registry(conn)
+        registry of automatic indexes the write maintains; and the revisions configuration
+        (``relational.revisions``), read in the same round trip."""
+        configuration = conn.execute(
+            "SELECT pg_advisory_xact_lock_shared(%s), "
+            f"(SELECT value FROM {self._s}.meta WHERE name = %s)",
+            (self._index_lock, CONFIGURATION),
+        ).fetchall()[0][1]
+        return self._indexes.registry(conn), Rules.of(configuration)
 
     def _complete_ids(self, conn: psycopg.Connection[Any], batch: Sequence[Command]) -> list[str]:
         """The final id of every command (SPEC S14; ``_completed_id``)."""
@@ -200,6 +228,9 @@ class PostgresWrites(RelationalStorage):
         span: _Span,
         now: str,
         final: dict[str, tuple[str, bytes] | None] | None,
+        revisions: BatchRevisions | None = None,
+        replies: list[tuple[int, RevisionReply]] | None = None,
+        patched: dict[int, int] | None = None,
     ) -> _PendingPuts | None:
         """Commands on distinct keys: read checks, deletes, then puts, each kind in statements
         whose WHERE is the concurrency check. The puts' results are read later (``_written``)."""
@@ -211,6 +242,7 @@ class PostgresWrites(RelationalStorage):
         # objects for the garbage collector to walk meanwhile.
         puts: list[int] = []
         put_commands: list[PutCommand] = []
+        forced: list[ForceRevisionCommand] = []
         for j in range(span.start, span.stop):
             command = batch[j]
             if type(command) is PutCommand:
@@ -218,6 +250,8 @@ class PostgresWrites(RelationalStorage):
                 put_commands.append(command)
             elif type(command) is DeleteCommand:
                 deletes.append((keys[j], command))
+            elif type(command) is ForceRevisionCommand:
+                forced.append(command)
             else:
                 assert type(command) is ReadCheck
                 reads.append((keys[j], command))
@@ -227,11 +261,23 @@ class PostgresWrites(RelationalStorage):
             for key, check in reads:
                 if current.get(key) != check.change_vector:
                     raise read_check_failed(check, current.get(key))
+        for force in forced:  # keys are distinct in a span: before its puts is in order
+            assert replies is not None
+            etag, suffix = self._next_etag(conn), f"-{self._database_id}"
+            reply = force_revision(conn, self._revision_sql, force, etag, suffix, now, _jsonb_text)
+            if not force.before_put:  # its put answers for it
+                replies.append(((patched or {}).get(id(force), 0), reply))
         if deletes:
             deleted = [key for key, _ in deletes]
             # "" (must not exist) never deletes: the change vector is never empty.
             expected = [c.expected_change_vector for _, c in deletes]
-            gone = {row[0] for row in conn.execute(self._sql_delete, (deleted, expected))}
+            rows = conn.execute(self._sql_delete, (deleted, expected)).fetchall()
+            gone = {row[0] for row in rows}
+            if revisions is not None:
+                for _, document_id, collection in rows:
+                    etag = self._next_etag(conn)
+                    cv = f"A:{etag}-{self._database_id}"
+                    revisions.deleted(document_id, collection, etag, cv, now)
             self._verify(
                 conn,
                 [
@@ -340,6 +386,10 @@ class PostgresWrites(RelationalStorage):
             check_expected(document_id, expected, current.get(key))
 
 
+def _jsonb_text(data: bytes) -> str:
+    return _body(data) or data.decode()
+
+
 def _body(data: bytes) -> str | None:
     """The jsonb text of a document when it differs from ``data``: strings and keys holding a
     NUL character (jsonb cannot store one) cut there, or dropped for keys (no field path can
@@ -406,27 +456,6 @@ def _expects(command: PutCommand) -> str | None:
 
 class _ReadCheckLate(Exception):
     """A read check came after the transaction began without SERIALIZABLE: begin again."""
-
-
-class _Replay:
-    """The commands of a batch read from a generator, kept as they are read, so that a
-    retried transaction reads the same batch again."""
-
-    def __init__(self, source: Iterable[Command]) -> None:
-        self._source = iter(source)
-        self._read: list[Command] = []
-
-    def __iter__(self) -> Iterator[Command]:
-        yield from self._read
-        for command in self._source:
-            self._read.append(command)
-            yield command
-
-
-def _chunks(batch: Iterable[Command], size: int) -> Iterator[list[Command]]:
-    commands = iter(batch)
-    while chunk := list(itertools.islice(commands, size)):
-        yield chunk
 
 
 class _Span(NamedTuple):

@@ -32,7 +32,7 @@ from rookdb._types import assert_never
 from rookdb.errors import ConcurrencyError, ConfigurationError
 from rookdb.ids import validate_hilo_tag
 from rookdb.query import OrderBy, Query
-from rookdb.storage.base import STREAM_PAGE, Storage
+from rookdb.storage.base import STREAM_PAGE
 from rookdb.storage.identities import (
     check_client_configuration,
     check_seed,
@@ -71,6 +71,7 @@ from rookdb.storage.relational.results import (
     query_result,
     total_from_page,
 )
+from rookdb.storage.relational.revisions import RevisionsStorage
 from rookdb.storage.relational.statements import Statements
 from rookdb.storage.starting_with import id_filter, range_start, select_page
 from rookdb.storage.streams import QueryStream, check_streamable
@@ -121,7 +122,7 @@ def read_check_failed(check: ReadCheck, actual: str | None) -> ConcurrencyError:
     )
 
 
-class RelationalStorage(Storage):
+class RelationalStorage(RevisionsStorage):
     """One rookdb database in a relational database; a dialect subclasses it."""
 
     #: Automatic indexes per collection; past it, queries on new fields scan (SPEC Q4).

@@ -50,6 +50,7 @@ class SqliteBackend(RelationalBackend[SqliteStorage]):
             persistent=directory is not None,
             multi_process=directory is not None,
             shared_in_process=directory is not None,
+            revisions=True,
         )
 
     def _make_directory(self) -> None:

@@ -26,14 +26,24 @@ from rookdb.storage.records import (
     Capabilities,
     Command,
     DeleteCommand,
+    ForceRevisionCommand,
     PutCommand,
     ReadCheck,
+    RevisionReply,
     WriteResult,
     check_expected,
     document_key,
     last_modified_now,
 )
 from rookdb.storage.relational import hilo
+from rookdb.storage.relational.revisions import (
+    CONFIGURATION,
+    BatchRevisions,
+    RevisionStatements,
+    Rules,
+    force_revision,
+    with_revision_replies,
+)
 from rookdb.storage.relational.statements import Statements
 from rookdb.storage.relational.storage import (
     RelationalStorage,
@@ -54,11 +64,28 @@ log = logging.getLogger("rookdb.storage.sqlite")
 
 #: The on-disk format this code writes and reads (``PRAGMA user_version``; SPEC D6). Version 2
 #: keeps HiLo ranges in ``Raven/Hilo/<tag>`` documents; a version 1 file's ``hilo`` table
-#: moves into them when it is opened (``_upgrade_hilo``).
-FORMAT_VERSION = 2
+#: moves into them when it is opened (``_upgrade_hilo``). Version 3 adds the ``revisions``
+#: table, created in an older file when it is opened.
+FORMAT_VERSION = 3
 FILE_SUFFIX = ".rookdb"
 
-_SCHEMA = """
+# Format 3 (``relational.revisions``): each document's revisions, beside it.
+_REVISIONS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS revisions (
+    key TEXT NOT NULL,             -- the document's key
+    etag INTEGER NOT NULL,         -- the version's etag: revisions in order
+    id TEXT NOT NULL,
+    collection TEXT NOT NULL,
+    change_vector TEXT NOT NULL,
+    last_modified TEXT NOT NULL,
+    data TEXT NOT NULL,
+    PRIMARY KEY (key, etag)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS revisions_by_change_vector ON revisions (change_vector)
+"""
+
+_SCHEMA = (
+    """
 CREATE TABLE IF NOT EXISTS documents (
     key TEXT PRIMARY KEY,          -- the id lower-cased: ids are case-insensitive (S2)
     id TEXT NOT NULL,              -- the id as first written
@@ -86,6 +113,8 @@ CREATE TABLE IF NOT EXISTS auto_values (
 CREATE INDEX IF NOT EXISTS auto_values_lookup ON auto_values (idx, type, value);
 CREATE INDEX IF NOT EXISTS auto_values_by_key ON auto_values (key);
 """
+    + _REVISIONS_SCHEMA
+)
 
 _STATEMENTS = Statements.of(
     schema="",
@@ -95,6 +124,21 @@ _STATEMENTS = Statements.of(
     cursor="rowid",
     collection="collection = ? COLLATE NOCASE",
     keys="key IN (SELECT value FROM json_each(?))",
+)
+_REVISIONS = RevisionStatements.of(
+    "",
+    "?",
+    "id, CAST(data AS BLOB), change_vector, last_modified, collection",
+    document=(
+        "SELECT id, collection, etag, change_vector, last_modified, CAST(data AS BLOB) "
+        "FROM documents WHERE key = ?"
+    ),
+    # ?2 is the jsonb body PostgreSQL keeps; SQLite has none.
+    flag_document=(
+        "UPDATE documents SET data = ?1, etag = ?3, change_vector = ?4, last_modified = ?5 "
+        "WHERE key = ?6 AND ?2 IS ?2"
+    ),
+    text=True,
 )
 _UPSERT = (
     "INSERT INTO documents (key, id, collection, etag, change_vector, last_modified, data) "
@@ -114,6 +158,7 @@ class SqliteStorage(RelationalStorage):
     _no_limit = -1
     _stream_start = 0
     _sql = _STATEMENTS
+    _revision_sql = _REVISIONS
 
     def __init__(self, name: str, path: str | None, capabilities: Capabilities) -> None:
         super().__init__(name, capabilities)
@@ -147,6 +192,10 @@ class SqliteStorage(RelationalStorage):
         self._database_id = database_id
         if version == 1:
             self._upgrade_hilo(conn)
+        if version in (1, 2):
+            for statement in _REVISIONS_SCHEMA.split(";"):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
         # The name as first written, for listings (the file's name is lower-cased).
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('name', ?)", (self.name,))
         self.name = conn.execute("SELECT value FROM meta WHERE name = 'name'").fetchone()[0]
@@ -250,7 +299,8 @@ class SqliteStorage(RelationalStorage):
         checked = [
             document_key(c.id)
             for c in batch
-            if isinstance(c, ReadCheck) or c.expected_change_vector is not None
+            if type(c) is ReadCheck
+            or (isinstance(c, (PutCommand, DeleteCommand)) and c.expected_change_vector is not None)
         ]
         current = (
             dict(
@@ -264,7 +314,10 @@ class SqliteStorage(RelationalStorage):
             else {}
         )
         meta = dict(
-            conn.execute("SELECT name, value FROM meta WHERE name IN ('last_etag', 'deleted')")
+            conn.execute(
+                "SELECT name, value FROM meta WHERE name IN ('last_etag', 'deleted', ?)",
+                (CONFIGURATION,),
+            )
         )
         if "deleted" in meta:
             # delete_database marked this file before removing it, while this store had it
@@ -278,11 +331,14 @@ class SqliteStorage(RelationalStorage):
         suffix = f"-{self._database_id}"
         rows: list[tuple[Any, ...]] = []
         results: list[WriteResult] = []
+        replies: list[tuple[int, RevisionReply]] = []
         # With value or full-text indexes, the final state of every key the batch touches.
         registry = self._indexes.registry(conn)
         maintained = any(k != "expression" for i in registry.values() for (_, k) in i)
         final: dict[str, tuple[str, bytes] | None] | None = {} if maintained else None
         deleted_rowids: dict[str, int] = {}
+        rules = Rules.of(meta.get(CONFIGURATION))
+        revisions = None if rules is None else BatchRevisions(rules)
         # Patches read in this transaction (it holds the write lock) and become puts/deletes.
         patching = Patching(batch, lambda keys: self._fetch(conn, list(keys)))
         for command in patching:
@@ -295,21 +351,20 @@ class SqliteStorage(RelationalStorage):
                 if command.expected_change_vector is not None:
                     check_expected(document_id, command.expected_change_vector, current.get(key))
                 change_vector = f"A:{etag}{suffix}"
+                data = command.data
+                if revisions is not None:
+                    data, rule = revisions.put(document_id, command.collection, data)
+                    if rule is not None:
+                        revisions.written(
+                            rule, document_id, command.collection, etag, change_vector, now, data
+                        )
                 rows.append(
-                    (
-                        key,
-                        document_id,
-                        command.collection,
-                        etag,
-                        change_vector,
-                        now,
-                        command.data.decode("utf-8"),
-                    )
+                    (key, document_id, command.collection, etag, change_vector, now, data.decode())
                 )
                 if checked:
                     current[key] = change_vector
                 if final is not None:
-                    final[key] = (command.collection, command.data)
+                    final[key] = (command.collection, data)
                 results.append(WriteResult(document_id, change_vector, now))
             elif type(command) is DeleteCommand:
                 key = document_key(command.id)
@@ -317,16 +372,34 @@ class SqliteStorage(RelationalStorage):
                 if rows:  # keep batch order: earlier puts land before this delete
                     conn.executemany(_UPSERT, rows)
                     rows = []
-                if final is not None:
+                if final is not None or revisions is not None:
                     row = conn.execute(
-                        "SELECT rowid FROM documents WHERE key = ?", (key,)
+                        "SELECT rowid, id, collection FROM documents WHERE key = ?", (key,)
                     ).fetchone()
                     if row is not None:
                         deleted_rowids[key] = row[0]
+                        if revisions is not None:
+                            etag += 1
+                            cv = f"A:{etag}{suffix}"
+                            if not revisions.deleted(row[1], row[2], etag, cv, now):
+                                etag -= 1
                 conn.execute("DELETE FROM documents WHERE key = ?", (key,))
                 current.pop(key, None)
                 if final is not None:
                     final[key] = None
+            elif type(command) is ForceRevisionCommand:
+                if rows:  # the revision is of the document as the commands before left it
+                    conn.executemany(_UPSERT, rows)
+                    rows = []
+                if revisions is None:
+                    revisions = BatchRevisions(rules)
+                revisions.force(command)
+                etag += 1  # the document's new version's, if it gets HasRevisions
+                reply = force_revision(conn, _REVISIONS, command, etag, suffix, now)
+                if not command.before_put:  # its put answers for it
+                    replies.append((patching.replies_so_far, reply))
+                if checked and reply.created:
+                    current[document_key(command.id)] = reply.change_vector
             else:
                 assert isinstance(command, ReadCheck)
                 actual = current.get(document_key(command.id))
@@ -336,5 +409,7 @@ class SqliteStorage(RelationalStorage):
             conn.executemany(_UPSERT, rows)
         if final:
             self._indexes.maintain(conn, registry, final, deleted_rowids)
+        if revisions is not None:
+            revisions.finish(conn, _REVISIONS)
         conn.execute("UPDATE meta SET value = ? WHERE name = 'last_etag'", (str(etag),))
-        return patching.result(results)
+        return with_revision_replies(patching.result(results), replies)

@@ -1,0 +1,55 @@
+"""The revision calls of the http backend (``HttpStorage``), on RavenDB's routes:
+``POST /admin/revisions/config``, ``GET /revisions`` by id (paged, with ``TotalResults``) or
+by change vectors (a result or null for each, in order)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from rookdb import protocol
+from rookdb.errors import ProtocolError
+from rookdb.ids import validate_id
+from rookdb.storage.base import Storage
+from rookdb.storage.http_transport import Client, int_field, results_of
+from rookdb.storage.records import DocumentRecord, RevisionsPage
+from rookdb.storage.revisions_config import check_configuration
+
+__all__ = ["HttpRevisions"]
+
+
+class HttpRevisions(Storage):
+    """The revision calls of ``Storage`` over a rookdb server (or RavenDB)."""
+
+    _client: Client
+    _path: str
+
+    def configure_revisions(self, configuration: dict[str, Any]) -> int:
+        body = self._client.request(
+            "POST",
+            f"{self._path}/admin/revisions/config",
+            content=orjson.dumps(check_configuration(configuration)),
+        )
+        return int_field(body, "RaftCommandIndex")
+
+    def get_revisions(self, document_id: str, start: int = 0, page_size: int = 25) -> RevisionsPage:
+        validate_id(document_id)
+        params = {"id": document_id, "start": start, "pageSize": page_size}
+        body = self._client.request("GET", f"{self._path}/revisions", params=params)
+        records = [r for r in protocol.decode_documents(results_of(body)) if r is not None]
+        return RevisionsPage(records, int_field(body, "TotalResults"))
+
+    def get_revisions_by_change_vector(
+        self, change_vectors: Sequence[str]
+    ) -> dict[str, DocumentRecord]:
+        wanted = list(dict.fromkeys(change_vectors))
+        if not wanted:
+            return {}
+        params = [("changeVector", cv) for cv in wanted]
+        body = self._client.request("GET", f"{self._path}/revisions", params=params)
+        found = list(protocol.decode_documents(results_of(body)))
+        if len(found) != len(wanted):
+            raise ProtocolError("the server's revisions answer has a result per change vector")
+        return {cv: r for cv, r in zip(wanted, found, strict=True) if r is not None}
