@@ -90,6 +90,8 @@ def test_a_body_nested_deep_is_400_and_writes_nothing(server: str, body: bytes) 
         ("PUT", "admin", b'{"DatabaseName":' + b"[" * 1020 + b"]" * 1020 + b"}"),
         ("DELETE", "admin", b'{"DatabaseNames":[' + b"[" * 1020 + b"]" * 1020 + b"]}"),
         ("DELETE", "admin", b'{"DatabaseNames":[' + DEEPEST_BODY[:-3] + b"]}"),
+        ("POST", "admin/revisions/config", b"[" * 1000 + b"]" * 1000),
+        ("POST", "admin/revisions/config", b'{"Default":' + b"[" * 1000 + b"]" * 1000 + b"}"),
     ],
     ids=[
         "docs-ids",
@@ -98,6 +100,8 @@ def test_a_body_nested_deep_is_400_and_writes_nothing(server: str, body: bytes) 
         "create-database",
         "delete-database",
         "long-int",
+        "revisions-configuration",
+        "revisions-default",
     ],
 )
 def test_every_body_nested_deep_is_4xx(server: str, method: str, route: str, body: bytes) -> None:

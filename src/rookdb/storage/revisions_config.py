@@ -15,7 +15,7 @@ import functools
 import re
 from typing import Any, NamedTuple
 
-from rookdb.errors import ConfigurationError
+from rookdb.errors import ConfigurationError, quoted
 from rookdb.serialization.encoding import dumps, loads
 
 __all__ = [
@@ -63,7 +63,8 @@ def _time_span(value: Any, where: str) -> dt.timedelta | None:
     match = _TIME_SPAN.match(value) if type(value) is str else None
     if match is None or match.group(1):
         raise ConfigurationError(
-            f"{where}.MinimumRevisionAgeToKeep is a time span such as '7.00:00:00', not {value!r}"
+            f"{where}.MinimumRevisionAgeToKeep is a time span such as '7.00:00:00', "
+            f"not {quoted(value)}"
         )
     days, hours, minutes, seconds, fraction = match.groups()[1:]
     return dt.timedelta(
@@ -77,7 +78,7 @@ def _time_span(value: Any, where: str) -> dt.timedelta | None:
 
 def _check_collection(value: Any, where: str) -> dict[str, Any]:
     if type(value) is not dict:
-        raise ConfigurationError(f"{where} is an object, not {value!r}")
+        raise ConfigurationError(f"{where} is an object, not {quoted(value)}")
     unknown = set(value) - _FIELDS
     if unknown:
         raise ConfigurationError(f"{where} has unknown fields: {', '.join(sorted(unknown))}")
@@ -87,7 +88,7 @@ def _check_collection(value: Any, where: str) -> dict[str, Any]:
     for name in ("MinimumRevisionsToKeep", "MaximumRevisionsToDeleteUponDocumentUpdate"):
         count = value.get(name)
         if count is not None and (type(count) is not int or count < 0):
-            raise ConfigurationError(f"{where}.{name} is a count (0 or more), not {count!r}")
+            raise ConfigurationError(f"{where}.{name} is a count (0 or more), not {quoted(count)}")
     _time_span(value.get("MinimumRevisionAgeToKeep"), where)
     return {
         "Disabled": bool(value.get("Disabled")),
@@ -105,7 +106,7 @@ def check_configuration(value: Any) -> dict[str, Any]:
     for anything else, and for two collections whose names differ only in case (collection
     names are case-insensitive: RavenDB refuses them too)."""
     if type(value) is not dict:
-        raise ConfigurationError(f"a revisions configuration is an object, not {value!r}")
+        raise ConfigurationError(f"a revisions configuration is an object, not {quoted(value)}")
     unknown = set(value) - {"Default", "Collections"}
     if unknown:
         raise ConfigurationError(
