@@ -320,3 +320,15 @@ def test_no_route_answers_without_credentials_when_api_keys_are_on(tmp_path: Pat
     finally:
         process.terminate()
         process.wait(timeout=30)
+
+
+def test_head_of_admin_databases_never_deletes(server: str) -> None:
+    # Starlette routes HEAD with GET; the handler once sent it on to the delete (the HTTP
+    # fuzzer found it: a HEAD with a delete's body deleted the database).
+    created = httpx.put(f"{server}/admin/databases", params={"name": "head_kept"})
+    assert created.status_code == 200
+    body = orjson.dumps({"DatabaseNames": ["head_kept"], "HardDelete": True})
+    head = httpx.request("HEAD", f"{server}/admin/databases?name=head_kept", content=body)
+    assert head.status_code == 200
+    assert "head_kept" in httpx.get(f"{server}/databases").text
+    httpx.request("DELETE", f"{server}/admin/databases", content=body)

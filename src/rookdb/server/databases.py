@@ -194,7 +194,8 @@ def _readable(server: _Server, request: Request, database: str) -> bool:
 
 async def admin_databases(server: _Server, request: Request) -> Response:
     server.allow(request, None, write=True, admin=True)
-    if request.method == "GET":  # the database record (GetDatabaseRecordOperation)
+    # HEAD too: Starlette routes it with GET; it must never reach the delete below.
+    if request.method in ("GET", "HEAD"):  # the record (GetDatabaseRecordOperation)
         wanted = validate_database_name(request.query_params.get("name"))
         if not await run_in_threadpool(server.databases.exists, wanted):
             # RavenDB's clients read a 404 as "no such database" (a None record)
