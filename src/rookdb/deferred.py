@@ -17,6 +17,7 @@ from typing import Any
 from rookdb.errors import ConfigurationError, InvalidOperationError
 from rookdb.patches import ArrayAdd, ArrayRemoveAt, PatchOperation, check_path, render_script
 from rookdb.storage.records import (
+    AttachmentCommand,
     Command,
     DeleteCommand,
     PatchCommand,
@@ -66,6 +67,12 @@ class Deferred:
     def __init__(self) -> None:
         self._commands: list[Command] = []
         self._keys: set[str] = set()
+        # Attachment commands (``rookdb.attachments``) queue here too, in call order with the
+        # patches, as RavenDB's client defers them; they do not stop a save of their document
+        # (storing a document and its attachment in one save is the common case), but a
+        # delete of a document that one of them writes to is refused.
+        self._attachments: dict[tuple[str, str], str] = {}
+        self._attached: set[str] = set()
 
     def __bool__(self) -> bool:
         return bool(self._commands)
@@ -88,6 +95,23 @@ class Deferred:
         for command in commands:
             self._commands.append(command)
             self._keys.add(document_key(command.id))
+
+    def attachment(
+        self, command: AttachmentCommand, names: list[tuple[str, str, str]], writes: str | None
+    ) -> None:
+        """Queue an attachment command: ``names`` are the (document id, name, what) it
+        concerns (``attachment_kind`` answers them), ``writes`` the id of the document it
+        adds an attachment to."""
+        self._commands.append(command)
+        for document_id, name, what in names:
+            self._attachments[(document_key(document_id), name.lower())] = what
+        if writes is not None:
+            self._attached.add(document_key(writes))
+
+    def attachment_kind(self, document_id: str, name: str) -> str | None:
+        """What a queued attachment command does to attachment ``name`` of ``document_id``
+        (``"create"``, ``"delete"``, ``"rename"``), None when none concerns it."""
+        return self._attachments.get((document_key(document_id), name.lower()))
 
     def typed(
         self,
@@ -116,7 +140,17 @@ class Deferred:
     def check(self, changes: Iterable[Change]) -> Iterator[Change]:
         """``changes``, refusing one of a document a deferred command writes too."""
         keys = self._keys
+        attached = self._attached
         for change in changes:
+            if (
+                attached
+                and change.kind is ChangeKind.DELETED
+                and document_key(change.document_id) in attached
+            ):
+                raise InvalidOperationError(
+                    f"cannot save: document {change.document_id!r} was deleted in the session "
+                    "and an attachment is stored to it in the same save"
+                )
             if keys and document_key(change.document_id) in keys:
                 what = "deleted" if change.kind is ChangeKind.DELETED else "modified"
                 raise InvalidOperationError(
@@ -137,3 +171,5 @@ class Deferred:
     def clear(self) -> None:
         self._commands.clear()
         self._keys.clear()
+        self._attachments.clear()
+        self._attached.clear()

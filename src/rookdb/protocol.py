@@ -60,6 +60,7 @@ from rookdb.patch_protocol import (
 )
 from rookdb.serialization.encoding import dumps
 from rookdb.storage.records import (
+    AttachmentReply,
     BatchResult,
     Command,
     DatabaseStatistics,
@@ -486,7 +487,7 @@ def _decode_reply(r: dict[str, Any]) -> PatchReply | RevisionReply:
     )
 
 
-def _revision_reply(reply: PatchReply | RevisionReply) -> dict[str, Any]:
+def _revision_reply(reply: PatchReply | RevisionReply | AttachmentReply) -> dict[str, Any]:
     assert isinstance(reply, RevisionReply)
     if not reply.created:
         return {"Type": "ForceRevisionCreation", "RevisionCreated": False, "@id": reply.id}

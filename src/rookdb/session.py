@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
 from rookdb.advanced import Advanced
+from rookdb.attachments import learn_replies
 from rookdb.batch import command_for, read_checks, streamed_commands
 from rookdb.conventions import DocumentConventions, dict_collection_name
 from rookdb.deferred import Deferred
@@ -31,6 +32,7 @@ from rookdb.revisions import ForcedRevisions
 from rookdb.serialization.encoding import check_depth, loads
 from rookdb.serialization.entities import EntityCodec, Extras
 from rookdb.storage.records import (
+    AttachmentReply,
     Command,
     DocumentRecord,
     GetResult,
@@ -573,6 +575,9 @@ class DocumentSession(EventRegistration):
         for reply in result.replies:
             if isinstance(reply, PatchReply):
                 self._patched(reply)
+        attached = [r for r in result.replies if isinstance(r, AttachmentReply)]
+        if attached:
+            learn_replies(self, attached)
         if forced:
             self._revisions_forced([r for r in result.replies if isinstance(r, RevisionReply)])
 

@@ -56,6 +56,7 @@ from rookdb.storage.records import (
     document_key,
 )
 from rookdb.storage.relational import hilo, query_stream
+from rookdb.storage.relational.attachments import AttachmentsStorage
 from rookdb.storage.relational.auto_indexes import (
     RegistryCache,
     log_made,
@@ -122,7 +123,7 @@ def read_check_failed(check: ReadCheck, actual: str | None) -> ConcurrencyError:
     )
 
 
-class RelationalStorage(RevisionsStorage):
+class RelationalStorage(AttachmentsStorage, RevisionsStorage):
     """One rookdb database in a relational database; a dialect subclasses it."""
 
     #: Automatic indexes per collection; past it, queries on new fields scan (SPEC Q4).
