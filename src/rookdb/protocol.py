@@ -24,11 +24,12 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from typing import IO, Any
 
 import orjson
 
+from rookdb import attachment_protocol
 from rookdb.errors import (
     AuthenticationError,
     AuthorizationError,
@@ -60,6 +61,8 @@ from rookdb.patch_protocol import (
 )
 from rookdb.serialization.encoding import dumps
 from rookdb.storage.records import (
+    ATTACHMENT_COMMANDS,
+    AttachmentCommand,
     AttachmentReply,
     BatchResult,
     Command,
@@ -86,8 +89,6 @@ __all__ = [
     "BatchEntry",
     "JsonPatch",
     "TrackChanges",
-    "database_record",
-    "database_topology",
     "decode_batch",
     "decode_batch_result",
     "decode_commands",
@@ -258,6 +259,8 @@ def encode_commands(batch: Iterable[Command]) -> bytes:
                 parts.append(orjson.dumps({"Type": "ForceRevisionCreation", "Id": command.id}))
         elif type(command) is PatchCommand:
             parts.append(orjson.dumps(encode_patch_command(command, return_document=True)))
+        elif isinstance(command, ATTACHMENT_COMMANDS):
+            parts.append(orjson.dumps(attachment_protocol.encode_command(command)))
         else:
             assert type(command) is ReadCheck
             parts.append(
@@ -278,6 +281,10 @@ def _text(value: Any, what: str) -> str:
 
 def _optional_text(value: Any, what: str) -> str | None:
     return None if value is None else _text(value, what)
+
+
+def _none() -> None:
+    return None  # a batch without attachment parts
 
 
 @dataclasses.dataclass(slots=True)
@@ -310,12 +317,13 @@ BatchEntry = (
     | JsonPatch
     | PatchCommand
     | ForceRevisionCommand
+    | AttachmentCommand
 )
 
 
-def decode_batch(body: Any) -> list[BatchEntry]:
+def decode_batch(body: Any, streams: Callable[[], IO[bytes] | None] = _none) -> list[BatchEntry]:
     """The commands of a ``bulk_docs`` body; anything malformed is a ``ConfigurationError``
-    (a 400), before anything is written."""
+    (a 400), before anything is written. ``streams()``: the next attachment's content."""
     if type(body) is not dict or type(body.get("Commands")) is not list:
         raise ConfigurationError('a batch is {"Commands": [...]}')
     out: list[BatchEntry] = []
@@ -364,10 +372,13 @@ def decode_batch(body: Any) -> list[BatchEntry]:
             out.append(decode_patch_command(raw, document_id, expected, i))
         elif kind == "ForceRevisionCreation":
             out.append(ForceRevisionCommand(document_id))
+        elif kind in attachment_protocol.KINDS:
+            out.append(attachment_protocol.decode_command(raw, document_id, expected, i, streams))
         else:
             raise ConfigurationError(
                 f"command {i}: Type {quoted(kind)} is not supported by rookdb "
-                "(PUT, DELETE, PATCH, JsonPatch, BatchTrackChanges, ForceRevisionCreation)"
+                "(PUT, DELETE, PATCH, JsonPatch, BatchTrackChanges, ForceRevisionCreation, "
+                "AttachmentPUT, AttachmentDELETE, AttachmentCOPY, AttachmentMOVE)"
             )
     return out
 
@@ -446,6 +457,8 @@ def encode_batch_result(
             out.append({"Type": "DELETE", "Id": command.id, "Deleted": True})
         elif type(command) is TrackChanges:
             out.append({"Type": "BatchTrackChanges"})
+        elif isinstance(command, ATTACHMENT_COMMANDS):
+            out.append(attachment_protocol.encode_reply(next(replies)))  # type: ignore[arg-type]
         elif type(command) is PatchCommand:
             reply = next(replies)
             assert isinstance(reply, PatchReply)
@@ -475,10 +488,12 @@ def encode_batch_result(
     return {"Results": out}
 
 
-def _decode_reply(r: dict[str, Any]) -> PatchReply | RevisionReply:
+def _decode_reply(r: dict[str, Any]) -> PatchReply | RevisionReply | AttachmentReply:
     """The reply of a batch command other than PUT and DELETE, from the server's answer."""
     if r["Type"] == "PATCH":
         return decode_patch_reply(r, decode_document)
+    if r["Type"] in attachment_protocol.KINDS:
+        return attachment_protocol.decode_reply(r)
     return RevisionReply(
         r.get("@id", ""),
         r["RevisionCreated"] is True,
@@ -511,7 +526,7 @@ def decode_batch_result(body: Any) -> BatchResult:
             [
                 _decode_reply(r)
                 for r in body["Results"]
-                if r.get("Type") in ("PATCH", "ForceRevisionCreation")
+                if r.get("Type") in ("PATCH", "ForceRevisionCreation", *attachment_protocol.KINDS)
             ],
         )
     except (KeyError, TypeError, AttributeError) as exc:
@@ -634,45 +649,6 @@ def decode_statistics(body: Any, name: str) -> DatabaseStatistics:
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ProtocolError(f"the server's statistics are malformed: {exc}") from exc
-
-
-# -- databases and topology -------------------------------------------------------------------
-
-
-def database_topology() -> dict[str, Any]:
-    """A database's topology as RavenDB's clients read it: one member, this server."""
-    return {
-        "Members": [SERVER_TAG],
-        "Promotables": [],
-        "Rehabs": [],
-        "PredefinedMentors": {},
-        "DemotionReasons": {},
-        "PromotablesStatus": {},
-        "ReplicationFactor": 1,
-        "DynamicNodesDistribution": False,
-        "Stamp": {"Index": 1, "Term": 1, "LeadersTicks": 0},
-        "DatabaseTopologyIdBase64": "cm9va2RiAAAAAAAAAAAAAA",
-        "ClusterTransactionIdBase64": "cm9va2RiAAAAAAAAAAAAAA",
-        "PriorityOrder": [],
-    }
-
-
-def database_record(name: str) -> dict[str, Any]:
-    """``GET /admin/databases?name=``: the database record, as much of it as rookdb has (no
-    replication, backups, ETL...: those settings are absent, as in a new RavenDB database)."""
-    return {
-        "DatabaseName": name,
-        "Disabled": False,
-        "Encrypted": False,
-        "DeletionInProgress": {},
-        "DatabaseState": "Normal",
-        "LockMode": "Unlock",
-        "Topology": database_topology(),
-        "Settings": {},
-        "Indexes": {},
-        "AutoIndexes": {},
-        "Etag": 1,
-    }
 
 
 # -- HTTP caching (ETag, If-None-Match) ---------------------------------------------------------
