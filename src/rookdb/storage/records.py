@@ -554,6 +554,9 @@ class DatabaseStatistics:
     last_doc_etag: int = 0
     database_change_vector: str = ""
     database_id: str = ""
+    #: Attachments, and the distinct contents they have (RavenDB's unique attachments).
+    count_of_attachments: int = 0
+    count_of_unique_attachments: int = 0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

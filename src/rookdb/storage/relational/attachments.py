@@ -106,6 +106,9 @@ class AttachmentStatements(NamedTuple):
     new_version: str
     #: A document's data only (a put's, made to say its attachments): data, jsonb text, key.
     set_data: str
+    #: How many attachments, and distinct contents, there are.
+    count_all: str
+    count_unique: str
     #: The dialect stores documents' data as text (SQLite's TEXT).
     text: bool
 
@@ -165,6 +168,8 @@ class AttachmentStatements(NamedTuple):
                 f"SELECT data FROM {chunks} WHERE content = "
                 f"(SELECT id FROM {c} WHERE hash = {m}) AND seq = {m}"
             ),
+            count_all=f"SELECT count(*) FROM {a}",
+            count_unique=f"SELECT count(*) FROM {c} WHERE hash IS NOT NULL",
             document=document,
             new_version=new_version,
             set_data=set_data,
@@ -272,6 +277,16 @@ class BatchAttachments:
         )
         target = None if same else self._get(conn, command.destination_id, command.destination_name)
         source_cv = None
+        if kind == "AttachmentMOVE" and target is not None:
+            # RavenDB's rule: a move never overwrites (a copy does).
+            raise ConcurrencyError(
+                f"cannot move attachment {command.name!r} of {command.id!r} to "
+                f"{command.destination_name!r} of {command.destination_id!r}: one of that "
+                "name exists there",
+                document_id=command.destination_id,
+                expected="",
+                actual=target[4],
+            )
         if kind == "AttachmentMOVE" and not same:
             conn.execute(sql.delete, (command.id.lower(), command.name.lower())).fetchall()
             if command.id.lower() != command.destination_id.lower():
@@ -436,6 +451,14 @@ class AttachmentsStorage:
 
     def _connection(self) -> Any:
         raise NotImplementedError
+
+    def _attachment_counts(self, conn: Any) -> tuple[int, int]:
+        """Attachments, and the distinct contents they have."""
+        sql = self._attachment_sql
+        return (
+            int(conn.execute(sql.count_all).fetchone()[0]),
+            int(conn.execute(sql.count_unique).fetchone()[0]),
+        )
 
     def _document_id(self, conn: Any, key: str) -> str | None:
         row = conn.execute(self._attachment_sql.document, (key,)).fetchone()

@@ -464,6 +464,7 @@ class RelationalStorage(AttachmentsStorage, RevisionsStorage):
             ]
             last_etag = self._last_etag(conn)
             size = self._size_on_disk(conn)
+            attachments, unique = self._attachment_counts(conn)
         return DatabaseStatistics(
             self.name,
             sum(counts.values()),
@@ -474,6 +475,8 @@ class RelationalStorage(AttachmentsStorage, RevisionsStorage):
             # RavenDB's form, as each document's: one node, this database's id.
             database_change_vector=f"A:{last_etag}-{self._database_id}" if last_etag else "",
             database_id=self._database_id,
+            count_of_attachments=attachments,
+            count_of_unique_attachments=unique,
         )
 
     @abc.abstractmethod

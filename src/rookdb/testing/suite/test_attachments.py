@@ -199,6 +199,10 @@ def test_copy_move_and_rename(store: DocumentStore) -> None:
         two["x"] = 1
         session.save_changes()
     assert "@flags" not in _metadata(store, "users/1")
+    with store.open_session() as session:  # a move never overwrites, as RavenDB's
+        session.advanced.attachments.rename("users/2", "moved", "copied")
+        with pytest.raises(ConcurrencyError):
+            session.save_changes()
     assert [a["Name"] for a in _metadata(store, "users/2")["@attachments"]] == ["copied", "moved"]
     assert _read(store, "users/2", "moved") == b"alpha"
 
