@@ -195,6 +195,18 @@ def _read_chunk(stream: IO[bytes]) -> bytes:
     return bytes(block)
 
 
+def _storable(text: str) -> bool:
+    """Whether ``text`` could be stored (no NUL, which PostgreSQL's text cannot hold, and no
+    lone surrogate): what cannot be is not found."""
+    if "\x00" in text:
+        return False
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _details(row: Any, document_id: str) -> AttachmentDetails:
     return AttachmentDetails(row[0], row[1], row[2], int(row[3]), row[4], document_id)
 
@@ -466,8 +478,8 @@ class AttachmentsStorage:
 
     def get_attachment(self, document_id: str, name: str) -> AttachmentDetails | None:
         validate_id(document_id)
-        if type(name) is not str:
-            return None
+        if type(name) is not str or not _storable(name) or not _storable(document_id):
+            return None  # no attachment could have it
         with self._errors("read an attachment"), self._connection() as conn:
             row = conn.execute(
                 self._attachment_sql.get, (document_id.lower(), name.lower())
@@ -477,6 +489,8 @@ class AttachmentsStorage:
 
     def get_attachments(self, document_id: str) -> list[AttachmentDetails]:
         validate_id(document_id)
+        if not _storable(document_id):
+            return []
         key = document_id.lower()
         with self._errors("read attachments"), self._connection() as conn:
             rows = conn.execute(self._attachment_sql.of_document, (key,)).fetchall()
