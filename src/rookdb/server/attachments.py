@@ -25,7 +25,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
-from rookdb import attachment_protocol, protocol
+from rookdb import attachment_protocol, protocol, protocol_batches
 from rookdb.errors import ConfigurationError
 from rookdb.ids import validate_id
 from rookdb.server.answers import error_response, json_response
@@ -138,8 +138,10 @@ async def bulk_docs(server: _Server, request: Request) -> Response:
                 raise ConfigurationError("a multipart batch has its commands as its first part")
             body = parse_json(parts[0].file.read())
             streams = iter(parts[1:])
-        batch = protocol.decode_batch(body, lambda: next((p.file for p in streams), None))
+        batch = protocol_batches.decode_batch(body, lambda: next((p.file for p in streams), None))
         if next(streams, None) is not None:
             raise ConfigurationError("a multipart batch has more streams than AttachmentPUTs")
         applied = await run_in_threadpool(apply_batch, storage, batch)
-    return json_response(protocol.encode_batch_result(batch, applied.result, applied.patched), 201)
+    return json_response(
+        protocol_batches.encode_batch_result(batch, applied.result, applied.patched), 201
+    )

@@ -200,7 +200,7 @@ async def admin_databases(server: _Server, request: Request) -> Response:
         if not await run_in_threadpool(server.databases.exists, wanted):
             # RavenDB's clients read a 404 as "no such database" (a None record)
             return error_response(404, "Database.DatabaseDoesNotExistException", f"no {wanted!r}")
-        return json_response(database_record(wanted))
+        return json_response(protocol.database_record(wanted))
     if request.method == "PUT":
         name = request.query_params.get("name")
         if name is None:
@@ -213,7 +213,7 @@ async def admin_databases(server: _Server, request: Request) -> Response:
             {
                 "RaftCommandIndex": 1,
                 "Name": name,
-                "Topology": database_topology(),
+                "Topology": protocol.database_topology(),
                 "NodesAddedTo": [_node(request, None)["Url"]],
             }
         )
@@ -256,39 +256,3 @@ async def detailed_stats(server: _Server, request: Request) -> Response:
 async def collection_stats(server: _Server, request: Request) -> Response:
     stats = await run_in_threadpool(server.backend.statistics, server.database(request, False))
     return json_response(protocol.encode_collection_statistics(stats))
-
-
-def database_topology() -> dict[str, Any]:
-    """A database's topology as RavenDB's clients read it: one member, this server."""
-    return {
-        "Members": [protocol.SERVER_TAG],
-        "Promotables": [],
-        "Rehabs": [],
-        "PredefinedMentors": {},
-        "DemotionReasons": {},
-        "PromotablesStatus": {},
-        "ReplicationFactor": 1,
-        "DynamicNodesDistribution": False,
-        "Stamp": {"Index": 1, "Term": 1, "LeadersTicks": 0},
-        "DatabaseTopologyIdBase64": "cm9va2RiAAAAAAAAAAAAAA",
-        "ClusterTransactionIdBase64": "cm9va2RiAAAAAAAAAAAAAA",
-        "PriorityOrder": [],
-    }
-
-
-def database_record(name: str) -> dict[str, Any]:
-    """``GET /admin/databases?name=``: the database record, as much of it as rookdb has (no
-    replication, backups, ETL...: those settings are absent, as in a new RavenDB database)."""
-    return {
-        "DatabaseName": name,
-        "Disabled": False,
-        "Encrypted": False,
-        "DeletionInProgress": {},
-        "DatabaseState": "Normal",
-        "LockMode": "Unlock",
-        "Topology": database_topology(),
-        "Settings": {},
-        "Indexes": {},
-        "AutoIndexes": {},
-        "Etag": 1,
-    }

@@ -13,7 +13,7 @@ from urllib.parse import quote
 
 import orjson
 
-from rookdb import attachment_protocol, protocol
+from rookdb import attachment_protocol, protocol_batches
 from rookdb.errors import StorageError
 from rookdb.ids import validate_id
 from rookdb.storage.http_revisions import HttpRevisions
@@ -59,7 +59,7 @@ class HttpAttachments(HttpRevisions):
 
     def _apply_with_streams(self, commands: list[Command]) -> BatchResult:
         """A batch with attachment puts: multipart, streamed."""
-        content = protocol.encode_commands(commands)
+        content = protocol_batches.encode_commands(commands)
         if len(content) > MAX_BATCH_BYTES:
             raise StorageError(
                 f"this batch's commands are {len(content):,} bytes; the server accepts at most "
@@ -74,7 +74,7 @@ class HttpAttachments(HttpRevisions):
             write=True,
             headers={"Content-Type": f"multipart/form-data; boundary={boundary.decode()}"},
         )
-        return protocol.decode_batch_result(body)
+        return protocol_batches.decode_batch_result(body)
 
     def get_attachment(self, document_id: str, name: str) -> AttachmentDetails | None:
         opened = self._open(document_id, name)
