@@ -199,7 +199,8 @@ def details_headers(details: AttachmentDetails) -> dict[str, str]:
         "Content-Type": details.content_type or "application/octet-stream",
         "Attachment-Hash": details.hash,
         "Attachment-Size": str(details.size),
-        "ETag": f'"{details.change_vector}"',
+        # Unquoted: RavenDB's Python client takes the header as the change vector itself.
+        "ETag": details.change_vector,
         "Attachment-Name": quote(details.name, safe=""),
         "Attachment-Document-Id": quote(details.document_id, safe=""),
         "Attachment-Content-Type": quote(details.content_type, safe=""),
