@@ -227,6 +227,44 @@ def test_a_failure_anywhere_in_the_batch_writes_none_of_it(store: DocumentStore)
         assert session.load("users/3") is None
 
 
+class _Failing(io.RawIOBase):
+    """A stream that fails (an injected I/O error) after ``good`` bytes."""
+
+    def __init__(self, good: int) -> None:
+        self.left = good
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        if self.left <= 0:
+            raise OSError("injected: the disk went away")
+        n = min(len(buffer), self.left)
+        buffer[:n] = b"z" * n
+        self.left -= n
+        return n
+
+
+def test_a_stream_failing_midway_writes_nothing_of_the_batch(store: DocumentStore) -> None:
+    _user(store, "users/1")
+    with store.open_session() as session:
+        session.advanced.attachments.store("users/1", "kept", b"before")
+        session.save_changes()
+    before = store.maintenance.get_statistics()
+    with store.open_session() as session:
+        session.store({"name": "new", "@metadata": {"@collection": "Users"}}, "users/2")
+        session.advanced.attachments.store("users/1", "other", b"small")
+        session.advanced.attachments.store("users/2", "big", _Failing(3 * CHUNK_SIZE + 5))
+        with pytest.raises((OSError, RookError)):
+            session.save_changes()
+    after = store.maintenance.get_statistics()
+    assert after.count_of_attachments == before.count_of_attachments == 1
+    assert after.count_of_unique_attachments == before.count_of_unique_attachments == 1
+    assert after.count_of_documents == before.count_of_documents
+    assert [a["Name"] for a in _metadata(store)["@attachments"]] == ["kept"]
+    assert _read(store, "users/1", "kept") == b"before"
+
+
 def test_the_expected_change_vector_of_an_attachment(store: DocumentStore) -> None:
     _user(store)
     with store.open_session() as session:
