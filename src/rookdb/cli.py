@@ -250,10 +250,11 @@ def export_command(url: str, database: str, file: IO[bytes], collection: str | N
         )
         written = 0
         with _progress(total, "Exporting") as bar:
-            for line in transfer.export_lines(backend.database(name), collection):
+            for line, document in transfer.export_entries(backend.database(name), collection):
                 file.write(line)
-                written += 1
-                bar.update(1)
+                if document:  # not one of its attachments' lines
+                    written += 1
+                    bar.update(1)
     click.echo(f"exported {written:,} documents", err=True)
 
 
