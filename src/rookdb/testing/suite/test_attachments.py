@@ -357,3 +357,17 @@ def test_attachment_commands_through_storage_reply_in_batch_order(store: Documen
     details, chunks = found
     assert b"".join(chunks) == b"data" and details.document_id == "docs/1"
     assert [d.name for d in storage.get_attachments("docs/1")] == ["f"]
+
+
+def test_a_bulk_insert_over_a_document_keeps_its_attachments(store: DocumentStore) -> None:
+    _user(store)
+    with store.open_session() as session:
+        session.advanced.attachments.store("users/1", "a", b"1")
+        session.save_changes()
+    with store.bulk_insert() as bulk:
+        bulk.store({"name": "bulk", "@metadata": {"@collection": "Users"}}, id="users/1")
+        for i in range(2, 5):
+            bulk.store({"name": f"u{i}", "@metadata": {"@collection": "Users"}}, id=f"users/{i}")
+    metadata = _metadata(store)
+    assert [a["Name"] for a in metadata["@attachments"]] == ["a"]
+    assert _read(store, "users/1", "a") == b"1"
