@@ -17,7 +17,9 @@ from typing import Any
 from rookdb.errors import ConfigurationError, InvalidOperationError
 from rookdb.patches import ArrayAdd, ArrayRemoveAt, PatchOperation, check_path, render_script
 from rookdb.storage.records import (
+    ATTACHMENT_COMMANDS,
     AttachmentCommand,
+    AttachmentDeleteCommand,
     Command,
     DeleteCommand,
     PatchCommand,
@@ -85,14 +87,22 @@ class Deferred:
         return key in self._keys
 
     def add(self, *commands: Command) -> None:
-        """``defer``: storage commands (``PatchCommand``, ``PutCommand``, ``DeleteCommand``)."""
+        """``defer``: storage commands (``PatchCommand``, ``PutCommand``, ``DeleteCommand``, the
+        attachment commands)."""
         for command in commands:
-            if not isinstance(command, (PatchCommand, PutCommand, DeleteCommand)):
+            if not isinstance(
+                command, (PatchCommand, PutCommand, DeleteCommand, *ATTACHMENT_COMMANDS)
+            ):
                 raise ConfigurationError(
-                    "defer() takes PatchCommand, PutCommand or DeleteCommand, "
-                    f"not {type(command).__name__}"
+                    "defer() takes PatchCommand, PutCommand, DeleteCommand or an attachment "
+                    f"command, not {type(command).__name__}"
                 )
         for command in commands:
+            if isinstance(command, ATTACHMENT_COMMANDS):
+                writes = getattr(command, "destination_id", command.id)
+                adds = not isinstance(command, AttachmentDeleteCommand)
+                self.attachment(command, [], writes if adds else None)
+                continue
             self._commands.append(command)
             self._keys.add(document_key(command.id))
 

@@ -19,7 +19,7 @@ from rookdb import (
     RookError,
     SessionOptions,
 )
-from rookdb.storage.records import AttachmentPutCommand, PutCommand
+from rookdb.storage.records import AttachmentDeleteCommand, AttachmentPutCommand, PutCommand
 from rookdb.storage.relational.attachments import CHUNK_SIZE
 
 pytestmark = pytest.mark.rookdb_requires("attachments")
@@ -371,3 +371,15 @@ def test_a_bulk_insert_over_a_document_keeps_its_attachments(store: DocumentStor
     metadata = _metadata(store)
     assert [a["Name"] for a in metadata["@attachments"]] == ["a"]
     assert _read(store, "users/1", "a") == b"1"
+
+
+def test_deferred_attachment_commands(store: DocumentStore) -> None:
+    _user(store)
+    with store.open_session() as session:
+        session.advanced.defer(AttachmentPutCommand("users/1", "d.txt", b"deferred", "text/plain"))
+        session.save_changes()
+    assert _read(store, "users/1", "d.txt") == b"deferred"
+    with store.open_session() as session:
+        session.advanced.defer(AttachmentDeleteCommand("users/1", "d.txt"))
+        session.save_changes()
+    assert _read(store, "users/1", "d.txt") is None
