@@ -220,10 +220,14 @@ class BatchAttachments:
         sql: AttachmentStatements,
         key_list: Callable[[list[str]], Any],
         body: Callable[[bytes], str | None] = lambda data: None,
+        present: bool = True,
     ) -> None:
+        """``present``: whether any document may have attachments (False only where no other
+        writer can add one before the batch ends: a puts' document then has none)."""
         self._sql = sql
         self._key_list = key_list
         self._body = body
+        self._present = present
         self._orphans: set[str] = set()  # hashes that may have lost their last attachment
         self._puts: dict[str, bool] = {}  # keys of put documents: whether their data is marked
 
@@ -249,6 +253,7 @@ class BatchAttachments:
     ) -> tuple[AttachmentReply, dict[str, str]]:
         """Run ``command``: its reply, and the new change vectors of the documents it changed
         by key (for the write path's concurrency checks)."""
+        self._present = True
         changed: dict[str, str] = {}
         version = _Versioner(self, conn, next_etag, suffix, now, changed)
         sql = self._sql
@@ -354,7 +359,10 @@ class BatchAttachments:
         sql = self._sql
         if self._puts:
             keys = list(self._puts)
-            having = {row[0] for row in conn.execute(sql.keys_having, (self._key_list(keys),))}
+            having: set[str] = set()
+            if self._present:
+                rows = conn.execute(sql.keys_having, (self._key_list(keys),))
+                having = {row[0] for row in rows}
             for key in keys:
                 if key in having or self._puts[key]:
                     self.rewrite(conn, key, None)

@@ -367,7 +367,10 @@ class SqliteStorage(RelationalStorage):
         )
         meta = dict(
             conn.execute(
-                "SELECT name, value FROM meta WHERE name IN ('last_etag', 'deleted', ?)",
+                "SELECT name, value FROM meta WHERE name IN ('last_etag', 'deleted', ?) "
+                # Whether any document has attachments (the batch holds the write lock: none
+                # gets one meanwhile), so that a batch of puts need not look for theirs.
+                "UNION ALL SELECT 'attachments', 1 WHERE EXISTS (SELECT 1 FROM attachments)",
                 (CONFIGURATION,),
             )
         )
@@ -384,7 +387,7 @@ class SqliteStorage(RelationalStorage):
         rows: list[tuple[Any, ...]] = []
         results: list[WriteResult] = []
         replies: list[tuple[int, RevisionReply | AttachmentReply]] = []
-        attachments = BatchAttachments(_ATTACHMENTS, self._key_list)
+        attachments = BatchAttachments(_ATTACHMENTS, self._key_list, present="attachments" in meta)
 
         def next_etag() -> int:
             nonlocal etag
