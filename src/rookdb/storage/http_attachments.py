@@ -77,7 +77,7 @@ class HttpAttachments(HttpRevisions):
         return protocol_batches.decode_batch_result(body)
 
     def get_attachment(self, document_id: str, name: str) -> AttachmentDetails | None:
-        opened = self._open(document_id, name)
+        opened = self._open(document_id, name, "HEAD")
         if opened is None:
             return None
         headers, chunks = opened
@@ -105,8 +105,8 @@ class HttpAttachments(HttpRevisions):
         return attachment_protocol.from_headers(headers), chunks
 
     def _open(
-        self, document_id: str, name: str
+        self, document_id: str, name: str, method: str = "GET"
     ) -> tuple[Mapping[str, str], Iterator[bytes]] | None:
         validate_id(document_id)
         params = {"id": document_id, "name": name}
-        return self._client.open_stream(f"{self._path}/attachments", params)
+        return self._client.open_stream(f"{self._path}/attachments", params, method)

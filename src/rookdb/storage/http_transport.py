@@ -212,15 +212,15 @@ class Client:
         raise _unreachable(failures)
 
     def open_stream(
-        self, path: str, params: Any
+        self, path: str, params: Any, method: str = "GET"
     ) -> tuple[Mapping[str, str], Iterator[bytes]] | None:
         """A binary answer's headers and its body, read as it arrives (the iterator closes
-        the response at its end, or when closed); None for a 404."""
+        the response at its end, or when closed); None for a 404. ``HEAD``: headers only."""
         failures: list[tuple[str, httpx.TransportError]] = []
         nodes = self._order()
         for index, node in enumerate(nodes):
             try:
-                request = self._http.build_request("GET", node.url + path, params=params)
+                request = self._http.build_request(method, node.url + path, params=params)
                 response = self._http.send(request, stream=True)
             except httpx.TransportError as exc:
                 failures.append((node.url, exc))
@@ -244,13 +244,35 @@ class Client:
         self._http.close()
 
 
+class _Body:
+    """A streamed answer's body, chunk by chunk; ``close()`` (or its end) closes the
+    response, whether or not it was read."""
+
+    def __init__(self, response: httpx.Response, url: str) -> None:
+        self._response, self._url = response, url
+        self._chunks = response.iter_bytes()
+
+    def __iter__(self) -> _Body:
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            return next(self._chunks)
+        except StopIteration:
+            self.close()
+            raise
+        except httpx.TransportError as exc:
+            self.close()
+            raise StorageUnavailableError(
+                f"the stream from {self._url} broke: {exc}", original=exc
+            ) from exc
+
+    def close(self) -> None:
+        self._response.close()
+
+
 def _body(response: httpx.Response, url: str) -> Iterator[bytes]:
-    try:
-        yield from response.iter_bytes()
-    except httpx.TransportError as exc:
-        raise StorageUnavailableError(f"the stream from {url} broke: {exc}", original=exc) from exc
-    finally:
-        response.close()
+    return _Body(response, url)
 
 
 def decode_json_lines(chunks: Iterator[bytes]) -> Iterator[str]:
