@@ -204,10 +204,17 @@ class SessionAttachments:
                 "already deleted in this session."
             )
         self._refuse(document_id, name, "store", "create", "delete", "rename")
+        queue = self._session._deferred_queue()
+        if not isinstance(data_or_stream, (bytes, bytearray, memoryview)) and any(
+            data is data_or_stream for data in queue.streams()
+        ):
+            raise InvalidOperationError(
+                "It is forbidden to re-use the same stream for more than one attachment: "
+                "use a stream of its own for each"
+            )
         command = AttachmentPutCommand(
             document_id, name, data_or_stream, content_type or "", change_vector
         )
-        queue = self._session._deferred_queue()
         queue.attachment(command, [(document_id, name, "create")], document_id)
 
     def delete(self, entity_or_id: Any, name: str) -> None:

@@ -20,6 +20,7 @@ from rookdb.storage.records import (
     ATTACHMENT_COMMANDS,
     AttachmentCommand,
     AttachmentDeleteCommand,
+    AttachmentPutCommand,
     Command,
     DeleteCommand,
     PatchCommand,
@@ -117,6 +118,10 @@ class Deferred:
             self._attachments[(document_key(document_id), name.lower())] = what
         if writes is not None:
             self._attached.add(document_key(writes))
+
+    def streams(self) -> list[Any]:
+        """The data of the queued attachment puts (to refuse one stream used twice)."""
+        return [c.data for c in self._commands if type(c) is AttachmentPutCommand]
 
     def attachment_kind(self, document_id: str, name: str) -> str | None:
         """What a queued attachment command does to attachment ``name`` of ``document_id``

@@ -251,8 +251,8 @@ class AttachmentPutCommand:
     data: bytes | IO[bytes]
     content_type: str = ""
     expected_change_vector: str | None = None
-    _start: int | None = dataclasses.field(default=None, repr=False)
-    _read: bool = dataclasses.field(default=False, repr=False)
+    _start: int | None = dataclasses.field(default=None, init=False, repr=False)
+    _read: bool = dataclasses.field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         _check_document(self.id)

@@ -329,6 +329,10 @@ def test_session_rules(store: DocumentStore) -> None:
             session.advanced.attachments.store({"not": "tracked"}, "a", b"1")
         with pytest.raises(TypeError):
             session.advanced.attachments.get_names("users/1")  # type: ignore[arg-type]
+        stream = io.BytesIO(b"once")
+        session.advanced.attachments.store(user, "s1", stream)
+        with pytest.raises(InvalidOperationError):  # as RavenDB's client: one stream, once
+            session.advanced.attachments.store(user, "s2", stream)
         session.delete(user)
         with pytest.raises(InvalidOperationError):
             session.save_changes()  # its attachment is stored in the same save
