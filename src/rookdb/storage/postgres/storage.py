@@ -93,7 +93,7 @@ ALTER TABLE {s}.attachment_chunks ALTER COLUMN data SET STORAGE EXTERNAL
 """
 
 #: What ``AttachmentStatements.document`` reads of a document.
-_DOCUMENT_COLUMNS = "id, etag, change_vector, data"
+_DOCUMENT_COLUMNS = "id, etag, change_vector, data, collection"
 
 _SCHEMA = """
 CREATE SCHEMA IF NOT EXISTS {s};

@@ -156,7 +156,9 @@ class PostgresWrites(RelationalStorage):
             now = last_modified_now()
             pending: list[_PendingPuts] = []
             replies: list[tuple[int, RevisionReply | AttachmentReply]] = []
-            attachments = BatchAttachments(self._attachment_sql, self._key_list, _jsonb_text)
+            attachments = BatchAttachments(
+                self._attachment_sql, self._key_list, _jsonb_text, revisions=revisions
+            )
             # Patches read (FOR UPDATE: no other batch changes them before COMMIT) and become
             # puts and deletes; what this batch wrote before them, they see from the batch.
             patching = Patching(batch, lambda keys: self._locked(conn, keys))
@@ -175,7 +177,8 @@ class PostgresWrites(RelationalStorage):
                     if not serializable and any(type(c) is ReadCheck for c in chunk):
                         raise _ReadCheckLate
                     if revisions is None and any(type(c) is ForceRevisionCommand for c in chunk):
-                        revisions = BatchRevisions(rules)  # no configuration, a forced one
+                        # No configuration, a forced one.
+                        revisions = attachments.revisions = BatchRevisions(rules)
                     if revisions is not None:
                         chunk = [revisions.revise(c) for c in chunk]
                     ids = self._complete_ids(conn, chunk)

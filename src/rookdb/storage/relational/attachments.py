@@ -42,6 +42,7 @@ from rookdb.storage.records import (
     check_expected,
 )
 from rookdb.storage.relational.errors import DriverErrors
+from rookdb.storage.relational.revisions import BatchRevisions
 
 __all__ = [
     "CHUNK_SIZE",
@@ -99,7 +100,7 @@ class AttachmentStatements(NamedTuple):
     #: One chunk's bytes: hash, sequence number.
     chunk: str
     #: The document row, locked for the batch where the dialect locks rows: id, etag, change
-    #: vector, data (by key).
+    #: vector, data, collection (by key).
     document: str
     #: A document's new version: data, jsonb text (the dialect's; may be unused), etag, change
     #: vector, last modified, key.
@@ -221,6 +222,7 @@ class BatchAttachments:
         key_list: Callable[[list[str]], Any],
         body: Callable[[bytes], str | None] = lambda data: None,
         present: bool = True,
+        revisions: BatchRevisions | None = None,
     ) -> None:
         """``present``: whether any document may have attachments (False only where no other
         writer can add one before the batch ends: a puts' document then has none)."""
@@ -228,6 +230,9 @@ class BatchAttachments:
         self._key_list = key_list
         self._body = body
         self._present = present
+        #: The batch's revisions (None: none configured): a document's new version by an
+        #: attachment command keeps a revision where its collection asks, as RavenDB's.
+        self.revisions = revisions
         self._orphans: set[str] = set()  # hashes that may have lost their last attachment
         self._puts: dict[str, bool] = {}  # keys of put documents: whether their data is marked
 
@@ -381,10 +386,16 @@ class BatchAttachments:
         data = bytes(row[3]) if not isinstance(row[3], str) else row[3].encode()
         entries = [entry(*r[:4]) for r in conn.execute(sql.of_document, (key,)).fetchall()]
         new = with_attachments(data, entries)
+        rule = None
+        if version is not None and self.revisions is not None:
+            new, rule = self.revisions.put(row[0], row[4], new)
         stored = new.decode() if sql.text else new
         if version is not None:
             etag, cv, now = version
             conn.execute(sql.new_version, (stored, self._body(new), etag, cv, now, key))
+            if rule is not None:
+                assert self.revisions is not None
+                self.revisions.written(rule, row[0], row[4], etag, cv, now, new)
         elif new is not data:
             conn.execute(sql.set_data, (stored, self._body(new), key))
         return True

@@ -180,7 +180,10 @@ _ATTACHMENTS = AttachmentStatements.of(
     keys="key IN (SELECT value FROM json_each(?))",
     new_content="INSERT INTO attachment_contents (hash, size) VALUES (NULL, 0) RETURNING id",
     lock_hash="SELECT ?",  # the batch holds the write lock already
-    document="SELECT id, etag, change_vector, CAST(data AS BLOB) FROM documents WHERE key = ?",
+    document=(
+        "SELECT id, etag, change_vector, CAST(data AS BLOB), collection FROM documents "
+        "WHERE key = ?"
+    ),
     new_version=(
         "UPDATE documents SET data = ?1, etag = ?3, change_vector = ?4, last_modified = ?5 "
         "WHERE key = ?6 AND ?2 IS ?2"
@@ -387,7 +390,6 @@ class SqliteStorage(RelationalStorage):
         rows: list[tuple[Any, ...]] = []
         results: list[WriteResult] = []
         replies: list[tuple[int, RevisionReply | AttachmentReply]] = []
-        attachments = BatchAttachments(_ATTACHMENTS, self._key_list, present="attachments" in meta)
 
         def next_etag() -> int:
             nonlocal etag
@@ -401,6 +403,9 @@ class SqliteStorage(RelationalStorage):
         deleted_rowids: dict[str, int] = {}
         rules = Rules.of(meta.get(CONFIGURATION))
         revisions = None if rules is None else BatchRevisions(rules)
+        attachments = BatchAttachments(
+            _ATTACHMENTS, self._key_list, present="attachments" in meta, revisions=revisions
+        )
         # Patches read in this transaction (it holds the write lock) and become puts/deletes.
         patching = Patching(batch, lambda keys: self._fetch(conn, list(keys)))
         for command in patching:
@@ -456,7 +461,7 @@ class SqliteStorage(RelationalStorage):
                     conn.executemany(_UPSERT, rows)
                     rows = []
                 if revisions is None:
-                    revisions = BatchRevisions(rules)
+                    revisions = attachments.revisions = BatchRevisions(rules)
                 revisions.force(command)
                 etag += 1  # the document's new version's, if it gets HasRevisions
                 reply = force_revision(conn, _REVISIONS, command, etag, suffix, now)

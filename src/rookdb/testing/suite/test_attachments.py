@@ -387,3 +387,26 @@ def test_deferred_attachment_commands(store: DocumentStore) -> None:
         session.advanced.defer(AttachmentDeleteCommand("users/1", "d.txt"))
         session.save_changes()
     assert _read(store, "users/1", "d.txt") is None
+
+
+@pytest.mark.rookdb_requires("revisions")
+def test_an_attachment_change_keeps_a_revision_where_the_collection_asks(
+    store: DocumentStore,
+) -> None:
+    from rookdb.operations import ConfigureRevisionsOperation
+    from rookdb.revisions import RevisionsCollectionConfiguration, RevisionsConfiguration
+
+    configuration = RevisionsConfiguration(default_config=RevisionsCollectionConfiguration())
+    store.maintenance.send(ConfigureRevisionsOperation(configuration))
+    _user(store)
+    with store.open_session() as session:
+        session.advanced.attachments.store("users/1", "a.txt", b"1")
+        session.save_changes()
+    with store.open_session() as session:
+        revisions = session.advanced.revisions
+        assert revisions.get_count_for("users/1") == 2
+        newest = revisions.get_metadata_for("users/1", page_size=1)[0]
+        assert newest["@flags"] == "HasRevisions, HasAttachments, Revision"
+        assert [a["Name"] for a in newest["@attachments"]] == ["a.txt"]
+        assert newest["@change-vector"] == _metadata(store)["@change-vector"]
+        assert _metadata(store)["@flags"] == "HasRevisions, HasAttachments"
