@@ -13,6 +13,10 @@ commands (after the entities' own puts and deletes, as RavenDB's client sends th
             attachment.details.size, attachment.details.hash
             shutil.copyfileobj(attachment.stream, destination)   # a chunk at a time
 
+Outside a session, RavenDB's operations: ``store.operations.send(PutAttachmentOperation(id,
+name, data_or_stream, content_type))`` (its ``AttachmentDetails``), ``GetAttachmentOperation``
+(an ``AttachmentResult`` or None) and ``DeleteAttachmentOperation``, each in a batch of its own.
+
 A content goes in and out a chunk at a time (``rookdb.storage.relational.attachments``):
 never whole in memory. Storage keeps ``@attachments`` and ``HasAttachments`` in the document's
 metadata; the session's copies learn them after a save, as RavenDB's client does.
@@ -25,6 +29,7 @@ import io
 from collections.abc import Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
+from rookdb.document_operations import DocumentOperation
 from rookdb.errors import ConfigurationError, InvalidOperationError
 from rookdb.ids import validate_id
 from rookdb.storage.attachment_metadata import (
@@ -33,6 +38,7 @@ from rookdb.storage.attachment_metadata import (
     with_attachments,
     with_metadata,
 )
+from rookdb.storage.base import Storage
 from rookdb.storage.records import (
     AttachmentCopyCommand,
     AttachmentDeleteCommand,
@@ -51,6 +57,9 @@ __all__ = [
     "AttachmentName",
     "AttachmentResult",
     "AttachmentStream",
+    "DeleteAttachmentOperation",
+    "GetAttachmentOperation",
+    "PutAttachmentOperation",
     "SessionAttachments",
     "learn_replies",
 ]
@@ -131,6 +140,52 @@ class AttachmentResult:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+class PutAttachmentOperation(DocumentOperation[AttachmentDetails]):
+    """Store an attachment of an existing document, in a batch of its own (RavenDB's
+    ``PutAttachmentOperation``); its details."""
+
+    def __init__(
+        self,
+        document_id: str,
+        name: str,
+        data_or_stream: bytes | IO[bytes],
+        content_type: str | None = None,
+        change_vector: str | None = None,
+    ) -> None:
+        self.command = AttachmentPutCommand(
+            document_id, name, data_or_stream, content_type or "", change_vector
+        )
+
+    def execute(self, storage: Storage) -> AttachmentDetails:
+        reply = storage.apply([self.command]).replies[0]
+        assert isinstance(reply, AttachmentReply) and reply.details is not None
+        return reply.details
+
+
+class GetAttachmentOperation(DocumentOperation["AttachmentResult | None"]):
+    """An attachment's details and content (RavenDB's ``GetAttachmentOperation``), None
+    when there is none; close the result (a context manager)."""
+
+    def __init__(self, document_id: str, name: str) -> None:
+        validate_id(document_id)
+        self.document_id, self.name = document_id, _check_name(name)
+
+    def execute(self, storage: Storage) -> AttachmentResult | None:
+        found = storage.read_attachment(self.document_id, self.name)
+        return None if found is None else AttachmentResult(found[0], AttachmentStream(found[1]))
+
+
+class DeleteAttachmentOperation(DocumentOperation[None]):
+    """Delete an attachment (a no-op when there is none), in a batch of its own (RavenDB's
+    ``DeleteAttachmentOperation``); ``change_vector``: the attachment's, checked."""
+
+    def __init__(self, document_id: str, name: str, change_vector: str | None = None) -> None:
+        self.command = AttachmentDeleteCommand(document_id, name, change_vector)
+
+    def execute(self, storage: Storage) -> None:
+        storage.apply([self.command])
 
 
 def _check_name(name: Any, what: str = "name") -> str:

@@ -410,3 +410,22 @@ def test_an_attachment_change_keeps_a_revision_where_the_collection_asks(
         assert [a["Name"] for a in newest["@attachments"]] == ["a.txt"]
         assert newest["@change-vector"] == _metadata(store)["@change-vector"]
         assert _metadata(store)["@flags"] == "HasRevisions, HasAttachments"
+
+
+def test_the_attachment_operations(store: DocumentStore) -> None:
+    from rookdb.attachments import (
+        DeleteAttachmentOperation,
+        GetAttachmentOperation,
+        PutAttachmentOperation,
+    )
+
+    _user(store)
+    details = store.operations.send(PutAttachmentOperation("users/1", "op.txt", b"by op", "a/b"))
+    assert (details.name, details.size, details.content_type) == ("op.txt", 5, "a/b")
+    result = store.operations.send(GetAttachmentOperation("users/1", "op.txt"))
+    assert result is not None
+    with result:
+        assert result.data == b"by op"
+        assert result.details.change_vector == details.change_vector
+    store.operations.send(DeleteAttachmentOperation("users/1", "op.txt"))
+    assert store.operations.send(GetAttachmentOperation("users/1", "op.txt")) is None
