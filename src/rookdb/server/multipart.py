@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import tempfile
+from collections.abc import AsyncIterator
 from typing import IO, NamedTuple
 
 import anyio
@@ -54,7 +55,7 @@ def _spool() -> IO[bytes]:
     return tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
 
 
-async def _chunks(request: Request, limits: Limits):  # type: ignore[no-untyped-def]
+async def _chunks(request: Request, limits: Limits) -> AsyncIterator[bytes]:
     """The body's chunks, within the size and idle limits."""
     received = 0
     stream = request.stream()
