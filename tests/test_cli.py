@@ -155,6 +155,8 @@ def test_export_then_import_carries_attachments(
     again = tmp_path / "again.jsonl"
     assert run(store_url, "export", "-d", "copied", str(again)).exit_code == 0
     assert sorted(again.read_bytes().splitlines()) == sorted(exported.read_bytes().splitlines())
+    shown = run(store_url, "stats", "-d", "copied")
+    assert "attachments 3 (3 distinct contents)" in shown.output
     # A content that is not its hash is found by the check: nothing is written.
     lines = exported.read_bytes().splitlines()
     at = next(i for i, line in enumerate(lines) if line.startswith(b'{"@content"'))

@@ -219,6 +219,12 @@ def stats(url: str, database: str, as_json: bool) -> None:
     click.echo(f"indexes    {len(statistics.indexes)}")
     for index in statistics.indexes:
         click.echo(f"  {index}")
+    if statistics.count_of_attachments:
+        attachments, unique = (
+            statistics.count_of_attachments,
+            statistics.count_of_unique_attachments,
+        )
+        click.echo(f"attachments {attachments:,} ({unique:,} distinct contents)")
 
 
 def _progress(length: int, label: str) -> Any:
