@@ -429,3 +429,15 @@ def test_the_attachment_operations(store: DocumentStore) -> None:
         assert result.details.change_vector == details.change_vector
     store.operations.send(DeleteAttachmentOperation("users/1", "op.txt"))
     assert store.operations.send(GetAttachmentOperation("users/1", "op.txt")) is None
+
+
+def test_a_bulk_insert_stores_attachments(store: DocumentStore) -> None:
+    with store.bulk_insert() as bulk:
+        for i in range(3):
+            bulk.store({"n": i, "@metadata": {"@collection": "Files"}}, id=f"files/{i}")
+            bulk.attachments_for(f"files/{i}").store("f.bin", bytes([i]) * 10, "x/y")
+        with pytest.raises(ValueError):
+            bulk.attachments_for("")
+    for i in range(3):
+        assert _read(store, f"files/{i}", "f.bin") == bytes([i]) * 10
+    assert [a["Name"] for a in _metadata(store, "files/2")["@attachments"]] == ["f.bin"]
