@@ -388,6 +388,9 @@ def _revisions(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | 
         q += [("start", str(rng.randrange(5))), ("pageSize", str(rng.randrange(30)))]
     if rng.random() < 0.3:
         q.append(("metadataOnly", "true"))
+    if rng.random() < 0.3:  # by date: a time, a bad one, or the official client's "before<time>"
+        moment = rng.choice(["2020-01-01T00:00:00.0000000", "0001-01-01T00:00:00+05:00", "x"])
+        q.append(("before", moment) if rng.random() < 0.5 else ("before" + moment, ""))
     return None
 
 

@@ -8,6 +8,7 @@ configuration is a 400 that changes nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -155,3 +156,24 @@ def test_forcing_a_revision_of_a_new_document_fails_the_batch(store: Any) -> Non
             session.save_changes()
     with store.open_session() as session:
         assert session.load("users/9", User) is None
+
+
+def test_the_client_reads_a_revision_by_date(store: Any) -> None:
+    # The client sends "&before<time>" (no "="), a naive UTC time; the server reads it so.
+    _configure(store)
+    _save(store, "first")
+    with store.open_session() as session:
+        metadata = session.advanced.revisions.get_metadata_for("users/1")
+    first = dt.datetime.fromisoformat(metadata[0]["@last-modified"][:26])
+    _save(store, "second")
+    with store.open_session() as session:
+        revisions = session.advanced.revisions
+        assert revisions.get_by_before_date("users/1", dt.datetime.utcnow(), User).name == "second"
+        assert revisions.get_by_before_date("users/1", first, User).name == "first"
+        early = first - dt.timedelta(seconds=1)
+        assert revisions.get_by_before_date("users/1", early, User) is None  # the 404
+        lazy = revisions.lazily.get_by_before_date("users/1", first, User)
+        missing = revisions.lazily.get_by_before_date("users/2", dt.datetime.utcnow(), User)
+        assert lazy.value.name == "first"
+        assert missing.value is None
+        assert session.advanced.number_of_requests == 4

@@ -97,6 +97,9 @@ class WrappedStorage(Storage):
     def get_revisions_by_change_vector(self, change_vectors):
         return self.inner.get_revisions_by_change_vector(change_vectors)
 
+    def get_revision_before(self, document_id, before):
+        return self.inner.get_revision_before(document_id, before)
+
     def close(self):
         self.inner.close()
 

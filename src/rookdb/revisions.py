@@ -255,6 +255,21 @@ class SessionRevisions:
             cv: None if cv not in found else self._entity(found[cv], object_type) for cv in wanted
         }
 
+    def get_by_before_date(
+        self, document_id: str, before_date: dt.datetime, object_type: type[T] | None = None
+    ) -> Any:
+        """The revision of ``document_id`` current at ``before_date`` (the newest kept at or
+        before it; a naive datetime is UTC, as RavenDB's client has it), None if it has none
+        that old. A delete revision reads as an entity of its metadata alone."""
+        validate_id(document_id)
+        if not isinstance(before_date, dt.datetime):
+            raise TypeError(f"before_date is a datetime, not {before_date!r}")
+        session = self._session
+        session._check_open()
+        session._request()
+        found = session._storage.get_revision_before(document_id, before_date)
+        return None if found is None else self._entity(found, object_type)
+
     def _page(self, document_id: str, start: int, page_size: int) -> Any:
         validate_id(document_id)
         check_count(start, "start")

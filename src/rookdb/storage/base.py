@@ -14,6 +14,7 @@ implements both and runs ``rookdb.testing``.
 from __future__ import annotations
 
 import abc
+import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -160,6 +161,11 @@ class Storage(abc.ABC):
     ) -> dict[str, DocumentRecord]:
         """The revisions that have these change vectors, by change vector; absent ones are
         left out."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no revisions")
+
+    def get_revision_before(self, document_id: str, before: dt.datetime) -> DocumentRecord | None:
+        """The newest revision of ``document_id`` kept at or before ``before`` (a naive
+        datetime is UTC), a delete revision too; None when it has none that old."""
         raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no revisions")
 
     @abc.abstractmethod

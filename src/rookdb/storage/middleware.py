@@ -8,6 +8,7 @@ URL scheme for it (``register_backend``). ``rookdb.testing.recording`` is one su
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -96,6 +97,9 @@ class MiddlewareStorage(Storage):
         self, change_vectors: Sequence[str]
     ) -> dict[str, DocumentRecord]:
         return self.inner.get_revisions_by_change_vector(change_vectors)
+
+    def get_revision_before(self, document_id: str, before: dt.datetime) -> DocumentRecord | None:
+        return self.inner.get_revision_before(document_id, before)
 
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         return self.inner.stream(collection)

@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 from rookdb.errors import ConfigurationError, quoted
 from rookdb.serialization.encoding import dumps, loads
+from rookdb.serialization.scalars import encode_datetime
 
 __all__ = [
     "CONFIGURATION",
@@ -26,6 +27,7 @@ __all__ = [
     "Rule",
     "Rules",
     "check_configuration",
+    "revision_time",
     "with_flags",
 ]
 
@@ -184,3 +186,11 @@ def with_flags(data: bytes, *flags: str) -> bytes:
         return data
     metadata["@flags"] = ", ".join(present + added)
     return dumps(document)
+
+
+def revision_time(moment: dt.datetime) -> str:
+    """``moment`` as the ``@last-modified`` text revisions keep (UTC, 7 digits, ``Z``), to
+    compare with theirs as text; a naive ``moment`` is UTC, as RavenDB's client sends it."""
+    if moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return encode_datetime(moment)

@@ -47,6 +47,7 @@ from rookdb.storage.revisions_config import (
     Rule,
     Rules,
     check_configuration,
+    revision_time,
     with_flags,
 )
 
@@ -77,6 +78,8 @@ class RevisionStatements(NamedTuple):
     total: str
     #: Record columns of the revision with a change vector.
     by_change_vector: str
+    #: Record columns of a key's newest revision at or before a time: key, time.
+    before: str
     #: id, collection, etag, change vector, last modified, data of the document whose key
     #: is the one parameter, locked for the batch's transaction where the dialect locks rows.
     document: str
@@ -120,6 +123,10 @@ class RevisionStatements(NamedTuple):
             ),
             total=f"SELECT count(*) FROM {table} WHERE key = {mark}",
             by_change_vector=f"SELECT {columns} FROM {table} WHERE change_vector = {mark}",
+            before=(
+                f"SELECT {columns} FROM {table} WHERE key = {mark} AND last_modified <= {mark} "
+                "ORDER BY etag DESC LIMIT 1"
+            ),
         )
 
 
@@ -349,6 +356,14 @@ class RevisionsStorage(Storage):
                 if row is not None:
                     found[change_vector] = _revision(row)
         return found
+
+    def get_revision_before(self, document_id: str, before: dt.datetime) -> DocumentRecord | None:
+        validate_id(document_id)
+        # Revisions' times are fixed-width ISO text in UTC: they compare as text.
+        values = (document_id.lower(), revision_time(before))
+        with self._errors("read revisions"), self._connection() as conn:
+            row = conn.execute(self._revision_sql.before, values).fetchone()
+        return None if row is None else _revision(row)
 
 
 def _storable(text: str) -> bool:

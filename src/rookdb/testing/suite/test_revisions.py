@@ -21,6 +21,7 @@ from rookdb import (
 from rookdb.operations import ConfigureRevisionsOperation
 from rookdb.revisions import RevisionsCollectionConfiguration as Collection
 from rookdb.revisions import RevisionsConfiguration
+from rookdb.serialization.scalars import decode_datetime
 
 pytestmark = pytest.mark.rookdb_requires("revisions")
 
@@ -152,6 +153,36 @@ def test_revisions_by_change_vector(store: DocumentStore) -> None:
         assert revisions.get("A:1\x00x") is None  # none could have it (the fuzzer's NUL)
         found = revisions.get([newer, "no-such-change-vector"])
         assert found == {newer: {"name": "b"}, "no-such-change-vector": None}
+
+
+def _times(store: DocumentStore, document_id: str) -> list[dt.datetime]:
+    """The times of a document's revisions, the newest first."""
+    with store.open_session() as session:
+        metadata = session.advanced.revisions.get_metadata_for(document_id)
+    return [decode_datetime(m["@last-modified"]) for m in metadata]
+
+
+def test_a_revision_by_date_is_the_newest_at_or_before_it(store: DocumentStore) -> None:
+    _configure(store, Collection())
+    _save(store, "users/1", name="a")
+    _save(store, "users/1", name="b")
+    newer, older = _times(store, "users/1")
+    tick = dt.timedelta(microseconds=1)
+    with store.open_session() as session:
+        revisions = session.advanced.revisions
+        assert revisions.get_by_before_date("users/1", older) == {"name": "a"}  # at: included
+        assert revisions.get_by_before_date("USERS/1", newer - tick) == {"name": "a"}
+        assert revisions.get_by_before_date("users/1", newer) == {"name": "b"}
+        assert revisions.get_by_before_date("users/1", older - tick) is None  # none that old
+        assert revisions.get_by_before_date("users/2", newer) is None
+        # A naive datetime is UTC (RavenDB's client sends datetime.utcnow()).
+        naive = newer.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        assert revisions.get_by_before_date("users/1", naive) == {"name": "b"}
+        paris = dt.timezone(dt.timedelta(hours=1))
+        assert revisions.get_by_before_date("users/1", older.astimezone(paris)) == {"name": "a"}
+        assert session.advanced.number_of_requests == 7
+        with pytest.raises(TypeError):
+            revisions.get_by_before_date("users/1", "2020-01-01")  # type: ignore[arg-type]
 
 
 def test_revisions_are_not_tracked(store: DocumentStore) -> None:
