@@ -399,6 +399,12 @@ def _revisions_count(rng: random.Random, q: list[tuple[str, str | bytes]]) -> by
     return None
 
 
+def _revisions_bin(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    if rng.random() < 0.7:
+        q += [("start", rng.choice(["0", "3", "-1", "x"])), ("pageSize", str(rng.randrange(30)))]
+    return None
+
+
 MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes | None]] = {
     "docs": _docs,
     "write_document": _write_document,
@@ -432,6 +438,7 @@ MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes
     "configure_revisions": _configure_revisions,
     "revisions": _revisions,
     "revisions_count": _revisions_count,
+    "revisions_bin": _revisions_bin,
 }
 
 #: Query-string parameters the routes read, for mutations to aim at.

@@ -20,6 +20,7 @@ from rookdb.testing.backends import BACKENDS
 
 ravendb = pytest.importorskip("ravendb")
 from ravendb import RevisionsCollectionConfiguration, RevisionsConfiguration  # noqa: E402
+from ravendb.documents.commands.revisions import GetRevisionsBinEntryCommand  # noqa: E402
 from ravendb.documents.operations.revisions import (  # noqa: E402
     ConfigureRevisionsOperation,
     GetRevisionsOperation,
@@ -177,3 +178,22 @@ def test_the_client_reads_a_revision_by_date(store: Any) -> None:
         assert lazy.value.name == "first"
         assert missing.value is None
         assert session.advanced.number_of_requests == 4
+
+
+def test_the_client_lists_the_revisions_bin(store: Any) -> None:
+    _configure(store)
+    _save(store, "one")
+    _save(store, "two", "users/2")
+    with store.open_session() as session:
+        session.delete("users/1")
+        session.save_changes()
+    command = GetRevisionsBinEntryCommand(0, 20)
+    store.get_request_executor().execute_command(command)
+    assert [r["@metadata"]["@id"] for r in command.result.results] == ["users/1"]
+    assert "DeleteRevision" in command.result.results[0]["@metadata"]["@flags"]
+    with store.open_session() as session:  # its revisions read on, the delete revision first
+        assert session.advanced.revisions.get_count_for("users/1") == 2
+        assert [u.name for u in session.advanced.revisions.get_for("users/1", User)] == [
+            None,
+            "one",
+        ]

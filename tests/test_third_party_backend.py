@@ -100,6 +100,9 @@ class WrappedStorage(Storage):
     def get_revision_before(self, document_id, before):
         return self.inner.get_revision_before(document_id, before)
 
+    def get_revisions_bin(self, start=0, page_size=25):
+        return self.inner.get_revisions_bin(start, page_size)
+
     def close(self):
         self.inner.close()
 

@@ -270,6 +270,18 @@ class SessionRevisions:
         found = session._storage.get_revision_before(document_id, before_date)
         return None if found is None else self._entity(found, object_type)
 
+    def get_bin_entries(self, start: int = 0, page_size: int = 25) -> list[dict[str, Any]]:
+        """RavenDB's revisions bin: the metadata of the delete revision of each deleted
+        document whose revisions were kept (not purged) and that was not written again, the
+        newest delete first (``@id``, ``@change-vector``, ``@last-modified``, ``@flags``
+        ``HasRevisions, DeleteRevision``). Its older revisions are read with ``get_for``."""
+        check_count(start, "start")
+        check_count(page_size, "page_size")
+        session = self._session
+        session._check_open()
+        session._request()
+        return [_metadata(r) for r in session._storage.get_revisions_bin(start, page_size)]
+
     def _page(self, document_id: str, start: int, page_size: int) -> Any:
         validate_id(document_id)
         check_count(start, "start")

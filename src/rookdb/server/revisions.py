@@ -10,7 +10,11 @@
   revision at or before that time (UTC when it names no zone), a 404 when there is none
   (a multi_get item's 404 has a null ``Result``, as RavenDB's lazy reads expect);
   RavenDB's Python client sends ``&before<time>`` (no ``=``), read as the same;
-- ``GET /databases/{db}/revisions/count?id=..``: ``{"RevisionsCount": n}``.
+- ``GET /databases/{db}/revisions/count?id=..``: ``{"RevisionsCount": n}``;
+- ``GET /databases/{db}/revisions/bin?start=&pageSize=`` (the client's
+  ``GetRevisionsBinEntryCommand``): ``{"Results": [...]}``, the delete revisions of deleted
+  documents, the newest delete first (``start`` skips that many; ``pageSize`` 1,024 unless
+  given, where RavenDB's is unbounded).
 
 A ``GET /revisions`` item of a multi_get (RavenDB's lazy revisions) is answered by the same
 ``answer`` (None: a 404), after the items storage reads in one snapshot.
@@ -37,7 +41,7 @@ from rookdb.storage.revisions_config import check_configuration
 if TYPE_CHECKING:
     from rookdb.server.app import _Server
 
-__all__ = ["answer", "configure", "count", "revisions"]
+__all__ = ["answer", "bin_entries", "configure", "count", "revisions"]
 
 
 async def configure(server: _Server, request: Request) -> Response:
@@ -119,3 +123,12 @@ async def count(server: _Server, request: Request) -> Response:
     storage = server.storage(request, write=False)
     page = await run_in_threadpool(storage.get_revisions, _id(request.query_params), 0, 0)
     return json_response({"RevisionsCount": page.total})
+
+
+async def bin_entries(server: _Server, request: Request) -> Response:
+    storage = server.storage(request, write=False)
+    params = request.query_params
+    start = parse_count(params.get("start") or "0", "start")
+    page_size = parse_count(params.get("pageSize") or "1024", "pageSize")
+    records = await run_in_threadpool(storage.get_revisions_bin, start, page_size)
+    return json_response({"Results": server.documents(request, list(records), params)})

@@ -168,6 +168,12 @@ class Storage(abc.ABC):
         datetime is UTC), a delete revision too; None when it has none that old."""
         raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no revisions")
 
+    def get_revisions_bin(self, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
+        """RavenDB's revisions bin: the delete revision of each deleted document that has one
+        as its newest revision and does not exist again, the newest delete first; ``start``
+        of them skipped, at most ``page_size``."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no revisions")
+
     @abc.abstractmethod
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         """Every document (of one collection), for export; constant memory."""

@@ -1,7 +1,7 @@
 """The revision calls of the http backend (``HttpStorage``), on RavenDB's routes:
 ``POST /admin/revisions/config``, ``GET /revisions`` by id (paged, with ``TotalResults``) or
 by change vectors (a result or null for each, in order), by id and date (``before``: a 404
-when there is none)."""
+when there is none); ``GET /revisions/bin``."""
 
 from __future__ import annotations
 
@@ -68,3 +68,8 @@ class HttpRevisions(Storage):
         if len(found) != 1:
             raise ProtocolError("the server's revision by date answer has one result")
         return found[0]
+
+    def get_revisions_bin(self, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
+        params = {"start": start, "pageSize": page_size}
+        body = self._client.request("GET", f"{self._path}/revisions/bin", params=params)
+        return [r for r in protocol.decode_documents(results_of(body)) if r is not None]

@@ -101,6 +101,9 @@ class MiddlewareStorage(Storage):
     def get_revision_before(self, document_id: str, before: dt.datetime) -> DocumentRecord | None:
         return self.inner.get_revision_before(document_id, before)
 
+    def get_revisions_bin(self, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
+        return self.inner.get_revisions_bin(start, page_size)
+
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         return self.inner.stream(collection)
 

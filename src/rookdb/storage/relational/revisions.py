@@ -25,7 +25,7 @@ from typing import Any, ClassVar, NamedTuple
 
 from rookdb.errors import InvalidOperationError
 from rookdb.ids import validate_id
-from rookdb.serialization.encoding import dumps
+from rookdb.serialization.encoding import dumps, loads
 from rookdb.storage.base import Storage
 from rookdb.storage.records import (
     BatchResult,
@@ -80,6 +80,9 @@ class RevisionStatements(NamedTuple):
     by_change_vector: str
     #: Record columns of a key's newest revision at or before a time: key, time.
     before: str
+    #: Record columns of each key's newest revision when the key has no document, the
+    #: newest first (the revisions bin's candidates).
+    bin: str
     #: id, collection, etag, change vector, last modified, data of the document whose key
     #: is the one parameter, locked for the batch's transaction where the dialect locks rows.
     document: str
@@ -123,6 +126,11 @@ class RevisionStatements(NamedTuple):
             ),
             total=f"SELECT count(*) FROM {table} WHERE key = {mark}",
             by_change_vector=f"SELECT {columns} FROM {table} WHERE change_vector = {mark}",
+            bin=(
+                f"SELECT {columns} FROM {table} r WHERE etag = (SELECT max(etag) FROM {table} "
+                f"WHERE key = r.key) AND NOT EXISTS (SELECT 1 FROM {schema}documents d "
+                "WHERE d.key = r.key) ORDER BY etag DESC"
+            ),
             before=(
                 f"SELECT {columns} FROM {table} WHERE key = {mark} AND last_modified <= {mark} "
                 "ORDER BY etag DESC LIMIT 1"
@@ -364,6 +372,34 @@ class RevisionsStorage(Storage):
         with self._errors("read revisions"), self._connection() as conn:
             row = conn.execute(self._revision_sql.before, values).fetchone()
         return None if row is None else _revision(row)
+
+    def get_revisions_bin(self, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
+        found: list[DocumentRecord] = []
+        if not page_size:
+            return found
+        with self._errors("read the revisions bin"), self._connection() as conn:
+            cursor = conn.execute(self._revision_sql.bin)
+            # A newest revision that is not a delete revision (its collection kept none when
+            # it was deleted) is no bin entry; the flags are read here, not in each dialect.
+            while rows := cursor.fetchmany(100):
+                for row in rows:
+                    revision = _revision(row)
+                    if not _deleted(revision):
+                        continue
+                    if start:
+                        start -= 1
+                        continue
+                    found.append(revision)
+                    if len(found) == page_size:
+                        return found
+        return found
+
+
+def _deleted(revision: DocumentRecord) -> bool:
+    """Whether ``revision`` is a delete revision."""
+    metadata = loads(revision.data).get("@metadata")
+    flags = metadata.get("@flags") if type(metadata) is dict else None
+    return type(flags) is str and DELETE_REVISION in (f.strip() for f in flags.split(","))
 
 
 def _storable(text: str) -> bool:
