@@ -405,6 +405,22 @@ def _revisions_bin(rng: random.Random, q: list[tuple[str, str | bytes]]) -> byte
     return None
 
 
+def _revisions_config(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    return None
+
+
+def _import_revisions(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    metadata = {
+        "@id": rng.choice(["users/1", "users/", _text(rng), 5]),
+        "@collection": rng.choice(["Users", "", None]),
+        "@change-vector": rng.choice(["A:1-imported", "", "a\x00b", _text(rng), None]),
+        "@last-modified": rng.choice(["2020-01-01T00:00:00.0000000Z", "x", 3]),
+        "@flags": rng.choice(["HasRevisions, Revision", "HasRevisions, DeleteRevision", "x"]),
+    }
+    revision = {"name": _text(rng), "@metadata": metadata}
+    return orjson.dumps({"Revisions": rng.choice([[revision], [revision, revision], {}, [5]])})
+
+
 MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes | None]] = {
     "docs": _docs,
     "write_document": _write_document,
@@ -439,6 +455,8 @@ MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes
     "revisions": _revisions,
     "revisions_count": _revisions_count,
     "revisions_bin": _revisions_bin,
+    "revisions_config": _revisions_config,
+    "import_revisions": _import_revisions,
 }
 
 #: Query-string parameters the routes read, for mutations to aim at.

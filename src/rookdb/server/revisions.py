@@ -2,6 +2,10 @@
 
 - ``POST /databases/{db}/admin/revisions/config`` (``ConfigureRevisionsOperation``): the body
   is a ``RevisionsConfiguration``; ``{"RaftCommandIndex": n}``;
+- ``GET /databases/{db}/revisions/config``: the configuration kept, a 204 before any;
+- ``POST /databases/{db}/admin/revisions/import`` (rookdb's, for ``rookdb import`` into a
+  server; RavenDB imports through its smuggler): ``{"Revisions": [...]}`` as an export
+  writes them, kept as they are (``Storage.import_revisions``); ``{"Imported": n}``;
 - ``GET /databases/{db}/revisions?id=..[&start=&pageSize=&metadataOnly=true]``: a document's
   revisions, the newest first, ``{"Results": [...], "TotalResults": n}``;
 - ``GET /databases/{db}/revisions?changeVector=..[&changeVector=..]``: ``{"Results": [...]}``,
@@ -36,12 +40,20 @@ from rookdb.serialization.scalars import decode_datetime
 from rookdb.server.answers import error_response, json_response
 from rookdb.server.limits import parse_count
 from rookdb.storage.base import Storage
-from rookdb.storage.revisions_config import check_configuration
+from rookdb.storage.revisions_config import check_configuration, check_revision
 
 if TYPE_CHECKING:
     from rookdb.server.app import _Server
 
-__all__ = ["answer", "bin_entries", "configure", "count", "revisions"]
+__all__ = [
+    "answer",
+    "bin_entries",
+    "configuration",
+    "configure",
+    "count",
+    "import_revisions",
+    "revisions",
+]
 
 
 async def configure(server: _Server, request: Request) -> Response:
@@ -51,6 +63,24 @@ async def configure(server: _Server, request: Request) -> Response:
     storage = server.backend.database(name)
     index = await run_in_threadpool(storage.configure_revisions, configuration)
     return json_response({"RaftCommandIndex": index})
+
+
+async def configuration(server: _Server, request: Request) -> Response:
+    storage = server.storage(request, write=False)
+    kept = await run_in_threadpool(storage.get_revisions_configuration)
+    return Response(status_code=204) if kept is None else json_response(kept)
+
+
+async def import_revisions(server: _Server, request: Request) -> Response:
+    name = server.database(request, write=True)
+    server.allow(request, name, write=True, admin=True)
+    body = await server.body(request)
+    given = body.get("Revisions") if type(body) is dict else None
+    if type(given) is not list:
+        raise ConfigurationError('an import of revisions takes {"Revisions": [...]}')
+    records = [check_revision(revision) for revision in given]
+    storage = server.backend.database(name)
+    return json_response({"Imported": await run_in_threadpool(storage.import_revisions, records)})
 
 
 def _id(params: QueryParams) -> str:

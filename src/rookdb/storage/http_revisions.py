@@ -1,7 +1,8 @@
 """The revision calls of the http backend (``HttpStorage``), on RavenDB's routes:
 ``POST /admin/revisions/config``, ``GET /revisions`` by id (paged, with ``TotalResults``) or
 by change vectors (a result or null for each, in order), by id and date (``before``: a 404
-when there is none); ``GET /revisions/bin``."""
+when there is none); ``GET /revisions/bin``; ``GET /revisions/config`` and rookdb's
+``POST /admin/revisions/import`` (for ``rookdb export``/``import``)."""
 
 from __future__ import annotations
 
@@ -73,3 +74,21 @@ class HttpRevisions(Storage):
         params = {"start": start, "pageSize": page_size}
         body = self._client.request("GET", f"{self._path}/revisions/bin", params=params)
         return [r for r in protocol.decode_documents(results_of(body)) if r is not None]
+
+    def get_revisions_configuration(self) -> dict[str, Any] | None:
+        body = self._client.request("GET", f"{self._path}/revisions/config")
+        if body is None:  # 204: none
+            return None
+        if type(body) is not dict:
+            raise ProtocolError("the server's revisions configuration is an object")
+        return body
+
+    def import_revisions(self, revisions: Sequence[DocumentRecord]) -> int:
+        given = [protocol.encode_document(r) for r in revisions]
+        body = self._client.request(
+            "POST",
+            f"{self._path}/admin/revisions/import",
+            content=orjson.dumps({"Revisions": given}),
+            write=True,
+        )
+        return int_field(body, "Imported")

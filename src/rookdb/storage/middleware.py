@@ -101,6 +101,12 @@ class MiddlewareStorage(Storage):
     def get_revision_before(self, document_id: str, before: dt.datetime) -> DocumentRecord | None:
         return self.inner.get_revision_before(document_id, before)
 
+    def get_revisions_configuration(self) -> dict[str, Any] | None:
+        return self.inner.get_revisions_configuration()
+
+    def import_revisions(self, revisions: Sequence[DocumentRecord]) -> int:
+        return self.inner.import_revisions(revisions)
+
     def get_revisions_bin(self, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
         return self.inner.get_revisions_bin(start, page_size)
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar, NamedTuple
 
 from rookdb.errors import InvalidOperationError
@@ -336,6 +337,13 @@ class RevisionsStorage(Storage):
     def _connection(self) -> Any:
         raise NotImplementedError
 
+    def _revision_transaction(self) -> AbstractContextManager[Any]:
+        """A connection in a write transaction of the dialect's (``import_revisions``)."""
+        raise NotImplementedError
+
+    def _next_etag(self, conn: Any) -> int:
+        raise NotImplementedError
+
     def configure_revisions(self, configuration: dict[str, Any]) -> int:
         kept = dumps(check_configuration(configuration)).decode()
         index = time.time_ns() // 1000  # grows with each change without reading the last
@@ -372,6 +380,29 @@ class RevisionsStorage(Storage):
         with self._errors("read revisions"), self._connection() as conn:
             row = conn.execute(self._revision_sql.before, values).fetchone()
         return None if row is None else _revision(row)
+
+    def get_revisions_configuration(self) -> dict[str, Any] | None:
+        with self._errors("read the revisions configuration"), self._connection() as conn:
+            row = conn.execute(self._sql.get_meta, (CONFIGURATION,)).fetchone()
+        return None if row is None else dict(loads(row[0]))
+
+    def import_revisions(self, revisions: Sequence[DocumentRecord]) -> int:
+        sql = self._revision_sql
+        kept = 0
+        with self._errors("import revisions"), self._revision_transaction() as conn:
+            for revision in revisions:
+                if conn.execute(sql.by_change_vector, (revision.change_vector,)).fetchone():
+                    continue
+                # An etag of the database's: revisions keep their order among a document's
+                # others (and the bin's among deletes), before any written after.
+                etag = self._next_etag(conn)
+                data = revision.data.decode() if sql.text else revision.data
+                values = (revision.id.lower(), etag, revision.id, revision.collection)
+                conn.execute(
+                    sql.insert, (*values, revision.change_vector, revision.last_modified, data)
+                )
+                kept += 1
+        return kept
 
     def get_revisions_bin(self, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
         found: list[DocumentRecord] = []

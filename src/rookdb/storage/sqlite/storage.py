@@ -232,6 +232,18 @@ class SqliteStorage(RelationalStorage):
         return transaction(conn, "DEFERRED")
 
     @contextlib.contextmanager
+    def _revision_transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connections as conn, transaction(conn):
+            yield conn
+
+    def _next_etag(self, conn: sqlite3.Connection) -> int:
+        row = conn.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = 'last_etag' "
+            "RETURNING value"
+        ).fetchone()
+        return int(row[0])
+
+    @contextlib.contextmanager
     def _stream_reading(self) -> Iterator[StreamReading]:
         with self._connections.streaming() as (conn, guard):
             yield StreamReading(conn, guard, conn.cursor)
