@@ -140,6 +140,22 @@ def test_patch_operation_statuses(store: Any) -> None:
     assert _load(store, "users/1").age == 40
 
 
+def test_a_script_put_answers_the_completed_id(store: Any) -> None:
+    _seed(store)
+    script = (
+        "this.tags = [put('users/', { name: 'Bo', '@metadata': { '@collection': 'Users' } }),"
+        " put('people|', { name: 'Cy', '@metadata': { '@collection': 'People' } })];"
+    )
+    status = store.operations.send_patch_operation(
+        PatchOperation("users/1", None, PatchRequest(script)), None
+    )
+    assert status == PatchStatus.PATCHED
+    made, counted = _load(store, "users/1").tags
+    assert made.startswith("users/") and made.endswith("-A")
+    assert counted == "people/1"  # the identity's first value, as RavenDB's would be
+    assert (_load(store, made).name, _load(store, counted).name) == ("Bo", "Cy")
+
+
 def test_patch_operation_with_entity_class_and_test_mode(store: Any) -> None:
     _seed(store)
     result = store.operations.send_patch_operation_with_entity_class(

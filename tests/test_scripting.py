@@ -68,6 +68,25 @@ def test_put_and_del_are_recorded_in_order_and_seen_by_load() -> None:
     assert [(w.id, w.document) for w in out.writes] == [("logs/1", {"at": 1}), ("users/2", None)]
 
 
+def test_put_of_an_id_storage_completes_answers_the_completed_id() -> None:
+    made: list[str] = []
+
+    def complete(prefix: str) -> str:
+        made.append(prefix)
+        return f"{prefix[:-1]}/{len(made)}"
+
+    script = (
+        "var a = put('logs/', {n: 1});\nvar bo = load('users/2');\n"
+        "var b = put('tallies|', {n: 2});\nthis.ids = [a, b, load(a).n, put('x/9', {})];"
+    )
+    out = run(script, complete=complete)
+    assert out.document["ids"] == ["logs/1", "tallies/2", 1, "x/9"]
+    assert made == ["logs/", "tallies|"]  # each completed once, though the script ran 3 times
+    assert [w.id for w in out.writes] == ["logs/1", "tallies/2", "x/9"]
+    # Without completion (a dry run): the id as given, completed when written.
+    assert run("this.id = put('logs/', {});").document["id"] == "logs/"
+
+
 def test_a_load_the_script_catches_is_still_loaded() -> None:
     out = run("var o = null; try { o = load('users/2'); } catch (e) {} this.f = o && o.name;")
     assert out.document["f"] == "Bo"

@@ -155,7 +155,11 @@ class PostgresWrites(RelationalStorage):
             replies: list[tuple[int, RevisionReply]] = []
             # Patches read (FOR UPDATE: no other batch changes them before COMMIT) and become
             # puts and deletes; what this batch wrote before them, they see from the batch.
-            patching = Patching(batch, lambda keys: self._locked(conn, keys))
+            patching = Patching(
+                batch,
+                lambda keys: self._locked(conn, keys),
+                lambda document_id: self._completed_id(conn, document_id),
+            )
             # Each forced revision's place among the patches' replies, as it passes.
             patched: dict[int, int] = {}
             with contextlib.ExitStack() as pipeline:

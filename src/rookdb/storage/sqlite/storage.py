@@ -351,8 +351,14 @@ class SqliteStorage(RelationalStorage):
         deleted_rowids: dict[str, int] = {}
         rules = Rules.of(meta.get(CONFIGURATION))
         revisions = None if rules is None else BatchRevisions(rules)
+
+        def complete(document_id: str) -> str:  # a script's put('users/', ...): an etag
+            nonlocal etag
+            etag += 1
+            return self._completed_id(conn, document_id, etag)
+
         # Patches read in this transaction (it holds the write lock) and become puts/deletes.
-        patching = Patching(batch, lambda keys: self._fetch(conn, list(keys)))
+        patching = Patching(batch, lambda keys: self._fetch(conn, list(keys)), complete)
         for command in patching:
             if type(command) is PutCommand:
                 etag += 1
