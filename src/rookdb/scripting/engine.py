@@ -13,16 +13,17 @@ documents one run may load, and so the number of runs.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.resources
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
 
 from rookdb.errors import PatchScriptError, PatchScriptLimitError, ScriptingUnavailableError
-from rookdb.scripting import ScriptLimits, limits
+from rookdb.scripting import ScriptLimits, limits, watchdog
 
 __all__ = ["MAX_LOADS", "ScriptOutcome", "Write", "run_patch_script"]
 
@@ -109,16 +110,16 @@ def run_patch_script(
         except quickjs.JSException as exc:
             raise _script_error(str(exc), document_id, syntax=True) from None
         run = context.get("__rook_run")
-        context.set_time_limit(chosen.time_limit)
         failure: str | None = None
         result = ""
-        try:
-            result = run(doc_json, args_json, orjson.dumps(loaded).decode(), _json(named))
-        except quickjs.JSException as exc:
-            failure = str(exc)
-        except quickjs.StackOverflow as exc:
-            failure = str(exc)
-        missing, unnamed = _missing(context, failure, chosen, document_id)
+        with _time_limit(context, chosen.time_limit) as measure:
+            try:
+                result = run(doc_json, args_json, orjson.dumps(loaded).decode(), _json(named))
+            except quickjs.JSException as exc:
+                failure = str(exc)
+            except quickjs.StackOverflow as exc:
+                failure = str(exc)
+        missing, unnamed = _missing(context, failure, chosen, measure, document_id)
         if named is not None and complete is not None and len(unnamed) > len(named):
             if len(loaded) + len(unnamed) > MAX_LOADS:
                 raise PatchScriptError(
@@ -143,12 +144,33 @@ def run_patch_script(
         return _outcome(result, document_id)
 
 
+@contextlib.contextmanager
+def _time_limit(context: Any, seconds: float) -> Iterator[str]:
+    """The script's time limit while it runs (``watchdog``: its own thread's CPU time), or
+    the binding's (the process's CPU time) where the watchdog cannot reach the runtime;
+    what the limit measures, for the error."""
+    runtime = watchdog.runtime_of(context)
+    if runtime is None:
+        context.set_time_limit(seconds)
+        try:
+            yield "CPU time of the process"
+        finally:
+            context.set_time_limit(-1)  # reading the script's lists is not its time
+        return
+    with watchdog.watch(runtime, seconds) as watched:
+        yield watched.measure
+
+
 def _json(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
 def _missing(
-    context: Any, failure: str | None, chosen: ScriptLimits, document_id: str | None
+    context: Any,
+    failure: str | None,
+    chosen: ScriptLimits,
+    measure: str,
+    document_id: str | None,
 ) -> tuple[list[str], list[str]]:
     """The ids ``load`` asked for and did not have, and the ids (prefixes) ``put`` was given
     to complete, in order; a limit the run ran into raises."""
@@ -156,7 +178,7 @@ def _missing(
         text = failure.strip()
         if text.startswith("InternalError: interrupted"):
             raise PatchScriptLimitError(
-                f"the script ran past its time limit ({chosen.time_limit:g} s of CPU time)",
+                f"the script ran past its time limit ({chosen.time_limit:g} s of {measure})",
                 limit="time",
                 document_id=document_id,
             )
@@ -169,7 +191,6 @@ def _missing(
                 limit="memory",
                 document_id=document_id,
             )
-    context.set_time_limit(-1)  # reading the lists is not the script's time
     try:
         lists = context.eval("JSON.stringify([__rook.missing, __rook.unnamed])")
     except Exception:  # the runtime is spent (out of memory): there is nothing to load
