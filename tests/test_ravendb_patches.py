@@ -202,8 +202,8 @@ def test_runaway_script_is_stopped_while_the_server_serves_others(
     assert _load(store, "users/1").age == 30  # nothing written
     report(
         f"runaway script (while (true) {{}}) through rookdb serve: stopped after "
-        f"{outcome['seconds']:.1f} s (limit: 2 s of its own CPU time), {len(answered)} loads answered "
-        f"meanwhile, slowest {max(answered) * 1000:.0f} ms, nothing written"
+        f"{outcome['seconds']:.1f} s (limit: 2 s of its own CPU time), {len(answered)} loads "
+        f"answered meanwhile, slowest {max(answered) * 1000:.0f} ms, nothing written"
     )
 
 
