@@ -231,3 +231,34 @@ def test_patch_and_delete_by_query_operations(store: Any) -> None:
     )
     with pytest.raises(RavenException, match="line 2"):
         failing.wait_for_completion()
+
+
+def test_by_query_operations_run_in_the_background(store: Any) -> None:
+    from ravendb import IndexQuery, PatchByQueryOperation
+
+    _seed(store)
+    # The script takes ~0.5 s: the answer comes before it ends, the state says InProgress.
+    slow = "var t = Date.now(); while (Date.now() - t < 500) {} this.age = 31;"
+    started = time.perf_counter()
+    operation = store.operations.send_async(
+        PatchByQueryOperation(IndexQuery(f"from Users update {{ {slow} }}"))
+    )
+    answered = time.perf_counter() - started
+    assert operation.fetch_operations_status()["Status"] == "InProgress"
+    operation.wait_for_completion()
+    assert answered < 0.4, answered
+    status = operation.fetch_operations_status()
+    assert status["Status"] == "Completed" and status["Result"]["Total"] == 1
+    assert _load(store, "users/1").age == 31
+    # A failure is Faulted with the typed error, the script's line in its message.
+    failing = store.operations.send_async(
+        PatchByQueryOperation(IndexQuery("from Users update {\n this.a.b = 1; }"))
+    )
+    with pytest.raises(RavenException, match="line 2"):
+        failing.wait_for_completion()
+    faulted = failing.fetch_operations_status()
+    assert faulted["Status"] == "Faulted"
+    assert faulted["Result"]["RookdbError"] == "PatchScriptError"
+    # A query that cannot run is refused at once: no operation.
+    with pytest.raises(Exception, match="update"):
+        store.operations.send_async(PatchByQueryOperation(IndexQuery("from Users")))

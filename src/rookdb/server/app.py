@@ -56,6 +56,7 @@ from rookdb.server import (
     streams,
 )
 from rookdb.server.answers import error_response, json_response
+from rookdb.server.background import Background
 from rookdb.server.batches import apply_batch
 from rookdb.server.databases import MISSING_HEADER, Databases, MissingDatabases, creates
 from rookdb.server.limits import (
@@ -94,6 +95,7 @@ class _Server:
         self.limits = limits
         self.access = access
         self.operations = bulk_insert.Operations()
+        self.background = Background()
         self.databases = Databases(backend, missing)
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -245,7 +247,8 @@ class _Server:
         """``PATCH`` / ``DELETE /queries`` (``rookdb.server.patches.by_query``)."""
         storage = self.storage(request, write=True)
         body = await self.body(request)
-        return json_response(await patches.by_query(storage, self.operations, request, body))
+        answer = await patches.by_query(storage, self.operations, self.background, request, body)
+        return json_response(answer)
 
     def query_answer(
         self,
