@@ -22,7 +22,7 @@ from urllib.parse import quote, urlencode
 
 import orjson
 
-from rookdb import protocol
+from rookdb import protocol, protocol_batches
 from rookdb.errors import (
     ConfigurationError,
     ProtocolError,
@@ -180,14 +180,14 @@ class HttpStorage(HttpRevisions):
         }
 
     def apply(self, batch: Iterable[Command]) -> BatchResult:
-        content = protocol.encode_commands(batch)
+        content = protocol_batches.encode_commands(batch)
         if len(content) > MAX_BATCH_BYTES:
             raise StorageError(
                 f"this batch is {len(content):,} bytes; the server accepts at most "
                 f"{MAX_BATCH_BYTES:,} (SPEC H4): save in smaller batches"
             )
         body = self._client.request("POST", f"{self._path}/bulk_docs", content=content, write=True)
-        return protocol.decode_batch_result(body)
+        return protocol_batches.decode_batch_result(body)
 
     def query(self, query: Query) -> QueryResult:
         text, parameters = print_query(query)
