@@ -232,11 +232,13 @@ def _progress(length: int, label: str) -> Any:
 @click.option("--collection", "-c", default=None, help="Only the documents of this collection.")
 @_reports_errors
 def export_command(url: str, database: str, file: IO[bytes], collection: str | None) -> None:
-    """Write the database's documents to FILE ('-' for stdout), one JSON document per line.
+    """Write the database's documents to FILE ('-' for stdout), one JSON document per line,
+    then their revisions and the revisions configuration.
 
     Streams: memory stays the same for any number of documents. Each line is a document in
     RavenDB's shape, with @id and @collection in its @metadata (no change vector: storage
-    assigns one on import).
+    assigns one on import); after them, {"@revision": ...} lines (their change vectors kept)
+    and a {"@revisions-configuration": ...} line.
     """
     with _reading(url, database) as (backend, name):
         statistics = backend.statistics(name)
@@ -248,13 +250,15 @@ def export_command(url: str, database: str, file: IO[bytes], collection: str | N
                 0,
             )
         )
-        written = 0
+        written = revisions = 0
         with _progress(total, "Exporting") as bar:
-            for line in transfer.export_lines(backend.database(name), collection):
+            for kind, line in transfer.export_records(backend.database(name), collection):
                 file.write(line)
-                written += 1
-                bar.update(1)
-    click.echo(f"exported {written:,} documents", err=True)
+                if kind == transfer.DOCUMENT:
+                    written += 1
+                    bar.update(1)
+                revisions += kind == transfer.REVISION
+    click.echo(f"exported {written:,} documents, {revisions:,} revisions", err=True)
 
 
 @main.command(name="import")
@@ -272,20 +276,30 @@ def import_command(url: str, database: str, path: str, batch_size: int) -> None:
     """Store the documents of FILE, JSON lines as `rookdb export` writes them.
 
     Each line is a JSON object with "@metadata": {"@id": ..., "@collection": ...}; a document
-    whose id is already stored is replaced. The whole file is checked before anything is
-    written, so a bad line writes nothing; then documents are written BATCH-SIZE per atomic
-    batch, streaming, in constant memory.
+    whose id is already stored is replaced. Revisions ({"@revision": ...} lines) are kept as
+    they are (one the database has is skipped), the revisions configuration applied last.
+    The whole file is checked before anything is written, so a bad line writes nothing; then
+    documents are written BATCH-SIZE per atomic batch, streaming, in constant memory.
     """
     size = os.path.getsize(path)
     with open(path, "rb") as file, _progress(size, "Checking ") as bar:
-        transfer.check_file(file, bar.update)
+        held = transfer.check_records(file, bar.update)
     with (
         _database(url, database) as storage,
         open(path, "rb") as file,
         _progress(size, "Importing") as bar,
     ):
-        stored = transfer.import_file(storage, file, batch_size=batch_size, progress=bar.update)
-    click.echo(f"imported {stored:,} documents", err=True)
+        if (held.revisions or held.configuration) and not storage.capabilities.revisions:
+            raise ConfigurationError(
+                f"{path} holds revisions; the {storage.capabilities.name} backend keeps none "
+                "(nothing was imported)"
+            )
+        stored = transfer.import_records(storage, file, batch_size=batch_size, progress=bar.update)
+    click.echo(
+        f"imported {stored.documents:,} documents, {stored.revisions:,} revisions"
+        + (", the revisions configuration" if stored.configuration else ""),
+        err=True,
+    )
 
 
 @main.command()

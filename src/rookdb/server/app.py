@@ -56,6 +56,7 @@ from rookdb.server import (
     streams,
 )
 from rookdb.server.answers import error_response, json_response
+from rookdb.server.background import Background
 from rookdb.server.batches import apply_batch
 from rookdb.server.databases import MISSING_HEADER, Databases, MissingDatabases, creates
 from rookdb.server.limits import (
@@ -94,6 +95,7 @@ class _Server:
         self.limits = limits
         self.access = access
         self.operations = bulk_insert.Operations()
+        self.background = Background()
         self.databases = Databases(backend, missing)
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -245,7 +247,8 @@ class _Server:
         """``PATCH`` / ``DELETE /queries`` (``rookdb.server.patches.by_query``)."""
         storage = self.storage(request, write=True)
         body = await self.body(request)
-        return json_response(await patches.by_query(storage, self.operations, request, body))
+        answer = await patches.by_query(storage, self.operations, self.background, request, body)
+        return json_response(answer)
 
     def query_answer(
         self,
@@ -313,6 +316,9 @@ _FUNCTIONS: dict[str, RouteFunction] = {
     "configure_revisions": revisions.configure,
     "revisions": revisions.revisions,
     "revisions_count": revisions.count,
+    "revisions_bin": revisions.bin_entries,
+    "revisions_config": revisions.configuration,
+    "import_revisions": revisions.import_revisions,
     "topology": databases.topology,
     "cluster_topology": databases.cluster_topology,
     "list_databases": databases.list_databases,
@@ -348,6 +354,9 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_DB}/admin/revisions/config", "configure_revisions", ("POST",)),
     (f"{_DB}/revisions", "revisions", ("GET",)),
     (f"{_DB}/revisions/count", "revisions_count", ("GET",)),
+    (f"{_DB}/revisions/bin", "revisions_bin", ("GET",)),
+    (f"{_DB}/revisions/config", "revisions_config", ("GET",)),
+    (f"{_DB}/admin/revisions/import", "import_revisions", ("POST",)),
     ("/configuration/client", "server_client_configuration", ("GET",)),
     ("/admin/configuration/client", "put_server_client_configuration", ("PUT",)),
     ("/topology", "topology", ("GET",)),

@@ -8,6 +8,7 @@ URL scheme for it (``register_backend``). ``rookdb.testing.recording`` is one su
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -96,6 +97,18 @@ class MiddlewareStorage(Storage):
         self, change_vectors: Sequence[str]
     ) -> dict[str, DocumentRecord]:
         return self.inner.get_revisions_by_change_vector(change_vectors)
+
+    def get_revision_before(self, document_id: str, before: dt.datetime) -> DocumentRecord | None:
+        return self.inner.get_revision_before(document_id, before)
+
+    def get_revisions_configuration(self) -> dict[str, Any] | None:
+        return self.inner.get_revisions_configuration()
+
+    def import_revisions(self, revisions: Sequence[DocumentRecord]) -> int:
+        return self.inner.import_revisions(revisions)
+
+    def get_revisions_bin(self, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
+        return self.inner.get_revisions_bin(start, page_size)
 
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         return self.inner.stream(collection)
