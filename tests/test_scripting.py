@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from importlib import metadata
 from typing import Any
 
 import pytest
@@ -133,7 +134,16 @@ def test_runaway_script_is_stopped_by_the_time_limit() -> None:
     assert time.perf_counter() - start < 10  # CPU seconds: a loaded machine stretches them
 
 
+def _verified_binding() -> None:
+    if watchdog.runtime_of(__import__("quickjs").Context()) is None:
+        pytest.skip(
+            f"quickjs-ng {metadata.version('quickjs-ng')} is not a release whose layout "
+            "rookdb.scripting.watchdog verified (VERIFIED): check its Context layout, add it"
+        )
+
+
 def test_other_threads_cpu_does_not_count_against_a_script() -> None:
+    _verified_binding()
     # The limit is the script's own thread's CPU time: busy threads beside it (hashing
     # releases the GIL, as a server's other requests do) do not stop a short script, which
     # the process's CPU clock (QuickJS's clock()) did.
@@ -179,10 +189,19 @@ def test_without_the_watchdog_the_bindings_limit_stops_a_script(
 
 
 def test_the_runtime_is_found_and_checked() -> None:
+    _verified_binding()
+    assert watchdog.runtime_of(object()) is None  # too small to be the binding's context
+
+
+def test_a_release_not_verified_is_never_read_into(monkeypatch: pytest.MonkeyPatch) -> None:
     import quickjs
 
-    assert watchdog.runtime_of(quickjs.Context()) is not None
-    assert watchdog.runtime_of(object()) is None  # too small to be the binding's context
+    # A newer binding may lay its Context out otherwise: the watchdog must not read it.
+    monkeypatch.setattr(watchdog.metadata, "version", lambda name: "0.99.0")
+    monkeypatch.setattr(watchdog, "_library_once", [])
+    assert watchdog.runtime_of(quickjs.Context()) is None
+    with pytest.raises(PatchScriptLimitError, match="CPU time of the process"):
+        run("while (true) {}", script_limits=SMALL)
 
 
 def test_memory_limit() -> None:

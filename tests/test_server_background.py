@@ -69,3 +69,35 @@ def test_a_killed_by_query_operation_stops_before_its_next_batch() -> None:
         with pytest.raises(InvalidOperationError, match="killed after 1,000 of 1,005"):
             delete_by_query(storage, "from Users", None, lambda: next(batches))
         assert len(storage.get_prefix("users/", 0, 10_000)) == 5  # the first batch stays
+
+
+def test_close_kills_running_operations_and_waits_for_them() -> None:
+    """As the server stops (``rookdb.server.run``): a running operation is told it is killed
+    and is waited for, so that the storage it writes closes after it; queued ones are
+    dropped."""
+    operations, background = Operations(), Background(workers=1)
+    started = threading.Event()
+    batches: list[int] = []
+
+    def long_running(killed: Callable[[], bool]) -> int:
+        started.set()
+        while not killed():  # a batch at a time, as a by-query operation
+            batches.append(1)
+            time.sleep(0.01)
+            assert len(batches) < 1000, "never told it was killed"
+        return len(batches)
+
+    ran_queued = threading.Event()
+
+    def queued_work(killed: Callable[[], bool]) -> int:
+        ran_queued.set()
+        return 0
+
+    running, queued = (operations.start(operations.next_id()) for _ in range(2))
+    background.start(running, long_running)
+    background.start(queued, queued_work)
+    assert started.wait(10)
+    background.close()
+    assert running.killed and running.status == "Completed"  # it ended before close returned
+    assert running.written == len(batches) >= 1
+    assert not ran_queued.is_set() and queued.status == "InProgress"  # dropped, never run

@@ -17,10 +17,12 @@ reached no handler is set, so the script pays nothing (a handler called back int
 every check would wait for the GIL each time: nine times slower beside one busy thread).
 
 The binding does not expose its runtime: its ``Context`` object holds the ``JSRuntime`` and
-``JSContext`` pointers right after the object header (the binding's layout since its first
-versions). That is checked before use (the size of the object, and ``JS_GetRuntime`` of the
-context pointer must be the runtime pointer); where it does not hold, ``runtime_of`` is None
-and the engine falls back to the binding's own limit.
+``JSContext`` pointers right after the object header. Reading them is trusted only for the
+binding's releases this layout was verified on (``VERIFIED``: the package's version, read
+from its installed metadata), and checked again before use (the size of the object, and
+``JS_GetRuntime`` of the context pointer must be the runtime pointer); for any other release,
+or where a check fails, ``runtime_of`` is None and the engine falls back to the binding's own
+limit (the process's CPU time): a newer binding costs precision, never a crash.
 
 A watch ends (``watch`` exits) under the same lock the watchdog sets handlers under, before
 the runtime can be freed: the watchdog never touches a runtime that is gone.
@@ -34,11 +36,15 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
+from importlib import metadata
 from typing import Any
 
-__all__ = ["Watch", "runtime_of", "watch"]
+__all__ = ["VERIFIED", "Watch", "runtime_of", "watch"]
 
 log = logging.getLogger("rookdb.scripting")
+
+#: The ``quickjs-ng`` releases (major, minor) whose ``Context`` layout was verified: 0.17.
+VERIFIED = frozenset({(0, 17)})
 
 _HANDLER = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
 #: The interrupt handler of a script past its limit: "stop" (never freed: QuickJS may still
@@ -50,8 +56,20 @@ _POINTER = ctypes.sizeof(ctypes.c_void_p)
 _GRAIN = 0.002
 
 
+def _verified_release() -> bool:
+    try:
+        release = tuple(int(part) for part in metadata.version("quickjs-ng").split(".")[:2])
+    except (metadata.PackageNotFoundError, ValueError):
+        return False
+    return release in VERIFIED
+
+
 def _library() -> Any:
-    """The binding's library, its C functions typed; None where it lacks them."""
+    """The binding's library, its C functions typed; None where it lacks them, or where its
+    release is not one whose layout was verified."""
+    if not _verified_release():
+        log.debug("quickjs-ng release not verified: script time limits on the process's clock")
+        return None
     try:
         import _quickjs
 

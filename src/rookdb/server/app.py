@@ -89,13 +89,18 @@ class _Server:
     """The routes' shared state: the backend, the limits and who may do what."""
 
     def __init__(
-        self, backend: Backend, limits: Limits, access: Access, missing: MissingDatabases
+        self,
+        backend: Backend,
+        limits: Limits,
+        access: Access,
+        missing: MissingDatabases,
+        background: Background,
     ) -> None:
         self.backend = backend
         self.limits = limits
         self.access = access
         self.operations = bulk_insert.Operations()
-        self.background = Background()
+        self.background = background
         self.databases = Databases(backend, missing)
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -446,13 +451,17 @@ def create_app(
     access: Access | None = None,
     access_log: bool = False,
     missing_databases: MissingDatabases = MissingDatabases.ERROR,
+    background: Background | None = None,
 ) -> ASGIApp:
     """The ASGI application serving ``backend``'s databases over RavenDB's HTTP protocol;
     with ``access_log``, a line per request on the ``rookdb.server.access`` logger;
     ``missing_databases``: what a request to a database that does not exist gets
-    (``rookdb.server.databases``)."""
+    (``rookdb.server.databases``); ``background``: where by-query operations run (its owner
+    closes it before the backend: ``rookdb.server.run``)."""
     limits = limits or Limits()
-    server = _Server(backend, limits, access or OpenAccess(), missing_databases)
+    server = _Server(
+        backend, limits, access or OpenAccess(), missing_databases, background or Background()
+    )
     routes = [
         Route(path, _guarded(_endpoint(server, handler), server), methods=list(methods))
         for path, handler, methods in ROUTES

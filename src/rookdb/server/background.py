@@ -45,6 +45,7 @@ class Background:
         self._workers = workers
         self._lock = threading.Lock()
         self._pool: concurrent.futures.ThreadPoolExecutor | None = None
+        self._running: set[State] = set()  # started and not ended: what close() stops
 
     def start(self, state: State, work: Callable[[Callable[[], bool]], int]) -> None:
         """Run ``work(killed)`` on a worker (``killed()``: whether the operation was killed,
@@ -55,14 +56,26 @@ class Background:
                 self._pool = concurrent.futures.ThreadPoolExecutor(
                     self._workers, thread_name_prefix="rookdb-operation"
                 )
-            self._pool.submit(_run, state, work)
+            self._running.add(state)
+            self._pool.submit(self._run, state, work)
+
+    def _run(self, state: State, work: Callable[[Callable[[], bool]], int]) -> None:
+        try:
+            _run(state, work)
+        finally:
+            with self._lock:
+                self._running.discard(state)
 
     def close(self) -> None:
-        """Stop taking operations; those queued are dropped, a running one runs out."""
+        """Stop, as the server stops: queued operations are dropped, running ones are
+        killed (they stop before their next batch, as by ``/operations/kill``) and waited
+        for, so that the storage they write is closed after them."""
         with self._lock:
-            if self._pool is not None:
-                self._pool.shutdown(wait=False, cancel_futures=True)
-                self._pool = None
+            pool, self._pool = self._pool, None
+            for state in self._running:
+                state.killed = True
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _run(state: State, work: Callable[[Callable[[], bool]], int]) -> None:
