@@ -441,12 +441,37 @@ def _revisions(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | 
         q += [("start", str(rng.randrange(5))), ("pageSize", str(rng.randrange(30)))]
     if rng.random() < 0.3:
         q.append(("metadataOnly", "true"))
+    if rng.random() < 0.3:  # by date: a time, a bad one, or the official client's "before<time>"
+        moment = rng.choice(["2020-01-01T00:00:00.0000000", "0001-01-01T00:00:00+05:00", "x"])
+        q.append(("before", moment) if rng.random() < 0.5 else ("before" + moment, ""))
     return None
 
 
 def _revisions_count(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
     q.append(("id", rng.choice(["users/1", _text(rng)])))
     return None
+
+
+def _revisions_bin(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    if rng.random() < 0.7:
+        q += [("start", rng.choice(["0", "3", "-1", "x"])), ("pageSize", str(rng.randrange(30)))]
+    return None
+
+
+def _revisions_config(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    return None
+
+
+def _import_revisions(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    metadata = {
+        "@id": rng.choice(["users/1", "users/", _text(rng), 5]),
+        "@collection": rng.choice(["Users", "", None]),
+        "@change-vector": rng.choice(["A:1-imported", "", "a\x00b", _text(rng), None]),
+        "@last-modified": rng.choice(["2020-01-01T00:00:00.0000000Z", "x", 3]),
+        "@flags": rng.choice(["HasRevisions, Revision", "HasRevisions, DeleteRevision", "x"]),
+    }
+    revision = {"name": _text(rng), "@metadata": metadata}
+    return orjson.dumps({"Revisions": rng.choice([[revision], [revision, revision], {}, [5]])})
 
 
 MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes | None]] = {
@@ -483,6 +508,9 @@ MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes
     "revisions": _revisions,
     "revisions_count": _revisions_count,
     "attachment": _attachment,
+    "revisions_bin": _revisions_bin,
+    "revisions_config": _revisions_config,
+    "import_revisions": _import_revisions,
 }
 
 #: Query-string parameters the routes read, for mutations to aim at.

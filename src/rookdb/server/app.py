@@ -57,6 +57,7 @@ from rookdb.server import (
     streams,
 )
 from rookdb.server.answers import error_response, json_response
+from rookdb.server.background import Background
 from rookdb.server.databases import MISSING_HEADER, Databases, MissingDatabases, creates
 from rookdb.server.limits import (
     BodyTimeout,
@@ -88,12 +89,18 @@ class _Server:
     """The routes' shared state: the backend, the limits and who may do what."""
 
     def __init__(
-        self, backend: Backend, limits: Limits, access: Access, missing: MissingDatabases
+        self,
+        backend: Backend,
+        limits: Limits,
+        access: Access,
+        missing: MissingDatabases,
+        background: Background,
     ) -> None:
         self.backend = backend
         self.limits = limits
         self.access = access
         self.operations = bulk_insert.Operations()
+        self.background = background
         self.databases = Databases(backend, missing)
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -237,7 +244,8 @@ class _Server:
         """``PATCH`` / ``DELETE /queries`` (``rookdb.server.patches.by_query``)."""
         storage = self.storage(request, write=True)
         body = await self.body(request)
-        return json_response(await patches.by_query(storage, self.operations, request, body))
+        answer = await patches.by_query(storage, self.operations, self.background, request, body)
+        return json_response(answer)
 
     def query_answer(
         self,
@@ -307,6 +315,9 @@ _FUNCTIONS: dict[str, RouteFunction] = {
     "configure_revisions": revisions.configure,
     "revisions": revisions.revisions,
     "revisions_count": revisions.count,
+    "revisions_bin": revisions.bin_entries,
+    "revisions_config": revisions.configuration,
+    "import_revisions": revisions.import_revisions,
     "topology": databases.topology,
     "cluster_topology": databases.cluster_topology,
     "list_databases": databases.list_databases,
@@ -343,6 +354,9 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_DB}/admin/revisions/config", "configure_revisions", ("POST",)),
     (f"{_DB}/revisions", "revisions", ("GET",)),
     (f"{_DB}/revisions/count", "revisions_count", ("GET",)),
+    (f"{_DB}/revisions/bin", "revisions_bin", ("GET",)),
+    (f"{_DB}/revisions/config", "revisions_config", ("GET",)),
+    (f"{_DB}/admin/revisions/import", "import_revisions", ("POST",)),
     ("/configuration/client", "server_client_configuration", ("GET",)),
     ("/admin/configuration/client", "put_server_client_configuration", ("PUT",)),
     ("/topology", "topology", ("GET",)),
@@ -432,13 +446,17 @@ def create_app(
     access: Access | None = None,
     access_log: bool = False,
     missing_databases: MissingDatabases = MissingDatabases.ERROR,
+    background: Background | None = None,
 ) -> ASGIApp:
     """The ASGI application serving ``backend``'s databases over RavenDB's HTTP protocol;
     with ``access_log``, a line per request on the ``rookdb.server.access`` logger;
     ``missing_databases``: what a request to a database that does not exist gets
-    (``rookdb.server.databases``)."""
+    (``rookdb.server.databases``); ``background``: where by-query operations run (its owner
+    closes it before the backend: ``rookdb.server.run``)."""
     limits = limits or Limits()
-    server = _Server(backend, limits, access or OpenAccess(), missing_databases)
+    server = _Server(
+        backend, limits, access or OpenAccess(), missing_databases, background or Background()
+    )
     routes = [
         Route(path, _guarded(_endpoint(server, handler), server), methods=list(methods))
         for path, handler, methods in ROUTES

@@ -8,6 +8,7 @@ URL scheme for it (``register_backend``). ``rookdb.testing.recording`` is one su
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -108,6 +109,18 @@ class MiddlewareStorage(Storage):
         self, document_id: str, name: str
     ) -> tuple[AttachmentDetails, Iterator[bytes]] | None:
         return self.inner.read_attachment(document_id, name)
+
+    def get_revision_before(self, document_id: str, before: dt.datetime) -> DocumentRecord | None:
+        return self.inner.get_revision_before(document_id, before)
+
+    def get_revisions_configuration(self) -> dict[str, Any] | None:
+        return self.inner.get_revisions_configuration()
+
+    def import_revisions(self, revisions: Sequence[DocumentRecord]) -> int:
+        return self.inner.import_revisions(revisions)
+
+    def get_revisions_bin(self, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
+        return self.inner.get_revisions_bin(start, page_size)
 
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         return self.inner.stream(collection)

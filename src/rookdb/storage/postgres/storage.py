@@ -303,6 +303,11 @@ class PostgresStorage(PostgresWrites):
         return transaction(conn, SNAPSHOT)
 
     @contextlib.contextmanager
+    def _revision_transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        with self._connection() as conn, transaction(conn, "BEGIN"):
+            yield conn
+
+    @contextlib.contextmanager
     def _stream_reading(self) -> Iterator[StreamReading]:
         # A pooled connection for the whole stream, in one snapshot (a read-only repeatable
         # read transaction: it never blocks writers), and a server-side cursor: a client-side

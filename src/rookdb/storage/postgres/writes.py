@@ -161,7 +161,11 @@ class PostgresWrites(RelationalStorage):
             )
             # Patches read (FOR UPDATE: no other batch changes them before COMMIT) and become
             # puts and deletes; what this batch wrote before them, they see from the batch.
-            patching = Patching(batch, lambda keys: self._locked(conn, keys))
+            patching = Patching(
+                batch,
+                lambda keys: self._locked(conn, keys),
+                lambda document_id: self._completed_id(conn, document_id),
+            )
             # Each forced revision's place among the patches' replies, as it passes.
             patched: dict[int, int] = {}
             with contextlib.ExitStack() as pipeline:
@@ -289,7 +293,7 @@ class PostgresWrites(RelationalStorage):
         if deletes:
             deleted = [key for key, _ in deletes]
             # "" (must not exist) never deletes: the change vector is never empty.
-            expected = [c.expected_change_vector for _, c in deletes]
+            expected = [_comparable(c.expected_change_vector) for _, c in deletes]
             rows = conn.execute(self._sql_delete, (deleted, expected)).fetchall()
             gone = {row[0] for row in rows}
             if attachments is not None:
@@ -344,7 +348,7 @@ class PostgresWrites(RelationalStorage):
         kind of expectation) and add it to ``pending``."""
         keys, ids = pending.span.keys, pending.span.ids
         second = (
-            [c.expected_change_vector for c in commands]
+            [_comparable(c.expected_change_vector) for c in commands]
             if kind == "cv"
             else [ids[j] for j in positions]
         )
@@ -470,6 +474,19 @@ def _as_arrays(statement: str) -> str:
     """``statement`` (a put RETURNING key and change vector) answering one row of two arrays
     instead of a row per document: fewer objects to build and to collect."""
     return f"WITH w AS ({statement}) SELECT array_agg(key), array_agg(change_vector) FROM w"
+
+
+def _comparable(expected: str | None) -> str | None:
+    """An expected change vector as the write statements compare it: one PostgreSQL's text
+    cannot hold (a NUL, a lone surrogate) matches no document, as ``""`` matches none in
+    these statements; the check after them reports the conflict with the one sent."""
+    if expected is None or "\x00" in expected:
+        return None if expected is None else ""
+    try:
+        expected.encode()
+    except UnicodeEncodeError:
+        return ""
+    return expected
 
 
 def _expects(command: PutCommand) -> str | None:

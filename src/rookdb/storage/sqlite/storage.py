@@ -287,6 +287,18 @@ class SqliteStorage(RelationalStorage):
         return transaction(conn, "DEFERRED")
 
     @contextlib.contextmanager
+    def _revision_transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connections as conn, transaction(conn):
+            yield conn
+
+    def _next_etag(self, conn: sqlite3.Connection) -> int:
+        row = conn.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = 'last_etag' "
+            "RETURNING value"
+        ).fetchone()
+        return int(row[0])
+
+    @contextlib.contextmanager
     def _stream_reading(self) -> Iterator[StreamReading]:
         with self._connections.streaming() as (conn, guard):
             yield StreamReading(conn, guard, conn.cursor)
@@ -406,8 +418,14 @@ class SqliteStorage(RelationalStorage):
         attachments = BatchAttachments(
             _ATTACHMENTS, self._key_list, present="attachments" in meta, revisions=revisions
         )
+
+        def complete(document_id: str) -> str:  # a script's put('users/', ...): an etag
+            nonlocal etag
+            etag += 1
+            return self._completed_id(conn, document_id, etag)
+
         # Patches read in this transaction (it holds the write lock) and become puts/deletes.
-        patching = Patching(batch, lambda keys: self._fetch(conn, list(keys)))
+        patching = Patching(batch, lambda keys: self._fetch(conn, list(keys)), complete)
         for command in patching:
             if type(command) is PutCommand:
                 etag += 1
