@@ -306,6 +306,17 @@ def _bulk_insert(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes 
         command.pop("ChangeVector")
         command.setdefault("Document", _document(rng))
         commands.append(command)
+    if rng.random() < 0.3:  # an attachment: its ContentLength raw bytes follow it
+        content = rng.choice([b"", b"abc", b"]", b'{"x":1}', bytes(range(256))])
+        length = rng.choice([len(content), len(content), len(content) + 5, -1, "7", None])
+        header = {
+            "Id": rng.choice(["fuzz/1", "missing/1", "", _text(rng)]),
+            "Type": "AttachmentPUT",
+            "Name": rng.choice(["a.bin", "", _text(rng)]),
+            "ContentLength": length,
+        }
+        body = orjson.dumps(commands)[:-1] + (b"," if commands else b"")
+        return body + orjson.dumps(header) + content + rng.choice([b"]", b""])
     return orjson.dumps(commands)
 
 
