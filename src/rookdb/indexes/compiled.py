@@ -145,6 +145,8 @@ def _check_options(definition: IndexDefinition) -> None:
     for field, options in definition.fields.items():
         if options.spatial is not None:
             raise IndexCompilationError(f"the spatial field {field!r} is not supported")
+        if options.vector is not None:
+            raise IndexCompilationError(f"the vector field {field!r} is not supported")
 
 
 def _linq(definition: IndexDefinition, maps: list[str]) -> dict[str, Any]:

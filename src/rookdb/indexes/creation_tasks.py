@@ -35,7 +35,6 @@ from rookdb.indexes.definitions import (
     IndexLockMode,
     IndexPriority,
     IndexState,
-    IndexType,
 )
 
 __all__ = [
@@ -69,7 +68,7 @@ class AbstractIndexCreationTaskBase:
         self.state = state
         self.additional_sources: dict[str, str] | None = None
         self.additional_assemblies: list[dict[str, Any]] | None = None
-        self.configuration: dict[str, str] = {}
+        self.configuration: dict[str, str] | None = None
 
     @property
     def index_name(self) -> str:
@@ -96,7 +95,7 @@ class AbstractIndexCreationTaskBase:
         definition.state = self.state
         definition.additional_sources = self.additional_sources
         definition.additional_assemblies = self.additional_assemblies
-        definition.configuration = dict(self.configuration or {})
+        definition.configuration = None if self.configuration is None else dict(self.configuration)
         definition.__post_init__()  # the enums set above, checked and converted
         return definition
 
@@ -253,12 +252,7 @@ class AbstractJavaScriptIndexCreationTask(AbstractIndexCreationTaskBase):
             maps=set(self._definition.maps),
             reduce=self._definition.reduce,
             fields=dict(self._definition.fields),
-            index_type=(
-                IndexType.JAVA_SCRIPT_MAP_REDUCE
-                if self.is_map_reduce
-                else IndexType.JAVA_SCRIPT_MAP
-            ),
-        )
+        )  # its type is detected from its maps: JavaScriptMap or JavaScriptMapReduce
         definition = self._common(definition)
         definition.additional_sources = dict(self.additional_sources or {})
         return definition

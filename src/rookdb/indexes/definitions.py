@@ -139,12 +139,14 @@ class IndexFieldOptions:
     Honoured: ``storage`` (stored fields, projections read them from the index) and
     ``indexing`` (``Search`` makes the field full-text searchable). Accepted and ignored,
     as rookdb has no Lucene: ``term_vector``, ``analyzer`` (full text uses rookdb's one
-    analyzer), ``suggestions``. Refused when the index is compiled: ``spatial``."""
+    analyzer), ``suggestions``. Refused when the index is compiled: ``spatial``,
+    ``vector``."""
 
     storage: FieldStorage | None = None
     indexing: FieldIndexing | None = None
     term_vector: FieldTermVector | None = None
     spatial: Any = None
+    vector: Any = None
     analyzer: str | None = None
     suggestions: bool | None = None
 
@@ -154,14 +156,17 @@ class IndexFieldOptions:
         self.term_vector = _enum(FieldTermVector, self.term_vector, "a field's TermVector")
 
     def to_json(self) -> dict[str, Any]:
-        spatial = self.spatial
+        spatial, vector = self.spatial, self.vector
         if spatial is not None and hasattr(spatial, "to_json"):
             spatial = spatial.to_json()
+        if vector is not None and hasattr(vector, "to_json"):
+            vector = vector.to_json()
         return {
             "Storage": _value(self.storage),
             "Indexing": _value(self.indexing),
             "TermVector": _value(self.term_vector),
             "Spatial": spatial,
+            "Vector": vector,
             "Analyzer": self.analyzer,
             "Suggestions": self.suggestions,
         }
@@ -175,6 +180,7 @@ class IndexFieldOptions:
             indexing=data.get("Indexing"),
             term_vector=data.get("TermVector"),
             spatial=data.get("Spatial"),
+            vector=data.get("Vector"),
             analyzer=data.get("Analyzer"),
             suggestions=data.get("Suggestions"),
         )
@@ -199,7 +205,8 @@ class IndexDefinition:
     optional reduce, the options of its fields.
 
     ``type`` is computed from the maps and reduce (``detect_index_type``) unless set.
-    ``configuration`` is accepted and ignored; ``additional_sources`` are JavaScript
+    ``configuration`` and ``schema_definitions`` are accepted and ignored;
+    ``additional_sources`` are JavaScript
     functions for a JavaScript index (C# sources for a LINQ index are refused, as are
     ``additional_assemblies`` and ``output_reduce_to_collection``: rookdb compiles no C#
     and writes no documents from a reduce)."""
@@ -213,7 +220,7 @@ class IndexDefinition:
     lock_mode: IndexLockMode | None = None
     additional_sources: dict[str, str] | None = None
     additional_assemblies: list[dict[str, Any]] | None = None
-    configuration: dict[str, str] = dataclasses.field(default_factory=dict)
+    configuration: dict[str, str] | None = None
     output_reduce_to_collection: str | None = None
     reduce_output_index: int | None = None
     pattern_for_output_reduce_to_collection_references: str | None = None
@@ -221,6 +228,7 @@ class IndexDefinition:
     deployment_mode: IndexDeploymentMode | None = None
     source_type: IndexSourceType | None = None
     index_type: IndexType | None = None
+    schema_definitions: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.maps, str):
@@ -267,7 +275,26 @@ class IndexDefinition:
             ),
             "PatternReferencesCollectionName": self.pattern_references_collection_name,
             "DeploymentMode": _value(self.deployment_mode),
+            "SchemaDefinitions": self.schema_definitions,
         }
+
+    def with_server_defaults(self) -> IndexDefinition:
+        """A copy with what RavenDB's server fills in where the definition has nothing
+        (priority and state ``Normal``, lock mode ``Unlock``, empty sources, assemblies and
+        configuration): what ``GET /indexes`` answers, which the official client's
+        ``from_json`` needs."""
+        return dataclasses.replace(
+            self,
+            maps=set(self.maps),
+            fields=dict(self.fields),
+            priority=self.priority or IndexPriority.NORMAL,
+            state=self.state or IndexState.NORMAL,
+            lock_mode=self.lock_mode or IndexLockMode.UNLOCK,
+            additional_sources=self.additional_sources or {},
+            additional_assemblies=self.additional_assemblies or [],
+            configuration=self.configuration or {},
+            deployment_mode=self.deployment_mode,
+        )
 
     @classmethod
     def from_json(cls, data: Any) -> IndexDefinition:
@@ -275,10 +302,10 @@ class IndexDefinition:
         the wrong kind is an ``IndexCompilationError``."""
         if not isinstance(data, dict):
             raise IndexCompilationError("an index definition is a JSON object")
-        maps = data.get("Maps") or []
+        maps = [] if data.get("Maps") is None else data["Maps"]
         if not isinstance(maps, list) or not all(isinstance(m, str) for m in maps):
             raise IndexCompilationError("an index definition's Maps are a list of strings")
-        fields = data.get("Fields") or {}
+        fields = {} if data.get("Fields") is None else data["Fields"]
         if not isinstance(fields, dict):
             raise IndexCompilationError("an index definition's Fields are an object")
         for key, kind in (
@@ -287,6 +314,7 @@ class IndexDefinition:
             ("AdditionalSources", dict),
             ("AdditionalAssemblies", list),
             ("Configuration", dict),
+            ("SchemaDefinitions", dict),
             ("OutputReduceToCollection", str),
             ("ReduceOutputIndex", int),
             ("PatternForOutputReduceToCollectionReferences", str),
@@ -307,7 +335,7 @@ class IndexDefinition:
             lock_mode=data.get("LockMode"),
             additional_sources=data.get("AdditionalSources"),
             additional_assemblies=data.get("AdditionalAssemblies"),
-            configuration=data.get("Configuration") or {},
+            configuration=data.get("Configuration"),
             output_reduce_to_collection=data.get("OutputReduceToCollection"),
             reduce_output_index=data.get("ReduceOutputIndex"),
             pattern_for_output_reduce_to_collection_references=data.get(
@@ -317,4 +345,5 @@ class IndexDefinition:
             deployment_mode=data.get("DeploymentMode"),
             source_type=data.get("IndexSourceType"),
             index_type=index_type,
+            schema_definitions=data.get("SchemaDefinitions"),
         )

@@ -136,7 +136,7 @@ class _Compiler:
         target = node.target
         if isinstance(target, ast.Name) and target.name not in scope:
             if target.name == "docs" and self.root == "docs":
-                self.collections.append((node.name, node))
+                self.collections.append((node.name, target))
                 return lambda env: env[_SOURCE]
             if target.name in _STATIC_CLASSES:
                 raise self.refuse(f"{target.name}.{node.name}", node)
