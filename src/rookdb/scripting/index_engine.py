@@ -33,7 +33,11 @@ __all__ = ["ALL_DOCS", "JavaScriptIndexProgram"]
 #: The collection name of a map over every collection.
 ALL_DOCS = "@all_docs"
 _PRELUDE = (importlib.resources.files("rookdb.scripting") / "index_prelude.js").read_text("utf-8")
-_FRAME = re.compile(r"<input>:(\d+):(\d+)")
+_FRAME = re.compile(r"at (?:(\S+) \()?<input>:(\d+):(\d+)")
+# The prelude's functions: a stack frame in one is not a place in the index's script.
+_PRELUDE_FUNCTIONS = frozenset(
+    ("map", "groupBy", "aggregate", "load", "id", "getMetadata", "__RookMissing")
+)
 
 
 def _quickjs() -> Any:
@@ -50,12 +54,14 @@ def _quickjs() -> Any:
 def _compile_error(text: str, what: str, source: str) -> IndexCompilationError:
     lines = text.strip().splitlines()
     message = lines[0] if lines else "it does not compile"
-    match = _FRAME.search(text)
     line = column = None
     where = ""
-    if match:
-        line, column = int(match.group(1)), int(match.group(2))
+    for match in _FRAME.finditer(text):
+        if match.group(1) in _PRELUDE_FUNCTIONS or str(match.group(1)).startswith("__rook"):
+            continue
+        line, column = int(match.group(2)), int(match.group(3))
         where = f" (line {line}, column {column})"
+        break
     return IndexCompilationError(
         f"the JavaScript {what} does not compile: {message}{where}",
         line=line,
