@@ -498,3 +498,54 @@ def test_reduce_of_reduce_outputs_equals_reduce_of_map_entries(
             "Max": max(values),
         }
     ]
+
+
+def test_the_official_client_s_order_time_map_subtracts_dates() -> None:
+    text = (
+        "from order in docs.Orders select new "
+        "{delay = order.shipped_at - ((DateTime?)order.ordered_at)}"
+    )
+    shipped = "2024-03-05T12:00:00.0000000"
+    cases = {
+        "2024-03-05T10:00:00.0000000": "02:00:00",
+        "2024-03-03T12:00:00.0000000": "2.00:00:00",
+        "2024-03-05T11:58:00.5000000": "00:01:59.5000000",
+        "2024-03-05T12:00:01.0000000Z": "-00:00:01",
+    }
+    for ordered, delay in cases.items():
+        document = doc("orders/1", "Orders", shipped_at=shipped, ordered_at=ordered)
+        assert run(text, document) == [{"delay": delay}]
+
+
+def test_parts_of_a_date_string() -> None:
+    text = (
+        "from o in docs.Orders select new { o.At.Year, o.At.Month, o.At.Day, o.At.Hour, "
+        "Date = o.At.Date, NotADate = o.Name.Year }"
+    )
+    document = doc("orders/1", "Orders", At="2024-02-29T13:14:15.1234567Z", Name="x")
+    assert run(text, document) == [
+        {
+            "Year": 2024,
+            "Month": 2,
+            "Day": 29,
+            "Hour": 13,
+            "Date": "2024-02-29T00:00:00.0000000Z",
+            "NotADate": None,
+        }
+    ]
+
+
+def test_totals_per_month_map_reduce() -> None:
+    map_ = compile_map(
+        "from o in docs.Orders select new { Month = o.At.Substring(0, 7), "
+        "Total = o.Lines.Sum(l => l.Quantity * l.PricePerUnit), Count = 1 }"
+    )
+    reduce = compile_reduce(
+        "results.GroupBy(r => r.Month).Select(g => new { Month = g.Key, "
+        "Total = g.Sum(r => r.Total), Count = g.Sum(r => r.Count) })"
+    )
+    entries: list[dict[str, Any]] = []
+    for at in ("2024-01-03T00:00:00", "2024-01-30T00:00:00"):
+        entries += map_.run({**ORDER, "At": at}, no_load)[0]
+    assert {reduce.key(e) for e in entries} == {"2024-01"}
+    assert reduce.run(entries) == [{"Month": "2024-01", "Total": 26.0, "Count": 2}]

@@ -16,21 +16,31 @@ index code on dynamic documents in which a missing property, and anything taken 
 - a ``from`` over ``null`` yields nothing; aggregates skip ``null`` values (``Sum`` of none
   is 0, ``Min``/``Max``/``Average`` of none are ``null``).
 
+Dates are ISO 8601 strings in documents; as RavenDB reads such a string as a ``DateTime``
+where one is used, ``a - b`` of two of them is their ``TimeSpan`` in .NET's text form
+(``[-][d.]hh:mm:ss[.fffffff]``, what RavenDB stores for one), and ``.Year``, ``.Month``,
+``.Day``, ``.Hour``, ``.Minute``, ``.Second`` and ``.Date`` (midnight, in the same form) of
+one are its parts (``null`` for a string that is not a date).
+
 What no rule covers (a string divided by a number, a condition that is a number) raises
 ``IndexEvaluationError``: RavenDB records such an error and skips the document.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import math
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from rookdb.errors import IndexEvaluationError
+from rookdb.serialization.scalars import decode_datetime, encode_datetime
 
 __all__ = [
     "Grouping",
     "arithmetic",
+    "as_datetime",
     "cast",
     "compare",
     "equal",
@@ -42,6 +52,7 @@ __all__ = [
     "kind",
     "member",
     "text",
+    "timespan",
     "truth",
 ]
 
@@ -82,15 +93,53 @@ def truth(value: Any, what: str) -> bool:
     raise IndexEvaluationError(f"{what} is {kind(value)}, not a boolean")
 
 
+_DATE = re.compile(
+    r"\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,7})?)?)?(?:Z|[+-]\d{2}:\d{2})?"
+)
+_DATE_PARTS = ("Year", "Month", "Day", "Hour", "Minute", "Second")
+
+
+def as_datetime(value: Any) -> dt.datetime | None:
+    """The ``datetime`` a date string stands for (None: not one)."""
+    if not isinstance(value, str) or not _DATE.fullmatch(value):
+        return None
+    try:
+        parsed = decode_datetime(value)
+    except ValueError:
+        return None
+    return parsed if isinstance(parsed, dt.datetime) else None
+
+
+def timespan(delta: dt.timedelta) -> str:
+    """.NET's ``TimeSpan`` text (its "c" format): ``[-][d.]hh:mm:ss[.fffffff]``."""
+    sign = "-" if delta < dt.timedelta(0) else ""
+    delta = abs(delta)
+    hours, rest = divmod(delta.seconds, 3600)
+    minutes, seconds = divmod(rest, 60)
+    text = f"{sign}{f'{delta.days}.' if delta.days else ''}{hours:02}:{minutes:02}:{seconds:02}"
+    return text + (f".{delta.microseconds:06}0" if delta.microseconds else "")
+
+
+def _date_member(value: str, name: str) -> Any:
+    moment = as_datetime(value)
+    if moment is None:
+        return None
+    if name == "Date":
+        return encode_datetime(moment.replace(hour=0, minute=0, second=0, microsecond=0))
+    return getattr(moment, name.lower())
+
+
 def member(value: Any, name: str) -> Any:
     """``value.name`` with the null object's rules; ``Length``/``Count`` of a string or
-    list is its length, ``Key`` of a group its key."""
+    list is its length, ``Key`` of a group its key, the parts of a date string."""
     if isinstance(value, dict):
         return value.get(name)
     if isinstance(value, Grouping) and name == "Key":
         return value.key
     if isinstance(value, str | list) and name in ("Length", "Count"):
         return len(value)
+    if isinstance(value, str) and (name in _DATE_PARTS or name == "Date"):
+        return _date_member(value, name)
     return None
 
 
@@ -134,6 +183,12 @@ def arithmetic(op: str, left: Any, right: Any) -> Any:
         return text(left) + text(right)
     if left is None or right is None:
         return None
+    if op == "-" and isinstance(left, str) and isinstance(right, str):
+        start, end = as_datetime(right), as_datetime(left)
+        if start is not None and end is not None:
+            if (start.tzinfo is None) != (end.tzinfo is None):  # a naive one taken as UTC
+                start, end = start.replace(tzinfo=None), end.replace(tzinfo=None)
+            return timespan(end - start)
     if not (is_number(left) and is_number(right)):
         raise IndexEvaluationError(f"{kind(left)} {op} {kind(right)} is not defined")
     if op == "+":
