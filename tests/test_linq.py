@@ -549,3 +549,161 @@ def test_totals_per_month_map_reduce() -> None:
         entries += map_.run({**ORDER, "At": at}, no_load)[0]
     assert {reduce.key(e) for e in entries} == {"2024-01"}
     assert reduce.run(entries) == [{"Month": "2024-01", "Total": 26.0, "Count": 2}]
+
+
+# -- hostile input ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            "from u in docs.Users select new { A = " + "(" * 200 + "1" + ")" * 200 + " }",
+            "nest deeper",
+        ),
+        ("from u in docs.Users select new { A = " + "!" * 200 + "true }", "nest deeper"),
+        ("from u in docs.Users select new { A = " + "+".join(["1"] * 600) + " }", "nested deeper"),
+        ("from u in docs.Users select new { A = u" + ".B" * 600 + " }", "nested deeper"),
+    ],
+)
+def test_deep_expressions_are_refused(text: str, message: str) -> None:
+    with pytest.raises(IndexCompilationError, match=message):
+        compile_map(text)
+
+
+@pytest.mark.parametrize(
+    "expression",
+    ["9223372036854775807 + 1", "(long)1e300", "Math.Pow(10, 400)", "Math.Pow(-8, 0.5)"],
+)
+def test_numbers_json_cannot_hold_are_evaluation_errors(expression: str) -> None:
+    with pytest.raises(IndexEvaluationError):
+        run(f"from d in docs.Users select new {{ V = {expression} }}", doc("u/1", "Users"))
+
+
+_PIECES = st.sampled_from(
+    [
+        "from", "x", "in", "docs.Users", "docs", "results", "select", "new", "{", "}", "(", ")",
+        "[", "]", "=", "==", "=>", ",", ".", "A", "Sum", "Count()", "where", "let", "group",
+        "by", "into", "g", "g.Key", "1", "2.5m", '"s"', "'c'", "null", "true", "?", ":", "??",
+        "+", "-", "*", "/", "%", "!", "&&", "||", "<", ">", "(int)", "Math.Abs", "string.Join",
+        "LoadDocument", "Id", "x.Lines", "l", "l =>", "Select", "Where", "orderby", ";", "@",
+        "#", "/*", "\n",
+    ]
+)  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(_PIECES, max_size=30))
+def test_any_text_compiles_or_is_refused_and_runs_or_fails_typed(pieces: list[str]) -> None:
+    """A definition made of LINQ's pieces in any order: compiled, or refused with
+    IndexCompilationError; a compiled one, run on a document, gives entries or an
+    IndexEvaluationError (never another exception)."""
+    text = " ".join(pieces)
+    for compile_ in (compile_map, compile_reduce):
+        try:
+            compiled = compile_(text)
+        except IndexCompilationError as exc:
+            assert exc.source is None or exc.source == text
+            continue
+        document = doc("users/1", "Users", A=1, Lines=[{"A": 2}])
+        try:
+            if compile_ is compile_map:
+                compiled.run(document, lambda _: None)  # type: ignore[call-arg]
+            else:
+                compiled.run([document])  # type: ignore[call-arg]
+        except IndexEvaluationError:
+            pass
+
+
+_ATOMS = st.sampled_from(
+    ["d.A", "d.B", "d.Name", "d.Tags", "d.Nums", "d.Missing", "d.Obj", "1", "0", "-2", "2.5",
+     '"s"', "null", "true", "false", "Id(d)"]
+)  # fmt: skip
+
+
+def _expressions() -> st.SearchStrategy[str]:
+    def extend(inner: st.SearchStrategy[str]) -> st.SearchStrategy[str]:
+        binary = st.tuples(
+            inner, st.sampled_from(["+", "-", "*", "/", "%", "==", "<", "&&", "||", "??"]), inner
+        ).map(lambda t: f"({t[0]} {t[1]} {t[2]})")
+        method = st.tuples(
+            inner,
+            st.sampled_from(
+                [
+                    "Count()",
+                    "Sum()",
+                    "Max()",
+                    "Average()",
+                    "ToLower()",
+                    "Substring(1)",
+                    "Select(x => x)",
+                    "Where(x => x > 1)",
+                    "Any()",
+                    "First()",
+                    "ToString()",
+                    "Contains(1)",
+                    "Sum(x => x.A)",
+                    "Distinct()",
+                    "OrderBy(x => x)",
+                    "Length",
+                    "Key",
+                    "Year",
+                    'Split(",")',
+                ]
+            ),
+        ).map(lambda t: f"{t[0]}.{t[1]}")
+        other = st.one_of(
+            inner.map(lambda e: f"!{e}"),
+            inner.map(lambda e: f"(int){e}"),
+            inner.map(lambda e: f"{e}[0]"),
+            st.tuples(inner, inner, inner).map(lambda t: f"({t[0]} ? {t[1]} : {t[2]})"),
+            st.tuples(inner, inner).map(lambda t: f"Math.Max({t[0]}, {t[1]})"),
+            st.tuples(inner, inner).map(lambda t: f"new {{ P = {t[0]}, Q = {t[1]} }}"),
+            inner.map(lambda e: f'string.Join(",", {e})'),
+        )
+        return st.one_of(binary, method, other)
+
+    return st.recursive(_ATOMS, extend, max_leaves=8)
+
+
+_SCALARS = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**62), 2**62)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=5)
+    | st.sampled_from(["2024-01-02T03:04:05.0000000Z", "2023-12-31"])
+)
+_JSON = st.recursive(
+    _SCALARS,
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(st.sampled_from(["A", "B"]), inner, max_size=2)
+    ),
+    max_leaves=6,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    expression=_expressions(),
+    values=st.dictionaries(st.sampled_from(["A", "B", "Name", "Tags", "Nums", "Obj"]), _JSON),
+)
+def test_any_expression_on_any_document_gives_a_json_value_or_an_evaluation_error(
+    expression: str, values: dict[str, Any]
+) -> None:
+    import orjson
+
+    compiled = compile_map(f"from d in docs.Users select new {{ V = {expression} }}")
+    try:
+        entries, _ = compiled.run(doc("users/1", "Users", **values), lambda _: None)
+    except IndexEvaluationError:
+        return
+    orjson.dumps(entries)  # what storage will write
+
+
+def test_ordering_values_of_different_kinds_is_an_evaluation_error() -> None:
+    text = "from d in docs.Users select new { V = d.Tags.OrderBy(x => x) }"
+    assert run(text, doc("u/1", "Users", Tags=[2, None, 1])) == [{"V": [None, 1, 2]}]
+    with pytest.raises(IndexEvaluationError, match=r"a string < a number|a number < a string"):
+        run(text, doc("u/1", "Users", Tags=[1, "a"]))

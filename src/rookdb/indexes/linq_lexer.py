@@ -10,6 +10,7 @@ errors of the parser and the compiler.
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import re
 
@@ -53,11 +54,7 @@ class _Position:
         self._starts = [0] + [m.end() for m in re.finditer("\n", text)]
 
     def __call__(self, offset: int) -> tuple[int, int]:
-        line = 0
-        for number, start in enumerate(self._starts):
-            if start > offset:
-                break
-            line = number
+        line = bisect.bisect_right(self._starts, offset) - 1
         return line + 1, offset - self._starts[line] + 1
 
 

@@ -9,6 +9,7 @@ value of the wrong kind (``Substring`` of a number) is an ``IndexEvaluationError
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from rookdb.indexes.linq_runtime import (
     group,
     is_number,
     kind,
+    number,
     text,
     truth,
 )
@@ -124,12 +126,25 @@ def _distinct(values: list[Any], args: list[Any]) -> list[Any]:
     return out
 
 
+def _ordering(left: Any, right: Any) -> int:
+    """.NET's default comparer: ``null`` first, then values of one kind (ordering a number
+    and a string is an error, as it is in ``compare``)."""
+    if left is None or right is None:
+        return (left is not None) - (right is not None)
+    if equal(left, right):
+        return 0
+    return -1 if compare("<", left, right) else 1
+
+
 def _order(descending: bool) -> Method:
     def order(values: list[Any], args: list[Any]) -> list[Any]:
         key = _fn(args, 0, "OrderBy")
-        keyed = [(key(v), v) for v in values]
-        # nulls first, as .NET's default comparer puts them
-        keyed.sort(key=lambda pair: (pair[0] is not None, pair[0]), reverse=descending)
+        keyed: list[tuple[Any, Any]] = [(key(v), v) for v in values]
+
+        def by_key(a: tuple[Any, Any], b: tuple[Any, Any]) -> int:
+            return _ordering(a[0], b[0])
+
+        keyed.sort(key=functools.cmp_to_key(by_key), reverse=descending)
         return [v for _, v in keyed]
 
     return order
@@ -235,7 +250,10 @@ def _math(function: Callable[..., Any], arity: tuple[int, ...]) -> Method:
             return None
         if not all(is_number(a) for a in args):
             raise IndexEvaluationError("Math's functions take numbers")
-        return function(*args)
+        try:
+            return number(function(*args))
+        except (OverflowError, ValueError, ZeroDivisionError) as exc:
+            raise IndexEvaluationError(f"a Math call failed: {exc}") from None
 
     return call
 
@@ -273,7 +291,7 @@ STATIC_METHODS: dict[str, Method] = {
     "Math.Truncate": _math(lambda v: float(math.trunc(v)), (1,)),
     "Math.Max": _math(max, (2,)),
     "Math.Min": _math(min, (2,)),
-    "Math.Pow": _math(lambda a, b: float(a) ** b, (2,)),
+    "Math.Pow": _math(math.pow, (2,)),
     "Math.Sqrt": _math(lambda v: math.sqrt(v) if v >= 0 else None, (1,)),
     "Math.Sign": _math(lambda v: (v > 0) - (v < 0), (1,)),
     "string.Join": _join,

@@ -49,6 +49,11 @@ CAST_TYPES = frozenset(
     )
 )
 _CLAUSES = ("from", "let", "where", "select", "group", "orderby", "join", "into")
+#: How deep expressions may nest (parentheses, lambdas, objects, unary operators), and how
+#: deep the syntax tree may be (a chain of 500 ``+`` is 500 deep): far past what index
+#: definitions write, well inside Python's recursion limit for parsing and evaluating.
+MAX_NESTING = 48
+MAX_DEPTH = 256
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -186,6 +191,12 @@ class _Parser:
         self.text = text
         self.tokens = tokenize(text)
         self.i = 0
+        self.nesting = 0
+
+    def nest(self) -> None:
+        self.nesting += 1
+        if self.nesting > MAX_NESTING:
+            raise self.fail(f"expressions nest deeper than {MAX_NESTING} levels")
 
     # -- tokens -------------------------------------------------------------------------
     @property
@@ -222,6 +233,13 @@ class _Parser:
 
     # -- expressions --------------------------------------------------------------------
     def expression(self) -> Node:
+        self.nest()
+        try:
+            return self._expression()
+        finally:
+            self.nesting -= 1
+
+    def _expression(self) -> Node:
         token = self.tok
         if token.kind == "name" and self.peek().is_op("=>"):
             self.i += 2
@@ -288,7 +306,11 @@ class _Parser:
         token = self.tok
         if token.is_op("!", "-", "+"):
             self.next()
-            return Unary(token.line, token.column, str(token.value), self.unary())
+            self.nest()
+            try:
+                return Unary(token.line, token.column, str(token.value), self.unary())
+            finally:
+                self.nesting -= 1
         if token.is_op("(") and self.peek().kind == "name" and self.peek().value in CAST_TYPES:
             close = 3 if self.peek(2).is_op("?") else 2
             if self.peek(close).is_op(")"):
@@ -473,6 +495,34 @@ class _Parser:
         return Query(start.line, start.column, tuple(clauses), end, into)
 
 
+def _children(node: Node) -> list[Node]:
+    out: list[Node] = []
+    for field in dataclasses.fields(node):
+        value = getattr(node, field.name)
+        for item in value if isinstance(value, tuple) else (value,):
+            if isinstance(item, Node):
+                out.append(item)
+            elif isinstance(item, tuple):
+                out.extend(part for part in item if isinstance(part, Node))
+    return out
+
+
+def _check_depth(root: Node, text: str) -> None:
+    """Refuse a tree deeper than ``MAX_DEPTH`` (walked without recursion)."""
+    stack = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise IndexCompilationError(
+                f"the expression is nested deeper than {MAX_DEPTH} levels "
+                f"(line {node.line}, column {node.column})",
+                line=node.line,
+                column=node.column,
+                source=text,
+            )
+        stack.extend((child, depth + 1) for child in _children(node))
+
+
 def parse(text: str) -> Node:
     """The syntax tree of one LINQ expression (a map or a reduce); ``IndexCompilationError``
     with the line and column of what is not in the subset."""
@@ -484,4 +534,5 @@ def parse(text: str) -> Node:
         if parser.tok.kind == "name" and parser.tok.value in _CLAUSES:
             raise refused(f"the {parser.tok.value!r} clause here", parser.tok, text)
         raise parser.fail("expected the end of the expression")
+    _check_depth(node, text)
     return node

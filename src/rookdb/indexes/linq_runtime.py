@@ -51,6 +51,7 @@ __all__ = [
     "items",
     "kind",
     "member",
+    "number",
     "text",
     "timespan",
     "truth",
@@ -170,9 +171,16 @@ def text(value: Any) -> str:
     return str(value)
 
 
-def _number(value: float) -> Any:
+_INT64 = 1 << 63
+
+
+def number(value: float) -> Any:
+    """``value``, when a JSON document can hold it: a finite float, a 64-bit integer (C#'s
+    ``long``; rookdb's JSON limit)."""
     if isinstance(value, float) and not math.isfinite(value):
         raise IndexEvaluationError("the arithmetic made a number JSON cannot hold")
+    if isinstance(value, int) and not -_INT64 <= value < _INT64:
+        raise IndexEvaluationError("the arithmetic made an integer past 64 bits")
     return value
 
 
@@ -192,11 +200,11 @@ def arithmetic(op: str, left: Any, right: Any) -> Any:
     if not (is_number(left) and is_number(right)):
         raise IndexEvaluationError(f"{kind(left)} {op} {kind(right)} is not defined")
     if op == "+":
-        return _number(left + right)
+        return number(left + right)
     if op == "-":
-        return _number(left - right)
+        return number(left - right)
     if op == "*":
-        return _number(left * right)
+        return number(left * right)
     if right == 0:
         raise IndexEvaluationError(f"{op} by zero")
     both_int = isinstance(left, int) and isinstance(right, int)
@@ -204,7 +212,7 @@ def arithmetic(op: str, left: Any, right: Any) -> Any:
         if both_int:
             quotient = abs(left) // abs(right)
             return quotient if (left < 0) == (right < 0) else -quotient
-        return _number(left / right)
+        return number(left / right)
     remainder = math.fmod(left, right)  # C#'s %: the sign of the dividend
     return int(remainder) if both_int else remainder
 
@@ -291,7 +299,7 @@ def cast(type_name: str, value: Any) -> Any:
         return None
     if type_name in ("int", "long", "short", "byte", "uint", "ulong"):
         if is_number(value):
-            return int(value)
+            return number(int(value))
         raise IndexEvaluationError(f"({type_name}) of {kind(value)}")
     if type_name in ("double", "float", "decimal"):
         if is_number(value):
