@@ -6,7 +6,8 @@ compiled for storage to run (``docs/indexes.md``).
 - ``creation_tasks``: ``AbstractIndexCreationTask``, ``AbstractMultiMapIndexCreationTask``,
   ``AbstractJavaScriptIndexCreationTask``;
 - ``compiled``: ``compile_index(definition) -> CompiledIndex``, the interface storage calls;
-- ``linq_lexer``, ``linq_parser``, ``linq_evaluator``, ``linq_runtime``, ``linq_methods``:
+- ``linq_lexer``, ``linq_ast``, ``linq_parser``, ``linq_evaluator``, ``linq_runtime``,
+  ``linq_methods``:
   the LINQ subset; JavaScript indexes run in ``rookdb.scripting.index_engine``.
 """
 

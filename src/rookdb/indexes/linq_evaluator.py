@@ -17,8 +17,9 @@ from collections.abc import Callable
 from typing import Any
 
 from rookdb.errors import IndexCompilationError, IndexEvaluationError
-from rookdb.indexes import linq_parser as ast
+from rookdb.indexes import linq_ast as ast
 from rookdb.indexes.linq_methods import STATIC_METHODS, VALUE_METHODS, call_method
+from rookdb.indexes.linq_parser import parse, refused
 from rookdb.indexes.linq_runtime import (
     Grouping,
     arithmetic,
@@ -69,7 +70,7 @@ class _Compiler:
         self.calls: set[str] = set()
 
     def refuse(self, what: str, node: ast.Node) -> IndexCompilationError:
-        return ast.refused(what, node, self.text)
+        return refused(what, node, self.text)
 
     def error(self, message: str, node: ast.Node) -> IndexCompilationError:
         return IndexCompilationError(
@@ -396,7 +397,7 @@ class LinqReduce:
 
 def compile_map(text: str) -> LinqMap:
     """Compile one LINQ map; ``IndexCompilationError`` with the place of what is refused."""
-    tree = ast.parse(text)
+    tree = parse(text)
     compiler = _Compiler(text, "docs")
     run = compiler.compile(tree, frozenset())
     names = {name.lower() if name else None for name, _ in compiler.collections}
@@ -440,7 +441,7 @@ def _grouping(tree: ast.Node) -> tuple[str, ast.Node] | None:
 def compile_reduce(text: str) -> LinqReduce:
     """Compile one LINQ reduce: ``from r in results group r by key into g select new
     {...}`` or ``results.GroupBy(r => key).Select(g => new {...})``."""
-    tree = ast.parse(text)
+    tree = parse(text)
     compiler = _Compiler(text, "results")
     run = compiler.compile(tree, frozenset())
     grouping = _grouping(tree)

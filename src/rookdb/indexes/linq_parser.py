@@ -1,4 +1,4 @@
-"""The syntax tree of a LINQ index definition, and its parser.
+"""The parser of a LINQ index definition, into ``linq_ast``'s syntax tree.
 
 The C# subset that RavenDB's index definitions are written in (``docs/indexes.md``):
 query syntax (``from x in source``, nested ``from``, ``let``, ``where``, ``select``,
@@ -13,33 +13,32 @@ compiler (``linq_evaluator``) refuses the names and methods it does not know.
 
 from __future__ import annotations
 
-import dataclasses
-
 from rookdb.errors import IndexCompilationError
+from rookdb.indexes.linq_ast import (
+    Anonymous,
+    Array,
+    Binary,
+    Call,
+    Cast,
+    Conditional,
+    From,
+    Group,
+    Index,
+    Lambda,
+    Let,
+    Literal,
+    Member,
+    Name,
+    Node,
+    Query,
+    Select,
+    Unary,
+    Where,
+    children,
+)
 from rookdb.indexes.linq_lexer import Token, tokenize
 
-__all__ = [
-    "Anonymous",
-    "Array",
-    "Binary",
-    "Call",
-    "Cast",
-    "Conditional",
-    "From",
-    "Group",
-    "Index",
-    "Lambda",
-    "Let",
-    "Literal",
-    "Member",
-    "Name",
-    "Node",
-    "Query",
-    "Select",
-    "Unary",
-    "Where",
-    "parse",
-]
+__all__ = ["CAST_TYPES", "MAX_DEPTH", "MAX_NESTING", "parse", "refused"]
 
 #: The C# type names a cast may name (a ``?`` after one makes it nullable: the same here).
 CAST_TYPES = frozenset(
@@ -54,125 +53,6 @@ _CLAUSES = ("from", "let", "where", "select", "group", "orderby", "join", "into"
 #: definitions write, well inside Python's recursion limit for parsing and evaluating.
 MAX_NESTING = 48
 MAX_DEPTH = 256
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Node:
-    line: int
-    column: int
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Literal(Node):
-    value: object
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Name(Node):
-    name: str
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Member(Node):
-    target: Node
-    name: str
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Index(Node):
-    target: Node
-    index: Node
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Call(Node):
-    """``target.name(args)``; ``target`` None for a free function (``Id(doc)``,
-    ``LoadDocument(...)``, ``this.LoadDocument(...)``)."""
-
-    target: Node | None
-    name: str
-    args: tuple[Node, ...]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Lambda(Node):
-    params: tuple[str, ...]
-    body: Node
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Anonymous(Node):
-    fields: tuple[tuple[str, Node], ...]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Array(Node):
-    items: tuple[Node, ...]
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Unary(Node):
-    op: str
-    operand: Node
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Binary(Node):
-    op: str
-    left: Node
-    right: Node
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Conditional(Node):
-    test: Node
-    then: Node
-    other: Node
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Cast(Node):
-    type: str
-    operand: Node
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class From(Node):
-    var: str
-    source: Node
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Let(Node):
-    var: str
-    value: Node
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Where(Node):
-    test: Node
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Select(Node):
-    value: Node
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Group(Node):
-    element: Node
-    key: Node
-
-
-@dataclasses.dataclass(frozen=True, slots=True)
-class Query(Node):
-    """A query expression: its clauses (the first a ``From``), its ``Select`` or ``Group``,
-    and the ``into`` continuation (its variable and the rest of the query, whose clauses do
-    not start with a ``From``) when there is one."""
-
-    clauses: tuple[From | Let | Where, ...]
-    end: Select | Group
-    into: tuple[str, Query] | None
 
 
 def refused(what: str, token: Token | Node, source: str) -> IndexCompilationError:
@@ -495,18 +375,6 @@ class _Parser:
         return Query(start.line, start.column, tuple(clauses), end, into)
 
 
-def _children(node: Node) -> list[Node]:
-    out: list[Node] = []
-    for field in dataclasses.fields(node):
-        value = getattr(node, field.name)
-        for item in value if isinstance(value, tuple) else (value,):
-            if isinstance(item, Node):
-                out.append(item)
-            elif isinstance(item, tuple):
-                out.extend(part for part in item if isinstance(part, Node))
-    return out
-
-
 def _check_depth(root: Node, text: str) -> None:
     """Refuse a tree deeper than ``MAX_DEPTH`` (walked without recursion)."""
     stack = [(root, 1)]
@@ -520,7 +388,7 @@ def _check_depth(root: Node, text: str) -> None:
                 column=node.column,
                 source=text,
             )
-        stack.extend((child, depth + 1) for child in _children(node))
+        stack.extend((child, depth + 1) for child in children(node))
 
 
 def parse(text: str) -> Node:
