@@ -140,6 +140,12 @@ def test_malformed_json_is_refused(data: Any, message: str) -> None:
             IndexType.JAVA_SCRIPT_MAP_REDUCE,
         ),
         (set(), None, IndexType.NONE),
+        ({"counters.Companies.HeartRate.Select(c => new { c.Value })"}, None, IndexType.MAP),
+        (
+            {"counters.map('Companies', function (c) { return {}; })"},
+            None,
+            IndexType.JAVA_SCRIPT_MAP,
+        ),
     ],
 )
 def test_the_type_as_ravendb_detects_it(
@@ -218,6 +224,24 @@ class Bad_Spatial(AbstractIndexCreationTask):
         super().__init__()
         self.map = "from d in docs.Docs select new { d.Name }"
         self._spatial("Name", object())
+
+
+@pytest.mark.parametrize(
+    ("map_", "source"),
+    [
+        ("counters.Companies.HeartRate.Select(counter => new { counter.Value })", "Counters"),
+        ("from counter in counters.Users.Shares select new { counter.Value }", "Counters"),
+        ("counters.map('Companies', 'HeartRate', function (c) { return {}; })", "Counters"),
+        (
+            "from ts in timeSeries.Companies.HeartRate from e in ts.Entries select new { e.Value }",
+            "TimeSeries",
+        ),
+        ("timeSeries.map('Companies', function (ts) { return {}; })", "TimeSeries"),
+    ],
+)
+def test_counters_and_time_series_indexes_are_refused(map_: str, source: str) -> None:
+    with pytest.raises(IndexCompilationError, match=f"indexes over {source} are not supported"):
+        compile_index(IndexDefinition(name="I", maps={map_}))
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,7 @@ from rookdb.indexes.definitions import (
     IndexSourceType,
     IndexType,
     detect_index_type,
+    detect_source_type,
 )
 from rookdb.indexes.linq_evaluator import LinqMap, LinqReduce, Loader, compile_map, compile_reduce
 from rookdb.indexes.linq_runtime import group_hash
@@ -134,10 +135,10 @@ def _check_name(name: Any) -> str:
 
 
 def _check_options(definition: IndexDefinition) -> None:
-    if definition.source_type in (IndexSourceType.COUNTERS, IndexSourceType.TIME_SERIES):
-        raise IndexCompilationError(
-            f"indexes over {definition.source_type.value} are not supported"
-        )
+    sources = {definition.source_type} | {detect_source_type(m) for m in definition.maps}
+    for source in (IndexSourceType.COUNTERS, IndexSourceType.TIME_SERIES):
+        if source in sources:
+            raise IndexCompilationError(f"indexes over {source.value} are not supported")
     if definition.additional_assemblies:
         raise IndexCompilationError("additional assemblies are not supported (no C# compiler)")
     if definition.output_reduce_to_collection:

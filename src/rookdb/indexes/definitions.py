@@ -40,6 +40,7 @@ __all__ = [
     "IndexState",
     "IndexType",
     "detect_index_type",
+    "detect_source_type",
 ]
 
 
@@ -186,17 +187,42 @@ class IndexFieldOptions:
         )
 
 
+def _head(map_: str) -> str:
+    return re.sub(r"\s+", " ", _COMMENTS.sub("", map_)).strip().lower()
+
+
 def detect_index_type(maps: set[str] | list[str], reduce: str | None) -> IndexType:
-    """The type RavenDB gives a definition: a map that starts (past comments) with ``from``
-    or ``docs`` is C# LINQ (``Map``, ``MapReduce`` with a reduce), any other JavaScript."""
+    """The type RavenDB gives a definition: a map that starts (past comments) with ``from``,
+    ``docs``, ``counters`` or ``timeSeries`` (but not ``counters.map(`` or
+    ``timeSeries.map(``) is C# LINQ (``Map``, ``MapReduce`` with a reduce), any other
+    JavaScript."""
     first = next(iter(sorted(maps)), None)
     if first is None:
         return IndexType.NONE
-    head = _COMMENTS.sub("", first).strip().lower()
+    head = _head(first)
     has_reduce = reduce is not None and reduce.strip() != ""
-    if head.startswith(("from", "docs")):
+    linq = head.startswith(("from", "docs")) or any(
+        head.startswith(source) and not head.startswith(f"{source}.map")
+        for source in ("counters", "timeseries")
+    )
+    if linq:
         return IndexType.MAP_REDUCE if has_reduce else IndexType.MAP
     return IndexType.JAVA_SCRIPT_MAP_REDUCE if has_reduce else IndexType.JAVA_SCRIPT_MAP
+
+
+def detect_source_type(map_: str) -> IndexSourceType:
+    """What a map reads, as RavenDB detects it: ``counters...`` and ``timeSeries...``
+    (``from c in counters...`` too) read counters and time series, others documents."""
+    head = _head(map_)
+    tokens = head.split(" ", 4)
+    source = (
+        tokens[3] if head.startswith("from") and len(tokens) >= 4 and tokens[2] == "in" else head
+    )
+    if source.startswith("timeseries"):
+        return IndexSourceType.TIME_SERIES
+    if source.startswith("counters"):
+        return IndexSourceType.COUNTERS
+    return IndexSourceType.DOCUMENTS
 
 
 @dataclasses.dataclass
