@@ -60,6 +60,7 @@ def test_a_multi_map_reduce_of_the_official_client() -> None:
     product = index.map(doc("products/1", "Products", name="Brown"), "Products", nothing)
     assert user == product == MapOutput([{"name": "Brown", "count": 1}], set())
     assert index.group_key(user.entries[0]) == ("Brown",)
+    assert index.group_keys([{"name": "A"}, {"name": None}, {}]) == [("A",), (None,), (None,)]
     assert index.reduce(user.entries + product.entries) == [{"name": "Brown", "count": 2}]
 
 

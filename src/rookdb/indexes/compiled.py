@@ -8,6 +8,7 @@ each map and the reduce) and answers a ``CompiledIndex``::
     if index.reads(collection):
         out = index.map(document, collection, load)  # MapOutput(entries, loaded_ids)
     key = index.group_key(entry)                      # a map-reduce's group of an entry
+    keys = index.group_keys(out.entries)              # the same, of several at once
     results = index.reduce(entries_of_one_group)      # that group's reduce results
 
 ``document`` is the stored JSON with its ``@metadata`` (``Id(doc)`` / ``id(doc)`` read
@@ -72,7 +73,7 @@ class CompiledIndex:
     search_fields: frozenset[str]
     stored_fields: frozenset[str]
     _maps: tuple[_MapRun, ...]
-    _key: Callable[[dict[str, Any]], Any] | None
+    _keys: Callable[[list[dict[str, Any]]], list[Any]] | None
     _reduce: Callable[[list[dict[str, Any]]], list[dict[str, Any]]] | None
 
     @property
@@ -110,9 +111,14 @@ class CompiledIndex:
     def group_key(self, entry: dict[str, Any]) -> tuple[Any, ...]:
         """The group ``entry`` belongs to: a hashable tuple, equal for entries the reduce
         groups together (``orjson.dumps`` of it is a stable text form)."""
-        if self._key is None:
+        return self.group_keys([entry])[0]
+
+    def group_keys(self, entries: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+        """``group_key`` of each entry, in one call (a JavaScript index runs them in one
+        runtime)."""
+        if self._keys is None:
             raise IndexCompilationError(f"the index {self.name} has no reduce")
-        return (group_hash(self._key(entry)),)
+        return [(group_hash(key),) for key in self._keys(entries)]
 
     def reduce(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """The reduce's results over the entries of one group (map entries, or reduce
@@ -176,7 +182,7 @@ def _linq(definition: IndexDefinition, maps: list[str]) -> dict[str, Any]:
         "fields": tuple(dict.fromkeys(f for m in compiled for f in m.fields)),
         "rereducible": reduce is not None and reduce.rereducible,
         "_maps": tuple(m.run for m in compiled),
-        "_key": None if reduce is None else reduce.key,
+        "_keys": None if reduce is None else (lambda entries: [reduce.key(e) for e in entries]),
         "_reduce": None if reduce is None else reduce.run,
     }
 
@@ -195,7 +201,9 @@ def _javascript(definition: IndexDefinition, maps: list[str]) -> dict[str, Any]:
         "fields": None,
         "rereducible": False,
         "_maps": tuple(runner(n) for n in range(len(program.collections))),
-        "_key": None if reduce is None else (lambda entry: orjson.loads(program.key(entry))),
+        "_keys": None
+        if reduce is None
+        else (lambda entries: [orjson.loads(text) for text in program.keys(entries)]),
         "_reduce": None if reduce is None else program.reduce,
     }
 

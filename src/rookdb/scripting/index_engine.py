@@ -81,8 +81,8 @@ class JavaScriptIndexProgram:
 
     ``collections``: the collection each ``map(...)`` call reads, in order (None: every
     collection). ``run_map(number, document, read)``: the entries of the map of that number
-    for ``document`` and the ids it loaded; ``key(entry)``: the group key of an entry, as
-    JSON text; ``reduce(entries)``: the reduce's results over ``entries``."""
+    for ``document`` and the ids it loaded; ``keys(entries)``: the group key of each entry,
+    as JSON text; ``reduce(entries)``: the reduce's results over ``entries``."""
 
     def __init__(
         self,
@@ -170,12 +170,14 @@ class JavaScriptIndexProgram:
                 raise IndexEvaluationError("the JavaScript map returned a value not an object")
             return entries, set(out["loaded"])
 
-    def key(self, entry: dict[str, Any]) -> str:
+    def keys(self, entries: list[dict[str, Any]]) -> list[str]:
+        """The group key of each entry, as JSON text (one run for them all: a runtime costs
+        more than most keys)."""
         context = self._context()
-        failure, result = self._call(context, "__rook_key", orjson.dumps(entry).decode())
+        failure, result = self._call(context, "__rook_keys", orjson.dumps(entries).decode())
         if failure is not None:
             raise IndexEvaluationError(f"the JavaScript groupBy failed: {failure.splitlines()[0]}")
-        return result
+        return [str(text) for text in orjson.loads(result)]
 
     def reduce(self, entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         context = self._context()

@@ -87,8 +87,10 @@ function __rook_key_text(key) {
   return JSON.stringify(key === undefined ? null : key);
 }
 
-function __rook_key(entryJson) {
-  return __rook_key_text(__rook.reduce.key(JSON.parse(entryJson)));
+function __rook_keys(entriesJson) {
+  return JSON.stringify(JSON.parse(entriesJson).map(function (entry) {
+    return __rook_key_text(__rook.reduce.key(entry));
+  }));
 }
 
 function __rook_reduce(entriesJson) {
