@@ -381,6 +381,7 @@ def test_refused_constructs_name_themselves_and_their_place(
             32,
         ),
         ("from u in docs.Users select u", "select new", 1, 1),
+        ("from a in docs.Users from b in docs.Users select new { a.X }", "once", 1, 32),
         ("from u in docs.Users group u by u.A", "needs 'into'", 1, 36),
         ("from r in results select new { r.A }", "'results' is not a source of a map", 1, 11),
         ("from u in docs.Users select new { A = 1 } where", "'where' clause here", 1, 43),

@@ -408,6 +408,11 @@ def compile_map(text: str) -> LinqMap:
             "a map reads one collection (an index over several is a multi-map: one map each)",
             compiler.collections[-1][1],
         )
+    if len(compiler.collections) > 1:
+        raise compiler.error(
+            "a map reads its collection once (each document is mapped on its own)",
+            compiler.collections[-1][1],
+        )
     fields = _output_fields(tree)
     if fields is None:
         raise compiler.error("a map ends in select new { ... } (the fields of its entries)", tree)
