@@ -342,3 +342,11 @@ def test_a_map_failure_is_an_evaluation_error() -> None:
     )
     with pytest.raises(IndexEvaluationError, match="by zero"):
         index.map({"A": 1, "B": 0}, "Docs", lambda _: None)
+
+
+def test_the_docstring_examples_run() -> None:
+    import doctest
+
+    from rookdb.indexes import definitions
+
+    assert doctest.testmod(definitions).failed == 0
