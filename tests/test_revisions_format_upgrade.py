@@ -1,6 +1,7 @@
 """Databases written before revisions (format 2: no ``revisions`` table) keep working (issue
-15): on first open the table is made and the format becomes 3; their documents stay, and
-revisions are kept from then on. A format 2 database is the current one without the table."""
+15): on first open the table is made and the format becomes the current one (4, with the
+attachment tables); their documents stay, and revisions are kept from then on. A format 2
+database is the current one without the table."""
 
 from __future__ import annotations
 
@@ -51,7 +52,7 @@ def test_a_format_2_sqlite_file_gets_its_revisions_table(tmp_path: Path) -> None
     _check(url)
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == FORMAT_VERSION == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == FORMAT_VERSION == 4
     finally:
         conn.close()
 
@@ -74,4 +75,4 @@ def test_a_format_2_postgres_schema_gets_its_revisions_table(store_url: str) -> 
         version = conn.execute(
             f"SELECT value FROM {s}.meta WHERE name = 'format_version'"
         ).fetchone()
-    assert version is not None and version[0] == str(postgres_storage.FORMAT_VERSION) == "3"
+    assert version is not None and version[0] == str(postgres_storage.FORMAT_VERSION) == "4"

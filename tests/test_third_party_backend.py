@@ -97,6 +97,14 @@ class WrappedStorage(Storage):
     def get_revisions_by_change_vector(self, change_vectors):
         return self.inner.get_revisions_by_change_vector(change_vectors)
 
+    def get_attachment(self, document_id, name):
+        return self.inner.get_attachment(document_id, name)
+
+    def get_attachments(self, document_id):
+        return self.inner.get_attachments(document_id)
+
+    def read_attachment(self, document_id, name):
+        return self.inner.read_attachment(document_id, name)
     def get_revision_before(self, document_id, before):
         return self.inner.get_revision_before(document_id, before)
 

@@ -219,6 +219,12 @@ def stats(url: str, database: str, as_json: bool) -> None:
     click.echo(f"indexes    {len(statistics.indexes)}")
     for index in statistics.indexes:
         click.echo(f"  {index}")
+    if statistics.count_of_attachments:
+        attachments, unique = (
+            statistics.count_of_attachments,
+            statistics.count_of_unique_attachments,
+        )
+        click.echo(f"attachments {attachments:,} ({unique:,} distinct contents)")
 
 
 def _progress(length: int, label: str) -> Any:
@@ -233,12 +239,13 @@ def _progress(length: int, label: str) -> Any:
 @_reports_errors
 def export_command(url: str, database: str, file: IO[bytes], collection: str | None) -> None:
     """Write the database's documents to FILE ('-' for stdout), one JSON document per line,
-    then their revisions and the revisions configuration.
+    then their attachments, their revisions and the revisions configuration.
 
     Streams: memory stays the same for any number of documents. Each line is a document in
     RavenDB's shape, with @id and @collection in its @metadata (no change vector: storage
-    assigns one on import); after them, {"@revision": ...} lines (their change vectors kept)
-    and a {"@revisions-configuration": ...} line.
+    assigns one on import); after them, {"@attachment": ...} lines each followed by its
+    content in {"@content": base64} lines, {"@revision": ...} lines (their change vectors
+    kept) and a {"@revisions-configuration": ...} line.
     """
     with _reading(url, database) as (backend, name):
         statistics = backend.statistics(name)
@@ -250,7 +257,7 @@ def export_command(url: str, database: str, file: IO[bytes], collection: str | N
                 0,
             )
         )
-        written = revisions = 0
+        written = revisions = attachments = 0
         with _progress(total, "Exporting") as bar:
             for kind, line in transfer.export_records(backend.database(name), collection):
                 file.write(line)
@@ -258,7 +265,12 @@ def export_command(url: str, database: str, file: IO[bytes], collection: str | N
                     written += 1
                     bar.update(1)
                 revisions += kind == transfer.REVISION
-    click.echo(f"exported {written:,} documents, {revisions:,} revisions", err=True)
+                attachments += kind == transfer.ATTACHMENT
+    click.echo(
+        f"exported {written:,} documents, {revisions:,} revisions"
+        + (f", {attachments:,} attachments" if attachments else ""),
+        err=True,
+    )
 
 
 @main.command(name="import")
@@ -276,8 +288,10 @@ def import_command(url: str, database: str, path: str, batch_size: int) -> None:
     """Store the documents of FILE, JSON lines as `rookdb export` writes them.
 
     Each line is a JSON object with "@metadata": {"@id": ..., "@collection": ...}; a document
-    whose id is already stored is replaced. Revisions ({"@revision": ...} lines) are kept as
-    they are (one the database has is skipped), the revisions configuration applied last.
+    whose id is already stored is replaced. Attachments ({"@attachment": ...} lines, then
+    their content) are stored after their documents, each checked against its size and
+    hash. Revisions ({"@revision": ...} lines) are kept as they are (one the database has is
+    skipped), the revisions configuration applied last.
     The whole file is checked before anything is written, so a bad line writes nothing; then
     documents are written BATCH-SIZE per atomic batch, streaming, in constant memory.
     """
@@ -297,6 +311,7 @@ def import_command(url: str, database: str, path: str, batch_size: int) -> None:
         stored = transfer.import_records(storage, file, batch_size=batch_size, progress=bar.update)
     click.echo(
         f"imported {stored.documents:,} documents, {stored.revisions:,} revisions"
+        + (f", {stored.attachments:,} attachments" if stored.attachments else "")
         + (", the revisions configuration" if stored.configuration else ""),
         err=True,
     )

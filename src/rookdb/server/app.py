@@ -32,7 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from rookdb import protocol, protocol_batches
+from rookdb import protocol
 from rookdb.errors import (
     ConfigurationError,
     DatabaseDoesNotExistError,
@@ -44,6 +44,7 @@ from rookdb.ids import (
 from rookdb.protocol_statistics import encode_statistics
 from rookdb.query import Query
 from rookdb.server import (
+    attachments,
     bulk_insert,
     configuration,
     databases,
@@ -57,7 +58,6 @@ from rookdb.server import (
 )
 from rookdb.server.answers import error_response, json_response
 from rookdb.server.background import Background
-from rookdb.server.batches import apply_batch
 from rookdb.server.databases import MISSING_HEADER, Databases, MissingDatabases, creates
 from rookdb.server.limits import (
     BodyTimeout,
@@ -232,14 +232,6 @@ class _Server:
         status, answer = await json_patch.json_patch(self, request)
         return json_response(answer, status)
 
-    async def bulk_docs(self, request: Request) -> Response:
-        storage = self.storage(request, write=True)
-        batch = protocol_batches.decode_batch(await self.body(request))
-        applied = await run_in_threadpool(apply_batch, storage, batch)
-        return json_response(
-            protocol_batches.encode_batch_result(batch, applied.result, applied.patched), 201
-        )
-
     # -- queries -----------------------------------------------------------------------------
 
     async def queries(self, request: Request) -> Response:
@@ -300,6 +292,8 @@ RouteFunction = Callable[["_Server", Request], Awaitable[Response]]
 #: The routes served by functions of route modules, by name; the others are ``_Server``
 #: methods of their name.
 _FUNCTIONS: dict[str, RouteFunction] = {
+    "bulk_docs": attachments.bulk_docs,
+    "attachment": attachments.attachment,
     "stream_query": streams.stream_query,
     "stream_docs": streams.stream_docs,
     "bulk_insert": bulk_insert.bulk_insert,
@@ -336,6 +330,7 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_DB}/docs", "docs", ("GET", "HEAD", "POST")),
     (f"{_DB}/docs", "write_document", ("PUT", "DELETE", "PATCH")),
     (f"{_DB}/bulk_docs", "bulk_docs", ("POST",)),
+    (f"{_DB}/attachments", "attachment", ("GET", "HEAD", "PUT", "DELETE")),
     (f"{_DB}/json-patch", "json_patch", ("PATCH",)),
     (f"{_DB}/queries", "queries", ("POST",)),
     (f"{_DB}/queries", "queries_by_query", ("PATCH", "DELETE")),

@@ -22,6 +22,7 @@ from rookdb.errors import InvalidOperationError
 from rookdb.query import Query
 from rookdb.storage.identities import check_client_configuration, new_configuration_etag
 from rookdb.storage.records import (
+    AttachmentDetails,
     BatchResult,
     Capabilities,
     Command,
@@ -162,6 +163,27 @@ class Storage(abc.ABC):
         """The revisions that have these change vectors, by change vector; absent ones are
         left out."""
         raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no revisions")
+
+    # -- attachments (``rookdb.storage.relational.attachments`` holds RavenDB's rules) ---------
+    # Written by the attachment commands of ``apply``; these read them.
+
+    def get_attachment(self, document_id: str, name: str) -> AttachmentDetails | None:
+        """The details of attachment ``name`` (case-insensitive) of ``document_id``, None when
+        there is none. This default: the backend keeps no attachments."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no attachments")
+
+    def get_attachments(self, document_id: str) -> list[AttachmentDetails]:
+        """The details of every attachment of ``document_id``, in name order."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no attachments")
+
+    def read_attachment(
+        self, document_id: str, name: str
+    ) -> tuple[AttachmentDetails, Iterator[bytes]] | None:
+        """Attachment ``name`` of ``document_id``: its details and its content, an iterator of
+        byte chunks read lazily (flat memory). The iterator stays valid while some attachment
+        has that content; it raises ``StorageError`` if the content went meanwhile. None when
+        there is no such attachment."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no attachments")
 
     def get_revision_before(self, document_id: str, before: dt.datetime) -> DocumentRecord | None:
         """The newest revision of ``document_id`` kept at or before ``before`` (a naive

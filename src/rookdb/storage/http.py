@@ -33,7 +33,7 @@ from rookdb.protocol_statistics import decode_statistics
 from rookdb.query import Query, QueryStatistics
 from rookdb.rql_printer import print_query
 from rookdb.storage.base import Backend
-from rookdb.storage.http_revisions import HttpRevisions
+from rookdb.storage.http_attachments import HttpAttachments
 from rookdb.storage.http_transport import (
     API_KEY_VARIABLE,
     MAX_BATCH_BYTES,
@@ -44,6 +44,7 @@ from rookdb.storage.http_transport import (
 )
 from rookdb.storage.identities import check_client_configuration, check_seed, identity_key
 from rookdb.storage.records import (
+    AttachmentPutCommand,
     BatchResult,
     Capabilities,
     Command,
@@ -65,7 +66,7 @@ from rookdb.storage.streams import QueryStream, StreamedRow, check_streamable
 __all__ = ["API_KEY_VARIABLE", "HttpBackend", "HttpStorage"]
 
 
-class HttpStorage(HttpRevisions):
+class HttpStorage(HttpAttachments):
     """One database of a rookdb server."""
 
     def __init__(self, client: Client, name: str, capabilities: Capabilities) -> None:
@@ -180,7 +181,10 @@ class HttpStorage(HttpRevisions):
         }
 
     def apply(self, batch: Iterable[Command]) -> BatchResult:
-        content = protocol_batches.encode_commands(batch)
+        commands = batch if isinstance(batch, list) else list(batch)
+        if any(type(c) is AttachmentPutCommand for c in commands):
+            return self._apply_with_streams(commands)
+        content = protocol_batches.encode_commands(commands)
         if len(content) > MAX_BATCH_BYTES:
             raise StorageError(
                 f"this batch is {len(content):,} bytes; the server accepts at most "
@@ -418,6 +422,7 @@ class HttpBackend(Backend):
             shared_in_process=True,
             remote=True,
             revisions=True,
+            attachments=True,
         )
         self._client = Client(list(dict.fromkeys(url.rstrip("/") for url in given)))
         self._lock = threading.Lock()

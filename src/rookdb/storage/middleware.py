@@ -16,6 +16,7 @@ from typing import Any
 from rookdb.query import Query
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import (
+    AttachmentDetails,
     BatchResult,
     Command,
     ConditionalGetResult,
@@ -97,6 +98,17 @@ class MiddlewareStorage(Storage):
         self, change_vectors: Sequence[str]
     ) -> dict[str, DocumentRecord]:
         return self.inner.get_revisions_by_change_vector(change_vectors)
+
+    def get_attachment(self, document_id: str, name: str) -> AttachmentDetails | None:
+        return self.inner.get_attachment(document_id, name)
+
+    def get_attachments(self, document_id: str) -> list[AttachmentDetails]:
+        return self.inner.get_attachments(document_id)
+
+    def read_attachment(
+        self, document_id: str, name: str
+    ) -> tuple[AttachmentDetails, Iterator[bytes]] | None:
+        return self.inner.read_attachment(document_id, name)
 
     def get_revision_before(self, document_id: str, before: dt.datetime) -> DocumentRecord | None:
         return self.inner.get_revision_before(document_id, before)

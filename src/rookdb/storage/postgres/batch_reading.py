@@ -8,7 +8,7 @@ import itertools
 from collections.abc import Iterable, Iterator
 
 from rookdb.storage.patching import Patching
-from rookdb.storage.records import Command, ForceRevisionCommand
+from rookdb.storage.records import ATTACHMENT_COMMANDS, Command, ForceRevisionCommand
 
 __all__ = ["Replay", "chunks", "placed"]
 
@@ -38,6 +38,6 @@ def placed(patching: Patching, places: dict[int, int]) -> Iterator[Command]:
     """``patching``'s commands, each forced revision's place among the patches' replies
     noted in ``places`` (by the command's ``id()``) as it passes."""
     for command in patching:
-        if type(command) is ForceRevisionCommand:
+        if type(command) is ForceRevisionCommand or isinstance(command, ATTACHMENT_COMMANDS):
             places[id(command)] = patching.replies_so_far
         yield command

@@ -29,6 +29,7 @@ from rookdb.ids import validate_id
 from rookdb.serialization.encoding import dumps, loads
 from rookdb.storage.base import Storage
 from rookdb.storage.records import (
+    AttachmentReply,
     BatchResult,
     Command,
     DocumentRecord,
@@ -180,13 +181,13 @@ def force_revision(
 
 
 def with_revision_replies(
-    result: BatchResult, replies: Sequence[tuple[int, RevisionReply]]
+    result: BatchResult, replies: Sequence[tuple[int, RevisionReply | AttachmentReply]]
 ) -> BatchResult:
-    """``result`` with the replies of forced revisions among its other replies, in batch
-    order: each comes after as many of those as its number says."""
+    """``result`` with the replies of forced revisions (and attachment commands) among its
+    other replies, in batch order: each comes after as many patches' as its number says."""
     if not replies:
         return result
-    merged: list[PatchReply | RevisionReply] = []
+    merged: list[PatchReply | RevisionReply | AttachmentReply] = []
     others = list(result.replies)
     taken = 0
     for before, reply in replies:
