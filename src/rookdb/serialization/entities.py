@@ -96,6 +96,8 @@ class EntityCodec:
             return convert(obj)
 
         self._default: Callable[[Any], Any] = default
+        # The document fields of each class's entities (``_documenter``).
+        self._documenters: dict[type, Callable[[Any], JsonDict]] = {}
         # How to write the identity property, per (class, while-constructing): None or a setter.
         self._identity_setters: dict[tuple[type, bool], Callable[[Any, str], None] | None] = {}
 
@@ -115,25 +117,57 @@ class EntityCodec:
         """The top-level JSON object of an entity: its fields less the identity property,
         plus ``@metadata``."""
         cls = type(entity)
-        layout = LAYOUTS.get(cls) or layout_of(cls)
-        doc: JsonDict
-        if layout.adopts:
-            doc = entity.__dict__.copy()
-            doc.pop(self.identity_name(cls), None)
-        elif layout.kind is Kind.DICT:
-            # A dict is its document body: every key is stored verbatim, except its own
-            # "@metadata", which the session has merged into ``metadata``.
-            doc = dict(entity)
-            doc.pop("@metadata", None)
-        else:
-            doc = layout.fields(entity)  # a new dict for these kinds
-            doc.pop(self.identity_name(cls), None)
+        doc = (self._documenters.get(cls) or self._documenter(cls))(entity)
         if extras:
             held = extras.get(id(entity))
             if held is not None and held[0] is entity:
                 doc.update(held[1])
         doc["@metadata"] = metadata
         return doc
+
+    def _documenter(self, cls: type) -> Callable[[Any], JsonDict]:
+        """The function giving a new dict of the document fields of an entity of ``cls``
+        (``document`` less extras and ``@metadata``): decided once per class, as the session
+        asks it of every tracked entity at every change check."""
+        layout = LAYOUTS.get(cls) or layout_of(cls)
+        documenter: Callable[[Any], JsonDict]
+        if layout.kind is Kind.DICT:
+
+            def documenter(entity: Any) -> JsonDict:
+                # A dict is its document body: every key is stored verbatim, except its own
+                # "@metadata", which the session has merged into ``metadata``.
+                doc = dict(entity)
+                doc.pop("@metadata", None)
+                return doc
+
+        else:
+            name = self.identity_name(cls)
+            fields = layout.fields
+            if layout.adopts:
+
+                def documenter(entity: Any) -> JsonDict:
+                    doc: JsonDict = entity.__dict__.copy()
+                    doc.pop(name, None)
+                    return doc
+
+            elif layout.kind in (Kind.DATACLASS, Kind.PYDANTIC):
+
+                def documenter(entity: Any) -> JsonDict:
+                    doc = fields(entity)
+                    if doc is entity.__dict__:  # the live dict: ours to change once copied
+                        doc = doc.copy()
+                    doc.pop(name, None)
+                    return doc
+
+            else:
+
+                def documenter(entity: Any) -> JsonDict:
+                    doc = fields(entity)  # a new dict for these kinds
+                    doc.pop(name, None)
+                    return doc
+
+        self._documenters[cls] = documenter
+        return documenter
 
     def _convert(self, obj: Any, extras: Extras | None) -> Any:
         """One level of conversion for what JSON cannot hold (orjson's ``default``)."""
@@ -174,9 +208,16 @@ class EntityCodec:
         return layout.fields
 
     def encode(self, entity: Any, metadata: JsonDict, extras: Extras | None = None) -> bytes:
-        """Canonical bytes of an entity's document, fast; used for change detection."""
-        doc = self.document(entity, metadata, extras)
-        default = self._default if not extras else (lambda o: self._convert(o, extras))
+        """Canonical bytes of an entity's document, fast; used for change detection (once
+        per tracked entity at every check: ``document`` is inlined for the common case)."""
+        if extras:
+            doc = self.document(entity, metadata, extras)
+            default = lambda o: self._convert(o, extras)  # noqa: E731
+        else:
+            cls = type(entity)
+            doc = (self._documenters.get(cls) or self._documenter(cls))(entity)
+            doc["@metadata"] = metadata
+            default = self._default
         try:
             return orjson.dumps(doc, default=default, option=encoding.OPTIONS)
         except (orjson.JSONEncodeError, SerializationError):
