@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from rookdb import DocumentStore
 from rookdb.serialization import encoding
 from rookdb.serialization.entities import EntityCodec
-from rookdb.serialization.layouts import layout_of
+from rookdb.serialization.layouts import build, layout_of
 
 NAMES = ("a", "b", "c", "_d", "Id")
 
@@ -159,3 +159,36 @@ def test_a_dataclass_whose_fields_moved_is_clean(tmp_path: Any) -> None:
             assert session.advanced.what_changed() == {}
             session.save_changes()
             assert session.advanced.number_of_requests == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.permutations((*NAMES, "x")).flatmap(
+        lambda order: st.lists(st.sampled_from(order), unique=True).map(
+            lambda kept: [name for name in order if name in kept]
+        )
+    ),
+    values,
+)
+def test_a_dataclass_built_by_adopting_its_dict_is_built_as_field_by_field(
+    keys: list[str], value: Any
+) -> None:
+    """``build`` adopts the decoded dict of a dataclass: the same __dict__, in the same order,
+    as setting each key and then each missing field's default (the general path)."""
+    data = {key: value for key in keys}
+    assert layout_of(Point).adopts_on_build
+    built = build(Point, dict(data), {})
+    reference = object.__new__(Point)
+    for key, item in data.items():
+        object.__setattr__(reference, key, item)
+    for name, default in (("a", 0), ("b", ""), ("c", []), ("_d", 0.5), ("Id", None)):
+        if name not in data:
+            object.__setattr__(reference, name, default)
+    assert list(built.__dict__.items()) == list(reference.__dict__.items())
+
+
+def test_a_dataclass_with_a_property_is_built_field_by_field() -> None:
+    """A property with a setter intercepts the write: such classes keep the general path."""
+    assert not layout_of(Shadowed).adopts_on_build
+    built = build(Shadowed, {"a": 1, "b": "stored"}, {})
+    assert built.__dict__ == {"a": 1} and built.b == "X"

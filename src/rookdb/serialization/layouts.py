@@ -75,9 +75,11 @@ class Layout:
 
     __slots__ = (
         "adopts",
+        "adopts_on_build",
         "cls",
         "converters",
         "declared",
+        "declared_set",
         "defaults",
         "fields",
         "frozen",
@@ -135,6 +137,16 @@ class Layout:
         # Plain classes without slots adopt a decoded dict as their __dict__, and hand out
         # their live __dict__ to writers (who must copy it before changing it).
         self.adopts = self.kind is Kind.PLAIN and not self.slots
+        # Dataclasses with a __dict__ and nothing on the class that intercepts an attribute
+        # write are built by adopting the decoded dict too: setting each key with
+        # object.__setattr__ would fill the same __dict__ in the same order, one call a field.
+        self.adopts_on_build = (
+            self.kind is Kind.DATACLASS
+            and self.has_dict
+            and not self.slots
+            and not _has_data_descriptors(cls)
+        )
+        self.declared_set = frozenset(self.declared)
         # How to make an instance without __init__: object.__new__ unless the class has its own.
         own_new: Any = cls.__new__
         self.new: Callable[[type], Any] = object.__new__ if own_new is object.__new__ else own_new
@@ -175,6 +187,19 @@ class Layout:
 
             return dataclass_fields
         return fields
+
+
+def _has_data_descriptors(cls: type) -> bool:
+    """Whether ``cls`` (or a base other than ``object``) has a property, slot or other data
+    descriptor, through which ``object.__setattr__`` would write instead of the ``__dict__``."""
+    for klass in cls.__mro__[:-1]:
+        for name, value in klass.__dict__.items():
+            if name in ("__dict__", "__weakref__"):
+                continue
+            kind = type(value)
+            if hasattr(kind, "__set__") or hasattr(kind, "__delete__"):
+                return True
+    return False
 
 
 def _reads_dict(cls: type, names: tuple[str, ...]) -> bool:
@@ -370,13 +395,13 @@ def build(cls: type, data: JsonDict, extras: Extras | None) -> Any:
     for name, conv in layout.converters:
         if name in data:
             data[name] = conv(data[name])
-    if layout.adopts:
+    if layout.adopts or layout.adopts_on_build:
         return adopt(layout, cls, data)
     kind = layout.kind
     if kind is Kind.DICT:
         return data if cls is dict else cls(data)
     if kind is Kind.PYDANTIC:
-        declared = set(layout.declared)
+        declared = layout.declared_set
         known = {k: v for k, v in data.items() if k in declared}
         obj = models.build_pydantic(cls, known, data)
         unknown = {k: v for k, v in data.items() if k not in declared}
@@ -406,8 +431,8 @@ def build(cls: type, data: JsonDict, extras: Extras | None) -> Any:
 
 
 def adopt(layout: Layout, cls: type, data: JsonDict) -> Any:
-    """An instance of a plain class whose ``__dict__`` is ``data`` (the decoded dict is ours:
-    adopted rather than copied)."""
+    """An instance of a plain class (or a dataclass, ``Layout.adopts_on_build``) whose
+    ``__dict__`` is ``data`` (the decoded dict is ours: adopted rather than copied)."""
     obj = layout.new(cls)
     if layout.plain_setattr:
         obj.__dict__ = data
