@@ -96,6 +96,8 @@ class EntityCodec:
             return convert(obj)
 
         self._default: Callable[[Any], Any] = default
+        # How documents become entities of each class (``decoder``).
+        self._decoders: dict[type | None, Callable[[JsonDict, str, Extras | None], Any]] = {}
         # The document fields of each class's entities (``_documenter``).
         self._documenters: dict[type, Callable[[Any], JsonDict]] = {}
         # How to write the identity property, per (class, while-constructing): None or a setter.
@@ -325,23 +327,48 @@ class EntityCodec:
         """Build an entity of ``cls`` (a dict when None) from a document body without
         ``@metadata``; the identity property is set from ``document_id`` when the class can
         hold it."""
+        return (self._decoders.get(cls) or self.decoder(cls))(body, document_id, extras)
+
+    def decoder(self, cls: type | None) -> Callable[[JsonDict, str, Extras | None], Any]:
+        """``decode`` for one class, ``decoder(cls)(body, document_id, extras)``: the class's
+        layout and identity property are looked up once per codec, not once per document (a
+        session decodes every document it loads or queries)."""
+        found = self._decoders.get(cls)
+        if found is not None:
+            return found
+        decode: Callable[[JsonDict, str, Extras | None], Any]
         if cls is None or cls is dict:
-            return body
-        layout = LAYOUTS.get(cls) or layout_of(cls)
-        name = self.identity_name(cls)
-        stored = body.get(name, document_id)
-        entity = self._decode(body, cls, document_id, extras, layout, name)
-        if stored != document_id and extras is not None:
-            # The document holds a field of the identity property's name with another value
-            # (written before the property was the identity, e.g. a model's own ``id`` field):
-            # the entity gets the document id, and the field is kept and written back as it
-            # was, never lost.
-            held = extras.get(id(entity))
-            if held is not None and held[0] is entity:
-                held[1][name] = stored
-            else:
-                extras[id(entity)] = (entity, {name: stored})
-        return entity
+
+            def decode(body: JsonDict, document_id: str, extras: Extras | None) -> Any:
+                return body
+
+        else:
+            layout = LAYOUTS.get(cls) or layout_of(cls)
+            name = self.identity_name(cls)
+            build_one, keep = self._decode, self._keep_stored_identity
+            known: type = cls
+
+            def decode(body: JsonDict, document_id: str, extras: Extras | None) -> Any:
+                stored = body.get(name, document_id)
+                entity = build_one(body, known, document_id, extras, layout, name)
+                if stored != document_id and extras is not None:
+                    keep(entity, name, stored, extras)
+                return entity
+
+        self._decoders[cls] = decode
+        return decode
+
+    @staticmethod
+    def _keep_stored_identity(entity: Any, name: str, stored: Any, extras: Extras) -> None:
+        """The document holds a field of the identity property's name with another value than
+        its id (written before the property was the identity, e.g. a model's own ``id``
+        field): the entity has the document id, and the field is kept and written back as it
+        was, never lost."""
+        held = extras.get(id(entity))
+        if held is not None and held[0] is entity:
+            held[1][name] = stored
+        else:
+            extras[id(entity)] = (entity, {name: stored})
 
     def _decode(
         self,
