@@ -61,6 +61,30 @@ class Open(pydantic.BaseModel):
     a: int = 0
 
 
+@dataclasses.dataclass
+class Address:
+    city: str
+
+
+@dataclasses.dataclass
+class Person:
+    name: str
+    address: Address
+    tags: list[str]
+    id: str | None = None
+
+
+class AddressModel(pydantic.BaseModel):
+    city: str
+
+
+class PersonModel(pydantic.BaseModel):
+    name: str
+    address: AddressModel
+    tags: list[str]
+    id: str | None = None
+
+
 def reference_fields(obj: Any, names: tuple[str, ...]) -> list[tuple[str, Any]]:
     """The general rule, written out: declared fields in order, then the rest of __dict__."""
     out = [(name, getattr(obj, name)) for name in names if hasattr(obj, name)]
@@ -192,3 +216,31 @@ def test_a_dataclass_with_a_property_is_built_field_by_field() -> None:
     assert not layout_of(Shadowed).adopts_on_build
     built = build(Shadowed, {"a": 1, "b": "stored"}, {})
     assert built.__dict__ == {"a": 1} and built.b == "X"
+
+
+def test_changes_through_the_fast_paths_are_found_by_every_question() -> None:
+    """A change to a nested dataclass or model (read through its live __dict__) is reported by
+    has_changes, what_changed and written by save_changes, the one code path (S4)."""
+    made: list[tuple[type[Any], Any]] = [
+        (Person, Person("Ann", Address("Oslo"), ["a"])),
+        (PersonModel, PersonModel(name="Ann", address=AddressModel(city="Oslo"), tags=["a"])),
+    ]
+    for cls, person in made:
+        with DocumentStore(urls="memory://", database="db").initialize() as store:
+            with store.open_session() as session:
+                session.store(person, "employees/1")
+                session.save_changes()
+            with store.open_session() as session:
+                employee: Any = session.load("employees/1", cls)
+                assert not session.advanced.has_changes
+                employee.address.city = "Bergen"
+                assert session.advanced.has_changes
+                (change,) = session.advanced.what_changed()["employees/1"]
+                assert (change.field_full_name, change.field_new_value) == (
+                    "address.city",
+                    "Bergen",
+                )
+                session.save_changes()
+                assert not session.advanced.has_changes
+            with store.open_session() as session:
+                assert session.load("employees/1", cls).address.city == "Bergen"
