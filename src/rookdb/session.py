@@ -171,7 +171,7 @@ class DocumentSession(EventRegistration):
         elif cls is not dict:
             self._store.type_info(cls)  # registers it
         extras: Extras = {}
-        return self._codec.decode(body, cls, record.id, extras), metadata, extras
+        return self._codec.decoder(cls)(body, record.id, extras), metadata, extras
 
     def _materialize(
         self, record: DocumentRecord, object_type: type[Any] | None, track: bool
