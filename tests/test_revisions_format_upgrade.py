@@ -1,6 +1,7 @@
 """Databases written before revisions (format 2: no ``revisions`` table) keep working (issue
-15): on first open the table is made and the format becomes 3; their documents stay, and
-revisions are kept from then on. A format 2 database is the current one without the table."""
+15): on first open the table is made and the format becomes the current one; their documents
+stay, and revisions are kept from then on. A format 2 database is the current one without the
+tables of formats 3 and 4."""
 
 from __future__ import annotations
 
@@ -45,13 +46,14 @@ def test_a_format_2_sqlite_file_gets_its_revisions_table(tmp_path: Path) -> None
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("DROP TABLE revisions")
+        conn.execute("DROP TABLE counters")  # format 4's
         conn.execute("PRAGMA user_version = 2")
     finally:
         conn.close()
     _check(url)
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == FORMAT_VERSION == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == FORMAT_VERSION == 4
     finally:
         conn.close()
 
@@ -68,10 +70,11 @@ def test_a_format_2_postgres_schema_gets_its_revisions_table(store_url: str) -> 
     s = f'"{schema}"'
     with psycopg.connect(postgres_url(), autocommit=True) as conn:
         conn.execute(f"DROP TABLE {s}.revisions")
+        conn.execute(f"DROP TABLE {s}.counters")  # format 4's
         conn.execute(f"UPDATE {s}.meta SET value = '2' WHERE name = 'format_version'")
     _check(store_url)
     with psycopg.connect(postgres_url(), autocommit=True) as conn:
         version = conn.execute(
             f"SELECT value FROM {s}.meta WHERE name = 'format_version'"
         ).fetchone()
-    assert version is not None and version[0] == str(postgres_storage.FORMAT_VERSION) == "3"
+    assert version is not None and version[0] == str(postgres_storage.FORMAT_VERSION) == "4"

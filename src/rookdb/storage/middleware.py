@@ -97,6 +97,9 @@ class MiddlewareStorage(Storage):
     ) -> dict[str, DocumentRecord]:
         return self.inner.get_revisions_by_change_vector(change_vectors)
 
+    def get_counters(self, document_id: str, names: Sequence[str] | None = None) -> dict[str, int]:
+        return self.inner.get_counters(document_id, names)
+
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         return self.inner.stream(collection)
 

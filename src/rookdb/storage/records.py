@@ -26,10 +26,14 @@ from rookdb.serialization.encoding import check_depth
 from rookdb.serialization.scalars import encode_datetime
 
 __all__ = [
+    "COUNTER_OPERATION_TYPES",
     "BatchResult",
     "Capabilities",
     "Command",
     "ConditionalGetResult",
+    "CounterOperation",
+    "CountersCommand",
+    "CountersReply",
     "DatabaseStatistics",
     "DeleteCommand",
     "DocumentRecord",
@@ -55,6 +59,7 @@ __all__ = [
     "check_expected",
     "document_key",
     "last_modified_now",
+    "validate_counter_name",
 ]
 
 
@@ -205,7 +210,74 @@ class PatchCommand:
             check_depth(self.create_if_missing, self.id)
 
 
-Command = PutCommand | DeleteCommand | ReadCheck | PatchCommand | ForceRevisionCommand
+#: RavenDB's counter operation types (``CounterOperationType``) a ``CountersCommand`` carries.
+COUNTER_OPERATION_TYPES = ("Increment", "Delete", "Get")
+
+
+@dataclasses.dataclass(slots=True)
+class CounterOperation:
+    """One operation of a ``CountersCommand``: ``Increment`` counter ``name`` by ``delta``
+    (a counter that does not exist starts at 0), ``Delete`` it (none: nothing happens), or
+    ``Get`` its value. Names compare case-insensitively; a counter keeps the name it was
+    first written with."""
+
+    type: str
+    name: str
+    delta: int = 0
+
+    def __post_init__(self) -> None:
+        if self.type not in COUNTER_OPERATION_TYPES:
+            raise ConfigurationError(
+                f"a counter operation is one of {', '.join(COUNTER_OPERATION_TYPES)}, "
+                f"not {self.type!r}"
+            )
+        validate_counter_name(self.name)
+        if type(self.delta) is not int or not -(2**63) <= self.delta < 2**63:
+            raise ConfigurationError(
+                f"the delta of counter {self.name!r} is a 64-bit integer, not {self.delta!r}"
+            )
+
+
+@dataclasses.dataclass(slots=True)
+class CountersCommand:
+    """RavenDB's ``Counters`` batch command: the ``operations`` on the counters of document
+    ``id``, in order, in the batch's transaction. Increments are atomic (``value = value +
+    delta`` in storage): concurrent batches never lose one. The document must exist
+    (``DocumentNotFoundError``). Its ``@counters`` (the sorted names) and ``HasCounters`` in
+    ``@flags`` are storage's (``rookdb.storage.owned_metadata``): a command that adds the
+    first counter of a name or deletes the last gives the document a new version."""
+
+    id: str
+    operations: tuple[CounterOperation, ...]
+
+    def __post_init__(self) -> None:
+        validate_id(self.id)
+        if not self.id or self.id[-1] in "/|":
+            raise InvalidIdError(f"counters belong to a document, not {self.id!r}")
+        self.operations = tuple(self.operations)
+        if not self.operations or not all(type(o) is CounterOperation for o in self.operations):
+            raise ConfigurationError("a counters command needs counter operations")
+
+
+def validate_counter_name(name: object) -> str:
+    """``name`` if it can name a counter: a non-empty str of at most 512 characters without
+    control characters or lone surrogates (``ConfigurationError``)."""
+    if type(name) is not str or not name or len(name) > 512:
+        raise ConfigurationError(
+            f"a counter name is a non-empty string of at most 512 characters, not {name!r}"
+        )
+    if any(c < " " for c in name):
+        raise ConfigurationError(f"a counter name has no control characters: {name!r}")
+    try:
+        name.encode()
+    except UnicodeEncodeError:
+        raise ConfigurationError(f"a counter name is valid Unicode: {name!r}") from None
+    return name
+
+
+Command = (
+    PutCommand | DeleteCommand | ReadCheck | PatchCommand | ForceRevisionCommand | CountersCommand
+)
 
 
 def check_expected(document_id: str, expected: str | None, actual: str | None) -> None:
@@ -256,13 +328,25 @@ class PatchReply(NamedTuple):
     document: DocumentRecord | None
 
 
+class CountersReply(NamedTuple):
+    """What a ``CountersCommand`` did: the document's id, each ``Increment`` and ``Get``
+    operation's counter as it was after it (name as stored, value; a ``Get`` of a counter
+    that does not exist: the name asked and None), in order; and the document's change
+    vector after the command (a new one when its ``@counters`` changed)."""
+
+    id: str
+    counters: list[tuple[str, int | None]]
+    change_vector: str
+
+
 class BatchResult(NamedTuple):
     """Results of ``apply``: one ``WriteResult`` per ``PutCommand``, in batch order; and the
     replies of the other commands (``PatchCommand``: a ``PatchReply``; ``ForceRevisionCommand``:
-    a ``RevisionReply``, none for one ``before_put``: its put answers), in batch order."""
+    a ``RevisionReply``, none for one ``before_put``: its put answers; ``CountersCommand``: a
+    ``CountersReply``), in batch order."""
 
     puts: list[WriteResult]
-    replies: Sequence[PatchReply | RevisionReply] = ()
+    replies: Sequence[PatchReply | RevisionReply | CountersReply] = ()
 
 
 class ConditionalGetResult(NamedTuple):
@@ -393,6 +477,8 @@ class Capabilities:
     remote: bool = False
     #: Keeps revisions (``Storage.configure_revisions``, ``get_revisions``, forced ones).
     revisions: bool = False
+    #: Keeps counters (``CountersCommand``, ``Storage.get_counters``).
+    counters: bool = False
 
     @classmethod
     def flags(cls) -> tuple[str, ...]:

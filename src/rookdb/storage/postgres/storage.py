@@ -30,6 +30,7 @@ from rookdb.storage.postgres.transactions import SNAPSHOT, lock_key, transaction
 from rookdb.storage.postgres.writes import PostgresWrites, _body, log
 from rookdb.storage.records import Capabilities, PutCommand, document_key, last_modified_now
 from rookdb.storage.relational import hilo
+from rookdb.storage.relational.counters import CounterStatements
 from rookdb.storage.relational.revisions import RevisionStatements
 from rookdb.storage.relational.statements import Statements
 from rookdb.storage.relational.storage import (
@@ -43,8 +44,8 @@ __all__ = ["FORMAT_VERSION", "PostgresStorage"]
 #: The schema layout this code writes and reads (meta ``format_version``; SPEC D6). Version 2
 #: keeps HiLo ranges in ``Raven/Hilo/<tag>`` documents; a version 1 schema's ``hilo`` table
 #: moves into them when it is opened (``_upgrade_hilo``). Version 3 adds the ``revisions``
-#: table, created in an older schema when it is opened.
-FORMAT_VERSION = 3
+#: table, version 4 the ``counters`` table, each created in an older schema when it is opened.
+FORMAT_VERSION = 4
 
 # Format 3 (``relational.revisions``): each document's revisions, beside it.
 _REVISIONS_SCHEMA = """
@@ -59,6 +60,17 @@ CREATE TABLE IF NOT EXISTS {s}.revisions (
     PRIMARY KEY (key, etag)
 );
 CREATE INDEX IF NOT EXISTS revisions_by_change_vector ON {s}.revisions (change_vector)
+"""
+
+# Format 4 (``relational.counters``): each document's counters, beside it.
+_COUNTERS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS {s}.counters (
+    key text COLLATE "C" NOT NULL,     -- the document's key
+    name_key text COLLATE "C" NOT NULL, -- the counter's name lower-cased (case-insensitive)
+    name text NOT NULL,                -- the name as first written
+    value bigint NOT NULL,
+    PRIMARY KEY (key, name_key)
+)
 """
 
 _SCHEMA = """
@@ -129,6 +141,7 @@ class PostgresStorage(PostgresWrites):
                 "change_vector = %s, last_modified = %s WHERE key = %s"
             ),
         )
+        self._counter_sql = CounterStatements.of(f"{s}.", "%s", "key = ANY(%s)")
         self._prepare_writes()
         self._sql_copy_upsert = bulk_copy.upsert_statement(s)
         with PostgresErrors(f"open the schema {schema}"), self._pool.connection() as conn:
@@ -144,7 +157,8 @@ class PostgresStorage(PostgresWrites):
                 # One creator at a time: CREATE ... IF NOT EXISTS races in the catalogs.
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"rookdb {s}"),))
                 if conn.execute(exists, (self.schema,)).fetchone() is None:
-                    for statement in (_SCHEMA + _REVISIONS_SCHEMA).format(s=s).split(";"):
+                    schema = _SCHEMA + _REVISIONS_SCHEMA + ";" + _COUNTERS_SCHEMA
+                    for statement in schema.format(s=s).split(";"):
                         conn.execute(statement)
                     database_id = new_database_id()
                     conn.execute(
@@ -160,10 +174,13 @@ class PostgresStorage(PostgresWrites):
                 # One upgrader at a time; the table lock holds off older processes' reserves.
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"rookdb {s}"),))
                 self._upgrade_hilo(conn, str(meta["database_id"]))
-        if version in (1, 2):
+        if version in (1, 2, 3):
             with transaction(conn, "BEGIN"):
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"rookdb {s}"),))
-                for statement in _REVISIONS_SCHEMA.format(s=s).split(";"):
+                upgrade = (
+                    _COUNTERS_SCHEMA if version == 3 else _REVISIONS_SCHEMA + ";" + _COUNTERS_SCHEMA
+                )
+                for statement in upgrade.format(s=s).split(";"):
                     conn.execute(statement)
                 conn.execute(
                     f"UPDATE {s}.meta SET value = %s WHERE name = 'format_version'",

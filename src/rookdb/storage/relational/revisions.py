@@ -30,6 +30,7 @@ from rookdb.storage.base import Storage
 from rookdb.storage.records import (
     BatchResult,
     Command,
+    CountersReply,
     DocumentRecord,
     ForceRevisionCommand,
     PatchReply,
@@ -164,13 +165,13 @@ def force_revision(
 
 
 def with_revision_replies(
-    result: BatchResult, replies: Sequence[tuple[int, RevisionReply]]
+    result: BatchResult, replies: Sequence[tuple[int, RevisionReply | CountersReply]]
 ) -> BatchResult:
-    """``result`` with the replies of forced revisions among its other replies, in batch
-    order: each comes after as many of those as its number says."""
+    """``result`` with the replies of forced revisions (and of counters commands) among its
+    other replies, in batch order: each comes after as many of those as its number says."""
     if not replies:
         return result
-    merged: list[PatchReply | RevisionReply] = []
+    merged: list[PatchReply | RevisionReply | CountersReply] = []
     others = list(result.replies)
     taken = 0
     for before, reply in replies:

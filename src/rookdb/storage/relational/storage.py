@@ -62,6 +62,7 @@ from rookdb.storage.relational.auto_indexes import (
     statistics_name,
     wanted,
 )
+from rookdb.storage.relational.counters import CountersStorage
 from rookdb.storage.relational.errors import DriverErrors
 from rookdb.storage.relational.query_stream import StreamReading
 from rookdb.storage.relational.results import (
@@ -122,7 +123,7 @@ def read_check_failed(check: ReadCheck, actual: str | None) -> ConcurrencyError:
     )
 
 
-class RelationalStorage(RevisionsStorage):
+class RelationalStorage(RevisionsStorage, CountersStorage):
     """One rookdb database in a relational database; a dialect subclasses it."""
 
     #: Automatic indexes per collection; past it, queries on new fields scan (SPEC Q4).

@@ -20,11 +20,14 @@ import orjson
 from rookdb.errors import DatabaseDoesNotExistError
 from rookdb.ids import hilo_document_id
 from rookdb.query import OrderBy, Query
+from rookdb.storage.owned_metadata import COUNTERS, kept
 from rookdb.storage.patching import Patching
 from rookdb.storage.records import (
     BatchResult,
     Capabilities,
     Command,
+    CountersCommand,
+    CountersReply,
     DeleteCommand,
     ForceRevisionCommand,
     PutCommand,
@@ -36,6 +39,7 @@ from rookdb.storage.records import (
     last_modified_now,
 )
 from rookdb.storage.relational import hilo
+from rookdb.storage.relational.counters import CounterStatements, apply_counters
 from rookdb.storage.relational.revisions import (
     CONFIGURATION,
     BatchRevisions,
@@ -65,8 +69,8 @@ log = logging.getLogger("rookdb.storage.sqlite")
 #: The on-disk format this code writes and reads (``PRAGMA user_version``; SPEC D6). Version 2
 #: keeps HiLo ranges in ``Raven/Hilo/<tag>`` documents; a version 1 file's ``hilo`` table
 #: moves into them when it is opened (``_upgrade_hilo``). Version 3 adds the ``revisions``
-#: table, created in an older file when it is opened.
-FORMAT_VERSION = 3
+#: table, version 4 the ``counters`` table, each created in an older file when it is opened.
+FORMAT_VERSION = 4
 FILE_SUFFIX = ".rookdb"
 
 # Format 3 (``relational.revisions``): each document's revisions, beside it.
@@ -82,6 +86,17 @@ CREATE TABLE IF NOT EXISTS revisions (
     PRIMARY KEY (key, etag)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS revisions_by_change_vector ON revisions (change_vector)
+"""
+
+# Format 4 (``relational.counters``): each document's counters, beside it.
+_COUNTERS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS counters (
+    key TEXT NOT NULL,             -- the document's key
+    name_key TEXT NOT NULL,        -- the counter's name lower-cased: names are case-insensitive
+    name TEXT NOT NULL,            -- the name as first written
+    value INTEGER NOT NULL,
+    PRIMARY KEY (key, name_key)
+) WITHOUT ROWID
 """
 
 _SCHEMA = (
@@ -114,6 +129,8 @@ CREATE INDEX IF NOT EXISTS auto_values_lookup ON auto_values (idx, type, value);
 CREATE INDEX IF NOT EXISTS auto_values_by_key ON auto_values (key);
 """
     + _REVISIONS_SCHEMA
+    + ";"
+    + _COUNTERS_SCHEMA
 )
 
 _STATEMENTS = Statements.of(
@@ -140,6 +157,7 @@ _REVISIONS = RevisionStatements.of(
     ),
     text=True,
 )
+_COUNTERS = CounterStatements.of("", "?", "key IN (SELECT value FROM json_each(?))")
 _UPSERT = (
     "INSERT INTO documents (key, id, collection, etag, change_vector, last_modified, data) "
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
@@ -159,6 +177,7 @@ class SqliteStorage(RelationalStorage):
     _stream_start = 0
     _sql = _STATEMENTS
     _revision_sql = _REVISIONS
+    _counter_sql = _COUNTERS
 
     def __init__(self, name: str, path: str | None, capabilities: Capabilities) -> None:
         super().__init__(name, capabilities)
@@ -195,6 +214,8 @@ class SqliteStorage(RelationalStorage):
         if version in (1, 2):
             for statement in _REVISIONS_SCHEMA.split(";"):
                 conn.execute(statement)
+        if version in (1, 2, 3):
+            conn.execute(_COUNTERS_SCHEMA)
             conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
         # The name as first written, for listings (the file's name is lower-cased).
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('name', ?)", (self.name,))
@@ -315,7 +336,8 @@ class SqliteStorage(RelationalStorage):
         )
         meta = dict(
             conn.execute(
-                "SELECT name, value FROM meta WHERE name IN ('last_etag', 'deleted', ?)",
+                "SELECT name, value FROM meta WHERE name IN ('last_etag', 'deleted', ?) "
+                "UNION ALL SELECT 'counters', 1 WHERE EXISTS (SELECT 1 FROM counters)",
                 (CONFIGURATION,),
             )
         )
@@ -331,7 +353,9 @@ class SqliteStorage(RelationalStorage):
         suffix = f"-{self._database_id}"
         rows: list[tuple[Any, ...]] = []
         results: list[WriteResult] = []
-        replies: list[tuple[int, RevisionReply]] = []
+        replies: list[tuple[int, RevisionReply | CountersReply]] = []
+        # Whether any document has counters: then each put keeps its document's @counters.
+        counted = "counters" in meta
         # With value or full-text indexes, the final state of every key the batch touches.
         registry = self._indexes.registry(conn)
         maintained = any(k != "expression" for i in registry.values() for (_, k) in i)
@@ -352,6 +376,11 @@ class SqliteStorage(RelationalStorage):
                     check_expected(document_id, command.expected_change_vector, current.get(key))
                 change_vector = f"A:{etag}{suffix}"
                 data = command.data
+                if counted:  # (the table is as the batch's commands so far left it)
+                    names = [r[0] for r in conn.execute(_COUNTERS.every, (key,)).fetchall()]
+                    data = kept(data, {COUNTERS: names or None})
+                else:  # no counters: a put's body never brings its own
+                    data = kept(data, {COUNTERS: None})
                 if revisions is not None:
                     data, rule = revisions.put(document_id, command.collection, data)
                     if rule is not None:
@@ -384,6 +413,8 @@ class SqliteStorage(RelationalStorage):
                             if not revisions.deleted(row[1], row[2], etag, cv, now):
                                 etag -= 1
                 conn.execute("DELETE FROM documents WHERE key = ?", (key,))
+                if counted:
+                    conn.execute(_COUNTERS.purge, (key,))
                 current.pop(key, None)
                 if final is not None:
                     final[key] = None
@@ -400,6 +431,31 @@ class SqliteStorage(RelationalStorage):
                     replies.append((patching.replies_so_far, reply))
                 if checked and reply.created:
                     current[document_key(command.id)] = reply.change_vector
+            elif type(command) is CountersCommand:
+                if rows:  # the document as the commands before left it
+                    conn.executemany(_UPSERT, rows)
+                    rows = []
+
+                def new_etag() -> int:
+                    nonlocal etag
+                    etag += 1
+                    return etag
+
+                assert isinstance(command, CountersCommand)
+                counters_reply, written = apply_counters(
+                    conn, _COUNTERS, _REVISIONS, command, new_etag, suffix, now
+                )
+                replies.append((patching.replies_so_far, counters_reply))
+                counted = True
+                key = document_key(command.id)
+                if written is not None:
+                    if checked:
+                        current[key] = counters_reply.change_vector
+                    if final is not None:
+                        row = conn.execute(
+                            "SELECT collection FROM documents WHERE key = ?", (key,)
+                        ).fetchone()
+                        final[key] = (row[0], written)
             else:
                 assert isinstance(command, ReadCheck)
                 actual = current.get(document_key(command.id))
