@@ -29,26 +29,17 @@ from typing import Any
 
 import orjson
 
+from rookdb.counters_protocol import (
+    decode_counters_command,
+    decode_counters_reply,
+    encode_counters_command,
+    encode_counters_reply,
+)
 from rookdb.errors import (
-    AuthenticationError,
-    AuthorizationError,
-    ConcurrencyError,
     ConfigurationError,
-    DatabaseAlreadyExistsError,
-    DatabaseDoesNotExistError,
-    InvalidCollectionNameError,
     InvalidIdError,
-    OutcomeUnknownError,
-    PatchError,
-    PatchScriptError,
-    PatchScriptLimitError,
     ProtocolError,
-    QueryError,
-    RookError,
-    ScriptingUnavailableError,
     SerializationError,
-    StorageError,
-    StorageUnavailableError,
     quoted,
 )
 from rookdb.ids import validate_collection_name, validate_id
@@ -58,10 +49,13 @@ from rookdb.patch_protocol import (
     encode_patch_command,
     encode_patch_reply,
 )
+from rookdb.protocol_errors import error_body, error_from_body, error_status, raven_error
 from rookdb.serialization.encoding import dumps
 from rookdb.storage.records import (
     BatchResult,
     Command,
+    CountersCommand,
+    CountersReply,
     DatabaseStatistics,
     DeleteCommand,
     DocumentRecord,
@@ -124,7 +118,6 @@ CREATE_DATABASE_HEADER = "Rookdb-Create-Database"
 #: raise ``DatabaseDoesNotExistException``.
 DATABASE_MISSING_HEADER = "Database-Missing"
 
-_RAVEN = "Raven.Client.Exceptions."
 
 # -- documents --------------------------------------------------------------------------------
 
@@ -257,6 +250,8 @@ def encode_commands(batch: Iterable[Command]) -> bytes:
                 parts.append(orjson.dumps({"Type": "ForceRevisionCreation", "Id": command.id}))
         elif type(command) is PatchCommand:
             parts.append(orjson.dumps(encode_patch_command(command, return_document=True)))
+        elif type(command) is CountersCommand:
+            parts.append(orjson.dumps(encode_counters_command(command)))
         else:
             assert type(command) is ReadCheck
             parts.append(
@@ -309,6 +304,7 @@ BatchEntry = (
     | JsonPatch
     | PatchCommand
     | ForceRevisionCommand
+    | CountersCommand
 )
 
 
@@ -363,10 +359,12 @@ def decode_batch(body: Any) -> list[BatchEntry]:
             out.append(decode_patch_command(raw, document_id, expected, i))
         elif kind == "ForceRevisionCreation":
             out.append(ForceRevisionCommand(document_id))
+        elif kind == "Counters":
+            out.append(decode_counters_command(raw, document_id, i))
         else:
             raise ConfigurationError(
-                f"command {i}: Type {quoted(kind)} is not supported by rookdb "
-                "(PUT, DELETE, PATCH, JsonPatch, BatchTrackChanges, ForceRevisionCreation)"
+                f"command {i}: Type {quoted(kind)} is not supported by rookdb (PUT, DELETE, "
+                "PATCH, JsonPatch, BatchTrackChanges, ForceRevisionCreation, Counters)"
             )
     return out
 
@@ -445,6 +443,8 @@ def encode_batch_result(
             out.append({"Type": "DELETE", "Id": command.id, "Deleted": True})
         elif type(command) is TrackChanges:
             out.append({"Type": "BatchTrackChanges"})
+        elif type(command) is CountersCommand:
+            out.append(encode_counters_reply(next(replies)))  # type: ignore[arg-type]
         elif type(command) is PatchCommand:
             reply = next(replies)
             assert isinstance(reply, PatchReply)
@@ -474,10 +474,12 @@ def encode_batch_result(
     return {"Results": out}
 
 
-def _decode_reply(r: dict[str, Any]) -> PatchReply | RevisionReply:
+def _decode_reply(r: dict[str, Any]) -> PatchReply | RevisionReply | CountersReply:
     """The reply of a batch command other than PUT and DELETE, from the server's answer."""
     if r["Type"] == "PATCH":
         return decode_patch_reply(r, decode_document)
+    if r["Type"] == "Counters":
+        return decode_counters_reply(r)
     return RevisionReply(
         r.get("@id", ""),
         r["RevisionCreated"] is True,
@@ -486,7 +488,7 @@ def _decode_reply(r: dict[str, Any]) -> PatchReply | RevisionReply:
     )
 
 
-def _revision_reply(reply: PatchReply | RevisionReply) -> dict[str, Any]:
+def _revision_reply(reply: PatchReply | RevisionReply | CountersReply) -> dict[str, Any]:
     assert isinstance(reply, RevisionReply)
     if not reply.created:
         return {"Type": "ForceRevisionCreation", "RevisionCreated": False, "@id": reply.id}
@@ -510,41 +512,11 @@ def decode_batch_result(body: Any) -> BatchResult:
             [
                 _decode_reply(r)
                 for r in body["Results"]
-                if r.get("Type") in ("PATCH", "ForceRevisionCreation")
+                if r.get("Type") in ("PATCH", "ForceRevisionCreation", "Counters")
             ],
         )
     except (KeyError, TypeError, AttributeError) as exc:
         raise ProtocolError(f"the server's batch result is malformed: {exc}") from exc
-
-
-# -- errors -----------------------------------------------------------------------------------
-
-# rookdb error class -> (HTTP status, RavenDB exception type). Subclasses before bases.
-_ERRORS: list[tuple[type[RookError], int, str]] = [
-    (ConcurrencyError, 409, "ConcurrencyException"),
-    (QueryError, 400, "InvalidQueryException"),
-    # A script's own failure, its limits included: what the client sent does not run.
-    (PatchScriptLimitError, 400, "Documents.Patching.JavaScriptException"),
-    (PatchScriptError, 400, "Documents.Patching.JavaScriptException"),
-    (ScriptingUnavailableError, 501, "RavenException"),
-    # RavenDB's own answer is its JSON Patch library's exception, unknown to its clients (they
-    # raise RavenException for it); a bad request it is, never a 5xx.
-    (PatchError, 400, "BadRequestException"),
-    (InvalidCollectionNameError, 400, "BadRequestException"),
-    (InvalidIdError, 400, "BadRequestException"),
-    (SerializationError, 400, "BadRequestException"),
-    (ConfigurationError, 400, "BadRequestException"),
-    (DatabaseDoesNotExistError, 503, "Database.DatabaseDoesNotExistException"),
-    # As RavenDB answers CreateDatabaseOperation for a database that exists.
-    (DatabaseAlreadyExistsError, 409, "ConcurrencyException"),
-    (AuthenticationError, 401, "Security.AuthenticationException"),
-    (AuthorizationError, 403, "Security.AuthorizationException"),
-    (StorageUnavailableError, 503, "RavenException"),
-    (OutcomeUnknownError, 500, "RavenException"),
-    (ProtocolError, 400, "BadRequestException"),
-    (StorageError, 500, "RavenException"),
-]
-_BY_NAME: dict[str, type[RookError]] = {cls.__name__: cls for cls, _, _ in _ERRORS}
 
 
 # -- statistics -------------------------------------------------------------------------------
@@ -713,81 +685,3 @@ def unquote_etag(header: str | None) -> str | None:
     if len(header) >= 2 and header[0] == header[-1] == '"':
         return header[1:-1]
     return header
-
-
-# -- errors -----------------------------------------------------------------------------------
-
-
-def raven_error(type_name: str, message: str) -> dict[str, Any]:
-    """An error body in RavenDB's shape; ``type_name`` under ``Raven.Client.Exceptions.``."""
-    return {"Type": _RAVEN + type_name, "Message": message, "Error": message}
-
-
-def error_status(error: RookError) -> int:
-    for cls, status, _ in _ERRORS:
-        if isinstance(error, cls):
-            return status
-    return 400
-
-
-def error_body(error: RookError) -> dict[str, Any]:
-    """A RavenDB-style error body (``Type``, ``Message``, ``Error``) for a rookdb error, with
-    what rookdb's client needs to raise the same error again. Never a stack trace."""
-    raven_type, rookdb_type = "RavenException", type(error).__name__
-    for cls, _, name in _ERRORS:
-        if isinstance(error, cls):
-            raven_type, rookdb_type = name, cls.__name__
-            break
-    body = raven_error(raven_type, str(error))
-    body["RookdbError"] = rookdb_type
-    if isinstance(error, ConcurrencyError):
-        body.update(
-            Id=error.document_id,
-            ExpectedChangeVector=error.expected,
-            ActualChangeVector=error.actual,
-        )
-    elif isinstance(error, QueryError):
-        body.update(Position=error.position, Line=error.line, Column=error.column)
-    elif isinstance(error, PatchScriptError):
-        body.update(Id=error.document_id, Line=error.line, Column=error.column)
-        if isinstance(error, PatchScriptLimitError):
-            body["Limit"] = error.limit
-    return body
-
-
-def error_from_body(status: int, body: Mapping[str, Any] | None) -> RookError:
-    """The rookdb error a server's error answer stands for."""
-    body = body or {}
-    message = str(body.get("Message") or f"the server answered HTTP {status}")
-    name = body.get("RookdbError")
-    if name == "DatabaseAlreadyExistsError":  # a 409 that is not about a document
-        return DatabaseAlreadyExistsError(message)
-    if status == 409 or name == "ConcurrencyError":
-        return ConcurrencyError(
-            message,
-            document_id=str(body.get("Id") or ""),
-            expected=body.get("ExpectedChangeVector"),
-            actual=body.get("ActualChangeVector"),
-        )
-    if name == "QueryError":
-        return QueryError(
-            message, position=body.get("Position"), line=body.get("Line"), column=body.get("Column")
-        )
-    if name == "PatchScriptLimitError":
-        return PatchScriptLimitError(
-            message, limit=str(body.get("Limit") or "time"), document_id=body.get("Id")
-        )
-    if name == "PatchScriptError":
-        return PatchScriptError(
-            message, line=body.get("Line"), column=body.get("Column"), document_id=body.get("Id")
-        )
-    cls = _BY_NAME.get(str(name))
-    if cls is not None and cls not in (ConcurrencyError, QueryError):
-        return cls(message)
-    if status == 401:
-        return AuthenticationError(message)
-    if status == 403:
-        return AuthorizationError(message)
-    if status == 503:
-        return StorageUnavailableError(message)
-    return StorageError(message)

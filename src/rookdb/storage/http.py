@@ -33,6 +33,7 @@ from rookdb.protocol_statistics import decode_statistics
 from rookdb.query import Query, QueryStatistics
 from rookdb.rql_printer import print_query
 from rookdb.storage.base import Backend
+from rookdb.storage.http_counters import HttpCounters, named_replies, noting_counters
 from rookdb.storage.http_revisions import HttpRevisions
 from rookdb.storage.http_transport import (
     API_KEY_VARIABLE,
@@ -48,6 +49,7 @@ from rookdb.storage.records import (
     Capabilities,
     Command,
     ConditionalGetResult,
+    CountersCommand,
     DatabaseStatistics,
     DocumentRecord,
     GetResult,
@@ -65,7 +67,7 @@ from rookdb.storage.streams import QueryStream, StreamedRow, check_streamable
 __all__ = ["API_KEY_VARIABLE", "HttpBackend", "HttpStorage"]
 
 
-class HttpStorage(HttpRevisions):
+class HttpStorage(HttpRevisions, HttpCounters):
     """One database of a rookdb server."""
 
     def __init__(self, client: Client, name: str, capabilities: Capabilities) -> None:
@@ -180,14 +182,16 @@ class HttpStorage(HttpRevisions):
         }
 
     def apply(self, batch: Iterable[Command]) -> BatchResult:
-        content = protocol.encode_commands(batch)
+        counted: list[CountersCommand] = []
+        content = protocol.encode_commands(noting_counters(batch, counted))
         if len(content) > MAX_BATCH_BYTES:
             raise StorageError(
                 f"this batch is {len(content):,} bytes; the server accepts at most "
                 f"{MAX_BATCH_BYTES:,} (SPEC H4): save in smaller batches"
             )
         body = self._client.request("POST", f"{self._path}/bulk_docs", content=content, write=True)
-        return protocol.decode_batch_result(body)
+        result = protocol.decode_batch_result(body)
+        return named_replies(result, counted) if counted else result
 
     def query(self, query: Query) -> QueryResult:
         text, parameters = print_query(query)
@@ -418,6 +422,7 @@ class HttpBackend(Backend):
             shared_in_process=True,
             remote=True,
             revisions=True,
+            counters=True,
         )
         self._client = Client(list(dict.fromkeys(url.rstrip("/") for url in given)))
         self._lock = threading.Lock()

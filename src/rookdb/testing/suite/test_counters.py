@@ -169,7 +169,9 @@ def test_a_batch_puts_then_counts_then_puts_again(store: DocumentStore) -> None:
         [("likes", 5)],
     ]
     assert _metadata(storage, "users/1")["@counters"] == ["likes"]
-    assert result.replies[-1].change_vector == _change_vector(storage, "users/1")
+    last = result.replies[-1]
+    assert isinstance(last, CountersReply)
+    assert last.change_vector == _change_vector(storage, "users/1")
 
 
 def test_deleting_a_document_deletes_its_counters(store: DocumentStore) -> None:
