@@ -28,7 +28,12 @@ from rookdb.rql import RawDocumentQuery
 from rookdb.serialization.encoding import INT64_MAX
 from rookdb.session_patches import SessionPatches
 from rookdb.storage.streams import check_streamable
-from rookdb.streaming import StreamIterator, StreamQueryStatistics, starting_with
+from rookdb.streaming import (
+    StreamIterator,
+    StreamQueryStatistics,
+    starting_with,
+    stream_result,
+)
 from rookdb.tracking.diff import DocumentsChanges
 from rookdb.tracking.identity_map import IdentityMap
 from rookdb.tracking.state import DocumentState, MetadataDictionary
@@ -292,7 +297,7 @@ class Advanced(SessionPatches):
             except BaseException:
                 stream.close()
                 raise
-        return StreamIterator(stream, lambda record: session._stream_result(record, object_type))
+        return StreamIterator(stream, lambda record: stream_result(session, record, object_type))
 
     def stream_starting_with(
         self,
@@ -328,7 +333,7 @@ class Advanced(SessionPatches):
             start,
             page_size,
         )
-        return StreamIterator(records, lambda record: session._stream_result(record, object_type))
+        return StreamIterator(records, lambda record: stream_result(session, record, object_type))
 
     # Session events, on the session only.
     def add_before_store(self, handler: Callable[[BeforeStoreEventArgs], None]) -> None:

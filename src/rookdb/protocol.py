@@ -1,9 +1,11 @@
 """RavenDB's HTTP protocol as rookdb speaks it: the JSON shapes, both ways (SPEC §7 H2).
 
 The server (``rookdb.server``) and the http backend (``rookdb.storage.http``) share this module,
-so each shape is written once. Shapes follow the official ``ravendb`` client 7.2: PascalCase
-keys (``Results``, ``Includes``, ``ChangeVector``), documents carrying ``@metadata`` with
-``@id``, ``@change-vector``, ``@last-modified`` and ``@collection``.
+so each shape is written once (batches: ``rookdb.protocol_batches``; statistics:
+``rookdb.protocol_statistics``; patches: ``rookdb.patch_protocol``). Shapes follow the
+official ``ravendb`` client 7.2: PascalCase keys (``Results``, ``Includes``,
+``ChangeVector``), documents carrying ``@metadata`` with ``@id``, ``@change-vector``,
+``@last-modified`` and ``@collection``.
 
 A document on the wire is its stored JSON with the storage-assigned keys added to its
 ``@metadata``. rookdb's own client asks (``Accept: application/vnd.rookdb.records+json``) for
@@ -22,51 +24,38 @@ reads too; a collection that the document's ``@metadata`` does not name),
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import orjson
 
-from rookdb.counters_protocol import (
-    decode_counters_command,
-    decode_counters_reply,
-    encode_counters_command,
-    encode_counters_reply,
-)
 from rookdb.errors import (
+    AuthenticationError,
+    AuthorizationError,
+    ConcurrencyError,
     ConfigurationError,
+    DatabaseAlreadyExistsError,
+    DatabaseDoesNotExistError,
+    DocumentNotFoundError,
+    InvalidCollectionNameError,
     InvalidIdError,
+    OutcomeUnknownError,
+    PatchError,
+    PatchScriptError,
+    PatchScriptLimitError,
     ProtocolError,
+    QueryError,
+    RookError,
+    ScriptingUnavailableError,
     SerializationError,
-    quoted,
+    StorageError,
+    StorageUnavailableError,
 )
-from rookdb.ids import validate_collection_name, validate_id
-from rookdb.patch_protocol import (
-    decode_patch_command,
-    decode_patch_reply,
-    encode_patch_command,
-    encode_patch_reply,
-)
-from rookdb.protocol_errors import error_body, error_from_body, error_status, raven_error
-from rookdb.serialization.encoding import dumps
 from rookdb.storage.records import (
-    BatchResult,
-    Command,
-    CountersCommand,
-    CountersReply,
     DatabaseStatistics,
-    DeleteCommand,
     DocumentRecord,
-    ForceRevisionCommand,
-    PatchCommand,
-    PatchReply,
     ProjectionRow,
-    PutCommand,
-    ReadCheck,
-    RevisionReply,
-    WriteResult,
     last_modified_now,
 )
 
@@ -76,22 +65,13 @@ __all__ = [
     "DATABASE_MISSING_HEADER",
     "RECORDS",
     "SERVER_TAG",
-    "BatchEntry",
-    "JsonPatch",
-    "TrackChanges",
     "database_record",
     "database_topology",
-    "decode_batch",
-    "decode_batch_result",
-    "decode_commands",
     "decode_document",
     "decode_documents",
-    "decode_json_patch",
     "decode_record",
     "decode_statistics",
-    "encode_batch_result",
     "encode_collection_statistics",
-    "encode_commands",
     "encode_document",
     "encode_projection",
     "encode_record",
@@ -118,6 +98,7 @@ CREATE_DATABASE_HEADER = "Rookdb-Create-Database"
 #: raise ``DatabaseDoesNotExistException``.
 DATABASE_MISSING_HEADER = "Database-Missing"
 
+_RAVEN = "Raven.Client.Exceptions."
 
 # -- documents --------------------------------------------------------------------------------
 
@@ -208,315 +189,36 @@ def decode_documents(documents: Iterable[Any]) -> Iterator[DocumentRecord | None
         yield None if document is None else decode_document(document)
 
 
-# -- batches (bulk_docs) ----------------------------------------------------------------------
+# -- errors -----------------------------------------------------------------------------------
 
-
-def encode_commands(batch: Iterable[Command]) -> bytes:
-    """The ``bulk_docs`` body of a batch. Documents go as their canonical bytes, spliced in
-    without being decoded. A ``ForceRevisionCommand`` before a put of its document is that
-    PUT's ``ForceRevisionCreationStrategy``, as RavenDB's client sends it."""
-    parts = []
-    before: str | None = None  # the key of a forced revision the next PUT carries
-    for command in batch:
-        if type(command) is PutCommand:
-            head: dict[str, Any] = {
-                "Type": "PUT",
-                "Id": command.id,
-                "ChangeVector": command.expected_change_vector,
-                "Collection": command.collection,
-            }
-            if before is not None and before == command.id.lower():
-                head["ForceRevisionCreationStrategy"] = "Before"
-            before = None
-            parts.append(orjson.dumps(head)[:-1] + b',"Document":' + command.data + b"}")
-            continue
-        if before is not None:  # a forced revision with no PUT after it after all
-            parts.append(orjson.dumps({"Type": "ForceRevisionCreation", "Id": before}))
-            before = None
-        if type(command) is DeleteCommand:
-            parts.append(
-                orjson.dumps(
-                    {
-                        "Type": "DELETE",
-                        "Id": command.id,
-                        "ChangeVector": command.expected_change_vector,
-                    }
-                )
-            )
-        elif type(command) is ForceRevisionCommand:
-            if command.before_put:
-                before = command.id.lower()
-            else:
-                parts.append(orjson.dumps({"Type": "ForceRevisionCreation", "Id": command.id}))
-        elif type(command) is PatchCommand:
-            parts.append(orjson.dumps(encode_patch_command(command, return_document=True)))
-        elif type(command) is CountersCommand:
-            parts.append(orjson.dumps(encode_counters_command(command)))
-        else:
-            assert type(command) is ReadCheck
-            parts.append(
-                orjson.dumps(
-                    {"Type": "ReadCheck", "Id": command.id, "ChangeVector": command.change_vector}
-                )
-            )
-    if before is not None:
-        parts.append(orjson.dumps({"Type": "ForceRevisionCreation", "Id": before}))
-    return b'{"Commands":[' + b",".join(parts) + b"]}"
-
-
-def _text(value: Any, what: str) -> str:
-    if type(value) is not str:
-        raise ConfigurationError(f"{what} must be a string, not {type(value).__name__}")
-    return value
-
-
-def _optional_text(value: Any, what: str) -> str | None:
-    return None if value is None else _text(value, what)
-
-
-@dataclasses.dataclass(slots=True)
-class TrackChanges:
-    """RavenDB's ``BatchTrackChanges`` command (the 7.2 client's ``WRITES_AND_READS`` mode):
-    the change vector of every document the session read and does not write, ``""`` for one
-    it found missing. Storage checks them as ``ReadCheck`` commands; the answer holds one
-    ``{"Type": "BatchTrackChanges"}`` entry in its place."""
-
-    checks: list[ReadCheck]
-
-
-@dataclasses.dataclass(slots=True)
-class JsonPatch:
-    """RavenDB's ``JsonPatch`` command: RFC 6902 ``operations`` the server applies to document
-    ``id`` in the batch (``rookdb.server.batches``); ``return_document``: the answer carries
-    the patched document (the client asks for it when the session tracks the document)."""
-
-    id: str
-    operations: list[dict[str, Any]]
-    return_document: bool
-
-
-#: One command of a ``bulk_docs`` body as the server reads it.
-BatchEntry = (
-    PutCommand
-    | DeleteCommand
-    | ReadCheck
-    | TrackChanges
-    | JsonPatch
-    | PatchCommand
-    | ForceRevisionCommand
-    | CountersCommand
-)
-
-
-def decode_batch(body: Any) -> list[BatchEntry]:
-    """The commands of a ``bulk_docs`` body; anything malformed is a ``ConfigurationError``
-    (a 400), before anything is written."""
-    if type(body) is not dict or type(body.get("Commands")) is not list:
-        raise ConfigurationError('a batch is {"Commands": [...]}')
-    out: list[BatchEntry] = []
-    for i, raw in enumerate(body["Commands"]):
-        if type(raw) is not dict:
-            raise ConfigurationError(f"command {i} is not an object")
-        kind = raw.get("Type")
-        if kind == "BatchTrackChanges":
-            out.append(_track_changes(raw.get("TrackedEntities"), i))
-            continue
-        document_id = validate_id(_text(raw.get("Id", ""), f"command {i}: Id"))
-        expected = _optional_text(raw.get("ChangeVector"), f"command {i}: ChangeVector")
-        if kind == "PUT":
-            document = raw.get("Document")
-            if type(document) is not dict:
-                raise ConfigurationError(f"command {i}: Document must be a JSON object")
-            metadata = document.get("@metadata")
-            collection = raw.get("Collection")
-            if type(metadata) is dict:
-                for key in ASSIGNED:  # storage assigns these; a client's copy is not kept
-                    metadata.pop(key, None)
-                if collection is None:
-                    collection = metadata.get("@collection")
-            if collection is None or collection == "":
-                collection = "@empty"
-            try:
-                collection = validate_collection_name(collection)
-                data = dumps(document)  # at most MAX_DEPTH levels deep, as embedded
-            except (InvalidIdError, SerializationError) as exc:
-                raise type(exc)(f"command {i}: {exc}") from None
-            strategy = raw.get("ForceRevisionCreationStrategy") or "None"
-            if strategy not in ("None", "Before"):
-                raise ConfigurationError(
-                    f"command {i}: ForceRevisionCreationStrategy is None or Before"
-                )
-            if strategy == "Before":
-                out.append(ForceRevisionCommand(document_id, before_put=True))
-            out.append(PutCommand(document_id, collection, data, expected))
-        elif kind == "DELETE":
-            out.append(DeleteCommand(document_id, expected))
-        elif kind == "ReadCheck":
-            out.append(ReadCheck(document_id, expected))
-        elif kind == "JsonPatch":
-            out.append(_json_patch(raw, document_id, i))
-        elif kind == "PATCH":
-            out.append(decode_patch_command(raw, document_id, expected, i))
-        elif kind == "ForceRevisionCreation":
-            out.append(ForceRevisionCommand(document_id))
-        elif kind == "Counters":
-            out.append(decode_counters_command(raw, document_id, i))
-        else:
-            raise ConfigurationError(
-                f"command {i}: Type {quoted(kind)} is not supported by rookdb (PUT, DELETE, "
-                "PATCH, JsonPatch, BatchTrackChanges, ForceRevisionCreation, Counters)"
-            )
-    return out
-
-
-def decode_commands(body: Any) -> list[Command]:
-    """The storage commands of a ``bulk_docs``-shaped body (``PUT``, ``DELETE``, ``ReadCheck``),
-    for routes that write with ``Storage.apply`` alone (``PUT /docs``, bulk insert): the server's
-    own batch commands (``BatchTrackChanges``, ``JsonPatch``) are a ``ConfigurationError`` there."""
-    out: list[Command] = []
-    for i, entry in enumerate(decode_batch(body)):
-        if not isinstance(entry, (PutCommand, DeleteCommand, ReadCheck)):
-            raise ConfigurationError(f"command {i}: {type(entry).__name__} is not accepted here")
-        out.append(entry)
-    return out
-
-
-def _track_changes(tracked: Any, i: int) -> TrackChanges:
-    if type(tracked) is not dict:
-        raise ConfigurationError(f"command {i}: TrackedEntities is an object of change vectors")
-    checks = []
-    for document_id, change_vector in tracked.items():
-        validate_id(document_id)
-        # "" is the client's word for "read as missing": it must still be missing.
-        expected = _text(change_vector, f"command {i}: the change vector of {document_id!r}")
-        checks.append(ReadCheck(document_id, expected or None))
-    return TrackChanges(checks)
-
-
-def decode_json_patch(body: Any, document_id: str) -> JsonPatch:
-    """The body of ``PATCH /json-patch?id=`` (``{"Operations": [...]}``, the client's
-    ``JsonPatchOperation``) as the ``JsonPatch`` command a batch would carry for it."""
-    if type(body) is not dict:
-        raise ConfigurationError('a JSON Patch is {"Operations": [{"op": ...}]}')
-    return _json_patch({"JsonPatch": body, "ReturnDocument": True}, document_id, 0)
-
-
-def _json_patch(raw: dict[str, Any], document_id: str, i: int) -> JsonPatch:
-    patch = raw.get("JsonPatch")
-    operations = patch.get("Operations") if type(patch) is dict else None
-    if type(operations) is not list or any(type(op) is not dict for op in operations):
-        raise ConfigurationError(f'command {i}: JsonPatch is {{"Operations": [{{"op": ...}}]}}')
-    if not document_id or document_id[-1] in "/|":
-        raise ConfigurationError(f"command {i}: a JsonPatch names the document it patches")
-    return JsonPatch(document_id, operations, raw.get("ReturnDocument") is True)
-
-
-def encode_batch_result(
-    batch: Sequence[BatchEntry],
-    result: BatchResult,
-    patched: Mapping[int, DocumentRecord | None] | None = None,
-) -> dict[str, Any]:
-    """RavenDB's ``bulk_docs`` answer: one entry per command, in batch order (none for
-    rookdb's ``ReadCheck``). ``patched``: for the position of each ``JsonPatch`` in ``batch``,
-    the document it wrote (its id, collection and data; storage's change vector and time
-    come from ``result``), or None where the document does not exist."""
-    puts = iter(result.puts)
-    replies = iter(result.replies)
-    out: list[dict[str, Any]] = []
-    for i, command in enumerate(batch):
-        if type(command) is ForceRevisionCommand:
-            if not command.before_put:  # that one is its PUT's, which answers
-                out.append(_revision_reply(next(replies)))
-            continue
-        if type(command) is PutCommand:
-            written = next(puts)
-            out.append(
-                {
-                    "Type": "PUT",
-                    "@id": written.id,
-                    "@collection": command.collection,
-                    "@change-vector": written.change_vector,
-                    "@last-modified": written.last_modified,
-                }
-            )
-        elif type(command) is DeleteCommand:
-            out.append({"Type": "DELETE", "Id": command.id, "Deleted": True})
-        elif type(command) is TrackChanges:
-            out.append({"Type": "BatchTrackChanges"})
-        elif type(command) is CountersCommand:
-            out.append(encode_counters_reply(next(replies)))  # type: ignore[arg-type]
-        elif type(command) is PatchCommand:
-            reply = next(replies)
-            assert isinstance(reply, PatchReply)
-            out.append(encode_patch_reply(reply, command.return_document, encode_document))
-        elif type(command) is JsonPatch:
-            record = (patched or {}).get(i)
-            if record is None:
-                out.append(
-                    {"Type": "JsonPatch", "Id": command.id, "PatchStatus": "DocumentDoesNotExist"}
-                )
-                continue
-            written = next(puts)
-            entry: dict[str, Any] = {
-                "Type": "JsonPatch",
-                "Id": written.id,
-                "ChangeVector": written.change_vector,
-                "LastModified": written.last_modified,
-                "PatchStatus": "Patched",
-            }
-            if command.return_document:
-                entry["ModifiedDocument"] = encode_document(
-                    record._replace(
-                        change_vector=written.change_vector, last_modified=written.last_modified
-                    )
-                )
-            out.append(entry)
-    return {"Results": out}
-
-
-def _decode_reply(r: dict[str, Any]) -> PatchReply | RevisionReply | CountersReply:
-    """The reply of a batch command other than PUT and DELETE, from the server's answer."""
-    if r["Type"] == "PATCH":
-        return decode_patch_reply(r, decode_document)
-    if r["Type"] == "Counters":
-        return decode_counters_reply(r)
-    return RevisionReply(
-        r.get("@id", ""),
-        r["RevisionCreated"] is True,
-        r.get("@change-vector"),
-        r.get("@last-modified"),
-    )
-
-
-def _revision_reply(reply: PatchReply | RevisionReply | CountersReply) -> dict[str, Any]:
-    assert isinstance(reply, RevisionReply)
-    if not reply.created:
-        return {"Type": "ForceRevisionCreation", "RevisionCreated": False, "@id": reply.id}
-    return {
-        "Type": "ForceRevisionCreation",
-        "RevisionCreated": True,
-        "@id": reply.id,
-        "@change-vector": reply.change_vector,
-        "@last-modified": reply.last_modified,
-    }
-
-
-def decode_batch_result(body: Any) -> BatchResult:
-    try:
-        return BatchResult(
-            [
-                WriteResult(r["@id"], r["@change-vector"], r["@last-modified"])
-                for r in body["Results"]
-                if r.get("Type") == "PUT"
-            ],
-            [
-                _decode_reply(r)
-                for r in body["Results"]
-                if r.get("Type") in ("PATCH", "ForceRevisionCreation", "Counters")
-            ],
-        )
-    except (KeyError, TypeError, AttributeError) as exc:
-        raise ProtocolError(f"the server's batch result is malformed: {exc}") from exc
+# rookdb error class -> (HTTP status, RavenDB exception type). Subclasses before bases.
+_ERRORS: list[tuple[type[RookError], int, str]] = [
+    (ConcurrencyError, 409, "ConcurrencyException"),
+    (QueryError, 400, "InvalidQueryException"),
+    # A script's own failure, its limits included: what the client sent does not run.
+    (PatchScriptLimitError, 400, "Documents.Patching.JavaScriptException"),
+    (PatchScriptError, 400, "Documents.Patching.JavaScriptException"),
+    (ScriptingUnavailableError, 501, "RavenException"),
+    # RavenDB's own answer is its JSON Patch library's exception, unknown to its clients (they
+    # raise RavenException for it); a bad request it is, never a 5xx.
+    (PatchError, 400, "BadRequestException"),
+    (InvalidCollectionNameError, 400, "BadRequestException"),
+    (InvalidIdError, 400, "BadRequestException"),
+    (SerializationError, 400, "BadRequestException"),
+    (ConfigurationError, 400, "BadRequestException"),
+    # A counter of a document that does not exist (RavenDB answers it with a 500).
+    (DocumentNotFoundError, 400, "Documents.DocumentDoesNotExistException"),
+    (DatabaseDoesNotExistError, 503, "Database.DatabaseDoesNotExistException"),
+    # As RavenDB answers CreateDatabaseOperation for a database that exists.
+    (DatabaseAlreadyExistsError, 409, "ConcurrencyException"),
+    (AuthenticationError, 401, "Security.AuthenticationException"),
+    (AuthorizationError, 403, "Security.AuthorizationException"),
+    (StorageUnavailableError, 503, "RavenException"),
+    (OutcomeUnknownError, 500, "RavenException"),
+    (ProtocolError, 400, "BadRequestException"),
+    (StorageError, 500, "RavenException"),
+]
+_BY_NAME: dict[str, type[RookError]] = {cls.__name__: cls for cls, _, _ in _ERRORS}
 
 
 # -- statistics -------------------------------------------------------------------------------
@@ -685,3 +387,81 @@ def unquote_etag(header: str | None) -> str | None:
     if len(header) >= 2 and header[0] == header[-1] == '"':
         return header[1:-1]
     return header
+
+
+# -- errors -----------------------------------------------------------------------------------
+
+
+def raven_error(type_name: str, message: str) -> dict[str, Any]:
+    """An error body in RavenDB's shape; ``type_name`` under ``Raven.Client.Exceptions.``."""
+    return {"Type": _RAVEN + type_name, "Message": message, "Error": message}
+
+
+def error_status(error: RookError) -> int:
+    for cls, status, _ in _ERRORS:
+        if isinstance(error, cls):
+            return status
+    return 400
+
+
+def error_body(error: RookError) -> dict[str, Any]:
+    """A RavenDB-style error body (``Type``, ``Message``, ``Error``) for a rookdb error, with
+    what rookdb's client needs to raise the same error again. Never a stack trace."""
+    raven_type, rookdb_type = "RavenException", type(error).__name__
+    for cls, _, name in _ERRORS:
+        if isinstance(error, cls):
+            raven_type, rookdb_type = name, cls.__name__
+            break
+    body = raven_error(raven_type, str(error))
+    body["RookdbError"] = rookdb_type
+    if isinstance(error, ConcurrencyError):
+        body.update(
+            Id=error.document_id,
+            ExpectedChangeVector=error.expected,
+            ActualChangeVector=error.actual,
+        )
+    elif isinstance(error, QueryError):
+        body.update(Position=error.position, Line=error.line, Column=error.column)
+    elif isinstance(error, PatchScriptError):
+        body.update(Id=error.document_id, Line=error.line, Column=error.column)
+        if isinstance(error, PatchScriptLimitError):
+            body["Limit"] = error.limit
+    return body
+
+
+def error_from_body(status: int, body: Mapping[str, Any] | None) -> RookError:
+    """The rookdb error a server's error answer stands for."""
+    body = body or {}
+    message = str(body.get("Message") or f"the server answered HTTP {status}")
+    name = body.get("RookdbError")
+    if name == "DatabaseAlreadyExistsError":  # a 409 that is not about a document
+        return DatabaseAlreadyExistsError(message)
+    if status == 409 or name == "ConcurrencyError":
+        return ConcurrencyError(
+            message,
+            document_id=str(body.get("Id") or ""),
+            expected=body.get("ExpectedChangeVector"),
+            actual=body.get("ActualChangeVector"),
+        )
+    if name == "QueryError":
+        return QueryError(
+            message, position=body.get("Position"), line=body.get("Line"), column=body.get("Column")
+        )
+    if name == "PatchScriptLimitError":
+        return PatchScriptLimitError(
+            message, limit=str(body.get("Limit") or "time"), document_id=body.get("Id")
+        )
+    if name == "PatchScriptError":
+        return PatchScriptError(
+            message, line=body.get("Line"), column=body.get("Column"), document_id=body.get("Id")
+        )
+    cls = _BY_NAME.get(str(name))
+    if cls is not None and cls not in (ConcurrencyError, QueryError):
+        return cls(message)
+    if status == 401:
+        return AuthenticationError(message)
+    if status == 403:
+        return AuthorizationError(message)
+    if status == 503:
+        return StorageUnavailableError(message)
+    return StorageError(message)

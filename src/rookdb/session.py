@@ -8,12 +8,11 @@ goes through ``_request`` (the request budget of S18).
 
 from __future__ import annotations
 
-import itertools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
+from rookdb import saving
 from rookdb.advanced import Advanced
-from rookdb.batch import command_for, read_checks, streamed_commands
 from rookdb.conventions import DocumentConventions, dict_collection_name
 from rookdb.deferred import Deferred
 from rookdb.errors import InvalidOperationError, SerializationError, TooManyRequestsError
@@ -31,23 +30,16 @@ from rookdb.revisions import ForcedRevisions
 from rookdb.serialization.encoding import check_depth, loads
 from rookdb.serialization.entities import EntityCodec, Extras
 from rookdb.storage.records import (
-    Command,
     DocumentRecord,
     GetResult,
-    PatchReply,
     PrefixRead,
-    ProjectionRow,
     QueryResult,
-    RevisionReply,
-    WriteResult,
     document_key,
 )
-from rookdb.storage.revisions_config import HAS_REVISIONS, with_flags
 from rookdb.storage.starting_with import check_prefix_read
-from rookdb.streaming import StreamResult
 from rookdb.tracking.identity_map import IdentityMap, PendingDelete
 from rookdb.tracking.state import READ_ONLY_METADATA, DocumentState
-from rookdb.tracking.unit_of_work import Change, finalize_save, iter_changes
+from rookdb.tracking.unit_of_work import Change, iter_changes
 
 if TYPE_CHECKING:
     from rookdb.serialization.type_registry import TypeRegistry
@@ -525,95 +517,14 @@ class DocumentSession(EventRegistration):
 
     def save_changes(self) -> None:
         """Write every change in one atomic batch, or nothing (S3): the entities' puts and
-        deletes, then the deferred commands (patches). No changes: no request."""
+        deletes, then the deferred commands (patches) and forced revisions. No changes: no
+        request (``rookdb.saving``)."""
         self._check_open()
-        events = self._events
-        deferred = self._deferred.commands(self._is_tracked)
-        forced = self._forced_revisions
-        if (
-            events.before_store
-            or events.before_delete
-            or self._concurrency_mode is OptimisticConcurrencyMode.WRITES_AND_READS
-        ):
-            # Handlers see every change before anything is written, and read checks need
-            # every key the batch writes: the whole batch first.
-            changes = list(self._deferred.check(self._compute()))
-            if not changes and not deferred and not forced:
-                return
-            if changes:
-                events.fire_before_save(self, changes, self._encode_checked)
-            mode = self._concurrency_mode  # as the handlers left it
-            checking = mode is not OptimisticConcurrencyMode.NONE
-            batch: Iterable[Command] = [
-                *forced.around_puts(command_for(change, checking) for change in changes)
-            ]
-            batch = [*batch, *deferred]
-            if mode is OptimisticConcurrencyMode.WRITES_AND_READS:
-                # Before the forced revisions, which may give a read document a new version.
-                checks = read_checks(self._map, changes)
-                batch += [c for c in checks if not self._deferred.has(c.id.lower())]
-            batch = [*batch, *forced.rest()]
-        else:
-            checking = self._concurrency_mode is not OptimisticConcurrencyMode.NONE
-            streamed = streamed_commands(self._deferred.check(self._changes()), checking)
-            if streamed is None:
-                if not deferred and not forced:
-                    return
-                changes, batch = [], deferred
-            else:
-                changes, batch = streamed
-                if deferred:
-                    batch = itertools.chain(batch, deferred)
-            if forced:
-                batch = forced.commands(batch)
-        self._request()
-        result = self._storage.apply(batch)
-        self._deferred.clear()
-        self._after_save(changes, result.puts)
-        for reply in result.replies:
-            if isinstance(reply, PatchReply):
-                self._patched(reply)
-        if forced:
-            self._revisions_forced([r for r in result.replies if isinstance(r, RevisionReply)])
-
-    def _revisions_forced(self, replies: Sequence[RevisionReply]) -> None:
-        """Documents given a forced revision have ``HasRevisions`` in storage, and a new
-        change vector where the flag is new: the session's copies learn both, as RavenDB's
-        client learns them from the reply, so that its next save keeps the flag."""
-        versions = {r.id.lower(): r for r in replies if r.created}
-        for key in self._forced_revisions.saved():
-            state = self._map.by_id(key)
-            if state is None or state.snapshot is None:
-                continue
-            metadata = state.writable_metadata()
-            flags = metadata.get("@flags")
-            present = [f.strip() for f in flags.split(",")] if isinstance(flags, str) else []
-            if HAS_REVISIONS not in present:
-                metadata["@flags"] = ", ".join([*filter(None, present), HAS_REVISIONS])
-            reply = versions.get(key)
-            state.synced(
-                with_flags(state.snapshot, HAS_REVISIONS),
-                state.change_vector if reply is None else reply.change_vector,
-                state.last_modified if reply is None else reply.last_modified,
-            )
+        saving.save(self)
 
     def _is_tracked(self, key: str) -> bool:
         state = self._map.by_key(key)
         return state is not None and not state.deleted
-
-    def _patched(self, reply: PatchReply) -> None:
-        """A patch's reply: the tracked entity of its document holds the document now, as
-        RavenDB's client does (its local edits were refused before the save)."""
-        record = reply.document
-        if record is None or reply.status not in ("Patched", "Created"):
-            return
-        state = self._map.by_key(record.id.lower())
-        if state is not None and not state.deleted and state.entity is not None:
-            self._refresh(state, record)
-
-    def _after_save(self, changes: list[Change], puts: Sequence[WriteResult]) -> None:
-        saved = finalize_save(self._map, changes, puts, self._codec.set_identity)
-        self._events.fire_after_save(self, saved)
 
     # -- the interface of session.advanced ---------------------------------------------------
     # ``rookdb.advanced.Advanced`` holds the identity map and calls only these (and
@@ -715,34 +626,6 @@ class DocumentSession(EventRegistration):
         self._check_open()
         self._request()
         return self._storage
-
-    def _stream_result(
-        self, record: DocumentRecord | ProjectionRow, object_type: type[Any] | None
-    ) -> StreamResult[Any]:
-        """A streamed document as RavenDB's ``StreamResult``: an entity the session does not
-        track, and the metadata with the properties storage assigned. A projection is built
-        as the same query builds it, with RavenDB's ``@projection`` metadata naming the
-        document it came from."""
-        if isinstance(record, ProjectionRow):
-            cls = object_type if object_type is not dict else None
-            projected = self._codec.build(record.projection, cls)
-            projection_metadata = {
-                "@projection": True,
-                "@id": record.id,
-                "@change-vector": record.change_vector,
-                "@last-modified": record.last_modified,
-                "@collection": record.collection,
-            }
-            return StreamResult(record.id, record.change_vector, projection_metadata, projected)
-        entity, metadata, _ = self._decode(record, object_type)
-        metadata = {
-            **metadata,
-            "@id": record.id,
-            "@change-vector": record.change_vector,
-            "@last-modified": record.last_modified,
-            "@collection": metadata.get("@collection", record.collection),
-        }
-        return StreamResult(record.id, record.change_vector, metadata, entity)
 
     @staticmethod
     def _prefix_read(

@@ -29,10 +29,13 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from rookdb.query import QueryStatistics
 from rookdb.storage.records import DocumentRecord, ProjectionRow
+
+if TYPE_CHECKING:
+    from rookdb.session import DocumentSession
 
 __all__ = [
     "StreamIterator",
@@ -40,6 +43,7 @@ __all__ = [
     "StreamResult",
     "id_pattern",
     "starting_with",
+    "stream_result",
 ]
 
 T = TypeVar("T")
@@ -78,6 +82,37 @@ class StreamQueryStatistics:
             total_results=statistics.total_results,
             index_timestamp=statistics.index_timestamp,
         )
+
+
+def stream_result(
+    session: DocumentSession,
+    record: DocumentRecord | ProjectionRow,
+    object_type: type[Any] | None,
+) -> StreamResult[Any]:
+    """A streamed document as RavenDB's ``StreamResult``: an entity ``session`` does not
+    track, and the metadata with the properties storage assigned. A projection is built as
+    the same query builds it, with RavenDB's ``@projection`` metadata naming the document it
+    came from."""
+    if isinstance(record, ProjectionRow):
+        cls = object_type if object_type is not dict else None
+        projected = session._codec.build(record.projection, cls)
+        projection_metadata = {
+            "@projection": True,
+            "@id": record.id,
+            "@change-vector": record.change_vector,
+            "@last-modified": record.last_modified,
+            "@collection": record.collection,
+        }
+        return StreamResult(record.id, record.change_vector, projection_metadata, projected)
+    entity, metadata, _ = session._decode(record, object_type)
+    metadata = {
+        **metadata,
+        "@id": record.id,
+        "@change-vector": record.change_vector,
+        "@last-modified": record.last_modified,
+        "@collection": metadata.get("@collection", record.collection),
+    }
+    return StreamResult(record.id, record.change_vector, metadata, entity)
 
 
 class StreamIterator(Iterator[StreamResult[T]]):

@@ -32,7 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from rookdb import protocol
+from rookdb import protocol, protocol_batches
 from rookdb.errors import (
     ConfigurationError,
     DatabaseDoesNotExistError,
@@ -228,10 +228,10 @@ class _Server:
 
     async def bulk_docs(self, request: Request) -> Response:
         storage = self.storage(request, write=True)
-        batch = protocol.decode_batch(await self.body(request))
+        batch = protocol_batches.decode_batch(await self.body(request))
         applied = await run_in_threadpool(apply_batch, storage, batch)
         return json_response(
-            protocol.encode_batch_result(batch, applied.result, applied.patched), 201
+            protocol_batches.encode_batch_result(batch, applied.result, applied.patched), 201
         )
 
     # -- queries -----------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 
 from rookdb.errors import ConcurrencyError, ConfigurationError, PatchError, SerializationError
-from rookdb.protocol import BatchEntry, JsonPatch, TrackChanges
+from rookdb.protocol_batches import BatchEntry, JsonPatch, TrackChanges
 from rookdb.serialization.encoding import dumps
 from rookdb.storage.base import Storage
 from rookdb.storage.records import (

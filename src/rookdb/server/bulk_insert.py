@@ -35,7 +35,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rookdb import protocol
+from rookdb import protocol, protocol_batches
 from rookdb.errors import ConfigurationError, InvalidOperationError, RookError
 from rookdb.server.limits import BodyTimeout, parse_count
 from rookdb.storage.records import Command, PutCommand
@@ -303,7 +303,7 @@ def _command(element: bytes) -> Any:
 async def _write(storage: Any, raw: list[Any]) -> int:
     """One chunk: checked whole (nothing written if one command is bad), then one
     ``bulk_write``."""
-    commands: list[Command] = protocol.decode_commands({"Commands": raw})
+    commands: list[Command] = protocol_batches.decode_commands({"Commands": raw})
     puts: list[PutCommand] = []
     for command in commands:
         if type(command) is not PutCommand or command.expected_change_vector is not None:

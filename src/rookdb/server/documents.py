@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rookdb import protocol
+from rookdb import protocol, protocol_batches
 from rookdb.errors import ConfigurationError
 from rookdb.ids import validate_id
 from rookdb.storage.base import Storage
@@ -41,7 +41,7 @@ async def put(storage: Storage, request: Request, body: Any) -> Response:
     document_id = _id(request)
     expected = protocol.unquote_etag(request.headers.get("if-match"))
     command = {"Type": "PUT", "Id": document_id, "ChangeVector": expected, "Document": body}
-    batch = protocol.decode_commands({"Commands": [command]})
+    batch = protocol_batches.decode_commands({"Commands": [command]})
     result = await run_in_threadpool(storage.apply, batch)
     written = result.puts[0]
     return Response(
@@ -58,7 +58,9 @@ async def delete(storage: Storage, request: Request) -> Response:
     document_id = _id(request)
     expected = protocol.unquote_etag(request.headers.get("if-match"))
     command = {"Type": "DELETE", "Id": document_id, "ChangeVector": expected}
-    await run_in_threadpool(storage.apply, protocol.decode_commands({"Commands": [command]}))
+    await run_in_threadpool(
+        storage.apply, protocol_batches.decode_commands({"Commands": [command]})
+    )
     return Response(status_code=204)
 
 

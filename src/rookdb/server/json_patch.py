@@ -21,10 +21,10 @@ import orjson
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 
-from rookdb import protocol
+from rookdb import protocol, protocol_batches
 from rookdb.errors import ConfigurationError
 from rookdb.ids import validate_id
-from rookdb.protocol import JsonPatch
+from rookdb.protocol_batches import JsonPatch
 from rookdb.server.batches import apply_batch, apply_json_patch
 from rookdb.storage.base import Storage
 from rookdb.storage.records import document_key
@@ -42,7 +42,7 @@ async def json_patch(server: _Server, request: Request) -> tuple[int, dict[str, 
     if not document_id:
         raise ConfigurationError("json-patch takes the id of the document: ?id=...")
     validate_id(document_id)
-    patch = protocol.decode_json_patch(await server.body(request), document_id)
+    patch = protocol_batches.decode_json_patch(await server.body(request), document_id)
     if all(operation.get("op") == "test" for operation in patch.operations):
         found = await run_in_threadpool(_check, storage, patch)
         return (200, {"Status": "NotModified"}) if found else _missing(document_id)

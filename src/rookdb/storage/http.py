@@ -22,7 +22,7 @@ from urllib.parse import quote, urlencode
 
 import orjson
 
-from rookdb import protocol
+from rookdb import protocol, protocol_batches
 from rookdb.errors import (
     ConfigurationError,
     ProtocolError,
@@ -183,14 +183,14 @@ class HttpStorage(HttpRevisions, HttpCounters):
 
     def apply(self, batch: Iterable[Command]) -> BatchResult:
         counted: list[CountersCommand] = []
-        content = protocol.encode_commands(noting_counters(batch, counted))
+        content = protocol_batches.encode_commands(noting_counters(batch, counted))
         if len(content) > MAX_BATCH_BYTES:
             raise StorageError(
                 f"this batch is {len(content):,} bytes; the server accepts at most "
                 f"{MAX_BATCH_BYTES:,} (SPEC H4): save in smaller batches"
             )
         body = self._client.request("POST", f"{self._path}/bulk_docs", content=content, write=True)
-        result = protocol.decode_batch_result(body)
+        result = protocol_batches.decode_batch_result(body)
         return named_replies(result, counted) if counted else result
 
     def query(self, query: Query) -> QueryResult:
