@@ -352,13 +352,16 @@ def database_record(name: str) -> dict[str, Any]:
 
 
 def etag_of(
-    records: Iterable[DocumentRecord | None], includes: Mapping[str, DocumentRecord | None]
+    records: Iterable[DocumentRecord | None],
+    includes: Mapping[str, DocumentRecord | None],
+    counters: Mapping[str, Mapping[str, int]] | None = None,
 ) -> str:
     """The ETag of a documents answer, as RavenDB forms it: one document without includes is
     tagged by its change vector (so ``If-None-Match: "<change vector>"`` asks "changed since
-    I read it?"), anything else by a digest of every id and change vector in it."""
+    I read it?"), anything else by a digest of every id and change vector in it, and of the
+    included ``counters`` (a new value does not change a document's change vector)."""
     listed = list(records)
-    if len(listed) == 1 and listed[0] is not None and not includes:
+    if len(listed) == 1 and listed[0] is not None and not includes and counters is None:
         return listed[0].change_vector
     digest = hashlib.blake2b(digest_size=16)
     for record in listed:
@@ -366,6 +369,8 @@ def etag_of(
     digest.update(b"\x01")
     for key, record in includes.items():
         digest.update(f"{key}\x00".encode() + (b"-\x00" if record is None else _tagged(record)))
+    if counters is not None:
+        digest.update(b"\x02" + orjson.dumps(counters, option=orjson.OPT_SORT_KEYS))
     return "H" + digest.hexdigest()
 
 

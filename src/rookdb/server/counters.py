@@ -8,11 +8,15 @@
   when its names are too long for a URL): a ``CounterBatch``, applied as one storage batch of
   ``CountersCommand``; the details of each ``Increment`` and ``Get``, in order.
 
-A ``GET /counters`` item of a multi_get is answered by the same ``answer``.
+A ``GET /counters`` item of a multi_get is answered by the same ``answer``. Counters included
+with documents (``GET /docs?id=..&counter=..``, ``include counters(...)`` in a query) are
+answered as ``CounterIncludes`` (``included``) and, for queries, ``IncludedCounterNames``
+(``names_included``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
@@ -25,12 +29,51 @@ from rookdb.errors import ConfigurationError
 from rookdb.ids import validate_id
 from rookdb.server.answers import json_response
 from rookdb.storage.base import Storage
-from rookdb.storage.records import CountersReply, validate_counter_name
+from rookdb.storage.records import (
+    ALL_COUNTERS,
+    CountersReply,
+    DocumentRecord,
+    validate_counter_name,
+)
 
 if TYPE_CHECKING:
     from rookdb.server.app import _Server
 
-__all__ = ["answer", "counter_batch", "counters"]
+__all__ = ["answer", "counter_batch", "counters", "included", "names_included"]
+
+
+def included(
+    records: Mapping[str, DocumentRecord],
+    found: Mapping[str, Mapping[str, int]],
+    names: Sequence[str],
+) -> dict[str, list[dict[str, Any] | None]]:
+    """``CounterIncludes``: for each document found (``records`` and ``found`` by key), its
+    counters' details: every one (``ALL_COUNTERS`` asked), or a detail or null per name
+    asked, in order."""
+    every = ALL_COUNTERS in names
+    asked = list(dict.fromkeys(names))
+    out: dict[str, list[dict[str, Any] | None]] = {}
+    for key, counters in found.items():
+        record = records.get(key)
+        if record is None:
+            continue
+        if every:
+            out[record.id] = counters_detail(record.id, list(counters.items()))
+            continue
+        by_key = {name.lower(): (name, value) for name, value in counters.items()}
+        pairs = [by_key.get(name.lower(), (name, None)) for name in asked]
+        out[record.id] = counters_detail(record.id, pairs)
+    return out
+
+
+def names_included(
+    records: Mapping[str, DocumentRecord],
+    found: Mapping[str, Mapping[str, int]],
+    names: Sequence[str],
+) -> dict[str, list[str]]:
+    """``IncludedCounterNames``: the names asked for each document found (none: every one)."""
+    asked = [] if ALL_COUNTERS in names else list(dict.fromkeys(names))
+    return {records[key].id: list(asked) for key in found if key in records}
 
 
 def answer(storage: Storage, params: QueryParams) -> Any:

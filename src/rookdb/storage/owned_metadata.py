@@ -29,6 +29,7 @@ __all__ = [
     "Owned",
     "flags_of",
     "kept",
+    "marks",
     "mentions",
     "with_owned",
 ]
@@ -42,12 +43,14 @@ class Owned(NamedTuple):
 
     def mentioned(self, data: bytes) -> bool:
         """Whether ``data`` could hold this piece (a bytes search, no parse)."""
-        key, flag = _marks(self)
+        key, flag = marks(self)
         return key in data or flag in data
 
 
 @functools.cache
-def _marks(owned: Owned) -> tuple[bytes, bytes]:
+def marks(owned: Owned) -> tuple[bytes, bytes]:
+    """The bytes whose absence from a document proves it holds no ``owned`` (its key,
+    quoted, and its flag): a write path's hot loop tests them itself."""
     return f'"{owned.key}"'.encode(), owned.flag.encode()
 
 

@@ -26,6 +26,7 @@ from rookdb.serialization.encoding import check_depth
 from rookdb.serialization.scalars import encode_datetime
 
 __all__ = [
+    "ALL_COUNTERS",
     "COUNTER_OPERATION_TYPES",
     "BatchResult",
     "Capabilities",
@@ -210,6 +211,10 @@ class PatchCommand:
             check_depth(self.create_if_missing, self.id)
 
 
+#: The counter name that asks for every counter of a document where names are asked for
+#: (RavenDB's ``Constants.Counters.ALL``: ``counter=@all_counters`` in ``GET /docs``).
+ALL_COUNTERS = "@all_counters"
+
 #: RavenDB's counter operation types (``CounterOperationType``) a ``CountersCommand`` carries.
 COUNTER_OPERATION_TYPES = ("Increment", "Delete", "Get")
 
@@ -362,11 +367,14 @@ class GetResult(NamedTuple):
     """Documents found by ``get``, by key; ids not found are absent.
 
     ``includes`` maps the key of every id referenced by an include path to its record, or to
-    None when that document does not exist.
+    None when that document does not exist. ``counters``: where counters were asked for
+    (``IdsRead.counters``), the key of each document found to its counters asked for that
+    exist, by name (read in the same snapshot).
     """
 
     documents: dict[str, DocumentRecord]
     includes: dict[str, DocumentRecord | None]
+    counters: dict[str, dict[str, int]] | None = None
 
 
 class QueryResult(NamedTuple):
@@ -380,6 +388,9 @@ class QueryResult(NamedTuple):
     statistics: QueryStatistics
     #: For queries with ``select``: the projected JSON objects.
     projections: list[dict[str, Any]] | None = None
+    #: For queries with ``Query.counters``: the counters of each document found, by key, as
+    #: ``GetResult.counters``.
+    counters: dict[str, dict[str, int]] | None = None
 
 
 # The reads ``Storage.read_many`` runs together, in one snapshot (lazy operations): one of the
@@ -387,10 +398,13 @@ class QueryResult(NamedTuple):
 
 
 class IdsRead(NamedTuple):
-    """``Storage.get(ids, includes)``; its result is a ``GetResult``."""
+    """``Storage.get(ids, includes)``; its result is a ``GetResult``. ``counters``: names of
+    the documents' counters read with them (``ALL_COUNTERS``: every one), RavenDB's
+    ``include_counters``; a backend without counters ignores them."""
 
     ids: tuple[str, ...]
     includes: tuple[str, ...] = ()
+    counters: tuple[str, ...] = ()
 
 
 class PrefixRead(NamedTuple):

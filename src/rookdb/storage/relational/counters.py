@@ -26,7 +26,12 @@ from rookdb.errors import DocumentNotFoundError, InvalidOperationError
 from rookdb.ids import validate_id
 from rookdb.storage.base import Storage
 from rookdb.storage.owned_metadata import COUNTERS, kept, with_owned
-from rookdb.storage.records import CountersCommand, CountersReply, validate_counter_name
+from rookdb.storage.records import (
+    ALL_COUNTERS,
+    CountersCommand,
+    CountersReply,
+    validate_counter_name,
+)
 from rookdb.storage.relational.errors import DriverErrors
 from rookdb.storage.relational.revisions import RevisionStatements
 
@@ -176,15 +181,16 @@ class CountersStorage(Storage):
             rows = conn.execute(self._counter_sql.every, (document_id.lower(),)).fetchall()
         return {name: value for name, value in rows if wanted is None or name.lower() in wanted}
 
-    def _counters_of(
-        self, conn: Any, keys: list[str], names: Sequence[str] | None
+    def _counters_asked(
+        self, conn: Any, keys: list[str], names: Sequence[str]
     ) -> dict[str, dict[str, int]]:
-        """The counters (all, or those of ``names``) of the documents of ``keys``, in the
-        caller's snapshot: by key, each a dict by stored name (empty for none)."""
+        """The counters of ``names`` (``ALL_COUNTERS`` among them: every one) of the
+        documents of ``keys``, in the caller's snapshot: by key, each a dict by stored name
+        (empty for none)."""
         out: dict[str, dict[str, int]] = {key: {} for key in keys}
         if not keys:
             return out
-        wanted = None if names is None else {n.lower() for n in names}
+        wanted = None if ALL_COUNTERS in names else {n.lower() for n in names}
         rows = conn.execute(self._counter_sql.of_keys, (self._key_list(keys),)).fetchall()
         for key, name, value in rows:
             if wanted is None or name.lower() in wanted:
