@@ -207,7 +207,60 @@ def _write_document(rng: random.Random, q: list[tuple[str, str | bytes]]) -> byt
 
 
 def _bulk_docs(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
-    return orjson.dumps({"Commands": [_command(rng) for _ in range(rng.randrange(1, 5))]})
+    commands = [_command(rng) for _ in range(rng.randrange(1, 5))]
+    if rng.random() < 0.3:  # a batch with attachments: multipart, as RavenDB's client sends
+        streams = []
+        for _ in range(rng.randrange(1, 3)):
+            commands.append(_attachment_command(rng))
+            if commands[-1]["Type"] == "AttachmentPUT":
+                streams.append(rng.choice([b"", b"abc", bytes(range(256)) * 10, b"\r\n--x"]))
+        if rng.random() < 0.2:
+            streams.append(b"one too many")
+        return _multipart(rng, [orjson.dumps({"Commands": commands}), *streams])
+    return orjson.dumps({"Commands": commands})
+
+
+def _attachment_command(rng: random.Random) -> dict[str, Any]:
+    kind = rng.choice(["AttachmentPUT", "AttachmentDELETE", "AttachmentCOPY", "AttachmentMOVE"])
+    command: dict[str, Any] = {
+        "Type": kind,
+        "Id": rng.choice(["fuzz/1", "fuzz/2", "missing/1", _text(rng)]),
+        "Name": rng.choice(["a.txt", "B.TXT", "", " ", _text(rng), None, 5]),
+        "ChangeVector": rng.choice([None, None, "", "A:1-x", _text(rng)]),
+    }
+    if kind == "AttachmentPUT":
+        command["ContentType"] = rng.choice(["text/plain", "", None, 7, _text(rng)])
+    elif kind != "AttachmentDELETE":
+        command["DestinationId"] = rng.choice(["fuzz/1", "fuzz/3", _text(rng), None])
+        command["DestinationName"] = rng.choice(["c.txt", "a.txt", "", _text(rng)])
+    return command
+
+
+#: The multipart bodies made, by id(), and their content types (``probes`` sends them).
+_MULTIPART: dict[int, bytes] = {}
+
+
+def _multipart(rng: random.Random, parts: list[bytes]) -> bytes:
+    boundary = rng.choice([b"fuzzboundary", b"x", b"--", "é".encode()])
+    body = b"".join(
+        b"--" + boundary + b'\r\nContent-Disposition: form-data; name="p"\r\n\r\n' + part + b"\r\n"
+        for part in parts
+    )
+    body += rng.choice([b"--" + boundary + b"--\r\n", b"", b"--" + boundary])
+    _MULTIPART.clear()
+    _MULTIPART[id(body)] = b"multipart/form-data; boundary=" + boundary
+    return body
+
+
+def _attachment(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    q.append(("id", rng.choice(["fuzz/1", "fuzz/2", "missing/1", _text(rng)])))
+    q.append(("name", rng.choice(["a.txt", "B.TXT", "", _text(rng)])))
+    if rng.random() < 0.5:
+        q.append(("contentType", rng.choice(["text/plain", "", _text(rng)])))
+    content = rng.choice([b"", b"hello", bytes(range(256)) * 50])
+    if rng.random() < 0.3:
+        return _multipart(rng, [content])
+    return content
 
 
 def _query_body(rng: random.Random) -> dict[str, Any]:
@@ -269,6 +322,17 @@ def _bulk_insert(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes 
         command.pop("ChangeVector")
         command.setdefault("Document", _document(rng))
         commands.append(command)
+    if rng.random() < 0.3:  # an attachment: its ContentLength raw bytes follow it
+        content = rng.choice([b"", b"abc", b"]", b'{"x":1}', bytes(range(256))])
+        length = rng.choice([len(content), len(content), len(content) + 5, -1, "7", None])
+        header = {
+            "Id": rng.choice(["fuzz/1", "missing/1", "", _text(rng)]),
+            "Type": "AttachmentPUT",
+            "Name": rng.choice(["a.bin", "", _text(rng)]),
+            "ContentLength": length,
+        }
+        body = orjson.dumps(commands)[:-1] + (b"," if commands else b"")
+        return body + orjson.dumps(header) + content + rng.choice([b"]", b""])
     return orjson.dumps(commands)
 
 
@@ -404,6 +468,9 @@ def _revisions(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | 
         q += [("start", str(rng.randrange(5))), ("pageSize", str(rng.randrange(30)))]
     if rng.random() < 0.3:
         q.append(("metadataOnly", "true"))
+    if rng.random() < 0.3:  # by date: a time, a bad one, or the official client's "before<time>"
+        moment = rng.choice(["2020-01-01T00:00:00.0000000", "0001-01-01T00:00:00+05:00", "x"])
+        q.append(("before", moment) if rng.random() < 0.5 else ("before" + moment, ""))
     return None
 
 
@@ -425,6 +492,28 @@ def _counter_batch(rng: random.Random, q: list[tuple[str, str | bytes]]) -> byte
         for _ in range(rng.randrange(0, 3))
     ]
     return orjson.dumps({"ReplyWithAllNodesValues": False, "Documents": documents})
+
+
+def _revisions_bin(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    if rng.random() < 0.7:
+        q += [("start", rng.choice(["0", "3", "-1", "x"])), ("pageSize", str(rng.randrange(30)))]
+    return None
+
+
+def _revisions_config(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    return None
+
+
+def _import_revisions(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    metadata = {
+        "@id": rng.choice(["users/1", "users/", _text(rng), 5]),
+        "@collection": rng.choice(["Users", "", None]),
+        "@change-vector": rng.choice(["A:1-imported", "", "a\x00b", _text(rng), None]),
+        "@last-modified": rng.choice(["2020-01-01T00:00:00.0000000Z", "x", 3]),
+        "@flags": rng.choice(["HasRevisions, Revision", "HasRevisions, DeleteRevision", "x"]),
+    }
+    revision = {"name": _text(rng), "@metadata": metadata}
+    return orjson.dumps({"Revisions": rng.choice([[revision], [revision, revision], {}, [5]])})
 
 
 MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes | None]] = {
@@ -462,6 +551,10 @@ MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes
     "revisions_count": _revisions_count,
     "counters": _counters,
     "counter_batch": _counter_batch,
+    "attachment": _attachment,
+    "revisions_bin": _revisions_bin,
+    "revisions_config": _revisions_config,
+    "import_revisions": _import_revisions,
 }
 
 #: Query-string parameters the routes read, for mutations to aim at.
@@ -469,7 +562,7 @@ PARAMETERS = [
     "id", "include", "startsWith", "start", "pageSize", "tag", "capacity", "lastBatchSize",
     "last", "end", "identityPartsSeparator", "name", "query", "namesOnly", "metadataOnly",
     "format", "matches", "exclude", "startAfter", "skipOverwriteIfUnchanged", "value", "force",
-    "changeVector", "docId", "counter",
+    "changeVector", "contentType", "docId", "counter",
 ]  # fmt: skip
 
 
@@ -630,7 +723,10 @@ def probes(rng: random.Random) -> Iterator[Probe]:
         if method == "POST" and handler == "docs" and body is None:
             method = "GET"
         path = path.replace("{database}", rng.choice(DATABASES))
-        probe = Probe(handler, method, path, query, {}, body)
+        headers = {}
+        if body is not None and id(body) in _MULTIPART:
+            headers["content-type"] = _MULTIPART.pop(id(body))
+        probe = Probe(handler, method, path, query, headers, body)
         if rng.random() < 0.75:
             for _ in range(rng.choice([1, 1, 1, 2, 3])):
                 rng.choice(MUTATIONS)(rng, probe)

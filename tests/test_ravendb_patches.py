@@ -140,6 +140,22 @@ def test_patch_operation_statuses(store: Any) -> None:
     assert _load(store, "users/1").age == 40
 
 
+def test_a_script_put_answers_the_completed_id(store: Any) -> None:
+    _seed(store)
+    script = (
+        "this.tags = [put('users/', { name: 'Bo', '@metadata': { '@collection': 'Users' } }),"
+        " put('people|', { name: 'Cy', '@metadata': { '@collection': 'People' } })];"
+    )
+    status = store.operations.send_patch_operation(
+        PatchOperation("users/1", None, PatchRequest(script)), None
+    )
+    assert status == PatchStatus.PATCHED
+    made, counted = _load(store, "users/1").tags
+    assert made.startswith("users/") and made.endswith("-A")
+    assert counted == "people/1"  # the identity's first value, as RavenDB's would be
+    assert (_load(store, made).name, _load(store, counted).name) == ("Bo", "Cy")
+
+
 def test_patch_operation_with_entity_class_and_test_mode(store: Any) -> None:
     _seed(store)
     result = store.operations.send_patch_operation_with_entity_class(
@@ -186,8 +202,8 @@ def test_runaway_script_is_stopped_while_the_server_serves_others(
     assert _load(store, "users/1").age == 30  # nothing written
     report(
         f"runaway script (while (true) {{}}) through rookdb serve: stopped after "
-        f"{outcome['seconds']:.1f} s (limit: 2 s of CPU time), {len(answered)} loads answered "
-        f"meanwhile, slowest {max(answered) * 1000:.0f} ms, nothing written"
+        f"{outcome['seconds']:.1f} s (limit: 2 s of its own CPU time), {len(answered)} loads "
+        f"answered meanwhile, slowest {max(answered) * 1000:.0f} ms, nothing written"
     )
 
 
@@ -215,3 +231,34 @@ def test_patch_and_delete_by_query_operations(store: Any) -> None:
     )
     with pytest.raises(RavenException, match="line 2"):
         failing.wait_for_completion()
+
+
+def test_by_query_operations_run_in_the_background(store: Any) -> None:
+    from ravendb import IndexQuery, PatchByQueryOperation
+
+    _seed(store)
+    # The script takes ~0.5 s: the answer comes before it ends, the state says InProgress.
+    slow = "var t = Date.now(); while (Date.now() - t < 500) {} this.age = 31;"
+    started = time.perf_counter()
+    operation = store.operations.send_async(
+        PatchByQueryOperation(IndexQuery(f"from Users update {{ {slow} }}"))
+    )
+    answered = time.perf_counter() - started
+    assert operation.fetch_operations_status()["Status"] == "InProgress"
+    operation.wait_for_completion()
+    assert answered < 0.4, answered
+    status = operation.fetch_operations_status()
+    assert status["Status"] == "Completed" and status["Result"]["Total"] == 1
+    assert _load(store, "users/1").age == 31
+    # A failure is Faulted with the typed error, the script's line in its message.
+    failing = store.operations.send_async(
+        PatchByQueryOperation(IndexQuery("from Users update {\n this.a.b = 1; }"))
+    )
+    with pytest.raises(RavenException, match="line 2"):
+        failing.wait_for_completion()
+    faulted = failing.fetch_operations_status()
+    assert faulted["Status"] == "Faulted"
+    assert faulted["Result"]["RookdbError"] == "PatchScriptError"
+    # A query that cannot run is refused at once: no operation.
+    with pytest.raises(Exception, match="update"):
+        store.operations.send_async(PatchByQueryOperation(IndexQuery("from Users")))

@@ -8,6 +8,7 @@ configuration is a 400 that changes nothing.
 
 from __future__ import annotations
 
+import datetime as dt
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +20,7 @@ from rookdb.testing.backends import BACKENDS
 
 ravendb = pytest.importorskip("ravendb")
 from ravendb import RevisionsCollectionConfiguration, RevisionsConfiguration  # noqa: E402
+from ravendb.documents.commands.revisions import GetRevisionsBinEntryCommand  # noqa: E402
 from ravendb.documents.operations.revisions import (  # noqa: E402
     ConfigureRevisionsOperation,
     GetRevisionsOperation,
@@ -155,3 +157,43 @@ def test_forcing_a_revision_of_a_new_document_fails_the_batch(store: Any) -> Non
             session.save_changes()
     with store.open_session() as session:
         assert session.load("users/9", User) is None
+
+
+def test_the_client_reads_a_revision_by_date(store: Any) -> None:
+    # The client sends "&before<time>" (no "="), a naive UTC time; the server reads it so.
+    _configure(store)
+    _save(store, "first")
+    with store.open_session() as session:
+        metadata = session.advanced.revisions.get_metadata_for("users/1")
+    first = dt.datetime.fromisoformat(metadata[0]["@last-modified"][:26])
+    _save(store, "second")
+    with store.open_session() as session:
+        revisions = session.advanced.revisions
+        assert revisions.get_by_before_date("users/1", dt.datetime.utcnow(), User).name == "second"
+        assert revisions.get_by_before_date("users/1", first, User).name == "first"
+        early = first - dt.timedelta(seconds=1)
+        assert revisions.get_by_before_date("users/1", early, User) is None  # the 404
+        lazy = revisions.lazily.get_by_before_date("users/1", first, User)
+        missing = revisions.lazily.get_by_before_date("users/2", dt.datetime.utcnow(), User)
+        assert lazy.value.name == "first"
+        assert missing.value is None
+        assert session.advanced.number_of_requests == 4
+
+
+def test_the_client_lists_the_revisions_bin(store: Any) -> None:
+    _configure(store)
+    _save(store, "one")
+    _save(store, "two", "users/2")
+    with store.open_session() as session:
+        session.delete("users/1")
+        session.save_changes()
+    command = GetRevisionsBinEntryCommand(0, 20)
+    store.get_request_executor().execute_command(command)
+    assert [r["@metadata"]["@id"] for r in command.result.results] == ["users/1"]
+    assert "DeleteRevision" in command.result.results[0]["@metadata"]["@flags"]
+    with store.open_session() as session:  # its revisions read on, the delete revision first
+        assert session.advanced.revisions.get_count_for("users/1") == 2
+        assert [u.name for u in session.advanced.revisions.get_for("users/1", User)] == [
+            None,
+            "one",
+        ]

@@ -1,7 +1,7 @@
 """Databases written before revisions (format 2: no ``revisions`` table) keep working (issue
-15): on first open the table is made and the format becomes the current one; their documents
-stay, and revisions are kept from then on. A format 2 database is the current one without the
-tables of formats 3 and 4."""
+15): on first open the table is made and the format becomes the current one (4, with the
+attachment and counters tables); their documents stay, and revisions are kept from then on. A
+format 2 database is the current one without the tables of formats 3 and 4."""
 
 from __future__ import annotations
 

@@ -3,10 +3,13 @@ script's line and column, the time and memory limits, the sandbox, and the engin
 
 from __future__ import annotations
 
+import hashlib
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Mapping, Sequence
+from importlib import metadata
 from typing import Any
 
 import pytest
@@ -17,7 +20,7 @@ from rookdb.errors import (
     PatchScriptLimitError,
     ScriptingUnavailableError,
 )
-from rookdb.scripting import ScriptLimits
+from rookdb.scripting import ScriptLimits, watchdog
 from rookdb.scripting.engine import MAX_LOADS, run_patch_script
 
 DOCS: dict[str, dict[str, Any]] = {
@@ -68,6 +71,25 @@ def test_put_and_del_are_recorded_in_order_and_seen_by_load() -> None:
     assert [(w.id, w.document) for w in out.writes] == [("logs/1", {"at": 1}), ("users/2", None)]
 
 
+def test_put_of_an_id_storage_completes_answers_the_completed_id() -> None:
+    made: list[str] = []
+
+    def complete(prefix: str) -> str:
+        made.append(prefix)
+        return f"{prefix[:-1]}/{len(made)}"
+
+    script = (
+        "var a = put('logs/', {n: 1});\nvar bo = load('users/2');\n"
+        "var b = put('tallies|', {n: 2});\nthis.ids = [a, b, load(a).n, put('x/9', {})];"
+    )
+    out = run(script, complete=complete)
+    assert out.document["ids"] == ["logs/1", "tallies/2", 1, "x/9"]
+    assert made == ["logs/", "tallies|"]  # each completed once, though the script ran 3 times
+    assert [w.id for w in out.writes] == ["logs/1", "tallies/2", "x/9"]
+    # Without completion (a dry run): the id as given, completed when written.
+    assert run("this.id = put('logs/', {});").document["id"] == "logs/"
+
+
 def test_a_load_the_script_catches_is_still_loaded() -> None:
     out = run("var o = null; try { o = load('users/2'); } catch (e) {} this.f = o && o.name;")
     assert out.document["f"] == "Bo"
@@ -110,6 +132,76 @@ def test_runaway_script_is_stopped_by_the_time_limit() -> None:
         run("while (true) {}", script_limits=SMALL)
     assert info.value.limit == "time"
     assert time.perf_counter() - start < 10  # CPU seconds: a loaded machine stretches them
+
+
+def _verified_binding() -> None:
+    if watchdog.runtime_of(__import__("quickjs").Context()) is None:
+        pytest.skip(
+            f"quickjs-ng {metadata.version('quickjs-ng')} is not a release whose layout "
+            "rookdb.scripting.watchdog verified (VERIFIED): check its Context layout, add it"
+        )
+
+
+def test_other_threads_cpu_does_not_count_against_a_script() -> None:
+    _verified_binding()
+    # The limit is the script's own thread's CPU time: busy threads beside it (hashing
+    # releases the GIL, as a server's other requests do) do not stop a short script, which
+    # the process's CPU clock (QuickJS's clock()) did.
+    stop = threading.Event()
+
+    def burn() -> None:
+        data = b"x" * (4 << 20)
+        while not stop.is_set():
+            hashlib.sha256(data).digest()
+
+    burners = [threading.Thread(target=burn) for _ in range(4)]
+    for burner in burners:
+        burner.start()
+    try:
+        time.sleep(0.1)
+        limits = ScriptLimits(time_limit=0.6, memory_limit=64 << 20)
+        script = "var s = 0; for (var i = 0; i < args.n; i++) { s += i % 7; } this.s = s;"
+        process, own = time.process_time(), time.thread_time()
+        out = run(script, {"n": 4_000_000}, script_limits=limits)
+        process, own = time.process_time() - process, time.thread_time() - own
+        assert out.document["s"] == sum(i % 7 for i in range(7)) * (4_000_000 // 7) + sum(
+            range(4_000_000 % 7)
+        )
+        assert own < limits.time_limit  # its own time: well inside the limit
+        # And a runaway script beside them is still stopped at its own limit.
+        with pytest.raises(PatchScriptLimitError, match="CPU time of its own"):
+            run("while (true) {}", script_limits=SMALL)
+    finally:
+        stop.set()
+        for burner in burners:
+            burner.join()
+    print(f"short script beside 4 busy threads: {own:.2f} s its own, {process:.2f} s process")
+
+
+def test_without_the_watchdog_the_bindings_limit_stops_a_script(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Where the binding's runtime cannot be reached (another layout), its own limit serves.
+    monkeypatch.setattr(watchdog, "runtime_of", lambda context: None)
+    with pytest.raises(PatchScriptLimitError, match="CPU time of the process"):
+        run("while (true) {}", script_limits=SMALL)
+    assert run("this.n = 2;").document["n"] == 2
+
+
+def test_the_runtime_is_found_and_checked() -> None:
+    _verified_binding()
+    assert watchdog.runtime_of(object()) is None  # too small to be the binding's context
+
+
+def test_a_release_not_verified_is_never_read_into(monkeypatch: pytest.MonkeyPatch) -> None:
+    import quickjs
+
+    # A newer binding may lay its Context out otherwise: the watchdog must not read it.
+    monkeypatch.setattr(watchdog.metadata, "version", lambda name: "0.99.0")
+    monkeypatch.setattr(watchdog, "_library_once", [])
+    assert watchdog.runtime_of(quickjs.Context()) is None
+    with pytest.raises(PatchScriptLimitError, match="CPU time of the process"):
+        run("while (true) {}", script_limits=SMALL)
 
 
 def test_memory_limit() -> None:

@@ -100,6 +100,26 @@ class WrappedStorage(Storage):
     def get_counters(self, document_id, names=None):
         return self.inner.get_counters(document_id, names)
 
+    def get_attachment(self, document_id, name):
+        return self.inner.get_attachment(document_id, name)
+
+    def get_attachments(self, document_id):
+        return self.inner.get_attachments(document_id)
+
+    def read_attachment(self, document_id, name):
+        return self.inner.read_attachment(document_id, name)
+    def get_revision_before(self, document_id, before):
+        return self.inner.get_revision_before(document_id, before)
+
+    def get_revisions_configuration(self):
+        return self.inner.get_revisions_configuration()
+
+    def import_revisions(self, revisions):
+        return self.inner.import_revisions(revisions)
+
+    def get_revisions_bin(self, start=0, page_size=25):
+        return self.inner.get_revisions_bin(start, page_size)
+
     def close(self):
         self.inner.close()
 

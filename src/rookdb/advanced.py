@@ -12,6 +12,7 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from rookdb.attachments import SessionAttachments
 from rookdb.errors import ConfigurationError, DocumentNotFoundError, InvalidOperationError
 from rookdb.events import (
     AfterSaveChangesEventArgs,
@@ -67,6 +68,11 @@ class Advanced(SessionPatches):
     def __init__(self, session: DocumentSession, identity_map: IdentityMap) -> None:
         self._session = session
         self._map = identity_map
+
+    @property
+    def attachments(self) -> SessionAttachments:
+        """A document's attachments (``rookdb.attachments``): writes go with the next save."""
+        return SessionAttachments(self._session)
 
     @property
     def revisions(self) -> SessionRevisions:

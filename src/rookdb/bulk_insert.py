@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import uuid
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from rookdb.conventions import dict_collection_name
 from rookdb.errors import (
@@ -39,7 +39,7 @@ from rookdb.errors import (
     SerializationError,
 )
 from rookdb.ids import validate_collection_name, validate_id
-from rookdb.storage.records import PutCommand
+from rookdb.storage.records import AttachmentPutCommand, PutCommand
 from rookdb.tracking.state import READ_ONLY_METADATA
 
 if TYPE_CHECKING:
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from rookdb.storage.base import Storage
     from rookdb.store import DocumentStore
 
-__all__ = ["CHUNK_BYTES", "CHUNK_SIZE", "BulkInsertOperation"]
+__all__ = ["CHUNK_BYTES", "CHUNK_SIZE", "AttachmentsBulkInsert", "BulkInsertOperation"]
 
 #: Documents per chunk (one transaction): a commit (an fsync on SQLite) spread over many
 #: documents, little lost on a failure, a few megabytes held at most.
@@ -165,6 +165,28 @@ class BulkInsertOperation:
             self._flush()
         return key
 
+    def attachments_for(self, document_id: str) -> AttachmentsBulkInsert:
+        """Attachments of ``document_id`` (RavenDB's ``attachments_for``): ``store(name,
+        data_or_stream, content_type=None)`` writes the queued chunk (so that the document
+        exists), then the attachment, in a transaction of its own, its stream read then."""
+        if not isinstance(document_id, str) or not document_id.strip():
+            raise ValueError("Document id cannot be None or empty.")
+        return AttachmentsBulkInsert(self, validate_id(document_id))
+
+    def _attachment(self, command: AttachmentPutCommand) -> None:
+        self._check_usable()
+        self._flush()
+        try:
+            self._storage.apply([command])
+        except RookError as exc:
+            self._failed = BulkInsertAbortedError(
+                f"attachment {command.name!r} of {command.id!r} failed, and was not written "
+                f"({exc}); the {self._written} documents before it were written",
+                written=self._written,
+                original=exc,
+            )
+            raise self._failed from exc
+
     def _check_usable(self) -> None:
         if self._failed is not None:
             raise BulkInsertAbortedError(
@@ -224,3 +246,17 @@ class BulkInsertOperation:
             self.close()
         else:
             self.abort()
+
+
+class AttachmentsBulkInsert:
+    """``bulk.attachments_for(document_id)``: stores attachments of that document."""
+
+    def __init__(self, operation: BulkInsertOperation, document_id: str) -> None:
+        self._operation, self._id = operation, document_id
+
+    def store(
+        self, name: str, data_or_stream: bytes | IO[bytes], content_type: str | None = None
+    ) -> None:
+        """Store attachment ``name`` (see ``BulkInsertOperation.attachments_for``)."""
+        command = AttachmentPutCommand(self._id, name, data_or_stream, content_type or "")
+        self._operation._attachment(command)

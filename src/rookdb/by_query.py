@@ -3,6 +3,8 @@
 
 The query's matches are read once, then written in batches of ``CHUNK`` documents, each batch
 atomic (as RavenDB: a failure stops the operation, the batches before it stay written). The
+server runs them in the background (``rookdb.server.background``), and a kill stops one
+before its next batch (``cancelled``). The
 ``update`` script is a patch script (``rookdb.scripting``): the query's parameters are its
 ``args``, and ``$name`` names them as in RavenDB's RQL.
 """
@@ -10,15 +12,25 @@ atomic (as RavenDB: a failure stops the operation, the batches before it stay wr
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from rookdb import rql
-from rookdb.errors import QueryError
+from rookdb.errors import InvalidOperationError, QueryError
 from rookdb.storage.base import Storage
 from rookdb.storage.records import Command, DeleteCommand, PatchCommand, PatchRequest
 
-__all__ = ["CHUNK", "ByQueryResult", "delete_by_query", "patch_by_query", "split_update"]
+__all__ = [
+    "CHUNK",
+    "ByQueryResult",
+    "check_by_query",
+    "delete_by_query",
+    "patch_by_query",
+    "split_update",
+]
+
+#: ``cancelled()``: whether the operation was killed (checked before each batch).
+Cancelled = Callable[[], bool]
 
 #: Documents written per batch (one transaction each).
 CHUNK = 1000
@@ -69,27 +81,46 @@ def _matches(storage: Storage, text: str, parameters: Mapping[str, Any]) -> list
     return [record.id for record in storage.query(query).records]
 
 
-def _write(storage: Storage, commands: list[Command]) -> None:
+def _write(storage: Storage, commands: list[Command], cancelled: Cancelled | None) -> None:
     for start in range(0, len(commands), CHUNK):
+        if cancelled is not None and cancelled():
+            raise InvalidOperationError(
+                f"the operation was killed after {start:,} of {len(commands):,} documents"
+            )
         storage.apply(commands[start : start + CHUNK])
 
 
+def check_by_query(text: str, parameters: Mapping[str, Any] | None, *, patch: bool) -> None:
+    """``QueryError`` (or ``ConfigurationError``) now for a query the operation could not
+    run, before it is started (the server answers it as a 400, as RavenDB does)."""
+    values = dict(parameters or {})
+    if patch:
+        text = split_update(text)[0]
+    rql.parse(text, values)
+
+
 def patch_by_query(
-    storage: Storage, text: str, parameters: Mapping[str, Any] | None = None
+    storage: Storage,
+    text: str,
+    parameters: Mapping[str, Any] | None = None,
+    cancelled: Cancelled | None = None,
 ) -> ByQueryResult:
     """Run the ``update`` script of ``text`` on every document its query matches."""
     values = dict(parameters or {})
     query_text, script = split_update(text)
     request = PatchRequest(_script(script, values), values)
     ids = _matches(storage, query_text, values)
-    _write(storage, [PatchCommand(i, request) for i in ids])
+    _write(storage, [PatchCommand(i, request) for i in ids], cancelled)
     return ByQueryResult(len(ids))
 
 
 def delete_by_query(
-    storage: Storage, text: str, parameters: Mapping[str, Any] | None = None
+    storage: Storage,
+    text: str,
+    parameters: Mapping[str, Any] | None = None,
+    cancelled: Cancelled | None = None,
 ) -> ByQueryResult:
     """Delete every document the query ``text`` matches."""
     ids = _matches(storage, text, dict(parameters or {}))
-    _write(storage, [DeleteCommand(i) for i in ids])
+    _write(storage, [DeleteCommand(i) for i in ids], cancelled)
     return ByQueryResult(len(ids))

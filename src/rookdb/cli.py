@@ -219,6 +219,12 @@ def stats(url: str, database: str, as_json: bool) -> None:
     click.echo(f"indexes    {len(statistics.indexes)}")
     for index in statistics.indexes:
         click.echo(f"  {index}")
+    if statistics.count_of_attachments:
+        attachments, unique = (
+            statistics.count_of_attachments,
+            statistics.count_of_unique_attachments,
+        )
+        click.echo(f"attachments {attachments:,} ({unique:,} distinct contents)")
 
 
 def _progress(length: int, label: str) -> Any:
@@ -232,11 +238,14 @@ def _progress(length: int, label: str) -> Any:
 @click.option("--collection", "-c", default=None, help="Only the documents of this collection.")
 @_reports_errors
 def export_command(url: str, database: str, file: IO[bytes], collection: str | None) -> None:
-    """Write the database's documents to FILE ('-' for stdout), one JSON document per line.
+    """Write the database's documents to FILE ('-' for stdout), one JSON document per line,
+    then their attachments, their revisions and the revisions configuration.
 
     Streams: memory stays the same for any number of documents. Each line is a document in
     RavenDB's shape, with @id and @collection in its @metadata (no change vector: storage
-    assigns one on import).
+    assigns one on import); after them, {"@attachment": ...} lines each followed by its
+    content in {"@content": base64} lines, {"@revision": ...} lines (their change vectors
+    kept) and a {"@revisions-configuration": ...} line.
     """
     with _reading(url, database) as (backend, name):
         statistics = backend.statistics(name)
@@ -248,13 +257,20 @@ def export_command(url: str, database: str, file: IO[bytes], collection: str | N
                 0,
             )
         )
-        written = 0
+        written = revisions = attachments = 0
         with _progress(total, "Exporting") as bar:
-            for line in transfer.export_lines(backend.database(name), collection):
+            for kind, line in transfer.export_records(backend.database(name), collection):
                 file.write(line)
-                written += 1
-                bar.update(1)
-    click.echo(f"exported {written:,} documents", err=True)
+                if kind == transfer.DOCUMENT:
+                    written += 1
+                    bar.update(1)
+                revisions += kind == transfer.REVISION
+                attachments += kind == transfer.ATTACHMENT
+    click.echo(
+        f"exported {written:,} documents, {revisions:,} revisions"
+        + (f", {attachments:,} attachments" if attachments else ""),
+        err=True,
+    )
 
 
 @main.command(name="import")
@@ -272,20 +288,33 @@ def import_command(url: str, database: str, path: str, batch_size: int) -> None:
     """Store the documents of FILE, JSON lines as `rookdb export` writes them.
 
     Each line is a JSON object with "@metadata": {"@id": ..., "@collection": ...}; a document
-    whose id is already stored is replaced. The whole file is checked before anything is
-    written, so a bad line writes nothing; then documents are written BATCH-SIZE per atomic
-    batch, streaming, in constant memory.
+    whose id is already stored is replaced. Attachments ({"@attachment": ...} lines, then
+    their content) are stored after their documents, each checked against its size and
+    hash. Revisions ({"@revision": ...} lines) are kept as they are (one the database has is
+    skipped), the revisions configuration applied last.
+    The whole file is checked before anything is written, so a bad line writes nothing; then
+    documents are written BATCH-SIZE per atomic batch, streaming, in constant memory.
     """
     size = os.path.getsize(path)
     with open(path, "rb") as file, _progress(size, "Checking ") as bar:
-        transfer.check_file(file, bar.update)
+        held = transfer.check_records(file, bar.update)
     with (
         _database(url, database) as storage,
         open(path, "rb") as file,
         _progress(size, "Importing") as bar,
     ):
-        stored = transfer.import_file(storage, file, batch_size=batch_size, progress=bar.update)
-    click.echo(f"imported {stored:,} documents", err=True)
+        if (held.revisions or held.configuration) and not storage.capabilities.revisions:
+            raise ConfigurationError(
+                f"{path} holds revisions; the {storage.capabilities.name} backend keeps none "
+                "(nothing was imported)"
+            )
+        stored = transfer.import_records(storage, file, batch_size=batch_size, progress=bar.update)
+    click.echo(
+        f"imported {stored.documents:,} documents, {stored.revisions:,} revisions"
+        + (f", {stored.attachments:,} attachments" if stored.attachments else "")
+        + (", the revisions configuration" if stored.configuration else ""),
+        err=True,
+    )
 
 
 @main.command()

@@ -17,6 +17,10 @@ from typing import Any
 from rookdb.errors import ConfigurationError, InvalidOperationError
 from rookdb.patches import ArrayAdd, ArrayRemoveAt, PatchOperation, check_path, render_script
 from rookdb.storage.records import (
+    ATTACHMENT_COMMANDS,
+    AttachmentCommand,
+    AttachmentDeleteCommand,
+    AttachmentPutCommand,
     Command,
     DeleteCommand,
     PatchCommand,
@@ -66,6 +70,12 @@ class Deferred:
     def __init__(self) -> None:
         self._commands: list[Command] = []
         self._keys: set[str] = set()
+        # Attachment commands (``rookdb.attachments``) queue here too, in call order with the
+        # patches, as RavenDB's client defers them; they do not stop a save of their document
+        # (storing a document and its attachment in one save is the common case), but a
+        # delete of a document that one of them writes to is refused.
+        self._attachments: dict[tuple[str, str], str] = {}
+        self._attached: set[str] = set()
 
     def __bool__(self) -> bool:
         return bool(self._commands)
@@ -78,16 +88,45 @@ class Deferred:
         return key in self._keys
 
     def add(self, *commands: Command) -> None:
-        """``defer``: storage commands (``PatchCommand``, ``PutCommand``, ``DeleteCommand``)."""
+        """``defer``: storage commands (``PatchCommand``, ``PutCommand``, ``DeleteCommand``, the
+        attachment commands)."""
         for command in commands:
-            if not isinstance(command, (PatchCommand, PutCommand, DeleteCommand)):
+            if not isinstance(
+                command, (PatchCommand, PutCommand, DeleteCommand, *ATTACHMENT_COMMANDS)
+            ):
                 raise ConfigurationError(
-                    "defer() takes PatchCommand, PutCommand or DeleteCommand, "
-                    f"not {type(command).__name__}"
+                    "defer() takes PatchCommand, PutCommand, DeleteCommand or an attachment "
+                    f"command, not {type(command).__name__}"
                 )
         for command in commands:
+            if isinstance(command, ATTACHMENT_COMMANDS):
+                writes = getattr(command, "destination_id", command.id)
+                adds = not isinstance(command, AttachmentDeleteCommand)
+                self.attachment(command, [], writes if adds else None)
+                continue
             self._commands.append(command)
             self._keys.add(document_key(command.id))
+
+    def attachment(
+        self, command: AttachmentCommand, names: list[tuple[str, str, str]], writes: str | None
+    ) -> None:
+        """Queue an attachment command: ``names`` are the (document id, name, what) it
+        concerns (``attachment_kind`` answers them), ``writes`` the id of the document it
+        adds an attachment to."""
+        self._commands.append(command)
+        for document_id, name, what in names:
+            self._attachments[(document_key(document_id), name.lower())] = what
+        if writes is not None:
+            self._attached.add(document_key(writes))
+
+    def streams(self) -> list[Any]:
+        """The data of the queued attachment puts (to refuse one stream used twice)."""
+        return [c.data for c in self._commands if type(c) is AttachmentPutCommand]
+
+    def attachment_kind(self, document_id: str, name: str) -> str | None:
+        """What a queued attachment command does to attachment ``name`` of ``document_id``
+        (``"create"``, ``"delete"``, ``"rename"``), None when none concerns it."""
+        return self._attachments.get((document_key(document_id), name.lower()))
 
     def typed(
         self,
@@ -116,7 +155,17 @@ class Deferred:
     def check(self, changes: Iterable[Change]) -> Iterator[Change]:
         """``changes``, refusing one of a document a deferred command writes too."""
         keys = self._keys
+        attached = self._attached
         for change in changes:
+            if (
+                attached
+                and change.kind is ChangeKind.DELETED
+                and document_key(change.document_id) in attached
+            ):
+                raise InvalidOperationError(
+                    f"cannot save: document {change.document_id!r} was deleted in the session "
+                    "and an attachment is stored to it in the same save"
+                )
             if keys and document_key(change.document_id) in keys:
                 what = "deleted" if change.kind is ChangeKind.DELETED else "modified"
                 raise InvalidOperationError(
@@ -137,3 +186,5 @@ class Deferred:
     def clear(self) -> None:
         self._commands.clear()
         self._keys.clear()
+        self._attachments.clear()
+        self._attached.clear()

@@ -19,6 +19,8 @@ for values that cannot be serialized)::
     │   │                                 leading "/"; also HiLo tags (and empty ones)
     │   └── InvalidCollectionNameError    the same rule for collection names, and not empty
     ├── QueryError                        malformed query or field name; carries the position
+    ├── IndexCompilationError             an index definition rookdb cannot run: its position
+    ├── IndexEvaluationError              an index's map or reduce failed on one document
     ├── PatchError (ValueError)           a patch does not apply: a JSON Patch (RFC 6902) with a
     │   │                                 failed ``test``, a path that is not there, a bad operation
     │   └── PatchScriptError              a JavaScript patch failed: its line and column
@@ -52,6 +54,8 @@ __all__ = [
     "DatabaseDoesNotExistError",
     "DocumentNotFoundError",
     "DocumentValidationError",
+    "IndexCompilationError",
+    "IndexEvaluationError",
     "InvalidCollectionNameError",
     "InvalidIdError",
     "InvalidOperationError",
@@ -172,6 +176,36 @@ class QueryError(RookError):
         self.position = position
         self.line = line
         self.column = column
+
+
+class IndexCompilationError(RookError):
+    """An index definition rookdb cannot run (RavenDB's ``IndexCompilationException``): a
+    LINQ construct outside the supported subset (``docs/indexes.md``), a syntax error, a
+    JavaScript map that does not compile. ``line`` and ``column`` (1-based) are the place in
+    ``source`` (the map or reduce at fault) when known; nothing was stored."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int | None = None,
+        column: int | None = None,
+        source: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.line = line
+        self.column = column
+        self.source = source
+
+
+class IndexEvaluationError(RookError):
+    """An index's map or reduce failed on a value it met (a string divided by a number, a
+    condition that is not a boolean, a JavaScript map that threw). RavenDB records such an
+    error against the index and skips the document; ``document_id`` names it when known."""
+
+    def __init__(self, message: str, *, document_id: str | None = None) -> None:
+        super().__init__(message)
+        self.document_id = document_id
 
 
 class PatchError(RookError, ValueError):

@@ -253,7 +253,7 @@ def _index_information(name: str, now: str) -> dict[str, Any]:
 def encode_statistics(stats: DatabaseStatistics, now: str | None = None) -> dict[str, Any]:
     """RavenDB's database statistics (every field the 7.2 client reads), plus ``Collections``
     (documents per collection, as ``collections/stats`` gives them) so that rookdb's client
-    needs one request. What rookdb does not have (attachments, revisions, conflicts, counters,
+    needs one request. What rookdb does not have (revisions, conflicts, counters,
     time series) counts 0; ``SizeOnDisk`` is what storage measures (``DatabaseStatistics``);
     rookdb has no temporary buffers (0)."""
     now = now or last_modified_now()
@@ -269,8 +269,8 @@ def encode_statistics(stats: DatabaseStatistics, now: str | None = None) -> dict
         "CountOfDocumentsConflicts": 0,
         "CountOfTombstones": 0,
         "CountOfConflicts": 0,
-        "CountOfAttachments": 0,
-        "CountOfUniqueAttachments": 0,
+        "CountOfAttachments": stats.count_of_attachments,
+        "CountOfUniqueAttachments": stats.count_of_unique_attachments,
         "CountOfCounterEntries": 0,
         "CountOfTimeSeriesSegments": 0,
         "DatabaseChangeVector": stats.database_change_vector,
@@ -304,6 +304,8 @@ def decode_statistics(body: Any, name: str) -> DatabaseStatistics:
             last_doc_etag=int(body.get("LastDocEtag") or 0),
             database_change_vector=str(body.get("DatabaseChangeVector") or ""),
             database_id=str(body.get("DatabaseId") or ""),
+            count_of_attachments=int(body.get("CountOfAttachments") or 0),
+            count_of_unique_attachments=int(body.get("CountOfUniqueAttachments") or 0),
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ProtocolError(f"the server's statistics are malformed: {exc}") from exc

@@ -11,11 +11,12 @@ Documents inside them are shaped by ``rookdb.protocol``.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import IO, Any
 
 import orjson
 
+from rookdb import attachment_protocol
 from rookdb.counters_protocol import (
     decode_counters_command,
     decode_counters_reply,
@@ -39,6 +40,9 @@ from rookdb.patch_protocol import (
 from rookdb.protocol import ASSIGNED, decode_document, encode_document
 from rookdb.serialization.encoding import dumps
 from rookdb.storage.records import (
+    ATTACHMENT_COMMANDS,
+    AttachmentCommand,
+    AttachmentReply,
     BatchResult,
     Command,
     CountersCommand,
@@ -108,6 +112,8 @@ def encode_commands(batch: Iterable[Command]) -> bytes:
             parts.append(orjson.dumps(encode_patch_command(command, return_document=True)))
         elif type(command) is CountersCommand:
             parts.append(orjson.dumps(encode_counters_command(command)))
+        elif isinstance(command, ATTACHMENT_COMMANDS):
+            parts.append(orjson.dumps(attachment_protocol.encode_command(command)))
         else:
             assert type(command) is ReadCheck
             parts.append(
@@ -128,6 +134,10 @@ def _text(value: Any, what: str) -> str:
 
 def _optional_text(value: Any, what: str) -> str | None:
     return None if value is None else _text(value, what)
+
+
+def _none() -> None:
+    return None  # a batch without attachment parts
 
 
 @dataclasses.dataclass(slots=True)
@@ -161,10 +171,11 @@ BatchEntry = (
     | PatchCommand
     | ForceRevisionCommand
     | CountersCommand
+    | AttachmentCommand
 )
 
 
-def decode_batch(body: Any) -> list[BatchEntry]:
+def decode_batch(body: Any, streams: Callable[[], IO[bytes] | None] = _none) -> list[BatchEntry]:
     """The commands of a ``bulk_docs`` body; anything malformed is a ``ConfigurationError``
     (a 400), before anything is written."""
     if type(body) is not dict or type(body.get("Commands")) is not list:
@@ -217,11 +228,13 @@ def decode_batch(body: Any) -> list[BatchEntry]:
             out.append(ForceRevisionCommand(document_id))
         elif kind == "Counters":
             out.append(decode_counters_command(raw, document_id, i))
+        elif kind in attachment_protocol.KINDS:
+            out.append(attachment_protocol.decode_command(raw, document_id, expected, i, streams))
         else:
             raise ConfigurationError(
                 f"command {i}: Type {quoted(kind)} is not supported by rookdb "
                 "(PUT, DELETE, PATCH, JsonPatch, BatchTrackChanges, ForceRevisionCreation, "
-                "Counters)"
+                "AttachmentPUT, AttachmentDELETE, AttachmentCOPY, AttachmentMOVE, Counters)"
             )
     return out
 
@@ -304,6 +317,8 @@ def encode_batch_result(
             counters_reply = next(replies)
             assert isinstance(counters_reply, CountersReply)
             out.append(encode_counters_reply(counters_reply))
+        elif isinstance(command, ATTACHMENT_COMMANDS):
+            out.append(attachment_protocol.encode_reply(next(replies)))  # type: ignore[arg-type]
         elif type(command) is PatchCommand:
             reply = next(replies)
             assert isinstance(reply, PatchReply)
@@ -333,12 +348,16 @@ def encode_batch_result(
     return {"Results": out}
 
 
-def _decode_reply(r: dict[str, Any]) -> PatchReply | RevisionReply | CountersReply:
+def _decode_reply(
+    r: dict[str, Any],
+) -> PatchReply | RevisionReply | AttachmentReply | CountersReply:
     """The reply of a batch command other than PUT and DELETE, from the server's answer."""
     if r["Type"] == "PATCH":
         return decode_patch_reply(r, decode_document)
     if r["Type"] == "Counters":
         return decode_counters_reply(r)
+    if r["Type"] in attachment_protocol.KINDS:
+        return attachment_protocol.decode_reply(r)
     return RevisionReply(
         r.get("@id", ""),
         r["RevisionCreated"] is True,
@@ -347,7 +366,9 @@ def _decode_reply(r: dict[str, Any]) -> PatchReply | RevisionReply | CountersRep
     )
 
 
-def _revision_reply(reply: PatchReply | RevisionReply | CountersReply) -> dict[str, Any]:
+def _revision_reply(
+    reply: PatchReply | RevisionReply | AttachmentReply | CountersReply,
+) -> dict[str, Any]:
     assert isinstance(reply, RevisionReply)
     if not reply.created:
         return {"Type": "ForceRevisionCreation", "RevisionCreated": False, "@id": reply.id}
@@ -371,7 +392,8 @@ def decode_batch_result(body: Any) -> BatchResult:
             [
                 _decode_reply(r)
                 for r in body["Results"]
-                if r.get("Type") in ("PATCH", "ForceRevisionCreation", "Counters")
+                if r.get("Type")
+                in ("PATCH", "ForceRevisionCreation", "Counters", *attachment_protocol.KINDS)
             ],
         )
     except (KeyError, TypeError, AttributeError) as exc:

@@ -255,6 +255,33 @@ class SessionRevisions:
             cv: None if cv not in found else self._entity(found[cv], object_type) for cv in wanted
         }
 
+    def get_by_before_date(
+        self, document_id: str, before_date: dt.datetime, object_type: type[T] | None = None
+    ) -> Any:
+        """The revision of ``document_id`` current at ``before_date`` (the newest kept at or
+        before it; a naive datetime is UTC, as RavenDB's client has it), None if it has none
+        that old. A delete revision reads as an entity of its metadata alone."""
+        validate_id(document_id)
+        if not isinstance(before_date, dt.datetime):
+            raise TypeError(f"before_date is a datetime, not {before_date!r}")
+        session = self._session
+        session._check_open()
+        session._request()
+        found = session._storage.get_revision_before(document_id, before_date)
+        return None if found is None else self._entity(found, object_type)
+
+    def get_bin_entries(self, start: int = 0, page_size: int = 25) -> list[dict[str, Any]]:
+        """RavenDB's revisions bin: the metadata of the delete revision of each deleted
+        document whose revisions were kept (not purged) and that was not written again, the
+        newest delete first (``@id``, ``@change-vector``, ``@last-modified``, ``@flags``
+        ``HasRevisions, DeleteRevision``). Its older revisions are read with ``get_for``."""
+        check_count(start, "start")
+        check_count(page_size, "page_size")
+        session = self._session
+        session._check_open()
+        session._request()
+        return [_metadata(r) for r in session._storage.get_revisions_bin(start, page_size)]
+
     def _page(self, document_id: str, start: int, page_size: int) -> Any:
         validate_id(document_id)
         check_count(start, "start")

@@ -17,9 +17,11 @@ import itertools
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
+from rookdb.attachments import learn_replies
 from rookdb.batch import command_for, read_checks, streamed_commands
 from rookdb.options import OptimisticConcurrencyMode
 from rookdb.storage.records import (
+    AttachmentReply,
     BatchResult,
     Command,
     PatchReply,
@@ -98,6 +100,9 @@ def _learn(session: DocumentSession, changes: list[Change], result: BatchResult)
     for reply in result.replies:
         if isinstance(reply, PatchReply):
             _patched(session, reply)
+    attached = [r for r in result.replies if isinstance(r, AttachmentReply)]
+    if attached:
+        learn_replies(session, attached)
     if session._forced_revisions:
         forced = [r for r in result.replies if isinstance(r, RevisionReply)]
         _revisions_forced(session, forced)

@@ -108,8 +108,9 @@ class SessionPatches:
         self._queue(document_id, self._array(path_to_array, list_adder), entity)
 
     def defer(self, *commands: Command) -> None:
-        """Send ``commands`` (``PatchCommand``, ``PutCommand``, ``DeleteCommand``) with the next
-        ``save_changes``, in its batch, after the entities' own writes."""
+        """Send ``commands`` (``PatchCommand``, ``PutCommand``, ``DeleteCommand``, the attachment
+        commands of ``rookdb.storage.records``) with the next ``save_changes``, in its batch,
+        after the entities' own writes."""
         self._session._deferred_queue().add(*commands)
 
     def _array(self, path: str, adder: Callable[[JavaScriptArray], Any]) -> list[PatchOperation]:

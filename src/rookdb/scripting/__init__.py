@@ -9,7 +9,8 @@ The engine is QuickJS (the ``quickjs-ng`` package, ``pip install 'rookdb[scripti
 server extra has it): each script runs in a fresh runtime of its own, without file system,
 network, timers or modules, under two limits (``ScriptLimits``):
 
-- ``time_limit``: seconds of CPU time (default 2.0); past it the script is interrupted and the
+- ``time_limit``: seconds of CPU time of the thread running the script (its own, not the
+  process's: ``watchdog``; default 2.0); past it the script is interrupted and the
   batch fails with ``PatchScriptLimitError`` (``limit == "time"``);
 - ``memory_limit``: bytes the runtime may allocate (default 64 MiB), documents included;
   past it, ``PatchScriptLimitError`` (``limit == "memory"``).

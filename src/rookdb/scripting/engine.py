@@ -13,16 +13,17 @@ documents one run may load, and so the number of runs.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib.resources
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 import orjson
 
 from rookdb.errors import PatchScriptError, PatchScriptLimitError, ScriptingUnavailableError
-from rookdb.scripting import ScriptLimits, limits
+from rookdb.scripting import ScriptLimits, limits, watchdog
 
 __all__ = ["MAX_LOADS", "ScriptOutcome", "Write", "run_patch_script"]
 
@@ -32,7 +33,17 @@ MAX_LOADS = 64
 # RavenDB's patch API (prelude.js), read once.
 _PRELUDE = (importlib.resources.files("rookdb.scripting") / "prelude.js").read_text("utf-8")
 _PRELUDE_FUNCTIONS = frozenset(
-    ("__RookMissing", "__rook_text", "load", "put", "del", "id", "getMetadata", "__rook_run")
+    (
+        "__RookMissing",
+        "__rook_text",
+        "__rook_name",
+        "load",
+        "put",
+        "del",
+        "id",
+        "getMetadata",
+        "__rook_run",
+    )
 )
 _HEAD = "var __patch = function (args) {"
 _FRAME = re.compile(r"at (?:(\S+) \()?<input>:(\d+):(\d+)")
@@ -75,15 +86,19 @@ def run_patch_script(
     read: Callable[[Sequence[str]], Mapping[str, dict[str, Any] | None]],
     document_id: str | None = None,
     script_limits: ScriptLimits | None = None,
+    complete: Callable[[str], str] | None = None,
 ) -> ScriptOutcome:
     """Run ``script`` on ``document`` (its ``@metadata`` included) with ``args`` = ``values``.
 
     ``read(ids)``: the documents ``load`` asks for, by id (None: missing), read in the
-    caller's transaction. Errors: ``PatchScriptError`` (with the line and column in
+    caller's transaction. ``complete(id)``: the id storage makes of ``users/`` or ``users|``
+    in the caller's transaction, for ``put`` to answer (None: ``put`` answers the id as
+    given, completed when written). Errors: ``PatchScriptError`` (with the line and column in
     ``script``), ``PatchScriptLimitError``, ``ScriptingUnavailableError``."""
     quickjs = _engine()
     chosen = script_limits or limits()
     loaded: dict[str, str | None] = {}
+    named: list[tuple[str, str]] | None = None if complete is None else []
     doc_json = orjson.dumps(document).decode()
     args_json = orjson.dumps(dict(values)).decode()
     while True:
@@ -95,18 +110,27 @@ def run_patch_script(
         except quickjs.JSException as exc:
             raise _script_error(str(exc), document_id, syntax=True) from None
         run = context.get("__rook_run")
-        context.set_time_limit(chosen.time_limit)
         failure: str | None = None
         result = ""
-        try:
-            result = run(doc_json, args_json, orjson.dumps(loaded).decode())
-        except quickjs.JSException as exc:
-            failure = str(exc)
-        except quickjs.StackOverflow as exc:
-            failure = str(exc)
-        missing = _missing(context, failure, chosen, document_id)
+        with _time_limit(context, chosen.time_limit) as measure:
+            try:
+                result = run(doc_json, args_json, orjson.dumps(loaded).decode(), _json(named))
+            except quickjs.JSException as exc:
+                failure = str(exc)
+            except quickjs.StackOverflow as exc:
+                failure = str(exc)
+        missing, unnamed = _missing(context, failure, chosen, measure, document_id)
+        if named is not None and complete is not None and len(unnamed) > len(named):
+            if len(loaded) + len(unnamed) > MAX_LOADS:
+                raise PatchScriptError(
+                    f"the script loads and puts more than {MAX_LOADS} documents by ids "
+                    "storage completes",
+                    document_id=document_id,
+                )
+            named.extend((prefix, complete(prefix)) for prefix in unnamed[len(named) :])
+            continue
         if missing:
-            if len(loaded) + len(missing) > MAX_LOADS:
+            if len(loaded) + len(missing) + len(named or ()) > MAX_LOADS:
                 raise PatchScriptError(
                     f"the script loads more than {MAX_LOADS} documents", document_id=document_id
                 )
@@ -120,15 +144,41 @@ def run_patch_script(
         return _outcome(result, document_id)
 
 
+@contextlib.contextmanager
+def _time_limit(context: Any, seconds: float) -> Iterator[str]:
+    """The script's time limit while it runs (``watchdog``: its own thread's CPU time), or
+    the binding's (the process's CPU time) where the watchdog cannot reach the runtime;
+    what the limit measures, for the error."""
+    runtime = watchdog.runtime_of(context)
+    if runtime is None:
+        context.set_time_limit(seconds)
+        try:
+            yield "CPU time of the process"
+        finally:
+            context.set_time_limit(-1)  # reading the script's lists is not its time
+        return
+    with watchdog.watch(runtime, seconds) as watched:
+        yield watched.measure
+
+
+def _json(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 def _missing(
-    context: Any, failure: str | None, chosen: ScriptLimits, document_id: str | None
-) -> list[str]:
-    """The ids ``load`` asked for and did not have; a limit the run ran into raises."""
+    context: Any,
+    failure: str | None,
+    chosen: ScriptLimits,
+    measure: str,
+    document_id: str | None,
+) -> tuple[list[str], list[str]]:
+    """The ids ``load`` asked for and did not have, and the ids (prefixes) ``put`` was given
+    to complete, in order; a limit the run ran into raises."""
     if failure is not None:
         text = failure.strip()
         if text.startswith("InternalError: interrupted"):
             raise PatchScriptLimitError(
-                f"the script ran past its time limit ({chosen.time_limit:g} s of CPU time)",
+                f"the script ran past its time limit ({chosen.time_limit:g} s of {measure})",
                 limit="time",
                 document_id=document_id,
             )
@@ -141,12 +191,12 @@ def _missing(
                 limit="memory",
                 document_id=document_id,
             )
-    context.set_time_limit(-1)  # reading the list is not the script's time
     try:
-        missing = context.eval("JSON.stringify(__rook.missing)")
+        lists = context.eval("JSON.stringify([__rook.missing, __rook.unnamed])")
     except Exception:  # the runtime is spent (out of memory): there is nothing to load
-        return []
-    return list(dict.fromkeys(orjson.loads(missing)))
+        return [], []
+    missing, unnamed = orjson.loads(lists)
+    return list(dict.fromkeys(missing)), list(unnamed)
 
 
 def _outcome(result: str, document_id: str | None) -> ScriptOutcome:

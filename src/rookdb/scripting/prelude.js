@@ -2,7 +2,14 @@
 // is named: an error's stack frames in them are skipped to find the place in the script.
 // The script never calls Python: load() answers from __rook.docs, handed in before the run,
 // and records the ids it did not find there, for the engine to run the script again.
-var __rook = { docs: {}, local: {}, writes: [], missing: [] };
+// put() of an id storage completes ("users/", "users|") answers the completed id: the ids
+// completed so far come in __rook.named (prefix and id, in the order of those puts); a put
+// past them records its prefix in __rook.unnamed and throws, as load() does, for the engine
+// to complete it and run the script again. Without completion (__rook.completes false), the
+// id as given, completed when written.
+var __rook = {
+  docs: {}, local: {}, writes: [], missing: [], named: [], unnamed: [], completes: false,
+};
 
 function __RookMissing() {
   this.message = "load() of a document not read yet";
@@ -29,11 +36,30 @@ function load(id) {
   return stored === null ? null : JSON.parse(stored);
 }
 
+function __rook_name(id) {
+  var last = id.charAt(id.length - 1);
+  if (!__rook.completes || (last !== "/" && last !== "|")) {
+    return id;
+  }
+  var index = __rook.unnamed.length;
+  __rook.unnamed.push(id);
+  var named = __rook.named[index];
+  if (named === undefined) {
+    throw new __RookMissing();
+  }
+  if (named[0] !== id) {
+    throw new Error("put(id, doc): the script asked for another id (" + id + ") when run again");
+  }
+  return named[1];
+}
+
 function put(id, doc, changeVector) {
-  var key = __rook_text(id, "put(id, doc)");
+  __rook_text(id, "put(id, doc)");
   if (doc === null || typeof doc !== "object" || Array.isArray(doc)) {
     throw new TypeError("put(id, doc): the document must be an object");
   }
+  id = __rook_name(id);
+  var key = id.toLowerCase();
   var copy = JSON.parse(JSON.stringify(doc));
   __rook.local[key] = copy;
   __rook.writes.push({
@@ -57,8 +83,13 @@ function getMetadata(doc) {
   return doc === null || doc === undefined ? null : doc["@metadata"];
 }
 
-function __rook_run(docJson, argsJson, docsJson) {
+function __rook_run(docJson, argsJson, docsJson, namedJson) {
   __rook.docs = JSON.parse(docsJson);
+  __rook.named = JSON.parse(namedJson);
+  __rook.completes = __rook.named !== null;
+  if (!__rook.completes) {
+    __rook.named = [];
+  }
   var doc = JSON.parse(docJson);
   __patch.call(doc, JSON.parse(argsJson));
   return JSON.stringify({ doc: doc, writes: __rook.writes });

@@ -32,7 +32,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from rookdb import protocol, protocol_batches
+from rookdb import protocol
 from rookdb.errors import (
     ConfigurationError,
     DatabaseDoesNotExistError,
@@ -44,6 +44,7 @@ from rookdb.ids import (
 from rookdb.protocol_statistics import encode_statistics
 from rookdb.query import Query
 from rookdb.server import (
+    attachments,
     bulk_insert,
     configuration,
     counters,
@@ -57,7 +58,7 @@ from rookdb.server import (
     streams,
 )
 from rookdb.server.answers import error_response, json_response
-from rookdb.server.batches import apply_batch
+from rookdb.server.background import Background
 from rookdb.server.databases import MISSING_HEADER, Databases, MissingDatabases, creates
 from rookdb.server.limits import (
     BodyTimeout,
@@ -89,12 +90,18 @@ class _Server:
     """The routes' shared state: the backend, the limits and who may do what."""
 
     def __init__(
-        self, backend: Backend, limits: Limits, access: Access, missing: MissingDatabases
+        self,
+        backend: Backend,
+        limits: Limits,
+        access: Access,
+        missing: MissingDatabases,
+        background: Background,
     ) -> None:
         self.backend = backend
         self.limits = limits
         self.access = access
         self.operations = bulk_insert.Operations()
+        self.background = background
         self.databases = Databases(backend, missing)
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -235,14 +242,6 @@ class _Server:
         status, answer = await json_patch.json_patch(self, request)
         return json_response(answer, status)
 
-    async def bulk_docs(self, request: Request) -> Response:
-        storage = self.storage(request, write=True)
-        batch = protocol_batches.decode_batch(await self.body(request))
-        applied = await run_in_threadpool(apply_batch, storage, batch)
-        return json_response(
-            protocol_batches.encode_batch_result(batch, applied.result, applied.patched), 201
-        )
-
     # -- queries -----------------------------------------------------------------------------
 
     async def queries(self, request: Request) -> Response:
@@ -255,7 +254,8 @@ class _Server:
         """``PATCH`` / ``DELETE /queries`` (``rookdb.server.patches.by_query``)."""
         storage = self.storage(request, write=True)
         body = await self.body(request)
-        return json_response(await patches.by_query(storage, self.operations, request, body))
+        answer = await patches.by_query(storage, self.operations, self.background, request, body)
+        return json_response(answer)
 
     def query_answer(
         self,
@@ -311,6 +311,8 @@ RouteFunction = Callable[["_Server", Request], Awaitable[Response]]
 #: The routes served by functions of route modules, by name; the others are ``_Server``
 #: methods of their name.
 _FUNCTIONS: dict[str, RouteFunction] = {
+    "bulk_docs": attachments.bulk_docs,
+    "attachment": attachments.attachment,
     "stream_query": streams.stream_query,
     "stream_docs": streams.stream_docs,
     "bulk_insert": bulk_insert.bulk_insert,
@@ -332,6 +334,9 @@ _FUNCTIONS: dict[str, RouteFunction] = {
     "configure_revisions": revisions.configure,
     "revisions": revisions.revisions,
     "revisions_count": revisions.count,
+    "revisions_bin": revisions.bin_entries,
+    "revisions_config": revisions.configuration,
+    "import_revisions": revisions.import_revisions,
     "counters": counters.counters,
     "counter_batch": counters.counter_batch,
     "topology": databases.topology,
@@ -346,6 +351,7 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_DB}/docs", "docs", ("GET", "HEAD", "POST")),
     (f"{_DB}/docs", "write_document", ("PUT", "DELETE", "PATCH")),
     (f"{_DB}/bulk_docs", "bulk_docs", ("POST",)),
+    (f"{_DB}/attachments", "attachment", ("GET", "HEAD", "PUT", "DELETE")),
     (f"{_DB}/json-patch", "json_patch", ("PATCH",)),
     (f"{_DB}/queries", "queries", ("POST",)),
     (f"{_DB}/queries", "queries_by_query", ("PATCH", "DELETE")),
@@ -369,6 +375,9 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_DB}/admin/revisions/config", "configure_revisions", ("POST",)),
     (f"{_DB}/revisions", "revisions", ("GET",)),
     (f"{_DB}/revisions/count", "revisions_count", ("GET",)),
+    (f"{_DB}/revisions/bin", "revisions_bin", ("GET",)),
+    (f"{_DB}/revisions/config", "revisions_config", ("GET",)),
+    (f"{_DB}/admin/revisions/import", "import_revisions", ("POST",)),
     (f"{_DB}/counters", "counters", ("GET",)),
     (f"{_DB}/counters", "counter_batch", ("POST",)),
     ("/configuration/client", "server_client_configuration", ("GET",)),
@@ -460,13 +469,17 @@ def create_app(
     access: Access | None = None,
     access_log: bool = False,
     missing_databases: MissingDatabases = MissingDatabases.ERROR,
+    background: Background | None = None,
 ) -> ASGIApp:
     """The ASGI application serving ``backend``'s databases over RavenDB's HTTP protocol;
     with ``access_log``, a line per request on the ``rookdb.server.access`` logger;
     ``missing_databases``: what a request to a database that does not exist gets
-    (``rookdb.server.databases``)."""
+    (``rookdb.server.databases``); ``background``: where by-query operations run (its owner
+    closes it before the backend: ``rookdb.server.run``)."""
     limits = limits or Limits()
-    server = _Server(backend, limits, access or OpenAccess(), missing_databases)
+    server = _Server(
+        backend, limits, access or OpenAccess(), missing_databases, background or Background()
+    )
     routes = [
         Route(path, _guarded(_endpoint(server, handler), server), methods=list(methods))
         for path, handler, methods in ROUTES

@@ -14,15 +14,19 @@ them in chunks of ``CHUNK_DOCUMENTS`` documents (or ``CHUNK_BYTES``), each chunk
 failure (a bad command, a storage error, a kill) leaves nothing of its chunk written and
 keeps the chunks before it;
 the answer is then an error (a 4xx for bad input) and the operation's state is ``Faulted``.
-A document with an id that exists is overwritten, as RavenDB's bulk insert does. Only
-``PUT`` commands are supported (counters, time series and attachments are not part of
-rookdb): any other command type is refused.
+A document with an id that exists is overwritten, as RavenDB's bulk insert does.
+
+Besides ``PUT``, ``AttachmentPUT`` (``bulk_insert.attachments_for(id).store(...)``): the
+command's ``ContentLength`` raw bytes follow it in the body; they are spooled as they arrive
+(``server.multipart``), and written after the chunk before them (so that the document is
+there), in a transaction of their own. Any other command type is refused.
 """
 
 from __future__ import annotations
 
 import itertools
 import re
+import tempfile
 import threading
 import time
 import zlib
@@ -38,7 +42,8 @@ from starlette.responses import Response
 from rookdb import protocol, protocol_batches
 from rookdb.errors import ConfigurationError, InvalidOperationError, RookError
 from rookdb.server.limits import BodyTimeout, parse_count
-from rookdb.storage.records import Command, CountersCommand, PutCommand
+from rookdb.server.multipart import SPOOL_BYTES
+from rookdb.storage.records import AttachmentPutCommand, Command, CountersCommand, PutCommand
 
 if TYPE_CHECKING:
     from rookdb.server.app import _Server
@@ -60,6 +65,7 @@ CHUNK_DOCUMENTS = 5000
 #: Bytes of commands per transaction, whichever comes first.
 CHUNK_BYTES = 8 * 1024 * 1024
 _IN_STRING = re.compile(rb'["\\]')
+_ATTACHMENT_PUT = b'"AttachmentPUT"'
 _IN_ELEMENT = re.compile(rb'[][{}"]')
 
 
@@ -76,6 +82,9 @@ class ArraySplitter:
         self._in_string = False
         self._escaped = False
         self._ended = False
+        #: An ``AttachmentPUT`` element was the last one out: its raw bytes come next, not
+        #: JSON (``leftover`` hands back what was read after it).
+        self.raw_next = False
 
     def feed(self, data: bytes) -> list[bytes]:
         """The elements completed by ``data``; ``ConfigurationError`` for what is not an
@@ -127,8 +136,14 @@ class ArraySplitter:
             elif c == 0x5D or c == 0x7D:  # ] }
                 depth -= 1
                 if depth == 1:
-                    out.append(bytes(buffer[start : i + 1]))
+                    element = bytes(buffer[start : i + 1])
+                    out.append(element)
                     start = -1
+                    if _ATTACHMENT_PUT in element:
+                        # Its content follows, raw: stop here; the caller reads it.
+                        self.raw_next = True
+                        i += 1
+                        break
                 elif depth == 0:
                     if bytes(buffer[i + 1 :]).strip():
                         raise ConfigurationError("the bulk insert body goes on after its array")
@@ -142,7 +157,10 @@ class ArraySplitter:
                 raise ConfigurationError("the bulk insert body is an array of command objects")
             i += 1
         # Keep only the element being read: memory is one command at most.
-        if start > 0:
+        if self.raw_next:  # what follows the element is its content: kept for ``leftover``
+            del buffer[:i]
+            i = 0
+        elif start > 0:
             del buffer[:start]
             i -= start
             start = 0
@@ -158,8 +176,21 @@ class ArraySplitter:
         self._in_string, self._escaped = in_string, escaped
         return out
 
-    def finish(self) -> None:
-        """The body ended: ``ConfigurationError`` unless the array was closed."""
+    def leftover(self) -> bytes:
+        """After an ``AttachmentPUT`` (``raw_next``): the bytes read after it, which begin
+        its content; scanning goes on with the next ``feed``."""
+        assert self.raw_next and self._start < 0
+        self.raw_next = False
+        rest = bytes(self._buffer[self._scanned :])
+        self._buffer.clear()
+        self._scanned = 0
+        return rest
+
+    def finish(self, closed: bool = True) -> None:
+        """The body ended: ``ConfigurationError`` unless the array was closed (or, where
+        ``closed`` is False, the body ended between two commands)."""
+        if not closed and self._depth == 1 and not self._buffer.strip():
+            return
         if not self._ended and (self._depth or self._buffer.strip()):
             raise ConfigurationError("the bulk insert body ended before its array was closed")
 
@@ -248,6 +279,8 @@ async def bulk_insert(server: _Server, request: Request) -> Response:
     inflate = zlib.decompressobj(wbits=zlib.MAX_WBITS | 16) if gzip else None
     pending: list[Any] = []
     pending_bytes = 0
+    raw: _Raw | None = None
+    after_content = False  # the last bytes read were an attachment's content
     stream = request.stream()
     try:
         while True:
@@ -265,13 +298,38 @@ async def bulk_insert(server: _Server, request: Request) -> Response:
                     data = inflate.decompress(data)
                 except zlib.error as exc:
                     raise ConfigurationError(f"the gzip body is corrupt: {exc}") from None
-            for element in splitter.feed(data):
-                pending.append(_command(element))
-                pending_bytes += len(element)
-                if len(pending) >= CHUNK_DOCUMENTS or pending_bytes >= CHUNK_BYTES:
+            while data:
+                if raw is not None:  # an attachment's content
+                    data = raw.take(data)
+                    if raw.left == 0:
+                        state.written += await _write(storage, pending)
+                        pending, pending_bytes = [], 0
+                        await raw.write(storage)
+                        raw = None
+                        after_content = not data
+                    continue
+                after_content = False
+                for element in splitter.feed(data):
+                    command = _command(element)
+                    if type(command) is dict and command.get("Type") == "AttachmentPUT":
+                        raw = _Raw(command, limits.max_body_bytes)
+                        continue
+                    pending.append(command)
+                    pending_bytes += len(element)
+                    if len(pending) >= CHUNK_DOCUMENTS or pending_bytes >= CHUNK_BYTES:
+                        state.written += await _write(storage, pending)
+                        pending, pending_bytes = [], 0
+                data = splitter.leftover() if splitter.raw_next else b""
+                if raw is not None and raw.left == 0:  # an empty content
                     state.written += await _write(storage, pending)
                     pending, pending_bytes = [], 0
-        splitter.finish()
+                    await raw.write(storage)
+                    raw = None
+        if raw is not None:
+            raise ConfigurationError("the bulk insert body ended inside an attachment's content")
+        # RavenDB's Python client leaves out the closing "]" when an attachment's content
+        # ended its last buffer: a body that ends right after one is whole.
+        splitter.finish(closed=not after_content)
         if pending:
             state.written += await _write(storage, pending)
     except RookError as exc:
@@ -293,6 +351,42 @@ async def bulk_insert(server: _Server, request: Request) -> Response:
     return Response(status_code=204)
 
 
+class _Raw:
+    """An ``AttachmentPUT`` of a bulk insert whose content is being read, into a spool."""
+
+    def __init__(self, command: dict[str, Any], limit: int) -> None:
+        length = command.get("ContentLength")
+        if type(length) is not int or not 0 <= length <= limit:
+            raise ConfigurationError(
+                f"an AttachmentPUT of a bulk insert has its ContentLength (0 to {limit:,})"
+            )
+        content_type = command.get("ContentType") or ""
+        document_id, name = command.get("Id"), command.get("Name")
+        if type(document_id) is not str or type(name) is not str:
+            raise ConfigurationError("an AttachmentPUT of a bulk insert has its Id and Name")
+        self.file = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115
+        try:
+            self.command = AttachmentPutCommand(document_id, name, self.file, content_type)
+        except BaseException:
+            self.file.close()
+            raise
+        self.left = length
+
+    def take(self, data: bytes) -> bytes:
+        """Keep what of ``data`` is the content; the rest."""
+        taken = data[: self.left]
+        self.file.write(taken)
+        self.left -= len(taken)
+        return data[len(taken) :]
+
+    async def write(self, storage: Any) -> None:
+        try:
+            self.file.seek(0)  # where the command's stream began
+            await run_in_threadpool(storage.apply, [self.command])
+        finally:
+            self.file.close()
+
+
 def _command(element: bytes) -> Any:
     try:
         return orjson.loads(element)
@@ -302,8 +396,10 @@ def _command(element: bytes) -> Any:
 
 async def _write(storage: Any, raw: list[Any]) -> int:
     """One chunk: checked whole (nothing written if one command is bad), then one
-    ``bulk_write``; a chunk with counters (the client's ``counters_for``) is one batch
-    instead, in order, all or nothing as well."""
+    ``bulk_write`` (none for an empty chunk); a chunk with counters (the client's
+    ``counters_for``) is one batch instead, in order, all or nothing as well."""
+    if not raw:
+        return 0
     commands: list[Command] = []
     puts: list[PutCommand] = []
     for i, command in enumerate(protocol_batches.decode_batch({"Commands": raw})):

@@ -199,7 +199,7 @@ async def multi_get(server: _Server, request: Request) -> Any:
         except RookError as exc:
             answers[position] = _answer(protocol.error_body(exc), protocol.error_status(exc))
             continue
-        answers[position] = _answer(answer)
+        answers[position] = _answer(None, 404) if answer is None else _answer(answer)
     return {"Results": answers}
 
 

@@ -20,10 +20,11 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rookdb import protocol
-from rookdb.by_query import delete_by_query, patch_by_query
-from rookdb.errors import ConfigurationError, RookError
+from rookdb.by_query import check_by_query, delete_by_query, patch_by_query
+from rookdb.errors import ConfigurationError
 from rookdb.ids import validate_id
 from rookdb.patch_protocol import decode_patch_command
+from rookdb.server.background import Background
 from rookdb.server.bulk_insert import Operations
 from rookdb.storage.base import Storage
 from rookdb.storage.patching import Patching
@@ -101,31 +102,31 @@ def _dry_run(storage: Storage, command: PatchCommand) -> PatchReply:
     return reply
 
 
-async def by_query(storage: Storage, operations: Operations, request: Request, body: Any) -> Any:
+async def by_query(
+    storage: Storage,
+    operations: Operations,
+    background: Background,
+    request: Request,
+    body: Any,
+) -> Any:
     """``PATCH /queries`` (``PatchByQueryOperation``: ``{"Query": {"Query": "<RQL> update
     {...}", "QueryParameters": {...}}}``) and ``DELETE /queries`` (``DeleteByQueryOperation``:
-    the query itself). The operation runs to its end before the answer, RavenDB's
-    ``{"OperationId", "OperationNodeTag"}``; ``/operations/state`` then tells ``Completed``
-    with ``{"Total": n}``, or ``Faulted`` with the error."""
-    if request.method == "PATCH":
+    the query itself). A query that cannot run is a 400 now; otherwise the answer is
+    RavenDB's ``{"OperationId", "OperationNodeTag"}`` at once, and the operation runs in the
+    background (``rookdb.server.background``): ``/operations/state`` tells ``InProgress``,
+    then ``Completed`` with ``{"Total": n}`` or ``Faulted`` with the error."""
+    patch = request.method == "PATCH"
+    if patch:
         body = body.get("Query") if type(body) is dict else None
     if type(body) is not dict or type(body.get("Query")) is not str:
         raise ConfigurationError('a query is {"Query": "<RQL>", "QueryParameters": {...}}')
     parameters = body.get("QueryParameters") or {}
     if type(parameters) is not dict:
         raise ConfigurationError("QueryParameters is an object")
-    run = patch_by_query if request.method == "PATCH" else delete_by_query
+    text: str = body["Query"]
+    check_by_query(text, parameters, patch=patch)
+    run = patch_by_query if patch else delete_by_query
     operation_id = operations.next_id()
     state = operations.start(operation_id)
-    try:
-        result = await run_in_threadpool(run, storage, body["Query"], parameters)
-    except RookError as exc:
-        state.status = "Faulted"
-        state.error = {
-            **protocol.error_body(exc),
-            "StatusCode": protocol.error_status(exc),
-        }
-    else:
-        state.status = "Completed"
-        state.written = result.total
+    background.start(state, lambda killed: run(storage, text, parameters, killed).total)
     return {"OperationId": operation_id, "OperationNodeTag": protocol.SERVER_TAG}

@@ -17,6 +17,7 @@ from typing import Any
 
 from rookdb.errors import ConfigurationError
 from rookdb.server.app import create_app
+from rookdb.server.background import Background
 from rookdb.server.connection import protocol_class
 from rookdb.server.databases import MissingDatabases
 from rookdb.server.limits import Limits
@@ -119,6 +120,7 @@ def serve(
     host, port = sock.getsockname()[:2]
     shown = f"[{host}]" if ":" in host else host
     level = options.log_level.lower() if options.log_level is not None else None
+    background = Background()
     config = uvicorn.Config(
         create_app(
             backend,
@@ -126,6 +128,7 @@ def serve(
             access=access,
             access_log=options.access_log,
             missing_databases=options.missing_databases,
+            background=background,
         ),
         log_config=logging_config(level, options.access_log) if level is not None else None,
         log_level=level,
@@ -151,4 +154,5 @@ def serve(
         server.run(sockets=[sock])
     finally:
         sock.close()
+        background.close()  # running operations stop before their storage closes
         backend.close()

@@ -14,6 +14,7 @@ implements both and runs ``rookdb.testing``.
 from __future__ import annotations
 
 import abc
+import datetime as dt
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
@@ -21,6 +22,7 @@ from rookdb.errors import InvalidOperationError
 from rookdb.query import Query
 from rookdb.storage.identities import check_client_configuration, new_configuration_etag
 from rookdb.storage.records import (
+    AttachmentDetails,
     BatchResult,
     Capabilities,
     Command,
@@ -172,6 +174,49 @@ class Storage(abc.ABC):
 
         This default: the backend keeps no counters (``InvalidOperationError``)."""
         raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no counters")
+
+    # -- attachments (``rookdb.storage.relational.attachments`` holds RavenDB's rules) ---------
+    # Written by the attachment commands of ``apply``; these read them.
+
+    def get_attachment(self, document_id: str, name: str) -> AttachmentDetails | None:
+        """The details of attachment ``name`` (case-insensitive) of ``document_id``, None when
+        there is none. This default: the backend keeps no attachments."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no attachments")
+
+    def get_attachments(self, document_id: str) -> list[AttachmentDetails]:
+        """The details of every attachment of ``document_id``, in name order."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no attachments")
+
+    def read_attachment(
+        self, document_id: str, name: str
+    ) -> tuple[AttachmentDetails, Iterator[bytes]] | None:
+        """Attachment ``name`` of ``document_id``: its details and its content, an iterator of
+        byte chunks read lazily (flat memory). The iterator stays valid while some attachment
+        has that content; it raises ``StorageError`` if the content went meanwhile. None when
+        there is no such attachment."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no attachments")
+
+    def get_revision_before(self, document_id: str, before: dt.datetime) -> DocumentRecord | None:
+        """The newest revision of ``document_id`` kept at or before ``before`` (a naive
+        datetime is UTC), a delete revision too; None when it has none that old."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no revisions")
+
+    def get_revisions_configuration(self) -> dict[str, Any] | None:
+        """The revisions configuration ``configure_revisions`` kept, None before any."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no revisions")
+
+    def import_revisions(self, revisions: Sequence[DocumentRecord]) -> int:
+        """Keep ``revisions`` (checked with ``revisions_config.check_revision``) as they are,
+        change vectors and times too, in one transaction, each after the revisions its
+        document has; one whose change vector is kept already is skipped (importing a file
+        twice keeps each once). Nothing is trimmed. How many were kept."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no revisions")
+
+    def get_revisions_bin(self, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
+        """RavenDB's revisions bin: the delete revision of each deleted document that has one
+        as its newest revision and does not exist again, the newest delete first; ``start``
+        of them skipped, at most ``page_size``."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no revisions")
 
     @abc.abstractmethod
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:

@@ -33,8 +33,8 @@ from rookdb.protocol_statistics import decode_statistics
 from rookdb.query import Query, QueryStatistics
 from rookdb.rql_printer import print_query
 from rookdb.storage.base import Backend
+from rookdb.storage.http_attachments import HttpAttachments
 from rookdb.storage.http_counters import HttpCounters, named_replies, noting_counters
-from rookdb.storage.http_revisions import HttpRevisions
 from rookdb.storage.http_transport import (
     API_KEY_VARIABLE,
     MAX_BATCH_BYTES,
@@ -45,6 +45,7 @@ from rookdb.storage.http_transport import (
 )
 from rookdb.storage.identities import check_client_configuration, check_seed, identity_key
 from rookdb.storage.records import (
+    AttachmentPutCommand,
     BatchResult,
     Capabilities,
     Command,
@@ -67,7 +68,7 @@ from rookdb.storage.streams import QueryStream, StreamedRow, check_streamable
 __all__ = ["API_KEY_VARIABLE", "HttpBackend", "HttpStorage"]
 
 
-class HttpStorage(HttpRevisions, HttpCounters):
+class HttpStorage(HttpAttachments, HttpCounters):
     """One database of a rookdb server."""
 
     def __init__(self, client: Client, name: str, capabilities: Capabilities) -> None:
@@ -182,8 +183,11 @@ class HttpStorage(HttpRevisions, HttpCounters):
         }
 
     def apply(self, batch: Iterable[Command]) -> BatchResult:
+        commands = batch if isinstance(batch, list) else list(batch)
+        if any(type(c) is AttachmentPutCommand for c in commands):
+            return self._apply_with_streams(commands)
         counted: list[CountersCommand] = []
-        content = protocol_batches.encode_commands(noting_counters(batch, counted))
+        content = protocol_batches.encode_commands(noting_counters(commands, counted))
         if len(content) > MAX_BATCH_BYTES:
             raise StorageError(
                 f"this batch is {len(content):,} bytes; the server accepts at most "
@@ -423,6 +427,7 @@ class HttpBackend(Backend):
             remote=True,
             revisions=True,
             counters=True,
+            attachments=True,
         )
         self._client = Client(list(dict.fromkeys(url.rstrip("/") for url in given)))
         self._lock = threading.Lock()

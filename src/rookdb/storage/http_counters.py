@@ -11,6 +11,7 @@ from rookdb.ids import validate_id
 from rookdb.storage.base import Storage
 from rookdb.storage.http_transport import Client
 from rookdb.storage.records import (
+    AttachmentReply,
     BatchResult,
     Command,
     CountersCommand,
@@ -34,7 +35,7 @@ def noting_counters(batch: Iterable[Command], noted: list[CountersCommand]) -> I
 def named_replies(result: BatchResult, commands: Sequence[CountersCommand]) -> BatchResult:
     """``result`` with the name asked in place of each counter the server answered null for
     (a ``Get`` of a counter that does not exist: RavenDB's answer names none)."""
-    replies: list[PatchReply | RevisionReply | CountersReply] = []
+    replies: list[PatchReply | RevisionReply | AttachmentReply | CountersReply] = []
     sent = iter(commands)
     for reply in result.replies:
         if type(reply) is CountersReply:

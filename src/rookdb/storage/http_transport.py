@@ -140,7 +140,7 @@ class Client:
         path: str,
         *,
         params: Any = None,
-        content: bytes | None = None,
+        content: bytes | Iterator[bytes] | None = None,
         write: bool = False,
         missing_ok: bool = False,
         headers: Mapping[str, str] | None = None,
@@ -211,8 +211,68 @@ class Client:
                 self._failed(node, exc, nodes[index + 1].url if index + 1 < len(nodes) else None)
         raise _unreachable(failures)
 
+    def open_stream(
+        self, path: str, params: Any, method: str = "GET"
+    ) -> tuple[Mapping[str, str], Iterator[bytes]] | None:
+        """A binary answer's headers and its body, read as it arrives (the iterator closes
+        the response at its end, or when closed); None for a 404. ``HEAD``: headers only."""
+        failures: list[tuple[str, httpx.TransportError]] = []
+        nodes = self._order()
+        for index, node in enumerate(nodes):
+            try:
+                request = self._http.build_request(method, node.url + path, params=params)
+                response = self._http.send(request, stream=True)
+            except httpx.TransportError as exc:
+                failures.append((node.url, exc))
+                self._failed(node, exc, nodes[index + 1].url if index + 1 < len(nodes) else None)
+                continue
+            self._answered(node)
+            if response.status_code == 404:
+                response.close()
+                return None
+            if response.status_code >= 400:
+                response.read()
+                body = _decode(response)
+                response.close()
+                raise protocol.error_from_body(
+                    response.status_code, body if isinstance(body, dict) else None
+                )
+            return response.headers, _body(response, node.url)
+        raise _unreachable(failures)
+
     def close(self) -> None:
         self._http.close()
+
+
+class _Body:
+    """A streamed answer's body, chunk by chunk; ``close()`` (or its end) closes the
+    response, whether or not it was read."""
+
+    def __init__(self, response: httpx.Response, url: str) -> None:
+        self._response, self._url = response, url
+        self._chunks = response.iter_bytes()
+
+    def __iter__(self) -> _Body:
+        return self
+
+    def __next__(self) -> bytes:
+        try:
+            return next(self._chunks)
+        except StopIteration:
+            self.close()
+            raise
+        except httpx.TransportError as exc:
+            self.close()
+            raise StorageUnavailableError(
+                f"the stream from {self._url} broke: {exc}", original=exc
+            ) from exc
+
+    def close(self) -> None:
+        self._response.close()
+
+
+def _body(response: httpx.Response, url: str) -> Iterator[bytes]:
+    return _Body(response, url)
 
 
 def decode_json_lines(chunks: Iterator[bytes]) -> Iterator[str]:

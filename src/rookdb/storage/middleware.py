@@ -8,6 +8,7 @@ URL scheme for it (``register_backend``). ``rookdb.testing.recording`` is one su
 
 from __future__ import annotations
 
+import datetime as dt
 import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -15,6 +16,7 @@ from typing import Any
 from rookdb.query import Query
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import (
+    AttachmentDetails,
     BatchResult,
     Command,
     ConditionalGetResult,
@@ -99,6 +101,29 @@ class MiddlewareStorage(Storage):
 
     def get_counters(self, document_id: str, names: Sequence[str] | None = None) -> dict[str, int]:
         return self.inner.get_counters(document_id, names)
+
+    def get_attachment(self, document_id: str, name: str) -> AttachmentDetails | None:
+        return self.inner.get_attachment(document_id, name)
+
+    def get_attachments(self, document_id: str) -> list[AttachmentDetails]:
+        return self.inner.get_attachments(document_id)
+
+    def read_attachment(
+        self, document_id: str, name: str
+    ) -> tuple[AttachmentDetails, Iterator[bytes]] | None:
+        return self.inner.read_attachment(document_id, name)
+
+    def get_revision_before(self, document_id: str, before: dt.datetime) -> DocumentRecord | None:
+        return self.inner.get_revision_before(document_id, before)
+
+    def get_revisions_configuration(self) -> dict[str, Any] | None:
+        return self.inner.get_revisions_configuration()
+
+    def import_revisions(self, revisions: Sequence[DocumentRecord]) -> int:
+        return self.inner.import_revisions(revisions)
+
+    def get_revisions_bin(self, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
+        return self.inner.get_revisions_bin(start, page_size)
 
     def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
         return self.inner.stream(collection)

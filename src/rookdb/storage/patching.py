@@ -13,6 +13,10 @@ RavenDB's rules (its ``PatchDocumentCommand``): a missing document is created fr
 (``NotModified``); ``expected_change_vector`` must match (``ConcurrencyError``) unless the
 command says to skip (``Skipped``). A patch sees what the commands before it in the batch
 wrote (their change vectors are not known yet: one expected by a patch then fails).
+
+A script's ``put('users/', doc)`` (or ``'users|'``) answers the id storage completes, as
+RavenDB's does, when the backend gives ``complete(id)``: the id made in its transaction, as
+a put of that id would get it. Without it (a dry run), the id as given.
 """
 
 from __future__ import annotations
@@ -51,9 +55,15 @@ _ASSIGNED = ("@id", "@change-vector", "@last-modified")
 class Patching:
     """The commands of ``batch`` with each ``PatchCommand`` replaced by its writes."""
 
-    def __init__(self, batch: Iterable[Command], read: Reader) -> None:
+    def __init__(
+        self,
+        batch: Iterable[Command],
+        read: Reader,
+        complete: Callable[[str], str] | None = None,
+    ) -> None:
         self._batch = batch
         self._read = read
+        self._complete = complete
         # What the batch wrote so far, by key: the put, or None for a delete.
         self._written: dict[str, PutCommand | None] = {}
         self._puts = 0  # PutCommands yielded so far
@@ -221,7 +231,9 @@ class Patching:
                 i: None if (r := found[document_key(i)]) is None else _as_document(r) for i in ids
             }
 
-        outcome = run_patch_script(request.script, request.values, document, read, document_id)
+        outcome = run_patch_script(
+            request.script, request.values, document, read, document_id, None, self._complete
+        )
         return outcome.document, [(w.id, w.document, w.change_vector) for w in outcome.writes]
 
 

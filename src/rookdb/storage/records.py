@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import io
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import IO, Any, NamedTuple
 
 from rookdb.errors import ConcurrencyError, ConfigurationError, InvalidIdError
 from rookdb.ids import validate_collection_name, validate_id
@@ -27,7 +28,15 @@ from rookdb.serialization.scalars import encode_datetime
 
 __all__ = [
     "ALL_COUNTERS",
+    "ATTACHMENT_COMMANDS",
     "COUNTER_OPERATION_TYPES",
+    "AttachmentCommand",
+    "AttachmentCopyCommand",
+    "AttachmentDeleteCommand",
+    "AttachmentDetails",
+    "AttachmentMoveCommand",
+    "AttachmentPutCommand",
+    "AttachmentReply",
     "BatchResult",
     "Capabilities",
     "Command",
@@ -280,8 +289,153 @@ def validate_counter_name(name: object) -> str:
     return name
 
 
+def _check_name(name: Any, what: str) -> str:
+    if type(name) is not str or not name.strip():
+        raise ConfigurationError(f"an attachment's {what} is a non-blank str, not {name!r}")
+    if "\x00" in name or len(name) > 512:
+        raise ConfigurationError(f"an attachment's {what} has a NUL or is over 512 characters")
+    try:
+        name.encode()
+    except UnicodeEncodeError:
+        raise ConfigurationError(f"an attachment's {what} is not valid Unicode") from None
+    return name
+
+
+def _check_document(document_id: str) -> None:
+    validate_id(document_id)
+    if not document_id or document_id[-1] in "/|":
+        raise InvalidIdError(
+            f"an attachment belongs to a document with a complete id, not {document_id!r}"
+        )
+
+
+@dataclasses.dataclass(slots=True)
+class AttachmentPutCommand:
+    """Store attachment ``name`` of document ``id`` (which must exist when the command runs),
+    its content read from ``data`` (bytes, or a binary stream with ``read(n)``) while the
+    batch is written, in chunks (``relational.attachments``): never whole in memory.
+    ``expected_change_vector``: None writes unconditionally, else the attachment's stored
+    change vector must be it. RavenDB's ``AttachmentPUT`` batch command.
+
+    A stream is read from where it is when the command is made; a backend that must write the
+    batch again (PostgreSQL after a serialization failure) seeks back there, which a stream
+    that cannot seek refuses (``StorageError``)."""
+
+    id: str
+    name: str
+    data: bytes | IO[bytes]
+    content_type: str = ""
+    expected_change_vector: str | None = None
+    _start: int | None = dataclasses.field(default=None, init=False, repr=False)
+    _read: bool = dataclasses.field(default=False, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        _check_document(self.id)
+        _check_name(self.name, "name")
+        if self.content_type is None:
+            self.content_type = ""
+        if type(self.content_type) is not str or "\x00" in self.content_type:
+            raise ConfigurationError(f"a content type is a str, not {self.content_type!r}")
+        if isinstance(self.data, (bytes, bytearray, memoryview)):
+            self.data = io.BytesIO(bytes(self.data))
+        elif not callable(getattr(self.data, "read", None)):
+            raise ConfigurationError(
+                f"an attachment's data is bytes or a binary stream, not {type(self.data).__name__}"
+            )
+        try:
+            self._start = self.data.tell() if self.data.seekable() else None
+        except (AttributeError, OSError, ValueError):
+            self._start = None
+
+    def stream(self) -> IO[bytes]:
+        """The content, from its start: again after a first reading only where it seeks."""
+        from rookdb.errors import StorageError
+
+        stream = self.data
+        assert not isinstance(stream, bytes)
+        if self._read:
+            if self._start is None:
+                raise StorageError(
+                    f"attachment {self.name!r} of {self.id!r}: its stream was read once and "
+                    "cannot seek back to be written again"
+                )
+            stream.seek(self._start)
+        self._read = True
+        return stream
+
+
+@dataclasses.dataclass(slots=True)
+class AttachmentDeleteCommand:
+    """Delete attachment ``name`` of document ``id`` (a no-op when either is absent), under
+    ``expected_change_vector`` (the attachment's) where given. RavenDB's ``AttachmentDELETE``."""
+
+    id: str
+    name: str
+    expected_change_vector: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_document(self.id)
+        _check_name(self.name, "name")
+
+
+@dataclasses.dataclass(slots=True)
+class AttachmentCopyCommand:
+    """Copy attachment ``name`` of ``id`` to ``destination_name`` of ``destination_id`` (the
+    content is shared, not duplicated); RavenDB's ``AttachmentCOPY``. A missing source is an
+    error (``DocumentNotFoundError``), as RavenDB's."""
+
+    id: str
+    name: str
+    destination_id: str
+    destination_name: str
+    expected_change_vector: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_document(self.id)
+        _check_document(self.destination_id)
+        _check_name(self.name, "name")
+        _check_name(self.destination_name, "destination name")
+
+
+@dataclasses.dataclass(slots=True)
+class AttachmentMoveCommand:
+    """Move attachment ``name`` of ``id`` to ``destination_name`` of ``destination_id`` (a
+    rename within one document); RavenDB's ``AttachmentMOVE``."""
+
+    id: str
+    name: str
+    destination_id: str
+    destination_name: str
+    expected_change_vector: str | None = None
+
+    def __post_init__(self) -> None:
+        _check_document(self.id)
+        _check_document(self.destination_id)
+        _check_name(self.name, "name")
+        _check_name(self.destination_name, "destination name")
+
+
+AttachmentCommand = (
+    AttachmentPutCommand | AttachmentDeleteCommand | AttachmentCopyCommand | AttachmentMoveCommand
+)
+ATTACHMENT_COMMANDS = (
+    AttachmentPutCommand,
+    AttachmentDeleteCommand,
+    AttachmentCopyCommand,
+    AttachmentMoveCommand,
+)
+
 Command = (
-    PutCommand | DeleteCommand | ReadCheck | PatchCommand | ForceRevisionCommand | CountersCommand
+    PutCommand
+    | DeleteCommand
+    | ReadCheck
+    | PatchCommand
+    | ForceRevisionCommand
+    | AttachmentPutCommand
+    | AttachmentDeleteCommand
+    | AttachmentCopyCommand
+    | AttachmentMoveCommand
+    | CountersCommand
 )
 
 
@@ -344,14 +498,44 @@ class CountersReply(NamedTuple):
     change_vector: str
 
 
+class AttachmentDetails(NamedTuple):
+    """An attachment as storage keeps it (RavenDB's ``AttachmentDetails``): its name as
+    written, ``hash`` (base64 of its content's 32-byte BLAKE2b, as RavenDB's), content type,
+    size in bytes, change vector, and the id of its document."""
+
+    name: str
+    hash: str
+    content_type: str
+    size: int
+    change_vector: str
+    document_id: str
+
+
+class AttachmentReply(NamedTuple):
+    """What an attachment command did (``type``: ``AttachmentPUT``, ``AttachmentDELETE``,
+    ``AttachmentCOPY``, ``AttachmentMOVE``): the document's id and new change vector (None
+    when nothing was written), and the attachment's details for a put, copy or move."""
+
+    type: str
+    id: str
+    name: str
+    document_change_vector: str | None
+    details: AttachmentDetails | None = None
+    #: A move's source attachment, and its document's new change vector when it is another
+    #: document than the destination (None otherwise).
+    source_id: str | None = None
+    source_name: str | None = None
+    source_change_vector: str | None = None
+
+
 class BatchResult(NamedTuple):
     """Results of ``apply``: one ``WriteResult`` per ``PutCommand``, in batch order; and the
     replies of the other commands (``PatchCommand``: a ``PatchReply``; ``ForceRevisionCommand``:
-    a ``RevisionReply``, none for one ``before_put``: its put answers; ``CountersCommand``: a
-    ``CountersReply``), in batch order."""
+    a ``RevisionReply``, none for one ``before_put``: its put answers; an attachment command:
+    an ``AttachmentReply``; ``CountersCommand``: a ``CountersReply``), in batch order."""
 
     puts: list[WriteResult]
-    replies: Sequence[PatchReply | RevisionReply | CountersReply] = ()
+    replies: Sequence[PatchReply | RevisionReply | AttachmentReply | CountersReply] = ()
 
 
 class ConditionalGetResult(NamedTuple):
@@ -466,6 +650,9 @@ class DatabaseStatistics:
     last_doc_etag: int = 0
     database_change_vector: str = ""
     database_id: str = ""
+    #: Attachments, and the distinct contents they have (RavenDB's unique attachments).
+    count_of_attachments: int = 0
+    count_of_unique_attachments: int = 0
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -493,6 +680,8 @@ class Capabilities:
     revisions: bool = False
     #: Keeps counters (``CountersCommand``, ``Storage.get_counters``).
     counters: bool = False
+    #: Keeps attachments (the attachment commands, ``Storage.get_attachment``...).
+    attachments: bool = False
 
     @classmethod
     def flags(cls) -> tuple[str, ...]:

@@ -15,8 +15,11 @@ import functools
 import re
 from typing import Any, NamedTuple
 
-from rookdb.errors import ConfigurationError, quoted
+from rookdb.errors import ConfigurationError, InvalidIdError, SerializationError, quoted
+from rookdb.ids import validate_collection_name, validate_id
 from rookdb.serialization.encoding import dumps, loads
+from rookdb.serialization.scalars import decode_datetime, encode_datetime
+from rookdb.storage.records import DocumentRecord
 
 __all__ = [
     "CONFIGURATION",
@@ -26,6 +29,8 @@ __all__ = [
     "Rule",
     "Rules",
     "check_configuration",
+    "check_revision",
+    "revision_time",
     "with_flags",
 ]
 
@@ -184,3 +189,47 @@ def with_flags(data: bytes, *flags: str) -> bytes:
         return data
     metadata["@flags"] = ", ".join(present + added)
     return dumps(document)
+
+
+def revision_time(moment: dt.datetime) -> str:
+    """``moment`` as the ``@last-modified`` text revisions keep (UTC, 7 digits, ``Z``), to
+    compare with theirs as text; a naive ``moment`` is UTC, as RavenDB's client sends it."""
+    if moment.utcoffset() is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    return encode_datetime(moment)
+
+
+def check_revision(document: Any) -> DocumentRecord:
+    """A revision as an export writes it and an import (or ``POST /admin/revisions/import``)
+    gives it back: RavenDB's shape, its ``@metadata`` with ``@id``, ``@change-vector``,
+    ``@last-modified`` (kept as storage writes times) and ``@flags`` naming ``Revision`` or
+    ``DeleteRevision``; ``ConfigurationError`` for anything else."""
+    if type(document) is not dict or type(document.get("@metadata")) is not dict:
+        raise ConfigurationError('a revision is a JSON object with "@metadata"')
+    document = dict(document)
+    metadata = document["@metadata"] = dict(document["@metadata"])
+    document_id = metadata.pop("@id", None)
+    change_vector = metadata.pop("@change-vector", None)
+    last_modified = metadata.pop("@last-modified", None)
+    collection = metadata.setdefault("@collection", "@empty")
+    if type(document_id) is not str or type(collection) is not str:
+        raise ConfigurationError("a revision's @metadata names its @id and @collection")
+    flags = metadata.get("@flags")
+    present = {f.strip() for f in flags.split(",")} if type(flags) is str else set()
+    if not present & {REVISION, DELETE_REVISION}:
+        raise ConfigurationError(f"a revision's @flags name {REVISION} or {DELETE_REVISION}")
+    # A change vector identifies a revision (an import skips one it has): text any database
+    # holds, no NUL, no lone surrogate.
+    if type(change_vector) is not str or not change_vector or "\x00" in change_vector:
+        raise ConfigurationError("a revision's @change-vector is a non-empty string")
+    try:
+        change_vector.encode()
+        validate_id(document_id)
+        validate_collection_name(collection)
+        moment = decode_datetime(last_modified) if type(last_modified) is str else None
+        if not isinstance(moment, dt.datetime):
+            raise ConfigurationError("a revision's @last-modified is an ISO 8601 time")
+        data = dumps(document)
+    except (UnicodeEncodeError, ValueError, InvalidIdError, SerializationError) as exc:
+        raise ConfigurationError(f"a revision of {document_id!r}: {exc}") from None
+    return DocumentRecord(document_id, data, change_vector, revision_time(moment), collection)

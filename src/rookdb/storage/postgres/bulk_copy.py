@@ -26,8 +26,9 @@ import psycopg
 
 from rookdb.storage.postgres.indexes import searched
 from rookdb.storage.postgres.transactions import transaction
-from rookdb.storage.postgres.writes import OVERWRITE, _body, insert_from
+from rookdb.storage.postgres.writes import OVERWRITE, _body, _jsonb_text, insert_from
 from rookdb.storage.records import PutCommand, document_key, last_modified_now
+from rookdb.storage.relational.attachments import BatchAttachments
 
 if TYPE_CHECKING:
     from rookdb.storage.postgres.storage import PostgresStorage
@@ -99,6 +100,11 @@ def write(
                     )
                 )
         conn.execute(storage._sql_copy_upsert, (f"-{storage._database_id}", now))
+        # Documents that have attachments keep saying so (``relational.attachments``).
+        attachments = BatchAttachments(storage._attachment_sql, storage._key_list, _jsonb_text)
+        for put in puts:
+            attachments.put(put.id.lower(), put.data)
+        attachments.finish(conn)
         if searched(registry):
             final: dict[str, tuple[str, bytes] | None] = {
                 document_key(put.id): (put.collection, put.data) for put in puts

@@ -30,6 +30,7 @@ from rookdb.storage.postgres.transactions import SNAPSHOT, lock_key, transaction
 from rookdb.storage.postgres.writes import PostgresWrites, _body, log
 from rookdb.storage.records import Capabilities, PutCommand, document_key, last_modified_now
 from rookdb.storage.relational import hilo
+from rookdb.storage.relational.attachments import AttachmentStatements
 from rookdb.storage.relational.counters import CounterStatements
 from rookdb.storage.relational.revisions import RevisionStatements
 from rookdb.storage.relational.statements import Statements
@@ -44,7 +45,9 @@ __all__ = ["FORMAT_VERSION", "PostgresStorage"]
 #: The schema layout this code writes and reads (meta ``format_version``; SPEC D6). Version 2
 #: keeps HiLo ranges in ``Raven/Hilo/<tag>`` documents; a version 1 schema's ``hilo`` table
 #: moves into them when it is opened (``_upgrade_hilo``). Version 3 adds the ``revisions``
-#: table, version 4 the ``counters`` table, each created in an older schema when it is opened.
+#: table, created in an older schema when it is opened. Version 4 adds the attachment tables
+#: (``relational.attachments``) and the ``counters`` table (``relational.counters``), created
+#: in an older schema when it is opened.
 FORMAT_VERSION = 4
 
 # Format 3 (``relational.revisions``): each document's revisions, beside it.
@@ -72,6 +75,38 @@ CREATE TABLE IF NOT EXISTS {s}.counters (
     PRIMARY KEY (key, name_key)
 )
 """
+
+# Format 4 (``relational.attachments``): attachments, their contents once each, in chunks of
+# bytea (no large objects: they outlive their rows and need their own clean-up). EXTERNAL: a
+# chunk is stored out of line uncompressed (attachments are mostly compressed already).
+_ATTACHMENTS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS {s}.attachments (
+    key text COLLATE "C" NOT NULL,     -- the document's key
+    name_key text COLLATE "C" NOT NULL,-- the name lower-cased: names are case-insensitive
+    name text NOT NULL,                -- the name as written
+    hash text COLLATE "C" NOT NULL,    -- base64 BLAKE2b-256 of the content, as RavenDB's
+    content_type text NOT NULL,
+    size bigint NOT NULL,
+    change_vector text NOT NULL,
+    PRIMARY KEY (key, name_key)
+);
+CREATE INDEX IF NOT EXISTS attachments_by_hash ON {s}.attachments (hash);
+CREATE TABLE IF NOT EXISTS {s}.attachment_contents (
+    id bigserial PRIMARY KEY,
+    hash text COLLATE "C" UNIQUE,      -- NULL while its chunks are being written
+    size bigint NOT NULL
+);
+CREATE TABLE IF NOT EXISTS {s}.attachment_chunks (
+    content bigint NOT NULL,
+    seq integer NOT NULL,
+    data bytea NOT NULL,
+    PRIMARY KEY (content, seq)
+);
+ALTER TABLE {s}.attachment_chunks ALTER COLUMN data SET STORAGE EXTERNAL
+"""
+
+#: What ``AttachmentStatements.document`` reads of a document.
+_DOCUMENT_COLUMNS = "id, etag, change_vector, data, collection"
 
 _SCHEMA = """
 CREATE SCHEMA IF NOT EXISTS {s};
@@ -142,6 +177,22 @@ class PostgresStorage(PostgresWrites):
             ),
         )
         self._counter_sql = CounterStatements.of(f"{s}.", "%s", "key = ANY(%s)")
+        self._attachment_sql = AttachmentStatements.of(
+            f"{s}.",
+            "%s",
+            "%b",
+            keys="key = ANY(%s)",
+            new_content=(
+                f"INSERT INTO {s}.attachment_contents (hash, size) VALUES (NULL, 0) RETURNING id"
+            ),
+            lock_hash="SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))",
+            document=f"SELECT {_DOCUMENT_COLUMNS} FROM {s}.documents WHERE key = %s FOR UPDATE",
+            new_version=(
+                f"UPDATE {s}.documents SET data = %s, body = %s::jsonb, etag = %s, "
+                "change_vector = %s, last_modified = %s WHERE key = %s"
+            ),
+            set_data=f"UPDATE {s}.documents SET data = %s, body = %s::jsonb WHERE key = %s",
+        )
         self._prepare_writes()
         self._sql_copy_upsert = bulk_copy.upsert_statement(s)
         with PostgresErrors(f"open the schema {schema}"), self._pool.connection() as conn:
@@ -157,7 +208,14 @@ class PostgresStorage(PostgresWrites):
                 # One creator at a time: CREATE ... IF NOT EXISTS races in the catalogs.
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"rookdb {s}"),))
                 if conn.execute(exists, (self.schema,)).fetchone() is None:
-                    schema = _SCHEMA + _REVISIONS_SCHEMA + ";" + _COUNTERS_SCHEMA
+                    schema = (
+                        _SCHEMA
+                        + _REVISIONS_SCHEMA
+                        + ";"
+                        + _ATTACHMENTS_SCHEMA
+                        + ";"
+                        + _COUNTERS_SCHEMA
+                    )
                     for statement in schema.format(s=s).split(";"):
                         conn.execute(statement)
                     database_id = new_database_id()
@@ -177,10 +235,10 @@ class PostgresStorage(PostgresWrites):
         if version in (1, 2, 3):
             with transaction(conn, "BEGIN"):
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"rookdb {s}"),))
-                upgrade = (
-                    _COUNTERS_SCHEMA if version == 3 else _REVISIONS_SCHEMA + ";" + _COUNTERS_SCHEMA
-                )
-                for statement in upgrade.format(s=s).split(";"):
+                added = _ATTACHMENTS_SCHEMA + ";" + _COUNTERS_SCHEMA
+                if version != 3:
+                    added = _REVISIONS_SCHEMA + ";" + added
+                for statement in added.format(s=s).split(";"):
                     conn.execute(statement)
                 conn.execute(
                     f"UPDATE {s}.meta SET value = %s WHERE name = 'format_version'",
@@ -259,6 +317,11 @@ class PostgresStorage(PostgresWrites):
 
     def _snapshot(self, conn: psycopg.Connection[Any]) -> contextlib.AbstractContextManager[None]:
         return transaction(conn, SNAPSHOT)
+
+    @contextlib.contextmanager
+    def _revision_transaction(self) -> Iterator[psycopg.Connection[Any]]:
+        with self._connection() as conn, transaction(conn, "BEGIN"):
+            yield conn
 
     @contextlib.contextmanager
     def _stream_reading(self) -> Iterator[StreamReading]:

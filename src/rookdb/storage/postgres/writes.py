@@ -33,6 +33,8 @@ from rookdb.storage.postgres.errors import PostgresBatchErrors
 from rookdb.storage.postgres.indexes import SchemaIndexes, searched
 from rookdb.storage.postgres.transactions import RETRYABLE, transaction
 from rookdb.storage.records import (
+    ATTACHMENT_COMMANDS,
+    AttachmentReply,
     BatchResult,
     Command,
     CountersCommand,
@@ -48,6 +50,7 @@ from rookdb.storage.records import (
     document_key,
     last_modified_now,
 )
+from rookdb.storage.relational.attachments import BatchAttachments
 from rookdb.storage.relational.auto_indexes import Registry
 from rookdb.storage.relational.counters import apply_counters, counters_kept
 from rookdb.storage.relational.revisions import (
@@ -157,11 +160,21 @@ class PostgresWrites(RelationalStorage):
             final: dict[str, tuple[str, bytes] | None] | None = {} if searched(registry) else None
             now = last_modified_now()
             pending: list[_PendingPuts] = []
-            replies: list[tuple[tuple[int, int], RevisionReply | CountersReply]] = []
+            replies: list[
+                tuple[tuple[int, int], RevisionReply | AttachmentReply | CountersReply]
+            ] = []
+            attachments = BatchAttachments(
+                self._attachment_sql, self._key_list, _jsonb_text, revisions=revisions
+            )
             # Patches read (FOR UPDATE: no other batch changes them before COMMIT) and become
             # puts and deletes; what this batch wrote before them, they see from the batch.
-            patching = Patching(batch, lambda keys: self._locked(conn, keys))
-            # Each forced revision's and counters command's place among the replies.
+            patching = Patching(
+                batch,
+                lambda keys: self._locked(conn, keys),
+                lambda document_id: self._completed_id(conn, document_id),
+            )
+            # Each forced revision's, attachment and counters command's place among the
+            # replies: (patches' replies before it, its number among those commands).
             patched: dict[int, tuple[int, int]] = {}
             state = _BatchState(counted)
             with contextlib.ExitStack() as pipeline:
@@ -177,19 +190,21 @@ class PostgresWrites(RelationalStorage):
                     if not serializable and any(type(c) is ReadCheck for c in chunk):
                         raise _ReadCheckLate
                     if revisions is None and any(type(c) is ForceRevisionCommand for c in chunk):
-                        revisions = BatchRevisions(rules)  # no configuration, a forced one
+                        # No configuration, a forced one.
+                        revisions = attachments.revisions = BatchRevisions(rules)
                     if revisions is not None:
                         chunk = [revisions.revise(c) for c in chunk]
                     ids = self._complete_ids(conn, chunk)
                     for span in _spans(chunk, ids):
                         puts = self._apply_segment(
-                            conn, span, now, final, revisions, replies, patched, state
+                            conn, span, now, final, revisions, replies, patched, attachments, state
                         )
                         if puts is not None:
                             pending.append(puts)
             results: list[WriteResult] = []
             for puts in pending:
                 self._written(conn, puts, now, results)
+            attachments.finish(conn)
             if revisions is not None:
                 revisions.puts_written(results, now)
                 revisions.finish(conn, self._revision_sql)
@@ -239,13 +254,25 @@ class PostgresWrites(RelationalStorage):
         now: str,
         final: dict[str, tuple[str, bytes] | None] | None,
         revisions: BatchRevisions | None = None,
-        replies: list[tuple[tuple[int, int], RevisionReply | CountersReply]] | None = None,
+        replies: list[tuple[tuple[int, int], RevisionReply | AttachmentReply | CountersReply]]
+        | None = None,
         patched: dict[int, tuple[int, int]] | None = None,
+        attachments: BatchAttachments | None = None,
         state: _BatchState | None = None,
     ) -> _PendingPuts | None:
         """Commands on distinct keys: read checks, deletes, then puts, each kind in statements
-        whose WHERE is the concurrency check. The puts' results are read later (``_written``)."""
+        whose WHERE is the concurrency check. The puts' results are read later (``_written``).
+        An attachment command is a span of its own (``_spans``)."""
         batch, keys = span.batch, span.keys
+        if isinstance(batch[span.start], ATTACHMENT_COMMANDS):
+            assert attachments is not None and replies is not None
+            command = batch[span.start]
+            assert isinstance(command, ATTACHMENT_COMMANDS)
+            attached, _ = attachments.apply(
+                conn, command, lambda: self._next_etag(conn), f"-{self._database_id}", now
+            )
+            replies.append(((patched or {}).get(id(command), (0, 0)), attached))
+            return None
         reads: list[tuple[str, ReadCheck]] = []
         deletes: list[tuple[str, DeleteCommand]] = []
         # Puts by position in the chunk, not as tuples: the pending statements of a batch of
@@ -284,9 +311,11 @@ class PostgresWrites(RelationalStorage):
         if deletes:
             deleted = [key for key, _ in deletes]
             # "" (must not exist) never deletes: the change vector is never empty.
-            expected = [c.expected_change_vector for _, c in deletes]
+            expected = [_comparable(c.expected_change_vector) for _, c in deletes]
             rows = conn.execute(self._sql_delete, (deleted, expected)).fetchall()
             gone = {row[0] for row in rows}
+            if attachments is not None:
+                attachments.documents_deleted(conn, sorted(gone))
             if revisions is not None:
                 for _, document_id, collection in rows:
                     etag = self._next_etag(conn)
@@ -339,6 +368,9 @@ class PostgresWrites(RelationalStorage):
                 positions = [puts[i] for i in chosen]
                 commands = [put_commands[i] for i in chosen]
                 self._put(conn, statement, kind, pending, positions, commands, now)
+        if attachments is not None:
+            for j, command in zip(puts, put_commands, strict=True):
+                attachments.put(keys[j], command.data)
         if final is not None:
             for j, command in zip(puts, put_commands, strict=True):
                 final[keys[j]] = (command.collection, command.data)
@@ -386,7 +418,7 @@ class PostgresWrites(RelationalStorage):
         kind of expectation) and add it to ``pending``."""
         keys, ids = pending.span.keys, pending.span.ids
         second = (
-            [c.expected_change_vector for c in commands]
+            [_comparable(c.expected_change_vector) for c in commands]
             if kind == "cv"
             else [ids[j] for j in positions]
         )
@@ -514,6 +546,19 @@ def _as_arrays(statement: str) -> str:
     return f"WITH w AS ({statement}) SELECT array_agg(key), array_agg(change_vector) FROM w"
 
 
+def _comparable(expected: str | None) -> str | None:
+    """An expected change vector as the write statements compare it: one PostgreSQL's text
+    cannot hold (a NUL, a lone surrogate) matches no document, as ``""`` matches none in
+    these statements; the check after them reports the conflict with the one sent."""
+    if expected is None or "\x00" in expected:
+        return None if expected is None else ""
+    try:
+        expected.encode()
+    except UnicodeEncodeError:
+        return ""
+    return expected
+
+
 def _expects(command: PutCommand) -> str | None:
     """What a put requires: nothing (None), absence (``""``) or a change vector (``"cv"``)."""
     expected = command.expected_change_vector
@@ -551,6 +596,13 @@ def _spans(batch: Sequence[Command], ids: list[str]) -> Iterator[_Span]:
     start = 0
     seen: set[str] = set()
     for position, key in enumerate(keys):
+        if isinstance(batch[position], ATTACHMENT_COMMANDS):
+            # Alone, in batch order: it reads and writes documents as the batch left them.
+            if start < position:
+                yield _Span(batch, ids, keys, start, position)
+            yield _Span(batch, ids, keys, position, position + 1)
+            start, seen = position + 1, set()
+            continue
         if key in seen:
             yield _Span(batch, ids, keys, start, position)
             start, seen = position, set()

@@ -21,13 +21,15 @@ from __future__ import annotations
 import datetime as dt
 import time
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import AbstractContextManager
 from typing import Any, ClassVar, NamedTuple
 
 from rookdb.errors import InvalidOperationError
 from rookdb.ids import validate_id
-from rookdb.serialization.encoding import dumps
+from rookdb.serialization.encoding import dumps, loads
 from rookdb.storage.base import Storage
 from rookdb.storage.records import (
+    AttachmentReply,
     BatchResult,
     Command,
     CountersReply,
@@ -48,6 +50,7 @@ from rookdb.storage.revisions_config import (
     Rule,
     Rules,
     check_configuration,
+    revision_time,
     with_flags,
 )
 
@@ -78,6 +81,11 @@ class RevisionStatements(NamedTuple):
     total: str
     #: Record columns of the revision with a change vector.
     by_change_vector: str
+    #: Record columns of a key's newest revision at or before a time: key, time.
+    before: str
+    #: Record columns of each key's newest revision when the key has no document, the
+    #: newest first (the revisions bin's candidates).
+    bin: str
     #: id, collection, etag, change vector, last modified, data of the document whose key
     #: is the one parameter, locked for the batch's transaction where the dialect locks rows.
     document: str
@@ -121,6 +129,15 @@ class RevisionStatements(NamedTuple):
             ),
             total=f"SELECT count(*) FROM {table} WHERE key = {mark}",
             by_change_vector=f"SELECT {columns} FROM {table} WHERE change_vector = {mark}",
+            bin=(
+                f"SELECT {columns} FROM {table} r WHERE etag = (SELECT max(etag) FROM {table} "
+                f"WHERE key = r.key) AND NOT EXISTS (SELECT 1 FROM {schema}documents d "
+                "WHERE d.key = r.key) ORDER BY etag DESC"
+            ),
+            before=(
+                f"SELECT {columns} FROM {table} WHERE key = {mark} AND last_modified <= {mark} "
+                "ORDER BY etag DESC LIMIT 1"
+            ),
         )
 
 
@@ -165,13 +182,15 @@ def force_revision(
 
 
 def with_revision_replies(
-    result: BatchResult, replies: Sequence[tuple[int, RevisionReply | CountersReply]]
+    result: BatchResult,
+    replies: Sequence[tuple[int, RevisionReply | AttachmentReply | CountersReply]],
 ) -> BatchResult:
-    """``result`` with the replies of forced revisions (and of counters commands) among its
-    other replies, in batch order: each comes after as many of those as its number says."""
+    """``result`` with the replies of forced revisions (and of attachment and counters
+    commands) among its other replies, in batch order: each comes after as many patches' as
+    its number says."""
     if not replies:
         return result
-    merged: list[PatchReply | RevisionReply | CountersReply] = []
+    merged: list[PatchReply | RevisionReply | AttachmentReply | CountersReply] = []
     others = list(result.replies)
     taken = 0
     for before, reply in replies:
@@ -322,6 +341,13 @@ class RevisionsStorage(Storage):
     def _connection(self) -> Any:
         raise NotImplementedError
 
+    def _revision_transaction(self) -> AbstractContextManager[Any]:
+        """A connection in a write transaction of the dialect's (``import_revisions``)."""
+        raise NotImplementedError
+
+    def _next_etag(self, conn: Any) -> int:
+        raise NotImplementedError
+
     def configure_revisions(self, configuration: dict[str, Any]) -> int:
         kept = dumps(check_configuration(configuration)).decode()
         index = time.time_ns() // 1000  # grows with each change without reading the last
@@ -350,6 +376,65 @@ class RevisionsStorage(Storage):
                 if row is not None:
                     found[change_vector] = _revision(row)
         return found
+
+    def get_revision_before(self, document_id: str, before: dt.datetime) -> DocumentRecord | None:
+        validate_id(document_id)
+        # Revisions' times are fixed-width ISO text in UTC: they compare as text.
+        values = (document_id.lower(), revision_time(before))
+        with self._errors("read revisions"), self._connection() as conn:
+            row = conn.execute(self._revision_sql.before, values).fetchone()
+        return None if row is None else _revision(row)
+
+    def get_revisions_configuration(self) -> dict[str, Any] | None:
+        with self._errors("read the revisions configuration"), self._connection() as conn:
+            row = conn.execute(self._sql.get_meta, (CONFIGURATION,)).fetchone()
+        return None if row is None else dict(loads(row[0]))
+
+    def import_revisions(self, revisions: Sequence[DocumentRecord]) -> int:
+        sql = self._revision_sql
+        kept = 0
+        with self._errors("import revisions"), self._revision_transaction() as conn:
+            for revision in revisions:
+                if conn.execute(sql.by_change_vector, (revision.change_vector,)).fetchone():
+                    continue
+                # An etag of the database's: revisions keep their order among a document's
+                # others (and the bin's among deletes), before any written after.
+                etag = self._next_etag(conn)
+                data = revision.data.decode() if sql.text else revision.data
+                values = (revision.id.lower(), etag, revision.id, revision.collection)
+                conn.execute(
+                    sql.insert, (*values, revision.change_vector, revision.last_modified, data)
+                )
+                kept += 1
+        return kept
+
+    def get_revisions_bin(self, start: int = 0, page_size: int = 25) -> list[DocumentRecord]:
+        found: list[DocumentRecord] = []
+        if not page_size:
+            return found
+        with self._errors("read the revisions bin"), self._connection() as conn:
+            cursor = conn.execute(self._revision_sql.bin)
+            # A newest revision that is not a delete revision (its collection kept none when
+            # it was deleted) is no bin entry; the flags are read here, not in each dialect.
+            while rows := cursor.fetchmany(100):
+                for row in rows:
+                    revision = _revision(row)
+                    if not _deleted(revision):
+                        continue
+                    if start:
+                        start -= 1
+                        continue
+                    found.append(revision)
+                    if len(found) == page_size:
+                        return found
+        return found
+
+
+def _deleted(revision: DocumentRecord) -> bool:
+    """Whether ``revision`` is a delete revision."""
+    metadata = loads(revision.data).get("@metadata")
+    flags = metadata.get("@flags") if type(metadata) is dict else None
+    return type(flags) is str and DELETE_REVISION in (f.strip() for f in flags.split(","))
 
 
 def _storable(text: str) -> bool:

@@ -56,6 +56,7 @@ from rookdb.storage.records import (
     document_key,
 )
 from rookdb.storage.relational import hilo, query_stream
+from rookdb.storage.relational.attachments import AttachmentsStorage
 from rookdb.storage.relational.auto_indexes import (
     RegistryCache,
     log_made,
@@ -123,7 +124,7 @@ def read_check_failed(check: ReadCheck, actual: str | None) -> ConcurrencyError:
     )
 
 
-class RelationalStorage(RevisionsStorage, CountersStorage):
+class RelationalStorage(AttachmentsStorage, RevisionsStorage, CountersStorage):
     """One rookdb database in a relational database; a dialect subclasses it."""
 
     #: Automatic indexes per collection; past it, queries on new fields scan (SPEC Q4).
@@ -475,6 +476,7 @@ class RelationalStorage(RevisionsStorage, CountersStorage):
             ]
             last_etag = self._last_etag(conn)
             size = self._size_on_disk(conn)
+            attachments, unique = self._attachment_counts(conn)
         return DatabaseStatistics(
             self.name,
             sum(counts.values()),
@@ -485,6 +487,8 @@ class RelationalStorage(RevisionsStorage, CountersStorage):
             # RavenDB's form, as each document's: one node, this database's id.
             database_change_vector=f"A:{last_etag}-{self._database_id}" if last_etag else "",
             database_id=self._database_id,
+            count_of_attachments=attachments,
+            count_of_unique_attachments=unique,
         )
 
     @abc.abstractmethod

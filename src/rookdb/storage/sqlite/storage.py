@@ -23,6 +23,8 @@ from rookdb.query import OrderBy, Query
 from rookdb.storage.owned_metadata import COUNTERS, kept, marks
 from rookdb.storage.patching import Patching
 from rookdb.storage.records import (
+    ATTACHMENT_COMMANDS,
+    AttachmentReply,
     BatchResult,
     Capabilities,
     Command,
@@ -39,6 +41,7 @@ from rookdb.storage.records import (
     last_modified_now,
 )
 from rookdb.storage.relational import hilo
+from rookdb.storage.relational.attachments import AttachmentStatements, BatchAttachments
 from rookdb.storage.relational.counters import CounterStatements, apply_counters
 from rookdb.storage.relational.revisions import (
     CONFIGURATION,
@@ -69,7 +72,9 @@ log = logging.getLogger("rookdb.storage.sqlite")
 #: The on-disk format this code writes and reads (``PRAGMA user_version``; SPEC D6). Version 2
 #: keeps HiLo ranges in ``Raven/Hilo/<tag>`` documents; a version 1 file's ``hilo`` table
 #: moves into them when it is opened (``_upgrade_hilo``). Version 3 adds the ``revisions``
-#: table, version 4 the ``counters`` table, each created in an older file when it is opened.
+#: table, created in an older file when it is opened. Version 4 adds the attachment tables
+#: (``relational.attachments``) and the ``counters`` table (``relational.counters``), created
+#: in an older file when it is opened.
 FORMAT_VERSION = 4
 FILE_SUFFIX = ".rookdb"
 
@@ -97,6 +102,33 @@ CREATE TABLE IF NOT EXISTS counters (
     value INTEGER NOT NULL,
     PRIMARY KEY (key, name_key)
 ) WITHOUT ROWID
+"""
+
+# Format 4 (``relational.attachments``): attachments, their contents once each, in chunks.
+# The chunks' table has rowids: SQLite advises against WITHOUT ROWID for rows this big.
+_ATTACHMENTS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS attachments (
+    key TEXT NOT NULL,             -- the document's key
+    name_key TEXT NOT NULL,        -- the name lower-cased: names are case-insensitive
+    name TEXT NOT NULL,            -- the name as written
+    hash TEXT NOT NULL,            -- base64 BLAKE2b-256 of the content, as RavenDB's
+    content_type TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    change_vector TEXT NOT NULL,
+    PRIMARY KEY (key, name_key)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS attachments_by_hash ON attachments (hash);
+CREATE TABLE IF NOT EXISTS attachment_contents (
+    id INTEGER PRIMARY KEY,
+    hash TEXT UNIQUE,              -- NULL while its chunks are being written
+    size INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS attachment_chunks (
+    content INTEGER NOT NULL,
+    seq INTEGER NOT NULL,
+    data BLOB NOT NULL,
+    PRIMARY KEY (content, seq)
+)
 """
 
 _SCHEMA = (
@@ -131,6 +163,8 @@ CREATE INDEX IF NOT EXISTS auto_values_by_key ON auto_values (key);
     + _REVISIONS_SCHEMA
     + ";"
     + _COUNTERS_SCHEMA
+    + ";"
+    + _ATTACHMENTS_SCHEMA
 )
 
 _STATEMENTS = Statements.of(
@@ -159,6 +193,24 @@ _REVISIONS = RevisionStatements.of(
 )
 _COUNTERS_KEY, _COUNTERS_FLAG = marks(COUNTERS)
 _COUNTERS = CounterStatements.of("", "?", "key IN (SELECT value FROM json_each(?))")
+_ATTACHMENTS = AttachmentStatements.of(
+    "",
+    "?",
+    "?",
+    keys="key IN (SELECT value FROM json_each(?))",
+    new_content="INSERT INTO attachment_contents (hash, size) VALUES (NULL, 0) RETURNING id",
+    lock_hash="SELECT ?",  # the batch holds the write lock already
+    document=(
+        "SELECT id, etag, change_vector, CAST(data AS BLOB), collection FROM documents "
+        "WHERE key = ?"
+    ),
+    new_version=(
+        "UPDATE documents SET data = ?1, etag = ?3, change_vector = ?4, last_modified = ?5 "
+        "WHERE key = ?6 AND ?2 IS ?2"
+    ),
+    set_data="UPDATE documents SET data = ?1 WHERE key = ?3 AND ?2 IS ?2",
+    text=True,
+)
 _UPSERT = (
     "INSERT INTO documents (key, id, collection, etag, change_vector, last_modified, data) "
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
@@ -179,6 +231,7 @@ class SqliteStorage(RelationalStorage):
     _sql = _STATEMENTS
     _revision_sql = _REVISIONS
     _counter_sql = _COUNTERS
+    _attachment_sql = _ATTACHMENTS
 
     def __init__(self, name: str, path: str | None, capabilities: Capabilities) -> None:
         super().__init__(name, capabilities)
@@ -217,6 +270,8 @@ class SqliteStorage(RelationalStorage):
                 conn.execute(statement)
         if version in (1, 2, 3):
             conn.execute(_COUNTERS_SCHEMA)
+            for statement in _ATTACHMENTS_SCHEMA.split(";"):
+                conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
         # The name as first written, for listings (the file's name is lower-cased).
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('name', ?)", (self.name,))
@@ -252,6 +307,18 @@ class SqliteStorage(RelationalStorage):
 
     def _snapshot(self, conn: sqlite3.Connection) -> contextlib.AbstractContextManager[None]:
         return transaction(conn, "DEFERRED")
+
+    @contextlib.contextmanager
+    def _revision_transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._connections as conn, transaction(conn):
+            yield conn
+
+    def _next_etag(self, conn: sqlite3.Connection) -> int:
+        row = conn.execute(
+            "UPDATE meta SET value = CAST(value AS INTEGER) + 1 WHERE name = 'last_etag' "
+            "RETURNING value"
+        ).fetchone()
+        return int(row[0])
 
     @contextlib.contextmanager
     def _stream_reading(self) -> Iterator[StreamReading]:
@@ -338,7 +405,10 @@ class SqliteStorage(RelationalStorage):
         meta = dict(
             conn.execute(
                 "SELECT name, value FROM meta WHERE name IN ('last_etag', 'deleted', ?) "
-                "UNION ALL SELECT 'counters', 1 WHERE EXISTS (SELECT 1 FROM counters)",
+                "UNION ALL SELECT 'counters', 1 WHERE EXISTS (SELECT 1 FROM counters) "
+                # Whether any document has attachments (the batch holds the write lock: none
+                # gets one meanwhile), so that a batch of puts need not look for theirs.
+                "UNION ALL SELECT 'attachments', 1 WHERE EXISTS (SELECT 1 FROM attachments)",
                 (CONFIGURATION,),
             )
         )
@@ -354,9 +424,15 @@ class SqliteStorage(RelationalStorage):
         suffix = f"-{self._database_id}"
         rows: list[tuple[Any, ...]] = []
         results: list[WriteResult] = []
-        replies: list[tuple[int, RevisionReply | CountersReply]] = []
+        replies: list[tuple[int, RevisionReply | AttachmentReply | CountersReply]] = []
         # Whether any document has counters: then each put keeps its document's @counters.
         counted = "counters" in meta
+
+        def next_etag() -> int:
+            nonlocal etag
+            etag += 1
+            return etag
+
         # With value or full-text indexes, the final state of every key the batch touches.
         registry = self._indexes.registry(conn)
         maintained = any(k != "expression" for i in registry.values() for (_, k) in i)
@@ -364,8 +440,17 @@ class SqliteStorage(RelationalStorage):
         deleted_rowids: dict[str, int] = {}
         rules = Rules.of(meta.get(CONFIGURATION))
         revisions = None if rules is None else BatchRevisions(rules)
+        attachments = BatchAttachments(
+            _ATTACHMENTS, self._key_list, present="attachments" in meta, revisions=revisions
+        )
+
+        def complete(document_id: str) -> str:  # a script's put('users/', ...): an etag
+            nonlocal etag
+            etag += 1
+            return self._completed_id(conn, document_id, etag)
+
         # Patches read in this transaction (it holds the write lock) and become puts/deletes.
-        patching = Patching(batch, lambda keys: self._fetch(conn, list(keys)))
+        patching = Patching(batch, lambda keys: self._fetch(conn, list(keys)), complete)
         for command in patching:
             if type(command) is PutCommand:
                 etag += 1
@@ -393,6 +478,7 @@ class SqliteStorage(RelationalStorage):
                 )
                 if checked:
                     current[key] = change_vector
+                attachments.put(key, data)
                 if final is not None:
                     final[key] = (command.collection, data)
                 results.append(WriteResult(document_id, change_vector, now))
@@ -416,6 +502,7 @@ class SqliteStorage(RelationalStorage):
                 conn.execute("DELETE FROM documents WHERE key = ?", (key,))
                 if counted:
                     conn.execute(_COUNTERS.purge, (key,))
+                attachments.documents_deleted(conn, [key])
                 current.pop(key, None)
                 if final is not None:
                     final[key] = None
@@ -424,7 +511,7 @@ class SqliteStorage(RelationalStorage):
                     conn.executemany(_UPSERT, rows)
                     rows = []
                 if revisions is None:
-                    revisions = BatchRevisions(rules)
+                    revisions = attachments.revisions = BatchRevisions(rules)
                 revisions.force(command)
                 etag += 1  # the document's new version's, if it gets HasRevisions
                 reply = force_revision(conn, _REVISIONS, command, etag, suffix, now)
@@ -436,15 +523,9 @@ class SqliteStorage(RelationalStorage):
                 if rows:  # the document as the commands before left it
                     conn.executemany(_UPSERT, rows)
                     rows = []
-
-                def new_etag() -> int:
-                    nonlocal etag
-                    etag += 1
-                    return etag
-
                 assert isinstance(command, CountersCommand)
                 counters_reply, written = apply_counters(
-                    conn, _COUNTERS, _REVISIONS, command, new_etag, suffix, now
+                    conn, _COUNTERS, _REVISIONS, command, next_etag, suffix, now
                 )
                 replies.append((patching.replies_so_far, counters_reply))
                 counted = True
@@ -457,6 +538,14 @@ class SqliteStorage(RelationalStorage):
                             "SELECT collection FROM documents WHERE key = ?", (key,)
                         ).fetchone()
                         final[key] = (row[0], written)
+            elif isinstance(command, ATTACHMENT_COMMANDS):
+                if rows:  # the attachment's document as the commands before left it
+                    conn.executemany(_UPSERT, rows)
+                    rows = []
+                attached, changed = attachments.apply(conn, command, next_etag, suffix, now)
+                replies.append((patching.replies_so_far, attached))
+                if checked:
+                    current.update(changed)
             else:
                 assert isinstance(command, ReadCheck)
                 actual = current.get(document_key(command.id))
@@ -464,6 +553,7 @@ class SqliteStorage(RelationalStorage):
                     raise read_check_failed(command, actual)
         if rows:
             conn.executemany(_UPSERT, rows)
+        attachments.finish(conn)
         if final:
             self._indexes.maintain(conn, registry, final, deleted_rowids)
         if revisions is not None:

@@ -131,6 +131,21 @@ def test_explicit_change_vectors_are_checked_always(store: DocumentStore) -> Non
         session.save_changes()
 
 
+def test_a_change_vector_no_document_could_have_is_a_conflict(store: DocumentStore) -> None:
+    change_vector = "A:1\x00x"
+    # Not a storage failure: PostgreSQL's text holds no NUL (the HTTP fuzzer's DELETE).
+    _save(store, Employee("A"), "employees/1")
+    with store.open_session() as session:
+        session.delete("employees/1", expected_change_vector=change_vector)
+        with pytest.raises(ConcurrencyError):
+            session.save_changes()
+    with store.open_session() as session, pytest.raises(ConcurrencyError):
+        session.store(Employee("B"), "employees/1", change_vector=change_vector)
+        session.save_changes()
+    with store.open_session() as session:
+        assert session.load("employees/1", Employee).first_name == "A"
+
+
 def test_writes_and_reads_fails_if_something_read_changed(store: DocumentStore) -> None:
     _save(store, Employee("Read"), "employees/read")
     options = SessionOptions(optimistic_concurrency_mode=WRITES_AND_READS)

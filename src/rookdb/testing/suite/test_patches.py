@@ -134,6 +134,32 @@ def test_load_put_and_del_in_the_same_transaction(store: DocumentStore) -> None:
     assert _get(storage, "users/3") is None
 
 
+def test_put_answers_the_id_storage_completes(store: DocumentStore) -> None:
+    # RavenDB's put('logs/', doc) answers the id it made; the script may use it at once.
+    storage = _storage(store)
+    _put(storage, "users/1", name="Ann")
+    _put(storage, "users/2", name="Bo")
+    script = (
+        "var meta = { '@collection': 'Logs' };\n"
+        "var first = put('logs/', { n: 1, '@metadata': meta });\n"
+        "var bo = load('users/2');\n"  # the script runs again, the ids it got the same
+        "var second = put('logs/', { n: 2, of: first, '@metadata': meta });\n"
+        "var counted = put('tallies|', { who: bo.name });\n"
+        "this.made = [first, second, counted, load(second).of];"
+    )
+    result = storage.apply([PatchCommand("users/1", _script(script))])
+    assert result.replies[0].status == "Patched"
+    first, second, counted, of = _get(storage, "users/1")["made"]  # type: ignore[index]
+    assert first.startswith("logs/") and first[-2:] == "-A" and first != second
+    assert of == first
+    assert counted == "tallies/1"  # the identity
+    found = storage.get([first, second, counted]).documents
+    assert orjson.loads(found[first.lower()].data)["n"] == 1
+    assert found[second.lower()].collection == "Logs"
+    assert orjson.loads(found[counted.lower()].data)["who"] == "Bo"
+    assert storage.next_identity("tallies") == 2  # one identity taken, not one per run
+
+
 def test_a_patch_sees_what_the_batch_wrote_before_it(store: DocumentStore) -> None:
     storage = _storage(store)
     _put(storage, "users/1", n=1)

@@ -21,6 +21,7 @@ from rookdb import (
 from rookdb.operations import ConfigureRevisionsOperation
 from rookdb.revisions import RevisionsCollectionConfiguration as Collection
 from rookdb.revisions import RevisionsConfiguration
+from rookdb.serialization.scalars import decode_datetime
 
 pytestmark = pytest.mark.rookdb_requires("revisions")
 
@@ -90,6 +91,8 @@ def test_a_collection_configuration_overrides_the_default(store: DocumentStore) 
     _save(store, "orders/1", "Orders", total=1)
     with store.open_session() as session:
         assert session.advanced.revisions.get_count_for("users/1") == 0
+        assert session.advanced.revisions.get_for("users/1") == []
+        assert session.advanced.revisions.get_bin_entries() == []  # nothing kept to list
         assert session.advanced.revisions.get_count_for("orders/1") == 1
 
 
@@ -136,6 +139,57 @@ def test_purge_on_delete_drops_the_revisions(store: DocumentStore) -> None:
         session.save_changes()
     with store.open_session() as session:
         assert session.advanced.revisions.get_count_for("users/1") == 0
+        assert session.advanced.revisions.get_for("users/1") == []
+        assert session.advanced.revisions.get_bin_entries() == []  # nothing kept to list
+
+
+def _delete(store: DocumentStore, *document_ids: str) -> None:
+    for document_id in document_ids:  # one save each: the deletes' order is the bin's
+        with store.open_session() as session:
+            session.delete(document_id)
+            session.save_changes()
+
+
+def test_a_deleted_document_keeps_its_revisions_and_is_in_the_bin(store: DocumentStore) -> None:
+    _configure(store, Collection())
+    for document_id in ("users/1", "users/2", "users/3"):
+        _save(store, document_id, name=document_id)
+    _delete(store, "users/1", "users/2")
+    with store.open_session() as session:
+        revisions = session.advanced.revisions
+        assert session.load("users/1") is None
+        # Its revisions read as before, the delete revision (metadata alone) the newest.
+        assert revisions.get_count_for("users/1") == 2
+        assert revisions.get_for("users/1") == [{}, {"name": "users/1"}]
+        deleted_at = decode_datetime(revisions.get_metadata_for("users/1")[0]["@last-modified"])
+        tick = dt.timedelta(microseconds=1)
+        assert revisions.get_by_before_date("users/1", deleted_at - tick) == {"name": "users/1"}
+        assert revisions.get_by_before_date("users/1", deleted_at) == {}
+        entries = revisions.get_bin_entries()
+        assert [m["@id"] for m in entries] == ["users/2", "users/1"]  # the newest delete first
+        assert entries[0]["@flags"] == "HasRevisions, DeleteRevision"
+        assert (
+            entries[1]["@change-vector"]
+            == revisions.get_metadata_for("users/1")[0]["@change-vector"]
+        )
+        assert [m["@id"] for m in revisions.get_bin_entries(1, 5)] == ["users/1"]
+        assert [m["@id"] for m in revisions.get_bin_entries(0, 1)] == ["users/2"]
+        assert revisions.get_bin_entries(0, 0) == []
+    _save(store, "users/1", name="again")  # written again: out of the bin
+    with store.open_session() as session:
+        revisions = session.advanced.revisions
+        assert [m["@id"] for m in revisions.get_bin_entries()] == ["users/2"]
+        assert revisions.get_count_for("users/1") == 3
+
+
+def test_a_delete_that_keeps_no_revision_is_not_in_the_bin(store: DocumentStore) -> None:
+    _configure(store, Collection())
+    _save(store, "users/1", name="a")
+    _configure(store, None, orders=Collection())  # users keep no more revisions
+    _delete(store, "users/1")
+    with store.open_session() as session:
+        assert session.advanced.revisions.get_bin_entries() == []
+        assert session.advanced.revisions.get_count_for("users/1") == 1
 
 
 def test_revisions_by_change_vector(store: DocumentStore) -> None:
@@ -152,6 +206,36 @@ def test_revisions_by_change_vector(store: DocumentStore) -> None:
         assert revisions.get("A:1\x00x") is None  # none could have it (the fuzzer's NUL)
         found = revisions.get([newer, "no-such-change-vector"])
         assert found == {newer: {"name": "b"}, "no-such-change-vector": None}
+
+
+def _times(store: DocumentStore, document_id: str) -> list[dt.datetime]:
+    """The times of a document's revisions, the newest first."""
+    with store.open_session() as session:
+        metadata = session.advanced.revisions.get_metadata_for(document_id)
+    return [decode_datetime(m["@last-modified"]) for m in metadata]
+
+
+def test_a_revision_by_date_is_the_newest_at_or_before_it(store: DocumentStore) -> None:
+    _configure(store, Collection())
+    _save(store, "users/1", name="a")
+    _save(store, "users/1", name="b")
+    newer, older = _times(store, "users/1")
+    tick = dt.timedelta(microseconds=1)
+    with store.open_session() as session:
+        revisions = session.advanced.revisions
+        assert revisions.get_by_before_date("users/1", older) == {"name": "a"}  # at: included
+        assert revisions.get_by_before_date("USERS/1", newer - tick) == {"name": "a"}
+        assert revisions.get_by_before_date("users/1", newer) == {"name": "b"}
+        assert revisions.get_by_before_date("users/1", older - tick) is None  # none that old
+        assert revisions.get_by_before_date("users/2", newer) is None
+        # A naive datetime is UTC (RavenDB's client sends datetime.utcnow()).
+        naive = newer.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        assert revisions.get_by_before_date("users/1", naive) == {"name": "b"}
+        paris = dt.timezone(dt.timedelta(hours=1))
+        assert revisions.get_by_before_date("users/1", older.astimezone(paris)) == {"name": "a"}
+        assert session.advanced.number_of_requests == 7
+        with pytest.raises(TypeError):
+            revisions.get_by_before_date("users/1", "2020-01-01")  # type: ignore[arg-type]
 
 
 def test_revisions_are_not_tracked(store: DocumentStore) -> None:
@@ -199,6 +283,8 @@ def test_a_bad_configuration_is_refused_and_the_old_one_stays(
     _save(store, "users/1", name="a")
     with store.open_session() as session:
         assert session.advanced.revisions.get_count_for("users/1") == 0
+        assert session.advanced.revisions.get_for("users/1") == []
+        assert session.advanced.revisions.get_bin_entries() == []  # nothing kept to list
 
 
 def test_a_configuration_replaces_the_one_before(store: DocumentStore) -> None:
