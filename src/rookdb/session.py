@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from rookdb import saving
 from rookdb.advanced import Advanced
 from rookdb.conventions import DocumentConventions, dict_collection_name
+from rookdb.counters import SessionCounters, SessionDocumentCounters
 from rookdb.deferred import Deferred
 from rookdb.errors import InvalidOperationError, SerializationError, TooManyRequestsError
 from rookdb.events import (
@@ -89,6 +90,8 @@ class DocumentSession(EventRegistration):
         self._last_metadata: dict[str, Any] = {}
         self._pending_lazy: list[LazyOperation] = []
         self._forced_revisions = ForcedRevisions()
+        # Counter operations the next save sends, and the values the session knows.
+        self._counters = SessionCounters()
         # Commands the next save sends after the entities' own (defer, typed patches).
         self._deferred = Deferred()
         self._requests = 0
@@ -340,6 +343,15 @@ class DocumentSession(EventRegistration):
         read = self._prefix_read(id_prefix, matches, start, page_size, exclude, start_after)
         return self._load_prefix(read, object_type)
 
+    def counters_for(self, entity_or_id: Any) -> SessionDocumentCounters:
+        """The counters of a document (an entity the session tracks, or an id): RavenDB's
+        ``SessionDocumentCounters`` (``rookdb.counters``)."""
+        return SessionDocumentCounters(self, entity_or_id)
+
+    def counters_for_entity(self, entity: object) -> SessionDocumentCounters:
+        """``counters_for`` of a tracked entity (RavenDB's name)."""
+        return SessionDocumentCounters(self, entity)
+
     def include(self, path: str) -> LoaderWithInclude:
         """Load documents together with those ``path`` references, in one request."""
         self._check_open()
@@ -562,6 +574,7 @@ class DocumentSession(EventRegistration):
         self._included.clear()
         self._pending_lazy.clear()
         self._deferred.clear()
+        self._counters.clear()
 
     def _reload(self, state: DocumentState) -> bool:
         """Read ``state``'s document again and make its entity hold it, dropping local edits
