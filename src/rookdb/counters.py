@@ -31,9 +31,11 @@ from typing import TYPE_CHECKING, Any
 from rookdb.errors import InvalidOperationError
 from rookdb.ids import validate_id
 from rookdb.storage.records import (
+    ALL_COUNTERS,
     CounterOperation,
     CountersCommand,
     CountersReply,
+    GetResult,
     document_key,
     validate_counter_name,
 )
@@ -107,6 +109,15 @@ class SessionCounters:
                 cached.values[name.lower()] = (name, None)
         for name, value in found.items():
             cached.values[name.lower()] = (name, value)
+
+    def included(self, result: GetResult, names: tuple[str, ...]) -> None:
+        """Counters read with documents (``include_counter(s)``, ``include_all_counters``)."""
+        if result.counters is None:
+            return
+        every = ALL_COUNTERS in names
+        for key, record in result.documents.items():
+            found = result.counters.get(key, {})
+            self.remember(record.id, found, None if every else names)
 
     def cached(self, document_id: str) -> _Cached | None:
         return self._cache.get(document_key(document_id))

@@ -34,7 +34,12 @@ from rookdb.query import Query, QueryStatistics
 from rookdb.rql_printer import print_query
 from rookdb.storage.base import Backend
 from rookdb.storage.http_attachments import HttpAttachments
-from rookdb.storage.http_counters import HttpCounters, named_replies, noting_counters
+from rookdb.storage.http_counters import (
+    HttpCounters,
+    included_counters,
+    named_replies,
+    noting_counters,
+)
 from rookdb.storage.http_transport import (
     API_KEY_VARIABLE,
     MAX_BATCH_BYTES,
@@ -152,7 +157,10 @@ class HttpStorage(HttpAttachments, HttpCounters):
 
     def _multi_get_request(self, read: Read) -> dict[str, Any]:
         if isinstance(read, IdsRead):
-            query = urlencode([("include", path) for path in read.includes])
+            query = urlencode(
+                [("include", path) for path in read.includes]
+                + [("counter", name) for name in read.counters]
+            )
             return {
                 "Url": f"{self._path}/docs",
                 "Query": f"?{query}" if query else "",
@@ -350,9 +358,10 @@ def _get_result(body: Any) -> GetResult:
             if r is not None
         }
         included = _included(body["Includes"])
+        counters = included_counters(body.get("CounterIncludes"))
     except (KeyError, TypeError, AttributeError) as exc:
         raise ProtocolError(f"the server's documents answer is malformed: {exc}") from exc
-    return GetResult(found, included)
+    return GetResult(found, included, counters)
 
 
 def _prefix_params(read: PrefixRead) -> list[tuple[str, str | int]]:
@@ -393,12 +402,13 @@ def _query_result(query: Query, body: Any) -> QueryResult:
     try:
         stats = decode_statistics(body)
         included = _included(body.get("Includes") or {})
+        counters = included_counters(body.get("CounterIncludes"))
         if query.select:
-            return QueryResult([], included, stats, list(body["Results"]))
+            return QueryResult([], included, stats, list(body["Results"]), counters)
         records = [r for r in protocol.decode_documents(body["Results"]) if r is not None]
     except (KeyError, TypeError, AttributeError) as exc:
         raise ProtocolError(f"the server's query answer is malformed: {exc}") from exc
-    return QueryResult(records, included, stats)
+    return QueryResult(records, included, stats, None, counters)
 
 
 def _included(includes: dict[str, Any]) -> dict[str, DocumentRecord | None]:

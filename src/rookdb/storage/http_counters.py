@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
 
 from rookdb.counters_protocol import decode_counters_detail
 from rookdb.ids import validate_id
@@ -18,10 +19,26 @@ from rookdb.storage.records import (
     CountersReply,
     PatchReply,
     RevisionReply,
+    document_key,
     validate_counter_name,
 )
 
-__all__ = ["HttpCounters", "named_replies", "noting_counters"]
+__all__ = ["HttpCounters", "included_counters", "named_replies", "noting_counters"]
+
+
+def included_counters(raw: Any) -> dict[str, dict[str, int]] | None:
+    """An answer's ``CounterIncludes`` (None where it has none) as ``GetResult.counters``:
+    by document key, the counters that exist, by name."""
+    if raw is None:
+        return None
+    return {
+        document_key(document_id): {
+            name: value
+            for name, value in decode_counters_detail({"Counters": details})
+            if value is not None
+        }
+        for document_id, details in raw.items()
+    }
 
 
 def noting_counters(batch: Iterable[Command], noted: list[CountersCommand]) -> Iterator[Command]:

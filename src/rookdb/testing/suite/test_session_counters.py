@@ -128,3 +128,32 @@ def test_counters_change_a_documents_version_as_storage_says(store: DocumentStor
         page.title = "b"
         with pytest.raises(ConcurrencyError):
             session.save_changes()
+
+
+def test_loads_include_counters_in_their_one_request(store: DocumentStore) -> None:
+    with store.open_session() as session:
+        for i in (1, 2):
+            session.store(Page(f"p{i}"), f"pages/{i}")
+            session.counters_for(f"pages/{i}").increment("views", i)
+            session.counters_for(f"pages/{i}").increment("likes", 10 * i)
+        session.save_changes()
+    with store.open_session() as session:
+        page = session.load("pages/1", Page, lambda i: i.include_counter("views"))
+        assert page.title == "p1"
+        counters = session.counters_for(page)
+        assert counters.get("views") == 1
+        assert counters.get("missing") is None  # not in @counters
+        assert _requests(session) == 1
+        assert counters.get("likes") == 10  # not included: asked for
+        assert _requests(session) == 2
+    with store.open_session() as session:
+        pages = session.load(["pages/1", "pages/2"], Page, lambda i: i.include_all_counters())
+        assert pages["pages/2"].title == "p2"
+        assert session.counters_for("pages/2").get_all() == {"likes": 20, "views": 2}
+        assert session.counters_for("pages/1").get_many(["likes", "views"]) == {
+            "likes": 10,
+            "views": 1,
+        }
+        assert _requests(session) == 1
+    with store.open_session() as session, pytest.raises(InvalidOperationError):
+        session.load("pages/1", Page, lambda i: i.include_all_counters().include_counter("x"))
