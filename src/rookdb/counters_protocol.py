@@ -37,22 +37,23 @@ __all__ = [
 ]
 
 
-def counter_detail(document_id: str, name: str, value: int) -> dict[str, Any]:
-    """RavenDB's ``CounterDetail`` of one counter."""
+def counter_detail(document_id: str, name: str, value: int, full: bool = False) -> dict[str, Any]:
+    """RavenDB's ``CounterDetail`` of one counter; ``full``: its value per node too (one
+    node, ``A``: RavenDB's ``ReplyWithAllNodesValues``)."""
     return {
         "DocumentId": document_id,
         "CounterName": name,
         "TotalValue": value,
-        "CounterValues": None,
+        "CounterValues": {"A": value} if full else None,
     }
 
 
 def counters_detail(
-    document_id: str, counters: Sequence[tuple[str, int | None]]
+    document_id: str, counters: Sequence[tuple[str, int | None]], full: bool = False
 ) -> list[dict[str, Any] | None]:
     """The details of ``counters`` (name, value; None: it does not exist) of one document."""
     return [
-        None if value is None else counter_detail(document_id, name, value)
+        None if value is None else counter_detail(document_id, name, value, full)
         for name, value in counters
     ]
 

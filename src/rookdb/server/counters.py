@@ -84,13 +84,13 @@ def answer(storage: Storage, params: QueryParams) -> Any:
         raise ConfigurationError("counters are read by docId")
     validate_id(document_id)
     names = [validate_counter_name(n) for n in params.getlist("counter")]
+    full = params.get("full", "").lower() == "true"  # per node: one node here
     if not names:
         found = storage.get_counters(document_id)
-        return {"Counters": counters_detail(document_id, list(found.items()))}
-    found = storage.get_counters(document_id, names)
-    by_key = {name.lower(): (name, value) for name, value in found.items()}
-    asked = [by_key.get(name.lower(), (name, None)) for name in names]
-    return {"Counters": counters_detail(document_id, asked)}
+        return {"Counters": counters_detail(document_id, list(found.items()), full)}
+    found = storage.get_counters(document_id, names)  # by the names asked
+    asked = [(name, found.get(name)) for name in names]
+    return {"Counters": counters_detail(document_id, asked, full)}
 
 
 async def counters(server: _Server, request: Request) -> Response:
@@ -100,12 +100,14 @@ async def counters(server: _Server, request: Request) -> Response:
 
 async def counter_batch(server: _Server, request: Request) -> Response:
     storage = server.storage(request, write=True)
-    commands = decode_counter_batch(await server.body(request))
+    body = await server.body(request)
+    commands = decode_counter_batch(body)
+    full = body.get("ReplyWithAllNodesValues") is True
     if not commands:
         return json_response({"Counters": []})
     result = await run_in_threadpool(storage.apply, commands)
     details: list[dict[str, Any] | None] = []
     for reply in result.replies:
         assert isinstance(reply, CountersReply)
-        details.extend(counters_detail(reply.id, reply.counters))
+        details.extend(counters_detail(reply.id, reply.counters, full))
     return json_response({"Counters": details})

@@ -176,10 +176,14 @@ class CountersStorage(Storage):
 
     def get_counters(self, document_id: str, names: Sequence[str] | None = None) -> dict[str, int]:
         validate_id(document_id)
-        wanted = None if names is None else {validate_counter_name(n).lower() for n in names}
+        asked = None if names is None else [validate_counter_name(n) for n in names]
         with self._errors("read counters"), self._connection() as conn:
             rows = conn.execute(self._counter_sql.every, (document_id.lower(),)).fetchall()
-        return {name: value for name, value in rows if wanted is None or name.lower() in wanted}
+        if asked is None:
+            return dict(rows)
+        # By the names asked, as RavenDB answers them (its RavenDB-15402).
+        values = {name.lower(): value for name, value in rows}
+        return {name: values[name.lower()] for name in asked if name.lower() in values}
 
     def _counters_asked(
         self, conn: Any, keys: list[str], names: Sequence[str]
