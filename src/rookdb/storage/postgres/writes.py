@@ -26,7 +26,7 @@ import orjson
 import psycopg
 
 from rookdb.errors import ConcurrencyError, StorageError
-from rookdb.storage.owned_metadata import COUNTERS, kept, marks
+from rookdb.storage.owned_metadata import COUNTERS, kept, mark
 from rookdb.storage.patching import Patching
 from rookdb.storage.postgres.batch_reading import Replay, chunks, placed
 from rookdb.storage.postgres.errors import PostgresBatchErrors
@@ -392,13 +392,8 @@ class PostgresWrites(RelationalStorage):
             pairs = [(k, c.data) for k, c in zip(keys, commands, strict=True)]
             datas = counters_kept(conn, self._counter_sql, keys, pairs)
         else:  # no counters anywhere: a put's body never brings its own
-            key_mark, flag_mark = marks(COUNTERS)
-            datas = [
-                kept(c.data, {COUNTERS: None})
-                if key_mark in c.data or flag_mark in c.data
-                else c.data
-                for c in commands
-            ]
+            hot = mark(COUNTERS)
+            datas = [kept(c.data, {COUNTERS: None}) if hot in c.data else c.data for c in commands]
         return [
             c if data is c.data else PutCommand(c.id, c.collection, data, c.expected_change_vector)
             for c, data in zip(commands, datas, strict=True)

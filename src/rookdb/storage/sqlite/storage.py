@@ -20,7 +20,7 @@ import orjson
 from rookdb.errors import DatabaseDoesNotExistError
 from rookdb.ids import hilo_document_id
 from rookdb.query import OrderBy, Query
-from rookdb.storage.owned_metadata import COUNTERS, kept, marks
+from rookdb.storage.owned_metadata import COUNTERS, kept, mark
 from rookdb.storage.patching import Patching
 from rookdb.storage.records import (
     ATTACHMENT_COMMANDS,
@@ -191,7 +191,7 @@ _REVISIONS = RevisionStatements.of(
     ),
     text=True,
 )
-_COUNTERS_KEY, _COUNTERS_FLAG = marks(COUNTERS)
+_COUNTERS_MARK = mark(COUNTERS)
 _COUNTERS = CounterStatements.of("", "?", "key IN (SELECT value FROM json_each(?))")
 _ATTACHMENTS = AttachmentStatements.of(
     "",
@@ -465,7 +465,7 @@ class SqliteStorage(RelationalStorage):
                 if counted:  # (the table is as the batch's commands so far left it)
                     names = [r[0] for r in conn.execute(_COUNTERS.every, (key,)).fetchall()]
                     data = kept(data, {COUNTERS: names or None})
-                elif _COUNTERS_KEY in data or _COUNTERS_FLAG in data:  # (the hot path: bytes)
+                elif _COUNTERS_MARK in data:  # (the hot path: one bytes search)
                     data = kept(data, {COUNTERS: None})  # a put's body never brings its own
                 if revisions is not None:
                     data, rule = revisions.put(document_id, command.collection, data)
