@@ -9,6 +9,8 @@ session's ``counters_for`` (the ``Counters`` batch command of ``bulk_docs``, its
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -150,10 +152,19 @@ def test_loads_and_queries_include_counters_in_one_request(store: Any) -> None:
 
 
 def test_bulk_insert_counters(store: Any) -> None:
-    with store.bulk_insert() as bulk:
-        bulk.store_as(User("Ann"), "users/1")
-        bulk.counters_for("users/1").increment("likes", 4)
-        bulk.counters_for("users/1").increment("likes", 1)
-    assert (
-        store.operations.send(GetCountersOperation("users/1", "likes")).counters[0].total_value == 5
+    # In a process of its own: after a bulk insert's counters_for, the official client 7.2
+    # keeps state in its process that makes later bulk inserts of that process lose documents
+    # (seen in this test run: tests/test_ravendb_streams_bulk_insert.py after it).
+    script = (
+        "import sys, ravendb\n"
+        "store = ravendb.DocumentStore(urls=[sys.argv[1]], database=sys.argv[2])\n"
+        "store.initialize()\n"
+        "with store.bulk_insert() as bulk:\n"
+        "    bulk.store_as({'name': 'Ann'}, 'users/1')\n"
+        "    bulk.counters_for('users/1').increment('likes', 4)\n"
+        "    bulk.counters_for('users/1').increment('likes', 1)\n"
     )
+    url, database = store.urls[0], store.database
+    subprocess.run([sys.executable, "-c", script, url, database], check=True, timeout=120)
+    found = store.operations.send(GetCountersOperation("users/1", "likes")).counters
+    assert found[0].total_value == 5
