@@ -32,6 +32,7 @@ from rookdb.storage.records import Capabilities, PutCommand, document_key, last_
 from rookdb.storage.relational import hilo
 from rookdb.storage.relational.attachments import AttachmentStatements
 from rookdb.storage.relational.counters import CounterStatements
+from rookdb.storage.relational.owned import OwnedLookup
 from rookdb.storage.relational.revisions import RevisionStatements
 from rookdb.storage.relational.statements import Statements
 from rookdb.storage.relational.storage import (
@@ -155,6 +156,8 @@ class PostgresStorage(PostgresWrites):
         s = self._s = f'"{schema}"'
         self._indexes = SchemaIndexes(schema)
         self._index_lock = lock_key(f"rookdb indexes {schema}")
+        self._owned_lock = lock_key(f"rookdb owned metadata {schema}")
+        self._owned_lookup = OwnedLookup.of(f"{s}.", "key = ANY(%s)")
         self._sql = Statements.of(
             schema=f"{s}.",
             mark="%s",
@@ -191,7 +194,6 @@ class PostgresStorage(PostgresWrites):
                 f"UPDATE {s}.documents SET data = %s, body = %s::jsonb, etag = %s, "
                 "change_vector = %s, last_modified = %s WHERE key = %s"
             ),
-            set_data=f"UPDATE {s}.documents SET data = %s, body = %s::jsonb WHERE key = %s",
         )
         self._prepare_writes()
         self._sql_copy_upsert = bulk_copy.upsert_statement(s)
@@ -304,7 +306,7 @@ class PostgresStorage(PostgresWrites):
             return
         try:
             with PostgresBatchErrors("write a bulk insert chunk"):
-                self._retried(lambda conn, _: bulk_copy.write(self, conn, puts), False)
+                self._retried(lambda conn, _, __: bulk_copy.write(self, conn, puts), False)
         except bulk_copy.KeepsRevisions:
             self.apply(puts)
 

@@ -20,7 +20,6 @@ import orjson
 from rookdb.errors import DatabaseDoesNotExistError
 from rookdb.ids import hilo_document_id
 from rookdb.query import OrderBy, Query
-from rookdb.storage.owned_metadata import COUNTERS, kept, mark
 from rookdb.storage.patching import Patching
 from rookdb.storage.records import (
     ATTACHMENT_COMMANDS,
@@ -43,6 +42,7 @@ from rookdb.storage.records import (
 from rookdb.storage.relational import hilo
 from rookdb.storage.relational.attachments import AttachmentStatements, BatchAttachments
 from rookdb.storage.relational.counters import CounterStatements, apply_counters
+from rookdb.storage.relational.owned import OwnedLookup, owned_of, stripped
 from rookdb.storage.relational.revisions import (
     CONFIGURATION,
     BatchRevisions,
@@ -191,8 +191,8 @@ _REVISIONS = RevisionStatements.of(
     ),
     text=True,
 )
-_COUNTERS_MARK = mark(COUNTERS)
 _COUNTERS = CounterStatements.of("", "?", "key IN (SELECT value FROM json_each(?))")
+_OWNED = OwnedLookup.of("", "key IN (SELECT value FROM json_each(?))")
 _ATTACHMENTS = AttachmentStatements.of(
     "",
     "?",
@@ -208,7 +208,6 @@ _ATTACHMENTS = AttachmentStatements.of(
         "UPDATE documents SET data = ?1, etag = ?3, change_vector = ?4, last_modified = ?5 "
         "WHERE key = ?6 AND ?2 IS ?2"
     ),
-    set_data="UPDATE documents SET data = ?1 WHERE key = ?3 AND ?2 IS ?2",
     text=True,
 )
 _UPSERT = (
@@ -405,10 +404,10 @@ class SqliteStorage(RelationalStorage):
         meta = dict(
             conn.execute(
                 "SELECT name, value FROM meta WHERE name IN ('last_etag', 'deleted', ?) "
-                "UNION ALL SELECT 'counters', 1 WHERE EXISTS (SELECT 1 FROM counters) "
-                # Whether any document has attachments (the batch holds the write lock: none
-                # gets one meanwhile), so that a batch of puts need not look for theirs.
-                "UNION ALL SELECT 'attachments', 1 WHERE EXISTS (SELECT 1 FROM attachments)",
+                # Whether any document has counters or attachments (the batch holds the write
+                # lock: none gets one meanwhile), so that a batch of puts need not look.
+                "UNION ALL SELECT 'owned', 1 WHERE EXISTS (SELECT 1 FROM counters) "
+                "OR EXISTS (SELECT 1 FROM attachments)",
                 (CONFIGURATION,),
             )
         )
@@ -425,8 +424,9 @@ class SqliteStorage(RelationalStorage):
         rows: list[tuple[Any, ...]] = []
         results: list[WriteResult] = []
         replies: list[tuple[int, RevisionReply | AttachmentReply | CountersReply]] = []
-        # Whether any document has counters: then each put keeps its document's @counters.
-        counted = "counters" in meta
+        # Whether any document has counters or attachments: then each put keeps its
+        # document's (``relational.owned``).
+        owned = "owned" in meta
 
         def next_etag() -> int:
             nonlocal etag
@@ -440,9 +440,7 @@ class SqliteStorage(RelationalStorage):
         deleted_rowids: dict[str, int] = {}
         rules = Rules.of(meta.get(CONFIGURATION))
         revisions = None if rules is None else BatchRevisions(rules)
-        attachments = BatchAttachments(
-            _ATTACHMENTS, self._key_list, present="attachments" in meta, revisions=revisions
-        )
+        attachments = BatchAttachments(_ATTACHMENTS, self._key_list, revisions=revisions)
 
         def complete(document_id: str) -> str:  # a script's put('users/', ...): an etag
             nonlocal etag
@@ -462,11 +460,10 @@ class SqliteStorage(RelationalStorage):
                     check_expected(document_id, command.expected_change_vector, current.get(key))
                 change_vector = f"A:{etag}{suffix}"
                 data = command.data
-                if counted:  # (the table is as the batch's commands so far left it)
-                    names = [r[0] for r in conn.execute(_COUNTERS.every, (key,)).fetchall()]
-                    data = kept(data, {COUNTERS: names or None})
-                elif _COUNTERS_MARK in data:  # (the hot path: one bytes search)
-                    data = kept(data, {COUNTERS: None})  # a put's body never brings its own
+                if owned:  # (the tables are as the batch's commands so far left them)
+                    data = owned_of(conn, _OWNED, self._key_list([key]), [(key, data)])[0]
+                else:  # (the hot path: two bytes searches)
+                    data = stripped(data)  # a put's body never brings its own
                 if revisions is not None:
                     data, rule = revisions.put(document_id, command.collection, data)
                     if rule is not None:
@@ -478,7 +475,6 @@ class SqliteStorage(RelationalStorage):
                 )
                 if checked:
                     current[key] = change_vector
-                attachments.put(key, data)
                 if final is not None:
                     final[key] = (command.collection, data)
                 results.append(WriteResult(document_id, change_vector, now))
@@ -500,7 +496,7 @@ class SqliteStorage(RelationalStorage):
                             if not revisions.deleted(row[1], row[2], etag, cv, now):
                                 etag -= 1
                 conn.execute("DELETE FROM documents WHERE key = ?", (key,))
-                if counted:
+                if owned:
                     conn.execute(_COUNTERS.purge, (key,))
                 attachments.documents_deleted(conn, [key])
                 current.pop(key, None)
@@ -528,7 +524,7 @@ class SqliteStorage(RelationalStorage):
                     conn, _COUNTERS, _REVISIONS, command, next_etag, suffix, now
                 )
                 replies.append((patching.replies_so_far, counters_reply))
-                counted = True
+                owned = True
                 key = document_key(command.id)
                 if written is not None:
                     if checked:
@@ -543,6 +539,7 @@ class SqliteStorage(RelationalStorage):
                     conn.executemany(_UPSERT, rows)
                     rows = []
                 attached, changed = attachments.apply(conn, command, next_etag, suffix, now)
+                owned = True
                 replies.append((patching.replies_so_far, attached))
                 if checked:
                     current.update(changed)
