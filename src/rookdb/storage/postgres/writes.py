@@ -19,7 +19,11 @@ looks for neither; so that no other batch adds a document's first one while such
 advisory lock shared from its BEGIN (the same round trip), and the batch that adds the first
 counter or attachment of a database takes it exclusively, waiting for the batches that began
 without, and sets the ``owned`` meta flag, which never goes: a batch that sees it (or any row
-in the tables) looks up its puts' documents, locked first, in one read for both kinds.
+in the tables) looks up its puts' documents in one read for both kinds, after taking a
+lock of each document's key, shared (an advisory lock of the key's hash, not the row: a
+document may not exist yet when the put reads, and be created and given a counter before the
+put writes). A counters or attachment command takes its documents' key locks exclusively
+first: it waits for the puts that read them, and they for it.
 """
 
 from __future__ import annotations
@@ -120,7 +124,18 @@ class PostgresWrites(RelationalStorage):
         )
         self._sql_current = f"SELECT key, change_vector FROM {s}.documents WHERE key = ANY(%s)"
         self._sql_next_etag = f"SELECT nextval('{s}.etags')"
-        self._sql_lock_keys = f"SELECT 1 FROM {s}.documents WHERE key = ANY(%s) FOR UPDATE"
+        # Per-document advisory locks in a space of their own (two int4 keys): shared by a
+        # put that reads its document's counters and attachments, exclusive for a command that
+        # changes them (the module's docstring).
+        space = self._owned_lock & 0x7FFFFFFF
+        self._sql_lock_keys = (
+            f"SELECT count(pg_advisory_xact_lock_shared({space}, hashtext(k))) "
+            "FROM unnest(%s::text[]) AS k"
+        )
+        self._sql_lock_keys_exclusive = (
+            f"SELECT count(pg_advisory_xact_lock({space}, hashtext(k))) "
+            "FROM unnest(%s::text[]) AS k"
+        )
         self._sql_flag_owned = (
             f"INSERT INTO {s}.meta (name, value) VALUES ('owned', '1') ON CONFLICT DO NOTHING"
         )
@@ -310,6 +325,8 @@ class PostgresWrites(RelationalStorage):
             state.owned = True
             command = batch[span.start]
             assert isinstance(command, ATTACHMENT_COMMANDS)
+            named = (command.id, getattr(command, "destination_id", command.id))
+            conn.execute(self._sql_lock_keys_exclusive, (sorted({n.lower() for n in named}),))
             attached, _ = attachments.apply(
                 conn, command, lambda: self._next_etag(conn), f"-{self._database_id}", now
             )
@@ -381,6 +398,7 @@ class PostgresWrites(RelationalStorage):
             assert replies is not None and state is not None
             if not state.flagged:
                 raise _OwnedFirst
+            conn.execute(self._sql_lock_keys_exclusive, ([command.id.lower()],))
             counters_reply, written = apply_counters(
                 conn,
                 self._counter_sql,
@@ -425,14 +443,14 @@ class PostgresWrites(RelationalStorage):
         owned: bool,
     ) -> list[PutCommand]:
         """``commands`` with each document's counters and attachments as storage has them
-        (``relational.owned``): where the database has any, the puts' documents are locked
-        first (a counters or attachment command locks its document before it reads the
-        names, so the two never interleave), then both tables read for them, the two
+        (``relational.owned``): where the database has any, the puts' keys are locked first,
+        shared (a counters or attachment command locks them exclusively before it reads
+        anything, so the two never interleave), then both tables read for them, the two
         statements in one round trip."""
         if owned:
             pairs = [(k, c.data) for k, c in zip(keys, commands, strict=True)]
             with conn.pipeline():
-                conn.execute(self._sql_lock_keys, (keys,))
+                conn.execute(self._sql_lock_keys, (sorted(keys),))  # in order: fewer deadlocks
                 datas = owned_of(conn, self._owned_lookup, keys, pairs)
         else:  # none anywhere, and none added before COMMIT (the owned lock)
             datas = [stripped(c.data) for c in commands]
