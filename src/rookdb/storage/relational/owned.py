@@ -16,7 +16,7 @@ PostgreSQL's is in ``postgres.writes`` (the ``owned`` meta flag and its advisory
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 from rookdb.storage.owned_metadata import (
@@ -27,7 +27,7 @@ from rookdb.storage.owned_metadata import (
     mark,
 )
 
-__all__ = ["OwnedLookup", "owned_of", "stripped"]
+__all__ = ["KnownOwned", "OwnedLookup", "owned_of", "stripped"]
 
 _MARKS = (mark(COUNTERS), mark(ATTACHMENTS))
 _NONE = {COUNTERS: None, ATTACHMENTS: None}
@@ -52,12 +52,12 @@ class OwnedLookup(NamedTuple):
         )
 
 
-def owned_of(
-    conn: Any, lookup: OwnedLookup, key_list: Any, datas: Sequence[tuple[str, bytes]]
-) -> list[bytes]:
-    """The data of each put (key, data) saying its document's counters and attachments as
-    the tables hold them (``owned_metadata.kept``): one read for them all (``key_list``:
-    their keys as the dialect's key list)."""
+_Found = tuple[dict[str, list[str]], dict[str, list[dict[str, Any]]]]
+
+
+def _read(conn: Any, lookup: OwnedLookup, key_list: Any) -> _Found:
+    """The counters' names and the attachments' entries of the keys of ``key_list``, by key,
+    in name order (name_key: as ``owned_metadata`` orders them)."""
     counters: dict[str, list[str]] = {}
     attachments: dict[str, list[dict[str, Any]]] = {}
     for key, kind, name, hash_, content_type, size, _ in conn.execute(
@@ -69,11 +69,47 @@ def owned_of(
             attachments.setdefault(key, []).append(
                 attachment_entry(name, hash_, content_type, int(size))
             )
-    # In name order already (name_key): the values as owned_metadata's would sort them.
-    return [
-        kept(data, {COUNTERS: counters.get(key), ATTACHMENTS: attachments.get(key)})
-        for key, data in datas
-    ]
+    return counters, attachments
+
+
+def _kept(found: _Found, key: str, data: bytes) -> bytes:
+    counters, attachments = found
+    return kept(data, {COUNTERS: counters.get(key), ATTACHMENTS: attachments.get(key)})
+
+
+def owned_of(
+    conn: Any, lookup: OwnedLookup, key_list: Any, datas: Sequence[tuple[str, bytes]]
+) -> list[bytes]:
+    """The data of each put (key, data) saying its document's counters and attachments as
+    the tables hold them (``owned_metadata.kept``): one read for them all (``key_list``:
+    their keys as the dialect's key list)."""
+    found = _read(conn, lookup, key_list)
+    return [_kept(found, key, data) for key, data in datas]
+
+
+class KnownOwned:
+    """For a write path that writes its batch's commands one by one (SQLite's): the
+    counters and attachments of the documents the batch's puts name, read once, when the
+    first put needs them; again, one key at a time, for a key the batch changed since
+    (``changed``: a counters or attachment command, a delete) or did not name (a patch's
+    put)."""
+
+    def __init__(
+        self, conn: Any, lookup: OwnedLookup, key_list: Callable[[list[str]], Any], keys: list[str]
+    ) -> None:
+        self._lookup, self._key_list = lookup, key_list
+        self._known = set(keys)
+        self._found = _read(conn, lookup, key_list(keys))
+
+    def changed(self, key: str) -> None:
+        """The batch changed the counters or attachments of ``key`` (or deleted it)."""
+        self._known.discard(key)
+
+    def kept(self, conn: Any, key: str, data: bytes) -> bytes:
+        """``data``, a put's of ``key``, saying its document's counters and attachments."""
+        if key in self._known:
+            return _kept(self._found, key, data)
+        return _kept(_read(conn, self._lookup, self._key_list([key])), key, data)
 
 
 def stripped(data: bytes) -> bytes:

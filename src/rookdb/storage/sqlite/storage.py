@@ -42,7 +42,7 @@ from rookdb.storage.records import (
 from rookdb.storage.relational import hilo
 from rookdb.storage.relational.attachments import AttachmentStatements, BatchAttachments
 from rookdb.storage.relational.counters import CounterStatements, apply_counters
-from rookdb.storage.relational.owned import OwnedLookup, owned_of, stripped
+from rookdb.storage.relational.owned import KnownOwned, OwnedLookup, stripped
 from rookdb.storage.relational.revisions import (
     CONFIGURATION,
     BatchRevisions,
@@ -427,6 +427,7 @@ class SqliteStorage(RelationalStorage):
         # Whether any document has counters or attachments: then each put keeps its
         # document's (``relational.owned``).
         owned = "owned" in meta
+        known: KnownOwned | None = None  # read when the first put needs it
 
         def next_etag() -> int:
             nonlocal etag
@@ -461,7 +462,10 @@ class SqliteStorage(RelationalStorage):
                 change_vector = f"A:{etag}{suffix}"
                 data = command.data
                 if owned:  # (the tables are as the batch's commands so far left them)
-                    data = owned_of(conn, _OWNED, self._key_list([key]), [(key, data)])[0]
+                    if known is None:
+                        named = [document_key(c.id) for c in batch if type(c) is PutCommand]
+                        known = KnownOwned(conn, _OWNED, self._key_list, named)
+                    data = known.kept(conn, key, data)
                 else:  # (the hot path: two bytes searches)
                     data = stripped(data)  # a put's body never brings its own
                 if revisions is not None:
@@ -498,6 +502,8 @@ class SqliteStorage(RelationalStorage):
                 conn.execute("DELETE FROM documents WHERE key = ?", (key,))
                 if owned:
                     conn.execute(_COUNTERS.purge, (key,))
+                if known is not None:
+                    known.changed(key)
                 attachments.documents_deleted(conn, [key])
                 current.pop(key, None)
                 if final is not None:
@@ -526,6 +532,8 @@ class SqliteStorage(RelationalStorage):
                 replies.append((patching.replies_so_far, counters_reply))
                 owned = True
                 key = document_key(command.id)
+                if known is not None:
+                    known.changed(key)
                 if written is not None:
                     if checked:
                         current[key] = counters_reply.change_vector
@@ -540,6 +548,9 @@ class SqliteStorage(RelationalStorage):
                     rows = []
                 attached, changed = attachments.apply(conn, command, next_etag, suffix, now)
                 owned = True
+                if known is not None:
+                    for named_id in (command.id, getattr(command, "destination_id", command.id)):
+                        known.changed(document_key(named_id))
                 replies.append((patching.replies_so_far, attached))
                 if checked:
                     current.update(changed)
