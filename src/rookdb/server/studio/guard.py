@@ -1,0 +1,149 @@
+"""Who is using the Studio and what they may do: server-side sessions, CSRF tokens, the
+security headers every Studio answer carries.
+
+A browser is given a session (a random id in an ``HttpOnly``, ``SameSite=Strict`` cookie) on
+its first visit; the session holds a synchronizer token for cross-site request forgery and,
+once the user has logged in on a server with ``--api-keys``, the API key. The key never
+reaches the browser's JavaScript. Every Studio action asks the server's own ``Access`` object
+(``rookdb.server.security``) with that key, as the JSON routes do with ``Authorization``, so
+a read key can do in the Studio exactly what it can do over the protocol.
+
+A state-changing request (``POST``) must carry the session's token in the form field
+``csrf`` and, when the browser sends ``Origin`` or ``Sec-Fetch-Site``, come from this site.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import dataclasses
+import hmac
+import secrets
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rookdb.errors import AuthenticationError, AuthorizationError
+from rookdb.server.security import Access, OpenAccess
+
+__all__ = ["COOKIE", "SECURITY_HEADERS", "CsrfError", "Guard", "Session"]
+
+COOKIE = "rookdb_studio"
+
+#: On every Studio answer. No inline script or style anywhere: everything is a static file.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; "
+        "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+#: Sessions kept at most; past it the least recently used is forgotten (its user logs in
+#: again), so that a client opening sessions without end cannot exhaust the server's memory.
+MAX_SESSIONS = 10_000
+
+
+class CsrfError(AuthorizationError):
+    """A state-changing Studio request without this session's token, or from another site."""
+
+
+@dataclasses.dataclass
+class Session:
+    id: str
+    csrf: str
+    key: str | None = None  # the API key logged in with, on a server with keys
+
+    @property
+    def authorization(self) -> str | None:
+        return None if self.key is None else f"Bearer {self.key}"
+
+
+class Guard:
+    """The Studio's sessions, over the server's ``Access``."""
+
+    def __init__(self, access: Access) -> None:
+        self.access = access
+        self.needs_key = not isinstance(access, OpenAccess)
+        self._sessions: collections.OrderedDict[str, Session] = collections.OrderedDict()
+
+    def session(self, request: Request) -> Session:
+        """The request's session, or a new one (``set_cookie`` gives it to the browser)."""
+        found = self._sessions.get(request.cookies.get(COOKIE, ""))
+        if found is not None:
+            self._sessions.move_to_end(found.id)
+            return found
+        return self._new(None)
+
+    def _new(self, key: str | None) -> Session:
+        session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), key)
+        self._sessions[session.id] = session
+        while len(self._sessions) > MAX_SESSIONS:
+            self._sessions.popitem(last=False)
+        return session
+
+    def login(self, old: Session, key: str) -> Session:
+        """A new session (a new id: no fixation) holding ``key``, if the server knows it;
+        ``AuthenticationError`` if not."""
+        authorization = f"Bearer {key.strip()}"
+        # A database no key names: an unknown key fails to authenticate, a known one is
+        # merely not authorized there.
+        with contextlib.suppress(AuthorizationError):
+            self.access.check(authorization, "\x00", write=False)
+        self.logout(old)
+        return self._new(key.strip())
+
+    def logout(self, session: Session) -> None:
+        self._sessions.pop(session.id, None)
+
+    def logged_in(self, session: Session) -> bool:
+        return not self.needs_key or session.key is not None
+
+    def check(
+        self, session: Session, database: str | None, *, write: bool, admin: bool = False
+    ) -> None:
+        """Raise (401, 403) unless this session may do it (``Access.check``)."""
+        if not self.logged_in(session):
+            raise AuthenticationError("log in with an API key first")
+        self.access.check(session.authorization, database, write=write, admin=admin)
+
+    def may(
+        self, session: Session, database: str | None, *, write: bool, admin: bool = False
+    ) -> bool:
+        try:
+            self.check(session, database, write=write, admin=admin)
+        except (AuthenticationError, AuthorizationError):
+            return False
+        return True
+
+    @staticmethod
+    def check_post(request: Request, session: Session, token: object) -> None:
+        """Raise ``CsrfError`` unless a POST carries the session's token and, where the
+        browser says where it comes from, comes from this site."""
+        if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
+            raise CsrfError("this request came from another site")
+        origin = request.headers.get("origin")
+        if origin is not None and origin != _own_origin(request):
+            raise CsrfError("this request came from another site")
+        if not isinstance(token, str) or not hmac.compare_digest(
+            token.encode(), session.csrf.encode()
+        ):
+            raise CsrfError("the form's security token is missing or stale: reload the page")
+
+    @staticmethod
+    def set_cookie(response: Response, session: Session) -> None:
+        response.set_cookie(
+            COOKIE,
+            session.id,
+            httponly=True,
+            samesite="strict",
+            path="/studio",
+            secure=False,  # the cookie follows the page's scheme (TLS or loopback)
+        )
+
+
+def _own_origin(request: Request) -> str:
+    return f"{request.url.scheme}://{request.headers.get('host', request.url.netloc)}"
