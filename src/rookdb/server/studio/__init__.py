@@ -13,8 +13,9 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
-from starlette.responses import RedirectResponse, Response
+from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -44,7 +45,10 @@ class _StaticFiles(StaticFiles):
     """The Studio's CSS and JavaScript, with the security headers."""
 
     async def get_response(self, path: str, scope: Any) -> Response:
-        response = await super().get_response(path, scope)
+        try:
+            response = await super().get_response(path, scope)
+        except HTTPException as exc:  # no such file (404), not GET or HEAD (405)
+            response = PlainTextResponse("not found", 404 if exc.status_code == 404 else 405)
         response.headers.update(SECURITY_HEADERS)
         return response
 
@@ -72,4 +76,9 @@ def routes(backend: Any, access: Any, limits: Any, databases: Any) -> list[BaseR
         found.append(Route(path, endpoint, methods=list(methods)))
     static = _StaticFiles(directory=Path(__file__).parent / "static")
     found.append(Mount("/studio/static", app=static, name="studio-static"))
+    # Anything else under /studio: a page saying so (a 404, not the protocol's 501).
+    anything = ["GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"]
+    found.append(
+        Route("/studio/{rest:path}", studio.page(studio.not_found, login=False), methods=anything)
+    )
     return found

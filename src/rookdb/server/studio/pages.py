@@ -134,6 +134,9 @@ class Studio:
     def failure(self, request: Request, session: Session, status: int, message: str) -> Response:
         return self.render(request, session, "error.html", status, message=message)
 
+    async def not_found(self, request: Request, session: Session) -> Response:
+        return self.failure(request, session, 404, "there is no such page in the Studio")
+
     async def form(self, request: Request, session: Session) -> dict[str, str]:
         """A POSTed form (url-encoded), its CSRF token checked."""
         from urllib.parse import parse_qsl
@@ -317,6 +320,8 @@ class Studio:
         fields = await self.form(request, session)
         name = self.database_name(request, session, write=True)
         document_id = validate_id(fields.get("id", "").strip())
+        if not document_id:
+            raise ConfigurationError("a document needs an id, such as users/1")
         text = fields.get("document", "")
         expected = fields.get("change_vector") or None
         storage = self.backend.database(name)
@@ -335,7 +340,8 @@ class Studio:
         except ConcurrencyError:
             message = (
                 "Not saved: someone else changed this document since you opened it (409). "
-                "Your text is kept below; reload the document to see their version."
+                "Their version is shown above and your text is kept below; saving again "
+                "replaces their version with your text."
             )
             return await self._again(request, session, name, document_id, text, message, 409)
         query = urlencode({"id": document_id})
