@@ -382,6 +382,41 @@ def test_paging_filter_and_narrow_screen(served: str, watched: Watched) -> None:
     assert watched.errors == []
 
 
+def test_export_and_import_with_progress(served: str, watched: Watched, tmp_path: Path) -> None:
+    for n in range(3):
+        body = {"n": n, "@metadata": {"@collection": "Items"}}
+        _put(served, "source", f"items/{n}", body)
+    page = watched.page
+    page.goto(served + "/studio/db/source")
+    page.click("text=Import and export")
+    with page.expect_download() as download:
+        page.click("#export")
+    exported = tmp_path / "source.jsonl"
+    download.value.save_as(exported)
+    assert len(exported.read_text().splitlines()) == 3
+    # Into another database, from the browser.
+    httpx.put(f"{served}/admin/databases", params={"name": "target"})
+    page.goto(served + "/studio/db/target/transfer")
+    page.set_input_files("#import-file", str(exported))
+    page.click("button:has-text('Import')")
+    page.wait_for_selector("#import-result:has-text('Imported')")
+    assert page.text_content("#import-result") == (
+        "Imported 3 documents, 0 revisions and 0 attachments."
+    )
+    assert page.evaluate("document.getElementById('import-progress').value") == 100
+    watched.shot("import")
+    # A bad file writes nothing, and says which line.
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"n": 1, "@metadata": {"@collection": "X", "@id": "x/1"}}\n{oops\n')
+    page.set_input_files("#import-file", str(bad))
+    page.click("button:has-text('Import')")
+    page.wait_for_selector("#import-result:has-text('Not imported')")
+    assert "line 2" in (page.text_content("#import-result") or "")
+    stats = httpx.get(f"{served}/databases/target/stats").json()
+    assert stats["CountOfDocuments"] == 3
+    assert watched.errors == [] or all("400" in e for e in watched.errors)
+
+
 def test_readme_screenshot_exists() -> None:
     """docs/studio.png is test_paging_filter_and_narrow_screen's ``studio`` screenshot,
     copied by hand from build/screenshots when the Studio's looks change."""

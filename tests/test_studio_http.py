@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from rookdb.server.app import create_app
@@ -126,6 +127,26 @@ def test_writes_need_the_token_and_this_site(client: TestClient) -> None:
         answer = client.post("/studio/databases", data=form, headers=headers)
         assert answer.status_code == 403
     assert "evil" not in client.get("/databases").json()["Databases"]
+
+
+def test_import_needs_the_token_and_checks_the_file(client: TestClient) -> None:
+    token = _token(client)
+    line = b'{"n": 1, "@metadata": {"@collection": "Items", "@id": "items/1"}}\n'
+    refused = client.post("/studio/db/shop/import", content=line)
+    assert refused.status_code == 403
+    bad = client.post(
+        "/studio/db/shop/import", content=line + b"{oops\n", headers={"x-studio-token": token}
+    )
+    assert bad.status_code == 400 and "line 2" in bad.json()["error"]
+    assert client.get("/studio/db/shop/doc?id=items%2F1").status_code == 404  # nothing written
+    done = client.post("/studio/db/shop/import", content=line, headers={"x-studio-token": token})
+    assert done.status_code == 200 and done.json()["documents"] == 1
+    exported = client.get("/studio/db/shop/export")
+    assert exported.headers["content-disposition"] == 'attachment; filename="shop.jsonl"'
+    assert sorted(orjson.loads(x)["@metadata"]["@id"] for x in exported.text.splitlines()) == [
+        "items/1",
+        "users/1",
+    ]
 
 
 def test_api_keys_login_and_rights(tmp_path: Path) -> None:

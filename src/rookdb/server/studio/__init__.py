@@ -9,6 +9,7 @@ in ``guard``. ``routes`` gives the Starlette routes ``create_app`` adds to the s
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
+from rookdb.server.studio import transfers
 from rookdb.server.studio.guard import SECURITY_HEADERS, Guard
 from rookdb.server.studio.pages import Studio
 
@@ -38,6 +40,9 @@ STUDIO_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/studio/db/{database}/doc/delete", "delete_document", ("POST",)),
     ("/studio/db/{database}/new", "new_document", ("GET",)),
     ("/studio/db/{database}/query", "query", ("GET",)),
+    ("/studio/db/{database}/transfer", "transfer_page", ("GET",)),
+    ("/studio/db/{database}/export", "export_database", ("GET",)),
+    ("/studio/db/{database}/import", "import_database", ("POST",)),
 )
 
 
@@ -71,7 +76,11 @@ def routes(backend: Any, access: Any, limits: Any, databases: Any) -> list[BaseR
     studio = Studio(backend, Guard(access), limits, databases)
     found: list[BaseRoute] = [Route("/", _root, methods=["GET"])]
     for path, name, methods in STUDIO_ROUTES:
-        handler: Callable[[Request, Any], Awaitable[Response]] = getattr(studio, name)
+        handler: Callable[[Request, Any], Awaitable[Response]]
+        if hasattr(transfers, name):
+            handler = functools.partial(getattr(transfers, name), studio)
+        else:
+            handler = getattr(studio, name)
         endpoint = studio.page(handler, login=name != "login_page")
         found.append(Route(path, endpoint, methods=list(methods)))
     static = _StaticFiles(directory=Path(__file__).parent / "static")

@@ -19,6 +19,7 @@ import contextlib
 import dataclasses
 import hmac
 import secrets
+import time
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -42,6 +43,9 @@ SECURITY_HEADERS = {
     "Cache-Control": "no-store",
 }
 
+#: A session unused this long is forgotten (its user logs in again).
+IDLE_SECONDS = 8 * 3600
+
 #: Sessions kept at most; past it the least recently used is forgotten (its user logs in
 #: again), so that a client opening sessions without end cannot exhaust the server's memory.
 MAX_SESSIONS = 10_000
@@ -56,6 +60,7 @@ class Session:
     id: str
     csrf: str
     key: str | None = None  # the API key logged in with, on a server with keys
+    used: float = dataclasses.field(default_factory=time.monotonic)
 
     @property
     def authorization(self) -> str | None:
@@ -73,7 +78,12 @@ class Guard:
     def session(self, request: Request) -> Session:
         """The request's session, or a new one (``set_cookie`` gives it to the browser)."""
         found = self._sessions.get(request.cookies.get(COOKIE, ""))
+        now = time.monotonic()
+        if found is not None and now - found.used > IDLE_SECONDS:
+            self.logout(found)
+            found = None
         if found is not None:
+            found.used = now
             self._sessions.move_to_end(found.id)
             return found
         return self._new(None)
@@ -121,7 +131,8 @@ class Guard:
 
     @staticmethod
     def check_post(request: Request, session: Session, token: object) -> None:
-        """Raise ``CsrfError`` unless a POST carries the session's token and, where the
+        """Raise ``CsrfError`` unless a POST carries the session's token (a form's ``csrf``
+        field, or the ``X-Studio-Token`` header of the script's requests) and, where the
         browser says where it comes from, comes from this site."""
         if request.headers.get("sec-fetch-site", "same-origin") not in ("same-origin", "none"):
             raise CsrfError("this request came from another site")
@@ -134,14 +145,14 @@ class Guard:
             raise CsrfError("the form's security token is missing or stale: reload the page")
 
     @staticmethod
-    def set_cookie(response: Response, session: Session) -> None:
+    def set_cookie(request: Request, response: Response, session: Session) -> None:
         response.set_cookie(
             COOKIE,
             session.id,
             httponly=True,
             samesite="strict",
             path="/studio",
-            secure=False,  # the cookie follows the page's scheme (TLS or loopback)
+            secure=request.url.scheme == "https",  # over TLS, never sent without it
         )
 
 

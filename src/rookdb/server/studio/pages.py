@@ -98,7 +98,7 @@ class Studio:
             **values,
         )
         response = Response(html, status, media_type="text/html; charset=utf-8")
-        self.guard.set_cookie(response, session)
+        self.guard.set_cookie(request, response, session)
         return response
 
     def page(
@@ -112,7 +112,7 @@ class Studio:
             try:
                 if login and not self.guard.logged_in(session):
                     response: Response = RedirectResponse("/studio/login", 303)
-                    self.guard.set_cookie(response, session)
+                    self.guard.set_cookie(request, response, session)
                 else:
                     response = await handler(request, session)
             except (BodyTooLarge, BodyTimeout):
@@ -167,7 +167,7 @@ class Studio:
         except AuthenticationError as exc:
             return self.render(request, session, "login.html", 401, error=str(exc))
         response = RedirectResponse("/studio", 303)
-        self.guard.set_cookie(response, new)
+        self.guard.set_cookie(request, response, new)
         return response
 
     async def logout(self, request: Request, session: Session) -> Response:

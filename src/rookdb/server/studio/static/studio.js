@@ -90,3 +90,48 @@ for (const form of document.querySelectorAll("[data-query-form]")) {
   });
   show();
 }
+
+const WHY = {
+  401: "log in again", 403: "this key may not write here, or the page is stale: reload it",
+  413: "the file is over the server's size limit (--max-body-mb)",
+};
+
+// Import: the file is the request's body, so that its upload's progress can be shown.
+for (const form of document.querySelectorAll("[data-import-form]")) {
+  const bar = form.querySelector("progress");
+  const result = form.querySelector("[role=status]");
+  const button = form.querySelector("button");
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    const file = form.elements.file.files[0];
+    if (!file) return;
+    const request = new XMLHttpRequest();
+    request.open("POST", form.dataset.url);
+    request.setRequestHeader("Content-Type", "application/x-ndjson");
+    request.setRequestHeader("X-Studio-Token", form.dataset.token);
+    bar.hidden = false;
+    bar.value = 0;
+    button.disabled = true;
+    result.classList.remove("error");
+    result.textContent = "Sending " + file.name + "…";
+    request.upload.addEventListener("progress", (e) => {
+      if (e.lengthComputable) bar.value = Math.round((100 * e.loaded) / e.total);
+      if (e.loaded === e.total) result.textContent = "Checking and storing " + file.name + "…";
+    });
+    request.addEventListener("loadend", () => {
+      button.disabled = false;
+      let answer = {};
+      try { answer = JSON.parse(request.responseText); } catch { /* not JSON */ }
+      if (request.status === 200) {
+        bar.value = 100;
+        result.textContent = "Imported " + answer.documents + " documents, " +
+          answer.revisions + " revisions and " + answer.attachments + " attachments.";
+      } else {
+        result.classList.add("error");
+        result.textContent = "Not imported (" + (request.status || "no answer") + "): " +
+          (answer.error || WHY[request.status] || "the server did not say why");
+      }
+    });
+    request.send(file);
+  });
+}
