@@ -268,6 +268,9 @@ class Query:
     #: With ``select``: the key each projected field gets (``select age as Id``), one per
     #: field; empty means every field is keyed by its path.
     select_as: tuple[str, ...] = ()
+    #: Counters of the documents found, read with them (``include counters(...)``): names,
+    #: or ``"@all_counters"`` for every one.
+    counters: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_count(self.skip, "skip")

@@ -31,6 +31,7 @@ from rookdb.storage.postgres.writes import PostgresWrites, _body, log
 from rookdb.storage.records import Capabilities, PutCommand, document_key, last_modified_now
 from rookdb.storage.relational import hilo
 from rookdb.storage.relational.attachments import AttachmentStatements
+from rookdb.storage.relational.counters import CounterStatements
 from rookdb.storage.relational.revisions import RevisionStatements
 from rookdb.storage.relational.statements import Statements
 from rookdb.storage.relational.storage import (
@@ -45,7 +46,8 @@ __all__ = ["FORMAT_VERSION", "PostgresStorage"]
 #: keeps HiLo ranges in ``Raven/Hilo/<tag>`` documents; a version 1 schema's ``hilo`` table
 #: moves into them when it is opened (``_upgrade_hilo``). Version 3 adds the ``revisions``
 #: table, created in an older schema when it is opened. Version 4 adds the attachment tables
-#: (``relational.attachments``), created in an older schema when it is opened.
+#: (``relational.attachments``) and the ``counters`` table (``relational.counters``), created
+#: in an older schema when it is opened.
 FORMAT_VERSION = 4
 
 # Format 3 (``relational.revisions``): each document's revisions, beside it.
@@ -61,6 +63,17 @@ CREATE TABLE IF NOT EXISTS {s}.revisions (
     PRIMARY KEY (key, etag)
 );
 CREATE INDEX IF NOT EXISTS revisions_by_change_vector ON {s}.revisions (change_vector)
+"""
+
+# Format 4 (``relational.counters``): each document's counters, beside it.
+_COUNTERS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS {s}.counters (
+    key text COLLATE "C" NOT NULL,     -- the document's key
+    name_key text COLLATE "C" NOT NULL, -- the counter's name lower-cased (case-insensitive)
+    name text NOT NULL,                -- the name as first written
+    value bigint NOT NULL,
+    PRIMARY KEY (key, name_key)
+)
 """
 
 # Format 4 (``relational.attachments``): attachments, their contents once each, in chunks of
@@ -163,6 +176,7 @@ class PostgresStorage(PostgresWrites):
                 "change_vector = %s, last_modified = %s WHERE key = %s"
             ),
         )
+        self._counter_sql = CounterStatements.of(f"{s}.", "%s", "key = ANY(%s)")
         self._attachment_sql = AttachmentStatements.of(
             f"{s}.",
             "%s",
@@ -194,11 +208,15 @@ class PostgresStorage(PostgresWrites):
                 # One creator at a time: CREATE ... IF NOT EXISTS races in the catalogs.
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"rookdb {s}"),))
                 if conn.execute(exists, (self.schema,)).fetchone() is None:
-                    for statement in (
-                        (_SCHEMA + _REVISIONS_SCHEMA + ";" + _ATTACHMENTS_SCHEMA)
-                        .format(s=s)
-                        .split(";")
-                    ):
+                    schema = (
+                        _SCHEMA
+                        + _REVISIONS_SCHEMA
+                        + ";"
+                        + _ATTACHMENTS_SCHEMA
+                        + ";"
+                        + _COUNTERS_SCHEMA
+                    )
+                    for statement in schema.format(s=s).split(";"):
                         conn.execute(statement)
                     database_id = new_database_id()
                     conn.execute(
@@ -217,11 +235,9 @@ class PostgresStorage(PostgresWrites):
         if version in (1, 2, 3):
             with transaction(conn, "BEGIN"):
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"rookdb {s}"),))
-                added = (
-                    _ATTACHMENTS_SCHEMA
-                    if version == 3
-                    else _REVISIONS_SCHEMA + ";" + _ATTACHMENTS_SCHEMA
-                )
+                added = _ATTACHMENTS_SCHEMA + ";" + _COUNTERS_SCHEMA
+                if version != 3:
+                    added = _REVISIONS_SCHEMA + ";" + added
                 for statement in added.format(s=s).split(";"):
                     conn.execute(statement)
                 conn.execute(
