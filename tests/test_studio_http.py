@@ -129,6 +129,24 @@ def test_writes_need_the_token_and_this_site(client: TestClient) -> None:
     assert "evil" not in client.get("/databases").json()["Databases"]
 
 
+def test_document_page_lists_counters_and_attachments(tmp_path: Path) -> None:
+    from rookdb import DocumentStore
+
+    with DocumentStore(urls=f"sqlite:///{tmp_path}", database="shop") as store:
+        with store.open_session() as session:
+            session.store({"title": "Dune"}, "books/1")
+            session.save_changes()
+        with store.open_session() as session:
+            session.counters_for("books/1").increment("<b>likes</b>", 3)
+            session.advanced.attachments.store("books/1", "cover<i>.png", b"png", "image/png")
+            session.save_changes()
+    with _client(tmp_path) as client:
+        page = client.get("/studio/db/shop/doc?id=books%2F1")
+        assert page.status_code == 200
+        assert '&lt;b&gt;likes&lt;/b&gt;</td><td class="number">3<' in page.text
+        assert "cover&lt;i&gt;.png" in page.text and "image/png" in page.text
+
+
 def test_import_needs_the_token_and_checks_the_file(client: TestClient) -> None:
     token = _token(client)
     line = b'{"n": 1, "@metadata": {"@collection": "Items", "@id": "items/1"}}\n'

@@ -270,10 +270,25 @@ class Studio:
         record = result.documents.get(document_key(document_id))
         if record is None:
             return self.failure(request, session, 404, f"there is no document {document_id!r}")
-        attachments = await run_in_threadpool(storage.get_attachments, record.id)
-        revisions = await run_in_threadpool(storage.get_revisions, record.id, 0, PAGE)
+        # What the backend keeps (its capabilities), each read-only here; a page of revisions.
+        can = storage.capabilities
+        attachments = (
+            await run_in_threadpool(storage.get_attachments, record.id) if can.attachments else []
+        )
+        revisions = (
+            await run_in_threadpool(storage.get_revisions, record.id, 0, PAGE)
+            if can.revisions
+            else None
+        )
+        counters = await run_in_threadpool(storage.get_counters, record.id) if can.counters else {}
         return self.document_page(
-            request, session, name, record, attachments=attachments, revisions=revisions
+            request,
+            session,
+            name,
+            record,
+            attachments=attachments,
+            revisions=revisions,
+            counters=counters,
         )
 
     def document_page(
@@ -288,6 +303,7 @@ class Studio:
         error: str | None = None,
         attachments: Any = (),
         revisions: Any = None,
+        counters: dict[str, int] | None = None,
         document_id: str = "",
     ) -> Response:
         body = _body(record) if record is not None else {}
@@ -309,6 +325,8 @@ class Studio:
             error=error,
             attachments=attachments,
             revisions=list(revisions.records) if revisions is not None else [],
+            revisions_total=revisions.total if revisions is not None else 0,
+            counters=counters or {},
             writable=self.guard.may(session, database, write=True),
         )
 
