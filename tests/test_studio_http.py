@@ -250,3 +250,20 @@ def test_fuzz_never_5xx(client: TestClient) -> None:
             follow_redirects=False,
         )
         assert answer.status_code < 500, (method, path, query, answer.text[:300])
+
+
+def test_anonymous_sessions_never_push_out_a_logged_in_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from rookdb.server.studio import guard
+
+    monkeypatch.setattr(guard, "MAX_SESSIONS", 5)
+    keys = ApiKeys([ApiKey(ADMIN_KEY, {"*": "admin"})])
+    app = create_app(open_backend(f"sqlite:///{tmp_path}"), access=keys)
+    with TestClient(app) as client:
+        token = _token(client, "/studio/login")
+        client.post("/studio/login", data={"csrf": token, "key": ADMIN_KEY})
+        for _ in range(20):  # strangers, each a new anonymous session
+            with TestClient(app) as stranger:
+                assert stranger.get("/studio/login").status_code == 200
+        assert client.get("/studio", follow_redirects=False).status_code == 200

@@ -46,8 +46,9 @@ SECURITY_HEADERS = {
 #: A session unused this long is forgotten (its user logs in again).
 IDLE_SECONDS = 8 * 3600
 
-#: Sessions kept at most; past it the least recently used is forgotten (its user logs in
-#: again), so that a client opening sessions without end cannot exhaust the server's memory.
+#: Sessions kept at most, anonymous and logged-in each; past it the least recently used is
+#: forgotten (its user logs in again, or reloads a form), so that a client opening sessions
+#: without end cannot exhaust the server's memory.
 MAX_SESSIONS = 10_000
 
 
@@ -73,26 +74,34 @@ class Guard:
     def __init__(self, access: Access) -> None:
         self.access = access
         self.needs_key = not isinstance(access, OpenAccess)
-        self._sessions: collections.OrderedDict[str, Session] = collections.OrderedDict()
+        # Anonymous sessions (no key) and logged-in ones apart: anyone can open anonymous
+        # sessions by the thousand, which must never push out a logged-in user's.
+        self._anonymous: collections.OrderedDict[str, Session] = collections.OrderedDict()
+        self._keyed: collections.OrderedDict[str, Session] = collections.OrderedDict()
 
     def session(self, request: Request) -> Session:
         """The request's session, or a new one (``set_cookie`` gives it to the browser)."""
-        found = self._sessions.get(request.cookies.get(COOKIE, ""))
+        cookie = request.cookies.get(COOKIE, "")
+        found = self._keyed.get(cookie) or self._anonymous.get(cookie)
         now = time.monotonic()
         if found is not None and now - found.used > IDLE_SECONDS:
             self.logout(found)
             found = None
         if found is not None:
             found.used = now
-            self._sessions.move_to_end(found.id)
+            self._table(found).move_to_end(found.id)
             return found
         return self._new(None)
 
+    def _table(self, session: Session) -> collections.OrderedDict[str, Session]:
+        return self._anonymous if session.key is None else self._keyed
+
     def _new(self, key: str | None) -> Session:
         session = Session(secrets.token_urlsafe(32), secrets.token_urlsafe(32), key)
-        self._sessions[session.id] = session
-        while len(self._sessions) > MAX_SESSIONS:
-            self._sessions.popitem(last=False)
+        table = self._table(session)
+        table[session.id] = session
+        while len(table) > MAX_SESSIONS:
+            table.popitem(last=False)
         return session
 
     def login(self, old: Session, key: str) -> Session:
@@ -107,7 +116,7 @@ class Guard:
         return self._new(key.strip())
 
     def logout(self, session: Session) -> None:
-        self._sessions.pop(session.id, None)
+        self._table(session).pop(session.id, None)
 
     def logged_in(self, session: Session) -> bool:
         return not self.needs_key or session.key is not None
