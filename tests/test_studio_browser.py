@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -378,7 +379,11 @@ def test_paging_filter_and_narrow_screen(served: str, watched: Watched) -> None:
     watched.shot("narrow")
     # The keyboard reaches the links and buttons, in order.
     page.keyboard.press("Tab")
-    assert page.evaluate("document.activeElement.textContent") == "rookdb Studio"
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Enter")
+    assert page.evaluate("document.activeElement.id") == "main"
+    page.keyboard.press("Tab")  # the first control of the page: the editor
+    assert page.evaluate("document.activeElement.id") == "doc-json"
     assert watched.errors == []
 
 
@@ -415,6 +420,16 @@ def test_export_and_import_with_progress(served: str, watched: Watched, tmp_path
     stats = httpx.get(f"{served}/databases/target/stats").json()
     assert stats["CountOfDocuments"] == 3
     assert watched.errors == [] or all("400" in e for e in watched.errors)
+
+
+def test_without_chromium_skips_or_under_ci_fails(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.modules[__name__], "CHROMIUM", Path("/nonexistent/chromium"))
+    monkeypatch.setenv("CI", "false")
+    with pytest.raises(pytest.skip.Exception, match="apt-get install chromium"):
+        _require_browser()
+    monkeypatch.setenv("CI", "true")
+    with pytest.raises(pytest.fail.Exception, match="apt-get install chromium"):
+        _require_browser()
 
 
 def test_readme_screenshot_exists() -> None:
