@@ -632,6 +632,16 @@ class _Parser:
         if self.op(")"):
             counters.append(ALL_COUNTERS)
             return
+        token = self.token
+        if token.kind == "param" and type(self.parameters.get(token.text[1:])) is list:
+            # counters($p) of a list of names, as the official client sends several
+            self.index += 1
+            names = self.parameters[token.text[1:]]
+            if not names or not all(type(n) is str and n for n in names):
+                raise self.error("expected a list of counter names (strings)", token)
+            counters.extend(names)
+            self.expect_op(")")
+            return
         name = self.value()
         if type(name) is not str or not name:
             raise self.error("expected a counter name (a string)", self.tokens[self.index - 1])

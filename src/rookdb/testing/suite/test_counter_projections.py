@@ -84,6 +84,10 @@ def test_counter_projections_parse_and_print() -> None:
     assert query.select_as == ("x", "y")
     text, parameters = to_rql(query)
     assert parse_rql(text, parameters) == query
+    # include counters($p) of a list of names, as the official client sends several
+    assert parse_rql("from Pages include counters($p)", {"p": ["a", "b"]}).counters == ("a", "b")
+    with pytest.raises(QueryError):
+        parse_rql("from Pages include counters($p)", {"p": ["a", 1]})
     for bad in (
         "from Pages select counter()",
         "from Pages select counter(1)",
