@@ -19,7 +19,8 @@ RavenDB's does, when the backend gives ``complete(id)``: the id made in its tran
 a put of that id would get it. Without it (a dry run), the id as given.
 
 A script's ``incrementCounter`` and ``deleteCounter`` become ``CountersCommand``s (not
-``answered``: the patch's reply is theirs) after its document's put and its other writes;
+``answered``: the patch's reply is theirs): those of its own document before its put (then
+written even if the script changed nothing else: ``Patched``), others after its writes;
 ``counter()`` reads with ``read_counters(keys)``, in the transaction, what the batch left:
 a backend applies the commands it is given in chunks of ``chunk`` (1: each as it is given;
 PostgreSQL's are bigger), so the counter commands this yielded that the backend has not
@@ -248,6 +249,15 @@ class Patching:
             if _stripped(document) == _stripped(original):
                 status = "NotModified"
         position = None
+        if record is not None and self._counter_writes:
+            # The script's counters of its own document go before the document's put: the
+            # put then writes the @counters they leave, and the reply has the document's
+            # last change vector (a session that holds it saves it again without conflict).
+            own = [c for c in self._counter_writes if document_key(c.id) == key]
+            if own:
+                self._counter_writes = [c for c in self._counter_writes if c not in own]
+                status = "Patched"
+                yield from own
         if status != "NotModified":
             data = _encode(_stripped(document), command.id)
             put = PutCommand(record.id if record else command.id, collection, data)

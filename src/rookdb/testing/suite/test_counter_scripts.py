@@ -145,3 +145,23 @@ def test_bad_counter_calls_are_script_errors(store: DocumentStore, script: str) 
     with pytest.raises(PatchScriptError):
         _patch(store, "products/0", script)
     assert _counters(store, "products/0") == {"likes": 10}
+
+
+def test_a_session_holding_the_patched_document_saves_it_again(store: DocumentStore) -> None:
+    # The script's counters of its own document are written before it: the patch's reply
+    # has the document's last change vector, even when only a counter changed.
+    _seed(store)
+    with store.open_session() as session:
+        session.advanced.use_optimistic_concurrency = True
+        product = session.load("products/1", Product)
+        session.advanced.defer(
+            PatchCommand("products/1", PatchRequest("incrementCounter(this, 'new');"))
+        )
+        session.save_changes()
+        product.units_in_stock = 42
+        session.save_changes()
+    with store.open_session() as session:
+        product = session.load("products/1", Product)
+        assert product.units_in_stock == 42
+        assert session.advanced.get_metadata_for(product)["@counters"] == ["new"]
+    assert _counters(store, "products/1") == {"new": 1}
