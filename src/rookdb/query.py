@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 from rookdb.errors import InvalidOperationError, QueryError, SerializationError
 
 if TYPE_CHECKING:
+    from rookdb.includes import IncludeBuilder
     from rookdb.lazy import Lazy
 from rookdb.paths import parse_field_path
 from rookdb.query_ast import (
@@ -502,10 +503,24 @@ class DocumentQuery(QueryExecution[T]):
         self._query = dataclasses.replace(self._query, distinct=True)
         return self
 
-    def include(self, path: str) -> DocumentQuery[T]:
-        """Load the documents whose ids ``path`` holds in the same request."""
-        parse_field_path(path)
-        self._query = dataclasses.replace(self._query, includes=(*self._query.includes, path))
+    def include(self, path_or_builder: str | Callable[[IncludeBuilder], Any]) -> DocumentQuery[T]:
+        """Load the documents whose ids ``path`` holds in the same request; or, with a function
+        of an ``IncludeBuilder`` (RavenDB's ``include(lambda b: b.include_counter("likes")
+        .include_documents("employee"))``), those documents and the counters of the documents
+        found (read in the same snapshot, kept in the session's counters cache)."""
+        from rookdb.includes import ALL_COUNTERS, include_spec  # (it imports storage records)
+
+        paths, counters = include_spec(path_or_builder)
+        for path in paths:
+            parse_field_path(path)
+        names = tuple(dict.fromkeys((*self._query.counters, *counters)))
+        if ALL_COUNTERS in names and len(names) > 1:
+            raise InvalidOperationError(
+                "a query includes all counters or some of them by name, not both"
+            )
+        self._query = dataclasses.replace(
+            self._query, includes=(*self._query.includes, *paths), counters=names
+        )
         return self
 
     # -- the AST -----------------------------------------------------------------------------

@@ -286,7 +286,7 @@ class DocumentSession(EventRegistration):
             (got,) = self._storage.read_many([read])
             assert isinstance(got, GetResult)
             result = got
-            self._counters.included(result, counters)
+            self._counters.included(result.counters, counters)
         elif plan[2]:
             self._request()
             result = self._storage.get([plan[0][key] for key in plan[2]], paths)
@@ -745,12 +745,21 @@ class DocumentSession(EventRegistration):
     ) -> tuple[list[Any], QueryStatistics]:
         self._before_query(query)
         self._request()
-        return self._query_results(self._storage.query(query), object_type, tracking)
+        return self._query_results(
+            self._storage.query(query), object_type, tracking, query.counters
+        )
 
     def _query_results(
-        self, result: QueryResult, object_type: type[Any] | None, tracking: bool
+        self,
+        result: QueryResult,
+        object_type: type[Any] | None,
+        tracking: bool,
+        counters: tuple[str, ...] = (),
     ) -> tuple[list[Any], QueryStatistics]:
-        """A query's entities (the session's own where it tracks them) and statistics."""
+        """A query's entities (the session's own where it tracks them) and statistics; the
+        counters it included (``counters``: their names) go to the session's cache."""
+        if counters and not self._no_tracking:
+            self._counters.included(result.counters, counters)
         if result.projections is not None:  # projections are never tracked
             cls = object_type if object_type is not dict else None
             projected = [self._codec.build(p, cls) for p in result.projections]

@@ -259,10 +259,13 @@ class CountersCommand:
     delta`` in storage): concurrent batches never lose one. The document must exist
     (``DocumentNotFoundError``). Its ``@counters`` (the sorted names) and ``HasCounters`` in
     ``@flags`` are storage's (``rookdb.storage.owned_metadata``): a command that adds the
-    first counter of a name or deletes the last gives the document a new version."""
+    first counter of a name or deletes the last gives the document a new version.
+    ``answered``: False for a patch script's counter writes, which have no reply of their
+    own in the batch's (the patch's answers for them)."""
 
     id: str
     operations: tuple[CounterOperation, ...]
+    answered: bool = True
 
     def __post_init__(self) -> None:
         validate_id(self.id)

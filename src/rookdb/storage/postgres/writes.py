@@ -33,6 +33,7 @@ from rookdb.storage.postgres.errors import PostgresBatchErrors
 from rookdb.storage.postgres.indexes import SchemaIndexes, searched
 from rookdb.storage.postgres.transactions import RETRYABLE, transaction
 from rookdb.storage.records import (
+    ALL_COUNTERS,
     ATTACHMENT_COMMANDS,
     AttachmentReply,
     BatchResult,
@@ -172,6 +173,8 @@ class PostgresWrites(RelationalStorage):
                 batch,
                 lambda keys: self._locked(conn, keys),
                 lambda document_id: self._completed_id(conn, document_id),
+                lambda keys: self._counters_asked(conn, list(keys), [ALL_COUNTERS]),
+                _CHUNK,  # (commands are applied a chunk at a time)
             )
             # Each forced revision's, attachment and counters command's place among the
             # replies: (patches' replies before it, its number among those commands).
@@ -347,7 +350,8 @@ class PostgresWrites(RelationalStorage):
                 now,
                 _jsonb_text,
             )
-            replies.append(((patched or {}).get(id(command), (0, 0)), counters_reply))
+            if command.answered:  # (not a patch script's)
+                replies.append(((patched or {}).get(id(command), (0, 0)), counters_reply))
             state.counted = True
             if final is not None and written is not None:
                 rows = conn.execute(self._sql.get_one, (command.id.lower(),)).fetchall()

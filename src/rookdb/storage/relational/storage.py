@@ -32,6 +32,7 @@ from rookdb._types import assert_never
 from rookdb.errors import ConcurrencyError, ConfigurationError
 from rookdb.ids import validate_hilo_tag
 from rookdb.query import OrderBy, Query
+from rookdb.query_ast import selected_counters
 from rookdb.storage.base import STREAM_PAGE
 from rookdb.storage.identities import (
     check_client_configuration,
@@ -338,9 +339,11 @@ class RelationalStorage(AttachmentsStorage, RevisionsStorage, CountersStorage):
         params: list[Any] = []
         where = self._where(conn, query, indexes, params)
         select = f"{sql.select}{where} ORDER BY {self._order_clause(query.order_by)}"
+        counted = selected_counters(query.select)  # select counter('name')
         if query.select and query.distinct:  # counted and paged after projecting
             every = [_record(row) for row in conn.execute(select, params)]
-            records, projections, total = distinct_page(every, query)
+            values = self._projected_counters(conn, every, counted)
+            records, projections, total = distinct_page(every, query, values)
         else:
             limit = self._no_limit if query.take is None else query.take
             rows = conn.execute(select + sql.page, (*params, limit, query.skip)).fetchall()
@@ -350,13 +353,24 @@ class RelationalStorage(AttachmentsStorage, RevisionsStorage, CountersStorage):
                 found = conn.execute(sql.total + where, params).fetchone()[0]
             total = found
             if query.select:
-                projections = [projection(r, query) for r in records]
+                values = self._projected_counters(conn, records, counted)
+                projections = [projection(r, query, values) for r in records]
         included = self._includes(conn, records, query.includes) if query.includes else {}
         result = query_result(query, started, indexes, records, projections, included, total, as_of)
         if not query.counters:
             return result
         keys = list(dict.fromkeys(document_key(r.id) for r in records))
         return result._replace(counters=self._counters_asked(conn, keys, query.counters))
+
+    def _projected_counters(
+        self, conn: Any, records: list[DocumentRecord], names: tuple[str, ...]
+    ) -> dict[str, dict[str, int]] | None:
+        """The counters of ``names`` of ``records``, by key, for a projection (none asked:
+        None)."""
+        if not names:
+            return None
+        keys = list(dict.fromkeys(document_key(r.id) for r in records))
+        return self._counters_asked(conn, keys, names)
 
     def read_many(self, reads: Sequence[Read]) -> list[ReadResult]:
         reads = list(reads)

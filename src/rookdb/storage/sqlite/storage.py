@@ -23,6 +23,7 @@ from rookdb.query import OrderBy, Query
 from rookdb.storage.owned_metadata import COUNTERS, kept, mark
 from rookdb.storage.patching import Patching
 from rookdb.storage.records import (
+    ALL_COUNTERS,
     ATTACHMENT_COMMANDS,
     AttachmentReply,
     BatchResult,
@@ -450,7 +451,12 @@ class SqliteStorage(RelationalStorage):
             return self._completed_id(conn, document_id, etag)
 
         # Patches read in this transaction (it holds the write lock) and become puts/deletes.
-        patching = Patching(batch, lambda keys: self._fetch(conn, list(keys)), complete)
+        patching = Patching(
+            batch,
+            lambda keys: self._fetch(conn, list(keys)),
+            complete,
+            lambda keys: self._counters_asked(conn, list(keys), [ALL_COUNTERS]),
+        )
         for command in patching:
             if type(command) is PutCommand:
                 etag += 1
@@ -527,7 +533,8 @@ class SqliteStorage(RelationalStorage):
                 counters_reply, written = apply_counters(
                     conn, _COUNTERS, _REVISIONS, command, next_etag, suffix, now
                 )
-                replies.append((patching.replies_so_far, counters_reply))
+                if command.answered:  # (not a patch script's)
+                    replies.append((patching.replies_so_far, counters_reply))
                 counted = True
                 key = document_key(command.id)
                 if written is not None:
