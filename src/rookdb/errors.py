@@ -208,6 +208,11 @@ class IndexEvaluationError(RookError):
         self.document_id = document_id
 
 
+class IndexDoesNotExistError(RookError):
+    """No index of that name (RavenDB's ``IndexDoesNotExistException``): a query of an index,
+    or an index operation, named one the database does not have."""
+
+
 class PatchError(RookError, ValueError):
     """A patch does not apply to its document: a JSON Patch (RFC 6902) whose ``test``
     operation failed, a path that is not there, a malformed operation; a typed session patch

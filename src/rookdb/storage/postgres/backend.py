@@ -76,6 +76,7 @@ class PostgresBackend(RelationalBackend[PostgresStorage]):
             shared_in_process=True,
             revisions=True,
             attachments=True,
+            indexes=True,
         )
         self._pool = ConnectionPool(conninfo, connect_timeout(timeout))
         self._server_schema = f'"{prefix}.server"'

@@ -31,6 +31,7 @@ from rookdb.storage.postgres.writes import PostgresWrites, _body, log
 from rookdb.storage.records import Capabilities, PutCommand, document_key, last_modified_now
 from rookdb.storage.relational import hilo
 from rookdb.storage.relational.attachments import AttachmentStatements
+from rookdb.storage.relational.index_maintenance import IndexMaintenance, IndexStatements
 from rookdb.storage.relational.revisions import RevisionStatements
 from rookdb.storage.relational.statements import Statements
 from rookdb.storage.relational.storage import (
@@ -45,8 +46,9 @@ __all__ = ["FORMAT_VERSION", "PostgresStorage"]
 #: keeps HiLo ranges in ``Raven/Hilo/<tag>`` documents; a version 1 schema's ``hilo`` table
 #: moves into them when it is opened (``_upgrade_hilo``). Version 3 adds the ``revisions``
 #: table, created in an older schema when it is opened. Version 4 adds the attachment tables
-#: (``relational.attachments``), created in an older schema when it is opened.
-FORMAT_VERSION = 4
+#: (``relational.attachments``), created in an older schema when it is opened. Version 5 adds
+#: the tables of user-defined indexes (``relational.index_maintenance``), likewise.
+FORMAT_VERSION = 5
 
 # Format 3 (``relational.revisions``): each document's revisions, beside it.
 _REVISIONS_SCHEMA = """
@@ -90,6 +92,45 @@ CREATE TABLE IF NOT EXISTS {s}.attachment_chunks (
     PRIMARY KEY (content, seq)
 );
 ALTER TABLE {s}.attachment_chunks ALTER COLUMN data SET STORAGE EXTERNAL
+"""
+
+# Format 5 (``relational.index_maintenance``): user-defined indexes, their map entries, the
+# documents their maps loaded, and their reduce results (JSON as text: read back whole).
+_INDEXES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS {s}.indexes (
+    id bigint PRIMARY KEY,
+    name_key text COLLATE "C" NOT NULL UNIQUE, -- the name lower-cased
+    name text NOT NULL,
+    definition text NOT NULL,          -- RavenDB's JSON of the definition
+    state text NOT NULL,               -- 'Building' while existing documents are mapped
+    created_etag bigint NOT NULL,
+    created text NOT NULL,
+    error_count bigint NOT NULL,
+    errors text NOT NULL               -- the last errors, JSON
+);
+CREATE TABLE IF NOT EXISTS {s}.index_entries (
+    idx bigint NOT NULL,
+    key text COLLATE "C" NOT NULL,     -- the source document's key
+    seq integer NOT NULL,
+    group_key text COLLATE "C",        -- a map-reduce index's group of the entry
+    entry text NOT NULL,
+    PRIMARY KEY (idx, key, seq)
+);
+CREATE INDEX IF NOT EXISTS index_entries_by_group ON {s}.index_entries (idx, group_key);
+CREATE TABLE IF NOT EXISTS {s}.index_references (
+    idx bigint NOT NULL,
+    key text COLLATE "C" NOT NULL,     -- the document whose map loaded
+    referenced text COLLATE "C" NOT NULL,
+    PRIMARY KEY (idx, key, referenced)
+);
+CREATE INDEX IF NOT EXISTS index_references_by_referenced ON {s}.index_references (referenced);
+CREATE TABLE IF NOT EXISTS {s}.reduce_results (
+    idx bigint NOT NULL,
+    group_key text COLLATE "C" NOT NULL,
+    seq integer NOT NULL,
+    result text NOT NULL,
+    PRIMARY KEY (idx, group_key, seq)
+)
 """
 
 #: What ``AttachmentStatements.document`` reads of a document.
@@ -179,6 +220,20 @@ class PostgresStorage(PostgresWrites):
             ),
             set_data=f"UPDATE {s}.documents SET data = %s, body = %s::jsonb WHERE key = %s",
         )
+        self._index_sql = IndexStatements.of(
+            f"{s}.",
+            "%s",
+            keys="{column} = ANY(%s)",
+            collection="collection_key = lower(%s)",
+            entry="CAST({column} AS jsonb) AS body",
+            # Advisory locks of the transaction: (index, key) pairs negative, groups positive.
+            lock_keys=(
+                "SELECT count(pg_advisory_xact_lock(-1 - %s::int, hashtext(k))) "
+                "FROM (SELECT unnest(%s::text[]) AS k ORDER BY 1) AS keys"
+            ),
+            lock_group="SELECT pg_advisory_xact_lock(%s::int, hashtext(%s))",
+        )
+        self._user_indexes = IndexMaintenance(self._index_sql, self._sql.get_meta, self._key_list)
         self._prepare_writes()
         self._sql_copy_upsert = bulk_copy.upsert_statement(s)
         with PostgresErrors(f"open the schema {schema}"), self._pool.connection() as conn:
@@ -195,7 +250,14 @@ class PostgresStorage(PostgresWrites):
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"rookdb {s}"),))
                 if conn.execute(exists, (self.schema,)).fetchone() is None:
                     for statement in (
-                        (_SCHEMA + _REVISIONS_SCHEMA + ";" + _ATTACHMENTS_SCHEMA)
+                        (
+                            _SCHEMA
+                            + _REVISIONS_SCHEMA
+                            + ";"
+                            + _ATTACHMENTS_SCHEMA
+                            + ";"
+                            + _INDEXES_SCHEMA
+                        )
                         .format(s=s)
                         .split(";")
                     ):
@@ -214,14 +276,14 @@ class PostgresStorage(PostgresWrites):
                 # One upgrader at a time; the table lock holds off older processes' reserves.
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"rookdb {s}"),))
                 self._upgrade_hilo(conn, str(meta["database_id"]))
-        if version in (1, 2, 3):
+        if version in (1, 2, 3, 4):
             with transaction(conn, "BEGIN"):
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"rookdb {s}"),))
-                added = (
-                    _ATTACHMENTS_SCHEMA
-                    if version == 3
-                    else _REVISIONS_SCHEMA + ";" + _ATTACHMENTS_SCHEMA
-                )
+                added = {
+                    4: "",
+                    3: _ATTACHMENTS_SCHEMA + ";",
+                }.get(version, _REVISIONS_SCHEMA + ";" + _ATTACHMENTS_SCHEMA + ";")
+                added += _INDEXES_SCHEMA
                 for statement in added.format(s=s).split(";"):
                     conn.execute(statement)
                 conn.execute(

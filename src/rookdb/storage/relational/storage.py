@@ -64,6 +64,7 @@ from rookdb.storage.relational.auto_indexes import (
     wanted,
 )
 from rookdb.storage.relational.errors import DriverErrors
+from rookdb.storage.relational.index_query import IndexesStorage
 from rookdb.storage.relational.query_stream import StreamReading
 from rookdb.storage.relational.results import (
     distinct_page,
@@ -123,7 +124,7 @@ def read_check_failed(check: ReadCheck, actual: str | None) -> ConcurrencyError:
     )
 
 
-class RelationalStorage(AttachmentsStorage, RevisionsStorage):
+class RelationalStorage(IndexesStorage, AttachmentsStorage, RevisionsStorage):
     """One rookdb database in a relational database; a dialect subclasses it."""
 
     #: Automatic indexes per collection; past it, queries on new fields scan (SPEC Q4).
@@ -310,6 +311,8 @@ class RelationalStorage(AttachmentsStorage, RevisionsStorage):
         return QueryStream(query_stream.rows(self, query, indexes))
 
     def query(self, query: Query) -> QueryResult:
+        if query.index_name is not None:  # user-defined indexes (``relational.index_query``)
+            return self._index_query(query)
         started = time.perf_counter()
         indexes = self._prepare_indexes(query)
         as_of = _utc_now()

@@ -52,6 +52,7 @@ class SqliteBackend(RelationalBackend[SqliteStorage]):
             shared_in_process=directory is not None,
             revisions=True,
             attachments=True,
+            indexes=True,
         )
 
     def _make_directory(self) -> None:

@@ -39,6 +39,11 @@ from rookdb.storage.records import (
 )
 from rookdb.storage.relational import hilo
 from rookdb.storage.relational.attachments import AttachmentStatements, BatchAttachments
+from rookdb.storage.relational.index_maintenance import (
+    INDEX_VERSION,
+    IndexMaintenance,
+    IndexStatements,
+)
 from rookdb.storage.relational.revisions import (
     CONFIGURATION,
     BatchRevisions,
@@ -69,8 +74,9 @@ log = logging.getLogger("rookdb.storage.sqlite")
 #: keeps HiLo ranges in ``Raven/Hilo/<tag>`` documents; a version 1 file's ``hilo`` table
 #: moves into them when it is opened (``_upgrade_hilo``). Version 3 adds the ``revisions``
 #: table, created in an older file when it is opened. Version 4 adds the attachment tables
-#: (``relational.attachments``), created in an older file when it is opened.
-FORMAT_VERSION = 4
+#: (``relational.attachments``), created in an older file when it is opened. Version 5 adds
+#: the tables of user-defined indexes (``relational.index_maintenance``), likewise.
+FORMAT_VERSION = 5
 FILE_SUFFIX = ".rookdb"
 
 # Format 3 (``relational.revisions``): each document's revisions, beside it.
@@ -115,6 +121,45 @@ CREATE TABLE IF NOT EXISTS attachment_chunks (
 )
 """
 
+# Format 5 (``relational.index_maintenance``): user-defined indexes, their map entries,
+# the documents their maps loaded, and their reduce results.
+_INDEXES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS indexes (
+    id INTEGER PRIMARY KEY,
+    name_key TEXT NOT NULL UNIQUE, -- the name lower-cased: names are case-insensitive
+    name TEXT NOT NULL,
+    definition TEXT NOT NULL,      -- RavenDB's JSON of the definition
+    state TEXT NOT NULL,           -- 'Building' while existing documents are mapped, 'Normal'
+    created_etag INTEGER NOT NULL, -- the database's last etag when it was put
+    created TEXT NOT NULL,
+    error_count INTEGER NOT NULL,
+    errors TEXT NOT NULL           -- the last errors, JSON
+);
+CREATE TABLE IF NOT EXISTS index_entries (
+    idx INTEGER NOT NULL,
+    key TEXT NOT NULL,             -- the source document's key
+    seq INTEGER NOT NULL,          -- the entry's place among the document's entries
+    group_key TEXT,                -- a map-reduce index's group of the entry
+    entry TEXT NOT NULL,
+    PRIMARY KEY (idx, key, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS index_entries_by_group ON index_entries (idx, group_key);
+CREATE TABLE IF NOT EXISTS index_references (
+    idx INTEGER NOT NULL,
+    key TEXT NOT NULL,             -- the document whose map loaded
+    referenced TEXT NOT NULL,      -- the key of the document it loaded
+    PRIMARY KEY (idx, key, referenced)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS index_references_by_referenced ON index_references (referenced);
+CREATE TABLE IF NOT EXISTS reduce_results (
+    idx INTEGER NOT NULL,
+    group_key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    result TEXT NOT NULL,
+    PRIMARY KEY (idx, group_key, seq)
+) WITHOUT ROWID
+"""
+
 _SCHEMA = (
     """
 CREATE TABLE IF NOT EXISTS documents (
@@ -147,6 +192,8 @@ CREATE INDEX IF NOT EXISTS auto_values_by_key ON auto_values (key);
     + _REVISIONS_SCHEMA
     + ";"
     + _ATTACHMENTS_SCHEMA
+    + ";"
+    + _INDEXES_SCHEMA
 )
 
 _STATEMENTS = Statements.of(
@@ -191,6 +238,16 @@ _ATTACHMENTS = AttachmentStatements.of(
     set_data="UPDATE documents SET data = ?1 WHERE key = ?3 AND ?2 IS ?2",
     text=True,
 )
+_INDEX_STATEMENTS = IndexStatements.of(
+    "",
+    "?",
+    keys="{column} IN (SELECT value FROM json_each(?))",
+    collection="collection = ? COLLATE NOCASE",
+    entry="{column} AS data",
+    # A batch holds the database's write lock: nothing else maps or reduces meanwhile.
+    lock_keys="SELECT ?, ?",
+    lock_group="SELECT ?, ?",
+)
 _UPSERT = (
     "INSERT INTO documents (key, id, collection, etag, change_vector, last_modified, data) "
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
@@ -211,10 +268,14 @@ class SqliteStorage(RelationalStorage):
     _sql = _STATEMENTS
     _revision_sql = _REVISIONS
     _attachment_sql = _ATTACHMENTS
+    _index_sql = _INDEX_STATEMENTS
 
     def __init__(self, name: str, path: str | None, capabilities: Capabilities) -> None:
         super().__init__(name, capabilities)
         self._indexes: AutoIndexes = AutoIndexes()
+        self._user_indexes = IndexMaintenance(
+            _INDEX_STATEMENTS, _STATEMENTS.get_meta, self._key_list
+        )
         self._path = path
         self._connections = Connections(path)
         try:
@@ -249,6 +310,9 @@ class SqliteStorage(RelationalStorage):
                 conn.execute(statement)
         if version in (1, 2, 3):
             for statement in _ATTACHMENTS_SCHEMA.split(";"):
+                conn.execute(statement)
+        if version in (1, 2, 3, 4):
+            for statement in _INDEXES_SCHEMA.split(";"):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
         # The name as first written, for listings (the file's name is lower-cased).
@@ -382,11 +446,11 @@ class SqliteStorage(RelationalStorage):
         )
         meta = dict(
             conn.execute(
-                "SELECT name, value FROM meta WHERE name IN ('last_etag', 'deleted', ?) "
+                "SELECT name, value FROM meta WHERE name IN ('last_etag', 'deleted', ?, ?) "
                 # Whether any document has attachments (the batch holds the write lock: none
                 # gets one meanwhile), so that a batch of puts need not look for theirs.
                 "UNION ALL SELECT 'attachments', 1 WHERE EXISTS (SELECT 1 FROM attachments)",
-                (CONFIGURATION,),
+                (CONFIGURATION, INDEX_VERSION),
             )
         )
         if "deleted" in meta:
@@ -402,6 +466,7 @@ class SqliteStorage(RelationalStorage):
         rows: list[tuple[Any, ...]] = []
         results: list[WriteResult] = []
         replies: list[tuple[int, RevisionReply | AttachmentReply]] = []
+        touched: list[str] = []  # every key written, for user-defined indexes
 
         def next_etag() -> int:
             nonlocal etag
@@ -449,6 +514,7 @@ class SqliteStorage(RelationalStorage):
                 if checked:
                     current[key] = change_vector
                 attachments.put(key, data)
+                touched.append(key)
                 if final is not None:
                     final[key] = (command.collection, data)
                 results.append(WriteResult(document_id, change_vector, now))
@@ -471,6 +537,7 @@ class SqliteStorage(RelationalStorage):
                                 etag -= 1
                 conn.execute("DELETE FROM documents WHERE key = ?", (key,))
                 attachments.documents_deleted(conn, [key])
+                touched.append(key)
                 current.pop(key, None)
                 if final is not None:
                     final[key] = None
@@ -483,6 +550,7 @@ class SqliteStorage(RelationalStorage):
                 revisions.force(command)
                 etag += 1  # the document's new version's, if it gets HasRevisions
                 reply = force_revision(conn, _REVISIONS, command, etag, suffix, now)
+                touched.append(document_key(command.id))
                 if not command.before_put:  # its put answers for it
                     replies.append((patching.replies_so_far, reply))
                 if checked and reply.created:
@@ -493,6 +561,7 @@ class SqliteStorage(RelationalStorage):
                     rows = []
                 attached, changed = attachments.apply(conn, command, next_etag, suffix, now)
                 replies.append((patching.replies_so_far, attached))
+                touched.extend(changed)
                 if checked:
                     current.update(changed)
             else:
@@ -505,6 +574,8 @@ class SqliteStorage(RelationalStorage):
         attachments.finish(conn)
         if final:
             self._indexes.maintain(conn, registry, final, deleted_rowids)
+        if touched:
+            self._user_indexes.documents_changed(conn, touched, meta.get(INDEX_VERSION, ""))
         if revisions is not None:
             revisions.finish(conn, _REVISIONS)
         conn.execute("UPDATE meta SET value = ? WHERE name = 'last_etag'", (str(etag),))

@@ -1,0 +1,426 @@
+"""User-defined indexes kept in step with the documents, written once for every SQL dialect.
+
+Four tables hold them (format 5; ``_INDEXES_SCHEMA`` of each dialect):
+
+- ``indexes``: one row per index (its name's key, name, definition in RavenDB's JSON, state,
+  the etag and time it was created, its error count and last errors);
+- ``index_entries``: the map's entries of each source document (index id, document key,
+  sequence, entry JSON; for a map-reduce index also the entry's group key, indexed with the
+  index id so a group's entries are one range);
+- ``index_references``: which document a map loaded (``LoadDocument``/``load``), so that a
+  change to the loaded document maps the loading one again;
+- ``reduce_results``: a map-reduce index's results, per group.
+
+Never stale: a batch calls ``IndexMaintenance.documents_changed`` inside its transaction,
+after its writes, with the keys it touched. Every index that reads a touched document's
+collection maps it again (its old entries deleted, the new inserted), documents that loaded a
+touched document are mapped again too, and a map-reduce index reduces again only the groups
+the changed entries left or joined. A map that fails on one document does not fail the write:
+the error is recorded against the index (its count and last errors, RavenDB's index errors)
+and that document has no entries.
+
+The registry of indexes is cached per process as of a version in ``meta`` that every put,
+delete and reset changes, so a batch on a collection no index reads costs one ``meta`` read.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, NamedTuple
+
+import orjson
+
+from rookdb.errors import IndexEvaluationError
+from rookdb.indexes.compiled import CompiledIndex, compile_index
+from rookdb.indexes.definitions import IndexDefinition
+from rookdb.storage.records import ReadCheck
+
+__all__ = [
+    "BUILD_BATCH",
+    "INDEX_VERSION",
+    "IndexMaintenance",
+    "IndexStatements",
+    "UserIndex",
+    "group_text",
+    "written_keys",
+]
+
+log = logging.getLogger("rookdb.storage.indexes")
+
+#: The ``meta`` row whose value changes with every put, delete and reset of an index.
+INDEX_VERSION = "user_index_version"
+#: Documents mapped per transaction when an index is built over an existing collection.
+BUILD_BATCH = 1000
+#: Errors kept per index (RavenDB keeps the last ones too).
+MAX_ERRORS = 20
+
+#: The states an index row has: being built over existing documents, or up to date.
+BUILDING, NORMAL = "Building", "Normal"
+
+
+def group_text(key: tuple[Any, ...]) -> str:
+    """The text of a group key (``CompiledIndex.group_key``): stable, and equal for equal
+    keys."""
+    return orjson.dumps(key, option=orjson.OPT_NON_STR_KEYS).decode()
+
+
+def _utc_now() -> str:
+    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
+
+
+class IndexStatements(NamedTuple):
+    """The SQL text of index upkeep in one dialect, for one database."""
+
+    rows: str
+    by_name: str
+    insert: str
+    next_id: str
+    delete_index: str
+    clear_entries: str
+    clear_references: str
+    clear_results: str
+    set_state: str
+    get_errors: str
+    set_errors: str
+    documents: str
+    document: str
+    referencing: str
+    old_groups: str
+    delete_entries: str
+    delete_references: str
+    insert_entry: str
+    insert_reference: str
+    group_entries: str
+    delete_group: str
+    insert_result: str
+    build_page: str
+    build_page_all: str
+    count_entries: str
+    count_results: str
+    entry_source: str
+    result_source: str
+    lock_keys: str
+    lock_group: str
+
+    @classmethod
+    def of(
+        cls,
+        schema: str,
+        mark: str,
+        keys: str,
+        collection: str,
+        entry: str,
+        lock_keys: str,
+        lock_group: str,
+    ) -> IndexStatements:
+        """Statements on tables in ``schema``, with parameter ``mark``, ``keys`` the test of
+        a key column against a key list (``{column}`` and a mark), ``collection`` the test of
+        one collection (with a mark), ``entry`` how a JSON text column reads as the
+        compilers' document column (``{column}``), and the locks a transaction takes
+        before it maps documents (index id, key list) and reduces a group (index id, group):
+        none where the write lock is the database's (SQLite)."""
+        s, m = schema, mark
+
+        def key_in(column: str) -> str:
+            return keys.format(column=column)
+
+        return cls(
+            rows=f"SELECT id, name, definition, state FROM {s}indexes ORDER BY name_key",
+            by_name=(
+                f"SELECT id, name, definition, state, created_etag, created, error_count, errors "
+                f"FROM {s}indexes WHERE name_key = {m}"
+            ),
+            insert=(
+                f"INSERT INTO {s}indexes (id, name_key, name, definition, state, created_etag, "
+                f"created, error_count, errors) VALUES ({m}, {m}, {m}, {m}, {m}, {m}, {m}, 0, '[]')"
+            ),
+            next_id=f"SELECT COALESCE(MAX(id), 0) + 1 FROM {s}indexes",
+            delete_index=f"DELETE FROM {s}indexes WHERE id = {m}",
+            clear_entries=f"DELETE FROM {s}index_entries WHERE idx = {m}",
+            clear_references=f"DELETE FROM {s}index_references WHERE idx = {m}",
+            clear_results=f"DELETE FROM {s}reduce_results WHERE idx = {m}",
+            set_state=f"UPDATE {s}indexes SET state = {m} WHERE id = {m}",
+            get_errors=f"SELECT error_count, errors FROM {s}indexes WHERE id = {m}",
+            set_errors=f"UPDATE {s}indexes SET error_count = {m}, errors = {m} WHERE id = {m}",
+            documents=(f"SELECT key, id, collection, data FROM {s}documents WHERE {key_in('key')}"),
+            document=f"SELECT id, collection, data FROM {s}documents WHERE key = {m}",
+            referencing=(f"SELECT idx, key FROM {s}index_references WHERE {key_in('referenced')}"),
+            old_groups=(
+                f"SELECT DISTINCT group_key FROM {s}index_entries "
+                f"WHERE idx = {m} AND {key_in('key')}"
+            ),
+            delete_entries=f"DELETE FROM {s}index_entries WHERE idx = {m} AND {key_in('key')}",
+            delete_references=(
+                f"DELETE FROM {s}index_references WHERE idx = {m} AND {key_in('key')}"
+            ),
+            insert_entry=(
+                f"INSERT INTO {s}index_entries (idx, key, seq, group_key, entry) "
+                f"VALUES ({m}, {m}, {m}, {m}, {m})"
+            ),
+            insert_reference=(
+                f"INSERT INTO {s}index_references (idx, key, referenced) VALUES ({m}, {m}, {m}) "
+                "ON CONFLICT DO NOTHING"
+            ),
+            group_entries=(
+                f"SELECT entry FROM {s}index_entries WHERE idx = {m} AND group_key = {m} "
+                "ORDER BY key, seq"
+            ),
+            delete_group=f"DELETE FROM {s}reduce_results WHERE idx = {m} AND group_key = {m}",
+            insert_result=(
+                f"INSERT INTO {s}reduce_results (idx, group_key, seq, result) "
+                f"VALUES ({m}, {m}, {m}, {m})"
+            ),
+            build_page=(
+                f"SELECT key FROM {s}documents WHERE key > {m} AND {collection} "
+                f"ORDER BY key LIMIT {m}"
+            ),
+            build_page_all=f"SELECT key FROM {s}documents WHERE key > {m} ORDER BY key LIMIT {m}",
+            count_entries=f"SELECT count(DISTINCT key) FROM {s}index_entries WHERE idx = {m}",
+            count_results=f"SELECT count(*) FROM {s}reduce_results WHERE idx = {m}",
+            entry_source=(
+                f"(SELECT key, seq, entry AS raw, {entry.format(column='entry')} "
+                f"FROM {s}index_entries WHERE idx = {m}) AS source"
+            ),
+            result_source=(
+                f"(SELECT group_key || ':' || seq AS key, result AS raw, "
+                f"{entry.format(column='result')} FROM {s}reduce_results WHERE idx = {m}) "
+                "AS source"
+            ),
+            lock_keys=lock_keys,
+            lock_group=lock_group,
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class UserIndex:
+    """An index of the registry: its row id, its compiled form and its state."""
+
+    id: int
+    compiled: CompiledIndex
+    state: str
+
+    @property
+    def name(self) -> str:
+        return self.compiled.name
+
+
+class IndexMaintenance:
+    """The user-defined indexes of one database: the registry (cached as of
+    ``INDEX_VERSION``) and their upkeep in a batch's transaction. ``key_list`` turns a list
+    of keys into the parameter of the dialect's key-list test."""
+
+    def __init__(self, sql: IndexStatements, get_meta: str, key_list: Callable[[list[str]], Any]):
+        self._sql = sql
+        self._get_meta = get_meta
+        self._key_list = key_list
+        self._lock = threading.Lock()
+        self._version: str | None = None
+        self._indexes: tuple[UserIndex, ...] = ()
+
+    # -- the registry ------------------------------------------------------------------------
+
+    def registry(self, conn: Any, version: str | None = None) -> tuple[UserIndex, ...]:
+        """Every index, re-read on ``conn`` if any index was put, deleted or reset since;
+        ``version`` is ``INDEX_VERSION``'s value when the caller read it already ("" when
+        there is no such row)."""
+        if version is None:
+            row = conn.execute(self._get_meta, (INDEX_VERSION,)).fetchone()
+            version = "" if row is None else str(row[0])
+        with self._lock:
+            if version != self._version:
+                indexes = []
+                for index_id, _name, definition, state in conn.execute(self._sql.rows).fetchall():
+                    compiled = compile_index(IndexDefinition.from_json(orjson.loads(definition)))
+                    indexes.append(UserIndex(int(index_id), compiled, str(state)))
+                self._indexes, self._version = tuple(indexes), version
+            return self._indexes
+
+    def cached(self) -> tuple[UserIndex, ...]:
+        return self._indexes
+
+    @staticmethod
+    def new_version() -> str:
+        """A fresh value of ``INDEX_VERSION``, for a change of the registry."""
+        return uuid.uuid4().hex
+
+    # -- upkeep ------------------------------------------------------------------------------
+
+    def documents_changed(self, conn: Any, keys: Iterable[str], version: str | None = None) -> None:
+        """Inside a batch's transaction, after its writes: index again the documents whose
+        ``keys`` it put or deleted (their rows as the batch left them), and the documents that
+        loaded them. ``version`` as for ``registry``."""
+        indexes = self.registry(conn, version)
+        if not indexes:
+            return
+        touched = list(dict.fromkeys(keys))
+        if not touched:
+            return
+        current = self._rows(conn, touched)
+        referencing: dict[int, set[str]] = {}
+        for index_id, key in conn.execute(
+            self._sql.referencing, (self._key_list(touched),)
+        ).fetchall():
+            referencing.setdefault(int(index_id), set()).add(str(key))
+        for index in indexes:
+            wanted = [
+                key
+                for key in touched
+                if key not in current or index.compiled.reads(current[key][1])
+            ]
+            more = referencing.get(index.id, set()).difference(wanted)
+            if wanted or more:
+                self.map_documents(conn, index, [*wanted, *sorted(more)], current)
+
+    def _rows(self, conn: Any, keys: list[str]) -> dict[str, tuple[str, str, bytes]]:
+        """``key -> (id, collection, data)`` of the documents among ``keys``."""
+        rows = conn.execute(self._sql.documents, (self._key_list(keys),)).fetchall()
+        return {
+            str(k): (str(i), str(c), bytes(d) if not isinstance(d, str) else d.encode())
+            for k, i, c, d in rows
+        }
+
+    def map_documents(
+        self,
+        conn: Any,
+        index: UserIndex,
+        keys: Sequence[str],
+        known: dict[str, tuple[str, str, bytes]] | None = None,
+    ) -> None:
+        """Map ``keys`` again for ``index`` (those that no longer exist, or that it does not
+        read, lose their entries), then reduce again the groups they left or joined.
+        Idempotent: the index ends as if built from the documents as they are now."""
+        sql, compiled = self._sql, index.compiled
+        keys = list(dict.fromkeys(keys))
+        found = dict(known or {})
+        missing = [k for k in keys if k not in found]
+        if missing:
+            found.update(self._rows(conn, missing))
+        key_list = self._key_list(keys)
+        # Two transactions never map one document for one index at once (a build's page and
+        # a batch that loaded it): the second waits, then sees the first's entries.
+        conn.execute(sql.lock_keys, (index.id, self._key_list(sorted(keys))))
+        groups: set[str] = set()
+        if compiled.is_map_reduce:
+            groups.update(
+                str(g) for (g,) in conn.execute(sql.old_groups, (index.id, key_list)).fetchall()
+            )
+        conn.execute(sql.delete_entries, (index.id, key_list))
+        conn.execute(sql.delete_references, (index.id, key_list))
+
+        def load(document_id: str) -> dict[str, Any] | None:
+            if not isinstance(document_id, str) or not document_id:
+                return None
+            row = conn.execute(sql.document, (document_id.lower(),)).fetchone()
+            if row is None:
+                return None
+            data = row[2] if isinstance(row[2], str) else bytes(row[2])
+            loaded: dict[str, Any] | None = _with_id(orjson.loads(data), str(row[0]))
+            return loaded
+
+        entries: list[tuple[str, int, dict[str, Any]]] = []
+        references: list[tuple[int, str, str]] = []
+        errors: list[dict[str, Any]] = []
+        for key in keys:
+            row = found.get(key)
+            if row is None or not compiled.reads(row[1]):
+                continue
+            document_id, collection, data = row
+            try:
+                output = compiled.map(_with_id(orjson.loads(data), document_id), collection, load)
+            except IndexEvaluationError as exc:
+                errors.append(_error(document_id, "Map", exc))
+                continue
+            entries.extend((key, seq, entry) for seq, entry in enumerate(output.entries))
+            references.extend(
+                (index.id, key, ref.lower()) for ref in output.loaded_ids if isinstance(ref, str)
+            )
+        group_keys: list[str | None] = [None] * len(entries)
+        if compiled.is_map_reduce and entries:
+            try:
+                group_keys = [group_text(k) for k in compiled.group_keys([e for *_, e in entries])]
+            except IndexEvaluationError as exc:
+                errors.append(_error(None, "Reduce", exc))
+                entries, group_keys = [], []
+        if entries:
+            conn.cursor().executemany(
+                sql.insert_entry,
+                [
+                    (index.id, key, seq, group, orjson.dumps(entry).decode())
+                    for (key, seq, entry), group in zip(entries, group_keys, strict=True)
+                ],
+            )
+        if references:
+            conn.cursor().executemany(sql.insert_reference, references)
+        if compiled.is_map_reduce:
+            groups.update(g for g in group_keys if g is not None)
+            for group in sorted(groups):
+                errors.extend(self._reduce_group(conn, index, group))
+        if errors:
+            self._record_errors(conn, index, errors)
+
+    def _reduce_group(self, conn: Any, index: UserIndex, group: str) -> list[dict[str, Any]]:
+        """Reduce ``group`` of ``index`` from its map entries, in place of its results."""
+        sql = self._sql
+        # Writers that touch one group reduce it one after the other, each from every entry
+        # committed before it (groups are locked in sorted order: no deadlock among them).
+        conn.execute(sql.lock_group, (index.id, group))
+        conn.execute(sql.delete_group, (index.id, group))
+        entries = [orjson.loads(e) for (e,) in conn.execute(sql.group_entries, (index.id, group))]
+        if not entries:
+            return []
+        try:
+            results = index.compiled.reduce(entries)
+        except IndexEvaluationError as exc:
+            return [_error(None, "Reduce", exc)]
+        conn.cursor().executemany(
+            sql.insert_result,
+            [(index.id, group, seq, orjson.dumps(r).decode()) for seq, r in enumerate(results)],
+        )
+        return []
+
+    def _record_errors(self, conn: Any, index: UserIndex, errors: list[dict[str, Any]]) -> None:
+        count, kept = conn.execute(self._sql.get_errors, (index.id,)).fetchone()
+        last = [*orjson.loads(kept), *errors][-MAX_ERRORS:]
+        conn.execute(
+            self._sql.set_errors, (int(count) + len(errors), orjson.dumps(last).decode(), index.id)
+        )
+        for error in errors:
+            log.warning(
+                "index %r failed on %s: %s",
+                index.name,
+                error["Document"] or "a group",
+                error["Error"],
+            )
+
+
+def written_keys(commands: Sequence[Any], ids: Sequence[str]) -> Iterator[str]:
+    """The keys of the documents ``commands`` write (their final ``ids``): every command's but
+    a read check's, and an attachment copy's or move's destination too."""
+    for command, document_id in zip(commands, ids, strict=True):
+        if type(command) is ReadCheck:
+            continue
+        yield document_id.lower()
+        destination = getattr(command, "destination_id", None)
+        if isinstance(destination, str):
+            yield destination.lower()
+
+
+def _with_id(document: Any, document_id: str) -> Any:
+    """The document as a map reads it: its ``@metadata`` carries its ``@id``."""
+    if isinstance(document, dict):
+        metadata = document.get("@metadata")
+        document["@metadata"] = {
+            **(metadata if isinstance(metadata, dict) else {}),
+            "@id": document_id,
+        }
+    return document
+
+
+def _error(document_id: str | None, action: str, exc: Exception) -> dict[str, Any]:
+    """One of RavenDB's ``IndexingError``s."""
+    return {"Document": document_id, "Action": action, "Error": str(exc), "Timestamp": _utc_now()}
