@@ -318,9 +318,10 @@ class DocumentQuery(QueryExecution[T]):
         executor: QueryExecutor,
         object_type: type[T] | None,
         collection: str | None,
+        index_name: str | None = None,
     ) -> None:
         super().__init__(executor, object_type)
-        self._query = Query(collection=collection)
+        self._query = Query(collection=collection, index_name=index_name)
         self._groups: list[_Group] = [_Group()]
 
     # -- building ----------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from rookdb.storage.records import Capabilities, PutCommand, document_key, last_
 from rookdb.storage.relational import hilo
 from rookdb.storage.relational.attachments import AttachmentStatements
 from rookdb.storage.relational.index_maintenance import IndexMaintenance, IndexStatements
+from rookdb.storage.relational.index_query import python_rows
 from rookdb.storage.relational.revisions import RevisionStatements
 from rookdb.storage.relational.statements import Statements
 from rookdb.storage.relational.storage import (
@@ -399,7 +400,7 @@ class PostgresStorage(PostgresWrites):
             params.append(query.collection.lower())
         if query.where is not None:
             usable = indexes if query.collection is not None else {}
-            python_keys = self._python_matches(conn, query, set(usable))
+            python_keys = self._python_matches(conn, query, set(usable), python_rows())
             sql = compiler.Compiler(usable, python_keys, self._indexes.search_table)
             conditions.append(sql.where(query.where, params))
         return " AND ".join(conditions) or "true"
@@ -408,14 +409,22 @@ class PostgresStorage(PostgresWrites):
         return compiler.order_clause(order_by)
 
     def _python_matches(
-        self, conn: psycopg.Connection[Any], query: Query, indexed: set[tuple[str, str]]
+        self,
+        conn: psycopg.Connection[Any],
+        query: Query,
+        indexed: set[tuple[str, str]],
+        source: tuple[str, tuple[Any, ...]] | None = None,
     ) -> dict[int, list[str]]:
-        """Keys matching each predicate evaluated in Python, read in the query's snapshot."""
+        """Keys matching each predicate evaluated in Python, read in the query's snapshot;
+        of the rows of ``source`` (a query of key and JSON, and its parameters: an index's
+        rows) when given."""
         assert query.where is not None
         predicates = compiler.python_predicates(query.where, indexed)
         if not predicates:
             return {}
-        if query.collection is None:
+        if source is not None:
+            rows = conn.execute(source[0], source[1])
+        elif query.collection is None:
             rows = conn.execute(f"SELECT key, data FROM {self._s}.documents")
         else:
             rows = conn.execute(

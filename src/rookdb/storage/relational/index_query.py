@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import threading
 import time
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -49,11 +50,22 @@ from rookdb.storage.relational.index_maintenance import (
 from rookdb.storage.relational.results import projection
 from rookdb.storage.relational.statements import Statements
 
-__all__ = ["IndexesStorage"]
+__all__ = ["IndexesStorage", "python_rows"]
 
 log = logging.getLogger("rookdb.storage.indexes")
 
 _NO_RECORD = DocumentRecord("", b"{}", "", "", "")
+
+# The index query this thread is compiling: its rows' query and parameters (``python_rows``).
+_compiling = threading.local()
+
+
+def python_rows() -> tuple[str, tuple[Any, ...]] | None:
+    """While this thread compiles an index query: the query (and its parameters) of the
+    index's rows as (key, JSON text), which a dialect's predicates evaluated in Python read
+    in place of the documents. None otherwise."""
+    rows: tuple[str, tuple[Any, ...]] | None = getattr(_compiling, "rows", None)
+    return rows
 
 
 def _text(value: Any) -> str:
@@ -304,10 +316,18 @@ class IndexesStorage:
                 index = self._compiled(conn, index_id, _definition(row[2]))
                 plain = dataclasses.replace(query, index_name=None, collection=None)
                 params: list[Any] = []
-                where = self._where(conn, plain, {}, params) if query.where is not None else "1=1"
-                order = self._order_clause(query.order_by)
                 sql = self._index_sql
                 source = sql.result_source if index.is_map_reduce else sql.entry_source
+                # What the compiler leaves to Python (PostgreSQL: search, regex) reads the
+                # index's rows too, not the documents.
+                _compiling.rows = (f"SELECT key, raw FROM {source}", (index_id,))
+                try:
+                    where = (
+                        self._where(conn, plain, {}, params) if query.where is not None else "1=1"
+                    )
+                finally:
+                    _compiling.rows = None
+                order = self._order_clause(query.order_by)
                 rows = conn.execute(
                     f"SELECT key, raw FROM {source} WHERE {where} ORDER BY {order}",
                     (index_id, *params),
