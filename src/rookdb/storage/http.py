@@ -34,6 +34,7 @@ from rookdb.query import Query, QueryStatistics
 from rookdb.rql_printer import print_query
 from rookdb.storage.base import Backend
 from rookdb.storage.http_attachments import HttpAttachments
+from rookdb.storage.http_indexes import HttpIndexes
 from rookdb.storage.http_transport import (
     API_KEY_VARIABLE,
     MAX_BATCH_BYTES,
@@ -66,7 +67,7 @@ from rookdb.storage.streams import QueryStream, StreamedRow, check_streamable
 __all__ = ["API_KEY_VARIABLE", "HttpBackend", "HttpStorage"]
 
 
-class HttpStorage(HttpAttachments):
+class HttpStorage(HttpIndexes, HttpAttachments):
     """One database of a rookdb server."""
 
     def __init__(self, client: Client, name: str, capabilities: Capabilities) -> None:
@@ -389,8 +390,13 @@ def _query_result(query: Query, body: Any) -> QueryResult:
     try:
         stats = decode_statistics(body)
         included = _included(body.get("Includes") or {})
-        if query.select:
-            return QueryResult([], included, stats, list(body["Results"]))
+        results = body["Results"]
+        if query.select or (
+            # A map-reduce index answers results that are no documents (no "@id").
+            query.index_name is not None
+            and any(type(r) is dict and "@id" not in r for r in results)
+        ):
+            return QueryResult([], included, stats, list(results))
         records = [r for r in protocol.decode_documents(body["Results"]) if r is not None]
     except (KeyError, TypeError, AttributeError) as exc:
         raise ProtocolError(f"the server's query answer is malformed: {exc}") from exc
@@ -423,6 +429,7 @@ class HttpBackend(Backend):
             remote=True,
             revisions=True,
             attachments=True,
+            indexes=True,
         )
         self._client = Client(list(dict.fromkeys(url.rstrip("/") for url in given)))
         self._lock = threading.Lock()

@@ -642,4 +642,4 @@ class IndexErrors:
     count: int = 0
 
     def to_json(self) -> dict[str, Any]:
-        return {"Name": self.name, "Errors": list(self.errors)}
+        return {"Name": self.name, "Errors": list(self.errors), "Count": self.count}

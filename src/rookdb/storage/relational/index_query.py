@@ -54,7 +54,6 @@ __all__ = ["IndexesStorage", "python_rows"]
 
 log = logging.getLogger("rookdb.storage.indexes")
 
-_NO_RECORD = DocumentRecord("", b"{}", "", "", "")
 
 # The index query this thread is compiling: its rows' query and parameters (``python_rows``).
 _compiling = threading.local()
@@ -193,19 +192,25 @@ class IndexesStorage:
     def _index_by_id(self, conn: Any, index_id: int) -> UserIndex | None:
         return next((i for i in self._user_indexes.registry(conn) if i.id == index_id), None)
 
-    def _index_row(self, conn: Any, name: str) -> tuple[Any, ...]:
-        if not isinstance(name, str):
-            raise IndexDoesNotExistError("an index is named by a str")
+    def _find(self, conn: Any, name: object) -> tuple[Any, ...] | None:
+        """The row of index ``name`` (any case), None when there is none; a name no index
+        can have (not a str, control characters) is none, whatever storage would say."""
+        if not isinstance(name, str) or any(ord(c) < 32 for c in name):
+            return None
         row = conn.execute(self._index_sql.by_name, (name.lower(),)).fetchone()
+        return None if row is None else tuple(row)
+
+    def _index_row(self, conn: Any, name: str) -> tuple[Any, ...]:
+        row = self._find(conn, name)
         if row is None:
-            raise IndexDoesNotExistError(f"Index '{name}' does not exist")
-        return tuple(row)
+            raise IndexDoesNotExistError(f"Index {name!r} does not exist")
+        return row
 
     def get_index(self, name: str) -> IndexDefinition | None:
         """The definition of index ``name`` (any case) as RavenDB's server answers it, None
         when there is none."""
         with self._errors("read an index"), self._connection() as conn:
-            row = conn.execute(self._index_sql.by_name, (str(name).lower(),)).fetchone()
+            row = self._find(conn, name)
         if row is None:
             return None
         return _definition(row[2])
@@ -226,7 +231,7 @@ class IndexesStorage:
         """Remove index ``name`` and everything it holds (RavenDB answers a missing one with
         success too)."""
         with self._errors("delete an index"), self._revision_transaction() as conn:
-            row = conn.execute(self._index_sql.by_name, (str(name).lower(),)).fetchone()
+            row = self._find(conn, name)
             if row is None:
                 return
             self._drop(conn, int(row[0]))
@@ -340,7 +345,7 @@ class IndexesStorage:
                         results = [project(r, query.select, query.select_as) for r in results]
                     total = len(results)
                     projections = results[query.skip : end]
-                    records = [_NO_RECORD] * len(projections)
+                    records: list[DocumentRecord] = []  # results are no documents
                     included: Any = {}
                 else:
                     first: dict[str, Any] = {}
