@@ -614,21 +614,46 @@ class IndexStatistics:
     is_stale: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        """RavenDB's ``IndexStats`` JSON, the fields rookdb fills."""
+        """RavenDB's ``IndexStats`` JSON: what rookdb knows, and RavenDB's neutral values for
+        what it does not count (attempts, rates), which its client reads all of."""
+        lag = {
+            "LastProcessedDocumentEtag": 0,
+            "LastProcessedTombstoneEtag": 0,
+            "DocumentLag": 0,
+            "TombstoneLag": 0,
+        }
         return {
             "Name": self.name,
             "Type": self.type,
-            "State": "Normal" if self.state == "Building" else self.state,
+            "SourceType": "Documents",
+            "State": "Normal",
             "Status": "Running",
+            "Priority": "Normal",
+            "LockMode": "Unlock",
             "IsStale": self.is_stale,
             "IsInvalidIndex": False,
-            "Collections": {c: {} for c in self.collections or ("@all_docs",)},
+            "Collections": {c: lag for c in self.collections or ("@all_docs",)},
             "EntriesCount": self.entries_count,
             "ReduceOutputCount": self.reduce_results_count,
             "ErrorsCount": self.errors_count,
             "CreatedTimestamp": self.created,
-            "LockMode": "Unlock",
-            "Priority": "Normal",
+            "LastIndexingTime": self.created,
+            "LastQueryingTime": None,
+            "MapAttempts": 0,
+            "MapSuccesses": 0,
+            "MapErrors": self.errors_count,
+            "MapReferenceAttempts": 0,
+            "MapReferenceSuccesses": 0,
+            "MapReferenceErrors": 0,
+            "ReduceAttempts": None,
+            "ReduceSuccesses": None,
+            "ReduceErrors": None,
+            "ReduceOutputCollection": None,
+            "ReduceOutputReferencePattern": None,
+            "PatternReferencesCollectionName": None,
+            "MappedPerSecondRate": 0.0,
+            "ReducedPerSecondRate": 0.0,
+            "MaxNumberOfOutputsPerDocument": 0,
         }
 
 
