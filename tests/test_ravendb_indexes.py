@@ -17,7 +17,6 @@ from rookdb.testing.backends import BACKENDS
 
 ravendb = pytest.importorskip("ravendb")
 from ravendb import AbstractIndexCreationTask, IndexDefinition  # noqa: E402
-from ravendb.exceptions.documents.compilation import IndexCompilationException  # noqa: E402
 from ravendb.documents.operations.indexes import (  # noqa: E402
     DeleteIndexOperation,
     GetIndexErrorsOperation,
@@ -28,6 +27,7 @@ from ravendb.documents.operations.indexes import (  # noqa: E402
     PutIndexesOperation,
     ResetIndexOperation,
 )
+from ravendb.exceptions.documents.compilation import IndexCompilationException  # noqa: E402
 
 
 class Order:
