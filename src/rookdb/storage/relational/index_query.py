@@ -31,12 +31,18 @@ from typing import Any, ClassVar
 
 import orjson
 
-from rookdb.errors import IndexCompilationError, IndexDoesNotExistError
+from rookdb.errors import IndexCompilationError, IndexDoesNotExistError, QueryError
 from rookdb.evaluate import project
 from rookdb.indexes.compiled import compile_index
 from rookdb.indexes.definitions import IndexDefinition
 from rookdb.query import Query, QueryStatistics
-from rookdb.storage.records import DocumentRecord, IndexErrors, IndexStatistics, QueryResult
+from rookdb.storage.records import (
+    DocumentRecord,
+    IndexErrors,
+    IndexStatistics,
+    ProjectionRow,
+    QueryResult,
+)
 from rookdb.storage.relational.errors import DriverErrors
 from rookdb.storage.relational.index_maintenance import (
     BUILD_BATCH,
@@ -47,8 +53,9 @@ from rookdb.storage.relational.index_maintenance import (
     IndexStatements,
     UserIndex,
 )
-from rookdb.storage.relational.results import projection
+from rookdb.storage.relational.results import projection, total_from_page
 from rookdb.storage.relational.statements import Statements
+from rookdb.storage.streams import QueryStream
 
 __all__ = ["IndexesStorage", "python_rows"]
 
@@ -75,6 +82,8 @@ class IndexesStorage:
     """The ``Storage`` calls of user-defined indexes, for ``RelationalStorage``."""
 
     _index_sql: IndexStatements
+    #: The LIMIT parameter that means none (``RelationalStorage``).
+    _no_limit: ClassVar[int | None]
     _user_indexes: IndexMaintenance
     # Provided by ``RelationalStorage`` and its dialect.
     _errors: ClassVar[type[DriverErrors]]
@@ -306,75 +315,106 @@ class IndexesStorage:
 
     # -- queries -----------------------------------------------------------------------------
 
+    def _index_stream(self, query: Query) -> QueryStream:
+        """``stream_query`` of an index query: its results read whole, then handed out (not
+        flat in memory). A map-reduce index's results are no documents: refused."""
+        result = self._index_query(query)
+        if result.projections is None:
+            return QueryStream.of(result.statistics, iter(result.records))
+        if len(result.records) != len(result.projections):
+            raise QueryError("streaming a map-reduce index's results is not supported: query it")
+        rows = zip(result.projections, result.records, strict=True)
+        return QueryStream.of(result.statistics, iter(ProjectionRow.of(p, r) for p, r in rows))
+
     def _index_query(self, query: Query) -> QueryResult:
         """Run ``query`` on the index it names, in one snapshot."""
-        started = time.perf_counter()
-        assert query.index_name is not None
         with (
             self._query_errors("query an index"),
             self._connection() as conn,
             self._snapshot(conn),
         ):
-            if True:  # the index's row, its rows and the documents in one snapshot
-                row = self._index_row(conn, query.index_name)
-                index_id, state = int(row[0]), str(row[3])
-                index = self._compiled(conn, index_id, _definition(row[2]))
-                plain = dataclasses.replace(query, index_name=None, collection=None)
-                params: list[Any] = []
-                sql = self._index_sql
-                source = sql.result_source if index.is_map_reduce else sql.entry_source
-                # What the compiler leaves to Python (PostgreSQL: search, regex) reads the
-                # index's rows too, not the documents.
-                _compiling.rows = (f"SELECT key, raw FROM {source}", (index_id,))
-                try:
-                    where = (
-                        self._where(conn, plain, {}, params) if query.where is not None else "1=1"
-                    )
-                finally:
-                    _compiling.rows = None
-                order = self._order_clause(query.order_by)
+            return self._index_query_in(conn, query)
+
+    def _index_query_in(self, conn: Any, query: Query) -> QueryResult:
+        """``query`` on the index it names, in ``conn``'s snapshot: the index's row, its rows
+        and the documents read together."""
+        started = time.perf_counter()
+        assert query.index_name is not None
+        row = self._index_row(conn, query.index_name)
+        index_id, state = int(row[0]), str(row[3])
+        index = self._compiled(conn, index_id, _definition(row[2]))
+        plain = dataclasses.replace(query, index_name=None, collection=None)
+        params: list[Any] = []
+        sql = self._index_sql
+        source = sql.result_source if index.is_map_reduce else sql.entry_source
+        # What the compiler leaves to Python (PostgreSQL: search, regex) reads the
+        # index's rows too, not the documents.
+        _compiling.rows = (f"SELECT key, raw FROM {source}", (index_id,))
+        try:
+            where = self._where(conn, plain, {}, params) if query.where is not None else "1=1"
+        finally:
+            _compiling.rows = None
+        order = self._order_clause(query.order_by)
+        select = f"SELECT key, raw FROM {source} WHERE {where} ORDER BY {order}"
+        end = None if query.take is None else query.skip + query.take
+        projections: list[dict[str, Any]] | None
+        if index.is_map_reduce:
+            # Results are no documents: projections without records, paged by SQL (one
+            # result per row) unless distinct ones are asked for.
+            records: list[DocumentRecord] = []
+            included: Any = {}
+            if query.distinct and query.select:
+                every = [
+                    orjson.loads(_text(d)) for _, d in conn.execute(select, (index_id, *params))
+                ]
+                seen: dict[bytes, dict[str, Any]] = {}
+                for result in every:
+                    projected = project(result, query.select, query.select_as)
+                    seen.setdefault(orjson.dumps(projected), projected)
+                distinct = list(seen.values())
+                total, projections = len(distinct), distinct[query.skip : end]
+            else:
+                limit = self._no_limit if query.take is None else query.take
                 rows = conn.execute(
-                    f"SELECT key, raw FROM {source} WHERE {where} ORDER BY {order}",
-                    (index_id, *params),
+                    select + self._sql.page, (index_id, *params, limit, query.skip)
                 ).fetchall()
-                end = None if query.take is None else query.skip + query.take
-                projections: list[dict[str, Any]] | None
-                if index.is_map_reduce:
-                    results = [orjson.loads(_text(data)) for _, data in rows]
-                    if query.select:
-                        results = [project(r, query.select, query.select_as) for r in results]
-                    total = len(results)
-                    projections = results[query.skip : end]
-                    records: list[DocumentRecord] = []  # results are no documents
-                    included: Any = {}
-                else:
-                    first: dict[str, Any] = {}
-                    for key, data in rows:
-                        if key not in first:
-                            first[key] = data
-                    keys = list(first)
-                    total = len(keys)
-                    page = keys[query.skip : end]
-                    found = self._fetch(conn, page)
-                    page = [k for k in page if k in found]
-                    records = [found[k] for k in page]
-                    projections = None
-                    if query.select:
-                        stored = index.stored_fields
-                        projections = [
-                            project(
-                                orjson.loads(_text(first[k])),
-                                query.select,
-                                query.select_as,
-                                found[k].id,
-                            )
-                            if all(f in stored for f in query.select)
-                            else projection(found[k], query)
-                            for k in page
-                        ]
-                    included = (
-                        self._includes(conn, records, query.includes) if query.includes else {}
+                results = [orjson.loads(_text(data)) for _, data in rows]
+                if query.select:
+                    results = [project(r, query.select, query.select_as) for r in results]
+                projections = results
+                counted = total_from_page(query, len(rows))
+                if counted is None:
+                    counted = conn.execute(
+                        f"SELECT count(*) FROM {source} WHERE {where}", (index_id, *params)
+                    ).fetchone()[0]
+                total = int(counted)
+        else:
+            rows = conn.execute(select, (index_id, *params)).fetchall()
+            first: dict[str, Any] = {}
+            for key, data in rows:
+                if key not in first:
+                    first[key] = data
+            keys = list(first)
+            total = len(keys)
+            page = keys[query.skip : end]
+            found = self._fetch(conn, page)
+            page = [k for k in page if k in found]
+            records = [found[k] for k in page]
+            projections = None
+            if query.select:
+                stored = index.stored_fields
+                projections = [
+                    project(
+                        orjson.loads(_text(first[k])),
+                        query.select,
+                        query.select_as,
+                        found[k].id,
                     )
+                    if all(f in stored for f in query.select)
+                    else projection(found[k], query)
+                    for k in page
+                ]
+            included = self._includes(conn, records, query.includes) if query.includes else {}
         stats = QueryStatistics(
             total_results=total,
             skipped_results=query.skip,

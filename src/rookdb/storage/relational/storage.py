@@ -307,6 +307,8 @@ class RelationalStorage(IndexesStorage, AttachmentsStorage, RevisionsStorage):
             after = document_key(records[-1].id)
 
     def stream_query(self, query: Query) -> QueryStream:
+        if query.index_name is not None:  # read whole (``relational.index_query``)
+            return self._index_stream(check_streamable(query))
         indexes = self._prepare_indexes(check_streamable(query))
         return QueryStream(query_stream.rows(self, query, indexes))
 
@@ -369,6 +371,8 @@ class RelationalStorage(IndexesStorage, AttachmentsStorage, RevisionsStorage):
                 elif isinstance(read, RecentRead):
                     rows = conn.execute(self._sql.recent, (read.page_size, read.start))
                     results.append([_record(row) for row in rows.fetchall()])
+                elif isinstance(read, QueryRead) and read.query.index_name is not None:
+                    results.append(self._index_query_in(conn, read.query))
                 elif isinstance(read, QueryRead):
                     started = time.perf_counter()
                     query_in = self._query_in(conn, read.query, indexes[i], started, as_of)

@@ -311,3 +311,29 @@ def test_search_on_an_index_field(store: DocumentStore) -> None:
     with store.open_session() as session:
         found = list(session.query_index("Posts/ByText").search("Words", "quick"))
     assert [d["Text"] for d in found] == ["The quick brown fox"]
+
+
+def test_an_index_query_streamed_and_lazy(store: DocumentStore) -> None:
+    Users_ByName().execute(store)
+    _save(store, ("users/1", _user("Ada", "L", 36)), ("users/2", _user("Bob", "M", 41)))
+    with store.open_session() as session:
+        query = session.query_index("Users/ByName").where_greater_than("Age", 40)
+        streamed = [item.document["First"] for item in session.advanced.stream(query)]
+        assert streamed == ["Bob"]
+        lazy = session.query_index("Users/ByName").where_equals("Name", "Ada L").lazily()
+        assert [d["First"] for d in lazy.value] == ["Ada"]
+
+
+def test_map_reduce_results_paged_with_their_total(store: DocumentStore) -> None:
+    Orders_ByCompany().execute(store)
+    _save(store, *((f"orders/{i}", _order(f"c{i % 7}", i)) for i in range(30)))
+    seen: list[QueryStatistics] = []
+    with store.open_session() as session:
+        query = session.query_index("Orders/ByCompany").order_by("Company").skip(2).take(3)
+        page = list(query.statistics(seen.append))
+        distinct = list(
+            session.query_index("Orders/ByCompany").select_fields(dict, "Count").distinct()
+        )
+    assert [r["Company"] for r in page] == ["c2", "c3", "c4"]
+    assert seen[0].total_results == 7
+    assert sorted(r["Count"] for r in distinct) == [4, 5]
