@@ -47,7 +47,10 @@ _BY_CITY = IndexDefinition(
     ),
 )
 _MAPS = [
-    IndexDefinition(name=f"Employees/By{field}", maps={f"from e in docs.Employees select new {{ e.{field} }}"})
+    IndexDefinition(
+        name=f"Employees/By{field}",
+        maps={f"from e in docs.Employees select new {{ e.{field} }}"},
+    )
     for field in ("age", "title", "email", "level")
 ]
 
@@ -102,7 +105,7 @@ def write_cost(url: str, n: int, indexes: int) -> float:
     """Seconds for one save of N new documents with ``indexes`` indexes on the collection."""
     store = _store(url)
     try:
-        chosen = ([_BY_CITY] + _MAPS)[:indexes]
+        chosen = [_BY_CITY, *_MAPS][:indexes]
         if chosen:
             store.maintenance.send(PutIndexesOperation(*chosen))
         return _save(store, documents(n), ids(n))
@@ -148,18 +151,24 @@ def main() -> None:
         for n in sizes:
             builds = [build(url, n) for _ in range(args.repeat)]
             took, read = min(b[0] for b in builds), min(b[1] for b in builds)
-            print(f"N={n}: build of a map-reduce index over N stored documents: {took:.2f} s "
-                  f"({n / took:,.0f} documents/s); reading its results: {read * 1000:.1f} ms")
+            print(
+                f"N={n}: build of a map-reduce index over N stored documents: {took:.2f} s "
+                f"({n / took:,.0f} documents/s); reading its results: {read * 1000:.1f} ms"
+            )
             if args.backend == "sqlite":
                 floor = min(floor_group_by(n, directory) for _ in range(args.repeat))
-                print(f"N={n}: floor GROUP BY over the JSON column: {floor * 1000:.1f} ms "
-                      f"(index read / floor: {read / floor:.2f})")
+                print(
+                    f"N={n}: floor GROUP BY over the JSON column: {floor * 1000:.1f} ms "
+                    f"(index read / floor: {read / floor:.2f})"
+                )
             base = None
             for count in (0, 1, 5):
                 took = min(write_cost(url, n, count) for _ in range(args.repeat))
                 base = base or took
-                print(f"N={n}: one save of N documents with {count} indexes: {took:.2f} s "
-                      f"({took / base:.2f} x none)")
+                print(
+                    f"N={n}: one save of N documents with {count} indexes: {took:.2f} s "
+                    f"({took / base:.2f} x none)"
+                )
 
 
 if __name__ == "__main__":

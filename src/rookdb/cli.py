@@ -37,8 +37,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 def main() -> None:
     """rookdb: a document database for Python with the RavenDB session model.
 
-    get, query, stats, indexes and export only read: they create nothing, and a database that does not
-    exist is an error that names the databases there are. import creates its database.
+    get, query, stats, indexes and export only read: they create nothing, and a database
+    that does not exist is an error that names the databases there are. import creates its
+    database.
     """
 
 
