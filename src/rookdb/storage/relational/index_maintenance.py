@@ -97,6 +97,7 @@ class IndexStatements(NamedTuple):
     insert_reference: str
     group_entries: str
     delete_group: str
+    group_results: str
     insert_result: str
     build_page: str
     build_page_all: str
@@ -171,6 +172,10 @@ class IndexStatements(NamedTuple):
                 "ORDER BY key, seq"
             ),
             delete_group=f"DELETE FROM {s}reduce_results WHERE idx = {m} AND group_key = {m}",
+            group_results=(
+                f"SELECT result FROM {s}reduce_results WHERE idx = {m} AND group_key = {m} "
+                "ORDER BY seq"
+            ),
             insert_result=(
                 f"INSERT INTO {s}reduce_results (idx, group_key, seq, result) "
                 f"VALUES ({m}, {m}, {m}, {m})"
@@ -304,9 +309,9 @@ class IndexMaintenance:
         # Two transactions never map one document for one index at once (a build's page and
         # a batch that loaded it): the second waits, then sees the first's entries.
         conn.execute(sql.lock_keys, (index.id, self._key_list(sorted(keys))))
-        groups: set[str] = set()
+        left: set[str] = set()  # the groups entries of these keys leave
         if compiled.is_map_reduce:
-            groups.update(
+            left.update(
                 str(g) for (g,) in conn.execute(sql.old_groups, (index.id, key_list)).fetchall()
             )
         conn.execute(sql.delete_entries, (index.id, key_list))
@@ -357,20 +362,44 @@ class IndexMaintenance:
         if references:
             conn.cursor().executemany(sql.insert_reference, references)
         if compiled.is_map_reduce:
-            groups.update(g for g in group_keys if g is not None)
-            for group in sorted(groups):
-                errors.extend(self._reduce_group(conn, index, group))
+            joined: dict[str, list[dict[str, Any]]] = {}
+            for (_, _, entry), group in zip(entries, group_keys, strict=True):
+                if group is not None:
+                    joined.setdefault(group, []).append(entry)
+            for group in sorted(left | set(joined)):
+                added = None if group in left else joined[group]
+                errors.extend(self._reduce_group(conn, index, group, added))
         if errors:
             self._record_errors(conn, index, errors)
 
-    def _reduce_group(self, conn: Any, index: UserIndex, group: str) -> list[dict[str, Any]]:
-        """Reduce ``group`` of ``index`` from its map entries, in place of its results."""
+    def _reduce_group(
+        self,
+        conn: Any,
+        index: UserIndex,
+        group: str,
+        added: list[dict[str, Any]] | None = None,
+    ) -> list[dict[str, Any]]:
+        """Reduce ``group`` of ``index`` again, in place of its results: from its map entries;
+        or, when entries only joined it (``added``) and its reduce is rereducible, from its
+        results and those entries (a save adding an order to a company of 10,000 reads one
+        result, not 10,000 entries)."""
         sql = self._sql
         # Writers that touch one group reduce it one after the other, each from every entry
-        # committed before it (groups are locked in sorted order: no deadlock among them).
+        # (or result) committed before it (groups are locked in sorted order: no deadlock
+        # among them).
         conn.execute(sql.lock_group, (index.id, group))
+        entries: list[Any] = []
+        if added is not None and index.compiled.rereducible:
+            entries = [
+                orjson.loads(r) for (r,) in conn.execute(sql.group_results, (index.id, group))
+            ]
+            if entries:  # a group without results (new, or its reduce failed): from entries
+                entries.extend(added)
         conn.execute(sql.delete_group, (index.id, group))
-        entries = [orjson.loads(e) for (e,) in conn.execute(sql.group_entries, (index.id, group))]
+        if not entries:
+            entries = [
+                orjson.loads(e) for (e,) in conn.execute(sql.group_entries, (index.id, group))
+            ]
         if not entries:
             return []
         try:
