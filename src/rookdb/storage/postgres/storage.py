@@ -227,12 +227,10 @@ class PostgresStorage(PostgresWrites):
             keys="{column} = ANY(%s)",
             collection="collection_key = lower(%s)",
             entry="CAST({column} AS jsonb) AS body",
-            # Advisory locks of the transaction: (index, key) pairs negative, groups positive.
-            lock_keys=(
-                "SELECT count(pg_advisory_xact_lock(-1 - %s::int, hashtext(k))) "
-                "FROM (SELECT unnest(%s::text[]) AS k ORDER BY 1) AS keys"
-            ),
-            lock_group="SELECT pg_advisory_xact_lock(%s::int, hashtext(%s))",
+            # The documents' rows, in key order; a bucket of groups: an advisory lock of the
+            # transaction on (index, bucket).
+            lock_keys=f"SELECT key FROM {s}.documents WHERE key = ANY(%s) ORDER BY key FOR UPDATE",
+            lock_group="SELECT pg_advisory_xact_lock(%s::int, %s::int)",
         )
         self._user_indexes = IndexMaintenance(self._index_sql, self._sql.get_meta, self._key_list)
         self._prepare_writes()

@@ -30,6 +30,7 @@ import datetime as dt
 import logging
 import threading
 import uuid
+import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple
 
@@ -123,8 +124,8 @@ class IndexStatements(NamedTuple):
         a key column against a key list (``{column}`` and a mark), ``collection`` the test of
         one collection (with a mark), ``entry`` how a JSON text column reads as the
         compilers' document column (``{column}``), and the locks a transaction takes
-        before it maps documents (index id, key list) and reduces a group (index id, group):
-        none where the write lock is the database's (SQLite)."""
+        before it maps documents (a key list: their rows) and reduces groups (index id, a
+        bucket of groups): none where the write lock is the database's (SQLite)."""
         s, m = schema, mark
 
         def key_in(column: str) -> str:
@@ -306,9 +307,12 @@ class IndexMaintenance:
         if missing:
             found.update(self._rows(conn, missing))
         key_list = self._key_list(keys)
-        # Two transactions never map one document for one index at once (a build's page and
-        # a batch that loaded it): the second waits, then sees the first's entries.
-        conn.execute(sql.lock_keys, (index.id, self._key_list(sorted(keys))))
+        # Two transactions never map one document at once (a build's page, a batch that wrote
+        # it, a batch that wrote a document it loaded): each locks the documents it maps (a
+        # batch holds those it wrote already), so the second waits, then sees the first's
+        # entries. Row locks, not advisory ones: a batch of 100,000 keys would exhaust
+        # PostgreSQL's lock table.
+        conn.execute(sql.lock_keys, (self._key_list(sorted(keys)),)).fetchall()
         left: set[str] = set()  # the groups entries of these keys leave
         if compiled.is_map_reduce:
             left.update(
@@ -366,7 +370,14 @@ class IndexMaintenance:
             for (_, _, entry), group in zip(entries, group_keys, strict=True):
                 if group is not None:
                     joined.setdefault(group, []).append(entry)
-            for group in sorted(left | set(joined)):
+            # Writers that touch one group reduce it one after the other, each from every
+            # entry (or result) committed before it: a lock per bucket of groups (a bounded
+            # number per index, however many groups a batch touches), taken in bucket order
+            # so that no two writers wait for each other.
+            touched = sorted(left | set(joined), key=lambda g: (_bucket(g), g))
+            for bucket in sorted({_bucket(g) for g in touched}):
+                conn.execute(sql.lock_group, (index.id, bucket))
+            for group in touched:
                 added = None if group in left else joined[group]
                 errors.extend(self._reduce_group(conn, index, group, added))
         if errors:
@@ -383,11 +394,7 @@ class IndexMaintenance:
         or, when entries only joined it (``added``) and its reduce is rereducible, from its
         results and those entries (a save adding an order to a company of 10,000 reads one
         result, not 10,000 entries)."""
-        sql = self._sql
-        # Writers that touch one group reduce it one after the other, each from every entry
-        # (or result) committed before it (groups are locked in sorted order: no deadlock
-        # among them).
-        conn.execute(sql.lock_group, (index.id, group))
+        sql = self._sql  # the caller holds the group's lock
         entries: list[Any] = []
         if added is not None and index.compiled.rereducible:
             entries = [
@@ -425,6 +432,14 @@ class IndexMaintenance:
                 error["Document"] or "a group",
                 error["Error"],
             )
+
+
+#: Group locks per index: a group's lock is its bucket's.
+GROUP_LOCK_BUCKETS = 64
+
+
+def _bucket(group: str) -> int:
+    return zlib.crc32(group.encode()) % GROUP_LOCK_BUCKETS
 
 
 def written_keys(commands: Sequence[Any], ids: Sequence[str]) -> Iterator[str]:

@@ -245,7 +245,7 @@ _INDEX_STATEMENTS = IndexStatements.of(
     collection="collection = ? COLLATE NOCASE",
     entry="{column} AS data",
     # A batch holds the database's write lock: nothing else maps or reduces meanwhile.
-    lock_keys="SELECT ?, ?",
+    lock_keys="SELECT ?",
     lock_group="SELECT ?, ?",
 )
 _UPSERT = (
