@@ -354,3 +354,33 @@ def test_map_reduce_results_paged_with_their_total(store: DocumentStore) -> None
     assert [r["Company"] for r in page] == ["c2", "c3", "c4"]
     assert seen[0].total_results == 7
     assert sorted(r["Count"] for r in distinct) == [4, 5]
+
+
+def test_a_javascript_multi_map_reduce_index(store: DocumentStore) -> None:
+    pytest.importorskip("quickjs")
+    store.maintenance.send(
+        PutIndexesOperation(
+            IndexDefinition(
+                name="Names/Count",
+                maps={
+                    "map('Users', u => ({ name: u.First, count: 1 }))",
+                    "map('Employees', e => ({ name: e.FirstName, count: 1 }))",
+                },
+                reduce="groupBy(x => x.name).aggregate(g => ({ name: g.key, "
+                "count: g.values.reduce((total, v) => total + v.count, 0) }))",
+            )
+        )
+    )
+    _save(
+        store,
+        ("users/1", _user("Ada", "L", 1)),
+        ("employees/1", {"FirstName": "Ada", "@metadata": {"@collection": "Employees"}}),
+        ("employees/2", {"FirstName": "Bob", "@metadata": {"@collection": "Employees"}}),
+    )
+    with store.open_session() as session:
+        rows = {r["name"]: r["count"] for r in session.query_index("Names/Count")}
+        assert rows == {"Ada": 2, "Bob": 1}
+        session.delete("users/1")
+        session.save_changes()
+        rows = {r["name"]: r["count"] for r in session.query_index("Names/Count")}
+    assert rows == {"Ada": 1, "Bob": 1}
