@@ -111,5 +111,5 @@ def write(
             storage._indexes.maintain(conn, registry, final)
         if storage._user_indexes.registry(conn, version):
             storage._user_indexes.documents_changed(
-                conn, [document_key(put.id) for put in puts], version
+                conn, [(document_key(put.id), put.collection) for put in puts], version
             )

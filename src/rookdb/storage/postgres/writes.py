@@ -153,7 +153,9 @@ class PostgresWrites(RelationalStorage):
         with transaction(conn, begin):
             registry, rules, version = self._lock_indexes(conn)
             # Every key written, when user-defined indexes need to know.
-            touched: list[str] | None = [] if self._user_indexes.registry(conn, version) else None
+            touched: list[tuple[str, str | None]] | None = (
+                [] if self._user_indexes.registry(conn, version) else None
+            )
             revisions = None if rules is None else BatchRevisions(rules)
             final: dict[str, tuple[str, bytes] | None] | None = {} if searched(registry) else None
             now = last_modified_now()

@@ -39,7 +39,7 @@ import orjson
 from rookdb.errors import IndexEvaluationError
 from rookdb.indexes.compiled import CompiledIndex, compile_index
 from rookdb.indexes.definitions import IndexDefinition
-from rookdb.storage.records import ReadCheck
+from rookdb.storage.records import PutCommand, ReadCheck
 
 __all__ = [
     "BUILD_BATCH",
@@ -256,17 +256,33 @@ class IndexMaintenance:
 
     # -- upkeep ------------------------------------------------------------------------------
 
-    def documents_changed(self, conn: Any, keys: Iterable[str], version: str | None = None) -> None:
+    def documents_changed(
+        self, conn: Any, keys: Iterable[tuple[str, str | None]], version: str | None = None
+    ) -> None:
         """Inside a batch's transaction, after its writes: index again the documents whose
-        ``keys`` it put or deleted (their rows as the batch left them), and the documents that
-        loaded them. ``version`` as for ``registry``."""
+        keys it put or deleted (their rows as the batch left them), and the documents that
+        loaded them. ``keys``: (key, the collection the batch put it in, or None where the
+        batch does not say: a delete, an attachment). ``version`` as for ``registry``."""
         indexes = self.registry(conn, version)
         if not indexes:
             return
-        touched = list(dict.fromkeys(keys))
+        given: dict[str, str | None] = {}
+        for key, collection in keys:
+            # A key written twice: its collection is known only if both times say it.
+            given[key] = collection if given.get(key, collection) == collection else None
+        touched = list(given)
         if not touched:
             return
-        current = self._rows(conn, touched)
+        # The rows of the documents an index may read: those of a collection some index
+        # reads, and those whose collection the batch does not say (deletes, attachments).
+        # A batch on a collection no index reads reads none.
+        read = [
+            key
+            for key, collection in given.items()
+            if collection is None or any(i.compiled.reads(collection) for i in indexes)
+        ]
+        current = self._rows(conn, read) if read else {}
+        unread = set(touched).difference(read)
         referencing: dict[int, set[str]] = {}
         for index_id, key in conn.execute(
             self._sql.referencing, (self._key_list(touched),)
@@ -276,7 +292,8 @@ class IndexMaintenance:
             wanted = [
                 key
                 for key in touched
-                if key not in current or index.compiled.reads(current[key][1])
+                if key not in unread
+                and (key not in current or index.compiled.reads(current[key][1]))
             ]
             more = referencing.get(index.id, set()).difference(wanted)
             if wanted or more:
@@ -442,16 +459,17 @@ def _bucket(group: str) -> int:
     return zlib.crc32(group.encode()) % GROUP_LOCK_BUCKETS
 
 
-def written_keys(commands: Sequence[Any], ids: Sequence[str]) -> Iterator[str]:
-    """The keys of the documents ``commands`` write (their final ``ids``): every command's but
-    a read check's, and an attachment copy's or move's destination too."""
+def written_keys(commands: Sequence[Any], ids: Sequence[str]) -> Iterator[tuple[str, str | None]]:
+    """The keys of the documents ``commands`` write (their final ``ids``), with the collection
+    of a put (None for the others): every command's but a read check's, and an attachment
+    copy's or move's destination too."""
     for command, document_id in zip(commands, ids, strict=True):
         if type(command) is ReadCheck:
             continue
-        yield document_id.lower()
+        yield document_id.lower(), command.collection if type(command) is PutCommand else None
         destination = getattr(command, "destination_id", None)
         if isinstance(destination, str):
-            yield destination.lower()
+            yield destination.lower(), None
 
 
 def _with_id(document: Any, document_id: str) -> Any:

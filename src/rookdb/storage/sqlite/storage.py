@@ -466,7 +466,8 @@ class SqliteStorage(RelationalStorage):
         rows: list[tuple[Any, ...]] = []
         results: list[WriteResult] = []
         replies: list[tuple[int, RevisionReply | AttachmentReply]] = []
-        touched: list[str] = []  # every key written, for user-defined indexes
+        # Every key written and the collection of a put, for user-defined indexes.
+        touched: list[tuple[str, str | None]] = []
 
         def next_etag() -> int:
             nonlocal etag
@@ -514,7 +515,7 @@ class SqliteStorage(RelationalStorage):
                 if checked:
                     current[key] = change_vector
                 attachments.put(key, data)
-                touched.append(key)
+                touched.append((key, command.collection))
                 if final is not None:
                     final[key] = (command.collection, data)
                 results.append(WriteResult(document_id, change_vector, now))
@@ -537,7 +538,7 @@ class SqliteStorage(RelationalStorage):
                                 etag -= 1
                 conn.execute("DELETE FROM documents WHERE key = ?", (key,))
                 attachments.documents_deleted(conn, [key])
-                touched.append(key)
+                touched.append((key, None))
                 current.pop(key, None)
                 if final is not None:
                     final[key] = None
@@ -550,7 +551,7 @@ class SqliteStorage(RelationalStorage):
                 revisions.force(command)
                 etag += 1  # the document's new version's, if it gets HasRevisions
                 reply = force_revision(conn, _REVISIONS, command, etag, suffix, now)
-                touched.append(document_key(command.id))
+                touched.append((document_key(command.id), None))
                 if not command.before_put:  # its put answers for it
                     replies.append((patching.replies_so_far, reply))
                 if checked and reply.created:
@@ -561,7 +562,7 @@ class SqliteStorage(RelationalStorage):
                     rows = []
                 attached, changed = attachments.apply(conn, command, next_etag, suffix, now)
                 replies.append((patching.replies_so_far, attached))
-                touched.extend(changed)
+                touched.extend((key, None) for key in changed)
                 if checked:
                     current.update(changed)
             else:
