@@ -101,6 +101,32 @@ def build(url: str, n: int) -> tuple[float, float]:
         _drop(store)
 
 
+def one_save(url: str, n: int) -> tuple[float, float, float]:
+    """Median seconds of saving one document in a session, over N stored documents of 8
+    groups (cities): without an index; with the map-reduce index, a new document (its group
+    reduced from its result and the new entry); and an update (its group from its entries)."""
+    store = _store(url)
+    try:
+        with store.bulk_insert() as bulk:
+            for key, doc in zip(ids(n), documents(n), strict=True):
+                bulk.store({**doc, "@metadata": {"@collection": "Employees"}}, id=key)
+        extra = documents(60, seed=7)
+
+        def median(keys: list[str]) -> float:
+            times = sorted(
+                _save(store, [doc], [key]) for key, doc in zip(keys, extra, strict=False)
+            )
+            return times[len(times) // 2]
+
+        bare = median([f"employees/new{i}" for i in range(20)])
+        store.maintenance.send(PutIndexesOperation(_BY_CITY))
+        added = median([f"employees/new{i}" for i in range(20, 40)])
+        updated = median(ids(20))
+        return bare, added, updated
+    finally:
+        _drop(store)
+
+
 def write_cost(url: str, n: int, indexes: int) -> float:
     """Seconds for one save of N new documents with ``indexes`` indexes on the collection."""
     store = _store(url)
@@ -161,6 +187,12 @@ def main() -> None:
                     f"N={n}: floor GROUP BY over the JSON column: {floor * 1000:.1f} ms "
                     f"(index read / floor: {read / floor:.2f})"
                 )
+            bare, added, updated = one_save(url, n)
+            print(
+                f"N={n}: one save of one document: {bare * 1000:.2f} ms without indexes; "
+                f"with the map-reduce index, a new document {added * 1000:.2f} ms, an update "
+                f"{updated * 1000:.2f} ms (groups of {n // 8:,})"
+            )
             base = None
             for count in (0, 1, 5):
                 took = min(write_cost(url, n, count) for _ in range(args.repeat))
