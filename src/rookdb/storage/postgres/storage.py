@@ -117,7 +117,7 @@ CREATE TABLE IF NOT EXISTS {s}.index_entries (
     entry text NOT NULL,
     PRIMARY KEY (idx, key, seq)
 );
-CREATE INDEX IF NOT EXISTS index_entries_by_group ON {s}.index_entries (idx, group_key);
+CREATE INDEX IF NOT EXISTS index_entries_by_group ON {s}.index_entries (group_key, idx);
 CREATE TABLE IF NOT EXISTS {s}.index_references (
     idx bigint NOT NULL,
     key text COLLATE "C" NOT NULL,     -- the document whose map loaded

@@ -119,13 +119,16 @@ class IndexStatements(NamedTuple):
         entry: str,
         lock_keys: str,
         lock_group: str,
+        by_group: str = "",
     ) -> IndexStatements:
         """Statements on tables in ``schema``, with parameter ``mark``, ``keys`` the test of
         a key column against a key list (``{column}`` and a mark), ``collection`` the test of
         one collection (with a mark), ``entry`` how a JSON text column reads as the
         compilers' document column (``{column}``), and the locks a transaction takes
         before it maps documents (a key list: their rows) and reduces groups (index id, a
-        bucket of groups): none where the write lock is the database's (SQLite)."""
+        bucket of groups): none where the write lock is the database's (SQLite);
+        ``by_group`` follows the entries' table where a group's entries are read (SQLite's
+        ``INDEXED BY``: without statistics its planner walks every entry of the index)."""
         s, m = schema, mark
 
         def key_in(column: str) -> str:
@@ -168,9 +171,10 @@ class IndexStatements(NamedTuple):
                 f"INSERT INTO {s}index_references (idx, key, referenced) VALUES ({m}, {m}, {m}) "
                 "ON CONFLICT DO NOTHING"
             ),
+            # Sorted by the caller, so that the group index finds them.
             group_entries=(
-                f"SELECT entry FROM {s}index_entries WHERE idx = {m} AND group_key = {m} "
-                "ORDER BY key, seq"
+                f"SELECT key, seq, entry FROM {s}index_entries{by_group} "
+                f"WHERE idx = {m} AND group_key = {m}"
             ),
             delete_group=f"DELETE FROM {s}reduce_results WHERE idx = {m} AND group_key = {m}",
             group_results=(
@@ -421,9 +425,8 @@ class IndexMaintenance:
                 entries.extend(added)
         conn.execute(sql.delete_group, (index.id, group))
         if not entries:
-            entries = [
-                orjson.loads(e) for (e,) in conn.execute(sql.group_entries, (index.id, group))
-            ]
+            rows = sorted(conn.execute(sql.group_entries, (index.id, group)).fetchall())
+            entries = [orjson.loads(e) for _, _, e in rows]
         if not entries:
             return []
         try:

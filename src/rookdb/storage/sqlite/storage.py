@@ -143,7 +143,7 @@ CREATE TABLE IF NOT EXISTS index_entries (
     entry TEXT NOT NULL,
     PRIMARY KEY (idx, key, seq)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS index_entries_by_group ON index_entries (idx, group_key);
+CREATE INDEX IF NOT EXISTS index_entries_by_group ON index_entries (group_key, idx);
 CREATE TABLE IF NOT EXISTS index_references (
     idx INTEGER NOT NULL,
     key TEXT NOT NULL,             -- the document whose map loaded
@@ -247,6 +247,7 @@ _INDEX_STATEMENTS = IndexStatements.of(
     # A batch holds the database's write lock: nothing else maps or reduces meanwhile.
     lock_keys="SELECT ?",
     lock_group="SELECT ?, ?",
+    by_group=" INDEXED BY index_entries_by_group",
 )
 _UPSERT = (
     "INSERT INTO documents (key, id, collection, etag, change_vector, last_modified, data) "
