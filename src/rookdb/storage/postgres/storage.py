@@ -115,6 +115,7 @@ CREATE TABLE IF NOT EXISTS {s}.index_entries (
     seq integer NOT NULL,
     group_key text COLLATE "C",        -- a map-reduce index's group of the entry
     entry text NOT NULL,
+    body jsonb NOT NULL,               -- the entry for queries, strings cut at NUL
     PRIMARY KEY (idx, key, seq)
 );
 CREATE INDEX IF NOT EXISTS index_entries_by_group ON {s}.index_entries (group_key, idx);
@@ -130,6 +131,7 @@ CREATE TABLE IF NOT EXISTS {s}.reduce_results (
     group_key text COLLATE "C" NOT NULL,
     seq integer NOT NULL,
     result text NOT NULL,
+    body jsonb NOT NULL,               -- the result for queries, strings cut at NUL
     PRIMARY KEY (idx, group_key, seq)
 )
 """
@@ -226,13 +228,16 @@ class PostgresStorage(PostgresWrites):
             "%s",
             keys="{column} = ANY(%s)",
             collection="collection_key = lower(%s)",
-            entry="CAST({column} AS jsonb) AS body",
+            entry="body",
             # The documents' rows, in key order; a bucket of groups: an advisory lock of the
             # transaction on (index, bucket).
             lock_keys=f"SELECT key FROM {s}.documents WHERE key = ANY(%s) ORDER BY key FOR UPDATE",
             lock_group="SELECT pg_advisory_xact_lock(%s::int, %s::int)",
+            body=True,
         )
-        self._user_indexes = IndexMaintenance(self._index_sql, self._sql.get_meta, self._key_list)
+        self._user_indexes = IndexMaintenance(
+            self._index_sql, self._sql.get_meta, self._key_list, body=_body
+        )
         self._prepare_writes()
         self._sql_copy_upsert = bulk_copy.upsert_statement(s)
         with PostgresErrors(f"open the schema {schema}"), self._pool.connection() as conn:

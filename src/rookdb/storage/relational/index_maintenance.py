@@ -120,6 +120,7 @@ class IndexStatements(NamedTuple):
         lock_keys: str,
         lock_group: str,
         by_group: str = "",
+        body: bool = False,
     ) -> IndexStatements:
         """Statements on tables in ``schema``, with parameter ``mark``, ``keys`` the test of
         a key column against a key list (``{column}`` and a mark), ``collection`` the test of
@@ -128,7 +129,11 @@ class IndexStatements(NamedTuple):
         before it maps documents (a key list: their rows) and reduces groups (index id, a
         bucket of groups): none where the write lock is the database's (SQLite);
         ``by_group`` follows the entries' table where a group's entries are read (SQLite's
-        ``INDEXED BY``: without statistics its planner walks every entry of the index)."""
+        ``INDEXED BY``: without statistics its planner walks every entry of the index);
+        ``body``: entries and results have a ``body`` column too, their JSON as the dialect
+        queries it (PostgreSQL's jsonb, which holds no NUL: ``IndexMaintenance``'s
+        ``body``)."""
+        with_body = (", body", f", CAST({mark} AS jsonb)") if body else ("", "")
         s, m = schema, mark
 
         def key_in(column: str) -> str:
@@ -164,8 +169,8 @@ class IndexStatements(NamedTuple):
                 f"DELETE FROM {s}index_references WHERE idx = {m} AND {key_in('key')}"
             ),
             insert_entry=(
-                f"INSERT INTO {s}index_entries (idx, key, seq, group_key, entry) "
-                f"VALUES ({m}, {m}, {m}, {m}, {m})"
+                f"INSERT INTO {s}index_entries (idx, key, seq, group_key, entry{with_body[0]}) "
+                f"VALUES ({m}, {m}, {m}, {m}, {m}{with_body[1]})"
             ),
             insert_reference=(
                 f"INSERT INTO {s}index_references (idx, key, referenced) VALUES ({m}, {m}, {m}) "
@@ -182,8 +187,8 @@ class IndexStatements(NamedTuple):
                 "ORDER BY seq"
             ),
             insert_result=(
-                f"INSERT INTO {s}reduce_results (idx, group_key, seq, result) "
-                f"VALUES ({m}, {m}, {m}, {m})"
+                f"INSERT INTO {s}reduce_results (idx, group_key, seq, result{with_body[0]}) "
+                f"VALUES ({m}, {m}, {m}, {m}{with_body[1]})"
             ),
             build_page=(
                 f"SELECT key FROM {s}documents WHERE key > {m} AND {collection} "
@@ -224,7 +229,16 @@ class IndexMaintenance:
     ``INDEX_VERSION``) and their upkeep in a batch's transaction. ``key_list`` turns a list
     of keys into the parameter of the dialect's key-list test."""
 
-    def __init__(self, sql: IndexStatements, get_meta: str, key_list: Callable[[list[str]], Any]):
+    def __init__(
+        self,
+        sql: IndexStatements,
+        get_meta: str,
+        key_list: Callable[[list[str]], Any],
+        body: Callable[[bytes], str | None] | None = None,
+    ):
+        """``body``: where entries have a ``body`` column (``IndexStatements.of``), the text
+        of an entry's ``body`` from its JSON (None: the JSON itself)."""
+        self._body = body
         self._sql = sql
         self._get_meta = get_meta
         self._key_list = key_list
@@ -380,7 +394,7 @@ class IndexMaintenance:
             conn.cursor().executemany(
                 sql.insert_entry,
                 [
-                    (index.id, key, seq, group, orjson.dumps(entry).decode())
+                    (index.id, key, seq, group, *self._texts(entry))
                     for (key, seq, entry), group in zip(entries, group_keys, strict=True)
                 ],
             )
@@ -435,9 +449,17 @@ class IndexMaintenance:
             return [_error(None, "Reduce", exc)]
         conn.cursor().executemany(
             sql.insert_result,
-            [(index.id, group, seq, orjson.dumps(r).decode()) for seq, r in enumerate(results)],
+            [(index.id, group, seq, *self._texts(r)) for seq, r in enumerate(results)],
         )
         return []
+
+    def _texts(self, value: Any) -> tuple[str, ...]:
+        """The column values of an entry or result: its JSON, and its ``body`` if kept."""
+        data = orjson.dumps(value)
+        if self._body is None:
+            return (data.decode(),)
+        text = data.decode()
+        return text, self._body(data) or text
 
     def _record_errors(self, conn: Any, index: UserIndex, errors: list[dict[str, Any]]) -> None:
         count, kept = conn.execute(self._sql.get_errors, (index.id,)).fetchone()

@@ -384,3 +384,15 @@ def test_a_javascript_multi_map_reduce_index(store: DocumentStore) -> None:
         session.save_changes()
         rows = {r["name"]: r["count"] for r in session.query_index("Names/Count")}
     assert rows == {"Ada": 1, "Bob": 1}
+
+
+def test_index_values_holding_a_nul_character(store: DocumentStore) -> None:
+    # Compared up to the NUL as every query compares strings; kept whole in results.
+    IndexCreation.create_indexes([Users_ByName(), Orders_ByCompany()], store)
+    _save(store, ("users/1", _user("a\x00b", "c", 1)), ("orders/1", _order("x\x00y", 3)))
+    with store.open_session() as session:
+        found = list(session.query_index("Users/ByName").where_starts_with("Name", "a"))
+        assert [u["First"] for u in found] == ["a\x00b"]
+        names = list(session.query_index("Users/ByName").select_fields(dict, "Name"))
+        assert names == [{"Name": "a\x00b c"}]
+    assert _results(store, "Orders/ByCompany") == {"x\x00y": (1, 3)}
