@@ -114,11 +114,12 @@ CREATE TABLE IF NOT EXISTS {s}.index_entries (
     key text COLLATE "C" NOT NULL,     -- the source document's key
     seq integer NOT NULL,
     group_key text COLLATE "C",        -- a map-reduce index's group of the entry
+    page integer NOT NULL,             -- the entry's page of its group (a hash of the key)
     entry text NOT NULL,
     body jsonb NOT NULL,               -- the entry for queries, strings cut at NUL
     PRIMARY KEY (idx, key, seq)
 );
-CREATE INDEX IF NOT EXISTS index_entries_by_group ON {s}.index_entries (group_key, idx);
+CREATE INDEX IF NOT EXISTS index_entries_by_group ON {s}.index_entries (group_key, idx, page);
 CREATE TABLE IF NOT EXISTS {s}.index_references (
     idx bigint NOT NULL,
     key text COLLATE "C" NOT NULL,     -- the document whose map loaded
@@ -133,6 +134,14 @@ CREATE TABLE IF NOT EXISTS {s}.reduce_results (
     result text NOT NULL,
     body jsonb NOT NULL,               -- the result for queries, strings cut at NUL
     PRIMARY KEY (idx, group_key, seq)
+);
+CREATE TABLE IF NOT EXISTS {s}.reduce_pages (
+    idx bigint NOT NULL,
+    group_key text COLLATE "C" NOT NULL,
+    page integer NOT NULL,             -- the reduce of one page of the group's entries
+    seq integer NOT NULL,
+    result text NOT NULL,
+    PRIMARY KEY (idx, group_key, page, seq)
 )
 """
 

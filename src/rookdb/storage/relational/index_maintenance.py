@@ -212,10 +212,11 @@ class IndexMaintenance:
         # entries. Row locks, not advisory ones: a batch of 100,000 keys would exhaust
         # PostgreSQL's lock table.
         conn.execute(sql.lock_keys, (self._key_list(sorted(keys)),)).fetchall()
-        left: set[str] = set()  # the groups entries of these keys leave
+        left: set[tuple[str, int]] = set()  # the (group, page)s entries of these keys leave
         if compiled.is_map_reduce:
             left.update(
-                str(g) for (g,) in conn.execute(sql.old_groups, (index.id, key_list)).fetchall()
+                (str(g), int(p))
+                for g, p in conn.execute(sql.old_groups, (index.id, key_list)).fetchall()
             )
         conn.execute(sql.delete_entries, (index.id, key_list))
         conn.execute(sql.delete_references, (index.id, key_list))
@@ -258,64 +259,112 @@ class IndexMaintenance:
             conn.cursor().executemany(
                 sql.insert_entry,
                 [
-                    (index.id, key, seq, group, *self._texts(entry))
+                    (index.id, key, seq, group, _page(key), *self._texts(entry))
                     for (key, seq, entry), group in zip(entries, group_keys, strict=True)
                 ],
             )
         if references:
             conn.cursor().executemany(sql.insert_reference, references)
         if compiled.is_map_reduce:
-            joined: dict[str, list[dict[str, Any]]] = {}
-            for (_, _, entry), group in zip(entries, group_keys, strict=True):
+            joined: dict[tuple[str, int], list[dict[str, Any]]] = {}
+            for (key, _, entry), group in zip(entries, group_keys, strict=True):
                 if group is not None:
-                    joined.setdefault(group, []).append(entry)
+                    joined.setdefault((group, _page(key)), []).append(entry)
             # Writers that touch one group reduce it one after the other, each from every
             # entry (or result) committed before it: a lock per bucket of groups (a bounded
             # number per index, however many groups a batch touches), taken in bucket order
             # so that no two writers wait for each other.
-            touched = sorted(left | set(joined), key=lambda g: (_bucket(g), g))
+            pages: dict[str, set[int]] = {}
+            for group, page in left | set(joined):
+                pages.setdefault(group, set()).add(page)
+            touched = sorted(pages, key=lambda g: (_bucket(g), g))
             for bucket in sorted({_bucket(g) for g in touched}):
                 conn.execute(sql.lock_group, (index.id, bucket))
             for group in touched:
-                added = None if group in left else joined[group]
-                errors.extend(self._reduce_group(conn, index, group, added))
+                if compiled.rereducible:
+                    errors.extend(
+                        self._reduce_pages(conn, index, group, pages[group], left, joined)
+                    )
+                else:
+                    errors.extend(self._reduce_group(conn, index, group))
         if errors:
             self._record_errors(conn, index, errors)
 
-    def _reduce_group(
+    def _reduce_group(self, conn: Any, index: UserIndex, group: str) -> list[dict[str, Any]]:
+        """Reduce ``group`` of ``index`` from all its map entries, in place of its results
+        (a reduce that is not rereducible: ``Count()``, ``Average``, JavaScript)."""
+        sql = self._sql  # the caller holds the group's lock
+        conn.execute(sql.delete_group, (index.id, group))
+        rows = sorted(conn.execute(sql.group_entries, (index.id, group)).fetchall())
+        if not rows:
+            return []
+        try:
+            results = index.compiled.reduce([orjson.loads(e) for _, _, e in rows])
+        except IndexEvaluationError as exc:
+            return [_error(None, "Reduce", exc)]
+        self._insert_results(conn, index, group, results)
+        return []
+
+    def _reduce_pages(
         self,
         conn: Any,
         index: UserIndex,
         group: str,
-        added: list[dict[str, Any]] | None = None,
+        pages: set[int],
+        left: set[tuple[str, int]],
+        joined: dict[tuple[str, int], list[dict[str, Any]]],
     ) -> list[dict[str, Any]]:
-        """Reduce ``group`` of ``index`` again, in place of its results: from its map entries;
-        or, when entries only joined it (``added``) and its reduce is rereducible, from its
-        results and those entries (a save adding an order to a company of 10,000 reads one
-        result, not 10,000 entries)."""
+        """Reduce ``group`` of a rereducible ``index`` again, two levels deep: each touched
+        page of the group (its entries whose keys hash to it, ``PAGES`` per group) is reduced
+        from the page's entries, or, when entries only joined it, from its last reduce and
+        the new entries; then the group from its pages' reduces. An update of one document
+        of a group of 12,500 reads about 200 entries and 64 page reduces, not 12,500."""
         sql = self._sql  # the caller holds the group's lock
-        entries: list[Any] = []
-        if added is not None and index.compiled.rereducible:
-            entries = [
-                orjson.loads(r) for (r,) in conn.execute(sql.group_results, (index.id, group))
-            ]
-            if entries:  # a group without results (new, or its reduce failed): from entries
-                entries.extend(added)
+        for page in sorted(pages):
+            partial: list[Any] = []
+            if (group, page) not in left:
+                partial = [
+                    orjson.loads(r)
+                    for (r,) in conn.execute(sql.page_results, (index.id, group, page))
+                ]
+                if partial:  # a page without a reduce yet (new, or failed): from entries
+                    partial.extend(joined.get((group, page), ()))
+            conn.execute(sql.delete_page, (index.id, group, page))
+            if not partial:
+                rows = sorted(conn.execute(sql.page_entries, (index.id, group, page)).fetchall())
+                partial = [orjson.loads(e) for _, _, e in rows]
+            if not partial:
+                continue
+            try:
+                reduced = index.compiled.reduce(partial)
+            except IndexEvaluationError as exc:
+                conn.execute(sql.delete_group, (index.id, group))
+                return [_error(None, "Reduce", exc)]
+            conn.cursor().executemany(
+                sql.insert_page,
+                [
+                    (index.id, group, page, seq, orjson.dumps(r).decode())
+                    for seq, r in enumerate(reduced)
+                ],
+            )
         conn.execute(sql.delete_group, (index.id, group))
-        if not entries:
-            rows = sorted(conn.execute(sql.group_entries, (index.id, group)).fetchall())
-            entries = [orjson.loads(e) for _, _, e in rows]
-        if not entries:
+        rows = sorted(conn.execute(sql.group_pages, (index.id, group)).fetchall())
+        if not rows:
             return []
         try:
-            results = index.compiled.reduce(entries)
+            results = index.compiled.reduce([orjson.loads(r) for _, _, r in rows])
         except IndexEvaluationError as exc:
             return [_error(None, "Reduce", exc)]
+        self._insert_results(conn, index, group, results)
+        return []
+
+    def _insert_results(
+        self, conn: Any, index: UserIndex, group: str, results: list[dict[str, Any]]
+    ) -> None:
         conn.cursor().executemany(
-            sql.insert_result,
+            self._sql.insert_result,
             [(index.id, group, seq, *self._texts(r)) for seq, r in enumerate(results)],
         )
-        return []
 
     def _texts(self, value: Any) -> tuple[str, ...]:
         """The column values of an entry or result: its JSON, and its ``body`` if kept."""
@@ -346,6 +395,15 @@ GROUP_LOCK_BUCKETS = 64
 
 def _bucket(group: str) -> int:
     return zlib.crc32(group.encode()) % GROUP_LOCK_BUCKETS
+
+
+#: Pages per group of a rereducible map-reduce index: a group is reduced from its pages'
+#: reduces, a page from its entries (``IndexMaintenance._reduce_pages``).
+PAGES = 64
+
+
+def _page(key: str) -> int:
+    return zlib.crc32(key.encode()) % PAGES
 
 
 def written_keys(commands: Sequence[Any], ids: Sequence[str]) -> Iterator[tuple[str, str | None]]:

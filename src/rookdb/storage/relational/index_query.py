@@ -154,7 +154,12 @@ class IndexesStorage:
 
     def _drop(self, conn: Any, index_id: int) -> None:
         sql = self._index_sql
-        for statement in (sql.clear_entries, sql.clear_references, sql.clear_results):
+        for statement in (
+            sql.clear_entries,
+            sql.clear_references,
+            sql.clear_results,
+            sql.clear_pages,
+        ):
             conn.execute(statement, (index_id,))
         conn.execute(sql.delete_index, (index_id,))
 
@@ -252,7 +257,12 @@ class IndexesStorage:
             row = self._index_row(conn, name)
             index_id = int(row[0])
             sql = self._index_sql
-            for statement in (sql.clear_entries, sql.clear_references, sql.clear_results):
+            for statement in (
+                sql.clear_entries,
+                sql.clear_references,
+                sql.clear_results,
+                sql.clear_pages,
+            ):
                 conn.execute(statement, (index_id,))
             conn.execute(sql.set_errors, (0, "[]", index_id))
             conn.execute(sql.set_state, (BUILDING, index_id))

@@ -21,6 +21,7 @@ class IndexStatements(NamedTuple):
     clear_entries: str
     clear_references: str
     clear_results: str
+    clear_pages: str
     set_state: str
     get_errors: str
     set_errors: str
@@ -33,9 +34,13 @@ class IndexStatements(NamedTuple):
     insert_entry: str
     insert_reference: str
     group_entries: str
+    page_entries: str
     delete_group: str
-    group_results: str
     insert_result: str
+    page_results: str
+    group_pages: str
+    delete_page: str
+    insert_page: str
     build_page: str
     build_page_all: str
     count_entries: str
@@ -90,6 +95,7 @@ class IndexStatements(NamedTuple):
             clear_entries=f"DELETE FROM {s}index_entries WHERE idx = {m}",
             clear_references=f"DELETE FROM {s}index_references WHERE idx = {m}",
             clear_results=f"DELETE FROM {s}reduce_results WHERE idx = {m}",
+            clear_pages=f"DELETE FROM {s}reduce_pages WHERE idx = {m}",
             set_state=f"UPDATE {s}indexes SET state = {m} WHERE id = {m}",
             get_errors=f"SELECT error_count, errors FROM {s}indexes WHERE id = {m}",
             set_errors=f"UPDATE {s}indexes SET error_count = {m}, errors = {m} WHERE id = {m}",
@@ -97,7 +103,7 @@ class IndexStatements(NamedTuple):
             document=f"SELECT id, collection, data FROM {s}documents WHERE key = {m}",
             referencing=(f"SELECT idx, key FROM {s}index_references WHERE {key_in('referenced')}"),
             old_groups=(
-                f"SELECT DISTINCT group_key FROM {s}index_entries "
+                f"SELECT DISTINCT group_key, page FROM {s}index_entries "
                 f"WHERE idx = {m} AND {key_in('key')}"
             ),
             delete_entries=f"DELETE FROM {s}index_entries WHERE idx = {m} AND {key_in('key')}",
@@ -105,8 +111,8 @@ class IndexStatements(NamedTuple):
                 f"DELETE FROM {s}index_references WHERE idx = {m} AND {key_in('key')}"
             ),
             insert_entry=(
-                f"INSERT INTO {s}index_entries (idx, key, seq, group_key, entry{with_body[0]}) "
-                f"VALUES ({m}, {m}, {m}, {m}, {m}{with_body[1]})"
+                f"INSERT INTO {s}index_entries (idx, key, seq, group_key, page, entry"
+                f"{with_body[0]}) VALUES ({m}, {m}, {m}, {m}, {m}, {m}{with_body[1]})"
             ),
             insert_reference=(
                 f"INSERT INTO {s}index_references (idx, key, referenced) VALUES ({m}, {m}, {m}) "
@@ -117,10 +123,24 @@ class IndexStatements(NamedTuple):
                 f"SELECT key, seq, entry FROM {s}index_entries{by_group} "
                 f"WHERE idx = {m} AND group_key = {m}"
             ),
+            page_entries=(
+                f"SELECT key, seq, entry FROM {s}index_entries{by_group} "
+                f"WHERE idx = {m} AND group_key = {m} AND page = {m}"
+            ),
             delete_group=f"DELETE FROM {s}reduce_results WHERE idx = {m} AND group_key = {m}",
-            group_results=(
-                f"SELECT result FROM {s}reduce_results WHERE idx = {m} AND group_key = {m} "
-                "ORDER BY seq"
+            page_results=(
+                f"SELECT result FROM {s}reduce_pages "
+                f"WHERE idx = {m} AND group_key = {m} AND page = {m} ORDER BY seq"
+            ),
+            group_pages=(
+                f"SELECT page, seq, result FROM {s}reduce_pages WHERE idx = {m} AND group_key = {m}"
+            ),
+            delete_page=(
+                f"DELETE FROM {s}reduce_pages WHERE idx = {m} AND group_key = {m} AND page = {m}"
+            ),
+            insert_page=(
+                f"INSERT INTO {s}reduce_pages (idx, group_key, page, seq, result) "
+                f"VALUES ({m}, {m}, {m}, {m}, {m})"
             ),
             insert_result=(
                 f"INSERT INTO {s}reduce_results (idx, group_key, seq, result{with_body[0]}) "

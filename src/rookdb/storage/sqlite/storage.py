@@ -140,10 +140,11 @@ CREATE TABLE IF NOT EXISTS index_entries (
     key TEXT NOT NULL,             -- the source document's key
     seq INTEGER NOT NULL,          -- the entry's place among the document's entries
     group_key TEXT,                -- a map-reduce index's group of the entry
+    page INTEGER NOT NULL,         -- the entry's page of its group (a hash of the key)
     entry TEXT NOT NULL,
     PRIMARY KEY (idx, key, seq)
 ) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS index_entries_by_group ON index_entries (group_key, idx);
+CREATE INDEX IF NOT EXISTS index_entries_by_group ON index_entries (group_key, idx, page);
 CREATE TABLE IF NOT EXISTS index_references (
     idx INTEGER NOT NULL,
     key TEXT NOT NULL,             -- the document whose map loaded
@@ -157,6 +158,14 @@ CREATE TABLE IF NOT EXISTS reduce_results (
     seq INTEGER NOT NULL,
     result TEXT NOT NULL,
     PRIMARY KEY (idx, group_key, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reduce_pages (
+    idx INTEGER NOT NULL,
+    group_key TEXT NOT NULL,
+    page INTEGER NOT NULL,         -- the reduce of one page of the group's entries
+    seq INTEGER NOT NULL,
+    result TEXT NOT NULL,
+    PRIMARY KEY (idx, group_key, page, seq)
 ) WITHOUT ROWID
 """
 
