@@ -1,15 +1,16 @@
 """User-defined indexes kept in step with the documents, written once for every SQL dialect.
 
-Four tables hold them (format 5; ``_INDEXES_SCHEMA`` of each dialect):
+Five tables hold them (format 5; ``_INDEXES_SCHEMA`` of each dialect):
 
 - ``indexes``: one row per index (its name's key, name, definition in RavenDB's JSON, state,
   the etag and time it was created, its error count and last errors);
 - ``index_entries``: the map's entries of each source document (index id, document key,
-  sequence, entry JSON; for a map-reduce index also the entry's group key, indexed with the
-  index id so a group's entries are one range);
+  sequence, entry JSON; for a map-reduce index also the entry's group key and its page of
+  the group, indexed so that a group's or a page's entries are one range);
 - ``index_references``: which document a map loaded (``LoadDocument``/``load``), so that a
   change to the loaded document maps the loading one again;
-- ``reduce_results``: a map-reduce index's results, per group.
+- ``reduce_results``: a map-reduce index's results, per group;
+- ``reduce_pages``: a rereducible reduce of one page of a group (``_reduce_pages``).
 
 Never stale: a batch calls ``IndexMaintenance.documents_changed`` inside its transaction,
 after its writes, with the keys it touched. Every index that reads a touched document's
