@@ -98,7 +98,7 @@ class IndexMaintenance:
         self,
         sql: IndexStatements,
         get_meta: str,
-        key_list: Callable[[list[str]], Any],
+        key_list: Callable[[list[Any]], Any],
         body: Callable[[bytes], str | None] | None = None,
     ):
         """``body``: where entries have a ``body`` column (``IndexStatements.of``), the text
@@ -321,39 +321,40 @@ class IndexMaintenance:
         the new entries; then the group from its pages' reduces. An update of one document
         of a group of 12,500 reads about 200 entries and 64 page reduces, not 12,500."""
         sql = self._sql  # the caller holds the group's lock
+        partials: dict[int, list[Any]] = {}
+        for page, _, result in sorted(conn.execute(sql.group_pages, (index.id, group))):
+            partials.setdefault(int(page), []).append(orjson.loads(result))
         for page in sorted(pages):
             partial: list[Any] = []
-            if (group, page) not in left:
-                partial = [
-                    orjson.loads(r)
-                    for (r,) in conn.execute(sql.page_results, (index.id, group, page))
-                ]
-                if partial:  # a page without a reduce yet (new, or failed): from entries
-                    partial.extend(joined.get((group, page), ()))
-            conn.execute(sql.delete_page, (index.id, group, page))
-            if not partial:
-                rows = sorted(conn.execute(sql.page_entries, (index.id, group, page)).fetchall())
+            if (group, page) not in left and partials.get(page):
+                partial = [*partials[page], *joined.get((group, page), ())]
+            else:  # entries left it, or it has no reduce yet (new, or failed): from entries
+                rows = sorted(conn.execute(sql.page_entries, (index.id, group, page)))
                 partial = [orjson.loads(e) for _, _, e in rows]
             if not partial:
+                partials.pop(page, None)
                 continue
             try:
-                reduced = index.compiled.reduce(partial)
+                partials[page] = index.compiled.reduce(partial)
             except IndexEvaluationError as exc:
+                conn.execute(sql.delete_pages, (index.id, group, self._key_list(sorted(pages))))
                 conn.execute(sql.delete_group, (index.id, group))
                 return [_error(None, "Reduce", exc)]
-            conn.cursor().executemany(
-                sql.insert_page,
-                [
-                    (index.id, group, page, seq, orjson.dumps(r).decode())
-                    for seq, r in enumerate(reduced)
-                ],
-            )
+        conn.execute(sql.delete_pages, (index.id, group, self._key_list(sorted(pages))))
+        conn.cursor().executemany(
+            sql.insert_page,
+            [
+                (index.id, group, page, seq, orjson.dumps(r).decode())
+                for page in sorted(pages)
+                for seq, r in enumerate(partials.get(page, ()))
+            ],
+        )
         conn.execute(sql.delete_group, (index.id, group))
-        rows = sorted(conn.execute(sql.group_pages, (index.id, group)).fetchall())
-        if not rows:
+        every = [r for page in sorted(partials) for r in partials[page]]
+        if not every:
             return []
         try:
-            results = index.compiled.reduce([orjson.loads(r) for _, _, r in rows])
+            results = index.compiled.reduce(every)
         except IndexEvaluationError as exc:
             return [_error(None, "Reduce", exc)]
         self._insert_results(conn, index, group, results)

@@ -37,9 +37,8 @@ class IndexStatements(NamedTuple):
     page_entries: str
     delete_group: str
     insert_result: str
-    page_results: str
     group_pages: str
-    delete_page: str
+    delete_pages: str
     insert_page: str
     build_page: str
     build_page_all: str
@@ -128,15 +127,12 @@ class IndexStatements(NamedTuple):
                 f"WHERE idx = {m} AND group_key = {m} AND page = {m}"
             ),
             delete_group=f"DELETE FROM {s}reduce_results WHERE idx = {m} AND group_key = {m}",
-            page_results=(
-                f"SELECT result FROM {s}reduce_pages "
-                f"WHERE idx = {m} AND group_key = {m} AND page = {m} ORDER BY seq"
-            ),
             group_pages=(
                 f"SELECT page, seq, result FROM {s}reduce_pages WHERE idx = {m} AND group_key = {m}"
             ),
-            delete_page=(
-                f"DELETE FROM {s}reduce_pages WHERE idx = {m} AND group_key = {m} AND page = {m}"
+            delete_pages=(
+                f"DELETE FROM {s}reduce_pages "
+                f"WHERE idx = {m} AND group_key = {m} AND {key_in('page')}"
             ),
             insert_page=(
                 f"INSERT INTO {s}reduce_pages (idx, group_key, page, seq, result) "
