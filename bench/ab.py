@@ -1,6 +1,6 @@
 """Two commits of rookdb side by side, in CPU time: did a change make the session slower?
 
-    python -m bench.ab bc49693 HEAD --backend sqlite --rounds 6
+    python -m bench.ab bc49693 HEAD --backend sqlite --rounds 6 --kind dataclass
 
 Each commit is checked out in a temporary git worktree; the rounds run the workloads of
 ``bench.rook`` (N = 10,000 by default) in a fresh process per commit, alternating which goes
@@ -24,10 +24,11 @@ from pathlib import Path
 # The child: one commit's rookdb (PYTHONPATH), the current tree's bench data.
 _CHILD = r"""
 import gc, json, sys, tempfile, time, uuid
-from bench.data import Employee, documents, entity, ids
+from bench.data import KINDS, documents, ids
 from rookdb import DocumentStore, SessionOptions
 
 n, kind, postgres = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+Employee, entity = KINDS[sys.argv[4]]
 prefix = f"ab{uuid.uuid4().hex[:8]}_"
 url = {
     "memory": "memory://",
@@ -79,6 +80,15 @@ def w4():
     assert not session.advanced.has_changes
     session.save_changes()
 
+def clean():
+    session, _ = load(False, 1000)
+    best = float("inf")
+    for _ in range(5):
+        start = time.process_time()
+        assert not session.advanced.has_changes
+        best = min(best, time.process_time() - start)
+    return best
+
 def w5():
     with store.open_session() as session:
         session.query(object_type=Employee).where_equals("level", 1000).to_list()
@@ -88,6 +98,7 @@ out["W2 load N one by one"] = cpu(lambda: load(False, 1), 3)
 out["W2 load N in batches of 100"] = cpu(lambda: load(False, 100), 5)
 out["W3 N tracked, 10 changed, save"] = cpu(w3, 5)
 out["W4 N tracked, nothing changed, save"] = cpu(w4, 5)
+out["has_changes on N tracked clean entities"] = min(clean() for _ in range(3))
 out["W5 query 1%, steady state"] = cpu(w5, 20)
 out["W6 load N untracked"] = cpu(lambda: load(True, 1000), 5)
 if kind == "postgres":
@@ -106,6 +117,7 @@ def main() -> None:
     parser.add_argument("--backend", choices=["memory", "sqlite", "postgres"], default="sqlite")
     parser.add_argument("--rounds", type=int, default=6)
     parser.add_argument("--n", type=int, default=10_000)
+    parser.add_argument("--kind", choices=["plain", "dataclass", "pydantic"], default="plain")
     args = parser.parse_args()
     root = Path(__file__).resolve().parent.parent
     from bench.places import POSTGRES_URL
@@ -126,7 +138,15 @@ def main() -> None:
                 for label in order:
                     env = dict(os.environ, PYTHONPATH=f"{trees[label] / 'src'}{os.pathsep}{root}")
                     done = subprocess.run(
-                        [sys.executable, "-c", _CHILD, str(args.n), args.backend, POSTGRES_URL],
+                        [
+                            sys.executable,
+                            "-c",
+                            _CHILD,
+                            str(args.n),
+                            args.backend,
+                            POSTGRES_URL,
+                            args.kind,
+                        ],
                         cwd=root,
                         env=env,
                         capture_output=True,
@@ -144,8 +164,8 @@ def main() -> None:
                     check=False,
                 )
     print(
-        f"{args.backend}, N = {args.n:,}, {args.rounds} rounds: CPU seconds, median of the "
-        f"rounds' best ({args.before} -> {args.after})\n"
+        f"{args.backend}, {args.kind} entities, N = {args.n:,}, {args.rounds} rounds: "
+        f"CPU seconds, median of the rounds' best ({args.before} -> {args.after})\n"
     )
     print("| workload | before (s) | after (s) | after / before |")
     print("|---|---:|---:|---:|")

@@ -1,9 +1,19 @@
-"""The documents every contender works on: ~10 fields, a nested object and a list (SPEC §10)."""
+"""The documents every contender works on: ~10 fields, a nested object and a list (SPEC §10).
+
+rookdb works on three kinds of entity holding the same document (``KINDS``): a plain class, a
+dataclass and a pydantic v2 model, each with its nested ``address`` object of the same kind and
+the ``tags`` list. The dataclass and the model declare an ``id`` field (their identity property,
+as FastAPI users write them); the plain class gets RavenDB's ``Id`` attribute on load.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import random
+from collections.abc import Callable
 from typing import Any
+
+import pydantic
 
 
 class Address:
@@ -18,6 +28,56 @@ class Employee:
 
     def __init__(self, **fields: Any) -> None:
         self.__dict__.update(fields)
+
+
+@dataclasses.dataclass
+class AddressData:
+    street: str
+    city: str
+    country: str
+    zip: str
+
+
+@dataclasses.dataclass
+class EmployeeData:
+    """A dataclass: ``address`` comes back as an ``AddressData``."""
+
+    first_name: str
+    last_name: str
+    title: str
+    email: str
+    age: int
+    salary: float
+    active: bool
+    hired: str
+    tags: list[str]
+    address: AddressData
+    level: int
+    id: str | None = None
+
+
+class AddressModel(pydantic.BaseModel):
+    street: str
+    city: str
+    country: str
+    zip: str
+
+
+class EmployeeModel(pydantic.BaseModel):
+    """A pydantic v2 model, validated on load (the store's default)."""
+
+    first_name: str
+    last_name: str
+    title: str
+    email: str
+    age: int
+    salary: float
+    active: bool
+    hired: str
+    tags: list[str]
+    address: AddressModel
+    level: int
+    id: str | None = None
 
 
 CITIES = ["Oslo", "Seattle", "London", "Tacoma", "Lyon", "Kyoto", "Lima", "Perth"]
@@ -56,6 +116,28 @@ def entity(doc: dict[str, Any]) -> Employee:
     fields["address"] = Address(**doc["address"])
     fields["tags"] = list(doc["tags"])
     return Employee(**fields)
+
+
+def entity_data(doc: dict[str, Any]) -> EmployeeData:
+    fields = dict(doc)
+    fields["address"] = AddressData(**doc["address"])
+    fields["tags"] = list(doc["tags"])
+    return EmployeeData(**fields)
+
+
+def entity_model(doc: dict[str, Any]) -> EmployeeModel:
+    fields = dict(doc)
+    fields["address"] = AddressModel(**doc["address"])
+    fields["tags"] = list(doc["tags"])
+    return EmployeeModel(**fields)
+
+
+#: Entity kind -> (its class, how a document becomes one before the clock starts).
+KINDS: dict[str, tuple[type[Any], Callable[[dict[str, Any]], Any]]] = {
+    "plain": (Employee, entity),
+    "dataclass": (EmployeeData, entity_data),
+    "pydantic": (EmployeeModel, entity_model),
+}
 
 
 def ids(n: int) -> list[str]:

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.data import Employee, entity, ids
+from bench.data import KINDS, ids
 from bench.places import POSTGRES_URL, Place
 from rookdb import DocumentSession, DocumentStore, SessionOptions
 
 
 class Rook:
+    """rookdb with entities of one kind (``bench.data.KINDS``: plain, dataclass, pydantic)."""
+
     name = "rookdb"
 
-    def __init__(self, place: Place, url: str | None = None, database: str = "bench") -> None:
+    def __init__(
+        self,
+        place: Place,
+        url: str | None = None,
+        database: str = "bench",
+        kind: str = "plain",
+    ) -> None:
         """On ``place``; or, given ``url`` (a server), in ``database`` there."""
         self.place = place
+        self.kind = kind
+        self.cls, self.make = KINDS[kind]
         if url is None and place.backend == "postgres":
             url = f"{POSTGRES_URL}?schema_prefix={place.schema}"
         elif url is None:
@@ -34,11 +44,11 @@ class Rook:
         session.advanced.max_number_of_requests_per_session = 10**9
         return session
 
-    def prepare(self, docs: list[dict[str, Any]]) -> list[Employee]:
+    def prepare(self, docs: list[dict[str, Any]]) -> list[Any]:
         """The user's objects, built before the clock starts (the floor gets ready dicts)."""
-        return [entity(doc) for doc in docs]
+        return [self.make(doc) for doc in docs]
 
-    def w1_store(self, employees: list[Employee]) -> None:
+    def w1_store(self, employees: list[Any]) -> None:
         with self._session() as session:
             for document_id, employee in zip(ids(len(employees)), employees, strict=True):
                 session.store(employee, document_id)
@@ -47,13 +57,13 @@ class Rook:
     def w2_one_by_one(self, n: int) -> None:
         with self._session() as session:
             for document_id in ids(n):
-                session.load(document_id, Employee)
+                session.load(document_id, self.cls)
 
-    def load_batches(self, session: DocumentSession, n: int, size: int) -> list[Employee]:
+    def load_batches(self, session: DocumentSession, n: int, size: int) -> list[Any]:
         all_ids = ids(n)
-        out: list[Employee] = []
+        out: list[Any] = []
         for start in range(0, n, size):
-            out.extend(session.load(all_ids[start : start + size], Employee).values())  # type: ignore[arg-type]
+            out.extend(session.load(all_ids[start : start + size], self.cls).values())
         return out
 
     def w2_batches(self, n: int) -> None:
@@ -75,7 +85,7 @@ class Rook:
 
     def w5_query(self, n: int) -> int:
         with self._session() as session:
-            return len(session.query(object_type=Employee).where_equals("level", 1000).to_list())
+            return len(session.query(object_type=self.cls).where_equals("level", 1000).to_list())
 
     def w5_scan(self, n: int) -> int:
         """W5 with automatic indexes capped at 0: rookdb's un-indexed scan (run before the

@@ -165,11 +165,27 @@ def _document(rng: random.Random) -> dict[str, Any]:
 
 
 def _command(rng: random.Random) -> dict[str, Any]:
-    kind = rng.choice(["PUT", "PUT", "PUT", "DELETE", "ReadCheck"])
+    kind = rng.choice(["PUT", "PUT", "PUT", "DELETE", "ReadCheck", "Counters"])
     command: dict[str, Any] = {"Type": kind, "Id": f"fuzz/{rng.randrange(8)}", "ChangeVector": None}
     if kind == "PUT":
         command["Document"] = _document(rng)
+    if kind == "Counters":
+        command["Counters"] = _counter_operations(rng, command["Id"])
     return command
+
+
+def _counter_operations(rng: random.Random, document_id: str) -> dict[str, Any]:
+    """A ``DocumentCountersOperation``: increments (deltas to the edges of 64 bits and past
+    them), deletes and gets of a few names, some of them bad."""
+    operations = [
+        {
+            "Type": rng.choice(["Increment", "Increment", "Delete", "Get", "Put", None]),
+            "CounterName": rng.choice(["likes", "Likes", "views", "", None, 5, _text(rng)]),
+            "Delta": rng.choice([1, -1, 0, 2**63 - 1, -(2**63), 2**63, 1.5, "1", None]),
+        }
+        for _ in range(rng.randrange(0, 4))
+    ]
+    return {"DocumentId": document_id, "Operations": operations}
 
 
 def _docs(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
@@ -463,6 +479,21 @@ def _revisions_count(rng: random.Random, q: list[tuple[str, str | bytes]]) -> by
     return None
 
 
+def _counters(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    q.append(("docId", rng.choice(["fuzz/1", "fuzz/2", "FUZZ/1", _text(rng)])))
+    for _ in range(rng.randrange(0, 3)):
+        q.append(("counter", rng.choice(["likes", "LIKES", "views", "", _text(rng)])))
+    return None
+
+
+def _counter_batch(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    documents = [
+        _counter_operations(rng, rng.choice(["fuzz/1", "fuzz/2", "fuzz/404", "fuzz/", ""]))
+        for _ in range(rng.randrange(0, 3))
+    ]
+    return orjson.dumps({"ReplyWithAllNodesValues": False, "Documents": documents})
+
+
 def _revisions_bin(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
     if rng.random() < 0.7:
         q += [("start", rng.choice(["0", "3", "-1", "x"])), ("pageSize", str(rng.randrange(30)))]
@@ -573,6 +604,8 @@ MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes
     "configure_revisions": _configure_revisions,
     "revisions": _revisions,
     "revisions_count": _revisions_count,
+    "counters": _counters,
+    "counter_batch": _counter_batch,
     "attachment": _attachment,
     "revisions_bin": _revisions_bin,
     "revisions_config": _revisions_config,
@@ -588,7 +621,7 @@ PARAMETERS = [
     "id", "include", "startsWith", "start", "pageSize", "tag", "capacity", "lastBatchSize",
     "last", "end", "identityPartsSeparator", "name", "query", "namesOnly", "metadataOnly",
     "format", "matches", "exclude", "startAfter", "skipOverwriteIfUnchanged", "value", "force",
-    "changeVector", "contentType",
+    "changeVector", "contentType", "docId", "counter",
 ]  # fmt: skip
 
 
@@ -718,6 +751,15 @@ def _hostile_structure(rng: random.Random, route: str) -> Any:
         return body
     if route == "docs":
         return {"Ids": rng.choice([[_text(rng)], [_json_value(rng)], _json_value(rng)])}
+    if route == "counter_batch":
+        document = _counter_operations(rng, "fuzz/1")
+        hostile = _json_value(rng) if rng.random() < 0.5 else _text(rng)
+        field = rng.choice(["DocumentId", "Operations", "Type", "CounterName", "Delta"])
+        if field in ("DocumentId", "Operations") or not document["Operations"]:
+            document[field] = hostile
+        else:
+            document["Operations"][0][field] = hostile
+        return {"Documents": rng.choice([[document], document, hostile])}
     if route == "admin_databases":
         value = rng.choice([_text(rng), _json_value(rng), "a" * 129, "."])
         return {"DatabaseName": value, "DatabaseNames": rng.choice([[value], value])}

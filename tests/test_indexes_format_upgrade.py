@@ -17,7 +17,7 @@ from rookdb.storage.sqlite import FORMAT_VERSION
 from rookdb.storage.sqlite.storage import FILE_SUFFIX
 from rookdb.testing.backends import postgres_url
 
-_TABLES = ("indexes", "index_entries", "index_references", "reduce_results")
+_TABLES = ("indexes", "index_entries", "index_references", "reduce_results", "reduce_pages")
 
 
 def _prepare(store: DocumentStore) -> None:

@@ -231,7 +231,8 @@ def test_a_failed_chunk_over_the_protocol(official: Any, server_url: str) -> Non
 def test_bulk_insert_kinds_rookdb_does_not_keep_are_refused(official: Any, server_url: str) -> None:
     with pytest.raises(BulkInsertAbortedException), official.bulk_insert() as bulk:
         bulk.store_as({"n": 1}, "things/1")
-        bulk.counters_for("things/1").increment("likes")
+        with bulk.time_series_for("things/1", "heartrate") as series:  # (counters are kept)
+            series.append_single(datetime.datetime.now(), 60)
 
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgres"])

@@ -1,7 +1,7 @@
 """Databases written before revisions (format 2: no ``revisions`` table) keep working (issue
 15): on first open the table is made and the format becomes the current one (4, with the
-attachment tables); their documents stay, and revisions are kept from then on. A format 2
-database is the current one without the table."""
+attachment and counters tables); their documents stay, and revisions are kept from then on. A
+format 2 database is the current one without the tables of formats 3 and 4."""
 
 from __future__ import annotations
 
@@ -46,6 +46,7 @@ def test_a_format_2_sqlite_file_gets_its_revisions_table(tmp_path: Path) -> None
     conn = sqlite3.connect(path, isolation_level=None)
     try:
         conn.execute("DROP TABLE revisions")
+        conn.execute("DROP TABLE counters")  # format 4's
         conn.execute("PRAGMA user_version = 2")
     finally:
         conn.close()
@@ -69,6 +70,7 @@ def test_a_format_2_postgres_schema_gets_its_revisions_table(store_url: str) -> 
     s = f'"{schema}"'
     with psycopg.connect(postgres_url(), autocommit=True) as conn:
         conn.execute(f"DROP TABLE {s}.revisions")
+        conn.execute(f"DROP TABLE {s}.counters")  # format 4's
         conn.execute(f"UPDATE {s}.meta SET value = '2' WHERE name = 'format_version'")
     _check(store_url)
     with psycopg.connect(postgres_url(), autocommit=True) as conn:

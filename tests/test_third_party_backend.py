@@ -97,6 +97,9 @@ class WrappedStorage(Storage):
     def get_revisions_by_change_vector(self, change_vectors):
         return self.inner.get_revisions_by_change_vector(change_vectors)
 
+    def get_counters(self, document_id, names=None):
+        return self.inner.get_counters(document_id, names)
+
     def get_attachment(self, document_id, name):
         return self.inner.get_attachment(document_id, name)
 

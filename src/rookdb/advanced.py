@@ -120,6 +120,7 @@ class Advanced(SessionPatches):
         state = self._map.by_entity(entity)
         if state is not None:
             self._map.forget(state)
+            self._session._counters.forget(state.key)
 
     def clear(self) -> None:
         """Forget every entity, pending delete and known-missing id."""
@@ -132,6 +133,7 @@ class Advanced(SessionPatches):
         state = self._map.by_entity(entity)
         if state is None:
             raise InvalidOperationError("cannot refresh an entity the session does not track")
+        self._session._counters.forget(state.key)  # read again when asked
         if not self._session._reload(state):
             raise DocumentNotFoundError(f"document {state.id!r} no longer exists in storage")
         return entity

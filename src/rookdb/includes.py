@@ -1,17 +1,25 @@
 """Includes: load documents together with those they reference, in one request (SPEC S15).
 
 ``session.load(id, includes=...)`` takes a path, a list of paths or a function of an
-``IncludeBuilder``; ``session.include(path).load(id)`` is the fluent form.
+``IncludeBuilder``; ``session.include(path).load(id)`` is the fluent form. The builder also
+includes the loaded documents' counters (``include_counter``, ``include_counters``,
+``include_all_counters``, RavenDB's names), read with them and kept in the session's cache
+(``rookdb.counters``).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from rookdb.errors import InvalidOperationError
+from rookdb.storage.records import validate_counter_name
+
 if TYPE_CHECKING:
     from rookdb.session import DocumentSession
 
-__all__ = ["IncludeBuilder", "LoaderWithInclude", "include_paths"]
+__all__ = ["IncludeBuilder", "LoaderWithInclude", "include_paths", "include_spec"]
+
+_ALL = "@all_counters"  # storage.records.ALL_COUNTERS
 
 
 class IncludeBuilder:
@@ -19,36 +27,75 @@ class IncludeBuilder:
 
     def __init__(self) -> None:
         self.paths: list[str] = []
+        self.counters: list[str] = []
 
     def include_documents(self, path: str) -> IncludeBuilder:
         self.paths.append(path)
+        return self
+
+    def include_counter(self, name: str) -> IncludeBuilder:
+        """The loaded documents' counter ``name`` too (in the session's counters cache)."""
+        return self.include_counters([name])
+
+    def include_counters(self, names: list[str]) -> IncludeBuilder:
+        if _ALL in self.counters:
+            raise InvalidOperationError("all counters are included already: not some of them")
+        self.counters.extend(validate_counter_name(n) for n in names)
+        return self
+
+    def include_all_counters(self) -> IncludeBuilder:
+        if self.counters and _ALL not in self.counters:
+            raise InvalidOperationError("some counters are included already: not all of them")
+        self.counters = [_ALL]
         return self
 
 
 def include_paths(includes: Any) -> tuple[str, ...]:
     """The paths ``load``'s ``includes`` argument names: None, a path, paths, or a function
     that fills an ``IncludeBuilder``."""
+    return include_spec(includes)[0]
+
+
+def include_spec(includes: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The paths and the counter names (``"@all_counters"``: every one) ``load``'s
+    ``includes`` argument names."""
     if includes is None:
-        return ()
+        return (), ()
     if isinstance(includes, str):
-        return (includes,)
+        return (includes,), ()
+    if isinstance(includes, IncludeBuilder):
+        return tuple(includes.paths), tuple(dict.fromkeys(includes.counters))
     if callable(includes):
         builder = IncludeBuilder()
         includes(builder)
-        return tuple(builder.paths)
-    return tuple(includes)
+        return tuple(builder.paths), tuple(dict.fromkeys(builder.counters))
+    return tuple(includes), ()
 
 
 class LoaderWithInclude:
     """``session.include("company_id").load("employees/1-A", Employee)``."""
 
-    def __init__(self, session: DocumentSession, path: str) -> None:
+    def __init__(self, session: DocumentSession, path: str | None = None) -> None:
         self._session = session
-        self._paths = [path]
+        self._builder = IncludeBuilder()
+        if path is not None:
+            self._builder.include_documents(path)
 
     def include(self, path: str) -> LoaderWithInclude:
-        self._paths.append(path)
+        self._builder.include_documents(path)
+        return self
+
+    def include_counter(self, name: str) -> LoaderWithInclude:
+        self._builder.include_counter(name)
+        return self
+
+    def include_counters(self, names: list[str]) -> LoaderWithInclude:
+        self._builder.include_counters(names)
+        return self
+
+    def include_all_counters(self) -> LoaderWithInclude:
+        self._builder.include_all_counters()
         return self
 
     def load(self, id_or_ids: Any, object_type: type[Any] | None = None) -> Any:
-        return self._session.load(id_or_ids, object_type, includes=list(self._paths))
+        return self._session.load(id_or_ids, object_type, includes=self._builder)

@@ -37,6 +37,7 @@ from rookdb.errors import (
     ConfigurationError,
     DatabaseAlreadyExistsError,
     DatabaseDoesNotExistError,
+    DocumentNotFoundError,
     IndexCompilationError,
     IndexDoesNotExistError,
     InvalidCollectionNameError,
@@ -209,6 +210,8 @@ _ERRORS: list[tuple[type[RookError], int, str]] = [
     (InvalidIdError, 400, "BadRequestException"),
     (SerializationError, 400, "BadRequestException"),
     (ConfigurationError, 400, "BadRequestException"),
+    # A counter of a document that does not exist (RavenDB answers it with a 500).
+    (DocumentNotFoundError, 400, "Documents.DocumentDoesNotExistException"),
     (DatabaseDoesNotExistError, 503, "Database.DatabaseDoesNotExistException"),
     # As RavenDB answers CreateDatabaseOperation for a database that exists.
     (DatabaseAlreadyExistsError, 409, "ConcurrencyException"),
@@ -355,13 +358,16 @@ def database_record(name: str) -> dict[str, Any]:
 
 
 def etag_of(
-    records: Iterable[DocumentRecord | None], includes: Mapping[str, DocumentRecord | None]
+    records: Iterable[DocumentRecord | None],
+    includes: Mapping[str, DocumentRecord | None],
+    counters: Mapping[str, Mapping[str, int]] | None = None,
 ) -> str:
     """The ETag of a documents answer, as RavenDB forms it: one document without includes is
     tagged by its change vector (so ``If-None-Match: "<change vector>"`` asks "changed since
-    I read it?"), anything else by a digest of every id and change vector in it."""
+    I read it?"), anything else by a digest of every id and change vector in it, and of the
+    included ``counters`` (a new value does not change a document's change vector)."""
     listed = list(records)
-    if len(listed) == 1 and listed[0] is not None and not includes:
+    if len(listed) == 1 and listed[0] is not None and not includes and counters is None:
         return listed[0].change_vector
     digest = hashlib.blake2b(digest_size=16)
     for record in listed:
@@ -369,6 +375,8 @@ def etag_of(
     digest.update(b"\x01")
     for key, record in includes.items():
         digest.update(f"{key}\x00".encode() + (b"-\x00" if record is None else _tagged(record)))
+    if counters is not None:
+        digest.update(b"\x02" + orjson.dumps(counters, option=orjson.OPT_SORT_KEYS))
     return "H" + digest.hexdigest()
 
 

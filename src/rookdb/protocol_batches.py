@@ -17,6 +17,12 @@ from typing import IO, Any
 import orjson
 
 from rookdb import attachment_protocol
+from rookdb.counters_protocol import (
+    decode_counters_command,
+    decode_counters_reply,
+    encode_counters_command,
+    encode_counters_reply,
+)
 from rookdb.errors import (
     ConfigurationError,
     InvalidIdError,
@@ -39,6 +45,8 @@ from rookdb.storage.records import (
     AttachmentReply,
     BatchResult,
     Command,
+    CountersCommand,
+    CountersReply,
     DeleteCommand,
     DocumentRecord,
     ForceRevisionCommand,
@@ -102,6 +110,8 @@ def encode_commands(batch: Iterable[Command]) -> bytes:
                 parts.append(orjson.dumps({"Type": "ForceRevisionCreation", "Id": command.id}))
         elif type(command) is PatchCommand:
             parts.append(orjson.dumps(encode_patch_command(command, return_document=True)))
+        elif type(command) is CountersCommand:
+            parts.append(orjson.dumps(encode_counters_command(command)))
         elif isinstance(command, ATTACHMENT_COMMANDS):
             parts.append(orjson.dumps(attachment_protocol.encode_command(command)))
         else:
@@ -160,6 +170,7 @@ BatchEntry = (
     | JsonPatch
     | PatchCommand
     | ForceRevisionCommand
+    | CountersCommand
     | AttachmentCommand
 )
 
@@ -215,13 +226,15 @@ def decode_batch(body: Any, streams: Callable[[], IO[bytes] | None] = _none) -> 
             out.append(decode_patch_command(raw, document_id, expected, i))
         elif kind == "ForceRevisionCreation":
             out.append(ForceRevisionCommand(document_id))
+        elif kind == "Counters":
+            out.append(decode_counters_command(raw, document_id, i))
         elif kind in attachment_protocol.KINDS:
             out.append(attachment_protocol.decode_command(raw, document_id, expected, i, streams))
         else:
             raise ConfigurationError(
                 f"command {i}: Type {quoted(kind)} is not supported by rookdb "
                 "(PUT, DELETE, PATCH, JsonPatch, BatchTrackChanges, ForceRevisionCreation, "
-                "AttachmentPUT, AttachmentDELETE, AttachmentCOPY, AttachmentMOVE)"
+                "AttachmentPUT, AttachmentDELETE, AttachmentCOPY, AttachmentMOVE, Counters)"
             )
     return out
 
@@ -300,6 +313,10 @@ def encode_batch_result(
             out.append({"Type": "DELETE", "Id": command.id, "Deleted": True})
         elif type(command) is TrackChanges:
             out.append({"Type": "BatchTrackChanges"})
+        elif type(command) is CountersCommand:
+            counters_reply = next(replies)
+            assert isinstance(counters_reply, CountersReply)
+            out.append(encode_counters_reply(counters_reply))
         elif isinstance(command, ATTACHMENT_COMMANDS):
             out.append(attachment_protocol.encode_reply(next(replies)))  # type: ignore[arg-type]
         elif type(command) is PatchCommand:
@@ -331,10 +348,14 @@ def encode_batch_result(
     return {"Results": out}
 
 
-def _decode_reply(r: dict[str, Any]) -> PatchReply | RevisionReply | AttachmentReply:
+def _decode_reply(
+    r: dict[str, Any],
+) -> PatchReply | RevisionReply | AttachmentReply | CountersReply:
     """The reply of a batch command other than PUT and DELETE, from the server's answer."""
     if r["Type"] == "PATCH":
         return decode_patch_reply(r, decode_document)
+    if r["Type"] == "Counters":
+        return decode_counters_reply(r)
     if r["Type"] in attachment_protocol.KINDS:
         return attachment_protocol.decode_reply(r)
     return RevisionReply(
@@ -345,7 +366,9 @@ def _decode_reply(r: dict[str, Any]) -> PatchReply | RevisionReply | AttachmentR
     )
 
 
-def _revision_reply(reply: PatchReply | RevisionReply | AttachmentReply) -> dict[str, Any]:
+def _revision_reply(
+    reply: PatchReply | RevisionReply | AttachmentReply | CountersReply,
+) -> dict[str, Any]:
     assert isinstance(reply, RevisionReply)
     if not reply.created:
         return {"Type": "ForceRevisionCreation", "RevisionCreated": False, "@id": reply.id}
@@ -369,7 +392,8 @@ def decode_batch_result(body: Any) -> BatchResult:
             [
                 _decode_reply(r)
                 for r in body["Results"]
-                if r.get("Type") in ("PATCH", "ForceRevisionCreation", *attachment_protocol.KINDS)
+                if r.get("Type")
+                in ("PATCH", "ForceRevisionCreation", "Counters", *attachment_protocol.KINDS)
             ],
         )
     except (KeyError, TypeError, AttributeError) as exc:

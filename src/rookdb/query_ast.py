@@ -268,6 +268,9 @@ class Query:
     #: With ``select``: the key each projected field gets (``select age as Id``), one per
     #: field; empty means every field is keyed by its path.
     select_as: tuple[str, ...] = ()
+    #: Counters of the documents found, read with them (``include counters(...)``): names,
+    #: or ``"@all_counters"`` for every one.
+    counters: tuple[str, ...] = ()
     #: The user-defined index the query reads (``from index 'Orders/ByCompany'``), None for
     #: a collection (or every document). Its predicates and orders then name the index's
     #: fields: a map index answers the documents its entries come from, a map-reduce index

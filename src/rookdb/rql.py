@@ -83,6 +83,7 @@ from rookdb.rql_lexer import (
     tokenize,
     unquote,
 )
+from rookdb.storage.records import ALL_COUNTERS
 
 # ALL_DOCS and tokenize live in rookdb.rql_lexer; named here too, where callers found them.
 __all__ = ["ALL_DOCS", "RawDocumentQuery", "parse", "tokenize"]
@@ -476,12 +477,11 @@ class _Parser:
                 while self.op(","):
                     self.select_item(select, select_as)
         includes: list[str] = []
+        counters: list[str] = []
         if self.keyword("include"):
-            self.refuse_call("include")
-            includes.append(self.field())
+            self.include_item(includes, counters)
             while self.op(","):
-                self.refuse_call("include")
-                includes.append(self.field())
+                self.include_item(includes, counters)
         skip: int | None = None
         take: int | None = None
         if self.keyword("limit"):
@@ -506,6 +506,7 @@ class _Parser:
             tuple(select),
             distinct,
             tuple(select_as) if any(k != f for k, f in zip(select_as, select, strict=True)) else (),
+            tuple(dict.fromkeys(counters)),
             index_name,
         )
 
@@ -589,6 +590,36 @@ class _Parser:
                 self.index += 4
                 return True
         return False
+
+    def include_item(self, includes: list[str], counters: list[str]) -> None:
+        """A path, or ``counters()``, ``counters('name')``, ``counters(x)`` or
+        ``counters(x, 'name')`` with ``x`` the collection's alias (as the official client
+        writes them): the counters of the documents found, all or by name."""
+        token = self.token
+        if not (
+            token.kind == "name" and token.text.lower() == "counters" and self.following.text == "("
+        ):
+            self.refuse_call("include")
+            includes.append(self.field())
+            return
+        self.index += 2
+        if self.alias is not None and self.token.text == self.alias:
+            self.index += 1
+            if self.token.text != ")":
+                self.expect_op(",")
+        elif self.token.kind == "name":
+            raise self.error(
+                "counters of the documents a path references are not supported by rookdb "
+                "(counters() of the documents found are)"
+            )
+        if self.op(")"):
+            counters.append(ALL_COUNTERS)
+            return
+        name = self.value()
+        if type(name) is not str or not name:
+            raise self.error("expected a counter name (a string)", self.tokens[self.index - 1])
+        counters.append(name)
+        self.expect_op(")")
 
     def refuse_call(self, clause: str) -> None:
         """A function call (``random()``, ``counters(...)``, ``highlight(...)``) where rookdb

@@ -122,8 +122,13 @@ def print_query(query: Query) -> tuple[str, dict[str, Scalar]]:
             for field, key in zip(query.select, keys, strict=True)
         )
         parts.append(f"select {'distinct ' if query.distinct else ''}{fields}")
-    if query.includes:
-        parts.append("include " + ", ".join(printer.field(f) for f in query.includes))
+    included = [printer.field(f) for f in query.includes]
+    included += [
+        "counters()" if name == "@all_counters" else f"counters({printer.bind(name)})"
+        for name in query.counters
+    ]
+    if included:
+        parts.append("include " + ", ".join(included))
     if query.take is not None:
         parts.append(f"limit {query.take}")
         if query.skip:

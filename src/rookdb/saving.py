@@ -24,6 +24,7 @@ from rookdb.storage.records import (
     AttachmentReply,
     BatchResult,
     Command,
+    CountersReply,
     PatchReply,
     RevisionReply,
 )
@@ -46,6 +47,7 @@ def save(session: DocumentSession) -> None:
     session._request()
     result = session._storage.apply(batch)
     session._deferred.clear()
+    session._counters.sent()
     _learn(session, changes, result)
 
 
@@ -54,6 +56,7 @@ def _plan(session: DocumentSession) -> tuple[list[Change], Iterable[Command]] | 
     events = session._events
     deferred = session._deferred.commands(session._is_tracked)
     forced = session._forced_revisions
+    counters = session._counters.commands()  # last in the batch: after every put
     mode = session._concurrency_mode
     batch: Iterable[Command]
     if (
@@ -64,7 +67,7 @@ def _plan(session: DocumentSession) -> tuple[list[Change], Iterable[Command]] | 
         # Handlers see every change before anything is written, and read checks need
         # every key the batch writes: the whole batch first.
         changes = list(session._deferred.check(session._compute()))
-        if not changes and not deferred and not forced:
+        if not changes and not deferred and not forced and not counters:
             return None
         if changes:
             events.fire_before_save(session, changes, session._encode_checked)
@@ -76,11 +79,11 @@ def _plan(session: DocumentSession) -> tuple[list[Change], Iterable[Command]] | 
             # Before the forced revisions, which may give a read document a new version.
             checks = read_checks(session._map, changes)
             listed += [c for c in checks if not session._deferred.has(c.id.lower())]
-        return changes, [*listed, *forced.rest()]
+        return changes, [*listed, *forced.rest(), *counters]
     checking = mode is not OptimisticConcurrencyMode.NONE
     streamed = streamed_commands(session._deferred.check(session._changes()), checking)
     if streamed is None:
-        if not deferred and not forced:
+        if not deferred and not forced and not counters:
             return None
         changes, batch = [], deferred
     else:
@@ -89,6 +92,8 @@ def _plan(session: DocumentSession) -> tuple[list[Change], Iterable[Command]] | 
             batch = itertools.chain(batch, deferred)
     if forced:
         batch = forced.commands(batch)
+    if counters:
+        batch = itertools.chain(batch, counters)
     return changes, batch
 
 
@@ -100,12 +105,25 @@ def _learn(session: DocumentSession, changes: list[Change], result: BatchResult)
     for reply in result.replies:
         if isinstance(reply, PatchReply):
             _patched(session, reply)
+    for reply in result.replies:
+        if isinstance(reply, CountersReply):
+            _counted(session, reply)
     attached = [r for r in result.replies if isinstance(r, AttachmentReply)]
     if attached:
         learn_replies(session, attached)
     if session._forced_revisions:
         forced = [r for r in result.replies if isinstance(r, RevisionReply)]
         _revisions_forced(session, forced)
+
+
+def _counted(session: DocumentSession, reply: CountersReply) -> None:
+    """A counters command's reply: the values it left go to the session's cache, and the
+    document, which has a new version where its counters' names changed, its change vector
+    (so that a save of it with optimistic concurrency expects the right one)."""
+    session._counters.learn(reply)
+    state = session._map.by_key(reply.id.lower())
+    if state is not None and state.snapshot is not None and not state.deleted:
+        state.synced(state.snapshot, reply.change_vector, state.last_modified)
 
 
 def _patched(session: DocumentSession, reply: PatchReply) -> None:

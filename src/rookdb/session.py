@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, overload
 from rookdb import saving
 from rookdb.advanced import Advanced
 from rookdb.conventions import DocumentConventions, dict_collection_name
+from rookdb.counters import SessionCounters, SessionDocumentCounters
 from rookdb.deferred import Deferred
 from rookdb.errors import InvalidOperationError, SerializationError, TooManyRequestsError
 from rookdb.events import (
@@ -22,7 +23,7 @@ from rookdb.events import (
     SessionEvents,
 )
 from rookdb.ids import validate_collection_name, validate_id
-from rookdb.includes import LoaderWithInclude, include_paths
+from rookdb.includes import LoaderWithInclude, include_spec
 from rookdb.lazy import Lazy, LazyOperation, QueryOperation, run_pending
 from rookdb.options import OptimisticConcurrencyMode, SessionOptions
 from rookdb.query import DocumentQuery, Query, QueryStatistics
@@ -32,6 +33,7 @@ from rookdb.serialization.entities import EntityCodec, Extras
 from rookdb.storage.records import (
     DocumentRecord,
     GetResult,
+    IdsRead,
     PrefixRead,
     QueryResult,
     document_key,
@@ -89,6 +91,8 @@ class DocumentSession(EventRegistration):
         self._last_metadata: dict[str, Any] = {}
         self._pending_lazy: list[LazyOperation] = []
         self._forced_revisions = ForcedRevisions()
+        # Counter operations the next save sends, and the values the session knows.
+        self._counters = SessionCounters()
         # Commands the next save sends after the entities' own (defer, typed patches).
         self._deferred = Deferred()
         self._requests = 0
@@ -171,7 +175,7 @@ class DocumentSession(EventRegistration):
         elif cls is not dict:
             self._store.type_info(cls)  # registers it
         extras: Extras = {}
-        return self._codec.decode(body, cls, record.id, extras), metadata, extras
+        return self._codec.decoder(cls)(body, record.id, extras), metadata, extras
 
     def _materialize(
         self, record: DocumentRecord, object_type: type[Any] | None, track: bool
@@ -235,16 +239,16 @@ class DocumentSession(EventRegistration):
         include) cost no request; the rest are read in one request, in one snapshot.
         """
         self._check_open()
-        paths = include_paths(includes)
-        if paths:
+        paths, counters = include_spec(includes)
+        if paths or counters:
             self._check_tracking("includes")
         if isinstance(id_or_ids, str):
-            if paths:
-                return self._load_many([id_or_ids], object_type, paths)[id_or_ids]
+            if paths or counters:
+                return self._load_many([id_or_ids], object_type, paths, counters)[id_or_ids]
             return self._load_one(id_or_ids, object_type)
         if isinstance(id_or_ids, (bytes, bytearray)) or not isinstance(id_or_ids, Iterable):
             validate_id(id_or_ids)  # not a str: an InvalidIdError
-        return self._load_many(list(id_or_ids), object_type, paths)
+        return self._load_many(list(id_or_ids), object_type, paths, counters)
 
     def _load_one(self, document_id: str, object_type: type[Any] | None) -> Any:
         """``load(id)``: the most common call, kept short."""
@@ -266,13 +270,24 @@ class DocumentSession(EventRegistration):
         return self._materialize(record, object_type, track)
 
     def _load_many(
-        self, ids: list[str], object_type: type[Any] | None, paths: tuple[str, ...]
+        self,
+        ids: list[str],
+        object_type: type[Any] | None,
+        paths: tuple[str, ...],
+        counters: tuple[str, ...] = (),
     ) -> dict[str, Any]:
         plan = self._plan_load(ids)
         result = None
         # Includes of documents the session already holds are not fetched again: only a
-        # request for unknown ids carries them.
-        if plan[2]:
+        # request for unknown ids carries them. Counters are read for every id asked.
+        if counters:
+            self._request()
+            read = IdsRead(tuple(plan[0].values()), paths, counters)
+            (got,) = self._storage.read_many([read])
+            assert isinstance(got, GetResult)
+            result = got
+            self._counters.included(result, counters)
+        elif plan[2]:
             self._request()
             result = self._storage.get([plan[0][key] for key in plan[2]], paths)
         return self._finish_load(plan, result, object_type, paths)
@@ -339,6 +354,15 @@ class DocumentSession(EventRegistration):
         self._check_open()
         read = self._prefix_read(id_prefix, matches, start, page_size, exclude, start_after)
         return self._load_prefix(read, object_type)
+
+    def counters_for(self, entity_or_id: Any) -> SessionDocumentCounters:
+        """The counters of a document (an entity the session tracks, or an id): RavenDB's
+        ``SessionDocumentCounters`` (``rookdb.counters``)."""
+        return SessionDocumentCounters(self, entity_or_id)
+
+    def counters_for_entity(self, entity: object) -> SessionDocumentCounters:
+        """``counters_for`` of a tracked entity (RavenDB's name)."""
+        return SessionDocumentCounters(self, entity)
 
     def include(self, path: str) -> LoaderWithInclude:
         """Load documents together with those ``path`` references, in one request."""
@@ -562,6 +586,7 @@ class DocumentSession(EventRegistration):
         self._included.clear()
         self._pending_lazy.clear()
         self._deferred.clear()
+        self._counters.clear()
 
     def _reload(self, state: DocumentState) -> bool:
         """Read ``state``'s document again and make its entity hold it, dropping local edits

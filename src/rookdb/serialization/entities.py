@@ -27,379 +27,43 @@ nested objects, lists of objects, datetimes, enums, UUIDs and Decimals; without 
 objects stay dicts. A value that does not match its hint is kept as stored. Fields a class does
 not declare are kept as attributes, or, for classes without a ``__dict__`` (``__slots__``,
 pydantic), in an ``Extras`` map that the session keeps and writes back, nested objects too.
+
+What is worked out once per class (its kind, fields, converters, how instances are built) is in
+``layouts``; this module adds what depends on a store: the identity property, type hooks,
+validation, and the encoders orjson is handed.
 """
 
 from __future__ import annotations
 
-import contextvars
-import dataclasses
 import enum
-import operator
 import types
-import typing
 import uuid
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 import orjson
 
 from rookdb._types import JsonDict
 from rookdb.errors import SerializationError
 from rookdb.serialization import encoding, models, scalars
+from rookdb.serialization.layouts import (
+    LAYOUTS,
+    Extras,
+    Kind,
+    Layout,
+    adopt,
+    build,
+    layout_of,
+    live_dict,
+    nested_extras,
+    projection_fields,
+)
 
 __all__ = [
     "EntityCodec",
     "Extras",
     "projection_fields",
 ]
-
-#: Unknown fields of objects that cannot hold them: ``id(obj) -> (obj, {field: value})``. The
-#: object itself is kept so that its ``id`` stays valid as long as the map lives.
-Extras = dict[int, tuple[object, JsonDict]]
-
-_NO_VALUE: Any = object()
-
-
-# --------------------------------------------------------------------------- class layouts
-
-
-class _Kind(enum.Enum):
-    DICT = "dict"
-    DATACLASS = "dataclass"
-    PYDANTIC = "pydantic"
-    PLAIN = "plain"  # has a __dict__ (possibly also __slots__)
-    SLOTS = "slots"  # only __slots__
-
-
-def _slot_names(cls: type) -> tuple[str, ...]:
-    names: list[str] = []
-    for klass in reversed(cls.__mro__):
-        slots = klass.__dict__.get("__slots__", ())
-        if isinstance(slots, str):
-            slots = (slots,)
-        for name in slots:
-            if name not in ("__dict__", "__weakref__") and name not in names:
-                names.append(name)
-    return tuple(names)
-
-
-class _Layout:
-    """How one class is read and written; computed once per class."""
-
-    __slots__ = (
-        "adopts",
-        "cls",
-        "converters",
-        "declared",
-        "defaults",
-        "fields",
-        "frozen",
-        "has_dict",
-        "kind",
-        "new",
-        "plain_setattr",
-        "slots",
-    )
-
-    def __init__(self, cls: type) -> None:
-        self.cls = cls
-        self.slots = _slot_names(cls)
-        is_pydantic = models.is_pydantic_model(cls)
-        # Whether instances carry a __dict__ that can hold fields the class does not declare.
-        self.has_dict = not is_pydantic and _instances_have_dict(cls, self.slots)
-        if issubclass(cls, dict):
-            self.kind = _Kind.DICT
-        elif dataclasses.is_dataclass(cls):
-            self.kind = _Kind.DATACLASS
-        elif is_pydantic:
-            self.kind = _Kind.PYDANTIC
-        elif self.has_dict:
-            self.kind = _Kind.PLAIN
-        else:
-            self.kind = _Kind.SLOTS
-        hints = _type_hints(cls)
-        if self.kind in (_Kind.PLAIN, _Kind.SLOTS):
-            # Most plain classes type their __init__'s parameters, not their body.
-            hints = {**models.init_hints(cls), **hints}
-        if self.kind is _Kind.DATACLASS:
-            self.declared: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(cls))
-        elif self.kind is _Kind.PYDANTIC:
-            self.declared = tuple(cls.__pydantic_fields__)  # type: ignore[attr-defined]
-        elif self.kind is _Kind.SLOTS:
-            self.declared = self.slots
-        else:
-            self.declared = tuple(hints)
-        self.converters: tuple[tuple[str, Callable[[Any], Any]], ...] = tuple(
-            (name, conv)
-            for name, hint in hints.items()
-            if (conv := _converter_for(hint)) is not None
-        )
-        params = getattr(cls, "__dataclass_params__", None)
-        config = getattr(cls, "model_config", None)
-        self.frozen = bool(
-            (params is not None and params.frozen)
-            or (isinstance(config, dict) and config.get("frozen"))
-        )
-        self.defaults = models.defaults(cls)
-        # Classes whose __setattr__ is their own (frozen attrs classes refuse every write) are
-        # built through object.__setattr__, as if by __init__.
-        self.plain_setattr = getattr(cls, "__setattr__", None) is object.__setattr__
-        self.fields = self._writer()
-        # Plain classes without slots adopt a decoded dict as their __dict__, and hand out
-        # their live __dict__ to writers (who must copy it before changing it).
-        self.adopts = self.kind is _Kind.PLAIN and not self.slots
-        # How to make an instance without __init__: object.__new__ unless the class has its own.
-        own_new: Any = cls.__new__
-        self.new: Callable[[type], Any] = object.__new__ if own_new is object.__new__ else own_new
-
-    def _writer(self) -> Callable[[Any], JsonDict]:
-        """The function giving an instance's JSON-level fields (may return a live dict)."""
-        kind, declared, slots, has_dict = self.kind, self.declared, self.slots, self.has_dict
-        if kind is _Kind.PLAIN and not slots:
-            return _live_dict
-        if kind is _Kind.DICT:
-            return dict
-        if kind is _Kind.PYDANTIC:
-            return _pydantic_fields
-        names = declared if kind is _Kind.DATACLASS else slots
-
-        def fields(obj: Any) -> JsonDict:
-            out = {
-                name: value
-                for name in names
-                if (value := getattr(obj, name, _NO_VALUE)) is not _NO_VALUE
-            }
-            if has_dict:
-                for key, value in obj.__dict__.items():
-                    if key not in out:
-                        out[key] = value
-            return out
-
-        return fields
-
-
-#: ``obj.__dict__``, in C: the writer of plain classes and orjson's callback for them.
-_live_dict: Callable[[Any], JsonDict] = operator.attrgetter("__dict__")
-
-
-def _pydantic_fields(obj: Any) -> JsonDict:
-    fields = dict(obj.__dict__)
-    extra = getattr(obj, "__pydantic_extra__", None)
-    if extra:
-        fields.update(extra)
-    return fields
-
-
-def _new(cls: type) -> Any:
-    """An instance of ``cls`` made without calling ``__init__`` (SPEC D3)."""
-    return cast(Any, cls).__new__(cls)
-
-
-def _instances_have_dict(cls: type, slots: tuple[str, ...]) -> bool:
-    try:
-        return hasattr(_new(cls), "__dict__")
-    except Exception:  # a __new__ that needs arguments: judge by the class
-        return "__dict__" in dir(cls) and not slots
-
-
-def _type_hints(cls: type) -> dict[str, Any]:
-    try:
-        return typing.get_type_hints(cls)
-    except Exception:  # unresolvable forward references: fall back to no hints, never crash
-        return {}
-
-
-_layouts: dict[type, _Layout] = {}
-
-
-def _layout(cls: type) -> _Layout:
-    layout = _layouts.get(cls)
-    if layout is None:
-        layout = _layouts[cls] = _Layout(cls)
-    return layout
-
-
-def projection_fields(cls: type) -> tuple[str, ...]:
-    """The fields a projection into ``cls`` asks for when given none: those the class declares
-    (dataclass, pydantic and attrs fields, ``__slots__``, annotations of the class body or of
-    ``__init__``'s parameters)."""
-    return (_layouts.get(cls) or _layout(cls)).declared
-
-
-# --------------------------------------------------------------------------- reading hints
-
-
-def _keep_on_mismatch(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    def guarded(value: Any) -> Any:
-        try:
-            return convert(value)
-        except (TypeError, ValueError, ArithmeticError, KeyError, AttributeError):
-            return value
-
-    return guarded
-
-
-def _converter_for(hint: Any) -> Callable[[Any], Any] | None:
-    """A function rebuilding a JSON value into ``hint``, or None when the value is already right."""
-    origin = typing.get_origin(hint)
-    args = typing.get_args(hint)
-    if origin is typing.Union or origin is types.UnionType:
-        real = [a for a in args if a is not type(None)]
-        if len(real) != 1:
-            return None  # ambiguous unions keep the stored value
-        inner = _converter_for(real[0])
-        if inner is None:
-            return None
-        return lambda v: None if v is None else inner(v)
-    if origin is typing.Annotated:
-        return _converter_for(args[0])
-    if origin in (list, set, frozenset, tuple) or (
-        origin is not None and origin.__module__ == "collections.abc" and args
-    ):
-        return _container_converter(origin, args)
-    if origin is dict:
-        return _dict_converter(args)
-    if not isinstance(hint, type):
-        return None
-    decode = scalars.decoder_for(hint)
-    if decode is not None:
-        return _keep_on_mismatch(decode)
-    if hint is uuid.UUID:
-        return _keep_on_mismatch(lambda v: uuid.UUID(v) if isinstance(v, str) else v)
-    if issubclass(hint, enum.Enum):
-        return _keep_on_mismatch(hint)
-    if hint in (str, int, float, bool, object, list, dict, type(None)) or issubclass(
-        hint, (str, int, float, bytes)
-    ):
-        return None
-    if hint in (set, frozenset, tuple):
-        return _keep_on_mismatch(lambda v: hint(v) if isinstance(v, list) else v)
-    cls = hint
-
-    def to_object(v: Any) -> Any:
-        if type(v) is not dict:
-            return v
-        try:
-            return _build(cls, v, _nested_extras.get())
-        except (TypeError, ValueError, ArithmeticError, KeyError, AttributeError):
-            return v
-
-    return to_object
-
-
-def _container_converter(origin: Any, args: tuple[Any, ...]) -> Callable[[Any], Any] | None:
-    if origin is tuple and args and args[-1] is not Ellipsis:
-        item_convs = [_converter_for(a) or (lambda v: v) for a in args]
-
-        def to_fixed_tuple(v: Any) -> Any:
-            if type(v) is not list or len(v) != len(item_convs):
-                return v
-            return tuple(c(x) for c, x in zip(item_convs, v, strict=True))
-
-        return _keep_on_mismatch(to_fixed_tuple)
-    item = _converter_for(args[0]) if args else None
-    name = getattr(origin, "__name__", "")
-    if origin in (set, frozenset) or name in ("Set", "MutableSet"):
-        make: Callable[[Any], Any] = frozenset if origin is frozenset else set
-    elif origin is tuple:
-        make = tuple
-    elif origin is list or name in ("Sequence", "MutableSequence", "Iterable", "Collection"):
-        make = list
-    else:
-        return None
-    if item is None and make is list:
-        return None
-    conv = item or (lambda v: v)
-
-    def to_container(v: Any) -> Any:
-        return make(conv(x) for x in v) if type(v) is list else v
-
-    return _keep_on_mismatch(to_container)
-
-
-def _dict_converter(args: tuple[Any, ...]) -> Callable[[Any], Any] | None:
-    if len(args) != 2:
-        return None
-    key_is_int = args[0] is int
-    value = _converter_for(args[1])
-    if value is None and not key_is_int:
-        return None
-    conv = value or (lambda v: v)
-
-    def to_dict(v: Any) -> Any:
-        if type(v) is not dict:
-            return v
-        return {(int(k) if key_is_int else k): conv(x) for k, x in v.items()}
-
-    return _keep_on_mismatch(to_dict)
-
-
-# --------------------------------------------------------------------------- building objects
-
-#: Where nested objects being built keep the fields their class cannot hold: the ``extras`` of
-#: the document being decoded (converters are made once per class, shared by every session).
-_nested_extras: contextvars.ContextVar[Extras | None] = contextvars.ContextVar(
-    "nested_extras", default=None
-)
-
-
-def _build(cls: type, data: JsonDict, extras: Extras | None) -> Any:
-    """Build an instance of ``cls`` from a decoded JSON object without calling ``__init__``.
-
-    ``data`` is owned by the caller and may be consumed (plain classes take it as their
-    ``__dict__``).
-    """
-    layout = _layouts.get(cls) or _layout(cls)
-    for name, conv in layout.converters:
-        if name in data:
-            data[name] = conv(data[name])
-    if layout.adopts:
-        return _adopt(layout, cls, data)
-    kind = layout.kind
-    if kind is _Kind.DICT:
-        return data if cls is dict else cls(data)
-    if kind is _Kind.PYDANTIC:
-        declared = set(layout.declared)
-        known = {k: v for k, v in data.items() if k in declared}
-        obj = models.build_pydantic(cls, known, data)
-        unknown = {k: v for k, v in data.items() if k not in declared}
-        if unknown:
-            pyd_extra = getattr(obj, "__pydantic_extra__", None)
-            if isinstance(pyd_extra, dict):
-                pyd_extra.update(unknown)
-            elif extras is not None:
-                extras[id(obj)] = (obj, unknown)
-        return obj
-    obj = layout.new(cls)
-    slots = layout.slots
-    unknown = {}
-    for key, value in data.items():
-        if layout.has_dict or key in slots:
-            object.__setattr__(obj, key, value)
-        else:
-            unknown[key] = value
-    if unknown and extras is not None:
-        extras[id(obj)] = (obj, unknown)
-    for name, make in layout.defaults:
-        # A field missing from the document gets its default, so the object is usable;
-        # the session then reports it as a NEW_FIELD (schema evolution).
-        if name not in data:
-            object.__setattr__(obj, name, make(obj))
-    return obj
-
-
-def _adopt(layout: _Layout, cls: type, data: JsonDict) -> Any:
-    """An instance of a plain class whose ``__dict__`` is ``data`` (the decoded dict is ours:
-    adopted rather than copied)."""
-    obj = layout.new(cls)
-    if layout.plain_setattr:
-        obj.__dict__ = data
-    else:
-        object.__setattr__(obj, "__dict__", data)
-    for name, make in layout.defaults:
-        if name not in data:
-            data[name] = make(obj)
-    return obj
 
 
 # --------------------------------------------------------------------------- the codec
@@ -432,6 +96,10 @@ class EntityCodec:
             return convert(obj)
 
         self._default: Callable[[Any], Any] = default
+        # How documents become entities of each class (``decoder``).
+        self._decoders: dict[type | None, Callable[[JsonDict, str, Extras | None], Any]] = {}
+        # The document fields of each class's entities (``_documenter``).
+        self._documenters: dict[type, Callable[[Any], JsonDict]] = {}
         # How to write the identity property, per (class, while-constructing): None or a setter.
         self._identity_setters: dict[tuple[type, bool], Callable[[Any, str], None] | None] = {}
 
@@ -440,7 +108,7 @@ class EntityCodec:
     def fields_of(self, obj: Any, extras: Extras | None = None) -> JsonDict:
         """The JSON-level fields of one object (not converted further; may be a live dict)."""
         cls = type(obj)
-        fields: JsonDict = obj if cls is dict else (_layouts.get(cls) or _layout(cls)).fields(obj)
+        fields: JsonDict = obj if cls is dict else (LAYOUTS.get(cls) or layout_of(cls)).fields(obj)
         if extras:
             held = extras.get(id(obj))
             if held is not None and held[0] is obj:
@@ -451,25 +119,57 @@ class EntityCodec:
         """The top-level JSON object of an entity: its fields less the identity property,
         plus ``@metadata``."""
         cls = type(entity)
-        layout = _layouts.get(cls) or _layout(cls)
-        doc: JsonDict
-        if layout.adopts:
-            doc = entity.__dict__.copy()
-            doc.pop(self.identity_name(cls), None)
-        elif layout.kind is _Kind.DICT:
-            # A dict is its document body: every key is stored verbatim, except its own
-            # "@metadata", which the session has merged into ``metadata``.
-            doc = dict(entity)
-            doc.pop("@metadata", None)
-        else:
-            doc = layout.fields(entity)  # a new dict for these kinds
-            doc.pop(self.identity_name(cls), None)
+        doc = (self._documenters.get(cls) or self._documenter(cls))(entity)
         if extras:
             held = extras.get(id(entity))
             if held is not None and held[0] is entity:
                 doc.update(held[1])
         doc["@metadata"] = metadata
         return doc
+
+    def _documenter(self, cls: type) -> Callable[[Any], JsonDict]:
+        """The function giving a new dict of the document fields of an entity of ``cls``
+        (``document`` less extras and ``@metadata``): decided once per class, as the session
+        asks it of every tracked entity at every change check."""
+        layout = LAYOUTS.get(cls) or layout_of(cls)
+        documenter: Callable[[Any], JsonDict]
+        if layout.kind is Kind.DICT:
+
+            def documenter(entity: Any) -> JsonDict:
+                # A dict is its document body: every key is stored verbatim, except its own
+                # "@metadata", which the session has merged into ``metadata``.
+                doc = dict(entity)
+                doc.pop("@metadata", None)
+                return doc
+
+        else:
+            name = self.identity_name(cls)
+            fields = layout.fields
+            if layout.adopts:
+
+                def documenter(entity: Any) -> JsonDict:
+                    doc: JsonDict = entity.__dict__.copy()
+                    doc.pop(name, None)
+                    return doc
+
+            elif layout.kind in (Kind.DATACLASS, Kind.PYDANTIC):
+
+                def documenter(entity: Any) -> JsonDict:
+                    doc = fields(entity)
+                    if doc is entity.__dict__:  # the live dict: ours to change once copied
+                        doc = doc.copy()
+                    doc.pop(name, None)
+                    return doc
+
+            else:
+
+                def documenter(entity: Any) -> JsonDict:
+                    doc = fields(entity)  # a new dict for these kinds
+                    doc.pop(name, None)
+                    return doc
+
+        self._documenters[cls] = documenter
+        return documenter
 
     def _convert(self, obj: Any, extras: Extras | None) -> Any:
         """One level of conversion for what JSON cannot hold (orjson's ``default``)."""
@@ -502,17 +202,24 @@ class EntityCodec:
             return _unsupported
         if issubclass(cls, (type, types.FunctionType, types.BuiltinFunctionType, types.MethodType)):
             return _unsupported
-        layout = _layouts.get(cls) or _layout(cls)
-        if layout.kind is _Kind.PLAIN and not layout.slots:
-            return _live_dict
-        if not layout.has_dict and not layout.slots and layout.kind is not _Kind.PYDANTIC:
+        layout = LAYOUTS.get(cls) or layout_of(cls)
+        if layout.kind is Kind.PLAIN and not layout.slots:
+            return live_dict
+        if not layout.has_dict and not layout.slots and layout.kind is not Kind.PYDANTIC:
             return _unsupported
         return layout.fields
 
     def encode(self, entity: Any, metadata: JsonDict, extras: Extras | None = None) -> bytes:
-        """Canonical bytes of an entity's document, fast; used for change detection."""
-        doc = self.document(entity, metadata, extras)
-        default = self._default if not extras else (lambda o: self._convert(o, extras))
+        """Canonical bytes of an entity's document, fast; used for change detection (once
+        per tracked entity at every check: ``document`` is inlined for the common case)."""
+        if extras:
+            doc = self.document(entity, metadata, extras)
+            default = lambda o: self._convert(o, extras)  # noqa: E731
+        else:
+            cls = type(entity)
+            doc = (self._documenters.get(cls) or self._documenter(cls))(entity)
+            doc["@metadata"] = metadata
+            default = self._default
         try:
             return orjson.dumps(doc, default=default, option=encoding.OPTIONS)
         except (orjson.JSONEncodeError, SerializationError):
@@ -620,23 +327,48 @@ class EntityCodec:
         """Build an entity of ``cls`` (a dict when None) from a document body without
         ``@metadata``; the identity property is set from ``document_id`` when the class can
         hold it."""
+        return (self._decoders.get(cls) or self.decoder(cls))(body, document_id, extras)
+
+    def decoder(self, cls: type | None) -> Callable[[JsonDict, str, Extras | None], Any]:
+        """``decode`` for one class, ``decoder(cls)(body, document_id, extras)``: the class's
+        layout and identity property are looked up once per codec, not once per document (a
+        session decodes every document it loads or queries)."""
+        found = self._decoders.get(cls)
+        if found is not None:
+            return found
+        decode: Callable[[JsonDict, str, Extras | None], Any]
         if cls is None or cls is dict:
-            return body
-        layout = _layouts.get(cls) or _layout(cls)
-        name = self.identity_name(cls)
-        stored = body.get(name, document_id)
-        entity = self._decode(body, cls, document_id, extras, layout, name)
-        if stored != document_id and extras is not None:
-            # The document holds a field of the identity property's name with another value
-            # (written before the property was the identity, e.g. a model's own ``id`` field):
-            # the entity gets the document id, and the field is kept and written back as it
-            # was, never lost.
-            held = extras.get(id(entity))
-            if held is not None and held[0] is entity:
-                held[1][name] = stored
-            else:
-                extras[id(entity)] = (entity, {name: stored})
-        return entity
+
+            def decode(body: JsonDict, document_id: str, extras: Extras | None) -> Any:
+                return body
+
+        else:
+            layout = LAYOUTS.get(cls) or layout_of(cls)
+            name = self.identity_name(cls)
+            build_one, keep = self._decode, self._keep_stored_identity
+            known: type = cls
+
+            def decode(body: JsonDict, document_id: str, extras: Extras | None) -> Any:
+                stored = body.get(name, document_id)
+                entity = build_one(body, known, document_id, extras, layout, name)
+                if stored != document_id and extras is not None:
+                    keep(entity, name, stored, extras)
+                return entity
+
+        self._decoders[cls] = decode
+        return decode
+
+    @staticmethod
+    def _keep_stored_identity(entity: Any, name: str, stored: Any, extras: Extras) -> None:
+        """The document holds a field of the identity property's name with another value than
+        its id (written before the property was the identity, e.g. a model's own ``id``
+        field): the entity has the document id, and the field is kept and written back as it
+        was, never lost."""
+        held = extras.get(id(entity))
+        if held is not None and held[0] is entity:
+            held[1][name] = stored
+        else:
+            extras[id(entity)] = (entity, {name: stored})
 
     def _decode(
         self,
@@ -644,13 +376,13 @@ class EntityCodec:
         cls: type,
         document_id: str,
         extras: Extras | None,
-        layout: _Layout,
+        layout: Layout,
         identity: str,
     ) -> Any:
         # Validation is on by default (models.validating); a store that turned it off says so
         # for the time of this call. Nested objects are only built by converters.
         token = None if self._validate else models.validating.set(False)
-        nested = _nested_extras.set(extras) if layout.converters else None
+        nested = nested_extras.set(extras) if layout.converters else None
         try:
             if layout.adopts:
                 body[identity] = document_id  # goes into the adopted __dict__
@@ -661,18 +393,18 @@ class EntityCodec:
                     obj = layout.new(cls)
                     obj.__dict__ = body
                     return obj
-                return _adopt(layout, cls, body)
+                return adopt(layout, cls, body)
             # pydantic: validated with the rest, where it may be required
-            if layout.kind is _Kind.PYDANTIC and identity in layout.declared:
+            if layout.kind is Kind.PYDANTIC and identity in layout.declared:
                 body[identity] = document_id
-            entity = _build(cls, body, extras)
+            entity = build(cls, body, extras)
         except models.ModelInvalid as exc:
             raise models.validation_error(exc, document_id, body) from exc.__cause__
         finally:
             if token is not None:
                 models.validating.reset(token)
             if nested is not None:
-                _nested_extras.reset(nested)
+                nested_extras.reset(nested)
         setter = self._identity_setter(cls, constructing=True)
         if setter is not None:
             setter(entity, document_id)
@@ -686,7 +418,7 @@ class EntityCodec:
         # Projections hold some fields of a document: they are not validated as whole models.
         token = models.validating.set(False)
         try:
-            return _build(cls, body, None)
+            return build(cls, body, None)
         finally:
             models.validating.reset(token)
 
@@ -698,15 +430,15 @@ class EntityCodec:
         if key in cache:
             return cache[key]
         name = self.identity_name(cls)
-        layout = _layouts.get(cls) or _layout(cls)
+        layout = LAYOUTS.get(cls) or layout_of(cls)
         setter: Callable[[Any, str], None] | None
         declares = name in layout.declared or name in layout.slots
         # Nowhere to put it: dicts, and classes that neither declare it nor have a __dict__
         # (pydantic models only take declared fields).
-        can_hold = declares or (layout.has_dict and layout.kind is not _Kind.PYDANTIC)
-        if layout.kind is _Kind.DICT or not can_hold:
+        can_hold = declares or (layout.has_dict and layout.kind is not Kind.PYDANTIC)
+        if layout.kind is Kind.DICT or not can_hold:
             setter = None
-        elif constructing or layout.kind is _Kind.PYDANTIC:
+        elif constructing or layout.kind is Kind.PYDANTIC:
             # While rookdb builds an object, as __init__ would, nothing refuses the write
             # (frozen classes, attrs' on_setattr hooks); pydantic's validate_assignment never
             # sees the id either.
@@ -756,8 +488,8 @@ class EntityCodec:
             entity.clear()
             entity.update(fresh)
             return
-        layout = _layout(type(entity))
-        if layout.kind is _Kind.PYDANTIC:
+        layout = layout_of(type(entity))
+        if layout.kind is Kind.PYDANTIC:
             object.__setattr__(entity, "__dict__", dict(fresh.__dict__))
             if hasattr(fresh, "__pydantic_extra__"):
                 object.__setattr__(entity, "__pydantic_extra__", fresh.__pydantic_extra__)

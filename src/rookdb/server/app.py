@@ -47,6 +47,7 @@ from rookdb.server import (
     attachments,
     bulk_insert,
     configuration,
+    counters,
     databases,
     documents,
     hilo,
@@ -180,7 +181,12 @@ class _Server:
         ids = read.ids
         if request.method == "HEAD" and len(ids) != 1:
             raise ConfigurationError("HEAD docs takes one id=...")
-        result = await run_in_threadpool(storage.get, ids, read.includes)
+        if read.counters:  # read with the documents, in their snapshot
+            (read_result,) = await run_in_threadpool(storage.read_many, [read])
+            assert isinstance(read_result, GetResult)
+            result = read_result
+        else:
+            result = await run_in_threadpool(storage.get, ids, read.includes)
         if request.method == "HEAD":
             record = result.documents.get(document_key(ids[0]))
             if record is not None:
@@ -190,7 +196,7 @@ class _Server:
         # As RavenDB: the client's copy is current (conditional_load, its HTTP cache): a 304,
         # known before anything is encoded. (One missing id is a 404, whatever it sent.)
         records = [result.documents.get(document_key(i)) for i in ids]
-        etag = protocol.etag_of(records, result.includes)
+        etag = protocol.etag_of(records, result.includes, result.counters)
         if request.method == "GET" and not (len(ids) == 1 and records[0] is None):
             unchanged = documents.not_modified(request, etag)
             if unchanged is not None:
@@ -215,10 +221,14 @@ class _Server:
             return 404, protocol.raven_error(
                 "Documents.DocumentDoesNotExistException", f"no document {ids[0]!r}"
             )
-        return 200, {
+        answer = {
             "Results": self.documents(request, records, params),
             "Includes": self.includes(request, result.includes),
         }
+        if result.counters is not None:
+            names = (request.query_params if params is None else params).getlist("counter")
+            answer["CounterIncludes"] = counters.included(result.documents, result.counters, names)
+        return 200, answer
 
     async def write_document(self, request: Request) -> Response:
         """``PUT`` / ``DELETE /docs?id=`` (``rookdb.server.documents``), ``PATCH``."""
@@ -268,9 +278,18 @@ class _Server:
                 for projection, record in zip_longest(result.projections, result.records)
                 if projection is not None
             ]
+        included = {}
+        if query.counters:
+            records = {r.id.lower(): r for r in result.records}
+            found = result.counters or {}
+            included = {
+                "CounterIncludes": counters.included(records, found, query.counters),
+                "IncludedCounterNames": counters.names_included(records, found, query.counters),
+            }
         return {
             "Results": results,
             "Includes": self.includes(request, result.includes),
+            **included,
             **encode_statistics(stats),
             "LastQueryTime": last_modified_now(),
             "NodeTag": protocol.SERVER_TAG,
@@ -323,6 +342,8 @@ _FUNCTIONS: dict[str, RouteFunction] = {
     "revisions_bin": revisions.bin_entries,
     "revisions_config": revisions.configuration,
     "import_revisions": revisions.import_revisions,
+    "counters": counters.counters,
+    "counter_batch": counters.counter_batch,
     "topology": databases.topology,
     "cluster_topology": databases.cluster_topology,
     "list_databases": databases.list_databases,
@@ -367,6 +388,8 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_DB}/revisions/bin", "revisions_bin", ("GET",)),
     (f"{_DB}/revisions/config", "revisions_config", ("GET",)),
     (f"{_DB}/admin/revisions/import", "import_revisions", ("POST",)),
+    (f"{_DB}/counters", "counters", ("GET",)),
+    (f"{_DB}/counters", "counter_batch", ("POST",)),
     ("/configuration/client", "server_client_configuration", ("GET",)),
     ("/admin/configuration/client", "put_server_client_configuration", ("PUT",)),
     ("/topology", "topology", ("GET",)),

@@ -43,7 +43,7 @@ from rookdb import protocol, protocol_batches
 from rookdb.errors import ConfigurationError, InvalidOperationError, RookError
 from rookdb.server.limits import BodyTimeout, parse_count
 from rookdb.server.multipart import SPOOL_BYTES
-from rookdb.storage.records import AttachmentPutCommand, Command, PutCommand
+from rookdb.storage.records import AttachmentPutCommand, Command, CountersCommand, PutCommand
 
 if TYPE_CHECKING:
     from rookdb.server.app import _Server
@@ -396,16 +396,24 @@ def _command(element: bytes) -> Any:
 
 async def _write(storage: Any, raw: list[Any]) -> int:
     """One chunk: checked whole (nothing written if one command is bad), then one
-    ``bulk_write`` (none for an empty chunk)."""
+    ``bulk_write`` (none for an empty chunk); a chunk with counters (the client's
+    ``counters_for``) is one batch instead, in order, all or nothing as well."""
     if not raw:
         return 0
-    commands: list[Command] = protocol_batches.decode_commands({"Commands": raw})
+    commands: list[Command] = []
     puts: list[PutCommand] = []
-    for command in commands:
+    for i, command in enumerate(protocol_batches.decode_batch({"Commands": raw})):
+        if type(command) is CountersCommand:
+            commands.append(command)
+            continue
         if type(command) is not PutCommand or command.expected_change_vector is not None:
-            raise ConfigurationError("a bulk insert takes PUT commands only")
+            raise ConfigurationError(f"command {i}: a bulk insert takes PUT and Counters commands")
+        commands.append(command)
         puts.append(command)
-    await run_in_threadpool(storage.bulk_write, puts)
+    if len(puts) == len(commands):
+        await run_in_threadpool(storage.bulk_write, puts)
+    else:
+        await run_in_threadpool(storage.apply, commands)
     return len(commands)
 
 

@@ -36,6 +36,7 @@ from rookdb.server import revisions as revision_routes
 from rookdb.server.limits import parse_count
 from rookdb.storage.base import Storage
 from rookdb.storage.records import (
+    ALL_COUNTERS,
     GetResult,
     IdsRead,
     PrefixRead,
@@ -45,6 +46,7 @@ from rookdb.storage.records import (
     ReadResult,
     RecentRead,
     document_key,
+    validate_counter_name,
 )
 from rookdb.storage.starting_with import check_prefix_read
 
@@ -67,7 +69,11 @@ def docs_read(method: str, params: QueryParams, body: Any) -> IdsRead | PrefixRe
     for document_id in ids:
         validate_id(document_id)
     if ids:
-        return IdsRead(tuple(ids), tuple(params.getlist("include")))
+        counters = tuple(params.getlist("counter"))
+        for name in counters:
+            if name != ALL_COUNTERS:
+                validate_counter_name(name)
+        return IdsRead(tuple(ids), tuple(params.getlist("include")), counters)
     if "startsWith" not in params:
         # Neither ids nor a prefix: every document, the most recently written first, as
         # RavenDB pages them (its GetDocumentsCommand.from_paging).
@@ -243,7 +249,7 @@ def _encode(
     if isinstance(read, IdsRead):
         assert isinstance(result, GetResult)
         records = [result.documents.get(document_key(i)) for i in read.ids]
-        etag = protocol.etag_of(records, result.includes)
+        etag = protocol.etag_of(records, result.includes, result.counters)
         status, answer = server.docs_answer(request, method, read.ids, result, params)
         if status == 404:  # a missing document by GET: no body, as RavenDB answers it
             return _answer(None, status)

@@ -167,6 +167,18 @@ class Storage(abc.ABC):
         left out."""
         raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no revisions")
 
+    # -- counters (``rookdb.storage.relational.counters`` holds RavenDB's rules) ---------------
+
+    def get_counters(self, document_id: str, names: Sequence[str] | None = None) -> dict[str, int]:
+        """The counters of ``document_id`` (case-insensitive), in one snapshot: those of
+        ``names`` (case-insensitive) that exist, by the name asked (as RavenDB answers), or
+        all (``None``), by the name each was first written with. Empty for a document
+        without counters, or none at all. Counters are written by ``CountersCommand`` in
+        ``apply``.
+
+        This default: the backend keeps no counters (``InvalidOperationError``)."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no counters")
+
     # -- attachments (``rookdb.storage.relational.attachments`` holds RavenDB's rules) ---------
     # Written by the attachment commands of ``apply``; these read them.
 

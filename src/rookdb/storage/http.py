@@ -34,6 +34,12 @@ from rookdb.query import Query, QueryStatistics
 from rookdb.rql_printer import print_query
 from rookdb.storage.base import Backend
 from rookdb.storage.http_attachments import HttpAttachments
+from rookdb.storage.http_counters import (
+    HttpCounters,
+    included_counters,
+    named_replies,
+    noting_counters,
+)
 from rookdb.storage.http_indexes import HttpIndexes
 from rookdb.storage.http_transport import (
     API_KEY_VARIABLE,
@@ -50,6 +56,7 @@ from rookdb.storage.records import (
     Capabilities,
     Command,
     ConditionalGetResult,
+    CountersCommand,
     DatabaseStatistics,
     DocumentRecord,
     GetResult,
@@ -67,7 +74,7 @@ from rookdb.storage.streams import QueryStream, StreamedRow, check_streamable
 __all__ = ["API_KEY_VARIABLE", "HttpBackend", "HttpStorage"]
 
 
-class HttpStorage(HttpIndexes, HttpAttachments):
+class HttpStorage(HttpIndexes, HttpAttachments, HttpCounters):
     """One database of a rookdb server."""
 
     def __init__(self, client: Client, name: str, capabilities: Capabilities) -> None:
@@ -151,7 +158,10 @@ class HttpStorage(HttpIndexes, HttpAttachments):
 
     def _multi_get_request(self, read: Read) -> dict[str, Any]:
         if isinstance(read, IdsRead):
-            query = urlencode([("include", path) for path in read.includes])
+            query = urlencode(
+                [("include", path) for path in read.includes]
+                + [("counter", name) for name in read.counters]
+            )
             return {
                 "Url": f"{self._path}/docs",
                 "Query": f"?{query}" if query else "",
@@ -185,14 +195,16 @@ class HttpStorage(HttpIndexes, HttpAttachments):
         commands = batch if isinstance(batch, list) else list(batch)
         if any(type(c) is AttachmentPutCommand for c in commands):
             return self._apply_with_streams(commands)
-        content = protocol_batches.encode_commands(commands)
+        counted: list[CountersCommand] = []
+        content = protocol_batches.encode_commands(noting_counters(commands, counted))
         if len(content) > MAX_BATCH_BYTES:
             raise StorageError(
                 f"this batch is {len(content):,} bytes; the server accepts at most "
                 f"{MAX_BATCH_BYTES:,} (SPEC H4): save in smaller batches"
             )
         body = self._client.request("POST", f"{self._path}/bulk_docs", content=content, write=True)
-        return protocol_batches.decode_batch_result(body)
+        result = protocol_batches.decode_batch_result(body)
+        return named_replies(result, counted) if counted else result
 
     def query(self, query: Query) -> QueryResult:
         text, parameters = print_query(query)
@@ -347,9 +359,10 @@ def _get_result(body: Any) -> GetResult:
             if r is not None
         }
         included = _included(body["Includes"])
+        counters = included_counters(body.get("CounterIncludes"))
     except (KeyError, TypeError, AttributeError) as exc:
         raise ProtocolError(f"the server's documents answer is malformed: {exc}") from exc
-    return GetResult(found, included)
+    return GetResult(found, included, counters)
 
 
 def _prefix_params(read: PrefixRead) -> list[tuple[str, str | int]]:
@@ -390,17 +403,18 @@ def _query_result(query: Query, body: Any) -> QueryResult:
     try:
         stats = decode_statistics(body)
         included = _included(body.get("Includes") or {})
+        counters = included_counters(body.get("CounterIncludes"))
         results = body["Results"]
         if query.select or (
             # A map-reduce index answers results that are no documents (no "@id").
             query.index_name is not None
             and any(type(r) is dict and "@id" not in r for r in results)
         ):
-            return QueryResult([], included, stats, list(results))
+            return QueryResult([], included, stats, list(results), counters)
         records = [r for r in protocol.decode_documents(body["Results"]) if r is not None]
     except (KeyError, TypeError, AttributeError) as exc:
         raise ProtocolError(f"the server's query answer is malformed: {exc}") from exc
-    return QueryResult(records, included, stats)
+    return QueryResult(records, included, stats, None, counters)
 
 
 def _included(includes: dict[str, Any]) -> dict[str, DocumentRecord | None]:
@@ -428,6 +442,7 @@ class HttpBackend(Backend):
             shared_in_process=True,
             remote=True,
             revisions=True,
+            counters=True,
             attachments=True,
             indexes=True,
         )

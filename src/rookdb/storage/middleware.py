@@ -102,6 +102,9 @@ class MiddlewareStorage(Storage):
     ) -> dict[str, DocumentRecord]:
         return self.inner.get_revisions_by_change_vector(change_vectors)
 
+    def get_counters(self, document_id: str, names: Sequence[str] | None = None) -> dict[str, int]:
+        return self.inner.get_counters(document_id, names)
+
     def get_attachment(self, document_id: str, name: str) -> AttachmentDetails | None:
         return self.inner.get_attachment(document_id, name)
 

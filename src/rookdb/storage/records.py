@@ -27,7 +27,9 @@ from rookdb.serialization.encoding import check_depth
 from rookdb.serialization.scalars import encode_datetime
 
 __all__ = [
+    "ALL_COUNTERS",
     "ATTACHMENT_COMMANDS",
+    "COUNTER_OPERATION_TYPES",
     "AttachmentCommand",
     "AttachmentCopyCommand",
     "AttachmentDeleteCommand",
@@ -39,6 +41,9 @@ __all__ = [
     "Capabilities",
     "Command",
     "ConditionalGetResult",
+    "CounterOperation",
+    "CountersCommand",
+    "CountersReply",
     "DatabaseStatistics",
     "DeleteCommand",
     "DocumentRecord",
@@ -66,6 +71,7 @@ __all__ = [
     "check_expected",
     "document_key",
     "last_modified_now",
+    "validate_counter_name",
 ]
 
 
@@ -216,6 +222,75 @@ class PatchCommand:
             check_depth(self.create_if_missing, self.id)
 
 
+#: The counter name that asks for every counter of a document where names are asked for
+#: (RavenDB's ``Constants.Counters.ALL``: ``counter=@all_counters`` in ``GET /docs``).
+ALL_COUNTERS = "@all_counters"
+
+#: RavenDB's counter operation types (``CounterOperationType``) a ``CountersCommand`` carries.
+COUNTER_OPERATION_TYPES = ("Increment", "Delete", "Get")
+
+
+@dataclasses.dataclass(slots=True)
+class CounterOperation:
+    """One operation of a ``CountersCommand``: ``Increment`` counter ``name`` by ``delta``
+    (a counter that does not exist starts at 0), ``Delete`` it (none: nothing happens), or
+    ``Get`` its value. Names compare case-insensitively; a counter keeps the name it was
+    first written with."""
+
+    type: str
+    name: str
+    delta: int = 0
+
+    def __post_init__(self) -> None:
+        if self.type not in COUNTER_OPERATION_TYPES:
+            raise ConfigurationError(
+                f"a counter operation is one of {', '.join(COUNTER_OPERATION_TYPES)}, "
+                f"not {self.type!r}"
+            )
+        validate_counter_name(self.name)
+        if type(self.delta) is not int or not -(2**63) <= self.delta < 2**63:
+            raise ConfigurationError(
+                f"the delta of counter {self.name!r} is a 64-bit integer, not {self.delta!r}"
+            )
+
+
+@dataclasses.dataclass(slots=True)
+class CountersCommand:
+    """RavenDB's ``Counters`` batch command: the ``operations`` on the counters of document
+    ``id``, in order, in the batch's transaction. Increments are atomic (``value = value +
+    delta`` in storage): concurrent batches never lose one. The document must exist
+    (``DocumentNotFoundError``). Its ``@counters`` (the sorted names) and ``HasCounters`` in
+    ``@flags`` are storage's (``rookdb.storage.owned_metadata``): a command that adds the
+    first counter of a name or deletes the last gives the document a new version."""
+
+    id: str
+    operations: tuple[CounterOperation, ...]
+
+    def __post_init__(self) -> None:
+        validate_id(self.id)
+        if not self.id or self.id[-1] in "/|":
+            raise InvalidIdError(f"counters belong to a document, not {self.id!r}")
+        self.operations = tuple(self.operations)
+        if not self.operations or not all(type(o) is CounterOperation for o in self.operations):
+            raise ConfigurationError("a counters command needs counter operations")
+
+
+def validate_counter_name(name: object) -> str:
+    """``name`` if it can name a counter: a non-empty str of at most 512 characters without
+    control characters or lone surrogates (``ConfigurationError``)."""
+    if type(name) is not str or not name or len(name) > 512:
+        raise ConfigurationError(
+            f"a counter name is a non-empty string of at most 512 characters, not {name!r}"
+        )
+    if any(c < " " for c in name):
+        raise ConfigurationError(f"a counter name has no control characters: {name!r}")
+    try:
+        name.encode()
+    except UnicodeEncodeError:
+        raise ConfigurationError(f"a counter name is valid Unicode: {name!r}") from None
+    return name
+
+
 def _check_name(name: Any, what: str) -> str:
     if type(name) is not str or not name.strip():
         raise ConfigurationError(f"an attachment's {what} is a non-blank str, not {name!r}")
@@ -362,6 +437,7 @@ Command = (
     | AttachmentDeleteCommand
     | AttachmentCopyCommand
     | AttachmentMoveCommand
+    | CountersCommand
 )
 
 
@@ -413,6 +489,17 @@ class PatchReply(NamedTuple):
     document: DocumentRecord | None
 
 
+class CountersReply(NamedTuple):
+    """What a ``CountersCommand`` did: the document's id, each ``Increment`` and ``Get``
+    operation's counter as it was after it (name as stored, value; a ``Get`` of a counter
+    that does not exist: the name asked and None), in order; and the document's change
+    vector after the command (a new one when its ``@counters`` changed)."""
+
+    id: str
+    counters: list[tuple[str, int | None]]
+    change_vector: str
+
+
 class AttachmentDetails(NamedTuple):
     """An attachment as storage keeps it (RavenDB's ``AttachmentDetails``): its name as
     written, ``hash`` (base64 of its content's 32-byte BLAKE2b, as RavenDB's), content type,
@@ -447,10 +534,10 @@ class BatchResult(NamedTuple):
     """Results of ``apply``: one ``WriteResult`` per ``PutCommand``, in batch order; and the
     replies of the other commands (``PatchCommand``: a ``PatchReply``; ``ForceRevisionCommand``:
     a ``RevisionReply``, none for one ``before_put``: its put answers; an attachment command:
-    an ``AttachmentReply``), in batch order."""
+    an ``AttachmentReply``; ``CountersCommand``: a ``CountersReply``), in batch order."""
 
     puts: list[WriteResult]
-    replies: Sequence[PatchReply | RevisionReply | AttachmentReply] = ()
+    replies: Sequence[PatchReply | RevisionReply | AttachmentReply | CountersReply] = ()
 
 
 class ConditionalGetResult(NamedTuple):
@@ -466,11 +553,14 @@ class GetResult(NamedTuple):
     """Documents found by ``get``, by key; ids not found are absent.
 
     ``includes`` maps the key of every id referenced by an include path to its record, or to
-    None when that document does not exist.
+    None when that document does not exist. ``counters``: where counters were asked for
+    (``IdsRead.counters``), the key of each document found to its counters asked for that
+    exist, by name (read in the same snapshot).
     """
 
     documents: dict[str, DocumentRecord]
     includes: dict[str, DocumentRecord | None]
+    counters: dict[str, dict[str, int]] | None = None
 
 
 class QueryResult(NamedTuple):
@@ -484,6 +574,9 @@ class QueryResult(NamedTuple):
     statistics: QueryStatistics
     #: For queries with ``select``: the projected JSON objects.
     projections: list[dict[str, Any]] | None = None
+    #: For queries with ``Query.counters``: the counters of each document found, by key, as
+    #: ``GetResult.counters``.
+    counters: dict[str, dict[str, int]] | None = None
 
 
 # The reads ``Storage.read_many`` runs together, in one snapshot (lazy operations): one of the
@@ -491,10 +584,13 @@ class QueryResult(NamedTuple):
 
 
 class IdsRead(NamedTuple):
-    """``Storage.get(ids, includes)``; its result is a ``GetResult``."""
+    """``Storage.get(ids, includes)``; its result is a ``GetResult``. ``counters``: names of
+    the documents' counters read with them (``ALL_COUNTERS``: every one), RavenDB's
+    ``include_counters``; a backend without counters ignores them."""
 
     ids: tuple[str, ...]
     includes: tuple[str, ...] = ()
+    counters: tuple[str, ...] = ()
 
 
 class PrefixRead(NamedTuple):
@@ -584,6 +680,8 @@ class Capabilities:
     remote: bool = False
     #: Keeps revisions (``Storage.configure_revisions``, ``get_revisions``, forced ones).
     revisions: bool = False
+    #: Keeps counters (``CountersCommand``, ``Storage.get_counters``).
+    counters: bool = False
     #: Keeps attachments (the attachment commands, ``Storage.get_attachment``...).
     attachments: bool = False
     #: Keeps user-defined indexes (``Storage.put_indexes``, queries with ``index_name``).

@@ -141,6 +141,10 @@ class RecordingStorage(MiddlewareStorage):
         self._record("conditional_get", document_id, change_vector)
         return self.inner.conditional_get(document_id, change_vector)
 
+    def get_counters(self, document_id: str, names: Sequence[str] | None = None) -> dict[str, int]:
+        self._record("get_counters", document_id, None if names is None else list(names))
+        return self.inner.get_counters(document_id, names)
+
 
 class RecordingBackend(MiddlewareBackend):
     """Wraps ``inner``; ``record(database)`` starts recording the calls made on a database."""

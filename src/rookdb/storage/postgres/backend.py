@@ -75,6 +75,7 @@ class PostgresBackend(RelationalBackend[PostgresStorage]):
             multi_process=True,
             shared_in_process=True,
             revisions=True,
+            counters=True,
             attachments=True,
             indexes=True,
         )

@@ -8,7 +8,12 @@ import itertools
 from collections.abc import Iterable, Iterator
 
 from rookdb.storage.patching import Patching
-from rookdb.storage.records import ATTACHMENT_COMMANDS, Command, ForceRevisionCommand
+from rookdb.storage.records import (
+    ATTACHMENT_COMMANDS,
+    Command,
+    CountersCommand,
+    ForceRevisionCommand,
+)
 
 __all__ = ["Replay", "chunks", "placed"]
 
@@ -34,10 +39,15 @@ def chunks(batch: Iterable[Command], size: int) -> Iterator[list[Command]]:
         yield chunk
 
 
-def placed(patching: Patching, places: dict[int, int]) -> Iterator[Command]:
-    """``patching``'s commands, each forced revision's place among the patches' replies
-    noted in ``places`` (by the command's ``id()``) as it passes."""
+def placed(patching: Patching, places: dict[int, tuple[int, int]]) -> Iterator[Command]:
+    """``patching``'s commands, the place of each forced revision and counters command
+    noted in ``places`` (by the command's ``id()``) as it passes: how many patches' replies
+    come before its reply, and its number among those commands (their replies' order)."""
     for command in patching:
-        if type(command) is ForceRevisionCommand or isinstance(command, ATTACHMENT_COMMANDS):
-            places[id(command)] = patching.replies_so_far
+        if (
+            type(command) is ForceRevisionCommand
+            or type(command) is CountersCommand
+            or isinstance(command, ATTACHMENT_COMMANDS)
+        ):
+            places[id(command)] = (patching.replies_so_far, len(places))
         yield command

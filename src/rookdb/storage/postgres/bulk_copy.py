@@ -71,7 +71,8 @@ def copyable(puts: Sequence[PutCommand]) -> bool:
 
 
 class KeepsRevisions(Exception):
-    """The chunk writes documents whose collection keeps revisions: write it as a batch."""
+    """The chunk writes documents whose collection keeps revisions, or the database has
+    counters (each put keeps its document's ``@counters``): write it as a batch."""
 
 
 def write(
@@ -80,8 +81,8 @@ def write(
     """Write ``puts`` (``copyable``) in one transaction of ``conn``."""
     now = last_modified_now()
     with transaction(conn, "BEGIN"):
-        registry, rules, version = storage._lock_indexes(conn)
-        if rules is not None and any(rules.rule(put.collection) for put in puts):
+        registry, rules, counted, version = storage._lock_indexes(conn)
+        if counted or (rules is not None and any(rules.rule(put.collection) for put in puts)):
             raise KeepsRevisions  # the batch path keeps them
         conn.execute(_CREATE)
         with conn.cursor() as cursor, cursor.copy(_COPY) as copy:

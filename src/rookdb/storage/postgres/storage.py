@@ -31,6 +31,7 @@ from rookdb.storage.postgres.writes import PostgresWrites, _body, log
 from rookdb.storage.records import Capabilities, PutCommand, document_key, last_modified_now
 from rookdb.storage.relational import hilo
 from rookdb.storage.relational.attachments import AttachmentStatements
+from rookdb.storage.relational.counters import CounterStatements
 from rookdb.storage.relational.index_maintenance import IndexMaintenance, IndexStatements
 from rookdb.storage.relational.index_query import python_rows
 from rookdb.storage.relational.revisions import RevisionStatements
@@ -47,8 +48,9 @@ __all__ = ["FORMAT_VERSION", "PostgresStorage"]
 #: keeps HiLo ranges in ``Raven/Hilo/<tag>`` documents; a version 1 schema's ``hilo`` table
 #: moves into them when it is opened (``_upgrade_hilo``). Version 3 adds the ``revisions``
 #: table, created in an older schema when it is opened. Version 4 adds the attachment tables
-#: (``relational.attachments``), created in an older schema when it is opened. Version 5 adds
-#: the tables of user-defined indexes (``relational.index_maintenance``), likewise.
+#: (``relational.attachments``) and the ``counters`` table (``relational.counters``), created
+#: in an older schema when it is opened. Version 5 adds the tables of user-defined indexes
+#: (``relational.index_maintenance``), likewise.
 FORMAT_VERSION = 5
 
 # Format 3 (``relational.revisions``): each document's revisions, beside it.
@@ -64,6 +66,17 @@ CREATE TABLE IF NOT EXISTS {s}.revisions (
     PRIMARY KEY (key, etag)
 );
 CREATE INDEX IF NOT EXISTS revisions_by_change_vector ON {s}.revisions (change_vector)
+"""
+
+# Format 4 (``relational.counters``): each document's counters, beside it.
+_COUNTERS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS {s}.counters (
+    key text COLLATE "C" NOT NULL,     -- the document's key
+    name_key text COLLATE "C" NOT NULL, -- the counter's name lower-cased (case-insensitive)
+    name text NOT NULL,                -- the name as first written
+    value bigint NOT NULL,
+    PRIMARY KEY (key, name_key)
+)
 """
 
 # Format 4 (``relational.attachments``): attachments, their contents once each, in chunks of
@@ -216,6 +229,7 @@ class PostgresStorage(PostgresWrites):
                 "change_vector = %s, last_modified = %s WHERE key = %s"
             ),
         )
+        self._counter_sql = CounterStatements.of(f"{s}.", "%s", "key = ANY(%s)")
         self._attachment_sql = AttachmentStatements.of(
             f"{s}.",
             "%s",
@@ -262,18 +276,17 @@ class PostgresStorage(PostgresWrites):
                 # One creator at a time: CREATE ... IF NOT EXISTS races in the catalogs.
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"rookdb {s}"),))
                 if conn.execute(exists, (self.schema,)).fetchone() is None:
-                    for statement in (
-                        (
-                            _SCHEMA
-                            + _REVISIONS_SCHEMA
-                            + ";"
-                            + _ATTACHMENTS_SCHEMA
-                            + ";"
-                            + _INDEXES_SCHEMA
-                        )
-                        .format(s=s)
-                        .split(";")
-                    ):
+                    schema = (
+                        _SCHEMA
+                        + _REVISIONS_SCHEMA
+                        + ";"
+                        + _ATTACHMENTS_SCHEMA
+                        + ";"
+                        + _COUNTERS_SCHEMA
+                        + ";"
+                        + _INDEXES_SCHEMA
+                    )
+                    for statement in schema.format(s=s).split(";"):
                         conn.execute(statement)
                     database_id = new_database_id()
                     conn.execute(
@@ -292,10 +305,11 @@ class PostgresStorage(PostgresWrites):
         if version in (1, 2, 3, 4):
             with transaction(conn, "BEGIN"):
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"rookdb {s}"),))
-                added = {
-                    4: "",
-                    3: _ATTACHMENTS_SCHEMA + ";",
-                }.get(version, _REVISIONS_SCHEMA + ";" + _ATTACHMENTS_SCHEMA + ";")
+                added = ""
+                if version in (1, 2):
+                    added += _REVISIONS_SCHEMA + ";"
+                if version in (1, 2, 3):
+                    added += _ATTACHMENTS_SCHEMA + ";" + _COUNTERS_SCHEMA + ";"
                 added += _INDEXES_SCHEMA
                 for statement in added.format(s=s).split(";"):
                     conn.execute(statement)

@@ -26,6 +26,7 @@ import orjson
 import psycopg
 
 from rookdb.errors import ConcurrencyError, StorageError
+from rookdb.storage.owned_metadata import COUNTERS, kept, mark
 from rookdb.storage.patching import Patching
 from rookdb.storage.postgres.batch_reading import Replay, chunks, placed
 from rookdb.storage.postgres.errors import PostgresBatchErrors
@@ -36,6 +37,8 @@ from rookdb.storage.records import (
     AttachmentReply,
     BatchResult,
     Command,
+    CountersCommand,
+    CountersReply,
     DeleteCommand,
     DocumentRecord,
     ForceRevisionCommand,
@@ -49,6 +52,7 @@ from rookdb.storage.records import (
 )
 from rookdb.storage.relational.attachments import BatchAttachments
 from rookdb.storage.relational.auto_indexes import Registry
+from rookdb.storage.relational.counters import apply_counters, counters_kept
 from rookdb.storage.relational.index_maintenance import INDEX_VERSION, written_keys
 from rookdb.storage.relational.revisions import (
     CONFIGURATION,
@@ -104,6 +108,7 @@ class PostgresWrites(RelationalStorage):
         )
         self._sql_current = f"SELECT key, change_vector FROM {s}.documents WHERE key = ANY(%s)"
         self._sql_next_etag = f"SELECT nextval('{s}.etags')"
+        self._sql_lock_keys = f"SELECT 1 FROM {s}.documents WHERE key = ANY(%s) FOR UPDATE"
 
     def apply(self, batch: Iterable[Command]) -> BatchResult:
         # A retried transaction writes the same batch again: keep what a generator gave.
@@ -151,7 +156,7 @@ class PostgresWrites(RelationalStorage):
     ) -> BatchResult:
         begin = "BEGIN ISOLATION LEVEL SERIALIZABLE" if serializable else "BEGIN"
         with transaction(conn, begin):
-            registry, rules, version = self._lock_indexes(conn)
+            registry, rules, counted, version = self._lock_indexes(conn)
             # Every key written, when user-defined indexes need to know.
             touched: list[tuple[str, str | None]] | None = (
                 [] if self._user_indexes.registry(conn, version) else None
@@ -160,7 +165,9 @@ class PostgresWrites(RelationalStorage):
             final: dict[str, tuple[str, bytes] | None] | None = {} if searched(registry) else None
             now = last_modified_now()
             pending: list[_PendingPuts] = []
-            replies: list[tuple[int, RevisionReply | AttachmentReply]] = []
+            replies: list[
+                tuple[tuple[int, int], RevisionReply | AttachmentReply | CountersReply]
+            ] = []
             attachments = BatchAttachments(
                 self._attachment_sql, self._key_list, _jsonb_text, revisions=revisions
             )
@@ -171,8 +178,10 @@ class PostgresWrites(RelationalStorage):
                 lambda keys: self._locked(conn, keys),
                 lambda document_id: self._completed_id(conn, document_id),
             )
-            # Each forced revision's place among the patches' replies, as it passes.
-            patched: dict[int, int] = {}
+            # Each forced revision's, attachment and counters command's place among the
+            # replies: (patches' replies before it, its number among those commands).
+            patched: dict[int, tuple[int, int]] = {}
+            state = _BatchState(counted)
             with contextlib.ExitStack() as pipeline:
                 pipelined = False
                 for chunk in chunks(placed(patching, patched), _CHUNK):
@@ -195,7 +204,7 @@ class PostgresWrites(RelationalStorage):
                         touched.extend(written_keys(chunk, ids))
                     for span in _spans(chunk, ids):
                         puts = self._apply_segment(
-                            conn, span, now, final, revisions, replies, patched, attachments
+                            conn, span, now, final, revisions, replies, patched, attachments, state
                         )
                         if puts is not None:
                             pending.append(puts)
@@ -210,26 +219,37 @@ class PostgresWrites(RelationalStorage):
                 self._indexes.maintain(conn, registry, final)
             if touched:
                 self._user_indexes.documents_changed(conn, touched, version)
-        return with_revision_replies(patching.result(results), replies)
+        replies.sort(key=lambda placed_reply: placed_reply[0])
+        placed_replies = [(place, reply) for (place, _), reply in replies]
+        return with_revision_replies(patching.result(results), placed_replies)
 
     def _locked(self, conn: psycopg.Connection[Any], keys: Sequence[str]) -> dict[str, Any]:
         """The records of ``keys``, locked until the batch ends."""
         rows = conn.execute(self._sql.get_many + " FOR UPDATE", (self._key_list(list(keys)),))
         return {row[0]: DocumentRecord._make(row[1:]) for row in rows.fetchall()}
 
-    def _lock_indexes(self, conn: psycopg.Connection[Any]) -> tuple[Registry, Rules | None, str]:
+    def _lock_indexes(
+        self, conn: psycopg.Connection[Any]
+    ) -> tuple[Registry, Rules | None, bool, str]:
         """First in a write's transaction: the index lock, shared (index creation holds it
         exclusively, so no batch misses a full-text index created while it ran), and the
-        registry of automatic indexes the write maintains; and the revisions configuration
-        (``relational.revisions``) and the version of the user-defined indexes
+        registry of automatic indexes the write maintains; the revisions configuration
+        (``relational.revisions``), whether any document has counters
+        (``relational.counters``) and the version of the user-defined indexes
         (``INDEX_VERSION``), read in the same round trip."""
-        row = conn.execute(
+        _, configuration, counted, version = conn.execute(
             "SELECT pg_advisory_xact_lock_shared(%s), "
             f"(SELECT value FROM {self._s}.meta WHERE name = %s), "
+            f"EXISTS (SELECT 1 FROM {self._s}.counters), "
             f"(SELECT value FROM {self._s}.meta WHERE name = %s)",
             (self._index_lock, CONFIGURATION, INDEX_VERSION),
         ).fetchall()[0]
-        return self._indexes.registry(conn), Rules.of(row[1]), row[2] or ""
+        return (
+            self._indexes.registry(conn),
+            Rules.of(configuration),
+            bool(counted),
+            version or "",
+        )
 
     def _complete_ids(self, conn: psycopg.Connection[Any], batch: Sequence[Command]) -> list[str]:
         """The final id of every command (SPEC S14; ``_completed_id``)."""
@@ -252,9 +272,11 @@ class PostgresWrites(RelationalStorage):
         now: str,
         final: dict[str, tuple[str, bytes] | None] | None,
         revisions: BatchRevisions | None = None,
-        replies: list[tuple[int, RevisionReply | AttachmentReply]] | None = None,
-        patched: dict[int, int] | None = None,
+        replies: list[tuple[tuple[int, int], RevisionReply | AttachmentReply | CountersReply]]
+        | None = None,
+        patched: dict[int, tuple[int, int]] | None = None,
         attachments: BatchAttachments | None = None,
+        state: _BatchState | None = None,
     ) -> _PendingPuts | None:
         """Commands on distinct keys: read checks, deletes, then puts, each kind in statements
         whose WHERE is the concurrency check. The puts' results are read later (``_written``).
@@ -267,7 +289,7 @@ class PostgresWrites(RelationalStorage):
             attached, _ = attachments.apply(
                 conn, command, lambda: self._next_etag(conn), f"-{self._database_id}", now
             )
-            replies.append(((patched or {}).get(id(command), 0), attached))
+            replies.append(((patched or {}).get(id(command), (0, 0)), attached))
             return None
         reads: list[tuple[str, ReadCheck]] = []
         deletes: list[tuple[str, DeleteCommand]] = []
@@ -277,6 +299,7 @@ class PostgresWrites(RelationalStorage):
         puts: list[int] = []
         put_commands: list[PutCommand] = []
         forced: list[ForceRevisionCommand] = []
+        counters: list[CountersCommand] = []
         for j in range(span.start, span.stop):
             command = batch[j]
             if type(command) is PutCommand:
@@ -286,6 +309,8 @@ class PostgresWrites(RelationalStorage):
                 deletes.append((keys[j], command))
             elif type(command) is ForceRevisionCommand:
                 forced.append(command)
+            elif type(command) is CountersCommand:
+                counters.append(command)
             else:
                 assert type(command) is ReadCheck
                 reads.append((keys[j], command))
@@ -300,7 +325,7 @@ class PostgresWrites(RelationalStorage):
             etag, suffix = self._next_etag(conn), f"-{self._database_id}"
             reply = force_revision(conn, self._revision_sql, force, etag, suffix, now, _jsonb_text)
             if not force.before_put:  # its put answers for it
-                replies.append(((patched or {}).get(id(force), 0), reply))
+                replies.append(((patched or {}).get(id(force), (0, 0)), reply))
         if deletes:
             deleted = [key for key, _ in deletes]
             # "" (must not exist) never deletes: the change vector is never empty.
@@ -324,8 +349,32 @@ class PostgresWrites(RelationalStorage):
             )
             if final is not None:
                 final.update(dict.fromkeys(deleted))
+            if state is not None and state.counted:
+                conn.execute(self._counter_sql.purge_keys, (deleted,))
+        # Keys are distinct in a span: a counters command is of a document no other command
+        # of the span writes (one before it in the batch is in an earlier span).
+        for command in counters:
+            assert replies is not None and state is not None
+            counters_reply, written = apply_counters(
+                conn,
+                self._counter_sql,
+                self._revision_sql,
+                command,
+                lambda: self._next_etag(conn),
+                f"-{self._database_id}",
+                now,
+                _jsonb_text,
+            )
+            replies.append(((patched or {}).get(id(command), (0, 0)), counters_reply))
+            state.counted = True
+            if final is not None and written is not None:
+                rows = conn.execute(self._sql.get_one, (command.id.lower(),)).fetchall()
+                final[document_key(command.id)] = (rows[0][4], written)
         if not puts:
             return None
+        if state is not None:
+            put_keys = [keys[j] for j in puts]
+            put_commands = self._counters_kept(conn, put_keys, put_commands, state.counted)
         pending = _PendingPuts(span, puts, [])
         for kind, statement in (
             (None, self._sql_upsert),
@@ -344,6 +393,29 @@ class PostgresWrites(RelationalStorage):
             for j, command in zip(puts, put_commands, strict=True):
                 final[keys[j]] = (command.collection, command.data)
         return pending
+
+    def _counters_kept(
+        self,
+        conn: psycopg.Connection[Any],
+        keys: list[str],
+        commands: list[PutCommand],
+        counted: bool,
+    ) -> list[PutCommand]:
+        """``commands`` with each document's ``@counters`` as storage has them
+        (``owned_metadata.kept``): where any document has counters, the puts' documents are
+        locked first (a counters command locks its document before it reads the names, so
+        the two never interleave), then their counters read."""
+        if counted:
+            conn.execute(self._sql_lock_keys, (keys,))
+            pairs = [(k, c.data) for k, c in zip(keys, commands, strict=True)]
+            datas = counters_kept(conn, self._counter_sql, keys, pairs)
+        else:  # no counters anywhere: a put's body never brings its own
+            hot = mark(COUNTERS)
+            datas = [kept(c.data, {COUNTERS: None}) if hot in c.data else c.data for c in commands]
+        return [
+            c if data is c.data else PutCommand(c.id, c.collection, data, c.expected_change_vector)
+            for c, data in zip(commands, datas, strict=True)
+        ]
 
     def _put(
         self,
@@ -504,6 +576,15 @@ def _expects(command: PutCommand) -> str | None:
     """What a put requires: nothing (None), absence (``""``) or a change vector (``"cv"``)."""
     expected = command.expected_change_vector
     return expected if expected is None or expected == "" else "cv"
+
+
+class _BatchState:
+    """What a batch learns as it goes: ``counted``, whether any document has counters."""
+
+    __slots__ = ("counted",)
+
+    def __init__(self, counted: bool) -> None:
+        self.counted = counted
 
 
 class _ReadCheckLate(Exception):

@@ -32,6 +32,7 @@ from rookdb.storage.records import (
     AttachmentReply,
     BatchResult,
     Command,
+    CountersReply,
     DocumentRecord,
     ForceRevisionCommand,
     PatchReply,
@@ -181,13 +182,15 @@ def force_revision(
 
 
 def with_revision_replies(
-    result: BatchResult, replies: Sequence[tuple[int, RevisionReply | AttachmentReply]]
+    result: BatchResult,
+    replies: Sequence[tuple[int, RevisionReply | AttachmentReply | CountersReply]],
 ) -> BatchResult:
-    """``result`` with the replies of forced revisions (and attachment commands) among its
-    other replies, in batch order: each comes after as many patches' as its number says."""
+    """``result`` with the replies of forced revisions (and of attachment and counters
+    commands) among its other replies, in batch order: each comes after as many patches' as
+    its number says."""
     if not replies:
         return result
-    merged: list[PatchReply | RevisionReply | AttachmentReply] = []
+    merged: list[PatchReply | RevisionReply | AttachmentReply | CountersReply] = []
     others = list(result.replies)
     taken = 0
     for before, reply in replies:

@@ -63,6 +63,7 @@ from rookdb.storage.relational.auto_indexes import (
     statistics_name,
     wanted,
 )
+from rookdb.storage.relational.counters import CountersStorage
 from rookdb.storage.relational.errors import DriverErrors
 from rookdb.storage.relational.index_query import IndexesStorage
 from rookdb.storage.relational.query_stream import StreamReading
@@ -124,7 +125,7 @@ def read_check_failed(check: ReadCheck, actual: str | None) -> ConcurrencyError:
     )
 
 
-class RelationalStorage(IndexesStorage, AttachmentsStorage, RevisionsStorage):
+class RelationalStorage(IndexesStorage, AttachmentsStorage, RevisionsStorage, CountersStorage):
     """One rookdb database in a relational database; a dialect subclasses it."""
 
     #: Automatic indexes per collection; past it, queries on new fields scan (SPEC Q4).
@@ -210,11 +211,18 @@ class RelationalStorage(IndexesStorage, AttachmentsStorage, RevisionsStorage):
             with self._snapshot(conn):  # one snapshot for documents and includes
                 return self._get_in(conn, ids, includes)
 
-    def _get_in(self, conn: Any, ids: Sequence[str], includes: Sequence[str]) -> GetResult:
+    def _get_in(
+        self,
+        conn: Any,
+        ids: Sequence[str],
+        includes: Sequence[str],
+        counters: Sequence[str] = (),
+    ) -> GetResult:
         documents = self._fetch(conn, list(dict.fromkeys(document_key(i) for i in ids)))
+        counted = self._counters_asked(conn, list(documents), counters) if counters else None
         if not includes:
-            return GetResult(documents, {})
-        return GetResult(documents, self._includes(conn, documents.values(), includes))
+            return GetResult(documents, {}, counted)
+        return GetResult(documents, self._includes(conn, documents.values(), includes), counted)
 
     def _fetch(self, conn: Any, keys: list[str]) -> dict[str, DocumentRecord]:
         if not keys:
@@ -349,7 +357,11 @@ class RelationalStorage(IndexesStorage, AttachmentsStorage, RevisionsStorage):
             if query.select:
                 projections = [projection(r, query) for r in records]
         included = self._includes(conn, records, query.includes) if query.includes else {}
-        return query_result(query, started, indexes, records, projections, included, total, as_of)
+        result = query_result(query, started, indexes, records, projections, included, total, as_of)
+        if not query.counters:
+            return result
+        keys = list(dict.fromkeys(document_key(r.id) for r in records))
+        return result._replace(counters=self._counters_asked(conn, keys, query.counters))
 
     def read_many(self, reads: Sequence[Read]) -> list[ReadResult]:
         reads = list(reads)
@@ -365,7 +377,7 @@ class RelationalStorage(IndexesStorage, AttachmentsStorage, RevisionsStorage):
         with errors("run reads"), self._connection() as conn, self._snapshot(conn):
             for i, read in enumerate(reads):
                 if isinstance(read, IdsRead):
-                    results.append(self._get_in(conn, read.ids, read.includes))
+                    results.append(self._get_in(conn, read.ids, read.includes, read.counters))
                 elif isinstance(read, PrefixRead):
                     results.append(self._prefix_in(conn, read))
                 elif isinstance(read, RecentRead):

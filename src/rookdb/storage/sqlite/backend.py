@@ -51,6 +51,7 @@ class SqliteBackend(RelationalBackend[SqliteStorage]):
             multi_process=directory is not None,
             shared_in_process=directory is not None,
             revisions=True,
+            counters=True,
             attachments=True,
             indexes=True,
         )

@@ -20,6 +20,7 @@ import orjson
 from rookdb.errors import DatabaseDoesNotExistError
 from rookdb.ids import hilo_document_id
 from rookdb.query import OrderBy, Query
+from rookdb.storage.owned_metadata import COUNTERS, kept, mark
 from rookdb.storage.patching import Patching
 from rookdb.storage.records import (
     ATTACHMENT_COMMANDS,
@@ -27,6 +28,8 @@ from rookdb.storage.records import (
     BatchResult,
     Capabilities,
     Command,
+    CountersCommand,
+    CountersReply,
     DeleteCommand,
     ForceRevisionCommand,
     PutCommand,
@@ -39,6 +42,7 @@ from rookdb.storage.records import (
 )
 from rookdb.storage.relational import hilo
 from rookdb.storage.relational.attachments import AttachmentStatements, BatchAttachments
+from rookdb.storage.relational.counters import CounterStatements, apply_counters
 from rookdb.storage.relational.index_maintenance import (
     INDEX_VERSION,
     IndexMaintenance,
@@ -74,8 +78,9 @@ log = logging.getLogger("rookdb.storage.sqlite")
 #: keeps HiLo ranges in ``Raven/Hilo/<tag>`` documents; a version 1 file's ``hilo`` table
 #: moves into them when it is opened (``_upgrade_hilo``). Version 3 adds the ``revisions``
 #: table, created in an older file when it is opened. Version 4 adds the attachment tables
-#: (``relational.attachments``), created in an older file when it is opened. Version 5 adds
-#: the tables of user-defined indexes (``relational.index_maintenance``), likewise.
+#: (``relational.attachments``) and the ``counters`` table (``relational.counters``), created
+#: in an older file when it is opened. Version 5 adds the tables of user-defined indexes
+#: (``relational.index_maintenance``), likewise.
 FORMAT_VERSION = 5
 FILE_SUFFIX = ".rookdb"
 
@@ -92,6 +97,17 @@ CREATE TABLE IF NOT EXISTS revisions (
     PRIMARY KEY (key, etag)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS revisions_by_change_vector ON revisions (change_vector)
+"""
+
+# Format 4 (``relational.counters``): each document's counters, beside it.
+_COUNTERS_SCHEMA = """
+CREATE TABLE IF NOT EXISTS counters (
+    key TEXT NOT NULL,             -- the document's key
+    name_key TEXT NOT NULL,        -- the counter's name lower-cased: names are case-insensitive
+    name TEXT NOT NULL,            -- the name as first written
+    value INTEGER NOT NULL,
+    PRIMARY KEY (key, name_key)
+) WITHOUT ROWID
 """
 
 # Format 4 (``relational.attachments``): attachments, their contents once each, in chunks.
@@ -200,6 +216,8 @@ CREATE INDEX IF NOT EXISTS auto_values_by_key ON auto_values (key);
 """
     + _REVISIONS_SCHEMA
     + ";"
+    + _COUNTERS_SCHEMA
+    + ";"
     + _ATTACHMENTS_SCHEMA
     + ";"
     + _INDEXES_SCHEMA
@@ -229,6 +247,8 @@ _REVISIONS = RevisionStatements.of(
     ),
     text=True,
 )
+_COUNTERS_MARK = mark(COUNTERS)
+_COUNTERS = CounterStatements.of("", "?", "key IN (SELECT value FROM json_each(?))")
 _ATTACHMENTS = AttachmentStatements.of(
     "",
     "?",
@@ -277,6 +297,7 @@ class SqliteStorage(RelationalStorage):
     _stream_start = 0
     _sql = _STATEMENTS
     _revision_sql = _REVISIONS
+    _counter_sql = _COUNTERS
     _attachment_sql = _ATTACHMENTS
     _index_sql = _INDEX_STATEMENTS
 
@@ -319,6 +340,7 @@ class SqliteStorage(RelationalStorage):
             for statement in _REVISIONS_SCHEMA.split(";"):
                 conn.execute(statement)
         if version in (1, 2, 3):
+            conn.execute(_COUNTERS_SCHEMA)
             for statement in _ATTACHMENTS_SCHEMA.split(";"):
                 conn.execute(statement)
         if version in (1, 2, 3, 4):
@@ -457,6 +479,7 @@ class SqliteStorage(RelationalStorage):
         meta = dict(
             conn.execute(
                 "SELECT name, value FROM meta WHERE name IN ('last_etag', 'deleted', ?, ?) "
+                "UNION ALL SELECT 'counters', 1 WHERE EXISTS (SELECT 1 FROM counters) "
                 # Whether any document has attachments (the batch holds the write lock: none
                 # gets one meanwhile), so that a batch of puts need not look for theirs.
                 "UNION ALL SELECT 'attachments', 1 WHERE EXISTS (SELECT 1 FROM attachments)",
@@ -475,7 +498,9 @@ class SqliteStorage(RelationalStorage):
         suffix = f"-{self._database_id}"
         rows: list[tuple[Any, ...]] = []
         results: list[WriteResult] = []
-        replies: list[tuple[int, RevisionReply | AttachmentReply]] = []
+        replies: list[tuple[int, RevisionReply | AttachmentReply | CountersReply]] = []
+        # Whether any document has counters: then each put keeps its document's @counters.
+        counted = "counters" in meta
         # Every key written and the collection of a put, for user-defined indexes.
         touched: list[tuple[str, str | None]] = []
 
@@ -513,6 +538,11 @@ class SqliteStorage(RelationalStorage):
                     check_expected(document_id, command.expected_change_vector, current.get(key))
                 change_vector = f"A:{etag}{suffix}"
                 data = command.data
+                if counted:  # (the table is as the batch's commands so far left it)
+                    names = [r[0] for r in conn.execute(_COUNTERS.every, (key,)).fetchall()]
+                    data = kept(data, {COUNTERS: names or None})
+                elif _COUNTERS_MARK in data:  # (the hot path: one bytes search)
+                    data = kept(data, {COUNTERS: None})  # a put's body never brings its own
                 if revisions is not None:
                     data, rule = revisions.put(document_id, command.collection, data)
                     if rule is not None:
@@ -547,6 +577,8 @@ class SqliteStorage(RelationalStorage):
                             if not revisions.deleted(row[1], row[2], etag, cv, now):
                                 etag -= 1
                 conn.execute("DELETE FROM documents WHERE key = ?", (key,))
+                if counted:
+                    conn.execute(_COUNTERS.purge, (key,))
                 attachments.documents_deleted(conn, [key])
                 touched.append((key, None))
                 current.pop(key, None)
@@ -566,6 +598,26 @@ class SqliteStorage(RelationalStorage):
                     replies.append((patching.replies_so_far, reply))
                 if checked and reply.created:
                     current[document_key(command.id)] = reply.change_vector
+            elif type(command) is CountersCommand:
+                if rows:  # the document as the commands before left it
+                    conn.executemany(_UPSERT, rows)
+                    rows = []
+                assert isinstance(command, CountersCommand)
+                counters_reply, written = apply_counters(
+                    conn, _COUNTERS, _REVISIONS, command, next_etag, suffix, now
+                )
+                replies.append((patching.replies_so_far, counters_reply))
+                counted = True
+                key = document_key(command.id)
+                if written is not None:
+                    touched.append((key, None))  # its @counters changed
+                    if checked:
+                        current[key] = counters_reply.change_vector
+                    if final is not None:
+                        row = conn.execute(
+                            "SELECT collection FROM documents WHERE key = ?", (key,)
+                        ).fetchone()
+                        final[key] = (row[0], written)
             elif isinstance(command, ATTACHMENT_COMMANDS):
                 if rows:  # the attachment's document as the commands before left it
                     conn.executemany(_UPSERT, rows)

@@ -1,0 +1,246 @@
+"""The per-class fast paths of the entity codec agree with the general path (issue 18).
+
+A dataclass whose ``__dict__`` holds exactly its fields in order, and a pydantic model without
+extra fields, hand orjson their live ``__dict__``; every class gets a documenter made once. These
+properties check that the fields, and the bytes, are those the general rules give: declared
+fields in order (missing ones left out), then the other attributes of the ``__dict__``; a
+model's extra fields after its own; the entity itself never changed by an encode.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import pydantic
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rookdb import DocumentStore
+from rookdb.serialization import encoding
+from rookdb.serialization.entities import EntityCodec
+from rookdb.serialization.layouts import build, layout_of
+
+NAMES = ("a", "b", "c", "_d", "Id")
+
+
+@dataclasses.dataclass
+class Point:
+    a: int = 0
+    b: str = ""
+    c: list[int] = dataclasses.field(default_factory=list)
+    _d: float = 0.5
+    Id: str | None = None
+
+
+@dataclasses.dataclass
+class Plain:
+    a: int = 0
+    b: str = ""
+
+
+class Shadowed(Plain):
+    """A property over the field ``b``: getattr, not the __dict__, is the truth."""
+
+    @property  # type: ignore[override]
+    def b(self) -> str:
+        return "X"
+
+    @b.setter
+    def b(self, value: str) -> None:
+        pass
+
+
+class Model(pydantic.BaseModel):
+    a: int = 0
+    b: str = ""
+
+
+class Open(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="allow")
+    a: int = 0
+
+
+@dataclasses.dataclass
+class Address:
+    city: str
+
+
+@dataclasses.dataclass
+class Person:
+    name: str
+    address: Address
+    tags: list[str]
+    id: str | None = None
+
+
+class AddressModel(pydantic.BaseModel):
+    city: str
+
+
+class PersonModel(pydantic.BaseModel):
+    name: str
+    address: AddressModel
+    tags: list[str]
+    id: str | None = None
+
+
+def reference_fields(obj: Any, names: tuple[str, ...]) -> list[tuple[str, Any]]:
+    """The general rule, written out: declared fields in order, then the rest of __dict__."""
+    out = [(name, getattr(obj, name)) for name in names if hasattr(obj, name)]
+    seen = {name for name, _ in out}
+    out += [(key, value) for key, value in obj.__dict__.items() if key not in seen]
+    return out
+
+
+values = st.integers(-5, 5) | st.text(max_size=3) | st.lists(st.integers(0, 3), max_size=2)
+
+
+@st.composite
+def points(draw: st.DrawFn) -> Point:
+    """A Point whose __dict__ has its fields in any order, some missing, some extra."""
+    point = Point()
+    if draw(st.booleans()):  # as __init__ leaves it: the fast path
+        order, kept = list(NAMES), list(NAMES)
+    else:
+        order = draw(st.permutations(NAMES))
+        kept = draw(st.lists(st.sampled_from(NAMES), unique=True))
+    for name in order:
+        delattr(point, name)
+    for name in order:
+        if name in kept:
+            setattr(point, name, draw(values))
+    for extra in draw(st.lists(st.sampled_from(("x", "y", "_z")), unique=True)):
+        setattr(point, extra, draw(values))
+    return point
+
+
+@settings(max_examples=300, deadline=None)
+@given(points())
+def test_dataclass_fields_agree_with_the_general_rule(point: Point) -> None:
+    before = dict(point.__dict__)
+    fields = layout_of(Point).fields(point)
+    assert list(fields.items()) == reference_fields(point, NAMES)
+    codec = EntityCodec()
+    data = codec.encode(point, {"@collection": "Points"})
+    expected = {k: v for k, v in reference_fields(point, NAMES) if k != "Id"}
+    expected["@metadata"] = {"@collection": "Points"}
+    assert data == encoding.dumps(expected)
+    assert point.__dict__ == before  # the live dict was copied, never changed
+    assert list(point.__dict__) == list(before)
+
+
+def test_a_property_over_a_field_is_read_through_getattr() -> None:
+    obj = Shadowed(1, "x")
+    obj.__dict__["b"] = "stale"  # what the __dict__ says is not what getattr says
+    assert list(obj.__dict__) == ["a", "b"]
+    assert layout_of(Shadowed).fields(obj) == {"a": 1, "b": "X"}
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(-5, 5), st.text(max_size=3), st.dictionaries(st.sampled_from("xyz"), values))
+def test_pydantic_fields_agree_with_the_general_rule(a: int, b: str, extra: dict[str, Any]) -> None:
+    codec = EntityCodec()
+    model = Model(a=a, b=b)
+    assert codec.encode(model, {}) == encoding.dumps({"a": a, "b": b, "@metadata": {}})
+    opened = Open(a=a, **extra)
+    before = dict(opened.__dict__)
+    expected = {"a": a, **extra, "@metadata": {}}
+    assert codec.encode(opened, {}) == encoding.dumps(expected)
+    assert opened.__dict__ == before
+
+
+def test_nested_models_are_read_not_changed() -> None:
+    @dataclasses.dataclass
+    class Outer:
+        inner: Point
+        model: Model
+
+    inner, model = Point(1, "b", [2]), Model(a=3, b="c")
+    data = EntityCodec().encode(Outer(inner, model), {})
+    assert encoding.loads(data) == {
+        "inner": {"a": 1, "b": "b", "c": [2], "_d": 0.5, "Id": None},
+        "model": {"a": 3, "b": "c"},
+        "@metadata": {},
+    }
+    assert list(inner.__dict__) == list(NAMES)
+
+
+def test_a_dataclass_whose_fields_moved_is_clean(tmp_path: Any) -> None:
+    """Deleting and setting a field again moves it to the end of the __dict__: other bytes,
+    the same JSON, so nothing to save (S5), and the next check is a bytes comparison again."""
+    with DocumentStore(urls="memory://", database="db").initialize() as store:
+        with store.open_session() as session:
+            session.store(Point(1, "b", [2]), "points/1")
+            session.save_changes()
+        with store.open_session() as session:
+            point = session.load("points/1", Point)
+            assert point is not None
+            value = point.a
+            del point.a
+            point.a = value
+            assert not session.advanced.has_changes
+            assert session.advanced.what_changed() == {}
+            session.save_changes()
+            assert session.advanced.number_of_requests == 1
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.permutations((*NAMES, "x")).flatmap(
+        lambda order: st.lists(st.sampled_from(order), unique=True).map(
+            lambda kept: [name for name in order if name in kept]
+        )
+    ),
+    values,
+)
+def test_a_dataclass_built_by_adopting_its_dict_is_built_as_field_by_field(
+    keys: list[str], value: Any
+) -> None:
+    """``build`` adopts the decoded dict of a dataclass: the same __dict__, in the same order,
+    as setting each key and then each missing field's default (the general path)."""
+    data = {key: value for key in keys}
+    assert layout_of(Point).adopts_on_build
+    built = build(Point, dict(data), {})
+    reference = object.__new__(Point)
+    for key, item in data.items():
+        object.__setattr__(reference, key, item)
+    for name, default in (("a", 0), ("b", ""), ("c", []), ("_d", 0.5), ("Id", None)):
+        if name not in data:
+            object.__setattr__(reference, name, default)
+    assert list(built.__dict__.items()) == list(reference.__dict__.items())
+
+
+def test_a_dataclass_with_a_property_is_built_field_by_field() -> None:
+    """A property with a setter intercepts the write: such classes keep the general path."""
+    assert not layout_of(Shadowed).adopts_on_build
+    built = build(Shadowed, {"a": 1, "b": "stored"}, {})
+    assert built.__dict__ == {"a": 1} and built.b == "X"
+
+
+def test_changes_through_the_fast_paths_are_found_by_every_question() -> None:
+    """A change to a nested dataclass or model (read through its live __dict__) is reported by
+    has_changes, what_changed and written by save_changes, the one code path (S4)."""
+    made: list[tuple[type[Any], Any]] = [
+        (Person, Person("Ann", Address("Oslo"), ["a"])),
+        (PersonModel, PersonModel(name="Ann", address=AddressModel(city="Oslo"), tags=["a"])),
+    ]
+    for cls, person in made:
+        with DocumentStore(urls="memory://", database="db").initialize() as store:
+            with store.open_session() as session:
+                session.store(person, "employees/1")
+                session.save_changes()
+            with store.open_session() as session:
+                employee: Any = session.load("employees/1", cls)
+                assert not session.advanced.has_changes
+                employee.address.city = "Bergen"
+                assert session.advanced.has_changes
+                (change,) = session.advanced.what_changed()["employees/1"]
+                assert (change.field_full_name, change.field_new_value) == (
+                    "address.city",
+                    "Bergen",
+                )
+                session.save_changes()
+                assert not session.advanced.has_changes
+            with store.open_session() as session:
+                assert session.load("employees/1", cls).address.city == "Bergen"
