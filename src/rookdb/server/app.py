@@ -29,7 +29,7 @@ from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rookdb import protocol
@@ -57,6 +57,7 @@ from rookdb.server import (
     patches,
     revisions,
     streams,
+    studio,
 )
 from rookdb.server.answers import error_response, json_response
 from rookdb.server.background import Background
@@ -490,13 +491,15 @@ def create_app(
     server = _Server(
         backend, limits, access or OpenAccess(), missing_databases, background or Background()
     )
-    routes = [
+    routes: list[BaseRoute] = [
         Route(path, _guarded(_endpoint(server, handler), server), methods=list(methods))
         for path, handler, methods in ROUTES
     ]
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
         HTTPException: _not_supported
     }
+    # The Studio (rookdb.server.studio), through the same backend, access rules and limits.
+    routes += studio.routes(backend, server.access, limits, server.databases)
     app = Starlette(routes=routes, exception_handlers=handlers)
     app.router.redirect_slashes = False  # "/databases/" is outside the subset, as in RavenDB
     limited = _ConcurrencyLimit(app, limits.max_concurrency)
