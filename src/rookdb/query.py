@@ -14,10 +14,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from rookdb.errors import InvalidOperationError, QueryError, SerializationError
+from rookdb.errors import (
+    InvalidOperationError,
+    NonStaleResultsTimeoutError,
+    QueryError,
+    SerializationError,
+)
 
 if TYPE_CHECKING:
     from rookdb.includes import IncludeBuilder
@@ -197,6 +203,7 @@ class QueryExecution(Generic[T]):
         self._object_type = object_type
         self._tracking = True
         self._statistics_callbacks: list[Callable[[QueryStatistics], None]] = []
+        self._wait_for_non_stale: float | None = None
 
     def to_query(self) -> Query:
         """The immutable AST of this query."""
@@ -212,8 +219,30 @@ class QueryExecution(Generic[T]):
         self._statistics_callbacks.append(callback)
         return self
 
+    def wait_for_non_stale_results(self: Q, timeout: float | None = None) -> Q:
+        """Answer only from an index that is up to date (RavenDB's): rookdb's indexes are
+        written with the documents, so only an index still being built after a put (by
+        another process) is stale; the query is run again until it is not, for at most
+        ``timeout`` seconds (15 unless given), then ``NonStaleResultsTimeoutError``."""
+        self._wait_for_non_stale = 15.0 if timeout is None else float(timeout)
+        return self
+
     def _run(self, query: Query) -> list[T]:
         results, stats = self._executor._execute_query(query, self._object_type, self._tracking)
+        if stats.is_stale and self._wait_for_non_stale is not None:
+            deadline = time.monotonic() + self._wait_for_non_stale
+            pause = 0.01
+            while stats.is_stale:
+                if time.monotonic() >= deadline:
+                    raise NonStaleResultsTimeoutError(
+                        f"the index {stats.index_name!r} was still stale after "
+                        f"{self._wait_for_non_stale:g} s (wait_for_non_stale_results)"
+                    )
+                time.sleep(pause)
+                pause = min(pause * 2, 0.5)
+                results, stats = self._executor._execute_query(
+                    query, self._object_type, self._tracking
+                )
         for callback in self._statistics_callbacks:
             callback(stats)
         return results
@@ -319,9 +348,10 @@ class DocumentQuery(QueryExecution[T]):
         executor: QueryExecutor,
         object_type: type[T] | None,
         collection: str | None,
+        index_name: str | None = None,
     ) -> None:
         super().__init__(executor, object_type)
-        self._query = Query(collection=collection)
+        self._query = Query(collection=collection, index_name=index_name)
         self._groups: list[_Group] = [_Group()]
 
     # -- building ----------------------------------------------------------------------------
