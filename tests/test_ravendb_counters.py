@@ -168,3 +168,32 @@ def test_bulk_insert_counters(store: Any) -> None:
     subprocess.run([sys.executable, "-c", script, url, database], check=True, timeout=120)
     found = store.operations.send(GetCountersOperation("users/1", "likes")).counters
     assert found[0].total_value == 5
+
+
+def test_patch_scripts_increment_delete_and_read_counters(store: Any) -> None:
+    # RavenDB's JavaScript patch API: incrementCounter, deleteCounter and counter, through the
+    # client's PatchOperation and a session's deferred PatchCommandData.
+    from ravendb import PatchCommandData, PatchOperation, PatchRequest, PatchStatus
+
+    _save(store, "users/1", "users/2")
+    store.operations.send(_batch(("users/1", [_increment("likes", 10)])))
+    request = PatchRequest.for_script(
+        "incrementCounter(this, 'likes', args.by); deleteCounter('users/2', 'none');"
+        "incrementCounter('users/2', 'seen'); this.likes = counter(this, 'likes');"
+    )
+    request.values = {"by": 5}
+    result = store.operations.send(PatchOperation("users/1", None, request), None)
+    assert result.status == PatchStatus.PATCHED
+    found = store.operations.send(GetCountersOperation("users/1", "likes")).counters
+    assert found[0].total_value == 15
+    with store.open_session() as session:
+        assert session.load("users/1", dict)["likes"] == 15
+        assert session.counters_for("users/2").get("seen") == 1
+        session.advanced.defer(
+            PatchCommandData(
+                "users/2", None, PatchRequest.for_script("deleteCounter(this, 'seen');")
+            )
+        )
+        session.save_changes()
+    with store.open_session() as session:
+        assert session.counters_for("users/2").get_all() == {}

@@ -35,7 +35,6 @@ from rookdb.storage.records import (
     CounterOperation,
     CountersCommand,
     CountersReply,
-    GetResult,
     document_key,
     validate_counter_name,
 )
@@ -110,14 +109,15 @@ class SessionCounters:
         for name, value in found.items():
             cached.values[name.lower()] = (name, value)
 
-    def included(self, result: GetResult, names: tuple[str, ...]) -> None:
-        """Counters read with documents (``include_counter(s)``, ``include_all_counters``)."""
-        if result.counters is None:
+    def included(self, counters: dict[str, dict[str, int]] | None, names: tuple[str, ...]) -> None:
+        """Counters read with documents (``include_counter(s)``, ``include_all_counters``
+        of a load or a query): ``counters`` by the key of each document read (``GetResult``'s
+        or ``QueryResult``'s; None: not read)."""
+        if counters is None or not names:
             return
         every = ALL_COUNTERS in names
-        for key, record in result.documents.items():
-            found = result.counters.get(key, {})
-            self.remember(record.id, found, None if every else names)
+        for key, found in counters.items():
+            self.remember(key, found, None if every else names)
 
     def cached(self, document_id: str) -> _Cached | None:
         return self._cache.get(document_key(document_id))

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -52,6 +52,7 @@ from rookdb.query import (
     SearchOperator,
     StartsWith,
 )
+from rookdb.query_ast import counter_of
 from rookdb.serialization.encoding import json_equal
 
 __all__ = ["candidates", "cut", "matches", "project", "search_text"]
@@ -165,16 +166,24 @@ def project(
     fields: tuple[str, ...],
     keys: tuple[str, ...] = (),
     document_id: str | None = None,
+    counters: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """The projection of ``document`` on ``fields`` (``select``): each field path maps to its
     value (None when missing), or to the list of values an array path reaches; ``id()`` maps
-    to ``document_id``. Each goes under its key in ``keys`` (``select age as Id``), or under
-    its path when ``keys`` is empty."""
+    to ``document_id``, a counter (``counter('name')``) to its value in ``counters`` (the
+    document's, by stored name; None: it has none). Each goes under its key in ``keys``
+    (``select age as Id``), or under its path when ``keys`` is empty."""
     out: dict[str, Any] = {}
     for index, field in enumerate(fields):
         key = keys[index] if keys else field
         if field == ID_FIELD:
             out[key] = document_id
+            continue
+        name = counter_of(field)
+        if name is not None:
+            wanted = name.lower()  # (counter names compare case-insensitively)
+            found = [v for n, v in (counters or {}).items() if n.lower() == wanted]
+            out[key] = found[0] if found else None
             continue
         segments = parse_field_path(field)
         reached = values_at(document, segments)

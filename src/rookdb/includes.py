@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 __all__ = ["IncludeBuilder", "LoaderWithInclude", "include_paths", "include_spec"]
 
-_ALL = "@all_counters"  # storage.records.ALL_COUNTERS
+ALL_COUNTERS = _ALL = "@all_counters"  # storage.records.ALL_COUNTERS
 
 
 class IncludeBuilder:
@@ -37,10 +37,13 @@ class IncludeBuilder:
         """The loaded documents' counter ``name`` too (in the session's counters cache)."""
         return self.include_counters([name])
 
-    def include_counters(self, names: list[str]) -> IncludeBuilder:
+    def include_counters(self, *names: str | list[str]) -> IncludeBuilder:
+        """The loaded documents' counters of ``names``: a list (rookdb's form) or the names
+        themselves (RavenDB's ``include_counters("a", "b")``)."""
+        flat = [n for item in names for n in ([item] if isinstance(item, str) else item)]
         if _ALL in self.counters:
             raise InvalidOperationError("all counters are included already: not some of them")
-        self.counters.extend(validate_counter_name(n) for n in names)
+        self.counters.extend(validate_counter_name(n) for n in flat)
         return self
 
     def include_all_counters(self) -> IncludeBuilder:
@@ -89,8 +92,8 @@ class LoaderWithInclude:
         self._builder.include_counter(name)
         return self
 
-    def include_counters(self, names: list[str]) -> LoaderWithInclude:
-        self._builder.include_counters(names)
+    def include_counters(self, *names: str | list[str]) -> LoaderWithInclude:
+        self._builder.include_counters(*names)
         return self
 
     def include_all_counters(self) -> LoaderWithInclude:

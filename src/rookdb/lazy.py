@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from rookdb.errors import ConfigurationError, InvalidIdError
 from rookdb.ids import validate_id
+from rookdb.includes import IncludeBuilder, include_spec
 from rookdb.query import Query, QueryStatistics
 from rookdb.storage.records import (
     GetResult,
@@ -100,14 +101,17 @@ class LoadOperation(LazyOperation):
         single: bool,
         on_eval: Callable[[Any], None] | None,
         paths: tuple[str, ...] = (),
+        counters: tuple[str, ...] = (),
     ) -> None:
         super().__init__(on_eval)
         self._session, self._ids, self._type, self._single = session, ids, object_type, single
-        self._paths = paths
+        self._paths, self._counters = paths, counters
         self._plan: Any = None
 
     def read(self) -> Read | None:
         self._plan = self._session._plan_load(self._ids)
+        if self._counters:  # counters are read for every id asked, as load's are
+            return IdsRead(tuple(self._plan[0].values()), self._paths, self._counters)
         wanted = self._plan[2]
         if not wanted:
             return None
@@ -115,6 +119,8 @@ class LoadOperation(LazyOperation):
 
     def handle(self, result: ReadResult | None) -> None:
         assert result is None or isinstance(result, GetResult)
+        if result is not None and self._counters:
+            self._session._counters.included(result.counters, self._counters)
         found = self._session._finish_load(self._plan, result, self._type, self._paths)
         self.result = found[self._ids[0]] if self._single else found
 
@@ -203,7 +209,9 @@ class QueryOperation(LazyOperation):
 
     def handle(self, result: ReadResult | None) -> None:
         assert isinstance(result, QueryResult)
-        entities, stats = self._session._query_results(result, self._type, self._tracking)
+        entities, stats = self._session._query_results(
+            result, self._type, self._tracking, self._query.counters
+        )
         self.result = self._on_result(entities, stats)
 
 
@@ -244,19 +252,38 @@ class LazySessionOperations:
     def include(self, path: str) -> LazyLoaderWithInclude:
         """``lazily.include("company").load(ids)``: the documents ``path`` references come
         in the same request, and later loads of them cost none."""
+        return self._with_include().include(path)
+
+    def include_counter(self, name: str) -> LazyLoaderWithInclude:
+        """``lazily.include_counter("likes").load(ids)``: the loaded documents' counter
+        ``name`` comes in the same request, into the session's counters cache."""
+        return self._with_include().include_counter(name)
+
+    def include_counters(self, *names: str | list[str]) -> LazyLoaderWithInclude:
+        return self._with_include().include_counters(*names)
+
+    def include_all_counters(self) -> LazyLoaderWithInclude:
+        return self._with_include().include_all_counters()
+
+    def _with_include(self) -> LazyLoaderWithInclude:
         self._session._check_open()
         self._session._check_tracking("include")
-        return LazyLoaderWithInclude(self, (path,))
+        return LazyLoaderWithInclude(self, IncludeBuilder())
 
     def load(
         self,
         ids: str | Sequence[str],
         object_type: type[T] | None = None,
         on_eval: Callable[[Any], None] | None = None,
+        includes: Any = None,
     ) -> Lazy[Any]:
-        """``Lazy`` of ``load(ids, object_type)``: an entity (or None) for one id, a dict
-        id → entity (or None) for a list."""
-        return self._load(ids, object_type, on_eval, ())
+        """``Lazy`` of ``load(ids, object_type, includes)``: an entity (or None) for one id, a
+        dict id → entity (or None) for a list; ``includes`` as ``load``'s (paths, or a
+        function of an ``IncludeBuilder``: documents and counters)."""
+        paths, counters = include_spec(includes)
+        if paths or counters:
+            self._session._check_tracking("include")
+        return self._load(ids, object_type, on_eval, paths, counters)
 
     def _load(
         self,
@@ -264,15 +291,18 @@ class LazySessionOperations:
         object_type: type[Any] | None,
         on_eval: Callable[[Any], None] | None,
         paths: tuple[str, ...],
+        counters: tuple[str, ...] = (),
     ) -> Lazy[Any]:
         session = self._session
         session._check_open()
         if isinstance(ids, str):
-            operation = LoadOperation(session, [ids], object_type, True, on_eval, paths)
+            operation = LoadOperation(session, [ids], object_type, True, on_eval, paths, counters)
         elif isinstance(ids, (bytes, bytearray)) or not isinstance(ids, Iterable):
             raise InvalidIdError(f"an id is a str (or a list of them), not {ids!r}")
         else:
-            operation = LoadOperation(session, list(ids), object_type, False, on_eval, paths)
+            operation = LoadOperation(
+                session, list(ids), object_type, False, on_eval, paths, counters
+            )
         session._plan_load(operation._ids)  # bad ids are refused now, not when run
         return session._add_lazy(operation)
 
@@ -313,13 +343,26 @@ class LazySessionOperations:
 
 
 class LazyLoaderWithInclude:
-    """``session.advanced.lazily.include(path)``: add paths, then ``load``."""
+    """``session.advanced.lazily.include(path)``: add paths and counters, then ``load``."""
 
-    def __init__(self, lazily: LazySessionOperations, paths: tuple[str, ...]) -> None:
-        self._lazily, self._paths = lazily, paths
+    def __init__(self, lazily: LazySessionOperations, builder: IncludeBuilder) -> None:
+        self._lazily, self._builder = lazily, builder
 
     def include(self, path: str) -> LazyLoaderWithInclude:
-        return LazyLoaderWithInclude(self._lazily, (*self._paths, path))
+        self._builder.include_documents(path)
+        return self
+
+    def include_counter(self, name: str) -> LazyLoaderWithInclude:
+        self._builder.include_counter(name)
+        return self
+
+    def include_counters(self, *names: str | list[str]) -> LazyLoaderWithInclude:
+        self._builder.include_counters(*names)
+        return self
+
+    def include_all_counters(self) -> LazyLoaderWithInclude:
+        self._builder.include_all_counters()
+        return self
 
     def load(
         self,
@@ -327,7 +370,8 @@ class LazyLoaderWithInclude:
         object_type: type[T] | None = None,
         on_eval: Callable[[Any], None] | None = None,
     ) -> Lazy[Any]:
-        return self._lazily._load(ids, object_type, on_eval, self._paths)
+        paths, counters = include_spec(self._builder)
+        return self._lazily._load(ids, object_type, on_eval, paths, counters)
 
 
 class EagerSessionOperations:

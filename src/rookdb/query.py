@@ -14,12 +14,19 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from rookdb.errors import InvalidOperationError, QueryError, SerializationError
+from rookdb.errors import (
+    InvalidOperationError,
+    NonStaleResultsTimeoutError,
+    QueryError,
+    SerializationError,
+)
 
 if TYPE_CHECKING:
+    from rookdb.includes import IncludeBuilder
     from rookdb.lazy import Lazy
 from rookdb.paths import parse_field_path
 from rookdb.query_ast import (
@@ -196,6 +203,7 @@ class QueryExecution(Generic[T]):
         self._object_type = object_type
         self._tracking = True
         self._statistics_callbacks: list[Callable[[QueryStatistics], None]] = []
+        self._wait_for_non_stale: float | None = None
 
     def to_query(self) -> Query:
         """The immutable AST of this query."""
@@ -211,8 +219,30 @@ class QueryExecution(Generic[T]):
         self._statistics_callbacks.append(callback)
         return self
 
+    def wait_for_non_stale_results(self: Q, timeout: float | None = None) -> Q:
+        """Answer only from an index that is up to date (RavenDB's): rookdb's indexes are
+        written with the documents, so only an index still being built after a put (by
+        another process) is stale; the query is run again until it is not, for at most
+        ``timeout`` seconds (15 unless given), then ``NonStaleResultsTimeoutError``."""
+        self._wait_for_non_stale = 15.0 if timeout is None else float(timeout)
+        return self
+
     def _run(self, query: Query) -> list[T]:
         results, stats = self._executor._execute_query(query, self._object_type, self._tracking)
+        if stats.is_stale and self._wait_for_non_stale is not None:
+            deadline = time.monotonic() + self._wait_for_non_stale
+            pause = 0.01
+            while stats.is_stale:
+                if time.monotonic() >= deadline:
+                    raise NonStaleResultsTimeoutError(
+                        f"the index {stats.index_name!r} was still stale after "
+                        f"{self._wait_for_non_stale:g} s (wait_for_non_stale_results)"
+                    )
+                time.sleep(pause)
+                pause = min(pause * 2, 0.5)
+                results, stats = self._executor._execute_query(
+                    query, self._object_type, self._tracking
+                )
         for callback in self._statistics_callbacks:
             callback(stats)
         return results
@@ -318,9 +348,10 @@ class DocumentQuery(QueryExecution[T]):
         executor: QueryExecutor,
         object_type: type[T] | None,
         collection: str | None,
+        index_name: str | None = None,
     ) -> None:
         super().__init__(executor, object_type)
-        self._query = Query(collection=collection)
+        self._query = Query(collection=collection, index_name=index_name)
         self._groups: list[_Group] = [_Group()]
 
     # -- building ----------------------------------------------------------------------------
@@ -502,10 +533,24 @@ class DocumentQuery(QueryExecution[T]):
         self._query = dataclasses.replace(self._query, distinct=True)
         return self
 
-    def include(self, path: str) -> DocumentQuery[T]:
-        """Load the documents whose ids ``path`` holds in the same request."""
-        parse_field_path(path)
-        self._query = dataclasses.replace(self._query, includes=(*self._query.includes, path))
+    def include(self, path_or_builder: str | Callable[[IncludeBuilder], Any]) -> DocumentQuery[T]:
+        """Load the documents whose ids ``path`` holds in the same request; or, with a function
+        of an ``IncludeBuilder`` (RavenDB's ``include(lambda b: b.include_counter("likes")
+        .include_documents("employee"))``), those documents and the counters of the documents
+        found (read in the same snapshot, kept in the session's counters cache)."""
+        from rookdb.includes import ALL_COUNTERS, include_spec  # (it imports storage records)
+
+        paths, counters = include_spec(path_or_builder)
+        for path in paths:
+            parse_field_path(path)
+        names = tuple(dict.fromkeys((*self._query.counters, *counters)))
+        if ALL_COUNTERS in names and len(names) > 1:
+            raise InvalidOperationError(
+                "a query includes all counters or some of them by name, not both"
+            )
+        self._query = dataclasses.replace(
+            self._query, includes=(*self._query.includes, *paths), counters=names
+        )
         return self
 
     # -- the AST -----------------------------------------------------------------------------

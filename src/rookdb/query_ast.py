@@ -194,6 +194,26 @@ COMPARISONS = ("<", "<=", ">", ">=")
 MAX_QUERY_DEPTH = 16
 #: The projected field that stands for the document's id (RQL's ``id()``).
 ID_FIELD = "id()"
+#: A projected field that stands for a counter of the document (RQL's ``counter('name')``):
+#: this prefix, then the counter's name (``counter_field``).
+COUNTER_FIELD = "counter():"
+
+
+def counter_field(name: str) -> str:
+    """The projected field of the document's counter ``name`` (its value, None if none)."""
+    return COUNTER_FIELD + name
+
+
+def counter_of(field: str) -> str | None:
+    """The counter name a projected field stands for, or None for a field path."""
+    return field[len(COUNTER_FIELD) :] if field.startswith(COUNTER_FIELD) else None
+
+
+def selected_counters(select: tuple[str, ...]) -> tuple[str, ...]:
+    """The names of the counters a ``select`` projects (none: no counters to read)."""
+    return tuple(n for f in select if (n := counter_of(f)) is not None)
+
+
 #: How ``OrderBy`` may sort: None (by JSON type, then value) or by one kind of value;
 #: "alphanumeric" is RavenDB's ``as alphaNumeric`` (``rookdb.alphanumeric``).
 ORDERINGS = (None, "string", "long", "double", "alphanumeric")
@@ -271,9 +291,19 @@ class Query:
     #: Counters of the documents found, read with them (``include counters(...)``): names,
     #: or ``"@all_counters"`` for every one.
     counters: tuple[str, ...] = ()
+    #: The user-defined index the query reads (``from index 'Orders/ByCompany'``), None for
+    #: a collection (or every document). Its predicates and orders then name the index's
+    #: fields: a map index answers the documents its entries come from, a map-reduce index
+    #: its results (``rookdb.storage.relational.index_query``).
+    index_name: str | None = None
 
     def __post_init__(self) -> None:
         check_count(self.skip, "skip")
+        if self.index_name is not None:
+            if type(self.index_name) is not str or not self.index_name.strip():
+                raise QueryError("an index query names its index")
+            if self.collection is not None:
+                raise QueryError("a query reads an index or a collection, not both")
         if self.select_as and len(self.select_as) != len(self.select):
             raise QueryError("select_as names one key per selected field")
         if self.take is not None:

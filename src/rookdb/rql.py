@@ -15,9 +15,10 @@ Supported (SPEC Q3)::
         id() in place of a field, but for all in, exists and search (case-insensitive)
         search(field, 'terms' [, and | or])
     order by field [as long|double|string|alphaNumeric] [asc|desc] [nulls first|last], ...
-    select [distinct] field [as key], ...      (field: a path or id(); select * is no select,
-                                                and so is select distinct *: no two documents
-                                                are the same)
+    select [distinct] field [as key], ...      (field: a path, id() or counter([x, ]'name'),
+                                                the key of a counter its name; select * is no
+                                                select, and so is select distinct *: no two
+                                                documents are the same)
     include field, ...
     limit n [offset m]   |   limit m, n   |   offset m      (null: no limit, no offset)
 
@@ -74,6 +75,7 @@ from rookdb.query import (
     parse_search_terms,
     query_value,
 )
+from rookdb.query_ast import counter_field
 from rookdb.rql_lexer import (
     ALL_DOCS,
     FUNCTIONS,
@@ -421,17 +423,25 @@ class _Parser:
         if self.token.kind == "name" and self.token.text.lower() == "declare":
             raise self.error("declare (a JavaScript function) is not supported by rookdb")
         self.expect_keyword("from")
+        index_name: str | None = None
         if self.keyword("index"):
-            raise self.error("static indexes are not supported; query a collection")
+            if self.token.kind != "string":
+                raise self.error("expected the index's name, quoted: from index 'Orders/Totals'")
+            index_name = unquote(self.token, self.text)
         token = self.token
-        if token.kind == "string":
-            collection: str | None = unquote(token, self.text)
+        collection: str | None = None
+        if index_name is not None:
+            pass
+        elif token.kind == "string":
+            collection = unquote(token, self.text)
         elif token.kind == "name" and token.text.lower() not in KEYWORDS:
             collection = token.text
         else:
             raise self.error("expected a collection name")
         self.index += 1
-        if collection is not None and collection.lower() == ALL_DOCS:
+        if index_name is not None:
+            pass
+        elif collection is not None and collection.lower() == ALL_DOCS:
             collection = None
         elif collection is not None:
             try:
@@ -499,6 +509,7 @@ class _Parser:
             distinct,
             tuple(select_as) if any(k != f for k, f in zip(select_as, select, strict=True)) else (),
             tuple(dict.fromkeys(counters)),
+            index_name,
         )
 
     def from_alias(self) -> None:
@@ -548,13 +559,19 @@ class _Parser:
         """``field``, ``id()`` or either ``as key``: the value of a field (or the document's
         id) under a key of the projection."""
         token = self.token
+        key = None
         if self.is_id_call():
             field = ID_FIELD
+        elif (
+            token.kind == "name" and token.text.lower() == "counter" and self.following.text == "("
+        ):
+            key = self.counter_call()
+            field = counter_field(key)
         elif token.kind == "name" and self.following.text == "(":
             raise self.error(f"{token.text}() is not supported by rookdb in select")
         else:
             field = self.field()
-        key = field
+        key = field if key is None else key
         aliased = self.keyword("as")
         if aliased:
             key_token = self.advance()
@@ -568,6 +585,24 @@ class _Parser:
             raise error_at(f"{key!r} is selected twice", self.text, token.position)
         select.append(field)
         keys.append(key)
+
+    def counter_call(self) -> str:
+        """``counter('name')`` or ``counter(x, 'name')``, ``x`` the collection's alias: the
+        value of the document's counter (None if it has none), under the counter's name."""
+        self.index += 2
+        if self.alias is not None and self.token.text == self.alias:
+            self.index += 1
+            self.expect_op(",")
+        elif self.token.kind == "name":
+            raise self.error(
+                "counter() of the documents a path references is not supported by rookdb "
+                "(counter('name') of the documents found is)"
+            )
+        name = self.value()
+        if type(name) is not str or not name:
+            raise self.error("expected a counter name (a string)", self.tokens[self.index - 1])
+        self.expect_op(")")
+        return name
 
     def is_id_call(self) -> bool:
         """``id()`` is next: consume it."""
@@ -605,6 +640,16 @@ class _Parser:
             )
         if self.op(")"):
             counters.append(ALL_COUNTERS)
+            return
+        token = self.token
+        if token.kind == "param" and type(self.parameters.get(token.text[1:])) is list:
+            # counters($p) of a list of names, as the official client sends several
+            self.index += 1
+            names = self.parameters[token.text[1:]]
+            if not names or not all(type(n) is str and n for n in names):
+                raise self.error("expected a list of counter names (strings)", token)
+            counters.extend(names)
+            self.expect_op(")")
             return
         name = self.value()
         if type(name) is not str or not name:

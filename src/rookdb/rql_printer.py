@@ -28,6 +28,7 @@ from rookdb.query import (
     Search,
     StartsWith,
 )
+from rookdb.query_ast import counter_of
 from rookdb.rql_lexer import ALL_DOCS, FUNCTIONS, KEYWORDS, PLAIN_FIELD
 
 __all__ = ["print_query"]
@@ -45,6 +46,9 @@ class _Printer:
     def field(self, name: str) -> str:
         if name == ID_FIELD:
             return name
+        counter = counter_of(name)
+        if counter is not None:  # select counter('name')
+            return f"counter({_quote(counter)})"
         word = name.split(".", 1)[0].removesuffix("[]").lower()
         # Keywords and names the lexer would read otherwise are quoted.
         if (
@@ -96,7 +100,9 @@ def print_query(query: Query) -> tuple[str, dict[str, Scalar]]:
     """RQL text for ``query`` and the parameters it names: every value is a parameter."""
     printer = _Printer()
     collection = query.collection
-    if collection is None:
+    if query.index_name is not None:
+        parts = [f"from index {_quote(query.index_name)}"]
+    elif collection is None:
         parts = [f"from {ALL_DOCS}"]
     elif _PLAIN_NAME.fullmatch(collection) and collection.lower() not in KEYWORDS:
         parts = [f"from {collection}"]

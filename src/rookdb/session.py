@@ -286,7 +286,7 @@ class DocumentSession(EventRegistration):
             (got,) = self._storage.read_many([read])
             assert isinstance(got, GetResult)
             result = got
-            self._counters.included(result, counters)
+            self._counters.included(result.counters, counters)
         elif plan[2]:
             self._request()
             result = self._storage.get([plan[0][key] for key in plan[2]], paths)
@@ -722,13 +722,32 @@ class DocumentSession(EventRegistration):
         collection_name: str | None = None,
         index_name: str | None = None,
     ) -> DocumentQuery[T]:
-        """A lazy query over the collection of ``object_type`` (or ``collection_name``)."""
+        """A lazy query over the collection of ``object_type`` (or ``collection_name``), or
+        over the user-defined index ``index_name`` (``query_index``)."""
         self._check_open()
         if index_name is not None:
-            raise InvalidOperationError("static indexes are not supported; query a collection")
+            if collection_name is not None:
+                raise InvalidOperationError("a query reads an index or a collection, not both")
+            return self.query_index(index_name, object_type)
         if collection_name is None and object_type is not None and object_type is not dict:
             collection_name = self._store.type_info(object_type)[0]
         return DocumentQuery(self, object_type, collection_name)
+
+    def query_index(self, index_name: str, object_type: type[T] | None = None) -> DocumentQuery[T]:
+        """A lazy query of the user-defined index ``index_name`` (RavenDB's): its predicates
+        and orders name the index's fields; a map index answers the documents it indexed
+        (as ``object_type``), a map-reduce index its results (untracked)."""
+        self._check_open()
+        if not isinstance(index_name, str) or not index_name.strip():
+            raise InvalidOperationError("query_index() takes the index's name")
+        return DocumentQuery(self, object_type, None, index_name=index_name)
+
+    def query_index_type(
+        self, index_type: type[Any], object_type: type[T] | None = None
+    ) -> DocumentQuery[T]:
+        """``query_index`` of the index an index creation task class defines
+        (``session.query_index_type(Orders_ByCompany, Order)``)."""
+        return self.query_index(index_type().index_name, object_type)
 
     def _query_value(self, value: Any) -> Any:
         # One encoder for fields and parameters, this store's hooks included (SPEC D2).
@@ -745,12 +764,21 @@ class DocumentSession(EventRegistration):
     ) -> tuple[list[Any], QueryStatistics]:
         self._before_query(query)
         self._request()
-        return self._query_results(self._storage.query(query), object_type, tracking)
+        return self._query_results(
+            self._storage.query(query), object_type, tracking, query.counters
+        )
 
     def _query_results(
-        self, result: QueryResult, object_type: type[Any] | None, tracking: bool
+        self,
+        result: QueryResult,
+        object_type: type[Any] | None,
+        tracking: bool,
+        counters: tuple[str, ...] = (),
     ) -> tuple[list[Any], QueryStatistics]:
-        """A query's entities (the session's own where it tracks them) and statistics."""
+        """A query's entities (the session's own where it tracks them) and statistics; the
+        counters it included (``counters``: their names) go to the session's cache."""
+        if counters and not self._no_tracking:
+            self._counters.included(result.counters, counters)
         if result.projections is not None:  # projections are never tracked
             cls = object_type if object_type is not dict else None
             projected = [self._codec.build(p, cls) for p in result.projections]

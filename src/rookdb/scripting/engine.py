@@ -9,6 +9,12 @@ its id and throws; the run is then made again, from the start, in a new runtime,
 document too. A script is a function of the documents it reads (its ``put`` and ``del`` are
 recorded, not applied, until it ends), so the last run is the run. ``MAX_LOADS`` bounds the
 documents one run may load, and so the number of runs.
+
+Counters are read the same way: ``counter(doc, name)`` answers from the counters handed in
+(every counter of a document, read as the batch left them), and one of a document not handed
+yet is read and the script run again (each such document counts as a load). The script's
+``incrementCounter`` and ``deleteCounter`` are recorded, in order, for storage to apply in
+the batch; ``counter`` sees them.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ import orjson
 from rookdb.errors import PatchScriptError, PatchScriptLimitError, ScriptingUnavailableError
 from rookdb.scripting import ScriptLimits, limits, watchdog
 
-__all__ = ["MAX_LOADS", "ScriptOutcome", "Write", "run_patch_script"]
+__all__ = ["MAX_LOADS", "CounterWrite", "ScriptOutcome", "Write", "run_patch_script"]
 
 #: Documents one run of a script may ``load``: each new one costs a run of the script again.
 MAX_LOADS = 64
@@ -42,6 +48,12 @@ _PRELUDE_FUNCTIONS = frozenset(
         "del",
         "id",
         "getMetadata",
+        "__rook_counter_of",
+        "__rook_counter_entry",
+        "counter",
+        "counterRaw",
+        "incrementCounter",
+        "deleteCounter",
         "__rook_run",
     )
 )
@@ -60,11 +72,24 @@ class Write:
 
 
 @dataclasses.dataclass(slots=True)
+class CounterWrite:
+    """An ``incrementCounter`` (``type`` ``Increment``, by ``delta``) or ``deleteCounter``
+    (``Delete``) the script made, of counter ``name`` of document ``id``."""
+
+    id: str
+    type: str
+    name: str
+    delta: int
+
+
+@dataclasses.dataclass(slots=True)
 class ScriptOutcome:
-    """The document as the script left it, and the writes it made, in order."""
+    """The document as the script left it, and the writes it made, in order: documents'
+    and counters' (storage applies the counters' after the documents')."""
 
     document: dict[str, Any]
     writes: list[Write]
+    counters: list[CounterWrite] = dataclasses.field(default_factory=list)
 
 
 def _engine() -> Any:
@@ -87,17 +112,21 @@ def run_patch_script(
     document_id: str | None = None,
     script_limits: ScriptLimits | None = None,
     complete: Callable[[str], str] | None = None,
+    read_counters: Callable[[Sequence[str]], Mapping[str, Mapping[str, int]]] | None = None,
 ) -> ScriptOutcome:
     """Run ``script`` on ``document`` (its ``@metadata`` included) with ``args`` = ``values``.
 
     ``read(ids)``: the documents ``load`` asks for, by id (None: missing), read in the
     caller's transaction. ``complete(id)``: the id storage makes of ``users/`` or ``users|``
     in the caller's transaction, for ``put`` to answer (None: ``put`` answers the id as
-    given, completed when written). Errors: ``PatchScriptError`` (with the line and column in
+    given, completed when written). ``read_counters(ids)``: every counter of each of these
+    documents (by stored name), as the caller's batch left them (None: ``counter()`` answers
+    null). Errors: ``PatchScriptError`` (with the line and column in
     ``script``), ``PatchScriptLimitError``, ``ScriptingUnavailableError``."""
     quickjs = _engine()
     chosen = script_limits or limits()
     loaded: dict[str, str | None] = {}
+    counted: dict[str, dict[str, int]] = {}  # by key: values by lower-cased name
     named: list[tuple[str, str]] | None = None if complete is None else []
     doc_json = orjson.dumps(document).decode()
     args_json = orjson.dumps(dict(values)).decode()
@@ -114,12 +143,29 @@ def run_patch_script(
         result = ""
         with _time_limit(context, chosen.time_limit) as measure:
             try:
-                result = run(doc_json, args_json, orjson.dumps(loaded).decode(), _json(named))
+                result = run(
+                    doc_json,
+                    args_json,
+                    orjson.dumps(loaded).decode(),
+                    _json(named),
+                    _json(counted),
+                )
             except quickjs.JSException as exc:
                 failure = str(exc)
             except quickjs.StackOverflow as exc:
                 failure = str(exc)
-        missing, unnamed = _missing(context, failure, chosen, measure, document_id)
+        missing, unnamed, uncounted = _missing(context, failure, chosen, measure, document_id)
+        if uncounted:
+            if len(loaded) + len(counted) + len(uncounted) > MAX_LOADS:
+                raise PatchScriptError(
+                    f"the script reads the counters of more than {MAX_LOADS} documents",
+                    document_id=document_id,
+                )
+            found_counters = read_counters(uncounted) if read_counters is not None else {}
+            for wanted in uncounted:
+                values = found_counters.get(wanted) or {}
+                counted[wanted.lower()] = {n.lower(): v for n, v in values.items()}
+            continue
         if named is not None and complete is not None and len(unnamed) > len(named):
             if len(loaded) + len(unnamed) > MAX_LOADS:
                 raise PatchScriptError(
@@ -130,7 +176,7 @@ def run_patch_script(
             named.extend((prefix, complete(prefix)) for prefix in unnamed[len(named) :])
             continue
         if missing:
-            if len(loaded) + len(missing) + len(named or ()) > MAX_LOADS:
+            if len(loaded) + len(counted) + len(missing) + len(named or ()) > MAX_LOADS:
                 raise PatchScriptError(
                     f"the script loads more than {MAX_LOADS} documents", document_id=document_id
                 )
@@ -171,9 +217,10 @@ def _missing(
     chosen: ScriptLimits,
     measure: str,
     document_id: str | None,
-) -> tuple[list[str], list[str]]:
-    """The ids ``load`` asked for and did not have, and the ids (prefixes) ``put`` was given
-    to complete, in order; a limit the run ran into raises."""
+) -> tuple[list[str], list[str], list[str]]:
+    """The ids ``load`` asked for and did not have, the ids (prefixes) ``put`` was given
+    to complete, in order, and the ids ``counter`` asked the counters of and did not have; a
+    limit the run ran into raises."""
     if failure is not None:
         text = failure.strip()
         if text.startswith("InternalError: interrupted"):
@@ -192,11 +239,13 @@ def _missing(
                 document_id=document_id,
             )
     try:
-        lists = context.eval("JSON.stringify([__rook.missing, __rook.unnamed])")
+        lists = context.eval(
+            "JSON.stringify([__rook.missing, __rook.unnamed, __rook.counterMissing])"
+        )
     except Exception:  # the runtime is spent (out of memory): there is nothing to load
-        return [], []
-    missing, unnamed = orjson.loads(lists)
-    return list(dict.fromkeys(missing)), list(unnamed)
+        return [], [], []
+    missing, unnamed, uncounted = orjson.loads(lists)
+    return list(dict.fromkeys(missing)), list(unnamed), list(dict.fromkeys(uncounted))
 
 
 def _outcome(result: str, document_id: str | None) -> ScriptOutcome:
@@ -216,7 +265,10 @@ def _outcome(result: str, document_id: str | None) -> ScriptOutcome:
                 f"put/del of {write.id!r}: the change vector must be a string",
                 document_id=document_id,
             )
-    return ScriptOutcome(document, writes)
+    counters = [
+        CounterWrite(c["id"], c["type"], c["name"], c["delta"]) for c in out.get("counters", [])
+    ]
+    return ScriptOutcome(document, writes, counters)
 
 
 def _script_error(text: str, document_id: str | None, *, syntax: bool) -> PatchScriptError:

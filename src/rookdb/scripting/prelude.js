@@ -7,8 +7,13 @@
 // past them records its prefix in __rook.unnamed and throws, as load() does, for the engine
 // to complete it and run the script again. Without completion (__rook.completes false), the
 // id as given, completed when written.
+// Counters: counter() answers from __rook.counters (a document's counters by lower-cased name,
+// handed in as documents are) and records the ids it did not find there, as load() does;
+// incrementCounter() and deleteCounter() are recorded in __rook.counterOps, for storage to
+// apply in the batch, and kept in __rook.counterLocal, for counter() to see them.
 var __rook = {
   docs: {}, local: {}, writes: [], missing: [], named: [], unnamed: [], completes: false,
+  counters: {}, counterLocal: {}, counterOps: [], counterMissing: [],
 };
 
 function __RookMissing() {
@@ -83,8 +88,81 @@ function getMetadata(doc) {
   return doc === null || doc === undefined ? null : doc["@metadata"];
 }
 
-function __rook_run(docJson, argsJson, docsJson, namedJson) {
+function __rook_counter_of(docOrId, name, what) {
+  var target = docOrId;
+  if (docOrId !== null && typeof docOrId === "object") {
+    target = id(docOrId);
+  }
+  if (typeof target !== "string" || target === "") {
+    throw new TypeError(what + ": the document must be a document or its id");
+  }
+  if (typeof name !== "string" || name === "") {
+    throw new TypeError(what + ": the counter name must be a non-empty string");
+  }
+  return target;
+}
+
+function __rook_counter_entry(target, name) {
+  var key = target.toLowerCase();
+  var local = __rook.counterLocal[key];
+  if (local === undefined) {
+    local = __rook.counterLocal[key] = {};
+  }
+  return local;
+}
+
+function counter(docOrId, name) {
+  var target = __rook_counter_of(docOrId, name, "counter(doc, name)");
+  var key = target.toLowerCase();
+  var entry = (__rook.counterLocal[key] || {})[name.toLowerCase()];
+  if (entry !== undefined && entry.reset) {
+    return entry.incremented ? entry.delta : null;
+  }
+  if (!(key in __rook.counters)) {
+    __rook.counterMissing.push(target);
+    throw new __RookMissing();
+  }
+  var stored = __rook.counters[key][name.toLowerCase()];
+  if (entry === undefined) {
+    return stored === undefined ? null : stored;
+  }
+  return (stored === undefined ? 0 : stored) + entry.delta;
+}
+
+function counterRaw(docOrId, name) {
+  var value = counter(docOrId, name);
+  return value === null ? {} : { A: value };
+}
+
+function incrementCounter(docOrId, name, delta) {
+  var target = __rook_counter_of(docOrId, name, "incrementCounter(doc, name, delta)");
+  if (delta === undefined) {
+    delta = 1;
+  }
+  if (typeof delta !== "number" || !Number.isSafeInteger(delta)) {
+    throw new TypeError("incrementCounter(doc, name, delta): the delta must be an integer");
+  }
+  var local = __rook_counter_entry(target, name);
+  var entry = local[name.toLowerCase()];
+  if (entry === undefined) {
+    entry = local[name.toLowerCase()] = { reset: false, incremented: false, delta: 0 };
+  }
+  entry.delta += delta;
+  entry.incremented = true;
+  __rook.counterOps.push({ id: target, type: "Increment", name: name, delta: delta });
+}
+
+function deleteCounter(docOrId, name) {
+  var target = __rook_counter_of(docOrId, name, "deleteCounter(doc, name)");
+  __rook_counter_entry(target, name)[name.toLowerCase()] = {
+    reset: true, incremented: false, delta: 0,
+  };
+  __rook.counterOps.push({ id: target, type: "Delete", name: name, delta: 0 });
+}
+
+function __rook_run(docJson, argsJson, docsJson, namedJson, countersJson) {
   __rook.docs = JSON.parse(docsJson);
+  __rook.counters = JSON.parse(countersJson);
   __rook.named = JSON.parse(namedJson);
   __rook.completes = __rook.named !== null;
   if (!__rook.completes) {
@@ -92,5 +170,5 @@ function __rook_run(docJson, argsJson, docsJson, namedJson) {
   }
   var doc = JSON.parse(docJson);
   __patch.call(doc, JSON.parse(argsJson));
-  return JSON.stringify({ doc: doc, writes: __rook.writes });
+  return JSON.stringify({ doc: doc, writes: __rook.writes, counters: __rook.counterOps });
 }

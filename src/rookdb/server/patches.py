@@ -95,7 +95,10 @@ def _dry_run(storage: Storage, command: PatchCommand) -> PatchReply:
     def read(keys: Any) -> dict[str, Any]:
         return storage.get(list(keys)).documents
 
-    patching = Patching([command], read)
+    def read_counters(keys: Any) -> dict[str, dict[str, int]]:
+        return {key: storage.get_counters(key) for key in keys}
+
+    patching = Patching([command], read, None, read_counters)
     written = [WriteResult(c.id, "", "") for c in patching if type(c) is PutCommand]
     reply = patching.result(written).replies[0]
     assert isinstance(reply, PatchReply)

@@ -17,6 +17,14 @@ wrote (their change vectors are not known yet: one expected by a patch then fail
 A script's ``put('users/', doc)`` (or ``'users|'``) answers the id storage completes, as
 RavenDB's does, when the backend gives ``complete(id)``: the id made in its transaction, as
 a put of that id would get it. Without it (a dry run), the id as given.
+
+A script's ``incrementCounter`` and ``deleteCounter`` become ``CountersCommand``s (not
+``answered``: the patch's reply is theirs): those of its own document before its put (then
+written even if the script changed nothing else: ``Patched``), others after its writes;
+``counter()`` reads with ``read_counters(keys)``, in the transaction, what the batch left:
+a backend applies the commands it is given in chunks of ``chunk`` (1: each as it is given;
+PostgreSQL's are bigger), so the counter commands this yielded that the backend has not
+applied yet are added to what it reads, and those after a read to the values read.
 """
 
 from __future__ import annotations
@@ -26,12 +34,20 @@ from typing import Any
 
 import orjson
 
-from rookdb.errors import ConcurrencyError, PatchError, SerializationError
+from rookdb.errors import (
+    ConcurrencyError,
+    PatchError,
+    PatchScriptError,
+    RookError,
+    SerializationError,
+)
 from rookdb.patches import apply_operations
 from rookdb.serialization.encoding import dumps
 from rookdb.storage.records import (
     BatchResult,
     Command,
+    CounterOperation,
+    CountersCommand,
     DeleteCommand,
     DocumentRecord,
     PatchCommand,
@@ -43,10 +59,14 @@ from rookdb.storage.records import (
     document_key,
 )
 
-__all__ = ["Patching", "Reader"]
+__all__ = ["CounterReader", "Patching", "Reader"]
 
 #: ``read(keys)``: the stored records of these keys, in the batch's transaction (absent: none).
 Reader = Callable[[Sequence[str]], dict[str, DocumentRecord]]
+
+#: ``read_counters(keys)``: every counter of each of these documents (by stored name), in the
+#: batch's transaction (absent or empty: none).
+CounterReader = Callable[[Sequence[str]], dict[str, dict[str, int]]]
 
 #: Metadata storage assigns: a script's copy is dropped before its document is written.
 _ASSIGNED = ("@id", "@change-vector", "@last-modified")
@@ -60,10 +80,21 @@ class Patching:
         batch: Iterable[Command],
         read: Reader,
         complete: Callable[[str], str] | None = None,
+        read_counters: CounterReader | None = None,
+        chunk: int = 1,
     ) -> None:
         self._batch = batch
         self._read = read
         self._complete = complete
+        self._read_counters = read_counters
+        self._chunk = chunk
+        self._yielded = 0  # commands yielded so far
+        # Counters the scripts read, by key, values by lower-cased name (kept as the batch's
+        # later counter commands change them); and each counters command or delete this
+        # yielded, by key, with its position (a delete: None, it drops every counter).
+        self._counters: dict[str, dict[str, int]] = {}
+        self._counter_log: dict[str, list[tuple[int, CountersCommand | None]]] = {}
+        self._counter_writes: list[CountersCommand] = []  # the running patch's
         # What the batch wrote so far, by key: the put, or None for a delete.
         self._written: dict[str, PutCommand | None] = {}
         self._puts = 0  # PutCommands yielded so far
@@ -73,6 +104,15 @@ class Patching:
         self._documents: dict[int, PutCommand] = {}  # the patched documents' puts, by position
 
     def __iter__(self) -> Iterator[Command]:
+        for command in self._commands():
+            kind = type(command)
+            if kind is CountersCommand or kind is DeleteCommand:
+                assert isinstance(command, (CountersCommand, DeleteCommand))
+                self._note_counters(command)
+            self._yielded += 1
+            yield command
+
+    def _commands(self) -> Iterator[Command]:
         written = self._written
         for command in self._batch:
             kind = type(command)
@@ -117,6 +157,31 @@ class Patching:
         own = [r for i, r in enumerate(puts) if i not in self._generated]
         return BatchResult(own, replies)
 
+    # -- counters -----------------------------------------------------------------------------
+
+    def _note_counters(self, command: CountersCommand | DeleteCommand) -> None:
+        key = document_key(command.id)
+        counters = command if type(command) is CountersCommand else None
+        self._counter_log.setdefault(key, []).append((self._yielded, counters))
+        values = self._counters.get(key)
+        if values is not None:
+            _count(values, counters)
+
+    def _counter_values(self, ids: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Every counter of the documents of ``ids``, as the batch left them so far."""
+        keys = {document_key(i): i for i in ids}
+        unread = [key for key in keys if key not in self._counters]
+        if unread and self._read_counters is not None:
+            found = self._read_counters(unread)
+            applied = self._yielded // self._chunk * self._chunk
+            for key in unread:
+                values = {n.lower(): v for n, v in (found.get(key) or {}).items()}
+                for position, command in self._counter_log.get(key, ()):
+                    if position >= applied:  # yielded, not applied by the backend yet
+                        _count(values, command)
+                self._counters[key] = values
+        return {i: self._counters.get(key, {}) for key, i in keys.items()}
+
     # -- one patch ----------------------------------------------------------------------------
 
     def _current(self, keys: Sequence[str]) -> dict[str, DocumentRecord | None]:
@@ -160,6 +225,7 @@ class Patching:
                 actual=actual or None,
             )
         writes: list[tuple[str, dict[str, Any] | None, str | None]] = []
+        self._counter_writes = []
         if record is None:
             if command.create_if_missing is not None:
                 document = orjson.loads(command.create_if_missing)
@@ -183,6 +249,15 @@ class Patching:
             if _stripped(document) == _stripped(original):
                 status = "NotModified"
         position = None
+        if record is not None and self._counter_writes:
+            # The script's counters of its own document go before the document's put: the
+            # put then writes the @counters they leave, and the reply has the document's
+            # last change vector (a session that holds it saves it again without conflict).
+            own = [c for c in self._counter_writes if document_key(c.id) == key]
+            if own:
+                self._counter_writes = [c for c in self._counter_writes if c not in own]
+                status = "Patched"
+                yield from own
         if status != "NotModified":
             data = _encode(_stripped(document), command.id)
             put = PutCommand(record.id if record else command.id, collection, data)
@@ -206,6 +281,7 @@ class Patching:
             )
             self._emit(put)
             yield put
+        yield from self._counter_writes
 
     def _emit(self, put: PutCommand) -> int:
         position = self._puts
@@ -232,9 +308,43 @@ class Patching:
             }
 
         outcome = run_patch_script(
-            request.script, request.values, document, read, document_id, None, self._complete
+            request.script,
+            request.values,
+            document,
+            read,
+            document_id,
+            None,
+            self._complete,
+            self._counter_values,
         )
+        commands = self._counter_writes
+        for counter in outcome.counters:
+            try:
+                operation = CounterOperation(counter.type, counter.name, counter.delta)
+                if commands and commands[-1].id == counter.id:
+                    last = commands[-1]
+                    commands[-1] = CountersCommand(last.id, (*last.operations, operation), False)
+                else:
+                    commands.append(CountersCommand(counter.id, (operation,), False))
+            except RookError as exc:  # a bad name or id: the script's error
+                raise PatchScriptError(
+                    f"the patch script failed patching {document_id!r}: {exc}",
+                    document_id=document_id,
+                ) from None
         return outcome.document, [(w.id, w.document, w.change_vector) for w in outcome.writes]
+
+
+def _count(values: dict[str, int], command: CountersCommand | None) -> None:
+    """``values`` (by lower-cased name) after ``command`` (None: the document's delete)."""
+    if command is None:
+        values.clear()
+        return
+    for operation in command.operations:
+        name = operation.name.lower()
+        if operation.type == "Increment":
+            values[name] = values.get(name, 0) + operation.delta
+        elif operation.type == "Delete":
+            values.pop(name, None)
 
 
 def _as_document(record: DocumentRecord) -> dict[str, Any]:

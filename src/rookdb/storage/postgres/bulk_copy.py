@@ -72,7 +72,9 @@ def copyable(puts: Sequence[PutCommand]) -> bool:
 
 class KeepsRevisions(Exception):
     """The chunk writes documents whose collection keeps revisions, or the database has
-    counters (each put keeps its document's ``@counters``): write it as a batch."""
+    counters or attachments (each put keeps its document's ``@counters`` and
+    ``@attachments``), or a put's body claims either: write it as a batch. (User-defined
+    indexes need not: this path maps the chunk's documents as the batch path does.)"""
 
 
 def write(
@@ -81,7 +83,7 @@ def write(
     """Write ``puts`` (``copyable``) in one transaction of ``conn``."""
     now = last_modified_now()
     with transaction(conn, storage.begin_owned("BEGIN")):
-        registry, rules, state = storage._lock_indexes(conn)
+        registry, rules, state, version = storage._lock_indexes(conn)
         if (
             state.owned
             or (rules is not None and any(rules.rule(put.collection) for put in puts))
@@ -109,3 +111,7 @@ def write(
                 document_key(put.id): (put.collection, put.data) for put in puts
             }
             storage._indexes.maintain(conn, registry, final)
+        if storage._user_indexes.registry(conn, version):
+            storage._user_indexes.documents_changed(
+                conn, [(document_key(put.id), put.collection) for put in puts], version
+            )

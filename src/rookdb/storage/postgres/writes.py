@@ -24,6 +24,14 @@ lock of each document's key, shared (an advisory lock of the key's hash, not the
 document may not exist yet when the put reads, and be created and given a counter before the
 put writes). A counters or attachment command takes its documents' key locks exclusively
 first: it waits for the puts that read them, and they for it.
+
+Lock order. User-defined indexes (``relational.index_maintenance``) lock too, so every
+transaction takes its locks in one order, and no two wait for each other across the kinds:
+the owned lock (in BEGIN), then the index lock (``_lock_indexes``; index creation holds it
+exclusively and takes no owned lock), then, command by command, documents' key locks and
+rows, and only at the end, after every command, the index maintenance's row locks of the
+written documents (key order) and its advisory locks of (index id, bucket) (bucket order).
+The key locks' space is negative and index ids positive: the two never name one lock.
 """
 
 from __future__ import annotations
@@ -45,6 +53,7 @@ from rookdb.storage.postgres.errors import PostgresBatchErrors
 from rookdb.storage.postgres.indexes import SchemaIndexes, searched
 from rookdb.storage.postgres.transactions import RETRYABLE, transaction
 from rookdb.storage.records import (
+    ALL_COUNTERS,
     ATTACHMENT_COMMANDS,
     AttachmentReply,
     BatchResult,
@@ -65,6 +74,7 @@ from rookdb.storage.records import (
 from rookdb.storage.relational.attachments import BatchAttachments
 from rookdb.storage.relational.auto_indexes import Registry
 from rookdb.storage.relational.counters import apply_counters
+from rookdb.storage.relational.index_maintenance import INDEX_VERSION, written_keys
 from rookdb.storage.relational.owned import OwnedLookup, owned_of, stripped
 from rookdb.storage.relational.revisions import (
     CONFIGURATION,
@@ -126,8 +136,10 @@ class PostgresWrites(RelationalStorage):
         self._sql_next_etag = f"SELECT nextval('{s}.etags')"
         # Per-document advisory locks in a space of their own (two int4 keys): shared by a
         # put that reads its document's counters and attachments, exclusive for a command that
-        # changes them (the module's docstring).
-        space = self._owned_lock & 0x7FFFFFFF
+        # changes them (the module's docstring). The space is negative: user-defined indexes'
+        # group locks are (index id, bucket) with ids from 1 (``relational.index_maintenance``),
+        # so the two kinds never share a lock.
+        space = -1 - (self._owned_lock & 0x7FFFFFFF)
         self._sql_lock_keys = (
             f"SELECT count(pg_advisory_xact_lock_shared({space}, hashtext(k))) "
             "FROM unnest(%s::text[]) AS k"
@@ -195,10 +207,14 @@ class PostgresWrites(RelationalStorage):
     ) -> BatchResult:
         begin = "BEGIN ISOLATION LEVEL SERIALIZABLE" if serializable else "BEGIN"
         with transaction(conn, self.begin_owned(begin, adding)):
-            registry, rules, state = self._lock_indexes(conn)
+            registry, rules, state, version = self._lock_indexes(conn)
             if adding and not state.flagged:
                 conn.execute(self._sql_flag_owned)
                 state.flagged = state.owned = True
+            # Every key written, when user-defined indexes need to know.
+            touched: list[tuple[str, str | None]] | None = (
+                [] if self._user_indexes.registry(conn, version) else None
+            )
             revisions = None if rules is None else BatchRevisions(rules)
             final: dict[str, tuple[str, bytes] | None] | None = {} if searched(registry) else None
             now = last_modified_now()
@@ -215,6 +231,8 @@ class PostgresWrites(RelationalStorage):
                 batch,
                 lambda keys: self._locked(conn, keys),
                 lambda document_id: self._completed_id(conn, document_id),
+                lambda keys: self._counters_asked(conn, list(keys), [ALL_COUNTERS]),
+                _CHUNK,  # (commands are applied a chunk at a time)
             )
             # Each forced revision's, attachment and counters command's place among the
             # replies: (patches' replies before it, its number among those commands).
@@ -237,6 +255,8 @@ class PostgresWrites(RelationalStorage):
                     if revisions is not None:
                         chunk = [revisions.revise(c) for c in chunk]
                     ids = self._complete_ids(conn, chunk)
+                    if touched is not None:
+                        touched.extend(written_keys(chunk, ids))
                     for span in _spans(chunk, ids):
                         puts = self._apply_segment(
                             conn, span, now, final, revisions, replies, patched, attachments, state
@@ -252,6 +272,8 @@ class PostgresWrites(RelationalStorage):
                 revisions.finish(conn, self._revision_sql)
             if final:
                 self._indexes.maintain(conn, registry, final)
+            if touched:
+                self._user_indexes.documents_changed(conn, touched, version)
         replies.sort(key=lambda placed_reply: placed_reply[0])
         placed_replies = [(place, reply) for (place, _), reply in replies]
         return with_revision_replies(patching.result(results), placed_replies)
@@ -270,22 +292,24 @@ class PostgresWrites(RelationalStorage):
 
     def _lock_indexes(
         self, conn: psycopg.Connection[Any]
-    ) -> tuple[Registry, Rules | None, _BatchState]:
+    ) -> tuple[Registry, Rules | None, _BatchState, str]:
         """First in a write's transaction (after ``begin_owned``): the index lock, shared
         (index creation holds it exclusively, so no batch misses a full-text index created
         while it ran), and the registry of automatic indexes the write maintains; the
-        revisions configuration (``relational.revisions``), the ``owned`` flag and whether
-        any document has counters or attachments, read in the same round trip."""
+        revisions configuration (``relational.revisions``), the ``owned`` flag, whether
+        any document has counters or attachments and the version of the user-defined indexes
+        (``INDEX_VERSION``), read in the same round trip."""
         s = self._s
-        _, configuration, flagged, owned = conn.execute(
+        _, configuration, flagged, owned, version = conn.execute(
             "SELECT pg_advisory_xact_lock_shared(%s), "
             f"(SELECT value FROM {s}.meta WHERE name = %s), "
             f"EXISTS (SELECT 1 FROM {s}.meta WHERE name = 'owned'), "
-            f"EXISTS (SELECT 1 FROM {s}.counters) OR EXISTS (SELECT 1 FROM {s}.attachments)",
-            (self._index_lock, CONFIGURATION),
+            f"EXISTS (SELECT 1 FROM {s}.counters) OR EXISTS (SELECT 1 FROM {s}.attachments), "
+            f"(SELECT value FROM {s}.meta WHERE name = %s)",
+            (self._index_lock, CONFIGURATION, INDEX_VERSION),
         ).fetchall()[0]
         state = _BatchState(bool(flagged), bool(flagged or owned))
-        return self._indexes.registry(conn), Rules.of(configuration), state
+        return self._indexes.registry(conn), Rules.of(configuration), state, version or ""
 
     def _complete_ids(self, conn: psycopg.Connection[Any], batch: Sequence[Command]) -> list[str]:
         """The final id of every command (SPEC S14; ``_completed_id``)."""
@@ -409,7 +433,8 @@ class PostgresWrites(RelationalStorage):
                 now,
                 _jsonb_text,
             )
-            replies.append(((patched or {}).get(id(command), (0, 0)), counters_reply))
+            if command.answered:  # (not a patch script's)
+                replies.append(((patched or {}).get(id(command), (0, 0)), counters_reply))
             state.owned = True
             if final is not None and written is not None:
                 rows = conn.execute(self._sql.get_one, (command.id.lower(),)).fetchall()

@@ -19,6 +19,7 @@ from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rookdb.query import Query, QueryStatistics
+from rookdb.query_ast import selected_counters
 from rookdb.storage.base import STREAM_PAGE
 from rookdb.storage.records import DocumentRecord, ProjectionRow
 from rookdb.storage.relational.auto_indexes import index_name, index_timestamp
@@ -50,6 +51,7 @@ def rows(
     started = time.perf_counter()
     as_of = dt.datetime.now(dt.timezone.utc)  # before the snapshot: every write before it is in it
     sql = storage._sql
+    counted = selected_counters(query.select)  # select counter('name')
     with storage._query_errors("stream a query"), storage._stream_reading() as reading:
         conn, guard = reading.conn, reading.guard
         cursor = None
@@ -79,9 +81,11 @@ def rows(
                 if not page:
                     return
                 if query.select:
-                    for row in page:
-                        record = _record(row)
-                        yield ProjectionRow.of(projection(record, query), record)
+                    records = [_record(row) for row in page]
+                    with guard:  # select counter('name'): the page's, in the same snapshot
+                        values = storage._projected_counters(conn, records, counted)
+                    for record in records:
+                        yield ProjectionRow.of(projection(record, query, values), record)
                 else:
                     for row in page:
                         yield _record(row)

@@ -28,19 +28,27 @@ __all__ = [
 ]
 
 
-def projection(record: DocumentRecord, query: Query) -> dict[str, Any]:
-    """The projection of ``record`` that ``query`` selects (``rookdb.evaluate.project``)."""
-    return project(orjson.loads(record.data), query.select, query.select_as, record.id)
+#: Counters by document key (each by stored name), read for a ``select`` of ``counter()``.
+Counted = dict[str, dict[str, int]]
+
+
+def projection(
+    record: DocumentRecord, query: Query, counters: Counted | None = None
+) -> dict[str, Any]:
+    """The projection of ``record`` that ``query`` selects (``rookdb.evaluate.project``), its
+    counters from ``counters``."""
+    found = None if counters is None else counters.get(record.id.lower())
+    return project(orjson.loads(record.data), query.select, query.select_as, record.id, found)
 
 
 def distinct_projections(
-    records: list[DocumentRecord], query: Query
+    records: list[DocumentRecord], query: Query, counters: Counted | None = None
 ) -> tuple[list[dict[str, Any]], list[DocumentRecord]]:
     """Each distinct projection once (by its canonical JSON), with the first record giving it."""
     seen: set[bytes] = set()
     projections, kept = [], []
     for record in records:
-        projection_ = projection(record, query)
+        projection_ = projection(record, query, counters)
         key = orjson.dumps(projection_)
         if key not in seen:
             seen.add(key)
@@ -74,11 +82,11 @@ def total_from_page(query: Query, found: int) -> int | None:
 
 
 def distinct_page(
-    records: list[DocumentRecord], query: Query
+    records: list[DocumentRecord], query: Query, counters: Counted | None = None
 ) -> tuple[list[DocumentRecord], list[dict[str, Any]], int]:
     """A page of distinct projections of ``records`` (every match, in order), with the record
     giving each, and how many there are in all: counted and paged after projecting."""
-    projections, kept = distinct_projections(records, query)
+    projections, kept = distinct_projections(records, query, counters)
     end = None if query.take is None else query.skip + query.take
     return kept[query.skip : end], projections[query.skip : end], len(projections)
 

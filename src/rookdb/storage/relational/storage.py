@@ -32,6 +32,7 @@ from rookdb._types import assert_never
 from rookdb.errors import ConcurrencyError, ConfigurationError
 from rookdb.ids import validate_hilo_tag
 from rookdb.query import OrderBy, Query
+from rookdb.query_ast import selected_counters
 from rookdb.storage.base import STREAM_PAGE
 from rookdb.storage.identities import (
     check_client_configuration,
@@ -65,6 +66,7 @@ from rookdb.storage.relational.auto_indexes import (
 )
 from rookdb.storage.relational.counters import CountersStorage
 from rookdb.storage.relational.errors import DriverErrors
+from rookdb.storage.relational.index_query import IndexesStorage
 from rookdb.storage.relational.query_stream import StreamReading
 from rookdb.storage.relational.results import (
     distinct_page,
@@ -124,7 +126,7 @@ def read_check_failed(check: ReadCheck, actual: str | None) -> ConcurrencyError:
     )
 
 
-class RelationalStorage(AttachmentsStorage, RevisionsStorage, CountersStorage):
+class RelationalStorage(IndexesStorage, AttachmentsStorage, RevisionsStorage, CountersStorage):
     """One rookdb database in a relational database; a dialect subclasses it."""
 
     #: Automatic indexes per collection; past it, queries on new fields scan (SPEC Q4).
@@ -314,10 +316,14 @@ class RelationalStorage(AttachmentsStorage, RevisionsStorage, CountersStorage):
             after = document_key(records[-1].id)
 
     def stream_query(self, query: Query) -> QueryStream:
+        if query.index_name is not None:  # read whole (``relational.index_query``)
+            return self._index_stream(check_streamable(query))
         indexes = self._prepare_indexes(check_streamable(query))
         return QueryStream(query_stream.rows(self, query, indexes))
 
     def query(self, query: Query) -> QueryResult:
+        if query.index_name is not None:  # user-defined indexes (``relational.index_query``)
+            return self._index_query(query)
         started = time.perf_counter()
         indexes = self._prepare_indexes(query)
         as_of = _utc_now()
@@ -338,9 +344,11 @@ class RelationalStorage(AttachmentsStorage, RevisionsStorage, CountersStorage):
         params: list[Any] = []
         where = self._where(conn, query, indexes, params)
         select = f"{sql.select}{where} ORDER BY {self._order_clause(query.order_by)}"
+        counted = selected_counters(query.select)  # select counter('name')
         if query.select and query.distinct:  # counted and paged after projecting
             every = [_record(row) for row in conn.execute(select, params)]
-            records, projections, total = distinct_page(every, query)
+            values = self._projected_counters(conn, every, counted)
+            records, projections, total = distinct_page(every, query, values)
         else:
             limit = self._no_limit if query.take is None else query.take
             rows = conn.execute(select + sql.page, (*params, limit, query.skip)).fetchall()
@@ -350,13 +358,24 @@ class RelationalStorage(AttachmentsStorage, RevisionsStorage, CountersStorage):
                 found = conn.execute(sql.total + where, params).fetchone()[0]
             total = found
             if query.select:
-                projections = [projection(r, query) for r in records]
+                values = self._projected_counters(conn, records, counted)
+                projections = [projection(r, query, values) for r in records]
         included = self._includes(conn, records, query.includes) if query.includes else {}
         result = query_result(query, started, indexes, records, projections, included, total, as_of)
         if not query.counters:
             return result
         keys = list(dict.fromkeys(document_key(r.id) for r in records))
         return result._replace(counters=self._counters_asked(conn, keys, query.counters))
+
+    def _projected_counters(
+        self, conn: Any, records: list[DocumentRecord], names: tuple[str, ...]
+    ) -> dict[str, dict[str, int]] | None:
+        """The counters of ``names`` of ``records``, by key, for a projection (none asked:
+        None)."""
+        if not names:
+            return None
+        keys = list(dict.fromkeys(document_key(r.id) for r in records))
+        return self._counters_asked(conn, keys, names)
 
     def read_many(self, reads: Sequence[Read]) -> list[ReadResult]:
         reads = list(reads)
@@ -378,6 +397,8 @@ class RelationalStorage(AttachmentsStorage, RevisionsStorage, CountersStorage):
                 elif isinstance(read, RecentRead):
                     rows = conn.execute(self._sql.recent, (read.page_size, read.start))
                     results.append([_record(row) for row in rows.fetchall()])
+                elif isinstance(read, QueryRead) and read.query.index_name is not None:
+                    results.append(self._index_query_in(conn, read.query))
                 elif isinstance(read, QueryRead):
                     started = time.perf_counter()
                     query_in = self._query_in(conn, read.query, indexes[i], started, as_of)

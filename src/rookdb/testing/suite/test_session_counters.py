@@ -157,3 +157,89 @@ def test_loads_include_counters_in_their_one_request(store: DocumentStore) -> No
         assert _requests(session) == 1
     with store.open_session() as session, pytest.raises(InvalidOperationError):
         session.load("pages/1", Page, lambda i: i.include_all_counters().include_counter("x"))
+
+
+class Pager:
+    def __init__(self, title: str = "", page_id: str = "") -> None:
+        self.title = title
+        self.page_id = page_id
+
+
+def _seed_pages(store: DocumentStore) -> None:
+    with store.open_session() as session:
+        for i in (1, 2):
+            session.store(Page(f"p{i}"), f"pages/{i}")
+            session.counters_for(f"pages/{i}").increment("views", i)
+            session.counters_for(f"pages/{i}").increment("likes", 10 * i)
+        session.store(Pager("index", "pages/1"), "pagers/1")
+        session.save_changes()
+
+
+def test_queries_include_counters_in_their_one_request(store: DocumentStore) -> None:
+    _seed_pages(store)
+    with store.open_session() as session:
+        query = session.query(object_type=Page).include(lambda b: b.include_counter("views"))
+        assert query.to_query().counters == ("views",)
+        pages = query.to_list()
+        assert sorted(p.title for p in pages) == ["p1", "p2"]
+        assert session.counters_for("pages/2").get("views") == 2
+        assert session.counters_for("pages/1").get("nope") is None
+        assert _requests(session) == 1
+        assert session.counters_for("pages/1").get("likes") == 10  # not included: asked for
+        assert _requests(session) == 2
+    with store.open_session() as session:
+        query = session.query(object_type=Page).include(lambda b: b.include_all_counters())
+        assert len(query.to_list()) == 2
+        assert session.counters_for("pages/1").get_all() == {"likes": 10, "views": 1}
+        assert _requests(session) == 1
+    with store.open_session() as session:
+        query = session.query(object_type=Page).include(
+            lambda b: b.include_counters("views", "likes")
+        )
+        query = query.where_equals("title", "p2")
+        assert [p.title for p in query.to_list()] == ["p2"]
+        assert session.counters_for("pages/2").get_many(["views", "likes"]) == {
+            "views": 2,
+            "likes": 20,
+        }
+        assert _requests(session) == 1
+
+
+def test_a_query_includes_documents_and_counters_together(store: DocumentStore) -> None:
+    _seed_pages(store)
+    with store.open_session() as session:
+        pagers = (
+            session.query(object_type=Pager)
+            .include(lambda b: b.include_documents("page_id").include_counters(["views"]))
+            .to_list()
+        )
+        assert [p.title for p in pagers] == ["index"]
+        assert session.load("pages/1", Page).title == "p1"
+        assert session.counters_for("pagers/1").get("views") is None
+        assert _requests(session) == 1
+    with store.open_session() as session, pytest.raises(InvalidOperationError):
+        session.query(object_type=Page).include(lambda b: b.include_counter("x")).include(
+            lambda b: b.include_all_counters()
+        )
+
+
+def test_lazy_loads_and_queries_include_counters(store: DocumentStore) -> None:
+    _seed_pages(store)
+    with store.open_session() as session:
+        lazy_page = session.advanced.lazily.load(
+            "pages/1", Page, includes=lambda b: b.include_counter("views")
+        )
+        lazy_pages = (
+            session.query(object_type=Page).include(lambda b: b.include_all_counters()).lazily()
+        )
+        assert lazy_page.value.title == "p1"
+        assert len(lazy_pages.value) == 2
+        assert _requests(session) == 1
+        assert session.counters_for("pages/1").get("views") == 1
+        assert session.counters_for("pages/2").get_all() == {"likes": 20, "views": 2}
+        assert _requests(session) == 1
+    with store.open_session() as session:
+        loaded = session.advanced.lazily.include_counters(["likes"]).load(["pages/1", "pages/2"])
+        assert sorted(loaded.value) == ["pages/1", "pages/2"]
+        assert session.counters_for("pages/2").get("likes") == 20
+        assert _requests(session) == 1
