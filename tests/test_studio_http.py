@@ -173,7 +173,13 @@ def test_index_pages_show_definitions_statistics_and_errors(tmp_path: Path) -> N
                 "select new { City = g.Key, Count = g.Sum(x => x.Count) }"
             ),
         )
-        store.maintenance.send(PutIndexesOperation(by_city))
+        half = IndexDefinition(
+            name="Orders/Half", maps={"from o in docs.Orders select new { Half = o.Total / 2 }"}
+        )
+        store.maintenance.send(PutIndexesOperation(by_city, half))
+        with store.open_session() as session:  # a map that fails on one document: an error
+            session.store({"Total": "x", "@metadata": {"@collection": "Orders"}}, "orders/<b>")
+            session.save_changes()
         with store.open_session() as session:  # an automatic index, too
             session.query(collection_name="Users").where_equals("City", "Oslo").to_list()
     with _client(tmp_path) as client:
@@ -189,6 +195,9 @@ def test_index_pages_show_definitions_statistics_and_errors(tmp_path: Path) -> N
         auto = client.get("/studio/db/shop/index", params={"name": "auto/Users/City"})
         assert auto.status_code == 200 and "automatic index" in auto.text
         assert client.get("/studio/db/shop/indexes?start=50").status_code == 200
+        failing = client.get("/studio/db/shop/index", params={"name": "orders/half"})
+        assert failing.status_code == 200 and "Orders/Half</h1>" in failing.text
+        assert "orders/&lt;b&gt;" in failing.text and "1 kept of 1" in failing.text
 
 
 def test_import_needs_the_token_and_checks_the_file(client: TestClient) -> None:
