@@ -244,12 +244,63 @@ def test_hostile_document_runs_nothing(served: str, watched: Watched) -> None:
     assert HOSTILE in (page.text_content("#content") or "")
     page.goto(served + "/studio/db/shop/query?q=from+%40all_docs")
     page.wait_for_selector("#results")
-    for path in ("/studio/db/shop", "/studio/db/shop/docs"):
+    # An index named and mapped with the same text: shown as text on its list and page.
+    index = {
+        "Name": "x" + HOSTILE,
+        "Maps": ['from d in docs select new { Note = "' + HOSTILE.replace('"', "'") + '" }'],
+    }
+    put = httpx.put(f"{served}/databases/shop/admin/indexes", json={"Indexes": [index]})
+    assert put.status_code == 200, put.text
+    page.goto(served + "/studio/db/shop/indexes")
+    page.click("#indexes tbody a")
+    page.wait_for_selector("#index-stats")
+    assert page.text_content("#index-name") == "x" + HOSTILE
+    assert HOSTILE.replace('"', "'") in (page.text_content(".index-map") or "")
+    for path in ("/studio/db/shop", "/studio/db/shop/docs", "/studio/db/shop/indexes"):
         page.goto(served + path)
     watched.shot("hostile")
     assert watched.dialogs == []
     assert page.locator("img").count() == 0
     assert page.evaluate("document.querySelectorAll('script').length") == 1  # ours only
+    assert watched.errors == []
+
+
+def test_map_reduce_index_shows_entries_and_definition(served: str, watched: Watched) -> None:
+    """An index put with the official client's operation: listed with its kind and counts,
+    its page shows the maps and reduce as text; a query on it from its page."""
+    ravendb = pytest.importorskip("ravendb")
+    from ravendb.documents.operations.indexes import PutIndexesOperation
+
+    for i, city in enumerate(["Oslo", "Oslo", "Rome"]):
+        _put(served, "shop", f"users/{i}", {"City": city, "@metadata": {"@collection": "Users"}})
+    definition = ravendb.IndexDefinition(
+        name="Users/ByCity",
+        maps={"from u in docs.Users select new { u.City, Count = 1 }"},
+        reduce=(
+            "from r in results group r by r.City into g "
+            "select new { City = g.Key, Count = g.Sum(x => x.Count) }"
+        ),
+    )
+    with ravendb.DocumentStore(served, "shop") as store:
+        store.initialize()
+        store.maintenance.send(PutIndexesOperation(definition))
+    page = watched.page
+    page.goto(served + "/studio/db/shop")
+    page.click(".actions a:has-text('Indexes')")
+    page.wait_for_selector("#indexes")
+    row = page.locator("#indexes tbody tr", has_text="Users/ByCity")
+    assert "map-reduce" in (row.text_content() or "")
+    watched.shot("indexes")
+    row.locator("a").click()
+    page.wait_for_selector("#index-stats")
+    assert page.text_content("#index-entries") == "3"
+    assert page.text_content("#index-results") == "2"
+    assert "g.Sum(x => x.Count)" in (page.text_content("#index-reduce") or "")
+    assert "docs.Users" in (page.text_content(".index-map") or "")
+    watched.shot("index")
+    page.click("a:has-text('Query this index')")
+    page.wait_for_selector("#results")
+    assert "Oslo" in (page.text_content("#results") or "")
     assert watched.errors == []
 
 

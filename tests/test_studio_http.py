@@ -64,6 +64,14 @@ BAD_INPUT = [
     ("GET", "/studio/db/shop/query?q=from+Users&params=%5B1%5D"),
     ("GET", "/studio/db/shop/query?q=from+Users&params=%7Bx"),
     ("GET", "/studio/no-such-page"),
+    ("GET", "/studio/db/shop/index"),
+    ("GET", "/studio/db/shop/index?name=nope"),
+    ("GET", "/studio/db/shop/index?name=%00"),
+    ("GET", "/studio/db/shop/index?name=" + "a" * 5000),
+    ("GET", "/studio/db/shop/index?name=Users%2FByName&start=-1"),
+    ("GET", "/studio/db/shop/indexes?start=x"),
+    ("GET", "/studio/db/shop/indexes?auto=1e9"),
+    ("GET", "/studio/db/nope/indexes"),
 ]
 
 
@@ -145,6 +153,51 @@ def test_document_page_lists_counters_and_attachments(tmp_path: Path) -> None:
         assert page.status_code == 200
         assert '&lt;b&gt;likes&lt;/b&gt;</td><td class="number">3<' in page.text
         assert "cover&lt;i&gt;.png" in page.text and "image/png" in page.text
+
+
+def test_index_pages_show_definitions_statistics_and_errors(tmp_path: Path) -> None:
+    from rookdb import DocumentStore
+    from rookdb.indexes import IndexDefinition
+    from rookdb.operations import PutIndexesOperation
+
+    with DocumentStore(urls=f"sqlite:///{tmp_path}", database="shop") as store:
+        with store.open_session() as session:
+            for i, city in enumerate(["Oslo", "Oslo", "<b>Rome</b>"]):
+                session.store({"City": city, "@metadata": {"@collection": "Users"}}, f"users/{i}")
+            session.save_changes()
+        by_city = IndexDefinition(
+            name="Users/<i>ByCity</i>",
+            maps={"from u in docs.Users select new { u.City, Count = 1 }"},
+            reduce=(
+                "from r in results group r by r.City into g "
+                "select new { City = g.Key, Count = g.Sum(x => x.Count) }"
+            ),
+        )
+        half = IndexDefinition(
+            name="Orders/Half", maps={"from o in docs.Orders select new { Half = o.Total / 2 }"}
+        )
+        store.maintenance.send(PutIndexesOperation(by_city, half))
+        with store.open_session() as session:  # a map that fails on one document: an error
+            session.store({"Total": "x", "@metadata": {"@collection": "Orders"}}, "orders/<b>")
+            session.save_changes()
+        with store.open_session() as session:  # an automatic index, too
+            session.query(collection_name="Users").where_equals("City", "Oslo").to_list()
+    with _client(tmp_path) as client:
+        listed = client.get("/studio/db/shop/indexes")
+        assert listed.status_code == 200, listed.text
+        assert "Users/&lt;i&gt;ByCity&lt;/i&gt;" in listed.text and "<i>" not in listed.text
+        assert "map-reduce" in listed.text and "auto/Users/City" in listed.text
+        page = client.get("/studio/db/shop/index", params={"name": "Users/<i>ByCity</i>"})
+        assert page.status_code == 200, page.text
+        assert 'id="index-entries">3<' in page.text and 'id="index-results">2<' in page.text
+        assert "g.Sum(x =&gt; x.Count)" in page.text  # the reduce as text
+        assert "No errors." in page.text
+        auto = client.get("/studio/db/shop/index", params={"name": "auto/Users/City"})
+        assert auto.status_code == 200 and "automatic index" in auto.text
+        assert client.get("/studio/db/shop/indexes?start=50").status_code == 200
+        failing = client.get("/studio/db/shop/index", params={"name": "orders/half"})
+        assert failing.status_code == 200 and "Orders/Half</h1>" in failing.text
+        assert "orders/&lt;b&gt;" in failing.text and "1 kept of 1" in failing.text
 
 
 def test_import_needs_the_token_and_checks_the_file(client: TestClient) -> None:
@@ -240,7 +293,9 @@ def test_fuzz_never_5xx(client: TestClient) -> None:
         path = path.replace("{database}", rng.choice(["shop", "nope", "%2F", "a" * 200, "'"]))
         method = rng.choice([*methods, "GET", "POST"])
         query = {
-            rng.choice(["id", "q", "params", "start", "collection", "prefix"]): rng.choice(TEXTS)
+            rng.choice(
+                ["id", "q", "params", "start", "collection", "prefix", "name", "auto"]
+            ): rng.choice(TEXTS)
         }
         answer = client.request(
             method,

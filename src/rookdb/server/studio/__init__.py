@@ -4,7 +4,8 @@ serve`` (issue 19).
 Server-rendered HTML (Jinja2, autoescaped; ``pages``) with a little vanilla JavaScript in a
 static file (``static/studio.js``: JSON checked before saving, recent queries remembered in
 the browser, the delete-database confirmation). Sessions, CSRF and the security headers are
-in ``guard``. ``routes`` gives the Starlette routes ``create_app`` adds to the server's.
+in ``guard``; import and export in ``transfers``; the index list and an index's page in
+``indexes``. ``routes`` gives the Starlette routes ``create_app`` adds to the server's.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from starlette.responses import PlainTextResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
 
-from rookdb.server.studio import transfers
+from rookdb.server.studio import indexes, transfers
 from rookdb.server.studio.guard import SECURITY_HEADERS, Guard
 from rookdb.server.studio.pages import Studio
 
@@ -40,6 +41,8 @@ STUDIO_ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("/studio/db/{database}/doc/delete", "delete_document", ("POST",)),
     ("/studio/db/{database}/new", "new_document", ("GET",)),
     ("/studio/db/{database}/query", "query", ("GET",)),
+    ("/studio/db/{database}/indexes", "index_list", ("GET",)),
+    ("/studio/db/{database}/index", "index_page", ("GET",)),
     ("/studio/db/{database}/transfer", "transfer_page", ("GET",)),
     ("/studio/db/{database}/export", "export_database", ("GET",)),
     ("/studio/db/{database}/import", "import_database", ("POST",)),
@@ -77,8 +80,9 @@ def routes(backend: Any, access: Any, limits: Any, databases: Any) -> list[BaseR
     found: list[BaseRoute] = [Route("/", _root, methods=["GET"])]
     for path, name, methods in STUDIO_ROUTES:
         handler: Callable[[Request, Any], Awaitable[Response]]
-        if hasattr(transfers, name):
-            handler = functools.partial(getattr(transfers, name), studio)
+        module = next((m for m in (transfers, indexes) if hasattr(m, name)), None)
+        if module is not None:
+            handler = functools.partial(getattr(module, name), studio)
         else:
             handler = getattr(studio, name)
         endpoint = studio.page(handler, login=name != "login_page")
