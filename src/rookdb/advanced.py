@@ -129,14 +129,23 @@ class Advanced(SessionPatches):
 
     def refresh(self, entity: T) -> T:
         """Reload ``entity`` in place from storage (one request), dropping local edits."""
+        state = self._refreshing(entity)
+        self._refreshed(state, self._session._reload(state))
+        return entity
+
+    def _refreshing(self, entity: object) -> DocumentState:
+        """``refresh`` before its request: the entity's state, its cached counters dropped."""
         self._session._check_open()
         state = self._map.by_entity(entity)
         if state is None:
             raise InvalidOperationError("cannot refresh an entity the session does not track")
         self._session._counters.forget(state.key)  # read again when asked
-        if not self._session._reload(state):
+        return state
+
+    @staticmethod
+    def _refreshed(state: DocumentState, found: bool) -> None:
+        if not found:
             raise DocumentNotFoundError(f"document {state.id!r} no longer exists in storage")
-        return entity
 
     def _state(self, entity: object) -> DocumentState:
         self._session._check_open()
@@ -168,12 +177,17 @@ class Advanced(SessionPatches):
 
     def exists(self, document_id: str) -> bool:
         """Whether the document exists; a request unless the session already knows."""
+        known = self._known_exists(document_id)
+        if known is not None:
+            return known
+        return document_id.lower() in self._session._fetch([document_id]).documents
+
+    def _known_exists(self, document_id: str) -> bool | None:
+        """``exists`` without a request: the answer where the session knows it, else None."""
         self._session._check_open()
         key = validate_id(document_id).lower()
         known, entity = self._map.known(key)
-        if known:
-            return entity is not None
-        return key in self._session._fetch([document_id]).documents
+        return (entity is not None) if known else None
 
     def get_tracked_entities(self) -> dict[str, Any]:
         """Tracked entities (not deleted) by document id."""

@@ -214,6 +214,10 @@ class QueryExecution(Generic[T]):
 
     def _run(self, query: Query) -> list[T]:
         results, stats = self._executor._execute_query(query, self._object_type, self._tracking)
+        return self._report(results, stats)
+
+    def _report(self, results: list[Any], stats: QueryStatistics) -> list[T]:
+        """``results``, after the ``statistics`` callbacks saw ``stats``."""
         for callback in self._statistics_callbacks:
             callback(stats)
         return results
@@ -226,10 +230,7 @@ class QueryExecution(Generic[T]):
 
     def first(self) -> T:
         """The first result; ``InvalidOperationError`` when there is none."""
-        results = self._run(dataclasses.replace(self.to_query(), take=1))
-        if not results:
-            raise InvalidOperationError("first(): the query returned no results")
-        return results[0]
+        return first_of(self._run(dataclasses.replace(self.to_query(), take=1)))
 
     def first_or_default(self, default: T | None = None) -> T | None:
         results = self._run(dataclasses.replace(self.to_query(), take=1))
@@ -237,14 +238,7 @@ class QueryExecution(Generic[T]):
 
     def single(self) -> T:
         """The only result; ``InvalidOperationError`` unless there is exactly one."""
-        results = self._run(dataclasses.replace(self.to_query(), take=2))
-        if len(results) != 1:
-            raise InvalidOperationError(
-                f"single(): expected exactly one result, the query returned {len(results)}"
-                if len(results) < 2
-                else "single(): expected exactly one result, the query returned more"
-            )
-        return results[0]
+        return single_of(self._run(dataclasses.replace(self.to_query(), take=2)))
 
     def single_or_default(self, default: T | None = None) -> T | None:
         results = self._run(dataclasses.replace(self.to_query(), take=2))
@@ -288,6 +282,24 @@ class QueryExecution(Generic[T]):
 
 
 Q = TypeVar("Q", bound="QueryExecution[Any]")
+
+
+def first_of(results: list[T]) -> T:
+    """``first()`` of the results of its query (sent with ``take=1``)."""
+    if not results:
+        raise InvalidOperationError("first(): the query returned no results")
+    return results[0]
+
+
+def single_of(results: list[T]) -> T:
+    """``single()`` of the results of its query (sent with ``take=2``)."""
+    if len(results) != 1:
+        raise InvalidOperationError(
+            f"single(): expected exactly one result, the query returned {len(results)}"
+            if len(results) < 2
+            else "single(): expected exactly one result, the query returned more"
+        )
+    return results[0]
 
 
 def count_of(query: Query) -> Callable[[list[Any], QueryStatistics], int]:

@@ -8,6 +8,7 @@ goes through ``_request`` (the request budget of S18).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -252,17 +253,29 @@ class DocumentSession(EventRegistration):
 
     def _load_one(self, document_id: str, object_type: type[Any] | None) -> Any:
         """``load(id)``: the most common call, kept short."""
+        key, done, entity = self._plan_one(document_id, object_type)
+        if done:
+            return entity
+        return self._finish_one(key, self._storage.get((document_id,)), object_type)
+
+    def _plan_one(self, document_id: str, object_type: type[Any] | None) -> tuple[str, bool, Any]:
+        """``load(id)`` before its request: (key, True, the entity) when the session knows
+        the id, else (key, False, None) with the request counted (``_finish_one`` reads it)."""
         key = validate_id(document_id).lower()
-        track = not self._no_tracking
-        if track:
+        if not self._no_tracking:
             known, entity = self._map.known(key)
             if known:
-                return entity
+                return key, True, entity
             record = self._included.pop(key, None)
             if record is not None:
-                return self._materialize(record, object_type, True)
+                return key, True, self._materialize(record, object_type, True)
         self._request()
-        record = self._storage.get((document_id,)).documents.get(key)
+        return key, False, None
+
+    def _finish_one(self, key: str, result: GetResult, object_type: type[Any] | None) -> Any:
+        """``load(id)`` after its request: the entity of what storage read, or None."""
+        record = result.documents.get(key)
+        track = not self._no_tracking
         if record is None:
             if track:
                 self._map.mark_missing(key)
@@ -277,20 +290,37 @@ class DocumentSession(EventRegistration):
         counters: tuple[str, ...] = (),
     ) -> dict[str, Any]:
         plan = self._plan_load(ids)
-        result = None
-        # Includes of documents the session already holds are not fetched again: only a
-        # request for unknown ids carries them. Counters are read for every id asked.
+        read = self._load_read(plan, paths, counters)
+        return self._finish_load(
+            plan, None if read is None else read(), object_type, paths, counters
+        )
+
+    def _load_read(
+        self,
+        plan: tuple[dict[str, str], dict[str, Any], list[str]],
+        paths: tuple[str, ...],
+        counters: tuple[str, ...],
+    ) -> Callable[[], GetResult] | None:
+        """The one storage read a load of ``plan`` needs (its request counted), to be called
+        (in a worker thread by the async session), or None.
+
+        Includes of documents the session already holds are not fetched again: only a
+        request for unknown ids carries them. Counters are read for every id asked."""
+        storage = self._storage
         if counters:
             self._request()
             read = IdsRead(tuple(plan[0].values()), paths, counters)
-            (got,) = self._storage.read_many([read])
-            assert isinstance(got, GetResult)
-            result = got
-            self._counters.included(result.counters, counters)
-        elif plan[2]:
+
+            def with_counters() -> GetResult:
+                (got,) = storage.read_many([read])
+                assert isinstance(got, GetResult)
+                return got
+
+            return with_counters
+        if plan[2]:
             self._request()
-            result = self._storage.get([plan[0][key] for key in plan[2]], paths)
-        return self._finish_load(plan, result, object_type, paths)
+            return functools.partial(storage.get, [plan[0][key] for key in plan[2]], paths)
+        return None
 
     def _plan_load(self, ids: list[str]) -> tuple[dict[str, str], dict[str, Any], list[str]]:
         """What a load of ``ids`` needs: the caller's first spelling of each key, what the
@@ -319,8 +349,12 @@ class DocumentSession(EventRegistration):
         result: GetResult | None,
         object_type: type[Any] | None,
         paths: tuple[str, ...],
+        counters: tuple[str, ...] = (),
     ) -> dict[str, Any]:
-        """The dict ``load`` returns for ``plan``, given what storage read of its keys."""
+        """The dict ``load`` returns for ``plan``, given what storage read of its keys (what
+        ``_load_read``'s call returned, or None)."""
+        if result is not None and counters:
+            self._counters.included(result.counters, counters)
         spelling, found, wanted = plan
         for key, entity in found.items():
             if entity is True and key in self._included:
@@ -591,7 +625,11 @@ class DocumentSession(EventRegistration):
     def _reload(self, state: DocumentState) -> bool:
         """Read ``state``'s document again and make its entity hold it, dropping local edits
         (``refresh``); False when storage no longer has it."""
-        record = self._fetch([state.id]).documents.get(state.key)
+        return self._reloaded(state, self._fetch([state.id]))
+
+    def _reloaded(self, state: DocumentState, result: GetResult) -> bool:
+        """``_reload`` after its request."""
+        record = result.documents.get(state.key)
         if record is None:
             return False
         self._refresh(state, record)

@@ -1,0 +1,194 @@
+"""The async session (issue 17): its reads, queries and saves, on memory, SQLite and
+PostgreSQL, and a cancelled ``save_changes`` that leaves the session agreeing with the
+database whatever the point it was cancelled at."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from rookdb import DocumentStore
+from rookdb.storage.base import Storage
+from rookdb.testing.backends import postgres_url
+
+
+@pytest.fixture(params=["memory", "sqlite", "postgres"])
+def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[DocumentStore]:
+    if request.param == "memory":
+        url = "memory://"
+    elif request.param == "sqlite":
+        url = f"sqlite:///{tmp_path}/data"
+    else:
+        pytest.importorskip("psycopg")
+        url = postgres_url()
+    database = f"async_{uuid.uuid4().hex[:10]}"
+    with DocumentStore(urls=url, database=database) as s:
+        yield s
+
+
+def run(coro: Any) -> Any:
+    return asyncio.run(coro)
+
+
+def test_load_store_save_query_and_tracking(store: DocumentStore) -> None:
+    async def scenario() -> None:
+        async with store.open_async_session() as session:
+            session.store({"Name": "Ada", "Age": 36}, "people/1")
+            session.store({"Name": "Bob", "Age": 20}, "people/2")
+            assert session.has_changes()
+            await session.save_changes()
+            assert not session.has_changes()
+        async with store.open_async_session() as session:
+            ada = await session.load("people/1")
+            assert ada["Name"] == "Ada"
+            assert await session.load("people/1") is ada  # tracked: no second request
+            assert session.number_of_requests == 1
+            both = await session.load(["people/2", "people/3"])
+            assert both["people/2"]["Name"] == "Bob" and both["people/3"] is None
+            ada["Age"] = 37
+            assert "people/1" in session.advanced.what_changed()
+            await session.save_changes()
+            assert await session.exists("people/2")
+            assert not await session.exists("people/3")
+            query = session.query(collection_name="People")
+            names = [p["Name"] for p in await query.order_by("Name").to_list()]
+            assert names == ["Ada", "Bob"]
+            young = session.query(collection_name="People").where_less_than("Age", 30)
+            assert (await young.single())["Name"] == "Bob"
+            assert await session.query(collection_name="People").count() == 2
+            assert [p async for p in session.query(collection_name="People")]
+            assert len(await session.load_starting_with("people/")) == 2
+            ada["Age"] = 1
+            await session.refresh(ada)
+            assert ada["Age"] == 37
+            session.delete("people/2")
+            await session.save_changes()
+        with store.open_session() as sync:
+            assert sync.load("people/1")["Age"] == 37
+            assert sync.load("people/2") is None
+
+    run(scenario())
+
+
+class _Gate:
+    """Holds ``Storage.apply`` in its worker thread until released: a save to cancel
+    while storage writes."""
+
+    def __init__(self, storage: Storage, fail: bool = False) -> None:
+        self.entered = threading.Event()
+        self.release = threading.Event()
+        self._apply = storage.apply
+        self._fail = fail
+
+    def apply(self, batch: Any) -> Any:
+        self.entered.set()
+        self.release.wait(10)
+        if self._fail:
+            raise RuntimeError("storage failed")
+        return self._apply(batch)
+
+
+@pytest.mark.parametrize("point", ["before", "during", "after"])
+def test_a_cancelled_save_is_all_or_nothing_and_the_session_knows(
+    store: DocumentStore, point: str
+) -> None:
+    async def scenario() -> None:
+        session = store.open_async_session()
+        session.store({"Name": "Ada"}, "people/1")
+        session.store({"Name": "Bob"}, "people/2")
+        storage = session.session._storage
+        gate = _Gate(storage)
+        storage.apply = gate.apply  # type: ignore[method-assign]
+        try:
+            task = asyncio.create_task(session.save_changes())
+            if point == "before":
+                task.cancel()  # before the task ran: nothing sent
+            elif point == "during":
+                while not gate.entered.is_set():
+                    await asyncio.sleep(0.001)
+                task.cancel()
+                await asyncio.sleep(0.01)
+                gate.release.set()
+            else:
+                gate.release.set()
+                while not gate.entered.is_set():
+                    await asyncio.sleep(0.001)
+                # The write ends while the task waits: cancelled as its result arrives
+                # (or just after the save ended: then nothing is cancelled).
+                while not task.done() and not gate.release.is_set():
+                    await asyncio.sleep(0)
+                task.cancel()
+            if point != "before":
+                gate.release.set()
+            try:
+                await task
+            except asyncio.CancelledError:
+                pass
+            else:
+                assert point == "after"
+        finally:
+            del storage.apply
+        with store.open_session() as sync:
+            found = sync.load(["people/1", "people/2"])
+        written = [v is not None for v in found.values()]
+        assert written in ([True, True], [False, False])  # all or nothing
+        assert session.has_changes() is not written[0]  # the session agrees
+        if written[0]:
+            assert session.advanced.get_change_vector_for(
+                await session.load("people/1")
+            ) == sync_change_vector(store, "people/1")
+
+    run(scenario())
+
+
+def sync_change_vector(store: DocumentStore, document_id: str) -> str | None:
+    with store.open_session() as sync:
+        return sync.advanced.get_change_vector_for(sync.load(document_id))
+
+
+def test_a_cancelled_save_that_failed_wrote_nothing(store: DocumentStore) -> None:
+    async def scenario() -> None:
+        session = store.open_async_session()
+        session.store({"Name": "Ada"}, "people/1")
+        storage = session.session._storage
+        gate = _Gate(storage, fail=True)
+        storage.apply = gate.apply  # type: ignore[method-assign]
+        try:
+            task = asyncio.create_task(session.save_changes())
+            while not gate.entered.is_set():
+                await asyncio.sleep(0.001)
+            task.cancel()
+            gate.release.set()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        finally:
+            del storage.apply
+        assert session.has_changes()
+        await session.save_changes()  # the session can save it again
+        with store.open_session() as sync:
+            assert sync.load("people/1") is not None
+
+    run(scenario())
+
+
+def test_concurrent_sessions_on_one_loop(store: DocumentStore) -> None:
+    async def one(i: int) -> None:
+        async with store.open_async_session() as session:
+            session.store({"N": i}, f"items/{i}")
+            await session.save_changes()
+            loaded = await session.load(f"items/{i}")
+            loaded["N"] = i * 10
+            await session.save_changes()
+
+    async def scenario() -> None:
+        await asyncio.gather(*(one(i) for i in range(16)))
+        async with store.open_async_session() as session:
+            found = await session.load([f"items/{i}" for i in range(16)])
+            assert [found[f"items/{i}"]["N"] for i in range(16)] == [i * 10 for i in range(16)]
+
+    run(scenario())
