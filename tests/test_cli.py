@@ -18,7 +18,8 @@ from click.testing import CliRunner, Result
 
 from rookdb import DocumentStore
 from rookdb.cli import main
-from rookdb.operations import ConfigureRevisionsOperation
+from rookdb.indexes import IndexDefinition
+from rookdb.operations import ConfigureRevisionsOperation, PutIndexesOperation
 from rookdb.revisions import RevisionsCollectionConfiguration, RevisionsConfiguration
 
 # A command is another process: its storage must outlive it and be shared with this one.
@@ -263,6 +264,21 @@ def test_stats(store: DocumentStore, store_url: str) -> None:
     assert as_json["Collections"] == {"Employees": 2, "products": 1}
 
 
+def test_indexes(store: DocumentStore, store_url: str) -> None:
+    seed(store)
+    result = run(store_url, "indexes", "-d", store.database)
+    assert result.exit_code == 0 and "no indexes" in result.output, result.output
+    definition = IndexDefinition(
+        name="Products/ByPrice", maps={"from p in docs.products select new { p.price }"}
+    )
+    store.maintenance.send(PutIndexesOperation(definition))
+    result = run(store_url, "indexes", "-d", store.database)
+    assert result.exit_code == 0, result.output
+    assert "Products/ByPrice" in result.output and "1 entries" in result.output
+    as_json = orjson.loads(run(store_url, "indexes", "-d", store.database, "--json").output)
+    assert [s["Name"] for s in as_json] == ["Products/ByPrice"]
+
+
 def test_a_bad_database_name_or_url_is_a_clear_error(store_url: str) -> None:
     result = run(store_url, "stats", "-d", "../etc")
     assert result.exit_code == 1 and "ConfigurationError" in result.output
@@ -283,7 +299,13 @@ def test_a_url_in_memory_is_refused_by_every_command(url: str, tmp_path: Path) -
 
 # -- read-only commands create nothing -------------------------------------------------------
 
-READ_ONLY = [["stats"], ["get", "employees/1"], ["query", "from Employees"], ["export", "-"]]
+READ_ONLY = [
+    ["stats"],
+    ["indexes"],
+    ["get", "employees/1"],
+    ["query", "from Employees"],
+    ["export", "-"],
+]
 
 
 @pytest.mark.parametrize("command", READ_ONLY, ids=lambda c: c[0])

@@ -49,7 +49,7 @@ def test_a_format_3_sqlite_file_gets_its_counters_table(tmp_path: Path) -> None:
     _check(url)
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == FORMAT_VERSION == 4
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == FORMAT_VERSION == 5
     finally:
         conn.close()
 
@@ -72,4 +72,4 @@ def test_a_format_3_postgres_schema_gets_its_counters_table(store_url: str) -> N
         version = conn.execute(
             f"SELECT value FROM {s}.meta WHERE name = 'format_version'"
         ).fetchone()
-    assert version is not None and version[0] == str(postgres_storage.FORMAT_VERSION) == "4"
+    assert version is not None and version[0] == str(postgres_storage.FORMAT_VERSION) == "5"

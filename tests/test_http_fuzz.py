@@ -516,6 +516,61 @@ def _import_revisions(rng: random.Random, q: list[tuple[str, str | bytes]]) -> b
     return orjson.dumps({"Revisions": rng.choice([[revision], [revision, revision], {}, [5]])})
 
 
+_MAPS = [
+    "from o in docs.Orders select new { o.Company, Count = 1 }",
+    "from o in docs.Orders select new { Total = o.Total / 2 }",
+    "from o in docs.Orders let c = LoadDocument(o.Company) select new { c.Name }",
+    "map('Orders', o => ({ Company: o.Company }))",
+    "from o in docs.Orders select o.Foo(",
+    "from o in docs.Orders select new { o.Company }" * 200,
+]
+_REDUCES = [
+    None,
+    "from r in results group r by r.Company into g select new { Company = g.Key, "
+    "Count = g.Sum(x => x.Count) }",
+    "from r in results select r",
+]
+
+
+def _put_indexes(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    definition: dict[str, Any] = {
+        "Name": rng.choice(["Orders/ByCompany", "Auto/x", "", _text(rng), None, 5]),
+        "Maps": rng.choice([[rng.choice(_MAPS)], [], [5], "x", None]),
+        "Reduce": rng.choice(_REDUCES),
+        "Fields": rng.choice(
+            [{}, {"Company": {"Indexing": "Search", "Storage": "Yes"}}, {"x": 5}, [1]]
+        ),
+    }
+    if rng.random() < 0.2:
+        definition[rng.choice(["Priority", "LockMode", "State", "IndexType"])] = _text(rng)
+    return orjson.dumps({"Indexes": rng.choice([[definition], [definition, definition], {}, 5])})
+
+
+def _indexes(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    choice = rng.random()
+    if choice < 0.4:
+        q.append(("name", rng.choice(["Orders/ByCompany", "nope", _text(rng)])))
+    elif choice < 0.8:
+        q += [("start", rng.choice(["0", "1", "-1", "x"])), ("pageSize", str(rng.randrange(30)))]
+        if rng.random() < 0.5:
+            q.append(("namesOnly", rng.choice(["true", "false", "x"])))
+    else:  # the official client's GetIndexesOperation: "&pageSize25 " without "="
+        q += [("start", "0"), ("pageSize" + str(rng.randrange(30)) + " ", "")]
+    return None
+
+
+def _index_statistics(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    if rng.random() < 0.6:
+        q.append(("name", rng.choice(["Orders/ByCompany", "nope", _text(rng)])))
+    return None
+
+
+def _index_errors(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    for _ in range(rng.randrange(3)):
+        q.append(("name", rng.choice(["Orders/ByCompany", "nope", _text(rng)])))
+    return None
+
+
 MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes | None]] = {
     "docs": _docs,
     "write_document": _write_document,
@@ -555,6 +610,10 @@ MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes
     "revisions_bin": _revisions_bin,
     "revisions_config": _revisions_config,
     "import_revisions": _import_revisions,
+    "put_indexes": _put_indexes,
+    "indexes": _indexes,
+    "index_statistics": _index_statistics,
+    "index_errors": _index_errors,
 }
 
 #: Query-string parameters the routes read, for mutations to aim at.

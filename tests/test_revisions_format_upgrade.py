@@ -53,7 +53,7 @@ def test_a_format_2_sqlite_file_gets_its_revisions_table(tmp_path: Path) -> None
     _check(url)
     conn = sqlite3.connect(path)
     try:
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == FORMAT_VERSION == 4
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == FORMAT_VERSION == 5
     finally:
         conn.close()
 
@@ -77,4 +77,4 @@ def test_a_format_2_postgres_schema_gets_its_revisions_table(store_url: str) -> 
         version = conn.execute(
             f"SELECT value FROM {s}.meta WHERE name = 'format_version'"
         ).fetchone()
-    assert version is not None and version[0] == str(postgres_storage.FORMAT_VERSION) == "4"
+    assert version is not None and version[0] == str(postgres_storage.FORMAT_VERSION) == "5"

@@ -115,7 +115,7 @@ def test_database_names_cannot_leave_the_data_directory(server: str, name: str) 
 
 
 def test_unknown_routes_are_501_in_ravendb_shape(server: str) -> None:
-    answer = httpx.get(f"{server}/databases/x/indexes")
+    answer = httpx.get(f"{server}/databases/x/subscriptions")
     assert answer.status_code == 501
     assert answer.json()["Type"] == "Raven.Client.Exceptions.NotSupportedException"
 

@@ -120,6 +120,30 @@ class WrappedStorage(Storage):
     def get_revisions_bin(self, start=0, page_size=25):
         return self.inner.get_revisions_bin(start, page_size)
 
+    def put_indexes(self, definitions):
+        return self.inner.put_indexes(definitions)
+
+    def get_index(self, name):
+        return self.inner.get_index(name)
+
+    def get_indexes(self, start=0, page_size=25):
+        return self.inner.get_indexes(start, page_size)
+
+    def get_index_names(self, start=0, page_size=25):
+        return self.inner.get_index_names(start, page_size)
+
+    def delete_index(self, name):
+        self.inner.delete_index(name)
+
+    def reset_index(self, name):
+        self.inner.reset_index(name)
+
+    def index_statistics(self, name=None):
+        return self.inner.index_statistics(name)
+
+    def index_errors(self, names=None):
+        return self.inner.index_errors(names)
+
     def close(self):
         self.inner.close()
 

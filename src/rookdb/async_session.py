@@ -233,9 +233,12 @@ class AsyncDocumentQuery(Generic[T]):
 
     async def _run(self, built: Query) -> list[T]:
         query = self._query
-        found, stats = await self._session._execute_query(
-            built, query._object_type, query._tracking
-        )
+        execute = self._session._execute_query
+        found, stats = await execute(built, query._object_type, query._tracking)
+        wait = query._stale_wait()
+        while wait is not None and (pause := wait.next_pause(stats)) is not None:
+            await asyncio.sleep(pause)
+            found, stats = await execute(built, query._object_type, query._tracking)
         return query._report(found, stats)
 
     async def to_list(self) -> list[T]:

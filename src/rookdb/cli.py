@@ -37,8 +37,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 def main() -> None:
     """rookdb: a document database for Python with the RavenDB session model.
 
-    get, query, stats and export only read: they create nothing, and a database that does not
-    exist is an error that names the databases there are. import creates its database.
+    get, query, stats, indexes and export only read: they create nothing, and a database
+    that does not exist is an error that names the databases there are. import creates its
+    database.
     """
 
 
@@ -225,6 +226,30 @@ def stats(url: str, database: str, as_json: bool) -> None:
             statistics.count_of_unique_attachments,
         )
         click.echo(f"attachments {attachments:,} ({unique:,} distinct contents)")
+
+
+@main.command()
+@_on_database
+@click.option("--json", "as_json", is_flag=True, help="Print RavenDB's IndexStats JSON.")
+@_reports_errors
+def indexes(url: str, database: str, as_json: bool) -> None:
+    """List the database's user-defined indexes: type, state, entries, reduce results and
+    errors (an index still being built after a put says Building, and is stale)."""
+    with _reading(url, database) as (backend, name):
+        found = backend.database(name).index_statistics()
+    if as_json:
+        click.echo(_json([s.to_json() for s in found], pretty=True))
+        return
+    if not found:
+        click.echo("no indexes")
+        return
+    width = max(len(s.name) for s in found)
+    for s in found:
+        results = f"  {s.reduce_results_count:,} results" if s.type.endswith("MapReduce") else ""
+        click.echo(
+            f"{s.name:<{width}}  {s.type:<18} {s.state:<8}  {s.entries_count:>10,} entries"
+            f"{results}  {s.errors_count:,} errors"
+        )
 
 
 def _progress(length: int, label: str) -> Any:

@@ -208,6 +208,16 @@ class IndexEvaluationError(RookError):
         self.document_id = document_id
 
 
+class IndexDoesNotExistError(RookError):
+    """No index of that name (RavenDB's ``IndexDoesNotExistException``): a query of an index,
+    or an index operation, named one the database does not have."""
+
+
+class NonStaleResultsTimeoutError(RookError, TimeoutError):
+    """``wait_for_non_stale_results()`` waited its time and the index was still stale
+    (RavenDB's ``TimeoutException`` for it): an index still being built after a put."""
+
+
 class PatchError(RookError, ValueError):
     """A patch does not apply to its document: a JSON Patch (RFC 6902) whose ``test``
     operation failed, a path that is not there, a malformed operation; a typed session patch

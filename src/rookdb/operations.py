@@ -251,3 +251,31 @@ class ConfigureRevisionsOperation(MaintenanceOperation[ConfigureRevisionsOperati
         return ConfigureRevisionsOperationResult(
             storage.configure_revisions(self.configuration.to_json())
         )
+
+
+# Index operations live beside their storage calls; named here too, as RavenDB's are.
+from rookdb.index_operations import (  # noqa: E402
+    DeleteIndexOperation,
+    GetIndexErrorsOperation,
+    GetIndexesOperation,
+    GetIndexesStatisticsOperation,
+    GetIndexNamesOperation,
+    GetIndexOperation,
+    GetIndexStatisticsOperation,
+    PutIndexesOperation,
+    PutIndexResult,
+    ResetIndexOperation,
+)
+
+__all__ += [
+    "DeleteIndexOperation",
+    "GetIndexErrorsOperation",
+    "GetIndexNamesOperation",
+    "GetIndexOperation",
+    "GetIndexStatisticsOperation",
+    "GetIndexesOperation",
+    "GetIndexesStatisticsOperation",
+    "PutIndexResult",
+    "PutIndexesOperation",
+    "ResetIndexOperation",
+]

@@ -38,6 +38,8 @@ from rookdb.errors import (
     DatabaseAlreadyExistsError,
     DatabaseDoesNotExistError,
     DocumentNotFoundError,
+    IndexCompilationError,
+    IndexDoesNotExistError,
     InvalidCollectionNameError,
     InvalidIdError,
     OutcomeUnknownError,
@@ -202,6 +204,8 @@ _ERRORS: list[tuple[type[RookError], int, str]] = [
     # RavenDB's own answer is its JSON Patch library's exception, unknown to its clients (they
     # raise RavenException for it); a bad request it is, never a 5xx.
     (PatchError, 400, "BadRequestException"),
+    (IndexCompilationError, 400, "Compilation.IndexCompilationException"),
+    (IndexDoesNotExistError, 404, "Documents.Indexes.IndexDoesNotExistException"),
     (InvalidCollectionNameError, 400, "BadRequestException"),
     (InvalidIdError, 400, "BadRequestException"),
     (SerializationError, 400, "BadRequestException"),

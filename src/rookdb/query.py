@@ -14,10 +14,16 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
-from rookdb.errors import InvalidOperationError, QueryError, SerializationError
+from rookdb.errors import (
+    InvalidOperationError,
+    NonStaleResultsTimeoutError,
+    QueryError,
+    SerializationError,
+)
 
 if TYPE_CHECKING:
     from rookdb.includes import IncludeBuilder
@@ -197,6 +203,7 @@ class QueryExecution(Generic[T]):
         self._object_type = object_type
         self._tracking = True
         self._statistics_callbacks: list[Callable[[QueryStatistics], None]] = []
+        self._wait_for_non_stale: float | None = None
 
     def to_query(self) -> Query:
         """The immutable AST of this query."""
@@ -212,9 +219,27 @@ class QueryExecution(Generic[T]):
         self._statistics_callbacks.append(callback)
         return self
 
+    def wait_for_non_stale_results(self: Q, timeout: float | None = None) -> Q:
+        """Answer only from an index that is up to date (RavenDB's): rookdb's indexes are
+        written with the documents, so only an index still being built after a put (by
+        another process) is stale; the query is run again until it is not, for at most
+        ``timeout`` seconds (15 unless given), then ``NonStaleResultsTimeoutError``."""
+        self._wait_for_non_stale = 15.0 if timeout is None else float(timeout)
+        return self
+
     def _run(self, query: Query) -> list[T]:
         results, stats = self._executor._execute_query(query, self._object_type, self._tracking)
+        wait = self._stale_wait()
+        while wait is not None and (pause := wait.next_pause(stats)) is not None:
+            time.sleep(pause)
+            results, stats = self._executor._execute_query(query, self._object_type, self._tracking)
         return self._report(results, stats)
+
+    def _stale_wait(self) -> StaleWait | None:
+        """The wait of ``wait_for_non_stale_results``, if asked, started now."""
+        if self._wait_for_non_stale is None:
+            return None
+        return StaleWait(self._wait_for_non_stale)
 
     def _report(self, results: list[Any], stats: QueryStatistics) -> list[T]:
         """``results``, after the ``statistics`` callbacks saw ``stats``."""
@@ -284,6 +309,29 @@ class QueryExecution(Generic[T]):
 Q = TypeVar("Q", bound="QueryExecution[Any]")
 
 
+class StaleWait:
+    """``wait_for_non_stale_results``: how long to pause before asking a stale query again
+    (10 ms, doubling up to 0.5 s), until ``timeout`` seconds have passed."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self.pause = 0.01
+
+    def next_pause(self, stats: QueryStatistics) -> float | None:
+        """None when ``stats`` are not stale, else the pause before the next try;
+        ``NonStaleResultsTimeoutError`` past the deadline."""
+        if not stats.is_stale:
+            return None
+        if time.monotonic() >= self.deadline:
+            raise NonStaleResultsTimeoutError(
+                f"the index {stats.index_name!r} was still stale after "
+                f"{self.timeout:g} s (wait_for_non_stale_results)"
+            )
+        pause, self.pause = self.pause, min(self.pause * 2, 0.5)
+        return pause
+
+
 def first_of(results: list[T]) -> T:
     """``first()`` of the results of its query (sent with ``take=1``)."""
     if not results:
@@ -331,9 +379,10 @@ class DocumentQuery(QueryExecution[T]):
         executor: QueryExecutor,
         object_type: type[T] | None,
         collection: str | None,
+        index_name: str | None = None,
     ) -> None:
         super().__init__(executor, object_type)
-        self._query = Query(collection=collection)
+        self._query = Query(collection=collection, index_name=index_name)
         self._groups: list[_Group] = [_Group()]
 
     # -- building ----------------------------------------------------------------------------

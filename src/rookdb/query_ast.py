@@ -291,9 +291,19 @@ class Query:
     #: Counters of the documents found, read with them (``include counters(...)``): names,
     #: or ``"@all_counters"`` for every one.
     counters: tuple[str, ...] = ()
+    #: The user-defined index the query reads (``from index 'Orders/ByCompany'``), None for
+    #: a collection (or every document). Its predicates and orders then name the index's
+    #: fields: a map index answers the documents its entries come from, a map-reduce index
+    #: its results (``rookdb.storage.relational.index_query``).
+    index_name: str | None = None
 
     def __post_init__(self) -> None:
         check_count(self.skip, "skip")
+        if self.index_name is not None:
+            if type(self.index_name) is not str or not self.index_name.strip():
+                raise QueryError("an index query names its index")
+            if self.collection is not None:
+                raise QueryError("a query reads an index or a collection, not both")
         if self.select_as and len(self.select_as) != len(self.select):
             raise QueryError("select_as names one key per selected field")
         if self.take is not None:

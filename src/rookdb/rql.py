@@ -423,17 +423,25 @@ class _Parser:
         if self.token.kind == "name" and self.token.text.lower() == "declare":
             raise self.error("declare (a JavaScript function) is not supported by rookdb")
         self.expect_keyword("from")
+        index_name: str | None = None
         if self.keyword("index"):
-            raise self.error("static indexes are not supported; query a collection")
+            if self.token.kind != "string":
+                raise self.error("expected the index's name, quoted: from index 'Orders/Totals'")
+            index_name = unquote(self.token, self.text)
         token = self.token
-        if token.kind == "string":
-            collection: str | None = unquote(token, self.text)
+        collection: str | None = None
+        if index_name is not None:
+            pass
+        elif token.kind == "string":
+            collection = unquote(token, self.text)
         elif token.kind == "name" and token.text.lower() not in KEYWORDS:
             collection = token.text
         else:
             raise self.error("expected a collection name")
         self.index += 1
-        if collection is not None and collection.lower() == ALL_DOCS:
+        if index_name is not None:
+            pass
+        elif collection is not None and collection.lower() == ALL_DOCS:
             collection = None
         elif collection is not None:
             try:
@@ -501,6 +509,7 @@ class _Parser:
             distinct,
             tuple(select_as) if any(k != f for k, f in zip(select_as, select, strict=True)) else (),
             tuple(dict.fromkeys(counters)),
+            index_name,
         )
 
     def from_alias(self) -> None:

@@ -100,7 +100,9 @@ def print_query(query: Query) -> tuple[str, dict[str, Scalar]]:
     """RQL text for ``query`` and the parameters it names: every value is a parameter."""
     printer = _Printer()
     collection = query.collection
-    if collection is None:
+    if query.index_name is not None:
+        parts = [f"from index {_quote(query.index_name)}"]
+    elif collection is None:
         parts = [f"from {ALL_DOCS}"]
     elif _PLAIN_NAME.fullmatch(collection) and collection.lower() not in KEYWORDS:
         parts = [f"from {collection}"]

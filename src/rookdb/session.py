@@ -760,13 +760,32 @@ class DocumentSession(EventRegistration):
         collection_name: str | None = None,
         index_name: str | None = None,
     ) -> DocumentQuery[T]:
-        """A lazy query over the collection of ``object_type`` (or ``collection_name``)."""
+        """A lazy query over the collection of ``object_type`` (or ``collection_name``), or
+        over the user-defined index ``index_name`` (``query_index``)."""
         self._check_open()
         if index_name is not None:
-            raise InvalidOperationError("static indexes are not supported; query a collection")
+            if collection_name is not None:
+                raise InvalidOperationError("a query reads an index or a collection, not both")
+            return self.query_index(index_name, object_type)
         if collection_name is None and object_type is not None and object_type is not dict:
             collection_name = self._store.type_info(object_type)[0]
         return DocumentQuery(self, object_type, collection_name)
+
+    def query_index(self, index_name: str, object_type: type[T] | None = None) -> DocumentQuery[T]:
+        """A lazy query of the user-defined index ``index_name`` (RavenDB's): its predicates
+        and orders name the index's fields; a map index answers the documents it indexed
+        (as ``object_type``), a map-reduce index its results (untracked)."""
+        self._check_open()
+        if not isinstance(index_name, str) or not index_name.strip():
+            raise InvalidOperationError("query_index() takes the index's name")
+        return DocumentQuery(self, object_type, None, index_name=index_name)
+
+    def query_index_type(
+        self, index_type: type[Any], object_type: type[T] | None = None
+    ) -> DocumentQuery[T]:
+        """``query_index`` of the index an index creation task class defines
+        (``session.query_index_type(Orders_ByCompany, Order)``)."""
+        return self.query_index(index_type().index_name, object_type)
 
     def _query_value(self, value: Any) -> Any:
         # One encoder for fields and parameters, this store's hooks included (SPEC D2).

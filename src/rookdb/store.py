@@ -277,6 +277,19 @@ class DocumentStore(EventRegistration):
                 )
         return hilo.next_id(collection.lower())
 
+    def execute_index(self, task: Any, database: str | None = None) -> None:
+        """Put the index of creation ``task`` (RavenDB's ``execute_index``): the documents
+        already there are indexed before this returns."""
+        from rookdb.index_operations import put_tasks
+
+        put_tasks(self, [task], database)
+
+    def execute_indexes(self, tasks: list[Any], database: str | None = None) -> None:
+        """Put the indexes of creation ``tasks`` together (one refused: none is put)."""
+        from rookdb.index_operations import put_tasks
+
+        put_tasks(self, tasks, database)
+
     def open_session(
         self,
         database: str | SessionOptions | None = None,

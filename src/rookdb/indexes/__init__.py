@@ -17,6 +17,7 @@ from rookdb.indexes.creation_tasks import (
     AbstractIndexCreationTaskBase,
     AbstractJavaScriptIndexCreationTask,
     AbstractMultiMapIndexCreationTask,
+    IndexCreation,
 )
 from rookdb.indexes.definitions import (
     FieldIndexing,
@@ -41,6 +42,7 @@ __all__ = [
     "FieldIndexing",
     "FieldStorage",
     "FieldTermVector",
+    "IndexCreation",
     "IndexDefinition",
     "IndexDeploymentMode",
     "IndexFieldOptions",

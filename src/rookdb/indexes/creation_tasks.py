@@ -16,8 +16,8 @@ overridden. ``create_index_definition()`` makes its ``IndexDefinition``::
             self._index("Company", FieldIndexing.SEARCH)
 
 The attribute names (``_indexes_strings``, ``_index_suggestions``, ...) are the official
-client's, which its users' tests reach into. Putting the index (``execute``) comes with
-index storage.
+client's, which its users' tests reach into. ``task.execute(store)`` puts the index, and
+``IndexCreation.create_indexes(tasks, store)`` several at once.
 """
 
 from __future__ import annotations
@@ -43,6 +43,7 @@ __all__ = [
     "AbstractIndexCreationTaskBase",
     "AbstractJavaScriptIndexCreationTask",
     "AbstractMultiMapIndexCreationTask",
+    "IndexCreation",
 ]
 
 #: The field name that stands for every field (``_store_all_fields``).
@@ -81,6 +82,14 @@ class AbstractIndexCreationTaskBase:
 
     def create_index_definition(self) -> IndexDefinition:
         raise NotImplementedError
+
+    def execute(self, store: Any, conventions: Any = None, database: str | None = None) -> None:
+        """Put this index in ``store``'s database (or ``database``); the documents already
+        there are indexed before this returns. (``conventions`` is accepted, as RavenDB's
+        signature has it, and unused.)"""
+        from rookdb.index_operations import put_tasks
+
+        put_tasks(store, [self], database)
 
     def _common(self, definition: IndexDefinition) -> IndexDefinition:
         name = self.index_name
@@ -256,3 +265,19 @@ class AbstractJavaScriptIndexCreationTask(AbstractIndexCreationTaskBase):
         definition = self._common(definition)
         definition.additional_sources = dict(self.additional_sources or {})
         return definition
+
+
+class IndexCreation:
+    """RavenDB's ``IndexCreation``: put several creation tasks' indexes at once."""
+
+    @staticmethod
+    def create_indexes(
+        tasks: list[AbstractIndexCreationTaskBase],
+        store: Any,
+        conventions: Any = None,
+        database: str | None = None,
+    ) -> None:
+        """Put the indexes of ``tasks`` in one operation (one refused: none is put)."""
+        from rookdb.index_operations import put_tasks
+
+        put_tasks(store, tasks, database)

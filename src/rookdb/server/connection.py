@@ -7,6 +7,10 @@ it sets no size limit on the head either. Here every head must be complete withi
 ``Limits.header_timeout_s`` of its first byte (of the connection, for the first request), and
 a head still incomplete after ``Limits.max_header_bytes`` is refused; the answer is 408 or 431
 in RavenDB's error shape and the connection is closed. Malformed HTTP gets that shape too (400).
+
+RavenDB's ``RESET /indexes`` uses a method httptools' parser does not know (it refuses it as
+malformed): a request that begins a read with ``RESET `` reaches the application as ``PURGE``
+(one it knows, of the same length), which the index routes take for ``RESET``.
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ class _LimitedHttpProtocol(HttpToolsProtocol):
         super().__init__(*args, **kwargs)
         self._head_deadline: asyncio.TimerHandle | None = None
         self._head_bytes = 0
+        self._at_message_start = True
 
     # -- the head's deadline -----------------------------------------------------------------
 
@@ -71,7 +76,14 @@ class _LimitedHttpProtocol(HttpToolsProtocol):
 
     # -- the head's size ---------------------------------------------------------------------
 
+    def on_message_complete(self) -> None:
+        super().on_message_complete()
+        self._at_message_start = True
+
     def data_received(self, data: bytes) -> None:
+        if self._at_message_start and data[:6] == b"RESET ":
+            data = b"PURGE " + data[6:]  # see the module's docstring
+        self._at_message_start = False
         super().data_received(data)
         if self._head_deadline is not None and not self.transport.is_closing():
             # Still in a head after this read. (httptools buffers a header until it is whole,

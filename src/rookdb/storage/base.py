@@ -19,6 +19,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from rookdb.errors import InvalidOperationError
+from rookdb.indexes.definitions import IndexDefinition
 from rookdb.query import Query
 from rookdb.storage.identities import check_client_configuration, new_configuration_etag
 from rookdb.storage.records import (
@@ -30,6 +31,8 @@ from rookdb.storage.records import (
     DatabaseStatistics,
     DocumentRecord,
     GetResult,
+    IndexErrors,
+    IndexStatistics,
     ProjectionRow,
     PutCommand,
     QueryResult,
@@ -199,6 +202,46 @@ class Storage(abc.ABC):
         has that content; it raises ``StorageError`` if the content went meanwhile. None when
         there is no such attachment."""
         raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no attachments")
+
+    # -- user-defined indexes (``rookdb.storage.relational.index_maintenance``) ---------------
+    # Kept in step with the documents in each batch's transaction; queries name one with
+    # ``Query.index_name``. These defaults: the backend keeps no indexes.
+
+    def put_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
+        """Store ``definitions`` (each checked by ``compile_index`` first: one refused
+        refuses them all with ``IndexCompilationError``, nothing stored) and index the
+        documents already there; an index put again unchanged is left as it is. The names."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
+    def get_index(self, name: str) -> IndexDefinition | None:
+        """The definition of index ``name`` (any case), None when there is none."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
+    def get_indexes(self, start: int = 0, page_size: int = 25) -> list[IndexDefinition]:
+        """The definitions of the indexes in name order: ``start`` skipped, ``page_size``."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
+    def get_index_names(self, start: int = 0, page_size: int = 25) -> list[str]:
+        """The names of the indexes in name order: ``start`` skipped, ``page_size``."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
+    def delete_index(self, name: str) -> None:
+        """Remove index ``name`` and what it holds (none of that name: nothing happens)."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
+    def reset_index(self, name: str) -> None:
+        """Throw away what index ``name`` holds and index every document again;
+        ``IndexDoesNotExistError`` when there is none."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
+    def index_statistics(self, name: str | None = None) -> list[IndexStatistics]:
+        """The statistics of index ``name`` (``IndexDoesNotExistError`` when there is none),
+        or of every index."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
+    def index_errors(self, names: Sequence[str] | None = None) -> list[IndexErrors]:
+        """The errors recorded against the indexes ``names`` (every index when None)."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
 
     def get_revision_before(self, document_id: str, before: dt.datetime) -> DocumentRecord | None:
         """The newest revision of ``document_id`` kept at or before ``before`` (a naive

@@ -40,6 +40,7 @@ from rookdb.storage.http_counters import (
     named_replies,
     noting_counters,
 )
+from rookdb.storage.http_indexes import HttpIndexes
 from rookdb.storage.http_transport import (
     API_KEY_VARIABLE,
     MAX_BATCH_BYTES,
@@ -73,7 +74,7 @@ from rookdb.storage.streams import QueryStream, StreamedRow, check_streamable
 __all__ = ["API_KEY_VARIABLE", "HttpBackend", "HttpStorage"]
 
 
-class HttpStorage(HttpAttachments, HttpCounters):
+class HttpStorage(HttpIndexes, HttpAttachments, HttpCounters):
     """One database of a rookdb server."""
 
     #: Requests in flight at once from the async session (each a worker thread on the
@@ -407,8 +408,13 @@ def _query_result(query: Query, body: Any) -> QueryResult:
         stats = decode_statistics(body)
         included = _included(body.get("Includes") or {})
         counters = included_counters(body.get("CounterIncludes"))
-        if query.select:
-            return QueryResult([], included, stats, list(body["Results"]), counters)
+        results = body["Results"]
+        if query.select or (
+            # A map-reduce index answers results that are no documents (no "@id").
+            query.index_name is not None
+            and any(type(r) is dict and "@id" not in r for r in results)
+        ):
+            return QueryResult([], included, stats, list(results), counters)
         records = [r for r in protocol.decode_documents(body["Results"]) if r is not None]
     except (KeyError, TypeError, AttributeError) as exc:
         raise ProtocolError(f"the server's query answer is malformed: {exc}") from exc
@@ -442,6 +448,7 @@ class HttpBackend(Backend):
             revisions=True,
             counters=True,
             attachments=True,
+            indexes=True,
         )
         self._client = Client(list(dict.fromkeys(url.rstrip("/") for url in given)))
         self._lock = threading.Lock()

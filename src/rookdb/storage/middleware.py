@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
+from rookdb.indexes.definitions import IndexDefinition
 from rookdb.query import Query
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import (
@@ -23,6 +24,8 @@ from rookdb.storage.records import (
     DatabaseStatistics,
     DocumentRecord,
     GetResult,
+    IndexErrors,
+    IndexStatistics,
     PutCommand,
     QueryResult,
     Read,
@@ -112,6 +115,30 @@ class MiddlewareStorage(Storage):
         self, document_id: str, name: str
     ) -> tuple[AttachmentDetails, Iterator[bytes]] | None:
         return self.inner.read_attachment(document_id, name)
+
+    def put_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
+        return self.inner.put_indexes(definitions)
+
+    def get_index(self, name: str) -> IndexDefinition | None:
+        return self.inner.get_index(name)
+
+    def get_indexes(self, start: int = 0, page_size: int = 25) -> list[IndexDefinition]:
+        return self.inner.get_indexes(start, page_size)
+
+    def get_index_names(self, start: int = 0, page_size: int = 25) -> list[str]:
+        return self.inner.get_index_names(start, page_size)
+
+    def delete_index(self, name: str) -> None:
+        self.inner.delete_index(name)
+
+    def reset_index(self, name: str) -> None:
+        self.inner.reset_index(name)
+
+    def index_statistics(self, name: str | None = None) -> list[IndexStatistics]:
+        return self.inner.index_statistics(name)
+
+    def index_errors(self, names: Sequence[str] | None = None) -> list[IndexErrors]:
+        return self.inner.index_errors(names)
 
     def get_revision_before(self, document_id: str, before: dt.datetime) -> DocumentRecord | None:
         return self.inner.get_revision_before(document_id, before)

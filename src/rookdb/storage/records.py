@@ -50,6 +50,8 @@ __all__ = [
     "ForceRevisionCommand",
     "GetResult",
     "IdsRead",
+    "IndexErrors",
+    "IndexStatistics",
     "PatchCommand",
     "PatchReply",
     "PatchRequest",
@@ -685,8 +687,85 @@ class Capabilities:
     counters: bool = False
     #: Keeps attachments (the attachment commands, ``Storage.get_attachment``...).
     attachments: bool = False
+    #: Keeps user-defined indexes (``Storage.put_indexes``, queries with ``index_name``).
+    indexes: bool = False
 
     @classmethod
     def flags(cls) -> tuple[str, ...]:
         """The flags' names, in declaration order (what ``rookdb_requires`` may ask)."""
         return tuple(f.name for f in dataclasses.fields(cls) if f.type in ("bool", bool))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IndexStatistics:
+    """What ``Storage.index_statistics`` tells of one user-defined index (RavenDB's
+    ``IndexStats``, the part rookdb has): ``state`` is ``Normal``, or ``Building`` while the
+    documents that were there when it was put are mapped (``mapped`` of ``to_map`` so far);
+    ``entries_count`` counts the documents with entries, ``reduce_results_count`` a
+    map-reduce index's results."""
+
+    name: str
+    type: str
+    state: str
+    collections: tuple[str, ...] | None
+    entries_count: int
+    reduce_results_count: int
+    errors_count: int
+    created: str
+    is_stale: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """RavenDB's ``IndexStats`` JSON: what rookdb knows, and RavenDB's neutral values for
+        what it does not count (attempts, rates), which its client reads all of."""
+        lag = {
+            "LastProcessedDocumentEtag": 0,
+            "LastProcessedTombstoneEtag": 0,
+            "DocumentLag": 0,
+            "TombstoneLag": 0,
+        }
+        return {
+            "Name": self.name,
+            "Type": self.type,
+            "SourceType": "Documents",
+            "State": "Normal",
+            "Status": "Running",
+            "Priority": "Normal",
+            "LockMode": "Unlock",
+            "IsStale": self.is_stale,
+            "IsInvalidIndex": False,
+            "Collections": {c: lag for c in self.collections or ("@all_docs",)},
+            "EntriesCount": self.entries_count,
+            "ReduceOutputCount": self.reduce_results_count,
+            "ErrorsCount": self.errors_count,
+            "CreatedTimestamp": self.created,
+            "LastIndexingTime": self.created,
+            "LastQueryingTime": None,
+            "MapAttempts": 0,
+            "MapSuccesses": 0,
+            "MapErrors": self.errors_count,
+            "MapReferenceAttempts": 0,
+            "MapReferenceSuccesses": 0,
+            "MapReferenceErrors": 0,
+            "ReduceAttempts": None,
+            "ReduceSuccesses": None,
+            "ReduceErrors": None,
+            "ReduceOutputCollection": None,
+            "ReduceOutputReferencePattern": None,
+            "PatternReferencesCollectionName": None,
+            "MappedPerSecondRate": 0.0,
+            "ReducedPerSecondRate": 0.0,
+            "MaxNumberOfOutputsPerDocument": 0,
+        }
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class IndexErrors:
+    """The errors recorded against one index (RavenDB's ``IndexErrors``): the last ones,
+    each ``{"Document", "Action", "Error", "Timestamp"}``, and how many there were in all."""
+
+    name: str
+    errors: tuple[dict[str, Any], ...]
+    count: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        return {"Name": self.name, "Errors": list(self.errors), "Count": self.count}

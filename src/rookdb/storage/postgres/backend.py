@@ -77,6 +77,7 @@ class PostgresBackend(RelationalBackend[PostgresStorage]):
             revisions=True,
             counters=True,
             attachments=True,
+            indexes=True,
         )
         self._pool = ConnectionPool(conninfo, connect_timeout(timeout))
         self._server_schema = f'"{prefix}.server"'

@@ -81,7 +81,7 @@ def write(
     """Write ``puts`` (``copyable``) in one transaction of ``conn``."""
     now = last_modified_now()
     with transaction(conn, "BEGIN"):
-        registry, rules, counted = storage._lock_indexes(conn)
+        registry, rules, counted, version = storage._lock_indexes(conn)
         if counted or (rules is not None and any(rules.rule(put.collection) for put in puts)):
             raise KeepsRevisions  # the batch path keeps them
         conn.execute(_CREATE)
@@ -110,3 +110,7 @@ def write(
                 document_key(put.id): (put.collection, put.data) for put in puts
             }
             storage._indexes.maintain(conn, registry, final)
+        if storage._user_indexes.registry(conn, version):
+            storage._user_indexes.documents_changed(
+                conn, [(document_key(put.id), put.collection) for put in puts], version
+            )

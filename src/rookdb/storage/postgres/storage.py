@@ -32,6 +32,8 @@ from rookdb.storage.records import Capabilities, PutCommand, document_key, last_
 from rookdb.storage.relational import hilo
 from rookdb.storage.relational.attachments import AttachmentStatements
 from rookdb.storage.relational.counters import CounterStatements
+from rookdb.storage.relational.index_maintenance import IndexMaintenance, IndexStatements
+from rookdb.storage.relational.index_query import python_rows
 from rookdb.storage.relational.revisions import RevisionStatements
 from rookdb.storage.relational.statements import Statements
 from rookdb.storage.relational.storage import (
@@ -47,8 +49,9 @@ __all__ = ["FORMAT_VERSION", "PostgresStorage"]
 #: moves into them when it is opened (``_upgrade_hilo``). Version 3 adds the ``revisions``
 #: table, created in an older schema when it is opened. Version 4 adds the attachment tables
 #: (``relational.attachments``) and the ``counters`` table (``relational.counters``), created
-#: in an older schema when it is opened.
-FORMAT_VERSION = 4
+#: in an older schema when it is opened. Version 5 adds the tables of user-defined indexes
+#: (``relational.index_maintenance``), likewise.
+FORMAT_VERSION = 5
 
 # Format 3 (``relational.revisions``): each document's revisions, beside it.
 _REVISIONS_SCHEMA = """
@@ -103,6 +106,56 @@ CREATE TABLE IF NOT EXISTS {s}.attachment_chunks (
     PRIMARY KEY (content, seq)
 );
 ALTER TABLE {s}.attachment_chunks ALTER COLUMN data SET STORAGE EXTERNAL
+"""
+
+# Format 5 (``relational.index_maintenance``): user-defined indexes, their map entries, the
+# documents their maps loaded, and their reduce results (JSON as text: read back whole).
+_INDEXES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS {s}.indexes (
+    id bigint PRIMARY KEY,
+    name_key text COLLATE "C" NOT NULL UNIQUE, -- the name lower-cased
+    name text NOT NULL,
+    definition text NOT NULL,          -- RavenDB's JSON of the definition
+    state text NOT NULL,               -- 'Building' while existing documents are mapped
+    created_etag bigint NOT NULL,
+    created text NOT NULL,
+    error_count bigint NOT NULL,
+    errors text NOT NULL               -- the last errors, JSON
+);
+CREATE TABLE IF NOT EXISTS {s}.index_entries (
+    idx bigint NOT NULL,
+    key text COLLATE "C" NOT NULL,     -- the source document's key
+    seq integer NOT NULL,
+    group_key text COLLATE "C",        -- a map-reduce index's group of the entry
+    page integer NOT NULL,             -- the entry's page of its group (a hash of the key)
+    entry text NOT NULL,
+    body jsonb NOT NULL,               -- the entry for queries, strings cut at NUL
+    PRIMARY KEY (idx, key, seq)
+);
+CREATE INDEX IF NOT EXISTS index_entries_by_group ON {s}.index_entries (group_key, idx, page);
+CREATE TABLE IF NOT EXISTS {s}.index_references (
+    idx bigint NOT NULL,
+    key text COLLATE "C" NOT NULL,     -- the document whose map loaded
+    referenced text COLLATE "C" NOT NULL,
+    PRIMARY KEY (idx, key, referenced)
+);
+CREATE INDEX IF NOT EXISTS index_references_by_referenced ON {s}.index_references (referenced);
+CREATE TABLE IF NOT EXISTS {s}.reduce_results (
+    idx bigint NOT NULL,
+    group_key text COLLATE "C" NOT NULL,
+    seq integer NOT NULL,
+    result text NOT NULL,
+    body jsonb NOT NULL,               -- the result for queries, strings cut at NUL
+    PRIMARY KEY (idx, group_key, seq)
+);
+CREATE TABLE IF NOT EXISTS {s}.reduce_pages (
+    idx bigint NOT NULL,
+    group_key text COLLATE "C" NOT NULL,
+    page integer NOT NULL,             -- the reduce of one page of the group's entries
+    seq integer NOT NULL,
+    result text NOT NULL,
+    PRIMARY KEY (idx, group_key, page, seq)
+)
 """
 
 #: What ``AttachmentStatements.document`` reads of a document.
@@ -195,6 +248,21 @@ class PostgresStorage(PostgresWrites):
             ),
             set_data=f"UPDATE {s}.documents SET data = %s, body = %s::jsonb WHERE key = %s",
         )
+        self._index_sql = IndexStatements.of(
+            f"{s}.",
+            "%s",
+            keys="{column} = ANY(%s)",
+            collection="collection_key = lower(%s)",
+            entry="body",
+            # The documents' rows, in key order; a bucket of groups: an advisory lock of the
+            # transaction on (index, bucket).
+            lock_keys=f"SELECT key FROM {s}.documents WHERE key = ANY(%s) ORDER BY key FOR UPDATE",
+            lock_group="SELECT pg_advisory_xact_lock(%s::int, %s::int)",
+            body=True,
+        )
+        self._user_indexes = IndexMaintenance(
+            self._index_sql, self._sql.get_meta, self._key_list, body=_body
+        )
         self._prepare_writes()
         self._sql_copy_upsert = bulk_copy.upsert_statement(s)
         with PostgresErrors(f"open the schema {schema}"), self._pool.connection() as conn:
@@ -217,6 +285,8 @@ class PostgresStorage(PostgresWrites):
                         + _ATTACHMENTS_SCHEMA
                         + ";"
                         + _COUNTERS_SCHEMA
+                        + ";"
+                        + _INDEXES_SCHEMA
                     )
                     for statement in schema.format(s=s).split(";"):
                         conn.execute(statement)
@@ -234,12 +304,15 @@ class PostgresStorage(PostgresWrites):
                 # One upgrader at a time; the table lock holds off older processes' reserves.
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"rookdb {s}"),))
                 self._upgrade_hilo(conn, str(meta["database_id"]))
-        if version in (1, 2, 3):
+        if version in (1, 2, 3, 4):
             with transaction(conn, "BEGIN"):
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (lock_key(f"rookdb {s}"),))
-                added = _ATTACHMENTS_SCHEMA + ";" + _COUNTERS_SCHEMA
-                if version != 3:
-                    added = _REVISIONS_SCHEMA + ";" + added
+                added = ""
+                if version in (1, 2):
+                    added += _REVISIONS_SCHEMA + ";"
+                if version in (1, 2, 3):
+                    added += _ATTACHMENTS_SCHEMA + ";" + _COUNTERS_SCHEMA + ";"
+                added += _INDEXES_SCHEMA
                 for statement in added.format(s=s).split(";"):
                     conn.execute(statement)
                 conn.execute(
@@ -355,7 +428,7 @@ class PostgresStorage(PostgresWrites):
             params.append(query.collection.lower())
         if query.where is not None:
             usable = indexes if query.collection is not None else {}
-            python_keys = self._python_matches(conn, query, set(usable))
+            python_keys = self._python_matches(conn, query, set(usable), python_rows())
             sql = compiler.Compiler(usable, python_keys, self._indexes.search_table)
             conditions.append(sql.where(query.where, params))
         return " AND ".join(conditions) or "true"
@@ -364,14 +437,22 @@ class PostgresStorage(PostgresWrites):
         return compiler.order_clause(order_by)
 
     def _python_matches(
-        self, conn: psycopg.Connection[Any], query: Query, indexed: set[tuple[str, str]]
+        self,
+        conn: psycopg.Connection[Any],
+        query: Query,
+        indexed: set[tuple[str, str]],
+        source: tuple[str, tuple[Any, ...]] | None = None,
     ) -> dict[int, list[str]]:
-        """Keys matching each predicate evaluated in Python, read in the query's snapshot."""
+        """Keys matching each predicate evaluated in Python, read in the query's snapshot;
+        of the rows of ``source`` (a query of key and JSON, and its parameters: an index's
+        rows) when given."""
         assert query.where is not None
         predicates = compiler.python_predicates(query.where, indexed)
         if not predicates:
             return {}
-        if query.collection is None:
+        if source is not None:
+            rows = conn.execute(source[0], source[1])
+        elif query.collection is None:
             rows = conn.execute(f"SELECT key, data FROM {self._s}.documents")
         else:
             rows = conn.execute(

@@ -54,6 +54,7 @@ from rookdb.storage.records import (
 from rookdb.storage.relational.attachments import BatchAttachments
 from rookdb.storage.relational.auto_indexes import Registry
 from rookdb.storage.relational.counters import apply_counters, counters_kept
+from rookdb.storage.relational.index_maintenance import INDEX_VERSION, written_keys
 from rookdb.storage.relational.revisions import (
     CONFIGURATION,
     BatchRevisions,
@@ -156,7 +157,11 @@ class PostgresWrites(RelationalStorage):
     ) -> BatchResult:
         begin = "BEGIN ISOLATION LEVEL SERIALIZABLE" if serializable else "BEGIN"
         with transaction(conn, begin):
-            registry, rules, counted = self._lock_indexes(conn)
+            registry, rules, counted, version = self._lock_indexes(conn)
+            # Every key written, when user-defined indexes need to know.
+            touched: list[tuple[str, str | None]] | None = (
+                [] if self._user_indexes.registry(conn, version) else None
+            )
             revisions = None if rules is None else BatchRevisions(rules)
             final: dict[str, tuple[str, bytes] | None] | None = {} if searched(registry) else None
             now = last_modified_now()
@@ -198,6 +203,8 @@ class PostgresWrites(RelationalStorage):
                     if revisions is not None:
                         chunk = [revisions.revise(c) for c in chunk]
                     ids = self._complete_ids(conn, chunk)
+                    if touched is not None:
+                        touched.extend(written_keys(chunk, ids))
                     for span in _spans(chunk, ids):
                         puts = self._apply_segment(
                             conn, span, now, final, revisions, replies, patched, attachments, state
@@ -213,6 +220,8 @@ class PostgresWrites(RelationalStorage):
                 revisions.finish(conn, self._revision_sql)
             if final:
                 self._indexes.maintain(conn, registry, final)
+            if touched:
+                self._user_indexes.documents_changed(conn, touched, version)
         replies.sort(key=lambda placed_reply: placed_reply[0])
         placed_replies = [(place, reply) for (place, _), reply in replies]
         return with_revision_replies(patching.result(results), placed_replies)
@@ -222,19 +231,28 @@ class PostgresWrites(RelationalStorage):
         rows = conn.execute(self._sql.get_many + " FOR UPDATE", (self._key_list(list(keys)),))
         return {row[0]: DocumentRecord._make(row[1:]) for row in rows.fetchall()}
 
-    def _lock_indexes(self, conn: psycopg.Connection[Any]) -> tuple[Registry, Rules | None, bool]:
+    def _lock_indexes(
+        self, conn: psycopg.Connection[Any]
+    ) -> tuple[Registry, Rules | None, bool, str]:
         """First in a write's transaction: the index lock, shared (index creation holds it
         exclusively, so no batch misses a full-text index created while it ran), and the
         registry of automatic indexes the write maintains; the revisions configuration
-        (``relational.revisions``) and whether any document has counters
-        (``relational.counters``), read in the same round trip."""
-        _, configuration, counted = conn.execute(
+        (``relational.revisions``), whether any document has counters
+        (``relational.counters``) and the version of the user-defined indexes
+        (``INDEX_VERSION``), read in the same round trip."""
+        _, configuration, counted, version = conn.execute(
             "SELECT pg_advisory_xact_lock_shared(%s), "
             f"(SELECT value FROM {self._s}.meta WHERE name = %s), "
-            f"EXISTS (SELECT 1 FROM {self._s}.counters)",
-            (self._index_lock, CONFIGURATION),
+            f"EXISTS (SELECT 1 FROM {self._s}.counters), "
+            f"(SELECT value FROM {self._s}.meta WHERE name = %s)",
+            (self._index_lock, CONFIGURATION, INDEX_VERSION),
         ).fetchall()[0]
-        return self._indexes.registry(conn), Rules.of(configuration), bool(counted)
+        return (
+            self._indexes.registry(conn),
+            Rules.of(configuration),
+            bool(counted),
+            version or "",
+        )
 
     def _complete_ids(self, conn: psycopg.Connection[Any], batch: Sequence[Command]) -> list[str]:
         """The final id of every command (SPEC S14; ``_completed_id``)."""

@@ -66,6 +66,7 @@ from rookdb.storage.relational.auto_indexes import (
 )
 from rookdb.storage.relational.counters import CountersStorage
 from rookdb.storage.relational.errors import DriverErrors
+from rookdb.storage.relational.index_query import IndexesStorage
 from rookdb.storage.relational.query_stream import StreamReading
 from rookdb.storage.relational.results import (
     distinct_page,
@@ -125,7 +126,7 @@ def read_check_failed(check: ReadCheck, actual: str | None) -> ConcurrencyError:
     )
 
 
-class RelationalStorage(AttachmentsStorage, RevisionsStorage, CountersStorage):
+class RelationalStorage(IndexesStorage, AttachmentsStorage, RevisionsStorage, CountersStorage):
     """One rookdb database in a relational database; a dialect subclasses it."""
 
     #: Automatic indexes per collection; past it, queries on new fields scan (SPEC Q4).
@@ -315,10 +316,14 @@ class RelationalStorage(AttachmentsStorage, RevisionsStorage, CountersStorage):
             after = document_key(records[-1].id)
 
     def stream_query(self, query: Query) -> QueryStream:
+        if query.index_name is not None:  # read whole (``relational.index_query``)
+            return self._index_stream(check_streamable(query))
         indexes = self._prepare_indexes(check_streamable(query))
         return QueryStream(query_stream.rows(self, query, indexes))
 
     def query(self, query: Query) -> QueryResult:
+        if query.index_name is not None:  # user-defined indexes (``relational.index_query``)
+            return self._index_query(query)
         started = time.perf_counter()
         indexes = self._prepare_indexes(query)
         as_of = _utc_now()
@@ -392,6 +397,8 @@ class RelationalStorage(AttachmentsStorage, RevisionsStorage, CountersStorage):
                 elif isinstance(read, RecentRead):
                     rows = conn.execute(self._sql.recent, (read.page_size, read.start))
                     results.append([_record(row) for row in rows.fetchall()])
+                elif isinstance(read, QueryRead) and read.query.index_name is not None:
+                    results.append(self._index_query_in(conn, read.query))
                 elif isinstance(read, QueryRead):
                     started = time.perf_counter()
                     query_in = self._query_in(conn, read.query, indexes[i], started, as_of)

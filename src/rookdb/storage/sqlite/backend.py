@@ -53,6 +53,7 @@ class SqliteBackend(RelationalBackend[SqliteStorage]):
             revisions=True,
             counters=True,
             attachments=True,
+            indexes=True,
         )
 
     def _make_directory(self) -> None:

@@ -44,6 +44,11 @@ from rookdb.storage.records import (
 from rookdb.storage.relational import hilo
 from rookdb.storage.relational.attachments import AttachmentStatements, BatchAttachments
 from rookdb.storage.relational.counters import CounterStatements, apply_counters
+from rookdb.storage.relational.index_maintenance import (
+    INDEX_VERSION,
+    IndexMaintenance,
+    IndexStatements,
+)
 from rookdb.storage.relational.revisions import (
     CONFIGURATION,
     BatchRevisions,
@@ -75,8 +80,9 @@ log = logging.getLogger("rookdb.storage.sqlite")
 #: moves into them when it is opened (``_upgrade_hilo``). Version 3 adds the ``revisions``
 #: table, created in an older file when it is opened. Version 4 adds the attachment tables
 #: (``relational.attachments``) and the ``counters`` table (``relational.counters``), created
-#: in an older file when it is opened.
-FORMAT_VERSION = 4
+#: in an older file when it is opened. Version 5 adds the tables of user-defined indexes
+#: (``relational.index_maintenance``), likewise.
+FORMAT_VERSION = 5
 FILE_SUFFIX = ".rookdb"
 
 # Format 3 (``relational.revisions``): each document's revisions, beside it.
@@ -132,6 +138,54 @@ CREATE TABLE IF NOT EXISTS attachment_chunks (
 )
 """
 
+# Format 5 (``relational.index_maintenance``): user-defined indexes, their map entries,
+# the documents their maps loaded, and their reduce results.
+_INDEXES_SCHEMA = """
+CREATE TABLE IF NOT EXISTS indexes (
+    id INTEGER PRIMARY KEY,
+    name_key TEXT NOT NULL UNIQUE, -- the name lower-cased: names are case-insensitive
+    name TEXT NOT NULL,
+    definition TEXT NOT NULL,      -- RavenDB's JSON of the definition
+    state TEXT NOT NULL,           -- 'Building' while existing documents are mapped, 'Normal'
+    created_etag INTEGER NOT NULL, -- the database's last etag when it was put
+    created TEXT NOT NULL,
+    error_count INTEGER NOT NULL,
+    errors TEXT NOT NULL           -- the last errors, JSON
+);
+CREATE TABLE IF NOT EXISTS index_entries (
+    idx INTEGER NOT NULL,
+    key TEXT NOT NULL,             -- the source document's key
+    seq INTEGER NOT NULL,          -- the entry's place among the document's entries
+    group_key TEXT,                -- a map-reduce index's group of the entry
+    page INTEGER NOT NULL,         -- the entry's page of its group (a hash of the key)
+    entry TEXT NOT NULL,
+    PRIMARY KEY (idx, key, seq)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS index_entries_by_group ON index_entries (group_key, idx, page);
+CREATE TABLE IF NOT EXISTS index_references (
+    idx INTEGER NOT NULL,
+    key TEXT NOT NULL,             -- the document whose map loaded
+    referenced TEXT NOT NULL,      -- the key of the document it loaded
+    PRIMARY KEY (idx, key, referenced)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS index_references_by_referenced ON index_references (referenced);
+CREATE TABLE IF NOT EXISTS reduce_results (
+    idx INTEGER NOT NULL,
+    group_key TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    result TEXT NOT NULL,
+    PRIMARY KEY (idx, group_key, seq)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS reduce_pages (
+    idx INTEGER NOT NULL,
+    group_key TEXT NOT NULL,
+    page INTEGER NOT NULL,         -- the reduce of one page of the group's entries
+    seq INTEGER NOT NULL,
+    result TEXT NOT NULL,
+    PRIMARY KEY (idx, group_key, page, seq)
+) WITHOUT ROWID
+"""
+
 _SCHEMA = (
     """
 CREATE TABLE IF NOT EXISTS documents (
@@ -166,6 +220,8 @@ CREATE INDEX IF NOT EXISTS auto_values_by_key ON auto_values (key);
     + _COUNTERS_SCHEMA
     + ";"
     + _ATTACHMENTS_SCHEMA
+    + ";"
+    + _INDEXES_SCHEMA
 )
 
 _STATEMENTS = Statements.of(
@@ -212,6 +268,17 @@ _ATTACHMENTS = AttachmentStatements.of(
     set_data="UPDATE documents SET data = ?1 WHERE key = ?3 AND ?2 IS ?2",
     text=True,
 )
+_INDEX_STATEMENTS = IndexStatements.of(
+    "",
+    "?",
+    keys="{column} IN (SELECT value FROM json_each(?))",
+    collection="collection = ? COLLATE NOCASE",
+    entry="{column} AS data",
+    # A batch holds the database's write lock: nothing else maps or reduces meanwhile.
+    lock_keys="SELECT ?",
+    lock_group="SELECT ?, ?",
+    by_group=" INDEXED BY index_entries_by_group",
+)
 _UPSERT = (
     "INSERT INTO documents (key, id, collection, etag, change_vector, last_modified, data) "
     "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
@@ -233,10 +300,14 @@ class SqliteStorage(RelationalStorage):
     _revision_sql = _REVISIONS
     _counter_sql = _COUNTERS
     _attachment_sql = _ATTACHMENTS
+    _index_sql = _INDEX_STATEMENTS
 
     def __init__(self, name: str, path: str | None, capabilities: Capabilities) -> None:
         super().__init__(name, capabilities)
         self._indexes: AutoIndexes = AutoIndexes()
+        self._user_indexes = IndexMaintenance(
+            _INDEX_STATEMENTS, _STATEMENTS.get_meta, self._key_list
+        )
         self._path = path
         self._connections = Connections(path)
         try:
@@ -272,6 +343,9 @@ class SqliteStorage(RelationalStorage):
         if version in (1, 2, 3):
             conn.execute(_COUNTERS_SCHEMA)
             for statement in _ATTACHMENTS_SCHEMA.split(";"):
+                conn.execute(statement)
+        if version in (1, 2, 3, 4):
+            for statement in _INDEXES_SCHEMA.split(";"):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
         # The name as first written, for listings (the file's name is lower-cased).
@@ -405,12 +479,12 @@ class SqliteStorage(RelationalStorage):
         )
         meta = dict(
             conn.execute(
-                "SELECT name, value FROM meta WHERE name IN ('last_etag', 'deleted', ?) "
+                "SELECT name, value FROM meta WHERE name IN ('last_etag', 'deleted', ?, ?) "
                 "UNION ALL SELECT 'counters', 1 WHERE EXISTS (SELECT 1 FROM counters) "
                 # Whether any document has attachments (the batch holds the write lock: none
                 # gets one meanwhile), so that a batch of puts need not look for theirs.
                 "UNION ALL SELECT 'attachments', 1 WHERE EXISTS (SELECT 1 FROM attachments)",
-                (CONFIGURATION,),
+                (CONFIGURATION, INDEX_VERSION),
             )
         )
         if "deleted" in meta:
@@ -428,6 +502,8 @@ class SqliteStorage(RelationalStorage):
         replies: list[tuple[int, RevisionReply | AttachmentReply | CountersReply]] = []
         # Whether any document has counters: then each put keeps its document's @counters.
         counted = "counters" in meta
+        # Every key written and the collection of a put, for user-defined indexes.
+        touched: list[tuple[str, str | None]] = []
 
         def next_etag() -> int:
             nonlocal etag
@@ -485,6 +561,7 @@ class SqliteStorage(RelationalStorage):
                 if checked:
                     current[key] = change_vector
                 attachments.put(key, data)
+                touched.append((key, command.collection))
                 if final is not None:
                     final[key] = (command.collection, data)
                 results.append(WriteResult(document_id, change_vector, now))
@@ -509,6 +586,7 @@ class SqliteStorage(RelationalStorage):
                 if counted:
                     conn.execute(_COUNTERS.purge, (key,))
                 attachments.documents_deleted(conn, [key])
+                touched.append((key, None))
                 current.pop(key, None)
                 if final is not None:
                     final[key] = None
@@ -521,6 +599,7 @@ class SqliteStorage(RelationalStorage):
                 revisions.force(command)
                 etag += 1  # the document's new version's, if it gets HasRevisions
                 reply = force_revision(conn, _REVISIONS, command, etag, suffix, now)
+                touched.append((document_key(command.id), None))
                 if not command.before_put:  # its put answers for it
                     replies.append((patching.replies_so_far, reply))
                 if checked and reply.created:
@@ -538,6 +617,7 @@ class SqliteStorage(RelationalStorage):
                 counted = True
                 key = document_key(command.id)
                 if written is not None:
+                    touched.append((key, None))  # its @counters changed
                     if checked:
                         current[key] = counters_reply.change_vector
                     if final is not None:
@@ -551,6 +631,7 @@ class SqliteStorage(RelationalStorage):
                     rows = []
                 attached, changed = attachments.apply(conn, command, next_etag, suffix, now)
                 replies.append((patching.replies_so_far, attached))
+                touched.extend((key, None) for key in changed)
                 if checked:
                     current.update(changed)
             else:
@@ -563,6 +644,8 @@ class SqliteStorage(RelationalStorage):
         attachments.finish(conn)
         if final:
             self._indexes.maintain(conn, registry, final, deleted_rowids)
+        if touched:
+            self._user_indexes.documents_changed(conn, touched, meta.get(INDEX_VERSION, ""))
         if revisions is not None:
             revisions.finish(conn, _REVISIONS)
         conn.execute("UPDATE meta SET value = ? WHERE name = 'last_etag'", (str(etag),))

@@ -116,7 +116,7 @@ def test_the_rest_of_a_query() -> None:
         ("from E where a.b..c = 1", 1, 17),
         ("from E order by lines[].p", 1, 17),
         ("from E limit -1", 1, 14),
-        ("from index 'Orders/Totals'", 1, 12),
+        ("from index Orders", 1, 12),
         ("select a", 1, 1),
         ("from E where a = 99999999999999999999", 1, 18),
     ],
@@ -128,6 +128,12 @@ def test_malformed_rql_says_where(text: str, line: int, column: int) -> None:
     assert (error.line, error.column) == (line, column), str(error)
     assert f"line {line}, column {column}" in str(error)
     assert error.position is not None
+
+
+def test_from_index_names_the_index() -> None:
+    assert parse("from index 'Orders/Totals' where Total > 1") == Query(
+        where=Compare("Total", ">", 1), index_name="Orders/Totals"
+    )
 
 
 def test_parameters_must_be_json_scalars() -> None:

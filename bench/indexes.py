@@ -1,0 +1,207 @@
+"""User-defined indexes (issue 16): ``python -m bench.indexes --n 10000 --n 100000
+[--backend sqlite|postgres]``.
+
+On a fresh SQLite file (WAL, synchronous=FULL) or PostgreSQL schema, with the documents of
+``bench.data`` (``Employees``):
+
+- **build**: putting a map-reduce index (employees per city: count and salary sum) over N
+  documents already stored: the put returns once every document is mapped and every group
+  reduced, 1,000 documents per transaction;
+- **write cost**: one ``save_changes()`` of N new documents with 0, 1 and 5 indexes reading
+  the collection (maps of one or two fields; one of the 5 is the map-reduce);
+- **query**: the per-city counts and sums read from the map-reduce index, against the floor
+  computing them with a raw SQL ``GROUP BY`` over the JSON column with a hand-made expression
+  index on the city (SQLite: ``json_extract``; PostgreSQL: ``body ->> ...``).
+
+Times are the best of ``--repeat`` runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import sqlite3
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.data import documents, ids
+from rookdb import DocumentStore
+from rookdb.indexes import IndexDefinition
+from rookdb.operations import GetIndexStatisticsOperation, PutIndexesOperation
+from rookdb.testing.backends import postgres_url
+
+_BY_CITY = IndexDefinition(
+    name="Employees/ByCity",
+    maps={
+        "from e in docs.Employees select new "
+        "{ City = e.address.city, Count = 1, Salary = e.salary }"
+    },
+    reduce=(
+        "from r in results group r by r.City into g select new "
+        "{ City = g.Key, Count = g.Sum(x => x.Count), Salary = g.Sum(x => x.Salary) }"
+    ),
+)
+_MAPS = [
+    IndexDefinition(
+        name=f"Employees/By{field}",
+        maps={f"from e in docs.Employees select new {{ e.{field} }}"},
+    )
+    for field in ("age", "title", "email", "level")
+]
+
+
+def _url(backend: str, directory: Path) -> str:
+    if backend == "postgres":
+        return postgres_url()
+    return f"sqlite:///{directory}"
+
+
+def _store(url: str) -> DocumentStore:
+    return DocumentStore(urls=url, database=f"bench{uuid.uuid4().hex[:8]}").initialize()
+
+
+def _save(store: DocumentStore, docs: list[dict[str, Any]], keys: list[str]) -> float:
+    started = time.perf_counter()
+    with store.open_session() as session:
+        for key, doc in zip(keys, docs, strict=True):
+            session.store({**doc, "@metadata": {"@collection": "Employees"}}, key)
+        session.save_changes()
+    return time.perf_counter() - started
+
+
+def _drop(store: DocumentStore) -> None:
+    store.maintenance.delete_database(store.database)
+    store.close()
+
+
+def build(url: str, n: int) -> tuple[float, float]:
+    """Seconds to put the map-reduce index over N stored documents; and to read its results."""
+    store = _store(url)
+    try:
+        with store.bulk_insert() as bulk:
+            for key, doc in zip(ids(n), documents(n), strict=True):
+                bulk.store({**doc, "@metadata": {"@collection": "Employees"}}, id=key)
+        started = time.perf_counter()
+        store.maintenance.send(PutIndexesOperation(_BY_CITY))
+        took = time.perf_counter() - started
+        stats = store.maintenance.send(GetIndexStatisticsOperation("Employees/ByCity"))
+        assert stats.entries_count == n, stats
+        started = time.perf_counter()
+        with store.open_session() as session:
+            rows = list(session.query_index("Employees/ByCity"))
+        read = time.perf_counter() - started
+        assert sum(r["Count"] for r in rows) == n
+        return took, read
+    finally:
+        _drop(store)
+
+
+def one_save(url: str, n: int) -> tuple[float, float, float]:
+    """Median seconds of saving one document in a session, over N stored documents of 8
+    groups (cities): without an index; with the map-reduce index, a new document (its group
+    reduced from its result and the new entry); and an update (its group from its entries)."""
+    store = _store(url)
+    try:
+        with store.bulk_insert() as bulk:
+            for key, doc in zip(ids(n), documents(n), strict=True):
+                bulk.store({**doc, "@metadata": {"@collection": "Employees"}}, id=key)
+        extra = documents(60, seed=7)
+
+        def median(keys: list[str]) -> float:
+            times = sorted(
+                _save(store, [doc], [key]) for key, doc in zip(keys, extra, strict=False)
+            )
+            return times[len(times) // 2]
+
+        bare = median([f"employees/new{i}" for i in range(20)])
+        store.maintenance.send(PutIndexesOperation(_BY_CITY))
+        added = median([f"employees/new{i}" for i in range(20, 40)])
+        updated = median(ids(20))
+        return bare, added, updated
+    finally:
+        _drop(store)
+
+
+def write_cost(url: str, n: int, indexes: int) -> float:
+    """Seconds for one save of N new documents with ``indexes`` indexes on the collection."""
+    store = _store(url)
+    try:
+        chosen = [_BY_CITY, *_MAPS][:indexes]
+        if chosen:
+            store.maintenance.send(PutIndexesOperation(*chosen))
+        return _save(store, documents(n), ids(n))
+    finally:
+        _drop(store)
+
+
+def floor_group_by(n: int, directory: Path) -> float:
+    """The floor on SQLite: GROUP BY over the JSON column with an expression index."""
+    conn = sqlite3.connect(directory / f"floor{uuid.uuid4().hex[:6]}.db", isolation_level=None)
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("CREATE TABLE docs (id TEXT PRIMARY KEY, data TEXT NOT NULL)")
+    conn.execute("CREATE INDEX by_city ON docs (json_extract(data, '$.address.city'))")
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO docs VALUES (?, ?)",
+        [(k, orjson.dumps(d).decode()) for k, d in zip(ids(n), documents(n), strict=True)],
+    )
+    conn.execute("COMMIT")
+    started = time.perf_counter()
+    rows = conn.execute(
+        "SELECT json_extract(data, '$.address.city') AS city, count(*), "
+        "sum(json_extract(data, '$.salary')) FROM docs GROUP BY city"
+    ).fetchall()
+    took = time.perf_counter() - started
+    assert sum(r[1] for r in rows) == n
+    conn.close()
+    return took
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--n", type=int, action="append")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
+    args = parser.parse_args()
+    sizes = args.n or [10_000]
+    print(f"python {platform.python_version()}, backend {args.backend}")
+    with tempfile.TemporaryDirectory() as tmp:
+        directory = Path(tmp)
+        url = _url(args.backend, directory)
+        for n in sizes:
+            builds = [build(url, n) for _ in range(args.repeat)]
+            took, read = min(b[0] for b in builds), min(b[1] for b in builds)
+            print(
+                f"N={n}: build of a map-reduce index over N stored documents: {took:.2f} s "
+                f"({n / took:,.0f} documents/s); reading its results: {read * 1000:.1f} ms"
+            )
+            if args.backend == "sqlite":
+                floor = min(floor_group_by(n, directory) for _ in range(args.repeat))
+                print(
+                    f"N={n}: floor GROUP BY over the JSON column: {floor * 1000:.1f} ms "
+                    f"(index read / floor: {read / floor:.2f})"
+                )
+            bare, added, updated = one_save(url, n)
+            print(
+                f"N={n}: one save of one document: {bare * 1000:.2f} ms without indexes; "
+                f"with the map-reduce index, a new document {added * 1000:.2f} ms, an update "
+                f"{updated * 1000:.2f} ms (groups of {n // 8:,})"
+            )
+            base = None
+            for count in (0, 1, 5):
+                took = min(write_cost(url, n, count) for _ in range(args.repeat))
+                base = base or took
+                print(
+                    f"N={n}: one save of N documents with {count} indexes: {took:.2f} s "
+                    f"({took / base:.2f} x none)"
+                )
+
+
+if __name__ == "__main__":
+    main()

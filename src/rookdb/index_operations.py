@@ -1,0 +1,156 @@
+"""Maintenance operations of user-defined indexes, RavenDB's names and results, on every
+backend that keeps indexes (``Capabilities.indexes``)::
+
+    from rookdb.operations import GetIndexStatisticsOperation, PutIndexesOperation
+
+    store.maintenance.send(PutIndexesOperation(Orders_ByCompany().create_index_definition()))
+    store.maintenance.send(GetIndexStatisticsOperation("Orders/ByCompany")).entries_count
+
+A creation task puts itself with ``task.execute(store)``, several with
+``IndexCreation.create_indexes(tasks, store)`` (``rookdb.indexes.creation_tasks``). Putting an
+index maps the documents already there before it returns (embedded); what storage does is in
+``rookdb.storage.relational.index_maintenance``. ``rookdb.operations`` re-exports these names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from rookdb.errors import IndexDoesNotExistError
+from rookdb.indexes.definitions import IndexDefinition
+from rookdb.operations import MaintenanceOperation
+from rookdb.storage.base import Storage
+from rookdb.storage.records import IndexErrors, IndexStatistics
+
+__all__ = [
+    "DeleteIndexOperation",
+    "GetIndexErrorsOperation",
+    "GetIndexNamesOperation",
+    "GetIndexOperation",
+    "GetIndexStatisticsOperation",
+    "GetIndexesOperation",
+    "GetIndexesStatisticsOperation",
+    "PutIndexResult",
+    "PutIndexesOperation",
+    "ResetIndexOperation",
+]
+
+
+class PutIndexResult:
+    """RavenDB's answer for one index put: its name (and the raft index, 0 here)."""
+
+    def __init__(self, index: str, raft_command_index: int = 0) -> None:
+        self.index = index
+        self.raft_command_index = raft_command_index
+
+    def __repr__(self) -> str:
+        return f"PutIndexResult({self.index!r})"
+
+
+class PutIndexesOperation(MaintenanceOperation[list[PutIndexResult]]):
+    """Put ``definitions``: each checked first (``IndexCompilationError``: none is stored),
+    then the documents already there indexed before this returns."""
+
+    def __init__(self, *definitions: IndexDefinition) -> None:
+        if not definitions:
+            raise ValueError("PutIndexesOperation takes at least one IndexDefinition")
+        for definition in definitions:
+            if not isinstance(definition, IndexDefinition):
+                raise TypeError(
+                    f"PutIndexesOperation takes IndexDefinitions, not {type(definition).__name__}"
+                )
+        self.definitions = definitions
+
+    def execute(self, storage: Storage) -> list[PutIndexResult]:
+        return [PutIndexResult(name) for name in storage.put_indexes(self.definitions)]
+
+
+class GetIndexOperation(MaintenanceOperation[IndexDefinition | None]):
+    """The definition of index ``name``, None when there is none."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def execute(self, storage: Storage) -> IndexDefinition | None:
+        return storage.get_index(self.name)
+
+
+class GetIndexesOperation(MaintenanceOperation[list[IndexDefinition]]):
+    """The definitions of the indexes in name order, a page of them."""
+
+    def __init__(self, start: int = 0, page_size: int = 25) -> None:
+        self.start, self.page_size = start, page_size
+
+    def execute(self, storage: Storage) -> list[IndexDefinition]:
+        return storage.get_indexes(self.start, self.page_size)
+
+
+class GetIndexNamesOperation(MaintenanceOperation[list[str]]):
+    """The names of the indexes in name order, a page of them."""
+
+    def __init__(self, start: int = 0, page_size: int = 25) -> None:
+        self.start, self.page_size = start, page_size
+
+    def execute(self, storage: Storage) -> list[str]:
+        return storage.get_index_names(self.start, self.page_size)
+
+
+class DeleteIndexOperation(MaintenanceOperation[None]):
+    """Remove index ``name`` and what it holds."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def execute(self, storage: Storage) -> None:
+        storage.delete_index(self.name)
+
+
+class ResetIndexOperation(MaintenanceOperation[None]):
+    """Throw away what index ``name`` holds and index every document again."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def execute(self, storage: Storage) -> None:
+        storage.reset_index(self.name)
+
+
+class GetIndexStatisticsOperation(MaintenanceOperation[IndexStatistics]):
+    """The statistics of index ``name`` (``IndexDoesNotExistError`` when there is none)."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def execute(self, storage: Storage) -> IndexStatistics:
+        found = storage.index_statistics(self.name)
+        if not found:
+            raise IndexDoesNotExistError(f"Index '{self.name}' does not exist")
+        return found[0]
+
+
+class GetIndexesStatisticsOperation(MaintenanceOperation[list[IndexStatistics]]):
+    """The statistics of every index."""
+
+    def execute(self, storage: Storage) -> list[IndexStatistics]:
+        return storage.index_statistics()
+
+
+class GetIndexErrorsOperation(MaintenanceOperation[list[IndexErrors]]):
+    """The errors recorded against the indexes ``names`` (every index when none given)."""
+
+    def __init__(self, names: Sequence[str] | None = None) -> None:
+        self.names = None if names is None else list(names)
+
+    def execute(self, storage: Storage) -> list[IndexErrors]:
+        return storage.index_errors(self.names)
+
+
+def put_tasks(store: Any, tasks: Sequence[Any], database: str | None = None) -> None:
+    """Put the indexes of creation ``tasks`` through ``store`` (in ``database``)."""
+    maintenance = (
+        store.maintenance if database is None else store.maintenance.for_database(database)
+    )
+    definitions = [task.create_index_definition() for task in tasks]
+    if definitions:
+        maintenance.send(PutIndexesOperation(*definitions))

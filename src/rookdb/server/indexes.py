@@ -1,0 +1,119 @@
+"""The routes of RavenDB's user-defined indexes, as its client 7.2 calls them.
+
+- ``PUT /databases/{db}/admin/indexes`` (``PutIndexesOperation``): ``{"Indexes": [...]}``,
+  each RavenDB's ``IndexDefinition`` JSON; ``{"Results": [{"Index": name,
+  "RaftCommandIndex": n}]}``. A definition rookdb cannot run is a 400
+  (``IndexCompilationException``) and none is stored. The documents already there are
+  indexed before the answer (rookdb's indexes are never stale).
+- ``GET /databases/{db}/indexes?name=..`` (``GetIndexOperation``): ``{"Results": [def]}``,
+  a 404 when there is none (RavenDB's); ``?start=&pageSize=`` (``GetIndexesOperation``;
+  its client sends ``pageSize<n> `` without ``=``, read as the same): the definitions in
+  name order; ``&namesOnly=true`` (``GetIndexNamesOperation``): the names.
+- ``DELETE /databases/{db}/indexes?name=..`` (``DeleteIndexOperation``): 204.
+- ``RESET /databases/{db}/indexes?name=..`` (``ResetIndexOperation``, RavenDB's own method,
+  which reaches the application as ``PURGE``: ``rookdb.server.connection``): 204, after the
+  index is built again.
+- ``GET /databases/{db}/indexes/stats[?name=..]`` (``GetIndexStatisticsOperation``,
+  ``GetIndexesStatisticsOperation``): ``{"Results": [IndexStats]}``.
+- ``GET /databases/{db}/indexes/errors[?name=..&name=..]`` (``GetIndexErrorsOperation``):
+  ``{"Results": [{"Name", "Errors"}]}``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+
+from rookdb.errors import ConfigurationError, IndexCompilationError, IndexDoesNotExistError
+from rookdb.indexes.definitions import IndexDefinition
+from rookdb.server.answers import json_response
+from rookdb.server.limits import parse_count
+
+if TYPE_CHECKING:
+    from rookdb.server.app import _Server
+
+__all__ = ["index_errors", "index_statistics", "indexes", "put_indexes"]
+
+#: What ``GET /indexes`` pages by when the request names no page size (RavenDB's default).
+_PAGE = 1024
+# The client's GetIndexesOperation sends ``&pageSize25 `` (no ``=``).
+_GLUED_PAGE = re.compile(r"(?:^|&)pageSize(\d+)\s*(?:&|$)")
+
+
+async def put_indexes(server: _Server, request: Request) -> Response:
+    name = server.database(request, write=True)
+    server.allow(request, name, write=True, admin=True)
+    body = await server.body(request)
+    given = body.get("Indexes") if type(body) is dict else None
+    if type(given) is not list or not given:
+        raise IndexCompilationError('a put of indexes takes {"Indexes": [definitions]}')
+    definitions = [IndexDefinition.from_json(item) for item in given]
+    storage = server.backend.database(name)
+    names = await run_in_threadpool(storage.put_indexes, definitions)
+    return json_response({"Results": [{"Index": n, "RaftCommandIndex": 0} for n in names]})
+
+
+def _page(request: Request) -> tuple[int, int]:
+    params = request.query_params
+    start = parse_count(params.get("start") or "0", "start")
+    size = params.get("pageSize")
+    if size is None:
+        glued = _GLUED_PAGE.search(request.url.query)
+        size = glued.group(1) if glued else str(_PAGE)
+    return start, parse_count(size.strip(), "pageSize")
+
+
+def _name(request: Request) -> str:
+    name = request.query_params.get("name")
+    if not name:
+        raise ConfigurationError("this route takes the index's name (?name=)")
+    return name
+
+
+async def indexes(server: _Server, request: Request) -> Response:
+    """``GET``, ``DELETE`` and ``RESET`` of ``/indexes``."""
+    method = request.method
+    if method == "GET":
+        storage = server.storage(request, write=False)
+        params = request.query_params
+        if "name" in params:
+            definition = await run_in_threadpool(storage.get_index, _name(request))
+            if definition is None:
+                raise IndexDoesNotExistError(f"Index '{params['name']}' does not exist")
+            return json_response({"Results": [_definition_json(definition)]})
+        start, size = _page(request)
+        if (params.get("namesOnly") or "").lower() == "true":
+            names = await run_in_threadpool(storage.get_index_names, start, size)
+            return json_response({"Results": names})
+        found = await run_in_threadpool(storage.get_indexes, start, size)
+        return json_response({"Results": [_definition_json(d) for d in found]})
+    name = server.database(request, write=True)
+    server.allow(request, name, write=True, admin=True)
+    storage = server.backend.database(name)
+    if method == "DELETE":
+        await run_in_threadpool(storage.delete_index, _name(request))
+    else:  # RESET, which httptools' parser hands on as PURGE (``server.connection``)
+        await run_in_threadpool(storage.reset_index, _name(request))
+    return Response(status_code=204)
+
+
+def _definition_json(definition: IndexDefinition) -> dict[str, Any]:
+    return definition.with_server_defaults().to_json()
+
+
+async def index_statistics(server: _Server, request: Request) -> Response:
+    storage = server.storage(request, write=False)
+    name = request.query_params.get("name")
+    found = await run_in_threadpool(storage.index_statistics, name)
+    return json_response({"Results": [s.to_json() for s in found]})
+
+
+async def index_errors(server: _Server, request: Request) -> Response:
+    storage = server.storage(request, write=False)
+    names = [n for n in request.query_params.getlist("name") if n] or None
+    found = await run_in_threadpool(storage.index_errors, names)
+    return json_response({"Results": [e.to_json() for e in found]})

@@ -1,0 +1,96 @@
+"""The index calls of the http backend (``HttpStorage``), on RavenDB's routes as its client
+7.2 sends them (``rookdb.server.indexes``): ``PUT /admin/indexes``, ``GET /indexes``
+(``?name=``, ``?start=&pageSize=``, ``&namesOnly=true``), ``DELETE`` and ``RESET
+/indexes?name=``, ``GET /indexes/stats`` and ``GET /indexes/errors``."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import orjson
+
+from rookdb.errors import IndexDoesNotExistError, ProtocolError
+from rookdb.indexes.definitions import IndexDefinition
+from rookdb.storage.base import Storage
+from rookdb.storage.http_transport import Client, results_of
+from rookdb.storage.records import IndexErrors, IndexStatistics
+
+__all__ = ["HttpIndexes"]
+
+
+class HttpIndexes(Storage):
+    """The index calls of ``Storage`` over a rookdb server (or RavenDB)."""
+
+    _client: Client
+    _path: str
+
+    def put_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
+        body = self._client.request(
+            "PUT",
+            f"{self._path}/admin/indexes",
+            content=orjson.dumps({"Indexes": [d.to_json() for d in definitions]}),
+        )
+        try:
+            return [str(item["Index"]) for item in results_of(body)]
+        except (KeyError, TypeError) as exc:
+            raise ProtocolError(f"the server's answer to a put of indexes: {exc}") from exc
+
+    def get_index(self, name: str) -> IndexDefinition | None:
+        try:
+            body = self._client.request("GET", f"{self._path}/indexes", params={"name": name})
+        except IndexDoesNotExistError:
+            return None
+        found = results_of(body)
+        return IndexDefinition.from_json(found[0]) if found else None
+
+    def get_indexes(self, start: int = 0, page_size: int = 25) -> list[IndexDefinition]:
+        params = {"start": start, "pageSize": page_size}
+        body = self._client.request("GET", f"{self._path}/indexes", params=params)
+        return [IndexDefinition.from_json(item) for item in results_of(body)]
+
+    def get_index_names(self, start: int = 0, page_size: int = 25) -> list[str]:
+        params = {"start": start, "pageSize": page_size, "namesOnly": "true"}
+        body = self._client.request("GET", f"{self._path}/indexes", params=params)
+        return [str(name) for name in results_of(body)]
+
+    def delete_index(self, name: str) -> None:
+        self._client.request("DELETE", f"{self._path}/indexes", params={"name": name})
+
+    def reset_index(self, name: str) -> None:
+        self._client.request("RESET", f"{self._path}/indexes", params={"name": name})
+
+    def index_statistics(self, name: str | None = None) -> list[IndexStatistics]:
+        params = None if name is None else {"name": name}
+        body = self._client.request("GET", f"{self._path}/indexes/stats", params=params)
+        return [_statistics(item) for item in results_of(body)]
+
+    def index_errors(self, names: Sequence[str] | None = None) -> list[IndexErrors]:
+        params = None if names is None else [("name", n) for n in names]
+        body = self._client.request("GET", f"{self._path}/indexes/errors", params=params)
+        try:
+            return [
+                IndexErrors(str(item["Name"]), tuple(item["Errors"]), int(item.get("Count", 0)))
+                for item in results_of(body)
+            ]
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ProtocolError(f"the server's index errors: {exc}") from exc
+
+
+def _statistics(item: Any) -> IndexStatistics:
+    """``IndexStatistics`` from RavenDB's ``IndexStats`` JSON (``IndexStatistics.to_json``)."""
+    try:
+        collections = tuple(item["Collections"])
+        return IndexStatistics(
+            name=str(item["Name"]),
+            type=str(item["Type"]),
+            state="Building" if item["IsStale"] else str(item["State"]),
+            collections=None if collections == ("@all_docs",) else collections,
+            entries_count=int(item["EntriesCount"]),
+            reduce_results_count=int(item.get("ReduceOutputCount") or 0),
+            errors_count=int(item["ErrorsCount"]),
+            created=str(item["CreatedTimestamp"]),
+            is_stale=bool(item["IsStale"]),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ProtocolError(f"the server's index statistics: {exc}") from exc

@@ -1,0 +1,448 @@
+"""Queries of user-defined indexes, and the indexes' management, on every SQL dialect.
+
+The one path from a ``Query`` with ``index_name`` to the index tables
+(``relational.index_maintenance``): the dialect's query compiler compiles the predicate and
+the order against a derived table that presents the index's rows as its document column
+(``IndexStatements.entry_source``, ``result_source``), so everything a collection query can
+say works on index fields.
+
+- A map index answers the documents its entries come from, each once, in the order of its
+  first matching entry; with ``select``, stored fields are projected from that entry, others
+  from the document.
+- A map-reduce index answers its reduce results as documents without ids (projections,
+  never tracked), as RavenDB does.
+
+``IndexesStorage`` adds the ``Storage`` calls of indexes to ``RelationalStorage``: put (the
+definitions checked by ``compile_index`` first; then the documents already there mapped in
+transactions of ``BUILD_BATCH`` documents, by the caller, while writes maintain the entries of
+the documents they touch), get, names, delete, reset, statistics and errors.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any, ClassVar
+
+import orjson
+
+from rookdb.errors import IndexCompilationError, IndexDoesNotExistError, QueryError
+from rookdb.evaluate import project
+from rookdb.indexes.compiled import compile_index
+from rookdb.indexes.definitions import IndexDefinition
+from rookdb.query import Query, QueryStatistics
+from rookdb.storage.records import (
+    DocumentRecord,
+    IndexErrors,
+    IndexStatistics,
+    ProjectionRow,
+    QueryResult,
+)
+from rookdb.storage.relational.errors import DriverErrors
+from rookdb.storage.relational.index_maintenance import (
+    BUILD_BATCH,
+    BUILDING,
+    INDEX_VERSION,
+    NORMAL,
+    IndexMaintenance,
+    IndexStatements,
+    UserIndex,
+)
+from rookdb.storage.relational.results import projection, total_from_page
+from rookdb.storage.relational.statements import Statements
+from rookdb.storage.streams import QueryStream
+
+__all__ = ["IndexesStorage", "python_rows"]
+
+log = logging.getLogger("rookdb.storage.indexes")
+
+
+# The index query this thread is compiling: its rows' query and parameters (``python_rows``).
+_compiling = threading.local()
+
+
+def python_rows() -> tuple[str, tuple[Any, ...]] | None:
+    """While this thread compiles an index query: the query (and its parameters) of the
+    index's rows as (key, JSON text), which a dialect's predicates evaluated in Python read
+    in place of the documents. None otherwise."""
+    rows: tuple[str, tuple[Any, ...]] | None = getattr(_compiling, "rows", None)
+    return rows
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else bytes(value).decode()
+
+
+class IndexesStorage:
+    """The ``Storage`` calls of user-defined indexes, for ``RelationalStorage``."""
+
+    _index_sql: IndexStatements
+    #: The LIMIT parameter that means none (``RelationalStorage``).
+    _no_limit: ClassVar[int | None]
+    _user_indexes: IndexMaintenance
+    # Provided by ``RelationalStorage`` and its dialect.
+    _errors: ClassVar[type[DriverErrors]]
+    _query_errors: ClassVar[type[DriverErrors]]
+    _sql: Statements
+    name: str
+
+    def _connection(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _snapshot(self, conn: Any) -> AbstractContextManager[None]:
+        raise NotImplementedError
+
+    def _revision_transaction(self) -> AbstractContextManager[Any]:
+        raise NotImplementedError
+
+    def _where(self, conn: Any, query: Query, indexes: Any, params: list[Any]) -> str:
+        raise NotImplementedError
+
+    def _order_clause(self, order_by: Any) -> str:
+        raise NotImplementedError
+
+    def _last_etag(self, conn: Any) -> int:
+        raise NotImplementedError
+
+    def _fetch(self, conn: Any, keys: list[str]) -> dict[str, DocumentRecord]:
+        raise NotImplementedError
+
+    def _includes(self, conn: Any, records: Any, paths: Sequence[str]) -> Any:
+        raise NotImplementedError
+
+    # -- management --------------------------------------------------------------------------
+
+    def put_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
+        """Store ``definitions`` (each checked by ``compile_index`` first: one refused refuses
+        them all, and nothing is stored), then map the documents already there, in
+        transactions of ``BUILD_BATCH`` documents. An index put again with the same definition
+        is left as it is; with another, it is built anew. The names, as stored."""
+        compiled = [compile_index(definition) for definition in definitions]
+        names = [c.name for c in compiled]
+        if len({n.lower() for n in names}) != len(names):
+            raise IndexCompilationError("the indexes put together have distinct names")
+        sql = self._index_sql
+        build: list[int] = []
+        with self._errors("put indexes"), self._revision_transaction() as conn:
+            etag = self._last_etag(conn)
+            for index in compiled:
+                text = orjson.dumps(index.definition.to_json()).decode()
+                row = conn.execute(sql.by_name, (index.name.lower(),)).fetchone()
+                if row is not None:
+                    if _text(row[2]) == text:
+                        if str(row[3]) == BUILDING:  # a build that stopped half-way goes on
+                            build.append(int(row[0]))
+                        continue  # RavenDB leaves an unchanged index as it is
+                    self._drop(conn, int(row[0]))
+                index_id = int(conn.execute(sql.next_id).fetchone()[0])
+                created = _now()
+                conn.execute(
+                    sql.insert,
+                    (index_id, index.name.lower(), index.name, text, BUILDING, etag, created),
+                )
+                build.append(index_id)
+            if build:
+                conn.execute(self._sql.put_meta, (INDEX_VERSION, IndexMaintenance.new_version()))
+        for index_id in build:
+            self._build(index_id)
+        return names
+
+    def _drop(self, conn: Any, index_id: int) -> None:
+        sql = self._index_sql
+        for statement in (
+            sql.clear_entries,
+            sql.clear_references,
+            sql.clear_results,
+            sql.clear_pages,
+        ):
+            conn.execute(statement, (index_id,))
+        conn.execute(sql.delete_index, (index_id,))
+
+    def _build(self, index_id: int) -> None:
+        """Map every document the index reads that was there when it was put, a page of
+        ``BUILD_BATCH`` keys per write transaction (writers wait one page at most); writes
+        meanwhile index what they touch, and mapping a key again is harmless."""
+        started = time.perf_counter()
+        after, mapped = "", 0
+        while True:
+            with self._errors("build an index"), self._revision_transaction() as conn:
+                index = self._index_by_id(conn, index_id)
+                if index is None:
+                    return  # deleted or replaced meanwhile
+                keys = self._build_page(conn, index, after)
+                if not keys:
+                    conn.execute(self._index_sql.set_state, (NORMAL, index_id))
+                    break
+                self._user_indexes.map_documents(conn, index, keys)
+            mapped += len(keys)
+            after = keys[-1]
+            if mapped % (BUILD_BATCH * 10) == 0:
+                log.info("index %r of %r: %d documents mapped", index.name, self.name, mapped)
+        log.info(
+            "index %r of %r built: %d documents in %.1f s",
+            index.name,
+            self.name,
+            mapped,
+            time.perf_counter() - started,
+        )
+
+    def _build_page(self, conn: Any, index: UserIndex, after: str) -> list[str]:
+        collections = index.compiled.collections
+        sql = self._index_sql
+        if collections is None:
+            rows = conn.execute(sql.build_page_all, (after, BUILD_BATCH)).fetchall()
+            return [str(k) for (k,) in rows]
+        keys: list[str] = []
+        for collection in sorted(collections):
+            rows = conn.execute(sql.build_page, (after, collection, BUILD_BATCH)).fetchall()
+            keys.extend(str(k) for (k,) in rows)
+        return sorted(keys)[:BUILD_BATCH]
+
+    def _index_by_id(self, conn: Any, index_id: int) -> UserIndex | None:
+        return next((i for i in self._user_indexes.registry(conn) if i.id == index_id), None)
+
+    def _find(self, conn: Any, name: object) -> tuple[Any, ...] | None:
+        """The row of index ``name`` (any case), None when there is none; a name no index
+        can have (not a str, control characters) is none, whatever storage would say."""
+        if not isinstance(name, str) or any(ord(c) < 32 for c in name):
+            return None
+        row = conn.execute(self._index_sql.by_name, (name.lower(),)).fetchone()
+        return None if row is None else tuple(row)
+
+    def _index_row(self, conn: Any, name: str) -> tuple[Any, ...]:
+        row = self._find(conn, name)
+        if row is None:
+            raise IndexDoesNotExistError(f"Index {name!r} does not exist")
+        return row
+
+    def get_index(self, name: str) -> IndexDefinition | None:
+        """The definition of index ``name`` (any case) as RavenDB's server answers it, None
+        when there is none."""
+        with self._errors("read an index"), self._connection() as conn:
+            row = self._find(conn, name)
+        if row is None:
+            return None
+        return _definition(row[2])
+
+    def get_indexes(self, start: int = 0, page_size: int = 25) -> list[IndexDefinition]:
+        """The definitions of the indexes, in name order: ``start`` skipped, at most
+        ``page_size``."""
+        with self._errors("read indexes"), self._connection() as conn:
+            rows = conn.execute(self._index_sql.rows).fetchall()
+        return [_definition(row[2]) for row in rows[start : start + page_size]]
+
+    def get_index_names(self, start: int = 0, page_size: int = 25) -> list[str]:
+        with self._errors("read indexes"), self._connection() as conn:
+            rows = conn.execute(self._index_sql.rows).fetchall()
+        return [str(row[1]) for row in rows[start : start + page_size]]
+
+    def delete_index(self, name: str) -> None:
+        """Remove index ``name`` and everything it holds (RavenDB answers a missing one with
+        success too)."""
+        with self._errors("delete an index"), self._revision_transaction() as conn:
+            row = self._find(conn, name)
+            if row is None:
+                return
+            self._drop(conn, int(row[0]))
+            conn.execute(self._sql.put_meta, (INDEX_VERSION, IndexMaintenance.new_version()))
+
+    def reset_index(self, name: str) -> None:
+        """Throw away what index ``name`` holds (and its errors) and build it again."""
+        with self._errors("reset an index"), self._revision_transaction() as conn:
+            row = self._index_row(conn, name)
+            index_id = int(row[0])
+            sql = self._index_sql
+            for statement in (
+                sql.clear_entries,
+                sql.clear_references,
+                sql.clear_results,
+                sql.clear_pages,
+            ):
+                conn.execute(statement, (index_id,))
+            conn.execute(sql.set_errors, (0, "[]", index_id))
+            conn.execute(sql.set_state, (BUILDING, index_id))
+            conn.execute(self._sql.put_meta, (INDEX_VERSION, IndexMaintenance.new_version()))
+        self._build(index_id)
+
+    def index_statistics(self, name: str | None = None) -> list[IndexStatistics]:
+        """The statistics of index ``name``, or of every index."""
+        sql = self._index_sql
+        out: list[IndexStatistics] = []
+        with (
+            self._errors("read index statistics"),
+            self._connection() as conn,
+            self._snapshot(conn),
+        ):
+            if True:  # one snapshot for every count
+                names = (
+                    [str(r[1]) for r in conn.execute(sql.rows).fetchall()]
+                    if name is None
+                    else [name]
+                )
+                for each in names:
+                    row = self._index_row(conn, each)
+                    definition = _definition(row[2])
+                    index_id = int(row[0])
+                    entries = conn.execute(sql.count_entries, (index_id,)).fetchone()[0]
+                    results = conn.execute(sql.count_results, (index_id,)).fetchone()[0]
+                    compiled = self._compiled(conn, index_id, definition)
+                    collections = compiled.collections
+                    out.append(
+                        IndexStatistics(
+                            name=str(row[1]),
+                            type=definition.type.value,
+                            state=str(row[3]),
+                            collections=None if collections is None else tuple(sorted(collections)),
+                            entries_count=int(entries),
+                            reduce_results_count=int(results),
+                            errors_count=int(row[6]),
+                            created=str(row[5]),
+                            is_stale=str(row[3]) == BUILDING,
+                        )
+                    )
+        return out
+
+    def index_errors(self, names: Sequence[str] | None = None) -> list[IndexErrors]:
+        """The errors recorded against the indexes ``names`` (every index when None)."""
+        with self._errors("read index errors"), self._connection() as conn:
+            if names is None:
+                names = [str(r[1]) for r in conn.execute(self._index_sql.rows).fetchall()]
+            out = []
+            for name in names:
+                row = self._index_row(conn, name)
+                errors = tuple(orjson.loads(row[7]))
+                out.append(IndexErrors(str(row[1]), errors, int(row[6])))
+        return out
+
+    def _compiled(self, conn: Any, index_id: int, definition: IndexDefinition) -> Any:
+        found = self._index_by_id(conn, index_id)
+        return found.compiled if found is not None else compile_index(definition)
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def _index_stream(self, query: Query) -> QueryStream:
+        """``stream_query`` of an index query: its results read whole, then handed out (not
+        flat in memory). A map-reduce index's results are no documents: refused."""
+        result = self._index_query(query)
+        if result.projections is None:
+            return QueryStream.of(result.statistics, iter(result.records))
+        if len(result.records) != len(result.projections):
+            raise QueryError("streaming a map-reduce index's results is not supported: query it")
+        rows = zip(result.projections, result.records, strict=True)
+        return QueryStream.of(result.statistics, iter(ProjectionRow.of(p, r) for p, r in rows))
+
+    def _index_query(self, query: Query) -> QueryResult:
+        """Run ``query`` on the index it names, in one snapshot."""
+        with (
+            self._query_errors("query an index"),
+            self._connection() as conn,
+            self._snapshot(conn),
+        ):
+            return self._index_query_in(conn, query)
+
+    def _index_query_in(self, conn: Any, query: Query) -> QueryResult:
+        """``query`` on the index it names, in ``conn``'s snapshot: the index's row, its rows
+        and the documents read together."""
+        started = time.perf_counter()
+        assert query.index_name is not None
+        row = self._index_row(conn, query.index_name)
+        index_id, state = int(row[0]), str(row[3])
+        index = self._compiled(conn, index_id, _definition(row[2]))
+        plain = dataclasses.replace(query, index_name=None, collection=None)
+        params: list[Any] = []
+        sql = self._index_sql
+        source = sql.result_source if index.is_map_reduce else sql.entry_source
+        # What the compiler leaves to Python (PostgreSQL: search, regex) reads the
+        # index's rows too, not the documents.
+        _compiling.rows = (f"SELECT key, raw FROM {source}", (index_id,))
+        try:
+            where = self._where(conn, plain, {}, params) if query.where is not None else "1=1"
+        finally:
+            _compiling.rows = None
+        order = self._order_clause(query.order_by)
+        select = f"SELECT key, raw FROM {source} WHERE {where} ORDER BY {order}"
+        end = None if query.take is None else query.skip + query.take
+        projections: list[dict[str, Any]] | None
+        if index.is_map_reduce:
+            # Results are no documents: projections without records, paged by SQL (one
+            # result per row) unless distinct ones are asked for.
+            records: list[DocumentRecord] = []
+            included: Any = {}
+            if query.distinct and query.select:
+                every = [
+                    orjson.loads(_text(d)) for _, d in conn.execute(select, (index_id, *params))
+                ]
+                seen: dict[bytes, dict[str, Any]] = {}
+                for result in every:
+                    projected = project(result, query.select, query.select_as)
+                    seen.setdefault(orjson.dumps(projected), projected)
+                distinct = list(seen.values())
+                total, projections = len(distinct), distinct[query.skip : end]
+            else:
+                limit = self._no_limit if query.take is None else query.take
+                rows = conn.execute(
+                    select + self._sql.page, (index_id, *params, limit, query.skip)
+                ).fetchall()
+                results = [orjson.loads(_text(data)) for _, data in rows]
+                if query.select:
+                    results = [project(r, query.select, query.select_as) for r in results]
+                projections = results
+                counted = total_from_page(query, len(rows))
+                if counted is None:
+                    counted = conn.execute(
+                        f"SELECT count(*) FROM {source} WHERE {where}", (index_id, *params)
+                    ).fetchone()[0]
+                total = int(counted)
+        else:
+            rows = conn.execute(select, (index_id, *params)).fetchall()
+            first: dict[str, Any] = {}
+            for key, data in rows:
+                if key not in first:
+                    first[key] = data
+            keys = list(first)
+            total = len(keys)
+            page = keys[query.skip : end]
+            found = self._fetch(conn, page)
+            page = [k for k in page if k in found]
+            records = [found[k] for k in page]
+            projections = None
+            if query.select:
+                stored = index.stored_fields
+                projections = [
+                    project(
+                        orjson.loads(_text(first[k])),
+                        query.select,
+                        query.select_as,
+                        found[k].id,
+                    )
+                    if all(f in stored for f in query.select)
+                    else projection(found[k], query)
+                    for k in page
+                ]
+            included = self._includes(conn, records, query.includes) if query.includes else {}
+        stats = QueryStatistics(
+            total_results=total,
+            skipped_results=query.skip,
+            duration_in_ms=(time.perf_counter() - started) * 1000,
+            index_name=index.name,
+            is_stale=state == BUILDING,
+            index_timestamp=_utc_now(),
+        )
+        return QueryResult(records, included, stats, projections)
+
+
+def _definition(text: Any) -> IndexDefinition:
+    return IndexDefinition.from_json(orjson.loads(_text(text))).with_server_defaults()
+
+
+def _utc_now() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+def _now() -> str:
+    return str(_utc_now().strftime("%Y-%m-%dT%H:%M:%S.%f0Z"))
