@@ -53,8 +53,8 @@ def test_load_store_save_query_and_tracking(store: DocumentStore) -> None:
             ada["Age"] = 37
             assert "people/1" in session.advanced.what_changed()
             await session.save_changes()
-            assert await session.exists("people/2")
-            assert not await session.exists("people/3")
+            assert await session.advanced.exists("people/2")
+            assert not await session.advanced.exists("people/3")
             query = session.query(collection_name="People")
             names = [p["Name"] for p in await query.order_by("Name").to_list()]
             assert names == ["Ada", "Bob"]
@@ -64,7 +64,7 @@ def test_load_store_save_query_and_tracking(store: DocumentStore) -> None:
             assert [p async for p in session.query(collection_name="People")]
             assert len(await session.load_starting_with("people/")) == 2
             ada["Age"] = 1
-            await session.refresh(ada)
+            await session.advanced.refresh(ada)
             assert ada["Age"] == 37
             session.delete("people/2")
             await session.save_changes()

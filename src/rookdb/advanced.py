@@ -247,6 +247,18 @@ class Advanced(SessionPatches):
         that already holds the id answers from memory (its entity and change vector, or None
         for a deleted or missing one), without a request; otherwise one request, where an
         unchanged document does not travel (HTTP: ``If-None-Match``, a 304)."""
+        known = self._conditional_known(document_id, change_vector)
+        if known is not None:
+            return known
+        assert change_vector is not None
+        found, vector = self._session._conditional_load(document_id, change_vector, object_type)
+        return ConditionalLoadResult(found, vector)
+
+    def _conditional_known(
+        self, document_id: str, change_vector: str | None
+    ) -> ConditionalLoadResult[Any] | None:
+        """``conditional_load`` without a request: the answer of a session that holds the id,
+        else None (the arguments checked)."""
         self._session._check_open()
         key = validate_id(document_id).lower()
         known, entity = self._map.known(key)
@@ -259,8 +271,7 @@ class Advanced(SessionPatches):
                 f"conditional_load of {document_id!r}, which the session does not hold, needs "
                 f"the change vector of the copy to compare with, not {change_vector!r}"
             )
-        found, vector = self._session._conditional_load(document_id, change_vector, object_type)
-        return ConditionalLoadResult(found, vector)
+        return None
 
     def load_starting_with(
         self,

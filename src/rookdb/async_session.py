@@ -7,8 +7,8 @@ calls the sync session's own steps around its one storage call (``_plan_one`` / 
 ``_load_read`` / ``_finish_load``, ``saving._plan`` / ``saving._saved``...), and awaits only that
 call, which ``AsyncStorage`` runs in a worker thread. What does no I/O (``store``, ``delete``,
 ``has_changes``, ``evict``...) is the sync session's method, not awaited, as in RavenDB's .NET
-async session; ``advanced`` is the sync session's, except ``await refresh`` and ``await exists``
-here.
+async session; ``advanced`` (``rookdb.async_advanced``) is the sync session's with its reads
+awaited.
 
 Cancellation of ``save_changes``: the batch is written by a thread that cannot be stopped in a
 transaction, so a cancelled save waits for it (the wait is shielded), the session learns what
@@ -17,26 +17,26 @@ agrees with the database (``has_changes()`` is False when it committed). Where t
 itself cannot know (the http backend losing the connection mid-request) the error is
 ``OutcomeUnknownError``, as for the sync session.
 
-Not awaited here yet (use the sync session's, which blocks the loop): lazy operations,
-counters and attachments reads, streaming, ``conditional_load``; ``store`` of an entity
-without id may reserve a HiLo range (one short request, rarely) on the loop.
+Not awaited yet: streaming (``advanced.stream`` is the sync one, blocking the loop), a
+``Lazy``'s ``value`` read before ``await advanced.eagerly.execute_all_pending_lazy_operations()``,
+and the HiLo range ``store`` of an entity without an id reserves now and then (one short
+request on the loop).
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from rookdb import saving
-from rookdb.ids import validate_id
-from rookdb.includes import include_spec
+from rookdb.async_advanced import AsyncAdvanced, AsyncDocumentCounters
+from rookdb.includes import LoaderWithInclude
 from rookdb.query import count_of, first_of, single_of
 from rookdb.storage.async_storage import AsyncStorage
 
 if TYPE_CHECKING:
-    from rookdb.advanced import Advanced
     from rookdb.query import DocumentQuery, Query, QueryStatistics
     from rookdb.session import DocumentSession
     from rookdb.storage.records import BatchResult
@@ -62,9 +62,8 @@ class AsyncDocumentSession:
         self.delete = session.delete
         self.has_changes = session.has_changes
         self.ignore_changes_for = session.ignore_changes_for
-        self.counters_for = session.counters_for
-        self.counters_for_entity = session.counters_for_entity
         self.close = session.close
+        self._advanced = AsyncAdvanced(self)
 
     async def __aenter__(self) -> AsyncDocumentSession:
         return self
@@ -73,10 +72,24 @@ class AsyncDocumentSession:
         self.session.close()
 
     @property
-    def advanced(self) -> Advanced:
-        """The sync session's ``advanced`` (its non-I/O surface: ``what_changed``,
-        ``evict``, ``clear``, metadata...); ``refresh`` and ``exists`` are awaited here."""
-        return self.session.advanced
+    def advanced(self) -> AsyncAdvanced:
+        """The sync session's ``advanced`` with its reads awaited (``rookdb.async_advanced``):
+        ``await refresh``, ``await exists``, ``await conditional_load``, attachments' reads,
+        ``eagerly``; the rest (``what_changed``, ``evict``, ``clear``...) is not awaited."""
+        return self._advanced
+
+    def counters_for(self, entity_or_id: Any) -> AsyncDocumentCounters:
+        """The counters of a document: ``increment``/``delete`` queue, ``get``s are awaited."""
+        return AsyncDocumentCounters(self, entity_or_id)
+
+    def counters_for_entity(self, entity: object) -> AsyncDocumentCounters:
+        return AsyncDocumentCounters(self, entity)
+
+    def include(self, path: str) -> LoaderWithInclude:
+        """``await session.include("company_id").load("employees/1-A")``."""
+        self.session._check_open()
+        self.session._check_tracking("include")
+        return LoaderWithInclude(self, path)  # type: ignore[arg-type]  # its load: awaited
 
     @property
     def number_of_requests(self) -> int:
@@ -92,17 +105,13 @@ class AsyncDocumentSession:
         """``DocumentSession.load``, awaited: an entity (or None) for one id, a dict id →
         entity for several."""
         s = self.session
-        s._check_open()
-        paths, counters = include_spec(includes)
-        if paths or counters:
-            s._check_tracking("includes")
-        if isinstance(id_or_ids, str) and not (paths or counters):
+        ids, paths, counters = s._load_args(id_or_ids, includes)
+        if ids is None:
             key, done, entity = s._plan_one(id_or_ids, object_type)
             if done:
                 return entity
             result = await self._storage.call(s._storage.get, (id_or_ids,))
             return s._finish_one(key, result, object_type)
-        ids = [id_or_ids] if isinstance(id_or_ids, str) else _id_list(id_or_ids)
         plan = s._plan_load(ids)
         read = s._load_read(plan, paths, counters)
         got = None if read is None else await self._storage.call(read)
@@ -126,25 +135,6 @@ class AsyncDocumentSession:
         s._request()
         records = await self._storage.call(s._storage.get_prefix, *read)
         return s._prefix_entities(records, object_type)
-
-    async def exists(self, document_id: str) -> bool:
-        """``advanced.exists``, awaited."""
-        s = self.session
-        known = s.advanced._known_exists(document_id)
-        if known is not None:
-            return known
-        s._request()
-        result = await self._storage.call(s._storage.get, [document_id])
-        return document_id.lower() in result.documents
-
-    async def refresh(self, entity: T) -> T:
-        """``advanced.refresh``, awaited: ``entity`` holds storage's version again."""
-        s = self.session
-        state = s.advanced._refreshing(entity)
-        s._request()
-        result = await self._storage.call(s._storage.get, [state.id])
-        s.advanced._refreshed(state, s._reloaded(state, result))
-        return entity
 
     def query(
         self,
@@ -200,12 +190,6 @@ class AsyncDocumentSession:
         saving._saved(s, changes, result)
         if cancelled:
             raise asyncio.CancelledError
-
-
-def _id_list(ids: Any) -> list[str]:
-    if isinstance(ids, (bytes, bytearray)) or not isinstance(ids, Iterable):
-        validate_id(ids)  # not a str: an InvalidIdError
-    return list(ids)
 
 
 class AsyncDocumentQuery(Generic[T]):

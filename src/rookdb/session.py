@@ -32,6 +32,7 @@ from rookdb.revisions import ForcedRevisions
 from rookdb.serialization.encoding import check_depth, loads
 from rookdb.serialization.entities import EntityCodec, Extras
 from rookdb.storage.records import (
+    ConditionalGetResult,
     DocumentRecord,
     GetResult,
     IdsRead,
@@ -239,17 +240,26 @@ class DocumentSession(EventRegistration):
         Ids the session already knows (tracked, deleted, known missing, or delivered by an
         include) cost no request; the rest are read in one request, in one snapshot.
         """
+        ids, paths, counters = self._load_args(id_or_ids, includes)
+        if ids is None:
+            return self._load_one(id_or_ids, object_type)
+        found = self._load_many(ids, object_type, paths, counters)
+        return found[id_or_ids] if isinstance(id_or_ids, str) else found
+
+    def _load_args(
+        self, id_or_ids: Any, includes: Any
+    ) -> tuple[list[str] | None, tuple[str, ...], tuple[str, ...]]:
+        """``load``'s arguments, checked: the ids to load (None: the one id, with no
+        includes, ``_load_one``'s case), the include paths and the counters' names."""
         self._check_open()
         paths, counters = include_spec(includes)
         if paths or counters:
             self._check_tracking("includes")
         if isinstance(id_or_ids, str):
-            if paths or counters:
-                return self._load_many([id_or_ids], object_type, paths, counters)[id_or_ids]
-            return self._load_one(id_or_ids, object_type)
+            return (None if not (paths or counters) else [id_or_ids]), paths, counters
         if isinstance(id_or_ids, (bytes, bytearray)) or not isinstance(id_or_ids, Iterable):
             validate_id(id_or_ids)  # not a str: an InvalidIdError
-        return self._load_many(list(id_or_ids), object_type, paths, counters)
+        return list(id_or_ids), paths, counters
 
     def _load_one(self, document_id: str, object_type: type[Any] | None) -> Any:
         """``load(id)``: the most common call, kept short."""
@@ -653,8 +663,19 @@ class DocumentSession(EventRegistration):
         change vector) when unchanged, (None, None) when missing (remembered), else the
         entity, tracked, and its change vector."""
         self._request()
+        got = self._storage.conditional_get(document_id, change_vector)
+        return self._conditional_loaded(document_id, change_vector, object_type, got)
+
+    def _conditional_loaded(
+        self,
+        document_id: str,
+        change_vector: str,
+        object_type: type[Any] | None,
+        got: ConditionalGetResult,
+    ) -> tuple[Any, str | None]:
+        """``_conditional_load`` after its request."""
         track = not self._no_tracking
-        modified, record = self._storage.conditional_get(document_id, change_vector)
+        modified, record = got
         if not modified:
             return None, change_vector
         if record is None:
@@ -722,16 +743,22 @@ class DocumentSession(EventRegistration):
 
     def _execute_lazy(self) -> None:
         """Run every pending lazy operation: one ``read_many``, one request of the budget."""
-        self._check_open()
-        pending = self._pending_lazy
-        if not pending:
-            return
-        self._pending_lazy = []
+        pending = self._take_lazy()
         try:
             run_pending(self, pending)
         except BaseException:
-            self._pending_lazy[:0] = [op for op in pending if not op.done]  # may run again
+            self._requeue_lazy(pending)
             raise
+
+    def _take_lazy(self) -> list[LazyOperation]:
+        """The pending lazy operations, to run now (none pending any more)."""
+        self._check_open()
+        pending, self._pending_lazy = self._pending_lazy, []
+        return pending
+
+    def _requeue_lazy(self, pending: list[LazyOperation]) -> None:
+        """After a failed run of ``pending``: those not done may run again."""
+        self._pending_lazy[:0] = [op for op in pending if not op.done]
 
     def _lazy_query(
         self,

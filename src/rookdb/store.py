@@ -325,7 +325,8 @@ class DocumentStore(EventRegistration):
     ) -> AsyncDocumentSession:
         """A new ``AsyncDocumentSession`` (``rookdb.async_session``), RavenDB's
         ``OpenAsyncSession``: ``open_session``'s arguments; use it in ``async with``."""
-        session = self.open_session(database, session_options)
+        # The class's own open_session (the suite's async mode replaces the instance's).
+        session = DocumentStore.open_session(self, database, session_options)
         storage = session._storage
         with self._lock:
             adapter = self._async_storages.get(id(storage))
