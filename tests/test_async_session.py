@@ -1,34 +1,23 @@
-"""The async session (issue 17): its reads, queries and saves, on memory, SQLite and
-PostgreSQL, and a cancelled ``save_changes`` that leaves the session agreeing with the
-database whatever the point it was cancelled at."""
+"""The async session (issue 17): its reads, queries and saves on every backend, and a
+cancelled ``save_changes`` that leaves the session agreeing with the database, whatever the
+point it was cancelled at."""
 
 from __future__ import annotations
 
 import asyncio
 import threading
-import uuid
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from rookdb import DocumentStore
 from rookdb.storage.base import Storage
-from rookdb.testing.backends import postgres_url
 
 
-@pytest.fixture(params=["memory", "sqlite", "postgres"])
-def store(request: pytest.FixtureRequest, tmp_path: Any) -> Iterator[DocumentStore]:
-    if request.param == "memory":
-        url = "memory://"
-    elif request.param == "sqlite":
-        url = f"sqlite:///{tmp_path}/data"
-    else:
-        pytest.importorskip("psycopg")
-        url = postgres_url()
-    database = f"async_{uuid.uuid4().hex[:10]}"
-    with DocumentStore(urls=url, database=database) as s:
-        yield s
+@pytest.fixture
+def store(rookdb_store: DocumentStore) -> DocumentStore:
+    """An initialized store on each backend (memory, SQLite, PostgreSQL, a rookdb server)."""
+    return rookdb_store
 
 
 def run(coro: Any) -> Any:

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from rookdb import saving
 from rookdb.async_advanced import AsyncAdvanced, AsyncDocumentCounters
+from rookdb.errors import OutcomeUnknownError
 from rookdb.includes import LoaderWithInclude
 from rookdb.query import count_of, first_of, single_of
 from rookdb.storage.async_storage import AsyncStorage
@@ -163,7 +164,10 @@ class AsyncDocumentSession:
         """``DocumentSession.save_changes``, awaited: one atomic batch, or nothing.
 
         Cancelled while storage writes, it waits for the write to end and learns its result
-        first, then raises ``CancelledError``: the session agrees with the database."""
+        first, then raises ``CancelledError``: the session agrees with the database. Where the
+        backend cannot know whether the batch was written (``OutcomeUnknownError``: a server's
+        answer lost), that error is raised, cancelled or not, and the session still holds the
+        changes as unsaved."""
         s = self.session
         s._check_open()
         planned = saving._plan(s)
@@ -183,6 +187,8 @@ class AsyncDocumentSession:
                     result = write.result()  # raises the write's own error, if any
                     break
                 cancelled = True  # the write goes on: wait for its outcome
+            except OutcomeUnknownError:
+                raise  # even if cancelled: the caller must learn the batch may be written
             except BaseException:
                 if cancelled:
                     raise asyncio.CancelledError from None  # nothing was written

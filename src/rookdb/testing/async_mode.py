@@ -59,6 +59,13 @@ class BlockingSession:
         self.async_session = session
         self._loop = loop
         self._advanced = _BlockingAdvanced(self)
+        # A ``Lazy``'s ``value`` runs the pending operations through the async session's
+        # ``eagerly`` here, so lazy tests exercise its code path (the session's own reads
+        # them through the sync one).
+        eagerly = session.advanced.eagerly
+        session.session._execute_lazy = (  # type: ignore[method-assign]
+            lambda: loop.run(eagerly.execute_all_pending_lazy_operations())
+        )
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.async_session.session, name)
