@@ -71,6 +71,7 @@ class _Gate:
     def __init__(self, storage: Storage, fail: bool = False) -> None:
         self.entered = threading.Event()
         self.release = threading.Event()
+        self.finished = threading.Event()
         self._apply = storage.apply
         self._fail = fail
 
@@ -79,10 +80,12 @@ class _Gate:
         self.release.wait(10)
         if self._fail:
             raise RuntimeError("storage failed")
-        return self._apply(batch)
+        result = self._apply(batch)
+        self.finished.set()
+        return result
 
 
-@pytest.mark.parametrize("point", ["before", "during", "after"])
+@pytest.mark.parametrize("point", ["before", "during", "twice during", "after"])
 def test_a_cancelled_save_is_all_or_nothing_and_the_session_knows(
     store: DocumentStore, point: str
 ) -> None:
@@ -96,36 +99,35 @@ def test_a_cancelled_save_is_all_or_nothing_and_the_session_knows(
         try:
             task = asyncio.create_task(session.save_changes())
             if point == "before":
-                task.cancel()  # before the task ran: nothing sent
-            elif point == "during":
+                task.cancel()  # before the task ran: nothing is sent
+            elif point in ("during", "twice during"):
                 while not gate.entered.is_set():
                     await asyncio.sleep(0.001)
-                task.cancel()
+                task.cancel()  # storage is writing
                 await asyncio.sleep(0.01)
+                if point == "twice during":
+                    task.cancel()
+                    await asyncio.sleep(0.01)
                 gate.release.set()
-            else:
+            else:  # as the write's result comes back to the loop
                 gate.release.set()
-                while not gate.entered.is_set():
-                    await asyncio.sleep(0.001)
-                # The write ends while the task waits: cancelled as its result arrives
-                # (or just after the save ended: then nothing is cancelled).
-                while not task.done() and not gate.release.is_set():
+                while not gate.finished.is_set():
                     await asyncio.sleep(0)
                 task.cancel()
-            if point != "before":
-                gate.release.set()
+            gate.release.set()
             try:
                 await task
             except asyncio.CancelledError:
                 pass
             else:
-                assert point == "after"
+                assert point == "after"  # the save had ended: nothing left to cancel
+            assert (point == "before") is (not gate.entered.is_set())
         finally:
             del storage.apply
         with store.open_session() as sync:
             found = sync.load(["people/1", "people/2"])
         written = [v is not None for v in found.values()]
-        assert written in ([True, True], [False, False])  # all or nothing
+        assert written == ([False, False] if point == "before" else [True, True])
         assert session.has_changes() is not written[0]  # the session agrees
         if written[0]:
             assert session.advanced.get_change_vector_for(
@@ -179,5 +181,35 @@ def test_concurrent_sessions_on_one_loop(store: DocumentStore) -> None:
         async with store.open_async_session() as session:
             found = await session.load([f"items/{i}" for i in range(16)])
             assert [found[f"items/{i}"]["N"] for i in range(16)] == [i * 10 for i in range(16)]
+
+    run(scenario())
+
+
+def test_storage_is_never_called_on_the_event_loop(store: DocumentStore) -> None:
+    async def scenario() -> None:
+        session = store.open_async_session()
+        storage = session.session._storage
+        threads: list[str] = []
+        for name in ("get", "apply", "query", "get_prefix", "read_many"):
+            method = getattr(storage, name)
+
+            def recorded(*args: Any, _method: Any = method, **kwargs: Any) -> Any:
+                threads.append(threading.current_thread().name)
+                return _method(*args, **kwargs)
+
+            setattr(storage, name, recorded)
+        try:
+            session.store({"N": 1}, "items/1")
+            await session.save_changes()
+            await session.load(["items/1", "items/2"], includes="Other")
+            await session.query(collection_name="Items").to_list()
+            await session.load_starting_with("items/")
+            await session.advanced.exists("items/9")
+        finally:
+            for name in ("get", "apply", "query", "get_prefix", "read_many"):
+                delattr(storage, name)
+        assert len(threads) >= 5
+        assert threading.current_thread().name not in threads
+        assert all(name.startswith("rookdb-async") for name in threads), threads
 
     run(scenario())

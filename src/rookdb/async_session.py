@@ -40,7 +40,6 @@ from rookdb.storage.async_storage import AsyncStorage
 if TYPE_CHECKING:
     from rookdb.query import DocumentQuery, Query, QueryStatistics
     from rookdb.session import DocumentSession
-    from rookdb.storage.records import BatchResult
 
 __all__ = ["AsyncDocumentQuery", "AsyncDocumentSession"]
 
@@ -177,25 +176,23 @@ class AsyncDocumentSession:
         commands = list(batch)  # encoded here, on the loop, before anything is sent
         s._request()
         write = asyncio.ensure_future(self._storage.call(s._storage.apply, commands))
-        result: BatchResult | None = None
         cancelled = False
-        while result is None:
+        while not write.done():
             try:
-                result = await asyncio.shield(write)
+                await asyncio.shield(write)
             except asyncio.CancelledError:
-                if write.done() and not write.cancelled():
-                    result = write.result()  # raises the write's own error, if any
-                    break
                 cancelled = True  # the write goes on: wait for its outcome
-            except OutcomeUnknownError:
-                raise  # even if cancelled: the caller must learn the batch may be written
             except BaseException:
-                if cancelled:
-                    raise asyncio.CancelledError from None  # nothing was written
-                raise
-        saving._saved(s, changes, result)
+                break  # the write's own error, raised below
+        error = write.exception()
+        if error is None:
+            saving._saved(s, changes, write.result())
+        elif isinstance(error, OutcomeUnknownError):
+            raise error  # even if cancelled: the caller must learn the batch may be written
         if cancelled:
-            raise asyncio.CancelledError
+            raise asyncio.CancelledError  # the session knows the outcome: all or nothing
+        if error is not None:
+            raise error
 
 
 class AsyncDocumentQuery(Generic[T]):

@@ -353,6 +353,9 @@ class DocumentStore(EventRegistration):
             backend, self._backend = self._backend or self._given_backend, None
             generators, self._generators = list(self._generators.values()), {}
             self._storages = {}
+            adapters, self._async_storages = list(self._async_storages.values()), {}
+        for adapter in adapters:
+            adapter.close()
         for hilo in generators:
             # Best effort: ids not given back are merely skipped, never reused.
             with contextlib.suppress(StorageError):
