@@ -173,6 +173,60 @@ def test_export_then_import_carries_attachments(
     assert stored(store, "broken") == {}
 
 
+def test_export_then_import_carries_counters(
+    new_store: Any, store_url: str, tmp_path: Path
+) -> None:
+    store = new_store(database="counted").initialize()
+    seed(store)
+    with store.open_session() as session:
+        session.counters_for("employees/1").increment("Likes", 3)
+        session.counters_for("employees/1").increment("views", -(2**63))
+        session.counters_for("products/1").increment("Sold", 2**63 - 1)
+        session.save_changes()
+    exported = tmp_path / "out.jsonl"
+    result = run(store_url, "export", "-d", "counted", str(exported))
+    assert result.exit_code == 0, result.output
+    assert "the counters of 2 documents" in result.output
+    lines = exported.read_bytes().splitlines()
+    assert orjson.loads(lines[3]) == {
+        "@counters": {"Id": "employees/1", "Counters": {"Likes": 3, "views": -(2**63)}}
+    }
+    # Into a database whose employees/1 has counters already: each is set, not added to (the
+    # file's name replaces the one stored).
+    target = new_store(database="copied").initialize()
+    with target.open_session() as session:
+        session.store({"old": True}, "employees/1")
+        session.counters_for("employees/1").increment("likes", 100)
+        session.counters_for("employees/1").increment("Other", 1)
+        session.save_changes()
+    result = run(store_url, "import", "-d", "copied", str(exported), "--batch-size", "2")
+    assert result.exit_code == 0, result.output
+    assert "the counters of 2 documents" in result.output
+    with target.open_session() as session:
+        assert session.counters_for("employees/1").get_all() == {
+            "Likes": 3,
+            "views": -(2**63),
+            "Other": 1,
+        }
+        assert session.counters_for("products/1").get_all() == {"Sold": 2**63 - 1}
+        metadata = session.advanced.get_metadata_for(session.load("products/1"))
+        assert metadata["@counters"] == ["Sold"] and "HasCounters" in metadata["@flags"]
+    # A database that had none gives back the same file.
+    result = run(store_url, "import", "-d", "fresh", str(exported))
+    assert result.exit_code == 0, result.output
+    again = tmp_path / "again.jsonl"
+    assert run(store_url, "export", "-d", "fresh", str(again)).exit_code == 0
+    assert sorted(again.read_bytes().splitlines()) == sorted(lines)
+    # A bad counters line is found by the check: nothing is written.
+    broken = tmp_path / "broken.jsonl"
+    broken.write_bytes(
+        b"\n".join([*lines, b'{"@counters":{"Id":"employees/2","Counters":{"x":1.5}}}']) + b"\n"
+    )
+    result = run(store_url, "import", "-d", "broken", str(broken))
+    assert result.exit_code == 1 and "ImportFileError" in result.output
+    assert stored(store, "broken") == {}
+
+
 def test_import_replaces_documents_and_keeps_the_last_line_of_an_id(
     store: DocumentStore, store_url: str, tmp_path: Path
 ) -> None:

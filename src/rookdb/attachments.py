@@ -32,13 +32,14 @@ from typing import IO, TYPE_CHECKING, Any
 from rookdb.document_operations import DocumentOperation
 from rookdb.errors import ConfigurationError, InvalidOperationError
 from rookdb.ids import validate_id
-from rookdb.storage.attachment_metadata import (
-    ATTACHMENTS,
-    entry,
-    with_attachments,
-    with_metadata,
-)
 from rookdb.storage.base import Storage
+from rookdb.storage.owned_metadata import (
+    ATTACHMENTS,
+    attachment_entry,
+    attachments_value,
+    set_owned,
+    with_owned,
+)
 from rookdb.storage.records import (
     AttachmentCopyCommand,
     AttachmentDeleteCommand,
@@ -380,7 +381,7 @@ class SessionAttachments:
             raise InvalidOperationError(
                 f"{type(entity).__qualname__} is not associated with the session"
             )
-        attachments = state.metadata.get(ATTACHMENTS)
+        attachments = state.metadata.get(ATTACHMENTS.key)
         if not isinstance(attachments, list):
             return []
         return [AttachmentName.from_json(a) for a in attachments if isinstance(a, dict)]
@@ -412,7 +413,7 @@ def learn_replies(session: DocumentSession, replies: Sequence[AttachmentReply]) 
         if details is None:  # a delete
             _learn(session, reply.id, reply.document_change_vector, reply.name.lower(), None)
             continue
-        item = entry(details.name, details.hash, details.content_type, details.size)
+        item = attachment_entry(details.name, details.hash, details.content_type, details.size)
         _learn(session, reply.id, reply.document_change_vector, moved_from, item)
 
 
@@ -429,7 +430,7 @@ def _learn(
     if state is None or state.deleted or state.snapshot is None:
         return
     metadata = state.writable_metadata()
-    kept = metadata.get(ATTACHMENTS)
+    kept = metadata.get(ATTACHMENTS.key)
     names = {
         str(a["Name"]).lower(): a
         for a in (kept if isinstance(kept, list) else [])
@@ -439,6 +440,6 @@ def _learn(
         names.pop(gone, None)
     if item is not None:
         names[str(item["Name"]).lower()] = item
-    entries = list(names.values())
-    with_metadata(metadata, entries)
-    state.synced(with_attachments(state.snapshot, entries), change_vector, state.last_modified)
+    value = attachments_value(names.values())
+    set_owned(metadata, ATTACHMENTS, value)
+    state.synced(with_owned(state.snapshot, ATTACHMENTS, value), change_vector, state.last_modified)

@@ -264,12 +264,13 @@ def _progress(length: int, label: str) -> Any:
 @_reports_errors
 def export_command(url: str, database: str, file: IO[bytes], collection: str | None) -> None:
     """Write the database's documents to FILE ('-' for stdout), one JSON document per line,
-    then their attachments, their revisions and the revisions configuration.
+    then their attachments, their counters, their revisions and the revisions configuration.
 
     Streams: memory stays the same for any number of documents. Each line is a document in
     RavenDB's shape, with @id and @collection in its @metadata (no change vector: storage
     assigns one on import); after them, {"@attachment": ...} lines each followed by its
-    content in {"@content": base64} lines, {"@revision": ...} lines (their change vectors
+    content in {"@content": base64} lines, {"@counters": {"Id": ..., "Counters": {name:
+    value}}} lines, {"@revision": ...} lines (their change vectors
     kept) and a {"@revisions-configuration": ...} line.
     """
     with _reading(url, database) as (backend, name):
@@ -282,7 +283,7 @@ def export_command(url: str, database: str, file: IO[bytes], collection: str | N
                 0,
             )
         )
-        written = revisions = attachments = 0
+        written = revisions = attachments = counted = 0
         with _progress(total, "Exporting") as bar:
             for kind, line in transfer.export_records(backend.database(name), collection):
                 file.write(line)
@@ -291,9 +292,11 @@ def export_command(url: str, database: str, file: IO[bytes], collection: str | N
                     bar.update(1)
                 revisions += kind == transfer.REVISION
                 attachments += kind == transfer.ATTACHMENT
+                counted += kind == transfer.COUNTERS_LINE
     click.echo(
         f"exported {written:,} documents, {revisions:,} revisions"
-        + (f", {attachments:,} attachments" if attachments else ""),
+        + (f", {attachments:,} attachments" if attachments else "")
+        + (f", the counters of {counted:,} documents" if counted else ""),
         err=True,
     )
 
@@ -315,7 +318,8 @@ def import_command(url: str, database: str, path: str, batch_size: int) -> None:
     Each line is a JSON object with "@metadata": {"@id": ..., "@collection": ...}; a document
     whose id is already stored is replaced. Attachments ({"@attachment": ...} lines, then
     their content) are stored after their documents, each checked against its size and
-    hash. Revisions ({"@revision": ...} lines) are kept as they are (one the database has is
+    hash; counters ({"@counters": ...} lines) are set to their values after their
+    documents. Revisions ({"@revision": ...} lines) are kept as they are (one the database has is
     skipped), the revisions configuration applied last.
     The whole file is checked before anything is written, so a bad line writes nothing; then
     documents are written BATCH-SIZE per atomic batch, streaming, in constant memory.
@@ -333,10 +337,16 @@ def import_command(url: str, database: str, path: str, batch_size: int) -> None:
                 f"{path} holds revisions; the {storage.capabilities.name} backend keeps none "
                 "(nothing was imported)"
             )
+        if held.counters and not storage.capabilities.counters:
+            raise ConfigurationError(
+                f"{path} holds counters; the {storage.capabilities.name} backend keeps none "
+                "(nothing was imported)"
+            )
         stored = transfer.import_records(storage, file, batch_size=batch_size, progress=bar.update)
     click.echo(
         f"imported {stored.documents:,} documents, {stored.revisions:,} revisions"
         + (f", {stored.attachments:,} attachments" if stored.attachments else "")
+        + (f", the counters of {stored.counters:,} documents" if stored.counters else "")
         + (", the revisions configuration" if stored.configuration else ""),
         err=True,
     )

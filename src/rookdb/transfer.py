@@ -30,15 +30,20 @@ kind it does not know, so that nothing in it is silently lost. The kinds:
   the documents that have them (``HasAttachments``), after the documents. An import checks
   each content's size and hash before it writes anything, and stores each attachment in a
   batch of its own, its content read from the file as it goes (flat memory).
+- ``{"@counters": {"Id": "users/1", "Counters": {"Likes": 3, "Views": 10}}}``: the counters
+  of a document that has them (``HasCounters``), one line per document, after the
+  attachments; names as stored, values 64-bit integers. An import sets each counter to its
+  value (a counter of that name the database had is replaced, not added to), the document's
+  counters in one batch, after the document's own batch.
 - ``{"@revisions-configuration": {...}}``: RavenDB's ``RevisionsConfiguration``, last, in an
   export of the whole database. An import applies it after everything else, so that the
   documents it writes keep no revisions of their own (unless the database already had a
   configuration).
 
-An export notes the ids of the documents that have revisions (``HasRevisions``) or
-attachments (``HasAttachments``) as it streams them, and reads those after the last
-document: memory grows with those ids (and one document's revisions at a time), not with
-the documents.
+An export notes the ids of the documents that have revisions (``HasRevisions``),
+attachments (``HasAttachments``) or counters (``HasCounters``) as it streams them, and
+reads those after the last document: memory grows with those ids (and one document's
+revisions at a time), not with the documents.
 """
 
 from __future__ import annotations
@@ -55,15 +60,23 @@ from rookdb.errors import ConfigurationError, InvalidIdError, SerializationError
 from rookdb.ids import validate_collection_name, validate_id
 from rookdb.protocol import ASSIGNED, encode_document
 from rookdb.serialization.encoding import check_depth, dumps, loads_strict
-from rookdb.storage.attachment_metadata import HAS_ATTACHMENTS
 from rookdb.storage.base import Storage
-from rookdb.storage.records import AttachmentPutCommand, DocumentRecord, PutCommand, document_key
+from rookdb.storage.owned_metadata import ATTACHMENTS, COUNTERS
+from rookdb.storage.records import (
+    AttachmentPutCommand,
+    CounterOperation,
+    CountersCommand,
+    DocumentRecord,
+    PutCommand,
+    document_key,
+)
 from rookdb.storage.relational.attachments import CHUNK_SIZE, content_hash
 from rookdb.storage.revisions_config import HAS_REVISIONS, check_configuration, check_revision
 
 __all__ = [
     "ATTACHMENT",
     "CONTENT",
+    "COUNTERS_LINE",
     "DEFAULT_BATCH_SIZE",
     "DOCUMENT",
     "REVISION",
@@ -90,6 +103,7 @@ REVISION = "@revision"
 REVISIONS_CONFIGURATION = "@revisions-configuration"
 ATTACHMENT = "@attachment"
 CONTENT = "@content"
+COUNTERS_LINE = "@counters"
 
 #: A document's revisions are read this many at a time.
 _REVISIONS_PAGE = 1024
@@ -104,6 +118,8 @@ class ImportCounts(NamedTuple):
     #: It holds (applied) a revisions configuration.
     configuration: bool = False
     attachments: int = 0
+    #: Documents whose counters it holds (set).
+    counters: int = 0
 
 
 class ImportFileError(ConfigurationError):
@@ -124,10 +140,12 @@ def export_lines(storage: Storage, collection: str | None = None) -> Iterator[by
 
 def export_records(storage: Storage, collection: str | None = None) -> Iterator[tuple[str, bytes]]:
     """Each line of an export of ``storage`` (of one collection if given) and its kind
-    (``DOCUMENT``, ``ATTACHMENT``, ``CONTENT``, ``REVISION``, ``REVISIONS_CONFIGURATION``),
+    (``DOCUMENT``, ``ATTACHMENT``, ``CONTENT``, ``COUNTERS_LINE``, ``REVISION``,
+    ``REVISIONS_CONFIGURATION``),
     newline included."""
     revised: dict[str, None] = {}  # the ids of documents with revisions, in order
     attached: dict[str, None] = {}  # and of those with attachments
+    counted: dict[str, None] = {}  # and of those with counters
     for record in storage.stream(collection):
         document = encode_document(record)
         metadata = document["@metadata"]
@@ -135,13 +153,21 @@ def export_records(storage: Storage, collection: str | None = None) -> Iterator[
         flags = metadata.get("@flags")
         if type(flags) is str and HAS_REVISIONS in flags:
             revised[record.id] = None
-        if type(flags) is str and HAS_ATTACHMENTS in flags:
+        if type(flags) is str and ATTACHMENTS.flag in flags:
             attached[record.id] = None
+        if type(flags) is str and COUNTERS.flag in flags:
+            counted[record.id] = None
         yield DOCUMENT, orjson.dumps(document) + b"\n"
     if storage.capabilities.attachments:
         for document_id in attached:
             for details in storage.get_attachments(document_id):
                 yield from _attachment_lines(storage, document_id, details.name)
+    if storage.capabilities.counters:
+        for document_id in counted:
+            counters = storage.get_counters(document_id)
+            if counters:  # (none: all deleted since the document was read)
+                counted_record = {"Id": document_id, "Counters": counters}
+                yield COUNTERS_LINE, orjson.dumps({COUNTERS_LINE: counted_record}) + b"\n"
     if not storage.capabilities.revisions:
         return
     for document_id in revised:
@@ -267,6 +293,32 @@ def _attachment(header: Any, number: int) -> dict[str, Any]:
     return header
 
 
+def _counters(record: Any, number: int) -> CountersCommand:
+    """The command a counters line stands for: each counter set to its value (deleted,
+    then incremented from 0, in one command)."""
+    counters = record.get("Counters") if type(record) is dict else None
+    if (
+        type(record) is not dict
+        or type(record.get("Id")) is not str
+        or type(counters) is not dict
+        or not counters
+    ):
+        raise ImportFileError(
+            '"@counters" has Id (a string) and Counters (an object of names and values)',
+            line=number,
+        )
+    operations: list[CounterOperation] = []
+    try:
+        for name, value in counters.items():
+            if type(value) is not int:
+                raise ConfigurationError(f"counter {name!r} has the value {value!r}, not an int")
+            operations.append(CounterOperation("Delete", name))
+            operations.append(CounterOperation("Increment", name, value))
+        return CountersCommand(record["Id"], tuple(operations))
+    except (ConfigurationError, InvalidIdError) as exc:
+        raise ImportFileError(f"{COUNTERS_LINE}: {exc}", line=number) from None
+
+
 def _put(line: bytes, number: int) -> PutCommand:
     """The PUT a line of an import file stands for."""
     try:
@@ -318,6 +370,8 @@ def _other(line: bytes, number: int) -> tuple[str, Any] | None:
             return kind, check_configuration(record)
         if kind == ATTACHMENT:
             return kind, _attachment(record, number)
+        if kind == COUNTERS_LINE:
+            return kind, _counters(record, number)
     except ConfigurationError as exc:
         raise ImportFileError(f"{kind}: {exc}", line=number) from None
     raise ImportFileError(f"a line of the unknown kind {kind[:40]!r}", line=number)
@@ -358,14 +412,15 @@ def check_file(file: IO[bytes], progress: Progress | None = None) -> int:
 def check_records(file: IO[bytes], progress: Progress | None = None) -> ImportCounts:
     """Check every line of an import file; what it holds. Raises ``ImportFileError`` for
     the first line that is not a storable document or record of another kind."""
-    documents = revisions = attachments = 0
+    documents = revisions = attachments = counters = 0
     configuration = False
     for kind, _ in _records(file, progress):
         documents += kind == DOCUMENT
         revisions += kind == REVISION
         attachments += kind == ATTACHMENT
+        counters += kind == COUNTERS_LINE
         configuration = configuration or kind == REVISIONS_CONFIGURATION
-    return ImportCounts(documents, revisions, configuration, attachments)
+    return ImportCounts(documents, revisions, configuration, attachments, counters)
 
 
 def import_file(
@@ -388,13 +443,14 @@ def import_records(
     progress: Progress | None = None,
 ) -> ImportCounts:
     """Store every document of an import file, ``batch_size`` per atomic batch (a document
-    whose id is already stored is replaced), each attachment in a batch of its own, its
+    whose id is already stored is replaced), each attachment and each document's counters
+    in a batch of its own, its
     revisions as many at a time, then its revisions configuration; what was stored. The
     caller checks the file first (``check_records``) so that a bad line is found before
     anything is written."""
     if batch_size < 1:
         raise ConfigurationError("batch_size must be at least 1")
-    stored = kept = attached = 0
+    stored = kept = attached = counted = 0
     batch: list[PutCommand] = []
     ids: set[str] = set()
     revisions: list[DocumentRecord] = []
@@ -437,6 +493,12 @@ def import_records(
             )
             attached += 1
             continue
+        if kind == COUNTERS_LINE:
+            if batch:  # its document first
+                write()
+            storage.apply([record])
+            counted += 1
+            continue
         key = document_key(record.id)
         # A batch holds one command per document: a repeated id goes in the next batch, so the
         # file's last line for it is the one kept.
@@ -450,4 +512,4 @@ def import_records(
         keep()
     if configuration is not None:
         storage.configure_revisions(configuration)
-    return ImportCounts(stored, kept, configuration is not None, attached)
+    return ImportCounts(stored, kept, configuration is not None, attached, counted)

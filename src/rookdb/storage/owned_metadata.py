@@ -12,12 +12,17 @@ Each piece is an ``Owned`` (the metadata key and its flag). ``kept`` touches onl
 its caller passes, so a backend that knows its counters but not (yet) its attachments leaves
 ``@attachments`` alone. ``mentions`` is the fast test that lets a batch without any of them
 skip the JSON work.
+
+The values, as RavenDB writes them: ``@counters`` is the list of the counters' names in name order
+(``counters_value``); ``@attachments`` a list of ``{"Name", "Hash", "ContentType", "Size"}``
+(``attachment_entry``) in name order, case-insensitively (``attachments_value``). Either is
+None where the document has none: then neither the key nor the flag is written.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
 from rookdb.serialization.encoding import dumps, loads
@@ -27,11 +32,15 @@ __all__ = [
     "COUNTERS",
     "OWNED",
     "Owned",
+    "attachment_entry",
+    "attachments_value",
+    "counters_value",
     "flags_of",
     "kept",
     "mark",
     "marks",
     "mentions",
+    "set_owned",
     "with_owned",
 ]
 
@@ -81,6 +90,22 @@ def mentions(data: bytes) -> bool:
     return any(mark in data for mark in _MARKS)
 
 
+def counters_value(names: Iterable[str]) -> list[str] | None:
+    """``@counters`` for a document with counters of ``names``, in the order given (storage
+    reads them in name order, case-insensitively); None: none."""
+    return list(names) or None
+
+
+def attachment_entry(name: str, hash_: str, content_type: str, size: int) -> dict[str, Any]:
+    """One item of ``@attachments``, as RavenDB writes it."""
+    return {"Name": name, "Hash": hash_, "ContentType": content_type, "Size": size}
+
+
+def attachments_value(entries: Iterable[dict[str, Any]]) -> list[dict[str, Any]] | None:
+    """``@attachments`` for a document with attachments ``entries`` (None: none)."""
+    return sorted(entries, key=lambda e: str(e["Name"]).lower()) or None
+
+
 def flags_of(metadata: Mapping[str, Any]) -> list[str]:
     """The flags of ``@flags`` (RavenDB's comma-separated text), in order."""
     text = metadata.get("@flags")
@@ -97,6 +122,12 @@ def _set(document: dict[str, Any], owned: Owned, value: Any | None) -> bool:
         if value is None:
             return False
         metadata = document["@metadata"] = {}
+    return set_owned(metadata, owned, value)
+
+
+def set_owned(metadata: dict[str, Any], owned: Owned, value: Any | None) -> bool:
+    """Set ``owned`` in ``metadata`` (a document's ``@metadata``, in place) to ``value``
+    (None: remove it and its flag); whether anything changed."""
     flags = flags_of(metadata)
     changed = False
     if value is None:

@@ -26,9 +26,9 @@ import psycopg
 
 from rookdb.storage.postgres.indexes import searched
 from rookdb.storage.postgres.transactions import transaction
-from rookdb.storage.postgres.writes import OVERWRITE, _body, _jsonb_text, insert_from
+from rookdb.storage.postgres.writes import OVERWRITE, _body, insert_from
 from rookdb.storage.records import PutCommand, document_key, last_modified_now
-from rookdb.storage.relational.attachments import BatchAttachments
+from rookdb.storage.relational.owned import stripped
 
 if TYPE_CHECKING:
     from rookdb.storage.postgres.storage import PostgresStorage
@@ -72,7 +72,9 @@ def copyable(puts: Sequence[PutCommand]) -> bool:
 
 class KeepsRevisions(Exception):
     """The chunk writes documents whose collection keeps revisions, or the database has
-    counters (each put keeps its document's ``@counters``): write it as a batch."""
+    counters or attachments (each put keeps its document's ``@counters`` and
+    ``@attachments``), or a put's body claims either: write it as a batch. (User-defined
+    indexes need not: this path maps the chunk's documents as the batch path does.)"""
 
 
 def write(
@@ -80,10 +82,14 @@ def write(
 ) -> None:
     """Write ``puts`` (``copyable``) in one transaction of ``conn``."""
     now = last_modified_now()
-    with transaction(conn, "BEGIN"):
-        registry, rules, counted, version = storage._lock_indexes(conn)
-        if counted or (rules is not None and any(rules.rule(put.collection) for put in puts)):
-            raise KeepsRevisions  # the batch path keeps them
+    with transaction(conn, storage.begin_owned("BEGIN")):
+        registry, rules, state, version = storage._lock_indexes(conn)
+        if (
+            state.owned
+            or (rules is not None and any(rules.rule(put.collection) for put in puts))
+            or any(stripped(put.data) is not put.data for put in puts)
+        ):
+            raise KeepsRevisions  # the batch path keeps them (and drops what a body claims)
         conn.execute(_CREATE)
         with conn.cursor() as cursor, cursor.copy(_COPY) as copy:
             copy.set_types(_TYPES)
@@ -100,11 +106,6 @@ def write(
                     )
                 )
         conn.execute(storage._sql_copy_upsert, (f"-{storage._database_id}", now))
-        # Documents that have attachments keep saying so (``relational.attachments``).
-        attachments = BatchAttachments(storage._attachment_sql, storage._key_list, _jsonb_text)
-        for put in puts:
-            attachments.put(put.id.lower(), put.data)
-        attachments.finish(conn)
         if searched(registry):
             final: dict[str, tuple[str, bytes] | None] = {
                 document_key(put.id): (put.collection, put.data) for put in puts

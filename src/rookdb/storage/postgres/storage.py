@@ -34,6 +34,7 @@ from rookdb.storage.relational.attachments import AttachmentStatements
 from rookdb.storage.relational.counters import CounterStatements
 from rookdb.storage.relational.index_maintenance import IndexMaintenance, IndexStatements
 from rookdb.storage.relational.index_query import python_rows
+from rookdb.storage.relational.owned import OwnedLookup
 from rookdb.storage.relational.revisions import RevisionStatements
 from rookdb.storage.relational.statements import Statements
 from rookdb.storage.relational.storage import (
@@ -210,6 +211,8 @@ class PostgresStorage(PostgresWrites):
         s = self._s = f'"{schema}"'
         self._indexes = SchemaIndexes(schema)
         self._index_lock = lock_key(f"rookdb indexes {schema}")
+        self._owned_lock = lock_key(f"rookdb owned metadata {schema}")
+        self._owned_lookup = OwnedLookup.of(f"{s}.", "key = ANY(%s)")
         self._sql = Statements.of(
             schema=f"{s}.",
             mark="%s",
@@ -246,7 +249,6 @@ class PostgresStorage(PostgresWrites):
                 f"UPDATE {s}.documents SET data = %s, body = %s::jsonb, etag = %s, "
                 "change_vector = %s, last_modified = %s WHERE key = %s"
             ),
-            set_data=f"UPDATE {s}.documents SET data = %s, body = %s::jsonb WHERE key = %s",
         )
         self._index_sql = IndexStatements.of(
             f"{s}.",
@@ -379,7 +381,7 @@ class PostgresStorage(PostgresWrites):
             return
         try:
             with PostgresBatchErrors("write a bulk insert chunk"):
-                self._retried(lambda conn, _: bulk_copy.write(self, conn, puts), False)
+                self._retried(lambda conn, _, __: bulk_copy.write(self, conn, puts), False)
         except bulk_copy.KeepsRevisions:
             self.apply(puts)
 

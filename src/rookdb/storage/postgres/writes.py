@@ -11,6 +11,27 @@ connection during COMMIT is ``OutcomeUnknownError``.
 
 The rules every write path shares (``check_expected``, the read-check error, completed ids) are
 the relational core's.
+
+Counters and attachments (``relational.owned``): each put keeps what the ``counters`` and
+``attachments`` tables hold for its document. Where the database has never had either, a put
+looks for neither; so that no other batch adds a document's first one while such a put runs
+(it would be written without its ``@counters``/``@attachments``), every batch holds an
+advisory lock shared from its BEGIN (the same round trip), and the batch that adds the first
+counter or attachment of a database takes it exclusively, waiting for the batches that began
+without, and sets the ``owned`` meta flag, which never goes: a batch that sees it (or any row
+in the tables) looks up its puts' documents in one read for both kinds, after taking a
+lock of each document's key, shared (an advisory lock of the key's hash, not the row: a
+document may not exist yet when the put reads, and be created and given a counter before the
+put writes). A counters or attachment command takes its documents' key locks exclusively
+first: it waits for the puts that read them, and they for it.
+
+Lock order. User-defined indexes (``relational.index_maintenance``) lock too, so every
+transaction takes its locks in one order, and no two wait for each other across the kinds:
+the owned lock (in BEGIN), then the index lock (``_lock_indexes``; index creation holds it
+exclusively and takes no owned lock), then, command by command, documents' key locks and
+rows, and only at the end, after every command, the index maintenance's row locks of the
+written documents (key order) and its advisory locks of (index id, bucket) (bucket order).
+The key locks' space is negative and index ids positive: the two never name one lock.
 """
 
 from __future__ import annotations
@@ -26,7 +47,6 @@ import orjson
 import psycopg
 
 from rookdb.errors import ConcurrencyError, StorageError
-from rookdb.storage.owned_metadata import COUNTERS, kept, mark
 from rookdb.storage.patching import Patching
 from rookdb.storage.postgres.batch_reading import Replay, chunks, placed
 from rookdb.storage.postgres.errors import PostgresBatchErrors
@@ -53,8 +73,9 @@ from rookdb.storage.records import (
 )
 from rookdb.storage.relational.attachments import BatchAttachments
 from rookdb.storage.relational.auto_indexes import Registry
-from rookdb.storage.relational.counters import apply_counters, counters_kept
+from rookdb.storage.relational.counters import apply_counters
 from rookdb.storage.relational.index_maintenance import INDEX_VERSION, written_keys
+from rookdb.storage.relational.owned import OwnedLookup, owned_of, stripped
 from rookdb.storage.relational.revisions import (
     CONFIGURATION,
     BatchRevisions,
@@ -83,6 +104,10 @@ class PostgresWrites(RelationalStorage):
     _s: str
     _indexes: SchemaIndexes
     _index_lock: int
+    #: Shared by every batch, exclusive for the one that adds a database's first counter or
+    #: attachment (the module's docstring).
+    _owned_lock: int
+    _owned_lookup: OwnedLookup
 
     def _prepare_writes(self) -> None:
         """The statements of the write path, in the storage's schema."""
@@ -109,7 +134,23 @@ class PostgresWrites(RelationalStorage):
         )
         self._sql_current = f"SELECT key, change_vector FROM {s}.documents WHERE key = ANY(%s)"
         self._sql_next_etag = f"SELECT nextval('{s}.etags')"
-        self._sql_lock_keys = f"SELECT 1 FROM {s}.documents WHERE key = ANY(%s) FOR UPDATE"
+        # Per-document advisory locks in a space of their own (two int4 keys): shared by a
+        # put that reads its document's counters and attachments, exclusive for a command that
+        # changes them (the module's docstring). The space is negative: user-defined indexes'
+        # group locks are (index id, bucket) with ids from 1 (``relational.index_maintenance``),
+        # so the two kinds never share a lock.
+        space = -1 - (self._owned_lock & 0x7FFFFFFF)
+        self._sql_lock_keys = (
+            f"SELECT count(pg_advisory_xact_lock_shared({space}, hashtext(k))) "
+            "FROM unnest(%s::text[]) AS k"
+        )
+        self._sql_lock_keys_exclusive = (
+            f"SELECT count(pg_advisory_xact_lock({space}, hashtext(k))) "
+            "FROM unnest(%s::text[]) AS k"
+        )
+        self._sql_flag_owned = (
+            f"INSERT INTO {s}.meta (name, value) VALUES ('owned', '1') ON CONFLICT DO NOTHING"
+        )
 
     def apply(self, batch: Iterable[Command]) -> BatchResult:
         # A retried transaction writes the same batch again: keep what a generator gave.
@@ -118,19 +159,24 @@ class PostgresWrites(RelationalStorage):
         # SERIALIZABLE sees another batch create one of them meanwhile.
         serializable = isinstance(batch, Sequence) and any(type(c) is ReadCheck for c in batch)
         with PostgresBatchErrors("write a batch"):
-            return self._retried(lambda conn, ser: self._apply(conn, commands, ser), serializable)
+            return self._retried(
+                lambda conn, ser, adding: self._apply(conn, commands, ser, adding), serializable
+            )
 
     def _retried(
-        self, run: Callable[[psycopg.Connection[Any], bool], _T], serializable: bool
+        self, run: Callable[[psycopg.Connection[Any], bool, bool], _T], serializable: bool
     ) -> _T:
-        """``run(conn, serializable)`` in a pooled connection, again after a serialization
-        failure or a deadlock (up to ``RETRIES`` times), and SERIALIZABLE after
-        ``_ReadCheckLate``."""
+        """``run(conn, serializable, adding)`` in a pooled connection, again after a
+        serialization failure or a deadlock (up to ``RETRIES`` times), SERIALIZABLE after
+        ``_ReadCheckLate``, ``adding`` (the owned lock exclusive) after ``_OwnedFirst``."""
         attempt = 0
+        adding = False
         while True:
             try:
                 with self._connection() as conn:
-                    return run(conn, serializable)
+                    return run(conn, serializable, adding)
+            except _OwnedFirst:
+                adding = True  # the database's first counter or attachment: again, exclusive
             except _ReadCheckLate:
                 serializable = True  # a generator's read check: again, SERIALIZABLE
                 log.debug("a read check came late in the batch: writing it again SERIALIZABLE")
@@ -153,11 +199,18 @@ class PostgresWrites(RelationalStorage):
                 attempt += 1
 
     def _apply(
-        self, conn: psycopg.Connection[Any], batch: Iterable[Command], serializable: bool
+        self,
+        conn: psycopg.Connection[Any],
+        batch: Iterable[Command],
+        serializable: bool,
+        adding: bool = False,
     ) -> BatchResult:
         begin = "BEGIN ISOLATION LEVEL SERIALIZABLE" if serializable else "BEGIN"
-        with transaction(conn, begin):
-            registry, rules, counted, version = self._lock_indexes(conn)
+        with transaction(conn, self.begin_owned(begin, adding)):
+            registry, rules, state, version = self._lock_indexes(conn)
+            if adding and not state.flagged:
+                conn.execute(self._sql_flag_owned)
+                state.flagged = state.owned = True
             # Every key written, when user-defined indexes need to know.
             touched: list[tuple[str, str | None]] | None = (
                 [] if self._user_indexes.registry(conn, version) else None
@@ -184,7 +237,6 @@ class PostgresWrites(RelationalStorage):
             # Each forced revision's, attachment and counters command's place among the
             # replies: (patches' replies before it, its number among those commands).
             patched: dict[int, tuple[int, int]] = {}
-            state = _BatchState(counted)
             with contextlib.ExitStack() as pipeline:
                 pipelined = False
                 for chunk in chunks(placed(patching, patched), _CHUNK):
@@ -231,28 +283,33 @@ class PostgresWrites(RelationalStorage):
         rows = conn.execute(self._sql.get_many + " FOR UPDATE", (self._key_list(list(keys)),))
         return {row[0]: DocumentRecord._make(row[1:]) for row in rows.fetchall()}
 
+    def begin_owned(self, begin: str, adding: bool = False) -> str:
+        """``begin`` and the owned lock (shared; exclusive when ``adding``), one round trip;
+        the transaction's next statement sees every batch that added a first counter or
+        attachment before (the module's docstring)."""
+        lock = "pg_advisory_xact_lock" if adding else "pg_advisory_xact_lock_shared"
+        return f"{begin}; SELECT {lock}({self._owned_lock})"
+
     def _lock_indexes(
         self, conn: psycopg.Connection[Any]
-    ) -> tuple[Registry, Rules | None, bool, str]:
-        """First in a write's transaction: the index lock, shared (index creation holds it
-        exclusively, so no batch misses a full-text index created while it ran), and the
-        registry of automatic indexes the write maintains; the revisions configuration
-        (``relational.revisions``), whether any document has counters
-        (``relational.counters``) and the version of the user-defined indexes
+    ) -> tuple[Registry, Rules | None, _BatchState, str]:
+        """First in a write's transaction (after ``begin_owned``): the index lock, shared
+        (index creation holds it exclusively, so no batch misses a full-text index created
+        while it ran), and the registry of automatic indexes the write maintains; the
+        revisions configuration (``relational.revisions``), the ``owned`` flag, whether
+        any document has counters or attachments and the version of the user-defined indexes
         (``INDEX_VERSION``), read in the same round trip."""
-        _, configuration, counted, version = conn.execute(
+        s = self._s
+        _, configuration, flagged, owned, version = conn.execute(
             "SELECT pg_advisory_xact_lock_shared(%s), "
-            f"(SELECT value FROM {self._s}.meta WHERE name = %s), "
-            f"EXISTS (SELECT 1 FROM {self._s}.counters), "
-            f"(SELECT value FROM {self._s}.meta WHERE name = %s)",
+            f"(SELECT value FROM {s}.meta WHERE name = %s), "
+            f"EXISTS (SELECT 1 FROM {s}.meta WHERE name = 'owned'), "
+            f"EXISTS (SELECT 1 FROM {s}.counters) OR EXISTS (SELECT 1 FROM {s}.attachments), "
+            f"(SELECT value FROM {s}.meta WHERE name = %s)",
             (self._index_lock, CONFIGURATION, INDEX_VERSION),
         ).fetchall()[0]
-        return (
-            self._indexes.registry(conn),
-            Rules.of(configuration),
-            bool(counted),
-            version or "",
-        )
+        state = _BatchState(bool(flagged), bool(flagged or owned))
+        return self._indexes.registry(conn), Rules.of(configuration), state, version or ""
 
     def _complete_ids(self, conn: psycopg.Connection[Any], batch: Sequence[Command]) -> list[str]:
         """The final id of every command (SPEC S14; ``_completed_id``)."""
@@ -286,9 +343,14 @@ class PostgresWrites(RelationalStorage):
         An attachment command is a span of its own (``_spans``)."""
         batch, keys = span.batch, span.keys
         if isinstance(batch[span.start], ATTACHMENT_COMMANDS):
-            assert attachments is not None and replies is not None
+            assert attachments is not None and replies is not None and state is not None
+            if not state.flagged:
+                raise _OwnedFirst
+            state.owned = True
             command = batch[span.start]
             assert isinstance(command, ATTACHMENT_COMMANDS)
+            named = (command.id, getattr(command, "destination_id", command.id))
+            conn.execute(self._sql_lock_keys_exclusive, (sorted({n.lower() for n in named}),))
             attached, _ = attachments.apply(
                 conn, command, lambda: self._next_etag(conn), f"-{self._database_id}", now
             )
@@ -352,12 +414,15 @@ class PostgresWrites(RelationalStorage):
             )
             if final is not None:
                 final.update(dict.fromkeys(deleted))
-            if state is not None and state.counted:
+            if state is not None and state.owned:
                 conn.execute(self._counter_sql.purge_keys, (deleted,))
         # Keys are distinct in a span: a counters command is of a document no other command
         # of the span writes (one before it in the batch is in an earlier span).
         for command in counters:
             assert replies is not None and state is not None
+            if not state.flagged:
+                raise _OwnedFirst
+            conn.execute(self._sql_lock_keys_exclusive, ([command.id.lower()],))
             counters_reply, written = apply_counters(
                 conn,
                 self._counter_sql,
@@ -370,7 +435,7 @@ class PostgresWrites(RelationalStorage):
             )
             if command.answered:  # (not a patch script's)
                 replies.append(((patched or {}).get(id(command), (0, 0)), counters_reply))
-            state.counted = True
+            state.owned = True
             if final is not None and written is not None:
                 rows = conn.execute(self._sql.get_one, (command.id.lower(),)).fetchall()
                 final[document_key(command.id)] = (rows[0][4], written)
@@ -378,7 +443,7 @@ class PostgresWrites(RelationalStorage):
             return None
         if state is not None:
             put_keys = [keys[j] for j in puts]
-            put_commands = self._counters_kept(conn, put_keys, put_commands, state.counted)
+            put_commands = self._owned_kept(conn, put_keys, put_commands, state.owned)
         pending = _PendingPuts(span, puts, [])
         for kind, statement in (
             (None, self._sql_upsert),
@@ -390,32 +455,30 @@ class PostgresWrites(RelationalStorage):
                 positions = [puts[i] for i in chosen]
                 commands = [put_commands[i] for i in chosen]
                 self._put(conn, statement, kind, pending, positions, commands, now)
-        if attachments is not None:
-            for j, command in zip(puts, put_commands, strict=True):
-                attachments.put(keys[j], command.data)
         if final is not None:
             for j, command in zip(puts, put_commands, strict=True):
                 final[keys[j]] = (command.collection, command.data)
         return pending
 
-    def _counters_kept(
+    def _owned_kept(
         self,
         conn: psycopg.Connection[Any],
         keys: list[str],
         commands: list[PutCommand],
-        counted: bool,
+        owned: bool,
     ) -> list[PutCommand]:
-        """``commands`` with each document's ``@counters`` as storage has them
-        (``owned_metadata.kept``): where any document has counters, the puts' documents are
-        locked first (a counters command locks its document before it reads the names, so
-        the two never interleave), then their counters read."""
-        if counted:
-            conn.execute(self._sql_lock_keys, (keys,))
+        """``commands`` with each document's counters and attachments as storage has them
+        (``relational.owned``): where the database has any, the puts' keys are locked first,
+        shared (a counters or attachment command locks them exclusively before it reads
+        anything, so the two never interleave), then both tables read for them, the two
+        statements in one round trip."""
+        if owned:
             pairs = [(k, c.data) for k, c in zip(keys, commands, strict=True)]
-            datas = counters_kept(conn, self._counter_sql, keys, pairs)
-        else:  # no counters anywhere: a put's body never brings its own
-            hot = mark(COUNTERS)
-            datas = [kept(c.data, {COUNTERS: None}) if hot in c.data else c.data for c in commands]
+            with conn.pipeline():
+                conn.execute(self._sql_lock_keys, (sorted(keys),))  # in order: fewer deadlocks
+                datas = owned_of(conn, self._owned_lookup, keys, pairs)
+        else:  # none anywhere, and none added before COMMIT (the owned lock)
+            datas = [stripped(c.data) for c in commands]
         return [
             c if data is c.data else PutCommand(c.id, c.collection, data, c.expected_change_vector)
             for c, data in zip(commands, datas, strict=True)
@@ -583,12 +646,20 @@ def _expects(command: PutCommand) -> str | None:
 
 
 class _BatchState:
-    """What a batch learns as it goes: ``counted``, whether any document has counters."""
+    """What a batch learns as it goes: ``flagged``, whether the database has the ``owned``
+    flag (a batch without it that adds a counter or an attachment begins again, adding);
+    ``owned``, whether any document may have counters or attachments (its puts look)."""
 
-    __slots__ = ("counted",)
+    __slots__ = ("flagged", "owned")
 
-    def __init__(self, counted: bool) -> None:
-        self.counted = counted
+    def __init__(self, flagged: bool, owned: bool) -> None:
+        self.flagged = flagged
+        self.owned = owned
+
+
+class _OwnedFirst(Exception):
+    """A batch that began without the ``owned`` flag adds a counter or an attachment: begin
+    again with the owned lock exclusive, and set the flag."""
 
 
 class _ReadCheckLate(Exception):

@@ -14,8 +14,9 @@ go. Memory stays at a chunk or two whatever the size. Everything is written in t
 transaction: a failure anywhere in the batch leaves none of it.
 
 Each attachment command gives its document a new version (etag, change vector, time) whose
-``@attachments`` and ``@flags`` say its attachments (``attachment_metadata``); a put of a
-document keeps them (``BatchAttachments.finish``), a delete of a document deletes them.
+``@attachments`` and ``@flags`` say its attachments (``owned_metadata``); a put of a
+document keeps them (``relational.owned``: the write path reads them with the counters, before
+it writes the put), a delete of a document deletes them.
 Reading a content (``AttachmentsStorage.read_attachment``) reads one chunk row at a time, each
 in a short read of its own: the iterator stays valid for as long as some attachment has that
 content (a content is immutable), and raises ``StorageError`` if it went meanwhile.
@@ -30,7 +31,12 @@ from typing import IO, Any, ClassVar, NamedTuple
 
 from rookdb.errors import ConcurrencyError, ConfigurationError, DocumentNotFoundError, StorageError
 from rookdb.ids import validate_id
-from rookdb.storage.attachment_metadata import entry, marked, with_attachments
+from rookdb.storage.owned_metadata import (
+    ATTACHMENTS,
+    attachment_entry,
+    attachments_value,
+    with_owned,
+)
 from rookdb.storage.records import (
     AttachmentCommand,
     AttachmentCopyCommand,
@@ -95,8 +101,6 @@ class AttachmentStatements(NamedTuple):
     delete: str
     #: Delete every attachment of keys, returning their hashes: the keys (``key_list``).
     delete_documents: str
-    #: Keys among keys (``key_list``) that have attachments.
-    keys_having: str
     #: One chunk's bytes: hash, sequence number.
     chunk: str
     #: The document row, locked for the batch where the dialect locks rows: id, etag, change
@@ -105,8 +109,6 @@ class AttachmentStatements(NamedTuple):
     #: A document's new version: data, jsonb text (the dialect's; may be unused), etag, change
     #: vector, last modified, key.
     new_version: str
-    #: A document's data only (a put's, made to say its attachments): data, jsonb text, key.
-    set_data: str
     #: How many attachments, and distinct contents, there are.
     count_all: str
     count_unique: str
@@ -124,7 +126,6 @@ class AttachmentStatements(NamedTuple):
         lock_hash: str,
         document: str,
         new_version: str,
-        set_data: str,
         text: bool = False,
     ) -> AttachmentStatements:
         """The statements of the tables in ``schema`` with parameter ``mark`` (``blob``: the
@@ -164,7 +165,6 @@ class AttachmentStatements(NamedTuple):
             ),
             delete=f"DELETE FROM {a} WHERE key = {m} AND name_key = {m} RETURNING hash",
             delete_documents=f"DELETE FROM {a} WHERE {keys} RETURNING hash",
-            keys_having=f"SELECT DISTINCT key FROM {a} WHERE {keys}",
             chunk=(
                 f"SELECT data FROM {chunks} WHERE content = "
                 f"(SELECT id FROM {c} WHERE hash = {m}) AND seq = {m}"
@@ -173,7 +173,6 @@ class AttachmentStatements(NamedTuple):
             count_unique=f"SELECT count(*) FROM {c} WHERE hash IS NOT NULL",
             document=document,
             new_version=new_version,
-            set_data=set_data,
             text=text,
         )
 
@@ -221,26 +220,17 @@ class BatchAttachments:
         sql: AttachmentStatements,
         key_list: Callable[[list[str]], Any],
         body: Callable[[bytes], str | None] = lambda data: None,
-        present: bool = True,
         revisions: BatchRevisions | None = None,
     ) -> None:
-        """``present``: whether any document may have attachments (False only where no other
-        writer can add one before the batch ends: a puts' document then has none)."""
         self._sql = sql
         self._key_list = key_list
         self._body = body
-        self._present = present
         #: The batch's revisions (None: none configured): a document's new version by an
         #: attachment command keeps a revision where its collection asks, as RavenDB's.
         self.revisions = revisions
         self._orphans: set[str] = set()  # hashes that may have lost their last attachment
-        self._puts: dict[str, bool] = {}  # keys of put documents: whether their data is marked
 
     # -- in the write loop -----------------------------------------------------------------------
-
-    def put(self, key: str, data: bytes) -> None:
-        """A put of ``data`` under ``key`` was (or will be) written in this batch."""
-        self._puts[key] = self._puts.get(key, False) or marked(data)
 
     def documents_deleted(self, conn: Any, keys: Sequence[str]) -> None:
         """Documents of ``keys`` were deleted: their attachments go."""
@@ -258,7 +248,6 @@ class BatchAttachments:
     ) -> tuple[AttachmentReply, dict[str, str]]:
         """Run ``command``: its reply, and the new change vectors of the documents it changed
         by key (for the write path's concurrency checks)."""
-        self._present = True
         changed: dict[str, str] = {}
         version = _Versioner(self, conn, next_etag, suffix, now, changed)
         sql = self._sql
@@ -360,44 +349,34 @@ class BatchAttachments:
     # -- at the end of the batch -------------------------------------------------------------
 
     def finish(self, conn: Any) -> None:
-        """The batch's puts say their documents' attachments; contents no attachment has go."""
+        """Contents no attachment has any more go."""
         sql = self._sql
-        if self._puts:
-            keys = list(self._puts)
-            having: set[str] = set()
-            if self._present:
-                rows = conn.execute(sql.keys_having, (self._key_list(keys),))
-                having = {row[0] for row in rows}
-            for key in keys:
-                if key in having or self._puts[key]:
-                    self.rewrite(conn, key, None)
         for hash_ in sorted(self._orphans):  # in order: two batches lock hashes alike
             conn.execute(sql.lock_hash, (hash_,)).fetchall()
             conn.execute(sql.drop_chunks, (hash_, hash_))
             conn.execute(sql.drop_content, (hash_, hash_))
 
-    def rewrite(self, conn: Any, key: str, version: tuple[int, str, str] | None) -> bool:
-        """Make document ``key``'s metadata say its attachments: in place (``version``
-        None), or as a new version (etag, change vector, time). False: no such document."""
+    def rewrite(self, conn: Any, key: str, version: tuple[int, str, str]) -> bool:
+        """Give document ``key`` a new version (etag, change vector, time) whose metadata
+        says its attachments. False: no such document."""
         sql = self._sql
         row = conn.execute(sql.document, (key,)).fetchone()
         if row is None:
             return False
         data = bytes(row[3]) if not isinstance(row[3], str) else row[3].encode()
-        entries = [entry(*r[:4]) for r in conn.execute(sql.of_document, (key,)).fetchall()]
-        new = with_attachments(data, entries)
+        rows = conn.execute(sql.of_document, (key,)).fetchall()
+        new = with_owned(
+            data, ATTACHMENTS, attachments_value(attachment_entry(*r[:4]) for r in rows)
+        )
         rule = None
-        if version is not None and self.revisions is not None:
+        if self.revisions is not None:
             new, rule = self.revisions.put(row[0], row[4], new)
         stored = new.decode() if sql.text else new
-        if version is not None:
-            etag, cv, now = version
-            conn.execute(sql.new_version, (stored, self._body(new), etag, cv, now, key))
-            if rule is not None:
-                assert self.revisions is not None
-                self.revisions.written(rule, row[0], row[4], etag, cv, now, new)
-        elif new is not data:
-            conn.execute(sql.set_data, (stored, self._body(new), key))
+        etag, cv, now = version
+        conn.execute(sql.new_version, (stored, self._body(new), etag, cv, now, key))
+        if rule is not None:
+            assert self.revisions is not None
+            self.revisions.written(rule, row[0], row[4], etag, cv, now, new)
         return True
 
 

@@ -10,11 +10,11 @@ A document's ``@counters`` (its counters' names, sorted) and ``HasCounters`` are
 (``storage.owned_metadata``): a ``CountersCommand`` that adds a name or removes one writes them
 into the document, which gets a new version (etag, change vector) as in RavenDB; one that only
 changes values leaves the document as it is. Every put of a document that has counters keeps
-them (``BatchCounters.kept``); deleting a document deletes its counters.
+them (``relational.owned``); deleting a document deletes its counters.
 
 The backend supplies the SQL (``CounterStatements``) and calls these from its write path. A
-batch in a database without counters pays one ``EXISTS`` read, made with the batch's other
-state.
+batch in a database without counters or attachments pays one ``EXISTS`` read, made with the
+batch's other state (``relational.owned``).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from typing import Any, ClassVar, NamedTuple
 from rookdb.errors import DocumentNotFoundError, InvalidOperationError
 from rookdb.ids import validate_id
 from rookdb.storage.base import Storage
-from rookdb.storage.owned_metadata import COUNTERS, kept, with_owned
+from rookdb.storage.owned_metadata import COUNTERS, counters_value, with_owned
 from rookdb.storage.records import (
     ALL_COUNTERS,
     CountersCommand,
@@ -35,7 +35,7 @@ from rookdb.storage.records import (
 from rookdb.storage.relational.errors import DriverErrors
 from rookdb.storage.relational.revisions import RevisionStatements
 
-__all__ = ["CounterStatements", "CountersStorage", "apply_counters", "counters_kept"]
+__all__ = ["CounterStatements", "CountersStorage", "apply_counters"]
 
 _MAX = "9223372036854775807"
 _MIN = "(-9223372036854775807 - 1)"
@@ -135,7 +135,7 @@ def apply_counters(
     written = None
     if names_changed:
         names = [name for name, _ in conn.execute(sql.every, (key,)).fetchall()]
-        flagged = with_owned(data, COUNTERS, names or None)
+        flagged = with_owned(data, COUNTERS, counters_value(names))
         if flagged is not data:
             etag = new_etag()
             change_vector = f"A:{etag}{suffix}"
@@ -145,18 +145,6 @@ def apply_counters(
             )
             written = flagged
     return CountersReply(document_id, replies, change_vector), written
-
-
-def counters_kept(
-    conn: Any, sql: CounterStatements, key_list: Any, datas: Sequence[tuple[str, bytes]]
-) -> list[bytes]:
-    """The data of each put (key, data) with its document's ``@counters`` as the table has
-    them (``owned_metadata.kept``): one read for them all (``key_list``: their keys as the
-    dialect's key list)."""
-    names: dict[str, list[str]] = {}
-    for key, name, _ in conn.execute(sql.of_keys, (key_list,)).fetchall():
-        names.setdefault(key, []).append(name)
-    return [kept(data, {COUNTERS: names.get(key)}) for key, data in datas]
 
 
 class CountersStorage(Storage):

@@ -20,7 +20,6 @@ import orjson
 from rookdb.errors import DatabaseDoesNotExistError
 from rookdb.ids import hilo_document_id
 from rookdb.query import OrderBy, Query
-from rookdb.storage.owned_metadata import COUNTERS, kept, mark
 from rookdb.storage.patching import Patching
 from rookdb.storage.records import (
     ALL_COUNTERS,
@@ -49,6 +48,7 @@ from rookdb.storage.relational.index_maintenance import (
     IndexMaintenance,
     IndexStatements,
 )
+from rookdb.storage.relational.owned import KnownOwned, OwnedLookup, stripped
 from rookdb.storage.relational.revisions import (
     CONFIGURATION,
     BatchRevisions,
@@ -248,8 +248,8 @@ _REVISIONS = RevisionStatements.of(
     ),
     text=True,
 )
-_COUNTERS_MARK = mark(COUNTERS)
 _COUNTERS = CounterStatements.of("", "?", "key IN (SELECT value FROM json_each(?))")
+_OWNED = OwnedLookup.of("", "key IN (SELECT value FROM json_each(?))")
 _ATTACHMENTS = AttachmentStatements.of(
     "",
     "?",
@@ -265,7 +265,6 @@ _ATTACHMENTS = AttachmentStatements.of(
         "UPDATE documents SET data = ?1, etag = ?3, change_vector = ?4, last_modified = ?5 "
         "WHERE key = ?6 AND ?2 IS ?2"
     ),
-    set_data="UPDATE documents SET data = ?1 WHERE key = ?3 AND ?2 IS ?2",
     text=True,
 )
 _INDEX_STATEMENTS = IndexStatements.of(
@@ -480,10 +479,10 @@ class SqliteStorage(RelationalStorage):
         meta = dict(
             conn.execute(
                 "SELECT name, value FROM meta WHERE name IN ('last_etag', 'deleted', ?, ?) "
-                "UNION ALL SELECT 'counters', 1 WHERE EXISTS (SELECT 1 FROM counters) "
-                # Whether any document has attachments (the batch holds the write lock: none
-                # gets one meanwhile), so that a batch of puts need not look for theirs.
-                "UNION ALL SELECT 'attachments', 1 WHERE EXISTS (SELECT 1 FROM attachments)",
+                # Whether any document has counters or attachments (the batch holds the write
+                # lock: none gets one meanwhile), so that a batch of puts need not look.
+                "UNION ALL SELECT 'owned', 1 WHERE EXISTS (SELECT 1 FROM counters) "
+                "OR EXISTS (SELECT 1 FROM attachments)",
                 (CONFIGURATION, INDEX_VERSION),
             )
         )
@@ -500,8 +499,10 @@ class SqliteStorage(RelationalStorage):
         rows: list[tuple[Any, ...]] = []
         results: list[WriteResult] = []
         replies: list[tuple[int, RevisionReply | AttachmentReply | CountersReply]] = []
-        # Whether any document has counters: then each put keeps its document's @counters.
-        counted = "counters" in meta
+        # Whether any document has counters or attachments: then each put keeps its
+        # document's (``relational.owned``).
+        owned = "owned" in meta
+        known: KnownOwned | None = None  # read when the first put needs it
         # Every key written and the collection of a put, for user-defined indexes.
         touched: list[tuple[str, str | None]] = []
 
@@ -517,9 +518,7 @@ class SqliteStorage(RelationalStorage):
         deleted_rowids: dict[str, int] = {}
         rules = Rules.of(meta.get(CONFIGURATION))
         revisions = None if rules is None else BatchRevisions(rules)
-        attachments = BatchAttachments(
-            _ATTACHMENTS, self._key_list, present="attachments" in meta, revisions=revisions
-        )
+        attachments = BatchAttachments(_ATTACHMENTS, self._key_list, revisions=revisions)
 
         def complete(document_id: str) -> str:  # a script's put('users/', ...): an etag
             nonlocal etag
@@ -544,11 +543,13 @@ class SqliteStorage(RelationalStorage):
                     check_expected(document_id, command.expected_change_vector, current.get(key))
                 change_vector = f"A:{etag}{suffix}"
                 data = command.data
-                if counted:  # (the table is as the batch's commands so far left it)
-                    names = [r[0] for r in conn.execute(_COUNTERS.every, (key,)).fetchall()]
-                    data = kept(data, {COUNTERS: names or None})
-                elif _COUNTERS_MARK in data:  # (the hot path: one bytes search)
-                    data = kept(data, {COUNTERS: None})  # a put's body never brings its own
+                if owned:  # (the tables are as the batch's commands so far left them)
+                    if known is None:
+                        named = [document_key(c.id) for c in batch if type(c) is PutCommand]
+                        known = KnownOwned(conn, _OWNED, self._key_list, named)
+                    data = known.kept(conn, key, data)
+                else:  # (the hot path: two bytes searches)
+                    data = stripped(data)  # a put's body never brings its own
                 if revisions is not None:
                     data, rule = revisions.put(document_id, command.collection, data)
                     if rule is not None:
@@ -560,7 +561,6 @@ class SqliteStorage(RelationalStorage):
                 )
                 if checked:
                     current[key] = change_vector
-                attachments.put(key, data)
                 touched.append((key, command.collection))
                 if final is not None:
                     final[key] = (command.collection, data)
@@ -583,8 +583,10 @@ class SqliteStorage(RelationalStorage):
                             if not revisions.deleted(row[1], row[2], etag, cv, now):
                                 etag -= 1
                 conn.execute("DELETE FROM documents WHERE key = ?", (key,))
-                if counted:
+                if owned:
                     conn.execute(_COUNTERS.purge, (key,))
+                if known is not None:
+                    known.changed(key)
                 attachments.documents_deleted(conn, [key])
                 touched.append((key, None))
                 current.pop(key, None)
@@ -614,8 +616,10 @@ class SqliteStorage(RelationalStorage):
                 )
                 if command.answered:  # (not a patch script's)
                     replies.append((patching.replies_so_far, counters_reply))
-                counted = True
+                owned = True
                 key = document_key(command.id)
+                if known is not None:
+                    known.changed(key)
                 if written is not None:
                     touched.append((key, None))  # its @counters changed
                     if checked:
@@ -630,6 +634,10 @@ class SqliteStorage(RelationalStorage):
                     conn.executemany(_UPSERT, rows)
                     rows = []
                 attached, changed = attachments.apply(conn, command, next_etag, suffix, now)
+                owned = True
+                if known is not None:
+                    for named_id in (command.id, getattr(command, "destination_id", command.id)):
+                        known.changed(document_key(named_id))
                 replies.append((patching.replies_so_far, attached))
                 touched.extend((key, None) for key in changed)
                 if checked:

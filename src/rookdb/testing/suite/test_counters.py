@@ -15,6 +15,7 @@ from rookdb import DocumentStore
 from rookdb.errors import ConcurrencyError, ConfigurationError, DocumentNotFoundError, RookError
 from rookdb.storage.base import Storage
 from rookdb.storage.records import (
+    AttachmentPutCommand,
     CounterOperation,
     CountersCommand,
     CountersReply,
@@ -173,6 +174,35 @@ def test_a_batch_puts_then_counts_then_puts_again(store: DocumentStore) -> None:
     last = result.replies[-1]
     assert isinstance(last, CountersReply)
     assert last.change_vector == _change_vector(storage, "users/1")
+
+
+@pytest.mark.rookdb_requires("attachments")
+def test_a_batch_of_puts_keeps_counters_and_attachments_as_its_commands_leave_them(
+    store: DocumentStore,
+) -> None:
+    # A put sees what the batch's commands before it did to the document: a counter and an
+    # attachment added, a document deleted (its counters and attachments gone with it).
+    storage = _storage(store)
+    _put(storage, "users/2")
+    storage.apply([_inc("users/2", "old")])
+    stale = orjson.dumps({"v": 1, "@metadata": {"@counters": ["stale"], "@flags": "HasCounters"}})
+    storage.apply(
+        [
+            PutCommand("users/1", "Users", stale),
+            _inc("users/1", "likes"),
+            AttachmentPutCommand("users/1", "a.txt", b"x", "text/plain"),
+            PutCommand("users/1", "Users", stale),
+            DeleteCommand("users/2"),
+            PutCommand("users/2", "Users", stale),
+        ]
+    )
+    one = _metadata(storage, "users/1")
+    assert one["@counters"] == ["likes"]
+    assert [a["Name"] for a in one["@attachments"]] == ["a.txt"]
+    assert one["@flags"] == "HasCounters, HasAttachments"
+    two = _metadata(storage, "users/2")
+    assert "@counters" not in two and "@flags" not in two and "@attachments" not in two
+    assert storage.get_counters("users/2") == {}
 
 
 def test_deleting_a_document_deletes_its_counters(store: DocumentStore) -> None:
