@@ -213,3 +213,25 @@ def test_storage_is_never_called_on_the_event_loop(store: DocumentStore) -> None
         assert all(name.startswith("rookdb-async") for name in threads), threads
 
     run(scenario())
+
+
+def test_a_stream_is_an_async_iterator(store: DocumentStore) -> None:
+    async def scenario() -> None:
+        async with store.open_async_session() as session:
+            for n in range(600):  # more than one batch
+                session.store({"N": n}, f"items/{n:04}")
+            await session.save_changes()
+        async with store.open_async_session() as session:
+            query = session.query(collection_name="Items").order_by("N")
+            async with session.advanced.stream(query) as results:
+                numbers = [r.document["N"] async for r in results]
+            assert numbers == list(range(600))
+            prefixed = session.advanced.stream_starting_with("items/00")
+            assert [r.key async for r in prefixed] == [f"items/{n:04}" for n in range(100)]
+            early = session.advanced.stream(session.query(collection_name="Items"))
+            async for _ in early:
+                break
+            await early.aclose()  # released before its end
+            assert not session.advanced.get_tracked_entities()  # streams never track
+
+    run(scenario())

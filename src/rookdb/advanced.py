@@ -23,7 +23,7 @@ from rookdb.events import (
 from rookdb.ids import validate_id
 from rookdb.lazy import EagerSessionOperations, LazySessionOperations
 from rookdb.options import OptimisticConcurrencyMode
-from rookdb.query import DocumentQuery, QueryExecution, check_count
+from rookdb.query import DocumentQuery, Query, QueryExecution, check_count
 from rookdb.revisions import SessionRevisions
 from rookdb.rql import RawDocumentQuery
 from rookdb.serialization.encoding import INT64_MAX
@@ -315,12 +315,7 @@ class Advanced(SessionPatches):
     ) -> StreamIterator[T]:
         """``stream(query)``, calling ``stats_callback`` with the query's
         ``StreamQueryStatistics`` before the first result is read."""
-        if not isinstance(query, QueryExecution):
-            raise InvalidOperationError(
-                f"stream() takes a query (session.query(...), raw_query(...)), "
-                f"not a {type(query).__qualname__}"
-            )
-        ast = check_streamable(query.to_query())
+        ast = self._streamable(query)
         object_type = query._object_type  # what the query builds its results as
         session = self._session
         stream = session._streaming().stream_query(ast)
@@ -331,6 +326,16 @@ class Advanced(SessionPatches):
                 stream.close()
                 raise
         return StreamIterator(stream, lambda record: stream_result(session, record, object_type))
+
+    @staticmethod
+    def _streamable(query: object) -> Query:
+        """``query``'s AST, checked for ``stream`` (no request)."""
+        if not isinstance(query, QueryExecution):
+            raise InvalidOperationError(
+                f"stream() takes a query (session.query(...), raw_query(...)), "
+                f"not a {type(query).__qualname__}"
+            )
+        return check_streamable(query.to_query())
 
     def stream_starting_with(
         self,
@@ -346,6 +351,29 @@ class Advanced(SessionPatches):
         storage produces them; their remainder after the prefix ``matches`` (and not
         ``exclude``), RavenDB's patterns (``rookdb.streaming``); after ``start_after``;
         ``start`` skipped, at most ``page_size``. Entities not tracked; one request."""
+        self._check_stream_prefix(starts_with, matches, start, page_size, start_after, exclude)
+        session = self._session
+        records = starting_with(
+            session._streaming().stream_prefix(starts_with, start_after),
+            starts_with,
+            matches,
+            exclude,
+            start,
+            page_size,
+        )
+        return StreamIterator(records, lambda record: stream_result(session, record, object_type))
+
+    @staticmethod
+    def _check_stream_prefix(
+        starts_with: object,
+        matches: object = None,
+        start: int = 0,
+        page_size: int = INT64_MAX,
+        start_after: object = None,
+        exclude: object = None,
+        object_type: object = None,
+    ) -> None:
+        """``stream_starting_with``'s arguments, checked (no request)."""
         if type(starts_with) is not str:
             raise InvalidOperationError("stream_starting_with takes a prefix string")
         if starts_with:
@@ -357,16 +385,6 @@ class Advanced(SessionPatches):
                 raise InvalidOperationError(f"{name} takes a pattern string")
         check_count(start, "start")
         check_count(page_size, "page_size")
-        session = self._session
-        records = starting_with(
-            session._streaming().stream_prefix(starts_with, start_after),
-            starts_with,
-            matches,
-            exclude,
-            start,
-            page_size,
-        )
-        return StreamIterator(records, lambda record: stream_result(session, record, object_type))
 
     # Session events, on the session only.
     def add_before_store(self, handler: Callable[[BeforeStoreEventArgs], None]) -> None:

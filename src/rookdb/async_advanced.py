@@ -4,29 +4,43 @@
 Everything that does no I/O (``what_changed``, ``evict``, ``clear``, metadata, ``lazily``,
 ``defer``, patches...) is the sync ``Advanced``'s own attribute, reached through
 ``__getattr__``. Awaited here: ``refresh``, ``exists``, ``conditional_load``,
-``load_starting_with``, ``eagerly.execute_all_pending_lazy_operations`` and the reads of
-``attachments`` (``get``, ``exists``). Each calls the sync code's own steps around its one
+``load_starting_with``, ``eagerly.execute_all_pending_lazy_operations``, the reads of
+``attachments`` (``get``, ``exists``), and ``stream``/``stream_starting_with`` (async
+iterators). Each calls the sync code's own steps around its one
 storage call, as ``rookdb.async_session`` does.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+import asyncio
+import collections
+import functools
+import itertools
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from rookdb.advanced import ConditionalLoadResult
 from rookdb.attachments import AttachmentResult, attachment_result
 from rookdb.counters import SessionDocumentCounters
 from rookdb.lazy import finish_pending, plan_pending
 from rookdb.storage.records import AttachmentDetails
+from rookdb.streaming import StreamIterator, StreamResult
 
 if TYPE_CHECKING:
     from rookdb.async_session import AsyncDocumentSession
     from rookdb.storage.base import Storage
 
-__all__ = ["AsyncAdvanced", "AsyncAttachments", "AsyncDocumentCounters", "AsyncEagerOperations"]
+__all__ = [
+    "AsyncAdvanced",
+    "AsyncAttachments",
+    "AsyncDocumentCounters",
+    "AsyncEagerOperations",
+    "AsyncStream",
+]
 
 T = TypeVar("T")
+R = TypeVar("R")
 
 
 class AsyncAdvanced:
@@ -83,6 +97,29 @@ class AsyncAdvanced:
         """``session.load_starting_with``, awaited."""
         return await self._async.load_starting_with(*args, **kwargs)
 
+    def stream(self, query: Any) -> AsyncStream[Any]:
+        """``Advanced.stream`` as an async iterator, opened at its first read:
+        ``async with session.advanced.stream(query) as results: async for r in results``."""
+        return self.stream_with_statistics(query, None)
+
+    def stream_with_statistics(
+        self, query: Any, stats_callback: Callable[[Any], None] | None
+    ) -> AsyncStream[Any]:
+        """``Advanced.stream_with_statistics`` as an async iterator; ``stats_callback`` is
+        called in the stream's thread, when it opens."""
+        from rookdb.async_session import AsyncDocumentQuery  # it imports this module
+
+        if isinstance(query, AsyncDocumentQuery):
+            query = query._query
+        self._sync._streamable(query)  # a query that cannot stream is refused now
+        opening = functools.partial(self._sync.stream_with_statistics, query, stats_callback)
+        return AsyncStream(opening)
+
+    def stream_starting_with(self, *args: Any, **kwargs: Any) -> AsyncStream[Any]:
+        """``Advanced.stream_starting_with`` as an async iterator, opened at its first read."""
+        self._sync._check_stream_prefix(*args, **kwargs)  # bad arguments are refused now
+        return AsyncStream(functools.partial(self._sync.stream_starting_with, *args, **kwargs))
+
     @property
     def eagerly(self) -> AsyncEagerOperations:
         return AsyncEagerOperations(self._async)
@@ -90,6 +127,85 @@ class AsyncAdvanced:
     @property
     def attachments(self) -> AsyncAttachments:
         return AsyncAttachments(self._async)
+
+
+class AsyncStream(Generic[T]):
+    """A stream's results (``StreamResult``), read ``BATCH`` at a time in a thread of its
+    own: a stream holds one connection from its opening (at the first read: errors such as
+    ``QueryError`` for a query that cannot be streamed come then) to its close, so all its
+    reads run on one thread, which ``aclose`` (or the end of ``async with``, or of the
+    results) ends. The sync ``StreamIterator`` does the work."""
+
+    #: Results read in one hop to the stream's thread.
+    BATCH = 256
+
+    def __init__(self, opening: Callable[[], StreamIterator[T]]) -> None:
+        self._opening: Callable[[], StreamIterator[T]] | None = opening
+        self._results: StreamIterator[T] | None = None
+        self._executor: ThreadPoolExecutor | None = None
+        self._batch: collections.deque[StreamResult[T]] = collections.deque()
+        self._ended = False
+
+    def __aiter__(self) -> AsyncStream[T]:
+        return self
+
+    async def open(self) -> AsyncStream[T]:
+        """Open the stream now (one request; a ``stream_with_statistics`` callback is called)
+        rather than at its first read."""
+        await self._run(lambda: None)
+        return self
+
+    async def _read(self) -> list[StreamResult[T]]:
+        return await self._run(lambda: list(itertools.islice(self._results or (), self.BATCH)))
+
+    async def _run(self, then: Callable[[], R]) -> R | list[Any]:
+        """``then()`` in the stream's thread, after opening the stream if it is not open;
+        [] once it is closed."""
+        if self._executor is None:
+            if self._opening is None:  # closed
+                return []
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix="rookdb-async-stream")
+        opening, self._opening = self._opening, None
+
+        def run() -> R:
+            if opening is not None:
+                self._results = opening()
+            return then()
+
+        return await asyncio.get_running_loop().run_in_executor(self._executor, run)
+
+    async def __anext__(self) -> StreamResult[T]:
+        if not self._batch and not self._ended:
+            try:
+                batch = await self._read()
+            except BaseException:
+                await self.aclose()
+                raise
+            self._batch.extend(batch)
+            self._ended = len(batch) < self.BATCH
+        if not self._batch:
+            await self.aclose()
+            raise StopAsyncIteration
+        return self._batch.popleft()
+
+    async def aclose(self) -> None:
+        """Release what storage holds for the rest, and the stream's thread."""
+        self._opening = None
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        results, self._results = self._results, None
+        try:
+            if results is not None:
+                await asyncio.get_running_loop().run_in_executor(executor, results.close)
+        finally:
+            executor.shutdown(wait=False)
+
+    async def __aenter__(self) -> AsyncStream[T]:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
 
 
 class AsyncEagerOperations:

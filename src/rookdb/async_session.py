@@ -17,10 +17,9 @@ agrees with the database (``has_changes()`` is False when it committed). Where t
 itself cannot know (the http backend losing the connection mid-request) the error is
 ``OutcomeUnknownError``, as for the sync session.
 
-Not awaited yet: streaming (``advanced.stream`` is the sync one, blocking the loop), a
-``Lazy``'s ``value`` read before ``await advanced.eagerly.execute_all_pending_lazy_operations()``,
-and the HiLo range ``store`` of an entity without an id reserves now and then (one short
-request on the loop).
+Not awaited yet: a ``Lazy``'s ``value`` read before ``await
+advanced.eagerly.execute_all_pending_lazy_operations()``, and the HiLo range ``store`` of an
+entity without an id reserves now and then (one short request on the loop).
 """
 
 from __future__ import annotations

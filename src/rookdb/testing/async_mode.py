@@ -16,6 +16,7 @@ import threading
 from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
+from rookdb.async_advanced import AsyncAdvanced, AsyncStream
 from rookdb.async_session import AsyncDocumentQuery, AsyncDocumentSession
 from rookdb.includes import LoaderWithInclude
 from rookdb.store import DocumentStore
@@ -147,9 +148,45 @@ def _blocking(attribute: Any, loop: EventLoopThread) -> Any:
             return loop.run(attribute(*args, **kwargs))
 
         return call
+    if isinstance(attribute, AsyncStream):
+        loop.run(attribute.open())  # as the sync stream, opened (and its errors) at once
+        return _BlockingStream(attribute, loop)
     if type(attribute).__module__ == "rookdb.async_advanced":
         return _Blocking(attribute, loop)
+    if inspect.ismethod(attribute) and isinstance(attribute.__self__, AsyncAdvanced):
+
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            args = tuple(a._query if isinstance(a, BlockingQuery) else a for a in args)
+            return _blocking(attribute(*args, **kwargs), loop)
+
+        return wrapped
     return attribute
+
+
+class _BlockingStream:
+    """An ``AsyncStream`` used as a ``StreamIterator``."""
+
+    def __init__(self, stream: AsyncStream[Any], loop: EventLoopThread) -> None:
+        self._stream = stream
+        self._loop = loop
+
+    def __iter__(self) -> _BlockingStream:
+        return self
+
+    def __next__(self) -> Any:
+        try:
+            return self._loop.run(self._stream.__anext__())
+        except StopAsyncIteration:
+            raise StopIteration from None
+
+    def close(self) -> None:
+        self._loop.run(self._stream.aclose())
+
+    def __enter__(self) -> _BlockingStream:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 class _Blocking:

@@ -49,6 +49,7 @@ ASYNC_MODE_MODULES = frozenset(
         "test_lazy",
         "test_session_counters",
         "test_attachments",
+        "test_streaming",
     }
 )
 
