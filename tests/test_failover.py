@@ -8,6 +8,7 @@ answer was lost is ``OutcomeUnknownError`` and is sent nowhere else (it may have
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import socket
@@ -50,9 +51,10 @@ def _refused() -> str:
 
 
 @contextlib.contextmanager
-def _hanging_up() -> Iterator[str]:
-    """A server that reads each request and closes the connection without an answer, as a
-    server dying mid-request does: the client cannot know what happened to it."""
+def _hanging_up(delay: float = 0.0) -> Iterator[str]:
+    """A server that reads each request and closes the connection without an answer (after
+    ``delay`` seconds), as a server dying mid-request does: the client cannot know what
+    happened to it."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
@@ -67,6 +69,7 @@ def _hanging_up() -> Iterator[str]:
                 conn.settimeout(5)
                 with contextlib.suppress(OSError):
                     conn.recv(65536)
+                    time.sleep(delay)
 
     threading.Thread(target=serve, daemon=True).start()
     try:
@@ -202,3 +205,30 @@ def test_the_first_server_is_preferred_again_once_it_answers(
 def test_several_urls_are_for_servers_only(urls: list[str], tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="URL"):
         DocumentStore(urls=urls).initialize()
+
+
+def test_an_async_save_whose_answer_was_lost_is_outcome_unknown_even_cancelled(
+    tmp_path: Path,
+) -> None:
+    """A cancelled async save waits for its request; when the server's answer is lost, the
+    caller gets ``OutcomeUnknownError`` (not a bare ``CancelledError``), and the session
+    still counts its changes as unsaved (issue 17)."""
+    with (
+        _servers(tmp_path / "data", 1) as (served,),
+        _hanging_up(delay=0.5) as hanging,
+        DocumentStore(urls=[hanging, served.url], database="Shop") as store,
+    ):
+
+        async def scenario() -> None:
+            async with store.open_async_session() as session:
+                await asyncio.sleep(1.1)  # the first server, rested, is asked the batch
+                session.store({"n": 1}, "items/1")
+                task = asyncio.create_task(session.save_changes())
+                await asyncio.sleep(0.1)  # the request is on its way
+                assert not task.done()
+                task.cancel()
+                with pytest.raises(OutcomeUnknownError):
+                    await task
+                assert session.has_changes()
+
+        asyncio.run(scenario())

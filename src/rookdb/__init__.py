@@ -10,6 +10,7 @@ sees nothing.
 
 import logging as _logging
 
+from rookdb.async_session import AsyncDocumentSession
 from rookdb.bulk_insert import BulkInsertOperation
 from rookdb.conventions import DocumentConventions, ShouldIgnoreEntityChanges
 from rookdb.errors import (
@@ -73,6 +74,7 @@ _logging.getLogger("rookdb").addHandler(_logging.NullHandler())
 
 __all__ = [
     "AfterSaveChangesEventArgs",
+    "AsyncDocumentSession",
     "AuthenticationError",
     "AuthorizationError",
     "BeforeDeleteEventArgs",

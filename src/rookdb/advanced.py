@@ -23,7 +23,7 @@ from rookdb.events import (
 from rookdb.ids import validate_id
 from rookdb.lazy import EagerSessionOperations, LazySessionOperations
 from rookdb.options import OptimisticConcurrencyMode
-from rookdb.query import DocumentQuery, QueryExecution, check_count
+from rookdb.query import DocumentQuery, Query, QueryExecution, check_count
 from rookdb.revisions import SessionRevisions
 from rookdb.rql import RawDocumentQuery
 from rookdb.serialization.encoding import INT64_MAX
@@ -129,14 +129,23 @@ class Advanced(SessionPatches):
 
     def refresh(self, entity: T) -> T:
         """Reload ``entity`` in place from storage (one request), dropping local edits."""
+        state = self._refreshing(entity)
+        self._refreshed(state, self._session._reload(state))
+        return entity
+
+    def _refreshing(self, entity: object) -> DocumentState:
+        """``refresh`` before its request: the entity's state, its cached counters dropped."""
         self._session._check_open()
         state = self._map.by_entity(entity)
         if state is None:
             raise InvalidOperationError("cannot refresh an entity the session does not track")
         self._session._counters.forget(state.key)  # read again when asked
-        if not self._session._reload(state):
+        return state
+
+    @staticmethod
+    def _refreshed(state: DocumentState, found: bool) -> None:
+        if not found:
             raise DocumentNotFoundError(f"document {state.id!r} no longer exists in storage")
-        return entity
 
     def _state(self, entity: object) -> DocumentState:
         self._session._check_open()
@@ -168,12 +177,17 @@ class Advanced(SessionPatches):
 
     def exists(self, document_id: str) -> bool:
         """Whether the document exists; a request unless the session already knows."""
+        known = self._known_exists(document_id)
+        if known is not None:
+            return known
+        return document_id.lower() in self._session._fetch([document_id]).documents
+
+    def _known_exists(self, document_id: str) -> bool | None:
+        """``exists`` without a request: the answer where the session knows it, else None."""
         self._session._check_open()
         key = validate_id(document_id).lower()
         known, entity = self._map.known(key)
-        if known:
-            return entity is not None
-        return key in self._session._fetch([document_id]).documents
+        return (entity is not None) if known else None
 
     def get_tracked_entities(self) -> dict[str, Any]:
         """Tracked entities (not deleted) by document id."""
@@ -233,6 +247,18 @@ class Advanced(SessionPatches):
         that already holds the id answers from memory (its entity and change vector, or None
         for a deleted or missing one), without a request; otherwise one request, where an
         unchanged document does not travel (HTTP: ``If-None-Match``, a 304)."""
+        known = self._conditional_known(document_id, change_vector)
+        if known is not None:
+            return known
+        assert change_vector is not None
+        found, vector = self._session._conditional_load(document_id, change_vector, object_type)
+        return ConditionalLoadResult(found, vector)
+
+    def _conditional_known(
+        self, document_id: str, change_vector: str | None
+    ) -> ConditionalLoadResult[Any] | None:
+        """``conditional_load`` without a request: the answer of a session that holds the id,
+        else None (the arguments checked)."""
         self._session._check_open()
         key = validate_id(document_id).lower()
         known, entity = self._map.known(key)
@@ -245,8 +271,7 @@ class Advanced(SessionPatches):
                 f"conditional_load of {document_id!r}, which the session does not hold, needs "
                 f"the change vector of the copy to compare with, not {change_vector!r}"
             )
-        found, vector = self._session._conditional_load(document_id, change_vector, object_type)
-        return ConditionalLoadResult(found, vector)
+        return None
 
     def load_starting_with(
         self,
@@ -290,12 +315,7 @@ class Advanced(SessionPatches):
     ) -> StreamIterator[T]:
         """``stream(query)``, calling ``stats_callback`` with the query's
         ``StreamQueryStatistics`` before the first result is read."""
-        if not isinstance(query, QueryExecution):
-            raise InvalidOperationError(
-                f"stream() takes a query (session.query(...), raw_query(...)), "
-                f"not a {type(query).__qualname__}"
-            )
-        ast = check_streamable(query.to_query())
+        ast = self._streamable(query)
         object_type = query._object_type  # what the query builds its results as
         session = self._session
         stream = session._streaming().stream_query(ast)
@@ -306,6 +326,16 @@ class Advanced(SessionPatches):
                 stream.close()
                 raise
         return StreamIterator(stream, lambda record: stream_result(session, record, object_type))
+
+    @staticmethod
+    def _streamable(query: object) -> Query:
+        """``query``'s AST, checked for ``stream`` (no request)."""
+        if not isinstance(query, QueryExecution):
+            raise InvalidOperationError(
+                f"stream() takes a query (session.query(...), raw_query(...)), "
+                f"not a {type(query).__qualname__}"
+            )
+        return check_streamable(query.to_query())
 
     def stream_starting_with(
         self,
@@ -321,6 +351,29 @@ class Advanced(SessionPatches):
         storage produces them; their remainder after the prefix ``matches`` (and not
         ``exclude``), RavenDB's patterns (``rookdb.streaming``); after ``start_after``;
         ``start`` skipped, at most ``page_size``. Entities not tracked; one request."""
+        self._check_stream_prefix(starts_with, matches, start, page_size, start_after, exclude)
+        session = self._session
+        records = starting_with(
+            session._streaming().stream_prefix(starts_with, start_after),
+            starts_with,
+            matches,
+            exclude,
+            start,
+            page_size,
+        )
+        return StreamIterator(records, lambda record: stream_result(session, record, object_type))
+
+    @staticmethod
+    def _check_stream_prefix(
+        starts_with: object,
+        matches: object = None,
+        start: int = 0,
+        page_size: int = INT64_MAX,
+        start_after: object = None,
+        exclude: object = None,
+        object_type: object = None,
+    ) -> None:
+        """``stream_starting_with``'s arguments, checked (no request)."""
         if type(starts_with) is not str:
             raise InvalidOperationError("stream_starting_with takes a prefix string")
         if starts_with:
@@ -332,16 +385,6 @@ class Advanced(SessionPatches):
                 raise InvalidOperationError(f"{name} takes a pattern string")
         check_count(start, "start")
         check_count(page_size, "page_size")
-        session = self._session
-        records = starting_with(
-            session._streaming().stream_prefix(starts_with, start_after),
-            starts_with,
-            matches,
-            exclude,
-            start,
-            page_size,
-        )
-        return StreamIterator(records, lambda record: stream_result(session, record, object_type))
 
     # Session events, on the session only.
     def add_before_store(self, handler: Callable[[BeforeStoreEventArgs], None]) -> None:

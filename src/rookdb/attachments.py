@@ -351,21 +351,20 @@ class SessionAttachments:
     def get(self, entity_or_id: Any, name: str) -> AttachmentResult | None:
         """Attachment ``name`` of the document: its details and content (read lazily, a
         chunk at a time), or None when there is none. One request."""
-        document_id = self._id(entity_or_id, "an attachment of")
-        _check_name(name)
-        self._session._request()
-        found = self._session._storage.read_attachment(document_id, name)
-        if found is None:
-            return None
-        details, chunks = found
-        return AttachmentResult(details, AttachmentStream(chunks))
+        document_id = self._reading(entity_or_id, name)
+        return attachment_result(self._session._storage.read_attachment(document_id, name))
 
     def exists(self, document_id: str, name: str) -> bool:
         """Whether the document has attachment ``name``. One request."""
-        document_id = self._id(document_id, "an attachment of")
+        document_id = self._reading(document_id, name)
+        return self._session._storage.get_attachment(document_id, name) is not None
+
+    def _reading(self, entity_or_id: Any, name: str) -> str:
+        """A read of attachment ``name`` before its request (counted): the document's id."""
+        document_id = self._id(entity_or_id, "an attachment of")
         _check_name(name)
         self._session._request()
-        return self._session._storage.get_attachment(document_id, name) is not None
+        return document_id
 
     def get_names(self, entity: object) -> list[AttachmentName]:
         """The attachments of a tracked entity, as its metadata has them (no request)."""
@@ -386,6 +385,16 @@ class SessionAttachments:
         if not isinstance(attachments, list):
             return []
         return [AttachmentName.from_json(a) for a in attachments if isinstance(a, dict)]
+
+
+def attachment_result(
+    found: tuple[AttachmentDetails, Iterator[bytes]] | None,
+) -> AttachmentResult | None:
+    """What ``get`` returns of what ``Storage.read_attachment`` read."""
+    if found is None:
+        return None
+    details, chunks = found
+    return AttachmentResult(details, AttachmentStream(chunks))
 
 
 def learn_replies(session: DocumentSession, replies: Sequence[AttachmentReply]) -> None:

@@ -193,6 +193,13 @@ class SessionDocumentCounters:
     def get_many(self, names: Iterable[str]) -> dict[str, int | None]:
         """The values of ``names`` (None where one does not exist), by the names asked; one
         request at most, none when the session knows them all."""
+        asked, missing = self._plan_many(names)
+        found = self._session._storage.get_counters(self._id, missing) if missing else None
+        return self._finish_many(asked, missing, found)
+
+    def _plan_many(self, names: Iterable[str]) -> tuple[list[str], list[str]]:
+        """``get_many`` before its request: the names asked and those to read (if any, the
+        request is counted)."""
         asked = [validate_counter_name(n) for n in names]
         self._session._check_open()
         cached = self._counters.cached(self._id)
@@ -206,7 +213,14 @@ class SessionDocumentCounters:
         ]
         if missing:
             self._session._request()
-            found = self._session._storage.get_counters(self._id, missing)
+        return asked, missing
+
+    def _finish_many(
+        self, asked: list[str], missing: list[str], found: dict[str, int] | None
+    ) -> dict[str, int | None]:
+        """``get_many`` after its request (``found``: what it read, None if it sent none)."""
+        cached = self._counters.cached(self._id)
+        if found is not None:
             self._remember(found, missing)
             cached = self._counters.cached(self._id)
             if cached is None:  # a no-tracking session keeps no cache
@@ -219,6 +233,14 @@ class SessionDocumentCounters:
 
     def get_all(self) -> dict[str, int]:
         """Every counter of the document, by name; one request at most."""
+        known = self._plan_all()
+        if known is not None:
+            return known
+        return self._finish_all(self._session._storage.get_counters(self._id))
+
+    def _plan_all(self) -> dict[str, int] | None:
+        """``get_all`` without a request: the answer where the session knows it, else None
+        (the request counted)."""
         self._session._check_open()
         cached = self._counters.cached(self._id)
         held = self._metadata_names()
@@ -229,7 +251,9 @@ class SessionDocumentCounters:
         ):
             return {n: v for n, v in cached.values.values() if v is not None}
         self._session._request()
-        found = self._session._storage.get_counters(self._id)
+        return None
+
+    def _finish_all(self, found: dict[str, int]) -> dict[str, int]:
         self._remember(found, None)
         return dict(found)
 

@@ -218,26 +218,39 @@ class QueryOperation(LazyOperation):
 def run_pending(session: DocumentSession, pending: Sequence[LazyOperation]) -> None:
     """Run ``pending`` with one ``read_many`` (one request of ``session``'s budget), then hand
     each its result and call the ``on_eval`` callbacks."""
+    reads, asking = plan_pending(session, pending)
+    finish_pending(pending, asking, session._storage.read_many(reads) if reads else [])
+
+
+def plan_pending(
+    session: DocumentSession, pending: Sequence[LazyOperation]
+) -> tuple[list[Read], list[LazyOperation]]:
+    """The reads ``pending`` needs (the request counted if any) and the operations asking
+    them, in order; the others answer themselves (``finish_pending``)."""
     reads: list[Read] = []
     asking: list[LazyOperation] = []
-    answered: list[LazyOperation] = []
     for operation in pending:
         read = operation.read()
-        if read is None:
-            answered.append(operation)
-        else:
+        if read is not None:
             reads.append(read)
             asking.append(operation)
-    results: list[ReadResult] = []
     if reads:
         session._request()
-        results = session._storage.read_many(reads)
+    return reads, asking
+
+
+def finish_pending(
+    pending: Sequence[LazyOperation], asking: list[LazyOperation], results: list[ReadResult]
+) -> None:
+    """Hand each operation of ``pending`` its result (those of ``asking``: ``results``, in
+    order), then call the ``on_eval`` callbacks."""
     for operation, result in zip(asking, results, strict=True):
         operation.handle(result)
         operation.done = True
-    for operation in answered:
-        operation.handle(None)
-        operation.done = True
+    for operation in pending:
+        if not operation.done:
+            operation.handle(None)
+            operation.done = True
     for operation in pending:
         if operation.on_eval is not None:
             operation.on_eval(operation.result)

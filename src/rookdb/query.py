@@ -229,20 +229,20 @@ class QueryExecution(Generic[T]):
 
     def _run(self, query: Query) -> list[T]:
         results, stats = self._executor._execute_query(query, self._object_type, self._tracking)
-        if stats.is_stale and self._wait_for_non_stale is not None:
-            deadline = time.monotonic() + self._wait_for_non_stale
-            pause = 0.01
-            while stats.is_stale:
-                if time.monotonic() >= deadline:
-                    raise NonStaleResultsTimeoutError(
-                        f"the index {stats.index_name!r} was still stale after "
-                        f"{self._wait_for_non_stale:g} s (wait_for_non_stale_results)"
-                    )
-                time.sleep(pause)
-                pause = min(pause * 2, 0.5)
-                results, stats = self._executor._execute_query(
-                    query, self._object_type, self._tracking
-                )
+        wait = self._stale_wait()
+        while wait is not None and (pause := wait.next_pause(stats)) is not None:
+            time.sleep(pause)
+            results, stats = self._executor._execute_query(query, self._object_type, self._tracking)
+        return self._report(results, stats)
+
+    def _stale_wait(self) -> StaleWait | None:
+        """The wait of ``wait_for_non_stale_results``, if asked, started now."""
+        if self._wait_for_non_stale is None:
+            return None
+        return StaleWait(self._wait_for_non_stale)
+
+    def _report(self, results: list[Any], stats: QueryStatistics) -> list[T]:
+        """``results``, after the ``statistics`` callbacks saw ``stats``."""
         for callback in self._statistics_callbacks:
             callback(stats)
         return results
@@ -255,10 +255,7 @@ class QueryExecution(Generic[T]):
 
     def first(self) -> T:
         """The first result; ``InvalidOperationError`` when there is none."""
-        results = self._run(dataclasses.replace(self.to_query(), take=1))
-        if not results:
-            raise InvalidOperationError("first(): the query returned no results")
-        return results[0]
+        return first_of(self._run(dataclasses.replace(self.to_query(), take=1)))
 
     def first_or_default(self, default: T | None = None) -> T | None:
         results = self._run(dataclasses.replace(self.to_query(), take=1))
@@ -266,14 +263,7 @@ class QueryExecution(Generic[T]):
 
     def single(self) -> T:
         """The only result; ``InvalidOperationError`` unless there is exactly one."""
-        results = self._run(dataclasses.replace(self.to_query(), take=2))
-        if len(results) != 1:
-            raise InvalidOperationError(
-                f"single(): expected exactly one result, the query returned {len(results)}"
-                if len(results) < 2
-                else "single(): expected exactly one result, the query returned more"
-            )
-        return results[0]
+        return single_of(self._run(dataclasses.replace(self.to_query(), take=2)))
 
     def single_or_default(self, default: T | None = None) -> T | None:
         results = self._run(dataclasses.replace(self.to_query(), take=2))
@@ -317,6 +307,47 @@ class QueryExecution(Generic[T]):
 
 
 Q = TypeVar("Q", bound="QueryExecution[Any]")
+
+
+class StaleWait:
+    """``wait_for_non_stale_results``: how long to pause before asking a stale query again
+    (10 ms, doubling up to 0.5 s), until ``timeout`` seconds have passed."""
+
+    def __init__(self, timeout: float) -> None:
+        self.timeout = timeout
+        self.deadline = time.monotonic() + timeout
+        self.pause = 0.01
+
+    def next_pause(self, stats: QueryStatistics) -> float | None:
+        """None when ``stats`` are not stale, else the pause before the next try;
+        ``NonStaleResultsTimeoutError`` past the deadline."""
+        if not stats.is_stale:
+            return None
+        if time.monotonic() >= self.deadline:
+            raise NonStaleResultsTimeoutError(
+                f"the index {stats.index_name!r} was still stale after "
+                f"{self.timeout:g} s (wait_for_non_stale_results)"
+            )
+        pause, self.pause = self.pause, min(self.pause * 2, 0.5)
+        return pause
+
+
+def first_of(results: list[T]) -> T:
+    """``first()`` of the results of its query (sent with ``take=1``)."""
+    if not results:
+        raise InvalidOperationError("first(): the query returned no results")
+    return results[0]
+
+
+def single_of(results: list[T]) -> T:
+    """``single()`` of the results of its query (sent with ``take=2``)."""
+    if len(results) != 1:
+        raise InvalidOperationError(
+            f"single(): expected exactly one result, the query returned {len(results)}"
+            if len(results) < 2
+            else "single(): expected exactly one result, the query returned more"
+        )
+    return results[0]
 
 
 def count_of(query: Query) -> Callable[[list[Any], QueryStatistics], int]:

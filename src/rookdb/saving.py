@@ -45,7 +45,12 @@ def save(session: DocumentSession) -> None:
         return
     changes, batch = planned
     session._request()
-    result = session._storage.apply(batch)
+    _saved(session, changes, session._storage.apply(batch))
+
+
+def _saved(session: DocumentSession, changes: list[Change], result: BatchResult) -> None:
+    """After storage committed a save's batch: the session forgets what it sent and learns
+    the result (the async session calls this too, also when its save was cancelled)."""
     session._deferred.clear()
     session._counters.sent()
     _learn(session, changes, result)

@@ -8,6 +8,7 @@ goes through ``_request`` (the request budget of S18).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
@@ -31,6 +32,7 @@ from rookdb.revisions import ForcedRevisions
 from rookdb.serialization.encoding import check_depth, loads
 from rookdb.serialization.entities import EntityCodec, Extras
 from rookdb.storage.records import (
+    ConditionalGetResult,
     DocumentRecord,
     GetResult,
     IdsRead,
@@ -238,31 +240,52 @@ class DocumentSession(EventRegistration):
         Ids the session already knows (tracked, deleted, known missing, or delivered by an
         include) cost no request; the rest are read in one request, in one snapshot.
         """
+        ids, paths, counters = self._load_args(id_or_ids, includes)
+        if ids is None:
+            return self._load_one(id_or_ids, object_type)
+        found = self._load_many(ids, object_type, paths, counters)
+        return found[id_or_ids] if isinstance(id_or_ids, str) else found
+
+    def _load_args(
+        self, id_or_ids: Any, includes: Any
+    ) -> tuple[list[str] | None, tuple[str, ...], tuple[str, ...]]:
+        """``load``'s arguments, checked: the ids to load (None: the one id, with no
+        includes, ``_load_one``'s case), the include paths and the counters' names."""
         self._check_open()
         paths, counters = include_spec(includes)
         if paths or counters:
             self._check_tracking("includes")
         if isinstance(id_or_ids, str):
-            if paths or counters:
-                return self._load_many([id_or_ids], object_type, paths, counters)[id_or_ids]
-            return self._load_one(id_or_ids, object_type)
+            return (None if not (paths or counters) else [id_or_ids]), paths, counters
         if isinstance(id_or_ids, (bytes, bytearray)) or not isinstance(id_or_ids, Iterable):
             validate_id(id_or_ids)  # not a str: an InvalidIdError
-        return self._load_many(list(id_or_ids), object_type, paths, counters)
+        return list(id_or_ids), paths, counters
 
     def _load_one(self, document_id: str, object_type: type[Any] | None) -> Any:
         """``load(id)``: the most common call, kept short."""
+        key, done, entity = self._plan_one(document_id, object_type)
+        if done:
+            return entity
+        return self._finish_one(key, self._storage.get((document_id,)), object_type)
+
+    def _plan_one(self, document_id: str, object_type: type[Any] | None) -> tuple[str, bool, Any]:
+        """``load(id)`` before its request: (key, True, the entity) when the session knows
+        the id, else (key, False, None) with the request counted (``_finish_one`` reads it)."""
         key = validate_id(document_id).lower()
-        track = not self._no_tracking
-        if track:
+        if not self._no_tracking:
             known, entity = self._map.known(key)
             if known:
-                return entity
+                return key, True, entity
             record = self._included.pop(key, None)
             if record is not None:
-                return self._materialize(record, object_type, True)
+                return key, True, self._materialize(record, object_type, True)
         self._request()
-        record = self._storage.get((document_id,)).documents.get(key)
+        return key, False, None
+
+    def _finish_one(self, key: str, result: GetResult, object_type: type[Any] | None) -> Any:
+        """``load(id)`` after its request: the entity of what storage read, or None."""
+        record = result.documents.get(key)
+        track = not self._no_tracking
         if record is None:
             if track:
                 self._map.mark_missing(key)
@@ -277,20 +300,37 @@ class DocumentSession(EventRegistration):
         counters: tuple[str, ...] = (),
     ) -> dict[str, Any]:
         plan = self._plan_load(ids)
-        result = None
-        # Includes of documents the session already holds are not fetched again: only a
-        # request for unknown ids carries them. Counters are read for every id asked.
+        read = self._load_read(plan, paths, counters)
+        return self._finish_load(
+            plan, None if read is None else read(), object_type, paths, counters
+        )
+
+    def _load_read(
+        self,
+        plan: tuple[dict[str, str], dict[str, Any], list[str]],
+        paths: tuple[str, ...],
+        counters: tuple[str, ...],
+    ) -> Callable[[], GetResult] | None:
+        """The one storage read a load of ``plan`` needs (its request counted), to be called
+        (in a worker thread by the async session), or None.
+
+        Includes of documents the session already holds are not fetched again: only a
+        request for unknown ids carries them. Counters are read for every id asked."""
+        storage = self._storage
         if counters:
             self._request()
             read = IdsRead(tuple(plan[0].values()), paths, counters)
-            (got,) = self._storage.read_many([read])
-            assert isinstance(got, GetResult)
-            result = got
-            self._counters.included(result.counters, counters)
-        elif plan[2]:
+
+            def with_counters() -> GetResult:
+                (got,) = storage.read_many([read])
+                assert isinstance(got, GetResult)
+                return got
+
+            return with_counters
+        if plan[2]:
             self._request()
-            result = self._storage.get([plan[0][key] for key in plan[2]], paths)
-        return self._finish_load(plan, result, object_type, paths)
+            return functools.partial(storage.get, [plan[0][key] for key in plan[2]], paths)
+        return None
 
     def _plan_load(self, ids: list[str]) -> tuple[dict[str, str], dict[str, Any], list[str]]:
         """What a load of ``ids`` needs: the caller's first spelling of each key, what the
@@ -319,8 +359,12 @@ class DocumentSession(EventRegistration):
         result: GetResult | None,
         object_type: type[Any] | None,
         paths: tuple[str, ...],
+        counters: tuple[str, ...] = (),
     ) -> dict[str, Any]:
-        """The dict ``load`` returns for ``plan``, given what storage read of its keys."""
+        """The dict ``load`` returns for ``plan``, given what storage read of its keys (what
+        ``_load_read``'s call returned, or None)."""
+        if result is not None and counters:
+            self._counters.included(result.counters, counters)
         spelling, found, wanted = plan
         for key, entity in found.items():
             if entity is True and key in self._included:
@@ -591,7 +635,11 @@ class DocumentSession(EventRegistration):
     def _reload(self, state: DocumentState) -> bool:
         """Read ``state``'s document again and make its entity hold it, dropping local edits
         (``refresh``); False when storage no longer has it."""
-        record = self._fetch([state.id]).documents.get(state.key)
+        return self._reloaded(state, self._fetch([state.id]))
+
+    def _reloaded(self, state: DocumentState, result: GetResult) -> bool:
+        """``_reload`` after its request."""
+        record = result.documents.get(state.key)
         if record is None:
             return False
         self._refresh(state, record)
@@ -615,8 +663,19 @@ class DocumentSession(EventRegistration):
         change vector) when unchanged, (None, None) when missing (remembered), else the
         entity, tracked, and its change vector."""
         self._request()
+        got = self._storage.conditional_get(document_id, change_vector)
+        return self._conditional_loaded(document_id, change_vector, object_type, got)
+
+    def _conditional_loaded(
+        self,
+        document_id: str,
+        change_vector: str,
+        object_type: type[Any] | None,
+        got: ConditionalGetResult,
+    ) -> tuple[Any, str | None]:
+        """``_conditional_load`` after its request."""
         track = not self._no_tracking
-        modified, record = self._storage.conditional_get(document_id, change_vector)
+        modified, record = got
         if not modified:
             return None, change_vector
         if record is None:
@@ -684,16 +743,22 @@ class DocumentSession(EventRegistration):
 
     def _execute_lazy(self) -> None:
         """Run every pending lazy operation: one ``read_many``, one request of the budget."""
-        self._check_open()
-        pending = self._pending_lazy
-        if not pending:
-            return
-        self._pending_lazy = []
+        pending = self._take_lazy()
         try:
             run_pending(self, pending)
         except BaseException:
-            self._pending_lazy[:0] = [op for op in pending if not op.done]  # may run again
+            self._requeue_lazy(pending)
             raise
+
+    def _take_lazy(self) -> list[LazyOperation]:
+        """The pending lazy operations, to run now (none pending any more)."""
+        self._check_open()
+        pending, self._pending_lazy = self._pending_lazy, []
+        return pending
+
+    def _requeue_lazy(self, pending: list[LazyOperation]) -> None:
+        """After a failed run of ``pending``: those not done may run again."""
+        self._pending_lazy[:0] = [op for op in pending if not op.done]
 
     def _lazy_query(
         self,

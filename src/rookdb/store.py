@@ -11,6 +11,7 @@ import os
 import threading
 from typing import Any, TypeVar
 
+from rookdb.async_session import AsyncDocumentSession
 from rookdb.bulk_insert import CHUNK_SIZE, BulkInsertOperation
 from rookdb.conventions import DocumentConventions
 from rookdb.document_operations import Operations
@@ -22,6 +23,7 @@ from rookdb.options import SessionOptions
 from rookdb.serialization.entities import EntityCodec
 from rookdb.serialization.type_registry import TypeRegistry, python_type_name
 from rookdb.session import DocumentSession
+from rookdb.storage.async_storage import AsyncStorage
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import DatabaseStatistics
 from rookdb.storage.registry import open_backend
@@ -166,6 +168,7 @@ class DocumentStore(EventRegistration):
         self._given_backend = backend
         self._codec: EntityCodec | None = None
         self._storages: dict[str, Storage] = {}
+        self._async_storages: dict[int, AsyncStorage] = {}
         self._generators: dict[str, HiLoIdGenerator] = {}
         self._settings: dict[str, ClientSettings] = {}
         self._type_info: dict[type, tuple[str, dict[str, Any]]] = {}
@@ -315,6 +318,22 @@ class DocumentStore(EventRegistration):
         session.max_number_of_requests_per_session = settings.max_number_of_requests_per_session
         return session
 
+    def open_async_session(
+        self,
+        database: str | SessionOptions | None = None,
+        session_options: SessionOptions | None = None,
+    ) -> AsyncDocumentSession:
+        """A new ``AsyncDocumentSession`` (``rookdb.async_session``), RavenDB's
+        ``OpenAsyncSession``: ``open_session``'s arguments; use it in ``async with``."""
+        # The class's own open_session (the suite's async mode replaces the instance's).
+        session = DocumentStore.open_session(self, database, session_options)
+        storage = session._storage
+        with self._lock:
+            adapter = self._async_storages.get(id(storage))
+            if adapter is None or adapter.storage is not storage:
+                adapter = self._async_storages[id(storage)] = AsyncStorage(storage)
+        return AsyncDocumentSession(session, adapter)
+
     def bulk_insert(
         self, database: str | None = None, chunk_size: int = CHUNK_SIZE
     ) -> BulkInsertOperation:
@@ -334,6 +353,9 @@ class DocumentStore(EventRegistration):
             backend, self._backend = self._backend or self._given_backend, None
             generators, self._generators = list(self._generators.values()), {}
             self._storages = {}
+            adapters, self._async_storages = list(self._async_storages.values()), {}
+        for adapter in adapters:
+            adapter.close()
         for hilo in generators:
             # Best effort: ids not given back are merely skipped, never reused.
             with contextlib.suppress(StorageError):

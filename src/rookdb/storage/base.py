@@ -53,6 +53,9 @@ class Storage(abc.ABC):
     """One database. Thread-safe: a store shares it between its sessions and threads."""
 
     capabilities: Capabilities
+    #: Worker threads the async session may use on it at once (``AsyncStorage``): a few for
+    #: an embedded backend; a pooled backend sets its pool size.
+    async_threads: int = 4
 
     @abc.abstractmethod
     def get(self, ids: Sequence[str], includes: Sequence[str] = ()) -> GetResult:

@@ -77,6 +77,10 @@ __all__ = ["API_KEY_VARIABLE", "HttpBackend", "HttpStorage"]
 class HttpStorage(HttpIndexes, HttpAttachments, HttpCounters):
     """One database of a rookdb server."""
 
+    #: Requests in flight at once from the async session (each a worker thread on the
+    #: shared httpx ``Client``).
+    async_threads = 8
+
     def __init__(self, client: Client, name: str, capabilities: Capabilities) -> None:
         self.capabilities = capabilities
         self.name = name

@@ -25,7 +25,7 @@ from rookdb.query import OrderBy, Query
 from rookdb.storage.postgres import bulk_copy, compiler
 from rookdb.storage.postgres.errors import PostgresBatchErrors, PostgresErrors, PostgresQueryErrors
 from rookdb.storage.postgres.indexes import SchemaIndexes
-from rookdb.storage.postgres.pool import ConnectionPool
+from rookdb.storage.postgres.pool import MAX_CONNECTIONS, ConnectionPool
 from rookdb.storage.postgres.transactions import SNAPSHOT, lock_key, transaction
 from rookdb.storage.postgres.writes import PostgresWrites, _body, log
 from rookdb.storage.records import Capabilities, PutCommand, document_key, last_modified_now
@@ -194,6 +194,8 @@ class PostgresStorage(PostgresWrites):
     """One rookdb database in one PostgreSQL schema."""
 
     _errors = PostgresErrors
+    #: The pool's size: each worker thread of the async session holds one connection.
+    async_threads = MAX_CONNECTIONS
     _query_errors = PostgresQueryErrors
     _log = log
     _no_limit = None

@@ -9,13 +9,14 @@ every test also shows that a middleware passes everything through.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
 from rookdb.storage.registry import open_backend
 from rookdb.store import DocumentStore
+from rookdb.testing.async_mode import EventLoopThread, async_mode
 from rookdb.testing.backends import BackendSpec
 from rookdb.testing.recording import RecordingBackend
 
@@ -34,17 +35,56 @@ def store_url(rookdb_store_url: str) -> str:
     return rookdb_store_url
 
 
+#: The suite's files whose tests also run in async mode: their sessions are async sessions
+#: behind a blocking facade (``rookdb.testing.async_mode``), so each behaviour test exercises
+#: the async session's code paths too.
+ASYNC_MODE_MODULES = frozenset(
+    {
+        "test_tracking",
+        "test_store_load_delete",
+        "test_query",
+        "test_what_changed",
+        "test_starting_with",
+        "test_conditional_load",
+        "test_lazy",
+        "test_session_counters",
+        "test_attachments",
+        "test_streaming",
+    }
+)
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "session_mode" in metafunc.fixturenames:
+        name = metafunc.module.__name__.rpartition(".")[2]
+        modes = ["sync", "async"] if name in ASYNC_MODE_MODULES else ["sync"]
+        metafunc.parametrize("session_mode", modes, ids=lambda mode: mode)
+
+
+@pytest.fixture
+def event_loop_thread() -> Iterator[EventLoopThread]:
+    loop = EventLoopThread()
+    yield loop
+    loop.close()
+
+
 @pytest.fixture
 def new_store(
-    rookdb_new_store: Callable[..., DocumentStore], rookdb_store_url: str
+    rookdb_new_store: Callable[..., DocumentStore],
+    rookdb_store_url: str,
+    session_mode: str,
+    request: pytest.FixtureRequest,
 ) -> Callable[..., DocumentStore]:
     """Make stores (as ``rookdb_new_store``) whose backend is wrapped in a ``RecordingBackend``
-    unless the test gives ``urls`` or ``backend``."""
+    unless the test gives ``urls`` or ``backend``; in async mode (``session_mode``), stores
+    whose sessions are async sessions behind a blocking facade."""
+    loop = request.getfixturevalue("event_loop_thread") if session_mode == "async" else None
 
     def make(**kwargs: Any) -> DocumentStore:
         if "urls" not in kwargs and "backend" not in kwargs:
             kwargs["backend"] = RecordingBackend(open_backend(rookdb_store_url))
-        return rookdb_new_store(**kwargs)
+        made = rookdb_new_store(**kwargs)
+        return made if loop is None else async_mode(made, loop)
 
     return make
 

@@ -1,0 +1,256 @@
+"""``AsyncDocumentSession``: the session for an event loop (issue 17), RavenDB's
+``OpenAsyncSession``.
+
+It owns a ``DocumentSession`` and is a thin layer over it: one tracking engine, so
+``has_changes``, ``what_changed`` and ``save_changes`` agree in both (S4). Each awaited method
+calls the sync session's own steps around its one storage call (``_plan_one`` / ``_finish_one``,
+``_load_read`` / ``_finish_load``, ``saving._plan`` / ``saving._saved``...), and awaits only that
+call, which ``AsyncStorage`` runs in a worker thread. What does no I/O (``store``, ``delete``,
+``has_changes``, ``evict``...) is the sync session's method, not awaited, as in RavenDB's .NET
+async session; ``advanced`` (``rookdb.async_advanced``) is the sync session's with its reads
+awaited.
+
+Cancellation of ``save_changes``: the batch is written by a thread that cannot be stopped in a
+transaction, so a cancelled save waits for it (the wait is shielded), the session learns what
+was committed, and then ``CancelledError`` propagates: after a cancelled save the session
+agrees with the database (``has_changes()`` is False when it committed). Where the backend
+itself cannot know (the http backend losing the connection mid-request) the error is
+``OutcomeUnknownError``, as for the sync session.
+
+Not awaited yet: a ``Lazy``'s ``value`` read before ``await
+advanced.eagerly.execute_all_pending_lazy_operations()``, and the HiLo range ``store`` of an
+entity without an id reserves now and then (one short request on the loop).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from rookdb import saving
+from rookdb.async_advanced import AsyncAdvanced, AsyncDocumentCounters
+from rookdb.errors import OutcomeUnknownError
+from rookdb.includes import LoaderWithInclude
+from rookdb.query import count_of, first_of, single_of
+from rookdb.storage.async_storage import AsyncStorage
+
+if TYPE_CHECKING:
+    from rookdb.query import DocumentQuery, Query, QueryStatistics
+    from rookdb.session import DocumentSession
+
+__all__ = ["AsyncDocumentQuery", "AsyncDocumentSession"]
+
+T = TypeVar("T")
+
+
+class AsyncDocumentSession:
+    """A unit of work over one database, for one task at a time.
+
+    >>> async with store.open_async_session() as session:          # doctest: +SKIP
+    ...     employee = await session.load("employees/1-A", Employee)
+    ...     employee.last_name = "Kingsley"
+    ...     await session.save_changes()
+    """
+
+    def __init__(self, session: DocumentSession, storage: AsyncStorage) -> None:
+        self.session = session
+        self._storage = storage
+        self.store = session.store
+        self.delete = session.delete
+        self.has_changes = session.has_changes
+        self.ignore_changes_for = session.ignore_changes_for
+        self.close = session.close
+        self._advanced = AsyncAdvanced(self)
+
+    async def __aenter__(self) -> AsyncDocumentSession:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        self.session.close()
+
+    @property
+    def advanced(self) -> AsyncAdvanced:
+        """The sync session's ``advanced`` with its reads awaited (``rookdb.async_advanced``):
+        ``await refresh``, ``await exists``, ``await conditional_load``, attachments' reads,
+        ``eagerly``; the rest (``what_changed``, ``evict``, ``clear``...) is not awaited."""
+        return self._advanced
+
+    def counters_for(self, entity_or_id: Any) -> AsyncDocumentCounters:
+        """The counters of a document: ``increment``/``delete`` queue, ``get``s are awaited."""
+        return AsyncDocumentCounters(self, entity_or_id)
+
+    def counters_for_entity(self, entity: object) -> AsyncDocumentCounters:
+        return AsyncDocumentCounters(self, entity)
+
+    def include(self, path: str) -> LoaderWithInclude:
+        """``await session.include("company_id").load("employees/1-A")``."""
+        self.session._check_open()
+        self.session._check_tracking("include")
+        return LoaderWithInclude(self, path)  # type: ignore[arg-type]  # its load: awaited
+
+    @property
+    def number_of_requests(self) -> int:
+        return self.session.number_of_requests
+
+    @property
+    def database(self) -> str:
+        return self.session.database
+
+    # -- reads -------------------------------------------------------------------------------
+
+    async def load(self, id_or_ids: Any, object_type: Any = None, includes: Any = None) -> Any:
+        """``DocumentSession.load``, awaited: an entity (or None) for one id, a dict id →
+        entity for several."""
+        s = self.session
+        ids, paths, counters = s._load_args(id_or_ids, includes)
+        if ids is None:
+            key, done, entity = s._plan_one(id_or_ids, object_type)
+            if done:
+                return entity
+            result = await self._storage.call(s._storage.get, (id_or_ids,))
+            return s._finish_one(key, result, object_type)
+        plan = s._plan_load(ids)
+        read = s._load_read(plan, paths, counters)
+        got = None if read is None else await self._storage.call(read)
+        found = s._finish_load(plan, got, object_type, paths, counters)
+        return found[id_or_ids] if isinstance(id_or_ids, str) else found
+
+    async def load_starting_with(
+        self,
+        id_prefix: str,
+        object_type: type[T] | None = None,
+        matches: str | None = None,
+        start: int = 0,
+        page_size: int = 25,
+        exclude: str | None = None,
+        start_after: str | None = None,
+    ) -> list[T]:
+        """``DocumentSession.load_starting_with``, awaited."""
+        s = self.session
+        s._check_open()
+        read = s._prefix_read(id_prefix, matches, start, page_size, exclude, start_after)
+        s._request()
+        records = await self._storage.call(s._storage.get_prefix, *read)
+        return s._prefix_entities(records, object_type)
+
+    def query(
+        self,
+        object_type: type[T] | None = None,
+        collection_name: str | None = None,
+        index_name: str | None = None,
+    ) -> AsyncDocumentQuery[T]:
+        """``DocumentSession.query``; the query's results are awaited."""
+        return AsyncDocumentQuery(
+            self, self.session.query(object_type, collection_name, index_name)
+        )
+
+    async def _execute_query(
+        self, built: Query, object_type: type[Any] | None, tracking: bool
+    ) -> tuple[list[Any], QueryStatistics]:
+        """``DocumentSession._execute_query``, awaited."""
+        s = self.session
+        s._before_query(built)
+        s._request()
+        result = await self._storage.call(s._storage.query, built)
+        return s._query_results(result, object_type, tracking, built.counters)
+
+    # -- save --------------------------------------------------------------------------------
+
+    async def save_changes(self) -> None:
+        """``DocumentSession.save_changes``, awaited: one atomic batch, or nothing.
+
+        Cancelled while storage writes, it waits for the write to end and learns its result
+        first, then raises ``CancelledError``: the session agrees with the database. Where the
+        backend cannot know whether the batch was written (``OutcomeUnknownError``: a server's
+        answer lost), that error is raised, cancelled or not, and the session still holds the
+        changes as unsaved."""
+        s = self.session
+        s._check_open()
+        planned = saving._plan(s)
+        if planned is None:
+            return
+        changes, batch = planned
+        commands = list(batch)  # encoded here, on the loop, before anything is sent
+        s._request()
+        write = asyncio.ensure_future(self._storage.call(s._storage.apply, commands))
+        cancelled = False
+        while not write.done():
+            try:
+                await asyncio.shield(write)
+            except asyncio.CancelledError:
+                cancelled = True  # the write goes on: wait for its outcome
+            except BaseException:
+                break  # the write's own error, raised below
+        error = write.exception()
+        if error is None:
+            saving._saved(s, changes, write.result())
+        elif isinstance(error, OutcomeUnknownError):
+            raise error  # even if cancelled: the caller must learn the batch may be written
+        if cancelled:
+            raise asyncio.CancelledError  # the session knows the outcome: all or nothing
+        if error is not None:
+            raise error
+
+
+class AsyncDocumentQuery(Generic[T]):
+    """A ``DocumentQuery`` whose results are awaited (``to_list``, ``first``, ``single``,
+    ``count``, ``any``, ``async for``). Its builder methods (``where_equals``, ``order_by``...)
+    are the ``DocumentQuery``'s; each returns this query."""
+
+    def __init__(self, session: AsyncDocumentSession, query: DocumentQuery[T]) -> None:
+        self._session = session
+        self._query = query
+
+    def __getattr__(self, name: str) -> Any:
+        method = getattr(self._query, name)
+        if not callable(method):
+            return method
+
+        def build(*args: Any, **kwargs: Any) -> Any:
+            got = method(*args, **kwargs)
+            if got is self._query or type(got) is type(self._query):
+                self._query = got
+                return self
+            return got
+
+        return build
+
+    async def _run(self, built: Query) -> list[T]:
+        query = self._query
+        execute = self._session._execute_query
+        found, stats = await execute(built, query._object_type, query._tracking)
+        wait = query._stale_wait()
+        while wait is not None and (pause := wait.next_pause(stats)) is not None:
+            await asyncio.sleep(pause)
+            found, stats = await execute(built, query._object_type, query._tracking)
+        return query._report(found, stats)
+
+    async def to_list(self) -> list[T]:
+        return await self._run(self._query.to_query())
+
+    async def __aiter__(self) -> AsyncIterator[T]:
+        for item in await self.to_list():
+            yield item
+
+    async def first(self) -> T:
+        return first_of(await self._run(dataclasses.replace(self._query.to_query(), take=1)))
+
+    async def first_or_default(self, default: T | None = None) -> T | None:
+        found = await self._run(dataclasses.replace(self._query.to_query(), take=1))
+        return found[0] if found else default
+
+    async def single(self) -> T:
+        return single_of(await self._run(dataclasses.replace(self._query.to_query(), take=2)))
+
+    async def count(self) -> int:
+        """How many documents match (one request; no documents are transferred)."""
+        built = self._query.to_query()
+        _, stats = await self._session._execute_query(
+            dataclasses.replace(built, take=0), self._query._object_type, False
+        )
+        return count_of(built)([], stats)
+
+    async def any(self) -> bool:
+        return await self.count() > 0
