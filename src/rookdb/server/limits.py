@@ -14,6 +14,7 @@ Every refusal is a 4xx with a RavenDB-style body.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import AsyncIterator
 from typing import Any
 
 import anyio
@@ -22,7 +23,15 @@ from starlette.requests import Request
 from rookdb.errors import ConfigurationError, SerializationError
 from rookdb.serialization.encoding import INT64_MAX, loads_strict
 
-__all__ = ["BodyTimeout", "BodyTooLarge", "Limits", "parse_count", "parse_json", "read_body"]
+__all__ = [
+    "BodyTimeout",
+    "BodyTooLarge",
+    "Limits",
+    "body_chunks",
+    "parse_count",
+    "parse_json",
+    "read_body",
+]
 
 MB = 1024 * 1024
 
@@ -54,19 +63,11 @@ class BodyTimeout(Exception):
     """The client sent nothing of its request body for ``Limits.idle_timeout_s``."""
 
 
-async def read_body(request: Request, limits: Limits) -> bytes:
-    """The whole request body; ``BodyTooLarge`` without reading past the limit, or
-    ``BodyTimeout`` when the client stops sending it."""
+async def body_chunks(request: Request, limits: Limits) -> AsyncIterator[bytes]:
+    """The request body's chunks as they arrive (the server holds one at a time):
+    ``BodyTooLarge`` once past ``Limits.max_body_bytes``, ``BodyTimeout`` when the client
+    stops sending for ``Limits.idle_timeout_s``."""
     limit = limits.max_body_bytes
-    declared = request.headers.get("content-length")
-    if declared is not None:
-        try:
-            size = int(declared)
-        except ValueError:
-            raise ConfigurationError("Content-Length is not a number") from None
-        if size > limit:
-            raise BodyTooLarge(size)
-    chunks: list[bytes] = []
     received = 0
     stream = request.stream()
     while True:
@@ -74,13 +75,27 @@ async def read_body(request: Request, limits: Limits) -> bytes:
             with anyio.fail_after(limits.idle_timeout_s):
                 chunk = await stream.__anext__()
         except StopAsyncIteration:
-            return b"".join(chunks)
+            return
         except TimeoutError:
             raise BodyTimeout from None
         received += len(chunk)
         if received > limit:
             raise BodyTooLarge(received)
-        chunks.append(chunk)
+        yield chunk
+
+
+async def read_body(request: Request, limits: Limits) -> bytes:
+    """The whole request body; ``BodyTooLarge`` without reading past the limit (nor at all
+    when ``Content-Length`` says so), or ``BodyTimeout`` when the client stops sending it."""
+    declared = request.headers.get("content-length")
+    if declared is not None:
+        try:
+            size = int(declared)
+        except ValueError:
+            raise ConfigurationError("Content-Length is not a number") from None
+        if size > limits.max_body_bytes:
+            raise BodyTooLarge(size)
+    return b"".join([chunk async for chunk in body_chunks(request, limits)])
 
 
 def parse_json(body: bytes) -> Any:

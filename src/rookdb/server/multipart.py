@@ -15,14 +15,12 @@ from __future__ import annotations
 
 import re
 import tempfile
-from collections.abc import AsyncIterator
 from typing import IO, NamedTuple
 
-import anyio
 from starlette.requests import Request
 
 from rookdb.errors import ConfigurationError
-from rookdb.server.limits import BodyTimeout, BodyTooLarge, Limits
+from rookdb.server.limits import Limits, body_chunks
 
 __all__ = ["SPOOL_BYTES", "Part", "boundary_of", "read_parts", "spool_body"]
 
@@ -55,29 +53,11 @@ def _spool() -> IO[bytes]:
     return tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)
 
 
-async def _chunks(request: Request, limits: Limits) -> AsyncIterator[bytes]:
-    """The body's chunks, within the size and idle limits."""
-    received = 0
-    stream = request.stream()
-    while True:
-        try:
-            with anyio.fail_after(limits.idle_timeout_s):
-                chunk = await stream.__anext__()
-        except StopAsyncIteration:
-            return
-        except TimeoutError:
-            raise BodyTimeout from None
-        received += len(chunk)
-        if received > limits.max_body_bytes:
-            raise BodyTooLarge(received)
-        yield chunk
-
-
 async def spool_body(request: Request, limits: Limits) -> IO[bytes]:
     """The raw body in a spool, at its start."""
     file = _spool()
     try:
-        async for chunk in _chunks(request, limits):
+        async for chunk in body_chunks(request, limits):
             file.write(chunk)
     except BaseException:
         file.close()
@@ -106,7 +86,7 @@ async def read_parts(request: Request, limits: Limits, boundary: bytes) -> list[
     state = "preamble"
     file: IO[bytes] | None = None
     try:
-        async for chunk in _chunks(request, limits):
+        async for chunk in body_chunks(request, limits):
             buffer += chunk
             while True:
                 if state == "preamble" or state == "body":
