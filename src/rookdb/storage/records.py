@@ -384,10 +384,8 @@ class AttachmentDeleteCommand:
 
 
 @dataclasses.dataclass(slots=True)
-class AttachmentCopyCommand:
-    """Copy attachment ``name`` of ``id`` to ``destination_name`` of ``destination_id`` (the
-    content is shared, not duplicated); RavenDB's ``AttachmentCOPY``. A missing source is an
-    error (``DocumentNotFoundError``), as RavenDB's."""
+class _AttachmentRelocation:
+    """What a copy and a move name: attachment ``name`` of ``id``, and where it goes."""
 
     id: str
     name: str
@@ -403,21 +401,16 @@ class AttachmentCopyCommand:
 
 
 @dataclasses.dataclass(slots=True)
-class AttachmentMoveCommand:
+class AttachmentCopyCommand(_AttachmentRelocation):
+    """Copy attachment ``name`` of ``id`` to ``destination_name`` of ``destination_id`` (the
+    content is shared, not duplicated); RavenDB's ``AttachmentCOPY``. A missing source is an
+    error (``DocumentNotFoundError``), as RavenDB's."""
+
+
+@dataclasses.dataclass(slots=True)
+class AttachmentMoveCommand(_AttachmentRelocation):
     """Move attachment ``name`` of ``id`` to ``destination_name`` of ``destination_id`` (a
     rename within one document); RavenDB's ``AttachmentMOVE``."""
-
-    id: str
-    name: str
-    destination_id: str
-    destination_name: str
-    expected_change_vector: str | None = None
-
-    def __post_init__(self) -> None:
-        _check_document(self.id)
-        _check_document(self.destination_id)
-        _check_name(self.name, "name")
-        _check_name(self.destination_name, "destination name")
 
 
 AttachmentCommand = (

@@ -224,6 +224,15 @@ CREATE INDEX IF NOT EXISTS auto_values_by_key ON auto_values (key);
     + _INDEXES_SCHEMA
 )
 
+#: A key list parameter (a JSON array) as a condition on ``key``.
+_KEYS = "key IN (SELECT value FROM json_each(?))"
+#: A document's new version, written by a forced revision or an attachment change (?2 is the
+#: jsonb body PostgreSQL keeps; SQLite has none).
+_NEW_VERSION = (
+    "UPDATE documents SET data = ?1, etag = ?3, change_vector = ?4, last_modified = ?5 "
+    "WHERE key = ?6 AND ?2 IS ?2"
+)
+
 _STATEMENTS = Statements.of(
     schema="",
     mark="?",
@@ -231,7 +240,7 @@ _STATEMENTS = Statements.of(
     # rowid: insertion order (an upsert keeps a row's rowid); no index on etag needed.
     cursor="rowid",
     collection="collection = ? COLLATE NOCASE",
-    keys="key IN (SELECT value FROM json_each(?))",
+    keys=_KEYS,
 )
 _REVISIONS = RevisionStatements.of(
     "",
@@ -241,30 +250,23 @@ _REVISIONS = RevisionStatements.of(
         "SELECT id, collection, etag, change_vector, last_modified, CAST(data AS BLOB) "
         "FROM documents WHERE key = ?"
     ),
-    # ?2 is the jsonb body PostgreSQL keeps; SQLite has none.
-    flag_document=(
-        "UPDATE documents SET data = ?1, etag = ?3, change_vector = ?4, last_modified = ?5 "
-        "WHERE key = ?6 AND ?2 IS ?2"
-    ),
+    flag_document=_NEW_VERSION,
     text=True,
 )
-_COUNTERS = CounterStatements.of("", "?", "key IN (SELECT value FROM json_each(?))")
-_OWNED = OwnedLookup.of("", "key IN (SELECT value FROM json_each(?))")
+_COUNTERS = CounterStatements.of("", "?", _KEYS)
+_OWNED = OwnedLookup.of("", _KEYS)
 _ATTACHMENTS = AttachmentStatements.of(
     "",
     "?",
     "?",
-    keys="key IN (SELECT value FROM json_each(?))",
+    keys=_KEYS,
     new_content="INSERT INTO attachment_contents (hash, size) VALUES (NULL, 0) RETURNING id",
     lock_hash="SELECT ?",  # the batch holds the write lock already
     document=(
         "SELECT id, etag, change_vector, CAST(data AS BLOB), collection FROM documents "
         "WHERE key = ?"
     ),
-    new_version=(
-        "UPDATE documents SET data = ?1, etag = ?3, change_vector = ?4, last_modified = ?5 "
-        "WHERE key = ?6 AND ?2 IS ?2"
-    ),
+    new_version=_NEW_VERSION,
     text=True,
 )
 _INDEX_STATEMENTS = IndexStatements.of(
