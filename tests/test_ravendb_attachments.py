@@ -9,14 +9,12 @@ statistics' attachment counts.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from rookdb.testing.backends import BACKENDS
+from tests.official_client import official_store
 
 ravendb = pytest.importorskip("ravendb")
 from ravendb.data.operation import AttachmentType  # noqa: E402
@@ -35,15 +33,8 @@ class User:
 
 @pytest.fixture
 def store() -> Iterator[Any]:
-    spec = BACKENDS["http"]
-    spec.require()
-    url = spec.make_url(Path())
-    store = ravendb.DocumentStore(urls=[url], database=f"Attach{uuid.uuid4().hex[:8]}")
-    store.initialize()
-    try:
+    with official_store("Attach") as store:
         yield store
-    finally:
-        store.close()
 
 
 def test_session_store_get_and_metadata(store: Any) -> None:

@@ -11,14 +11,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from rookdb.testing.backends import BACKENDS
+from tests.official_client import official_store
 
 ravendb = pytest.importorskip("ravendb")
 from ravendb.documents.operations.counters import (  # noqa: E402
@@ -38,15 +36,8 @@ class User:
 
 @pytest.fixture
 def store() -> Iterator[Any]:
-    spec = BACKENDS["http"]
-    spec.require()
-    url = spec.make_url(Path())
-    store = ravendb.DocumentStore(urls=[url], database=f"Counters{uuid.uuid4().hex[:8]}")
-    store.initialize()
-    try:
+    with official_store("Counters") as store:
         yield store
-    finally:
-        store.close()
 
 
 def _save(store: Any, *ids: str) -> None:

@@ -6,14 +6,12 @@ needs."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from rookdb.testing.backends import BACKENDS
+from tests.official_client import official_store
 
 ravendb = pytest.importorskip("ravendb")
 from ravendb import AbstractIndexCreationTask, IndexDefinition  # noqa: E402
@@ -58,15 +56,8 @@ class Orders_ByTotal(AbstractIndexCreationTask):
 
 @pytest.fixture
 def store() -> Iterator[Any]:
-    spec = BACKENDS["http"]
-    spec.require()
-    url = spec.make_url(Path())
-    store = ravendb.DocumentStore(urls=[url], database=f"Indexes{uuid.uuid4().hex[:8]}")
-    store.initialize()
-    try:
+    with official_store("Indexes") as store:
         yield store
-    finally:
-        store.close()
 
 
 def _orders(store: Any, *orders: tuple[str, int]) -> None:

@@ -9,14 +9,12 @@ configuration is a 400 that changes nothing.
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from rookdb.testing.backends import BACKENDS
+from tests.official_client import official_store
 
 ravendb = pytest.importorskip("ravendb")
 from ravendb import RevisionsCollectionConfiguration, RevisionsConfiguration  # noqa: E402
@@ -34,15 +32,8 @@ class User:
 
 @pytest.fixture
 def store() -> Iterator[Any]:
-    spec = BACKENDS["http"]
-    spec.require()
-    url = spec.make_url(Path())
-    store = ravendb.DocumentStore(urls=[url], database=f"Revisions{uuid.uuid4().hex[:8]}")
-    store.initialize()
-    try:
+    with official_store("Revisions") as store:
         yield store
-    finally:
-        store.close()
 
 
 def _configure(store: Any, keep: int | None = None, **collections: Any) -> None:
