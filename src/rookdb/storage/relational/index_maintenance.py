@@ -123,8 +123,11 @@ class IndexMaintenance:
         with self._lock:
             if version != self._version:
                 indexes = []
-                for index_id, _name, definition, state in conn.execute(self._sql.rows).fetchall():
-                    compiled = compile_index(IndexDefinition.from_json(orjson.loads(definition)))
+                for index_id, name, definition, state in conn.execute(self._sql.rows).fetchall():
+                    compiled = compile_index(
+                        IndexDefinition.from_json(orjson.loads(definition)),
+                        auto=str(name).lower().startswith("auto/"),
+                    )
                     indexes.append(UserIndex(int(index_id), compiled, str(state)))
                 self._indexes, self._version = tuple(indexes), version
             return self._indexes
