@@ -104,19 +104,19 @@ def resolve(query: Query) -> Query:
             names[i] = _default_key(field)
     aliases = {name: field for name, field in zip(names, select, strict=True)}
 
-    def read(field: str) -> str:
+    def read(field: str, named: bool = True) -> str:
         if field in keys or is_aggregation(field):
             if (path := summed(field)) is not None:
                 _array_split(path)
             return field
-        if field in aliases:
-            return aliases[field]
+        if named and field in aliases and aliases[field] != field:
+            return read(aliases[field], named=False)
         raise QueryError(
             f"{field!r} is neither a group-by field ({', '.join(keys)}) nor an aggregation "
             "(count(), sum(field)) nor the name of one in select"
         )
 
-    select = [read(f) for f in select]
+    select = [read(f, named=False) for f in select]
     if len(set(names)) != len(names):
         raise QueryError("a group-by query selects each name once")
     return dataclasses.replace(
@@ -184,8 +184,35 @@ class AggregationPlan:
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 # LINQ words a generated field or member name must not be.
 _LINQ_WORDS = frozenset(
-    "from in select new where let group by into join orderby true false null this docs "
-    "results is as typeof default var on equals ascending descending checked".split()
+    [
+        "from",
+        "in",
+        "select",
+        "new",
+        "where",
+        "let",
+        "group",
+        "by",
+        "into",
+        "join",
+        "orderby",
+        "true",
+        "false",
+        "null",
+        "this",
+        "docs",
+        "results",
+        "is",
+        "as",
+        "typeof",
+        "default",
+        "var",
+        "on",
+        "equals",
+        "ascending",
+        "descending",
+        "checked",
+    ]
 )
 
 
@@ -274,9 +301,7 @@ def plan(query: Query) -> AggregationPlan:
     index_query = Query(
         index_name=index_name,
         where=None if query.where is None else _renamed(query.where, names.__getitem__),
-        order_by=tuple(
-            dataclasses.replace(o, field=names[o.field]) for o in query.order_by
-        ),
+        order_by=tuple(dataclasses.replace(o, field=names[o.field]) for o in query.order_by),
         skip=query.skip,
         take=query.take,
         select=tuple(names[f] for f in query.select),

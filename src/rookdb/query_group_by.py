@@ -48,12 +48,12 @@ class GroupByMethod(str, enum.Enum):
 class GroupBy:
     """A group-by field: ``GroupBy.field("company")`` (what a plain name means)."""
 
-    def __init__(self, field: str, method: GroupByMethod = GroupByMethod.NONE) -> None:
-        self.field = field
+    def __init__(self, path: str, method: GroupByMethod = GroupByMethod.NONE) -> None:
+        self.path = path
         self.method = method
 
     @classmethod
-    def field(cls, field_name: str) -> GroupBy:  # type: ignore[override]
+    def field(cls, field_name: str) -> GroupBy:
         return cls(field_name, GroupByMethod.NONE)
 
     @classmethod
@@ -72,11 +72,12 @@ class GroupByField:
 def group_by_paths(fields: tuple[str | GroupBy, ...]) -> tuple[str, ...]:
     """The paths of ``group_by``'s arguments, checked."""
     paths = []
-    for item in fields:
-        if isinstance(item, GroupBy):
-            if item.method is not GroupByMethod.NONE:
+    for field in fields:
+        item: object = field
+        if isinstance(field, GroupBy):
+            if field.method is not GroupByMethod.NONE:
                 raise QueryError("group by array(...) is not supported by rookdb")
-            item = item.field
+            item = field.path
         if type(item) is not str:
             raise QueryError("group_by() takes field names (or GroupBy.field(name))")
         parse_field_path(item)

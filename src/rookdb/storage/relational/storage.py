@@ -386,7 +386,9 @@ class RelationalStorage(
 
     def read_many(self, reads: Sequence[Read]) -> list[ReadResult]:
         reads = [
-            QueryRead(self._aggregated(r.query)) if isinstance(r, QueryRead) and r.query.group_by else r
+            QueryRead(self._aggregated(r.query))
+            if isinstance(r, QueryRead) and r.query.group_by
+            else r
             for r in reads
         ]
         # Automatic indexes are made first, each in a transaction of its own, as for a query.

@@ -1,0 +1,258 @@
+"""Dynamic aggregation on every backend that keeps indexes: ``group by`` (RQL and the
+builder) answered by an automatic map-reduce index, never stale.
+
+The groups equal plain Python's over the documents after any puts, updates that move a
+document between groups, and deletes; a group left empty vanishes.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from typing import Any
+
+import pytest
+
+from rookdb import DocumentStore, QueryError
+from rookdb.operations import GetIndexNamesOperation, GetIndexStatisticsOperation
+from rookdb.query import QueryStatistics
+from rookdb.query_group_by import GroupBy, GroupByField
+
+pytestmark = pytest.mark.rookdb_requires("indexes")
+
+
+def _by_company(clauses: str = "") -> str:
+    """Count per company, with ``clauses`` (where, order by) before the select."""
+    return f"from Orders group by company {clauses} select key() as company, count() as count"
+
+
+def _order(company: str | None, freight: int, country: str = "UK", **more: Any) -> dict[str, Any]:
+    return {
+        "company": company,
+        "freight": freight,
+        "ship_to": {"country": country},
+        **more,
+        "@metadata": {"@collection": "Orders"},
+    }
+
+
+def _save(store: DocumentStore, *documents: tuple[str, dict[str, Any]]) -> None:
+    with store.open_session() as session:
+        for document_id, document in documents:
+            session.store(document, document_id)
+        session.save_changes()
+
+
+def _delete(store: DocumentStore, *ids: str) -> None:
+    with store.open_session() as session:
+        for document_id in ids:
+            session.delete(document_id)
+        session.save_changes()
+
+
+def _rql(store: DocumentStore, text: str) -> list[dict[str, Any]]:
+    with store.open_session() as session:
+        return list(session.advanced.raw_query(text))
+
+
+def _three(store: DocumentStore) -> None:
+    _save(
+        store,
+        ("orders/1", _order("a", 10)),
+        ("orders/2", _order("a", 5, "FR")),
+        ("orders/3", _order("b", 1)),
+    )
+
+
+def test_count_per_group_in_rql(store: DocumentStore) -> None:
+    _three(store)
+    rows = _rql(store, _by_company("order by company"))
+    assert rows == [{"company": "a", "count": 2}, {"company": "b", "count": 1}]
+
+
+def test_sum_and_count_unnamed_take_ravendb_names(store: DocumentStore) -> None:
+    _three(store)
+    rows = _rql(
+        store, "from Orders group by company order by company select key(), count(), sum(freight)"
+    )
+    assert rows == [
+        {"company": "a", "Count": 2, "freight": 15},
+        {"company": "b", "Count": 1, "freight": 1},
+    ]
+
+
+def test_the_builder_selects_keys_count_and_sums(store: DocumentStore) -> None:
+    _three(store)
+    with store.open_session() as session:
+        counted = (
+            session.query(collection_name="Orders")
+            .group_by("company")
+            .select_key()
+            .select_count()
+            .order_by_descending("count")
+            .to_list()
+        )
+        summed = (
+            session.query(collection_name="Orders")
+            .group_by(GroupBy.field("company"))
+            .select_key("company", "name")
+            .select_sum(GroupByField("freight", "total"))
+            .where_greater_than("total", 2)
+            .to_list()
+        )
+    assert counted == [{"company": "a", "count": 2}, {"company": "b", "count": 1}]
+    assert summed == [{"name": "a", "total": 15}]
+
+
+def test_several_group_by_fields(store: DocumentStore) -> None:
+    _three(store)
+    rows = _rql(
+        store,
+        "from Orders group by company, ship_to.country order by company, ship_to.country "
+        "select company, ship_to.country as country, count() as n",
+    )
+    assert rows == [
+        {"company": "a", "country": "FR", "n": 1},
+        {"company": "a", "country": "UK", "n": 1},
+        {"company": "b", "country": "UK", "n": 1},
+    ]
+
+
+def test_where_and_order_on_aggregations_and_their_names(store: DocumentStore) -> None:
+    _three(store)
+    _save(store, ("orders/4", _order("c", 100)))
+    assert _rql(store, _by_company("where count() > 1")) == [{"company": "a", "count": 2}]
+    assert _rql(store, _by_company("where count = 1 and company != 'b'")) == [
+        {"company": "c", "count": 1}
+    ]
+    ordered = _rql(
+        store,
+        "from Orders group by company order by sum(freight) as long desc "
+        "select key() as company, sum(freight) as total",
+    )
+    assert [r["company"] for r in ordered] == ["c", "a", "b"]
+    by_count = _rql(store, _by_company("order by count() desc, company desc") + " limit 2")
+    assert by_count == [{"company": "a", "count": 2}, {"company": "c", "count": 1}]
+
+
+def test_never_stale_moves_between_groups_and_empty_groups_vanish(store: DocumentStore) -> None:
+    _three(store)
+    assert len(_rql(store, _by_company())) == 2  # the index is made, from the documents there
+    _save(store, ("orders/4", _order("c", 1)))
+    assert {r["company"]: r["count"] for r in _rql(store, _by_company())} == {
+        "a": 2,
+        "b": 1,
+        "c": 1,
+    }
+    _save(store, ("orders/3", _order("a", 1)))  # b's only order moves to a: b vanishes
+    assert {r["company"]: r["count"] for r in _rql(store, _by_company())} == {"a": 3, "c": 1}
+    _delete(store, "orders/4")
+    assert {r["company"]: r["count"] for r in _rql(store, _by_company())} == {"a": 3}
+
+
+def test_missing_and_null_keys_make_one_null_group(store: DocumentStore) -> None:
+    _save(
+        store,
+        ("orders/1", _order(None, 1)),
+        ("orders/2", {"freight": 2, "@metadata": {"@collection": "Orders"}}),
+        ("orders/3", _order("a", 3)),
+    )
+    rows = _rql(store, _by_company("order by company"))
+    assert rows == [{"company": None, "count": 2}, {"company": "a", "count": 1}]
+
+
+def test_group_by_array_values(store: DocumentStore) -> None:
+    lines = [{"product": "p1", "quantity": 1}, {"product": "p2", "quantity": 2}]
+    _save(
+        store,
+        ("orders/1", _order("a", 1, lines=lines)),
+        ("orders/2", _order("a", 1, lines=[{"product": "p2", "quantity": 3}])),
+    )
+    rows = _rql(
+        store,
+        "from Orders group by lines[].product order by count() "
+        "select key() as product, count() as count, sum(lines[].quantity) as quantity",
+    )
+    assert rows == [
+        {"product": "p1", "count": 1, "quantity": 1},
+        {"product": "p2", "count": 2, "quantity": 5},
+    ]
+
+
+def test_the_automatic_index_is_named_and_listed_as_ravendb_does(store: DocumentStore) -> None:
+    _three(store)
+    seen: list[QueryStatistics] = []
+    with store.open_session() as session:
+        raw = session.advanced.raw_query(
+            "from Orders group by company select key(), count(), sum(freight)"
+        )
+        list(raw.statistics(seen.append))
+    name = "Auto/Orders/ByCountAndSumOffreightReducedBycompany"
+    assert seen[0].index_name == name
+    assert seen[0].is_stale is False
+    assert name in store.maintenance.send(GetIndexNamesOperation(0, 25))
+    stats = store.maintenance.send(GetIndexStatisticsOperation(name))
+    assert stats.type == "AutoMapReduce"
+    assert stats.reduce_results_count == 2
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "from Orders group by company select key() as company, freight",
+        "from Orders group by company where freight > 1 select count()",
+        "from Orders group by company order by freight select count()",
+        "from Orders group by company select avg(freight)",
+        "from Orders group by array(lines[].product) select count()",
+        "from Orders group by a, b select key()",
+        "from index 'X' group by company select count()",
+    ],
+)
+def test_a_group_by_rookdb_cannot_answer_is_a_query_error(store: DocumentStore, text: str) -> None:
+    _three(store)
+    with pytest.raises(QueryError):
+        _rql(store, text)
+
+
+def test_a_user_index_cannot_take_an_automatic_name(store: DocumentStore) -> None:
+    from rookdb import IndexCompilationError
+    from rookdb.indexes import IndexDefinition
+    from rookdb.operations import PutIndexesOperation
+
+    definition = IndexDefinition(
+        name="Auto/Orders/ByX", maps={"from o in docs.Orders select new { o.X }"}
+    )
+    with pytest.raises(IndexCompilationError):
+        store.maintenance.send(PutIndexesOperation(definition))
+
+
+def test_groups_equal_plain_python_under_random_writes(store: DocumentStore) -> None:
+    """The differential test: count and sum per (company, country) after each random batch
+    of puts, moves and deletes equal plain Python's over the documents."""
+    rng = random.Random(16)
+    documents: dict[str, dict[str, Any]] = {}
+    text = (
+        "from Orders group by company, ship_to.country "
+        "select company, ship_to.country as country, count() as n, sum(freight) as total"
+    )
+    for _ in range(10):
+        with store.open_session() as session:
+            for number in rng.sample(range(1, 21), rng.randint(1, 7)):
+                document_id = f"orders/{number}"
+                if document_id in documents and rng.random() < 0.3:
+                    session.delete(document_id)
+                    del documents[document_id]
+                else:
+                    company = rng.choice(["a", "b", "c", None])
+                    documents[document_id] = _order(
+                        company, rng.randint(0, 50), rng.choice(["UK", "FR"])
+                    )
+                    session.store(dict(documents[document_id]), document_id)
+            session.save_changes()
+        expected: dict[tuple[Any, Any], list[int]] = defaultdict(lambda: [0, 0])
+        for document in documents.values():
+            group = expected[document["company"], document["ship_to"]["country"]]
+            group[0] += 1
+            group[1] += document["freight"]
+        found = {(r["company"], r["country"]): [r["n"], r["total"]] for r in _rql(store, text)}
+        assert found == dict(expected)
