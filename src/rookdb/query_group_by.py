@@ -23,7 +23,7 @@ projections, never tracked.
 from __future__ import annotations
 
 import enum
-from typing import TYPE_CHECKING, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from rookdb.aggregation import COUNT, KEY, sum_of
 from rookdb.errors import QueryError
@@ -90,8 +90,15 @@ def group_by_paths(fields: tuple[str | GroupBy, ...]) -> tuple[str, ...]:
 class GroupByDocumentQuery(Generic[T]):
     """What ``DocumentQuery.group_by`` answers: select the keys, then the aggregations."""
 
-    def __init__(self, query: DocumentQuery[T]) -> None:
+    def __init__(self, query: DocumentQuery[T], returned: Any = None) -> None:
         self._query = query
+        # What select_count and select_sum hand back: the query, or the async query that
+        # wraps it (``AsyncDocumentQuery``: one builder for both sessions).
+        self._returned = query if returned is None else returned
+
+    def handing_back(self, returned: Any) -> Any:
+        """This builder, ``select_count`` and ``select_sum`` answering ``returned``."""
+        return GroupByDocumentQuery(self._query, returned)
 
     def select_key(
         self, field_name: str | None = None, projected_name: str | None = None
@@ -107,7 +114,8 @@ class GroupByDocumentQuery(Generic[T]):
     def select_count(self, projected_name: str = "count") -> DocumentQuery[T]:
         """Project how many documents each group holds, under ``projected_name``."""
         self._query._select_aggregate(COUNT, projected_name)
-        return self._query
+        returned: DocumentQuery[T] = self._returned
+        return returned
 
     def select_sum(self, field: GroupByField, *fields: GroupByField) -> DocumentQuery[T]:
         """Project the sum of each field over each group (under its projected name, else
@@ -118,4 +126,5 @@ class GroupByDocumentQuery(Generic[T]):
             self._query._select_aggregate(
                 sum_of(each.field_name), each.projected_name or each.field_name
             )
-        return self._query
+        returned: DocumentQuery[T] = self._returned
+        return returned

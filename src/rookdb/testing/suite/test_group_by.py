@@ -104,6 +104,16 @@ def test_the_builder_selects_keys_count_and_sums(store: DocumentStore) -> None:
     assert summed == [{"name": "a", "total": 15}]
 
 
+def test_a_group_by_query_lazily_and_not_streamed(store: DocumentStore) -> None:
+    _three(store)
+    with store.open_session() as session:
+        lazy = session.advanced.raw_query(_by_company("order by company")).lazily()
+        assert lazy.value == [{"company": "a", "count": 2}, {"company": "b", "count": 1}]
+        query = session.advanced.raw_query(_by_company("order by company"))
+        with pytest.raises(QueryError):  # as any map-reduce index's results: query them
+            list(session.advanced.stream(query))
+
+
 def test_several_group_by_fields(store: DocumentStore) -> None:
     _three(store)
     rows = _rql(
