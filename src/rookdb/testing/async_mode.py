@@ -18,8 +18,8 @@ from typing import Any, TypeVar
 
 from rookdb.async_advanced import AsyncAdvanced, AsyncStream
 from rookdb.async_session import AsyncDocumentQuery, AsyncDocumentSession
-from rookdb.query_group_by import GroupByDocumentQuery
 from rookdb.includes import LoaderWithInclude
+from rookdb.query_group_by import GroupByDocumentQuery
 from rookdb.store import DocumentStore
 
 __all__ = ["BlockingSession", "EventLoopThread", "async_mode"]
