@@ -7,7 +7,8 @@ names, in its ``select``, ``where`` and ``order_by``, the group-by fields (paths
 aggregations ``count()`` and ``sum(path)`` (``COUNT``, ``sum_of``). ``resolve`` checks such a
 query and reads the names its select gives (``select count() as n ... where n > 1``) as what
 they stand for; ``plan`` makes of it the automatic map-reduce index that holds the groups (a
-LINQ ``IndexDefinition`` named as RavenDB names it, ``Auto/Orders/ByCountReducedByCompany``),
+LINQ ``IndexDefinition`` named as RavenDB names it, ``Auto/Orders/ByCountReducedByCompany``,
+``Auto/Orders/ByCountAndFreightReducedByCompany``),
 and the query of that index that answers it. Storage puts the index when a query first needs
 it and keeps it in every write's transaction like any map-reduce index (never stale), so the
 reduce is the one of ``rookdb.indexes``: ``count()`` is a sum of ones, re-reducible.
@@ -24,6 +25,7 @@ from collections.abc import Callable
 
 from rookdb._types import assert_never
 from rookdb.errors import QueryError
+from rookdb.indexes.creation_tasks import MAX_NAME_LENGTH
 from rookdb.indexes.definitions import IndexDefinition
 from rookdb.paths import parse_field_path
 from rookdb.query_ast import (
@@ -231,8 +233,7 @@ def _member(path: str) -> str:
 
 
 def _title(path: str) -> str:
-    """A path as RavenDB spells it in an automatic index's name (``ship_to.country`` is
-    ``ship_to_country``)."""
+    """A path as an index field's name (``ship_to.country`` is ``ship_to_country``)."""
     return re.sub(r"\W", "_", path.replace("[]", ""))
 
 
@@ -295,8 +296,12 @@ def plan(query: Query) -> AggregationPlan:
     reduce_text = (
         f"from r in results group r by {grouped} into g select new {{ {', '.join(reduced)} }}"
     )
-    by = "And".join((["Count"] if count else []) + [f"SumOf{_title(p)}" for p in sums])
-    index_name = f"Auto/{collection}/By{by}ReducedBy{'And'.join(_title(k) for k in keys)}"
+    # RavenDB's name: the aggregations (Count, each summed path) and the group-by paths,
+    # each in ordinal order, as the query spells them.
+    by = "And".join(sorted((["Count"] if count else []) + sums))
+    index_name = f"Auto/{collection}/By{by}ReducedBy{'And'.join(sorted(keys))}"
+    if len(index_name) > MAX_NAME_LENGTH:
+        raise QueryError(f"group by: the name of its index is over {MAX_NAME_LENGTH} characters")
     definition = IndexDefinition(name=index_name, maps={map_text}, reduce=reduce_text)
     index_query = Query(
         index_name=index_name,

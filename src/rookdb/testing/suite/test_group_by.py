@@ -197,7 +197,7 @@ def test_the_automatic_index_is_named_and_listed_as_ravendb_does(store: Document
             "from Orders group by company select key(), count(), sum(freight)"
         )
         list(raw.statistics(seen.append))
-    name = "Auto/Orders/ByCountAndSumOffreightReducedBycompany"
+    name = "Auto/Orders/ByCountAndfreightReducedBycompany"
     assert seen[0].index_name == name
     assert seen[0].is_stale is False
     assert name in store.maintenance.send(GetIndexNamesOperation(0, 25))
