@@ -14,7 +14,8 @@ it and keeps it in every write's transaction like any map-reduce index (never st
 reduce is the one of ``rookdb.indexes``: ``count()`` is a sum of ones, re-reducible.
 
 Supported: group-by fields that are paths, at most one ``[]`` in each (``lines[].product``:
-one group per element, as RavenDB groups by array values); ``count()`` and ``sum(path)``.
+one group per element, as RavenDB groups by array values), or ``array(path)`` (one group per
+distinct array of values); ``count()`` and ``sum(path)``.
 """
 
 from __future__ import annotations
@@ -46,7 +47,17 @@ from rookdb.query_ast import (
     StartsWith,
 )
 
-__all__ = ["COUNT", "KEY", "AggregationPlan", "is_aggregation", "plan", "resolve", "sum_of"]
+__all__ = [
+    "COUNT",
+    "KEY",
+    "AggregationPlan",
+    "array_content",
+    "is_aggregation",
+    "key_path",
+    "plan",
+    "resolve",
+    "sum_of",
+]
 
 #: ``count()``: how many map entries (documents, or array elements) a group holds.
 COUNT = "count()"
@@ -67,6 +78,24 @@ def summed(field: str) -> str | None:
     return None if match is None else match.group("path")
 
 
+def array_content(path: str) -> str:
+    """The group-by field of the whole array of values ``path`` reaches (RQL's
+    ``array(lines[].product)``, the client's ``GroupBy.array``): one group per distinct
+    array, rather than one per element."""
+    parse_field_path(path)
+    return f"array({path})"
+
+
+def _content_of(key: str) -> str | None:
+    """The path of an ``array(path)`` group-by field, None for a plain one."""
+    return key[6:-1] if key.startswith("array(") and key.endswith(")") else None
+
+
+def key_path(key: str) -> str:
+    """The path a group-by field is selected and compared by."""
+    return _content_of(key) or key
+
+
 def is_aggregation(field: str) -> bool:
     return field == COUNT or summed(field) is not None
 
@@ -84,13 +113,13 @@ def resolve(query: Query) -> Query:
     ``count()`` when it selects nothing), ``key()`` read as the group-by field, and each
     field of its where and order that names a selected key read as what it selects;
     ``QueryError`` for a field that is neither grouped by nor an aggregation."""
-    keys = query.group_by
-    if not keys:
+    if not query.group_by:
         return query
     if query.index_name is not None or query.collection is None:
         raise QueryError("group by reads a collection (from Orders group by ...)")
-    for key in keys:
-        _array_split(key)
+    for key in query.group_by:
+        _array_split(key_path(key))
+    keys = [key_path(k) for k in query.group_by]
     select = list(query.select) or [*keys, COUNT]
     names = list(query.select_as) or [_default_key(f) for f in query.select]
     if not query.select:
@@ -244,7 +273,8 @@ def plan(query: Query) -> AggregationPlan:
     assert collection is not None
     if not _IDENTIFIER.match(collection) or collection.lower() in _LINQ_WORDS:
         raise QueryError(f"group by of the collection {collection!r} is not supported")
-    keys = query.group_by
+    keys = [key_path(k) for k in query.group_by]
+    contents = {key_path(k) for k in query.group_by if _content_of(k) is not None}
     used = [query.select, [o.field for o in query.order_by]]
     fields_used = {f for group in used for f in group} | _fields(query.where)
     sums = sorted({p for f in fields_used if (p := summed(f)) is not None})
@@ -275,6 +305,8 @@ def plan(query: Query) -> AggregationPlan:
         head, rest = _array_split(path)
         if head is None:
             return "d" + _member(path)
+        if path in contents:  # the whole array of values
+            return f"d{_member(head)}.Select(x => x{_member(rest)})"
         variable = arrays.setdefault(head, f"a{len(arrays)}")
         return variable + _member(rest)
 
@@ -299,7 +331,8 @@ def plan(query: Query) -> AggregationPlan:
     # RavenDB's name: the aggregations (Count, each summed path) and the group-by paths,
     # each in ordinal order, as the query spells them.
     by = "And".join(sorted((["Count"] if count else []) + sums))
-    index_name = f"Auto/{collection}/By{by}ReducedBy{'And'.join(sorted(keys))}"
+    reduced_by = sorted(f"Array({p})" if p in contents else p for p in keys)
+    index_name = f"Auto/{collection}/By{by}ReducedBy{'And'.join(reduced_by)}"
     if len(index_name) > MAX_NAME_LENGTH:
         raise QueryError(f"group by: the name of its index is over {MAX_NAME_LENGTH} characters")
     definition = IndexDefinition(name=index_name, maps={map_text}, reduce=reduce_text)

@@ -25,7 +25,7 @@ from __future__ import annotations
 import enum
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from rookdb.aggregation import COUNT, KEY, sum_of
+from rookdb.aggregation import COUNT, KEY, array_content, key_path, sum_of
 from rookdb.errors import QueryError
 from rookdb.paths import parse_field_path
 
@@ -38,8 +38,8 @@ T = TypeVar("T")
 
 
 class GroupByMethod(str, enum.Enum):
-    """How a group-by field groups: by its value (``NONE``), or by the whole array of
-    values (``ARRAY``, not supported by rookdb: refused when the query is built)."""
+    """How a group-by field groups: by its value (``NONE``; each element of an array
+    path, ``lines[].product``), or by the whole array of values (``ARRAY``)."""
 
     NONE = "None"
     ARRAY = "Array"
@@ -75,12 +75,12 @@ def group_by_paths(fields: tuple[str | GroupBy, ...]) -> tuple[str, ...]:
     for field in fields:
         item: object = field
         if isinstance(field, GroupBy):
-            if field.method is not GroupByMethod.NONE:
-                raise QueryError("group by array(...) is not supported by rookdb")
             item = field.path
+            if field.method is GroupByMethod.ARRAY and type(item) is str:
+                item = array_content(item)
         if type(item) is not str:
             raise QueryError("group_by() takes field names (or GroupBy.field(name))")
-        parse_field_path(item)
+        parse_field_path(key_path(item))
         paths.append(item)
     if not paths:
         raise QueryError("group_by() takes at least one field")

@@ -14,8 +14,9 @@
 and its alias) and the calls that stand for fields in a group-by query: ``count()``,
 ``key()`` (in select) and ``sum(path)``. ``rookdb.aggregation.resolve`` then checks the
 query (a selected field neither grouped by nor an aggregation is a ``QueryError``) and reads
-the names select gives as what they stand for. Not supported, refused by name:
-``group by array(...)``, and any other aggregation (``avg``, ``min``, ``max``).
+the names select gives as what they stand for; ``group by array(path)`` groups by the whole
+array of values. Not supported, refused by name: any other aggregation (``avg``, ``min``,
+``max``), any other call in group by.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ import dataclasses
 from collections.abc import Mapping
 from typing import Any
 
-from rookdb.aggregation import COUNT, KEY, resolve, sum_of
+from rookdb.aggregation import COUNT, KEY, array_content, resolve, sum_of
 from rookdb.errors import QueryError
 from rookdb.query import Query
 from rookdb.rql import _Parser
@@ -54,7 +55,12 @@ class GroupByParser(_Parser):
     def group_field(self) -> str:
         token = self.token
         if token.kind == "name" and self.following.text == "(":
-            raise self.error(f"group by {token.text}(...) is not supported by rookdb")
+            if token.text.lower() != "array":
+                raise self.error(f"group by {token.text}(...) is not supported by rookdb")
+            self.index += 2
+            path = self.field()
+            self.expect_op(")")
+            return array_content(path)
         return self.field()
 
     def call_field(self, clause: str) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 from rookdb._types import assert_never
-from rookdb.aggregation import COUNT, KEY, summed
+from rookdb.aggregation import COUNT, KEY, key_path, summed
 from rookdb.query import (
     ID_FIELD,
     And,
@@ -112,7 +112,11 @@ def print_query(query: Query) -> tuple[str, dict[str, Scalar]]:
     else:
         parts = [f"from {_quote(collection)}"]
     if query.group_by:
-        parts.append("group by " + ", ".join(printer.field(f) for f in query.group_by))
+        grouped = [
+            f"array({printer.field(key_path(k))})" if k != key_path(k) else printer.field(k)
+            for k in query.group_by
+        ]
+        parts.append("group by " + ", ".join(grouped))
     if query.where is not None:
         parts.append(f"where {printer.predicate(query.where)}")
     if query.order_by:
