@@ -8,6 +8,7 @@ document between groups, and deletes; a group left empty vanishes.
 from __future__ import annotations
 
 import random
+import threading
 from collections import defaultdict
 from typing import Any
 
@@ -254,6 +255,30 @@ def test_a_group_by_rookdb_cannot_answer_is_a_query_error(store: DocumentStore, 
     _three(store)
     with pytest.raises(QueryError):
         _rql(store, text)
+
+
+def test_concurrent_first_queries_share_one_index(store: DocumentStore) -> None:
+    """Sessions that run the first group-by query together all get the groups, and the
+    database one automatic index."""
+    _three(store)
+    barrier = threading.Barrier(4)
+    found: list[Any] = []
+
+    def run() -> None:
+        barrier.wait()
+        try:
+            found.append(sorted(_rql(store, _by_company()), key=lambda r: r["company"]))
+        except Exception as exc:  # reported below, in the test's thread
+            found.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert found == [[{"company": "a", "count": 2}, {"company": "b", "count": 1}]] * 4
+    names = store.maintenance.send(GetIndexNamesOperation(0, 25))
+    assert names == ["Auto/Orders/ByCountReducedBycompany"]
 
 
 def test_a_user_index_cannot_take_an_automatic_name(store: DocumentStore) -> None:
