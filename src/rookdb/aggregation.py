@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 
 from rookdb._types import assert_never
 from rookdb.errors import QueryError
@@ -55,6 +55,7 @@ __all__ = [
     "is_aggregation",
     "key_path",
     "plan",
+    "plan_among",
     "resolve",
     "sum_of",
 ]
@@ -206,6 +207,10 @@ class AggregationPlan:
 
     definition: IndexDefinition
     query: Query
+    #: What the index aggregates (``count()``, ``sum(path)``).
+    aggregations: frozenset[str]
+    #: The end of the index's name: ``ReducedBy`` and its group-by fields.
+    reduced_by: str
 
     @property
     def index_name(self) -> str:
@@ -266,8 +271,9 @@ def _title(path: str) -> str:
     return re.sub(r"\W", "_", path.replace("[]", ""))
 
 
-def plan(query: Query) -> AggregationPlan:
-    """The index and index query that answer the group-by ``query`` (``resolve``d first)."""
+def plan(query: Query, held: Iterable[str] = ()) -> AggregationPlan:
+    """The index and index query that answer the group-by ``query`` (``resolve``d first);
+    the index holds the aggregations ``held`` too (``count()``, ``sum(path)``)."""
     query = resolve(query)
     collection = query.collection
     assert collection is not None
@@ -277,6 +283,7 @@ def plan(query: Query) -> AggregationPlan:
     contents = {key_path(k) for k in query.group_by if _content_of(k) is not None}
     used = [query.select, [o.field for o in query.order_by]]
     fields_used = {f for group in used for f in group} | _fields(query.where)
+    fields_used |= set(held)
     sums = sorted({p for f in fields_used if (p := summed(f)) is not None})
     count = COUNT in fields_used or not sums
     # The index's field of each group-by path and aggregation: readable, distinct, not a
@@ -336,6 +343,7 @@ def plan(query: Query) -> AggregationPlan:
     if len(index_name) > MAX_NAME_LENGTH:
         raise QueryError(f"group by: the name of its index is over {MAX_NAME_LENGTH} characters")
     definition = IndexDefinition(name=index_name, maps={map_text}, reduce=reduce_text)
+    aggregations = frozenset(totals)
     index_query = Query(
         index_name=index_name,
         where=None if query.where is None else _renamed(query.where, names.__getitem__),
@@ -346,7 +354,9 @@ def plan(query: Query) -> AggregationPlan:
         select_as=query.select_as,
         distinct=query.distinct,
     )
-    return AggregationPlan(definition, index_query)
+    return AggregationPlan(
+        definition, index_query, aggregations, f"ReducedBy{'And'.join(reduced_by)}"
+    )
 
 
 def _fields(predicate: Predicate | None) -> set[str]:
@@ -362,3 +372,32 @@ def _fields(predicate: Predicate | None) -> set[str]:
         else:
             found.add(node.field)
     return found
+
+
+def plan_among(query: Query, existing: Mapping[str, IndexDefinition]) -> AggregationPlan:
+    """The plan of ``query`` on the automatic indexes ``existing`` (by name), as RavenDB
+    chooses: one on the same collection and group-by fields that holds every aggregation
+    ``query`` asks for answers it; when those there hold only some, the plan is of an index
+    holding them all (RavenDB's merge; the smaller ones are left in place, so that a query
+    running on one meanwhile never finds it gone); else ``plan(query)``."""
+    own = plan(query)
+    prefix = f"Auto/{query.collection}/By"
+    held_there: list[frozenset[str]] = []
+    for name, definition in existing.items():
+        if not (name.startswith(prefix) and name.endswith(own.reduced_by)):
+            continue
+        middle = name[len(prefix) : len(name) - len(own.reduced_by)]
+        try:
+            held = tuple(COUNT if t == "Count" else sum_of(t) for t in middle.split("And"))
+            probe = Query(collection=query.collection, group_by=query.group_by, select=held)
+            found = plan(probe)
+        except QueryError:
+            continue
+        # Read back from its name: taken only if it is the index rookdb makes of it.
+        if found.index_name == name and found.definition.to_json() == definition.to_json():
+            if own.aggregations <= found.aggregations:
+                return plan(query, found.aggregations)
+            held_there.append(found.aggregations)
+    if not held_there:
+        return own
+    return plan(query, own.aggregations.union(*held_there))

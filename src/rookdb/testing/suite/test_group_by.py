@@ -257,6 +257,31 @@ def test_a_group_by_rookdb_cannot_answer_is_a_query_error(store: DocumentStore, 
         _rql(store, text)
 
 
+def test_an_automatic_index_holding_what_a_query_asks_answers_it(store: DocumentStore) -> None:
+    """As RavenDB: a query asking for part of what an automatic index on the same group-by
+    fields holds reads it; one asking for more gets an index holding it all."""
+    _three(store)
+    seen: list[QueryStatistics] = []
+
+    def index_of(text: str) -> str:
+        with store.open_session() as session:
+            list(session.advanced.raw_query(text).statistics(seen.append))
+        return seen[-1].index_name
+
+    both = "Auto/Orders/ByCountAndfreightReducedBycompany"
+    assert index_of("from Orders group by company select key(), count()") == (
+        "Auto/Orders/ByCountReducedBycompany"
+    )
+    assert index_of("from Orders group by company select key(), sum(freight)") == both
+    assert index_of("from Orders group by company select count()") == both
+    assert index_of("from Orders group by company select sum(freight) as f") == both
+    rows = _rql(store, "from Orders group by company order by company select sum(freight) as f")
+    assert rows == [{"f": 15}, {"f": 1}]
+    assert "Auto/Orders/ByCountReducedBycompany" in store.maintenance.send(
+        GetIndexNamesOperation(0, 25)
+    )
+
+
 def test_concurrent_first_queries_share_one_index(store: DocumentStore) -> None:
     """Sessions that run the first group-by query together all get the groups, and the
     database one automatic index."""
