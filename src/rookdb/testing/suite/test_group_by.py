@@ -348,3 +348,52 @@ def test_groups_equal_plain_python_under_random_writes(store: DocumentStore) -> 
             group[1] += document["freight"]
         found = {(r["company"], r["country"]): [r["n"], r["total"]] for r in _rql(store, text)}
         assert found == dict(expected)
+
+
+def test_random_group_by_queries_equal_plain_python(store: DocumentStore) -> None:
+    """Random where, order and paging on the aggregations and keys of random documents
+    (some with array lines), each query's rows equal to plain Python's."""
+    rng = random.Random(61)
+    documents = {
+        f"orders/{n}": _order(
+            rng.choice(["a", "b", "c", "d", None]),
+            rng.randint(0, 9),
+            rng.choice(["UK", "FR"]),
+            lines=[{"product": rng.choice("xyz")} for _ in range(rng.randint(0, 3))],
+        )
+        for n in range(40)
+    }
+    _save(store, *documents.items())
+    for _ in range(12):
+        key = rng.choice(["company", "ship_to.country", "lines[].product"])
+        least = rng.randint(0, 12)
+        skip, take = rng.randint(0, 2), rng.randint(1, 4)
+        text = (
+            f"from Orders group by {key} where count() >= $least "
+            f"order by count() desc, sum(freight) desc, {key} "
+            f"select {key} as k, count() as n, sum(freight) as total limit $take offset $skip"
+        )
+        groups: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
+        for document in documents.values():
+            if key == "lines[].product":
+                values = [line["product"] for line in document["lines"]]
+            elif key == "company":
+                values = [document["company"]]
+            else:
+                values = [document["ship_to"]["country"]]
+            for value in values:
+                groups[value][0] += 1
+                groups[value][1] += document["freight"]
+        expected = [
+            {"k": k, "n": n, "total": total}
+            for k, (n, total) in sorted(
+                groups.items(), key=lambda g: (-g[1][0], -g[1][1], g[0] is not None, g[0] or "")
+            )
+            if n >= least
+        ][skip : skip + take]
+        with store.open_session() as session:
+            query = session.advanced.raw_query(text)
+            for name, value in (("least", least), ("take", take), ("skip", skip)):
+                query = query.add_parameter(name, value)
+            found = list(query)
+        assert found == expected, text
