@@ -5,16 +5,19 @@ It owns a ``DocumentSession`` and is a thin layer over it: one tracking engine, 
 ``has_changes``, ``what_changed`` and ``save_changes`` agree in both (S4). Each awaited method
 calls the sync session's own steps around its one storage call (``_plan_one`` / ``_finish_one``,
 ``_load_read`` / ``_finish_load``, ``saving._plan`` / ``saving._saved``...), and awaits only that
-call, which ``AsyncStorage`` runs in a worker thread. What does no I/O (``store``, ``delete``,
+call, which ``AsyncStorage`` runs on the loop over the driver's async I/O (PostgreSQL, http) or
+in a worker thread (SQLite, memory). What does no I/O (``store``, ``delete``,
 ``has_changes``, ``evict``...) is the sync session's method, not awaited, as in RavenDB's .NET
 async session; ``advanced`` (``rookdb.async_advanced``) is the sync session's with its reads
 awaited.
 
-Cancellation of ``save_changes``: the batch is written by a thread that cannot be stopped in a
-transaction, so a cancelled save waits for it (the wait is shielded), the session learns what
-was committed, and then ``CancelledError`` propagates: after a cancelled save the session
-agrees with the database (``has_changes()`` is False when it committed). Where the backend
-itself cannot know (the http backend losing the connection mid-request) the error is
+Cancellation of ``save_changes``: a cancelled save waits for the write (the wait is shielded),
+the session learns what was committed, and then ``CancelledError`` propagates: after a
+cancelled save the session agrees with the database (``has_changes()`` is False when it
+committed). If the write itself is cancelled (every task cancelled, as ``asyncio.run`` does at
+its end), storage stops it where it waits but never in its commit (``AsyncStorage``), so the
+write either wrote nothing or returned its result, and the session knows which. Where the
+backend itself cannot know (the http backend losing the connection mid-request) the error is
 ``OutcomeUnknownError``, as for the sync session.
 
 Not awaited yet: a ``Lazy``'s ``value`` read before ``await
@@ -183,6 +186,10 @@ class AsyncDocumentSession:
                 cancelled = True  # the write goes on: wait for its outcome
             except BaseException:
                 break  # the write's own error, raised below
+        if write.cancelled():
+            # The write itself was cancelled (the loop shutting down): storage stopped it
+            # before its commit, which is never interrupted (``AsyncStorage``): nothing written.
+            raise asyncio.CancelledError
         error = write.exception()
         if error is None:
             saving._saved(s, changes, write.result())
