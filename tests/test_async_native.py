@@ -29,8 +29,14 @@ def adapter(store: DocumentStore, session: Any) -> AsyncStorage:
     return store._async_storages[id(session.session._storage)]
 
 
-def test_hot_calls_use_the_drivers_async_io_where_it_has_one(store: DocumentStore) -> None:
-    native = store.backend.capabilities.name in ("postgres", "http")
+@pytest.mark.parametrize("native_io", [True, False], ids=["native", "threads"])
+def test_hot_calls_use_the_drivers_async_io_where_it_has_one(
+    rookdb_new_store: Any, native_io: bool
+) -> None:
+    store = rookdb_new_store()
+    store.conventions.async_native_io = native_io  # the convention that turns it off
+    store.initialize()
+    native = native_io and store.backend.capabilities.name in ("postgres", "http")
 
     async def scenario() -> None:
         async with store.open_async_session() as session:

@@ -186,6 +186,10 @@ def test_concurrent_sessions_on_one_loop(store: DocumentStore) -> None:
 
 
 def test_storage_is_never_called_on_the_event_loop(store: DocumentStore) -> None:
+    """Storage methods that are not the storage's own (these wrappers: middleware that may
+    block) run in the worker threads; the storage's own hot calls run natively on PostgreSQL
+    and http (tests/test_async_native.py)."""
+
     async def scenario() -> None:
         session = store.open_async_session()
         storage = session.session._storage

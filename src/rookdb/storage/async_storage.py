@@ -10,7 +10,8 @@ runs each call one of two ways, with the storage's one implementation either way
   ``conditional_get``, ``query``, ``read_many`` (lazy operations, includes), ``apply``
   (``save_changes``; a batch holding attachment contents goes to a thread: their bodies are
   sync iterators) and ``get_counters``.
-- **In worker threads** for the rest, and for SQLite and memory: attachments, revisions,
+- **In worker threads** for the rest, for SQLite and memory, and for every backend where the
+  store's ``conventions.async_native_io`` is False: attachments, revisions,
   index management, streams, identities. Each storage has its own pool of
   ``Storage.async_threads`` threads: a few (4) for SQLite and memory (SQLite writes one
   transaction at a time; more threads would only wait on its lock), the connection pool's size
@@ -57,10 +58,11 @@ class AsyncStorage:
     """One ``Storage``, awaited. Shared by the async sessions of a store, like the storage;
     its threads are started when first needed and stopped by ``close`` (the store's)."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, native: bool = True) -> None:
+        """``native``: the store's ``conventions.async_native_io``."""
         self.storage = storage
         self.threads = max(1, storage.async_threads)
-        self.native = bridge.available and storage.async_native
+        self.native = native and bridge.available and storage.async_native
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 

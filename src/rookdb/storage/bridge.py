@@ -33,6 +33,7 @@ that a cancelled write has either written nothing (``CancelledError``) or return
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import threading
 import time
 import weakref
@@ -134,13 +135,17 @@ class PerLoop(Generic[T]):
         )
 
     def get(self) -> T:
-        """The running loop's ``T``."""
+        """The running loop's ``T``; those of loops closed since are closed now (each
+        ``asyncio.run`` is a loop of its own: their connections must not pile up)."""
         loop = asyncio.get_running_loop()
         with self._lock:
             item = self._items.get(loop)
             if item is None:
                 item = self._items[loop] = self._make()
-            return item
+            ended = [(old, self._items.pop(old)) for old in list(self._items) if old.is_closed()]
+        for old, stale in ended:
+            self._close(stale, old)
+        return item
 
     def close(self) -> None:
         with self._lock:
@@ -159,13 +164,16 @@ def close_on(loop: asyncio.AbstractEventLoop, closing: Callable[[], Awaitable[An
         running = asyncio.get_running_loop()
     except RuntimeError:
         running = None
-    if running is loop:  # called by sync code on the loop itself: close soon after
-        _closing.add(task := loop.create_task(_awaited(closing)))
-        task.add_done_callback(_closing.discard)
-    elif loop.is_running():
-        asyncio.run_coroutine_threadsafe(_awaited(closing), loop).result(CLOSE_WAIT_S)
-    else:
-        loop.run_until_complete(_awaited(closing))
+    try:
+        if running is loop:  # called by sync code on the loop itself: close soon after
+            _closing.add(task := loop.create_task(_awaited(closing)))
+            task.add_done_callback(_closing.discard)
+        elif loop.is_running():
+            asyncio.run_coroutine_threadsafe(_awaited(closing), loop).result(CLOSE_WAIT_S)
+        elif running is None:
+            loop.run_until_complete(_awaited(closing))
+    except (concurrent.futures.TimeoutError, RuntimeError):
+        pass  # best effort: a loop busy, stopping, or waiting on this thread
 
 
 #: The longest ``close_on`` waits for another thread's loop.

@@ -5,6 +5,10 @@ as that error; a server that cannot be reached is ``StorageUnavailableError``; a
 answer was lost after it was sent is ``OutcomeUnknownError`` where it may have been applied).
 
 Failovers are logged on ``rookdb.storage.http``, the backend's logger.
+
+The async session's native calls (``rookdb.storage.bridge``) run these same rules; only the
+send differs (``Client._send``): an httpx ``AsyncClient`` per event loop, awaited. Streams and
+attachment bodies stay on the sync ``Client`` (those calls run in threads).
 """
 
 from __future__ import annotations

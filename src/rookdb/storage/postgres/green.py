@@ -14,9 +14,9 @@ gets a pool timeout instead of libpq's reason.
 ``pipeline()``, ``info`` and ``broken``. ``COMMIT`` is awaited to its answer through a cancel
 (``bridge.to_the_end``): cancelled before it, the transaction is rolled back; once it is sent,
 the outcome is learned, from the server's ``txid_status`` if the COMMIT itself was cancelled
-(the transaction's id is read before it: one more round trip a write, natively). Server-side
-cursors (streams) and ``COPY`` (bulk insert) stay with the sync connections: those calls run in
-threads (``AsyncStorage``).
+(the id of a transaction that is not read-only is read before it: one more round trip a
+write, natively). Server-side cursors (streams) and ``COPY`` (bulk insert) stay with the sync
+connections: those calls run in threads (``AsyncStorage``).
 """
 
 from __future__ import annotations
@@ -86,10 +86,13 @@ class GreenConnection:
 
     def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
         self._conn = conn
+        self._read_only = False  # the open transaction's (``transactions.SNAPSHOT``)
 
     def execute(self, query: Any, params: Sequence[Any] | None = None) -> GreenCursor:
         if query == "COMMIT":  # sent by ``transactions``: its outcome is learned, cancel or not
             return self._commit()
+        if isinstance(query, str) and query.startswith("BEGIN"):
+            self._read_only = "READ ONLY" in query
         return GreenCursor(await_(self._conn.execute(query, params)))
 
     def _commit(self) -> GreenCursor:
@@ -98,8 +101,10 @@ class GreenConnection:
         then cancels the statement on the server, and the answer is lost), the server is
         asked what became of the transaction (``txid_status``): committed, the commit
         returns; rolled back, ``CancelledError``; else ``OutcomeUnknownError``."""
-        row = await_(self._conn.execute("SELECT txid_current_if_assigned()"))
-        xid = (await_(row.fetchone()) or (None,))[0]  # None: the transaction wrote nothing
+        xid = None  # None: the transaction wrote nothing (a snapshot's: not asked)
+        if not self._read_only:
+            row = await_(self._conn.execute("SELECT txid_current_if_assigned()"))
+            xid = (await_(row.fetchone()) or (None,))[0]
         try:
             return GreenCursor(await_(to_the_end(self._conn.execute("COMMIT"))))
         except asyncio.CancelledError:
