@@ -14,7 +14,7 @@ import psycopg
 import pytest
 
 from rookdb import DocumentStore
-from rookdb.errors import OutcomeUnknownError
+from rookdb.errors import ConfigurationError, OutcomeUnknownError
 from rookdb.storage import bridge
 from rookdb.storage.async_storage import AsyncStorage
 
@@ -217,3 +217,10 @@ def test_bridge_sleep_lets_the_loop_run_and_await_outside_it_is_refused() -> Non
     with pytest.raises(RuntimeError):
         bridge.await_(outside)
     outside.close()
+
+
+def test_async_native_io_must_be_a_bool(rookdb_new_store: Any) -> None:
+    store = rookdb_new_store()
+    store.conventions.async_native_io = "no"
+    with pytest.raises(ConfigurationError, match="async_native_io"):
+        store.initialize()

@@ -13,6 +13,9 @@ minutes with a WARNING logged each time (which Python prints on the stderr of an
 configured no logging), and the caller gets a pool timeout after its wait instead of the
 reason. Nothing here logs above DEBUG and nothing runs in the background.
 
+The async session's native calls use connections of their event loop instead
+(``green.AsyncConnections``, lent by ``green_connection``), under the same rules.
+
 After ``fork`` the child never touches the parent's connections (closing one would end the
 parent's session on the server): it keeps them referenced, unused, and makes its own. The
 reset runs in the child at the fork itself (``os.register_at_fork``), while it has one thread:
@@ -117,6 +120,7 @@ def returned(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> bo
 
 
 def connect_failed(address: str, exc: psycopg.Error) -> StorageUnavailableError:
+    """The error for a connection that could not be made, with libpq's reason."""
     return StorageUnavailableError(
         f"cannot connect to PostgreSQL at {address}: {_reason(exc)}", original=exc
     )
