@@ -20,9 +20,10 @@ write either wrote nothing or returned its result, and the session knows which. 
 backend itself cannot know (the http backend losing the connection mid-request) the error is
 ``OutcomeUnknownError``, as for the sync session.
 
-Not awaited yet: a ``Lazy``'s ``value`` read before ``await
-advanced.eagerly.execute_all_pending_lazy_operations()``, and the HiLo range ``store`` of an
-entity without an id reserves now and then (one short request on the loop).
+A ``Lazy``'s ``value`` read on the loop before ``await
+advanced.eagerly.execute_all_pending_lazy_operations()`` is ``InvalidOperationError`` (it would
+block the loop). Not awaited yet: the HiLo range ``store`` of an entity without an id reserves
+now and then (one short request on the loop).
 """
 
 from __future__ import annotations
@@ -34,14 +35,14 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from rookdb import saving
 from rookdb.async_advanced import AsyncAdvanced, AsyncDocumentCounters
-from rookdb.errors import OutcomeUnknownError
+from rookdb.errors import InvalidOperationError, OutcomeUnknownError
 from rookdb.includes import LoaderWithInclude
 from rookdb.query import count_of, first_of, single_of
+from rookdb.session import DocumentSession
 from rookdb.storage.async_storage import AsyncStorage
 
 if TYPE_CHECKING:
     from rookdb.query import DocumentQuery, Query, QueryStatistics
-    from rookdb.session import DocumentSession
 
 __all__ = ["AsyncDocumentQuery", "AsyncDocumentSession"]
 
@@ -66,6 +67,22 @@ class AsyncDocumentSession:
         self.ignore_changes_for = session.ignore_changes_for
         self.close = session.close
         self._advanced = AsyncAdvanced(self)
+        session._execute_lazy = self._execute_lazy  # type: ignore[method-assign]
+
+    def _execute_lazy(self) -> None:
+        """A ``Lazy``'s ``value`` read before its operations ran. On the event loop that would
+        block the loop with a request, so it is refused; elsewhere (a worker thread) it runs
+        them as the sync session does."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            DocumentSession._execute_lazy(self.session)
+            return
+        raise InvalidOperationError(
+            "a Lazy's value was read before its operations ran: await "
+            "session.advanced.eagerly.execute_all_pending_lazy_operations() first (reading it "
+            "would block the event loop with a request)"
+        )
 
     async def __aenter__(self) -> AsyncDocumentSession:
         return self
