@@ -14,9 +14,9 @@ gets a pool timeout instead of libpq's reason.
 ``pipeline()``, ``info`` and ``broken``. ``COMMIT`` is awaited to its answer through a cancel
 (``bridge.to_the_end``): cancelled before it, the transaction is rolled back; once it is sent,
 the outcome is learned, from the server's ``txid_status`` if the COMMIT itself was cancelled
-(the id of a transaction that is not read-only is read before it: one more round trip a
-write, natively). Server-side cursors (streams) and ``COPY`` (bulk insert) stay with the sync
-connections: those calls run in threads (``AsyncStorage``).
+(a transaction that may write reads its id with its BEGIN, in the same round trip).
+Server-side cursors (streams) and ``COPY`` (bulk insert) stay with the sync connections: those
+calls run in threads (``AsyncStorage``).
 """
 
 from __future__ import annotations
@@ -86,14 +86,29 @@ class GreenConnection:
 
     def __init__(self, conn: psycopg.AsyncConnection[Any]) -> None:
         self._conn = conn
-        self._read_only = False  # the open transaction's (``transactions.SNAPSHOT``)
+        # The open transaction's: read-only (``transactions.SNAPSHOT``), its id (read with
+        # its BEGIN, for a cancelled COMMIT).
+        self._read_only = False
+        self._xid: int | None = None
 
     def execute(self, query: Any, params: Sequence[Any] | None = None) -> GreenCursor:
         if query == "COMMIT":  # sent by ``transactions``: its outcome is learned, cancel or not
             return self._commit()
-        if isinstance(query, str) and query.startswith("BEGIN"):
-            self._read_only = "READ ONLY" in query
+        if isinstance(query, str) and query.startswith("BEGIN") and params is None:
+            return self._begin(query)
         return GreenCursor(await_(self._conn.execute(query, params)))
+
+    def _begin(self, begin: str) -> GreenCursor:
+        """``begin`` (``transactions.transaction``'s, results unread); a transaction that may
+        write learns its id in the same round trip (its statements are sent as one)."""
+        self._read_only, self._xid = "READ ONLY" in begin, None
+        if self._read_only:
+            return GreenCursor(await_(self._conn.execute(begin)))
+        cursor = await_(self._conn.execute(f"{begin}; SELECT txid_current()"))
+        while cursor.nextset():
+            pass  # to the last statement's result
+        self._xid = (await_(cursor.fetchone()) or (None,))[0]
+        return GreenCursor(cursor)
 
     def _commit(self) -> GreenCursor:
         """COMMIT, awaited to its answer through a cancel of the caller. If the COMMIT itself
@@ -101,19 +116,16 @@ class GreenConnection:
         then cancels the statement on the server, and the answer is lost), the server is
         asked what became of the transaction (``txid_status``): committed, the commit
         returns; rolled back, ``CancelledError``; else ``OutcomeUnknownError``."""
-        xid = None  # None: the transaction wrote nothing (a snapshot's: not asked)
-        if not self._read_only:
-            row = await_(self._conn.execute("SELECT txid_current_if_assigned()"))
-            xid = (await_(row.fetchone()) or (None,))[0]
+        read_only, xid, self._xid = self._read_only, self._xid, None
         try:
             return GreenCursor(await_(to_the_end(self._conn.execute("COMMIT"))))
         except asyncio.CancelledError:
-            if xid is None:
+            if read_only:
                 raise  # nothing written either way
             if self._conn.info.transaction_status != pq.TransactionStatus.IDLE:
                 raise  # cancelled before it was sent: the transaction is rolled back
             status = None
-            if not self._conn.broken:
+            if xid is not None and not self._conn.broken:
                 with contextlib.suppress(psycopg.Error, asyncio.CancelledError):
                     asked = to_the_end(self._conn.execute("SELECT txid_status(%s)", (xid,)))
                     status = (await_(await_(asked).fetchone()) or (None,))[0]
