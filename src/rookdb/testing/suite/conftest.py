@@ -54,6 +54,7 @@ ASYNC_MODE_MODULES = frozenset(
         "test_revisions",
         "test_counter_scripts",
         "test_rql",
+        "test_group_by",
     }
 )
 
