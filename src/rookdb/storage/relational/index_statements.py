@@ -28,6 +28,7 @@ class IndexStatements(NamedTuple):
     documents: str
     document: str
     referencing: str
+    holding: str
     old_groups: str
     delete_entries: str
     delete_references: str
@@ -101,6 +102,10 @@ class IndexStatements(NamedTuple):
             documents=(f"SELECT key, id, collection, data FROM {s}documents WHERE {key_in('key')}"),
             document=f"SELECT id, collection, data FROM {s}documents WHERE key = {m}",
             referencing=(f"SELECT idx, key FROM {s}index_references WHERE {key_in('referenced')}"),
+            holding=(
+                f"SELECT DISTINCT idx, key FROM {s}index_entries "
+                f"WHERE {key_in('idx')} AND {key_in('key')}"
+            ),
             old_groups=(
                 f"SELECT DISTINCT group_key, page FROM {s}index_entries "
                 f"WHERE idx = {m} AND {key_in('key')}"

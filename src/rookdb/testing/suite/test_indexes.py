@@ -396,3 +396,21 @@ def test_index_values_holding_a_nul_character(store: DocumentStore) -> None:
         names = list(session.query_index("Users/ByName").select_fields(dict, "Name"))
         assert names == [{"Name": "a\x00b c"}]
     assert _results(store, "Orders/ByCompany") == {"x\x00y": (1, 3)}
+
+
+def test_a_document_that_changes_collection_moves_between_indexes(store: DocumentStore) -> None:
+    # Its entries follow it, in the put's transaction: gone from the old collection's
+    # indexes (a map and a map-reduce one), there in the new one's.
+    IndexCreation.create_indexes([Users_ByName(), Orders_ByCompany()], store)
+    _save(store, ("things/1", _user("Ada", "L", 36)), ("orders/1", _order("a", 1)))
+    _save(store, ("things/1", _order("a", 5)))
+    with store.open_session() as session:
+        assert list(session.query_index("Users/ByName")) == []
+    assert _results(store, "Orders/ByCompany") == {"a": (2, 6)}
+    stats = store.maintenance.send(GetIndexStatisticsOperation("Users/ByName"))
+    assert stats.entries_count == 0
+    _save(store, ("things/1", _user("Ada", "K", 36)))
+    assert _results(store, "Orders/ByCompany") == {"a": (1, 1)}
+    with store.open_session() as session:
+        names = [u["Last"] for u in session.query_index("Users/ByName")]
+    assert names == ["K"]
