@@ -16,8 +16,10 @@ input is a 4xx, never a 500; a route that is not part of the subset is a 501.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from itertools import zip_longest
 from typing import Any
@@ -42,7 +44,7 @@ from rookdb.ids import (
     validate_database_name,
 )
 from rookdb.protocol_statistics import encode_statistics
-from rookdb.query import Query
+from rookdb.query import Query, StaleWait
 from rookdb.server import (
     attachments,
     bulk_insert,
@@ -104,6 +106,7 @@ class _Server:
         self.access = access
         self.operations = bulk_insert.Operations()
         self.background = background
+        self.index_builds = indexes.IndexBuilds(background)
         self.databases = Databases(backend, missing)
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -248,8 +251,18 @@ class _Server:
 
     async def queries(self, request: Request) -> Response:
         storage = self.storage(request, write=False)
-        query = query_read(await self.body(request)).query
+        body = await self.body(request)
+        query = query_read(body).query
         result = await run_in_threadpool(storage.query, query)
+        if result.statistics.is_stale and body.get("WaitForNonStaleResults") is True:
+            # An index still being built after a put (``server.indexes``): RavenDB's server
+            # waits for it up to the query's timeout, then answers it stale (its client
+            # raises its TimeoutException then).
+            wait = StaleWait(indexes.time_span(body.get("WaitForNonStaleResultsTimeout")))
+            while result.statistics.is_stale and time.monotonic() < wait.deadline:
+                await asyncio.sleep(wait.pause)
+                wait.pause = min(wait.pause * 2, 0.5)
+                result = await run_in_threadpool(storage.query, query)
         return json_response(self.query_answer(request, query, result))
 
     async def queries_by_query(self, request: Request) -> Response:
@@ -491,6 +504,7 @@ def create_app(
     server = _Server(
         backend, limits, access or OpenAccess(), missing_databases, background or Background()
     )
+    server.index_builds.resume(backend)  # what a server stopped mid-build left Building
     routes: list[BaseRoute] = [
         Route(path, _guarded(_endpoint(server, handler), server), methods=list(methods))
         for path, handler, methods in ROUTES

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from rookdb.errors import InvalidOperationError
@@ -212,6 +212,19 @@ class Storage(abc.ABC):
         refuses them all with ``IndexCompilationError``, nothing stored) and index the
         documents already there; an index put again unchanged is left as it is. The names."""
         raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
+    def store_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
+        """``put_indexes`` without the build: the definitions stored (new or changed ones
+        ``Building``, stale), for ``build_indexes`` to build later (``rookdb serve``
+        answers a put at once and builds in the background, as RavenDB does). The names."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
+    def build_indexes(self, stopped: Callable[[], bool] | None = None) -> int:
+        """Build every index left ``Building`` (stored, or stopped half-way by a process
+        that ended), a transaction of ``BUILD_BATCH`` documents at a time, until done or
+        ``stopped()`` says so before a transaction; the documents mapped. Resumable: what
+        is committed stays, and mapping a document again is harmless."""
+        return 0
 
     def get_index(self, name: str) -> IndexDefinition | None:
         """The definition of index ``name`` (any case), None when there is none."""

@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -26,6 +27,17 @@ class HttpIndexes(Storage):
     _path: str
 
     def put_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
+        """The put, then waits for the server's build of the documents already there (the
+        server answers a put once stored, as RavenDB's does; rookdb's own put returns once
+        the index is built, on every backend)."""
+        names = self.store_indexes(definitions)
+        pause = 0.01
+        while any(s.is_stale for n in names for s in self.index_statistics(n)):
+            time.sleep(pause)  # a deleted index ends this with IndexDoesNotExistError
+            pause = min(pause * 2, 0.25)
+        return names
+
+    def store_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
         body = self._client.request(
             "PUT",
             f"{self._path}/admin/indexes",

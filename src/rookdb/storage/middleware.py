@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from rookdb.indexes.definitions import IndexDefinition
@@ -118,6 +118,12 @@ class MiddlewareStorage(Storage):
 
     def put_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
         return self.inner.put_indexes(definitions)
+
+    def store_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
+        return self.inner.store_indexes(definitions)
+
+    def build_indexes(self, stopped: Callable[[], bool] | None = None) -> int:
+        return self.inner.build_indexes(stopped)
 
     def get_index(self, name: str) -> IndexDefinition | None:
         return self.inner.get_index(name)

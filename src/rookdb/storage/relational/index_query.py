@@ -25,7 +25,7 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
@@ -118,10 +118,31 @@ class IndexesStorage:
     # -- management --------------------------------------------------------------------------
 
     def put_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
+        """Store ``definitions`` (``store_indexes``), then map the documents already there,
+        in transactions of ``BUILD_BATCH`` documents, before answering. The names."""
+        names, build = self._store_indexes(definitions)
+        for index_id in build:
+            self._build(index_id)
+        return names
+
+    def store_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
         """Store ``definitions`` (each checked by ``compile_index`` first: one refused refuses
-        them all, and nothing is stored), then map the documents already there, in
-        transactions of ``BUILD_BATCH`` documents. An index put again with the same definition
-        is left as it is; with another, it is built anew. The names, as stored."""
+        them all, and nothing is stored); a new or changed one is ``Building`` until
+        ``build_indexes`` maps the documents already there. An index put again with the same
+        definition is left as it is. The names, as stored."""
+        return self._store_indexes(definitions)[0]
+
+    def build_indexes(self, stopped: Callable[[], bool] | None = None) -> int:
+        with self._errors("read indexes"), self._connection() as conn:
+            rows = conn.execute(self._index_sql.rows).fetchall()
+        mapped = 0
+        for index_id, _, _, state in rows:
+            if str(state) == BUILDING:
+                mapped += self._build(int(index_id), stopped)
+        return mapped
+
+    def _store_indexes(self, definitions: Sequence[IndexDefinition]) -> tuple[list[str], list[int]]:
+        """The names stored, and the ids of the indexes to build."""
         compiled = [compile_index(definition) for definition in definitions]
         names = [c.name for c in compiled]
         if len({n.lower() for n in names}) != len(names):
@@ -130,6 +151,7 @@ class IndexesStorage:
         build: list[int] = []
         with self._errors("put indexes"), self._revision_transaction() as conn:
             etag = self._last_etag(conn)
+            changed = False
             for index in compiled:
                 text = orjson.dumps(index.definition.to_json()).decode()
                 row = conn.execute(sql.by_name, (index.name.lower(),)).fetchone()
@@ -146,11 +168,10 @@ class IndexesStorage:
                     (index_id, index.name.lower(), index.name, text, BUILDING, etag, created),
                 )
                 build.append(index_id)
-            if build:
+                changed = True
+            if changed:
                 conn.execute(self._sql.put_meta, (INDEX_VERSION, IndexMaintenance.new_version()))
-        for index_id in build:
-            self._build(index_id)
-        return names
+        return names, build
 
     def _drop(self, conn: Any, index_id: int) -> None:
         sql = self._index_sql
@@ -163,20 +184,27 @@ class IndexesStorage:
             conn.execute(statement, (index_id,))
         conn.execute(sql.delete_index, (index_id,))
 
-    def _build(self, index_id: int) -> None:
+    def _build(self, index_id: int, stopped: Callable[[], bool] | None = None) -> int:
         """Map every document the index reads that was there when it was put, a page of
         ``BUILD_BATCH`` keys per write transaction (writers wait one page at most); writes
-        meanwhile index what they touch, and mapping a key again is harmless."""
+        meanwhile index what they touch, and mapping a key again is harmless. Until done, or
+        ``stopped()`` before a page (the index stays ``Building``: a later build starts over,
+        keeping what is there). The documents mapped."""
         started = time.perf_counter()
         after, mapped = "", 0
         while True:
+            if stopped is not None and stopped():
+                return mapped
             with self._errors("build an index"), self._revision_transaction() as conn:
                 index = self._index_by_id(conn, index_id)
-                if index is None:
-                    return  # deleted or replaced meanwhile
+                if index is None or index.state != BUILDING:
+                    return mapped  # deleted, replaced or built by another meanwhile
                 keys = self._build_page(conn, index, after)
                 if not keys:
                     conn.execute(self._index_sql.set_state, (NORMAL, index_id))
+                    conn.execute(
+                        self._sql.put_meta, (INDEX_VERSION, IndexMaintenance.new_version())
+                    )
                     break
                 self._user_indexes.map_documents(conn, index, keys)
             mapped += len(keys)
@@ -190,6 +218,7 @@ class IndexesStorage:
             mapped,
             time.perf_counter() - started,
         )
+        return mapped
 
     def _build_page(self, conn: Any, index: UserIndex, after: str) -> list[str]:
         collections = index.compiled.collections
