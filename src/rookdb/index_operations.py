@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rookdb.errors import IndexDoesNotExistError
-from rookdb.indexes.definitions import IndexDefinition
+from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
 from rookdb.operations import MaintenanceOperation
 from rookdb.storage.base import Storage
 from rookdb.storage.records import IndexErrors, IndexStatistics
@@ -34,6 +34,8 @@ __all__ = [
     "PutIndexResult",
     "PutIndexesOperation",
     "ResetIndexOperation",
+    "SetIndexesLockOperation",
+    "SetIndexesPriorityOperation",
 ]
 
 
@@ -114,6 +116,35 @@ class ResetIndexOperation(MaintenanceOperation[None]):
 
     def execute(self, storage: Storage) -> None:
         storage.reset_index(self.name)
+
+
+class SetIndexesLockOperation(MaintenanceOperation[None]):
+    """Set the lock mode of the indexes ``names``, as RavenDB does: a later put that changes
+    a ``LockedIgnore`` index keeps the old definition silently, and one that changes a
+    ``LockedError`` index raises ``IndexLockedError`` (nothing of it stored); ``Unlock``
+    lets puts change it. The index is not built again."""
+
+    def __init__(self, mode: IndexLockMode, *names: str) -> None:
+        if not names:
+            raise ValueError("Index names count cannot be zero. Pass at least one index name.")
+        self.mode, self.names = IndexLockMode(mode), names
+
+    def execute(self, storage: Storage) -> None:
+        storage.set_index_options(self.names, lock_mode=self.mode)
+
+
+class SetIndexesPriorityOperation(MaintenanceOperation[None]):
+    """Set the priority of the indexes ``names``: kept in their definitions and answered in
+    them; it changes nothing else (rookdb's indexes are written with each write, not by a
+    thread whose priority could matter)."""
+
+    def __init__(self, priority: IndexPriority, *names: str) -> None:
+        if not names:
+            raise ValueError("Index names count cannot be zero. Pass at least one index name.")
+        self.priority, self.names = IndexPriority(priority), names
+
+    def execute(self, storage: Storage) -> None:
+        storage.set_index_options(self.names, priority=self.priority)
 
 
 class GetIndexStatisticsOperation(MaintenanceOperation[IndexStatistics]):

@@ -265,6 +265,8 @@ from rookdb.index_operations import (  # noqa: E402
     PutIndexesOperation,
     PutIndexResult,
     ResetIndexOperation,
+    SetIndexesLockOperation,
+    SetIndexesPriorityOperation,
 )
 
 __all__ += [
@@ -278,4 +280,6 @@ __all__ += [
     "PutIndexResult",
     "PutIndexesOperation",
     "ResetIndexOperation",
+    "SetIndexesLockOperation",
+    "SetIndexesPriorityOperation",
 ]

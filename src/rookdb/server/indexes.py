@@ -22,6 +22,10 @@
   ``GetIndexesStatisticsOperation``): ``{"Results": [IndexStats]}``.
 - ``GET /databases/{db}/indexes/errors[?name=..&name=..]`` (``GetIndexErrorsOperation``):
   ``{"Results": [{"Name", "Errors"}]}``.
+- ``POST /databases/{db}/indexes/set-lock`` (``SetIndexesLockOperation``): ``{"IndexNames":
+  [..], "Mode": ..}``, and ``/indexes/set-priority`` (``SetIndexesPriorityOperation``):
+  ``{"IndexNames": [..], "Priority": ..}``; 204. A put that changes a ``LockedError`` index
+  is a 400 (``IndexAlreadyExistException``).
 """
 
 from __future__ import annotations
@@ -38,7 +42,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from rookdb.errors import ConfigurationError, IndexCompilationError, IndexDoesNotExistError
-from rookdb.indexes.definitions import IndexDefinition
+from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
 from rookdb.server.answers import json_response
 from rookdb.server.background import Background
 from rookdb.server.limits import parse_count
@@ -53,6 +57,8 @@ __all__ = [
     "index_statistics",
     "indexes",
     "put_indexes",
+    "set_index_lock",
+    "set_index_priority",
     "time_span",
 ]
 
@@ -139,6 +145,32 @@ async def indexes(server: _Server, request: Request) -> Response:
 
 def _definition_json(definition: IndexDefinition) -> dict[str, Any]:
     return definition.with_server_defaults().to_json()
+
+
+async def set_index_lock(server: _Server, request: Request) -> Response:
+    return await _set_options(server, request, "Mode")
+
+
+async def set_index_priority(server: _Server, request: Request) -> Response:
+    return await _set_options(server, request, "Priority")
+
+
+async def _set_options(server: _Server, request: Request, field: str) -> Response:
+    name = server.database(request, write=True)
+    server.allow(request, name, write=True, admin=True)
+    body = await server.body(request)
+    names = body.get("IndexNames") if type(body) is dict else None
+    value = body.get(field) if type(body) is dict else None
+    if type(names) is not list or not all(type(n) is str for n in names) or not names:
+        raise ConfigurationError(f'this route takes {{"IndexNames": [names], "{field}": ...}}')
+    try:
+        mode = IndexLockMode(value) if field == "Mode" else None
+        priority = IndexPriority(value) if field == "Priority" else None
+    except ValueError:
+        raise ConfigurationError(f"{field} {value!r} is none of RavenDB's") from None
+    storage = server.backend.database(name)
+    await run_in_threadpool(storage.set_index_options, names, mode, priority)
+    return Response(status_code=204)
 
 
 async def index_statistics(server: _Server, request: Request) -> Response:

@@ -19,7 +19,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from rookdb.errors import InvalidOperationError
-from rookdb.indexes.definitions import IndexDefinition
+from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
 from rookdb.query import Query
 from rookdb.storage.identities import check_client_configuration, new_configuration_etag
 from rookdb.storage.records import (
@@ -225,6 +225,17 @@ class Storage(abc.ABC):
         ``stopped()`` says so before a transaction; the documents mapped. Resumable: what
         is committed stays, and mapping a document again is harmless."""
         return 0
+
+    def set_index_options(
+        self,
+        names: Sequence[str],
+        lock_mode: IndexLockMode | None = None,
+        priority: IndexPriority | None = None,
+    ) -> None:
+        """Set the lock mode and/or priority of the indexes ``names`` (RavenDB's
+        ``SetIndexesLockOperation``, ``SetIndexesPriorityOperation``), without building them
+        again; ``IndexDoesNotExistError`` for a name no index has (none is changed)."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
 
     def get_index(self, name: str) -> IndexDefinition | None:
         """The definition of index ``name`` (any case), None when there is none."""

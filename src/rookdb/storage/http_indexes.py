@@ -12,7 +12,7 @@ from typing import Any
 import orjson
 
 from rookdb.errors import IndexDoesNotExistError, ProtocolError
-from rookdb.indexes.definitions import IndexDefinition
+from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
 from rookdb.storage.base import Storage
 from rookdb.storage.http_transport import Client, results_of
 from rookdb.storage.records import IndexErrors, IndexStatistics
@@ -65,6 +65,23 @@ class HttpIndexes(Storage):
         params = {"start": start, "pageSize": page_size, "namesOnly": "true"}
         body = self._client.request("GET", f"{self._path}/indexes", params=params)
         return [str(name) for name in results_of(body)]
+
+    def set_index_options(
+        self,
+        names: Sequence[str],
+        lock_mode: IndexLockMode | None = None,
+        priority: IndexPriority | None = None,
+    ) -> None:
+        if lock_mode is not None:
+            body = {"IndexNames": list(names), "Mode": IndexLockMode(lock_mode).value}
+            self._client.request(
+                "POST", f"{self._path}/indexes/set-lock", content=orjson.dumps(body)
+            )
+        if priority is not None:
+            body = {"IndexNames": list(names), "Priority": IndexPriority(priority).value}
+            self._client.request(
+                "POST", f"{self._path}/indexes/set-priority", content=orjson.dumps(body)
+            )
 
     def delete_index(self, name: str) -> None:
         self._client.request("DELETE", f"{self._path}/indexes", params={"name": name})

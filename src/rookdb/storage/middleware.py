@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from rookdb.indexes.definitions import IndexDefinition
+from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
 from rookdb.query import Query
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import (
@@ -121,6 +121,14 @@ class MiddlewareStorage(Storage):
 
     def store_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
         return self.inner.store_indexes(definitions)
+
+    def set_index_options(
+        self,
+        names: Sequence[str],
+        lock_mode: IndexLockMode | None = None,
+        priority: IndexPriority | None = None,
+    ) -> None:
+        self.inner.set_index_options(names, lock_mode, priority)
 
     def build_indexes(self, stopped: Callable[[], bool] | None = None) -> int:
         return self.inner.build_indexes(stopped)

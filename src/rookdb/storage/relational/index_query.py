@@ -31,10 +31,15 @@ from typing import Any, ClassVar
 
 import orjson
 
-from rookdb.errors import IndexCompilationError, IndexDoesNotExistError, QueryError
+from rookdb.errors import (
+    IndexCompilationError,
+    IndexDoesNotExistError,
+    IndexLockedError,
+    QueryError,
+)
 from rookdb.evaluate import project
 from rookdb.indexes.compiled import compile_index
-from rookdb.indexes.definitions import IndexDefinition
+from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
 from rookdb.query import Query, QueryStatistics
 from rookdb.storage.records import (
     DocumentRecord,
@@ -156,10 +161,25 @@ class IndexesStorage:
                 text = orjson.dumps(index.definition.to_json()).decode()
                 row = conn.execute(sql.by_name, (index.name.lower(),)).fetchone()
                 if row is not None:
-                    if _text(row[2]) == text:
+                    old = orjson.loads(_text(row[2]))
+                    new = index.definition.to_json()
+                    if _essence(old) == _essence(new):
                         if str(row[3]) == BUILDING:  # a build that stopped half-way goes on
                             build.append(int(row[0]))
-                        continue  # RavenDB leaves an unchanged index as it is
+                        # RavenDB leaves an unchanged index as it is; a lock mode or a
+                        # priority the put names is taken, without building again.
+                        kept = {k: new[k] or old.get(k) for k in _OPTIONS if k in new}
+                        if any(old.get(k) != v for k, v in kept.items()):
+                            changed = True
+                            self._set_definition(conn, int(row[0]), {**old, **kept})
+                        continue
+                    mode = old.get("LockMode")
+                    if mode == IndexLockMode.LOCKED_IGNORE.value:
+                        continue  # RavenDB keeps the locked definition, silently
+                    if mode == IndexLockMode.LOCKED_ERROR.value:
+                        raise IndexLockedError(
+                            f"Cannot edit existing index {row[1]} with lock mode {mode}"
+                        )
                     self._drop(conn, int(row[0]))
                 index_id = int(conn.execute(sql.next_id).fetchone()[0])
                 created = _now()
@@ -172,6 +192,30 @@ class IndexesStorage:
             if changed:
                 conn.execute(self._sql.put_meta, (INDEX_VERSION, IndexMaintenance.new_version()))
         return names, build
+
+    def set_index_options(
+        self,
+        names: Sequence[str],
+        lock_mode: IndexLockMode | None = None,
+        priority: IndexPriority | None = None,
+    ) -> None:
+        options = {"LockMode": lock_mode, "Priority": priority}
+        with self._errors("set index options"), self._revision_transaction() as conn:
+            rows = [self._index_row(conn, name) for name in names]
+            for row in rows:
+                definition = orjson.loads(_text(row[2]))
+                for key, value in options.items():
+                    if value is not None:
+                        definition[key] = (
+                            IndexLockMode(value).value
+                            if key == "LockMode"
+                            else (IndexPriority(value).value)
+                        )
+                self._set_definition(conn, int(row[0]), definition)
+            conn.execute(self._sql.put_meta, (INDEX_VERSION, IndexMaintenance.new_version()))
+
+    def _set_definition(self, conn: Any, index_id: int, definition: dict[str, Any]) -> None:
+        conn.execute(self._index_sql.set_definition, (orjson.dumps(definition).decode(), index_id))
 
     def _drop(self, conn: Any, index_id: int) -> None:
         sql = self._index_sql
@@ -463,6 +507,15 @@ class IndexesStorage:
             index_timestamp=_utc_now(),
         )
         return QueryResult(records, included, stats, projections)
+
+
+#: What a put may change of an index without building it again.
+_OPTIONS = ("LockMode", "Priority")
+
+
+def _essence(definition: dict[str, Any]) -> dict[str, Any]:
+    """A definition's JSON but its lock mode and priority: what decides a rebuild."""
+    return {k: v for k, v in definition.items() if k not in _OPTIONS}
 
 
 def _definition(text: Any) -> IndexDefinition:

@@ -23,6 +23,7 @@ class IndexStatements(NamedTuple):
     clear_results: str
     clear_pages: str
     set_state: str
+    set_definition: str
     get_errors: str
     set_errors: str
     documents: str
@@ -97,6 +98,7 @@ class IndexStatements(NamedTuple):
             clear_results=f"DELETE FROM {s}reduce_results WHERE idx = {m}",
             clear_pages=f"DELETE FROM {s}reduce_pages WHERE idx = {m}",
             set_state=f"UPDATE {s}indexes SET state = {m} WHERE id = {m}",
+            set_definition=f"UPDATE {s}indexes SET definition = {m} WHERE id = {m}",
             get_errors=f"SELECT error_count, errors FROM {s}indexes WHERE id = {m}",
             set_errors=f"UPDATE {s}indexes SET error_count = {m}, errors = {m} WHERE id = {m}",
             documents=(f"SELECT key, id, collection, data FROM {s}documents WHERE {key_in('key')}"),

@@ -13,7 +13,12 @@ from typing import Any
 
 import pytest
 
-from rookdb import DocumentStore, IndexCompilationError, IndexDoesNotExistError
+from rookdb import (
+    DocumentStore,
+    IndexCompilationError,
+    IndexDoesNotExistError,
+    IndexLockedError,
+)
 from rookdb.indexes import (
     AbstractIndexCreationTask,
     AbstractMultiMapIndexCreationTask,
@@ -21,6 +26,8 @@ from rookdb.indexes import (
     FieldStorage,
     IndexCreation,
     IndexDefinition,
+    IndexLockMode,
+    IndexPriority,
 )
 from rookdb.operations import (
     DeleteIndexOperation,
@@ -31,6 +38,8 @@ from rookdb.operations import (
     GetIndexStatisticsOperation,
     PutIndexesOperation,
     ResetIndexOperation,
+    SetIndexesLockOperation,
+    SetIndexesPriorityOperation,
 )
 from rookdb.query import QueryStatistics
 
@@ -448,3 +457,35 @@ def test_runtime_failures_of_a_map_are_index_errors(store: DocumentStore) -> Non
     assert all(e["Action"] == "Map" for e in errors.errors)
     stats = store.maintenance.send(GetIndexStatisticsOperation("Orders/Odd"))
     assert stats.errors_count == 2 and stats.entries_count == 1
+
+
+def test_lock_modes_and_priority(store: DocumentStore) -> None:
+    # As RavenDB: a put that changes a LockedIgnore index keeps the old definition silently,
+    # one that changes a LockedError index raises (nothing of that put stored); setting
+    # them, or a priority, builds nothing again.
+    Users_ByName().execute(store)
+    _save(store, ("users/1", _user("Ada", "L", 36)))
+    changed = IndexDefinition(
+        name="Users/ByName", maps={"from u in docs.Users select new { u.Age }"}
+    )
+    store.maintenance.send(SetIndexesLockOperation(IndexLockMode.LOCKED_IGNORE, "Users/ByName"))
+    store.maintenance.send(SetIndexesPriorityOperation(IndexPriority.HIGH, "Users/ByName"))
+    store.maintenance.send(PutIndexesOperation(changed))
+    kept = store.maintenance.send(GetIndexOperation("Users/ByName"))
+    assert kept is not None and "First" in next(iter(kept.maps))
+    assert kept.lock_mode is IndexLockMode.LOCKED_IGNORE and kept.priority is IndexPriority.HIGH
+    assert store.maintenance.send(GetIndexStatisticsOperation("Users/ByName")).entries_count == 1
+    store.maintenance.send(SetIndexesLockOperation(IndexLockMode.LOCKED_ERROR, "Users/ByName"))
+    other = IndexDefinition(name="Other", maps={"from u in docs.Users select new { u.Age }"})
+    with pytest.raises(IndexLockedError):
+        store.maintenance.send(PutIndexesOperation(other, changed))
+    assert store.maintenance.send(GetIndexNamesOperation()) == ["Users/ByName"]
+    Users_ByName().execute(store)  # unchanged: allowed, and keeps its lock mode
+    kept = store.maintenance.send(GetIndexOperation("Users/ByName"))
+    assert kept is not None and kept.lock_mode is IndexLockMode.LOCKED_ERROR
+    store.maintenance.send(SetIndexesLockOperation(IndexLockMode.UNLOCK, "Users/ByName"))
+    store.maintenance.send(PutIndexesOperation(changed))
+    with store.open_session() as session:
+        assert len(list(session.query_index("Users/ByName").where_equals("Age", 36))) == 1
+    with pytest.raises(IndexDoesNotExistError):
+        store.maintenance.send(SetIndexesLockOperation(IndexLockMode.UNLOCK, "Nope"))
