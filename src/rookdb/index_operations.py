@@ -31,11 +31,18 @@ __all__ = [
     "GetIndexStatisticsOperation",
     "GetIndexesOperation",
     "GetIndexesStatisticsOperation",
+    "GetIndexingStatusOperation",
+    "IndexHasChangedOperation",
+    "IndexingStatus",
     "PutIndexResult",
     "PutIndexesOperation",
     "ResetIndexOperation",
     "SetIndexesLockOperation",
     "SetIndexesPriorityOperation",
+    "StartIndexOperation",
+    "StartIndexingOperation",
+    "StopIndexOperation",
+    "StopIndexingOperation",
 ]
 
 
@@ -145,6 +152,82 @@ class SetIndexesPriorityOperation(MaintenanceOperation[None]):
 
     def execute(self, storage: Storage) -> None:
         storage.set_index_options(self.names, priority=self.priority)
+
+
+class IndexHasChangedOperation(MaintenanceOperation[bool]):
+    """Whether putting ``definition`` would build its index anew: no index of its name, or
+    its maps, reduce or options differ (a lock mode or priority alone is no change)."""
+
+    def __init__(self, definition: IndexDefinition) -> None:
+        self.definition = definition
+
+    def execute(self, storage: Storage) -> bool:
+        return storage.index_has_changed(self.definition)
+
+
+class _Running(MaintenanceOperation[None]):
+    running: bool
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name
+
+    def execute(self, storage: Storage) -> None:
+        storage.set_indexing_running(self.running, self.name)
+
+
+class StopIndexOperation(_Running):
+    """Stop index ``name`` as RavenDB names it. rookdb writes index entries in each write's
+    transaction (never stale), so a stopped index is still maintained and answers queries:
+    only ``GetIndexingStatusOperation`` says it is ``Paused``."""
+
+    running = False
+
+    def __init__(self, name: str) -> None:
+        if not name:
+            raise ValueError("Index name can't be None or empty")
+        super().__init__(name)
+
+
+class StartIndexOperation(StopIndexOperation):
+    """Start index ``name`` again (``StopIndexOperation``)."""
+
+    running = True
+
+
+class StopIndexingOperation(_Running):
+    """Stop indexing as a whole: as ``StopIndexOperation``, every index still maintained,
+    reported ``Paused``."""
+
+    running = False
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+
+class StartIndexingOperation(StopIndexingOperation):
+    """Start indexing as a whole again, every index with it."""
+
+    running = True
+
+
+class IndexingStatus:
+    """RavenDB's ``IndexingStatus``: ``status`` (``Running``/``Paused``) and ``indexes``
+    (``(name, status)`` pairs)."""
+
+    def __init__(self, status: str, indexes: list[tuple[str, str]]) -> None:
+        self.status, self.indexes = status, indexes
+
+    def __repr__(self) -> str:
+        return f"IndexingStatus({self.status!r}, {self.indexes!r})"
+
+
+class GetIndexingStatusOperation(MaintenanceOperation[IndexingStatus]):
+    """Whether indexing, and each index, is running or stopped (``StopIndexOperation``)."""
+
+    def execute(self, storage: Storage) -> IndexingStatus:
+        found = storage.indexing_status()
+        pairs = [(str(i["Name"]), str(i["Status"])) for i in found["Indexes"]]
+        return IndexingStatus(str(found["Status"]), pairs)
 
 
 class GetIndexStatisticsOperation(MaintenanceOperation[IndexStatistics]):

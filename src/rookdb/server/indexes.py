@@ -26,6 +26,12 @@
   [..], "Mode": ..}``, and ``/indexes/set-priority`` (``SetIndexesPriorityOperation``):
   ``{"IndexNames": [..], "Priority": ..}``; 204. A put that changes a ``LockedError`` index
   is a 400 (``IndexAlreadyExistException``).
+- ``POST /databases/{db}/indexes/has-changed`` (``IndexHasChangedOperation``): a definition;
+  ``{"Changed": bool}``. ``GET /indexes/status`` (``GetIndexingStatusOperation``):
+  ``{"Status", "Indexes": [{"Name", "Status"}]}``. ``POST /admin/indexes/stop`` and
+  ``/start`` (``?name=``: one index, ``StopIndexOperation``; without: indexing,
+  ``StopIndexingOperation``): 204; a stopped index is still maintained (never stale) and
+  only reported ``Paused``.
 """
 
 from __future__ import annotations
@@ -54,11 +60,15 @@ if TYPE_CHECKING:
 __all__ = [
     "IndexBuilds",
     "index_errors",
+    "index_has_changed",
     "index_statistics",
     "indexes",
+    "indexing_status",
     "put_indexes",
     "set_index_lock",
     "set_index_priority",
+    "start_indexing",
+    "stop_indexing",
     "time_span",
 ]
 
@@ -170,6 +180,35 @@ async def _set_options(server: _Server, request: Request, field: str) -> Respons
         raise ConfigurationError(f"{field} {value!r} is none of RavenDB's") from None
     storage = server.backend.database(name)
     await run_in_threadpool(storage.set_index_options, names, mode, priority)
+    return Response(status_code=204)
+
+
+async def index_has_changed(server: _Server, request: Request) -> Response:
+    storage = server.storage(request, write=False)
+    definition = IndexDefinition.from_json(await server.body(request))
+    changed = await run_in_threadpool(storage.index_has_changed, definition)
+    return json_response({"Changed": changed})
+
+
+async def indexing_status(server: _Server, request: Request) -> Response:
+    storage = server.storage(request, write=False)
+    return json_response(await run_in_threadpool(storage.indexing_status))
+
+
+async def stop_indexing(server: _Server, request: Request) -> Response:
+    return await _running(server, request, False)
+
+
+async def start_indexing(server: _Server, request: Request) -> Response:
+    return await _running(server, request, True)
+
+
+async def _running(server: _Server, request: Request, running: bool) -> Response:
+    name = server.database(request, write=True)
+    server.allow(request, name, write=True, admin=True)
+    index = request.query_params.get("name") or None
+    storage = server.backend.database(name)
+    await run_in_threadpool(storage.set_indexing_running, running, index)
     return Response(status_code=204)
 
 

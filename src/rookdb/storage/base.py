@@ -237,6 +237,25 @@ class Storage(abc.ABC):
         again; ``IndexDoesNotExistError`` for a name no index has (none is changed)."""
         raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
 
+    def index_has_changed(self, definition: IndexDefinition) -> bool:
+        """Whether putting ``definition`` would build its index anew (RavenDB's
+        ``IndexHasChangedOperation``): true when no index has its name, or its maps, reduce or
+        options differ (not its lock mode or priority)."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
+    def set_indexing_running(self, running: bool, name: str | None = None) -> None:
+        """Start (``running``) or stop index ``name``, or indexing as a whole when None
+        (RavenDB's ``Start``/``StopIndexOperation``, ``Start``/``StopIndexingOperation``).
+        rookdb's indexes are written in each write's transaction, so a stopped one is still
+        maintained (never stale): what stops is only what ``indexing_status`` reports
+        (``Paused``). ``IndexDoesNotExistError`` for a name no index has."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
+    def indexing_status(self) -> dict[str, Any]:
+        """RavenDB's ``IndexingStatus``: ``{"Status": "Running"|"Paused", "Indexes":
+        [{"Name", "Status"}]}`` (``set_indexing_running``)."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
     def get_index(self, name: str) -> IndexDefinition | None:
         """The definition of index ``name`` (any case), None when there is none."""
         raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")

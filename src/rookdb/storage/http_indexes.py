@@ -83,6 +83,25 @@ class HttpIndexes(Storage):
                 "POST", f"{self._path}/indexes/set-priority", content=orjson.dumps(body)
             )
 
+    def index_has_changed(self, definition: IndexDefinition) -> bool:
+        body = self._client.request(
+            "POST", f"{self._path}/indexes/has-changed", content=orjson.dumps(definition.to_json())
+        )
+        if not isinstance(body, dict) or not isinstance(body.get("Changed"), bool):
+            raise ProtocolError("the server's answer to has-changed has no Changed")
+        return bool(body["Changed"])
+
+    def set_indexing_running(self, running: bool, name: str | None = None) -> None:
+        verb = "start" if running else "stop"
+        params = None if name is None else {"name": name}
+        self._client.request("POST", f"{self._path}/admin/indexes/{verb}", params=params)
+
+    def indexing_status(self) -> dict[str, Any]:
+        body = self._client.request("GET", f"{self._path}/indexes/status")
+        if not isinstance(body, dict) or not isinstance(body.get("Indexes"), list):
+            raise ProtocolError("the server's indexing status has no Indexes")
+        return body
+
     def delete_index(self, name: str) -> None:
         self._client.request("DELETE", f"{self._path}/indexes", params={"name": name})
 

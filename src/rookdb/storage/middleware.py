@@ -122,6 +122,15 @@ class MiddlewareStorage(Storage):
     def store_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
         return self.inner.store_indexes(definitions)
 
+    def index_has_changed(self, definition: IndexDefinition) -> bool:
+        return self.inner.index_has_changed(definition)
+
+    def set_indexing_running(self, running: bool, name: str | None = None) -> None:
+        self.inner.set_indexing_running(running, name)
+
+    def indexing_status(self) -> dict[str, Any]:
+        return self.inner.indexing_status()
+
     def set_index_options(
         self,
         names: Sequence[str],

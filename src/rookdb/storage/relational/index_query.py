@@ -214,6 +214,44 @@ class IndexesStorage:
                 self._set_definition(conn, int(row[0]), definition)
             conn.execute(self._sql.put_meta, (INDEX_VERSION, IndexMaintenance.new_version()))
 
+    def index_has_changed(self, definition: IndexDefinition) -> bool:
+        with self._errors("read an index"), self._connection() as conn:
+            row = self._find(conn, definition.name)
+        if row is None:
+            return True
+        stored = _definition(row[2]).to_json()
+        return _essence(stored) != _essence(definition.with_server_defaults().to_json())
+
+    def set_indexing_running(self, running: bool, name: str | None = None) -> None:
+        with self._errors("stop or start indexing"), self._revision_transaction() as conn:
+            paused = set(self._paused(conn))
+            key = _ALL if name is None else str(self._index_row(conn, name)[1]).lower()
+            if name is None and running:
+                paused.clear()  # RavenDB's StartIndexingOperation starts every index
+            elif running:
+                paused.discard(key)
+            else:
+                paused.add(key)
+            conn.execute(self._sql.put_meta, (_PAUSED, orjson.dumps(sorted(paused)).decode()))
+
+    def indexing_status(self) -> dict[str, Any]:
+        with self._errors("read the indexing status"), self._connection() as conn:
+            paused = set(self._paused(conn))
+            rows = conn.execute(self._index_sql.rows).fetchall()
+        every = _ALL in paused
+
+        def status(name: str) -> str:
+            return "Paused" if every or name.lower() in paused else "Running"
+
+        return {
+            "Status": "Paused" if every else "Running",
+            "Indexes": [{"Name": str(r[1]), "Status": status(str(r[1]))} for r in rows],
+        }
+
+    def _paused(self, conn: Any) -> list[str]:
+        row = conn.execute(self._sql.get_meta, (_PAUSED,)).fetchone()
+        return [] if row is None else [str(n) for n in orjson.loads(_text(row[0]))]
+
     def _set_definition(self, conn: Any, index_id: int, definition: dict[str, Any]) -> None:
         conn.execute(self._index_sql.set_definition, (orjson.dumps(definition).decode(), index_id))
 
@@ -508,6 +546,9 @@ class IndexesStorage:
         )
         return QueryResult(records, included, stats, projections)
 
+
+#: The ``meta`` row of the indexes stopped (lower-cased names; ``_ALL``: indexing as a whole).
+_PAUSED, _ALL = "indexes_paused", "*"
 
 #: What a put may change of an index without building it again.
 _OPTIONS = ("LockMode", "Priority")

@@ -33,13 +33,19 @@ from rookdb.operations import (
     DeleteIndexOperation,
     GetIndexErrorsOperation,
     GetIndexesOperation,
+    GetIndexingStatusOperation,
     GetIndexNamesOperation,
     GetIndexOperation,
     GetIndexStatisticsOperation,
+    IndexHasChangedOperation,
     PutIndexesOperation,
     ResetIndexOperation,
     SetIndexesLockOperation,
     SetIndexesPriorityOperation,
+    StartIndexingOperation,
+    StartIndexOperation,
+    StopIndexingOperation,
+    StopIndexOperation,
 )
 from rookdb.query import QueryStatistics
 
@@ -489,3 +495,39 @@ def test_lock_modes_and_priority(store: DocumentStore) -> None:
         assert len(list(session.query_index("Users/ByName").where_equals("Age", 36))) == 1
     with pytest.raises(IndexDoesNotExistError):
         store.maintenance.send(SetIndexesLockOperation(IndexLockMode.UNLOCK, "Nope"))
+
+
+def test_stopped_indexes_stay_maintained_and_say_paused(store: DocumentStore) -> None:
+    # rookdb's promise is never stale: a stopped index (or indexing) is still written with
+    # each write and answers queries; the indexing status reports it Paused, as RavenDB's.
+    IndexCreation.create_indexes([Users_ByName(), Orders_ByCompany()], store)
+    store.maintenance.send(StopIndexOperation("users/byname"))
+    status = store.maintenance.send(GetIndexingStatusOperation())
+    assert status.status == "Running"
+    assert status.indexes == [("Orders/ByCompany", "Running"), ("Users/ByName", "Paused")]
+    _save(store, ("users/1", _user("Ada", "L", 36)))
+    with store.open_session() as session:
+        assert len(list(session.query_index("Users/ByName"))) == 1
+    store.maintenance.send(StopIndexingOperation())
+    status = store.maintenance.send(GetIndexingStatusOperation())
+    assert status.status == "Paused" and {s for _, s in status.indexes} == {"Paused"}
+    store.maintenance.send(StartIndexingOperation())
+    status = store.maintenance.send(GetIndexingStatusOperation())
+    assert {s for _, s in status.indexes} == {"Running"}
+    store.maintenance.send(StopIndexOperation("Users/ByName"))
+    store.maintenance.send(StartIndexOperation("Users/ByName"))
+    assert store.maintenance.send(GetIndexingStatusOperation()).indexes[1][1] == "Running"
+    with pytest.raises(IndexDoesNotExistError):
+        store.maintenance.send(StopIndexOperation("Nope"))
+
+
+def test_index_has_changed(store: DocumentStore) -> None:
+    task = Users_ByName()
+    definition = task.create_index_definition()
+    assert store.maintenance.send(IndexHasChangedOperation(definition))
+    task.execute(store)
+    assert not store.maintenance.send(IndexHasChangedOperation(definition))
+    definition.priority = IndexPriority.HIGH  # not a change that builds it again
+    assert not store.maintenance.send(IndexHasChangedOperation(definition))
+    definition.maps = {"from u in docs.Users select new { u.Age }"}
+    assert store.maintenance.send(IndexHasChangedOperation(definition))
