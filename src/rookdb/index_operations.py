@@ -32,6 +32,7 @@ __all__ = [
     "GetIndexesOperation",
     "GetIndexesStatisticsOperation",
     "GetIndexingStatusOperation",
+    "GetTermsOperation",
     "IndexHasChangedOperation",
     "IndexingStatus",
     "PutIndexResult",
@@ -163,6 +164,23 @@ class IndexHasChangedOperation(MaintenanceOperation[bool]):
 
     def execute(self, storage: Storage) -> bool:
         return storage.index_has_changed(self.definition)
+
+
+class GetTermsOperation(MaintenanceOperation[list[str]]):
+    """The terms of ``field`` in index ``name``, after ``from_value``, at most ``page_size``
+    (1024 when None): its distinct values as RavenDB's default analyzer keeps them (text
+    lower-cased), sorted (``Storage.index_terms``)."""
+
+    def __init__(
+        self, name: str, field: str, from_value: str | None = None, page_size: int | None = None
+    ) -> None:
+        if field is None:
+            raise ValueError("field cannot be None")
+        self.name, self.field = name, field
+        self.from_value, self.page_size = from_value, page_size or 1024
+
+    def execute(self, storage: Storage) -> list[str]:
+        return storage.index_terms(self.name, self.field, self.from_value, self.page_size)
 
 
 class _Running(MaintenanceOperation[None]):

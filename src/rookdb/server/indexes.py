@@ -31,7 +31,8 @@
   ``{"Status", "Indexes": [{"Name", "Status"}]}``. ``POST /admin/indexes/stop`` and
   ``/start`` (``?name=``: one index, ``StopIndexOperation``; without: indexing,
   ``StopIndexingOperation``): 204; a stopped index is still maintained (never stale) and
-  only reported ``Paused``.
+  only reported ``Paused``. ``GET /indexes/terms?name=&field=&fromValue=&pageSize=``
+  (``GetTermsOperation``): ``{"Terms": [...]}``.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ __all__ = [
     "index_errors",
     "index_has_changed",
     "index_statistics",
+    "index_terms",
     "indexes",
     "indexing_status",
     "put_indexes",
@@ -188,6 +190,20 @@ async def index_has_changed(server: _Server, request: Request) -> Response:
     definition = IndexDefinition.from_json(await server.body(request))
     changed = await run_in_threadpool(storage.index_has_changed, definition)
     return json_response({"Changed": changed})
+
+
+async def index_terms(server: _Server, request: Request) -> Response:
+    storage = server.storage(request, write=False)
+    params = request.query_params
+    field = params.get("field")
+    if not field:
+        raise ConfigurationError("this route takes the field (?field=)")
+    size = params.get("pageSize") or "1024"
+    page_size = parse_count(size, "pageSize")
+    terms = await run_in_threadpool(
+        storage.index_terms, _name(request), field, params.get("fromValue") or None, page_size
+    )
+    return json_response({"Terms": terms})
 
 
 async def indexing_status(server: _Server, request: Request) -> Response:

@@ -251,6 +251,16 @@ class Storage(abc.ABC):
         (``Paused``). ``IndexDoesNotExistError`` for a name no index has."""
         raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
 
+    def index_terms(
+        self, name: str, field: str, from_value: str | None = None, page_size: int = 1024
+    ) -> list[str]:
+        """The terms of ``field`` in index ``name`` (RavenDB's ``GetTermsOperation``): its
+        distinct values in the entries (a map-reduce index's: in its results) as RavenDB's
+        default analyzer keeps them (text lower-cased, numbers and booleans as text, each
+        item of a list; nulls none), sorted, those after ``from_value``, ``page_size`` of
+        them."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
     def indexing_status(self) -> dict[str, Any]:
         """RavenDB's ``IndexingStatus``: ``{"Status": "Running"|"Paused", "Indexes":
         [{"Name", "Status"}]}`` (``set_indexing_running``)."""

@@ -96,6 +96,16 @@ class HttpIndexes(Storage):
         params = None if name is None else {"name": name}
         self._client.request("POST", f"{self._path}/admin/indexes/{verb}", params=params)
 
+    def index_terms(
+        self, name: str, field: str, from_value: str | None = None, page_size: int = 1024
+    ) -> list[str]:
+        params = {"name": name, "field": field, "fromValue": from_value or ""}
+        params["pageSize"] = str(page_size)
+        body = self._client.request("GET", f"{self._path}/indexes/terms", params=params)
+        if not isinstance(body, dict) or not isinstance(body.get("Terms"), list):
+            raise ProtocolError("the server's answer to terms has no Terms")
+        return [str(t) for t in body["Terms"]]
+
     def indexing_status(self) -> dict[str, Any]:
         body = self._client.request("GET", f"{self._path}/indexes/status")
         if not isinstance(body, dict) or not isinstance(body.get("Indexes"), list):

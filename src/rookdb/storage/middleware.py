@@ -128,6 +128,11 @@ class MiddlewareStorage(Storage):
     def set_indexing_running(self, running: bool, name: str | None = None) -> None:
         self.inner.set_indexing_running(running, name)
 
+    def index_terms(
+        self, name: str, field: str, from_value: str | None = None, page_size: int = 1024
+    ) -> list[str]:
+        return self.inner.index_terms(name, field, from_value, page_size)
+
     def indexing_status(self) -> dict[str, Any]:
         return self.inner.indexing_status()
 

@@ -234,6 +234,27 @@ class IndexesStorage:
                 paused.add(key)
             conn.execute(self._sql.put_meta, (_PAUSED, orjson.dumps(sorted(paused)).decode()))
 
+    def index_terms(
+        self, name: str, field: str, from_value: str | None = None, page_size: int = 1024
+    ) -> list[str]:
+        sql = self._index_sql
+        with self._errors("read an index's terms"), self._connection() as conn:
+            row = self._index_row(conn, name)
+            index_id = int(row[0])
+            index = self._compiled(conn, index_id, _definition(row[2]))
+            source = sql.result_source if index.is_map_reduce else sql.entry_source
+            rows = conn.execute(f"SELECT raw FROM {source}", (index_id,)).fetchall()
+        terms: set[str] = set()
+        for (raw,) in rows:
+            entry = orjson.loads(_text(raw))
+            value = entry.get(field) if isinstance(entry, dict) else None
+            for item in value if isinstance(value, list) else [value]:
+                term = _term(item)
+                if term is not None:
+                    terms.add(term)
+        after = sorted(t for t in terms if from_value is None or t > from_value)
+        return after[:page_size]
+
     def indexing_status(self) -> dict[str, Any]:
         with self._errors("read the indexing status"), self._connection() as conn:
             paused = set(self._paused(conn))
@@ -545,6 +566,15 @@ class IndexesStorage:
             index_timestamp=_utc_now(),
         )
         return QueryResult(records, included, stats, projections)
+
+
+def _term(value: Any) -> str | None:
+    """``value`` as a term of RavenDB's default analyzer (``index_terms``), None for none."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value.lower() if isinstance(value, str) else str(value)
 
 
 #: The ``meta`` row of the indexes stopped (lower-cased names; ``_ALL``: indexing as a whole).

@@ -37,6 +37,7 @@ from rookdb.operations import (
     GetIndexNamesOperation,
     GetIndexOperation,
     GetIndexStatisticsOperation,
+    GetTermsOperation,
     IndexHasChangedOperation,
     PutIndexesOperation,
     ResetIndexOperation,
@@ -531,3 +532,21 @@ def test_index_has_changed(store: DocumentStore) -> None:
     assert not store.maintenance.send(IndexHasChangedOperation(definition))
     definition.maps = {"from u in docs.Users select new { u.Age }"}
     assert store.maintenance.send(IndexHasChangedOperation(definition))
+
+
+def test_the_terms_of_an_index_field(store: DocumentStore) -> None:
+    # RavenDB's GetTermsOperation: distinct values as its default analyzer keeps them (text
+    # lower-cased), sorted, paged after a value.
+    Users_ByName().execute(store)
+    _save(
+        store,
+        ("users/1", _user("Ada", "L", 36)),
+        ("users/2", _user("Bob", "M", 41)),
+        ("users/3", _user("ada", "l", 36)),
+    )
+    assert store.maintenance.send(GetTermsOperation("Users/ByName", "Name")) == ["ada l", "bob m"]
+    assert store.maintenance.send(GetTermsOperation("Users/ByName", "Age")) == ["36", "41"]
+    page = GetTermsOperation("Users/ByName", "Name", "ada l", 5)
+    assert store.maintenance.send(page) == ["bob m"]
+    with pytest.raises(IndexDoesNotExistError):
+        store.maintenance.send(GetTermsOperation("Nope", "Name"))
