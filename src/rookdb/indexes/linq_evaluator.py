@@ -62,6 +62,11 @@ def _located(node: ast.Node, function: Fn) -> Fn:
     return located
 
 
+def negate(value: Any) -> Any:
+    """Unary ``-``: a dynamic null stays null (its own operator), a number is negated."""
+    return None if value is None else arithmetic("-", 0, value)
+
+
 class _Compiler:
     def __init__(self, text: str, root: str) -> None:
         self.text = text
@@ -216,7 +221,7 @@ class _Compiler:
         if node.op == "!":
             return lambda env: not truth(operand(env), "the operand of !")
         if node.op == "-":
-            return lambda env: arithmetic("-", 0, operand(env))
+            return lambda env: negate(operand(env))
         return operand
 
     def binary(self, node: ast.Binary, scope: frozenset[str]) -> Fn:

@@ -433,7 +433,8 @@ def test_a_document_that_changes_collection_moves_between_indexes(store: Documen
 
 
 def test_runtime_failures_of_a_map_are_index_errors(store: DocumentStore) -> None:
-    # As RavenDB: an integer division by zero, or a method that fails on its value, is an
+    # As RavenDB: an integer division by zero, a null on the right of an operator whose left
+    # is a value (C#'s binder finds no operator), or a method that fails on its value, is an
     # indexing error recorded against the index for that document, which gets no entry; the
     # write succeeds and other documents are indexed. A method called on a missing member is
     # null, not a failure (RavenDB's dynamic null propagates).
@@ -453,17 +454,18 @@ def test_runtime_failures_of_a_map_are_index_errors(store: DocumentStore) -> Non
         ("orders/1", {**_order("a", 10), "Lines": 2, "Code": "abc"}),
         ("orders/2", {**_order("a", 10), "Lines": 0, "Code": "abc"}),  # 10 / 0
         ("orders/3", {**_order("a", 10), "Lines": 5, "Code": "a"}),  # "a".Substring(2)
+        ("orders/4", {**_order("a", 10), "Code": "abc"}),  # 10 / null (no Lines)
     )
     with store.open_session() as session:
         assert len(list(session.query_index("Orders/Odd"))) == 1
         found = session.query_index("Orders/Odd").where_equals("Per", 5)
         assert [d["Code"] for d in found.where_equals("Upper", None)] == ["abc"]
     (errors,) = store.maintenance.send(GetIndexErrorsOperation(["Orders/Odd"]))
-    assert errors.count == 2
-    assert sorted(e["Document"] for e in errors.errors) == ["orders/2", "orders/3"]
+    assert errors.count == 3
+    assert sorted(e["Document"] for e in errors.errors) == ["orders/2", "orders/3", "orders/4"]
     assert all(e["Action"] == "Map" for e in errors.errors)
     stats = store.maintenance.send(GetIndexStatisticsOperation("Orders/Odd"))
-    assert stats.errors_count == 2 and stats.entries_count == 1
+    assert stats.errors_count == 3 and stats.entries_count == 1
 
 
 def test_lock_modes_and_priority(store: DocumentStore) -> None:
