@@ -149,6 +149,8 @@ def _statistics(item: Any) -> IndexStatistics:
             errors_count=int(item["ErrorsCount"]),
             created=str(item["CreatedTimestamp"]),
             is_stale=bool(item["IsStale"]),
+            lock_mode=str(item.get("LockMode") or "Unlock"),
+            priority=str(item.get("Priority") or "Normal"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ProtocolError(f"the server's index statistics: {exc}") from exc

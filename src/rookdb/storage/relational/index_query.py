@@ -435,6 +435,8 @@ class IndexesStorage:
                             errors_count=int(row[6]),
                             created=str(row[5]),
                             is_stale=str(row[3]) == BUILDING,
+                            lock_mode=(definition.lock_mode or IndexLockMode.UNLOCK).value,
+                            priority=(definition.priority or IndexPriority.NORMAL).value,
                         )
                     )
         return out

@@ -483,6 +483,8 @@ def test_lock_modes_and_priority(store: DocumentStore) -> None:
     kept = store.maintenance.send(GetIndexOperation("Users/ByName"))
     assert kept is not None and "First" in next(iter(kept.maps))
     assert kept.lock_mode is IndexLockMode.LOCKED_IGNORE and kept.priority is IndexPriority.HIGH
+    stats = store.maintenance.send(GetIndexStatisticsOperation("Users/ByName"))
+    assert (stats.lock_mode, stats.priority) == ("LockedIgnore", "High")
     assert store.maintenance.send(GetIndexStatisticsOperation("Users/ByName")).entries_count == 1
     store.maintenance.send(SetIndexesLockOperation(IndexLockMode.LOCKED_ERROR, "Users/ByName"))
     other = IndexDefinition(name="Other", maps={"from u in docs.Users select new { u.Age }"})
