@@ -41,7 +41,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from rookdb import rql_time
+from rookdb import facet_rql, rql_time
 from rookdb.errors import InvalidIdError, QueryError
 from rookdb.ids import validate_collection_name
 from rookdb.paths import parse_field_path
@@ -113,6 +113,7 @@ class _Parser:
         self.index = 0
         self.nesting = 0  # parentheses and nots open around the current token
         self.alias: str | None = None  # from X as x: x.Name is the field Name
+        self.facets: tuple[facet_rql.FacetSpec, ...] = ()  # select facet(...) (facet_rql)
 
     # -- tokens ------------------------------------------------------------------------------
 
@@ -474,6 +475,8 @@ class _Parser:
             distinct = self.keyword("distinct")
             if self.op("*") or self.whole_document():
                 distinct = False
+            elif facet_rql.starts_facets(self):
+                self.facets = facet_rql.parse_facets(self)
             else:
                 self.select_item(select, select_as)
                 while self.op(","):
@@ -742,7 +745,11 @@ def parse(text: str, parameters: Mapping[str, Any] | None = None) -> Query:
         raise QueryError("an RQL query is a str")
     if text.lstrip()[:8].lower() == "declare ":  # before the lexer meets the function's body
         raise error_at("declare (a JavaScript function) is not supported by rookdb", text, 0)
-    return _Parser(text, parameters or {}).query()
+    parser = _Parser(text, parameters or {})
+    query = parser.query()
+    if parser.facets:  # their query is facet_rql.parse_facet_query's
+        raise error_at("select facet() counts results: run it with aggregate_by()", text, 0)
+    return query
 
 
 T = TypeVar("T")

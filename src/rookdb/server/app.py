@@ -38,6 +38,8 @@ from rookdb.errors import (
     DatabaseDoesNotExistError,
     RookError,
 )
+from rookdb.facet_compute import encode_answer
+from rookdb.facet_rql import FacetQuery
 from rookdb.ids import (
     validate_database_name,
 )
@@ -248,7 +250,12 @@ class _Server:
 
     async def queries(self, request: Request) -> Response:
         storage = self.storage(request, write=False)
-        query = query_read(await self.body(request)).query
+        read = query_read(await self.body(request))
+        if isinstance(read, FacetQuery):  # select facet(...): counted, no documents
+            found = await run_in_threadpool(storage.facets, *read)
+            answer = {**encode_answer(found), "LastQueryTime": last_modified_now()}
+            return json_response({**answer, "NodeTag": protocol.SERVER_TAG})
+        query = read.query
         result = await run_in_threadpool(storage.query, query)
         return json_response(self.query_answer(request, query, result))
 

@@ -24,10 +24,11 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 
+from rookdb import facet_compute
 from rookdb._types import assert_never
 from rookdb.errors import ConcurrencyError, ConfigurationError
 from rookdb.ids import validate_hilo_tag
@@ -57,6 +58,10 @@ from rookdb.storage.records import (
     document_key,
 )
 from rookdb.storage.relational import hilo, query_stream
+
+if TYPE_CHECKING:
+    from rookdb.facet_compute import FacetAnswer
+    from rookdb.facet_rql import FacetSpec
 from rookdb.storage.relational.attachments import AttachmentsStorage
 from rookdb.storage.relational.auto_indexes import (
     RegistryCache,
@@ -320,6 +325,11 @@ class RelationalStorage(IndexesStorage, AttachmentsStorage, RevisionsStorage, Co
             return self._index_stream(check_streamable(query))
         indexes = self._prepare_indexes(check_streamable(query))
         return QueryStream(query_stream.rows(self, query, indexes))
+
+    def facets(self, query: Query, facets: Sequence[FacetSpec]) -> FacetAnswer:
+        if query.index_name is None:  # the documents, streamed
+            return super().facets(query, facets)
+        return facet_compute.run(self, query, facets, self._index_rows)
 
     def query(self, query: Query) -> QueryResult:
         if query.index_name is not None:  # user-defined indexes (``relational.index_query``)

@@ -1,0 +1,280 @@
+"""Computing facets: one streamed pass in Python over a query's matching results.
+
+Why one pass in Python, not one SQL ``GROUP BY`` per facet: a query asks several facets at
+once (terms of a field, ranges, sums of other fields), and one pass over the matching rows
+answers them all, where SQL would read the rows once per facet. The pass also keeps one
+semantics on every backend (SQLite, PostgreSQL, and the server behind ``http``) with no
+dialect to keep in step: RavenDB's terms (text in lower case, an array counting each of its
+values once per result), its typed range comparisons (``rookdb.evaluate.matches``, the
+reference every backend's where clause is tested against) and its numbers for sums. The
+where clause still runs in the database, with its indexes: only matching rows reach Python,
+streamed, so memory grows with the number of terms, not of results.
+
+The rows are the query's documents, or for ``from index`` the index's entries (a map
+index's) or results (a map-reduce index's), as RavenDB counts its index entries.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import orjson
+
+from rookdb.errors import ProtocolError
+from rookdb.evaluate import candidates, matches
+from rookdb.facet_rql import FacetSpec, setup_specs
+from rookdb.protocol_statistics import decode_statistics, encode_statistics
+from rookdb.query_ast import Query, QueryStatistics
+from rookdb.storage.records import DocumentRecord, document_key
+
+if TYPE_CHECKING:
+    from rookdb.storage.base import Storage
+
+__all__ = [
+    "FacetAnswer",
+    "compute",
+    "counted_query",
+    "decode_answer",
+    "encode_answer",
+    "resolve_setups",
+    "run",
+    "term_of",
+]
+
+
+class FacetAnswer(NamedTuple):
+    """What a facet query returns: each facet's result in RavenDB's JSON (``Name``,
+    ``Values``, ``RemainingTerms``, ``RemainingTermsCount``, ``RemainingHits``) and the
+    statistics of the query counted (``total_results``: the rows it matched)."""
+
+    results: list[dict[str, Any]]
+    statistics: QueryStatistics
+
+
+def resolve_setups(
+    facets: Sequence[FacetSpec], load: Callable[[str], Any]
+) -> tuple[FacetSpec, ...]:
+    """``facets`` with each ``facet(id('...'))`` replaced by the facets of its ``FacetSetup``
+    document (``load``: the document's JSON by id, None if it does not exist)."""
+    resolved: list[FacetSpec] = []
+    for facet in facets:
+        if facet.setup_id is None:
+            resolved.append(facet)
+        else:
+            resolved.extend(setup_specs(load(facet.setup_id), facet.setup_id))
+    return tuple(resolved)
+
+
+def term_of(value: Any) -> str | None:
+    """A value's term, as RavenDB's index writes it: text in lower case, numbers as JSON
+    writes them, ``true``/``false``; None for null and for objects (no term)."""
+    if isinstance(value, str):
+        return value.lower()
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return orjson.dumps(value).decode()
+    return None
+
+
+class _Tally:
+    """The count of one term or range, and per aggregated field its numbers."""
+
+    __slots__ = ("count", "numbers")
+
+    def __init__(self, fields: int) -> None:
+        self.count = 0
+        self.numbers: list[list[float]] = [[] for _ in range(fields)]
+
+
+def _numbers(row: Any, field: str) -> list[float]:
+    return [
+        float(v)
+        for v in candidates(row, field)
+        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+    ]
+
+
+def compute(
+    facets: Sequence[FacetSpec], rows: Iterable[Any], total: int | None = None
+) -> tuple[list[dict[str, Any]], int]:
+    """Every facet of ``facets`` (setups resolved) over ``rows`` (JSON objects), in one pass;
+    the results in RavenDB's JSON and the number of rows."""
+    plans = [_fields(f) for f in facets]
+    tallies: list[dict[str, _Tally]] = [{} for _ in facets]
+    seen = 0
+    for row in rows:
+        seen += 1
+        for facet, fields, tally in zip(facets, plans, tallies, strict=True):
+            if facet.ranges:
+                keys = [r.name for r in facet.ranges if matches(row, r.predicate)]
+            else:
+                assert facet.field is not None
+                terms = (term_of(v) for v in candidates(row, facet.field))
+                keys = list(dict.fromkeys(t for t in terms if t is not None))
+            if not keys:
+                continue
+            numbers = [_numbers(row, field) for field in fields]
+            for key in keys:
+                found = tally.get(key)
+                if found is None:
+                    found = tally[key] = _Tally(len(fields))
+                found.count += 1
+                for held, more in zip(found.numbers, numbers, strict=True):
+                    held.extend(more)
+    results = [_result(f, fields, t) for f, fields, t in zip(facets, plans, tallies, strict=True)]
+    return results, seen if total is None else total
+
+
+def _fields(facet: FacetSpec) -> list[str]:
+    """The fields a facet aggregates, each once, in the order first named."""
+    return list(dict.fromkeys(a.field for a in facet.aggregations))
+
+
+def _result(facet: FacetSpec, fields: list[str], tally: dict[str, _Tally]) -> dict[str, Any]:
+    if facet.ranges:  # every range, in order, counted or not
+        keys = [r.name for r in facet.ranges]
+        page, rest = keys, []
+    else:
+        keys = sorted(tally, key=_sort_key(facet.paging.sort, tally))
+        start = facet.paging.start
+        end = start + facet.paging.page_size
+        page, rest = keys[start:end], keys[end:]
+    values: list[dict[str, Any]] = []
+    for key in page:
+        found = tally.get(key) or _Tally(len(fields))
+        values.extend(_values(facet, fields, key, found))
+    return {
+        "Name": facet.name,
+        "Values": values,
+        "RemainingTerms": rest if facet.paging.include_remaining_terms else [],
+        "RemainingTermsCount": len(rest),
+        "RemainingHits": sum(tally[k].count for k in rest),
+    }
+
+
+def _sort_key(sort: str, tally: dict[str, _Tally]) -> Callable[[str], Any]:
+    """Terms in the order ``sort`` (a ``FacetTermSortMode`` value) asks; ties by term."""
+    if sort == "ValueDesc":
+        return _Descending
+    if sort == "CountAsc":
+        return lambda term: (tally[term].count, term)
+    if sort == "CountDesc":
+        return lambda term: (-tally[term].count, term)
+    return lambda term: term
+
+
+class _Descending(str):
+    """A term that sorts in reverse."""
+
+    __slots__ = ()
+
+    def __lt__(self, other: str) -> bool:
+        return str.__gt__(self, other)
+
+
+def _values(facet: FacetSpec, fields: list[str], key: str, found: _Tally) -> list[dict[str, Any]]:
+    """The values of one term or range: one, or one per aggregated field (named by it)."""
+    if not fields:
+        return [_value(None, key, found.count)]
+    out = []
+    for field, numbers in zip(fields, found.numbers, strict=True):
+        asked = [a for a in facet.aggregations if a.field == field]
+        name = next((a.display_name for a in asked if a.display_name), field)
+        kinds = {a.kind for a in asked}
+        value = _value(name, key, found.count)
+        if "Sum" in kinds:
+            value["Sum"] = math.fsum(numbers)
+        if "Min" in kinds:
+            value["Min"] = min(numbers, default=None)
+        if "Max" in kinds:
+            value["Max"] = max(numbers, default=None)
+        if "Average" in kinds:
+            value["Average"] = math.fsum(numbers) / len(numbers) if numbers else None
+        out.append(value)
+    return out
+
+
+def _value(name: str | None, key: str, count: int) -> dict[str, Any]:
+    return {
+        "Name": name,
+        "Range": key,
+        "Count": count,
+        "Sum": None,
+        "Max": None,
+        "Min": None,
+        "Average": None,
+    }
+
+
+def counted_query(query: Query) -> Query:
+    """``query`` as facets count it: every result it matches, unordered and unprojected."""
+    return dataclasses.replace(
+        query,
+        order_by=(),
+        skip=0,
+        take=None,
+        includes=(),
+        select=(),
+        distinct=False,
+        select_as=(),
+        counters=(),
+    )
+
+
+def run(
+    storage: Storage,
+    query: Query,
+    facets: Sequence[FacetSpec],
+    rows: Callable[[Query], tuple[QueryStatistics, Iterable[Any]]] | None = None,
+) -> FacetAnswer:
+    """``facets`` of ``query`` on ``storage``: its setups read, then the rows ``rows`` gives
+    (the query's statistics and rows; by default its documents, streamed) counted."""
+    started = time.perf_counter()
+
+    def load(document_id: str) -> Any:
+        found = storage.get([document_id]).documents.get(document_key(document_id))
+        return None if found is None else orjson.loads(found.data)
+
+    resolved = resolve_setups(facets, load)
+    plain = counted_query(query)
+    if rows is None:
+        stream = storage.stream_query(plain)
+        statistics: QueryStatistics = stream.statistics
+        with stream:
+            results, total = compute(resolved, (orjson.loads(r.data) for r in _records(stream)))
+    else:
+        statistics, found = rows(plain)
+        results, total = compute(resolved, found)
+    elapsed = (time.perf_counter() - started) * 1000
+    return FacetAnswer(
+        results,
+        dataclasses.replace(statistics, total_results=total, duration_in_ms=elapsed),
+    )
+
+
+def _records(stream: Iterable[Any]) -> Iterable[Any]:
+    for row in stream:
+        assert isinstance(row, DocumentRecord)  # counted_query selects nothing
+        yield row
+
+
+def encode_answer(answer: FacetAnswer) -> dict[str, Any]:
+    """A ``/queries`` answer to a facet query, as RavenDB gives it: ``Results`` the facets'
+    results, and the statistics of the query counted."""
+    return {"Results": answer.results, "Includes": {}, **encode_statistics(answer.statistics)}
+
+
+def decode_answer(body: Any) -> FacetAnswer:
+    """``encode_answer``'s body back; ``ProtocolError`` where it is not one."""
+    try:
+        results = body["Results"]
+        if not all(isinstance(r, dict) and isinstance(r.get("Values"), list) for r in results):
+            raise TypeError("a facet's result is an object with Values")
+        return FacetAnswer(list(results), decode_statistics(body))
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise ProtocolError(f"the server's facet answer is malformed: {exc}") from exc
