@@ -188,6 +188,9 @@ def _facet(parser: _Parser) -> FacetSpec:
             )
     if field is None and not ranges:
         raise error_at("facet() names a field or ranges of one", parser.text, start.position)
+    if len({_range_field(r.predicate) for r in ranges}) > 1:
+        message = "the ranges of a facet are all of one field"
+        raise error_at(message, parser.text, start.position)
     display = _alias(parser)
     return FacetSpec(field, tuple(ranges), display, tuple(aggregations), paging)
 
