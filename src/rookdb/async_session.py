@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from rookdb import saving
 from rookdb.async_advanced import AsyncAdvanced, AsyncDocumentCounters
 from rookdb.errors import OutcomeUnknownError
+from rookdb.facet_query import AggregationDocumentQuery, AsyncAggregationDocumentQuery
 from rookdb.includes import LoaderWithInclude
 from rookdb.query import count_of, first_of, single_of
 from rookdb.storage.async_storage import AsyncStorage
@@ -213,6 +214,8 @@ class AsyncDocumentQuery(Generic[T]):
             if got is self._query or type(got) is type(self._query):
                 self._query = got
                 return self
+            if isinstance(got, AggregationDocumentQuery):  # aggregate_by: awaited too
+                return AsyncAggregationDocumentQuery(self._session, got)
             return got
 
         return build

@@ -20,12 +20,13 @@ from rookdb.lazy import LazyOperation
 from rookdb.query import query_value
 
 if TYPE_CHECKING:
+    from rookdb.async_session import AsyncDocumentSession
     from rookdb.facet_compute import FacetAnswer
     from rookdb.lazy import Lazy
     from rookdb.query import DocumentQuery
     from rookdb.storage.records import Read, ReadResult
 
-__all__ = ["AggregationDocumentQuery"]
+__all__ = ["AggregationDocumentQuery", "AsyncAggregationDocumentQuery"]
 
 T = TypeVar("T")
 
@@ -132,3 +133,42 @@ class _LazyFacets(LazyOperation):
 
     def handle(self, result: ReadResult | None) -> None:
         self.result = self._query._results(self._executor._execute_facets(self._facet_query))
+
+
+class AsyncAggregationDocumentQuery(Generic[T]):
+    """``AggregationDocumentQuery`` of an async session's query: ``await execute()``.
+    (``execute_lazy`` is the sync session's only.)"""
+
+    def __init__(self, session: AsyncDocumentSession, inner: AggregationDocumentQuery[T]) -> None:
+        self._session = session
+        self._inner = inner
+
+    def and_aggregate_by(self, builder_or_facet: FacetArgument) -> AsyncAggregationDocumentQuery[T]:
+        self._inner.and_aggregate_by(builder_or_facet)
+        return self
+
+    def and_aggregate_by_facets(
+        self, facets: Sequence[FacetBase]
+    ) -> AsyncAggregationDocumentQuery[T]:
+        self._inner.and_aggregate_by_facets(facets)
+        return self
+
+    def and_aggregate_using(self, facet_setup_document_id: str) -> AsyncAggregationDocumentQuery[T]:
+        self._inner.and_aggregate_using(facet_setup_document_id)
+        return self
+
+    def to_facet_query(self) -> FacetQuery:
+        return self._inner.to_facet_query()
+
+    def __str__(self) -> str:
+        return str(self._inner)
+
+    async def execute(self) -> dict[str, FacetResult]:
+        """``AggregationDocumentQuery.execute``, awaited: one request."""
+        facet_query = self._inner.to_facet_query()
+        session = self._session.session
+        session._before_query(facet_query.query)
+        session._request()
+        storage = session._storage
+        answer = await self._session._storage.call(storage.facets, *facet_query)
+        return self._inner._results(answer)

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from rookdb.async_advanced import AsyncAdvanced, AsyncStream
 from rookdb.async_session import AsyncDocumentQuery, AsyncDocumentSession
+from rookdb.facet_query import AsyncAggregationDocumentQuery
 from rookdb.includes import LoaderWithInclude
 from rookdb.store import DocumentStore
 
@@ -216,6 +217,8 @@ class BlockingQuery:
             got = attribute(*args, **kwargs)
             if isinstance(got, Coroutine):
                 return self._loop.run(got)
+            if isinstance(got, AsyncAggregationDocumentQuery):  # its execute() waited for too
+                return BlockingQuery(got, self._loop)  # type: ignore[arg-type]
             return self if got is self._query else got
 
         return call

@@ -50,6 +50,7 @@ ASYNC_MODE_MODULES = frozenset(
         "test_session_counters",
         "test_attachments",
         "test_streaming",
+        "test_facets",
     }
 )
 
