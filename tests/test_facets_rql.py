@@ -82,7 +82,7 @@ def test_bad_facets_are_query_errors(text: str, message: str) -> None:
 
 
 def test_a_plain_parse_refuses_facets() -> None:
-    with pytest.raises(QueryError, match="aggregate_by"):
+    with pytest.raises(QueryError, match="execute_aggregation"):
         parse("from A select facet(a)")
 
 

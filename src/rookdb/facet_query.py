@@ -14,8 +14,14 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from rookdb.errors import QueryError
-from rookdb.facet_rql import FacetQuery, FacetSpec, facet_spec, print_facet_query
-from rookdb.facets import FacetBase, FacetBuilder, FacetResult
+from rookdb.facet_rql import (
+    FacetQuery,
+    FacetSpec,
+    facet_spec,
+    parse_facet_query,
+    print_facet_query,
+)
+from rookdb.facets import FacetBase, FacetBuilder, FacetOptions, FacetResult
 from rookdb.lazy import LazyOperation
 from rookdb.query import query_value
 
@@ -23,12 +29,15 @@ if TYPE_CHECKING:
     from rookdb.async_session import AsyncDocumentSession
     from rookdb.facet_compute import FacetAnswer
     from rookdb.lazy import Lazy
-    from rookdb.query import DocumentQuery
+    from rookdb.query import DocumentQuery, QueryExecution
     from rookdb.storage.records import Read, ReadResult
 
-__all__ = ["AggregationDocumentQuery", "AsyncAggregationDocumentQuery"]
+__all__ = ["AggregationDocumentQuery", "AsyncAggregationDocumentQuery", "FacetResults"]
 
 T = TypeVar("T")
+
+#: What an aggregation query's ``execute()`` gives: each facet's result by its name.
+FacetResults = dict[str, FacetResult]
 
 #: What ``aggregate_by`` takes: a facet, or a function that builds one with a ``FacetBuilder``.
 FacetArgument = FacetBase | Callable[[FacetBuilder[Any]], Any]
@@ -96,23 +105,52 @@ class AggregationDocumentQuery(Generic[T]):
     def _executor(self) -> FacetExecutor:
         return self._source._executor  # type: ignore[return-value]
 
-    def _results(self, answer: FacetAnswer) -> dict[str, FacetResult]:
-        for callback in self._source._statistics_callbacks:
-            callback(answer.statistics)
-        results = [FacetResult.from_json(r) for r in answer.results]
-        return {r.name: r for r in results}
+    def _results(self, answer: FacetAnswer) -> FacetResults:
+        return _results(answer, self._source)
 
-    def execute(self) -> dict[str, FacetResult]:
+    def execute(self) -> FacetResults:
         """Run it: each facet's name to its ``FacetResult``; one request."""
         return self._results(self._executor()._execute_facets(self.to_facet_query()))
 
     def execute_lazy(
-        self, on_eval: Callable[[dict[str, FacetResult]], None] | None = None
-    ) -> Lazy[dict[str, FacetResult]]:
+        self, on_eval: Callable[[FacetResults], None] | None = None
+    ) -> Lazy[FacetResults]:
         """``execute()``, later (see the module's docstring)."""
         facet_query = self.to_facet_query()
         executor = self._executor()
         return executor._add_lazy(_LazyFacets(self, executor, facet_query, on_eval))
+
+
+def _results(answer: FacetAnswer, source: QueryExecution[Any]) -> FacetResults:
+    """The results of a facet query by name, after ``source``'s statistics callbacks."""
+    for callback in source._statistics_callbacks:
+        callback(answer.statistics)
+    results = [FacetResult.from_json(r) for r in answer.results]
+    return {r.name: r for r in results}
+
+
+def execute_raw(raw: QueryExecution[Any], text: str, parameters: dict[str, Any]) -> FacetResults:
+    """``raw_query(text).execute_aggregation()``: the facets its ``select facet(...)`` asks
+    for. Options are parameters holding ``FacetOptions`` (or their JSON); the other
+    parameters are values, as ``raw_query`` reads them."""
+    executor: Any = raw._executor
+    values: dict[str, Any] = {}
+    for name, value in parameters.items():
+        try:
+            if isinstance(value, FacetOptions):
+                values[name] = value.to_json()
+            elif isinstance(value, dict):
+                values[name] = value
+            elif isinstance(value, (list, tuple)):
+                values[name] = [query_value(executor, v) for v in value]
+            else:
+                values[name] = query_value(executor, value)
+        except QueryError as exc:
+            raise QueryError(f"parameter ${name}: {exc}") from None
+    facet_query = parse_facet_query(text, values)
+    if not facet_query.facets:
+        raise QueryError("execute_aggregation() runs a query that selects facets: facet(...)")
+    return _results(executor._execute_facets(facet_query), raw)
 
 
 class _LazyFacets(LazyOperation):
@@ -163,7 +201,7 @@ class AsyncAggregationDocumentQuery(Generic[T]):
     def __str__(self) -> str:
         return str(self._inner)
 
-    async def execute(self) -> dict[str, FacetResult]:
+    async def execute(self) -> FacetResults:
         """``AggregationDocumentQuery.execute``, awaited: one request."""
         facet_query = self._inner.to_facet_query()
         session = self._session.session

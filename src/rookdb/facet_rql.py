@@ -298,6 +298,15 @@ def options_paging(options: Any, where: str = "options") -> FacetPaging:
     )
 
 
+def without_facets(query: Query, parser: _Parser) -> Query:
+    """``query``, read by ``parser``, unless it selects facets: ``rql.parse`` gives queries
+    of documents only (``parse_facet_query`` reads facets)."""
+    if parser.facets:
+        message = "select facet() counts results: run it with execute_aggregation()"
+        raise error_at(message, parser.text, 0)
+    return query
+
+
 def parse_facet_query(text: str, parameters: Mapping[str, Any] | None = None) -> FacetQuery:
     """The query and facets of an RQL text; ``facets`` is empty when it selects none."""
     from rookdb.rql import _Parser  # (rookdb.rql imports this module)

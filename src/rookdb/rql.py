@@ -41,7 +41,7 @@ import re
 from collections.abc import Mapping
 from typing import Any, TypeVar
 
-from rookdb import facet_rql, rql_time
+from rookdb import facet_query, facet_rql, rql_time
 from rookdb.errors import InvalidIdError, QueryError
 from rookdb.ids import validate_collection_name
 from rookdb.paths import parse_field_path
@@ -746,10 +746,7 @@ def parse(text: str, parameters: Mapping[str, Any] | None = None) -> Query:
     if text.lstrip()[:8].lower() == "declare ":  # before the lexer meets the function's body
         raise error_at("declare (a JavaScript function) is not supported by rookdb", text, 0)
     parser = _Parser(text, parameters or {})
-    query = parser.query()
-    if parser.facets:  # their query is facet_rql.parse_facet_query's
-        raise error_at("select facet() counts results: run it with aggregate_by()", text, 0)
-    return query
+    return facet_rql.without_facets(parser.query(), parser)
 
 
 T = TypeVar("T")
@@ -780,6 +777,10 @@ class RawDocumentQuery(QueryExecution[T]):
         ``in ($name)`` and ``all in ($name)``."""
         self._parameters[name.removeprefix("$")] = value
         return self
+
+    def execute_aggregation(self) -> facet_query.FacetResults:
+        """RavenDB's: the facets of a ``select facet(...)`` query (``rookdb.facet_query``)."""
+        return facet_query.execute_raw(self, self._text, self._parameters)
 
     def to_query(self) -> Query:
         values: dict[str, Any] = {}

@@ -258,6 +258,25 @@ def test_statistics_are_those_of_the_query_counted(cameras: DocumentStore) -> No
     assert seen[0].total_results == 3
 
 
+def test_rql_facets_through_raw_query(cameras: DocumentStore) -> None:
+    options = FacetOptions()
+    options.page_size = 1
+    rql = (
+        "from Cameras where zoom >= $zoom "
+        "select facet(manufacturer, sum(cost), $options), "
+        "facet(cost < 200, cost between 200 and 500) as prices"
+    )
+    with cameras.open_session() as session:
+        query = session.advanced.raw_query(rql).add_parameter("zoom", 2)
+        results = query.add_parameter("options", options).execute_aggregation()
+        with pytest.raises(QueryError, match="selects facets"):
+            session.advanced.raw_query("from Cameras").execute_aggregation()
+    makers = results["manufacturer"]
+    assert [(v.range_, v.count_, v.sum_) for v in makers.values] == [("canon", 2, 700.5)]
+    assert (makers.remaining_terms_count, makers.remaining_hits) == (2, 3)
+    assert [v.count_ for v in results["prices"].values] == [1, 3]
+
+
 class Cameras_ByBucket(AbstractIndexCreationTask):
     def __init__(self) -> None:
         super().__init__()
