@@ -419,3 +419,47 @@ def test_facets_equal_plain_python_over_random_documents(store: DocumentStore) -
             sum(1 for x in numbers if x < 0),
             sum(1 for x in numbers if x >= 0),
         ]
+
+
+def _expected_page(
+    counts: dict[str, int], mode: FacetTermSortMode, start: int, size: int
+) -> tuple[list[str], list[str], int]:
+    """The terms of a page in ``mode``'s order (ties by term), those after it, their hits."""
+    if mode is FacetTermSortMode.VALUE_ASC:
+        ordered = sorted(counts)
+    elif mode is FacetTermSortMode.VALUE_DESC:
+        ordered = sorted(counts, reverse=True)
+    elif mode is FacetTermSortMode.COUNT_ASC:
+        ordered = sorted(counts, key=lambda t: (counts[t], t))
+    else:
+        ordered = sorted(counts, key=lambda t: (-counts[t], t))
+    rest = ordered[start + size :]
+    return ordered[start : start + size], rest, sum(counts[t] for t in rest)
+
+
+def test_paged_and_sorted_terms_equal_plain_python(store: DocumentStore) -> None:
+    rng = random.Random(7)
+    documents = [_random_document(rng) for _ in range(120)]
+    puts = [PutCommand(f"things/{i}", "Things", orjson.dumps(d)) for i, d in enumerate(documents)]
+    store._storage(store.database).apply(puts)
+    for _ in range(12):
+        low = rng.randrange(4)
+        options = FacetOptions()
+        options.term_sort_mode = rng.choice(list(FacetTermSortMode))
+        options.start = rng.randrange(4)
+        options.page_size = rng.randrange(1, 7)
+        options.include_remaining_terms = rng.random() < 0.5
+        with store.open_session() as session:
+            result = (
+                session.query(collection_name="Things")
+                .where_greater_than_or_equal("k", low)
+                .aggregate_by(lambda f, o=options: f.by_field("m").with_options(o))
+                .execute()
+            )["m"]
+        counts = {t: c[0] for t, c in _expected(documents, "m", low).items()}
+        page, rest, hits = _expected_page(
+            counts, options.term_sort_mode, options.start, options.page_size
+        )
+        assert [(v.range_, v.count_) for v in result.values] == [(t, counts[t]) for t in page]
+        assert result.remaining_terms == (rest if options.include_remaining_terms else [])
+        assert (result.remaining_terms_count, result.remaining_hits) == (len(rest), hits)
