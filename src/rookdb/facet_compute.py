@@ -5,10 +5,11 @@ once (terms of a field, ranges, sums of other fields), and one pass over the mat
 answers them all, where SQL would read the rows once per facet. The pass also keeps one
 semantics on every backend (SQLite, PostgreSQL, and the server behind ``http``) with no
 dialect to keep in step: RavenDB's terms (text in lower case, an array counting each of its
-values once per result), its typed range comparisons (``rookdb.evaluate.matches``, the
+values once per result), the typed range comparisons of ``rookdb.evaluate.matches`` (the
 reference every backend's where clause is tested against) and its numbers for sums. The
-where clause still runs in the database, with its indexes: only matching rows reach Python,
-streamed, so memory grows with the number of terms, not of results.
+where clause still runs in the database, with its indexes: only matching rows reach Python.
+A collection query's documents are streamed, so memory grows with the number of terms, not
+of results; an index query's matching entries are read whole, as its results are.
 
 The rows are the query's documents, or for ``from index`` the index's entries (a map
 index's) or results (a map-reduce index's), as RavenDB counts its index entries.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import operator
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -25,10 +27,11 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import orjson
 
 from rookdb.errors import ProtocolError
-from rookdb.evaluate import candidates, matches
-from rookdb.facet_rql import FacetSpec, setup_specs
+from rookdb.evaluate import cut
+from rookdb.facet_rql import FacetSpec, facet_field, setup_specs
+from rookdb.paths import Segment, parse_field_path, values_at
 from rookdb.protocol_statistics import decode_statistics, encode_statistics
-from rookdb.query_ast import Query, QueryStatistics
+from rookdb.query_ast import And, Between, Compare, Predicate, Query, QueryStatistics
 from rookdb.storage.records import DocumentRecord, document_key
 
 if TYPE_CHECKING:
@@ -82,21 +85,97 @@ def term_of(value: Any) -> str | None:
 
 
 class _Tally:
-    """The count of one term or range, and per aggregated field its numbers."""
+    """The count of one term or range, and per aggregated field the sum, minimum, maximum
+    and number of its numbers (running: nothing kept per result)."""
 
     __slots__ = ("count", "numbers")
 
     def __init__(self, fields: int) -> None:
         self.count = 0
-        self.numbers: list[list[float]] = [[] for _ in range(fields)]
+        self.numbers: list[_Figures] = [_Figures() for _ in range(fields)]
 
 
-def _numbers(row: Any, field: str) -> list[float]:
+class _Figures:
+    __slots__ = ("count", "high", "low", "total")
+
+    def __init__(self) -> None:
+        self.total = 0.0
+        self.count = 0
+        self.low: float | None = None
+        self.high: float | None = None
+
+    def add(self, numbers: list[float]) -> None:
+        for number in numbers:
+            self.total += number
+            self.count += 1
+            self.low = number if self.low is None else min(self.low, number)
+            self.high = number if self.high is None else max(self.high, number)
+
+
+def _candidates(row: Any, path: tuple[Segment, ...]) -> list[Any]:
+    """The values a predicate on ``path`` looks at (``rookdb.evaluate.candidates``), of a
+    path parsed once per query rather than once per row."""
+    found: list[Any] = []
+    for value in values_at(row, path):
+        if type(value) is list:
+            found.extend(value)
+        else:
+            found.append(value)
+    return found
+
+
+def _numbers(row: Any, path: tuple[Segment, ...]) -> list[float]:
     return [
-        float(v)
-        for v in candidates(row, field)
-        if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v)
+        float(v) for v in _candidates(row, path) if type(v) in (int, float) and math.isfinite(v)
     ]
+
+
+_OPS: dict[str, Callable[[Any, Any], bool]] = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+}
+
+
+def _comparable(value: Any) -> Any:
+    return cut(value) if type(value) is str else value
+
+
+def _same_kind(candidate: Any, bound: Any) -> bool:
+    if type(bound) is str:
+        return type(candidate) is str
+    return type(candidate) in (int, float)
+
+
+def range_test(predicate: Predicate) -> Callable[[list[Any]], bool]:
+    """Whether a range matches a row, given the candidates of the range's field: what
+    ``rookdb.evaluate.matches`` answers (numbers with numbers, strings with strings by code
+    point), without walking the row again for each range."""
+    if isinstance(predicate, And):
+        tests = [range_test(p) for p in predicate.items]
+        return lambda values: all(test(values) for test in tests)
+    if isinstance(predicate, Between):
+        low, high = _comparable(predicate.low), _comparable(predicate.high)
+        return lambda values: any(
+            _same_kind(c, low) and low <= _comparable(c) <= high for c in values
+        )
+    assert isinstance(predicate, Compare)
+    op, bound = _OPS[predicate.op], _comparable(predicate.value)
+    return lambda values: any(_same_kind(c, bound) and op(_comparable(c), bound) for c in values)
+
+
+class _Plan:
+    """One facet, its paths parsed and its ranges compiled once per query."""
+
+    __slots__ = ("fields", "path", "ranges", "sums")
+
+    def __init__(self, facet: FacetSpec) -> None:
+        #: The fields it aggregates, each once, in the order first named.
+        self.fields = list(dict.fromkeys(a.field for a in facet.aggregations))
+        self.sums = [parse_field_path(f) for f in self.fields]
+        self.path = parse_field_path(facet_field(facet))
+        self.ranges = [(r.name, range_test(r.predicate)) for r in facet.ranges]
 
 
 def compute(
@@ -104,35 +183,32 @@ def compute(
 ) -> tuple[list[dict[str, Any]], int]:
     """Every facet of ``facets`` (setups resolved) over ``rows`` (JSON objects), in one pass;
     the results in RavenDB's JSON and the number of rows."""
-    plans = [_fields(f) for f in facets]
+    plans = [_Plan(f) for f in facets]
     tallies: list[dict[str, _Tally]] = [{} for _ in facets]
     seen = 0
     for row in rows:
         seen += 1
-        for facet, fields, tally in zip(facets, plans, tallies, strict=True):
-            if facet.ranges:
-                keys = [r.name for r in facet.ranges if matches(row, r.predicate)]
+        for plan, tally in zip(plans, tallies, strict=True):
+            values = _candidates(row, plan.path)
+            if plan.ranges:
+                keys = [name for name, test in plan.ranges if test(values)]
             else:
-                assert facet.field is not None
-                terms = (term_of(v) for v in candidates(row, facet.field))
+                terms = (term_of(v) for v in values)
                 keys = list(dict.fromkeys(t for t in terms if t is not None))
             if not keys:
                 continue
-            numbers = [_numbers(row, field) for field in fields]
+            numbers = [_numbers(row, path) for path in plan.sums]
             for key in keys:
                 found = tally.get(key)
                 if found is None:
-                    found = tally[key] = _Tally(len(fields))
+                    found = tally[key] = _Tally(len(plan.sums))
                 found.count += 1
                 for held, more in zip(found.numbers, numbers, strict=True):
-                    held.extend(more)
-    results = [_result(f, fields, t) for f, fields, t in zip(facets, plans, tallies, strict=True)]
+                    held.add(more)
+    results = [
+        _result(f, plan.fields, t) for f, plan, t in zip(facets, plans, tallies, strict=True)
+    ]
     return results, seen if total is None else total
-
-
-def _fields(facet: FacetSpec) -> list[str]:
-    """The fields a facet aggregates, each once, in the order first named."""
-    return list(dict.fromkeys(a.field for a in facet.aggregations))
 
 
 def _result(facet: FacetSpec, fields: list[str], tally: dict[str, _Tally]) -> dict[str, Any]:
@@ -188,13 +264,13 @@ def _values(facet: FacetSpec, fields: list[str], key: str, found: _Tally) -> lis
         kinds = {a.kind for a in asked}
         value = _value(name, key, found.count)
         if "Sum" in kinds:
-            value["Sum"] = math.fsum(numbers)
+            value["Sum"] = numbers.total
         if "Min" in kinds:
-            value["Min"] = min(numbers, default=None)
+            value["Min"] = numbers.low
         if "Max" in kinds:
-            value["Max"] = max(numbers, default=None)
+            value["Max"] = numbers.high
         if "Average" in kinds:
-            value["Average"] = math.fsum(numbers) / len(numbers) if numbers else None
+            value["Average"] = numbers.total / numbers.count if numbers.count else None
         out.append(value)
     return out
 

@@ -239,6 +239,15 @@ def _is_range(predicate: Predicate) -> bool:
     return isinstance(predicate, (Compare, Between))
 
 
+def facet_field(facet: FacetSpec) -> str:
+    """The field a facet counts: its own, or its ranges'."""
+    if facet.field is not None:
+        return facet.field
+    if not facet.ranges:
+        raise QueryError("a facet names a field or ranges of one")
+    return _range_field(facet.ranges[0].predicate)
+
+
 def _range_field(predicate: Predicate) -> str:
     if isinstance(predicate, And):
         return _range_field(predicate.items[0])
