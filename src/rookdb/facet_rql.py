@@ -37,6 +37,7 @@ from rookdb.facets import (
     GenericRangeFacet,
     RangeFacet,
 )
+from rookdb.paths import parse_field_path
 from rookdb.query_ast import And, Between, Compare, Predicate, Query, Scalar, check_count
 from rookdb.rql_lexer import error_at, unquote
 
@@ -374,7 +375,9 @@ def facet_spec(facet: FacetBase, convert: Callable[[Any], Scalar]) -> FacetSpec:
 
 
 def _field_of(text: str) -> str:
-    return str(_parse_alone(text, "field", lambda parser: parser.field()))
+    """A field path as the session's API takes it (not RQL: ``select`` is a field too)."""
+    parse_field_path(text)
+    return text
 
 
 def _built_range(

@@ -45,6 +45,7 @@ __all__ = [
     "FacetSetup",
     "FacetTermSortMode",
     "FacetValue",
+    "GenericRangeFacet",
     "RangeBuilder",
     "RangeFacet",
 ]

@@ -201,6 +201,21 @@ def test_term_sort_modes(cameras: DocumentStore, mode: FacetTermSortMode, expect
     assert results["manufacturer"].remaining_terms == []
 
 
+def test_a_field_named_as_an_rql_keyword(store: DocumentStore) -> None:
+    with store.open_session() as session:
+        session.store({"select": "A", "order": 2}, "things/1")
+        session.save_changes()
+    with store.open_session() as session:
+        results = (
+            session.query()
+            .aggregate_by(lambda f: f.by_field("select"))
+            .and_aggregate_by(lambda f: f.by_ranges(RangeBuilder.for_path("order").is_less_than(3)))
+            .execute()
+        )
+    assert [(v.range_, v.count_) for v in results["select"].values] == [("a", 1)]
+    assert [(v.range_, v.count_) for v in results["order"].values] == [("order < 3", 1)]
+
+
 def test_display_names_name_the_results(cameras: DocumentStore) -> None:
     with cameras.open_session() as session:
         results = (
