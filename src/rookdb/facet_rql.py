@@ -272,6 +272,13 @@ def _written(value: Scalar) -> str:
 
 
 _MISSING = object()
+_KINDS = {kind.value: kind for kind in FacetAggregation}
+
+
+def _keys(item: dict[str, Any]) -> dict[str, Any]:
+    """An object of a stored setup by its keys as RavenDB's JSON or Python names them:
+    ``FieldName`` and ``field_name`` are both ``fieldname``."""
+    return {str(k).replace("_", "").lower(): v for k, v in item.items()}
 
 
 def options_paging(options: Any, where: str = "options") -> FacetPaging:
@@ -348,10 +355,10 @@ def facet_spec(facet: FacetBase, convert: Callable[[Any], Scalar]) -> FacetSpec:
     ``convert`` turns a range's bound into the JSON value it compares (a datetime into
     ISO 8601 text, as the session writes it)."""
     aggregations = tuple(
-        FacetAggregate(kind.value, f.name, f.display_name)
+        FacetAggregate(FacetAggregation(kind).value, f.name, f.display_name)
         for kind, fields in facet.aggregations.items()
         for f in fields
-        if kind is not FacetAggregation.NONE
+        if kind != FacetAggregation.NONE
     )
     options = facet.options
     paging = FacetPaging() if options is None else options_paging(options.to_json())
@@ -413,24 +420,44 @@ def setup_specs(document: Any, setup_id: str) -> tuple[FacetSpec, ...]:
     JSON or the Python client's field names)."""
     if not isinstance(document, dict):
         raise QueryError(f"facet setup {setup_id!r} does not exist")
-    fields = {str(k).replace("_", "").lower(): v for k, v in document.items()}
+    fields = _keys(document)
     found: list[FacetBase] = []
-    for item in fields.get("facets") or []:
+    for item in _listed(fields, "facets", setup_id):
         found.append(_setup_facet(item, setup_id, ranged=False))
-    for item in fields.get("rangefacets") or []:
+    for item in _listed(fields, "rangefacets", setup_id):
         found.append(_setup_facet(item, setup_id, ranged=True))
     if not found:
         raise QueryError(f"facet setup {setup_id!r} holds no facets")
     return tuple(facet_spec(f, lambda v: v) for f in found)
 
 
+def _text_or_none(value: Any) -> bool:
+    return value is None or isinstance(value, str)
+
+
+def _listed(fields: dict[str, Any], key: str, setup_id: str) -> list[Any]:
+    """A list of a stored setup (none if null or absent); anything else a ``QueryError``."""
+    found = fields.get(key)
+    if found is None:
+        return []
+    if not isinstance(found, list):
+        raise QueryError(f"facet setup {setup_id!r}: {key} is a list")
+    return found
+
+
 def _setup_facet(item: Any, setup_id: str, ranged: bool) -> FacetBase:
     if not isinstance(item, dict):
         raise QueryError(f"facet setup {setup_id!r}: a facet is an object")
-    fields = {str(k).replace("_", "").lower(): v for k, v in item.items()}
+    fields = _keys(item)
     facet: FacetBase
-    facet = RangeFacet(fields.get("ranges")) if ranged else Facet(fields.get("fieldname"))
-    facet.display_field_name = fields.get("displayfieldname")
+    if ranged:
+        facet = RangeFacet(_listed(fields, "ranges", setup_id))
+    else:
+        facet = Facet(fields.get("fieldname"))
+    display = fields.get("displayfieldname")
+    if not _text_or_none(display):
+        raise QueryError(f"facet setup {setup_id!r}: DisplayFieldName is a str")
+    facet.display_field_name = display
     options = fields.get("options")
     if options:
         paging = options_paging(options, f"facet setup {setup_id!r}")
@@ -438,13 +465,16 @@ def _setup_facet(item: Any, setup_id: str, ranged: bool) -> FacetBase:
         facet.options.start, facet.options.page_size = paging.start, paging.page_size
         facet.options.term_sort_mode = FacetTermSortMode(paging.sort)
         facet.options.include_remaining_terms = paging.include_remaining_terms
-    for kind, listed in (fields.get("aggregations") or {}).items():
-        for field in listed or []:
-            name = field.get("Name") if isinstance(field, dict) else field
-            display = field.get("DisplayName") if isinstance(field, dict) else None
-            if not isinstance(name, str):
+    aggregations = fields.get("aggregations") or {}
+    if not isinstance(aggregations, dict):
+        raise QueryError(f"facet setup {setup_id!r}: Aggregations is an object")
+    for kind in aggregations:
+        for field in _listed(aggregations, kind, setup_id):
+            named = _keys(field) if isinstance(field, dict) else {"name": field}
+            name, display = named.get("name"), named.get("displayname")
+            if not isinstance(name, str) or kind not in _KINDS or not _text_or_none(display):
                 raise QueryError(f"facet setup {setup_id!r}: an aggregation names its field")
-            facet._aggregate(FacetAggregation(kind), name, display)
+            facet._aggregate(_KINDS[kind], name, display)
     return facet
 
 

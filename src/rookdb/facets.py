@@ -56,8 +56,9 @@ T = TypeVar("T")
 INT_MAX = 2**31 - 1
 
 
-class FacetAggregation(enum.Enum):
-    """What a facet computes of a field besides the count."""
+class FacetAggregation(str, enum.Enum):
+    """What a facet computes of a field besides the count (a str, so that a facet's
+    ``aggregations``, keyed by these values, is stored as JSON with its ``FacetSetup``)."""
 
     NONE = "None"
     MAX = "Max"
@@ -122,12 +123,13 @@ class FacetBase:
     def __init__(self) -> None:
         self.display_field_name: str | None = None
         self.options: FacetOptions | None = None
-        self.aggregations: dict[FacetAggregation, list[FacetAggregationField]] = {}
+        #: The fields aggregated, by ``FacetAggregation`` (a key is its value, a plain str).
+        self.aggregations: dict[str, list[FacetAggregationField]] = {}
 
     def _aggregate(self, kind: FacetAggregation, path: str, display_name: str | None) -> None:
         if not isinstance(path, str) or not path.strip():
             raise QueryError("a facet aggregates a field: name it")
-        fields = self.aggregations.setdefault(kind, [])
+        fields = self.aggregations.setdefault(kind.value, [])
         field = FacetAggregationField(path, display_name)
         if field not in fields:
             fields.append(field)
@@ -158,7 +160,7 @@ class RangeFacet(FacetBase):
 
 def _base_json(facet: FacetBase) -> dict[str, Any]:
     aggregations = {
-        kind.value: [{"Name": f.name, "DisplayName": f.display_name} for f in fields]
+        kind: [{"Name": f.name, "DisplayName": f.display_name} for f in fields]
         for kind, fields in facet.aggregations.items()
     }
     found: dict[str, Any] = {

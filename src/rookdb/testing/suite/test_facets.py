@@ -19,6 +19,7 @@ import pytest
 from rookdb import DocumentStore, QueryError
 from rookdb.facets import (
     Facet,
+    FacetBuilder,
     FacetOptions,
     FacetResult,
     FacetSetup,
@@ -242,6 +243,48 @@ def test_aggregate_using_a_facet_setup_document(cameras: DocumentStore) -> None:
     assert [v.range_ for v in results["manufacturer"].values] == ["canon", "nikon"]
     assert results["manufacturer"].remaining_terms_count == 1
     assert [v.count_ for v in results["cost"].values] == [2, 4]
+
+
+def test_a_stored_setup_keeps_aggregations_and_options(cameras: DocumentStore) -> None:
+    options = FacetOptions()
+    options.term_sort_mode = FacetTermSortMode.VALUE_DESC
+    makers = Facet("manufacturer")
+    makers.options = options
+    built: FacetBuilder[Any] = FacetBuilder()  # the builder's facet, stored as it is
+    built.by_field("zoom").with_display_name("zooms").max_on("cost", "dearest")
+    prices = RangeFacet(["cost < 300"])
+    prices.display_field_name = "cheap"
+    with cameras.open_session() as session:
+        setup = FacetSetup([makers], [prices])
+        setup.facets.append(built.facet)  # type: ignore[arg-type]
+        session.store(setup, "facets/full")
+        session.save_changes()
+    with cameras.open_session() as session:
+        results = session.query(Camera).aggregate_using("facets/full").execute()
+    assert [v.range_ for v in results["manufacturer"].values] == ["sony", "nikon", "canon"]
+    dearest = {v.range_: (v.name, v.max_) for v in results["zooms"].values}
+    assert dearest["10"] == ("dearest", 900)
+    assert [v.count_ for v in results["cheap"].values] == [3]
+
+
+@pytest.mark.parametrize(
+    "setup",
+    [
+        {"Facets": 5},
+        {"Facets": [{"FieldName": "zoom", "Aggregations": ["Sum"]}]},
+        {"Facets": [{"FieldName": "zoom", "Aggregations": {"Sum": [{"Name": 3}]}}]},
+        {"Facets": [{"FieldName": "zoom", "Aggregations": {"Median": ["cost"]}}]},
+        {"RangeFacets": [{"Ranges": "cost < 3"}]},
+        {"Facets": [{"FieldName": 7}]},
+        {"Facets": [], "RangeFacets": []},
+    ],
+)
+def test_a_malformed_setup_is_a_query_error(cameras: DocumentStore, setup: Any) -> None:
+    with cameras.open_session() as session:
+        session.store(setup, "facets/malformed")
+        session.save_changes()
+    with cameras.open_session() as session, pytest.raises(QueryError, match=r"(?i)facet"):
+        session.query(Camera).aggregate_using("facets/malformed").execute()
 
 
 def test_execute_lazy_runs_when_its_value_is_asked(
