@@ -72,11 +72,19 @@ def resolve_setups(
     return tuple(resolved)
 
 
+#: RavenDB's terms of null and of the empty string (``Constants.Documents.Indexing``).
+NULL_VALUE = "NULL_VALUE"
+EMPTY_STRING = "EMPTY_STRING"
+
+
 def term_of(value: Any) -> str | None:
     """A value's term, as RavenDB's index writes it: text in lower case, numbers as JSON
-    writes them, ``true``/``false``; None for null and for objects (no term)."""
+    writes them, ``true``/``false``, null ``NULL_VALUE``, "" ``EMPTY_STRING``; None for an
+    object (no term). A missing field has no value, and so no term."""
+    if value is None:
+        return NULL_VALUE
     if isinstance(value, str):
-        return value.lower()
+        return value.lower() if value else EMPTY_STRING
     if value is True or value is False:
         return "true" if value else "false"
     if isinstance(value, (int, float)):
@@ -171,9 +179,10 @@ class _Plan:
     __slots__ = ("fields", "path", "ranges", "sums")
 
     def __init__(self, facet: FacetSpec) -> None:
-        #: The fields it aggregates, each once, in the order first named.
-        self.fields = list(dict.fromkeys(a.field for a in facet.aggregations))
-        self.sums = [parse_field_path(f) for f in self.fields]
+        #: What it aggregates: a field under a name (its display name, else the field), each
+        #: pair once, in the order first named; each gives a value per term, as RavenDB's.
+        self.fields = list(dict.fromkeys((a.field, a.display_name) for a in facet.aggregations))
+        self.sums = [parse_field_path(f) for f, _ in self.fields]
         self.path = parse_field_path(facet_field(facet))
         self.ranges = [(r.name, range_test(r.predicate)) for r in facet.ranges]
 
@@ -211,7 +220,9 @@ def compute(
     return results, seen if total is None else total
 
 
-def _result(facet: FacetSpec, fields: list[str], tally: dict[str, _Tally]) -> dict[str, Any]:
+def _result(
+    facet: FacetSpec, fields: list[tuple[str, str | None]], tally: dict[str, _Tally]
+) -> dict[str, Any]:
     if facet.ranges:  # every range, in order, counted or not
         keys = [r.name for r in facet.ranges]
         page, rest = keys, []
@@ -253,16 +264,18 @@ class _Descending(str):
         return str.__gt__(self, other)
 
 
-def _values(facet: FacetSpec, fields: list[str], key: str, found: _Tally) -> list[dict[str, Any]]:
-    """The values of one term or range: one, or one per aggregated field (named by it)."""
+def _values(
+    facet: FacetSpec, fields: list[tuple[str, str | None]], key: str, found: _Tally
+) -> list[dict[str, Any]]:
+    """The values of one term or range: one, or one per aggregated field and name."""
     if not fields:
         return [_value(None, key, found.count)]
     out = []
-    for field, numbers in zip(fields, found.numbers, strict=True):
-        asked = [a for a in facet.aggregations if a.field == field]
-        name = next((a.display_name for a in asked if a.display_name), field)
-        kinds = {a.kind for a in asked}
-        value = _value(name, key, found.count)
+    for (field, display), numbers in zip(fields, found.numbers, strict=True):
+        kinds = {
+            a.kind for a in facet.aggregations if (a.field, a.display_name) == (field, display)
+        }
+        value = _value(display or field, key, found.count)
         if "Sum" in kinds:
             value["Sum"] = numbers.total
         if "Min" in kinds:

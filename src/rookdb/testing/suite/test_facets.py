@@ -72,8 +72,13 @@ def test_a_field_facet_counts_each_term_in_lower_case(cameras: DocumentStore) ->
     with cameras.open_session() as session:
         results = session.query(Camera).aggregate_by(lambda f: f.by_field("manufacturer")).execute()
     values = results["manufacturer"].values
-    # Terms in order (ValueAsc); the camera without a manufacturer counts in none.
-    assert [(v.range_, v.count_) for v in values] == [("canon", 2), ("nikon", 1), ("sony", 2)]
+    # Terms in order (ValueAsc, by code point); null is RavenDB's NULL_VALUE term.
+    assert [(v.range_, v.count_) for v in values] == [
+        ("NULL_VALUE", 1),
+        ("canon", 2),
+        ("nikon", 1),
+        ("sony", 2),
+    ]
     assert all(v.sum_ is None and v.name is None for v in values)
 
 
@@ -113,6 +118,27 @@ def test_aggregations_of_two_fields_give_a_value_per_field(cameras: DocumentStor
         )
     sony = [v for v in results["manufacturer"].values if v.range_ == "sony"]
     assert [(v.name, v.sum_, v.max_) for v in sony] == [("cost", 400, None), ("z", None, 5)]
+
+
+def test_a_field_under_two_names_gives_a_value_per_name(cameras: DocumentStore) -> None:
+    with cameras.open_session() as session:
+        results = (
+            session.query(Camera)
+            .aggregate_by(
+                lambda f: (
+                    f.by_field("manufacturer")
+                    .sum_on("cost", "all")
+                    .sum_on("cost", "again")
+                    .average_on("cost", "again")
+                )
+            )
+            .execute()
+        )
+    canon = [v for v in results["manufacturer"].values if v.range_ == "canon"]
+    assert [(v.name, v.sum_, v.average_) for v in canon] == [
+        ("all", 700.5, None),
+        ("again", 700.5, 350.25),
+    ]
 
 
 def test_range_facets_are_named_as_ravendb_writes_them(cameras: DocumentStore) -> None:
@@ -176,19 +202,20 @@ def test_options_page_and_sort_the_terms(cameras: DocumentStore) -> None:
             .execute()
         )
     result = results["manufacturer"]
-    # By count, descending, ties by term: canon 2, sony 2, nikon 1; the page is the second.
+    # By count, descending, ties by term: canon 2, sony 2, NULL_VALUE 1, nikon 1; the page
+    # is the second.
     assert [(v.range_, v.count_) for v in result.values] == [("sony", 2)]
-    assert result.remaining_terms == ["nikon"]
-    assert (result.remaining_terms_count, result.remaining_hits) == (1, 1)
+    assert result.remaining_terms == ["NULL_VALUE", "nikon"]
+    assert (result.remaining_terms_count, result.remaining_hits) == (2, 2)
 
 
 @pytest.mark.parametrize(
     ("mode", "expected"),
     [
-        (FacetTermSortMode.VALUE_ASC, ["canon", "nikon", "sony"]),
-        (FacetTermSortMode.VALUE_DESC, ["sony", "nikon", "canon"]),
-        (FacetTermSortMode.COUNT_ASC, ["nikon", "canon", "sony"]),
-        (FacetTermSortMode.COUNT_DESC, ["canon", "sony", "nikon"]),
+        (FacetTermSortMode.VALUE_ASC, ["NULL_VALUE", "canon", "nikon", "sony"]),
+        (FacetTermSortMode.VALUE_DESC, ["sony", "nikon", "canon", "NULL_VALUE"]),
+        (FacetTermSortMode.COUNT_ASC, ["NULL_VALUE", "nikon", "canon", "sony"]),
+        (FacetTermSortMode.COUNT_DESC, ["canon", "sony", "NULL_VALUE", "nikon"]),
     ],
 )
 def test_term_sort_modes(cameras: DocumentStore, mode: FacetTermSortMode, expected: Any) -> None:
@@ -240,8 +267,8 @@ def test_aggregate_using_a_facet_setup_document(cameras: DocumentStore) -> None:
         session.save_changes()
     with cameras.open_session() as session:
         results = session.query(Camera).aggregate_using("facets/cameras").execute()
-    assert [v.range_ for v in results["manufacturer"].values] == ["canon", "nikon"]
-    assert results["manufacturer"].remaining_terms_count == 1
+    assert [v.range_ for v in results["manufacturer"].values] == ["NULL_VALUE", "canon"]
+    assert results["manufacturer"].remaining_terms_count == 2
     assert [v.count_ for v in results["cost"].values] == [2, 4]
 
 
@@ -261,7 +288,12 @@ def test_a_stored_setup_keeps_aggregations_and_options(cameras: DocumentStore) -
         session.save_changes()
     with cameras.open_session() as session:
         results = session.query(Camera).aggregate_using("facets/full").execute()
-    assert [v.range_ for v in results["manufacturer"].values] == ["sony", "nikon", "canon"]
+    assert [v.range_ for v in results["manufacturer"].values] == [
+        "sony",
+        "nikon",
+        "canon",
+        "NULL_VALUE",
+    ]
     dearest = {v.range_: (v.name, v.max_) for v in results["zooms"].values}
     assert dearest["10"] == ("dearest", 900)
     assert [v.count_ for v in results["cheap"].values] == [3]
@@ -300,7 +332,7 @@ def test_execute_lazy_runs_when_its_value_is_asked(
         assert session.advanced.number_of_requests == 0
         values = lazy.value["manufacturer"].values
         assert session.advanced.number_of_requests == 1
-    assert [v.count_ for v in values] == [2, 1, 2]
+    assert [v.count_ for v in values] == [1, 2, 1, 2]
 
 
 def test_statistics_are_those_of_the_query_counted(cameras: DocumentStore) -> None:
@@ -390,7 +422,7 @@ def test_a_setup_with_an_unknown_option_or_none_is_a_query_error(cameras: Docume
 
 # -- against plain Python ----------------------------------------------------------------------
 
-NAMES = ["Ann", "ann", "Bob", "CAROL", "dave"]
+NAMES = ["Ann", "ann", "Bob", "CAROL", "dave", ""]
 
 
 def _random_document(rng: random.Random) -> dict[str, Any]:
@@ -410,8 +442,14 @@ def _random_document(rng: random.Random) -> dict[str, Any]:
 def _terms(document: dict[str, Any], field: str) -> set[str]:
     value = document.get(field)
     found = set()
+    if field not in document:
+        return set()
     for item in value if isinstance(value, list) else [value]:
-        if isinstance(item, bool):
+        if item is None:
+            found.add("NULL_VALUE")
+        elif item == "":
+            found.add("EMPTY_STRING")
+        elif isinstance(item, bool):
             found.add(str(item).lower())
         elif isinstance(item, str):
             found.add(item.lower())
