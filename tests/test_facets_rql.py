@@ -17,10 +17,10 @@ from rookdb.rql import parse
 from rookdb.testing.backends import BACKENDS
 
 RQL = (
-    "from Cameras where zoom > 2 "
+    "from Cameras as c where zoom > 2 "
     "select facet(manufacturer, sum(cost), max(cost) as 'top', $options) as makers, "
     "facet(cost < 200, cost >= 200 and cost < 400, cost between 400 and 800), "
-    "facet(id('facets/CameraFacets'))"
+    "facet(id('facets/CameraFacets')) include c.maker"
 )
 OPTIONS = {"PageSize": 3, "Start": 1, "TermSortMode": "CountDesc", "IncludeRemainingTerms": True}
 
@@ -28,6 +28,7 @@ OPTIONS = {"PageSize": 3, "Start": 1, "TermSortMode": "CountDesc", "IncludeRemai
 def test_the_facet_grammar() -> None:
     query, facets = parse_facet_query(RQL, {"options": OPTIONS})
     assert query.collection == "Cameras" and query.where == Compare("zoom", ">", 2)
+    assert query.includes == ("maker",)
     makers, costs, setup = facets
     assert (makers.name, makers.field) == ("makers", "manufacturer")
     assert [(a.kind, a.field, a.display_name) for a in makers.aggregations] == [

@@ -52,10 +52,12 @@ __all__ = [
 class FacetAnswer(NamedTuple):
     """What a facet query returns: each facet's result in RavenDB's JSON (``Name``,
     ``Values``, ``RemainingTerms``, ``RemainingTermsCount``, ``RemainingHits``) and the
-    statistics of the query counted (``total_results``: the rows it matched)."""
+    statistics of the query counted (``total_results``: the rows it matched); ``includes``:
+    the documents its ``include`` paths reference, by key (None: missing), as a query's."""
 
     results: list[dict[str, Any]]
     statistics: QueryStatistics
+    includes: dict[str, DocumentRecord | None] = {}  # (one shared empty dict: never mutated)
 
 
 def resolve_setups(
@@ -339,10 +341,14 @@ def run(
     else:
         statistics, found = rows(plain)
         results, total = compute(resolved, found)
+    included: dict[str, DocumentRecord | None] = {}
+    if query.includes:  # from the documents, as a query's (read again: rarely asked)
+        included = storage.query(dataclasses.replace(plain, includes=query.includes)).includes
     elapsed = (time.perf_counter() - started) * 1000
     return FacetAnswer(
         results,
         dataclasses.replace(statistics, total_results=total, duration_in_ms=elapsed),
+        included,
     )
 
 

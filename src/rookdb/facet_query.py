@@ -209,4 +209,6 @@ class AsyncAggregationDocumentQuery(Generic[T]):
         session._request()
         storage = session._storage
         answer = await self._session._storage.call(storage.facets, *facet_query)
+        if answer.includes and not session._no_tracking:
+            session._remember_includes(answer.includes)
         return self._inner._results(answer)

@@ -485,6 +485,8 @@ def print_facet_query(facet_query: FacetQuery) -> tuple[str, dict[str, Any]]:
     """RQL text of a facet query and its parameters (values and options are parameters)."""
     from rookdb.rql_printer import _Printer, _quote, print_query
 
+    # The select clause comes before include in RQL: the includes are written after it.
+    includes = facet_query.query.includes
     query = dataclasses.replace(facet_query.query, skip=0, take=None, select=(), includes=())
     text, parameters = print_query(query)
     printer = _Printer()
@@ -513,4 +515,7 @@ def print_facet_query(facet_query: FacetQuery) -> tuple[str, dict[str, Any]]:
             parts.append(f"${name}")
         shown = f" as {_quote(facet.display_name)}" if facet.display_name else ""
         items.append(f"facet({', '.join(parts)}){shown}")
-    return f"{text} select {', '.join(items)}", dict(printer.parameters)
+    text = f"{text} select {', '.join(items)}"
+    if includes:
+        text += " include " + ", ".join(printer.field(path) for path in includes)
+    return text, dict(printer.parameters)

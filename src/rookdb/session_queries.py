@@ -121,7 +121,10 @@ class SessionQueries:
         """Facets of a query's results (``rookdb.facet_query``): one request."""
         self._before_query(facet_query.query)
         self._request()
-        return self._storage.facets(facet_query.query, facet_query.facets)
+        answer = self._storage.facets(facet_query.query, facet_query.facets)
+        if answer.includes and not self._no_tracking:
+            self._remember_includes(answer.includes)
+        return answer
 
     def _query_results(
         self,

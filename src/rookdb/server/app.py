@@ -254,6 +254,7 @@ class _Server:
         if isinstance(read, FacetQuery):  # select facet(...): counted, no documents
             found = await run_in_threadpool(storage.facets, *read)
             answer = {**encode_answer(found), "LastQueryTime": last_modified_now()}
+            answer["Includes"] = self.includes(request, found.includes)
             return json_response({**answer, "NodeTag": protocol.SERVER_TAG})
         query = read.query
         result = await run_in_threadpool(storage.query, query)

@@ -216,7 +216,8 @@ async def multi_get(server: _Server, request: Request) -> Any:
         except RookError as exc:
             answers[position] = _answer(protocol.error_body(exc), protocol.error_status(exc))
             continue
-        answers[position] = _answer(encode_answer(found))
+        answer = {**encode_answer(found), "Includes": server.includes(request, found.includes)}
+        answers[position] = _answer(answer)
     return {"Results": answers}
 
 

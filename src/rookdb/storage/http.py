@@ -228,7 +228,11 @@ class HttpStorage(HttpIndexes, HttpAttachments, HttpCounters):
             f"{self._path}/queries",
             content=orjson.dumps({"Query": text, "QueryParameters": parameters}),
         )
-        return decode_answer(body)
+        try:
+            included = _included(body.get("Includes") or {})
+        except (TypeError, AttributeError) as exc:
+            raise ProtocolError(f"the server's facet answer is malformed: {exc}") from exc
+        return decode_answer(body)._replace(includes=included)
 
     def reserve_ids(self, prefix: str, capacity: int, last_max: int = 0) -> tuple[int, int]:
         tag = validate_hilo_tag(prefix)

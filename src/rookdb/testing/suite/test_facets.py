@@ -335,6 +335,25 @@ def test_execute_lazy_runs_when_its_value_is_asked(
     assert [v.count_ for v in values] == [1, 2, 1, 2]
 
 
+def test_includes_of_the_results_come_with_the_facets(store: DocumentStore) -> None:
+    with store.open_session() as session:
+        session.store({"name": "Ann"}, "people/1")
+        session.store(Camera("Sony", 100, 2, ["people/1"]), "cameras/1")
+        session.store(Camera("Canon", 200, 3, ["people/2"]), "cameras/2")
+        session.save_changes()
+    with store.open_session() as session:
+        results = (
+            session.query(Camera)
+            .include("features")
+            .aggregate_by(lambda f: f.by_field("features"))
+            .execute()
+        )
+        assert [v.range_ for v in results["features"].values] == ["people/1", "people/2"]
+        assert session.load("people/1")["name"] == "Ann"
+        assert session.load("people/2") is None
+        assert session.advanced.number_of_requests == 1
+
+
 def test_statistics_are_those_of_the_query_counted(cameras: DocumentStore) -> None:
     seen: list[Any] = []
     with cameras.open_session() as session:
