@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FacetAnswer",
+    "all_null",
     "compute",
     "counted_query",
     "decode_answer",
@@ -77,6 +78,14 @@ def resolve_setups(
 #: RavenDB's terms of null and of the empty string (``Constants.Documents.Indexing``).
 NULL_VALUE = "NULL_VALUE"
 EMPTY_STRING = "EMPTY_STRING"
+
+
+def all_null(entry: Any) -> bool:
+    """Whether an index entry's fields are all null: RavenDB indexes no such entry (a map
+    over ``docs`` gives one for every document of another shape), so facets skip it."""
+    return isinstance(entry, dict) and all(
+        value is None for key, value in entry.items() if not key.startswith("@")
+    )
 
 
 def term_of(value: Any) -> str | None:

@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 
 import orjson
 
+from rookdb import facet_compute
 from rookdb.errors import IndexCompilationError, IndexDoesNotExistError, QueryError
 from rookdb.evaluate import project
 from rookdb.indexes.compiled import compile_index
@@ -365,8 +366,9 @@ class IndexesStorage:
 
     def _index_rows(self, query: Query) -> tuple[QueryStatistics, list[Any]]:
         """The rows facets of an index query count (``rookdb.facet_compute``), those its
-        where clause matches: a map index's entries (RavenDB counts index entries), a
-        map-reduce index's results; read in one snapshot."""
+        where clause matches: a map index's entries (RavenDB counts index entries, and makes
+        none of a map output whose fields are all null), a map-reduce index's results; read
+        in one snapshot."""
         with (
             self._query_errors("query an index"),
             self._connection() as conn,
@@ -378,7 +380,8 @@ class IndexesStorage:
             index = self._compiled(conn, index_id, _definition(row[2]))
             source, where, params = self._index_where(conn, index.is_map_reduce, index_id, query)
             found = conn.execute(f"SELECT raw FROM {source} WHERE {where}", (index_id, *params))
-            rows = [orjson.loads(_text(raw)) for (raw,) in found.fetchall()]
+            decoded = (orjson.loads(_text(raw)) for (raw,) in found.fetchall())
+            rows = [row for row in decoded if not facet_compute.all_null(row)]
         stats = QueryStatistics(
             index_name=index.name, is_stale=state == BUILDING, index_timestamp=_utc_now()
         )

@@ -394,6 +394,29 @@ class Cameras_ByBucket(AbstractIndexCreationTask):
         )
 
 
+class Everything_ByMaker(AbstractIndexCreationTask):
+    def __init__(self) -> None:
+        super().__init__()
+        self.map = "from d in docs select new { d.manufacturer, d.zoom }"
+
+
+@pytest.mark.rookdb_requires("indexes")
+def test_an_entry_whose_fields_are_all_null_counts_in_no_term(cameras: DocumentStore) -> None:
+    with cameras.open_session() as session:
+        session.store({"other": "shape"}, "others/1")  # mapped to { null, null }
+        session.save_changes()
+    Everything_ByMaker().execute(cameras)
+    with cameras.open_session() as session:
+        results = (
+            session.query_index_type(Everything_ByMaker)
+            .aggregate_by(lambda f: f.by_field("manufacturer"))
+            .execute()
+        )
+    # The camera without a maker has a zoom: its entry counts under NULL_VALUE.
+    counted = {v.range_: v.count_ for v in results["manufacturer"].values}
+    assert counted == {"NULL_VALUE": 1, "canon": 2, "nikon": 1, "sony": 2}
+
+
 @pytest.mark.rookdb_requires("indexes")
 def test_an_index_query_counts_the_index_entries(cameras: DocumentStore) -> None:
     Cameras_ByBucket().execute(cameras)
