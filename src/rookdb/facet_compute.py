@@ -28,7 +28,8 @@ import orjson
 
 from rookdb.errors import ProtocolError
 from rookdb.evaluate import cut
-from rookdb.facet_rql import FacetSpec, facet_field, setup_specs
+from rookdb.facet_rql import FacetSpec, facet_field
+from rookdb.facet_specs import setup_specs
 from rookdb.paths import Segment, parse_field_path, values_at
 from rookdb.protocol_statistics import decode_statistics, encode_statistics
 from rookdb.query_ast import And, Between, Compare, Predicate, Query, QueryStatistics

@@ -17,10 +17,10 @@ from rookdb.errors import QueryError
 from rookdb.facet_rql import (
     FacetQuery,
     FacetSpec,
-    facet_spec,
     parse_facet_query,
     print_facet_query,
 )
+from rookdb.facet_specs import facet_spec
 from rookdb.facets import FacetBase, FacetBuilder, FacetOptions, FacetResult
 from rookdb.lazy import LazyOperation
 from rookdb.query import query_value
