@@ -60,6 +60,9 @@ class Storage(abc.ABC):
     #: Worker threads the async session may use on it at once (``AsyncStorage``): a few for
     #: an embedded backend; a pooled backend sets its pool size.
     async_threads: int = 4
+    #: Whether the async session's hot calls (``AsyncStorage.NATIVE``) run this storage's
+    #: code on the event loop over an async driver (``rookdb.storage.bridge``), not in threads.
+    async_native: bool = False
 
     @abc.abstractmethod
     def get(self, ids: Sequence[str], includes: Sequence[str] = ()) -> GetResult:

@@ -82,6 +82,8 @@ class HttpStorage(HttpIndexes, HttpAttachments, HttpCounters):
     #: Requests in flight at once from the async session (each a worker thread on the
     #: shared httpx ``Client``).
     async_threads = 8
+    #: The async session's hot calls run on httpx's ``AsyncClient`` (``bridge``).
+    async_native = True
 
     def __init__(self, client: Client, name: str, capabilities: Capabilities) -> None:
         self.capabilities = capabilities

@@ -44,9 +44,15 @@ __all__ = ["MiddlewareBackend", "MiddlewareStorage"]
 class MiddlewareStorage(Storage):
     """Hands every call to ``inner``, the wrapped database."""
 
+    #: Set True in a middleware whose overrides do no blocking I/O of their own and hold no
+    #: lock across the call to ``inner``: the async session may then run its hot calls on the
+    #: event loop when ``inner`` can (``Storage.async_native``, ``rookdb.storage.bridge``).
+    bridged = False
+
     def __init__(self, inner: Storage) -> None:
         self.inner = inner
         self.capabilities = inner.capabilities
+        self.async_native = self.bridged and inner.async_native
 
     def get(self, ids: Sequence[str], includes: Sequence[str] = ()) -> GetResult:
         return self.inner.get(ids, includes)

@@ -22,6 +22,7 @@ from rookdb.errors import StorageError
 from rookdb.evaluate import matches
 from rookdb.ids import hilo_document_id
 from rookdb.query import OrderBy, Query
+from rookdb.storage import bridge
 from rookdb.storage.postgres import bulk_copy, compiler
 from rookdb.storage.postgres.errors import PostgresBatchErrors, PostgresErrors, PostgresQueryErrors
 from rookdb.storage.postgres.indexes import SchemaIndexes
@@ -196,6 +197,8 @@ class PostgresStorage(PostgresWrites):
     _errors = PostgresErrors
     #: The pool's size: each worker thread of the async session holds one connection.
     async_threads = MAX_CONNECTIONS
+    #: The async session's hot calls run on psycopg's ``AsyncConnection`` (``postgres.green``).
+    async_native = True
     _query_errors = PostgresQueryErrors
     _log = log
     _no_limit = None
@@ -390,6 +393,8 @@ class PostgresStorage(PostgresWrites):
     def _connection(self) -> contextlib.AbstractContextManager[psycopg.Connection[Any]]:
         if self._closed:
             raise StorageError("the storage is closed")
+        if bridge.in_bridge():  # a native call of the async session: the loop's connections
+            return self._pool.green_connection()
         return self._pool.connection()
 
     def _snapshot(self, conn: psycopg.Connection[Any]) -> contextlib.AbstractContextManager[None]:

@@ -39,7 +39,6 @@ from __future__ import annotations
 import contextlib
 import logging
 import random
-import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, NamedTuple, TypeVar
 
@@ -47,6 +46,7 @@ import orjson
 import psycopg
 
 from rookdb.errors import ConcurrencyError, StorageError
+from rookdb.storage import bridge
 from rookdb.storage.patching import Patching
 from rookdb.storage.postgres.batch_reading import Replay, chunks, placed
 from rookdb.storage.postgres.errors import PostgresBatchErrors
@@ -195,7 +195,7 @@ class PostgresWrites(RelationalStorage):
                     " ".join(str(exc).split()),
                 )
                 # Jitter, so that the retries of two colliding batches do not collide again.
-                time.sleep(random.uniform(0, 0.005 * 2**attempt))
+                bridge.sleep(random.uniform(0, 0.005 * 2**attempt))
                 attempt += 1
 
     def _apply(

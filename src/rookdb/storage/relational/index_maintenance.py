@@ -120,14 +120,16 @@ class IndexMaintenance:
         if version is None:
             row = conn.execute(self._get_meta, (INDEX_VERSION,)).fetchone()
             version = "" if row is None else str(row[0])
-        with self._lock:
-            if version != self._version:
-                indexes = []
-                for index_id, _name, definition, state in conn.execute(self._sql.rows).fetchall():
-                    compiled = compile_index(IndexDefinition.from_json(orjson.loads(definition)))
-                    indexes.append(UserIndex(int(index_id), compiled, str(state)))
-                self._indexes, self._version = tuple(indexes), version
+        if version == self._version:
             return self._indexes
+        # Read before the lock: no lock is held across I/O (``rookdb.storage.bridge``).
+        indexes = []
+        for index_id, _name, definition, state in conn.execute(self._sql.rows).fetchall():
+            compiled = compile_index(IndexDefinition.from_json(orjson.loads(definition)))
+            indexes.append(UserIndex(int(index_id), compiled, str(state)))
+        with self._lock:
+            self._indexes, self._version = tuple(indexes), version
+        return tuple(indexes)
 
     def cached(self) -> tuple[UserIndex, ...]:
         return self._indexes
