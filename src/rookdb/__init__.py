@@ -57,7 +57,7 @@ from rookdb.events import (
 )
 from rookdb.options import OptimisticConcurrencyMode, SessionOptions
 from rookdb.query import DocumentQuery, QueryStatistics
-from rookdb.rql import RawDocumentQuery
+from rookdb.raw_query import RawDocumentQuery
 from rookdb.session import DocumentSession
 from rookdb.storage.records import DeleteCommand, PatchCommand, PatchRequest, PutCommand
 from rookdb.storage.registry import register_backend

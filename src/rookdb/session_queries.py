@@ -20,6 +20,8 @@ if TYPE_CHECKING:
     from collections.abc import Callable
 
     from rookdb.counters import SessionCounters
+    from rookdb.facet_compute import FacetAnswer
+    from rookdb.facet_rql import FacetQuery
     from rookdb.lazy import Lazy
     from rookdb.serialization.entities import EntityCodec
     from rookdb.session import DocumentSession
@@ -114,6 +116,15 @@ class SessionQueries:
         return self._query_results(
             self._storage.query(query), object_type, tracking, query.counters
         )
+
+    def _execute_facets(self, facet_query: FacetQuery) -> FacetAnswer:
+        """Facets of a query's results (``rookdb.facet_query``): one request."""
+        self._before_query(facet_query.query)
+        self._request()
+        answer = self._storage.facets(facet_query.query, facet_query.facets)
+        if answer.includes and not self._no_tracking:
+            self._remember_includes(answer.includes)
+        return answer
 
     def _query_results(
         self,

@@ -40,6 +40,8 @@ from rookdb.errors import (
     DatabaseDoesNotExistError,
     RookError,
 )
+from rookdb.facet_compute import encode_answer
+from rookdb.facet_rql import FacetQuery
 from rookdb.ids import (
     validate_database_name,
 )
@@ -252,7 +254,13 @@ class _Server:
     async def queries(self, request: Request) -> Response:
         storage = self.storage(request, write=False)
         body = await self.body(request)
-        query = query_read(body).query
+        read = query_read(body)
+        if isinstance(read, FacetQuery):  # select facet(...): counted, no documents
+            found = await run_in_threadpool(storage.facets, *read)
+            answer = {**encode_answer(found), "LastQueryTime": last_modified_now()}
+            answer["Includes"] = self.includes(request, found.includes)
+            return json_response({**answer, "NodeTag": protocol.SERVER_TAG})
+        query = read.query
         result = await run_in_threadpool(storage.query, query)
         if result.statistics.is_stale and body.get("WaitForNonStaleResults") is True:
             # An index still being built after a put (``server.indexes``): RavenDB's server

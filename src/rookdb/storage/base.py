@@ -16,7 +16,7 @@ from __future__ import annotations
 import abc
 import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rookdb.errors import InvalidOperationError
 from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
@@ -42,6 +42,10 @@ from rookdb.storage.records import (
     document_key,
 )
 from rookdb.storage.streams import QueryStream, check_streamable
+
+if TYPE_CHECKING:
+    from rookdb.facet_compute import FacetAnswer
+    from rookdb.facet_rql import FacetSpec
 
 __all__ = ["STREAM_PAGE", "Backend", "Storage"]
 
@@ -341,6 +345,14 @@ class Storage(abc.ABC):
         pairs = zip(result.projections, result.records, strict=True)
         rows = [ProjectionRow.of(p, r) for p, r in pairs]
         return QueryStream.of(result.statistics, iter(rows))
+
+    def facets(self, query: Query, facets: Sequence[FacetSpec]) -> FacetAnswer:
+        """The ``facets`` of ``query``'s results (``rookdb.facet_compute``). This default
+        counts the documents ``stream_query`` hands out, in one pass; a backend whose index
+        queries answer documents overrides it to count the index's entries."""
+        from rookdb.facet_compute import run
+
+        return run(self, query, facets)
 
     def stream_prefix(
         self, prefix: str, start_after: str | None = None

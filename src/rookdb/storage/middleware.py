@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
 from rookdb.query import Query
@@ -33,6 +33,10 @@ from rookdb.storage.records import (
     RevisionsPage,
 )
 from rookdb.storage.streams import QueryStream
+
+if TYPE_CHECKING:
+    from rookdb.facet_compute import FacetAnswer
+    from rookdb.facet_rql import FacetSpec
 
 __all__ = ["MiddlewareBackend", "MiddlewareStorage"]
 
@@ -72,6 +76,9 @@ class MiddlewareStorage(Storage):
 
     def query(self, query: Query) -> QueryResult:
         return self.inner.query(query)
+
+    def facets(self, query: Query, facets: Sequence[FacetSpec]) -> FacetAnswer:
+        return self.inner.facets(query, facets)
 
     def reserve_ids(self, prefix: str, capacity: int, last_max: int = 0) -> tuple[int, int]:
         return self.inner.reserve_ids(prefix, capacity, last_max)

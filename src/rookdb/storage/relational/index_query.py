@@ -31,6 +31,7 @@ from typing import Any, ClassVar
 
 import orjson
 
+from rookdb import facet_compute
 from rookdb.errors import (
     IndexCompilationError,
     IndexDoesNotExistError,
@@ -488,6 +489,47 @@ class IndexesStorage:
         ):
             return self._index_query_in(conn, query)
 
+    def _index_where(
+        self, conn: Any, map_reduce: bool, index_id: int, query: Query
+    ) -> tuple[str, str, list[Any]]:
+        """The rows an index query reads (a map index's entries, a map-reduce index's
+        results: ``FROM`` what), its ``WHERE`` and the parameters after the index's id."""
+        plain = dataclasses.replace(query, index_name=None, collection=None)
+        params: list[Any] = []
+        sql = self._index_sql
+        source = sql.result_source if map_reduce else sql.entry_source
+        # What the compiler leaves to Python (PostgreSQL: search, regex) reads the
+        # index's rows too, not the documents.
+        _compiling.rows = (f"SELECT key, raw FROM {source}", (index_id,))
+        try:
+            where = self._where(conn, plain, {}, params) if query.where is not None else "1=1"
+        finally:
+            _compiling.rows = None
+        return source, where, params
+
+    def _index_rows(self, query: Query) -> tuple[QueryStatistics, list[Any]]:
+        """The rows facets of an index query count (``rookdb.facet_compute``), those its
+        where clause matches: a map index's entries (RavenDB counts index entries, and makes
+        none of a map output whose fields are all null), a map-reduce index's results; read
+        in one snapshot."""
+        with (
+            self._query_errors("query an index"),
+            self._connection() as conn,
+            self._snapshot(conn),
+        ):
+            assert query.index_name is not None
+            row = self._index_row(conn, query.index_name)
+            index_id, state = int(row[0]), str(row[3])
+            index = self._compiled(conn, index_id, _definition(row[2]))
+            source, where, params = self._index_where(conn, index.is_map_reduce, index_id, query)
+            found = conn.execute(f"SELECT raw FROM {source} WHERE {where}", (index_id, *params))
+            decoded = (orjson.loads(_text(raw)) for (raw,) in found.fetchall())
+            rows = [row for row in decoded if not facet_compute.all_null(row)]
+        stats = QueryStatistics(
+            index_name=index.name, is_stale=state == BUILDING, index_timestamp=_utc_now()
+        )
+        return stats, rows
+
     def _index_query_in(self, conn: Any, query: Query) -> QueryResult:
         """``query`` on the index it names, in ``conn``'s snapshot: the index's row, its rows
         and the documents read together."""
@@ -496,17 +538,7 @@ class IndexesStorage:
         row = self._index_row(conn, query.index_name)
         index_id, state = int(row[0]), str(row[3])
         index = self._compiled(conn, index_id, _definition(row[2]))
-        plain = dataclasses.replace(query, index_name=None, collection=None)
-        params: list[Any] = []
-        sql = self._index_sql
-        source = sql.result_source if index.is_map_reduce else sql.entry_source
-        # What the compiler leaves to Python (PostgreSQL: search, regex) reads the
-        # index's rows too, not the documents.
-        _compiling.rows = (f"SELECT key, raw FROM {source}", (index_id,))
-        try:
-            where = self._where(conn, plain, {}, params) if query.where is not None else "1=1"
-        finally:
-            _compiling.rows = None
+        source, where, params = self._index_where(conn, index.is_map_reduce, index_id, query)
         order = self._order_clause(query.order_by)
         select = f"SELECT key, raw FROM {source} WHERE {where} ORDER BY {order}"
         end = None if query.take is None else query.skip + query.take

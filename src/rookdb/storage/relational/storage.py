@@ -24,10 +24,11 @@ import time
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 
+from rookdb import facet_compute
 from rookdb._types import assert_never
 from rookdb.errors import ConcurrencyError, ConfigurationError
 from rookdb.ids import validate_hilo_tag
@@ -58,6 +59,10 @@ from rookdb.storage.records import (
 )
 from rookdb.storage.relational import hilo, query_stream
 from rookdb.storage.relational.aggregation_indexes import AggregationIndexes
+
+if TYPE_CHECKING:
+    from rookdb.facet_compute import FacetAnswer
+    from rookdb.facet_rql import FacetSpec
 from rookdb.storage.relational.attachments import AttachmentsStorage
 from rookdb.storage.relational.auto_indexes import (
     RegistryCache,
@@ -325,6 +330,11 @@ class RelationalStorage(
             return self._index_stream(check_streamable(query))
         indexes = self._prepare_indexes(check_streamable(query))
         return QueryStream(query_stream.rows(self, query, indexes))
+
+    def facets(self, query: Query, facets: Sequence[FacetSpec]) -> FacetAnswer:
+        if query.index_name is None:  # the documents, streamed
+            return super().facets(query, facets)
+        return facet_compute.run(self, query, facets, self._index_rows)
 
     def query(self, query: Query) -> QueryResult:
         if query.group_by:  # an automatic map-reduce index (``relational.aggregation_indexes``)

@@ -55,6 +55,7 @@ ASYNC_MODE_MODULES = frozenset(
         "test_counter_scripts",
         "test_rql",
         "test_group_by",
+        "test_facets",
     }
 )
 
