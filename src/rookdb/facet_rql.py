@@ -309,13 +309,9 @@ def without_facets(query: Query, parser: _Parser) -> Query:
 
 def parse_facet_query(text: str, parameters: Mapping[str, Any] | None = None) -> FacetQuery:
     """The query and facets of an RQL text; ``facets`` is empty when it selects none."""
-    from rookdb.rql import _Parser  # (rookdb.rql imports this module)
+    from rookdb.rql import parser_for  # (rookdb.rql imports this module)
 
-    if not isinstance(text, str):
-        raise QueryError("an RQL query is a str")
-    if text.lstrip()[:8].lower() == "declare ":  # as rql.parse: before the lexer
-        raise error_at("declare (a JavaScript function) is not supported by rookdb", text, 0)
-    parser = _Parser(text, parameters or {})
+    parser = parser_for(text, parameters)
     return FacetQuery(parser.query(), parser.facets)
 
 

@@ -747,6 +747,13 @@ def _python_pattern(pattern: str) -> str:
 
 def parse(text: str, parameters: Mapping[str, Any] | None = None) -> Query:
     """The ``Query`` of an RQL text; ``$name`` values come from ``parameters``."""
+    parser = parser_for(text, parameters)
+    return facet_rql.without_facets(parser.query(), parser)
+
+
+def parser_for(text: str, parameters: Mapping[str, Any] | None = None) -> _Parser:
+    """The parser of ``text``: a ``GroupByParser`` (``rookdb.rql_aggregation``) when it
+    groups. (What is refused before the lexer meets the text is refused here.)"""
     if not isinstance(text, str):
         raise QueryError("an RQL query is a str")
     if text.lstrip()[:8].lower() == "declare ":  # before the lexer meets the function's body
@@ -754,7 +761,5 @@ def parse(text: str, parameters: Mapping[str, Any] | None = None) -> Query:
     if re.search(r"(?i)\bgroup\s+by\b", text):
         from rookdb.rql_aggregation import GroupByParser
 
-        parser: _Parser = GroupByParser(text, parameters or {})
-    else:
-        parser = _Parser(text, parameters or {})
-    return facet_rql.without_facets(parser.query(), parser)
+        return GroupByParser(text, parameters or {})
+    return _Parser(text, parameters or {})
