@@ -75,6 +75,7 @@ class Layout:
 
     __slots__ = (
         "adopts",
+        "adopts_as_is",
         "adopts_on_build",
         "cls",
         "converters",
@@ -147,6 +148,13 @@ class Layout:
             and not _has_data_descriptors(cls)
         )
         self.declared_set = frozenset(self.declared)
+        # ``build`` is then only: a new instance whose __dict__ is the decoded dict.
+        self.adopts_as_is = (
+            (self.adopts or self.adopts_on_build)
+            and self.plain_setattr
+            and not self.converters
+            and not self.defaults
+        )
         # How to make an instance without __init__: object.__new__ unless the class has its own.
         own_new: Any = cls.__new__
         self.new: Callable[[type], Any] = object.__new__ if own_new is object.__new__ else own_new
@@ -321,6 +329,11 @@ def _converter_for(hint: Any) -> Callable[[Any], Any] | None:
     def to_object(v: Any) -> Any:
         if type(v) is not dict:
             return v
+        layout = LAYOUTS.get(cls)  # known after the first object of the class
+        if layout is not None and layout.adopts_as_is:  # ``build``'s work for it, inline
+            obj = layout.new(cls)
+            obj.__dict__ = v
+            return obj
         try:
             return build(cls, v, nested_extras.get())
         except (TypeError, ValueError, ArithmeticError, KeyError, AttributeError):
@@ -402,6 +415,8 @@ def build(cls: type, data: JsonDict, extras: Extras | None) -> Any:
         return data if cls is dict else cls(data)
     if kind is Kind.PYDANTIC:
         declared = layout.declared_set
+        if data.keys() <= declared:  # the common case: every field is the model's
+            return models.build_pydantic(cls, data, data)
         known = {k: v for k, v in data.items() if k in declared}
         obj = models.build_pydantic(cls, known, data)
         unknown = {k: v for k, v in data.items() if k not in declared}
