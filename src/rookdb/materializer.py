@@ -22,7 +22,7 @@ import orjson
 
 from rookdb._types import JsonDict
 from rookdb.serialization.encoding import MAX_DEPTH, check_depth, loads
-from rookdb.serialization.entities import EntityCodec, Extras
+from rookdb.serialization.entities import BatchDecoder, EntityCodec, Extras
 from rookdb.storage.records import DocumentRecord
 from rookdb.tracking.identity_map import IdentityMap
 from rookdb.tracking.state import DocumentState
@@ -37,7 +37,7 @@ __all__ = ["Materializer"]
 class Materializer:
     """Builds (and tracks) the entities of one session's stored documents."""
 
-    __slots__ = ("_codec", "_last_metadata", "_map", "_store", "_types")
+    __slots__ = ("_codec", "_decoders", "_last_metadata", "_map", "_store", "_types")
 
     def __init__(
         self, store: DocumentStore, codec: EntityCodec, types: TypeRegistry, tracked: IdentityMap
@@ -48,6 +48,14 @@ class Materializer:
         self._map = tracked
         # The metadata of the last document tracked: states whose metadata equals it share it.
         self._last_metadata: JsonDict = {}
+        # The batch decoder of each class asked for by name (``object_type``), registered.
+        self._decoders: dict[type, BatchDecoder] = {}
+
+    def _decoder(self, cls: type) -> BatchDecoder:
+        if cls is not dict:
+            self._store.type_info(cls)  # registers it
+        many = self._decoders[cls] = self._codec.batch_decoder(cls)
+        return many
 
     def decode(
         self, records: Sequence[DocumentRecord], object_type: type[Any] | None
@@ -73,11 +81,11 @@ class Materializer:
             bodies.append(body)
             metadatas.append(metadata if type(metadata) is dict else {})
             ids.append(record.id)
-        codec = self._codec
         if object_type is not None:
-            if object_type is not dict:
-                self._store.type_info(object_type)  # registers it
-            entities, extras = codec.batch_decoder(object_type)(bodies, ids)
+            many = self._decoders.get(object_type)
+            if many is None:
+                many = self._decoder(object_type)
+            entities, extras = many(bodies, ids)
             return entities, metadatas, extras
         # Each document's own class: decoded in runs of documents of one class.
         lookup = self._types.lookup
@@ -89,7 +97,7 @@ class Materializer:
             cls, end = classes[start], start + 1
             while end < count and classes[end] is cls:
                 end += 1
-            got, held = codec.batch_decoder(cls)(bodies[start:end], ids[start:end])
+            got, held = self._codec.batch_decoder(cls)(bodies[start:end], ids[start:end])
             entities.extend(got)
             for at, found in held.items():
                 extras[start + at] = found
