@@ -12,7 +12,7 @@ import pydantic
 import pytest
 
 from rookdb import DocumentStore
-from rookdb.errors import InvalidIdError
+from rookdb.errors import DocumentValidationError, InvalidIdError
 from rookdb.ids import validate_ids
 
 
@@ -109,3 +109,25 @@ def test_validate_ids_refuses_what_validate_id_refuses(ids: list[Any]) -> None:
 def test_validate_ids_accepts_ordinary_and_unusual_valid_ids() -> None:
     validate_ids([])
     validate_ids(["a/1", "", "x" * 512, "é/ü", "a/b/c"])
+
+
+def test_a_nested_model_that_does_not_validate_names_its_document_and_field(
+    store: DocumentStore,
+) -> None:
+    # Nested models are validated with their parent once the class is known: the error names
+    # the same document and field as when the nested model is validated on its own.
+    with store.open_session() as session:
+        for i in (1, 2):
+            session.store(Person(name=f"p{i}", place=Place(city="Oslo")), f"people/{i}")
+        session.store(Cat("not a place"), "people/3")
+        session.save_changes()
+    with store.open_session() as session:
+        session.advanced.patch("people/3", "place", {"city": 5})
+        session.save_changes()
+    with store.open_session() as session:
+        with pytest.raises(DocumentValidationError) as caught:
+            session.load(["people/1", "people/2", "people/3"], Person)
+        assert caught.value.document_id == "people/3"
+        assert "place.city" in [path for path, _ in caught.value.errors]
+        assert not session.advanced.has_changes
+        assert type(session.load("people/1", Person).place) is Place
