@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test test-full check docs bench bench-server bench-bulk clean
+.PHONY: demo test test-full check docs bench bench-async bench-server bench-bulk clean
 
 $(BIN)/activate:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ bench: $(VENV)/.installed-bench
 bench-bulk: $(VENV)/.installed-bench
 	$(BIN)/python -m bench.bulk --n 10000 --n 100000
 	$(BIN)/python -m bench.bulk --backend postgres --n 10000 --n 100000
+
+## make bench-async: async sessions (native async I/O, threads) against sync ones in threads.
+bench-async: $(VENV)/.installed-bench
+	$(BIN)/python -m bench.async_sessions --n 2000
 
 ## make bench-server: rookdb through `rookdb serve` on loopback against rookdb embedded.
 bench-server: $(VENV)/.installed-bench

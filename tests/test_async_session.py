@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from rookdb import DocumentStore
+from rookdb.errors import InvalidOperationError
 from rookdb.storage.base import Storage
 
 
@@ -186,6 +187,10 @@ def test_concurrent_sessions_on_one_loop(store: DocumentStore) -> None:
 
 
 def test_storage_is_never_called_on_the_event_loop(store: DocumentStore) -> None:
+    """Storage methods that are not the storage's own (these wrappers: middleware that may
+    block) run in the worker threads; the storage's own hot calls run natively on PostgreSQL
+    and http (tests/test_async_native.py)."""
+
     async def scenario() -> None:
         session = store.open_async_session()
         storage = session.session._storage
@@ -233,5 +238,24 @@ def test_a_stream_is_an_async_iterator(store: DocumentStore) -> None:
                 break
             await early.aclose()  # released before its end
             assert not session.advanced.get_tracked_entities()  # streams never track
+
+    run(scenario())
+
+
+def test_a_lazy_value_read_on_the_loop_before_its_operations_ran_is_refused(
+    store: DocumentStore,
+) -> None:
+    async def scenario() -> None:
+        async with store.open_async_session() as session:
+            session.store({"N": 1}, "items/1")
+            await session.save_changes()
+        async with store.open_async_session() as session:
+            lazy = session.advanced.lazily.load("items/1")
+            with pytest.raises(InvalidOperationError, match="execute_all_pending_lazy"):
+                lazy.value  # noqa: B018 - reading it is the point
+            assert session.number_of_requests == 0  # nothing was sent
+            await session.advanced.eagerly.execute_all_pending_lazy_operations()
+            assert lazy.value == {"N": 1}
+            assert session.number_of_requests == 1
 
     run(scenario())

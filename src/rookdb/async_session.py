@@ -5,21 +5,25 @@ It owns a ``DocumentSession`` and is a thin layer over it: one tracking engine, 
 ``has_changes``, ``what_changed`` and ``save_changes`` agree in both (S4). Each awaited method
 calls the sync session's own steps around its one storage call (``_plan_one`` / ``_finish_one``,
 ``_load_read`` / ``_finish_load``, ``saving._plan`` / ``saving._saved``...), and awaits only that
-call, which ``AsyncStorage`` runs in a worker thread. What does no I/O (``store``, ``delete``,
+call, which ``AsyncStorage`` runs on the loop over the driver's async I/O (PostgreSQL, http) or
+in a worker thread (SQLite, memory). What does no I/O (``store``, ``delete``,
 ``has_changes``, ``evict``...) is the sync session's method, not awaited, as in RavenDB's .NET
 async session; ``advanced`` (``rookdb.async_advanced``) is the sync session's with its reads
 awaited.
 
-Cancellation of ``save_changes``: the batch is written by a thread that cannot be stopped in a
-transaction, so a cancelled save waits for it (the wait is shielded), the session learns what
-was committed, and then ``CancelledError`` propagates: after a cancelled save the session
-agrees with the database (``has_changes()`` is False when it committed). Where the backend
-itself cannot know (the http backend losing the connection mid-request) the error is
+Cancellation of ``save_changes``: a cancelled save waits for the write (the wait is shielded),
+the session learns what was committed, and then ``CancelledError`` propagates: after a
+cancelled save the session agrees with the database (``has_changes()`` is False when it
+committed). If the write itself is cancelled (every task cancelled, as ``asyncio.run`` does at
+its end), storage stops it where it waits but never in its commit (``AsyncStorage``), so the
+write either wrote nothing or returned its result, and the session knows which. Where the
+backend itself cannot know (the http backend losing the connection mid-request) the error is
 ``OutcomeUnknownError``, as for the sync session.
 
-Not awaited yet: a ``Lazy``'s ``value`` read before ``await
-advanced.eagerly.execute_all_pending_lazy_operations()``, and the HiLo range ``store`` of an
-entity without an id reserves now and then (one short request on the loop).
+A ``Lazy``'s ``value`` read on the loop before ``await
+advanced.eagerly.execute_all_pending_lazy_operations()`` is ``InvalidOperationError`` (it would
+block the loop). Not awaited yet: the HiLo range ``store`` of an entity without an id reserves
+now and then (one short request on the loop).
 """
 
 from __future__ import annotations
@@ -31,14 +35,15 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from rookdb import saving
 from rookdb.async_advanced import AsyncAdvanced, AsyncDocumentCounters
-from rookdb.errors import OutcomeUnknownError
+from rookdb.errors import InvalidOperationError, OutcomeUnknownError
 from rookdb.includes import LoaderWithInclude
 from rookdb.query import count_of, first_of, single_of
+from rookdb.query_group_by import GroupByDocumentQuery
+from rookdb.session import DocumentSession
 from rookdb.storage.async_storage import AsyncStorage
 
 if TYPE_CHECKING:
     from rookdb.query import DocumentQuery, Query, QueryStatistics
-    from rookdb.session import DocumentSession
 
 __all__ = ["AsyncDocumentQuery", "AsyncDocumentSession"]
 
@@ -63,6 +68,22 @@ class AsyncDocumentSession:
         self.ignore_changes_for = session.ignore_changes_for
         self.close = session.close
         self._advanced = AsyncAdvanced(self)
+        session._execute_lazy = self._execute_lazy  # type: ignore[method-assign]
+
+    def _execute_lazy(self) -> None:
+        """A ``Lazy``'s ``value`` read before its operations ran. On the event loop that would
+        block the loop with a request, so it is refused; elsewhere (a worker thread) it runs
+        them as the sync session does."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            DocumentSession._execute_lazy(self.session)
+            return
+        raise InvalidOperationError(
+            "a Lazy's value was read before its operations ran: await "
+            "session.advanced.eagerly.execute_all_pending_lazy_operations() first (reading it "
+            "would block the event loop with a request)"
+        )
 
     async def __aenter__(self) -> AsyncDocumentSession:
         return self
@@ -183,6 +204,10 @@ class AsyncDocumentSession:
                 cancelled = True  # the write goes on: wait for its outcome
             except BaseException:
                 break  # the write's own error, raised below
+        if write.cancelled():
+            # The write itself was cancelled (the loop shutting down): storage stopped it
+            # before its commit, which is never interrupted (``AsyncStorage``): nothing written.
+            raise asyncio.CancelledError
         error = write.exception()
         if error is None:
             saving._saved(s, changes, write.result())
@@ -213,6 +238,8 @@ class AsyncDocumentQuery(Generic[T]):
             if got is self._query or type(got) is type(self._query):
                 self._query = got
                 return self
+            if isinstance(got, GroupByDocumentQuery):  # its selects hand back this query
+                return got.handing_back(self)
             return got
 
         return build

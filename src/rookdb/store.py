@@ -331,7 +331,9 @@ class DocumentStore(EventRegistration):
         with self._lock:
             adapter = self._async_storages.get(id(storage))
             if adapter is None or adapter.storage is not storage:
-                adapter = self._async_storages[id(storage)] = AsyncStorage(storage)
+                adapter = self._async_storages[id(storage)] = AsyncStorage(
+                    storage, native=self.conventions.async_native_io
+                )
         return AsyncDocumentSession(session, adapter)
 
     def bulk_insert(

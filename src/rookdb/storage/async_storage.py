@@ -1,20 +1,34 @@
 """``AsyncStorage``: a ``Storage`` for an asyncio event loop (issue 17).
 
-The async session (``rookdb.async_session``) reaches storage only through this adapter. This
-first version runs the storage's own (sync) methods in worker threads, so that a call never
-blocks the event loop and the backends keep one implementation of every read and write. Each
-storage has its own pool of ``Storage.async_threads`` threads: a few (4) for SQLite and memory
-(SQLite writes one transaction at a time; more threads would only wait on its lock), the
-connection pool's size (16) for PostgreSQL, where each thread holds one pooled connection, 8
-for the http backend (each a request in flight on its httpx ``Client``). Native async I/O
-(httpx's ``AsyncClient``, psycopg's async connections) is not in this round.
+The async session (``rookdb.async_session``) reaches storage only through this adapter, which
+runs each call one of two ways, with the storage's one implementation either way:
+
+- **Natively**, on the loop, for a storage whose driver has async I/O (``async_native``: the
+  http backend over httpx's ``AsyncClient``, PostgreSQL over psycopg's ``AsyncConnection``):
+  the storage's own code runs under ``rookdb.storage.bridge``, which awaits its I/O. This is
+  for the session's hot calls, ``NATIVE``: ``get`` (load, refresh, exists), ``get_prefix``,
+  ``conditional_get``, ``query``, ``read_many`` (lazy operations, includes), ``apply``
+  (``save_changes``; a batch holding attachment contents goes to a thread: their bodies are
+  sync iterators) and ``get_counters``.
+- **In worker threads** for the rest, for SQLite and memory, and for every backend where the
+  store's ``conventions.async_native_io`` is False: attachments, revisions,
+  index management, streams, identities. Each storage has its own pool of
+  ``Storage.async_threads`` threads: a few (4) for SQLite and memory (SQLite writes one
+  transaction at a time; more threads would only wait on its lock), the connection pool's size
+  (16) for PostgreSQL, 8 for the http backend. (No async SQLite driver: aiosqlite is itself a
+  thread per connection, and the memory backend does no I/O.)
 
 The pools are ``concurrent.futures`` executors used through ``loop.run_in_executor``: asyncio's
-own, so the async session needs nothing the core does not (anyio is the server's extra).
+own. The bridge needs greenlet (the postgres and http extras bring it); without it every call
+runs in threads.
 
-A call, once started, runs to its end even if the awaiting task is cancelled: a thread cannot
-be stopped in the middle of a transaction (``AsyncDocumentSession.save_changes`` waits for it
-through the cancellation, so that the session learns the outcome).
+Cancellation. A read is abandoned at once (in a thread, it ends there unread). A write
+(``apply``) in a thread runs to its end even if the awaiting task is cancelled (a thread cannot
+be stopped in the middle of a transaction), and its outcome is returned: the cancel is not
+delivered. A native call is interrupted where it waits,
+except at a write's last step (``bridge``): a cancelled ``apply`` has either written nothing
+(``CancelledError``) or returned its result. ``AsyncDocumentSession.save_changes`` relies on
+this to know what a cancelled save did.
 """
 
 from __future__ import annotations
@@ -26,20 +40,29 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from rookdb.storage import bridge
 from rookdb.storage.base import Storage
+from rookdb.storage.records import AttachmentPutCommand
 
-__all__ = ["AsyncStorage"]
+__all__ = ["NATIVE", "AsyncStorage"]
 
 R = TypeVar("R")
+
+#: The ``Storage`` methods run natively on an ``async_native`` storage.
+NATIVE = frozenset(
+    {"get", "get_prefix", "conditional_get", "query", "read_many", "apply", "get_counters"}
+)
 
 
 class AsyncStorage:
     """One ``Storage``, awaited. Shared by the async sessions of a store, like the storage;
     its threads are started when first needed and stopped by ``close`` (the store's)."""
 
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, native: bool = True) -> None:
+        """``native``: the store's ``conventions.async_native_io``."""
         self.storage = storage
         self.threads = max(1, storage.async_threads)
+        self.native = native and bridge.available and storage.async_native
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -51,10 +74,31 @@ class AsyncStorage:
                 )
             return self._executor
 
+    def is_native(self, method: Callable[..., Any], *args: Any) -> bool:
+        """Whether ``method(*args)`` runs on the loop rather than in a thread."""
+        if isinstance(method, functools.partial):  # a read the session prepared
+            partial: functools.partial[Any] = method
+            method, args = partial.func, (*partial.args, *args)
+        if not self.native or getattr(method, "__self__", None) is not self.storage:
+            return False
+        name = getattr(method, "__name__", "")
+        if name == "apply":
+            batch = args[0]
+            return isinstance(batch, list) and not any(
+                type(c) is AttachmentPutCommand for c in batch
+            )
+        return name in NATIVE
+
     async def call(self, method: Callable[..., R], *args: Any) -> R:
-        """``method(*args)`` (a storage call) in one of this storage's worker threads."""
+        """``method(*args)`` (a storage call): on the loop where the storage has async I/O
+        for it, else in one of this storage's worker threads."""
+        if self.is_native(method, *args):
+            return await bridge.run(method, *args)
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._pool(), functools.partial(method, *args))
+        running = loop.run_in_executor(self._pool(), functools.partial(method, *args))
+        if getattr(method, "__name__", "") == "apply":  # a write: its outcome is learned
+            return await bridge.to_the_end(running)
+        return await running  # a read: abandoned to its thread
 
     def close(self) -> None:
         """Stop the threads once the calls under way end (the storage is closed after)."""

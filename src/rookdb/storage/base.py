@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from rookdb.errors import InvalidOperationError
-from rookdb.indexes.definitions import IndexDefinition
+from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
 from rookdb.query import Query
 from rookdb.storage.identities import check_client_configuration, new_configuration_etag
 from rookdb.storage.records import (
@@ -56,6 +56,9 @@ class Storage(abc.ABC):
     #: Worker threads the async session may use on it at once (``AsyncStorage``): a few for
     #: an embedded backend; a pooled backend sets its pool size.
     async_threads: int = 4
+    #: Whether the async session's hot calls (``AsyncStorage.NATIVE``) run this storage's
+    #: code on the event loop over an async driver (``rookdb.storage.bridge``), not in threads.
+    async_native: bool = False
 
     @abc.abstractmethod
     def get(self, ids: Sequence[str], includes: Sequence[str] = ()) -> GetResult:
@@ -211,6 +214,59 @@ class Storage(abc.ABC):
         """Store ``definitions`` (each checked by ``compile_index`` first: one refused
         refuses them all with ``IndexCompilationError``, nothing stored) and index the
         documents already there; an index put again unchanged is left as it is. The names."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
+    def store_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
+        """``put_indexes`` without the build: the definitions stored (new or changed ones
+        ``Building``, stale), for ``build_indexes`` to build later (``rookdb serve``
+        answers a put at once and builds in the background, as RavenDB does). The names."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
+    def build_indexes(self, stopped: Callable[[], bool] | None = None) -> int:
+        """Build every index left ``Building`` (stored, or stopped half-way by a process
+        that ended), a transaction of ``BUILD_BATCH`` documents at a time, until done or
+        ``stopped()`` says so before a transaction; the documents mapped. Resumable: what
+        is committed stays, and mapping a document again is harmless."""
+        return 0
+
+    def set_index_options(
+        self,
+        names: Sequence[str],
+        lock_mode: IndexLockMode | None = None,
+        priority: IndexPriority | None = None,
+    ) -> None:
+        """Set the lock mode and/or priority of the indexes ``names`` (RavenDB's
+        ``SetIndexesLockOperation``, ``SetIndexesPriorityOperation``), without building them
+        again; ``IndexDoesNotExistError`` for a name no index has (none is changed)."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
+    def index_has_changed(self, definition: IndexDefinition) -> bool:
+        """Whether putting ``definition`` would build its index anew (RavenDB's
+        ``IndexHasChangedOperation``): true when no index has its name, or its maps, reduce or
+        options differ (not its lock mode or priority)."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
+    def set_indexing_running(self, running: bool, name: str | None = None) -> None:
+        """Start (``running``) or stop index ``name``, or indexing as a whole when None
+        (RavenDB's ``Start``/``StopIndexOperation``, ``Start``/``StopIndexingOperation``).
+        rookdb's indexes are written in each write's transaction, so a stopped one is still
+        maintained (never stale): what stops is only what ``indexing_status`` reports
+        (``Paused``). ``IndexDoesNotExistError`` for a name no index has."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
+    def index_terms(
+        self, name: str, field: str, from_value: str | None = None, page_size: int = 1024
+    ) -> list[str]:
+        """The terms of ``field`` in index ``name`` (RavenDB's ``GetTermsOperation``): its
+        distinct values in the entries (a map-reduce index's: in its results) as RavenDB's
+        default analyzer keeps them (text lower-cased, numbers and booleans as text, each
+        item of a list; nulls none), sorted, those after ``from_value``, ``page_size`` of
+        them."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
+    def indexing_status(self) -> dict[str, Any]:
+        """RavenDB's ``IndexingStatus``: ``{"Status": "Running"|"Paused", "Indexes":
+        [{"Name", "Status"}]}`` (``set_indexing_running``)."""
         raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
 
     def get_index(self, name: str) -> IndexDefinition | None:

@@ -5,10 +5,15 @@ as that error; a server that cannot be reached is ``StorageUnavailableError``; a
 answer was lost after it was sent is ``OutcomeUnknownError`` where it may have been applied).
 
 Failovers are logged on ``rookdb.storage.http``, the backend's logger.
+
+The async session's native calls (``rookdb.storage.bridge``) run these same rules; only the
+send differs (``Client._send``): an httpx ``AsyncClient`` per event loop, awaited. Streams and
+attachment bodies stay on the sync ``Client`` (those calls run in threads).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import socket
@@ -26,6 +31,8 @@ from rookdb.errors import (
     ProtocolError,
     StorageUnavailableError,
 )
+from rookdb.storage import bridge
+from rookdb.storage.bridge import PerLoop
 
 __all__ = [
     "API_KEY_VARIABLE",
@@ -106,11 +113,20 @@ class Client:
         transport = httpx.HTTPTransport(
             limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
         )
-        self._http = httpx.Client(
-            headers=headers,
-            timeout=httpx.Timeout(TIMEOUT_S, connect=CONNECT_TIMEOUT_S),
-            transport=transport,
-        )
+        timeout = httpx.Timeout(TIMEOUT_S, connect=CONNECT_TIMEOUT_S)
+        self._http = httpx.Client(headers=headers, timeout=timeout, transport=transport)
+
+        def async_client() -> httpx.AsyncClient:
+            return httpx.AsyncClient(
+                headers=headers,
+                timeout=timeout,
+                transport=httpx.AsyncHTTPTransport(
+                    limits=limits, socket_options=[(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
+                ),
+            )
+
+        # The event loops' clients, for the async session's native calls (``bridge``).
+        self._async_http = PerLoop(async_client, _close_async)
 
     def _order(self) -> list[_Node]:
         """The URLs in the order to try them: those not failed lately first, as given."""
@@ -151,9 +167,7 @@ class Client:
         nodes = self._order()
         for index, node in enumerate(nodes):
             try:
-                response = self._http.request(
-                    method, node.url + path, params=params, content=content, headers=headers
-                )
+                response = self._send(method, node.url + path, params, content, headers, write)
             except httpx.TransportError as exc:
                 if write and not _not_sent(exc):
                     raise OutcomeUnknownError(
@@ -178,6 +192,36 @@ class Client:
                 response.status_code, body if isinstance(body, dict) else None
             )
         return body
+
+    def _send(
+        self,
+        method: str,
+        url: str,
+        params: Any,
+        content: bytes | Iterator[bytes] | None,
+        headers: Mapping[str, str] | None,
+        write: bool,
+    ) -> httpx.Response:
+        """One request on the httpx ``Client``, or under ``bridge.run`` on the loop's
+        ``AsyncClient``: a write there is awaited to its answer through a cancel (its outcome
+        is learned); a read is abandoned at once."""
+        if not bridge.in_bridge():
+            return self._http.request(method, url, params=params, content=content, headers=headers)
+        assert content is None or isinstance(content, bytes)  # streamed bodies: in threads
+        sent = self._async_http.get().request(
+            method, url, params=params, content=content, headers=headers
+        )
+        if not write:
+            return bridge.await_(sent)
+        try:
+            return bridge.await_(bridge.to_the_end(sent))
+        except asyncio.CancelledError:
+            # The request itself was cancelled (every task of the loop cancelled): it may
+            # have reached the server.
+            raise OutcomeUnknownError(
+                f"the request to {url} was cancelled before its answer came: it may or may "
+                "not have been applied"
+            ) from None
 
     def stream_lines(
         self, path: str, params: Any, method: str = "GET", content: bytes | None = None
@@ -242,6 +286,11 @@ class Client:
 
     def close(self) -> None:
         self._http.close()
+        self._async_http.close()
+
+
+def _close_async(client: httpx.AsyncClient, loop: asyncio.AbstractEventLoop) -> None:
+    bridge.close_on(loop, client.aclose)
 
 
 class _Body:

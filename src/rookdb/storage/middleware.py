@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from rookdb.indexes.definitions import IndexDefinition
+from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
 from rookdb.query import Query
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import (
@@ -40,9 +40,15 @@ __all__ = ["MiddlewareBackend", "MiddlewareStorage"]
 class MiddlewareStorage(Storage):
     """Hands every call to ``inner``, the wrapped database."""
 
+    #: Set True in a middleware whose overrides do no blocking I/O of their own and hold no
+    #: lock across the call to ``inner``: the async session may then run its hot calls on the
+    #: event loop when ``inner`` can (``Storage.async_native``, ``rookdb.storage.bridge``).
+    bridged = False
+
     def __init__(self, inner: Storage) -> None:
         self.inner = inner
         self.capabilities = inner.capabilities
+        self.async_native = self.bridged and inner.async_native
 
     def get(self, ids: Sequence[str], includes: Sequence[str] = ()) -> GetResult:
         return self.inner.get(ids, includes)
@@ -118,6 +124,34 @@ class MiddlewareStorage(Storage):
 
     def put_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
         return self.inner.put_indexes(definitions)
+
+    def store_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
+        return self.inner.store_indexes(definitions)
+
+    def index_has_changed(self, definition: IndexDefinition) -> bool:
+        return self.inner.index_has_changed(definition)
+
+    def set_indexing_running(self, running: bool, name: str | None = None) -> None:
+        self.inner.set_indexing_running(running, name)
+
+    def index_terms(
+        self, name: str, field: str, from_value: str | None = None, page_size: int = 1024
+    ) -> list[str]:
+        return self.inner.index_terms(name, field, from_value, page_size)
+
+    def indexing_status(self) -> dict[str, Any]:
+        return self.inner.indexing_status()
+
+    def set_index_options(
+        self,
+        names: Sequence[str],
+        lock_mode: IndexLockMode | None = None,
+        priority: IndexPriority | None = None,
+    ) -> None:
+        self.inner.set_index_options(names, lock_mode, priority)
+
+    def build_indexes(self, stopped: Callable[[], bool] | None = None) -> int:
+        return self.inner.build_indexes(stopped)
 
     def get_index(self, name: str) -> IndexDefinition | None:
         return self.inner.get_index(name)

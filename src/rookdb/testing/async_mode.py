@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 from rookdb.async_advanced import AsyncAdvanced, AsyncStream
 from rookdb.async_session import AsyncDocumentQuery, AsyncDocumentSession
 from rookdb.includes import LoaderWithInclude
+from rookdb.query_group_by import GroupByDocumentQuery
 from rookdb.store import DocumentStore
 
 __all__ = ["BlockingSession", "EventLoopThread", "async_mode"]
@@ -216,6 +217,8 @@ class BlockingQuery:
             got = attribute(*args, **kwargs)
             if isinstance(got, Coroutine):
                 return self._loop.run(got)
+            if isinstance(got, GroupByDocumentQuery):  # its selects hand back this facade
+                return got.handing_back(self)
             return self if got is self._query else got
 
         return call

@@ -50,6 +50,8 @@ class Call:
 class RecordingStorage(MiddlewareStorage):
     """Hands every call to ``inner`` and, while ``calls`` is a list, appends a ``Call`` to it."""
 
+    bridged = True  # it only appends to a list
+
     def __init__(self, inner: Storage) -> None:
         super().__init__(inner)
         self.calls: list[Call] | None = None

@@ -13,6 +13,9 @@ minutes with a WARNING logged each time (which Python prints on the stderr of an
 configured no logging), and the caller gets a pool timeout after its wait instead of the
 reason. Nothing here logs above DEBUG and nothing runs in the background.
 
+The async session's native calls use connections of their event loop instead
+(``green.AsyncConnections``, lent by ``green_connection``), under the same rules.
+
 After ``fork`` the child never touches the parent's connections (closing one would end the
 parent's session on the server): it keeps them referenced, unused, and makes its own. The
 reset runs in the child at the fork itself (``os.register_at_fork``), while it has one thread:
@@ -28,15 +31,26 @@ import threading
 import time
 import weakref
 from collections.abc import Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
 from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict
 
 from rookdb.errors import ConfigurationError, StorageError, StorageUnavailableError
+from rookdb.storage.bridge import PerLoop
 
-__all__ = ["DEFAULT_CONNECT_TIMEOUT_S", "ConnectionPool", "connect_timeout"]
+if TYPE_CHECKING:
+    from rookdb.storage.postgres.green import AsyncConnections
+
+__all__ = [
+    "DEFAULT_CONNECT_TIMEOUT_S",
+    "ConnectionPool",
+    "connect_failed",
+    "connect_timeout",
+    "lost",
+    "returned",
+]
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +101,31 @@ def _reason(exc: BaseException) -> str:
     return " ".join(str(exc).split())
 
 
+def lost(address: str, exc: psycopg.Error) -> StorageUnavailableError:
+    """The error for a connection found broken (the server went away) while in use."""
+    return StorageUnavailableError(
+        f"lost the connection to PostgreSQL at {address}: {_reason(exc)}", original=exc
+    )
+
+
+def returned(conn: psycopg.Connection[Any] | psycopg.AsyncConnection[Any]) -> bool | None:
+    """Whether a connection back from a caller can be kept idle; None: after a ROLLBACK (its
+    caller left a transaction open)."""
+    if conn.broken:
+        return False
+    status = conn.info.transaction_status
+    if status in (pq.TransactionStatus.INTRANS, pq.TransactionStatus.INERROR):
+        return None
+    return status == pq.TransactionStatus.IDLE
+
+
+def connect_failed(address: str, exc: psycopg.Error) -> StorageUnavailableError:
+    """The error for a connection that could not be made, with libpq's reason."""
+    return StorageUnavailableError(
+        f"cannot connect to PostgreSQL at {address}: {_reason(exc)}", original=exc
+    )
+
+
 class ConnectionPool:
     """Up to ``MAX_CONNECTIONS`` autocommit connections to one server, shared by threads."""
 
@@ -99,6 +138,8 @@ class ConnectionPool:
         self._lent: set[int] = set()  # id() of the connections out of the pool
         self._count = 0  # connections open: idle or lent
         self._closed = False
+        # The event loops' connections (``green``), for the async session's native calls.
+        self._green = self._loops()
         _POOLS.add(self)
         # The first connection now: a wrong URL, password or address fails at open.
         self._put(self._take())
@@ -113,16 +154,28 @@ class ConnectionPool:
             yield conn
         except psycopg.Error as exc:
             if conn.broken:
-                raise StorageUnavailableError(
-                    f"lost the connection to PostgreSQL at {self.address}: {_reason(exc)}",
-                    original=exc,
-                ) from exc
+                raise lost(self.address, exc) from exc
             raise
         finally:
             self._put(conn)
 
+    def green_connection(self) -> contextlib.AbstractContextManager[Any]:
+        """A connection of the running event loop (``green.AsyncConnections``), for code
+        under ``bridge.run``; used as ``connection``'s."""
+        connections: AsyncConnections = self._green.get()
+        return connections.connection()
+
+    def _loops(self) -> PerLoop[AsyncConnections]:
+        from rookdb.storage.postgres.green import AsyncConnections  # it imports this module
+
+        return PerLoop(
+            lambda: AsyncConnections(self._conninfo, self._timeout_s, self.address),
+            lambda connections, _: connections.close(),
+        )
+
     def close(self) -> None:
         """Close the idle connections now and the lent ones when they come back."""
+        self._green.close()
         with self._lock:
             self._closed = True
             idle, self._idle = self._idle, []
@@ -133,6 +186,7 @@ class ConnectionPool:
     def _forked(self) -> None:
         """In a child, at the fork: every connection is the parent's."""
         self._lock = threading.Condition()
+        self._green = self._loops()  # the parent's loops are not this process's
         _ABANDONED.extend(conn for conn, _ in self._idle)
         self._idle, self._lent, self._count = [], set(), 0
 
@@ -179,10 +233,7 @@ class ConnectionPool:
                 self._count -= 1
                 self._lock.notify()
             if isinstance(exc, psycopg.Error):
-                raise StorageUnavailableError(
-                    f"cannot connect to PostgreSQL at {self.address}: {_reason(exc)}",
-                    original=exc,
-                ) from exc
+                raise connect_failed(self.address, exc) from exc
             raise
         log.debug("connected to PostgreSQL at %s", self.address)
         return conn
@@ -201,12 +252,8 @@ class ConnectionPool:
                 _ABANDONED.append(conn)
                 return
             self._lent.discard(id(conn))
-        status = conn.info.transaction_status
-        keep = not conn.broken and status == pq.TransactionStatus.IDLE
-        if not conn.broken and status in (
-            pq.TransactionStatus.INTRANS,
-            pq.TransactionStatus.INERROR,
-        ):
+        keep = returned(conn)
+        if keep is None:
             try:
                 conn.execute("ROLLBACK")
                 keep = True

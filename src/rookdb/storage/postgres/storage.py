@@ -22,6 +22,7 @@ from rookdb.errors import StorageError
 from rookdb.evaluate import matches
 from rookdb.ids import hilo_document_id
 from rookdb.query import OrderBy, Query
+from rookdb.storage import bridge
 from rookdb.storage.postgres import bulk_copy, compiler
 from rookdb.storage.postgres.errors import PostgresBatchErrors, PostgresErrors, PostgresQueryErrors
 from rookdb.storage.postgres.indexes import SchemaIndexes
@@ -32,7 +33,11 @@ from rookdb.storage.records import Capabilities, PutCommand, document_key, last_
 from rookdb.storage.relational import hilo
 from rookdb.storage.relational.attachments import AttachmentStatements
 from rookdb.storage.relational.counters import CounterStatements
-from rookdb.storage.relational.index_maintenance import IndexMaintenance, IndexStatements
+from rookdb.storage.relational.index_maintenance import (
+    GROUP_LOCK_BUCKETS,
+    IndexMaintenance,
+    IndexStatements,
+)
 from rookdb.storage.relational.index_query import python_rows
 from rookdb.storage.relational.owned import OwnedLookup
 from rookdb.storage.relational.revisions import RevisionStatements
@@ -196,6 +201,8 @@ class PostgresStorage(PostgresWrites):
     _errors = PostgresErrors
     #: The pool's size: each worker thread of the async session holds one connection.
     async_threads = MAX_CONNECTIONS
+    #: The async session's hot calls run on psycopg's ``AsyncConnection`` (``postgres.green``).
+    async_native = True
     _query_errors = PostgresQueryErrors
     _log = log
     _no_limit = None
@@ -257,9 +264,15 @@ class PostgresStorage(PostgresWrites):
             collection="collection_key = lower(%s)",
             entry="body",
             # The documents' rows, in key order; a bucket of groups: an advisory lock of the
-            # transaction on (index, bucket).
+            # transaction on (this database, index, bucket), so that databases (schemas) of
+            # one PostgreSQL database never wait for each other's groups: a 64-bit key of the
+            # schema's own, XOR the index's bucket number (one-key locks are a space apart
+            # from the two-key locks of documents).
             lock_keys=f"SELECT key FROM {s}.documents WHERE key = ANY(%s) ORDER BY key FOR UPDATE",
-            lock_group="SELECT pg_advisory_xact_lock(%s::int, %s::int)",
+            lock_group=(
+                f"SELECT pg_advisory_xact_lock({lock_key(f'rookdb index groups {schema}')}::bigint"
+                f" # (%s::bigint * {GROUP_LOCK_BUCKETS} + %s::bigint))"
+            ),
             body=True,
         )
         self._user_indexes = IndexMaintenance(
@@ -390,6 +403,8 @@ class PostgresStorage(PostgresWrites):
     def _connection(self) -> contextlib.AbstractContextManager[psycopg.Connection[Any]]:
         if self._closed:
             raise StorageError("the storage is closed")
+        if bridge.in_bridge():  # a native call of the async session: the loop's connections
+            return self._pool.green_connection()
         return self._pool.connection()
 
     def _snapshot(self, conn: psycopg.Connection[Any]) -> contextlib.AbstractContextManager[None]:

@@ -147,10 +147,14 @@ class RegistryCache:
     ) -> Registry:
         """The registry at ``version``, from ``rows()`` (id, collection, path, kind) if the
         cached one is older."""
-        with self._lock:
-            if version != self._version:
-                registry: Registry = {}
-                for index_id, collection, path, kind in rows():
-                    registry.setdefault(collection.lower(), {})[(path, kind)] = index_id
-                self._registry, self._version = registry, version
+        if version == self._version:
             return self._registry
+        # Read before the lock: no lock is held across I/O (``rookdb.storage.bridge``: two
+        # greenlets of one thread would deadlock on it). Two readers may both read; both
+        # registries are right as of ``version``.
+        registry: Registry = {}
+        for index_id, collection, path, kind in rows():
+            registry.setdefault(collection.lower(), {})[(path, kind)] = index_id
+        with self._lock:
+            self._registry, self._version = registry, version
+        return registry

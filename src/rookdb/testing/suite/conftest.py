@@ -50,6 +50,11 @@ ASYNC_MODE_MODULES = frozenset(
         "test_session_counters",
         "test_attachments",
         "test_streaming",
+        "test_patches",
+        "test_revisions",
+        "test_counter_scripts",
+        "test_rql",
+        "test_group_by",
     }
 )
 
