@@ -19,10 +19,11 @@ from __future__ import annotations
 import abc
 import base64
 import datetime as dt
+import functools
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -95,7 +96,9 @@ __all__ = [
     "read_check_failed",
 ]
 
-_record = DocumentRecord._make
+# A row of the SELECT's columns as a DocumentRecord: ``tuple.__new__`` is what the
+# NamedTuple's ``_make`` calls, without its Python frame (one per document read).
+_record: Callable[[Any], DocumentRecord] = functools.partial(tuple.__new__, DocumentRecord)
 
 #: The ``meta`` row holding the client configuration and its etag.
 _CLIENT_CONFIGURATION = "client_configuration"
