@@ -40,6 +40,7 @@ from rookdb.async_advanced import AsyncAdvanced, AsyncDocumentCounters
 from rookdb.errors import InvalidOperationError, OutcomeUnknownError
 from rookdb.includes import LoaderWithInclude
 from rookdb.query import count_of, first_of, single_of
+from rookdb.query_group_by import GroupByDocumentQuery
 from rookdb.session import DocumentSession
 from rookdb.storage.async_storage import AsyncStorage
 
@@ -295,6 +296,8 @@ class AsyncDocumentQuery(Generic[T]):
             if got is self._query or type(got) is type(self._query):
                 self._query = got
                 return self
+            if isinstance(got, GroupByDocumentQuery):  # its selects hand back this query
+                return got.handing_back(self)
             return got
 
         return build

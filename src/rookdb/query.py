@@ -28,6 +28,7 @@ from rookdb.errors import (
 if TYPE_CHECKING:
     from rookdb.includes import IncludeBuilder
     from rookdb.lazy import Lazy
+    from rookdb.query_group_by import GroupBy, GroupByDocumentQuery
 from rookdb.paths import parse_field_path
 from rookdb.query_ast import (
     COMPARISONS,
@@ -557,6 +558,28 @@ class DocumentQuery(QueryExecution[T]):
             parse_field_path(name)
         self._query = dataclasses.replace(self._query, select=tuple(names))
         self._object_type = projection_class  # type: ignore[assignment]
+        return self  # type: ignore[return-value]
+
+    def group_by(self, field: str | GroupBy, *fields: str | GroupBy) -> GroupByDocumentQuery[T]:
+        """Group the documents by ``field`` (and ``fields``): a dynamic aggregation, answered
+        by an automatic map-reduce index (``rookdb.query_group_by``)."""
+        from rookdb.query_group_by import GroupByDocumentQuery, group_by_paths
+
+        paths = group_by_paths((field, *fields))
+        self._query = dataclasses.replace(self._query, group_by=paths)
+        return GroupByDocumentQuery(self)
+
+    def _select_aggregate(self, field: str, key: str) -> None:
+        """Add ``field`` (a group-by field or an aggregation) to the select, as ``key``."""
+        query = self._query
+        keys = query.select_as or query.select
+        self._query = dataclasses.replace(
+            query, select=(*query.select, field), select_as=(*keys, key)
+        )
+
+    def of_type(self, object_type: type[P]) -> DocumentQuery[P]:
+        """Build the results as ``object_type`` (a projection class, or dict)."""
+        self._object_type = object_type  # type: ignore[assignment]
         return self  # type: ignore[return-value]
 
     def distinct(self) -> DocumentQuery[T]:

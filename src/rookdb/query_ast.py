@@ -296,6 +296,10 @@ class Query:
     #: fields: a map index answers the documents its entries come from, a map-reduce index
     #: its results (``rookdb.storage.relational.index_query``).
     index_name: str | None = None
+    #: The group-by fields of a dynamic aggregation (``from Orders group by company``;
+    #: ``rookdb.aggregation``): its select, where and order then name these fields and the
+    #: aggregations ``count()`` and ``sum(path)``.
+    group_by: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         check_count(self.skip, "skip")

@@ -21,12 +21,13 @@ Supported (SPEC Q3)::
                                                 documents are the same)
     include field, ...
     limit n [offset m]   |   limit m, n   |   offset m      (null: no limit, no offset)
+    group by field, ...  after from: dynamic aggregation (``rookdb.rql_aggregation``)
 
 Values are literals (``'text'``, ``"text"``, numbers, ``true``, ``false``, ``null``),
 parameters ``$name`` (in ``in (...)`` and ``all in (...)``, a parameter holding a list stands
 for its elements), or ``now()``, ``now('<offset>')``, ``today()`` (``rookdb.rql_time``).
 Keywords are case-insensitive; the words are ``rookdb.rql_lexer``'s. What the official client
-can write but rookdb does not run (``load``, ``declare``, ``group by``, ``cmpxchg()``,
+can write but rookdb does not run (``load``, ``declare``, ``cmpxchg()``,
 ``lucene()``, ``spatial.*()``, ``boost()``, ``filter``, ``order by random()`` or
 ``score()``, ...) is refused by name. Malformed input raises ``QueryError`` carrying the
 position, line and column, and so does a query nesting deeper than ``MAX_QUERY_DEPTH``: the
@@ -342,7 +343,7 @@ class _Parser:
                 return self.primary()
             if token.text.lower() in FUNCTIONS:
                 return self.function()
-            raise self.error(f"{token.text}() is not supported by rookdb in where")
+            return self.comparison(self.call_field("where"))
         if token.kind == "name" and token.text.lower() == "true" and following.kind != "op":
             self.index += 1
             return EVERYTHING
@@ -568,7 +569,7 @@ class _Parser:
             key = self.counter_call()
             field = counter_field(key)
         elif token.kind == "name" and self.following.text == "(":
-            raise self.error(f"{token.text}() is not supported by rookdb in select")
+            field = self.call_field("select")
         else:
             field = self.field()
         key = field if key is None else key
@@ -657,6 +658,10 @@ class _Parser:
         counters.append(name)
         self.expect_op(")")
 
+    def call_field(self, clause: str) -> str:
+        """A call standing for a field (``count()`` after group by): ``rql_aggregation``."""
+        raise self.error(f"{self.token.text}() is not supported by rookdb in {clause}")
+
     def refuse_call(self, clause: str) -> None:
         """A function call (``random()``, ``counters(...)``, ``highlight(...)``) where rookdb
         reads only field paths: refused by name."""
@@ -664,14 +669,17 @@ class _Parser:
         if token.kind == "name" and self.following.text == "(":
             raise self.error(f"{token.text}() is not supported by rookdb in {clause}")
 
+    def sorts_arrays(self, field: str) -> bool:
+        return any(s.is_array for s in parse_field_path(field))
+
     def refuse_clause(self, word: str, message: str) -> None:
         if self.token.kind == "name" and self.token.text.lower() == word:
             raise self.error(message)
 
     def order_item(self) -> OrderBy:
-        self.refuse_call("order by")
-        field = self.field()
-        if any(s.is_array for s in parse_field_path(field)):
+        called = self.token.kind == "name" and self.following.text == "("
+        field = self.call_field("order by") if called else self.field()
+        if not called and self.sorts_arrays(field):
             raise self.error("an array path cannot be sorted on", self.tokens[self.index - 1])
         ordering = None
         if self.keyword("as"):
@@ -742,6 +750,10 @@ def parse(text: str, parameters: Mapping[str, Any] | None = None) -> Query:
         raise QueryError("an RQL query is a str")
     if text.lstrip()[:8].lower() == "declare ":  # before the lexer meets the function's body
         raise error_at("declare (a JavaScript function) is not supported by rookdb", text, 0)
+    if re.search(r"(?i)\bgroup\s+by\b", text):
+        from rookdb.rql_aggregation import GroupByParser
+
+        return GroupByParser(text, parameters or {}).query()
     return _Parser(text, parameters or {}).query()
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 
 from rookdb._types import assert_never
+from rookdb.aggregation import COUNT, KEY, key_path, summed
 from rookdb.query import (
     ID_FIELD,
     And,
@@ -44,8 +45,10 @@ class _Printer:
         return f"${name}"
 
     def field(self, name: str) -> str:
-        if name == ID_FIELD:
+        if name in (ID_FIELD, COUNT, KEY):
             return name
+        if (path := summed(name)) is not None:  # group by's sum(path)
+            return f"sum({self.field(path)})"
         counter = counter_of(name)
         if counter is not None:  # select counter('name')
             return f"counter({_quote(counter)})"
@@ -108,6 +111,12 @@ def print_query(query: Query) -> tuple[str, dict[str, Scalar]]:
         parts = [f"from {collection}"]
     else:
         parts = [f"from {_quote(collection)}"]
+    if query.group_by:
+        grouped = [
+            f"array({printer.field(key_path(k))})" if k != key_path(k) else printer.field(k)
+            for k in query.group_by
+        ]
+        parts.append("group by " + ", ".join(grouped))
     if query.where is not None:
         parts.append(f"where {printer.predicate(query.where)}")
     if query.order_by:

@@ -128,12 +128,14 @@ class CompiledIndex:
         return self._reduce(entries)
 
 
-def _check_name(name: Any) -> str:
+def _check_name(name: Any, auto: bool) -> str:
     if not isinstance(name, str) or not name.strip():
         raise IndexCompilationError("an index needs a name")
     if len(name) > MAX_NAME_LENGTH:
         raise IndexCompilationError(f"an index name is at most {MAX_NAME_LENGTH} characters")
-    if name.lower().startswith("auto/"):
+    if name.lower().startswith("auto/") != auto:
+        if auto:
+            raise IndexCompilationError(f"an automatic index's name starts with 'Auto/': {name!r}")
         raise IndexCompilationError(f"index names starting with 'Auto/' are RavenDB's: {name!r}")
     if any(ord(char) < 32 for char in name):
         raise IndexCompilationError(f"an index name has no control characters: {name!r}")
@@ -208,10 +210,12 @@ def _javascript(definition: IndexDefinition, maps: list[str]) -> dict[str, Any]:
     }
 
 
-def compile_index(definition: IndexDefinition) -> CompiledIndex:
+def compile_index(definition: IndexDefinition, *, auto: bool = False) -> CompiledIndex:
     """Check and compile ``definition``; ``IndexCompilationError`` naming what is refused
-    (with its line and column in the map or reduce at fault, when it is there)."""
-    _check_name(definition.name)
+    (with its line and column in the map or reduce at fault, when it is there). ``auto``:
+    an automatic index rookdb made (``rookdb.aggregation``), whose name, and only whose,
+    starts with ``Auto/``."""
+    _check_name(definition.name, auto)
     _check_options(definition)
     maps = sorted(m for m in definition.maps if isinstance(m, str) and m.strip())
     if not maps or len(maps) != len(definition.maps):

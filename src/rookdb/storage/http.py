@@ -411,10 +411,14 @@ def _query_result(query: Query, body: Any) -> QueryResult:
         included = _included(body.get("Includes") or {})
         counters = included_counters(body.get("CounterIncludes"))
         results = body["Results"]
-        if query.select or (
-            # A map-reduce index answers results that are no documents (no "@id").
-            query.index_name is not None
-            and any(type(r) is dict and "@id" not in r for r in results)
+        if (
+            query.select
+            or query.group_by
+            or (
+                # A map-reduce index answers results that are no documents (no "@id").
+                query.index_name is not None
+                and any(type(r) is dict and "@id" not in r for r in results)
+            )
         ):
             return QueryResult([], included, stats, list(results), counters)
         records = [r for r in protocol.decode_documents(body["Results"]) if r is not None]

@@ -21,6 +21,7 @@ from rookdb.async_attachments import AsyncAttachmentResult, AsyncAttachmentStrea
 from rookdb.async_session import AsyncDocumentQuery, AsyncDocumentSession
 from rookdb.attachments import AttachmentResult, AttachmentStream
 from rookdb.includes import LoaderWithInclude
+from rookdb.query_group_by import GroupByDocumentQuery
 from rookdb.store import DocumentStore
 
 __all__ = ["BlockingSession", "EventLoopThread", "async_mode"]
@@ -234,6 +235,8 @@ class BlockingQuery:
             got = attribute(*args, **kwargs)
             if isinstance(got, Coroutine):
                 return self._loop.run(got)
+            if isinstance(got, GroupByDocumentQuery):  # its selects hand back this facade
+                return got.handing_back(self)
             return self if got is self._query else got
 
         return call

@@ -124,8 +124,11 @@ class IndexMaintenance:
             return self._indexes
         # Read before the lock: no lock is held across I/O (``rookdb.storage.bridge``).
         indexes = []
-        for index_id, _name, definition, state in conn.execute(self._sql.rows).fetchall():
-            compiled = compile_index(IndexDefinition.from_json(orjson.loads(definition)))
+        for index_id, name, definition, state in conn.execute(self._sql.rows).fetchall():
+            compiled = compile_index(
+                IndexDefinition.from_json(orjson.loads(definition)),
+                auto=str(name).lower().startswith("auto/"),
+            )
             indexes.append(UserIndex(int(index_id), compiled, str(state)))
         with self._lock:
             self._indexes, self._version = tuple(indexes), version

@@ -34,7 +34,7 @@ import orjson
 from rookdb.errors import IndexCompilationError, IndexDoesNotExistError, QueryError
 from rookdb.evaluate import project
 from rookdb.indexes.compiled import compile_index
-from rookdb.indexes.definitions import IndexDefinition
+from rookdb.indexes.definitions import IndexDefinition, IndexType
 from rookdb.query import Query, QueryStatistics
 from rookdb.storage.records import (
     DocumentRecord,
@@ -122,7 +122,12 @@ class IndexesStorage:
         them all, and nothing is stored), then map the documents already there, in
         transactions of ``BUILD_BATCH`` documents. An index put again with the same definition
         is left as it is; with another, it is built anew. The names, as stored."""
-        compiled = [compile_index(definition) for definition in definitions]
+        return self._put_indexes(definitions, auto=False)
+
+    def _put_indexes(self, definitions: Sequence[IndexDefinition], auto: bool) -> list[str]:
+        """``put_indexes``; ``auto``: of automatic indexes (``Auto/...``, which users may
+        not put), as a group-by query puts them (``relational.aggregation_indexes``)."""
+        compiled = [compile_index(definition, auto=auto) for definition in definitions]
         names = [c.name for c in compiled]
         if len({n.lower() for n in names}) != len(names):
             raise IndexCompilationError("the indexes put together have distinct names")
@@ -295,7 +300,7 @@ class IndexesStorage:
                     out.append(
                         IndexStatistics(
                             name=str(row[1]),
-                            type=definition.type.value,
+                            type=_type(definition),
                             state=str(row[3]),
                             collections=None if collections is None else tuple(sorted(collections)),
                             entries_count=int(entries),
@@ -321,7 +326,9 @@ class IndexesStorage:
 
     def _compiled(self, conn: Any, index_id: int, definition: IndexDefinition) -> Any:
         found = self._index_by_id(conn, index_id)
-        return found.compiled if found is not None else compile_index(definition)
+        if found is not None:
+            return found.compiled
+        return compile_index(definition, auto=str(definition.name).lower().startswith("auto/"))
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -434,6 +441,14 @@ class IndexesStorage:
             index_timestamp=_utc_now(),
         )
         return QueryResult(records, included, stats, projections)
+
+
+def _type(definition: IndexDefinition) -> str:
+    """RavenDB's type of an index: an automatic map-reduce index (``Auto/...``, made by a
+    group-by query) is ``AutoMapReduce``."""
+    if str(definition.name).lower().startswith("auto/"):
+        return IndexType.AUTO_MAP_REDUCE.value
+    return definition.type.value
 
 
 def _definition(text: Any) -> IndexDefinition:

@@ -57,6 +57,7 @@ from rookdb.storage.records import (
     document_key,
 )
 from rookdb.storage.relational import hilo, query_stream
+from rookdb.storage.relational.aggregation_indexes import AggregationIndexes
 from rookdb.storage.relational.attachments import AttachmentsStorage
 from rookdb.storage.relational.auto_indexes import (
     RegistryCache,
@@ -126,7 +127,9 @@ def read_check_failed(check: ReadCheck, actual: str | None) -> ConcurrencyError:
     )
 
 
-class RelationalStorage(IndexesStorage, AttachmentsStorage, RevisionsStorage, CountersStorage):
+class RelationalStorage(
+    IndexesStorage, AggregationIndexes, AttachmentsStorage, RevisionsStorage, CountersStorage
+):
     """One rookdb database in a relational database; a dialect subclasses it."""
 
     #: Automatic indexes per collection; past it, queries on new fields scan (SPEC Q4).
@@ -316,12 +319,16 @@ class RelationalStorage(IndexesStorage, AttachmentsStorage, RevisionsStorage, Co
             after = document_key(records[-1].id)
 
     def stream_query(self, query: Query) -> QueryStream:
+        if query.group_by:  # an automatic map-reduce index (``relational.aggregation_indexes``)
+            query = self._aggregated(query)
         if query.index_name is not None:  # read whole (``relational.index_query``)
             return self._index_stream(check_streamable(query))
         indexes = self._prepare_indexes(check_streamable(query))
         return QueryStream(query_stream.rows(self, query, indexes))
 
     def query(self, query: Query) -> QueryResult:
+        if query.group_by:  # an automatic map-reduce index (``relational.aggregation_indexes``)
+            query = self._aggregated(query)
         if query.index_name is not None:  # user-defined indexes (``relational.index_query``)
             return self._index_query(query)
         started = time.perf_counter()
@@ -378,7 +385,12 @@ class RelationalStorage(IndexesStorage, AttachmentsStorage, RevisionsStorage, Co
         return self._counters_asked(conn, keys, names)
 
     def read_many(self, reads: Sequence[Read]) -> list[ReadResult]:
-        reads = list(reads)
+        reads = [
+            QueryRead(self._aggregated(r.query))
+            if isinstance(r, QueryRead) and r.query.group_by
+            else r
+            for r in reads
+        ]
         # Automatic indexes are made first, each in a transaction of its own, as for a query.
         indexes = {
             i: self._prepare_indexes(read.query)

@@ -78,6 +78,7 @@ ASYNC_MODE_MODULES = frozenset(
         "test_serialization",
         "test_session_patches",
         "test_typed_values",
+        "test_group_by",
     }
 )
 

@@ -201,7 +201,7 @@ def test_includes_follow_arrays(orders: DocumentStore, path: str, included: list
         ("from People where spatial.within(x, y)", "spatial.within()"),
         ("from People as p load p.friend as f", "load"),
         ("from People load x as y", "load"),
-        ("from People group by name", "group"),
+        ("from People group by name select avg(age)", "avg()"),
         ("from People select count()", "count()"),
         ("from People order by random()", "random()"),
         ("from People include counters(employee, 'likes')", "counters of the documents a path"),
