@@ -75,14 +75,20 @@ def edited(draw: st.DrawFn, value: Any) -> Any:
     return value if choice < 9 else draw(json_values)
 
 
+def _stored(store: DocumentStore, document: dict[str, Any]) -> str:
+    """The id of a new document holding a copy of ``document``, saved by a session."""
+    document_id = f"docs/{next(_ids)}"
+    with store.open_session() as session:
+        session.store(copy.deepcopy(document), document_id)
+        session.save_changes()
+    return document_id
+
+
 def test_documents_round_trip_unchanged(store: DocumentStore, session_mode: str) -> None:
     @_session_settings(session_mode)
     @given(document=documents)
     def check(document: dict[str, Any]) -> None:
-        document_id = f"docs/{next(_ids)}"
-        with store.open_session() as session:
-            session.store(copy.deepcopy(document), document_id)
-            session.save_changes()
+        document_id = _stored(store, document)
         with store.open_session() as session:
             loaded = session.load(document_id)
             assert json_equal(loaded, document)
@@ -107,10 +113,7 @@ def test_what_changed_as_patch_turns_old_into_new(store: DocumentStore, session_
     @given(data=st.data(), old=documents)
     def check(data: st.DataObject, old: dict[str, Any]) -> None:
         new = data.draw(edited(old).filter(lambda v: type(v) is dict and "@metadata" not in v))
-        document_id = f"docs/{next(_ids)}"
-        with store.open_session() as session:
-            session.store(copy.deepcopy(old), document_id)
-            session.save_changes()
+        document_id = _stored(store, old)
         with store.open_session() as session:
             loaded = session.load(document_id)
             before = copy.deepcopy(loaded)
