@@ -350,3 +350,27 @@ def test_the_docstring_examples_run() -> None:
     from rookdb.indexes import definitions
 
     assert doctest.testmod(definitions).failed == 0
+
+
+@pytest.mark.parametrize(
+    ("maps", "loads"),
+    [
+        (["from o in docs.Orders select new { o.Company }"], False),
+        (["from o in docs.Orders let c = LoadDocument(o.Company) select new { c.Name }"], True),
+        (
+            [
+                "from o in docs.Orders select new { Name = o.Company }",
+                "from c in docs.Companies let p = LoadDocument(c.Parent) select new { p.Name }",
+            ],
+            True,
+        ),
+        (["map('Orders', o => ({ Company: o.Company }))"], False),
+        (["map('Orders', o => ({ Name: load(o.Company, 'Companies').Name }))"], True),
+    ],
+)
+def test_a_compiled_index_says_whether_it_loads_documents(maps: list[str], loads: bool) -> None:
+    # Storage looks up who loaded a changed document only when some index may have.
+    if maps[0].startswith("map("):
+        pytest.importorskip("quickjs")
+    definition = IndexDefinition(name="I", maps=set(maps))
+    assert compile_index(definition).loads_documents is loads

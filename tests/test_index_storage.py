@@ -5,15 +5,21 @@ error at its end, and putting it again finishes the build."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
+from typing import cast
 
+import psycopg
 import pytest
 
 from rookdb import DocumentStore, NonStaleResultsTimeoutError
 from rookdb.indexes import IndexDefinition
 from rookdb.operations import GetIndexStatisticsOperation, PutIndexesOperation
 from rookdb.query import QueryStatistics
+from rookdb.storage.postgres.storage import PostgresStorage
+from rookdb.storage.relational.index_maintenance import GROUP_LOCK_BUCKETS
 from rookdb.storage.sqlite.storage import FILE_SUFFIX
+from rookdb.testing.backends import postgres_url
 
 _DEFINITION = IndexDefinition(
     name="Users/ByName", maps={"from u in docs.Users select new { u.Name }"}
@@ -47,3 +53,25 @@ def test_an_index_left_building_is_stale_until_put_again(tmp_path: Path) -> None
         with store.open_session() as session:
             found = session.query_index("Users/ByName").wait_for_non_stale_results()
             assert sorted(u["Name"] for u in found) == ["n0", "n1", "n2"]
+
+
+@pytest.mark.rookdb_backends("postgres")
+def test_postgres_group_locks_are_per_database(
+    new_store: Callable[..., DocumentStore],
+) -> None:
+    # Two databases (schemas) of one PostgreSQL database: a transaction holding every group
+    # lock of one database's index 1 does not hold the other's (a lock wait would end the
+    # statement with LockNotAvailable after lock_timeout), while it does hold its own.
+    storages = [cast(PostgresStorage, new_store(database=db)._storage(db)) for db in "ab"]
+    locks = [s._index_sql.lock_group for s in storages]
+    buckets = range(GROUP_LOCK_BUCKETS)
+    with psycopg.connect(postgres_url()) as holder, psycopg.connect(postgres_url()) as other:
+        for bucket in buckets:
+            holder.execute(locks[0], (1, bucket))
+        other.execute("SET lock_timeout = '2s'")
+        other.commit()  # (a SET is undone with its transaction)
+        for bucket in buckets:
+            other.execute(locks[1], (1, bucket))
+        other.rollback()
+        with pytest.raises(psycopg.errors.LockNotAvailable):
+            other.execute(locks[0], (1, 0))

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.official_client import official_store
+from tests.official_client import official_store, wait_for_indexing
 
 ravendb = pytest.importorskip("ravendb")
 from ravendb import AbstractIndexCreationTask, IndexDefinition  # noqa: E402
@@ -104,6 +104,7 @@ def test_the_client_manages_indexes(store: Any) -> None:
         )
     )
     Orders_ByTotal().execute(store)
+    wait_for_indexing(store)
     assert store.maintenance.send(GetIndexNamesOperation(0, 10)) == [
         "Orders/ByTotal",
         "Orders/Half",
@@ -117,6 +118,7 @@ def test_the_client_manages_indexes(store: Any) -> None:
     stats = store.maintenance.send(GetIndexStatisticsOperation("Orders/ByTotal"))
     assert stats.entries_count == 1 and not stats.stale
     store.maintenance.send(ResetIndexOperation("Orders/ByTotal"))
+    wait_for_indexing(store)
     with store.open_session() as session:
         session.store(Order("b", "x"), "orders/2")  # type: ignore[arg-type]
         session.save_changes()  # a map that fails is recorded, not raised

@@ -28,6 +28,7 @@ from rookdb.errors import (
     IndexCompilationError,
     IndexDoesNotExistError,
     IndexEvaluationError,
+    IndexLockedError,
     InvalidCollectionNameError,
     InvalidIdError,
     InvalidOperationError,
@@ -56,7 +57,7 @@ from rookdb.events import (
 )
 from rookdb.options import OptimisticConcurrencyMode, SessionOptions
 from rookdb.query import DocumentQuery, QueryStatistics
-from rookdb.rql import RawDocumentQuery
+from rookdb.raw_query import RawDocumentQuery
 from rookdb.session import DocumentSession
 from rookdb.storage.records import DeleteCommand, PatchCommand, PatchRequest, PutCommand
 from rookdb.storage.registry import register_backend
@@ -100,6 +101,7 @@ __all__ = [
     "IndexCompilationError",
     "IndexDoesNotExistError",
     "IndexEvaluationError",
+    "IndexLockedError",
     "InvalidCollectionNameError",
     "InvalidIdError",
     "InvalidOperationError",

@@ -24,8 +24,8 @@ from rookdb.ids import validate_id
 from rookdb.lazy import EagerSessionOperations, LazySessionOperations
 from rookdb.options import OptimisticConcurrencyMode
 from rookdb.query import DocumentQuery, Query, QueryExecution, check_count
+from rookdb.raw_query import RawDocumentQuery
 from rookdb.revisions import SessionRevisions
-from rookdb.rql import RawDocumentQuery
 from rookdb.serialization.encoding import INT64_MAX
 from rookdb.session_patches import SessionPatches
 from rookdb.storage.streams import check_streamable

@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 from rookdb import saving
 from rookdb.async_advanced import AsyncAdvanced, AsyncDocumentCounters
 from rookdb.errors import InvalidOperationError, OutcomeUnknownError
+from rookdb.facet_query import AggregationDocumentQuery, AsyncAggregationDocumentQuery
 from rookdb.includes import LoaderWithInclude
 from rookdb.query import count_of, first_of, single_of
 from rookdb.query_group_by import GroupByDocumentQuery
@@ -298,6 +299,8 @@ class AsyncDocumentQuery(Generic[T]):
                 return self
             if isinstance(got, GroupByDocumentQuery):  # its selects hand back this query
                 return got.handing_back(self)
+            if isinstance(got, AggregationDocumentQuery):  # aggregate_by: awaited too
+                return AsyncAggregationDocumentQuery(self._session, got)
             return got
 
         return build

@@ -21,6 +21,7 @@ for values that cannot be serialized)::
     ├── QueryError                        malformed query or field name; carries the position
     ├── IndexCompilationError             an index definition rookdb cannot run: its position
     ├── IndexEvaluationError              an index's map or reduce failed on one document
+    ├── IndexLockedError                  a put would change an index locked LockedError
     ├── PatchError (ValueError)           a patch does not apply: a JSON Patch (RFC 6902) with a
     │   │                                 failed ``test``, a path that is not there, a bad operation
     │   └── PatchScriptError              a JavaScript patch failed: its line and column
@@ -56,6 +57,7 @@ __all__ = [
     "DocumentValidationError",
     "IndexCompilationError",
     "IndexEvaluationError",
+    "IndexLockedError",
     "InvalidCollectionNameError",
     "InvalidIdError",
     "InvalidOperationError",
@@ -206,6 +208,11 @@ class IndexEvaluationError(RookError):
     def __init__(self, message: str, *, document_id: str | None = None) -> None:
         super().__init__(message)
         self.document_id = document_id
+
+
+class IndexLockedError(RookError):
+    """A put would change an index whose lock mode is ``LockedError`` (RavenDB's
+    ``IndexAlreadyExistException``): nothing of that put was stored."""
 
 
 class IndexDoesNotExistError(RookError):

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-from typing import TYPE_CHECKING, cast, overload
+from typing import TYPE_CHECKING, Any, cast, overload
 
 from rookdb.errors import (
     ConfigurationError,
@@ -54,6 +54,7 @@ __all__ = [
     "validate_database_name",
     "validate_hilo_tag",
     "validate_id",
+    "validate_ids",
 ]
 
 MAX_ID_BYTES = 512
@@ -120,6 +121,25 @@ def validate_id(document_id: object) -> str:
     if document_id.startswith("/"):
         raise InvalidIdError(f"document id {document_id[:100]!r} starts with '/'")
     return document_id
+
+
+def validate_ids(ids: list[Any]) -> None:
+    """``validate_id`` for each of ``ids`` (a load of many). Ids that are all short, printable
+    ASCII, none starting with '/', are checked a few C calls for the whole list; otherwise
+    one by one, which raises the error of the first bad one."""
+    try:
+        text = "".join(ids)
+    except TypeError:  # not all str: validate_id says which
+        text = "\x00"
+    if (
+        text.isascii()
+        and text.isprintable()  # so no id holds a NUL: one marks where each id starts
+        and max(map(len, ids), default=0) <= MAX_ID_BYTES
+        and "\x00/" not in "\x00" + "\x00".join(ids)
+    ):
+        return
+    for document_id in ids:
+        validate_id(document_id)
 
 
 def is_valid_id(value: object) -> bool:

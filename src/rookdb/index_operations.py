@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rookdb.errors import IndexDoesNotExistError
-from rookdb.indexes.definitions import IndexDefinition
+from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
 from rookdb.operations import MaintenanceOperation
 from rookdb.storage.base import Storage
 from rookdb.storage.records import IndexErrors, IndexStatistics
@@ -31,9 +31,19 @@ __all__ = [
     "GetIndexStatisticsOperation",
     "GetIndexesOperation",
     "GetIndexesStatisticsOperation",
+    "GetIndexingStatusOperation",
+    "GetTermsOperation",
+    "IndexHasChangedOperation",
+    "IndexingStatus",
     "PutIndexResult",
     "PutIndexesOperation",
     "ResetIndexOperation",
+    "SetIndexesLockOperation",
+    "SetIndexesPriorityOperation",
+    "StartIndexOperation",
+    "StartIndexingOperation",
+    "StopIndexOperation",
+    "StopIndexingOperation",
 ]
 
 
@@ -114,6 +124,128 @@ class ResetIndexOperation(MaintenanceOperation[None]):
 
     def execute(self, storage: Storage) -> None:
         storage.reset_index(self.name)
+
+
+class SetIndexesLockOperation(MaintenanceOperation[None]):
+    """Set the lock mode of the indexes ``names``, as RavenDB does: a later put that changes
+    a ``LockedIgnore`` index keeps the old definition silently, and one that changes a
+    ``LockedError`` index raises ``IndexLockedError`` (nothing of it stored); ``Unlock``
+    lets puts change it. The index is not built again."""
+
+    def __init__(self, mode: IndexLockMode, *names: str) -> None:
+        if not names:
+            raise ValueError("Index names count cannot be zero. Pass at least one index name.")
+        self.mode, self.names = IndexLockMode(mode), names
+
+    def execute(self, storage: Storage) -> None:
+        storage.set_index_options(self.names, lock_mode=self.mode)
+
+
+class SetIndexesPriorityOperation(MaintenanceOperation[None]):
+    """Set the priority of the indexes ``names``: kept in their definitions and answered in
+    them; it changes nothing else (rookdb's indexes are written with each write, not by a
+    thread whose priority could matter)."""
+
+    def __init__(self, priority: IndexPriority, *names: str) -> None:
+        if not names:
+            raise ValueError("Index names count cannot be zero. Pass at least one index name.")
+        self.priority, self.names = IndexPriority(priority), names
+
+    def execute(self, storage: Storage) -> None:
+        storage.set_index_options(self.names, priority=self.priority)
+
+
+class IndexHasChangedOperation(MaintenanceOperation[bool]):
+    """Whether putting ``definition`` would build its index anew: no index of its name, or
+    its maps, reduce or options differ (a lock mode or priority alone is no change)."""
+
+    def __init__(self, definition: IndexDefinition) -> None:
+        self.definition = definition
+
+    def execute(self, storage: Storage) -> bool:
+        return storage.index_has_changed(self.definition)
+
+
+class GetTermsOperation(MaintenanceOperation[list[str]]):
+    """The terms of ``field`` in index ``name``, after ``from_value``, at most ``page_size``
+    (1024 when None): its distinct values as RavenDB's default analyzer keeps them (text
+    lower-cased), sorted (``Storage.index_terms``)."""
+
+    def __init__(
+        self, name: str, field: str, from_value: str | None = None, page_size: int | None = None
+    ) -> None:
+        if field is None:
+            raise ValueError("field cannot be None")
+        self.name, self.field = name, field
+        self.from_value, self.page_size = from_value, page_size or 1024
+
+    def execute(self, storage: Storage) -> list[str]:
+        return storage.index_terms(self.name, self.field, self.from_value, self.page_size)
+
+
+class _Running(MaintenanceOperation[None]):
+    running: bool
+
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name
+
+    def execute(self, storage: Storage) -> None:
+        storage.set_indexing_running(self.running, self.name)
+
+
+class StopIndexOperation(_Running):
+    """Stop index ``name`` as RavenDB names it. rookdb writes index entries in each write's
+    transaction (never stale), so a stopped index is still maintained and answers queries:
+    only ``GetIndexingStatusOperation`` says it is ``Paused``."""
+
+    running = False
+
+    def __init__(self, name: str) -> None:
+        if not name:
+            raise ValueError("Index name can't be None or empty")
+        super().__init__(name)
+
+
+class StartIndexOperation(StopIndexOperation):
+    """Start index ``name`` again (``StopIndexOperation``)."""
+
+    running = True
+
+
+class StopIndexingOperation(_Running):
+    """Stop indexing as a whole: as ``StopIndexOperation``, every index still maintained,
+    reported ``Paused``."""
+
+    running = False
+
+    def __init__(self) -> None:
+        super().__init__(None)
+
+
+class StartIndexingOperation(StopIndexingOperation):
+    """Start indexing as a whole again, every index with it."""
+
+    running = True
+
+
+class IndexingStatus:
+    """RavenDB's ``IndexingStatus``: ``status`` (``Running``/``Paused``) and ``indexes``
+    (``(name, status)`` pairs)."""
+
+    def __init__(self, status: str, indexes: list[tuple[str, str]]) -> None:
+        self.status, self.indexes = status, indexes
+
+    def __repr__(self) -> str:
+        return f"IndexingStatus({self.status!r}, {self.indexes!r})"
+
+
+class GetIndexingStatusOperation(MaintenanceOperation[IndexingStatus]):
+    """Whether indexing, and each index, is running or stopped (``StopIndexOperation``)."""
+
+    def execute(self, storage: Storage) -> IndexingStatus:
+        found = storage.indexing_status()
+        pairs = [(str(i["Name"]), str(i["Status"])) for i in found["Indexes"]]
+        return IndexingStatus(str(found["Status"]), pairs)
 
 
 class GetIndexStatisticsOperation(MaintenanceOperation[IndexStatistics]):

@@ -7,7 +7,8 @@ server and read back by rookdb's http backend.
 scan, and for a query its automatic index answered, the moment the query's snapshot began
 (``QueryStatistics.index_timestamp``): rookdb writes its indexes in the same transaction as
 the documents, so the index held every write committed before it. ``ResultEtag`` is 0 (rookdb
-keeps no result etags) and ``IsStale`` is always false.
+keeps no result etags) and ``IsStale`` is false but for a user-defined index still being built
+after a put (``rookdb.server.indexes``).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def encode_statistics(stats: QueryStatistics) -> dict[str, Any]:
     timestamp = stats.index_timestamp
     return {
         "ResultEtag": 0,
-        "IsStale": False,
+        "IsStale": stats.is_stale,
         "IndexName": stats.index_name,
         "TotalResults": stats.total_results,
         "LongTotalResults": stats.total_results,
@@ -47,6 +48,7 @@ def decode_statistics(body: dict[str, Any]) -> QueryStatistics:
         skipped_results=body.get("SkippedResults", 0),
         duration_in_ms=body.get("DurationInMs", 0),
         index_name=body.get("IndexName") or "",
+        is_stale=bool(body.get("IsStale", False)),
         index_timestamp=_timestamp(body.get("IndexTimestamp")),
     )
 

@@ -26,6 +26,8 @@ from rookdb.errors import (
 )
 
 if TYPE_CHECKING:
+    from rookdb.facet_query import AggregationDocumentQuery, FacetArgument
+    from rookdb.facets import FacetBase
     from rookdb.includes import IncludeBuilder
     from rookdb.lazy import Lazy
     from rookdb.query_group_by import GroupBy, GroupByDocumentQuery
@@ -606,6 +608,27 @@ class DocumentQuery(QueryExecution[T]):
             self._query, includes=(*self._query.includes, *paths), counters=names
         )
         return self
+
+    # -- facets (rookdb.facet_query) ---------------------------------------------------------
+
+    def aggregate_by(self, builder_or_facet: FacetArgument) -> AggregationDocumentQuery[T]:
+        """Count this query's results by a facet (``lambda f: f.by_field("x")``, a ``Facet``
+        or a ``RangeFacet``): an ``AggregationDocumentQuery``; ``execute()`` runs it."""
+        from rookdb.facet_query import AggregationDocumentQuery
+
+        return AggregationDocumentQuery(self).and_aggregate_by(builder_or_facet)
+
+    def aggregate_by_facets(self, facets: list[FacetBase]) -> AggregationDocumentQuery[T]:
+        """``aggregate_by`` of every facet of ``facets``."""
+        from rookdb.facet_query import AggregationDocumentQuery
+
+        return AggregationDocumentQuery(self).and_aggregate_by_facets(facets)
+
+    def aggregate_using(self, facet_setup_document_id: str) -> AggregationDocumentQuery[T]:
+        """Count this query's results by the facets of a stored ``FacetSetup`` document."""
+        from rookdb.facet_query import AggregationDocumentQuery
+
+        return AggregationDocumentQuery(self).and_aggregate_using(facet_setup_document_id)
 
     # -- the AST -----------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ Supported (SPEC Q3)::
                                                 the key of a counter its name; select * is no
                                                 select, and so is select distinct *: no two
                                                 documents are the same)
+    select facet(...), ...     facets (``rookdb.facet_rql``), answered by execute_aggregation
     include field, ...
     limit n [offset m]   |   limit m, n   |   offset m      (null: no limit, no offset)
     group by field, ...  after from: dynamic aggregation (``rookdb.rql_aggregation``)
@@ -40,9 +41,9 @@ from __future__ import annotations
 import dataclasses
 import re
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any
 
-from rookdb import rql_time
+from rookdb import facet_rql, rql_time
 from rookdb.errors import InvalidIdError, QueryError
 from rookdb.ids import validate_collection_name
 from rookdb.paths import parse_field_path
@@ -64,8 +65,6 @@ from rookdb.query import (
     OrderBy,
     Predicate,
     Query,
-    QueryExecution,
-    QueryExecutor,
     Regex,
     Scalar,
     Search,
@@ -74,7 +73,6 @@ from rookdb.query import (
     check_orderable,
     check_scalar,
     parse_search_terms,
-    query_value,
 )
 from rookdb.query_ast import counter_field
 from rookdb.rql_lexer import (
@@ -89,7 +87,7 @@ from rookdb.rql_lexer import (
 from rookdb.storage.records import ALL_COUNTERS
 
 # ALL_DOCS and tokenize live in rookdb.rql_lexer; named here too, where callers found them.
-__all__ = ["ALL_DOCS", "RawDocumentQuery", "parse", "tokenize"]
+__all__ = ["ALL_DOCS", "parse", "tokenize"]
 
 
 # Words that begin a clause rookdb refuses by name: never a collection alias (``from X w``).
@@ -114,6 +112,7 @@ class _Parser:
         self.index = 0
         self.nesting = 0  # parentheses and nots open around the current token
         self.alias: str | None = None  # from X as x: x.Name is the field Name
+        self.facets: tuple[facet_rql.FacetSpec, ...] = ()  # select facet(...) (facet_rql)
 
     # -- tokens ------------------------------------------------------------------------------
 
@@ -475,6 +474,8 @@ class _Parser:
             distinct = self.keyword("distinct")
             if self.op("*") or self.whole_document():
                 distinct = False
+            elif facet_rql.starts_facets(self):
+                self.facets = facet_rql.parse_facets(self)
             else:
                 self.select_item(select, select_as)
                 while self.op(","):
@@ -746,6 +747,13 @@ def _python_pattern(pattern: str) -> str:
 
 def parse(text: str, parameters: Mapping[str, Any] | None = None) -> Query:
     """The ``Query`` of an RQL text; ``$name`` values come from ``parameters``."""
+    parser = parser_for(text, parameters)
+    return facet_rql.without_facets(parser.query(), parser)
+
+
+def parser_for(text: str, parameters: Mapping[str, Any] | None = None) -> _Parser:
+    """The parser of ``text``: a ``GroupByParser`` (``rookdb.rql_aggregation``) when it
+    groups. (What is refused before the lexer meets the text is refused here.)"""
     if not isinstance(text, str):
         raise QueryError("an RQL query is a str")
     if text.lstrip()[:8].lower() == "declare ":  # before the lexer meets the function's body
@@ -753,47 +761,5 @@ def parse(text: str, parameters: Mapping[str, Any] | None = None) -> Query:
     if re.search(r"(?i)\bgroup\s+by\b", text):
         from rookdb.rql_aggregation import GroupByParser
 
-        return GroupByParser(text, parameters or {}).query()
-    return _Parser(text, parameters or {}).query()
-
-
-T = TypeVar("T")
-
-
-class RawDocumentQuery(QueryExecution[T]):
-    """``session.advanced.raw_query(rql)``: an RQL query with parameters::
-
-        session.advanced.raw_query("from Employees where first_name = $name", Employee)
-            .add_parameter("name", "Robert")
-            .first()
-
-    The text is parsed when the query runs, with the parameters added by then; values are
-    always bound, never pasted into SQL.
-    """
-
-    def __init__(self, executor: QueryExecutor, object_type: type[T] | None, text: str) -> None:
-        super().__init__(executor, object_type)
-        if not isinstance(text, str):
-            raise QueryError("an RQL query is a str")
-        self._text = text
-        self._parameters: dict[str, Any] = {}
-
-    def add_parameter(self, name: str, value: Any) -> RawDocumentQuery[T]:
-        """Give ``$name`` its value: a JSON scalar, or any value an entity can hold, compared
-        as the entity's field stores it (a ``Decimal`` as a number, a datetime as fixed-width
-        ISO 8601 text, an enum as its value; see ``query_value``); or a list of those, for
-        ``in ($name)`` and ``all in ($name)``."""
-        self._parameters[name.removeprefix("$")] = value
-        return self
-
-    def to_query(self) -> Query:
-        values: dict[str, Any] = {}
-        for name, value in self._parameters.items():
-            try:
-                if isinstance(value, (list, tuple)):  # for in ($name) and all in ($name)
-                    values[name] = [query_value(self._executor, v) for v in value]
-                else:
-                    values[name] = query_value(self._executor, value)
-            except QueryError as exc:
-                raise QueryError(f"parameter ${name}: {exc}") from None
-        return parse(self._text, values)
+        return GroupByParser(text, parameters or {})
+    return _Parser(text, parameters or {})

@@ -22,13 +22,14 @@ from rookdb.events import (
     EventRegistration,
     SessionEvents,
 )
-from rookdb.ids import validate_collection_name, validate_id
+from rookdb.ids import validate_collection_name, validate_id, validate_ids
 from rookdb.includes import LoaderWithInclude, include_spec
 from rookdb.lazy import Lazy, LazyOperation, QueryOperation, run_pending
+from rookdb.materializer import Materializer
 from rookdb.options import OptimisticConcurrencyMode, SessionOptions
 from rookdb.query import Query, QueryStatistics
 from rookdb.revisions import ForcedRevisions
-from rookdb.serialization.encoding import check_depth, loads
+from rookdb.serialization.encoding import check_depth
 from rookdb.serialization.entities import EntityCodec, Extras
 from rookdb.session_queries import SessionQueries
 from rookdb.storage.records import (
@@ -88,7 +89,7 @@ class DocumentSession(SessionQueries, EventRegistration):
         self._map = IdentityMap()
         # Documents delivered by includes, built into entities only when loaded.
         self._included: dict[str, DocumentRecord] = {}
-        self._last_metadata: dict[str, Any] = {}
+        self._materializer = Materializer(store, codec, types, self._map)
         self._pending_lazy: list[LazyOperation] = []
         self._forced_revisions = ForcedRevisions()
         # Counter operations the next save sends, and the values the session knows.
@@ -159,47 +160,20 @@ class DocumentSession(SessionQueries, EventRegistration):
     def _decode(
         self, record: DocumentRecord, object_type: type[Any] | None
     ) -> tuple[Any, dict[str, Any], Extras]:
-        """A stored document as (entity, metadata, extras). Without ``object_type``, the
-        class ``Raven-Python-Type`` names if it is registered, else a dict (SPEC D3).
-
-        A document deeper than rookdb writes is refused before it is decoded: the session could
-        not write it back, nor walk it safely, so it is never tracked."""
-        check_depth(record.data, record.id)
-        body = loads(record.data)
-        metadata = body.pop("@metadata", None)
-        if type(metadata) is not dict:
-            metadata = {}
-        cls = object_type
-        if cls is None:
-            cls = self._types.lookup(metadata.get("Raven-Python-Type"))
-        elif cls is not dict:
-            self._store.type_info(cls)  # registers it
-        extras: Extras = {}
-        return self._codec.decoder(cls)(body, record.id, extras), metadata, extras
+        """A stored document as (entity, metadata, extras), not tracked (``Materializer``)."""
+        (entity,), (metadata,), extras = self._materializer.decode((record,), object_type)
+        return entity, metadata, extras.get(0) or {}
 
     def _materialize(
         self, record: DocumentRecord, object_type: type[Any] | None, track: bool
     ) -> Any:
-        entity, metadata, extras = self._decode(record, object_type)
-        if metadata == self._last_metadata:  # usually the same for a whole collection
-            metadata = self._last_metadata
-        else:
-            self._last_metadata = metadata
-        if track:
-            self._map.track_loaded(
-                DocumentState(
-                    entity,
-                    record.id,
-                    record.collection,
-                    metadata,
-                    snapshot=record.data,
-                    change_vector=record.change_vector,
-                    last_modified=record.last_modified,
-                    extras=extras or None,
-                    metadata_shared=True,
-                )
-            )
-        return entity
+        return self._materializer.materialize((record,), object_type, track)[0]
+
+    def _materialize_many(
+        self, records: Sequence[DocumentRecord], object_type: type[Any] | None, track: bool
+    ) -> list[Any]:
+        """The entities of ``records``, in order, built (and tracked) as one batch."""
+        return self._materializer.materialize(records, object_type, track)
 
     def _remember_includes(self, included: dict[str, DocumentRecord | None]) -> None:
         for key, record in included.items():
@@ -333,10 +307,18 @@ class DocumentSession(SessionQueries, EventRegistration):
     def _plan_load(self, ids: list[str]) -> tuple[dict[str, str], dict[str, Any], list[str]]:
         """What a load of ``ids`` needs: the caller's first spelling of each key, what the
         session answers itself (tracked, deleted, known missing), and the keys to read."""
-        spelling: dict[str, str] = {}  # key -> the caller's first spelling
-        for document_id in ids:
-            spelling.setdefault(validate_id(document_id).lower(), document_id)
+        validate_ids(ids)
+        keys = [document_id.lower() for document_id in ids]
+        spelling: dict[str, str]  # key -> the caller's first spelling
+        if len(set(keys)) == len(keys):  # each id once: the common case
+            spelling = dict(zip(keys, ids, strict=True))
+        else:
+            spelling = {}
+            for key, document_id in zip(keys, ids, strict=True):
+                spelling.setdefault(key, document_id)
         found: dict[str, Any] = {}
+        if self._no_tracking or (not self._included and self._map.knows_none(spelling)):
+            return spelling, found, list(spelling)  # a batch of ids new to the session
         wanted: list[str] = []
         for key in spelling:
             if self._no_tracking:
@@ -369,12 +351,16 @@ class DocumentSession(SessionQueries, EventRegistration):
                 found[key] = self._materialize(self._included.pop(key), object_type, True)
         if result is not None:
             track = not self._no_tracking
-            for key in wanted:
-                record = result.documents.get(key)
-                if record is not None:
-                    found[key] = self._materialize(record, object_type, track)
-                elif track:
-                    self._map.mark_missing(key)
+            documents = result.documents
+            keys = [key for key in wanted if key in documents]
+            if len(keys) < len(wanted) and track:
+                for key in wanted:
+                    if key not in documents:
+                        self._map.mark_missing(key)
+            records = [documents[key] for key in keys]
+            found.update(
+                zip(keys, self._materialize_many(records, object_type, track), strict=True)
+            )
             if paths:
                 self._remember_includes(result.includes)
         return {spelling[key]: found.get(key) for key in spelling}
@@ -692,14 +678,20 @@ class DocumentSession(SessionQueries, EventRegistration):
         self, records: list[DocumentRecord], object_type: type[Any] | None
     ) -> list[Any]:
         track = not self._no_tracking
-        entities = []
+        entities: list[Any] = []
+        fresh: list[DocumentRecord] = []  # not tracked yet: built as one batch
+        at: list[int] = []
         for record in records:
             state = self._map.by_id(record.id) if track else None
             if state is not None:
                 if not state.deleted:
                     entities.append(state.entity)
                 continue
-            entities.append(self._materialize(record, object_type, track))
+            at.append(len(entities))
+            entities.append(None)
+            fresh.append(record)
+        for i, entity in zip(at, self._materialize_many(fresh, object_type, track), strict=True):
+            entities[i] = entity
         return entities
 
     def _streaming(self) -> Storage:

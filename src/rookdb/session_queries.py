@@ -17,9 +17,11 @@ from rookdb.query import DocumentQuery, Query, QueryStatistics
 from rookdb.storage.records import QueryResult, document_key
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from collections.abc import Callable, Sequence
 
     from rookdb.counters import SessionCounters
+    from rookdb.facet_compute import FacetAnswer
+    from rookdb.facet_rql import FacetQuery
     from rookdb.lazy import Lazy
     from rookdb.serialization.entities import EntityCodec
     from rookdb.session import DocumentSession
@@ -48,9 +50,9 @@ class SessionQueries:
         def _check_open(self) -> None: ...
         def _check_tracking(self, what: str) -> None: ...
         def _request(self) -> None: ...
-        def _materialize(
-            self, record: DocumentRecord, object_type: type[Any] | None, track: bool
-        ) -> Any: ...
+        def _materialize_many(
+            self, records: Sequence[DocumentRecord], object_type: type[Any] | None, track: bool
+        ) -> list[Any]: ...
         def _remember_includes(self, included: dict[str, DocumentRecord | None]) -> None: ...
         def _lazy_query(
             self,
@@ -115,6 +117,15 @@ class SessionQueries:
             self._storage.query(query), object_type, tracking, query.counters
         )
 
+    def _execute_facets(self, facet_query: FacetQuery) -> FacetAnswer:
+        """Facets of a query's results (``rookdb.facet_query``): one request."""
+        self._before_query(facet_query.query)
+        self._request()
+        answer = self._storage.facets(facet_query.query, facet_query.facets)
+        if answer.includes and not self._no_tracking:
+            self._remember_includes(answer.includes)
+        return answer
+
     def _query_results(
         self,
         result: QueryResult,
@@ -132,8 +143,10 @@ class SessionQueries:
             if result.includes and not self._no_tracking:
                 self._remember_includes(result.includes)
             return projected, result.statistics
-        entities = []
+        entities: list[Any] = []
         track = tracking and not self._no_tracking
+        fresh: list[DocumentRecord] = []  # the session knows nothing of these: one batch
+        at: list[int] = []
         for record in result.records:
             key = document_key(record.id)
             if not self._no_tracking:
@@ -144,7 +157,11 @@ class SessionQueries:
                     continue
                 if self._map.is_deleted_by_id(key):
                     continue
-            entities.append(self._materialize(record, object_type, track))
+            at.append(len(entities))
+            entities.append(None)
+            fresh.append(record)
+        for i, entity in zip(at, self._materialize_many(fresh, object_type, track), strict=True):
+            entities[i] = entity
         if result.includes and not self._no_tracking:
             self._remember_includes(result.includes)
         return entities, result.statistics

@@ -23,6 +23,7 @@ assumed so), so storage reduces a touched group from its map entries unless it i
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -53,6 +54,9 @@ class MapOutput:
     loaded_ids: set[str]
 
 
+#: A JavaScript text that may call ``load`` (conservative: in a string or a comment too).
+_NAMES_LOAD = re.compile(r"\bload\b")
+
 _MapRun = Callable[[dict[str, Any], Loader], tuple[list[dict[str, Any]], set[str]]]
 
 
@@ -63,13 +67,17 @@ class CompiledIndex:
     ``map_collections``: the collection each map reads (None: every collection);
     ``fields``: the fields of the entries (and of the reduce results), None for a
     JavaScript index (known from its entries only); ``search_fields``: full-text fields;
-    ``stored_fields``: fields stored for projections (``__all_fields``: all)."""
+    ``stored_fields``: fields stored for projections (``__all_fields``: all);
+    ``loads_documents``: whether a map may load documents (LINQ: it calls ``LoadDocument``;
+    JavaScript: its text names ``load``, which cannot be told apart from an alias of it),
+    so that storage looks up who loaded a changed document only when some index may have."""
 
     definition: IndexDefinition
     type: IndexType
     map_collections: tuple[str | None, ...]
     fields: tuple[str, ...] | None
     rereducible: bool
+    loads_documents: bool
     search_fields: frozenset[str]
     stored_fields: frozenset[str]
     _maps: tuple[_MapRun, ...]
@@ -183,6 +191,7 @@ def _linq(definition: IndexDefinition, maps: list[str]) -> dict[str, Any]:
         "map_collections": tuple(m.collection for m in compiled),
         "fields": tuple(dict.fromkeys(f for m in compiled for f in m.fields)),
         "rereducible": reduce is not None and reduce.rereducible,
+        "loads_documents": any(m.loads for m in compiled),
         "_maps": tuple(m.run for m in compiled),
         "_keys": None if reduce is None else (lambda entries: [reduce.key(e) for e in entries]),
         "_reduce": None if reduce is None else reduce.run,
@@ -202,6 +211,10 @@ def _javascript(definition: IndexDefinition, maps: list[str]) -> dict[str, Any]:
         "map_collections": tuple(program.collections),
         "fields": None,
         "rereducible": False,
+        "loads_documents": any(
+            _NAMES_LOAD.search(text)
+            for text in [*maps, *(definition.additional_sources or {}).values()]
+        ),
         "_maps": tuple(runner(n) for n in range(len(program.collections))),
         "_keys": None
         if reduce is None

@@ -62,12 +62,18 @@ def _located(node: ast.Node, function: Fn) -> Fn:
     return located
 
 
+def negate(value: Any) -> Any:
+    """Unary ``-``: a dynamic null stays null (its own operator), a number is negated."""
+    return None if value is None else arithmetic("-", 0, value)
+
+
 class _Compiler:
     def __init__(self, text: str, root: str) -> None:
         self.text = text
         self.root = root  # "docs" for a map, "results" for a reduce
         self.collections: list[tuple[str | None, ast.Node]] = []
         self.calls: set[str] = set()
+        self.loads = False  # a LoadDocument call: the map's loads are recorded
 
     def refuse(self, what: str, node: ast.Node) -> IndexCompilationError:
         return refused(what, node, self.text)
@@ -204,6 +210,7 @@ class _Compiler:
         if name == "LoadDocument" and len(args) in (1, 2):
             if self.root != "docs":
                 raise self.refuse("LoadDocument in a reduce", node)
+            self.loads = True
             return _load(args)
         if name == "CreateSpatialField":
             raise self.refuse("spatial fields (CreateSpatialField)", node)
@@ -214,7 +221,7 @@ class _Compiler:
         if node.op == "!":
             return lambda env: not truth(operand(env), "the operand of !")
         if node.op == "-":
-            return lambda env: arithmetic("-", 0, operand(env))
+            return lambda env: negate(operand(env))
         return operand
 
     def binary(self, node: ast.Binary, scope: frozenset[str]) -> Fn:
@@ -355,11 +362,13 @@ def _output_fields(node: ast.Node) -> tuple[str, ...] | None:
 @dataclasses.dataclass(frozen=True, slots=True)
 class LinqMap:
     """A compiled LINQ map: ``collection`` (None: every collection), ``fields`` of its
-    entries, ``run(document, load)`` its entries and the ids it loaded."""
+    entries, ``loads`` whether it calls ``LoadDocument``, ``run(document, load)`` its entries
+    and the ids it loaded."""
 
     text: str
     collection: str | None
     fields: tuple[str, ...]
+    loads: bool
     _run: Fn
 
     def run(self, document: dict[str, Any], load: Loader) -> tuple[list[dict[str, Any]], set[str]]:
@@ -416,7 +425,7 @@ def compile_map(text: str) -> LinqMap:
     fields = _output_fields(tree)
     if fields is None:
         raise compiler.error("a map ends in select new { ... } (the fields of its entries)", tree)
-    return LinqMap(text, compiler.collections[0][0], fields, run)
+    return LinqMap(text, compiler.collections[0][0], fields, compiler.loads, run)
 
 
 def _grouping(tree: ast.Node) -> tuple[str, ast.Node] | None:

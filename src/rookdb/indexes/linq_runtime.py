@@ -189,8 +189,12 @@ def arithmetic(op: str, left: Any, right: Any) -> Any:
     integers truncates as C#'s does), ``+`` concatenates when one side is a string."""
     if op == "+" and (isinstance(left, str) or isinstance(right, str)):
         return text(left) + text(right)
-    if left is None or right is None:
-        return None
+    if left is None:
+        return None  # RavenDB's dynamic null absorbs what is done to it
+    if right is None:
+        # A value on the left is no dynamic null: C#'s binder finds no operator taking a
+        # null on its right, and RavenDB records an index error for the document.
+        raise IndexEvaluationError(f"{kind(left)} {op} null is not defined")
     if op == "-" and isinstance(left, str) and isinstance(right, str):
         start, end = as_datetime(right), as_datetime(left)
         if start is not None and end is not None:

@@ -50,7 +50,6 @@ from rookdb.serialization.layouts import (
     LAYOUTS,
     Extras,
     Kind,
-    Layout,
     adopt,
     build,
     layout_of,
@@ -60,10 +59,15 @@ from rookdb.serialization.layouts import (
 )
 
 __all__ = [
+    "BatchDecoder",
     "EntityCodec",
     "Extras",
     "projection_fields",
 ]
+
+#: ``EntityCodec.batch_decoder(cls)``: (bodies, document ids) -> (entities, their ``Extras`` by
+#: position, for the few that have any).
+BatchDecoder = Callable[[list[JsonDict], list[str]], tuple[list[Any], dict[int, Extras]]]
 
 
 # --------------------------------------------------------------------------- the codec
@@ -98,6 +102,7 @@ class EntityCodec:
         self._default: Callable[[Any], Any] = default
         # How documents become entities of each class (``decoder``).
         self._decoders: dict[type | None, Callable[[JsonDict, str, Extras | None], Any]] = {}
+        self._batch_decoders: dict[type | None, BatchDecoder] = {}
         # The document fields of each class's entities (``_documenter``).
         self._documenters: dict[type, Callable[[Any], JsonDict]] = {}
         # How to write the identity property, per (class, while-constructing): None or a setter.
@@ -331,32 +336,101 @@ class EntityCodec:
 
     def decoder(self, cls: type | None) -> Callable[[JsonDict, str, Extras | None], Any]:
         """``decode`` for one class, ``decoder(cls)(body, document_id, extras)``: the class's
-        layout and identity property are looked up once per codec, not once per document (a
-        session decodes every document it loads or queries)."""
+        layout and identity property are looked up once per codec, not once per document."""
         found = self._decoders.get(cls)
         if found is not None:
             return found
-        decode: Callable[[JsonDict, str, Extras | None], Any]
-        if cls is None or cls is dict:
+        many = self.batch_decoder(cls)
 
-            def decode(body: JsonDict, document_id: str, extras: Extras | None) -> Any:
-                return body
-
-        else:
-            layout = LAYOUTS.get(cls) or layout_of(cls)
-            name = self.identity_name(cls)
-            build_one, keep = self._decode, self._keep_stored_identity
-            known: type = cls
-
-            def decode(body: JsonDict, document_id: str, extras: Extras | None) -> Any:
-                stored = body.get(name, document_id)
-                entity = build_one(body, known, document_id, extras, layout, name)
-                if stored != document_id and extras is not None:
-                    keep(entity, name, stored, extras)
-                return entity
+        def decode(body: JsonDict, document_id: str, extras: Extras | None) -> Any:
+            (entity,), held = many([body], [document_id])
+            if held and extras is not None:
+                extras.update(held[0])
+            return entity
 
         self._decoders[cls] = decode
         return decode
+
+    def batch_decoder(self, cls: type | None) -> BatchDecoder:
+        """How a batch of documents becomes entities of ``cls`` (dicts when None):
+        ``batch_decoder(cls)(bodies, document_ids)`` gives the entities, in order, and the
+        ``Extras`` of those that have any, by position. Every document a session reads is
+        built here, a batch at a time (``Materializer``): what depends on the class alone
+        (layout, identity property and setter, converters, validation) is worked out once per
+        class, and what depends on the batch (the context variables) once per batch."""
+        found = self._batch_decoders.get(cls)
+        if found is not None:
+            return found
+        many: BatchDecoder
+        if cls is None or cls is dict:
+
+            def many(bodies: list[JsonDict], ids: list[str]) -> tuple[list[Any], dict[int, Extras]]:
+                return bodies, {}
+
+        else:
+            many = self._make_batch_decoder(cls)
+        self._batch_decoders[cls] = many
+        return many
+
+    def _make_batch_decoder(self, cls: type) -> BatchDecoder:
+        layout = LAYOUTS.get(cls) or layout_of(cls)
+        name = self.identity_name(cls)
+        keep, validate = self._keep_stored_identity, self._validate
+        converters, defaults, new = layout.converters, layout.defaults, layout.new
+        setter = None if layout.adopts else self._identity_setter(cls, constructing=True)
+        # Plain classes take the decoded dict, with the id, as their __dict__; pydantic models
+        # validate the id with the rest (it may be required); other classes get it set after.
+        adopts, inline = layout.adopts, layout.adopts and layout.plain_setattr and not defaults
+        id_in_body = adopts or (layout.kind is Kind.PYDANTIC and name in layout.declared)
+        known: type = cls
+
+        def many(bodies: list[JsonDict], ids: list[str]) -> tuple[list[Any], dict[int, Extras]]:
+            entities: list[Any] = []
+            append = entities.append
+            held: dict[int, Extras] = {}
+            extras: Extras = {}  # the current document's (nested objects put theirs here)
+            # Validation is on by default (models.validating); a store that turned it off says
+            # so for the time of this call.
+            token = None if validate else models.validating.set(False)
+            nested = nested_extras.set(extras) if converters else None
+            body: JsonDict = {}
+            document_id = ""
+            try:
+                for body, document_id in zip(bodies, ids, strict=True):
+                    stored = body.get(name, document_id)
+                    if id_in_body:
+                        body[name] = document_id
+                    if adopts:
+                        for field, conv in converters:
+                            if field in body:
+                                body[field] = conv(body[field])
+                        if inline:  # the common case, inline
+                            entity = new(known)
+                            entity.__dict__ = body
+                        else:
+                            entity = adopt(layout, known, body)
+                    else:
+                        entity = build(known, body, extras)
+                        if setter is not None:
+                            setter(entity, document_id)
+                    if stored != document_id:
+                        keep(entity, name, stored, extras)
+                    if extras:  # rare: this document had fields its classes cannot hold
+                        held[len(entities)] = extras
+                        extras = {}
+                        if converters:
+                            nested_extras.set(extras)
+                    append(entity)
+            except models.ModelInvalid as exc:
+                raise models.validation_error(exc, document_id, body) from exc.__cause__
+            finally:
+                if token is not None:
+                    models.validating.reset(token)
+                if nested is not None:
+                    nested_extras.reset(nested)
+            return entities, held
+
+        return many
 
     @staticmethod
     def _keep_stored_identity(entity: Any, name: str, stored: Any, extras: Extras) -> None:
@@ -369,46 +443,6 @@ class EntityCodec:
             held[1][name] = stored
         else:
             extras[id(entity)] = (entity, {name: stored})
-
-    def _decode(
-        self,
-        body: JsonDict,
-        cls: type,
-        document_id: str,
-        extras: Extras | None,
-        layout: Layout,
-        identity: str,
-    ) -> Any:
-        # Validation is on by default (models.validating); a store that turned it off says so
-        # for the time of this call. Nested objects are only built by converters.
-        token = None if self._validate else models.validating.set(False)
-        nested = nested_extras.set(extras) if layout.converters else None
-        try:
-            if layout.adopts:
-                body[identity] = document_id  # goes into the adopted __dict__
-                for name, conv in layout.converters:
-                    if name in body:
-                        body[name] = conv(body[name])
-                if layout.plain_setattr and not layout.defaults:  # the common case, inline
-                    obj = layout.new(cls)
-                    obj.__dict__ = body
-                    return obj
-                return adopt(layout, cls, body)
-            # pydantic: validated with the rest, where it may be required
-            if layout.kind is Kind.PYDANTIC and identity in layout.declared:
-                body[identity] = document_id
-            entity = build(cls, body, extras)
-        except models.ModelInvalid as exc:
-            raise models.validation_error(exc, document_id, body) from exc.__cause__
-        finally:
-            if token is not None:
-                models.validating.reset(token)
-            if nested is not None:
-                nested_extras.reset(nested)
-        setter = self._identity_setter(cls, constructing=True)
-        if setter is not None:
-            setter(entity, document_id)
-        return entity
 
     def build(self, body: JsonDict, cls: type | None) -> Any:
         """An object of ``cls`` (a dict when None) from a JSON object, with no identity: for

@@ -75,6 +75,7 @@ class Layout:
 
     __slots__ = (
         "adopts",
+        "adopts_as_is",
         "adopts_on_build",
         "cls",
         "converters",
@@ -88,6 +89,7 @@ class Layout:
         "new",
         "plain_setattr",
         "slots",
+        "validated_as_is",
     )
 
     def __init__(self, cls: type) -> None:
@@ -121,7 +123,7 @@ class Layout:
         self.converters: tuple[tuple[str, Callable[[Any], Any]], ...] = tuple(
             (name, conv)
             for name, hint in hints.items()
-            if (conv := _converter_for(hint)) is not None
+            if (conv := _converter_for(hint, self.kind is Kind.PYDANTIC)) is not None
         )
         params = getattr(cls, "__dataclass_params__", None)
         config = getattr(cls, "model_config", None)
@@ -147,6 +149,18 @@ class Layout:
             and not _has_data_descriptors(cls)
         )
         self.declared_set = frozenset(self.declared)
+        # A model whose fields need no conversion and have no aliases: a model holding it as a
+        # field validates it from the decoded dict (``to_object``).
+        self.validated_as_is = (
+            self.kind is Kind.PYDANTIC and not self.converters and not models.has_aliases(cls)
+        )
+        # ``build`` is then only: a new instance whose __dict__ is the decoded dict.
+        self.adopts_as_is = (
+            (self.adopts or self.adopts_on_build)
+            and self.plain_setattr
+            and not self.converters
+            and not self.defaults
+        )
         # How to make an instance without __init__: object.__new__ unless the class has its own.
         own_new: Any = cls.__new__
         self.new: Callable[[type], Any] = object.__new__ if own_new is object.__new__ else own_new
@@ -281,20 +295,21 @@ def _keep_on_mismatch(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return guarded
 
 
-def _converter_for(hint: Any) -> Callable[[Any], Any] | None:
-    """A function rebuilding a JSON value into ``hint``, or None when the value is already right."""
+def _converter_for(hint: Any, in_model: bool = False) -> Callable[[Any], Any] | None:
+    """A function rebuilding a JSON value into ``hint``, or None when the value is already right.
+    ``in_model``: the value is a field of a pydantic model, which validates it after."""
     origin = typing.get_origin(hint)
     args = typing.get_args(hint)
     if origin is typing.Union or origin is types.UnionType:
         real = [a for a in args if a is not type(None)]
         if len(real) != 1:
             return None  # ambiguous unions keep the stored value
-        inner = _converter_for(real[0])
+        inner = _converter_for(real[0], in_model)
         if inner is None:
             return None
         return lambda v: None if v is None else inner(v)
     if origin is typing.Annotated:
-        return _converter_for(args[0])
+        return _converter_for(args[0], in_model)
     if origin in (list, set, frozenset, tuple) or (
         origin is not None and origin.__module__ == "collections.abc" and args
     ):
@@ -321,6 +336,22 @@ def _converter_for(hint: Any) -> Callable[[Any], Any] | None:
     def to_object(v: Any) -> Any:
         if type(v) is not dict:
             return v
+        layout = LAYOUTS.get(cls)  # known after the first object of the class
+        if layout is not None:
+            if layout.adopts_as_is:  # ``build``'s work for it, inline
+                obj = layout.new(cls)
+                obj.__dict__ = v
+                return obj
+            if (
+                in_model
+                and layout.validated_as_is
+                and v.keys() <= layout.declared_set
+                and models.validating.get()
+            ):
+                # The model being built validates this dict into ``cls`` as ``build`` would
+                # (its fields need no conversion, none is unknown): one validation in
+                # pydantic's core for the whole document instead of one per model.
+                return v
         try:
             return build(cls, v, nested_extras.get())
         except (TypeError, ValueError, ArithmeticError, KeyError, AttributeError):
@@ -402,6 +433,8 @@ def build(cls: type, data: JsonDict, extras: Extras | None) -> Any:
         return data if cls is dict else cls(data)
     if kind is Kind.PYDANTIC:
         declared = layout.declared_set
+        if data.keys() <= declared:  # the common case: every field is the model's
+            return models.build_pydantic(cls, data, data)
         known = {k: v for k, v in data.items() if k in declared}
         obj = models.build_pydantic(cls, known, data)
         unknown = {k: v for k, v in data.items() if k not in declared}

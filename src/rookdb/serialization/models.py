@@ -33,6 +33,7 @@ __all__ = [
     "declared_fields",
     "default_identity_property_name",
     "defaults",
+    "has_aliases",
     "init_hints",
     "is_pydantic_model",
     "validating",
@@ -196,6 +197,11 @@ def build_pydantic(cls: Any, fields: JsonDict, data: JsonDict) -> Any:
 
 
 _BY_NAME: dict[type, dict[str, bool]] = {}
+
+
+def has_aliases(cls: Any) -> bool:
+    """Whether the model ``cls`` declares an alias for a field (``_by_name``)."""
+    return bool(_by_name(cls))
 
 
 def _by_name(cls: Any) -> dict[str, bool]:

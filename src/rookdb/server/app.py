@@ -16,8 +16,10 @@ input is a 4xx, never a 500; a route that is not part of the subset is a 501.
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from itertools import zip_longest
 from typing import Any
@@ -38,11 +40,13 @@ from rookdb.errors import (
     DatabaseDoesNotExistError,
     RookError,
 )
+from rookdb.facet_compute import encode_answer
+from rookdb.facet_rql import FacetQuery
 from rookdb.ids import (
     validate_database_name,
 )
 from rookdb.protocol_statistics import encode_statistics
-from rookdb.query import Query
+from rookdb.query import Query, StaleWait
 from rookdb.server import (
     attachments,
     bulk_insert,
@@ -104,6 +108,7 @@ class _Server:
         self.access = access
         self.operations = bulk_insert.Operations()
         self.background = background
+        self.index_builds = indexes.IndexBuilds(background)
         self.databases = Databases(backend, missing)
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -248,8 +253,24 @@ class _Server:
 
     async def queries(self, request: Request) -> Response:
         storage = self.storage(request, write=False)
-        query = query_read(await self.body(request)).query
+        body = await self.body(request)
+        read = query_read(body)
+        if isinstance(read, FacetQuery):  # select facet(...): counted, no documents
+            found = await run_in_threadpool(storage.facets, *read)
+            answer = {**encode_answer(found), "LastQueryTime": last_modified_now()}
+            answer["Includes"] = self.includes(request, found.includes)
+            return json_response({**answer, "NodeTag": protocol.SERVER_TAG})
+        query = read.query
         result = await run_in_threadpool(storage.query, query)
+        if result.statistics.is_stale and body.get("WaitForNonStaleResults") is True:
+            # An index still being built after a put (``server.indexes``): RavenDB's server
+            # waits for it up to the query's timeout, then answers it stale (its client
+            # raises its TimeoutException then).
+            wait = StaleWait(indexes.time_span(body.get("WaitForNonStaleResultsTimeout")))
+            while result.statistics.is_stale and time.monotonic() < wait.deadline:
+                await asyncio.sleep(wait.pause)
+                wait.pause = min(wait.pause * 2, 0.5)
+                result = await run_in_threadpool(storage.query, query)
         return json_response(self.query_answer(request, query, result))
 
     async def queries_by_query(self, request: Request) -> Response:
@@ -337,6 +358,13 @@ _FUNCTIONS: dict[str, RouteFunction] = {
     "indexes": indexes.indexes,
     "index_statistics": indexes.index_statistics,
     "index_errors": indexes.index_errors,
+    "set_index_lock": indexes.set_index_lock,
+    "index_has_changed": indexes.index_has_changed,
+    "indexing_status": indexes.indexing_status,
+    "index_terms": indexes.index_terms,
+    "stop_indexing": indexes.stop_indexing,
+    "start_indexing": indexes.start_indexing,
+    "set_index_priority": indexes.set_index_priority,
     "configure_revisions": revisions.configure,
     "revisions": revisions.revisions,
     "revisions_count": revisions.count,
@@ -383,6 +411,13 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_DB}/indexes", "indexes", ("GET", "DELETE", "RESET", "PURGE")),
     (f"{_DB}/indexes/stats", "index_statistics", ("GET",)),
     (f"{_DB}/indexes/errors", "index_errors", ("GET",)),
+    (f"{_DB}/indexes/set-lock", "set_index_lock", ("POST",)),
+    (f"{_DB}/indexes/has-changed", "index_has_changed", ("POST",)),
+    (f"{_DB}/indexes/status", "indexing_status", ("GET",)),
+    (f"{_DB}/indexes/terms", "index_terms", ("GET",)),
+    (f"{_DB}/admin/indexes/stop", "stop_indexing", ("POST",)),
+    (f"{_DB}/admin/indexes/start", "start_indexing", ("POST",)),
+    (f"{_DB}/indexes/set-priority", "set_index_priority", ("POST",)),
     (f"{_DB}/admin/revisions/config", "configure_revisions", ("POST",)),
     (f"{_DB}/revisions", "revisions", ("GET",)),
     (f"{_DB}/revisions/count", "revisions_count", ("GET",)),
@@ -491,6 +526,7 @@ def create_app(
     server = _Server(
         backend, limits, access or OpenAccess(), missing_databases, background or Background()
     )
+    server.index_builds.resume(backend)  # what a server stopped mid-build left Building
     routes: list[BaseRoute] = [
         Route(path, _guarded(_endpoint(server, handler), server), methods=list(methods))
         for path, handler, methods in ROUTES

@@ -28,8 +28,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
-from rookdb import protocol, rql
+from rookdb import protocol
 from rookdb.errors import ConfigurationError, RookError
+from rookdb.facet_compute import encode_answer
+from rookdb.facet_rql import FacetQuery, parse_facet_query
 from rookdb.ids import validate_id
 from rookdb.query import Query, check_count
 from rookdb.server import revisions as revision_routes
@@ -93,14 +95,18 @@ def docs_read(method: str, params: QueryParams, body: Any) -> IdsRead | PrefixRe
     )
 
 
-def query_read(body: Any) -> QueryRead:
-    """The read a ``/queries`` body (RavenDB's ``IndexQuery``) asks for."""
+def query_read(body: Any) -> QueryRead | FacetQuery:
+    """The read a ``/queries`` body (RavenDB's ``IndexQuery``) asks for: a query, or one
+    that selects facets (``rookdb.facet_rql``), which storage answers with ``facets``."""
     if type(body) is not dict or type(body.get("Query")) is not str:
         raise ConfigurationError('a query is {"Query": "<RQL>", "QueryParameters": {...}}')
     parameters = body.get("QueryParameters") or {}
     if type(parameters) is not dict:
         raise ConfigurationError("QueryParameters is an object")
-    query = rql.parse(body["Query"], parameters)
+    found = parse_facet_query(body["Query"], parameters)
+    if found.facets:  # its paging plays no part
+        return found
+    query = found.query
     start, page_size = body.get("Start"), body.get("PageSize")
     if start is not None or page_size is not None:
         query = apply_body_paging(query, start, page_size)
@@ -124,7 +130,7 @@ def apply_body_paging(query: Query, start: Any, page_size: Any) -> Query:
     return dataclasses.replace(query, skip=skip, take=take)
 
 
-def _item_read(item: Any, database: str) -> tuple[Read | None, str, QueryParams]:
+def _item_read(item: Any, database: str) -> tuple[Read | FacetQuery | None, str, QueryParams]:
     """One item of a multi_get as a storage read (None: a ``GET /revisions``), its HTTP
     method and its query parameters."""
     if type(item) is not dict or type(item.get("Url")) is not str:
@@ -169,6 +175,7 @@ async def multi_get(server: _Server, request: Request) -> Any:
     item_params: list[QueryParams] = []
     positions: list[int] = []
     revisions: list[tuple[int, QueryParams]] = []
+    facets: list[tuple[int, FacetQuery]] = []  # each answered on its own, after the reads
     for position, item in enumerate(items):
         try:
             read, method, params = _item_read(item, database)
@@ -177,6 +184,9 @@ async def multi_get(server: _Server, request: Request) -> Any:
             continue
         if read is None:
             revisions.append((position, params))
+            continue
+        if isinstance(read, FacetQuery):
+            facets.append((position, read))
             continue
         reads.append(read)
         methods.append(method)
@@ -200,6 +210,14 @@ async def multi_get(server: _Server, request: Request) -> Any:
             answers[position] = _answer(protocol.error_body(exc), protocol.error_status(exc))
             continue
         answers[position] = _answer(None, 404) if answer is None else _answer(answer)
+    for position, facet_query in facets:
+        try:
+            found = await run_in_threadpool(storage.facets, *facet_query)
+        except RookError as exc:
+            answers[position] = _answer(protocol.error_body(exc), protocol.error_status(exc))
+            continue
+        answer = {**encode_answer(found), "Includes": server.includes(request, found.includes)}
+        answers[position] = _answer(answer)
     return {"Results": answers}
 
 

@@ -26,6 +26,8 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 
 from rookdb import protocol, rql
+from rookdb.errors import QueryError
+from rookdb.facet_rql import FacetQuery
 from rookdb.ids import validate_id
 from rookdb.protocol_statistics import encode_statistics
 from rookdb.query import QueryStatistics
@@ -49,7 +51,10 @@ async def stream_query(server: _Server, request: Request) -> Response:
     """``GET ?query=<RQL>`` or ``POST {"Query", "QueryParameters", "Start", "PageSize"}``."""
     storage = server.storage(request, write=False)
     if request.method == "POST":  # read as /queries reads its body: one rule, paging included
-        query = query_read(await server.body(request)).query
+        read = query_read(await server.body(request))
+        if isinstance(read, FacetQuery):
+            raise QueryError("a facet query counts results: run it as a query, not a stream")
+        query = read.query
     else:
         query = rql.parse(request.query_params.get("query", ""), {})
     check_streamable(query)

@@ -15,11 +15,11 @@ from __future__ import annotations
 
 import abc
 import datetime as dt
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
 from rookdb.errors import InvalidOperationError
-from rookdb.indexes.definitions import IndexDefinition
+from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
 from rookdb.query import Query
 from rookdb.storage.identities import check_client_configuration, new_configuration_etag
 from rookdb.storage.records import (
@@ -42,6 +42,10 @@ from rookdb.storage.records import (
     document_key,
 )
 from rookdb.storage.streams import QueryStream, check_streamable
+
+if TYPE_CHECKING:
+    from rookdb.facet_compute import FacetAnswer
+    from rookdb.facet_rql import FacetSpec
 
 __all__ = ["STREAM_PAGE", "Backend", "Storage"]
 
@@ -216,6 +220,59 @@ class Storage(abc.ABC):
         documents already there; an index put again unchanged is left as it is. The names."""
         raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
 
+    def store_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
+        """``put_indexes`` without the build: the definitions stored (new or changed ones
+        ``Building``, stale), for ``build_indexes`` to build later (``rookdb serve``
+        answers a put at once and builds in the background, as RavenDB does). The names."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
+    def build_indexes(self, stopped: Callable[[], bool] | None = None) -> int:
+        """Build every index left ``Building`` (stored, or stopped half-way by a process
+        that ended), a transaction of ``BUILD_BATCH`` documents at a time, until done or
+        ``stopped()`` says so before a transaction; the documents mapped. Resumable: what
+        is committed stays, and mapping a document again is harmless."""
+        return 0
+
+    def set_index_options(
+        self,
+        names: Sequence[str],
+        lock_mode: IndexLockMode | None = None,
+        priority: IndexPriority | None = None,
+    ) -> None:
+        """Set the lock mode and/or priority of the indexes ``names`` (RavenDB's
+        ``SetIndexesLockOperation``, ``SetIndexesPriorityOperation``), without building them
+        again; ``IndexDoesNotExistError`` for a name no index has (none is changed)."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
+    def index_has_changed(self, definition: IndexDefinition) -> bool:
+        """Whether putting ``definition`` would build its index anew (RavenDB's
+        ``IndexHasChangedOperation``): true when no index has its name, or its maps, reduce or
+        options differ (not its lock mode or priority)."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
+    def set_indexing_running(self, running: bool, name: str | None = None) -> None:
+        """Start (``running``) or stop index ``name``, or indexing as a whole when None
+        (RavenDB's ``Start``/``StopIndexOperation``, ``Start``/``StopIndexingOperation``).
+        rookdb's indexes are written in each write's transaction, so a stopped one is still
+        maintained (never stale): what stops is only what ``indexing_status`` reports
+        (``Paused``). ``IndexDoesNotExistError`` for a name no index has."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
+    def index_terms(
+        self, name: str, field: str, from_value: str | None = None, page_size: int = 1024
+    ) -> list[str]:
+        """The terms of ``field`` in index ``name`` (RavenDB's ``GetTermsOperation``): its
+        distinct values in the entries (a map-reduce index's: in its results) as RavenDB's
+        default analyzer keeps them (text lower-cased, numbers and booleans as text, each
+        item of a list; nulls none), sorted, those after ``from_value``, ``page_size`` of
+        them."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
+    def indexing_status(self) -> dict[str, Any]:
+        """RavenDB's ``IndexingStatus``: ``{"Status": "Running"|"Paused", "Indexes":
+        [{"Name", "Status"}]}`` (``set_indexing_running``)."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
     def get_index(self, name: str) -> IndexDefinition | None:
         """The definition of index ``name`` (any case), None when there is none."""
         raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
@@ -288,6 +345,14 @@ class Storage(abc.ABC):
         pairs = zip(result.projections, result.records, strict=True)
         rows = [ProjectionRow.of(p, r) for p, r in pairs]
         return QueryStream.of(result.statistics, iter(rows))
+
+    def facets(self, query: Query, facets: Sequence[FacetSpec]) -> FacetAnswer:
+        """The ``facets`` of ``query``'s results (``rookdb.facet_compute``). This default
+        counts the documents ``stream_query`` hands out, in one pass; a backend whose index
+        queries answer documents overrides it to count the index's entries."""
+        from rookdb.facet_compute import run
+
+        return run(self, query, facets)
 
     def stream_prefix(
         self, prefix: str, start_after: str | None = None

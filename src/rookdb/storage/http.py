@@ -28,6 +28,8 @@ from rookdb.errors import (
     ProtocolError,
     StorageError,
 )
+from rookdb.facet_compute import FacetAnswer, decode_answer
+from rookdb.facet_rql import FacetQuery, FacetSpec, print_facet_query
 from rookdb.ids import validate_database_name, validate_hilo_tag
 from rookdb.protocol_statistics import decode_statistics
 from rookdb.query import Query, QueryStatistics
@@ -220,6 +222,19 @@ class HttpStorage(HttpIndexes, HttpAttachments, HttpCounters):
             content=orjson.dumps({"Query": text, "QueryParameters": parameters}),
         )
         return _query_result(query, body)
+
+    def facets(self, query: Query, facets: Sequence[FacetSpec]) -> FacetAnswer:
+        text, parameters = print_facet_query(FacetQuery(query, tuple(facets)))
+        body = self._client.request(
+            "POST",
+            f"{self._path}/queries",
+            content=orjson.dumps({"Query": text, "QueryParameters": parameters}),
+        )
+        try:
+            included = _included(body.get("Includes") or {})
+        except (TypeError, AttributeError) as exc:
+            raise ProtocolError(f"the server's facet answer is malformed: {exc}") from exc
+        return decode_answer(body)._replace(includes=included)
 
     def reserve_ids(self, prefix: str, capacity: int, last_max: int = 0) -> tuple[int, int]:
         tag = validate_hilo_tag(prefix)

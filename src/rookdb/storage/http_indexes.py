@@ -5,13 +5,14 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from typing import Any
 
 import orjson
 
 from rookdb.errors import IndexDoesNotExistError, ProtocolError
-from rookdb.indexes.definitions import IndexDefinition
+from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
 from rookdb.storage.base import Storage
 from rookdb.storage.http_transport import Client, results_of
 from rookdb.storage.records import IndexErrors, IndexStatistics
@@ -26,6 +27,17 @@ class HttpIndexes(Storage):
     _path: str
 
     def put_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
+        """The put, then waits for the server's build of the documents already there (the
+        server answers a put once stored, as RavenDB's does; rookdb's own put returns once
+        the index is built, on every backend)."""
+        names = self.store_indexes(definitions)
+        pause = 0.01
+        while any(s.is_stale for n in names for s in self.index_statistics(n)):
+            time.sleep(pause)  # a deleted index ends this with IndexDoesNotExistError
+            pause = min(pause * 2, 0.25)
+        return names
+
+    def store_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
         body = self._client.request(
             "PUT",
             f"{self._path}/admin/indexes",
@@ -53,6 +65,52 @@ class HttpIndexes(Storage):
         params = {"start": start, "pageSize": page_size, "namesOnly": "true"}
         body = self._client.request("GET", f"{self._path}/indexes", params=params)
         return [str(name) for name in results_of(body)]
+
+    def set_index_options(
+        self,
+        names: Sequence[str],
+        lock_mode: IndexLockMode | None = None,
+        priority: IndexPriority | None = None,
+    ) -> None:
+        if lock_mode is not None:
+            body = {"IndexNames": list(names), "Mode": IndexLockMode(lock_mode).value}
+            self._client.request(
+                "POST", f"{self._path}/indexes/set-lock", content=orjson.dumps(body)
+            )
+        if priority is not None:
+            body = {"IndexNames": list(names), "Priority": IndexPriority(priority).value}
+            self._client.request(
+                "POST", f"{self._path}/indexes/set-priority", content=orjson.dumps(body)
+            )
+
+    def index_has_changed(self, definition: IndexDefinition) -> bool:
+        body = self._client.request(
+            "POST", f"{self._path}/indexes/has-changed", content=orjson.dumps(definition.to_json())
+        )
+        if not isinstance(body, dict) or not isinstance(body.get("Changed"), bool):
+            raise ProtocolError("the server's answer to has-changed has no Changed")
+        return bool(body["Changed"])
+
+    def set_indexing_running(self, running: bool, name: str | None = None) -> None:
+        verb = "start" if running else "stop"
+        params = None if name is None else {"name": name}
+        self._client.request("POST", f"{self._path}/admin/indexes/{verb}", params=params)
+
+    def index_terms(
+        self, name: str, field: str, from_value: str | None = None, page_size: int = 1024
+    ) -> list[str]:
+        params = {"name": name, "field": field, "fromValue": from_value or ""}
+        params["pageSize"] = str(page_size)
+        body = self._client.request("GET", f"{self._path}/indexes/terms", params=params)
+        if not isinstance(body, dict) or not isinstance(body.get("Terms"), list):
+            raise ProtocolError("the server's answer to terms has no Terms")
+        return [str(t) for t in body["Terms"]]
+
+    def indexing_status(self) -> dict[str, Any]:
+        body = self._client.request("GET", f"{self._path}/indexes/status")
+        if not isinstance(body, dict) or not isinstance(body.get("Indexes"), list):
+            raise ProtocolError("the server's indexing status has no Indexes")
+        return body
 
     def delete_index(self, name: str) -> None:
         self._client.request("DELETE", f"{self._path}/indexes", params={"name": name})
@@ -91,6 +149,8 @@ def _statistics(item: Any) -> IndexStatistics:
             errors_count=int(item["ErrorsCount"]),
             created=str(item["CreatedTimestamp"]),
             is_stale=bool(item["IsStale"]),
+            lock_mode=str(item.get("LockMode") or "Unlock"),
+            priority=str(item.get("Priority") or "Normal"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ProtocolError(f"the server's index statistics: {exc}") from exc

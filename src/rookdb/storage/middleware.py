@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import TYPE_CHECKING, Any
 
-from rookdb.indexes.definitions import IndexDefinition
+from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
 from rookdb.query import Query
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import (
@@ -33,6 +33,10 @@ from rookdb.storage.records import (
     RevisionsPage,
 )
 from rookdb.storage.streams import QueryStream
+
+if TYPE_CHECKING:
+    from rookdb.facet_compute import FacetAnswer
+    from rookdb.facet_rql import FacetSpec
 
 __all__ = ["MiddlewareBackend", "MiddlewareStorage"]
 
@@ -72,6 +76,9 @@ class MiddlewareStorage(Storage):
 
     def query(self, query: Query) -> QueryResult:
         return self.inner.query(query)
+
+    def facets(self, query: Query, facets: Sequence[FacetSpec]) -> FacetAnswer:
+        return self.inner.facets(query, facets)
 
     def reserve_ids(self, prefix: str, capacity: int, last_max: int = 0) -> tuple[int, int]:
         return self.inner.reserve_ids(prefix, capacity, last_max)
@@ -124,6 +131,34 @@ class MiddlewareStorage(Storage):
 
     def put_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
         return self.inner.put_indexes(definitions)
+
+    def store_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
+        return self.inner.store_indexes(definitions)
+
+    def index_has_changed(self, definition: IndexDefinition) -> bool:
+        return self.inner.index_has_changed(definition)
+
+    def set_indexing_running(self, running: bool, name: str | None = None) -> None:
+        self.inner.set_indexing_running(running, name)
+
+    def index_terms(
+        self, name: str, field: str, from_value: str | None = None, page_size: int = 1024
+    ) -> list[str]:
+        return self.inner.index_terms(name, field, from_value, page_size)
+
+    def indexing_status(self) -> dict[str, Any]:
+        return self.inner.indexing_status()
+
+    def set_index_options(
+        self,
+        names: Sequence[str],
+        lock_mode: IndexLockMode | None = None,
+        priority: IndexPriority | None = None,
+    ) -> None:
+        self.inner.set_index_options(names, lock_mode, priority)
+
+    def build_indexes(self, stopped: Callable[[], bool] | None = None) -> int:
+        return self.inner.build_indexes(stopped)
 
     def get_index(self, name: str) -> IndexDefinition | None:
         return self.inner.get_index(name)

@@ -706,6 +706,8 @@ class IndexStatistics:
     errors_count: int
     created: str
     is_stale: bool = False
+    lock_mode: str = "Unlock"
+    priority: str = "Normal"
 
     def to_json(self) -> dict[str, Any]:
         """RavenDB's ``IndexStats`` JSON: what rookdb knows, and RavenDB's neutral values for
@@ -722,8 +724,8 @@ class IndexStatistics:
             "SourceType": "Documents",
             "State": "Normal",
             "Status": "Running",
-            "Priority": "Normal",
-            "LockMode": "Unlock",
+            "Priority": self.priority,
+            "LockMode": self.lock_mode,
             "IsStale": self.is_stale,
             "IsInvalidIndex": False,
             "Collections": {c: lag for c in self.collections or ("@all_docs",)},

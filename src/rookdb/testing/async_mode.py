@@ -20,6 +20,7 @@ from rookdb.async_advanced import AsyncAdvanced, AsyncStream
 from rookdb.async_attachments import AsyncAttachmentResult, AsyncAttachmentStream
 from rookdb.async_session import AsyncDocumentQuery, AsyncDocumentSession
 from rookdb.attachments import AttachmentResult, AttachmentStream
+from rookdb.facet_query import AsyncAggregationDocumentQuery
 from rookdb.includes import LoaderWithInclude
 from rookdb.query_group_by import GroupByDocumentQuery
 from rookdb.store import DocumentStore
@@ -237,6 +238,8 @@ class BlockingQuery:
                 return self._loop.run(got)
             if isinstance(got, GroupByDocumentQuery):  # its selects hand back this facade
                 return got.handing_back(self)
+            if isinstance(got, AsyncAggregationDocumentQuery):  # its execute() waited for too
+                return BlockingQuery(got, self._loop)  # type: ignore[arg-type]
             return self if got is self._query else got
 
         return call

@@ -83,6 +83,15 @@ class IdentityMap:
             return True, None
         return False, None
 
+    def knows_none(self, keys: dict[str, Any]) -> bool:
+        """True when the session knows nothing of any of ``keys`` (case-folded): ``known``
+        would answer False for each (a load of ids new to the session, checked in C)."""
+        return (
+            self._by_key.keys().isdisjoint(keys)
+            and self._missing.isdisjoint(keys)
+            and self._deletes_by_id.keys().isdisjoint(keys)
+        )
+
     def is_missing(self, key: str) -> bool:
         return key in self._missing
 
@@ -103,6 +112,11 @@ class IdentityMap:
         """Track a state read from storage: its id is final (and not tracked yet)."""
         self._by_object[id(state._entity)] = state
         self._by_key[state._key] = state
+
+    def track_loaded_many(self, states: list[DocumentState]) -> None:
+        """``track_loaded`` for a batch (one update of each dict)."""
+        self._by_object.update({id(state._entity): state for state in states})
+        self._by_key.update({state._key: state for state in states})
 
     def track_new(self, state: DocumentState, expected_change_vector: str | None = None) -> None:
         """Track a state ``store()`` made (its entity not tracked yet), taking over what the

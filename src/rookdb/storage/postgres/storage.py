@@ -33,7 +33,11 @@ from rookdb.storage.records import Capabilities, PutCommand, document_key, last_
 from rookdb.storage.relational import hilo
 from rookdb.storage.relational.attachments import AttachmentStatements
 from rookdb.storage.relational.counters import CounterStatements
-from rookdb.storage.relational.index_maintenance import IndexMaintenance, IndexStatements
+from rookdb.storage.relational.index_maintenance import (
+    GROUP_LOCK_BUCKETS,
+    IndexMaintenance,
+    IndexStatements,
+)
 from rookdb.storage.relational.index_query import python_rows
 from rookdb.storage.relational.owned import OwnedLookup
 from rookdb.storage.relational.revisions import RevisionStatements
@@ -260,9 +264,15 @@ class PostgresStorage(PostgresWrites):
             collection="collection_key = lower(%s)",
             entry="body",
             # The documents' rows, in key order; a bucket of groups: an advisory lock of the
-            # transaction on (index, bucket).
+            # transaction on (this database, index, bucket), so that databases (schemas) of
+            # one PostgreSQL database never wait for each other's groups: a 64-bit key of the
+            # schema's own, XOR the index's bucket number (one-key locks are a space apart
+            # from the two-key locks of documents).
             lock_keys=f"SELECT key FROM {s}.documents WHERE key = ANY(%s) ORDER BY key FOR UPDATE",
-            lock_group="SELECT pg_advisory_xact_lock(%s::int, %s::int)",
+            lock_group=(
+                f"SELECT pg_advisory_xact_lock({lock_key(f'rookdb index groups {schema}')}::bigint"
+                f" # (%s::bigint * {GROUP_LOCK_BUCKETS} + %s::bigint))"
+            ),
             body=True,
         )
         self._user_indexes = IndexMaintenance(

@@ -30,8 +30,8 @@ transaction takes its locks in one order, and no two wait for each other across 
 the owned lock (in BEGIN), then the index lock (``_lock_indexes``; index creation holds it
 exclusively and takes no owned lock), then, command by command, documents' key locks and
 rows, and only at the end, after every command, the index maintenance's row locks of the
-written documents (key order) and its advisory locks of (index id, bucket) (bucket order).
-The key locks' space is negative and index ids positive: the two never name one lock.
+written documents (key order) and its advisory locks of (database, index id, bucket) (bucket
+order). Key locks take two keys and group locks one: the two never name one lock.
 """
 
 from __future__ import annotations
@@ -136,9 +136,8 @@ class PostgresWrites(RelationalStorage):
         self._sql_next_etag = f"SELECT nextval('{s}.etags')"
         # Per-document advisory locks in a space of their own (two int4 keys): shared by a
         # put that reads its document's counters and attachments, exclusive for a command that
-        # changes them (the module's docstring). The space is negative: user-defined indexes'
-        # group locks are (index id, bucket) with ids from 1 (``relational.index_maintenance``),
-        # so the two kinds never share a lock.
+        # changes them (the module's docstring). User-defined indexes' group locks take one
+        # 64-bit key (``PostgresStorage``'s ``lock_group``), a lock space apart from these.
         space = -1 - (self._owned_lock & 0x7FFFFFFF)
         self._sql_lock_keys = (
             f"SELECT count(pg_advisory_xact_lock_shared({space}, hashtext(k))) "

@@ -20,8 +20,14 @@ the changed entries left or joined. A map that fails on one document does not fa
 the error is recorded against the index (its count and last errors, RavenDB's index errors)
 and that document has no entries.
 
+A document put in another collection than it was in loses its entries in the indexes of the
+old one (``_moved`` finds them: one lookup of the entries' primary key for the documents put
+in a collection some index does not read). Who loaded a touched document is looked up only
+when some index's map may load (``CompiledIndex.loads_documents``).
+
 The registry of indexes is cached per process as of a version in ``meta`` that every put,
-delete and reset changes, so a batch on a collection no index reads costs one ``meta`` read.
+delete and reset changes, so a batch on a collection no index reads costs one ``meta`` read
+and that lookup.
 """
 
 from __future__ import annotations
@@ -171,11 +177,24 @@ class IndexMaintenance:
         ]
         current = self._rows(conn, read) if read else {}
         unread = set(touched).difference(read)
-        referencing: dict[int, set[str]] = {}
-        for index_id, key in conn.execute(
-            self._sql.referencing, (self._key_list(touched),)
-        ).fetchall():
-            referencing.setdefault(int(index_id), set()).add(str(key))
+        # Documents to map again per index, beyond those of the collections it reads: the
+        # documents that loaded a touched one (looked up only where a map may load), and a
+        # document that left a collection the index reads for one it does not (its old
+        # entries go, in this transaction).
+        more: dict[int, set[str]] = {}
+        if any(i.compiled.loads_documents for i in indexes):
+            for index_id, key in conn.execute(
+                self._sql.referencing, (self._key_list(touched),)
+            ).fetchall():
+                more.setdefault(int(index_id), set()).add(str(key))
+        # Where each touched document is now (deletes: nowhere).
+        now = {
+            key: c if c is not None else current[key][1]
+            for key, c in given.items()
+            if c is not None or key in current
+        }
+        for index_id, key in self._moved(conn, indexes, now):
+            more.setdefault(index_id, set()).add(key)
         for index in indexes:
             wanted = [
                 key
@@ -183,9 +202,38 @@ class IndexMaintenance:
                 if key not in unread
                 and (key not in current or index.compiled.reads(current[key][1]))
             ]
-            more = referencing.get(index.id, set()).difference(wanted)
-            if wanted or more:
-                self.map_documents(conn, index, [*wanted, *sorted(more)], current)
+            again = more.get(index.id, set()).difference(wanted)
+            if wanted or again:
+                self.map_documents(conn, index, [*wanted, *sorted(again)], current)
+
+    def _moved(
+        self,
+        conn: Any,
+        indexes: Sequence[UserIndex],
+        collections: dict[str, str],
+    ) -> list[tuple[int, str]]:
+        """The (index id, key) of entries that documents (``key -> collection``) hold in
+        indexes that do not read their collection (they were in another when mapped): one
+        lookup of the entries' primary key, run only when some index does not read a
+        touched document's collection."""
+        ids: set[int] = set()
+        keys: set[str] = set()
+        for key, collection in collections.items():
+            others = [i.id for i in indexes if not i.compiled.reads(collection)]
+            if others:
+                ids.update(others)
+                keys.add(key)
+        if not keys:
+            return []
+        rows = conn.execute(
+            self._sql.holding, (self._key_list(sorted(ids)), self._key_list(sorted(keys)))
+        ).fetchall()
+        readers = {i.id: i.compiled for i in indexes}
+        return [
+            (int(index_id), str(key))
+            for index_id, key in rows
+            if not readers[int(index_id)].reads(collections[str(key)])
+        ]
 
     def _rows(self, conn: Any, keys: list[str]) -> dict[str, tuple[str, str, bytes]]:
         """``key -> (id, collection, data)`` of the documents among ``keys``."""

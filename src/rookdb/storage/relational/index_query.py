@@ -25,16 +25,22 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from typing import Any, ClassVar
 
 import orjson
 
-from rookdb.errors import IndexCompilationError, IndexDoesNotExistError, QueryError
+from rookdb import facet_compute
+from rookdb.errors import (
+    IndexCompilationError,
+    IndexDoesNotExistError,
+    IndexLockedError,
+    QueryError,
+)
 from rookdb.evaluate import project
 from rookdb.indexes.compiled import compile_index
-from rookdb.indexes.definitions import IndexDefinition, IndexType
+from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority, IndexType
 from rookdb.query import Query, QueryStatistics
 from rookdb.storage.records import (
     DocumentRecord,
@@ -118,15 +124,38 @@ class IndexesStorage:
     # -- management --------------------------------------------------------------------------
 
     def put_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
-        """Store ``definitions`` (each checked by ``compile_index`` first: one refused refuses
-        them all, and nothing is stored), then map the documents already there, in
-        transactions of ``BUILD_BATCH`` documents. An index put again with the same definition
-        is left as it is; with another, it is built anew. The names, as stored."""
+        """Store ``definitions`` (``store_indexes``), then map the documents already there,
+        in transactions of ``BUILD_BATCH`` documents, before answering. The names."""
         return self._put_indexes(definitions, auto=False)
 
     def _put_indexes(self, definitions: Sequence[IndexDefinition], auto: bool) -> list[str]:
         """``put_indexes``; ``auto``: of automatic indexes (``Auto/...``, which users may
         not put), as a group-by query puts them (``relational.aggregation_indexes``)."""
+        names, build = self._store_indexes(definitions, auto)
+        for index_id in build:
+            self._build(index_id)
+        return names
+
+    def store_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
+        """Store ``definitions`` (each checked by ``compile_index`` first: one refused refuses
+        them all, and nothing is stored); a new or changed one is ``Building`` until
+        ``build_indexes`` maps the documents already there. An index put again with the same
+        definition is left as it is. The names, as stored."""
+        return self._store_indexes(definitions, auto=False)[0]
+
+    def build_indexes(self, stopped: Callable[[], bool] | None = None) -> int:
+        with self._errors("read indexes"), self._connection() as conn:
+            rows = conn.execute(self._index_sql.rows).fetchall()
+        mapped = 0
+        for index_id, _, _, state in rows:
+            if str(state) == BUILDING:
+                mapped += self._build(int(index_id), stopped)
+        return mapped
+
+    def _store_indexes(
+        self, definitions: Sequence[IndexDefinition], auto: bool
+    ) -> tuple[list[str], list[int]]:
+        """The names stored, and the ids of the indexes to build."""
         compiled = [compile_index(definition, auto=auto) for definition in definitions]
         names = [c.name for c in compiled]
         if len({n.lower() for n in names}) != len(names):
@@ -135,14 +164,30 @@ class IndexesStorage:
         build: list[int] = []
         with self._errors("put indexes"), self._revision_transaction() as conn:
             etag = self._last_etag(conn)
+            changed = False
             for index in compiled:
                 text = orjson.dumps(index.definition.to_json()).decode()
                 row = conn.execute(sql.by_name, (index.name.lower(),)).fetchone()
                 if row is not None:
-                    if _text(row[2]) == text:
+                    old = orjson.loads(_text(row[2]))
+                    new = index.definition.to_json()
+                    if _essence(old) == _essence(new):
                         if str(row[3]) == BUILDING:  # a build that stopped half-way goes on
                             build.append(int(row[0]))
-                        continue  # RavenDB leaves an unchanged index as it is
+                        # RavenDB leaves an unchanged index as it is; a lock mode or a
+                        # priority the put names is taken, without building again.
+                        kept = {k: new[k] or old.get(k) for k in _OPTIONS if k in new}
+                        if any(old.get(k) != v for k, v in kept.items()):
+                            changed = True
+                            self._set_definition(conn, int(row[0]), {**old, **kept})
+                        continue
+                    mode = old.get("LockMode")
+                    if mode == IndexLockMode.LOCKED_IGNORE.value:
+                        continue  # RavenDB keeps the locked definition, silently
+                    if mode == IndexLockMode.LOCKED_ERROR.value:
+                        raise IndexLockedError(
+                            f"Cannot edit existing index {row[1]} with lock mode {mode}"
+                        )
                     self._drop(conn, int(row[0]))
                 index_id = int(conn.execute(sql.next_id).fetchone()[0])
                 created = _now()
@@ -151,11 +196,93 @@ class IndexesStorage:
                     (index_id, index.name.lower(), index.name, text, BUILDING, etag, created),
                 )
                 build.append(index_id)
-            if build:
+                changed = True
+            if changed:
                 conn.execute(self._sql.put_meta, (INDEX_VERSION, IndexMaintenance.new_version()))
-        for index_id in build:
-            self._build(index_id)
-        return names
+        return names, build
+
+    def set_index_options(
+        self,
+        names: Sequence[str],
+        lock_mode: IndexLockMode | None = None,
+        priority: IndexPriority | None = None,
+    ) -> None:
+        options = {"LockMode": lock_mode, "Priority": priority}
+        with self._errors("set index options"), self._revision_transaction() as conn:
+            rows = [self._index_row(conn, name) for name in names]
+            for row in rows:
+                definition = orjson.loads(_text(row[2]))
+                for key, value in options.items():
+                    if value is not None:
+                        definition[key] = (
+                            IndexLockMode(value).value
+                            if key == "LockMode"
+                            else (IndexPriority(value).value)
+                        )
+                self._set_definition(conn, int(row[0]), definition)
+            conn.execute(self._sql.put_meta, (INDEX_VERSION, IndexMaintenance.new_version()))
+
+    def index_has_changed(self, definition: IndexDefinition) -> bool:
+        with self._errors("read an index"), self._connection() as conn:
+            row = self._find(conn, definition.name)
+        if row is None:
+            return True
+        stored = _definition(row[2]).to_json()
+        return _essence(stored) != _essence(definition.with_server_defaults().to_json())
+
+    def set_indexing_running(self, running: bool, name: str | None = None) -> None:
+        with self._errors("stop or start indexing"), self._revision_transaction() as conn:
+            paused = set(self._paused(conn))
+            key = _ALL if name is None else str(self._index_row(conn, name)[1]).lower()
+            if name is None and running:
+                paused.clear()  # RavenDB's StartIndexingOperation starts every index
+            elif running:
+                paused.discard(key)
+            else:
+                paused.add(key)
+            conn.execute(self._sql.put_meta, (_PAUSED, orjson.dumps(sorted(paused)).decode()))
+
+    def index_terms(
+        self, name: str, field: str, from_value: str | None = None, page_size: int = 1024
+    ) -> list[str]:
+        sql = self._index_sql
+        with self._errors("read an index's terms"), self._connection() as conn:
+            row = self._index_row(conn, name)
+            index_id = int(row[0])
+            index = self._compiled(conn, index_id, _definition(row[2]))
+            source = sql.result_source if index.is_map_reduce else sql.entry_source
+            rows = conn.execute(f"SELECT raw FROM {source}", (index_id,)).fetchall()
+        terms: set[str] = set()
+        for (raw,) in rows:
+            entry = orjson.loads(_text(raw))
+            value = entry.get(field) if isinstance(entry, dict) else None
+            for item in value if isinstance(value, list) else [value]:
+                term = _term(item)
+                if term is not None:
+                    terms.add(term)
+        after = sorted(t for t in terms if from_value is None or t > from_value)
+        return after[:page_size]
+
+    def indexing_status(self) -> dict[str, Any]:
+        with self._errors("read the indexing status"), self._connection() as conn:
+            paused = set(self._paused(conn))
+            rows = conn.execute(self._index_sql.rows).fetchall()
+        every = _ALL in paused
+
+        def status(name: str) -> str:
+            return "Paused" if every or name.lower() in paused else "Running"
+
+        return {
+            "Status": "Paused" if every else "Running",
+            "Indexes": [{"Name": str(r[1]), "Status": status(str(r[1]))} for r in rows],
+        }
+
+    def _paused(self, conn: Any) -> list[str]:
+        row = conn.execute(self._sql.get_meta, (_PAUSED,)).fetchone()
+        return [] if row is None else [str(n) for n in orjson.loads(_text(row[0]))]
+
+    def _set_definition(self, conn: Any, index_id: int, definition: dict[str, Any]) -> None:
+        conn.execute(self._index_sql.set_definition, (orjson.dumps(definition).decode(), index_id))
 
     def _drop(self, conn: Any, index_id: int) -> None:
         sql = self._index_sql
@@ -168,20 +295,27 @@ class IndexesStorage:
             conn.execute(statement, (index_id,))
         conn.execute(sql.delete_index, (index_id,))
 
-    def _build(self, index_id: int) -> None:
+    def _build(self, index_id: int, stopped: Callable[[], bool] | None = None) -> int:
         """Map every document the index reads that was there when it was put, a page of
         ``BUILD_BATCH`` keys per write transaction (writers wait one page at most); writes
-        meanwhile index what they touch, and mapping a key again is harmless."""
+        meanwhile index what they touch, and mapping a key again is harmless. Until done, or
+        ``stopped()`` before a page (the index stays ``Building``: a later build starts over,
+        keeping what is there). The documents mapped."""
         started = time.perf_counter()
         after, mapped = "", 0
         while True:
+            if stopped is not None and stopped():
+                return mapped
             with self._errors("build an index"), self._revision_transaction() as conn:
                 index = self._index_by_id(conn, index_id)
-                if index is None:
-                    return  # deleted or replaced meanwhile
+                if index is None or index.state != BUILDING:
+                    return mapped  # deleted, replaced or built by another meanwhile
                 keys = self._build_page(conn, index, after)
                 if not keys:
                     conn.execute(self._index_sql.set_state, (NORMAL, index_id))
+                    conn.execute(
+                        self._sql.put_meta, (INDEX_VERSION, IndexMaintenance.new_version())
+                    )
                     break
                 self._user_indexes.map_documents(conn, index, keys)
             mapped += len(keys)
@@ -195,6 +329,7 @@ class IndexesStorage:
             mapped,
             time.perf_counter() - started,
         )
+        return mapped
 
     def _build_page(self, conn: Any, index: UserIndex, after: str) -> list[str]:
         collections = index.compiled.collections
@@ -308,6 +443,8 @@ class IndexesStorage:
                             errors_count=int(row[6]),
                             created=str(row[5]),
                             is_stale=str(row[3]) == BUILDING,
+                            lock_mode=(definition.lock_mode or IndexLockMode.UNLOCK).value,
+                            priority=(definition.priority or IndexPriority.NORMAL).value,
                         )
                     )
         return out
@@ -352,6 +489,47 @@ class IndexesStorage:
         ):
             return self._index_query_in(conn, query)
 
+    def _index_where(
+        self, conn: Any, map_reduce: bool, index_id: int, query: Query
+    ) -> tuple[str, str, list[Any]]:
+        """The rows an index query reads (a map index's entries, a map-reduce index's
+        results: ``FROM`` what), its ``WHERE`` and the parameters after the index's id."""
+        plain = dataclasses.replace(query, index_name=None, collection=None)
+        params: list[Any] = []
+        sql = self._index_sql
+        source = sql.result_source if map_reduce else sql.entry_source
+        # What the compiler leaves to Python (PostgreSQL: search, regex) reads the
+        # index's rows too, not the documents.
+        _compiling.rows = (f"SELECT key, raw FROM {source}", (index_id,))
+        try:
+            where = self._where(conn, plain, {}, params) if query.where is not None else "1=1"
+        finally:
+            _compiling.rows = None
+        return source, where, params
+
+    def _index_rows(self, query: Query) -> tuple[QueryStatistics, list[Any]]:
+        """The rows facets of an index query count (``rookdb.facet_compute``), those its
+        where clause matches: a map index's entries (RavenDB counts index entries, and makes
+        none of a map output whose fields are all null), a map-reduce index's results; read
+        in one snapshot."""
+        with (
+            self._query_errors("query an index"),
+            self._connection() as conn,
+            self._snapshot(conn),
+        ):
+            assert query.index_name is not None
+            row = self._index_row(conn, query.index_name)
+            index_id, state = int(row[0]), str(row[3])
+            index = self._compiled(conn, index_id, _definition(row[2]))
+            source, where, params = self._index_where(conn, index.is_map_reduce, index_id, query)
+            found = conn.execute(f"SELECT raw FROM {source} WHERE {where}", (index_id, *params))
+            decoded = (orjson.loads(_text(raw)) for (raw,) in found.fetchall())
+            rows = [row for row in decoded if not facet_compute.all_null(row)]
+        stats = QueryStatistics(
+            index_name=index.name, is_stale=state == BUILDING, index_timestamp=_utc_now()
+        )
+        return stats, rows
+
     def _index_query_in(self, conn: Any, query: Query) -> QueryResult:
         """``query`` on the index it names, in ``conn``'s snapshot: the index's row, its rows
         and the documents read together."""
@@ -360,17 +538,7 @@ class IndexesStorage:
         row = self._index_row(conn, query.index_name)
         index_id, state = int(row[0]), str(row[3])
         index = self._compiled(conn, index_id, _definition(row[2]))
-        plain = dataclasses.replace(query, index_name=None, collection=None)
-        params: list[Any] = []
-        sql = self._index_sql
-        source = sql.result_source if index.is_map_reduce else sql.entry_source
-        # What the compiler leaves to Python (PostgreSQL: search, regex) reads the
-        # index's rows too, not the documents.
-        _compiling.rows = (f"SELECT key, raw FROM {source}", (index_id,))
-        try:
-            where = self._where(conn, plain, {}, params) if query.where is not None else "1=1"
-        finally:
-            _compiling.rows = None
+        source, where, params = self._index_where(conn, index.is_map_reduce, index_id, query)
         order = self._order_clause(query.order_by)
         select = f"SELECT key, raw FROM {source} WHERE {where} ORDER BY {order}"
         end = None if query.take is None else query.skip + query.take
@@ -449,6 +617,27 @@ def _type(definition: IndexDefinition) -> str:
     if str(definition.name).lower().startswith("auto/"):
         return IndexType.AUTO_MAP_REDUCE.value
     return definition.type.value
+
+
+def _term(value: Any) -> str | None:
+    """``value`` as a term of RavenDB's default analyzer (``index_terms``), None for none."""
+    if value is None or isinstance(value, (dict, list)):
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return value.lower() if isinstance(value, str) else str(value)
+
+
+#: The ``meta`` row of the indexes stopped (lower-cased names; ``_ALL``: indexing as a whole).
+_PAUSED, _ALL = "indexes_paused", "*"
+
+#: What a put may change of an index without building it again.
+_OPTIONS = ("LockMode", "Priority")
+
+
+def _essence(definition: dict[str, Any]) -> dict[str, Any]:
+    """A definition's JSON but its lock mode and priority: what decides a rebuild."""
+    return {k: v for k, v in definition.items() if k not in _OPTIONS}
 
 
 def _definition(text: Any) -> IndexDefinition:

@@ -23,11 +23,13 @@ class IndexStatements(NamedTuple):
     clear_results: str
     clear_pages: str
     set_state: str
+    set_definition: str
     get_errors: str
     set_errors: str
     documents: str
     document: str
     referencing: str
+    holding: str
     old_groups: str
     delete_entries: str
     delete_references: str
@@ -96,11 +98,16 @@ class IndexStatements(NamedTuple):
             clear_results=f"DELETE FROM {s}reduce_results WHERE idx = {m}",
             clear_pages=f"DELETE FROM {s}reduce_pages WHERE idx = {m}",
             set_state=f"UPDATE {s}indexes SET state = {m} WHERE id = {m}",
+            set_definition=f"UPDATE {s}indexes SET definition = {m} WHERE id = {m}",
             get_errors=f"SELECT error_count, errors FROM {s}indexes WHERE id = {m}",
             set_errors=f"UPDATE {s}indexes SET error_count = {m}, errors = {m} WHERE id = {m}",
             documents=(f"SELECT key, id, collection, data FROM {s}documents WHERE {key_in('key')}"),
             document=f"SELECT id, collection, data FROM {s}documents WHERE key = {m}",
             referencing=(f"SELECT idx, key FROM {s}index_references WHERE {key_in('referenced')}"),
+            holding=(
+                f"SELECT DISTINCT idx, key FROM {s}index_entries "
+                f"WHERE {key_in('idx')} AND {key_in('key')}"
+            ),
             old_groups=(
                 f"SELECT DISTINCT group_key, page FROM {s}index_entries "
                 f"WHERE idx = {m} AND {key_in('key')}"

@@ -19,15 +19,17 @@ from __future__ import annotations
 import abc
 import base64
 import datetime as dt
+import functools
 import logging
 import time
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import orjson
 
+from rookdb import facet_compute
 from rookdb._types import assert_never
 from rookdb.errors import ConcurrencyError, ConfigurationError
 from rookdb.ids import validate_hilo_tag
@@ -58,6 +60,10 @@ from rookdb.storage.records import (
 )
 from rookdb.storage.relational import hilo, query_stream
 from rookdb.storage.relational.aggregation_indexes import AggregationIndexes
+
+if TYPE_CHECKING:
+    from rookdb.facet_compute import FacetAnswer
+    from rookdb.facet_rql import FacetSpec
 from rookdb.storage.relational.attachments import AttachmentsStorage
 from rookdb.storage.relational.auto_indexes import (
     RegistryCache,
@@ -90,7 +96,9 @@ __all__ = [
     "read_check_failed",
 ]
 
-_record = DocumentRecord._make
+# A row of the SELECT's columns as a DocumentRecord: ``tuple.__new__`` is what the
+# NamedTuple's ``_make`` calls, without its Python frame (one per document read).
+_record: Callable[[Any], DocumentRecord] = functools.partial(tuple.__new__, DocumentRecord)
 
 #: The ``meta`` row holding the client configuration and its etag.
 _CLIENT_CONFIGURATION = "client_configuration"
@@ -325,6 +333,11 @@ class RelationalStorage(
             return self._index_stream(check_streamable(query))
         indexes = self._prepare_indexes(check_streamable(query))
         return QueryStream(query_stream.rows(self, query, indexes))
+
+    def facets(self, query: Query, facets: Sequence[FacetSpec]) -> FacetAnswer:
+        if query.index_name is None:  # the documents, streamed
+            return super().facets(query, facets)
+        return facet_compute.run(self, query, facets, self._index_rows)
 
     def query(self, query: Query) -> QueryResult:
         if query.group_by:  # an automatic map-reduce index (``relational.aggregation_indexes``)

@@ -79,6 +79,7 @@ ASYNC_MODE_MODULES = frozenset(
         "test_session_patches",
         "test_typed_values",
         "test_group_by",
+        "test_facets",
     }
 )
 

@@ -13,7 +13,12 @@ from typing import Any
 
 import pytest
 
-from rookdb import DocumentStore, IndexCompilationError, IndexDoesNotExistError
+from rookdb import (
+    DocumentStore,
+    IndexCompilationError,
+    IndexDoesNotExistError,
+    IndexLockedError,
+)
 from rookdb.indexes import (
     AbstractIndexCreationTask,
     AbstractMultiMapIndexCreationTask,
@@ -21,16 +26,27 @@ from rookdb.indexes import (
     FieldStorage,
     IndexCreation,
     IndexDefinition,
+    IndexLockMode,
+    IndexPriority,
 )
 from rookdb.operations import (
     DeleteIndexOperation,
     GetIndexErrorsOperation,
     GetIndexesOperation,
+    GetIndexingStatusOperation,
     GetIndexNamesOperation,
     GetIndexOperation,
     GetIndexStatisticsOperation,
+    GetTermsOperation,
+    IndexHasChangedOperation,
     PutIndexesOperation,
     ResetIndexOperation,
+    SetIndexesLockOperation,
+    SetIndexesPriorityOperation,
+    StartIndexingOperation,
+    StartIndexOperation,
+    StopIndexingOperation,
+    StopIndexOperation,
 )
 from rookdb.query import QueryStatistics
 
@@ -396,3 +412,145 @@ def test_index_values_holding_a_nul_character(store: DocumentStore) -> None:
         names = list(session.query_index("Users/ByName").select_fields(dict, "Name"))
         assert names == [{"Name": "a\x00b c"}]
     assert _results(store, "Orders/ByCompany") == {"x\x00y": (1, 3)}
+
+
+def test_a_document_that_changes_collection_moves_between_indexes(store: DocumentStore) -> None:
+    # Its entries follow it, in the put's transaction: gone from the old collection's
+    # indexes (a map and a map-reduce one), there in the new one's.
+    IndexCreation.create_indexes([Users_ByName(), Orders_ByCompany()], store)
+    _save(store, ("things/1", _user("Ada", "L", 36)), ("orders/1", _order("a", 1)))
+    _save(store, ("things/1", _order("a", 5)))
+    with store.open_session() as session:
+        assert list(session.query_index("Users/ByName")) == []
+    assert _results(store, "Orders/ByCompany") == {"a": (2, 6)}
+    stats = store.maintenance.send(GetIndexStatisticsOperation("Users/ByName"))
+    assert stats.entries_count == 0
+    _save(store, ("things/1", _user("Ada", "K", 36)))
+    assert _results(store, "Orders/ByCompany") == {"a": (1, 1)}
+    with store.open_session() as session:
+        names = [u["Last"] for u in session.query_index("Users/ByName")]
+    assert names == ["K"]
+
+
+def test_runtime_failures_of_a_map_are_index_errors(store: DocumentStore) -> None:
+    # As RavenDB: an integer division by zero, a null on the right of an operator whose left
+    # is a value (C#'s binder finds no operator), or a method that fails on its value, is an
+    # indexing error recorded against the index for that document, which gets no entry; the
+    # write succeeds and other documents are indexed. A method called on a missing member is
+    # null, not a failure (RavenDB's dynamic null propagates).
+    store.maintenance.send(
+        PutIndexesOperation(
+            IndexDefinition(
+                name="Orders/Odd",
+                maps={
+                    "from o in docs.Orders select new { Per = o.Total / o.Lines, "
+                    "Code = o.Code.Substring(2), Upper = o.Missing.ToUpper() }"
+                },
+            )
+        )
+    )
+    _save(
+        store,
+        ("orders/1", {**_order("a", 10), "Lines": 2, "Code": "abc"}),
+        ("orders/2", {**_order("a", 10), "Lines": 0, "Code": "abc"}),  # 10 / 0
+        ("orders/3", {**_order("a", 10), "Lines": 5, "Code": "a"}),  # "a".Substring(2)
+        ("orders/4", {**_order("a", 10), "Code": "abc"}),  # 10 / null (no Lines)
+    )
+    with store.open_session() as session:
+        assert len(list(session.query_index("Orders/Odd"))) == 1
+        found = session.query_index("Orders/Odd").where_equals("Per", 5)
+        assert [d["Code"] for d in found.where_equals("Upper", None)] == ["abc"]
+    (errors,) = store.maintenance.send(GetIndexErrorsOperation(["Orders/Odd"]))
+    assert errors.count == 3
+    assert sorted(e["Document"] for e in errors.errors) == ["orders/2", "orders/3", "orders/4"]
+    assert all(e["Action"] == "Map" for e in errors.errors)
+    stats = store.maintenance.send(GetIndexStatisticsOperation("Orders/Odd"))
+    assert stats.errors_count == 3 and stats.entries_count == 1
+
+
+def test_lock_modes_and_priority(store: DocumentStore) -> None:
+    # As RavenDB: a put that changes a LockedIgnore index keeps the old definition silently,
+    # one that changes a LockedError index raises (nothing of that put stored); setting
+    # them, or a priority, builds nothing again.
+    Users_ByName().execute(store)
+    _save(store, ("users/1", _user("Ada", "L", 36)))
+    changed = IndexDefinition(
+        name="Users/ByName", maps={"from u in docs.Users select new { u.Age }"}
+    )
+    store.maintenance.send(SetIndexesLockOperation(IndexLockMode.LOCKED_IGNORE, "Users/ByName"))
+    store.maintenance.send(SetIndexesPriorityOperation(IndexPriority.HIGH, "Users/ByName"))
+    store.maintenance.send(PutIndexesOperation(changed))
+    kept = store.maintenance.send(GetIndexOperation("Users/ByName"))
+    assert kept is not None and "First" in next(iter(kept.maps))
+    assert kept.lock_mode is IndexLockMode.LOCKED_IGNORE and kept.priority is IndexPriority.HIGH
+    stats = store.maintenance.send(GetIndexStatisticsOperation("Users/ByName"))
+    assert (stats.lock_mode, stats.priority) == ("LockedIgnore", "High")
+    assert store.maintenance.send(GetIndexStatisticsOperation("Users/ByName")).entries_count == 1
+    store.maintenance.send(SetIndexesLockOperation(IndexLockMode.LOCKED_ERROR, "Users/ByName"))
+    other = IndexDefinition(name="Other", maps={"from u in docs.Users select new { u.Age }"})
+    with pytest.raises(IndexLockedError):
+        store.maintenance.send(PutIndexesOperation(other, changed))
+    assert store.maintenance.send(GetIndexNamesOperation()) == ["Users/ByName"]
+    Users_ByName().execute(store)  # unchanged: allowed, and keeps its lock mode
+    kept = store.maintenance.send(GetIndexOperation("Users/ByName"))
+    assert kept is not None and kept.lock_mode is IndexLockMode.LOCKED_ERROR
+    store.maintenance.send(SetIndexesLockOperation(IndexLockMode.UNLOCK, "Users/ByName"))
+    store.maintenance.send(PutIndexesOperation(changed))
+    with store.open_session() as session:
+        assert len(list(session.query_index("Users/ByName").where_equals("Age", 36))) == 1
+    with pytest.raises(IndexDoesNotExistError):
+        store.maintenance.send(SetIndexesLockOperation(IndexLockMode.UNLOCK, "Nope"))
+
+
+def test_stopped_indexes_stay_maintained_and_say_paused(store: DocumentStore) -> None:
+    # rookdb's promise is never stale: a stopped index (or indexing) is still written with
+    # each write and answers queries; the indexing status reports it Paused, as RavenDB's.
+    IndexCreation.create_indexes([Users_ByName(), Orders_ByCompany()], store)
+    store.maintenance.send(StopIndexOperation("users/byname"))
+    status = store.maintenance.send(GetIndexingStatusOperation())
+    assert status.status == "Running"
+    assert status.indexes == [("Orders/ByCompany", "Running"), ("Users/ByName", "Paused")]
+    _save(store, ("users/1", _user("Ada", "L", 36)))
+    with store.open_session() as session:
+        assert len(list(session.query_index("Users/ByName"))) == 1
+    store.maintenance.send(StopIndexingOperation())
+    status = store.maintenance.send(GetIndexingStatusOperation())
+    assert status.status == "Paused" and {s for _, s in status.indexes} == {"Paused"}
+    store.maintenance.send(StartIndexingOperation())
+    status = store.maintenance.send(GetIndexingStatusOperation())
+    assert {s for _, s in status.indexes} == {"Running"}
+    store.maintenance.send(StopIndexOperation("Users/ByName"))
+    store.maintenance.send(StartIndexOperation("Users/ByName"))
+    assert store.maintenance.send(GetIndexingStatusOperation()).indexes[1][1] == "Running"
+    with pytest.raises(IndexDoesNotExistError):
+        store.maintenance.send(StopIndexOperation("Nope"))
+
+
+def test_index_has_changed(store: DocumentStore) -> None:
+    task = Users_ByName()
+    definition = task.create_index_definition()
+    assert store.maintenance.send(IndexHasChangedOperation(definition))
+    task.execute(store)
+    assert not store.maintenance.send(IndexHasChangedOperation(definition))
+    definition.priority = IndexPriority.HIGH  # not a change that builds it again
+    assert not store.maintenance.send(IndexHasChangedOperation(definition))
+    definition.maps = {"from u in docs.Users select new { u.Age }"}
+    assert store.maintenance.send(IndexHasChangedOperation(definition))
+
+
+def test_the_terms_of_an_index_field(store: DocumentStore) -> None:
+    # RavenDB's GetTermsOperation: distinct values as its default analyzer keeps them (text
+    # lower-cased), sorted, paged after a value.
+    Users_ByName().execute(store)
+    _save(
+        store,
+        ("users/1", _user("Ada", "L", 36)),
+        ("users/2", _user("Bob", "M", 41)),
+        ("users/3", _user("ada", "l", 36)),
+    )
+    assert store.maintenance.send(GetTermsOperation("Users/ByName", "Name")) == ["ada l", "bob m"]
+    assert store.maintenance.send(GetTermsOperation("Users/ByName", "Age")) == ["36", "41"]
+    page = GetTermsOperation("Users/ByName", "Name", "ada l", 5)
+    assert store.maintenance.send(page) == ["bob m"]
+    with pytest.raises(IndexDoesNotExistError):
+        store.maintenance.send(GetTermsOperation("Nope", "Name"))

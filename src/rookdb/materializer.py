@@ -1,0 +1,139 @@
+"""Stored documents become a session's entities here, a batch at a time (issue 18).
+
+Loads, queries, prefix reads, includes and lazy operations all hand their records to
+``Materializer.materialize``; revisions, streams and ``refresh`` use ``decode``, which builds
+the entities without tracking them. Per batch, and not per document: the class is registered
+and its batch decoder found once (``EntityCodec.batch_decoder``: layout, identity property,
+converters and validation worked out once per class, context variables set once per batch),
+the states are built in one loop and tracked with one update of the identity map's dicts. A
+loaded entity costs about a dozen Python calls this way, where one call chain per document
+cost about fifty.
+
+Decoding the whole batch before tracking any of it also means a batch with a document that
+cannot be read (too deep, invalid JSON, a model it does not validate as) tracks none of it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import orjson
+
+from rookdb._types import JsonDict
+from rookdb.serialization.encoding import MAX_DEPTH, check_depth, loads
+from rookdb.serialization.entities import BatchDecoder, EntityCodec, Extras
+from rookdb.storage.records import DocumentRecord
+from rookdb.tracking.identity_map import IdentityMap
+from rookdb.tracking.state import DocumentState
+
+if TYPE_CHECKING:
+    from rookdb.serialization.type_registry import TypeRegistry
+    from rookdb.store import DocumentStore
+
+__all__ = ["Materializer"]
+
+
+class Materializer:
+    """Builds (and tracks) the entities of one session's stored documents."""
+
+    __slots__ = ("_codec", "_decoders", "_last_metadata", "_map", "_store", "_types")
+
+    def __init__(
+        self, store: DocumentStore, codec: EntityCodec, types: TypeRegistry, tracked: IdentityMap
+    ) -> None:
+        self._store = store
+        self._codec = codec
+        self._types = types
+        self._map = tracked
+        # The metadata of the last document tracked: states whose metadata equals it share it.
+        self._last_metadata: JsonDict = {}
+        # The batch decoder of each class asked for by name (``object_type``), registered.
+        self._decoders: dict[type, BatchDecoder] = {}
+
+    def _decoder(self, cls: type) -> BatchDecoder:
+        if cls is not dict:
+            self._store.type_info(cls)  # registers it
+        many = self._decoders[cls] = self._codec.batch_decoder(cls)
+        return many
+
+    def decode(
+        self, records: Sequence[DocumentRecord], object_type: type[Any] | None
+    ) -> tuple[list[Any], list[JsonDict], dict[int, Extras]]:
+        """The entities of ``records`` (in order), each one's metadata (a dict of its own),
+        and the ``Extras`` of those that have any, by position. Without ``object_type``, each
+        is of the class its ``Raven-Python-Type`` names if registered, else a dict (SPEC D3).
+
+        A document deeper than rookdb writes is refused before it is decoded: the session could
+        not write it back, nor walk it safely, so it is never tracked."""
+        bodies: list[JsonDict] = []
+        metadatas: list[JsonDict] = []
+        ids: list[str] = []
+        for record in records:
+            data = record.data
+            if data.count(b"{") + data.count(b"[") > MAX_DEPTH:  # check_depth's cheap test
+                check_depth(data, record.id)
+            try:
+                body = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                body = loads(data)  # raises rookdb's error
+            metadata = body.pop("@metadata", None)
+            bodies.append(body)
+            metadatas.append(metadata if type(metadata) is dict else {})
+            ids.append(record.id)
+        if object_type is not None:
+            many = self._decoders.get(object_type)
+            if many is None:
+                many = self._decoder(object_type)
+            entities, extras = many(bodies, ids)
+            return entities, metadatas, extras
+        # Each document's own class: decoded in runs of documents of one class.
+        lookup = self._types.lookup
+        classes = [lookup(metadata.get("Raven-Python-Type")) for metadata in metadatas]
+        entities = []
+        extras = {}
+        start, count = 0, len(classes)
+        while start < count:
+            cls, end = classes[start], start + 1
+            while end < count and classes[end] is cls:
+                end += 1
+            got, held = self._codec.batch_decoder(cls)(bodies[start:end], ids[start:end])
+            entities.extend(got)
+            for at, found in held.items():
+                extras[start + at] = found
+            start = end
+        return entities, metadatas, extras
+
+    def materialize(
+        self, records: Sequence[DocumentRecord], object_type: type[Any] | None, track: bool
+    ) -> list[Any]:
+        """The entities of ``records``, in order, tracked as loaded when ``track``."""
+        entities, metadatas, extras = self.decode(records, object_type)
+        if not track:
+            return entities
+        # Most documents of a collection carry the same metadata: their states share one dict
+        # (copied by the first write to it), fewer objects for the garbage collector to walk.
+        last = self._last_metadata
+        held = extras.get
+        states = []
+        for at, (entity, record, metadata) in enumerate(
+            zip(entities, records, metadatas, strict=True)
+        ):
+            if metadata != last:
+                last = metadata
+            states.append(
+                DocumentState(
+                    entity,
+                    record.id,
+                    record.collection,
+                    last,
+                    record.data,
+                    record.change_vector,
+                    record.last_modified,
+                    held(at),
+                    True,
+                )
+            )
+        self._last_metadata = last
+        self._map.track_loaded_many(states)
+        return entities
