@@ -45,7 +45,7 @@ from rookdb.storage import bridge
 from rookdb.storage.base import Storage
 from rookdb.storage.records import AttachmentPutCommand
 
-__all__ = ["NATIVE", "AsyncStorage"]
+__all__ = ["NATIVE", "AsyncStorage", "OwnThread"]
 
 R = TypeVar("R")
 
@@ -109,3 +109,34 @@ class AsyncStorage:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True)
+
+
+class OwnThread:
+    """A thread of its own for reads that hold one connection from their opening to their
+    close (a stream's results, an attachment's content): each of their steps runs there, in
+    order, so a driver whose connection or response belongs to one thread is used from that
+    thread only. Started at the first step, ended by ``close``."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._executor: ThreadPoolExecutor | None = None
+        self.closed = False
+
+    async def run(self, step: Callable[[], R]) -> R:
+        """``step()`` in the thread (not to be called once closed)."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix=self._name)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, step)
+
+    async def close(self, last: Callable[[], object] | None = None) -> None:
+        """Run ``last`` (releasing what the reads hold) in the thread if it was started, then
+        end the thread."""
+        self.closed = True
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        try:
+            if last is not None:
+                await asyncio.get_running_loop().run_in_executor(executor, last)
+        finally:
+            executor.shutdown(wait=False)
