@@ -48,7 +48,11 @@ class EventLoopThread:
 
 
 def async_mode(store: DocumentStore, loop: EventLoopThread) -> DocumentStore:
-    """Make ``store.open_session`` open async sessions behind a ``BlockingSession``."""
+    """Make ``store.open_session`` open async sessions behind a ``BlockingSession``, on the
+    backend's native async I/O where it has one (the default, threads today, is what the
+    sync mode's storage calls already exercise)."""
+    if not store.conventions._frozen:
+        store.conventions.async_native_io = True
 
     def open_session(*args: Any, **kwargs: Any) -> Any:
         return BlockingSession(store.open_async_session(*args, **kwargs), loop)
