@@ -106,10 +106,12 @@ def test_a_waiting_statement_leaves_the_loop_to_other_sessions(store: DocumentSt
 
 
 def _saved(store: DocumentStore, k: int) -> tuple[bool, int]:
-    """Whether attempt ``k``'s new document is in the database, and ``people/1``'s ``N``."""
+    """Whether attempt ``k``'s new document is in the database, and its ``people/old-k``'s
+    ``N``. (Each attempt has documents of its own: a batch whose outcome is unknown may still
+    be applied by the server later, and must not change what other attempts read.)"""
     with store.open_session() as sync:  # one read, one snapshot
-        found = sync.load([f"people/new-{k}", "people/1"])
-    return found[f"people/new-{k}"] is not None, found["people/1"]["N"]
+        found = sync.load([f"people/new-{k}", f"people/old-{k}"])
+    return found[f"people/new-{k}"] is not None, found[f"people/old-{k}"]["N"]
 
 
 @pytest.mark.parametrize("cancelled", ["the save", "the save and its write"])
@@ -120,14 +122,14 @@ def test_a_save_cancelled_at_each_step_is_all_or_nothing(
     before anything is sent, while a statement or request waits, while the commit waits for
     its answer, after it. ``the save and its write``: every task is cancelled, the storage's
     write with the save (``asyncio.run``'s end, a task group torn down)."""
-    with store.open_session() as sync:
-        sync.store({"N": 0}, "people/1")
-        sync.save_changes()
 
     async def attempt(k: int) -> tuple[bool, bool]:
         """Whether the save had ended before the cancel; whether it wrote."""
+        with store.open_session() as sync:
+            sync.store({"N": 0}, f"people/old-{k}")
+            sync.save_changes()
         session = store.open_async_session()
-        person = await session.load("people/1")
+        person = await session.load(f"people/old-{k}")
         person["N"] = k + 1
         session.store({"Name": "new"}, f"people/new-{k}")
         save = asyncio.create_task(session.save_changes())
