@@ -40,7 +40,13 @@ from rookdb.errors import (
 )
 from rookdb.evaluate import project
 from rookdb.indexes.compiled import compile_index
-from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority, IndexType
+from rookdb.indexes.definitions import (
+    IndexDefinition,
+    IndexLockMode,
+    IndexPriority,
+    IndexState,
+    IndexType,
+)
 from rookdb.query import Query, QueryStatistics
 from rookdb.storage.records import (
     DocumentRecord,
@@ -188,7 +194,7 @@ class IndexesStorage:
                         raise IndexLockedError(
                             f"Cannot edit existing index {row[1]} with lock mode {mode}"
                         )
-                    self._drop(conn, int(row[0]))
+                    self._drop(conn, int(row[0]), str(row[1]))
                 index_id = int(conn.execute(sql.next_id).fetchone()[0])
                 created = _now()
                 conn.execute(
@@ -242,6 +248,15 @@ class IndexesStorage:
                 paused.add(key)
             conn.execute(self._sql.put_meta, (_PAUSED, orjson.dumps(sorted(paused)).decode()))
 
+    def set_index_enabled(self, name: str, enabled: bool) -> None:
+        with self._errors("disable or enable an index"), self._revision_transaction() as conn:
+            row = self._index_row(conn, name)
+            definition = orjson.loads(_text(row[2]))
+            state = IndexState.NORMAL if enabled else IndexState.DISABLED
+            definition["State"] = state.value
+            self._set_definition(conn, int(row[0]), definition)
+            conn.execute(self._sql.put_meta, (INDEX_VERSION, IndexMaintenance.new_version()))
+
     def index_terms(
         self, name: str, field: str, from_value: str | None = None, page_size: int = 1024
     ) -> list[str]:
@@ -269,13 +284,23 @@ class IndexesStorage:
             rows = conn.execute(self._index_sql.rows).fetchall()
         every = _ALL in paused
 
-        def status(name: str) -> str:
-            return "Paused" if every or name.lower() in paused else "Running"
+        def status(row: Any) -> str:
+            if orjson.loads(_text(row[2])).get("State") == IndexState.DISABLED.value:
+                return "Disabled"  # RavenDB's IndexRunningStatus: disabled outranks paused
+            return "Paused" if every or str(row[1]).lower() in paused else "Running"
 
         return {
             "Status": "Paused" if every else "Running",
-            "Indexes": [{"Name": str(r[1]), "Status": status(str(r[1]))} for r in rows],
+            "Indexes": [{"Name": str(r[1]), "Status": status(r)} for r in rows],
         }
+
+    def _unpause(self, conn: Any, name: str) -> None:
+        """Forget that index ``name`` was stopped: RavenDB's stop lives with the index, so a
+        new one of that name (after a delete, a changed put or a reset) runs."""
+        paused = self._paused(conn)
+        if name.lower() in paused:
+            paused.remove(name.lower())
+            conn.execute(self._sql.put_meta, (_PAUSED, orjson.dumps(paused).decode()))
 
     def _paused(self, conn: Any) -> list[str]:
         row = conn.execute(self._sql.get_meta, (_PAUSED,)).fetchone()
@@ -284,8 +309,9 @@ class IndexesStorage:
     def _set_definition(self, conn: Any, index_id: int, definition: dict[str, Any]) -> None:
         conn.execute(self._index_sql.set_definition, (orjson.dumps(definition).decode(), index_id))
 
-    def _drop(self, conn: Any, index_id: int) -> None:
+    def _drop(self, conn: Any, index_id: int, name: str) -> None:
         sql = self._index_sql
+        self._unpause(conn, name)
         for statement in (
             sql.clear_entries,
             sql.clear_references,
@@ -388,7 +414,7 @@ class IndexesStorage:
             row = self._find(conn, name)
             if row is None:
                 return
-            self._drop(conn, int(row[0]))
+            self._drop(conn, int(row[0]), str(row[1]))
             conn.execute(self._sql.put_meta, (INDEX_VERSION, IndexMaintenance.new_version()))
 
     def reset_index(self, name: str) -> None:
@@ -406,6 +432,7 @@ class IndexesStorage:
                 conn.execute(statement, (index_id,))
             conn.execute(sql.set_errors, (0, "[]", index_id))
             conn.execute(sql.set_state, (BUILDING, index_id))
+            self._unpause(conn, str(row[1]))  # RavenDB's reset starts the index built anew
             conn.execute(self._sql.put_meta, (INDEX_VERSION, IndexMaintenance.new_version()))
         self._build(index_id)
 
@@ -632,11 +659,11 @@ def _term(value: Any) -> str | None:
 _PAUSED, _ALL = "indexes_paused", "*"
 
 #: What a put may change of an index without building it again.
-_OPTIONS = ("LockMode", "Priority")
+_OPTIONS = ("LockMode", "Priority", "State")
 
 
 def _essence(definition: dict[str, Any]) -> dict[str, Any]:
-    """A definition's JSON but its lock mode and priority: what decides a rebuild."""
+    """A definition's JSON but its lock mode, priority and state: what decides a rebuild."""
     return {k: v for k, v in definition.items() if k not in _OPTIONS}
 
 

@@ -28,9 +28,12 @@ from rookdb.indexes import (
     IndexDefinition,
     IndexLockMode,
     IndexPriority,
+    IndexState,
 )
 from rookdb.operations import (
     DeleteIndexOperation,
+    DisableIndexOperation,
+    EnableIndexOperation,
     GetIndexErrorsOperation,
     GetIndexesOperation,
     GetIndexingStatusOperation,
@@ -524,6 +527,54 @@ def test_stopped_indexes_stay_maintained_and_say_paused(store: DocumentStore) ->
     assert store.maintenance.send(GetIndexingStatusOperation()).indexes[1][1] == "Running"
     with pytest.raises(IndexDoesNotExistError):
         store.maintenance.send(StopIndexOperation("Nope"))
+
+
+def test_a_deleted_or_reset_index_is_no_longer_stopped(store: DocumentStore) -> None:
+    # RavenDB's stop lives with the index: a reset builds it anew (running), and an index
+    # put again under a deleted one's name is a new index, running.
+    Users_ByName().execute(store)
+    store.maintenance.send(StopIndexOperation("Users/ByName"))
+    store.maintenance.send(ResetIndexOperation("Users/ByName"))
+    assert store.maintenance.send(GetIndexingStatusOperation()).indexes == [
+        ("Users/ByName", "Running")
+    ]
+    store.maintenance.send(StopIndexOperation("Users/ByName"))
+    store.maintenance.send(DeleteIndexOperation("Users/ByName"))
+    Users_ByName().execute(store)
+    assert store.maintenance.send(GetIndexingStatusOperation()).indexes == [
+        ("Users/ByName", "Running")
+    ]
+    store.maintenance.send(StopIndexingOperation())  # indexing as a whole stays stopped
+    store.maintenance.send(DeleteIndexOperation("Users/ByName"))
+    Users_ByName().execute(store)
+    assert store.maintenance.send(GetIndexingStatusOperation()).status == "Paused"
+
+
+def test_disabled_indexes_stay_maintained_and_say_disabled(store: DocumentStore) -> None:
+    # RavenDB's DisableIndexOperation under rookdb's never-stale promise: the index is still
+    # written with each write and answers queries; its definition's state is Disabled (kept
+    # by a put of the same definition) and the indexing status reports it Disabled.
+    IndexCreation.create_indexes([Users_ByName(), Orders_ByCompany()], store)
+    store.maintenance.send(DisableIndexOperation("users/byname"))
+    status = store.maintenance.send(GetIndexingStatusOperation())
+    assert status.indexes == [("Orders/ByCompany", "Running"), ("Users/ByName", "Disabled")]
+    found = store.maintenance.send(GetIndexOperation("Users/ByName"))
+    assert found is not None and found.state is IndexState.DISABLED
+    _save(store, ("users/1", _user("Ada", "L", 36)))
+    with store.open_session() as session:
+        assert len(list(session.query_index("Users/ByName"))) == 1
+    Users_ByName().execute(store)  # unchanged: stays disabled
+    assert store.maintenance.send(GetIndexingStatusOperation()).indexes[1][1] == "Disabled"
+    store.maintenance.send(StopIndexOperation("Users/ByName"))  # disabled outranks paused
+    assert store.maintenance.send(GetIndexingStatusOperation()).indexes[1][1] == "Disabled"
+    store.maintenance.send(StartIndexOperation("Users/ByName"))
+    store.maintenance.send(EnableIndexOperation("Users/ByName"))
+    status = store.maintenance.send(GetIndexingStatusOperation())
+    assert status.indexes[1][1] == "Running"
+    found = store.maintenance.send(GetIndexOperation("Users/ByName"))
+    assert found is not None and found.state is IndexState.NORMAL
+    with pytest.raises(IndexDoesNotExistError):
+        store.maintenance.send(DisableIndexOperation("Nope"))
 
 
 def test_index_has_changed(store: DocumentStore) -> None:
