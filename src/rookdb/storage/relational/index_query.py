@@ -294,6 +294,11 @@ class IndexesStorage:
             "Indexes": [{"Name": str(r[1]), "Status": status(r)} for r in rows],
         }
 
+    def _index_types(self, conn: Any) -> dict[str, str]:
+        """The user-defined indexes' names and types, as the database statistics list them."""
+        rows = conn.execute(self._index_sql.rows).fetchall()
+        return {str(r[1]): _definition(r[2]).type.value for r in rows}
+
     def _unpause(self, conn: Any, name: str) -> None:
         """Forget that index ``name`` was stopped: RavenDB's stop lives with the index, so a
         new one of that name (after a delete, a changed put or a reset) runs."""

@@ -577,6 +577,17 @@ def test_disabled_indexes_stay_maintained_and_say_disabled(store: DocumentStore)
         store.maintenance.send(DisableIndexOperation("Nope"))
 
 
+def test_the_database_statistics_list_user_defined_indexes(store: DocumentStore) -> None:
+    # RavenDB's database statistics list every index, with its type.
+    IndexCreation.create_indexes([Users_ByName(), Orders_ByCompany()], store)
+    stats = store.maintenance.get_statistics()
+    assert {"Users/ByName", "Orders/ByCompany"} <= set(stats.indexes)
+    assert stats.index_types["Users/ByName"] == "Map"
+    assert stats.index_types["Orders/ByCompany"] == "MapReduce"
+    store.maintenance.send(DeleteIndexOperation("Users/ByName"))
+    assert "Users/ByName" not in store.maintenance.get_statistics().indexes
+
+
 def test_index_has_changed(store: DocumentStore) -> None:
     task = Users_ByName()
     definition = task.create_index_definition()
