@@ -122,17 +122,23 @@ def encode_document(record: DocumentRecord) -> dict[str, Any]:
 
 
 def encode_projection(
-    projection: dict[str, Any], record: DocumentRecord | ProjectionRow | None, distinct: bool
+    projection: dict[str, Any],
+    record: DocumentRecord | ProjectionRow | None,
+    distinct: bool,
+    reduce_result: bool = False,
 ) -> dict[str, Any]:
     """A projection (``select``) as RavenDB sends it: its fields, and ``@metadata`` saying
     ``@projection`` (the official client reads every result's ``@metadata``, and builds no
     tracked entity from a projection) with the id, change vector, last-modified and
     collection of the document it came from. A ``distinct`` projection stands for every
-    document giving it, so it names none (no ``@id``)."""
+    document giving it, so it names none (no ``@id``). A map-reduce index's result read
+    without a select (``reduce_result``) is no projection to RavenDB: no ``@projection``,
+    so its client builds one without an entity type too."""
     out = dict(projection)
     given = out.get("@metadata")
     metadata: dict[str, Any] = dict(given) if type(given) is dict else {}
-    metadata["@projection"] = True
+    if not reduce_result:
+        metadata["@projection"] = True
     if record is not None and not distinct:
         metadata["@id"] = record.id
         metadata["@change-vector"] = record.change_vector

@@ -295,8 +295,17 @@ class _Server:
         elif protocol.RECORDS in request.headers.get("accept", ""):  # rookdb's own client
             results = [_fragment(projection) for projection in result.projections]
         else:
+            # A map-reduce index's results: projections of no document, read with no select.
+            reduced = query.index_name is not None and not query.select
             results = [
-                _fragment(protocol.encode_projection(projection, record, query.distinct))
+                _fragment(
+                    protocol.encode_projection(
+                        projection,
+                        record,
+                        query.distinct,
+                        reduce_result=reduced and record is None,
+                    )
+                )
                 for projection, record in zip_longest(result.projections, result.records)
                 if projection is not None
             ]
