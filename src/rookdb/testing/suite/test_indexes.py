@@ -26,6 +26,7 @@ from rookdb.indexes import (
     FieldStorage,
     IndexCreation,
     IndexDefinition,
+    IndexFieldOptions,
     IndexLockMode,
     IndexPriority,
     IndexState,
@@ -403,6 +404,30 @@ def test_a_javascript_multi_map_reduce_index(store: DocumentStore) -> None:
         session.save_changes()
         rows = {r["name"]: r["count"] for r in session.query_index("Names/Count")}
     assert rows == {"Ada": 1, "Bob": 1}
+
+
+def test_a_javascript_index_with_dynamic_fields(store: DocumentStore) -> None:
+    # RavenDB's dynamic fields ("_": {$name, $value, $options}) are queried by their names.
+    pytest.importorskip("quickjs")
+    store.maintenance.send(
+        PutIndexesOperation(
+            IndexDefinition(
+                name="Users/Dynamic",
+                maps={
+                    "map('Users', u => ({ _: [{ $name: 'FullName', $value: u.First + ' ' "
+                    "+ u.Last, $options: { indexing: 'Search' } }, createField('Years', u.Age, "
+                    "{}) ] }))"
+                },
+                fields={"FullName": IndexFieldOptions(indexing=FieldIndexing.SEARCH)},
+            )
+        )
+    )
+    _save(store, ("users/1", _user("Ada", "Lovelace", 36)), ("users/2", _user("Bob", "M", 41)))
+    with store.open_session() as session:
+        found = list(session.query_index("Users/Dynamic").search("FullName", "lovelace"))
+        assert [u["First"] for u in found] == ["Ada"]
+        found = list(session.query_index("Users/Dynamic").where_equals("Years", 41))
+        assert [u["First"] for u in found] == ["Bob"]
 
 
 def test_index_values_holding_a_nul_character(store: DocumentStore) -> None:
