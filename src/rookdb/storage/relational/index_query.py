@@ -115,6 +115,9 @@ class IndexesStorage:
     def _where(self, conn: Any, query: Query, indexes: Any, params: list[Any]) -> str:
         raise NotImplementedError
 
+    def query(self, query: Query) -> QueryResult:
+        raise NotImplementedError
+
     def _order_clause(self, order_by: Any) -> str:
         raise NotImplementedError
 
@@ -262,21 +265,28 @@ class IndexesStorage:
     ) -> list[str]:
         sql = self._index_sql
         with self._errors("read an index's terms"), self._connection() as conn:
-            row = self._index_row(conn, name)
-            index_id = int(row[0])
-            index = self._compiled(conn, index_id, _definition(row[2]))
-            source = sql.result_source if index.is_map_reduce else sql.entry_source
-            rows = conn.execute(f"SELECT raw FROM {source}", (index_id,)).fetchall()
-        terms: set[str] = set()
-        for (raw,) in rows:
-            entry = orjson.loads(_text(raw))
-            value = entry.get(field) if isinstance(entry, dict) else None
-            for item in value if isinstance(value, list) else [value]:
-                term = _term(item)
-                if term is not None:
-                    terms.add(term)
-        after = sorted(t for t in terms if from_value is None or t > from_value)
-        return after[:page_size]
+            row = self._find(conn, name)
+            if row is None:
+                collection = self._auto_collection(conn, name)
+            else:
+                index_id = int(row[0])
+                index = self._compiled(conn, index_id, _definition(row[2]))
+                source = sql.result_source if index.is_map_reduce else sql.entry_source
+                rows = conn.execute(f"SELECT raw FROM {source}", (index_id,)).fetchall()
+        if row is None:
+            # An automatic index has an entry per document of its collection.
+            entries = self.query(Query(collection=collection, select=(field,))).projections
+        else:
+            entries = [orjson.loads(_text(raw)) for (raw,) in rows]
+        return _terms(entries or [], field, from_value, page_size)
+
+    def _auto_collection(self, conn: Any, name: str) -> str:
+        """The collection of the automatic index ``name`` as ``get_index_names`` lists it;
+        ``IndexDoesNotExistError`` when there is none."""
+        for collection, path, _ in conn.execute(self._sql.indexes).fetchall():
+            if f"auto/{collection}/by{path}".lower() == name.lower():
+                return str(collection)
+        raise IndexDoesNotExistError(f"Index {name!r} does not exist")
 
     def indexing_status(self) -> dict[str, Any]:
         with self._errors("read the indexing status"), self._connection() as conn:
@@ -408,9 +418,14 @@ class IndexesStorage:
         return [_definition(row[2]) for row in rows[start : start + page_size]]
 
     def get_index_names(self, start: int = 0, page_size: int = 25) -> list[str]:
+        """The user-defined indexes' names and, as RavenDB lists the automatic indexes its
+        queries made, ``Auto/{collection}/By{path}`` for each automatic index, by name."""
         with self._errors("read indexes"), self._connection() as conn:
             rows = conn.execute(self._index_sql.rows).fetchall()
-        return [str(row[1]) for row in rows[start : start + page_size]]
+            autos = conn.execute(self._sql.indexes).fetchall()
+        names = {str(row[1]) for row in rows}
+        names |= {f"Auto/{collection}/By{path}" for collection, path, _ in autos}
+        return sorted(names, key=str.lower)[start : start + page_size]
 
     def delete_index(self, name: str) -> None:
         """Remove index ``name`` and everything it holds (RavenDB answers a missing one with
@@ -665,6 +680,21 @@ _PAUSED, _ALL = "indexes_paused", "*"
 
 #: What a put may change of an index without building it again.
 _OPTIONS = ("LockMode", "Priority", "State")
+
+
+def _terms(entries: Sequence[Any], field: str, from_value: str | None, page_size: int) -> list[str]:
+    """RavenDB's terms of ``field`` in ``entries``: their distinct values as its default
+    analyzer keeps them (``_term``; each item of a list), sorted, those after
+    ``from_value``, ``page_size`` of them."""
+    terms: set[str] = set()
+    for entry in entries:
+        value = entry.get(field) if isinstance(entry, dict) else None
+        for item in value if isinstance(value, list) else [value]:
+            term = _term(item)
+            if term is not None:
+                terms.add(term)
+    after = sorted(t for t in terms if from_value is None or t > from_value)
+    return after[:page_size]
 
 
 def _essence(definition: dict[str, Any]) -> dict[str, Any]:

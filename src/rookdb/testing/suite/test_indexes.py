@@ -613,6 +613,22 @@ def test_the_database_statistics_list_user_defined_indexes(store: DocumentStore)
     assert "Users/ByName" not in store.maintenance.get_statistics().indexes
 
 
+def test_automatic_indexes_are_named_and_have_terms(store: DocumentStore) -> None:
+    # RavenDB lists the automatic index a query made among the index names, and answers
+    # its terms: the collection's values of the field, as its analyzer keeps them.
+    _save(store, ("users/1", _user("Ada", "L", 36)), ("users/2", _user("bob", "M", 41)))
+    seen: list[QueryStatistics] = []
+    with store.open_session() as session:
+        query = session.query(collection_name="Users").where_equals("First", "Ada")
+        list(query.statistics(seen.append))
+    assert seen[0].index_name == "Auto/Users/ByFirst"
+    assert store.maintenance.send(GetIndexNamesOperation()) == ["Auto/Users/ByFirst"]
+    terms = store.maintenance.send(GetTermsOperation("Auto/Users/ByFirst", "First"))
+    assert terms == ["ada", "bob"]
+    with pytest.raises(IndexDoesNotExistError):
+        store.maintenance.send(GetTermsOperation("Auto/Users/ByLast", "Last"))
+
+
 def test_index_has_changed(store: DocumentStore) -> None:
     task = Users_ByName()
     definition = task.create_index_definition()
