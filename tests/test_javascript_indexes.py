@@ -220,3 +220,27 @@ def test_without_the_engine() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert "JavaScript indexes need the embedded engine" in out.stdout
     assert "rookdb[scripting]" in out.stdout
+
+
+def test_dynamic_fields_become_fields_of_the_entry() -> None:
+    # RavenDB's dynamic fields: "_" holds one {$name, $value, $options} or a list of them
+    # (createField makes one); each is a field named at run time, "_" itself none.
+    one = IndexDefinition(
+        name="Users/Dynamic",
+        maps={
+            "map('Users', function (u) { return { name: u.name, "
+            "_: {$value: u.name, $name: 'analyzed_name', $options: {indexing: 'Search'}} }; })"
+        },
+    )
+    out = compile_index(one).map(doc("users/1", "Users", name="Ann Lee"), "Users", nothing)
+    assert out.entries == [{"name": "Ann Lee", "analyzed_name": "Ann Lee"}]
+    many = IndexDefinition(
+        name="Users/Attributes",
+        maps={
+            "map('Users', function (u) { return { _: Object.keys(u.attrs).map("
+            "k => createField(k, u.attrs[k], {indexing: 'Exact'})) }; })"
+        },
+    )
+    user = doc("users/1", "Users", attrs={"color": "red", "size": 3})
+    out = compile_index(many).map(user, "Users", nothing)
+    assert out.entries == [{"color": "red", "size": 3}]

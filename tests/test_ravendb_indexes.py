@@ -135,3 +135,17 @@ def test_a_definition_rookdb_cannot_run_is_refused(store: Any) -> None:
     with pytest.raises(IndexCompilationException):
         store.maintenance.send(PutIndexesOperation(bad))
     assert store.maintenance.send(GetIndexNamesOperation(0, 10)) == []
+
+
+def test_map_reduce_results_queried_without_a_type(store: Any) -> None:
+    # RavenDB sends a map-reduce index's results (no select) without @projection, so its
+    # client builds them without an entity type; a projection of them would fail there.
+    _orders(store, ("a", 10), ("a", 5))
+    Orders_ByCompany().execute(store)
+    wait_for_indexing(store)
+    with store.open_session() as session:
+        found = session.query_index("Orders/ByCompany").where_equals("company", "a").single()
+        assert found is not None
+    with store.open_session() as session:
+        totals = list(session.query_index("Orders/ByCompany", CompanyTotal))
+        assert [(t.company, t.count, t.total) for t in totals] == [("a", 2, 15)]

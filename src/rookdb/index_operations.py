@@ -25,6 +25,8 @@ from rookdb.storage.records import IndexErrors, IndexStatistics
 
 __all__ = [
     "DeleteIndexOperation",
+    "DisableIndexOperation",
+    "EnableIndexOperation",
     "GetIndexErrorsOperation",
     "GetIndexNamesOperation",
     "GetIndexOperation",
@@ -226,6 +228,29 @@ class StartIndexingOperation(StopIndexingOperation):
     """Start indexing as a whole again, every index with it."""
 
     running = True
+
+
+class DisableIndexOperation(MaintenanceOperation[None]):
+    """Disable index ``name`` as RavenDB names it. rookdb's indexes are never stale, so a
+    disabled one is still maintained and answers queries: its definition's ``state`` is
+    ``Disabled`` and ``GetIndexingStatusOperation`` says so. ``cluster_wide``: rookdb has
+    one node."""
+
+    enabled = False
+
+    def __init__(self, name: str, cluster_wide: bool = False) -> None:
+        if not name:
+            raise ValueError("Index name can't be None or empty")
+        self.name, self.cluster_wide = name, cluster_wide
+
+    def execute(self, storage: Storage) -> None:
+        storage.set_index_enabled(self.name, self.enabled)
+
+
+class EnableIndexOperation(DisableIndexOperation):
+    """Enable index ``name`` again (``DisableIndexOperation``): its state ``Normal``."""
+
+    enabled = True
 
 
 class IndexingStatus:

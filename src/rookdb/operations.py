@@ -256,6 +256,8 @@ class ConfigureRevisionsOperation(MaintenanceOperation[ConfigureRevisionsOperati
 # Index operations live beside their storage calls; named here too, as RavenDB's are.
 from rookdb.index_operations import (  # noqa: E402
     DeleteIndexOperation,
+    DisableIndexOperation,
+    EnableIndexOperation,
     GetIndexErrorsOperation,
     GetIndexesOperation,
     GetIndexesStatisticsOperation,
@@ -279,6 +281,8 @@ from rookdb.index_operations import (  # noqa: E402
 
 __all__ += [
     "DeleteIndexOperation",
+    "DisableIndexOperation",
+    "EnableIndexOperation",
     "GetIndexErrorsOperation",
     "GetIndexNamesOperation",
     "GetIndexOperation",

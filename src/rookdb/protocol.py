@@ -122,17 +122,23 @@ def encode_document(record: DocumentRecord) -> dict[str, Any]:
 
 
 def encode_projection(
-    projection: dict[str, Any], record: DocumentRecord | ProjectionRow | None, distinct: bool
+    projection: dict[str, Any],
+    record: DocumentRecord | ProjectionRow | None,
+    distinct: bool,
+    reduce_result: bool = False,
 ) -> dict[str, Any]:
     """A projection (``select``) as RavenDB sends it: its fields, and ``@metadata`` saying
     ``@projection`` (the official client reads every result's ``@metadata``, and builds no
     tracked entity from a projection) with the id, change vector, last-modified and
     collection of the document it came from. A ``distinct`` projection stands for every
-    document giving it, so it names none (no ``@id``)."""
+    document giving it, so it names none (no ``@id``). A map-reduce index's result read
+    without a select (``reduce_result``) is no projection to RavenDB: no ``@projection``,
+    so its client builds one without an entity type too."""
     out = dict(projection)
     given = out.get("@metadata")
     metadata: dict[str, Any] = dict(given) if type(given) is dict else {}
-    metadata["@projection"] = True
+    if not reduce_result:
+        metadata["@projection"] = True
     if record is not None and not distinct:
         metadata["@id"] = record.id
         metadata["@change-vector"] = record.change_vector
@@ -241,16 +247,17 @@ def _size(n: int) -> dict[str, Any]:
     return {"SizeInBytes": n, "HumaneSize": humane}
 
 
-def _index_information(name: str, now: str) -> dict[str, Any]:
-    """An automatic index as RavenDB describes one: rookdb's indexes are maintained in the
-    same transaction as the documents, so they are never stale."""
+def _index_information(name: str, now: str, kind: str) -> dict[str, Any]:
+    """An index as RavenDB describes one in the database statistics: rookdb's indexes are
+    maintained in the same transaction as the documents, so they are never stale and have
+    indexed up to now."""
     return {
         "Name": name,
         "IsStale": False,
         "State": "Normal",
         "LockMode": "Unlock",
         "Priority": "Normal",
-        "Type": "AutoMap",
+        "Type": kind,
         "SourceType": "Documents",
         "LastIndexingTime": now,
     }
@@ -266,7 +273,10 @@ def encode_statistics(stats: DatabaseStatistics, now: str | None = None) -> dict
     return {
         "CountOfDocuments": stats.count_of_documents,
         "CountOfIndexes": len(stats.indexes),
-        "Indexes": [_index_information(index, now) for index in stats.indexes],
+        "Indexes": [
+            _index_information(index, now, stats.index_types.get(index, "AutoMap"))
+            for index in stats.indexes
+        ],
         "DatabaseName": stats.database,
         "Collections": stats.collections,
         "LastDocEtag": stats.last_doc_etag,
@@ -312,6 +322,11 @@ def decode_statistics(body: Any, name: str) -> DatabaseStatistics:
             database_id=str(body.get("DatabaseId") or ""),
             count_of_attachments=int(body.get("CountOfAttachments") or 0),
             count_of_unique_attachments=int(body.get("CountOfUniqueAttachments") or 0),
+            index_types={
+                str(index["Name"]): str(index["Type"])
+                for index in body["Indexes"]
+                if index.get("Type", "AutoMap") != "AutoMap"
+            },
         )
     except (KeyError, TypeError, ValueError, AttributeError) as exc:
         raise ProtocolError(f"the server's statistics are malformed: {exc}") from exc

@@ -69,6 +69,28 @@ function getMetadata(doc) {
 
 var metadataFor = getMetadata;
 
+// RavenDB's dynamic fields: an entry's "_" holds one or a list of {$name, $value, $options}
+// (createField makes one), each a field of the entry named at run time.
+function createField(name, value, options) {
+  return { $name: name, $value: value, $options: options };
+}
+
+function __rook_dynamic_fields(entry) {
+  if (entry === null || typeof entry !== "object" || !("_" in entry)) {
+    return entry;
+  }
+  var given = entry._;
+  delete entry._;
+  var fields = Array.isArray(given) ? given : [given];
+  for (var i = 0; i < fields.length; i++) {
+    var field = fields[i];
+    if (field !== null && typeof field === "object" && typeof field.$name === "string") {
+      entry[field.$name] = field.$value === undefined ? null : field.$value;
+    }
+  }
+  return entry;
+}
+
 function __rook_maps() {
   return JSON.stringify(__rook.maps.map(function (m) { return m.collection; }));
 }
@@ -80,6 +102,7 @@ function __rook_map(index, docJson, docsJson) {
   var doc = JSON.parse(docJson);
   var out = __rook.maps[index].fn.call(doc, doc);
   var entries = out === null || out === undefined ? [] : Array.isArray(out) ? out : [out];
+  entries = entries.map(__rook_dynamic_fields);
   return JSON.stringify({ entries: entries, loaded: __rook.loaded });
 }
 

@@ -295,8 +295,17 @@ class _Server:
         elif protocol.RECORDS in request.headers.get("accept", ""):  # rookdb's own client
             results = [_fragment(projection) for projection in result.projections]
         else:
+            # A map-reduce index's results: projections of no document, read with no select.
+            reduced = query.index_name is not None and not query.select
             results = [
-                _fragment(protocol.encode_projection(projection, record, query.distinct))
+                _fragment(
+                    protocol.encode_projection(
+                        projection,
+                        record,
+                        query.distinct,
+                        reduce_result=reduced and record is None,
+                    )
+                )
                 for projection, record in zip_longest(result.projections, result.records)
                 if projection is not None
             ]
@@ -364,6 +373,8 @@ _FUNCTIONS: dict[str, RouteFunction] = {
     "index_terms": indexes.index_terms,
     "stop_indexing": indexes.stop_indexing,
     "start_indexing": indexes.start_indexing,
+    "disable_index": indexes.disable_index,
+    "enable_index": indexes.enable_index,
     "set_index_priority": indexes.set_index_priority,
     "configure_revisions": revisions.configure,
     "revisions": revisions.revisions,
@@ -417,6 +428,8 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (f"{_DB}/indexes/terms", "index_terms", ("GET",)),
     (f"{_DB}/admin/indexes/stop", "stop_indexing", ("POST",)),
     (f"{_DB}/admin/indexes/start", "start_indexing", ("POST",)),
+    (f"{_DB}/admin/indexes/disable", "disable_index", ("POST",)),
+    (f"{_DB}/admin/indexes/enable", "enable_index", ("POST",)),
     (f"{_DB}/indexes/set-priority", "set_index_priority", ("POST",)),
     (f"{_DB}/admin/revisions/config", "configure_revisions", ("POST",)),
     (f"{_DB}/revisions", "revisions", ("GET",)),

@@ -31,7 +31,10 @@
   ``{"Status", "Indexes": [{"Name", "Status"}]}``. ``POST /admin/indexes/stop`` and
   ``/start`` (``?name=``: one index, ``StopIndexOperation``; without: indexing,
   ``StopIndexingOperation``): 204; a stopped index is still maintained (never stale) and
-  only reported ``Paused``. ``GET /indexes/terms?name=&field=&fromValue=&pageSize=``
+  only reported ``Paused``. ``POST /admin/indexes/disable?name=`` and ``/enable?name=``
+  (``DisableIndexOperation``, ``EnableIndexOperation``; ``clusterWide`` is ignored: one
+  node): 204; a disabled index is still maintained too, its state ``Disabled``.
+  ``GET /indexes/terms?name=&field=&fromValue=&pageSize=``
   (``GetTermsOperation``): ``{"Terms": [...]}``.
 """
 
@@ -60,6 +63,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "IndexBuilds",
+    "disable_index",
+    "enable_index",
     "index_errors",
     "index_has_changed",
     "index_statistics",
@@ -225,6 +230,22 @@ async def _running(server: _Server, request: Request, running: bool) -> Response
     index = request.query_params.get("name") or None
     storage = server.backend.database(name)
     await run_in_threadpool(storage.set_indexing_running, running, index)
+    return Response(status_code=204)
+
+
+async def disable_index(server: _Server, request: Request) -> Response:
+    return await _enabled(server, request, False)
+
+
+async def enable_index(server: _Server, request: Request) -> Response:
+    return await _enabled(server, request, True)
+
+
+async def _enabled(server: _Server, request: Request, enabled: bool) -> Response:
+    name = server.database(request, write=True)
+    server.allow(request, name, write=True, admin=True)
+    storage = server.backend.database(name)
+    await run_in_threadpool(storage.set_index_enabled, _name(request), enabled)
     return Response(status_code=204)
 
 

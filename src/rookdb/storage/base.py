@@ -261,6 +261,14 @@ class Storage(abc.ABC):
         (``Paused``). ``IndexDoesNotExistError`` for a name no index has."""
         raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
 
+    def set_index_enabled(self, name: str, enabled: bool) -> None:
+        """Enable or disable index ``name`` (RavenDB's ``Enable``/``DisableIndexOperation``):
+        its definition's ``State`` becomes ``Normal`` or ``Disabled``, kept by a put of the
+        same definition. rookdb's indexes are never stale, so a disabled one is still
+        maintained and answers queries: ``indexing_status`` reports it ``Disabled``.
+        ``IndexDoesNotExistError`` for a name no index has."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
     def index_terms(
         self, name: str, field: str, from_value: str | None = None, page_size: int = 1024
     ) -> list[str]:
@@ -273,7 +281,8 @@ class Storage(abc.ABC):
 
     def indexing_status(self) -> dict[str, Any]:
         """RavenDB's ``IndexingStatus``: ``{"Status": "Running"|"Paused", "Indexes":
-        [{"Name", "Status"}]}`` (``set_indexing_running``)."""
+        [{"Name", "Status"}]}``, an index's ``Running``, ``Paused`` (``set_indexing_running``)
+        or ``Disabled`` (``set_index_enabled``)."""
         raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
 
     def get_index(self, name: str) -> IndexDefinition | None:

@@ -96,6 +96,10 @@ class HttpIndexes(Storage):
         params = None if name is None else {"name": name}
         self._client.request("POST", f"{self._path}/admin/indexes/{verb}", params=params)
 
+    def set_index_enabled(self, name: str, enabled: bool) -> None:
+        verb = "enable" if enabled else "disable"
+        self._client.request("POST", f"{self._path}/admin/indexes/{verb}", params={"name": name})
+
     def index_terms(
         self, name: str, field: str, from_value: str | None = None, page_size: int = 1024
     ) -> list[str]:

@@ -147,6 +147,9 @@ class MiddlewareStorage(Storage):
     ) -> list[str]:
         return self.inner.index_terms(name, field, from_value, page_size)
 
+    def set_index_enabled(self, name: str, enabled: bool) -> None:
+        self.inner.set_index_enabled(name, enabled)
+
     def indexing_status(self) -> dict[str, Any]:
         return self.inner.indexing_status()
 

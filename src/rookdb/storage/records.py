@@ -651,6 +651,9 @@ class DatabaseStatistics:
     #: Attachments, and the distinct contents they have (RavenDB's unique attachments).
     count_of_attachments: int = 0
     count_of_unique_attachments: int = 0
+    #: The type of each user-defined index in ``indexes`` (``Map``, ``MapReduce``,
+    #: ``JavaScriptMap``...); the automatic ones are not in it (RavenDB's ``AutoMap``).
+    index_types: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

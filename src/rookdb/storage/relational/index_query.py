@@ -40,7 +40,13 @@ from rookdb.errors import (
 )
 from rookdb.evaluate import project
 from rookdb.indexes.compiled import compile_index
-from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority, IndexType
+from rookdb.indexes.definitions import (
+    IndexDefinition,
+    IndexLockMode,
+    IndexPriority,
+    IndexState,
+    IndexType,
+)
 from rookdb.query import Query, QueryStatistics
 from rookdb.storage.records import (
     DocumentRecord,
@@ -107,6 +113,9 @@ class IndexesStorage:
         raise NotImplementedError
 
     def _where(self, conn: Any, query: Query, indexes: Any, params: list[Any]) -> str:
+        raise NotImplementedError
+
+    def query(self, query: Query) -> QueryResult:
         raise NotImplementedError
 
     def _order_clause(self, order_by: Any) -> str:
@@ -188,7 +197,7 @@ class IndexesStorage:
                         raise IndexLockedError(
                             f"Cannot edit existing index {row[1]} with lock mode {mode}"
                         )
-                    self._drop(conn, int(row[0]))
+                    self._drop(conn, int(row[0]), str(row[1]))
                 index_id = int(conn.execute(sql.next_id).fetchone()[0])
                 created = _now()
                 conn.execute(
@@ -242,26 +251,42 @@ class IndexesStorage:
                 paused.add(key)
             conn.execute(self._sql.put_meta, (_PAUSED, orjson.dumps(sorted(paused)).decode()))
 
+    def set_index_enabled(self, name: str, enabled: bool) -> None:
+        with self._errors("disable or enable an index"), self._revision_transaction() as conn:
+            row = self._index_row(conn, name)
+            definition = orjson.loads(_text(row[2]))
+            state = IndexState.NORMAL if enabled else IndexState.DISABLED
+            definition["State"] = state.value
+            self._set_definition(conn, int(row[0]), definition)
+            conn.execute(self._sql.put_meta, (INDEX_VERSION, IndexMaintenance.new_version()))
+
     def index_terms(
         self, name: str, field: str, from_value: str | None = None, page_size: int = 1024
     ) -> list[str]:
         sql = self._index_sql
         with self._errors("read an index's terms"), self._connection() as conn:
-            row = self._index_row(conn, name)
-            index_id = int(row[0])
-            index = self._compiled(conn, index_id, _definition(row[2]))
-            source = sql.result_source if index.is_map_reduce else sql.entry_source
-            rows = conn.execute(f"SELECT raw FROM {source}", (index_id,)).fetchall()
-        terms: set[str] = set()
-        for (raw,) in rows:
-            entry = orjson.loads(_text(raw))
-            value = entry.get(field) if isinstance(entry, dict) else None
-            for item in value if isinstance(value, list) else [value]:
-                term = _term(item)
-                if term is not None:
-                    terms.add(term)
-        after = sorted(t for t in terms if from_value is None or t > from_value)
-        return after[:page_size]
+            row = self._find(conn, name)
+            if row is None:
+                collection = self._auto_collection(conn, name)
+            else:
+                index_id = int(row[0])
+                index = self._compiled(conn, index_id, _definition(row[2]))
+                source = sql.result_source if index.is_map_reduce else sql.entry_source
+                rows = conn.execute(f"SELECT raw FROM {source}", (index_id,)).fetchall()
+        if row is None:
+            # An automatic index has an entry per document of its collection.
+            entries = self.query(Query(collection=collection, select=(field,))).projections
+        else:
+            entries = [orjson.loads(_text(raw)) for (raw,) in rows]
+        return _terms(entries or [], field, from_value, page_size)
+
+    def _auto_collection(self, conn: Any, name: str) -> str:
+        """The collection of the automatic index ``name`` as ``get_index_names`` lists it;
+        ``IndexDoesNotExistError`` when there is none."""
+        for collection, path, _ in conn.execute(self._sql.indexes).fetchall():
+            if f"auto/{collection}/by{path}".lower() == name.lower():
+                return str(collection)
+        raise IndexDoesNotExistError(f"Index {name!r} does not exist")
 
     def indexing_status(self) -> dict[str, Any]:
         with self._errors("read the indexing status"), self._connection() as conn:
@@ -269,13 +294,28 @@ class IndexesStorage:
             rows = conn.execute(self._index_sql.rows).fetchall()
         every = _ALL in paused
 
-        def status(name: str) -> str:
-            return "Paused" if every or name.lower() in paused else "Running"
+        def status(row: Any) -> str:
+            if orjson.loads(_text(row[2])).get("State") == IndexState.DISABLED.value:
+                return "Disabled"  # RavenDB's IndexRunningStatus: disabled outranks paused
+            return "Paused" if every or str(row[1]).lower() in paused else "Running"
 
         return {
             "Status": "Paused" if every else "Running",
-            "Indexes": [{"Name": str(r[1]), "Status": status(str(r[1]))} for r in rows],
+            "Indexes": [{"Name": str(r[1]), "Status": status(r)} for r in rows],
         }
+
+    def _index_types(self, conn: Any) -> dict[str, str]:
+        """The user-defined indexes' names and types, as the database statistics list them."""
+        rows = conn.execute(self._index_sql.rows).fetchall()
+        return {str(r[1]): _definition(r[2]).type.value for r in rows}
+
+    def _unpause(self, conn: Any, name: str) -> None:
+        """Forget that index ``name`` was stopped: RavenDB's stop lives with the index, so a
+        new one of that name (after a delete, a changed put or a reset) runs."""
+        paused = self._paused(conn)
+        if name.lower() in paused:
+            paused.remove(name.lower())
+            conn.execute(self._sql.put_meta, (_PAUSED, orjson.dumps(paused).decode()))
 
     def _paused(self, conn: Any) -> list[str]:
         row = conn.execute(self._sql.get_meta, (_PAUSED,)).fetchone()
@@ -284,8 +324,9 @@ class IndexesStorage:
     def _set_definition(self, conn: Any, index_id: int, definition: dict[str, Any]) -> None:
         conn.execute(self._index_sql.set_definition, (orjson.dumps(definition).decode(), index_id))
 
-    def _drop(self, conn: Any, index_id: int) -> None:
+    def _drop(self, conn: Any, index_id: int, name: str) -> None:
         sql = self._index_sql
+        self._unpause(conn, name)
         for statement in (
             sql.clear_entries,
             sql.clear_references,
@@ -377,9 +418,14 @@ class IndexesStorage:
         return [_definition(row[2]) for row in rows[start : start + page_size]]
 
     def get_index_names(self, start: int = 0, page_size: int = 25) -> list[str]:
+        """The user-defined indexes' names and, as RavenDB lists the automatic indexes its
+        queries made, ``Auto/{collection}/By{path}`` for each automatic index, by name."""
         with self._errors("read indexes"), self._connection() as conn:
             rows = conn.execute(self._index_sql.rows).fetchall()
-        return [str(row[1]) for row in rows[start : start + page_size]]
+            autos = conn.execute(self._sql.indexes).fetchall()
+        names = {str(row[1]) for row in rows}
+        names |= {f"Auto/{collection}/By{path}" for collection, path, _ in autos}
+        return sorted(names, key=str.lower)[start : start + page_size]
 
     def delete_index(self, name: str) -> None:
         """Remove index ``name`` and everything it holds (RavenDB answers a missing one with
@@ -388,7 +434,7 @@ class IndexesStorage:
             row = self._find(conn, name)
             if row is None:
                 return
-            self._drop(conn, int(row[0]))
+            self._drop(conn, int(row[0]), str(row[1]))
             conn.execute(self._sql.put_meta, (INDEX_VERSION, IndexMaintenance.new_version()))
 
     def reset_index(self, name: str) -> None:
@@ -406,6 +452,7 @@ class IndexesStorage:
                 conn.execute(statement, (index_id,))
             conn.execute(sql.set_errors, (0, "[]", index_id))
             conn.execute(sql.set_state, (BUILDING, index_id))
+            self._unpause(conn, str(row[1]))  # RavenDB's reset starts the index built anew
             conn.execute(self._sql.put_meta, (INDEX_VERSION, IndexMaintenance.new_version()))
         self._build(index_id)
 
@@ -632,11 +679,26 @@ def _term(value: Any) -> str | None:
 _PAUSED, _ALL = "indexes_paused", "*"
 
 #: What a put may change of an index without building it again.
-_OPTIONS = ("LockMode", "Priority")
+_OPTIONS = ("LockMode", "Priority", "State")
+
+
+def _terms(entries: Sequence[Any], field: str, from_value: str | None, page_size: int) -> list[str]:
+    """RavenDB's terms of ``field`` in ``entries``: their distinct values as its default
+    analyzer keeps them (``_term``; each item of a list), sorted, those after
+    ``from_value``, ``page_size`` of them."""
+    terms: set[str] = set()
+    for entry in entries:
+        value = entry.get(field) if isinstance(entry, dict) else None
+        for item in value if isinstance(value, list) else [value]:
+            term = _term(item)
+            if term is not None:
+                terms.add(term)
+    after = sorted(t for t in terms if from_value is None or t > from_value)
+    return after[:page_size]
 
 
 def _essence(definition: dict[str, Any]) -> dict[str, Any]:
-    """A definition's JSON but its lock mode and priority: what decides a rebuild."""
+    """A definition's JSON but its lock mode, priority and state: what decides a rebuild."""
     return {k: v for k, v in definition.items() if k not in _OPTIONS}
 
 

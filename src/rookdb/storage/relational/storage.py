@@ -520,6 +520,7 @@ class RelationalStorage(
                 statistics_name(collection, path, kind)
                 for collection, path, kind in conn.execute(self._sql.indexes).fetchall()
             ]
+            index_types = self._index_types(conn)
             last_etag = self._last_etag(conn)
             size = self._size_on_disk(conn)
             attachments, unique = self._attachment_counts(conn)
@@ -527,7 +528,7 @@ class RelationalStorage(
             self.name,
             sum(counts.values()),
             counts,
-            indexes,
+            indexes + list(index_types),
             size_on_disk=size,
             last_doc_etag=last_etag,
             # RavenDB's form, as each document's: one node, this database's id.
@@ -535,6 +536,7 @@ class RelationalStorage(
             database_id=self._database_id,
             count_of_attachments=attachments,
             count_of_unique_attachments=unique,
+            index_types=index_types,
         )
 
     @abc.abstractmethod

@@ -26,11 +26,15 @@ from rookdb.indexes import (
     FieldStorage,
     IndexCreation,
     IndexDefinition,
+    IndexFieldOptions,
     IndexLockMode,
     IndexPriority,
+    IndexState,
 )
 from rookdb.operations import (
     DeleteIndexOperation,
+    DisableIndexOperation,
+    EnableIndexOperation,
     GetIndexErrorsOperation,
     GetIndexesOperation,
     GetIndexingStatusOperation,
@@ -402,6 +406,30 @@ def test_a_javascript_multi_map_reduce_index(store: DocumentStore) -> None:
     assert rows == {"Ada": 1, "Bob": 1}
 
 
+def test_a_javascript_index_with_dynamic_fields(store: DocumentStore) -> None:
+    # RavenDB's dynamic fields ("_": {$name, $value, $options}) are queried by their names.
+    pytest.importorskip("quickjs")
+    store.maintenance.send(
+        PutIndexesOperation(
+            IndexDefinition(
+                name="Users/Dynamic",
+                maps={
+                    "map('Users', u => ({ _: [{ $name: 'FullName', $value: u.First + ' ' "
+                    "+ u.Last, $options: { indexing: 'Search' } }, createField('Years', u.Age, "
+                    "{}) ] }))"
+                },
+                fields={"FullName": IndexFieldOptions(indexing=FieldIndexing.SEARCH)},
+            )
+        )
+    )
+    _save(store, ("users/1", _user("Ada", "Lovelace", 36)), ("users/2", _user("Bob", "M", 41)))
+    with store.open_session() as session:
+        found = list(session.query_index("Users/Dynamic").search("FullName", "lovelace"))
+        assert [u["First"] for u in found] == ["Ada"]
+        found = list(session.query_index("Users/Dynamic").where_equals("Years", 41))
+        assert [u["First"] for u in found] == ["Bob"]
+
+
 def test_index_values_holding_a_nul_character(store: DocumentStore) -> None:
     # Compared up to the NUL as every query compares strings; kept whole in results.
     IndexCreation.create_indexes([Users_ByName(), Orders_ByCompany()], store)
@@ -524,6 +552,81 @@ def test_stopped_indexes_stay_maintained_and_say_paused(store: DocumentStore) ->
     assert store.maintenance.send(GetIndexingStatusOperation()).indexes[1][1] == "Running"
     with pytest.raises(IndexDoesNotExistError):
         store.maintenance.send(StopIndexOperation("Nope"))
+
+
+def test_a_deleted_or_reset_index_is_no_longer_stopped(store: DocumentStore) -> None:
+    # RavenDB's stop lives with the index: a reset builds it anew (running), and an index
+    # put again under a deleted one's name is a new index, running.
+    Users_ByName().execute(store)
+    store.maintenance.send(StopIndexOperation("Users/ByName"))
+    store.maintenance.send(ResetIndexOperation("Users/ByName"))
+    assert store.maintenance.send(GetIndexingStatusOperation()).indexes == [
+        ("Users/ByName", "Running")
+    ]
+    store.maintenance.send(StopIndexOperation("Users/ByName"))
+    store.maintenance.send(DeleteIndexOperation("Users/ByName"))
+    Users_ByName().execute(store)
+    assert store.maintenance.send(GetIndexingStatusOperation()).indexes == [
+        ("Users/ByName", "Running")
+    ]
+    store.maintenance.send(StopIndexingOperation())  # indexing as a whole stays stopped
+    store.maintenance.send(DeleteIndexOperation("Users/ByName"))
+    Users_ByName().execute(store)
+    assert store.maintenance.send(GetIndexingStatusOperation()).status == "Paused"
+
+
+def test_disabled_indexes_stay_maintained_and_say_disabled(store: DocumentStore) -> None:
+    # RavenDB's DisableIndexOperation under rookdb's never-stale promise: the index is still
+    # written with each write and answers queries; its definition's state is Disabled (kept
+    # by a put of the same definition) and the indexing status reports it Disabled.
+    IndexCreation.create_indexes([Users_ByName(), Orders_ByCompany()], store)
+    store.maintenance.send(DisableIndexOperation("users/byname"))
+    status = store.maintenance.send(GetIndexingStatusOperation())
+    assert status.indexes == [("Orders/ByCompany", "Running"), ("Users/ByName", "Disabled")]
+    found = store.maintenance.send(GetIndexOperation("Users/ByName"))
+    assert found is not None and found.state is IndexState.DISABLED
+    _save(store, ("users/1", _user("Ada", "L", 36)))
+    with store.open_session() as session:
+        assert len(list(session.query_index("Users/ByName"))) == 1
+    Users_ByName().execute(store)  # unchanged: stays disabled
+    assert store.maintenance.send(GetIndexingStatusOperation()).indexes[1][1] == "Disabled"
+    store.maintenance.send(StopIndexOperation("Users/ByName"))  # disabled outranks paused
+    assert store.maintenance.send(GetIndexingStatusOperation()).indexes[1][1] == "Disabled"
+    store.maintenance.send(StartIndexOperation("Users/ByName"))
+    store.maintenance.send(EnableIndexOperation("Users/ByName"))
+    status = store.maintenance.send(GetIndexingStatusOperation())
+    assert status.indexes[1][1] == "Running"
+    found = store.maintenance.send(GetIndexOperation("Users/ByName"))
+    assert found is not None and found.state is IndexState.NORMAL
+    with pytest.raises(IndexDoesNotExistError):
+        store.maintenance.send(DisableIndexOperation("Nope"))
+
+
+def test_the_database_statistics_list_user_defined_indexes(store: DocumentStore) -> None:
+    # RavenDB's database statistics list every index, with its type.
+    IndexCreation.create_indexes([Users_ByName(), Orders_ByCompany()], store)
+    stats = store.maintenance.get_statistics()
+    assert {"Users/ByName", "Orders/ByCompany"} <= set(stats.indexes)
+    assert stats.index_types["Users/ByName"] == "Map"
+    assert stats.index_types["Orders/ByCompany"] == "MapReduce"
+    store.maintenance.send(DeleteIndexOperation("Users/ByName"))
+    assert "Users/ByName" not in store.maintenance.get_statistics().indexes
+
+
+def test_automatic_indexes_are_named_and_have_terms(store: DocumentStore) -> None:
+    # RavenDB lists the automatic index a query made among the index names, and answers
+    # its terms: the collection's values of the field, as its analyzer keeps them.
+    _save(store, ("users/1", _user("Ada", "L", 36)), ("users/2", _user("bob", "M", 41)))
+    seen: list[QueryStatistics] = []
+    with store.open_session() as session:
+        query = session.query(collection_name="Users").where_equals("First", "Ada")
+        list(query.statistics(seen.append))
+    assert seen[0].index_name == "Auto/Users/ByFirst"
+    assert store.maintenance.send(GetIndexNamesOperation()) == ["Auto/Users/ByFirst"]
+    terms = store.maintenance.send(GetTermsOperation("Auto/Users/ByFirst", "First"))
+    assert terms == ["ada", "bob"]
+    with pytest.raises(IndexDoesNotExistError):
+        store.maintenance.send(GetTermsOperation("Auto/Users/ByLast", "Last"))
 
 
 def test_index_has_changed(store: DocumentStore) -> None:
