@@ -20,23 +20,32 @@ from rookdb.storage.async_storage import AsyncStorage
 
 
 @pytest.fixture
-def store(rookdb_store: DocumentStore) -> DocumentStore:
-    """An initialized store on each backend (memory, SQLite, PostgreSQL, a rookdb server)."""
-    return rookdb_store
+def store(rookdb_new_store: Any) -> DocumentStore:
+    """An initialized store on each backend (memory, SQLite, PostgreSQL, a rookdb server),
+    native I/O asked for (the default is the backend's faster way: threads, today)."""
+    store: DocumentStore = rookdb_new_store()
+    store.conventions.async_native_io = True
+    return store.initialize()
 
 
 def adapter(store: DocumentStore, session: Any) -> AsyncStorage:
     return store._async_storages[id(session.session._storage)]
 
 
-@pytest.mark.parametrize("native_io", [True, False], ids=["native", "threads"])
-def test_hot_calls_use_the_drivers_async_io_where_it_has_one(
-    rookdb_new_store: Any, native_io: bool
+@pytest.mark.parametrize(
+    "native_io", [True, False, None], ids=["native", "threads", "the backend's faster way"]
+)
+def test_hot_calls_use_the_drivers_async_io_where_it_has_one_if_asked(
+    rookdb_new_store: Any, native_io: bool | None
 ) -> None:
+    """True: native where the backend has it; False: threads; None, the default: the way
+    measured faster on the backend (``Storage.async_native_faster``), which is threads on
+    every backend today (bench/README.md, "Async sessions")."""
     store = rookdb_new_store()
-    store.conventions.async_native_io = native_io  # the convention that turns it off
+    if native_io is not None:
+        store.conventions.async_native_io = native_io  # the user's switch
     store.initialize()
-    native = native_io and store.backend.capabilities.name in ("postgres", "http")
+    native = native_io is True and store.backend.capabilities.name in ("postgres", "http")
 
     async def scenario() -> None:
         async with store.open_async_session() as session:
@@ -219,7 +228,15 @@ def test_bridge_sleep_lets_the_loop_run_and_await_outside_it_is_refused() -> Non
     outside.close()
 
 
-def test_async_native_io_must_be_a_bool(rookdb_new_store: Any) -> None:
+def test_the_default_follows_the_backends_measure(rookdb_store: DocumentStore) -> None:
+    storage = rookdb_store._storage(rookdb_store.database)
+    assert rookdb_store.conventions.async_native_io is None
+    assert storage.async_native_faster is False  # threads measured faster everywhere today
+    assert AsyncStorage(storage).native is False
+    assert AsyncStorage(storage, native=True).native is storage.async_native
+
+
+def test_async_native_io_must_be_a_bool_or_none(rookdb_new_store: Any) -> None:
     store = rookdb_new_store()
     store.conventions.async_native_io = "no"
     with pytest.raises(ConfigurationError, match="async_native_io"):

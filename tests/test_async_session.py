@@ -259,3 +259,90 @@ def test_a_lazy_value_read_on_the_loop_before_its_operations_ran_is_refused(
             assert session.number_of_requests == 1
 
     run(scenario())
+
+
+def test_a_new_hilo_range_is_never_reserved_on_the_event_loop(store: DocumentStore) -> None:
+    """``store`` of an entity without an id takes a number of the generator's range when one is
+    left; when a new range is needed, the entity gets its id at ``save_changes``, which
+    reserves the range in a worker thread."""
+    storage = store._storage(store.database)
+    threads: list[str] = []
+    reserve = storage.reserve_ids
+
+    def recorded(*args: Any) -> Any:
+        threads.append(threading.current_thread().name)
+        return reserve(*args)
+
+    def person(name: str) -> dict[str, Any]:
+        return {"Name": name, "@metadata": {"@collection": "People"}}
+
+    async def scenario() -> list[str]:
+        async with store.open_async_session() as session:
+            first, gone = person("first"), person("gone")
+            session.store(first)  # no range yet: its id comes with the save
+            session.store(first)  # stored once
+            session.store(gone)
+            session.delete(gone)  # forgotten before it had an id
+            evicted = person("evicted")
+            session.store(evicted)
+            session.advanced.evict(evicted)
+            assert session.advanced.get_document_id(first) is None  # not yet
+            assert session.has_changes()
+            assert threads == []
+            await session.save_changes()
+            assert not session.has_changes()
+            ids = [session.advanced.get_document_id(first)]
+            second = person("second")
+            session.store(second)  # the range has numbers left: an id at once, no request
+            ids.append(session.advanced.get_document_id(second))
+            assert len(threads) == 1
+            many = [person(f"p{i}") for i in range(100)]  # past the first range of 32
+            for entity in many:
+                session.store(entity)
+            await session.save_changes()
+            ids += [session.advanced.get_document_id(entity) for entity in many]
+        async with store.open_async_session() as session:
+            found = await session.query(collection_name="People").to_list()
+        assert sorted(p["Name"] for p in found) == sorted(
+            ["first", "second"] + [f"p{i}" for i in range(100)]
+        )
+        return ids
+
+    storage.reserve_ids = recorded  # type: ignore[method-assign]
+    try:
+        ids = run(scenario())
+    finally:
+        del storage.reserve_ids
+    assert ids[:2] == ["people/1-A", "people/2-A"]
+    assert len(set(ids)) == len(ids) == 102
+    assert len(threads) >= 2 and threading.current_thread().name not in threads
+    assert all(name.startswith("rookdb-async") for name in threads), threads
+
+
+def test_an_attachment_is_an_async_iterator_of_chunks(store: DocumentStore) -> None:
+    content = bytes(range(256)) * 8192  # 2 MiB: two chunks and a bit
+    content += b"end"
+
+    async def scenario() -> None:
+        async with store.open_async_session() as session:
+            session.store({"Name": "f"}, "files/1")
+            session.advanced.attachments.store("files/1", "big.bin", content)
+            await session.save_changes()
+        async with store.open_async_session() as session:
+            result = await session.advanced.attachments.get("files/1", "big.bin")
+            assert result is not None
+            async with result:
+                assert result.details.size == len(content)
+                chunks = [chunk async for chunk in result.stream]
+            assert b"".join(chunks) == content
+            assert len(chunks) >= 3 and max(map(len, chunks)) <= 1024 * 1024  # as stored
+            result = await session.advanced.attachments.get("files/1", "big.bin")
+            assert result is not None
+            async with result:
+                assert await result.data() == content
+            async with await session.advanced.attachments.get("files/1", "big.bin") as result:
+                async for _ in result.stream:
+                    break  # left early: the rest is not read, the thread ends
+            assert await session.advanced.attachments.get("files/1", "other") is None
+
+    run(scenario())

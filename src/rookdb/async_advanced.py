@@ -12,24 +12,21 @@ storage call, as ``rookdb.async_session`` does.
 
 from __future__ import annotations
 
-import asyncio
 import collections
 import functools
 import itertools
-from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from rookdb.advanced import ConditionalLoadResult
-from rookdb.attachments import AttachmentResult, attachment_result
+from rookdb.async_attachments import AsyncAttachments
 from rookdb.counters import SessionDocumentCounters
 from rookdb.lazy import finish_pending, plan_pending
-from rookdb.storage.records import AttachmentDetails
+from rookdb.storage.async_storage import OwnThread
 from rookdb.streaming import StreamIterator, StreamResult
 
 if TYPE_CHECKING:
     from rookdb.async_session import AsyncDocumentSession
-    from rookdb.storage.base import Storage
 
 __all__ = [
     "AsyncAdvanced",
@@ -58,6 +55,16 @@ class AsyncAdvanced:
             object.__setattr__(self, name, value)
         else:  # a setting (max_number_of_requests_per_session...) of the sync advanced
             setattr(self._sync, name, value)
+
+    def evict(self, entity: object) -> None:
+        """``Advanced.evict``; an entity waiting for its id (``store``) is forgotten too."""
+        if not self._async._forget_awaiting(entity):
+            self._sync.evict(entity)
+
+    def clear(self) -> None:
+        """``Advanced.clear``, entities waiting for their id included."""
+        self._sync.clear()
+        self._async._awaiting_id.clear()
 
     async def refresh(self, entity: T) -> T:
         """Reload ``entity`` in place from storage (one request), dropping local edits."""
@@ -142,7 +149,7 @@ class AsyncStream(Generic[T]):
     def __init__(self, opening: Callable[[], StreamIterator[T]]) -> None:
         self._opening: Callable[[], StreamIterator[T]] | None = opening
         self._results: StreamIterator[T] | None = None
-        self._executor: ThreadPoolExecutor | None = None
+        self._thread = OwnThread("rookdb-async-stream")
         self._batch: collections.deque[StreamResult[T]] = collections.deque()
         self._ended = False
 
@@ -161,10 +168,8 @@ class AsyncStream(Generic[T]):
     async def _run(self, then: Callable[[], R]) -> R | list[Any]:
         """``then()`` in the stream's thread, after opening the stream if it is not open;
         [] once it is closed."""
-        if self._executor is None:
-            if self._opening is None:  # closed
-                return []
-            self._executor = ThreadPoolExecutor(1, thread_name_prefix="rookdb-async-stream")
+        if self._thread.closed:
+            return []
         opening, self._opening = self._opening, None
 
         def run() -> R:
@@ -172,7 +177,7 @@ class AsyncStream(Generic[T]):
                 self._results = opening()
             return then()
 
-        return await asyncio.get_running_loop().run_in_executor(self._executor, run)
+        return await self._thread.run(run)
 
     async def __anext__(self) -> StreamResult[T]:
         if not self._batch and not self._ended:
@@ -191,15 +196,8 @@ class AsyncStream(Generic[T]):
     async def aclose(self) -> None:
         """Release what storage holds for the rest, and the stream's thread."""
         self._opening = None
-        executor, self._executor = self._executor, None
-        if executor is None:
-            return
         results, self._results = self._results, None
-        try:
-            if results is not None:
-                await asyncio.get_running_loop().run_in_executor(executor, results.close)
-        finally:
-            executor.shutdown(wait=False)
+        await self._thread.close(None if results is None else results.close)
 
     async def __aenter__(self) -> AsyncStream[T]:
         return self
@@ -228,45 +226,6 @@ class AsyncEagerOperations:
         except BaseException:
             session._requeue_lazy(pending)
             raise
-
-
-def _read_whole(
-    storage: Storage, document_id: str, name: str
-) -> tuple[AttachmentDetails, Iterator[bytes]] | None:
-    """``read_attachment``, its content read to its end (in the worker thread: reading the
-    chunks later would do I/O on the event loop)."""
-    found = storage.read_attachment(document_id, name)
-    if found is None:
-        return None
-    details, chunks = found
-    return details, iter(list(chunks))
-
-
-class AsyncAttachments:
-    """``advanced.attachments`` of an async session: writes queue as in the sync session
-    (``store``, ``delete``, ``copy``...: not awaited); reads are awaited."""
-
-    def __init__(self, session: AsyncDocumentSession) -> None:
-        self._async = session
-        self._sync = session.session.advanced.attachments
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sync, name)
-
-    async def get(self, entity_or_id: Any, name: str) -> AttachmentResult | None:
-        """Attachment ``name`` of the document (its content read whole), or None."""
-        document_id = self._sync._reading(entity_or_id, name)
-        storage = self._async.session._storage
-        found = await self._async._storage.call(_read_whole, storage, document_id, name)
-        return attachment_result(found)
-
-    async def exists(self, document_id: str, name: str) -> bool:
-        """Whether the document has attachment ``name``. One request."""
-        document_id = self._sync._reading(document_id, name)
-        storage = self._async.session._storage
-        return (
-            await self._async._storage.call(storage.get_attachment, document_id, name) is not None
-        )
 
 
 class AsyncDocumentCounters:

@@ -22,14 +22,16 @@ backend itself cannot know (the http backend losing the connection mid-request) 
 
 A ``Lazy``'s ``value`` read on the loop before ``await
 advanced.eagerly.execute_all_pending_lazy_operations()`` is ``InvalidOperationError`` (it would
-block the loop). Not awaited yet: the HiLo range ``store`` of an entity without an id reserves
-now and then (one short request on the loop).
+block the loop). ``store`` of an entity without an id never waits for a new HiLo range on the
+loop: the entity then gets its id at the next ``save_changes``, which reserves the range in a
+worker thread (``store``'s docstring).
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import functools
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -63,13 +65,59 @@ class AsyncDocumentSession:
     def __init__(self, session: DocumentSession, storage: AsyncStorage) -> None:
         self.session = session
         self._storage = storage
-        self.store = session.store
-        self.delete = session.delete
-        self.has_changes = session.has_changes
         self.ignore_changes_for = session.ignore_changes_for
         self.close = session.close
         self._advanced = AsyncAdvanced(self)
         session._execute_lazy = self._execute_lazy  # type: ignore[method-assign]
+        session._id_for = self._id_for
+        # Entities stored on the loop when their HiLo generator had no number left: they get
+        # their id (a range reserved off the loop) at the next save_changes, in this order.
+        self._awaiting_id: list[tuple[object, str | None]] = []
+
+    def _id_for(self, database: str, entity: Any, collection: str) -> str:
+        """A new entity's id, as the sync session makes it; on the event loop, only where that
+        takes no request (``_RangeNeeded`` otherwise)."""
+        make = self.session._store._next_id
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # a thread (save_changes's, the suite's facade): it may wait
+            return make(database, entity, collection)
+        found = make(database, entity, collection, False)
+        if found is None:
+            raise _RangeNeeded
+        return found
+
+    def store(
+        self, entity: object, key: str | None = None, change_vector: str | None = None
+    ) -> None:
+        """``DocumentSession.store``, not awaited: no I/O on the event loop. An entity given
+        no id gets a HiLo id at once when the store's generator has a number left; when a new
+        range must be reserved, it gets its id at the next ``save_changes`` (which reserves
+        the range off the loop), and is a change of the session (``has_changes()``) until
+        then."""
+        if any(waiting is entity for waiting, _ in self._awaiting_id):
+            return
+        try:
+            self.session.store(entity, key, change_vector)
+        except _RangeNeeded:
+            self._awaiting_id.append((entity, change_vector))
+
+    def delete(self, entity_or_id: Any, expected_change_vector: str | None = None) -> None:
+        """``DocumentSession.delete``; an entity still waiting for its id is just forgotten."""
+        if not self._forget_awaiting(entity_or_id):
+            self.session.delete(entity_or_id, expected_change_vector)
+
+    def _forget_awaiting(self, entity: object) -> bool:
+        """Drop ``entity`` from those waiting for their id; whether it was one."""
+        for i, (waiting, _) in enumerate(self._awaiting_id):
+            if waiting is entity:
+                del self._awaiting_id[i]
+                return True
+        return False
+
+    def has_changes(self) -> bool:
+        """``DocumentSession.has_changes``, counting entities waiting for their id."""
+        return bool(self._awaiting_id) or self.session.has_changes()
 
     def _execute_lazy(self) -> None:
         """A ``Lazy``'s ``value`` read before its operations ran. On the event loop that would
@@ -190,6 +238,12 @@ class AsyncDocumentSession:
         changes as unsaved."""
         s = self.session
         s._check_open()
+        while self._awaiting_id:
+            entity, change_vector = self._awaiting_id[0]
+            # In a worker thread: where the generator has no number left it reserves a range
+            # (one request), which must not wait on the loop.
+            await self._storage.call(functools.partial(s.store, entity, None, change_vector))
+            del self._awaiting_id[0]
         planned = saving._plan(s)
         if planned is None:
             return
@@ -218,6 +272,10 @@ class AsyncDocumentSession:
             raise asyncio.CancelledError  # the session knows the outcome: all or nothing
         if error is not None:
             raise error
+
+
+class _RangeNeeded(Exception):
+    """A new entity's id needs a new HiLo range: a request, not made on the event loop."""
 
 
 class AsyncDocumentQuery(Generic[T]):

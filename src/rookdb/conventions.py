@@ -123,8 +123,9 @@ class DocumentConventions:
         self.document_id_generator: Callable[[str, object], str] | None = None
         self.max_number_of_requests_per_session = 30
         #: The async session's hot calls on the driver's async I/O where the backend has it
-        #: (PostgreSQL, a rookdb server); False: in worker threads, as on SQLite (README: Async).
-        self.async_native_io = True
+        #: (PostgreSQL, a rookdb server); False: in worker threads, as on SQLite; None (the
+        #: default): the way measured faster on the backend, today threads (README: Async).
+        self.async_native_io: bool | None = None
         self.use_optimistic_concurrency = False
         self.optimistic_concurrency_mode: OptimisticConcurrencyMode | None = None
         self._encoders: dict[type, Callable[[Any], Any]] = {}
@@ -178,7 +179,7 @@ class DocumentConventions:
         self._ignore_instance = rule
         if not isinstance(self.max_number_of_requests_per_session, int):
             raise ConfigurationError("max_number_of_requests_per_session must be an int")
-        if not isinstance(self.async_native_io, bool):
-            raise ConfigurationError("async_native_io must be True or False")
+        if self.async_native_io is not None and not isinstance(self.async_native_io, bool):
+            raise ConfigurationError("async_native_io must be True, False or None")
         # From here on conventions are read-only, hence safe to share across threads.
         self._frozen = True

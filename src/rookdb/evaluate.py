@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import operator
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from functools import lru_cache
 from typing import Any
 
@@ -55,7 +55,15 @@ from rookdb.query import (
 from rookdb.query_ast import counter_of
 from rookdb.serialization.encoding import json_equal
 
-__all__ = ["candidates", "cut", "matches", "project", "search_text"]
+__all__ = [
+    "between_test",
+    "candidates",
+    "compare_test",
+    "cut",
+    "matches",
+    "project",
+    "search_text",
+]
 
 
 def candidates(document: Any, field: str) -> Iterator[Any]:
@@ -112,6 +120,19 @@ def _comparable(value: Any) -> Any:
     return cut(value) if type(value) is str else value
 
 
+def compare_test(op_name: str, value: Any) -> Callable[[Iterable[Any]], bool]:
+    """Whether ``field <op> value`` holds, given the field's candidates: numbers compare
+    with numbers, strings with strings by code point (the rule of every backend's SQL)."""
+    op, bound = _OPS[op_name], _comparable(value)
+    return lambda values: any(_same_kind(c, bound) and op(_comparable(c), bound) for c in values)
+
+
+def between_test(low: Any, high: Any) -> Callable[[Iterable[Any]], bool]:
+    """Whether ``field between low and high`` holds, given the field's candidates."""
+    low, high = _comparable(low), _comparable(high)
+    return lambda values: any(_same_kind(c, low) and low <= _comparable(c) <= high for c in values)
+
+
 @lru_cache(maxsize=256)
 def _regex(pattern: str) -> re.Pattern[str]:
     return re.compile(pattern)
@@ -137,13 +158,9 @@ def matches(document: Any, predicate: Predicate, key: str | None = None) -> bool
             held = list(_candidates(document, field, key))
             return all(any(_eq(c, v) for c in held) for v in wanted)
         case Compare(field=field, op=op_name, value=value):
-            op, bound = _OPS[op_name], _comparable(value)
-            values = _candidates(document, field, key)
-            return any(_same_kind(c, bound) and op(_comparable(c), bound) for c in values)
+            return compare_test(op_name, value)(_candidates(document, field, key))
         case Between(field=field, low=low, high=high):
-            low, high = _comparable(low), _comparable(high)
-            values = _candidates(document, field, key)
-            return any(_same_kind(c, low) and low <= _comparable(c) <= high for c in values)
+            return between_test(low, high)(_candidates(document, field, key))
         case StartsWith(field=field, prefix=prefix):
             return any(c.startswith(cut(prefix)) for c in _texts(_candidates(document, field, key)))
         case EndsWith(field=field, suffix=suffix):

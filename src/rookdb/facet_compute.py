@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import operator
 import time
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 import orjson
 
 from rookdb.errors import ProtocolError
-from rookdb.evaluate import cut
+from rookdb.evaluate import between_test, compare_test
 from rookdb.facet_rql import FacetSpec, facet_field
 from rookdb.facet_specs import setup_specs
 from rookdb.paths import Segment, parse_field_path, values_at
@@ -150,24 +149,6 @@ def _numbers(row: Any, path: tuple[Segment, ...]) -> list[float]:
     ]
 
 
-_OPS: dict[str, Callable[[Any, Any], bool]] = {
-    "<": operator.lt,
-    "<=": operator.le,
-    ">": operator.gt,
-    ">=": operator.ge,
-}
-
-
-def _comparable(value: Any) -> Any:
-    return cut(value) if type(value) is str else value
-
-
-def _same_kind(candidate: Any, bound: Any) -> bool:
-    if type(bound) is str:
-        return type(candidate) is str
-    return type(candidate) in (int, float)
-
-
 def range_test(predicate: Predicate) -> Callable[[list[Any]], bool]:
     """Whether a range matches a row, given the candidates of the range's field: what
     ``rookdb.evaluate.matches`` answers (numbers with numbers, strings with strings by code
@@ -176,13 +157,9 @@ def range_test(predicate: Predicate) -> Callable[[list[Any]], bool]:
         tests = [range_test(p) for p in predicate.items]
         return lambda values: all(test(values) for test in tests)
     if isinstance(predicate, Between):
-        low, high = _comparable(predicate.low), _comparable(predicate.high)
-        return lambda values: any(
-            _same_kind(c, low) and low <= _comparable(c) <= high for c in values
-        )
+        return between_test(predicate.low, predicate.high)
     assert isinstance(predicate, Compare)
-    op, bound = _OPS[predicate.op], _comparable(predicate.value)
-    return lambda values: any(_same_kind(c, bound) and op(_comparable(c), bound) for c in values)
+    return compare_test(predicate.op, predicate.value)
 
 
 class _Plan:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import threading
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, cast, overload
 
 from rookdb.errors import (
     ConfigurationError,
@@ -224,12 +224,20 @@ class HiLoIdGenerator:
         self._lock = threading.Lock()
         self._ranges: dict[str, _Range] = {}
 
-    def next_id(self, prefix: str) -> str:
-        """The next id for ``prefix`` (case-insensitive: ``Employees`` and ``employees`` share)."""
+    @overload
+    def next_id(self, prefix: str) -> str: ...
+    @overload
+    def next_id(self, prefix: str, reserve: bool) -> str | None: ...
+    def next_id(self, prefix: str, reserve: bool = True) -> str | None:
+        """The next id for ``prefix`` (case-insensitive: ``Employees`` and ``employees`` share).
+        ``reserve=False``: None rather than a request when no number of a range is left (the
+        async session, on its event loop)."""
         key = validate_hilo_tag(prefix).lower()
         with self._lock:
             current = self._ranges.get(key)
             if current is None or current.current >= current.high:
+                if not reserve:
+                    return None
                 if current is None:
                     capacity, last_max = hilo_capacity(0, None), 0
                 else:

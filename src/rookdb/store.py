@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from typing import Any, TypeVar
+from typing import Any, TypeVar, overload
 
 from rookdb.async_session import AsyncDocumentSession
 from rookdb.bulk_insert import CHUNK_SIZE, BulkInsertOperation
@@ -263,7 +263,17 @@ class DocumentStore(EventRegistration):
             info = self._type_info[cls] = (collection, metadata)
         return info
 
-    def _next_id(self, database: str, entity: Any, collection: str) -> str:
+    @overload
+    def _next_id(self, database: str, entity: Any, collection: str) -> str: ...
+    @overload
+    def _next_id(
+        self, database: str, entity: Any, collection: str, reserve: bool
+    ) -> str | None: ...
+    def _next_id(
+        self, database: str, entity: Any, collection: str, reserve: bool = True
+    ) -> str | None:
+        """A new entity's id; ``reserve=False``: None where it would take a request (a new
+        HiLo range)."""
         generator = self.conventions.document_id_generator
         if generator is not None:
             return generator(database, entity)
@@ -275,7 +285,7 @@ class DocumentStore(EventRegistration):
                     self._storage(database),
                     self._client_settings(database).identity_parts_separator,
                 )
-        return hilo.next_id(collection.lower())
+        return hilo.next_id(collection.lower(), reserve)
 
     def execute_index(self, task: Any, database: str | None = None) -> None:
         """Put the index of creation ``task`` (RavenDB's ``execute_index``): the documents

@@ -11,7 +11,8 @@ runs each call one of two ways, with the storage's one implementation either way
   (``save_changes``; a batch holding attachment contents goes to a thread: their bodies are
   sync iterators) and ``get_counters``.
 - **In worker threads** for the rest, for SQLite and memory, and for every backend where the
-  store's ``conventions.async_native_io`` is False: attachments, revisions,
+  store's ``conventions.async_native_io`` is False, or None (the default) and the threads were
+  measured faster (``Storage.async_native_faster``: today on both): attachments, revisions,
   index management, streams, identities. Each storage has its own pool of
   ``Storage.async_threads`` threads: a few (4) for SQLite and memory (SQLite writes one
   transaction at a time; more threads would only wait on its lock), the connection pool's size
@@ -44,7 +45,7 @@ from rookdb.storage import bridge
 from rookdb.storage.base import Storage
 from rookdb.storage.records import AttachmentPutCommand
 
-__all__ = ["NATIVE", "AsyncStorage"]
+__all__ = ["NATIVE", "AsyncStorage", "OwnThread"]
 
 R = TypeVar("R")
 
@@ -58,11 +59,13 @@ class AsyncStorage:
     """One ``Storage``, awaited. Shared by the async sessions of a store, like the storage;
     its threads are started when first needed and stopped by ``close`` (the store's)."""
 
-    def __init__(self, storage: Storage, native: bool = True) -> None:
-        """``native``: the store's ``conventions.async_native_io``."""
+    def __init__(self, storage: Storage, native: bool | None = None) -> None:
+        """``native``: the store's ``conventions.async_native_io`` (None: the backend's
+        faster way, ``Storage.async_native_faster``)."""
         self.storage = storage
         self.threads = max(1, storage.async_threads)
-        self.native = native and bridge.available and storage.async_native
+        wanted = storage.async_native_faster if native is None else native
+        self.native = wanted and bridge.available and storage.async_native
         self._executor: ThreadPoolExecutor | None = None
         self._lock = threading.Lock()
 
@@ -106,3 +109,34 @@ class AsyncStorage:
             executor, self._executor = self._executor, None
         if executor is not None:
             executor.shutdown(wait=True)
+
+
+class OwnThread:
+    """A thread of its own for reads that hold one connection from their opening to their
+    close (a stream's results, an attachment's content): each of their steps runs there, in
+    order, so a driver whose connection or response belongs to one thread is used from that
+    thread only. Started at the first step, ended by ``close``."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+        self._executor: ThreadPoolExecutor | None = None
+        self.closed = False
+
+    async def run(self, step: Callable[[], R]) -> R:
+        """``step()`` in the thread (not to be called once closed)."""
+        if self._executor is None:
+            self._executor = ThreadPoolExecutor(1, thread_name_prefix=self._name)
+        return await asyncio.get_running_loop().run_in_executor(self._executor, step)
+
+    async def close(self, last: Callable[[], object] | None = None) -> None:
+        """Run ``last`` (releasing what the reads hold) in the thread if it was started, then
+        end the thread."""
+        self.closed = True
+        executor, self._executor = self._executor, None
+        if executor is None:
+            return
+        try:
+            if last is not None:
+                await asyncio.get_running_loop().run_in_executor(executor, last)
+        finally:
+            executor.shutdown(wait=False)

@@ -63,6 +63,9 @@ class Storage(abc.ABC):
     #: Whether the async session's hot calls (``AsyncStorage.NATIVE``) run this storage's
     #: code on the event loop over an async driver (``rookdb.storage.bridge``), not in threads.
     async_native: bool = False
+    #: Whether that is also the faster way here, measured (bench/README.md, "Async sessions"):
+    #: the async session's hot calls use it when ``conventions.async_native_io`` is None.
+    async_native_faster: bool = False
 
     @abc.abstractmethod
     def get(self, ids: Sequence[str], includes: Sequence[str] = ()) -> GetResult:

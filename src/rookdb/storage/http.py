@@ -82,8 +82,11 @@ class HttpStorage(HttpIndexes, HttpAttachments, HttpCounters):
     #: Requests in flight at once from the async session (each a worker thread on the
     #: shared httpx ``Client``).
     async_threads = 8
-    #: The async session's hot calls run on httpx's ``AsyncClient`` (``bridge``).
+    #: The async session's hot calls can run on httpx's ``AsyncClient`` (``bridge``).
     async_native = True
+    #: Not by default: httpx's ``AsyncClient`` measured 1.5x to 3x slower than the ``Client``
+    #: in threads per request, and slower still with 16 tasks on one client (bench/README.md).
+    async_native_faster = False
 
     def __init__(self, client: Client, name: str, capabilities: Capabilities) -> None:
         self.capabilities = capabilities

@@ -53,6 +53,7 @@ class MiddlewareStorage(Storage):
         self.inner = inner
         self.capabilities = inner.capabilities
         self.async_native = self.bridged and inner.async_native
+        self.async_native_faster = inner.async_native_faster
 
     def get(self, ids: Sequence[str], includes: Sequence[str] = ()) -> GetResult:
         return self.inner.get(ids, includes)

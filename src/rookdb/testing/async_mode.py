@@ -17,7 +17,9 @@ from collections.abc import Coroutine, Iterator
 from typing import Any, TypeVar
 
 from rookdb.async_advanced import AsyncAdvanced, AsyncStream
+from rookdb.async_attachments import AsyncAttachmentResult, AsyncAttachmentStream
 from rookdb.async_session import AsyncDocumentQuery, AsyncDocumentSession
+from rookdb.attachments import AttachmentResult, AttachmentStream
 from rookdb.facet_query import AsyncAggregationDocumentQuery
 from rookdb.includes import LoaderWithInclude
 from rookdb.query_group_by import GroupByDocumentQuery
@@ -46,7 +48,11 @@ class EventLoopThread:
 
 
 def async_mode(store: DocumentStore, loop: EventLoopThread) -> DocumentStore:
-    """Make ``store.open_session`` open async sessions behind a ``BlockingSession``."""
+    """Make ``store.open_session`` open async sessions behind a ``BlockingSession``, on the
+    backend's native async I/O where it has one (the default, threads today, is what the
+    sync mode's storage calls already exercise)."""
+    if not store.conventions._frozen:
+        store.conventions.async_native_io = True
 
     def open_session(*args: Any, **kwargs: Any) -> Any:
         return BlockingSession(store.open_async_session(*args, **kwargs), loop)
@@ -147,13 +153,16 @@ def _blocking(attribute: Any, loop: EventLoopThread) -> Any:
     if inspect.iscoroutinefunction(attribute):
 
         def call(*args: Any, **kwargs: Any) -> Any:
-            return loop.run(attribute(*args, **kwargs))
+            got = loop.run(attribute(*args, **kwargs))
+            if isinstance(got, AsyncAttachmentResult):
+                return AttachmentResult(got.details, AttachmentStream(_chunks(got.stream, loop)))
+            return got
 
         return call
     if isinstance(attribute, AsyncStream):
         loop.run(attribute.open())  # as the sync stream, opened (and its errors) at once
         return _BlockingStream(attribute, loop)
-    if type(attribute).__module__ == "rookdb.async_advanced":
+    if type(attribute).__module__ in ("rookdb.async_advanced", "rookdb.async_attachments"):
         return _Blocking(attribute, loop)
     if inspect.ismethod(attribute) and isinstance(attribute.__self__, AsyncAdvanced):
 
@@ -163,6 +172,19 @@ def _blocking(attribute: Any, loop: EventLoopThread) -> Any:
 
         return wrapped
     return attribute
+
+
+def _chunks(stream: AsyncAttachmentStream, loop: EventLoopThread) -> Iterator[bytes]:
+    """An attachment's async chunks as the sync ``AttachmentStream`` reads them; closing the
+    generator (the stream's ``close``) closes the async stream."""
+    try:
+        while True:
+            try:
+                yield loop.run(stream.__anext__())
+            except StopAsyncIteration:
+                return
+    finally:
+        loop.run(stream.aclose())
 
 
 class _BlockingStream:

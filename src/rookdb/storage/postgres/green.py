@@ -197,7 +197,11 @@ class AsyncConnections:
 
     async def _take(self) -> psycopg.AsyncConnection[Any]:
         try:
-            await asyncio.wait_for(self._slots.acquire(), BUSY_WAIT_S)
+            # ``wait_for`` makes a task and a timer per call: only when a slot must be waited for.
+            if self._slots.locked():
+                await asyncio.wait_for(self._slots.acquire(), BUSY_WAIT_S)
+            else:
+                await self._slots.acquire()
         except asyncio.TimeoutError:
             raise StorageUnavailableError(
                 f"all {MAX_CONNECTIONS} connections to PostgreSQL at {self.address} "

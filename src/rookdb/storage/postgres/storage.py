@@ -201,8 +201,11 @@ class PostgresStorage(PostgresWrites):
     _errors = PostgresErrors
     #: The pool's size: each worker thread of the async session holds one connection.
     async_threads = MAX_CONNECTIONS
-    #: The async session's hot calls run on psycopg's ``AsyncConnection`` (``postgres.green``).
+    #: The async session's hot calls can run on psycopg's ``AsyncConnection`` (``green``).
     async_native = True
+    #: Not by default: psycopg's async ``execute`` costs more CPU per statement than its sync
+    #: one, all of it on the loop's one thread; the threads measured faster (bench/README.md).
+    async_native_faster = False
     _query_errors = PostgresQueryErrors
     _log = log
     _no_limit = None

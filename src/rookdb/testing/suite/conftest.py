@@ -37,7 +37,13 @@ def store_url(rookdb_store_url: str) -> str:
 
 #: The suite's files whose tests also run in async mode: their sessions are async sessions
 #: behind a blocking facade (``rookdb.testing.async_mode``), so each behaviour test exercises
-#: the async session's code paths too.
+#: the async session's code paths too. Every file that tests sessions is here. Sync-only, as
+#: they test no session (their few sessions only seed or read back what they check):
+#: ``test_counters`` (storage's counter commands), ``test_query_differential`` (storage's SQL
+#: against the reference evaluator), ``test_patch_operations`` (operations),
+#: ``test_bulk_insert`` (a bulk insert, which has no async variant). ``test_databases`` and
+#: ``test_client_configuration`` test operations but also sessions on another database or under
+#: a server's configuration: they run in async mode too.
 ASYNC_MODE_MODULES = frozenset(
     {
         "test_tracking",
@@ -54,6 +60,24 @@ ASYNC_MODE_MODULES = frozenset(
         "test_revisions",
         "test_counter_scripts",
         "test_rql",
+        "test_bad_input",
+        "test_client_configuration",
+        "test_concurrency",
+        "test_counter_projections",
+        "test_databases",
+        "test_hilo",
+        "test_identities",
+        "test_indexes",
+        "test_limits",
+        "test_models",
+        "test_properties",
+        "test_recent_documents",
+        "test_rql_client_forms",
+        "test_rql_ordering_and_aliases",
+        "test_seeds",
+        "test_serialization",
+        "test_session_patches",
+        "test_typed_values",
         "test_group_by",
         "test_facets",
     }

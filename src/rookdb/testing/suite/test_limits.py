@@ -264,7 +264,13 @@ def test_queries_at_the_depth_limit_give_right_answers(store: DocumentStore, kin
 
 @pytest.mark.parametrize("count", [1000, 5000])
 @pytest.mark.parametrize("kind", ["or one field", "or two fields", "and"])
-def test_long_chains_of_clauses_work(store: DocumentStore, kind: str, count: int) -> None:
+def test_long_chains_of_clauses_work(
+    store: DocumentStore, kind: str, count: int, session_mode: str
+) -> None:
+    if session_mode == "async" and count > 1000:
+        # The longest chains measure the backend's limits, the same whichever session sends
+        # them; the async session's query path is shown by the 1000-clause ones (run time).
+        pytest.skip("the 5000-clause chains run in sync mode only (the backend's limits)")
     _seed(store)
     if kind == "or one field":
         items: list[Predicate] = [Equals("a", i % 7 if i < count - 1 else 2) for i in range(count)]

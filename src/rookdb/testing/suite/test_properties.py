@@ -14,7 +14,7 @@ import itertools
 from typing import Any
 
 import jsonpatch
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rookdb import DocumentStore
@@ -39,11 +39,14 @@ json_values = st.recursive(
 documents = st.dictionaries(_text.filter(lambda k: k != "@metadata"), json_values, max_size=8)
 
 _ids = itertools.count()
-_SESSION_SETTINGS = settings(
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture],
-)
+#: Examples of the session properties: fewer in async mode (the suite's run time), where the
+#: same properties go through the async session's code paths that the sync examples explore.
+_EXAMPLES = {"sync": 150, "async": 30}
+
+
+def _session_settings(session_mode: str) -> settings:
+    # Set per test (the given runs inside it): a decorator cannot see the session mode.
+    return settings(max_examples=_EXAMPLES[session_mode], deadline=None)
 
 
 @st.composite
@@ -72,18 +75,27 @@ def edited(draw: st.DrawFn, value: Any) -> Any:
     return value if choice < 9 else draw(json_values)
 
 
-@_SESSION_SETTINGS
-@given(document=documents)
-def test_documents_round_trip_unchanged(store: DocumentStore, document: dict[str, Any]) -> None:
+def _stored(store: DocumentStore, document: dict[str, Any]) -> str:
+    """The id of a new document holding a copy of ``document``, saved by a session."""
     document_id = f"docs/{next(_ids)}"
     with store.open_session() as session:
         session.store(copy.deepcopy(document), document_id)
         session.save_changes()
-    with store.open_session() as session:
-        loaded = session.load(document_id)
-        assert json_equal(loaded, document)
-        assert _same_types(loaded, document)
-        assert session.advanced.has_changes is False
+    return document_id
+
+
+def test_documents_round_trip_unchanged(store: DocumentStore, session_mode: str) -> None:
+    @_session_settings(session_mode)
+    @given(document=documents)
+    def check(document: dict[str, Any]) -> None:
+        document_id = _stored(store, document)
+        with store.open_session() as session:
+            loaded = session.load(document_id)
+            assert json_equal(loaded, document)
+            assert _same_types(loaded, document)
+            assert session.advanced.has_changes is False
+
+    check()
 
 
 def _same_types(a: Any, b: Any) -> bool:
@@ -96,29 +108,27 @@ def _same_types(a: Any, b: Any) -> bool:
     return True
 
 
-@_SESSION_SETTINGS
-@given(data=st.data(), old=documents)
-def test_what_changed_as_patch_turns_old_into_new(
-    store: DocumentStore, data: st.DataObject, old: dict[str, Any]
-) -> None:
-    new = data.draw(edited(old).filter(lambda v: type(v) is dict and "@metadata" not in v))
-    document_id = f"docs/{next(_ids)}"
-    with store.open_session() as session:
-        session.store(copy.deepcopy(old), document_id)
-        session.save_changes()
-    with store.open_session() as session:
-        loaded = session.load(document_id)
-        before = copy.deepcopy(loaded)
-        metadata = {"@collection": "docs"}
-        loaded.clear()
-        loaded.update(copy.deepcopy(new))
-        patch = session.advanced.what_changed(as_patch=True).get(document_id, [])
-        assert session.advanced.has_changes == bool(patch)
-        patched = jsonpatch.apply_patch({**before, "@metadata": metadata}, patch)
-        assert json_equal(patched, {**new, "@metadata": metadata})
-        session.save_changes()
-    with store.open_session() as session:
-        assert json_equal(session.load(document_id), new)
+def test_what_changed_as_patch_turns_old_into_new(store: DocumentStore, session_mode: str) -> None:
+    @_session_settings(session_mode)
+    @given(data=st.data(), old=documents)
+    def check(data: st.DataObject, old: dict[str, Any]) -> None:
+        new = data.draw(edited(old).filter(lambda v: type(v) is dict and "@metadata" not in v))
+        document_id = _stored(store, old)
+        with store.open_session() as session:
+            loaded = session.load(document_id)
+            before = copy.deepcopy(loaded)
+            metadata = {"@collection": "docs"}
+            loaded.clear()
+            loaded.update(copy.deepcopy(new))
+            patch = session.advanced.what_changed(as_patch=True).get(document_id, [])
+            assert session.advanced.has_changes == bool(patch)
+            patched = jsonpatch.apply_patch({**before, "@metadata": metadata}, patch)
+            assert json_equal(patched, {**new, "@metadata": metadata})
+            session.save_changes()
+        with store.open_session() as session:
+            assert json_equal(session.load(document_id), new)
+
+    check()
 
 
 @settings(max_examples=500, deadline=None)
