@@ -29,7 +29,8 @@ def command_for(change: Change, checking: bool) -> Command:
     expected = state.expected_change_vector
     if expected is None and checking and not state.completed_by_storage:
         expected = state.change_vector or ""
-    return PutCommand(state.id, state.collection, change.data, expected)
+    # The session checked the id, collection and depth already (store(), type_info, _validate).
+    return PutCommand.prechecked(state.id, state.collection, change.data, expected)
 
 
 def streamed_commands(

@@ -104,6 +104,32 @@ class Materializer:
             start = end
         return entities, metadatas, extras
 
+    def materialize_one(
+        self, record: DocumentRecord, object_type: type[Any] | None, track: bool
+    ) -> Any:
+        """``materialize`` of one record (``load(id)``, the most common read): the same parse
+        and per-class decoder (``decode``), tracked without the batch's zip, list and two dict
+        comprehensions, which made a ``load(id)`` slower than before batches (issue 18)."""
+        (entity,), (metadata,), extras = self.decode((record,), object_type)
+        if track:
+            last = self._last_metadata
+            if metadata != last:
+                self._last_metadata = last = metadata
+            self._map.track_loaded(
+                DocumentState(
+                    entity,
+                    record.id,
+                    record.collection,
+                    last,
+                    record.data,
+                    record.change_vector,
+                    record.last_modified,
+                    extras.get(0),
+                    True,
+                )
+            )
+        return entity
+
     def materialize(
         self, records: Sequence[DocumentRecord], object_type: type[Any] | None, track: bool
     ) -> list[Any]:

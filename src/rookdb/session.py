@@ -167,7 +167,7 @@ class DocumentSession(SessionQueries, EventRegistration):
     def _materialize(
         self, record: DocumentRecord, object_type: type[Any] | None, track: bool
     ) -> Any:
-        return self._materializer.materialize((record,), object_type, track)[0]
+        return self._materializer.materialize_one(record, object_type, track)
 
     def _materialize_many(
         self, records: Sequence[DocumentRecord], object_type: type[Any] | None, track: bool

@@ -139,6 +139,22 @@ class PutCommand:
         validate_collection_name(self.collection)
         check_depth(self.data, self.id)
 
+    @classmethod
+    def prechecked(
+        cls, id: str, collection: str, data: bytes, expected_change_vector: str | None
+    ) -> PutCommand:
+        """A put whose id, collection name and depth the caller has already checked: the
+        session's save, which checked the id at ``store()``, the collection once per class and
+        the depth when it encoded the entity. Checking them again was about a sixth of the
+        save's Python calls (issue 18). Every other caller (users, bulk insert, the protocol)
+        uses the constructor, which checks."""
+        command = object.__new__(cls)
+        command.id = id
+        command.collection = collection
+        command.data = data
+        command.expected_change_vector = expected_change_vector
+        return command
+
 
 @dataclasses.dataclass(slots=True)
 class DeleteCommand:

@@ -586,6 +586,27 @@ def test_every_write_command_checks_what_it_writes() -> None:
     PutCommand("docs/1", "Docs", _deep_bytes(MAX_DEPTH))
 
 
+def test_commands_users_build_are_checked_though_the_session_skips_the_recheck(
+    store: DocumentStore,
+) -> None:
+    # The session's save builds its puts with PutCommand.prechecked (issue 18: it checked the
+    # id at store(), the collection once per class and the depth before the save); what users,
+    # bulk insert and the protocol build still goes through PutCommand's own checks.
+    with store.open_session() as session:
+        with pytest.raises(InvalidIdError):
+            session.advanced.defer(PutCommand("a\x00", "Docs", b"{}"))
+        with pytest.raises(SerializationError):
+            session.advanced.defer(PutCommand("docs/1", "Docs", _deep_bytes(MAX_DEPTH + 1)))
+        session.store({"v": 1}, "docs/1")
+        session.save_changes()
+    with store.bulk_insert() as bulk, pytest.raises(InvalidIdError):
+        bulk.store_as({"v": 2}, "a\x00")
+    with store.open_session() as session:
+        assert session.load("docs/1") == {"v": 1}
+    made = PutCommand.prechecked("docs/1", "Docs", b"{}", "")
+    assert type(made) is PutCommand and made == PutCommand("docs/1", "Docs", b"{}", "")
+
+
 # -- the same rules for an import file ----------------------------------------------------------
 
 
