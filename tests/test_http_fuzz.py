@@ -571,6 +571,41 @@ def _index_errors(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes
     return None
 
 
+def _index_names(rng: random.Random) -> Any:
+    return rng.choice(
+        [["Orders/ByCompany"], ["nope"], [_text(rng)], [], "Orders/ByCompany", [5], None]
+    )
+
+
+def _set_index_lock(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    mode = rng.choice(["Unlock", "LockedIgnore", "LockedError", "Side", _text(rng), 3, None])
+    return orjson.dumps({"IndexNames": _index_names(rng), "Mode": mode})
+
+
+def _set_index_priority(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    priority = rng.choice(["Low", "Normal", "High", "Urgent", _text(rng), 1, None])
+    return orjson.dumps({"IndexNames": _index_names(rng), "Priority": priority})
+
+
+def _index_has_changed(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    definition = {
+        "Name": rng.choice(["Orders/ByCompany", "", None, 5]),
+        "Maps": [rng.choice(_MAPS)],
+    }
+    return orjson.dumps(rng.choice([definition, [definition], {}, "x"]))
+
+
+def _index_terms(rng: random.Random, q: list[tuple[str, str | bytes]]) -> bytes | None:
+    _index_statistics(rng, q)
+    if rng.random() < 0.8:
+        q.append(("field", rng.choice(["Company", "Count", "", _text(rng)])))
+    if rng.random() < 0.4:
+        q.append(("fromValue", _text(rng)))
+    if rng.random() < 0.4:
+        q.append(("pageSize", rng.choice(["0", "10", "-1", "x", "99999999999"])))
+    return None
+
+
 MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes | None]] = {
     "docs": _docs,
     "write_document": _write_document,
@@ -614,6 +649,15 @@ MAKERS: dict[str, Callable[[random.Random, list[tuple[str, str | bytes]]], bytes
     "indexes": _indexes,
     "index_statistics": _index_statistics,
     "index_errors": _index_errors,
+    "set_index_lock": _set_index_lock,
+    "set_index_priority": _set_index_priority,
+    "index_has_changed": _index_has_changed,
+    "index_terms": _index_terms,
+    "indexing_status": _nothing,
+    "stop_indexing": _index_statistics,  # an optional name: one index, or all of them
+    "start_indexing": _index_statistics,
+    "disable_index": _index_statistics,
+    "enable_index": _index_statistics,
 }
 
 #: Query-string parameters the routes read, for mutations to aim at.
@@ -621,7 +665,7 @@ PARAMETERS = [
     "id", "include", "startsWith", "start", "pageSize", "tag", "capacity", "lastBatchSize",
     "last", "end", "identityPartsSeparator", "name", "query", "namesOnly", "metadataOnly",
     "format", "matches", "exclude", "startAfter", "skipOverwriteIfUnchanged", "value", "force",
-    "changeVector", "contentType", "docId", "counter",
+    "changeVector", "contentType", "docId", "counter", "field", "fromValue",
 ]  # fmt: skip
 
 
