@@ -11,11 +11,11 @@ On a fresh SQLite file (WAL, synchronous=FULL) or PostgreSQL schema, with the do
   the collection (maps of one or two fields; one of the 5 is the map-reduce);
 - **query**: the per-city counts and sums read from the map-reduce index, against the floor
   computing them with a raw SQL ``GROUP BY`` over the JSON column with a hand-made expression
-  index on the city (SQLite: ``json_extract``; PostgreSQL: ``body ->> ...``);
+  index on the city, and SQLAlchemy's ORM doing the same (``bench.group_by_peers``);
 - **group by** (``--workload group-by`` runs it alone): the same counts and sums asked in RQL
   (``from Employees group by address.city select key(), count(), sum(salary)``): the first
   query puts and builds the automatic map-reduce index, later ones read it; against the same
-  floor.
+  floor and SQLAlchemy.
 
 Times are the best of ``--repeat`` runs.
 """
@@ -24,16 +24,14 @@ from __future__ import annotations
 
 import argparse
 import platform
-import sqlite3
 import tempfile
 import time
 import uuid
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from bench.data import documents, ids
+from bench.group_by_peers import floor_group_by, sqla_group_by
 from rookdb import DocumentStore
 from rookdb.indexes import IndexDefinition
 from rookdb.operations import GetIndexStatisticsOperation, PutIndexesOperation
@@ -143,30 +141,6 @@ def write_cost(url: str, n: int, indexes: int) -> float:
         _drop(store)
 
 
-def floor_group_by(n: int, directory: Path) -> float:
-    """The floor on SQLite: GROUP BY over the JSON column with an expression index."""
-    conn = sqlite3.connect(directory / f"floor{uuid.uuid4().hex[:6]}.db", isolation_level=None)
-    conn.execute("PRAGMA journal_mode=WAL")
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("CREATE TABLE docs (id TEXT PRIMARY KEY, data TEXT NOT NULL)")
-    conn.execute("CREATE INDEX by_city ON docs (json_extract(data, '$.address.city'))")
-    conn.execute("BEGIN")
-    conn.executemany(
-        "INSERT INTO docs VALUES (?, ?)",
-        [(k, orjson.dumps(d).decode()) for k, d in zip(ids(n), documents(n), strict=True)],
-    )
-    conn.execute("COMMIT")
-    started = time.perf_counter()
-    rows = conn.execute(
-        "SELECT json_extract(data, '$.address.city') AS city, count(*), "
-        "sum(json_extract(data, '$.salary')) FROM docs GROUP BY city"
-    ).fetchall()
-    took = time.perf_counter() - started
-    assert sum(r[1] for r in rows) == n
-    conn.close()
-    return took
-
-
 GROUP_BY = (
     "from Employees group by address.city "
     "select key() as city, count() as count, sum(salary) as salary"
@@ -214,17 +188,18 @@ def main() -> None:
         for n in sizes:
             runs = [group_by(url, n) for _ in range(args.repeat)]
             first, later, after = (min(r[i] for r in runs) for i in range(3))
-            floor = None
-            if args.backend == "sqlite":
-                floor = min(floor_group_by(n, directory) for _ in range(args.repeat))
-            versus = "" if floor is None else f" ({later / floor:.2f} x the floor's GROUP BY)"
+            floor = floor_group_by(args.backend, n, args.repeat)
+            peer = sqla_group_by(args.backend, n, args.repeat)
             print(
                 f"N={n}: group by in RQL: the first query (puts and builds the automatic "
-                f"index) {first:.2f} s; later ones {later * 1000:.1f} ms{versus}; one right "
-                f"after a save {after * 1000:.1f} ms"
+                f"index) {first:.2f} s; later ones {later * 1000:.1f} ms "
+                f"({later / floor:.3f} x the floor's GROUP BY); one right after a save "
+                f"{after * 1000:.1f} ms"
             )
-            if floor is not None:
-                print(f"N={n}: floor GROUP BY over the JSON column: {floor * 1000:.1f} ms")
+            print(
+                f"N={n}: the floor's GROUP BY over the JSON column {floor * 1000:.1f} ms; "
+                f"SQLAlchemy's {peer * 1000:.1f} ms ({peer / floor:.2f} x the floor)"
+            )
             if args.workload == "group-by":
                 continue
             builds = [build(url, n) for _ in range(args.repeat)]
@@ -233,12 +208,10 @@ def main() -> None:
                 f"N={n}: build of a map-reduce index over N stored documents: {took:.2f} s "
                 f"({n / took:,.0f} documents/s); reading its results: {read * 1000:.1f} ms"
             )
-            if args.backend == "sqlite":
-                floor = min(floor_group_by(n, directory) for _ in range(args.repeat))
-                print(
-                    f"N={n}: floor GROUP BY over the JSON column: {floor * 1000:.1f} ms "
-                    f"(index read / floor: {read / floor:.2f})"
-                )
+            print(
+                f"N={n}: index read / the floor's GROUP BY: {read / floor:.3f}; "
+                f"/ SQLAlchemy's: {read / peer:.3f}"
+            )
             bare, added, updated = one_save(url, n)
             print(
                 f"N={n}: one save of one document: {bare * 1000:.2f} ms without indexes; "
