@@ -144,6 +144,37 @@ class WrappedStorage(Storage):
     def index_errors(self, names=None):
         return self.inner.index_errors(names)
 
+    def store_indexes(self, definitions):
+        return self.inner.store_indexes(definitions)
+
+    def build_indexes(self, stopped=None):
+        return self.inner.build_indexes(stopped)
+
+    def set_index_options(self, names, lock_mode=None, priority=None):
+        self.inner.set_index_options(names, lock_mode, priority)
+
+    def index_has_changed(self, definition):
+        return self.inner.index_has_changed(definition)
+
+    def set_indexing_running(self, running, name=None):
+        self.inner.set_indexing_running(running, name)
+
+    def set_index_enabled(self, name, enabled):
+        self.inner.set_index_enabled(name, enabled)
+
+    def index_terms(self, name, field, from_value=None, page_size=1024):
+        return self.inner.index_terms(name, field, from_value, page_size)
+
+    def indexing_status(self):
+        return self.inner.indexing_status()
+
+    def facets(self, query, facets):
+        CALLS["facets"] += 1
+        return self.inner.facets(query, facets)
+
+    def stream_query(self, query):
+        return self.inner.stream_query(query)
+
     def close(self):
         self.inner.close()
 
