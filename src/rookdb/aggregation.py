@@ -31,20 +31,11 @@ from rookdb.indexes.definitions import IndexDefinition
 from rookdb.paths import parse_field_path
 from rookdb.query_ast import (
     And,
-    Between,
-    Compare,
-    ContainsAll,
-    EndsWith,
-    Equals,
-    Exists,
-    In,
+    FieldPredicate,
     Not,
     Or,
     Predicate,
     Query,
-    Regex,
-    Search,
-    StartsWith,
 )
 
 __all__ = [
@@ -169,18 +160,7 @@ def _renamed(predicate: Predicate, rename: Callable[[str], str]) -> Predicate:
             return And(tuple(_renamed(p, rename) for p in items))
         case Or(items=items):
             return Or(tuple(_renamed(p, rename) for p in items))
-        case (
-            Equals()
-            | Compare()
-            | Between()
-            | In()
-            | ContainsAll()
-            | StartsWith()
-            | EndsWith()
-            | Exists()
-            | Regex()
-            | Search()
-        ):
+        case _ if isinstance(predicate, FieldPredicate):
             return dataclasses.replace(predicate, field=rename(predicate.field))
         case _:
             assert_never(predicate, "predicate")
