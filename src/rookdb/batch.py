@@ -30,7 +30,7 @@ def command_for(change: Change, checking: bool) -> Command:
     if expected is None and checking and not state.completed_by_storage:
         expected = state.change_vector or ""
     # The session checked the id, collection and depth already (store(), type_info, _validate).
-    return PutCommand.prechecked(state.id, state.collection, change.data, expected)
+    return PutCommand.prechecked(change.document_id, state.collection, change.data, expected)
 
 
 def streamed_commands(

@@ -153,7 +153,13 @@ class Deferred:
         self.add(PatchCommand(document_id, typed_request(operations), None, create_if_missing))
 
     def check(self, changes: Iterable[Change]) -> Iterator[Change]:
-        """``changes``, refusing one of a document a deferred command writes too."""
+        """``changes``, refusing one of a document a deferred command writes too. With nothing
+        deferred (the common save) ``changes`` themselves: no step per change."""
+        if not self._keys and not self._attached:
+            return iter(changes)
+        return self._checked(changes)
+
+    def _checked(self, changes: Iterable[Change]) -> Iterator[Change]:
         keys = self._keys
         attached = self._attached
         for change in changes:

@@ -29,7 +29,7 @@ from rookdb.materializer import Materializer
 from rookdb.options import OptimisticConcurrencyMode, SessionOptions
 from rookdb.query import Query, QueryStatistics
 from rookdb.revisions import ForcedRevisions
-from rookdb.serialization.encoding import check_depth
+from rookdb.serialization.encoding import check_depth, may_hide_invalid_values
 from rookdb.serialization.entities import EntityCodec, Extras
 from rookdb.session_queries import SessionQueries
 from rookdb.storage.records import (
@@ -516,7 +516,10 @@ class DocumentSession(SessionQueries, EventRegistration):
         return self._codec.encode(state.entity, state.metadata, state.extras)
 
     def _validate(self, state: DocumentState, data: bytes) -> bytes:
-        data = self._codec.encode_checked(state.entity, state.metadata, state.extras, data)
+        # ``encode_checked``'s own test first: most documents' bytes hide no invalid value,
+        # and then are written as encoded (once per document a save writes).
+        if may_hide_invalid_values(data):
+            data = self._codec.encode_checked(state.entity, state.metadata, state.extras, data)
         check_depth(data, state.id)
         return data
 
@@ -547,7 +550,7 @@ class DocumentSession(SessionQueries, EventRegistration):
             self._map.pending_deletes() if deletes_by_id is None else deletes_by_id,
             self._codec.encode,
             self._validate,
-            self._should_ignore,
+            None if self._ignore_rule is None else self._should_ignore,
         )
 
     def has_changes(self) -> bool:

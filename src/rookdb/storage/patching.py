@@ -104,32 +104,38 @@ class Patching:
         self._documents: dict[int, PutCommand] = {}  # the patched documents' puts, by position
 
     def __iter__(self) -> Iterator[Command]:
-        for command in self._commands():
-            kind = type(command)
-            if kind is CountersCommand or kind is DeleteCommand:
-                assert isinstance(command, (CountersCommand, DeleteCommand))
-                self._note_counters(command)
-            self._yielded += 1
-            yield command
-
-    def _commands(self) -> Iterator[Command]:
+        # One generator for every command (a put of a session's save is the hot path: one
+        # step of this loop each); a patch's writes pass through ``_noted`` one by one.
         written = self._written
         for command in self._batch:
             kind = type(command)
             if kind is PutCommand:
                 assert isinstance(command, PutCommand)
-                if command.id and command.id[-1] not in "/|":
-                    written[document_key(command.id)] = command
+                document_id = command.id
+                if document_id and document_id[-1] not in "/|":
+                    written[document_id.lower()] = command  # (document_key, inline)
                 self._puts += 1
-                yield command
-            elif kind is DeleteCommand:
-                written[document_key(command.id)] = None
+                self._yielded += 1
                 yield command
             elif kind is PatchCommand:
                 assert isinstance(command, PatchCommand)
-                yield from self._patch(command)
+                for made in self._patch(command):
+                    self._noted(made)
+                    yield made
             else:
+                if kind is DeleteCommand:
+                    written[document_key(command.id)] = None
+                self._noted(command)
                 yield command
+
+    def _noted(self, command: Command) -> None:
+        """Count ``command`` as yielded, noting the counters it changes (a counters command,
+        a delete)."""
+        kind = type(command)
+        if kind is CountersCommand or kind is DeleteCommand:
+            assert isinstance(command, (CountersCommand, DeleteCommand))
+            self._note_counters(command)
+        self._yielded += 1
 
     @property
     def replies_so_far(self) -> int:

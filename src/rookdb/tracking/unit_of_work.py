@@ -84,10 +84,11 @@ def compute_changes(
     deletes_by_id: Iterable[PendingDelete],
     encode: Callable[[Any, JsonDict, Extras | None], bytes],
     validate: Callable[[DocumentState, bytes], bytes],
-    should_ignore: Callable[[DocumentState], bool],
+    should_ignore: Callable[[DocumentState], bool] | None,
 ) -> list[Change]:
     """Every change a save would write, in tracking order (see the module docstring).
-    ``encode(entity, metadata, extras)`` is the canonical bytes of a document."""
+    ``encode(entity, metadata, extras)`` is the canonical bytes of a document;
+    ``should_ignore`` is None when there is no ignore rule to ask."""
     return list(iter_changes(states, deletes_by_id, encode, validate, should_ignore))
 
 
@@ -96,7 +97,7 @@ def iter_changes(
     deletes_by_id: Iterable[PendingDelete],
     encode: Callable[[Any, JsonDict, Extras | None], bytes],
     validate: Callable[[DocumentState, bytes], bytes],
-    should_ignore: Callable[[DocumentState], bool],
+    should_ignore: Callable[[DocumentState], bool] | None,
 ) -> Iterator[Change]:
     """``compute_changes`` one change at a time, each found when it is asked for."""
     # The engine reads the states' private slots: this loop runs once per tracked entity.
@@ -119,7 +120,7 @@ def iter_changes(
                 state.adopt_bytes(data)  # same JSON, other bytes: clean (S5)
                 continue
             kind = ChangeKind.MODIFIED
-        if should_ignore(state):
+        if should_ignore is not None and should_ignore(state):
             continue
         change = Change(kind, state, state._id, validate(state, data))
         change.old, change.new = old, new

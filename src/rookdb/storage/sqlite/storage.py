@@ -505,8 +505,11 @@ class SqliteStorage(RelationalStorage):
         # document's (``relational.owned``).
         owned = "owned" in meta
         known: KnownOwned | None = None  # read when the first put needs it
-        # Every key written and the collection of a put, for user-defined indexes.
+        # Every key written and the collection of a put, for user-defined indexes; a put adds
+        # its key only when there are any (asked once per batch: the registry's version is
+        # the batch's, under its write lock).
         touched: list[tuple[str, str | None]] = []
+        indexed = bool(self._user_indexes.registry(conn, meta.get(INDEX_VERSION, "")))
 
         def next_etag() -> int:
             nonlocal etag
@@ -563,7 +566,8 @@ class SqliteStorage(RelationalStorage):
                 )
                 if checked:
                     current[key] = change_vector
-                touched.append((key, command.collection))
+                if indexed:
+                    touched.append((key, command.collection))
                 if final is not None:
                     final[key] = (command.collection, data)
                 results.append(WriteResult(document_id, change_vector, now))
