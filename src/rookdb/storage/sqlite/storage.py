@@ -13,7 +13,7 @@ import logging
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 import orjson
 
@@ -460,12 +460,55 @@ class SqliteStorage(RelationalStorage):
         with SqliteErrors("write a batch"), self._connections as conn, transaction(conn):
             return self._apply(conn, commands)
 
+    def _put_all(
+        self,
+        conn: sqlite3.Connection,
+        batch: Sequence[Command],
+        etag: int,
+        now: str,
+        indexed: bool,
+        index_version: str,
+    ) -> BatchResult | None:
+        """A batch of puts alone, to final ids, written in one ``executemany`` whose rows are
+        built in one comprehension; None when the batch is not that (``_apply``'s loop writes
+        it). The caller has found that nothing needs a look per document: no change vector to
+        check, no counters or attachments to keep, no revisions configuration, no value or
+        full-text index. The rows, etags, change vectors and results are those the loop's put
+        branch makes (``tests/test_sqlite_storage.py`` compares them)."""
+        if not batch or {*map(type, batch)} != {PutCommand}:
+            return None
+        puts = cast("Sequence[PutCommand]", batch)
+        if [c for c in puts if not c.id or c.id[-1] in "/|"]:
+            return None  # ids storage completes, in batch order: the loop
+        suffix = f"-{self._database_id}"
+        rows = [
+            (
+                c.id.lower(),
+                c.id,
+                c.collection,
+                at,
+                f"A:{at}{suffix}",
+                now,
+                stripped(c.data).decode(),
+            )
+            for at, c in enumerate(puts, etag + 1)
+        ]
+        conn.executemany(_UPSERT, rows)
+        if indexed:
+            touched: list[tuple[str, str | None]] = [(row[0], row[2]) for row in rows]
+            self._user_indexes.documents_changed(conn, touched, index_version)
+        conn.execute("UPDATE meta SET value = ? WHERE name = 'last_etag'", (str(etag + len(rows)),))
+        return BatchResult([WriteResult(row[1], row[4], now) for row in rows])
+
     def _apply(self, conn: sqlite3.Connection, batch: Sequence[Command]) -> BatchResult:
         checked = [
             document_key(c.id)
             for c in batch
             if type(c) is ReadCheck
-            or (isinstance(c, (PutCommand, DeleteCommand)) and c.expected_change_vector is not None)
+            or (
+                (type(c) is PutCommand or type(c) is DeleteCommand)
+                and c.expected_change_vector is not None
+            )
         ]
         current = (
             dict(
@@ -522,6 +565,12 @@ class SqliteStorage(RelationalStorage):
         final: dict[str, tuple[str, bytes] | None] | None = {} if maintained else None
         deleted_rowids: dict[str, int] = {}
         rules = Rules.of(meta.get(CONFIGURATION))
+        if not checked and not owned and rules is None and final is None:
+            # Nothing to check, keep, index by value or keep revisions of: decided once for the
+            # batch, and a batch of puts alone (a session's common save) is written in one step.
+            all_put = self._put_all(conn, batch, etag, now, indexed, meta.get(INDEX_VERSION, ""))
+            if all_put is not None:
+                return all_put
         revisions = None if rules is None else BatchRevisions(rules)
         attachments = BatchAttachments(_ATTACHMENTS, self._key_list, revisions=revisions)
 
