@@ -69,6 +69,9 @@ __all__ = [
 #: position, for the few that have any).
 BatchDecoder = Callable[[list[JsonDict], list[str]], tuple[list[Any], dict[int, Extras]]]
 
+#: A class ``set_identity`` has not seen yet (None is an answer: nowhere to write the id).
+_UNKNOWN: Any = object()
+
 
 # --------------------------------------------------------------------------- the codec
 
@@ -107,6 +110,8 @@ class EntityCodec:
         self._documenters: dict[type, Callable[[Any], JsonDict]] = {}
         # How to write the identity property, per (class, while-constructing): None or a setter.
         self._identity_setters: dict[tuple[type, bool], Callable[[Any, str], None] | None] = {}
+        # ``set_identity``'s setter of each class, by class alone (None: nowhere to write).
+        self._assigners: dict[type, Any] = {}
 
     # -- writing -----------------------------------------------------------------------------
 
@@ -491,9 +496,13 @@ class EntityCodec:
     def set_identity(self, entity: Any, document_id: str) -> bool:
         """Write the id to the identity property when the object allows it; True if written.
         Frozen objects keep their id in the session only (SPEC S14)."""
-        if isinstance(entity, dict):
-            return False
-        setter = self._identity_setter(type(entity), constructing=False)
+        cls = type(entity)
+        # Once per class (a session's store() asks it of every entity): its setter, or None.
+        setter = self._assigners.get(cls, _UNKNOWN)
+        if setter is _UNKNOWN:
+            setter = self._assigners[cls] = (
+                None if issubclass(cls, dict) else self._identity_setter(cls, constructing=False)
+            )
         if setter is None:
             return False
         try:

@@ -144,7 +144,8 @@ class IdentityMap:
         self._by_object[id(state._entity)] = state
         if not state.completed_by_storage:
             self._by_key[key] = state
-            self._missing.discard(key)
+            if self._missing:  # (most sessions know of no missing id)
+                self._missing.discard(key)
 
     def rekey(self, state: DocumentState, document_id: str) -> None:
         """Give a state its final id (after storage completed it)."""
