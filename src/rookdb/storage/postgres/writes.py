@@ -40,7 +40,7 @@ import contextlib
 import logging
 import random
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple, TypeVar, cast
 
 import orjson
 import psycopg
@@ -364,8 +364,12 @@ class PostgresWrites(RelationalStorage):
         put_commands: list[PutCommand] = []
         forced: list[ForceRevisionCommand] = []
         counters: list[CountersCommand] = []
-        for j in range(span.start, span.stop):
-            command = batch[j]
+        in_span = batch[span.start : span.stop]
+        if {*map(type, in_span)} == {PutCommand}:  # puts alone (a save's): no loop
+            puts = list(range(span.start, span.stop))
+            put_commands = cast("list[PutCommand]", list(in_span))
+            in_span = []
+        for j, command in enumerate(in_span, span.start):
             if type(command) is PutCommand:
                 puts.append(j)
                 put_commands.append(command)
@@ -444,12 +448,13 @@ class PostgresWrites(RelationalStorage):
             put_keys = [keys[j] for j in puts]
             put_commands = self._owned_kept(conn, put_keys, put_commands, state.owned)
         pending = _PendingPuts(span, puts, [])
+        expects = [_expects(c) for c in put_commands]
         for kind, statement in (
             (None, self._sql_upsert),
             ("", self._sql_create),
             ("cv", self._sql_update),
         ):
-            chosen = [i for i, c in enumerate(put_commands) if _expects(c) == kind]
+            chosen = [i for i, expected in enumerate(expects) if expected == kind]
             if chosen:
                 positions = [puts[i] for i in chosen]
                 commands = [put_commands[i] for i in chosen]
@@ -501,15 +506,21 @@ class PostgresWrites(RelationalStorage):
             if kind == "cv"
             else [ids[j] for j in positions]
         )
+        collections = [c.collection for c in commands]
+        lowered = {collection: collection.lower() for collection in set(collections)}
+        datas = [c.data for c in commands]
         parameters = (
             f"-{self._database_id}",
             now,
             [keys[j] for j in positions],
             second,
-            [c.collection for c in commands],
-            [c.collection.lower() for c in commands],
-            [c.data for c in commands],
-            [_body(c.data) for c in commands],
+            collections,
+            [lowered[collection] for collection in collections],
+            datas,
+            # (``_body`` of each, where one may differ: most documents hold no NUL escape)
+            [_body(data) for data in datas]
+            if [data for data in datas if b"\\u0000" in data]
+            else [None] * len(datas),
         )
         cursor = conn.execute(statement, parameters)
         pending.statements.append((cursor, positions, commands))
@@ -547,7 +558,7 @@ class PostgresWrites(RelationalStorage):
                 expected=first.expected_change_vector,
                 actual=None,
             )
-        results.extend(WriteResult(ids[j], written[keys[j]], now) for j in pending.puts)
+        results.extend([WriteResult(ids[j], written[keys[j]], now) for j in pending.puts])
 
     def _verify(
         self, conn: psycopg.Connection[Any], expectations: list[tuple[str, str | None, str]]
@@ -679,7 +690,14 @@ class _Span(NamedTuple):
 def _spans(batch: Sequence[Command], ids: list[str]) -> Iterator[_Span]:
     """Runs of consecutive commands on distinct keys: inside a run the order of commands does
     not matter, so each kind of command is one statement; a key seen again starts a new run."""
-    keys = [document_key(i) for i in ids]
+    keys = [i.lower() for i in ids]  # (document_key, inline: once per command)
+    if len(set(keys)) == len(keys) and not any(
+        issubclass(kind, ATTACHMENT_COMMANDS) for kind in {*map(type, batch)}
+    ):
+        # The common chunk (a session's save: one command per document), found in C.
+        if keys:
+            yield _Span(batch, ids, keys, 0, len(keys))
+        return
     start = 0
     seen: set[str] = set()
     for position, key in enumerate(keys):
