@@ -87,6 +87,8 @@ class DocumentSession(SessionQueries, EventRegistration):
         self._no_tracking = options.no_tracking
         self._ignore_rule = conventions.ignore_rule
         self._map = IdentityMap()
+        # The classes this session stored entities of: (collection, metadata), from the store.
+        self._stored_classes: dict[type, tuple[str, dict[str, Any]]] = {}
         # Documents delivered by includes, built into entities only when loaded.
         self._included: dict[str, DocumentRecord] = {}
         self._materializer = Materializer(store, codec, types, self._map)
@@ -428,7 +430,12 @@ class DocumentSession(SessionQueries, EventRegistration):
                 state.expect_change_vector(change_vector)
             return
         document_id: str | None = key
-        if isinstance(entity, dict):
+        # A class this session stored before: its collection and metadata, one lookup.
+        info = self._stored_classes.get(type(entity))
+        if info is None and not isinstance(entity, dict):
+            info = self._stored_class(entity)
+        if info is None:  # a dict
+            assert isinstance(entity, dict)
             metadata = self._dict_metadata(entity)
             collection = metadata.get("@collection")
             if collection is None or collection == "":
@@ -446,11 +453,7 @@ class DocumentSession(SessionQueries, EventRegistration):
                     else self._id_for(self._database, entity, collection)
                 )
         else:
-            if entity is None or isinstance(entity, _SCALARS) or callable(entity):
-                raise SerializationError(
-                    f"cannot store a {type(entity).__qualname__}: an entity is an object or a dict"
-                )
-            collection, metadata = self._store.type_info(type(entity))
+            collection, metadata = info
             shared = True  # the store's dict for this class: copied before any write to it
             if document_id is None:
                 identity = self._codec.identity_of(entity)
@@ -470,6 +473,17 @@ class DocumentSession(SessionQueries, EventRegistration):
         self._map.track_new(state, change_vector)
         if not state.completed_by_storage:
             self._codec.set_identity(entity, document_id)
+
+    def _stored_class(self, entity: object) -> tuple[str, dict[str, Any]]:
+        """The collection and metadata of ``entity``'s class (not a dict), remembered for the
+        session's next ``store()`` of one; what cannot be an entity is refused (whether it
+        can is a matter of its class: ``callable`` and ``isinstance`` ask the class)."""
+        if entity is None or isinstance(entity, _SCALARS) or callable(entity):
+            raise SerializationError(
+                f"cannot store a {type(entity).__qualname__}: an entity is an object or a dict"
+            )
+        info = self._stored_classes[type(entity)] = self._store.type_info(type(entity))
+        return info
 
     @staticmethod
     def _dict_metadata(entity: dict[str, Any]) -> dict[str, Any]:
