@@ -16,7 +16,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import io
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterable, Sequence
 from typing import IO, Any, NamedTuple
 
 from rookdb.errors import ConcurrencyError, ConfigurationError, InvalidIdError
@@ -478,6 +479,16 @@ class WriteResult(NamedTuple):
     id: str
     change_vector: str
     last_modified: str
+
+    @classmethod
+    def many(
+        cls, ids: Iterable[str], change_vectors: Iterable[str], last_modified: str
+    ) -> list[WriteResult]:
+        """The results of a batch's puts, one per (id, change vector), all written at
+        ``last_modified`` (a transaction has one time): made in C, not by a Python
+        ``__new__`` per put."""
+        rows = zip(ids, change_vectors, itertools.repeat(last_modified))
+        return list(map(tuple.__new__, itertools.repeat(cls), rows))
 
 
 class RevisionReply(NamedTuple):

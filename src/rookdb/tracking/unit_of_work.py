@@ -153,15 +153,21 @@ def finalize_save(
     the id storage gave it (``set_identity(entity, id)`` when storage completed it), its change
     vector and the bytes written as its snapshot; the deletes-by-id are done. Returns the
     written states, in order."""
-    outcomes = iter(written)
+    changes = list(changes)
+    outcomes = list(written)
+    if len(outcomes) == len(changes):
+        # An outcome per change: puts alone (a save's common case), taken pairwise.
+        pairs: Iterable[tuple[Change, Written | None]] = zip(changes, outcomes, strict=True)
+    else:
+        taken = iter(outcomes)
+        pairs = ((c, None if c.kind is ChangeKind.DELETED else next(taken)) for c in changes)
     saved: list[DocumentState] = []
-    for change in changes:
+    for change, outcome in pairs:
         state = change.state
-        if change.kind is ChangeKind.DELETED:
+        if outcome is None:  # a delete
             identity_map.deleted(change.document_id.lower(), state)
             continue
         assert state is not None and change.data is not None
-        outcome = next(outcomes)
         if outcome.id != state._id:
             identity_map.rekey(state, outcome.id)
             set_identity(state._entity, outcome.id)

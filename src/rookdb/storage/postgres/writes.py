@@ -75,7 +75,7 @@ from rookdb.storage.relational.attachments import BatchAttachments
 from rookdb.storage.relational.auto_indexes import Registry
 from rookdb.storage.relational.counters import apply_counters
 from rookdb.storage.relational.index_maintenance import INDEX_VERSION, written_keys
-from rookdb.storage.relational.owned import OwnedLookup, owned_of, stripped
+from rookdb.storage.relational.owned import OwnedLookup, owned_of, stripped_all
 from rookdb.storage.relational.revisions import (
     CONFIGURATION,
     BatchRevisions,
@@ -482,7 +482,7 @@ class PostgresWrites(RelationalStorage):
                 conn.execute(self._sql_lock_keys, (sorted(keys),))  # in order: fewer deadlocks
                 datas = owned_of(conn, self._owned_lookup, keys, pairs)
         else:  # none anywhere, and none added before COMMIT (the owned lock)
-            datas = [stripped(c.data) for c in commands]
+            datas = stripped_all([c.data for c in commands])
         return [
             c if data is c.data else PutCommand(c.id, c.collection, data, c.expected_change_vector)
             for c, data in zip(commands, datas, strict=True)
@@ -558,7 +558,10 @@ class PostgresWrites(RelationalStorage):
                 expected=first.expected_change_vector,
                 actual=None,
             )
-        results.extend([WriteResult(ids[j], written[keys[j]], now) for j in pending.puts])
+        put_keys = [keys[j] for j in pending.puts]
+        results.extend(
+            WriteResult.many([ids[j] for j in pending.puts], [written[k] for k in put_keys], now)
+        )
 
     def _verify(
         self, conn: psycopg.Connection[Any], expectations: list[tuple[str, str | None, str]]

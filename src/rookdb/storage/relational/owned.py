@@ -112,6 +112,15 @@ class KnownOwned:
         return _kept(_read(conn, self._lookup, self._key_list([key])), key, data)
 
 
+def stripped_all(datas: list[bytes]) -> list[bytes]:
+    """``stripped`` of each of a batch's puts: ``datas`` itself when none mentions counters or
+    attachments (the common batch: no call per document)."""
+    marks = _MARKS
+    if [data for data in datas if marks[0] in data or marks[1] in data]:
+        return [stripped(data) for data in datas]
+    return datas
+
+
 def stripped(data: bytes) -> bytes:
     """``data`` without counters or attachments in its metadata (storage has none for it);
     ``data`` itself when its bytes do not mention them (two bytes searches)."""

@@ -9,6 +9,7 @@ automatic indexes that hold values (value tables, FTS5) are kept in step in its 
 from __future__ import annotations
 
 import contextlib
+import itertools
 import logging
 import os
 import sqlite3
@@ -48,7 +49,7 @@ from rookdb.storage.relational.index_maintenance import (
     IndexMaintenance,
     IndexStatements,
 )
-from rookdb.storage.relational.owned import KnownOwned, OwnedLookup, stripped
+from rookdb.storage.relational.owned import KnownOwned, OwnedLookup, stripped, stripped_all
 from rookdb.storage.relational.revisions import (
     CONFIGURATION,
     BatchRevisions,
@@ -481,24 +482,17 @@ class SqliteStorage(RelationalStorage):
         if [c for c in puts if not c.id or c.id[-1] in "/|"]:
             return None  # ids storage completes, in batch order: the loop
         suffix = f"-{self._database_id}"
+        datas = stripped_all([c.data for c in puts])  # a put's body never brings its own
         rows = [
-            (
-                c.id.lower(),
-                c.id,
-                c.collection,
-                at,
-                f"A:{at}{suffix}",
-                now,
-                stripped(c.data).decode(),
-            )
-            for at, c in enumerate(puts, etag + 1)
+            (c.id.lower(), c.id, c.collection, at, f"A:{at}{suffix}", now, data.decode())
+            for at, c, data in zip(itertools.count(etag + 1), puts, datas)
         ]
         conn.executemany(_UPSERT, rows)
         if indexed:
             touched: list[tuple[str, str | None]] = [(row[0], row[2]) for row in rows]
             self._user_indexes.documents_changed(conn, touched, index_version)
         conn.execute("UPDATE meta SET value = ? WHERE name = 'last_etag'", (str(etag + len(rows)),))
-        return BatchResult([WriteResult(row[1], row[4], now) for row in rows])
+        return BatchResult(WriteResult.many([r[1] for r in rows], [r[4] for r in rows], now))
 
     def _apply(self, conn: sqlite3.Connection, batch: Sequence[Command]) -> BatchResult:
         checked = [
