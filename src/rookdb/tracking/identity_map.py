@@ -125,7 +125,8 @@ class IdentityMap:
 
         Raises ``NonUniqueObjectError`` (changing nothing) when another object that is not
         deleted is tracked under the same id."""
-        if state._id:
+        # (Most new ids are of no state and no delete-by-id: nothing to take over.)
+        if state._id and (state._key in self._by_key or self._deletes_by_id):
             self._take_key(state)
         if expected_change_vector is not None:
             state.expect_change_vector(expected_change_vector)
