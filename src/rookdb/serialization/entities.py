@@ -45,7 +45,7 @@ import orjson
 
 from rookdb._types import JsonDict
 from rookdb.errors import SerializationError
-from rookdb.serialization import encoding, models, scalars
+from rookdb.serialization import encoding, json_models, models, scalars
 from rookdb.serialization.layouts import (
     LAYOUTS,
     Extras,
@@ -371,6 +371,19 @@ class EntityCodec:
             many = self._make_batch_decoder(cls)
         self._batch_decoders[cls] = many
         return many
+
+    def bytes_decoder(self, cls: type) -> json_models.BytesDecoder | None:
+        """How documents become pydantic models of ``cls`` straight from their stored bytes,
+        or None when ``cls`` is not a model of JSON-native fields or this store does not
+        validate on load (``json_models``; documents it does not take whole are read by
+        ``batch_decoder``)."""
+        if not self._validate:
+            return None
+        if not json_models.eligible(cls):
+            return None
+        name = self.identity_name(cls)
+        layout = LAYOUTS.get(cls) or layout_of(cls)
+        return json_models.BytesDecoder(cls, name if name in layout.declared else None)
 
     def _make_batch_decoder(self, cls: type) -> BatchDecoder:
         layout = LAYOUTS.get(cls) or layout_of(cls)
