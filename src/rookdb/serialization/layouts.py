@@ -175,7 +175,12 @@ class Layout:
         if kind is Kind.DICT:
             return dict
         if kind is Kind.PYDANTIC:
-            return _pydantic_fields
+            # Only models open to extra fields keep any apart (``__pydantic_extra__``); the
+            # others' live __dict__ is their fields, read in C (orjson's callback for every
+            # nested model at every change check).
+            config = getattr(self.cls, "model_config", None)
+            opened = not isinstance(config, dict) or config.get("extra") == "allow"
+            return _pydantic_fields if opened else live_dict
         names = declared if kind is Kind.DATACLASS else slots
 
         def fields(obj: Any) -> JsonDict:
