@@ -211,6 +211,29 @@ def test_a_dataclass_built_by_adopting_its_dict_is_built_as_field_by_field(
     assert list(built.__dict__.items()) == list(reference.__dict__.items())
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.sampled_from((*NAMES, "zz")), unique=True).flatmap(st.permutations),
+    values,
+)
+def test_a_loaded_dataclass_is_built_as_field_by_field_then_given_its_id(
+    keys: list[str], value: Any
+) -> None:
+    """A session's batch decoder adopts the decoded dict of a dataclass too (the id written in
+    place, no default made for it): the same __dict__, in the same order, as setting each key,
+    then each missing field's default, then the id (the general path)."""
+    data = {key: value for key in keys}
+    (loaded,), _ = EntityCodec().batch_decoder(Point)([dict(data)], ["points/1"])
+    reference = object.__new__(Point)
+    for key, item in data.items():
+        object.__setattr__(reference, key, item)
+    for name, default in (("a", 0), ("b", ""), ("c", []), ("_d", 0.5), ("Id", None)):
+        if name not in data:
+            object.__setattr__(reference, name, default)
+    object.__setattr__(reference, "Id", "points/1")
+    assert list(loaded.__dict__.items()) == list(reference.__dict__.items())
+
+
 def test_a_dataclass_with_a_property_is_built_field_by_field() -> None:
     """A property with a setter intercepts the write: such classes keep the general path."""
     assert not layout_of(Shadowed).adopts_on_build

@@ -395,6 +395,14 @@ class EntityCodec:
         # validate the id with the rest (it may be required); other classes get it set after.
         adopts, inline = layout.adopts, layout.adopts and layout.plain_setattr and not defaults
         id_in_body = adopts or (layout.kind is Kind.PYDANTIC and name in layout.declared)
+        # Dataclasses that ``build`` would make by adopting the decoded dict are made so here,
+        # inline, with the id written where the setter would write it: after the defaults of
+        # the missing fields, or in its own default's place (no default made only to be
+        # replaced). Four Python calls fewer per document than ``build``, ``adopt``, the
+        # default and the setter.
+        adopts_dataclass = (
+            not adopts and layout.adopts_on_build and layout.plain_setattr and setter is not None
+        )
         known: type = cls
 
         def many(bodies: list[JsonDict], ids: list[str]) -> tuple[list[Any], dict[int, Extras]]:
@@ -422,6 +430,16 @@ class EntityCodec:
                             entity.__dict__ = body
                         else:
                             entity = adopt(layout, known, body)
+                    elif adopts_dataclass:
+                        for field, conv in converters:
+                            if field in body:
+                                body[field] = conv(body[field])
+                        entity = new(known)
+                        entity.__dict__ = body
+                        for field, make in defaults:
+                            if field not in body:
+                                body[field] = document_id if field == name else make(entity)
+                        body[name] = document_id
                     else:
                         entity = build(known, body, extras)
                         if setter is not None:
