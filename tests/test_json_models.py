@@ -1,12 +1,13 @@
-"""A pydantic model loaded from stored bytes is the model validation of the decoded document.
+"""A loaded pydantic model is the model validation of its decoded document, unknown fields kept.
 
-Models whose fields are all JSON-native (str, int, float, bool, None, lists, dicts keyed by
-str, nested models of the same kind) are validated by pydantic straight from the stored bytes
-(``serialization.json_models``); every other model, and every document such a model cannot take
-whole (fields it does not declare, at any level; a stored identity field; ``@metadata`` not
-last), takes the decoded-dict path. Whichever path a document takes, the entity must be the
-same: these tests compare each load with ``model_validate`` of the decoded document, values,
-their types, ``model_fields_set`` and extras included, and check that nothing is lost.
+Models whose fields are all JSON-native (str, int, float, bool, None, lists, nested models of
+the same kind) are validated without rookdb's converter walk, their unknown fields found by
+counting the keys of the stored bytes (``serialization.json_models``); every other model, and
+every document such a model cannot take whole (fields it does not declare, at any level; a
+stored identity field; an escape; ``@metadata`` not last), takes the decoded-dict path.
+Whichever path a document takes, the entity must be the same: these tests compare each load
+with ``model_validate`` of the decoded document, values, their types, ``model_fields_set`` and
+extras included, and check that nothing is lost.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import pytest
 
 from rookdb import DocumentStore, DocumentValidationError, SerializationError
 from rookdb.serialization import json_models
-from rookdb.storage.records import PutCommand
+from rookdb.storage.records import DocumentRecord, PutCommand
 
 
 class Spot(pydantic.BaseModel):
@@ -279,3 +280,32 @@ def test_models_with_free_form_fields_load_the_same(sqlite_store: DocumentStore)
         loose = session.load("looses/1", Loose)
         _same(loose, Loose.model_validate({**body, "id": "looses/1"}))
         assert session.advanced.has_changes is False
+
+
+def test_the_bytes_say_which_documents_the_model_takes_whole() -> None:
+    """``BytesDecoder`` takes a document rookdb wrote, and leaves every other (to the
+    decoded-dict path) rather than lose or guess anything."""
+    good = b'{"name":"N","age":1,"score":1.5,"active":true,"tags":["t"],"spot":{"city":"C"}'
+    metadata = b',"@metadata":{"@collection":"Members","@flags":{"a":[1]}}}'
+    others = [
+        good + b',"planet":"X"' + metadata,  # unknown, top level
+        good.replace(b'"city":"C"', b'"city":"C","pier":3') + metadata,  # unknown, nested
+        good + b',"id":"other"' + metadata,  # a stored identity field
+        good.replace(b'"N"', b'"N\\\\"') + metadata,  # an escape (a name ending in a backslash)
+        b'{"@metadata":{},' + good[1:] + b"}",  # metadata first
+        good.replace(b'"age":1', b'"age":"old"') + metadata,  # does not validate
+        good + b',"@metadata":{"x":1},"more":1}',  # a nested-looking end that is not last
+    ]
+    records = [
+        DocumentRecord(f"members/{i}", data, "cv", "lm", "Members")
+        for i, data in enumerate([good + metadata, *others, good + metadata])
+    ]
+    decoder = json_models.BytesDecoder(Member, "id")
+    entities, metadatas, misses = decoder.decode(records)
+    assert misses == list(range(1, len(others) + 1))
+    for at in (0, len(records) - 1):
+        _same(
+            entities[at],
+            Member.model_validate({**orjson.loads(good + b"}"), "id": f"members/{at}"}),
+        )
+        assert metadatas[at] == {"@collection": "Members", "@flags": {"a": [1]}}

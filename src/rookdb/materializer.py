@@ -59,7 +59,7 @@ class Materializer:
         self._last_metadata: JsonDict = {}
         # The batch decoder of each class asked for by name (``object_type``), registered.
         self._decoders: dict[type, BatchDecoder] = {}
-        # Of those, the pydantic models read straight from their bytes (``json_models``).
+        # Of those, the pydantic models whose unknown fields the bytes tell (``json_models``).
         self._from_bytes: dict[type, BytesDecoder | None] = {}
 
     def _decoder(self, cls: type) -> BatchDecoder:
@@ -91,8 +91,8 @@ class Materializer:
     def _decode_bytes(
         self, from_bytes: BytesDecoder, many: BatchDecoder, records: Sequence[DocumentRecord]
     ) -> tuple[list[Any], list[JsonDict], dict[int, Extras]]:
-        """``decode`` for a pydantic model read from the stored bytes: the documents that path
-        does not take whole are decoded the ordinary way, in one batch."""
+        """``decode`` for a pydantic model of JSON-native fields (``json_models``): the
+        documents that path does not take whole are decoded the ordinary way, in one batch."""
         entities, metadatas, misses = from_bytes.decode(records)
         if not misses:
             return entities, metadatas, {}

@@ -373,10 +373,10 @@ class EntityCodec:
         return many
 
     def bytes_decoder(self, cls: type) -> json_models.BytesDecoder | None:
-        """How documents become pydantic models of ``cls`` straight from their stored bytes,
-        or None when ``cls`` is not a model of JSON-native fields or this store does not
-        validate on load (``json_models``; documents it does not take whole are read by
-        ``batch_decoder``)."""
+        """How documents become pydantic models of ``cls`` without the converter walk, their
+        unknown fields found from the stored bytes; None when ``cls`` is not a model of
+        JSON-native fields or this store does not validate on load (``json_models``;
+        documents it does not take whole are read by ``batch_decoder``)."""
         if not self._validate:
             return None
         if not json_models.eligible(cls):
