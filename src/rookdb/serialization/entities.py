@@ -150,10 +150,20 @@ class EntityCodec:
         else:
             name = self.identity_name(cls)
             fields = layout.fields
-            if layout.adopts:
+            if layout.adopts or fields is live_dict:  # and pydantic models closed to extras
 
                 def documenter(entity: Any) -> JsonDict:
                     doc: JsonDict = entity.__dict__.copy()
+                    doc.pop(name, None)
+                    return doc
+
+            elif layout.live_order is not None:
+                order = layout.live_order
+
+                def documenter(entity: Any) -> JsonDict:
+                    # ``layout.fields`` inline: one Python call fewer per check.
+                    live: JsonDict = entity.__dict__
+                    doc = live.copy() if tuple(live) == order else fields(entity)
                     doc.pop(name, None)
                     return doc
 

@@ -86,6 +86,7 @@ class Layout:
         "frozen",
         "has_dict",
         "kind",
+        "live_order",
         "new",
         "plain_setattr",
         "slots",
@@ -135,6 +136,9 @@ class Layout:
         # Classes whose __setattr__ is their own (frozen attrs classes refuse every write) are
         # built through object.__setattr__, as if by __init__.
         self.plain_setattr = getattr(cls, "__setattr__", None) is object.__setattr__
+        # The field names a dataclass's live __dict__ holds, in order, when it is then what
+        # ``fields`` gives (see ``_writer``); None for other classes.
+        self.live_order: tuple[str, ...] | None = None
         self.fields = self._writer()
         # Plain classes without slots adopt a decoded dict as their __dict__, and hand out
         # their live __dict__ to writers (who must copy it before changing it).
@@ -204,6 +208,7 @@ class Layout:
                 live: JsonDict = obj.__dict__
                 return live if tuple(live) == names else fields(obj)
 
+            self.live_order = names
             return dataclass_fields
         return fields
 
