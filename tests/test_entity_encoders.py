@@ -267,3 +267,39 @@ def test_changes_through_the_fast_paths_are_found_by_every_question() -> None:
                 assert not session.advanced.has_changes
             with store.open_session() as session:
                 assert session.load("employees/1", cls).address.city == "Bergen"
+
+
+class Town:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class Resident:
+    town: Town
+
+    def __init__(self, town: Town) -> None:
+        self.town = town
+
+
+def test_nested_objects_made_inline_by_a_batch_are_those_build_makes() -> None:
+    """A batch decoder makes a nested object of a class built as-is itself (a new instance
+    adopting the decoded dict): the object ``build`` makes; a value that is no object stays."""
+    bodies: list[dict[str, Any]] = [
+        {"town": {"name": "Oslo", "extra": [1]}},
+        {"town": "not an object"},
+        {"other": 1},
+    ]
+    expected = [build(Resident, dict(body), {}) for body in encoding.loads(encoding.dumps(bodies))]
+    loaded, held = EntityCodec().batch_decoder(Resident)(bodies, ["r/1", "r/2", "r/3"])
+    assert held == {}
+    assert type(loaded[0].town) is Town and loaded[0].town.__dict__ == {
+        "name": "Oslo",
+        "extra": [1],
+    }
+    assert loaded[1].town == "not an object"
+    for got, want, document_id in zip(loaded, expected, ["r/1", "r/2", "r/3"], strict=True):
+        want.Id = document_id
+        assert type(got) is Resident
+        assert {k: getattr(v, "__dict__", v) for k, v in got.__dict__.items()} == {
+            k: getattr(v, "__dict__", v) for k, v in want.__dict__.items()
+        }

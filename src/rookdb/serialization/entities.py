@@ -55,6 +55,7 @@ from rookdb.serialization.layouts import (
     layout_of,
     live_dict,
     nested_extras,
+    object_converted,
     projection_fields,
 )
 
@@ -414,6 +415,19 @@ class EntityCodec:
             not adopts and layout.adopts_on_build and layout.plain_setattr and setter is not None
         )
         known: type = cls
+        # Nested objects of classes built as-is (a new instance adopting the decoded dict),
+        # made inline by the paths that adopt: one Python call fewer per nested object.
+        inline_objects: tuple[tuple[str, type, Callable[[type], Any]], ...] = ()
+        if adopts or adopts_dataclass:
+            held_objects = []
+            for field, conv in converters:
+                target = object_converted(conv)
+                made = None if target is None else (LAYOUTS.get(target) or layout_of(target))
+                if target is not None and made is not None and made.adopts_as_is:
+                    inline_objects += ((field, target, made.new),)
+                else:
+                    held_objects.append((field, conv))
+            converters = tuple(held_objects)
 
         def many(bodies: list[JsonDict], ids: list[str]) -> tuple[list[Any], dict[int, Extras]]:
             entities: list[Any] = []
@@ -432,6 +446,12 @@ class EntityCodec:
                     if id_in_body:
                         body[name] = document_id
                     if adopts:
+                        for field, target, make in inline_objects:
+                            value = body.get(field)
+                            if type(value) is dict:
+                                nested_object = make(target)
+                                nested_object.__dict__ = value
+                                body[field] = nested_object
                         for field, conv in converters:
                             if field in body:
                                 body[field] = conv(body[field])
@@ -441,6 +461,12 @@ class EntityCodec:
                         else:
                             entity = adopt(layout, known, body)
                     elif adopts_dataclass:
+                        for field, target, make in inline_objects:
+                            value = body.get(field)
+                            if type(value) is dict:
+                                nested_object = make(target)
+                                nested_object.__dict__ = value
+                                body[field] = nested_object
                         for field, conv in converters:
                             if field in body:
                                 body[field] = conv(body[field])

@@ -37,6 +37,7 @@ __all__ = [
     "layout_of",
     "live_dict",
     "nested_extras",
+    "object_converted",
     "projection_fields",
 ]
 
@@ -367,7 +368,20 @@ def _converter_for(hint: Any, in_model: bool = False) -> Callable[[Any], Any] | 
         except (TypeError, ValueError, ArithmeticError, KeyError, AttributeError):
             return v
 
+    _OBJECT_CONVERTERS[to_object] = cls
     return to_object
+
+
+#: The converters ``_converter_for`` made for a field holding an object of a class, and that
+#: class (``object_converted``).
+_OBJECT_CONVERTERS: dict[Callable[[Any], Any], type] = {}
+
+
+def object_converted(convert: Callable[[Any], Any]) -> type | None:
+    """The class ``convert`` rebuilds a field's decoded dict into, when that is all it does (a
+    field typed by a class, not Optional, not a container of them); else None. A batch
+    decoder does that inline for classes built as-is (``Layout.adopts_as_is``)."""
+    return _OBJECT_CONVERTERS.get(convert)
 
 
 def _container_converter(origin: Any, args: tuple[Any, ...]) -> Callable[[Any], Any] | None:
