@@ -303,3 +303,20 @@ def test_nested_objects_made_inline_by_a_batch_are_those_build_makes() -> None:
         assert {k: getattr(v, "__dict__", v) for k, v in got.__dict__.items()} == {
             k: getattr(v, "__dict__", v) for k, v in want.__dict__.items()
         }
+
+
+class Holder:
+    anything: Any
+
+    def __init__(self, anything: Any) -> None:
+        self.anything = anything
+
+
+def test_a_field_typed_any_keeps_its_decoded_value() -> None:
+    """``Any`` is a class since Python 3.11, but no class to build objects of: an object in a
+    field typed ``Any`` stays the decoded dict, in every document of every batch."""
+    for _ in range(2):
+        bodies: list[dict[str, Any]] = [{"anything": {"a": 1}}, {"anything": {"b": [2]}}]
+        loaded, _ = EntityCodec().batch_decoder(Holder)(bodies, ["h/1", "h/2"])
+        assert [h.anything for h in loaded] == [{"a": 1}, {"b": [2]}]
+        assert build(Holder, {"anything": {"c": 3}}, {}).anything == {"c": 3}

@@ -327,7 +327,7 @@ def _converter_for(hint: Any, in_model: bool = False) -> Callable[[Any], Any] | 
         return _container_converter(origin, args)
     if origin is dict:
         return _dict_converter(args)
-    if not isinstance(hint, type):
+    if not isinstance(hint, type) or hint is typing.Any:  # a class since Python 3.11
         return None
     decode = scalars.decoder_for(hint)
     if decode is not None:
