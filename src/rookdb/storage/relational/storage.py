@@ -100,6 +100,9 @@ __all__ = [
 # NamedTuple's ``_make`` calls, without its Python frame (one per document read).
 _record: Callable[[Any], DocumentRecord] = functools.partial(tuple.__new__, DocumentRecord)
 
+# ``GetResult((documents, includes, counters))`` the same way (one per ``load(id)``).
+_get_result: Callable[[Any], GetResult] = functools.partial(tuple.__new__, GetResult)
+
 #: The ``meta`` row holding the client configuration and its etag.
 _CLIENT_CONFIGURATION = "client_configuration"
 
@@ -216,7 +219,7 @@ class RelationalStorage(
                     row = conn.execute(self._sql.get_one, (key,)).fetchone()
             except self._errors.driver as exc:
                 raise self._errors("read documents").translate(exc) from exc
-            return GetResult({key: _record(row)} if row is not None else {}, {})
+            return _get_result(({key: _record(row)} if row is not None else {}, {}, None))
         with self._errors("read documents"), self._connection() as conn:
             if not includes:  # one statement: one snapshot
                 return self._get_in(conn, ids, includes)
