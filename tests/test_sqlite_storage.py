@@ -98,3 +98,26 @@ def test_a_store_keeps_working_across_fork(tmp_path: Path) -> None:
         with store.open_session() as session:
             loaded = session.load(["employees/parent", "employees/child"], Employee)
             assert [e.first_name for e in loaded.values()] == ["Parent", "From child"]
+
+
+def test_queries_of_equal_python_values_keep_their_json_types(tmp_path: Path) -> None:
+    """Compiled conditions are kept per query shape: ``True``, ``1`` and ``1.0`` are equal
+    Python values (and hash alike), but ``True`` is not a number in JSON (SPEC Q2), so each
+    query, asked in either order, finds what its own value matches."""
+    store = DocumentStore(urls=f"sqlite:///{tmp_path}", database="shapes").initialize()
+    with store.open_session() as session:
+        for document_id, value in (("employees/1", True), ("employees/2", 1), ("employees/3", 1.5)):
+            session.store(Employee(first_name=value), document_id)
+        session.save_changes()
+
+    def ids(value: object) -> list[str]:
+        with store.open_session() as session:
+            found = session.query(Employee).where_equals("first_name", value).to_list()
+            return sorted(session.advanced.get_document_id(e) for e in found)
+
+    for _ in range(2):  # the second round finds every shape compiled already
+        assert ids(True) == ["employees/1"]
+        assert ids(1) == ["employees/2"]
+        assert ids(1.0) == ["employees/2"]
+        assert ids(1.5) == ["employees/3"]
+    store.close()
