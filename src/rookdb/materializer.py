@@ -34,21 +34,6 @@ if TYPE_CHECKING:
 __all__ = ["Materializer"]
 
 
-def _parse(record: DocumentRecord) -> tuple[JsonDict, JsonDict]:
-    """The body of a stored document (without its ``@metadata``) and its metadata (a dict
-    of its own). A document deeper than rookdb writes is refused before it is decoded: the
-    session could not write it back, nor walk it safely, so it is never tracked."""
-    data = record.data
-    if data.count(b"{") + data.count(b"[") > MAX_DEPTH:  # check_depth's cheap test
-        check_depth(data, record.id)
-    try:
-        body = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        body = loads(data)  # raises rookdb's error
-    metadata = body.pop("@metadata", None)
-    return body, metadata if type(metadata) is dict else {}
-
-
 class Materializer:
     """Builds (and tracks) the entities of one session's stored documents."""
 
@@ -85,9 +70,16 @@ class Materializer:
         metadatas: list[JsonDict] = []
         ids: list[str] = []
         for record in records:
-            body, metadata = _parse(record)
+            data = record.data
+            if data.count(b"{") + data.count(b"[") > MAX_DEPTH:  # check_depth's cheap test
+                check_depth(data, record.id)
+            try:
+                body = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                body = loads(data)  # raises rookdb's error
+            metadata = body.pop("@metadata", None)
             bodies.append(body)
-            metadatas.append(metadata)
+            metadatas.append(metadata if type(metadata) is dict else {})
             ids.append(record.id)
         if object_type is not None:
             many = self._decoders.get(object_type)
@@ -117,17 +109,8 @@ class Materializer:
     ) -> Any:
         """``materialize`` of one record (``load(id)``, the most common read): the same parse
         and per-class decoder (``decode``), tracked without the batch's zip, list and two dict
-        comprehensions, which made a ``load(id)`` slower than before batches (issue 18); nor
-        ``decode``'s three lists and loop: its parse and its class's decoder, called directly."""
-        body, metadata = _parse(record)
-        if object_type is not None:
-            many = self._decoders.get(object_type)
-            if many is None:
-                many = self._decoder(object_type)
-        else:  # the class the document names (``decode``)
-            cls = self._types.lookup(metadata.get("Raven-Python-Type"))
-            many = self._codec.batch_decoder(cls)
-        (entity,), extras = many([body], [record.id])
+        comprehensions, which made a ``load(id)`` slower than before batches (issue 18)."""
+        (entity,), (metadata,), extras = self.decode((record,), object_type)
         if track:
             last = self._last_metadata
             if metadata != last:
