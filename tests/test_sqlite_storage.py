@@ -121,3 +121,27 @@ def test_queries_of_equal_python_values_keep_their_json_types(tmp_path: Path) ->
         assert ids(1.0) == ["employees/2"]
         assert ids(1.5) == ["employees/3"]
     store.close()
+
+
+def test_a_query_of_every_match_is_in_key_order_as_a_page_is(tmp_path: Path) -> None:
+    """A query of every match is put in key order in Python, a page (``take``) by SQLite's
+    ORDER BY: both give the same order, that of the case-folded ids' code points (SPEC S2),
+    skipped or not."""
+    store = DocumentStore(urls=f"sqlite:///{tmp_path}", database="order").initialize()
+    names = ["B", "a", "é", "Z", "10", "9", "_x", "ä", "A1", "b0", "\u4e2d", "~"]
+    with store.open_session() as session:
+        for name in names:
+            session.store(Employee(first_name="same"), f"employees/{name}")
+        session.save_changes()
+
+    def ids(skip: int, take: int | None) -> list[str]:
+        with store.open_session() as session:
+            query = session.query(Employee).where_equals("first_name", "same").skip(skip)
+            found = (query if take is None else query.take(take)).to_list()
+            return [session.advanced.get_document_id(e) for e in found]
+
+    expected = sorted((f"employees/{name}" for name in names), key=str.lower)
+    assert ids(0, None) == ids(0, 100) == expected
+    assert ids(3, None) == ids(3, 100) == expected[3:]
+    assert ids(20, None) == ids(20, 100) == []
+    store.close()

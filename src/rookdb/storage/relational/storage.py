@@ -103,6 +103,14 @@ _record: Callable[[Any], DocumentRecord] = functools.partial(tuple.__new__, Docu
 # ``GetResult((documents, includes, counters))`` the same way (one per ``load(id)``).
 _get_result: Callable[[Any], GetResult] = functools.partial(tuple.__new__, GetResult)
 
+
+def _row_key(row: Any) -> str:
+    """The key of a row of ``Statements.select``, whose first column is the id: its
+    ``document_key``, inline (a sort calls this once per row)."""
+    key: str = row[0].lower()
+    return key
+
+
 #: The ``meta`` row holding the client configuration and its etag.
 _CLIENT_CONFIGURATION = "client_configuration"
 
@@ -153,6 +161,9 @@ class RelationalStorage(
     _log: ClassVar[logging.Logger]
     #: The LIMIT parameter that means none, and the first cursor of ``stream``.
     _no_limit: ClassVar[int | None]
+    #: Whether the order of the key column is that of Python's ``str`` (code points: SQLite's
+    #: BINARY collation of UTF-8), so a query's key order may be sorted in Python.
+    _key_order_in_python: ClassVar[bool] = False
     _stream_start: ClassVar[int | str]
 
     _sql: Statements
@@ -391,7 +402,13 @@ class RelationalStorage(
             records, projections, total = distinct_page(every, query, values)
         else:
             limit = self._no_limit if query.take is None else query.take
-            rows = conn.execute(select + sql.page, (*params, limit, query.skip)).fetchall()
+            if self._key_order_in_python and not query.order_by and limit == self._no_limit:
+                # Every match, in key order: sorted here rather than in SQL, whose sorter
+                # would carry each row's document (a third of a 100-row query's statement).
+                every = conn.execute(f"{sql.select}{where}{sql.page}", (*params, limit, 0))
+                rows = sorted(every, key=_row_key)[query.skip :]
+            else:
+                rows = conn.execute(select + sql.page, (*params, limit, query.skip)).fetchall()
             records = [_record(row) for row in rows]
             found = total_from_page(query, len(rows))
             if found is None:

@@ -304,6 +304,7 @@ class SqliteStorage(RelationalStorage):
     _query_errors = SqliteQueryErrors
     _log = log
     _no_limit = -1
+    _key_order_in_python = True  # the key column compares BINARY
     _stream_start = 0
     _sql = _STATEMENTS
     _revision_sql = _REVISIONS
