@@ -136,3 +136,49 @@ def test_a_batch_of_puts_only_writes_what_the_general_loop_writes(tmp_path: Path
     assert not results[0].replies and not results[1].replies
     # The counters the body claimed are not stored (storage has none for it).
     assert b"@counters" not in fast.get(["orders/1"]).documents["orders/1"].data
+
+def test_queries_of_equal_python_values_keep_their_json_types(tmp_path: Path) -> None:
+    """Compiled conditions are kept per query shape: ``True``, ``1`` and ``1.0`` are equal
+    Python values (and hash alike), but ``True`` is not a number in JSON (SPEC Q2), so each
+    query, asked in either order, finds what its own value matches."""
+    store = DocumentStore(urls=f"sqlite:///{tmp_path}", database="shapes").initialize()
+    with store.open_session() as session:
+        for document_id, value in (("employees/1", True), ("employees/2", 1), ("employees/3", 1.5)):
+            session.store(Employee(first_name=value), document_id)
+        session.save_changes()
+
+    def ids(value: object) -> list[str]:
+        with store.open_session() as session:
+            found = session.query(Employee).where_equals("first_name", value).to_list()
+            return sorted(session.advanced.get_document_id(e) for e in found)
+
+    for _ in range(2):  # the second round finds every shape compiled already
+        assert ids(True) == ["employees/1"]
+        assert ids(1) == ["employees/2"]
+        assert ids(1.0) == ["employees/2"]
+        assert ids(1.5) == ["employees/3"]
+    store.close()
+
+
+def test_a_query_of_every_match_is_in_key_order_as_a_page_is(tmp_path: Path) -> None:
+    """A query of every match is put in key order in Python, a page (``take``) by SQLite's
+    ORDER BY: both give the same order, that of the case-folded ids' code points (SPEC S2),
+    skipped or not."""
+    store = DocumentStore(urls=f"sqlite:///{tmp_path}", database="order").initialize()
+    names = ["B", "a", "é", "Z", "10", "9", "_x", "ä", "A1", "b0", "\u4e2d", "~"]
+    with store.open_session() as session:
+        for name in names:
+            session.store(Employee(first_name="same"), f"employees/{name}")
+        session.save_changes()
+
+    def ids(skip: int, take: int | None) -> list[str]:
+        with store.open_session() as session:
+            query = session.query(Employee).where_equals("first_name", "same").skip(skip)
+            found = (query if take is None else query.take(take)).to_list()
+            return [session.advanced.get_document_id(e) for e in found]
+
+    expected = sorted((f"employees/{name}" for name in names), key=str.lower)
+    assert ids(0, None) == ids(0, 100) == expected
+    assert ids(3, None) == ids(3, 100) == expected[3:]
+    assert ids(20, None) == ids(20, 100) == []
+    store.close()

@@ -143,25 +143,39 @@ class SessionQueries:
             if result.includes and not self._no_tracking:
                 self._remember_includes(result.includes)
             return projected, result.statistics
-        entities: list[Any] = []
         track = tracking and not self._no_tracking
+        records = result.records
+        if self._no_tracking or self._map.knows_none(
+            {record.id.lower(): None for record in records}  # their keys (``document_key``)
+        ):  # the common case, a new session's query: one batch, no test per document
+            entities = self._materialize_many(records, object_type, track)
+        else:
+            entities = self._merged(records, object_type, track)
+        if result.includes and not self._no_tracking:
+            self._remember_includes(result.includes)
+        return entities, result.statistics
+
+    def _merged(
+        self, records: list[DocumentRecord], object_type: type[Any] | None, track: bool
+    ) -> list[Any]:
+        """The entities of a query's ``records`` in a tracking session that knows some of
+        them: the session's own (local edits win), pending deletes dropped (S2), the rest
+        built as one batch."""
+        entities: list[Any] = []
         fresh: list[DocumentRecord] = []  # the session knows nothing of these: one batch
         at: list[int] = []
-        for record in result.records:
+        for record in records:
             key = document_key(record.id)
-            if not self._no_tracking:
-                state = self._map.by_key(key)
-                if state is not None:
-                    if not state.deleted:  # local edits win; pending deletes drop out (S2)
-                        entities.append(state.entity)
-                    continue
-                if self._map.is_deleted_by_id(key):
-                    continue
+            state = self._map.by_key(key)
+            if state is not None:
+                if not state.deleted:  # local edits win; pending deletes drop out (S2)
+                    entities.append(state.entity)
+                continue
+            if self._map.is_deleted_by_id(key):
+                continue
             at.append(len(entities))
             entities.append(None)
             fresh.append(record)
         for i, entity in zip(at, self._materialize_many(fresh, object_type, track), strict=True):
             entities[i] = entity
-        if result.includes and not self._no_tracking:
-            self._remember_includes(result.includes)
-        return entities, result.statistics
+        return entities

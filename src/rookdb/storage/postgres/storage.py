@@ -453,6 +453,15 @@ class PostgresStorage(PostgresWrites):
             conditions.append(sql.where(query.where, params))
         return " AND ".join(conditions) or "true"
 
+    def _one_statement(self, query: Query, indexes: dict[tuple[str, str], int]) -> bool:
+        # Predicates evaluated in Python read the documents first (``_python_matches``).
+        if not super()._one_statement(query, indexes):
+            return False
+        if query.where is None:
+            return True
+        usable = set(indexes) if query.collection is not None else set()  # as ``_where``
+        return not compiler.python_predicates(query.where, usable)
+
     def _order_clause(self, order_by: tuple[OrderBy, ...]) -> str:
         return compiler.order_clause(order_by)
 

@@ -28,6 +28,21 @@ __all__ = ["BUSY_TIMEOUT_MS", "Connections", "transaction"]
 BUSY_TIMEOUT_MS = 30_000
 
 
+# How many times this process is a fork's child (counted by an at-fork hook): a connection
+# made in an earlier generation belongs to the parent. Compared on each use of a connection
+# instead of calling os.getpid(), a system call per storage call.
+_forks = 0
+
+
+def _forked() -> None:
+    global _forks
+    _forks += 1
+
+
+if hasattr(os, "register_at_fork"):  # POSIX: where there is no fork, there is nothing to count
+    os.register_at_fork(after_in_child=_forked)
+
+
 def use_wal(conn: sqlite3.Connection) -> None:
     """Switch a file to WAL. SQLite answers "database is locked" at once, without its busy
     handler, while another process holds the lock this needs (as processes opening a new
@@ -96,10 +111,10 @@ class Connections:
             return shared
         local = self._local
         conn: sqlite3.Connection | None = getattr(local, "conn", None)
-        if conn is None or local.pid != os.getpid():
+        if conn is None or local.forks != _forks:
             # After fork the parent's connection is abandoned, never used nor closed here.
             conn = local.conn = self._open()
-            local.pid = os.getpid()
+            local.forks = _forks
         return conn
 
     def __exit__(self, *exc: object) -> None:

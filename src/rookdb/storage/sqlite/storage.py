@@ -290,6 +290,14 @@ _UPSERT = (
 )
 
 
+#: The compiled WHERE conditions of the query shapes seen lately (``SqliteStorage._where``),
+#: with their parameters, by (collection, predicate's repr, automatic indexes); emptied when
+#: full. Shapes with a longer repr than ``_WHERE_CACHE_SHAPE`` are not kept.
+_WHERE_CACHE: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
+_WHERE_CACHE_SIZE = 512
+_WHERE_CACHE_SHAPE = 2000
+
+
 class SqliteStorage(RelationalStorage):
     """One rookdb database in one SQLite database (a file, or memory)."""
 
@@ -297,6 +305,7 @@ class SqliteStorage(RelationalStorage):
     _query_errors = SqliteQueryErrors
     _log = log
     _no_limit = -1
+    _key_order_in_python = True  # the key column compares BINARY
     _stream_start = 0
     _sql = _STATEMENTS
     _revision_sql = _REVISIONS
@@ -414,6 +423,26 @@ class SqliteStorage(RelationalStorage):
         query: Query,
         indexes: dict[tuple[str, str], int],
         params: list[Any],
+    ) -> str:
+        # The compiled condition is a function of the collection, the predicate and the
+        # collection's automatic indexes alone: a query of a shape seen lately costs a dict
+        # lookup (issue 18). The predicate enters the key by its repr, which tells 1, 1.0 and
+        # True apart (equal, and hashed alike, as Python values, but not as JSON).
+        shape = repr(query.where)
+        key = (query.collection, shape, tuple(indexes.items()))
+        found = _WHERE_CACHE.get(key)
+        if found is None:
+            mine: list[Any] = []
+            found = (self._compile_where(query, indexes, mine), tuple(mine))
+            if len(shape) <= _WHERE_CACHE_SHAPE:  # a long one costs its compile anyway
+                if len(_WHERE_CACHE) >= _WHERE_CACHE_SIZE:
+                    _WHERE_CACHE.clear()
+                _WHERE_CACHE[key] = found
+        params.extend(found[1])
+        return found[0]
+
+    def _compile_where(
+        self, query: Query, indexes: dict[tuple[str, str], int], params: list[Any]
     ) -> str:
         sql = compiler.Compiler(query.collection, indexes)
         conditions = []
