@@ -137,6 +137,7 @@ def test_a_batch_of_puts_only_writes_what_the_general_loop_writes(tmp_path: Path
     # The counters the body claimed are not stored (storage has none for it).
     assert b"@counters" not in fast.get(["orders/1"]).documents["orders/1"].data
 
+
 def test_queries_of_equal_python_values_keep_their_json_types(tmp_path: Path) -> None:
     """Compiled conditions are kept per query shape: ``True``, ``1`` and ``1.0`` are equal
     Python values (and hash alike), but ``True`` is not a number in JSON (SPEC Q2), so each
