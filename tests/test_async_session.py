@@ -261,6 +261,28 @@ def test_a_lazy_value_read_on_the_loop_before_its_operations_ran_is_refused(
     run(scenario())
 
 
+def test_the_owned_sync_session_s_store_on_the_loop_waits_for_a_hilo_id_too(
+    store: DocumentStore,
+) -> None:
+    """``session.session.store`` (the sync session the async one owns) on the loop is the
+    async ``store``: the entity waits for its HiLo id, it does not get one storage makes."""
+
+    async def scenario() -> tuple[str | None, str | None]:
+        async with store.open_async_session() as session:
+            first, second = {"N": 1, "@metadata": {"@collection": "Things"}}, {"N": 2}
+            second["@metadata"] = {"@collection": "Things"}
+            session.session.store(first)
+            session.store(second)
+            assert list(session.advanced.what_changed()) == ["things/"]
+            await session.save_changes()
+            return (
+                session.advanced.get_document_id(first),
+                session.advanced.get_document_id(second),
+            )
+
+    assert run(scenario()) == ("things/1-A", "things/2-A")
+
+
 def test_a_new_hilo_range_is_never_reserved_on_the_event_loop(store: DocumentStore) -> None:
     """``store`` of an entity without an id takes a number of the generator's range when one is
     left; when a new range is needed, the entity gets its id at ``save_changes``, which
@@ -286,8 +308,10 @@ def test_a_new_hilo_range_is_never_reserved_on_the_event_loop(store: DocumentSto
             evicted = person("evicted")
             session.store(evicted)
             session.advanced.evict(evicted)
-            assert session.advanced.get_document_id(first) is None  # not yet
-            assert session.has_changes()
+            # Not yet: tracked under the provisional id, a change like any new entity (S4).
+            assert session.advanced.get_document_id(first) == "people/"
+            assert list(session.advanced.what_changed()) == ["people/"]
+            assert session.advanced.has_changed(first) and session.has_changes()
             assert threads == []
             await session.save_changes()
             assert not session.has_changes()

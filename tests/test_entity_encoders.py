@@ -211,6 +211,29 @@ def test_a_dataclass_built_by_adopting_its_dict_is_built_as_field_by_field(
     assert list(built.__dict__.items()) == list(reference.__dict__.items())
 
 
+@settings(max_examples=100, deadline=None)
+@given(
+    st.lists(st.sampled_from((*NAMES, "zz")), unique=True).flatmap(st.permutations),
+    values,
+)
+def test_a_loaded_dataclass_is_built_as_field_by_field_then_given_its_id(
+    keys: list[str], value: Any
+) -> None:
+    """A session's batch decoder adopts the decoded dict of a dataclass too (the id written in
+    place, no default made for it): the same __dict__, in the same order, as setting each key,
+    then each missing field's default, then the id (the general path)."""
+    data = {key: value for key in keys}
+    (loaded,), _ = EntityCodec().batch_decoder(Point)([dict(data)], ["points/1"])
+    reference = object.__new__(Point)
+    for key, item in data.items():
+        object.__setattr__(reference, key, item)
+    for name, default in (("a", 0), ("b", ""), ("c", []), ("_d", 0.5), ("Id", None)):
+        if name not in data:
+            object.__setattr__(reference, name, default)
+    object.__setattr__(reference, "Id", "points/1")
+    assert list(loaded.__dict__.items()) == list(reference.__dict__.items())
+
+
 def test_a_dataclass_with_a_property_is_built_field_by_field() -> None:
     """A property with a setter intercepts the write: such classes keep the general path."""
     assert not layout_of(Shadowed).adopts_on_build
@@ -244,3 +267,56 @@ def test_changes_through_the_fast_paths_are_found_by_every_question() -> None:
                 assert not session.advanced.has_changes
             with store.open_session() as session:
                 assert session.load("employees/1", cls).address.city == "Bergen"
+
+
+class Town:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class Resident:
+    town: Town
+
+    def __init__(self, town: Town) -> None:
+        self.town = town
+
+
+def test_nested_objects_made_inline_by_a_batch_are_those_build_makes() -> None:
+    """A batch decoder makes a nested object of a class built as-is itself (a new instance
+    adopting the decoded dict): the object ``build`` makes; a value that is no object stays."""
+    bodies: list[dict[str, Any]] = [
+        {"town": {"name": "Oslo", "extra": [1]}},
+        {"town": "not an object"},
+        {"other": 1},
+    ]
+    expected = [build(Resident, dict(body), {}) for body in encoding.loads(encoding.dumps(bodies))]
+    loaded, held = EntityCodec().batch_decoder(Resident)(bodies, ["r/1", "r/2", "r/3"])
+    assert held == {}
+    assert type(loaded[0].town) is Town and loaded[0].town.__dict__ == {
+        "name": "Oslo",
+        "extra": [1],
+    }
+    assert loaded[1].town == "not an object"
+    for got, want, document_id in zip(loaded, expected, ["r/1", "r/2", "r/3"], strict=True):
+        want.Id = document_id
+        assert type(got) is Resident
+        assert {k: getattr(v, "__dict__", v) for k, v in got.__dict__.items()} == {
+            k: getattr(v, "__dict__", v) for k, v in want.__dict__.items()
+        }
+
+
+class Holder:
+    anything: Any
+
+    def __init__(self, anything: Any) -> None:
+        self.anything = anything
+
+
+def test_a_field_typed_any_keeps_its_decoded_value() -> None:
+    """``Any`` is a class since Python 3.11, but no class to build objects of: an object in a
+    field typed ``Any`` stays the decoded dict, in every document of every batch."""
+    for _ in range(2):
+        bodies: list[dict[str, Any]] = [{"anything": {"a": 1}}, {"anything": {"b": [2]}}]
+        loaded, _ = EntityCodec().batch_decoder(Holder)(bodies, ["h/1", "h/2"])
+        assert [h.anything for h in loaded] == [{"a": 1}, {"b": [2]}]
+        assert build(Holder, {"anything": {"c": 3}}, {}).anything == {"c": 3}

@@ -186,6 +186,43 @@ def test_ids_storage_completes_are_tracked_by_entity_only_until_rekeyed() -> Non
     assert not identity_map.is_missing(state.key)
 
 
+def test_give_id_keys_a_waiting_state_under_track_new_rules() -> None:
+    """The async session's entity waiting for its HiLo id (``users/``) takes its id as
+    ``track_new`` would have taken it."""
+    identity_map = IdentityMap()
+    live = _loaded("users/1-A")
+    identity_map.track_loaded(live)
+    waiting = _state("users/")
+    identity_map.track_new(waiting, "A:3-x")
+    with pytest.raises(NonUniqueObjectError):  # another object holds it: nothing changes
+        identity_map.give_id(waiting, "Users/1-A")
+    assert waiting.id == "users/" and identity_map.by_id("users/1-A") is live
+    gone = _loaded("users/2-A", cv="A:5-x")
+    identity_map.track_loaded(gone)
+    gone.mark_deleted()
+    identity_map.mark_missing("users/4-a")
+    identity_map.delete_by_id("users/3-A", "A:7-x")
+    identity_map.give_id(waiting, "users/2-A")  # replaces the deleted one, keeps its own cv
+    assert (
+        identity_map.by_id("users/2-A") is waiting and identity_map.by_entity(gone.entity) is None
+    )
+    assert waiting.change_vector == "A:5-x" and waiting.expected_change_vector == "A:3-x"
+    other = _state("users/")
+    identity_map.track_new(other)
+    identity_map.give_id(other, "users/3-A")  # takes over the delete-by-id of its id
+    assert other.expected_change_vector == "A:7-x" and identity_map.pending_deletes() == []
+    last = _state("users/")
+    identity_map.track_new(last)
+    identity_map.give_id(last, "users/4-A")
+    assert not identity_map.is_missing("users/4-a") and identity_map.by_id("users/4-a") is last
+    assert [s.id for s in identity_map.states()] == [
+        "users/1-A",
+        "users/2-A",
+        "users/3-A",
+        "users/4-A",
+    ]
+
+
 def test_rekey_never_leaves_a_state_under_two_keys() -> None:
     identity_map = IdentityMap()
     state = _loaded("users/1")

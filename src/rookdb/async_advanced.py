@@ -56,16 +56,6 @@ class AsyncAdvanced:
         else:  # a setting (max_number_of_requests_per_session...) of the sync advanced
             setattr(self._sync, name, value)
 
-    def evict(self, entity: object) -> None:
-        """``Advanced.evict``; an entity waiting for its id (``store``) is forgotten too."""
-        if not self._async._forget_awaiting(entity):
-            self._sync.evict(entity)
-
-    def clear(self) -> None:
-        """``Advanced.clear``, entities waiting for their id included."""
-        self._sync.clear()
-        self._async._awaiting_id.clear()
-
     async def refresh(self, entity: T) -> T:
         """Reload ``entity`` in place from storage (one request), dropping local edits."""
         state = self._sync._refreshing(entity)

@@ -23,15 +23,17 @@ backend itself cannot know (the http backend losing the connection mid-request) 
 A ``Lazy``'s ``value`` read on the loop before ``await
 advanced.eagerly.execute_all_pending_lazy_operations()`` is ``InvalidOperationError`` (it would
 block the loop). ``store`` of an entity without an id never waits for a new HiLo range on the
-loop: the entity then gets its id at the next ``save_changes``, which reserves the range in a
-worker thread (``store``'s docstring).
+loop: the entity is then tracked under the provisional id ``employees/`` (its HiLo prefix and
+"/", an id storage would complete, so several can wait at once) and gets its HiLo id at the next
+``save_changes``, which reserves the range in a worker thread (``store``'s docstring). The
+tracking engine sees it as any new entity: ``what_changed`` lists it (under ``employees/``),
+``has_changed`` and ``has_changes`` count it, ``delete``/``evict``/``clear`` forget it.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
@@ -47,6 +49,7 @@ from rookdb.storage.async_storage import AsyncStorage
 
 if TYPE_CHECKING:
     from rookdb.query import DocumentQuery, Query, QueryStatistics
+    from rookdb.tracking.state import DocumentState
 
 __all__ = ["AsyncDocumentQuery", "AsyncDocumentSession"]
 
@@ -66,17 +69,26 @@ class AsyncDocumentSession:
         self.session = session
         self._storage = storage
         self.ignore_changes_for = session.ignore_changes_for
+        self.delete = session.delete
+        self.has_changes = session.has_changes
         self.close = session.close
         self._advanced = AsyncAdvanced(self)
         session._execute_lazy = self._execute_lazy  # type: ignore[method-assign]
         session._id_for = self._id_for
-        # Entities stored on the loop when their HiLo generator had no number left: they get
-        # their id (a range reserved off the loop) at the next save_changes, in this order.
-        self._awaiting_id: list[tuple[object, str | None]] = []
+        # Every store of the owned session (the facade's, a caller's of ``.session``) marks
+        # the entities it leaves waiting for their HiLo id.
+        session.store = self.store  # type: ignore[method-assign]
+        # The states the session tracks under a provisional id (``employees/``) while they
+        # wait for a HiLo id (``_id_for``): the session, not storage, completes these at the
+        # next save_changes, in this order. One evicted, deleted or cleared meanwhile is
+        # skipped there (the list only marks; the identity map says what is tracked).
+        self._awaiting_id: list[DocumentState] = []
+        self._awaits = False  # set by _id_for when it gave a provisional id (store reads it)
 
     def _id_for(self, database: str, entity: Any, collection: str) -> str:
         """A new entity's id, as the sync session makes it; on the event loop, only where that
-        takes no request (``_RangeNeeded`` otherwise)."""
+        takes no request: else the provisional id ``<hilo prefix>/``, which ``store`` marks
+        as awaiting its HiLo id."""
         make = self.session._store._next_id
         try:
             asyncio.get_running_loop()
@@ -84,40 +96,33 @@ class AsyncDocumentSession:
             return make(database, entity, collection)
         found = make(database, entity, collection, False)
         if found is None:
-            raise _RangeNeeded
+            # The prefix HiLoIdGenerator.next_id gives the id, and always "/": an id storage
+            # would complete (``DocumentState.completed_by_storage``), never keyed in the
+            # identity map, so several entities can wait at once.
+            found = f"{collection.lower()}/"
+            self._awaits = True
         return found
 
     def store(
         self, entity: object, key: str | None = None, change_vector: str | None = None
     ) -> None:
         """``DocumentSession.store``, not awaited: no I/O on the event loop. An entity given
-        no id gets a HiLo id at once when the store's generator has a number left; when a new
-        range must be reserved, it gets its id at the next ``save_changes`` (which reserves
-        the range off the loop), and is a change of the session (``has_changes()``) until
-        then."""
-        if any(waiting is entity for waiting, _ in self._awaiting_id):
-            return
+        no id gets a HiLo id at once when the store's generator has a number left. When a new
+        range must be reserved, it is tracked under the provisional id ``employees/`` and gets
+        its HiLo id at the next ``save_changes``, which reserves the range off the loop. Until
+        then it is a new entity like any other, as one stored under an id storage completes:
+        ``what_changed()`` lists it under ``employees/``, ``has_changed(entity)`` and
+        ``has_changes()`` count it, ``get_document_id`` is ``employees/``, its identity
+        property (``Id``) stays unset, ``delete`` or ``advanced.evict`` just forget it."""
+        self._awaits = False
         try:
-            self.session.store(entity, key, change_vector)
-        except _RangeNeeded:
-            self._awaiting_id.append((entity, change_vector))
-
-    def delete(self, entity_or_id: Any, expected_change_vector: str | None = None) -> None:
-        """``DocumentSession.delete``; an entity still waiting for its id is just forgotten."""
-        if not self._forget_awaiting(entity_or_id):
-            self.session.delete(entity_or_id, expected_change_vector)
-
-    def _forget_awaiting(self, entity: object) -> bool:
-        """Drop ``entity`` from those waiting for their id; whether it was one."""
-        for i, (waiting, _) in enumerate(self._awaiting_id):
-            if waiting is entity:
-                del self._awaiting_id[i]
-                return True
-        return False
-
-    def has_changes(self) -> bool:
-        """``DocumentSession.has_changes``, counting entities waiting for their id."""
-        return bool(self._awaiting_id) or self.session.has_changes()
+            DocumentSession.store(self.session, entity, key, change_vector)
+            if self._awaits:
+                state = self.session._map.by_entity(entity)
+                assert state is not None  # store tracked it, or raised
+                self._awaiting_id.append(state)
+        finally:
+            self._awaits = False
 
     def _execute_lazy(self) -> None:
         """A ``Lazy``'s ``value`` read before its operations ran. On the event loop that would
@@ -238,12 +243,7 @@ class AsyncDocumentSession:
         changes as unsaved."""
         s = self.session
         s._check_open()
-        while self._awaiting_id:
-            entity, change_vector = self._awaiting_id[0]
-            # In a worker thread: where the generator has no number left it reserves a range
-            # (one request), which must not wait on the loop.
-            await self._storage.call(functools.partial(s.store, entity, None, change_vector))
-            del self._awaiting_id[0]
+        await self._give_awaited_ids()
         planned = saving._plan(s)
         if planned is None:
             return
@@ -273,9 +273,34 @@ class AsyncDocumentSession:
         if error is not None:
             raise error
 
+    async def _give_awaited_ids(self) -> None:
+        """Give each entity still waiting for its HiLo id (``store``) its id, in store order,
+        as ``finalize_save`` gives storage-completed ones theirs: the state's id and the
+        entity's identity property."""
+        s = self.session
+        waiting = self._awaiting_id
+        while waiting:
+            state = waiting[0]
+            if self._still_waiting(state):
+                # In a worker thread: where the generator has no number left it reserves a
+                # range (one request), which must not wait on the loop.
+                document_id = await self._storage.call(
+                    s._store._next_id, s._database, state.entity, state.collection
+                )
+                # Evicted or cleared while the range was reserved: it needs the id no more.
+                if self._still_waiting(state):
+                    s._map.give_id(state, document_id)
+                    s._codec.set_identity(state.entity, document_id)
+            del waiting[0]
 
-class _RangeNeeded(Exception):
-    """A new entity's id needs a new HiLo range: a request, not made on the event loop."""
+    def _still_waiting(self, state: DocumentState) -> bool:
+        """Whether ``state`` is still tracked under its provisional id (not evicted, cleared
+        or forgotten by ``delete``, which forgets an id storage would complete)."""
+        return (
+            self.session._map.by_entity(state.entity) is state
+            and not state.deleted
+            and state.completed_by_storage
+        )
 
 
 class AsyncDocumentQuery(Generic[T]):

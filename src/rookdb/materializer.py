@@ -23,6 +23,7 @@ import orjson
 from rookdb._types import JsonDict
 from rookdb.serialization.encoding import MAX_DEPTH, check_depth, loads
 from rookdb.serialization.entities import BatchDecoder, EntityCodec, Extras
+from rookdb.serialization.json_models import BytesDecoder
 from rookdb.storage.records import DocumentRecord
 from rookdb.tracking.identity_map import IdentityMap
 from rookdb.tracking.state import DocumentState
@@ -37,7 +38,15 @@ __all__ = ["Materializer"]
 class Materializer:
     """Builds (and tracks) the entities of one session's stored documents."""
 
-    __slots__ = ("_codec", "_decoders", "_last_metadata", "_map", "_store", "_types")
+    __slots__ = (
+        "_codec",
+        "_decoders",
+        "_from_bytes",
+        "_last_metadata",
+        "_map",
+        "_store",
+        "_types",
+    )
 
     def __init__(
         self, store: DocumentStore, codec: EntityCodec, types: TypeRegistry, tracked: IdentityMap
@@ -50,11 +59,14 @@ class Materializer:
         self._last_metadata: JsonDict = {}
         # The batch decoder of each class asked for by name (``object_type``), registered.
         self._decoders: dict[type, BatchDecoder] = {}
+        # Of those, the pydantic models whose unknown fields the bytes tell (``json_models``).
+        self._from_bytes: dict[type, BytesDecoder | None] = {}
 
     def _decoder(self, cls: type) -> BatchDecoder:
         if cls is not dict:
             self._store.type_info(cls)  # registers it
         many = self._decoders[cls] = self._codec.batch_decoder(cls)
+        self._from_bytes[cls] = None if cls is dict else self._codec.bytes_decoder(cls)
         return many
 
     def decode(
@@ -66,6 +78,38 @@ class Materializer:
 
         A document deeper than rookdb writes is refused before it is decoded: the session could
         not write it back, nor walk it safely, so it is never tracked."""
+        if object_type is not None:
+            many = self._decoders.get(object_type)
+            if many is None:
+                many = self._decoder(object_type)
+            from_bytes = self._from_bytes[object_type]
+            if from_bytes is not None:
+                return self._decode_bytes(from_bytes, many, records)
+            return self._decode_each(records, many)
+        return self._decode_each(records, None)
+
+    def _decode_bytes(
+        self, from_bytes: BytesDecoder, many: BatchDecoder, records: Sequence[DocumentRecord]
+    ) -> tuple[list[Any], list[JsonDict], dict[int, Extras]]:
+        """``decode`` for a pydantic model of JSON-native fields (``json_models``): the
+        documents that path does not take whole are decoded the ordinary way, in one batch."""
+        entities, metadatas, misses = from_bytes.decode(records)
+        if not misses:
+            return entities, metadatas, {}
+        got, got_metadatas, held = self._decode_each([records[at] for at in misses], many)
+        extras = {}
+        for place, at in enumerate(misses):
+            entities[at] = got[place]
+            metadatas[at] = got_metadatas[place]
+            if place in held:
+                extras[at] = held[place]
+        return entities, metadatas, extras
+
+    def _decode_each(
+        self, records: Sequence[DocumentRecord], many: BatchDecoder | None
+    ) -> tuple[list[Any], list[JsonDict], dict[int, Extras]]:
+        """``decode`` from each document decoded into a dict: into entities of one class by
+        its batch decoder ``many``, or, when None, each of the class its metadata names."""
         bodies: list[JsonDict] = []
         metadatas: list[JsonDict] = []
         ids: list[str] = []
@@ -81,10 +125,7 @@ class Materializer:
             bodies.append(body)
             metadatas.append(metadata if type(metadata) is dict else {})
             ids.append(record.id)
-        if object_type is not None:
-            many = self._decoders.get(object_type)
-            if many is None:
-                many = self._decoder(object_type)
+        if many is not None:
             entities, extras = many(bodies, ids)
             return entities, metadatas, extras
         # Each document's own class: decoded in runs of documents of one class.

@@ -37,6 +37,7 @@ __all__ = [
     "layout_of",
     "live_dict",
     "nested_extras",
+    "object_converted",
     "projection_fields",
 ]
 
@@ -86,6 +87,7 @@ class Layout:
         "frozen",
         "has_dict",
         "kind",
+        "live_order",
         "new",
         "plain_setattr",
         "slots",
@@ -135,6 +137,9 @@ class Layout:
         # Classes whose __setattr__ is their own (frozen attrs classes refuse every write) are
         # built through object.__setattr__, as if by __init__.
         self.plain_setattr = getattr(cls, "__setattr__", None) is object.__setattr__
+        # The field names a dataclass's live __dict__ holds, in order, when it is then what
+        # ``fields`` gives (see ``_writer``); None for other classes.
+        self.live_order: tuple[str, ...] | None = None
         self.fields = self._writer()
         # Plain classes without slots adopt a decoded dict as their __dict__, and hand out
         # their live __dict__ to writers (who must copy it before changing it).
@@ -175,7 +180,12 @@ class Layout:
         if kind is Kind.DICT:
             return dict
         if kind is Kind.PYDANTIC:
-            return _pydantic_fields
+            # Only models open to extra fields keep any apart (``__pydantic_extra__``); the
+            # others' live __dict__ is their fields, read in C (orjson's callback for every
+            # nested model at every change check).
+            config = getattr(self.cls, "model_config", None)
+            opened = not isinstance(config, dict) or config.get("extra") == "allow"
+            return _pydantic_fields if opened else live_dict
         names = declared if kind is Kind.DATACLASS else slots
 
         def fields(obj: Any) -> JsonDict:
@@ -199,6 +209,7 @@ class Layout:
                 live: JsonDict = obj.__dict__
                 return live if tuple(live) == names else fields(obj)
 
+            self.live_order = names
             return dataclass_fields
         return fields
 
@@ -316,7 +327,7 @@ def _converter_for(hint: Any, in_model: bool = False) -> Callable[[Any], Any] | 
         return _container_converter(origin, args)
     if origin is dict:
         return _dict_converter(args)
-    if not isinstance(hint, type):
+    if not isinstance(hint, type) or hint is typing.Any:  # a class since Python 3.11
         return None
     decode = scalars.decoder_for(hint)
     if decode is not None:
@@ -357,7 +368,20 @@ def _converter_for(hint: Any, in_model: bool = False) -> Callable[[Any], Any] | 
         except (TypeError, ValueError, ArithmeticError, KeyError, AttributeError):
             return v
 
+    _OBJECT_CONVERTERS[to_object] = cls
     return to_object
+
+
+#: The converters ``_converter_for`` made for a field holding an object of a class, and that
+#: class (``object_converted``).
+_OBJECT_CONVERTERS: dict[Callable[[Any], Any], type] = {}
+
+
+def object_converted(convert: Callable[[Any], Any]) -> type | None:
+    """The class ``convert`` rebuilds a field's decoded dict into, when that is all it does (a
+    field typed by a class, not Optional, not a container of them); else None. A batch
+    decoder does that inline for classes built as-is (``Layout.adopts_as_is``)."""
+    return _OBJECT_CONVERTERS.get(convert)
 
 
 def _container_converter(origin: Any, args: tuple[Any, ...]) -> Callable[[Any], Any] | None:

@@ -12,7 +12,8 @@ The map keeps its own invariants; callers change it only through its methods:
   longer missing, and a state deleted in this session, or a delete-by-id, is replaced (its
   change vector is what the new object overwrites);
 - a delete-by-id makes its key read as missing at once;
-- ``rekey`` moves a state to its final id without ever leaving it under both keys.
+- ``rekey`` and ``give_id`` move a state to its final id without ever leaving it under both
+  keys (``give_id`` before a save, with ``track_new``'s rules for the key it takes).
 """
 
 from __future__ import annotations
@@ -124,27 +125,52 @@ class IdentityMap:
 
         Raises ``NonUniqueObjectError`` (changing nothing) when another object that is not
         deleted is tracked under the same id."""
-        key = state._key
         if state._id:
-            existing = self._by_key.get(key)
-            if existing is not None:
-                if not existing._deleted:
-                    raise NonUniqueObjectError(
-                        f"another object is already tracked as {state._id!r} in this session"
-                    )
-                # A new object replaces one deleted in this session: it overwrites that version.
-                self._untrack(existing)
-                state.replaces(existing)
-            elif self._deletes_by_id:
-                pending = self._deletes_by_id.pop(key, None)
-                if pending is not None:
-                    state.expect_change_vector(pending.expected_change_vector)
+            self._take_key(state)
         if expected_change_vector is not None:
             state.expect_change_vector(expected_change_vector)
         self._by_object[id(state._entity)] = state
         if not state.completed_by_storage:
-            self._by_key[key] = state
-            self._missing.discard(key)
+            self._by_key[state._key] = state
+            self._missing.discard(state._key)
+
+    def give_id(self, state: DocumentState, document_id: str) -> None:
+        """Give a new state tracked under an id storage would complete (``employees/``: the
+        async session's entity waiting for its HiLo id) its final id, taking over what the
+        session knew of that id as ``track_new`` does.
+
+        Raises ``NonUniqueObjectError`` (changing nothing) when another object that is not
+        deleted is tracked under ``document_id``."""
+        provisional, expected = state._id, state._expected_change_vector
+        state._set_id(document_id)
+        try:
+            self._take_key(state)
+        except NonUniqueObjectError:
+            state._set_id(provisional)
+            raise
+        if expected is not None:  # given to store(): it wins over a replaced delete's
+            state.expect_change_vector(expected)
+        self._by_key[state._key] = state
+        self._missing.discard(state._key)
+
+    def _take_key(self, state: DocumentState) -> None:
+        """Before a new state is keyed: refuse a key a live object holds; take over a state
+        deleted in this session under it, or a delete-by-id of it (their versions are what the
+        new object overwrites)."""
+        key = state._key
+        existing = self._by_key.get(key)
+        if existing is not None:
+            if not existing._deleted:
+                raise NonUniqueObjectError(
+                    f"another object is already tracked as {state._id!r} in this session"
+                )
+            # A new object replaces one deleted in this session: it overwrites that version.
+            self._untrack(existing)
+            state.replaces(existing)
+        elif self._deletes_by_id:
+            pending = self._deletes_by_id.pop(key, None)
+            if pending is not None:
+                state.expect_change_vector(pending.expected_change_vector)
 
     def rekey(self, state: DocumentState, document_id: str) -> None:
         """Give a state its final id (after storage completed it)."""

@@ -218,7 +218,7 @@ class DocumentState:
         self._ignore_changes = True
 
     def _set_id(self, document_id: str) -> None:
-        # Only IdentityMap.rekey calls this: the map is keyed by the id.
+        # Only IdentityMap (rekey, give_id) calls this: the map is keyed by the id.
         self._id = document_id
         self._key = document_id.lower()
 

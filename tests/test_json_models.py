@@ -1,0 +1,311 @@
+"""A loaded pydantic model is the model validation of its decoded document, unknown fields kept.
+
+Models whose fields are all JSON-native (str, int, float, bool, None, lists, nested models of
+the same kind) are validated without rookdb's converter walk, their unknown fields found by
+counting the keys of the stored bytes (``serialization.json_models``); every other model, and
+every document such a model cannot take whole (fields it does not declare, at any level; a
+stored identity field; an escape; ``@metadata`` not last), takes the decoded-dict path.
+Whichever path a document takes, the entity must be the same: these tests compare each load
+with ``model_validate`` of the decoded document, values, their types, ``model_fields_set`` and
+extras included, and check that nothing is lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pydantic
+import pytest
+
+from rookdb import DocumentStore, DocumentValidationError, SerializationError
+from rookdb.serialization import json_models
+from rookdb.storage.records import DocumentRecord, PutCommand
+
+
+class Spot(pydantic.BaseModel):
+    city: str
+    zip: str = ""
+
+
+class Member(pydantic.BaseModel):
+    name: str
+    age: int
+    score: float
+    active: bool
+    tags: list[str]
+    spot: Spot
+    stops: list[Spot] = []
+    note: str | None = None
+    id: str | None = None
+
+
+class Loose(pydantic.BaseModel):
+    """Free-form fields: read from decoded dicts."""
+
+    name: str
+    extra: dict[str, Any] = {}
+    anything: Any = None
+    id: str | None = None
+
+
+class Frozen(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(frozen=True, extra="forbid")
+
+    name: str
+    Id: str | None = None
+
+
+class Open(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(extra="allow")
+
+    name: str
+
+
+class Checked(pydantic.BaseModel):
+    n: int
+
+    @pydantic.field_validator("n")
+    @classmethod
+    def positive(cls, v: int) -> int:
+        if v < 0:
+            raise ValueError("must not be negative")
+        return v
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[DocumentStore]:
+    store = DocumentStore(urls=f"sqlite:///{tmp_path}/data", database="db").initialize()
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _put_raw(store: DocumentStore, document_id: str, data: bytes, collection: str) -> None:
+    """Bytes as another client could have written them (rookdb writes ``@metadata`` last)."""
+    store._storage(store.database).apply([PutCommand(document_id, collection, data)])
+
+
+def _raw(store: DocumentStore, document_id: str) -> dict[str, Any]:
+    with store.open_session() as session:
+        raw: dict[str, Any] = session.load(document_id, dict)
+        return raw
+
+
+def _same(a: Any, b: Any) -> None:
+    """``a`` and ``b`` are equal models, with values of the same types, the same fields set and
+    the same extras, at every level."""
+    assert type(a) is type(b)
+    if isinstance(a, pydantic.BaseModel):
+        assert list(a.__dict__) == list(b.__dict__)
+        assert a.model_fields_set == b.model_fields_set
+        assert a.__pydantic_extra__ == b.__pydantic_extra__
+        assert a.__pydantic_private__ == b.__pydantic_private__
+        for key, value in a.__dict__.items():
+            _same(value, b.__dict__[key])
+    elif isinstance(a, list):
+        assert len(a) == len(b)
+        for x, y in zip(a, b, strict=True):
+            _same(x, y)
+    elif isinstance(a, dict):
+        assert list(a) == list(b)
+        for key, value in a.items():
+            _same(value, b[key])
+    else:
+        assert a == b
+
+
+def _fills_defaults(body: dict[str, Any]) -> bool:
+    """Whether loading ``body`` gives the model fields it lacks: a change (new fields)."""
+    return bool(set(Member.model_fields) - {"id"} - set(body))
+
+
+BODIES: list[dict[str, Any]] = [
+    {
+        "name": "Ann",
+        "age": 31,
+        "score": 2.5,
+        "active": True,
+        "tags": ["a", "b"],
+        "spot": {"city": "Oslo", "zip": "0150"},
+    },
+    {  # a float field stored as an integer, an int field as 7.0, defaults left out
+        "name": "Bo",
+        "age": 7.0,
+        "score": 3,
+        "active": False,
+        "tags": [],
+        "spot": {"city": "Lima", "zip": ""},
+    },
+    {  # every optional field, nested lists and free-form values, non-ASCII text
+        "name": "Çé 🐍",
+        "age": -1,
+        "score": 1e300,
+        "active": True,
+        "tags": ["x"],
+        "spot": {"city": "Kyoto", "zip": "1"},
+        "stops": [{"city": "A", "zip": ""}, {"city": "B", "zip": "2"}],
+        "note": None,
+    },
+]
+
+
+@pytest.mark.parametrize("body", BODIES, ids=["plain", "coerced", "full"])
+def test_a_loaded_model_is_the_validation_of_its_document(
+    sqlite_store: DocumentStore, body: dict[str, Any]
+) -> None:
+    with sqlite_store.open_session() as session:
+        session.store(dict(body), "members/1")
+        session.save_changes()
+    expected = Member.model_validate({**body, "id": "members/1"})
+    with sqlite_store.open_session() as session:
+        one = session.load("members/1", Member)
+        _same(one, expected)
+        assert session.advanced.has_changes is _fills_defaults(body)
+    with sqlite_store.open_session() as session:  # the same through a batch
+        many = session.load(["members/1", "members/2"], Member)
+        _same(many["members/1"], expected)
+        assert session.advanced.has_changes is _fills_defaults(body)
+
+
+def test_the_bench_models_are_read_from_bytes() -> None:
+    """The fast path is taken where it can be: models of JSON-native fields only."""
+    assert json_models.eligible(Member) and json_models.eligible(Frozen)
+    assert not json_models.eligible(Loose)  # objects that are no model's: keys not counted
+    assert not json_models.eligible(Open)  # extras must land in __pydantic_extra__
+    assert not json_models.eligible(Checked)  # a validator of its own
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        # @metadata first: the decoded-dict path
+        b'{"@metadata":{"@collection":"Members"},"name":"N","age":1,"score":1.5,"active":true,'
+        b'"tags":[],"spot":{"city":"C"}}',
+        # an escaped key: never taken from the bytes
+        b'{"name":"N","age":1,"score":1.5,"active":true,"tags":[],"spot":{"city":"C"},'
+        b'"\\u006eote":"x","@metadata":{"@collection":"Members"}}',
+        # whitespace, as other clients write it
+        b'{ "name" : "N", "age" : 1, "score" : 1.5, "active" : true, "tags" : [ ],\n'
+        b' "spot" : { "city" : "C" } , "@metadata" : { "@collection" : "Members" } }',
+        # no @metadata at all
+        b'{"name":"N","age":1,"score":1.5,"active":true,"tags":[],"spot":{"city":"C"}}',
+    ],
+    ids=["metadata-first", "escaped-key", "whitespace", "no-metadata"],
+)
+def test_documents_other_clients_wrote_load_the_same(
+    sqlite_store: DocumentStore, data: bytes
+) -> None:
+    _put_raw(sqlite_store, "members/1", data, "Members")
+    body = orjson.loads(data)
+    metadata = body.pop("@metadata", {})
+    with sqlite_store.open_session() as session:
+        member = session.load("members/1", Member)
+        _same(member, Member.model_validate({**body, "id": "members/1"}))
+        assert session.advanced.get_metadata_for(member).get("@collection") == metadata.get(
+            "@collection"
+        )
+        # The fields the document lacks take their defaults: new fields (schema evolution);
+        # a document without metadata gets it.
+        changes = {c.field_name for c in session.advanced.what_changed()["members/1"]}
+        assert changes - {"@metadata"} == {"stops", "note", "zip"} - set(body)
+
+
+def test_unknown_fields_at_any_level_and_a_stored_id_are_kept(sqlite_store: DocumentStore) -> None:
+    body = {
+        "name": "N",
+        "age": 1,
+        "score": 1.5,
+        "active": True,
+        "tags": [],
+        "spot": {"city": "C", "zip": "", "planet": "Earth"},
+        "stops": [{"city": "D", "zip": "", "pier": 3}],
+        "legacy": {"kept": [1]},
+        "note": None,
+        "id": "the id it had",
+    }
+    with sqlite_store.open_session() as session:
+        session.store(dict(body), "members/1")
+        session.store({"name": "F", "added_later": 1}, "frozens/1")
+        session.save_changes()
+    with sqlite_store.open_session() as session:
+        member = session.load("members/1", Member)
+        assert member.id == "members/1" and member.spot.city == "C"
+        frozen = session.load("frozens/1", Frozen)
+        assert (frozen.name, frozen.Id) == ("F", "frozens/1")
+        assert session.advanced.has_changes is False
+        member.name = "M"
+        session.save_changes()
+    assert _raw(sqlite_store, "members/1") == {**body, "name": "M"}
+    assert _raw(sqlite_store, "frozens/1") == {"name": "F", "added_later": 1}
+
+
+def test_a_document_that_does_not_validate_names_its_field(sqlite_store: DocumentStore) -> None:
+    good = {"name": "N", "age": 1, "score": 1.5, "active": True, "tags": [], "spot": {"city": "C"}}
+    with sqlite_store.open_session() as session:
+        session.store(dict(good), "members/1")
+        session.store({**good, "spot": {"city": 5}}, "members/2")
+        session.save_changes()
+    with sqlite_store.open_session() as session:
+        with pytest.raises(DocumentValidationError) as caught:
+            session.load(["members/1", "members/2"], Member)
+        assert caught.value.document_id == "members/2"
+        assert "spot.city" in [path for path, _ in caught.value.errors]
+        assert session.advanced.has_changes is False  # nothing of the batch was tracked
+        assert session.load("members/1", Member).name == "N"
+
+
+def test_a_document_nested_too_deep_is_refused(sqlite_store: DocumentStore) -> None:
+    deep: Any = 1
+    for _ in range(200):
+        deep = {"a": deep}
+    good = {"name": "N", "age": 1, "score": 1.5, "active": True, "tags": [], "spot": {"city": "C"}}
+    data = orjson.dumps({**good, "anything": deep, "@metadata": {"@collection": "Members"}})
+    storage = sqlite_store._storage(sqlite_store.database)
+    command = PutCommand.prechecked("members/1", "Members", data, None)  # as another client
+    storage.apply([command])
+    with sqlite_store.open_session() as session, pytest.raises(SerializationError):
+        session.load("members/1", Member)
+
+
+def test_models_with_free_form_fields_load_the_same(sqlite_store: DocumentStore) -> None:
+    body = {"name": "L", "extra": {"k": [1, 2.5, None, {"deep": True}]}, "anything": {"a": [1]}}
+    with sqlite_store.open_session() as session:
+        session.store(dict(body), "looses/1")
+        session.save_changes()
+    with sqlite_store.open_session() as session:
+        loose = session.load("looses/1", Loose)
+        _same(loose, Loose.model_validate({**body, "id": "looses/1"}))
+        assert session.advanced.has_changes is False
+
+
+def test_the_bytes_say_which_documents_the_model_takes_whole() -> None:
+    """``BytesDecoder`` takes a document rookdb wrote, and leaves every other (to the
+    decoded-dict path) rather than lose or guess anything."""
+    good = b'{"name":"N","age":1,"score":1.5,"active":true,"tags":["t"],"spot":{"city":"C"}'
+    metadata = b',"@metadata":{"@collection":"Members","@flags":{"a":[1]}}}'
+    others = [
+        good + b',"planet":"X"' + metadata,  # unknown, top level
+        good.replace(b'"city":"C"', b'"city":"C","pier":3') + metadata,  # unknown, nested
+        good + b',"id":"other"' + metadata,  # a stored identity field
+        good.replace(b'"N"', b'"N\\\\"') + metadata,  # an escape (a name ending in a backslash)
+        b'{"@metadata":{},' + good[1:] + b"}",  # metadata first
+        good.replace(b'"age":1', b'"age":"old"') + metadata,  # does not validate
+        good + b',"@metadata":{"x":1},"more":1}',  # a nested-looking end that is not last
+    ]
+    records = [
+        DocumentRecord(f"members/{i}", data, "cv", "lm", "Members")
+        for i, data in enumerate([good + metadata, *others, good + metadata])
+    ]
+    decoder = json_models.BytesDecoder(Member, "id")
+    entities, metadatas, misses = decoder.decode(records)
+    assert misses == list(range(1, len(others) + 1))
+    for at in (0, len(records) - 1):
+        _same(
+            entities[at],
+            Member.model_validate({**orjson.loads(good + b"}"), "id": f"members/{at}"}),
+        )
+        assert metadatas[at] == {"@collection": "Members", "@flags": {"a": [1]}}
