@@ -2,6 +2,10 @@
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
+# make test runs pytest in parallel (pytest-xdist) on every core: one worker process each.
+# worksteal: a worker that runs out of tests takes some from the other's queue (tests take from
+# a millisecond to minutes). `make test PARALLEL=` runs in one process.
+PARALLEL ?= -n auto --dist worksteal
 
 .PHONY: demo test test-full check docs bench bench-async bench-server bench-bulk clean
 
@@ -30,14 +34,14 @@ test: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
-	$(BIN)/pytest
+	$(BIN)/pytest $(PARALLEL)
 
 ## make test-full: as make test, with the full counts of the reliability suite (SPEC §11).
 test-full: $(VENV)/.installed-dev
 	$(BIN)/ruff check src tests bench tools
 	$(BIN)/ruff format --check src tests bench tools
 	$(BIN)/mypy
-	ROOKDB_FULL=1 $(BIN)/pytest
+	ROOKDB_FULL=1 $(BIN)/pytest $(PARALLEL)
 
 ## make check: lint and types only.
 check: $(VENV)/.installed-dev

@@ -49,13 +49,27 @@ def in_tmp_dir(tmp_path: os.PathLike[str]) -> Iterator[None]:
 
 # -- reliability figures (SPEC §11): tests record them, the run prints them at the end --------
 
+#: The key of a figure in a test report's ``user_properties``. A report carries them to the
+#: process that prints the summary: under pytest-xdist (``make test``) the tests run in worker
+#: processes, and a list of figures kept in a worker would never reach the controller's summary.
+_FIGURE = "rookdb_reliability_figure"
 _FIGURES: list[str] = []
 
 
 @pytest.fixture
-def report() -> Callable[[str], None]:
+def report(request: pytest.FixtureRequest) -> Callable[[str], None]:
     """Record one line of reliability figures for the end-of-run summary."""
-    return _FIGURES.append
+
+    def record(line: str) -> None:
+        request.node.user_properties.append((_FIGURE, line))
+
+    return record
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # The teardown report holds every property the test recorded (setup and call too), once.
+    if report.when == "teardown":
+        _FIGURES.extend(str(value) for key, value in report.user_properties if key == _FIGURE)
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

@@ -234,6 +234,12 @@ def test_the_shipped_suite_passes_on_a_backend_registered_through_the_public_api
             *("-p", "rookdb.testing", "-p", "wrapped_backend"),
             *("--pyargs", "rookdb.testing.suite"),
             *("--rookdb-url", f"wrapped://sqlite:///{tmp_path / 'data'}"),
+            # The tests on the backend (their id names it: wrapped), in sync mode: the async
+            # mode's sessions call the same Storage methods (from threads: a backend without
+            # async I/O of its own, as this one, is not run natively), and the async session's
+            # code runs on every built-in backend already; the suite's tests of no backend
+            # (parsers, encoders) run in rookdb's own run and would test nothing more here.
+            *("-k", "wrapped and not async"),
         ],
         cwd=project,  # a project of its own: not rookdb's configuration, conftest or tests/
         env=env,

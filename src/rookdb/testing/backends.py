@@ -146,9 +146,10 @@ def serve_on(name: str, tmp: Path) -> Iterator[str]:
 
 
 class _TestServer:
-    """One ``rookdb serve`` process (SQLite files in a temporary directory) for the whole test
-    run, on a free loopback port, started by the first test that needs it and stopped at exit.
-    Tests run one at a time, so each test's clean-up deletes every database it made. It
+    """One ``rookdb serve`` process (SQLite files in a temporary directory) for the pytest
+    process (the run, or one worker of a parallel run: each has its own), on a free loopback
+    port, started by the first test that needs it and stopped at exit. A pytest process runs
+    its tests one at a time, so each test's clean-up deletes every database it made. It
     creates databases on first use for every client (``--create-databases``), so that tests
     speaking the protocol by hand need not create them (rookdb's client does so anyway)."""
 

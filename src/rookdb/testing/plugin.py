@@ -21,7 +21,8 @@ PostgreSQL tests use ``$ROOKDB_TEST_POSTGRES_URL`` (default the local server), i
 their own that are dropped after each test. Where PostgreSQL does not answer they are skipped
 with a message saying how to enable them, except under ``CI=true``, where that is a failure:
 CI must not pass by skipping a backend. ``http`` tests run against one ``rookdb serve`` process
-for the whole run (started on first use, on a free loopback port, over SQLite files).
+for each pytest process (started on first use, on a free loopback port, over SQLite files): one
+for the run, or one for each worker of a parallel run (pytest-xdist).
 """
 
 from __future__ import annotations
