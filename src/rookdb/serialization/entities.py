@@ -423,7 +423,8 @@ class EntityCodec:
         # Nested objects of classes built as-is (a new instance adopting the decoded dict),
         # made inline by the paths that adopt: one Python call fewer per nested object.
         inline_objects: tuple[tuple[str, type, Callable[[type], Any]], ...] = ()
-        if adopts or adopts_dataclass:
+        adopting = adopts or adopts_dataclass  # the decoded dict becomes the entity's __dict__
+        if adopting:
             held_objects = []
             for field, conv in converters:
                 target = object_converted(conv)
@@ -450,7 +451,7 @@ class EntityCodec:
                     stored = body.get(name, document_id)
                     if id_in_body:
                         body[name] = document_id
-                    if adopts:
+                    if adopting:
                         for field, target, make in inline_objects:
                             value = body.get(field)
                             if type(value) is dict:
@@ -460,27 +461,18 @@ class EntityCodec:
                         for field, conv in converters:
                             if field in body:
                                 body[field] = conv(body[field])
-                        if inline:  # the common case, inline
+                        if adopts_dataclass:
+                            entity = new(known)
+                            entity.__dict__ = body
+                            for field, make in defaults:
+                                if field not in body:
+                                    body[field] = document_id if field == name else make(entity)
+                            body[name] = document_id
+                        elif inline:  # the common case, inline
                             entity = new(known)
                             entity.__dict__ = body
                         else:
                             entity = adopt(layout, known, body)
-                    elif adopts_dataclass:
-                        for field, target, make in inline_objects:
-                            value = body.get(field)
-                            if type(value) is dict:
-                                nested_object = make(target)
-                                nested_object.__dict__ = value
-                                body[field] = nested_object
-                        for field, conv in converters:
-                            if field in body:
-                                body[field] = conv(body[field])
-                        entity = new(known)
-                        entity.__dict__ = body
-                        for field, make in defaults:
-                            if field not in body:
-                                body[field] = document_id if field == name else make(entity)
-                        body[name] = document_id
                     else:
                         entity = build(known, body, extras)
                         if setter is not None:
