@@ -214,3 +214,32 @@ def test_session_events_stay_in_their_session(store: DocumentStore) -> None:
         session.store(Employee("B"), "employees/2")
         session.save_changes()
     assert seen == ["employees/1"]
+
+
+def test_a_session_dropped_without_close_is_freed_at_once(tmp_path: Path) -> None:
+    """A session holds no reference cycle (``advanced`` is a view made on each access), so one
+    dropped without ``close()`` is freed by its last reference going, with its identity map,
+    not at the garbage collector's next full collection (issue 18: an unclosed session's
+    entities were GC work for every collection until then)."""
+    import gc
+    import weakref
+
+    with DocumentStore(urls=f"sqlite:///{tmp_path}", database="d") as store:
+        with store.open_session() as session:
+            session.store(Employee("Ada"), "employees/1")
+            session.save_changes()
+        was_enabled = gc.isenabled()
+        gc.disable()  # only reference counting may free it
+        try:
+            session = store.open_session()
+            employee = session.load("employees/1", Employee)
+            session.advanced.max_number_of_requests_per_session = 99  # the session's setting
+            assert session.advanced.max_number_of_requests_per_session == 99
+            assert session.advanced.what_changed() == {}
+            gone = weakref.ref(session)
+            del session
+            assert gone() is None
+            assert employee.first_name == "Ada"  # the user's objects stay theirs
+        finally:
+            if was_enabled:
+                gc.enable()

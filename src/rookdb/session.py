@@ -111,7 +111,6 @@ class DocumentSession(SessionQueries, EventRegistration):
                 else OptimisticConcurrencyMode.NONE
             )
         self._concurrency_mode: OptimisticConcurrencyMode = mode
-        self._advanced = Advanced(self, self._map)
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -151,7 +150,11 @@ class DocumentSession(SessionQueries, EventRegistration):
 
     @property
     def advanced(self) -> Advanced:
-        return self._advanced
+        """The session's ``advanced`` operations. A new view each time: it keeps no state of
+        its own (its settings are the session's), and the session holding none means no
+        reference cycle, so a session dropped without ``close()`` is freed at once with its
+        identity map rather than at the garbage collector's next full collection."""
+        return Advanced(self, self._map)
 
     @property
     def database(self) -> str:
