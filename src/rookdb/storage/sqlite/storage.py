@@ -513,7 +513,7 @@ class SqliteStorage(RelationalStorage):
         suffix = f"-{self._database_id}"
         datas = stripped_all([c.data for c in puts])  # a put's body never brings its own
         rows = [
-            (c.id.lower(), c.id, c.collection, at, f"A:{at}{suffix}", now, data.decode())
+            (document_key(c.id), c.id, c.collection, at, f"A:{at}{suffix}", now, data.decode())
             for at, c, data in zip(itertools.count(etag + 1), puts, datas)
         ]
         conn.executemany(_UPSERT, rows)
