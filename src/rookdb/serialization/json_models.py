@@ -37,7 +37,7 @@ against 3.4 µs for the bench's document.)
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import orjson
 
@@ -45,10 +45,19 @@ from rookdb._types import JsonDict
 from rookdb.serialization import models
 from rookdb.serialization.encoding import MAX_DEPTH
 
-if TYPE_CHECKING:
-    from rookdb.storage.records import DocumentRecord
+__all__ = ["BytesDecoder", "Stored", "eligible"]
 
-__all__ = ["BytesDecoder", "eligible"]
+
+class Stored(Protocol):
+    """What ``BytesDecoder.decode`` reads of a stored document (storage's ``DocumentRecord``
+    is one): serialization stays below storage (SPEC §9), so it names only these two."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def data(self) -> bytes: ...
+
 
 # Core schema types whose validation of JSON text and of its decoded dict agree, and which
 # hold no JSON object of their own (every key of a document is then a field of a model).
@@ -204,9 +213,7 @@ class BytesDecoder:
         count = self._suffixes[suffix] = suffix.count(b'":')
         return count
 
-    def decode(
-        self, records: Sequence[DocumentRecord]
-    ) -> tuple[list[Any], list[JsonDict], list[int]]:
+    def decode(self, records: Sequence[Stored]) -> tuple[list[Any], list[JsonDict], list[int]]:
         """The entities and metadata of ``records``, in order, and the positions of those this
         path does not take whole (their entity and metadata are None: the decoded-dict path
         reads them). Per document: ``orjson.loads``, ``validate_python`` and ``_keys``."""
