@@ -155,9 +155,8 @@ def check_depth(data: bytes, document_id: str | None = None) -> None:
 
 
 def may_hide_invalid_values(data: bytes) -> bool:
-    """True when ``data`` might stand for a NaN/infinity or an integer outside 64 bits.
-    (``may_hold_long_integers`` inline: this runs once per document a save writes.)"""
-    return b"null" in data or _NINETEEN_DIGITS in data.translate(_DIGITS_TO_ZERO)
+    """True when ``data`` might stand for a NaN/infinity or an integer outside 64 bits."""
+    return b"null" in data or may_hold_long_integers(data)
 
 
 def may_hold_long_integers(data: bytes) -> bool:

@@ -113,7 +113,7 @@ class Patching:
                 assert isinstance(command, PutCommand)
                 document_id = command.id
                 if document_id and document_id[-1] not in "/|":
-                    written[document_id.lower()] = command  # (document_key, inline)
+                    written[document_key(document_id)] = command
                 self._puts += 1
                 self._yielded += 1
                 yield command

@@ -693,7 +693,7 @@ class _Span(NamedTuple):
 def _spans(batch: Sequence[Command], ids: list[str]) -> Iterator[_Span]:
     """Runs of consecutive commands on distinct keys: inside a run the order of commands does
     not matter, so each kind of command is one statement; a key seen again starts a new run."""
-    keys = [i.lower() for i in ids]  # (document_key, inline: once per command)
+    keys = list(map(document_key, ids))
     if len(set(keys)) == len(keys) and not any(
         issubclass(kind, ATTACHMENT_COMMANDS) for kind in {*map(type, batch)}
     ):

@@ -105,10 +105,8 @@ _get_result: Callable[[Any], GetResult] = functools.partial(tuple.__new__, GetRe
 
 
 def _row_key(row: Any) -> str:
-    """The key of a row of ``Statements.select``, whose first column is the id: its
-    ``document_key``, inline (a sort calls this once per row)."""
-    key: str = row[0].lower()
-    return key
+    """The key of a row of ``Statements.select``, whose first column is the id."""
+    return document_key(row[0])
 
 
 #: The ``meta`` row holding the client configuration and its etag.
