@@ -146,7 +146,7 @@ class SessionQueries:
         track = tracking and not self._no_tracking
         records = result.records
         if self._no_tracking or self._map.knows_none(
-            {record.id.lower(): None for record in records}  # their keys (``document_key``)
+            {document_key(record.id): None for record in records}
         ):  # the common case, a new session's query: one batch, no test per document
             entities = self._materialize_many(records, object_type, track)
         else:

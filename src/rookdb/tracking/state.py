@@ -165,18 +165,15 @@ class DocumentState:
         last_modified: str | None,
     ) -> None:
         """Record what storage now holds of this document: ``data`` at ``change_vector``.
-        The one place this is written, for ``reloaded`` and others (``saved`` has it inline)."""
+        The one place this is written, for ``saved`` and ``reloaded``."""
         self._snapshot = data
         self._change_vector = change_vector
         self._last_modified = last_modified
 
     def saved(self, data: bytes, change_vector: str | None, last_modified: str | None) -> None:
         """A save wrote ``data``: it is what storage holds, and the change vector the save
-        checked (``expect_change_vector``) has served. (``synced``'s three writes, inline: this
-        runs once per document every save writes.)"""
-        self._snapshot = data
-        self._change_vector = change_vector
-        self._last_modified = last_modified
+        checked (``expect_change_vector``) has served."""
+        self.synced(data, change_vector, last_modified)
         self._expected_change_vector = None
 
     def reloaded(
