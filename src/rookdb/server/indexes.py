@@ -102,9 +102,16 @@ _PAGE = 1024
 _GLUED_PAGE = re.compile(r"(?:^|&)pageSize(\d+)\s*(?:&|$)")
 
 
-async def put_indexes(server: _Server, request: Request) -> Response:
+def _administered(server: _Server, request: Request) -> str:
+    """The database of an index-administration request, once its caller may change indexes
+    there (write and admin rights)."""
     name = server.database(request, write=True)
     server.allow(request, name, write=True, admin=True)
+    return name
+
+
+async def put_indexes(server: _Server, request: Request) -> Response:
+    name = _administered(server, request)
     body = await server.body(request)
     given = body.get("Indexes") if type(body) is dict else None
     if type(given) is not list or not given:
@@ -150,8 +157,7 @@ async def indexes(server: _Server, request: Request) -> Response:
             return json_response({"Results": names})
         found = await run_in_threadpool(storage.get_indexes, start, size)
         return json_response({"Results": [_definition_json(d) for d in found]})
-    name = server.database(request, write=True)
-    server.allow(request, name, write=True, admin=True)
+    name = _administered(server, request)
     storage = server.backend.database(name)
     if method == "DELETE":
         await run_in_threadpool(storage.delete_index, _name(request))
@@ -173,8 +179,7 @@ async def set_index_priority(server: _Server, request: Request) -> Response:
 
 
 async def _set_options(server: _Server, request: Request, field: str) -> Response:
-    name = server.database(request, write=True)
-    server.allow(request, name, write=True, admin=True)
+    name = _administered(server, request)
     body = await server.body(request)
     names = body.get("IndexNames") if type(body) is dict else None
     value = body.get(field) if type(body) is dict else None
@@ -225,8 +230,7 @@ async def start_indexing(server: _Server, request: Request) -> Response:
 
 
 async def _running(server: _Server, request: Request, running: bool) -> Response:
-    name = server.database(request, write=True)
-    server.allow(request, name, write=True, admin=True)
+    name = _administered(server, request)
     index = request.query_params.get("name") or None
     storage = server.backend.database(name)
     await run_in_threadpool(storage.set_indexing_running, running, index)
@@ -242,8 +246,7 @@ async def enable_index(server: _Server, request: Request) -> Response:
 
 
 async def _enabled(server: _Server, request: Request, enabled: bool) -> Response:
-    name = server.database(request, write=True)
-    server.allow(request, name, write=True, admin=True)
+    name = _administered(server, request)
     storage = server.backend.database(name)
     await run_in_threadpool(storage.set_index_enabled, _name(request), enabled)
     return Response(status_code=204)
