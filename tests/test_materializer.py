@@ -6,6 +6,8 @@ document holds (its unknown fields, its class, a bad id among many) must stay th
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 from typing import Any
 
 import pydantic
@@ -43,6 +45,83 @@ class Cat:
 class Dog:
     def __init__(self, name: str) -> None:
         self.name = name
+
+
+class Spot:
+    def __init__(self, city: str) -> None:
+        self.city = city
+
+
+class Walker:
+    def __init__(self, name: str, spot: Spot) -> None:
+        self.name, self.spot = name, spot
+
+
+class Slotted:
+    __slots__ = ("name",)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+@dataclasses.dataclass
+class Ranked:
+    name: str
+    rank: int = 3
+    Id: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Frozen:
+    name: str
+
+
+class Dated(pydantic.BaseModel):
+    name: str
+    when: dt.datetime | None = None
+
+
+class Strict(pydantic.BaseModel):
+    name: str
+
+
+@pytest.mark.parametrize("cls", [Walker, Slotted, Ranked, Frozen, Dated, Strict, Person, dict])
+def test_a_document_loaded_alone_is_built_as_in_a_batch(store: DocumentStore, cls: type) -> None:
+    # ``load(id)`` builds its entity with the class's one-document decoder, a batch with the
+    # batch decoder: the same entity, the same unknown fields kept and written back.
+    document = {
+        "name": "n",
+        "spot": {"city": "Oslo", "zone": 4},
+        "place": {"city": "Lima"},
+        "Id": "stale",
+        "extra": [1, {"x": 2}],
+    }
+    with store.open_session() as session:
+        for i in (1, 2):
+            session.store(dict(document), f"things/{i}")
+        session.save_changes()
+    with store.open_session() as session:
+        alone = session.load("things/1", cls)
+        (batched,) = session.load(["things/2"], cls).values()
+        assert type(alone) is type(batched)
+        if cls is not dict:
+            metadata = [
+                {k: v for k, v in session.advanced.get_metadata_for(e).items() if k != "@id"}
+                for e in (alone, batched)
+            ]
+            assert metadata[0].pop("@change-vector") != metadata[1].pop("@change-vector")
+            assert metadata[0] == metadata[1]
+        changes = [session.advanced.what_changed_for(e) for e in (alone, batched)]
+        assert repr(changes[0]).replace("things/1", "things/2") == repr(changes[1])
+        for entity in (alone, batched):
+            if cls is dict:
+                entity["name"] = "m"
+            elif cls is not Frozen:
+                object.__setattr__(entity, "name", "m")
+        session.save_changes()
+    with store.open_session() as session:
+        raw = session.load(["things/1", "things/2"], dict)
+    assert raw["things/1"] == raw["things/2"]
 
 
 def test_unknown_nested_fields_stay_with_their_own_document(store: DocumentStore) -> None:

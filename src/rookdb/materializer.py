@@ -22,7 +22,7 @@ import orjson
 
 from rookdb._types import JsonDict
 from rookdb.serialization.encoding import MAX_DEPTH, check_depth, loads
-from rookdb.serialization.entities import BatchDecoder, EntityCodec, Extras
+from rookdb.serialization.entities import BatchDecoder, EntityCodec, Extras, OneDecoder
 from rookdb.serialization.json_models import BytesDecoder
 from rookdb.storage.records import DocumentRecord
 from rookdb.tracking.identity_map import IdentityMap
@@ -44,6 +44,7 @@ class Materializer:
         "_from_bytes",
         "_last_metadata",
         "_map",
+        "_ones",
         "_store",
         "_types",
     )
@@ -61,12 +62,15 @@ class Materializer:
         self._decoders: dict[type, BatchDecoder] = {}
         # Of those, the pydantic models whose unknown fields the bytes tell (``json_models``).
         self._from_bytes: dict[type, BytesDecoder | None] = {}
+        # Of those, the one-document decoder (``materialize_one``) and the bytes decoder.
+        self._ones: dict[type, tuple[OneDecoder, BytesDecoder | None]] = {}
 
     def _decoder(self, cls: type) -> BatchDecoder:
         if cls is not dict:
             self._store.type_info(cls)  # registers it
         many = self._decoders[cls] = self._codec.batch_decoder(cls)
-        self._from_bytes[cls] = None if cls is dict else self._codec.bytes_decoder(cls)
+        from_bytes = self._from_bytes[cls] = None if cls is dict else self._codec.bytes_decoder(cls)
+        self._ones[cls] = (self._codec.one_decoder(cls), from_bytes)
         return many
 
     def decode(
@@ -148,27 +152,51 @@ class Materializer:
     def materialize_one(
         self, record: DocumentRecord, object_type: type[Any] | None, track: bool
     ) -> Any:
-        """``materialize`` of one record (``load(id)``, the most common read): the same parse
-        and per-class decoder (``decode``), tracked without the batch's zip, list and two dict
-        comprehensions, which made a ``load(id)`` slower than before batches (issue 18)."""
-        (entity,), (metadata,), extras = self.decode((record,), object_type)
-        if track:
-            last = self._last_metadata
-            if metadata != last:
-                self._last_metadata = last = metadata
-            self._map.track_loaded(
-                DocumentState(
-                    entity,
-                    record.id,
-                    record.collection,
-                    last,
-                    record.data,
-                    record.change_vector,
-                    record.last_modified,
-                    extras.get(0),
-                    True,
-                )
+        """``materialize`` of one record (``load(id)``, the most common read): the same
+        parse, by the class's one-document decoders (``EntityCodec.one_decoder``,
+        ``BytesDecoder.read``) instead of its batch decoders, tracked without the batch's
+        lists (issue 18: each Python call is about a twentieth of the floor's whole load)."""
+        ones = self._ones.get(object_type) if object_type is not None else None
+        if ones is None and object_type is not None:
+            self._decoder(object_type)
+            ones = self._ones[object_type]
+        if ones is None:  # no class: the one its metadata names (``_decode_each``)
+            (entity,), (metadata,), held = self._decode_each((record,), None)
+            extras = held.get(0)
+        elif ones[1] is not None and (found := ones[1].read(record.data, record.id)):
+            entity, metadata = found
+            extras = None
+        else:
+            # ``_decode_each``'s parse, for one document.
+            data = record.data
+            if data.count(b"{") + data.count(b"[") > MAX_DEPTH:  # check_depth's cheap test
+                check_depth(data, record.id)
+            try:
+                body = orjson.loads(data)
+            except orjson.JSONDecodeError:
+                body = loads(data)  # raises rookdb's error
+            metadata = body.pop("@metadata", None)
+            if type(metadata) is not dict:
+                metadata = {}
+            entity, extras = ones[0](body, record.id)
+        if not track:
+            return entity
+        last = self._last_metadata
+        if metadata != last:
+            self._last_metadata = last = metadata
+        self._map.track_loaded(
+            DocumentState(
+                entity,
+                record.id,
+                record.collection,
+                last,
+                record.data,
+                record.change_vector,
+                record.last_modified,
+                extras,
+                True,
             )
+        )
         return entity
 
     def materialize(

@@ -63,12 +63,16 @@ __all__ = [
     "BatchDecoder",
     "EntityCodec",
     "Extras",
+    "OneDecoder",
     "projection_fields",
 ]
 
 #: ``EntityCodec.batch_decoder(cls)``: (bodies, document ids) -> (entities, their ``Extras`` by
 #: position, for the few that have any).
 BatchDecoder = Callable[[list[JsonDict], list[str]], tuple[list[Any], dict[int, Extras]]]
+
+#: ``EntityCodec.one_decoder(cls)``: (body, document id) -> (the entity, its ``Extras`` or None).
+OneDecoder = Callable[[JsonDict, str], tuple[Any, Extras | None]]
 
 #: A class ``set_identity`` has not seen yet (None is an answer: nowhere to write the id).
 _UNKNOWN: Any = object()
@@ -107,6 +111,7 @@ class EntityCodec:
         # How documents become entities of each class (``decoder``).
         self._decoders: dict[type | None, Callable[[JsonDict, str, Extras | None], Any]] = {}
         self._batch_decoders: dict[type | None, BatchDecoder] = {}
+        self._one_decoders: dict[type, OneDecoder] = {}
         # The document fields of each class's entities (``_documenter``).
         self._documenters: dict[type, Callable[[Any], JsonDict]] = {}
         # How to write the identity property, per (class, while-constructing): None or a setter.
@@ -384,9 +389,24 @@ class EntityCodec:
                 return bodies, {}
 
         else:
-            many = self._make_batch_decoder(cls)
+            many, self._one_decoders[cls] = self._make_decoders(cls)
         self._batch_decoders[cls] = many
         return many
+
+    def one_decoder(self, cls: type) -> OneDecoder:
+        """``batch_decoder`` for one document (``load(id)``, the most common read):
+        ``one_decoder(cls)(body, document_id)`` gives the entity and its ``Extras`` (None
+        when it has none), built as the batch decoder builds it, without the batch's lists,
+        and without setting a context variable for a class whose documents need none (no
+        converter to hand nested extras to, validation on: most classes)."""
+        found = self._one_decoders.get(cls)
+        if found is not None:
+            return found
+        if cls is dict:
+            found = self._one_decoders[cls] = lambda body, document_id: (body, None)
+            return found
+        self.batch_decoder(cls)
+        return self._one_decoders[cls]
 
     def bytes_decoder(self, cls: type) -> json_models.BytesDecoder | None:
         """How documents become pydantic models of ``cls`` without the converter walk, their
@@ -401,7 +421,9 @@ class EntityCodec:
         layout = LAYOUTS.get(cls) or layout_of(cls)
         return json_models.BytesDecoder(cls, name if name in layout.declared else None)
 
-    def _make_batch_decoder(self, cls: type) -> BatchDecoder:
+    def _make_decoders(self, cls: type) -> tuple[BatchDecoder, OneDecoder]:
+        """``cls``'s batch decoder and one-document decoder (``one_decoder``), from one
+        working-out of the class."""
         layout = LAYOUTS.get(cls) or layout_of(cls)
         name = self.identity_name(cls)
         keep, validate = self._keep_stored_identity, self._validate
@@ -494,7 +516,55 @@ class EntityCodec:
                     nested_extras.reset(nested)
             return entities, held
 
-        return many
+        if converters or not validate:
+            # Context variables to set: the batch decoder's path, for a batch of one.
+            def one_of_many(body: JsonDict, document_id: str) -> tuple[Any, Extras | None]:
+                (entity,), held = many([body], [document_id])
+                return entity, held.get(0)
+
+            return many, one_of_many
+
+        def one(body: JsonDict, document_id: str) -> tuple[Any, Extras | None]:
+            # ``many``'s loop for one document of a class with no converter left to run (its
+            # nested objects, if any, made inline): no context variable to set.
+            stored = body.get(name, document_id)
+            if id_in_body:
+                body[name] = document_id
+            extras: Extras | None = None
+            if adopting:
+                for field, target, make in inline_objects:
+                    value = body.get(field)
+                    if type(value) is dict:
+                        nested_object = make(target)
+                        nested_object.__dict__ = value
+                        body[field] = nested_object
+                if adopts_dataclass:
+                    entity = new(known)
+                    entity.__dict__ = body
+                    for field, make_default in defaults:
+                        if field not in body:
+                            body[field] = document_id if field == name else make_default(entity)
+                    body[name] = document_id
+                elif inline:
+                    entity = new(known)
+                    entity.__dict__ = body
+                else:
+                    entity = adopt(layout, known, body)
+            else:
+                extras = {}
+                try:
+                    entity = build(known, body, extras)
+                except models.ModelInvalid as exc:
+                    raise models.validation_error(exc, document_id, body) from exc.__cause__
+                if setter is not None:
+                    setter(entity, document_id)
+            if stored != document_id:
+                if extras is None:
+                    extras = {}
+                keep(entity, name, stored, extras)
+            return entity, extras or None
+
+        return many, one
 
     @staticmethod
     def _keep_stored_identity(entity: Any, name: str, stored: Any, extras: Extras) -> None:

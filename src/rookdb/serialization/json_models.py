@@ -21,8 +21,9 @@ walk only looks for unknown fields, and the bytes can say whether there are any:
   validator closed to extra fields cannot be built instead: pydantic-core reuses a model's
   own validator wherever the model appears in a schema.)
 
-``BytesDecoder.decode`` reads a batch this way: ``orjson.loads``, the document id in the
-identity field's place, ``validate_python`` (what ``model_validate`` calls), and the count.
+``BytesDecoder.read`` reads a document this way (``decode``, a batch): ``orjson.loads``, the
+document id in the identity field's place, ``validate_python`` (what ``model_validate``
+calls), and the count.
 The metadata is found at the end, where rookdb writes it, so that its keys are left out of the
 count: outside a string a ``,"`` starts a key, and inside one a quote is escaped, so
 ``,"@metadata":`` is always a key; its value parsing alone up to the last byte (``}``) means
@@ -216,47 +217,52 @@ class BytesDecoder:
     def decode(self, records: Sequence[Stored]) -> tuple[list[Any], list[JsonDict], list[int]]:
         """The entities and metadata of ``records``, in order, and the positions of those this
         path does not take whole (their entity and metadata are None: the decoded-dict path
-        reads them). Per document: ``orjson.loads``, ``validate_python`` and ``_keys``."""
-        validate, key, stored_key = self._validate, self._key, self._stored_key
-        suffixes, suffix_keys, loads, keys = self._suffixes, self._suffix_keys, orjson.loads, _keys
-        added = 0 if key is None else 1  # the identity key, validated with the body
+        reads them). Each is ``read``."""
+        read = self.read
         entities: list[Any] = []
         metadatas: list[Any] = []
         misses: list[int] = []
         for at, record in enumerate(records):
-            data = record.data
-            cut = data.rfind(_METADATA)
-            if (
-                cut < 0
-                or b"\\" in data  # no escape: every '":' ends a key, every key is spelled out
-                or data.count(b"{") + data.count(b"[") > MAX_DEPTH  # check_depth's cheap test
-                or (stored_key is not None and stored_key in data)  # kept apart, as stored
-            ):
+            found = read(record.data, record.id)
+            if found is None:
                 misses.append(at)
                 entities.append(None)
                 metadatas.append(None)
-                continue
-            suffix = data[cut:]
-            in_metadata = suffixes.get(suffix)
-            if in_metadata is None:
-                in_metadata = suffix_keys(suffix)
-            entity = metadata = None
-            if in_metadata is not None:
-                try:
-                    body = loads(data)
-                    metadata = body.pop("@metadata")
-                    if key is not None:
-                        body[key] = record.id
-                    entity = validate(body)
-                    # Every key of the body is a field some model took, or the document holds
-                    # one no model declares.
-                    if keys(entity) != data.count(b'":') - in_metadata + added:
-                        entity = None
-                except (ValueError, KeyError):  # not valid: read (and said) the other way
-                    entity = None
-            if entity is None:
-                misses.append(at)
-                metadata = None
-            entities.append(entity)
-            metadatas.append(metadata)
+            else:
+                entities.append(found[0])
+                metadatas.append(found[1])
         return entities, metadatas, misses
+
+    def read(self, data: bytes, document_id: str) -> tuple[Any, JsonDict] | None:
+        """The entity and metadata of the stored document ``data`` (of ``document_id``), or
+        None when this path does not take it whole (the decoded-dict path reads it):
+        ``orjson.loads``, ``validate_python`` and ``_keys``."""
+        cut = data.rfind(_METADATA)
+        if (
+            cut < 0
+            or b"\\" in data  # no escape: every '":' ends a key, every key is spelled out
+            or data.count(b"{") + data.count(b"[") > MAX_DEPTH  # check_depth's cheap test
+            or (self._stored_key is not None and self._stored_key in data)  # kept apart
+        ):
+            return None
+        suffix = data[cut:]
+        in_metadata = self._suffixes.get(suffix)
+        if in_metadata is None:
+            in_metadata = self._suffix_keys(suffix)
+            if in_metadata is None:
+                return None
+        key = self._key
+        try:
+            body = orjson.loads(data)
+            metadata = body.pop("@metadata")
+            if key is not None:
+                body[key] = document_id
+                in_metadata -= 1  # the identity key, validated with the body
+            entity = self._validate(body)
+            # Every key of the body is a field some model took, or the document holds one no
+            # model declares.
+            if _keys(entity) != data.count(b'":') - in_metadata:
+                return None
+        except (ValueError, KeyError):  # not valid: read (and said) the other way
+            return None
+        return entity, metadata
