@@ -457,6 +457,43 @@ class EntityCodec:
                     held_objects.append((field, conv))
             converters = tuple(held_objects)
 
+        def build_one(body: JsonDict, document_id: str, extras: Extras) -> Any:
+            # One document's entity, for both decoders: the rules live here once. ``extras``
+            # takes what its classes cannot hold (nested objects' too, through the context
+            # variable ``many`` sets when there are converters).
+            stored = body.get(name, document_id)
+            if id_in_body:
+                body[name] = document_id
+            if adopting:
+                for field, target, make in inline_objects:
+                    value = body.get(field)
+                    if type(value) is dict:
+                        nested_object = make(target)
+                        nested_object.__dict__ = value
+                        body[field] = nested_object
+                for field, conv in converters:
+                    if field in body:
+                        body[field] = conv(body[field])
+                if adopts_dataclass:
+                    entity = new(known)
+                    entity.__dict__ = body
+                    for field, make_default in defaults:
+                        if field not in body:
+                            body[field] = document_id if field == name else make_default(entity)
+                    body[name] = document_id
+                elif inline:  # the common case, inline
+                    entity = new(known)
+                    entity.__dict__ = body
+                else:
+                    entity = adopt(layout, known, body)
+            else:
+                entity = build(known, body, extras)
+                if setter is not None:
+                    setter(entity, document_id)
+            if stored != document_id:
+                keep(entity, name, stored, extras)
+            return entity
+
         def many(bodies: list[JsonDict], ids: list[str]) -> tuple[list[Any], dict[int, Extras]]:
             entities: list[Any] = []
             append = entities.append
@@ -470,43 +507,12 @@ class EntityCodec:
             document_id = ""
             try:
                 for body, document_id in zip(bodies, ids, strict=True):
-                    stored = body.get(name, document_id)
-                    if id_in_body:
-                        body[name] = document_id
-                    if adopting:
-                        for field, target, make in inline_objects:
-                            value = body.get(field)
-                            if type(value) is dict:
-                                nested_object = make(target)
-                                nested_object.__dict__ = value
-                                body[field] = nested_object
-                        for field, conv in converters:
-                            if field in body:
-                                body[field] = conv(body[field])
-                        if adopts_dataclass:
-                            entity = new(known)
-                            entity.__dict__ = body
-                            for field, make in defaults:
-                                if field not in body:
-                                    body[field] = document_id if field == name else make(entity)
-                            body[name] = document_id
-                        elif inline:  # the common case, inline
-                            entity = new(known)
-                            entity.__dict__ = body
-                        else:
-                            entity = adopt(layout, known, body)
-                    else:
-                        entity = build(known, body, extras)
-                        if setter is not None:
-                            setter(entity, document_id)
-                    if stored != document_id:
-                        keep(entity, name, stored, extras)
+                    append(build_one(body, document_id, extras))
                     if extras:  # rare: this document had fields its classes cannot hold
-                        held[len(entities)] = extras
+                        held[len(entities) - 1] = extras
                         extras = {}
                         if converters:
                             nested_extras.set(extras)
-                    append(entity)
             except models.ModelInvalid as exc:
                 raise models.validation_error(exc, document_id, body) from exc.__cause__
             finally:
@@ -517,7 +523,7 @@ class EntityCodec:
             return entities, held
 
         if converters or not validate:
-            # Context variables to set: the batch decoder's path, for a batch of one.
+            # Context variables to set: the batch decoder, for a batch of one.
             def one_of_many(body: JsonDict, document_id: str) -> tuple[Any, Extras | None]:
                 (entity,), held = many([body], [document_id])
                 return entity, held.get(0)
@@ -525,43 +531,13 @@ class EntityCodec:
             return many, one_of_many
 
         def one(body: JsonDict, document_id: str) -> tuple[Any, Extras | None]:
-            # ``many``'s loop for one document of a class with no converter left to run (its
-            # nested objects, if any, made inline): no context variable to set.
-            stored = body.get(name, document_id)
-            if id_in_body:
-                body[name] = document_id
-            extras: Extras | None = None
-            if adopting:
-                for field, target, make in inline_objects:
-                    value = body.get(field)
-                    if type(value) is dict:
-                        nested_object = make(target)
-                        nested_object.__dict__ = value
-                        body[field] = nested_object
-                if adopts_dataclass:
-                    entity = new(known)
-                    entity.__dict__ = body
-                    for field, make_default in defaults:
-                        if field not in body:
-                            body[field] = document_id if field == name else make_default(entity)
-                    body[name] = document_id
-                elif inline:
-                    entity = new(known)
-                    entity.__dict__ = body
-                else:
-                    entity = adopt(layout, known, body)
-            else:
-                extras = {}
-                try:
-                    entity = build(known, body, extras)
-                except models.ModelInvalid as exc:
-                    raise models.validation_error(exc, document_id, body) from exc.__cause__
-                if setter is not None:
-                    setter(entity, document_id)
-            if stored != document_id:
-                if extras is None:
-                    extras = {}
-                keep(entity, name, stored, extras)
+            # A class with no converter left to run (its nested objects, if any, made
+            # inline), validating: no context variable to set.
+            extras: Extras = {}
+            try:
+                entity = build_one(body, document_id, extras)
+            except models.ModelInvalid as exc:
+                raise models.validation_error(exc, document_id, body) from exc.__cause__
             return entity, extras or None
 
         return many, one
