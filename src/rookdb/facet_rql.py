@@ -32,6 +32,7 @@ from rookdb.errors import QueryError
 from rookdb.facets import INT_MAX, FacetTermSortMode
 from rookdb.query_ast import And, Between, Compare, Predicate, Query, Scalar, check_count
 from rookdb.rql_lexer import error_at, unquote
+from rookdb.rql_predicates import PredicateParser
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -116,13 +117,13 @@ class FacetQuery(NamedTuple):
 # -- parsing ---------------------------------------------------------------------------------
 
 
-def starts_facets(parser: _Parser) -> bool:
+def starts_facets(parser: PredicateParser) -> bool:
     """Whether the parser is at ``facet(``."""
     token = parser.token
     return token.kind == "name" and token.text.lower() == "facet" and parser.following.text == "("
 
 
-def parse_facets(parser: _Parser) -> tuple[FacetSpec, ...]:
+def parse_facets(parser: PredicateParser) -> tuple[FacetSpec, ...]:
     """``facet(...) [as name], ...``: a select clause of facets only."""
     facets = [_facet(parser)]
     while parser.op(","):
@@ -136,7 +137,7 @@ def parse_facets(parser: _Parser) -> tuple[FacetSpec, ...]:
     return tuple(facets)
 
 
-def _facet(parser: _Parser) -> FacetSpec:
+def _facet(parser: PredicateParser) -> FacetSpec:
     start = parser.token
     parser.index += 2  # facet (
     if parser.token.text.lower() == "id" and parser.following.text == "(":
@@ -186,11 +187,11 @@ def _facet(parser: _Parser) -> FacetSpec:
     return FacetSpec(field, tuple(ranges), display, tuple(aggregations), paging)
 
 
-def _at_call(parser: _Parser) -> bool:
+def _at_call(parser: PredicateParser) -> bool:
     return parser.token.kind == "name" and parser.following.text == "("
 
 
-def _alias(parser: _Parser) -> str | None:
+def _alias(parser: PredicateParser) -> str | None:
     if not parser.keyword("as"):
         return None
     token = parser.advance()
@@ -201,7 +202,7 @@ def _alias(parser: _Parser) -> str | None:
     raise error_at("expected a name after as", parser.text, token.position)
 
 
-def _aggregate(parser: _Parser) -> FacetAggregate:
+def _aggregate(parser: PredicateParser) -> FacetAggregate:
     kind = _AGGREGATES[parser.advance().text.lower()]
     parser.expect_op("(")
     field = parser.field()
@@ -209,7 +210,7 @@ def _aggregate(parser: _Parser) -> FacetAggregate:
     return FacetAggregate(kind, field, _alias(parser))
 
 
-def _range(parser: _Parser) -> FacetRange:
+def _range(parser: PredicateParser) -> FacetRange:
     token = parser.token
     clause = parser.conjunction()
     if not isinstance(clause, (Compare, Between, And)) or not is_range(clause):
@@ -315,11 +316,9 @@ def parse_facet_query(text: str, parameters: Mapping[str, Any] | None = None) ->
     return FacetQuery(parser.query(), parser.facets)
 
 
-def parse_alone(text: str, what: str, read: Callable[[_Parser], Any]) -> Any:
+def parse_alone(text: str, what: str, read: Callable[[PredicateParser], Any]) -> Any:
     """``text`` read whole by ``read`` (a parser's method): a field or a range."""
-    from rookdb.rql import _Parser
-
-    parser = _Parser(text, {})
+    parser = PredicateParser(text, {})
     found = read(parser)
     if parser.token.kind != "end":
         raise parser.error(f"expected the end of the {what}")

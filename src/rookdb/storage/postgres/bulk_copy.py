@@ -26,7 +26,7 @@ import psycopg
 
 from rookdb.storage.postgres.indexes import searched
 from rookdb.storage.postgres.transactions import transaction
-from rookdb.storage.postgres.writes import OVERWRITE, _body, insert_from
+from rookdb.storage.postgres.write_statements import OVERWRITE, insert_from, jsonb_body
 from rookdb.storage.records import PutCommand, document_key, last_modified_now
 from rookdb.storage.relational.owned import stripped
 
@@ -102,7 +102,7 @@ def write(
                         collection,
                         collection.lower(),
                         put.data,
-                        _body(put.data),
+                        jsonb_body(put.data),
                     )
                 )
         conn.execute(storage._sql_copy_upsert, (f"-{storage._database_id}", now))

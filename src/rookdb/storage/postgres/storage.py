@@ -28,7 +28,8 @@ from rookdb.storage.postgres.errors import PostgresBatchErrors, PostgresErrors, 
 from rookdb.storage.postgres.indexes import SchemaIndexes
 from rookdb.storage.postgres.pool import MAX_CONNECTIONS, ConnectionPool
 from rookdb.storage.postgres.transactions import SNAPSHOT, lock_key, transaction
-from rookdb.storage.postgres.writes import PostgresWrites, _body, log
+from rookdb.storage.postgres.write_statements import jsonb_body
+from rookdb.storage.postgres.writes import PostgresWrites, log
 from rookdb.storage.records import Capabilities, PutCommand, document_key, last_modified_now
 from rookdb.storage.relational import hilo
 from rookdb.storage.relational.attachments import AttachmentStatements
@@ -279,7 +280,7 @@ class PostgresStorage(PostgresWrites):
             body=True,
         )
         self._user_indexes = IndexMaintenance(
-            self._index_sql, self._sql.get_meta, self._key_list, body=_body
+            self._index_sql, self._sql.get_meta, self._key_list, body=jsonb_body
         )
         self._prepare_writes()
         self._sql_copy_upsert = bulk_copy.upsert_statement(s)
@@ -383,7 +384,7 @@ class PostgresStorage(PostgresWrites):
                     f"A:{etag}-{database_id}",
                     now,
                     data,
-                    _body(data) or data.decode(),  # as every write: strings cut at NUL
+                    jsonb_body(data) or data.decode(),  # as every write: strings cut at NUL
                 ),
             )
         conn.execute(f"DROP TABLE {s}.hilo")

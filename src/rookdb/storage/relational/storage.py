@@ -73,7 +73,8 @@ from rookdb.storage.relational.auto_indexes import (
 )
 from rookdb.storage.relational.counters import CountersStorage
 from rookdb.storage.relational.errors import DriverErrors
-from rookdb.storage.relational.index_query import IndexesStorage
+from rookdb.storage.relational.index_management import IndexesStorage
+from rookdb.storage.relational.index_query import IndexQueries
 from rookdb.storage.relational.query_stream import StreamReading
 from rookdb.storage.relational.results import (
     distinct_page,
@@ -145,7 +146,12 @@ def read_check_failed(check: ReadCheck, actual: str | None) -> ConcurrencyError:
 
 
 class RelationalStorage(
-    IndexesStorage, AggregationIndexes, AttachmentsStorage, RevisionsStorage, CountersStorage
+    IndexesStorage,
+    IndexQueries,
+    AggregationIndexes,
+    AttachmentsStorage,
+    RevisionsStorage,
+    CountersStorage,
 ):
     """One rookdb database in a relational database; a dialect subclasses it."""
 
