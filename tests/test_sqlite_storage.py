@@ -138,6 +138,34 @@ def test_a_batch_of_puts_only_writes_what_the_general_loop_writes(tmp_path: Path
     assert b"@counters" not in fast.get(["orders/1"]).documents["orders/1"].data
 
 
+def test_a_batch_of_puts_only_overwriting_documents_keeps_their_places(tmp_path: Path) -> None:
+    """A puts-only batch mixing new ids and existing ones (one in another case) overwrites
+    the existing rows in place: their rowid, so their place in insertion order (the stream's
+    cursor), and the id as first written stay, as the command-by-command loop leaves them."""
+    backend = SqliteBackend(tmp_path)
+    fast, general = backend.database("fast"), backend.database("general")
+    first = [PutCommand(f"users/{i}", "Users", b'{"n":0}') for i in range(1, 4)]
+    puts = [
+        PutCommand("users/4", "Users", b'{"n":4}'),  # new
+        PutCommand("USERS/2", "Users", b'{"n":2}'),  # existing, in another case
+        PutCommand("users/1", "Users", b'{"n":1}'),  # existing
+        PutCommand("users/5", "Users", b'{"n":5}'),  # new
+    ]
+    for storage, tail in ((fast, []), (general, [DeleteCommand("missing/1")])):
+        storage.apply(first)
+        storage.apply([*puts, *tail])
+    assert _rows(fast) == _rows(general)
+    for storage in (fast, general):
+        streamed = [(r.id, r.data) for r in storage.stream()]
+        assert streamed == [
+            ("users/1", b'{"n":1}'),
+            ("users/2", b'{"n":2}'),
+            ("users/3", b'{"n":0}'),
+            ("users/4", b'{"n":4}'),
+            ("users/5", b'{"n":5}'),
+        ]
+
+
 def test_queries_of_equal_python_values_keep_their_json_types(tmp_path: Path) -> None:
     """Compiled conditions are kept per query shape: ``True``, ``1`` and ``1.0`` are equal
     Python values (and hash alike), but ``True`` is not a number in JSON (SPEC Q2), so each

@@ -115,8 +115,11 @@ class KnownOwned:
 def stripped_all(datas: list[bytes]) -> list[bytes]:
     """``stripped`` of each of a batch's puts: ``datas`` itself when none mentions counters or
     attachments (the common batch: no call per document)."""
-    marks = _MARKS
-    if [data for data in datas if marks[0] in data or marks[1] in data]:
+    # Two searches of the batch's bytes joined, not two per document: half the CPU time for
+    # 10,000 bench documents (one copy costs less than 20,000 searches' setup). A mark in a
+    # document is in the join; a match across two documents would only cost the pass below.
+    joined = b"".join(datas)
+    if _MARKS[0] in joined or _MARKS[1] in joined:
         return [stripped(data) for data in datas]
     return datas
 
