@@ -162,6 +162,9 @@ class RelationalStorage(
     #: Whether the order of the key column is that of Python's ``str`` (code points: SQLite's
     #: BINARY collation of UTF-8), so a query's key order may be sorted in Python.
     _key_order_in_python: ClassVar[bool] = False
+    #: Whether the database sorts the rows of a query's arms (``_arms``) as cheaply as those
+    #: of its one condition; if not, arms serve only queries sorted in Python.
+    _arms_sorted_in_sql: ClassVar[bool] = True
     _stream_start: ClassVar[int | str]
 
     _sql: Statements
@@ -399,10 +402,15 @@ class RelationalStorage(
         sql = self._sql
         projections: list[dict[str, Any]] | None = None
         params: list[Any] = []
+        limit = self._no_limit if query.take is None else query.take
+        # Every match, in key order, sorted in Python (see below) rather than in SQL.
+        in_python = self._key_order_in_python and not query.order_by and limit == self._no_limit
         # A query whose matches are a few disjoint index seeks reads them as a UNION ALL:
         # one seek after another, where a condition over their row set had the database
         # gather that set first (issue 18, W5). Projections keep the one condition.
-        arms = None if query.select else self._arms(conn, query, indexes, params)
+        arms = None
+        if not query.select and (in_python or self._arms_sorted_in_sql):
+            arms = self._arms(conn, query, indexes, params)
         if arms is None:
             where = self._where(conn, query, indexes, params)
             source = f"{sql.select}{where}"
@@ -416,8 +424,7 @@ class RelationalStorage(
             values = self._projected_counters(conn, every, counted)
             records, projections, total = distinct_page(every, query, values)
         else:
-            limit = self._no_limit if query.take is None else query.take
-            if self._key_order_in_python and not query.order_by and limit == self._no_limit:
+            if in_python:
                 # Every match, in key order: sorted here rather than in SQL, whose sorter
                 # would carry each row's document (a third of a 100-row query's statement).
                 every = conn.execute(f"{source}{sql.page}", (*params, limit, 0))

@@ -309,6 +309,8 @@ class SqliteStorage(RelationalStorage):
     _log = log
     _no_limit = -1
     _key_order_in_python = True  # the key column compares BINARY
+    # A union under an ORDER BY is read through a co-routine first: ~20% slower to sort.
+    _arms_sorted_in_sql = False
     _stream_start = 0
     _sql = _STATEMENTS
     _revision_sql = _REVISIONS
