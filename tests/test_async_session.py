@@ -370,3 +370,36 @@ def test_an_attachment_is_an_async_iterator_of_chunks(store: DocumentStore) -> N
             assert await session.advanced.attachments.get("files/1", "other") is None
 
     run(scenario())
+
+
+def test_an_async_session_dropped_without_close_is_freed_at_once(store: DocumentStore) -> None:
+    """An async session holds no reference cycle, nor does the sync session it owns (its
+    loop-aware ``store``, ids and lazy reads are its own class's, ``advanced`` a view made on
+    each access): one dropped without ``close()`` is freed with its identity map when its last
+    reference goes, not at the garbage collector's next full collection (issue 18)."""
+    import gc
+    import weakref
+
+    async def scenario() -> tuple[weakref.ref[Any], weakref.ref[Any], Any]:
+        async with store.open_async_session() as session:
+            session.store({"name": "Ada", "@metadata": {"@collection": "People"}}, "people/1")
+            await session.save_changes()
+        session = store.open_async_session()
+        person = await session.load("people/1")
+        session.store({"name": "Bob", "@metadata": {"@collection": "People"}})  # HiLo id
+        session.advanced.max_number_of_requests_per_session = 99  # the session's setting
+        assert session.advanced.max_number_of_requests_per_session == 99
+        assert session.advanced.what_changed()
+        assert session.has_changes()
+        return weakref.ref(session), weakref.ref(session.session), person
+
+    was_enabled = gc.isenabled()
+    gc.disable()  # only reference counting may free them
+    try:
+        gone, gone_sync, person = run(scenario())
+        assert gone() is None
+        assert gone_sync() is None
+        assert person["name"] == "Ada"  # the user's objects stay theirs
+    finally:
+        if was_enabled:
+            gc.enable()

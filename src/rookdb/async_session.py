@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from rookdb import saving
@@ -48,12 +48,105 @@ from rookdb.session import DocumentSession
 from rookdb.storage.async_storage import AsyncStorage
 
 if TYPE_CHECKING:
+    from rookdb.events import SessionEvents
+    from rookdb.options import SessionOptions
     from rookdb.query import DocumentQuery, Query, QueryStatistics
+    from rookdb.serialization.entities import EntityCodec
+    from rookdb.serialization.type_registry import TypeRegistry
+    from rookdb.storage.base import Storage
+    from rookdb.store import DocumentStore
     from rookdb.tracking.state import DocumentState
 
-__all__ = ["AsyncDocumentQuery", "AsyncDocumentSession"]
+__all__ = ["AsyncDocumentQuery", "AsyncDocumentSession", "LoopSession"]
 
 T = TypeVar("T")
+
+
+class _IdOnTheLoop:
+    """The ``id_for`` of a ``LoopSession``: the store's HiLo id where that takes no request; on
+    the event loop, when the generator needs a new range, the provisional id ``<prefix>/``
+    instead, and ``provisional`` says it gave one (``LoopSession.store`` reads it). It holds the
+    store's generator, never the session: no reference cycle."""
+
+    __slots__ = ("_make", "provisional")
+
+    def __init__(self, make: Callable[..., str | None]) -> None:
+        self._make = make
+        self.provisional = False
+
+    def __call__(self, database: str, entity: Any, collection: str) -> str:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # a thread (save_changes's, the suite's facade): it may wait
+            found = self._make(database, entity, collection)
+            assert found is not None  # allowed to wait, the generator always gives one
+            return found
+        found = self._make(database, entity, collection, False)
+        if found is None:
+            # The prefix HiLoIdGenerator.next_id gives the id, and always "/": an id storage
+            # would complete (``DocumentState.completed_by_storage``), never keyed in the
+            # identity map, so several entities can wait at once.
+            found = f"{collection.lower()}/"
+            self.provisional = True
+        return found
+
+
+class LoopSession(DocumentSession):
+    """The ``DocumentSession`` an ``AsyncDocumentSession`` owns: the sync session's own steps,
+    but nothing it does unawaited waits for I/O on the event loop. Its ``store`` (the facade's,
+    or a caller's of ``.session``) leaves an entity whose HiLo range must be reserved waiting
+    for its id (``_awaiting_id``: the facade's ``save_changes`` gives those, in this order);
+    a ``Lazy``'s value read on the loop before its operations ran is refused."""
+
+    def __init__(
+        self,
+        store: DocumentStore,
+        database: str,
+        storage: Storage,
+        options: SessionOptions,
+        codec: EntityCodec,
+        types: TypeRegistry,
+        events: SessionEvents,
+        id_for: Callable[..., str | None],
+    ) -> None:
+        self._loop_ids = ids = _IdOnTheLoop(id_for)
+        super().__init__(store, database, storage, options, codec, types, events, ids)
+        # The states tracked under a provisional id (``employees/``) while they wait for a
+        # HiLo id: the session, not storage, completes these at the next save_changes, in this
+        # order. One evicted, deleted or cleared meanwhile is skipped there (the list only
+        # marks; the identity map says what is tracked).
+        self._awaiting_id: list[DocumentState] = []
+
+    def store(
+        self, entity: object, key: str | None = None, change_vector: str | None = None
+    ) -> None:
+        """``DocumentSession.store``; on the loop, an entity left waiting for its HiLo id is
+        marked so (``AsyncDocumentSession.store``)."""
+        ids = self._loop_ids
+        ids.provisional = False
+        try:
+            super().store(entity, key, change_vector)
+            if ids.provisional:
+                state = self._map.by_entity(entity)
+                assert state is not None  # store tracked it, or raised
+                self._awaiting_id.append(state)
+        finally:
+            ids.provisional = False
+
+    def _execute_lazy(self) -> None:
+        """A ``Lazy``'s ``value`` read before its operations ran. On the event loop that would
+        block the loop with a request, so it is refused; elsewhere (a worker thread) it runs
+        them as the sync session does."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            super()._execute_lazy()
+            return
+        raise InvalidOperationError(
+            "a Lazy's value was read before its operations ran: await "
+            "session.advanced.eagerly.execute_all_pending_lazy_operations() first (reading it "
+            "would block the event loop with a request)"
+        )
 
 
 class AsyncDocumentSession:
@@ -65,43 +158,15 @@ class AsyncDocumentSession:
     ...     await session.save_changes()
     """
 
-    def __init__(self, session: DocumentSession, storage: AsyncStorage) -> None:
+    def __init__(self, session: LoopSession, storage: AsyncStorage) -> None:
+        # The facade holds the session, never the other way: no reference cycle, so a session
+        # dropped without close() is freed at once, with its identity map.
         self.session = session
         self._storage = storage
         self.ignore_changes_for = session.ignore_changes_for
         self.delete = session.delete
         self.has_changes = session.has_changes
         self.close = session.close
-        self._advanced = AsyncAdvanced(self)
-        session._execute_lazy = self._execute_lazy  # type: ignore[method-assign]
-        session._id_for = self._id_for
-        # Every store of the owned session (the facade's, a caller's of ``.session``) marks
-        # the entities it leaves waiting for their HiLo id.
-        session.store = self.store  # type: ignore[method-assign]
-        # The states the session tracks under a provisional id (``employees/``) while they
-        # wait for a HiLo id (``_id_for``): the session, not storage, completes these at the
-        # next save_changes, in this order. One evicted, deleted or cleared meanwhile is
-        # skipped there (the list only marks; the identity map says what is tracked).
-        self._awaiting_id: list[DocumentState] = []
-        self._awaits = False  # set by _id_for when it gave a provisional id (store reads it)
-
-    def _id_for(self, database: str, entity: Any, collection: str) -> str:
-        """A new entity's id, as the sync session makes it; on the event loop, only where that
-        takes no request: else the provisional id ``<hilo prefix>/``, which ``store`` marks
-        as awaiting its HiLo id."""
-        make = self.session._store._next_id
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # a thread (save_changes's, the suite's facade): it may wait
-            return make(database, entity, collection)
-        found = make(database, entity, collection, False)
-        if found is None:
-            # The prefix HiLoIdGenerator.next_id gives the id, and always "/": an id storage
-            # would complete (``DocumentState.completed_by_storage``), never keyed in the
-            # identity map, so several entities can wait at once.
-            found = f"{collection.lower()}/"
-            self._awaits = True
-        return found
 
     def store(
         self, entity: object, key: str | None = None, change_vector: str | None = None
@@ -114,30 +179,7 @@ class AsyncDocumentSession:
         ``what_changed()`` lists it under ``employees/``, ``has_changed(entity)`` and
         ``has_changes()`` count it, ``get_document_id`` is ``employees/``, its identity
         property (``Id``) stays unset, ``delete`` or ``advanced.evict`` just forget it."""
-        self._awaits = False
-        try:
-            DocumentSession.store(self.session, entity, key, change_vector)
-            if self._awaits:
-                state = self.session._map.by_entity(entity)
-                assert state is not None  # store tracked it, or raised
-                self._awaiting_id.append(state)
-        finally:
-            self._awaits = False
-
-    def _execute_lazy(self) -> None:
-        """A ``Lazy``'s ``value`` read before its operations ran. On the event loop that would
-        block the loop with a request, so it is refused; elsewhere (a worker thread) it runs
-        them as the sync session does."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            DocumentSession._execute_lazy(self.session)
-            return
-        raise InvalidOperationError(
-            "a Lazy's value was read before its operations ran: await "
-            "session.advanced.eagerly.execute_all_pending_lazy_operations() first (reading it "
-            "would block the event loop with a request)"
-        )
+        self.session.store(entity, key, change_vector)
 
     async def __aenter__(self) -> AsyncDocumentSession:
         return self
@@ -149,8 +191,10 @@ class AsyncDocumentSession:
     def advanced(self) -> AsyncAdvanced:
         """The sync session's ``advanced`` with its reads awaited (``rookdb.async_advanced``):
         ``await refresh``, ``await exists``, ``await conditional_load``, attachments' reads,
-        ``eagerly``; the rest (``what_changed``, ``evict``, ``clear``...) is not awaited."""
-        return self._advanced
+        ``eagerly``; the rest (``what_changed``, ``evict``, ``clear``...) is not awaited.
+        A view made on each access (it holds nothing of its own), so the session holds no
+        reference cycle."""
+        return AsyncAdvanced(self)
 
     def counters_for(self, entity_or_id: Any) -> AsyncDocumentCounters:
         """The counters of a document: ``increment``/``delete`` queue, ``get``s are awaited."""
@@ -278,7 +322,7 @@ class AsyncDocumentSession:
         as ``finalize_save`` gives storage-completed ones theirs: the state's id and the
         entity's identity property."""
         s = self.session
-        waiting = self._awaiting_id
+        waiting = s._awaiting_id
         while waiting:
             state = waiting[0]
             if self._still_waiting(state):

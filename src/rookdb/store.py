@@ -11,7 +11,7 @@ import os
 import threading
 from typing import Any, TypeVar, overload
 
-from rookdb.async_session import AsyncDocumentSession
+from rookdb.async_session import AsyncDocumentSession, LoopSession
 from rookdb.bulk_insert import CHUNK_SIZE, BulkInsertOperation
 from rookdb.conventions import DocumentConventions
 from rookdb.document_operations import Operations
@@ -35,6 +35,7 @@ DEFAULT_URL = "sqlite:///./rookdb-data"
 DEFAULT_DATABASE = "default"
 
 R = TypeVar("R")
+S = TypeVar("S", bound=DocumentSession)
 
 
 class MaintenanceOperations:
@@ -306,6 +307,15 @@ class DocumentStore(EventRegistration):
         session_options: SessionOptions | None = None,
     ) -> DocumentSession:
         """A new session. ``SessionOptions`` may be passed positionally, as RavenDB's docs do."""
+        return self._new_session(DocumentSession, database, session_options)
+
+    def _new_session(
+        self,
+        cls: type[S],
+        database: str | SessionOptions | None,
+        session_options: SessionOptions | None,
+    ) -> S:
+        """``open_session``'s session, of ``cls`` (``LoopSession`` for an async session)."""
         if isinstance(database, SessionOptions):
             if session_options is not None:
                 raise ConfigurationError("session options were given twice")
@@ -315,7 +325,7 @@ class DocumentStore(EventRegistration):
         self.initialize()
         assert self._codec is not None
         settings = self._client_settings(name)
-        session = DocumentSession(
+        session = cls(
             self,
             name,
             self._storage(name),
@@ -335,8 +345,8 @@ class DocumentStore(EventRegistration):
     ) -> AsyncDocumentSession:
         """A new ``AsyncDocumentSession`` (``rookdb.async_session``), RavenDB's
         ``OpenAsyncSession``: ``open_session``'s arguments; use it in ``async with``."""
-        # The class's own open_session (the suite's async mode replaces the instance's).
-        session = DocumentStore.open_session(self, database, session_options)
+        # The class's own (the suite's async mode replaces the instance's open_session).
+        session = DocumentStore._new_session(self, LoopSession, database, session_options)
         storage = session._storage
         with self._lock:
             adapter = self._async_storages.get(id(storage))
