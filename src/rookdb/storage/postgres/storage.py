@@ -454,6 +454,23 @@ class PostgresStorage(PostgresWrites):
             conditions.append(sql.where(query.where, params))
         return " AND ".join(conditions) or "true"
 
+    def _arms(
+        self,
+        conn: psycopg.Connection[Any],
+        query: Query,
+        indexes: dict[tuple[str, str], int],
+        params: list[Any],
+    ) -> list[str] | None:
+        if query.where is None or query.collection is None:
+            return None
+        arms = compiler.Compiler(indexes, {}, self._indexes.search_table).arms(query.where)
+        if arms is None:
+            return None
+        collection = query.collection.lower()
+        for _, values in arms:
+            params.extend((collection, *values))
+        return [f"collection_key = %s AND {arm}" for arm, _ in arms]
+
     def _one_statement(self, query: Query, indexes: dict[tuple[str, str], int]) -> bool:
         # Predicates evaluated in Python read the documents first (``_python_matches``).
         if not super()._one_statement(query, indexes):

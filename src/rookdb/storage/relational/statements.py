@@ -31,6 +31,12 @@ class Statements(NamedTuple):
     stream_collection: str
     #: ``SELECT`` of the record columns ``FROM`` the documents ``WHERE``, to be completed.
     select: str
+    #: ``SELECT`` of the record columns ``FROM``, to be completed by a derived table of the
+    #: documents' columns named ``documents`` (``arms``).
+    select_from: str
+    #: ``SELECT`` of every column of the documents ``WHERE``, to be completed: a part of the
+    #: ``UNION ALL`` of a query's arms (``RelationalStorage._arms``).
+    arm: str
     #: The clause after a query's ORDER BY: LIMIT and OFFSET parameters.
     page: str
     #: ``SELECT count(*) FROM`` the documents ``WHERE``, to be completed.
@@ -83,6 +89,8 @@ class Statements(NamedTuple):
                 f"AND {collection} ORDER BY {cursor} LIMIT {mark}"
             ),
             select=f"SELECT {columns} FROM {documents} WHERE ",
+            select_from=f"SELECT {columns} FROM ",
+            arm=f"SELECT * FROM {documents} WHERE ",
             page=f" LIMIT {mark} OFFSET {mark}",
             total=f"SELECT count(*) FROM {documents} WHERE ",
             identity=(

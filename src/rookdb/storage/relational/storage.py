@@ -168,6 +168,9 @@ class RelationalStorage(
     #: Whether the order of the key column is that of Python's ``str`` (code points: SQLite's
     #: BINARY collation of UTF-8), so a query's key order may be sorted in Python.
     _key_order_in_python: ClassVar[bool] = False
+    #: Whether the database sorts the rows of a query's arms (``_arms``) as cheaply as those
+    #: of its one condition; if not, arms serve only queries sorted in Python.
+    _arms_sorted_in_sql: ClassVar[bool] = True
     _stream_start: ClassVar[int | str]
 
     _sql: Statements
@@ -202,6 +205,14 @@ class RelationalStorage(
     ) -> str:
         """The WHERE condition of ``query`` (its collection and predicate), compiled with its
         collection's automatic ``indexes``, in the query's snapshot; values go to ``params``."""
+
+    def _arms(
+        self, conn: Any, query: Query, indexes: dict[tuple[str, str], int], params: list[Any]
+    ) -> list[str] | None:
+        """Conditions, each an index seek, whose matches are disjoint and together are
+        ``query``'s (its collection tested in each), when the dialect has them for its
+        predicate; values go to ``params``. None: ``_where``'s one condition."""
+        return None
 
     @abc.abstractmethod
     def _order_clause(self, order_by: tuple[OrderBy, ...]) -> str:
@@ -397,25 +408,41 @@ class RelationalStorage(
         sql = self._sql
         projections: list[dict[str, Any]] | None = None
         params: list[Any] = []
-        where = self._where(conn, query, indexes, params)
-        select = f"{sql.select}{where} ORDER BY {self._order_clause(query.order_by)}"
+        limit = self._no_limit if query.take is None else query.take
+        # Every match, in key order, sorted in Python (see below) rather than in SQL.
+        in_python = self._key_order_in_python and not query.order_by and limit == self._no_limit
+        # A query whose matches are a few disjoint index seeks reads them as a UNION ALL:
+        # one seek after another, where a condition over their row set had the database
+        # gather that set first (issue 18, W5). Projections keep the one condition.
+        arms = None
+        if not query.select and (in_python or self._arms_sorted_in_sql):
+            arms = self._arms(conn, query, indexes, params)
+        if arms is None:
+            where = self._where(conn, query, indexes, params)
+            source = f"{sql.select}{where}"
+        else:
+            union = " UNION ALL ".join(sql.arm + arm for arm in arms)
+            source = f"{sql.select_from}({union}) AS documents"
+        select = f"{source} ORDER BY {self._order_clause(query.order_by)}"
         counted = selected_counters(query.select)  # select counter('name')
         if query.select and query.distinct:  # counted and paged after projecting
             every = [_record(row) for row in conn.execute(select, params)]
             values = self._projected_counters(conn, every, counted)
             records, projections, total = distinct_page(every, query, values)
         else:
-            limit = self._no_limit if query.take is None else query.take
-            if self._key_order_in_python and not query.order_by and limit == self._no_limit:
+            if in_python:
                 # Every match, in key order: sorted here rather than in SQL, whose sorter
                 # would carry each row's document (a third of a 100-row query's statement).
-                every = conn.execute(f"{sql.select}{where}{sql.page}", (*params, limit, 0))
+                every = conn.execute(f"{source}{sql.page}", (*params, limit, 0))
                 rows = sorted(every, key=_row_key)[query.skip :]
             else:
                 rows = conn.execute(select + sql.page, (*params, limit, query.skip)).fetchall()
             records = [_record(row) for row in rows]
             found = total_from_page(query, len(rows))
             if found is None:
+                if arms is not None:  # the count's own condition
+                    params = []
+                    where = self._where(conn, query, indexes, params)
                 found = conn.execute(sql.total + where, params).fetchone()[0]
             total = found
             if query.select:

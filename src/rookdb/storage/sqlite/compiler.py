@@ -54,6 +54,7 @@ __all__ = [
     "ALPHANUMERIC_FUNCTION",
     "REGEXP_FUNCTION",
     "SEARCH_FUNCTION",
+    "SEEK_PREDICATES",
     "Compiler",
     "alternatives",
     "fts_match",
@@ -154,6 +155,8 @@ def _bind(value: Any) -> Any:
 
 Alternative = tuple[str, list[Any]]
 _NUMBER = "IN ('integer', 'real')"
+#: The predicates on one field's values that may have arms (``Compiler.arms``).
+SEEK_PREDICATES = (Equals, Compare, Between, In, StartsWith, EndsWith, Regex)
 
 
 def alternatives(predicate: FieldPredicate, kind: str, value: str) -> list[Alternative]:
@@ -322,25 +325,50 @@ class Compiler:
             case _:
                 assert_never(predicate, "predicate")
 
-    def _scalar_rows(self, field: str, predicate: FieldPredicate, params: list[Any]) -> str:
+    def arms(self, predicate: Predicate, params: list[Any]) -> list[str] | None:
+        """For one field predicate on an indexed path without arrays: conditions (the
+        collection's test first) whose matches, taken together, are the predicate's, each an
+        index seek: one per JSON type the predicate can match and one for documents holding an
+        array there. They test distinct JSON types, so no document matches two: a statement may
+        read them as a ``UNION ALL`` of seeks, without ``_scalar_rows``' row-id set (issue
+        18, W5). None for any other predicate. The arrays' arm is always there: an array
+        written later is found by the same statement (an empty seek costs next to nothing)."""
+        if not isinstance(predicate, SEEK_PREDICATES) or self.collection is None:
+            return None
+        field = predicate.field
+        if (field, "expression") not in self.indexes:  # ID_FIELD and array paths have none
+            return None
+        arms = []
+        for sql, option_params in self._scalar_branches(field, predicate):
+            arms.append(f"collection = ? COLLATE NOCASE AND {sql}")
+            params.extend((self.collection, *option_params))
+        return arms or None
+
+    def _scalar_branches(self, field: str, predicate: FieldPredicate) -> list[Alternative]:
+        """The conditions, one per index seek, of the documents whose value at ``field`` (a
+        path without arrays) satisfies ``predicate``: a seek per JSON type, and one for
+        documents holding an array there (whose elements are then tested)."""
         path = json_path(field)
         kind, value = f"json_type(data, {path})", f"json_extract(data, {path})"
-        scope = "SELECT rowid FROM documents WHERE collection = ? COLLATE NOCASE AND "
-        branches = []
-        for sql, option_params in alternatives(predicate, kind, value):
-            branches.append(scope + sql)
-            params.extend((self.collection, *option_params))
-        # Documents holding an array at the path: test its elements.
+        branches = alternatives(predicate, kind, value)
         element_options = alternatives(predicate, "c.type", "c.value")
         if element_options:
             condition = " OR ".join(f"({sql})" for sql, _ in element_options)
             branches.append(
-                f"{scope}{kind} = 'array' AND EXISTS "
-                f"(SELECT 1 FROM json_each({value}) AS c WHERE {condition})"
+                (
+                    f"{kind} = 'array' AND EXISTS "
+                    f"(SELECT 1 FROM json_each({value}) AS c WHERE {condition})",
+                    [p for _, option_params in element_options for p in option_params],
+                )
             )
-            params.append(self.collection)
-            for _, option_params in element_options:
-                params.extend(option_params)
+        return branches
+
+    def _scalar_rows(self, field: str, predicate: FieldPredicate, params: list[Any]) -> str:
+        scope = "SELECT rowid FROM documents WHERE collection = ? COLLATE NOCASE AND "
+        branches = []
+        for sql, option_params in self._scalar_branches(field, predicate):
+            branches.append(scope + sql)
+            params.extend((self.collection, *option_params))
         if not branches:
             return "0"
         return f"rowid IN ({' UNION ALL '.join(branches)})"

@@ -296,6 +296,9 @@ _UPSERT = (
 _WHERE_CACHE: dict[tuple[Any, ...], tuple[str, tuple[Any, ...]]] = {}
 _WHERE_CACHE_SIZE = 512
 _WHERE_CACHE_SHAPE = 2000
+#: ``SqliteStorage._arms`` of the query shapes seen lately, as ``_WHERE_CACHE`` (None: the
+#: shape has no arms).
+_ARMS_CACHE: dict[tuple[Any, ...], tuple[list[str], tuple[Any, ...]] | None] = {}
 
 
 class SqliteStorage(RelationalStorage):
@@ -306,6 +309,8 @@ class SqliteStorage(RelationalStorage):
     _log = log
     _no_limit = -1
     _key_order_in_python = True  # the key column compares BINARY
+    # A union under an ORDER BY is read through a co-routine first: ~20% slower to sort.
+    _arms_sorted_in_sql = False
     _stream_start = 0
     _sql = _STATEMENTS
     _revision_sql = _REVISIONS
@@ -438,6 +443,33 @@ class SqliteStorage(RelationalStorage):
                 if len(_WHERE_CACHE) >= _WHERE_CACHE_SIZE:
                     _WHERE_CACHE.clear()
                 _WHERE_CACHE[key] = found
+        params.extend(found[1])
+        return found[0]
+
+    def _arms(
+        self,
+        conn: sqlite3.Connection,
+        query: Query,
+        indexes: dict[tuple[str, str], int],
+        params: list[Any],
+    ) -> list[str] | None:
+        if query.collection is None or not isinstance(query.where, compiler.SEEK_PREDICATES):
+            return None  # without the cache's repr
+        # Cached as ``_where`` is; None (no arms) too.
+        shape = repr(query.where)
+        key = (query.collection, shape, tuple(indexes.items()))
+        if key in _ARMS_CACHE:
+            found = _ARMS_CACHE[key]
+        else:
+            mine: list[Any] = []
+            arms = compiler.Compiler(query.collection, indexes).arms(query.where, mine)
+            found = None if arms is None else (arms, tuple(mine))
+            if len(shape) <= _WHERE_CACHE_SHAPE:
+                if len(_ARMS_CACHE) >= _WHERE_CACHE_SIZE:
+                    _ARMS_CACHE.clear()
+                _ARMS_CACHE[key] = found
+        if found is None:
+            return None
         params.extend(found[1])
         return found[0]
 

@@ -411,3 +411,75 @@ def test_search_needs_words(store: DocumentStore) -> None:
             session.query(collection_name="posts").search("title", "a", "xor")
         with pytest.raises(QueryError):
             session.advanced.raw_query("from posts where search(title, '?!')").to_list()
+
+
+#: Scalar values of one field, then arrays holding the same values written after the index
+#: (and each compiled query shape) was made: the statements that answer an indexed field
+#: without arrays must find them (SQLite and PostgreSQL answer such a query as a union of
+#: index seeks, one of which is the arrays'; issue 18, W5).
+LEVELS: dict[str, dict[str, Any]] = {
+    "staff/1": {"level": 1000, "name": "a"},
+    "staff/2": {"level": 3, "name": "b"},
+    "staff/3": {"level": "1000", "name": "c"},
+    "staff/4": {"level": 1000.0, "name": "d"},
+    "staff/5": {"name": "e"},
+}
+LATER: dict[str, dict[str, Any]] = {
+    "staff/6": {"level": [3, 1000], "name": "f"},
+    "staff/7": {"level": [1000, 1000], "name": "g"},  # one result, however many elements
+    "staff/8": {"level": ["1000", "x"], "name": "h"},
+    "staff/9": {"level": [], "name": "i"},
+}
+
+_LEVEL_QUERIES: list[tuple[Any, list[str], list[str]]] = [
+    # (the query, its matches before the arrays, after)
+    (lambda q: q.where_equals("level", 1000), ["a", "d"], ["a", "d", "f", "g"]),
+    (lambda q: q.where_in("level", [3, "1000"]), ["b", "c"], ["b", "c", "f", "h"]),
+    (lambda q: q.where_greater_than("level", 999), ["a", "d"], ["a", "d", "f", "g"]),
+    (lambda q: q.where_between("level", 2, 4), ["b"], ["b", "f"]),
+    (lambda q: q.where_starts_with("level", "10"), ["c"], ["c", "h"]),
+    (lambda q: q.where_not_equals("level", 1000), ["b", "c", "e"], ["b", "c", "e", "h", "i"]),
+]
+
+
+@pytest.mark.parametrize(("build", "before", "after"), _LEVEL_QUERIES)
+def test_arrays_written_after_an_index_are_found(
+    store: DocumentStore, build: Any, before: list[str], after: list[str]
+) -> None:
+    _seeded(store, LEVELS)
+
+    def names(session: Any, **extra: Any) -> list[str]:
+        query = build(session.query(collection_name="staff"))
+        if extra.get("ordered"):
+            paged = query.order_by_descending("name").take(20)  # ORDER BY, and a count
+            return [d["name"] for d in paged][::-1]
+        return sorted(d["name"] for d in query)
+
+    with store.open_session() as session:
+        assert names(session) == before
+        assert names(session, ordered=True) == before
+    _seeded(store, LATER)
+    with store.open_session() as session:  # the same query shapes, compiled before
+        assert names(session) == after
+        assert names(session, ordered=True) == after
+        session.load("staff/7")["level"] = 1000  # an array replaced by a scalar
+        session.save_changes()
+    with store.open_session() as session:
+        assert names(session) == after
+        found = build(session.query(collection_name="staff")).to_list()  # keys order
+        assert [session.advanced.get_document_id(d) for d in found] == sorted(
+            f"staff/{'abcdefghi'.index(name) + 1}" for name in after
+        )
+
+
+@pytest.mark.rookdb_requires("shared_in_process")
+def test_arrays_written_by_another_store_are_found(new_store: Any) -> None:
+    first, second = new_store(), new_store()  # two stores on one directory
+    _seeded(first, LEVELS)
+    with first.open_session() as session:  # the index, and first's compiled shape
+        found = session.query(collection_name="staff").where_equals("level", 1000).to_list()
+        assert len(found) == 2
+    _seeded(second, {"staff/6": LATER["staff/6"]})
+    with first.open_session() as session:
+        found = session.query(collection_name="staff").where_equals("level", 1000).to_list()
+        assert sorted(d["name"] for d in found) == ["a", "d", "f"]
