@@ -32,7 +32,20 @@ if TYPE_CHECKING:
     from rookdb.serialization.type_registry import TypeRegistry
     from rookdb.store import DocumentStore
 
-__all__ = ["Materializer"]
+__all__ = ["Materializer", "parse"]
+
+
+def parse(data: bytes, document_id: str) -> tuple[JsonDict, JsonDict]:
+    """A stored document's body and its ``@metadata`` (a dict, empty when it has none),
+    parsed once: the depth limit checked first, rookdb's error for what orjson refuses."""
+    if data.count(b"{") + data.count(b"[") > MAX_DEPTH:  # check_depth's cheap test
+        check_depth(data, document_id)
+    try:
+        body = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        body = loads(data)  # raises rookdb's error
+    metadata = body.pop("@metadata", None)
+    return body, metadata if type(metadata) is dict else {}
 
 
 class Materializer:
@@ -118,16 +131,9 @@ class Materializer:
         metadatas: list[JsonDict] = []
         ids: list[str] = []
         for record in records:
-            data = record.data
-            if data.count(b"{") + data.count(b"[") > MAX_DEPTH:  # check_depth's cheap test
-                check_depth(data, record.id)
-            try:
-                body = orjson.loads(data)
-            except orjson.JSONDecodeError:
-                body = loads(data)  # raises rookdb's error
-            metadata = body.pop("@metadata", None)
+            body, metadata = parse(record.data, record.id)
             bodies.append(body)
-            metadatas.append(metadata if type(metadata) is dict else {})
+            metadatas.append(metadata)
             ids.append(record.id)
         if many is not None:
             entities, extras = many(bodies, ids)
@@ -167,17 +173,7 @@ class Materializer:
             entity, metadata = found
             extras = None
         else:
-            # ``_decode_each``'s parse, for one document.
-            data = record.data
-            if data.count(b"{") + data.count(b"[") > MAX_DEPTH:  # check_depth's cheap test
-                check_depth(data, record.id)
-            try:
-                body = orjson.loads(data)
-            except orjson.JSONDecodeError:
-                body = loads(data)  # raises rookdb's error
-            metadata = body.pop("@metadata", None)
-            if type(metadata) is not dict:
-                metadata = {}
+            body, metadata = parse(record.data, record.id)
             entity, extras = ones[0](body, record.id)
         if not track:
             return entity
