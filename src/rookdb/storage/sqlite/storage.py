@@ -301,6 +301,17 @@ _WHERE_CACHE_SHAPE = 2000
 _ARMS_CACHE: dict[tuple[Any, ...], tuple[list[str], tuple[Any, ...]] | None] = {}
 
 
+def _remember(
+    cache: dict[tuple[Any, ...], Any], key: tuple[Any, ...], shape: str, found: Any
+) -> None:
+    """Keep ``found`` for a query shape in one of the compiled-shape caches, bounded: a shape
+    with a long repr costs its compile anyway, and a full cache starts again."""
+    if len(shape) <= _WHERE_CACHE_SHAPE:
+        if len(cache) >= _WHERE_CACHE_SIZE:
+            cache.clear()
+        cache[key] = found
+
+
 class SqliteStorage(RelationalStorage):
     """One rookdb database in one SQLite database (a file, or memory)."""
 
@@ -439,10 +450,7 @@ class SqliteStorage(RelationalStorage):
         if found is None:
             mine: list[Any] = []
             found = (self._compile_where(query, indexes, mine), tuple(mine))
-            if len(shape) <= _WHERE_CACHE_SHAPE:  # a long one costs its compile anyway
-                if len(_WHERE_CACHE) >= _WHERE_CACHE_SIZE:
-                    _WHERE_CACHE.clear()
-                _WHERE_CACHE[key] = found
+            _remember(_WHERE_CACHE, key, shape, found)
         params.extend(found[1])
         return found[0]
 
@@ -464,10 +472,7 @@ class SqliteStorage(RelationalStorage):
             mine: list[Any] = []
             arms = compiler.Compiler(query.collection, indexes).arms(query.where, mine)
             found = None if arms is None else (arms, tuple(mine))
-            if len(shape) <= _WHERE_CACHE_SHAPE:
-                if len(_ARMS_CACHE) >= _WHERE_CACHE_SIZE:
-                    _ARMS_CACHE.clear()
-                _ARMS_CACHE[key] = found
+            _remember(_ARMS_CACHE, key, shape, found)
         if found is None:
             return None
         params.extend(found[1])
