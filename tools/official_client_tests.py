@@ -22,7 +22,9 @@ How it works, without editing a file of the checkout:
   ``DocumentStore`` on the rookdb server instead. ``TestBase.get_document_store`` then runs as
   written: a fresh database per test through ``CreateDatabaseOperation``, deleted through
   ``DeleteDatabaseOperation`` when the test's store closes.
-* Each test gets ``--test-timeout`` seconds (default 60, SIGALRM; 0: none), then a summary
+* Each test's setup, call and teardown get ``--test-timeout`` seconds each (default 60,
+  SIGALRM; 0: none); a test file that does not import (a test of a newer client than the
+  installed one) counts as an error and the run goes on. Then a summary
   prints passed / failed / error / skipped per test file and the most common failure reasons;
   ``--reasons FILE`` writes every failing test with its reason (tab-separated).
 """
@@ -128,8 +130,12 @@ class SummaryPlugin:
         # Every failing test with its reason, for --reasons FILE.
         self.failures: list[tuple[str, str]] = []
 
-    @pytest.hookimpl(hookwrapper=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> Iterator[None]:
+    def _bounded(self) -> Iterator[None]:
+        """Run one phase of a test (setup, call or teardown) within ``test_timeout`` seconds.
+
+        Each phase is bounded on its own, and the timer is off again before pytest makes the
+        phase's report: an alarm inside pytest's own report making (formatting a long
+        traceback) would be an INTERNALERROR that ends the whole run."""
         if self.test_timeout <= 0:
             yield
             return
@@ -144,6 +150,18 @@ class SummaryPlugin:
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
             signal.signal(signal.SIGALRM, previous)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_setup(self, item: pytest.Item) -> Iterator[None]:
+        yield from self._bounded()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_call(self, item: pytest.Item) -> Iterator[None]:
+        yield from self._bounded()
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_teardown(self, item: pytest.Item) -> Iterator[None]:
+        yield from self._bounded()
 
     def _reason(self, report: pytest.TestReport | pytest.CollectReport) -> None:
         crash = getattr(report.longrepr, "reprcrash", None)
@@ -249,7 +267,14 @@ def main(argv: list[str]) -> int:
             # TestBase.tearDown deletes *topology files in the working directory: use tmp.
             with contextlib.chdir(tmp):
                 code = pytest.main(
-                    ["-p", "no:cacheprovider", "--rootdir", str(checkout), *pytest_arguments],
+                    [
+                        "-p",
+                        "no:cacheprovider",
+                        "--continue-on-collection-errors",
+                        "--rootdir",
+                        str(checkout),
+                        *pytest_arguments,
+                    ],
                     plugins=[plugin],
                 )
             plugin.print_summary()
