@@ -84,6 +84,44 @@ def test_a_failing_item_fails_alone(url: str) -> None:
     assert results[0]["Result"]["Results"][0]["name"] == "a"
 
 
+def test_a_query_of_a_missing_index_is_a_404_item_without_a_body(url: str) -> None:
+    """As RavenDB's query route answers it (a 404, no body), which its clients read as
+    ``IndexDoesNotExistException`` (a 404 item is no error to them: its null result is);
+    alone too, where the multi_get itself once failed with that 404."""
+    missing = {
+        "Url": f"/databases/{DATABASE}/queries",
+        "Method": "POST",
+        "Content": {"Query": "from index 'Nowhere'"},
+    }
+    for items in ([missing], [_docs("?id=users/1"), missing]):
+        results = _multi_get(url, *items)
+        assert results[-1]["StatusCode"] == 404
+        assert results[-1]["Result"] is None
+
+
+class Users_ByName(ravendb.AbstractIndexCreationTask):
+    def __init__(self) -> None:
+        super().__init__()
+        self.map = "from u in docs.Users select new { u.name }"
+
+
+def test_the_official_client_raises_for_a_lazy_query_of_a_missing_index(url: str) -> None:
+    """RavenDB's RavenDB_12790 test: an eager and a lazy query of an index never put."""
+    from ravendb.exceptions.documents.indexes import IndexDoesNotExistException
+
+    store = ravendb.DocumentStore(urls=[url], database=DATABASE)
+    store.initialize()
+    try:
+        with store.open_session() as session, pytest.raises(IndexDoesNotExistException):
+            list(session.query_index_type(Users_ByName, User))
+        with store.open_session() as session:
+            lazy = session.query_index_type(Users_ByName, User).lazily()
+            with pytest.raises(IndexDoesNotExistException):
+                _ = lazy.value
+    finally:
+        store.close()
+
+
 def test_the_official_client_caches_lazy_loads_by_their_etag(url: str) -> None:
     """The 7.2 Python client stores each item it gets with an ``ETag`` in its HTTP cache,
     under the item's URL and the change vector (it does not yet send ``If-None-Match`` in a

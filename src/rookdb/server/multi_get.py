@@ -11,7 +11,11 @@ As ``GET /docs`` does, a read of documents answers with its ``ETag`` and, when t
 HTTP cache (a lazy load of a document it holds does not travel again). An item that fails
 (bad input, a query storage refuses) fails alone, with its status and RavenDB error body:
 when the one ``read_many`` call fails, each read is run again on its own, so the others still
-answer (then each in a snapshot of its own).
+answer (then each in a snapshot of its own); a lone item that fails is that item's answer
+too, never the multi_get's. A query of an index that does not exist is a ``404`` item with
+no body, as RavenDB's query route answers it: its clients raise ``IndexDoesNotExistException``
+for the null result (a 404 item is no error to them, and an error body would be read as a
+query result).
 
 The reading of a ``/docs`` or ``/queries`` request into a storage read lives here too: the
 routes themselves (``app``) and the items of a multi_get share it, so both accept and refuse
@@ -29,7 +33,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
 from rookdb import protocol
-from rookdb.errors import ConfigurationError, RookError
+from rookdb.errors import ConfigurationError, IndexDoesNotExistError, RookError
 from rookdb.facet_compute import encode_answer
 from rookdb.facet_rql import FacetQuery, parse_facet_query
 from rookdb.ids import validate_id
@@ -197,7 +201,7 @@ async def multi_get(server: _Server, request: Request) -> Any:
         reads, methods, item_params, positions, results, strict=True
     ):
         if isinstance(result, RookError):
-            answers[position] = _answer(protocol.error_body(result), protocol.error_status(result))
+            answers[position] = _failed(result)
             continue
         held = protocol.unquote_etag(_header(items[position], "If-None-Match"))
         answers[position] = _encode(server, request, read, method, params, result, held)
@@ -214,7 +218,7 @@ async def multi_get(server: _Server, request: Request) -> Any:
         try:
             found = await run_in_threadpool(storage.facets, *facet_query)
         except RookError as exc:
-            answers[position] = _answer(protocol.error_body(exc), protocol.error_status(exc))
+            answers[position] = _failed(exc)
             continue
         answer = {**encode_answer(found), "Includes": server.includes(request, found.includes)}
         answers[position] = _answer(answer)
@@ -225,9 +229,9 @@ def _read_each(storage: Storage, reads: list[Read]) -> list[ReadResult | RookErr
     """Every read in one snapshot; if that fails, each on its own, a failure in its place."""
     try:
         return list(storage.read_many(reads))
-    except RookError:
+    except RookError as exc:
         if len(reads) == 1:
-            raise
+            return [exc]
     answered: list[ReadResult | RookError] = []
     for read in reads:
         try:
@@ -235,6 +239,13 @@ def _read_each(storage: Storage, reads: list[Read]) -> list[ReadResult | RookErr
         except RookError as exc:
             answered.append(exc)
     return answered
+
+
+def _failed(error: RookError) -> dict[str, Any]:
+    """The answer of a read (a query, facets, documents) that failed with ``error``."""
+    if isinstance(error, IndexDoesNotExistError):  # only queries name an index
+        return _answer(None, 404)
+    return _answer(protocol.error_body(error), protocol.error_status(error))
 
 
 def _header(item: Any, name: str) -> str | None:

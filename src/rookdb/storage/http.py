@@ -25,6 +25,7 @@ import orjson
 from rookdb import protocol, protocol_batches
 from rookdb.errors import (
     ConfigurationError,
+    IndexDoesNotExistError,
     ProtocolError,
     StorageError,
 )
@@ -65,6 +66,7 @@ from rookdb.storage.records import (
     IdsRead,
     PrefixRead,
     ProjectionRow,
+    QueryRead,
     QueryResult,
     Read,
     ReadResult,
@@ -153,6 +155,10 @@ class HttpStorage(HttpIndexes, HttpAttachments, HttpCounters):
             results: list[ReadResult] = []
             for read, answer in zip(reads, answers, strict=True):
                 status, result = answer["StatusCode"], answer["Result"]
+                if status == 404 and result is None and isinstance(read, QueryRead):
+                    # RavenDB's answer to a query of an index that does not exist.
+                    name = read.query.index_name
+                    raise IndexDoesNotExistError(f"Index {name!r} does not exist")
                 if status >= 400:
                     raise protocol.error_from_body(
                         status, result if isinstance(result, dict) else None

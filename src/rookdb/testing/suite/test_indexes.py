@@ -361,6 +361,21 @@ def test_an_index_query_streamed_and_lazy(store: DocumentStore) -> None:
         assert [d["First"] for d in lazy.value] == ["Ada"]
 
 
+def test_a_lazy_query_of_a_missing_index_raises_when_its_value_is_read(
+    store: DocumentStore,
+) -> None:
+    """As an eager one does (through a server: a multi_get whose one item is that query)."""
+    _save(store, ("users/1", _user("Ada", "L", 36)))
+    with store.open_session() as session:
+        lazy = session.query_index("Users/ByName").lazily()
+        with pytest.raises(IndexDoesNotExistError, match="Users/ByName"):
+            _ = lazy.value
+        session.query_index("Users/ByName").lazily()  # beside a load: a multi_get of two
+        session.advanced.lazily.load("users/1")
+        with pytest.raises(IndexDoesNotExistError, match="Users/ByName"):
+            session.advanced.eagerly.execute_all_pending_lazy_operations()
+
+
 def test_map_reduce_results_paged_with_their_total(store: DocumentStore) -> None:
     Orders_ByCompany().execute(store)
     _save(store, *((f"orders/{i}", _order(f"c{i % 7}", i)) for i in range(30)))
