@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import sqlite3
+import threading
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 from rookdb import ConcurrencyError, ConfigurationError, DocumentStore, StorageError
 from rookdb.storage.records import DeleteCommand, PutCommand, ReadCheck
 from rookdb.storage.sqlite import FORMAT_VERSION, SqliteBackend, SqliteStorage
+from rookdb.storage.sqlite.connections import transaction
 from rookdb.testing.suite.models import Employee
 
 
@@ -211,3 +213,39 @@ def test_a_query_of_every_match_is_in_key_order_as_a_page_is(tmp_path: Path) -> 
     assert ids(3, None) == ids(3, 100) == expected[3:]
     assert ids(20, None) == ids(20, 100) == []
     store.close()
+
+
+@pytest.mark.parametrize("directory", [True, False], ids=["file", "memory"])
+def test_closing_waits_out_a_connection_another_thread_is_using(
+    tmp_path: Path, directory: bool
+) -> None:
+    """Deleting a database closes its storage while a thread may be inside it (a background
+    index build, a request): closing another thread's connection under it crashed the server
+    in SQLite (a segfault, under the official client's suite). The connection in use is
+    closed by its thread when it is done; nothing new starts on a closed storage."""
+    backend = SqliteBackend(tmp_path if directory else None)
+    storage = backend.database("db")
+    inside, closed = threading.Event(), threading.Event()
+    seen: list[object] = []
+
+    def work() -> None:
+        with storage._connections as conn, transaction(conn):
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('probe', '1')")
+            inside.set()
+            closed.wait(timeout=1)  # memory: close() waits for this thread instead
+            seen.append(conn.execute("SELECT value FROM meta WHERE name = 'probe'").fetchone())
+        seen.append(conn)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    assert inside.wait(timeout=10)
+    storage.close()
+    closed.set()
+    thread.join(timeout=10)
+    assert seen[0] == ("1",)
+    conn = seen[1]
+    assert isinstance(conn, sqlite3.Connection)
+    with pytest.raises(sqlite3.ProgrammingError):  # closed by its thread on the way out
+        conn.execute("SELECT 1")
+    with pytest.raises(StorageError, match="closed"), storage._connections:
+        pass

@@ -5,6 +5,10 @@ connection must never cross a fork), WAL journal, ``synchronous=FULL`` and a bus
 Memory is one in-memory database on a single connection guarded by a lock, shared by the
 store's sessions and threads. Every connection has rookdb's SQL functions (``compiler``).
 
+Closing (a database deleted, a store closed) never closes a connection under a thread using it
+(which crashed the process inside SQLite): a file's connections in use are closed by their
+threads as they finish, memory's waits for its user; nothing new starts once closed.
+
 Transactions are explicit (connections are in autocommit mode) and rolled back on any error:
 SQLite commits what was done so far if a transaction is simply abandoned in some error paths,
 and a batch must be all or nothing.
@@ -67,6 +71,10 @@ class Connections:
         self._all: list[sqlite3.Connection] = []
         self._registry_lock = threading.Lock()
         self._closed = False
+        # Connections a thread is inside (files), which close() leaves to their threads: the
+        # set is changed without the lock by the connection's own thread only.
+        self._inside: set[sqlite3.Connection] = set()
+        self._left_to_close: set[sqlite3.Connection] = set()
         if path is None:
             self._shared: sqlite3.Connection | None = self._open()
             self._shared_lock: threading.RLock | None = threading.RLock()
@@ -108,6 +116,9 @@ class Connections:
         if shared is not None:
             assert self._shared_lock is not None
             self._shared_lock.acquire()
+            if self._closed:  # closed while this thread waited
+                self._shared_lock.release()
+                raise StorageError("the storage is closed")
             return shared
         local = self._local
         conn: sqlite3.Connection | None = getattr(local, "conn", None)
@@ -115,11 +126,40 @@ class Connections:
             # After fork the parent's connection is abandoned, never used nor closed here.
             conn = local.conn = self._open()
             local.forks = _forks
+            local.depth = 0
+        local.depth += 1
+        if local.depth == 1:
+            # Marked inside before looking at _closed, which close() sets before it looks
+            # at _inside: either this thread sees it closed, or close() sees it inside.
+            self._inside.add(conn)
+            if self._closed:
+                self._leave(local, conn)
+                raise StorageError("the storage is closed")
         return conn
 
     def __exit__(self, *exc: object) -> None:
         if self._shared_lock is not None:
             self._shared_lock.release()
+            return
+        local = self._local
+        conn = local.conn
+        if local.depth == 1:
+            self._leave(local, conn)
+        else:
+            local.depth -= 1
+
+    def _leave(self, local: threading.local, conn: sqlite3.Connection) -> None:
+        """This thread's last use of ``conn`` ends; it closes ``conn`` if ``close()`` left
+        that to it."""
+        local.depth = 0
+        self._inside.discard(conn)
+        if self._closed:
+            with self._registry_lock:
+                if conn not in self._left_to_close:
+                    return
+                self._left_to_close.discard(conn)
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
 
     @contextlib.contextmanager
     def streaming(
@@ -152,12 +192,22 @@ class Connections:
                 conn.close()  # ends the read transaction
 
     def close(self) -> None:
+        """Close every connection no thread is using; one in use is closed by its thread
+        when it is done, and memory's one connection once its user is done."""
         self._closed = True
+        if self._shared is not None:
+            assert self._shared_lock is not None
+            with self._shared_lock, contextlib.suppress(sqlite3.Error):
+                self._shared.close()
+            return
         with self._registry_lock:
             conns, self._all = self._all, []
-        for conn in conns:
-            with contextlib.suppress(sqlite3.Error):
-                conn.close()
+            for conn in conns:
+                if conn in self._inside:
+                    self._left_to_close.add(conn)
+                    continue
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
 
 
 @contextlib.contextmanager
