@@ -292,3 +292,35 @@ def test_what_rookdb_does_not_run_is_refused_by_name(server_url: str, rql: str, 
     body = answer.json()
     assert body["Type"] == "Raven.Client.Exceptions.InvalidQueryException"
     assert named in body["Message"]
+
+
+def test_explain_names_the_index_a_query_reads(store: Any) -> None:
+    """``POST /queries?debug=explain`` (the client's ``ExplainQueryCommand``) answers which
+    index the query reads and why, in RavenDB's shape, and runs nothing; before, rookdb
+    ignored ``debug`` and answered the query's documents."""
+    from ravendb.documents.commands.explain import ExplainQueryCommand
+    from ravendb.documents.queries.index_query import IndexQuery
+
+    with store.open_session() as session:  # an automatic index of name
+        assert _names(session.query(object_type=User).where_equals("name", "bob")) == ["bob"]
+
+    def explain(rql: str) -> Any:
+        command = ExplainQueryCommand(store.conventions, IndexQuery(rql))
+        store.get_request_executor().execute_command(command)
+        return command.result
+
+    [scan] = explain("from Users")
+    assert scan.index == "collection/Users" and scan.reason
+    [seek] = explain("from Users where name = 'bob'")
+    assert seek.index == "Auto/Users/Byname" and "automatic" in seek.reason
+
+
+def test_debug_modes_rookdb_does_not_serve_are_refused(server_url: str) -> None:
+    """``debug=entries`` (index entries instead of documents) is not served: a 501, never the
+    documents as if no ``debug`` had been asked."""
+    answer = httpx.post(
+        f"{server_url}/databases/{DATABASE}/queries?debug=entries",
+        content=orjson.dumps({"Query": "from Users"}),
+    )
+    assert answer.status_code == 501, answer.text
+    assert "debug=entries" in answer.json()["Message"]

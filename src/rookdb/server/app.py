@@ -17,6 +17,7 @@ input is a 4xx, never a 500; a route that is not part of the subset is a 501.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import functools
 import logging
 import time
@@ -255,6 +256,16 @@ class _Server:
         storage = self.storage(request, write=False)
         body = await self.body(request)
         read = query_read(body)
+        debug = request.query_params.get("debug")
+        if debug == "explain" and not isinstance(read, FacetQuery):
+            return json_response(await run_in_threadpool(_explain, storage, read.query))
+        if debug is not None:  # never the documents, as if it had not been asked
+            return error_response(
+                501,
+                "NotSupportedException",
+                f"POST /queries?debug={debug[:40]} is not part of the RavenDB protocol subset "
+                "rookdb serves (debug=explain is)",
+            )
         if isinstance(read, FacetQuery):  # select facet(...): counted, no documents
             found = await run_in_threadpool(storage.facets, *read)
             answer = {**encode_answer(found), "LastQueryTime": last_modified_now()}
@@ -328,6 +339,24 @@ class _Server:
 
     async def multi_get(self, request: Request) -> Response:
         return json_response(await multi_get(self, request))
+
+
+def _explain(storage: Storage, query: Query) -> dict[str, Any]:
+    """``POST /queries?debug=explain`` (the client's ``ExplainQueryCommand``): the index the
+    query reads and why, in RavenDB's shape (``IndexName``, ``Results`` of ``Index`` and
+    ``Reason``). RavenDB explains its choice among automatic indexes; rookdb has one answer:
+    the name its query statistics give, read from a query of no rows."""
+    name = storage.query(dataclasses.replace(query, skip=0, take=0)).statistics.index_name
+    if query.index_name is not None:
+        reason = "the query names this index"
+    elif name.startswith("Auto/"):
+        reason = (
+            "rookdb's automatic indexes of the fields the query filters by "
+            "(written with the documents, so never stale)"
+        )
+    else:
+        reason = "no automatic index serves the query's filters: its documents are read in turn"
+    return {"IndexName": name, "Results": [{"Index": name, "Reason": reason}]}
 
 
 def _fragment(value: Any) -> orjson.Fragment:
