@@ -83,6 +83,20 @@ def test_counter_batches_and_reads_by_operation(store: Any) -> None:
     assert store.operations.send(GetCountersOperation("users/1", "likes")).counters == [None]
 
 
+def test_a_null_name_asked_of_get_counters_is_a_null_counter(store: Any) -> None:
+    """The client sends a null name as an empty ``counter=``; RavenDB answers it as a counter
+    that is not there (null), as its RavenDB_14919 test has it, instead of refusing the read."""
+    _save(store, "users/1")
+    store.operations.send(
+        _batch(("users/1", [CounterOperation("likes", CounterOperationType.INCREMENT, 2)]))
+    )
+    found = store.operations.send(GetCountersOperation("users/1", [None, "likes", None, "views"]))
+    details = found.counters
+    assert len(details) == 3  # the client asks for each name once
+    assert sorted(d.counter_name for d in details if d is not None) == ["likes"]
+    assert [d.total_value for d in details if d is not None] == [2]
+
+
 def test_a_counter_of_a_missing_document_is_refused(store: Any) -> None:
     with pytest.raises(Exception, match="does not exist"):
         store.operations.send(_batch(("users/404", [_increment("likes", 1)])))

@@ -1,9 +1,10 @@
 """The routes of RavenDB's counters, as its client calls them.
 
 - ``GET /databases/{db}/counters?docId=..[&counter=..]...`` (``GetCountersOperation``): the
-  counters asked for, a detail or null each, in order; without ``counter``, every counter of
-  the document. ``{"Counters": [...]}`` (``rookdb.counters_protocol``); a document without
-  counters, or none at all, has none.
+  counters asked for, a detail or null each, in order (null for an empty name, which the
+  client sends for a null one); without ``counter``, every counter of the document.
+  ``{"Counters": [...]}`` (``rookdb.counters_protocol``); a document without counters, or
+  none at all, has none.
 - ``POST /databases/{db}/counters`` (``CounterBatchOperation``, and ``GetCountersOperation``
   when its names are too long for a URL): a ``CounterBatch``, applied as one storage batch of
   ``CountersCommand``; the details of each ``Increment`` and ``Get``, in order.
@@ -83,12 +84,14 @@ def answer(storage: Storage, params: QueryParams) -> Any:
     if document_id is None:
         raise ConfigurationError("counters are read by docId")
     validate_id(document_id)
-    names = [validate_counter_name(n) for n in params.getlist("counter")]
+    # An empty name is the client's null name: a counter that cannot be there (null).
+    names = [n and validate_counter_name(n) for n in params.getlist("counter")]
     full = params.get("full", "").lower() == "true"  # per node: one node here
     if not names:
         found = storage.get_counters(document_id)
         return {"Counters": counters_detail(document_id, list(found.items()), full)}
-    found = storage.get_counters(document_id, names)  # by the names asked
+    named = [n for n in names if n]
+    found = storage.get_counters(document_id, named) if named else {}  # by the names asked
     asked = [(name, found.get(name)) for name in names]
     return {"Counters": counters_detail(document_id, asked, full)}
 
