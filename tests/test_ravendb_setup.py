@@ -326,3 +326,21 @@ def test_database_names_up_to_ravendbs_limit(server: str) -> None:
         store.close()
     answer = httpx.put(f"{server}/admin/databases", params={"name": longest + "x"})
     assert answer.status_code == 400 and "1-128" in answer.json()["Message"]
+
+
+def test_database_names_are_paged_in_order_without_case(server: str) -> None:
+    """``GetDatabaseNamesOperation`` pages names as RavenDB keeps them (lower-cased, so
+    ``long_name`` before ``Northwind``); by code point, upper case first, a page of the first
+    names missed a lower-case one (the official client's ``test_create_database_name...``)."""
+    from ravendb.serverwide.operations.common import GetDatabaseNamesOperation
+
+    for name in ("Northwind", "Beta", "alpha", "Zulu", "long_name"):
+        _create(server, name).close()
+    store = _store(server, "alpha")
+    try:
+        names = store.maintenance.server.send(GetDatabaseNamesOperation(0, 3))
+        assert names == ["alpha", "Beta", "long_name"]
+        later = store.maintenance.server.send(GetDatabaseNamesOperation(3, 10))
+        assert later == ["Northwind", "Zulu"]
+    finally:
+        store.close()

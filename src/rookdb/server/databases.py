@@ -176,7 +176,8 @@ async def list_databases(server: _Server, request: Request) -> Response:
         every = True
     except AuthorizationError:  # a valid key, for some databases only
         every = False
-    names = await run_in_threadpool(server.backend.list_databases)
+    # Paged in RavenDB's order, by name without case (its records' keys are lower case).
+    names = sorted(await run_in_threadpool(server.backend.list_databases), key=str.lower)
     if not every:
         names = [name for name in names if _readable(server, request, name)]
     start = parse_count(request.query_params.get("start", "0"), "start")

@@ -172,7 +172,7 @@ class PostgresBackend(RelationalBackend[PostgresStorage]):
                 ).fetchone()
                 if row is not None:
                     names.append(row[0])
-        return sorted(names)
+        return sorted(names, key=str.lower)  # as RavenDB lists them
 
     def drop_all(self) -> None:
         """Drop every schema with this backend's prefix (the test suite's clean-up)."""

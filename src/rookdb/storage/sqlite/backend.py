@@ -176,10 +176,11 @@ class SqliteBackend(RelationalBackend[SqliteStorage]):
                         ) from exc
 
     def list_databases(self) -> list[str]:
-        """Every database, named in the case it was first written."""
+        """Every database, named in the case it was first written, in order without case (as
+        RavenDB lists them)."""
         if self._directory is None:
             with self._lock:
-                return sorted(storage.name for storage in self._open.values())
+                return sorted((storage.name for storage in self._open.values()), key=str.lower)
         if not self._directory.is_dir():  # made with the first database
             return []
         try:
@@ -188,7 +189,7 @@ class SqliteBackend(RelationalBackend[SqliteStorage]):
             raise StorageUnavailableError(
                 f"cannot read the data directory {self._directory}: {exc}", original=exc
             ) from exc
-        return sorted(_stored_name(path) for path in files)
+        return sorted((_stored_name(path) for path in files), key=str.lower)
 
 
 def _mark_deleted(path: Path) -> None:
