@@ -25,7 +25,7 @@ reads too; a collection that the document's ``@metadata`` does not name),
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from typing import Any
 
 import orjson
@@ -247,13 +247,13 @@ def _size(n: int) -> dict[str, Any]:
     return {"SizeInBytes": n, "HumaneSize": humane}
 
 
-def _index_information(name: str, now: str, kind: str) -> dict[str, Any]:
+def _index_information(name: str, now: str, kind: str, stale: bool) -> dict[str, Any]:
     """An index as RavenDB describes one in the database statistics: rookdb's indexes are
-    maintained in the same transaction as the documents, so they are never stale and have
-    indexed up to now."""
+    maintained in the same transaction as the documents, so they are stale only while a
+    server builds a new one over the documents already there, and have indexed up to now."""
     return {
         "Name": name,
-        "IsStale": False,
+        "IsStale": stale,
         "State": "Normal",
         "LockMode": "Unlock",
         "Priority": "Normal",
@@ -263,18 +263,21 @@ def _index_information(name: str, now: str, kind: str) -> dict[str, Any]:
     }
 
 
-def encode_statistics(stats: DatabaseStatistics, now: str | None = None) -> dict[str, Any]:
+def encode_statistics(
+    stats: DatabaseStatistics, now: str | None = None, stale: Collection[str] = ()
+) -> dict[str, Any]:
     """RavenDB's database statistics (every field the 7.2 client reads), plus ``Collections``
     (documents per collection, as ``collections/stats`` gives them) so that rookdb's client
     needs one request. What rookdb does not have (revisions, conflicts, counters,
     time series) counts 0; ``SizeOnDisk`` is what storage measures (``DatabaseStatistics``);
-    rookdb has no temporary buffers (0)."""
+    rookdb has no temporary buffers (0). ``stale``: the indexes being built, which say
+    ``IsStale`` (what clients poll to wait for indexing)."""
     now = now or last_modified_now()
     return {
         "CountOfDocuments": stats.count_of_documents,
         "CountOfIndexes": len(stats.indexes),
         "Indexes": [
-            _index_information(index, now, stats.index_types.get(index, "AutoMap"))
+            _index_information(index, now, stats.index_types.get(index, "AutoMap"), index in stale)
             for index in stats.indexes
         ],
         "DatabaseName": stats.database,

@@ -233,8 +233,19 @@ async def admin_databases(server: _Server, request: Request) -> Response:
 
 
 async def stats(server: _Server, request: Request) -> Response:
-    stats = await run_in_threadpool(server.backend.statistics, server.database(request, False))
-    return json_response(protocol.encode_statistics(stats))
+    database = server.database(request, False)
+    stats = await run_in_threadpool(server.backend.statistics, database)
+    stale = await run_in_threadpool(_stale_indexes, server, request)
+    return json_response(protocol.encode_statistics(stats, stale=stale))
+
+
+def _stale_indexes(server: _Server, request: Request) -> set[str]:
+    """The indexes the server is still building over the documents already there (blocking:
+    run it in a worker thread)."""
+    storage = server.storage(request, False)
+    if not storage.capabilities.indexes:  # a backend that keeps no user-defined indexes
+        return set()
+    return {s.name for s in storage.index_statistics(None) if s.is_stale}
 
 
 async def detailed_stats(server: _Server, request: Request) -> Response:
@@ -243,9 +254,10 @@ async def detailed_stats(server: _Server, request: Request) -> Response:
     database = server.database(request, False)
     stats = await run_in_threadpool(server.backend.statistics, database)
     identities = await run_in_threadpool(server.storage(request, False).get_identities)
+    stale = await run_in_threadpool(_stale_indexes, server, request)
     return json_response(
         {
-            **protocol.encode_statistics(stats),
+            **protocol.encode_statistics(stats, stale=stale),
             "CountOfIdentities": len(identities),
             "CountOfCompareExchange": 0,
             "CountOfCompareExchangeTombstones": 0,
