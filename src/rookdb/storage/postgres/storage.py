@@ -23,6 +23,7 @@ from rookdb.evaluate import matches
 from rookdb.ids import hilo_document_id
 from rookdb.query import OrderBy, Query
 from rookdb.storage import bridge
+from rookdb.storage.commands import PutCommand
 from rookdb.storage.postgres import bulk_copy, compiler
 from rookdb.storage.postgres.errors import PostgresBatchErrors, PostgresErrors, PostgresQueryErrors
 from rookdb.storage.postgres.indexes import SchemaIndexes
@@ -30,7 +31,7 @@ from rookdb.storage.postgres.pool import MAX_CONNECTIONS, ConnectionPool
 from rookdb.storage.postgres.transactions import SNAPSHOT, lock_key, transaction
 from rookdb.storage.postgres.write_statements import jsonb_body
 from rookdb.storage.postgres.writes import PostgresWrites, log
-from rookdb.storage.records import Capabilities, PutCommand, document_key, last_modified_now
+from rookdb.storage.records import document_key, last_modified_now
 from rookdb.storage.relational import hilo
 from rookdb.storage.relational.attachments import AttachmentStatements
 from rookdb.storage.relational.counters import CounterStatements
@@ -48,6 +49,7 @@ from rookdb.storage.relational.storage import (
     check_format_version,
     new_database_id,
 )
+from rookdb.storage.statistics import Capabilities
 
 __all__ = ["FORMAT_VERSION", "PostgresStorage"]
 

@@ -21,23 +21,24 @@ import orjson
 from rookdb.errors import DatabaseDoesNotExistError
 from rookdb.ids import hilo_document_id
 from rookdb.query import OrderBy, Query
-from rookdb.storage.patching import Patching
-from rookdb.storage.records import (
-    ALL_COUNTERS,
+from rookdb.storage.commands import (
     ATTACHMENT_COMMANDS,
-    AttachmentReply,
-    BatchResult,
-    Capabilities,
     Command,
     CountersCommand,
-    CountersReply,
     DeleteCommand,
     ForceRevisionCommand,
     PutCommand,
     ReadCheck,
+    check_expected,
+)
+from rookdb.storage.patching import Patching
+from rookdb.storage.records import (
+    ALL_COUNTERS,
+    AttachmentReply,
+    BatchResult,
+    CountersReply,
     RevisionReply,
     WriteResult,
-    check_expected,
     document_key,
     last_modified_now,
 )
@@ -70,6 +71,7 @@ from rookdb.storage.sqlite import compiler
 from rookdb.storage.sqlite.connections import Connections, transaction
 from rookdb.storage.sqlite.errors import SqliteErrors, SqliteOpenErrors, SqliteQueryErrors
 from rookdb.storage.sqlite.indexes import AutoIndexes
+from rookdb.storage.statistics import Capabilities
 
 __all__ = ["FILE_SUFFIX", "FORMAT_VERSION", "SqliteStorage"]
 
