@@ -30,7 +30,8 @@ from rookdb.options import OptimisticConcurrencyMode, SessionOptions
 from rookdb.query import Query, QueryStatistics
 from rookdb.revisions import ForcedRevisions
 from rookdb.serialization.encoding import check_depth, may_hide_invalid_values
-from rookdb.serialization.entities import EntityCodec, Extras
+from rookdb.serialization.entities import EntityCodec
+from rookdb.serialization.layouts import Extras
 from rookdb.session_queries import SessionQueries
 from rookdb.storage.records import (
     ConditionalGetResult,
