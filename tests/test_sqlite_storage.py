@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rookdb import ConcurrencyError, ConfigurationError, DocumentStore, StorageError
-from rookdb.storage.records import DeleteCommand, PutCommand, ReadCheck
+from rookdb.storage.commands import DeleteCommand, PutCommand, ReadCheck
 from rookdb.storage.sqlite import FORMAT_VERSION, SqliteBackend, SqliteStorage
 from rookdb.testing.suite.models import Employee
 
