@@ -16,7 +16,7 @@ from pathlib import Path
 
 from rookdb import DocumentStore
 from rookdb.storage.postgres import storage as postgres_storage
-from rookdb.storage.sqlite.storage import FILE_SUFFIX
+from rookdb.storage.sqlite.schema import FILE_SUFFIX
 from rookdb.testing.backends import postgres_url
 
 __all__ = [

@@ -126,7 +126,7 @@ def remove_failure(store: DocumentStore) -> None:
 def write_unchecked(store: DocumentStore, document_id: str, collection: str, data: bytes) -> None:
     """Write ``data`` as a document past every check a ``PutCommand`` makes, as another program
     sharing the database could: for tests of what rookdb does with what it would not write."""
-    from rookdb.storage.records import PutCommand
+    from rookdb.storage.commands import PutCommand
 
     command = object.__new__(PutCommand)
     command.id, command.collection, command.data = document_id, collection, data

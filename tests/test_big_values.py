@@ -37,7 +37,7 @@ from rookdb.query import (
     SearchOperator,
     StartsWith,
 )
-from rookdb.storage.records import PutCommand
+from rookdb.storage.commands import PutCommand
 from rookdb.testing.backends import serve_on
 from tests.internals import write_unchecked
 

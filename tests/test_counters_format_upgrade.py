@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rookdb import DocumentStore
-from rookdb.storage.records import CounterOperation, CountersCommand
+from rookdb.storage.commands import CounterOperation, CountersCommand
 from rookdb.storage.sqlite import FORMAT_VERSION
 from tests.format_upgrades import (
     DATABASE,

@@ -16,9 +16,10 @@ import orjson
 import pytest
 
 from rookdb import DocumentStore
+from rookdb.storage.postgres import schema as postgres_schema
 from rookdb.storage.postgres import storage as postgres_storage
 from rookdb.storage.sqlite import FORMAT_VERSION
-from rookdb.storage.sqlite.storage import FILE_SUFFIX
+from rookdb.storage.sqlite.schema import FILE_SUFFIX
 from rookdb.testing.backends import postgres_url
 from rookdb.testing.suite.models import Employee
 
@@ -120,5 +121,5 @@ def test_a_format_1_postgres_schema_moves_its_ranges_into_documents(store_url: s
         body = conn.execute(
             f"SELECT body FROM {s}.documents WHERE key = 'raven/hilo/things'"
         ).fetchone()
-    assert (version[0], table) == (str(postgres_storage.FORMAT_VERSION), None)
+    assert (version[0], table) == (str(postgres_schema.FORMAT_VERSION), None)
     assert orjson.loads(orjson.dumps(body[0]))["Max"] == 7  # the jsonb copy queries read

@@ -18,7 +18,7 @@ from rookdb.operations import GetIndexStatisticsOperation, PutIndexesOperation
 from rookdb.query import QueryStatistics
 from rookdb.storage.postgres.storage import PostgresStorage
 from rookdb.storage.relational.index_maintenance import GROUP_LOCK_BUCKETS
-from rookdb.storage.sqlite.storage import FILE_SUFFIX
+from rookdb.storage.sqlite.schema import FILE_SUFFIX
 from rookdb.testing.backends import postgres_url
 
 _DEFINITION = IndexDefinition(

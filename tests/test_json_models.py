@@ -22,7 +22,8 @@ import pytest
 
 from rookdb import DocumentStore, DocumentValidationError, SerializationError
 from rookdb.serialization import json_models
-from rookdb.storage.records import DocumentRecord, PutCommand
+from rookdb.storage.commands import PutCommand
+from rookdb.storage.records import DocumentRecord
 
 
 class Spot(pydantic.BaseModel):

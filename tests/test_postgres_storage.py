@@ -28,7 +28,7 @@ from rookdb.errors import (
     StorageUnavailableError,
 )
 from rookdb.query import Between, Compare, Equals, In, Query, Search, StartsWith
-from rookdb.storage.records import PutCommand, ReadCheck
+from rookdb.storage.commands import PutCommand, ReadCheck
 from tests.internals import query_plan
 from tests.tcp_proxy import TcpProxy
 

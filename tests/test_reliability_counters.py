@@ -15,7 +15,7 @@ from collections.abc import Callable
 import pytest
 
 from rookdb import DocumentStore
-from rookdb.storage.records import CounterOperation, CountersCommand
+from rookdb.storage.commands import CounterOperation, CountersCommand
 
 FULL = os.environ.get("ROOKDB_FULL") == "1"
 PROCESSES = 4

@@ -16,7 +16,7 @@ from rookdb.by_query import CHUNK, delete_by_query
 from rookdb.errors import InvalidOperationError, QueryError
 from rookdb.server.background import Background
 from rookdb.server.bulk_insert import Operations
-from rookdb.storage.records import PutCommand
+from rookdb.storage.commands import PutCommand
 
 
 def _wait(condition: Callable[[], bool], seconds: float = 10.0) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from rookdb import ConcurrencyError, ConfigurationError, DocumentStore, StorageError
-from rookdb.storage.records import DeleteCommand, PutCommand, ReadCheck
+from rookdb.storage.commands import DeleteCommand, PutCommand, ReadCheck
 from rookdb.storage.sqlite import FORMAT_VERSION, SqliteBackend, SqliteStorage
 from rookdb.storage.sqlite.connections import transaction
 from rookdb.testing.suite.models import Employee

@@ -321,3 +321,17 @@ def test_an_injected_backend_is_the_stores_and_closed_with_it(tmp_path: Path) ->
     assert not shared.closed  # other stores use it: its maker closes it
     with DocumentStore(urls=f"sqlite:///{tmp_path}", database="given") as again:
         assert again.open_session().load("docs/1") == {"a": 1}
+
+
+def test_a_backend_importing_the_values_from_records_gets_the_ones_rookdb_uses() -> None:
+    """``rookdb.storage.records`` held every value of the interface before the commands and the
+    statistics moved out (``docs/extend.md``): a backend importing them from there still gets
+    the very classes the session sends and the suite checks, not copies."""
+    from rookdb.storage import commands, records, statistics
+
+    moved = [*commands.__all__, *statistics.__all__]
+    assert set(moved) <= set(records.__all__)
+    for name in commands.__all__:
+        assert getattr(records, name) is getattr(commands, name), name
+    for name in statistics.__all__:
+        assert getattr(records, name) is getattr(statistics, name), name

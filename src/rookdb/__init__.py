@@ -59,7 +59,7 @@ from rookdb.options import OptimisticConcurrencyMode, SessionOptions
 from rookdb.query import DocumentQuery, QueryStatistics
 from rookdb.raw_query import RawDocumentQuery
 from rookdb.session import DocumentSession
-from rookdb.storage.records import DeleteCommand, PatchCommand, PatchRequest, PutCommand
+from rookdb.storage.commands import DeleteCommand, PatchCommand, PatchRequest, PutCommand
 from rookdb.storage.registry import register_backend
 from rookdb.store import DocumentStore
 from rookdb.streaming import StreamQueryStatistics, StreamResult

@@ -3,7 +3,8 @@
 ``Advanced`` holds the session's identity map (which keeps its own invariants, so it may be
 shared) for the questions it answers about tracked entities, and otherwise calls the session's
 internal interface, a handful of documented methods (see "the interface of session.advanced"
-in ``rookdb.session``): it never touches the session's fields.
+in ``rookdb.session``, and the reads of ``rookdb.session_loading``): it never touches the
+session's fields.
 """
 
 from __future__ import annotations

@@ -15,15 +15,14 @@ from collections.abc import Callable, Mapping
 from typing import IO, Any
 
 from rookdb.errors import ConfigurationError, ProtocolError
-from rookdb.storage.records import (
+from rookdb.storage.commands import (
     AttachmentCommand,
     AttachmentCopyCommand,
     AttachmentDeleteCommand,
-    AttachmentDetails,
     AttachmentMoveCommand,
     AttachmentPutCommand,
-    AttachmentReply,
 )
+from rookdb.storage.records import AttachmentDetails, AttachmentReply
 
 __all__ = [
     "KINDS",

@@ -33,6 +33,12 @@ from rookdb.document_operations import DocumentOperation
 from rookdb.errors import ConfigurationError, InvalidOperationError
 from rookdb.ids import validate_id
 from rookdb.storage.base import Storage
+from rookdb.storage.commands import (
+    AttachmentCopyCommand,
+    AttachmentDeleteCommand,
+    AttachmentMoveCommand,
+    AttachmentPutCommand,
+)
 from rookdb.storage.owned_metadata import (
     ATTACHMENTS,
     attachment_entry,
@@ -40,15 +46,7 @@ from rookdb.storage.owned_metadata import (
     set_owned,
     with_owned,
 )
-from rookdb.storage.records import (
-    AttachmentCopyCommand,
-    AttachmentDeleteCommand,
-    AttachmentDetails,
-    AttachmentMoveCommand,
-    AttachmentPutCommand,
-    AttachmentReply,
-    document_key,
-)
+from rookdb.storage.records import AttachmentDetails, AttachmentReply, document_key
 
 if TYPE_CHECKING:
     from rookdb.session import DocumentSession

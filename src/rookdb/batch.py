@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from rookdb.storage.records import Command, DeleteCommand, PutCommand, ReadCheck, document_key
+from rookdb.storage.commands import Command, DeleteCommand, PutCommand, ReadCheck
+from rookdb.storage.records import document_key
 from rookdb.tracking.identity_map import IdentityMap
 from rookdb.tracking.unit_of_work import Change, ChangeKind
 

@@ -39,7 +39,7 @@ from rookdb.errors import (
     SerializationError,
 )
 from rookdb.ids import validate_collection_name, validate_id
-from rookdb.storage.records import AttachmentPutCommand, PutCommand
+from rookdb.storage.commands import AttachmentPutCommand, PutCommand
 from rookdb.tracking.state import READ_ONLY_METADATA
 
 if TYPE_CHECKING:

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from rookdb import rql
 from rookdb.errors import InvalidOperationError, QueryError
 from rookdb.storage.base import Storage
-from rookdb.storage.records import Command, DeleteCommand, PatchCommand, PatchRequest
+from rookdb.storage.commands import Command, DeleteCommand, PatchCommand, PatchRequest
 
 __all__ = [
     "CHUNK",

@@ -4,7 +4,7 @@
 ``increment(name, delta=1)`` and ``delete(name)`` are queued in the session and sent with the
 next ``save_changes()``, in its one atomic batch, after everything else it writes (the
 entities' commands, the deferred commands, the forced revisions): a ``CountersCommand`` per
-document (``rookdb.storage.records``), whose increments storage applies atomically (many
+document (``rookdb.storage.commands``), whose increments storage applies atomically (many
 writers never lose one). ``get(name)``, ``get_many(names)`` and ``get_all()`` read from the
 session's cache of counter values when it knows them (filled by reads, by the save's replies,
 and by counters included with loads), else in one request; a document the session holds whose
@@ -30,14 +30,8 @@ from typing import TYPE_CHECKING, Any
 
 from rookdb.errors import InvalidOperationError
 from rookdb.ids import validate_id
-from rookdb.storage.records import (
-    ALL_COUNTERS,
-    CounterOperation,
-    CountersCommand,
-    CountersReply,
-    document_key,
-    validate_counter_name,
-)
+from rookdb.storage.commands import CounterOperation, CountersCommand, validate_counter_name
+from rookdb.storage.records import ALL_COUNTERS, CountersReply, document_key
 
 if TYPE_CHECKING:
     from rookdb.session import DocumentSession

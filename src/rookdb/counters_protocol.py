@@ -16,13 +16,13 @@ from typing import Any
 
 from rookdb.errors import ConfigurationError, ProtocolError, quoted
 from rookdb.ids import validate_id
-from rookdb.storage.records import (
+from rookdb.storage.commands import (
     COUNTER_OPERATION_TYPES,
     CounterOperation,
     CountersCommand,
-    CountersReply,
     validate_counter_name,
 )
+from rookdb.storage.records import CountersReply
 
 __all__ = [
     "counter_detail",

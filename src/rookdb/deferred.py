@@ -16,7 +16,7 @@ from typing import Any
 
 from rookdb.errors import ConfigurationError, InvalidOperationError
 from rookdb.patches import ArrayAdd, ArrayRemoveAt, PatchOperation, check_path, render_script
-from rookdb.storage.records import (
+from rookdb.storage.commands import (
     ATTACHMENT_COMMANDS,
     AttachmentCommand,
     AttachmentDeleteCommand,
@@ -26,8 +26,8 @@ from rookdb.storage.records import (
     PatchCommand,
     PatchRequest,
     PutCommand,
-    document_key,
 )
+from rookdb.storage.records import document_key
 from rookdb.tracking.unit_of_work import Change, ChangeKind
 
 __all__ = ["Deferred", "JavaScriptArray", "typed_request"]

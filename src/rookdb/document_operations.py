@@ -26,7 +26,8 @@ import orjson
 from rookdb.by_query import ByQueryResult, delete_by_query, patch_by_query
 from rookdb.errors import ConfigurationError
 from rookdb.storage.base import Storage
-from rookdb.storage.records import PatchCommand, PatchReply, PatchRequest
+from rookdb.storage.commands import PatchCommand, PatchRequest
+from rookdb.storage.records import PatchReply
 
 if TYPE_CHECKING:
     from rookdb.store import DocumentStore

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from rookdb.errors import InvalidOperationError
-from rookdb.storage.records import validate_counter_name
+from rookdb.storage.commands import validate_counter_name
 
 if TYPE_CHECKING:
     from rookdb.session import DocumentSession

@@ -21,7 +21,7 @@ from rookdb.errors import IndexDoesNotExistError
 from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
 from rookdb.operations import MaintenanceOperation
 from rookdb.storage.base import Storage
-from rookdb.storage.records import IndexErrors, IndexStatistics
+from rookdb.storage.statistics import IndexErrors, IndexStatistics
 
 __all__ = [
     "DeleteIndexOperation",

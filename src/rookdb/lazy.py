@@ -9,14 +9,15 @@ pending one with a single ``Storage.read_many`` call: one request of the session
 read snapshot (over HTTP, one ``POST /multi_get``).
 
 What the session already knows is not asked again, as with ``load``: a lazy load of tracked ids
-is answered from the session when the operations run.
+is answered from the session when the operations run. ``SessionLazy`` is the session's part
+that keeps the pending operations and runs them (``DocumentSession`` inherits it).
 """
 
 from __future__ import annotations
 
 import abc
 from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from rookdb.errors import ConfigurationError, InvalidIdError
 from rookdb.ids import validate_id
@@ -42,6 +43,7 @@ __all__ = [
     "LazyLoaderWithInclude",
     "LazyOperation",
     "LazySessionOperations",
+    "SessionLazy",
 ]
 
 T = TypeVar("T")
@@ -254,6 +256,62 @@ def finish_pending(
     for operation in pending:
         if operation.on_eval is not None:
             operation.on_eval(operation.result)
+
+
+class SessionLazy:
+    """``DocumentSession``'s pending lazy operations: the queue every ``Lazy`` of a session
+    waits in, and running it (a part of the session, as ``rookdb.session_loading`` is)."""
+
+    if TYPE_CHECKING:  # what they use of the session, which defines it all
+        _pending_lazy: list[LazyOperation]
+
+        def _check_open(self) -> None: ...
+        def _before_query(self, query: Query) -> None: ...
+
+    def _add_lazy(self, operation: LazyOperation) -> Lazy[Any]:
+        """Keep ``operation`` until the pending operations run; its ``Lazy``."""
+        self._pending_lazy.append(operation)
+
+        def value() -> Any:
+            if not operation.done:
+                self._execute_lazy()
+            return operation.result
+
+        return Lazy(value)
+
+    def _execute_lazy(self) -> None:
+        """Run every pending lazy operation: one ``read_many``, one request of the budget."""
+        pending = self._take_lazy()
+        try:
+            run_pending(cast("DocumentSession", self), pending)
+        except BaseException:
+            self._requeue_lazy(pending)
+            raise
+
+    def _take_lazy(self) -> list[LazyOperation]:
+        """The pending lazy operations, to run now (none pending any more)."""
+        self._check_open()
+        pending, self._pending_lazy = self._pending_lazy, []
+        return pending
+
+    def _requeue_lazy(self, pending: list[LazyOperation]) -> None:
+        """After a failed run of ``pending``: those not done may run again."""
+        self._pending_lazy[:0] = [op for op in pending if not op.done]
+
+    def _lazy_query(
+        self,
+        query: Query,
+        object_type: type[Any] | None,
+        tracking: bool,
+        on_result: Callable[[list[Any], QueryStatistics], Any],
+        on_eval: Callable[[Any], None] | None = None,
+    ) -> Lazy[Any]:
+        """``query.lazily()`` and ``count_lazily()``: the query waits with the others."""
+        self._before_query(query)
+        session = cast("DocumentSession", self)
+        return self._add_lazy(
+            QueryOperation(session, query, object_type, tracking, on_result, on_eval)
+        )
 
 
 class LazySessionOperations:

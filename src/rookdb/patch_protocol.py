@@ -16,7 +16,8 @@ import orjson
 from rookdb.errors import ConfigurationError, ProtocolError
 from rookdb.patches import PatchOperation, decode_operations, encode_operations
 from rookdb.serialization.encoding import dumps
-from rookdb.storage.records import DocumentRecord, PatchCommand, PatchReply, PatchRequest
+from rookdb.storage.commands import PatchCommand, PatchRequest
+from rookdb.storage.records import DocumentRecord, PatchReply
 
 __all__ = [
     "PATCH_STATUSES",

@@ -55,12 +55,8 @@ from rookdb.errors import (
     StorageError,
     StorageUnavailableError,
 )
-from rookdb.storage.records import (
-    DatabaseStatistics,
-    DocumentRecord,
-    ProjectionRow,
-    last_modified_now,
-)
+from rookdb.storage.records import DocumentRecord, ProjectionRow, last_modified_now
+from rookdb.storage.statistics import DatabaseStatistics
 
 __all__ = [
     "ASSIGNED",

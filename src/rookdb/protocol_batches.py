@@ -39,21 +39,23 @@ from rookdb.patch_protocol import (
 )
 from rookdb.protocol import ASSIGNED, decode_document, encode_document
 from rookdb.serialization.encoding import dumps
-from rookdb.storage.records import (
+from rookdb.storage.commands import (
     ATTACHMENT_COMMANDS,
     AttachmentCommand,
-    AttachmentReply,
-    BatchResult,
     Command,
     CountersCommand,
-    CountersReply,
     DeleteCommand,
-    DocumentRecord,
     ForceRevisionCommand,
     PatchCommand,
-    PatchReply,
     PutCommand,
     ReadCheck,
+)
+from rookdb.storage.records import (
+    AttachmentReply,
+    BatchResult,
+    CountersReply,
+    DocumentRecord,
+    PatchReply,
     RevisionReply,
     WriteResult,
 )

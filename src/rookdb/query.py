@@ -63,7 +63,7 @@ from rookdb.query_ast import (
     parse_search_terms,
     predicate_depth,
 )
-from rookdb.serialization.entities import projection_fields
+from rookdb.serialization.layouts import projection_fields
 
 __all__ = [
     "COMPARISONS",

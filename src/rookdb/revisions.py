@@ -28,7 +28,7 @@ from rookdb.errors import ConfigurationError, InvalidOperationError
 from rookdb.ids import validate_id
 from rookdb.query import check_count
 from rookdb.serialization.encoding import loads
-from rookdb.storage.records import Command, ForceRevisionCommand, PutCommand
+from rookdb.storage.commands import Command, ForceRevisionCommand, PutCommand
 
 if TYPE_CHECKING:
     from rookdb.session import DocumentSession

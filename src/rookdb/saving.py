@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING
 from rookdb.attachments import learn_replies
 from rookdb.batch import command_for, read_checks, streamed_commands
 from rookdb.options import OptimisticConcurrencyMode
+from rookdb.storage.commands import Command
 from rookdb.storage.records import (
     AttachmentReply,
     BatchResult,
-    Command,
     CountersReply,
     PatchReply,
     RevisionReply,

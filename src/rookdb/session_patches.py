@@ -22,7 +22,7 @@ from rookdb.deferred import JavaScriptArray
 from rookdb.errors import ConfigurationError, InvalidOperationError
 from rookdb.ids import validate_id
 from rookdb.patches import Increment, PatchOperation, SetValue, check_path
-from rookdb.storage.records import Command
+from rookdb.storage.commands import Command
 
 if TYPE_CHECKING:
     from rookdb.session import DocumentSession
@@ -109,7 +109,7 @@ class SessionPatches:
 
     def defer(self, *commands: Command) -> None:
         """Send ``commands`` (``PatchCommand``, ``PutCommand``, ``DeleteCommand``, the attachment
-        commands of ``rookdb.storage.records``) with the next ``save_changes``, in its batch,
+        commands of ``rookdb.storage.commands``) with the next ``save_changes``, in its batch,
         after the entities' own writes."""
         self._session._deferred_queue().add(*commands)
 

@@ -25,8 +25,8 @@ from rookdb.serialization.type_registry import TypeRegistry, python_type_name
 from rookdb.session import DocumentSession
 from rookdb.storage.async_storage import AsyncStorage
 from rookdb.storage.base import Backend, Storage
-from rookdb.storage.records import DatabaseStatistics
 from rookdb.storage.registry import open_backend
+from rookdb.storage.statistics import DatabaseStatistics
 
 __all__ = ["DEFAULT_URL", "DocumentStore", "MaintenanceOperations"]
 

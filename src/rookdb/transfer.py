@@ -61,15 +61,14 @@ from rookdb.ids import validate_collection_name, validate_id
 from rookdb.protocol import ASSIGNED, encode_document
 from rookdb.serialization.encoding import check_depth, dumps, loads_strict
 from rookdb.storage.base import Storage
-from rookdb.storage.owned_metadata import ATTACHMENTS, COUNTERS
-from rookdb.storage.records import (
+from rookdb.storage.commands import (
     AttachmentPutCommand,
     CounterOperation,
     CountersCommand,
-    DocumentRecord,
     PutCommand,
-    document_key,
 )
+from rookdb.storage.owned_metadata import ATTACHMENTS, COUNTERS
+from rookdb.storage.records import DocumentRecord, document_key
 from rookdb.storage.relational.attachments import CHUNK_SIZE, content_hash
 from rookdb.storage.revisions_config import HAS_REVISIONS, check_configuration, check_revision
 

@@ -63,7 +63,7 @@ _NINETEEN_DIGITS = b"0" * 19
 
 def dumps(value: Any) -> bytes:
     """Encode a plain JSON tree (dicts, lists, str, int, float, bool, None) as canonical JSON
-    bytes. Entities go through ``EntityCodec.encode``, which calls orjson with ``OPTIONS``.
+    bytes. Entities go through ``encoders.Encoder.encode``, which calls orjson with ``OPTIONS``.
     (How deep a document may nest is ``check_depth``'s rule, applied where documents are
     written and read; orjson itself writes at most 254 levels.)"""
     try:

@@ -17,7 +17,7 @@ walk only looks for unknown fields, and the bytes can say whether there are any:
   of such a document is a field some model took, or one no model declares: the fields set
   at every level of the validated model (``_keys``) are counted against the keys of the text
   (``'":'`` ends every key of a text without escapes). A document with one key more is read
-  by the decoded-dict path (``entities.EntityCodec.batch_decoder``), which keeps it. (A
+  by the decoded-dict path (``decoders.Decoder.batch_decoder``), which keeps it. (A
   validator closed to extra fields cannot be built instead: pydantic-core reuses a model's
   own validator wherever the model appears in a schema.)
 

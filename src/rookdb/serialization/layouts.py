@@ -7,8 +7,9 @@ function giving an instance's JSON-level fields, and the converters that rebuild
 class's type hints. ``build(cls, data, extras)`` makes an instance from a decoded JSON object
 without calling ``__init__``; fields the class cannot hold go to ``extras``.
 
-``entities.EntityCodec`` is the one user of this module: it adds what depends on a store (the
-identity property, type hooks, validation).
+``encoders``, ``decoders`` and ``identity`` (the parts of ``entities.EntityCodec``) are the users
+of this module: they add what depends on a store (the identity property, type hooks,
+validation).
 """
 
 from __future__ import annotations

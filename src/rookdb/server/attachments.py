@@ -32,11 +32,8 @@ from rookdb.server.answers import error_response, json_response
 from rookdb.server.batches import apply_batch
 from rookdb.server.limits import parse_json
 from rookdb.server.multipart import Part, boundary_of, read_parts, spool_body
-from rookdb.storage.records import (
-    AttachmentDeleteCommand,
-    AttachmentPutCommand,
-    AttachmentReply,
-)
+from rookdb.storage.commands import AttachmentDeleteCommand, AttachmentPutCommand
+from rookdb.storage.records import AttachmentReply
 
 if TYPE_CHECKING:
     from rookdb.server.app import _Server

@@ -27,14 +27,8 @@ from rookdb.errors import ConcurrencyError, ConfigurationError, PatchError, Seri
 from rookdb.protocol_batches import BatchEntry, JsonPatch, TrackChanges
 from rookdb.serialization.encoding import dumps
 from rookdb.storage.base import Storage
-from rookdb.storage.records import (
-    BatchResult,
-    Command,
-    DeleteCommand,
-    DocumentRecord,
-    PutCommand,
-    document_key,
-)
+from rookdb.storage.commands import Command, DeleteCommand, PutCommand
+from rookdb.storage.records import BatchResult, DocumentRecord, document_key
 
 __all__ = ["AppliedBatch", "apply_batch", "apply_json_patch"]
 

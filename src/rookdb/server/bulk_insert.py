@@ -43,7 +43,7 @@ from rookdb import protocol, protocol_batches
 from rookdb.errors import ConfigurationError, InvalidOperationError, RookError
 from rookdb.server.limits import BodyTimeout, parse_count
 from rookdb.server.multipart import SPOOL_BYTES
-from rookdb.storage.records import AttachmentPutCommand, Command, CountersCommand, PutCommand
+from rookdb.storage.commands import AttachmentPutCommand, Command, CountersCommand, PutCommand
 
 if TYPE_CHECKING:
     from rookdb.server.app import _Server

@@ -30,12 +30,8 @@ from rookdb.errors import ConfigurationError
 from rookdb.ids import validate_id
 from rookdb.server.answers import json_response
 from rookdb.storage.base import Storage
-from rookdb.storage.records import (
-    ALL_COUNTERS,
-    CountersReply,
-    DocumentRecord,
-    validate_counter_name,
-)
+from rookdb.storage.commands import validate_counter_name
+from rookdb.storage.records import ALL_COUNTERS, CountersReply, DocumentRecord
 
 if TYPE_CHECKING:
     from rookdb.server.app import _Server

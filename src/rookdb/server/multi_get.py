@@ -41,6 +41,7 @@ from rookdb.query import Query, check_count
 from rookdb.server import revisions as revision_routes
 from rookdb.server.limits import parse_count
 from rookdb.storage.base import Storage
+from rookdb.storage.commands import validate_counter_name
 from rookdb.storage.records import (
     ALL_COUNTERS,
     GetResult,
@@ -52,7 +53,6 @@ from rookdb.storage.records import (
     ReadResult,
     RecentRead,
     document_key,
-    validate_counter_name,
 )
 from rookdb.storage.starting_with import check_prefix_read
 

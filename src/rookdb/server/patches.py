@@ -27,8 +27,9 @@ from rookdb.patch_protocol import decode_patch_command
 from rookdb.server.background import Background
 from rookdb.server.bulk_insert import Operations
 from rookdb.storage.base import Storage
+from rookdb.storage.commands import PatchCommand, PutCommand
 from rookdb.storage.patching import Patching
-from rookdb.storage.records import PatchCommand, PatchReply, PutCommand, WriteResult, document_key
+from rookdb.storage.records import PatchReply, WriteResult, document_key
 
 __all__ = ["by_query", "patch_document"]
 

@@ -43,7 +43,7 @@ from typing import Any, TypeVar
 
 from rookdb.storage import bridge
 from rookdb.storage.base import Storage
-from rookdb.storage.records import AttachmentPutCommand
+from rookdb.storage.commands import AttachmentPutCommand
 
 __all__ = ["NATIVE", "AsyncStorage", "OwnThread"]
 

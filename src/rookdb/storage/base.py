@@ -21,26 +21,22 @@ from typing import TYPE_CHECKING, Any
 from rookdb.errors import InvalidOperationError
 from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
 from rookdb.query import Query
+from rookdb.storage.commands import Command, PutCommand
 from rookdb.storage.identities import check_client_configuration, new_configuration_etag
 from rookdb.storage.records import (
     AttachmentDetails,
     BatchResult,
-    Capabilities,
-    Command,
     ConditionalGetResult,
-    DatabaseStatistics,
     DocumentRecord,
     GetResult,
-    IndexErrors,
-    IndexStatistics,
     ProjectionRow,
-    PutCommand,
     QueryResult,
     Read,
     ReadResult,
     RevisionsPage,
     document_key,
 )
+from rookdb.storage.statistics import Capabilities, DatabaseStatistics, IndexErrors, IndexStatistics
 from rookdb.storage.streams import QueryStream, check_streamable
 
 if TYPE_CHECKING:

@@ -36,6 +36,7 @@ from rookdb.protocol_statistics import decode_statistics
 from rookdb.query import Query, QueryStatistics
 from rookdb.rql_printer import print_query
 from rookdb.storage.base import Backend
+from rookdb.storage.commands import AttachmentPutCommand, Command, CountersCommand
 from rookdb.storage.http_attachments import HttpAttachments
 from rookdb.storage.http_counters import (
     HttpCounters,
@@ -54,13 +55,8 @@ from rookdb.storage.http_transport import (
 )
 from rookdb.storage.identities import check_client_configuration, check_seed, identity_key
 from rookdb.storage.records import (
-    AttachmentPutCommand,
     BatchResult,
-    Capabilities,
-    Command,
     ConditionalGetResult,
-    CountersCommand,
-    DatabaseStatistics,
     DocumentRecord,
     GetResult,
     IdsRead,
@@ -73,6 +69,7 @@ from rookdb.storage.records import (
     RecentRead,
     document_key,
 )
+from rookdb.storage.statistics import Capabilities, DatabaseStatistics
 from rookdb.storage.streams import QueryStream, StreamedRow, check_streamable
 
 __all__ = ["API_KEY_VARIABLE", "HttpBackend", "HttpStorage"]

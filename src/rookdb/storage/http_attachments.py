@@ -16,14 +16,10 @@ import orjson
 from rookdb import attachment_protocol, protocol_batches
 from rookdb.errors import StorageError
 from rookdb.ids import validate_id
+from rookdb.storage.commands import AttachmentPutCommand, Command
 from rookdb.storage.http_revisions import HttpRevisions
 from rookdb.storage.http_transport import MAX_BATCH_BYTES, Client
-from rookdb.storage.records import (
-    AttachmentDetails,
-    AttachmentPutCommand,
-    BatchResult,
-    Command,
-)
+from rookdb.storage.records import AttachmentDetails, BatchResult
 from rookdb.storage.relational.attachments import CHUNK_SIZE
 
 __all__ = ["HttpAttachments"]

@@ -10,17 +10,15 @@ from typing import Any
 from rookdb.counters_protocol import decode_counters_detail
 from rookdb.ids import validate_id
 from rookdb.storage.base import Storage
+from rookdb.storage.commands import Command, CountersCommand, validate_counter_name
 from rookdb.storage.http_transport import Client
 from rookdb.storage.records import (
     AttachmentReply,
     BatchResult,
-    Command,
-    CountersCommand,
     CountersReply,
     PatchReply,
     RevisionReply,
     document_key,
-    validate_counter_name,
 )
 
 __all__ = ["HttpCounters", "included_counters", "named_replies", "noting_counters"]

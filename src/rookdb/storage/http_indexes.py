@@ -15,7 +15,7 @@ from rookdb.errors import IndexDoesNotExistError, ProtocolError
 from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
 from rookdb.storage.base import Storage
 from rookdb.storage.http_transport import Client, results_of
-from rookdb.storage.records import IndexErrors, IndexStatistics
+from rookdb.storage.statistics import IndexErrors, IndexStatistics
 
 __all__ = ["HttpIndexes"]
 

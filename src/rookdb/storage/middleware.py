@@ -16,22 +16,19 @@ from typing import TYPE_CHECKING, Any
 from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
 from rookdb.query import Query
 from rookdb.storage.base import Backend, Storage
+from rookdb.storage.commands import Command, PutCommand
 from rookdb.storage.records import (
     AttachmentDetails,
     BatchResult,
-    Command,
     ConditionalGetResult,
-    DatabaseStatistics,
     DocumentRecord,
     GetResult,
-    IndexErrors,
-    IndexStatistics,
-    PutCommand,
     QueryResult,
     Read,
     ReadResult,
     RevisionsPage,
 )
+from rookdb.storage.statistics import DatabaseStatistics, IndexErrors, IndexStatistics
 from rookdb.storage.streams import QueryStream
 
 if TYPE_CHECKING:

@@ -43,19 +43,21 @@ from rookdb.errors import (
 )
 from rookdb.patches import apply_operations
 from rookdb.serialization.encoding import dumps
-from rookdb.storage.records import (
-    BatchResult,
+from rookdb.storage.commands import (
     Command,
     CounterOperation,
     CountersCommand,
     DeleteCommand,
-    DocumentRecord,
     PatchCommand,
-    PatchReply,
     PatchRequest,
     PutCommand,
-    WriteResult,
     check_expected,
+)
+from rookdb.storage.records import (
+    BatchResult,
+    DocumentRecord,
+    PatchReply,
+    WriteResult,
     document_key,
 )
 

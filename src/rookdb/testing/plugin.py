@@ -36,8 +36,8 @@ from typing import Any
 
 import pytest
 
-from rookdb.storage.records import Capabilities
 from rookdb.storage.registry import open_backend
+from rookdb.storage.statistics import Capabilities
 from rookdb.store import DocumentStore
 from rookdb.testing.backends import BACKENDS, BackendSpec
 

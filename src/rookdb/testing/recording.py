@@ -23,14 +23,13 @@ from typing import Any
 from rookdb.errors import ConfigurationError
 from rookdb.query import Query
 from rookdb.storage.base import Storage
+from rookdb.storage.commands import Command, PutCommand
 from rookdb.storage.middleware import MiddlewareBackend, MiddlewareStorage
 from rookdb.storage.records import (
     BatchResult,
-    Command,
     ConditionalGetResult,
     DocumentRecord,
     GetResult,
-    PutCommand,
     QueryResult,
     Read,
     ReadResult,

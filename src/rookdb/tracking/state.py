@@ -8,7 +8,7 @@ from typing import Any
 from rookdb._types import JsonDict
 from rookdb.errors import InvalidOperationError
 from rookdb.ids import validate_collection_name
-from rookdb.serialization.entities import Extras
+from rookdb.serialization.layouts import Extras
 
 __all__ = ["READ_ONLY_METADATA", "DocumentState", "MetadataDictionary"]
 

@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from rookdb._types import JsonDict
 from rookdb.serialization.encoding import json_equal, loads
-from rookdb.serialization.entities import Extras
+from rookdb.serialization.layouts import Extras
 from rookdb.tracking.diff import ChangeType, DocumentsChanges, diff, to_json_patch
 from rookdb.tracking.identity_map import IdentityMap, PendingDelete
 from rookdb.tracking.state import DocumentState

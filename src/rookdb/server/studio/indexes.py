@@ -26,7 +26,7 @@ from rookdb.indexes.definitions import IndexDefinition, IndexType
 from rookdb.server.studio.guard import Session
 from rookdb.server.studio.pages import PAGE, Studio, _count, _rql_collection
 from rookdb.storage.base import Storage
-from rookdb.storage.records import IndexStatistics
+from rookdb.storage.statistics import IndexStatistics
 
 __all__ = ["index_list", "index_page"]
 

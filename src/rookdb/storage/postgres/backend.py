@@ -27,8 +27,8 @@ from rookdb.storage.postgres.errors import PostgresErrors
 from rookdb.storage.postgres.pool import ConnectionPool, connect_timeout
 from rookdb.storage.postgres.storage import PostgresStorage
 from rookdb.storage.postgres.transactions import lock_key, transaction
-from rookdb.storage.records import Capabilities
 from rookdb.storage.relational.backend import RelationalBackend
+from rookdb.storage.statistics import Capabilities
 
 __all__ = ["DEFAULT_SCHEMA_PREFIX", "PostgresBackend", "schema_name"]
 

@@ -9,14 +9,14 @@ import itertools
 from collections.abc import Iterable, Iterator, Sequence
 from typing import NamedTuple
 
-from rookdb.storage.patching import Patching
-from rookdb.storage.records import (
+from rookdb.storage.commands import (
     ATTACHMENT_COMMANDS,
     Command,
     CountersCommand,
     ForceRevisionCommand,
-    document_key,
 )
+from rookdb.storage.patching import Patching
+from rookdb.storage.records import document_key
 
 __all__ = ["Replay", "Span", "chunks", "placed", "spans"]
 

@@ -24,10 +24,11 @@ from typing import TYPE_CHECKING, Any
 
 import psycopg
 
+from rookdb.storage.commands import PutCommand
 from rookdb.storage.postgres.indexes import searched
 from rookdb.storage.postgres.transactions import transaction
 from rookdb.storage.postgres.write_statements import OVERWRITE, insert_from, jsonb_body
-from rookdb.storage.records import PutCommand, document_key, last_modified_now
+from rookdb.storage.records import document_key, last_modified_now
 from rookdb.storage.relational.owned import stripped
 
 if TYPE_CHECKING:

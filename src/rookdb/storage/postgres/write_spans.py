@@ -17,20 +17,22 @@ from typing import Any, NamedTuple, cast
 import psycopg
 
 from rookdb.errors import ConcurrencyError
-from rookdb.storage.postgres.batch_reading import Span
-from rookdb.storage.postgres.write_statements import WriteStatements, jsonb_body, jsonb_text
-from rookdb.storage.records import (
+from rookdb.storage.commands import (
     ATTACHMENT_COMMANDS,
-    AttachmentReply,
     CountersCommand,
-    CountersReply,
     DeleteCommand,
     ForceRevisionCommand,
     PutCommand,
     ReadCheck,
+    check_expected,
+)
+from rookdb.storage.postgres.batch_reading import Span
+from rookdb.storage.postgres.write_statements import WriteStatements, jsonb_body, jsonb_text
+from rookdb.storage.records import (
+    AttachmentReply,
+    CountersReply,
     RevisionReply,
     WriteResult,
-    check_expected,
     document_key,
 )
 from rookdb.storage.relational.attachments import BatchAttachments

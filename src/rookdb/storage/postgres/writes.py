@@ -46,6 +46,7 @@ import psycopg
 
 from rookdb.errors import StorageError
 from rookdb.storage import bridge
+from rookdb.storage.commands import Command, ForceRevisionCommand, PutCommand, ReadCheck
 from rookdb.storage.patching import Patching
 from rookdb.storage.postgres.batch_reading import Replay, chunks, placed, spans
 from rookdb.storage.postgres.errors import PostgresBatchErrors
@@ -57,12 +58,8 @@ from rookdb.storage.records import (
     ALL_COUNTERS,
     AttachmentReply,
     BatchResult,
-    Command,
     CountersReply,
     DocumentRecord,
-    ForceRevisionCommand,
-    PutCommand,
-    ReadCheck,
     RevisionReply,
     WriteResult,
     last_modified_now,

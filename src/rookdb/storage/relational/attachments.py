@@ -31,22 +31,21 @@ from typing import IO, Any, ClassVar, NamedTuple
 
 from rookdb.errors import ConcurrencyError, ConfigurationError, DocumentNotFoundError, StorageError
 from rookdb.ids import validate_id
+from rookdb.storage.commands import (
+    AttachmentCommand,
+    AttachmentCopyCommand,
+    AttachmentDeleteCommand,
+    AttachmentMoveCommand,
+    AttachmentPutCommand,
+    check_expected,
+)
 from rookdb.storage.owned_metadata import (
     ATTACHMENTS,
     attachment_entry,
     attachments_value,
     with_owned,
 )
-from rookdb.storage.records import (
-    AttachmentCommand,
-    AttachmentCopyCommand,
-    AttachmentDeleteCommand,
-    AttachmentDetails,
-    AttachmentMoveCommand,
-    AttachmentPutCommand,
-    AttachmentReply,
-    check_expected,
-)
+from rookdb.storage.records import AttachmentDetails, AttachmentReply
 from rookdb.storage.relational.errors import DriverErrors
 from rookdb.storage.relational.revisions import BatchRevisions
 

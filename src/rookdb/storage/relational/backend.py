@@ -10,8 +10,8 @@ from typing import Generic, TypeVar
 from rookdb.errors import DatabaseAlreadyExistsError
 from rookdb.ids import validate_database_name
 from rookdb.storage.base import Backend
-from rookdb.storage.records import DatabaseStatistics
 from rookdb.storage.relational.storage import RelationalStorage
+from rookdb.storage.statistics import DatabaseStatistics
 
 __all__ = ["RelationalBackend"]
 

@@ -25,13 +25,9 @@ from typing import Any, ClassVar, NamedTuple
 from rookdb.errors import DocumentNotFoundError, InvalidOperationError
 from rookdb.ids import validate_id
 from rookdb.storage.base import Storage
+from rookdb.storage.commands import CountersCommand, validate_counter_name
 from rookdb.storage.owned_metadata import COUNTERS, counters_value, with_owned
-from rookdb.storage.records import (
-    ALL_COUNTERS,
-    CountersCommand,
-    CountersReply,
-    validate_counter_name,
-)
+from rookdb.storage.records import ALL_COUNTERS, CountersReply
 from rookdb.storage.relational.errors import DriverErrors
 from rookdb.storage.relational.revisions import RevisionStatements
 

@@ -29,7 +29,8 @@ from rookdb.errors import ConcurrencyError, StorageError
 from rookdb.ids import HILO_COLLECTION, hilo_document_id
 from rookdb.serialization.encoding import dumps
 from rookdb.storage.base import Storage
-from rookdb.storage.records import DocumentRecord, PutCommand, document_key
+from rookdb.storage.commands import PutCommand
+from rookdb.storage.records import DocumentRecord, document_key
 
 __all__ = ["give_back", "raised", "reserve"]
 

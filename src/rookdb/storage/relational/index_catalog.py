@@ -21,7 +21,7 @@ from rookdb.errors import IndexDoesNotExistError
 from rookdb.indexes.compiled import compile_index
 from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority, IndexType
 from rookdb.query import Query
-from rookdb.storage.records import IndexErrors, IndexStatistics, QueryResult
+from rookdb.storage.records import QueryResult
 from rookdb.storage.relational.errors import DriverErrors
 from rookdb.storage.relational.index_maintenance import (
     BUILDING,
@@ -30,6 +30,7 @@ from rookdb.storage.relational.index_maintenance import (
     UserIndex,
 )
 from rookdb.storage.relational.statements import Statements
+from rookdb.storage.statistics import IndexErrors, IndexStatistics
 
 __all__ = ["IndexCatalog", "definition_of", "text_of"]
 

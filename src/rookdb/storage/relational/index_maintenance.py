@@ -46,7 +46,7 @@ import orjson
 from rookdb.errors import IndexEvaluationError
 from rookdb.indexes.compiled import CompiledIndex, compile_index
 from rookdb.indexes.definitions import IndexDefinition
-from rookdb.storage.records import PutCommand, ReadCheck
+from rookdb.storage.commands import PutCommand, ReadCheck
 from rookdb.storage.relational.index_statements import IndexStatements
 
 __all__ = [

@@ -28,15 +28,13 @@ from rookdb.errors import InvalidOperationError
 from rookdb.ids import validate_id
 from rookdb.serialization.encoding import dumps, loads
 from rookdb.storage.base import Storage
+from rookdb.storage.commands import Command, ForceRevisionCommand, PutCommand
 from rookdb.storage.records import (
     AttachmentReply,
     BatchResult,
-    Command,
     CountersReply,
     DocumentRecord,
-    ForceRevisionCommand,
     PatchReply,
-    PutCommand,
     RevisionReply,
     RevisionsPage,
     WriteResult,

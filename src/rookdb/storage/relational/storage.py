@@ -36,6 +36,7 @@ from rookdb.ids import validate_hilo_tag
 from rookdb.query import OrderBy, Query
 from rookdb.query_ast import selected_counters
 from rookdb.storage.base import STREAM_PAGE
+from rookdb.storage.commands import ReadCheck
 from rookdb.storage.identities import (
     check_client_configuration,
     check_seed,
@@ -44,8 +45,6 @@ from rookdb.storage.identities import (
     new_configuration_etag,
 )
 from rookdb.storage.records import (
-    Capabilities,
-    DatabaseStatistics,
     DocumentRecord,
     GetResult,
     IdsRead,
@@ -53,13 +52,13 @@ from rookdb.storage.records import (
     QueryRead,
     QueryResult,
     Read,
-    ReadCheck,
     ReadResult,
     RecentRead,
     document_key,
 )
 from rookdb.storage.relational import hilo, query_stream
 from rookdb.storage.relational.aggregation_indexes import AggregationIndexes
+from rookdb.storage.statistics import Capabilities, DatabaseStatistics
 
 if TYPE_CHECKING:
     from rookdb.facet_compute import FacetAnswer

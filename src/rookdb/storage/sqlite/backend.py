@@ -28,10 +28,11 @@ from rookdb.errors import (
 )
 from rookdb.ids import validate_database_name
 from rookdb.storage.identities import check_client_configuration, new_configuration_etag
-from rookdb.storage.records import Capabilities
 from rookdb.storage.relational.backend import RelationalBackend
 from rookdb.storage.sqlite.connections import BUSY_TIMEOUT_MS
-from rookdb.storage.sqlite.storage import FILE_SUFFIX, SqliteStorage
+from rookdb.storage.sqlite.schema import FILE_SUFFIX
+from rookdb.storage.sqlite.storage import SqliteStorage
+from rookdb.storage.statistics import Capabilities
 
 __all__ = ["SERVER_CONFIGURATION_FILE", "SqliteBackend"]
 

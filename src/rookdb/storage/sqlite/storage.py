@@ -4,6 +4,7 @@ relational core (``relational.storage``), and its write path.
 Writes run in ``BEGIN IMMEDIATE`` transactions, so a batch takes the write lock before it reads
 the change vectors it checks; a batch is applied with ``executemany`` in batch order, and the
 automatic indexes that hold values (value tables, FTS5) are kept in step in its transaction.
+The file's format, its tables and the SQL text run on them are ``sqlite.schema``'s.
 """
 
 from __future__ import annotations
@@ -21,44 +22,42 @@ import orjson
 from rookdb.errors import DatabaseDoesNotExistError
 from rookdb.ids import hilo_document_id
 from rookdb.query import OrderBy, Query
-from rookdb.storage.patching import Patching
-from rookdb.storage.records import (
-    ALL_COUNTERS,
+from rookdb.storage.commands import (
     ATTACHMENT_COMMANDS,
-    AttachmentReply,
-    BatchResult,
-    Capabilities,
     Command,
     CountersCommand,
-    CountersReply,
     DeleteCommand,
     ForceRevisionCommand,
     PutCommand,
     ReadCheck,
+    check_expected,
+)
+from rookdb.storage.patching import Patching
+from rookdb.storage.records import (
+    ALL_COUNTERS,
+    AttachmentReply,
+    BatchResult,
+    CountersReply,
     RevisionReply,
     WriteResult,
-    check_expected,
     document_key,
     last_modified_now,
 )
 from rookdb.storage.relational import hilo
-from rookdb.storage.relational.attachments import AttachmentStatements, BatchAttachments
-from rookdb.storage.relational.counters import CounterStatements, apply_counters
+from rookdb.storage.relational.attachments import BatchAttachments
+from rookdb.storage.relational.counters import apply_counters
 from rookdb.storage.relational.index_maintenance import (
     INDEX_VERSION,
     IndexMaintenance,
-    IndexStatements,
 )
-from rookdb.storage.relational.owned import KnownOwned, OwnedLookup, stripped, stripped_all
+from rookdb.storage.relational.owned import KnownOwned, stripped, stripped_all
 from rookdb.storage.relational.revisions import (
     CONFIGURATION,
     BatchRevisions,
-    RevisionStatements,
     Rules,
     force_revision,
     with_revision_replies,
 )
-from rookdb.storage.relational.statements import Statements
 from rookdb.storage.relational.storage import (
     RelationalStorage,
     StreamReading,
@@ -70,224 +69,27 @@ from rookdb.storage.sqlite import compiler
 from rookdb.storage.sqlite.connections import Connections, transaction
 from rookdb.storage.sqlite.errors import SqliteErrors, SqliteOpenErrors, SqliteQueryErrors
 from rookdb.storage.sqlite.indexes import AutoIndexes
+from rookdb.storage.sqlite.schema import (
+    ATTACHMENT_STATEMENTS,
+    ATTACHMENTS_SCHEMA,
+    COUNTER_STATEMENTS,
+    COUNTERS_SCHEMA,
+    FORMAT_VERSION,
+    INDEX_STATEMENTS,
+    INDEXES_SCHEMA,
+    OWNED_LOOKUP,
+    REVISION_STATEMENTS,
+    REVISIONS_SCHEMA,
+    SCHEMA,
+    STATEMENTS,
+    UPSERT,
+)
+from rookdb.storage.statistics import Capabilities
 
-__all__ = ["FILE_SUFFIX", "FORMAT_VERSION", "SqliteStorage"]
+__all__ = ["SqliteStorage"]
 
 # The package's name: what users configure (the "rookdb" logger and its children).
 log = logging.getLogger("rookdb.storage.sqlite")
-
-#: The on-disk format this code writes and reads (``PRAGMA user_version``; SPEC D6). Version 2
-#: keeps HiLo ranges in ``Raven/Hilo/<tag>`` documents; a version 1 file's ``hilo`` table
-#: moves into them when it is opened (``_upgrade_hilo``). Version 3 adds the ``revisions``
-#: table, created in an older file when it is opened. Version 4 adds the attachment tables
-#: (``relational.attachments``) and the ``counters`` table (``relational.counters``), created
-#: in an older file when it is opened. Version 5 adds the tables of user-defined indexes
-#: (``relational.index_maintenance``), likewise.
-FORMAT_VERSION = 5
-FILE_SUFFIX = ".rookdb"
-
-# Format 3 (``relational.revisions``): each document's revisions, beside it.
-_REVISIONS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS revisions (
-    key TEXT NOT NULL,             -- the document's key
-    etag INTEGER NOT NULL,         -- the version's etag: revisions in order
-    id TEXT NOT NULL,
-    collection TEXT NOT NULL,
-    change_vector TEXT NOT NULL,
-    last_modified TEXT NOT NULL,
-    data TEXT NOT NULL,
-    PRIMARY KEY (key, etag)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS revisions_by_change_vector ON revisions (change_vector)
-"""
-
-# Format 4 (``relational.counters``): each document's counters, beside it.
-_COUNTERS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS counters (
-    key TEXT NOT NULL,             -- the document's key
-    name_key TEXT NOT NULL,        -- the counter's name lower-cased: names are case-insensitive
-    name TEXT NOT NULL,            -- the name as first written
-    value INTEGER NOT NULL,
-    PRIMARY KEY (key, name_key)
-) WITHOUT ROWID
-"""
-
-# Format 4 (``relational.attachments``): attachments, their contents once each, in chunks.
-# The chunks' table has rowids: SQLite advises against WITHOUT ROWID for rows this big.
-_ATTACHMENTS_SCHEMA = """
-CREATE TABLE IF NOT EXISTS attachments (
-    key TEXT NOT NULL,             -- the document's key
-    name_key TEXT NOT NULL,        -- the name lower-cased: names are case-insensitive
-    name TEXT NOT NULL,            -- the name as written
-    hash TEXT NOT NULL,            -- base64 BLAKE2b-256 of the content, as RavenDB's
-    content_type TEXT NOT NULL,
-    size INTEGER NOT NULL,
-    change_vector TEXT NOT NULL,
-    PRIMARY KEY (key, name_key)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS attachments_by_hash ON attachments (hash);
-CREATE TABLE IF NOT EXISTS attachment_contents (
-    id INTEGER PRIMARY KEY,
-    hash TEXT UNIQUE,              -- NULL while its chunks are being written
-    size INTEGER NOT NULL
-);
-CREATE TABLE IF NOT EXISTS attachment_chunks (
-    content INTEGER NOT NULL,
-    seq INTEGER NOT NULL,
-    data BLOB NOT NULL,
-    PRIMARY KEY (content, seq)
-)
-"""
-
-# Format 5 (``relational.index_maintenance``): user-defined indexes, their map entries,
-# the documents their maps loaded, and their reduce results.
-_INDEXES_SCHEMA = """
-CREATE TABLE IF NOT EXISTS indexes (
-    id INTEGER PRIMARY KEY,
-    name_key TEXT NOT NULL UNIQUE, -- the name lower-cased: names are case-insensitive
-    name TEXT NOT NULL,
-    definition TEXT NOT NULL,      -- RavenDB's JSON of the definition
-    state TEXT NOT NULL,           -- 'Building' while existing documents are mapped, 'Normal'
-    created_etag INTEGER NOT NULL, -- the database's last etag when it was put
-    created TEXT NOT NULL,
-    error_count INTEGER NOT NULL,
-    errors TEXT NOT NULL           -- the last errors, JSON
-);
-CREATE TABLE IF NOT EXISTS index_entries (
-    idx INTEGER NOT NULL,
-    key TEXT NOT NULL,             -- the source document's key
-    seq INTEGER NOT NULL,          -- the entry's place among the document's entries
-    group_key TEXT,                -- a map-reduce index's group of the entry
-    page INTEGER NOT NULL,         -- the entry's page of its group (a hash of the key)
-    entry TEXT NOT NULL,
-    PRIMARY KEY (idx, key, seq)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS index_entries_by_group ON index_entries (group_key, idx, page);
-CREATE TABLE IF NOT EXISTS index_references (
-    idx INTEGER NOT NULL,
-    key TEXT NOT NULL,             -- the document whose map loaded
-    referenced TEXT NOT NULL,      -- the key of the document it loaded
-    PRIMARY KEY (idx, key, referenced)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS index_references_by_referenced ON index_references (referenced);
-CREATE TABLE IF NOT EXISTS reduce_results (
-    idx INTEGER NOT NULL,
-    group_key TEXT NOT NULL,
-    seq INTEGER NOT NULL,
-    result TEXT NOT NULL,
-    PRIMARY KEY (idx, group_key, seq)
-) WITHOUT ROWID;
-CREATE TABLE IF NOT EXISTS reduce_pages (
-    idx INTEGER NOT NULL,
-    group_key TEXT NOT NULL,
-    page INTEGER NOT NULL,         -- the reduce of one page of the group's entries
-    seq INTEGER NOT NULL,
-    result TEXT NOT NULL,
-    PRIMARY KEY (idx, group_key, page, seq)
-) WITHOUT ROWID
-"""
-
-_SCHEMA = (
-    """
-CREATE TABLE IF NOT EXISTS documents (
-    key TEXT PRIMARY KEY,          -- the id lower-cased: ids are case-insensitive (S2)
-    id TEXT NOT NULL,              -- the id as first written
-    collection TEXT NOT NULL,
-    etag INTEGER NOT NULL,
-    change_vector TEXT NOT NULL,
-    last_modified TEXT NOT NULL,
-    data TEXT NOT NULL             -- canonical JSON (D5), TEXT so the JSON1 functions read it
-);
-CREATE INDEX IF NOT EXISTS documents_by_collection ON documents (collection COLLATE NOCASE);
-CREATE TABLE IF NOT EXISTS identities (prefix TEXT PRIMARY KEY, value INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value TEXT NOT NULL);
--- Automatic indexes (Q4): one row per (collection, field path) a query needed.
-CREATE TABLE IF NOT EXISTS auto_indexes (
-    id INTEGER PRIMARY KEY,
-    collection TEXT NOT NULL COLLATE NOCASE,
-    path TEXT NOT NULL,
-    kind TEXT NOT NULL,            -- 'expression' (no arrays in the path), 'values', 'search'
-    UNIQUE (collection, path, kind)
-);
--- The candidates of array paths (rookdb.evaluate.candidates), kept with the documents.
-CREATE TABLE IF NOT EXISTS auto_values (
-    idx INTEGER NOT NULL, key TEXT NOT NULL, type TEXT NOT NULL, value
-);
-CREATE INDEX IF NOT EXISTS auto_values_lookup ON auto_values (idx, type, value);
-CREATE INDEX IF NOT EXISTS auto_values_by_key ON auto_values (key);
-"""
-    + _REVISIONS_SCHEMA
-    + ";"
-    + _COUNTERS_SCHEMA
-    + ";"
-    + _ATTACHMENTS_SCHEMA
-    + ";"
-    + _INDEXES_SCHEMA
-)
-
-#: A key list parameter (a JSON array) as a condition on ``key``.
-_KEYS = "key IN (SELECT value FROM json_each(?))"
-#: A document's new version, written by a forced revision or an attachment change (?2 is the
-#: jsonb body PostgreSQL keeps; SQLite has none).
-_NEW_VERSION = (
-    "UPDATE documents SET data = ?1, etag = ?3, change_vector = ?4, last_modified = ?5 "
-    "WHERE key = ?6 AND ?2 IS ?2"
-)
-
-_STATEMENTS = Statements.of(
-    schema="",
-    mark="?",
-    columns="id, CAST(data AS BLOB), change_vector, last_modified, collection",
-    # rowid: insertion order (an upsert keeps a row's rowid); no index on etag needed.
-    cursor="rowid",
-    collection="collection = ? COLLATE NOCASE",
-    keys=_KEYS,
-)
-_REVISIONS = RevisionStatements.of(
-    "",
-    "?",
-    "id, CAST(data AS BLOB), change_vector, last_modified, collection",
-    document=(
-        "SELECT id, collection, etag, change_vector, last_modified, CAST(data AS BLOB) "
-        "FROM documents WHERE key = ?"
-    ),
-    flag_document=_NEW_VERSION,
-    text=True,
-)
-_COUNTERS = CounterStatements.of("", "?", _KEYS)
-_OWNED = OwnedLookup.of("", _KEYS)
-_ATTACHMENTS = AttachmentStatements.of(
-    "",
-    "?",
-    "?",
-    keys=_KEYS,
-    new_content="INSERT INTO attachment_contents (hash, size) VALUES (NULL, 0) RETURNING id",
-    lock_hash="SELECT ?",  # the batch holds the write lock already
-    document=(
-        "SELECT id, etag, change_vector, CAST(data AS BLOB), collection FROM documents "
-        "WHERE key = ?"
-    ),
-    new_version=_NEW_VERSION,
-    text=True,
-)
-_INDEX_STATEMENTS = IndexStatements.of(
-    "",
-    "?",
-    keys="{column} IN (SELECT value FROM json_each(?))",
-    collection="collection = ? COLLATE NOCASE",
-    entry="{column} AS data",
-    # A batch holds the database's write lock: nothing else maps or reduces meanwhile.
-    lock_keys="SELECT ?",
-    lock_group="SELECT ?, ?",
-    by_group=" INDEXED BY index_entries_by_group",
-)
-_UPSERT = (
-    "INSERT INTO documents (key, id, collection, etag, change_vector, last_modified, data) "
-    "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO UPDATE SET "
-    "collection = excluded.collection, etag = excluded.etag, "
-    "change_vector = excluded.change_vector, last_modified = excluded.last_modified, "
-    "data = excluded.data"
-)
 
 
 #: The compiled WHERE conditions of the query shapes seen lately (``SqliteStorage._where``),
@@ -323,18 +125,16 @@ class SqliteStorage(RelationalStorage):
     # A union under an ORDER BY is read through a co-routine first: ~20% slower to sort.
     _arms_sorted_in_sql = False
     _stream_start = 0
-    _sql = _STATEMENTS
-    _revision_sql = _REVISIONS
-    _counter_sql = _COUNTERS
-    _attachment_sql = _ATTACHMENTS
-    _index_sql = _INDEX_STATEMENTS
+    _sql = STATEMENTS
+    _revision_sql = REVISION_STATEMENTS
+    _counter_sql = COUNTER_STATEMENTS
+    _attachment_sql = ATTACHMENT_STATEMENTS
+    _index_sql = INDEX_STATEMENTS
 
     def __init__(self, name: str, path: str | None, capabilities: Capabilities) -> None:
         super().__init__(name, capabilities)
         self._indexes: AutoIndexes = AutoIndexes()
-        self._user_indexes = IndexMaintenance(
-            _INDEX_STATEMENTS, _STATEMENTS.get_meta, self._key_list
-        )
+        self._user_indexes = IndexMaintenance(INDEX_STATEMENTS, STATEMENTS.get_meta, self._key_list)
         self._path = path
         self._connections = Connections(path)
         try:
@@ -349,7 +149,7 @@ class SqliteStorage(RelationalStorage):
         check_format_version(version, FORMAT_VERSION, "this database")
         if version == 0:
             # Statement by statement: executescript() would COMMIT the open transaction.
-            for statement in _SCHEMA.split(";"):
+            for statement in SCHEMA.split(";"):
                 if statement.strip():
                     conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
@@ -365,14 +165,14 @@ class SqliteStorage(RelationalStorage):
         if version == 1:
             self._upgrade_hilo(conn)
         if version in (1, 2):
-            for statement in _REVISIONS_SCHEMA.split(";"):
+            for statement in REVISIONS_SCHEMA.split(";"):
                 conn.execute(statement)
         if version in (1, 2, 3):
-            conn.execute(_COUNTERS_SCHEMA)
-            for statement in _ATTACHMENTS_SCHEMA.split(";"):
+            conn.execute(COUNTERS_SCHEMA)
+            for statement in ATTACHMENTS_SCHEMA.split(";"):
                 conn.execute(statement)
         if version in (1, 2, 3, 4):
-            for statement in _INDEXES_SCHEMA.split(";"):
+            for statement in INDEXES_SCHEMA.split(";"):
                 conn.execute(statement)
             conn.execute(f"PRAGMA user_version = {FORMAT_VERSION}")
         # The name as first written, for listings (the file's name is lower-cased).
@@ -395,7 +195,7 @@ class SqliteStorage(RelationalStorage):
             etag += 1
             change_vector = f"A:{etag}-{self._database_id}"
             conn.execute(
-                _UPSERT,
+                UPSERT,
                 (key, document_id, collection, etag, change_vector, now, data.decode()),
             )
         conn.execute("UPDATE meta SET value = ? WHERE name = 'last_etag'", (str(etag),))
@@ -553,7 +353,7 @@ class SqliteStorage(RelationalStorage):
             (document_key(c.id), c.id, c.collection, at, f"A:{at}{suffix}", now, data.decode())
             for at, c, data in zip(itertools.count(etag + 1), puts, datas)
         ]
-        conn.executemany(_UPSERT, rows)
+        conn.executemany(UPSERT, rows)
         if indexed:
             touched: list[tuple[str, str | None]] = [(row[0], row[2]) for row in rows]
             self._user_indexes.documents_changed(conn, touched, index_version)
@@ -632,7 +432,7 @@ class SqliteStorage(RelationalStorage):
             if all_put is not None:
                 return all_put
         revisions = None if rules is None else BatchRevisions(rules)
-        attachments = BatchAttachments(_ATTACHMENTS, self._key_list, revisions=revisions)
+        attachments = BatchAttachments(ATTACHMENT_STATEMENTS, self._key_list, revisions=revisions)
 
         def complete(document_id: str) -> str:  # a script's put('users/', ...): an etag
             nonlocal etag
@@ -660,7 +460,7 @@ class SqliteStorage(RelationalStorage):
                 if owned:  # (the tables are as the batch's commands so far left them)
                     if known is None:
                         named = [document_key(c.id) for c in batch if type(c) is PutCommand]
-                        known = KnownOwned(conn, _OWNED, self._key_list, named)
+                        known = KnownOwned(conn, OWNED_LOOKUP, self._key_list, named)
                     data = known.kept(conn, key, data)
                 else:  # (the hot path: two bytes searches)
                     data = stripped(data)  # a put's body never brings its own
@@ -684,7 +484,7 @@ class SqliteStorage(RelationalStorage):
                 key = document_key(command.id)
                 check_expected(command.id, command.expected_change_vector, current.get(key))
                 if rows:  # keep batch order: earlier puts land before this delete
-                    conn.executemany(_UPSERT, rows)
+                    conn.executemany(UPSERT, rows)
                     rows = []
                 if final is not None or revisions is not None:
                     row = conn.execute(
@@ -699,7 +499,7 @@ class SqliteStorage(RelationalStorage):
                                 etag -= 1
                 conn.execute("DELETE FROM documents WHERE key = ?", (key,))
                 if owned:
-                    conn.execute(_COUNTERS.purge, (key,))
+                    conn.execute(COUNTER_STATEMENTS.purge, (key,))
                 if known is not None:
                     known.changed(key)
                 attachments.documents_deleted(conn, [key])
@@ -709,13 +509,13 @@ class SqliteStorage(RelationalStorage):
                     final[key] = None
             elif type(command) is ForceRevisionCommand:
                 if rows:  # the revision is of the document as the commands before left it
-                    conn.executemany(_UPSERT, rows)
+                    conn.executemany(UPSERT, rows)
                     rows = []
                 if revisions is None:
                     revisions = attachments.revisions = BatchRevisions(rules)
                 revisions.force(command)
                 etag += 1  # the document's new version's, if it gets HasRevisions
-                reply = force_revision(conn, _REVISIONS, command, etag, suffix, now)
+                reply = force_revision(conn, REVISION_STATEMENTS, command, etag, suffix, now)
                 touched.append((document_key(command.id), None))
                 if not command.before_put:  # its put answers for it
                     replies.append((patching.replies_so_far, reply))
@@ -723,11 +523,11 @@ class SqliteStorage(RelationalStorage):
                     current[document_key(command.id)] = reply.change_vector
             elif type(command) is CountersCommand:
                 if rows:  # the document as the commands before left it
-                    conn.executemany(_UPSERT, rows)
+                    conn.executemany(UPSERT, rows)
                     rows = []
                 assert isinstance(command, CountersCommand)
                 counters_reply, written = apply_counters(
-                    conn, _COUNTERS, _REVISIONS, command, next_etag, suffix, now
+                    conn, COUNTER_STATEMENTS, REVISION_STATEMENTS, command, next_etag, suffix, now
                 )
                 if command.answered:  # (not a patch script's)
                     replies.append((patching.replies_so_far, counters_reply))
@@ -746,7 +546,7 @@ class SqliteStorage(RelationalStorage):
                         final[key] = (row[0], written)
             elif isinstance(command, ATTACHMENT_COMMANDS):
                 if rows:  # the attachment's document as the commands before left it
-                    conn.executemany(_UPSERT, rows)
+                    conn.executemany(UPSERT, rows)
                     rows = []
                 attached, changed = attachments.apply(conn, command, next_etag, suffix, now)
                 owned = True
@@ -763,13 +563,13 @@ class SqliteStorage(RelationalStorage):
                 if actual != command.change_vector:
                     raise read_check_failed(command, actual)
         if rows:
-            conn.executemany(_UPSERT, rows)
+            conn.executemany(UPSERT, rows)
         attachments.finish(conn)
         if final:
             self._indexes.maintain(conn, registry, final, deleted_rowids)
         if touched:
             self._user_indexes.documents_changed(conn, touched, meta.get(INDEX_VERSION, ""))
         if revisions is not None:
-            revisions.finish(conn, _REVISIONS)
+            revisions.finish(conn, REVISION_STATEMENTS)
         conn.execute("UPDATE meta SET value = ? WHERE name = 'last_etag'", (str(etag),))
         return with_revision_replies(patching.result(results), replies)

@@ -19,7 +19,7 @@ from rookdb import (
     RookError,
     SessionOptions,
 )
-from rookdb.storage.records import AttachmentDeleteCommand, AttachmentPutCommand, PutCommand
+from rookdb.storage.commands import AttachmentDeleteCommand, AttachmentPutCommand, PutCommand
 from rookdb.storage.relational.attachments import CHUNK_SIZE
 
 pytestmark = pytest.mark.rookdb_requires("attachments")

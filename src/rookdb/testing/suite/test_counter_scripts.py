@@ -9,7 +9,7 @@ import pytest
 
 from rookdb import DocumentStore, PatchRequest, PatchScriptError, RookError
 from rookdb.document_operations import PatchByQueryOperation, PatchOperation
-from rookdb.storage.records import PatchCommand
+from rookdb.storage.commands import PatchCommand
 from rookdb.testing.suite.models import Product
 
 pytestmark = pytest.mark.rookdb_requires("counters")

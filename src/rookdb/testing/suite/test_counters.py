@@ -14,16 +14,16 @@ import pytest
 from rookdb import DocumentStore
 from rookdb.errors import ConcurrencyError, ConfigurationError, DocumentNotFoundError, RookError
 from rookdb.storage.base import Storage
-from rookdb.storage.records import (
+from rookdb.storage.commands import (
     AttachmentPutCommand,
     CounterOperation,
     CountersCommand,
-    CountersReply,
     DeleteCommand,
     PatchCommand,
     PatchRequest,
     PutCommand,
 )
+from rookdb.storage.records import CountersReply
 
 pytestmark = pytest.mark.rookdb_requires("counters")
 

@@ -28,7 +28,7 @@ from rookdb.facets import (
     RangeFacet,
 )
 from rookdb.indexes import AbstractIndexCreationTask
-from rookdb.storage.records import PutCommand
+from rookdb.storage.commands import PutCommand
 
 
 class Camera:

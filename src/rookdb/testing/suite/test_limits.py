@@ -37,7 +37,7 @@ from rookdb.query import MAX_QUERY_DEPTH, And, Equals, Not, Or, Predicate, Query
 from rookdb.rql import parse
 from rookdb.rql_printer import print_query
 from rookdb.serialization.encoding import MAX_DEPTH, loads_strict, nesting_depth
-from rookdb.storage.records import DeleteCommand, PutCommand
+from rookdb.storage.commands import DeleteCommand, PutCommand
 from rookdb.testing.suite.models import Employee
 from rookdb.transfer import ImportFileError, check_file
 

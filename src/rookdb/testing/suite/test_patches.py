@@ -13,12 +13,7 @@ from rookdb import DocumentStore
 from rookdb.errors import ConcurrencyError, PatchError, PatchScriptError, PatchScriptLimitError
 from rookdb.patches import ArrayAdd, ArrayRemoveAt, Increment, SetValue
 from rookdb.storage.base import Storage
-from rookdb.storage.records import (
-    DeleteCommand,
-    PatchCommand,
-    PatchRequest,
-    PutCommand,
-)
+from rookdb.storage.commands import DeleteCommand, PatchCommand, PatchRequest, PutCommand
 
 
 def _storage(store: DocumentStore) -> Storage:

@@ -34,7 +34,7 @@ from rookdb.query import (
     StartsWith,
     parse_search_terms,
 )
-from rookdb.storage.records import DeleteCommand, PutCommand
+from rookdb.storage.commands import DeleteCommand, PutCommand
 
 DOCUMENTS = 500
 PREDICATES = 1000

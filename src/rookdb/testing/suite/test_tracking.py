@@ -14,7 +14,7 @@ from rookdb import (
     SessionOptions,
     ShouldIgnoreEntityChanges,
 )
-from rookdb.storage.records import PutCommand
+from rookdb.storage.commands import PutCommand
 from rookdb.testing.recording import record_requests
 from rookdb.testing.suite.models import Company, Employee, FrozenPoint, Product, Slotted
 
