@@ -4,18 +4,21 @@ batches (issue 15)."""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import orjson
 import pytest
 
 from rookdb import DocumentStore
 from rookdb.by_query import CHUNK, delete_by_query
-from rookdb.errors import InvalidOperationError, QueryError
+from rookdb.errors import InvalidOperationError, QueryError, StorageError
 from rookdb.server.background import Background
 from rookdb.server.bulk_insert import Operations
+from rookdb.server.indexes import IndexBuilds
 from rookdb.storage.commands import PutCommand
 
 
@@ -101,3 +104,40 @@ def test_close_kills_running_operations_and_waits_for_them() -> None:
     assert running.killed and running.status == "Completed"  # it ended before close returned
     assert running.written == len(batches) >= 1
     assert not ran_queued.is_set() and queued.status == "InProgress"  # dropped, never run
+
+
+class _ClosedUnderTheBuild:
+    """A backend whose database was deleted (``listed``: False) or not while its indexes were
+    being built: the build meets the closed storage."""
+
+    def __init__(self, listed: bool) -> None:
+        self.listed = listed
+
+    def database(self, name: str) -> Any:
+        class Closed:
+            def build_indexes(self, killed: Callable[[], bool]) -> int:
+                raise StorageError("the storage is closed")
+
+        return Closed()
+
+    def list_databases(self) -> list[str]:
+        return ["Db"] if self.listed else []
+
+
+def test_a_build_stopped_by_its_database_deleted_is_no_error(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Deleting a database ends its index build (the storage closes under it): logged at
+    INFO, not as the ERROR (with a traceback) that stands for a bug; a build that fails on a
+    database still there is one."""
+    background = Background(workers=1)
+    builds = IndexBuilds(background)
+    try:
+        with caplog.at_level(logging.INFO, logger="rookdb.server"):
+            builds.start(_ClosedUnderTheBuild(listed=False), "db")  # type: ignore[arg-type]
+            _wait(lambda: "deleted" in caplog.text)
+            assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+            builds.start(_ClosedUnderTheBuild(listed=True), "db")  # type: ignore[arg-type]
+            _wait(lambda: any(r.levelno >= logging.ERROR for r in caplog.records))
+    finally:
+        background.close()

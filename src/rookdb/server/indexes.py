@@ -266,6 +266,14 @@ async def index_errors(server: _Server, request: Request) -> Response:
     return json_response({"Results": [e.to_json() for e in found]})
 
 
+def _listed(backend: Backend, database: str) -> bool:
+    """Whether ``database`` still exists (asked after its build failed; True if unknown)."""
+    try:
+        return database.lower() in {name.lower() for name in backend.list_databases()}
+    except Exception:
+        return True
+
+
 @dataclasses.dataclass(eq=False)  # (hashed by identity: Background keeps a set)
 class _Build:
     """A database's index builds as ``Background`` runs them (its ``State``)."""
@@ -305,6 +313,9 @@ class IndexBuilds:
                         return mapped
                     self._running[database] = False
         except Exception:
+            if not _listed(backend, database):  # deleted under the build: it has ended
+                log.info("building the indexes of %r stopped: the database was deleted", database)
+                return mapped
             log.exception("building the indexes of %r stopped; they stay stale", database)
             raise
         finally:
