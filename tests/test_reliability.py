@@ -289,10 +289,14 @@ def test_kill_9_during_save_changes_is_all_or_nothing(
         receiver, sender = _fork.Pipe(duplex=False)
         writer = _fork.Process(target=_bulk_writer, args=(store_url, trial, sender))
         writer.start()
-        time.sleep(rng.uniform(0.1, 1.2))
+        # The kill lands at a random moment after the writer's first save began, not after a
+        # fixed delay: on a loaded machine the writer may take longer than any such delay to
+        # get there, and a trial that kills it before would test nothing.
+        assert receiver.poll(120), "the writer never began a save"
+        started, acknowledged = {receiver.recv()[1]}, set()
+        time.sleep(rng.uniform(0.0, 1.1))
         os.kill(writer.pid or 0, signal.SIGKILL)
         writer.join(60)
-        started, acknowledged = set(), set()
         while receiver.poll():
             event, batch = receiver.recv()
             (started if event == "started" else acknowledged).add(batch)

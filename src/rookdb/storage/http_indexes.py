@@ -155,6 +155,7 @@ def _statistics(item: Any) -> IndexStatistics:
             is_stale=bool(item["IsStale"]),
             lock_mode=str(item.get("LockMode") or "Unlock"),
             priority=str(item.get("Priority") or "Normal"),
+            status=str(item.get("Status") or "Running"),
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise ProtocolError(f"the server's index statistics: {exc}") from exc

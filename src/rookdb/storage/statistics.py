@@ -93,6 +93,9 @@ class IndexStatistics:
     is_stale: bool = False
     lock_mode: str = "Unlock"
     priority: str = "Normal"
+    #: RavenDB's ``IndexRunningStatus``: ``Running``, ``Paused`` (stopped: rookdb still keeps
+    #: it current) or ``Disabled``.
+    status: str = "Running"
 
     def to_json(self) -> dict[str, Any]:
         """RavenDB's ``IndexStats`` JSON: what rookdb knows, and RavenDB's neutral values for
@@ -107,8 +110,9 @@ class IndexStatistics:
             "Name": self.name,
             "Type": self.type,
             "SourceType": "Documents",
-            "State": "Normal",
-            "Status": "Running",
+            # RavenDB's IndexState: a disabled index is Disabled in both.
+            "State": "Disabled" if self.status == "Disabled" else "Normal",
+            "Status": self.status,
             "Priority": self.priority,
             "LockMode": self.lock_mode,
             "IsStale": self.is_stale,

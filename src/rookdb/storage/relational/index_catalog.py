@@ -19,7 +19,13 @@ import orjson
 
 from rookdb.errors import IndexDoesNotExistError
 from rookdb.indexes.compiled import compile_index
-from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority, IndexType
+from rookdb.indexes.definitions import (
+    IndexDefinition,
+    IndexLockMode,
+    IndexPriority,
+    IndexState,
+    IndexType,
+)
 from rookdb.query import Query
 from rookdb.storage.records import QueryResult
 from rookdb.storage.relational.errors import DriverErrors
@@ -38,6 +44,19 @@ __all__ = ["IndexCatalog", "definition_of", "text_of"]
 def text_of(value: Any) -> str:
     """A text column as ``str`` (a driver may answer it as bytes)."""
     return value if isinstance(value, str) else bytes(value).decode()
+
+
+#: The ``meta`` row of the indexes stopped (lower-cased names; ``PAUSED_ALL``: indexing as a
+#: whole).
+PAUSED, PAUSED_ALL = "indexes_paused", "*"
+
+
+def running_status(disabled: bool, name: str, paused: set[str]) -> str:
+    """RavenDB's ``IndexRunningStatus`` of index ``name``: ``Disabled`` (which outranks a
+    stop), ``Paused`` (the index or indexing as a whole stopped: ``paused``) or ``Running``."""
+    if disabled:
+        return "Disabled"
+    return "Paused" if PAUSED_ALL in paused or name.lower() in paused else "Running"
 
 
 class IndexCatalog:
@@ -145,6 +164,7 @@ class IndexCatalog:
             self._snapshot(conn),
         ):
             if True:  # one snapshot for every count
+                paused = set(self._paused(conn))
                 names = (
                     [str(r[1]) for r in conn.execute(sql.rows).fetchall()]
                     if name is None
@@ -171,9 +191,17 @@ class IndexCatalog:
                             is_stale=str(row[3]) == BUILDING,
                             lock_mode=(definition.lock_mode or IndexLockMode.UNLOCK).value,
                             priority=(definition.priority or IndexPriority.NORMAL).value,
+                            status=running_status(
+                                definition.state is IndexState.DISABLED, str(row[1]), paused
+                            ),
                         )
                     )
         return out
+
+    def _paused(self, conn: Any) -> list[str]:
+        """The stopped indexes (``PAUSED``)."""
+        row = conn.execute(self._sql.get_meta, (PAUSED,)).fetchone()
+        return [] if row is None else [str(n) for n in orjson.loads(text_of(row[0]))]
 
     def index_errors(self, names: Sequence[str] | None = None) -> list[IndexErrors]:
         """The errors recorded against the indexes ``names`` (every index when None)."""

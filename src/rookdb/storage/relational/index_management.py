@@ -23,7 +23,14 @@ import orjson
 from rookdb.errors import IndexCompilationError, IndexLockedError
 from rookdb.indexes.compiled import compile_index
 from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority, IndexState
-from rookdb.storage.relational.index_catalog import IndexCatalog, definition_of, text_of
+from rookdb.storage.relational.index_catalog import (
+    PAUSED,
+    PAUSED_ALL,
+    IndexCatalog,
+    definition_of,
+    running_status,
+    text_of,
+)
 from rookdb.storage.relational.index_maintenance import (
     BUILD_BATCH,
     BUILDING,
@@ -159,14 +166,14 @@ class IndexesStorage(IndexCatalog):
     def set_indexing_running(self, running: bool, name: str | None = None) -> None:
         with self._errors("stop or start indexing"), self._revision_transaction() as conn:
             paused = set(self._paused(conn))
-            key = _ALL if name is None else str(self._index_row(conn, name)[1]).lower()
+            key = PAUSED_ALL if name is None else str(self._index_row(conn, name)[1]).lower()
             if name is None and running:
                 paused.clear()  # RavenDB's StartIndexingOperation starts every index
             elif running:
                 paused.discard(key)
             else:
                 paused.add(key)
-            conn.execute(self._sql.put_meta, (_PAUSED, orjson.dumps(sorted(paused)).decode()))
+            conn.execute(self._sql.put_meta, (PAUSED, orjson.dumps(sorted(paused)).decode()))
 
     def set_index_enabled(self, name: str, enabled: bool) -> None:
         with self._errors("disable or enable an index"), self._revision_transaction() as conn:
@@ -181,16 +188,19 @@ class IndexesStorage(IndexCatalog):
         with self._errors("read the indexing status"), self._connection() as conn:
             paused = set(self._paused(conn))
             rows = conn.execute(self._index_sql.rows).fetchall()
-        every = _ALL in paused
-
-        def status(row: Any) -> str:
-            if orjson.loads(text_of(row[2])).get("State") == IndexState.DISABLED.value:
-                return "Disabled"  # RavenDB's IndexRunningStatus: disabled outranks paused
-            return "Paused" if every or str(row[1]).lower() in paused else "Running"
-
         return {
-            "Status": "Paused" if every else "Running",
-            "Indexes": [{"Name": str(r[1]), "Status": status(r)} for r in rows],
+            "Status": "Paused" if PAUSED_ALL in paused else "Running",
+            "Indexes": [
+                {
+                    "Name": str(r[1]),
+                    "Status": running_status(
+                        orjson.loads(text_of(r[2])).get("State") == IndexState.DISABLED.value,
+                        str(r[1]),
+                        paused,
+                    ),
+                }
+                for r in rows
+            ],
         }
 
     def _unpause(self, conn: Any, name: str) -> None:
@@ -199,11 +209,7 @@ class IndexesStorage(IndexCatalog):
         paused = self._paused(conn)
         if name.lower() in paused:
             paused.remove(name.lower())
-            conn.execute(self._sql.put_meta, (_PAUSED, orjson.dumps(paused).decode()))
-
-    def _paused(self, conn: Any) -> list[str]:
-        row = conn.execute(self._sql.get_meta, (_PAUSED,)).fetchone()
-        return [] if row is None else [str(n) for n in orjson.loads(text_of(row[0]))]
+            conn.execute(self._sql.put_meta, (PAUSED, orjson.dumps(paused).decode()))
 
     def _set_definition(self, conn: Any, index_id: int, definition: dict[str, Any]) -> None:
         conn.execute(self._index_sql.set_definition, (orjson.dumps(definition).decode(), index_id))
@@ -297,9 +303,6 @@ class IndexesStorage(IndexCatalog):
             conn.execute(self._sql.put_meta, (INDEX_VERSION, IndexMaintenance.new_version()))
         self._build(index_id)
 
-
-#: The ``meta`` row of the indexes stopped (lower-cased names; ``_ALL``: indexing as a whole).
-_PAUSED, _ALL = "indexes_paused", "*"
 
 #: What a put may change of an index without building it again.
 _OPTIONS = ("LockMode", "Priority", "State")

@@ -37,6 +37,7 @@ from rookdb.operations import (
     EnableIndexOperation,
     GetIndexErrorsOperation,
     GetIndexesOperation,
+    GetIndexesStatisticsOperation,
     GetIndexingStatusOperation,
     GetIndexNamesOperation,
     GetIndexOperation,
@@ -553,12 +554,14 @@ def test_stopped_indexes_stay_maintained_and_say_paused(store: DocumentStore) ->
     status = store.maintenance.send(GetIndexingStatusOperation())
     assert status.status == "Running"
     assert status.indexes == [("Orders/ByCompany", "Running"), ("Users/ByName", "Paused")]
+    assert _statuses(store) == {"Orders/ByCompany": "Running", "Users/ByName": "Paused"}
     _save(store, ("users/1", _user("Ada", "L", 36)))
     with store.open_session() as session:
         assert len(list(session.query_index("Users/ByName"))) == 1
     store.maintenance.send(StopIndexingOperation())
     status = store.maintenance.send(GetIndexingStatusOperation())
     assert status.status == "Paused" and {s for _, s in status.indexes} == {"Paused"}
+    assert set(_statuses(store).values()) == {"Paused"}
     store.maintenance.send(StartIndexingOperation())
     status = store.maintenance.send(GetIndexingStatusOperation())
     assert {s for _, s in status.indexes} == {"Running"}
@@ -598,6 +601,9 @@ def test_disabled_indexes_stay_maintained_and_say_disabled(store: DocumentStore)
     store.maintenance.send(DisableIndexOperation("users/byname"))
     status = store.maintenance.send(GetIndexingStatusOperation())
     assert status.indexes == [("Orders/ByCompany", "Running"), ("Users/ByName", "Disabled")]
+    assert _statuses(store) == {"Orders/ByCompany": "Running", "Users/ByName": "Disabled"}
+    stats = store.maintenance.send(GetIndexStatisticsOperation("Users/ByName")).to_json()
+    assert (stats["State"], stats["Status"]) == ("Disabled", "Disabled")  # RavenDB's IndexStats
     found = store.maintenance.send(GetIndexOperation("Users/ByName"))
     assert found is not None and found.state is IndexState.DISABLED
     _save(store, ("users/1", _user("Ada", "L", 36)))
@@ -611,8 +617,14 @@ def test_disabled_indexes_stay_maintained_and_say_disabled(store: DocumentStore)
     store.maintenance.send(EnableIndexOperation("Users/ByName"))
     status = store.maintenance.send(GetIndexingStatusOperation())
     assert status.indexes[1][1] == "Running"
+    assert _statuses(store)["Users/ByName"] == "Running"
     found = store.maintenance.send(GetIndexOperation("Users/ByName"))
     assert found is not None and found.state is IndexState.NORMAL
+
+
+def _statuses(store: DocumentStore) -> dict[str, str]:
+    """Each index's running status as its statistics tell it (RavenDB's ``IndexStats``)."""
+    return {s.name: s.status for s in store.maintenance.send(GetIndexesStatisticsOperation())}
     with pytest.raises(IndexDoesNotExistError):
         store.maintenance.send(DisableIndexOperation("Nope"))
 
