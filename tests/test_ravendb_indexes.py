@@ -16,6 +16,7 @@ from tests.official_client import official_store, wait_for_indexing
 ravendb = pytest.importorskip("ravendb")
 from ravendb import AbstractIndexCreationTask, IndexDefinition  # noqa: E402
 from ravendb.documents.operations.indexes import (  # noqa: E402
+    DeleteIndexErrorsOperation,
     DeleteIndexOperation,
     GetIndexErrorsOperation,
     GetIndexesOperation,
@@ -126,6 +127,9 @@ def test_the_client_manages_indexes(store: Any) -> None:
     assert errors.name == "Orders/Half"
     assert [(e.document, e.action) for e in errors.errors] == [("orders/2", "Map")]
     assert errors.errors[0].timestamp is not None
+    store.maintenance.send(DeleteIndexErrorsOperation(["Orders/Half"]))  # DELETE /indexes/errors
+    (errors,) = store.maintenance.send(GetIndexErrorsOperation("Orders/Half"))
+    assert errors.errors == []
     store.maintenance.send(DeleteIndexOperation("Orders/Half"))
     assert store.maintenance.send(GetIndexNamesOperation(0, 10)) == ["Orders/ByTotal"]
 

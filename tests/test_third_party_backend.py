@@ -144,6 +144,9 @@ class WrappedStorage(Storage):
     def index_errors(self, names=None):
         return self.inner.index_errors(names)
 
+    def delete_index_errors(self, names=None):
+        return self.inner.delete_index_errors(names)
+
     def store_indexes(self, definitions):
         return self.inner.store_indexes(definitions)
 

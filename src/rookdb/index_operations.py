@@ -24,6 +24,7 @@ from rookdb.storage.base import Storage
 from rookdb.storage.statistics import IndexErrors, IndexStatistics
 
 __all__ = [
+    "DeleteIndexErrorsOperation",
     "DeleteIndexOperation",
     "DisableIndexOperation",
     "EnableIndexOperation",
@@ -291,6 +292,17 @@ class GetIndexesStatisticsOperation(MaintenanceOperation[list[IndexStatistics]])
 
     def execute(self, storage: Storage) -> list[IndexStatistics]:
         return storage.index_statistics()
+
+
+class DeleteIndexErrorsOperation(MaintenanceOperation[None]):
+    """Forget the errors recorded against the indexes ``index_names`` (every index's when none
+    given); ``IndexDoesNotExistError``, and nothing forgotten, for a name no index has."""
+
+    def __init__(self, index_names: Sequence[str] | None = None) -> None:
+        self.index_names = None if index_names is None else list(index_names)
+
+    def execute(self, storage: Storage) -> None:
+        storage.delete_index_errors(self.index_names)
 
 
 class GetIndexErrorsOperation(MaintenanceOperation[list[IndexErrors]]):

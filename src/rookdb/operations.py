@@ -255,6 +255,7 @@ class ConfigureRevisionsOperation(MaintenanceOperation[ConfigureRevisionsOperati
 
 # Index operations live beside their storage calls; named here too, as RavenDB's are.
 from rookdb.index_operations import (  # noqa: E402
+    DeleteIndexErrorsOperation,
     DeleteIndexOperation,
     DisableIndexOperation,
     EnableIndexOperation,
@@ -280,6 +281,7 @@ from rookdb.index_operations import (  # noqa: E402
 )
 
 __all__ += [
+    "DeleteIndexErrorsOperation",
     "DeleteIndexOperation",
     "DisableIndexOperation",
     "EnableIndexOperation",

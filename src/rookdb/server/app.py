@@ -450,7 +450,7 @@ ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     # RESET reaches the application as PURGE (``server.connection``).
     (f"{_DB}/indexes", "indexes", ("GET", "DELETE", "RESET", "PURGE")),
     (f"{_DB}/indexes/stats", "index_statistics", ("GET",)),
-    (f"{_DB}/indexes/errors", "index_errors", ("GET",)),
+    (f"{_DB}/indexes/errors", "index_errors", ("GET", "DELETE")),
     (f"{_DB}/indexes/set-lock", "set_index_lock", ("POST",)),
     (f"{_DB}/indexes/has-changed", "index_has_changed", ("POST",)),
     (f"{_DB}/indexes/status", "indexing_status", ("GET",)),

@@ -21,7 +21,8 @@
 - ``GET /databases/{db}/indexes/stats[?name=..]`` (``GetIndexStatisticsOperation``,
   ``GetIndexesStatisticsOperation``): ``{"Results": [IndexStats]}``.
 - ``GET /databases/{db}/indexes/errors[?name=..&name=..]`` (``GetIndexErrorsOperation``):
-  ``{"Results": [{"Name", "Errors"}]}``.
+  ``{"Results": [{"Name", "Errors"}]}``; ``DELETE`` (``DeleteIndexErrorsOperation``) forgets
+  them: 204.
 - ``POST /databases/{db}/indexes/set-lock`` (``SetIndexesLockOperation``): ``{"IndexNames":
   [..], "Mode": ..}``, and ``/indexes/set-priority`` (``SetIndexesPriorityOperation``):
   ``{"IndexNames": [..], "Priority": ..}``; 204. A put that changes a ``LockedError`` index
@@ -260,8 +261,13 @@ async def index_statistics(server: _Server, request: Request) -> Response:
 
 
 async def index_errors(server: _Server, request: Request) -> Response:
-    storage = server.storage(request, write=False)
+    """``GET`` and ``DELETE`` of ``/indexes/errors``."""
     names = [n for n in request.query_params.getlist("name") if n] or None
+    if request.method == "DELETE":
+        storage = server.backend.database(_administered(server, request))
+        await run_in_threadpool(storage.delete_index_errors, names)
+        return Response(status_code=204)
+    storage = server.storage(request, write=False)
     found = await run_in_threadpool(storage.index_errors, names)
     return json_response({"Results": [e.to_json() for e in found]})
 

@@ -311,6 +311,11 @@ class Storage(abc.ABC):
         """The errors recorded against the indexes ``names`` (every index when None)."""
         raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
 
+    def delete_index_errors(self, names: Sequence[str] | None = None) -> None:
+        """Forget the errors recorded against the indexes ``names`` (every index's when None),
+        all or none: ``IndexDoesNotExistError`` for a name no index has."""
+        raise InvalidOperationError(f"the {self.capabilities.name} backend keeps no indexes")
+
     def get_revision_before(self, document_id: str, before: dt.datetime) -> DocumentRecord | None:
         """The newest revision of ``document_id`` kept at or before ``before`` (a naive
         datetime is UTC), a delete revision too; None when it has none that old."""

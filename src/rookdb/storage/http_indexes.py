@@ -138,6 +138,10 @@ class HttpIndexes(Storage):
         except (KeyError, TypeError, ValueError) as exc:
             raise ProtocolError(f"the server's index errors: {exc}") from exc
 
+    def delete_index_errors(self, names: Sequence[str] | None = None) -> None:
+        params = None if names is None else [("name", n) for n in names]
+        self._client.request("DELETE", f"{self._path}/indexes/errors", params=params)
+
 
 def _statistics(item: Any) -> IndexStatistics:
     """``IndexStatistics`` from RavenDB's ``IndexStats`` JSON (``IndexStatistics.to_json``)."""

@@ -182,6 +182,9 @@ class MiddlewareStorage(Storage):
     def index_errors(self, names: Sequence[str] | None = None) -> list[IndexErrors]:
         return self.inner.index_errors(names)
 
+    def delete_index_errors(self, names: Sequence[str] | None = None) -> None:
+        self.inner.delete_index_errors(names)
+
     def get_revision_before(self, document_id: str, before: dt.datetime) -> DocumentRecord | None:
         return self.inner.get_revision_before(document_id, before)
 

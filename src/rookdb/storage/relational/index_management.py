@@ -284,6 +284,14 @@ class IndexesStorage(IndexCatalog):
             self._drop(conn, int(row[0]), str(row[1]))
             conn.execute(self._sql.put_meta, (INDEX_VERSION, IndexMaintenance.new_version()))
 
+    def delete_index_errors(self, names: Sequence[str] | None = None) -> None:
+        with self._errors("delete index errors"), self._revision_transaction() as conn:
+            if names is None:
+                names = [str(r[1]) for r in conn.execute(self._index_sql.rows).fetchall()]
+            rows = [self._index_row(conn, name) for name in names]  # every name, then writes
+            for row in rows:
+                conn.execute(self._index_sql.set_errors, (0, "[]", int(row[0])))
+
     def reset_index(self, name: str) -> None:
         """Throw away what index ``name`` holds (and its errors) and build it again."""
         with self._errors("reset an index"), self._revision_transaction() as conn:

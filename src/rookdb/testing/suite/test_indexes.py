@@ -32,6 +32,7 @@ from rookdb.indexes import (
     IndexState,
 )
 from rookdb.operations import (
+    DeleteIndexErrorsOperation,
     DeleteIndexOperation,
     DisableIndexOperation,
     EnableIndexOperation,
@@ -273,6 +274,37 @@ def test_a_failing_map_is_recorded_not_raised(store: DocumentStore) -> None:
     assert errors.errors[0]["Document"] == "orders/2"
     stats = store.maintenance.send(GetIndexStatisticsOperation("Orders/Half"))
     assert stats.errors_count == 1 and stats.entries_count == 1
+
+
+def test_deleting_index_errors_forgets_them_and_keeps_the_entries(store: DocumentStore) -> None:
+    # RavenDB's DeleteIndexErrorsOperation: the named indexes' errors (every index's when
+    # none is named) are forgotten; an unknown name is an error and clears nothing.
+    half = "from o in docs.Orders select new { Half = o.Total / 2 }"
+    store.maintenance.send(
+        PutIndexesOperation(
+            IndexDefinition(name="Orders/Half", maps={half}),
+            IndexDefinition(name="Orders/Third", maps={half.replace("Half", "Third")}),
+        )
+    )
+    _save(store, ("orders/1", _order("a", 10)), ("orders/2", {**_order("a", 0), "Total": "x"}))
+
+    def counts() -> dict[str, int]:
+        return {e.name: e.count for e in store.maintenance.send(GetIndexErrorsOperation())}
+
+    assert counts() == {"Orders/Half": 1, "Orders/Third": 1}
+    with pytest.raises(IndexDoesNotExistError):
+        store.maintenance.send(DeleteIndexErrorsOperation(["Orders/Half", "Nope"]))
+    assert counts() == {"Orders/Half": 1, "Orders/Third": 1}
+    store.maintenance.send(DeleteIndexErrorsOperation(["orders/half"]))
+    assert counts() == {"Orders/Half": 0, "Orders/Third": 1}
+    (errors,) = store.maintenance.send(GetIndexErrorsOperation(["Orders/Half"]))
+    assert errors.errors == ()
+    stats = store.maintenance.send(GetIndexStatisticsOperation("Orders/Half"))
+    assert stats.errors_count == 0 and stats.entries_count == 1
+    store.maintenance.send(DeleteIndexErrorsOperation())
+    assert counts() == {"Orders/Half": 0, "Orders/Third": 0}
+    _save(store, ("orders/3", {**_order("a", 0), "Total": "y"}))  # new errors are recorded
+    assert counts() == {"Orders/Half": 1, "Orders/Third": 1}
 
 
 def test_an_index_put_on_an_existing_collection_indexes_it(store: DocumentStore) -> None:
