@@ -294,6 +294,31 @@ def test_what_rookdb_does_not_run_is_refused_by_name(server_url: str, rql: str, 
     assert named in body["Message"]
 
 
+def test_search_wildcards_as_the_client_writes_them(store: Any, server_url: str) -> None:
+    """test_ravenDB_10520's ``search("name", "Micro*")``: a trailing ``*`` is a prefix (it
+    found only the word "micro" before); a leading one a suffix; a bad one a 400 naming it."""
+    with store.open_session() as session:
+        session.store(User("Microsoft Corp"), "users/4")
+        session.store(User("micro"), "users/5")
+        session.store(User("Macrohard"), "users/6")
+        session.save_changes()
+    with store.open_session() as session:
+        assert sorted(_names(session.query(object_type=User).search("name", "Micro*"))) == [
+            "Microsoft Corp",
+            "micro",
+        ]
+        assert _names(session.query(object_type=User).search("name", "*HARD")) == ["Macrohard"]
+        rql = "from Users where search(name, $p)"
+        found = session.advanced.raw_query(rql, object_type=User).add_parameter("p", "*cro* b*")
+        assert sorted(_names(found)) == ["Macrohard", "Microsoft Corp", "bob", "micro"]
+    answer = httpx.post(
+        f"{server_url}/databases/{DATABASE}/queries",
+        content=orjson.dumps({"Query": "from Users where search(name, 'mi*ft')"}),
+    )
+    assert answer.status_code == 400, answer.text
+    assert "'mi*ft'" in answer.json()["Message"]
+
+
 def test_explain_names_the_index_a_query_reads(store: Any) -> None:
     """``POST /queries?debug=explain`` (the client's ``ExplainQueryCommand``) answers which
     index the query reads and why, in RavenDB's shape, and runs nothing; before, rookdb

@@ -14,7 +14,7 @@ A field predicate matches when some candidate satisfies it:
   compares ids (the parser lower-cases the values compared with it);
 * ``exists`` holds when the path reaches any value at all (null and ``[]`` included);
 * ``search`` tokenizes the field's strings (``rookdb.fulltext``) and holds when any (or, with
-  ``and``, every) search term is among their tokens;
+  ``and``, every) search term is among their tokens (a wildcard term: matches one of them);
 * strings compare up to their first NUL character: SQLite's JSON functions end a string there
   and PostgreSQL's jsonb cannot hold one, so no backend can see past it. (Documents keep their
   NULs; only comparisons stop at them.)
@@ -32,7 +32,7 @@ from functools import lru_cache
 from typing import Any
 
 from rookdb._types import assert_never
-from rookdb.fulltext import tokenize
+from rookdb.fulltext import found, tokenize
 from rookdb.paths import parse_field_path, values_at
 from rookdb.query import (
     ID_FIELD,
@@ -172,8 +172,8 @@ def matches(document: Any, predicate: Predicate, key: str | None = None) -> bool
         case Search(field=field, terms=terms, operator=search_operator):
             words = set(tokenize(search_text(document, field)))
             if search_operator is SearchOperator.AND:
-                return all(term in words for term in terms)
-            return any(term in words for term in terms)
+                return all(found(term, words) for term in terms)
+            return any(found(term, words) for term in terms)
         case _:
             assert_never(predicate, "predicate")
 

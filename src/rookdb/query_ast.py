@@ -19,7 +19,7 @@ import enum
 
 from rookdb._types import assert_never
 from rookdb.errors import InvalidIdError, QueryError
-from rookdb.fulltext import tokenize
+from rookdb.fulltext import search_terms
 from rookdb.ids import validate_collection_name
 from rookdb.serialization.encoding import INT64_MAX
 
@@ -142,7 +142,8 @@ class SearchOperator(str, enum.Enum):
 @dataclasses.dataclass(frozen=True, slots=True)
 class Search:
     """Full-text search: the field's text holds any (``or``) or all (``and``) of ``terms``,
-    which are tokens as ``rookdb.fulltext.tokenize`` makes them."""
+    which are tokens as ``rookdb.fulltext.tokenize`` makes them, or wildcard terms (``micro*``,
+    ``*soft``, ``*cros*``: ``rookdb.fulltext.search_terms``)."""
 
     field: str
     terms: tuple[str, ...]
@@ -357,10 +358,14 @@ def check_orderable(value: object) -> int | float | str:
 
 
 def parse_search_terms(text: object) -> tuple[str, ...]:
-    """The tokens of a ``search`` text; a text without any is a ``QueryError``."""
+    """The terms of a ``search`` text (``rookdb.fulltext.search_terms``): tokens and wildcard
+    terms; a text without any, or a misplaced ``*``, is a ``QueryError``."""
     if type(text) is not str:
         raise QueryError("search() takes its terms as a str")
-    terms = tuple(dict.fromkeys(tokenize(text)))
+    try:
+        terms = tuple(dict.fromkeys(search_terms(text)))
+    except ValueError as exc:
+        raise QueryError(str(exc)) from None
     if not terms:
         raise QueryError(f"search terms {text!r} hold no words")
     return terms

@@ -22,9 +22,13 @@ The SQL means what ``rookdb.evaluate`` means, and the differential test holds it
 * A condition on a missing field is NULL, which a WHERE clause treats as false; under NOT it
   becomes false first (``NOT COALESCE(p, false)``), so logic stays two-valued (SPEC Q2). Without
   NOT, NULL and false select the same rows, and a bare condition keeps its index.
-* ``where_regex`` (Python ``re`` syntax, which PostgreSQL's regexes are not) and ``search``
-  without its index are evaluated in Python by the caller; the compiler receives their results
-  as key sets.
+* ``where_regex`` (Python ``re`` syntax, which PostgreSQL's regexes are not), ``search``
+  without its index, and a search with a leading ``*`` (``fulltext.scanned``) are evaluated in
+  Python by the caller; the compiler receives their results as key sets.
+* A search's prefix term (``micro*``) is a ``tsquery`` prefix (``'micro':*``). A token too long
+  for a lexeme is stored as its digest, which no prefix finds: the caller tests the documents
+  holding a digest (``DIGESTS``) in Python, and the compiler adds those that match
+  (``prefix_searches``).
 
 Values are always bound parameters; field names are validated by ``rookdb.paths`` (letters,
 digits, ``_ - @``) and written as quoted literals, so that expression indexes match them.
@@ -42,6 +46,7 @@ from rookdb._types import assert_never
 from rookdb.alphanumeric import postgres_key
 from rookdb.errors import QueryError
 from rookdb.evaluate import cut
+from rookdb.fulltext import is_prefix, scanned
 from rookdb.paths import Segment, parse_field_path
 from rookdb.query import (
     COMPARISONS,
@@ -68,12 +73,14 @@ from rookdb.query import (
 from rookdb.storage.relational.prefixes import successor
 
 __all__ = [
+    "DIGESTS",
     "INDEXED_CHARS",
     "Compiler",
     "chain",
     "indexed",
     "lexeme_rows",
     "order_clause",
+    "prefix_searches",
     "python_predicates",
     "tsquery",
 ]
@@ -100,6 +107,10 @@ INDEXED_CHARS = 400
 _WIDENED = {"<": "<=", "<=": "<=", ">": ">=", ">=": ">="}
 
 
+#: The ``tsquery`` of the rows holding a digest lexeme (``_lexeme``).
+DIGESTS = "'~':*"
+
+
 def _lexeme(token: str) -> str:
     if len(token.encode("utf-8")) <= _MAX_LEXEME:
         return token
@@ -123,11 +134,14 @@ def lexeme_rows(tokens: Sequence[str]) -> list[list[str]]:
 
 
 def _quoted(term: str) -> str:
+    if is_prefix(term):  # (a prefix of a digest's token is found by ``prefix_searches``)
+        return _quoted(term[:-1]) + ":*"
     return "'" + _lexeme(term).replace("\\", "\\\\").replace("'", "''") + "'"
 
 
 def tsquery(predicate: Search) -> str:
-    """The ``tsquery`` text of a search: each term a quoted lexeme, joined by ``|`` or ``&``."""
+    """The ``tsquery`` text of a search: each term a quoted lexeme (a prefix term marked
+    ``:*``), joined by ``|`` or ``&``."""
     joiner = " & " if predicate.operator is SearchOperator.AND else " | "
     return joiner.join(_quoted(t) for t in predicate.terms)
 
@@ -308,8 +322,8 @@ def python_predicates(predicate: Predicate, indexed: set[tuple[str, str]]) -> li
             return python_predicates(item, indexed)
         case Regex():
             return [predicate]
-        case Search(field=field):
-            return [predicate] if (field, "search") not in indexed else []
+        case Search(field=field, terms=terms):
+            return [predicate] if (field, "search") not in indexed or scanned(terms) else []
         case Equals() | Compare() | Between() | In() | StartsWith() | EndsWith() if (
             predicate.field == ID_FIELD
         ):
@@ -329,20 +343,38 @@ def python_predicates(predicate: Predicate, indexed: set[tuple[str, str]]) -> li
             assert_never(predicate, "predicate")
 
 
+def prefix_searches(predicate: Predicate, indexed: set[tuple[str, str]]) -> list[Search]:
+    """The searches with a prefix term that their full-text tables answer: those whose
+    documents holding a digest lexeme are tested in Python (``Compiler.digest_keys``)."""
+    match predicate:
+        case And(items=items) | Or(items=items):
+            return [p for item in items for p in prefix_searches(item, indexed)]
+        case Not(item=item):
+            return prefix_searches(item, indexed)
+        case Search(field=field, terms=terms):
+            answered = (field, "search") in indexed and not scanned(terms)
+            return [predicate] if answered and any(is_prefix(t) for t in terms) else []
+        case _:
+            return []
+
+
 class Compiler:
     """Compiles a WHERE tree for one collection (or none), given the collection's automatic
     indexes ``(path, kind) → id`` and the key sets of predicates evaluated in Python
-    (``python_keys``, by ``id()`` of the predicate)."""
+    (``python_keys``, by ``id()`` of the predicate), and of the documents holding a digest
+    lexeme that match a ``prefix_searches`` search (``digest_keys``, likewise)."""
 
     def __init__(
         self,
         indexes: dict[tuple[str, str], int],
         python_keys: dict[int, list[str]],
         search_table: Callable[[int], str],
+        digest_keys: dict[int, list[str]] | None = None,
     ) -> None:
         self.indexes = indexes
         self.python_keys = python_keys
         self.search_table = search_table
+        self.digest_keys = digest_keys or {}
 
     def where(self, predicate: Predicate, params: list[Any]) -> str:
         match predicate:
@@ -402,9 +434,15 @@ class Compiler:
             # A document's lexemes may fill several rows (``lexeme_rows``): each term is
             # looked for in all of them.
             params.extend(_quoted(t) for t in predicate.terms)
-            return "(" + " AND ".join([rows] * len(predicate.terms)) + ")"
-        params.append(tsquery(predicate))
-        return rows
+            found = "(" + " AND ".join([rows] * len(predicate.terms)) + ")"
+        else:
+            params.append(tsquery(predicate))
+            found = rows
+        if not any(is_prefix(t) for t in predicate.terms):
+            return found
+        # The lexemes find every match but those through a digest's token (``_lexeme``).
+        params.append(self.digest_keys[id(predicate)])
+        return f"({found} OR key = ANY(%s))"
 
     def arms(self, predicate: Predicate) -> list[tuple[str, list[Any]]] | None:
         """For one field predicate on an indexed path without arrays: its two conditions, each

@@ -309,7 +309,8 @@ class PostgresStorage(PostgresWrites):
         if query.where is not None:
             usable = indexes if query.collection is not None else {}
             python_keys = self._python_matches(conn, query, set(usable), python_rows())
-            sql = compiler.Compiler(usable, python_keys, self._indexes.search_table)
+            digest_keys = self._digest_matches(conn, query, usable)
+            sql = compiler.Compiler(usable, python_keys, self._indexes.search_table, digest_keys)
             conditions.append(sql.where(query.where, params))
         return " AND ".join(conditions) or "true"
 
@@ -337,7 +338,9 @@ class PostgresStorage(PostgresWrites):
         if query.where is None:
             return True
         usable = set(indexes) if query.collection is not None else set()  # as ``_where``
-        return not compiler.python_predicates(query.where, usable)
+        # So do the documents tested for a prefix search (``_digest_matches``).
+        python = compiler.python_predicates(query.where, usable)
+        return not python and not compiler.prefix_searches(query.where, usable)
 
     def _order_clause(self, order_by: tuple[OrderBy, ...]) -> str:
         return compiler.order_clause(order_by)
@@ -371,6 +374,29 @@ class PostgresStorage(PostgresWrites):
             for predicate in predicates:
                 if matches(document, predicate, key):
                     keys[id(predicate)].append(key)
+        return keys
+
+    def _digest_matches(
+        self,
+        conn: psycopg.Connection[Any],
+        query: Query,
+        indexes: dict[tuple[str, str], int],
+    ) -> dict[int, list[str]]:
+        """For each search with a prefix term its full-text table answers
+        (``compiler.prefix_searches``): the keys of the documents holding a digest lexeme (a
+        token too long for one) that match it, read in the query's snapshot."""
+        assert query.where is not None
+        keys: dict[int, list[str]] = {}
+        for predicate in compiler.prefix_searches(query.where, set(indexes)):
+            table = self._indexes.search_table(indexes[(predicate.field, "search")])
+            rows = conn.execute(
+                f"SELECT key, data FROM {self._s}.documents WHERE key IN "
+                f"(SELECT key FROM {table} WHERE tokens @@ %s::tsquery)",
+                (compiler.DIGESTS,),
+            )
+            keys[id(predicate)] = [
+                key for key, data in rows if matches(orjson.loads(data), predicate, key)
+            ]
         return keys
 
     def _create_indexes(

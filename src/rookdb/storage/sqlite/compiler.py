@@ -25,6 +25,7 @@ import orjson
 from rookdb._types import assert_never
 from rookdb.errors import QueryError
 from rookdb.evaluate import cut, matches
+from rookdb.fulltext import is_prefix, scanned
 from rookdb.paths import Segment, parse_field_path
 from rookdb.query import (
     COMPARISONS,
@@ -78,11 +79,19 @@ def search_row(data: str, field: str, operator: str, terms: str) -> bool:
     return matches(orjson.loads(data), predicate)
 
 
+def _fts_term(term: str) -> str:
+    if is_prefix(term):  # FTS5's prefix query: a quoted string then "*"
+        return '"' + term[:-1].replace('"', '""') + '" *'
+    return '"' + term.replace('"', '""') + '"'
+
+
 def fts_match(predicate: Search) -> str:
     """The FTS5 MATCH expression of a search: every term quoted (tokens hold letters and
-    digits only, so no FTS syntax can come through), joined by OR or AND."""
+    digits only, so no FTS syntax can come through), a prefix (``micro*``) as FTS5's prefix
+    query, joined by OR or AND. Terms with a leading ``*`` have none (``fulltext.scanned``)."""
+    assert not scanned(predicate.terms), "a leading * is tested row by row"
     joiner = " AND " if predicate.operator is SearchOperator.AND else " OR "
-    return joiner.join('"' + term.replace('"', '""') + '"' for term in predicate.terms)
+    return joiner.join(_fts_term(term) for term in predicate.terms)
 
 
 @lru_cache(maxsize=256)
@@ -269,8 +278,8 @@ class Compiler:
                 return all(self.uses_row_sets(p) for p in items)
             case Not() | Exists():
                 return False
-            case Search(field=field):
-                return (field, "search") in self.indexes
+            case Search(field=field, terms=terms):
+                return (field, "search") in self.indexes and not scanned(terms)
             case (
                 Equals()
                 | Compare()
@@ -375,7 +384,7 @@ class Compiler:
 
     def _search(self, predicate: Search, params: list[Any]) -> str:
         index = self.indexes.get((predicate.field, "search"))
-        if index is None or self.collection is None:
+        if index is None or self.collection is None or scanned(predicate.terms):
             params.extend((predicate.field, predicate.operator.value, " ".join(predicate.terms)))
             return f"{SEARCH_FUNCTION}(data, ?, ?, ?)"
         params.append(fts_match(predicate))

@@ -380,7 +380,13 @@ def test_search_on_an_index_field(store: DocumentStore) -> None:
     )
     with store.open_session() as session:
         found = list(session.query_index("Posts/ByText").search("Words", "quick"))
-    assert [d["Text"] for d in found] == ["The quick brown fox"]
+        assert [d["Text"] for d in found] == ["The quick brown fox"]
+        for terms in ("QUI*", "*OWN", "*az*"):  # wildcards
+            found = list(session.query_index("Posts/ByText").search("Words", terms))
+            expected = "A lazy dog" if terms == "*az*" else "The quick brown fox"
+            assert [d["Text"] for d in found] == [expected]
+        rql = "from index 'Posts/ByText' where search(Words, 'do* f*', and)"
+        assert list(session.advanced.raw_query(rql)) == []
 
 
 def test_an_index_query_streamed_and_lazy(store: DocumentStore) -> None:

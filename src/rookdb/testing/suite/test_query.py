@@ -3,6 +3,7 @@ paging and statistics, on every backend. The query issue extends this."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -368,6 +369,16 @@ def _ids(store: DocumentStore, build: Any, collection: str | None = "posts") -> 
         ("σασ", "or", ["posts/3"]),  # simple case folding, as SQLite's unicode61
         ("time", "or", ["posts/3"]),  # "TEA-time!" is two tokens
         ("42", "or", []),  # only strings are text
+        ("Cof*", "or", ["posts/2"]),  # a trailing *: words that start so, any case
+        ("tea*", "or", ["posts/2", "posts/3"]),  # the word itself too
+        ("ΣΑ*", "or", ["posts/3"]),
+        ("t* news", "and", ["posts/3"]),
+        ("caf* tea", "and", []),
+        ("*ee", "or", ["posts/2"]),  # a leading *: words that end so
+        ("*AF*", "or", ["posts/1"]),  # both: words that hold it
+        ("*FE*", "or", ["posts/2"]),  # (café holds fé, not fe)
+        ("*ime tea*", "and", ["posts/3"]),
+        ("4*", "or", []),
     ],
 )
 def test_search(posts: DocumentStore, terms: str, operator: str, expected: list[str]) -> None:
@@ -393,6 +404,54 @@ def test_search_uses_a_full_text_index_kept_with_the_documents(posts: DocumentSt
         "posts/3",
         "posts/4",
     ]
+
+
+def test_search_wildcards_through_the_full_text_index(posts: DocumentStore) -> None:
+    assert _ids(posts, lambda q: q.search("tags[]", "morn* cof*", "and")) == ["posts/1"]
+    assert "auto/posts/tags[] (search)" in posts.maintenance.get_statistics().indexes
+    assert _ids(posts, lambda q: q.search("tags[]", "*noon")) == ["posts/2"]
+    assert _ids(posts, lambda q: q.search("tags[]", "*ERN* x*")) == ["posts/2"]
+    assert _ids(posts, lambda q: q.not_().search("tags[]", "mo* *fter*")) == ["posts/3", "posts/4"]
+    assert _ids(posts, lambda q: q.search("tags[]", "mo*").or_else().search("title", "*ime")) == [
+        "posts/1",
+        "posts/3",
+    ]
+    assert _ids(posts, lambda q: q.search("title", "te*"), collection=None) == [
+        "posts/2",
+        "posts/3",
+    ]
+
+
+def test_a_prefix_finds_a_word_too_long_for_an_index_entry(store: DocumentStore) -> None:
+    """PostgreSQL stores a token of over 2,000 bytes as its digest, which no prefix finds."""
+    long_word = "Micro" + "x" * 3000
+    _seeded(
+        store,
+        {
+            "posts/1": {"title": f"a {long_word}"},
+            "posts/2": {"title": "microscope"},
+            "posts/3": {"title": "macro"},
+        },
+    )
+    assert _ids(store, lambda q: q.search("title", "micro*")) == ["posts/1", "posts/2"]
+    assert _ids(store, lambda q: q.search("title", "microx*")) == ["posts/1"]
+    assert _ids(store, lambda q: q.search("title", f"{long_word}*")) == ["posts/1"]
+    assert _ids(store, lambda q: q.search("title", long_word)) == ["posts/1"]
+    assert _ids(store, lambda q: q.search("title", "a micro*", "and")) == ["posts/1"]
+    assert _ids(store, lambda q: q.not_().search("title", "micro*")) == ["posts/3"]
+    assert _ids(store, lambda q: q.search("title", "*xx")) == ["posts/1"]
+
+
+@pytest.mark.parametrize("terms", ["*", "**", "a *", "mi*ft", "tea-*", "*-time", "*.*"])
+def test_a_wildcard_stands_at_the_start_or_end_of_one_word(
+    store: DocumentStore, terms: str
+) -> None:
+    with store.open_session() as session:
+        with pytest.raises(QueryError, match=re.escape(repr(terms.split()[-1]))):
+            session.query(collection_name="posts").search("title", terms)
+        with pytest.raises(QueryError, match=re.escape(repr(terms.split()[-1]))):
+            rql = "from posts where search(title, $t)"
+            session.advanced.raw_query(rql).add_parameter("t", terms).to_list()
 
 
 def test_search_without_a_collection_scans(posts: DocumentStore) -> None:

@@ -46,6 +46,7 @@ DECIMALS = [orjson.Fragment(t) for t in (b"2.50", b"1E+1", b"10.00", b"-0.50", b
 SCALARS: list[Any] = [None, True, False, *NUMBERS, *STRINGS]
 FIELDS = ["a", "b", "d.a", "d.b", "tags", "tags[]", "lines[].p", "lines[].q", "lines[]", "zz"]
 SEARCHES = ["a", "ab b", "A", "é 1", "ba v", "B A"]
+SEARCHES += ["a*", "*b", "*A*", "B* a", "É* *1", "ab* *ba", "*é*", "b* *a*"]  # wildcards
 PATTERNS = ["^a", "b$", "a.*b", "\\d", "", "é", "^$", "[%_]"]
 
 
