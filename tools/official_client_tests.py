@@ -271,6 +271,10 @@ def main(argv: list[str]) -> int:
                         "-p",
                         "no:cacheprovider",
                         "--continue-on-collection-errors",
+                        # pytest's own tracebacks of a test the timeout interrupted inside the
+                        # client can crash its report making (INTERNALERROR, tb_lineno None):
+                        # Python's never do, and the test is counted. A later --tb wins.
+                        "--tb=native",
                         "--rootdir",
                         str(checkout),
                         *pytest_arguments,
