@@ -249,3 +249,23 @@ def test_closing_waits_out_a_connection_another_thread_is_using(
         conn.execute("SELECT 1")
     with pytest.raises(StorageError, match="closed"), storage._connections:
         pass
+
+
+def test_an_index_build_pages_through_the_key_index(storage: SqliteStorage) -> None:
+    """A build reads the keys of a collection a page at a time from the last one: walked in
+    the key index, each page costs its own rows; through the collection index, each page
+    sorted every key of the collection (a build quadratic in the collection's size)."""
+    storage.apply(
+        [PutCommand(f"employees/{i}", "Employees", b'{"n": 1}') for i in range(50)]
+        + [PutCommand(f"other/{i}", "Other", b'{"n": 1}') for i in range(50)]
+    )
+    with storage._connections as conn:
+        sql = storage._index_sql.build_page
+        plan = " ".join(str(r[-1]) for r in conn.execute(f"EXPLAIN QUERY PLAN {sql}", ("", "e", 9)))
+        assert "TEMP B-TREE" not in plan and "documents_by_collection" not in plan
+        pages, after = [], ""
+        while keys := [k for (k,) in conn.execute(sql, (after, "EMPLOYEES", 20))]:
+            pages.append(keys)
+            after = keys[-1]
+    assert [len(p) for p in pages] == [20, 20, 10]
+    assert [k for page in pages for k in page] == sorted(f"employees/{i}" for i in range(50))

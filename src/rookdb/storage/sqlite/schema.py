@@ -198,7 +198,7 @@ STATEMENTS = Statements.of(
     columns="id, CAST(data AS BLOB), change_vector, last_modified, collection",
     # rowid: insertion order (an upsert keeps a row's rowid); no index on etag needed.
     cursor="rowid",
-    collection="collection = ? COLLATE NOCASE",
+    collection="+collection = ? COLLATE NOCASE",
     keys=_KEYS,
 )
 REVISION_STATEMENTS = RevisionStatements.of(
@@ -232,7 +232,10 @@ INDEX_STATEMENTS = IndexStatements.of(
     "",
     "?",
     keys="{column} IN (SELECT value FROM json_each(?))",
-    collection="collection = ? COLLATE NOCASE",
+    # An index build's pages (the one use) walk the key index from the last key: the unary +
+    # keeps the planner off documents_by_collection, whose rows it would sort in full for
+    # every page (a 100,000-document build paid 1.9 s of such sorts; 0.05 s walking keys).
+    collection="+collection = ? COLLATE NOCASE",
     entry="{column} AS data",
     # A batch holds the database's write lock: nothing else maps or reduces meanwhile.
     lock_keys="SELECT ?",
