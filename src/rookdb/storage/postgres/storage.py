@@ -12,7 +12,7 @@ regular expressions, searches without an index) are evaluated in Python in that 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import orjson
@@ -368,13 +368,7 @@ class PostgresStorage(PostgresWrites):
                 f"SELECT key, data FROM {self._s}.documents WHERE collection_key = %s",
                 (query.collection.lower(),),
             )
-        keys: dict[int, list[str]] = {id(p): [] for p in predicates}
-        for key, data in rows:
-            document = orjson.loads(data)
-            for predicate in predicates:
-                if matches(document, predicate, key):
-                    keys[id(predicate)].append(key)
-        return keys
+        return _keys_matching(rows, predicates)
 
     def _digest_matches(
         self,
@@ -394,9 +388,7 @@ class PostgresStorage(PostgresWrites):
                 f"(SELECT key FROM {table} WHERE tokens @@ %s::tsquery)",
                 (compiler.DIGESTS,),
             )
-            keys[id(predicate)] = [
-                key for key, data in rows if matches(orjson.loads(data), predicate, key)
-            ]
+            keys.update(_keys_matching(rows, [predicate]))
         return keys
 
     def _create_indexes(
@@ -426,3 +418,15 @@ class PostgresStorage(PostgresWrites):
 
     def close(self) -> None:
         self._closed = True  # the pool belongs to the backend
+
+
+def _keys_matching(rows: Iterable[Any], predicates: list[Any]) -> dict[int, list[str]]:
+    """The keys of the rows (key, JSON) each predicate holds for, by the predicate's ``id()``:
+    the Python side of predicates the SQL cannot answer (``evaluate.matches``)."""
+    keys: dict[int, list[str]] = {id(p): [] for p in predicates}
+    for key, data in rows:
+        document = orjson.loads(data)
+        for predicate in predicates:
+            if matches(document, predicate, key):
+                keys[id(predicate)].append(key)
+    return keys

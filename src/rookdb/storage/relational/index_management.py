@@ -214,9 +214,9 @@ class IndexesStorage(IndexCatalog):
     def _set_definition(self, conn: Any, index_id: int, definition: dict[str, Any]) -> None:
         conn.execute(self._index_sql.set_definition, (orjson.dumps(definition).decode(), index_id))
 
-    def _drop(self, conn: Any, index_id: int, name: str) -> None:
+    def _clear(self, conn: Any, index_id: int) -> None:
+        """Throw away what an index holds: its entries, references, results and pages."""
         sql = self._index_sql
-        self._unpause(conn, name)
         for statement in (
             sql.clear_entries,
             sql.clear_references,
@@ -224,7 +224,11 @@ class IndexesStorage(IndexCatalog):
             sql.clear_pages,
         ):
             conn.execute(statement, (index_id,))
-        conn.execute(sql.delete_index, (index_id,))
+
+    def _drop(self, conn: Any, index_id: int, name: str) -> None:
+        self._unpause(conn, name)
+        self._clear(conn, index_id)
+        conn.execute(self._index_sql.delete_index, (index_id,))
 
     def _build(self, index_id: int, stopped: Callable[[], bool] | None = None) -> int:
         """Map every document the index reads that was there when it was put, a page of
@@ -297,16 +301,9 @@ class IndexesStorage(IndexCatalog):
         with self._errors("reset an index"), self._revision_transaction() as conn:
             row = self._index_row(conn, name)
             index_id = int(row[0])
-            sql = self._index_sql
-            for statement in (
-                sql.clear_entries,
-                sql.clear_references,
-                sql.clear_results,
-                sql.clear_pages,
-            ):
-                conn.execute(statement, (index_id,))
-            conn.execute(sql.set_errors, (0, "[]", index_id))
-            conn.execute(sql.set_state, (BUILDING, index_id))
+            self._clear(conn, index_id)
+            conn.execute(self._index_sql.set_errors, (0, "[]", index_id))
+            conn.execute(self._index_sql.set_state, (BUILDING, index_id))
             self._unpause(conn, str(row[1]))  # RavenDB's reset starts the index built anew
             conn.execute(self._sql.put_meta, (INDEX_VERSION, IndexMaintenance.new_version()))
         self._build(index_id)

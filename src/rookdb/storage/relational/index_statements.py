@@ -66,10 +66,11 @@ class IndexStatements(NamedTuple):
     ) -> IndexStatements:
         """Statements on tables in ``schema``, with parameter ``mark``, ``keys`` the test of
         a key column against a key list (``{column}`` and a mark), ``collection`` the test of
-        one collection (with a mark), ``entry`` how a JSON text column reads as the
-        compilers' document column (``{column}``), and the locks a transaction takes
-        before it maps documents (a key list: their rows) and reduces groups (index id, a
-        bucket of groups): none where the write lock is the database's (SQLite);
+        one collection (with a mark) in an index build's pages, which walk the keys in order
+        (a dialect may word it to keep its planner on the key index), ``entry`` how a JSON
+        text column reads as the compilers' document column (``{column}``), and the locks a
+        transaction takes before it maps documents (a key list: their rows) and reduces
+        groups (index id, a bucket of groups): none where the write lock is the database's (SQLite);
         ``by_group`` follows the entries' table where a group's entries are read (SQLite's
         ``INDEXED BY``: without statistics its planner walks every entry of the index);
         ``body``: entries and results have a ``body`` column too, their JSON as the dialect
