@@ -3,7 +3,8 @@
 ``backend``: the databases of one PostgreSQL database, one schema each; ``storage``: one
 database, the PostgreSQL dialect of the relational core; ``schema``: its tables and their
 format; ``writes``: its write path (pipelined, conditional statements, retried);
-``transactions``; ``pool``: connections; ``compiler``: queries as SQL over JSONB; ``indexes``:
+``transactions``; ``pool``: connections; ``arrays``: the put statements' array parameters,
+dumped a batch at a time; ``compiler``: queries as SQL over JSONB; ``indexes``:
 the automatic indexes; ``errors``: psycopg's errors as rookdb's.
 """
 

@@ -32,6 +32,7 @@ from psycopg import pq
 
 from rookdb.errors import OutcomeUnknownError, StorageError, StorageUnavailableError
 from rookdb.storage.bridge import await_, to_the_end
+from rookdb.storage.postgres import arrays
 from rookdb.storage.postgres.pool import (
     BUSY_WAIT_S,
     CHECK_AFTER_IDLE_S,
@@ -223,11 +224,13 @@ class AsyncConnections:
 
     async def _connect(self) -> psycopg.AsyncConnection[Any]:
         try:
-            return await psycopg.AsyncConnection.connect(
+            conn = await psycopg.AsyncConnection.connect(
                 self._conninfo, autocommit=True, connect_timeout=self._timeout_s
             )
         except psycopg.Error as exc:
             raise connect_failed(self.address, exc) from exc
+        arrays.register(conn)
+        return conn
 
     @staticmethod
     async def _usable(conn: psycopg.AsyncConnection[Any]) -> bool:

@@ -38,6 +38,7 @@ from psycopg.conninfo import conninfo_to_dict
 
 from rookdb.errors import ConfigurationError, StorageError, StorageUnavailableError
 from rookdb.storage.bridge import PerLoop
+from rookdb.storage.postgres import arrays
 
 if TYPE_CHECKING:
     from rookdb.storage.postgres.green import AsyncConnections
@@ -237,6 +238,7 @@ class ConnectionPool:
             if isinstance(exc, psycopg.Error):
                 raise connect_failed(self.address, exc) from exc
             raise
+        arrays.register(conn)
         log.debug("connected to PostgreSQL at %s", self.address)
         return conn
 

@@ -26,6 +26,12 @@ from rookdb.storage.commands import (
     ReadCheck,
     check_expected,
 )
+from rookdb.storage.postgres.arrays import (
+    BinaryArray,
+    bytea_array,
+    null_text_array,
+    text_array,
+)
 from rookdb.storage.postgres.batch_reading import Span
 from rookdb.storage.postgres.write_statements import WriteStatements, jsonb_body, jsonb_text
 from rookdb.storage.records import (
@@ -242,18 +248,27 @@ class SpanWrites(RelationalStorage):
         collections = [c.collection for c in commands]
         lowered = {collection: collection.lower() for collection in set(collections)}
         datas = [c.data for c in commands]
+        # The arrays in binary format a batch at a time (``arrays``), not by psycopg's
+        # per-element list dumper.
+        utf8 = conn.info.encoding == "utf-8"
+        packed = bytea_array(datas)
         parameters = (
             f"-{self._database_id}",
             now,
-            [keys[j] for j in positions],
-            second,
-            collections,
-            [lowered[collection] for collection in collections],
-            datas,
-            # (``_body`` of each, where one may differ: most documents hold no NUL escape)
+            text_array([keys[j] for j in positions], utf8),
+            text_array(second, utf8),
+            text_array(collections, utf8),
+            text_array([lowered[collection] for collection in collections], utf8),
+            packed,
+            # (``_body`` of each, where one may differ: most documents hold no NUL escape,
+            # found with one search of the packed bodies, whose lengths cannot spell one)
             [jsonb_body(data) for data in datas]
-            if [data for data in datas if b"\\u0000" in data]
-            else [None] * len(datas),
+            if (
+                b"\\u0000" in packed.data
+                if isinstance(packed, BinaryArray)
+                else [data for data in datas if b"\\u0000" in data]
+            )
+            else null_text_array(len(datas)),
         )
         cursor = conn.execute(statement, parameters)
         pending.statements.append((cursor, positions, commands))
