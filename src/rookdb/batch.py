@@ -27,11 +27,13 @@ def command_for(change: Change, checking: bool) -> Command:
             expected = state.expected_change_vector or (state.change_vector if checking else None)
         return DeleteCommand(change.document_id, expected)
     assert state is not None and change.data is not None
-    expected = state.expected_change_vector
+    # The state's slots read directly, as ``unit_of_work`` reads them: once per put a save
+    # writes, where each property read is a Python call.
+    expected = state._expected_change_vector
     if expected is None and checking and not state.completed_by_storage:
         expected = state.change_vector or ""
     # The session checked the id, collection and depth already (store(), type_info, _validate).
-    return PutCommand.prechecked(change.document_id, state.collection, change.data, expected)
+    return PutCommand.prechecked(change.document_id, state._collection, change.data, expected)
 
 
 def streamed_commands(

@@ -33,7 +33,7 @@ from rookdb.lazy import LazyOperation, SessionLazy
 from rookdb.materializer import Materializer
 from rookdb.options import OptimisticConcurrencyMode, SessionOptions
 from rookdb.revisions import ForcedRevisions
-from rookdb.serialization.encoding import check_depth, may_hide_invalid_values
+from rookdb.serialization.encoding import check_depth, may_hide_invalid_values, written_as_is
 from rookdb.serialization.entities import EntityCodec
 from rookdb.session_loading import SessionLoading
 from rookdb.session_queries import SessionQueries
@@ -50,6 +50,10 @@ if TYPE_CHECKING:
 __all__ = ["DocumentSession"]
 
 _SCALARS = (str, bytes, bytearray, int, float, bool, list, tuple, set, frozenset)
+
+#: What ``store()`` keeps of a class: its collection, its new documents' metadata (the
+#: store's, shared) and the setter of its identity property (None: nowhere to write).
+_StoredClass = tuple[str, dict[str, Any], Callable[[Any, str], None] | None]
 
 
 class DocumentSession(SessionLoading, SessionQueries, SessionLazy, EventRegistration):
@@ -84,8 +88,9 @@ class DocumentSession(SessionLoading, SessionQueries, SessionLazy, EventRegistra
         self._no_tracking = options.no_tracking
         self._ignore_rule = conventions.ignore_rule
         self._map = IdentityMap()
-        # The classes this session stored entities of: (collection, metadata), from the store.
-        self._stored_classes: dict[type, tuple[str, dict[str, Any]]] = {}
+        # The classes this session stored entities of: (collection, metadata) from the store,
+        # and the setter of the identity property (``EntityCodec.assigner``).
+        self._stored_classes: dict[type, _StoredClass] = {}
         # Documents delivered by includes, built into entities only when loaded.
         self._included: dict[str, DocumentRecord] = {}
         self._materializer = Materializer(store, codec, types, self._map)
@@ -196,8 +201,10 @@ class DocumentSession(SessionLoading, SessionQueries, SessionLazy, EventRegistra
                 state.expect_change_vector(change_vector)
             return
         document_id: str | None = key
-        # A class this session stored before: its collection and metadata, one lookup.
+        # A class this session stored before: its collection, metadata and identity setter,
+        # one lookup.
         info = self._stored_classes.get(type(entity))
+        assign: Callable[[Any, str], None] | None = None
         if info is None and not isinstance(entity, dict):
             info = self._stored_class(entity)
         if info is None:  # a dict
@@ -219,7 +226,7 @@ class DocumentSession(SessionLoading, SessionQueries, SessionLazy, EventRegistra
                     else self._id_for(self._database, entity, collection)
                 )
         else:
-            collection, metadata = info
+            collection, metadata, assign = info
             shared = True  # the store's dict for this class: copied before any write to it
             if document_id is None:
                 identity = self._codec.identity_of(entity)
@@ -237,18 +244,29 @@ class DocumentSession(SessionLoading, SessionQueries, SessionLazy, EventRegistra
         state = DocumentState(entity, document_id, collection, metadata, metadata_shared=shared)
         # Refuses an id another object holds (NonUniqueObjectError) before changing anything.
         self._map.track_new(state, change_vector)
-        if not state.completed_by_storage:
-            self._codec.set_identity(entity, document_id)
+        if document_id and document_id[-1] not in "/|":  # not ``state.completed_by_storage``
+            if info is None:
+                self._codec.set_identity(entity, document_id)
+            elif assign is not None:
+                # ``set_identity`` with the class's setter found once: an object that refuses
+                # the write keeps its id in the session only.
+                try:
+                    assign(entity, document_id)
+                except (AttributeError, TypeError):
+                    pass
 
-    def _stored_class(self, entity: object) -> tuple[str, dict[str, Any]]:
-        """The collection and metadata of ``entity``'s class (not a dict), remembered for the
-        session's next ``store()`` of one; what cannot be an entity is refused (whether it
-        can is a matter of its class: ``callable`` and ``isinstance`` ask the class)."""
+    def _stored_class(self, entity: object) -> _StoredClass:
+        """The collection, metadata and identity setter of ``entity``'s class (not a dict),
+        remembered for the session's next ``store()`` of one; what cannot be an entity is
+        refused (whether it can is a matter of its class: ``callable`` and ``isinstance`` ask
+        the class)."""
         if entity is None or isinstance(entity, _SCALARS) or callable(entity):
             raise SerializationError(
                 f"cannot store a {type(entity).__qualname__}: an entity is an object or a dict"
             )
-        info = self._stored_classes[type(entity)] = self._store.type_info(type(entity))
+        cls = type(entity)
+        collection, metadata = self._store.type_info(cls)
+        info = self._stored_classes[cls] = (collection, metadata, self._codec.assigner(cls))
         return info
 
     @staticmethod
@@ -296,8 +314,11 @@ class DocumentSession(SessionLoading, SessionQueries, SessionLazy, EventRegistra
         return self._codec.encode(state.entity, state.metadata, state.extras)
 
     def _validate(self, state: DocumentState, data: bytes) -> bytes:
-        # ``encode_checked``'s own test first: most documents' bytes hide no invalid value,
-        # and then are written as encoded (once per document a save writes).
+        # Most documents' bytes hide no invalid value and nest shallowly: one call says so,
+        # and they are written as encoded (once per document a save writes).
+        if written_as_is(data):
+            return data
+        # ``encode_checked``'s own test first, then the depth.
         if may_hide_invalid_values(data):
             data = self._codec.encode_checked(state.entity, state.metadata, state.extras, data)
         check_depth(data, state.id)

@@ -37,6 +37,7 @@ __all__ = [
     "may_hide_invalid_values",
     "may_hold_long_integers",
     "nesting_depth",
+    "written_as_is",
 ]
 
 INT64_MIN = -(2**63)
@@ -152,6 +153,17 @@ def check_depth(data: bytes, document_id: str | None = None) -> None:
                 f"{what} nests {depth} levels of objects and arrays; rookdb reads and writes "
                 f"at most {MAX_DEPTH}"
             )
+
+
+def written_as_is(data: bytes) -> bool:
+    """True when ``data`` can be written as it is, in one call for the common document:
+    ``may_hide_invalid_values`` is False and ``check_depth`` has nothing to look at (at most
+    ``MAX_DEPTH`` brackets). False asks for those two, in that order."""
+    return (
+        b"null" not in data
+        and _NINETEEN_DIGITS not in data.translate(_DIGITS_TO_ZERO)
+        and data.count(b"{") + data.count(b"[") <= MAX_DEPTH
+    )
 
 
 def may_hide_invalid_values(data: bytes) -> bool:

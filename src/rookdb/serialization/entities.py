@@ -86,5 +86,7 @@ class EntityCodec:
         self.identity_of = identity.identity_of
         #: Write the id to the identity property when the object allows it.
         self.set_identity = identity.set_identity
+        #: ``set_identity``'s setter for a class, or None (``IdentityProperty.assigner``).
+        self.assigner = identity.assigner
         #: Make an entity hold a fresh copy's state, keeping its identity.
         self.refresh_in_place = identity.refresh_in_place

@@ -89,6 +89,17 @@ class IdentityProperty:
         cache[key] = setter
         return setter
 
+    def assigner(self, cls: type) -> Callable[[Any, str], None] | None:
+        """``set_identity``'s setter for ``cls``'s objects (None: nowhere to write the id),
+        worked out once per class. It may raise ``AttributeError`` or ``TypeError``: the
+        object refuses the write, which ``set_identity`` ignores."""
+        setter = self._assigners.get(cls, _UNKNOWN)
+        if setter is _UNKNOWN:
+            setter = self._assigners[cls] = (
+                None if issubclass(cls, dict) else self.identity_setter(cls, constructing=False)
+            )
+        return setter  # type: ignore[no-any-return]
+
     def set_identity(self, entity: Any, document_id: str) -> bool:
         """Write the id to the identity property when the object allows it; True if written.
         Frozen objects keep their id in the session only (SPEC S14)."""
@@ -96,9 +107,7 @@ class IdentityProperty:
         # Once per class (a session's store() asks it of every entity): its setter, or None.
         setter = self._assigners.get(cls, _UNKNOWN)
         if setter is _UNKNOWN:
-            setter = self._assigners[cls] = (
-                None if issubclass(cls, dict) else self.identity_setter(cls, constructing=False)
-            )
+            setter = self.assigner(cls)
         if setter is None:
             return False
         try:

@@ -131,7 +131,8 @@ class IdentityMap:
         if expected_change_vector is not None:
             state.expect_change_vector(expected_change_vector)
         self._by_object[id(state._entity)] = state
-        if not state.completed_by_storage:
+        document_id = state._id
+        if document_id and document_id[-1] not in "/|":  # not ``completed_by_storage``
             self._by_key[state._key] = state
             if self._missing:  # (most sessions know of no missing id)
                 self._missing.discard(state._key)

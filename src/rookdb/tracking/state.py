@@ -172,8 +172,11 @@ class DocumentState:
 
     def saved(self, data: bytes, change_vector: str | None, last_modified: str | None) -> None:
         """A save wrote ``data``: it is what storage holds, and the change vector the save
-        checked (``expect_change_vector``) has served."""
-        self.synced(data, change_vector, last_modified)
+        checked (``expect_change_vector``) has served. (``synced``, inline: once per document
+        every save writes.)"""
+        self._snapshot = data
+        self._change_vector = change_vector
+        self._last_modified = last_modified
         self._expected_change_vector = None
 
     def reloaded(
