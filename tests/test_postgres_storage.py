@@ -150,6 +150,48 @@ def test_snapshots_are_the_bytes_written_and_jsonb_cuts_nul(store: DocumentStore
         assert session.query(collection_name="docs").where_equals("a", "x").count() == 1
 
 
+def test_packed_arrays_reach_the_server_as_psycopgs_lists_do(store: DocumentStore) -> None:
+    """``postgres.arrays``: the put statements' parameters packed a batch at a time are the
+    arrays psycopg would send for the lists (text, bytea, NULLs; ids in any script)."""
+    from rookdb.storage.postgres.arrays import bytea_array, null_text_array, text_array
+
+    texts = ["users/1", "ÜSERS/ğ-Ä", "emoji/😀", "a" * 2000, "x"]
+    datas = [b'{"a":1}', b"", b"\x00\xff raw", b'{"s":"x\\u0000y"}']
+    storage = _storage(store)
+    with storage._connection() as conn:
+        utf8 = conn.info.encoding == "utf-8"
+        row = conn.execute(
+            "SELECT %b::text[], %b::bytea[], %b::text[], %b::text[], %b::bytea[]",
+            (
+                text_array(texts, utf8),
+                bytea_array(datas),
+                null_text_array(3),
+                text_array(["one"], utf8),
+                bytea_array([b"only"]),
+            ),
+        ).fetchone()
+    assert row == (texts, datas, [None, None, None], ["one"], [b"only"])
+    assert text_array(["a", None], True) == ["a", None]  # None: psycopg's list, as before
+    assert text_array(["\ud800"], True) == ["\ud800"]  # not UTF-8: psycopg says what
+    assert text_array(["a"], False) == ["a"]  # another client encoding: psycopg's list
+
+
+def test_a_save_of_many_documents_writes_them_as_sent(store: DocumentStore) -> None:
+    """A save's puts (one statement of packed arrays): ids in any script and case, bodies
+    with and without NUL escapes, each read back as written."""
+    documents = {
+        f"Ünïcode/{i}-ß": {"i": i, "s": "x\u0000y" if i % 7 == 0 else f"v{i}"} for i in range(300)
+    }
+    with store.open_session() as session:
+        for document_id, document in documents.items():
+            session.store(dict(document), document_id)
+        session.save_changes()
+    with store.open_session() as session:
+        loaded = session.load(list(documents))
+        assert {k: dict(v) for k, v in loaded.items()} == documents
+        assert session.query(collection_name="Ünïcode").where_equals("s", "x").count() == 43
+
+
 def test_the_schema_prefix_comes_from_the_url(store_url: str) -> None:
     bad = store_url.split("?")[0] + "?schema_prefix=Bad-Prefix"
     with pytest.raises(ConfigurationError, match="schema_prefix"):

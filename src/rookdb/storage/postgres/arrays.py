@@ -56,10 +56,11 @@ class ByteaArray(BinaryArray):
 
 def _packed(element_oid: int, items: list[bytes]) -> bytes:
     header = _HEADER.pack(1, 0, element_oid, len(items), 1)
-    return header + b"".join(chain.from_iterable(zip(map(_LENGTH, map(len, items)), items)))
+    lengths = map(_LENGTH, map(len, items))
+    return header + b"".join(chain.from_iterable(zip(lengths, items, strict=True)))
 
 
-def text_array(values: list[str], utf8: bool) -> TextArray | list[str]:
+def text_array(values: list[Any], utf8: bool) -> TextArray | list[Any]:
     """``values`` as a ``text[]`` parameter; ``values`` itself (psycopg dumps it) when the
     connection is not UTF-8, an element is not a ``str`` or cannot be encoded, or the list is
     empty."""
@@ -72,7 +73,7 @@ def text_array(values: list[str], utf8: bool) -> TextArray | list[str]:
     return TextArray(_packed(_TEXT_OID, encoded))
 
 
-def bytea_array(values: list[bytes]) -> ByteaArray | list[bytes]:
+def bytea_array(values: list[Any]) -> ByteaArray | list[Any]:
     """``values`` (every element ``bytes``) as a ``bytea[]`` parameter."""
     if not values or {*map(type, values)} != {bytes}:
         return values

@@ -14,6 +14,7 @@ from rookdb.storage.commands import (
     Command,
     CountersCommand,
     ForceRevisionCommand,
+    PutCommand,
 )
 from rookdb.storage.patching import Patching
 from rookdb.storage.records import document_key
@@ -47,7 +48,7 @@ def placed(patching: Patching, places: dict[int, tuple[int, int]]) -> Iterator[C
     noted in ``places`` (by the command's ``id()``) as it passes: how many patches' replies
     come before its reply, and its number among those commands (their replies' order)."""
     for command in patching:
-        if (
+        if type(command) is not PutCommand and (  # (a put, the common command: one test)
             type(command) is ForceRevisionCommand
             or type(command) is CountersCommand
             or isinstance(command, ATTACHMENT_COMMANDS)

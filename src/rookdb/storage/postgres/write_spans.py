@@ -185,7 +185,12 @@ class SpanWrites(RelationalStorage):
             put_keys = [keys[j] for j in puts]
             put_commands = self._owned_kept(conn, put_keys, put_commands, state.owned)
         pending = PendingPuts(span, puts, [])
-        expects = [_expects(c) for c in put_commands]
+        # What each put requires: nothing (None), absence (``""``) or a change vector
+        # (``"cv"``).
+        expects = [
+            e if e is None or e == "" else "cv"
+            for e in [c.expected_change_vector for c in put_commands]
+        ]
         for kind, statement in (
             (None, self._write_sql.upsert),
             ("", self._write_sql.create),
@@ -336,12 +341,6 @@ def _comparable(expected: str | None) -> str | None:
     except UnicodeEncodeError:
         return ""
     return expected
-
-
-def _expects(command: PutCommand) -> str | None:
-    """What a put requires: nothing (None), absence (``""``) or a change vector (``"cv"``)."""
-    expected = command.expected_change_vector
-    return expected if expected is None or expected == "" else "cv"
 
 
 class BatchState:

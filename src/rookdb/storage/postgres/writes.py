@@ -196,9 +196,10 @@ class PostgresWrites(SpanWrites):
                         # the batch (the session encodes them meanwhile); results are read
                         # at the end. One statement for 100,000 puts took ~0.6 s longer.
                         pipeline.enter_context(conn.pipeline())
-                    if not serializable and any(type(c) is ReadCheck for c in chunk):
+                    kinds = {*map(type, chunk)}  # (in C: no Python step per command)
+                    if not serializable and ReadCheck in kinds:
                         raise _ReadCheckLate
-                    if revisions is None and any(type(c) is ForceRevisionCommand for c in chunk):
+                    if revisions is None and ForceRevisionCommand in kinds:
                         # No configuration, a forced one.
                         revisions = attachments.revisions = BatchRevisions(rules)
                     if revisions is not None:
