@@ -50,9 +50,21 @@ def streamed_commands(
 
     def commands() -> Iterator[Command]:
         yield command_for(first, checking)
+        prechecked = PutCommand.prechecked
         for change in found:
             changes.append(change)
-            yield command_for(change, checking)
+            state = change.state
+            if (
+                not checking
+                and state is not None
+                and change.kind is not ChangeKind.DELETED
+                and state._expected_change_vector is None
+            ):
+                # ``command_for``'s put with nothing to check, inline (once per put).
+                assert change.data is not None
+                yield prechecked(change.document_id, state._collection, change.data, None)
+            else:
+                yield command_for(change, checking)
 
     return changes, commands()
 
