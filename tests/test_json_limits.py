@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rookdb.errors import SerializationError
 from rookdb.serialization.encoding import (
@@ -13,7 +15,9 @@ from rookdb.serialization.encoding import (
     check_depth,
     dumps,
     loads_strict,
+    may_hide_invalid_values,
     nesting_depth,
+    written_as_is,
 )
 
 
@@ -91,3 +95,36 @@ def test_strict_decoding_refuses_integers_outside_64_bits(text: bytes, ok: bool 
     else:
         with pytest.raises(SerializationError):
             loads_strict(text)
+
+
+def _as_is_by_parts(data: bytes) -> bool:
+    """``written_as_is`` as the tests it stands for."""
+    return not may_hide_invalid_values(data) and data.count(b"{") + data.count(b"[") <= MAX_DEPTH
+
+
+@settings(max_examples=2000)
+@given(st.lists(st.sampled_from([*b'nul{[]}0123456789 "aN:,', 200, 0]), max_size=400))
+def test_written_as_is_is_its_parts_in_one_pass(data: list[int]) -> None:
+    """The save's one test of a document's bytes (one mapping, three searches) says what
+    ``may_hide_invalid_values`` and ``check_depth``'s count say, for any bytes."""
+    assert written_as_is(bytes(data)) == _as_is_by_parts(bytes(data))
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"a":null}',
+        b'{"a":"nul","b":"l"}',
+        b'{"n":1234567890123456789}',
+        b'{"n":123456789012345678}',
+        b'{"n":"12345678901234567890"}',
+        b"[" * MAX_DEPTH,
+        b"[" * (MAX_DEPTH + 1),
+        b"{" * 64 + b"[" * 64,
+        b"{" * 64 + b"[" * 65,
+        dumps(_nested(MAX_DEPTH)),
+        b"{" * (MAX_DEPTH + 1),
+    ],
+)
+def test_written_as_is_at_its_edges(data: bytes) -> None:
+    assert written_as_is(data) == _as_is_by_parts(data)

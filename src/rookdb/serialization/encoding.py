@@ -60,6 +60,13 @@ OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 # searches (after mapping every digit to "0"), far cheaper than a regex with an alternation.
 _DIGITS_TO_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _NINETEEN_DIGITS = b"0" * 19
+# ``written_as_is``'s one mapping for all three tests: every digit to "0", "[" to "{", the
+# letters of "null" kept, every other byte a space. "null", a run of 19 "0" and each "{" of
+# the result are exactly those of the input (only those bytes map to those letters), and the
+# spaces let the substring searches skip ahead.
+_WRITTEN_AS_IS = bytes(
+    b if b in b"nul{" else 48 if 48 <= b <= 57 else 123 if b == 91 else 32 for b in range(256)
+)
 
 
 def dumps(value: Any) -> bytes:
@@ -159,10 +166,9 @@ def written_as_is(data: bytes) -> bool:
     """True when ``data`` can be written as it is, in one call for the common document:
     ``may_hide_invalid_values`` is False and ``check_depth`` has nothing to look at (at most
     ``MAX_DEPTH`` brackets). False asks for those two, in that order."""
+    mapped = data.translate(_WRITTEN_AS_IS)  # one pass instead of four (see the table)
     return (
-        b"null" not in data
-        and _NINETEEN_DIGITS not in data.translate(_DIGITS_TO_ZERO)
-        and data.count(b"{") + data.count(b"[") <= MAX_DEPTH
+        b"null" not in mapped and _NINETEEN_DIGITS not in mapped and mapped.count(b"{") <= MAX_DEPTH
     )
 
 
