@@ -33,10 +33,13 @@ class Floor:
         self.conn.executemany("INSERT INTO docs VALUES (?, ?)", rows)
         self.conn.execute("COMMIT")
 
-    def w2_one_by_one(self, n: int) -> None:
-        execute = self.conn.execute
+    def w2_one_by_one(self, n: int) -> list[dict[str, Any]]:
+        execute, out = self.conn.execute, []
         for i in ids(n):
-            orjson.loads(execute("SELECT data FROM docs WHERE id = ?", (i,)).fetchone()[0])
+            out.append(
+                orjson.loads(execute("SELECT data FROM docs WHERE id = ?", (i,)).fetchone()[0])
+            )
+        return out  # held to the end, as every contender holds what it loaded
 
     def load_batches(self, n: int, size: int) -> dict[str, dict[str, Any]]:
         all_ids = ids(n)

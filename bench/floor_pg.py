@@ -36,12 +36,13 @@ class FloorPg:
         with self.conn.transaction(), self.conn.cursor() as cursor:
             cursor.executemany("INSERT INTO docs VALUES (%s, %s::jsonb)", rows)
 
-    def w2_one_by_one(self, n: int) -> None:
-        execute = self.conn.execute
+    def w2_one_by_one(self, n: int) -> list[dict[str, Any]]:
+        execute, out = self.conn.execute, []
         for i in ids(n):
             row = execute("SELECT data::text FROM docs WHERE id = %s", (i,)).fetchone()
             assert row is not None
-            orjson.loads(row[0])
+            out.append(orjson.loads(row[0]))
+        return out  # held to the end, as every contender holds what it loaded
 
     def load_batches(self, n: int, size: int) -> dict[str, dict[str, Any]]:
         all_ids = ids(n)

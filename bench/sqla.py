@@ -70,10 +70,11 @@ class Sqla:
             )
             session.commit()
 
-    def w2_one_by_one(self, n: int) -> None:
+    def w2_one_by_one(self, n: int) -> list[EmployeeRow | None]:
+        # Held to the end, as every contender holds what it loaded (the session's identity
+        # map holds its objects weakly: without the list they would be freed one by one).
         with Session(self.engine) as session:
-            for document_id in ids(n):
-                session.get(EmployeeRow, document_id)
+            return [session.get(EmployeeRow, document_id) for document_id in ids(n)]
 
     def load_batches(self, session: Session, n: int, size: int) -> list[EmployeeRow]:
         all_ids = ids(n)
