@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from bench.data import ids
+from bench.data import changed_title, ids
 from bench.places import Place
 
 
@@ -55,10 +55,11 @@ class Floor:
         self.load_batches(n, 100)
 
     def w3_change_ten(self, n: int) -> None:
+        title = changed_title()
         docs = self.load_batches(n, 1000)
         changed = [(i, docs[i]) for i in ids(n)[:: n // 10]]
         for _, doc in changed:
-            doc["title"] = "Changed"
+            doc["title"] = title
         self.conn.execute("BEGIN IMMEDIATE")
         self.conn.executemany(
             "UPDATE docs SET data = ? WHERE id = ?",

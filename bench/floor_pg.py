@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from bench.data import ids
+from bench.data import changed_title, ids
 from bench.places import POSTGRES_URL, Place
 
 
@@ -57,10 +57,11 @@ class FloorPg:
         self.load_batches(n, 100)
 
     def w3_change_ten(self, n: int) -> None:
+        title = changed_title()
         docs = self.load_batches(n, 1000)
         changed = [(i, docs[i]) for i in ids(n)[:: n // 10]]
         for _, doc in changed:
-            doc["title"] = "Changed"
+            doc["title"] = title
         with self.conn.transaction(), self.conn.cursor() as cursor:
             cursor.executemany(
                 "UPDATE docs SET data = %s::jsonb WHERE id = %s",

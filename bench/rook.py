@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.data import KINDS, ids
+from bench.data import KINDS, changed_title, ids
 from bench.places import POSTGRES_URL, Place
 from rookdb import DocumentSession, DocumentStore, SessionOptions
 
@@ -71,10 +71,11 @@ class Rook:
             self.load_batches(session, n, 100)
 
     def w3_change_ten(self, n: int) -> None:
+        title = changed_title()
         with self._session() as session:
             employees = self.load_batches(session, n, 1000)
             for i in range(0, n, n // 10):
-                employees[i].title = "Changed"
+                employees[i].title = title
             session.save_changes()
 
     def w4_nothing_changed(self, n: int) -> None:
