@@ -14,7 +14,12 @@ orjson, the same rows), the bound does only what S5 leaves no way around, with n
   was read from (its snapshot);
 * each question (W4 asks ``has_changes``, then saves: two): per entity, its fields copied,
   serialized by orjson with a ``default`` for the nested object, compared with the snapshot;
-* W3 then writes the ten changed documents as the floor does.
+* W3 then writes the ten changed documents as the floor does;
+* W1: per entity, its fields copied with the ``@metadata`` rookdb writes (collection and
+  class), serialized as above, one row each, one ``executemany`` in one transaction: into the
+  floor's table (id, data), and again into a table of rookdb's document format (the
+  case-folded key, id, collection, etag, change vector, modification time and data, with the
+  collection index: ``storage/sqlite/schema.py``), which tells the format's own cost.
 
 rookdb's figures come from the same process on its own file (``bench.rook``), so the three
 columns share the machine's load. Times are CPU seconds of this process (``process_time``),
@@ -31,7 +36,7 @@ from typing import Any
 
 import orjson
 
-from bench.data import Address, Employee, changed_title, documents, ids
+from bench.data import Address, Employee, changed_title, documents, entity, ids
 from bench.floor import Floor
 from bench.places import Place
 from bench.rook import Rook
@@ -92,6 +97,75 @@ def bound_w3(floor: Floor, n: int) -> None:
     floor.conn.execute("COMMIT")
 
 
+_FORMAT = """
+CREATE TABLE documents (
+    key TEXT PRIMARY KEY, id TEXT NOT NULL, collection TEXT NOT NULL, etag INTEGER NOT NULL,
+    change_vector TEXT NOT NULL, last_modified TEXT NOT NULL, data TEXT NOT NULL
+);
+CREATE INDEX documents_by_collection ON documents (collection COLLATE NOCASE)
+"""
+
+
+def bound_w1(floor: Floor, entities: list[Any], rookdb_format: bool) -> None:
+    """W1 the least way, into the floor's table or one of rookdb's format."""
+    metadata = {"@collection": "Employees", "Raven-Python-Type": "bench.data.Employee"}
+    dumps, fields = orjson.dumps, vars
+    rows: list[tuple[Any, ...]] = []
+    append = rows.append
+    if rookdb_format:
+        now, suffix = "2026-12-01T00:00:00.0000000Z", "-FpEorKjHT--KJIplE0rzzQ"
+        for etag, (document_id, obj) in enumerate(
+            zip(ids(len(entities)), entities, strict=True), 1
+        ):
+            doc = obj.__dict__.copy()
+            doc["@metadata"] = metadata
+            data = dumps(doc, default=fields).decode()
+            append(
+                (
+                    document_id.lower(),
+                    document_id,
+                    "Employees",
+                    etag,
+                    f"A:{etag}{suffix}",
+                    now,
+                    data,
+                )
+            )
+        sql = "INSERT INTO documents VALUES (?, ?, ?, ?, ?, ?, ?)"
+    else:
+        for document_id, obj in zip(ids(len(entities)), entities, strict=True):
+            doc = obj.__dict__.copy()
+            doc["@metadata"] = metadata
+            append((document_id, dumps(doc, default=fields).decode()))
+        sql = "INSERT INTO docs VALUES (?, ?)"
+    floor.conn.execute("BEGIN IMMEDIATE")
+    floor.conn.executemany(sql, rows)
+    floor.conn.execute("COMMIT")
+
+
+def _w1(contender: str, docs: list[dict[str, Any]]) -> float:
+    """CPU seconds of one W1 on a fresh file (the objects built before the clock starts)."""
+    place = Place.fresh("sqlite")
+    if contender == "rookdb":
+        rook = Rook(place, kind="plain")
+        entities = rook.prepare(docs)
+        spent = _cpu(lambda: rook.w1_store(entities))
+        rook.close()
+        return spent
+    floor = Floor(place)
+    if contender == "format":
+        floor.conn.executescript(_FORMAT)
+    entities = [entity(d) for d in docs]
+    work: dict[str, Callable[[], None]] = {
+        "floor": lambda: floor.w1_store(docs),
+        "bound": lambda: bound_w1(floor, entities, False),
+        "format": lambda: bound_w1(floor, entities, True),
+    }
+    spent = _cpu(work[contender])
+    floor.close()
+    return spent
+
+
 def _cpu(fn: Callable[[], Any]) -> float:
     gc.collect()
     start = time.process_time()
@@ -125,6 +199,16 @@ def main() -> None:
     print(f"N = {n:,}, SQLite file, plain entities, CPU seconds, best of {args.rounds}\n")
     print("| workload | floor (s) | Python bound (s) | rookdb (s) |")
     print("|---|---:|---:|---:|")
+    w1 = dict.fromkeys(("floor", "bound", "format", "rookdb"), float("inf"))
+    for _ in range(args.rounds):
+        for name in w1:
+            w1[name] = min(w1[name], _w1(name, docs))
+    base = w1["floor"]
+    print(
+        f"| W1 store N + one save | {base:.4f} | {w1['bound']:.4f} ({w1['bound'] / base:.2f}x); "
+        f"rookdb's format {w1['format']:.4f} ({w1['format'] / base:.2f}x) "
+        f"| {w1['rookdb']:.4f} ({w1['rookdb'] / base:.2f}x) |"
+    )
     for label, contenders in runs.items():
         best = dict.fromkeys(contenders, float("inf"))
         for _ in range(args.rounds):
