@@ -310,3 +310,45 @@ def test_the_bytes_say_which_documents_the_model_takes_whole() -> None:
             Member.model_validate({**orjson.loads(good + b"}"), "id": f"members/{at}"}),
         )
         assert metadatas[at] == {"@collection": "Members", "@flags": {"a": [1]}}
+
+
+def test_documents_sharing_flat_metadata_keep_each_its_own_writes(
+    sqlite_store: DocumentStore,
+) -> None:
+    """Documents read from bytes whose flat metadata is the same share one dict
+    (``BytesDecoder.read``): a write to one document's metadata, or a refresh, changes no
+    other's, now or for documents read later in the session; ``decode`` gives dicts of their
+    own; a document whose metadata holds an object or a list is read from bytes too."""
+    with sqlite_store.open_session() as session:
+        for number in range(4):
+            session.store(Member.model_validate(BODIES[0]), f"members/{number}")
+        session.save_changes()
+    _put_raw(
+        sqlite_store,
+        "members/9",
+        b'{"name":"N","age":1,"score":1.5,"active":true,"tags":[],"spot":{"city":"C","zip":""},'
+        b'"stops":[],"note":null,"@metadata":{"@collection":"Members","@flags":{"a":[1]}}}',
+        "Members",
+    )
+    with sqlite_store.open_session() as session:
+        loaded = session.load(["members/0", "members/1"], Member)
+        first, second = loaded["members/0"], loaded["members/1"]
+        written = session.advanced.get_metadata_for(first)
+        written["mark"] = "first"
+        assert "mark" not in session.advanced.get_metadata_for(second)
+        third = session.load("members/2", Member)
+        assert "mark" not in session.advanced.get_metadata_for(third)
+        session.advanced.refresh(second)
+        session.advanced.get_metadata_for(second)["mark"] = "second"
+        fourth = session.load("members/3", Member)
+        assert "mark" not in session.advanced.get_metadata_for(fourth)
+        assert session.advanced.get_metadata_for(first)["mark"] == "first"
+        nested = session.load("members/9", Member)
+        assert session.advanced.get_metadata_for(nested)["@flags"] == {"a": [1]}
+        changes = session.advanced.what_changed()
+        assert sorted(changes) == ["members/0", "members/1"]
+        session.save_changes()
+    with sqlite_store.open_session() as session:
+        loaded = session.load([f"members/{number}" for number in range(4)], Member)
+        marks = [session.advanced.get_metadata_for(e).get("mark") for e in loaded.values()]
+        assert marks == ["first", "second", None, None]

@@ -97,15 +97,25 @@ class Materializer:
 
         A document deeper than rookdb writes is refused before it is decoded: the session could
         not write it back, nor walk it safely, so it is never tracked."""
+        entities, metadatas, extras, shared = self._decode(records, object_type)
+        if shared:  # a dict of its own each, as the callers' states take it
+            metadatas = [dict(metadata) for metadata in metadatas]
+        return entities, metadatas, extras
+
+    def _decode(
+        self, records: Sequence[DocumentRecord], object_type: type[Any] | None
+    ) -> tuple[list[Any], list[JsonDict], dict[int, Extras], bool]:
+        """``decode``, and whether documents may share metadata dicts (``BytesDecoder.read``:
+        those with the same flat metadata), which tracked states do, writing to a copy."""
         if object_type is not None:
             many = self._decoders.get(object_type)
             if many is None:
                 many = self._decoder(object_type)
             from_bytes = self._from_bytes[object_type]
             if from_bytes is not None:
-                return self._decode_bytes(from_bytes, many, records)
-            return self._decode_each(records, many)
-        return self._decode_each(records, None)
+                return (*self._decode_bytes(from_bytes, many, records), True)
+            return (*self._decode_each(records, many), False)
+        return (*self._decode_each(records, None), False)
 
     def _decode_bytes(
         self, from_bytes: BytesDecoder, many: BatchDecoder, records: Sequence[DocumentRecord]
@@ -180,7 +190,7 @@ class Materializer:
         if not track:
             return entity
         last = self._last_metadata
-        if metadata != last:
+        if metadata is not last and metadata != last:
             self._last_metadata = last = metadata
         self._map.track_loaded(
             DocumentState(
@@ -201,18 +211,19 @@ class Materializer:
         self, records: Sequence[DocumentRecord], object_type: type[Any] | None, track: bool
     ) -> list[Any]:
         """The entities of ``records``, in order, tracked as loaded when ``track``."""
-        entities, metadatas, extras = self.decode(records, object_type)
+        entities, metadatas, extras, _ = self._decode(records, object_type)
         if not track:
             return entities
         # Most documents of a collection carry the same metadata: their states share one dict
         # (copied by the first write to it), fewer objects for the garbage collector to walk.
+        # (Those read from bytes mostly share one already: ``BytesDecoder.read``.)
         last = self._last_metadata
         held = extras.get
         states = []
         for at, (entity, record, metadata) in enumerate(
             zip(entities, records, metadatas, strict=True)
         ):
-            if metadata != last:
+            if metadata is not last and metadata != last:
                 last = metadata
             states.append(
                 DocumentState(

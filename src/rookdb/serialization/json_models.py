@@ -187,22 +187,25 @@ class BytesDecoder:
     """Reads documents into one model class, its unknown fields found from the bytes
     (``decode``)."""
 
-    __slots__ = ("_key", "_stored_key", "_suffixes", "_validate")
+    __slots__ = ("_key", "_suffixes", "_validate")
 
     def __init__(self, cls: Any, identity: str | None) -> None:
         self._validate = cls.__pydantic_validator__.validate_python
         # The identity property, when the model declares it: the document id is validated
-        # in its place, as the decoded-dict path does; a document storing it is read there.
+        # in its place, as the decoded-dict path does; a document storing it is read there
+        # (the count of keys tells, ``read``).
         self._key = identity
-        self._stored_key = None if identity is None else orjson.dumps(identity) + b":"
         # The metadata ends of documents already read (``,"@metadata":{...}}``), known to be
-        # the last member of the top-level object: how many keys each holds.
-        self._suffixes: dict[bytes, int] = {}
+        # the last member of the top-level object: how many keys each holds, and its metadata
+        # when every value of it is a string, a number, a boolean or null (``_flat``), for
+        # the documents that end so to share.
+        self._suffixes: dict[bytes, tuple[int, JsonDict | None]] = {}
 
-    def _suffix_keys(self, suffix: bytes) -> int | None:
+    def _suffix_keys(self, suffix: bytes) -> tuple[int, JsonDict | None] | None:
         """How many keys ``suffix`` (the bytes from the last ``,"@metadata":`` on) holds, the
-        ``@metadata`` key included, when it is the top-level object's last member; else None.
-        Parsed once per distinct suffix: most documents of a collection share theirs."""
+        ``@metadata`` key included, and its metadata when flat (else None), when it is the
+        top-level object's last member; else None. Parsed once per distinct suffix: most
+        documents of a collection share theirs."""
         try:
             metadata = orjson.loads(suffix[_CUT:-1])
         except ValueError:
@@ -211,13 +214,17 @@ class BytesDecoder:
             return None
         if len(self._suffixes) > 256:  # documents each with metadata of its own
             self._suffixes.clear()
-        count = self._suffixes[suffix] = suffix.count(b'":')
-        return count
+        found = self._suffixes[suffix] = (
+            suffix.count(b'":'),
+            metadata if _flat(metadata) else None,
+        )
+        return found
 
     def decode(self, records: Sequence[Stored]) -> tuple[list[Any], list[JsonDict], list[int]]:
         """The entities and metadata of ``records``, in order, and the positions of those this
         path does not take whole (their entity and metadata are None: the decoded-dict path
-        reads them). Each is ``read``."""
+        reads them). Each is ``read``: documents with the same flat metadata share one dict,
+        not to be written to."""
         read = self.read
         entities: list[Any] = []
         metadatas: list[Any] = []
@@ -236,28 +243,38 @@ class BytesDecoder:
     def read(self, data: bytes, document_id: str) -> tuple[Any, JsonDict] | None:
         """The entity and metadata of the stored document ``data`` (of ``document_id``), or
         None when this path does not take it whole (the decoded-dict path reads it):
-        ``orjson.loads``, ``validate_python`` and ``_keys``."""
+        ``orjson.loads``, ``validate_python`` and ``_keys``. The metadata of a document whose
+        metadata is flat is the dict every document ending the same way shares (the
+        session's states share it anyway, and write to a copy): the document's own, parsed
+        with it, is freed at once instead of living as long as the batch.
+
+        Byte searches are ``find`` and ``count``: ``in`` on bytes first tries its operand as an
+        integer, and raising that TypeError costs more than the search."""
         cut = data.rfind(_METADATA)
         if (
             cut < 0
-            or b"\\" in data  # no escape: every '":' ends a key, every key is spelled out
+            # No escape: every '":' ends a key, and every key is spelled out.
+            or data.find(b"\\") >= 0
             or data.count(b"{") + data.count(b"[") > MAX_DEPTH  # check_depth's cheap test
-            or (self._stored_key is not None and self._stored_key in data)  # kept apart
         ):
             return None
         suffix = data[cut:]
-        in_metadata = self._suffixes.get(suffix)
-        if in_metadata is None:
-            in_metadata = self._suffix_keys(suffix)
-            if in_metadata is None:
+        known = self._suffixes.get(suffix)
+        if known is None:
+            known = self._suffix_keys(suffix)
+            if known is None:
                 return None
+        in_metadata, shared = known
         key = self._key
         try:
             body = orjson.loads(data)
             metadata = body.pop("@metadata")
             if key is not None:
+                # The identity key, validated with the body: one key more than the text holds.
+                # A document that stores it as well (kept apart, on the decoded-dict path) has
+                # it once in the fields set, so its count falls one short below.
                 body[key] = document_id
-                in_metadata -= 1  # the identity key, validated with the body
+                in_metadata -= 1
             entity = self._validate(body)
             # Every key of the body is a field some model took, or the document holds one no
             # model declares.
@@ -265,4 +282,13 @@ class BytesDecoder:
                 return None
         except (ValueError, KeyError):  # not valid: read (and said) the other way
             return None
-        return entity, metadata
+        return entity, metadata if shared is None else shared
+
+
+def _flat(metadata: JsonDict) -> bool:
+    """Whether every value of ``metadata`` is a string, a number, a boolean or null: a dict
+    shared by many documents that no one can change but by a key of its own (which the
+    session's states do on a copy, ``DocumentState.writable_metadata``)."""
+    return all(
+        value is None or type(value) in (str, int, float, bool) for value in metadata.values()
+    )
