@@ -272,6 +272,70 @@ def test_a_document_nested_too_deep_is_refused(sqlite_store: DocumentStore) -> N
         session.load("members/1", Member)
 
 
+class Node(pydantic.BaseModel):
+    """A model holding itself: its documents may nest as deep as they like."""
+
+    name: str
+    children: list[Node] = []
+
+
+def _nested_lists(levels: int) -> Any:
+    kind: Any = str
+    for _ in range(levels):
+        kind = list[kind]
+    return kind
+
+
+#: A model whose documents may nest past ``MAX_DEPTH`` (lists of lists, 130 levels deep).
+Lists = pydantic.create_model("Lists", name=(str, ...), grid=(_nested_lists(130), []))
+
+
+def _deep(value: Any, levels: int, wrap: Any) -> Any:
+    for _ in range(levels):
+        value = wrap(value)
+    return value
+
+
+@pytest.mark.parametrize(
+    ("cls", "body"),
+    [
+        (Node, {"name": "n", "children": _deep([], 70, lambda v: [{"name": "m", "children": v}])}),
+        (Lists, {"name": "n", "grid": _deep([], 129, lambda v: [v])}),
+        (Member, {**BODIES[0], "stops": [], "note": None}),  # deep metadata (below)
+    ],
+)
+def test_a_document_deeper_than_the_limit_is_refused_whatever_its_model_allows(
+    sqlite_store: DocumentStore, cls: type, body: dict[str, Any]
+) -> None:
+    """Documents of models that bound their depth below ``MAX_DEPTH`` are read from bytes
+    without counting brackets (``json_models._depth``); the others, and metadata, are still
+    checked: a document nesting deeper is refused as ``check_depth`` refuses it, and one
+    that does not is read."""
+    metadata: dict[str, Any] = {"@collection": "Things"}
+    if cls is Member:
+        metadata["deep"] = _deep(1, 128, lambda v: {"a": v})
+    data = orjson.dumps({**body, "@metadata": metadata})
+    storage = sqlite_store._storage(sqlite_store.database)
+    storage.apply([PutCommand.prechecked("things/1", "Things", data, None)])  # another client
+    shallow = {**body, "children": []} if cls is Node else {**body, "grid": [[[]]]}
+    if cls is Member:
+        shallow = body
+    _put_raw(
+        sqlite_store,
+        "things/2",
+        orjson.dumps({**shallow, "@metadata": {"@collection": "Things"}}),
+        "Things",
+    )
+    with sqlite_store.open_session() as session:
+        with pytest.raises(SerializationError):
+            session.load("things/1", cls)
+        with pytest.raises(SerializationError):
+            session.load(["things/1"], cls)
+        loaded = session.load("things/2", cls)
+        _same(loaded, cls.model_validate({**shallow, "id": "things/2"}))
+        assert session.advanced.has_changes is False
+
+
 def test_models_with_free_form_fields_load_the_same(sqlite_store: DocumentStore) -> None:
     body = {"name": "L", "extra": {"k": [1, 2.5, None, {"deep": True}]}, "anything": {"a": [1]}}
     with sqlite_store.open_session() as session:

@@ -160,6 +160,47 @@ def _json_native(schema: Any) -> bool:
     return True
 
 
+def _depth(cls: Any) -> int | None:
+    """How many levels of JSON objects and arrays a document of the eligible model ``cls``
+    can nest at most once validated as it, the document itself the first; None when that is
+    unbounded (a model that holds itself) or past ``MAX_DEPTH``. In such a model every object
+    of the document is a model and every array a list of the schema (``_json_native``), so a
+    document that validates and whose every key a model took (``_keys``) nests no deeper."""
+    schema = cls.__pydantic_core_schema__
+    definitions: dict[str, Any] = {}
+    if schema.get("type") == "definitions":
+        definitions = {definition["ref"]: definition for definition in schema["definitions"]}
+        schema = schema["schema"]
+
+    def depth(node: Any, refs: frozenset[str], level: int) -> int | None:
+        # Levels below ``node``'s value, ``level`` levels above it; None when unbounded.
+        if level > MAX_DEPTH:
+            return None
+        kind = node.get("type")
+        if kind in ("nullable", "default"):
+            return depth(node["schema"], refs, level)
+        if kind == "definition-ref":
+            ref = node["schema_ref"]
+            if ref in refs:  # recursive: as deep as a document makes it
+                return None
+            return depth(definitions[ref], refs | {ref}, level)
+        if kind == "list":
+            inner = depth(node["items_schema"], refs, level + 1)
+            return None if inner is None else inner + 1
+        if kind == "model":
+            deepest = 0
+            for field in node["schema"]["fields"].values():
+                inner = depth(field["schema"], refs, level + 1)
+                if inner is None:
+                    return None
+                deepest = max(deepest, inner)
+            return deepest + 1
+        return 0  # str, int, float, bool, None
+
+    found = depth(schema, frozenset(), 1)
+    return found if found is not None and found <= MAX_DEPTH else None
+
+
 def _keys(model: Any) -> int:
     """How many keys of the JSON text ``model`` was validated from it took: the fields set
     from it, at every level. Fewer than the text holds means pydantic ignored some."""
@@ -187,10 +228,14 @@ class BytesDecoder:
     """Reads documents into one model class, its unknown fields found from the bytes
     (``decode``)."""
 
-    __slots__ = ("_key", "_suffixes", "_validate")
+    __slots__ = ("_bounded", "_key", "_suffixes", "_validate")
 
     def __init__(self, cls: Any, identity: str | None) -> None:
         self._validate = cls.__pydantic_validator__.validate_python
+        # Whether a document this path takes is known to nest no deeper than ``MAX_DEPTH``
+        # (its body by the model, ``_depth``; its metadata checked once per suffix), so that
+        # only models holding themselves need ``check_depth``'s cheap test of every document.
+        self._bounded = _depth(cls) is not None
         # The identity property, when the model declares it: the document id is validated
         # in its place, as the decoded-dict path does; a document storing it is read there
         # (the count of keys tells, ``read``).
@@ -211,6 +256,8 @@ class BytesDecoder:
         except ValueError:
             return None
         if type(metadata) is not dict or suffix[-1] != 125:  # "}"
+            return None
+        if suffix.count(b"{") + suffix.count(b"[") >= MAX_DEPTH:  # the cheap test, once
             return None
         if len(self._suffixes) > 256:  # documents each with metadata of its own
             self._suffixes.clear()
@@ -255,7 +302,8 @@ class BytesDecoder:
             cut < 0
             # No escape: every '":' ends a key, and every key is spelled out.
             or data.find(b"\\") >= 0
-            or data.count(b"{") + data.count(b"[") > MAX_DEPTH  # check_depth's cheap test
+            # check_depth's cheap test, for a model whose documents may nest any deeper.
+            or (not self._bounded and data.count(b"{") + data.count(b"[") > MAX_DEPTH)
         ):
             return None
         suffix = data[cut:]
