@@ -416,3 +416,42 @@ def test_documents_sharing_flat_metadata_keep_each_its_own_writes(
         loaded = session.load([f"members/{number}" for number in range(4)], Member)
         marks = [session.advanced.get_metadata_for(e).get("mark") for e in loaded.values()]
         assert marks == ["first", "second", None, None]
+
+
+class Inner(pydantic.BaseModel):
+    x: int
+
+
+class Mid(pydantic.BaseModel):
+    inner: Inner
+    inners: list[Inner] = []
+
+
+class Outer(pydantic.BaseModel):
+    mid: Mid | None
+    mids: list[Mid] = []
+    inner: Inner | None = None
+
+
+def test_unknown_fields_are_found_at_every_level_of_nested_models() -> None:
+    """``_keys`` counts the fields set of nested models with none of their own without a
+    call, and recurses into the others: a key no model takes, at any level, is found."""
+    good = (
+        b'{"mid":{"inner":{"x":1},"inners":[{"x":2}]},'
+        b'"mids":[{"inner":{"x":3}},{"inner":{"x":4},"inners":[]}],"inner":null'
+    )
+    metadata = b',"@metadata":{"@collection":"Outers"}}'
+    others = [
+        good.replace(b'{"x":1}', b'{"x":1,"y":0}'),
+        good.replace(b'{"x":2}', b'{"x":2,"y":0}'),
+        good.replace(b'{"x":3}', b'{"x":3,"y":0}'),
+        good.replace(b'"inners":[]', b'"inners":[],"y":0'),
+        good.replace(b'"inner":null', b'"inner":{"x":5,"y":0}'),
+    ]
+    assert json_models.eligible(Outer)
+    decoder = json_models.BytesDecoder(Outer, None)
+    for at, data in enumerate([good, *others]):
+        found = decoder.read(data + metadata, f"outers/{at}")
+        assert (found is None) == (at > 0), data
+    entity, _ = decoder.read(good + metadata, "outers/0") or (None, None)
+    _same(entity, Outer.model_validate(orjson.loads(good + b"}")))

@@ -65,9 +65,10 @@ class Stored(Protocol):
 _PLAIN = frozenset({"str", "int", "float", "bool", "none"})
 _WRAPPERS = frozenset({"nullable", "default", "list"})
 
-#: Per model class read from bytes: its fields holding a nested model (or None), and those
-#: holding a list of them (``_keys``).
-_NESTED: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+#: Per model class read from bytes, for ``_keys``: its fields holding a nested model (or
+#: None) of a class with no nested model of its own, those holding one of another class, and
+#: those holding a list of either kind: ``(leaves, singles, leaf_lists, lists)``.
+_NESTED: dict[type, tuple[tuple[str, ...], ...]] = {}
 _ELIGIBLE: dict[type, bool] = {}
 
 
@@ -107,6 +108,8 @@ def _json_native(schema: Any) -> bool:
 
     seen: set[str] = set()
     stack = [schema]
+    # Per model class met: its fields holding a model, and a list of models, with the class.
+    nested: dict[type, tuple[list[tuple[str, type]], list[tuple[str, type]]]] = {}
     while stack:
         node = stack.pop()
         if not isinstance(node, Mapping):
@@ -141,22 +144,31 @@ def _json_native(schema: Any) -> bool:
                 or fields.get("strict")
             ):
                 return False
-            singles, lists = [], []
+            singles: list[tuple[str, type]] = []
+            lists: list[tuple[str, type]] = []
             for name, field in fields.get("fields", {}).items():
                 if field.get("type") != "model-field" or field.get("validation_alias"):
                     return False
                 inner = resolve(field["schema"])
                 if inner.get("type") == "model":
-                    singles.append(name)
-                elif (
-                    inner.get("type") == "list"
-                    and resolve(inner.get("items_schema")).get("type") == "model"
-                ):
-                    lists.append(name)
+                    singles.append((name, inner["cls"]))
+                elif inner.get("type") == "list":
+                    items = resolve(inner.get("items_schema"))
+                    if items.get("type") == "model":
+                        lists.append((name, items["cls"]))
                 stack.append(field["schema"])
-            _NESTED[node["cls"]] = (tuple(singles), tuple(lists))
+            nested[node["cls"]] = (singles, lists)
         else:
             return False  # dicts, Any, validators, datetimes, enums, unions, ...
+    # Of a class with no nested model, a value's keys are its fields set: no call.
+    leaf = {held for held, (inner, inner_lists) in nested.items() if not inner and not inner_lists}
+    for cls, (singles, lists) in nested.items():
+        _NESTED[cls] = (
+            tuple(name for name, held in singles if held in leaf),
+            tuple(name for name, held in singles if held not in leaf),
+            tuple(name for name, held in lists if held in leaf),
+            tuple(name for name, held in lists if held not in leaf),
+        )
     return True
 
 
@@ -205,13 +217,21 @@ def _keys(model: Any) -> int:
     """How many keys of the JSON text ``model`` was validated from it took: the fields set
     from it, at every level. Fewer than the text holds means pydantic ignored some."""
     count = len(model.__pydantic_fields_set__)
-    singles, lists = _NESTED[type(model)]
-    if singles or lists:
+    leaves, singles, leaf_lists, lists = _NESTED[type(model)]
+    if leaves or singles or leaf_lists or lists:
         values = model.__dict__
+        for name in leaves:  # validated from a dict: of the class the schema names
+            value = values[name]
+            if value is not None:
+                count += len(value.__pydantic_fields_set__)
         for name in singles:
             value = values[name]
             if value is not None:
                 count += _keys(value)
+        for name in leaf_lists:
+            for value in values[name]:
+                if value is not None:
+                    count += len(value.__pydantic_fields_set__)
         for name in lists:
             for value in values[name]:
                 if value is not None:
