@@ -9,6 +9,7 @@ as FastAPI users write them); the plain class gets RavenDB's ``Id`` attribute on
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import random
 from collections.abc import Callable
 from typing import Any
@@ -142,3 +143,13 @@ KINDS: dict[str, tuple[type[Any], Callable[[dict[str, Any]], Any]]] = {
 
 def ids(n: int) -> list[str]:
     return [f"employees/{i}" for i in range(n)]
+
+
+_RUNS = itertools.count(1)
+
+
+def changed_title() -> str:
+    """The title W3 gives its ten documents: one no earlier run wrote, so that every run writes
+    them (a title a run had written already would leave the entities clean: rookdb and
+    SQLAlchemy would then write nothing while the floor wrote its ten rows)."""
+    return f"Changed {next(_RUNS)}"

@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 import psycopg
 
-from bench.data import ids
+from bench.data import changed_title, ids
 from bench.places import POSTGRES_URL, Place
 
 
@@ -36,12 +36,13 @@ class FloorPg:
         with self.conn.transaction(), self.conn.cursor() as cursor:
             cursor.executemany("INSERT INTO docs VALUES (%s, %s::jsonb)", rows)
 
-    def w2_one_by_one(self, n: int) -> None:
-        execute = self.conn.execute
+    def w2_one_by_one(self, n: int) -> list[dict[str, Any]]:
+        execute, out = self.conn.execute, []
         for i in ids(n):
             row = execute("SELECT data::text FROM docs WHERE id = %s", (i,)).fetchone()
             assert row is not None
-            orjson.loads(row[0])
+            out.append(orjson.loads(row[0]))
+        return out  # held to the end, as every contender holds what it loaded
 
     def load_batches(self, n: int, size: int) -> dict[str, dict[str, Any]]:
         all_ids = ids(n)
@@ -56,10 +57,11 @@ class FloorPg:
         self.load_batches(n, 100)
 
     def w3_change_ten(self, n: int) -> None:
+        title = changed_title()
         docs = self.load_batches(n, 1000)
         changed = [(i, docs[i]) for i in ids(n)[:: n // 10]]
         for _, doc in changed:
-            doc["title"] = "Changed"
+            doc["title"] = title
         with self.conn.transaction(), self.conn.cursor() as cursor:
             cursor.executemany(
                 "UPDATE docs SET data = %s::jsonb WHERE id = %s",

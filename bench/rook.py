@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bench.data import KINDS, ids
+from bench.data import KINDS, changed_title, ids
 from bench.places import POSTGRES_URL, Place
 from rookdb import DocumentSession, DocumentStore, SessionOptions
 
@@ -54,10 +54,10 @@ class Rook:
                 session.store(employee, document_id)
             session.save_changes()
 
-    def w2_one_by_one(self, n: int) -> None:
+    def w2_one_by_one(self, n: int) -> list[Any]:
+        # Held to the end, as every contender holds what it loaded (the session holds them too).
         with self._session() as session:
-            for document_id in ids(n):
-                session.load(document_id, self.cls)
+            return [session.load(document_id, self.cls) for document_id in ids(n)]
 
     def load_batches(self, session: DocumentSession, n: int, size: int) -> list[Any]:
         all_ids = ids(n)
@@ -71,10 +71,11 @@ class Rook:
             self.load_batches(session, n, 100)
 
     def w3_change_ten(self, n: int) -> None:
+        title = changed_title()
         with self._session() as session:
             employees = self.load_batches(session, n, 1000)
             for i in range(0, n, n // 10):
-                employees[i].title = "Changed"
+                employees[i].title = title
             session.save_changes()
 
     def w4_nothing_changed(self, n: int) -> None:

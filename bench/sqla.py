@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, Integer, String, create_engine, event, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from bench.data import ids
+from bench.data import changed_title, ids
 from bench.places import POSTGRES_URL, Place
 
 
@@ -70,10 +70,11 @@ class Sqla:
             )
             session.commit()
 
-    def w2_one_by_one(self, n: int) -> None:
+    def w2_one_by_one(self, n: int) -> list[EmployeeRow | None]:
+        # Held to the end, as every contender holds what it loaded (the session's identity
+        # map holds its objects weakly: without the list they would be freed one by one).
         with Session(self.engine) as session:
-            for document_id in ids(n):
-                session.get(EmployeeRow, document_id)
+            return [session.get(EmployeeRow, document_id) for document_id in ids(n)]
 
     def load_batches(self, session: Session, n: int, size: int) -> list[EmployeeRow]:
         all_ids = ids(n)
@@ -88,10 +89,11 @@ class Sqla:
             self.load_batches(session, n, 100)
 
     def w3_change_ten(self, n: int) -> None:
+        title = changed_title()
         with Session(self.engine) as session:
             rows = self.load_batches(session, n, 1000)
             for i in range(0, n, n // 10):
-                rows[i].title = "Changed"
+                rows[i].title = title
             session.commit()
 
     def w5_query(self, n: int) -> int:
