@@ -455,3 +455,29 @@ def test_unknown_fields_are_found_at_every_level_of_nested_models() -> None:
         assert (found is None) == (at > 0), data
     entity, _ = decoder.read(good + metadata, "outers/0") or (None, None)
     _same(entity, Outer.model_validate(orjson.loads(good + b"}")))
+
+
+class Part(pydantic.BaseModel):
+    id: str
+    size: int = 0
+
+
+class Machine(pydantic.BaseModel):
+    name: str
+    part: Part
+    parts: list[Part] = []
+    id: str | None = None
+
+
+def test_a_nested_model_with_an_id_field_is_read_from_bytes_as_a_field() -> None:
+    """Only the top-level identity field is the document id: a nested model's ``id`` is one of
+    its fields, read from the bytes (the stored top-level one still sends the document to the
+    decoded-dict path, by the key count)."""
+    assert json_models.eligible(Machine)
+    decoder = json_models.BytesDecoder(Machine, "id")
+    body = b'{"name":"M","part":{"id":"p1","size":2},"parts":[{"id":"p2","size":3}]'
+    metadata = b',"@metadata":{"@collection":"Machines"}}'
+    found = decoder.read(body + metadata, "machines/1")
+    assert found is not None
+    _same(found[0], Machine.model_validate({**orjson.loads(body + b"}"), "id": "machines/1"}))
+    assert decoder.read(body + b',"id":"other"' + metadata, "machines/1") is None
