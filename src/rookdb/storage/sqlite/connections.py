@@ -127,8 +127,8 @@ class Connections:
             conn = local.conn = self._open()
             local.forks = _forks
             local.depth = 0
-        local.depth += 1
-        if local.depth == 1:
+        depth = local.depth = local.depth + 1
+        if depth == 1:
             # Marked inside before looking at _closed, which close() sets before it looks
             # at _inside: either this thread sees it closed, or close() sees it inside.
             self._inside.add(conn)
@@ -142,11 +142,15 @@ class Connections:
             self._shared_lock.release()
             return
         local = self._local
-        conn = local.conn
-        if local.depth == 1:
-            self._leave(local, conn)
-        else:
+        if local.depth != 1:
             local.depth -= 1
+            return
+        # ``_leave``, inline: every storage call ends here (issue 18, W2).
+        local.depth = 0
+        conn = local.conn
+        self._inside.discard(conn)
+        if self._closed:
+            self._close_left(conn)
 
     def _leave(self, local: threading.local, conn: sqlite3.Connection) -> None:
         """This thread's last use of ``conn`` ends; it closes ``conn`` if ``close()`` left
@@ -154,12 +158,16 @@ class Connections:
         local.depth = 0
         self._inside.discard(conn)
         if self._closed:
-            with self._registry_lock:
-                if conn not in self._left_to_close:
-                    return
-                self._left_to_close.discard(conn)
-                with contextlib.suppress(sqlite3.Error):
-                    conn.close()
+            self._close_left(conn)
+
+    def _close_left(self, conn: sqlite3.Connection) -> None:
+        """Close ``conn``, this thread's, if ``close()`` left that to this thread."""
+        with self._registry_lock:
+            if conn not in self._left_to_close:
+                return
+            self._left_to_close.discard(conn)
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
 
     @contextlib.contextmanager
     def streaming(
