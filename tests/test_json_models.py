@@ -272,6 +272,70 @@ def test_a_document_nested_too_deep_is_refused(sqlite_store: DocumentStore) -> N
         session.load("members/1", Member)
 
 
+class Node(pydantic.BaseModel):
+    """A model holding itself: its documents may nest as deep as they like."""
+
+    name: str
+    children: list[Node] = []
+
+
+def _nested_lists(levels: int) -> Any:
+    kind: Any = str
+    for _ in range(levels):
+        kind = list[kind]
+    return kind
+
+
+#: A model whose documents may nest past ``MAX_DEPTH`` (lists of lists, 130 levels deep).
+Lists = pydantic.create_model("Lists", name=(str, ...), grid=(_nested_lists(130), []))
+
+
+def _deep(value: Any, levels: int, wrap: Any) -> Any:
+    for _ in range(levels):
+        value = wrap(value)
+    return value
+
+
+@pytest.mark.parametrize(
+    ("cls", "body"),
+    [
+        (Node, {"name": "n", "children": _deep([], 70, lambda v: [{"name": "m", "children": v}])}),
+        (Lists, {"name": "n", "grid": _deep([], 129, lambda v: [v])}),
+        (Member, {**BODIES[0], "stops": [], "note": None}),  # deep metadata (below)
+    ],
+)
+def test_a_document_deeper_than_the_limit_is_refused_whatever_its_model_allows(
+    sqlite_store: DocumentStore, cls: type, body: dict[str, Any]
+) -> None:
+    """Documents of models that bound their depth below ``MAX_DEPTH`` are read from bytes
+    without counting brackets (``json_models._depth``); the others, and metadata, are still
+    checked: a document nesting deeper is refused as ``check_depth`` refuses it, and one
+    that does not is read."""
+    metadata: dict[str, Any] = {"@collection": "Things"}
+    if cls is Member:
+        metadata["deep"] = _deep(1, 128, lambda v: {"a": v})
+    data = orjson.dumps({**body, "@metadata": metadata})
+    storage = sqlite_store._storage(sqlite_store.database)
+    storage.apply([PutCommand.prechecked("things/1", "Things", data, None)])  # another client
+    shallow = {**body, "children": []} if cls is Node else {**body, "grid": [[[]]]}
+    if cls is Member:
+        shallow = body
+    _put_raw(
+        sqlite_store,
+        "things/2",
+        orjson.dumps({**shallow, "@metadata": {"@collection": "Things"}}),
+        "Things",
+    )
+    with sqlite_store.open_session() as session:
+        with pytest.raises(SerializationError):
+            session.load("things/1", cls)
+        with pytest.raises(SerializationError):
+            session.load(["things/1"], cls)
+        loaded = session.load("things/2", cls)
+        _same(loaded, cls.model_validate({**shallow, "id": "things/2"}))
+        assert session.advanced.has_changes is False
+
+
 def test_models_with_free_form_fields_load_the_same(sqlite_store: DocumentStore) -> None:
     body = {"name": "L", "extra": {"k": [1, 2.5, None, {"deep": True}]}, "anything": {"a": [1]}}
     with sqlite_store.open_session() as session:
@@ -310,3 +374,110 @@ def test_the_bytes_say_which_documents_the_model_takes_whole() -> None:
             Member.model_validate({**orjson.loads(good + b"}"), "id": f"members/{at}"}),
         )
         assert metadatas[at] == {"@collection": "Members", "@flags": {"a": [1]}}
+
+
+def test_documents_sharing_flat_metadata_keep_each_its_own_writes(
+    sqlite_store: DocumentStore,
+) -> None:
+    """Documents read from bytes whose flat metadata is the same share one dict
+    (``BytesDecoder.read``): a write to one document's metadata, or a refresh, changes no
+    other's, now or for documents read later in the session; ``decode`` gives dicts of their
+    own; a document whose metadata holds an object or a list is read from bytes too."""
+    with sqlite_store.open_session() as session:
+        for number in range(4):
+            session.store(Member.model_validate(BODIES[0]), f"members/{number}")
+        session.save_changes()
+    _put_raw(
+        sqlite_store,
+        "members/9",
+        b'{"name":"N","age":1,"score":1.5,"active":true,"tags":[],"spot":{"city":"C","zip":""},'
+        b'"stops":[],"note":null,"@metadata":{"@collection":"Members","@flags":{"a":[1]}}}',
+        "Members",
+    )
+    with sqlite_store.open_session() as session:
+        loaded = session.load(["members/0", "members/1"], Member)
+        first, second = loaded["members/0"], loaded["members/1"]
+        written = session.advanced.get_metadata_for(first)
+        written["mark"] = "first"
+        assert "mark" not in session.advanced.get_metadata_for(second)
+        third = session.load("members/2", Member)
+        assert "mark" not in session.advanced.get_metadata_for(third)
+        session.advanced.refresh(second)
+        session.advanced.get_metadata_for(second)["mark"] = "second"
+        fourth = session.load("members/3", Member)
+        assert "mark" not in session.advanced.get_metadata_for(fourth)
+        assert session.advanced.get_metadata_for(first)["mark"] == "first"
+        nested = session.load("members/9", Member)
+        assert session.advanced.get_metadata_for(nested)["@flags"] == {"a": [1]}
+        changes = session.advanced.what_changed()
+        assert sorted(changes) == ["members/0", "members/1"]
+        session.save_changes()
+    with sqlite_store.open_session() as session:
+        loaded = session.load([f"members/{number}" for number in range(4)], Member)
+        marks = [session.advanced.get_metadata_for(e).get("mark") for e in loaded.values()]
+        assert marks == ["first", "second", None, None]
+
+
+class Inner(pydantic.BaseModel):
+    x: int
+
+
+class Mid(pydantic.BaseModel):
+    inner: Inner
+    inners: list[Inner] = []
+
+
+class Outer(pydantic.BaseModel):
+    mid: Mid | None
+    mids: list[Mid] = []
+    inner: Inner | None = None
+
+
+def test_unknown_fields_are_found_at_every_level_of_nested_models() -> None:
+    """``_keys`` counts the fields set of nested models with none of their own without a
+    call, and recurses into the others: a key no model takes, at any level, is found."""
+    good = (
+        b'{"mid":{"inner":{"x":1},"inners":[{"x":2}]},'
+        b'"mids":[{"inner":{"x":3}},{"inner":{"x":4},"inners":[]}],"inner":null'
+    )
+    metadata = b',"@metadata":{"@collection":"Outers"}}'
+    others = [
+        good.replace(b'{"x":1}', b'{"x":1,"y":0}'),
+        good.replace(b'{"x":2}', b'{"x":2,"y":0}'),
+        good.replace(b'{"x":3}', b'{"x":3,"y":0}'),
+        good.replace(b'"inners":[]', b'"inners":[],"y":0'),
+        good.replace(b'"inner":null', b'"inner":{"x":5,"y":0}'),
+    ]
+    assert json_models.eligible(Outer)
+    decoder = json_models.BytesDecoder(Outer, None)
+    for at, data in enumerate([good, *others]):
+        found = decoder.read(data + metadata, f"outers/{at}")
+        assert (found is None) == (at > 0), data
+    entity, _ = decoder.read(good + metadata, "outers/0") or (None, None)
+    _same(entity, Outer.model_validate(orjson.loads(good + b"}")))
+
+
+class Part(pydantic.BaseModel):
+    id: str
+    size: int = 0
+
+
+class Machine(pydantic.BaseModel):
+    name: str
+    part: Part
+    parts: list[Part] = []
+    id: str | None = None
+
+
+def test_a_nested_model_with_an_id_field_is_read_from_bytes_as_a_field() -> None:
+    """Only the top-level identity field is the document id: a nested model's ``id`` is one of
+    its fields, read from the bytes (the stored top-level one still sends the document to the
+    decoded-dict path, by the key count)."""
+    assert json_models.eligible(Machine)
+    decoder = json_models.BytesDecoder(Machine, "id")
+    body = b'{"name":"M","part":{"id":"p1","size":2},"parts":[{"id":"p2","size":3}]'
+    metadata = b',"@metadata":{"@collection":"Machines"}}'
+    found = decoder.read(body + metadata, "machines/1")
+    assert found is not None
+    _same(found[0], Machine.model_validate({**orjson.loads(body + b"}"), "id": "machines/1"}))
+    assert decoder.read(body + b',"id":"other"' + metadata, "machines/1") is None

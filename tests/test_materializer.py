@@ -210,3 +210,31 @@ def test_a_nested_model_that_does_not_validate_names_its_document_and_field(
         assert "place.city" in [path for path, _ in caught.value.errors]
         assert not session.advanced.has_changes
         assert type(session.load("people/1", Person).place) is Place
+
+
+@pytest.mark.parametrize("cls", [Cat, None])
+def test_documents_with_equal_metadata_keep_each_its_own_writes(
+    store: DocumentStore, cls: type | None
+) -> None:
+    """States of documents with equal metadata share one dict (``Materializer._decode``),
+    by class or by the class each names, loaded one at a time or many: a metadata write to
+    one, or a refresh, changes no other's, nor those of documents read later."""
+    with store.open_session() as session:
+        for number in range(5):
+            session.store(Cat(f"c{number}"), f"cats/{number}")
+        session.save_changes()
+
+    def metadata(entity: Any) -> Any:
+        return session.advanced.get_metadata_for(entity)
+
+    with store.open_session() as session:
+        cats = session.load(["cats/0", "cats/1"], cls)
+        metadata(cats["cats/0"])["mark"] = "first"
+        assert "mark" not in metadata(cats["cats/1"])
+        second = session.load("cats/2", cls)
+        assert "mark" not in metadata(second)
+        session.advanced.refresh(cats["cats/1"])
+        metadata(cats["cats/1"])["mark"] = "second"
+        later = session.load(["cats/3", "cats/4"], cls)
+        assert ["mark" in metadata(cat) for cat in later.values()] == [False, False]
+        assert sorted(session.advanced.what_changed()) == ["cats/0", "cats/1"]

@@ -65,9 +65,10 @@ class Stored(Protocol):
 _PLAIN = frozenset({"str", "int", "float", "bool", "none"})
 _WRAPPERS = frozenset({"nullable", "default", "list"})
 
-#: Per model class read from bytes: its fields holding a nested model (or None), and those
-#: holding a list of them (``_keys``).
-_NESTED: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+#: Per model class read from bytes, for ``_keys``: its fields holding a nested model (or
+#: None) of a class with no nested model of its own, those holding one of another class, and
+#: those holding a list of either kind: ``(leaves, singles, leaf_lists, lists)``.
+_NESTED: dict[type, tuple[tuple[str, ...], ...]] = {}
 _ELIGIBLE: dict[type, bool] = {}
 
 
@@ -107,6 +108,8 @@ def _json_native(schema: Any) -> bool:
 
     seen: set[str] = set()
     stack = [schema]
+    # Per model class met: its fields holding a model, and a list of models, with the class.
+    nested: dict[type, tuple[list[tuple[str, type]], list[tuple[str, type]]]] = {}
     while stack:
         node = stack.pop()
         if not isinstance(node, Mapping):
@@ -141,36 +144,94 @@ def _json_native(schema: Any) -> bool:
                 or fields.get("strict")
             ):
                 return False
-            singles, lists = [], []
+            singles: list[tuple[str, type]] = []
+            lists: list[tuple[str, type]] = []
             for name, field in fields.get("fields", {}).items():
                 if field.get("type") != "model-field" or field.get("validation_alias"):
                     return False
                 inner = resolve(field["schema"])
                 if inner.get("type") == "model":
-                    singles.append(name)
-                elif (
-                    inner.get("type") == "list"
-                    and resolve(inner.get("items_schema")).get("type") == "model"
-                ):
-                    lists.append(name)
+                    singles.append((name, inner["cls"]))
+                elif inner.get("type") == "list":
+                    items = resolve(inner.get("items_schema"))
+                    if items.get("type") == "model":
+                        lists.append((name, items["cls"]))
                 stack.append(field["schema"])
-            _NESTED[node["cls"]] = (tuple(singles), tuple(lists))
+            nested[node["cls"]] = (singles, lists)
         else:
             return False  # dicts, Any, validators, datetimes, enums, unions, ...
+    # Of a class with no nested model, a value's keys are its fields set: no call.
+    leaf = {held for held, (inner, inner_lists) in nested.items() if not inner and not inner_lists}
+    for cls, (singles, lists) in nested.items():
+        _NESTED[cls] = (
+            tuple(name for name, held in singles if held in leaf),
+            tuple(name for name, held in singles if held not in leaf),
+            tuple(name for name, held in lists if held in leaf),
+            tuple(name for name, held in lists if held not in leaf),
+        )
     return True
+
+
+def _depth(cls: Any) -> int | None:
+    """How many levels of JSON objects and arrays a document of the eligible model ``cls``
+    can nest at most once validated as it, the document itself the first; None when that is
+    unbounded (a model that holds itself) or past ``MAX_DEPTH``. In such a model every object
+    of the document is a model and every array a list of the schema (``_json_native``), so a
+    document that validates and whose every key a model took (``_keys``) nests no deeper."""
+    schema = cls.__pydantic_core_schema__
+    definitions: dict[str, Any] = {}
+    if schema.get("type") == "definitions":
+        definitions = {definition["ref"]: definition for definition in schema["definitions"]}
+        schema = schema["schema"]
+
+    def depth(node: Any, refs: frozenset[str], level: int) -> int | None:
+        # Levels below ``node``'s value, ``level`` levels above it; None when unbounded.
+        if level > MAX_DEPTH:
+            return None
+        kind = node.get("type")
+        if kind in ("nullable", "default"):
+            return depth(node["schema"], refs, level)
+        if kind == "definition-ref":
+            ref = node["schema_ref"]
+            if ref in refs:  # recursive: as deep as a document makes it
+                return None
+            return depth(definitions[ref], refs | {ref}, level)
+        if kind == "list":
+            inner = depth(node["items_schema"], refs, level + 1)
+            return None if inner is None else inner + 1
+        if kind == "model":
+            deepest = 0
+            for field in node["schema"]["fields"].values():
+                inner = depth(field["schema"], refs, level + 1)
+                if inner is None:
+                    return None
+                deepest = max(deepest, inner)
+            return deepest + 1
+        return 0  # str, int, float, bool, None
+
+    found = depth(schema, frozenset(), 1)
+    return found if found is not None and found <= MAX_DEPTH else None
 
 
 def _keys(model: Any) -> int:
     """How many keys of the JSON text ``model`` was validated from it took: the fields set
     from it, at every level. Fewer than the text holds means pydantic ignored some."""
     count = len(model.__pydantic_fields_set__)
-    singles, lists = _NESTED[type(model)]
-    if singles or lists:
+    leaves, singles, leaf_lists, lists = _NESTED[type(model)]
+    if leaves or singles or leaf_lists or lists:
         values = model.__dict__
+        for name in leaves:  # validated from a dict: of the class the schema names
+            value = values[name]
+            if value is not None:
+                count += len(value.__pydantic_fields_set__)
         for name in singles:
             value = values[name]
             if value is not None:
                 count += _keys(value)
+        for name in leaf_lists:
+            for value in values[name]:
+                if value is not None:
+                    count += len(value.__pydantic_fields_set__)
         for name in lists:
             for value in values[name]:
                 if value is not None:
@@ -187,37 +248,50 @@ class BytesDecoder:
     """Reads documents into one model class, its unknown fields found from the bytes
     (``decode``)."""
 
-    __slots__ = ("_key", "_stored_key", "_suffixes", "_validate")
+    __slots__ = ("_bounded", "_key", "_suffixes", "_validate")
 
     def __init__(self, cls: Any, identity: str | None) -> None:
         self._validate = cls.__pydantic_validator__.validate_python
+        # Whether a document this path takes is known to nest no deeper than ``MAX_DEPTH``
+        # (its body by the model, ``_depth``; its metadata checked once per suffix), so that
+        # only models holding themselves need ``check_depth``'s cheap test of every document.
+        self._bounded = _depth(cls) is not None
         # The identity property, when the model declares it: the document id is validated
-        # in its place, as the decoded-dict path does; a document storing it is read there.
+        # in its place, as the decoded-dict path does; a document storing it is read there
+        # (the count of keys tells, ``read``).
         self._key = identity
-        self._stored_key = None if identity is None else orjson.dumps(identity) + b":"
         # The metadata ends of documents already read (``,"@metadata":{...}}``), known to be
-        # the last member of the top-level object: how many keys each holds.
-        self._suffixes: dict[bytes, int] = {}
+        # the last member of the top-level object: how many keys each holds, and its metadata
+        # when every value of it is a string, a number, a boolean or null (``_flat``), for
+        # the documents that end so to share.
+        self._suffixes: dict[bytes, tuple[int, JsonDict | None]] = {}
 
-    def _suffix_keys(self, suffix: bytes) -> int | None:
+    def _suffix_keys(self, suffix: bytes) -> tuple[int, JsonDict | None] | None:
         """How many keys ``suffix`` (the bytes from the last ``,"@metadata":`` on) holds, the
-        ``@metadata`` key included, when it is the top-level object's last member; else None.
-        Parsed once per distinct suffix: most documents of a collection share theirs."""
+        ``@metadata`` key included, and its metadata when flat (else None), when it is the
+        top-level object's last member; else None. Parsed once per distinct suffix: most
+        documents of a collection share theirs."""
         try:
             metadata = orjson.loads(suffix[_CUT:-1])
         except ValueError:
             return None
         if type(metadata) is not dict or suffix[-1] != 125:  # "}"
             return None
+        if suffix.count(b"{") + suffix.count(b"[") >= MAX_DEPTH:  # the cheap test, once
+            return None
         if len(self._suffixes) > 256:  # documents each with metadata of its own
             self._suffixes.clear()
-        count = self._suffixes[suffix] = suffix.count(b'":')
-        return count
+        found = self._suffixes[suffix] = (
+            suffix.count(b'":'),
+            metadata if _flat(metadata) else None,
+        )
+        return found
 
     def decode(self, records: Sequence[Stored]) -> tuple[list[Any], list[JsonDict], list[int]]:
         """The entities and metadata of ``records``, in order, and the positions of those this
         path does not take whole (their entity and metadata are None: the decoded-dict path
-        reads them). Each is ``read``."""
+        reads them). Each is ``read``: documents with the same flat metadata share one dict,
+        not to be written to."""
         read = self.read
         entities: list[Any] = []
         metadatas: list[Any] = []
@@ -236,28 +310,39 @@ class BytesDecoder:
     def read(self, data: bytes, document_id: str) -> tuple[Any, JsonDict] | None:
         """The entity and metadata of the stored document ``data`` (of ``document_id``), or
         None when this path does not take it whole (the decoded-dict path reads it):
-        ``orjson.loads``, ``validate_python`` and ``_keys``."""
+        ``orjson.loads``, ``validate_python`` and ``_keys``. The metadata of a document whose
+        metadata is flat is the dict every document ending the same way shares (the
+        session's states share it anyway, and write to a copy): the document's own, parsed
+        with it, is freed at once instead of living as long as the batch.
+
+        Byte searches are ``find`` and ``count``: ``in`` on bytes first tries its operand as an
+        integer, and raising that TypeError costs more than the search."""
         cut = data.rfind(_METADATA)
         if (
             cut < 0
-            or b"\\" in data  # no escape: every '":' ends a key, every key is spelled out
-            or data.count(b"{") + data.count(b"[") > MAX_DEPTH  # check_depth's cheap test
-            or (self._stored_key is not None and self._stored_key in data)  # kept apart
+            # No escape: every '":' ends a key, and every key is spelled out.
+            or data.find(b"\\") >= 0
+            # check_depth's cheap test, for a model whose documents may nest any deeper.
+            or (not self._bounded and data.count(b"{") + data.count(b"[") > MAX_DEPTH)
         ):
             return None
         suffix = data[cut:]
-        in_metadata = self._suffixes.get(suffix)
-        if in_metadata is None:
-            in_metadata = self._suffix_keys(suffix)
-            if in_metadata is None:
+        known = self._suffixes.get(suffix)
+        if known is None:
+            known = self._suffix_keys(suffix)
+            if known is None:
                 return None
+        in_metadata, shared = known
         key = self._key
         try:
             body = orjson.loads(data)
             metadata = body.pop("@metadata")
             if key is not None:
+                # The identity key, validated with the body: one key more than the text holds.
+                # A document that stores it as well (kept apart, on the decoded-dict path) has
+                # it once in the fields set, so its count falls one short below.
                 body[key] = document_id
-                in_metadata -= 1  # the identity key, validated with the body
+                in_metadata -= 1
             entity = self._validate(body)
             # Every key of the body is a field some model took, or the document holds one no
             # model declares.
@@ -265,4 +350,13 @@ class BytesDecoder:
                 return None
         except (ValueError, KeyError):  # not valid: read (and said) the other way
             return None
-        return entity, metadata
+        return entity, metadata if shared is None else shared
+
+
+def _flat(metadata: JsonDict) -> bool:
+    """Whether every value of ``metadata`` is a string, a number, a boolean or null: a dict
+    shared by many documents that no one can change but by a key of its own (which the
+    session's states do on a copy, ``DocumentState.writable_metadata``)."""
+    return all(
+        value is None or type(value) in (str, int, float, bool) for value in metadata.values()
+    )
