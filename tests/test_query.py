@@ -40,3 +40,31 @@ def test_search_uses_a_full_text_index(posts: DocumentStore) -> None:
         session.query(collection_name="posts").search("tags[]", "coffee").to_list()
     plan = query_plan(posts, Query("posts", Search("tags[]", ("coffee",))))
     assert "auto/fts/" in plan or "auto_search_" in plan
+
+
+def test_with_where_is_replace_of_where_for_every_field() -> None:
+    """``Query.with_where`` names each field itself (``dataclasses.replace`` walks them): a
+    field added to ``Query`` and left out there would be dropped from every built query."""
+    import dataclasses
+
+    from rookdb.query_ast import OrderBy
+
+    values = {
+        "collection": None,
+        "where": Equals("a", 1),
+        "order_by": (OrderBy("a"),),
+        "skip": 3,
+        "take": 4,
+        "includes": ("b",),
+        "select": ("a", "c"),
+        "distinct": True,
+        "select_as": ("x", "y"),
+        "counters": ("likes",),
+        "index_name": "Things/ByA",
+        "group_by": ("g",),
+    }
+    assert set(values) == {field.name for field in dataclasses.fields(Query)}
+    query = Query(**values)  # type: ignore[arg-type]
+    where = In("a", (1, 2))
+    assert query.with_where(where) == dataclasses.replace(query, where=where)
+    assert query.with_where(where).where is where

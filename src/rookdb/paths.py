@@ -31,8 +31,28 @@ class Segment(NamedTuple):
     is_array: bool
 
 
+# Paths already parsed (valid ones only), for the queries of a shape seen before: a query
+# parses its fields where it is built and again where its indexes are chosen (issue 18, W5).
+# Bounded: emptied when full, so hostile input cannot grow it.
+_PARSED: dict[str, tuple[Segment, ...]] = {}
+_PARSED_MAX = 4096
+
+
 def parse_field_path(path: str) -> tuple[Segment, ...]:
     """Validate and split a field path; anything else raises ``QueryError``."""
+    if type(path) is str:
+        found = _PARSED.get(path)
+        if found is not None:
+            return found
+    segments = _parse_field_path(path)
+    if type(path) is str:  # (a subclass of str may hash and compare its own way)
+        if len(_PARSED) >= _PARSED_MAX:
+            _PARSED.clear()
+        _PARSED[path] = segments
+    return segments
+
+
+def _parse_field_path(path: str) -> tuple[Segment, ...]:
     if not isinstance(path, str) or not path:
         raise QueryError(f"invalid field name {quoted(path)}")
     if len(path) > MAX_PATH_BYTES // 4 and len(path.encode(errors="replace")) > MAX_PATH_BYTES:

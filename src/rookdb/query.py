@@ -636,4 +636,4 @@ class DocumentQuery(QueryExecution[T]):
         """The immutable AST of this query as built so far."""
         if len(self._groups) != 1:
             raise QueryError("open_subclause() without close_subclause()")
-        return dataclasses.replace(self._query, where=self._groups[0].build())
+        return self._query.with_where(self._groups[0].build())

@@ -326,6 +326,24 @@ class Query:
                     f"the query nests {depth} levels of and/or/not; the limit is {limit}"
                 )
 
+    def with_where(self, where: Predicate | None) -> Query:
+        """``dataclasses.replace(self, where=where)``, without its generic walk over the
+        fields: ``DocumentQuery`` makes one with each run (issue 18, W5: half the cost)."""
+        return Query(
+            collection=self.collection,
+            where=where,
+            order_by=self.order_by,
+            skip=self.skip,
+            take=self.take,
+            includes=self.includes,
+            select=self.select,
+            distinct=self.distinct,
+            select_as=self.select_as,
+            counters=self.counters,
+            index_name=self.index_name,
+            group_by=self.group_by,
+        )
+
 
 def check_count(value: object, what: str) -> int:
     """A count, offset or page size: an ``int`` from 0 to 2**63 - 1 (what every backend and

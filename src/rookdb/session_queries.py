@@ -104,9 +104,9 @@ class SessionQueries:
         self._check_open()
         if query.includes:
             self._check_tracking("includes")
-        SessionEvents.fire(
-            self._events.before_query, BeforeQueryEventArgs(cast("DocumentSession", self), query)
-        )
+        handlers = self._events.before_query
+        if handlers:  # (most sessions have none: no arguments made for nobody)
+            SessionEvents.fire(handlers, BeforeQueryEventArgs(cast("DocumentSession", self), query))
 
     def _execute_query(
         self, query: Query, object_type: type[Any] | None, tracking: bool

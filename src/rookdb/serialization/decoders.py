@@ -59,6 +59,9 @@ class Decoder:
         self._decoders: dict[type | None, Callable[[JsonDict, str, Extras | None], Any]] = {}
         self._batch_decoders: dict[type | None, BatchDecoder] = {}
         self._one_decoders: dict[type, OneDecoder] = {}
+        # ``bytes_decoder``'s, made once per class and store rather than once per session
+        # (a session per query or per request is common: issue 18, W5).
+        self._bytes_decoders: dict[type, json_models.BytesDecoder | None] = {}
 
     def decode(
         self,
@@ -130,13 +133,15 @@ class Decoder:
         unknown fields found from the stored bytes; None when ``cls`` is not a model of
         JSON-native fields or this store does not validate on load (``json_models``;
         documents it does not take whole are read by ``batch_decoder``)."""
-        if not self._validate:
-            return None
-        if not json_models.eligible(cls):
-            return None
-        name = self._identity.identity_name(cls)
-        layout = LAYOUTS.get(cls) or layout_of(cls)
-        return json_models.BytesDecoder(cls, name if name in layout.declared else None)
+        if cls in self._bytes_decoders:
+            return self._bytes_decoders[cls]
+        found = None
+        if self._validate and json_models.eligible(cls):
+            name = self._identity.identity_name(cls)
+            layout = LAYOUTS.get(cls) or layout_of(cls)
+            found = json_models.BytesDecoder(cls, name if name in layout.declared else None)
+        self._bytes_decoders[cls] = found
+        return found
 
     def _make_decoders(self, cls: type) -> tuple[BatchDecoder, OneDecoder]:
         """``cls``'s batch decoder and one-document decoder (``one_decoder``), from one

@@ -62,6 +62,18 @@ def use_wal(conn: sqlite3.Connection) -> None:
             time.sleep(0.005)
 
 
+class _Use:
+    """A thread's connection to a file, the fork generation it was made in, and how many
+    uses of it this thread is inside (``Connections.__enter__``)."""
+
+    __slots__ = ("conn", "depth", "forks")
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self.forks = _forks
+        self.depth = 0
+
+
 class Connections:
     """One connection per thread and process (files), or one shared connection (memory)."""
 
@@ -120,20 +132,20 @@ class Connections:
                 self._shared_lock.release()
                 raise StorageError("the storage is closed")
             return shared
-        local = self._local
-        conn: sqlite3.Connection | None = getattr(local, "conn", None)
-        if conn is None or local.forks != _forks:
+        # This thread's use: one attribute of the thread-local, the rest slots (each
+        # attribute of a ``threading.local`` costs a lookup of the thread's dict).
+        use: _Use | None = getattr(self._local, "use", None)
+        if use is None or use.forks != _forks:
             # After fork the parent's connection is abandoned, never used nor closed here.
-            conn = local.conn = self._open()
-            local.forks = _forks
-            local.depth = 0
-        local.depth += 1
-        if local.depth == 1:
+            use = self._local.use = _Use(self._open())
+        conn = use.conn
+        depth = use.depth = use.depth + 1
+        if depth == 1:
             # Marked inside before looking at _closed, which close() sets before it looks
             # at _inside: either this thread sees it closed, or close() sees it inside.
             self._inside.add(conn)
             if self._closed:
-                self._leave(local, conn)
+                self._leave(use)
                 raise StorageError("the storage is closed")
         return conn
 
@@ -141,25 +153,33 @@ class Connections:
         if self._shared_lock is not None:
             self._shared_lock.release()
             return
-        local = self._local
-        conn = local.conn
-        if local.depth == 1:
-            self._leave(local, conn)
-        else:
-            local.depth -= 1
-
-    def _leave(self, local: threading.local, conn: sqlite3.Connection) -> None:
-        """This thread's last use of ``conn`` ends; it closes ``conn`` if ``close()`` left
-        that to it."""
-        local.depth = 0
+        use: _Use = self._local.use
+        if use.depth != 1:
+            use.depth -= 1
+            return
+        # ``_leave``, inline: every storage call ends here (issue 18, W2).
+        use.depth = 0
+        conn = use.conn
         self._inside.discard(conn)
         if self._closed:
-            with self._registry_lock:
-                if conn not in self._left_to_close:
-                    return
-                self._left_to_close.discard(conn)
-                with contextlib.suppress(sqlite3.Error):
-                    conn.close()
+            self._close_left(conn)
+
+    def _leave(self, use: _Use) -> None:
+        """This thread's last use of its connection ends; it closes the connection if
+        ``close()`` left that to it."""
+        use.depth = 0
+        self._inside.discard(use.conn)
+        if self._closed:
+            self._close_left(use.conn)
+
+    def _close_left(self, conn: sqlite3.Connection) -> None:
+        """Close ``conn``, this thread's, if ``close()`` left that to this thread."""
+        with self._registry_lock:
+            if conn not in self._left_to_close:
+                return
+            self._left_to_close.discard(conn)
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
 
     @contextlib.contextmanager
     def streaming(
