@@ -165,7 +165,8 @@ class DocumentState:
         last_modified: str | None,
     ) -> None:
         """Record what storage now holds of this document: ``data`` at ``change_vector``.
-        The one place this is written, for ``saved`` and ``reloaded``."""
+        Written here for ``reloaded`` and in ``saved`` (the same three lines inline there:
+        once per document every save writes); change them together."""
         self._snapshot = data
         self._change_vector = change_vector
         self._last_modified = last_modified
