@@ -686,3 +686,32 @@ def test_an_empty_body_is_not_made_valid_by_cutting_its_metadata() -> None:
     for identity in ("id", None):
         decoder = json_models.BytesDecoder(Defaults, identity)
         assert decoder.read(b'{,"@metadata":{"@collection":"Defaults"}}', "defaults/1") is None
+
+
+class Route(pydantic.BaseModel):
+    name: str
+    stops: list[Spot] | None = None
+    hops: list[Inner] | None = None
+    counts: list[int] | None = None
+    id: str | None = None
+
+
+def test_optional_lists_holding_null_are_read_from_bytes(sqlite_store: DocumentStore) -> None:
+    """A list field that may be None and is (of models, of models with models, of numbers):
+    the document is read whole from bytes, and loads as ``model_validate`` of it (``_keys``
+    once iterated the None and raised a TypeError out of the session)."""
+    assert json_models.eligible(Route)
+    data = (
+        b'{"name":"R","stops":null,"hops":null,"counts":null,"@metadata":{"@collection":"Routes"}}'
+    )
+    found = json_models.BytesDecoder(Route, "id").read(data, "routes/1")
+    expected = Route.model_validate(
+        {"name": "R", "stops": None, "hops": None, "counts": None, "id": "routes/1"}
+    )
+    assert found is not None
+    _same(found[0], expected)
+    _put_raw(sqlite_store, "routes/1", data, "Routes")
+    with sqlite_store.open_session() as session:
+        _same(session.load("routes/1", Route), expected)
+        _same(session.load(["routes/1"], Route)["routes/1"], expected)
+        assert session.advanced.has_changes is False

@@ -229,11 +229,11 @@ def _keys(model: Any) -> int:
             if value is not None:
                 count += _keys(value)
         for name in leaf_lists:
-            for value in values[name]:
+            for value in values[name] or ():  # a list, or None
                 if value is not None:
                     count += len(value.__pydantic_fields_set__)
         for name in lists:
-            for value in values[name]:
+            for value in values[name] or ():  # a list, or None
                 if value is not None:
                     count += _keys(value)
     return count
