@@ -674,6 +674,39 @@ def test_read_from_bytes_is_what_rookdbs_reader_validates(
         assert found[1] == {"@collection": "Measureds"}
 
 
+class Coercing(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(coerce_numbers_to_str=True)
+
+    label: str
+    id: str | None = None
+
+
+def test_the_common_document_is_read_by_pydantics_json_reader() -> None:
+    """The bench's kind of document takes ``validate_json`` (not ``orjson.loads`` and
+    ``validate_python``): metadata cut off, the id validated in the identity field's place,
+    a model closed to extra fields included. A model that reads numbers into strings is not
+    (``coerce_numbers_to_str``: the JSON text ``1.0`` would become ``"1"``, not ``"1.0"``)."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("read by orjson.loads and validate_python")
+
+    assert json_models.eligible(Member) and json_models.eligible(Frozen)
+    member = json_models.BytesDecoder(Member, "id")
+    object.__setattr__(member, "_validate", refuse)
+    found = member.read(_GOOD, 'members/"ü\\1')
+    body = orjson.loads(_GOOD)
+    assert found is not None and found[1] == body.pop("@metadata")
+    _same(found[0], Member.model_validate({**body, "id": 'members/"ü\\1'}))
+    frozen = json_models.BytesDecoder(Frozen, "Id")
+    object.__setattr__(frozen, "_validate", refuse)
+    got = frozen.read(b'{"name":"F","@metadata":{"@collection":"Frozens"}}', "frozens/1")
+    assert got is not None and (got[0].name, got[0].Id) == ("F", "frozens/1")
+    assert json_models.eligible(Coercing)
+    coercing = json_models.BytesDecoder(Coercing, "id")
+    read = coercing.read(b'{"label":1.0,"@metadata":{"@collection":"Coercings"}}', "coercings/1")
+    assert read is not None and read[0].label == "1.0"
+
+
 def test_an_empty_body_is_not_made_valid_by_cutting_its_metadata() -> None:
     """``{,"@metadata":{}}`` is not JSON; the body before the metadata, closed, would be
     ``{}``, which a model of defaults takes: left to the decoded-dict path, which refuses it."""
@@ -686,6 +719,84 @@ def test_an_empty_body_is_not_made_valid_by_cutting_its_metadata() -> None:
     for identity in ("id", None):
         decoder = json_models.BytesDecoder(Defaults, identity)
         assert decoder.read(b'{,"@metadata":{"@collection":"Defaults"}}', "defaults/1") is None
+
+
+class Reading(pydantic.BaseModel):
+    value: float
+    count: int | None = 0
+    values: list[float] = []
+    counts: list[int | None] = []
+
+
+class Station(pydantic.BaseModel):
+    name: str
+    first: Reading | None = None
+    readings: list[Reading] = []
+
+
+class Network(pydantic.BaseModel):
+    """Numbers two models down, in fields, lists and lists of models."""
+
+    station: Station
+    stations: list[Station] = []
+    id: str | None = None
+
+
+class Grid(pydantic.BaseModel):
+    rows: list[list[float]] = []
+
+
+_NETWORK = (
+    b'{"station":{"name":"S","first":{"value":1.5,"count":2,"values":[0.5],"counts":[1,null]},'
+    b'"readings":[{"value":2.5}]},"stations":[{"name":"T","readings":[{"value":3.5,'
+    b'"values":[4.5,5.5],"counts":[6]}]}],"@metadata":{"@collection":"Networks"}}'
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b'"value":1.5', b'"value":NaN'),
+        (b'"value":2.5', b'"value":Infinity'),
+        (b"[4.5,5.5]", b"[4.5,-Infinity]"),
+        (b"[0.5]", b"[1e400]"),
+        (b'"count":2', b'"count":%d' % 2**70),
+        (b"[1,null]", b"[1,%d]" % -(2**64)),
+        (b'"counts":[6]', b'"counts":[%d]' % 2**65),
+    ],
+)
+def test_numbers_are_looked_at_in_every_model_of_a_document(
+    sqlite_store: DocumentStore, old: bytes, new: bytes
+) -> None:
+    """The numbers ``validate_json`` reads where orjson refuses or reads otherwise, in nested
+    models and lists of them, send the document the other way, which refuses it or reads it
+    as ``model_validate`` of what orjson reads; the same document with ordinary numbers is
+    read from its text."""
+    assert json_models.eligible(Network) and json_models.eligible(Grid)
+    decoder = json_models.BytesDecoder(Network, "id")
+    found = decoder.read(_NETWORK, "networks/1")
+    assert found is not None and found[0].stations[0].readings[0].values == [4.5, 5.5]
+    data = _NETWORK.replace(old, new)
+    assert data != _NETWORK
+    assert decoder.read(data, "networks/1") is None
+    _put_raw(sqlite_store, "networks/1", data, "Networks")
+    try:
+        body = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        with sqlite_store.open_session() as session, pytest.raises(SerializationError):
+            session.load("networks/1", Network)
+        return
+    body.pop("@metadata")
+    try:
+        expected: Any = Network.model_validate({**body, "id": "networks/1"})
+    except pydantic.ValidationError:
+        with sqlite_store.open_session() as session, pytest.raises(DocumentValidationError):
+            session.load("networks/1", Network)
+        return
+    with sqlite_store.open_session() as session:
+        _same(session.load("networks/1", Network), expected)
+    # Numbers in lists of lists are not looked at: such a model is never read from its text.
+    assert not json_models.BytesDecoder(Grid, None)._from_text
 
 
 class Route(pydantic.BaseModel):
