@@ -7,7 +7,10 @@ every document such a model cannot take whole (fields it does not declare, at an
 stored identity field; an escape; ``@metadata`` not last), takes the decoded-dict path.
 Whichever path a document takes, the entity must be the same: these tests compare each load
 with ``model_validate`` of the decoded document, values, their types, ``model_fields_set`` and
-extras included, and check that nothing is lost.
+extras included, and check that nothing is lost. Such models are validated from the text by
+pydantic's own JSON reader (``validate_json``), which takes documents rookdb's reader (orjson)
+refuses and reads some numbers otherwise: those documents must still be refused with rookdb's
+error, or read as orjson reads them (the tests after ``_GOOD``).
 """
 
 from __future__ import annotations
