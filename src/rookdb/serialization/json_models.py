@@ -209,8 +209,13 @@ def _from_text(schema: Any) -> bool:
     "1" where the decoded float gives "1.0"), and every number of its models is where
     ``_keys`` looks (no list of lists)."""
     stack = [schema]
+    seen: set[int] = set()  # a default value may hold itself
     while stack:
         node = stack.pop()
+        if isinstance(node, Mapping | list | tuple):
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
         if isinstance(node, Mapping):
             if node.get("coerce_numbers_to_str"):
                 return False
