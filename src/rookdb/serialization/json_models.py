@@ -342,7 +342,18 @@ class BytesDecoder:
 
     def __init__(self, cls: Any, identity: str | None) -> None:
         self._validate = cls.__pydantic_validator__.validate_python
-        self._validate_json = cls.__pydantic_validator__.validate_json
+        # pydantic's JSON reader without its cache of short strings (``cache_strings``, on by
+        # default): the cache hands each load the string objects of documents read long
+        # before, kept alive and scattered over the heap, and every later walk over the
+        # entities (has_changes, save) ran slower for it (bench.ab, pydantic, SQLite: W4
+        # 1.17x, has_changes 1.33x with it). The model's own validator still validates
+        # (pydantic-core reuses a model's validator wherever the model is in a schema): the
+        # cache is the top-level validator's, where the text is parsed.
+        from pydantic_core import SchemaValidator  # pydantic is optional: only models come here
+
+        self._validate_json = SchemaValidator(
+            cls.__pydantic_core_schema__, {"cache_strings": False}
+        ).validate_json
         # Whether a document's text may be validated as it is (``read``, ``_from_text``).
         self._from_text = _from_text(cls.__pydantic_core_schema__)
         # Whether a document this path takes is known to nest no deeper than ``MAX_DEPTH``
