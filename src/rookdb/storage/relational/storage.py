@@ -258,7 +258,7 @@ class RelationalStorage(
         includes: Sequence[str],
         counters: Sequence[str] = (),
     ) -> GetResult:
-        documents = self._fetch(conn, list(dict.fromkeys(document_key(i) for i in ids)))
+        documents = self._fetch(conn, list(dict.fromkeys(map(document_key, ids))))
         counted = self._counters_asked(conn, list(documents), counters) if counters else None
         if not includes:
             return GetResult(documents, {}, counted)
@@ -268,9 +268,11 @@ class RelationalStorage(
         if not keys:
             return {}
         if len(keys) == 1:
-            rows = conn.execute(self._sql.get_keyed, (keys[0],)).fetchall()
+            rows = conn.execute(self._sql.get_keyed, (keys[0],))
         else:  # one statement, one snapshot, any number of ids
-            rows = conn.execute(self._sql.get_many, (self._key_list(keys),)).fetchall()
+            rows = conn.execute(self._sql.get_many, (self._key_list(keys),))
+        # The cursor iterated, not fetched whole: each row is freed once its record is made,
+        # so a batch's rows never all live at once (the collector would walk them).
         return {row[0]: _record(row[1:]) for row in rows}
 
     def _includes(
