@@ -25,6 +25,7 @@ from rookdb.query import OrderBy, Query
 from rookdb.storage import bridge
 from rookdb.storage.commands import PutCommand
 from rookdb.storage.postgres import bulk_copy, compiler
+from rookdb.storage.postgres.arrays import TextList
 from rookdb.storage.postgres.errors import PostgresBatchErrors, PostgresErrors, PostgresQueryErrors
 from rookdb.storage.postgres.indexes import SchemaIndexes
 from rookdb.storage.postgres.pool import MAX_CONNECTIONS, ConnectionPool
@@ -289,8 +290,9 @@ class PostgresStorage(PostgresWrites):
                 conn, contextlib.nullcontext(), lambda: conn.cursor(name="rookdb_stream")
             )
 
-    def _key_list(self, keys: list[str]) -> list[str]:
-        return keys
+    def _key_list(self, keys: list[str]) -> TextList | list[str]:
+        # Packed in binary when sent (``arrays``); an empty list is psycopg's to send.
+        return TextList(keys) if keys else keys
 
     def _collection_key(self, collection: str) -> str:
         return collection.lower()
