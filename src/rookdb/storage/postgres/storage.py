@@ -287,7 +287,10 @@ class PostgresStorage(PostgresWrites):
         # other pooled connections meanwhile.
         with self._connection() as conn, transaction(conn, SNAPSHOT):
             yield StreamReading(
-                conn, contextlib.nullcontext(), lambda: conn.cursor(name="rookdb_stream")
+                conn,
+                contextlib.nullcontext(),
+                # Records in binary, as every read of records (``_select_records``).
+                lambda: conn.cursor(name="rookdb_stream", binary=True),
             )
 
     def _select_records(self, conn: Any, statement: str, params: Sequence[Any]) -> Any:
@@ -297,8 +300,9 @@ class PostgresStorage(PostgresWrites):
         return conn.execute(statement, params, binary=True)
 
     def _key_list(self, keys: list[str]) -> TextList | list[str]:
-        # Packed in binary when sent (``arrays``); an empty list is psycopg's to send.
-        return TextList(keys) if keys else keys
+        # Packed in binary when sent (``arrays``): lists of ``str`` (document keys); an empty
+        # list or one of other values (the index tables' integer keys) is psycopg's to send.
+        return TextList(keys) if keys and {*map(type, keys)} == {str} else keys
 
     def _collection_key(self, collection: str) -> str:
         return collection.lower()
