@@ -342,6 +342,8 @@ class BytesDecoder:
     )
 
     def __init__(self, cls: Any, identity: str | None) -> None:
+        if not eligible(cls):  # (which also records its nested models, for ``_keys``)
+            raise TypeError(f"{cls.__qualname__} is not a model read from its stored bytes")
         self._validate = cls.__pydantic_validator__.validate_python
         # pydantic's JSON reader without its cache of short strings (``cache_strings``, on by
         # default): the cache hands each load the string objects of documents read long
