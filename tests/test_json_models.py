@@ -7,11 +7,15 @@ every document such a model cannot take whole (fields it does not declare, at an
 stored identity field; an escape; ``@metadata`` not last), takes the decoded-dict path.
 Whichever path a document takes, the entity must be the same: these tests compare each load
 with ``model_validate`` of the decoded document, values, their types, ``model_fields_set`` and
-extras included, and check that nothing is lost.
+extras included, and check that nothing is lost. Such models are validated from the text by
+pydantic's own JSON reader (``validate_json``), which takes documents rookdb's reader (orjson)
+refuses and reads some numbers otherwise: those documents must still be refused with rookdb's
+error, or read as orjson reads them (the tests after ``_GOOD``).
 """
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +23,8 @@ from typing import Any
 import orjson
 import pydantic
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rookdb import DocumentStore, DocumentValidationError, SerializationError
 from rookdb.serialization import json_models
@@ -115,6 +121,8 @@ def _same(a: Any, b: Any) -> None:
         assert list(a) == list(b)
         for key, value in a.items():
             _same(value, b[key])
+    elif type(a) is float:  # NaN too, and the sign of zero
+        assert repr(a) == repr(b)
     else:
         assert a == b
 
@@ -481,3 +489,349 @@ def test_a_nested_model_with_an_id_field_is_read_from_bytes_as_a_field() -> None
     assert found is not None
     _same(found[0], Machine.model_validate({**orjson.loads(body + b"}"), "id": "machines/1"}))
     assert decoder.read(body + b',"id":"other"' + metadata, "machines/1") is None
+
+
+# -- pydantic's own JSON reader (``validate_json``) where it reads as rookdb's does ----------------
+
+#: A document ``Member`` takes whole, with one value left to fill (``_with``).
+_GOOD = (
+    b'{"name":"N","age":1,"score":1.5,"active":true,"tags":["t"],"spot":{"city":"C","zip":""}'
+    b',"stops":[],"note":null,"@metadata":{"@collection":"Members"}}'
+)
+
+
+def _with(field: bytes, text: bytes) -> bytes:
+    """``_GOOD`` with the value of ``field`` (a top-level one, or the nested ``city``) spelled
+    ``text``."""
+    old = {b"age": b'"age":1', b"score": b'"score":1.5', b"name": b'"name":"N"'}
+    if field == b"city":
+        return _GOOD.replace(b'"city":"C"', b'"city":' + text)
+    return _GOOD.replace(old[field], b'"' + field + b'":' + text)
+
+
+def _put_bytes(folder: Path, document_id: str, data: bytes) -> None:
+    """``data`` stored as it is in the SQLite file under ``folder``, even bytes that are not
+    UTF-8 (which the SQLite backend never writes itself): a file another program wrote."""
+    store = DocumentStore(urls=f"sqlite:///{folder}", database="db").initialize()
+    try:
+        _put_raw(store, document_id, _GOOD, "Members")
+    finally:
+        store.close()
+    (path,) = folder.glob("*.rookdb")
+    connection = sqlite3.connect(path)
+    with connection:
+        connection.execute(
+            "UPDATE documents SET data = CAST(? AS TEXT) WHERE id = ?", (data, document_id)
+        )
+    connection.close()
+
+
+#: Stored documents rookdb's reader (orjson, ``encoding.loads``) refuses, which pydantic's own
+#: JSON reader would take: refused the same way whichever path the model could take.
+REFUSED = {
+    "nan": _with(b"score", b"NaN"),
+    "infinity": _with(b"score", b"Infinity"),
+    "minus-infinity": _with(b"score", b"-Infinity"),
+    "nan-in-a-list": _GOOD.replace(b'"tags":["t"]', b'"tags":["t",NaN]'),
+    "overflowing-float": _with(b"score", b"1e400"),
+    "overflowing-float-plus": _with(b"score", b"1.8E+308"),
+    "not-utf-8": _with(b"name", b'"\xff"'),
+    "not-utf-8-nested": _with(b"city", b'"\xc0\xaf"'),
+    "utf-8-surrogate": _with(b"name", b'"\xed\xa0\x80"'),
+    "control-character": _with(b"name", b'"a\nb"'),
+    "form-feed": _with(b"age", b"\x0c1"),
+}
+
+
+@pytest.mark.parametrize("data", REFUSED.values(), ids=REFUSED.keys())
+def test_documents_rookdbs_reader_refuses_are_refused(tmp_path: Path, data: bytes) -> None:
+    """A real SQLite file holding the document: ``load(id)`` and a batch both raise rookdb's
+    ``SerializationError`` (never a model silently holding NaN, infinity or a guess), and
+    nothing of the batch is tracked."""
+    _put_bytes(tmp_path / "data", "members/1", data)
+    store = DocumentStore(urls=f"sqlite:///{tmp_path}/data", database="db").initialize()
+    try:
+        _put_raw(store, "members/2", _GOOD, "Members")
+        with store.open_session() as session:
+            with pytest.raises(SerializationError):
+                session.load("members/1", Member)
+            with pytest.raises(SerializationError):
+                session.load(["members/2", "members/1"], Member)
+            assert session.advanced.has_changes is False
+            assert session.load("members/2", Member).name == "N"
+    finally:
+        store.close()
+
+
+#: Stored documents both readers take, where pydantic's own could read a value differently
+#: (integers beyond 64 bits, which orjson reads as floats; long digit runs; duplicate keys;
+#: exponents): each loads as ``model_validate`` of what orjson reads, or is refused as that is.
+READ_AS_ORJSON = {
+    "int-past-64-bits": _with(b"age", str(2**70 + 1).encode()),
+    "int-below-64-bits": _with(b"age", str(-(2**64) - 3).encode()),
+    "largest-unsigned-64": _with(b"age", str(2**64 - 1).encode()),
+    "past-signed-64": _with(b"age", str(2**63).encode()),
+    "float-from-a-long-int": _with(b"score", str(2**70 + 1).encode()),
+    "long-mantissa": _with(b"score", b"0.1000000000000000055511151231257827021181583404541015625"),
+    "long-digit-string": _with(b"name", b'"12345678901234567890123"'),
+    "large-exponent": _with(b"score", b"1.7976931348623157e308"),
+    "tiny-exponent": _with(b"score", b"4.9e-324"),
+    "underflow": _with(b"score", b"1e-400"),
+    "minus-zero": _with(b"score", b"-0.0"),
+    "int-as-exponent": _with(b"age", b"1e18"),
+    "int-as-large-exponent": _with(b"age", b"1e19"),
+    "duplicate-key": _GOOD.replace(b'"age":1', b'"age":1,"age":2'),
+    "duplicate-nested-key": _GOOD.replace(b'"city":"C"', b'"city":"C","city":"D"'),
+    "nan-as-a-string": _with(b"score", b'"NaN"'),
+    "infinity-in-text": _with(b"name", b'"Infinity and NaN"'),
+    "whitespace": _GOOD.replace(b'"age":1', b'"age": \r\n\t1'),
+}
+
+
+@pytest.mark.parametrize("data", READ_AS_ORJSON.values(), ids=READ_AS_ORJSON.keys())
+def test_documents_load_as_rookdbs_reader_reads_them(
+    sqlite_store: DocumentStore, data: bytes
+) -> None:
+    _put_raw(sqlite_store, "members/1", data, "Members")
+    body = orjson.loads(data)
+    body.pop("@metadata")
+    try:
+        expected: Any = Member.model_validate({**body, "id": "members/1"})
+    except pydantic.ValidationError:
+        expected = None
+    with sqlite_store.open_session() as session:
+        if expected is None:
+            with pytest.raises(DocumentValidationError):
+                session.load("members/1", Member)
+            with pytest.raises(DocumentValidationError):
+                session.load(["members/1"], Member)
+            return
+        _same(session.load("members/1", Member), expected)
+    with sqlite_store.open_session() as session:
+        _same(session.load(["members/1"], Member)["members/1"], expected)
+
+
+class Measured(pydantic.BaseModel):
+    label: str
+    count: int
+    ratio: float
+    flag: bool
+    ratios: list[float] = []
+    id: str | None = None
+
+
+_VALUES = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False).map(lambda x: orjson.dumps(x)),
+    st.integers().map(lambda i: str(i).encode()),
+    st.integers(min_value=-(10**30), max_value=10**30).map(lambda i: str(i).encode()),
+    st.builds(
+        lambda digits, point, exponent: (
+            digits[:point] + (b"." + digits[point:] if digits[point:] else b"") + exponent
+        ),
+        st.text("0123456789", min_size=1, max_size=25).map(
+            lambda s: s.lstrip("0").encode() or b"0"
+        ),
+        st.integers(min_value=1, max_value=25),
+        st.sampled_from([b"", b"e5", b"E-5", b"e+17", b"e308", b"e309", b"e-320", b"e400", b"e99"]),
+    ),
+    st.sampled_from(
+        [b"NaN", b"Infinity", b"-Infinity", b"true", b"false", b"null", b'"1.5"', b'"NaN"', b"-0"]
+    ),
+    st.text(max_size=8).map(lambda s: orjson.dumps(s)),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.sampled_from(["count", "ratio", "flag", "label", "ratios"]), _VALUES, st.booleans())
+def test_read_from_bytes_is_what_rookdbs_reader_validates(
+    field: str, value: bytes, negative: bool
+) -> None:
+    """Property: whatever number or literal a field holds, ``BytesDecoder.read`` either leaves
+    the document (None: the decoded-dict path reads it, or says why not) or gives exactly
+    ``model_validate`` of what orjson reads, never a model of a document orjson refuses."""
+    if negative and value[:1].isdigit():
+        value = b"-" + value
+    values = {"label": b'"L"', "count": b"1", "ratio": b"0.5", "flag": b"true", "ratios": b"[]"}
+    values[field] = b"[" + value + b"]" if field == "ratios" else value
+    data = (
+        b"{"
+        + b",".join(b'"' + key.encode() + b'":' + text for key, text in values.items())
+        + b',"@metadata":{"@collection":"Measureds"}}'
+    )
+    assert json_models.eligible(Measured)
+    decoder = json_models.BytesDecoder(Measured, "id")
+    found = decoder.read(data, "measureds/1")
+    try:
+        body = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        assert found is None
+        return
+    body.pop("@metadata")
+    try:
+        expected = Measured.model_validate({**body, "id": "measureds/1"})
+    except pydantic.ValidationError:
+        assert found is None
+        return
+    if found is not None:
+        _same(found[0], expected)
+        assert found[1] == {"@collection": "Measureds"}
+
+
+class Coercing(pydantic.BaseModel):
+    model_config = pydantic.ConfigDict(coerce_numbers_to_str=True)
+
+    label: str
+    id: str | None = None
+
+
+def test_the_common_document_is_read_by_pydantics_json_reader() -> None:
+    """The bench's kind of document takes ``validate_json`` (not ``orjson.loads`` and
+    ``validate_python``): metadata cut off, the id validated in the identity field's place,
+    a model closed to extra fields included. A model that reads numbers into strings is not
+    (``coerce_numbers_to_str``: the JSON text ``1.0`` would become ``"1"``, not ``"1.0"``)."""
+
+    def refuse(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("read by orjson.loads and validate_python")
+
+    assert json_models.eligible(Member) and json_models.eligible(Frozen)
+    member = json_models.BytesDecoder(Member, "id")
+    object.__setattr__(member, "_validate", refuse)
+    found = member.read(_GOOD, 'members/"ü\\1')
+    body = orjson.loads(_GOOD)
+    assert found is not None and found[1] == body.pop("@metadata")
+    _same(found[0], Member.model_validate({**body, "id": 'members/"ü\\1'}))
+    # Without pydantic's cache of short strings: each entity holds strings of its own (shared
+    # ones, kept alive from the documents read first, slowed every later walk of the entities).
+    named = _with(b"name", b'"Nora Nell"')
+    first, again = member.read(named, "members/2"), member.read(named, "members/3")
+    assert first is not None and again is not None and again[0].name == first[0].name
+    assert again[0].name is not first[0].name
+    frozen = json_models.BytesDecoder(Frozen, "Id")
+    object.__setattr__(frozen, "_validate", refuse)
+    got = frozen.read(b'{"name":"F","@metadata":{"@collection":"Frozens"}}', "frozens/1")
+    assert got is not None and (got[0].name, got[0].Id) == ("F", "frozens/1")
+    assert json_models.eligible(Coercing)
+    coercing = json_models.BytesDecoder(Coercing, "id")
+    read = coercing.read(b'{"label":1.0,"@metadata":{"@collection":"Coercings"}}', "coercings/1")
+    assert read is not None and read[0].label == "1.0"
+
+
+def test_an_empty_body_is_not_made_valid_by_cutting_its_metadata() -> None:
+    """``{,"@metadata":{}}`` is not JSON; the body before the metadata, closed, would be
+    ``{}``, which a model of defaults takes: left to the decoded-dict path, which refuses it."""
+
+    class Defaults(pydantic.BaseModel):
+        name: str = ""
+        id: str | None = None
+
+    assert json_models.eligible(Defaults)
+    for identity in ("id", None):
+        decoder = json_models.BytesDecoder(Defaults, identity)
+        assert decoder.read(b'{,"@metadata":{"@collection":"Defaults"}}', "defaults/1") is None
+
+
+class Reading(pydantic.BaseModel):
+    value: float
+    count: int | None = 0
+    values: list[float] = []
+    counts: list[int | None] = []
+
+
+class Station(pydantic.BaseModel):
+    name: str
+    first: Reading | None = None
+    readings: list[Reading] = []
+
+
+class Network(pydantic.BaseModel):
+    """Numbers two models down, in fields, lists and lists of models."""
+
+    station: Station
+    stations: list[Station] = []
+    id: str | None = None
+
+
+class Grid(pydantic.BaseModel):
+    rows: list[list[float]] = []
+
+
+_NETWORK = (
+    b'{"station":{"name":"S","first":{"value":1.5,"count":2,"values":[0.5],"counts":[1,null]},'
+    b'"readings":[{"value":2.5}]},"stations":[{"name":"T","readings":[{"value":3.5,'
+    b'"values":[4.5,5.5],"counts":[6]}]}],"@metadata":{"@collection":"Networks"}}'
+)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        (b'"value":1.5', b'"value":NaN'),
+        (b'"value":2.5', b'"value":Infinity'),
+        (b"[4.5,5.5]", b"[4.5,-Infinity]"),
+        (b"[0.5]", b"[1e400]"),
+        (b'"count":2', b'"count":%d' % 2**70),
+        (b"[1,null]", b"[1,%d]" % -(2**64)),
+        (b'"counts":[6]', b'"counts":[%d]' % 2**65),
+    ],
+)
+def test_numbers_are_looked_at_in_every_model_of_a_document(
+    sqlite_store: DocumentStore, old: bytes, new: bytes
+) -> None:
+    """The numbers ``validate_json`` reads where orjson refuses or reads otherwise, in nested
+    models and lists of them, send the document the other way, which refuses it or reads it
+    as ``model_validate`` of what orjson reads; the same document with ordinary numbers is
+    read from its text."""
+    assert json_models.eligible(Network) and json_models.eligible(Grid)
+    decoder = json_models.BytesDecoder(Network, "id")
+    found = decoder.read(_NETWORK, "networks/1")
+    assert found is not None and found[0].stations[0].readings[0].values == [4.5, 5.5]
+    data = _NETWORK.replace(old, new)
+    assert data != _NETWORK
+    assert decoder.read(data, "networks/1") is None
+    _put_raw(sqlite_store, "networks/1", data, "Networks")
+    try:
+        body = orjson.loads(data)
+    except orjson.JSONDecodeError:
+        with sqlite_store.open_session() as session, pytest.raises(SerializationError):
+            session.load("networks/1", Network)
+        return
+    body.pop("@metadata")
+    try:
+        expected: Any = Network.model_validate({**body, "id": "networks/1"})
+    except pydantic.ValidationError:
+        with sqlite_store.open_session() as session, pytest.raises(DocumentValidationError):
+            session.load("networks/1", Network)
+        return
+    with sqlite_store.open_session() as session:
+        _same(session.load("networks/1", Network), expected)
+    # Numbers in lists of lists are not looked at: such a model is never read from its text.
+    assert not json_models.BytesDecoder(Grid, None)._from_text
+
+
+class Route(pydantic.BaseModel):
+    name: str
+    stops: list[Spot] | None = None
+    hops: list[Inner] | None = None
+    counts: list[int] | None = None
+    id: str | None = None
+
+
+def test_optional_lists_holding_null_are_read_from_bytes(sqlite_store: DocumentStore) -> None:
+    """A list field that may be None and is (of models, of models with models, of numbers):
+    the document is read whole from bytes, and loads as ``model_validate`` of it (``_keys``
+    once iterated the None and raised a TypeError out of the session)."""
+    assert json_models.eligible(Route)
+    data = (
+        b'{"name":"R","stops":null,"hops":null,"counts":null,"@metadata":{"@collection":"Routes"}}'
+    )
+    found = json_models.BytesDecoder(Route, "id").read(data, "routes/1")
+    expected = Route.model_validate(
+        {"name": "R", "stops": None, "hops": None, "counts": None, "id": "routes/1"}
+    )
+    assert found is not None
+    _same(found[0], expected)
+    _put_raw(sqlite_store, "routes/1", data, "Routes")
+    with sqlite_store.open_session() as session:
+        _same(session.load("routes/1", Route), expected)
+        _same(session.load(["routes/1"], Route)["routes/1"], expected)
+        assert session.advanced.has_changes is False

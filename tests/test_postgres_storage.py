@@ -176,6 +176,29 @@ def test_packed_arrays_reach_the_server_as_psycopgs_lists_do(store: DocumentStor
     assert text_array(["a"], False) == ["a"]  # another client encoding: psycopg's list
 
 
+def test_key_lists_reach_the_server_as_psycopgs_lists_do(store: DocumentStore) -> None:
+    """``arrays.TextList`` (every read of many documents: ``key = ANY(%s)``): packed in the
+    connection's encoding when sent, the same ``text[]`` as psycopg's list, in UTF-8 and in
+    another client encoding."""
+    from rookdb.storage.postgres.arrays import TextList
+
+    keys = ["users/1", "ärzte/ß", "a" * 500, "x"]
+    storage = _storage(store)
+    with storage._connection() as conn:
+        assert conn.execute("SELECT %s::text[]", (TextList(keys),)).fetchone() == (keys,)
+        conn.execute("SET client_encoding TO 'LATIN1'")
+        try:
+            assert conn.execute("SELECT %s::text[]", (TextList(keys),)).fetchone() == (keys,)
+        finally:
+            conn.execute("SET client_encoding TO 'UTF8'")
+    with store.open_session() as session:  # a load of many: its key list sent so
+        for key in keys:
+            session.store({"k": key}, key)
+        session.save_changes()
+    with store.open_session() as session:
+        assert [doc["k"] for doc in session.load(keys).values()] == keys
+
+
 def test_a_save_of_many_documents_writes_them_as_sent(store: DocumentStore) -> None:
     """A save's puts (one statement of packed arrays): ids in any script and case, bodies
     with and without NUL escapes, each read back as written."""

@@ -225,7 +225,7 @@ class SessionLoading:
         """What a load of ``ids`` needs: the caller's first spelling of each key, what the
         session answers itself (tracked, deleted, known missing), and the keys to read."""
         validate_ids(ids)
-        keys = [document_id.lower() for document_id in ids]
+        keys = list(map(str.lower, ids))  # (``map``: no Python frame per id)
         spelling: dict[str, str]  # key -> the caller's first spelling
         if len(set(keys)) == len(keys):  # each id once: the common case
             spelling = dict(zip(keys, ids, strict=True))
@@ -269,18 +269,22 @@ class SessionLoading:
         if result is not None:
             track = not self._no_tracking
             documents = result.documents
-            keys = [key for key in wanted if key in documents]
-            if len(keys) < len(wanted) and track:
-                for key in wanted:
-                    if key not in documents:
-                        self._map.mark_missing(key)
-            records = [documents[key] for key in keys]
+            if all(map(documents.__contains__, wanted)):  # every key found: the common case
+                keys = wanted
+            else:
+                keys = [key for key in wanted if key in documents]
+                if track:
+                    for key in wanted:
+                        if key not in documents:
+                            self._map.mark_missing(key)
+            records = list(map(documents.__getitem__, keys))
             found.update(
                 zip(keys, self._materialize_many(records, object_type, track), strict=True)
             )
             if paths:
                 self._remember_includes(result.includes)
-        return {spelling[key]: found.get(key) for key in spelling}
+        # {caller's spelling: entity or None}, built in C (``spelling`` is in the ids' order).
+        return dict(zip(spelling.values(), map(found.get, spelling), strict=True))
 
     def load_starting_with(
         self,

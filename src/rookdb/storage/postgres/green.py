@@ -92,12 +92,14 @@ class GreenConnection:
         self._read_only = False
         self._xid: int | None = None
 
-    def execute(self, query: Any, params: Sequence[Any] | None = None) -> GreenCursor:
+    def execute(
+        self, query: Any, params: Sequence[Any] | None = None, binary: bool = False
+    ) -> GreenCursor:
         if query == "COMMIT":  # sent by ``transactions``: its outcome is learned, cancel or not
             return self._commit()
         if isinstance(query, str) and query.startswith("BEGIN") and params is None:
             return self._begin(query)
-        return GreenCursor(await_(self._conn.execute(query, params)))
+        return GreenCursor(await_(self._conn.execute(query, params, binary=binary)))
 
     def _begin(self, begin: str) -> GreenCursor:
         """``begin`` (``transactions.transaction``'s, results unread); a transaction that may

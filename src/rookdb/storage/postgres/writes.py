@@ -230,7 +230,9 @@ class PostgresWrites(SpanWrites):
 
     def _locked(self, conn: psycopg.Connection[Any], keys: Sequence[str]) -> dict[str, Any]:
         """The records of ``keys``, locked until the batch ends."""
-        rows = conn.execute(self._sql.get_many + " FOR UPDATE", (self._key_list(list(keys)),))
+        rows = self._select_records(
+            conn, self._sql.get_many + " FOR UPDATE", (self._key_list(list(keys)),)
+        )
         return {row[0]: DocumentRecord._make(row[1:]) for row in rows.fetchall()}
 
     def begin_owned(self, begin: str, adding: bool = False) -> str:
