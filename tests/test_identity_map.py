@@ -136,6 +136,23 @@ def test_known_answers_for_missing_and_deleted_ids() -> None:
     assert identity_map.known("users/2") == (True, None)
 
 
+def test_knows_nothing_until_it_knows_of_any_key() -> None:
+    """``knows_nothing`` is ``knows_none`` of every key: a tracked state, a missing id and a
+    delete-by-id each end it, and ``clear`` brings it back."""
+    for learn in (
+        lambda m: m.track_loaded(_loaded("users/1")),
+        lambda m: m.mark_missing("users/1"),
+        lambda m: m.delete_by_id("users/1", None),
+    ):
+        identity_map = IdentityMap()
+        assert identity_map.knows_nothing() and identity_map.knows_none({"users/1": None})
+        learn(identity_map)
+        assert not identity_map.knows_nothing()
+        assert not identity_map.knows_none({"users/1": None})
+        identity_map.clear()
+        assert identity_map.knows_nothing()
+
+
 def test_track_new_refuses_an_id_another_object_holds_and_changes_nothing() -> None:
     identity_map = IdentityMap()
     first = _loaded("users/1")

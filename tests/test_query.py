@@ -42,6 +42,27 @@ def test_search_uses_a_full_text_index(posts: DocumentStore) -> None:
     assert "auto/fts/" in plan or "auto_search_" in plan
 
 
+def test_builders_over_one_collection_start_from_one_checked_query(items: DocumentStore) -> None:
+    """A ``DocumentQuery`` starts from a ``Query`` shared by every builder over its collection
+    (frozen: nothing can change it); a query with no clause is that one, a clause makes its
+    own; a name ``Query`` refuses is refused as before, and never kept."""
+    from rookdb.errors import QueryError
+    from rookdb.query import _STARTS
+
+    with items.open_session() as session:
+        first = session.query(collection_name="items").to_query()
+        assert session.query(collection_name="items").to_query() is first
+        assert first == Query("items")
+        where = session.query(collection_name="items").where_equals("name", "a").to_query()
+        assert where == Query("items", Equals("name", "a"))
+        assert session.query(collection_name="items").to_query() == Query("items")
+        assert [item["name"] for item in session.query(collection_name="items").to_list()]
+        for bad in ("", "a\x00b", 3, ["items"]):
+            with pytest.raises(QueryError):
+                session.query(collection_name=bad)  # type: ignore[arg-type]
+            assert not any(key[0] == bad for key in _STARTS if isinstance(bad, str))
+
+
 def test_with_where_is_replace_of_where_for_every_field() -> None:
     """``Query.with_where`` names each field itself (``dataclasses.replace`` walks them): a
     field added to ``Query`` and left out there would be dropped from every built query."""

@@ -145,8 +145,11 @@ class SessionQueries:
             return projected, result.statistics
         track = tracking and not self._no_tracking
         records = result.records
-        if self._no_tracking or self._map.knows_none(
-            {document_key(record.id): None for record in records}
+        tracked = self._map
+        if (
+            self._no_tracking
+            or tracked.knows_nothing()
+            or tracked.knows_none({document_key(record.id): None for record in records})
         ):  # the common case, a new session's query: one batch, no test per document
             entities = self._materialize_many(records, object_type, track)
         else:

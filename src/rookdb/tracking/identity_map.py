@@ -89,6 +89,11 @@ class IdentityMap:
             return True, None
         return False, None
 
+    def knows_nothing(self) -> bool:
+        """True when the session knows nothing of any key: ``knows_none`` of any keys, asked
+        before building them (a new session's query: no key made per document to test)."""
+        return not (self._by_key or self._missing or self._deletes_by_id)
+
     def knows_none(self, keys: dict[str, Any]) -> bool:
         """True when the session knows nothing of any of ``keys`` (case-folded): ``known``
         would answer False for each (a load of ids new to the session, checked in C)."""
