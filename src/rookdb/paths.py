@@ -8,6 +8,7 @@ projections) and by includes, in every backend and in the pure-Python reference 
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
@@ -31,25 +32,19 @@ class Segment(NamedTuple):
     is_array: bool
 
 
-# Paths already parsed (valid ones only), for the queries of a shape seen before: a query
-# parses its fields where it is built and again where its indexes are chosen (issue 18, W5).
-# Bounded: emptied when full, so hostile input cannot grow it.
-_PARSED: dict[str, tuple[Segment, ...]] = {}
-_PARSED_MAX = 4096
-
-
 def parse_field_path(path: str) -> tuple[Segment, ...]:
     """Validate and split a field path; anything else raises ``QueryError``."""
-    if type(path) is str:
-        found = _PARSED.get(path)
-        if found is not None:
-            return found
-    segments = _parse_field_path(path)
     if type(path) is str:  # (a subclass of str may hash and compare its own way)
-        if len(_PARSED) >= _PARSED_MAX:
-            _PARSED.clear()
-        _PARSED[path] = segments
-    return segments
+        return _parsed(path)
+    return _parse_field_path(path)
+
+
+# Paths already parsed, for the queries of a shape seen before: a query parses its fields
+# where it is built and again where its indexes are chosen (issue 18, W5). Bounded, so hostile
+# input cannot grow it; an invalid path raises each time (``lru_cache`` keeps no exception).
+@functools.lru_cache(maxsize=4096)
+def _parsed(path: str) -> tuple[Segment, ...]:
+    return _parse_field_path(path)
 
 
 def _parse_field_path(path: str) -> tuple[Segment, ...]:

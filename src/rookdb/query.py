@@ -13,6 +13,7 @@ as in RQL. ``not_()`` negates the next clause or subclause.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -364,30 +365,24 @@ def count_of(query: Query) -> Callable[[list[Any], QueryStatistics], int]:
     return count
 
 
-#: The query of a collection (or of an index) before any clause, by (collection, index name),
-#: as ``DocumentQuery`` starts from it: a ``Query`` is frozen, so every builder over the same
-#: collection can share one, built and checked once (issue 18, W5: a ``Query`` costs ~20,000
-#: instructions to make, a tenth of an empty query's Python). Emptied when full.
-_STARTS: dict[tuple[str | None, str | None], Query] = {}
-_STARTS_SIZE = 256
-
-
 def _start(collection: str | None, index_name: str | None) -> Query:
-    """``Query(collection=collection, index_name=index_name)``, shared (``_STARTS``); what
-    ``Query`` refuses is refused as it was, and never kept."""
-    if not (collection is None or type(collection) is str) or type(index_name) not in (
-        str,
-        type(None),
+    """``Query(collection=collection, index_name=index_name)``, shared when both are text or
+    None (``_shared_start``); what ``Query`` refuses is refused as it was."""
+    if (collection is None or type(collection) is str) and (
+        index_name is None or type(index_name) is str
     ):
-        return Query(collection=collection, index_name=index_name)  # its error
-    key = (collection, index_name)
-    start = _STARTS.get(key)
-    if start is None:
-        start = Query(collection=collection, index_name=index_name)
-        if len(_STARTS) >= _STARTS_SIZE:
-            _STARTS.clear()
-        _STARTS[key] = start
-    return start
+        return _shared_start(collection, index_name)
+    return Query(collection=collection, index_name=index_name)  # its error
+
+
+# The query of a collection (or of an index) before any clause, as ``DocumentQuery`` starts
+# from it: a ``Query`` is frozen, so every builder over the same collection can share one,
+# built and checked once (issue 18, W5: a ``Query`` costs ~20,000 instructions to make, a
+# tenth of an empty query's Python). A refused name raises each time (``lru_cache`` keeps no
+# exception).
+@functools.lru_cache(maxsize=256)
+def _shared_start(collection: str | None, index_name: str | None) -> Query:
+    return Query(collection=collection, index_name=index_name)
 
 
 class DocumentQuery(QueryExecution[T]):
