@@ -42,6 +42,7 @@ def _changes(identity_map: IdentityMap, encode: Any = None) -> list[Any]:
         identity_map,
         identity_map.pending_deletes(),
         encode or (lambda entity, metadata, extras: b'{"name":"' + entity.name.encode() + b'"}'),
+        lambda entity, metadata, extras, data: data,
         lambda state, data: data,
         lambda state: False,
     )

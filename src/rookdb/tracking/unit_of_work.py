@@ -9,9 +9,11 @@ For each tracked entity, in tracking order:
 
 1. deleted → a delete (always reported and written, whatever the ignore rules say);
 2. ignored with ``ignore_changes_for`` → nothing, without even serializing it;
-3. serialized; bytes identical to the snapshot → clean (one serialization, one bytes
-   comparison: S5); bytes different but JSON equal (``1`` vs ``1.0``) → clean, and the snapshot
-   takes the new bytes;
+3. serialized, its top-level fields in the order the entity holds them; bytes identical to the
+   snapshot → clean (one serialization, one bytes comparison: S5); otherwise the canonical
+   bytes (fields in the document's order: the same bytes unless the entity holds them in
+   another); identical to the snapshot → clean; different but JSON equal (``1`` vs ``1.0``)
+   → clean, and the snapshot takes the new bytes;
 4. the ignore rule is asked (new entities and changed ones only, S9) → nothing if it says so;
 5. validated for writing → a put.
 
@@ -83,19 +85,23 @@ def compute_changes(
     states: Iterable[DocumentState],
     deletes_by_id: Iterable[PendingDelete],
     encode: Callable[[Any, JsonDict, Extras | None], bytes],
+    in_order: Callable[[Any, JsonDict, Extras | None, bytes], bytes],
     validate: Callable[[DocumentState, bytes], bytes],
     should_ignore: Callable[[DocumentState], bool] | None,
 ) -> list[Change]:
     """Every change a save would write, in tracking order (see the module docstring).
-    ``encode(entity, metadata, extras)`` is the canonical bytes of a document;
+    ``encode(entity, metadata, extras)`` is the bytes of a document with its top-level fields
+    in the order the entity holds them, ``in_order(entity, metadata, extras, data)`` the
+    canonical bytes given those (``Encoder.encode_held``, ``Encoder.in_order``);
     ``should_ignore`` is None when there is no ignore rule to ask."""
-    return list(iter_changes(states, deletes_by_id, encode, validate, should_ignore))
+    return list(iter_changes(states, deletes_by_id, encode, in_order, validate, should_ignore))
 
 
 def iter_changes(
     states: Iterable[DocumentState],
     deletes_by_id: Iterable[PendingDelete],
     encode: Callable[[Any, JsonDict, Extras | None], bytes],
+    in_order: Callable[[Any, JsonDict, Extras | None, bytes], bytes],
     validate: Callable[[DocumentState, bytes], bytes],
     should_ignore: Callable[[DocumentState], bool] | None,
 ) -> Iterator[Change]:
@@ -109,11 +115,15 @@ def iter_changes(
             continue
         data = encode(state._entity, state._metadata, state._extras)
         snapshot = state._snapshot
+        if data == snapshot:
+            continue
+        # New, or not the snapshot's bytes: what would be written (the fields in order).
+        data = in_order(state._entity, state._metadata, state._extras, data)
         old = new = None
         if snapshot is None:
             kind = ChangeKind.NEW
         elif data == snapshot:
-            continue
+            continue  # the same document, its fields held in another order
         else:
             old, new = loads(snapshot), loads(data)
             if json_equal(old, new):
