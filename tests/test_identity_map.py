@@ -13,7 +13,7 @@ import pytest
 from rookdb.errors import NonUniqueObjectError
 from rookdb.tracking.identity_map import IdentityMap
 from rookdb.tracking.state import DocumentState
-from rookdb.tracking.unit_of_work import ChangeKind, compute_changes, finalize_save
+from rookdb.tracking.unit_of_work import ChangeKind, Encoding, compute_changes, finalize_save
 
 
 class Entity:
@@ -38,11 +38,13 @@ class Outcome(NamedTuple):
 
 
 def _changes(identity_map: IdentityMap, encode: Any = None) -> list[Any]:
+    encode = encode or (
+        lambda entity, metadata, extras: b'{"name":"' + entity.name.encode() + b'"}'
+    )
     return compute_changes(
         identity_map,
         identity_map.pending_deletes(),
-        encode or (lambda entity, metadata, extras: b'{"name":"' + entity.name.encode() + b'"}'),
-        lambda entity, metadata, extras, data: data,
+        Encoding(encode, encode, lambda entity, metadata, extras, data: data),
         lambda state, data: data,
         lambda state: False,
     )

@@ -40,7 +40,7 @@ from rookdb.session_queries import SessionQueries
 from rookdb.storage.records import DocumentRecord
 from rookdb.tracking.identity_map import IdentityMap, PendingDelete
 from rookdb.tracking.state import READ_ONLY_METADATA, DocumentState
-from rookdb.tracking.unit_of_work import Change, iter_changes
+from rookdb.tracking.unit_of_work import Change, Encoding, iter_changes
 
 if TYPE_CHECKING:
     from rookdb.serialization.type_registry import TypeRegistry
@@ -350,8 +350,7 @@ class DocumentSession(SessionLoading, SessionQueries, SessionLazy, EventRegistra
         return iter_changes(
             self._map if states is None else states,
             self._map.pending_deletes() if deletes_by_id is None else deletes_by_id,
-            self._codec.encode_held,
-            self._codec.in_order,
+            Encoding(self._codec.encode, self._codec.encode_held, self._codec.in_order),
             self._validate,
             None if self._ignore_rule is None else self._should_ignore,
         )

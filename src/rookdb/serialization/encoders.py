@@ -222,7 +222,7 @@ class Encoder:
         order, as a dataclass's ``__init__`` and rookdb's loads leave them (those of other
         classes always are): a clean entity then costs one serialization, compared with its
         snapshot, without first testing the order of its fields. ``in_order`` gives
-        ``encode``'s bytes from these, for what is new or differs from its snapshot.
+        ``encode``'s bytes from these when they differ from the snapshot.
         """
         live_copy = None if extras else self._live_copies.get(type(entity))
         if live_copy is None:

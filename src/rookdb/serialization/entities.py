@@ -4,8 +4,8 @@ The codec is the one object the rest of rookdb talks to (a store makes one, its 
 materializer and bulk inserts share it). It is made of three parts, each in its own module:
 
 * ``encoders.Encoder``: entities to JSON documents, the fast path used at every change check
-  (``encode_held``, then ``in_order`` for what is new or changed; ``encode`` for both at
-  once) and the checked path used for what is written (``encode_checked``), the type hooks,
+  (``encode_held``; ``in_order`` for what differs from its snapshot; ``encode`` for what is
+  new) and the checked path used for what is written (``encode_checked``), the type hooks,
   and query parameters as stored (``json_value``);
 * ``decoders.Decoder``: JSON documents to entities, by decoders made once per class
   (``batch_decoder``, ``one_decoder``, ``bytes_decoder``) and projections (``build``);
@@ -61,7 +61,7 @@ class EntityCodec:
         self.encode = encoder.encode
         #: ``encode`` with the fields in the order the entity holds them: the change check.
         self.encode_held = encoder.encode_held
-        #: ``encode``'s bytes from ``encode_held``'s: what is new or changed is written so.
+        #: ``encode``'s bytes from ``encode_held``'s: what changed is written so.
         self.in_order = encoder.in_order
         #: Canonical bytes for writing, every value validated.
         self.encode_checked = encoder.encode_checked

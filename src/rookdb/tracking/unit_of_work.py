@@ -9,11 +9,11 @@ For each tracked entity, in tracking order:
 
 1. deleted → a delete (always reported and written, whatever the ignore rules say);
 2. ignored with ``ignore_changes_for`` → nothing, without even serializing it;
-3. serialized, its top-level fields in the order the entity holds them; bytes identical to the
-   snapshot → clean (one serialization, one bytes comparison: S5); otherwise the canonical
-   bytes (fields in the document's order: the same bytes unless the entity holds them in
-   another); identical to the snapshot → clean; different but JSON equal (``1`` vs ``1.0``)
-   → clean, and the snapshot takes the new bytes;
+3. serialized: a new entity in its canonical bytes; a tracked one with its top-level fields in
+   the order it holds them, bytes identical to the snapshot → clean (one serialization, one
+   bytes comparison: S5); otherwise its canonical bytes (fields in the document's order: the
+   same bytes unless it holds them in another order), identical to the snapshot → clean;
+   different but JSON equal (``1`` vs ``1.0``) → clean, and the snapshot takes the new bytes;
 4. the ignore rule is asked (new entities and changed ones only, S9) → nothing if it says so;
 5. validated for writing → a put.
 
@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from rookdb._types import JsonDict
 from rookdb.serialization.encoding import json_equal, loads
@@ -39,6 +39,7 @@ from rookdb.tracking.state import DocumentState
 __all__ = [
     "Change",
     "ChangeKind",
+    "Encoding",
     "Written",
     "compute_changes",
     "describe",
@@ -84,28 +85,25 @@ class Change:
 def compute_changes(
     states: Iterable[DocumentState],
     deletes_by_id: Iterable[PendingDelete],
-    encode: Callable[[Any, JsonDict, Extras | None], bytes],
-    in_order: Callable[[Any, JsonDict, Extras | None, bytes], bytes],
+    encoding: Encoding,
     validate: Callable[[DocumentState, bytes], bytes],
     should_ignore: Callable[[DocumentState], bool] | None,
 ) -> list[Change]:
-    """Every change a save would write, in tracking order (see the module docstring).
-    ``encode(entity, metadata, extras)`` is the bytes of a document with its top-level fields
-    in the order the entity holds them, ``in_order(entity, metadata, extras, data)`` the
-    canonical bytes given those (``Encoder.encode_held``, ``Encoder.in_order``);
-    ``should_ignore`` is None when there is no ignore rule to ask."""
-    return list(iter_changes(states, deletes_by_id, encode, in_order, validate, should_ignore))
+    """Every change a save would write, in tracking order (see the module docstring), the
+    documents serialized by ``encoding``; ``should_ignore`` is None when there is no ignore
+    rule to ask."""
+    return list(iter_changes(states, deletes_by_id, encoding, validate, should_ignore))
 
 
 def iter_changes(
     states: Iterable[DocumentState],
     deletes_by_id: Iterable[PendingDelete],
-    encode: Callable[[Any, JsonDict, Extras | None], bytes],
-    in_order: Callable[[Any, JsonDict, Extras | None, bytes], bytes],
+    encoding: Encoding,
     validate: Callable[[DocumentState, bytes], bytes],
     should_ignore: Callable[[DocumentState], bool] | None,
 ) -> Iterator[Change]:
     """``compute_changes`` one change at a time, each found when it is asked for."""
+    encode, encode_held, in_order = encoding
     # The engine reads the states' private slots: this loop runs once per tracked entity.
     for state in states:
         if state._deleted:
@@ -113,18 +111,19 @@ def iter_changes(
             continue
         if state._ignore_changes:
             continue
-        data = encode(state._entity, state._metadata, state._extras)
         snapshot = state._snapshot
-        if data == snapshot:
-            continue
-        # New, or not the snapshot's bytes: what would be written (the fields in order).
-        data = in_order(state._entity, state._metadata, state._extras, data)
         old = new = None
         if snapshot is None:
+            data = encode(state._entity, state._metadata, state._extras)
             kind = ChangeKind.NEW
-        elif data == snapshot:
-            continue  # the same document, its fields held in another order
         else:
+            data = encode_held(state._entity, state._metadata, state._extras)
+            if data == snapshot:
+                continue
+            # Not the snapshot's bytes: what would be written, the fields in order.
+            data = in_order(state._entity, state._metadata, state._extras, data)
+            if data == snapshot:
+                continue  # the same document, its fields held in another order
             old, new = loads(snapshot), loads(data)
             if json_equal(old, new):
                 state.adopt_bytes(data)  # same JSON, other bytes: clean (S5)
@@ -137,6 +136,19 @@ def iter_changes(
         yield change
     for pending in deletes_by_id:
         yield Change(ChangeKind.DELETED, None, pending.id, None, pending.expected_change_vector)
+
+
+class Encoding(NamedTuple):
+    """How the engine serializes documents (``Encoder``'s methods of the same names)."""
+
+    #: ``encode(entity, metadata, extras)``: a document's canonical bytes.
+    encode: Callable[[Any, JsonDict, Extras | None], bytes]
+    #: ``encode_held(entity, metadata, extras)``: its bytes with its top-level fields in the
+    #: order the entity holds them (the canonical bytes when that is the document's order).
+    encode_held: Callable[[Any, JsonDict, Extras | None], bytes]
+    #: ``in_order(entity, metadata, extras, data)``: the canonical bytes, given
+    #: ``encode_held``'s ``data`` of the same state.
+    in_order: Callable[[Any, JsonDict, Extras | None, bytes], bytes]
 
 
 class Written(Protocol):
