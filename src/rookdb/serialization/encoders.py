@@ -222,7 +222,10 @@ class Encoder:
         order, as a dataclass's ``__init__`` and rookdb's loads leave them (those of other
         classes always are): a clean entity then costs one serialization, compared with its
         snapshot, without first testing the order of its fields. ``in_order`` gives
-        ``encode``'s bytes from these when they differ from the snapshot.
+        ``encode``'s bytes from these when they differ from the snapshot. (The two differ in
+        content only for a dataclass field deleted from the ``__dict__`` whose class gives it a
+        default, which ``encode`` reads: bytes without it that equal the snapshot's say the
+        stored document lacks it too, and the entity is clean.)
         """
         live_copy = None if extras else self._live_copies.get(type(entity))
         if live_copy is None:
