@@ -189,14 +189,14 @@ def test_a_dataclass_whose_fields_moved_is_clean(tmp_path: Any) -> None:
 @given(points())
 def test_the_change_check_gives_the_canonical_bytes_of_what_it_writes(point: Point) -> None:
     """The change check serializes the fields in the order the entity holds them
-    (``encode_held``); ``in_order`` then gives exactly ``encode``'s bytes, whatever the order
-    of the __dict__, fields missing or added; held in the document's order, the check's bytes
-    are already those."""
+    (``encode(..., held=True)``); ``in_order`` then gives exactly ``encode``'s bytes, whatever
+    the order of the __dict__, fields missing or added; held in the document's order, the
+    check's bytes are already those."""
     codec = EntityCodec()
     codec.encode(Point(), {})  # the class's documenter made: the check's own path from here
     metadata = {"@collection": "Points"}
     before = list(point.__dict__.items())
-    held = codec.encode_held(point, metadata)
+    held = codec.encode(point, metadata, None, held=True)
     canonical = codec.encode(point, metadata)
     assert codec.in_order(point, metadata, None, held) == canonical
     if list(point.__dict__) == list(NAMES):

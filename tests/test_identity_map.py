@@ -44,7 +44,10 @@ def _changes(identity_map: IdentityMap, encode: Any = None) -> list[Any]:
     return compute_changes(
         identity_map,
         identity_map.pending_deletes(),
-        Encoding(encode, encode, lambda entity, metadata, extras, data: data),
+        Encoding(
+            lambda entity, metadata, extras, held: encode(entity, metadata, extras),
+            lambda entity, metadata, extras, data: data,
+        ),
         lambda state, data: data,
         lambda state: False,
     )

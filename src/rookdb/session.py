@@ -350,7 +350,7 @@ class DocumentSession(SessionLoading, SessionQueries, SessionLazy, EventRegistra
         return iter_changes(
             self._map if states is None else states,
             self._map.pending_deletes() if deletes_by_id is None else deletes_by_id,
-            Encoding(self._codec.encode, self._codec.encode_held, self._codec.in_order),
+            Encoding(self._codec.encode, self._codec.in_order),
             self._validate,
             None if self._ignore_rule is None else self._should_ignore,
         )

@@ -26,6 +26,7 @@ handed, each decided once per class or type.
 from __future__ import annotations
 
 import enum
+import functools
 import types
 import uuid
 from collections.abc import Callable
@@ -69,7 +70,7 @@ class Encoder:
         self._documenters: dict[type, Callable[[Any], JsonDict]] = {}
         # Classes whose documenter copies the live ``__dict__`` less the identity property
         # (when its keys are in ``order``, if there is one): (identity property, order).
-        # ``encode`` and ``encode_held`` do that inline, one Python call fewer per check.
+        # ``encode`` does that inline, one Python call fewer per check.
         self._live_copies: dict[type, tuple[str, tuple[str, ...] | None]] = {}
 
     def fields_of(self, obj: Any, extras: Extras | None = None) -> JsonDict:
@@ -188,17 +189,32 @@ class Encoder:
             return _unsupported
         return layout.fields
 
-    def encode(self, entity: Any, metadata: JsonDict, extras: Extras | None = None) -> bytes:
+    def encode(
+        self, entity: Any, metadata: JsonDict, extras: Extras | None = None, held: bool = False
+    ) -> bytes:
         """Canonical bytes of an entity's document, fast; used for change detection (once
-        per tracked entity at every check: ``document`` is inlined for the common case)."""
+        per tracked entity at every check: ``document`` is inlined for the common case).
+
+        ``held`` gives the document with its top-level fields in the order the entity's
+        ``__dict__`` holds them: the session's change check. The bytes are the canonical ones
+        whenever the entity holds its fields in its document's order, as a dataclass's
+        ``__init__`` and rookdb's loads leave them (those of other classes always are): a
+        clean entity then costs one serialization, compared with its snapshot, without a test
+        of its fields' order, and ``in_order`` gives the canonical bytes from these when they
+        differ from the snapshot. (The two differ in content only for a dataclass field
+        deleted from the ``__dict__`` whose class gives it a default, which the canonical
+        document reads: bytes without it that equal the snapshot's say the stored document
+        lacks it too, and the entity is clean.)
+        """
         if extras:
             doc = self.document(entity, metadata, extras)
-            default = lambda o: self._convert(o, extras)  # noqa: E731
+            # (Not a lambda: a closure over ``extras`` would make cells at every call.)
+            default: Callable[[Any], Any] = functools.partial(self._convert, extras=extras)
         else:
             cls = type(entity)
             live_copy = self._live_copies.get(cls)
             if live_copy is not None and (
-                live_copy[1] is None or tuple(entity.__dict__) == live_copy[1]
+                held or live_copy[1] is None or tuple(entity.__dict__) == live_copy[1]
             ):
                 # The class's documenter, inline (``_documenter``'s first two kinds).
                 doc = entity.__dict__.copy()
@@ -214,34 +230,10 @@ class Encoder:
             # takes those, and says precisely what and where for the invalid ones.
             return encoding.dumps(self.to_tree(doc, extras))
 
-    def encode_held(self, entity: Any, metadata: JsonDict, extras: Extras | None = None) -> bytes:
-        """``encode``'s document with its top-level fields in the order the entity's
-        ``__dict__`` holds them: the session's change check, once per tracked entity.
-
-        The bytes are ``encode``'s whenever the entity holds its fields in its document's
-        order, as a dataclass's ``__init__`` and rookdb's loads leave them (those of other
-        classes always are): a clean entity then costs one serialization, compared with its
-        snapshot, without first testing the order of its fields. ``in_order`` gives
-        ``encode``'s bytes from these when they differ from the snapshot. (The two differ in
-        content only for a dataclass field deleted from the ``__dict__`` whose class gives it a
-        default, which ``encode`` reads: bytes without it that equal the snapshot's say the
-        stored document lacks it too, and the entity is clean.)
-        """
-        live_copy = None if extras else self._live_copies.get(type(entity))
-        if live_copy is None:
-            return self.encode(entity, metadata, extras)
-        doc: JsonDict = entity.__dict__.copy()
-        doc.pop(live_copy[0], None)
-        doc["@metadata"] = metadata
-        try:
-            return orjson.dumps(doc, default=self._default, option=encoding.OPTIONS)
-        except (orjson.JSONEncodeError, SerializationError):
-            return encoding.dumps(self.to_tree(doc))
-
     def in_order(
         self, entity: Any, metadata: JsonDict, extras: Extras | None, data: bytes
     ) -> bytes:
-        """``encode``'s bytes of an entity, given ``encode_held``'s bytes ``data`` of it as it
+        """``encode``'s bytes of an entity, given ``encode(..., held=True)``'s ``data`` of it as it
         is now: ``data`` itself unless a dataclass holds its fields in another order than its
         document's (a field deleted and set again, a non-init field set by
         ``__post_init__``, the id set after the fields at load when it is declared first)."""

@@ -4,8 +4,8 @@ The codec is the one object the rest of rookdb talks to (a store makes one, its 
 materializer and bulk inserts share it). It is made of three parts, each in its own module:
 
 * ``encoders.Encoder``: entities to JSON documents, the fast path used at every change check
-  (``encode_held``; ``in_order`` for what differs from its snapshot; ``encode`` for what is
-  new) and the checked path used for what is written (``encode_checked``), the type hooks,
+  (``encode``, its fields as held; ``in_order`` for what differs from its snapshot) and the
+  checked path used for what is written (``encode_checked``), the type hooks,
   and query parameters as stored (``json_value``);
 * ``decoders.Decoder``: JSON documents to entities, by decoders made once per class
   (``batch_decoder``, ``one_decoder``, ``bytes_decoder``) and projections (``build``);
@@ -57,11 +57,10 @@ class EntityCodec:
         self.fields_of = encoder.fields_of
         #: The top-level JSON object of an entity, with ``@metadata``.
         self.document = encoder.document
-        #: Canonical bytes of an entity's document, fast.
+        #: Canonical bytes of an entity's document, fast (``held``: as the entity holds its
+        #: fields, the change check).
         self.encode = encoder.encode
-        #: ``encode`` with the fields in the order the entity holds them: the change check.
-        self.encode_held = encoder.encode_held
-        #: ``encode``'s bytes from ``encode_held``'s: what changed is written so.
+        #: Canonical bytes from ``encode(..., held=True)``'s: what changed is written so.
         self.in_order = encoder.in_order
         #: Canonical bytes for writing, every value validated.
         self.encode_checked = encoder.encode_checked

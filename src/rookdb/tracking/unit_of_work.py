@@ -103,7 +103,7 @@ def iter_changes(
     should_ignore: Callable[[DocumentState], bool] | None,
 ) -> Iterator[Change]:
     """``compute_changes`` one change at a time, each found when it is asked for."""
-    encode, encode_held, in_order = encoding
+    encode, in_order = encoding
     # The engine reads the states' private slots: this loop runs once per tracked entity.
     for state in states:
         if state._deleted:
@@ -114,10 +114,10 @@ def iter_changes(
         snapshot = state._snapshot
         old = new = None
         if snapshot is None:
-            data = encode(state._entity, state._metadata, state._extras)
+            data = encode(state._entity, state._metadata, state._extras, False)
             kind = ChangeKind.NEW
         else:
-            data = encode_held(state._entity, state._metadata, state._extras)
+            data = encode(state._entity, state._metadata, state._extras, True)
             if data == snapshot:
                 continue
             # Not the snapshot's bytes: what would be written, the fields in order.
@@ -141,13 +141,12 @@ def iter_changes(
 class Encoding(NamedTuple):
     """How the engine serializes documents (``Encoder``'s methods of the same names)."""
 
-    #: ``encode(entity, metadata, extras)``: a document's canonical bytes.
-    encode: Callable[[Any, JsonDict, Extras | None], bytes]
-    #: ``encode_held(entity, metadata, extras)``: its bytes with its top-level fields in the
-    #: order the entity holds them (the canonical bytes when that is the document's order).
-    encode_held: Callable[[Any, JsonDict, Extras | None], bytes]
-    #: ``in_order(entity, metadata, extras, data)``: the canonical bytes, given
-    #: ``encode_held``'s ``data`` of the same state.
+    #: ``encode(entity, metadata, extras, held)``: a document's canonical bytes; ``held``: its
+    #: bytes with its top-level fields in the order the entity holds them (the canonical
+    #: bytes when that is the document's order).
+    encode: Callable[[Any, JsonDict, Extras | None, bool], bytes]
+    #: ``in_order(entity, metadata, extras, data)``: the canonical bytes, given the held
+    #: ``data`` of the same state.
     in_order: Callable[[Any, JsonDict, Extras | None, bytes], bytes]
 
 
