@@ -18,8 +18,8 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
-from pathlib import Path
+
+from bench.worktrees import ROOT, checked_out
 
 # The child: one commit's rookdb (PYTHONPATH), the current tree's bench data.
 _CHILD = r"""
@@ -122,50 +122,35 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--kind", choices=["plain", "dataclass", "pydantic"], default="plain")
     args = parser.parse_args()
-    root = Path(__file__).resolve().parent.parent
     from bench.places import POSTGRES_URL
 
-    with tempfile.TemporaryDirectory() as tmp:
-        trees = {}
-        for label, rev in (("before", args.before), ("after", args.after)):
-            path = Path(tmp) / label
-            subprocess.run(
-                ["git", "-C", str(root), "worktree", "add", "--detach", "-q", str(path), rev],
-                check=True,
-            )
-            trees[label] = path
-        try:
-            runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
-            for round_ in range(args.rounds):
-                order = ["before", "after"] if round_ % 2 == 0 else ["after", "before"]
-                for label in order:
-                    env = dict(os.environ, PYTHONPATH=f"{trees[label] / 'src'}{os.pathsep}{root}")
-                    done = subprocess.run(
-                        [
-                            sys.executable,
-                            "-c",
-                            _CHILD,
-                            str(args.n),
-                            args.backend,
-                            POSTGRES_URL,
-                            args.kind,
-                        ],
-                        cwd=root,
-                        env=env,
-                        capture_output=True,
-                        text=True,
-                        check=False,
-                    )
-                    if done.returncode != 0:
-                        sys.exit(done.stderr[-3000:])
-                    runs[label].append(json.loads(done.stdout.strip().splitlines()[-1]))
-                print(f"  round {round_ + 1} of {args.rounds} done", file=sys.stderr)
-        finally:
-            for path in trees.values():
-                subprocess.run(
-                    ["git", "-C", str(root), "worktree", "remove", "--force", str(path)],
+    with checked_out([args.before, args.after]) as checked:
+        trees = dict(zip(("before", "after"), checked, strict=True))
+        runs: dict[str, list[dict[str, float]]] = {"before": [], "after": []}
+        for round_ in range(args.rounds):
+            order = ["before", "after"] if round_ % 2 == 0 else ["after", "before"]
+            for label in order:
+                env = dict(os.environ, PYTHONPATH=f"{trees[label] / 'src'}{os.pathsep}{ROOT}")
+                done = subprocess.run(
+                    [
+                        sys.executable,
+                        "-c",
+                        _CHILD,
+                        str(args.n),
+                        args.backend,
+                        POSTGRES_URL,
+                        args.kind,
+                    ],
+                    cwd=ROOT,
+                    env=env,
+                    capture_output=True,
+                    text=True,
                     check=False,
                 )
+                if done.returncode != 0:
+                    sys.exit(done.stderr[-3000:])
+                runs[label].append(json.loads(done.stdout.strip().splitlines()[-1]))
+            print(f"  round {round_ + 1} of {args.rounds} done", file=sys.stderr)
     print(
         f"{args.backend}, {args.kind} entities, N = {args.n:,}, {args.rounds} rounds: "
         f"CPU milliseconds, median of the rounds' best ({args.before} -> {args.after})\n"

@@ -6,6 +6,7 @@ each method to the rule it keeps, and ``finalize_save`` to what a save leaves be
 
 from __future__ import annotations
 
+import gc
 from typing import Any, NamedTuple
 
 import pytest
@@ -13,7 +14,13 @@ import pytest
 from rookdb.errors import NonUniqueObjectError
 from rookdb.tracking.identity_map import IdentityMap
 from rookdb.tracking.state import DocumentState
-from rookdb.tracking.unit_of_work import ChangeKind, Encoding, compute_changes, finalize_save
+from rookdb.tracking.unit_of_work import (
+    ChangeKind,
+    Encoding,
+    SentChanges,
+    compute_changes,
+    finalize_save,
+)
 
 
 class Entity:
@@ -331,8 +338,11 @@ def test_finalize_save_records_what_storage_holds() -> None:
         Outcome("users/1", "A:2-x", "t1"),
         Outcome("users/0000000000000000002-A", "A:3-x", "t2"),
     ]
+    sent = SentChanges.of(changes)
+    assert sent.ids == ["users/1", "users/", "users/3", "users/4"]
+    assert sent.datas[2:] == [None, None] and sent.states[3] is None  # deletes, one by id
     saved = finalize_save(
-        identity_map, changes, written, lambda entity, id_: identities.append((entity, id_))
+        identity_map, sent, written, lambda entity, id_: identities.append((entity, id_))
     )
 
     assert saved == [loaded, new]
@@ -345,3 +355,41 @@ def test_finalize_save_records_what_storage_holds() -> None:
     assert identity_map.known("users/3") == (True, None) and identity_map.is_missing("users/4")
     assert identity_map.pending_deletes() == []
     assert _changes(identity_map) == []  # nothing left to write
+
+
+def test_a_save_keeps_no_object_per_document_through_its_write(tmp_path: Any) -> None:
+    """While storage writes a save's batch, the session holds what it sent column-wise
+    (``SentChanges``), not a ``Change`` per document: objects alive through the write are
+    moved by the garbage collector's passes to its oldest generation, and a save of many
+    documents paid full collections for them. What the save then records is unchanged."""
+    from rookdb import DocumentStore
+    from rookdb.tracking.unit_of_work import Change
+
+    alive: list[int] = []
+    with DocumentStore(urls=f"sqlite:///{tmp_path}", database="db").initialize() as store:
+        storage: Any = store._storage("db")
+        apply = storage.apply
+
+        def counting(batch: Any) -> Any:
+            commands = list(batch)  # every change found and encoded
+            gc.collect()
+            alive.append(sum(1 for obj in gc.get_objects() if type(obj) is Change))
+            return apply(commands)
+
+        storage.apply = counting
+        with store.open_session() as session:
+            entities = [Entity() for _ in range(200)]
+            for at, entity in enumerate(entities):
+                entity.name = f"n{at}"
+                session.store(entity, f"entities/{at}")
+            session.save_changes()
+            loaded = session.load("entities/7")
+            assert loaded is entities[7] and not session.advanced.has_changes
+            entities[3].name = "changed"
+            session.delete(entities[4])
+            session.save_changes()
+        with store.open_session() as session:
+            assert session.load("entities/3").name == "changed"
+            assert session.load("entities/4") is None
+            assert session.load("entities/5").name == "n5"
+    assert alive[0] <= 1 and alive[1] <= 1, alive

@@ -291,7 +291,7 @@ class AsyncDocumentSession:
         planned = saving._plan(s)
         if planned is None:
             return
-        changes, batch = planned
+        sent, batch = planned
         commands = list(batch)  # encoded here, on the loop, before anything is sent
         s._request()
         write = asyncio.ensure_future(self._storage.call(s._storage.apply, commands))
@@ -309,7 +309,7 @@ class AsyncDocumentSession:
             raise asyncio.CancelledError
         error = write.exception()
         if error is None:
-            saving._saved(s, changes, write.result())
+            saving._saved(s, sent, write.result())
         elif isinstance(error, OutcomeUnknownError):
             raise error  # even if cancelled: the caller must learn the batch may be written
         if cancelled:

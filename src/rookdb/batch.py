@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from rookdb.storage.commands import Command, DeleteCommand, PutCommand, ReadCheck
 from rookdb.storage.records import document_key
 from rookdb.tracking.identity_map import IdentityMap
-from rookdb.tracking.unit_of_work import Change, ChangeKind
+from rookdb.tracking.unit_of_work import Change, ChangeKind, SentChanges
 
 __all__ = ["command_for", "read_checks", "streamed_commands"]
 
@@ -38,22 +38,27 @@ def command_for(change: Change, checking: bool) -> Command:
 
 def streamed_commands(
     found: Iterator[Change], checking: bool
-) -> tuple[list[Change], Iterator[Command]] | None:
+) -> tuple[SentChanges, Iterator[Command]] | None:
     """The commands of ``found``, made as storage asks for them (None: no change at all), and
-    the list of changes, which fills as it does. A backend may write the first commands while
-    the session still encodes the rest (PostgreSQL pipelines them); a change that fails to
-    encode ends the batch, and then storage writes none of it."""
+    what they sent (``SentChanges``), which fills as they are made. A backend may write the
+    first commands while the session still encodes the rest (PostgreSQL pipelines them); a
+    change that fails to encode ends the batch, and then storage writes none of it."""
     first = next(found, None)
     if first is None:
         return None
-    changes = [first]
+    sent = SentChanges()
+    sent.add(first)
 
     def commands() -> Iterator[Command]:
         yield command_for(first, checking)
         prechecked = PutCommand.prechecked
+        # ``SentChanges.add`` inline: the change itself is freed once its command is made.
+        states, ids, datas = sent.states.append, sent.ids.append, sent.datas.append
         for change in found:
-            changes.append(change)
             state = change.state
+            states(state)
+            ids(change.document_id)
+            datas(change.data)  # (None for a delete)
             if (
                 not checking
                 and state is not None
@@ -66,7 +71,7 @@ def streamed_commands(
             else:
                 yield command_for(change, checking)
 
-    return changes, commands()
+    return sent, commands()
 
 
 def read_checks(identity_map: IdentityMap, changes: list[Change]) -> list[ReadCheck]:

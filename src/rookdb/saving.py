@@ -29,7 +29,7 @@ from rookdb.storage.records import (
     RevisionReply,
 )
 from rookdb.storage.revisions_config import HAS_REVISIONS, with_flags
-from rookdb.tracking.unit_of_work import Change, finalize_save
+from rookdb.tracking.unit_of_work import SentChanges, finalize_save
 
 if TYPE_CHECKING:
     from rookdb.session import DocumentSession
@@ -43,21 +43,22 @@ def save(session: DocumentSession) -> None:
     planned = _plan(session)
     if planned is None:
         return
-    changes, batch = planned
+    sent, batch = planned
     session._request()
-    _saved(session, changes, session._storage.apply(batch))
+    _saved(session, sent, session._storage.apply(batch))
 
 
-def _saved(session: DocumentSession, changes: list[Change], result: BatchResult) -> None:
+def _saved(session: DocumentSession, sent: SentChanges, result: BatchResult) -> None:
     """After storage committed a save's batch: the session forgets what it sent and learns
     the result (the async session calls this too, also when its save was cancelled)."""
     session._deferred.clear()
     session._counters.sent()
-    _learn(session, changes, result)
+    _learn(session, sent, result)
 
 
-def _plan(session: DocumentSession) -> tuple[list[Change], Iterable[Command]] | None:
-    """The changes of a save and its batch (None: nothing to send)."""
+def _plan(session: DocumentSession) -> tuple[SentChanges, Iterable[Command]] | None:
+    """The changes of a save (filled as its batch is read, when streamed) and its batch
+    (None: nothing to send)."""
     events = session._events
     deferred = session._deferred.commands(session._is_tracked)
     forced = session._forced_revisions
@@ -84,28 +85,28 @@ def _plan(session: DocumentSession) -> tuple[list[Change], Iterable[Command]] | 
             # Before the forced revisions, which may give a read document a new version.
             checks = read_checks(session._map, changes)
             listed += [c for c in checks if not session._deferred.has(c.id.lower())]
-        return changes, [*listed, *forced.rest(), *counters]
+        return SentChanges.of(changes), [*listed, *forced.rest(), *counters]
     checking = mode is not OptimisticConcurrencyMode.NONE
     streamed = streamed_commands(session._deferred.check(session._changes()), checking)
     if streamed is None:
         if not deferred and not forced and not counters:
             return None
-        changes, batch = [], deferred
+        sent, batch = SentChanges(), deferred
     else:
-        changes, batch = streamed
+        sent, batch = streamed
         if deferred:
             batch = itertools.chain(batch, deferred)
     if forced:
         batch = forced.commands(batch)
     if counters:
         batch = itertools.chain(batch, counters)
-    return changes, batch
+    return sent, batch
 
 
-def _learn(session: DocumentSession, changes: list[Change], result: BatchResult) -> None:
+def _learn(session: DocumentSession, sent: SentChanges, result: BatchResult) -> None:
     """What the session learns from a save's result: its puts' ids and change vectors (and
     its ``after_save_changes`` handlers run), then each reply of the other commands."""
-    saved = finalize_save(session._map, changes, result.puts, session._codec.set_identity)
+    saved = finalize_save(session._map, sent, result.puts, session._codec.set_identity)
     session._events.fire_after_save(session, saved)
     for reply in result.replies:
         if isinstance(reply, PatchReply):
