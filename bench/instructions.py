@@ -135,6 +135,18 @@ def instructions(
         return int(found.group(1))
 
 
+def _short(revision: str) -> str:
+    """``revision`` as given, with its commit's short hash when that is not what was given."""
+    done = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", revision],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    short = done.stdout.strip()
+    return revision if not short or revision.startswith(short) else f"{revision} ({short})"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("revisions", nargs="*", help="commits (default: the working tree)")
@@ -151,7 +163,8 @@ def main() -> None:
         if work in ("w6_tracked", "w6_untracked", "has_changes") and "floor" in contenders:
             parser.error(f"{work} is rookdb's alone")
     with checked_out(args.revisions) as trees:
-        labels: list[tuple[str, Path | None]] = list(zip(args.revisions, trees, strict=True))
+        names = [_short(revision) for revision in args.revisions]
+        labels: list[tuple[str, Path | None]] = list(zip(names, trees, strict=True))
         if not labels:
             labels = [("working tree", None)]
         # Each row: (label, contender, work); each needs a run with and without its reps.
