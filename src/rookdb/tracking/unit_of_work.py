@@ -170,11 +170,11 @@ class SentChanges:
     delete-by-id), its document id and the bytes written (None: a delete). ``finalize_save``
     reads them once storage has written the batch.
 
-    Column-wise, not the ``Change`` objects themselves: a save freed each change as soon as
-    its command was made would otherwise keep one object per document alive through the
-    write, which the garbage collector's passes during the save moved to its oldest
-    generation, and a save of 100,000 new documents paid a full collection more for them
-    (issue 18). The save's loop appends to the three lists directly (``batch``)."""
+    Column-wise, so that each ``Change`` is freed as soon as its command is made: a list of
+    them kept one object per document alive through the write, which the garbage collector's
+    passes during the save moved to its oldest generation, and a save of 100,000 new
+    documents could pay a full collection more for them (issue 18). The save's loop appends
+    to the three lists directly (``batch.streamed_commands``)."""
 
     __slots__ = ("datas", "ids", "states")
 
