@@ -120,13 +120,16 @@ def instructions(
         out = Path(tmp) / "callgrind.out"
         valgrind = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"]
         child = [work, contender, kind, backend, str(n), str(reps[0]), str(reps[1])]
-        done = subprocess.run(
-            [*valgrind, sys.executable, "-c", _CHILD, *child],
-            cwd=ROOT,
-            env=env,
-            capture_output=True,
-            check=False,
-        )
+        try:
+            done = subprocess.run(
+                [*valgrind, sys.executable, "-c", _CHILD, *child],
+                cwd=ROOT,
+                env=env,
+                capture_output=True,
+                check=False,
+            )
+        except FileNotFoundError:
+            sys.exit("bench.instructions needs valgrind (Debian: apt install valgrind)")
         if done.returncode != 0:
             sys.exit(done.stderr.decode(errors="replace")[-3000:])
         found = _TOTALS.search(out.read_bytes())
