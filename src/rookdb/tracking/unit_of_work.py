@@ -197,9 +197,6 @@ class SentChanges:
         self.ids.append(change.document_id)
         self.datas.append(change.data)  # (a delete has none)
 
-    def __len__(self) -> int:
-        return len(self.ids)
-
 
 def finalize_save(
     identity_map: IdentityMap,
