@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import types
 from pathlib import Path
 from typing import Any
@@ -243,3 +245,27 @@ def test_a_session_dropped_without_close_is_freed_at_once(tmp_path: Path) -> Non
         finally:
             if was_enabled:
                 gc.enable()
+
+
+def test_a_store_that_names_its_collections_never_imports_inflect() -> None:
+    """inflect's import is slow (typeguard sets up its type checks as it is imported: ~1.6 s):
+    it happens only when a process first needs a default collection name, so one that names
+    its collections itself (``conventions.find_collection_name``) never pays it."""
+    code = (
+        "import sys\n"
+        "from rookdb import DocumentStore\n"
+        "class Employee:\n"
+        "    def __init__(self, name): self.name = name\n"
+        "store = DocumentStore(urls='memory://', database='db')\n"
+        "store.conventions.find_collection_name = lambda cls: cls.__name__ + 's'\n"
+        "with store.initialize(), store.open_session() as session:\n"
+        "    session.store(Employee('a'), 'employees/1')\n"
+        "    session.store({'name': 'b'}, 'people/1')\n"
+        "    session.save_changes()\n"
+        "    assert session.query(object_type=Employee).count() == 1\n"
+        "print('inflect' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.strip() == "False"
