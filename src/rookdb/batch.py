@@ -7,6 +7,7 @@ does not write is still as it was read. Pure: no I/O (storage applies the batch)
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterator
 
 from rookdb.storage.commands import Command, DeleteCommand, PutCommand, ReadCheck
@@ -47,14 +48,12 @@ def streamed_commands(
     if first is None:
         return None
     sent = SentChanges()
-    sent.add(first)
 
     def commands() -> Iterator[Command]:
-        yield command_for(first, checking)
         prechecked = PutCommand.prechecked
         # ``SentChanges.add`` inline: the change itself is freed once its command is made.
         states, ids, datas = sent.states.append, sent.ids.append, sent.datas.append
-        for change in found:
+        for change in itertools.chain((first,), found):
             state = change.state
             states(state)
             ids(change.document_id)
