@@ -14,6 +14,15 @@ same code differed by up to ~3,000 instructions per entity between two runs with
 full garbage collection falls still moves a count by a few thousand (it walks every live
 object): compare workloads of the same N, and repeat a surprising result.
 
+``--parts`` also says where each count goes (``bench.parts``: Python bytecode, dicts,
+allocation, orjson, SQLite, ...). ``--mypyc FILE`` (repeatable, paths under ``src/``) adds, for
+each commit, a row of the same source with those modules compiled by mypyc (mypy's compiler,
+a dev dependency): what compiling rookdb's own Python would gain, measured, not guessed.
+
+    python -m bench.instructions --work w4_nothing_changed --contender floor --contender rookdb \
+        --parts
+    python -m bench.instructions --work w4_nothing_changed --mypyc rookdb/materializer.py
+
 Needs valgrind (Debian: ``apt install valgrind``). Under it a run is ~50 times slower: the
 default N is 2,000, and two runs go at a time.
 """
@@ -23,12 +32,15 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bench.parts import PARTS, by_function, parts
 from bench.worktrees import ROOT, checked_out
 
 #: The workloads: the bench's method names (``bench.rook.Rook``, ``bench.floor.Floor``), and
@@ -103,18 +115,23 @@ for c in everyone:  # (PostgreSQL: drops the schemas)
 _TOTALS = re.compile(rb"^(?:summary|totals): (\d+)", re.MULTILINE)
 
 
+#: One measured run: its instructions, and by function when ``--parts`` asked for them.
+Run = tuple[int, "Counter[tuple[str, str, str]] | None"]
+
+
 def instructions(
-    tree: Path | None,
+    source: Path,
     work: str,
     contender: str,
     kind: str,
     backend: str,
     n: int,
     reps: tuple[int, int],
-) -> int:
-    """The instructions of one child run under callgrind: ``reps`` is (the measured runs, the
-    most any run of the comparison makes), the second for a setup all runs share."""
-    source = ROOT / "src" if tree is None else tree / "src"
+    by_part: bool = False,
+) -> Run:
+    """The instructions of one child run under callgrind, rookdb imported from ``source`` (a
+    directory holding the ``rookdb`` package): ``reps`` is (the measured runs, the most any run
+    of the comparison makes), the second for a setup all runs share."""
     env = dict(os.environ, PYTHONPATH=f"{source}{os.pathsep}{ROOT}", PYTHONHASHSEED="0")
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "callgrind.out"
@@ -135,7 +152,20 @@ def instructions(
         found = _TOTALS.search(out.read_bytes())
         if found is None:
             sys.exit(f"no totals in callgrind's output for {work}")
-        return int(found.group(1))
+        return int(found.group(1)), by_function(out) if by_part else None
+
+
+def compiled(source: Path, files: list[str], into: Path) -> Path:
+    """A copy of ``source`` (holding the ``rookdb`` package) in ``into``, with ``files`` (paths
+    under it) compiled by mypyc next to their sources, which Python then imports instead."""
+    copy = into / "src"
+    shutil.copytree(source, copy, ignore=shutil.ignore_patterns("*.so", "__pycache__"))
+    done = subprocess.run(
+        [sys.executable, "-m", "mypyc", *files], cwd=copy, capture_output=True, check=False
+    )
+    if done.returncode != 0:
+        sys.exit("mypyc failed:\n" + done.stdout.decode(errors="replace")[-3000:])
+    return copy
 
 
 def _short(revision: str) -> str:
@@ -159,23 +189,38 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--n", type=int, default=2_000)
     parser.add_argument("--reps", type=int, default=2)
+    parser.add_argument("--parts", action="store_true", help="where the instructions go")
+    parser.add_argument(
+        "--mypyc",
+        action="append",
+        default=[],
+        metavar="FILE",
+        help="also measure each commit with this module compiled (a path under src/)",
+    )
     args = parser.parse_args()
     works = args.work or ["w4_nothing_changed"]
     contenders = args.contender or ["rookdb"]
     for work in works:
         if work in ("w6_tracked", "w6_untracked", "has_changes") and "floor" in contenders:
             parser.error(f"{work} is rookdb's alone")
-    with checked_out(args.revisions) as trees:
+    with checked_out(args.revisions) as trees, tempfile.TemporaryDirectory() as tmp:
         names = [_short(revision) for revision in args.revisions]
-        labels: list[tuple[str, Path | None]] = list(zip(names, trees, strict=True))
+        labels = [(name, tree / "src") for name, tree in zip(names, trees, strict=True)]
         if not labels:
-            labels = [("working tree", None)]
-        # Each row: (label, contender, work); each needs a run with and without its reps.
+            labels = [("working tree", ROOT / "src")]
+        if args.mypyc:
+            labels += [
+                (f"{name} + mypyc", compiled(source, args.mypyc, Path(tmp) / str(at)))
+                for at, (name, source) in enumerate(labels)
+            ]
+        # Each row: (label, source, contender, work); each needs a run with and without its
+        # reps. The floor does not import rookdb: it runs once per commit, uncompiled.
         rows = [
-            (label, tree, contender, work)
+            (label, source, contender, work)
             for work in works
             for contender in contenders
-            for label, tree in labels
+            for label, source in labels
+            if contender == "rookdb" or not label.endswith(" + mypyc")
         ]
         with ThreadPoolExecutor(max_workers=2) as pool:
             counts = {
@@ -188,6 +233,7 @@ def main() -> None:
                     args.backend,
                     args.n,
                     (reps, args.reps),
+                    args.parts,
                 )
                 for row in rows
                 for reps in (0, args.reps)
@@ -200,18 +246,42 @@ def main() -> None:
     )
     print("| workload | contender | commit | instructions | ratio to the first row |")
     print("|---|---|---|---:|---:|")
+    found: dict[tuple[str, str, str], dict[str, float]] = {}
     for work in works:
         first = None
-        for contender in contenders:
-            for label, _ in labels:
-                spent = results[(label, contender, work, args.reps)]
-                spent -= results[(label, contender, work, 0)]
-                per = spent / args.reps / (1 if work in unit else args.n)
-                first = first or per
-                print(
-                    f"| {work} (per {unit.get(work, 'entity')}) | {contender} | {label} | "
-                    f"{per:,.0f} | {per / first:.3f} |"
-                )
+        for label, _, contender, row_work in rows:
+            if row_work != work:
+                continue
+            (spent, functions), (spent_without, functions_without) = (
+                results[(label, contender, work, args.reps)],
+                results[(label, contender, work, 0)],
+            )
+            times = args.reps * (1 if work in unit else args.n)
+            per = (spent - spent_without) / times
+            first = first or per
+            print(
+                f"| {work} (per {unit.get(work, 'entity')}) | {contender} | {label} | "
+                f"{per:,.0f} | {per / first:.3f} |"
+            )
+            if functions is not None and functions_without is not None:
+                found[(work, contender, label)] = parts(functions_without, functions, times)
+    if found:
+        _print_parts(found)
+
+
+def _print_parts(found: dict[tuple[str, str, str], dict[str, float]]) -> None:
+    """A table of where each row's instructions go: a column per row, a line per part."""
+    columns = list(found)
+    print("\n| part | " + " | ".join(" / ".join(column) for column in columns) + " |")
+    print("|---|" + "---:|" * len(columns))
+    for part in PARTS:
+        if all(abs(found[column][part]) < 50 for column in columns):
+            continue
+        cells = []
+        for column in columns:
+            spent = found[column][part]
+            cells.append(f"{spent:,.0f} ({spent / sum(found[column].values()):.0%})")
+        print(f"| {part} | " + " | ".join(cells) + " |")
 
 
 if __name__ == "__main__":
