@@ -208,7 +208,7 @@ def main() -> None:
         labels = [(name, tree / "src") for name, tree in zip(names, trees, strict=True)]
         if not labels:
             labels = [("working tree", ROOT / "src")]
-        if args.mypyc:
+        if args.mypyc and "rookdb" in contenders:
             labels += [
                 (f"{name} + mypyc", compiled(source, args.mypyc, Path(tmp) / str(at)))
                 for at, (name, source) in enumerate(labels)
@@ -252,10 +252,8 @@ def main() -> None:
         for label, _, contender, row_work in rows:
             if row_work != work:
                 continue
-            (spent, functions), (spent_without, functions_without) = (
-                results[(label, contender, work, args.reps)],
-                results[(label, contender, work, 0)],
-            )
+            spent, functions = results[(label, contender, work, args.reps)]
+            spent_without, functions_without = results[(label, contender, work, 0)]
             times = args.reps * (1 if work in unit else args.n)
             per = (spent - spent_without) / times
             first = first or per

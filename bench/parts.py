@@ -39,30 +39,32 @@ PARTS = (
 # ``count (share%) file:function [object]``; the share is printed by some versions only.
 _LINE = re.compile(r"^\s*([\d,]+)\s+(?:\(\s*[\d.]+%\)\s+)?(\S.*?):(\S+?)(?:\s+\[(.+)\])?\s*$")
 
-# CPython's source files by part (matched against the end of the file's path).
+# CPython's source files by part (matched against the end of the file's path; each part one
+# of ``PARTS``, checked below).
 _CPYTHON = {
-    "Python/ceval.c": PARTS[0],
-    "Objects/call.c": PARTS[1],
-    "Python/frame.c": PARTS[1],
-    "Objects/frameobject.c": PARTS[1],
-    "Objects/funcobject.c": PARTS[1],
-    "Objects/methodobject.c": PARTS[1],
-    "Objects/classobject.c": PARTS[1],
-    "Objects/genobject.c": PARTS[1],
-    "Objects/descrobject.c": PARTS[3],
-    "Python/getargs.c": PARTS[1],
-    "Objects/dictobject.c": PARTS[2],
-    "Objects/object.c": PARTS[3],
-    "Objects/typeobject.c": PARTS[3],
-    "Objects/obmalloc.c": PARTS[4],
-    "Modules/gcmodule.c": PARTS[5],
-    "Python/ceval_gil.h": PARTS[6],
-    "Objects/unicodeobject.c": PARTS[7],
-    "Objects/bytesobject.c": PARTS[7],
-    "Objects/bytes_methods.c": PARTS[7],
-    "Objects/tupleobject.c": PARTS[7],
-    "Objects/listobject.c": PARTS[7],
+    "Python/ceval.c": "Python bytecode (ceval.c)",
+    "Objects/call.c": "calls, frames, generators",
+    "Python/frame.c": "calls, frames, generators",
+    "Objects/frameobject.c": "calls, frames, generators",
+    "Objects/funcobject.c": "calls, frames, generators",
+    "Objects/methodobject.c": "calls, frames, generators",
+    "Objects/classobject.c": "calls, frames, generators",
+    "Objects/genobject.c": "calls, frames, generators",
+    "Objects/descrobject.c": "attribute and type lookups",
+    "Python/getargs.c": "calls, frames, generators",
+    "Objects/dictobject.c": "dicts",
+    "Objects/object.c": "attribute and type lookups",
+    "Objects/typeobject.c": "attribute and type lookups",
+    "Objects/obmalloc.c": "allocation, freeing, copying",
+    "Modules/gcmodule.c": "garbage collector",
+    "Python/ceval_gil.h": "locks (the GIL, SQLite's mutexes)",
+    "Objects/unicodeobject.c": "strings, bytes, tuples, lists",
+    "Objects/bytesobject.c": "strings, bytes, tuples, lists",
+    "Objects/bytes_methods.c": "strings, bytes, tuples, lists",
+    "Objects/tupleobject.c": "strings, bytes, tuples, lists",
+    "Objects/listobject.c": "strings, bytes, tuples, lists",
 }
+assert set(_CPYTHON.values()) <= set(PARTS)
 
 
 def by_function(callgrind_out: Path) -> Counter[tuple[str, str, str]]:
@@ -95,7 +97,9 @@ def _part(file: str, function: str, obj: str, homes: dict[str, str]) -> str:
     where = f"{obj} {file}"
     if "orjson" in where:
         return "orjson"
-    if "sqlite" in where.lower():
+    # SQLite's library and Python's sqlite3 module (``Modules/_sqlite``); not a compiled
+    # module of rookdb's own SQLite storage, should ``--mypyc`` be given one.
+    if "libsqlite3" in obj or "_sqlite" in where:
         return "SQLite and its driver"
     if "psycopg" in where or "libpq" in where:
         return "PostgreSQL driver (psycopg, libpq)"
