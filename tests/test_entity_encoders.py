@@ -10,13 +10,15 @@ model's extra fields after its own; the entity itself never changed by an encode
 from __future__ import annotations
 
 import dataclasses
+import enum
 from typing import Any
 
 import pydantic
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rookdb import DocumentStore
+from rookdb import DocumentStore, SerializationError
 from rookdb.serialization import encoding
 from rookdb.serialization.entities import EntityCodec
 from rookdb.serialization.layouts import build, layout_of
@@ -401,3 +403,85 @@ def test_a_field_typed_any_keeps_its_decoded_value() -> None:
         loaded, _ = EntityCodec().batch_decoder(Holder)(bodies, ["h/1", "h/2"])
         assert [h.anything for h in loaded] == [{"a": 1}, {"b": [2]}]
         assert build(Holder, {"anything": {"c": 3}}, {}).anything == {"c": 3}
+
+
+class Box:
+    """A plain object holding a value: what orjson hands to ``default``."""
+
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+class Ratio(float):
+    """A float subclass, which orjson hands to ``default``."""
+
+
+class Hue(enum.Enum):
+    A = 1.5
+    B = float("inf")
+
+
+class Level(enum.IntEnum):
+    LOW = 1
+
+
+class Tone(str, enum.Enum):
+    DARK = "dark"
+
+
+class Tags(list):  # type: ignore[type-arg]
+    """Subclasses orjson writes as it writes their base."""
+
+
+class Fields(dict):  # type: ignore[type-arg]
+    pass
+
+
+# JSON's scalars, every float included (NaN and infinities too), and what rookdb converts.
+_leaves = (
+    st.none()
+    | st.booleans()
+    | st.integers(encoding.INT64_MIN, encoding.INT64_MAX)
+    | st.floats()
+    | st.floats().map(Ratio)
+    | st.text(max_size=3)
+    | st.sampled_from([*Hue, *Level, *Tone])
+    | st.decimals(allow_nan=False, allow_infinity=False, places=2)
+    | st.uuids()
+    | st.datetimes()
+    | st.dates()
+    | st.timedeltas()
+    | st.frozensets(st.integers(0, 3), max_size=3)
+)
+trees = st.recursive(
+    _leaves,
+    lambda kids: (
+        st.lists(kids, max_size=3)
+        | st.tuples(kids, kids)
+        | st.lists(kids, max_size=2).map(Tags)
+        | st.dictionaries(st.text(max_size=2), kids, max_size=2).map(Fields)
+        | st.dictionaries(st.text(max_size=2), kids, max_size=3)
+        | kids.map(Box)
+        | kids.map(lambda v: Model(a=1, b="x") if v is None else Box(v))
+    ),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=500, deadline=None)
+@given(trees, trees)
+def test_checked_bytes_are_the_validating_walks(first: Any, second: Any) -> None:
+    """``encode_checked`` takes orjson's bytes of a document holding null when no float in it is
+    a NaN or an infinity, and only then (issue 18): what it returns, or refuses, is what the
+    reference walk over every value returns, or refuses."""
+    codec = EntityCodec()
+    entity = Box([first, None, second])
+    try:
+        expected: bytes | None = encoding.dumps(codec.to_tree(codec.document(entity, {})))
+    except SerializationError:
+        expected = None
+    if expected is None:
+        with pytest.raises(SerializationError):
+            codec.encode_checked(entity, {})
+    else:
+        assert codec.encode_checked(entity, {}) == expected

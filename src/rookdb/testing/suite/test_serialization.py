@@ -102,6 +102,22 @@ def test_supported_value_types() -> None:
     )
 
 
+class Ratio(float):
+    """A float subclass (numpy's float64 is one)."""
+
+
+def test_float_subclasses_are_written_as_their_number(store: DocumentStore) -> None:
+    # orjson hands a float subclass to ``default``: it was written as the object's attributes
+    # ({}), unless the document also held a null, which took the validating walk.
+    with store.open_session() as session:
+        session.store({"plain": Ratio(2.5), "in_a_list": [Ratio("-0.125")]}, "ratios/1")
+        session.store({"plain": Ratio(2.5), "beside": None}, "ratios/2")
+        session.save_changes()
+    with store.open_session() as session:
+        assert session.load("ratios/1", dict) == {"plain": 2.5, "in_a_list": [-0.125]}
+        assert session.load("ratios/2", dict) == {"plain": 2.5, "beside": None}
+
+
 def test_a_user_hook_for_other_types(new_store) -> None:  # type: ignore[no-untyped-def]
     class Money:
         def __init__(self, cents: int) -> None:
