@@ -182,17 +182,40 @@ def may_hold_long_integers(data: bytes) -> bool:
     return _NINETEEN_DIGITS in data.translate(_DIGITS_TO_ZERO)
 
 
+#: The decoded JSON scalars: two of one type are JSON-equal when ``==`` says so.
+_SCALARS = frozenset((str, int, float, bool, type(None)))
+_ABSENT = object()
+
+
 def json_equal(a: Any, b: Any) -> bool:
     """JSON equality of two decoded values (SPEC S12): ``1 == 1.0``, ``True != 1``."""
     ta, tb = type(a), type(b)
+    # Members and items of one scalar type are compared in the loops, not by a call each:
+    # the change check asks this of every document whose bytes differ from its snapshot's
+    # (issue 18: a Decimal written 9.50 and read back 9.5 asks it at every load).
     if ta is dict:
         if tb is not dict or len(a) != len(b):
             return False
-        return all(key in b and json_equal(value, b[key]) for key, value in a.items())
+        for key, value in a.items():
+            other = b.get(key, _ABSENT)
+            kind = type(value)
+            if kind is type(other) and kind in _SCALARS:
+                if value != other:
+                    return False
+            elif other is _ABSENT or not json_equal(value, other):
+                return False
+        return True
     if ta is list:
         if tb is not list or len(a) != len(b):
             return False
-        return all(json_equal(x, y) for x, y in zip(a, b, strict=True))
+        for value, other in zip(a, b, strict=True):
+            kind = type(value)
+            if kind is type(other) and kind in _SCALARS:
+                if value != other:
+                    return False
+            elif not json_equal(value, other):
+                return False
+        return True
     if ta is bool or tb is bool:
         return ta is tb and a is b
     if ta in (int, float):
