@@ -26,7 +26,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from bench.data import AddressData, documents, ids
+from bench.data import AddressData, EmployeeData, documents, ids
 from bench.floor import Floor
 from bench.places import Place
 from rookdb import DocumentStore
@@ -53,9 +53,12 @@ SHAPES: dict[str, tuple[Any, Any, Any]] = {
 
 
 def entity_class(shape: str) -> type:
-    """The bench's dataclass with the shape's field (``extra``) before ``id``."""
+    """The bench's dataclass (``EmployeeData``) with the shape's field (``extra``) before
+    ``id``."""
     hint = SHAPES[shape][0]
-    fields: list[Any] = [(f.name, f.type) for f in dataclasses.fields(_Base) if f.name != "id"]
+    fields: list[Any] = [
+        (f.name, f.type) for f in dataclasses.fields(EmployeeData) if f.name != "id"
+    ]
     if hint is not None:
         fields.append(("extra", hint))
     fields.append(("id", str | None, dataclasses.field(default=None)))
@@ -63,22 +66,6 @@ def entity_class(shape: str) -> type:
     cls.__module__ = __name__
     globals()[cls.__name__] = cls  # found by its name, as a stored class is
     return cls
-
-
-@dataclasses.dataclass
-class _Base:
-    first_name: str
-    last_name: str
-    title: str
-    email: str
-    age: int
-    salary: float
-    active: bool
-    hired: str
-    tags: list[str]
-    address: AddressData
-    level: int
-    id: str | None = None
 
 
 def _entities(cls: type, shape: str, docs: list[dict[str, Any]]) -> list[Any]:
