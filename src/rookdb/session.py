@@ -33,7 +33,7 @@ from rookdb.lazy import LazyOperation, SessionLazy
 from rookdb.materializer import Materializer
 from rookdb.options import OptimisticConcurrencyMode, SessionOptions
 from rookdb.revisions import ForcedRevisions
-from rookdb.serialization.encoding import check_depth, may_hide_invalid_values, written_as_is
+from rookdb.serialization.encoding import check_depth, written_as_is
 from rookdb.serialization.entities import EntityCodec
 from rookdb.session_loading import SessionLoading
 from rookdb.session_queries import SessionQueries
@@ -319,9 +319,9 @@ class DocumentSession(SessionLoading, SessionQueries, SessionLazy, EventRegistra
         # and they are written as encoded (once per document a save writes).
         if written_as_is(data):
             return data
-        # ``encode_checked``'s own test first, then the depth.
-        if may_hide_invalid_values(data):
-            data = self._codec.encode_checked(state.entity, state.metadata, state.extras, data)
+        # The values (``encode_checked`` looks again only at bytes that could hide an invalid
+        # one), then the depth.
+        data = self._codec.encode_checked(state.entity, state.metadata, state.extras, data)
         check_depth(data, state.id)
         return data
 

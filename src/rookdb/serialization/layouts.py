@@ -408,16 +408,14 @@ def _container_converter(origin: Any, args: tuple[Any, ...]) -> Callable[[Any], 
     if item is None and make is list:
         return None
     conv = item or (lambda v: v)
-    if make is list:
-        # A list comprehension, not list() over a generator: a list of nested objects is
-        # converted at every load of its document (issue 18).
-        def to_list(v: Any) -> Any:
-            return [conv(x) for x in v] if type(v) is list else v
-
-        return _keep_on_mismatch(to_list)
 
     def to_container(v: Any) -> Any:
-        return make(conv(x) for x in v) if type(v) is list else v
+        if type(v) is not list:
+            return v
+        # A list comprehension, not ``make`` over a generator: a list of nested objects is
+        # converted at every load of its document (issue 18).
+        items = [conv(x) for x in v]
+        return items if make is list else make(items)
 
     return _keep_on_mismatch(to_container)
 
