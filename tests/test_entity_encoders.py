@@ -22,6 +22,7 @@ from rookdb import DocumentStore, SerializationError
 from rookdb.serialization import encoding
 from rookdb.serialization.entities import EntityCodec
 from rookdb.serialization.layouts import build, layout_of
+from rookdb.testing.suite.models import Ratio
 
 NAMES = ("a", "b", "c", "_d", "Id")
 
@@ -410,10 +411,6 @@ class Box:
 
     def __init__(self, value: Any) -> None:
         self.value = value
-
-
-class Ratio(float):
-    """A float subclass, which orjson hands to ``default``."""
 
 
 class Hue(enum.Enum):

@@ -35,6 +35,10 @@ class Color(enum.Enum):
     BLUE = "blue"
 
 
+class Ratio(float):
+    """A float subclass (numpy's float64 is one): orjson hands it to the encoder's ``default``."""
+
+
 @dataclasses.dataclass
 class Line:
     product: str

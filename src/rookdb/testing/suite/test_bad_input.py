@@ -18,7 +18,7 @@ from rookdb import (
     RookError,
     SerializationError,
 )
-from rookdb.testing.suite.models import Employee
+from rookdb.testing.suite.models import Employee, Ratio
 
 
 def _documents(store: DocumentStore) -> list[str]:
@@ -84,10 +84,6 @@ class Odd(float, enum.Enum):
 
 class Shade(enum.Enum):
     INFINITE = float("inf")
-
-
-class Ratio(float):
-    pass
 
 
 class Reading(pydantic.BaseModel):

@@ -19,7 +19,16 @@ from rookdb.conventions import default_collection_name
 from rookdb.serialization.encoding import json_equal
 from rookdb.serialization.entities import EntityCodec
 from rookdb.testing.recording import record_requests
-from rookdb.testing.suite.models import Address, Color, Company, Employee, Line, Order, Slotted
+from rookdb.testing.suite.models import (
+    Address,
+    Color,
+    Company,
+    Employee,
+    Line,
+    Order,
+    Ratio,
+    Slotted,
+)
 
 
 def _stored_json(store: DocumentStore, document_id: str) -> dict[str, Any]:
@@ -100,10 +109,6 @@ def test_supported_value_types() -> None:
         {"1": "one"},
         [1, 2],
     )
-
-
-class Ratio(float):
-    """A float subclass (numpy's float64 is one)."""
 
 
 def test_float_subclasses_are_written_as_their_number(store: DocumentStore) -> None:
