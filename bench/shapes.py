@@ -26,10 +26,10 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from bench.data import AddressData, EmployeeData, documents, ids
+from bench.data import AddressData, EmployeeData, documents
 from bench.floor import Floor
 from bench.places import Place
-from rookdb import DocumentStore
+from bench.rook import Rook
 
 
 class Status(enum.Enum):
@@ -85,34 +85,18 @@ def _timed(run: Callable[[], Any]) -> float:
 
 
 def rookdb_times(shape: str, docs: list[dict[str, Any]], repeat: int) -> tuple[float, float]:
-    """W1 and W4 of rookdb, best of ``repeat``."""
+    """W1 and W4 of rookdb (``bench.rook``'s workloads, on the shape's class), best of
+    ``repeat``."""
     cls, n = entity_class(shape), len(docs)
     w1 = w4 = float("inf")
     for _ in range(repeat):
-        place = Place.fresh("sqlite")
-        store = DocumentStore(urls=f"sqlite:///{place.directory}", database="shapes")
-        store.initialize()
+        rook = Rook(Place.fresh("sqlite"), kind="dataclass")
+        rook.cls = cls  # the class its loads ask for
         made = _entities(cls, shape, docs)
-
-        def store_all(made: list[Any] = made, store: DocumentStore = store) -> None:
-            with store.open_session() as session:
-                for document_id, entity in zip(ids(n), made, strict=True):
-                    session.store(entity, document_id)
-                session.save_changes()
-
-        def load_check_save(store: DocumentStore = store) -> None:
-            all_ids = ids(n)
-            with store.open_session() as session:
-                session.advanced.max_number_of_requests_per_session = 10**9
-                for start in range(0, n, 1000):
-                    session.load(all_ids[start : start + 1000], cls)
-                assert not session.advanced.has_changes
-                session.save_changes()
-
-        w1 = min(w1, _timed(store_all))
+        w1 = min(w1, _timed(functools.partial(rook.w1_store, made)))
         del made
-        w4 = min(w4, _timed(load_check_save))
-        store.close()
+        w4 = min(w4, _timed(functools.partial(rook.w4_nothing_changed, n)))
+        rook.close()
     return w1, w4
 
 
