@@ -22,11 +22,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from rookdb._types import JsonDict
+from rookdb.serialization import exact_numbers
 from rookdb.serialization.decoders import BatchDecoder, OneDecoder
 from rookdb.serialization.encoding import MAX_DEPTH, check_depth, loads
 from rookdb.serialization.entities import EntityCodec
+from rookdb.serialization.exact_numbers import Notes, may_lose_digits, reading
 from rookdb.serialization.json_models import BytesDecoder
-from rookdb.serialization.layouts import Extras
+from rookdb.serialization.layouts import Extras, holds_decimals
 from rookdb.storage.records import DocumentRecord
 from rookdb.tracking.identity_map import IdentityMap
 from rookdb.tracking.state import DocumentState
@@ -38,17 +40,22 @@ if TYPE_CHECKING:
 __all__ = ["Materializer", "parse"]
 
 
-def parse(data: bytes, document_id: str) -> tuple[JsonDict, JsonDict]:
+def parse(data: bytes, document_id: str, notes: Notes | None = None) -> tuple[JsonDict, JsonDict]:
     """A stored document's body and its ``@metadata`` (a dict, empty when it has none),
     parsed once: the depth limit checked first, rookdb's error for what orjson refuses.
     (``Materializer._decode_each`` holds these steps inline, for the common document: a
-    Python call per document is a few percent of a batch load.)"""
+    Python call per document is a few percent of a batch load.) With ``notes`` (the document
+    is read into a class holding ``Decimal`` fields), numbers a float does not give back as
+    written are noted there (``exact_numbers``)."""
     if data.count(b"{") + data.count(b"[") > MAX_DEPTH:  # check_depth's cheap test
         check_depth(data, document_id)
-    try:
-        body = orjson.loads(data)
-    except orjson.JSONDecodeError:
-        body = loads(data)  # raises rookdb's error
+    if notes is not None and may_lose_digits(data):
+        body = exact_numbers.parse(data, notes)
+    else:
+        try:
+            body = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            body = loads(data)  # raises rookdb's error
     metadata = body.pop("@metadata", None)
     return body, metadata if type(metadata) is dict else {}
 
@@ -80,15 +87,17 @@ class Materializer:
         self._decoders: dict[type, BatchDecoder] = {}
         # Of those, the pydantic models whose unknown fields the bytes tell (``json_models``).
         self._from_bytes: dict[type, BytesDecoder | None] = {}
-        # Of those, the one-document decoder (``materialize_one``) and the bytes decoder.
-        self._ones: dict[type, tuple[OneDecoder, BytesDecoder | None]] = {}
+        # Of those, the one-document decoder (``materialize_one``), the bytes decoder, and
+        # whether the class holds ``Decimal`` fields (``exact_numbers``).
+        self._ones: dict[type, tuple[OneDecoder, BytesDecoder | None, bool]] = {}
 
     def _decoder(self, cls: type) -> BatchDecoder:
         if cls is not dict:
             self._store.type_info(cls)  # registers it
         many = self._decoders[cls] = self._codec.batch_decoder(cls)
         from_bytes = self._from_bytes[cls] = None if cls is dict else self._codec.bytes_decoder(cls)
-        self._ones[cls] = (self._codec.one_decoder(cls), from_bytes)
+        exact = cls is not dict and holds_decimals(cls)
+        self._ones[cls] = (self._codec.one_decoder(cls), from_bytes, exact)
         return many
 
     def decode(
@@ -117,18 +126,22 @@ class Materializer:
             if many is None:
                 many = self._decoder(object_type)
             from_bytes = self._from_bytes[object_type]
+            exact = self._ones[object_type][2]
             if from_bytes is not None:
-                entities, metadatas, extras = self._decode_bytes(from_bytes, many, records, share)
+                entities, metadatas, extras = self._decode_bytes(
+                    from_bytes, many, exact, records, share
+                )
                 if not share:  # a dict of its own each (``BytesDecoder.read`` shares them)
                     metadatas = [dict(metadata) for metadata in metadatas]
                 return entities, metadatas, extras
-            return self._decode_each(records, many, share)
-        return self._decode_each(records, None, share)
+            return self._decode_each(records, many, exact, share)
+        return self._decode_each(records, None, False, share)
 
     def _decode_bytes(
         self,
         from_bytes: BytesDecoder,
         many: BatchDecoder,
+        exact: bool,
         records: Sequence[DocumentRecord],
         share: bool,
     ) -> tuple[list[Any], list[JsonDict], dict[int, Extras]]:
@@ -137,7 +150,9 @@ class Materializer:
         entities, metadatas, misses = from_bytes.decode(records)
         if not misses:
             return entities, metadatas, {}
-        got, got_metadatas, held = self._decode_each([records[at] for at in misses], many, share)
+        got, got_metadatas, held = self._decode_each(
+            [records[at] for at in misses], many, exact, share
+        )
         extras = {}
         for place, at in enumerate(misses):
             entities[at] = got[place]
@@ -147,19 +162,26 @@ class Materializer:
         return entities, metadatas, extras
 
     def _decode_each(
-        self, records: Sequence[DocumentRecord], many: BatchDecoder | None, share: bool
+        self,
+        records: Sequence[DocumentRecord],
+        many: BatchDecoder | None,
+        exact: bool,
+        share: bool,
     ) -> tuple[list[Any], list[JsonDict], dict[int, Extras]]:
         """``decode`` from each document decoded into a dict: into entities of one class by
-        its batch decoder ``many``, or, when None, each of the class its metadata names.
-        When ``share``, a document whose metadata equals the one before takes that dict."""
+        its batch decoder ``many`` (``exact``: of a class holding ``Decimal`` fields), or,
+        when None, each of the class its metadata names. When ``share``, a document whose
+        metadata equals the one before takes that dict."""
         bodies: list[JsonDict] = []
         metadatas: list[JsonDict] = []
         ids: list[str] = []
         last = self._last_metadata
+        notes: Notes | None = {} if exact else None
         for record in records:
             data = record.data
-            if data.count(b"{") + data.count(b"[") > MAX_DEPTH:  # ``parse``, inline
-                body, metadata = parse(data, record.id)
+            # ``parse``, inline but for a deep document or one of its numbers to note.
+            if data.count(b"{") + data.count(b"[") > MAX_DEPTH or (exact and may_lose_digits(data)):
+                body, metadata = parse(data, record.id, notes)
             else:
                 try:
                     body = orjson.loads(data)
@@ -177,7 +199,7 @@ class Materializer:
             metadatas.append(metadata)
             ids.append(record.id)
         if many is not None:
-            entities, extras = many(bodies, ids)
+            entities, extras = reading(notes, many, bodies, ids)
             return entities, metadatas, extras
         # Each document's own class: decoded in runs of documents of one class.
         lookup = self._types.lookup
@@ -189,7 +211,14 @@ class Materializer:
             cls, end = classes[start], start + 1
             while end < count and classes[end] is cls:
                 end += 1
-            got, held = self._codec.batch_decoder(cls)(bodies[start:end], ids[start:end])
+            notes = None
+            if cls is not None and cls is not dict and holds_decimals(cls):  # read again, noted
+                notes = {}
+                for at in range(start, end):
+                    if may_lose_digits(records[at].data):
+                        bodies[at] = parse(records[at].data, ids[at], notes)[0]
+            decode = self._codec.batch_decoder(cls)
+            got, held = reading(notes, decode, bodies[start:end], ids[start:end])
             entities.extend(got)
             for at, found in held.items():
                 extras[start + at] = found
@@ -208,7 +237,7 @@ class Materializer:
             self._decoder(object_type)
             ones = self._ones[object_type]
         if ones is None:  # no class: the one its metadata names (``_decode_each``)
-            (entity,), (metadata,), held = self._decode_each((record,), None, True)
+            (entity,), (metadata,), held = self._decode_each((record,), None, False, True)
             extras = held.get(0)
         elif ones[1] is not None and (found := ones[1].read(record.data, record.id)):
             entity, metadata = found
@@ -216,8 +245,11 @@ class Materializer:
         else:
             # ``parse`` called, not inlined as in the batch loop: one call of a load(id)'s
             # ~80,000 instructions is not worth a third copy of its rule.
-            body, metadata = parse(record.data, record.id)
-            entity, extras = ones[0](body, record.id)
+            notes: Notes | None = {} if ones[2] else None
+            body, metadata = parse(record.data, record.id, notes)
+            entity, extras = (
+                reading(notes, ones[0], body, record.id) if notes else ones[0](body, record.id)
+            )
         if not track:
             return entity
         last = self._last_metadata

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextvars
 import dataclasses
+import decimal
 import enum
 import operator
 import types
@@ -25,7 +26,7 @@ from collections.abc import Callable
 from typing import Any, cast
 
 from rookdb._types import JsonDict
-from rookdb.serialization import models, scalars
+from rookdb.serialization import exact_numbers, models, scalars
 
 __all__ = [
     "LAYOUTS",
@@ -35,6 +36,7 @@ __all__ = [
     "Layout",
     "adopt",
     "build",
+    "holds_decimals",
     "layout_of",
     "live_dict",
     "nested_extras",
@@ -87,6 +89,7 @@ class Layout:
         "fields",
         "frozen",
         "has_dict",
+        "hints",
         "kind",
         "live_order",
         "new",
@@ -115,6 +118,7 @@ class Layout:
         if self.kind in (Kind.PLAIN, Kind.SLOTS):
             # Most plain classes type their __init__'s parameters, not their body.
             hints = {**models.init_hints(cls), **hints}
+        self.hints: dict[str, Any] = hints
         if self.kind is Kind.DATACLASS:
             self.declared: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(cls))
         elif self.kind is Kind.PYDANTIC:
@@ -330,6 +334,8 @@ def _converter_for(hint: Any, in_model: bool = False) -> Callable[[Any], Any] | 
         return _dict_converter(args)
     if not isinstance(hint, type) or hint is typing.Any:  # a class since Python 3.11
         return None
+    if hint is decimal.Decimal:  # from the text it was written as, when it is not a float's
+        return _keep_on_mismatch(exact_numbers.read_decimal)
     decode = scalars.decoder_for(hint)
     if decode is not None:
         return _keep_on_mismatch(decode)
@@ -337,12 +343,10 @@ def _converter_for(hint: Any, in_model: bool = False) -> Callable[[Any], Any] | 
         return _keep_on_mismatch(lambda v: uuid.UUID(v) if isinstance(v, str) else v)
     if issubclass(hint, enum.Enum):
         return _keep_on_mismatch(hint)
-    if hint in (str, int, float, bool, object, list, dict, type(None)) or issubclass(
-        hint, (str, int, float, bytes)
-    ):
-        return None
     if hint in (set, frozenset, tuple):
         return _keep_on_mismatch(lambda v: hint(v) if isinstance(v, list) else v)
+    if not _is_object_class(hint):
+        return None
     cls = hint
 
     def to_object(v: Any) -> Any:
@@ -371,6 +375,56 @@ def _converter_for(hint: Any, in_model: bool = False) -> Callable[[Any], Any] | 
 
     _OBJECT_CONVERTERS[to_object] = cls
     return to_object
+
+
+def _is_object_class(hint: type) -> bool:
+    """Whether a field typed ``hint`` holds an object rookdb builds from a JSON object (a
+    dataclass, a model, a plain class), not a value read as it is or by a decoder."""
+    return not (
+        hint in (str, int, float, bool, object, list, dict, type(None), set, frozenset, tuple)
+        or issubclass(hint, (str, int, float, bytes, enum.Enum))
+        or hint is uuid.UUID
+        or scalars.decoder_for(hint) is not None
+    )
+
+
+def _named_classes(hint: Any) -> list[type]:
+    """The classes ``hint`` names: itself, or those of its arguments (a Union's, a container's,
+    an ``Annotated``'s type), at any depth."""
+    args = typing.get_args(hint)
+    if args:
+        return [named for arg in args for named in _named_classes(arg)]
+    return [hint] if isinstance(hint, type) else []
+
+
+def holds_decimals(cls: type) -> bool:
+    """Whether a document of ``cls`` may hold a field typed ``Decimal``: one of its own, or of
+    an object one of its fields holds, at any depth (``exact_numbers``: such documents are read
+    from the text where a float would change a decimal's digits). Worked out once per class."""
+    found = _HOLDS_DECIMALS.get(cls)
+    if found is None:
+        found = _HOLDS_DECIMALS[cls] = _holds_decimals(cls)
+    return found
+
+
+_HOLDS_DECIMALS: dict[type, bool] = {}
+
+
+def _holds_decimals(cls: type) -> bool:
+    seen: set[type] = set()
+    todo = [cls]
+    while todo:
+        klass = todo.pop()
+        if klass in seen:
+            continue
+        seen.add(klass)
+        for hint in (LAYOUTS.get(klass) or layout_of(klass)).hints.values():
+            for named in _named_classes(hint):
+                if named is decimal.Decimal:
+                    return True
+                if _is_object_class(named):
+                    todo.append(named)
+    return False
 
 
 #: The converters ``_converter_for`` made for a field holding an object of a class, and that

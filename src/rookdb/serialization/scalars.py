@@ -189,8 +189,9 @@ def decode_timedelta(value: Any) -> Any:
 
 
 def decode_decimal(value: Any) -> Any:
-    """A ``Decimal`` from a JSON number (a float gives the decimal it was written from: its
-    shortest repr) or from a string (the older form)."""
+    """A ``Decimal`` from a JSON number or from a string (the older form). A float gives its
+    shortest repr's digits: ``9.5`` for a ``9.50`` read as a float, so a field typed ``Decimal``
+    is read from the number's text where the two differ (``exact_numbers``)."""
     if type(value) is float:
         return decimal.Decimal(repr(value))
     if type(value) is int or isinstance(value, str):

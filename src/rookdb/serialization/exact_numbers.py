@@ -1,0 +1,165 @@
+"""``Decimal`` fields read with the digits they were written with (SPEC D2).
+
+A decimal is stored as a JSON number holding its own digits (``Decimal("9.50")`` as ``9.50``,
+``scalars.encode_decimal``), and a JSON number is read as a 64-bit float (by orjson, SQLite,
+pydantic alike), which keeps the value but not how it was written: ``9.50`` reads as ``9.5``,
+``1E+3`` as ``1000.0``. A field a class types as ``Decimal`` is read from the text instead:
+
+* **Which documents.** Those of a class holding a ``Decimal`` field at any depth
+  (``layouts.holds_decimals``, once per class) whose bytes may hold a number a float does not
+  give back as written (``may_lose_digits``: a fraction ending in ``0`` after another digit,
+  an exponent, or sixteen digits, a point among them or not; text in strings may match too,
+  which only costs the second parse). Others are read by orjson alone, as every document was.
+* **How.** ``parse`` reads the document again with the standard library's reader, which hands
+  each number's text to rookdb: the tree is the one orjson gives (the same floats, and integers
+  within 64 bits; larger ones as floats, as orjson makes them), and each float that does not
+  give back its text's decimal is noted, by the float object itself, with that decimal.
+* **Where it lands.** The ``Decimal`` fields' converter (``read_decimal``) takes the noted
+  decimal in place of the float, while ``reading`` holds the notes. A float field, an untyped
+  one, a field the class does not declare: each holds the float it always did, since only the
+  converter of a field typed ``Decimal`` asks. Floats are noted by identity, not by value, so
+  two fields of equal value written differently (``9.5`` and ``9.50``) each get their own.
+
+Read back as written, a loaded entity gives the bytes it was loaded from at its first change
+check (SPEC S5's cheap path), where a ``9.5`` for ``9.50`` cost a decode of both and a
+comparison. (One form is not kept: ``Decimal("-0")``, written ``-0``, reads as the integer 0.)
+"""
+
+from __future__ import annotations
+
+import contextvars
+import decimal
+import json
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import orjson
+
+from rookdb.serialization import scalars
+from rookdb.serialization.encoding import INT64_MIN, MAX_DEPTH, loads, nesting_depth
+
+__all__ = [
+    "Notes",
+    "keep_digits",
+    "loads_keeping_digits",
+    "may_lose_digits",
+    "parse",
+    "read_decimal",
+    "reading",
+]
+
+#: The floats of a parse whose text they do not give back: ``id(value) -> (value, decimal)``.
+#: The float is kept with its id, so the id cannot be another object's while the notes live.
+Notes = dict[int, tuple[float, decimal.Decimal]]
+
+_UINT64_MAX = 2**64 - 1  # orjson reads integers up to here as int, beyond as float
+
+# A fraction ending in 0 after another digit (``9.50``, ``0.00``; ``1.0`` is a float's own
+# form). The other two signs are found in the text with digits and the point folded to ``0``
+# and ``E`` to ``e``: an exponent (``0e``: ``1E+3``), and sixteen digits, the point among them
+# or not (``0`` * 16: more than a float keeps). One regex for all three is ten times slower:
+# it tries its alternatives at each byte, where ``bytes.translate`` and ``in`` are C loops.
+_TRAILING_ZERO = re.compile(rb"\.[0-9]*[0-9]0(?![0-9])")
+_FOLD = bytes.maketrans(b"0123456789.E", b"00000000000e")
+_SIXTEEN = b"0" * 16
+
+# The levels a request wraps documents in: a batch's object, its list, a command's object.
+_WRAPPING = 3
+
+_notes: contextvars.ContextVar[Notes | None] = contextvars.ContextVar("exact_numbers", default=None)
+
+_Result = TypeVar("_Result")
+
+
+def may_lose_digits(data: bytes) -> bool:
+    """Whether ``data`` may hold a number a float does not give back as written."""
+    if _TRAILING_ZERO.search(data) is not None:
+        return True
+    folded = data.translate(_FOLD)
+    return b"0e" in folded or _SIXTEEN in folded
+
+
+def parse(data: bytes, notes: Notes) -> Any:
+    """``data`` (a stored document) decoded as orjson decodes it, its floats that lose their
+    text's digits noted in ``notes``. Invalid JSON raises rookdb's error, as ``encoding.loads``
+    does."""
+    loads(data)  # what orjson refuses is refused (NaN, lone surrogates, ...)
+
+    def note(text: str, value: float) -> float:
+        notes[id(value)] = (value, decimal.Decimal(text))
+        return value
+
+    return _read(data, note)
+
+
+def keep_digits(data: bytes, decoded: Any) -> Any:
+    """For JSON from outside that is to be stored (documents a client writes to the server):
+    ``decoded``, what orjson read of ``data``, but when ``data`` holds numbers a float does not
+    give back as written, read again with each of them an ``orjson.Fragment`` of its text, so
+    that writing the tree writes them as they came (``9.50``, not ``9.5``). A text nesting
+    deeper than a document may is left as orjson read it (such a document is refused)."""
+    if not may_lose_digits(data) or nesting_depth(data) > MAX_DEPTH + _WRAPPING:
+        return decoded
+    return _read(data, _as_written)
+
+
+def _as_written(text: str, value: float) -> Any:
+    # An integer past 64 bits stays the float orjson reads: rookdb never stores one (SPEC D2).
+    return value if text.lstrip("-").isdigit() else orjson.Fragment(text)
+
+
+def loads_keeping_digits(data: bytes) -> Any:
+    """``encoding.loads`` of a stored document to be written back with its metadata changed:
+    numbers a float does not give back as written are ``orjson.Fragment`` s of their text
+    (``keep_digits``), written back as they were."""
+    return keep_digits(data, loads(data))
+
+
+def _read(data: bytes, lossy: Callable[[str, float], Any]) -> Any:
+    """``data`` (valid JSON) decoded by the standard library's reader into the tree orjson
+    gives, but for each float that does not give back its text's decimal: ``lossy(text,
+    float)`` in its place."""
+
+    def fraction(text: str) -> Any:
+        value = float(text)
+        if text == repr(value) or _same_digits(text, value):
+            return value
+        return lossy(text, value)
+
+    def integer(text: str) -> Any:
+        value = int(text)
+        if INT64_MIN <= value <= _UINT64_MAX:
+            return value
+        return lossy(text, float(value))  # a float, as orjson reads it
+
+    return json.loads(data, parse_float=fraction, parse_int=integer)
+
+
+def _same_digits(text: str, value: float) -> bool:
+    # ``1e16`` and ``1e+16``, ``2.5e-3`` and ``0.0025``: the same digits and exponent.
+    return decimal.Decimal(text).as_tuple() == decimal.Decimal(repr(value)).as_tuple()
+
+
+def read_decimal(value: Any) -> Any:
+    """The ``Decimal`` a field typed ``Decimal`` holds: the noted decimal of a float read by
+    ``parse`` while ``reading`` its notes, else ``scalars.decode_decimal``'s."""
+    if type(value) is float:
+        notes = _notes.get()
+        if notes is not None:
+            noted = notes.get(id(value))
+            if noted is not None and noted[0] is value:
+                return noted[1]
+    return scalars.decode_decimal(value)
+
+
+def reading(notes: Notes | None, decode: Callable[..., _Result], *args: Any) -> _Result:
+    """``decode(*args)`` with ``notes`` (from ``parse``) given to ``read_decimal``; just the call
+    when there are none."""
+    if not notes:
+        return decode(*args)
+    token = _notes.set(notes)
+    try:
+        return decode(*args)
+    finally:
+        _notes.reset(token)

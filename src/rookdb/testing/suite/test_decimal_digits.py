@@ -1,0 +1,250 @@
+"""A ``Decimal`` field loads with the digits it was stored with (SPEC D2).
+
+A decimal is stored as a JSON number holding its own digits (``Decimal("9.50")`` as ``9.50``,
+``Decimal("1E+3")`` as ``1E+3``). A JSON number is read as a float, which keeps the value but
+not how it was written: ``9.50`` reads as ``9.5``. A field the class types as ``Decimal`` is
+read from the stored text instead, at any depth (nested objects, lists, dicts, Optional), by
+every way a session reads documents; every other field reads numbers as it always has.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import pydantic
+import pytest
+
+from rookdb import DocumentStore
+from rookdb.testing.recording import record_requests
+
+# Written as they are: trailing zeros, exponents, a negative, integers.
+DIGITS = ["9.50", "100.00", "1E+3", "0.00", "-12.340", "1.5E-7", "2.5E+2", "20", "7.0"]
+
+
+@dataclasses.dataclass
+class Line:
+    amount: Decimal
+    weight: float = 0.0  # a float field: read as a float, whatever its text
+
+
+@dataclasses.dataclass
+class Ledger:
+    total: Decimal
+    fee: Decimal | None
+    lines: list[Line]
+    rates: list[Decimal]
+    by_month: dict[str, Decimal]
+    ratio: float
+    loose: dict[str, Any]  # untyped: a number in it is read as JSON reads it
+    Id: str | None = None
+
+
+@dataclasses.dataclass
+class Basket:  # Decimals only in the objects it holds
+    owner: str
+    lines: list[Line]
+
+
+class Price:  # a plain class, typed by its __init__
+    def __init__(self, amount: Decimal, currency: str) -> None:
+        self.amount = amount
+        self.currency = currency
+
+
+class PricedModel(pydantic.BaseModel):
+    amount: Decimal
+    history: list[Decimal] = []
+
+
+def _ledger(at: int) -> Ledger:
+    text = DIGITS[at % len(DIGITS)]
+    return Ledger(
+        total=Decimal(text),
+        fee=Decimal("0.50"),
+        lines=[Line(Decimal("3.10")), Line(Decimal(text), 2.5)],
+        rates=[Decimal("1.000"), Decimal(text)],
+        by_month={"jan": Decimal("10.10"), "feb": Decimal(text)},
+        ratio=0.25,
+        loose={"kept": Decimal("2.50")},
+    )
+
+
+def _digits(ledger: Ledger) -> list[str]:
+    return [
+        str(value)
+        for value in (
+            ledger.total,
+            ledger.fee,
+            *(line.amount for line in ledger.lines),
+            *ledger.rates,
+            *ledger.by_month.values(),
+        )
+    ]
+
+
+@pytest.fixture
+def ledgers(store: DocumentStore) -> DocumentStore:
+    with store.open_session() as session:
+        for at in range(len(DIGITS)):
+            session.store(_ledger(at), f"ledgers/{at}")
+        session.save_changes()
+    return store
+
+
+def _load_one(session: Any) -> list[Ledger]:
+    return [session.load(f"ledgers/{at}", Ledger) for at in range(len(DIGITS))]
+
+
+def _load_many(session: Any) -> list[Ledger]:
+    found = session.load([f"ledgers/{at}" for at in range(len(DIGITS))], Ledger)
+    return [found[f"ledgers/{at}"] for at in range(len(DIGITS))]
+
+
+def _by_metadata(session: Any) -> list[Ledger]:
+    # No class asked for: the one the document's metadata names.
+    found = session.load([f"ledgers/{at}" for at in range(len(DIGITS))])
+    return [found[f"ledgers/{at}"] for at in range(len(DIGITS))]
+
+
+def _query(session: Any) -> list[Ledger]:
+    found = {ledger.Id: ledger for ledger in session.query(object_type=Ledger)}
+    return [found[f"ledgers/{at}"] for at in range(len(DIGITS))]
+
+
+def _lazily(session: Any) -> list[Ledger]:
+    lazy = session.advanced.lazily.load([f"ledgers/{at}" for at in range(len(DIGITS))], Ledger)
+    found = lazy.value
+    return [found[f"ledgers/{at}"] for at in range(len(DIGITS))]
+
+
+READS: dict[str, Callable[[Any], list[Ledger]]] = {
+    "load": _load_one,
+    "load many": _load_many,
+    "load by metadata": _by_metadata,
+    "query": _query,
+    "lazily": _lazily,
+}
+
+
+@pytest.mark.parametrize("read", READS.values(), ids=list(READS))
+def test_decimal_fields_load_with_their_digits(
+    ledgers: DocumentStore, read: Callable[[Any], list[Ledger]]
+) -> None:
+    calls = record_requests(ledgers)
+    with ledgers.open_session() as session:
+        loaded = read(session)
+        for at, ledger in enumerate(loaded):
+            assert isinstance(ledger, Ledger)
+            assert _digits(ledger) == _digits(_ledger(at))
+            assert all(type(line.amount) is Decimal for line in ledger.lines)
+        # Read back as written, so the stored JSON is what the entity gives: nothing changed.
+        assert not session.advanced.has_changes
+        assert session.advanced.what_changed() == {}
+        reads = len(calls)
+        session.save_changes()
+        assert len(calls) == reads  # nothing written
+
+
+def test_streamed_and_refreshed_decimals_keep_their_digits(ledgers: DocumentStore) -> None:
+    with ledgers.open_session() as session:
+        query = session.query(object_type=Ledger)
+        streamed = {r.key: r.document for r in session.advanced.stream(query)}
+        for at in range(len(DIGITS)):
+            assert _digits(streamed[f"ledgers/{at}"]) == _digits(_ledger(at))
+        ledger = session.load("ledgers/0", Ledger)
+        ledger.total = Decimal("1")
+        session.advanced.refresh(ledger)
+        assert str(ledger.total) == DIGITS[0]
+
+
+def test_other_fields_read_numbers_as_json_does(store: DocumentStore) -> None:
+    # The same text in a field not typed Decimal: a float field holds a float, an untyped
+    # one the float JSON reads, as before.
+    with store.open_session() as session:
+        session.store(_ledger(0), "ledgers/a")
+        session.store(
+            {
+                "total": Decimal("1.10"),
+                "fee": None,
+                "lines": [{"amount": Decimal("2.20"), "weight": Decimal("4.50")}],
+                "rates": [],
+                "by_month": {},
+                "ratio": Decimal("0.50"),
+                "loose": {"kept": Decimal("2.50"), "deep": [Decimal("1E+2")]},
+                "extra": Decimal("3.30"),  # a field Ledger does not declare
+            },
+            "ledgers/b",
+        )
+        session.save_changes()
+    with store.open_session() as session:
+        a = session.load("ledgers/a", Ledger)
+        assert a.loose == {"kept": 2.5} and type(a.loose["kept"]) is float
+        b = session.load("ledgers/b", Ledger)
+        assert str(b.total) == "1.10" and str(b.lines[0].amount) == "2.20"
+        assert b.fee is None
+        assert type(b.ratio) is float and b.ratio == 0.5
+        assert type(b.lines[0].weight) is float and b.lines[0].weight == 4.5
+        assert b.loose == {"kept": 2.5, "deep": [100.0]}
+        assert type(b.loose["deep"][0]) is float
+        # The field Ledger does not declare is kept, and written back as it was read.
+        b.total = Decimal("1.20")
+        session.save_changes()
+    with store.open_session() as session:
+        raw = session.load("ledgers/b", dict)
+        assert raw["extra"] == 3.3 and raw["total"] == 1.2
+
+
+def test_plain_classes_and_models_read_decimals_with_their_digits(store: DocumentStore) -> None:
+    with store.open_session() as session:
+        session.store(Price(Decimal("19.90"), "EUR"), "prices/1")
+        session.store(PricedModel(amount=Decimal("5.00"), history=[Decimal("4.50")]), "models/1")
+        session.save_changes()
+    with store.open_session() as session:
+        price = session.load("prices/1", Price)
+        model = session.load("models/1", PricedModel)
+        assert str(price.amount) == "19.90" and price.currency == "EUR"
+        assert str(model.amount) == "5.00" and [str(d) for d in model.history] == ["4.50"]
+        assert not session.advanced.has_changes
+
+
+def test_a_document_without_such_numbers_reads_as_before(store: DocumentStore) -> None:
+    # Decimals a float gives back as written, and text that only looks like a number.
+    with store.open_session() as session:
+        session.store(Price(Decimal("19.9"), "1.50 E+3"), "prices/1")
+        session.save_changes()
+    with store.open_session() as session:
+        price = session.load("prices/1", Price)
+        assert str(price.amount) == "19.9" and price.currency == "1.50 E+3"
+        assert not session.advanced.has_changes
+
+
+def test_decimals_of_nested_objects_only_keep_their_digits(store: DocumentStore) -> None:
+    with store.open_session() as session:
+        session.store(Basket("ann", [Line(Decimal("4.50")), Line(Decimal("1E+2"))]), "baskets/1")
+        session.save_changes()
+    with store.open_session() as session:
+        basket = session.load("baskets/1", Basket)
+        assert [str(line.amount) for line in basket.lines] == ["4.50", "1E+2"]
+        assert not session.advanced.has_changes
+
+
+def test_bulk_inserted_decimals_keep_their_digits(store: DocumentStore) -> None:
+    with store.bulk_insert() as bulk:
+        for at in range(len(DIGITS)):
+            bulk.store(_ledger(at), id=f"ledgers/{at}")
+    with store.open_session() as session:
+        for at, ledger in enumerate(_load_one(session)):
+            assert _digits(ledger) == _digits(_ledger(at))
+
+
+def test_decimals_saved_with_an_attachment_keep_their_digits(store: DocumentStore) -> None:
+    # One save with both: over HTTP, a batch with the attachment's stream (multipart).
+    with store.open_session() as session:
+        session.store(_ledger(0), "ledgers/0")
+        session.advanced.attachments.store("ledgers/0", "receipt.txt", b"paid")
+        session.save_changes()
+    with store.open_session() as session:
+        assert _digits(session.load("ledgers/0", Ledger)) == _digits(_ledger(0))

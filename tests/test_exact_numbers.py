@@ -1,0 +1,248 @@
+"""``exact_numbers``: the stored text of a number, for ``Decimal`` fields and for documents
+written back, held to the rule by properties (the suite's ``test_decimal_digits`` runs the
+session's reads and the server's writes on every backend)."""
+
+from __future__ import annotations
+
+import dataclasses
+import decimal
+import json
+from decimal import Decimal
+from typing import Annotated, Any, Optional
+
+import orjson
+import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from rookdb import DocumentStore
+from rookdb.errors import SerializationError
+from rookdb.serialization import exact_numbers
+from rookdb.serialization.layouts import holds_decimals
+
+# Number texts as writers write them: a float's shortest form, a decimal's own digits
+# (trailing zeros, exponents), integers in and past 64 bits.
+_decimals = st.decimals(allow_nan=False, allow_infinity=False).filter(
+    lambda d: -300 < d.adjusted() < 300
+)
+NUMBER_TEXTS = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.floats(allow_nan=False, allow_infinity=False).map(lambda f: orjson.dumps(f).decode()),
+    _decimals.map(str),
+    _decimals.map(lambda d: str(d) if "E" in str(d) or "." in str(d) else str(d) + ".0"),
+    st.integers(min_value=-(2**70), max_value=2**70).map(str),
+    st.sampled_from(["9.50", "1E+3", "0.00", "-0.0", "1e16", "2.5e-3", "100.10", "7"]),
+)
+TEXTS = st.recursive(
+    NUMBER_TEXTS | st.sampled_from(['"1.50 E+3"', "null", "true"]),
+    lambda inner: (
+        st.lists(inner, max_size=4).map(lambda xs: "[" + ",".join(xs) + "]")
+        | st.lists(inner, max_size=4).map(
+            lambda xs: "{" + ",".join(f'"k{i}":{x}' for i, x in enumerate(xs)) + "}"
+        )
+    ),
+    max_leaves=12,
+)
+
+
+def _kinds(value: Any) -> Any:
+    """``value`` with every leaf paired with its type: trees equal with the same types."""
+    if type(value) is dict:
+        return {k: _kinds(v) for k, v in value.items()}
+    if type(value) is list:
+        return [_kinds(v) for v in value]
+    return (type(value), value)
+
+
+def _numbers(value: Any) -> list[Any]:
+    if type(value) is dict:
+        return [n for v in value.values() for n in _numbers(v)]
+    if type(value) is list:
+        return [n for v in value for n in _numbers(v)]
+    return [value] if type(value) in (int, float, Decimal) else []
+
+
+def _written(text: str) -> list[Decimal]:
+    """The decimals ``text``'s numbers were written as."""
+    tree = json.loads(text, parse_float=Decimal, parse_int=Decimal)
+    return _numbers(tree)
+
+
+@given(TEXTS)
+def test_parse_gives_orjsons_tree_and_notes_the_floats_that_lose_digits(text: str) -> None:
+    data = text.encode()
+    notes: exact_numbers.Notes = {}
+    tree = exact_numbers.parse(data, notes)
+    assert _kinds(tree) == _kinds(orjson.loads(data))
+    for value, written in zip(_numbers(tree), _written(text), strict=True):
+        noted = notes.get(id(value))
+        if type(value) is float and written.as_tuple() != Decimal(repr(value)).as_tuple():
+            assert noted is not None and noted[0] is value
+            assert noted[1].as_tuple() == written.as_tuple()
+            # Without the notes being read: the float's own digits, as any float's.
+            assert str(exact_numbers.read_decimal(value)) == str(Decimal(repr(value)))
+            assert exact_numbers.reading(notes, exact_numbers.read_decimal, value) is noted[1]
+        else:
+            assert noted is None
+
+
+def _tokens(text: str) -> list[tuple[str, str]]:
+    """Each number of ``text``, in order: ``("int" | "float", its text)``."""
+    out: list[tuple[str, str]] = []
+    json.loads(
+        text,
+        parse_float=lambda t: out.append(("float", t)),
+        parse_int=lambda t: out.append(("int", t)),
+    )
+    return out
+
+
+@given(TEXTS)
+def test_keep_digits_writes_every_number_back_as_written(text: str) -> None:
+    data = text.encode()
+    kept = exact_numbers.keep_digits(data, orjson.loads(data))
+    again = orjson.dumps(kept).decode()
+    for (kind, was), (kind_now, now) in zip(_tokens(text), _tokens(again), strict=True):
+        if kind == "int" and not -(2**63) <= int(was) < 2**64:
+            assert kind_now == "float"  # past 64 bits: the float orjson reads (SPEC D2)
+            continue
+        if was == "-0":
+            continue  # an integer: 0, as before
+        assert Decimal(now).as_tuple() == Decimal(was).as_tuple(), (was, now)
+
+
+# Any number as it may be written: digits, a point anywhere among them, an exponent or none.
+WRITTEN_NUMBERS = st.builds(
+    lambda sign, digits, point, exponent: (
+        sign
+        + (digits[:point] + "." + digits[point:] if 0 < point < len(digits) else digits)
+        + exponent
+    ),
+    st.sampled_from(["", "-"]),
+    st.from_regex(r"[1-9][0-9]{0,24}", fullmatch=True),
+    st.integers(min_value=0, max_value=25),
+    st.sampled_from(["", "e5", "E+3", "e-7"]),
+)
+
+
+@given(WRITTEN_NUMBERS, st.sampled_from(['{{"a":{}}}', "[1,{},2.5]", "{}"]))
+@example("1234567890.1234567", "{}")  # seventeen digits around a point: a float keeps them
+@example("12345678.123456789", "{}")  # ... and here does not
+def test_may_lose_digits_finds_every_number_a_float_does_not_give_back(
+    text: str, around: str
+) -> None:
+    written = Decimal(text)
+    value = float(text)
+    if written.as_tuple() != Decimal(repr(value)).as_tuple() and not text.lstrip("-").isdigit():
+        assert exact_numbers.may_lose_digits(around.format(text).encode())
+
+
+def test_equal_floats_written_differently_each_get_their_own_digits() -> None:
+    notes: exact_numbers.Notes = {}
+    tree = exact_numbers.parse(b'{"a": 9.50, "b": 9.5, "c": 9.500}', notes)
+    got = [exact_numbers.reading(notes, exact_numbers.read_decimal, tree[k]) for k in "abc"]
+    assert [str(d) for d in got] == ["9.50", "9.5", "9.500"]
+    # A float of the same value that is not the one read is decoded as any float is.
+    assert str(exact_numbers.reading(notes, exact_numbers.read_decimal, float("9.5"))) == "9.5"
+
+
+def test_invalid_json_is_rookdbs_error() -> None:
+    for bad in (b'{"a": 1.50', b'{"a": NaN, "b": 1.50}'):
+        with pytest.raises(SerializationError):
+            exact_numbers.parse(bad, {})
+
+
+def test_numbers_that_only_look_lossy_read_as_floats() -> None:
+    # Strings may hold what looks like such numbers: a second parse, the same tree.
+    notes: exact_numbers.Notes = {}
+    data = b'{"s": "1.50 E+3", "f": 1.5, "e": 1e16}'
+    assert exact_numbers.may_lose_digits(data)
+    assert exact_numbers.parse(data, notes) == {"s": "1.50 E+3", "f": 1.5, "e": 1e16}
+    assert notes == {}
+    assert not exact_numbers.may_lose_digits(b'{"a": 1.0, "b": 2.25, "c": "x"}')
+
+
+@dataclasses.dataclass
+class Leaf:
+    amount: Decimal
+
+
+@dataclasses.dataclass
+class Tree:  # refers to itself: the walk ends
+    children: list[Tree]
+    leaf: Leaf | None = None
+
+
+@dataclasses.dataclass
+class Bare:
+    children: list[Bare]
+    amount: float = 0.0
+
+
+class Money(Decimal):
+    pass
+
+
+@dataclasses.dataclass
+class Subclassed:
+    amount: Money  # a subclass is kept as JSON reads it (no decoder)
+
+
+@pytest.mark.parametrize(
+    "hint, holds",
+    [
+        (Decimal, True),
+        (Optional[Decimal], True),  # noqa: UP045 (the typing form, as users write it)
+        (Decimal | None, True),
+        (list[Decimal], True),
+        (dict[str, Decimal], True),
+        (tuple[int, Decimal], True),
+        (Annotated[Decimal, "money"], True),
+        (list[Leaf], True),
+        (dict[str, list[Leaf]], True),
+        (float, False),
+        (dict[str, Any], False),
+        (list[int], False),
+    ],
+)
+def test_holds_decimals_finds_decimal_fields_at_any_depth(hint: Any, holds: bool) -> None:
+    cls = dataclasses.make_dataclass("Holder", [("value", hint)])
+    assert holds_decimals(cls) is holds
+
+
+def test_holds_decimals_of_classes() -> None:
+    assert holds_decimals(Tree) and holds_decimals(Leaf)
+    assert not holds_decimals(Bare) and not holds_decimals(Subclassed)
+
+
+written_decimals = st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(
+    lambda d: len(d.as_tuple().digits) <= 15 and -300 < d.adjusted() < 300 and str(d) != "-0"
+)
+
+
+@settings(deadline=None, max_examples=50)  # a store each: its first collection name is slow
+@given(st.lists(written_decimals, min_size=1, max_size=5))
+def test_every_decimal_rookdb_writes_loads_with_its_digits(values: list[Decimal]) -> None:
+    # ``Decimal("-0")`` is the one form not kept: written ``-0``, it reads as the integer 0.
+    with DocumentStore() as store:
+        with store.open_session() as session:
+            session.store(Leaf(values[0]), "leaves/1")
+            session.store(Tree([], Leaf(values[-1])), "trees/1")
+            session.store({"amounts": values}, "loose/1")
+            session.save_changes()
+        with store.open_session() as session:
+            leaf = session.load("leaves/1", Leaf)
+            tree = session.load("trees/1", Tree)
+            assert leaf.amount.as_tuple() == values[0].as_tuple()
+            assert tree.leaf is not None and tree.leaf.amount.as_tuple() == values[-1].as_tuple()
+            assert not session.advanced.has_changes
+            loose = session.load("loose/1", dict)  # untyped: JSON's numbers, as before
+            assert loose["amounts"] == [json.loads(str(v)) for v in values]
+
+
+def test_decimal_context_does_not_change_what_is_read() -> None:
+    with decimal.localcontext(decimal.Context(prec=3)):
+        notes: exact_numbers.Notes = {}
+        tree = exact_numbers.parse(b'{"a": 123.4500}', notes)
+        got = exact_numbers.reading(notes, exact_numbers.read_decimal, tree["a"])
+    assert str(got) == "123.4500"
