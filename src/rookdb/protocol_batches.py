@@ -177,11 +177,16 @@ BatchEntry = (
 )
 
 
-def decode_batch(body: Any, streams: Callable[[], IO[bytes] | None] = _none) -> list[BatchEntry]:
+def decode_batch(
+    body: Any, streams: Callable[[], IO[bytes] | None] = _none, written: Any = None
+) -> list[BatchEntry]:
     """The commands of a ``bulk_docs`` body; anything malformed is a ``ConfigurationError``
-    (a 400), before anything is written."""
+    (a 400), before anything is written. ``written``: the same body read with its numbers
+    kept as written (``exact_numbers.keep_digits``), whose PUT documents are stored (``9.50``
+    as ``9.50``); the other commands' values are read from ``body``, as numbers."""
     if type(body) is not dict or type(body.get("Commands")) is not list:
         raise ConfigurationError('a batch is {"Commands": [...]}')
+    documents = body["Commands"] if written is None else written["Commands"]
     out: list[BatchEntry] = []
     for i, raw in enumerate(body["Commands"]):
         if type(raw) is not dict:
@@ -193,7 +198,7 @@ def decode_batch(body: Any, streams: Callable[[], IO[bytes] | None] = _none) -> 
         document_id = validate_id(_text(raw.get("Id", ""), f"command {i}: Id"))
         expected = _optional_text(raw.get("ChangeVector"), f"command {i}: ChangeVector")
         if kind == "PUT":
-            document = raw.get("Document")
+            document = documents[i].get("Document")
             if type(document) is not dict:
                 raise ConfigurationError(f"command {i}: Document must be a JSON object")
             metadata = document.get("@metadata")

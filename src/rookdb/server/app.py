@@ -71,6 +71,7 @@ from rookdb.server.limits import (
     BodyTimeout,
     BodyTooLarge,
     Limits,
+    parse_document,
     parse_json,
     read_body,
 )
@@ -241,7 +242,8 @@ class _Server:
         """``PUT`` / ``DELETE /docs?id=`` (``rookdb.server.documents``), ``PATCH``."""
         storage = self.storage(request, write=True)
         if request.method == "PUT":
-            return await documents.put(storage, request, await self.body(request))
+            body = parse_document(await read_body(request, self.limits))
+            return await documents.put(storage, request, body)
         if request.method == "PATCH":  # PatchOperation (rookdb.server.patches)
             return await patches.patch_document(storage, request, await self.body(request))
         return await documents.delete(storage, request)

@@ -28,9 +28,10 @@ from starlette.responses import Response, StreamingResponse
 from rookdb import attachment_protocol, protocol, protocol_batches
 from rookdb.errors import ConfigurationError
 from rookdb.ids import validate_id
+from rookdb.serialization.exact_numbers import keep_digits
 from rookdb.server.answers import error_response, json_response
 from rookdb.server.batches import apply_batch
-from rookdb.server.limits import parse_json
+from rookdb.server.limits import parse_json, read_body
 from rookdb.server.multipart import Part, boundary_of, read_parts, spool_body
 from rookdb.storage.commands import AttachmentDeleteCommand, AttachmentPutCommand
 from rookdb.storage.records import AttachmentReply
@@ -126,16 +127,20 @@ async def bulk_docs(server: _Server, request: Request) -> Response:
     with contextlib.ExitStack() as stack:
         streams: Iterator[Part] = iter(())
         if boundary is None:
-            body = await server.body(request)
+            data = await read_body(request, server.limits)
         else:
             parts = await read_parts(request, server.limits, boundary)
             for part in parts:
                 stack.callback(part.file.close)
             if not parts:
                 raise ConfigurationError("a multipart batch has its commands as its first part")
-            body = parse_json(parts[0].file.read())
+            data = parts[0].file.read()
             streams = iter(parts[1:])
-        batch = protocol_batches.decode_batch(body, lambda: next((p.file for p in streams), None))
+        body = parse_json(data)
+        written = keep_digits(data, body)  # its documents' numbers as written
+        batch = protocol_batches.decode_batch(
+            body, lambda: next((p.file for p in streams), None), written
+        )
         if next(streams, None) is not None:
             raise ConfigurationError("a multipart batch has more streams than AttachmentPUTs")
         applied = await run_in_threadpool(apply_batch, storage, batch)

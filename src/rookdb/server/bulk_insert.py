@@ -41,6 +41,7 @@ from starlette.responses import Response
 
 from rookdb import protocol, protocol_batches
 from rookdb.errors import ConfigurationError, InvalidOperationError, RookError
+from rookdb.serialization.exact_numbers import keep_digits
 from rookdb.server.limits import BodyTimeout, parse_count
 from rookdb.server.multipart import SPOOL_BYTES
 from rookdb.storage.commands import AttachmentPutCommand, Command, CountersCommand, PutCommand
@@ -389,9 +390,12 @@ class _Raw:
 
 def _command(element: bytes) -> Any:
     try:
-        return orjson.loads(element)
+        decoded = orjson.loads(element)
     except orjson.JSONDecodeError as exc:
         raise ConfigurationError(f"a bulk insert command is not JSON: {exc}") from None
+    if type(decoded) is dict and decoded.get("Type") == "PUT":
+        return keep_digits(element, decoded)  # its document's numbers as written
+    return decoded
 
 
 async def _write(storage: Any, raw: list[Any]) -> int:

@@ -22,6 +22,7 @@ from starlette.requests import Request
 
 from rookdb.errors import ConfigurationError, SerializationError
 from rookdb.serialization.encoding import INT64_MAX, loads_strict
+from rookdb.serialization.exact_numbers import keep_digits
 
 __all__ = [
     "BodyTimeout",
@@ -106,6 +107,12 @@ def parse_json(body: bytes) -> Any:
         return loads_strict(body)
     except SerializationError as exc:
         raise ConfigurationError(f"the request's body: {exc}") from None
+
+
+def parse_document(body: bytes) -> Any:
+    """``parse_json`` of a body that is a document to store: its numbers kept as written
+    (``9.50``, not ``9.5``: ``exact_numbers.keep_digits``)."""
+    return keep_digits(body, parse_json(body))
 
 
 def parse_count(text: str, what: str) -> int:

@@ -1,0 +1,90 @@
+"""``rookdb serve`` stores a document's numbers as its client wrote them (``9.50``, ``1E+3``),
+by every route that writes documents, where reading the body into floats wrote ``9.5`` and
+``1000.0``; other values in the same body are still read as numbers (a patch's increment).
+The suite's ``test_decimal_digits`` does the same through rookdb's own client."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import orjson
+import pytest
+
+from rookdb.testing.backends import serve_on
+
+RECORDS = {"accept": "application/vnd.rookdb.records+json"}
+DOCUMENT = b'{"p":9.50,"q":[1E+3,2.5,0.00],"s":"1.50","@metadata":{"@collection":"Prices"}}'
+
+
+@pytest.fixture(scope="module")
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with serve_on("sqlite", tmp_path_factory.mktemp("digits")) as base:
+        yield f"{base}/databases/digits"
+
+
+def _stored(database: str, document_id: str) -> bytes:
+    """The document's data as stored (rookdb's records: the stored bytes as a string)."""
+    answer = httpx.get(f"{database}/docs", params={"id": document_id}, headers=RECORDS)
+    assert answer.status_code == 200, answer.text[:300]
+    data: str = answer.json()["Results"][0]["Data"]
+    return data.encode()
+
+
+def _kept(data: bytes) -> None:
+    assert b'"p":9.50' in data and b'"q":[1E+3,2.5,0.00]' in data and b'"s":"1.50"' in data
+
+
+def test_put_docs_keeps_digits(database: str) -> None:
+    answer = httpx.put(f"{database}/docs", params={"id": "prices/1"}, content=DOCUMENT)
+    assert answer.status_code == 201, answer.text[:300]
+    _kept(_stored(database, "prices/1"))
+
+
+def test_a_batch_keeps_its_documents_digits_and_reads_its_patches_numbers(database: str) -> None:
+    base = b'{"n":1,"@metadata":{"@collection":"Counts"}}'
+    assert httpx.put(f"{database}/docs", params={"id": "counts/1"}, content=base).is_success
+    increment = {"Op": "increment", "Path": "n", "Value": "DELTA"}
+    script = "this.n += args.d"
+    patch = {"Script": script, "Values": {"d": "DELTA"}, "RookdbOperations": [increment]}
+    commands = (
+        b'{"Commands":[{"Type":"PUT","Id":"prices/2","Document":'
+        + DOCUMENT
+        + b'},{"Type":"PATCH","Id":"counts/1","Patch":'
+        + orjson.dumps(patch).replace(b'"DELTA"', b"0.50")
+        + b"}]}"
+    )
+    answer = httpx.post(f"{database}/bulk_docs", content=commands)
+    assert answer.status_code == 201, answer.text[:300]
+    _kept(_stored(database, "prices/2"))
+    assert orjson.loads(_stored(database, "counts/1"))["n"] == 1.5
+
+
+def test_a_multipart_batch_keeps_digits(database: str) -> None:
+    commands = (
+        b'{"Commands":[{"Type":"PUT","Id":"prices/3","Document":' + DOCUMENT + b"},"
+        b'{"Type":"AttachmentPUT","Id":"prices/3","Name":"a.txt","ContentType":"text/plain"}]}'
+    )
+    files = {"commands": (None, commands, "application/json"), "a": ("a.txt", b"x", "text/plain")}
+    answer = httpx.post(f"{database}/bulk_docs", files=files)
+    assert answer.status_code == 201, answer.text[:300]
+    _kept(_stored(database, "prices/3"))
+
+
+def test_bulk_insert_keeps_digits(database: str) -> None:
+    body = b'[{"Id":"prices/4","Type":"PUT","Document":' + DOCUMENT + b"}]"
+    answer = httpx.post(f"{database}/bulk_insert", content=body)
+    assert answer.status_code == 204, answer.text[:300]
+    _kept(_stored(database, "prices/4"))
+
+
+def test_storing_an_attachment_keeps_the_documents_digits(database: str, tmp_path: Path) -> None:
+    assert httpx.put(f"{database}/docs", params={"id": "prices/5"}, content=DOCUMENT).is_success
+    answer = httpx.put(
+        f"{database}/attachments", params={"id": "prices/5", "name": "b.txt"}, content=b"y"
+    )
+    assert answer.status_code == 201, answer.text[:300]
+    data = _stored(database, "prices/5")
+    _kept(data)
+    assert b"@attachments" in data  # its metadata rewritten, its numbers as they were
