@@ -25,7 +25,8 @@ import functools
 from collections.abc import Iterable, Mapping
 from typing import Any, NamedTuple
 
-from rookdb.serialization.encoding import dumps, loads
+from rookdb.serialization.encoding import dumps
+from rookdb.serialization.exact_numbers import loads_keeping_digits
 
 __all__ = [
     "ATTACHMENTS",
@@ -155,7 +156,7 @@ def set_owned(metadata: dict[str, Any], owned: Owned, value: Any | None) -> bool
 def with_owned(data: bytes, owned: Owned, value: Any | None) -> bytes:
     """``data`` with ``owned`` set to ``value`` and its flag added, or both removed where
     ``value`` is None; ``data`` itself (the same object) when nothing changes."""
-    document = loads(data)
+    document = loads_keeping_digits(data)  # its numbers written back as they are
     if not _set(document, owned, value):
         return data
     return dumps(document)
@@ -168,7 +169,7 @@ def kept(data: bytes, stored: Mapping[Owned, Any | None]) -> bytes:
     when ``data`` mentions no piece and storage has none)."""
     if all(v is None and not o.mentioned(data) for o, v in stored.items()):
         return data
-    document = loads(data)
+    document = loads_keeping_digits(data)
     changed = False
     for owned, value in stored.items():
         changed = _set(document, owned, value) or changed
