@@ -111,6 +111,29 @@ def test_keep_digits_writes_every_number_back_as_written(text: str) -> None:
         assert Decimal(now).as_tuple() == Decimal(was).as_tuple(), (was, now)
 
 
+@given(TEXTS)
+def test_written_back_writes_every_untouched_number_as_written(text: str) -> None:
+    data = text.encode()
+    notes: exact_numbers.Notes = {}
+    again = orjson.dumps(exact_numbers.written_back(exact_numbers.parse(data, notes), notes))
+    assert orjson.loads(again) == orjson.loads(data)
+    for (kind, was), (_, now) in zip(_tokens(text), _tokens(again.decode()), strict=True):
+        if kind == "float" and Decimal(was).as_tuple().exponent != 0:
+            assert Decimal(now).as_tuple() == Decimal(was).as_tuple(), (was, now)
+
+
+def test_written_back_writes_a_changed_number_as_its_value() -> None:
+    notes: exact_numbers.Notes = {}
+    tree = exact_numbers.parse(b'{"a": 9.50, "b": [1.10, 2.20], "c": 123456789012345678901}', notes)
+    tree["a"] = tree["a"] + 1  # a new float: no note of its own
+    del tree["b"][0]
+    # Past 64 bits, an integer is the float orjson reads (SPEC D2), noted or not.
+    assert orjson.dumps(exact_numbers.written_back(tree, notes)) == (
+        b'{"a":10.5,"b":[2.20],"c":1.2345678901234568e+20}'
+    )
+    assert exact_numbers.written_back(tree, {}) is tree  # nothing noted: the tree itself
+
+
 # Any number as it may be written: digits, a point anywhere among them, an exponent or none.
 WRITTEN_NUMBERS = st.builds(
     lambda sign, digits, point, exponent: (

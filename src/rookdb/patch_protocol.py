@@ -70,7 +70,7 @@ def encode_patch_command(command: PatchCommand, return_document: bool = False) -
     if command.patch_if_missing is not None:
         body["PatchIfMissing"] = encode_patch_request(command.patch_if_missing)
     if command.create_if_missing is not None:
-        body["CreateIfMissing"] = orjson.loads(command.create_if_missing)
+        body["CreateIfMissing"] = orjson.Fragment(command.create_if_missing)  # as it is
     if command.skip_patch_if_change_vector_mismatch:
         body["SkipPatchIfChangeVectorMismatch"] = True
     if command.return_document or return_document:
@@ -79,15 +79,22 @@ def encode_patch_command(command: PatchCommand, return_document: bool = False) -
 
 
 def decode_patch_command(
-    raw: dict[str, Any], document_id: str, expected: str | None, i: int
+    raw: dict[str, Any],
+    document_id: str,
+    expected: str | None,
+    i: int,
+    written: dict[str, Any] | None = None,
 ) -> PatchCommand:
-    """A ``PATCH`` command of a ``bulk_docs`` body (``document_id`` and ``expected`` read)."""
+    """A ``PATCH`` command of a ``bulk_docs`` body (``document_id`` and ``expected`` read).
+    ``written``: the same command read with its numbers kept as written
+    (``exact_numbers.keep_digits``), whose ``CreateIfMissing`` is stored as it came; the
+    patch's own values are read from ``raw``, as numbers."""
     what = f"command {i}"
     if not document_id or document_id[-1] in "/|":
         raise ConfigurationError(f"{what}: a PATCH names the document it patches")
     patch = decode_patch_request(raw.get("Patch"), f"{what}: Patch")
     if_missing = raw.get("PatchIfMissing")
-    create = raw.get("CreateIfMissing")
+    create = (raw if written is None else written).get("CreateIfMissing")
     if create is not None and type(create) is not dict:
         raise ConfigurationError(f"{what}: CreateIfMissing must be a JSON object")
     return PatchCommand(

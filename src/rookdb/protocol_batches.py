@@ -182,8 +182,9 @@ def decode_batch(
 ) -> list[BatchEntry]:
     """The commands of a ``bulk_docs`` body; anything malformed is a ``ConfigurationError``
     (a 400), before anything is written. ``written``: the same body read with its numbers
-    kept as written (``exact_numbers.keep_digits``), whose PUT documents are stored (``9.50``
-    as ``9.50``); the other commands' values are read from ``body``, as numbers."""
+    kept as written (``exact_numbers.keep_digits``), whose PUT documents and PATCH
+    ``CreateIfMissing`` documents are stored (``9.50`` as ``9.50``); the other commands' values
+    are read from ``body``, as numbers."""
     if type(body) is not dict or type(body.get("Commands")) is not list:
         raise ConfigurationError('a batch is {"Commands": [...]}')
     documents = body["Commands"] if written is None else written["Commands"]
@@ -230,7 +231,7 @@ def decode_batch(
         elif kind == "JsonPatch":
             out.append(_json_patch(raw, document_id, i))
         elif kind == "PATCH":
-            out.append(decode_patch_command(raw, document_id, expected, i))
+            out.append(decode_patch_command(raw, document_id, expected, i, documents[i]))
         elif kind == "ForceRevisionCreation":
             out.append(ForceRevisionCommand(document_id))
         elif kind == "Counters":

@@ -47,6 +47,7 @@ __all__ = [
     "parse",
     "read_decimal",
     "reading",
+    "written_back",
 ]
 
 #: The floats of a parse whose text they do not give back: ``id(value) -> (value, decimal)``.
@@ -114,6 +115,31 @@ def loads_keeping_digits(data: bytes) -> Any:
     numbers a float does not give back as written are ``orjson.Fragment`` s of their text
     (``keep_digits``), written back as they were."""
     return keep_digits(data, loads(data))
+
+
+def written_back(tree: Any, notes: Notes) -> Any:
+    """``tree``, read by ``parse`` into ``notes`` and changed since (a typed patch), ready to be
+    written: each float still the one a note holds is an ``orjson.Fragment`` of the text it was
+    read from, so what the change did not touch is written as it was. (A new tree: Fragments
+    cannot be copied, so they are made last. An integer past 64 bits stays a float, as
+    ``keep_digits`` leaves it.)"""
+    if not notes:
+        return tree
+
+    def back(value: Any) -> Any:
+        kind = type(value)
+        if kind is float:
+            noted = notes.get(id(value))
+            if noted is not None and noted[0] is value and noted[1].as_tuple().exponent != 0:
+                return orjson.Fragment(str(noted[1]))
+            return value
+        if kind is dict:
+            return {key: back(item) for key, item in value.items()}
+        if kind is list:
+            return [back(item) for item in value]
+        return value
+
+    return back(tree)
 
 
 def _read(data: bytes, lossy: Callable[[str, float], Any]) -> Any:

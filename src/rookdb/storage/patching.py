@@ -42,7 +42,9 @@ from rookdb.errors import (
     SerializationError,
 )
 from rookdb.patches import apply_operations
+from rookdb.serialization import exact_numbers
 from rookdb.serialization.encoding import dumps
+from rookdb.serialization.exact_numbers import loads_keeping_digits, written_back
 from rookdb.storage.commands import (
     Command,
     CounterOperation,
@@ -231,9 +233,14 @@ class Patching:
             )
         writes: list[tuple[str, dict[str, Any] | None, str | None]] = []
         self._counter_writes = []
+        # A typed patch writes back what it does not touch as it was (``9.50``, not ``9.5``):
+        # the numbers a float changes are noted as read and written back last. (A script's
+        # document goes through JavaScript's numbers, which keep no digits.)
+        notes: exact_numbers.Notes = {}
         if record is None:
             if command.create_if_missing is not None:
-                document = orjson.loads(command.create_if_missing)
+                # Stored as it is: its numbers as written (``Decimal("9.50")`` as ``9.50``).
+                document = loads_keeping_digits(command.create_if_missing)
             elif command.patch_if_missing is not None:
                 document, writes = self._run(
                     command.patch_if_missing, {"@metadata": {"@id": command.id}}, command.id
@@ -246,7 +253,7 @@ class Patching:
             collection = metadata.get("@collection") if type(metadata) is dict else None
             collection = collection or "@empty"
         else:
-            original = _as_document(record)
+            original = _as_document(record, notes if command.patch.operations else None)
             document, writes = self._run(command.patch, original, command.id)
             status = "Patched"
             collection = record.collection
@@ -264,7 +271,7 @@ class Patching:
                 status = "Patched"
                 yield from own
         if status != "NotModified":
-            data = _encode(_stripped(document), command.id)
+            data = _encode(written_back(_stripped(document), notes), command.id)
             put = PutCommand(record.id if record else command.id, collection, data)
             position = self._emit(put)
             yield put
@@ -352,10 +359,17 @@ def _count(values: dict[str, int], command: CountersCommand | None) -> None:
             values.pop(name, None)
 
 
-def _as_document(record: DocumentRecord) -> dict[str, Any]:
+def _as_document(
+    record: DocumentRecord, notes: exact_numbers.Notes | None = None
+) -> dict[str, Any]:
     """A record as a script sees it: its JSON with ``@id``, ``@change-vector`` and
-    ``@last-modified`` in ``@metadata``."""
-    document: dict[str, Any] = orjson.loads(record.data)
+    ``@last-modified`` in ``@metadata``. With ``notes``: the floats that do not give back the
+    text they were read from are noted there (``exact_numbers.parse``)."""
+    document: dict[str, Any]
+    if notes is not None and exact_numbers.may_lose_digits(record.data):
+        document = exact_numbers.parse(record.data, notes)
+    else:
+        document = orjson.loads(record.data)
     metadata = document.setdefault("@metadata", {})
     if type(metadata) is dict:
         metadata["@id"] = record.id

@@ -14,10 +14,13 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pydantic
 import pytest
 
 from rookdb import DocumentStore
+from rookdb.patches import ArrayAdd, Increment, SetValue
+from rookdb.storage.commands import PatchCommand, PatchRequest, PutCommand
 from rookdb.testing.recording import record_requests
 
 # Written as they are: trailing zeros, exponents, a negative, integers.
@@ -248,3 +251,50 @@ def test_decimals_saved_with_an_attachment_keep_their_digits(store: DocumentStor
         session.save_changes()
     with store.open_session() as session:
         assert _digits(session.load("ledgers/0", Ledger)) == _digits(_ledger(0))
+
+
+def test_a_typed_patch_keeps_the_digits_it_does_not_touch(ledgers: DocumentStore) -> None:
+    # A patch rewrites the stored document: what it does not change is written as it was.
+    with ledgers.open_session() as session:
+        ledger = session.load("ledgers/0", Ledger)
+        session.advanced.increment(ledger, "ratio", 1)
+        session.advanced.patch(ledger, "by_month.mar", 3)
+        session.advanced.patch_array(ledger, "rates", lambda rates: rates.add(2))
+        session.save_changes()
+    with ledgers.open_session() as session:
+        ledger = session.load("ledgers/0", Ledger)
+        expected = _ledger(0)
+        assert ledger.ratio == 1.25 and str(ledger.by_month["mar"]) == "3"
+        assert str(ledger.rates[-1]) == "2"
+        assert not session.advanced.has_changes
+        expected.by_month["mar"] = Decimal(3)
+        expected.rates.append(Decimal(2))
+        assert _digits(ledger) == _digits(expected)
+
+
+def test_add_or_patch_creates_with_the_decimals_digits(store: DocumentStore) -> None:
+    with store.open_session() as session:
+        session.advanced.add_or_increment("ledgers/new", _ledger(0), "ratio", 1)
+        session.save_changes()
+    with store.open_session() as session:
+        ledger = session.load("ledgers/new", Ledger)
+        assert _digits(ledger) == _digits(_ledger(0)) and ledger.ratio == 0.25
+
+
+def test_a_typed_patch_writes_back_the_numbers_it_does_not_touch(store: DocumentStore) -> None:
+    # The stored bytes, whatever class reads them: a number the patch does not set is
+    # written as it was, one it sets is written as JSON writes its value.
+    storage = store._storage(store.database)
+    data = b'{"a":9.50,"b":1E+3,"c":[0.10,2],"n":1.50,"@metadata":{"@collection":"Things"}}'
+    storage.apply([PutCommand("things/1", "Things", data)])
+    operations = (Increment("n", 1), SetValue("d", 2.5), ArrayAdd("c", (3,)))
+    storage.apply([PatchCommand("things/1", PatchRequest("", {}, operations))])
+    stored = storage.get(["things/1"]).documents["things/1"].data
+    assert stored.startswith(b'{"a":9.50,"b":1E+3,"c":[0.10,2,3],"n":2.5,')
+    assert orjson.loads(stored)["d"] == 2.5
+    # Created when missing: stored as it is.
+    created = b'{"a":1.10,"@metadata":{"@collection":"Things"}}'
+    storage.apply(
+        [PatchCommand("things/2", PatchRequest("", {}, operations), create_if_missing=created)]
+    )
+    assert storage.get(["things/2"]).documents["things/2"].data.startswith(b'{"a":1.10,')
