@@ -88,3 +88,46 @@ def test_storing_an_attachment_keeps_the_documents_digits(database: str, tmp_pat
     data = _stored(database, "prices/5")
     _kept(data)
     assert b"@attachments" in data  # its metadata rewritten, its numbers as they were
+
+
+def test_documents_are_answered_with_their_digits_in_ravendbs_shape(database: str) -> None:
+    # RavenDB's clients (no records asked for) read the stored text too, whatever they make
+    # of it; so do the answers of a patch and an export (rookdb export uses this shape).
+    assert httpx.put(f"{database}/docs", params={"id": "prices/6"}, content=DOCUMENT).is_success
+    answer = httpx.get(f"{database}/docs", params={"id": "prices/6"})
+    assert answer.status_code == 200, answer.text[:300]
+    _kept(answer.content)
+    # A typed patch (rookdb's client sends its operations with the script they stand for).
+    increment = {"Op": "increment", "Path": "t", "Value": 1}
+    patch = {"Script": "this.t += 1", "Values": {}, "RookdbOperations": [increment]}
+    answer = httpx.patch(f"{database}/docs", params={"id": "prices/6"}, json={"Patch": patch})
+    assert answer.status_code == 200, answer.text[:300]
+    _kept(answer.content)  # its ModifiedDocument
+
+
+def test_a_json_patch_writes_back_the_numbers_it_does_not_touch(database: str) -> None:
+    assert httpx.put(f"{database}/docs", params={"id": "prices/7"}, content=DOCUMENT).is_success
+    operations = (
+        b'{"Operations":[{"op":"add","path":"/r","value":2.50},'
+        b'{"op":"copy","from":"/p","path":"/c"}]}'
+    )
+    answer = httpx.patch(f"{database}/json-patch", params={"id": "prices/7"}, content=operations)
+    assert answer.status_code == 200, answer.text[:300]
+    data = _stored(database, "prices/7")
+    _kept(data)
+    # What the patch sets is written as JSON writes its value; a copy of a number as it was.
+    assert orjson.loads(data)["r"] == 2.5 and b'"c":9.50' in data
+
+
+def test_imported_revisions_keep_their_digits(database: str) -> None:
+    revision = DOCUMENT.replace(
+        b'"@metadata":{',
+        b'"@metadata":{"@id":"prices/8","@change-vector":"A:1-imported",'
+        b'"@last-modified":"2026-01-02T03:04:05.0000000Z","@flags":"Revision",',
+    )
+    body = b'{"Revisions":[' + revision + b"]}"
+    answer = httpx.post(f"{database}/admin/revisions/import", content=body)
+    assert answer.status_code == 200, answer.text[:300]
+    answer = httpx.get(f"{database}/revisions", params={"id": "prices/8"})
+    assert answer.status_code == 200, answer.text[:300]
+    _kept(answer.content)

@@ -60,6 +60,7 @@ from rookdb.errors import ConfigurationError, InvalidIdError, SerializationError
 from rookdb.ids import validate_collection_name, validate_id
 from rookdb.protocol import ASSIGNED, encode_document
 from rookdb.serialization.encoding import check_depth, dumps, loads_strict
+from rookdb.serialization.exact_numbers import keep_digits
 from rookdb.storage.base import Storage
 from rookdb.storage.commands import (
     AttachmentPutCommand,
@@ -321,7 +322,7 @@ def _counters(record: Any, number: int) -> CountersCommand:
 def _put(line: bytes, number: int) -> PutCommand:
     """The PUT a line of an import file stands for."""
     try:
-        document = loads_strict(line)
+        document = keep_digits(line, loads_strict(line))  # its numbers stored as written
     except SerializationError as exc:
         raise ImportFileError(str(exc), line=number) from None
     if type(document) is not dict:
@@ -363,8 +364,8 @@ def _other(line: bytes, number: int) -> tuple[str, Any] | None:
         return None
     ((kind, record),) = value.items()
     try:
-        if kind == REVISION:
-            return kind, check_revision(record)
+        if kind == REVISION:  # its numbers stored as written, as a document's
+            return kind, check_revision(keep_digits(line, value)[REVISION])
         if kind == REVISIONS_CONFIGURATION:
             return kind, check_configuration(record)
         if kind == ATTACHMENT:

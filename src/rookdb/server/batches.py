@@ -25,6 +25,7 @@ import orjson
 
 from rookdb.errors import ConcurrencyError, ConfigurationError, PatchError, SerializationError
 from rookdb.protocol_batches import BatchEntry, JsonPatch, TrackChanges
+from rookdb.serialization import exact_numbers
 from rookdb.serialization.encoding import dumps
 from rookdb.storage.base import Storage
 from rookdb.storage.commands import Command, DeleteCommand, PutCommand
@@ -105,9 +106,15 @@ def _patch(
                 continue
             if key not in written:
                 reads.add((key, base.change_vector))
-            document = apply_json_patch(orjson.loads(base.data), entry.operations, i)
+            # What the patch does not touch is written back as it was (``9.50``, not ``9.5``).
+            notes: exact_numbers.Notes = {}
+            if exact_numbers.may_lose_digits(base.data):
+                original = exact_numbers.parse(base.data, notes)
+            else:
+                original = orjson.loads(base.data)
+            document = apply_json_patch(original, entry.operations, i)
             try:
-                data = dumps(document)
+                data = dumps(exact_numbers.written_back(document, notes))
             except SerializationError as exc:
                 raise PatchError(f"command {i}: the patched document: {exc}") from None
             patched[i] = written[key] = base._replace(data=data)

@@ -38,7 +38,7 @@ from rookdb.errors import ConfigurationError
 from rookdb.ids import validate_id
 from rookdb.serialization.scalars import decode_datetime
 from rookdb.server.answers import error_response, json_response
-from rookdb.server.limits import parse_count
+from rookdb.server.limits import parse_count, parse_document, read_body
 from rookdb.storage.base import Storage
 from rookdb.storage.revisions_config import check_configuration, check_revision
 
@@ -74,7 +74,7 @@ async def configuration(server: _Server, request: Request) -> Response:
 async def import_revisions(server: _Server, request: Request) -> Response:
     name = server.database(request, write=True)
     server.allow(request, name, write=True, admin=True)
-    body = await server.body(request)
+    body = parse_document(await read_body(request, server.limits))  # numbers as written
     given = body.get("Revisions") if type(body) is dict else None
     if type(given) is not list:
         raise ConfigurationError('an import of revisions takes {"Revisions": [...]}')

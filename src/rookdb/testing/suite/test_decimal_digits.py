@@ -10,6 +10,7 @@ every way a session reads documents; every other field reads numbers as it alway
 from __future__ import annotations
 
 import dataclasses
+import io
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
@@ -22,6 +23,7 @@ from rookdb import DocumentStore
 from rookdb.patches import ArrayAdd, Increment, SetValue
 from rookdb.storage.commands import PatchCommand, PatchRequest, PutCommand
 from rookdb.testing.recording import record_requests
+from rookdb.transfer import export_records, import_records
 
 # Written as they are: trailing zeros, exponents, a negative, integers.
 DIGITS = ["9.50", "100.00", "1E+3", "0.00", "-12.340", "1.5E-7", "2.5E+2", "20", "7.0"]
@@ -298,3 +300,28 @@ def test_a_typed_patch_writes_back_the_numbers_it_does_not_touch(store: Document
         [PatchCommand("things/2", PatchRequest("", {}, operations), create_if_missing=created)]
     )
     assert storage.get(["things/2"]).documents["things/2"].data.startswith(b'{"a":1.10,')
+
+
+def test_export_and_import_keep_the_digits(ledgers: DocumentStore) -> None:
+    storage = ledgers._storage(ledgers.database)
+    exported = b"".join(line for _, line in export_records(storage))
+    assert b'"total":9.50,"fee":0.50' in exported  # ledgers/0, as stored
+    with ledgers.open_session() as session:
+        session.delete("ledgers/0")
+        session.save_changes()
+    import_records(storage, io.BytesIO(exported))
+    with ledgers.open_session() as session:
+        assert _digits(session.load("ledgers/0", Ledger)) == _digits(_ledger(0))
+
+
+@pytest.mark.rookdb_requires("revisions")
+def test_imported_revisions_keep_the_digits(store: DocumentStore) -> None:
+    storage = store._storage(store.database)
+    line = (
+        b'{"@revision":{"total":9.50,"@metadata":{"@collection":"Ledgers","@id":"ledgers/9",'
+        b'"@change-vector":"A:1-imported","@last-modified":"2026-01-02T03:04:05.0000000Z",'
+        b'"@flags":"Revision"}}}\n'
+    )
+    assert import_records(storage, io.BytesIO(line)).revisions == 1
+    (revision,) = storage.get_revisions("ledgers/9", 0, 10).records
+    assert revision.data.startswith(b'{"total":9.50,')
