@@ -35,6 +35,7 @@ from rookdb.errors import (
     RookError,
 )
 from rookdb.ids import validate_database_name, validate_id
+from rookdb.serialization.exact_numbers import keep_digits
 from rookdb.server.limits import BodyTimeout, BodyTooLarge, read_body
 from rookdb.server.multi_get import apply_body_paging
 from rookdb.server.studio.guard import SECURITY_HEADERS, Guard, Session
@@ -306,7 +307,7 @@ class Studio:
         counters: dict[str, int] | None = None,
         document_id: str = "",
     ) -> Response:
-        body = _body(record) if record is not None else {}
+        body = _as_stored(record)  # its numbers as written (9.50), saved back as they are
         metadata = protocol.encode_document(record)["@metadata"] if record is not None else {}
         content = {k: v for k, v in body.items() if k != "@metadata"}
         if record is None and text is None:
@@ -344,7 +345,7 @@ class Studio:
         expected = fields.get("change_vector") or None
         storage = self.backend.database(name)
         try:
-            body = orjson.loads(text)
+            body = keep_digits(text.encode(), orjson.loads(text))  # numbers as typed
         except orjson.JSONDecodeError as exc:
             return await self._again(request, session, name, document_id, text, f"not JSON: {exc}")
         if type(body) is not dict:
@@ -455,6 +456,14 @@ class Studio:
             next=urlencode({**link, "start": start + PAGE}) if start + PAGE < total else None,
         )
         return self.render(request, session, "query.html", **values)
+
+
+def _as_stored(record: DocumentRecord | None) -> dict[str, Any]:
+    """``_body`` with its numbers as stored (``exact_numbers.keep_digits``), to be written out."""
+    if record is None:
+        return {}
+    value = keep_digits(record.data, orjson.loads(record.data))
+    return value if type(value) is dict else {}
 
 
 def _body(record: DocumentRecord) -> dict[str, Any]:
