@@ -169,6 +169,14 @@ def test_equal_floats_written_differently_each_get_their_own_digits() -> None:
     assert str(exact_numbers.reading(notes, exact_numbers.read_decimal, float("9.5"))) == "9.5"
 
 
+def test_whitespace_around_a_document_and_wide_integers() -> None:
+    notes: exact_numbers.Notes = {}
+    data = b' \n{"a": 9.50, "b": 123456789012345678901234, "c": 7} \n'
+    tree = exact_numbers.parse(data, notes)
+    assert tree == orjson.loads(data) and type(tree["b"]) is float and type(tree["c"]) is int
+    assert [str(noted) for _, noted in notes.values()] == ["9.50", "123456789012345678901234"]
+
+
 def test_invalid_json_is_rookdbs_error() -> None:
     for bad in (b'{"a": 1.50', b'{"a": NaN, "b": 1.50}'):
         with pytest.raises(SerializationError):

@@ -30,9 +30,11 @@ from __future__ import annotations
 import contextvars
 import decimal
 import json
+import json.scanner
 import re
+import threading
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import orjson
 
@@ -143,28 +145,67 @@ def written_back(tree: Any, notes: Notes) -> Any:
 
 
 def _read(data: bytes, lossy: Callable[[str, float], Any]) -> Any:
-    """``data`` (valid JSON) decoded by the standard library's reader into the tree orjson
-    gives, but for each float that does not give back its text's decimal: ``lossy(text,
+    """``data`` (JSON orjson has read) decoded by the standard library's reader into the tree
+    orjson gives, but for each float that does not give back its text's decimal: ``lossy(text,
     float)`` in its place."""
+    text = data.decode()  # valid UTF-8: orjson read it
+    # Integers are read by the reader's own C code unless there may be one past 64 bits.
+    wide = _SIXTEEN in data.translate(_FOLD)
+    outer = _reading.lossy
+    _reading.lossy = lossy
+    try:
+        try:
+            value, _end = (_WIDE_SCAN if wide else _NARROW_SCAN)(text, 0)  # then whitespace
+        except StopIteration:  # whitespace before it
+            value = (_WIDE if wide else _NARROW).decode(text)
+    finally:
+        _reading.lossy = outer
+    return value
 
-    def fraction(text: str) -> Any:
-        value = float(text)
-        if text == repr(value) or _same_digits(text, value):
-            return value
-        return lossy(text, value)
 
-    def integer(text: str) -> Any:
-        value = int(text)
-        if INT64_MIN <= value <= _UINT64_MAX:
-            return value
-        return lossy(text, float(value))  # a float, as orjson reads it
+class _Reading(threading.local):
+    """What ``_read`` does with a lossy number, for the readers' hooks, in this thread. The two
+    readers are made once: ``json.loads`` with hooks makes one a call, half of its time."""
 
-    return json.loads(data, parse_float=fraction, parse_int=integer)
+    lossy: Callable[[str, float], Any] | None = None
 
 
-def _same_digits(text: str, value: float) -> bool:
-    # ``1e16`` and ``1e+16``, ``2.5e-3`` and ``0.0025``: the same digits and exponent.
-    return decimal.Decimal(text).as_tuple() == decimal.Decimal(repr(value)).as_tuple()
+_reading = _Reading()
+
+
+def _fraction(text: str) -> Any:
+    value = float(text)
+    written = repr(value)
+    if text == written:
+        return value
+    # Without an exponent, other text is other digits (JSON has no leading zeros); with one,
+    # ``1e16`` and ``1e+16``, ``2.5e-3`` and ``0.0025`` are the same digits and exponent.
+    if ("e" in written or "e" in text or "E" in text) and _same_digits(text, written):
+        return value
+    lossy = _reading.lossy
+    assert lossy is not None  # set by _read around the reader's call
+    return lossy(text, value)
+
+
+def _integer(text: str) -> Any:
+    value = int(text)
+    if INT64_MIN <= value <= _UINT64_MAX:
+        return value
+    lossy = _reading.lossy
+    assert lossy is not None
+    return lossy(text, float(value))  # a float, as orjson reads it
+
+
+_NARROW = json.JSONDecoder(parse_float=_fraction)
+_WIDE = json.JSONDecoder(parse_float=_fraction, parse_int=_integer)
+# The reader's scanner (what ``decode`` calls after skipping whitespace); typeshed types its
+# argument as itself, where CPython takes the decoder.
+_NARROW_SCAN = json.scanner.make_scanner(cast(Any, _NARROW))
+_WIDE_SCAN = json.scanner.make_scanner(cast(Any, _WIDE))
+
+
+def _same_digits(text: str, written: str) -> bool:
+    return decimal.Decimal(text).as_tuple() == decimal.Decimal(written).as_tuple()
 
 
 def read_decimal(value: Any) -> Any:
