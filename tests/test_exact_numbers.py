@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from rookdb import DocumentStore
 from rookdb.errors import SerializationError
 from rookdb.serialization import exact_numbers
-from rookdb.serialization.layouts import holds_decimals
+from rookdb.serialization.layouts import decimal_keys, holds_decimals
 
 # Number texts as writers write them: a float's shortest form, a decimal's own digits
 # (trailing zeros, exponents), integers in and past 64 bits.
@@ -220,30 +220,100 @@ class Subclassed:
 
 
 @pytest.mark.parametrize(
-    "hint, holds",
+    "hint, keys",
     [
-        (Decimal, True),
-        (Optional[Decimal], True),  # noqa: UP045 (the typing form, as users write it)
-        (Decimal | None, True),
-        (list[Decimal], True),
-        (dict[str, Decimal], True),
-        (tuple[int, Decimal], True),
-        (Annotated[Decimal, "money"], True),
-        (list[Leaf], True),
-        (dict[str, list[Leaf]], True),
-        (float, False),
-        (dict[str, Any], False),
-        (list[int], False),
+        (Decimal, ("value",)),
+        (Optional[Decimal], ("value",)),  # noqa: UP045 (the typing form, as users write it)
+        (Decimal | None, ("value",)),
+        (Annotated[Decimal, "money"], ("value",)),
+        (Leaf, ("amount",)),
+        (list[Leaf], ("amount",)),
+        (dict[str, list[Leaf]], ("amount",)),
+        # Held in a container or with other types: the whole document is looked at.
+        (list[Decimal], None),
+        (dict[str, Decimal], None),
+        (tuple[int, Decimal], None),
+        (Decimal | str, None),
+        (float, ()),
+        (dict[str, Any], ()),
+        (list[int], ()),
     ],
 )
-def test_holds_decimals_finds_decimal_fields_at_any_depth(hint: Any, holds: bool) -> None:
+def test_decimal_keys_finds_decimal_fields_at_any_depth(
+    hint: Any, keys: tuple[str, ...] | None
+) -> None:
     cls = dataclasses.make_dataclass("Holder", [("value", hint)])
-    assert holds_decimals(cls) is holds
+    assert decimal_keys(cls) == keys
+    assert holds_decimals(cls) is (keys != ())
 
 
-def test_holds_decimals_of_classes() -> None:
-    assert holds_decimals(Tree) and holds_decimals(Leaf)
-    assert not holds_decimals(Bare) and not holds_decimals(Subclassed)
+def test_decimal_keys_of_classes() -> None:
+    assert decimal_keys(Tree) == ("amount",) and decimal_keys(Leaf) == ("amount",)
+    assert decimal_keys(Bare) == () and decimal_keys(Subclassed) == ()
+
+
+@given(
+    WRITTEN_NUMBERS,
+    st.sampled_from(
+        ['{{"amount":{}}}', '{{"a":[1,{{"amount":{},"b":2.50}}]}}', '{{"s":"x","amount":{}}}']
+    ),
+)
+@example("9.50", '{{"amount":{}}}')
+@example("1E+3", '{{"amount":{}}}')
+@example("12345678.123456789", '{{"amount":{}}}')  # more digits than a float keeps
+def test_a_finder_by_keys_finds_every_number_of_its_keys_a_float_does_not_give_back(
+    text: str, around: str
+) -> None:
+    written = Decimal(text)
+    lossy = written.as_tuple() != Decimal(repr(float(text))).as_tuple()
+    data = around.format(text).encode()
+    if lossy and not text.lstrip("-").isdigit():
+        assert exact_numbers.finder(("amount",)).may_lose(data)
+        assert exact_numbers.finder(("other", "amount")).may_lose(data)
+    if '"b"' not in around:  # no other number that may lose digits
+        assert not exact_numbers.finder(("other",)).may_lose(data)
+    assert not exact_numbers.finder(()).may_lose(data)
+    assert exact_numbers.finder(None).may_lose is exact_numbers.may_lose_digits
+    # Read, by the keys' quick way or the whole document's: the same floats, the same notes.
+    for keys in (("amount",), None):
+        notes: exact_numbers.Notes = {}
+        tree = exact_numbers.finder(keys).read(data, notes)
+        assert tree == orjson.loads(data)
+        whole: exact_numbers.Notes = {}
+        again = exact_numbers.parse(data, whole)
+        assert _noted(tree, notes) == _noted(again, whole)
+
+
+def _noted(tree: Any, notes: exact_numbers.Notes) -> list[str]:
+    """The digits ``read_decimal`` gives each value of an ``amount`` in ``tree`` (at any
+    depth) under ``notes``: what a field typed ``Decimal`` of that name reads."""
+    if type(tree) is list:
+        return [digits for item in tree for digits in _noted(item, notes)]
+    if type(tree) is not dict:
+        return []
+    own = [tree["amount"]] if "amount" in tree else []
+    read = [str(exact_numbers.reading(notes, exact_numbers.read_decimal, v)) for v in own]
+    return read + _noted(list(tree.values()), notes)
+
+
+def test_a_finder_reads_a_key_held_more_than_once_or_nested_whole() -> None:
+    finder = exact_numbers.finder(("amount",))
+    for data in (
+        b'{"amount":9.5,"x":{"amount":9.50}}',  # which "amount" is 9.50? the whole parse says
+        b'{"x":{"amount":9.50},"amount":9.5}',
+        b'{"amount":9.50,"amount":1.10}',  # held twice: orjson keeps the last
+        b'{"lines":[{"amount":2.50}]}',
+        # A key written with an escape (never by orjson, which stores every document): the
+        # "amount" found is the nested one, whose value is not the top level's.
+        b'{"\\u0061mount":1.5,"x":{"amount":9.50}}',
+    ):
+        notes: exact_numbers.Notes = {}
+        tree = finder.read(data, notes)
+        whole: exact_numbers.Notes = {}
+        assert _noted(tree, notes) == _noted(exact_numbers.parse(data, whole), whole), data
+    notes = {}
+    tree = finder.read(b'{"amount":9.5,"x":{"amount":9.50}}', notes)
+    assert str(exact_numbers.reading(notes, exact_numbers.read_decimal, tree["amount"])) == "9.5"
 
 
 written_decimals = st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(

@@ -22,13 +22,12 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from rookdb._types import JsonDict
-from rookdb.serialization import exact_numbers
 from rookdb.serialization.decoders import BatchDecoder, OneDecoder
 from rookdb.serialization.encoding import MAX_DEPTH, check_depth, loads
 from rookdb.serialization.entities import EntityCodec
-from rookdb.serialization.exact_numbers import Notes, may_lose_digits, reading
+from rookdb.serialization.exact_numbers import Finder, Notes, finder, reading
 from rookdb.serialization.json_models import BytesDecoder
-from rookdb.serialization.layouts import Extras, holds_decimals
+from rookdb.serialization.layouts import Extras, decimal_keys
 from rookdb.storage.records import DocumentRecord
 from rookdb.tracking.identity_map import IdentityMap
 from rookdb.tracking.state import DocumentState
@@ -40,17 +39,23 @@ if TYPE_CHECKING:
 __all__ = ["Materializer", "parse"]
 
 
-def parse(data: bytes, document_id: str, notes: Notes | None = None) -> tuple[JsonDict, JsonDict]:
+def parse(
+    data: bytes,
+    document_id: str,
+    notes: Notes | None = None,
+    exact: Finder | None = None,
+) -> tuple[JsonDict, JsonDict]:
     """A stored document's body and its ``@metadata`` (a dict, empty when it has none),
     parsed once: the depth limit checked first, rookdb's error for what orjson refuses.
     (``Materializer._decode_each`` holds these steps inline, for the common document: a
     Python call per document is a few percent of a batch load.) With ``notes`` (the document
     is read into a class holding ``Decimal`` fields), numbers a float does not give back as
-    written are noted there (``exact_numbers``)."""
+    written are noted there (``exact_numbers``) when ``exact``, the class's ``Finder``, finds
+    the document may hold one."""
     if data.count(b"{") + data.count(b"[") > MAX_DEPTH:  # check_depth's cheap test
         check_depth(data, document_id)
-    if notes is not None and may_lose_digits(data):
-        body = exact_numbers.parse(data, notes)
+    if notes is not None and exact is not None and exact.may_lose(data):
+        body = exact.read(data, notes)
     else:
         try:
             body = orjson.loads(data)
@@ -87,17 +92,17 @@ class Materializer:
         self._decoders: dict[type, BatchDecoder] = {}
         # Of those, the pydantic models whose unknown fields the bytes tell (``json_models``).
         self._from_bytes: dict[type, BytesDecoder | None] = {}
-        # Of those, the one-document decoder (``materialize_one``), the bytes decoder, and
-        # whether the class holds ``Decimal`` fields (``exact_numbers``).
-        self._ones: dict[type, tuple[OneDecoder, BytesDecoder | None, bool]] = {}
+        # Of those, the one-document decoder (``materialize_one``), the bytes decoder, and,
+        # for a class holding ``Decimal`` fields, what finds the documents to read exactly
+        # (``exact_numbers``).
+        self._ones: dict[type, tuple[OneDecoder, BytesDecoder | None, Finder | None]] = {}
 
     def _decoder(self, cls: type) -> BatchDecoder:
         if cls is not dict:
             self._store.type_info(cls)  # registers it
         many = self._decoders[cls] = self._codec.batch_decoder(cls)
         from_bytes = self._from_bytes[cls] = None if cls is dict else self._codec.bytes_decoder(cls)
-        exact = cls is not dict and holds_decimals(cls)
-        self._ones[cls] = (self._codec.one_decoder(cls), from_bytes, exact)
+        self._ones[cls] = (self._codec.one_decoder(cls), from_bytes, _exact(cls))
         return many
 
     def decode(
@@ -135,13 +140,13 @@ class Materializer:
                     metadatas = [dict(metadata) for metadata in metadatas]
                 return entities, metadatas, extras
             return self._decode_each(records, many, exact, share)
-        return self._decode_each(records, None, False, share)
+        return self._decode_each(records, None, None, share)
 
     def _decode_bytes(
         self,
         from_bytes: BytesDecoder,
         many: BatchDecoder,
-        exact: bool,
+        exact: Finder | None,
         records: Sequence[DocumentRecord],
         share: bool,
     ) -> tuple[list[Any], list[JsonDict], dict[int, Extras]]:
@@ -165,23 +170,25 @@ class Materializer:
         self,
         records: Sequence[DocumentRecord],
         many: BatchDecoder | None,
-        exact: bool,
+        exact: Finder | None,
         share: bool,
     ) -> tuple[list[Any], list[JsonDict], dict[int, Extras]]:
         """``decode`` from each document decoded into a dict: into entities of one class by
-        its batch decoder ``many`` (``exact``: of a class holding ``Decimal`` fields), or,
+        its batch decoder ``many`` (``exact``: ``_exact`` of its class), or,
         when None, each of the class its metadata names. When ``share``, a document whose
         metadata equals the one before takes that dict."""
         bodies: list[JsonDict] = []
         metadatas: list[JsonDict] = []
         ids: list[str] = []
         last = self._last_metadata
-        notes: Notes | None = {} if exact else None
+        notes: Notes | None = None if exact is None else {}
         for record in records:
             data = record.data
-            # ``parse``, inline but for a deep document or one of its numbers to note.
-            if data.count(b"{") + data.count(b"[") > MAX_DEPTH or (exact and may_lose_digits(data)):
-                body, metadata = parse(data, record.id, notes)
+            # ``parse``, inline but for a deep document or one with numbers to note (which
+            # ``parse`` looks for again: a third of a microsecond, for those only).
+            lossy = exact is not None and exact.may_lose(data)
+            if lossy or data.count(b"{") + data.count(b"[") > MAX_DEPTH:
+                body, metadata = parse(data, record.id, notes, exact)
             else:
                 try:
                     body = orjson.loads(data)
@@ -212,11 +219,12 @@ class Materializer:
             while end < count and classes[end] is cls:
                 end += 1
             notes = None
-            if cls is not None and cls is not dict and holds_decimals(cls):  # read again, noted
+            exact = None if cls is None else _exact(cls)
+            if exact is not None:  # read again, noted
                 notes = {}
                 for at in range(start, end):
-                    if may_lose_digits(records[at].data):
-                        bodies[at] = parse(records[at].data, ids[at], notes)[0]
+                    if exact.may_lose(records[at].data):
+                        bodies[at] = parse(records[at].data, ids[at], notes, exact)[0]
             decode = self._codec.batch_decoder(cls)
             got, held = reading(notes, decode, bodies[start:end], ids[start:end])
             entities.extend(got)
@@ -237,7 +245,7 @@ class Materializer:
             self._decoder(object_type)
             ones = self._ones[object_type]
         if ones is None:  # no class: the one its metadata names (``_decode_each``)
-            (entity,), (metadata,), held = self._decode_each((record,), None, False, True)
+            (entity,), (metadata,), held = self._decode_each((record,), None, None, True)
             extras = held.get(0)
         elif ones[1] is not None and (found := ones[1].read(record.data, record.id)):
             entity, metadata = found
@@ -245,8 +253,9 @@ class Materializer:
         else:
             # ``parse`` called, not inlined as in the batch loop: one call of a load(id)'s
             # ~80,000 instructions is not worth a third copy of its rule.
-            notes: Notes | None = {} if ones[2] else None
-            body, metadata = parse(record.data, record.id, notes)
+            exact = ones[2]
+            notes: Notes | None = None if exact is None else {}
+            body, metadata = parse(record.data, record.id, notes, exact)
             entity, extras = (
                 reading(notes, ones[0], body, record.id) if notes else ones[0](body, record.id)
             )
@@ -317,3 +326,12 @@ class Materializer:
         self._last_metadata = last
         self._map.track_loaded_many(states)
         return entities
+
+
+def _exact(cls: type) -> Finder | None:
+    """For a class holding ``Decimal`` fields, what tells the documents that may hold a number
+    a float does not give back as written (``exact_numbers.finder``); None for another."""
+    if cls is dict:
+        return None
+    keys = decimal_keys(cls)
+    return None if keys == () else finder(keys)

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextvars
 import decimal
+import functools
 import json
 import json.scanner
 import re
@@ -42,7 +43,9 @@ from rookdb.serialization import scalars
 from rookdb.serialization.encoding import INT64_MIN, MAX_DEPTH, loads, nesting_depth
 
 __all__ = [
+    "Finder",
     "Notes",
+    "finder",
     "keep_digits",
     "loads_keeping_digits",
     "may_lose_digits",
@@ -81,6 +84,74 @@ def may_lose_digits(data: bytes) -> bool:
         return True
     folded = data.translate(_FOLD)
     return b"0e" in folded or _SIXTEEN in folded
+
+
+# A number a float may not give back as written, from its first character: the three signs
+# of ``may_lose_digits`` (sixteen digits counted from its start).
+_LOSSY_NUMBER = rb"-?(?:[0-9]+\.[0-9]*[0-9]0(?![0-9])|[0-9.]*[eE]|[0-9.]{16})"
+
+
+class Finder:
+    """For the documents of a class holding ``Decimal`` fields (``finder``): ``may_lose``
+    tells those that may hold a number a float does not give back as written, ``read`` reads
+    one with those numbers noted."""
+
+    __slots__ = ("_keys", "_needles", "_pattern", "may_lose")
+
+    def __init__(self, keys: tuple[str, ...] | None) -> None:
+        self.may_lose: Callable[[bytes], bool] = may_lose_digits
+        self._pattern: re.Pattern[bytes] | None = None
+        # Each key as it is written inside its quotes: the key, and the key with its quotes
+        # and colon as it is found in a document.
+        self._keys: dict[bytes, str] = {}
+        self._needles: dict[bytes, bytes] = {}
+        if keys == ():  # no Decimal field: nothing to read again
+            self.may_lose = lambda data: False
+            return
+        if keys is None or len(keys) > 3:
+            return
+        self._keys = {orjson.dumps(key)[1:-1]: key for key in keys}
+        self._needles = {written: b'"' + written + b'":' for written in self._keys}
+        written = b"|".join(re.escape(key) for key in self._keys)
+        # The key, and the number after it (its whole text) where it may lose digits.
+        number = rb"(?=" + _LOSSY_NUMBER + rb")(-?[0-9][0-9.eE+-]*)"
+        pattern = self._pattern = re.compile(b'"(' + written + b')":' + number)
+        search = pattern.search
+        self.may_lose = lambda data: search(data) is not None
+
+    def read(self, data: bytes, notes: Notes) -> Any:
+        """``parse``: ``data`` decoded as orjson decodes it, its floats that lose their
+        text's digits noted in ``notes``. Where each number the keys' search finds is the
+        value of a key the document holds once, at its top level (a ``Decimal`` field of the
+        class's own), it is noted in orjson's tree: a regex and a lookup for each, where the
+        standard library's reader takes four times orjson's time."""
+        tree = loads(data)
+        pattern = self._pattern
+        if pattern is None or type(tree) is not dict:
+            return parse(data, notes)
+        found: Notes = {}
+        for match in pattern.finditer(data):
+            written, number = match.groups()
+            value = tree.get(self._keys[written])
+            if (
+                type(value) is not float
+                or data.count(self._needles[written]) != 1  # else: which one is it?
+                or value != float(number)
+            ):
+                return parse(data, notes)
+            found[id(value)] = (value, decimal.Decimal(number.decode()))
+        notes.update(found)
+        return tree
+
+
+@functools.cache
+def finder(keys: tuple[str, ...] | None) -> Finder:
+    """The ``Finder`` for a class whose ``Decimal`` fields are stored under ``keys``
+    (``layouts.decimal_keys``): it looks for numbers after those keys, at any depth (one
+    regex, which skips from key to key as from word to word: about a third of the time of
+    ``may_lose_digits`` over the whole document for one key, as much for three); None (or
+    more than three keys): over the whole document, which ``read`` reads again whole."""
+    return Finder(keys)
 
 
 def parse(data: bytes, notes: Notes) -> Any:

@@ -36,6 +36,7 @@ __all__ = [
     "Layout",
     "adopt",
     "build",
+    "decimal_keys",
     "holds_decimals",
     "layout_of",
     "live_dict",
@@ -400,17 +401,29 @@ def _named_classes(hint: Any) -> list[type]:
 def holds_decimals(cls: type) -> bool:
     """Whether a document of ``cls`` may hold a field typed ``Decimal``: one of its own, or of
     an object one of its fields holds, at any depth (``exact_numbers``: such documents are read
-    from the text where a float would change a decimal's digits). Worked out once per class."""
-    found = _HOLDS_DECIMALS.get(cls)
-    if found is None:
-        found = _HOLDS_DECIMALS[cls] = _holds_decimals(cls)
-    return found
+    from the text where a float would change a decimal's digits)."""
+    return decimal_keys(cls) != ()
 
 
-_HOLDS_DECIMALS: dict[type, bool] = {}
+def decimal_keys(cls: type) -> tuple[str, ...] | None:
+    """Where a document of ``cls`` holds ``Decimal`` fields, for ``exact_numbers.finder``:
+    ``()`` when nowhere; the keys they are stored under when each is a field of its own
+    (typed ``Decimal``, ``Decimal | None``, ``Annotated[Decimal, ...]``) of ``cls`` or of an
+    object it holds, at any depth; None when one is held otherwise (in a list, a dict, a
+    union with other types), where the whole document is looked at. Worked out once per
+    class."""
+    try:
+        return _DECIMAL_KEYS[cls]
+    except KeyError:
+        found = _DECIMAL_KEYS[cls] = _decimal_keys(cls)
+        return found
 
 
-def _holds_decimals(cls: type) -> bool:
+_DECIMAL_KEYS: dict[type, tuple[str, ...] | None] = {}
+
+
+def _decimal_keys(cls: type) -> tuple[str, ...] | None:
+    keys: dict[str, None] = {}  # in order, once each
     seen: set[type] = set()
     todo = [cls]
     while todo:
@@ -418,12 +431,25 @@ def _holds_decimals(cls: type) -> bool:
         if klass in seen:
             continue
         seen.add(klass)
-        for hint in (LAYOUTS.get(klass) or layout_of(klass)).hints.values():
-            for named in _named_classes(hint):
-                if named is decimal.Decimal:
-                    return True
-                if _is_object_class(named):
-                    todo.append(named)
+        for name, hint in (LAYOUTS.get(klass) or layout_of(klass)).hints.items():
+            named = _named_classes(hint)
+            if decimal.Decimal in named:
+                if not _decimal_alone(hint):
+                    return None
+                keys[name] = None
+            todo.extend(held for held in named if _is_object_class(held))
+    return tuple(keys)
+
+
+def _decimal_alone(hint: Any) -> bool:
+    """Whether a field typed ``hint`` holds one ``Decimal`` (or None), nothing else."""
+    if hint is decimal.Decimal:
+        return True
+    origin = typing.get_origin(hint)
+    if origin is typing.Annotated:
+        return _decimal_alone(typing.get_args(hint)[0])
+    if origin is typing.Union or origin is types.UnionType:
+        return all(arg is type(None) or _decimal_alone(arg) for arg in typing.get_args(hint))
     return False
 
 
