@@ -112,7 +112,8 @@ def encode_patch_reply(
     reply: PatchReply, return_document: bool, encode: Any, kind: str = "PATCH"
 ) -> dict[str, Any]:
     """RavenDB's answer to a patch: ``Id``, ``PatchStatus``, the change vector and time of the
-    document after it; ``ModifiedDocument`` when asked. ``encode``: ``encode_document``."""
+    document after it; ``ModifiedDocument`` when asked. ``encode``: ``encode_document``, or
+    ``encode_record`` for rookdb's own client."""
     entry: dict[str, Any] = {"Type": kind, "Id": reply.id, "PatchStatus": reply.status}
     record = reply.document
     if record is not None:
@@ -136,7 +137,9 @@ def decode_patch_reply(raw: Any, decode: Any) -> PatchReply:
         raise ProtocolError(f"the server's patch answer is malformed: {raw!r:.200}")
     record: DocumentRecord | None = None
     modified = raw.get("ModifiedDocument")
-    if type(modified) is dict:
+    if type(modified) is dict and "@metadata" not in modified and "Data" in modified:
+        record = decode(modified)  # a record (``protocol.encode_record``): the stored bytes
+    elif type(modified) is dict:
         metadata = modified.setdefault("@metadata", {})
         if type(metadata) is dict:
             metadata.setdefault("@id", document_id)

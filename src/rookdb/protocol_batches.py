@@ -293,11 +293,14 @@ def encode_batch_result(
     batch: Sequence[BatchEntry],
     result: BatchResult,
     patched: Mapping[int, DocumentRecord | None] | None = None,
+    encode: Callable[[DocumentRecord], dict[str, Any]] = encode_document,
 ) -> dict[str, Any]:
     """RavenDB's ``bulk_docs`` answer: one entry per command, in batch order (none for
     rookdb's ``ReadCheck``). ``patched``: for the position of each ``JsonPatch`` in ``batch``,
     the document it wrote (its id, collection and data; storage's change vector and time
-    come from ``result``), or None where the document does not exist."""
+    come from ``result``), or None where the document does not exist. ``encode``: how a
+    patched document is sent (``protocol.encode_record`` for rookdb's client: the stored bytes
+    as they are, which RavenDB's shape, read into floats by a client, would not keep)."""
     puts = iter(result.puts)
     replies = iter(result.replies)
     out: list[dict[str, Any]] = []
@@ -330,7 +333,7 @@ def encode_batch_result(
         elif type(command) is PatchCommand:
             reply = next(replies)
             assert isinstance(reply, PatchReply)
-            out.append(encode_patch_reply(reply, command.return_document, encode_document))
+            out.append(encode_patch_reply(reply, command.return_document, encode))
         elif type(command) is JsonPatch:
             record = (patched or {}).get(i)
             if record is None:
@@ -347,7 +350,7 @@ def encode_batch_result(
                 "PatchStatus": "Patched",
             }
             if command.return_document:
-                entry["ModifiedDocument"] = encode_document(
+                entry["ModifiedDocument"] = encode(
                     record._replace(
                         change_vector=written.change_vector, last_modified=written.last_modified
                     )

@@ -145,5 +145,8 @@ async def bulk_docs(server: _Server, request: Request) -> Response:
             raise ConfigurationError("a multipart batch has more streams than AttachmentPUTs")
         applied = await run_in_threadpool(apply_batch, storage, batch)
     return json_response(
-        protocol_batches.encode_batch_result(batch, applied.result, applied.patched), 201
+        protocol_batches.encode_batch_result(
+            batch, applied.result, applied.patched, server.encoder(request)
+        ),
+        201,
     )

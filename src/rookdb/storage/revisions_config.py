@@ -18,6 +18,7 @@ from typing import Any, NamedTuple
 from rookdb.errors import ConfigurationError, InvalidIdError, SerializationError, quoted
 from rookdb.ids import validate_collection_name, validate_id
 from rookdb.serialization.encoding import dumps, loads
+from rookdb.serialization.exact_numbers import loads_keeping_digits
 from rookdb.serialization.scalars import decode_datetime, encode_datetime
 from rookdb.storage.records import DocumentRecord
 
@@ -176,8 +177,8 @@ class Rules:
 
 def with_flags(data: bytes, *flags: str) -> bytes:
     """``data`` with ``flags`` in its ``@flags`` (RavenDB's comma-separated text), once each,
-    after the flags it has."""
-    document = loads(data)
+    after the flags it has; its numbers written back as they are (``9.50``, not ``9.5``)."""
+    document = loads_keeping_digits(data)
     metadata = document.get("@metadata")
     if type(metadata) is not dict:
         metadata = document["@metadata"] = {}
