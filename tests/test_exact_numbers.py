@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 import decimal
 import json
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Annotated, Any, Optional
 
@@ -235,6 +236,8 @@ class Subclassed:
         (tuple[int, Decimal], None),
         (Decimal | str, None),
         (float, ()),
+        (type[Leaf], ()),  # a class, not a document of it
+        (Callable[[Decimal], int], ()),
         (dict[str, Any], ()),
         (list[int], ()),
     ],

@@ -192,7 +192,8 @@ def json_equal(a: Any, b: Any) -> bool:
     ta, tb = type(a), type(b)
     # Members and items of one scalar type are compared in the loops, not by a call each:
     # the change check asks this of every document whose bytes differ from its snapshot's
-    # (issue 18: a Decimal written 9.50 and read back 9.5 asks it at every load).
+    # (issue 18: a float field holding a number written 9.50, read back 9.5, asks it at the
+    # first check of every load; a Decimal field is read with its digits, exact_numbers).
     if ta is dict:
         if tb is not dict or len(a) != len(b):
             return False

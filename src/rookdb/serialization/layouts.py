@@ -391,7 +391,11 @@ def _is_object_class(hint: type) -> bool:
 
 def _named_classes(hint: Any) -> list[type]:
     """The classes ``hint`` names: itself, or those of its arguments (a Union's, a container's,
-    an ``Annotated``'s type), at any depth."""
+    an ``Annotated``'s type), at any depth; none for a field that holds no document value of
+    them (``type[X]``, a ``Callable``, a ``ClassVar``)."""
+    origin = typing.get_origin(hint)
+    if origin is type or origin is Callable or origin is typing.ClassVar:
+        return []
     args = typing.get_args(hint)
     if args:
         return [named for arg in args for named in _named_classes(arg)]
