@@ -181,22 +181,22 @@ class Materializer:
         metadatas: list[JsonDict] = []
         ids: list[str] = []
         last = self._last_metadata
-        notes: Notes | None = None if exact is None else {}
+        notes: Notes = {}  # of the documents ``exact`` reads
         for record in records:
             data = record.data
-            # ``parse``, inline but for a deep document or one with numbers to note (which
-            # ``parse`` looks for again: a third of a microsecond, for those only).
-            lossy = exact is not None and exact.may_lose(data)
-            if lossy or data.count(b"{") + data.count(b"[") > MAX_DEPTH:
-                body, metadata = parse(data, record.id, notes, exact)
+            # ``parse``, inline.
+            if data.count(b"{") + data.count(b"[") > MAX_DEPTH:
+                check_depth(data, record.id)
+            if exact is not None and exact.may_lose(data):
+                body = exact.read(data, notes)
             else:
                 try:
                     body = orjson.loads(data)
                 except orjson.JSONDecodeError:
                     body = loads(data)  # raises rookdb's error
-                metadata = body.pop("@metadata", None)
-                if type(metadata) is not dict:
-                    metadata = {}
+            metadata = body.pop("@metadata", None)
+            if type(metadata) is not dict:
+                metadata = {}
             if share:
                 if metadata == last:
                     metadata = last
@@ -218,13 +218,12 @@ class Materializer:
             cls, end = classes[start], start + 1
             while end < count and classes[end] is cls:
                 end += 1
-            notes = None
             exact = None if cls is None else _exact(cls)
             if exact is not None:  # read again, noted
-                notes = {}
                 for at in range(start, end):
                     if exact.may_lose(records[at].data):
-                        bodies[at] = parse(records[at].data, ids[at], notes, exact)[0]
+                        bodies[at] = exact.read(records[at].data, notes)
+                        bodies[at].pop("@metadata", None)
             decode = self._codec.batch_decoder(cls)
             got, held = reading(notes, decode, bodies[start:end], ids[start:end])
             entities.extend(got)
@@ -256,6 +255,7 @@ class Materializer:
             exact = ones[2]
             notes: Notes | None = None if exact is None else {}
             body, metadata = parse(record.data, record.id, notes, exact)
+            # ``reading`` only where there are notes: a load(id) counts its Python calls.
             entity, extras = (
                 reading(notes, ones[0], body, record.id) if notes else ones[0](body, record.id)
             )

@@ -55,7 +55,7 @@ from rookdb.errors import (
     StorageError,
     StorageUnavailableError,
 )
-from rookdb.serialization.exact_numbers import keep_digits
+from rookdb.serialization.exact_numbers import loads_keeping_digits
 from rookdb.storage.records import DocumentRecord, ProjectionRow, last_modified_now
 from rookdb.storage.statistics import DatabaseStatistics
 
@@ -106,7 +106,7 @@ _RAVEN = "Raven.Client.Exceptions."
 def encode_document(record: DocumentRecord) -> dict[str, Any]:
     """A stored document as RavenDB sends it: its JSON with storage's metadata added, its
     numbers as stored (``9.50``, not a float's ``9.5``: ``exact_numbers.keep_digits``)."""
-    document = keep_digits(record.data, orjson.loads(record.data))
+    document = loads_keeping_digits(record.data)
     if type(document) is not dict:  # storage holds JSON objects; be safe with anything else
         document = {"@value": document}
     metadata = document.get("@metadata")

@@ -52,6 +52,7 @@ __all__ = [
     "finder",
     "keep_digits",
     "loads_keeping_digits",
+    "loads_noting",
     "may_lose_digits",
     "parse",
     "read_decimal",
@@ -132,7 +133,7 @@ class Finder:
         tree = loads(data)
         pattern = self._pattern
         if pattern is None or type(tree) is not dict:
-            return parse(data, notes)
+            return _noting(data, notes)
         found: Notes = {}
         for match in pattern.finditer(data):
             written, number = match.groups()
@@ -144,7 +145,7 @@ class Finder:
                 or data.count(self._needles[written]) != 1  # else: which one is it?
                 or value != float(number)
             ):
-                return parse(data, notes)
+                return _noting(data, notes)
             found[id(value)] = (value, exact)
         notes.update(found)
         return tree
@@ -166,6 +167,19 @@ def parse(data: bytes, notes: Notes) -> Any:
     ``encoding.loads`` does; a number ``Decimal`` cannot hold (an exponent past its range) is
     left the float orjson reads."""
     loads(data)  # what orjson refuses is refused (NaN, lone surrogates, ...)
+    return _noting(data, notes)
+
+
+def loads_noting(data: bytes, notes: Notes) -> Any:
+    """``encoding.loads`` of a stored document to be changed and written back (a patch): the
+    floats that do not give back their text noted in ``notes`` (``parse``, only where the
+    document may hold one), for ``written_back``."""
+    tree = loads(data)
+    return _noting(data, notes) if may_lose_digits(data) else tree
+
+
+def _noting(data: bytes, notes: Notes) -> Any:
+    """``parse`` of ``data`` orjson has read."""
 
     def note(text: str, value: float) -> float:
         exact = _decimal(text)

@@ -21,8 +21,6 @@ import dataclasses
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
-
 from rookdb.errors import ConcurrencyError, ConfigurationError, PatchError, SerializationError
 from rookdb.protocol_batches import BatchEntry, JsonPatch, TrackChanges
 from rookdb.serialization import exact_numbers
@@ -108,10 +106,7 @@ def _patch(
                 reads.add((key, base.change_vector))
             # What the patch does not touch is written back as it was (``9.50``, not ``9.5``).
             notes: exact_numbers.Notes = {}
-            if exact_numbers.may_lose_digits(base.data):
-                original = exact_numbers.parse(base.data, notes)
-            else:
-                original = orjson.loads(base.data)
+            original = exact_numbers.loads_noting(base.data, notes)
             document = apply_json_patch(original, entry.operations, i)
             try:
                 data = dumps(exact_numbers.written_back(document, notes))

@@ -44,7 +44,7 @@ from rookdb.errors import (
 from rookdb.patches import apply_operations
 from rookdb.serialization import exact_numbers
 from rookdb.serialization.encoding import dumps
-from rookdb.serialization.exact_numbers import loads_keeping_digits, written_back
+from rookdb.serialization.exact_numbers import loads_keeping_digits, loads_noting, written_back
 from rookdb.storage.commands import (
     Command,
     CounterOperation,
@@ -365,11 +365,8 @@ def _as_document(
     """A record as a script sees it: its JSON with ``@id``, ``@change-vector`` and
     ``@last-modified`` in ``@metadata``. With ``notes``: the floats that do not give back the
     text they were read from are noted there (``exact_numbers.parse``)."""
-    document: dict[str, Any]
-    if notes is not None and exact_numbers.may_lose_digits(record.data):
-        document = exact_numbers.parse(record.data, notes)
-    else:
-        document = orjson.loads(record.data)
+    data = record.data
+    document: dict[str, Any] = orjson.loads(data) if notes is None else loads_noting(data, notes)
     metadata = document.setdefault("@metadata", {})
     if type(metadata) is dict:
         metadata["@id"] = record.id

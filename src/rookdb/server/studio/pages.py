@@ -35,7 +35,7 @@ from rookdb.errors import (
     RookError,
 )
 from rookdb.ids import validate_database_name, validate_id
-from rookdb.serialization.exact_numbers import keep_digits
+from rookdb.serialization.exact_numbers import keep_digits, loads_keeping_digits
 from rookdb.server.limits import BodyTimeout, BodyTooLarge, read_body
 from rookdb.server.multi_get import apply_body_paging
 from rookdb.server.studio.guard import SECURITY_HEADERS, Guard, Session
@@ -307,7 +307,7 @@ class Studio:
         counters: dict[str, int] | None = None,
         document_id: str = "",
     ) -> Response:
-        body = _as_stored(record)  # its numbers as written (9.50), saved back as they are
+        body = _body(record) if record is not None else {}
         metadata = protocol.encode_document(record)["@metadata"] if record is not None else {}
         content = {k: v for k, v in body.items() if k != "@metadata"}
         if record is None and text is None:
@@ -458,16 +458,10 @@ class Studio:
         return self.render(request, session, "query.html", **values)
 
 
-def _as_stored(record: DocumentRecord | None) -> dict[str, Any]:
-    """``_body`` with its numbers as stored (``exact_numbers.keep_digits``), to be written out."""
-    if record is None:
-        return {}
-    value = keep_digits(record.data, orjson.loads(record.data))
-    return value if type(value) is dict else {}
-
-
 def _body(record: DocumentRecord) -> dict[str, Any]:
-    value = orjson.loads(record.data)
+    """A document as the Studio shows it, its numbers as stored (9.50, not 9.5: what the
+    editor shows is saved back as it was; ``exact_numbers.keep_digits``)."""
+    value = loads_keeping_digits(record.data)
     return value if type(value) is dict else {}
 
 
