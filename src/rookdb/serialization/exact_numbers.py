@@ -88,7 +88,7 @@ def may_lose_digits(data: bytes) -> bool:
     if _TRAILING_ZERO.search(data) is not None:
         return True
     folded = data.translate(_FOLD)
-    return b"0e" in folded or _SIXTEEN in folded
+    return folded.find(b"0e") >= 0 or folded.find(_SIXTEEN) >= 0  # ``encoding``: bytes searches
 
 
 # A number a float may not give back as written, from its first character: the three signs
@@ -246,7 +246,7 @@ def _read(data: bytes, lossy: Callable[[str, float], Any]) -> Any:
     float)`` in its place."""
     text = data.decode()  # valid UTF-8: orjson read it
     # Integers are read by the reader's own C code unless there may be one past 64 bits.
-    wide = _SIXTEEN in data.translate(_FOLD)
+    wide = data.translate(_FOLD).find(_SIXTEEN) >= 0
     outer = _reading.lossy
     _reading.lossy = lossy
     try:

@@ -54,7 +54,7 @@ class Owned(NamedTuple):
 
     def mentioned(self, data: bytes) -> bool:
         """Whether ``data`` could hold this piece (a bytes search, no parse)."""
-        return mark(self) in data
+        return data.find(mark(self)) >= 0  # not ``in``: ``encoding``'s bytes searches
 
 
 @functools.cache
@@ -88,7 +88,7 @@ _MARKS = tuple(f'"{o.key}"'.encode() for o in OWNED) + tuple(o.flag.encode() for
 def mentions(data: bytes) -> bool:
     """Whether ``data`` could hold any owned metadata (a bytes search: a false positive only
     costs ``kept`` its parse)."""
-    return any(mark in data for mark in _MARKS)
+    return any(data.find(mark) >= 0 for mark in _MARKS)
 
 
 def counters_value(names: Iterable[str]) -> list[str] | None:

@@ -271,7 +271,7 @@ class SpanWrites(RelationalStorage):
             if (
                 b"\\u0000" in packed.data
                 if isinstance(packed, BinaryArray)
-                else [data for data in datas if b"\\u0000" in data]
+                else [data for data in datas if data.find(b"\\u0000") >= 0]
             )
             else null_text_array(len(datas)),
         )

@@ -127,6 +127,6 @@ def stripped_all(datas: list[bytes]) -> list[bytes]:
 def stripped(data: bytes) -> bytes:
     """``data`` without counters or attachments in its metadata (storage has none for it);
     ``data`` itself when its bytes do not mention them (two bytes searches)."""
-    if _MARKS[0] in data or _MARKS[1] in data:
+    if data.find(_MARKS[0]) >= 0 or data.find(_MARKS[1]) >= 0:  # ``encoding``: bytes searches
         return kept(data, _NONE)
     return data
