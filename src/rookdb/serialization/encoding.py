@@ -57,7 +57,7 @@ OPTIONS = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 # Bytes searches on hot paths are written ``data.find(needle) >= 0``, not ``needle in data``:
 # on CPython 3.11, ``in`` on bytes first tries the needle as an integer (``65 in b"A"``), which
 # raises and clears a TypeError, about 80 ns a search (issue 18: two per document a save
-# writes). Other modules point here with "bytes searches".
+# writes). Other modules say "bytes searches" where they follow this.
 
 # orjson writes NaN and infinities as ``null`` and accepts integers up to 2**64 - 1, where
 # rookdb wants an error. Bytes with neither a ``null`` nor a run of 19 digits cannot hide

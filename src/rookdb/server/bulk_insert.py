@@ -140,7 +140,7 @@ class ArraySplitter:
                     element = bytes(buffer[start : i + 1])
                     out.append(element)
                     start = -1
-                    if _ATTACHMENT_PUT in element:
+                    if element.find(_ATTACHMENT_PUT) >= 0:  # ``encoding``: bytes searches
                         # Its content follows, raw: stop here; the caller reads it.
                         self.raw_next = True
                         i += 1
