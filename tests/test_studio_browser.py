@@ -329,6 +329,7 @@ def test_read_key_cannot_write(served_with_keys: str, watched: Watched) -> None:
     _login(page, url, READ_KEY)
     assert page.locator("#new-database").count() == 0  # no admin
     page.click("a:has-text('shop')")
+    page.wait_for_url(re.compile(r"/studio/db/shop$"))  # on the page, before looking at it
     assert page.locator("text=New document").count() == 0
     page.goto(url + "/studio/db/shop/doc?id=users%2F1")
     assert "Ann" in (page.text_content("#content") or "")
@@ -406,6 +407,8 @@ def test_paging_filter_and_narrow_screen(served: str, watched: Watched) -> None:
     page.goto(served + "/studio/db/shop")
     assert "120" in (page.text_content("table") or "")  # the collection's count
     page.click("a:has-text('Orders')")
+    # The list's page loaded whole before its rows are counted (a count does not wait).
+    page.wait_for_url(re.compile(r"/docs\?collection=Orders$"))
     rows = page.locator("#documents tbody tr")
     assert rows.count() == 50  # a page, not the collection
     assert [h.strip() for h in page.locator("#documents th").all_text_contents()] == [
