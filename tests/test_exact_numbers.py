@@ -73,7 +73,7 @@ def _written(text: str) -> list[Decimal]:
 def test_parse_gives_orjsons_tree_and_notes_the_floats_that_lose_digits(text: str) -> None:
     data = text.encode()
     notes: exact_numbers.Notes = {}
-    tree = exact_numbers.parse(data, notes)
+    tree = exact_numbers.loads_noting(data, notes)
     assert _kinds(tree) == _kinds(orjson.loads(data))
     for value, written in zip(_numbers(tree), _written(text), strict=True):
         noted = notes.get(id(value))
@@ -116,7 +116,7 @@ def test_keep_digits_writes_every_number_back_as_written(text: str) -> None:
 def test_written_back_writes_every_untouched_number_as_written(text: str) -> None:
     data = text.encode()
     notes: exact_numbers.Notes = {}
-    again = orjson.dumps(exact_numbers.written_back(exact_numbers.parse(data, notes), notes))
+    again = orjson.dumps(exact_numbers.written_back(exact_numbers.loads_noting(data, notes), notes))
     assert orjson.loads(again) == orjson.loads(data)
     for (kind, was), (_, now) in zip(_tokens(text), _tokens(again.decode()), strict=True):
         if kind == "float" and Decimal(was).as_tuple().exponent != 0:
@@ -125,7 +125,9 @@ def test_written_back_writes_every_untouched_number_as_written(text: str) -> Non
 
 def test_written_back_writes_a_changed_number_as_its_value() -> None:
     notes: exact_numbers.Notes = {}
-    tree = exact_numbers.parse(b'{"a": 9.50, "b": [1.10, 2.20], "c": 123456789012345678901}', notes)
+    tree = exact_numbers.loads_noting(
+        b'{"a": 9.50, "b": [1.10, 2.20], "c": 123456789012345678901}', notes
+    )
     tree["a"] = tree["a"] + 1  # a new float: no note of its own
     del tree["b"][0]
     # Past 64 bits, an integer is the float orjson reads (SPEC D2), noted or not.
@@ -163,7 +165,7 @@ def test_may_lose_digits_finds_every_number_a_float_does_not_give_back(
 
 def test_equal_floats_written_differently_each_get_their_own_digits() -> None:
     notes: exact_numbers.Notes = {}
-    tree = exact_numbers.parse(b'{"a": 9.50, "b": 9.5, "c": 9.500}', notes)
+    tree = exact_numbers.loads_noting(b'{"a": 9.50, "b": 9.5, "c": 9.500}', notes)
     got = [exact_numbers.reading(notes, exact_numbers.read_decimal, tree[k]) for k in "abc"]
     assert [str(d) for d in got] == ["9.50", "9.5", "9.500"]
     # A float of the same value that is not the one read is decoded as any float is.
@@ -173,7 +175,7 @@ def test_equal_floats_written_differently_each_get_their_own_digits() -> None:
 def test_whitespace_around_a_document_and_wide_integers() -> None:
     notes: exact_numbers.Notes = {}
     data = b' \n{"a": 9.50, "b": 123456789012345678901234, "c": 7} \n'
-    tree = exact_numbers.parse(data, notes)
+    tree = exact_numbers.loads_noting(data, notes)
     assert tree == orjson.loads(data) and type(tree["b"]) is float and type(tree["c"]) is int
     assert [str(noted) for _, noted in notes.values()] == ["9.50", "123456789012345678901234"]
 
@@ -181,7 +183,7 @@ def test_whitespace_around_a_document_and_wide_integers() -> None:
 def test_invalid_json_is_rookdbs_error() -> None:
     for bad in (b'{"a": 1.50', b'{"a": NaN, "b": 1.50}'):
         with pytest.raises(SerializationError):
-            exact_numbers.parse(bad, {})
+            exact_numbers.loads_noting(bad, {})
 
 
 def test_numbers_that_only_look_lossy_read_as_floats() -> None:
@@ -189,7 +191,7 @@ def test_numbers_that_only_look_lossy_read_as_floats() -> None:
     notes: exact_numbers.Notes = {}
     data = b'{"s": "1.50 E+3", "f": 1.5, "e": 1e16}'
     assert exact_numbers.may_lose_digits(data)
-    assert exact_numbers.parse(data, notes) == {"s": "1.50 E+3", "f": 1.5, "e": 1e16}
+    assert exact_numbers.loads_noting(data, notes) == {"s": "1.50 E+3", "f": 1.5, "e": 1e16}
     assert notes == {}
     assert not exact_numbers.may_lose_digits(b'{"a": 1.0, "b": 2.25, "c": "x"}')
 
@@ -283,7 +285,7 @@ def test_a_finder_by_keys_finds_every_number_of_its_keys_a_float_does_not_give_b
         tree = exact_numbers.finder(keys).read(data, notes)
         assert tree == orjson.loads(data)
         whole: exact_numbers.Notes = {}
-        again = exact_numbers.parse(data, whole)
+        again = exact_numbers.loads_noting(data, whole)
         assert _noted(tree, notes) == _noted(again, whole)
 
 
@@ -313,7 +315,7 @@ def test_a_finder_reads_a_key_held_more_than_once_or_nested_whole() -> None:
         notes: exact_numbers.Notes = {}
         tree = finder.read(data, notes)
         whole: exact_numbers.Notes = {}
-        assert _noted(tree, notes) == _noted(exact_numbers.parse(data, whole), whole), data
+        assert _noted(tree, notes) == _noted(exact_numbers.loads_noting(data, whole), whole), data
     notes = {}
     tree = finder.read(b'{"amount":9.5,"x":{"amount":9.50}}', notes)
     assert str(exact_numbers.reading(notes, exact_numbers.read_decimal, tree["amount"])) == "9.5"
@@ -347,6 +349,6 @@ def test_every_decimal_rookdb_writes_loads_with_its_digits(values: list[Decimal]
 def test_decimal_context_does_not_change_what_is_read() -> None:
     with decimal.localcontext(decimal.Context(prec=3)):
         notes: exact_numbers.Notes = {}
-        tree = exact_numbers.parse(b'{"a": 123.4500}', notes)
+        tree = exact_numbers.loads_noting(b'{"a": 123.4500}', notes)
         got = exact_numbers.reading(notes, exact_numbers.read_decimal, tree["a"])
     assert str(got) == "123.4500"

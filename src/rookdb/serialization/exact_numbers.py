@@ -12,7 +12,7 @@ pydantic alike), which keeps the value but not how it was written: ``9.50`` read
   keys its ``Decimal`` fields are stored under, or over the whole document
   (``may_lose_digits``) where a ``Decimal`` is held in a list or a dict; text in strings may
   match too, which only costs the second read. Others are read by orjson alone, as before.
-* **How.** ``parse`` reads the document again with the standard library's reader, which hands
+* **How.** ``loads_noting`` reads the document again with the standard library's reader, which hands
   each number's text to rookdb: the tree is the one orjson gives (the same floats, and integers
   within 64 bits; larger ones as floats, as orjson makes them), and each float that does not
   give back its text's decimal is noted, by the float object itself, with that decimal.
@@ -54,7 +54,6 @@ __all__ = [
     "loads_keeping_digits",
     "loads_noting",
     "may_lose_digits",
-    "parse",
     "read_decimal",
     "reading",
     "written_back",
@@ -125,7 +124,7 @@ class Finder:
         self.may_lose = lambda data: search(data) is not None
 
     def read(self, data: bytes, notes: Notes) -> Any:
-        """``parse``: ``data`` decoded as orjson decodes it, its floats that lose their
+        """``loads_noting``: ``data`` decoded as orjson decodes it, its floats that lose their
         text's digits noted in ``notes``. Where each number the keys' search finds is the
         value of a key the document holds once, at its top level (a ``Decimal`` field of the
         class's own), it is noted in orjson's tree: a regex and a lookup for each, where the
@@ -161,25 +160,18 @@ def finder(keys: tuple[str, ...] | None) -> Finder:
     return Finder(keys)
 
 
-def parse(data: bytes, notes: Notes) -> Any:
-    """``data`` (a stored document) decoded as orjson decodes it, its floats that lose their
-    text's digits noted in ``notes``. What orjson refuses raises rookdb's error, as
-    ``encoding.loads`` does; a number ``Decimal`` cannot hold (an exponent past its range) is
-    left the float orjson reads."""
-    loads(data)  # what orjson refuses is refused (NaN, lone surrogates, ...)
-    return _noting(data, notes)
-
-
 def loads_noting(data: bytes, notes: Notes) -> Any:
-    """``encoding.loads`` of a stored document to be changed and written back (a patch): the
-    floats that do not give back their text noted in ``notes`` (``parse``, only where the
-    document may hold one), for ``written_back``."""
-    tree = loads(data)
+    """``data`` (a stored document) decoded as orjson decodes it, its floats that lose their
+    text's digits noted in ``notes`` (for ``written_back``, or a ``Decimal`` field's
+    converter); read again only where the document may hold one. What orjson refuses raises
+    rookdb's error, as ``encoding.loads`` does; a number ``Decimal`` cannot hold (an exponent
+    past its range) is left the float orjson reads."""
+    tree = loads(data)  # what orjson refuses is refused (NaN, lone surrogates, ...)
     return _noting(data, notes) if may_lose_digits(data) else tree
 
 
 def _noting(data: bytes, notes: Notes) -> Any:
-    """``parse`` of ``data`` orjson has read."""
+    """``loads_noting``'s second read of ``data``, which orjson has read."""
 
     def note(text: str, value: float) -> float:
         exact = _decimal(text)
@@ -216,11 +208,11 @@ def loads_keeping_digits(data: bytes) -> Any:
 
 
 def written_back(tree: Any, notes: Notes) -> Any:
-    """``tree``, read by ``parse`` into ``notes`` and changed since (a typed patch), ready to be
-    written: each float still the one a note holds is an ``orjson.Fragment`` of the text it was
-    read from, so what the change did not touch is written as it was. (A new tree: Fragments
-    cannot be copied, so they are made last. An integer past 64 bits stays a float, as
-    ``keep_digits`` leaves it.)"""
+    """``tree``, read by ``loads_noting`` into ``notes`` and changed since (a typed patch),
+    ready to be written: each float still the one a note holds is an ``orjson.Fragment`` of
+    the text it was read from, so what the change did not touch is written as it was. (A new
+    tree: Fragments cannot be copied, so they are made last. An integer past 64 bits stays a
+    float, as ``keep_digits`` leaves it.)"""
     if not notes:
         return tree
 
@@ -318,8 +310,9 @@ def _decimal(text: str) -> decimal.Decimal | None:
 
 
 def read_decimal(value: Any) -> Any:
-    """The ``Decimal`` a field typed ``Decimal`` holds: the noted decimal of a float read by
-    ``parse`` while ``reading`` its notes, else ``scalars.decode_decimal``'s."""
+    """The ``Decimal`` a field typed ``Decimal`` holds: the noted decimal of a float noted by
+    ``loads_noting`` or ``Finder.read`` while ``reading`` its notes, else
+    ``scalars.decode_decimal``'s."""
     if type(value) is float:
         notes = _notes.get()
         if notes is not None:
@@ -330,8 +323,8 @@ def read_decimal(value: Any) -> Any:
 
 
 def reading(notes: Notes | None, decode: Callable[..., _Result], *args: Any) -> _Result:
-    """``decode(*args)`` with ``notes`` (from ``parse``) given to ``read_decimal``; just the call
-    when there are none."""
+    """``decode(*args)`` with ``notes`` (from ``loads_noting``) given to ``read_decimal``; just
+    the call when there are none."""
     if not notes:
         return decode(*args)
     token = _notes.set(notes)

@@ -10,8 +10,8 @@ adds, drops or changes them; commands that change counters or attachments write 
 
 Each piece is an ``Owned`` (the metadata key and its flag). ``kept`` touches only the pieces
 its caller passes, so a backend that knows its counters but not (yet) its attachments leaves
-``@attachments`` alone. ``mentions`` is the fast test that lets a batch without any of them
-skip the JSON work.
+``@attachments`` alone. ``Owned.mentioned`` is the fast test that lets a document without a
+piece skip the JSON work.
 
 The values, as RavenDB writes them: ``@counters`` is the list of the counters' names in name order
 (``counters_value``); ``@attachments`` a list of ``{"Name", "Hash", "ContentType", "Size"}``
@@ -40,7 +40,6 @@ __all__ = [
     "kept",
     "mark",
     "marks",
-    "mentions",
     "set_owned",
     "with_owned",
 ]
@@ -80,15 +79,8 @@ def mark(owned: Owned) -> bytes:
 
 COUNTERS = Owned("@counters", "HasCounters")
 ATTACHMENTS = Owned("@attachments", "HasAttachments")
-#: Every piece; ``mentions`` looks for these.
+#: Every piece.
 OWNED = (COUNTERS, ATTACHMENTS)
-_MARKS = tuple(f'"{o.key}"'.encode() for o in OWNED) + tuple(o.flag.encode() for o in OWNED)
-
-
-def mentions(data: bytes) -> bool:
-    """Whether ``data`` could hold any owned metadata (a bytes search: a false positive only
-    costs ``kept`` its parse)."""
-    return any(data.find(mark) >= 0 for mark in _MARKS)
 
 
 def counters_value(names: Iterable[str]) -> list[str] | None:

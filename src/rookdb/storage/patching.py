@@ -364,7 +364,7 @@ def _as_document(
 ) -> dict[str, Any]:
     """A record as a script sees it: its JSON with ``@id``, ``@change-vector`` and
     ``@last-modified`` in ``@metadata``. With ``notes``: the floats that do not give back the
-    text they were read from are noted there (``exact_numbers.parse``)."""
+    text they were read from are noted there (``exact_numbers.loads_noting``)."""
     data = record.data
     document: dict[str, Any] = orjson.loads(data) if notes is None else loads_noting(data, notes)
     metadata = document.setdefault("@metadata", {})
