@@ -299,6 +299,11 @@ def test_map_reduce_index_shows_entries_and_definition(served: str, watched: Wat
     with ravendb.DocumentStore(served, "shop") as store:
         store.initialize()
         store.maintenance.send(PutIndexesOperation(definition))
+        # rookdb serve builds a new index in the background, and the index's page shows its
+        # counts as of when it is served: the page is opened once the build is done.
+        with store.open_session() as session:
+            built = session.query_index("Users/ByCity", dict).wait_for_non_stale_results()
+            assert len(list(built)) == 2
     page = watched.page
     page.goto(served + "/studio/db/shop")
     page.click(".actions a:has-text('Indexes')")
