@@ -18,7 +18,9 @@ from hypothesis import strategies as st
 
 from rookdb import DocumentStore
 from rookdb.errors import SerializationError
+from rookdb.patches import ArrayAdd, SetValue, apply_operations
 from rookdb.serialization import exact_numbers
+from rookdb.serialization.entities import EntityCodec
 from rookdb.serialization.layouts import decimal_keys, holds_decimals
 
 # Number texts as writers write them: a float's shortest form, a decimal's own digits
@@ -161,6 +163,38 @@ def test_may_lose_digits_finds_every_number_a_float_does_not_give_back(
     value = float(text)
     if written.as_tuple() != Decimal(repr(value)).as_tuple() and not text.lstrip("-").isdigit():
         assert exact_numbers.may_lose_digits(around.format(text).encode())
+
+
+@given(TEXTS)
+def test_a_patch_value_is_written_back_as_written(text: str) -> None:
+    # What a typed patch sets (read as ``keep_digits`` reads a request's body, or made by
+    # ``Encoder.written_value``), put in a document: the numbers JSON reads, noted, and
+    # written back with the digits they came with.
+    data = text.encode()
+    notes: exact_numbers.Notes = {}
+    value = exact_numbers.noting(exact_numbers.keep_digits(data, orjson.loads(data)), notes)
+    assert _kinds(value) == _kinds(orjson.loads(data))
+    read: exact_numbers.Notes = {}
+    assert exact_numbers.written_alike(value, exact_numbers.loads_noting(data, read), notes | read)
+    again = orjson.dumps(exact_numbers.written_back(value, notes))
+    for (kind, was), (_, now) in zip(_tokens(text), _tokens(again.decode()), strict=True):
+        if kind == "float" and Decimal(was).as_tuple().exponent != 0:
+            assert Decimal(now).as_tuple() == Decimal(was).as_tuple(), (was, now)
+
+
+def test_written_alike_tells_equal_numbers_written_otherwise() -> None:
+    notes: exact_numbers.Notes = {}
+    stored = exact_numbers.loads_noting(b'{"a": 9.50, "b": [1.0, 2], "c": 9.5}', notes)
+    same = exact_numbers.noting(orjson.loads(b'{"a": 9.5, "b": [1.0, 2], "c": 9.5}'), notes)
+    assert stored == same
+    assert not exact_numbers.written_alike(stored, same, notes)  # 9.50 and 9.5
+    same["a"] = exact_numbers.noting(orjson.Fragment(b"9.50"), notes)
+    assert exact_numbers.written_alike(stored, same, notes)
+    same["b"] = [1, 2.0]  # equal, an int for a float: alike, as a patch has always found them
+    assert exact_numbers.written_alike(stored, same, notes)
+    same["c"] = exact_numbers.noting(orjson.Fragment(b"9.500"), notes)
+    assert not exact_numbers.written_alike(stored, same, notes)
+    assert exact_numbers.written_alike({"a": 9.5}, {"a": 9.5}, {})  # nothing noted
 
 
 def test_equal_floats_written_differently_each_get_their_own_digits() -> None:
@@ -344,6 +378,24 @@ def test_every_decimal_rookdb_writes_loads_with_its_digits(values: list[Decimal]
             assert not session.advanced.has_changes
             loose = session.load("loose/1", dict)  # untyped: JSON's numbers, as before
             assert loose["amounts"] == [json.loads(str(v)) for v in values]
+
+
+@given(written_decimals)
+def test_every_decimal_a_patch_sets_is_stored_with_its_digits(value: Decimal) -> None:
+    # The session's patch value, applied to a stored document and written back (storage's
+    # typed patch); a query's parameter is the number it compares as, as before.
+    codec = EntityCodec()
+    notes: exact_numbers.Notes = {}
+    stored = exact_numbers.loads_noting(b'{"a": 1, "b": []}', notes)
+    operations = [
+        SetValue("a", codec.written_value(value)),
+        ArrayAdd("b", (codec.written_value({"c": value}),)),
+    ]
+    patched = exact_numbers.written_back(apply_operations(stored, operations, notes), notes)
+    written = _written(orjson.dumps(patched).decode())
+    if str(value) != "-0":  # (written -0: the integer 0)
+        assert [d.as_tuple() for d in written] == [value.as_tuple()] * 2
+    assert codec.json_value(value) == orjson.loads(str(value))
 
 
 def test_decimal_context_does_not_change_what_is_read() -> None:

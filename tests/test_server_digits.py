@@ -61,6 +61,37 @@ def test_a_batch_keeps_its_documents_digits_and_reads_its_patches_numbers(databa
     assert orjson.loads(_stored(database, "counts/1"))["n"] == 1.5
 
 
+# rookdb's client sends a typed patch's values with their digits (the session's
+# ``Decimal("9.50")``), in its operations and in the script they stand for.
+TYPED_PATCH = (
+    b'{"Script":"this.s = args.val_0; this.t.push(args.val_1); this.n += args.val_2;",'
+    b'"Values":{"val_0":{"v":9.50},"val_1":1E+3,"val_2":0.50},"RookdbOperations":['
+    b'{"Op":"set","Path":"s","Value":{"v":9.50}},{"Op":"add","Path":"t","Value":[1E+3]},'
+    b'{"Op":"increment","Path":"n","Value":0.50}]}'
+)
+
+
+@pytest.mark.parametrize("route", ["bulk_docs", "docs"])
+def test_a_typed_patch_stores_the_numbers_it_sets_as_written(database: str, route: str) -> None:
+    document_id = f"patched/{route}"
+    base = b'{"n":1,"t":[],"@metadata":{"@collection":"Patched"}}'
+    assert httpx.put(f"{database}/docs", params={"id": document_id}, content=base).is_success
+    if route == "bulk_docs":
+        body = b'{"Commands":[{"Type":"PATCH","Id":"' + document_id.encode() + b'","Patch":'
+        answer = httpx.post(f"{database}/bulk_docs", content=body + TYPED_PATCH + b"}]}")
+        assert answer.status_code == 201, answer.text[:300]
+    else:
+        answer = httpx.patch(
+            f"{database}/docs",
+            params={"id": document_id},
+            content=b'{"Patch":' + TYPED_PATCH + b"}",
+        )
+        assert answer.status_code == 200, answer.text[:300]
+    data = _stored(database, document_id)
+    assert b'"s":{"v":9.50}' in data and b'"t":[1E+3]' in data
+    assert orjson.loads(data)["n"] == 1.5  # an increment's value: a number, as before
+
+
 def test_a_multipart_batch_keeps_digits(database: str) -> None:
     commands = (
         b'{"Commands":[{"Type":"PUT","Id":"prices/3","Document":' + DOCUMENT + b"},"

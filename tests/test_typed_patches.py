@@ -3,8 +3,10 @@ script RavenDB's client would send for them gives in the engine, errors included
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 
 from rookdb.errors import ConfigurationError, PatchError, PatchScriptError
@@ -21,6 +23,8 @@ from rookdb.patches import (
     render_script,
 )
 from rookdb.scripting.engine import run_patch_script
+from rookdb.serialization import exact_numbers
+from rookdb.serialization.entities import EntityCodec
 
 DOC: dict[str, Any] = {
     "name": "Ann",
@@ -71,3 +75,29 @@ def test_encoding_round_trips_and_paths_are_checked() -> None:
             check_path(bad)
     with pytest.raises(ConfigurationError):
         decode_operations([{"Op": "increment", "Path": "n", "Value": "1"}])
+
+
+def test_a_decimal_value_goes_over_the_wire_with_its_digits() -> None:
+    # The session's values (``Encoder.written_value``): a number a float does not give back
+    # as written is a Fragment, written so in the request's body (operations and script),
+    # and read so by the server (``keep_digits``), an increment still read as a number.
+    value = EntityCodec().written_value({"p": Decimal("9.50"), "q": [Decimal("1E+3"), 2.5]})
+    operations = [SetValue("a", value), ArrayAdd("b", (value,)), Increment("n", 0.5)]
+    script, values = render_script(operations)
+    body = orjson.dumps({"Values": values, "RookdbOperations": encode_operations(operations)})
+    assert body.count(b'{"p":9.50,"q":[1E+3,2.5]}') == 4
+    raw = orjson.loads(body)
+    kept = exact_numbers.keep_digits(body, raw)
+    decoded = decode_operations(raw["RookdbOperations"], kept["RookdbOperations"])
+    assert decoded[2] == Increment("n", 0.5)
+    notes: exact_numbers.Notes = {}
+    document = apply_operations({"b": [], "n": 1}, decoded, notes)
+    assert document == {"a": raw["Values"]["val_0"], "b": [raw["Values"]["val_1"]], "n": 1.5}
+    assert orjson.dumps(exact_numbers.written_back(document, notes)) == (
+        b'{"b":[{"p":9.50,"q":[1E+3,2.5]}],"n":1.5,"a":{"p":9.50,"q":[1E+3,2.5]}}'
+    )
+    # The script a RavenDB server (or the engine) runs reads them as numbers.
+    ran = run_patch_script(script, values, {"b": [], "n": 1}, lambda ids: {}).document
+    assert ran["a"] == ran["b"][0] == {"p": 9.5, "q": [1000.0, 2.5]} and ran["n"] == 1.5
+    # Without notes (a caller that writes no digits back): the numbers JSON reads.
+    assert apply_operations({"b": []}, decoded[:1]) == {"b": [], "a": {"p": 9.5, "q": [1e3, 2.5]}}

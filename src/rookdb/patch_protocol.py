@@ -40,8 +40,10 @@ def encode_patch_request(request: PatchRequest) -> dict[str, Any]:
     return body
 
 
-def decode_patch_request(raw: Any, what: str) -> PatchRequest:
-    """A ``PatchRequest`` body; ``ConfigurationError`` (a 400) when malformed."""
+def decode_patch_request(raw: Any, what: str, written: Any = None) -> PatchRequest:
+    """A ``PatchRequest`` body; ``ConfigurationError`` (a 400) when malformed. ``written``: the
+    same body read with its numbers kept as written (``exact_numbers.keep_digits``), whose
+    typed operations' values are set (``patches.decode_operations``)."""
     if type(raw) is not dict:
         raise ConfigurationError(f'{what} is {{"Script": "...", "Values": {{...}}}}')
     script = raw.get("Script")
@@ -52,7 +54,8 @@ def decode_patch_request(raw: Any, what: str) -> PatchRequest:
         raise ConfigurationError(f"{what}: Values must be an object")
     operations: tuple[PatchOperation, ...] = ()
     if raw.get("RookdbOperations") is not None:
-        operations = decode_operations(raw["RookdbOperations"])
+        kept = None if written is None else written["RookdbOperations"]  # the same shape
+        operations = decode_operations(raw["RookdbOperations"], kept)
     if not operations and (type(script) is not str or not script.strip()):
         raise ConfigurationError(f"{what}: Script must be a non-empty string")
     return PatchRequest(script if type(script) is str else "", values, operations)
@@ -87,20 +90,26 @@ def decode_patch_command(
 ) -> PatchCommand:
     """A ``PATCH`` command of a ``bulk_docs`` body (``document_id`` and ``expected`` read).
     ``written``: the same command read with its numbers kept as written
-    (``exact_numbers.keep_digits``), whose ``CreateIfMissing`` is stored as it came; the
-    patch's own values are read from ``raw``, as numbers."""
+    (``exact_numbers.keep_digits``), whose ``CreateIfMissing`` is stored as it came, and whose
+    typed operations' values are set so; a script's values, an increment, are read from
+    ``raw``, as numbers."""
     what = f"command {i}"
     if not document_id or document_id[-1] in "/|":
         raise ConfigurationError(f"{what}: a PATCH names the document it patches")
-    patch = decode_patch_request(raw.get("Patch"), f"{what}: Patch")
+    kept = raw if written is None else written  # the same JSON: the same shape
+    patch = decode_patch_request(raw.get("Patch"), f"{what}: Patch", kept.get("Patch"))
     if_missing = raw.get("PatchIfMissing")
-    create = (raw if written is None else written).get("CreateIfMissing")
+    create = kept.get("CreateIfMissing")
     if create is not None and type(create) is not dict:
         raise ConfigurationError(f"{what}: CreateIfMissing must be a JSON object")
     return PatchCommand(
         document_id,
         patch,
-        None if if_missing is None else decode_patch_request(if_missing, f"{what}: PatchIfMissing"),
+        None
+        if if_missing is None
+        else decode_patch_request(
+            if_missing, f"{what}: PatchIfMissing", kept.get("PatchIfMissing")
+        ),
         None if create is None else dumps(create),
         expected,
         raw.get("SkipPatchIfChangeVectorMismatch") is True,

@@ -7,6 +7,11 @@ JavaScript RavenDB's client sends for them.
 script of ``render_script`` (``this.address.city = args.val_0;``). Both give the same
 document: a path through a missing object, an increment of something that is not a number
 and a push to something that is not an array are errors, as the script's are.
+
+A value is a JSON tree as the session writes it (``Encoder.written_value``): a number a float
+does not give back as written is an ``orjson.Fragment`` of its text (``Decimal("9.50")``),
+sent so in a request's body and stored so (``exact_numbers.noting``); a JavaScript engine
+running the script reads it as a number.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rookdb.errors import ConfigurationError, PatchError
+from rookdb.serialization import exact_numbers
 
 __all__ = [
     "ArrayAdd",
@@ -95,15 +101,22 @@ def _is_number(value: Any) -> bool:
 
 
 def apply_operations(
-    document: dict[str, Any], operations: Sequence[PatchOperation]
+    document: dict[str, Any],
+    operations: Sequence[PatchOperation],
+    notes: exact_numbers.Notes | None = None,
 ) -> dict[str, Any]:
     """``document`` with ``operations`` applied in order (a new object); ``PatchError`` where
-    the script RavenDB's client sends for them would fail too."""
+    the script RavenDB's client sends for them would fail too. ``notes``: those of the
+    document's ``loads_noting``, where each number a value holds with its digits (an
+    ``orjson.Fragment``) is noted as it is set, for ``exact_numbers.written_back``; without
+    them, it is the float JSON reads."""
+    if notes is None:
+        notes = {}
     out = copy.deepcopy(document)
     for op in operations:
         parent, name = _parent(out, op.path)
         if type(op) is SetValue:
-            parent[name] = copy.deepcopy(op.value)
+            parent[name] = exact_numbers.noting(op.value, notes)
         elif type(op) is Increment:
             current = parent.get(name)
             if current in (None, 0, False, "") or current == 0:
@@ -117,7 +130,7 @@ def apply_operations(
             if type(target) is not list:
                 raise PatchError(f"patch of array {op.path!r}: it is not an array")
             if type(op) is ArrayAdd:
-                target.extend(copy.deepcopy(list(op.items)))
+                target.extend(exact_numbers.noting(list(op.items), notes))
             else:
                 assert type(op) is ArrayRemoveAt
                 index = op.index + len(target) if op.index < 0 else op.index
@@ -174,22 +187,26 @@ def encode_operations(operations: Sequence[PatchOperation]) -> list[dict[str, An
     return out
 
 
-def decode_operations(raw: Any) -> tuple[PatchOperation, ...]:
-    """``encode_operations``'s JSON back; ``ConfigurationError`` when malformed."""
+def decode_operations(raw: Any, written: Any = None) -> tuple[PatchOperation, ...]:
+    """``encode_operations``'s JSON back; ``ConfigurationError`` when malformed. ``written``:
+    the same JSON read with its numbers kept as written (``exact_numbers.keep_digits``), whose
+    values are those set and added (``9.50`` as ``9.50``); an increment's and an index are
+    read from ``raw``, as numbers."""
     if type(raw) is not list:
         raise ConfigurationError("patch operations are a list")
+    kept = raw if written is None else written  # the same JSON: the same shape
     out: list[PatchOperation] = []
-    for item in raw:
+    for i, item in enumerate(raw):
         if type(item) is not dict:
             raise ConfigurationError("a patch operation is an object")
         kind, path = item.get("Op"), check_path(item.get("Path"))
         value: Any = item.get("Value")
         if kind == "set":
-            out.append(SetValue(path, value))
+            out.append(SetValue(path, kept[i].get("Value")))
         elif kind == "increment" and _is_number(value):
             out.append(Increment(path, value))
         elif kind == "add" and type(value) is list:
-            out.append(ArrayAdd(path, tuple(value)))
+            out.append(ArrayAdd(path, tuple(kept[i]["Value"])))
         elif kind == "remove_at" and type(value) is int:
             out.append(ArrayRemoveAt(path, value))
         else:

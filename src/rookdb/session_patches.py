@@ -65,7 +65,9 @@ class SessionPatches:
         self._session._deferred_queue().typed(document_id, operations, created)
 
     def _value(self, value: Any) -> Any:
-        return self._session._query_value(value)
+        # As a field holding it is stored, a Decimal with its digits (``9.50``: a Fragment,
+        # ``Encoder.written_value``), where a query's parameter is the float it compares as.
+        return self._session._codec.written_value(value)
 
     def patch(self, entity_or_id: Any, path: str, value: Any) -> None:
         """Set the field at ``path`` (names joined by dots) of the document to ``value``."""

@@ -39,7 +39,7 @@ import orjson
 
 from rookdb._types import JsonDict
 from rookdb.errors import SerializationError
-from rookdb.serialization import encoding, scalars
+from rookdb.serialization import encoding, exact_numbers, scalars
 from rookdb.serialization.layouts import LAYOUTS, Extras, Kind, layout_of, live_dict
 
 __all__ = ["Encoder"]
@@ -381,6 +381,15 @@ class Encoder:
         (``Decimal("9.50")`` -> ``9.5``, an aware datetime -> its UTC text, an enum -> its
         value). Query parameters are this, so they compare with fields as stored (SPEC D2)."""
         return encoding.loads(encoding.dumps(self.to_tree(value)))
+
+    def written_value(self, value: Any) -> Any:
+        """``json_value``, but each number a float does not give back as written an
+        ``orjson.Fragment`` of its text (``Decimal("9.50")`` -> ``Fragment("9.50")``, where
+        ``json_value`` gives ``9.5``), as ``exact_numbers.keep_digits`` reads a document to
+        be written out again. A patch's values are this: what it sets is stored as a field
+        of the same value is (SPEC D2), its digits kept (``exact_numbers.noting``)."""
+        data = encoding.dumps(self.to_tree(value))
+        return exact_numbers.keep_digits(data, encoding.loads(data))
 
 
 def _set_items(value: set[Any] | frozenset[Any]) -> list[Any]:

@@ -6,7 +6,7 @@ materializer and bulk inserts share it). It is made of three parts, each in its 
 * ``encoders.Encoder``: entities to JSON documents, the fast path used at every change check
   (``encode``, its fields as held; ``in_order`` for what differs from its snapshot) and the
   checked path used for what is written (``encode_checked``), the type hooks,
-  and query parameters as stored (``json_value``);
+  query parameters as stored (``json_value``) and patch values (``written_value``);
 * ``decoders.Decoder``: JSON documents to entities, by decoders made once per class
   (``batch_decoder``, ``one_decoder``, ``bytes_decoder``) and projections (``build``);
 * ``identity.IdentityProperty``: which attribute of each class holds the document id, and how
@@ -68,6 +68,8 @@ class EntityCodec:
         self.to_tree = encoder.to_tree
         #: The JSON a value is stored as, decoded (query parameters).
         self.json_value = encoder.json_value
+        #: ``json_value`` with numbers' digits kept as ``orjson.Fragment`` s (patch values).
+        self.written_value = encoder.written_value
 
         # -- reading (decoders) -----------------------------------------------------------
         #: One document body to an entity of a class.

@@ -27,11 +27,21 @@ pydantic alike), which keeps the value but not how it was written: ``9.50`` read
 Read back as written, a loaded entity gives the bytes it was loaded from at its first change
 check (SPEC S5's cheap path), where a ``9.5`` for ``9.50`` cost a decode of both and a
 comparison. (One form is not kept: ``Decimal("-0")``, written ``-0``, reads as the integer 0.)
+
+A typed patch (``rookdb.patches``) rewrites a stored document: it is read with its numbers
+noted (``loads_noting``), and what the patch sets is a JSON tree in which a number a float
+does not give back as written is an ``orjson.Fragment`` of its text, as ``keep_digits`` reads
+it (the session's ``Decimal("9.50")``, or ``9.50`` in a request's body). Applied, each such
+number is the float JSON reads, noted too (``noting``), so the patched document holds floats
+alone (increments, comparisons work as they did) and ``written_back`` writes every noted float
+as it was written; ``written_alike`` tells whether a patch changed only how a number is
+written (``9.5`` to ``9.50``: a change, written).
 """
 
 from __future__ import annotations
 
 import contextvars
+import copy
 import decimal
 import functools
 import json
@@ -54,8 +64,10 @@ __all__ = [
     "loads_keeping_digits",
     "loads_noting",
     "may_lose_digits",
+    "noting",
     "read_decimal",
     "reading",
+    "written_alike",
     "written_back",
 ]
 
@@ -219,10 +231,8 @@ def written_back(tree: Any, notes: Notes) -> Any:
     def back(value: Any) -> Any:
         kind = type(value)
         if kind is float:
-            noted = notes.get(id(value))
-            if noted is not None and noted[0] is value and noted[1].as_tuple().exponent != 0:
-                return orjson.Fragment(str(noted[1]))
-            return value
+            written = _written(value, notes)
+            return value if written is None else orjson.Fragment(str(written))
         if kind is dict:
             return {key: back(item) for key, item in value.items()}
         if kind is list:
@@ -230,6 +240,57 @@ def written_back(tree: Any, notes: Notes) -> Any:
         return value
 
     return back(tree)
+
+
+def _written(value: float, notes: Notes) -> decimal.Decimal | None:
+    """The decimal ``written_back`` writes for ``value``, a float; None: the float itself."""
+    noted = notes.get(id(value))
+    if noted is not None and noted[0] is value and noted[1].as_tuple().exponent != 0:
+        return noted[1]
+    return None
+
+
+def noting(value: Any, notes: Notes) -> Any:
+    """A deep copy of ``value``, a JSON tree a patch sets, to be put in a document read by
+    ``loads_noting`` into ``notes``: each ``orjson.Fragment`` in it (a number a float does not
+    give back as written: ``keep_digits``, ``Encoder.written_value``) the number JSON reads,
+    noted in ``notes`` with its text's decimal, so ``written_back`` writes it as it came."""
+    kind = type(value)
+    if kind is dict:
+        return {key: noting(item, notes) for key, item in value.items()}
+    if kind is list:
+        return [noting(item, notes) for item in value]
+    if kind is orjson.Fragment:
+        return loads_noting(orjson.dumps(value), notes)  # (dumps: a Fragment's own text)
+    return copy.deepcopy(value)  # (atoms are their own copies)
+
+
+def written_alike(tree: Any, other: Any, notes: Notes) -> bool:
+    """Whether ``tree`` and ``other``, equal (``==``) trees whose floats are noted in ``notes``
+    (``loads_noting``, ``noting``), are written alike by ``written_back``: each two floats in
+    the same place with the same digits (``9.5`` and ``9.50`` are equal, not alike)."""
+    if not notes:
+        return True  # floats written as floats: equal ones alike
+
+    def digits(value: float) -> decimal.DecimalTuple:
+        written = _written(value, notes)
+        return (decimal.Decimal(repr(value)) if written is None else written).as_tuple()
+
+    def alike(a: Any, b: Any) -> bool:
+        if a is b:
+            return True
+        kind = type(a)
+        if kind is not type(b):
+            return True  # equal: an int and a float (1 and 1.0), as before
+        if kind is float:
+            return digits(a) == digits(b)
+        if kind is dict:
+            return all(alike(item, b[key]) for key, item in a.items())  # equal: the same keys
+        if kind is list:
+            return all(map(alike, a, b))
+        return True
+
+    return alike(tree, other)
 
 
 def _read(data: bytes, lossy: Callable[[str, float], Any]) -> Any:

@@ -48,6 +48,7 @@ from rookdb.ids import (
 )
 from rookdb.protocol_statistics import encode_statistics
 from rookdb.query import Query, StaleWait
+from rookdb.serialization.exact_numbers import keep_digits
 from rookdb.server import (
     attachments,
     bulk_insert,
@@ -245,7 +246,10 @@ class _Server:
             body = parse_document(await read_body(request, self.limits))
             return await documents.put(storage, request, body)
         if request.method == "PATCH":  # PatchOperation (rookdb.server.patches)
-            return await patches.patch_document(storage, request, await self.body(request))
+            data = await read_body(request, self.limits)
+            body = parse_json(data)
+            # Typed operations' values as written (``9.50``): ``patches.patch_document``.
+            return await patches.patch_document(storage, request, body, keep_digits(data, body))
         return await documents.delete(storage, request)
 
     async def json_patch(self, request: Request) -> Response:

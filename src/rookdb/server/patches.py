@@ -41,7 +41,11 @@ def _flag(request: Request, name: str) -> bool:
     return value == "true"
 
 
-async def patch_document(storage: Storage, request: Request, body: Any) -> Response:
+async def patch_document(
+    storage: Storage, request: Request, body: Any, written: Any = None
+) -> Response:
+    """``PATCH /docs?id=``. ``written``: ``body`` read with its numbers kept as written
+    (``exact_numbers.keep_digits``), whose typed operations' values are set so."""
     ids = request.query_params.getlist("id")
     if len(ids) != 1:
         raise ConfigurationError("PATCH docs takes one id=...")
@@ -54,8 +58,10 @@ async def patch_document(storage: Storage, request: Request, body: Any) -> Respo
         "SkipPatchIfChangeVectorMismatch": _flag(request, "skipPatchIfChangeVectorMismatch"),
         "ReturnDocument": True,
     }
+    kept = body if written is None else written  # the same JSON: the same shape
+    as_written = {"Patch": kept.get("Patch"), "PatchIfMissing": kept.get("PatchIfMissing")}
     expected = protocol.unquote_etag(request.headers.get("if-match"))
-    command = decode_patch_command(raw, document_id, expected, 0)
+    command = decode_patch_command(raw, document_id, expected, 0, as_written)
     test, debug = _flag(request, "test"), _flag(request, "debug")
     original = None
     if test or debug:

@@ -44,7 +44,12 @@ from rookdb.errors import (
 from rookdb.patches import apply_operations
 from rookdb.serialization import exact_numbers
 from rookdb.serialization.encoding import dumps
-from rookdb.serialization.exact_numbers import loads_keeping_digits, loads_noting, written_back
+from rookdb.serialization.exact_numbers import (
+    loads_keeping_digits,
+    loads_noting,
+    written_alike,
+    written_back,
+)
 from rookdb.storage.commands import (
     Command,
     CounterOperation,
@@ -234,8 +239,9 @@ class Patching:
         writes: list[tuple[str, dict[str, Any] | None, str | None]] = []
         self._counter_writes = []
         # A typed patch writes back what it does not touch as it was (``9.50``, not ``9.5``):
-        # the numbers a float changes are noted as read and written back last. (A script's
-        # document goes through JavaScript's numbers, which keep no digits.)
+        # the numbers a float changes are noted as read and written back last, with those
+        # it sets (a Decimal's digits). (A script's document goes through JavaScript's
+        # numbers, which keep no digits.)
         notes: exact_numbers.Notes = {}
         if record is None:
             if command.create_if_missing is not None:
@@ -243,7 +249,7 @@ class Patching:
                 document = loads_keeping_digits(command.create_if_missing)
             elif command.patch_if_missing is not None:
                 document, writes = self._run(
-                    command.patch_if_missing, {"@metadata": {"@id": command.id}}, command.id
+                    command.patch_if_missing, {"@metadata": {"@id": command.id}}, command.id, notes
                 )
             else:
                 self._replies.append((command.id, "DocumentDoesNotExist", None, None))
@@ -254,11 +260,12 @@ class Patching:
             collection = collection or "@empty"
         else:
             original = _as_document(record, notes if command.patch.operations else None)
-            document, writes = self._run(command.patch, original, command.id)
+            document, writes = self._run(command.patch, original, command.id, notes)
             status = "Patched"
             collection = record.collection
             _keep_collection(document, record, command.id)
-            if _stripped(document) == _stripped(original):
+            stripped, was = _stripped(document), _stripped(original)
+            if stripped == was and written_alike(stripped, was, notes):  # 9.5 to 9.50: Patched
                 status = "NotModified"
         position = None
         if record is not None and self._counter_writes:
@@ -305,12 +312,17 @@ class Patching:
         return position
 
     def _run(
-        self, request: PatchRequest, document: dict[str, Any], document_id: str
+        self,
+        request: PatchRequest,
+        document: dict[str, Any],
+        document_id: str,
+        notes: exact_numbers.Notes,
     ) -> tuple[dict[str, Any], list[tuple[str, dict[str, Any] | None, str | None]]]:
         """``request`` applied to ``document``: the document after it, and the script's
-        writes (id, document or None for a delete, the change vector it expects)."""
+        writes (id, document or None for a delete, the change vector it expects). Typed
+        operations note the numbers they set with their digits in ``notes``."""
         if request.operations:
-            return apply_operations(document, request.operations), []
+            return apply_operations(document, request.operations, notes), []
         from rookdb.scripting.engine import run_patch_script  # the engine: scripts only
 
         def read(ids: Sequence[str]) -> dict[str, dict[str, Any] | None]:

@@ -1,11 +1,16 @@
 """The session's patches (``session.advanced.patch``, ``increment``, ``patch_array``,
 ``add_or_patch``, ``add_or_increment``, ``add_or_patch_array``, ``defer``), on every backend:
 sent in the next save's one batch, RavenDB's rules for documents the session also writes,
-the tracked entity updated from the patch's reply, nothing lost after a failed save."""
+the tracked entity updated from the patch's reply, nothing lost after a failed save, a
+``Decimal`` the patch sets written with its digits (``9.50``, not ``9.5``)."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
 
 import pytest
 
@@ -18,6 +23,7 @@ from rookdb import (
     PatchRequest,
     PatchScriptError,
     PutCommand,
+    SerializationError,
 )
 from rookdb.testing.recording import record_requests
 from rookdb.testing.suite.models import Address, Line, Order, Product
@@ -198,3 +204,177 @@ def test_typed_patch_errors(store: DocumentStore) -> None:
         session.advanced.patch_array("products/1", "name", lambda a: a.add(1))
         with pytest.raises(PatchError, match="not an array"):
             session.save_changes()
+
+
+# -- a Decimal the patch sets -----------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class PriceLine:
+    amount: Decimal
+
+
+@dataclasses.dataclass
+class PriceList:
+    price: Decimal
+    lines: list[PriceLine]
+    rates: list[Decimal]
+    by_month: dict[str, Decimal]
+    fee: Decimal | None = None
+
+
+def _price_list(price: str = "1") -> PriceList:
+    return PriceList(Decimal(price), [PriceLine(Decimal("2"))], [Decimal("3")], {"jan": Decimal(4)})
+
+
+def _stored(store: DocumentStore, document_id: str) -> bytes:
+    return store._storage(store.database).get([document_id]).documents[document_id].data
+
+
+#: How the session patches "prices/1" (tracked as ``entity``), which of the loaded entity's
+#: Decimals hold what it set, with their digits, and what the stored JSON then holds.
+DecimalPatch = tuple[
+    Callable[[Any, PriceList], None], Callable[[PriceList], list[Any]], list[str], bytes
+]
+
+DECIMAL_PATCHES: dict[str, DecimalPatch] = {
+    "patch": (
+        lambda advanced, entity: advanced.patch(entity, "price", Decimal("9.50")),
+        lambda loaded: [loaded.price],
+        ["9.50"],
+        b'"price":9.50',
+    ),
+    "patch by id": (
+        lambda advanced, entity: advanced.patch("prices/1", "fee", Decimal("0.10")),
+        lambda loaded: [loaded.fee],
+        ["0.10"],
+        b'"fee":0.10',
+    ),
+    "patch a nested path": (
+        lambda advanced, entity: advanced.patch(entity, "by_month.feb", Decimal("1E+3")),
+        lambda loaded: [loaded.by_month["feb"]],
+        ["1E+3"],
+        b'"feb":1E+3',
+    ),
+    "patch a dict": (
+        lambda advanced, entity: advanced.patch(entity, "by_month", {"mar": Decimal("5.00")}),
+        lambda loaded: list(loaded.by_month.values()),
+        ["5.00"],
+        b'"by_month":{"mar":5.00}',
+    ),
+    "patch a list": (
+        lambda advanced, entity: advanced.patch(
+            entity, "rates", (Decimal("1.10"), Decimal("-0.20"), Decimal("7"))
+        ),
+        lambda loaded: loaded.rates,
+        ["1.10", "-0.20", "7"],
+        b'"rates":[1.10,-0.20,7]',
+    ),
+    "patch an object": (
+        lambda advanced, entity: advanced.patch(entity, "lines", [PriceLine(Decimal("7.70"))]),
+        lambda loaded: [line.amount for line in loaded.lines],
+        ["7.70"],
+        b'"lines":[{"amount":7.70}]',
+    ),
+    "patch_array": (
+        lambda advanced, entity: advanced.patch_array(
+            entity, "rates", lambda rates: rates.add(Decimal("2.50"), Decimal("0.000"))
+        ),
+        lambda loaded: loaded.rates,
+        ["3", "2.50", "0.000"],
+        b'"rates":[3,2.50,0.000]',
+    ),
+    "patch_array of objects": (
+        lambda advanced, entity: advanced.patch_array(
+            entity, "lines", lambda lines: lines.add(PriceLine(Decimal("8.80")))
+        ),
+        lambda loaded: [line.amount for line in loaded.lines],
+        ["2", "8.80"],
+        b'"lines":[{"amount":2},{"amount":8.80}]',
+    ),
+    "add_or_patch": (
+        lambda advanced, entity: advanced.add_or_patch(
+            "prices/1", _price_list(), "price", Decimal("12.3400")
+        ),
+        lambda loaded: [loaded.price],
+        ["12.3400"],
+        b'"price":12.3400',
+    ),
+    "add_or_patch_array": (
+        lambda advanced, entity: advanced.add_or_patch_array(
+            "prices/1", _price_list(), "rates", lambda rates: rates.add(Decimal("1.50E-7"))
+        ),
+        lambda loaded: loaded.rates,
+        ["3", "1.50E-7"],
+        b'"rates":[3,1.50E-7]',
+    ),
+}
+
+
+@pytest.mark.parametrize("case", DECIMAL_PATCHES.values(), ids=list(DECIMAL_PATCHES))
+def test_a_decimal_the_patch_sets_keeps_its_digits(
+    store: DocumentStore, case: DecimalPatch
+) -> None:
+    patch, read, digits, stored = case
+    with store.open_session() as session:
+        session.store(_price_list(), "prices/1")
+        session.save_changes()
+    with store.open_session() as session:
+        entity = session.load("prices/1", PriceList)
+        patch(session.advanced, entity)
+        session.save_changes()
+        # The tracked entity holds the patched document as stored: nothing to write again.
+        assert [str(value) for value in read(entity)] == digits
+        assert not session.advanced.has_changes
+    assert stored in _stored(store, "prices/1")
+    with store.open_session() as session:
+        loaded = read(session.load("prices/1", PriceList))
+        assert loaded == [Decimal(text) for text in digits]
+        assert [str(value) for value in loaded] == digits
+        assert all(type(value) is Decimal for value in loaded)
+
+
+def test_a_decimal_patch_writes_its_digits_over_an_equal_number(store: DocumentStore) -> None:
+    # 9.5 stored and 9.50 set: equal numbers written otherwise, so the patch writes it, as a
+    # save of a field changed so would; the same digits again change nothing (RavenDB's
+    # NotModified: nothing written, the change vector kept).
+    with store.open_session() as session:
+        session.store(_price_list("9.5"), "prices/1")
+        session.save_changes()
+
+    def patched(value: Decimal) -> tuple[str | None, Decimal]:
+        with store.open_session() as session:
+            session.advanced.patch("prices/1", "price", value)
+            session.save_changes()
+        with store.open_session() as session:
+            entity = session.load("prices/1", PriceList)
+            return session.advanced.get_change_vector_for(entity), entity.price
+
+    before, _ = patched(Decimal("9.5"))
+    written, price = patched(Decimal("9.50"))
+    assert written != before and str(price) == "9.50" and price == Decimal("9.50")
+    assert b'"price":9.50' in _stored(store, "prices/1")
+    assert patched(Decimal("9.50")) == (written, price)
+    again, price = patched(Decimal("9.5"))
+    assert again != written and str(price) == "9.5"
+
+
+@pytest.mark.parametrize(
+    "value", [Decimal("12345678901234567.89"), Decimal("NaN"), Decimal("-Infinity")]
+)
+def test_a_decimal_a_json_number_cannot_hold_is_refused_at_the_patch(
+    store: DocumentStore, value: Decimal
+) -> None:
+    # As a field holding it is refused at store(): never stored as another number.
+    with store.open_session() as session:
+        session.store(_price_list(), "prices/1")
+        session.save_changes()
+    with store.open_session() as session:
+        with pytest.raises(SerializationError):
+            session.advanced.patch("prices/1", "price", value)
+        with pytest.raises(SerializationError):
+            session.advanced.patch("prices/1", "by_month", {"feb": value})
+        with pytest.raises(SerializationError):
+            session.advanced.patch_array("prices/1", "rates", lambda rates: rates.add(value))
+        assert not session.advanced.has_changes
+    assert _stored(store, "prices/1").startswith(b'{"price":1,')
