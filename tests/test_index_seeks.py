@@ -5,6 +5,8 @@ the same as without them is ``test_index_query_differential``'s (every backend).
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from rookdb import DocumentStore
@@ -112,4 +114,69 @@ def test_a_map_reduce_index_query_makes_no_index(employees: DocumentStore) -> No
     with employees.open_session() as session:
         counted = session.query_index("Employees/CountByLevel").where_equals("level", 3).to_list()
         assert [r["Count"] for r in counted] == [30]
+    assert entry_index_names(employees) == []
+
+
+def test_an_or_of_hundreds_of_predicates_is_answered(employees: DocumentStore) -> None:
+    # Each predicate is several seeks; SQLite takes at most 500 in one compound SELECT, so
+    # a longer OR is cut into row sets (an OR of 300 prefixes: 600 seeks).
+    where = Or(tuple(StartsWith("email", f"e{i}@") for i in range(300)))
+    with employees.open_session() as session:
+        on_index = session.query_index("Employees/ByLevel")
+        on_collection = session.query(collection_name="Employees")
+        for i in range(300):
+            on_index = on_index.or_else().where_starts_with("email", f"e{i}@")
+            on_collection = on_collection.or_else().where_starts_with("email", f"e{i}@")
+        found = sorted(e["email"] for e in on_index.to_list())
+        assert found == sorted(e["email"] for e in on_collection.to_list())
+        assert len(found) == 300
+    plan = index_query_plan(employees, Query(index_name="Employees/ByLevel", where=where))
+    assert "auto/entries/" in plan, plan
+
+
+class _Asked:
+    """Counts the transactions a storage opens to make indexes of entries."""
+
+    def __init__(self, storage: Any) -> None:
+        self.count = 0
+        made = storage._entry_index_transaction
+
+        def counted(conn: Any) -> Any:
+            self.count += 1
+            return made(conn)
+
+        storage._entry_index_transaction = counted
+
+
+# The cap and the cache are the storage object's; behind a server, the server's.
+@pytest.mark.rookdb_backends("memory", "sqlite", "postgres")
+def test_a_path_is_asked_for_once_past_the_cap_too(
+    employees: DocumentStore, backend: BackendSpec
+) -> None:
+    storage: Any = employees._storage(employees.database)
+    storage.max_auto_indexes = 1
+    asked = _Asked(storage)
+
+    def count(field: str, value: Any) -> int:
+        with employees.open_session() as session:
+            query = session.query_index("Employees/ByLevel").where_equals(field, value)
+            return query.count()
+
+    assert count("email", "e7@x") == 1 and asked.count == 1  # made
+    assert count("email", "e8@x") == 1 and asked.count == 1  # known: no lock taken
+    assert count("level", 3) == 30 and asked.count == 2  # past the cap: not made
+    for _ in range(3):  # still right, read entry by entry, and not asked again
+        assert count("level", 4) == 30
+    assert asked.count == 2
+    per_field = 2 if backend.name == "postgres" else 1  # PostgreSQL: jsonb and text forms
+    assert len(entry_index_names(employees)) == per_field
+
+
+def test_exists_and_regex_make_no_index_of_entries(employees: DocumentStore) -> None:
+    # Both are tested entry by entry: an index of their path would serve nothing.
+    with employees.open_session() as session:
+        on_index = session.query_index("Employees/ByLevel")
+        assert on_index.where_exists("email").count() == 300
+        on_index = session.query_index("Employees/ByLevel")
+        assert on_index.where_regex("email", "^e1[0-9]@").count() == 10
     assert entry_index_names(employees) == []

@@ -32,7 +32,7 @@ from __future__ import annotations
 import hashlib
 import threading
 
-from rookdb.query import Predicate
+from rookdb.query import And, Between, Compare, EndsWith, Equals, In, Not, Or, Predicate, StartsWith
 from rookdb.storage.relational.auto_indexes import wanted
 
 __all__ = ["PREFIX", "TEXT_SUFFIX", "EntryIndexes", "counted", "name", "paths_of", "prefix"]
@@ -47,8 +47,18 @@ _MAX_NAME = 63
 
 def paths_of(predicate: Predicate) -> list[str]:
     """The paths ``predicate`` tests that an expression index over entries can serve, in
-    order, once each: those a collection query makes an expression index for."""
-    return [path for path, kind in wanted(predicate) if kind == "expression"]
+    order, once each: those a collection query makes an expression index for, where the
+    predicate on them is one the compilers seek (not ``exists()`` nor a regular
+    expression, which they test entry by entry)."""
+    match predicate:
+        case And(items=items) | Or(items=items):
+            return list(dict.fromkeys(path for item in items for path in paths_of(item)))
+        case Not(item=item):
+            return paths_of(item)
+        case Equals() | Compare() | Between() | In() | StartsWith() | EndsWith():
+            return [path for path, kind in wanted(predicate) if kind == "expression"]
+        case _:
+            return []
 
 
 def name(index_id: int, path: str, suffix: str = "") -> str:
@@ -73,26 +83,37 @@ def counted(names: set[str]) -> int:
 
 
 class EntryIndexes:
-    """Which paths of which map index have their expression indexes, as this process found
-    them, as of one registry of indexes (a put or delete makes a new one: all found again)."""
+    """Which paths of which map index this process asked for expression indexes, and which
+    of them have one, as of one registry of indexes (a put or delete makes a new one: all
+    asked again). A path refused at the cap is asked once per registry, not by every query:
+    asking takes the database's write lock."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._as_of: object = None
-        self._found: dict[int, frozenset[str]] = {}
+        self._asked: dict[int, frozenset[str]] = {}
+        self._indexed: dict[int, frozenset[str]] = {}
 
-    def known(self, registry: object, index_id: int) -> frozenset[str]:
-        """The paths of index ``index_id`` found indexed as of ``registry``."""
-        with self._lock:
-            if registry is not self._as_of:
-                self._as_of, self._found = registry, {}
-            return self._found.get(index_id, frozenset())
+    def _renew(self, registry: object) -> None:
+        if registry is not self._as_of:
+            self._as_of, self._asked, self._indexed = registry, {}, {}
 
-    def add(self, registry: object, index_id: int, paths: list[str]) -> frozenset[str]:
-        """Note ``paths`` of index ``index_id`` indexed as of ``registry``; all it has."""
+    def known(self, registry: object, index_id: int) -> tuple[frozenset[str], frozenset[str]]:
+        """The paths of index ``index_id`` asked for as of ``registry``, and those indexed."""
         with self._lock:
-            if registry is not self._as_of:
-                self._as_of, self._found = registry, {}
-            found = self._found.get(index_id, frozenset()) | frozenset(paths)
-            self._found[index_id] = found
+            self._renew(registry)
+            empty: frozenset[str] = frozenset()
+            return self._asked.get(index_id, empty), self._indexed.get(index_id, empty)
+
+    def add(
+        self, registry: object, index_id: int, asked: list[str], indexed: list[str]
+    ) -> frozenset[str]:
+        """Note ``asked`` of index ``index_id`` asked for as of ``registry``, ``indexed``
+        of them indexed; every path of it indexed."""
+        with self._lock:
+            self._renew(registry)
+            empty: frozenset[str] = frozenset()
+            self._asked[index_id] = self._asked.get(index_id, empty) | frozenset(asked)
+            found = self._indexed.get(index_id, empty) | frozenset(indexed)
+            self._indexed[index_id] = found
             return found

@@ -69,6 +69,8 @@ class IndexQueries(IndexCatalog):
     #: The LIMIT parameter that means none (``RelationalStorage``).
     _no_limit: ClassVar[int | None]
     _query_errors: ClassVar[type[DriverErrors]]
+    #: The database's name (``RelationalStorage``).
+    name: str
     #: Expression indexes over the entries of an index, at most this many paths per index
     #: (``RelationalStorage``'s cap of automatic indexes per collection).
     max_auto_indexes: int
@@ -101,21 +103,25 @@ class IndexQueries(IndexCatalog):
         name = query.index_name.lower()
         registry = self._user_indexes.cached()
         index = next((i for i in registry if i.name.lower() == name), None)
-        known = (
-            frozenset() if index is None else self._found_entry_indexes.known(registry, index.id)
+        if index is not None and index.compiled.is_map_reduce:
+            return {}  # its results are read as they are
+        asked, indexed = (
+            (frozenset(), frozenset())
+            if index is None
+            else self._found_entry_indexes.known(registry, index.id)
         )
-        if index is None or not all(p in known for p in paths):
+        if index is None or not all(p in asked for p in paths):
             with self._errors("make an index of an index's entries"), self._connection() as conn:
                 registry = self._user_indexes.registry(conn)
                 index = next((i for i in registry if i.name.lower() == name), None)
                 if index is None or index.compiled.is_map_reduce:
                     return {}  # a missing index: the query says so
-                known = self._found_entry_indexes.known(registry, index.id)
-                missing = [p for p in paths if p not in known]
+                asked, indexed = self._found_entry_indexes.known(registry, index.id)
+                missing = [p for p in paths if p not in asked]
                 if missing:
                     made = self._make_entry_indexes(conn, index.id, missing)
-                    known = self._found_entry_indexes.add(registry, index.id, made)
-        return {(p, "expression"): index.id for p in paths if p in known}
+                    indexed = self._found_entry_indexes.add(registry, index.id, missing, made)
+        return {(p, "expression"): index.id for p in paths if p in indexed}
 
     def _make_entry_indexes(self, conn: Any, index_id: int, paths: list[str]) -> list[str]:
         """In a transaction of their own: make the expression indexes of ``paths`` over
@@ -137,7 +143,7 @@ class IndexQueries(IndexCatalog):
                         "made the index of field %r of the entries of index %d in database %r",
                         path,
                         index_id,
-                        getattr(self, "name", "?"),
+                        self.name,
                     )
                 indexed.append(path)
         return indexed

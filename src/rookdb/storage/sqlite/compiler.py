@@ -166,6 +166,9 @@ Alternative = tuple[str, list[Any]]
 _NUMBER = "IN ('integer', 'real')"
 #: The predicates on one field's values that may have arms (``Compiler.arms``).
 SEEK_PREDICATES = (Equals, Compare, Between, In, StartsWith, EndsWith, Regex)
+#: The most seeks of a map index's entries one row set unites (``Compiler._entry_rows``):
+#: SQLite refuses a compound SELECT of more than 500.
+_MOST_ARMS = 400
 
 
 def alternatives(predicate: FieldPredicate, kind: str, value: str) -> list[Alternative]:
@@ -423,9 +426,15 @@ class Compiler:
                 params.extend(option_params)
         if not branches:
             return "0"
-        # The union in a subquery of its own: as a bare IN list, the planner rates it too
-        # long to look the entries up one by one, and walks them all.
-        return f"(key, seq) IN (SELECT key, seq FROM ({' UNION ALL '.join(branches)}))"
+        # Each union in a subquery of its own: as a bare IN list, the planner rates it too
+        # long to look the entries up one by one, and walks them all. SQLite takes at most
+        # 500 terms in a compound SELECT: a longer OR is several row sets, ORed (at most
+        # ``_MOST_ARMS`` seeks each).
+        sets = []
+        for at in range(0, len(branches), _MOST_ARMS):
+            union = " UNION ALL ".join(branches[at : at + _MOST_ARMS])
+            sets.append(f"(key, seq) IN (SELECT key, seq FROM ({union}))")
+        return sets[0] if len(sets) == 1 else f"({' OR '.join(sets)})"
 
     def _search(self, predicate: Search, params: list[Any]) -> str:
         index = self.indexes.get((predicate.field, "search"))
