@@ -12,6 +12,10 @@ On a fresh SQLite file (WAL, synchronous=FULL) or PostgreSQL schema, with the do
 - **query**: the per-city counts and sums read from the map-reduce index, against the floor
   computing them with a raw SQL ``GROUP BY`` over the JSON column with a hand-made expression
   index on the city, and SQLAlchemy's ORM doing the same (``bench.group_by_peers``);
+- **map query** (``--workload map-query`` runs it alone): a map index of two fields
+  (``select new { e.level, e.email }``) queried with ``where_equals`` on one of them (one
+  result; 1% of N), against the collection query of the same predicate, which seeks its
+  automatic index;
 - **group by** (``--workload group-by`` runs it alone): the same counts and sums asked in RQL
   (``from Employees group by address.city select key(), count(), sum(salary)``): the first
   query puts and builds the automatic map-reduce index, later ones read it; against the same
@@ -141,6 +145,52 @@ def write_cost(url: str, n: int, indexes: int) -> float:
         _drop(store)
 
 
+_BY_LEVEL = IndexDefinition(
+    name="Employees/ByLevel", maps={"from e in docs.Employees select new { e.level, e.email }"}
+)
+
+
+def map_query(url: str, n: int, repeat: int) -> dict[str, float]:
+    """Best seconds of a session running one ``where_equals`` query on a map index of N
+    entries, and of the collection query of the same predicate: on ``email`` (one result)
+    and on ``level`` (1% of N). The first query of each kind (which makes the automatic
+    index it seeks) is not timed."""
+    store = _store(url)
+    try:
+        docs = documents(n)
+        with store.bulk_insert() as bulk:
+            for key, doc in zip(ids(n), docs, strict=True):
+                bulk.store({**doc, "@metadata": {"@collection": "Employees"}}, id=key)
+        store.maintenance.send(PutIndexesOperation(_BY_LEVEL))
+        email = docs[n // 2]["email"]
+        queries = {
+            "index email": lambda s: s.query_index("Employees/ByLevel").where_equals(
+                "email", email
+            ),
+            "collection email": lambda s: s.query(collection_name="Employees").where_equals(
+                "email", email
+            ),
+            "index level": lambda s: s.query_index("Employees/ByLevel").where_equals("level", 1000),
+            "collection level": lambda s: s.query(collection_name="Employees").where_equals(
+                "level", 1000
+            ),
+        }
+        wanted = {"email": 1, "level": n // 100}
+        best: dict[str, float] = {}
+        for name, query in queries.items():
+            times = []
+            for _ in range(repeat + 1):
+                started = time.perf_counter()
+                with store.open_session() as session:
+                    found = len(query(session).to_list())
+                times.append(time.perf_counter() - started)
+                assert found == wanted[name.split()[1]], (name, found)
+            best[name] = min(times[1:])
+        return best
+    finally:
+        _drop(store)
+
+
 GROUP_BY = (
     "from Employees group by address.city "
     "select key() as city, count() as count, sum(salary) as salary"
@@ -178,7 +228,7 @@ def main() -> None:
     parser.add_argument("--n", type=int, action="append")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--backend", choices=("sqlite", "postgres"), default="sqlite")
-    parser.add_argument("--workload", choices=("all", "group-by"), default="all")
+    parser.add_argument("--workload", choices=("all", "group-by", "map-query"), default="all")
     args = parser.parse_args()
     sizes = args.n or [10_000]
     print(f"python {platform.python_version()}, backend {args.backend}")
@@ -186,6 +236,17 @@ def main() -> None:
         directory = Path(tmp)
         url = _url(args.backend, directory)
         for n in sizes:
+            if args.workload in ("all", "map-query"):
+                best = map_query(url, n, args.repeat)
+                for field, count in (("email", 1), ("level", n // 100)):
+                    index, collection = best[f"index {field}"], best[f"collection {field}"]
+                    print(
+                        f"N={n}: where_equals({field!r}) ({count:,} of N): on the map index "
+                        f"{index * 1000:.2f} ms; on the collection {collection * 1000:.2f} ms "
+                        f"({index / collection:.1f} x)"
+                    )
+            if args.workload == "map-query":
+                continue
             runs = [group_by(url, n) for _ in range(args.repeat)]
             first, later, after = (min(r[i] for r in runs) for i in range(3))
             floor = floor_group_by(args.backend, n, args.repeat)

@@ -83,6 +83,59 @@ def query_plan(store: DocumentStore, query: Query) -> str:
     return "\n".join(row[0] for row in rows)
 
 
+def index_query_plan(store: DocumentStore, query: Query) -> str:
+    """How the backend reads the entries of the map index ``query`` names for its WHERE
+    (the expression indexes of its entries made first, as a query makes them): the FROM and
+    WHERE ``relational.index_query`` runs, as the database explains them. PostgreSQL is told
+    to avoid scans, which small test tables would otherwise make it prefer."""
+    storage = _storage(store)
+    assert query.index_name is not None and query.where is not None
+    indexes = storage._prepare_entry_indexes(query)  # type: ignore[attr-defined]
+    if isinstance(storage, SqliteStorage):
+        with storage._connections as conn:
+            index_id = int(storage._index_row(conn, query.index_name)[0])
+            source, where, params = storage._index_where(conn, False, index_id, query, indexes)
+            rows = conn.execute(
+                f"EXPLAIN QUERY PLAN SELECT key FROM {source} WHERE {where}", (index_id, *params)
+            ).fetchall()
+        return "\n".join(row[3] for row in rows)
+    from rookdb.storage.postgres import PostgresStorage
+
+    assert isinstance(storage, PostgresStorage)
+    with storage._connection() as conn, conn.transaction():
+        conn.execute("SET LOCAL enable_seqscan = off")
+        index_id = int(storage._index_row(conn, query.index_name)[0])
+        source, where, params = storage._index_where(conn, False, index_id, query, indexes)
+        rows = conn.execute(
+            f"EXPLAIN SELECT key FROM {source} WHERE {where}", (index_id, *params)
+        ).fetchall()
+    return "\n".join(row[0] for row in rows)
+
+
+def entry_index_names(store: DocumentStore) -> list[str]:
+    """The names of the SQL indexes over user-defined indexes' entries that queries made
+    (``relational.entry_indexes``), sorted."""
+    storage = _storage(store)
+    if isinstance(storage, SqliteStorage):
+        with storage._connections as conn:
+            rows = conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' "
+                "AND tbl_name = 'index_entries' AND name LIKE 'auto/entries/%' ORDER BY name"
+            ).fetchall()
+        return [str(name) for (name,) in rows]
+    from rookdb.storage.postgres import PostgresStorage
+
+    assert isinstance(storage, PostgresStorage)
+    with storage._connection() as conn:
+        rows = conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = %s "
+            "AND tablename = 'index_entries' AND starts_with(indexname, 'auto/entries/') "
+            "ORDER BY indexname",
+            (storage.schema,),
+        ).fetchall()
+    return [str(name) for (name,) in rows]
+
+
 def inject_failure(store: DocumentStore, key: str) -> None:
     """Make the database itself fail, mid-statement, when a batch writes document ``key``."""
     storage = _storage(store)

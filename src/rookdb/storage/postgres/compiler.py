@@ -370,11 +370,17 @@ class Compiler:
         python_keys: dict[int, list[str]],
         search_table: Callable[[int], str],
         digest_keys: dict[int, list[str]] | None = None,
+        entries: str | None = None,
     ) -> None:
+        """``entries``: the rows are a map index's entries, these (``FROM`` what and its
+        ``WHERE``), and ``indexes`` holds the paths with expression indexes over them
+        (``relational.entry_indexes``): a predicate on such a path becomes a row set of
+        the entries (``(key, seq) IN ...``) whose condition seeks them."""
         self.indexes = indexes
         self.python_keys = python_keys
         self.search_table = search_table
         self.digest_keys = digest_keys or {}
+        self.entries = entries
 
     def where(self, predicate: Predicate, params: list[Any]) -> str:
         match predicate:
@@ -461,7 +467,11 @@ class Compiler:
         direct, array = self._scalar_arms(predicate)
         params.extend(direct[1])
         params.extend(array[1])
-        return f"({direct[0]} OR ({array[0]}))"
+        condition = f"({direct[0]} OR ({array[0]}))"
+        if self.entries is not None and (predicate.field, "expression") in self.indexes:
+            # The index's id a literal in the row set, which its partial indexes need.
+            return f"(key, seq) IN (SELECT key, seq FROM {self.entries} AND {condition})"
+        return condition
 
     def _scalar_arms(
         self, predicate: FieldPredicate

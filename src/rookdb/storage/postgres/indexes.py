@@ -27,9 +27,10 @@ import psycopg
 from rookdb.evaluate import search_text
 from rookdb.fulltext import tokenize
 from rookdb.storage.postgres import compiler
+from rookdb.storage.relational import entry_indexes
 from rookdb.storage.relational.auto_indexes import Registry, RegistryCache
 
-__all__ = ["SchemaIndexes", "searched"]
+__all__ = ["SchemaIndexes", "entry_index", "searched"]
 
 
 def _search_rows(key: str, document: Any, path: str) -> list[tuple[str, list[str]]]:
@@ -48,6 +49,23 @@ def searched(registry: Registry) -> bool:
 #: Marks of the current form in ``pg_get_indexdef`` of the expression indexes (a field path,
 #: letters, digits and ``_ - @ .``, cannot hold a parenthesis).
 _BOUNDED = ("left(", "jsonb_object(")
+
+
+def entry_index(schema: str, index_id: int, path: str) -> list[str]:
+    """The statements that make the B-tree indexes of ``path`` over index ``index_id``'s
+    entries in ``schema`` (quoted) (``relational.entry_indexes``): those of a plain path of
+    the documents (``SchemaIndexes._expression_indexes``), over the entries' ``body``,
+    partial to the index's entries (its id a literal)."""
+    # A validated path (letters, digits, _ - @ and dots): safe in quoted names.
+    value, text = compiler.indexed(*compiler.chain(path))
+    where = f"WHERE idx = {int(index_id)}"
+    name = entry_indexes.name
+    return [
+        f'CREATE INDEX IF NOT EXISTS "{name(index_id, path)}" '
+        f"ON {schema}.index_entries (({value})) {where}",
+        f'CREATE INDEX IF NOT EXISTS "{name(index_id, path, entry_indexes.TEXT_SUFFIX)}" '
+        f'ON {schema}.index_entries (({text}) COLLATE "C") {where}',
+    ]
 
 
 class SchemaIndexes(RegistryCache):

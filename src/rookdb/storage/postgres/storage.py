@@ -27,7 +27,7 @@ from rookdb.storage.commands import PutCommand
 from rookdb.storage.postgres import bulk_copy, compiler
 from rookdb.storage.postgres.arrays import TextList
 from rookdb.storage.postgres.errors import PostgresBatchErrors, PostgresErrors, PostgresQueryErrors
-from rookdb.storage.postgres.indexes import SchemaIndexes
+from rookdb.storage.postgres.indexes import SchemaIndexes, entry_index
 from rookdb.storage.postgres.pool import MAX_CONNECTIONS, ConnectionPool
 from rookdb.storage.postgres.schema import (
     ATTACHMENTS_SCHEMA,
@@ -41,7 +41,7 @@ from rookdb.storage.postgres.transactions import SNAPSHOT, lock_key, transaction
 from rookdb.storage.postgres.write_statements import jsonb_body
 from rookdb.storage.postgres.writes import PostgresWrites, log
 from rookdb.storage.records import document_key, last_modified_now
-from rookdb.storage.relational import hilo
+from rookdb.storage.relational import entry_indexes, hilo
 from rookdb.storage.relational.attachments import AttachmentStatements
 from rookdb.storage.relational.counters import CounterStatements
 from rookdb.storage.relational.index_maintenance import (
@@ -92,6 +92,7 @@ class PostgresStorage(PostgresWrites):
         s = self._s = f'"{schema}"'
         self._indexes = SchemaIndexes(schema)
         self._index_lock = lock_key(f"rookdb indexes {schema}")
+        self._entry_index_lock = lock_key(f"rookdb entry indexes {schema}")
         self._owned_lock = lock_key(f"rookdb owned metadata {schema}")
         self._owned_lookup = OwnedLookup.of(f"{s}.", "key = ANY(%s)")
         self._sql = Statements.of(
@@ -313,16 +314,19 @@ class PostgresStorage(PostgresWrites):
         query: Query,
         indexes: dict[tuple[str, str], int],
         params: list[Any],
+        entries: str | None = None,
     ) -> str:
         conditions = []
         if query.collection is not None:
             conditions.append("collection_key = %s")
             params.append(query.collection.lower())
         if query.where is not None:
-            usable = indexes if query.collection is not None else {}
+            usable = indexes if query.collection is not None or entries is not None else {}
             python_keys = self._python_matches(conn, query, set(usable), python_rows())
             digest_keys = self._digest_matches(conn, query, usable)
-            sql = compiler.Compiler(usable, python_keys, self._indexes.search_table, digest_keys)
+            sql = compiler.Compiler(
+                usable, python_keys, self._indexes.search_table, digest_keys, entries
+            )
             conditions.append(sql.where(query.where, params))
         return " AND ".join(conditions) or "true"
 
@@ -410,6 +414,30 @@ class PostgresStorage(PostgresWrites):
             # Exclusive: no batch is between reading the registry and committing.
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._index_lock,))
             return self._indexes.create(conn, collection, missing, self.max_auto_indexes)
+
+    @contextlib.contextmanager
+    def _entry_index_transaction(self, conn: psycopg.Connection[Any]) -> Iterator[None]:
+        with transaction(conn, "BEGIN"):
+            # One maker at a time: two making one name at once, one would fail.
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._entry_index_lock,))
+            yield
+
+    def _entry_index_names(self, conn: psycopg.Connection[Any], index_id: int) -> set[str]:
+        rows = conn.execute(
+            "SELECT indexname FROM pg_indexes WHERE schemaname = %s "
+            "AND tablename = 'index_entries' AND starts_with(indexname, %s)",
+            (self.schema, entry_indexes.prefix(index_id)),
+        ).fetchall()
+        return {str(name) for (name,) in rows}
+
+    def _create_entry_index(self, conn: psycopg.Connection[Any], index_id: int, path: str) -> None:
+        for statement in entry_index(self._s, index_id, path):
+            conn.execute(statement)
+        # Expression indexes have statistics of their own: without them the planner guesses.
+        conn.execute(f"ANALYZE {self._s}.index_entries")
+
+    def _drop_index_sql(self, name: str) -> str:
+        return f'DROP INDEX IF EXISTS {self._s}."{name}"'
 
     def _last_etag(self, conn: psycopg.Connection[Any]) -> int:
         # The sequence's position: every write draws from it (a rolled-back one too).

@@ -78,6 +78,11 @@ class IndexCatalog:
     def query(self, query: Query) -> QueryResult:
         raise NotImplementedError
 
+    def _entry_index_names(self, conn: Any, index_id: int) -> set[str]:
+        """The names of the expression indexes over index ``index_id``'s entries, as the
+        database's catalog lists them (``relational.entry_indexes``)."""
+        raise NotImplementedError
+
     def index_terms(
         self, name: str, field: str, from_value: str | None = None, page_size: int = 1024
     ) -> list[str]:

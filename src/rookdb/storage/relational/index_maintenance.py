@@ -136,9 +136,12 @@ class IndexMaintenance:
                 auto=str(name).lower().startswith("auto/"),
             )
             indexes.append(UserIndex(int(index_id), compiled, str(state)))
+        found = tuple(indexes)
         with self._lock:
-            self._indexes, self._version = tuple(indexes), version
-        return tuple(indexes)
+            # The same tuple ``cached`` gives until the next change: callers may tell one
+            # registry from another by identity (``relational.entry_indexes``).
+            self._indexes, self._version = found, version
+        return found
 
     def cached(self) -> tuple[UserIndex, ...]:
         return self._indexes

@@ -228,7 +228,19 @@ class IndexesStorage(IndexCatalog):
     def _drop(self, conn: Any, index_id: int, name: str) -> None:
         self._unpause(conn, name)
         self._clear(conn, index_id)
+        # Ids are reused (``next_id``): the next index with this one starts without them.
+        self._drop_entry_indexes(conn, index_id)
         conn.execute(self._index_sql.delete_index, (index_id,))
+
+    def _drop_entry_indexes(self, conn: Any, index_id: int) -> None:
+        """Inside the caller's transaction: drop the expression indexes over index
+        ``index_id``'s entries (``relational.entry_indexes``)."""
+        for name in sorted(self._entry_index_names(conn, index_id)):
+            conn.execute(self._drop_index_sql(name))
+
+    def _drop_index_sql(self, name: str) -> str:
+        """The dialect's statement that drops the index ``name`` of the database's tables."""
+        raise NotImplementedError
 
     def _build(self, index_id: int, stopped: Callable[[], bool] | None = None) -> int:
         """Map every document the index reads that was there when it was put, a page of

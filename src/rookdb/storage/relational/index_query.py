@@ -12,6 +12,11 @@ say works on index fields.
 - A map-reduce index answers its reduce results as documents without ids (projections,
   never tracked), as RavenDB does.
 
+A map index's fields are sought as a collection's are: a query first makes the expression
+indexes over the index's entries that its predicate can use (``relational.entry_indexes``),
+then compiles it with them, so that a predicate on such a field reads the entries it finds
+rather than every entry.
+
 ``IndexQueries`` adds this path to ``RelationalStorage`` (on ``relational.index_catalog``,
 which finds and compiles the index): a query, its stream, and the rows its facets count.
 """
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import logging
 import threading
 import time
 from collections.abc import Sequence
@@ -32,6 +38,8 @@ from rookdb.errors import QueryError
 from rookdb.evaluate import project
 from rookdb.query import Query, QueryStatistics
 from rookdb.storage.records import DocumentRecord, ProjectionRow, QueryResult
+from rookdb.storage.relational import entry_indexes
+from rookdb.storage.relational.entry_indexes import EntryIndexes
 from rookdb.storage.relational.errors import DriverErrors
 from rookdb.storage.relational.index_catalog import IndexCatalog, definition_of, text_of
 from rookdb.storage.relational.index_maintenance import BUILDING
@@ -39,6 +47,8 @@ from rookdb.storage.relational.results import projection, total_from_page
 from rookdb.storage.streams import QueryStream
 
 __all__ = ["IndexQueries", "python_rows"]
+
+log = logging.getLogger("rookdb.storage.indexes")
 
 
 # The index query this thread is compiling: its rows' query and parameters (``python_rows``).
@@ -59,9 +69,84 @@ class IndexQueries(IndexCatalog):
     #: The LIMIT parameter that means none (``RelationalStorage``).
     _no_limit: ClassVar[int | None]
     _query_errors: ClassVar[type[DriverErrors]]
+    #: The database's name (``RelationalStorage``).
+    name: str
+    #: Expression indexes over the entries of an index, at most this many paths per index
+    #: (``RelationalStorage``'s cap of automatic indexes per collection).
+    max_auto_indexes: int
+    _found_entry_indexes: EntryIndexes
 
-    def _where(self, conn: Any, query: Query, indexes: Any, params: list[Any]) -> str:
+    def _where(
+        self, conn: Any, query: Query, indexes: Any, params: list[Any], entries: str | None = None
+    ) -> str:
         raise NotImplementedError
+
+    def _entry_index_transaction(self, conn: Any) -> Any:
+        """The transaction that makes expression indexes over entries (a context manager)."""
+        raise NotImplementedError
+
+    def _create_entry_index(self, conn: Any, index_id: int, path: str) -> None:
+        """Make the expression indexes (every form the dialect's compiler seeks) of ``path``
+        over index ``index_id``'s entries, if missing."""
+        raise NotImplementedError
+
+    def _prepare_entry_indexes(self, query: Query) -> dict[tuple[str, str], int]:
+        """Make the expression indexes over the entries of the map index ``query`` reads
+        that its predicate can use (``relational.entry_indexes``), up to ``max_auto_indexes``
+        per index; those it has, as the compiler takes them (``(path, "expression") → id``).
+        Without I/O when this process found them all already."""
+        if query.where is None or query.index_name is None:
+            return {}
+        paths = entry_indexes.paths_of(query.where)
+        if not paths:
+            return {}
+        name = query.index_name.lower()
+        registry = self._user_indexes.cached()
+        index = next((i for i in registry if i.name.lower() == name), None)
+        if index is not None and index.compiled.is_map_reduce:
+            return {}  # its results are read as they are
+        asked, indexed = (
+            (frozenset(), frozenset())
+            if index is None
+            else self._found_entry_indexes.known(registry, index.id)
+        )
+        if index is None or not all(p in asked for p in paths):
+            with self._errors("make an index of an index's entries"), self._connection() as conn:
+                registry = self._user_indexes.registry(conn)
+                index = next((i for i in registry if i.name.lower() == name), None)
+                if index is None or index.compiled.is_map_reduce:
+                    return {}  # a missing index: the query says so
+                asked, indexed = self._found_entry_indexes.known(registry, index.id)
+                missing = [p for p in paths if p not in asked]
+                if missing:
+                    made = self._make_entry_indexes(conn, index.id, missing)
+                    indexed = self._found_entry_indexes.add(registry, index.id, missing, made)
+        return {(p, "expression"): index.id for p in paths if p in indexed}
+
+    def _make_entry_indexes(self, conn: Any, index_id: int, paths: list[str]) -> list[str]:
+        """In a transaction of their own: make the expression indexes of ``paths`` over
+        index ``index_id``'s entries that are missing, while the index has fewer than
+        ``max_auto_indexes``; the paths that have them now. An index deleted meanwhile may
+        be left one: it indexes the entries of whatever index has that id, rightly, and is
+        dropped with it."""
+        with self._entry_index_transaction(conn):
+            names = self._entry_index_names(conn, index_id)
+            count = entry_indexes.counted(names)
+            indexed = []
+            for path in paths:
+                if entry_indexes.name(index_id, path) not in names:
+                    if count >= self.max_auto_indexes:
+                        continue
+                    self._create_entry_index(conn, index_id, path)
+                    count += 1
+                    log.info(
+                        "made the index of field %r of the entries of index %d in database %r",
+                        path,
+                        index_id,
+                        self.name,
+                    )
+                indexed.append(path)
+        return indexed
 
     def _order_clause(self, order_by: Any) -> str:
         raise NotImplementedError
@@ -85,27 +170,41 @@ class IndexQueries(IndexCatalog):
 
     def _index_query(self, query: Query) -> QueryResult:
         """Run ``query`` on the index it names, in one snapshot."""
+        indexes = self._prepare_entry_indexes(query)
         with (
             self._query_errors("query an index"),
             self._connection() as conn,
             self._snapshot(conn),
         ):
-            return self._index_query_in(conn, query)
+            return self._index_query_in(conn, query, indexes)
 
     def _index_where(
-        self, conn: Any, map_reduce: bool, index_id: int, query: Query
+        self,
+        conn: Any,
+        map_reduce: bool,
+        index_id: int,
+        query: Query,
+        indexes: dict[tuple[str, str], int] | None = None,
     ) -> tuple[str, str, list[Any]]:
         """The rows an index query reads (a map index's entries, a map-reduce index's
-        results: ``FROM`` what), its ``WHERE`` and the parameters after the index's id."""
+        results: ``FROM`` what), its ``WHERE`` and the parameters after the index's id;
+        ``indexes``: the expression indexes over a map index's entries it may seek
+        (``_prepare_entry_indexes``)."""
         plain = dataclasses.replace(query, index_name=None, collection=None)
         params: list[Any] = []
         sql = self._index_sql
         source = sql.result_source if map_reduce else sql.entry_source
+        # A map index's entries as row sets: the index id a literal, for its partial indexes
+        # (an int read from the index's row).
+        entries = None if map_reduce else sql.entry_rows.format(index=int(index_id))
         # What the compiler leaves to Python (PostgreSQL: search, regex) reads the
         # index's rows too, not the documents.
         _compiling.rows = (f"SELECT key, raw FROM {source}", (index_id,))
         try:
-            where = self._where(conn, plain, {}, params) if query.where is not None else "1=1"
+            if query.where is None:
+                where = "1=1"
+            else:
+                where = self._where(conn, plain, indexes or {}, params, entries)
         finally:
             _compiling.rows = None
         return source, where, params
@@ -115,6 +214,7 @@ class IndexQueries(IndexCatalog):
         where clause matches: a map index's entries (RavenDB counts index entries, and makes
         none of a map output whose fields are all null), a map-reduce index's results; read
         in one snapshot."""
+        indexes = self._prepare_entry_indexes(query)
         with (
             self._query_errors("query an index"),
             self._connection() as conn,
@@ -124,7 +224,9 @@ class IndexQueries(IndexCatalog):
             row = self._index_row(conn, query.index_name)
             index_id, state = int(row[0]), str(row[3])
             index = self._compiled(conn, index_id, definition_of(row[2]))
-            source, where, params = self._index_where(conn, index.is_map_reduce, index_id, query)
+            source, where, params = self._index_where(
+                conn, index.is_map_reduce, index_id, query, indexes
+            )
             found = conn.execute(f"SELECT raw FROM {source} WHERE {where}", (index_id, *params))
             decoded = (orjson.loads(text_of(raw)) for (raw,) in found.fetchall())
             rows = [row for row in decoded if not facet_compute.all_null(row)]
@@ -133,16 +235,24 @@ class IndexQueries(IndexCatalog):
         )
         return stats, rows
 
-    def _index_query_in(self, conn: Any, query: Query) -> QueryResult:
+    def _index_query_in(
+        self, conn: Any, query: Query, indexes: dict[tuple[str, str], int]
+    ) -> QueryResult:
         """``query`` on the index it names, in ``conn``'s snapshot: the index's row, its rows
-        and the documents read together."""
+        and the documents read together; ``indexes`` as for ``_index_where``."""
         started = time.perf_counter()
         assert query.index_name is not None
         row = self._index_row(conn, query.index_name)
         index_id, state = int(row[0]), str(row[3])
         index = self._compiled(conn, index_id, definition_of(row[2]))
-        source, where, params = self._index_where(conn, index.is_map_reduce, index_id, query)
+        source, where, params = self._index_where(
+            conn, index.is_map_reduce, index_id, query, indexes
+        )
         order = self._order_clause(query.order_by)
+        if not index.is_map_reduce:
+            # A document's first matching entry is its first by sequence, however the
+            # entries were found (a seek's row set comes in no particular order).
+            order += ", seq ASC"
         select = f"SELECT key, raw FROM {source} WHERE {where} ORDER BY {order}"
         end = None if query.take is None else query.skip + query.take
         projections: list[dict[str, Any]] | None

@@ -47,6 +47,7 @@ class IndexStatements(NamedTuple):
     count_entries: str
     count_results: str
     entry_source: str
+    entry_rows: str
     result_source: str
     lock_keys: str
     lock_group: str
@@ -63,6 +64,7 @@ class IndexStatements(NamedTuple):
         lock_group: str,
         by_group: str = "",
         body: bool = False,
+        one_index: str = "idx = {index}",
     ) -> IndexStatements:
         """Statements on tables in ``schema``, with parameter ``mark``, ``keys`` the test of
         a key column against a key list (``{column}`` and a mark), ``collection`` the test of
@@ -75,7 +77,10 @@ class IndexStatements(NamedTuple):
         ``INDEXED BY``: without statistics its planner walks every entry of the index);
         ``body``: entries and results have a ``body`` column too, their JSON as the dialect
         queries it (PostgreSQL's jsonb, which holds no NUL: ``IndexMaintenance``'s
-        ``body``)."""
+        ``body``); ``one_index`` the test of one index's entries by its literal id
+        (``{index}``) in the row sets that seek their expression indexes
+        (``relational.entry_indexes``), which must let a partial index on ``idx = <id>``
+        serve."""
         with_body = (", body", f", CAST({mark} AS jsonb)") if body else ("", "")
         s, m = schema, mark
 
@@ -161,6 +166,9 @@ class IndexStatements(NamedTuple):
                 f"(SELECT key, seq, entry AS raw, {entry.format(column='entry')} "
                 f"FROM {s}index_entries WHERE idx = {m}) AS source"
             ),
+            # One index's entries with its id a literal (``{index}``), which a partial
+            # index needs (``relational.entry_indexes``): FROM what, then its WHERE.
+            entry_rows=f"{s}index_entries WHERE {one_index}",
             result_source=(
                 f"(SELECT group_key || ':' || seq AS key, result AS raw, "
                 f"{entry.format(column='result')} FROM {s}reduce_results WHERE idx = {m}) "

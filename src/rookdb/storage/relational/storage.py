@@ -59,6 +59,7 @@ from rookdb.storage.records import (
 )
 from rookdb.storage.relational import hilo, query_stream
 from rookdb.storage.relational.aggregation_indexes import AggregationIndexes
+from rookdb.storage.relational.entry_indexes import EntryIndexes
 from rookdb.storage.statistics import Capabilities, DatabaseStatistics
 
 if TYPE_CHECKING:
@@ -179,6 +180,7 @@ class RelationalStorage(
     def __init__(self, name: str, capabilities: Capabilities) -> None:
         self.name = name
         self.capabilities = capabilities
+        self._found_entry_indexes = EntryIndexes()
 
     # -- the dialect -------------------------------------------------------------------------
 
@@ -200,10 +202,18 @@ class RelationalStorage(
 
     @abc.abstractmethod
     def _where(
-        self, conn: Any, query: Query, indexes: dict[tuple[str, str], int], params: list[Any]
+        self,
+        conn: Any,
+        query: Query,
+        indexes: dict[tuple[str, str], int],
+        params: list[Any],
+        entries: str | None = None,
     ) -> str:
         """The WHERE condition of ``query`` (its collection and predicate), compiled with its
-        collection's automatic ``indexes``, in the query's snapshot; values go to ``params``."""
+        collection's automatic ``indexes``, in the query's snapshot; values go to ``params``.
+        ``entries``: the query reads a map index's entries, these (``IndexStatements.
+        entry_rows``), and ``indexes`` are the expression indexes over them
+        (``relational.entry_indexes``)."""
 
     def _arms(
         self, conn: Any, query: Query, indexes: dict[tuple[str, str], int], params: list[Any]
@@ -501,7 +511,9 @@ class RelationalStorage(
         ]
         # Automatic indexes are made first, each in a transaction of its own, as for a query.
         indexes = {
-            i: self._prepare_indexes(read.query)
+            i: self._prepare_entry_indexes(read.query)
+            if read.query.index_name is not None
+            else self._prepare_indexes(read.query)
             for i, read in enumerate(reads)
             if isinstance(read, QueryRead)
         }
@@ -520,7 +532,7 @@ class RelationalStorage(
                     )
                     results.append([_record(row) for row in rows.fetchall()])
                 elif isinstance(read, QueryRead) and read.query.index_name is not None:
-                    results.append(self._index_query_in(conn, read.query))
+                    results.append(self._index_query_in(conn, read.query, indexes[i]))
                 elif isinstance(read, QueryRead):
                     started = time.perf_counter()
                     query_in = self._query_in(conn, read.query, indexes[i], started, as_of)

@@ -166,6 +166,9 @@ Alternative = tuple[str, list[Any]]
 _NUMBER = "IN ('integer', 'real')"
 #: The predicates on one field's values that may have arms (``Compiler.arms``).
 SEEK_PREDICATES = (Equals, Compare, Between, In, StartsWith, EndsWith, Regex)
+#: The most seeks of a map index's entries one row set unites (``Compiler._entry_rows``):
+#: SQLite refuses a compound SELECT of more than 500.
+_MOST_ARMS = 400
 
 
 def alternatives(predicate: FieldPredicate, kind: str, value: str) -> list[Alternative]:
@@ -260,11 +263,22 @@ class Compiler:
     for documents holding an array there (whose elements are then tested). Row-id sets compose
     under AND, OR and NOT and are never NULL, so logic stays two-valued. Without a collection,
     or for an array path without an index, predicates are tested row by row.
+
+    ``entries``: the rows are a map index's entries, these (``FROM`` what and its ``WHERE``:
+    ``index_entries WHERE idx = 3``), and ``indexes`` holds the paths with an expression
+    index over them (``relational.entry_indexes``): a predicate on such a path is the same
+    seeks, over the entries' ``entry`` column, as an entry row set (``(key, seq) IN ...``).
     """
 
-    def __init__(self, collection: str | None, indexes: dict[tuple[str, str], int]) -> None:
+    def __init__(
+        self,
+        collection: str | None,
+        indexes: dict[tuple[str, str], int],
+        entries: str | None = None,
+    ) -> None:
         self.collection = collection
         self.indexes = indexes
+        self.entries = entries
 
     def uses_row_sets(self, predicate: Predicate) -> bool:
         """Whether matches can be found from row-id sets alone, so that the query should not
@@ -305,7 +319,11 @@ class Compiler:
             case And():
                 return _chain(" AND ", [self.where(p, params) for p in _merged(predicate)])
             case Or():
-                return _chain(" OR ", [self.where(p, params) for p in _merged(predicate)])
+                items = _merged(predicate)
+                if self.entries is not None and all(self._entry_seek(p) for p in items):
+                    # One row set of every item's seeks: an OR of row sets walks the entries.
+                    return self._entry_rows(self.entries, items, params)  # type: ignore[arg-type]
+                return _chain(" OR ", [self.where(p, params) for p in items])
             case Not(item=item):
                 return f"NOT {self.where(item, params)}"
             case Exists(field=field):
@@ -324,6 +342,8 @@ class Compiler:
                 if field == ID_FIELD:  # the key column: the id in lower case
                     return _key_condition(predicate, params)
                 if self.collection is None:
+                    if self.entries is not None and self._entry_seek(predicate):
+                        return self._entry_rows(self.entries, (predicate,), params)
                     return _any_candidate(field, predicate, params)
                 if not any(s.is_array for s in parse_field_path(field)):
                     return self._scalar_rows(field, predicate, params)
@@ -353,12 +373,15 @@ class Compiler:
             params.extend((self.collection, *option_params))
         return arms or None
 
-    def _scalar_branches(self, field: str, predicate: FieldPredicate) -> list[Alternative]:
+    def _scalar_branches(
+        self, field: str, predicate: FieldPredicate, column: str = "data"
+    ) -> list[Alternative]:
         """The conditions, one per index seek, of the documents whose value at ``field`` (a
         path without arrays) satisfies ``predicate``: a seek per JSON type, and one for
-        documents holding an array there (whose elements are then tested)."""
+        documents holding an array there (whose elements are then tested). ``column``: the
+        JSON column (an index's entries: ``entry``)."""
         path = json_path(field)
-        kind, value = f"json_type(data, {path})", f"json_extract(data, {path})"
+        kind, value = f"json_type({column}, {path})", f"json_extract({column}, {path})"
         branches = alternatives(predicate, kind, value)
         element_options = alternatives(predicate, "c.type", "c.value")
         if element_options:
@@ -381,6 +404,37 @@ class Compiler:
         if not branches:
             return "0"
         return f"rowid IN ({' UNION ALL '.join(branches)})"
+
+    def _entry_seek(self, predicate: Predicate) -> bool:
+        """Whether ``predicate`` is one on a path with an expression index over the entries
+        (``entries``)."""
+        return (
+            isinstance(predicate, SEEK_PREDICATES)
+            and predicate.field != ID_FIELD
+            and (predicate.field, "expression") in self.indexes
+        )
+
+    def _entry_rows(
+        self, entries: str, predicates: Sequence[FieldPredicate], params: list[Any]
+    ) -> str:
+        """The entries some of ``predicates`` holds for, as ``_scalar_rows`` finds
+        documents: the seeks of their paths' expression indexes over ``entries``."""
+        branches = []
+        for predicate in predicates:
+            for sql, option_params in self._scalar_branches(predicate.field, predicate, "entry"):
+                branches.append(f"SELECT key, seq FROM {entries} AND {sql}")
+                params.extend(option_params)
+        if not branches:
+            return "0"
+        # Each union in a subquery of its own: as a bare IN list, the planner rates it too
+        # long to look the entries up one by one, and walks them all. SQLite takes at most
+        # 500 terms in a compound SELECT: a longer OR is several row sets, ORed (at most
+        # ``_MOST_ARMS`` seeks each).
+        sets = []
+        for at in range(0, len(branches), _MOST_ARMS):
+            union = " UNION ALL ".join(branches[at : at + _MOST_ARMS])
+            sets.append(f"(key, seq) IN (SELECT key, seq FROM ({union}))")
+        return sets[0] if len(sets) == 1 else f"({' OR '.join(sets)})"
 
     def _search(self, predicate: Search, params: list[Any]) -> str:
         index = self.indexes.get((predicate.field, "search"))

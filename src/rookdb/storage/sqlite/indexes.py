@@ -18,10 +18,11 @@ import orjson
 
 from rookdb.evaluate import candidates, cut, search_text
 from rookdb.fulltext import FTS5_TOKENIZER
+from rookdb.storage.relational import entry_indexes
 from rookdb.storage.relational.auto_indexes import Registry, RegistryCache
 from rookdb.storage.sqlite import compiler as sql
 
-__all__ = ["AutoIndexes", "value_rows"]
+__all__ = ["AutoIndexes", "entry_index", "value_rows"]
 
 
 _JSON_TYPES = {type(None): "null", int: "integer", float: "real", str: "text"}
@@ -40,6 +41,18 @@ def value_rows(document: Any, path: str) -> list[tuple[str, Any]]:
         elif type(value) in _JSON_TYPES:
             rows.append((_JSON_TYPES[type(value)], value))
     return rows
+
+
+def entry_index(index_id: int, path: str) -> str:
+    """The statement that makes the expression index of ``path`` over index ``index_id``'s
+    entries (``relational.entry_indexes``): the expressions ``compiler.Compiler`` seeks for
+    a path, on the entries' JSON, partial to the index's entries (its id a literal)."""
+    # A validated path (letters, digits, _ - @ and dots): safe in a quoted name.
+    json = sql.json_path(path)
+    return (
+        f'CREATE INDEX IF NOT EXISTS "{entry_indexes.name(index_id, path)}" ON index_entries '
+        f"(json_type(entry, {json}), json_extract(entry, {json})) WHERE idx = {int(index_id)}"
+    )
 
 
 class AutoIndexes(RegistryCache):

@@ -43,7 +43,7 @@ from rookdb.storage.records import (
     document_key,
     last_modified_now,
 )
-from rookdb.storage.relational import hilo
+from rookdb.storage.relational import entry_indexes, hilo
 from rookdb.storage.relational.attachments import BatchAttachments
 from rookdb.storage.relational.counters import apply_counters
 from rookdb.storage.relational.index_maintenance import (
@@ -68,7 +68,7 @@ from rookdb.storage.relational.storage import (
 from rookdb.storage.sqlite import compiler
 from rookdb.storage.sqlite.connections import Connections, transaction
 from rookdb.storage.sqlite.errors import SqliteErrors, SqliteOpenErrors, SqliteQueryErrors
-from rookdb.storage.sqlite.indexes import AutoIndexes
+from rookdb.storage.sqlite.indexes import AutoIndexes, entry_index
 from rookdb.storage.sqlite.schema import (
     ATTACHMENT_STATEMENTS,
     ATTACHMENTS_SCHEMA,
@@ -239,17 +239,19 @@ class SqliteStorage(RelationalStorage):
         query: Query,
         indexes: dict[tuple[str, str], int],
         params: list[Any],
+        entries: str | None = None,
     ) -> str:
-        # The compiled condition is a function of the collection, the predicate and the
-        # collection's automatic indexes alone: a query of a shape seen lately costs a dict
-        # lookup (issue 18). The predicate enters the key by its repr, which tells 1, 1.0 and
-        # True apart (equal, and hashed alike, as Python values, but not as JSON).
+        # The compiled condition is a function of the collection (or an index's entries),
+        # the predicate and the automatic indexes alone: a query of a shape seen lately
+        # costs a dict lookup (issue 18). The predicate enters the key by its repr, which
+        # tells 1, 1.0 and True apart (equal, and hashed alike, as Python values, but not
+        # as JSON).
         shape = repr(query.where)
-        key = (query.collection, shape, tuple(indexes.items()))
+        key = (query.collection, shape, tuple(indexes.items()), entries)
         found = _WHERE_CACHE.get(key)
         if found is None:
             mine: list[Any] = []
-            found = (self._compile_where(query, indexes, mine), tuple(mine))
+            found = (self._compile_where(query, indexes, mine, entries), tuple(mine))
             _remember(_WHERE_CACHE, key, shape, found)
         params.extend(found[1])
         return found[0]
@@ -279,9 +281,13 @@ class SqliteStorage(RelationalStorage):
         return found[0]
 
     def _compile_where(
-        self, query: Query, indexes: dict[tuple[str, str], int], params: list[Any]
+        self,
+        query: Query,
+        indexes: dict[tuple[str, str], int],
+        params: list[Any],
+        entries: str | None = None,
     ) -> str:
-        sql = compiler.Compiler(query.collection, indexes)
+        sql = compiler.Compiler(query.collection, indexes, entries)
         conditions = []
         if query.collection is not None:
             # When row-id sets from indexes find the matches, the collection test must not
@@ -301,6 +307,23 @@ class SqliteStorage(RelationalStorage):
     ) -> list[tuple[str, str]]:
         with transaction(conn):
             return self._indexes.create(conn, collection, missing, self.max_auto_indexes)
+
+    def _entry_index_transaction(self, conn: sqlite3.Connection) -> Any:
+        return transaction(conn)
+
+    def _entry_index_names(self, conn: sqlite3.Connection, index_id: int) -> set[str]:
+        rows = conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'index_entries' "
+            "AND substr(name, 1, length(?)) = ?",
+            (entry_indexes.prefix(index_id),) * 2,
+        )
+        return {str(name) for (name,) in rows}
+
+    def _create_entry_index(self, conn: sqlite3.Connection, index_id: int, path: str) -> None:
+        conn.execute(entry_index(index_id, path))
+
+    def _drop_index_sql(self, name: str) -> str:
+        return f'DROP INDEX IF EXISTS "{name}"'
 
     def _last_etag(self, conn: sqlite3.Connection) -> int:
         return int(conn.execute("SELECT value FROM meta WHERE name = 'last_etag'").fetchone()[0])

@@ -1,0 +1,182 @@
+"""A query on a map index's fields seeks SQL indexes over its entries (``relational.
+entry_indexes``), as a collection query seeks its automatic indexes: the plan names them,
+queries make them, and deleting or replacing the index drops them. That the answers are
+the same as without them is ``test_index_query_differential``'s (every backend)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from rookdb import DocumentStore
+from rookdb.indexes import IndexDefinition
+from rookdb.operations import DeleteIndexOperation, PutIndexesOperation, ResetIndexOperation
+from rookdb.query import And, Between, Compare, Equals, In, Or, Predicate, Query, StartsWith
+from rookdb.testing.backends import BackendSpec
+from tests.internals import entry_index_names, index_query_plan
+
+pytestmark = pytest.mark.rookdb_backends("memory", "sqlite", "http", "postgres")
+
+BY_LEVEL = IndexDefinition(
+    name="Employees/ByLevel", maps={"from e in docs.Employees select new { e.email, e.level }"}
+)
+
+
+@pytest.fixture
+def employees(store: DocumentStore) -> DocumentStore:
+    with store.open_session() as session:
+        for i in range(300):
+            employee = {"email": f"e{i}@x", "level": i % 10, "@metadata": {}}
+            session.store({**employee, "@metadata": {"@collection": "Employees"}}, f"e/{i}")
+        session.save_changes()
+    store.maintenance.send(PutIndexesOperation(BY_LEVEL))
+    return store
+
+
+SEEKS: list[Predicate] = [
+    Equals("email", "e7@x"),
+    In("email", ("e7@x", "e8@x", 3)),
+    Compare("level", ">", 8),
+    Compare("email", "<", "e1"),
+    Between("level", 2, 3),
+    StartsWith("email", "e29"),
+    And((Equals("level", 3), StartsWith("email", "e1"))),
+    Or((Equals("email", "e7@x"), Equals("level", 9))),
+]
+
+
+@pytest.mark.parametrize("where", SEEKS, ids=repr)
+def test_a_map_index_query_seeks_an_index_of_its_entries(
+    employees: DocumentStore, backend: BackendSpec, where: Predicate
+) -> None:
+    plan = index_query_plan(employees, Query(index_name="Employees/ByLevel", where=where))
+    if backend.name == "postgres":
+        assert "Index Scan" in plan and "auto/entries/" in plan, plan
+        assert "Seq Scan" not in plan, plan
+    else:
+        assert "USING INDEX auto/entries/" in plan, plan
+        # Every entry read is a seek (``SCAN c``: the elements of an array found there).
+        assert "SCAN index_entries" not in plan, plan
+        assert "USING PRIMARY KEY (idx=?)\n" not in plan + "\n", plan
+
+
+def test_queries_make_the_indexes_deleting_or_replacing_the_index_drops_them(
+    employees: DocumentStore, backend: BackendSpec
+) -> None:
+    assert entry_index_names(employees) == []
+    with employees.open_session() as session:
+        found = (
+            session.query_index("Employees/ByLevel")
+            .where_equals("email", "e7@x")
+            .where_greater_than("level", 5)
+            .to_list()
+        )
+        assert [e["email"] for e in found] == ["e7@x"]
+    made = entry_index_names(employees)
+    per_field = 2 if backend.name == "postgres" else 1  # PostgreSQL: jsonb and text forms
+    assert len(made) == 2 * per_field and all(n.startswith("auto/entries/") for n in made)
+
+    # A reset keeps them (the same index, built again: they follow its entries).
+    employees.maintenance.send(ResetIndexOperation("Employees/ByLevel"))
+    assert entry_index_names(employees) == made
+    with employees.open_session() as session:
+        assert session.query_index("Employees/ByLevel").where_equals("level", 3).count() == 30
+
+    # A changed definition is a new index: the old one's are dropped.
+    changed = IndexDefinition(
+        name="Employees/ByLevel",
+        maps={"from e in docs.Employees select new { e.email, e.level, Double = e.level * 2 }"},
+    )
+    employees.maintenance.send(PutIndexesOperation(changed))
+    assert entry_index_names(employees) == []
+    with employees.open_session() as session:
+        assert session.query_index("Employees/ByLevel").where_equals("Double", 6).count() == 30
+    assert len(entry_index_names(employees)) == per_field
+
+    employees.maintenance.send(DeleteIndexOperation("Employees/ByLevel"))
+    assert entry_index_names(employees) == []
+
+
+def test_a_map_reduce_index_query_makes_no_index(employees: DocumentStore) -> None:
+    employees.maintenance.send(
+        PutIndexesOperation(
+            IndexDefinition(
+                name="Employees/CountByLevel",
+                maps={"from e in docs.Employees select new { e.level, Count = 1 }"},
+                reduce=(
+                    "from r in results group r by r.level into g "
+                    "select new { level = g.Key, Count = g.Sum(x => x.Count) }"
+                ),
+            )
+        )
+    )
+    with employees.open_session() as session:
+        counted = session.query_index("Employees/CountByLevel").where_equals("level", 3).to_list()
+        assert [r["Count"] for r in counted] == [30]
+    assert entry_index_names(employees) == []
+
+
+def test_an_or_of_hundreds_of_predicates_is_answered(employees: DocumentStore) -> None:
+    # Each predicate is several seeks; SQLite takes at most 500 in one compound SELECT, so
+    # a longer OR is cut into row sets (an OR of 300 prefixes: 600 seeks).
+    where = Or(tuple(StartsWith("email", f"e{i}@") for i in range(300)))
+    with employees.open_session() as session:
+        on_index = session.query_index("Employees/ByLevel")
+        on_collection = session.query(collection_name="Employees")
+        for i in range(300):
+            on_index = on_index.or_else().where_starts_with("email", f"e{i}@")
+            on_collection = on_collection.or_else().where_starts_with("email", f"e{i}@")
+        found = sorted(e["email"] for e in on_index.to_list())
+        assert found == sorted(e["email"] for e in on_collection.to_list())
+        assert len(found) == 300
+    plan = index_query_plan(employees, Query(index_name="Employees/ByLevel", where=where))
+    assert "auto/entries/" in plan, plan
+
+
+class _Asked:
+    """Counts the transactions a storage opens to make indexes of entries."""
+
+    def __init__(self, storage: Any) -> None:
+        self.count = 0
+        made = storage._entry_index_transaction
+
+        def counted(conn: Any) -> Any:
+            self.count += 1
+            return made(conn)
+
+        storage._entry_index_transaction = counted
+
+
+# The cap and the cache are the storage object's; behind a server, the server's.
+@pytest.mark.rookdb_backends("memory", "sqlite", "postgres")
+def test_a_path_is_asked_for_once_past_the_cap_too(
+    employees: DocumentStore, backend: BackendSpec
+) -> None:
+    storage: Any = employees._storage(employees.database)
+    storage.max_auto_indexes = 1
+    asked = _Asked(storage)
+
+    def count(field: str, value: Any) -> int:
+        with employees.open_session() as session:
+            query = session.query_index("Employees/ByLevel").where_equals(field, value)
+            return query.count()
+
+    assert count("email", "e7@x") == 1 and asked.count == 1  # made
+    assert count("email", "e8@x") == 1 and asked.count == 1  # known: no lock taken
+    assert count("level", 3) == 30 and asked.count == 2  # past the cap: not made
+    for _ in range(3):  # still right, read entry by entry, and not asked again
+        assert count("level", 4) == 30
+    assert asked.count == 2
+    per_field = 2 if backend.name == "postgres" else 1  # PostgreSQL: jsonb and text forms
+    assert len(entry_index_names(employees)) == per_field
+
+
+def test_exists_and_regex_make_no_index_of_entries(employees: DocumentStore) -> None:
+    # Both are tested entry by entry: an index of their path would serve nothing.
+    with employees.open_session() as session:
+        on_index = session.query_index("Employees/ByLevel")
+        assert on_index.where_exists("email").count() == 300
+        on_index = session.query_index("Employees/ByLevel")
+        assert on_index.where_regex("email", "^e1[0-9]@").count() == 10
+    assert entry_index_names(employees) == []
