@@ -197,6 +197,21 @@ def test_written_alike_tells_equal_numbers_written_otherwise() -> None:
     assert exact_numbers.written_alike({"a": 9.5}, {"a": 9.5}, {})  # nothing noted
 
 
+def test_written_alike_tells_an_integer_from_a_number_written_with_digits() -> None:
+    notes: exact_numbers.Notes = {}
+    stored = exact_numbers.loads_noting(b'{"i": 10, "d": 10.00, "e": 1E+1, "z": 0.0}', notes)
+    # An integer against a number that keeps its digits: equal, written otherwise.
+    ten_digits = exact_numbers.noting(orjson.Fragment(b"10.00"), notes)
+    assert not exact_numbers.written_alike(stored, {**stored, "i": ten_digits}, notes)
+    assert not exact_numbers.written_alike(stored, {**stored, "d": 10}, notes)
+    assert not exact_numbers.written_alike(stored, {**stored, "e": 10}, notes)
+    assert exact_numbers.written_alike(stored, {**stored, "d": ten_digits}, notes)
+    # Numbers neither holds digits for, as a patch has always found them, whatever else the
+    # document notes: 10 and 10.0, 0.0 and -0.0.
+    assert exact_numbers.written_alike(stored, {**stored, "i": 10.0}, notes)
+    assert exact_numbers.written_alike(stored, {**stored, "z": -0.0}, notes)
+
+
 def test_equal_floats_written_differently_each_get_their_own_digits() -> None:
     notes: exact_numbers.Notes = {}
     tree = exact_numbers.loads_noting(b'{"a": 9.50, "b": 9.5, "c": 9.500}', notes)

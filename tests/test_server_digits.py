@@ -178,3 +178,18 @@ def test_an_exponent_past_a_decimals_range_is_stored_as_json_reads_it(
     for document_id in ("odd/1", "odd/2"):
         data = _stored(database, document_id)
         assert orjson.loads(data)["a"] == 0.0 and b'"p":9.50' in data
+
+
+def test_a_patch_value_nested_too_deep_is_a_400(database: str) -> None:
+    # A typed operation's value nested past what a document may hold is refused whole, as
+    # bad input, before anything walks it (it answered 500: Python's recursion limit).
+    httpx.put(f"{database}/docs", params={"id": "deep/1"}, content=DOCUMENT)
+    value = b"[" * 600 + b"]" * 600
+    body = (
+        b'{"Patch":{"Script":"","Values":{},"RookdbOperations":[{"Op":"set","Path":"p",'
+        b'"Value":' + value + b"}]}}"
+    )
+    answer = httpx.patch(f"{database}/docs", params={"id": "deep/1"}, content=body)
+    assert answer.status_code == 400, answer.text[:300]
+    assert "nests more than" in answer.text
+    _kept(_stored(database, "deep/1"))  # nothing written

@@ -24,6 +24,7 @@ from typing import Any
 
 from rookdb.errors import ConfigurationError, PatchError
 from rookdb.serialization import exact_numbers
+from rookdb.serialization.encoding import MAX_DEPTH
 
 __all__ = [
     "ArrayAdd",
@@ -122,7 +123,8 @@ def apply_operations(
             if current in (None, 0, False, "") or current == 0:
                 parent[name] = op.delta
             elif _is_number(current):
-                parent[name] = current + op.delta
+                if op.delta != 0:  # adding 0 keeps the number as stored (9.50, not 9.5)
+                    parent[name] = current + op.delta
             else:
                 raise PatchError(f"increment of {op.path!r}: {current!r} is not a number")
         else:
@@ -187,6 +189,20 @@ def encode_operations(operations: Sequence[PatchOperation]) -> list[dict[str, An
     return out
 
 
+def _nests_deeper(value: Any, most: int) -> bool:
+    """Whether the JSON tree ``value`` nests more than ``most`` levels of objects and arrays
+    (found without recursing: the tree may come from outside, as deep as orjson reads)."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        kind = type(item)
+        if kind is dict or kind is list:
+            if depth > most:
+                return True
+            stack.extend((child, depth + 1) for child in (item.values() if kind is dict else item))
+    return False
+
+
 def decode_operations(raw: Any, written: Any = None) -> tuple[PatchOperation, ...]:
     """``encode_operations``'s JSON back; ``ConfigurationError`` when malformed. ``written``:
     the same JSON read with its numbers kept as written (``exact_numbers.keep_digits``), whose
@@ -201,6 +217,12 @@ def decode_operations(raw: Any, written: Any = None) -> tuple[PatchOperation, ..
             raise ConfigurationError("a patch operation is an object")
         kind, path = item.get("Op"), check_path(item.get("Path"))
         value: Any = item.get("Value")
+        if _nests_deeper(value, MAX_DEPTH):
+            # Refused before anything walks it (a copy, a check: Python's recursion limit);
+            # set in a document, it would nest deeper than a document may anyway.
+            raise ConfigurationError(
+                f"patch operation {kind!r}: its value nests more than {MAX_DEPTH} levels"
+            )
         if kind == "set":
             out.append(SetValue(path, kept[i].get("Value")))
         elif kind == "increment" and _is_number(value):

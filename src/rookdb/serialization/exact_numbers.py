@@ -262,31 +262,44 @@ def noting(value: Any, notes: Notes) -> Any:
         return [noting(item, notes) for item in value]
     if kind is orjson.Fragment:
         return loads_noting(orjson.dumps(value), notes)  # (dumps: a Fragment's own text)
-    return copy.deepcopy(value)  # (atoms are their own copies)
+    # JSON's atoms are their own copies; other values a caller's SetValue may hold (a
+    # tuple) are copied as before.
+    return copy.deepcopy(value)
+
+
+#: The types of JSON numbers as decoded (``bool`` is not one: ``type(True) is bool``).
+_NUMBERS = (int, float)
 
 
 def written_alike(tree: Any, other: Any, notes: Notes) -> bool:
     """Whether ``tree`` and ``other``, equal (``==``) trees whose floats are noted in ``notes``
-    (``loads_noting``, ``noting``), are written alike by ``written_back``: each two floats in
-    the same place with the same digits (``9.5`` and ``9.50`` are equal, not alike)."""
+    (``loads_noting``, ``noting``), are written alike by ``written_back``: two equal numbers
+    in the same place are, unless one of them is written with digits of its own (a note) that
+    the other does not write (``9.5`` and ``9.50``, ``10`` and ``10.00``, ``10`` and ``1E+1``
+    are equal, not alike). Equal numbers neither holds digits for are alike (``1`` and
+    ``1.0``, ``0.0`` and ``-0.0``), as a patch has always found them."""
     if not notes:
-        return True  # floats written as floats: equal ones alike
+        return True  # nothing written with digits of its own
 
-    def digits(value: float) -> decimal.DecimalTuple:
+    def decimal_of(value: int | float) -> decimal.Decimal:
+        if type(value) is int:
+            return decimal.Decimal(value)
         written = _written(value, notes)
-        return (decimal.Decimal(repr(value)) if written is None else written).as_tuple()
+        return decimal.Decimal(repr(value)) if written is None else written
 
     def alike(a: Any, b: Any) -> bool:
         if a is b:
             return True
-        kind = type(a)
-        if kind is not type(b):
-            return True  # equal: an int and a float (1 and 1.0), as before
-        if kind is float:
-            return digits(a) == digits(b)
-        if kind is dict:
+        kind, other_kind = type(a), type(b)
+        if kind in _NUMBERS and other_kind in _NUMBERS:
+            if (kind is not float or _written(a, notes) is None) and (
+                other_kind is not float or _written(b, notes) is None
+            ):
+                return True
+            return decimal_of(a).as_tuple() == decimal_of(b).as_tuple()
+        if kind is dict and other_kind is dict:
             return all(alike(item, b[key]) for key, item in a.items())  # equal: the same keys
-        if kind is list:
+        if kind is list and other_kind is list:
             return all(map(alike, a, b))
         return True
 

@@ -359,6 +359,41 @@ def test_a_decimal_patch_writes_its_digits_over_an_equal_number(store: DocumentS
     assert again != written and str(price) == "9.5"
 
 
+def test_a_decimal_patch_writes_its_digits_over_an_equal_integer(store: DocumentStore) -> None:
+    # 10 stored and 10.00 set (and back): equal, written otherwise, so written.
+    with store.open_session() as session:
+        session.store(_price_list("10"), "prices/1")
+        session.save_changes()
+    assert _stored(store, "prices/1").startswith(b'{"price":10,')
+    for value, stored in (("10.00", b'{"price":10.00,'), ("1E+1", b'{"price":1E+1,')):
+        with store.open_session() as session:
+            session.advanced.patch("prices/1", "price", Decimal(value))
+            session.save_changes()
+        assert _stored(store, "prices/1").startswith(stored)
+        with store.open_session() as session:
+            assert str(session.load("prices/1", PriceList).price) == value
+    with store.open_session() as session:
+        session.advanced.patch("prices/1", "price", Decimal("10"))
+        session.save_changes()
+    assert _stored(store, "prices/1").startswith(b'{"price":10,')
+
+
+def test_an_increment_by_zero_keeps_the_digits(store: DocumentStore) -> None:
+    # Adding 0 changes nothing (RavenDB's NotModified): the number stays as it was written.
+    with store.open_session() as session:
+        session.store(_price_list("9.50"), "prices/1")
+        session.save_changes()
+        before = session.advanced.get_change_vector_for(session.load("prices/1", PriceList))
+    with store.open_session() as session:
+        session.advanced.increment("prices/1", "price", 0)
+        session.save_changes()
+    with store.open_session() as session:
+        entity = session.load("prices/1", PriceList)
+        assert session.advanced.get_change_vector_for(entity) == before
+        assert str(entity.price) == "9.50"
+    assert _stored(store, "prices/1").startswith(b'{"price":9.50,')
+
+
 @pytest.mark.parametrize(
     "value", [Decimal("12345678901234567.89"), Decimal("NaN"), Decimal("-Infinity")]
 )
