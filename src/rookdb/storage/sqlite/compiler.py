@@ -428,13 +428,13 @@ class Compiler:
             return "0"
         # Each union in a subquery of its own: as a bare IN list, the planner rates it too
         # long to look the entries up one by one, and walks them all. SQLite takes at most
-        # 500 terms in a compound SELECT: a longer OR is several row sets, ORed (at most
-        # ``_MOST_ARMS`` seeks each).
+        # 500 terms in a compound SELECT: a longer OR is several row sets (at most
+        # ``_MOST_ARMS`` seeks each), chained as any OR is.
         sets = []
         for at in range(0, len(branches), _MOST_ARMS):
             union = " UNION ALL ".join(branches[at : at + _MOST_ARMS])
             sets.append(f"(key, seq) IN (SELECT key, seq FROM ({union}))")
-        return sets[0] if len(sets) == 1 else f"({' OR '.join(sets)})"
+        return sets[0] if len(sets) == 1 else _chain(" OR ", sets)
 
     def _search(self, predicate: Search, params: list[Any]) -> str:
         index = self.indexes.get((predicate.field, "search"))
