@@ -190,8 +190,6 @@ def test_written_alike_tells_equal_numbers_written_otherwise() -> None:
     assert not exact_numbers.written_alike(stored, same, notes)  # 9.50 and 9.5
     same["a"] = exact_numbers.noting(orjson.Fragment(b"9.50"), notes)
     assert exact_numbers.written_alike(stored, same, notes)
-    same["b"] = [1, 2.0]  # equal, an int for a float: alike, as a patch has always found them
-    assert exact_numbers.written_alike(stored, same, notes)
     same["c"] = exact_numbers.noting(orjson.Fragment(b"9.500"), notes)
     assert not exact_numbers.written_alike(stored, same, notes)
     assert exact_numbers.written_alike({"a": 9.5}, {"a": 9.5}, {})  # nothing noted
@@ -206,10 +204,31 @@ def test_written_alike_tells_an_integer_from_a_number_written_with_digits() -> N
     assert not exact_numbers.written_alike(stored, {**stored, "d": 10}, notes)
     assert not exact_numbers.written_alike(stored, {**stored, "e": 10}, notes)
     assert exact_numbers.written_alike(stored, {**stored, "d": ten_digits}, notes)
-    # Numbers neither holds digits for, as a patch has always found them, whatever else the
-    # document notes: 10 and 10.0, 0.0 and -0.0.
-    assert exact_numbers.written_alike(stored, {**stored, "i": 10.0}, notes)
-    assert exact_numbers.written_alike(stored, {**stored, "z": -0.0}, notes)
+    # Numbers neither holds digits for are alike when they are written alike: 10 and 10.0,
+    # 0.0 and -0.0 are not.
+    assert not exact_numbers.written_alike(stored, {**stored, "i": 10.0}, notes)
+    assert not exact_numbers.written_alike(stored, {**stored, "z": -0.0}, notes)
+    assert exact_numbers.written_alike(stored, {**stored, "z": 0.0}, notes)
+
+
+def test_written_alike_is_json_not_pythons_equality() -> None:
+    # ``True == 1``, ``1 == 1.0``, ``0.0 == -0.0`` in Python; JSON writes each otherwise.
+    for a, b in (
+        (1, True),
+        (0, False),
+        (1, 1.0),
+        (0.0, -0.0),
+        ([1], [True]),
+        ({"a": 0}, {"a": False}),
+    ):
+        assert a == b
+        assert not exact_numbers.written_alike({"v": a}, {"v": b}, {})
+        assert not exact_numbers.written_alike({"v": b}, {"v": a}, {})
+        assert exact_numbers.written_alike({"v": a}, {"v": a}, {})
+    # Objects are alike whatever the order of their keys, as they are equal.
+    assert exact_numbers.written_alike({"a": 1, "b": [2.5]}, {"b": [2.5], "a": 1}, {})
+    assert not exact_numbers.written_alike({"a": 1}, {"a": 1, "b": 1}, {})
+    assert not exact_numbers.written_alike([1, 2], [1], {})
 
 
 def test_equal_floats_written_differently_each_get_their_own_digits() -> None:

@@ -34,8 +34,8 @@ does not give back as written is an ``orjson.Fragment`` of its text, as ``keep_d
 it (the session's ``Decimal("9.50")``, or ``9.50`` in a request's body). Applied, each such
 number is the float JSON reads, noted too (``noting``), so the patched document holds floats
 alone (increments, comparisons work as they did) and ``written_back`` writes every noted float
-as it was written; ``written_alike`` tells whether a patch changed only how a number is
-written (``9.5`` to ``9.50``: a change, written).
+as it was written; ``written_alike`` tells whether a patch changed what is written (``9.5``
+to ``9.50``, ``1`` to ``1.0``, ``1`` to ``true``: a change, written).
 """
 
 from __future__ import annotations
@@ -267,41 +267,34 @@ def noting(value: Any, notes: Notes) -> Any:
     return copy.deepcopy(value)
 
 
-#: The types of JSON numbers as decoded (``bool`` is not one: ``type(True) is bool``).
-_NUMBERS = (int, float)
-
-
 def written_alike(tree: Any, other: Any, notes: Notes) -> bool:
-    """Whether ``tree`` and ``other``, equal (``==``) trees whose floats are noted in ``notes``
-    (``loads_noting``, ``noting``), are written alike by ``written_back``: two equal numbers
-    in the same place are, unless one of them is written with digits of its own (a note) that
-    the other does not write (``9.5`` and ``9.50``, ``10`` and ``10.00``, ``10`` and ``1E+1``
-    are equal, not alike). Equal numbers neither holds digits for are alike (``1`` and
-    ``1.0``, ``0.0`` and ``-0.0``), as a patch has always found them."""
-    if not notes:
-        return True  # nothing written with digits of its own
+    """Whether ``written_back`` writes ``tree`` and ``other``, JSON trees whose floats are
+    noted in ``notes`` (``loads_noting``, ``noting``), as the same JSON, objects without
+    regard to their keys' order: whether a typed patch changed the document (RavenDB's
+    ``NotModified`` when not). Python's ``==`` says more are equal, which JSON writes
+    otherwise: ``True == 1`` (a bool is no number), ``1 == 1.0`` (orjson writes a float
+    ``1.0``), ``0.0 == -0.0``, and ``9.5`` and ``10`` are equal to ``9.50`` and ``1E+1``
+    written with digits of their own (a note)."""
 
-    def decimal_of(value: int | float) -> decimal.Decimal:
-        if type(value) is int:
-            return decimal.Decimal(value)
-        written = _written(value, notes)
-        return decimal.Decimal(repr(value)) if written is None else written
+    def written(value: float) -> object:
+        noted = _written(value, notes)
+        return repr(value) if noted is None else noted.as_tuple()
 
     def alike(a: Any, b: Any) -> bool:
         if a is b:
             return True
-        kind, other_kind = type(a), type(b)
-        if kind in _NUMBERS and other_kind in _NUMBERS:
-            if (kind is not float or _written(a, notes) is None) and (
-                other_kind is not float or _written(b, notes) is None
-            ):
-                return True
-            return decimal_of(a).as_tuple() == decimal_of(b).as_tuple()
-        if kind is dict and other_kind is dict:
-            return all(alike(item, b[key]) for key, item in a.items())  # equal: the same keys
-        if kind is list and other_kind is list:
-            return all(map(alike, a, b))
-        return True
+        kind = type(a)
+        if kind is not type(b):
+            return False
+        if kind is float:
+            return written(a) == written(b)
+        if kind is dict:
+            return len(a) == len(b) and all(
+                key in b and alike(item, b[key]) for key, item in a.items()
+            )
+        if kind is list:
+            return len(a) == len(b) and all(map(alike, a, b))
+        return bool(a == b)
 
     return alike(tree, other)
 
