@@ -26,7 +26,8 @@ pydantic alike), which keeps the value but not how it was written: ``9.50`` read
 
 Read back as written, a loaded entity gives the bytes it was loaded from at its first change
 check (SPEC S5's cheap path), where a ``9.5`` for ``9.50`` cost a decode of both and a
-comparison. (One form is not kept: ``Decimal("-0")``, written ``-0``, reads as the integer 0.)
+comparison. (``Decimal("-0")`` is written ``-0E+0``, ``scalars.NEGATIVE_ZERO``: JSON's ``-0``
+reads as the integer 0, which holds no sign and no note.)
 
 A typed patch (``rookdb.patches``) rewrites a stored document: it is read with its numbers
 noted (``loads_noting``), and what the patch sets is a JSON tree in which a number a float
@@ -232,7 +233,7 @@ def written_back(tree: Any, notes: Notes) -> Any:
         kind = type(value)
         if kind is float:
             written = _written(value, notes)
-            return value if written is None else orjson.Fragment(str(written))
+            return value if written is None else orjson.Fragment(scalars.decimal_text(written))
         if kind is dict:
             return {key: back(item) for key, item in value.items()}
         if kind is list:
@@ -243,10 +244,13 @@ def written_back(tree: Any, notes: Notes) -> Any:
 
 
 def _written(value: float, notes: Notes) -> decimal.Decimal | None:
-    """The decimal ``written_back`` writes for ``value``, a float; None: the float itself."""
+    """The decimal ``written_back`` writes for ``value``, a float; None: the float itself
+    (an integer's text: one past 64 bits, read as a float)."""
     noted = notes.get(id(value))
-    if noted is not None and noted[0] is value and noted[1].as_tuple().exponent != 0:
-        return noted[1]
+    if noted is not None and noted[0] is value:
+        exact = noted[1]
+        if exact.as_tuple().exponent != 0 or not exact:  # a zero: -0E+0
+            return exact
     return None
 
 

@@ -25,8 +25,9 @@ from rookdb.storage.commands import PatchCommand, PatchRequest, PutCommand
 from rookdb.testing.recording import record_requests
 from rookdb.transfer import export_records, import_records
 
-# Written as they are: trailing zeros, exponents, a negative, integers.
+# Written as they are: trailing zeros, exponents, a negative, integers, negative zeros.
 DIGITS = ["9.50", "100.00", "1E+3", "0.00", "-12.340", "1.5E-7", "2.5E+2", "20", "7.0"]
+DIGITS += ["-0", "-0.00"]
 
 
 @dataclasses.dataclass
@@ -224,6 +225,34 @@ def test_a_document_without_such_numbers_reads_as_before(store: DocumentStore) -
         price = session.load("prices/1", Price)
         assert str(price.amount) == "19.9" and price.currency == "1.50 E+3"
         assert not session.advanced.has_changes
+
+
+@pytest.mark.parametrize("text", ["-0", "-0.00", "-0E+2", "0"])
+def test_a_zero_keeps_its_sign_and_digits(store: DocumentStore, text: str) -> None:
+    # JSON's -0 is read as the integer 0 (by orjson, SQLite, every JSON reader of Python), so
+    # Decimal("-0") is written -0E+0: the same digits, sign and exponent, read as -0.0.
+    written = {"-0": b"-0E+0", "-0.00": b"-0.00", "-0E+2": b"-0E+2", "0": b"0"}[text]
+    with store.open_session() as session:
+        session.store(Price(Decimal(text), "EUR"), "prices/1")
+        session.store(Price(Decimal("1"), "EUR"), "prices/2")
+        session.save_changes()
+    storage = store._storage(store.database)
+    assert (
+        storage.get(["prices/1"])
+        .documents["prices/1"]
+        .data.startswith(b'{"amount":' + written + b",")
+    )
+    with store.open_session() as session:
+        price = session.load("prices/1", Price)
+        assert str(price.amount) == text and price.amount.as_tuple() == Decimal(text).as_tuple()
+        assert not session.advanced.has_changes
+        # A zero, numerically, for queries, whatever its sign.
+        zeros = session.query(object_type=Price).where_equals("amount", Decimal("0"))
+        assert [str(p.amount) for p in zeros] == [text]
+        session.advanced.patch("prices/2", "amount", Decimal(text))
+        session.save_changes()
+    with store.open_session() as session:
+        assert str(session.load("prices/2", Price).amount) == text
 
 
 def test_decimals_of_nested_objects_only_keep_their_digits(store: DocumentStore) -> None:
