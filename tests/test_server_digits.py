@@ -136,6 +136,27 @@ def test_documents_are_answered_with_their_digits_in_ravendbs_shape(database: st
     _kept(answer.content)  # its ModifiedDocument
 
 
+@pytest.mark.parametrize("headers", [RECORDS, {}], ids=["rookdb's client", "RavenDB's"])
+def test_projections_are_answered_with_their_digits(database: str, headers: dict[str, str]) -> None:
+    # A query with a select, a lazy one (multi_get) and a streamed one: the projected numbers
+    # as stored, for a projection into a Decimal field.
+    document = DOCUMENT.replace(b"Prices", b"Projected")
+    assert httpx.put(f"{database}/docs", params={"id": "projected/1"}, content=document).is_success
+    query = {"Query": "from Projected select p, q, s", "QueryParameters": {}}
+    answer = httpx.post(f"{database}/queries", json=query, headers=headers)
+    assert answer.status_code == 200, answer.text[:300]
+    _kept(answer.content)
+    requests = {"Requests": [{"Url": "/queries", "Method": "POST", "Content": query}]}
+    answer = httpx.post(f"{database}/multi_get", json=requests, headers=headers)
+    assert answer.status_code == 200, answer.text[:300]
+    _kept(answer.content)
+    streamed = httpx.post(
+        f"{database}/streams/queries", params={"format": "jsonl"}, json=query, headers=headers
+    )
+    assert streamed.status_code == 200, streamed.text[:300]
+    _kept(streamed.content)
+
+
 def test_a_json_patch_writes_back_the_numbers_it_does_not_touch(database: str) -> None:
     assert httpx.put(f"{database}/docs", params={"id": "prices/7"}, content=DOCUMENT).is_success
     operations = (

@@ -220,7 +220,7 @@ def loads_keeping_digits(data: bytes) -> Any:
     return keep_digits(data, loads(data))
 
 
-def written_back(tree: Any, notes: Notes) -> Any:
+def written_back(tree: Any, notes: Notes | None) -> Any:
     """``tree``, read by ``loads_noting`` into ``notes`` and changed since (a typed patch),
     ready to be written: each float still the one a note holds is an ``orjson.Fragment`` of
     the text it was read from, so what the change did not touch is written as it was. (A new

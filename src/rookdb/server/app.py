@@ -48,7 +48,7 @@ from rookdb.ids import (
 )
 from rookdb.protocol_statistics import encode_statistics
 from rookdb.query import Query, StaleWait
-from rookdb.serialization.exact_numbers import keep_digits
+from rookdb.serialization.exact_numbers import keep_digits, written_back
 from rookdb.server import (
     attachments,
     bulk_insert,
@@ -310,14 +310,15 @@ class _Server:
         if result.projections is None:
             results = self.documents(request, list(result.records), params)
         elif protocol.RECORDS in request.headers.get("accept", ""):  # rookdb's own client
-            results = [_fragment(projection) for projection in result.projections]
+            notes = result.notes  # numbers written as stored (9.50), for Decimal fields
+            results = [_fragment(written_back(p, notes)) for p in result.projections]
         else:
             # A map-reduce index's results: projections of no document, read with no select.
             reduced = query.index_name is not None and not query.select
             results = [
                 _fragment(
                     protocol.encode_projection(
-                        projection,
+                        written_back(projection, result.notes),
                         record,
                         query.distinct,
                         reduce_result=reduced and record is None,

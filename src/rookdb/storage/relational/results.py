@@ -15,6 +15,7 @@ from rookdb.evaluate import project
 from rookdb.ids import is_valid_id
 from rookdb.paths import parse_field_path, referenced_values
 from rookdb.query import Query, QueryStatistics
+from rookdb.serialization.exact_numbers import Notes, loads_noting
 from rookdb.storage.records import DocumentRecord, QueryResult, document_key
 from rookdb.storage.relational.auto_indexes import index_name, index_timestamp
 
@@ -33,22 +34,31 @@ Counted = dict[str, dict[str, int]]
 
 
 def projection(
-    record: DocumentRecord, query: Query, counters: Counted | None = None
+    record: DocumentRecord,
+    query: Query,
+    counters: Counted | None = None,
+    notes: Notes | None = None,
 ) -> dict[str, Any]:
     """The projection of ``record`` that ``query`` selects (``rookdb.evaluate.project``), its
-    counters from ``counters``."""
+    counters from ``counters``; the floats of ``record`` that do not give back the number's
+    text noted in ``notes`` (``QueryResult.notes``)."""
     found = None if counters is None else counters.get(record.id.lower())
-    return project(orjson.loads(record.data), query.select, query.select_as, record.id, found)
+    data = record.data
+    document = orjson.loads(data) if notes is None else loads_noting(data, notes)
+    return project(document, query.select, query.select_as, record.id, found)
 
 
 def distinct_projections(
-    records: list[DocumentRecord], query: Query, counters: Counted | None = None
+    records: list[DocumentRecord],
+    query: Query,
+    counters: Counted | None = None,
+    notes: Notes | None = None,
 ) -> tuple[list[dict[str, Any]], list[DocumentRecord]]:
     """Each distinct projection once (by its canonical JSON), with the first record giving it."""
     seen: set[bytes] = set()
     projections, kept = [], []
     for record in records:
-        projection_ = projection(record, query, counters)
+        projection_ = projection(record, query, counters, notes)
         key = orjson.dumps(projection_)
         if key not in seen:
             seen.add(key)
@@ -82,11 +92,14 @@ def total_from_page(query: Query, found: int) -> int | None:
 
 
 def distinct_page(
-    records: list[DocumentRecord], query: Query, counters: Counted | None = None
+    records: list[DocumentRecord],
+    query: Query,
+    counters: Counted | None = None,
+    notes: Notes | None = None,
 ) -> tuple[list[DocumentRecord], list[dict[str, Any]], int]:
     """A page of distinct projections of ``records`` (every match, in order), with the record
     giving each, and how many there are in all: counted and paged after projecting."""
-    projections, kept = distinct_projections(records, query, counters)
+    projections, kept = distinct_projections(records, query, counters, notes)
     end = None if query.take is None else query.skip + query.take
     return kept[query.skip : end], projections[query.skip : end], len(projections)
 
@@ -100,9 +113,11 @@ def query_result(
     included: dict[str, DocumentRecord | None],
     total: int,
     as_of: dt.datetime,
+    notes: Notes | None = None,
 ) -> QueryResult:
     """The result of ``query``, begun at ``perf_counter()`` ``started`` in a snapshot read at
-    ``as_of`` or later (``index_timestamp``), with its statistics."""
+    ``as_of`` or later (``index_timestamp``), with its statistics; ``notes``: its
+    projections' (``QueryResult.notes``)."""
     name = index_name(query, indexes)
     stats = QueryStatistics(
         total_results=total,
@@ -111,4 +126,4 @@ def query_result(
         index_name=name,
         index_timestamp=index_timestamp(name, as_of),
     )
-    return QueryResult(records, included, stats, projections)
+    return QueryResult(records, included, stats, projections, notes=notes or None)

@@ -20,6 +20,8 @@ import pydantic
 import pytest
 
 from rookdb import DocumentStore
+from rookdb.indexes import IndexDefinition
+from rookdb.operations import PutIndexesOperation
 from rookdb.patches import ArrayAdd, Increment, SetValue
 from rookdb.storage.commands import PatchCommand, PatchRequest, PutCommand
 from rookdb.testing.recording import record_requests
@@ -164,6 +166,95 @@ def test_streamed_and_refreshed_decimals_keep_their_digits(ledgers: DocumentStor
         ledger.total = Decimal("1")
         session.advanced.refresh(ledger)
         assert str(ledger.total) == DIGITS[0]
+
+
+@dataclasses.dataclass
+class Amounts:  # a projection of a Ledger
+    total: Decimal
+    fee: Decimal | None
+    lines: list[Line]
+    rates: list[Decimal]
+    by_month: dict[str, Decimal]
+
+
+def _amounts(amounts: Amounts) -> list[str]:
+    a = amounts
+    return _digits(Ledger(a.total, a.fee, a.lines, a.rates, a.by_month, ratio=0.0, loose={}))
+
+
+def _select(session: Any) -> list[Amounts]:
+    return session.query(object_type=Ledger).select_fields(
+        Amounts, "total", "fee", "lines", "rates", "by_month"
+    )
+
+
+def _select_declared(session: Any) -> list[Amounts]:
+    return session.query(object_type=Ledger).select_fields(Amounts)  # the fields it declares
+
+
+def _raw_select(session: Any) -> list[Amounts]:
+    rql = "from Ledgers select total, fee, lines, rates, by_month"
+    return session.advanced.raw_query(rql, Amounts)
+
+
+def _select_lazily(session: Any) -> list[Amounts]:
+    return _select_declared(session).lazily().value
+
+
+def _select_streamed(session: Any) -> list[Amounts]:
+    return [row.document for row in session.advanced.stream(_select_declared(session))]
+
+
+PROJECTIONS: dict[str, Callable[[Any], Any]] = {
+    "select_fields": _select,
+    "select_fields of the class": _select_declared,
+    "RQL select": _raw_select,
+    "lazily": _select_lazily,
+    "streamed": _select_streamed,
+}
+
+
+@pytest.mark.parametrize("project", PROJECTIONS.values(), ids=list(PROJECTIONS))
+def test_projections_into_decimal_fields_keep_their_digits(
+    ledgers: DocumentStore, project: Callable[[Any], Any]
+) -> None:
+    # As a load of the whole entity reads them: 9.50 is Decimal("9.50"), not 9.5.
+    with ledgers.open_session() as session:
+        projected = list(project(session))
+        assert all(type(amounts) is Amounts for amounts in projected)
+        assert sorted(map(_amounts, projected)) == sorted(
+            _digits(_ledger(at)) for at in range(len(DIGITS))
+        )
+        assert all(type(line.amount) is Decimal for p in projected for line in p.lines)
+        # A projection into a dict reads numbers as JSON does.
+        rows = list(session.query(object_type=Ledger).select_fields(dict, "total", "fee"))
+        assert {"total": 9.5, "fee": 0.5} in rows and all(type(r["fee"]) is float for r in rows)
+
+
+def test_distinct_projections_keep_the_digits_of_the_first(ledgers: DocumentStore) -> None:
+    # Decimals compare by value (SPEC D2): -0 and -0.00 make one projection, with the digits
+    # of the first document giving it; every other one keeps its own.
+    with ledgers.open_session() as session:
+        projected = list(_select_declared(session).distinct())
+        expected = [_digits(_ledger(at)) for at in range(len(DIGITS))]
+        assert len(projected) == len(DIGITS) - 1
+        assert all(_amounts(p) in expected for p in projected)
+
+
+@pytest.mark.rookdb_requires("indexes")
+def test_projections_of_a_map_index_query_keep_their_digits(ledgers: DocumentStore) -> None:
+    # Projected from the documents the index answers, queried and streamed.
+    definition = IndexDefinition(
+        name="Ledgers/ByRatio", maps={"from l in docs.Ledgers select new { l.ratio }"}
+    )
+    ledgers.maintenance.send(PutIndexesOperation(definition))
+    expected = sorted(_digits(_ledger(at)) for at in range(len(DIGITS)))
+    with ledgers.open_session() as session:
+        query = session.query_index("Ledgers/ByRatio", Ledger).where_equals("ratio", 0.25)
+        projected = query.select_fields(Amounts)
+        assert sorted(map(_amounts, projected)) == expected
+        streamed = session.advanced.stream(query.select_fields(Amounts))
+        assert sorted(_amounts(row.document) for row in streamed) == expected
 
 
 def test_other_fields_read_numbers_as_json_does(store: DocumentStore) -> None:
