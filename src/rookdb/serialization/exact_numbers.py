@@ -68,6 +68,7 @@ __all__ = [
     "noting",
     "read_decimal",
     "reading",
+    "shown_as_written",
     "written_alike",
     "written_back",
 ]
@@ -226,6 +227,19 @@ def written_back(tree: Any, notes: Notes | None) -> Any:
     the text it was read from, so what the change did not touch is written as it was. (A new
     tree: Fragments cannot be copied, so they are made last. An integer past 64 bits stays a
     float, as ``keep_digits`` leaves it.)"""
+    return _noted_as(tree, notes, lambda exact: orjson.Fragment(scalars.decimal_text(exact)))
+
+
+def shown_as_written(tree: Any, notes: Notes | None) -> Any:
+    """``tree``, read by ``loads_noting`` into ``notes``, as ``written_back`` writes it, to
+    be shown (``what_changed``): each float written with digits of its own the ``Decimal``
+    of them (``Decimal("9.50")`` for the ``9.5`` read from ``9.50``), where ``written_back``
+    puts a Fragment, whose text is not shown. (A new tree, or ``tree`` with no notes.)"""
+    return _noted_as(tree, notes, lambda exact: exact)
+
+
+def _noted_as(tree: Any, notes: Notes | None, make: Callable[[decimal.Decimal], Any]) -> Any:
+    """``tree`` with each float ``_written`` gives a decimal for ``make(decimal)``."""
     if not notes:
         return tree
 
@@ -233,7 +247,7 @@ def written_back(tree: Any, notes: Notes | None) -> Any:
         kind = type(value)
         if kind is float:
             written = _written(value, notes)
-            return value if written is None else orjson.Fragment(scalars.decimal_text(written))
+            return value if written is None else make(written)
         if kind is dict:
             return {key: back(item) for key, item in value.items()}
         if kind is list:

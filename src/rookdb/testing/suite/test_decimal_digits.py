@@ -356,6 +356,32 @@ def test_decimals_of_nested_objects_only_keep_their_digits(store: DocumentStore)
         assert not session.advanced.has_changes
 
 
+def test_what_changed_shows_numbers_as_they_would_be_written(store: DocumentStore) -> None:
+    # Its values are the JSON the save writes, decoded (a datetime as its text): a number a
+    # float does not give back as written is the Decimal of its text (9.50, not 9.5).
+    with store.open_session() as session:
+        session.store(Price(Decimal("9.50"), "EUR"), "prices/1")
+        (added,) = session.advanced.what_changed()["prices/1"]
+        shown = added.field_new_value["amount"]
+        assert type(shown) is Decimal and str(shown) == "9.50"
+        session.save_changes()
+    with store.open_session() as session:
+        price = session.load("prices/1", Price)
+        price.amount = Decimal("7.10")
+        (changed,) = session.advanced.what_changed_for(price)
+        old, new = changed.field_old_value, changed.field_new_value
+        assert (type(old), str(old), type(new), str(new)) == (Decimal, "9.50", Decimal, "7.10")
+        ((replace,),) = session.advanced.what_changed(as_patch=True).values()
+        assert replace == {"op": "replace", "path": "/amount", "value": Decimal("7.10")}
+        assert str(replace["value"]) == "7.10"
+        price.amount = Decimal("7.5")  # a float's own digits: the float, as JSON reads it
+        (changed,) = session.advanced.what_changed()["prices/1"]
+        assert changed.field_new_value == 7.5 and type(changed.field_new_value) is float
+        session.delete(price)
+        (deleted,) = session.advanced.what_changed()["prices/1"]
+        assert str(deleted.field_old_value["amount"]) == "9.50"
+
+
 def test_bulk_inserted_decimals_keep_their_digits(store: DocumentStore) -> None:
     with store.bulk_insert() as bulk:
         for at in range(len(DIGITS)):
