@@ -264,6 +264,24 @@ def test_numbers_that_only_look_lossy_read_as_floats() -> None:
     assert not exact_numbers.may_lose_digits(b'{"a": 1.0, "b": 2.25, "c": "x"}')
 
 
+@pytest.mark.parametrize("data", [b'{"a":9.50}', b"[9.50]", b"9.50", b'{"a":9.50 }', b"[9.50,1]"])
+def test_a_trailing_zero_ends_a_number(data: bytes) -> None:
+    assert exact_numbers.may_lose_digits(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"at": "2024-05-01T10:00:00.1234560Z", "n": 1.5}',  # rookdb's seven-digit fraction
+        b'{"at": "2024-05-01T10:00:00.1234560"}',
+        b'{"s": "x.50"}',
+    ],
+)
+def test_a_fraction_in_a_string_is_no_number(data: bytes) -> None:
+    # A datetime is in most documents: reading each of them twice was the cost.
+    assert not exact_numbers.may_lose_digits(data)
+
+
 @dataclasses.dataclass
 class Leaf:
     amount: Decimal

@@ -84,7 +84,9 @@ _UINT64_MAX = 2**64 - 1  # orjson reads integers up to here as int, beyond as fl
 # and ``E`` to ``e``: an exponent (``0e``: ``1E+3``), and sixteen digits, the point among them
 # or not (``0`` * 16: more than a float keeps). One regex for all three is ten times slower:
 # it tries its alternatives at each byte, where ``bytes.translate`` and ``in`` are C loops.
-_TRAILING_ZERO = re.compile(rb"\.[0-9]*[0-9]0(?![0-9])")
+# The fraction must end the number as JSON ends one (white space, ``,``, ``]``, ``}``, the
+# end): a datetime's fraction (``00.1234560Z``, rookdb's seven digits) is no number's.
+_TRAILING_ZERO = re.compile(rb"\.[0-9]*[0-9]0(?=[\s,\]}]|\Z)")
 _FOLD = bytes.maketrans(b"0123456789.E", b"00000000000e")
 _SIXTEEN = b"0" * 16
 

@@ -288,7 +288,8 @@ class _Server:
                 await asyncio.sleep(wait.pause)
                 wait.pause = min(wait.pause * 2, 0.5)
                 result = await run_in_threadpool(storage.query, query)
-        return json_response(self.query_answer(request, query, result))
+        answer = self.query_answer(request, query, result)
+        return json_response(answer, headers=protocol.digits_header(result.notes))
 
     async def queries_by_query(self, request: Request) -> Response:
         """``PATCH`` / ``DELETE /queries`` (``rookdb.server.patches.by_query``)."""
@@ -345,7 +346,8 @@ class _Server:
         }
 
     async def multi_get(self, request: Request) -> Response:
-        return json_response(await multi_get(self, request))
+        body, notes = await multi_get(self, request)
+        return json_response(body, headers=protocol.digits_header(*notes))
 
 
 def _explain(storage: Storage, query: Query) -> dict[str, Any]:

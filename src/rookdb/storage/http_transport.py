@@ -345,7 +345,8 @@ def _decode(response: httpx.Response, notes: Notes | None = None) -> Any:
     if not response.content:
         return None
     try:
-        if notes is not None:
+        # Only an answer the server marks holds numbers a float does not give back as written.
+        if notes is not None and protocol.DIGITS_HEADER in response.headers:
             return loads_noting(response.content, notes)
         return orjson.loads(response.content)
     except (orjson.JSONDecodeError, SerializationError) as exc:

@@ -15,7 +15,7 @@ from rookdb.evaluate import project
 from rookdb.ids import is_valid_id
 from rookdb.paths import parse_field_path, referenced_values
 from rookdb.query import Query, QueryStatistics
-from rookdb.serialization.exact_numbers import Notes, loads_noting
+from rookdb.serialization.exact_numbers import Notes, loads_noting, may_lose_digits
 from rookdb.storage.records import DocumentRecord, QueryResult, document_key
 from rookdb.storage.relational.auto_indexes import index_name, index_timestamp
 
@@ -44,8 +44,23 @@ def projection(
     text noted in ``notes`` (``QueryResult.notes``)."""
     found = None if counters is None else counters.get(record.id.lower())
     data = record.data
-    document = orjson.loads(data) if notes is None else loads_noting(data, notes)
-    return project(document, query.select, query.select_as, record.id, found)
+    projected = project(orjson.loads(data), query.select, query.select_as, record.id, found)
+    # Read again with the floats noted only where what is projected holds a float and the
+    # text may hold one a float does not give back as written: most projections do not.
+    if notes is None or not _holds_float(projected) or not may_lose_digits(data):
+        return projected
+    return project(loads_noting(data, notes), query.select, query.select_as, record.id, found)
+
+
+def _holds_float(value: Any) -> bool:
+    kind = type(value)
+    if kind is float:
+        return True
+    if kind is dict:
+        return any(_holds_float(item) for item in value.values())
+    if kind is list:
+        return any(_holds_float(item) for item in value)
+    return False
 
 
 def distinct_projections(
