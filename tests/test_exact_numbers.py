@@ -264,6 +264,18 @@ def test_numbers_that_only_look_lossy_read_as_floats() -> None:
     assert not exact_numbers.may_lose_digits(b'{"a": 1.0, "b": 2.25, "c": "x"}')
 
 
+def test_a_text_nesting_too_deep_is_read_by_orjson_alone() -> None:
+    # An HTTP answer (loads_noting of its body) nesting deeper than the standard library's
+    # reader recurses, within orjson's depth: orjson's tree, no RecursionError.
+    data = b"[" * 1000 + b"9.50" + b"]" * 1000
+    notes: exact_numbers.Notes = {}
+    tree = exact_numbers.loads_noting(data, notes)
+    for _ in range(1000):
+        (tree,) = tree
+    assert tree == 9.5
+    assert notes == {}
+
+
 @pytest.mark.parametrize("data", [b'{"a":9.50}', b"[9.50]", b"9.50", b'{"a":9.50 }', b"[9.50,1]"])
 def test_a_trailing_zero_ends_a_number(data: bytes) -> None:
     assert exact_numbers.may_lose_digits(data)

@@ -92,6 +92,9 @@ _SIXTEEN = b"0" * 16
 
 # The levels a request wraps documents in: a batch's object, its list, a command's object.
 _WRAPPING = 3
+# The levels an answer wraps projections in, at most (a multi_get's object, its list, an
+# item's object, its query's object and list), with room.
+_ANSWER_WRAPPING = 8
 
 _notes: contextvars.ContextVar[Notes | None] = contextvars.ContextVar("exact_numbers", default=None)
 
@@ -181,9 +184,13 @@ def loads_noting(data: bytes, notes: Notes) -> Any:
     text's digits noted in ``notes`` (for ``written_back``, or a ``Decimal`` field's
     converter); read again only where the document may hold one. What orjson refuses raises
     rookdb's error, as ``encoding.loads`` does; a number ``Decimal`` cannot hold (an exponent
-    past its range) is left the float orjson reads."""
+    past its range) is left the float orjson reads. A text nesting deeper than a document
+    may, in an answer's wrapping, is left as orjson read it (the standard library's reader
+    recurses, and would raise ``RecursionError``)."""
     tree = loads(data)  # what orjson refuses is refused (NaN, lone surrogates, ...)
-    return _noting(data, notes) if may_lose_digits(data) else tree
+    if not may_lose_digits(data) or nesting_depth(data) > MAX_DEPTH + _ANSWER_WRAPPING:
+        return tree
+    return _noting(data, notes)
 
 
 def _noting(data: bytes, notes: Notes) -> Any:
