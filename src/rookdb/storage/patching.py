@@ -271,8 +271,8 @@ class Patching:
                 unchanged = stripped == was and written_alike(stripped, was, notes)
             else:
                 # The script's document went through JavaScript's numbers, where 1 and 1.0
-                # are one; true is no number there either.
-                unchanged = json_equal(stripped, was)
+                # are one; true is no number there either (``==``: a quick no first).
+                unchanged = stripped == was and json_equal(stripped, was)
             if unchanged:
                 status = "NotModified"
         position = None
