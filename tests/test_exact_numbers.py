@@ -264,6 +264,20 @@ def test_numbers_that_only_look_lossy_read_as_floats() -> None:
     assert not exact_numbers.may_lose_digits(b'{"a": 1.0, "b": 2.25, "c": "x"}')
 
 
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [(b"0E+0", b"0.0"), (b"0e0", b"0.0"), (b"-0E+0", b"-0E+0"), (b"0.00", b"0.00")],
+)
+def test_an_unsigned_zero_with_an_exponent_is_written_back_a_float(
+    text: bytes, written: bytes
+) -> None:
+    # Another client's 0E+0 reads as the float 0.0, and is written back so (its digits are
+    # a float's), not as the integer 0; -0E+0 is rookdb's Decimal("-0"), kept signed.
+    notes: exact_numbers.Notes = {}
+    tree = exact_numbers.loads_noting(b'{"a":' + text + b"}", notes)
+    assert orjson.dumps(exact_numbers.written_back(tree, notes)) == b'{"a":' + written + b"}"
+
+
 def test_a_text_nesting_too_deep_is_read_by_orjson_alone() -> None:
     # An HTTP answer (loads_noting of its body) nesting deeper than the standard library's
     # reader recurses, within orjson's depth: orjson's tree, no RecursionError.

@@ -272,7 +272,7 @@ def _written(value: float, notes: Notes) -> decimal.Decimal | None:
     noted = notes.get(id(value))
     if noted is not None and noted[0] is value:
         exact = noted[1]
-        if exact.as_tuple().exponent != 0 or not exact:  # a zero: -0E+0
+        if exact.as_tuple().exponent != 0 or (not exact and exact.is_signed()):  # -0E+0
             return exact
     return None
 
