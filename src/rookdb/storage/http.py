@@ -494,6 +494,7 @@ class HttpBackend(Backend):
             counters=True,
             attachments=True,
             indexes=True,
+            projection_digits=True,
         )
         self._client = Client(list(dict.fromkeys(url.rstrip("/") for url in given)))
         self._lock = threading.Lock()

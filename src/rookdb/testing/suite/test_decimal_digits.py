@@ -214,6 +214,7 @@ PROJECTIONS: dict[str, Callable[[Any], Any]] = {
 }
 
 
+@pytest.mark.rookdb_requires("projection_digits")
 @pytest.mark.parametrize("project", PROJECTIONS.values(), ids=list(PROJECTIONS))
 def test_projections_into_decimal_fields_keep_their_digits(
     ledgers: DocumentStore, project: Callable[[Any], Any]
@@ -231,6 +232,7 @@ def test_projections_into_decimal_fields_keep_their_digits(
         assert {"total": 9.5, "fee": 0.5} in rows and all(type(r["fee"]) is float for r in rows)
 
 
+@pytest.mark.rookdb_requires("projection_digits")
 def test_distinct_projections_keep_the_digits_of_the_first(ledgers: DocumentStore) -> None:
     # Decimals compare by value (SPEC D2): -0 and -0.00 make one projection, with the digits
     # of the first document giving it; every other one keeps its own.
@@ -241,7 +243,7 @@ def test_distinct_projections_keep_the_digits_of_the_first(ledgers: DocumentStor
         assert all(_amounts(p) in expected for p in projected)
 
 
-@pytest.mark.rookdb_requires("indexes")
+@pytest.mark.rookdb_requires("indexes", "projection_digits")
 def test_projections_of_a_map_index_query_keep_their_digits(ledgers: DocumentStore) -> None:
     # Projected from the documents the index answers, queried and streamed.
     definition = IndexDefinition(
