@@ -286,7 +286,12 @@ def test_a_script_tells_a_bool_from_a_number(store: DocumentStore) -> None:
 
     assert patched("this.flag = true;") == ("Patched", (bool, True))
     assert patched("this.flag = 1;") == ("Patched", (int, 1))
-    assert patched("this.ratio = 1;") == ("NotModified", (int, 1))
+    # (The patches above wrote the document back through JavaScript: ratio 1.0 as 1.)
+    before = _put(storage, "users/1", flag=1, ratio=1.0)
+    status, _ = patched("this.ratio = 1;")
+    record = storage.get(["users/1"]).documents["users/1"]
+    assert status == "NotModified" and record.change_vector == before
+    assert b'"ratio":1.0' in record.data  # as stored
 
 
 def test_an_increment_by_zero_of_false_writes_the_zero(store: DocumentStore) -> None:
