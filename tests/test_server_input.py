@@ -15,7 +15,7 @@ import pytest
 
 from rookdb.ids import MAX_HILO_TAG_BYTES
 from rookdb.serialization.encoding import MAX_DEPTH
-from rookdb.server.app import ROUTES
+from rookdb.server.routes import ROUTES
 from rookdb.testing.backends import serve_on, start_server
 
 RAVEN = "Raven.Client.Exceptions."

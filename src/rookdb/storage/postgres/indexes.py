@@ -7,8 +7,9 @@ documents' lexemes (``tsvector``) with a GIN index. Index creation holds the sch
 exclusively and batches hold it shared, so no batch misses a full-text table made meanwhile.
 
 No document is too big for them: a B-tree entry holds about 2,700 bytes, so the expression
-indexes hold bounded forms of values (``compiler.indexed``), and a ``tsvector`` less than 1 MB
-of lexemes, so a document's lexemes fill as many rows of its search table as they need.
+indexes hold bounded forms of values (``value_conditions.indexed``), and a ``tsvector`` less
+than 1 MB of lexemes, so a document's lexemes fill as many rows of its search table as they
+need.
 Indexes an older rookdb made (whole values, one row per document: a big value at an indexed
 path could not be written) are rebuilt in these forms when a store opens the database
 (``outdated``, ``upgrade``), under the index lock, so once. Older versions still read and
@@ -26,7 +27,7 @@ import psycopg
 
 from rookdb.evaluate import search_text
 from rookdb.fulltext import tokenize
-from rookdb.storage.postgres import compiler
+from rookdb.storage.postgres import compiler, value_conditions
 from rookdb.storage.relational import entry_indexes
 from rookdb.storage.relational.auto_indexes import Registry, RegistryCache
 
@@ -57,7 +58,7 @@ def entry_index(schema: str, index_id: int, path: str) -> list[str]:
     the documents (``SchemaIndexes._expression_indexes``), over the entries' ``body``,
     partial to the index's entries (its id a literal)."""
     # A validated path (letters, digits, _ - @ and dots): safe in quoted names.
-    value, text = compiler.indexed(*compiler.chain(path))
+    value, text = value_conditions.indexed(*compiler.chain(path))
     where = f"WHERE idx = {int(index_id)}"
     name = entry_indexes.name
     return [
@@ -160,7 +161,7 @@ class SchemaIndexes(RegistryCache):
         """The B-tree indexes of a plain path, if missing: its bounded jsonb, for equality and
         numbers, and its bounded text in code-point order, for strings."""
         # A validated path (letters, digits, _ - @ and dots): safe in quoted names.
-        value, text = compiler.indexed(*compiler.chain(path))
+        value, text = value_conditions.indexed(*compiler.chain(path))
         conn.execute(
             f'CREATE INDEX IF NOT EXISTS "{self._index_name(path)}" '
             f"ON {self._s}.documents (collection_key, ({value}))"
