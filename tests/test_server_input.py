@@ -111,6 +111,37 @@ def test_every_body_nested_deep_is_4xx(server: str, method: str, route: str, bod
     _refused(answer, answer.status_code)
 
 
+def _values(depth: int) -> bytes:
+    return b'{"v":' + b"[" * depth + b"1" + b"]" * depth + b"}"
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 300, 1015])
+@pytest.mark.parametrize("route", ["patch", "bulk-patch", "patch-by-query"])
+def test_a_script_value_nested_deep_is_400_and_writes_nothing(
+    server: str, route: str, depth: int
+) -> None:
+    # A script's values were written out for the engine as they came: past 254 levels,
+    # orjson's refusal was a 500.
+    base = f"{server}/databases/scripts"
+    document = {"n": 1, "@metadata": {"@collection": "Things"}}
+    assert httpx.put(f"{base}/docs", params={"id": "things/1"}, json=document).status_code == 201
+    patch = b'{"Script":"this.n = args.v","Values":' + _values(depth) + b"}"
+    if route == "patch":
+        answer = httpx.patch(
+            f"{base}/docs", params={"id": "things/1"}, content=b'{"Patch":' + patch + b"}"
+        )
+    elif route == "bulk-patch":
+        command = b'{"Type":"PATCH","Id":"things/1","Patch":' + patch + b"}"
+        answer = httpx.post(f"{base}/bulk_docs", content=b'{"Commands":[' + command + b"]}")
+    else:
+        query = b'{"Query":"from Things update { this.n = $v; }","QueryParameters":'
+        answer = httpx.patch(
+            f"{base}/queries", content=b'{"Query":' + query + _values(depth) + b"}}"
+        )
+    _refused(answer)
+    assert httpx.get(f"{base}/docs", params={"id": "things/1"}).json()["Results"][0]["n"] == 1
+
+
 def test_a_document_at_the_depth_limit_is_stored_loaded_and_queried(server: str) -> None:
     # (a NUL at the bottom: PostgreSQL's jsonb copy of the document is cut there, a walk)
     document = {"name": "deep", "tree": orjson.loads(_deep(MAX_DEPTH - 1, b'"x\\u0000y"'))}

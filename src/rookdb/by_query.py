@@ -6,7 +6,9 @@ atomic (as RavenDB: a failure stops the operation, the batches before it stay wr
 server runs them in the background (``rookdb.server.background``), and a kill stops one
 before its next batch (``cancelled``). The
 ``update`` script is a patch script (``rookdb.scripting``): the query's parameters are its
-``args``, and ``$name`` names them as in RavenDB's RQL.
+``args``, and ``$name`` names them as in RavenDB's RQL. Parameters are read as a document
+holding them stores them (``_values``), so that ``$when``, a datetime, compares with the
+dates documents hold.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any, NamedTuple
 
 from rookdb import rql
 from rookdb.errors import InvalidOperationError, QueryError
+from rookdb.serialization.encoders import plain_encoder
 from rookdb.storage.base import Storage
 from rookdb.storage.commands import Command, DeleteCommand, PatchCommand, PatchRequest
 
@@ -76,6 +79,12 @@ def _script(script: str, parameters: Mapping[str, Any]) -> str:
     return "".join(f"var ${n} = args[{n!r}]; " for n in names) + script
 
 
+def _values(parameters: Mapping[str, Any] | None) -> dict[str, Any]:
+    # ``SerializationError`` for what no document may hold: refused before anything runs.
+    values: dict[str, Any] = plain_encoder().json_value(dict(parameters or {}))
+    return values
+
+
 def _matches(storage: Storage, text: str, parameters: Mapping[str, Any]) -> list[str]:
     query = rql.parse(text, dict(parameters))
     return [record.id for record in storage.query(query).records]
@@ -93,7 +102,7 @@ def _write(storage: Storage, commands: list[Command], cancelled: Cancelled | Non
 def check_by_query(text: str, parameters: Mapping[str, Any] | None, *, patch: bool) -> None:
     """``QueryError`` (or ``ConfigurationError``) now for a query the operation could not
     run, before it is started (the server answers it as a 400, as RavenDB does)."""
-    values = dict(parameters or {})
+    values = _values(parameters)
     if patch:
         text = split_update(text)[0]
     rql.parse(text, values)
@@ -106,7 +115,7 @@ def patch_by_query(
     cancelled: Cancelled | None = None,
 ) -> ByQueryResult:
     """Run the ``update`` script of ``text`` on every document its query matches."""
-    values = dict(parameters or {})
+    values = _values(parameters)
     query_text, script = split_update(text)
     request = PatchRequest(_script(script, values), values)
     ids = _matches(storage, query_text, values)
@@ -121,6 +130,6 @@ def delete_by_query(
     cancelled: Cancelled | None = None,
 ) -> ByQueryResult:
     """Delete every document the query ``text`` matches."""
-    ids = _matches(storage, text, dict(parameters or {}))
+    ids = _matches(storage, text, _values(parameters))
     _write(storage, [DeleteCommand(i) for i in ids], cancelled)
     return ByQueryResult(len(ids))

@@ -86,8 +86,10 @@ _TRAILING_ZERO = re.compile(rb"\.[0-9]*[0-9]0(?![0-9])")
 _FOLD = bytes.maketrans(b"0123456789.E", b"00000000000e")
 _SIXTEEN = b"0" * 16
 
-# The levels a request wraps documents in: a batch's object, its list, a command's object.
-_WRAPPING = 3
+# The most levels a request wraps a document's value in: a typed patch's value in a batch
+# (the batch's object, its list, the command, its patch, the operations' list, the
+# operation). Documents sit three deep, in a batch's command.
+_WRAPPING = 6
 
 _notes: contextvars.ContextVar[Notes | None] = contextvars.ContextVar("exact_numbers", default=None)
 

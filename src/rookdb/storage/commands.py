@@ -18,6 +18,7 @@ from typing import IO, Any
 from rookdb.errors import ConcurrencyError, ConfigurationError, InvalidIdError
 from rookdb.ids import validate_collection_name, validate_id
 from rookdb.patches import PatchOperation
+from rookdb.serialization.encoders import plain_encoder
 from rookdb.serialization.encoding import check_depth
 
 __all__ = [
@@ -124,7 +125,13 @@ class PatchRequest:
     """RavenDB's ``PatchRequest``: a JavaScript ``script`` run with ``args`` = ``values``
     (``rookdb.scripting``, needs the engine), or the session's typed ``operations``
     (``rookdb.patches``), applied in Python; a request with operations carries their script
-    too, for a RavenDB server."""
+    too, for a RavenDB server.
+
+    ``values`` are written here as a document holding them would be (a datetime as its
+    text, a ``Decimal``'s digits kept, an enum as its value), so that a script reads the
+    same on every backend; what no document may hold (NaN, an integer past 64 bits, a set
+    nesting past the depth limit, an object with no fields) is a ``SerializationError``
+    now, before anything is sent."""
 
     script: str = ""
     values: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -135,6 +142,7 @@ class PatchRequest:
             raise ConfigurationError("a patch request is a script (str) and values (a dict)")
         if not self.operations and not self.script.strip():
             raise ConfigurationError("a patch request needs a script (or typed operations)")
+        self.values = plain_encoder().written_value(self.values)
 
 
 @dataclasses.dataclass(slots=True)
