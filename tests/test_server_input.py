@@ -92,6 +92,22 @@ def test_a_body_nested_deep_is_400_and_writes_nothing(server: str, body: bytes) 
         ("DELETE", "admin", b'{"DatabaseNames":[' + DEEPEST_BODY[:-3] + b"]}"),
         ("POST", "admin/revisions/config", b"[" * 1000 + b"]" * 1000),
         ("POST", "admin/revisions/config", b'{"Default":' + b"[" * 1000 + b"]" * 1000 + b"}"),
+        (
+            "POST",
+            "counters",
+            b'{"Documents":[{"DocumentId":"a/1","Operations":[{"Type":"Increment",'
+            b'"CounterName":' + b"[" * 1000 + b"]" * 1000 + b',"Delta":1}]}]}',
+        ),
+        (
+            "PUT",
+            "admin/configuration/client",
+            b'{"MaxNumberOfRequestsPerSession":' + b"[" * 1000 + b"]" * 1000 + b"}",
+        ),
+        (
+            "PUT",
+            "server/admin/configuration/client",
+            b'{"MaxNumberOfRequestsPerSession":' + b"[" * 1000 + b"]" * 1000 + b"}",
+        ),
     ],
     ids=[
         "docs-ids",
@@ -102,10 +118,18 @@ def test_a_body_nested_deep_is_400_and_writes_nothing(server: str, body: bytes) 
         "long-int",
         "revisions-configuration",
         "revisions-default",
+        "counter-name",  # the error's message was a repr of the name: RecursionError
+        "client-configuration",  # likewise
+        "server-client-configuration",
     ],
 )
 def test_every_body_nested_deep_is_4xx(server: str, method: str, route: str, body: bytes) -> None:
-    path = "/admin/databases" if route == "admin" else f"/databases/nesting/{route}"
+    if route == "admin":
+        path = "/admin/databases"
+    elif route.startswith("server/"):
+        path = route.removeprefix("server")
+    else:
+        path = f"/databases/nesting/{route}"
     answer = httpx.request(method, server + path, content=body)
     assert 400 <= answer.status_code < 500, answer.text[:300]
     _refused(answer, answer.status_code)

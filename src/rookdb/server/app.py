@@ -72,6 +72,7 @@ from rookdb.server.limits import (
     BodyTimeout,
     BodyTooLarge,
     Limits,
+    nested_too_deep,
     parse_document,
     parse_json,
     read_body,
@@ -514,6 +515,9 @@ def _guarded(endpoint: Endpoint, server: _Server) -> Endpoint:
         except RookError as exc:
             return json_response(protocol.error_body(exc), protocol.error_status(exc))
         except Exception:  # a bug: log it here, tell the client no more than that
+            too_deep = nested_too_deep(request)
+            if too_deep is not None:
+                return error_response(400, "BadRequestException", too_deep)
             log.exception("unexpected error on %s %s", request.method, request.url.path)
             return error_response(500, "RavenException", "internal error (see the server's log)")
 
