@@ -104,6 +104,11 @@ def test_a_body_nested_deep_is_400_and_writes_nothing(server: str, body: bytes) 
             b'{"MaxNumberOfRequestsPerSession":' + b"[" * 1000 + b"]" * 1000 + b"}",
         ),
         (
+            "POST",
+            "indexes/set-lock",
+            b'{"IndexNames":["a"],"Mode":' + b"[" * 1000 + b"]" * 1000 + b"}",
+        ),
+        (
             "PUT",
             "server/admin/configuration/client",
             b'{"MaxNumberOfRequestsPerSession":' + b"[" * 1000 + b"]" * 1000 + b"}",
@@ -120,6 +125,7 @@ def test_a_body_nested_deep_is_400_and_writes_nothing(server: str, body: bytes) 
         "revisions-default",
         "counter-name",  # the error's message was a repr of the name: RecursionError
         "client-configuration",  # likewise
+        "index-lock-mode",  # the enum's own message: the guard of every route answers it
         "server-client-configuration",
     ],
 )

@@ -6,9 +6,9 @@ atomic (as RavenDB: a failure stops the operation, the batches before it stay wr
 server runs them in the background (``rookdb.server.background``), and a kill stops one
 before its next batch (``cancelled``). The
 ``update`` script is a patch script (``rookdb.scripting``): the query's parameters are its
-``args``, and ``$name`` names them as in RavenDB's RQL. Parameters are read as a document
-holding them stores them (``_values``), so that ``$when``, a datetime, compares with the
-dates documents hold.
+``args``, and ``$name`` names them as in RavenDB's RQL. Parameters are JSON values
+(``store.operations.send`` writes them as a document holding them is written first, so that
+``$when``, a datetime, compares with the dates documents hold).
 """
 
 from __future__ import annotations
@@ -18,8 +18,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from rookdb import rql
-from rookdb.errors import InvalidOperationError, QueryError
-from rookdb.serialization.encoders import plain_encoder
+from rookdb.errors import InvalidOperationError, QueryError, SerializationError
+from rookdb.serialization import encoding
+from rookdb.serialization.encoding import MAX_DEPTH, nesting_depth
 from rookdb.storage.base import Storage
 from rookdb.storage.commands import Command, DeleteCommand, PatchCommand, PatchRequest
 
@@ -80,8 +81,15 @@ def _script(script: str, parameters: Mapping[str, Any]) -> str:
 
 
 def _values(parameters: Mapping[str, Any] | None) -> dict[str, Any]:
-    # ``SerializationError`` for what no document may hold: refused before anything runs.
-    values: dict[str, Any] = plain_encoder().json_value(dict(parameters or {}))
+    # What no document may hold is a SerializationError now, before the operation starts,
+    # as ``written`` makes it for an embedded store (the server's parameters come as JSON).
+    values = dict(parameters or {})
+    data = encoding.dumps(values)
+    if data.count(b"[") + data.count(b"{") > MAX_DEPTH and nesting_depth(data) > MAX_DEPTH + 1:
+        raise SerializationError(
+            f"a parameter nests deeper than {MAX_DEPTH} levels of objects and arrays, the most "
+            "rookdb writes"
+        )
     return values
 
 

@@ -39,11 +39,10 @@ import orjson
 
 from rookdb._types import JsonDict
 from rookdb.errors import SerializationError
-from rookdb.serialization import encoding, exact_numbers, models, scalars
-from rookdb.serialization.identity import IdentityProperty
+from rookdb.serialization import encoding, exact_numbers, scalars
 from rookdb.serialization.layouts import LAYOUTS, Extras, Kind, layout_of, live_dict
 
-__all__ = ["Encoder", "plain_encoder"]
+__all__ = ["Encoder"]
 
 #: The types ``Encoder._finite`` passes over: they hold no float.
 _ATOMS = frozenset((str, int, bool, type(None)))
@@ -391,14 +390,6 @@ class Encoder:
         of the same value is (SPEC D2), its digits kept (``exact_numbers.noting``)."""
         data = encoding.dumps(self.to_tree(value))
         return exact_numbers.keep_digits(data, encoding.loads(data))
-
-
-@functools.cache
-def plain_encoder() -> Encoder:
-    """An ``Encoder`` with the default conventions, for values given outside a session, which
-    are written as a document holding them is (SPEC D2): a ``PatchRequest``'s values and a
-    by-query operation's parameters. (A session's own go through its store's encoder.)"""
-    return Encoder(IdentityProperty(models.default_identity_property_name).identity_name)
 
 
 def _set_items(value: set[Any] | frozenset[Any]) -> list[Any]:

@@ -514,10 +514,16 @@ def _guarded(endpoint: Endpoint, server: _Server) -> Endpoint:
             return json_response(body, protocol.error_status(exc), headers={MISSING_HEADER: name})
         except RookError as exc:
             return json_response(protocol.error_body(exc), protocol.error_status(exc))
-        except Exception:  # a bug: log it here, tell the client no more than that
+        except RecursionError:
             too_deep = nested_too_deep(request)
-            if too_deep is not None:
-                return error_response(400, "BadRequestException", too_deep)
+            if too_deep is None:  # a bug, as below
+                log.exception("unexpected error on %s %s", request.method, request.url.path)
+                return error_response(
+                    500, "RavenException", "internal error (see the server's log)"
+                )
+            log.warning("%s %s: %s", request.method, request.url.path, too_deep, exc_info=True)
+            return error_response(400, "BadRequestException", too_deep)
+        except Exception:  # a bug: log it here, tell the client no more than that
             log.exception("unexpected error on %s %s", request.method, request.url.path)
             return error_response(500, "RavenException", "internal error (see the server's log)")
 

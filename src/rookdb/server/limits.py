@@ -35,6 +35,7 @@ __all__ = [
     "Limits",
     "body_chunks",
     "nested_too_deep",
+    "note_body",
     "parse_count",
     "parse_json",
     "read_body",
@@ -103,17 +104,21 @@ async def read_body(request: Request, limits: Limits) -> bytes:
         if size > limits.max_body_bytes:
             raise BodyTooLarge(size)
     body = b"".join([chunk async for chunk in body_chunks(request, limits)])
-    request.state.body = body  # for ``nested_too_deep``, should the request fail
+    note_body(request, body)
     return body
 
 
+def note_body(request: Request, body: bytes) -> None:
+    """Keep ``body``, the request's JSON, for ``nested_too_deep`` (``read_body`` does)."""
+    request.state.body = body
+
+
 def nested_too_deep(request: Request) -> str | None:
-    """Why a request that failed unexpectedly was bad input, when its body (``read_body``'s)
-    nests deeper than any valid request (``MAX_REQUEST_DEPTH``), else None. orjson reads
-    1,024 levels, and a handler's walk of such a tree can pass Python's recursion limit
-    where no test of the route looks (an error message's ``repr`` of a value 1,000 levels
-    deep: a counter's name, a setting). Asked only after a failure: measuring a body's depth
-    costs about half of parsing it, on every request."""
+    """Why a request that passed Python's recursion limit was bad input, when its body
+    (``note_body``'s) nests deeper than any valid request (``MAX_REQUEST_DEPTH``), else None.
+    orjson reads 1,024 levels, and a walk of such a tree can recurse that deep where no test
+    of a route looks (an error message's ``repr`` of a value 1,000 levels deep). Asked only
+    after the failure: measuring a body's depth costs about half of parsing it."""
     body = getattr(request.state, "body", None)
     if type(body) is not bytes:
         return None

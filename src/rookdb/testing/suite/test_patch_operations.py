@@ -28,6 +28,7 @@ from rookdb.document_operations import (
     PatchOperation,
 )
 from rookdb.serialization.encoding import MAX_DEPTH
+from rookdb.storage.commands import PatchCommand
 from rookdb.testing.suite.models import Product
 from rookdb.testing.suite.test_bad_input import _BAD_VALUES
 
@@ -123,8 +124,14 @@ def test_a_script_value_no_document_could_hold_is_refused_and_writes_nothing(
     store: DocumentStore, make: Callable[[], Any]
 ) -> None:
     _seed(store, 1)
+    request = PatchRequest("this.units_in_stock = args.v;", {"v": make()})
     with pytest.raises(SerializationError):
-        PatchRequest("this.units_in_stock = args.v;", {"v": make()})
+        store.operations.send(PatchOperation("products/0", None, request))
+    with store.open_session() as session:
+        session.load("products/0", Product).name = "changed"
+        with pytest.raises(SerializationError):  # when deferred, before the save
+            session.advanced.defer(PatchCommand("products/0", request))
+        session.save_changes()  # the session's own change, and nothing of the patch
     with pytest.raises(SerializationError):
         store.operations.send(
             PatchByQueryOperation(
@@ -135,7 +142,7 @@ def test_a_script_value_no_document_could_hold_is_refused_and_writes_nothing(
         store.operations.send(
             DeleteByQueryOperation("from Products where units_in_stock = $v", {"v": make()})
         )
-    assert _stock(store) == {"p0": 0}
+    assert _stock(store) == {"changed": 0}
 
 
 class Colour(enum.Enum):
@@ -176,7 +183,9 @@ def test_a_script_reads_a_value_as_a_document_holding_it_stores_it(
         session.store({"held": None}, "holders/3")
         session.save_changes()
     script = "this.held = args.v;"
-    store.operations.send(PatchOperation("holders/2", None, PatchRequest(script, {"v": value})))
+    request = PatchRequest(script)
+    request.values = {"v": value}  # as RavenDB's client sets them, after the request is made
+    store.operations.send(PatchOperation("holders/2", None, request))
     store.operations.send(
         PatchByQueryOperation(
             "from @all_docs where id() = 'holders/3' update { this.held = $v; }", {"v": value}
@@ -213,3 +222,38 @@ def test_a_by_query_parameter_compares_as_a_document_holding_it_stores_it(
     with store.open_session() as session:
         assert session.load("events/1", dict)["n"] == 10
         assert session.load("events/2", dict) is None
+
+
+class Money:
+    __slots__ = ("cents",)
+
+    def __init__(self, cents: int) -> None:
+        self.cents = cents
+
+
+def test_script_values_are_written_with_the_stores_encoders(
+    new_store: Callable[..., DocumentStore],
+) -> None:
+    store = new_store()
+    store.conventions.register_encoder(Money, lambda m: f"{m.cents / 100:.2f} EUR")
+    with store.open_session() as session:
+        session.store({"held": Money(950)}, "holders/1")
+        session.store({"held": None}, "holders/2")
+        session.store({"held": None}, "holders/3")
+        session.save_changes()
+    store.operations.send(
+        PatchOperation("holders/2", None, PatchRequest("this.held = args.v;", {"v": Money(950)}))
+    )
+    with store.open_session() as session:
+        command = PatchCommand("holders/3", PatchRequest("this.held = args.v;", {"v": Money(950)}))
+        session.advanced.defer(command)
+        session.save_changes()
+    assert _held(store) == {
+        "holders/1": "9.50 EUR",
+        "holders/2": "9.50 EUR",
+        "holders/3": "9.50 EUR",
+    }
+    operation = store.operations.send(
+        DeleteByQueryOperation("from @all_docs where held = $m", {"m": Money(950)})
+    )
+    assert operation.wait_for_completion().total == 3
