@@ -54,7 +54,12 @@ from typing import Any, TypeVar, cast
 import orjson
 
 from rookdb.serialization import scalars
-from rookdb.serialization.encoding import INT64_MIN, MAX_DEPTH, loads, nesting_depth
+from rookdb.serialization.encoding import (
+    INT64_MIN,
+    MAX_REQUEST_DEPTH,
+    loads,
+    nesting_depth,
+)
 
 __all__ = [
     "Finder",
@@ -85,9 +90,6 @@ _UINT64_MAX = 2**64 - 1  # orjson reads integers up to here as int, beyond as fl
 _TRAILING_ZERO = re.compile(rb"\.[0-9]*[0-9]0(?![0-9])")
 _FOLD = bytes.maketrans(b"0123456789.E", b"00000000000e")
 _SIXTEEN = b"0" * 16
-
-# The levels a request wraps documents in: a batch's object, its list, a command's object.
-_WRAPPING = 3
 
 _notes: contextvars.ContextVar[Notes | None] = contextvars.ContextVar("exact_numbers", default=None)
 
@@ -202,7 +204,7 @@ def keep_digits(data: bytes, decoded: Any) -> Any:
     they came (``9.50``, not ``9.5``). A text nesting deeper than a document may, with a
     request's wrapping, is left as orjson read it: a document that deep is refused, and the
     others of a request holding one lose their digits as before."""
-    if not may_lose_digits(data) or nesting_depth(data) > MAX_DEPTH + _WRAPPING:
+    if not may_lose_digits(data) or nesting_depth(data) > MAX_REQUEST_DEPTH:
         return decoded
     return _read(data, _as_written)
 

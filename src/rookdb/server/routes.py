@@ -38,7 +38,7 @@ from rookdb.server import (
 )
 from rookdb.server.answers import error_response, json_response
 from rookdb.server.databases import MISSING_HEADER
-from rookdb.server.limits import BodyTimeout, BodyTooLarge
+from rookdb.server.limits import BodyTimeout, BodyTooLarge, nested_too_deep
 
 if TYPE_CHECKING:
     from rookdb.server.app import _Server
@@ -191,6 +191,15 @@ def guarded(endpoint: Endpoint, server: _Server) -> Endpoint:
             return json_response(body, protocol.error_status(exc), headers={MISSING_HEADER: name})
         except RookError as exc:
             return json_response(protocol.error_body(exc), protocol.error_status(exc))
+        except RecursionError:
+            too_deep = nested_too_deep(request)
+            if too_deep is None:  # a bug, as below
+                log.exception("unexpected error on %s %s", request.method, request.url.path)
+                return error_response(
+                    500, "RavenException", "internal error (see the server's log)"
+                )
+            log.warning("%s %s: %s", request.method, request.url.path, too_deep, exc_info=True)
+            return error_response(400, "BadRequestException", too_deep)
         except Exception:  # a bug: log it here, tell the client no more than that
             log.exception("unexpected error on %s %s", request.method, request.url.path)
             return error_response(500, "RavenException", "internal error (see the server's log)")

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import dataclasses
 import io
+from collections.abc import Callable
 from typing import IO, Any
 
-from rookdb.errors import ConcurrencyError, ConfigurationError, InvalidIdError
+from rookdb.errors import ConcurrencyError, ConfigurationError, InvalidIdError, shown
 from rookdb.ids import validate_collection_name, validate_id
 from rookdb.patches import PatchOperation
 from rookdb.serialization.encoding import check_depth
@@ -39,6 +40,7 @@ __all__ = [
     "ReadCheck",
     "check_expected",
     "validate_counter_name",
+    "written_patch",
 ]
 
 
@@ -124,7 +126,12 @@ class PatchRequest:
     """RavenDB's ``PatchRequest``: a JavaScript ``script`` run with ``args`` = ``values``
     (``rookdb.scripting``, needs the engine), or the session's typed ``operations``
     (``rookdb.patches``), applied in Python; a request with operations carries their script
-    too, for a RavenDB server."""
+    too, for a RavenDB server.
+
+    ``values`` are JSON values: a session's ``defer`` and ``store.operations.send`` write
+    them first as a document holding them is written, with the store's conventions
+    (``written_patch``), so that a script reads the same on every backend.
+    """
 
     script: str = ""
     values: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -162,6 +169,27 @@ class PatchCommand:
             raise InvalidIdError(f"a patch names the document it patches, not {self.id!r}")
         if self.create_if_missing is not None:
             check_depth(self.create_if_missing, self.id)
+
+
+def written_patch(command: PatchCommand, write: Callable[[Any], Any]) -> PatchCommand:
+    """``command`` with the values of its requests written by ``write`` (a store's
+    ``EntityCodec.written_value``: a datetime as rookdb's text, a ``Decimal`` with its
+    digits, a type the conventions register as they encode it); what no document may hold
+    is a ``SerializationError`` here, before anything is sent."""
+    patch, if_missing = command.patch, command.patch_if_missing
+    return dataclasses.replace(
+        command,
+        patch=_written_request(patch, write),
+        patch_if_missing=None if if_missing is None else _written_request(if_missing, write),
+    )
+
+
+def _written_request(request: PatchRequest, write: Callable[[Any], Any]) -> PatchRequest:
+    if not request.values:
+        return request
+    if type(request.values) is not dict:  # set after the request was made
+        raise ConfigurationError("a patch request's values are a dict")
+    return dataclasses.replace(request, values=write(request.values))
 
 
 #: RavenDB's counter operation types (``CounterOperationType``) a ``CountersCommand`` carries.
@@ -221,7 +249,7 @@ def validate_counter_name(name: object) -> str:
     control characters or lone surrogates (``ConfigurationError``)."""
     if type(name) is not str or not name or len(name) > 512:
         raise ConfigurationError(
-            f"a counter name is a non-empty string of at most 512 characters, not {name!r}"
+            f"a counter name is a non-empty string of at most 512 characters, not {shown(name)}"
         )
     if any(c < " " for c in name):
         raise ConfigurationError(f"a counter name has no control characters: {name!r}")
