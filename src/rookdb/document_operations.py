@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 import orjson
 
 from rookdb.by_query import ByQueryResult, delete_by_query, patch_by_query
+from rookdb.deferred import written_patch
 from rookdb.errors import ConfigurationError
 from rookdb.storage.base import Storage
-from rookdb.storage.commands import PatchCommand, PatchRequest, written_patch
+from rookdb.storage.commands import PatchCommand, PatchRequest
 from rookdb.storage.records import PatchReply
 
 if TYPE_CHECKING:

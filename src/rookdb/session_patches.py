@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rookdb.deferred import JavaScriptArray
+from rookdb.deferred import JavaScriptArray, written_patch
 from rookdb.errors import ConfigurationError, InvalidOperationError
 from rookdb.ids import validate_id
 from rookdb.patches import Increment, PatchOperation, SetValue, check_path
-from rookdb.storage.commands import Command, PatchCommand, written_patch
+from rookdb.storage.commands import Command, PatchCommand
 
 if TYPE_CHECKING:
     from rookdb.session import DocumentSession

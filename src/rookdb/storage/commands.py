@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import dataclasses
 import io
-from collections.abc import Callable
 from typing import IO, Any
 
 from rookdb.errors import ConcurrencyError, ConfigurationError, InvalidIdError, shown
@@ -40,7 +39,6 @@ __all__ = [
     "ReadCheck",
     "check_expected",
     "validate_counter_name",
-    "written_patch",
 ]
 
 
@@ -169,27 +167,6 @@ class PatchCommand:
             raise InvalidIdError(f"a patch names the document it patches, not {self.id!r}")
         if self.create_if_missing is not None:
             check_depth(self.create_if_missing, self.id)
-
-
-def written_patch(command: PatchCommand, write: Callable[[Any], Any]) -> PatchCommand:
-    """``command`` with the values of its requests written by ``write`` (a store's
-    ``EntityCodec.written_value``: a datetime as rookdb's text, a ``Decimal`` with its
-    digits, a type the conventions register as they encode it); what no document may hold
-    is a ``SerializationError`` here, before anything is sent."""
-    patch, if_missing = command.patch, command.patch_if_missing
-    return dataclasses.replace(
-        command,
-        patch=_written_request(patch, write),
-        patch_if_missing=None if if_missing is None else _written_request(if_missing, write),
-    )
-
-
-def _written_request(request: PatchRequest, write: Callable[[Any], Any]) -> PatchRequest:
-    if not request.values:
-        return request
-    if type(request.values) is not dict:  # set after the request was made
-        raise ConfigurationError("a patch request's values are a dict")
-    return dataclasses.replace(request, values=write(request.values))
 
 
 #: RavenDB's counter operation types (``CounterOperationType``) a ``CountersCommand`` carries.
