@@ -5,6 +5,7 @@ the same as without them is ``test_index_query_differential``'s (every backend).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -13,8 +14,9 @@ from rookdb import DocumentStore
 from rookdb.indexes import IndexDefinition
 from rookdb.operations import DeleteIndexOperation, PutIndexesOperation, ResetIndexOperation
 from rookdb.query import And, Between, Compare, Equals, In, Or, Predicate, Query, StartsWith
+from rookdb.storage.relational import entry_indexes
 from rookdb.testing.backends import BackendSpec
-from tests.internals import entry_index_names, index_query_plan
+from tests.internals import entry_index_names, index_query_plan, make_entry_index_as_before
 
 pytestmark = pytest.mark.rookdb_backends("memory", "sqlite", "http", "postgres")
 
@@ -179,4 +181,70 @@ def test_exists_and_regex_make_no_index_of_entries(employees: DocumentStore) -> 
         assert on_index.where_exists("email").count() == 300
         on_index = session.query_index("Employees/ByLevel")
         assert on_index.where_regex("email", "^e1[0-9]@").count() == 10
+    assert entry_index_names(employees) == []
+
+
+def _used_entry_index(plan: str) -> str:
+    """The name of the one SQL index over entries ``plan`` (``index_query_plan``) seeks."""
+    found = set(re.findall(r'(?:USING INDEX |using |on )"?(auto/entries/[^"\s]+)"?', plan))
+    found = {name.removesuffix(entry_indexes.TEXT_SUFFIX) for name in found}
+    assert len(found) == 1, plan
+    return found.pop()
+
+
+# Fields whose names differ in case only, and long ones alike in their first 63 bytes: each
+# has an SQL index of its own (SQLite compares the names of indexes without case; PostgreSQL
+# cuts them at 63 bytes).
+CASED = IndexDefinition(
+    name="People/ByEmail",
+    maps={
+        "from p in docs.People select new { email = p.a, Email = p.b, EMAIL = p.c, "
+        f"{'x' * 60}1 = p.a, {'x' * 60}2 = p.b }}"
+    },
+)
+
+
+@pytest.mark.rookdb_backends("sqlite", "postgres")
+@pytest.mark.parametrize(
+    "fields", [("email", "Email", "EMAIL"), (f"{'x' * 60}1", f"{'x' * 60}2")], ids=["case", "long"]
+)
+def test_fields_alike_but_for_case_or_past_63_bytes_each_seek_an_index_of_their_own(
+    store: DocumentStore, backend: BackendSpec, fields: tuple[str, ...]
+) -> None:
+    with store.open_session() as session:
+        for i in range(50):
+            person = {"a": f"a{i}", "b": f"b{i}", "c": f"c{i}"}
+            session.store({**person, "@metadata": {"@collection": "People"}}, f"p/{i}")
+        session.save_changes()
+    store.maintenance.send(PutIndexesOperation(CASED))
+    used = []
+    for field, value in zip(fields, ("a7", "b7", "c7"), strict=False):
+        query = Query(index_name="People/ByEmail", where=Equals(field, value))
+        with store.open_session() as session:
+            found = session.query_index("People/ByEmail").where_equals(field, value).to_list()
+            assert [session.advanced.get_document_id(p) for p in found] == ["p/7"]
+        used.append(_used_entry_index(index_query_plan(store, query)))
+    assert len(set(used)) == len(fields), used
+    made = entry_index_names(store)
+    per_field = 2 if backend.name == "postgres" else 1  # PostgreSQL: jsonb and text forms
+    assert len(made) == len(fields) * per_field, made
+    assert all(len(name.encode()) <= 63 for name in made), made
+
+
+@pytest.mark.rookdb_backends("sqlite", "postgres")
+def test_indexes_of_entries_named_as_before_go_with_the_next_made_or_the_index(
+    employees: DocumentStore,
+) -> None:
+    # Their name was the path's: on SQLite, the index of ``email`` may be ``Email``'s.
+    old = make_entry_index_as_before(employees, "Employees/ByLevel", "email")
+    assert entry_index_names(employees) == sorted(old)
+    with employees.open_session() as session:
+        assert session.query_index("Employees/ByLevel").where_equals("email", "e7@x").count() == 1
+    made = entry_index_names(employees)
+    assert made and not set(made) & set(old), made
+    plan = index_query_plan(employees, Query(index_name="Employees/ByLevel", where=SEEKS[0]))
+    assert _used_entry_index(plan) in made
+
+    old = make_entry_index_as_before(employees, "Employees/ByLevel", "level")
+    employees.maintenance.send(DeleteIndexOperation("Employees/ByLevel"))
     assert entry_index_names(employees) == []

@@ -83,6 +83,10 @@ class IndexCatalog:
         database's catalog lists them (``relational.entry_indexes``)."""
         raise NotImplementedError
 
+    def _drop_index_sql(self, name: str) -> str:
+        """The dialect's statement that drops the index ``name`` of the database's tables."""
+        raise NotImplementedError
+
     def index_terms(
         self, name: str, field: str, from_value: str | None = None, page_size: int = 1024
     ) -> list[str]:

@@ -238,10 +238,6 @@ class IndexesStorage(IndexCatalog):
         for name in sorted(self._entry_index_names(conn, index_id)):
             conn.execute(self._drop_index_sql(name))
 
-    def _drop_index_sql(self, name: str) -> str:
-        """The dialect's statement that drops the index ``name`` of the database's tables."""
-        raise NotImplementedError
-
     def _build(self, index_id: int, stopped: Callable[[], bool] | None = None) -> int:
         """Map every document the index reads that was there when it was put, a page of
         ``BUILD_BATCH`` keys per write transaction (writers wait one page at most); writes

@@ -131,6 +131,10 @@ class IndexQueries(IndexCatalog):
         dropped with it."""
         with self._entry_index_transaction(conn):
             names = self._entry_index_names(conn, index_id)
+            # Of an earlier form (``entry_indexes.current``): not known to be any path's.
+            for old in sorted(n for n in names if not entry_indexes.current(n)):
+                conn.execute(self._drop_index_sql(old))
+            names = {n for n in names if entry_indexes.current(n)}
             count = entry_indexes.counted(names)
             indexed = []
             for path in paths:
