@@ -47,8 +47,9 @@ def searched(registry: Registry) -> bool:
 
 
 #: Marks of the current form in ``pg_get_indexdef`` of the expression indexes (a field path,
-#: letters, digits and ``_ - @ .``, cannot hold a parenthesis).
-_BOUNDED = ("left(", "jsonb_object(")
+#: letters, digits and ``_ - @ .``, cannot hold a parenthesis). It writes ``left``, a
+#: keyword, quoted: ``"left"(`` (the text form has no other).
+_BOUNDED = ('"left"(', "left(", "jsonb_object(")
 
 
 def entry_index(schema: str, index_id: int, path: str) -> list[str]:
