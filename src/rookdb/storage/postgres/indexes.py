@@ -14,11 +14,19 @@ path could not be written) are rebuilt in these forms when a store opens the dat
 (``outdated``, ``upgrade``), under the index lock, so once. Older versions still read and
 write an upgraded database correctly; one that makes an index anew makes it in its old form,
 which the next store to open the database rebuilds.
+
+A path's B-tree indexes are named ``auto/<path>~<digest>`` (``auto_indexes.sql_index_name``),
+a name no other path's index, nor the GIN index (``auto/containment``), can have. They were
+``auto/<path>``: a field named ``containment`` and array paths shared a name, and the second
+``CREATE INDEX IF NOT EXISTS`` did nothing. An index of such a name is kept where it is its
+path's; one it kept from being made is made when a store opens the database.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -28,7 +36,7 @@ from rookdb.evaluate import search_text
 from rookdb.fulltext import tokenize
 from rookdb.storage.postgres import compiler
 from rookdb.storage.relational import entry_indexes
-from rookdb.storage.relational.auto_indexes import Registry, RegistryCache
+from rookdb.storage.relational.auto_indexes import Registry, RegistryCache, sql_index_name
 
 __all__ = ["SchemaIndexes", "entry_index", "searched"]
 
@@ -50,6 +58,53 @@ def searched(registry: Registry) -> bool:
 #: letters, digits and ``_ - @ .``, cannot hold a parenthesis). It writes ``left``, a
 #: keyword, quoted: ``"left"(`` (the text form has no other).
 _BOUNDED = ('"left"(', "left(", "jsonb_object(")
+#: The suffixes of a plain path's two B-tree indexes' names: its bounded jsonb, its text.
+_FORMS = ("", "/text")
+#: The name of the one GIN index of array paths.
+_CONTAINMENT = "auto/containment"
+
+
+def _earlier_name(path: str, suffix: str = "") -> str | None:
+    """The name rookdb gave the B-tree index of ``path`` before names had its digest: that
+    path's where an index has it, but for the GIN index's name (None)."""
+    name = f"auto/{path}{suffix}"
+    if len(name.encode()) > 63:
+        name = f"auto/{hashlib.sha256(path.encode()).hexdigest()[:24]}{suffix}"
+    return None if name == _CONTAINMENT else name
+
+
+@dataclasses.dataclass(frozen=True)
+class _Catalog:
+    """The automatic indexes on ``documents`` as the catalog has them (``names``), those of
+    an older form (``old``), search tables keyed by document (table, primary key
+    constraint), a path's B-tree index under the GIN index's name (``misplaced``), and the
+    registry's plain paths and whether it has array paths: what ``SchemaIndexes.upgrade``
+    does."""
+
+    names: frozenset[str]
+    old: list[str]
+    keyed: list[tuple[str, str]]
+    misplaced: list[str]
+    paths: list[str]
+    arrays: bool
+
+    def missing(self, present: frozenset[str]) -> dict[str, list[str]]:
+        """The forms (``_FORMS``) of each plain path that no index of ``present`` is."""
+        missing: dict[str, list[str]] = {}
+        for path in self.paths:
+            for form in _FORMS:
+                if not {SchemaIndexes._index_name(path, form), _earlier_name(path, form)} & present:
+                    missing.setdefault(path, []).append(form)
+        return missing
+
+    def outdated(self) -> bool:
+        return bool(
+            self.old
+            or self.keyed
+            or self.misplaced
+            or self.missing(self.names)
+            or (self.arrays and _CONTAINMENT not in self.names)
+        )
 
 
 def entry_index(schema: str, index_id: int, path: str) -> list[str]:
@@ -95,10 +150,8 @@ class SchemaIndexes(RegistryCache):
 
     @staticmethod
     def _index_name(path: str, suffix: str = "") -> str:
-        name = f"auto/{path}{suffix}"
-        if len(name.encode()) > 63:
-            name = f"auto/{hashlib.sha256(path.encode()).hexdigest()[:24]}{suffix}"
-        return name
+        """The name of a B-tree index of ``path`` (``suffix``: one of ``_FORMS``)."""
+        return sql_index_name("auto/", path, suffix)
 
     def create(
         self, conn: psycopg.Connection[Any], collection: str, paths: list[tuple[str, str]], cap: int
@@ -129,10 +182,7 @@ class SchemaIndexes(RegistryCache):
             if kind == "expression":
                 self._expression_indexes(conn, path)
             elif kind == "values":
-                conn.execute(
-                    f'CREATE INDEX IF NOT EXISTS "auto/containment" '
-                    f"ON {s}.documents USING gin (body jsonb_path_ops)"
-                )
+                self._containment_index(conn)
             else:
                 table = self.search_table(index_id)
                 # Rows, not a key: a document's lexemes may need several.
@@ -157,62 +207,98 @@ class SchemaIndexes(RegistryCache):
         )
         return made
 
-    def _expression_indexes(self, conn: psycopg.Connection[Any], path: str) -> None:
-        """The B-tree indexes of a plain path, if missing: its bounded jsonb, for equality and
-        numbers, and its bounded text in code-point order, for strings."""
+    def _expression_indexes(
+        self, conn: psycopg.Connection[Any], path: str, forms: Sequence[str] = _FORMS
+    ) -> None:
+        """The B-tree indexes of a plain path, if missing: its bounded jsonb (form ``""``),
+        for equality and numbers, and its bounded text in code-point order (``"/text"``),
+        for strings."""
         # A validated path (letters, digits, _ - @ and dots): safe in quoted names.
         value, text = compiler.indexed(*compiler.chain(path))
+        on = {"": f"({value})", "/text": f'({text}) COLLATE "C"'}
+        for form in forms:
+            conn.execute(
+                f'CREATE INDEX IF NOT EXISTS "{self._index_name(path, form)}" '
+                f"ON {self._s}.documents (collection_key, {on[form]})"
+            )
+
+    def _containment_index(self, conn: psycopg.Connection[Any]) -> None:
+        """The GIN index of array paths, if missing."""
         conn.execute(
-            f'CREATE INDEX IF NOT EXISTS "{self._index_name(path)}" '
-            f"ON {self._s}.documents (collection_key, ({value}))"
-        )
-        conn.execute(
-            f'CREATE INDEX IF NOT EXISTS "{self._index_name(path, "/text")}" '
-            f'ON {self._s}.documents (collection_key, ({text}) COLLATE "C")'
+            f'CREATE INDEX IF NOT EXISTS "{_CONTAINMENT}" '
+            f"ON {self._s}.documents USING gin (body jsonb_path_ops)"
         )
 
-    def _old_forms(self, conn: psycopg.Connection[Any]) -> tuple[list[str], list[tuple[str, str]]]:
-        """Indexes of an older form: expression indexes holding whole values (by name), and
-        search tables keyed by document (table, primary key constraint)."""
-        indexes = [
-            name
+    def _catalog(self, conn: psycopg.Connection[Any]) -> _Catalog:
+        """The automatic indexes as the catalog and the registry say they are."""
+        found = {
+            str(name): str(definition)
             for name, definition in conn.execute(
                 "SELECT indexname, indexdef FROM pg_indexes WHERE schemaname = %s "
-                "AND tablename = 'documents' AND starts_with(indexname, 'auto/') "
-                "AND indexname <> 'auto/containment'",
+                "AND tablename = 'documents' AND starts_with(indexname, 'auto/')",
                 (self._schema,),
             )
-            if not any(mark in definition for mark in _BOUNDED)
-        ]
+        }
         keyed = conn.execute(
             "SELECT conrelid::regclass::text, conname FROM pg_constraint WHERE contype = 'p' "
             "AND connamespace = (SELECT oid FROM pg_namespace WHERE nspname = %s) "
             "AND starts_with(conname, 'auto_search_')",
             (self._schema,),
         ).fetchall()
-        return indexes, keyed
+        kinds = conn.execute(
+            f"SELECT DISTINCT path, kind FROM {self._s}.auto_indexes "
+            "WHERE kind IN ('expression', 'values') ORDER BY path"
+        ).fetchall()
+        return _Catalog(
+            names=frozenset(found),
+            # Expression indexes holding whole values.
+            old=[
+                name
+                for name, definition in found.items()
+                if name != _CONTAINMENT and not any(mark in definition for mark in _BOUNDED)
+            ],
+            keyed=[(str(table), str(constraint)) for table, constraint in keyed],
+            # A field named ``containment``'s B-tree index, under the GIN index's name.
+            misplaced=[
+                name
+                for name, definition in found.items()
+                if name == _CONTAINMENT and " USING gin " not in definition
+            ],
+            paths=[str(path) for path, kind in kinds if kind == "expression"],
+            arrays=any(kind == "values" for _, kind in kinds),
+        )
 
     def outdated(self, conn: psycopg.Connection[Any]) -> bool:
-        """Whether some automatic index is of an older form (an older rookdb made it)."""
-        indexes, keyed = self._old_forms(conn)
-        return bool(indexes or keyed)
+        """Whether some automatic index is of an older form (an older rookdb made it), or
+        missing (an older rookdb's name of another index kept it from being made)."""
+        return self._catalog(conn).outdated()
 
     def upgrade(self, conn: psycopg.Connection[Any]) -> list[str]:
         """Inside the caller's transaction, which holds the schema's index lock exclusively:
-        rebuild the indexes of older forms in this one; their names."""
-        indexes, keyed = self._old_forms(conn)
-        for name in indexes:
+        rebuild the indexes of older forms in this one, and make those missing; the names of
+        those rebuilt (as they were) and of those made."""
+        catalog = self._catalog(conn)
+        dropped = catalog.old + catalog.misplaced
+        for name in dropped:
             conn.execute(f'DROP INDEX {self._s}."{name}"')
-        for table, constraint in keyed:
+        for table, constraint in catalog.keyed:
             conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{constraint}"')
             conn.execute(f"CREATE INDEX ON {table} (key)")
-        if indexes:
-            for (path,) in conn.execute(
-                f"SELECT DISTINCT path FROM {self._s}.auto_indexes WHERE kind = 'expression'"
-            ).fetchall():
-                self._expression_indexes(conn, path)
+        present = catalog.names - set(dropped)
+        # Made, not rebuilt: those of no index before, in an older form or misplaced (the
+        # index under the GIN index's name was field ``containment``'s).
+        rebuilt = {self._index_name("containment")} if catalog.misplaced else set()
+        never = catalog.missing(catalog.names | rebuilt)
+        made: list[str] = []
+        for path, forms in catalog.missing(present).items():
+            self._expression_indexes(conn, path, forms)
+            made.extend(self._index_name(path, f) for f in forms if f in never.get(path, ()))
+        if catalog.arrays and _CONTAINMENT not in present:
+            self._containment_index(conn)
+            made.append(_CONTAINMENT)
+        if dropped or made:
             conn.execute(f"ANALYZE {self._s}.documents")
-        return indexes + [table for table, _ in keyed]
+        return dropped + [table for table, _ in catalog.keyed] + made
 
     def maintain(
         self,
