@@ -5,7 +5,9 @@ the same as without them is ``test_index_query_differential``'s (every backend).
 
 from __future__ import annotations
 
+import concurrent.futures
 import re
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -248,3 +250,66 @@ def test_indexes_of_entries_named_as_before_go_with_the_next_made_or_the_index(
     old = make_entry_index_as_before(employees, "Employees/ByLevel", "level")
     employees.maintenance.send(DeleteIndexOperation("Employees/ByLevel"))
     assert entry_index_names(employees) == []
+
+
+# -- another store (another process) puts, replaces or deletes the index ---------------------
+
+
+@pytest.fixture
+def two_stores(new_store: Any, employees: DocumentStore) -> tuple[DocumentStore, DocumentStore]:
+    """A store that only reads and one that changes the indexes, on ``employees``' database,
+    each with storage of its own (as two processes have)."""
+    reader, writer = new_store().initialize(), new_store().initialize()
+    assert reader._storage(reader.database) is not writer._storage(writer.database)
+    return reader, writer
+
+
+class _Racing:
+    """A connection that runs ``race`` just before it runs ``statement``, once."""
+
+    def __init__(self, conn: Any, statement: str, race: Callable[[], None]) -> None:
+        self._conn, self._statement, self._race = conn, statement, race
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if sql == self._statement and self._race is not None:
+            race, self._race = self._race, None
+            race()
+        return self._conn.execute(sql, *args)
+
+
+@pytest.mark.rookdb_backends("sqlite", "postgres")
+def test_a_registry_read_while_another_store_replaces_an_index_is_not_taken_for_the_old(
+    two_stores: tuple[DocumentStore, DocumentStore],
+) -> None:
+    reader, writer = two_stores
+    storage: Any = reader._storage(reader.database)
+    user_indexes = storage._user_indexes
+    replaced = IndexDefinition(  # a map-reduce index where there was a map
+        name="Employees/ByLevel",
+        maps={"from e in docs.Employees select new { e.level, Count = 1 }"},
+        reduce=(
+            "from r in results group r by r.level into g "
+            "select new { level = g.Key, Count = g.Sum(x => x.Count) }"
+        ),
+    )
+
+    def read_registry() -> None:  # in a thread of its own: a connection of its own
+        with storage._connection() as conn:
+            racing = _Racing(
+                conn,
+                storage._index_sql.rows,
+                lambda: writer.maintenance.send(PutIndexesOperation(replaced)),
+            )
+            user_indexes.registry(racing)  # the version before the put, the rows after
+
+    with storage._connection() as conn, storage._snapshot(conn):
+        # A query's snapshot, from before the put.
+        conn.execute(storage._sql.get_meta, ("user_index_version",)).fetchone()
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pool.submit(read_registry).result()
+        assert [i.compiled.is_map_reduce for i in user_indexes.registry(conn)] == [False]
+        result = storage._index_query_in(conn, Query(index_name="Employees/ByLevel"), {})
+        assert len(result.records) == 300  # documents, not the results of a reduce
+    with reader.open_session() as session:
+        counted = session.query_index("Employees/ByLevel").where_equals("level", 3).to_list()
+        assert [r["Count"] for r in counted] == [30]
