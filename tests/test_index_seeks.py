@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from rookdb import DocumentStore
+from rookdb.errors import IndexDoesNotExistError
 from rookdb.indexes import IndexDefinition
 from rookdb.operations import DeleteIndexOperation, PutIndexesOperation, ResetIndexOperation
 from rookdb.query import And, Between, Compare, Equals, In, Or, Predicate, Query, StartsWith
@@ -247,12 +248,19 @@ def test_indexes_of_entries_named_as_before_go_with_the_next_made_or_the_index(
     plan = index_query_plan(employees, Query(index_name="Employees/ByLevel", where=SEEKS[0]))
     assert _used_entry_index(plan) in made
 
-    old = make_entry_index_as_before(employees, "Employees/ByLevel", "level")
+    make_entry_index_as_before(employees, "Employees/ByLevel", "level")
     employees.maintenance.send(DeleteIndexOperation("Employees/ByLevel"))
     assert entry_index_names(employees) == []
 
 
 # -- another store (another process) puts, replaces or deletes the index ---------------------
+
+#: Employees/ByLevel put again by another store: another definition, the index replaced (its
+#: entries and their SQL indexes dropped; it has the same id, ids being reused).
+BY_DOUBLE_LEVEL = IndexDefinition(
+    name="Employees/ByLevel",
+    maps={"from e in docs.Employees select new { e.email, level = e.level * 2 }"},
+)
 
 
 @pytest.fixture
@@ -262,6 +270,33 @@ def two_stores(new_store: Any, employees: DocumentStore) -> tuple[DocumentStore,
     reader, writer = new_store().initialize(), new_store().initialize()
     assert reader._storage(reader.database) is not writer._storage(writer.database)
     return reader, writer
+
+
+def _ids(store: DocumentStore, field: str, value: Any) -> list[str]:
+    with store.open_session() as session:
+        found = session.query_index("Employees/ByLevel").where_equals(field, value).to_list()
+        return sorted(session.advanced.get_document_id(e) for e in found)
+
+
+@pytest.mark.rookdb_backends("sqlite", "postgres")
+def test_a_store_that_only_reads_seeks_the_indexes_of_an_index_another_replaced(
+    two_stores: tuple[DocumentStore, DocumentStore],
+) -> None:
+    reader, writer = two_stores
+    assert len(_ids(reader, "level", 6)) == 30
+    assert len(entry_index_names(reader)) > 0  # the reader made them
+    writer.maintenance.send(PutIndexesOperation(BY_DOUBLE_LEVEL))
+    assert entry_index_names(reader) == []  # dropped with the index it replaced
+    # The first query after answers by the new definition, and makes and seeks the new
+    # index's SQL indexes (its registry was the old one: it took them for there).
+    assert _ids(reader, "level", 6) == sorted(f"e/{i}" for i in range(300) if i % 10 == 3)
+    assert len(entry_index_names(reader)) > 0
+    plan = index_query_plan(reader, Query(index_name="Employees/ByLevel", where=Equals("level", 6)))
+    assert "auto/entries/" in plan, plan
+
+    writer.maintenance.send(DeleteIndexOperation("Employees/ByLevel"))
+    with pytest.raises(IndexDoesNotExistError):
+        _ids(reader, "level", 6)
 
 
 class _Racing:

@@ -23,10 +23,12 @@ which a partial index needs.
   whatever form; a reset keeps them, its index's id and fields being the same.
 - Which exist is the database's catalog (their names: ``name``, one per path and a digest
   of it; one of an earlier form is dropped by the next maker of the index's, ``current``).
-  Each process caches what it
-  found as of the registry of indexes (``IndexMaintenance.registry``), which every put and
-  delete renews, and reads the catalog again after. The SQL does not depend on it for its
-  answer: without its index, a row set reads the index's entries.
+  Each process caches what it found as of the registry of indexes
+  (``IndexMaintenance.registry``), which every put, delete and reset renews, and reads the
+  catalog again after; a query whose snapshot finds another registry than the one they are
+  known as of (another process changed the indexes) makes them again before it reads
+  (``IndexQueries._in_index_snapshot``). The SQL does not depend on them for its answer:
+  without its index, a row set reads the index's entries.
 """
 
 from __future__ import annotations

@@ -224,8 +224,18 @@ class IndexCatalog:
                 out.append(IndexErrors(str(row[1]), errors, int(row[6])))
         return out
 
-    def _compiled(self, conn: Any, index_id: int, definition: IndexDefinition) -> Any:
-        found = self._index_by_id(conn, index_id)
+    def _compiled(
+        self,
+        conn: Any,
+        index_id: int,
+        definition: IndexDefinition,
+        registry: Sequence[UserIndex] | None = None,
+    ) -> Any:
+        """Index ``index_id``'s compiled form, from the registry of indexes (``registry``
+        when the caller read it on ``conn`` already)."""
+        if registry is None:
+            registry = self._user_indexes.registry(conn)
+        found = next((i for i in registry if i.id == index_id), None)
         if found is not None:
             return found.compiled
         return compile_index(definition, auto=str(definition.name).lower().startswith("auto/"))
