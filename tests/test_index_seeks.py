@@ -6,7 +6,9 @@ the same as without them is ``test_index_query_differential``'s (every backend).
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
 import re
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -348,3 +350,46 @@ def test_a_registry_read_while_another_store_replaces_an_index_is_not_taken_for_
     with reader.open_session() as session:
         counted = session.query_index("Employees/ByLevel").where_equals("level", 3).to_list()
         assert [r["Count"] for r in counted] == [30]
+
+
+@pytest.mark.rookdb_backends("sqlite", "postgres")
+def test_an_index_deleted_before_a_query_makes_its_indexes_is_left_none(
+    two_stores: tuple[DocumentStore, DocumentStore],
+) -> None:
+    reader, writer = two_stores
+    storage: Any = reader._storage(reader.database)
+    made = storage._entry_index_transaction
+
+    def deleted_first(conn: Any) -> Any:  # after the query found the index, before it makes
+        writer.maintenance.send(DeleteIndexOperation("Employees/ByLevel"))
+        return made(conn)
+
+    storage._entry_index_transaction = deleted_first
+    with pytest.raises(IndexDoesNotExistError):
+        _ids(reader, "email", "e7@x")
+    assert entry_index_names(reader) == []  # none that nothing would ever drop
+
+
+@pytest.mark.rookdb_backends("sqlite", "postgres")
+def test_an_index_deleted_while_a_query_makes_its_indexes_is_left_none(
+    two_stores: tuple[DocumentStore, DocumentStore],
+) -> None:
+    reader, writer = two_stores
+    storage: Any = reader._storage(reader.database)
+    create = storage._create_entry_index
+    deleting: list[concurrent.futures.Future[Any]] = []
+
+    def deleted_meanwhile(conn: Any, index_id: int, path: str) -> None:
+        if not deleting:  # the delete runs while this transaction is open, and waits for it
+            deleting.append(
+                pool.submit(writer.maintenance.send, DeleteIndexOperation("Employees/ByLevel"))
+            )
+            time.sleep(0.5)
+        create(conn, index_id, path)
+
+    storage._create_entry_index = deleted_meanwhile
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        with contextlib.suppress(IndexDoesNotExistError):  # (it may be gone when it reads)
+            _ids(reader, "email", "e7@x")  # made, then the delete dropped them
+        deleting[0].result()
+    assert entry_index_names(reader) == []

@@ -422,6 +422,9 @@ class PostgresStorage(PostgresWrites):
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._entry_index_lock,))
             yield
 
+    def _lock_entry_indexes(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._entry_index_lock,))
+
     def _entry_index_names(self, conn: psycopg.Connection[Any], index_id: int) -> set[str]:
         rows = conn.execute(
             "SELECT indexname FROM pg_indexes WHERE schemaname = %s "

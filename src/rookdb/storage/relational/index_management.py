@@ -226,6 +226,7 @@ class IndexesStorage(IndexCatalog):
             conn.execute(statement, (index_id,))
 
     def _drop(self, conn: Any, index_id: int, name: str) -> None:
+        self._lock_entry_indexes(conn)  # first: before this transaction writes the entries
         self._unpause(conn, name)
         self._clear(conn, index_id)
         # Ids are reused (``next_id``): the next index with this one starts without them.

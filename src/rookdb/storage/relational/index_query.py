@@ -130,7 +130,7 @@ class IndexQueries(IndexCatalog):
                 asked, indexed = self._found_entry_indexes.known(registry, index.id)
                 missing = [p for p in paths if p not in asked]
                 if missing:
-                    made = self._make_entry_indexes(conn, index.id, missing)
+                    made = self._make_entry_indexes(conn, index.id, missing, registry)
                     indexed = self._found_entry_indexes.add(registry, index.id, missing, made)
         return {(p, "expression"): index.id for p in paths if p in indexed}, registry
 
@@ -158,13 +158,20 @@ class IndexQueries(IndexCatalog):
             indexes, as_of = self._entry_indexes_as_of(query)
         raise AssertionError("unreachable")
 
-    def _make_entry_indexes(self, conn: Any, index_id: int, paths: list[str]) -> list[str]:
+    def _make_entry_indexes(
+        self, conn: Any, index_id: int, paths: list[str], registry: _Registry
+    ) -> list[str]:
         """In a transaction of their own: make the expression indexes of ``paths`` over
         index ``index_id``'s entries that are missing, while the index has fewer than
-        ``max_auto_indexes``; the paths that have them now. An index deleted meanwhile may
-        be left one: it indexes the entries of whatever index has that id, rightly, and is
-        dropped with it."""
+        ``max_auto_indexes``; the paths that have them now. None if an index was put,
+        deleted or reset since ``registry`` (where the index was found) was read: index
+        ``index_id`` may be gone, and nothing would drop what is made for it until an index
+        has its id again (the next query makes them, as of the registry it finds). A delete
+        that comes after this check waits for the transaction (``_lock_entry_indexes``),
+        then drops what it made."""
         with self._entry_index_transaction(conn):
+            if self._user_indexes.registry(conn) is not registry:
+                return []
             names = self._entry_index_names(conn, index_id)
             # Of an earlier form (``entry_indexes.current``): not known to be any path's.
             for old in sorted(n for n in names if not entry_indexes.current(n)):
