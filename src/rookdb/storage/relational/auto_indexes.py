@@ -64,7 +64,7 @@ DIGEST_MARK = "~"
 def sql_index_name(stem: str, path: str, suffix: str = "") -> str:
     """The name of an SQL index of ``path``: ``stem``, the path (as much of it as fits in
     an identifier), ``~``, a digest of the exact path, and ``suffix``:
-    ``auto/entries/3/email~0c83f57c786a``. Two paths never share one: SQLite compares the
+    ``auto/entries/3/email~82244417f956``. Two paths never share one: SQLite compares the
     names of indexes without case (``email`` and ``Email`` would be one index, the second
     ``CREATE INDEX IF NOT EXISTS`` doing nothing), and PostgreSQL cuts them at 63 bytes
     (two long paths alike in their first bytes would be one too)."""

@@ -73,7 +73,7 @@ def paths_of(predicate: Predicate) -> list[str]:
 
 def name(index_id: int, path: str, suffix: str = "") -> str:
     """The name of the expression index of ``path`` over index ``index_id``'s entries:
-    ``auto/entries/3/email~0c83f57c786a``, one per path (``auto_indexes.sql_index_name``:
+    ``auto/entries/3/email~82244417f956``, one per path (``auto_indexes.sql_index_name``:
     ``Email``'s is another, a long path's is cut to fit with its digest). Every name of an
     index starts ``auto/entries/{id}/`` (``prefix``)."""
     return sql_index_name(prefix(index_id), path, suffix)
