@@ -161,8 +161,12 @@ def test_an_index_an_older_name_kept_from_being_made_is_made_on_open_postgres(
         _names(store)  # (a store opens its database when first used)
         again = new_store().initialize()
         _names(again)  # finds nothing to do
-    rebuilt = [r.getMessage() for r in caplog.records if "rebuilt" in r.getMessage()]
-    assert len(rebuilt) == 2, rebuilt  # the field's, under its own name; the GIN index
+    done = [r.getMessage() for r in caplog.records if "automatic index" in r.getMessage()]
+    field = sql_index_name("auto/", "containment")
+    assert done == [  # the field's, renamed (not rebuilt); the GIN index, made; once each
+        f"database 'default': the automatic index {field!r}: renamed from 'auto/containment'",
+        "database 'default': the automatic index 'auto/containment': made",
+    ], done
     names = _names(again)
     assert "auto/containment" in names and field in names, names
     storage = again._storage(again.database)
@@ -177,3 +181,71 @@ def test_an_index_an_older_name_kept_from_being_made_is_made_on_open_postgres(
     assert _used(arrays) == "auto/containment", arrays
     plan = query_plan(store, Query("things", Equals("containment", "c7")))
     assert _used(plan) == field, plan
+
+
+def _two_collections(store: DocumentStore) -> None:
+    with store.open_session() as session:  # enough for the planner to prefer indexes
+        for i in range(3000):
+            collection = "People" if i % 2 else "Robots"
+            session.store({"email": f"e{i}", "@metadata": {"@collection": collection}}, f"d/{i}")
+        session.save_changes()
+
+
+def test_a_field_an_older_name_indexed_is_not_indexed_twice_for_another_collection(
+    new_store: Any, backend: BackendSpec
+) -> None:
+    old = new_store().initialize()
+    _two_collections(old)
+    with old.open_session() as session:
+        assert session.query(collection_name="People").where_equals("email", "x").count() == 0
+    # As rookdb named them before: "auto/email" (and, PostgreSQL, "auto/email/text").
+    storage: Any = old._storage(old.database)
+    if backend.name == "sqlite":
+        with storage._connections as conn:
+            conn.execute(f'DROP INDEX "{sql_index_name("auto/", "email")}"')
+            conn.execute(
+                'CREATE INDEX "auto/email" ON documents (collection COLLATE NOCASE, '
+                "json_type(data, '$.\"email\"'), json_extract(data, '$.\"email\"'))"
+            )
+    else:
+        s = f'"{storage.schema}"'
+        with storage._connection() as conn:
+            for suffix in ("", "/text"):
+                new = sql_index_name("auto/", "email", suffix)
+                conn.execute(f'ALTER INDEX {s}."{new}" RENAME TO "auto/email{suffix}"')
+    old.close()
+
+    store = new_store().initialize()
+    with store.open_session() as session:  # the field, registered for another collection
+        assert session.query(collection_name="Robots").where_equals("email", "e8").count() == 1
+    if backend.name == "sqlite":
+        assert _names(store) == ["auto/email"]
+    else:  # renamed, on open
+        assert _names(store) == sorted(sql_index_name("auto/", "email", f) for f in ("", "/text"))
+    for collection, value in (("Robots", "e8"), ("People", "e7")):
+        plan = query_plan(store, Query(collection, Equals("email", value)))
+        assert _used(plan) == _names(store)[0].removesuffix("/text"), plan
+
+
+@pytest.mark.rookdb_backends("sqlite")
+def test_an_index_of_the_name_of_before_beside_one_of_the_name_now_is_dropped_on_open(
+    new_store: Any,
+) -> None:
+    old = new_store().initialize()
+    _two_collections(old)
+    with old.open_session() as session:
+        assert session.query(collection_name="People").where_equals("email", "x").count() == 0
+    # Both, as a database two versions of rookdb wrote made them.
+    storage: Any = old._storage(old.database)
+    with storage._connections as conn:
+        conn.execute(
+            'CREATE INDEX "auto/email" ON documents (collection COLLATE NOCASE, '
+            "json_type(data, '$.\"email\"'), json_extract(data, '$.\"email\"'))"
+        )
+    assert _names(old) == sorted(["auto/email", sql_index_name("auto/", "email")])
+    old.close()
+
+    store = new_store().initialize()
+    assert _names(store) == [sql_index_name("auto/", "email")]
+    plan = query_plan(store, Query("Robots", Equals("email", "e8")))
+    assert _used(plan) == sql_index_name("auto/", "email"), plan

@@ -18,8 +18,9 @@ which the next store to open the database rebuilds.
 A path's B-tree indexes are named ``auto/<path>~<digest>`` (``auto_indexes.sql_index_name``),
 a name no other path's index, nor the GIN index (``auto/containment``), can have. They were
 ``auto/<path>``: a field named ``containment`` and array paths shared a name, and the second
-``CREATE INDEX IF NOT EXISTS`` did nothing. An index of such a name is kept where it is its
-path's; one it kept from being made is made when a store opens the database.
+``CREATE INDEX IF NOT EXISTS`` did nothing. A store opening the database renames an index
+of such a name to the name now (a query of its path from another collection would otherwise
+make a second), and makes one it kept from being made.
 """
 
 from __future__ import annotations
@@ -77,13 +78,15 @@ def _earlier_name(path: str, suffix: str = "") -> str | None:
 class _Catalog:
     """The automatic indexes on ``documents`` as the catalog has them (``names``), those of
     an older form (``old``), search tables keyed by document (table, primary key
-    constraint), a path's B-tree index under the GIN index's name (``misplaced``), and the
-    registry's plain paths and whether it has array paths: what ``SchemaIndexes.upgrade``
-    does."""
+    constraint), indexes of the current form under the names of before (``earlier``: each
+    with its name now), a path's index of an older form under the GIN index's name
+    (``misplaced``), and the registry's plain paths and whether it has array paths: what
+    ``SchemaIndexes.upgrade`` does."""
 
     names: frozenset[str]
     old: list[str]
     keyed: list[tuple[str, str]]
+    earlier: list[tuple[str, str]]
     misplaced: list[str]
     paths: list[str]
     arrays: bool
@@ -93,7 +96,7 @@ class _Catalog:
         missing: dict[str, list[str]] = {}
         for path in self.paths:
             for form in _FORMS:
-                if not {SchemaIndexes._index_name(path, form), _earlier_name(path, form)} & present:
+                if SchemaIndexes._index_name(path, form) not in present:
                     missing.setdefault(path, []).append(form)
         return missing
 
@@ -101,6 +104,7 @@ class _Catalog:
         return bool(
             self.old
             or self.keyed
+            or self.earlier
             or self.misplaced
             or self.missing(self.names)
             or (self.arrays and _CONTAINMENT not in self.names)
@@ -249,56 +253,88 @@ class SchemaIndexes(RegistryCache):
             f"SELECT DISTINCT path, kind FROM {self._s}.auto_indexes "
             "WHERE kind IN ('expression', 'values') ORDER BY path"
         ).fetchall()
+        paths = [str(path) for path, kind in kinds if kind == "expression"]
+        bounded = {
+            name: any(mark in definition for mark in _BOUNDED) for name, definition in found.items()
+        }
+        btree = {name: " USING gin " not in definition for name, definition in found.items()}
+        earlier = [
+            (name, self._index_name(path, form))
+            for path in paths
+            for form in _FORMS
+            if (name := _earlier_name(path, form)) in found and bounded[name]
+        ]
+        if btree.get(_CONTAINMENT) and bounded[_CONTAINMENT]:
+            # A field named ``containment``'s B-tree index, under the GIN index's name.
+            earlier.append((_CONTAINMENT, self._index_name("containment")))
         return _Catalog(
             names=frozenset(found),
             # Expression indexes holding whole values.
             old=[
-                name
-                for name, definition in found.items()
-                if name != _CONTAINMENT and not any(mark in definition for mark in _BOUNDED)
+                name for name in found if name != _CONTAINMENT and not bounded[name] and btree[name]
             ],
             keyed=[(str(table), str(constraint)) for table, constraint in keyed],
-            # A field named ``containment``'s B-tree index, under the GIN index's name.
+            earlier=earlier,
             misplaced=[
-                name
-                for name, definition in found.items()
-                if name == _CONTAINMENT and " USING gin " not in definition
+                name for name in found if name == _CONTAINMENT and btree[name] and not bounded[name]
             ],
-            paths=[str(path) for path, kind in kinds if kind == "expression"],
+            paths=paths,
             arrays=any(kind == "values" for _, kind in kinds),
         )
 
     def outdated(self, conn: psycopg.Connection[Any]) -> bool:
-        """Whether some automatic index is of an older form (an older rookdb made it), or
-        missing (an older rookdb's name of another index kept it from being made)."""
+        """Whether some automatic index is of an older form (an older rookdb made it), has
+        the name of before, or is missing (an older rookdb's name of another index kept it
+        from being made)."""
         return self._catalog(conn).outdated()
 
-    def upgrade(self, conn: psycopg.Connection[Any]) -> list[str]:
+    def upgrade(self, conn: psycopg.Connection[Any]) -> list[tuple[str, str]]:
         """Inside the caller's transaction, which holds the schema's index lock exclusively:
-        rebuild the indexes of older forms in this one, and make those missing; the names of
-        those rebuilt (as they were) and of those made."""
+        rebuild the indexes of older forms in this one, rename those of the names of before
+        (in the catalog only: a query of a path from another collection would otherwise make
+        a second index of it, kept up to date by every write), and make those missing; what
+        it did, as (index name, what was done)."""
         catalog = self._catalog(conn)
+        done: list[tuple[str, str]] = []
         dropped = catalog.old + catalog.misplaced
         for name in dropped:
             conn.execute(f'DROP INDEX {self._s}."{name}"')
+        present = set(catalog.names) - set(dropped)
+        for name, new in catalog.earlier:
+            if new in present:  # made by a query of another process meanwhile
+                conn.execute(f'DROP INDEX {self._s}."{name}"')
+                done.append((name, "dropped (a copy of one of its new name)"))
+            else:
+                conn.execute(f'ALTER INDEX {self._s}."{name}" RENAME TO "{new}"')
+                present.add(new)
+                done.append((new, f"renamed from {name!r}"))
+            present.discard(name)
         for table, constraint in catalog.keyed:
             conn.execute(f'ALTER TABLE {table} DROP CONSTRAINT "{constraint}"')
             conn.execute(f"CREATE INDEX ON {table} (key)")
-        present = catalog.names - set(dropped)
-        # Made, not rebuilt: those of no index before, in an older form or misplaced (the
-        # index under the GIN index's name was field ``containment``'s).
-        rebuilt = {self._index_name("containment")} if catalog.misplaced else set()
-        never = catalog.missing(catalog.names | rebuilt)
-        made: list[str] = []
-        for path, forms in catalog.missing(present).items():
+            done.append((table, "rebuilt in its new form"))
+        # Rebuilt, not made: those of an index in an older form before.
+        earlier = {
+            self._index_name(path, form)
+            for path in catalog.paths
+            for form in _FORMS
+            if _earlier_name(path, form) in dropped
+        }
+        if catalog.misplaced:
+            earlier.add(self._index_name("containment"))
+        missing = catalog.missing(frozenset(present))
+        for path, forms in missing.items():
             self._expression_indexes(conn, path, forms)
-            made.extend(self._index_name(path, f) for f in forms if f in never.get(path, ()))
-        if catalog.arrays and _CONTAINMENT not in present:
+            for form in forms:
+                name = self._index_name(path, form)
+                done.append((name, "rebuilt in its new form" if name in earlier else "made"))
+        arrays = catalog.arrays and _CONTAINMENT not in present
+        if arrays:
             self._containment_index(conn)
-            made.append(_CONTAINMENT)
-        if dropped or made:
+            done.append((_CONTAINMENT, "made"))
+        if missing or arrays:
             conn.execute(f"ANALYZE {self._s}.documents")
-        return dropped + [table for table, _ in catalog.keyed] + made
+        return done
 
     def maintain(
         self,

@@ -70,6 +70,18 @@ def expression_index(path: str) -> str:
     )
 
 
+def _earlier(conn: sqlite3.Connection, path: str) -> bool:
+    """Whether the documents have the expression index of ``path`` under the name of before
+    (``AutoIndexes.repair``): a second, of the name now, would be the same index, kept up to
+    date by every write."""
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'index' AND tbl_name = 'documents' "
+        "AND name = ? COLLATE BINARY",
+        (f"auto/{path}",),
+    ).fetchone()
+    return row is not None
+
+
 class AutoIndexes(RegistryCache):
     """The automatic indexes of one SQLite database."""
 
@@ -81,7 +93,8 @@ class AutoIndexes(RegistryCache):
         and SQLite compares names without case: of ``email`` and ``Email``, the second had
         none (its ``CREATE INDEX IF NOT EXISTS`` did nothing), and queries on it scanned.
         An index of the old name is the path's that has that very name (``auto/Email`` is
-        ``Email``'s): kept, as it is."""
+        ``Email``'s): kept, as it is (SQLite cannot rename an index; ``create`` makes no
+        second), but where one of the name now is beside it: then dropped."""
         names = {
             str(name)
             for (name,) in conn.execute(
@@ -92,7 +105,17 @@ class AutoIndexes(RegistryCache):
         for (path,) in conn.execute(
             "SELECT DISTINCT path FROM auto_indexes WHERE kind = 'expression' ORDER BY path"
         ).fetchall():
-            if f"auto/{path}" not in names and sql_index_name("auto/", path) not in names:
+            new = sql_index_name("auto/", path)
+            if f"auto/{path}" in names and new in names:
+                conn.execute(f'DROP INDEX "auto/{path}"')
+                log.info(
+                    "dropped the automatic index %r of field %r in database %r, a copy of %r",
+                    f"auto/{path}",
+                    path,
+                    database,
+                    new,
+                )
+            elif f"auto/{path}" not in names and new not in names:
                 conn.execute(expression_index(path))
                 made.append(str(path))
                 log.info(
@@ -135,7 +158,8 @@ class AutoIndexes(RegistryCache):
             index_id = cursor.lastrowid
             assert index_id is not None
             if kind == "expression":
-                conn.execute(expression_index(path))
+                if not _earlier(conn, path):
+                    conn.execute(expression_index(path))
                 continue
             if kind == "search":
                 conn.execute(
