@@ -393,3 +393,54 @@ def test_an_index_deleted_while_a_query_makes_its_indexes_is_left_none(
             _ids(reader, "email", "e7@x")  # made, then the delete dropped them
         deleting[0].result()
     assert entry_index_names(reader) == []
+
+
+def _wait_for_a_lock(storage: Any, locktypes: tuple[str, ...], timeout: float = 10.0) -> None:
+    """Until some PostgreSQL transaction waits for a lock of one of ``locktypes``."""
+    deadline = time.monotonic() + timeout
+    with storage._connection() as conn:
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "SELECT 1 FROM pg_locks WHERE NOT granted AND locktype = ANY(%s)",
+                (list(locktypes),),
+            ).fetchone()
+            conn.rollback()
+            if row is not None:
+                return
+            time.sleep(0.01)
+    raise AssertionError(f"no transaction waited for a lock of {locktypes}")
+
+
+@pytest.mark.rookdb_backends("postgres")
+def test_puts_of_a_new_and_a_changed_index_and_of_another_changed_one_do_not_deadlock(
+    two_stores: tuple[DocumentStore, DocumentStore],
+) -> None:
+    one, other = two_stores
+
+    def index(name: str, field: str) -> IndexDefinition:
+        return IndexDefinition(
+            name=name, maps={f"from e in docs.Employees select new {{ e.{field} }}"}
+        )
+
+    one.maintenance.send(PutIndexesOperation(index("X", "email"), index("Z", "email")))
+    storage: Any = one._storage(one.database)
+    drop = storage._drop
+    putting: list[concurrent.futures.Future[Any]] = []
+
+    def the_other_put_first(conn: Any, index_id: int, name: str) -> None:
+        # Y inserted, Z's drop next: the other put drops X and inserts its new one meanwhile.
+        if not putting:
+            putting.append(
+                pool.submit(other.maintenance.send, PutIndexesOperation(index("X", "level")))
+            )
+            _wait_for_a_lock(storage, ("advisory", "transactionid"))
+        drop(conn, index_id, name)
+
+    storage._drop = the_other_put_first
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        one.maintenance.send(PutIndexesOperation(index("Y", "email"), index("Z", "level")))
+        putting[0].result()
+    with one.open_session() as session:
+        assert len(session.query_index("X").where_equals("level", 3).to_list()) == 30
+        assert len(session.query_index("Y").where_equals("email", "e3@x").to_list()) == 1
+        assert len(session.query_index("Z").where_equals("level", 3).to_list()) == 30

@@ -88,11 +88,12 @@ class IndexCatalog:
         raise NotImplementedError
 
     def _lock_entry_indexes(self, conn: Any) -> None:
-        """Inside the caller's write transaction, before it drops an index (and so the
-        expression indexes over its entries): wait for a transaction that makes some
-        (``IndexQueries._make_entry_indexes``) to end, and keep the next from starting until
-        this one does; else it could make one the drop does not see. SQLite: the write lock
-        does already."""
+        """Inside the caller's write transaction, as its first statement, where it may drop
+        an index (and so the expression indexes over its entries): wait for a transaction
+        that makes some (``IndexQueries._make_entry_indexes``) to end, and keep the next from
+        starting until this one does; else it could make one the drop does not see. Taken
+        later, it could wait for a transaction waiting for a row this one wrote. SQLite: the
+        write lock does already."""
 
     def index_terms(
         self, name: str, field: str, from_value: str | None = None, page_size: int = 1024
