@@ -444,3 +444,30 @@ def test_puts_of_a_new_and_a_changed_index_and_of_another_changed_one_do_not_dea
         assert len(session.query_index("X").where_equals("level", 3).to_list()) == 30
         assert len(session.query_index("Y").where_equals("email", "e3@x").to_list()) == 1
         assert len(session.query_index("Z").where_equals("level", 3).to_list()) == 30
+
+
+@pytest.mark.rookdb_backends("postgres")
+def test_the_entries_are_read_while_their_indexes_replace_those_of_an_earlier_form(
+    employees: DocumentStore,
+) -> None:
+    old = make_entry_index_as_before(employees, "Employees/ByLevel", "email")
+    storage: Any = employees._storage(employees.database)
+    create = storage._create_entry_index
+    counted: list[int] = []
+
+    def read_meanwhile(conn: Any, index_id: int, path: str) -> None:
+        create(conn, index_id, path)
+        # Another transaction reads the entries while this one builds (a DROP INDEX before
+        # its commit would hold the table's ACCESS EXCLUSIVE lock all that time).
+        with storage._connection() as reader:
+            reader.execute("SET lock_timeout = '2s'")
+            (count,) = reader.execute(f"SELECT count(*) FROM {storage._s}.index_entries").fetchone()
+            reader.rollback()
+        counted.append(count)
+
+    storage._create_entry_index = read_meanwhile
+    with employees.open_session() as session:
+        assert session.query_index("Employees/ByLevel").where_equals("email", "e7@x").count() == 1
+    assert counted == [300]
+    made = entry_index_names(employees)
+    assert made and not set(made) & set(old), made  # those of the earlier form dropped after

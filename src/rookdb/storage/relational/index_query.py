@@ -168,14 +168,14 @@ class IndexQueries(IndexCatalog):
         ``index_id`` may be gone, and nothing would drop what is made for it until an index
         has its id again (the next query makes them, as of the registry it finds). A delete
         that comes after this check waits for the transaction (``_lock_entry_indexes``),
-        then drops what it made."""
+        then drops what it made. Those of an earlier form (``entry_indexes.current``: not
+        known to be any path's) are dropped after, in a short transaction of their own: a
+        drop holds off every reader of the entries until it commits (PostgreSQL)."""
         with self._entry_index_transaction(conn):
             if self._user_indexes.registry(conn) is not registry:
                 return []
             names = self._entry_index_names(conn, index_id)
-            # Of an earlier form (``entry_indexes.current``): not known to be any path's.
-            for old in sorted(n for n in names if not entry_indexes.current(n)):
-                conn.execute(self._drop_index_sql(old))
+            earlier = sorted(n for n in names if not entry_indexes.current(n))
             names = {n for n in names if entry_indexes.current(n)}
             count = entry_indexes.counted(names)
             indexed = []
@@ -192,6 +192,10 @@ class IndexQueries(IndexCatalog):
                         self.name,
                     )
                 indexed.append(path)
+        if earlier:
+            with self._entry_index_transaction(conn):
+                for old in earlier:
+                    conn.execute(self._drop_index_sql(old))
         return indexed
 
     def _order_clause(self, order_by: Any) -> str:
