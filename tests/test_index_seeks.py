@@ -370,31 +370,6 @@ def test_an_index_deleted_before_a_query_makes_its_indexes_is_left_none(
     assert entry_index_names(reader) == []  # none that nothing would ever drop
 
 
-@pytest.mark.rookdb_backends("sqlite", "postgres")
-def test_an_index_deleted_while_a_query_makes_its_indexes_is_left_none(
-    two_stores: tuple[DocumentStore, DocumentStore],
-) -> None:
-    reader, writer = two_stores
-    storage: Any = reader._storage(reader.database)
-    create = storage._create_entry_index
-    deleting: list[concurrent.futures.Future[Any]] = []
-
-    def deleted_meanwhile(conn: Any, index_id: int, path: str) -> None:
-        if not deleting:  # the delete runs while this transaction is open, and waits for it
-            deleting.append(
-                pool.submit(writer.maintenance.send, DeleteIndexOperation("Employees/ByLevel"))
-            )
-            time.sleep(0.5)
-        create(conn, index_id, path)
-
-    storage._create_entry_index = deleted_meanwhile
-    with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        with contextlib.suppress(IndexDoesNotExistError):  # (it may be gone when it reads)
-            _ids(reader, "email", "e7@x")  # made, then the delete dropped them
-        deleting[0].result()
-    assert entry_index_names(reader) == []
-
-
 def _wait_for_a_lock(storage: Any, locktypes: tuple[str, ...], timeout: float = 10.0) -> None:
     """Until some PostgreSQL transaction waits for a lock of one of ``locktypes``."""
     deadline = time.monotonic() + timeout
@@ -409,6 +384,34 @@ def _wait_for_a_lock(storage: Any, locktypes: tuple[str, ...], timeout: float = 
                 return
             time.sleep(0.01)
     raise AssertionError(f"no transaction waited for a lock of {locktypes}")
+
+
+@pytest.mark.rookdb_backends("sqlite", "postgres")
+def test_an_index_deleted_while_a_query_makes_its_indexes_is_left_none(
+    two_stores: tuple[DocumentStore, DocumentStore], backend: BackendSpec
+) -> None:
+    reader, writer = two_stores
+    storage: Any = reader._storage(reader.database)
+    create = storage._create_entry_index
+    deleting: list[concurrent.futures.Future[Any]] = []
+
+    def deleted_meanwhile(conn: Any, index_id: int, path: str) -> None:
+        if not deleting:  # the delete runs while this transaction is open, and waits for it
+            deleting.append(
+                pool.submit(writer.maintenance.send, DeleteIndexOperation("Employees/ByLevel"))
+            )
+            if backend.name == "postgres":  # the delete waits for the entry-index lock
+                _wait_for_a_lock(storage, ("advisory",))
+            else:  # for the write lock: nothing shows it
+                time.sleep(0.5)
+        create(conn, index_id, path)
+
+    storage._create_entry_index = deleted_meanwhile
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        with contextlib.suppress(IndexDoesNotExistError):  # (it may be gone when it reads)
+            _ids(reader, "email", "e7@x")  # made, then the delete dropped them
+        deleting[0].result()
+    assert entry_index_names(reader) == []
 
 
 @pytest.mark.rookdb_backends("postgres")
