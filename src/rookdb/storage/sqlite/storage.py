@@ -141,6 +141,7 @@ class SqliteStorage(SqliteWrites):
         # The name as first written, for listings (the file's name is lower-cased).
         conn.execute("INSERT OR IGNORE INTO meta VALUES ('name', ?)", (self.name,))
         self.name = conn.execute("SELECT value FROM meta WHERE name = 'name'").fetchone()[0]
+        self._indexes.repair(conn, self.name)  # those an older rookdb failed to make
 
     def _upgrade_hilo(self, conn: sqlite3.Connection) -> None:
         """Format 1 to 2: each ``hilo`` row raises its tag's ``Raven/Hilo/<tag>`` document
