@@ -185,3 +185,41 @@ def write_unchecked(store: DocumentStore, document_id: str, collection: str, dat
     command.id, command.collection, command.data = document_id, collection, data
     command.expected_change_vector = None
     _storage(store).apply([command])
+
+
+def make_entry_index_as_before(store: DocumentStore, index_name: str, path: str) -> list[str]:
+    """Make the SQL indexes of ``path`` over the entries of index ``index_name`` as rookdb
+    named them before they had a digest of the path (``auto/entries/<id>/<path>``); their
+    names."""
+    storage = _storage(store)
+    if isinstance(storage, SqliteStorage):
+        from rookdb.storage.sqlite.indexes import entry_index
+
+        with storage._connections as conn:
+            index_id = int(storage._index_row(conn, index_name)[0])
+            new, old = storage_names(index_id, path)
+            conn.execute(entry_index(index_id, path).replace(new[0], old[0]))
+        return old[:1]
+    from rookdb.storage.postgres import PostgresStorage
+    from rookdb.storage.postgres.indexes import entry_index as postgres_entry_index
+
+    assert isinstance(storage, PostgresStorage)
+    with storage._connection() as conn:
+        index_id = int(storage._index_row(conn, index_name)[0])
+        new, old = storage_names(index_id, path)
+        for statement, new_name, old_name in zip(
+            postgres_entry_index(storage._s, index_id, path), new, old, strict=True
+        ):
+            conn.execute(statement.replace(new_name, old_name))
+    return old
+
+
+def storage_names(index_id: int, path: str) -> tuple[list[str], list[str]]:
+    """The names of the SQL indexes of ``path`` over index ``index_id``'s entries (the
+    jsonb form's, then the text form's), and those rookdb gave before."""
+    from rookdb.storage.relational import entry_indexes
+
+    suffixes = ("", entry_indexes.TEXT_SUFFIX)
+    new = [entry_indexes.name(index_id, path, suffix) for suffix in suffixes]
+    old = [f"{entry_indexes.prefix(index_id)}{path}{suffix}" for suffix in suffixes]
+    return new, old

@@ -2,7 +2,7 @@
 never a 5xx.
 
 A real ``rookdb serve`` process on loopback, on SQLite files and on PostgreSQL, gets requests
-made for every route the server implements (``rookdb.server.app.ROUTES``): first a plausible
+made for every route the server implements (``rookdb.server.routes.ROUTES``): first a plausible
 request for the route, then, most of the time, hostile mutations of its method, path, query
 string, headers or body (Unicode digits and 65-bit numbers where counts go, control characters
 and huge strings where ids, tags and collection names go, JSON nested to the limits and past
@@ -32,7 +32,7 @@ import httpx
 import orjson
 import pytest
 
-from rookdb.server.app import ROUTES
+from rookdb.server.routes import ROUTES
 from rookdb.testing.backends import serve_on
 
 FULL = os.environ.get("ROOKDB_FULL") == "1"

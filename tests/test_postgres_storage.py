@@ -29,10 +29,14 @@ from rookdb.errors import (
 )
 from rookdb.query import Between, Compare, Equals, In, Query, Search, StartsWith
 from rookdb.storage.commands import PutCommand, ReadCheck
+from rookdb.storage.relational.auto_indexes import sql_index_name
 from tests.internals import query_plan
 from tests.tcp_proxy import TcpProxy
 
 pytestmark = pytest.mark.rookdb_backends("postgres")
+
+#: The names of the automatic indexes of field ``name``: its jsonb and its text.
+NAME, NAME_TEXT = sql_index_name("auto/", "name"), sql_index_name("auto/", "name", "/text")
 
 
 @pytest.fixture
@@ -64,9 +68,9 @@ def test_queries_use_the_automatic_indexes(big: DocumentStore) -> None:
         "array": query_plan(big, Query("items", In("tags[]", ("t5",)))),
         "search": query_plan(big, Query("items", Search("text", ("a",)))),
     }
-    assert 'Index Scan on "auto/name"' in plans["equals"]
-    assert 'Index Scan on "auto/level"' in plans["range"]
-    assert 'Index Scan on "auto/name/text"' in plans["prefix"]
+    assert f'Index Scan on "{NAME}"' in plans["equals"]
+    assert f'Index Scan on "{sql_index_name("auto/", "level")}"' in plans["range"]
+    assert f'Index Scan on "{NAME_TEXT}"' in plans["prefix"]
     assert 'Index Scan on "auto/containment"' in plans["array"]
     assert "auto_search_" in plans["search"]
     assert not any("Seq Scan on documents" in plan for plan in plans.values())
@@ -100,7 +104,7 @@ def test_queries_on_big_values_use_the_automatic_indexes(big: DocumentStore) -> 
         "short prefix": query_plan(big, Query("items", StartsWith("name", "n49"))),
     }
     for kind, plan in plans.items():
-        assert _index_used(plan, "auto/name", "auto/name/text"), (kind, plan[:500])
+        assert _index_used(plan, NAME, NAME_TEXT), (kind, plan[:500])
         assert "Seq Scan" not in plan, (kind, plan[:500])
     with big.open_session() as session:
         items = session.query(collection_name="items")
@@ -453,7 +457,7 @@ def _make_indexes_as_before(store: DocumentStore) -> None:
     storage = _storage(store)
     s = f'"{storage.schema}"'
     with storage._connection() as conn:
-        for name in ("auto/name", "auto/name/text"):
+        for name in (NAME, NAME_TEXT):
             conn.execute(f'DROP INDEX {s}."{name}"')
         conn.execute(
             f"CREATE INDEX \"auto/name\" ON {s}.documents (collection_key, (body -> 'name'))"
@@ -505,10 +509,30 @@ def test_a_database_indexed_before_is_upgraded_on_open(
         found = session.query(collection_name="things").search("text", "w0 w149999", "and")
         assert [d["name"] for d in found] == [big]
     plan = query_plan(store, Query("things", StartsWith("name", big[:1000])))
-    assert 'Index Scan using "auto/name/text"' in plan or 'on "auto/name/text"' in plan, plan[:300]
-    with new_store().open_session() as session:  # the next store finds nothing to upgrade
+    assert f'Index Scan using "{NAME_TEXT}"' in plan or f'on "{NAME_TEXT}"' in plan, plan[:300]
+    with (
+        caplog.at_level(logging.INFO, logger="rookdb.storage.postgres"),
+        new_store().open_session() as session,
+    ):  # the next store finds nothing to upgrade
         assert session.query(collection_name="things").where_equals("name", "a").count() == 1
     assert len([r for r in caplog.records if "rebuilt" in r.getMessage()]) == 3
+
+
+def test_a_store_opening_the_database_rebuilds_no_index_of_the_current_form(
+    new_store: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    # Every open took the text forms (pg_get_indexdef writes "left"(...)) for older ones.
+    with new_store().open_session() as session:
+        session.store({"name": "a"}, "things/1")
+        session.save_changes()
+    with new_store().open_session() as session:
+        assert session.query(collection_name="things").where_starts_with("name", "a").count() == 1
+    with (
+        caplog.at_level(logging.INFO, logger="rookdb.storage.postgres"),
+        new_store().open_session() as session,
+    ):
+        assert session.query(collection_name="things").where_equals("name", "a").count() == 1
+    assert [r.getMessage() for r in caplog.records if "rebuilt" in r.getMessage()] == []
 
 
 def test_bulk_write_copies_a_chunk_and_takes_the_batch_path_otherwise(

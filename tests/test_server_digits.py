@@ -230,3 +230,27 @@ def test_a_patch_value_nested_too_deep_is_a_400(database: str) -> None:
     assert answer.status_code == 400, answer.text[:300]
     assert "nests more than" in answer.text
     _kept(_stored(database, "deep/1"))  # nothing written
+
+
+@pytest.mark.parametrize("route", ["bulk_docs", "docs"])
+def test_a_patch_value_at_the_depth_limit_keeps_its_digits(database: str, route: str) -> None:
+    # The value sits six levels into a batch (four into PATCH /docs): its digits were kept
+    # only for bodies three levels deeper than a document may be.
+    document_id = f"deepest/{route}"
+    base = b'{"n":1,"@metadata":{"@collection":"Patched"}}'
+    assert httpx.put(f"{database}/docs", params={"id": document_id}, content=base).is_success
+    levels = 127  # in the document: 128 levels, the most it may hold
+    value = b"[" * levels + b"9.50" + b"]" * levels
+    patch = (
+        b'{"Script":"this.s = args.val_0;","Values":{"val_0":' + value + b'},"RookdbOperations":'
+        b'[{"Op":"set","Path":"s","Value":' + value + b"}]}"
+    )
+    if route == "bulk_docs":
+        body = b'{"Commands":[{"Type":"PATCH","Id":"' + document_id.encode() + b'","Patch":'
+        answer = httpx.post(f"{database}/bulk_docs", content=body + patch + b"}]}")
+    else:
+        answer = httpx.patch(
+            f"{database}/docs", params={"id": document_id}, content=b'{"Patch":' + patch + b"}"
+        )
+    assert answer.is_success, answer.text[:300]
+    assert b'"s":' + value in _stored(database, document_id)

@@ -15,7 +15,7 @@ import pytest
 
 from rookdb.ids import MAX_HILO_TAG_BYTES
 from rookdb.serialization.encoding import MAX_DEPTH
-from rookdb.server.app import ROUTES
+from rookdb.server.routes import ROUTES
 from rookdb.testing.backends import serve_on, start_server
 
 RAVEN = "Raven.Client.Exceptions."
@@ -92,6 +92,27 @@ def test_a_body_nested_deep_is_400_and_writes_nothing(server: str, body: bytes) 
         ("DELETE", "admin", b'{"DatabaseNames":[' + DEEPEST_BODY[:-3] + b"]}"),
         ("POST", "admin/revisions/config", b"[" * 1000 + b"]" * 1000),
         ("POST", "admin/revisions/config", b'{"Default":' + b"[" * 1000 + b"]" * 1000 + b"}"),
+        (
+            "POST",
+            "counters",
+            b'{"Documents":[{"DocumentId":"a/1","Operations":[{"Type":"Increment",'
+            b'"CounterName":' + b"[" * 1000 + b"]" * 1000 + b',"Delta":1}]}]}',
+        ),
+        (
+            "PUT",
+            "admin/configuration/client",
+            b'{"MaxNumberOfRequestsPerSession":' + b"[" * 1000 + b"]" * 1000 + b"}",
+        ),
+        (
+            "POST",
+            "indexes/set-lock",
+            b'{"IndexNames":["a"],"Mode":' + b"[" * 1000 + b"]" * 1000 + b"}",
+        ),
+        (
+            "PUT",
+            "server/admin/configuration/client",
+            b'{"MaxNumberOfRequestsPerSession":' + b"[" * 1000 + b"]" * 1000 + b"}",
+        ),
     ],
     ids=[
         "docs-ids",
@@ -102,13 +123,53 @@ def test_a_body_nested_deep_is_400_and_writes_nothing(server: str, body: bytes) 
         "long-int",
         "revisions-configuration",
         "revisions-default",
+        "counter-name",  # the error's message was a repr of the name: RecursionError
+        "client-configuration",  # likewise
+        "index-lock-mode",  # the enum's own message: the guard of every route answers it
+        "server-client-configuration",
     ],
 )
 def test_every_body_nested_deep_is_4xx(server: str, method: str, route: str, body: bytes) -> None:
-    path = "/admin/databases" if route == "admin" else f"/databases/nesting/{route}"
+    if route == "admin":
+        path = "/admin/databases"
+    elif route.startswith("server/"):
+        path = route.removeprefix("server")
+    else:
+        path = f"/databases/nesting/{route}"
     answer = httpx.request(method, server + path, content=body)
     assert 400 <= answer.status_code < 500, answer.text[:300]
     _refused(answer, answer.status_code)
+
+
+def _values(depth: int) -> bytes:
+    return b'{"v":' + b"[" * depth + b"1" + b"]" * depth + b"}"
+
+
+@pytest.mark.parametrize("depth", [MAX_DEPTH + 1, 300, 1015])
+@pytest.mark.parametrize("route", ["patch", "bulk-patch", "patch-by-query"])
+def test_a_script_value_nested_deep_is_400_and_writes_nothing(
+    server: str, route: str, depth: int
+) -> None:
+    # A script's values were written out for the engine as they came: past 254 levels,
+    # orjson's refusal was a 500.
+    base = f"{server}/databases/scripts"
+    document = {"n": 1, "@metadata": {"@collection": "Things"}}
+    assert httpx.put(f"{base}/docs", params={"id": "things/1"}, json=document).status_code == 201
+    patch = b'{"Script":"this.n = args.v","Values":' + _values(depth) + b"}"
+    if route == "patch":
+        answer = httpx.patch(
+            f"{base}/docs", params={"id": "things/1"}, content=b'{"Patch":' + patch + b"}"
+        )
+    elif route == "bulk-patch":
+        command = b'{"Type":"PATCH","Id":"things/1","Patch":' + patch + b"}"
+        answer = httpx.post(f"{base}/bulk_docs", content=b'{"Commands":[' + command + b"]}")
+    else:
+        query = b'{"Query":"from Things update { this.n = $v; }","QueryParameters":'
+        answer = httpx.patch(
+            f"{base}/queries", content=b'{"Query":' + query + _values(depth) + b"}}"
+        )
+    _refused(answer)
+    assert httpx.get(f"{base}/docs", params={"id": "things/1"}).json()["Results"][0]["n"] == 1
 
 
 def test_a_document_at_the_depth_limit_is_stored_loaded_and_queried(server: str) -> None:

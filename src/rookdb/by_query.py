@@ -6,7 +6,9 @@ atomic (as RavenDB: a failure stops the operation, the batches before it stay wr
 server runs them in the background (``rookdb.server.background``), and a kill stops one
 before its next batch (``cancelled``). The
 ``update`` script is a patch script (``rookdb.scripting``): the query's parameters are its
-``args``, and ``$name`` names them as in RavenDB's RQL.
+``args``, and ``$name`` names them as in RavenDB's RQL. Parameters are JSON values
+(``store.operations.send`` writes them as a document holding them is written first, so that
+``$when``, a datetime, compares with the dates documents hold).
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from rookdb import rql
-from rookdb.errors import InvalidOperationError, QueryError
+from rookdb.errors import InvalidOperationError, QueryError, SerializationError
+from rookdb.serialization import encoding
+from rookdb.serialization.encoding import MAX_DEPTH, nesting_depth
 from rookdb.storage.base import Storage
 from rookdb.storage.commands import Command, DeleteCommand, PatchCommand, PatchRequest
 
@@ -76,6 +80,19 @@ def _script(script: str, parameters: Mapping[str, Any]) -> str:
     return "".join(f"var ${n} = args[{n!r}]; " for n in names) + script
 
 
+def _values(parameters: Mapping[str, Any] | None) -> dict[str, Any]:
+    # What no document may hold is a SerializationError now, before the operation starts,
+    # as ``written`` makes it for an embedded store (the server's parameters come as JSON).
+    values = dict(parameters or {})
+    data = encoding.dumps(values)
+    if data.count(b"[") + data.count(b"{") > MAX_DEPTH and nesting_depth(data) > MAX_DEPTH + 1:
+        raise SerializationError(
+            f"a parameter nests deeper than {MAX_DEPTH} levels of objects and arrays, the most "
+            "rookdb writes"
+        )
+    return values
+
+
 def _matches(storage: Storage, text: str, parameters: Mapping[str, Any]) -> list[str]:
     query = rql.parse(text, dict(parameters))
     return [record.id for record in storage.query(query).records]
@@ -93,7 +110,7 @@ def _write(storage: Storage, commands: list[Command], cancelled: Cancelled | Non
 def check_by_query(text: str, parameters: Mapping[str, Any] | None, *, patch: bool) -> None:
     """``QueryError`` (or ``ConfigurationError``) now for a query the operation could not
     run, before it is started (the server answers it as a 400, as RavenDB does)."""
-    values = dict(parameters or {})
+    values = _values(parameters)
     if patch:
         text = split_update(text)[0]
     rql.parse(text, values)
@@ -106,7 +123,7 @@ def patch_by_query(
     cancelled: Cancelled | None = None,
 ) -> ByQueryResult:
     """Run the ``update`` script of ``text`` on every document its query matches."""
-    values = dict(parameters or {})
+    values = _values(parameters)
     query_text, script = split_update(text)
     request = PatchRequest(_script(script, values), values)
     ids = _matches(storage, query_text, values)
@@ -121,6 +138,6 @@ def delete_by_query(
     cancelled: Cancelled | None = None,
 ) -> ByQueryResult:
     """Delete every document the query ``text`` matches."""
-    ids = _matches(storage, text, dict(parameters or {}))
+    ids = _matches(storage, text, _values(parameters))
     _write(storage, [DeleteCommand(i) for i in ids], cancelled)
     return ByQueryResult(len(ids))

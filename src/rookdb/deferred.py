@@ -11,7 +11,8 @@ none is.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import dataclasses
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from rookdb.errors import ConfigurationError, InvalidOperationError
@@ -30,7 +31,7 @@ from rookdb.storage.commands import (
 from rookdb.storage.records import document_key
 from rookdb.tracking.unit_of_work import Change, ChangeKind
 
-__all__ = ["Deferred", "JavaScriptArray", "typed_request"]
+__all__ = ["Deferred", "JavaScriptArray", "typed_request", "written_patch"]
 
 
 class JavaScriptArray:
@@ -62,6 +63,27 @@ def typed_request(operations: Iterable[PatchOperation]) -> PatchRequest:
         check_path(op.path)
     script, values = render_script(ops)
     return PatchRequest(script, values, ops)
+
+
+def written_patch(command: PatchCommand, write: Callable[[Any], Any]) -> PatchCommand:
+    """``command`` with the values of its requests written by ``write`` (a store's
+    ``EntityCodec.written_value``: a datetime as rookdb's text, a ``Decimal`` with its
+    digits, a type the conventions register as they encode it); what no document may hold
+    is a ``SerializationError`` here, before anything is sent."""
+    patch, if_missing = command.patch, command.patch_if_missing
+    return dataclasses.replace(
+        command,
+        patch=_written_request(patch, write),
+        patch_if_missing=None if if_missing is None else _written_request(if_missing, write),
+    )
+
+
+def _written_request(request: PatchRequest, write: Callable[[Any], Any]) -> PatchRequest:
+    if not request.values:
+        return request
+    if type(request.values) is not dict:  # set after the request was made
+        raise ConfigurationError("a patch request's values are a dict")
+    return dataclasses.replace(request, values=write(request.values))
 
 
 class Deferred:

@@ -18,18 +18,21 @@ written for RavenDB, where they run in the background.
 from __future__ import annotations
 
 import abc
+import copy
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 import orjson
 
 from rookdb.by_query import ByQueryResult, delete_by_query, patch_by_query
+from rookdb.deferred import written_patch
 from rookdb.errors import ConfigurationError
 from rookdb.storage.base import Storage
 from rookdb.storage.commands import PatchCommand, PatchRequest
 from rookdb.storage.records import PatchReply
 
 if TYPE_CHECKING:
+    from rookdb.serialization.entities import EntityCodec
     from rookdb.store import DocumentStore
 
 __all__ = [
@@ -51,6 +54,12 @@ class DocumentOperation(abc.ABC, Generic[R]):
     @abc.abstractmethod
     def execute(self, storage: Storage) -> R:
         """Run on ``storage``, the database's; the operation's result."""
+
+    def written(self, codec: EntityCodec) -> DocumentOperation[R]:
+        """This operation with the values it carries written as a document holding them is,
+        by the store's ``codec`` (its conventions); ``store.operations.send`` asks it before
+        ``execute``. Most carry none: the operation itself."""
+        return self
 
 
 class PatchOperationResult(NamedTuple):
@@ -83,6 +92,11 @@ class PatchOperation(DocumentOperation[PatchOperationResult]):
             return_document=True,
         )
 
+    def written(self, codec: EntityCodec) -> PatchOperation:
+        operation = copy.copy(self)
+        operation.command = written_patch(self.command, codec.written_value)
+        return operation
+
     def execute(self, storage: Storage) -> PatchOperationResult:
         reply = storage.apply([self.command]).replies[0]
         assert isinstance(reply, PatchReply)  # the one command's
@@ -113,6 +127,9 @@ class PatchByQueryOperation(DocumentOperation[Operation]):
             raise ConfigurationError("a patch by query is RQL text ending in update { ... }")
         self.query, self.parameters = query, dict(parameters or {})
 
+    def written(self, codec: EntityCodec) -> PatchByQueryOperation:
+        return PatchByQueryOperation(self.query, codec.json_value(self.parameters))
+
     def execute(self, storage: Storage) -> Operation:
         return Operation(patch_by_query(storage, self.query, self.parameters))
 
@@ -124,6 +141,9 @@ class DeleteByQueryOperation(DocumentOperation[Operation]):
         if type(query) is not str:
             raise ConfigurationError("a delete by query is RQL text")
         self.query, self.parameters = query, dict(parameters or {})
+
+    def written(self, codec: EntityCodec) -> DeleteByQueryOperation:
+        return DeleteByQueryOperation(self.query, codec.json_value(self.parameters))
 
     def execute(self, storage: Storage) -> Operation:
         return Operation(delete_by_query(storage, self.query, self.parameters))
@@ -144,7 +164,9 @@ class Operations:
                 f"{type(operation).__name__}"
             )
         store = self._store
-        return operation.execute(store._storage(self._database or store.database))
+        storage = store._storage(self._database or store.database)  # initializes the store
+        assert store._codec is not None
+        return operation.written(store._codec).execute(storage)
 
     def for_database(self, database: str) -> Operations:
         """These operations, sent to ``database`` instead of the store's."""

@@ -43,6 +43,8 @@ RavenDB's names (``ConcurrencyException``, ``NonUniqueObjectException``,
 
 from __future__ import annotations
 
+import reprlib
+
 __all__ = [
     "AuthenticationError",
     "AuthorizationError",
@@ -337,3 +339,16 @@ ConcurrencyException = ConcurrencyError
 NonUniqueObjectException = NonUniqueObjectError
 InvalidOperationException = InvalidOperationError
 BulkInsertAbortedException = BulkInsertAbortedError
+
+
+# How messages show a value that came from outside: cut short, at most three levels deep,
+# so that a message never repeats a megabyte of a request nor recurses through a value
+# 1,000 levels deep (a RecursionError in place of the error).
+_SHOWN = reprlib.Repr()
+_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother = 3, 80, 80
+_SHOWN.maxlist = _SHOWN.maxtuple = _SHOWN.maxdict = _SHOWN.maxset = 6
+
+
+def shown(value: object) -> str:
+    """``repr(value)`` for an error message, cut short (``reprlib``)."""
+    return _SHOWN.repr(value)

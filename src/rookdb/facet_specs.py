@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from rookdb.errors import QueryError
+from rookdb.errors import QueryError, shown
 from rookdb.facet_rql import (
     FacetAggregate,
     FacetPaging,
@@ -95,7 +95,7 @@ def _built_range(
         if bound is not None:
             value = convert(bound[0])
             if type(value) not in (int, float, str):
-                raise QueryError(f"a range's bound is a number or a string, not {value!r}")
+                raise QueryError(f"a range's bound is a number or a string, not {shown(value)}")
             parts.append(Compare(path, ops[bound[1]], value))  # type: ignore[arg-type]
     if not parts:
         raise QueryError("a range has a bound: use is_less_than(), is_greater_than(), ...")

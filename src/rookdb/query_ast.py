@@ -21,7 +21,7 @@ from rookdb._types import assert_never
 from rookdb.errors import InvalidIdError, QueryError
 from rookdb.fulltext import search_terms
 from rookdb.ids import validate_collection_name
-from rookdb.serialization.encoding import INT64_MAX
+from rookdb.serialization.encoding import INT64_MAX, INT64_MIN
 
 __all__ = [
     "COMPARISONS",
@@ -357,10 +357,13 @@ def check_count(value: object, what: str) -> int:
 
 
 def check_scalar(value: object) -> Scalar:
-    """A value a predicate compares with: a JSON scalar (no NaN or infinity)."""
+    """A value a predicate compares with: a JSON scalar (no NaN or infinity, no integer past
+    64 bits: no document holds one, SPEC D2, and SQLite cannot bind one)."""
     if value is None or type(value) in (str, int, float, bool):
         if type(value) is float and (value != value or value in (_INF, -_INF)):
             raise QueryError(f"{value} cannot be compared: it is not a JSON number")
+        if type(value) is int and not INT64_MIN <= value <= INT64_MAX:
+            raise QueryError("an integer past 64 bits cannot be compared")  # (nor shown: 10**5000)
         return value  # type: ignore[return-value]
     raise QueryError(f"cannot compare with a {type(value).__qualname__}: use a JSON scalar")
 

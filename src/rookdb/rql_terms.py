@@ -128,8 +128,9 @@ class TermReader:
 
     def orderable(self) -> int | float | str:
         token = self.token
+        value = self.value()  # its own errors say where they are
         try:
-            return check_orderable(self.value())
+            return check_orderable(value)
         except QueryError as exc:
             raise error_at(str(exc), self.text, token.position) from None
 

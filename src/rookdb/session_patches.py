@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rookdb.deferred import JavaScriptArray
+from rookdb.deferred import JavaScriptArray, written_patch
 from rookdb.errors import ConfigurationError, InvalidOperationError
 from rookdb.ids import validate_id
 from rookdb.patches import Increment, PatchOperation, SetValue, check_path
-from rookdb.storage.commands import Command
+from rookdb.storage.commands import Command, PatchCommand
 
 if TYPE_CHECKING:
     from rookdb.session import DocumentSession
@@ -112,8 +112,12 @@ class SessionPatches:
     def defer(self, *commands: Command) -> None:
         """Send ``commands`` (``PatchCommand``, ``PutCommand``, ``DeleteCommand``, the attachment
         commands of ``rookdb.storage.commands``) with the next ``save_changes``, in its batch,
-        after the entities' own writes."""
-        self._session._deferred_queue().add(*commands)
+        after the entities' own writes. A patch's values are written now, as a document
+        holding them is (with the store's conventions)."""
+        write = self._session._codec.written_value
+        self._session._deferred_queue().add(
+            *(written_patch(c, write) if isinstance(c, PatchCommand) else c for c in commands)
+        )
 
     def _array(self, path: str, adder: Callable[[JavaScriptArray], Any]) -> list[PatchOperation]:
         array = JavaScriptArray(check_path(path), self._value)

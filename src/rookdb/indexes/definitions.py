@@ -25,7 +25,7 @@ import enum
 import re
 from typing import Any
 
-from rookdb.errors import IndexCompilationError
+from rookdb.errors import IndexCompilationError, shown
 
 __all__ = [
     "FieldIndexing",
@@ -126,7 +126,7 @@ def _enum(kind: type[enum.Enum], value: Any, what: str) -> Any:
         return kind(value)
     except ValueError:
         choices = ", ".join(str(member.value) for member in kind)
-        raise IndexCompilationError(f"{what} is one of {choices}, not {value!r}") from None
+        raise IndexCompilationError(f"{what} is one of {choices}, not {shown(value)}") from None
 
 
 def _value(member: enum.Enum | None) -> Any:
@@ -175,7 +175,7 @@ class IndexFieldOptions:
     @classmethod
     def from_json(cls, data: Any) -> IndexFieldOptions:
         if not isinstance(data, dict):
-            raise IndexCompilationError(f"a field's options are an object, not {data!r}")
+            raise IndexCompilationError(f"a field's options are an object, not {shown(data)}")
         return cls(
             storage=data.get("Storage"),
             indexing=data.get("Indexing"),

@@ -30,6 +30,7 @@ import orjson
 
 from rookdb.errors import PatchScriptError, PatchScriptLimitError, ScriptingUnavailableError
 from rookdb.scripting import ScriptLimits, limits, watchdog
+from rookdb.serialization import encoding
 
 __all__ = ["MAX_LOADS", "CounterWrite", "ScriptOutcome", "Write", "run_patch_script"]
 
@@ -129,7 +130,7 @@ def run_patch_script(
     counted: dict[str, dict[str, int]] = {}  # by key: values by lower-cased name
     named: list[tuple[str, str]] | None = None if complete is None else []
     doc_json = orjson.dumps(document).decode()
-    args_json = orjson.dumps(dict(values)).decode()
+    args_json = encoding.dumps(dict(values)).decode()  # not JSON: a SerializationError
     while True:
         context = quickjs.Context()
         context.set_memory_limit(chosen.memory_limit)

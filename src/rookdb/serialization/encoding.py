@@ -28,6 +28,7 @@ __all__ = [
     "INT64_MAX",
     "INT64_MIN",
     "MAX_DEPTH",
+    "MAX_REQUEST_DEPTH",
     "OPTIONS",
     "check_depth",
     "dumps",
@@ -48,6 +49,11 @@ INT64_MAX = 2**63 - 1
 #: over a document take two or three Python frames a level, so 128 levels stay far below
 #: Python's recursion limit (1,000) even when called from a deep stack.
 MAX_DEPTH = 128
+
+#: How many levels the JSON of a valid request may nest: a document's ``MAX_DEPTH`` and the
+#: six levels a batch wraps a typed patch's value in (the batch's object, its list, the
+#: command, its patch, the operations' list, the operation; a document sits three deep).
+MAX_REQUEST_DEPTH = MAX_DEPTH + 6
 
 # Datetimes are handed to the caller's ``default`` so that they are written in rookdb's
 # fixed-width forms (``scalars``; SPEC D2), and dataclasses so that the identity property, unknown

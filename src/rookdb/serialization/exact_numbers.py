@@ -55,7 +55,13 @@ from typing import Any, TypeVar, cast
 import orjson
 
 from rookdb.serialization import scalars
-from rookdb.serialization.encoding import INT64_MIN, MAX_DEPTH, loads, nesting_depth
+from rookdb.serialization.encoding import (
+    INT64_MIN,
+    MAX_DEPTH,
+    MAX_REQUEST_DEPTH,
+    loads,
+    nesting_depth,
+)
 
 __all__ = [
     "Finder",
@@ -90,8 +96,6 @@ _TRAILING_ZERO = re.compile(rb"\.[0-9]*[0-9]0(?=[\s,\]}]|\Z)")
 _FOLD = bytes.maketrans(b"0123456789.E", b"00000000000e")
 _SIXTEEN = b"0" * 16
 
-# The levels a request wraps documents in: a batch's object, its list, a command's object.
-_WRAPPING = 3
 # The levels an answer wraps projections in, at most (a multi_get's object, its list, an
 # item's object, its query's object and list), with room.
 _ANSWER_WRAPPING = 8
@@ -213,7 +217,7 @@ def keep_digits(data: bytes, decoded: Any) -> Any:
     they came (``9.50``, not ``9.5``). A text nesting deeper than a document may, with a
     request's wrapping, is left as orjson read it: a document that deep is refused, and the
     others of a request holding one lose their digits as before."""
-    if not may_lose_digits(data) or nesting_depth(data) > MAX_DEPTH + _WRAPPING:
+    if not may_lose_digits(data) or nesting_depth(data) > MAX_REQUEST_DEPTH:
         return decoded
     return _read(data, _as_written)
 

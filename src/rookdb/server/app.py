@@ -12,14 +12,15 @@ With API keys (``rookdb.server.security``), only databases a key names are reach
 
 Errors are RavenDB-style JSON (``Type``, ``Message``, ``Error``), never a stack trace; bad
 input is a 4xx, never a 500; a route that is not part of the subset is a 501.
+
+``_Server`` holds the routes' shared state and serves the document and query routes; the table
+of every route, what serves each and the guard around each are ``rookdb.server.routes``'.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import functools
-import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from itertools import zip_longest
@@ -36,11 +37,7 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rookdb import protocol
-from rookdb.errors import (
-    ConfigurationError,
-    DatabaseDoesNotExistError,
-    RookError,
-)
+from rookdb.errors import ConfigurationError
 from rookdb.facet_compute import encode_answer
 from rookdb.facet_rql import FacetQuery
 from rookdb.ids import (
@@ -50,27 +47,18 @@ from rookdb.protocol_statistics import encode_statistics
 from rookdb.query import Query, StaleWait
 from rookdb.serialization.exact_numbers import keep_digits, written_back
 from rookdb.server import (
-    attachments,
     bulk_insert,
-    configuration,
     counters,
-    databases,
     documents,
-    hilo,
-    identities,
     indexes,
     json_patch,
     patches,
-    revisions,
-    streams,
     studio,
 )
 from rookdb.server.answers import error_response, json_response
 from rookdb.server.background import Background
-from rookdb.server.databases import MISSING_HEADER, Databases, MissingDatabases, creates
+from rookdb.server.databases import Databases, MissingDatabases, creates
 from rookdb.server.limits import (
-    BodyTimeout,
-    BodyTooLarge,
     Limits,
     parse_document,
     parse_json,
@@ -78,6 +66,7 @@ from rookdb.server.limits import (
 )
 from rookdb.server.logs import AccessLog
 from rookdb.server.multi_get import docs_read, multi_get, query_read
+from rookdb.server.routes import ROUTES, endpoint_of, guarded, not_supported
 from rookdb.server.security import Access, OpenAccess
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import (
@@ -90,9 +79,7 @@ from rookdb.storage.records import (
     last_modified_now,
 )
 
-__all__ = ["ROUTES", "create_app"]
-
-log = logging.getLogger("rookdb.server")
+__all__ = ["create_app"]
 
 
 class _Server:
@@ -374,169 +361,6 @@ def _fragment(value: Any) -> orjson.Fragment:
     return orjson.Fragment(orjson.dumps(value))
 
 
-_DB = "/databases/{database}"
-
-RouteFunction = Callable[["_Server", Request], Awaitable[Response]]
-
-#: The routes served by functions of route modules, by name; the others are ``_Server``
-#: methods of their name.
-_FUNCTIONS: dict[str, RouteFunction] = {
-    "bulk_docs": attachments.bulk_docs,
-    "attachment": attachments.attachment,
-    "stream_query": streams.stream_query,
-    "stream_docs": streams.stream_docs,
-    "bulk_insert": bulk_insert.bulk_insert,
-    "next_operation_id": bulk_insert.next_operation_id,
-    "operation_state": bulk_insert.operation_state,
-    "kill_operation": bulk_insert.kill_operation,
-    "hilo_next": hilo.next_range,
-    "hilo_return": hilo.return_range,
-    "stats": databases.stats,
-    "detailed_stats": databases.detailed_stats,
-    "collection_stats": databases.collection_stats,
-    "client_configuration": configuration.client_configuration,
-    "put_client_configuration": configuration.put_client_configuration,
-    "server_client_configuration": configuration.server_client_configuration,
-    "put_server_client_configuration": configuration.put_server_client_configuration,
-    "identity_next": identities.identity_next,
-    "identity_seed": identities.identity_seed,
-    "identities": identities.identities,
-    "put_indexes": indexes.put_indexes,
-    "indexes": indexes.indexes,
-    "index_statistics": indexes.index_statistics,
-    "index_errors": indexes.index_errors,
-    "set_index_lock": indexes.set_index_lock,
-    "index_has_changed": indexes.index_has_changed,
-    "indexing_status": indexes.indexing_status,
-    "index_terms": indexes.index_terms,
-    "stop_indexing": indexes.stop_indexing,
-    "start_indexing": indexes.start_indexing,
-    "disable_index": indexes.disable_index,
-    "enable_index": indexes.enable_index,
-    "set_index_priority": indexes.set_index_priority,
-    "configure_revisions": revisions.configure,
-    "revisions": revisions.revisions,
-    "revisions_count": revisions.count,
-    "revisions_bin": revisions.bin_entries,
-    "revisions_config": revisions.configuration,
-    "import_revisions": revisions.import_revisions,
-    "counters": counters.counters,
-    "counter_batch": counters.counter_batch,
-    "topology": databases.topology,
-    "cluster_topology": databases.cluster_topology,
-    "list_databases": databases.list_databases,
-    "admin_databases": databases.admin_databases,
-}
-
-#: Every route the server implements: (path, route name, HTTP methods). Anything else is a
-#: 501 (or a 405 for another method on one of these paths).
-ROUTES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
-    (f"{_DB}/docs", "docs", ("GET", "HEAD", "POST")),
-    (f"{_DB}/docs", "write_document", ("PUT", "DELETE", "PATCH")),
-    (f"{_DB}/bulk_docs", "bulk_docs", ("POST",)),
-    (f"{_DB}/attachments", "attachment", ("GET", "HEAD", "PUT", "DELETE")),
-    (f"{_DB}/json-patch", "json_patch", ("PATCH",)),
-    (f"{_DB}/queries", "queries", ("POST",)),
-    (f"{_DB}/queries", "queries_by_query", ("PATCH", "DELETE")),
-    (f"{_DB}/multi_get", "multi_get", ("POST",)),
-    (f"{_DB}/streams/queries", "stream_query", ("GET", "POST")),
-    (f"{_DB}/streams/docs", "stream_docs", ("GET",)),
-    (f"{_DB}/bulk_insert", "bulk_insert", ("POST",)),
-    (f"{_DB}/operations/next-operation-id", "next_operation_id", ("GET",)),
-    (f"{_DB}/operations/state", "operation_state", ("GET",)),
-    (f"{_DB}/operations/kill", "kill_operation", ("POST",)),
-    (f"{_DB}/hilo/next", "hilo_next", ("GET",)),
-    (f"{_DB}/hilo/return", "hilo_return", ("PUT",)),
-    (f"{_DB}/stats", "stats", ("GET",)),
-    (f"{_DB}/stats/detailed", "detailed_stats", ("GET",)),
-    (f"{_DB}/collections/stats", "collection_stats", ("GET",)),
-    (f"{_DB}/configuration/client", "client_configuration", ("GET", "HEAD")),
-    (f"{_DB}/admin/configuration/client", "put_client_configuration", ("PUT",)),
-    (f"{_DB}/identity/next", "identity_next", ("POST",)),
-    (f"{_DB}/identity/seed", "identity_seed", ("POST",)),
-    (f"{_DB}/debug/identities", "identities", ("GET",)),
-    (f"{_DB}/admin/indexes", "put_indexes", ("PUT",)),
-    # RESET reaches the application as PURGE (``server.connection``).
-    (f"{_DB}/indexes", "indexes", ("GET", "DELETE", "RESET", "PURGE")),
-    (f"{_DB}/indexes/stats", "index_statistics", ("GET",)),
-    (f"{_DB}/indexes/errors", "index_errors", ("GET", "DELETE")),
-    (f"{_DB}/indexes/set-lock", "set_index_lock", ("POST",)),
-    (f"{_DB}/indexes/has-changed", "index_has_changed", ("POST",)),
-    (f"{_DB}/indexes/status", "indexing_status", ("GET",)),
-    (f"{_DB}/indexes/terms", "index_terms", ("GET",)),
-    (f"{_DB}/admin/indexes/stop", "stop_indexing", ("POST",)),
-    (f"{_DB}/admin/indexes/start", "start_indexing", ("POST",)),
-    (f"{_DB}/admin/indexes/disable", "disable_index", ("POST",)),
-    (f"{_DB}/admin/indexes/enable", "enable_index", ("POST",)),
-    (f"{_DB}/indexes/set-priority", "set_index_priority", ("POST",)),
-    (f"{_DB}/admin/revisions/config", "configure_revisions", ("POST",)),
-    (f"{_DB}/revisions", "revisions", ("GET",)),
-    (f"{_DB}/revisions/count", "revisions_count", ("GET",)),
-    (f"{_DB}/revisions/bin", "revisions_bin", ("GET",)),
-    (f"{_DB}/revisions/config", "revisions_config", ("GET",)),
-    (f"{_DB}/admin/revisions/import", "import_revisions", ("POST",)),
-    (f"{_DB}/counters", "counters", ("GET",)),
-    (f"{_DB}/counters", "counter_batch", ("POST",)),
-    ("/configuration/client", "server_client_configuration", ("GET",)),
-    ("/admin/configuration/client", "put_server_client_configuration", ("PUT",)),
-    ("/topology", "topology", ("GET",)),
-    ("/cluster/topology", "cluster_topology", ("GET",)),
-    ("/databases", "list_databases", ("GET",)),
-    ("/admin/databases", "admin_databases", ("GET", "PUT", "DELETE")),
-)
-
-Endpoint = Callable[[Request], Awaitable[Response]]
-
-
-def _endpoint(server: _Server, name: str) -> Endpoint:
-    function = _FUNCTIONS.get(name)
-    if function is not None:
-        return functools.partial(function, server)
-    endpoint: Endpoint = getattr(server, name)
-    return endpoint
-
-
-def _guarded(endpoint: Endpoint, server: _Server) -> Endpoint:
-    """Turn every failure into a RavenDB-style answer; never a stack trace to the client."""
-
-    async def run(request: Request) -> Response:
-        try:
-            response = await endpoint(request)
-            await configuration.refresh(server, request, response)
-            return response
-        except BodyTooLarge:
-            return error_response(
-                413, "BadRequestException", "the request body is over the server's limit"
-            )
-        except BodyTimeout:
-            return error_response(408, "BadRequestException", "the client stopped sending the body")
-        except DatabaseDoesNotExistError as exc:  # as RavenDB: 503 and Database-Missing
-            name = request.path_params.get("database") or request.query_params.get("name", "")
-            body = protocol.error_body(exc)
-            return json_response(body, protocol.error_status(exc), headers={MISSING_HEADER: name})
-        except RookError as exc:
-            return json_response(protocol.error_body(exc), protocol.error_status(exc))
-        except Exception:  # a bug: log it here, tell the client no more than that
-            log.exception("unexpected error on %s %s", request.method, request.url.path)
-            return error_response(500, "RavenException", "internal error (see the server's log)")
-
-    return run
-
-
-async def _not_supported(request: Request, exc: Exception) -> Response:
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
-    if status == 404:
-        return error_response(
-            501,
-            "NotSupportedException",
-            f"{request.method} {request.url.path} is not part of the RavenDB protocol subset "
-            "rookdb serves",
-        )
-    if status == 405:
-        return error_response(405, "BadRequestException", f"{request.method} is not allowed here")
-    return error_response(status, "BadRequestException", str(getattr(exc, "detail", "bad request")))
-
-
 class _ConcurrencyLimit:
     """At most ``limit`` requests in the application at once; past it a 503 at once, in
     RavenDB's error shape (clients retry a 503)."""
@@ -579,11 +403,11 @@ def create_app(
     )
     server.index_builds.resume(backend)  # what a server stopped mid-build left Building
     routes: list[BaseRoute] = [
-        Route(path, _guarded(_endpoint(server, handler), server), methods=list(methods))
+        Route(path, guarded(endpoint_of(server, handler), server), methods=list(methods))
         for path, handler, methods in ROUTES
     ]
     handlers: dict[Any, Callable[[Request, Exception], Awaitable[Response]]] = {
-        HTTPException: _not_supported
+        HTTPException: not_supported
     }
     # The Studio (rookdb.server.studio), through the same backend, access rules and limits.
     routes += studio.routes(backend, server.access, limits, server.databases)

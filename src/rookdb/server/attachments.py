@@ -31,7 +31,7 @@ from rookdb.ids import validate_id
 from rookdb.serialization.exact_numbers import keep_digits
 from rookdb.server.answers import error_response, json_response
 from rookdb.server.batches import apply_batch
-from rookdb.server.limits import parse_json, read_body
+from rookdb.server.limits import note_body, parse_json, read_body
 from rookdb.server.multipart import Part, boundary_of, read_parts, spool_body
 from rookdb.storage.commands import AttachmentDeleteCommand, AttachmentPutCommand
 from rookdb.storage.records import AttachmentReply
@@ -135,6 +135,7 @@ async def bulk_docs(server: _Server, request: Request) -> Response:
             if not parts:
                 raise ConfigurationError("a multipart batch has its commands as its first part")
             data = parts[0].file.read()
+            note_body(request, data)
             streams = iter(parts[1:])
         body = parse_json(data)
         written = keep_digits(data, body)  # its documents' numbers as written

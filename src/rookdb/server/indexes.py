@@ -52,7 +52,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rookdb.errors import ConfigurationError, IndexCompilationError, IndexDoesNotExistError
+from rookdb.errors import ConfigurationError, IndexCompilationError, IndexDoesNotExistError, shown
 from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
 from rookdb.server.answers import json_response
 from rookdb.server.background import Background
@@ -190,7 +190,7 @@ async def _set_options(server: _Server, request: Request, field: str) -> Respons
         mode = IndexLockMode(value) if field == "Mode" else None
         priority = IndexPriority(value) if field == "Priority" else None
     except ValueError:
-        raise ConfigurationError(f"{field} {value!r} is none of RavenDB's") from None
+        raise ConfigurationError(f"{field} {shown(value)} is none of RavenDB's") from None
     storage = server.backend.database(name)
     await run_in_threadpool(storage.set_index_options, names, mode, priority)
     return Response(status_code=204)

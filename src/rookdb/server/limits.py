@@ -21,7 +21,12 @@ import anyio
 from starlette.requests import Request
 
 from rookdb.errors import ConfigurationError, SerializationError
-from rookdb.serialization.encoding import INT64_MAX, loads_strict
+from rookdb.serialization.encoding import (
+    INT64_MAX,
+    MAX_REQUEST_DEPTH,
+    loads_strict,
+    nesting_depth,
+)
 from rookdb.serialization.exact_numbers import keep_digits
 
 __all__ = [
@@ -29,6 +34,8 @@ __all__ = [
     "BodyTooLarge",
     "Limits",
     "body_chunks",
+    "nested_too_deep",
+    "note_body",
     "parse_count",
     "parse_json",
     "read_body",
@@ -96,7 +103,32 @@ async def read_body(request: Request, limits: Limits) -> bytes:
             raise ConfigurationError("Content-Length is not a number") from None
         if size > limits.max_body_bytes:
             raise BodyTooLarge(size)
-    return b"".join([chunk async for chunk in body_chunks(request, limits)])
+    body = b"".join([chunk async for chunk in body_chunks(request, limits)])
+    note_body(request, body)
+    return body
+
+
+def note_body(request: Request, body: bytes) -> None:
+    """Keep ``body``, the request's JSON, for ``nested_too_deep`` (``read_body`` does)."""
+    request.state.body = body
+
+
+def nested_too_deep(request: Request) -> str | None:
+    """Why a request that passed Python's recursion limit was bad input, when its body
+    (``note_body``'s) nests deeper than any valid request (``MAX_REQUEST_DEPTH``), else None.
+    orjson reads 1,024 levels, and a walk of such a tree can recurse that deep where no test
+    of a route looks (an error message's ``repr`` of a value 1,000 levels deep). Asked only
+    after the failure: measuring a body's depth costs about half of parsing it."""
+    body = getattr(request.state, "body", None)
+    if type(body) is not bytes:
+        return None
+    depth = nesting_depth(body)
+    if depth <= MAX_REQUEST_DEPTH:
+        return None
+    return (
+        f"the request's body nests {depth} levels of objects and arrays; rookdb reads at most "
+        f"{MAX_REQUEST_DEPTH}"
+    )
 
 
 def parse_json(body: bytes) -> Any:

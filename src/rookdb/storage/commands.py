@@ -15,7 +15,7 @@ import dataclasses
 import io
 from typing import IO, Any
 
-from rookdb.errors import ConcurrencyError, ConfigurationError, InvalidIdError
+from rookdb.errors import ConcurrencyError, ConfigurationError, InvalidIdError, shown
 from rookdb.ids import validate_collection_name, validate_id
 from rookdb.patches import PatchOperation
 from rookdb.serialization.encoding import check_depth
@@ -124,7 +124,12 @@ class PatchRequest:
     """RavenDB's ``PatchRequest``: a JavaScript ``script`` run with ``args`` = ``values``
     (``rookdb.scripting``, needs the engine), or the session's typed ``operations``
     (``rookdb.patches``), applied in Python; a request with operations carries their script
-    too, for a RavenDB server."""
+    too, for a RavenDB server.
+
+    ``values`` are JSON values: a session's ``defer`` and ``store.operations.send`` write
+    them first as a document holding them is written, with the store's conventions
+    (``written_patch``), so that a script reads the same on every backend.
+    """
 
     script: str = ""
     values: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -221,7 +226,7 @@ def validate_counter_name(name: object) -> str:
     control characters or lone surrogates (``ConfigurationError``)."""
     if type(name) is not str or not name or len(name) > 512:
         raise ConfigurationError(
-            f"a counter name is a non-empty string of at most 512 characters, not {name!r}"
+            f"a counter name is a non-empty string of at most 512 characters, not {shown(name)}"
         )
     if any(c < " " for c in name):
         raise ConfigurationError(f"a counter name has no control characters: {name!r}")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from rookdb.errors import ConfigurationError
+from rookdb.errors import ConfigurationError, shown
 from rookdb.ids import validate_id
 
 __all__ = [
@@ -88,7 +88,7 @@ def check_client_configuration(configuration: Any) -> dict[str, Any]:
         if kinds is None:
             raise ConfigurationError(f"a client configuration has no field {field!r}")
         if type(value) not in kinds:
-            raise ConfigurationError(f"client configuration field {field} cannot be {value!r}")
+            raise ConfigurationError(f"client configuration field {field} cannot be {shown(value)}")
     requests = configuration.get("MaxNumberOfRequestsPerSession")
     if requests is not None and requests < 0:
         raise ConfigurationError("MaxNumberOfRequestsPerSession cannot be negative")

@@ -4,8 +4,9 @@
 database, the PostgreSQL dialect of the relational core; ``schema``: its tables and their
 format; ``writes``: its write path (pipelined, conditional statements, retried);
 ``transactions``; ``pool``: connections; ``arrays``: the put statements' array parameters,
-dumped a batch at a time; ``compiler``: queries as SQL over JSONB; ``indexes``:
-the automatic indexes; ``errors``: psycopg's errors as rookdb's.
+dumped a batch at a time; ``compiler``: queries as SQL over JSONB; ``value_conditions``: a
+predicate's conditions on one value, the exact one and an index's seek; ``indexes``: the
+automatic indexes; ``errors``: psycopg's errors as rookdb's.
 """
 
 from rookdb.storage.postgres.backend import PostgresBackend, schema_name

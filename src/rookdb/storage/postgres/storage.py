@@ -202,11 +202,9 @@ class PostgresStorage(PostgresWrites):
         if self._indexes.outdated(conn):
             with transaction(conn, "BEGIN"):
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._index_lock,))
-                replaced = self._indexes.upgrade(conn)  # none if another process did it
-            for name in replaced:
-                log.info(
-                    "database %r: rebuilt the automatic index %r in its new form", self.name, name
-                )
+                done = self._indexes.upgrade(conn)  # none if another process did it
+            for name, what in done:
+                log.info("database %r: the automatic index %r: %s", self.name, name, what)
         return str(meta["database_id"])
 
     def _upgrade_hilo(self, conn: psycopg.Connection[Any], database_id: str) -> None:
@@ -421,6 +419,9 @@ class PostgresStorage(PostgresWrites):
             # One maker at a time: two making one name at once, one would fail.
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._entry_index_lock,))
             yield
+
+    def _lock_entry_indexes(self, conn: psycopg.Connection[Any]) -> None:
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (self._entry_index_lock,))
 
     def _entry_index_names(self, conn: psycopg.Connection[Any], index_id: int) -> set[str]:
         rows = conn.execute(

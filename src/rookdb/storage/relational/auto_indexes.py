@@ -11,6 +11,7 @@ every process re-reads it before writing and maintains indexes other processes c
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import logging
 import threading
 from collections.abc import Callable, Iterable
@@ -38,17 +39,39 @@ from rookdb.query import (
 )
 
 __all__ = [
+    "DIGEST_MARK",
+    "MAX_NAME_BYTES",
     "Registry",
     "RegistryCache",
     "index_name",
     "index_timestamp",
     "log_made",
+    "sql_index_name",
     "statistics_name",
     "wanted",
 ]
 
 #: collection (lower case) → (path, kind) → index id.
 Registry = dict[str, dict[tuple[str, str], int]]
+
+#: PostgreSQL's longest identifier, in bytes: it cuts longer names, which may then be alike.
+MAX_NAME_BYTES = 63
+#: What stands between a path and its digest in the name of an SQL index (``sql_index_name``):
+#: no field path holds it (``rookdb.paths``), so no name without it is of this form.
+DIGEST_MARK = "~"
+
+
+def sql_index_name(stem: str, path: str, suffix: str = "") -> str:
+    """The name of an SQL index of ``path``: ``stem``, the path (as much of it as fits in
+    an identifier), ``~``, a digest of the exact path, and ``suffix``:
+    ``auto/entries/3/email~82244417f956``. Two paths never share one: SQLite compares the
+    names of indexes without case (``email`` and ``Email`` would be one index, the second
+    ``CREATE INDEX IF NOT EXISTS`` doing nothing), and PostgreSQL cuts them at 63 bytes
+    (two long paths alike in their first bytes would be one too)."""
+    tail = f"{DIGEST_MARK}{hashlib.sha256(path.encode()).hexdigest()[:12]}{suffix}"
+    room = max(MAX_NAME_BYTES - len(stem.encode()) - len(tail.encode()), 0)
+    # A path is letters, digits, _ - @ and dots (``rookdb.paths``): safe in a quoted name.
+    return f"{stem}{path.encode()[:room].decode(errors='ignore')}{tail}"
 
 
 def index_name(query: Query, indexes: dict[tuple[str, str], int]) -> str:

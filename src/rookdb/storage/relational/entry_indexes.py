@@ -19,30 +19,40 @@ which a partial index needs.
   (still correct). Map-reduce indexes' results are few: they are read as they are.
 - Made by the first query that needs them, in a transaction of their own, over the entries
   already there; then the database keeps them with the entries. Dropped with their index (a
-  delete, or a put that replaces it: ids are reused); a reset keeps them, its index's id and
-  fields being the same.
-- Which exist is the database's catalog (their names: ``name``). Each process caches what it
-  found as of the registry of indexes (``IndexMaintenance.registry``), which every put and
-  delete renews, and reads the catalog again after. The SQL does not depend on it for its
-  answer: without its index, a row set reads the index's entries.
+  delete, or a put that replaces it: ids are reused), every name under its ``prefix``, of
+  whatever form; a reset keeps them, its index's id and fields being the same.
+- Which exist is the database's catalog (their names: ``name``, one per path and a digest
+  of it; one of an earlier form is dropped by the next maker of the index's, ``current``).
+  Each process caches what it found as of the registry of indexes
+  (``IndexMaintenance.registry``), which every put, delete and reset renews, and reads the
+  catalog again after; a query whose snapshot finds another registry than the one they are
+  known as of (another process changed the indexes) makes them again before it reads
+  (``IndexQueries._in_index_snapshot``). The SQL does not depend on them for its answer:
+  without its index, a row set reads the index's entries.
 """
 
 from __future__ import annotations
 
-import hashlib
 import threading
 
 from rookdb.query import And, Between, Compare, EndsWith, Equals, In, Not, Or, Predicate, StartsWith
-from rookdb.storage.relational.auto_indexes import wanted
+from rookdb.storage.relational.auto_indexes import DIGEST_MARK, sql_index_name, wanted
 
-__all__ = ["PREFIX", "TEXT_SUFFIX", "EntryIndexes", "counted", "name", "paths_of", "prefix"]
+__all__ = [
+    "PREFIX",
+    "TEXT_SUFFIX",
+    "EntryIndexes",
+    "counted",
+    "current",
+    "name",
+    "paths_of",
+    "prefix",
+]
 
 #: How the names of these indexes start, before the index id.
 PREFIX = "auto/entries/"
 #: The suffix of a path's second form where a dialect has one (PostgreSQL's code-point text).
 TEXT_SUFFIX = "/text"
-#: PostgreSQL's longest identifier, in bytes; SQLite takes the same names.
-_MAX_NAME = 63
 
 
 def paths_of(predicate: Predicate) -> list[str]:
@@ -63,12 +73,18 @@ def paths_of(predicate: Predicate) -> list[str]:
 
 def name(index_id: int, path: str, suffix: str = "") -> str:
     """The name of the expression index of ``path`` over index ``index_id``'s entries:
-    ``auto/entries/3/email``; a path too long for an identifier by its digest. Every name of
-    an index starts ``auto/entries/{id}/`` (``prefix``)."""
-    full = f"{prefix(index_id)}{path}{suffix}"
-    if len(full.encode()) <= _MAX_NAME:
-        return full
-    return f"{prefix(index_id)}{hashlib.sha256(path.encode()).hexdigest()[:24]}{suffix}"
+    ``auto/entries/3/email~82244417f956``, one per path (``auto_indexes.sql_index_name``:
+    ``Email``'s is another, a long path's is cut to fit with its digest). Every name of an
+    index starts ``auto/entries/{id}/`` (``prefix``)."""
+    return sql_index_name(prefix(index_id), path, suffix)
+
+
+def current(index_name: str) -> bool:
+    """Whether ``index_name`` (one of an index's, as the catalog lists them) is of the form
+    ``name`` gives. Builds before it (unreleased, after 0.1.0) named an index by the path
+    alone: on SQLite ``Email``'s was ``email``'s where both were asked for, so such an index
+    is not known to be any one path's; ``IndexQueries._make_entry_indexes`` drops them."""
+    return DIGEST_MARK in index_name.removeprefix(PREFIX)
 
 
 def prefix(index_id: int) -> str:
@@ -78,7 +94,8 @@ def prefix(index_id: int) -> str:
 
 
 def counted(names: set[str]) -> int:
-    """How many paths ``names`` (one index's, as the catalog lists them) index."""
+    """How many paths ``names`` (one index's, as the catalog lists them, of the current
+    form) index."""
     return sum(1 for n in names if not n.endswith(TEXT_SUFFIX))
 
 

@@ -83,6 +83,18 @@ class IndexCatalog:
         database's catalog lists them (``relational.entry_indexes``)."""
         raise NotImplementedError
 
+    def _drop_index_sql(self, name: str) -> str:
+        """The dialect's statement that drops the index ``name`` of the database's tables."""
+        raise NotImplementedError
+
+    def _lock_entry_indexes(self, conn: Any) -> None:
+        """Inside the caller's write transaction, as its first statement, where it may drop
+        an index (and so the expression indexes over its entries): wait for a transaction
+        that makes some (``IndexQueries._make_entry_indexes``) to end, and keep the next from
+        starting until this one does; else it could make one the drop does not see. Taken
+        later, it could wait for a transaction waiting for a row this one wrote. SQLite: the
+        write lock does already."""
+
     def index_terms(
         self, name: str, field: str, from_value: str | None = None, page_size: int = 1024
     ) -> list[str]:
@@ -220,8 +232,18 @@ class IndexCatalog:
                 out.append(IndexErrors(str(row[1]), errors, int(row[6])))
         return out
 
-    def _compiled(self, conn: Any, index_id: int, definition: IndexDefinition) -> Any:
-        found = self._index_by_id(conn, index_id)
+    def _compiled(
+        self,
+        conn: Any,
+        index_id: int,
+        definition: IndexDefinition,
+        registry: Sequence[UserIndex] | None = None,
+    ) -> Any:
+        """Index ``index_id``'s compiled form, from the registry of indexes (``registry``
+        when the caller read it on ``conn`` already)."""
+        if registry is None:
+            registry = self._user_indexes.registry(conn)
+        found = next((i for i in registry if i.id == index_id), None)
         if found is not None:
             return found.compiled
         return compile_index(definition, auto=str(definition.name).lower().startswith("auto/"))

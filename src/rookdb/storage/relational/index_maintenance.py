@@ -124,8 +124,7 @@ class IndexMaintenance:
         ``version`` is ``INDEX_VERSION``'s value when the caller read it already ("" when
         there is no such row)."""
         if version is None:
-            row = conn.execute(self._get_meta, (INDEX_VERSION,)).fetchone()
-            version = "" if row is None else str(row[0])
+            version = self._read_version(conn)
         if version == self._version:
             return self._indexes
         # Read before the lock: no lock is held across I/O (``rookdb.storage.bridge``).
@@ -137,11 +136,22 @@ class IndexMaintenance:
             )
             indexes.append(UserIndex(int(index_id), compiled, str(state)))
         found = tuple(indexes)
+        if self._read_version(conn) != version:
+            # Outside a transaction, an index was put, deleted or reset between the two reads:
+            # the rows may be of a later version than ``version``, and a query whose snapshot
+            # is at ``version`` would take them for its own (a replaced index's new
+            # definition for its old entries). Answered, not kept.
+            return found
         with self._lock:
             # The same tuple ``cached`` gives until the next change: callers may tell one
             # registry from another by identity (``relational.entry_indexes``).
             self._indexes, self._version = found, version
         return found
+
+    def _read_version(self, conn: Any) -> str:
+        """``INDEX_VERSION``'s value on ``conn`` ("" when there is no such row)."""
+        row = conn.execute(self._get_meta, (INDEX_VERSION,)).fetchone()
+        return "" if row is None else str(row[0])
 
     def cached(self) -> tuple[UserIndex, ...]:
         return self._indexes

@@ -96,6 +96,10 @@ class IndexesStorage(IndexCatalog):
         sql = self._index_sql
         build: list[int] = []
         with self._errors("put indexes"), self._revision_transaction() as conn:
+            # First (``_drop``): later, after this put inserted a new index, it would wait
+            # for another put holding the lock that waits for that row; and puts take ids
+            # (``next_id``) one at a time.
+            self._lock_entry_indexes(conn)
             etag = self._last_etag(conn)
             changed = False
             for index in compiled:
@@ -226,6 +230,7 @@ class IndexesStorage(IndexCatalog):
             conn.execute(statement, (index_id,))
 
     def _drop(self, conn: Any, index_id: int, name: str) -> None:
+        """Inside the caller's transaction, which took ``_lock_entry_indexes`` first."""
         self._unpause(conn, name)
         self._clear(conn, index_id)
         # Ids are reused (``next_id``): the next index with this one starts without them.
@@ -237,10 +242,6 @@ class IndexesStorage(IndexCatalog):
         ``index_id``'s entries (``relational.entry_indexes``)."""
         for name in sorted(self._entry_index_names(conn, index_id)):
             conn.execute(self._drop_index_sql(name))
-
-    def _drop_index_sql(self, name: str) -> str:
-        """The dialect's statement that drops the index ``name`` of the database's tables."""
-        raise NotImplementedError
 
     def _build(self, index_id: int, stopped: Callable[[], bool] | None = None) -> int:
         """Map every document the index reads that was there when it was put, a page of
@@ -294,6 +295,7 @@ class IndexesStorage(IndexCatalog):
         """Remove index ``name`` and everything it holds (RavenDB answers a missing one with
         success too)."""
         with self._errors("delete an index"), self._revision_transaction() as conn:
+            self._lock_entry_indexes(conn)  # first (``_drop``)
             row = self._find(conn, name)
             if row is None:
                 return

@@ -28,8 +28,8 @@ import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Sequence
-from typing import Any, ClassVar
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar, TypeVar
 
 import orjson
 
@@ -43,13 +43,17 @@ from rookdb.storage.relational import entry_indexes
 from rookdb.storage.relational.entry_indexes import EntryIndexes
 from rookdb.storage.relational.errors import DriverErrors
 from rookdb.storage.relational.index_catalog import IndexCatalog, definition_of, text_of
-from rookdb.storage.relational.index_maintenance import BUILDING
+from rookdb.storage.relational.index_maintenance import BUILDING, UserIndex
 from rookdb.storage.relational.results import projection, total_from_page
 from rookdb.storage.streams import QueryStream
 
 __all__ = ["IndexQueries", "python_rows"]
 
 log = logging.getLogger("rookdb.storage.indexes")
+
+_T = TypeVar("_T")
+#: The registry of user-defined indexes (``IndexMaintenance.registry``).
+_Registry = tuple[UserIndex, ...]
 
 
 # The index query this thread is compiling: its rows' query and parameters (``python_rows``).
@@ -96,16 +100,23 @@ class IndexQueries(IndexCatalog):
         that its predicate can use (``relational.entry_indexes``), up to ``max_auto_indexes``
         per index; those it has, as the compiler takes them (``(path, "expression") → id``).
         Without I/O when this process found them all already."""
+        return self._entry_indexes_as_of(query)[0]
+
+    def _entry_indexes_as_of(
+        self, query: Query
+    ) -> tuple[dict[tuple[str, str], int], _Registry | None]:
+        """``_prepare_entry_indexes``, and the registry of indexes they are known as of
+        (None: they do not depend on it)."""
         if query.where is None or query.index_name is None:
-            return {}
+            return {}, None
         paths = entry_indexes.paths_of(query.where)
         if not paths:
-            return {}
+            return {}, None
         name = query.index_name.lower()
         registry = self._user_indexes.cached()
         index = next((i for i in registry if i.name.lower() == name), None)
         if index is not None and index.compiled.is_map_reduce:
-            return {}  # its results are read as they are
+            return {}, None  # its results are read as they are
         asked, indexed = (
             (frozenset(), frozenset())
             if index is None
@@ -116,22 +127,57 @@ class IndexQueries(IndexCatalog):
                 registry = self._user_indexes.registry(conn)
                 index = next((i for i in registry if i.name.lower() == name), None)
                 if index is None or index.compiled.is_map_reduce:
-                    return {}  # a missing index: the query says so
+                    return {}, None  # a missing index: the query says so
                 asked, indexed = self._found_entry_indexes.known(registry, index.id)
                 missing = [p for p in paths if p not in asked]
                 if missing:
-                    made = self._make_entry_indexes(conn, index.id, missing)
+                    made = self._make_entry_indexes(conn, index.id, missing, registry)
                     indexed = self._found_entry_indexes.add(registry, index.id, missing, made)
-        return {(p, "expression"): index.id for p in paths if p in indexed}
+        return {(p, "expression"): index.id for p in paths if p in indexed}, registry
 
-    def _make_entry_indexes(self, conn: Any, index_id: int, paths: list[str]) -> list[str]:
+    def _in_index_snapshot(
+        self, query: Query, read: Callable[[Any, dict[tuple[str, str], int], _Registry], _T]
+    ) -> _T:
+        """``read(conn, indexes, registry)`` in one snapshot: ``indexes`` the expression
+        indexes over entries ``query`` may seek (``_prepare_entry_indexes``), ``registry``
+        the registry of indexes as of the snapshot. Those indexes are known as of the
+        registry this process read last, which does not see another process's put, delete or
+        reset of an index until a snapshot reads it: if the snapshot's is another, they are
+        made again and the query run in a new snapshot (a replaced index's were dropped with
+        it, and the new one's are not made yet: without this, the first query after read
+        every entry)."""
+        indexes, as_of = self._entry_indexes_as_of(query)
+        for again in (False, True):
+            with (
+                self._query_errors("query an index"),
+                self._connection() as conn,
+                self._snapshot(conn),
+            ):
+                registry = self._user_indexes.registry(conn)
+                if again or as_of is None or registry is as_of:
+                    return read(conn, indexes, registry)
+            indexes, as_of = self._entry_indexes_as_of(query)
+        raise AssertionError("unreachable")
+
+    def _make_entry_indexes(
+        self, conn: Any, index_id: int, paths: list[str], registry: _Registry
+    ) -> list[str]:
         """In a transaction of their own: make the expression indexes of ``paths`` over
         index ``index_id``'s entries that are missing, while the index has fewer than
-        ``max_auto_indexes``; the paths that have them now. An index deleted meanwhile may
-        be left one: it indexes the entries of whatever index has that id, rightly, and is
-        dropped with it."""
+        ``max_auto_indexes``; the paths that have them now. None if an index was put,
+        deleted or reset since ``registry`` (where the index was found) was read: index
+        ``index_id`` may be gone, and nothing would drop what is made for it until an index
+        has its id again (the next query makes them, as of the registry it finds). A delete
+        that comes after this check waits for the transaction (``_lock_entry_indexes``),
+        then drops what it made. Those of an earlier form (``entry_indexes.current``: not
+        known to be any path's) are dropped after, in a short transaction of their own: a
+        drop holds off every reader of the entries until it commits (PostgreSQL)."""
         with self._entry_index_transaction(conn):
+            if self._user_indexes.registry(conn) is not registry:
+                return []
             names = self._entry_index_names(conn, index_id)
+            earlier = sorted(n for n in names if not entry_indexes.current(n))
+            names = {n for n in names if entry_indexes.current(n)}
             count = entry_indexes.counted(names)
             indexed = []
             for path in paths:
@@ -147,6 +193,10 @@ class IndexQueries(IndexCatalog):
                         self.name,
                     )
                 indexed.append(path)
+        if earlier:
+            with self._entry_index_transaction(conn):
+                for old in earlier:
+                    conn.execute(self._drop_index_sql(old))
         return indexed
 
     def _order_clause(self, order_by: Any) -> str:
@@ -174,13 +224,10 @@ class IndexQueries(IndexCatalog):
 
     def _index_query(self, query: Query) -> QueryResult:
         """Run ``query`` on the index it names, in one snapshot."""
-        indexes = self._prepare_entry_indexes(query)
-        with (
-            self._query_errors("query an index"),
-            self._connection() as conn,
-            self._snapshot(conn),
-        ):
-            return self._index_query_in(conn, query, indexes)
+        return self._in_index_snapshot(
+            query,
+            lambda conn, indexes, registry: self._index_query_in(conn, query, indexes, registry),
+        )
 
     def _index_where(
         self,
@@ -218,37 +265,42 @@ class IndexQueries(IndexCatalog):
         where clause matches: a map index's entries (RavenDB counts index entries, and makes
         none of a map output whose fields are all null), a map-reduce index's results; read
         in one snapshot."""
-        indexes = self._prepare_entry_indexes(query)
-        with (
-            self._query_errors("query an index"),
-            self._connection() as conn,
-            self._snapshot(conn),
-        ):
+
+        def read(
+            conn: Any, indexes: dict[tuple[str, str], int], registry: _Registry
+        ) -> tuple[QueryStatistics, list[Any]]:
             assert query.index_name is not None
             row = self._index_row(conn, query.index_name)
             index_id, state = int(row[0]), str(row[3])
-            index = self._compiled(conn, index_id, definition_of(row[2]))
+            index = self._compiled(conn, index_id, definition_of(row[2]), registry)
             source, where, params = self._index_where(
                 conn, index.is_map_reduce, index_id, query, indexes
             )
             found = conn.execute(f"SELECT raw FROM {source} WHERE {where}", (index_id, *params))
             decoded = (orjson.loads(text_of(raw)) for (raw,) in found.fetchall())
             rows = [row for row in decoded if not facet_compute.all_null(row)]
-        stats = QueryStatistics(
-            index_name=index.name, is_stale=state == BUILDING, index_timestamp=_utc_now()
-        )
-        return stats, rows
+            stats = QueryStatistics(
+                index_name=index.name, is_stale=state == BUILDING, index_timestamp=_utc_now()
+            )
+            return stats, rows
+
+        return self._in_index_snapshot(query, read)
 
     def _index_query_in(
-        self, conn: Any, query: Query, indexes: dict[tuple[str, str], int]
+        self,
+        conn: Any,
+        query: Query,
+        indexes: dict[tuple[str, str], int],
+        registry: _Registry | None = None,
     ) -> QueryResult:
         """``query`` on the index it names, in ``conn``'s snapshot: the index's row, its rows
-        and the documents read together; ``indexes`` as for ``_index_where``."""
+        and the documents read together; ``indexes`` as for ``_index_where``; ``registry``:
+        the registry of indexes, if the caller read it in this snapshot already."""
         started = time.perf_counter()
         assert query.index_name is not None
         row = self._index_row(conn, query.index_name)
         index_id, state = int(row[0]), str(row[3])
-        index = self._compiled(conn, index_id, definition_of(row[2]))
+        index = self._compiled(conn, index_id, definition_of(row[2]), registry)
         source, where, params = self._index_where(
             conn, index.is_map_reduce, index_id, query, indexes
         )

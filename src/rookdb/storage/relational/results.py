@@ -1,12 +1,13 @@
-"""Query results shaped in Python, the same way by every backend: distinct projections, the ids
-that include paths reference (both read document bodies, which SQL cannot do exactly as
-``rookdb.evaluate`` defines them), page totals, and the ``QueryResult`` itself."""
+"""Query results shaped in Python, the same way by every backend: rows as records, distinct
+projections, the ids that include paths reference (both read document bodies, which SQL cannot
+do exactly as ``rookdb.evaluate`` defines them), page totals, and the ``QueryResult`` itself."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import orjson
@@ -20,6 +21,7 @@ from rookdb.storage.records import DocumentRecord, QueryResult, document_key
 from rookdb.storage.relational.auto_indexes import index_name, index_timestamp
 
 __all__ = [
+    "as_record",
     "distinct_page",
     "distinct_projections",
     "included_keys",
@@ -28,6 +30,10 @@ __all__ = [
     "total_from_page",
 ]
 
+
+#: A row of the record columns (``Statements``' reads) as a DocumentRecord: ``tuple.__new__``
+#: is what the NamedTuple's ``_make`` calls, without its Python frame (one per document read).
+as_record: Callable[[Any], DocumentRecord] = functools.partial(tuple.__new__, DocumentRecord)
 
 #: Counters by document key (each by stored name), read for a ``select`` of ``counter()``.
 Counted = dict[str, dict[str, int]]

@@ -1,13 +1,15 @@
 """The storage interface on a relational database, written once for every dialect.
 
 ``RelationalStorage`` holds the rules the SQL backends share: reads by id (the one-id fast path,
-includes in one snapshot), prefix loads, streaming in pages, the skeleton of a query (automatic
-indexes first, then one snapshot for the page, its count and its includes), HiLo reserve and
-return (in ``Raven/Hilo/<tag>`` documents, ``relational.hilo``), identities and the other ids
-storage completes (SPEC S14), statistics, the format-version check and the database id. A
-dialect (``sqlite.storage``, ``postgres.storage``) supplies its SQL text (``Statements``), its
-connections and transactions, its query compiler, its index DDL and its error translation
-(``DriverErrors``), and writes batches its own way.
+includes in one snapshot), prefix loads, streaming in pages, several reads in one snapshot
+(``read_many``), the path each query takes (a collection's, ``relational.collection_query``:
+automatic indexes first, then one snapshot for the page, its count and its includes; an
+index's; a group-by's), statistics, the format-version check and the database id. Its bases
+hold the other concepts, a module each: identities, the client configuration and the ids
+storage completes or reserves (``relational.identities``), indexes, attachments, revisions and
+counters. A dialect (``sqlite.storage``, ``postgres.storage``) supplies its SQL text
+(``Statements``), its connections and transactions, its query compiler, its index DDL and its
+error translation (``DriverErrors``), and writes batches its own way.
 
 The hot paths stay as short as they were in each backend: the one-id read is one statement on a
 borrowed connection, its driver error caught by a plain ``except`` (free when nothing fails) and
@@ -21,31 +23,18 @@ import base64
 import datetime as dt
 import functools
 import logging
-import operator
 import time
 import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import orjson
-
 from rookdb import facet_compute
 from rookdb._types import assert_never
 from rookdb.errors import ConcurrencyError, ConfigurationError
-from rookdb.ids import validate_hilo_tag
 from rookdb.query import OrderBy, Query
-from rookdb.query_ast import selected_counters
-from rookdb.serialization.exact_numbers import Notes
 from rookdb.storage.base import STREAM_PAGE
 from rookdb.storage.commands import ReadCheck
-from rookdb.storage.identities import (
-    check_client_configuration,
-    check_seed,
-    identity_key,
-    identity_name,
-    new_configuration_etag,
-)
 from rookdb.storage.records import (
     DocumentRecord,
     GetResult,
@@ -58,7 +47,7 @@ from rookdb.storage.records import (
     RecentRead,
     document_key,
 )
-from rookdb.storage.relational import hilo, query_stream
+from rookdb.storage.relational import query_stream
 from rookdb.storage.relational.aggregation_indexes import AggregationIndexes
 from rookdb.storage.relational.entry_indexes import EntryIndexes
 from rookdb.storage.statistics import Capabilities, DatabaseStatistics
@@ -67,24 +56,15 @@ if TYPE_CHECKING:
     from rookdb.facet_compute import FacetAnswer
     from rookdb.facet_rql import FacetSpec
 from rookdb.storage.relational.attachments import AttachmentsStorage
-from rookdb.storage.relational.auto_indexes import (
-    RegistryCache,
-    log_made,
-    statistics_name,
-    wanted,
-)
+from rookdb.storage.relational.auto_indexes import RegistryCache, statistics_name
+from rookdb.storage.relational.collection_query import CollectionQueries
 from rookdb.storage.relational.counters import CountersStorage
 from rookdb.storage.relational.errors import DriverErrors
+from rookdb.storage.relational.identities import IdentitiesStorage
 from rookdb.storage.relational.index_management import IndexesStorage
 from rookdb.storage.relational.index_query import IndexQueries
 from rookdb.storage.relational.query_stream import StreamReading
-from rookdb.storage.relational.results import (
-    distinct_page,
-    included_keys,
-    projection,
-    query_result,
-    total_from_page,
-)
+from rookdb.storage.relational.results import as_record, included_keys
 from rookdb.storage.relational.revisions import RevisionsStorage
 from rookdb.storage.relational.statements import Statements
 from rookdb.storage.starting_with import id_filter, range_start, select_page
@@ -99,20 +79,9 @@ __all__ = [
     "read_check_failed",
 ]
 
-# A row of the SELECT's columns as a DocumentRecord: ``tuple.__new__`` is what the
-# NamedTuple's ``_make`` calls, without its Python frame (one per document read).
-_record: Callable[[Any], DocumentRecord] = functools.partial(tuple.__new__, DocumentRecord)
-
-# ``GetResult((documents, includes, counters))`` the same way (one per ``load(id)``).
+# ``GetResult((documents, includes, counters))`` as ``results.as_record`` makes a record: with
+# ``tuple.__new__``, without ``_make``'s Python frame (one per ``load(id)``).
 _get_result: Callable[[Any], GetResult] = functools.partial(tuple.__new__, GetResult)
-
-
-#: The id of a row of ``Statements.select`` (its first column), in C.
-_ID: Callable[[Any], str] = operator.itemgetter(0)
-
-
-#: The ``meta`` row holding the client configuration and its etag.
-_CLIENT_CONFIGURATION = "client_configuration"
 
 
 def _utc_now() -> dt.datetime:
@@ -147,10 +116,12 @@ def read_check_failed(check: ReadCheck, actual: str | None) -> ConcurrencyError:
 
 
 class RelationalStorage(
+    CollectionQueries,
     IndexesStorage,
     IndexQueries,
     AggregationIndexes,
     AttachmentsStorage,
+    IdentitiesStorage,
     RevisionsStorage,
     CountersStorage,
 ):
@@ -166,12 +137,6 @@ class RelationalStorage(
     _log: ClassVar[logging.Logger]
     #: The LIMIT parameter that means none, and the first cursor of ``stream``.
     _no_limit: ClassVar[int | None]
-    #: Whether the order of the key column is that of Python's ``str`` (code points: SQLite's
-    #: BINARY collation of UTF-8), so a query's key order may be sorted in Python.
-    _key_order_in_python: ClassVar[bool] = False
-    #: Whether the database sorts the rows of a query's arms (``_arms``) as cheaply as those
-    #: of its one condition; if not, arms serve only queries sorted in Python.
-    _arms_sorted_in_sql: ClassVar[bool] = True
     _stream_start: ClassVar[int | str]
 
     _sql: Statements
@@ -261,7 +226,7 @@ class RelationalStorage(
                     row = self._select_records(conn, self._sql.get_one, (key,)).fetchone()
             except self._errors.driver as exc:
                 raise self._errors("read documents").translate(exc) from exc
-            return _get_result(({key: _record(row)} if row is not None else {}, {}, None))
+            return _get_result(({key: as_record(row)} if row is not None else {}, {}, None))
         with self._errors("read documents"), self._connection() as conn:
             if not includes:  # one statement: one snapshot
                 return self._get_in(conn, ids, includes)
@@ -292,7 +257,7 @@ class RelationalStorage(
             ).fetchall()
         # (Fetched whole: psycopg's cursor steps through a Python call per row; sqlite3's
         # would step in C, but the saving there is under 1% of a load.)
-        return {row[0]: _record(row[1:]) for row in rows}
+        return {row[0]: as_record(row[1:]) for row in rows}
 
     def _includes(
         self, conn: Any, records: Any, paths: Sequence[str]
@@ -325,7 +290,7 @@ class RelationalStorage(
             rows = self._select_records(
                 conn, self._sql.prefix, (low, high, read.page_size, read.start)
             )
-            return [_record(row) for row in rows.fetchall()]
+            return [as_record(row) for row in rows.fetchall()]
         return select_page(self._prefix_walk(conn, low, high), read)
 
     def _prefix_walk(self, conn: Any, low: str, high: str) -> Iterator[DocumentRecord]:
@@ -337,7 +302,7 @@ class RelationalStorage(
                 conn, self._sql.prefix, (low, high, STREAM_PAGE, offset)
             ).fetchall()
             for row in rows:
-                yield _record(row)
+                yield as_record(row)
             if len(rows) < STREAM_PAGE:
                 return
             offset += STREAM_PAGE
@@ -354,7 +319,7 @@ class RelationalStorage(
                     conn, statement, (after, *extra, STREAM_PAGE)
                 ).fetchall()
             for row in rows:
-                yield _record(row[1:])
+                yield as_record(row[1:])
             if len(rows) < STREAM_PAGE:
                 return
             after = rows[-1][0]
@@ -377,7 +342,7 @@ class RelationalStorage(
                     rows = self._select_records(
                         conn, self._sql.prefix_after, (after, high, STREAM_PAGE)
                     ).fetchall()
-            records = [_record(row) for row in rows]
+            records = [as_record(row) for row in rows]
             yield from records
             if len(records) < STREAM_PAGE:
                 return
@@ -401,6 +366,7 @@ class RelationalStorage(
             query = self._aggregated(query)
         if query.index_name is not None:  # user-defined indexes (``relational.index_query``)
             return self._index_query(query)
+        # A collection's, or every document's (``relational.collection_query``).
         started = time.perf_counter()
         indexes = self._prepare_indexes(query)
         as_of = _utc_now()
@@ -411,100 +377,6 @@ class RelationalStorage(
                 return self._query_in(conn, query, indexes, started, as_of)
             with self._snapshot(conn):
                 return self._query_in(conn, query, indexes, started, as_of)
-
-    def _one_statement(self, query: Query, indexes: dict[tuple[str, str], int]) -> bool:
-        """Whether ``_query_in`` reads ``query`` (of a collection or every document, with
-        ``indexes``) in one statement: its page is all of it (the total is its length, no
-        count), and no includes, counters or projections to read after it."""
-        return (
-            query.take is None
-            and query.skip == 0
-            and not query.includes
-            and not query.counters
-            and not query.select
-        )
-
-    def _query_in(
-        self,
-        conn: Any,
-        query: Query,
-        indexes: dict[tuple[str, str], int],
-        started: float,
-        as_of: dt.datetime,
-    ) -> QueryResult:
-        """``query`` in ``conn``'s snapshot, read at ``as_of`` or later."""
-        sql = self._sql
-        projections: list[dict[str, Any]] | None = None
-        params: list[Any] = []
-        limit = self._no_limit if query.take is None else query.take
-        # Every match, in key order, sorted in Python (see below) rather than in SQL.
-        in_python = self._key_order_in_python and not query.order_by and limit == self._no_limit
-        # A query whose matches are a few disjoint index seeks reads them as a UNION ALL:
-        # one seek after another, where a condition over their row set had the database
-        # gather that set first (issue 18, W5). Projections keep the one condition.
-        arms = None
-        if not query.select and (in_python or self._arms_sorted_in_sql):
-            arms = self._arms(conn, query, indexes, params)
-        if arms is None:
-            where = self._where(conn, query, indexes, params)
-            source = f"{sql.select}{where}"
-        else:
-            union = " UNION ALL ".join(sql.arm + arm for arm in arms)
-            source = f"{sql.select_from}({union}) AS documents"
-        # select counter('name')
-        counted = selected_counters(query.select) if query.select else ()
-        notes: Notes = {}  # the projections' numbers a float does not give back as written
-        if query.select and query.distinct:  # counted and paged after projecting
-            select = f"{source} ORDER BY {self._order_clause(query.order_by)}"
-            every = [_record(row) for row in self._select_records(conn, select, params).fetchall()]
-            values = self._projected_counters(conn, every, counted)
-            records, projections, total = distinct_page(every, query, values, notes)
-        else:
-            if in_python:
-                # Every match, in key order: sorted here rather than in SQL, whose sorter
-                # would carry each row's document (a third of a 100-row query's statement).
-                every = self._select_records(
-                    conn, f"{source}{sql.page}", (*params, limit, 0)
-                ).fetchall()
-                # By key, with no Python call per row: the keys made in C, and the rows'
-                # places sorted by them (string keys: the sort's fast comparison).
-                keys = list(map(document_key, map(_ID, every)))
-                places = sorted(range(len(keys)), key=keys.__getitem__)
-                rows = [every[place] for place in places][query.skip :]
-            else:
-                select = f"{source} ORDER BY {self._order_clause(query.order_by)}"
-                rows = self._select_records(
-                    conn, select + sql.page, (*params, limit, query.skip)
-                ).fetchall()
-            records = [_record(row) for row in rows]
-            found = total_from_page(query, len(rows))
-            if found is None:
-                if arms is not None:  # the count's own condition
-                    params = []
-                    where = self._where(conn, query, indexes, params)
-                found = conn.execute(sql.total + where, params).fetchone()[0]
-            total = found
-            if query.select:
-                values = self._projected_counters(conn, records, counted)
-                projections = [projection(r, query, values, notes) for r in records]
-        included = self._includes(conn, records, query.includes) if query.includes else {}
-        result = query_result(
-            query, started, indexes, records, projections, included, total, as_of, notes
-        )
-        if not query.counters:
-            return result
-        keys = list(dict.fromkeys(document_key(r.id) for r in records))
-        return result._replace(counters=self._counters_asked(conn, keys, query.counters))
-
-    def _projected_counters(
-        self, conn: Any, records: list[DocumentRecord], names: tuple[str, ...]
-    ) -> dict[str, dict[str, int]] | None:
-        """The counters of ``names`` of ``records``, by key, for a projection (none asked:
-        None)."""
-        if not names:
-            return None
-        keys = list(dict.fromkeys(document_key(r.id) for r in records))
-        return self._counters_asked(conn, keys, names)
 
     def read_many(self, reads: Sequence[Read]) -> list[ReadResult]:
         reads = [
@@ -534,7 +406,7 @@ class RelationalStorage(
                     rows = self._select_records(
                         conn, self._sql.recent, (read.page_size, read.start)
                     )
-                    results.append([_record(row) for row in rows.fetchall()])
+                    results.append([as_record(row) for row in rows.fetchall()])
                 elif isinstance(read, QueryRead) and read.query.index_name is not None:
                     results.append(self._index_query_in(conn, read.query, indexes[i]))
                 elif isinstance(read, QueryRead):
@@ -544,85 +416,6 @@ class RelationalStorage(
                 else:
                     assert_never(read)
         return results
-
-    def _prepare_indexes(self, query: Query) -> dict[tuple[str, str], int]:
-        """Create the indexes ``query`` needs (SPEC Q4); the ids of its collection's indexes.
-        Indexes are never dropped, so a cached registry that has them all is enough."""
-        if query.collection is None or query.where is None:
-            return {}
-        collection = query.collection.lower()
-        needed = wanted(query.where)
-        known = self._indexes.cached().get(collection, {})
-        if all(w in known for w in needed):
-            return known
-        with self._errors("create an automatic index"), self._connection() as conn:
-            known = self._indexes.registry(conn).get(collection, {})
-            missing = [w for w in needed if w not in known]
-            if missing and len(known) < self.max_auto_indexes:
-                made = self._create_indexes(conn, query.collection, missing)
-                log_made(self._log, self.name, query.collection, made)
-                known = self._indexes.registry(conn).get(collection, {})
-        return known
-
-    # -- ids ---------------------------------------------------------------------------------
-
-    def _completed_id(self, conn: Any, document_id: str, etag: int | None = None) -> str:
-        """Ids storage completes (SPEC S14): ``x/`` by etag (the batch's, or a new one where
-        ``etag`` is None), ``x|`` by identity, ``""`` a GUID; other ids as given."""
-        if document_id == "":
-            return str(uuid.uuid4())
-        last = document_id[-1]
-        if last == "/":
-            if etag is None:
-                etag = self._next_etag(conn)
-            return f"{document_id}{etag:019d}-A"
-        if last == "|":
-            prefix = document_id[:-1]
-            value = conn.execute(self._sql.identity, (prefix.lower(),)).fetchone()[0]
-            return f"{prefix}/{value}"
-        return document_id
-
-    def reserve_ids(self, prefix: str, capacity: int, last_max: int = 0) -> tuple[int, int]:
-        return hilo.reserve(self, validate_hilo_tag(prefix).lower(), capacity, last_max)
-
-    def return_ids(self, prefix: str, last_used: int, high: int) -> None:
-        hilo.give_back(self, validate_hilo_tag(prefix).lower(), last_used, high)
-
-    # -- identities and the client configuration ----------------------------------------------
-
-    def next_identity(self, name: str) -> int:
-        key = identity_key(name)
-        with self._errors("advance an identity"), self._connection() as conn:
-            value: int = conn.execute(self._sql.identity, (key,)).fetchall()[0][0]
-        return value
-
-    def seed_identity(self, name: str, value: int, force_update: bool = False) -> int:
-        key, value = identity_key(name), check_seed(value)
-        with self._errors("seed an identity"), self._connection() as conn:
-            rows = conn.execute(self._sql.seed_identity, (key, value, bool(force_update)))
-            seeded: int = rows.fetchall()[0][0]
-        return seeded
-
-    def get_identities(self) -> dict[str, int]:
-        with self._errors("read identities"), self._connection() as conn:
-            rows = conn.execute(self._sql.identities).fetchall()
-        return {identity_name(key): value for key, value in rows}
-
-    def get_client_configuration(self) -> tuple[int, dict[str, Any] | None]:
-        with self._errors("read the client configuration"), self._connection() as conn:
-            row = conn.execute(self._sql.get_meta, (_CLIENT_CONFIGURATION,)).fetchone()
-        if row is None:
-            return 0, None
-        kept = orjson.loads(row[0])
-        return kept["Etag"], kept["Configuration"]
-
-    def put_client_configuration(self, configuration: dict[str, Any]) -> int:
-        check_client_configuration(configuration)
-        etag = new_configuration_etag()
-        kept = orjson.dumps({"Etag": etag, "Configuration": configuration}).decode()
-        with self._errors("write the client configuration"), self._connection() as conn:
-            conn.execute(self._sql.put_meta, (_CLIENT_CONFIGURATION, kept))
-        return etag
 
     # -- admin -------------------------------------------------------------------------------
 

@@ -197,7 +197,7 @@ class SqliteBackend(RelationalBackend[SqliteStorage]):
 def _mark_deleted(path: Path) -> None:
     """Mark a database file deleted before it is removed, under the write lock: a store of
     another process (or this one) that still has the file open then refuses its next batch
-    rather than acknowledge a write into a removed file (``SqliteStorage._apply``)."""
+    rather than acknowledge a write into a removed file (``sqlite.writes``)."""
     try:
         conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
     except sqlite3.Error:

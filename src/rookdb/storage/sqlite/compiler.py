@@ -8,27 +8,21 @@ it is an array. Candidate rows carry ``c.type`` (``json_each``'s type names) and
 Values are always bound parameters. Field names are validated by ``rookdb.paths`` before they
 get here (letters, digits, ``_ - @``) and each segment is double-quoted in the JSON path, so a
 path is safe to write into the statement: it must be a literal for SQLite to match an index on
-it. Prefixes and suffixes compare UTF-8 bytes (a string prefix is a byte prefix), because
-SQLite's ``length()`` stops at a NUL character; and since SQLite's JSON functions end a stored
-string at its first NUL, bound strings are cut there too (``evaluate.cut``).
+it. The conditions a predicate puts on one value (a candidate, the value at an indexed path,
+the key) are ``value_conditions``'; the SQL functions called for regular expressions, searches
+no index answers and the alphanumeric order are ``sql_functions``'.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
-from functools import lru_cache
 from typing import Any
-
-import orjson
 
 from rookdb._types import assert_never
 from rookdb.errors import QueryError
-from rookdb.evaluate import cut, matches
 from rookdb.fulltext import is_prefix, scanned
 from rookdb.paths import Segment, parse_field_path
 from rookdb.query import (
-    COMPARISONS,
     ID_FIELD,
     And,
     Between,
@@ -49,34 +43,16 @@ from rookdb.query import (
     SearchOperator,
     StartsWith,
 )
-from rookdb.storage.relational.prefixes import successor
+from rookdb.storage.sqlite.sql_functions import ALPHANUMERIC_FUNCTION, SEARCH_FUNCTION
+from rookdb.storage.sqlite.value_conditions import Alternative, alternatives
 
 __all__ = [
-    "ALPHANUMERIC_FUNCTION",
-    "REGEXP_FUNCTION",
-    "SEARCH_FUNCTION",
     "SEEK_PREDICATES",
     "Compiler",
-    "alternatives",
     "fts_match",
     "json_path",
     "order_clause",
-    "regexp",
-    "search_row",
 ]
-
-#: The SQL function ``regexp(pattern, value)`` that connections register (``re.search``).
-REGEXP_FUNCTION = "rook_regexp"
-#: The SQL function ``alphanumeric(value)``: ``rookdb.alphanumeric.alphanumeric_key``.
-ALPHANUMERIC_FUNCTION = "rook_alphanumeric"
-#: The SQL function ``search(data, field, operator, terms)`` for search without an index.
-SEARCH_FUNCTION = "rook_search"
-
-
-def search_row(data: str, field: str, operator: str, terms: str) -> bool:
-    """The implementation of ``rook_search``: the reference definition, row by row."""
-    predicate = Search(field, tuple(terms.split(" ")), SearchOperator(operator))
-    return matches(orjson.loads(data), predicate)
 
 
 def _fts_term(term: str) -> str:
@@ -92,16 +68,6 @@ def fts_match(predicate: Search) -> str:
     assert not scanned(predicate.terms), "a leading * is tested row by row"
     joiner = " AND " if predicate.operator is SearchOperator.AND else " OR "
     return joiner.join(_fts_term(term) for term in predicate.terms)
-
-
-@lru_cache(maxsize=256)
-def _compiled(pattern: str) -> re.Pattern[str]:
-    return re.compile(pattern)
-
-
-def regexp(pattern: str, value: object) -> bool:
-    """The implementation of ``rook_regexp`` (deterministic, so SQLite may cache it)."""
-    return type(value) is str and _compiled(pattern).search(value) is not None
 
 
 def _literal(segments: Sequence[Segment]) -> str:
@@ -156,82 +122,11 @@ def _candidates(field: str) -> str:
     return ", ".join(froms)
 
 
-def _bind(value: Any) -> Any:
-    """A query value as SQLite compares it: strings up to their first NUL (``evaluate.cut``),
-    because SQLite's JSON functions end the stored strings there."""
-    return cut(value) if type(value) is str else value
-
-
-Alternative = tuple[str, list[Any]]
-_NUMBER = "IN ('integer', 'real')"
 #: The predicates on one field's values that may have arms (``Compiler.arms``).
 SEEK_PREDICATES = (Equals, Compare, Between, In, StartsWith, EndsWith, Regex)
 #: The most seeks of a map index's entries one row set unites (``Compiler._entry_rows``):
 #: SQLite refuses a compound SELECT of more than 500.
 _MOST_ARMS = 400
-
-
-def alternatives(predicate: FieldPredicate, kind: str, value: str) -> list[Alternative]:
-    """Conditions, any of which makes one value satisfy ``predicate``, over the SQL expressions
-    ``kind`` (a JSON type name, as ``json_type`` gives it) and ``value`` (the SQL value), each
-    with its parameters. One definition serves the index seeks, the value table and the
-    row-by-row fallback."""
-    match predicate:
-        case Equals(value=value_):
-            return _equal_alternatives((value_,), kind, value)
-        case In(values=values):
-            return _equal_alternatives(values, kind, value)
-        case Compare(op=op, value=bound):
-            if op not in COMPARISONS:
-                raise QueryError(f"unknown comparison {op!r}")
-            test = f"{kind} = 'text'" if isinstance(bound, str) else f"{kind} {_NUMBER}"
-            return [(f"{test} AND {value} {op} ?", [_bind(bound)])]
-        case Between(low=low, high=high):
-            test = f"{kind} = 'text'" if isinstance(low, str) else f"{kind} {_NUMBER}"
-            return [(f"{test} AND {value} BETWEEN ? AND ?", [_bind(low), _bind(high)])]
-        case StartsWith():
-            prefix = _bind(predicate.prefix)
-            if prefix == "":
-                return [(f"{kind} = 'text'", [])]
-            # The range lets an index seek; the byte test is exact (and NUL-safe).
-            sql = f"{kind} = 'text' AND {value} >= ?"
-            params: list[Any] = [prefix]
-            upper = successor(prefix)
-            if upper is not None:
-                sql += f" AND {value} < ?"
-                params.append(upper)
-            blob = f"CAST({value} AS BLOB)"
-            sql += f" AND substr({blob}, 1, length(CAST(? AS BLOB))) = CAST(? AS BLOB)"
-            return [(sql, [*params, prefix, prefix])]
-        case EndsWith():
-            suffix = _bind(predicate.suffix)
-            if suffix == "":
-                return [(f"{kind} = 'text'", [])]
-            test = f"substr(CAST({value} AS BLOB), -length(CAST(? AS BLOB))) = CAST(? AS BLOB)"
-            return [(f"{kind} = 'text' AND {test}", [suffix, suffix])]
-        case Regex(pattern=pattern):
-            return [(f"{kind} = 'text' AND {REGEXP_FUNCTION}(?, {value})", [pattern])]
-        case Search():
-            raise TypeError("search has no value conditions: see Compiler._search")
-        case ContainsAll() | Exists():
-            raise TypeError(f"no value conditions for {predicate!r}")
-        case _:
-            assert_never(predicate, "predicate")
-
-
-def _equal_alternatives(values: Sequence[Scalar], kind: str, value: str) -> list[Alternative]:
-    texts = [_bind(v) for v in values if isinstance(v, str)]
-    numbers = [v for v in values if type(v) in (int, float)]
-    out: list[Alternative] = []
-    if texts:
-        out.append((f"{kind} = 'text' AND {value} IN ({', '.join('?' * len(texts))})", texts))
-    if numbers:
-        marks = ", ".join("?" * len(numbers))
-        out.append((f"{kind} {_NUMBER} AND {value} IN ({marks})", numbers))
-    for constant, name in ((None, "null"), (True, "true"), (False, "false")):
-        if any(v is constant for v in values):
-            out.append((f"{kind} = '{name}'", []))
-    return out
 
 
 def _key_condition(predicate: FieldPredicate, params: list[Any]) -> str:

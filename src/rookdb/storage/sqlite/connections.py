@@ -3,7 +3,7 @@
 A file has one connection per thread and process: a new connection after ``fork`` (a SQLite
 connection must never cross a fork), WAL journal, ``synchronous=FULL`` and a busy timeout.
 Memory is one in-memory database on a single connection guarded by a lock, shared by the
-store's sessions and threads. Every connection has rookdb's SQL functions (``compiler``).
+store's sessions and threads. Every connection has rookdb's SQL functions (``sql_functions``).
 
 Closing (a database deleted, a store closed) never closes a connection under a thread using it
 (which crashed the process inside SQLite): a file's connections in use are closed by their
@@ -25,7 +25,7 @@ from collections.abc import Iterator
 
 from rookdb.alphanumeric import alphanumeric_key
 from rookdb.errors import StorageError
-from rookdb.storage.sqlite import compiler
+from rookdb.storage.sqlite import sql_functions
 
 __all__ = ["BUSY_TIMEOUT_MS", "Connections", "transaction"]
 
@@ -105,10 +105,14 @@ class Connections:
             check_same_thread=False,
         )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
-        conn.create_function(compiler.REGEXP_FUNCTION, 2, compiler.regexp, deterministic=True)
-        conn.create_function(compiler.SEARCH_FUNCTION, 4, compiler.search_row, deterministic=True)
         conn.create_function(
-            compiler.ALPHANUMERIC_FUNCTION, 1, alphanumeric_key, deterministic=True
+            sql_functions.REGEXP_FUNCTION, 2, sql_functions.regexp, deterministic=True
+        )
+        conn.create_function(
+            sql_functions.SEARCH_FUNCTION, 4, sql_functions.search_row, deterministic=True
+        )
+        conn.create_function(
+            sql_functions.ALPHANUMERIC_FUNCTION, 1, alphanumeric_key, deterministic=True
         )
         if own:
             return conn

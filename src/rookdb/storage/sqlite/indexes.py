@@ -11,6 +11,7 @@ process re-reads it before writing and maintains indexes other processes created
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from typing import Any
 
@@ -19,11 +20,13 @@ import orjson
 from rookdb.evaluate import candidates, cut, search_text
 from rookdb.fulltext import FTS5_TOKENIZER
 from rookdb.storage.relational import entry_indexes
-from rookdb.storage.relational.auto_indexes import Registry, RegistryCache
+from rookdb.storage.relational.auto_indexes import Registry, RegistryCache, sql_index_name
 from rookdb.storage.sqlite import compiler as sql
 
-__all__ = ["AutoIndexes", "entry_index", "value_rows"]
+__all__ = ["AutoIndexes", "entry_index", "expression_index", "value_rows"]
 
+
+log = logging.getLogger("rookdb.storage.sqlite")
 
 _JSON_TYPES = {type(None): "null", int: "integer", float: "real", str: "text"}
 
@@ -55,8 +58,72 @@ def entry_index(index_id: int, path: str) -> str:
     )
 
 
+def expression_index(path: str) -> str:
+    """The statement that makes the expression index of ``path`` on the documents (every
+    collection's: the collection is its first column), named ``auto/<path>~<digest>``: one
+    per path (``auto_indexes.sql_index_name``; SQLite compares names without case)."""
+    # A validated path (letters, digits, _ - @ and dots): safe in a quoted name.
+    json = sql.json_path(path)
+    return (
+        f'CREATE INDEX IF NOT EXISTS "{sql_index_name("auto/", path)}" ON documents '
+        f"(collection COLLATE NOCASE, json_type(data, {json}), json_extract(data, {json}))"
+    )
+
+
+def _earlier(conn: sqlite3.Connection, path: str) -> bool:
+    """Whether the documents have the expression index of ``path`` under the name of before
+    (``AutoIndexes.repair``): a second, of the name now, would be the same index, kept up to
+    date by every write."""
+    row = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'index' AND tbl_name = 'documents' "
+        "AND name = ? COLLATE BINARY",
+        (f"auto/{path}",),
+    ).fetchone()
+    return row is not None
+
+
 class AutoIndexes(RegistryCache):
     """The automatic indexes of one SQLite database."""
+
+    @staticmethod
+    def repair(conn: sqlite3.Connection, database: str) -> list[str]:
+        """Inside the caller's write transaction (a store opening ``database``): make the
+        expression index of every path registered without one; the paths. Before their
+        names had a digest of the path (``expression_index``), an index was ``auto/<path>``,
+        and SQLite compares names without case: of ``email`` and ``Email``, the second had
+        none (its ``CREATE INDEX IF NOT EXISTS`` did nothing), and queries on it scanned.
+        An index of the old name is the path's that has that very name (``auto/Email`` is
+        ``Email``'s): kept, as it is (SQLite cannot rename an index; ``create`` makes no
+        second), but where one of the name now is beside it: then dropped."""
+        names = {
+            str(name)
+            for (name,) in conn.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'documents'"
+            )
+        }
+        made = []
+        for (path,) in conn.execute(
+            "SELECT DISTINCT path FROM auto_indexes WHERE kind = 'expression' ORDER BY path"
+        ).fetchall():
+            new = sql_index_name("auto/", path)
+            if f"auto/{path}" in names and new in names:
+                conn.execute(f'DROP INDEX "auto/{path}"')
+                log.info(
+                    "dropped the automatic index %r of field %r in database %r, a copy of %r",
+                    f"auto/{path}",
+                    path,
+                    database,
+                    new,
+                )
+            elif f"auto/{path}" not in names and new not in names:
+                conn.execute(expression_index(path))
+                made.append(str(path))
+                log.info(
+                    "made the missing automatic index (expression) of field %r in database %r",
+                    path,
+                    database,
+                )
+        return made
 
     def registry(self, conn: sqlite3.Connection) -> Registry:
         """The registry (collection → (path, kind) → id), re-read if another connection or
@@ -91,13 +158,8 @@ class AutoIndexes(RegistryCache):
             index_id = cursor.lastrowid
             assert index_id is not None
             if kind == "expression":
-                # A validated path (letters, digits, _ - @ and dots): safe in a quoted name.
-                json = sql.json_path(path)
-                conn.execute(
-                    f'CREATE INDEX IF NOT EXISTS "auto/{path}" ON documents '
-                    f"(collection COLLATE NOCASE, json_type(data, {json}), "
-                    f"json_extract(data, {json}))"
-                )
+                if not _earlier(conn, path):
+                    conn.execute(expression_index(path))
                 continue
             if kind == "search":
                 conn.execute(

@@ -1,6 +1,6 @@
 """The SQLite file's layout: its format (``FORMAT_VERSION``, ``FILE_SUFFIX``), its tables
 (``SCHEMA``; the parts each format added, which an older file gets when it is opened), and the
-SQL text over them that the relational core and ``sqlite.storage``'s write path run (the
+SQL text over them that the relational core and the write path (``sqlite.writes``) run (the
 statement tables, ``UPSERT``).
 """
 

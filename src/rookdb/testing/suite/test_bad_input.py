@@ -254,10 +254,13 @@ def test_invalid_query_field_names(store: DocumentStore, field: str) -> None:
         assert session.number_of_requests == 0
 
 
-@pytest.mark.parametrize("value", [[1], {"a": 1}, float("nan"), object()])
+@pytest.mark.parametrize("value", [[1], {"a": 1}, float("nan"), object(), 2**63, -(2**63) - 1])
 def test_invalid_query_values(store: DocumentStore, value: Any) -> None:
     with store.open_session() as session, pytest.raises(QueryError):
         session.query(collection_name="Employees").where_equals("name", value)
+    with store.open_session() as session, pytest.raises(QueryError):
+        raw = session.advanced.raw_query("from Employees where name = $v", dict)
+        raw.add_parameter("v", value).to_list()
 
 
 @pytest.mark.parametrize(
