@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -304,6 +305,15 @@ def test_query_prints_one_result_per_line(store: DocumentStore, store_url: str) 
     assert "QueryError" in result.output and "column" in result.output
     assert "Traceback" not in result.output
     assert run(store_url, "query", "-p", "novalue", "from X").exit_code == 2
+
+
+def test_query_prints_projected_numbers_as_stored(store: DocumentStore, store_url: str) -> None:
+    with store.open_session() as session:
+        session.store({"price": Decimal("9.50"), "n": Decimal("1E+3")}, "things/1")
+        session.save_changes()
+    result = run(store_url, "query", "-d", store.database, "from things select price, n")
+    assert result.exit_code == 0, result.output
+    assert result.output == '{"price":9.50,"n":1E+3}\n'
 
 
 def test_stats(store: DocumentStore, store_url: str) -> None:

@@ -190,8 +190,6 @@ def test_written_alike_tells_equal_numbers_written_otherwise() -> None:
     assert not exact_numbers.written_alike(stored, same, notes)  # 9.50 and 9.5
     same["a"] = exact_numbers.noting(orjson.Fragment(b"9.50"), notes)
     assert exact_numbers.written_alike(stored, same, notes)
-    same["b"] = [1, 2.0]  # equal, an int for a float: alike, as a patch has always found them
-    assert exact_numbers.written_alike(stored, same, notes)
     same["c"] = exact_numbers.noting(orjson.Fragment(b"9.500"), notes)
     assert not exact_numbers.written_alike(stored, same, notes)
     assert exact_numbers.written_alike({"a": 9.5}, {"a": 9.5}, {})  # nothing noted
@@ -206,10 +204,31 @@ def test_written_alike_tells_an_integer_from_a_number_written_with_digits() -> N
     assert not exact_numbers.written_alike(stored, {**stored, "d": 10}, notes)
     assert not exact_numbers.written_alike(stored, {**stored, "e": 10}, notes)
     assert exact_numbers.written_alike(stored, {**stored, "d": ten_digits}, notes)
-    # Numbers neither holds digits for, as a patch has always found them, whatever else the
-    # document notes: 10 and 10.0, 0.0 and -0.0.
-    assert exact_numbers.written_alike(stored, {**stored, "i": 10.0}, notes)
-    assert exact_numbers.written_alike(stored, {**stored, "z": -0.0}, notes)
+    # Numbers neither holds digits for are alike when they are written alike: 10 and 10.0,
+    # 0.0 and -0.0 are not.
+    assert not exact_numbers.written_alike(stored, {**stored, "i": 10.0}, notes)
+    assert not exact_numbers.written_alike(stored, {**stored, "z": -0.0}, notes)
+    assert exact_numbers.written_alike(stored, {**stored, "z": 0.0}, notes)
+
+
+def test_written_alike_is_json_not_pythons_equality() -> None:
+    # ``True == 1``, ``1 == 1.0``, ``0.0 == -0.0`` in Python; JSON writes each otherwise.
+    for a, b in (
+        (1, True),
+        (0, False),
+        (1, 1.0),
+        (0.0, -0.0),
+        ([1], [True]),
+        ({"a": 0}, {"a": False}),
+    ):
+        assert a == b
+        assert not exact_numbers.written_alike({"v": a}, {"v": b}, {})
+        assert not exact_numbers.written_alike({"v": b}, {"v": a}, {})
+        assert exact_numbers.written_alike({"v": a}, {"v": a}, {})
+    # Objects are alike whatever the order of their keys, as they are equal.
+    assert exact_numbers.written_alike({"a": 1, "b": [2.5]}, {"b": [2.5], "a": 1}, {})
+    assert not exact_numbers.written_alike({"a": 1}, {"a": 1, "b": 1}, {})
+    assert not exact_numbers.written_alike([1, 2], [1], {})
 
 
 def test_equal_floats_written_differently_each_get_their_own_digits() -> None:
@@ -243,6 +262,50 @@ def test_numbers_that_only_look_lossy_read_as_floats() -> None:
     assert exact_numbers.loads_noting(data, notes) == {"s": "1.50 E+3", "f": 1.5, "e": 1e16}
     assert notes == {}
     assert not exact_numbers.may_lose_digits(b'{"a": 1.0, "b": 2.25, "c": "x"}')
+
+
+@pytest.mark.parametrize(
+    ("text", "written"),
+    [(b"0E+0", b"0.0"), (b"0e0", b"0.0"), (b"-0E+0", b"-0E+0"), (b"0.00", b"0.00")],
+)
+def test_an_unsigned_zero_with_an_exponent_is_written_back_a_float(
+    text: bytes, written: bytes
+) -> None:
+    # Another client's 0E+0 reads as the float 0.0, and is written back so (its digits are
+    # a float's), not as the integer 0; -0E+0 is rookdb's Decimal("-0"), kept signed.
+    notes: exact_numbers.Notes = {}
+    tree = exact_numbers.loads_noting(b'{"a":' + text + b"}", notes)
+    assert orjson.dumps(exact_numbers.written_back(tree, notes)) == b'{"a":' + written + b"}"
+
+
+def test_a_text_nesting_too_deep_is_read_by_orjson_alone() -> None:
+    # An HTTP answer (loads_noting of its body) nesting deeper than the standard library's
+    # reader recurses, within orjson's depth: orjson's tree, no RecursionError.
+    data = b"[" * 1000 + b"9.50" + b"]" * 1000
+    notes: exact_numbers.Notes = {}
+    tree = exact_numbers.loads_noting(data, notes)
+    for _ in range(1000):
+        (tree,) = tree
+    assert tree == 9.5
+    assert notes == {}
+
+
+@pytest.mark.parametrize("data", [b'{"a":9.50}', b"[9.50]", b"9.50", b'{"a":9.50 }', b"[9.50,1]"])
+def test_a_trailing_zero_ends_a_number(data: bytes) -> None:
+    assert exact_numbers.may_lose_digits(data)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b'{"at": "2024-05-01T10:00:00.1234560Z", "n": 1.5}',  # rookdb's seven-digit fraction
+        b'{"at": "2024-05-01T10:00:00.1234560"}',
+        b'{"s": "x.50"}',
+    ],
+)
+def test_a_fraction_in_a_string_is_no_number(data: bytes) -> None:
+    # A datetime is in most documents: reading each of them twice was the cost.
+    assert not exact_numbers.may_lose_digits(data)
 
 
 @dataclasses.dataclass
@@ -371,14 +434,14 @@ def test_a_finder_reads_a_key_held_more_than_once_or_nested_whole() -> None:
 
 
 written_decimals = st.decimals(allow_nan=False, allow_infinity=False, places=None).filter(
-    lambda d: len(d.as_tuple().digits) <= 15 and -300 < d.adjusted() < 300 and str(d) != "-0"
+    lambda d: len(d.as_tuple().digits) <= 15 and -300 < d.adjusted() < 300
 )
 
 
 @settings(deadline=None, max_examples=50)  # a store each: its first collection name is slow
 @given(st.lists(written_decimals, min_size=1, max_size=5))
+@example([Decimal("-0"), Decimal("-0.00")])  # -0 written -0E+0 (JSON's -0 is the integer 0)
 def test_every_decimal_rookdb_writes_loads_with_its_digits(values: list[Decimal]) -> None:
-    # ``Decimal("-0")`` is the one form not kept: written ``-0``, it reads as the integer 0.
     with DocumentStore() as store:
         with store.open_session() as session:
             session.store(Leaf(values[0]), "leaves/1")
@@ -396,6 +459,7 @@ def test_every_decimal_rookdb_writes_loads_with_its_digits(values: list[Decimal]
 
 
 @given(written_decimals)
+@example(Decimal("-0"))
 def test_every_decimal_a_patch_sets_is_stored_with_its_digits(value: Decimal) -> None:
     # The session's patch value, applied to a stored document and written back (storage's
     # typed patch); a query's parameter is the number it compares as, as before.
@@ -408,8 +472,7 @@ def test_every_decimal_a_patch_sets_is_stored_with_its_digits(value: Decimal) ->
     ]
     patched = exact_numbers.written_back(apply_operations(stored, operations, notes), notes)
     written = _written(orjson.dumps(patched).decode())
-    if str(value) != "-0":  # (written -0: the integer 0)
-        assert [d.as_tuple() for d in written] == [value.as_tuple()] * 2
+    assert [d.as_tuple() for d in written] == [value.as_tuple()] * 2
     assert codec.json_value(value) == orjson.loads(str(value))
 
 

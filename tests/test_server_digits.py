@@ -136,6 +136,43 @@ def test_documents_are_answered_with_their_digits_in_ravendbs_shape(database: st
     _kept(answer.content)  # its ModifiedDocument
 
 
+@pytest.mark.parametrize("headers", [RECORDS, {}], ids=["rookdb's client", "RavenDB's"])
+def test_projections_are_answered_with_their_digits(database: str, headers: dict[str, str]) -> None:
+    # A query with a select, a lazy one (multi_get) and a streamed one: the projected numbers
+    # as stored, for a projection into a Decimal field.
+    document = DOCUMENT.replace(b"Prices", b"Projected")
+    assert httpx.put(f"{database}/docs", params={"id": "projected/1"}, content=document).is_success
+    query = {"Query": "from Projected select p, q, s", "QueryParameters": {}}
+    answer = httpx.post(f"{database}/queries", json=query, headers=headers)
+    assert answer.status_code == 200, answer.text[:300]
+    _kept(answer.content)
+    assert answer.headers.get("Rookdb-Digits") == "1"  # the client reads its digits
+    requests = {"Requests": [{"Url": "/queries", "Method": "POST", "Content": query}]}
+    answer = httpx.post(f"{database}/multi_get", json=requests, headers=headers)
+    assert answer.status_code == 200, answer.text[:300]
+    _kept(answer.content)
+    assert answer.headers.get("Rookdb-Digits") == "1"
+    streamed = httpx.post(
+        f"{database}/streams/queries", params={"format": "jsonl"}, json=query, headers=headers
+    )
+    assert streamed.status_code == 200, streamed.text[:300]
+    _kept(streamed.content)
+
+
+def test_projections_of_numbers_a_float_keeps_are_not_marked(database: str) -> None:
+    # The client reads an answer without the header with orjson alone: no second read of
+    # every projection query's answer (a datetime's fraction is no number's).
+    document = b'{"p":9.5,"at":"2024-05-01T10:00:00.1234560Z","@metadata":{"@collection":"Plain"}}'
+    assert httpx.put(f"{database}/docs", params={"id": "plain/1"}, content=document).is_success
+    query = {"Query": "from Plain select p, at", "QueryParameters": {}}
+    answer = httpx.post(f"{database}/queries", json=query, headers=RECORDS)
+    assert answer.status_code == 200, answer.text[:300]
+    assert "Rookdb-Digits" not in answer.headers
+    requests = {"Requests": [{"Url": "/queries", "Method": "POST", "Content": query}]}
+    answer = httpx.post(f"{database}/multi_get", json=requests, headers=RECORDS)
+    assert "Rookdb-Digits" not in answer.headers
+
+
 def test_a_json_patch_writes_back_the_numbers_it_does_not_touch(database: str) -> None:
     assert httpx.put(f"{database}/docs", params={"id": "prices/7"}, content=DOCUMENT).is_success
     operations = (

@@ -336,3 +336,11 @@ def test_a_documents_numbers_are_edited_and_saved_as_written(client: TestClient)
     page = client.get("/studio/db/shop/doc?id=items%2F1").text
     # Both the fields' view and the editor: each fails if the save or the page reads a float.
     assert page.count("&#34;price&#34;: 9.50") == 2 and page.count("&#34;big&#34;: 1E+3") == 2
+
+
+def test_a_querys_projections_show_their_numbers_as_stored(client: TestClient) -> None:
+    token = _token(client)
+    document = '{"price": 9.50, "big": 1E+3, "@metadata": {"@collection": "Items"}}'
+    client.post("/studio/db/shop/doc", data={"csrf": token, "id": "items/1", "document": document})
+    page = client.get("/studio/db/shop/query", params={"q": "from Items select price, big"}).text
+    assert "9.50" in page and "1E+3" in page and "9.5<" not in page

@@ -24,6 +24,7 @@ from rookdb import demo as demo_tour
 from rookdb import protocol, rql, transfer
 from rookdb.errors import ConfigurationError, DatabaseDoesNotExistError, RookError
 from rookdb.ids import validate_database_name
+from rookdb.serialization.exact_numbers import written_back
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.records import document_key
 from rookdb.storage.registry import open_backend
@@ -190,8 +191,8 @@ def query(url: str, database: str, text: str, parameters: tuple[str, ...]) -> No
     parsed = rql.parse(text, dict(map(_parameter, parameters)))
     with _reading(url, database) as (backend, name):
         result = backend.database(name).query(parsed)
-    if result.projections is not None:
-        rows: Iterator[Any] = iter(result.projections)
+    if result.projections is not None:  # their numbers as stored (9.50)
+        rows: Iterator[Any] = (written_back(p, result.notes) for p in result.projections)
     else:
         rows = map(protocol.encode_document, result.records)
     for row in rows:

@@ -119,12 +119,13 @@ def apply_operations(
         if type(op) is SetValue:
             parent[name] = exact_numbers.noting(op.value, notes)
         elif type(op) is Increment:
-            current = parent.get(name)
-            if current in (None, 0, False, "") or current == 0:
+            current: Any = parent.get(name)
+            if _is_number(current):
+                # Adding 0 keeps the number as stored (9.50, not 9.5; 0.0, not 0).
+                if op.delta != 0:
+                    parent[name] = current + op.delta if current != 0 else op.delta
+            elif current is None or current is False or current == "":  # JavaScript's falsy
                 parent[name] = op.delta
-            elif _is_number(current):
-                if op.delta != 0:  # adding 0 keeps the number as stored (9.50, not 9.5)
-                    parent[name] = current + op.delta
             else:
                 raise PatchError(f"increment of {op.path!r}: {current!r} is not a number")
         else:

@@ -63,6 +63,7 @@ __all__ = [
     "ASSIGNED",
     "CREATE_DATABASE_HEADER",
     "DATABASE_MISSING_HEADER",
+    "DIGITS_HEADER",
     "RECORDS",
     "SERVER_TAG",
     "database_record",
@@ -71,6 +72,7 @@ __all__ = [
     "decode_documents",
     "decode_record",
     "decode_statistics",
+    "digits_header",
     "encode_collection_statistics",
     "encode_document",
     "encode_projection",
@@ -94,6 +96,11 @@ RECORDS = "application/vnd.rookdb.records+json"
 #: The request header with which rookdb's client asks for its database to be created on first
 #: use, as on every embedded backend (``rookdb.server.databases``).
 CREATE_DATABASE_HEADER = "Rookdb-Create-Database"
+#: The answer header with which a rookdb server tells that a query's answer holds numbers
+#: written with digits a float does not keep (``9.50``, for a ``Decimal`` field): its client
+#: reads such an answer with those numbers noted (``exact_numbers.loads_noting``), and any
+#: other with orjson alone.
+DIGITS_HEADER = "Rookdb-Digits"
 #: RavenDB's answer header naming a database that does not exist (with a 503): its clients
 #: raise ``DatabaseDoesNotExistException``.
 DATABASE_MISSING_HEADER = "Database-Missing"
@@ -400,6 +407,13 @@ def etag_of(
 
 def _tagged(record: DocumentRecord) -> bytes:
     return f"{record.id}\x00{record.change_vector}\x00".encode()
+
+
+def digits_header(*notes: object) -> dict[str, str] | None:
+    """The headers of an answer holding the projections of query results of ``notes`` (their
+    ``QueryResult.notes``): ``DIGITS_HEADER`` where any holds a number written with digits a
+    float does not keep, which the answer writes as they were."""
+    return {DIGITS_HEADER: "1"} if any(notes) else None
 
 
 def etag_header(etag: str) -> str:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar, cast
 from rookdb.errors import InvalidOperationError
 from rookdb.events import BeforeQueryEventArgs, SessionEvents
 from rookdb.query import DocumentQuery, Query, QueryStatistics
+from rookdb.serialization.exact_numbers import reading
 from rookdb.storage.records import QueryResult, document_key
 
 if TYPE_CHECKING:
@@ -139,7 +140,9 @@ class SessionQueries:
             self._counters.included(result.counters, counters)
         if result.projections is not None:  # projections are never tracked
             cls = object_type if object_type is not dict else None
-            projected = [self._codec.build(p, cls) for p in result.projections]
+            build, projections = self._codec.build, result.projections
+            # A Decimal field reads the digits storage noted (exact_numbers), as a load does.
+            projected = reading(result.notes, lambda: [build(p, cls) for p in projections])
             if result.includes and not self._no_tracking:
                 self._remember_includes(result.includes)
             return projected, result.statistics

@@ -32,6 +32,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from rookdb.query import QueryStatistics
+from rookdb.serialization.exact_numbers import reading
 from rookdb.storage.records import DocumentRecord, ProjectionRow
 
 if TYPE_CHECKING:
@@ -95,7 +96,7 @@ def stream_result(
     came from."""
     if isinstance(record, ProjectionRow):
         cls = object_type if object_type is not dict else None
-        projected = session._codec.build(record.projection, cls)
+        projected = reading(record.notes, session._codec.build, record.projection, cls)
         projection_metadata = {
             "@projection": True,
             "@id": record.id,

@@ -26,7 +26,8 @@ pydantic alike), which keeps the value but not how it was written: ``9.50`` read
 
 Read back as written, a loaded entity gives the bytes it was loaded from at its first change
 check (SPEC S5's cheap path), where a ``9.5`` for ``9.50`` cost a decode of both and a
-comparison. (One form is not kept: ``Decimal("-0")``, written ``-0``, reads as the integer 0.)
+comparison. (``Decimal("-0")`` is written ``-0E+0``, ``scalars.NEGATIVE_ZERO``: JSON's ``-0``
+reads as the integer 0, which holds no sign and no note.)
 
 A typed patch (``rookdb.patches``) rewrites a stored document: it is read with its numbers
 noted (``loads_noting``), and what the patch sets is a JSON tree in which a number a float
@@ -34,8 +35,8 @@ does not give back as written is an ``orjson.Fragment`` of its text, as ``keep_d
 it (the session's ``Decimal("9.50")``, or ``9.50`` in a request's body). Applied, each such
 number is the float JSON reads, noted too (``noting``), so the patched document holds floats
 alone (increments, comparisons work as they did) and ``written_back`` writes every noted float
-as it was written; ``written_alike`` tells whether a patch changed only how a number is
-written (``9.5`` to ``9.50``: a change, written).
+as it was written; ``written_alike`` tells whether a patch changed what is written (``9.5``
+to ``9.50``, ``1`` to ``1.0``, ``1`` to ``true``: a change, written).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ import orjson
 from rookdb.serialization import scalars
 from rookdb.serialization.encoding import (
     INT64_MIN,
+    MAX_DEPTH,
     MAX_REQUEST_DEPTH,
     loads,
     nesting_depth,
@@ -72,6 +74,7 @@ __all__ = [
     "noting",
     "read_decimal",
     "reading",
+    "shown_as_written",
     "written_alike",
     "written_back",
 ]
@@ -87,9 +90,15 @@ _UINT64_MAX = 2**64 - 1  # orjson reads integers up to here as int, beyond as fl
 # and ``E`` to ``e``: an exponent (``0e``: ``1E+3``), and sixteen digits, the point among them
 # or not (``0`` * 16: more than a float keeps). One regex for all three is ten times slower:
 # it tries its alternatives at each byte, where ``bytes.translate`` and ``in`` are C loops.
-_TRAILING_ZERO = re.compile(rb"\.[0-9]*[0-9]0(?![0-9])")
+# The fraction must end the number as JSON ends one (white space, ``,``, ``]``, ``}``, the
+# end): a datetime's fraction (``00.1234560Z``, rookdb's seven digits) is no number's.
+_TRAILING_ZERO = re.compile(rb"\.[0-9]*[0-9]0(?=[\s,\]}]|\Z)")
 _FOLD = bytes.maketrans(b"0123456789.E", b"00000000000e")
 _SIXTEEN = b"0" * 16
+
+# The levels an answer wraps projections in, at most (a multi_get's object, its list, an
+# item's object, its query's object and list), with room.
+_ANSWER_WRAPPING = 8
 
 _notes: contextvars.ContextVar[Notes | None] = contextvars.ContextVar("exact_numbers", default=None)
 
@@ -179,9 +188,13 @@ def loads_noting(data: bytes, notes: Notes) -> Any:
     text's digits noted in ``notes`` (for ``written_back``, or a ``Decimal`` field's
     converter); read again only where the document may hold one. What orjson refuses raises
     rookdb's error, as ``encoding.loads`` does; a number ``Decimal`` cannot hold (an exponent
-    past its range) is left the float orjson reads."""
+    past its range) is left the float orjson reads. A text nesting deeper than a document
+    may, in an answer's wrapping, is left as orjson read it (the standard library's reader
+    recurses, and would raise ``RecursionError``)."""
     tree = loads(data)  # what orjson refuses is refused (NaN, lone surrogates, ...)
-    return _noting(data, notes) if may_lose_digits(data) else tree
+    if not may_lose_digits(data) or nesting_depth(data) > MAX_DEPTH + _ANSWER_WRAPPING:
+        return tree
+    return _noting(data, notes)
 
 
 def _noting(data: bytes, notes: Notes) -> Any:
@@ -221,12 +234,25 @@ def loads_keeping_digits(data: bytes) -> Any:
     return keep_digits(data, loads(data))
 
 
-def written_back(tree: Any, notes: Notes) -> Any:
+def written_back(tree: Any, notes: Notes | None) -> Any:
     """``tree``, read by ``loads_noting`` into ``notes`` and changed since (a typed patch),
     ready to be written: each float still the one a note holds is an ``orjson.Fragment`` of
     the text it was read from, so what the change did not touch is written as it was. (A new
     tree: Fragments cannot be copied, so they are made last. An integer past 64 bits stays a
     float, as ``keep_digits`` leaves it.)"""
+    return _noted_as(tree, notes, lambda exact: orjson.Fragment(scalars.decimal_text(exact)))
+
+
+def shown_as_written(tree: Any, notes: Notes | None) -> Any:
+    """``tree``, read by ``loads_noting`` into ``notes``, as ``written_back`` writes it, to
+    be shown (``what_changed``): each float written with digits of its own the ``Decimal``
+    of them (``Decimal("9.50")`` for the ``9.5`` read from ``9.50``), where ``written_back``
+    puts a Fragment, whose text is not shown. (A new tree, or ``tree`` with no notes.)"""
+    return _noted_as(tree, notes, lambda exact: exact)
+
+
+def _noted_as(tree: Any, notes: Notes | None, make: Callable[[decimal.Decimal], Any]) -> Any:
+    """``tree`` with each float ``_written`` gives a decimal for ``make(decimal)``."""
     if not notes:
         return tree
 
@@ -234,7 +260,7 @@ def written_back(tree: Any, notes: Notes) -> Any:
         kind = type(value)
         if kind is float:
             written = _written(value, notes)
-            return value if written is None else orjson.Fragment(str(written))
+            return value if written is None else make(written)
         if kind is dict:
             return {key: back(item) for key, item in value.items()}
         if kind is list:
@@ -245,10 +271,13 @@ def written_back(tree: Any, notes: Notes) -> Any:
 
 
 def _written(value: float, notes: Notes) -> decimal.Decimal | None:
-    """The decimal ``written_back`` writes for ``value``, a float; None: the float itself."""
+    """The decimal ``written_back`` writes for ``value``, a float; None: the float itself
+    (an integer's text: one past 64 bits, read as a float)."""
     noted = notes.get(id(value))
-    if noted is not None and noted[0] is value and noted[1].as_tuple().exponent != 0:
-        return noted[1]
+    if noted is not None and noted[0] is value:
+        exact = noted[1]
+        if exact.as_tuple().exponent != 0 or (not exact and exact.is_signed()):  # -0E+0
+            return exact
     return None
 
 
@@ -269,43 +298,23 @@ def noting(value: Any, notes: Notes) -> Any:
     return copy.deepcopy(value)
 
 
-#: The types of JSON numbers as decoded (``bool`` is not one: ``type(True) is bool``).
-_NUMBERS = (int, float)
-
-
 def written_alike(tree: Any, other: Any, notes: Notes) -> bool:
-    """Whether ``tree`` and ``other``, equal (``==``) trees whose floats are noted in ``notes``
-    (``loads_noting``, ``noting``), are written alike by ``written_back``: two equal numbers
-    in the same place are, unless one of them is written with digits of its own (a note) that
-    the other does not write (``9.5`` and ``9.50``, ``10`` and ``10.00``, ``10`` and ``1E+1``
-    are equal, not alike). Equal numbers neither holds digits for are alike (``1`` and
-    ``1.0``, ``0.0`` and ``-0.0``), as a patch has always found them."""
-    if not notes:
-        return True  # nothing written with digits of its own
-
-    def decimal_of(value: int | float) -> decimal.Decimal:
-        if type(value) is int:
-            return decimal.Decimal(value)
-        written = _written(value, notes)
-        return decimal.Decimal(repr(value)) if written is None else written
-
-    def alike(a: Any, b: Any) -> bool:
-        if a is b:
-            return True
-        kind, other_kind = type(a), type(b)
-        if kind in _NUMBERS and other_kind in _NUMBERS:
-            if (kind is not float or _written(a, notes) is None) and (
-                other_kind is not float or _written(b, notes) is None
-            ):
-                return True
-            return decimal_of(a).as_tuple() == decimal_of(b).as_tuple()
-        if kind is dict and other_kind is dict:
-            return all(alike(item, b[key]) for key, item in a.items())  # equal: the same keys
-        if kind is list and other_kind is list:
-            return all(map(alike, a, b))
-        return True
-
-    return alike(tree, other)
+    """Whether ``written_back`` writes ``tree`` and ``other``, JSON trees whose floats are
+    noted in ``notes`` (``loads_noting``, ``noting``), as the same JSON, objects without
+    regard to their keys' order: whether a typed patch changed the document (RavenDB's
+    ``NotModified`` when not). Python's ``==`` says more are equal, which JSON writes
+    otherwise: ``True == 1`` (a bool is no number), ``1 == 1.0`` (orjson writes a float
+    ``1.0``), ``0.0 == -0.0``, and ``9.5`` and ``10`` are equal to ``9.50`` and ``1E+1``
+    written with digits of their own (a note). Both are written, keys sorted, and compared:
+    orjson's C, where a walk in Python over every equal patch's document cost more. (What
+    orjson cannot write is no document: not alike, and writing it fails as it would.)"""
+    try:
+        return bool(
+            orjson.dumps(written_back(tree, notes), option=orjson.OPT_SORT_KEYS)
+            == orjson.dumps(written_back(other, notes), option=orjson.OPT_SORT_KEYS)
+        )
+    except orjson.JSONEncodeError:
+        return False
 
 
 def _read(data: bytes, lossy: Callable[[str, float], Any]) -> Any:

@@ -48,6 +48,8 @@ from rookdb.errors import SerializationError
 from rookdb.serialization.encoding import INT64_MAX, INT64_MIN
 
 __all__ = [
+    "NEGATIVE_ZERO",
+    "decimal_text",
     "decode_date",
     "decode_datetime",
     "decode_decimal",
@@ -69,15 +71,30 @@ _UTC = dt.timezone.utc
 _fromisoformat = dt.datetime.fromisoformat
 
 
+#: ``Decimal("-0")``'s JSON: ``-0`` is read as the integer 0 (by orjson, SQLite, Python's
+#: ``json``: its sign lost), ``-0E+0`` as the float -0.0, and it holds the decimal's sign,
+#: digits and exponent, which ``exact_numbers`` reads back.
+NEGATIVE_ZERO = "-0E+0"
+_NEGATIVE_ZERO = orjson.Fragment(NEGATIVE_ZERO)
+
+
+def decimal_text(value: decimal.Decimal) -> str:
+    """A finite decimal as a JSON number holding its digits: its ``str()`` (``9.50``,
+    ``1E+3``), but ``NEGATIVE_ZERO`` for ``Decimal("-0")``."""
+    text = str(value)
+    return NEGATIVE_ZERO if text == "-0" else text
+
+
 def encode_decimal(value: decimal.Decimal) -> orjson.Fragment:
     """A JSON number holding the decimal's own digits (``Decimal("9.50")`` -> ``9.50``)."""
     if not value.is_finite():
         raise SerializationError(f"{value!r} is not a finite number")
-    text = str(value)  # always valid JSON for a finite Decimal: "-0", "1E+3", "1.5E-7"
+    text = str(value)  # valid JSON for a finite Decimal: "1E+3", "1.5E-7", "-0" (see below)
     integral = "." not in text and "E" not in text
     # At most 19 digits before int(), which refuses texts of more than 4,300.
     if integral and len(text.lstrip("-")) <= 19 and INT64_MIN <= int(text) <= INT64_MAX:
-        return orjson.Fragment(text)  # read back as an exact integer
+        # Read back as an exact integer; -0 as 0, so it is written to read back signed.
+        return orjson.Fragment(text) if text != "-0" else _NEGATIVE_ZERO
     if decimal.Decimal(repr(float(value))) != value:
         raise SerializationError(
             f"{value!r} has more digits than a JSON number keeps (a 64-bit float: 15 "

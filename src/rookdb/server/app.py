@@ -45,7 +45,7 @@ from rookdb.ids import (
 )
 from rookdb.protocol_statistics import encode_statistics
 from rookdb.query import Query, StaleWait
-from rookdb.serialization.exact_numbers import keep_digits
+from rookdb.serialization.exact_numbers import keep_digits, written_back
 from rookdb.server import (
     bulk_insert,
     counters,
@@ -275,7 +275,8 @@ class _Server:
                 await asyncio.sleep(wait.pause)
                 wait.pause = min(wait.pause * 2, 0.5)
                 result = await run_in_threadpool(storage.query, query)
-        return json_response(self.query_answer(request, query, result))
+        answer = self.query_answer(request, query, result)
+        return json_response(answer, headers=protocol.digits_header(result.notes))
 
     async def queries_by_query(self, request: Request) -> Response:
         """``PATCH`` / ``DELETE /queries`` (``rookdb.server.patches.by_query``)."""
@@ -297,14 +298,15 @@ class _Server:
         if result.projections is None:
             results = self.documents(request, list(result.records), params)
         elif protocol.RECORDS in request.headers.get("accept", ""):  # rookdb's own client
-            results = [_fragment(projection) for projection in result.projections]
+            notes = result.notes  # numbers written as stored (9.50), for Decimal fields
+            results = [_fragment(written_back(p, notes)) for p in result.projections]
         else:
             # A map-reduce index's results: projections of no document, read with no select.
             reduced = query.index_name is not None and not query.select
             results = [
                 _fragment(
                     protocol.encode_projection(
-                        projection,
+                        written_back(projection, result.notes),
                         record,
                         query.distinct,
                         reduce_result=reduced and record is None,
@@ -331,7 +333,8 @@ class _Server:
         }
 
     async def multi_get(self, request: Request) -> Response:
-        return json_response(await multi_get(self, request))
+        body, notes = await multi_get(self, request)
+        return json_response(body, headers=protocol.digits_header(*notes))
 
 
 def _explain(storage: Storage, query: Query) -> dict[str, Any]:

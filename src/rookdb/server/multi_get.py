@@ -165,8 +165,9 @@ def _item_read(item: Any, database: str) -> tuple[Read | FacetQuery | None, str,
     )
 
 
-async def multi_get(server: _Server, request: Request) -> Any:
-    """The route: every item read in one ``read_many`` call, answered as its route would."""
+async def multi_get(server: _Server, request: Request) -> tuple[Any, list[object]]:
+    """The route: every item read in one ``read_many`` call, answered as its route would; with
+    the notes of its query results (``protocol.digits_header``)."""
     database = server.database(request, write=False)
     storage = server.backend.database(database)
     body = await server.body(request)
@@ -222,7 +223,8 @@ async def multi_get(server: _Server, request: Request) -> Any:
             continue
         answer = {**encode_answer(found), "Includes": server.includes(request, found.includes)}
         answers[position] = _answer(answer)
-    return {"Results": answers}
+    notes: list[object] = [r.notes for r in results if isinstance(r, QueryResult)]
+    return {"Results": answers}, notes
 
 
 def _read_each(storage: Storage, reads: list[Read]) -> list[ReadResult | RookError]:

@@ -31,6 +31,7 @@ from rookdb.facet_rql import FacetQuery
 from rookdb.ids import validate_id
 from rookdb.protocol_statistics import encode_statistics
 from rookdb.query import QueryStatistics
+from rookdb.serialization.exact_numbers import written_back
 from rookdb.server.limits import parse_count
 from rookdb.server.multi_get import query_read
 from rookdb.storage.records import DocumentRecord, ProjectionRow
@@ -92,8 +93,9 @@ def _encoder(server: _Server, request: Request) -> Callable[[StreamedRow], dict[
     encode = server.encoder(request)
 
     def encoded(row: StreamedRow) -> dict[str, Any]:
-        if isinstance(row, ProjectionRow):
-            return protocol.encode_projection(row.projection, row, distinct=False)
+        if isinstance(row, ProjectionRow):  # its numbers as stored (9.50)
+            projection = written_back(row.projection, row.notes)
+            return protocol.encode_projection(projection, row, distinct=False)
         return encode(row)
 
     return encoded

@@ -356,7 +356,7 @@ class Storage(abc.ABC):
             return QueryStream.of(result.statistics, iter(result.records))
         # A backend that answers with projections only overrides this: each needs its record.
         pairs = zip(result.projections, result.records, strict=True)
-        rows = [ProjectionRow.of(p, r) for p, r in pairs]
+        rows = [ProjectionRow.of(p, r, result.notes) for p, r in pairs]
         return QueryStream.of(result.statistics, iter(rows))
 
     def facets(self, query: Query, facets: Sequence[FacetSpec]) -> FacetAnswer:

@@ -27,6 +27,7 @@ from rookdb.errors import (
     ConfigurationError,
     IndexDoesNotExistError,
     ProtocolError,
+    SerializationError,
     StorageError,
 )
 from rookdb.facet_compute import FacetAnswer, decode_answer
@@ -35,6 +36,7 @@ from rookdb.ids import validate_database_name, validate_hilo_tag
 from rookdb.protocol_statistics import decode_statistics
 from rookdb.query import Query, QueryStatistics
 from rookdb.rql_printer import print_query
+from rookdb.serialization.exact_numbers import Notes, loads_noting
 from rookdb.storage.base import Backend
 from rookdb.storage.commands import AttachmentPutCommand, Command, CountersCommand
 from rookdb.storage.http_attachments import HttpAttachments
@@ -142,8 +144,13 @@ class HttpStorage(HttpIndexes, HttpAttachments, HttpCounters):
         if not reads:
             return []
         requests = [self._multi_get_request(read) for read in reads]
+        projects = any(isinstance(read, QueryRead) and read.query.select for read in reads)
+        notes: Notes | None = {} if projects else None  # projections' digits (9.50)
         body = self._client.request(
-            "POST", f"{self._path}/multi_get", content=orjson.dumps({"Requests": requests})
+            "POST",
+            f"{self._path}/multi_get",
+            content=orjson.dumps({"Requests": requests}),
+            notes=notes,
         )
         try:
             answers = body["Results"]
@@ -165,7 +172,7 @@ class HttpStorage(HttpIndexes, HttpAttachments, HttpCounters):
                 elif isinstance(read, PrefixRead | RecentRead):
                     results.append(_prefix_result(result))
                 else:
-                    results.append(_query_result(read.query, result))
+                    results.append(_query_result(read.query, result, notes))
         except (KeyError, TypeError, AttributeError) as exc:
             raise ProtocolError(f"the server's multi_get answer is malformed: {exc}") from exc
         return results
@@ -222,12 +229,14 @@ class HttpStorage(HttpIndexes, HttpAttachments, HttpCounters):
 
     def query(self, query: Query) -> QueryResult:
         text, parameters = print_query(query)
+        notes: Notes | None = {} if query.select else None  # a projection's digits (9.50)
         body = self._client.request(
             "POST",
             f"{self._path}/queries",
             content=orjson.dumps({"Query": text, "QueryParameters": parameters}),
+            notes=notes,
         )
-        return _query_result(query, body)
+        return _query_result(query, body, notes)
 
     def facets(self, query: Query, facets: Sequence[FacetSpec]) -> FacetAnswer:
         text, parameters = print_facet_query(FacetQuery(query, tuple(facets)))
@@ -362,16 +371,23 @@ def _decoded_items(
         if not line.strip():
             continue
         try:
-            value = orjson.loads(line)
+            notes: Notes = {}  # a projection's digits (9.50)
+            value = loads_noting(line.encode(), notes) if projected else orjson.loads(line)
             if expect_stats:
                 yield decode_statistics(value["Stats"])
                 expect_stats = False
                 continue
             if projected:
-                record = _projection_row(value["Item"])
+                record = _projection_row(value["Item"], notes)
             else:
                 record = protocol.decode_document(value["Item"])
-        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+        except (
+            orjson.JSONDecodeError,
+            SerializationError,
+            KeyError,
+            TypeError,
+            AttributeError,
+        ) as exc:
             raise ProtocolError(f"the server's stream is malformed: {exc}") from exc
         yield record
     if expect_stats:
@@ -412,7 +428,7 @@ def _prefix_result(body: Any) -> list[DocumentRecord]:
     return [r for r in protocol.decode_documents(results_of(body)) if r is not None]
 
 
-def _projection_row(item: dict[str, Any]) -> ProjectionRow:
+def _projection_row(item: dict[str, Any], notes: Notes) -> ProjectionRow:
     """A streamed projection as the server sends it (``protocol.encode_projection``): its
     fields, and ``@metadata`` naming the document it came from, which is not a field."""
     projection = dict(item)
@@ -423,10 +439,12 @@ def _projection_row(item: dict[str, Any]) -> ProjectionRow:
         metadata["@change-vector"],
         metadata["@last-modified"],
         metadata["@collection"],
+        notes or None,
     )
 
 
-def _query_result(query: Query, body: Any) -> QueryResult:
+def _query_result(query: Query, body: Any, notes: Notes | None = None) -> QueryResult:
+    """A query's answer; ``notes``: those of its projections' numbers (``QueryResult``)."""
     try:
         stats = decode_statistics(body)
         included = _included(body.get("Includes") or {})
@@ -441,7 +459,7 @@ def _query_result(query: Query, body: Any) -> QueryResult:
                 and any(type(r) is dict and "@id" not in r for r in results)
             )
         ):
-            return QueryResult([], included, stats, list(results), counters)
+            return QueryResult([], included, stats, list(results), counters, notes or None)
         records = [r for r in protocol.decode_documents(body["Results"]) if r is not None]
     except (KeyError, TypeError, AttributeError) as exc:
         raise ProtocolError(f"the server's query answer is malformed: {exc}") from exc
@@ -476,6 +494,7 @@ class HttpBackend(Backend):
             counters=True,
             attachments=True,
             indexes=True,
+            projection_digits=True,
         )
         self._client = Client(list(dict.fromkeys(url.rstrip("/") for url in given)))
         self._lock = threading.Lock()

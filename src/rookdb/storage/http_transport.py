@@ -29,8 +29,10 @@ from rookdb import protocol
 from rookdb.errors import (
     OutcomeUnknownError,
     ProtocolError,
+    SerializationError,
     StorageUnavailableError,
 )
+from rookdb.serialization.exact_numbers import Notes, loads_noting
 from rookdb.storage import bridge
 from rookdb.storage.bridge import PerLoop
 
@@ -160,9 +162,11 @@ class Client:
         write: bool = False,
         missing_ok: bool = False,
         headers: Mapping[str, str] | None = None,
+        notes: Notes | None = None,
     ) -> Any:
         """Send one request; the decoded JSON answer (None for an empty one or, with
-        ``missing_ok``, a 404; ``NOT_MODIFIED`` for a 304)."""
+        ``missing_ok``, a 404; ``NOT_MODIFIED`` for a 304). ``notes``: where the answer's
+        floats that do not give back the number's text go (``exact_numbers.loads_noting``)."""
         failures: list[tuple[str, httpx.TransportError]] = []
         nodes = self._order()
         for index, node in enumerate(nodes):
@@ -186,7 +190,7 @@ class Client:
             return None
         if response.status_code == 304:
             return NOT_MODIFIED
-        body = _decode(response)
+        body = _decode(response, notes)
         if response.status_code >= 400:
             raise protocol.error_from_body(
                 response.status_code, body if isinstance(body, dict) else None
@@ -337,12 +341,15 @@ def decode_json_lines(chunks: Iterator[bytes]) -> Iterator[str]:
         yield pending.decode()
 
 
-def _decode(response: httpx.Response) -> Any:
+def _decode(response: httpx.Response, notes: Notes | None = None) -> Any:
     if not response.content:
         return None
     try:
+        # Only an answer the server marks holds numbers a float does not give back as written.
+        if notes is not None and protocol.DIGITS_HEADER in response.headers:
+            return loads_noting(response.content, notes)
         return orjson.loads(response.content)
-    except orjson.JSONDecodeError as exc:
+    except (orjson.JSONDecodeError, SerializationError) as exc:
         raise ProtocolError(
             f"the server answered HTTP {response.status_code} with something that is not "
             f"JSON: {response.content[:200]!r}"

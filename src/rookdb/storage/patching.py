@@ -43,7 +43,7 @@ from rookdb.errors import (
 )
 from rookdb.patches import apply_operations
 from rookdb.serialization import exact_numbers
-from rookdb.serialization.encoding import dumps
+from rookdb.serialization.encoding import dumps, json_equal
 from rookdb.serialization.exact_numbers import (
     loads_keeping_digits,
     loads_noting,
@@ -265,7 +265,15 @@ class Patching:
             collection = record.collection
             _keep_collection(document, record, command.id)
             stripped, was = _stripped(document), _stripped(original)
-            if stripped == was and written_alike(stripped, was, notes):  # 9.5 to 9.50: Patched
+            if command.patch.operations:
+                # What is written, not Python's ``==``: 1 to true, 1 to 1.0, 9.5 to 9.50 are
+                # changes (Patched), as JSON tells them apart (``==``: a quick no first).
+                unchanged = stripped == was and written_alike(stripped, was, notes)
+            else:
+                # The script's document went through JavaScript's numbers, where 1 and 1.0
+                # are one; true is no number there either (``==``: a quick no first).
+                unchanged = stripped == was and json_equal(stripped, was)
+            if unchanged:
                 status = "NotModified"
         position = None
         if record is not None and self._counter_writes:

@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, NamedTuple
 
 from rookdb.query import Query, QueryStatistics
+from rookdb.serialization.exact_numbers import Notes
 from rookdb.serialization.scalars import encode_datetime
 
 # Re-exported: this module held them, and backends written outside rookdb import them from it.
@@ -136,19 +137,28 @@ class DocumentRecord(NamedTuple):
 class ProjectionRow(NamedTuple):
     """One result of a streamed projection (a query with ``select``): the ``projection``
     (the fields the query selects, as ``rookdb.evaluate.project`` makes them) and the id,
-    change vector, last-modified and collection of the document it came from."""
+    change vector, last-modified and collection of the document it came from; ``notes``, as
+    ``QueryResult.notes``."""
 
     projection: dict[str, Any]
     id: str
     change_vector: str
     last_modified: str
     collection: str
+    notes: Notes | None = None
 
     @classmethod
-    def of(cls, projection: dict[str, Any], record: DocumentRecord) -> ProjectionRow:
+    def of(
+        cls, projection: dict[str, Any], record: DocumentRecord, notes: Notes | None = None
+    ) -> ProjectionRow:
         """``projection``, made of ``record``."""
         return cls(
-            projection, record.id, record.change_vector, record.last_modified, record.collection
+            projection,
+            record.id,
+            record.change_vector,
+            record.last_modified,
+            record.collection,
+            notes or None,
         )
 
 
@@ -279,6 +289,10 @@ class QueryResult(NamedTuple):
     #: For queries with ``Query.counters``: the counters of each document found, by key, as
     #: ``GetResult.counters``.
     counters: dict[str, dict[str, int]] | None = None
+    #: With ``projections``: the floats in them that do not give back the number's text as
+    #: written (``9.50``), noted with its decimal (``exact_numbers.loads_noting``), so that a
+    #: projection into a class reads a ``Decimal`` field with its digits, as a load does.
+    notes: Notes | None = None
 
 
 #: The counter name that asks for every counter of a document where names are asked for

@@ -67,6 +67,10 @@ class Capabilities:
     attachments: bool = False
     #: Keeps user-defined indexes (``Storage.put_indexes``, queries with ``index_name``).
     indexes: bool = False
+    #: Notes the projected numbers a float does not give back as written (``9.50``) in
+    #: ``QueryResult.notes`` and ``ProjectionRow.notes``, so that projections into ``Decimal``
+    #: fields keep their digits; a backend leaving notes None projects them as floats.
+    projection_digits: bool = False
 
     @classmethod
     def flags(cls) -> tuple[str, ...]:

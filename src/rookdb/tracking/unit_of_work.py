@@ -32,6 +32,12 @@ from typing import Any, NamedTuple, Protocol
 
 from rookdb._types import JsonDict
 from rookdb.serialization.encoding import json_equal, loads
+from rookdb.serialization.exact_numbers import (
+    Notes,
+    loads_noting,
+    may_lose_digits,
+    shown_as_written,
+)
 from rookdb.serialization.layouts import Extras
 from rookdb.tracking.diff import ChangeType, DocumentsChanges, diff, to_json_patch
 from rookdb.tracking.identity_map import IdentityMap, PendingDelete
@@ -238,14 +244,35 @@ def finalize_save(
 
 
 def _changes_of(change: Change) -> list[DocumentsChanges]:
+    """The entries of one change: its values the JSON it writes (or wrote), decoded, a
+    number written with digits a float does not keep the ``Decimal`` of them (``9.50``)."""
     state = change.state
+    notes: Notes = {}
     if change.kind is ChangeKind.NEW:
         assert change.data is not None
-        return [DocumentsChanges(ChangeType.DOCUMENT_ADDED, field_new_value=loads(change.data))]
+        new = shown_as_written(loads_noting(change.data, notes), notes)
+        return [DocumentsChanges(ChangeType.DOCUMENT_ADDED, field_new_value=new)]
     if change.kind is ChangeKind.DELETED:
-        old = loads(state.snapshot) if state is not None and state.snapshot is not None else None
+        snapshot = state.snapshot if state is not None else None
+        old = None if snapshot is None else shown_as_written(loads_noting(snapshot, notes), notes)
         return [DocumentsChanges(ChangeType.DOCUMENT_DELETED, field_old_value=old)]
-    return diff(change.old, change.new)
+    assert state is not None and state.snapshot is not None and change.data is not None
+    snapshot, data = state.snapshot, change.data
+    if not (may_lose_digits(snapshot) or may_lose_digits(data)):
+        return diff(change.old, change.new)
+    # Compared as the change check compared them (floats), shown as written.
+    entries = diff(loads_noting(snapshot, notes), loads_noting(data, notes))
+    return [
+        DocumentsChanges(
+            entry.change,
+            entry.field_name,
+            entry.field_path,
+            shown_as_written(entry.field_old_value, notes),
+            shown_as_written(entry.field_new_value, notes),
+            entry.json_pointer,
+        )
+        for entry in entries
+    ]
 
 
 def describe(changes: list[Change], as_patch: bool = False) -> dict[str, Any]:

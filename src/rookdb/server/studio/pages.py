@@ -35,7 +35,7 @@ from rookdb.errors import (
     RookError,
 )
 from rookdb.ids import validate_database_name, validate_id
-from rookdb.serialization.exact_numbers import keep_digits, loads_keeping_digits
+from rookdb.serialization.exact_numbers import keep_digits, loads_keeping_digits, written_back
 from rookdb.server.limits import BodyTimeout, BodyTooLarge, read_body
 from rookdb.server.multi_get import apply_body_paging
 from rookdb.server.studio.guard import SECURITY_HEADERS, Guard, Session
@@ -434,7 +434,8 @@ class Studio:
         if result.projections is None:
             rows = [_body(r) | {"id()": r.id} for r in result.records]
         else:
-            rows = [dict(p) for p in result.projections]
+            # Their numbers as stored (9.50), as a document's are shown (``_body``).
+            rows = [dict(written_back(p, result.notes)) for p in result.projections]
         columns: list[str] = []
         for row in rows:
             for field in row:

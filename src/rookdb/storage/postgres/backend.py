@@ -78,6 +78,7 @@ class PostgresBackend(RelationalBackend[PostgresStorage]):
             counters=True,
             attachments=True,
             indexes=True,
+            projection_digits=True,
         )
         self._pool = ConnectionPool(conninfo, connect_timeout(timeout))
         self._server_schema = f'"{prefix}.server"'

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rookdb.query import OrderBy, Query
 from rookdb.query_ast import selected_counters
+from rookdb.serialization.exact_numbers import Notes
 from rookdb.storage.records import DocumentRecord, QueryResult, document_key
 from rookdb.storage.relational.auto_indexes import RegistryCache, log_made, wanted
 from rookdb.storage.relational.errors import DriverErrors
@@ -151,13 +152,14 @@ class CollectionQueries:
             source = f"{sql.select_from}({union}) AS documents"
         # select counter('name')
         counted = selected_counters(query.select) if query.select else ()
+        notes: Notes = {}  # the projections' numbers a float does not give back as written
         if query.select and query.distinct:  # counted and paged after projecting
             select = f"{source} ORDER BY {self._order_clause(query.order_by)}"
             every = [
                 as_record(row) for row in self._select_records(conn, select, params).fetchall()
             ]
             values = self._projected_counters(conn, every, counted)
-            records, projections, total = distinct_page(every, query, values)
+            records, projections, total = distinct_page(every, query, values, notes)
         else:
             if in_python:
                 # Every match, in key order: sorted here rather than in SQL, whose sorter
@@ -185,9 +187,11 @@ class CollectionQueries:
             total = found
             if query.select:
                 values = self._projected_counters(conn, records, counted)
-                projections = [projection(r, query, values) for r in records]
+                projections = [projection(r, query, values, notes) for r in records]
         included = self._includes(conn, records, query.includes) if query.includes else {}
-        result = query_result(query, started, indexes, records, projections, included, total, as_of)
+        result = query_result(
+            query, started, indexes, records, projections, included, total, as_of, notes
+        )
         if not query.counters:
             return result
         keys = list(dict.fromkeys(document_key(r.id) for r in records))

@@ -37,6 +37,7 @@ from rookdb import facet_compute
 from rookdb.errors import QueryError
 from rookdb.evaluate import project
 from rookdb.query import Query, QueryStatistics
+from rookdb.serialization.exact_numbers import Notes
 from rookdb.storage.records import DocumentRecord, ProjectionRow, QueryResult
 from rookdb.storage.relational import entry_indexes
 from rookdb.storage.relational.entry_indexes import EntryIndexes
@@ -216,7 +217,10 @@ class IndexQueries(IndexCatalog):
         if len(result.records) != len(result.projections):
             raise QueryError("streaming a map-reduce index's results is not supported: query it")
         rows = zip(result.projections, result.records, strict=True)
-        return QueryStream.of(result.statistics, iter(ProjectionRow.of(p, r) for p, r in rows))
+        notes = result.notes
+        return QueryStream.of(
+            result.statistics, iter(ProjectionRow.of(p, r, notes) for p, r in rows)
+        )
 
     def _index_query(self, query: Query) -> QueryResult:
         """Run ``query`` on the index it names, in one snapshot."""
@@ -308,6 +312,7 @@ class IndexQueries(IndexCatalog):
         select = f"SELECT key, raw FROM {source} WHERE {where} ORDER BY {order}"
         end = None if query.take is None else query.skip + query.take
         projections: list[dict[str, Any]] | None
+        notes: Notes = {}  # of the documents projected, as a collection query's
         if index.is_map_reduce:
             # Results are no documents: projections without records, paged by SQL (one
             # result per row) unless distinct ones are asked for.
@@ -361,7 +366,7 @@ class IndexQueries(IndexCatalog):
                         found[k].id,
                     )
                     if all(f in stored for f in query.select)
-                    else projection(found[k], query)
+                    else projection(found[k], query, None, notes)
                     for k in page
                 ]
             included = self._includes(conn, records, query.includes) if query.includes else {}
@@ -373,7 +378,7 @@ class IndexQueries(IndexCatalog):
             is_stale=state == BUILDING,
             index_timestamp=_utc_now(),
         )
-        return QueryResult(records, included, stats, projections)
+        return QueryResult(records, included, stats, projections, notes=notes or None)
 
 
 def _utc_now() -> dt.datetime:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from rookdb.query import Query, QueryStatistics
 from rookdb.query_ast import selected_counters
+from rookdb.serialization.exact_numbers import Notes
 from rookdb.storage.base import STREAM_PAGE
 from rookdb.storage.records import DocumentRecord, ProjectionRow
 from rookdb.storage.relational.auto_indexes import index_name, index_timestamp
@@ -85,7 +86,9 @@ def rows(
                     with guard:  # select counter('name'): the page's, in the same snapshot
                         values = storage._projected_counters(conn, records, counted)
                     for record in records:
-                        yield ProjectionRow.of(projection(record, query, values), record)
+                        notes: Notes = {}
+                        projected = projection(record, query, values, notes)
+                        yield ProjectionRow.of(projected, record, notes)
                 else:
                     for row in page:
                         yield _record(row)

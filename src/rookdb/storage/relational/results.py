@@ -16,6 +16,7 @@ from rookdb.evaluate import project
 from rookdb.ids import is_valid_id
 from rookdb.paths import parse_field_path, referenced_values
 from rookdb.query import Query, QueryStatistics
+from rookdb.serialization.exact_numbers import Notes, loads_noting, may_lose_digits
 from rookdb.storage.records import DocumentRecord, QueryResult, document_key
 from rookdb.storage.relational.auto_indexes import index_name, index_timestamp
 
@@ -39,22 +40,46 @@ Counted = dict[str, dict[str, int]]
 
 
 def projection(
-    record: DocumentRecord, query: Query, counters: Counted | None = None
+    record: DocumentRecord,
+    query: Query,
+    counters: Counted | None = None,
+    notes: Notes | None = None,
 ) -> dict[str, Any]:
     """The projection of ``record`` that ``query`` selects (``rookdb.evaluate.project``), its
-    counters from ``counters``."""
+    counters from ``counters``; the floats of ``record`` that do not give back the number's
+    text noted in ``notes`` (``QueryResult.notes``)."""
     found = None if counters is None else counters.get(record.id.lower())
-    return project(orjson.loads(record.data), query.select, query.select_as, record.id, found)
+    data = record.data
+    projected = project(orjson.loads(data), query.select, query.select_as, record.id, found)
+    # Read again with the floats noted only where what is projected holds a float and the
+    # text may hold one a float does not give back as written: most projections do not.
+    if notes is None or not _holds_float(projected) or not may_lose_digits(data):
+        return projected
+    return project(loads_noting(data, notes), query.select, query.select_as, record.id, found)
+
+
+def _holds_float(value: Any) -> bool:
+    kind = type(value)
+    if kind is float:
+        return True
+    if kind is dict:
+        return any(_holds_float(item) for item in value.values())
+    if kind is list:
+        return any(_holds_float(item) for item in value)
+    return False
 
 
 def distinct_projections(
-    records: list[DocumentRecord], query: Query, counters: Counted | None = None
+    records: list[DocumentRecord],
+    query: Query,
+    counters: Counted | None = None,
+    notes: Notes | None = None,
 ) -> tuple[list[dict[str, Any]], list[DocumentRecord]]:
     """Each distinct projection once (by its canonical JSON), with the first record giving it."""
     seen: set[bytes] = set()
     projections, kept = [], []
     for record in records:
-        projection_ = projection(record, query, counters)
+        projection_ = projection(record, query, counters, notes)
         key = orjson.dumps(projection_)
         if key not in seen:
             seen.add(key)
@@ -88,11 +113,14 @@ def total_from_page(query: Query, found: int) -> int | None:
 
 
 def distinct_page(
-    records: list[DocumentRecord], query: Query, counters: Counted | None = None
+    records: list[DocumentRecord],
+    query: Query,
+    counters: Counted | None = None,
+    notes: Notes | None = None,
 ) -> tuple[list[DocumentRecord], list[dict[str, Any]], int]:
     """A page of distinct projections of ``records`` (every match, in order), with the record
     giving each, and how many there are in all: counted and paged after projecting."""
-    projections, kept = distinct_projections(records, query, counters)
+    projections, kept = distinct_projections(records, query, counters, notes)
     end = None if query.take is None else query.skip + query.take
     return kept[query.skip : end], projections[query.skip : end], len(projections)
 
@@ -106,9 +134,11 @@ def query_result(
     included: dict[str, DocumentRecord | None],
     total: int,
     as_of: dt.datetime,
+    notes: Notes | None = None,
 ) -> QueryResult:
     """The result of ``query``, begun at ``perf_counter()`` ``started`` in a snapshot read at
-    ``as_of`` or later (``index_timestamp``), with its statistics."""
+    ``as_of`` or later (``index_timestamp``), with its statistics; ``notes``: its
+    projections' (``QueryResult.notes``)."""
     name = index_name(query, indexes)
     stats = QueryStatistics(
         total_results=total,
@@ -117,4 +147,4 @@ def query_result(
         index_name=name,
         index_timestamp=index_timestamp(name, as_of),
     )
-    return QueryResult(records, included, stats, projections)
+    return QueryResult(records, included, stats, projections, notes=notes or None)

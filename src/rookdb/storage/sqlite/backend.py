@@ -55,6 +55,7 @@ class SqliteBackend(RelationalBackend[SqliteStorage]):
             counters=True,
             attachments=True,
             indexes=True,
+            projection_digits=True,
         )
 
     def _make_directory(self) -> None:

@@ -20,13 +20,16 @@ import pydantic
 import pytest
 
 from rookdb import DocumentStore
+from rookdb.indexes import IndexDefinition
+from rookdb.operations import PutIndexesOperation
 from rookdb.patches import ArrayAdd, Increment, SetValue
 from rookdb.storage.commands import PatchCommand, PatchRequest, PutCommand
 from rookdb.testing.recording import record_requests
 from rookdb.transfer import export_records, import_records
 
-# Written as they are: trailing zeros, exponents, a negative, integers.
+# Written as they are: trailing zeros, exponents, a negative, integers, negative zeros.
 DIGITS = ["9.50", "100.00", "1E+3", "0.00", "-12.340", "1.5E-7", "2.5E+2", "20", "7.0"]
+DIGITS += ["-0", "-0.00"]
 
 
 @dataclasses.dataclass
@@ -165,6 +168,97 @@ def test_streamed_and_refreshed_decimals_keep_their_digits(ledgers: DocumentStor
         assert str(ledger.total) == DIGITS[0]
 
 
+@dataclasses.dataclass
+class Amounts:  # a projection of a Ledger
+    total: Decimal
+    fee: Decimal | None
+    lines: list[Line]
+    rates: list[Decimal]
+    by_month: dict[str, Decimal]
+
+
+def _amounts(amounts: Amounts) -> list[str]:
+    a = amounts
+    return _digits(Ledger(a.total, a.fee, a.lines, a.rates, a.by_month, ratio=0.0, loose={}))
+
+
+def _select(session: Any) -> list[Amounts]:
+    return session.query(object_type=Ledger).select_fields(
+        Amounts, "total", "fee", "lines", "rates", "by_month"
+    )
+
+
+def _select_declared(session: Any) -> list[Amounts]:
+    return session.query(object_type=Ledger).select_fields(Amounts)  # the fields it declares
+
+
+def _raw_select(session: Any) -> list[Amounts]:
+    rql = "from Ledgers select total, fee, lines, rates, by_month"
+    return session.advanced.raw_query(rql, Amounts)
+
+
+def _select_lazily(session: Any) -> list[Amounts]:
+    return _select_declared(session).lazily().value
+
+
+def _select_streamed(session: Any) -> list[Amounts]:
+    return [row.document for row in session.advanced.stream(_select_declared(session))]
+
+
+PROJECTIONS: dict[str, Callable[[Any], Any]] = {
+    "select_fields": _select,
+    "select_fields of the class": _select_declared,
+    "RQL select": _raw_select,
+    "lazily": _select_lazily,
+    "streamed": _select_streamed,
+}
+
+
+@pytest.mark.rookdb_requires("projection_digits")
+@pytest.mark.parametrize("project", PROJECTIONS.values(), ids=list(PROJECTIONS))
+def test_projections_into_decimal_fields_keep_their_digits(
+    ledgers: DocumentStore, project: Callable[[Any], Any]
+) -> None:
+    # As a load of the whole entity reads them: 9.50 is Decimal("9.50"), not 9.5.
+    with ledgers.open_session() as session:
+        projected = list(project(session))
+        assert all(type(amounts) is Amounts for amounts in projected)
+        assert sorted(map(_amounts, projected)) == sorted(
+            _digits(_ledger(at)) for at in range(len(DIGITS))
+        )
+        assert all(type(line.amount) is Decimal for p in projected for line in p.lines)
+        # A projection into a dict reads numbers as JSON does.
+        rows = list(session.query(object_type=Ledger).select_fields(dict, "total", "fee"))
+        assert {"total": 9.5, "fee": 0.5} in rows and all(type(r["fee"]) is float for r in rows)
+
+
+@pytest.mark.rookdb_requires("projection_digits")
+def test_distinct_projections_keep_the_digits_of_the_first(ledgers: DocumentStore) -> None:
+    # Decimals compare by value (SPEC D2): -0 and -0.00 make one projection, with the digits
+    # of the first document giving it; every other one keeps its own.
+    with ledgers.open_session() as session:
+        projected = list(_select_declared(session).distinct())
+        expected = [_digits(_ledger(at)) for at in range(len(DIGITS))]
+        assert len(projected) == len(DIGITS) - 1
+        assert all(_amounts(p) in expected for p in projected)
+
+
+@pytest.mark.rookdb_requires("indexes", "projection_digits")
+def test_projections_of_a_map_index_query_keep_their_digits(ledgers: DocumentStore) -> None:
+    # Projected from the documents the index answers, queried and streamed.
+    definition = IndexDefinition(
+        name="Ledgers/ByRatio", maps={"from l in docs.Ledgers select new { l.ratio }"}
+    )
+    ledgers.maintenance.send(PutIndexesOperation(definition))
+    expected = sorted(_digits(_ledger(at)) for at in range(len(DIGITS)))
+    with ledgers.open_session() as session:
+        query = session.query_index("Ledgers/ByRatio", Ledger).where_equals("ratio", 0.25)
+        projected = query.select_fields(Amounts)
+        assert sorted(map(_amounts, projected)) == expected
+        streamed = session.advanced.stream(query.select_fields(Amounts))
+        assert sorted(_amounts(row.document) for row in streamed) == expected
+
+
 def test_other_fields_read_numbers_as_json_does(store: DocumentStore) -> None:
     # The same text in a field not typed Decimal: a float field holds a float, an untyped
     # one the float JSON reads, as before.
@@ -226,6 +320,34 @@ def test_a_document_without_such_numbers_reads_as_before(store: DocumentStore) -
         assert not session.advanced.has_changes
 
 
+@pytest.mark.parametrize("text", ["-0", "-0.00", "-0E+2", "0"])
+def test_a_zero_keeps_its_sign_and_digits(store: DocumentStore, text: str) -> None:
+    # JSON's -0 is read as the integer 0 (by orjson, SQLite, every JSON reader of Python), so
+    # Decimal("-0") is written -0E+0: the same digits, sign and exponent, read as -0.0.
+    written = {"-0": b"-0E+0", "-0.00": b"-0.00", "-0E+2": b"-0E+2", "0": b"0"}[text]
+    with store.open_session() as session:
+        session.store(Price(Decimal(text), "EUR"), "prices/1")
+        session.store(Price(Decimal("1"), "EUR"), "prices/2")
+        session.save_changes()
+    storage = store._storage(store.database)
+    assert (
+        storage.get(["prices/1"])
+        .documents["prices/1"]
+        .data.startswith(b'{"amount":' + written + b",")
+    )
+    with store.open_session() as session:
+        price = session.load("prices/1", Price)
+        assert str(price.amount) == text and price.amount.as_tuple() == Decimal(text).as_tuple()
+        assert not session.advanced.has_changes
+        # A zero, numerically, for queries, whatever its sign.
+        zeros = session.query(object_type=Price).where_equals("amount", Decimal("0"))
+        assert [str(p.amount) for p in zeros] == [text]
+        session.advanced.patch("prices/2", "amount", Decimal(text))
+        session.save_changes()
+    with store.open_session() as session:
+        assert str(session.load("prices/2", Price).amount) == text
+
+
 def test_decimals_of_nested_objects_only_keep_their_digits(store: DocumentStore) -> None:
     with store.open_session() as session:
         session.store(Basket("ann", [Line(Decimal("4.50")), Line(Decimal("1E+2"))]), "baskets/1")
@@ -234,6 +356,32 @@ def test_decimals_of_nested_objects_only_keep_their_digits(store: DocumentStore)
         basket = session.load("baskets/1", Basket)
         assert [str(line.amount) for line in basket.lines] == ["4.50", "1E+2"]
         assert not session.advanced.has_changes
+
+
+def test_what_changed_shows_numbers_as_they_would_be_written(store: DocumentStore) -> None:
+    # Its values are the JSON the save writes, decoded (a datetime as its text): a number a
+    # float does not give back as written is the Decimal of its text (9.50, not 9.5).
+    with store.open_session() as session:
+        session.store(Price(Decimal("9.50"), "EUR"), "prices/1")
+        (added,) = session.advanced.what_changed()["prices/1"]
+        shown = added.field_new_value["amount"]
+        assert type(shown) is Decimal and str(shown) == "9.50"
+        session.save_changes()
+    with store.open_session() as session:
+        price = session.load("prices/1", Price)
+        price.amount = Decimal("7.10")
+        (changed,) = session.advanced.what_changed_for(price)
+        old, new = changed.field_old_value, changed.field_new_value
+        assert (type(old), str(old), type(new), str(new)) == (Decimal, "9.50", Decimal, "7.10")
+        ((replace,),) = session.advanced.what_changed(as_patch=True).values()
+        assert replace == {"op": "replace", "path": "/amount", "value": Decimal("7.10")}
+        assert str(replace["value"]) == "7.10"
+        price.amount = Decimal("7.5")  # a float's own digits: the float, as JSON reads it
+        (changed,) = session.advanced.what_changed()["prices/1"]
+        assert changed.field_new_value == 7.5 and type(changed.field_new_value) is float
+        session.delete(price)
+        (deleted,) = session.advanced.what_changed()["prices/1"]
+        assert str(deleted.field_old_value["amount"]) == "9.50"
 
 
 def test_bulk_inserted_decimals_keep_their_digits(store: DocumentStore) -> None:

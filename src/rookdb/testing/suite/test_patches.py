@@ -234,6 +234,82 @@ def test_typed_operation_on_the_wrong_type_writes_nothing(store: DocumentStore) 
     assert _get(storage, "users/2") is None
 
 
+#: A value set over a stored one that Python finds equal (``True == 1``, ``1 == 1.0``) and
+#: JSON writes otherwise, and its JSON.
+EQUAL_IN_PYTHON_ONLY = {
+    "true over 1": (1, True, b"true"),
+    "1 over true": (True, 1, b"1"),
+    "false over 0": (0, False, b"false"),
+    "0 over false": (False, 0, b"0"),
+    "1.0 over 1": (1, 1.0, b"1.0"),
+    "1 over 1.0": (1.0, 1, b"1"),
+    "-0.0 over 0.0": (0.0, -0.0, b"-0.0"),
+    "[true] over [1]": ([1], [True], b"[true]"),
+    "{false} over {0}": ({"a": 0}, {"a": False}, b'{"a":false}'),
+}
+
+
+@pytest.mark.parametrize(
+    ("stored", "value", "written"), EQUAL_IN_PYTHON_ONLY.values(), ids=list(EQUAL_IN_PYTHON_ONLY)
+)
+def test_a_typed_patch_writes_a_value_json_tells_from_the_stored_one(
+    store: DocumentStore, stored: Any, value: Any, written: bytes
+) -> None:
+    # Patched, not NotModified: in JSON these are other values (a bool is no number) or
+    # other texts (1 and 1.0), as RavenDB's blittable documents tell them apart.
+    storage = _storage(store)
+    before = _put(storage, "users/1", v=stored, w=[stored])
+    patch = PatchRequest(operations=(SetValue("v", value),))
+    (reply,) = storage.apply([PatchCommand("users/1", patch)]).replies
+    assert reply.status == "Patched"
+    record = storage.get(["users/1"]).documents["users/1"]
+    assert b'{"v":' + written + b',"w":' in record.data and record.change_vector != before
+    (again,) = storage.apply([PatchCommand("users/1", patch)]).replies  # now the same
+    assert again.status == "NotModified"
+    # An array's element, removed and added again.
+    swap = PatchRequest(operations=(ArrayRemoveAt("w", 0), ArrayAdd("w", (value,))))
+    (reply,) = storage.apply([PatchCommand("users/1", swap)]).replies
+    assert reply.status == "Patched"
+    assert b'"w":[' + written + b"]" in storage.get(["users/1"]).documents["users/1"].data
+
+
+def test_a_script_tells_a_bool_from_a_number(store: DocumentStore) -> None:
+    # A script's document goes through JavaScript, where true is no number; 1 and 1.0 are
+    # one number there, so a script setting one over the other changes nothing.
+    storage = _storage(store)
+    _put(storage, "users/1", flag=1, ratio=1.0)
+
+    def patched(script: str) -> tuple[str, Any]:
+        (reply,) = storage.apply([PatchCommand("users/1", _script(script))]).replies
+        flag = _get(storage, "users/1")["flag"]  # type: ignore[index]
+        return reply.status, (type(flag), flag)
+
+    assert patched("this.flag = true;") == ("Patched", (bool, True))
+    assert patched("this.flag = 1;") == ("Patched", (int, 1))
+    # (The patches above wrote the document back through JavaScript: ratio 1.0 as 1.)
+    before = _put(storage, "users/1", flag=1, ratio=1.0)
+    status, _ = patched("this.ratio = 1;")
+    record = storage.get(["users/1"]).documents["users/1"]
+    assert status == "NotModified" and record.change_vector == before
+    assert b'"ratio":1.0' in record.data  # as stored
+
+
+def test_an_increment_by_zero_of_false_writes_the_zero(store: DocumentStore) -> None:
+    # RavenDB's increment, ``this.v = this.v ? this.v + 0 : 0``, makes a false 0: another
+    # value (Patched); of a number it changes nothing, however the number is written.
+    storage = _storage(store)
+    _put(storage, "users/1", off=False, zero=0.0, minus=-0.0, one=1.0)
+    for field in ("zero", "minus", "one"):
+        patch = PatchRequest(operations=(Increment(field, 0),))
+        (reply,) = storage.apply([PatchCommand("users/1", patch)]).replies
+        assert reply.status == "NotModified", field
+    patch = PatchRequest(operations=(Increment("off", 0),))
+    (reply,) = storage.apply([PatchCommand("users/1", patch)]).replies
+    assert reply.status == "Patched"
+    data = storage.get(["users/1"]).documents["users/1"].data
+    assert b'"off":0,"zero":0.0,"minus":-0.0,"one":1.0' in data
+
+
 def test_must_not_exist_then_created_by_patch_if_missing(store: DocumentStore) -> None:
     storage = _storage(store)
     command = PatchCommand(

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
+import orjson
 import pytest
 
 from rookdb import (
@@ -376,6 +377,57 @@ def test_a_decimal_patch_writes_its_digits_over_an_equal_integer(store: Document
         session.advanced.patch("prices/1", "price", Decimal("10"))
         session.save_changes()
     assert _stored(store, "prices/1").startswith(b'{"price":10,')
+
+
+#: How the session sets "v" of a document (tracked as ``entity``) to ``value``.
+SETTERS: dict[str, Callable[[Any, Any, Any], None]] = {
+    "patch": lambda advanced, entity, value: advanced.patch(entity, "v", value),
+    "patch by id": lambda advanced, entity, value: advanced.patch(entity["Id"], "v", value),
+    "add_or_patch": lambda advanced, entity, value: advanced.add_or_patch(
+        entity["Id"], {"v": None}, "v", value
+    ),
+    "patch_array": lambda advanced, entity, value: advanced.patch_array(
+        entity, "a", lambda a: (a.remove_at(0), a.add(value))
+    ),
+}
+
+#: A value set over a stored one Python finds equal, and the JSON it is written as.
+EQUAL_IN_PYTHON_ONLY = [
+    (1, True, b"true"),
+    (True, 1, b"1"),
+    (0, False, b"false"),
+    (False, 0, b"0"),
+    (1, 1.0, b"1.0"),
+    (1.0, 1, b"1"),
+    (1, Decimal("1.0"), b"1.0"),
+    (1.5, Decimal("1.50"), b"1.50"),
+]
+
+
+@pytest.mark.parametrize("setter", SETTERS.values(), ids=list(SETTERS))
+def test_a_patch_writes_a_value_python_finds_equal_to_the_stored_one(
+    store: DocumentStore, setter: Callable[[Any, Any, Any], None]
+) -> None:
+    # ``True == 1`` and ``1 == 1.0`` in Python; JSON writes them otherwise, so the patch
+    # writes them (RavenDB's Patched, not NotModified), and the session holds them.
+    with store.open_session() as session:
+        for n, (stored, _, _) in enumerate(EQUAL_IN_PYTHON_ONLY):
+            session.store({"v": stored, "a": [stored], "Id": f"things/{n}"}, f"things/{n}")
+        session.save_changes()
+    with store.open_session() as session:
+        for n, (stored, value, written) in enumerate(EQUAL_IN_PYTHON_ONLY):
+            entity = session.load(f"things/{n}")
+            before = session.advanced.get_change_vector_for(entity)
+            setter(session.advanced, entity, value)
+            session.save_changes()
+            assert session.advanced.get_change_vector_for(entity) != before, (stored, value)
+            assert not session.advanced.has_changes
+            data = _stored(store, f"things/{n}")
+            if setter is SETTERS["patch_array"]:
+                expected = b'{"v":' + orjson.dumps(stored) + b',"a":[' + written + b"],"
+            else:
+                expected = b'{"v":' + written + b',"a":['
+            assert data.startswith(expected), (stored, value, data)
 
 
 def test_an_increment_by_zero_keeps_the_digits(store: DocumentStore) -> None:

@@ -97,6 +97,29 @@ def test_json_equality_numbers_by_value_booleans_not_numbers() -> None:
     assert [str(c.change) for c in diff({"n": 1}, {"n": "1"})] == ["field_changed"]
 
 
+@pytest.mark.parametrize(("stored", "value"), [(1, True), (True, 1), (0, False), (False, 0)])
+def test_a_bool_over_an_equal_number_is_a_change_the_session_saves(
+    store: DocumentStore, stored: Any, value: Any
+) -> None:
+    # ``True == 1`` in Python; in JSON a bool is no number: a change, written.
+    with store.open_session() as session:
+        session.store({"flag": stored, "tags": [stored]}, "docs/1")
+        session.save_changes()
+    with store.open_session() as session:
+        doc = session.load("docs/1")
+        doc["flag"], doc["tags"][0] = value, value
+        assert session.advanced.has_changed(doc) and session.advanced.has_changes
+        assert [_row(c) for c in session.advanced.what_changed()["docs/1"]] == [
+            ("field_changed", "flag", "", stored, value),
+            ("array_value_changed", "tags", "tags[0]", stored, value),
+        ]
+        session.save_changes()
+    with store.open_session() as session:
+        doc = session.load("docs/1")
+        assert type(doc["flag"]) is type(value) and type(doc["tags"][0]) is type(value)
+        assert (doc["flag"], doc["tags"]) == (value, [value])
+
+
 def test_identity_property_is_never_reported(store: DocumentStore) -> None:
     with store.open_session() as session:
         employee = Employee("Ann", Id="employees/1")
