@@ -82,7 +82,7 @@ def _script(script: str, parameters: Mapping[str, Any]) -> str:
 
 def _values(parameters: Mapping[str, Any] | None) -> dict[str, Any]:
     # What no document may hold is a SerializationError now, before the operation starts,
-    # as ``written`` makes it for an embedded store (the server's parameters come as JSON).
+    # as ``DocumentOperation.written`` makes it embedded (the server's come as JSON).
     values = dict(parameters or {})
     data = encoding.dumps(values)
     if data.count(b"[") + data.count(b"{") > MAX_DEPTH and nesting_depth(data) > MAX_DEPTH + 1:
@@ -108,8 +108,9 @@ def _write(storage: Storage, commands: list[Command], cancelled: Cancelled | Non
 
 
 def check_by_query(text: str, parameters: Mapping[str, Any] | None, *, patch: bool) -> None:
-    """``QueryError`` (or ``ConfigurationError``) now for a query the operation could not
-    run, before it is started (the server answers it as a 400, as RavenDB does)."""
+    """``QueryError`` (or ``ConfigurationError``, or ``SerializationError`` for a parameter
+    no document may hold) now for a query the operation could not run, before it is started
+    (the server answers it as a 400, as RavenDB does)."""
     values = _values(parameters)
     if patch:
         text = split_update(text)[0]
