@@ -28,7 +28,7 @@ __all__ = [
     "INT64_MAX",
     "INT64_MIN",
     "MAX_DEPTH",
-    "MAX_REQUEST_DEPTH",
+    "MAX_MESSAGE_DEPTH",
     "OPTIONS",
     "check_depth",
     "dumps",
@@ -50,10 +50,11 @@ INT64_MAX = 2**63 - 1
 #: Python's recursion limit (1,000) even when called from a deep stack.
 MAX_DEPTH = 128
 
-#: How many levels the JSON of a valid request may nest: a document's ``MAX_DEPTH`` and the
-#: six levels a batch wraps a typed patch's value in (the batch's object, its list, the
-#: command, its patch, the operations' list, the operation; a document sits three deep).
-MAX_REQUEST_DEPTH = MAX_DEPTH + 6
+#: How many levels the JSON of a valid request or answer may nest: a document's
+#: ``MAX_DEPTH`` and the six levels a batch wraps a typed patch's value in (the batch's
+#: object, its list, the command, its patch, the operations' list, the operation; a
+#: document sits three deep in a batch, five in a multi_get's answer).
+MAX_MESSAGE_DEPTH = MAX_DEPTH + 6
 
 # Datetimes are handed to the caller's ``default`` so that they are written in rookdb's
 # fixed-width forms (``scalars``; SPEC D2), and dataclasses so that the identity property, unknown

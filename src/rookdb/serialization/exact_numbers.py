@@ -57,8 +57,7 @@ import orjson
 from rookdb.serialization import scalars
 from rookdb.serialization.encoding import (
     INT64_MIN,
-    MAX_DEPTH,
-    MAX_REQUEST_DEPTH,
+    MAX_MESSAGE_DEPTH,
     loads,
     nesting_depth,
 )
@@ -95,10 +94,6 @@ _UINT64_MAX = 2**64 - 1  # orjson reads integers up to here as int, beyond as fl
 _TRAILING_ZERO = re.compile(rb"\.[0-9]*[0-9]0(?=[\s,\]}]|\Z)")
 _FOLD = bytes.maketrans(b"0123456789.E", b"00000000000e")
 _SIXTEEN = b"0" * 16
-
-# The levels an answer wraps projections in, at most (a multi_get's object, its list, an
-# item's object, its query's object and list), with room.
-_ANSWER_WRAPPING = 8
 
 _notes: contextvars.ContextVar[Notes | None] = contextvars.ContextVar("exact_numbers", default=None)
 
@@ -188,11 +183,11 @@ def loads_noting(data: bytes, notes: Notes) -> Any:
     text's digits noted in ``notes`` (for ``written_back``, or a ``Decimal`` field's
     converter); read again only where the document may hold one. What orjson refuses raises
     rookdb's error, as ``encoding.loads`` does; a number ``Decimal`` cannot hold (an exponent
-    past its range) is left the float orjson reads. A text nesting deeper than a document
-    may, in an answer's wrapping, is left as orjson read it (the standard library's reader
+    past its range) is left the float orjson reads. A text nesting deeper than an answer may
+    (``MAX_MESSAGE_DEPTH``) is left as orjson read it (the standard library's reader
     recurses, and would raise ``RecursionError``)."""
     tree = loads(data)  # what orjson refuses is refused (NaN, lone surrogates, ...)
-    if not may_lose_digits(data) or nesting_depth(data) > MAX_DEPTH + _ANSWER_WRAPPING:
+    if not may_lose_digits(data) or nesting_depth(data) > MAX_MESSAGE_DEPTH:
         return tree
     return _noting(data, notes)
 
@@ -217,7 +212,7 @@ def keep_digits(data: bytes, decoded: Any) -> Any:
     they came (``9.50``, not ``9.5``). A text nesting deeper than a document may, with a
     request's wrapping, is left as orjson read it: a document that deep is refused, and the
     others of a request holding one lose their digits as before."""
-    if not may_lose_digits(data) or nesting_depth(data) > MAX_REQUEST_DEPTH:
+    if not may_lose_digits(data) or nesting_depth(data) > MAX_MESSAGE_DEPTH:
         return decoded
     return _read(data, _as_written)
 

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from rookdb.errors import ConfigurationError, SerializationError
 from rookdb.serialization.encoding import (
     INT64_MAX,
-    MAX_REQUEST_DEPTH,
+    MAX_MESSAGE_DEPTH,
     loads_strict,
     nesting_depth,
 )
@@ -115,7 +115,7 @@ def note_body(request: Request, body: bytes) -> None:
 
 def nested_too_deep(request: Request) -> str | None:
     """Why a request that passed Python's recursion limit was bad input, when its body
-    (``note_body``'s) nests deeper than any valid request (``MAX_REQUEST_DEPTH``), else None.
+    (``note_body``'s) nests deeper than any valid request (``MAX_MESSAGE_DEPTH``), else None.
     orjson reads 1,024 levels, and a walk of such a tree can recurse that deep where no test
     of a route looks (an error message's ``repr`` of a value 1,000 levels deep). Asked only
     after the failure: measuring a body's depth costs about half of parsing it."""
@@ -123,11 +123,11 @@ def nested_too_deep(request: Request) -> str | None:
     if type(body) is not bytes:
         return None
     depth = nesting_depth(body)
-    if depth <= MAX_REQUEST_DEPTH:
+    if depth <= MAX_MESSAGE_DEPTH:
         return None
     return (
         f"the request's body nests {depth} levels of objects and arrays; rookdb reads at most "
-        f"{MAX_REQUEST_DEPTH}"
+        f"{MAX_MESSAGE_DEPTH}"
     )
 
 
