@@ -1,0 +1,97 @@
+"""The rules for arguments that many public calls share: a class to build results as, a
+callback, a flag, a change vector, a wait.
+
+Each is checked where the call enters rookdb, in the step the sync and the async session both
+run (``rookdb.session_loading``'s ``_plan_one``, a ``LazyOperation``'s constructor, ...), so a
+wrong argument is refused before any request and before anything is queued for a save. A
+refusal is an ``InvalidArgumentError`` naming the argument and showing the value cut short
+(``errors.shown``: a list nested 5,000 deep or a string of 10 MB is never repeated whole).
+What an argument of the right type holds (an id, a field name, a count) has its own rule
+where that thing is defined (``rookdb.ids``, ``rookdb.paths``, ``query_ast.check_count``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+from rookdb.errors import InvalidArgumentError, shown
+
+__all__ = [
+    "check_callback",
+    "check_change_vector",
+    "check_class",
+    "check_flag",
+    "check_list",
+    "check_wait",
+    "remove_handler",
+]
+
+T = TypeVar("T")
+
+
+def check_class(value: Any, what: str = "object_type", *, optional: bool = True) -> Any:
+    """``value`` if it is a class (or None, when ``optional``): what results are built as."""
+    if isinstance(value, type) or (value is None and optional):
+        return value
+    raise InvalidArgumentError(f"{what} is a class{' or None' * optional}, not {shown(value)}")
+
+
+def check_callback(value: T, what: str, *, optional: bool = True) -> T:
+    """``value`` if it can be called (or None, when ``optional``): a callback or a handler,
+    refused when given rather than when it would be called."""
+    if callable(value) or (value is None and optional):
+        return value
+    raise InvalidArgumentError(f"{what} is a function{' or None' * optional}, not {shown(value)}")
+
+
+def check_flag(value: Any, what: str) -> bool:
+    """``value`` if it is a bool: a flag takes True or False, not what is true of a list
+    (``what_changed(entity)`` for ``what_changed_for(entity)`` is refused, not a patch)."""
+    if type(value) is not bool:
+        raise InvalidArgumentError(f"{what} is True or False, not {shown(value)}")
+    return value
+
+
+def check_change_vector(value: Any, what: str = "change_vector") -> str | None:
+    """``value`` if it can be a change vector to check against (a str), or None: no check."""
+    if value is None or type(value) is str:
+        return value
+    raise InvalidArgumentError(f"{what} is a change vector (a str) or None, not {shown(value)}")
+
+
+def check_list(value: Any, what: str) -> list[Any]:
+    """The items of ``value``, a list (any iterable: a dict's keys), never a str or bytes,
+    whose characters would be taken for items one by one (``get_many("likes")`` is not five
+    counters); the items' own rule is the caller's."""
+    if isinstance(value, (str, bytes, bytearray)) or not isinstance(value, Iterable):
+        raise InvalidArgumentError(f"{what} is a list, not {shown(value)}")
+    return list(value)
+
+
+def check_wait(value: Any, what: str = "timeout") -> float:
+    """A wait, in seconds: a ``timedelta`` (RavenDB's client's) or a number of seconds, not
+    negative (infinity: no limit)."""
+    if isinstance(value, dt.timedelta):
+        seconds = value.total_seconds()
+    elif type(value) is float:
+        seconds = value
+    elif type(value) is int:
+        seconds = float(value) if value < 2**1000 else math.inf  # (float() would overflow)
+    else:
+        raise InvalidArgumentError(
+            f"{what} is a timedelta or a number of seconds, not {shown(value)}"
+        )
+    if math.isnan(seconds) or seconds < 0:
+        raise InvalidArgumentError(f"{what} is not negative, not {shown(value)}")
+    return seconds
+
+
+def remove_handler(handlers: list[Callable[..., Any]], handler: Any, what: str) -> None:
+    """Remove ``handler`` from ``handlers``, or say it was never added."""
+    try:
+        handlers.remove(handler)
+    except ValueError:
+        raise InvalidArgumentError(f"{what}: {shown(handler)} was not added") from None
