@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from rookdb.arguments import check_callback, remove_handler
 from rookdb.tracking.state import DocumentState, MetadataDictionary
 from rookdb.tracking.unit_of_work import Change, ChangeKind
 
@@ -126,32 +127,34 @@ class SessionEvents:
 
 
 class EventRegistration:
-    """The ``add_*`` / ``remove_*`` methods shared by ``DocumentStore`` and sessions."""
+    """The ``add_*`` / ``remove_*`` methods shared by ``DocumentStore`` and sessions. A handler
+    that cannot be called is refused when added (``InvalidArgumentError``), not at the save
+    that would call it; removing one that was not added is refused likewise."""
 
     _events: SessionEvents
 
     def add_before_store(self, handler: Callable[[BeforeStoreEventArgs], None]) -> None:
-        self._events.before_store.append(handler)
+        self._events.before_store.append(check_callback(handler, "handler", optional=False))
 
     def remove_before_store(self, handler: Callable[[BeforeStoreEventArgs], None]) -> None:
-        self._events.before_store.remove(handler)
+        remove_handler(self._events.before_store, handler, "remove_before_store")
 
     def add_after_save_changes(self, handler: Callable[[AfterSaveChangesEventArgs], None]) -> None:
-        self._events.after_save_changes.append(handler)
+        self._events.after_save_changes.append(check_callback(handler, "handler", optional=False))
 
     def remove_after_save_changes(
         self, handler: Callable[[AfterSaveChangesEventArgs], None]
     ) -> None:
-        self._events.after_save_changes.remove(handler)
+        remove_handler(self._events.after_save_changes, handler, "remove_after_save_changes")
 
     def add_before_delete(self, handler: Callable[[BeforeDeleteEventArgs], None]) -> None:
-        self._events.before_delete.append(handler)
+        self._events.before_delete.append(check_callback(handler, "handler", optional=False))
 
     def remove_before_delete(self, handler: Callable[[BeforeDeleteEventArgs], None]) -> None:
-        self._events.before_delete.remove(handler)
+        remove_handler(self._events.before_delete, handler, "remove_before_delete")
 
     def add_before_query(self, handler: Callable[[BeforeQueryEventArgs], None]) -> None:
-        self._events.before_query.append(handler)
+        self._events.before_query.append(check_callback(handler, "handler", optional=False))
 
     def remove_before_query(self, handler: Callable[[BeforeQueryEventArgs], None]) -> None:
-        self._events.before_query.remove(handler)
+        remove_handler(self._events.before_query, handler, "remove_before_query")

@@ -25,6 +25,8 @@ import abc
 import dataclasses
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar
 
+from rookdb.arguments import check_flag
+from rookdb.errors import InvalidArgumentError, shown
 from rookdb.revisions import RevisionsConfiguration
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.identities import check_client_configuration, effective_client_configuration
@@ -86,7 +88,7 @@ class NextIdentityForOperation(MaintenanceOperation[int]):
         self.name = name
 
     def execute(self, storage: Storage) -> int:
-        return storage.next_identity(self.name)
+        return storage.next_identity(_identity(self.name))
 
 
 class SeedIdentityForOperation(MaintenanceOperation[int]):
@@ -97,7 +99,19 @@ class SeedIdentityForOperation(MaintenanceOperation[int]):
         self.name, self.value, self.force_update = name, value, force_update
 
     def execute(self, storage: Storage) -> int:
-        return storage.seed_identity(self.name, self.value, self.force_update)
+        if type(self.value) is not int:
+            raise InvalidArgumentError(f"an identity's value is an int, not {shown(self.value)}")
+        force = check_flag(self.force_update, "force_update")
+        return storage.seed_identity(_identity(self.name), self.value, force)
+
+
+def _identity(name: Any) -> str:
+    """An identity's name, a str (what it may hold is storage's rule, ``identity_key``).
+    Checked when the operation is sent, as the value is (the conformance suite makes bad
+    operations first and expects ``send`` to refuse them)."""
+    if type(name) is not str:
+        raise InvalidArgumentError(f"an identity's name is a str, not {shown(name)}")
+    return name
 
 
 class GetIdentitiesOperation(MaintenanceOperation[dict[str, int]]):
@@ -173,7 +187,7 @@ class PutClientConfigurationOperation(MaintenanceOperation[None]):
     changes_client_configuration = True
 
     def __init__(self, configuration: ClientConfiguration) -> None:
-        self.configuration = configuration
+        self.configuration = _configuration(configuration)
 
     def execute(self, storage: Storage) -> None:
         storage.put_client_configuration(check_client_configuration(self.configuration.to_json()))
@@ -196,12 +210,22 @@ class PutServerWideClientConfigurationOperation(ServerOperation[None]):
     changes_client_configuration = True
 
     def __init__(self, configuration: ClientConfiguration) -> None:
-        self.configuration = configuration
+        self.configuration = _configuration(configuration)
 
     def execute(self, backend: Backend) -> None:
         backend.put_server_client_configuration(
             check_client_configuration(self.configuration.to_json())
         )
+
+
+def _configuration(configuration: Any) -> ClientConfiguration:
+    """What a put of a client configuration takes (its fields are checked when it is sent,
+    ``check_client_configuration``)."""
+    if not isinstance(configuration, ClientConfiguration):
+        raise InvalidArgumentError(
+            f"the configuration is a ClientConfiguration, not {shown(configuration)}"
+        )
+    return configuration
 
 
 def _result(kept: tuple[int, dict[str, Any] | None]) -> ClientConfigurationResult:
@@ -245,6 +269,10 @@ class ConfigureRevisionsOperation(MaintenanceOperation[ConfigureRevisionsOperati
     before it (``rookdb.revisions``); the next batches keep revisions by it."""
 
     def __init__(self, configuration: RevisionsConfiguration) -> None:
+        if not isinstance(configuration, RevisionsConfiguration):
+            raise InvalidArgumentError(
+                f"the configuration is a RevisionsConfiguration, not {shown(configuration)}"
+            )
         self.configuration = configuration
 
     def execute(self, storage: Storage) -> ConfigureRevisionsOperationResult:

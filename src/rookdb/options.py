@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from rookdb.errors import ConfigurationError
+from rookdb.errors import ConfigurationError, InvalidArgumentError, shown
 
 __all__ = ["OptimisticConcurrencyMode", "SessionOptions"]
 
@@ -45,10 +45,14 @@ class SessionOptions:
         if optimistic_concurrency_mode is not None and not isinstance(
             optimistic_concurrency_mode, OptimisticConcurrencyMode
         ):
-            raise ConfigurationError(
+            raise InvalidArgumentError(
                 f"optimistic_concurrency_mode must be an OptimisticConcurrencyMode, "
-                f"not {optimistic_concurrency_mode!r}"
+                f"not {shown(optimistic_concurrency_mode)}"
             )
+        if type(no_tracking) is not bool:
+            raise InvalidArgumentError(f"no_tracking is True or False, not {shown(no_tracking)}")
+        if database is not None and type(database) is not str:
+            raise InvalidArgumentError(f"database is a str or None, not {shown(database)}")
         if no_tracking and optimistic_concurrency_mode not in (
             None,
             OptimisticConcurrencyMode.NONE,
