@@ -16,9 +16,10 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+import re
 
 from rookdb._types import assert_never
-from rookdb.errors import InvalidIdError, QueryError
+from rookdb.errors import InvalidIdError, QueryError, shown
 from rookdb.fulltext import search_terms
 from rookdb.ids import validate_collection_name
 from rookdb.serialization.encoding import INT64_MAX, INT64_MIN
@@ -27,6 +28,7 @@ __all__ = [
     "COMPARISONS",
     "ID_FIELD",
     "MAX_QUERY_DEPTH",
+    "MAX_REGEX_LENGTH",
     "ORDERINGS",
     "And",
     "Between",
@@ -50,6 +52,7 @@ __all__ = [
     "StartsWith",
     "check_count",
     "check_orderable",
+    "check_regex",
     "check_scalar",
     "parse_search_terms",
     "predicate_depth",
@@ -263,6 +266,9 @@ class OrderBy:
     nulls: str | None = None
 
     def __post_init__(self) -> None:
+        for name, value in (("ordering", self.ordering), ("nulls", self.nulls)):
+            if value is not None and type(value) is not str:
+                raise QueryError(f"{name} is a str or None, not {shown(value)}")
         if self.ordering not in ORDERINGS:
             raise QueryError(
                 f"unknown ordering {self.ordering!r}: use string, long, double or alphanumeric"
@@ -369,6 +375,26 @@ def check_scalar(value: object) -> Scalar:
 
 
 _INF = float("inf")
+
+
+#: The longest regular expression a query takes: compiling one takes time in its length
+#: (seconds for a few megabytes), and no value a document holds needs a longer one.
+MAX_REGEX_LENGTH = 32_768
+
+
+def check_regex(pattern: object) -> str:
+    """``pattern`` if it is a regular expression (``re`` syntax) a query can match with."""
+    if type(pattern) is not str:
+        raise QueryError(f"a regular expression is a str, not {shown(pattern)}")
+    if len(pattern) > MAX_REGEX_LENGTH:
+        raise QueryError(
+            f"a regular expression is at most {MAX_REGEX_LENGTH} characters, not {len(pattern)}"
+        )
+    try:
+        re.compile(pattern)
+    except re.error as exc:
+        raise QueryError(f"invalid regular expression {shown(pattern)}: {exc}") from None
+    return pattern
 
 
 def check_orderable(value: object) -> int | float | str:
