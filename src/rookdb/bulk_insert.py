@@ -33,10 +33,12 @@ from typing import IO, TYPE_CHECKING, Any
 from rookdb.conventions import dict_collection_name
 from rookdb.errors import (
     BulkInsertAbortedError,
+    InvalidArgumentError,
     InvalidIdError,
     InvalidOperationError,
     RookError,
     SerializationError,
+    shown,
 )
 from rookdb.ids import validate_collection_name, validate_id
 from rookdb.storage.commands import AttachmentPutCommand, PutCommand
@@ -109,6 +111,8 @@ class BulkInsertOperation:
         self._check_usable()
         if key is not None:
             validate_id(key)
+        if extra is not None and not isinstance(extra, dict):
+            raise InvalidArgumentError(f"the metadata is a dict or None, not {shown(extra)}")
         codec = self._codec
         if isinstance(entity, dict):
             own = entity.get("@metadata")
@@ -170,7 +174,7 @@ class BulkInsertOperation:
         data_or_stream, content_type=None)`` writes the queued chunk (so that the document
         exists), then the attachment, in a transaction of its own, its stream read then."""
         if not isinstance(document_id, str) or not document_id.strip():
-            raise ValueError("Document id cannot be None or empty.")
+            raise InvalidIdError("Document id cannot be None or empty.")
         return AttachmentsBulkInsert(self, validate_id(document_id))
 
     def _attachment(self, command: AttachmentPutCommand) -> None:

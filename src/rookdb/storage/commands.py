@@ -15,7 +15,13 @@ import dataclasses
 import io
 from typing import IO, Any
 
-from rookdb.errors import ConcurrencyError, ConfigurationError, InvalidIdError, shown
+from rookdb.errors import (
+    ConcurrencyError,
+    ConfigurationError,
+    InvalidArgumentError,
+    InvalidIdError,
+    shown,
+)
 from rookdb.ids import validate_collection_name, validate_id
 from rookdb.patches import PatchOperation
 from rookdb.serialization.encoding import check_depth
@@ -37,6 +43,7 @@ __all__ = [
     "PatchRequest",
     "PutCommand",
     "ReadCheck",
+    "check_attachment_name",
     "check_expected",
     "validate_counter_name",
 ]
@@ -63,7 +70,12 @@ class PutCommand:
     def __post_init__(self) -> None:
         validate_id(self.id)
         validate_collection_name(self.collection)
+        if type(self.data) is not bytes:
+            raise InvalidArgumentError(
+                f"a put's data is the document's JSON (bytes), not {shown(self.data)}"
+            )
         check_depth(self.data, self.id)
+        _check_expected(self.expected_change_vector)
 
     @classmethod
     def prechecked(
@@ -91,6 +103,7 @@ class DeleteCommand:
 
     def __post_init__(self) -> None:
         validate_id(self.id)
+        _check_expected(self.expected_change_vector)
 
 
 @dataclasses.dataclass(slots=True)
@@ -165,8 +178,23 @@ class PatchCommand:
         validate_id(self.id)
         if not self.id or self.id[-1] in "/|":
             raise InvalidIdError(f"a patch names the document it patches, not {self.id!r}")
+        for what, request, optional in (
+            ("patch", self.patch, False),
+            ("patch_if_missing", self.patch_if_missing, True),
+        ):
+            if not (isinstance(request, PatchRequest) or (optional and request is None)):
+                raise InvalidArgumentError(
+                    f"{what} is a PatchRequest{' or None' * optional}, not {shown(request)}"
+                )
         if self.create_if_missing is not None:
             check_depth(self.create_if_missing, self.id)
+        _check_expected(self.expected_change_vector)
+        for what, flag in (
+            ("skip_patch_if_change_vector_mismatch", self.skip_patch_if_change_vector_mismatch),
+            ("return_document", self.return_document),
+        ):
+            if type(flag) is not bool:
+                raise InvalidArgumentError(f"{what} is True or False, not {shown(flag)}")
 
 
 #: RavenDB's counter operation types (``CounterOperationType``) a ``CountersCommand`` carries.
@@ -193,7 +221,7 @@ class CounterOperation:
         validate_counter_name(self.name)
         if type(self.delta) is not int or not -(2**63) <= self.delta < 2**63:
             raise ConfigurationError(
-                f"the delta of counter {self.name!r} is a 64-bit integer, not {self.delta!r}"
+                f"the delta of counter {self.name!r} is a 64-bit integer, not {shown(self.delta)}"
             )
 
 
@@ -237,9 +265,19 @@ def validate_counter_name(name: object) -> str:
     return name
 
 
-def _check_name(name: Any, what: str) -> str:
+def _check_expected(change_vector: Any) -> None:
+    """An expected change vector: None (no check), ``""`` (must not exist) or a str."""
+    if change_vector is not None and type(change_vector) is not str:
+        raise InvalidArgumentError(
+            f"an expected change vector is a str or None, not {shown(change_vector)}"
+        )
+
+
+def check_attachment_name(name: Any, what: str = "name") -> str:
+    """``name`` if it can name an attachment (``what``: which name, for the message): a
+    non-blank str of at most 512 characters, without NUL or lone surrogates."""
     if type(name) is not str or not name.strip():
-        raise ConfigurationError(f"an attachment's {what} is a non-blank str, not {name!r}")
+        raise ConfigurationError(f"an attachment's {what} is a non-blank str, not {shown(name)}")
     if "\x00" in name or len(name) > 512:
         raise ConfigurationError(f"an attachment's {what} has a NUL or is over 512 characters")
     try:
@@ -279,11 +317,14 @@ class AttachmentPutCommand:
 
     def __post_init__(self) -> None:
         _check_document(self.id)
-        _check_name(self.name, "name")
+        check_attachment_name(self.name)
+        _check_expected(self.expected_change_vector)
         if self.content_type is None:
             self.content_type = ""
         if type(self.content_type) is not str or "\x00" in self.content_type:
-            raise ConfigurationError(f"a content type is a str, not {self.content_type!r}")
+            raise ConfigurationError(
+                f"a content type is a str without NUL, not {shown(self.content_type)}"
+            )
         if isinstance(self.data, (bytes, bytearray, memoryview)):
             self.data = io.BytesIO(bytes(self.data))
         elif not callable(getattr(self.data, "read", None)):
@@ -323,7 +364,8 @@ class AttachmentDeleteCommand:
 
     def __post_init__(self) -> None:
         _check_document(self.id)
-        _check_name(self.name, "name")
+        check_attachment_name(self.name)
+        _check_expected(self.expected_change_vector)
 
 
 @dataclasses.dataclass(slots=True)
@@ -339,8 +381,9 @@ class _AttachmentRelocation:
     def __post_init__(self) -> None:
         _check_document(self.id)
         _check_document(self.destination_id)
-        _check_name(self.name, "name")
-        _check_name(self.destination_name, "destination name")
+        check_attachment_name(self.name)
+        check_attachment_name(self.destination_name, "destination name")
+        _check_expected(self.expected_change_vector)
 
 
 @dataclasses.dataclass(slots=True)
