@@ -92,6 +92,7 @@ def _built_range(
     greater: tuple[Any, bool] | None,
     convert: Callable[[Any], Scalar],
 ) -> FacetRange:
+    _field_of(path)  # (a RangeBuilder takes any path: checked here, for every range)
     parts: list[Predicate] = []
     for bound, ops in ((greater, (">", ">=")), (less, ("<", "<="))):
         if bound is not None:
