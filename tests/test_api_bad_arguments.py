@@ -59,6 +59,7 @@ from rookdb.counters import SessionDocumentCounters
 from rookdb.document_operations import Operations
 from rookdb.facet_query import AggregationDocumentQuery
 from rookdb.facets import Facet, FacetBuilder, RangeBuilder
+from rookdb.ids import HILO_PREFIX
 from rookdb.includes import IncludeBuilder, LoaderWithInclude
 from rookdb.indexes.creation_tasks import AbstractIndexCreationTask
 from rookdb.indexes.definitions import IndexLockMode, IndexPriority
@@ -130,16 +131,20 @@ class Users_ByName(AbstractIndexCreationTask):
 
 
 def seed(store: DocumentStore) -> None:
-    """users/1 (a counter, an attachment) and users/2, as every case expects them."""
+    """users/1 (a counter, an attachment) and users/2, as every case expects them, and no
+    other document: what an accepted write left (a document holding 10 MB, an attachment
+    whose content type is) is deleted, so that the next cases do not carry it."""
+    storage = store._storage(store.database)
+    with store.open_session() as session:
+        for record in storage.stream():
+            if not record.id.startswith(HILO_PREFIX):
+                session.delete(record.id)
+        session.save_changes()
     with store.open_session() as session:
         session.store(User("Ann", 30, "users/2"), "users/1")
         session.store(User("Bob", 40), "users/2")
-        session.save_changes()
-    with store.open_session() as session:
-        if session.counters_for("users/1").get("likes") is None:
-            session.counters_for("users/1").increment("likes")
-        if not session.advanced.attachments.exists("users/1", "a.txt"):
-            session.advanced.attachments.store("users/1", "a.txt", b"hello")
+        session.counters_for("users/1").increment("likes")
+        session.advanced.attachments.store("users/1", "a.txt", b"hello")
         session.save_changes()
 
 
