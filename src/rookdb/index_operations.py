@@ -14,7 +14,7 @@ index maps the documents already there before it returns (embedded); what storag
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from rookdb.arguments import check_flag, check_list
@@ -363,12 +363,13 @@ class GetIndexErrorsOperation(MaintenanceOperation[list[IndexErrors]]):
         return storage.index_errors(self.names)
 
 
-def put_tasks(store: Any, tasks: Sequence[Any], database: str | None = None) -> None:
+def put_tasks(store: Any, tasks: Iterable[Any], database: str | None = None) -> None:
     """Put the indexes of creation ``tasks`` through ``store`` (in ``database``)."""
     maintenance = (
         store.maintenance if database is None else store.maintenance.for_database(database)
     )
-    for task in check_list(tasks, "tasks"):
+    tasks = check_list(tasks, "tasks")  # (a generator is read once: its items from here on)
+    for task in tasks:
         if not isinstance(task, AbstractIndexCreationTaskBase):
             raise InvalidArgumentError(
                 f"an index creation task (an AbstractIndexCreationTask) is expected, not "
