@@ -24,6 +24,7 @@ import inspect
 import math
 import time
 from collections.abc import Callable, Coroutine, Iterator
+from types import MappingProxyType
 from typing import Any
 
 import pytest
@@ -280,6 +281,9 @@ OBJECT_WHY = (
     "is one of the class's collection"
 )
 FLAG_WHY = ""
+#: A flag mirroring RavenDB's client, which takes any truthy value: a bool or an int.
+TRUTHY = "bool negative bigint"
+TRUTHY_WHY = "a flag: a bool or an int (RavenDB's client takes any truthy value)"
 CV_WHY = "None: no check; a str that is not the document's: the save's check refuses it"
 WAIT_WHY = "None: 15 seconds; seconds, as many as that (infinity: no limit)"
 SCALARS_WHY = "a JSON scalar compares as itself: null, true, -1 and a 10 MB string are values"
@@ -356,12 +360,12 @@ ROWS: list[Row] = [
             ("should_ignore_entity_changes", "none", "None: no rule"),
             ("find_collection_name", "", ""),
             ("find_identity_property_name", "", ""),
-            ("validate_on_load", "bool", "a flag"),
+            ("validate_on_load", TRUTHY, TRUTHY_WHY),
             ("identity_parts_separator", "", ""),
             ("document_id_generator", "none", "None: HiLo ids"),
             ("max_number_of_requests_per_session", "", ""),
             ("async_native_io", "none bool", "a flag, None: the measured default"),
-            ("use_optimistic_concurrency", "bool", "a flag"),
+            ("use_optimistic_concurrency", TRUTHY, TRUTHY_WHY),
             ("optimistic_concurrency_mode", "none", "None: from use_optimistic_concurrency"),
         )
     ),
@@ -466,7 +470,8 @@ ROWS: list[Row] = [
     Row("Advanced.max_number_of_requests_per_session", "value",
         lambda c, v: (setattr(c.adv, "max_number_of_requests_per_session", v), c.user)),
     Row("Advanced.use_optimistic_concurrency", "value",
-        lambda c, v: (setattr(c.adv, "use_optimistic_concurrency", v), c.user), "bool", "a flag"),
+        lambda c, v: (setattr(c.adv, "use_optimistic_concurrency", v), c.user), TRUTHY,
+        TRUTHY_WHY),
     Row("Advanced.optimistic_concurrency_mode", "mode",
         lambda c, v: (setattr(c.adv, "optimistic_concurrency_mode", v), c.user)),
     Row("Advanced.raw_query", "query", lambda c, v: c.adv.raw_query(v).to_list()),
@@ -694,8 +699,8 @@ ROWS: list[Row] = [
         lambda c, v: c.store.open_session(SessionOptions(database=v)).load("users/1"), "none",
         "None means the store's database"),
     Row("SessionOptions.__init__", "no_tracking",
-        lambda c, v: c.store.open_session(SessionOptions(no_tracking=v)).load("users/1"), "bool",
-        "a flag"),
+        lambda c, v: c.store.open_session(SessionOptions(no_tracking=v)).load("users/1"),
+        f"none {TRUTHY}", f"{TRUTHY_WHY}; None: False (RavenDB's client's default)"),
     Row(
         "SessionOptions.__init__",
         "optimistic_concurrency_mode",
@@ -1271,8 +1276,8 @@ ROWS: list[Row] = [
                 SeedIdentityForOperation,
                 "force_update",
                 lambda v: SeedIdentityForOperation("things", 5, v),
-                "bool",
-                "a flag",
+                TRUTHY,
+                TRUTHY_WHY,
             ),
             (
                 PutClientConfigurationOperation,
@@ -1336,8 +1341,8 @@ ROWS: list[Row] = [
                 lambda v: ConfigureRevisionsOperation(
                     RevisionsConfiguration(RevisionsCollectionConfiguration(disabled=v))
                 ),
-                "bool",
-                "a flag",
+                TRUTHY,
+                TRUTHY_WHY,
             ),
             (
                 index_operations.PutIndexesOperation,
@@ -1476,8 +1481,8 @@ ROWS: list[Row] = [
                 index_operations.DisableIndexOperation,
                 "cluster_wide",
                 lambda v: index_operations.DisableIndexOperation("Users/ByName", v),
-                "bool",
-                "a flag (the index is enabled again after)",
+                TRUTHY,
+                f"{TRUTHY_WHY} (the index is enabled again after)",
             ),
             (
                 index_operations.EnableIndexOperation,
@@ -1804,6 +1809,69 @@ def test_hostile_arguments_get_a_rook_error(world: DocumentStore) -> None:
         loop.close()
     problems = tally.problems + [f"slow: {s}" for s in tally.slow]
     assert not problems, f"{len(problems)} problems in {tally.cases} cases:\n" + "\n".join(problems)
+
+
+# -- valid but unusual values ------------------------------------------------------------------
+
+
+def _bulk_with_tracked_metadata(c: Ctx) -> None:
+    metadata = c.adv.get_metadata_for(c.user)  # (a MetadataDictionary, not a dict)
+    _bulk(c, lambda bulk: bulk.store_as(User("Ed"), "users/8", metadata))
+
+
+def _flip_index(c: Ctx, cluster_wide: Any) -> None:
+    c.store.maintenance.send(index_operations.DisableIndexOperation("Users/ByName", cluster_wide))
+    c.store.maintenance.send(index_operations.EnableIndexOperation("Users/ByName"))
+
+
+#: Values a call must take though they are not the plainest of their kind: a tuple or a
+#: generator where a list goes, a mapping where a dict goes, 0 and 1 for a flag of RavenDB's
+#: client (any truthy value), None for what RavenDB's client has as Optional. A check stricter
+#: than the API fails here.
+MUST_ACCEPT: list[tuple[str, Callable[[Ctx], Any]]] = [
+    ("execute_indexes(a generator)",
+     lambda c: c.store.execute_indexes(t() for t in (Users_ByName,))),
+    ("execute_indexes(a tuple)", lambda c: c.store.execute_indexes((Users_ByName(),))),
+    ("SessionOptions(no_tracking=None)",
+     lambda c: c.store.open_session(SessionOptions(no_tracking=None)).load("users/1")),
+    ("SessionOptions(no_tracking=1)",
+     lambda c: c.store.open_session(SessionOptions(no_tracking=1)).load("users/1")),
+    ("bulk.store(metadata=MappingProxyType)",
+     lambda c: _bulk(c, lambda bulk: bulk.store(User("Ed"), MappingProxyType({"a": 1})))),
+    ("bulk.store_as(metadata=MetadataDictionary)", _bulk_with_tracked_metadata),
+    ("advanced.use_optimistic_concurrency = 1",
+     lambda c: (setattr(c.adv, "use_optimistic_concurrency", 1), c.user, c.save())),
+    ("advanced.use_optimistic_concurrency = 0",
+     lambda c: setattr(c.adv, "use_optimistic_concurrency", 0)),
+    ("conventions.use_optimistic_concurrency = 1",
+     lambda c: _store_with(c, use_optimistic_concurrency=1)),
+    ("conventions.validate_on_load = 0", lambda c: _store_with(c, validate_on_load=0)),
+    ("SeedIdentityForOperation(force_update=1)",
+     lambda c: c.store.maintenance.send(SeedIdentityForOperation("things", 5, 1))),
+    ("DisableIndexOperation(cluster_wide=0)", lambda c: _flip_index(c, 0)),
+    ("RevisionsCollectionConfiguration(disabled=1, purge_on_delete=0)",
+     lambda c: c.store.maintenance.send(ConfigureRevisionsOperation(RevisionsConfiguration(
+         RevisionsCollectionConfiguration(disabled=1, purge_on_delete=0))))),  # type: ignore[arg-type]
+]  # fmt: skip
+
+
+def test_valid_unusual_values_are_accepted(world: DocumentStore) -> None:
+    loop = asyncio.new_event_loop()
+    problems = []
+    try:
+        for where, call in MUST_ACCEPT:
+            c = Ctx(world, loop)
+            try:
+                call(c)
+                c.save()
+            except Exception as exc:
+                problems.append(f"{where}: {type(exc).__name__}: {str(exc)[:200]}")
+            finally:
+                c.close()
+                seed(world)
+    finally:
+        loop.close()
+    assert not problems, "valid values refused:\n" + "\n".join(problems)
 
 
 # -- every public method has a row -----------------------------------------------------------

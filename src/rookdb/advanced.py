@@ -13,7 +13,13 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from rookdb.arguments import check_callback, check_change_vector, check_class, check_flag
+from rookdb.arguments import (
+    check_callback,
+    check_change_vector,
+    check_class,
+    check_flag,
+    check_truthy,
+)
 from rookdb.attachments import SessionAttachments
 from rookdb.conventions import check_request_budget
 from rookdb.errors import ConfigurationError, DocumentNotFoundError, InvalidOperationError
@@ -217,7 +223,7 @@ class Advanced(SessionPatches):
     def use_optimistic_concurrency(self, value: bool) -> None:
         session = self._session
         mode = session._concurrency_mode
-        if not check_flag(value, "use_optimistic_concurrency"):
+        if not check_truthy(value, "use_optimistic_concurrency"):
             mode = OptimisticConcurrencyMode.NONE
         elif mode is OptimisticConcurrencyMode.NONE:
             mode = OptimisticConcurrencyMode.WRITES

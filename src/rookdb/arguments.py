@@ -25,6 +25,7 @@ __all__ = [
     "check_class",
     "check_flag",
     "check_list",
+    "check_truthy",
     "check_wait",
     "remove_handler",
 ]
@@ -53,6 +54,17 @@ def check_flag(value: Any, what: str) -> bool:
     if type(value) is not bool:
         raise InvalidArgumentError(f"{what} is True or False, not {shown(value)}")
     return value
+
+
+def check_truthy(value: Any, what: str, *, optional: bool = False) -> bool:
+    """``bool(value)`` for a flag that mirrors RavenDB's client, which takes any truthy value:
+    a bool or an int (``use_optimistic_concurrency = 1``), and None (False) when
+    ``optional``; not a list, a str or another object, whose truth says nothing."""
+    if isinstance(value, int) or (value is None and optional):
+        return bool(value)
+    raise InvalidArgumentError(
+        f"{what} is True or False (or 0 or 1){' or None' * optional}, not {shown(value)}"
+    )
 
 
 def check_change_vector(value: Any, what: str = "change_vector") -> str | None:

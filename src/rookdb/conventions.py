@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rookdb.arguments import check_callback, check_class, check_flag
+from rookdb.arguments import check_callback, check_class, check_truthy
 from rookdb.errors import ConfigurationError, InvalidArgumentError, shown
 from rookdb.options import OptimisticConcurrencyMode
 from rookdb.serialization.models import default_identity_property_name
@@ -195,8 +195,8 @@ class DocumentConventions:
             self.find_identity_property_name, "find_identity_property_name", optional=False
         )
         check_callback(self.document_id_generator, "document_id_generator")
-        check_flag(self.validate_on_load, "validate_on_load")
-        check_flag(self.use_optimistic_concurrency, "use_optimistic_concurrency")
+        check_truthy(self.validate_on_load, "validate_on_load")
+        check_truthy(self.use_optimistic_concurrency, "use_optimistic_concurrency")
         separator = self.identity_parts_separator
         if type(separator) is not str or len(separator) != 1 or separator == "|":
             raise InvalidArgumentError(

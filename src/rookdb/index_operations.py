@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rookdb.arguments import check_flag, check_list
+from rookdb.arguments import check_list, check_truthy
 from rookdb.errors import IndexDoesNotExistError, InvalidArgumentError, shown
 from rookdb.indexes.creation_tasks import AbstractIndexCreationTaskBase
 from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
@@ -290,7 +290,7 @@ class DisableIndexOperation(MaintenanceOperation[None]):
     def __init__(self, name: str, cluster_wide: bool = False) -> None:
         if not name:
             raise InvalidArgumentError("Index name can't be None or empty")
-        self.name, self.cluster_wide = _name(name), check_flag(cluster_wide, "cluster_wide")
+        self.name, self.cluster_wide = _name(name), check_truthy(cluster_wide, "cluster_wide")
 
     def execute(self, storage: Storage) -> None:
         storage.set_index_enabled(self.name, self.enabled)

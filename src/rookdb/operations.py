@@ -25,7 +25,7 @@ import abc
 import dataclasses
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar
 
-from rookdb.arguments import check_flag
+from rookdb.arguments import check_truthy
 from rookdb.errors import InvalidArgumentError, shown
 from rookdb.revisions import RevisionsConfiguration
 from rookdb.storage.base import Backend, Storage
@@ -101,7 +101,7 @@ class SeedIdentityForOperation(MaintenanceOperation[int]):
     def execute(self, storage: Storage) -> int:
         if type(self.value) is not int:
             raise InvalidArgumentError(f"an identity's value is an int, not {shown(self.value)}")
-        force = check_flag(self.force_update, "force_update")
+        force = check_truthy(self.force_update, "force_update")
         return storage.seed_identity(_identity(self.name), self.value, force)
 
 

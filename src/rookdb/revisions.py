@@ -24,7 +24,7 @@ import enum
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from rookdb.arguments import check_class, check_flag, check_list
+from rookdb.arguments import check_class, check_list, check_truthy
 from rookdb.errors import InvalidArgumentError, InvalidOperationError, shown
 from rookdb.ids import validate_id
 from rookdb.query import check_count
@@ -82,13 +82,13 @@ class RevisionsCollectionConfiguration:
             raise InvalidArgumentError(
                 f"minimum_revision_age_to_keep is a timedelta or None, not {shown(age)}"
             )
-        check_flag(self.disabled, "disabled")
-        check_flag(self.purge_on_delete, "purge_on_delete")
+        disabled = check_truthy(self.disabled, "disabled")
+        purge = check_truthy(self.purge_on_delete, "purge_on_delete")
         return {
             "MinimumRevisionsToKeep": self.minimum_revisions_to_keep,
             "MinimumRevisionAgeToKeep": None if age is None else _time_span(age),
-            "Disabled": self.disabled,
-            "PurgeOnDelete": self.purge_on_delete,
+            "Disabled": disabled,
+            "PurgeOnDelete": purge,
         }
 
 
