@@ -24,6 +24,8 @@ import inspect
 import math
 import time
 from collections.abc import Callable, Coroutine, Iterator
+from decimal import Decimal
+from fractions import Fraction
 from types import MappingProxyType
 from typing import Any
 
@@ -1824,6 +1826,10 @@ def _flip_index(c: Ctx, cluster_wide: Any) -> None:
     c.store.maintenance.send(index_operations.EnableIndexOperation("Users/ByName"))
 
 
+class Seconds(float):
+    """A float subclass (a unit type of a caller's)."""
+
+
 #: Values a call must take though they are not the plainest of their kind: a tuple or a
 #: generator where a list goes, a mapping where a dict goes, 0 and 1 for a flag of RavenDB's
 #: client (any truthy value), None for what RavenDB's client has as Optional. A check stricter
@@ -1852,6 +1858,13 @@ MUST_ACCEPT: list[tuple[str, Callable[[Ctx], Any]]] = [
     ("RevisionsCollectionConfiguration(disabled=1, purge_on_delete=0)",
      lambda c: c.store.maintenance.send(ConfigureRevisionsOperation(RevisionsConfiguration(
          RevisionsCollectionConfiguration(disabled=1, purge_on_delete=0))))),  # type: ignore[arg-type]
+    *(
+        (f"wait_for_non_stale_results({type(wait).__name__})",
+         lambda c, wait=wait: c.q().wait_for_non_stale_results(wait).to_list())
+        for wait in (Seconds(2.5), dt.timedelta(seconds=2), Decimal("2.5"), Fraction(5, 2), 2**2000)
+    ),
+    ("async wait_for_non_stale_results(timedelta)",
+     lambda c: c.run(c.aq().wait_for_non_stale_results(dt.timedelta(seconds=2)).to_list())),
 ]  # fmt: skip
 
 

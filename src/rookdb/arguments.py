@@ -13,7 +13,9 @@ where that thing is defined (``rookdb.ids``, ``rookdb.paths``, ``query_ast.check
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 import math
+import numbers
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
@@ -84,14 +86,18 @@ def check_list(value: Any, what: str) -> list[Any]:
 
 
 def check_wait(value: Any, what: str = "timeout") -> float:
-    """A wait, in seconds: a ``timedelta`` (RavenDB's client's) or a number of seconds, not
-    negative (infinity: no limit)."""
+    """A wait, in seconds: a ``timedelta`` (RavenDB's client's) or a real number of seconds
+    (an int, a float, a ``Decimal``, a ``Fraction``, an ``IntEnum``; not a bool), not negative
+    (infinity, or a number too large for a float: no limit)."""
     if isinstance(value, dt.timedelta):
         seconds = value.total_seconds()
-    elif type(value) is float:
-        seconds = value
-    elif type(value) is int:
-        seconds = float(value) if value < 2**1000 else math.inf  # (float() would overflow)
+    elif isinstance(value, (numbers.Real, decimal.Decimal)) and not isinstance(value, bool):
+        try:
+            seconds = float(value)
+        except OverflowError:  # (an int or a Fraction past a float's range)
+            seconds = math.inf if value > 0 else -math.inf  # type: ignore[operator]
+        except ValueError:  # (a signaling NaN Decimal)
+            seconds = math.nan
     else:
         raise InvalidArgumentError(
             f"{what} is a timedelta or a number of seconds, not {shown(value)}"

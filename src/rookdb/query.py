@@ -13,6 +13,7 @@ as in RQL. ``not_()`` negates the next clause or subclause.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -226,7 +227,7 @@ class QueryExecution(Generic[T]):
         self._statistics_callbacks.append(check_callback(callback, "callback", optional=False))
         return self
 
-    def wait_for_non_stale_results(self: Q, timeout: float | None = None) -> Q:
+    def wait_for_non_stale_results(self: Q, timeout: float | dt.timedelta | None = None) -> Q:
         """Answer only from an index that is up to date (RavenDB's): rookdb's indexes are
         written with the documents, so only an index still being built after a put (by
         another process) is stale; the query is run again until it is not, for at most
