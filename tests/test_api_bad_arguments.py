@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import enum
 import inspect
 import math
 import time
@@ -1826,6 +1827,11 @@ def _flip_index(c: Ctx, cluster_wide: Any) -> None:
     c.store.maintenance.send(index_operations.EnableIndexOperation("Users/ByName"))
 
 
+def named(value: str) -> str:
+    """``value`` as a member of a str enum (a caller's names kept as one)."""
+    return enum.Enum("Names", {"MEMBER": value}, type=str).MEMBER  # type: ignore[no-any-return]
+
+
 class Seconds(float):
     """A float subclass (a unit type of a caller's)."""
 
@@ -1863,6 +1869,36 @@ MUST_ACCEPT: list[tuple[str, Callable[[Ctx], Any]]] = [
          lambda c, wait=wait: c.q().wait_for_non_stale_results(wait).to_list())
         for wait in (Seconds(2.5), dt.timedelta(seconds=2), Decimal("2.5"), Fraction(5, 2), 2**2000)
     ),
+    # A str enum's member where a str goes (a caller's names kept as an enum).
+    ("SessionOptions(database=a str enum's member)",
+     lambda c: c.store.open_session(SessionOptions(database=named(c.store.database))).load(
+         "users/1")),
+    ("GetIndexOperation(a str enum's member)",
+     lambda c: c.store.maintenance.send(index_operations.GetIndexOperation(named("Users/ByName")))),
+    ("SeedIdentityForOperation(a str enum's member)",
+     lambda c: c.store.maintenance.send(SeedIdentityForOperation(named("things"), 5))),
+    ("raw_query.add_parameter(a str enum's member)",
+     lambda c: c.adv.raw_query("from Users where name = $n", User).add_parameter(
+         named("n"), "Ann").to_list()),
+    ("store(change_vector=a str enum's member)",
+     lambda c: c.s.store(User("Ed"), "users/7", named(""))),
+    ("PutCommand(expected_change_vector=a str enum's member)",
+     lambda c: c.adv.defer(PutCommand("users/7", "Users", b"{}", named("")))),
+    ("DeleteCommand(expected_change_vector=a str enum's member)",
+     lambda c: c.adv.defer(DeleteCommand("users/5", named("")))),
+    ("query(collection_name=a str enum's member)",
+     lambda c: c.s.query(collection_name=named("Users")).to_list()),
+    ("load(a str enum's member)", lambda c: c.s.load(named("users/1"), User)),
+    # A tuple or a generator where a list goes.
+    ("load(a tuple)", lambda c: c.s.load(("users/1", "users/2"), User)),
+    ("load(a generator)", lambda c: c.s.load((f"users/{n}" for n in (1, 2)), User)),
+    ("include(a tuple)", lambda c: c.s.include("friend").load(("users/1",), User)),
+    ("counters.get_many(a tuple)", lambda c: c.s.counters_for("users/1").get_many(("likes",))),
+    ("counters.get_many(a generator)",
+     lambda c: c.s.counters_for("users/1").get_many(n for n in ("likes",))),
+    ("where_in(a tuple)", lambda c: c.q().where_in("name", ("Ann", "Bob")).to_list()),
+    ("where_in(a generator)", lambda c: c.q().where_in("name", (n for n in ("Ann",))).to_list()),
+    ("async load(a tuple)", lambda c: c.run(c.a.load(("users/1", "users/2"), User))),
     ("async wait_for_non_stale_results(timedelta)",
      lambda c: c.run(c.aq().wait_for_non_stale_results(dt.timedelta(seconds=2)).to_list())),
 ]  # fmt: skip

@@ -71,7 +71,7 @@ def check_truthy(value: Any, what: str, *, optional: bool = False) -> bool:
 
 def check_change_vector(value: Any, what: str = "change_vector") -> str | None:
     """``value`` if it can be a change vector to check against (a str), or None: no check."""
-    if value is None or type(value) is str:
+    if value is None or isinstance(value, str):
         return value
     raise InvalidArgumentError(f"{what} is a change vector (a str) or None, not {shown(value)}")
 

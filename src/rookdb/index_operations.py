@@ -57,7 +57,7 @@ def _name(name: Any) -> str:
     """An index name an operation names: a non-blank str (whether an index has it is
     storage's answer). RavenDB's clients raise ``ValueError`` for a missing one:
     ``InvalidArgumentError`` is one."""
-    if type(name) is not str or not name.strip():
+    if not isinstance(name, str) or not name.strip():
         raise InvalidArgumentError(f"an index name is a non-blank str, not {shown(name)}")
     return name
 

@@ -109,9 +109,9 @@ def _identity(name: Any) -> str:
     """An identity's name, a str (what it may hold is storage's rule, ``identity_key``).
     Checked when the operation is sent, as the value is (the conformance suite makes bad
     operations first and expects ``send`` to refuse them)."""
-    if type(name) is not str:
+    if not isinstance(name, str):
         raise InvalidArgumentError(f"an identity's name is a str, not {shown(name)}")
-    return name
+    return str.__str__(name)  # (a str enum's member: its value, a str as storage takes it)
 
 
 class GetIdentitiesOperation(MaintenanceOperation[dict[str, int]]):

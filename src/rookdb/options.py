@@ -51,7 +51,7 @@ class SessionOptions:
                 f"not {shown(optimistic_concurrency_mode)}"
             )
         no_tracking = check_truthy(no_tracking, "no_tracking", optional=True)
-        if database is not None and type(database) is not str:
+        if database is not None and not isinstance(database, str):
             raise InvalidArgumentError(f"database is a str or None, not {shown(database)}")
         if no_tracking and optimistic_concurrency_mode not in (
             None,

@@ -39,7 +39,7 @@ class RawDocumentQuery(QueryExecution[T]):
         as the entity's field stores it (a ``Decimal`` as a number, a datetime as fixed-width
         ISO 8601 text, an enum as its value; see ``query_value``); or a list of those, for
         ``in ($name)`` and ``all in ($name)``."""
-        if type(name) is not str:
+        if not isinstance(name, str):
             raise QueryError(f"a parameter's name is a str, not {shown(name)}")
         self._parameters[name.removeprefix("$")] = value
         return self

@@ -267,7 +267,7 @@ def validate_counter_name(name: object) -> str:
 
 def _check_expected(change_vector: Any) -> None:
     """An expected change vector: None (no check), ``""`` (must not exist) or a str."""
-    if change_vector is not None and type(change_vector) is not str:
+    if change_vector is not None and not isinstance(change_vector, str):
         raise InvalidArgumentError(
             f"an expected change vector is a str or None, not {shown(change_vector)}"
         )
