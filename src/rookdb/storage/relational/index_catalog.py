@@ -29,12 +29,8 @@ from rookdb.indexes.definitions import (
 from rookdb.query import Query
 from rookdb.storage.records import QueryResult
 from rookdb.storage.relational.errors import DriverErrors
-from rookdb.storage.relational.index_maintenance import (
-    BUILDING,
-    IndexMaintenance,
-    IndexStatements,
-    UserIndex,
-)
+from rookdb.storage.relational.index_maintenance import IndexMaintenance, IndexStatements
+from rookdb.storage.relational.index_registry import BUILDING, UserIndex
 from rookdb.storage.relational.statements import Statements
 from rookdb.storage.statistics import IndexErrors, IndexStatistics
 
