@@ -13,9 +13,9 @@ What a layout reads off the class (its slots, whether its instances have a ``__d
 descriptors, type hints, which fields hold objects) is ``class_traits``'; where a class's
 documents hold ``Decimal`` fields, from its layouts, ``decimal_fields``'.
 
-``encoders``, ``decoders`` and ``identity`` (the parts of ``entities.EntityCodec``) are the users
-of this module: they add what depends on a store (the identity property, type hooks,
-validation).
+``encoders``, ``decoders`` and ``identity`` (the parts of ``entities.EntityCodec``) are its main
+users (``decimal_fields`` and the ``materializer`` read layouts too): they add what depends on
+a store (the identity property, type hooks, validation).
 """
 
 from __future__ import annotations

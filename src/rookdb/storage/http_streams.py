@@ -3,8 +3,9 @@
 one document per line), ``stream_query`` (``POST /streams/queries?format=jsonl``: the
 query's statistics first, then a document or a projection per line) and ``stream_prefix``
 (``GET /streams/docs?format=jsonl``). ``http_transport.Client.stream_lines`` splits the
-response at line feeds only; each line is decoded as it is read, and a reader that stops closes
-the response."""
+response at line feeds only; each line is decoded as it is read. A reader of ``stream_query`` or
+``stream_prefix`` that stops closes the response; ``stream``'s is closed when its generator is
+collected."""
 
 from __future__ import annotations
 

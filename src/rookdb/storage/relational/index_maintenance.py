@@ -10,7 +10,8 @@ Five tables hold them (format 5; ``_INDEXES_SCHEMA`` of each dialect):
 - ``index_references``: which document a map loaded (``LoadDocument``/``load``), so that a
   change to the loaded document maps the loading one again;
 - ``reduce_results``: a map-reduce index's results, per group;
-- ``reduce_pages``: a rereducible reduce of one page of a group (``_reduce_pages``).
+- ``reduce_pages``: a rereducible reduce of one page of a group
+  (``index_reduce.GroupReduction._reduce_pages``).
 
 Never stale: a batch calls ``IndexMaintenance.documents_changed`` inside its transaction,
 after its writes, with the keys it touched. Every index that reads a touched document's
@@ -32,7 +33,6 @@ and that lookup (``relational.index_registry``, which records the errors too).
 
 from __future__ import annotations
 
-import threading
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -41,7 +41,7 @@ import orjson
 
 from rookdb.errors import IndexEvaluationError
 from rookdb.storage.commands import PutCommand, ReadCheck
-from rookdb.storage.relational.index_reduce import GroupReduction
+from rookdb.storage.relational.index_reduce import GroupReduction, page_of
 from rookdb.storage.relational.index_registry import IndexRegistry, UserIndex, indexing_error
 from rookdb.storage.relational.index_statements import IndexStatements
 
@@ -77,13 +77,9 @@ class IndexMaintenance(IndexRegistry, GroupReduction):
     ):
         """``body``: where entries have a ``body`` column (``IndexStatements.of``), the text
         of an entry's ``body`` from its JSON (None: the JSON itself)."""
+        super().__init__(sql, get_meta)
         self._body = body
-        self._sql = sql
-        self._get_meta = get_meta
         self._key_list = key_list
-        self._lock = threading.Lock()
-        self._version: str | None = None
-        self._indexes: tuple[UserIndex, ...] = ()
 
     def documents_changed(
         self, conn: Any, keys: Iterable[tuple[str, str | None]], version: str | None = None
@@ -248,7 +244,7 @@ class IndexMaintenance(IndexRegistry, GroupReduction):
             conn.cursor().executemany(
                 sql.insert_entry,
                 [
-                    (index.id, key, seq, group, _page(key), *self._texts(entry))
+                    (index.id, key, seq, group, page_of(key), *self._texts(entry))
                     for (key, seq, entry), group in zip(entries, group_keys, strict=True)
                 ],
             )
@@ -258,7 +254,7 @@ class IndexMaintenance(IndexRegistry, GroupReduction):
             joined: dict[tuple[str, int], list[dict[str, Any]]] = {}
             for (key, _, entry), group in zip(entries, group_keys, strict=True):
                 if group is not None:
-                    joined.setdefault((group, _page(key)), []).append(entry)
+                    joined.setdefault((group, page_of(key)), []).append(entry)
             # Writers that touch one group reduce it one after the other, each from every
             # entry (or result) committed before it: a lock per bucket of groups (a bounded
             # number per index, however many groups a batch touches), taken in bucket order
@@ -294,15 +290,6 @@ GROUP_LOCK_BUCKETS = 64
 
 def _bucket(group: str) -> int:
     return zlib.crc32(group.encode()) % GROUP_LOCK_BUCKETS
-
-
-#: Pages per group of a rereducible map-reduce index: a group is reduced from its pages'
-#: reduces, a page from its entries (``IndexMaintenance._reduce_pages``).
-PAGES = 64
-
-
-def _page(key: str) -> int:
-    return zlib.crc32(key.encode()) % PAGES
 
 
 def written_keys(commands: Sequence[Any], ids: Sequence[str]) -> Iterator[tuple[str, str | None]]:

@@ -1,7 +1,7 @@
 """A map-reduce index's groups reduced again, in the transaction of the change that touched them.
 
 ``IndexMaintenance.map_documents`` finds the groups (and, of a rereducible reduce, the pages of
-a group: ``index_maintenance.PAGES``, by a hash of the entry's document key) that the entries
+a group: ``PAGES``, by a hash of the entry's document key) that the entries
 it wrote or deleted left or joined, takes their locks (one per bucket of groups,
 ``index_maintenance.GROUP_LOCK_BUCKETS``, in bucket order) and hands each group to
 ``GroupReduction``, a base of ``IndexMaintenance``:
@@ -19,6 +19,7 @@ A reduce that fails leaves the group without results and answers the error to re
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -30,7 +31,16 @@ from rookdb.storage.relational.index_registry import UserIndex, indexing_error
 if TYPE_CHECKING:
     from rookdb.storage.relational.index_statements import IndexStatements
 
-__all__ = ["GroupReduction"]
+__all__ = ["PAGES", "GroupReduction", "page_of"]
+
+#: Pages per group of a rereducible map-reduce index: a group is reduced from its pages'
+#: reduces, a page from its entries (``GroupReduction._reduce_pages``).
+PAGES = 64
+
+
+def page_of(key: str) -> int:
+    """The page of a group that the entries of the document ``key`` belong to."""
+    return zlib.crc32(key.encode()) % PAGES
 
 
 class GroupReduction:

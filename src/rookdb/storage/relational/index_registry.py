@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import logging
+import threading
 import uuid
 from typing import TYPE_CHECKING, Any
 
@@ -24,8 +25,6 @@ from rookdb.indexes.compiled import CompiledIndex, compile_index
 from rookdb.indexes.definitions import IndexDefinition
 
 if TYPE_CHECKING:
-    import threading
-
     from rookdb.storage.relational.index_statements import IndexStatements
 
 __all__ = [
@@ -69,12 +68,13 @@ class IndexRegistry:
     """The registry of an ``IndexMaintenance``: every index, cached as of ``INDEX_VERSION``,
     and the errors recorded against one."""
 
-    if TYPE_CHECKING:  # what it uses of IndexMaintenance, which sets them
-        _sql: IndexStatements
-        _get_meta: str
-        _lock: threading.Lock
-        _version: str | None
-        _indexes: tuple[UserIndex, ...]
+    def __init__(self, sql: IndexStatements, get_meta: str) -> None:
+        """``get_meta``: the dialect's statement reading one ``meta`` row by name."""
+        self._sql = sql
+        self._get_meta = get_meta
+        self._lock = threading.Lock()
+        self._version: str | None = None
+        self._indexes: tuple[UserIndex, ...] = ()
 
     # -- the registry ------------------------------------------------------------------------
 
