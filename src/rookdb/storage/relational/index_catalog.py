@@ -1,7 +1,7 @@
 """The user-defined indexes as stored, read: their rows, definitions, names and statistics.
 
 ``IndexCatalog`` is the base of the ``Storage`` calls of indexes in ``RelationalStorage``: it
-finds an index's row by name (any case) or id (``relational.index_maintenance``'s registry),
+finds an index's row by name (any case) or id (``relational.index_registry``),
 compiles its definition (``compile_index``) and answers the reading calls: ``get_index``,
 ``get_indexes``, ``get_index_names`` (with the automatic indexes' ``Auto/...`` names),
 ``index_statistics``, ``index_errors`` and ``index_terms`` (terms as RavenDB's default
@@ -29,12 +29,8 @@ from rookdb.indexes.definitions import (
 from rookdb.query import Query
 from rookdb.storage.records import QueryResult
 from rookdb.storage.relational.errors import DriverErrors
-from rookdb.storage.relational.index_maintenance import (
-    BUILDING,
-    IndexMaintenance,
-    IndexStatements,
-    UserIndex,
-)
+from rookdb.storage.relational.index_maintenance import IndexMaintenance, IndexStatements
+from rookdb.storage.relational.index_registry import BUILDING, UserIndex
 from rookdb.storage.relational.statements import Statements
 from rookdb.storage.statistics import IndexErrors, IndexStatistics
 

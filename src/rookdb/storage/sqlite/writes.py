@@ -52,7 +52,7 @@ from rookdb.storage.records import (
 )
 from rookdb.storage.relational.attachments import BatchAttachments
 from rookdb.storage.relational.counters import apply_counters
-from rookdb.storage.relational.index_maintenance import INDEX_VERSION
+from rookdb.storage.relational.index_registry import INDEX_VERSION
 from rookdb.storage.relational.owned import KnownOwned, stripped, stripped_all
 from rookdb.storage.relational.revisions import (
     CONFIGURATION,
