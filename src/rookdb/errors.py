@@ -344,11 +344,21 @@ BulkInsertAbortedException = BulkInsertAbortedError
 # How messages show a value that came from outside: cut short, at most three levels deep,
 # so that a message never repeats a megabyte of a request nor recurses through a value
 # 1,000 levels deep (a RecursionError in place of the error).
-_SHOWN = reprlib.Repr()
+class _Shown(reprlib.Repr):
+    def repr_int(self, x: int, level: int) -> str:
+        # reprlib writes every digit before it cuts, and Python refuses past 4,300 digits
+        # (ValueError: Exceeds the limit ... for integer string conversion).
+        if x.bit_length() > 256:
+            return f"<an int of {x.bit_length()} bits>"
+        return super().repr_int(x, level)
+
+
+_SHOWN = _Shown()
 _SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother = 3, 80, 80
 _SHOWN.maxlist = _SHOWN.maxtuple = _SHOWN.maxdict = _SHOWN.maxset = 6
 
 
 def shown(value: object) -> str:
-    """``repr(value)`` for an error message, cut short (``reprlib``)."""
+    """``repr(value)`` for an error message, cut short (``reprlib``): at most three levels
+    deep and about 80 characters a part, so that it never recurses nor floods the message."""
     return _SHOWN.repr(value)
