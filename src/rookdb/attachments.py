@@ -30,7 +30,7 @@ from collections.abc import Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from rookdb.document_operations import DocumentOperation
-from rookdb.errors import ConfigurationError, InvalidOperationError
+from rookdb.errors import ConfigurationError, InvalidOperationError, shown
 from rookdb.ids import validate_id
 from rookdb.storage.base import Storage
 from rookdb.storage.commands import (
@@ -189,7 +189,7 @@ class DeleteAttachmentOperation(DocumentOperation[None]):
 
 def _check_name(name: Any, what: str = "name") -> str:
     if type(name) is not str or not name.strip():
-        raise ConfigurationError(f"an attachment's {what} is a non-blank str, not {name!r}")
+        raise ConfigurationError(f"an attachment's {what} is a non-blank str, not {shown(name)}")
     return name
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rookdb.errors import ConfigurationError, ProtocolError, quoted
+from rookdb.errors import ConfigurationError, ProtocolError, quoted, shown
 from rookdb.ids import validate_id
 from rookdb.storage.commands import (
     COUNTER_OPERATION_TYPES,
@@ -104,7 +104,9 @@ def encode_counters_command(command: CountersCommand) -> dict[str, Any]:
 def decode_counters_command(raw: dict[str, Any], document_id: str, i: int) -> CountersCommand:
     """A ``Counters`` batch command (its ``Id`` checked by the caller)."""
     if not document_id or document_id[-1] in "/|":
-        raise ConfigurationError(f"command {i}: counters belong to a document, not {document_id!r}")
+        raise ConfigurationError(
+            f"command {i}: counters belong to a document, not {shown(document_id)}"
+        )
     return CountersCommand(document_id, _operations(raw.get("Counters"), f"command {i}: Counters"))
 
 
@@ -160,6 +162,8 @@ def decode_counter_batch(body: Any) -> list[CountersCommand]:
             raise ConfigurationError(f"{what}: DocumentId is a string")
         validate_id(document_id)
         if not document_id or document_id[-1] in "/|":
-            raise ConfigurationError(f"{what}: counters belong to a document, not {document_id!r}")
+            raise ConfigurationError(
+                f"{what}: counters belong to a document, not {shown(document_id)}"
+            )
         out.append(CountersCommand(document_id, _operations(raw, what)))
     return out

@@ -32,6 +32,7 @@ from rookdb.errors import (
     InvalidCollectionNameError,
     InvalidIdError,
     quoted,
+    shown,
 )
 
 if TYPE_CHECKING:
@@ -104,11 +105,11 @@ def _text_problem(text: object, what: str, limit: int, *, empty: bool = True) ->
     try:
         size = len(text.encode("utf-8"))
     except UnicodeEncodeError:
-        return f"{what} {text[:100]!r} holds a lone surrogate"
+        return f"{what} {shown(text[:100])} holds a lone surrogate"
     if size > limit:
         return f"{what} is {size} bytes of UTF-8; the limit is {limit}"
     if "\x00" in text:
-        return f"{what} {text[:100]!r} holds a NUL character, which PostgreSQL cannot store"
+        return f"{what} {shown(text[:100])} holds a NUL character, which PostgreSQL cannot store"
     return None
 
 
@@ -127,7 +128,7 @@ def validate_id(document_id: object) -> str:
         raise InvalidIdError(problem)
     assert isinstance(document_id, str)
     if document_id.startswith("/"):
-        raise InvalidIdError(f"document id {document_id[:100]!r} starts with '/'")
+        raise InvalidIdError(f"document id {shown(document_id[:100])} starts with '/'")
     return document_id
 
 
@@ -163,7 +164,7 @@ def validate_collection_name(name: object) -> str:
     """Raise ``InvalidCollectionNameError`` unless ``name`` is an acceptable collection name."""
     problem = _text_problem(name, "collection name", MAX_COLLECTION_NAME_BYTES, empty=False)
     if problem is None and str(name).lower() == _ALL_DOCS:
-        problem = f"{name!r} is RQL's name for every document"
+        problem = f"{shown(name)} is RQL's name for every document"
     if problem is not None:
         raise InvalidCollectionNameError(problem)
     return cast(str, name)

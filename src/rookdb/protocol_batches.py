@@ -29,6 +29,7 @@ from rookdb.errors import (
     ProtocolError,
     SerializationError,
     quoted,
+    shown,
 )
 from rookdb.ids import validate_collection_name, validate_id
 from rookdb.patch_protocol import (
@@ -266,7 +267,7 @@ def _track_changes(tracked: Any, i: int) -> TrackChanges:
     for document_id, change_vector in tracked.items():
         validate_id(document_id)
         # "" is the client's word for "read as missing": it must still be missing.
-        expected = _text(change_vector, f"command {i}: the change vector of {document_id!r}")
+        expected = _text(change_vector, f"command {i}: the change vector of {shown(document_id)}")
         checks.append(ReadCheck(document_id, expected or None))
     return TrackChanges(checks)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from rookdb.errors import QueryError
+from rookdb.errors import QueryError, shown
 
 __all__ = [
     "ALL_DOCS",
@@ -76,7 +76,7 @@ def tokenize(text: str) -> list[Token]:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if match is None:
-            raise error_at(f"unexpected character {text[position]!r}", text, position)
+            raise error_at(f"unexpected character {shown(text[position])}", text, position)
         kind = match.lastgroup
         assert kind is not None
         if kind != "ws":

@@ -14,7 +14,7 @@ import bisect
 import dataclasses
 import re
 
-from rookdb.errors import IndexCompilationError
+from rookdb.errors import IndexCompilationError, shown
 
 __all__ = ["Token", "tokenize"]
 
@@ -151,4 +151,4 @@ def tokenize(text: str) -> list[Token]:
                 i += len(op)
                 break
         else:
-            raise _error(f"unexpected character {char!r}", (line, column), text)
+            raise _error(f"unexpected character {shown(char)}", (line, column), text)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from rookdb import protocol
-from rookdb.errors import RookError
+from rookdb.errors import RookError, shown
 
 __all__ = ["WORKERS", "Background", "State"]
 
@@ -87,7 +87,7 @@ def _run(state: State, work: Callable[[Callable[[], bool]], int]) -> None:
     except Exception as exc:  # a bug: the operation fails, the worker and the server go on
         log.exception("a background operation failed")
         state.error = {
-            **protocol.raven_error("RavenException", f"the operation failed: {exc!r}"),
+            **protocol.raven_error("RavenException", f"the operation failed: {shown(exc)}"),
             "StatusCode": 500,
         }
         state.status = "Faulted"

@@ -15,7 +15,7 @@ import ssl
 from collections.abc import Callable
 from typing import Any
 
-from rookdb.errors import ConfigurationError
+from rookdb.errors import ConfigurationError, shown
 from rookdb.server.app import create_app
 from rookdb.server.background import Background
 from rookdb.server.connection import protocol_class
@@ -53,7 +53,7 @@ class ServeOptions:
         if self.log_level is not None and not isinstance(
             logging.getLevelName(self.log_level.upper()), int
         ):
-            raise ConfigurationError(f"{self.log_level!r} is not a logging level")
+            raise ConfigurationError(f"{shown(self.log_level)} is not a logging level")
         if (self.certificate is None) != (self.key is None):
             raise ConfigurationError("TLS needs both --certificate and --key")
         if self.client_ca is not None and self.certificate is None:

@@ -164,7 +164,7 @@ class PatchCommand:
     def __post_init__(self) -> None:
         validate_id(self.id)
         if not self.id or self.id[-1] in "/|":
-            raise InvalidIdError(f"a patch names the document it patches, not {self.id!r}")
+            raise InvalidIdError(f"a patch names the document it patches, not {shown(self.id)}")
         if self.create_if_missing is not None:
             check_depth(self.create_if_missing, self.id)
 
@@ -188,12 +188,13 @@ class CounterOperation:
         if self.type not in COUNTER_OPERATION_TYPES:
             raise ConfigurationError(
                 f"a counter operation is one of {', '.join(COUNTER_OPERATION_TYPES)}, "
-                f"not {self.type!r}"
+                f"not {shown(self.type)}"
             )
         validate_counter_name(self.name)
         if type(self.delta) is not int or not -(2**63) <= self.delta < 2**63:
             raise ConfigurationError(
-                f"the delta of counter {self.name!r} is a 64-bit integer, not {self.delta!r}"
+                f"the delta of counter {shown(self.name)} is a 64-bit integer, "
+                f"not {shown(self.delta)}"
             )
 
 
@@ -215,7 +216,7 @@ class CountersCommand:
     def __post_init__(self) -> None:
         validate_id(self.id)
         if not self.id or self.id[-1] in "/|":
-            raise InvalidIdError(f"counters belong to a document, not {self.id!r}")
+            raise InvalidIdError(f"counters belong to a document, not {shown(self.id)}")
         self.operations = tuple(self.operations)
         if not self.operations or not all(type(o) is CounterOperation for o in self.operations):
             raise ConfigurationError("a counters command needs counter operations")
@@ -229,17 +230,17 @@ def validate_counter_name(name: object) -> str:
             f"a counter name is a non-empty string of at most 512 characters, not {shown(name)}"
         )
     if any(c < " " for c in name):
-        raise ConfigurationError(f"a counter name has no control characters: {name!r}")
+        raise ConfigurationError(f"a counter name has no control characters: {shown(name)}")
     try:
         name.encode()
     except UnicodeEncodeError:
-        raise ConfigurationError(f"a counter name is valid Unicode: {name!r}") from None
+        raise ConfigurationError(f"a counter name is valid Unicode: {shown(name)}") from None
     return name
 
 
 def _check_name(name: Any, what: str) -> str:
     if type(name) is not str or not name.strip():
-        raise ConfigurationError(f"an attachment's {what} is a non-blank str, not {name!r}")
+        raise ConfigurationError(f"an attachment's {what} is a non-blank str, not {shown(name)}")
     if "\x00" in name or len(name) > 512:
         raise ConfigurationError(f"an attachment's {what} has a NUL or is over 512 characters")
     try:
@@ -253,7 +254,7 @@ def _check_document(document_id: str) -> None:
     validate_id(document_id)
     if not document_id or document_id[-1] in "/|":
         raise InvalidIdError(
-            f"an attachment belongs to a document with a complete id, not {document_id!r}"
+            f"an attachment belongs to a document with a complete id, not {shown(document_id)}"
         )
 
 
@@ -283,7 +284,7 @@ class AttachmentPutCommand:
         if self.content_type is None:
             self.content_type = ""
         if type(self.content_type) is not str or "\x00" in self.content_type:
-            raise ConfigurationError(f"a content type is a str, not {self.content_type!r}")
+            raise ConfigurationError(f"a content type is a str, not {shown(self.content_type)}")
         if isinstance(self.data, (bytes, bytearray, memoryview)):
             self.data = io.BytesIO(bytes(self.data))
         elif not callable(getattr(self.data, "read", None)):
@@ -304,8 +305,8 @@ class AttachmentPutCommand:
         if self._read:
             if self._start is None:
                 raise StorageError(
-                    f"attachment {self.name!r} of {self.id!r}: its stream was read once and "
-                    "cannot seek back to be written again"
+                    f"attachment {shown(self.name)} of {shown(self.id)}: its stream was read once "
+                    "and cannot seek back to be written again"
                 )
             stream.seek(self._start)
         self._read = True
@@ -391,7 +392,7 @@ def check_expected(document_id: str, expected: str | None, actual: str | None) -
     if expected != "" and expected == actual:
         return
     raise ConcurrencyError(
-        f"optimistic concurrency violation on {document_id!r}: expected change vector "
+        f"optimistic concurrency violation on {shown(document_id)}: expected change vector "
         f"{expected or '(none: must not exist)'}, storage has {actual or '(none)'}",
         document_id=document_id,
         expected=expected,

@@ -15,7 +15,7 @@ import functools
 import re
 from typing import Any, NamedTuple
 
-from rookdb.errors import ConfigurationError, InvalidIdError, SerializationError, quoted
+from rookdb.errors import ConfigurationError, InvalidIdError, SerializationError, quoted, shown
 from rookdb.ids import validate_collection_name, validate_id
 from rookdb.serialization.encoding import dumps, loads
 from rookdb.serialization.exact_numbers import loads_keeping_digits
@@ -127,11 +127,11 @@ def check_configuration(value: Any) -> dict[str, Any]:
     for name, configuration in collections.items():
         if name.lower() in seen:
             raise ConfigurationError(
-                f"the revisions configuration names the collection {name!r} twice "
-                f"(as {seen[name.lower()]!r}): collection names are case-insensitive"
+                f"the revisions configuration names the collection {shown(name)} twice "
+                f"(as {shown(seen[name.lower()])}): collection names are case-insensitive"
             )
         seen[name.lower()] = name
-        checked[name] = _check_collection(configuration, f"Collections[{name!r}]")
+        checked[name] = _check_collection(configuration, f"Collections[{shown(name)}]")
     return {
         "Default": None if default is None else _check_collection(default, "Default"),
         "Collections": checked,
@@ -232,5 +232,5 @@ def check_revision(document: Any) -> DocumentRecord:
             raise ConfigurationError("a revision's @last-modified is an ISO 8601 time")
         data = dumps(document)
     except (UnicodeEncodeError, ValueError, InvalidIdError, SerializationError) as exc:
-        raise ConfigurationError(f"a revision of {document_id!r}: {exc}") from None
+        raise ConfigurationError(f"a revision of {shown(document_id)}: {exc}") from None
     return DocumentRecord(document_id, data, change_vector, revision_time(moment), collection)

@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, NamedTuple
 
-from rookdb.errors import DocumentNotFoundError, InvalidOperationError
+from rookdb.errors import DocumentNotFoundError, InvalidOperationError, shown
 from rookdb.ids import validate_id
 from rookdb.storage.base import Storage
 from rookdb.storage.commands import CountersCommand, validate_counter_name
@@ -104,7 +104,7 @@ def apply_counters(
     row = conn.execute(documents.document, (key,)).fetchone()
     if row is None:
         raise DocumentNotFoundError(
-            f"document {command.id!r} does not exist: counters belong to a stored document"
+            f"document {shown(command.id)} does not exist: counters belong to a stored document"
         )
     document_id, _, _, change_vector, _, data = row
     data = bytes(data)
@@ -118,7 +118,7 @@ def apply_counters(
             ).fetchone()
             if found is None:
                 raise InvalidOperationError(
-                    f"incrementing counter {operation.name!r} of {document_id!r} by "
+                    f"incrementing counter {shown(operation.name)} of {shown(document_id)} by "
                     f"{operation.delta} overflows 64 bits; nothing of the batch was written"
                 )
             replies.append((found[0], found[1]))

@@ -25,7 +25,7 @@ from typing import Any
 
 import orjson
 
-from rookdb.errors import ConcurrencyError, StorageError
+from rookdb.errors import ConcurrencyError, StorageError, shown
 from rookdb.ids import HILO_COLLECTION, hilo_document_id
 from rookdb.serialization.encoding import dumps
 from rookdb.storage.base import Storage
@@ -82,7 +82,7 @@ def reserve(storage: Storage, tag: str, capacity: int, last_max: int = 0) -> tup
             continue
         return low, low + capacity - 1
     raise StorageError(
-        f"could not reserve ids for {tag!r}: {document_id!r} kept changing under "
+        f"could not reserve ids for {shown(tag)}: {shown(document_id)} kept changing under "
         f"{_ATTEMPTS} attempts"
     )
 
