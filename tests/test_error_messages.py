@@ -1,0 +1,242 @@
+"""Error messages show a caller's value cut short (``rookdb.errors.shown``), never whole.
+
+``repr`` of a value nested 1,000 levels deep raises ``RecursionError`` in place of the error
+meant, and ``repr`` of a 10 MB string repeats it whole in the message. The first part scans
+rookdb's source for ``!r``, ``repr()`` and ``%r`` so that no new message shows a value with
+them: everywhere but ``__repr__`` methods, since a message is often put together before its
+``raise`` (a ``where``, a helper's return). The second gives public entry points such values
+and reads the errors they raise.
+"""
+
+from __future__ import annotations
+
+import ast
+import io
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import rookdb
+from rookdb import DocumentStore, RookError, transfer
+from rookdb.errors import shown
+from rookdb.facets import Facet
+from rookdb.indexes import IndexDefinition
+from rookdb.operations import PutIndexesOperation, SeedIdentityForOperation
+from rookdb.revisions import ForceRevisionStrategy
+
+SOURCE = Path(rookdb.__file__).parent
+
+# -- the source scan ----------------------------------------------------------------------------
+
+#: The ``!r`` and ``repr()`` that stay, by (module, function, expression): each shows a value
+#: rookdb made itself, never one a caller gave. Anything else uses ``shown``.
+ALLOWED = {
+    ("by_query.py", "_script", "n"): "JavaScript source (args['name']), not a message",
+    ("demo.py", "run", "DATABASE"): "the demo prints its own database's name",
+    ("demo.py", "run", "robert.title"): "the demo prints its own documents",
+    ("demo.py", "run", "change.field_old_value"): "the demo prints its own documents",
+    ("demo.py", "run", "change.field_new_value"): "the demo prints its own documents",
+    ("rql_terms.py", "expect_keyword", "word"): "the RQL parser's own keyword",
+    ("rql_terms.py", "expect_op", "text"): "the RQL parser's own operator",
+    ("indexes/linq_parser.py", "expect_op", "op"): "the LINQ parser's own operator",
+    ("storage/postgres/indexes.py", "upgrade", "name"): "a PostgreSQL index rookdb named",
+    ("errors.py", "quoted", "repr(value)"): "a number of at most 60 digits, None or a bool",
+    ("errors.py", "quoted", "repr(value[:limit])"): "a str cut to 60 characters first",
+    ("serialization/exact_numbers.py", "_fraction", "repr(value)"): "a float's digits",
+    ("serialization/scalars.py", "encode_decimal", "repr(float(value))"): "a float's digits",
+    ("serialization/scalars.py", "decode_decimal", "repr(value)"): "a float's digits",
+    ("storage/sqlite/storage.py", "_where", "repr(query.where)"): "a cache key, not a message",
+    ("storage/sqlite/storage.py", "_arms", "repr(query.where)"): "a cache key, not a message",
+}
+
+
+def unshown(source: str) -> Iterator[tuple[str, str]]:
+    """Each (function, expression) of ``source`` that shows a value with ``!r``, ``repr()`` or
+    ``%r``, outside ``__repr__`` methods (a repr is not an error message)."""
+    tree = ast.parse(source)
+
+    def visit(node: ast.AST, function: str) -> Iterator[tuple[str, str]]:
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+            if node.name == "__repr__":
+                return
+            function = node.name
+        if isinstance(node, ast.FormattedValue) and node.conversion == ord("r"):
+            yield function, ast.unparse(node.value)
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "repr"
+        ) or (
+            isinstance(node, ast.BinOp)
+            and isinstance(node.op, ast.Mod)
+            and isinstance(node.left, ast.Constant)
+            and "%r" in str(node.left.value)
+        ):
+            yield function, ast.unparse(node)
+        for child in ast.iter_child_nodes(node):
+            yield from visit(child, function)
+
+    return visit(tree, "")
+
+
+def _found() -> set[tuple[str, str, str]]:
+    found = set()
+    for path in sorted(SOURCE.rglob("*.py")):
+        module = path.relative_to(SOURCE).as_posix()
+        if module.startswith("testing/suite/"):  # tests, which build no messages of rookdb's
+            continue
+        for function, expression in unshown(path.read_text(encoding="utf-8")):
+            found.add((module, function, expression))
+    return found
+
+
+def test_messages_show_values_with_shown_not_repr() -> None:
+    unexplained = sorted(_found() - ALLOWED.keys())
+    assert not unexplained, (
+        "show a caller's value with rookdb.errors.shown(value), not !r or repr() (or, for a "
+        f"value rookdb made itself, add it to ALLOWED with the reason): {unexplained}"
+    )
+
+
+def test_every_allowed_site_is_still_there() -> None:
+    gone = sorted(ALLOWED.keys() - _found())
+    assert not gone, f"remove these from ALLOWED: {gone}"
+
+
+@pytest.mark.parametrize(
+    ("source", "expression"),
+    [
+        ("raise ValueError(f'not {x!r}')", "x"),
+        ("where = f'document {x!r}'", "x"),  # a part of a message, made before the raise
+        ("raise ValueError('not ' + repr(x))", "repr(x)"),
+        ("raise ValueError('not %r' % (x,))", "'not %r' % (x,)"),
+    ],
+)
+def test_the_scan_finds_a_value_shown_whole(source: str, expression: str) -> None:
+    assert list(unshown(f"def check(x):\n    {source}\n")) == [("check", expression)]
+
+
+def test_the_scan_passes_shown_and_reprs() -> None:
+    source = (
+        "def check(x):\n    raise ValueError(f'not {shown(x)}')\n"
+        "class A:\n    def __repr__(self):\n        return f'A({self.x!r})'\n"
+    )
+    assert list(unshown(source)) == []
+
+
+# -- the entry points ---------------------------------------------------------------------------
+
+
+def _nested(depth: int) -> list[Any]:
+    """A list nested ``depth`` levels: ``repr`` of it passes Python's recursion limit."""
+    top: list[Any] = []
+    inner = top
+    for _ in range(depth):
+        inner.append([])
+        inner = inner[0]
+    return top
+
+
+DEEP = _nested(5000)
+#: 10 MB, and no valid path, name or number ("!"): refused wherever it goes.
+HUGE = "x" * 10_000_000 + "!"
+VALUES = [pytest.param(DEEP, id="5000-levels"), pytest.param(HUGE, id="10-MB-string")]
+
+#: The most characters an error message here may have.
+SHORT = 1000
+
+
+def _in_session(action: Callable[[Any, Any], object]) -> Callable[[DocumentStore, Any], None]:
+    def run(store: DocumentStore, value: Any) -> None:
+        with store.open_session() as session:
+            action(session, value)
+            session.save_changes()
+
+    return run
+
+
+def _docs(session: Any) -> Any:
+    return session.query(collection_name="Docs")
+
+
+ENTRY_POINTS: dict[str, Callable[[DocumentStore, Any], None]] = {
+    "patch-path": _in_session(lambda s, v: s.advanced.patch("docs/1", v, 1)),
+    "increment-delta": _in_session(lambda s, v: s.advanced.increment("docs/1", "count", v)),
+    "attachment-name": _in_session(lambda s, v: s.advanced.attachments.store("docs/1", v, b"1")),
+    "counter-delta": _in_session(lambda s, v: s.counters_for("docs/1").increment("likes", v)),
+    "counter-name": _in_session(lambda s, v: s.counters_for("docs/1").increment(v)),
+    "revision-strategy": _in_session(
+        lambda s, v: s.advanced.revisions.force_revision_creation_for("docs/1", v)
+    ),
+    "load-id": _in_session(lambda s, v: s.load(v)),
+    "query-field": _in_session(lambda s, v: _docs(s).where_equals(v, 1).to_list()),
+    "query-order": _in_session(lambda s, v: _docs(s).order_by(v).to_list()),
+    "raw-query": _in_session(lambda s, v: s.advanced.raw_query(v).to_list()),
+    "facet-field": _in_session(lambda s, v: _docs(s).aggregate_by(Facet(v)).execute()),
+    "facet-setup": _in_session(lambda s, v: _docs(s).aggregate_using(v).execute()),
+    "index-name": lambda store, v: store.maintenance.send(
+        PutIndexesOperation(IndexDefinition(name=v, maps={"from d in docs select new { d.a }"}))
+    ),
+    "identity-seed": lambda store, v: store.maintenance.send(SeedIdentityForOperation("docs", v)),
+}
+
+
+@pytest.fixture
+def docs(store: DocumentStore) -> DocumentStore:
+    with store.open_session() as session:
+        session.store({"count": 1, "name": "one"}, "docs/1")
+        session.save_changes()
+    return store
+
+
+@pytest.mark.parametrize("value", VALUES)
+@pytest.mark.parametrize("entry_point", ENTRY_POINTS)
+def test_a_bad_value_is_a_rookdb_error_with_a_short_message(
+    docs: DocumentStore, entry_point: str, value: Any
+) -> None:
+    with pytest.raises(RookError) as raised:
+        ENTRY_POINTS[entry_point](docs, value)
+    assert len(str(raised.value)) < SHORT, str(raised.value)[:SHORT]
+
+
+def _counters_line(counters: str) -> bytes:
+    return b'{"@counters": {"Id": "docs/1", "Counters": {' + counters.encode() + b"}}}\n"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # A JSON line nests at most 1,024 levels (orjson's limit): deep enough for repr.
+        pytest.param(_counters_line('"likes": ' + "[" * 1000 + "]" * 1000), id="1000-levels"),
+        pytest.param(_counters_line(f'"likes": "{HUGE}"'), id="10-MB-value"),
+        pytest.param(_counters_line(f'"{HUGE}": 1'), id="10-MB-name"),
+    ],
+)
+def test_an_import_line_of_a_bad_value_is_an_import_file_error_with_a_short_message(
+    line: bytes,
+) -> None:
+    with pytest.raises(transfer.ImportFileError) as raised:
+        transfer.check_file(io.BytesIO(line))
+    assert len(str(raised.value)) < SHORT, str(raised.value)[:SHORT]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("docs/1", "'docs/1'"),  # a str under 80 characters: its repr
+        (DEEP, "[[[[...]]]]"),
+        (10**5000, "<an int of 16610 bits>"),  # repr refuses an int past 4,300 digits
+        ([2**300], "[<an int of 301 bits>]"),
+        (ForceRevisionStrategy.BEFORE, repr(ForceRevisionStrategy.BEFORE)),
+    ],
+    ids=["short-str", "deep", "huge-int", "huge-int-inside", "enum"],
+)
+def test_shown(value: object, expected: str) -> None:
+    assert shown(value) == expected
+
+
+def test_shown_cuts_a_long_str_in_the_middle() -> None:
+    cut = shown(HUGE)
+    assert len(cut) <= 80 and cut.startswith("'xxx") and cut.endswith("xx!'") and "..." in cut
