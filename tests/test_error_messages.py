@@ -229,9 +229,23 @@ def test_an_import_line_of_a_bad_value_is_an_import_file_error_with_a_short_mess
         (DEEP, "[[[[...]]]]"),
         (10**5000, "<an int of 16610 bits>"),  # repr refuses an int past 4,300 digits
         ([2**300], "[<an int of 301 bits>]"),
+        (-(2**300), "<a negative int of 301 bits>"),  # not the size of 2**300
+        (10**50, "1" + "0" * 50),  # whole: not cut in the middle, like 10**77
+        (-(2**256) + 1, str(-(2**256) + 1)),  # the longest int shown whole: 79 characters
+        (2**256, "<an int of 257 bits>"),
         (ForceRevisionStrategy.BEFORE, repr(ForceRevisionStrategy.BEFORE)),
     ],
-    ids=["short-str", "deep", "huge-int", "huge-int-inside", "enum"],
+    ids=[
+        "short-str",
+        "deep",
+        "huge-int",
+        "huge-int-inside",
+        "huge-negative-int",
+        "int-of-51-digits",
+        "longest-int-whole",
+        "shortest-int-by-size",
+        "enum",
+    ],
 )
 def test_shown(value: object, expected: str) -> None:
     assert shown(value) == expected

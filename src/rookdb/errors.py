@@ -347,14 +347,16 @@ BulkInsertAbortedException = BulkInsertAbortedError
 class _Shown(reprlib.Repr):
     def repr_int(self, x: int, level: int) -> str:
         # reprlib writes every digit before it cuts, and Python refuses past 4,300 digits
-        # (ValueError: Exceeds the limit ... for integer string conversion).
+        # (ValueError: Exceeds the limit ... for integer string conversion). An int is whole
+        # (maxlong holds any of 256 bits and its sign) or shown by its size, never cut.
         if x.bit_length() > 256:
-            return f"<an int of {x.bit_length()} bits>"
+            return f"<{'a negative' if x < 0 else 'an'} int of {x.bit_length()} bits>"
         return super().repr_int(x, level)
 
 
 _SHOWN = _Shown()
 _SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother = 3, 80, 80
+_SHOWN.maxlong = len(str(-(2**256) + 1))  # 79
 _SHOWN.maxlist = _SHOWN.maxtuple = _SHOWN.maxdict = _SHOWN.maxset = 6
 
 
