@@ -42,8 +42,10 @@ ALLOWED = {
     ("rql_terms.py", "expect_op", "text"): "the RQL parser's own operator",
     ("indexes/linq_parser.py", "expect_op", "op"): "the LINQ parser's own operator",
     ("storage/postgres/indexes.py", "upgrade", "name"): "a PostgreSQL index rookdb named",
-    ("errors.py", "quoted", "repr(value)"): "a number of at most 60 digits, None or a bool",
-    ("errors.py", "quoted", "repr(value[:limit])"): "a str cut to 60 characters first",
+    ("errors.py", "repr_str", "repr(x)"): "shown itself: a str of at most limit characters",
+    ("errors.py", "repr_str", "x[:self.limit]"): "shown itself: a str cut to limit characters",
+    ("errors.py", "repr_bytes", "repr(x)"): "shown itself: bytes of at most limit characters",
+    ("errors.py", "repr_bytes", "x[:self.limit]"): "shown itself: bytes cut to limit characters",
     ("serialization/exact_numbers.py", "_fraction", "repr(value)"): "a float's digits",
     ("serialization/scalars.py", "encode_decimal", "repr(float(value))"): "a float's digits",
     ("serialization/scalars.py", "decode_decimal", "repr(value)"): "a float's digits",
@@ -251,6 +253,30 @@ def test_shown(value: object, expected: str) -> None:
     assert shown(value) == expected
 
 
-def test_shown_cuts_a_long_str_in_the_middle() -> None:
-    cut = shown(HUGE)
-    assert len(cut) <= 80 and cut.startswith("'xxx") and cut.endswith("xx!'") and "..." in cut
+def test_shown_cuts_a_long_str_after_its_head_and_says_how_long_it_was() -> None:
+    # Not the head and the tail of the str as if they were one: what was cut is said.
+    assert shown("x" * 10_000_000 + "!") == "'" + "x" * 50 + "'... (10,000,001 characters)"
+    assert shown(b"<html>" + b"x" * 994) == "b'<html>" + "x" * 44 + "'... (1,000 bytes)"
+    assert shown("x" * 50) == repr("x" * 50)  # at the limit: whole
+
+
+def _wide(width: int = 1000) -> dict[str, Any]:
+    """A dict of dicts of dicts, six keys of ``width`` characters each level."""
+    return {
+        f"{i}{'k' * width}": {f"{j}{'j' * width}": {"i" * width: 1} for j in range(6)}
+        for i in range(6)
+    }
+
+
+def test_shown_is_at_most_202_characters_for_any_value() -> None:
+    # Each key cut short, but six of them a level, of six each: 6,588 characters before.
+    cut = shown(_wide())
+    assert len(cut) == 202 and cut.startswith("{'0kkk") and cut.endswith("...")
+    assert len(shown([["x" * 50] * 6] * 6)) == 202
+
+
+def test_shown_with_a_limit_shows_a_value_checked_against_it_whole() -> None:
+    # An id of 512 characters, control characters at that (each shown as four): whole.
+    for document_id in ("a" * 512, "\x01" * 512, "\\" * 512):
+        assert shown(document_id, limit=512) == repr(document_id)
+    assert shown("a" * 513, limit=512) == repr("a" * 512) + "... (513 characters)"
