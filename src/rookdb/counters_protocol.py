@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rookdb.errors import ConfigurationError, ProtocolError, quoted, shown
+from rookdb.errors import ConfigurationError, ProtocolError, shown
 from rookdb.ids import validate_id
 from rookdb.storage.commands import (
     COUNTER_OPERATION_TYPES,
@@ -70,7 +70,7 @@ def _operations(raw: Any, what: str) -> tuple[CounterOperation, ...]:
         kind = operation.get("Type")
         if kind not in COUNTER_OPERATION_TYPES:
             raise ConfigurationError(
-                f"{where}: Type is one of {', '.join(COUNTER_OPERATION_TYPES)}, not {quoted(kind)}"
+                f"{where}: Type is one of {', '.join(COUNTER_OPERATION_TYPES)}, not {shown(kind)}"
             )
         delta = operation.get("Delta")
         if kind == "Increment":

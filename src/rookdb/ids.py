@@ -31,7 +31,6 @@ from rookdb.errors import (
     ConfigurationError,
     InvalidCollectionNameError,
     InvalidIdError,
-    quoted,
     shown,
 )
 
@@ -85,7 +84,7 @@ def validate_database_name(name: object) -> str:
     with ``.``; it becomes a file or schema name, so anything else is a ``ConfigurationError``."""
     if not isinstance(name, str) or _DATABASE_NAME.fullmatch(name) is None:
         raise ConfigurationError(
-            f"invalid database name {quoted(name)}: use 1-128 letters, digits, '_', '-' or '.', "
+            f"invalid database name {shown(name)}: use 1-128 letters, digits, '_', '-' or '.', "
             "not starting with '.'"
         )
     return name

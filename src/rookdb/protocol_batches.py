@@ -28,7 +28,6 @@ from rookdb.errors import (
     InvalidIdError,
     ProtocolError,
     SerializationError,
-    quoted,
     shown,
 )
 from rookdb.ids import validate_collection_name, validate_id
@@ -241,7 +240,7 @@ def decode_batch(
             out.append(attachment_protocol.decode_command(raw, document_id, expected, i, streams))
         else:
             raise ConfigurationError(
-                f"command {i}: Type {quoted(kind)} is not supported by rookdb "
+                f"command {i}: Type {shown(kind)} is not supported by rookdb "
                 "(PUT, DELETE, PATCH, JsonPatch, BatchTrackChanges, ForceRevisionCreation, "
                 "AttachmentPUT, AttachmentDELETE, AttachmentCOPY, AttachmentMOVE, Counters)"
             )
