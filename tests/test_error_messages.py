@@ -16,15 +16,19 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 import rookdb
 from rookdb import DocumentStore, RookError, transfer
 from rookdb.errors import shown
 from rookdb.facets import Facet
+from rookdb.ids import validate_id
 from rookdb.indexes import IndexDefinition
 from rookdb.operations import PutIndexesOperation, SeedIdentityForOperation
 from rookdb.revisions import ForceRevisionStrategy
+from rookdb.server.studio.indexes import _index_name
+from rookdb.storage.http_transport import _decode
 
 SOURCE = Path(rookdb.__file__).parent
 
@@ -280,3 +284,46 @@ def test_shown_with_a_limit_shows_a_value_checked_against_it_whole() -> None:
     for document_id in ("a" * 512, "\x01" * 512, "\\" * 512):
         assert shown(document_id, limit=512) == repr(document_id)
     assert shown("a" * 513, limit=512) == repr("a" * 512) + "... (513 characters)"
+
+
+# -- values shown whole, not a slice of them ----------------------------------------------------
+# shown(text[:100]) showed the head and the tail of the slice as if they were the value's.
+
+
+def _id_message(document_id: str) -> str:
+    with pytest.raises(rookdb.InvalidIdError) as raised:
+        validate_id(document_id)
+    return str(raised.value)
+
+
+def test_an_id_starting_with_a_slash_is_shown_whole() -> None:
+    document_id = "/" + "a" * 300 + "z"  # of 512 bytes at most: checked, and shown whole
+    assert f"document id {document_id!r} starts with '/'" in _id_message(document_id)
+
+
+def test_an_id_holding_a_nul_is_shown_whole() -> None:
+    document_id = "a" * 300 + "\x00"  # the NUL too, past the 100 characters of a slice
+    assert f"{document_id!r} holds a NUL character" in _id_message(document_id)
+
+
+def test_a_long_id_holding_a_lone_surrogate_is_shown_by_its_head_and_length() -> None:
+    message = _id_message("a" * 10_000 + "\ud800")  # not checked: cut short
+    assert "'aaa" in message and "... (10,001 characters) holds a lone surrogate" in message
+
+
+def test_an_index_name_too_long_is_shown_by_its_head_and_length() -> None:
+    class Request:  # as much of starlette's as the page reads
+        query_params = {"name": "Orders/" + "x" * 10_000}
+
+    with pytest.raises(rookdb.RookError) as raised:
+        _index_name(Request())  # type: ignore[arg-type]
+    assert str(raised.value) == "there is no index " + shown("Orders/" + "x" * 10_000)
+    assert str(raised.value).endswith("... (10,007 characters)")
+
+
+def test_an_answer_that_is_not_json_is_shown_by_its_first_200_characters() -> None:
+    body = b"<html><title>502 Bad Gateway</title>" + b"." * 10_000
+    with pytest.raises(rookdb.errors.ProtocolError) as raised:
+        _decode(httpx.Response(502, content=body))
+    message = str(raised.value)
+    assert "HTTP 502" in message and message.endswith(f"{body[:200]!r}... (10,036 bytes)")

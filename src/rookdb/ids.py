@@ -104,11 +104,13 @@ def _text_problem(text: object, what: str, limit: int, *, empty: bool = True) ->
     try:
         size = len(text.encode("utf-8"))
     except UnicodeEncodeError:
-        return f"{what} {shown(text[:100])} holds a lone surrogate"
+        return f"{what} {shown(text)} holds a lone surrogate"  # of any length: cut short
     if size > limit:
         return f"{what} is {size} bytes of UTF-8; the limit is {limit}"
     if "\x00" in text:
-        return f"{what} {shown(text[:100])} holds a NUL character, which PostgreSQL cannot store"
+        # Of at most ``limit`` bytes: whole, the NUL shown too.
+        whole = shown(text, limit=limit)
+        return f"{what} {whole} holds a NUL character, which PostgreSQL cannot store"
     return None
 
 
@@ -127,7 +129,8 @@ def validate_id(document_id: object) -> str:
         raise InvalidIdError(problem)
     assert isinstance(document_id, str)
     if document_id.startswith("/"):
-        raise InvalidIdError(f"document id {shown(document_id[:100])} starts with '/'")
+        whole = shown(document_id, limit=MAX_ID_BYTES)  # its length checked
+        raise InvalidIdError(f"document id {whole} starts with '/'")
     return document_id
 
 

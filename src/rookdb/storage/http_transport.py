@@ -353,7 +353,7 @@ def _decode(response: httpx.Response, notes: Notes | None = None) -> Any:
     except (orjson.JSONDecodeError, SerializationError) as exc:
         raise ProtocolError(
             f"the server answered HTTP {response.status_code} with something that is not "
-            f"JSON: {shown(response.content[:200])}"
+            f"JSON: {shown(response.content, limit=200)}"  # its first 200 bytes, and its size
         ) from exc
 
 

@@ -121,7 +121,7 @@ def _index_name(request: Request) -> str:
         raise ConfigurationError("this page takes the index's name (?name=)")
     # Longer than any index may be named, or with control characters: there is none such.
     if len(found) > MAX_NAME_LENGTH or any(ord(c) < 32 or ord(c) == 127 for c in found):
-        raise IndexDoesNotExistError(f"there is no index {shown(found[:80])}")
+        raise IndexDoesNotExistError(f"there is no index {shown(found)}")
     return found
 
 
