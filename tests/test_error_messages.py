@@ -327,3 +327,11 @@ def test_an_answer_that_is_not_json_is_shown_by_its_first_200_characters() -> No
         _decode(httpx.Response(502, content=body))
     message = str(raised.value)
     assert "HTTP 502" in message and message.endswith(f"{body[:200]!r}... (10,036 bytes)")
+
+
+def test_an_import_line_of_an_unknown_kind_is_shown_by_its_head_and_length() -> None:
+    kind = "@" + "x" * 10_000  # it was cut to 40 characters first, saying nothing of the rest
+    with pytest.raises(transfer.ImportFileError) as raised:
+        transfer.check_file(io.BytesIO(b'{"%s": {}}\n' % kind.encode()))
+    assert f"unknown kind {shown(kind)}" in str(raised.value)
+    assert "(10,001 characters)" in str(raised.value)

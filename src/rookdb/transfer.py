@@ -376,7 +376,7 @@ def _other(line: bytes, number: int) -> tuple[str, Any] | None:
             return kind, _counters(record, number)
     except ConfigurationError as exc:
         raise ImportFileError(f"{kind}: {exc}", line=number) from None
-    raise ImportFileError(f"a line of the unknown kind {shown(kind[:40])}", line=number)
+    raise ImportFileError(f"a line of the unknown kind {shown(kind)}", line=number)
 
 
 def _records(file: IO[bytes], progress: Progress | None) -> Iterator[tuple[str, Any]]:

@@ -111,7 +111,7 @@ def _before(params: QueryParams) -> dt.datetime | None:
     except ValueError:
         moment = None
     if not isinstance(moment, dt.datetime):
-        raise ConfigurationError(f"before is an ISO 8601 time, not {shown(text[:40])}")
+        raise ConfigurationError(f"before is an ISO 8601 time, not {shown(text)}")
     return moment
 
 

@@ -469,7 +469,7 @@ def _body(record: DocumentRecord) -> dict[str, Any]:
 
 def _count(text: str, what: str) -> int:
     if not text.isdigit() or len(text) > 12:
-        raise ConfigurationError(f"{what} is a whole number, not {shown(text[:40])}")
+        raise ConfigurationError(f"{what} is a whole number, not {shown(text)}")
     return int(text)
 
 
