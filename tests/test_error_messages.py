@@ -189,6 +189,11 @@ def _docs(session: Any) -> Any:
     return session.query(collection_name="Docs")
 
 
+def _deleted(session: Any) -> Any:
+    session.delete("docs/1")
+    return session
+
+
 _FIELD = "invalid field name|field path"
 #: Each entry point, and what its error says (a regular expression) of every value given: a
 #: case cannot pass on an error that has nothing to do with the value.
@@ -204,6 +209,15 @@ ENTRY_POINTS: dict[str, tuple[Callable[[DocumentStore, Any], None], str]] = {
     "attachment-name": (
         _in_session(lambda s, v: s.advanced.attachments.store("docs/1", v, b"1")),
         "an attachment's name",
+    ),
+    # Refused before RavenDB's messages, which show the name plain ({name}), are made.
+    "attachment-name-deleted-document": (
+        _in_session(lambda s, v: _deleted(s).advanced.attachments.store("docs/1", v, b"1")),
+        "an attachment's name",
+    ),
+    "attachment-rename-deleted-document": (
+        _in_session(lambda s, v: _deleted(s).advanced.attachments.rename("docs/1", "a", v)),
+        "an attachment's destination name",
     ),
     "counter-delta": (
         _in_session(lambda s, v: s.counters_for("docs/1").increment("likes", v)),

@@ -38,6 +38,7 @@ __all__ = [
     "PutCommand",
     "ReadCheck",
     "check_expected",
+    "validate_attachment_name",
     "validate_counter_name",
 ]
 
@@ -238,7 +239,11 @@ def validate_counter_name(name: object) -> str:
     return name
 
 
-def _check_name(name: Any, what: str) -> str:
+def validate_attachment_name(name: object, what: str = "name") -> str:
+    """``name`` if it can name an attachment (``what``: which name, for the message): a
+    non-blank str of at most 512 characters, without NUL, of valid Unicode
+    (``ConfigurationError``). The one rule, for the session's calls as for storage's commands:
+    RavenDB's messages show a name plain, so it is checked before any is made."""
     if type(name) is not str or not name.strip():
         raise ConfigurationError(f"an attachment's {what} is a non-blank str, not {shown(name)}")
     if "\x00" in name or len(name) > 512:
@@ -280,7 +285,7 @@ class AttachmentPutCommand:
 
     def __post_init__(self) -> None:
         _check_document(self.id)
-        _check_name(self.name, "name")
+        validate_attachment_name(self.name)
         if self.content_type is None:
             self.content_type = ""
         if type(self.content_type) is not str or "\x00" in self.content_type:
@@ -324,7 +329,7 @@ class AttachmentDeleteCommand:
 
     def __post_init__(self) -> None:
         _check_document(self.id)
-        _check_name(self.name, "name")
+        validate_attachment_name(self.name)
 
 
 @dataclasses.dataclass(slots=True)
@@ -340,8 +345,8 @@ class _AttachmentRelocation:
     def __post_init__(self) -> None:
         _check_document(self.id)
         _check_document(self.destination_id)
-        _check_name(self.name, "name")
-        _check_name(self.destination_name, "destination name")
+        validate_attachment_name(self.name)
+        validate_attachment_name(self.destination_name, "destination name")
 
 
 @dataclasses.dataclass(slots=True)
