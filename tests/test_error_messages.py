@@ -6,6 +6,13 @@ rookdb's source for ``!r``, ``repr()`` and ``%r`` so that no new message shows a
 them: everywhere but ``__repr__`` methods, since a message is often put together before its
 ``raise`` (a ``where``, a helper's return). The second gives public entry points such values
 and reads the errors they raise.
+
+What the scan cannot see: a value interpolated plain, ``f"{name}"`` (str, not repr), which
+is not cut either. There are hundreds, most of a value rookdb checked first (an id, a name by
+its rule) or made; where one was a caller's value unchecked (an attachment's name in RavenDB's
+messages, a name in a query or an index's source, an expected change vector, a multi_get
+item's URL), it is checked first or shown with ``shown``, and a test below gives it a long
+value. A new plain interpolation of a caller's value passes the scan: only such a test finds it.
 """
 
 from __future__ import annotations
@@ -27,7 +34,11 @@ from rookdb.errors import shown
 from rookdb.facets import Facet
 from rookdb.ids import validate_id
 from rookdb.indexes import IndexDefinition
-from rookdb.operations import PutIndexesOperation, SeedIdentityForOperation
+from rookdb.operations import (
+    GetIndexStatisticsOperation,
+    PutIndexesOperation,
+    SeedIdentityForOperation,
+)
 from rookdb.revisions import ForceRevisionStrategy
 from rookdb.server.studio.indexes import _index_name
 from rookdb.storage.http_transport import _decode
@@ -236,7 +247,7 @@ ENTRY_POINTS: dict[str, tuple[Callable[[DocumentStore, Any], None], str]] = {
     "query-order": (_in_session(lambda s, v: _docs(s).order_by(v).to_list()), _FIELD),
     "raw-query": (
         _in_session(lambda s, v: s.advanced.raw_query(v).to_list()),
-        "an RQL query is a str|unexpected character '!' at line 1, column 10000001",
+        "an RQL query is a str|a name is at most 512 characters, not 'xxx",
     ),
     "facet-field": (
         _in_session(lambda s, v: _docs(s).aggregate_by(Facet(v)).execute()),
@@ -422,3 +433,93 @@ def test_an_import_line_of_an_unknown_kind_is_shown_by_its_head_and_length() -> 
         transfer.check_file(io.BytesIO(b'{"%s": {}}\n' % kind.encode()))
     assert f"unknown kind {shown(kind)}" in str(raised.value)
     assert "(10,001 characters)" in str(raised.value)
+
+
+# -- names in query and index source ------------------------------------------------------------
+# The parsers' messages name what they refuse plain ({token.text}() is not supported ...): a name
+# is refused past the longest a field path may be, before any message shows it.
+
+
+@functools.cache
+def _long_name() -> str:
+    """What NAME stands for in a query or an index's source: 1,000,000 characters."""
+    return "x" * 1_000_000
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        pytest.param("from Docs where NAME(1)", "a name is at most 512", id="call-in-where"),
+        pytest.param("from Docs where a = $NAME", "a parameter is at most", id="parameter"),
+        pytest.param("from Docs as NAME where NAME = 1", "a name is at most 512", id="alias"),
+        pytest.param(
+            "from Docs as NAME select NAME, a", "a name is at most 512", id="alias-select"
+        ),
+        pytest.param("from Docs where a = NAME()", "a name is at most 512", id="value-call"),
+        pytest.param("from Docs group by NAME(a)", "a name is at most 512", id="group-by-call"),
+        pytest.param("from Docs select NAME(a)", "a name is at most 512", id="select-call"),
+        pytest.param("from Docs order by NAME(a)", "a name is at most 512", id="order-call"),
+        pytest.param("from Docs include NAME(a)", "a name is at most 512", id="include-call"),
+        pytest.param("from Docs where NAME = 1", "a name is at most 512", id="field"),
+    ],
+)
+def test_a_query_naming_something_at_length_is_refused_shortly(
+    store: DocumentStore, query: str, expected: str
+) -> None:
+    with pytest.raises(rookdb.QueryError) as raised, store.open_session() as session:
+        session.advanced.raw_query(query.replace("NAME", _long_name())).to_list()
+    message = str(raised.value)
+    assert expected in message and re.search(r"\(1,000,00[01] characters\)", message), message
+    assert len(message) < SHORT, message[:SHORT]
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        pytest.param("from d in docs select new { NAME = d.a, NAME = d.a }", id="twice"),
+        pytest.param("from d in docs select new { a = d.a.NAME() }", id="method"),
+        pytest.param("from d in docs select new { a = Math.NAME(1) }", id="static"),
+        pytest.param("from d in docs select new { a = NAME(1) }", id="function"),
+        pytest.param("from d in docs select new { a = NAME.NAME(1) }", id="static-2"),
+    ],
+)
+def test_an_index_naming_something_at_length_is_refused_shortly(
+    store: DocumentStore, source: str
+) -> None:
+    definition = IndexDefinition(name="Docs/A", maps={source.replace("NAME", _long_name())})
+    with pytest.raises(rookdb.IndexCompilationError) as raised:
+        store.maintenance.send(PutIndexesOperation(definition))
+    message = str(raised.value)
+    assert "an identifier" in message and "(1,000,000 characters)" in message, message[:SHORT]
+    assert len(message) < SHORT, message[:SHORT]
+
+
+# -- change vectors a caller expects ------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "write",
+    [
+        pytest.param(lambda s, cv: s.store({"a": 1}, "docs/2", change_vector=cv), id="store-new"),
+        pytest.param(lambda s, cv: s.store({"a": 1}, "docs/1", change_vector=cv), id="store"),
+        pytest.param(lambda s, cv: s.delete("docs/1", cv), id="delete"),
+    ],
+)
+def test_a_long_expected_change_vector_is_a_short_concurrency_error(
+    docs: DocumentStore, write: Callable[[Any, str], None]
+) -> None:
+    change_vector = "A:1-" + "x" * 1_000_000
+    with pytest.raises(rookdb.ConcurrencyError) as raised, docs.open_session() as session:
+        write(session, change_vector)
+        session.save_changes()
+    message = str(raised.value)
+    assert "expected change vector 'A:1-xxx" in message and len(message) < SHORT, message[:SHORT]
+    assert raised.value.expected == change_vector  # whole, where a program reads it
+
+
+@pytest.mark.parametrize("name", ["x" * 300, "x" * 100_000], ids=["300", "100,000"])
+def test_the_statistics_of_no_index_are_a_short_error(store: DocumentStore, name: str) -> None:
+    with pytest.raises(rookdb.RookError) as raised:
+        store.maintenance.send(GetIndexStatisticsOperation(name))
+    message = str(raised.value)
+    assert "xxx" in message and len(message) < SHORT, message[:SHORT]

@@ -259,6 +259,20 @@ def test_a_bad_value_is_4xx_with_a_short_message_naming_it(
     assert named in message and len(message) < 1000, message[:1000]
 
 
+@pytest.mark.parametrize(
+    "item", [b'{"Url": %s}', b'{"Url": "/docs", "Method": %s}'], ids=["url", "method"]
+)
+def test_a_multi_get_item_of_a_long_url_or_method_is_a_short_400(server: str, item: bytes) -> None:
+    # The message named the method and the URL plain: 10 MB of either came back whole.
+    body = b'{"Requests": [%s]}' % (item % HUGE_STRING)
+    answer = httpx.post(f"{server}/databases/shown/multi_get", content=body, timeout=60)
+    assert answer.status_code == 200, answer.text[:300]  # each item answers for itself
+    (result,) = answer.json()["Results"]
+    assert result["StatusCode"] == 400, str(result)[:300]
+    message = result["Result"]["Message"]
+    assert "multi_get serves GET/POST /docs" in message and len(message) < 1000, message[:1000]
+
+
 # -- counts in query strings ------------------------------------------------------------------
 
 BAD_COUNTS = ["\u00b2", "\u0661", "\U0001d7d9", "-1", "+1", " 1", "1.0", "1e3", "", "x",

@@ -398,7 +398,8 @@ def check_expected(document_id: str, expected: str | None, actual: str | None) -
         return
     raise ConcurrencyError(
         f"optimistic concurrency violation on {shown(document_id)}: expected change vector "
-        f"{expected or '(none: must not exist)'}, storage has {actual or '(none)'}",
+        f"{shown(expected) if expected else '(none: must not exist)'}, "
+        f"storage has {shown(actual) if actual else '(none)'}",
         document_id=document_id,
         expected=expected,
         actual=actual,

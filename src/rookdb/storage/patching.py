@@ -232,7 +232,8 @@ class Patching:
                 return
             raise ConcurrencyError(
                 f"optimistic concurrency violation on {shown(command.id)}: expected change vector "
-                f"{expected or '(none: must not exist)'}, storage has {actual or '(none)'}",
+                f"{shown(expected) if expected else '(none: must not exist)'}, "
+                f"storage has {shown(actual) if actual else '(none)'}",
                 document_id=command.id,
                 expected=expected,
                 actual=actual or None,
