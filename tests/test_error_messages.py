@@ -523,3 +523,51 @@ def test_the_statistics_of_no_index_are_a_short_error(store: DocumentStore, name
         store.maintenance.send(GetIndexStatisticsOperation(name))
     message = str(raised.value)
     assert "xxx" in message and len(message) < SHORT, message[:SHORT]
+
+
+# -- a value checked first is shown whole -------------------------------------------------------
+# An id is at most 512 bytes (validate_id): where the message is the only place it appears, it
+# is shown whole, not cut at 50 characters as what nothing checked is.
+
+LONG_ID = "docs/" + "a" * 400 + "/z"
+
+
+def test_a_long_id_another_object_holds_is_shown_whole(store: DocumentStore) -> None:
+    with store.open_session() as session:
+        session.store({"n": 1}, LONG_ID)
+        with pytest.raises(rookdb.NonUniqueObjectError) as raised:
+            session.store({"n": 2}, LONG_ID)
+    assert repr(LONG_ID) in str(raised.value)
+
+
+def test_a_long_id_no_longer_stored_is_shown_whole(store: DocumentStore) -> None:
+    with store.open_session() as session:
+        session.store({"n": 1}, LONG_ID)
+        session.save_changes()
+    with store.open_session() as session:
+        entity = session.load(LONG_ID)
+        with store.open_session() as other:
+            other.delete(LONG_ID)
+            other.save_changes()
+        with pytest.raises(rookdb.DocumentNotFoundError) as raised:
+            session.advanced.refresh(entity)
+    assert repr(LONG_ID) in str(raised.value)
+
+
+def test_a_long_counter_name_of_a_deleted_document_is_shown_whole(store: DocumentStore) -> None:
+    name = "likes-" + "b" * 400
+    with store.open_session() as session:
+        entity = {"n": 1}
+        session.store(entity, LONG_ID)
+        session.delete(entity)
+        with pytest.raises(rookdb.InvalidOperationError) as raised:
+            session.counters_for(LONG_ID).increment(name)
+    assert f"{name!r} of {LONG_ID!r}" in str(raised.value)
+
+
+def test_a_long_attachment_name_of_no_document_is_shown_whole(store: DocumentStore) -> None:
+    name = "photo-" + "c" * 400 + ".png"
+    with pytest.raises(rookdb.RookError) as raised, store.open_session() as session:
+        session.advanced.attachments.store(LONG_ID, name, b"1")
+        session.save_changes()
+    assert repr(name) in str(raised.value) and repr(LONG_ID) in str(raised.value)

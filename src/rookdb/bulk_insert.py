@@ -39,8 +39,8 @@ from rookdb.errors import (
     SerializationError,
     shown,
 )
-from rookdb.ids import validate_collection_name, validate_id
-from rookdb.storage.commands import AttachmentPutCommand, PutCommand
+from rookdb.ids import MAX_ID_BYTES, validate_collection_name, validate_id
+from rookdb.storage.commands import MAX_ATTACHMENT_NAME, AttachmentPutCommand, PutCommand
 from rookdb.tracking.state import READ_ONLY_METADATA
 
 if TYPE_CHECKING:
@@ -181,8 +181,8 @@ class BulkInsertOperation:
             self._storage.apply([command])
         except RookError as exc:
             self._failed = BulkInsertAbortedError(
-                f"attachment {shown(command.name)} of {shown(command.id)} failed, "
-                f"and was not written "
+                f"attachment {shown(command.name, limit=MAX_ATTACHMENT_NAME)} of "
+                f"{shown(command.id, limit=MAX_ID_BYTES)} failed, and was not written "
                 f"({exc}); the {self._written} documents before it were written",
                 written=self._written,
                 original=exc,

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from rookdb.errors import ConfigurationError, InvalidOperationError, shown
+from rookdb.ids import MAX_ID_BYTES
 from rookdb.patches import ArrayAdd, ArrayRemoveAt, PatchOperation, check_path, render_script
 from rookdb.storage.commands import (
     ATTACHMENT_COMMANDS,
@@ -191,13 +192,14 @@ class Deferred:
                 and document_key(change.document_id) in attached
             ):
                 raise InvalidOperationError(
-                    f"cannot save: document {shown(change.document_id)} was deleted in the session "
-                    "and an attachment is stored to it in the same save"
+                    f"cannot save: document {shown(change.document_id, limit=MAX_ID_BYTES)} was "
+                    "deleted in the session and an attachment is stored to it in the same save"
                 )
             if keys and document_key(change.document_id) in keys:
                 what = "deleted" if change.kind is ChangeKind.DELETED else "modified"
                 raise InvalidOperationError(
-                    f"cannot save: document {shown(change.document_id)} was {what} in the session "
+                    f"cannot save: document {shown(change.document_id, limit=MAX_ID_BYTES)} was "
+                    f"{what} in the session "
                     "and a deferred command (a patch, defer()) writes it too; save one, then "
                     "the other"
                 )

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from rookdb.errors import ConfigurationError, InvalidIdError, shown
-from rookdb.ids import validate_id
+from rookdb.ids import MAX_ID_BYTES, validate_id
 from rookdb.includes import IncludeBuilder, include_spec
 from rookdb.query import Query, QueryStatistics
 from rookdb.storage.records import (
@@ -406,7 +406,8 @@ class LazySessionOperations:
             not isinstance(change_vector, str) or not change_vector.strip()
         ):
             raise ConfigurationError(
-                f"conditional_load of {shown(document_id)}, which the session does not hold, needs "
+                f"conditional_load of {shown(document_id, limit=MAX_ID_BYTES)}, which the session "
+                "does not hold, needs "
                 f"the change vector of the copy to compare with, not {shown(change_vector)}"
             )
         operation = ConditionalLoadOperation(session, document_id, change_vector, object_type)

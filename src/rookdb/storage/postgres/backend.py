@@ -21,7 +21,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 import orjson
 
 from rookdb.errors import ConfigurationError, DatabaseDoesNotExistError, shown
-from rookdb.ids import validate_database_name
+from rookdb.ids import MAX_DATABASE_NAME_LENGTH, validate_database_name
 from rookdb.storage.identities import check_client_configuration, new_configuration_etag
 from rookdb.storage.postgres.errors import PostgresErrors
 from rookdb.storage.postgres.pool import ConnectionPool, connect_timeout
@@ -154,7 +154,9 @@ class PostgresBackend(RelationalBackend[PostgresStorage]):
                 "SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)
             ).fetchone()
             if exists is None:
-                raise DatabaseDoesNotExistError(f"no database named {shown(name)}")
+                raise DatabaseDoesNotExistError(
+                    f"no database named {shown(name, limit=MAX_DATABASE_NAME_LENGTH)}"
+                )
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
     def list_databases(self) -> list[str]:

@@ -36,8 +36,9 @@ from rookdb.errors import (
     StorageError,
     shown,
 )
-from rookdb.ids import validate_id
+from rookdb.ids import MAX_ID_BYTES, validate_id
 from rookdb.storage.commands import (
+    MAX_ATTACHMENT_NAME,
     AttachmentCommand,
     AttachmentCopyCommand,
     AttachmentDeleteCommand,
@@ -283,8 +284,8 @@ class BatchAttachments:
         source = self._get(conn, command.id, command.name)
         if source is None:
             raise DocumentNotFoundError(
-                f"document {shown(command.id)} has no attachment {shown(command.name)} "
-                f"to {kind[10:].lower()}"
+                f"document {shown(command.id, limit=MAX_ID_BYTES)} has no attachment "
+                f"{shown(command.name, limit=MAX_ATTACHMENT_NAME)} to {kind[10:].lower()}"
             )
         check_expected_attachment(command, source)
         destination_id = version.require(command.destination_id, command.destination_name)
@@ -297,8 +298,10 @@ class BatchAttachments:
         if kind == "AttachmentMOVE" and target is not None:
             # RavenDB's rule: a move never overwrites (a copy does).
             raise ConcurrencyError(
-                f"cannot move attachment {shown(command.name)} of {shown(command.id)} to "
-                f"{shown(command.destination_name)} of {shown(command.destination_id)}: "
+                f"cannot move attachment {shown(command.name, limit=MAX_ATTACHMENT_NAME)} of "
+                f"{shown(command.id, limit=MAX_ID_BYTES)} to "
+                f"{shown(command.destination_name, limit=MAX_ATTACHMENT_NAME)} of "
+                f"{shown(command.destination_id, limit=MAX_ID_BYTES)}: "
                 "one of that name exists there",
                 document_id=command.destination_id,
                 expected="",
@@ -336,8 +339,8 @@ class BatchAttachments:
             size += len(block)
             if size > MAX_SIZE:
                 raise ConfigurationError(
-                    f"attachment {shown(command.name)} of {shown(command.id)} "
-                    f"is over {MAX_SIZE} bytes, "
+                    f"attachment {shown(command.name, limit=MAX_ATTACHMENT_NAME)} of "
+                    f"{shown(command.id, limit=MAX_ID_BYTES)} is over {MAX_SIZE} bytes, "
                     "the largest rookdb keeps: nothing was written"
                 )
             digest.update(block)
@@ -401,7 +404,8 @@ def check_expected_attachment(
         check_expected(command.id, command.expected_change_vector, current and current[4])
     except ConcurrencyError as exc:
         raise ConcurrencyError(
-            f"attachment {shown(command.name)} of {shown(command.id)}: {exc}",
+            f"attachment {shown(command.name, limit=MAX_ATTACHMENT_NAME)} of "
+            f"{shown(command.id, limit=MAX_ID_BYTES)}: {exc}",
             document_id=command.id,
             expected=command.expected_change_vector,
             actual=current and current[4],
@@ -429,8 +433,8 @@ class _Versioner:
         row = self._conn.execute(self._batch._sql.document, (document_id.lower(),)).fetchone()
         if row is None:
             raise DocumentNotFoundError(
-                f"cannot write attachment {shown(name)}: "
-                f"document {shown(document_id)} does not exist"
+                f"cannot write attachment {shown(name, limit=MAX_ATTACHMENT_NAME)}: "
+                f"document {shown(document_id, limit=MAX_ID_BYTES)} does not exist"
             )
         return str(row[0])
 
@@ -518,7 +522,8 @@ class AttachmentsStorage:
                 row = conn.execute(self._attachment_sql.chunk, (details.hash, seq)).fetchone()
             if row is None:
                 raise StorageError(
-                    f"attachment {shown(details.name)} of {shown(details.document_id)} "
+                    f"attachment {shown(details.name, limit=MAX_ATTACHMENT_NAME)} of "
+                    f"{shown(details.document_id, limit=MAX_ID_BYTES)} "
                     "was deleted or replaced while it was read"
                 )
             data = bytes(row[0])
