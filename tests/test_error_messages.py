@@ -39,6 +39,7 @@ from rookdb.operations import (
     PutIndexesOperation,
     SeedIdentityForOperation,
 )
+from rookdb.protocol_batches import _track_changes
 from rookdb.revisions import ForceRevisionStrategy
 from rookdb.server.studio.indexes import _index_name
 from rookdb.storage.http_transport import _decode
@@ -571,3 +572,14 @@ def test_a_long_attachment_name_of_no_document_is_shown_whole(store: DocumentSto
         session.advanced.attachments.store(LONG_ID, name, b"1")
         session.save_changes()
     assert repr(name) in str(raised.value) and repr(LONG_ID) in str(raised.value)
+
+
+def test_a_tracked_entity_whose_change_vector_is_no_str_is_named_in_the_error() -> None:
+    # The label is made only when the check fails (it was made for every entity of every batch).
+    with pytest.raises(rookdb.ConfigurationError) as raised:
+        _track_changes({"docs/1": "A:1-x", LONG_ID: 5}, 3)
+    assert (
+        str(raised.value)
+        == f"command 3: the change vector of {LONG_ID!r} must be a string, not int"
+    )
+    assert _track_changes({"docs/1": "A:1-x", "docs/2": ""}, 0).checks[1].change_vector is None
