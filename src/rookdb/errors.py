@@ -50,6 +50,7 @@ plain (``{name}``, as in RavenDB's own wording) must be checked first, as it is 
 
 from __future__ import annotations
 
+import functools
 import reprlib
 
 __all__ = [
@@ -370,6 +371,12 @@ class _Shown(reprlib.Repr):
         return super().repr_int(x, level)
 
 
+@functools.lru_cache(maxsize=32)
+def _shower(limit: int) -> _Shown:
+    # One for each limit, shared: a reprlib.Repr keeps no state between calls.
+    return _Shown(limit)
+
+
 def shown(value: object, *, limit: int = _SHORT) -> str:
     """``value`` as an error message shows it: its repr, cut short (``reprlib``). A str or
     bytes of more than ``limit`` characters is its first ``limit``, ``...`` and its length; an
@@ -381,7 +388,7 @@ def shown(value: object, *, limit: int = _SHORT) -> str:
     ``limit``: the short default for what nothing checked first; a value checked against a
     bound first (a document id: ``rookdb.ids.MAX_ID_BYTES``) is shown whole with that bound,
     where the message is the only place it appears."""
-    text = _Shown(limit).repr(value)
+    text = _shower(limit).repr(value)
     cap = 4 * limit + 2
     return text if len(text) <= cap else text[: cap - 3] + "..."
 
