@@ -348,8 +348,8 @@ def print_facet_query(facet_query: FacetQuery) -> tuple[str, dict[str, Any]]:
         for aggregate in facet.aggregations:
             kind = "avg" if aggregate.kind == "Average" else aggregate.kind.lower()
             call = f"{kind}({printer.field(aggregate.field)})"
-            shown = aggregate.display_name
-            parts.append(call + (f" as {_quote(shown)}" if shown else ""))
+            label = aggregate.display_name
+            parts.append(call + (f" as {_quote(label)}" if label else ""))
         if facet.paging != FacetPaging():
             name = f"p{len(printer.parameters)}"
             paging = facet.paging
@@ -360,8 +360,8 @@ def print_facet_query(facet_query: FacetQuery) -> tuple[str, dict[str, Any]]:
                 "IncludeRemainingTerms": paging.include_remaining_terms,
             }
             parts.append(f"${name}")
-        shown = f" as {_quote(facet.display_name)}" if facet.display_name else ""
-        items.append(f"facet({', '.join(parts)}){shown}")
+        alias = f" as {_quote(facet.display_name)}" if facet.display_name else ""
+        items.append(f"facet({', '.join(parts)}){alias}")
     text = f"{text} select {', '.join(items)}"
     if includes:
         text += " include " + ", ".join(printer.field(path) for path in includes)

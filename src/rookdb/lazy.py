@@ -72,8 +72,8 @@ class Lazy(Generic[T]):
         return self._value  # type: ignore[return-value]
 
     def __repr__(self) -> str:
-        shown = repr(self._value) if self._created else "(not yet)"
-        return f"Lazy({shown})"
+        value = repr(self._value) if self._created else "(not yet)"
+        return f"Lazy({value})"
 
 
 class LazyOperation(abc.ABC):

@@ -118,7 +118,7 @@ def serve(
     limits = options.limits
     sock = _bind(options.host, options.port)
     host, port = sock.getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
+    bracketed = f"[{host}]" if ":" in host else host
     level = options.log_level.lower() if options.log_level is not None else None
     background = Background()
     config = uvicorn.Config(
@@ -147,7 +147,7 @@ def serve(
     )
     server = uvicorn.Server(config)
     (announce or log.info)(
-        f"rookdb serve: listening on {options.scheme}://{shown}:{port}, data in {where}"
+        f"rookdb serve: listening on {options.scheme}://{bracketed}:{port}, data in {where}"
         + (" (client certificates required)" if options.client_ca else "")
     )
     try:
