@@ -2,10 +2,11 @@
 
 ``repr`` of a value nested 1,000 levels deep raises ``RecursionError`` in place of the error
 meant, and ``repr`` of a 10 MB string repeats it whole in the message. The first part scans
-rookdb's source for ``!r``, ``repr()`` and ``%r`` so that no new message shows a value with
-them: everywhere but ``__repr__`` methods, since a message is often put together before its
-``raise`` (a ``where``, a helper's return). The second gives public entry points such values
-and reads the errors they raise.
+rookdb's source for ``!r`` and ``!a``, ``repr()`` and ``ascii()``, ``%r`` (with ``%``, or in
+the string a call is given first: logging's) and ``{!r}`` of ``str.format``, so that no new
+message shows a value with them: everywhere but ``__repr__`` methods, since a message is often
+put together before its ``raise`` (a ``where``, a helper's return). The second gives public
+entry points such values and reads the errors they raise.
 
 What the scan cannot see: a value interpolated plain, ``f"{name}"`` (str, not repr), which
 is not cut either. There are hundreds, most of a value rookdb checked first (an id, a name by
@@ -48,8 +49,12 @@ SOURCE = Path(rookdb.__file__).parent
 
 # -- the source scan ----------------------------------------------------------------------------
 
-#: The ``!r`` and ``repr()`` that stay, by (module, function, expression): each shows a value
-#: rookdb made itself, never one a caller gave. Anything else uses ``shown``.
+#: The ``!r``, ``repr()`` and ``%r`` that stay, by (module, function, expression; for a call
+#: given ``%r``, its string): each shows a value that is rookdb's own, or bounded (checked
+#: against a limit first), or is not a message. Anything else uses ``shown``.
+_DB = "a database name: checked, at most 128 characters"
+_INDEX = "an index name, checked (256 characters) before it is stored"
+_PATH = "a field path, checked (512 bytes) before an index is made for it"
 ALLOWED = {
     ("by_query.py", "_script", "n"): "JavaScript source (args['name']), not a message",
     ("demo.py", "run", "DATABASE"): "the demo prints its own database's name",
@@ -69,12 +74,72 @@ ALLOWED = {
     ("serialization/scalars.py", "decode_decimal", "repr(value)"): "a float's digits",
     ("storage/sqlite/storage.py", "_where", "repr(query.where)"): "a cache key, not a message",
     ("storage/sqlite/storage.py", "_arms", "repr(query.where)"): "a cache key, not a message",
+    # Logged, %r formatted by logging: bounded values.
+    (
+        "server/indexes.py",
+        "_build",
+        "'building the indexes of %r stopped: the database was deleted'",
+    ): _DB,
+    ("server/indexes.py", "_build", "'building the indexes of %r stopped; they stay stale'"): _DB,
+    ("storage/postgres/storage.py", "_initialize", "'database %r: the automatic index %r: %s'"): (
+        f"{_DB}; an automatic index's name, rookdb's"
+    ),
+    (
+        "storage/postgres/writes.py",
+        "_retried",
+        "'database %r: batch retried (%d of %d) after %s: %s'",
+    ): _DB,
+    (
+        "storage/relational/auto_indexes.py",
+        "log_made",
+        "'made the automatic index (%s) on %s field %r in database %r'",
+    ): f"{_PATH}; {_DB}",
+    (
+        "storage/relational/index_maintenance.py",
+        "_record_errors",
+        "'index %r failed on %s: %s'",
+    ): _INDEX,
+    (
+        "storage/relational/index_management.py",
+        "_build",
+        "'index %r of %r built: %d documents in %.1f s'",
+    ): f"{_INDEX}; {_DB}",
+    (
+        "storage/relational/index_management.py",
+        "_build",
+        "'index %r of %r: %d documents mapped'",
+    ): f"{_INDEX}; {_DB}",
+    (
+        "storage/relational/index_query.py",
+        "_make_entry_indexes",
+        "'made the index of field %r of the entries of index %d in database %r'",
+    ): f"{_PATH}; {_DB}",
+    (
+        "storage/sqlite/indexes.py",
+        "repair",
+        "'dropped the automatic index %r of field %r in database %r, a copy of %r'",
+    ): f"{_PATH}; {_DB}; the indexes' names, rookdb's",
+    (
+        "storage/sqlite/indexes.py",
+        "repair",
+        "'made the missing automatic index (expression) of field %r in database %r'",
+    ): f"{_PATH}; {_DB}",
 }
 
 
+#: ``!r`` or ``!a`` in a replacement field of ``str.format``: ``{!r}``, ``{0!a:>9}``.
+_FORMAT_REPR = re.compile(r"\{[^{}!]*![ra][:}]")
+
+
+def _text(node: ast.AST) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and type(node.value) is str else None
+
+
 def unshown(source: str) -> Iterator[tuple[str, str]]:
-    """Each (function, expression) of ``source`` that shows a value with ``!r``, ``repr()`` or
-    ``%r``, outside ``__repr__`` methods (a repr is not an error message)."""
+    """Each (function, expression) of ``source`` that shows a value with ``!r`` or ``!a``,
+    ``repr()`` or ``ascii()``, ``%r`` (formatted with ``%``, or by the call given the string
+    first: logging's), or ``{!r}`` of ``str.format``; outside ``__repr__`` methods (a repr is
+    not an error message). The expression of a call given ``%r`` is the string."""
     tree = ast.parse(source)
 
     def visit(node: ast.AST, function: str) -> Iterator[tuple[str, str]]:
@@ -82,17 +147,26 @@ def unshown(source: str) -> Iterator[tuple[str, str]]:
             if node.name == "__repr__":
                 return
             function = node.name
-        if isinstance(node, ast.FormattedValue) and node.conversion == ord("r"):
+        if isinstance(node, ast.FormattedValue) and node.conversion in (ord("r"), ord("a")):
             yield function, ast.unparse(node.value)
+        elif isinstance(node, ast.Call):
+            first = _text(node.args[0]) if node.args else None
+            formatted = _text(node.func.value) if isinstance(node.func, ast.Attribute) else None
+            if isinstance(node.func, ast.Name) and node.func.id in ("repr", "ascii"):
+                yield function, ast.unparse(node)
+            elif first is not None and "%r" in first:  # log.info("... %r", value)
+                yield function, ast.unparse(node.args[0])
+            elif (
+                formatted is not None
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "format"
+                and _FORMAT_REPR.search(formatted)
+            ):
+                yield function, ast.unparse(node)
         elif (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and node.func.id == "repr"
-        ) or (
             isinstance(node, ast.BinOp)
             and isinstance(node.op, ast.Mod)
-            and isinstance(node.left, ast.Constant)
-            and "%r" in str(node.left.value)
+            and "%r" in (_text(node.left) or "")
         ):
             yield function, ast.unparse(node)
         for child in ast.iter_child_nodes(node):
@@ -101,7 +175,9 @@ def unshown(source: str) -> Iterator[tuple[str, str]]:
     return visit(tree, "")
 
 
-def _found() -> set[tuple[str, str, str]]:
+@functools.cache
+def _found() -> frozenset[tuple[str, str, str]]:
+    """What ``unshown`` finds in rookdb, parsed once for the tests that ask."""
     found = set()
     for path in sorted(SOURCE.rglob("*.py")):
         module = path.relative_to(SOURCE).as_posix()
@@ -109,14 +185,15 @@ def _found() -> set[tuple[str, str, str]]:
             continue
         for function, expression in unshown(path.read_text(encoding="utf-8")):
             found.add((module, function, expression))
-    return found
+    return frozenset(found)
 
 
 def test_messages_show_values_with_shown_not_repr() -> None:
     unexplained = sorted(_found() - ALLOWED.keys())
     assert not unexplained, (
-        "show a caller's value with rookdb.errors.shown(value), not !r or repr() (or, for a "
-        f"value rookdb made itself, add it to ALLOWED with the reason): {unexplained}"
+        "show a caller's value with rookdb.errors.shown(value), not !r, !a, repr(), ascii() or "
+        "%r (or, for a value that is rookdb's own, or bounded, or not a message, add it to "
+        f"ALLOWED with the reason): {unexplained}"
     )
 
 
@@ -132,6 +209,11 @@ def test_every_allowed_site_is_still_there() -> None:
         ("where = f'document {x!r}'", "x"),  # a part of a message, made before the raise
         ("raise ValueError('not ' + repr(x))", "repr(x)"),
         ("raise ValueError('not %r' % (x,))", "'not %r' % (x,)"),
+        ("raise ValueError(f'not {x!a}')", "x"),
+        ("raise ValueError('not ' + ascii(x))", "ascii(x)"),
+        ("log.warning('no document %r', x)", "'no document %r'"),  # logging formats it later
+        ("raise ValueError('not {!r}'.format(x))", "'not {!r}'.format(x)"),
+        ("raise ValueError('not {0!a:>9}'.format(x))", "'not {0!a:>9}'.format(x)"),
     ],
 )
 def test_the_scan_finds_a_value_shown_whole(source: str, expression: str) -> None:
@@ -141,6 +223,9 @@ def test_the_scan_finds_a_value_shown_whole(source: str, expression: str) -> Non
 def test_the_scan_passes_shown_and_reprs() -> None:
     source = (
         "def check(x):\n    raise ValueError(f'not {shown(x)}')\n"
+        "def log_it(x):\n    log.info('no document %s', shown(x))\n"
+        "def when(t):\n    return t.strftime('%a, %d %b %Y')\n"
+        "def fmt(x):\n    return 'not {!s}'.format(x)\n"
         "class A:\n    def __repr__(self):\n        return f'A({self.x!r})'\n"
     )
     assert list(unshown(source)) == []
