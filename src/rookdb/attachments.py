@@ -38,6 +38,7 @@ from rookdb.storage.commands import (
     AttachmentDeleteCommand,
     AttachmentMoveCommand,
     AttachmentPutCommand,
+    validate_attachment_name,
 )
 from rookdb.storage.owned_metadata import (
     ATTACHMENTS,
@@ -169,7 +170,7 @@ class GetAttachmentOperation(DocumentOperation["AttachmentResult | None"]):
 
     def __init__(self, document_id: str, name: str) -> None:
         validate_id(document_id)
-        self.document_id, self.name = document_id, _check_name(name)
+        self.document_id, self.name = document_id, validate_attachment_name(name)
 
     def execute(self, storage: Storage) -> AttachmentResult | None:
         found = storage.read_attachment(self.document_id, self.name)
@@ -185,12 +186,6 @@ class DeleteAttachmentOperation(DocumentOperation[None]):
 
     def execute(self, storage: Storage) -> None:
         storage.apply([self.command])
-
-
-def _check_name(name: Any, what: str = "name") -> str:
-    if type(name) is not str or not name.strip():
-        raise ConfigurationError(f"an attachment's {what} is a non-blank str, not {name!r}")
-    return name
 
 
 class SessionAttachments:
@@ -251,7 +246,7 @@ class SessionAttachments:
         chunk at a time) as attachment ``name`` of the document, with the next save. The
         document must exist by then (stored in this save, or before)."""
         document_id = self._id(entity_or_id)
-        _check_name(name)
+        validate_attachment_name(name)
         if self._deleted(document_id):
             raise InvalidOperationError(
                 f"Can't store attachment {name} of document {document_id}, the document was "
@@ -274,7 +269,7 @@ class SessionAttachments:
     def delete(self, entity_or_id: Any, name: str) -> None:
         """Delete attachment ``name`` of the document with the next save (none: a no-op)."""
         document_id = self._id(entity_or_id)
-        _check_name(name)
+        validate_attachment_name(name)
         queue = self._session._deferred_queue()
         if self._deleted(document_id) or queue.attachment_kind(document_id, name) == "delete":
             return  # the document's delete takes its attachments
@@ -325,8 +320,8 @@ class SessionAttachments:
     ) -> None:
         source = self._id(entity_or_id)
         destination = self._id(destination_entity_or_id)
-        _check_name(source_name, "source name")
-        _check_name(destination_name, "destination name")
+        validate_attachment_name(source_name, "source name")
+        validate_attachment_name(destination_name, "destination name")
         if source.lower() == destination.lower() and source_name == destination_name:
             return  # RavenDB's no-op
         for document_id in (source, destination):
@@ -360,7 +355,7 @@ class SessionAttachments:
     def _reading(self, entity_or_id: Any, name: str) -> str:
         """A read of attachment ``name`` before its request (counted): the document's id."""
         document_id = self._id(entity_or_id, "an attachment of")
-        _check_name(name)
+        validate_attachment_name(name)
         self._session._request()
         return document_id
 

@@ -15,7 +15,8 @@ import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from rookdb.errors import ConfigurationError, InvalidOperationError
+from rookdb.errors import ConfigurationError, InvalidOperationError, shown
+from rookdb.ids import MAX_ID_BYTES
 from rookdb.patches import ArrayAdd, ArrayRemoveAt, PatchOperation, check_path, render_script
 from rookdb.storage.commands import (
     ATTACHMENT_COMMANDS,
@@ -51,7 +52,7 @@ class JavaScriptArray:
     def remove_at(self, index: int) -> JavaScriptArray:
         """Remove the item at ``index`` (``splice(index, 1)``; negative counts from the end)."""
         if type(index) is not int:
-            raise ConfigurationError(f"remove_at takes an int index, not {index!r}")
+            raise ConfigurationError(f"remove_at takes an int index, not {shown(index)}")
         self.operations.append(ArrayRemoveAt(self._path, index))
         return self
 
@@ -191,13 +192,14 @@ class Deferred:
                 and document_key(change.document_id) in attached
             ):
                 raise InvalidOperationError(
-                    f"cannot save: document {change.document_id!r} was deleted in the session "
-                    "and an attachment is stored to it in the same save"
+                    f"cannot save: document {shown(change.document_id, limit=MAX_ID_BYTES)} was "
+                    "deleted in the session and an attachment is stored to it in the same save"
                 )
             if keys and document_key(change.document_id) in keys:
                 what = "deleted" if change.kind is ChangeKind.DELETED else "modified"
                 raise InvalidOperationError(
-                    f"cannot save: document {change.document_id!r} was {what} in the session "
+                    f"cannot save: document {shown(change.document_id, limit=MAX_ID_BYTES)} was "
+                    f"{what} in the session "
                     "and a deferred command (a patch, defer()) writes it too; save one, then "
                     "the other"
                 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from rookdb.errors import ConfigurationError
+from rookdb.errors import ConfigurationError, shown
 
 __all__ = ["OptimisticConcurrencyMode", "SessionOptions"]
 
@@ -47,7 +47,7 @@ class SessionOptions:
         ):
             raise ConfigurationError(
                 f"optimistic_concurrency_mode must be an OptimisticConcurrencyMode, "
-                f"not {optimistic_concurrency_mode!r}"
+                f"not {shown(optimistic_concurrency_mode)}"
             )
         if no_tracking and optimistic_concurrency_mode not in (
             None,

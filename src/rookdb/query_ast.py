@@ -18,7 +18,7 @@ import datetime as dt
 import enum
 
 from rookdb._types import assert_never
-from rookdb.errors import InvalidIdError, QueryError
+from rookdb.errors import InvalidIdError, QueryError, shown
 from rookdb.fulltext import search_terms
 from rookdb.ids import validate_collection_name
 from rookdb.serialization.encoding import INT64_MAX, INT64_MIN
@@ -265,10 +265,10 @@ class OrderBy:
     def __post_init__(self) -> None:
         if self.ordering not in ORDERINGS:
             raise QueryError(
-                f"unknown ordering {self.ordering!r}: use string, long, double or alphanumeric"
+                f"unknown ordering {shown(self.ordering)}: use string, long, double or alphanumeric"
             )
         if self.nulls not in (None, "first", "last"):
-            raise QueryError(f"unknown nulls placement {self.nulls!r}: use first or last")
+            raise QueryError(f"unknown nulls placement {shown(self.nulls)}: use first or last")
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -352,7 +352,7 @@ def check_count(value: object, what: str) -> int:
     if type(value) is not int:  # bool is an int subclass, and never a count
         raise QueryError(f"{what} takes an int, not {type(value).__qualname__}")
     if not 0 <= value <= INT64_MAX:
-        raise QueryError(f"{what} takes a count from 0 to 2**63 - 1, not {value}")
+        raise QueryError(f"{what} takes a count from 0 to 2**63 - 1, not {shown(value)}")
     return value
 
 
@@ -388,7 +388,7 @@ def parse_search_terms(text: object) -> tuple[str, ...]:
     except ValueError as exc:
         raise QueryError(str(exc)) from None
     if not terms:
-        raise QueryError(f"search terms {text!r} hold no words")
+        raise QueryError(f"search terms {shown(text)} hold no words")
     return terms
 
 

@@ -24,7 +24,7 @@ import enum
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from rookdb.errors import ConfigurationError, InvalidOperationError
+from rookdb.errors import ConfigurationError, InvalidOperationError, shown
 from rookdb.ids import validate_id
 from rookdb.query import check_count
 from rookdb.serialization.encoding import loads
@@ -118,13 +118,15 @@ class ForcedRevisions:
 
     def add(self, document_id: str, strategy: ForceRevisionStrategy) -> None:
         if not isinstance(strategy, ForceRevisionStrategy):
-            raise ConfigurationError(f"a strategy is a ForceRevisionStrategy, not {strategy!r}")
+            raise ConfigurationError(
+                f"a strategy is a ForceRevisionStrategy, not {shown(strategy)}"
+            )
         if strategy is ForceRevisionStrategy.NONE:
             return
         validate_id(document_id)
         if not document_id or document_id[-1] in "/|":
             raise InvalidOperationError(
-                f"a revision is forced for a document by its full id, not {document_id!r}"
+                f"a revision is forced for a document by its full id, not {shown(document_id)}"
             )
         self._ids.setdefault(document_id.lower(), document_id)
 
@@ -193,7 +195,7 @@ class SessionRevisions:
     ) -> None:
         """RavenDB's client's name for ``force_revision_creation_for(document_id)``."""
         if not isinstance(document_id, str):
-            raise TypeError(f"a document id is a str, not {document_id!r}")
+            raise TypeError(f"a document id is a str, not {shown(document_id)}")
         self.force_revision_creation_for(document_id, strategy)
 
     def _entity(self, record: Any, object_type: type[Any] | None) -> Any:
@@ -246,7 +248,7 @@ class SessionRevisions:
         wanted = list(change_vectors)
         for change_vector in wanted:
             if not isinstance(change_vector, str):
-                raise TypeError(f"a change vector is a str, not {change_vector!r}")
+                raise TypeError(f"a change vector is a str, not {shown(change_vector)}")
         session = self._session
         session._check_open()
         session._request()
@@ -263,7 +265,7 @@ class SessionRevisions:
         that old. A delete revision reads as an entity of its metadata alone."""
         validate_id(document_id)
         if not isinstance(before_date, dt.datetime):
-            raise TypeError(f"before_date is a datetime, not {before_date!r}")
+            raise TypeError(f"before_date is a datetime, not {shown(before_date)}")
         session = self._session
         session._check_open()
         session._request()

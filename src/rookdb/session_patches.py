@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from rookdb.deferred import JavaScriptArray, written_patch
-from rookdb.errors import ConfigurationError, InvalidOperationError
+from rookdb.errors import ConfigurationError, InvalidOperationError, shown
 from rookdb.ids import validate_id
 from rookdb.patches import Increment, PatchOperation, SetValue, check_path
 from rookdb.storage.commands import Command, PatchCommand
@@ -33,7 +33,7 @@ __all__ = ["SessionPatches"]
 
 def _delta(value: Any) -> int | float:
     if type(value) not in (int, float):
-        raise ConfigurationError(f"an increment is an int or a float, not {value!r}")
+        raise ConfigurationError(f"an increment is an int or a float, not {shown(value)}")
     return value  # type: ignore[no-any-return]
 
 

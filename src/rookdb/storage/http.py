@@ -29,7 +29,13 @@ from urllib.parse import quote, urlencode
 import orjson
 
 from rookdb import protocol, protocol_batches
-from rookdb.errors import ConfigurationError, IndexDoesNotExistError, ProtocolError, StorageError
+from rookdb.errors import (
+    ConfigurationError,
+    IndexDoesNotExistError,
+    ProtocolError,
+    StorageError,
+    shown,
+)
 from rookdb.facet_compute import FacetAnswer, decode_answer
 from rookdb.facet_rql import FacetQuery, FacetSpec, print_facet_query
 from rookdb.ids import validate_database_name
@@ -161,7 +167,7 @@ class HttpStorage(HttpIndexes, HttpAttachments, HttpCounters, HttpIdentities, Ht
                 if status == 404 and result is None and isinstance(read, QueryRead):
                     # RavenDB's answer to a query of an index that does not exist.
                     name = read.query.index_name
-                    raise IndexDoesNotExistError(f"Index {name!r} does not exist")
+                    raise IndexDoesNotExistError(f"Index {shown(name)} does not exist")
                 if status >= 400:
                     raise protocol.error_from_body(
                         status, result if isinstance(result, dict) else None
@@ -326,7 +332,7 @@ class HttpBackend(Backend):
         given = [urls] if isinstance(urls, str) else list(urls)
         for url in given:
             if not url.lower().startswith(("http://", "https://")):
-                raise ConfigurationError(f"not an http(s) URL: {url!r}")
+                raise ConfigurationError(f"not an http(s) URL: {shown(url)}")
         if not given:
             raise ConfigurationError("an http backend needs at least one server URL")
         self.capabilities = Capabilities(

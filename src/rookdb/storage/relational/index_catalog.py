@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import orjson
 
-from rookdb.errors import IndexDoesNotExistError
+from rookdb.errors import IndexDoesNotExistError, shown
 from rookdb.indexes.compiled import compile_index
 from rookdb.indexes.definitions import (
     IndexDefinition,
@@ -117,7 +117,7 @@ class IndexCatalog:
         for collection, path, _ in conn.execute(self._sql.indexes).fetchall():
             if f"auto/{collection}/by{path}".lower() == name.lower():
                 return str(collection)
-        raise IndexDoesNotExistError(f"Index {name!r} does not exist")
+        raise IndexDoesNotExistError(f"Index {shown(name)} does not exist")
 
     def _index_types(self, conn: Any) -> dict[str, str]:
         """The user-defined indexes' names and types, as the database statistics list them."""
@@ -138,7 +138,7 @@ class IndexCatalog:
     def _index_row(self, conn: Any, name: str) -> tuple[Any, ...]:
         row = self._find(conn, name)
         if row is None:
-            raise IndexDoesNotExistError(f"Index {name!r} does not exist")
+            raise IndexDoesNotExistError(f"Index {shown(name)} does not exist")
         return row
 
     def get_index(self, name: str) -> IndexDefinition | None:

@@ -28,7 +28,8 @@ from typing import Any, cast
 
 import orjson
 
-from rookdb.errors import DatabaseDoesNotExistError
+from rookdb.errors import DatabaseDoesNotExistError, shown
+from rookdb.ids import MAX_DATABASE_NAME_LENGTH
 from rookdb.storage.commands import (
     ATTACHMENT_COMMANDS,
     Command,
@@ -155,7 +156,8 @@ class SqliteWrites(RelationalStorage):
             # delete_database marked this file before removing it, while this store had it
             # open: a write now would be acknowledged into a file no one will read again.
             raise DatabaseDoesNotExistError(
-                f"database {self.name!r} was deleted (by another store or process) while this "
+                f"database {shown(self.name, limit=MAX_DATABASE_NAME_LENGTH)} was deleted (by "
+                "another store or process) while this "
                 "store had it open; nothing was written: open a new store to create it again"
             )
         etag = int(meta["last_etag"])
