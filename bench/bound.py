@@ -21,6 +21,11 @@ orjson, the same rows), the bound does only what S5 leaves no way around, with n
   case-folded key, id, collection, etag, change vector, modification time and data, with the
   collection index: ``storage/sqlite/schema.py``), which tells the format's own cost.
 
+``--rows`` measures that cost by column (issue 18's fourteenth round): the SQL side of W1 alone
+(bodies encoded before the clock starts), into the floor's table, rookdb's format, and the
+format without the change vector (derivable from the etag for documents this database wrote),
+without the collection index, and without both.
+
 rookdb's figures come from the same process on its own file (``bench.rook``), so the three
 columns share the machine's load. Times are CPU seconds of this process (``process_time``),
 best of ``--rounds``, the contenders alternating.
@@ -166,6 +171,71 @@ def _w1(contender: str, docs: list[dict[str, Any]]) -> float:
     return spent
 
 
+# The leaner rows ``--rows`` compares with rookdb's: each a variant of ``_FORMAT``.
+_ROW_FORMATS: dict[str, tuple[str, str]] = {
+    "rookdb's format": (_FORMAT, "(?, ?, ?, ?, ?, ?, ?)"),
+    "without the change vector": (
+        _FORMAT.replace("change_vector TEXT NOT NULL, ", ""),
+        "(?, ?, ?, ?, ?, ?)",
+    ),
+    "without the collection index": (_FORMAT.split(";")[0], "(?, ?, ?, ?, ?, ?, ?)"),
+    "without both": (
+        _FORMAT.split(";")[0].replace("change_vector TEXT NOT NULL, ", ""),
+        "(?, ?, ?, ?, ?, ?)",
+    ),
+}
+
+
+def _rows(docs: list[dict[str, Any]], rounds: int) -> None:
+    """W1's SQL side alone, by row format: CPU seconds, best of ``rounds``."""
+    metadata = {"@collection": "Employees", "Raven-Python-Type": "bench.data.Employee"}
+    now, suffix = "2026-12-01T00:00:00.0000000Z", "-FpEorKjHT--KJIplE0rzzQ"
+    bodies = [
+        (document_id, orjson.dumps({**doc, "@metadata": metadata}).decode())
+        for document_id, doc in zip(ids(len(docs)), docs, strict=True)
+    ]
+
+    def insert(schema: str | None, marks: str) -> float:
+        floor = Floor(Place.fresh("sqlite"))
+        table = "docs"
+        if schema is not None:
+            floor.conn.executescript(schema)
+            table = "documents"
+        seven = marks.count("?") == 7
+
+        def write() -> None:
+            rows = [
+                (document_id.lower(), document_id, "Employees", etag)
+                + ((f"A:{etag}{suffix}",) if seven else ())
+                + (now, data)
+                for etag, (document_id, data) in enumerate(bodies, 1)
+            ]
+            floor.conn.execute("BEGIN IMMEDIATE")
+            floor.conn.executemany(f"INSERT INTO {table} VALUES {marks}", rows)
+            floor.conn.execute("COMMIT")
+
+        def write_floor() -> None:
+            floor.conn.execute("BEGIN IMMEDIATE")
+            floor.conn.executemany("INSERT INTO docs VALUES (?, ?)", bodies)
+            floor.conn.execute("COMMIT")
+
+        spent = _cpu(write if schema is not None else write_floor)
+        floor.close()
+        return spent
+
+    best = dict.fromkeys(["the floor's table", *_ROW_FORMATS], float("inf"))
+    for _ in range(rounds):
+        best["the floor's table"] = min(best["the floor's table"], insert(None, ""))
+        for name, (schema, marks) in _ROW_FORMATS.items():
+            best[name] = min(best[name], insert(schema, marks))
+    base = best["the floor's table"]
+    print(f"W1's SQL side alone (N = {len(docs):,}, bodies encoded before the clock)\n")
+    print("| rows into | CPU (s) | ratio to the floor's table |")
+    print("|---|---:|---:|")
+    for name, spent in best.items():
+        print(f"| {name} | {spent:.4f} | {spent / base:.2f}x |")
+
+
 def _cpu(fn: Callable[[], Any]) -> float:
     gc.collect()
     start = time.process_time()
@@ -177,9 +247,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=10_000)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rows", action="store_true", help="W1's SQL side by row format only")
     args = parser.parse_args()
     n = args.n
     docs = documents(n)
+    if args.rows:
+        _rows(docs, args.rounds)
+        return
     floor = Floor(Place.fresh("sqlite"))
     floor.w1_store(docs)
     rook = Rook(Place.fresh("sqlite"), kind="plain")

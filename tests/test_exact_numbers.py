@@ -20,8 +20,8 @@ from rookdb import DocumentStore
 from rookdb.errors import SerializationError
 from rookdb.patches import ArrayAdd, SetValue, apply_operations
 from rookdb.serialization import exact_numbers
+from rookdb.serialization.decimal_fields import decimal_keys, holds_decimals
 from rookdb.serialization.entities import EntityCodec
-from rookdb.serialization.layouts import decimal_keys, holds_decimals
 
 # Number texts as writers write them: a float's shortest form, a decimal's own digits
 # (trailing zeros, exponents), integers in and past 64 bits.

@@ -63,6 +63,25 @@ def test_operations_wait_for_a_worker_and_end_completed_or_faulted() -> None:
     assert third.error["StatusCode"] == 500 and "oops" in third.error["Message"]
 
 
+def test_a_bug_is_faulted_with_its_type_and_the_head_of_its_message() -> None:
+    operations, background = Operations(), Background(workers=1)
+
+    def bug(killed: Callable[[], bool]) -> int:
+        raise RuntimeError("no good: " + "x" * 100_000)
+
+    state = operations.start(operations.next_id())
+    try:
+        background.start(state, bug)
+        _wait(lambda: state.status != "InProgress")
+    finally:
+        background.close()
+    assert state.error is not None
+    message = state.error["Message"]
+    # Its type and the head of its message, not a repr cut in the middle, nor 100,000 x's.
+    assert message.startswith("the operation failed: RuntimeError: no good: xxx"), message[:200]
+    assert message.endswith("... (100,023 characters)") and len(message) < 600, message[:600]
+
+
 def test_a_killed_by_query_operation_stops_before_its_next_batch() -> None:
     with DocumentStore(urls="memory://") as store:
         storage = store._storage(store.database)

@@ -224,6 +224,55 @@ def test_a_document_at_the_depth_limit_is_stored_loaded_and_queried(server: str)
             assert result["tree"] == document["tree"]
 
 
+#: 10 MB of a JSON string that is no path and no sort mode (the "!").
+HUGE_STRING = b'"' + b"x" * 10_000_000 + b'!"'
+
+
+@pytest.mark.parametrize(
+    "value", [b"[" * 1000 + b"]" * 1000, HUGE_STRING], ids=["1000-levels", "10-MB-string"]
+)
+@pytest.mark.parametrize(
+    ("route", "body", "named"),
+    [
+        (
+            "queries",
+            b'{"Query":"from Docs select facet(a, $o)",'
+            b'"QueryParameters":{"o":{"TermSortMode":%s}}}',
+            "unknown TermSortMode",
+        ),
+        (
+            "bulk_docs",
+            b'{"Commands":[{"Type":"PATCH","Id":"a/1","Patch":{"Script":"",'
+            b'"RookdbOperations":[{"Op":"set","Path":%s,"Value":1}]}}]}',
+            "a patch path is",
+        ),
+    ],
+    ids=["facet-sort-mode", "patch-path"],
+)
+def test_a_bad_value_is_4xx_with_a_short_message_naming_it(
+    server: str, route: str, body: bytes, named: str, value: bytes
+) -> None:
+    # The message showed the value whole: 10 MB of it, or, 1,000 levels deep, a RecursionError
+    # (the route's guard answered the depth of the body, not what was wrong in it).
+    answer = httpx.post(f"{server}/databases/shown/{route}", content=body % value, timeout=60)
+    message = _refused(answer)["Message"]
+    assert named in message and len(message) < 1000, message[:1000]
+
+
+@pytest.mark.parametrize(
+    "item", [b'{"Url": %s}', b'{"Url": "/docs", "Method": %s}'], ids=["url", "method"]
+)
+def test_a_multi_get_item_of_a_long_url_or_method_is_a_short_400(server: str, item: bytes) -> None:
+    # The message named the method and the URL plain: 10 MB of either came back whole.
+    body = b'{"Requests": [%s]}' % (item % HUGE_STRING)
+    answer = httpx.post(f"{server}/databases/shown/multi_get", content=body, timeout=60)
+    assert answer.status_code == 200, answer.text[:300]  # each item answers for itself
+    (result,) = answer.json()["Results"]
+    assert result["StatusCode"] == 400, str(result)[:300]
+    message = result["Result"]["Message"]
+    assert "multi_get serves GET/POST /docs" in message and len(message) < 1000, message[:1000]
+
+
 # -- counts in query strings ------------------------------------------------------------------
 
 BAD_COUNTS = ["\u00b2", "\u0661", "\U0001d7d9", "-1", "+1", " 1", "1.0", "1e3", "", "x",

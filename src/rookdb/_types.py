@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any, NoReturn
 
+from rookdb.errors import shown
+
 __all__ = ["JsonDict", "JsonValue", "assert_never"]
 
 #: A decoded JSON value: None, bool, int, float, str, list or dict (not narrowed further:
@@ -20,4 +22,4 @@ def assert_never(value: NoReturn, what: str = "value") -> NoReturn:
     value no case knows (built by hand, not by rookdb) is a ``TypeError``.
 
     ``typing.assert_never`` from Python 3.11, with its ``TypeError`` kept and the 3.10 floor."""
-    raise TypeError(f"unknown {what} {value!r}")
+    raise TypeError(f"unknown {what} {shown(value)}")

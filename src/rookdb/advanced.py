@@ -22,14 +22,14 @@ from rookdb.arguments import (
 )
 from rookdb.attachments import SessionAttachments
 from rookdb.conventions import check_request_budget
-from rookdb.errors import ConfigurationError, DocumentNotFoundError, InvalidOperationError
+from rookdb.errors import ConfigurationError, DocumentNotFoundError, InvalidOperationError, shown
 from rookdb.events import (
     AfterSaveChangesEventArgs,
     BeforeDeleteEventArgs,
     BeforeQueryEventArgs,
     BeforeStoreEventArgs,
 )
-from rookdb.ids import validate_id
+from rookdb.ids import MAX_ID_BYTES, validate_id
 from rookdb.lazy import EagerSessionOperations, LazySessionOperations
 from rookdb.options import OptimisticConcurrencyMode
 from rookdb.query import DocumentQuery, Query, QueryExecution, check_count
@@ -155,7 +155,9 @@ class Advanced(SessionPatches):
     @staticmethod
     def _refreshed(state: DocumentState, found: bool) -> None:
         if not found:
-            raise DocumentNotFoundError(f"document {state.id!r} no longer exists in storage")
+            raise DocumentNotFoundError(
+                f"document {shown(state.id, limit=MAX_ID_BYTES)} no longer exists in storage"
+            )
 
     def _state(self, entity: object) -> DocumentState:
         self._session._check_open()
@@ -280,8 +282,9 @@ class Advanced(SessionPatches):
             return ConditionalLoadResult(entity, self.get_change_vector_for(entity))
         if not isinstance(change_vector, str) or not change_vector.strip():
             raise ConfigurationError(
-                f"conditional_load of {document_id!r}, which the session does not hold, needs "
-                f"the change vector of the copy to compare with, not {change_vector!r}"
+                f"conditional_load of {shown(document_id, limit=MAX_ID_BYTES)}, which the session "
+                "does not hold, needs "
+                f"the change vector of the copy to compare with, not {shown(change_vector)}"
             )
         return None
 

@@ -25,7 +25,7 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 
 from rookdb._types import assert_never
-from rookdb.errors import QueryError
+from rookdb.errors import QueryError, shown
 from rookdb.indexes.creation_tasks import MAX_NAME_LENGTH
 from rookdb.indexes.definitions import IndexDefinition
 from rookdb.paths import parse_field_path
@@ -135,7 +135,7 @@ def resolve(query: Query) -> Query:
         if named and field in aliases and aliases[field] != field:
             return read(aliases[field], named=False)
         raise QueryError(
-            f"{field!r} is neither a group-by field ({', '.join(keys)}) nor an aggregation "
+            f"{shown(field)} is neither a group-by field ({', '.join(keys)}) nor an aggregation "
             "(count(), sum(field)) nor the name of one in select"
         )
 
@@ -172,7 +172,7 @@ def _array_split(path: str) -> tuple[str | None, str]:
     segments = parse_field_path(path)
     arrays = [i for i, s in enumerate(segments) if s.is_array]
     if len(arrays) > 1:
-        raise QueryError(f"group by {path!r}: rookdb groups by one level of array values")
+        raise QueryError(f"group by {shown(path)}: rookdb groups by one level of array values")
     if not arrays:
         return None, path
     at = arrays[0]
@@ -258,7 +258,7 @@ def plan(query: Query, held: Iterable[str] = ()) -> AggregationPlan:
     collection = query.collection
     assert collection is not None
     if not _IDENTIFIER.match(collection) or collection.lower() in _LINQ_WORDS:
-        raise QueryError(f"group by of the collection {collection!r} is not supported")
+        raise QueryError(f"group by of the collection {shown(collection)} is not supported")
     keys = [key_path(k) for k in query.group_by]
     contents = {key_path(k) for k in query.group_by if _content_of(k) is not None}
     used = [query.select, [o.field for o in query.order_by]]

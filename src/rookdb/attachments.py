@@ -38,7 +38,7 @@ from rookdb.storage.commands import (
     AttachmentDeleteCommand,
     AttachmentMoveCommand,
     AttachmentPutCommand,
-    check_attachment_name,
+    validate_attachment_name,
 )
 from rookdb.storage.owned_metadata import (
     ATTACHMENTS,
@@ -170,7 +170,7 @@ class GetAttachmentOperation(DocumentOperation["AttachmentResult | None"]):
 
     def __init__(self, document_id: str, name: str) -> None:
         validate_id(document_id)
-        self.document_id, self.name = document_id, check_attachment_name(name)
+        self.document_id, self.name = document_id, validate_attachment_name(name)
 
     def execute(self, storage: Storage) -> AttachmentResult | None:
         found = storage.read_attachment(self.document_id, self.name)
@@ -246,7 +246,7 @@ class SessionAttachments:
         chunk at a time) as attachment ``name`` of the document, with the next save. The
         document must exist by then (stored in this save, or before)."""
         document_id = self._id(entity_or_id)
-        check_attachment_name(name)
+        validate_attachment_name(name)
         if self._deleted(document_id):
             raise InvalidOperationError(
                 f"Can't store attachment {name} of document {document_id}, the document was "
@@ -269,7 +269,7 @@ class SessionAttachments:
     def delete(self, entity_or_id: Any, name: str) -> None:
         """Delete attachment ``name`` of the document with the next save (none: a no-op)."""
         document_id = self._id(entity_or_id)
-        check_attachment_name(name)
+        validate_attachment_name(name)
         queue = self._session._deferred_queue()
         if self._deleted(document_id) or queue.attachment_kind(document_id, name) == "delete":
             return  # the document's delete takes its attachments
@@ -320,8 +320,8 @@ class SessionAttachments:
     ) -> None:
         source = self._id(entity_or_id)
         destination = self._id(destination_entity_or_id)
-        check_attachment_name(source_name, "source name")
-        check_attachment_name(destination_name, "destination name")
+        validate_attachment_name(source_name, "source name")
+        validate_attachment_name(destination_name, "destination name")
         if source.lower() == destination.lower() and source_name == destination_name:
             return  # RavenDB's no-op
         for document_id in (source, destination):
@@ -355,7 +355,7 @@ class SessionAttachments:
     def _reading(self, entity_or_id: Any, name: str) -> str:
         """A read of attachment ``name`` before its request (counted): the document's id."""
         document_id = self._id(entity_or_id, "an attachment of")
-        check_attachment_name(name)
+        validate_attachment_name(name)
         self._session._request()
         return document_id
 

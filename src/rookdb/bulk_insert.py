@@ -41,8 +41,8 @@ from rookdb.errors import (
     SerializationError,
     shown,
 )
-from rookdb.ids import validate_collection_name, validate_id
-from rookdb.storage.commands import AttachmentPutCommand, PutCommand
+from rookdb.ids import MAX_ID_BYTES, validate_collection_name, validate_id
+from rookdb.storage.commands import MAX_ATTACHMENT_NAME, AttachmentPutCommand, PutCommand
 from rookdb.tracking.state import READ_ONLY_METADATA
 
 if TYPE_CHECKING:
@@ -156,7 +156,7 @@ class BulkInsertOperation:
                     key = self._store._next_id(self._database, entity, collection)
         if type(key) is str and (key == "" or key[-1] in "/|"):
             raise InvalidIdError(
-                f"a bulk insert stores complete ids, not {key!r}: ids that storage completes "
+                f"a bulk insert stores complete ids, not {shown(key)}: ids that storage completes "
                 "(ending in '/' or '|') are for session.store"
             )
         if not isinstance(entity, dict):
@@ -188,7 +188,8 @@ class BulkInsertOperation:
             self._storage.apply([command])
         except RookError as exc:
             self._failed = BulkInsertAbortedError(
-                f"attachment {command.name!r} of {command.id!r} failed, and was not written "
+                f"attachment {shown(command.name, limit=MAX_ATTACHMENT_NAME)} of "
+                f"{shown(command.id, limit=MAX_ID_BYTES)} failed, and was not written "
                 f"({exc}); the {self._written} documents before it were written",
                 written=self._written,
                 original=exc,

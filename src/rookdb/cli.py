@@ -22,7 +22,7 @@ import orjson
 import rookdb
 from rookdb import demo as demo_tour
 from rookdb import protocol, rql, transfer
-from rookdb.errors import ConfigurationError, DatabaseDoesNotExistError, RookError
+from rookdb.errors import ConfigurationError, DatabaseDoesNotExistError, RookError, shown
 from rookdb.ids import validate_database_name
 from rookdb.serialization.exact_numbers import written_back
 from rookdb.storage.base import Backend, Storage
@@ -112,7 +112,7 @@ def _existing(backend: Backend, url: str, database: str) -> str:
             else "there are no databases there"
         )
         raise DatabaseDoesNotExistError(
-            f"no database named {wanted!r} at {_without_password(url)}; {there}"
+            f"no database named {shown(wanted)} at {_without_password(url)}; {there}"
         )
     return found
 
@@ -162,7 +162,7 @@ def get(url: str, database: str, ids: tuple[str, ...]) -> None:
 def _parameter(text: str) -> tuple[str, Any]:
     name, sep, value = text.partition("=")
     if not sep or not name:
-        raise click.BadParameter(f"{text!r} is not NAME=VALUE", param_hint="--parameter")
+        raise click.BadParameter(f"{shown(text)} is not NAME=VALUE", param_hint="--parameter")
     try:
         return name.lstrip("$"), orjson.loads(value)
     except orjson.JSONDecodeError:

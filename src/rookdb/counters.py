@@ -29,9 +29,14 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from rookdb.arguments import check_list
-from rookdb.errors import InvalidOperationError
-from rookdb.ids import validate_id
-from rookdb.storage.commands import CounterOperation, CountersCommand, validate_counter_name
+from rookdb.errors import InvalidOperationError, shown
+from rookdb.ids import MAX_ID_BYTES, validate_id
+from rookdb.storage.commands import (
+    MAX_COUNTER_NAME,
+    CounterOperation,
+    CountersCommand,
+    validate_counter_name,
+)
 from rookdb.storage.records import ALL_COUNTERS, CountersReply, document_key
 
 if TYPE_CHECKING:
@@ -66,7 +71,8 @@ class SessionCounters:
             if queued.name.lower() == operation.name.lower() and queued.type != operation.type:
                 what = "delete" if operation.type == "Delete" else "increment"
                 raise InvalidOperationError(
-                    f"cannot {what} counter {operation.name!r} of {document_id!r}: this "
+                    f"cannot {what} counter {shown(operation.name, limit=MAX_COUNTER_NAME)} of "
+                    f"{shown(document_id, limit=MAX_ID_BYTES)}: this "
                     f"session already queued a {queued.type.lower()} of it; save first"
                 )
         entry[1].append(operation)
@@ -142,7 +148,9 @@ class SessionDocumentCounters:
                 )
             self._id = state.id
         if not self._id or self._id[-1] in "/|":
-            raise InvalidOperationError(f"counters belong to a document, not {self._id!r}")
+            raise InvalidOperationError(
+                f"counters belong to a document, not {shown(self._id, limit=MAX_ID_BYTES)}"
+            )
         self._session = session
         self._counters: SessionCounters = session._counters
 
@@ -166,8 +174,8 @@ class SessionDocumentCounters:
         state = session._map.by_id(self._id)
         if state is not None and state.deleted:
             raise InvalidOperationError(
-                f"cannot change counter {name!r} of {self._id!r}: the document is deleted in "
-                "this session"
+                f"cannot change counter {shown(name, limit=MAX_COUNTER_NAME)} of "
+                f"{shown(self._id, limit=MAX_ID_BYTES)}: the document is deleted in this session"
             )
 
     # -- reads -------------------------------------------------------------------------------

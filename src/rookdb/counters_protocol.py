@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rookdb.errors import ConfigurationError, ProtocolError, quoted
-from rookdb.ids import validate_id
+from rookdb.errors import ConfigurationError, ProtocolError, shown
+from rookdb.ids import MAX_ID_BYTES, validate_id
 from rookdb.storage.commands import (
     COUNTER_OPERATION_TYPES,
     CounterOperation,
@@ -70,7 +70,7 @@ def _operations(raw: Any, what: str) -> tuple[CounterOperation, ...]:
         kind = operation.get("Type")
         if kind not in COUNTER_OPERATION_TYPES:
             raise ConfigurationError(
-                f"{where}: Type is one of {', '.join(COUNTER_OPERATION_TYPES)}, not {quoted(kind)}"
+                f"{where}: Type is one of {', '.join(COUNTER_OPERATION_TYPES)}, not {shown(kind)}"
             )
         delta = operation.get("Delta")
         if kind == "Increment":
@@ -104,7 +104,10 @@ def encode_counters_command(command: CountersCommand) -> dict[str, Any]:
 def decode_counters_command(raw: dict[str, Any], document_id: str, i: int) -> CountersCommand:
     """A ``Counters`` batch command (its ``Id`` checked by the caller)."""
     if not document_id or document_id[-1] in "/|":
-        raise ConfigurationError(f"command {i}: counters belong to a document, not {document_id!r}")
+        raise ConfigurationError(
+            f"command {i}: counters belong to a document, not "
+            f"{shown(document_id, limit=MAX_ID_BYTES)}"
+        )
     return CountersCommand(document_id, _operations(raw.get("Counters"), f"command {i}: Counters"))
 
 
@@ -160,6 +163,9 @@ def decode_counter_batch(body: Any) -> list[CountersCommand]:
             raise ConfigurationError(f"{what}: DocumentId is a string")
         validate_id(document_id)
         if not document_id or document_id[-1] in "/|":
-            raise ConfigurationError(f"{what}: counters belong to a document, not {document_id!r}")
+            raise ConfigurationError(
+                f"{what}: counters belong to a document, not "
+                f"{shown(document_id, limit=MAX_ID_BYTES)}"
+            )
         out.append(CountersCommand(document_id, _operations(raw, what)))
     return out

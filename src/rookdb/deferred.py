@@ -24,6 +24,7 @@ from rookdb.errors import (
     SerializationError,
     shown,
 )
+from rookdb.ids import MAX_ID_BYTES
 from rookdb.patches import ArrayAdd, ArrayRemoveAt, PatchOperation, check_path, render_script
 from rookdb.serialization.encoding import INT64_MAX, INT64_MIN
 from rookdb.storage.commands import (
@@ -53,8 +54,8 @@ def _check_document(command: PutCommand) -> None:
         document = None
     if type(document) is not dict:
         raise SerializationError(
-            f"the put of {command.id!r} writes the JSON text of an object, not "
-            f"{shown(command.data)}"
+            f"the put of {shown(command.id, limit=MAX_ID_BYTES)} writes the JSON text of an "
+            f"object, not {shown(command.data)}"
         )
 
 
@@ -217,13 +218,14 @@ class Deferred:
                 and document_key(change.document_id) in attached
             ):
                 raise InvalidOperationError(
-                    f"cannot save: document {change.document_id!r} was deleted in the session "
-                    "and an attachment is stored to it in the same save"
+                    f"cannot save: document {shown(change.document_id, limit=MAX_ID_BYTES)} was "
+                    "deleted in the session and an attachment is stored to it in the same save"
                 )
             if keys and document_key(change.document_id) in keys:
                 what = "deleted" if change.kind is ChangeKind.DELETED else "modified"
                 raise InvalidOperationError(
-                    f"cannot save: document {change.document_id!r} was {what} in the session "
+                    f"cannot save: document {shown(change.document_id, limit=MAX_ID_BYTES)} was "
+                    f"{what} in the session "
                     "and a deferred command (a patch, defer()) writes it too; save one, then "
                     "the other"
                 )

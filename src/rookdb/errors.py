@@ -42,10 +42,18 @@ for values that cannot be serialized)::
 
 RavenDB's names (``ConcurrencyException``, ``NonUniqueObjectException``,
 ``InvalidOperationException``) are aliases of the matching classes.
+
+Any value not made by rookdb is shown in a message with ``shown`` (never ``repr``, ``!r`` or
+``%r``): cut short, so that a value nested 5,000 levels deep cannot make the message a
+``RecursionError`` nor 10 MB of a string a 10 MB message. A value checked against a bound
+first (a document id) is shown whole with ``shown(value, limit=bound)``; one interpolated
+plain (``{name}``, as in RavenDB's own wording) must be checked first, as it is not cut.
+``quoted`` is an older name of ``shown``.
 """
 
 from __future__ import annotations
 
+import functools
 import reprlib
 
 __all__ = [
@@ -83,6 +91,7 @@ __all__ = [
     "StorageUnavailableError",
     "TooManyRequestsError",
     "quoted",
+    "shown",
 ]
 
 
@@ -330,22 +339,6 @@ class BulkInsertAbortedError(StorageError):
         self.written = written
 
 
-def quoted(value: object, limit: int = 60) -> str:
-    """``value`` as an error message may quote it: a string's repr, cut to ``limit`` characters,
-    a number or constant as itself, anything else by its type. Never the repr of a container,
-    which for hostile input (a list nested 1,000 deep, a string of a million characters) would
-    recurse or flood the message."""
-    if isinstance(value, str):
-        return repr(value[:limit]) + ("..." if len(value) > limit else "")
-    if (
-        value is None
-        or isinstance(value, bool | float)
-        or (isinstance(value, int) and -(10**limit) < value < 10**limit)
-    ):
-        return repr(value)
-    return f"a {type(value).__name__}"
-
-
 # RavenDB's names, so code written for the official client keeps working.
 ConcurrencyException = ConcurrencyError
 NonUniqueObjectException = NonUniqueObjectError
@@ -353,14 +346,66 @@ InvalidOperationException = InvalidOperationError
 BulkInsertAbortedException = BulkInsertAbortedError
 
 
-# How messages show a value that came from outside: cut short, at most three levels deep,
-# so that a message never repeats a megabyte of a request nor recurses through a value
-# 1,000 levels deep (a RecursionError in place of the error).
-_SHOWN = reprlib.Repr()
-_SHOWN.maxlevel, _SHOWN.maxstring, _SHOWN.maxother = 3, 80, 80
-_SHOWN.maxlist = _SHOWN.maxtuple = _SHOWN.maxdict = _SHOWN.maxset = 6
+# How messages show a value that came from outside (the rule is in the module's docstring).
+#: The characters of a str (or bytes) a message shows by default; the whole is at most
+#: ``4 * limit + 2`` characters: as many as the repr of ``limit`` control characters.
+_SHORT = 50
 
 
-def shown(value: object) -> str:
-    """``repr(value)`` for an error message, cut short (``reprlib``)."""
-    return _SHOWN.repr(value)
+class _Shown(reprlib.Repr):
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.limit = limit
+        self.maxlevel, self.maxother = 3, 80
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = self.maxfrozenset = 6
+        self.maxlong = len(str(-(2**256) + 1))  # 79: any int of 256 bits, with its sign
+
+    def repr_str(self, x: str, level: int) -> str:
+        # The head, then how long it was: reprlib's cut in the middle showed the head and the
+        # tail of a value as if they were one (and of a slice, as if it were the value).
+        if len(x) <= self.limit:
+            return repr(x)
+        return f"{x[: self.limit]!r}... ({len(x):,} characters)"
+
+    def repr_bytes(self, x: bytes, level: int) -> str:
+        if len(x) <= self.limit:
+            return repr(x)
+        return f"{x[: self.limit]!r}... ({len(x):,} bytes)"
+
+    repr_bytearray = repr_bytes
+
+    def repr_int(self, x: int, level: int) -> str:
+        # reprlib writes every digit before it cuts, and Python refuses past 4,300 digits
+        # (ValueError: Exceeds the limit ... for integer string conversion). An int is whole
+        # (maxlong holds any of 256 bits and its sign) or shown by its size, never cut.
+        if x.bit_length() > 256:
+            return f"<{'a negative' if x < 0 else 'an'} int of {x.bit_length()} bits>"
+        return super().repr_int(x, level)
+
+
+@functools.lru_cache(maxsize=32)
+def _shower(limit: int) -> _Shown:
+    # One for each limit, shared: a reprlib.Repr keeps no state between calls.
+    return _Shown(limit)
+
+
+def shown(value: object, *, limit: int = _SHORT) -> str:
+    """``value`` as an error message shows it: its repr, cut short (``reprlib``). A str or
+    bytes of more than ``limit`` characters is its first ``limit``, ``...`` and its length; an
+    int is whole up to 256 bits, else ``<an int of N bits>``; a container shows six items a
+    level, three levels deep; and the whole is at most ``4 * limit + 2`` characters (202 by
+    default), cut with ``...``. So it never recurses (a list nested 5,000 levels), never
+    floods the message (10 MB of a string, a dict of dicts of long keys), never raises.
+
+    ``limit``: the short default for what nothing checked first; a value checked against a
+    bound first (a document id: ``rookdb.ids.MAX_ID_BYTES``) is shown whole with that bound,
+    where the message is the only place it appears."""
+    text = _shower(limit).repr(value)
+    cap = 4 * limit + 2
+    return text if len(text) <= cap else text[: cap - 3] + "..."
+
+
+def quoted(value: object, limit: int = _SHORT) -> str:
+    """``shown(value, limit=limit)``, by its older name: an alias kept because it is public
+    (in ``__all__``). Use ``shown``."""
+    return shown(value, limit=limit)

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
 from rookdb.arguments import check_list
-from rookdb.errors import QueryError
+from rookdb.errors import QueryError, shown
 from rookdb.facet_rql import (
     FacetQuery,
     FacetSpec,
@@ -64,7 +64,7 @@ class AggregationDocumentQuery(Generic[T]):
             taken = {f.name.lower() for f in self._facets if f.setup_id is None}
             if spec.name.lower() in taken:
                 raise QueryError(
-                    f"two facets are named {spec.name!r}: give one with_display_name()"
+                    f"two facets are named {shown(spec.name)}: give one with_display_name()"
                 )
         self._facets.append(spec)
         return self

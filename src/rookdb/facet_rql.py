@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import orjson
 
-from rookdb.errors import QueryError
+from rookdb.errors import QueryError, shown
 from rookdb.facets import INT_MAX, FacetTermSortMode
 from rookdb.query_ast import And, Between, Compare, Predicate, Query, Scalar, check_count
 from rookdb.rql_lexer import error_at, unquote
@@ -133,7 +133,7 @@ def parse_facets(parser: PredicateParser) -> tuple[FacetSpec, ...]:
     names = [f.name.lower() for f in facets if f.setup_id is None]
     for name in names:
         if names.count(name) > 1:
-            raise parser.error(f"two facets are named {name!r}: give one a name with 'as'")
+            raise parser.error(f"two facets are named {shown(name)}: give one a name with 'as'")
     return tuple(facets)
 
 
@@ -278,7 +278,7 @@ def options_paging(options: Any, where: str = "options") -> FacetPaging:
     for key, value in options.items():
         name = str(key).replace("_", "").lower()
         if name not in ("start", "pagesize", "termsortmode", "includeremainingterms"):
-            raise QueryError(f"{where}: unknown facet option {key!r}")
+            raise QueryError(f"{where}: unknown facet option {shown(key)}")
         found[name] = value
     start = found.get("start")
     page_size = found.get("pagesize")
@@ -288,7 +288,7 @@ def options_paging(options: Any, where: str = "options") -> FacetPaging:
         sort = sort.value
     if sort is not None and (not isinstance(sort, str) or sort.lower() not in _SORTS):
         known = ", ".join(_SORTS.values())
-        raise QueryError(f"{where}: unknown TermSortMode {sort!r}: use {known}")
+        raise QueryError(f"{where}: unknown TermSortMode {shown(sort)}: use {known}")
     if include is not None and type(include) is not bool:
         raise QueryError(f"{where}: IncludeRemainingTerms is true or false")
     return FacetPaging(
@@ -348,8 +348,8 @@ def print_facet_query(facet_query: FacetQuery) -> tuple[str, dict[str, Any]]:
         for aggregate in facet.aggregations:
             kind = "avg" if aggregate.kind == "Average" else aggregate.kind.lower()
             call = f"{kind}({printer.field(aggregate.field)})"
-            shown = aggregate.display_name
-            parts.append(call + (f" as {_quote(shown)}" if shown else ""))
+            label = aggregate.display_name
+            parts.append(call + (f" as {_quote(label)}" if label else ""))
         if facet.paging != FacetPaging():
             name = f"p{len(printer.parameters)}"
             paging = facet.paging
@@ -360,8 +360,8 @@ def print_facet_query(facet_query: FacetQuery) -> tuple[str, dict[str, Any]]:
                 "IncludeRemainingTerms": paging.include_remaining_terms,
             }
             parts.append(f"${name}")
-        shown = f" as {_quote(facet.display_name)}" if facet.display_name else ""
-        items.append(f"facet({', '.join(parts)}){shown}")
+        alias = f" as {_quote(facet.display_name)}" if facet.display_name else ""
+        items.append(f"facet({', '.join(parts)}){alias}")
     text = f"{text} select {', '.join(items)}"
     if includes:
         text += " include " + ", ".join(printer.field(path) for path in includes)

@@ -111,7 +111,7 @@ def _text_range(text: str) -> FacetRange:
         raise QueryError("a RangeFacet's ranges are RQL text: 'cost < 200'")
     predicate = parse_alone(text, "range", lambda parser: parser.conjunction())
     if not is_range(predicate):
-        raise QueryError(f"{text!r}: a range compares one field with <, <=, >, >= or between")
+        raise QueryError(f"{shown(text)}: a range compares one field with <, <=, >, >= or between")
     return FacetRange(range_name(predicate), predicate)
 
 
@@ -119,7 +119,7 @@ def setup_specs(document: Any, setup_id: str) -> tuple[FacetSpec, ...]:
     """The facets of a ``FacetSetup`` document (``Facets`` and ``RangeFacets``, RavenDB's
     JSON or the Python client's field names)."""
     if not isinstance(document, dict):
-        raise QueryError(f"facet setup {setup_id!r} does not exist")
+        raise QueryError(f"facet setup {shown(setup_id)} does not exist")
     fields = _keys(document)
     found: list[FacetBase] = []
     for item in _listed(fields, "facets", setup_id):
@@ -127,7 +127,7 @@ def setup_specs(document: Any, setup_id: str) -> tuple[FacetSpec, ...]:
     for item in _listed(fields, "rangefacets", setup_id):
         found.append(_setup_facet(item, setup_id, ranged=True))
     if not found:
-        raise QueryError(f"facet setup {setup_id!r} holds no facets")
+        raise QueryError(f"facet setup {shown(setup_id)} holds no facets")
     return tuple(facet_spec(f, lambda v: v) for f in found)
 
 
@@ -141,13 +141,13 @@ def _listed(fields: dict[str, Any], key: str, setup_id: str) -> list[Any]:
     if found is None:
         return []
     if not isinstance(found, list):
-        raise QueryError(f"facet setup {setup_id!r}: {key} is a list")
+        raise QueryError(f"facet setup {shown(setup_id)}: {key} is a list")
     return found
 
 
 def _setup_facet(item: Any, setup_id: str, ranged: bool) -> FacetBase:
     if not isinstance(item, dict):
-        raise QueryError(f"facet setup {setup_id!r}: a facet is an object")
+        raise QueryError(f"facet setup {shown(setup_id)}: a facet is an object")
     fields = _keys(item)
     facet: FacetBase
     if ranged:
@@ -156,23 +156,23 @@ def _setup_facet(item: Any, setup_id: str, ranged: bool) -> FacetBase:
         facet = Facet(fields.get("fieldname"))
     display = fields.get("displayfieldname")
     if not _text_or_none(display):
-        raise QueryError(f"facet setup {setup_id!r}: DisplayFieldName is a str")
+        raise QueryError(f"facet setup {shown(setup_id)}: DisplayFieldName is a str")
     facet.display_field_name = display
     options = fields.get("options")
     if options:
-        paging = options_paging(options, f"facet setup {setup_id!r}")
+        paging = options_paging(options, f"facet setup {shown(setup_id)}")
         facet.options = FacetOptions()
         facet.options.start, facet.options.page_size = paging.start, paging.page_size
         facet.options.term_sort_mode = FacetTermSortMode(paging.sort)
         facet.options.include_remaining_terms = paging.include_remaining_terms
     aggregations = fields.get("aggregations") or {}
     if not isinstance(aggregations, dict):
-        raise QueryError(f"facet setup {setup_id!r}: Aggregations is an object")
+        raise QueryError(f"facet setup {shown(setup_id)}: Aggregations is an object")
     for kind in aggregations:
         for field in _listed(aggregations, kind, setup_id):
             named = _keys(field) if isinstance(field, dict) else {"name": field}
             name, display = named.get("name"), named.get("displayname")
             if not isinstance(name, str) or kind not in _KINDS or not _text_or_none(display):
-                raise QueryError(f"facet setup {setup_id!r}: an aggregation names its field")
+                raise QueryError(f"facet setup {shown(setup_id)}: an aggregation names its field")
             facet._aggregate(_KINDS[kind], name, display)
     return facet

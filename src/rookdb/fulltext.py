@@ -18,6 +18,8 @@ from __future__ import annotations
 import unicodedata
 from functools import lru_cache
 
+from rookdb.errors import shown
+
 __all__ = [
     "FTS5_TOKENIZER",
     "WILDCARD",
@@ -75,7 +77,7 @@ def search_terms(text: str) -> list[str]:
         tokens = tokenize(core)
         if len(tokens) != 1 or len(tokens[0]) != len(core):
             raise ValueError(
-                f"search term {word!r}: a wildcard * stands at the start or the end (or both)"
+                f"search term {shown(word)}: a wildcard * stands at the start or the end (or both)"
                 " of one word of letters and digits"
             )
         start = WILDCARD if word.startswith(WILDCARD) else ""

@@ -31,7 +31,7 @@ from rookdb.errors import (
     ConfigurationError,
     InvalidCollectionNameError,
     InvalidIdError,
-    quoted,
+    shown,
 )
 
 if TYPE_CHECKING:
@@ -84,7 +84,7 @@ def validate_database_name(name: object) -> str:
     with ``.``; it becomes a file or schema name, so anything else is a ``ConfigurationError``."""
     if not isinstance(name, str) or _DATABASE_NAME.fullmatch(name) is None:
         raise ConfigurationError(
-            f"invalid database name {quoted(name)}: use 1-128 letters, digits, '_', '-' or '.', "
+            f"invalid database name {shown(name)}: use 1-128 letters, digits, '_', '-' or '.', "
             "not starting with '.'"
         )
     return name
@@ -106,11 +106,13 @@ def _text_problem(text: object, what: str, limit: int, *, empty: bool = True) ->
     try:
         size = len(text.encode("utf-8"))
     except UnicodeEncodeError:
-        return f"{what} {text[:100]!r} holds a lone surrogate"
+        return f"{what} {shown(text)} holds a lone surrogate"  # of any length: cut short
     if size > limit:
         return f"{what} is {size} bytes of UTF-8; the limit is {limit}"
     if "\x00" in text:
-        return f"{what} {text[:100]!r} holds a NUL character, which PostgreSQL cannot store"
+        # Of at most ``limit`` bytes: whole, the NUL shown too.
+        whole = shown(text, limit=limit)
+        return f"{what} {whole} holds a NUL character, which PostgreSQL cannot store"
     return None
 
 
@@ -129,7 +131,8 @@ def validate_id(document_id: object) -> str:
         raise InvalidIdError(problem)
     assert isinstance(document_id, str)
     if document_id.startswith("/"):
-        raise InvalidIdError(f"document id {document_id[:100]!r} starts with '/'")
+        whole = shown(document_id, limit=MAX_ID_BYTES)  # its length checked
+        raise InvalidIdError(f"document id {whole} starts with '/'")
     return document_id
 
 
@@ -165,7 +168,7 @@ def validate_collection_name(name: object) -> str:
     """Raise ``InvalidCollectionNameError`` unless ``name`` is an acceptable collection name."""
     problem = _text_problem(name, "collection name", MAX_COLLECTION_NAME_BYTES, empty=False)
     if problem is None and str(name).lower() == _ALL_DOCS:
-        problem = f"{name!r} is RQL's name for every document"
+        problem = f"{shown(name)} is RQL's name for every document"
     if problem is not None:
         raise InvalidCollectionNameError(problem)
     return cast(str, name)

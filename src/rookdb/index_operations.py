@@ -19,7 +19,7 @@ from typing import Any
 
 from rookdb.arguments import check_list, check_truthy
 from rookdb.errors import IndexDoesNotExistError, InvalidArgumentError, shown
-from rookdb.indexes.creation_tasks import AbstractIndexCreationTaskBase
+from rookdb.indexes.creation_tasks import MAX_NAME_LENGTH, AbstractIndexCreationTaskBase
 from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
 from rookdb.operations import MaintenanceOperation
 from rookdb.query_ast import check_count
@@ -329,6 +329,10 @@ class GetIndexStatisticsOperation(MaintenanceOperation[IndexStatistics]):
         self.name = _name(name)
 
     def execute(self, storage: Storage) -> IndexStatistics:
+        # Longer than any index may be named: there is none such (RavenDB's message, below,
+        # shows the name plain; a URL cannot carry a name of 100,000 characters).
+        if type(self.name) is not str or len(self.name) > MAX_NAME_LENGTH:
+            raise IndexDoesNotExistError(f"there is no index {shown(self.name)}")
         found = storage.index_statistics(self.name)
         if not found:
             raise IndexDoesNotExistError(f"Index '{self.name}' does not exist")

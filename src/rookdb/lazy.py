@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from rookdb.arguments import check_callback, check_change_vector, check_class
 from rookdb.errors import ConfigurationError, InvalidIdError, shown
-from rookdb.ids import validate_id
+from rookdb.ids import MAX_ID_BYTES, validate_id
 from rookdb.includes import IncludeBuilder, include_spec
 from rookdb.query import Query, QueryStatistics
 from rookdb.storage.records import (
@@ -73,8 +73,8 @@ class Lazy(Generic[T]):
         return self._value  # type: ignore[return-value]
 
     def __repr__(self) -> str:
-        shown = repr(self._value) if self._created else "(not yet)"
-        return f"Lazy({shown})"
+        value = repr(self._value) if self._created else "(not yet)"
+        return f"Lazy({value})"
 
 
 class LazyOperation(abc.ABC):
@@ -413,8 +413,9 @@ class LazySessionOperations:
             not isinstance(change_vector, str) or not change_vector.strip()
         ):
             raise ConfigurationError(
-                f"conditional_load of {document_id!r}, which the session does not hold, needs "
-                f"the change vector of the copy to compare with, not {change_vector!r}"
+                f"conditional_load of {shown(document_id, limit=MAX_ID_BYTES)}, which the session "
+                "does not hold, needs "
+                f"the change vector of the copy to compare with, not {shown(change_vector)}"
             )
         operation = ConditionalLoadOperation(session, document_id, change_vector, object_type)
         return session._add_lazy(operation)

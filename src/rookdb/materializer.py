@@ -22,12 +22,13 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from rookdb._types import JsonDict
+from rookdb.serialization.decimal_fields import decimal_keys
 from rookdb.serialization.decoders import BatchDecoder, OneDecoder
 from rookdb.serialization.encoding import MAX_DEPTH, check_depth, loads
 from rookdb.serialization.entities import EntityCodec
 from rookdb.serialization.exact_numbers import Finder, Notes, finder, reading
 from rookdb.serialization.json_models import BytesDecoder
-from rookdb.serialization.layouts import Extras, decimal_keys
+from rookdb.serialization.layouts import Extras
 from rookdb.storage.records import DocumentRecord
 from rookdb.tracking.identity_map import IdentityMap
 from rookdb.tracking.state import DocumentState

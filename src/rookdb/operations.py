@@ -100,7 +100,9 @@ class SeedIdentityForOperation(MaintenanceOperation[int]):
 
     def execute(self, storage: Storage) -> int:
         if type(self.value) is not int:
-            raise InvalidArgumentError(f"an identity's value is an int, not {shown(self.value)}")
+            raise InvalidArgumentError(  # (its range is storage's rule, identities.check_seed)
+                f"an identity's value is an int from 0 to 2**63 - 1, not {shown(self.value)}"
+            )
         force = check_truthy(self.force_update, "force_update")
         return storage.seed_identity(_identity(self.name), self.value, force)
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from rookdb.errors import ConfigurationError, ProtocolError
+from rookdb.errors import ConfigurationError, ProtocolError, shown
 from rookdb.patches import PatchOperation, decode_operations, encode_operations
 from rookdb.serialization.encoding import dumps
 from rookdb.storage.commands import PatchCommand, PatchRequest
@@ -143,7 +143,7 @@ def decode_patch_reply(raw: Any, decode: Any) -> PatchReply:
     except (KeyError, TypeError) as exc:
         raise ProtocolError(f"the server's patch answer is malformed: {exc}") from exc
     if status not in PATCH_STATUSES or type(document_id) is not str:
-        raise ProtocolError(f"the server's patch answer is malformed: {raw!r:.200}")
+        raise ProtocolError(f"the server's patch answer is malformed: {shown(raw)}")
     record: DocumentRecord | None = None
     modified = raw.get("ModifiedDocument")
     if type(modified) is dict and "@metadata" not in modified and "Data" in modified:

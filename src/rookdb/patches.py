@@ -96,7 +96,7 @@ def _parent(document: dict[str, Any], path: str) -> tuple[dict[str, Any], str]:
         node = node.get(name) if type(node) is dict else None
         if type(node) is not dict:
             where = ".".join(parents[: i + 1])
-            raise PatchError(f"patch path {path!r}: {where!r} is not an object")
+            raise PatchError(f"patch path {shown(path)}: {shown(where)} is not an object")
     return node, last
 
 
@@ -130,11 +130,11 @@ def apply_operations(
             elif current is None or current is False or current == "":  # JavaScript's falsy
                 parent[name] = op.delta
             else:
-                raise PatchError(f"increment of {op.path!r}: {current!r} is not a number")
+                raise PatchError(f"increment of {shown(op.path)}: {shown(current)} is not a number")
         else:
             target = parent.get(name)
             if type(target) is not list:
-                raise PatchError(f"patch of array {op.path!r}: it is not an array")
+                raise PatchError(f"patch of array {shown(op.path)}: it is not an array")
             if type(op) is ArrayAdd:
                 target.extend(exact_numbers.noting(list(op.items), notes))
             else:
@@ -225,7 +225,7 @@ def decode_operations(raw: Any, written: Any = None) -> tuple[PatchOperation, ..
             # Refused before anything walks it (a copy, a check: Python's recursion limit);
             # set in a document, it would nest deeper than a document may anyway.
             raise ConfigurationError(
-                f"patch operation {kind!r}: its value nests more than {MAX_DEPTH} levels"
+                f"patch operation {shown(kind)}: its value nests more than {MAX_DEPTH} levels"
             )
         if kind == "set":
             out.append(SetValue(path, kept[i].get("Value")))
@@ -236,5 +236,7 @@ def decode_operations(raw: Any, written: Any = None) -> tuple[PatchOperation, ..
         elif kind == "remove_at" and type(value) is int:
             out.append(ArrayRemoveAt(path, value))
         else:
-            raise ConfigurationError(f"patch operation {kind!r} with {value!r} is not valid")
+            raise ConfigurationError(
+                f"patch operation {shown(kind)} with {shown(value)} is not valid"
+            )
     return tuple(out)

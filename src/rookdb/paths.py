@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 from typing import Any, NamedTuple
 
-from rookdb.errors import QueryError, quoted
+from rookdb.errors import QueryError, shown
 from rookdb.serialization.encoding import MAX_DEPTH
 
 __all__ = ["MAX_PATH_BYTES", "Segment", "parse_field_path", "referenced_values", "values_at"]
@@ -49,21 +49,21 @@ def _parsed(path: str) -> tuple[Segment, ...]:
 
 def _parse_field_path(path: str) -> tuple[Segment, ...]:
     if not isinstance(path, str) or not path:
-        raise QueryError(f"invalid field name {quoted(path)}")
+        raise QueryError(f"invalid field name {shown(path)}")
     if len(path) > MAX_PATH_BYTES // 4 and len(path.encode(errors="replace")) > MAX_PATH_BYTES:
-        raise QueryError(f"field path {quoted(path)} is over {MAX_PATH_BYTES} bytes")
+        raise QueryError(f"field path {shown(path)} is over {MAX_PATH_BYTES} bytes")
     segments: list[Segment] = []
     for part in path.split("."):
         match = _SEGMENT.fullmatch(part)
         if match is None:
             raise QueryError(
-                f"invalid field name {quoted(path)}: use letters, digits, _ - @ . and []"
+                f"invalid field name {shown(path)}: use letters, digits, _ - @ . and []"
             )
         segments.append(Segment(match.group(1), match.group(2) is not None))
     levels = len(segments) + sum(segment.is_array for segment in segments)
     if levels > MAX_DEPTH:  # (it could reach nothing; and backends build JSON that deep from it)
         raise QueryError(
-            f"field path {quoted(path)} goes {levels} levels deep; documents nest {MAX_DEPTH}"
+            f"field path {shown(path)} goes {levels} levels deep; documents nest {MAX_DEPTH}"
         )
     return tuple(segments)
 

@@ -28,9 +28,9 @@ from rookdb.errors import (
     InvalidIdError,
     ProtocolError,
     SerializationError,
-    quoted,
+    shown,
 )
-from rookdb.ids import validate_collection_name, validate_id
+from rookdb.ids import MAX_ID_BYTES, validate_collection_name, validate_id
 from rookdb.patch_protocol import (
     decode_patch_command,
     decode_patch_reply,
@@ -240,7 +240,7 @@ def decode_batch(
             out.append(attachment_protocol.decode_command(raw, document_id, expected, i, streams))
         else:
             raise ConfigurationError(
-                f"command {i}: Type {quoted(kind)} is not supported by rookdb "
+                f"command {i}: Type {shown(kind)} is not supported by rookdb "
                 "(PUT, DELETE, PATCH, JsonPatch, BatchTrackChanges, ForceRevisionCreation, "
                 "AttachmentPUT, AttachmentDELETE, AttachmentCOPY, AttachmentMOVE, Counters)"
             )
@@ -265,9 +265,11 @@ def _track_changes(tracked: Any, i: int) -> TrackChanges:
     checks = []
     for document_id, change_vector in tracked.items():
         validate_id(document_id)
+        if type(change_vector) is not str:  # the message made only when it is needed
+            whole = shown(document_id, limit=MAX_ID_BYTES)
+            _text(change_vector, f"command {i}: the change vector of {whole}")
         # "" is the client's word for "read as missing": it must still be missing.
-        expected = _text(change_vector, f"command {i}: the change vector of {document_id!r}")
-        checks.append(ReadCheck(document_id, expected or None))
+        checks.append(ReadCheck(document_id, change_vector or None))
     return TrackChanges(checks)
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
+from rookdb.errors import shown
 from rookdb.query import QueryStatistics
 from rookdb.serialization.scalars import decode_datetime, encode_datetime
 
@@ -59,7 +60,7 @@ def _timestamp(value: Any) -> dt.datetime | None:
     try:
         decoded = decode_datetime(value)
     except ValueError as exc:  # the callers' "malformed answer" error
-        raise TypeError(f"IndexTimestamp {value!r} is not a time") from exc
+        raise TypeError(f"IndexTimestamp {shown(value)} is not a time") from exc
     if not isinstance(decoded, dt.datetime):
-        raise TypeError(f"IndexTimestamp {value!r} is not a time")
+        raise TypeError(f"IndexTimestamp {shown(value)} is not a time")
     return decoded if decoded.tzinfo is not None else decoded.replace(tzinfo=dt.timezone.utc)

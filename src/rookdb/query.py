@@ -112,7 +112,7 @@ P = TypeVar("P")
 
 def _check_order(field: str) -> None:
     if any(segment.is_array for segment in parse_field_path(field)):
-        raise QueryError(f"{field!r} holds many values per document: it cannot be sorted on")
+        raise QueryError(f"{shown(field)} holds many values per document: it cannot be sorted on")
 
 
 def _check_values(values: object, convert: Callable[[object], Scalar]) -> tuple[Scalar, ...]:
@@ -334,7 +334,7 @@ class StaleWait:
             return None
         if time.monotonic() >= self.deadline:
             raise NonStaleResultsTimeoutError(
-                f"the index {stats.index_name!r} was still stale after "
+                f"the index {shown(stats.index_name)} was still stale after "
                 f"{self.timeout:g} s (wait_for_non_stale_results)"
             )
         pause, self.pause = self.pause, min(self.pause * 2, 0.5)
@@ -507,7 +507,7 @@ class DocumentQuery(QueryExecution[T]):
         try:
             how = SearchOperator(str(operator).lower())
         except ValueError:
-            raise QueryError(f"unknown search operator {operator!r}: use or / and") from None
+            raise QueryError(f"unknown search operator {shown(operator)}: use or / and") from None
         return self._add(Search(field_name, parse_search_terms(search_terms), how))
 
     def and_also(self) -> DocumentQuery[T]:

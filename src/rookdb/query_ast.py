@@ -357,7 +357,7 @@ def check_count(value: object, what: str) -> int:
     if type(value) is not int:  # bool is an int subclass, and never a count
         raise QueryError(f"{what} takes an int, not {type(value).__qualname__}")
     if not 0 <= value <= INT64_MAX:
-        raise QueryError(f"{what} takes a count from 0 to 2**63 - 1, not {value}")
+        raise QueryError(f"{what} takes a count from 0 to 2**63 - 1, not {shown(value)}")
     return value
 
 
@@ -413,7 +413,7 @@ def parse_search_terms(text: object) -> tuple[str, ...]:
     except ValueError as exc:
         raise QueryError(str(exc)) from None
     if not terms:
-        raise QueryError(f"search terms {text!r} hold no words")
+        raise QueryError(f"search terms {shown(text)} hold no words")
     return terms
 
 

@@ -153,7 +153,7 @@ class ForcedRevisions:
         validate_id(document_id)
         if not document_id or document_id[-1] in "/|":
             raise InvalidOperationError(
-                f"a revision is forced for a document by its full id, not {document_id!r}"
+                f"a revision is forced for a document by its full id, not {shown(document_id)}"
             )
         self._ids.setdefault(document_id.lower(), document_id)
 

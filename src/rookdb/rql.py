@@ -46,7 +46,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rookdb import facet_rql
-from rookdb.errors import InvalidIdError, QueryError
+from rookdb.errors import InvalidIdError, QueryError, shown
 from rookdb.ids import validate_collection_name
 from rookdb.paths import parse_field_path
 from rookdb.query import ID_FIELD, ORDERINGS, OrderBy, Query
@@ -226,7 +226,7 @@ class _Parser(PredicateParser):
             else:
                 raise error_at("expected a name after as", self.text, key_token.position)
         if aliased and key in keys:
-            raise error_at(f"{key!r} is selected twice", self.text, token.position)
+            raise error_at(f"{shown(key)} is selected twice", self.text, token.position)
         select.append(field)
         keys.append(key)
 

@@ -3,7 +3,9 @@
 
 Tokens are numbers, strings (``'...'`` or ``"..."``, with JSON's escapes), parameters
 (``$name``), names (a field path such as ``lines[].product`` reads as one name) and operators.
-An error names its position, line and column (``QueryError``).
+A name or a parameter is at most ``MAX_NAME`` characters (a field path is at most 512 bytes,
+``paths.MAX_PATH_BYTES``): the parser's messages show names plain, so a longer one is refused
+here, before any is made. An error names its position, line and column (``QueryError``).
 """
 
 from __future__ import annotations
@@ -11,12 +13,14 @@ from __future__ import annotations
 import re
 from typing import NamedTuple
 
-from rookdb.errors import QueryError
+from rookdb.errors import QueryError, shown
+from rookdb.paths import MAX_PATH_BYTES
 
 __all__ = [
     "ALL_DOCS",
     "FUNCTIONS",
     "KEYWORDS",
+    "MAX_NAME",
     "PLAIN_FIELD",
     "Token",
     "error_at",
@@ -24,6 +28,9 @@ __all__ = [
     "unquote",
 ]
 
+#: The most characters of a name or a parameter (``$`` and its name): as many as the bytes of
+#: the longest field path, which no name of RQL (an alias, a function) needs more than.
+MAX_NAME = MAX_PATH_BYTES
 #: ``from @all_docs``: every document, whatever its collection.
 ALL_DOCS = "@all_docs"
 
@@ -76,12 +83,20 @@ def tokenize(text: str) -> list[Token]:
     while position < len(text):
         match = _TOKEN.match(text, position)
         if match is None:
-            raise error_at(f"unexpected character {text[position]!r}", text, position)
+            raise error_at(f"unexpected character {shown(text[position])}", text, position)
         kind = match.lastgroup
         assert kind is not None
+        end = match.end()
+        if end - position > MAX_NAME and kind in ("name", "param"):
+            what = "a name" if kind == "name" else "a parameter"
+            raise error_at(
+                f"{what} is at most {MAX_NAME} characters, not {shown(match.group())}",
+                text,
+                position,
+            )
         if kind != "ws":
             tokens.append(Token(kind, match.group(), position))
-        position = match.end()
+        position = end
     tokens.append(Token("end", "", len(text)))
     return tokens
 

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from rookdb import rql_time
-from rookdb.errors import QueryError
+from rookdb.errors import QueryError, shown
 from rookdb.paths import parse_field_path
 from rookdb.query import Scalar, check_orderable, check_scalar
 from rookdb.rql_lexer import KEYWORDS, Token, error_at, tokenize, unquote
@@ -48,7 +48,7 @@ class TermReader:
 
     def error(self, message: str, token: Token | None = None) -> QueryError:
         token = token or self.token
-        found = "end of query" if token.kind == "end" else repr(token.text)
+        found = "end of query" if token.kind == "end" else shown(token.text)
         return error_at(f"{message}, found {found}", self.text, token.position)
 
     def advance(self) -> Token:
@@ -92,7 +92,7 @@ class TermReader:
         try:
             parse_field_path(name)
         except QueryError:
-            raise error_at(f"invalid field name {name!r}", self.text, token.position) from None
+            raise error_at(f"invalid field name {shown(name)}", self.text, token.position) from None
         self.index += 1
         return name
 
@@ -206,7 +206,9 @@ class TermReader:
         if first == name:
             return name
         if first != self.alias:
-            raise self.error(f"unknown alias {first!r}: the query's alias is {self.alias!r}")
+            raise self.error(
+                f"unknown alias {shown(first)}: the query's alias is {shown(self.alias)}"
+            )
         if not name.startswith(f"{first}."):
             raise self.error(f"{first} is the whole document, not an array")
         return name[len(first) + 1 :]

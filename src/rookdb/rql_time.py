@@ -16,7 +16,7 @@ import calendar
 import datetime as dt
 import re
 
-from rookdb.errors import QueryError
+from rookdb.errors import QueryError, shown
 from rookdb.serialization.scalars import encode_datetime
 
 __all__ = ["now", "today"]
@@ -62,7 +62,7 @@ def _apply(offset: str, moment: dt.datetime) -> dt.datetime:
     amounts = {name: int(match.group(name) or 0) for name, _ in _UNITS} if match else {}
     if match is None or not any(match.group(name) is not None for name, _ in _UNITS):
         raise QueryError(
-            f"invalid offset {offset!r} for now(): expected [+|-]N(y|mo|d|h|m|s)..., units in "
+            f"invalid offset {shown(offset)} for now(): expected [+|-]N(y|mo|d|h|m|s)..., units in "
             "descending order, e.g. '+1y6mo', '-2hours30minutes', '1 year 6 months', '15d'"
         )
     sign = -1 if match.group("sign") == "-" else 1
@@ -79,4 +79,4 @@ def _apply(offset: str, moment: dt.datetime) -> dt.datetime:
             seconds=amounts["seconds"],
         )
     except (ValueError, OverflowError, calendar.IllegalMonthError):
-        raise QueryError(f"now({offset!r}) is outside the years 1-9999") from None
+        raise QueryError(f"now({shown(offset)}) is outside the years 1-9999") from None

@@ -35,7 +35,7 @@ from rookdb.events import (
     EventRegistration,
     SessionEvents,
 )
-from rookdb.ids import validate_collection_name, validate_id
+from rookdb.ids import MAX_ID_BYTES, validate_collection_name, validate_id
 from rookdb.lazy import LazyOperation, SessionLazy
 from rookdb.materializer import Materializer
 from rookdb.options import OptimisticConcurrencyMode, SessionOptions
@@ -200,11 +200,13 @@ class DocumentSession(SessionLoading, SessionQueries, SessionLazy, EventRegistra
         if state is not None:
             if state.deleted:
                 raise InvalidOperationError(
-                    f"cannot store {state.id!r}: it was deleted in this session"
+                    f"cannot store {shown(state.id, limit=MAX_ID_BYTES)}: it was deleted in this "
+                    "session"
                 )
             if key is not None and key.lower() != state.key:
                 raise InvalidOperationError(
-                    f"this entity is already stored as {state.id!r}; it cannot also be {key!r}"
+                    f"this entity is already stored as {shown(state.id, limit=MAX_ID_BYTES)}; "
+                    f"it cannot also be {shown(key, limit=MAX_ID_BYTES)}"
                 )
             if change_vector is not None:
                 state.expect_change_vector(change_vector)
@@ -247,8 +249,8 @@ class DocumentSession(SessionLoading, SessionQueries, SessionLazy, EventRegistra
             validate_id(document_id)
         if self._deferred.has(document_id.lower()):
             raise InvalidOperationError(
-                f"cannot store {document_id!r}: a deferred command (a patch, defer()) writes "
-                "it in this session's next save"
+                f"cannot store {shown(document_id, limit=MAX_ID_BYTES)}: a deferred command (a "
+                "patch, defer()) writes it in this session's next save"
             )
         state = DocumentState(entity, document_id, collection, metadata, metadata_shared=shared)
         # Refuses an id another object holds (NonUniqueObjectError) before changing anything.
@@ -302,8 +304,8 @@ class DocumentSession(SessionLoading, SessionQueries, SessionLazy, EventRegistra
                 return
             if not state.deleted and self._compute([state], ()):
                 raise InvalidOperationError(
-                    f"cannot delete {document_id!r} by id: its entity has unsaved changes in this "
-                    "session; delete the entity, or evict it first"
+                    f"cannot delete {shown(document_id, limit=MAX_ID_BYTES)} by id: its entity has "
+                    "unsaved changes in this session; delete the entity, or evict it first"
                 )
         else:
             state = self._map.by_entity(entity_or_id)

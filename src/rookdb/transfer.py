@@ -56,7 +56,7 @@ from typing import IO, Any, NamedTuple, cast
 
 import orjson
 
-from rookdb.errors import ConfigurationError, InvalidIdError, SerializationError
+from rookdb.errors import ConfigurationError, InvalidIdError, SerializationError, shown
 from rookdb.ids import validate_collection_name, validate_id
 from rookdb.protocol import ASSIGNED, encode_document
 from rookdb.serialization.encoding import check_depth, dumps, loads_strict
@@ -252,7 +252,7 @@ class _Content(io.RawIOBase):
             data = base64.b64decode(value[CONTENT], validate=True)
         except (orjson.JSONDecodeError, TypeError, KeyError, binascii.Error):
             raise ImportFileError(
-                f"attachment {self._header['Name']!r} needs {self._left:,} more bytes of "
+                f"attachment {shown(self._header['Name'])} needs {self._left:,} more bytes of "
                 '{"@content": base64} lines',
                 line=number,
             ) from None
@@ -265,7 +265,7 @@ class _Content(io.RawIOBase):
     def _verify(self) -> None:
         if base64.b64encode(self._hash.digest()).decode() != self._header["Hash"]:
             raise ImportFileError(
-                f"attachment {self._header['Name']!r}: its content does not have its Hash",
+                f"attachment {shown(self._header['Name'])}: its content does not have its Hash",
                 line=self._number,
             )
 
@@ -311,7 +311,9 @@ def _counters(record: Any, number: int) -> CountersCommand:
     try:
         for name, value in counters.items():
             if type(value) is not int:
-                raise ConfigurationError(f"counter {name!r} has the value {value!r}, not an int")
+                raise ConfigurationError(
+                    f"counter {shown(name)} has the value {shown(value)}, not an int"
+                )
             operations.append(CounterOperation("Delete", name))
             operations.append(CounterOperation("Increment", name, value))
         return CountersCommand(record["Id"], tuple(operations))
@@ -374,7 +376,7 @@ def _other(line: bytes, number: int) -> tuple[str, Any] | None:
             return kind, _counters(record, number)
     except ConfigurationError as exc:
         raise ImportFileError(f"{kind}: {exc}", line=number) from None
-    raise ImportFileError(f"a line of the unknown kind {kind[:40]!r}", line=number)
+    raise ImportFileError(f"a line of the unknown kind {shown(kind)}", line=number)
 
 
 def _records(file: IO[bytes], progress: Progress | None) -> Iterator[tuple[str, Any]]:

@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from rookdb.errors import IndexCompilationError
+from rookdb.errors import IndexCompilationError, shown
 from rookdb.indexes.creation_tasks import ALL_FIELDS, MAX_NAME_LENGTH
 from rookdb.indexes.definitions import (
     FieldIndexing,
@@ -143,10 +143,14 @@ def _check_name(name: Any, auto: bool) -> str:
         raise IndexCompilationError(f"an index name is at most {MAX_NAME_LENGTH} characters")
     if name.lower().startswith("auto/") != auto:
         if auto:
-            raise IndexCompilationError(f"an automatic index's name starts with 'Auto/': {name!r}")
-        raise IndexCompilationError(f"index names starting with 'Auto/' are RavenDB's: {name!r}")
+            raise IndexCompilationError(
+                f"an automatic index's name starts with 'Auto/': {shown(name)}"
+            )
+        raise IndexCompilationError(
+            f"index names starting with 'Auto/' are RavenDB's: {shown(name)}"
+        )
     if any(ord(char) < 32 for char in name):
-        raise IndexCompilationError(f"an index name has no control characters: {name!r}")
+        raise IndexCompilationError(f"an index name has no control characters: {shown(name)}")
     return name
 
 
@@ -161,9 +165,9 @@ def _check_options(definition: IndexDefinition) -> None:
         raise IndexCompilationError("OutputReduceToCollection is not supported")
     for field, options in definition.fields.items():
         if options.spatial is not None:
-            raise IndexCompilationError(f"the spatial field {field!r} is not supported")
+            raise IndexCompilationError(f"the spatial field {shown(field)} is not supported")
         if options.vector is not None:
-            raise IndexCompilationError(f"the vector field {field!r} is not supported")
+            raise IndexCompilationError(f"the vector field {shown(field)} is not supported")
 
 
 def _linq(definition: IndexDefinition, maps: list[str]) -> dict[str, Any]:
@@ -232,7 +236,7 @@ def compile_index(definition: IndexDefinition, *, auto: bool = False) -> Compile
     _check_options(definition)
     maps = sorted(m for m in definition.maps if isinstance(m, str) and m.strip())
     if not maps or len(maps) != len(definition.maps):
-        raise IndexCompilationError(f"the index {definition.name!r} needs maps (non-empty)")
+        raise IndexCompilationError(f"the index {shown(definition.name)} needs maps (non-empty)")
     kinds = {detect_index_type([m], definition.reduce) for m in maps}
     if len(kinds) > 1:
         raise IndexCompilationError("an index's maps are all LINQ or all JavaScript")

@@ -16,7 +16,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from rookdb.errors import IndexCompilationError, IndexEvaluationError
+from rookdb.errors import IndexCompilationError, IndexEvaluationError, shown
 from rookdb.indexes import linq_ast as ast
 from rookdb.indexes.linq_methods import STATIC_METHODS, VALUE_METHODS, call_method
 from rookdb.indexes.linq_parser import parse, refused
@@ -135,9 +135,10 @@ class _Compiler:
             return lambda env: env[_SOURCE]
         if name in ("docs", "results"):
             raise self.error(
-                f"{name!r} is not a source of a {'map' if name == 'results' else 'reduce'}", node
+                f"{shown(name)} is not a source of a {'map' if name == 'results' else 'reduce'}",
+                node,
             )
-        raise self.error(f"unknown name {name!r}", node)
+        raise self.error(f"unknown name {shown(name)}", node)
 
     def member(self, node: ast.Member, scope: frozenset[str]) -> Fn:
         target = node.target

@@ -5,7 +5,9 @@ verbatim identifiers), integer and real literals with their suffixes (``10m``, `
 ``3L``), ``"strings"`` with C# escapes, ``@"verbatim strings"``, ``'c'`` character
 literals (strings of one character here), the operators and punctuation of expressions, and
 ``//`` and ``/* */`` comments. Every token carries its 1-based line and column, for the
-errors of the parser and the compiler.
+errors of the parser and the compiler. An identifier is at most ``MAX_IDENTIFIER`` characters:
+the compiler's messages show identifiers plain (``the method .{name}()``), so a longer one is
+refused here, before any is made.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ import bisect
 import dataclasses
 import re
 
-from rookdb.errors import IndexCompilationError
+from rookdb.errors import IndexCompilationError, shown
+from rookdb.paths import MAX_PATH_BYTES
 
 __all__ = ["Token", "tokenize"]
 
@@ -25,6 +28,9 @@ _OPERATORS = (
     "{", "}", ";",
 )  # fmt: skip
 _NAME = re.compile(r"@?[A-Za-z_][A-Za-z0-9_]*")
+#: The most characters of an identifier: as many as the bytes of the longest field path
+#: (``paths.MAX_PATH_BYTES``), which is what an index's fields are queried by.
+MAX_IDENTIFIER = MAX_PATH_BYTES
 _NUMBER = re.compile(r"(\d+\.\d+|\.\d+|\d+)([eE][+-]?\d+)?([mMdDfFlL]|[uU][lL]?)?")
 _SPACE = re.compile(r"(?:\s+|//[^\n]*|/\*.*?\*/)+", re.S)
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "0": "\0", "\\": "\\", '"': '"', "'": "'"}
@@ -134,6 +140,13 @@ def tokenize(text: str) -> list[Token]:
             continue
         name = _NAME.match(text, i)
         if name:
+            if name.end() - i > MAX_IDENTIFIER:
+                raise _error(
+                    f"an identifier is at most {MAX_IDENTIFIER} characters, "
+                    f"not {shown(name.group())}",
+                    (line, column),
+                    text,
+                )
             tokens.append(Token("name", name.group().lstrip("@"), line, column))
             i = name.end()
             continue
@@ -151,4 +164,4 @@ def tokenize(text: str) -> list[Token]:
                 i += len(op)
                 break
         else:
-            raise _error(f"unexpected character {char!r}", (line, column), text)
+            raise _error(f"unexpected character {shown(char)}", (line, column), text)

@@ -13,7 +13,7 @@ compiler (``linq_evaluator``) refuses the names and methods it does not know.
 
 from __future__ import annotations
 
-from rookdb.errors import IndexCompilationError
+from rookdb.errors import IndexCompilationError, shown
 from rookdb.indexes.linq_ast import (
     Anonymous,
     Array,
@@ -93,7 +93,7 @@ class _Parser:
 
     def fail(self, message: str, token: Token | None = None) -> IndexCompilationError:
         token = token or self.tok
-        found = "the end" if token.kind == "end" else repr(str(token.value))
+        found = "the end" if token.kind == "end" else shown(str(token.value))
         return IndexCompilationError(
             f"{message}, found {found} (line {token.line}, column {token.column})",
             line=token.line,
@@ -177,7 +177,7 @@ class _Parser:
             token = self.next()
             left = Binary(token.line, token.column, str(token.value), left, self.binary(level + 1))
         if self.tok.is_name("is", "as"):
-            raise refused(f"the {self.tok.value!r} operator", self.tok, self.text)
+            raise refused(f"the {shown(self.tok.value)} operator", self.tok, self.text)
         if self.tok.is_op("="):
             raise refused("an assignment", self.tok, self.text)
         return left
@@ -263,7 +263,7 @@ class _Parser:
                 return Call(name.line, name.column, None, str(name.value), self.arguments())
             raise refused("'this' other than this.Method(...)", token, self.text)
         if token.value in ("typeof", "default", "checked", "sizeof", "await", "switch"):
-            raise refused(f"{token.value!r}", token, self.text)
+            raise refused(f"{shown(token.value)}", token, self.text)
         return Name(token.line, token.column, str(token.value))
 
     def new(self, token: Token) -> Node:
@@ -348,7 +348,7 @@ class _Parser:
                 self.next()
                 clauses.append(Where(token.line, token.column, self.expression()))
             elif token.is_name("orderby", "join"):
-                raise refused(f"the {token.value!r} clause", token, self.text)
+                raise refused(f"the {shown(token.value)} clause", token, self.text)
             else:
                 break
         token = self.tok
@@ -400,7 +400,7 @@ def parse(text: str) -> Node:
         parser.next()
     if parser.tok.kind != "end":
         if parser.tok.kind == "name" and parser.tok.value in _CLAUSES:
-            raise refused(f"the {parser.tok.value!r} clause here", parser.tok, text)
+            raise refused(f"the {shown(parser.tok.value)} clause here", parser.tok, text)
         raise parser.fail("expected the end of the expression")
     _check_depth(node, text)
     return node

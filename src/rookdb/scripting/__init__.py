@@ -25,7 +25,7 @@ from __future__ import annotations
 import dataclasses
 import os
 
-from rookdb.errors import ConfigurationError
+from rookdb.errors import ConfigurationError, shown
 
 __all__ = ["ScriptLimits", "configure", "limits"]
 
@@ -45,11 +45,12 @@ class ScriptLimits:
     def __post_init__(self) -> None:
         if not (type(self.time_limit) in (int, float) and 0 < self.time_limit <= 3600):
             raise ConfigurationError(
-                f"the script time limit is seconds in (0, 3600], not {self.time_limit!r}"
+                f"the script time limit is seconds in (0, 3600], not {shown(self.time_limit)}"
             )
         if not (type(self.memory_limit) is int and 1 << 20 <= self.memory_limit <= 1 << 34):
             raise ConfigurationError(
-                f"the script memory limit is bytes in [1 MiB, 16 GiB], not {self.memory_limit!r}"
+                "the script memory limit is bytes in [1 MiB, 16 GiB], "
+                f"not {shown(self.memory_limit)}"
             )
 
 
@@ -61,7 +62,7 @@ def _from_environment() -> ScriptLimits:
         try:
             return kind(text)
         except ValueError:
-            raise ConfigurationError(f"{name} must be a number, not {text!r}") from None
+            raise ConfigurationError(f"{name} must be a number, not {shown(text)}") from None
 
     return ScriptLimits(
         float(number("ROOKDB_SCRIPT_TIME_LIMIT", float, DEFAULT_TIME_LIMIT)),

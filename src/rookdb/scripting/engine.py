@@ -28,7 +28,8 @@ from typing import Any
 
 import orjson
 
-from rookdb.errors import PatchScriptError, PatchScriptLimitError, ScriptingUnavailableError
+from rookdb.errors import PatchScriptError, PatchScriptLimitError, ScriptingUnavailableError, shown
+from rookdb.ids import MAX_ID_BYTES
 from rookdb.scripting import ScriptLimits, limits, watchdog
 from rookdb.serialization import encoding
 
@@ -263,7 +264,7 @@ def _outcome(result: str, document_id: str | None) -> ScriptOutcome:
     for write in writes:
         if write.change_vector is not None and type(write.change_vector) is not str:
             raise PatchScriptError(
-                f"put/del of {write.id!r}: the change vector must be a string",
+                f"put/del of {shown(write.id)}: the change vector must be a string",
                 document_id=document_id,
             )
     counters = [
@@ -287,7 +288,7 @@ def _script_error(text: str, document_id: str | None, *, syntax: bool) -> PatchS
         line, column = row, max(1, col - len(_HEAD)) if row == 1 else col
         break
     where = f" (line {line}, column {column})" if line is not None else ""
-    about = f" patching {document_id!r}" if document_id else ""
+    about = f" patching {shown(document_id, limit=MAX_ID_BYTES)}" if document_id else ""
     return PatchScriptError(
         f"the patch script failed{about}: {message}{where}",
         line=line,

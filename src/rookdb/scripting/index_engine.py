@@ -24,7 +24,12 @@ from typing import Any
 
 import orjson
 
-from rookdb.errors import IndexCompilationError, IndexEvaluationError, ScriptingUnavailableError
+from rookdb.errors import (
+    IndexCompilationError,
+    IndexEvaluationError,
+    ScriptingUnavailableError,
+    shown,
+)
 from rookdb.scripting import ScriptLimits, limits
 from rookdb.scripting.engine import MAX_LOADS, _time_limit
 
@@ -94,7 +99,7 @@ class JavaScriptIndexProgram:
         self._quickjs = _quickjs()
         self._limits = script_limits or limits()
         self._scripts = [
-            _Script(f"additional source {name!r}", text)
+            _Script(f"additional source {shown(name)}", text)
             for name, text in sorted((additional_sources or {}).items())
         ]
         self._scripts += [_Script("map", text) for text in maps]

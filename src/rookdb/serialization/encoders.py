@@ -38,7 +38,7 @@ from typing import Any
 import orjson
 
 from rookdb._types import JsonDict
-from rookdb.errors import SerializationError
+from rookdb.errors import SerializationError, shown
 from rookdb.serialization import encoding, exact_numbers, scalars
 from rookdb.serialization.layouts import LAYOUTS, Extras, Kind, layout_of, live_dict
 
@@ -346,9 +346,9 @@ class Encoder:
         if marker in active:
             raise SerializationError(f"circular reference at {path or '/'}")
         if depth >= encoding.MAX_DEPTH and isinstance(value, (dict, list, tuple)):
-            shown = path if len(path) <= 80 else path[:80] + "..."
+            cut = path if len(path) <= 80 else path[:80] + "..."
             raise SerializationError(
-                f"the value at {shown} nests deeper than {encoding.MAX_DEPTH} levels of "
+                f"the value at {cut} nests deeper than {encoding.MAX_DEPTH} levels of "
                 "objects and arrays, the most rookdb writes"
             )
         active.add(marker)
@@ -358,12 +358,12 @@ class Encoder:
                 for key, item in value.items():
                     if type(key) is bool or not isinstance(key, (str, int)):
                         raise SerializationError(
-                            f"dict key {key!r} at {path or '/'} is not a str or an int"
+                            f"dict key {shown(key)} at {path or '/'} is not a str or an int"
                         )
                     text = str(key) if not isinstance(key, str) else key
                     _check_text(text, path)
                     if text in out:
-                        raise SerializationError(f"duplicate key {text!r} at {path or '/'}")
+                        raise SerializationError(f"duplicate key {shown(text)} at {path or '/'}")
                     out[text] = self._tree(item, extras, f"{path}/{text}", active, depth + 1)
                 return out
             if isinstance(value, (list, tuple)):

@@ -6,7 +6,7 @@ pydantic alike), which keeps the value but not how it was written: ``9.50`` read
 ``1E+3`` as ``1000.0``. A field a class types as ``Decimal`` is read from the text instead:
 
 * **Which documents.** Those of a class holding a ``Decimal`` field at any depth
-  (``layouts.decimal_keys``, once per class) whose bytes may hold a number a float does not
+  (``decimal_fields.decimal_keys``, once per class) whose bytes may hold a number a float does not
   give back as written: a fraction ending in ``0`` after another digit, an exponent, or
   sixteen digits, a point among them or not. The class's ``Finder`` looks for one after the
   keys its ``Decimal`` fields are stored under, or over the whole document
@@ -171,7 +171,7 @@ class Finder:
 @functools.cache
 def finder(keys: tuple[str, ...] | None) -> Finder:
     """The ``Finder`` for a class whose ``Decimal`` fields are stored under ``keys``
-    (``layouts.decimal_keys``): it looks for numbers after those keys, at any depth (one
+    (``decimal_fields.decimal_keys``): it looks for numbers after those keys, at any depth (one
     regex, which skips from key to key as from word to word: about a third of the time of
     ``may_lose_digits`` over the whole document for one key, as much for three); None (or
     more than three keys): over the whole document, which ``read`` reads again whole."""

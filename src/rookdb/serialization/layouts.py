@@ -5,11 +5,17 @@ class with a ``__dict__``, ``__slots__`` class), the fields it declares, its def
 function giving an instance's JSON-level fields, and the converters that rebuild typed fields
 (nested objects, lists of objects, datetimes, enums, UUIDs, Decimals) from decoded JSON by the
 class's type hints. ``build(cls, data, extras)`` makes an instance from a decoded JSON object
-without calling ``__init__``; fields the class cannot hold go to ``extras``.
+without calling ``__init__``; fields the class cannot hold go to ``extras``. The three are one
+knot: a layout is made with its converters, a converter of a nested object builds it, and
+building reads the layout.
 
-``encoders``, ``decoders`` and ``identity`` (the parts of ``entities.EntityCodec``) are the users
-of this module: they add what depends on a store (the identity property, type hooks,
-validation).
+What a layout reads off the class (its slots, whether its instances have a ``__dict__``, data
+descriptors, type hints, which fields hold objects) is ``class_traits``'; where a class's
+documents hold ``Decimal`` fields, from its layouts, ``decimal_fields``'.
+
+``encoders``, ``decoders`` and ``identity`` (the parts of ``entities.EntityCodec``) are its main
+users (``decimal_fields`` and the ``materializer`` read layouts too): they add what depends on
+a store (the identity property, type hooks, validation).
 """
 
 from __future__ import annotations
@@ -23,10 +29,18 @@ import types
 import typing
 import uuid
 from collections.abc import Callable
-from typing import Any, cast
+from typing import Any
 
 from rookdb._types import JsonDict
 from rookdb.serialization import exact_numbers, models, scalars
+from rookdb.serialization.class_traits import (
+    has_data_descriptors,
+    instances_have_dict,
+    is_object_class,
+    reads_dict,
+    slot_names,
+    type_hints,
+)
 
 __all__ = [
     "LAYOUTS",
@@ -36,8 +50,6 @@ __all__ = [
     "Layout",
     "adopt",
     "build",
-    "decimal_keys",
-    "holds_decimals",
     "layout_of",
     "live_dict",
     "nested_extras",
@@ -61,18 +73,6 @@ class Kind(enum.Enum):
     PYDANTIC = "pydantic"
     PLAIN = "plain"  # has a __dict__ (possibly also __slots__)
     SLOTS = "slots"  # only __slots__
-
-
-def _slot_names(cls: type) -> tuple[str, ...]:
-    names: list[str] = []
-    for klass in reversed(cls.__mro__):
-        slots = klass.__dict__.get("__slots__", ())
-        if isinstance(slots, str):
-            slots = (slots,)
-        for name in slots:
-            if name not in ("__dict__", "__weakref__") and name not in names:
-                names.append(name)
-    return tuple(names)
 
 
 class Layout:
@@ -101,10 +101,10 @@ class Layout:
 
     def __init__(self, cls: type) -> None:
         self.cls = cls
-        self.slots = _slot_names(cls)
+        self.slots = slot_names(cls)
         is_pydantic = models.is_pydantic_model(cls)
         # Whether instances carry a __dict__ that can hold fields the class does not declare.
-        self.has_dict = not is_pydantic and _instances_have_dict(cls, self.slots)
+        self.has_dict = not is_pydantic and instances_have_dict(cls, self.slots)
         if issubclass(cls, dict):
             self.kind = Kind.DICT
         elif dataclasses.is_dataclass(cls):
@@ -115,7 +115,7 @@ class Layout:
             self.kind = Kind.PLAIN
         else:
             self.kind = Kind.SLOTS
-        hints = _type_hints(cls)
+        hints = type_hints(cls)
         if self.kind in (Kind.PLAIN, Kind.SLOTS):
             # Most plain classes type their __init__'s parameters, not their body.
             hints = {**models.init_hints(cls), **hints}
@@ -157,7 +157,7 @@ class Layout:
             self.kind is Kind.DATACLASS
             and self.has_dict
             and not self.slots
-            and not _has_data_descriptors(cls)
+            and not has_data_descriptors(cls)
         )
         self.declared_set = frozenset(self.declared)
         # A model whose fields need no conversion and have no aliases: a model holding it as a
@@ -206,7 +206,7 @@ class Layout:
                         out[key] = value
             return out
 
-        if kind is Kind.DATACLASS and has_dict and not slots and _reads_dict(self.cls, names):
+        if kind is Kind.DATACLASS and has_dict and not slots and reads_dict(self.cls, names):
 
             def dataclass_fields(obj: Any) -> JsonDict:
                 # The dataclass's __dict__ holds exactly its fields, in their order (as
@@ -218,35 +218,6 @@ class Layout:
             self.live_order = names
             return dataclass_fields
         return fields
-
-
-def _has_data_descriptors(cls: type) -> bool:
-    """Whether ``cls`` (or a base other than ``object``) has a property, slot or other data
-    descriptor, through which ``object.__setattr__`` would write instead of the ``__dict__``."""
-    for klass in cls.__mro__[:-1]:
-        for name, value in klass.__dict__.items():
-            if name in ("__dict__", "__weakref__"):
-                continue
-            kind = type(value)
-            if hasattr(kind, "__set__") or hasattr(kind, "__delete__"):
-                return True
-    return False
-
-
-def _reads_dict(cls: type, names: tuple[str, ...]) -> bool:
-    """Whether ``getattr(obj, name)`` of an instance of ``cls`` is ``obj.__dict__[name]`` for
-    every one of ``names`` that its ``__dict__`` holds: no ``__getattribute__`` of its own, and
-    no data descriptor (a property, a slot) of any of those names on the class."""
-    if getattr(cls, "__getattribute__", None) is not object.__getattribute__:
-        return False
-    for name in names:
-        for klass in cls.__mro__:
-            if name in klass.__dict__:
-                kind = type(klass.__dict__[name])
-                if hasattr(kind, "__set__") or hasattr(kind, "__delete__"):
-                    return False
-                break
-    return True
 
 
 #: ``obj.__dict__``, in C: the writer of plain classes and orjson's callback for them.
@@ -261,25 +232,6 @@ def _pydantic_fields(obj: Any) -> JsonDict:
         return {**obj.__dict__, **extra}
     live: JsonDict = obj.__dict__
     return live
-
-
-def _new(cls: type) -> Any:
-    """An instance of ``cls`` made without calling ``__init__`` (SPEC D3)."""
-    return cast(Any, cls).__new__(cls)
-
-
-def _instances_have_dict(cls: type, slots: tuple[str, ...]) -> bool:
-    try:
-        return hasattr(_new(cls), "__dict__")
-    except Exception:  # a __new__ that needs arguments: judge by the class
-        return "__dict__" in dir(cls) and not slots
-
-
-def _type_hints(cls: type) -> dict[str, Any]:
-    try:
-        return typing.get_type_hints(cls)
-    except Exception:  # unresolvable forward references: fall back to no hints, never crash
-        return {}
 
 
 LAYOUTS: dict[type, Layout] = {}
@@ -346,7 +298,7 @@ def _converter_for(hint: Any, in_model: bool = False) -> Callable[[Any], Any] | 
         return _keep_on_mismatch(hint)
     if hint in (set, frozenset, tuple):
         return _keep_on_mismatch(lambda v: hint(v) if isinstance(v, list) else v)
-    if not _is_object_class(hint):
+    if not is_object_class(hint):
         return None
     cls = hint
 
@@ -376,85 +328,6 @@ def _converter_for(hint: Any, in_model: bool = False) -> Callable[[Any], Any] | 
 
     _OBJECT_CONVERTERS[to_object] = cls
     return to_object
-
-
-def _is_object_class(hint: type) -> bool:
-    """Whether a field typed ``hint`` holds an object rookdb builds from a JSON object (a
-    dataclass, a model, a plain class), not a value read as it is or by a decoder."""
-    return not (
-        hint in (str, int, float, bool, object, list, dict, type(None), set, frozenset, tuple)
-        or issubclass(hint, (str, int, float, bytes, enum.Enum))
-        or hint is uuid.UUID
-        or scalars.decoder_for(hint) is not None
-    )
-
-
-def _named_classes(hint: Any) -> list[type]:
-    """The classes ``hint`` names: itself, or those of its arguments (a Union's, a container's,
-    an ``Annotated``'s type), at any depth; none for a field that holds no document value of
-    them (``type[X]``, a ``Callable``, a ``ClassVar``)."""
-    origin = typing.get_origin(hint)
-    if origin is type or origin is Callable or origin is typing.ClassVar:
-        return []
-    args = typing.get_args(hint)
-    if args:
-        return [named for arg in args for named in _named_classes(arg)]
-    return [hint] if isinstance(hint, type) else []
-
-
-def holds_decimals(cls: type) -> bool:
-    """Whether a document of ``cls`` may hold a field typed ``Decimal``: one of its own, or of
-    an object one of its fields holds, at any depth (``exact_numbers``: such documents are read
-    from the text where a float would change a decimal's digits)."""
-    return decimal_keys(cls) != ()
-
-
-def decimal_keys(cls: type) -> tuple[str, ...] | None:
-    """Where a document of ``cls`` holds ``Decimal`` fields, for ``exact_numbers.finder``:
-    ``()`` when nowhere; the keys they are stored under when each is a field of its own
-    (typed ``Decimal``, ``Decimal | None``, ``Annotated[Decimal, ...]``) of ``cls`` or of an
-    object it holds, at any depth; None when one is held otherwise (in a list, a dict, a
-    union with other types), where the whole document is looked at. Worked out once per
-    class."""
-    try:
-        return _DECIMAL_KEYS[cls]
-    except KeyError:
-        found = _DECIMAL_KEYS[cls] = _decimal_keys(cls)
-        return found
-
-
-_DECIMAL_KEYS: dict[type, tuple[str, ...] | None] = {}
-
-
-def _decimal_keys(cls: type) -> tuple[str, ...] | None:
-    keys: dict[str, None] = {}  # in order, once each
-    seen: set[type] = set()
-    todo = [cls]
-    while todo:
-        klass = todo.pop()
-        if klass in seen:
-            continue
-        seen.add(klass)
-        for name, hint in (LAYOUTS.get(klass) or layout_of(klass)).hints.items():
-            named = _named_classes(hint)
-            if decimal.Decimal in named:
-                if not _decimal_alone(hint):
-                    return None
-                keys[name] = None
-            todo.extend(held for held in named if _is_object_class(held))
-    return tuple(keys)
-
-
-def _decimal_alone(hint: Any) -> bool:
-    """Whether a field typed ``hint`` holds one ``Decimal`` (or None), nothing else."""
-    if hint is decimal.Decimal:
-        return True
-    origin = typing.get_origin(hint)
-    if origin is typing.Annotated:
-        return _decimal_alone(typing.get_args(hint)[0])
-    if origin is typing.Union or origin is types.UnionType:
-        return all(arg is type(None) or _decimal_alone(arg) for arg in typing.get_args(hint))
-    return False
 
 
 #: The converters ``_converter_for`` made for a field holding an object of a class, and that

@@ -44,7 +44,7 @@ from typing import Any
 
 import orjson
 
-from rookdb.errors import SerializationError
+from rookdb.errors import SerializationError, shown
 from rookdb.serialization.encoding import INT64_MAX, INT64_MIN
 
 __all__ = [
@@ -88,7 +88,7 @@ def decimal_text(value: decimal.Decimal) -> str:
 def encode_decimal(value: decimal.Decimal) -> orjson.Fragment:
     """A JSON number holding the decimal's own digits (``Decimal("9.50")`` -> ``9.50``)."""
     if not value.is_finite():
-        raise SerializationError(f"{value!r} is not a finite number")
+        raise SerializationError(f"{shown(value)} is not a finite number")
     text = str(value)  # valid JSON for a finite Decimal: "1E+3", "1.5E-7", "-0" (see below)
     integral = "." not in text and "E" not in text
     # At most 19 digits before int(), which refuses texts of more than 4,300.
@@ -97,7 +97,7 @@ def encode_decimal(value: decimal.Decimal) -> orjson.Fragment:
         return orjson.Fragment(text) if text != "-0" else _NEGATIVE_ZERO
     if decimal.Decimal(repr(float(value))) != value:
         raise SerializationError(
-            f"{value!r} has more digits than a JSON number keeps (a 64-bit float: 15 "
+            f"{shown(value)} has more digits than a JSON number keeps (a 64-bit float: 15 "
             "significant digits are always kept); store it as a str, or as an int of the "
             "smallest unit"
         )
@@ -124,7 +124,7 @@ def encode_datetime(value: dt.datetime) -> str:
     try:
         utc = (value - offset).replace(tzinfo=None)  # the wall clock in UTC
     except OverflowError:
-        raise SerializationError(f"{value!r} is outside the years 1-9999 in UTC") from None
+        raise SerializationError(f"{shown(value)} is outside the years 1-9999 in UTC") from None
     return utc.isoformat(timespec="microseconds") + "0Z"
 
 

@@ -37,10 +37,11 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rookdb import protocol
-from rookdb.errors import ConfigurationError
+from rookdb.errors import ConfigurationError, shown
 from rookdb.facet_compute import encode_answer
 from rookdb.facet_rql import FacetQuery
 from rookdb.ids import (
+    MAX_ID_BYTES,
     validate_database_name,
 )
 from rookdb.protocol_statistics import encode_statistics
@@ -215,7 +216,8 @@ class _Server:
         if len(ids) == 1 and method in ("GET", "HEAD") and records[0] is None:
             # RavenDB's clients read a 404 as "no such document"
             return 404, protocol.raven_error(
-                "Documents.DocumentDoesNotExistException", f"no document {ids[0]!r}"
+                "Documents.DocumentDoesNotExistException",
+                f"no document {shown(ids[0], limit=MAX_ID_BYTES)}",
             )
         answer = {
             "Results": self.documents(request, records, params),

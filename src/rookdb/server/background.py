@@ -27,6 +27,8 @@ log = logging.getLogger("rookdb.server")
 
 #: Worker threads for background operations, per server.
 WORKERS = 2
+#: The most characters of a failed operation's ``Type: message`` its state carries.
+_BUG_MESSAGE = 400
 
 
 class State(Protocol):
@@ -87,10 +89,22 @@ def _run(state: State, work: Callable[[Callable[[], bool]], int]) -> None:
     except Exception as exc:  # a bug: the operation fails, the worker and the server go on
         log.exception("a background operation failed")
         state.error = {
-            **protocol.raven_error("RavenException", f"the operation failed: {exc!r}"),
+            **protocol.raven_error("RavenException", f"the operation failed: {_described(exc)}"),
             "StatusCode": 500,
         }
         state.status = "Faulted"
     else:
         state.written = written
         state.status = "Completed"
+
+
+def _described(exc: Exception) -> str:
+    """``Type: message`` of an operation's unexpected failure (logged whole), its head only
+    past ``_BUG_MESSAGE`` characters: what an answer says of it, not a repr cut in the middle."""
+    try:
+        text = f"{type(exc).__name__}: {exc}"
+    except Exception:  # its __str__ fails too
+        text = type(exc).__name__
+    if len(text) <= _BUG_MESSAGE:
+        return text
+    return f"{text[:_BUG_MESSAGE]}... ({len(text):,} characters)"

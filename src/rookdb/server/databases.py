@@ -35,8 +35,9 @@ from rookdb.errors import (
     ConfigurationError,
     DatabaseAlreadyExistsError,
     DatabaseDoesNotExistError,
+    shown,
 )
-from rookdb.ids import validate_database_name
+from rookdb.ids import MAX_DATABASE_NAME_LENGTH, validate_database_name
 from rookdb.server.answers import error_response, json_response
 from rookdb.server.limits import parse_count
 from rookdb.storage.base import Backend
@@ -200,7 +201,11 @@ async def admin_databases(server: _Server, request: Request) -> Response:
         wanted = validate_database_name(request.query_params.get("name"))
         if not await run_in_threadpool(server.databases.exists, wanted):
             # RavenDB's clients read a 404 as "no such database" (a None record)
-            return error_response(404, "Database.DatabaseDoesNotExistException", f"no {wanted!r}")
+            return error_response(
+                404,
+                "Database.DatabaseDoesNotExistException",
+                f"no {shown(wanted, limit=MAX_DATABASE_NAME_LENGTH)}",
+            )
         return json_response(protocol.database_record(wanted))
     if request.method == "PUT":
         name = request.query_params.get("name")

@@ -20,7 +20,7 @@ from typing import Any
 import anyio
 from starlette.requests import Request
 
-from rookdb.errors import ConfigurationError, SerializationError
+from rookdb.errors import ConfigurationError, SerializationError, shown
 from rookdb.serialization.encoding import (
     INT64_MAX,
     MAX_MESSAGE_DEPTH,
@@ -153,6 +153,6 @@ def parse_count(text: str, what: str) -> int:
     ``ConfigurationError`` (400) naming the parameter."""
     if not (text.isascii() and text.isdigit()) or len(text) > 19 or int(text) > INT64_MAX:
         raise ConfigurationError(
-            f"{what} must be a whole number from 0 to {INT64_MAX}, not {text[:40]!r}"
+            f"{what} must be a whole number from 0 to {INT64_MAX}, not {shown(text)}"
         )
     return int(text)

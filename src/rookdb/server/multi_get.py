@@ -33,7 +33,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 
 from rookdb import protocol
-from rookdb.errors import ConfigurationError, IndexDoesNotExistError, RookError
+from rookdb.errors import ConfigurationError, IndexDoesNotExistError, RookError, shown
 from rookdb.facet_compute import encode_answer
 from rookdb.facet_rql import FacetQuery, parse_facet_query
 from rookdb.ids import validate_id
@@ -161,7 +161,8 @@ def _item_read(item: Any, database: str) -> tuple[Read | FacetQuery | None, str,
     if url == "/revisions" and method == "GET":
         return None, method, params
     raise ConfigurationError(
-        f"multi_get serves GET/POST /docs, POST /queries and GET /revisions, not {method} {url}"
+        "multi_get serves GET/POST /docs, POST /queries and GET /revisions, "
+        f"not {shown(f'{method} {url}')}"
     )
 
 

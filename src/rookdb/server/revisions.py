@@ -34,7 +34,7 @@ from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rookdb.errors import ConfigurationError
+from rookdb.errors import ConfigurationError, shown
 from rookdb.ids import validate_id
 from rookdb.serialization.scalars import decode_datetime
 from rookdb.server.answers import error_response, json_response
@@ -111,7 +111,7 @@ def _before(params: QueryParams) -> dt.datetime | None:
     except ValueError:
         moment = None
     if not isinstance(moment, dt.datetime):
-        raise ConfigurationError(f"before is an ISO 8601 time, not {text[:40]!r}")
+        raise ConfigurationError(f"before is an ISO 8601 time, not {shown(text)}")
     return moment
 
 
@@ -144,7 +144,7 @@ async def revisions(server: _Server, request: Request) -> Response:
     params = request.query_params
     body = await run_in_threadpool(answer, server, request, storage, params)
     if body is None:  # RavenDB's client reads the 404 of a read as "none" (its body unread)
-        wanted = f"no revision of {params.get('id')!r} that old"
+        wanted = f"no revision of {shown(params.get('id'))} that old"
         return error_response(404, "Documents.DocumentDoesNotExistException", wanted)
     return json_response(body)
 

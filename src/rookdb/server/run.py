@@ -15,7 +15,7 @@ import ssl
 from collections.abc import Callable
 from typing import Any
 
-from rookdb.errors import ConfigurationError
+from rookdb.errors import ConfigurationError, shown
 from rookdb.server.app import create_app
 from rookdb.server.background import Background
 from rookdb.server.connection import protocol_class
@@ -53,7 +53,7 @@ class ServeOptions:
         if self.log_level is not None and not isinstance(
             logging.getLevelName(self.log_level.upper()), int
         ):
-            raise ConfigurationError(f"{self.log_level!r} is not a logging level")
+            raise ConfigurationError(f"{shown(self.log_level)} is not a logging level")
         if (self.certificate is None) != (self.key is None):
             raise ConfigurationError("TLS needs both --certificate and --key")
         if self.client_ca is not None and self.certificate is None:
@@ -118,7 +118,7 @@ def serve(
     limits = options.limits
     sock = _bind(options.host, options.port)
     host, port = sock.getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
+    bracketed = f"[{host}]" if ":" in host else host
     level = options.log_level.lower() if options.log_level is not None else None
     background = Background()
     config = uvicorn.Config(
@@ -147,7 +147,7 @@ def serve(
     )
     server = uvicorn.Server(config)
     (announce or log.info)(
-        f"rookdb serve: listening on {options.scheme}://{shown}:{port}, data in {where}"
+        f"rookdb serve: listening on {options.scheme}://{bracketed}:{port}, data in {where}"
         + (" (client certificates required)" if options.client_ca else "")
     )
     try:

@@ -24,7 +24,7 @@ from typing import Protocol
 
 import orjson
 
-from rookdb.errors import AuthenticationError, AuthorizationError, ConfigurationError
+from rookdb.errors import AuthenticationError, AuthorizationError, ConfigurationError, shown
 
 __all__ = ["Access", "ApiKey", "ApiKeys", "OpenAccess"]
 
@@ -60,7 +60,8 @@ class ApiKey:
         for name, level in self.databases.items():
             if level not in _LEVELS:
                 raise ConfigurationError(
-                    f"API key access for {name!r} must be read, write or admin, not {level!r}"
+                    f"API key access for {shown(name)} must be read, write or admin, "
+                    f"not {shown(level)}"
                 )
 
     def level(self, database: str | None) -> int:

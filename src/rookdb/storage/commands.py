@@ -22,13 +22,15 @@ from rookdb.errors import (
     InvalidIdError,
     shown,
 )
-from rookdb.ids import validate_collection_name, validate_id
+from rookdb.ids import MAX_ID_BYTES, validate_collection_name, validate_id
 from rookdb.patches import PatchOperation
 from rookdb.serialization.encoding import check_depth
 
 __all__ = [
     "ATTACHMENT_COMMANDS",
     "COUNTER_OPERATION_TYPES",
+    "MAX_ATTACHMENT_NAME",
+    "MAX_COUNTER_NAME",
     "AttachmentCommand",
     "AttachmentCopyCommand",
     "AttachmentDeleteCommand",
@@ -43,11 +45,15 @@ __all__ = [
     "PatchRequest",
     "PutCommand",
     "ReadCheck",
-    "check_attachment_name",
     "check_expected",
+    "validate_attachment_name",
     "validate_counter_name",
 ]
 
+
+#: The most characters of a counter's name (RavenDB's limit) and of an attachment's.
+MAX_COUNTER_NAME = 512
+MAX_ATTACHMENT_NAME = 512
 
 # Commands are slotted dataclasses, not frozen dataclasses: a frozen dataclass's __init__ goes
 # through object.__setattr__ and costs several times as much, on the hot path of every save.
@@ -179,7 +185,9 @@ class PatchCommand:
     def __post_init__(self) -> None:
         validate_id(self.id)
         if not self.id or self.id[-1] in "/|":
-            raise InvalidIdError(f"a patch names the document it patches, not {self.id!r}")
+            raise InvalidIdError(
+                f"a patch names the document it patches, not {shown(self.id, limit=MAX_ID_BYTES)}"
+            )
         # (Inline, not a loop over a tuple of checks: a patch is built per deferred command,
         # issue 18 measures it in nanoseconds.)
         if not isinstance(self.patch, PatchRequest):
@@ -225,12 +233,13 @@ class CounterOperation:
         if self.type not in COUNTER_OPERATION_TYPES:
             raise ConfigurationError(
                 f"a counter operation is one of {', '.join(COUNTER_OPERATION_TYPES)}, "
-                f"not {self.type!r}"
+                f"not {shown(self.type)}"
             )
         validate_counter_name(self.name)
         if type(self.delta) is not int or not -(2**63) <= self.delta < 2**63:
             raise ConfigurationError(
-                f"the delta of counter {self.name!r} is a 64-bit integer, not {shown(self.delta)}"
+                f"the delta of counter {shown(self.name, limit=MAX_COUNTER_NAME)} is a 64-bit "
+                f"integer, not {shown(self.delta)}"
             )
 
 
@@ -252,25 +261,28 @@ class CountersCommand:
     def __post_init__(self) -> None:
         validate_id(self.id)
         if not self.id or self.id[-1] in "/|":
-            raise InvalidIdError(f"counters belong to a document, not {self.id!r}")
+            raise InvalidIdError(
+                f"counters belong to a document, not {shown(self.id, limit=MAX_ID_BYTES)}"
+            )
         self.operations = tuple(self.operations)
         if not self.operations or not all(type(o) is CounterOperation for o in self.operations):
             raise ConfigurationError("a counters command needs counter operations")
 
 
 def validate_counter_name(name: object) -> str:
-    """``name`` if it can name a counter: a non-empty str of at most 512 characters without
-    control characters or lone surrogates (``ConfigurationError``)."""
-    if type(name) is not str or not name or len(name) > 512:
+    """``name`` if it can name a counter: a non-empty str of at most ``MAX_COUNTER_NAME``
+    characters without control characters or lone surrogates (``ConfigurationError``)."""
+    if type(name) is not str or not name or len(name) > MAX_COUNTER_NAME:
         raise ConfigurationError(
-            f"a counter name is a non-empty string of at most 512 characters, not {shown(name)}"
+            f"a counter name is a non-empty string of at most {MAX_COUNTER_NAME} characters, "
+            f"not {shown(name)}"
         )
     if any(c < " " for c in name):
-        raise ConfigurationError(f"a counter name has no control characters: {name!r}")
+        raise ConfigurationError(f"a counter name has no control characters: {shown(name)}")
     try:
         name.encode()
     except UnicodeEncodeError:
-        raise ConfigurationError(f"a counter name is valid Unicode: {name!r}") from None
+        raise ConfigurationError(f"a counter name is valid Unicode: {shown(name)}") from None
     return name
 
 
@@ -282,13 +294,17 @@ def _check_expected(change_vector: Any) -> None:
         )
 
 
-def check_attachment_name(name: Any, what: str = "name") -> str:
+def validate_attachment_name(name: object, what: str = "name") -> str:
     """``name`` if it can name an attachment (``what``: which name, for the message): a
-    non-blank str of at most 512 characters, without NUL or lone surrogates."""
+    non-blank str of at most ``MAX_ATTACHMENT_NAME`` characters, without NUL, of valid Unicode
+    (``ConfigurationError``). The one rule, for the session's calls as for storage's commands:
+    RavenDB's messages show a name plain, so it is checked before any is made."""
     if type(name) is not str or not name.strip():
         raise ConfigurationError(f"an attachment's {what} is a non-blank str, not {shown(name)}")
-    if "\x00" in name or len(name) > 512:
-        raise ConfigurationError(f"an attachment's {what} has a NUL or is over 512 characters")
+    if "\x00" in name or len(name) > MAX_ATTACHMENT_NAME:
+        raise ConfigurationError(
+            f"an attachment's {what} has a NUL or is over {MAX_ATTACHMENT_NAME} characters"
+        )
     try:
         name.encode()
     except UnicodeEncodeError:
@@ -300,7 +316,8 @@ def _check_document(document_id: str) -> None:
     validate_id(document_id)
     if not document_id or document_id[-1] in "/|":
         raise InvalidIdError(
-            f"an attachment belongs to a document with a complete id, not {document_id!r}"
+            "an attachment belongs to a document with a complete id, not "
+            f"{shown(document_id, limit=MAX_ID_BYTES)}"
         )
 
 
@@ -326,7 +343,7 @@ class AttachmentPutCommand:
 
     def __post_init__(self) -> None:
         _check_document(self.id)
-        check_attachment_name(self.name)
+        validate_attachment_name(self.name)
         _check_expected(self.expected_change_vector)
         if self.content_type is None:
             self.content_type = ""
@@ -354,8 +371,9 @@ class AttachmentPutCommand:
         if self._read:
             if self._start is None:
                 raise StorageError(
-                    f"attachment {self.name!r} of {self.id!r}: its stream was read once and "
-                    "cannot seek back to be written again"
+                    f"attachment {shown(self.name, limit=MAX_ATTACHMENT_NAME)} of "
+                    f"{shown(self.id, limit=MAX_ID_BYTES)}: its stream was read once "
+                    "and cannot seek back to be written again"
                 )
             stream.seek(self._start)
         self._read = True
@@ -373,7 +391,7 @@ class AttachmentDeleteCommand:
 
     def __post_init__(self) -> None:
         _check_document(self.id)
-        check_attachment_name(self.name)
+        validate_attachment_name(self.name)
         _check_expected(self.expected_change_vector)
 
 
@@ -390,8 +408,8 @@ class _AttachmentRelocation:
     def __post_init__(self) -> None:
         _check_document(self.id)
         _check_document(self.destination_id)
-        check_attachment_name(self.name)
-        check_attachment_name(self.destination_name, "destination name")
+        validate_attachment_name(self.name)
+        validate_attachment_name(self.destination_name, "destination name")
         _check_expected(self.expected_change_vector)
 
 
@@ -443,8 +461,9 @@ def check_expected(document_id: str, expected: str | None, actual: str | None) -
     if expected != "" and expected == actual:
         return
     raise ConcurrencyError(
-        f"optimistic concurrency violation on {document_id!r}: expected change vector "
-        f"{expected or '(none: must not exist)'}, storage has {actual or '(none)'}",
+        f"optimistic concurrency violation on {shown(document_id, limit=MAX_ID_BYTES)}: expected "
+        f"change vector {shown(expected) if expected else '(none: must not exist)'}, "
+        f"storage has {shown(actual) if actual else '(none)'}",
         document_id=document_id,
         expected=expected,
         actual=actual,

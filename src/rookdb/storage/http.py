@@ -11,12 +11,18 @@ on (the server sends the rookdb error class). A server that cannot be reached is
 after it was sent) is ``OutcomeUnknownError``: it may or may not have been committed.
 
 An API key (``rookdb serve --api-keys``) is taken from ``$ROOKDB_API_KEY``.
+
+``HttpStorage`` is made of a base per concept, each on its routes: ``http_indexes``,
+``http_attachments`` (with ``http_revisions``), ``http_counters``, ``http_identities`` (HiLo,
+identities, the client configuration) and ``http_streams``; the connections and failover are
+``http_transport``'s. This module keeps the reads (documents by id and by prefix, several in
+one ``multi_get``, queries, facets), the batch, and ``HttpBackend``, the server's databases.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 from urllib.parse import quote, urlencode
 
@@ -27,16 +33,16 @@ from rookdb.errors import (
     ConfigurationError,
     IndexDoesNotExistError,
     ProtocolError,
-    SerializationError,
     StorageError,
+    shown,
 )
 from rookdb.facet_compute import FacetAnswer, decode_answer
 from rookdb.facet_rql import FacetQuery, FacetSpec, print_facet_query
-from rookdb.ids import validate_database_name, validate_hilo_tag
+from rookdb.ids import validate_database_name
 from rookdb.protocol_statistics import decode_statistics
-from rookdb.query import Query, QueryStatistics
+from rookdb.query import Query
 from rookdb.rql_printer import print_query
-from rookdb.serialization.exact_numbers import Notes, loads_noting
+from rookdb.serialization.exact_numbers import Notes
 from rookdb.storage.base import Backend
 from rookdb.storage.commands import AttachmentPutCommand, Command, CountersCommand
 from rookdb.storage.http_attachments import HttpAttachments
@@ -46,16 +52,17 @@ from rookdb.storage.http_counters import (
     named_replies,
     noting_counters,
 )
+from rookdb.storage.http_identities import HttpIdentities
 from rookdb.storage.http_indexes import HttpIndexes
+from rookdb.storage.http_streams import HttpStreams
 from rookdb.storage.http_transport import (
     API_KEY_VARIABLE,
     MAX_BATCH_BYTES,
     NOT_MODIFIED,
     Client,
-    int_field,
     results_of,
 )
-from rookdb.storage.identities import check_client_configuration, check_seed, identity_key
+from rookdb.storage.identities import check_client_configuration
 from rookdb.storage.records import (
     BatchResult,
     ConditionalGetResult,
@@ -63,7 +70,6 @@ from rookdb.storage.records import (
     GetResult,
     IdsRead,
     PrefixRead,
-    ProjectionRow,
     QueryRead,
     QueryResult,
     Read,
@@ -72,12 +78,11 @@ from rookdb.storage.records import (
     document_key,
 )
 from rookdb.storage.statistics import Capabilities, DatabaseStatistics
-from rookdb.storage.streams import QueryStream, StreamedRow, check_streamable
 
 __all__ = ["API_KEY_VARIABLE", "HttpBackend", "HttpStorage"]
 
 
-class HttpStorage(HttpIndexes, HttpAttachments, HttpCounters):
+class HttpStorage(HttpIndexes, HttpAttachments, HttpCounters, HttpIdentities, HttpStreams):
     """One database of a rookdb server."""
 
     #: Requests in flight at once from the async session (each a worker thread on the
@@ -162,7 +167,7 @@ class HttpStorage(HttpIndexes, HttpAttachments, HttpCounters):
                 if status == 404 and result is None and isinstance(read, QueryRead):
                     # RavenDB's answer to a query of an index that does not exist.
                     name = read.query.index_name
-                    raise IndexDoesNotExistError(f"Index {name!r} does not exist")
+                    raise IndexDoesNotExistError(f"Index {shown(name)} does not exist")
                 if status >= 400:
                     raise protocol.error_from_body(
                         status, result if isinstance(result, dict) else None
@@ -251,147 +256,8 @@ class HttpStorage(HttpIndexes, HttpAttachments, HttpCounters):
             raise ProtocolError(f"the server's facet answer is malformed: {exc}") from exc
         return decode_answer(body)._replace(includes=included)
 
-    def reserve_ids(self, prefix: str, capacity: int, last_max: int = 0) -> tuple[int, int]:
-        tag = validate_hilo_tag(prefix)
-        body = self._client.request(
-            "GET",
-            f"{self._path}/hilo/next",
-            params={"tag": tag, "capacity": capacity, "lastMax": last_max},
-        )
-        try:
-            return int(body["Low"]), int(body["High"])
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ProtocolError(f"the server's HiLo answer is malformed: {exc}") from exc
-
-    def return_ids(self, prefix: str, last_used: int, high: int) -> None:
-        self._client.request(
-            "PUT",
-            f"{self._path}/hilo/return",
-            params={"tag": validate_hilo_tag(prefix), "last": last_used, "end": high},
-        )
-
-    def next_identity(self, name: str) -> int:
-        identity_key(name)  # refused here as on every backend, before a request
-        body = self._client.request(
-            "POST", f"{self._path}/identity/next", params={"name": name}, write=True
-        )
-        return int_field(body, "NewIdentityValue")
-
-    def seed_identity(self, name: str, value: int, force_update: bool = False) -> int:
-        identity_key(name)
-        params = {"name": name, "value": check_seed(value)}
-        if force_update:
-            params["force"] = "true"
-        body = self._client.request("POST", f"{self._path}/identity/seed", params=params)
-        return int_field(body, "NewSeedValue")
-
-    def get_identities(self) -> dict[str, int]:
-        body = self._client.request("GET", f"{self._path}/debug/identities")
-        if type(body) is not dict or not all(type(v) is int for v in body.values()):
-            raise ProtocolError("the server's identities answer is not an object of ints")
-        return body
-
-    def get_client_configuration(self) -> tuple[int, dict[str, Any] | None]:
-        # The database's own (RavenDB's inherit=false): the store applies the server-wide one
-        # itself, as embedded (``identities.effective_client_configuration``).
-        body = self._client.request(
-            "GET", f"{self._path}/configuration/client", params={"inherit": "false"}
-        )
-        try:
-            etag, configuration = body["Etag"], body["Configuration"]
-        except (KeyError, TypeError) as exc:
-            raise ProtocolError(f"the server's client configuration is malformed: {exc}") from exc
-        if type(etag) is not int or not (configuration is None or type(configuration) is dict):
-            raise ProtocolError("the server's client configuration is malformed")
-        return etag, configuration
-
-    def put_client_configuration(self, configuration: dict[str, Any]) -> int:
-        self._client.request(
-            "PUT",
-            f"{self._path}/admin/configuration/client",
-            content=orjson.dumps(check_client_configuration(configuration)),
-        )
-        return self.get_client_configuration()[0]
-
-    def stream(self, collection: str | None = None) -> Iterator[DocumentRecord]:
-        text, _ = print_query(Query(collection=collection))
-        # The server writes one document per line between '{"Results":[' and ']}'.
-        for line in self._client.stream_lines(f"{self._path}/streams/queries", {"query": text}):
-            line = line.strip().rstrip(",")
-            if line.startswith("{") and line != '{"Results":[':
-                yield protocol.decode_document(orjson.loads(line))
-
-    # -- streaming: /streams/queries and /streams/docs, read line by line -------------------
-
-    def stream_query(self, query: Query) -> QueryStream:
-        text, parameters = print_query(check_streamable(query))
-        body: dict[str, Any] = {"Query": text, "QueryParameters": parameters}
-        lines = self._client.stream_lines(
-            f"{self._path}/streams/queries",
-            {"format": "jsonl"},
-            method="POST",
-            content=orjson.dumps(body),
-        )
-        return QueryStream(_streamed_items(lines, with_stats=True, projected=bool(query.select)))
-
-    def stream_prefix(
-        self, prefix: str, start_after: str | None = None
-    ) -> Iterator[DocumentRecord]:
-        params = {"startsWith": prefix, "format": "jsonl"}
-        if start_after is not None:
-            params["startAfter"] = start_after
-        lines = self._client.stream_lines(f"{self._path}/streams/docs", params)
-        for item in _streamed_items(lines, with_stats=False, projected=False):
-            assert isinstance(item, DocumentRecord)
-            yield item
-
     def close(self) -> None:
         pass  # the connection pool belongs to the backend
-
-
-def _streamed_items(
-    lines: Iterator[str], with_stats: bool, projected: bool
-) -> Iterator[QueryStatistics | StreamedRow]:
-    """A JSON-lines stream's ``{"Stats": ...}`` (first, ``with_stats``) and its
-    ``{"Item": document}`` lines (projections where ``projected``), decoded one at a time."""
-    expect_stats = with_stats
-    try:
-        yield from _decoded_items(lines, expect_stats, projected)
-    finally:  # a reader that stopped: the response is closed now, not when collected
-        close = getattr(lines, "close", None)
-        if close is not None:
-            close()
-
-
-def _decoded_items(
-    lines: Iterator[str], expect_stats: bool, projected: bool
-) -> Iterator[QueryStatistics | StreamedRow]:
-    record: StreamedRow
-    for line in lines:
-        if not line.strip():
-            continue
-        try:
-            notes: Notes = {}  # a projection's digits (9.50)
-            value = loads_noting(line.encode(), notes) if projected else orjson.loads(line)
-            if expect_stats:
-                yield decode_statistics(value["Stats"])
-                expect_stats = False
-                continue
-            if projected:
-                record = _projection_row(value["Item"], notes)
-            else:
-                record = protocol.decode_document(value["Item"])
-        except (
-            orjson.JSONDecodeError,
-            SerializationError,
-            KeyError,
-            TypeError,
-            AttributeError,
-        ) as exc:
-            raise ProtocolError(f"the server's stream is malformed: {exc}") from exc
-        yield record
-    if expect_stats:
-        raise ProtocolError("the server's stream ended before its statistics")
 
 
 def _get_result(body: Any) -> GetResult:
@@ -426,21 +292,6 @@ def _prefix_params(read: PrefixRead) -> list[tuple[str, str | int]]:
 
 def _prefix_result(body: Any) -> list[DocumentRecord]:
     return [r for r in protocol.decode_documents(results_of(body)) if r is not None]
-
-
-def _projection_row(item: dict[str, Any], notes: Notes) -> ProjectionRow:
-    """A streamed projection as the server sends it (``protocol.encode_projection``): its
-    fields, and ``@metadata`` naming the document it came from, which is not a field."""
-    projection = dict(item)
-    metadata = projection.pop("@metadata")
-    return ProjectionRow(
-        projection,
-        metadata["@id"],
-        metadata["@change-vector"],
-        metadata["@last-modified"],
-        metadata["@collection"],
-        notes or None,
-    )
 
 
 def _query_result(query: Query, body: Any, notes: Notes | None = None) -> QueryResult:
@@ -481,7 +332,7 @@ class HttpBackend(Backend):
         given = [urls] if isinstance(urls, str) else list(urls)
         for url in given:
             if not url.lower().startswith(("http://", "https://")):
-                raise ConfigurationError(f"not an http(s) URL: {url!r}")
+                raise ConfigurationError(f"not an http(s) URL: {shown(url)}")
         if not given:
             raise ConfigurationError("an http backend needs at least one server URL")
         self.capabilities = Capabilities(

@@ -11,7 +11,7 @@ from typing import Any
 
 import orjson
 
-from rookdb.errors import IndexDoesNotExistError, ProtocolError
+from rookdb.errors import IndexCompilationError, IndexDoesNotExistError, ProtocolError
 from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
 from rookdb.storage.base import Storage
 from rookdb.storage.http_transport import Client, results_of
@@ -38,11 +38,13 @@ class HttpIndexes(Storage):
         return names
 
     def store_indexes(self, definitions: Sequence[IndexDefinition]) -> list[str]:
-        body = self._client.request(
-            "PUT",
-            f"{self._path}/admin/indexes",
-            content=orjson.dumps({"Indexes": [d.to_json() for d in definitions]}),
-        )
+        try:
+            content = orjson.dumps({"Indexes": [d.to_json() for d in definitions]})
+        except orjson.JSONEncodeError as exc:
+            # A field orjson cannot write (nested past 254 levels, or not a JSON type): no
+            # definition holds one. The server checks the rest, as the other backends do here.
+            raise IndexCompilationError(f"an index definition is not JSON: {exc}") from None
+        body = self._client.request("PUT", f"{self._path}/admin/indexes", content=content)
         try:
             return [str(item["Index"]) for item in results_of(body)]
         except (KeyError, TypeError) as exc:

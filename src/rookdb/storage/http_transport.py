@@ -31,6 +31,7 @@ from rookdb.errors import (
     ProtocolError,
     SerializationError,
     StorageUnavailableError,
+    shown,
 )
 from rookdb.serialization.exact_numbers import Notes, loads_noting
 from rookdb.storage import bridge
@@ -352,7 +353,7 @@ def _decode(response: httpx.Response, notes: Notes | None = None) -> Any:
     except (orjson.JSONDecodeError, SerializationError) as exc:
         raise ProtocolError(
             f"the server answered HTTP {response.status_code} with something that is not "
-            f"JSON: {response.content[:200]!r}"
+            f"JSON: {shown(response.content, limit=200)}"  # its first 200 bytes, and its size
         ) from exc
 
 

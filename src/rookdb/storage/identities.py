@@ -54,7 +54,7 @@ CLIENT_CONFIGURATION_FIELDS: dict[str, tuple[type, ...]] = {
 def identity_key(name: Any) -> str:
     """The key an identity is kept under: its prefix lower-cased, without the ``|``."""
     if type(name) is not str or not name.strip():
-        raise ConfigurationError(f"an identity's name is a non-empty str, not {name!r}")
+        raise ConfigurationError(f"an identity's name is a non-empty str, not {shown(name)}")
     prefix = name[:-1] if name.endswith("|") else name
     if not prefix:
         raise ConfigurationError("an identity's name needs a prefix before its '|'")
@@ -73,7 +73,7 @@ def check_seed(value: Any) -> int:
     """A seed value: a count (0 to 2**63 - 1), as an identity's values are."""
     if type(value) is not int or not 0 <= value <= _MAX:
         raise ConfigurationError(
-            f"an identity's value is an int from 0 to 2**63 - 1, not {value!r}"
+            f"an identity's value is an int from 0 to 2**63 - 1, not {shown(value)}"
         )
     return value
 
@@ -86,7 +86,7 @@ def check_client_configuration(configuration: Any) -> dict[str, Any]:
     for field, value in configuration.items():
         kinds = CLIENT_CONFIGURATION_FIELDS.get(field)
         if kinds is None:
-            raise ConfigurationError(f"a client configuration has no field {field!r}")
+            raise ConfigurationError(f"a client configuration has no field {shown(field)}")
         if type(value) not in kinds:
             raise ConfigurationError(f"client configuration field {field} cannot be {shown(value)}")
     requests = configuration.get("MaxNumberOfRequestsPerSession")

@@ -40,7 +40,9 @@ from rookdb.errors import (
     PatchScriptError,
     RookError,
     SerializationError,
+    shown,
 )
+from rookdb.ids import MAX_ID_BYTES
 from rookdb.patches import apply_operations
 from rookdb.serialization import exact_numbers
 from rookdb.serialization.encoding import dumps, json_equal
@@ -230,8 +232,10 @@ class Patching:
                 self._replies.append((command.id, "Skipped", None, record))
                 return
             raise ConcurrencyError(
-                f"optimistic concurrency violation on {command.id!r}: expected change vector "
-                f"{expected or '(none: must not exist)'}, storage has {actual or '(none)'}",
+                f"optimistic concurrency violation on {shown(command.id, limit=MAX_ID_BYTES)}: "
+                "expected change vector "
+                f"{shown(expected) if expected else '(none: must not exist)'}, "
+                f"storage has {shown(actual) if actual else '(none)'}",
                 document_id=command.id,
                 expected=expected,
                 actual=actual or None,
@@ -360,7 +364,8 @@ class Patching:
                     commands.append(CountersCommand(counter.id, (operation,), False))
             except RookError as exc:  # a bad name or id: the script's error
                 raise PatchScriptError(
-                    f"the patch script failed patching {document_id!r}: {exc}",
+                    f"the patch script failed patching {shown(document_id, limit=MAX_ID_BYTES)}: "
+                    f"{exc}",
                     document_id=document_id,
                 ) from None
         return outcome.document, [(w.id, w.document, w.change_vector) for w in outcome.writes]
@@ -409,14 +414,16 @@ def _stripped(document: dict[str, Any]) -> dict[str, Any]:
 def _keep_collection(document: dict[str, Any], record: DocumentRecord, document_id: str) -> None:
     metadata = document.get("@metadata")
     if type(metadata) is not dict:
-        raise PatchError(f"the patch of {document_id!r} left @metadata not an object")
+        raise PatchError(
+            f"the patch of {shown(document_id, limit=MAX_ID_BYTES)} left @metadata not an object"
+        )
     collection = metadata.get("@collection", record.collection)
     if collection != record.collection and not (
         record.collection == "@empty" and collection is None
     ):
         raise PatchError(
-            f"the patch of {document_id!r} changes its collection from "
-            f"{record.collection!r} to {collection!r}: a patch cannot"
+            f"the patch of {shown(document_id, limit=MAX_ID_BYTES)} changes its collection from "
+            f"{shown(record.collection)} to {shown(collection)}: a patch cannot"
         )
 
 
@@ -424,4 +431,6 @@ def _encode(document: dict[str, Any], document_id: str) -> bytes:
     try:
         return dumps(document)
     except SerializationError as exc:
-        raise PatchError(f"the patched document {document_id!r}: {exc}") from None
+        raise PatchError(
+            f"the patched document {shown(document_id, limit=MAX_ID_BYTES)}: {exc}"
+        ) from None

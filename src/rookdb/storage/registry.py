@@ -20,7 +20,7 @@ import threading
 from collections.abc import Callable, Sequence
 from urllib.parse import unquote, urlsplit
 
-from rookdb.errors import ConfigurationError
+from rookdb.errors import ConfigurationError, shown
 from rookdb.storage.base import Backend
 from rookdb.storage.sqlite import SqliteBackend
 
@@ -132,7 +132,7 @@ def register_backend(scheme: str, factory: BackendFactory, *, replace: bool = Fa
     """
     if not isinstance(scheme, str) or _SCHEME.fullmatch(scheme.lower()) is None:
         raise ConfigurationError(
-            f"invalid URL scheme {scheme!r}: a letter, then letters, digits, '+', '-' or '.' "
+            f"invalid URL scheme {shown(scheme)}: a letter, then letters, digits, '+', '-' or '.' "
             "(without '://')"
         )
     if not callable(factory):
@@ -207,7 +207,7 @@ def open_backend(urls: str | Sequence[str]) -> Backend:
     factory = SCHEMES.get(_scheme(url)) or _from_entry_points(_scheme(url))
     if factory is None:
         accepted = ", ".join(f"{s}://" for s in sorted(SCHEMES))
-        raise ConfigurationError(f"unsupported URL {url!r}: rookdb accepts {accepted}")
+        raise ConfigurationError(f"unsupported URL {shown(url)}: rookdb accepts {accepted}")
     if len(given) == 1:
         return _open(factory, url)
     if any(_scheme(u) not in _SERVERS for u in given):

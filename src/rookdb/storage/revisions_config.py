@@ -15,7 +15,7 @@ import functools
 import re
 from typing import Any, NamedTuple
 
-from rookdb.errors import ConfigurationError, InvalidIdError, SerializationError, quoted
+from rookdb.errors import ConfigurationError, InvalidIdError, SerializationError, shown
 from rookdb.ids import validate_collection_name, validate_id
 from rookdb.serialization.encoding import dumps, loads
 from rookdb.serialization.exact_numbers import loads_keeping_digits
@@ -70,7 +70,7 @@ def _time_span(value: Any, where: str) -> dt.timedelta | None:
     if match is None or match.group(1):
         raise ConfigurationError(
             f"{where}.MinimumRevisionAgeToKeep is a time span such as '7.00:00:00', "
-            f"not {quoted(value)}"
+            f"not {shown(value)}"
         )
     days, hours, minutes, seconds, fraction = match.groups()[1:]
     return dt.timedelta(
@@ -84,7 +84,7 @@ def _time_span(value: Any, where: str) -> dt.timedelta | None:
 
 def _check_collection(value: Any, where: str) -> dict[str, Any]:
     if type(value) is not dict:
-        raise ConfigurationError(f"{where} is an object, not {quoted(value)}")
+        raise ConfigurationError(f"{where} is an object, not {shown(value)}")
     unknown = set(value) - _FIELDS
     if unknown:
         raise ConfigurationError(f"{where} has unknown fields: {', '.join(sorted(unknown))}")
@@ -94,7 +94,7 @@ def _check_collection(value: Any, where: str) -> dict[str, Any]:
     for name in ("MinimumRevisionsToKeep", "MaximumRevisionsToDeleteUponDocumentUpdate"):
         count = value.get(name)
         if count is not None and (type(count) is not int or count < 0):
-            raise ConfigurationError(f"{where}.{name} is a count (0 or more), not {quoted(count)}")
+            raise ConfigurationError(f"{where}.{name} is a count (0 or more), not {shown(count)}")
     _time_span(value.get("MinimumRevisionAgeToKeep"), where)
     return {
         "Disabled": bool(value.get("Disabled")),
@@ -112,7 +112,7 @@ def check_configuration(value: Any) -> dict[str, Any]:
     for anything else, and for two collections whose names differ only in case (collection
     names are case-insensitive: RavenDB refuses them too)."""
     if type(value) is not dict:
-        raise ConfigurationError(f"a revisions configuration is an object, not {quoted(value)}")
+        raise ConfigurationError(f"a revisions configuration is an object, not {shown(value)}")
     unknown = set(value) - {"Default", "Collections"}
     if unknown:
         raise ConfigurationError(
@@ -127,11 +127,11 @@ def check_configuration(value: Any) -> dict[str, Any]:
     for name, configuration in collections.items():
         if name.lower() in seen:
             raise ConfigurationError(
-                f"the revisions configuration names the collection {name!r} twice "
-                f"(as {seen[name.lower()]!r}): collection names are case-insensitive"
+                f"the revisions configuration names the collection {shown(name)} twice "
+                f"(as {shown(seen[name.lower()])}): collection names are case-insensitive"
             )
         seen[name.lower()] = name
-        checked[name] = _check_collection(configuration, f"Collections[{name!r}]")
+        checked[name] = _check_collection(configuration, f"Collections[{shown(name)}]")
     return {
         "Default": None if default is None else _check_collection(default, "Default"),
         "Collections": checked,
@@ -232,5 +232,5 @@ def check_revision(document: Any) -> DocumentRecord:
             raise ConfigurationError("a revision's @last-modified is an ISO 8601 time")
         data = dumps(document)
     except (UnicodeEncodeError, ValueError, InvalidIdError, SerializationError) as exc:
-        raise ConfigurationError(f"a revision of {document_id!r}: {exc}") from None
+        raise ConfigurationError(f"a revision of {shown(document_id)}: {exc}") from None
     return DocumentRecord(document_id, data, change_vector, revision_time(moment), collection)

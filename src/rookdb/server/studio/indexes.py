@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 
-from rookdb.errors import ConfigurationError, IndexDoesNotExistError
+from rookdb.errors import ConfigurationError, IndexDoesNotExistError, shown
 from rookdb.indexes.creation_tasks import MAX_NAME_LENGTH
 from rookdb.indexes.definitions import IndexDefinition, IndexType
 from rookdb.server.studio.guard import Session
@@ -121,7 +121,7 @@ def _index_name(request: Request) -> str:
         raise ConfigurationError("this page takes the index's name (?name=)")
     # Longer than any index may be named, or with control characters: there is none such.
     if len(found) > MAX_NAME_LENGTH or any(ord(c) < 32 or ord(c) == 127 for c in found):
-        raise IndexDoesNotExistError(f"there is no index {found[:80]!r}")
+        raise IndexDoesNotExistError(f"there is no index {shown(found)}")
     return found
 
 
@@ -140,7 +140,7 @@ async def index_page(studio: Studio, request: Request, session: Session) -> Resp
     values: dict[str, Any] = {"database": name, "index": index, "last_etag": stats.last_doc_etag}
     if definition is None:
         if index not in stats.indexes:
-            raise IndexDoesNotExistError(f"there is no index {index!r}")
+            raise IndexDoesNotExistError(f"there is no index {shown(index)}")
         return studio.render(request, session, "index.html", auto=True, **values)
     index = definition.name or index
     found = await run_in_threadpool(storage.index_statistics, index)

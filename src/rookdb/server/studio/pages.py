@@ -33,8 +33,9 @@ from rookdb.errors import (
     ConfigurationError,
     DatabaseDoesNotExistError,
     RookError,
+    shown,
 )
-from rookdb.ids import validate_database_name, validate_id
+from rookdb.ids import MAX_ID_BYTES, validate_database_name, validate_id
 from rookdb.serialization.exact_numbers import keep_digits, loads_keeping_digits, written_back
 from rookdb.server.limits import BodyTimeout, BodyTooLarge, read_body
 from rookdb.server.multi_get import apply_body_paging
@@ -270,7 +271,12 @@ class Studio:
         result = await run_in_threadpool(storage.get, [document_id])
         record = result.documents.get(document_key(document_id))
         if record is None:
-            return self.failure(request, session, 404, f"there is no document {document_id!r}")
+            return self.failure(
+                request,
+                session,
+                404,
+                f"there is no document {shown(document_id, limit=MAX_ID_BYTES)}",
+            )
         # What the backend keeps (its capabilities), each read-only here; a page of revisions.
         can = storage.capabilities
         attachments = (
@@ -468,7 +474,7 @@ def _body(record: DocumentRecord) -> dict[str, Any]:
 
 def _count(text: str, what: str) -> int:
     if not text.isdigit() or len(text) > 12:
-        raise ConfigurationError(f"{what} is a whole number, not {text[:40]!r}")
+        raise ConfigurationError(f"{what} is a whole number, not {shown(text)}")
     return int(text)
 
 

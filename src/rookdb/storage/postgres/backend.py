@@ -20,8 +20,8 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import orjson
 
-from rookdb.errors import ConfigurationError, DatabaseDoesNotExistError
-from rookdb.ids import validate_database_name
+from rookdb.errors import ConfigurationError, DatabaseDoesNotExistError, shown
+from rookdb.ids import MAX_DATABASE_NAME_LENGTH, validate_database_name
 from rookdb.storage.identities import check_client_configuration, new_configuration_etag
 from rookdb.storage.postgres.errors import PostgresErrors
 from rookdb.storage.postgres.pool import ConnectionPool, connect_timeout
@@ -65,7 +65,8 @@ class PostgresBackend(RelationalBackend[PostgresStorage]):
                 passed.append((name, value))
         if _PREFIX.fullmatch(prefix) is None:
             raise ConfigurationError(
-                f"invalid schema_prefix {prefix!r}: use up to 31 lower-case letters, digits and _"
+                f"invalid schema_prefix {shown(prefix)}: "
+                "use up to 31 lower-case letters, digits and _"
             )
         self.schema_prefix = prefix
         conninfo = urlunsplit(parts._replace(scheme="postgresql", query=urlencode(passed)))
@@ -153,7 +154,9 @@ class PostgresBackend(RelationalBackend[PostgresStorage]):
                 "SELECT 1 FROM pg_namespace WHERE nspname = %s", (schema,)
             ).fetchone()
             if exists is None:
-                raise DatabaseDoesNotExistError(f"no database named {name!r}")
+                raise DatabaseDoesNotExistError(
+                    f"no database named {shown(name, limit=MAX_DATABASE_NAME_LENGTH)}"
+                )
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
 
     def list_databases(self) -> list[str]:

@@ -42,7 +42,7 @@ import orjson
 
 from rookdb._types import assert_never
 from rookdb.alphanumeric import postgres_key
-from rookdb.errors import QueryError
+from rookdb.errors import QueryError, shown
 from rookdb.evaluate import cut
 from rookdb.fulltext import is_prefix, scanned
 from rookdb.paths import Segment, parse_field_path
@@ -144,7 +144,7 @@ def chain(field: str, source: str = "body") -> tuple[str, str]:
     ``body -> 'a' -> 'b'`` and ``body -> 'a' ->> 'b'``."""
     segments = parse_field_path(field)
     if any(s.is_array for s in segments):
-        raise QueryError(f"{field!r} holds many values per document: it cannot be sorted on")
+        raise QueryError(f"{shown(field)} holds many values per document: it cannot be sorted on")
     jsonb = source + _names(segments)
     text = source + _names(segments[:-1]) + f" ->> '{segments[-1].name}'"
     return jsonb, text
@@ -416,7 +416,7 @@ def order_clause(order_by: tuple[OrderBy, ...]) -> str:
             boolean = f"CASE WHEN {kind} = 'boolean' THEN ({v})::boolean END"
             keys = [rank, boolean, number, f'({string}) COLLATE "C"']
         else:
-            raise QueryError(f"unknown ordering {order.ordering!r}")
+            raise QueryError(f"unknown ordering {shown(order.ordering)}")
         if order.nulls is not None:
             missing = f"({keys[0]}) IS NULL" if order.ordering else f"({keys[0]}) = 0"
             first, last = (0, 1) if order.nulls == "first" else (1, 0)

@@ -36,7 +36,7 @@ import psycopg
 from psycopg import pq
 from psycopg.conninfo import conninfo_to_dict
 
-from rookdb.errors import ConfigurationError, StorageError, StorageUnavailableError
+from rookdb.errors import ConfigurationError, StorageError, StorageUnavailableError, shown
 from rookdb.storage.bridge import PerLoop
 from rookdb.storage.postgres import arrays
 
@@ -82,7 +82,7 @@ def connect_timeout(value: str | None) -> int:
         return DEFAULT_CONNECT_TIMEOUT_S
     if not (value.isascii() and value.isdigit()) or len(value) > 9 or int(value) < 1:
         raise ConfigurationError(
-            f"connect_timeout must be a whole number of seconds, at least 1, not {value!r}"
+            f"connect_timeout must be a whole number of seconds, at least 1, not {shown(value)}"
         )
     return int(value)
 

@@ -23,7 +23,7 @@ from typing import Any
 import orjson
 
 from rookdb._types import assert_never
-from rookdb.errors import QueryError
+from rookdb.errors import QueryError, shown
 from rookdb.evaluate import cut
 from rookdb.query import (
     COMPARISONS,
@@ -96,7 +96,7 @@ def value_condition(predicate: FieldPredicate, v: str, t: str, params: list[Any]
             return f"{v} = ANY(%s::jsonb[])"
         case Compare(op=op, value=value):
             if op not in COMPARISONS:
-                raise QueryError(f"unknown comparison {op!r}")
+                raise QueryError(f"unknown comparison {shown(op)}")
             if isinstance(value, str):
                 params.append(cut(value))
                 return f"jsonb_typeof({v}) = 'string' AND ({t}) COLLATE \"C\" {op} %s"
@@ -133,7 +133,7 @@ def value_condition(predicate: FieldPredicate, v: str, t: str, params: list[Any]
             params.extend((len(suffix), suffix))
             return f"jsonb_typeof({v}) = 'string' AND right({t}, %s) = %s"
         case ContainsAll() | Exists() | Regex() | Search():
-            raise TypeError(f"no value condition for {predicate!r}")
+            raise TypeError(f"no value condition for {shown(predicate)}")
         case _:
             assert_never(predicate, "predicate")
 

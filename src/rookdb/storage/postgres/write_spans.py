@@ -16,7 +16,8 @@ from typing import Any, NamedTuple, cast
 
 import psycopg
 
-from rookdb.errors import ConcurrencyError
+from rookdb.errors import ConcurrencyError, shown
+from rookdb.ids import MAX_ID_BYTES
 from rookdb.storage.commands import (
     ATTACHMENT_COMMANDS,
     CountersCommand,
@@ -306,7 +307,7 @@ class SpanWrites(RelationalStorage):
             )
             first = commands[0]
             raise ConcurrencyError(  # the check failed, then the document changed back
-                f"optimistic concurrency violation on {first.id!r}",
+                f"optimistic concurrency violation on {shown(first.id, limit=MAX_ID_BYTES)}",
                 document_id=first.id,
                 expected=first.expected_change_vector,
                 actual=None,

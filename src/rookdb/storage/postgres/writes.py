@@ -66,7 +66,8 @@ from rookdb.storage.records import (
 )
 from rookdb.storage.relational.attachments import BatchAttachments
 from rookdb.storage.relational.auto_indexes import Registry
-from rookdb.storage.relational.index_maintenance import INDEX_VERSION, written_keys
+from rookdb.storage.relational.index_maintenance import written_keys
+from rookdb.storage.relational.index_registry import INDEX_VERSION
 from rookdb.storage.relational.revisions import (
     CONFIGURATION,
     BatchRevisions,

@@ -27,7 +27,8 @@ from rookdb.aggregation import plan_among
 from rookdb.errors import StorageError
 from rookdb.indexes.definitions import IndexDefinition
 from rookdb.query import Query
-from rookdb.storage.relational.index_maintenance import BUILDING, IndexMaintenance
+from rookdb.storage.relational.index_maintenance import IndexMaintenance
+from rookdb.storage.relational.index_registry import BUILDING
 
 __all__ = ["AggregationIndexes"]
 

@@ -29,9 +29,16 @@ import hashlib
 from collections.abc import Callable, Iterator, Sequence
 from typing import IO, Any, ClassVar, NamedTuple
 
-from rookdb.errors import ConcurrencyError, ConfigurationError, DocumentNotFoundError, StorageError
-from rookdb.ids import validate_id
+from rookdb.errors import (
+    ConcurrencyError,
+    ConfigurationError,
+    DocumentNotFoundError,
+    StorageError,
+    shown,
+)
+from rookdb.ids import MAX_ID_BYTES, validate_id
 from rookdb.storage.commands import (
+    MAX_ATTACHMENT_NAME,
     AttachmentCommand,
     AttachmentCopyCommand,
     AttachmentDeleteCommand,
@@ -277,7 +284,8 @@ class BatchAttachments:
         source = self._get(conn, command.id, command.name)
         if source is None:
             raise DocumentNotFoundError(
-                f"document {command.id!r} has no attachment {command.name!r} to {kind[10:].lower()}"
+                f"document {shown(command.id, limit=MAX_ID_BYTES)} has no attachment "
+                f"{shown(command.name, limit=MAX_ATTACHMENT_NAME)} to {kind[10:].lower()}"
             )
         check_expected_attachment(command, source)
         destination_id = version.require(command.destination_id, command.destination_name)
@@ -290,9 +298,11 @@ class BatchAttachments:
         if kind == "AttachmentMOVE" and target is not None:
             # RavenDB's rule: a move never overwrites (a copy does).
             raise ConcurrencyError(
-                f"cannot move attachment {command.name!r} of {command.id!r} to "
-                f"{command.destination_name!r} of {command.destination_id!r}: one of that "
-                "name exists there",
+                f"cannot move attachment {shown(command.name, limit=MAX_ATTACHMENT_NAME)} of "
+                f"{shown(command.id, limit=MAX_ID_BYTES)} to "
+                f"{shown(command.destination_name, limit=MAX_ATTACHMENT_NAME)} of "
+                f"{shown(command.destination_id, limit=MAX_ID_BYTES)}: "
+                "one of that name exists there",
                 document_id=command.destination_id,
                 expected="",
                 actual=target[4],
@@ -329,7 +339,8 @@ class BatchAttachments:
             size += len(block)
             if size > MAX_SIZE:
                 raise ConfigurationError(
-                    f"attachment {command.name!r} of {command.id!r} is over {MAX_SIZE} bytes, "
+                    f"attachment {shown(command.name, limit=MAX_ATTACHMENT_NAME)} of "
+                    f"{shown(command.id, limit=MAX_ID_BYTES)} is over {MAX_SIZE} bytes, "
                     "the largest rookdb keeps: nothing was written"
                 )
             digest.update(block)
@@ -393,7 +404,8 @@ def check_expected_attachment(
         check_expected(command.id, command.expected_change_vector, current and current[4])
     except ConcurrencyError as exc:
         raise ConcurrencyError(
-            f"attachment {command.name!r} of {command.id!r}: {exc}",
+            f"attachment {shown(command.name, limit=MAX_ATTACHMENT_NAME)} of "
+            f"{shown(command.id, limit=MAX_ID_BYTES)}: {exc}",
             document_id=command.id,
             expected=command.expected_change_vector,
             actual=current and current[4],
@@ -421,7 +433,8 @@ class _Versioner:
         row = self._conn.execute(self._batch._sql.document, (document_id.lower(),)).fetchone()
         if row is None:
             raise DocumentNotFoundError(
-                f"cannot write attachment {name!r}: document {document_id!r} does not exist"
+                f"cannot write attachment {shown(name, limit=MAX_ATTACHMENT_NAME)}: "
+                f"document {shown(document_id, limit=MAX_ID_BYTES)} does not exist"
             )
         return str(row[0])
 
@@ -509,8 +522,9 @@ class AttachmentsStorage:
                 row = conn.execute(self._attachment_sql.chunk, (details.hash, seq)).fetchone()
             if row is None:
                 raise StorageError(
-                    f"attachment {details.name!r} of {details.document_id!r} was deleted or "
-                    "replaced while it was read"
+                    f"attachment {shown(details.name, limit=MAX_ATTACHMENT_NAME)} of "
+                    f"{shown(details.document_id, limit=MAX_ID_BYTES)} "
+                    "was deleted or replaced while it was read"
                 )
             data = bytes(row[0])
             read += len(data)

@@ -22,10 +22,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, NamedTuple
 
-from rookdb.errors import DocumentNotFoundError, InvalidOperationError
-from rookdb.ids import validate_id
+from rookdb.errors import DocumentNotFoundError, InvalidOperationError, shown
+from rookdb.ids import MAX_ID_BYTES, validate_id
 from rookdb.storage.base import Storage
-from rookdb.storage.commands import CountersCommand, validate_counter_name
+from rookdb.storage.commands import MAX_COUNTER_NAME, CountersCommand, validate_counter_name
 from rookdb.storage.owned_metadata import COUNTERS, counters_value, with_owned
 from rookdb.storage.records import ALL_COUNTERS, CountersReply
 from rookdb.storage.relational.errors import DriverErrors
@@ -104,7 +104,8 @@ def apply_counters(
     row = conn.execute(documents.document, (key,)).fetchone()
     if row is None:
         raise DocumentNotFoundError(
-            f"document {command.id!r} does not exist: counters belong to a stored document"
+            f"document {shown(command.id, limit=MAX_ID_BYTES)} does not exist: counters belong to "
+            "a stored document"
         )
     document_id, _, _, change_vector, _, data = row
     data = bytes(data)
@@ -118,7 +119,8 @@ def apply_counters(
             ).fetchone()
             if found is None:
                 raise InvalidOperationError(
-                    f"incrementing counter {operation.name!r} of {document_id!r} by "
+                    f"incrementing counter {shown(operation.name, limit=MAX_COUNTER_NAME)} of "
+                    f"{shown(document_id, limit=MAX_ID_BYTES)} by "
                     f"{operation.delta} overflows 64 bits; nothing of the batch was written"
                 )
             replies.append((found[0], found[1]))

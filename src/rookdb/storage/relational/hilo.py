@@ -25,8 +25,8 @@ from typing import Any
 
 import orjson
 
-from rookdb.errors import ConcurrencyError, StorageError
-from rookdb.ids import HILO_COLLECTION, hilo_document_id
+from rookdb.errors import ConcurrencyError, StorageError, shown
+from rookdb.ids import HILO_COLLECTION, MAX_HILO_TAG_BYTES, MAX_ID_BYTES, hilo_document_id
 from rookdb.serialization.encoding import dumps
 from rookdb.storage.base import Storage
 from rookdb.storage.commands import PutCommand
@@ -82,8 +82,8 @@ def reserve(storage: Storage, tag: str, capacity: int, last_max: int = 0) -> tup
             continue
         return low, low + capacity - 1
     raise StorageError(
-        f"could not reserve ids for {tag!r}: {document_id!r} kept changing under "
-        f"{_ATTEMPTS} attempts"
+        f"could not reserve ids for {shown(tag, limit=MAX_HILO_TAG_BYTES)}: "
+        f"{shown(document_id, limit=MAX_ID_BYTES)} kept changing under {_ATTEMPTS} attempts"
     )
 
 

@@ -1,7 +1,7 @@
 """The user-defined indexes as stored, read: their rows, definitions, names and statistics.
 
 ``IndexCatalog`` is the base of the ``Storage`` calls of indexes in ``RelationalStorage``: it
-finds an index's row by name (any case) or id (``relational.index_maintenance``'s registry),
+finds an index's row by name (any case) or id (``relational.index_registry``),
 compiles its definition (``compile_index``) and answers the reading calls: ``get_index``,
 ``get_indexes``, ``get_index_names`` (with the automatic indexes' ``Auto/...`` names),
 ``index_statistics``, ``index_errors`` and ``index_terms`` (terms as RavenDB's default
@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 import orjson
 
-from rookdb.errors import IndexDoesNotExistError
+from rookdb.errors import IndexDoesNotExistError, shown
 from rookdb.indexes.compiled import compile_index
 from rookdb.indexes.creation_tasks import MAX_NAME_LENGTH
 from rookdb.indexes.definitions import (
@@ -30,12 +30,8 @@ from rookdb.indexes.definitions import (
 from rookdb.query import Query
 from rookdb.storage.records import QueryResult
 from rookdb.storage.relational.errors import DriverErrors
-from rookdb.storage.relational.index_maintenance import (
-    BUILDING,
-    IndexMaintenance,
-    IndexStatements,
-    UserIndex,
-)
+from rookdb.storage.relational.index_maintenance import IndexMaintenance, IndexStatements
+from rookdb.storage.relational.index_registry import BUILDING, UserIndex
 from rookdb.storage.relational.statements import Statements
 from rookdb.storage.statistics import IndexErrors, IndexStatistics
 
@@ -122,7 +118,7 @@ class IndexCatalog:
         for collection, path, _ in conn.execute(self._sql.indexes).fetchall():
             if f"auto/{collection}/by{path}".lower() == name.lower():
                 return str(collection)
-        raise IndexDoesNotExistError(f"Index {name!r} does not exist")
+        raise IndexDoesNotExistError(f"Index {shown(name)} does not exist")
 
     def _index_types(self, conn: Any) -> dict[str, str]:
         """The user-defined indexes' names and types, as the database statistics list them."""
@@ -148,7 +144,7 @@ class IndexCatalog:
     def _index_row(self, conn: Any, name: str) -> tuple[Any, ...]:
         row = self._find(conn, name)
         if row is None:
-            raise IndexDoesNotExistError(f"Index {name!r} does not exist")
+            raise IndexDoesNotExistError(f"Index {shown(name)} does not exist")
         return row
 
     def get_index(self, name: str) -> IndexDefinition | None:

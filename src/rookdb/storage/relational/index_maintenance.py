@@ -10,15 +10,16 @@ Five tables hold them (format 5; ``_INDEXES_SCHEMA`` of each dialect):
 - ``index_references``: which document a map loaded (``LoadDocument``/``load``), so that a
   change to the loaded document maps the loading one again;
 - ``reduce_results``: a map-reduce index's results, per group;
-- ``reduce_pages``: a rereducible reduce of one page of a group (``_reduce_pages``).
+- ``reduce_pages``: a rereducible reduce of one page of a group
+  (``index_reduce.GroupReduction._reduce_pages``).
 
 Never stale: a batch calls ``IndexMaintenance.documents_changed`` inside its transaction,
 after its writes, with the keys it touched. Every index that reads a touched document's
 collection maps it again (its old entries deleted, the new inserted), documents that loaded a
 touched document are mapped again too, and a map-reduce index reduces again only the groups
-the changed entries left or joined. A map that fails on one document does not fail the write:
-the error is recorded against the index (its count and last errors, RavenDB's index errors)
-and that document has no entries.
+the changed entries left or joined (``relational.index_reduce``). A map that fails on one
+document does not fail the write: the error is recorded against the index (its count and last
+errors, RavenDB's index errors) and that document has no entries.
 
 A document put in another collection than it was in loses its entries in the indexes of the
 old one (``_moved`` finds them: one lookup of the entries' primary key for the documents put
@@ -27,16 +28,11 @@ when some index's map may load (``CompiledIndex.loads_documents``).
 
 The registry of indexes is cached per process as of a version in ``meta`` that every put,
 delete and reset changes, so a batch on a collection no index reads costs one ``meta`` read
-and that lookup.
+and that lookup (``relational.index_registry``, which records the errors too).
 """
 
 from __future__ import annotations
 
-import dataclasses
-import datetime as dt
-import logging
-import threading
-import uuid
 import zlib
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
@@ -44,32 +40,21 @@ from typing import Any
 import orjson
 
 from rookdb.errors import IndexEvaluationError
-from rookdb.indexes.compiled import CompiledIndex, compile_index
-from rookdb.indexes.definitions import IndexDefinition
 from rookdb.storage.commands import PutCommand, ReadCheck
+from rookdb.storage.relational.index_reduce import GroupReduction, page_of
+from rookdb.storage.relational.index_registry import IndexRegistry, UserIndex, indexing_error
 from rookdb.storage.relational.index_statements import IndexStatements
 
 __all__ = [
     "BUILD_BATCH",
-    "INDEX_VERSION",
     "IndexMaintenance",
     "IndexStatements",
-    "UserIndex",
     "group_text",
     "written_keys",
 ]
 
-log = logging.getLogger("rookdb.storage.indexes")
-
-#: The ``meta`` row whose value changes with every put, delete and reset of an index.
-INDEX_VERSION = "user_index_version"
 #: Documents mapped per transaction when an index is built over an existing collection.
 BUILD_BATCH = 1000
-#: Errors kept per index (RavenDB keeps the last ones too).
-MAX_ERRORS = 20
-
-#: The states an index row has: being built over existing documents, or up to date.
-BUILDING, NORMAL = "Building", "Normal"
 
 
 def group_text(key: tuple[Any, ...]) -> str:
@@ -78,24 +63,7 @@ def group_text(key: tuple[Any, ...]) -> str:
     return orjson.dumps(key, option=orjson.OPT_NON_STR_KEYS).decode()
 
 
-def _utc_now() -> str:
-    return dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f0Z")
-
-
-@dataclasses.dataclass(frozen=True)
-class UserIndex:
-    """An index of the registry: its row id, its compiled form and its state."""
-
-    id: int
-    compiled: CompiledIndex
-    state: str
-
-    @property
-    def name(self) -> str:
-        return self.compiled.name
-
-
-class IndexMaintenance:
+class IndexMaintenance(IndexRegistry, GroupReduction):
     """The user-defined indexes of one database: the registry (cached as of
     ``INDEX_VERSION``) and their upkeep in a batch's transaction. ``key_list`` turns a list
     of keys into the parameter of the dialect's key-list test."""
@@ -109,59 +77,9 @@ class IndexMaintenance:
     ):
         """``body``: where entries have a ``body`` column (``IndexStatements.of``), the text
         of an entry's ``body`` from its JSON (None: the JSON itself)."""
+        super().__init__(sql, get_meta)
         self._body = body
-        self._sql = sql
-        self._get_meta = get_meta
         self._key_list = key_list
-        self._lock = threading.Lock()
-        self._version: str | None = None
-        self._indexes: tuple[UserIndex, ...] = ()
-
-    # -- the registry ------------------------------------------------------------------------
-
-    def registry(self, conn: Any, version: str | None = None) -> tuple[UserIndex, ...]:
-        """Every index, re-read on ``conn`` if any index was put, deleted or reset since;
-        ``version`` is ``INDEX_VERSION``'s value when the caller read it already ("" when
-        there is no such row)."""
-        if version is None:
-            version = self._read_version(conn)
-        if version == self._version:
-            return self._indexes
-        # Read before the lock: no lock is held across I/O (``rookdb.storage.bridge``).
-        indexes = []
-        for index_id, name, definition, state in conn.execute(self._sql.rows).fetchall():
-            compiled = compile_index(
-                IndexDefinition.from_json(orjson.loads(definition)),
-                auto=str(name).lower().startswith("auto/"),
-            )
-            indexes.append(UserIndex(int(index_id), compiled, str(state)))
-        found = tuple(indexes)
-        if self._read_version(conn) != version:
-            # Outside a transaction, an index was put, deleted or reset between the two reads:
-            # the rows may be of a later version than ``version``, and a query whose snapshot
-            # is at ``version`` would take them for its own (a replaced index's new
-            # definition for its old entries). Answered, not kept.
-            return found
-        with self._lock:
-            # The same tuple ``cached`` gives until the next change: callers may tell one
-            # registry from another by identity (``relational.entry_indexes``).
-            self._indexes, self._version = found, version
-        return found
-
-    def _read_version(self, conn: Any) -> str:
-        """``INDEX_VERSION``'s value on ``conn`` ("" when there is no such row)."""
-        row = conn.execute(self._get_meta, (INDEX_VERSION,)).fetchone()
-        return "" if row is None else str(row[0])
-
-    def cached(self) -> tuple[UserIndex, ...]:
-        return self._indexes
-
-    @staticmethod
-    def new_version() -> str:
-        """A fresh value of ``INDEX_VERSION``, for a change of the registry."""
-        return uuid.uuid4().hex
-
-    # -- upkeep ------------------------------------------------------------------------------
 
     def documents_changed(
         self, conn: Any, keys: Iterable[tuple[str, str | None]], version: str | None = None
@@ -309,7 +227,7 @@ class IndexMaintenance:
             try:
                 output = compiled.map(_with_id(orjson.loads(data), document_id), collection, load)
             except IndexEvaluationError as exc:
-                errors.append(_error(document_id, "Map", exc))
+                errors.append(indexing_error(document_id, "Map", exc))
                 continue
             entries.extend((key, seq, entry) for seq, entry in enumerate(output.entries))
             references.extend(
@@ -320,13 +238,13 @@ class IndexMaintenance:
             try:
                 group_keys = [group_text(k) for k in compiled.group_keys([e for *_, e in entries])]
             except IndexEvaluationError as exc:
-                errors.append(_error(None, "Reduce", exc))
+                errors.append(indexing_error(None, "Reduce", exc))
                 entries, group_keys = [], []
         if entries:
             conn.cursor().executemany(
                 sql.insert_entry,
                 [
-                    (index.id, key, seq, group, _page(key), *self._texts(entry))
+                    (index.id, key, seq, group, page_of(key), *self._texts(entry))
                     for (key, seq, entry), group in zip(entries, group_keys, strict=True)
                 ],
             )
@@ -336,7 +254,7 @@ class IndexMaintenance:
             joined: dict[tuple[str, int], list[dict[str, Any]]] = {}
             for (key, _, entry), group in zip(entries, group_keys, strict=True):
                 if group is not None:
-                    joined.setdefault((group, _page(key)), []).append(entry)
+                    joined.setdefault((group, page_of(key)), []).append(entry)
             # Writers that touch one group reduce it one after the other, each from every
             # entry (or result) committed before it: a lock per bucket of groups (a bounded
             # number per index, however many groups a batch touches), taken in bucket order
@@ -357,83 +275,6 @@ class IndexMaintenance:
         if errors:
             self._record_errors(conn, index, errors)
 
-    def _reduce_group(self, conn: Any, index: UserIndex, group: str) -> list[dict[str, Any]]:
-        """Reduce ``group`` of ``index`` from all its map entries, in place of its results
-        (a reduce that is not rereducible: ``Count()``, ``Average``, JavaScript)."""
-        sql = self._sql  # the caller holds the group's lock
-        conn.execute(sql.delete_group, (index.id, group))
-        rows = sorted(conn.execute(sql.group_entries, (index.id, group)).fetchall())
-        if not rows:
-            return []
-        try:
-            results = index.compiled.reduce([orjson.loads(e) for _, _, e in rows])
-        except IndexEvaluationError as exc:
-            return [_error(None, "Reduce", exc)]
-        self._insert_results(conn, index, group, results)
-        return []
-
-    def _reduce_pages(
-        self,
-        conn: Any,
-        index: UserIndex,
-        group: str,
-        pages: set[int],
-        left: set[tuple[str, int]],
-        joined: dict[tuple[str, int], list[dict[str, Any]]],
-    ) -> list[dict[str, Any]]:
-        """Reduce ``group`` of a rereducible ``index`` again, two levels deep: each touched
-        page of the group (its entries whose keys hash to it, ``PAGES`` per group) is reduced
-        from the page's entries, or, when entries only joined it, from its last reduce and
-        the new entries; then the group from its pages' reduces. An update of one document
-        of a group of 12,500 reads about 200 entries and 64 page reduces, not 12,500."""
-        sql = self._sql  # the caller holds the group's lock
-        partials: dict[int, list[Any]] = {}
-        for page, _, result in sorted(conn.execute(sql.group_pages, (index.id, group))):
-            partials.setdefault(int(page), []).append(orjson.loads(result))
-        for page in sorted(pages):
-            partial: list[Any] = []
-            if (group, page) not in left and partials.get(page):
-                partial = [*partials[page], *joined.get((group, page), ())]
-            else:  # entries left it, or it has no reduce yet (new, or failed): from entries
-                rows = sorted(conn.execute(sql.page_entries, (index.id, group, page)))
-                partial = [orjson.loads(e) for _, _, e in rows]
-            if not partial:
-                partials.pop(page, None)
-                continue
-            try:
-                partials[page] = index.compiled.reduce(partial)
-            except IndexEvaluationError as exc:
-                conn.execute(sql.delete_pages, (index.id, group, self._key_list(sorted(pages))))
-                conn.execute(sql.delete_group, (index.id, group))
-                return [_error(None, "Reduce", exc)]
-        conn.execute(sql.delete_pages, (index.id, group, self._key_list(sorted(pages))))
-        conn.cursor().executemany(
-            sql.insert_page,
-            [
-                (index.id, group, page, seq, orjson.dumps(r).decode())
-                for page in sorted(pages)
-                for seq, r in enumerate(partials.get(page, ()))
-            ],
-        )
-        conn.execute(sql.delete_group, (index.id, group))
-        every = [r for page in sorted(partials) for r in partials[page]]
-        if not every:
-            return []
-        try:
-            results = index.compiled.reduce(every)
-        except IndexEvaluationError as exc:
-            return [_error(None, "Reduce", exc)]
-        self._insert_results(conn, index, group, results)
-        return []
-
-    def _insert_results(
-        self, conn: Any, index: UserIndex, group: str, results: list[dict[str, Any]]
-    ) -> None:
-        conn.cursor().executemany(
-            self._sql.insert_result,
-            [(index.id, group, seq, *self._texts(r)) for seq, r in enumerate(results)],
-        )
-
     def _texts(self, value: Any) -> tuple[str, ...]:
         """The column values of an entry or result: its JSON, and its ``body`` if kept."""
         data = orjson.dumps(value)
@@ -442,20 +283,6 @@ class IndexMaintenance:
         text = data.decode()
         return text, self._body(data) or text
 
-    def _record_errors(self, conn: Any, index: UserIndex, errors: list[dict[str, Any]]) -> None:
-        count, kept = conn.execute(self._sql.get_errors, (index.id,)).fetchone()
-        last = [*orjson.loads(kept), *errors][-MAX_ERRORS:]
-        conn.execute(
-            self._sql.set_errors, (int(count) + len(errors), orjson.dumps(last).decode(), index.id)
-        )
-        for error in errors:
-            log.warning(
-                "index %r failed on %s: %s",
-                index.name,
-                error["Document"] or "a group",
-                error["Error"],
-            )
-
 
 #: Group locks per index: a group's lock is its bucket's.
 GROUP_LOCK_BUCKETS = 64
@@ -463,15 +290,6 @@ GROUP_LOCK_BUCKETS = 64
 
 def _bucket(group: str) -> int:
     return zlib.crc32(group.encode()) % GROUP_LOCK_BUCKETS
-
-
-#: Pages per group of a rereducible map-reduce index: a group is reduced from its pages'
-#: reduces, a page from its entries (``IndexMaintenance._reduce_pages``).
-PAGES = 64
-
-
-def _page(key: str) -> int:
-    return zlib.crc32(key.encode()) % PAGES
 
 
 def written_keys(commands: Sequence[Any], ids: Sequence[str]) -> Iterator[tuple[str, str | None]]:
@@ -496,8 +314,3 @@ def _with_id(document: Any, document_id: str) -> Any:
             "@id": document_id,
         }
     return document
-
-
-def _error(document_id: str | None, action: str, exc: Exception) -> dict[str, Any]:
-    """One of RavenDB's ``IndexingError``s."""
-    return {"Document": document_id, "Action": action, "Error": str(exc), "Timestamp": _utc_now()}

@@ -31,14 +31,8 @@ from rookdb.storage.relational.index_catalog import (
     running_status,
     text_of,
 )
-from rookdb.storage.relational.index_maintenance import (
-    BUILD_BATCH,
-    BUILDING,
-    INDEX_VERSION,
-    NORMAL,
-    IndexMaintenance,
-    UserIndex,
-)
+from rookdb.storage.relational.index_maintenance import BUILD_BATCH, IndexMaintenance
+from rookdb.storage.relational.index_registry import BUILDING, INDEX_VERSION, NORMAL, UserIndex
 
 __all__ = ["IndexesStorage"]
 

@@ -43,7 +43,7 @@ from rookdb.storage.relational import entry_indexes
 from rookdb.storage.relational.entry_indexes import EntryIndexes
 from rookdb.storage.relational.errors import DriverErrors
 from rookdb.storage.relational.index_catalog import IndexCatalog, definition_of, text_of
-from rookdb.storage.relational.index_maintenance import BUILDING, UserIndex
+from rookdb.storage.relational.index_registry import BUILDING, UserIndex
 from rookdb.storage.relational.results import projection, total_from_page
 from rookdb.storage.streams import QueryStream
 

@@ -25,8 +25,9 @@ from rookdb.errors import (
     DatabaseDoesNotExistError,
     StorageError,
     StorageUnavailableError,
+    shown,
 )
-from rookdb.ids import validate_database_name
+from rookdb.ids import MAX_DATABASE_NAME_LENGTH, validate_database_name
 from rookdb.storage.identities import check_client_configuration, new_configuration_etag
 from rookdb.storage.relational.backend import RelationalBackend
 from rookdb.storage.sqlite.connections import BUSY_TIMEOUT_MS
@@ -95,7 +96,8 @@ class SqliteBackend(RelationalBackend[SqliteStorage]):
         files = self._files(validate_database_name(name))
         if len(files) > 1:
             raise ConfigurationError(
-                f"database {name!r} is in {len(files)} files whose names differ only in case "
+                f"database {shown(name, limit=MAX_DATABASE_NAME_LENGTH)} is in {len(files)} files "
+                "whose names differ only in case "
                 f"({', '.join(p.name for p in files)}); database names are case-insensitive: "
                 "export one (rookdb export), import it into the other, then remove its file"
             )
@@ -160,11 +162,15 @@ class SqliteBackend(RelationalBackend[SqliteStorage]):
             storage = self._forget(name)
             if self._directory is None:
                 if storage is None:
-                    raise DatabaseDoesNotExistError(f"no database named {name!r}")
+                    raise DatabaseDoesNotExistError(
+                        f"no database named {shown(name, limit=MAX_DATABASE_NAME_LENGTH)}"
+                    )
                 return
             files = self._files(name)
             if not files and storage is None:
-                raise DatabaseDoesNotExistError(f"no database named {name!r}")
+                raise DatabaseDoesNotExistError(
+                    f"no database named {shown(name, limit=MAX_DATABASE_NAME_LENGTH)}"
+                )
             for path in files:
                 _mark_deleted(path)
                 for suffix in ("", "-wal", "-shm"):
@@ -174,7 +180,9 @@ class SqliteBackend(RelationalBackend[SqliteStorage]):
                         pass
                     except OSError as exc:
                         raise StorageError(
-                            f"cannot delete database {name!r}: {exc}", original=exc
+                            "cannot delete database "
+                            f"{shown(name, limit=MAX_DATABASE_NAME_LENGTH)}: {exc}",
+                            original=exc,
                         ) from exc
 
     def list_databases(self) -> list[str]:

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rookdb._types import assert_never
-from rookdb.errors import QueryError
+from rookdb.errors import QueryError, shown
 from rookdb.fulltext import is_prefix, scanned
 from rookdb.paths import Segment, parse_field_path
 from rookdb.query import (
@@ -78,7 +78,7 @@ def json_path(field: str) -> str:
     """The SQLite JSON path literal of a path without arrays: ``'$."address"."city"'``."""
     segments = parse_field_path(field)
     if any(s.is_array for s in segments):
-        raise QueryError(f"{field!r} holds many values per document: it cannot be sorted on")
+        raise QueryError(f"{shown(field)} holds many values per document: it cannot be sorted on")
     return _literal(segments)
 
 
@@ -428,7 +428,7 @@ def order_clause(order_by: tuple[OrderBy, ...]) -> str:
             )
             keys = [rank, scalar]
         else:
-            raise QueryError(f"unknown ordering {order.ordering!r}")
+            raise QueryError(f"unknown ordering {shown(order.ordering)}")
         if order.nulls is not None:
             # Whatever the direction: 0 sorts first. Without a value: the first key is NULL
             # (typed orderings) or rank 0 (missing or null).

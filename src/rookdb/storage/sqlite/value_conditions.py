@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rookdb._types import assert_never
-from rookdb.errors import QueryError
+from rookdb.errors import QueryError, shown
 from rookdb.evaluate import cut
 from rookdb.query import (
     COMPARISONS,
@@ -66,7 +66,7 @@ def alternatives(predicate: FieldPredicate, kind: str, value: str) -> list[Alter
             return _equal_alternatives(values, kind, value)
         case Compare(op=op, value=bound):
             if op not in COMPARISONS:
-                raise QueryError(f"unknown comparison {op!r}")
+                raise QueryError(f"unknown comparison {shown(op)}")
             test = f"{kind} = 'text'" if isinstance(bound, str) else f"{kind} {_NUMBER}"
             return [(f"{test} AND {value} {op} ?", [_bind(bound)])]
         case Between(low=low, high=high):
@@ -97,7 +97,7 @@ def alternatives(predicate: FieldPredicate, kind: str, value: str) -> list[Alter
         case Search():
             raise TypeError("search has no value conditions: see Compiler._search")
         case ContainsAll() | Exists():
-            raise TypeError(f"no value conditions for {predicate!r}")
+            raise TypeError(f"no value conditions for {shown(predicate)}")
         case _:
             assert_never(predicate, "predicate")
 

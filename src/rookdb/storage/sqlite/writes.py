@@ -28,7 +28,8 @@ from typing import Any, cast
 
 import orjson
 
-from rookdb.errors import DatabaseDoesNotExistError
+from rookdb.errors import DatabaseDoesNotExistError, shown
+from rookdb.ids import MAX_DATABASE_NAME_LENGTH
 from rookdb.storage.commands import (
     ATTACHMENT_COMMANDS,
     Command,
@@ -52,7 +53,7 @@ from rookdb.storage.records import (
 )
 from rookdb.storage.relational.attachments import BatchAttachments
 from rookdb.storage.relational.counters import apply_counters
-from rookdb.storage.relational.index_maintenance import INDEX_VERSION
+from rookdb.storage.relational.index_registry import INDEX_VERSION
 from rookdb.storage.relational.owned import KnownOwned, stripped, stripped_all
 from rookdb.storage.relational.revisions import (
     CONFIGURATION,
@@ -155,7 +156,8 @@ class SqliteWrites(RelationalStorage):
             # delete_database marked this file before removing it, while this store had it
             # open: a write now would be acknowledged into a file no one will read again.
             raise DatabaseDoesNotExistError(
-                f"database {self.name!r} was deleted (by another store or process) while this "
+                f"database {shown(self.name, limit=MAX_DATABASE_NAME_LENGTH)} was deleted (by "
+                "another store or process) while this "
                 "store had it open; nothing was written: open a new store to create it again"
             )
         etag = int(meta["last_etag"])
