@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import enum
 import math
 import numbers
 from collections.abc import Callable, Iterable
@@ -24,8 +25,10 @@ from rookdb.errors import InvalidArgumentError, shown
 __all__ = [
     "check_callback",
     "check_change_vector",
+    "check_choice",
     "check_class",
     "check_flag",
+    "check_instance",
     "check_list",
     "check_truthy",
     "check_wait",
@@ -33,6 +36,7 @@ __all__ = [
 ]
 
 T = TypeVar("T")
+E = TypeVar("E", bound=enum.Enum)
 
 
 def check_class(value: Any, what: str = "object_type", *, optional: bool = True) -> Any:
@@ -56,6 +60,33 @@ def check_flag(value: Any, what: str) -> bool:
     if type(value) is not bool:
         raise InvalidArgumentError(f"{what} is True or False, not {shown(value)}")
     return value
+
+
+def check_instance(value: Any, cls: type[T], what: str, *, optional: bool = False) -> T:
+    """``value`` if it is a ``cls`` (or None, when ``optional``): an argument of one of
+    rookdb's or RavenDB's classes (a configuration, a definition, a mode)."""
+    if isinstance(value, cls) or (value is None and optional):
+        return value  # type: ignore[return-value]
+    raise InvalidArgumentError(
+        f"{what} is a {cls.__name__}{' or None' * optional}, not {shown(value)}"
+    )
+
+
+def check_choice(
+    kind: type[E], value: Any, what: str, *, error: type[Exception] = InvalidArgumentError
+) -> E:
+    """``kind(value)``: a member of the enum ``kind``, or a member's value (a str enum's
+    ``"Locked"``); anything else is ``error`` naming the choices. Only a str or an int is
+    looked up: ``Enum`` would show any other value whole in a message (a list 5,000 deep)."""
+    if isinstance(value, kind):
+        return value
+    try:
+        if not isinstance(value, (str, int)) or isinstance(value, bool):
+            raise TypeError
+        return kind(value)
+    except (ValueError, TypeError):
+        choices = ", ".join(str(member.value) for member in kind)
+        raise error(f"{what} is one of {choices}, not {shown(value)}") from None
 
 
 def check_truthy(value: Any, what: str, *, optional: bool = False) -> bool:

@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rookdb.arguments import check_callback, check_class, check_truthy
+from rookdb.arguments import check_callback, check_class, check_instance, check_truthy
 from rookdb.errors import ConfigurationError, InvalidArgumentError, shown
 from rookdb.options import OptimisticConcurrencyMode
 from rookdb.serialization.models import default_identity_property_name
@@ -203,12 +203,12 @@ class DocumentConventions:
                 "identity_parts_separator is one character other than '|' (RavenDB's is a "
                 f"char), not {shown(separator)}"
             )
-        mode = self.optimistic_concurrency_mode
-        if mode is not None and not isinstance(mode, OptimisticConcurrencyMode):
-            raise InvalidArgumentError(
-                "optimistic_concurrency_mode is an OptimisticConcurrencyMode or None, not "
-                f"{shown(mode)}"
-            )
+        check_instance(
+            self.optimistic_concurrency_mode,
+            OptimisticConcurrencyMode,
+            "optimistic_concurrency_mode",
+            optional=True,
+        )
 
 
 def check_request_budget(value: Any) -> int:

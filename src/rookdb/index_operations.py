@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rookdb.arguments import check_list, check_truthy
+from rookdb.arguments import check_choice, check_instance, check_list, check_truthy
 from rookdb.errors import IndexDoesNotExistError, InvalidArgumentError, shown
 from rookdb.indexes.creation_tasks import MAX_NAME_LENGTH, AbstractIndexCreationTaskBase
 from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
@@ -69,14 +69,7 @@ def _names(names: Any, what: str) -> list[str] | None:
 
 def _enum(kind: Any, value: Any, what: str) -> Any:
     """``kind(value)``: a member of the str enum ``kind``, or its value."""
-    try:  # (anything but a str is refused before Enum would show it whole)
-        if not isinstance(value, str):
-            raise TypeError
-        return kind(value)
-    except (ValueError, TypeError):
-        raise InvalidArgumentError(
-            f"{what} is one of {', '.join(m.value for m in kind)}, not {shown(value)}"
-        ) from None
+    return check_choice(kind, value, what)
 
 
 class PutIndexResult:
@@ -200,11 +193,7 @@ class IndexHasChangedOperation(MaintenanceOperation[bool]):
     its maps, reduce or options differ (a lock mode or priority alone is no change)."""
 
     def __init__(self, definition: IndexDefinition) -> None:
-        if not isinstance(definition, IndexDefinition):
-            raise InvalidArgumentError(
-                f"IndexHasChangedOperation takes an IndexDefinition, not {shown(definition)}"
-            )
-        self.definition = definition
+        self.definition = check_instance(definition, IndexDefinition, "definition")
 
     def execute(self, storage: Storage) -> bool:
         return storage.index_has_changed(self.definition)
@@ -374,11 +363,7 @@ def put_tasks(store: Any, tasks: Iterable[Any], database: str | None = None) -> 
     )
     tasks = check_list(tasks, "tasks")  # (a generator is read once: its items from here on)
     for task in tasks:
-        if not isinstance(task, AbstractIndexCreationTaskBase):
-            raise InvalidArgumentError(
-                f"an index creation task (an AbstractIndexCreationTask) is expected, not "
-                f"{shown(task)}"
-            )
+        check_instance(task, AbstractIndexCreationTaskBase, "an index creation task")
     definitions = [task.create_index_definition() for task in tasks]
     if definitions:
         maintenance.send(PutIndexesOperation(*definitions))

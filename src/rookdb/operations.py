@@ -25,7 +25,7 @@ import abc
 import dataclasses
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar
 
-from rookdb.arguments import check_truthy
+from rookdb.arguments import check_instance, check_truthy
 from rookdb.errors import InvalidArgumentError, shown
 from rookdb.revisions import RevisionsConfiguration
 from rookdb.storage.base import Backend, Storage
@@ -223,11 +223,7 @@ class PutServerWideClientConfigurationOperation(ServerOperation[None]):
 def _configuration(configuration: Any) -> ClientConfiguration:
     """What a put of a client configuration takes (its fields are checked when it is sent,
     ``check_client_configuration``)."""
-    if not isinstance(configuration, ClientConfiguration):
-        raise InvalidArgumentError(
-            f"the configuration is a ClientConfiguration, not {shown(configuration)}"
-        )
-    return configuration
+    return check_instance(configuration, ClientConfiguration, "the configuration")
 
 
 def _result(kept: tuple[int, dict[str, Any] | None]) -> ClientConfigurationResult:
@@ -271,11 +267,9 @@ class ConfigureRevisionsOperation(MaintenanceOperation[ConfigureRevisionsOperati
     before it (``rookdb.revisions``); the next batches keep revisions by it."""
 
     def __init__(self, configuration: RevisionsConfiguration) -> None:
-        if not isinstance(configuration, RevisionsConfiguration):
-            raise InvalidArgumentError(
-                f"the configuration is a RevisionsConfiguration, not {shown(configuration)}"
-            )
-        self.configuration = configuration
+        self.configuration = check_instance(
+            configuration, RevisionsConfiguration, "the configuration"
+        )
 
     def execute(self, storage: Storage) -> ConfigureRevisionsOperationResult:
         return ConfigureRevisionsOperationResult(

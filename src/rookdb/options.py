@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import enum
 
-from rookdb.arguments import check_truthy
+from rookdb.arguments import check_instance, check_truthy
 from rookdb.errors import ConfigurationError, InvalidArgumentError, shown
 
 __all__ = ["OptimisticConcurrencyMode", "SessionOptions"]
@@ -43,13 +43,12 @@ class SessionOptions:
         no_tracking: bool | None = False,
         optimistic_concurrency_mode: OptimisticConcurrencyMode | None = None,
     ) -> None:
-        if optimistic_concurrency_mode is not None and not isinstance(
-            optimistic_concurrency_mode, OptimisticConcurrencyMode
-        ):
-            raise InvalidArgumentError(
-                f"optimistic_concurrency_mode must be an OptimisticConcurrencyMode, "
-                f"not {shown(optimistic_concurrency_mode)}"
-            )
+        check_instance(
+            optimistic_concurrency_mode,
+            OptimisticConcurrencyMode,
+            "optimistic_concurrency_mode",
+            optional=True,
+        )
         no_tracking = check_truthy(no_tracking, "no_tracking", optional=True)
         if database is not None and not isinstance(database, str):
             raise InvalidArgumentError(f"database is a str or None, not {shown(database)}")

@@ -24,7 +24,7 @@ import enum
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from rookdb.arguments import check_class, check_list, check_truthy
+from rookdb.arguments import check_class, check_instance, check_list, check_truthy
 from rookdb.errors import InvalidArgumentError, InvalidOperationError, shown
 from rookdb.ids import validate_id
 from rookdb.query import check_count
@@ -78,10 +78,7 @@ class RevisionsCollectionConfiguration:
             raise InvalidArgumentError(
                 f"minimum_revisions_to_keep is an int or None, not {shown(keep)}"
             )
-        if age is not None and not isinstance(age, dt.timedelta):
-            raise InvalidArgumentError(
-                f"minimum_revision_age_to_keep is a timedelta or None, not {shown(age)}"
-            )
+        check_instance(age, dt.timedelta, "minimum_revision_age_to_keep", optional=True)
         disabled = check_truthy(self.disabled, "disabled")
         purge = check_truthy(self.purge_on_delete, "purge_on_delete")
         return {
@@ -104,11 +101,7 @@ class RevisionsConfiguration:
 
     def to_json(self) -> dict[str, Any]:
         default, collections = self.default_config, self.collections
-        if default is not None and not isinstance(default, RevisionsCollectionConfiguration):
-            raise InvalidArgumentError(
-                f"default_config is a RevisionsCollectionConfiguration or None, not "
-                f"{shown(default)}"
-            )
+        check_instance(default, RevisionsCollectionConfiguration, "default_config", optional=True)
         if not isinstance(collections, dict) or not all(
             type(name) is str and isinstance(c, RevisionsCollectionConfiguration)
             for name, c in collections.items()

@@ -12,17 +12,15 @@ import threading
 from collections.abc import Iterable
 from typing import Any, TypeVar, overload
 
-from rookdb.arguments import check_class
+from rookdb.arguments import check_class, check_instance
 from rookdb.async_session import AsyncDocumentSession, LoopSession
 from rookdb.bulk_insert import CHUNK_SIZE, BulkInsertOperation
 from rookdb.conventions import DocumentConventions
 from rookdb.document_operations import Operations
 from rookdb.errors import (
     ConfigurationError,
-    InvalidArgumentError,
     InvalidOperationError,
     StorageError,
-    shown,
 )
 from rookdb.events import EventRegistration, SessionEvents
 from rookdb.ids import HiLoIdGenerator, validate_collection_name, validate_database_name
@@ -338,10 +336,7 @@ class DocumentStore(EventRegistration):
             if session_options is not None:
                 raise ConfigurationError("session options were given twice")
             database, session_options = None, database
-        if session_options is not None and not isinstance(session_options, SessionOptions):
-            raise InvalidArgumentError(
-                f"session_options is a SessionOptions or None, not {shown(session_options)}"
-            )
+        check_instance(session_options, SessionOptions, "session_options", optional=True)
         options = session_options or SessionOptions()
         name = validate_database_name(database or options.database or self.database)
         self.initialize()

@@ -15,6 +15,7 @@ import dataclasses
 import io
 from typing import IO, Any
 
+from rookdb.arguments import check_change_vector
 from rookdb.errors import (
     ConcurrencyError,
     ConfigurationError,
@@ -287,11 +288,9 @@ def validate_counter_name(name: object) -> str:
 
 
 def _check_expected(change_vector: Any) -> None:
-    """An expected change vector: None (no check), ``""`` (must not exist) or a str."""
-    if change_vector is not None and not isinstance(change_vector, str):
-        raise InvalidArgumentError(
-            f"an expected change vector is a str or None, not {shown(change_vector)}"
-        )
+    """An expected change vector: None (no check), ``""`` (must not exist) or a str: the
+    session's rule (``arguments.check_change_vector``)."""
+    check_change_vector(change_vector, "expected_change_vector")
 
 
 def validate_attachment_name(name: object, what: str = "name") -> str:
