@@ -1,5 +1,6 @@
 """The rules for arguments that many public calls share: a class to build results as, a
-callback, a flag, a change vector, a wait.
+callback, a flag (exact, or truthy as RavenDB's client takes it), a change vector, a list, a
+wait, an instance of a class, a choice of an enum.
 
 Each is checked where the call enters rookdb, in the step the sync and the async session both
 run (``rookdb.session_loading``'s ``_plan_one``, a ``LazyOperation``'s constructor, ...), so a
@@ -17,7 +18,7 @@ import decimal
 import enum
 import math
 import numbers
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
 from rookdb.errors import InvalidArgumentError, shown
@@ -32,7 +33,6 @@ __all__ = [
     "check_list",
     "check_truthy",
     "check_wait",
-    "remove_handler",
 ]
 
 T = TypeVar("T")
@@ -136,11 +136,3 @@ def check_wait(value: Any, what: str = "timeout") -> float:
     if math.isnan(seconds) or seconds < 0:
         raise InvalidArgumentError(f"{what} is not negative, not {shown(value)}")
     return seconds
-
-
-def remove_handler(handlers: list[Callable[..., Any]], handler: Any, what: str) -> None:
-    """Remove ``handler`` from ``handlers``, or say it was never added."""
-    try:
-        handlers.remove(handler)
-    except ValueError:
-        raise InvalidArgumentError(f"{what}: {shown(handler)} was not added") from None

@@ -183,11 +183,11 @@ class DocumentConventions:
         check_request_budget(self.max_number_of_requests_per_session)
         if self.async_native_io is not None and not isinstance(self.async_native_io, bool):
             raise ConfigurationError("async_native_io must be True, False or None")
-        self._check_the_rest()
+        self._check_attributes()
         # From here on conventions are read-only, hence safe to share across threads.
         self._frozen = True
 
-    def _check_the_rest(self) -> None:
+    def _check_attributes(self) -> None:
         """The conventions set as attributes, checked when they freeze: a wrong one is
         refused by ``initialize()``, not by the first session that would use it."""
         check_callback(self.find_collection_name, "find_collection_name", optional=False)

@@ -100,7 +100,9 @@ class RookError(Exception):
 
 
 class ConfigurationError(RookError, ValueError):
-    """The store was configured wrongly (unknown URL scheme, bad database name, late convention)."""
+    """The store was configured wrongly (unknown URL scheme, bad database name, late convention),
+    or an argument is wrong: ``InvalidArgumentError``, its subclass, where no error of the
+    call's own domain (``QueryError``, ...) applies."""
 
 
 class InvalidArgumentError(ConfigurationError, TypeError):

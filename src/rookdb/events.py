@@ -9,7 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
-from rookdb.arguments import check_callback, remove_handler
+from rookdb.arguments import check_callback
+from rookdb.errors import InvalidArgumentError, shown
 from rookdb.tracking.state import DocumentState, MetadataDictionary
 from rookdb.tracking.unit_of_work import Change, ChangeKind
 
@@ -124,6 +125,14 @@ class SessionEvents:
         if handlers:
             for state in saved:
                 self.fire(handlers, AfterSaveChangesEventArgs(session, state.id, state.entity))
+
+
+def remove_handler(handlers: list[Callable[..., Any]], handler: Any, what: str) -> None:
+    """Remove ``handler`` from ``handlers``, or say it was never added."""
+    try:
+        handlers.remove(handler)
+    except ValueError:
+        raise InvalidArgumentError(f"{what}: {shown(handler)} was not added") from None
 
 
 class EventRegistration:
