@@ -13,7 +13,15 @@ import dataclasses
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from rookdb.arguments import (
+    check_callback,
+    check_change_vector,
+    check_class,
+    check_flag,
+    check_truthy,
+)
 from rookdb.attachments import SessionAttachments
+from rookdb.conventions import check_request_budget
 from rookdb.errors import ConfigurationError, DocumentNotFoundError, InvalidOperationError, shown
 from rookdb.events import (
     AfterSaveChangesEventArgs,
@@ -29,6 +37,7 @@ from rookdb.raw_query import RawDocumentQuery
 from rookdb.revisions import SessionRevisions
 from rookdb.serialization.encoding import INT64_MAX
 from rookdb.session_patches import SessionPatches
+from rookdb.storage.starting_with import check_pattern
 from rookdb.storage.streams import check_streamable
 from rookdb.streaming import (
     StreamIterator,
@@ -99,7 +108,7 @@ class Advanced(SessionPatches):
         """What ``save_changes()`` would write, per document id: a list of
         ``DocumentsChanges`` (S11, S12), or with ``as_patch=True`` an RFC 6902 JSON Patch."""
         self._session._check_open()
-        return describe(self._session._compute(), as_patch)
+        return describe(self._session._compute(), check_flag(as_patch, "as_patch"))
 
     def what_changed_for(self, entity: object) -> list[DocumentsChanges]:
         """The changes of one entity (empty when untracked, ignored or unchanged)."""
@@ -206,7 +215,7 @@ class Advanced(SessionPatches):
 
     @max_number_of_requests_per_session.setter
     def max_number_of_requests_per_session(self, value: int) -> None:
-        self._session.max_number_of_requests_per_session = value
+        self._session.max_number_of_requests_per_session = check_request_budget(value)
 
     @property
     def use_optimistic_concurrency(self) -> bool:
@@ -216,7 +225,7 @@ class Advanced(SessionPatches):
     def use_optimistic_concurrency(self, value: bool) -> None:
         session = self._session
         mode = session._concurrency_mode
-        if not value:
+        if not check_truthy(value, "use_optimistic_concurrency"):
             mode = OptimisticConcurrencyMode.NONE
         elif mode is OptimisticConcurrencyMode.NONE:
             mode = OptimisticConcurrencyMode.WRITES
@@ -250,7 +259,7 @@ class Advanced(SessionPatches):
         that already holds the id answers from memory (its entity and change vector, or None
         for a deleted or missing one), without a request; otherwise one request, where an
         unchanged document does not travel (HTTP: ``If-None-Match``, a 304)."""
-        known = self._conditional_known(document_id, change_vector)
+        known = self._conditional_known(document_id, change_vector, object_type)
         if known is not None:
             return known
         assert change_vector is not None
@@ -258,12 +267,14 @@ class Advanced(SessionPatches):
         return ConditionalLoadResult(found, vector)
 
     def _conditional_known(
-        self, document_id: str, change_vector: str | None
+        self, document_id: str, change_vector: str | None, object_type: type[Any] | None
     ) -> ConditionalLoadResult[Any] | None:
         """``conditional_load`` without a request: the answer of a session that holds the id,
         else None (the arguments checked)."""
         self._session._check_open()
         key = validate_id(document_id).lower()
+        check_change_vector(change_vector)
+        check_class(object_type)
         known, entity = self._map.known(key)
         if known:
             if entity is None:
@@ -319,7 +330,7 @@ class Advanced(SessionPatches):
     ) -> StreamIterator[T]:
         """``stream(query)``, calling ``stats_callback`` with the query's
         ``StreamQueryStatistics`` before the first result is read."""
-        ast = self._streamable(query)
+        ast = self._streamable(query, stats_callback)
         object_type = query._object_type  # what the query builds its results as
         session = self._session
         stream = session._streaming().stream_query(ast)
@@ -332,8 +343,9 @@ class Advanced(SessionPatches):
         return StreamIterator(stream, lambda record: stream_result(session, record, object_type))
 
     @staticmethod
-    def _streamable(query: object) -> Query:
-        """``query``'s AST, checked for ``stream`` (no request)."""
+    def _streamable(query: object, stats_callback: object = None) -> Query:
+        """``query``'s AST, checked for ``stream`` (no request), and the callback."""
+        check_callback(stats_callback, "stats_callback")
         if not isinstance(query, QueryExecution):
             raise InvalidOperationError(
                 f"stream() takes a query (session.query(...), raw_query(...)), "
@@ -355,7 +367,9 @@ class Advanced(SessionPatches):
         storage produces them; their remainder after the prefix ``matches`` (and not
         ``exclude``), RavenDB's patterns (``rookdb.streaming``); after ``start_after``;
         ``start`` skipped, at most ``page_size``. Entities not tracked; one request."""
-        self._check_stream_prefix(starts_with, matches, start, page_size, start_after, exclude)
+        self._check_stream_prefix(
+            starts_with, matches, start, page_size, start_after, object_type, exclude
+        )
         session = self._session
         records = starting_with(
             session._streaming().stream_prefix(starts_with, start_after),
@@ -374,10 +388,11 @@ class Advanced(SessionPatches):
         start: int = 0,
         page_size: int = INT64_MAX,
         start_after: object = None,
-        exclude: object = None,
         object_type: object = None,
+        exclude: object = None,
     ) -> None:
-        """``stream_starting_with``'s arguments, checked (no request)."""
+        """``stream_starting_with``'s arguments, checked (no request), in its order (the
+        async session passes them as it was given them)."""
         if type(starts_with) is not str:
             raise InvalidOperationError("stream_starting_with takes a prefix string")
         if starts_with:
@@ -387,8 +402,10 @@ class Advanced(SessionPatches):
         for name, value in (("matches", matches), ("exclude", exclude)):
             if value is not None and type(value) is not str:
                 raise InvalidOperationError(f"{name} takes a pattern string")
+            check_pattern(value or "", name)
         check_count(start, "start")
         check_count(page_size, "page_size")
+        check_class(object_type)
 
     # Session events, on the session only.
     def add_before_store(self, handler: Callable[[BeforeStoreEventArgs], None]) -> None:

@@ -79,7 +79,7 @@ class AsyncAdvanced:
         self, document_id: str, change_vector: str | None, object_type: type[T] | None = None
     ) -> ConditionalLoadResult[T]:
         """``Advanced.conditional_load``, awaited."""
-        known = self._sync._conditional_known(document_id, change_vector)
+        known = self._sync._conditional_known(document_id, change_vector, object_type)
         if known is not None:
             return known
         assert change_vector is not None
@@ -108,7 +108,7 @@ class AsyncAdvanced:
 
         if isinstance(query, AsyncDocumentQuery):
             query = query._query
-        self._sync._streamable(query)  # a query that cannot stream is refused now
+        self._sync._streamable(query, stats_callback)  # what cannot stream is refused now
         opening = functools.partial(self._sync.stream_with_statistics, query, stats_callback)
         return AsyncStream(opening)
 

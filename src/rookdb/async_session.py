@@ -41,7 +41,7 @@ from rookdb import saving
 from rookdb.async_advanced import AsyncAdvanced, AsyncDocumentCounters
 from rookdb.errors import InvalidOperationError, OutcomeUnknownError
 from rookdb.facet_query import AggregationDocumentQuery, AsyncAggregationDocumentQuery
-from rookdb.includes import LoaderWithInclude
+from rookdb.includes import LoaderWithInclude, check_include_path
 from rookdb.query import count_of, first_of, single_of
 from rookdb.query_group_by import GroupByDocumentQuery
 from rookdb.session import DocumentSession
@@ -207,6 +207,7 @@ class AsyncDocumentSession:
         """``await session.include("company_id").load("employees/1-A")``."""
         self.session._check_open()
         self.session._check_tracking("include")
+        path = check_include_path(path)
         return LoaderWithInclude(self, path)  # type: ignore[arg-type]  # its load: awaited
 
     @property
@@ -230,7 +231,7 @@ class AsyncDocumentSession:
                 return entity
             result = await self._storage.call(s._storage.get, (id_or_ids,))
             return s._finish_one(key, result, object_type)
-        plan = s._plan_load(ids)
+        plan = s._plan_load(ids, object_type)
         read = s._load_read(plan, paths, counters)
         got = None if read is None else await self._storage.call(read)
         found = s._finish_load(plan, got, object_type, paths, counters)
@@ -249,7 +250,9 @@ class AsyncDocumentSession:
         """``DocumentSession.load_starting_with``, awaited."""
         s = self.session
         s._check_open()
-        read = s._prefix_read(id_prefix, matches, start, page_size, exclude, start_after)
+        read = s._prefix_read(
+            id_prefix, matches, start, page_size, exclude, start_after, object_type
+        )
         s._request()
         records = await self._storage.call(s._storage.get_prefix, *read)
         return s._prefix_entities(records, object_type)

@@ -30,7 +30,7 @@ from collections.abc import Iterator, Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from rookdb.document_operations import DocumentOperation
-from rookdb.errors import ConfigurationError, InvalidOperationError
+from rookdb.errors import ConfigurationError, InvalidArgumentError, InvalidOperationError
 from rookdb.ids import validate_id
 from rookdb.storage.base import Storage
 from rookdb.storage.commands import (
@@ -364,7 +364,7 @@ class SessionAttachments:
         if not entity:
             return []
         if isinstance(entity, str):
-            raise TypeError(
+            raise InvalidArgumentError(
                 "get_names requires a tracked entity object, other types such as document id "
                 "are not valid."
             )

@@ -27,12 +27,14 @@ and entities are neither tracked nor passed to session events. Ids storage would
 from __future__ import annotations
 
 import uuid
+from collections.abc import Mapping
 from types import TracebackType
 from typing import IO, TYPE_CHECKING, Any
 
 from rookdb.conventions import dict_collection_name
 from rookdb.errors import (
     BulkInsertAbortedError,
+    InvalidArgumentError,
     InvalidIdError,
     InvalidOperationError,
     RookError,
@@ -87,29 +89,34 @@ class BulkInsertOperation:
         return self._written
 
     def store(
-        self, entity: object, metadata: dict[str, Any] | None = None, id: str | None = None
+        self, entity: object, metadata: Mapping[str, Any] | None = None, id: str | None = None
     ) -> str:
         """Queue ``entity`` (RavenDB's ``store(entity, metadata)``); its id: ``id``, else
         ``metadata["@id"]``, else the entity's id property, else a new HiLo id. Returns it."""
-        if metadata is not None and not isinstance(metadata, dict):
+        if metadata is not None and not isinstance(metadata, Mapping):
             raise InvalidOperationError(
                 "bulk.store(entity, metadata, id=...): the second argument is the metadata "
-                "(a dict), as in RavenDB; pass the id as id=... or use store_as(entity, id)"
+                "(a dict, or another mapping), as in RavenDB; pass the id as id=... or use "
+                "store_as(entity, id)"
             )
         if id is None and metadata is not None and "@id" in metadata:
             id = metadata["@id"]
         return self._put(entity, id, metadata)
 
-    def store_as(self, entity: object, key: str, metadata: dict[str, Any] | None = None) -> None:
+    def store_as(self, entity: object, key: str, metadata: Mapping[str, Any] | None = None) -> None:
         """Queue ``entity`` under the id ``key`` (RavenDB's ``store_as``)."""
         if key is None:
             raise InvalidIdError("store_as needs an id")
         self._put(entity, key, metadata)
 
-    def _put(self, entity: object, key: str | None, extra: dict[str, Any] | None) -> str:
+    def _put(self, entity: object, key: str | None, extra: Mapping[str, Any] | None) -> str:
         self._check_usable()
         if key is not None:
             validate_id(key)
+        if extra is not None and not isinstance(extra, Mapping):
+            raise InvalidArgumentError(
+                f"the metadata is a dict (or another mapping) or None, not {shown(extra)}"
+            )
         codec = self._codec
         if isinstance(entity, dict):
             own = entity.get("@metadata")
@@ -171,7 +178,7 @@ class BulkInsertOperation:
         data_or_stream, content_type=None)`` writes the queued chunk (so that the document
         exists), then the attachment, in a transaction of its own, its stream read then."""
         if not isinstance(document_id, str) or not document_id.strip():
-            raise ValueError("Document id cannot be None or empty.")
+            raise InvalidIdError("Document id cannot be None or empty.")
         return AttachmentsBulkInsert(self, validate_id(document_id))
 
     def _attachment(self, command: AttachmentPutCommand) -> None:

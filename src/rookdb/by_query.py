@@ -52,6 +52,10 @@ class ByQueryResult(NamedTuple):
 def split_update(text: str) -> tuple[str, str]:
     """The query of ``text`` and the script of its ``update { ... }`` clause (outside string
     literals; the clause ends the text)."""
+    # No "update {" anywhere: none outside literals either, found without a Python step per
+    # character (a query of megabytes without one is refused at once).
+    if _UPDATE.search(text) is None:
+        raise QueryError("a patch by query ends with update { script }")
     quote = None
     i = 0
     while i < len(text):

@@ -13,7 +13,8 @@ import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from rookdb.errors import ConfigurationError
+from rookdb.arguments import check_callback, check_class, check_instance, check_truthy
+from rookdb.errors import ConfigurationError, InvalidArgumentError, shown
 from rookdb.options import OptimisticConcurrencyMode
 from rookdb.serialization.models import default_identity_property_name
 from rookdb.serialization.type_registry import TypeRegistry
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
 __all__ = [
     "DocumentConventions",
     "ShouldIgnoreEntityChanges",
+    "check_request_budget",
     "default_collection_name",
     "default_identity_property_name",
     "dict_collection_name",
@@ -142,13 +144,14 @@ class DocumentConventions:
     def register_type(self, cls: type) -> None:
         """Let ``load(id)`` without ``object_type`` build ``cls`` from ``Raven-Python-Type``
         (in this store's sessions)."""
-        self._type_registry.register(cls)
+        self._type_registry.register(check_class(cls, "cls", optional=False))
 
     def register_encoder(self, cls: type, encoder: Callable[[Any], Any]) -> None:
         """Serialize values of ``cls`` (and subclasses) as ``encoder(value)`` returns them."""
         if self._frozen:
             raise ConfigurationError("conventions are frozen once the store is initialized")
-        self._encoders[cls] = encoder
+        check_class(cls, "cls", optional=False)
+        self._encoders[cls] = check_callback(encoder, "encoder", optional=False)
 
     @property
     def encoders(self) -> dict[type, Callable[[Any], Any]]:
@@ -177,9 +180,41 @@ class DocumentConventions:
                 "should_ignore_entity_changes must have a check(session, entity, id) method"
             )
         self._ignore_instance = rule
-        if not isinstance(self.max_number_of_requests_per_session, int):
-            raise ConfigurationError("max_number_of_requests_per_session must be an int")
+        check_request_budget(self.max_number_of_requests_per_session)
         if self.async_native_io is not None and not isinstance(self.async_native_io, bool):
             raise ConfigurationError("async_native_io must be True, False or None")
+        self._check_attributes()
         # From here on conventions are read-only, hence safe to share across threads.
         self._frozen = True
+
+    def _check_attributes(self) -> None:
+        """The conventions set as attributes, checked when they freeze: a wrong one is
+        refused by ``initialize()``, not by the first session that would use it."""
+        check_callback(self.find_collection_name, "find_collection_name", optional=False)
+        check_callback(
+            self.find_identity_property_name, "find_identity_property_name", optional=False
+        )
+        check_callback(self.document_id_generator, "document_id_generator")
+        check_truthy(self.validate_on_load, "validate_on_load")
+        check_truthy(self.use_optimistic_concurrency, "use_optimistic_concurrency")
+        separator = self.identity_parts_separator
+        if type(separator) is not str or len(separator) != 1 or separator == "|":
+            raise InvalidArgumentError(
+                "identity_parts_separator is one character other than '|' (RavenDB's is a "
+                f"char), not {shown(separator)}"
+            )
+        check_instance(
+            self.optimistic_concurrency_mode,
+            OptimisticConcurrencyMode,
+            "optimistic_concurrency_mode",
+            optional=True,
+        )
+
+
+def check_request_budget(value: Any) -> int:
+    """A session's request budget (``max_number_of_requests_per_session``): a count."""
+    if type(value) is not int or not 0 <= value < 2**63:
+        raise InvalidArgumentError(
+            f"max_number_of_requests_per_session is an int from 0 to 2**63 - 1, not {shown(value)}"
+        )
+    return value

@@ -28,6 +28,7 @@ import dataclasses
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from rookdb.arguments import check_list
 from rookdb.errors import InvalidOperationError, shown
 from rookdb.ids import MAX_ID_BYTES, validate_id
 from rookdb.storage.commands import (
@@ -202,7 +203,7 @@ class SessionDocumentCounters:
     def _plan_many(self, names: Iterable[str]) -> tuple[list[str], list[str]]:
         """``get_many`` before its request: the names asked and those to read (if any, the
         request is counted)."""
-        asked = [validate_counter_name(n) for n in names]
+        asked = [validate_counter_name(n) for n in check_list(names, "names")]
         self._session._check_open()
         cached = self._counters.cached(self._id)
         held = self._metadata_names()

@@ -15,9 +15,18 @@ import dataclasses
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-from rookdb.errors import ConfigurationError, InvalidOperationError, shown
+import orjson
+
+from rookdb.errors import (
+    ConfigurationError,
+    InvalidArgumentError,
+    InvalidOperationError,
+    SerializationError,
+    shown,
+)
 from rookdb.ids import MAX_ID_BYTES
 from rookdb.patches import ArrayAdd, ArrayRemoveAt, PatchOperation, check_path, render_script
+from rookdb.serialization.encoding import INT64_MAX, INT64_MIN
 from rookdb.storage.commands import (
     ATTACHMENT_COMMANDS,
     AttachmentCommand,
@@ -33,6 +42,21 @@ from rookdb.storage.records import document_key
 from rookdb.tracking.unit_of_work import Change, ChangeKind
 
 __all__ = ["Deferred", "JavaScriptArray", "typed_request", "written_patch"]
+
+
+def _check_document(command: PutCommand) -> None:
+    """A put made by hand (``defer``) writes the JSON text of an object: anything else is
+    refused here, as a session's own encoding never makes it, rather than stored for every
+    later read of the document to fail on."""
+    try:
+        document = orjson.loads(command.data)
+    except orjson.JSONDecodeError:
+        document = None
+    if type(document) is not dict:
+        raise SerializationError(
+            f"the put of {shown(command.id, limit=MAX_ID_BYTES)} writes the JSON text of an "
+            f"object, not {shown(command.data)}"
+        )
 
 
 class JavaScriptArray:
@@ -51,8 +75,8 @@ class JavaScriptArray:
 
     def remove_at(self, index: int) -> JavaScriptArray:
         """Remove the item at ``index`` (``splice(index, 1)``; negative counts from the end)."""
-        if type(index) is not int:
-            raise ConfigurationError(f"remove_at takes an int index, not {shown(index)}")
+        if type(index) is not int or not INT64_MIN <= index <= INT64_MAX:
+            raise InvalidArgumentError(f"remove_at takes a 64-bit int index, not {shown(index)}")
         self.operations.append(ArrayRemoveAt(self._path, index))
         return self
 
@@ -121,6 +145,8 @@ class Deferred:
                     "defer() takes PatchCommand, PutCommand, DeleteCommand or an attachment "
                     f"command, not {type(command).__name__}"
                 )
+            if type(command) is PutCommand:
+                _check_document(command)
         for command in commands:
             if isinstance(command, ATTACHMENT_COMMANDS):
                 writes = getattr(command, "destination_id", command.id)

@@ -26,7 +26,8 @@ import orjson
 
 from rookdb.by_query import ByQueryResult, delete_by_query, patch_by_query
 from rookdb.deferred import written_patch
-from rookdb.errors import ConfigurationError
+from rookdb.errors import ConfigurationError, InvalidArgumentError, shown
+from rookdb.ids import validate_database_name
 from rookdb.storage.base import Storage
 from rookdb.storage.commands import PatchCommand, PatchRequest
 from rookdb.storage.records import PatchReply
@@ -119,13 +120,24 @@ class Operation:
         return self._result
 
 
+def _parameters(parameters: Any) -> dict[str, Any]:
+    """A by-query operation's parameters: a mapping of names to values, or None."""
+    if parameters is None:
+        return {}
+    if not isinstance(parameters, Mapping):
+        raise InvalidArgumentError(
+            f"the parameters are a dict of names to values, not {shown(parameters)}"
+        )
+    return dict(parameters)
+
+
 class PatchByQueryOperation(DocumentOperation[Operation]):
     """Run the ``update { ... }`` script of an RQL query on each document it matches."""
 
     def __init__(self, query: str, parameters: Mapping[str, Any] | None = None) -> None:
         if type(query) is not str:
             raise ConfigurationError("a patch by query is RQL text ending in update { ... }")
-        self.query, self.parameters = query, dict(parameters or {})
+        self.query, self.parameters = query, _parameters(parameters)
 
     def written(self, codec: EntityCodec) -> PatchByQueryOperation:
         return PatchByQueryOperation(self.query, codec.json_value(self.parameters))
@@ -140,7 +152,7 @@ class DeleteByQueryOperation(DocumentOperation[Operation]):
     def __init__(self, query: str, parameters: Mapping[str, Any] | None = None) -> None:
         if type(query) is not str:
             raise ConfigurationError("a delete by query is RQL text")
-        self.query, self.parameters = query, dict(parameters or {})
+        self.query, self.parameters = query, _parameters(parameters)
 
     def written(self, codec: EntityCodec) -> DeleteByQueryOperation:
         return DeleteByQueryOperation(self.query, codec.json_value(self.parameters))
@@ -170,4 +182,4 @@ class Operations:
 
     def for_database(self, database: str) -> Operations:
         """These operations, sent to ``database`` instead of the store's."""
-        return Operations(self._store, database)
+        return Operations(self._store, validate_database_name(database))

@@ -7,6 +7,9 @@ for values that cannot be serialized)::
 
     RookError
     ├── ConfigurationError (ValueError)   bad URL, database name, convention change after init
+    │   └── InvalidArgumentError (TypeError)  a public call's argument of a type it does not
+    │                                     take: a list where a class goes, a callback that
+    │                                     cannot be called, a str where a flag goes
     ├── InvalidOperationError             misuse: store in a no-tracking session, closed session
     ├── NonUniqueObjectError              another object already holds that id in the session
     ├── TooManyRequestsError              the session's request budget is spent
@@ -68,6 +71,7 @@ __all__ = [
     "IndexCompilationError",
     "IndexEvaluationError",
     "IndexLockedError",
+    "InvalidArgumentError",
     "InvalidCollectionNameError",
     "InvalidIdError",
     "InvalidOperationError",
@@ -96,7 +100,17 @@ class RookError(Exception):
 
 
 class ConfigurationError(RookError, ValueError):
-    """The store was configured wrongly (unknown URL scheme, bad database name, late convention)."""
+    """The store was configured wrongly (unknown URL scheme, bad database name, late convention),
+    or an argument is wrong: ``InvalidArgumentError``, its subclass, where no error of the
+    call's own domain (``QueryError``, ...) applies."""
+
+
+class InvalidArgumentError(ConfigurationError, TypeError):
+    """A public call got an argument it does not take: of another type (a list where a class
+    goes, a callback that cannot be called, a str where a flag goes), or a value outside what
+    the argument allows (a negative timeout). Nothing was written. A ``TypeError`` and a
+    ``ValueError`` both, as Python's own calls raise one or the other for such arguments
+    (``rookdb.arguments`` holds the shared rules)."""
 
 
 class InvalidOperationError(RookError):

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from rookdb.arguments import check_callback
+from rookdb.errors import InvalidArgumentError, shown
 from rookdb.tracking.state import DocumentState, MetadataDictionary
 from rookdb.tracking.unit_of_work import Change, ChangeKind
 
@@ -125,33 +127,43 @@ class SessionEvents:
                 self.fire(handlers, AfterSaveChangesEventArgs(session, state.id, state.entity))
 
 
+def remove_handler(handlers: list[Callable[..., Any]], handler: Any, what: str) -> None:
+    """Remove ``handler`` from ``handlers``, or say it was never added."""
+    try:
+        handlers.remove(handler)
+    except ValueError:
+        raise InvalidArgumentError(f"{what}: {shown(handler)} was not added") from None
+
+
 class EventRegistration:
-    """The ``add_*`` / ``remove_*`` methods shared by ``DocumentStore`` and sessions."""
+    """The ``add_*`` / ``remove_*`` methods shared by ``DocumentStore`` and sessions. A handler
+    that cannot be called is refused when added (``InvalidArgumentError``), not at the save
+    that would call it; removing one that was not added is refused likewise."""
 
     _events: SessionEvents
 
     def add_before_store(self, handler: Callable[[BeforeStoreEventArgs], None]) -> None:
-        self._events.before_store.append(handler)
+        self._events.before_store.append(check_callback(handler, "handler", optional=False))
 
     def remove_before_store(self, handler: Callable[[BeforeStoreEventArgs], None]) -> None:
-        self._events.before_store.remove(handler)
+        remove_handler(self._events.before_store, handler, "remove_before_store")
 
     def add_after_save_changes(self, handler: Callable[[AfterSaveChangesEventArgs], None]) -> None:
-        self._events.after_save_changes.append(handler)
+        self._events.after_save_changes.append(check_callback(handler, "handler", optional=False))
 
     def remove_after_save_changes(
         self, handler: Callable[[AfterSaveChangesEventArgs], None]
     ) -> None:
-        self._events.after_save_changes.remove(handler)
+        remove_handler(self._events.after_save_changes, handler, "remove_after_save_changes")
 
     def add_before_delete(self, handler: Callable[[BeforeDeleteEventArgs], None]) -> None:
-        self._events.before_delete.append(handler)
+        self._events.before_delete.append(check_callback(handler, "handler", optional=False))
 
     def remove_before_delete(self, handler: Callable[[BeforeDeleteEventArgs], None]) -> None:
-        self._events.before_delete.remove(handler)
+        remove_handler(self._events.before_delete, handler, "remove_before_delete")
 
     def add_before_query(self, handler: Callable[[BeforeQueryEventArgs], None]) -> None:
-        self._events.before_query.append(handler)
+        self._events.before_query.append(check_callback(handler, "handler", optional=False))
 
     def remove_before_query(self, handler: Callable[[BeforeQueryEventArgs], None]) -> None:
-        self._events.before_query.remove(handler)
+        remove_handler(self._events.before_query, handler, "remove_before_query")

@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from rookdb.arguments import check_list
 from rookdb.errors import QueryError, shown
 from rookdb.facet_rql import (
     FacetQuery,
@@ -82,7 +83,7 @@ class AggregationDocumentQuery(Generic[T]):
         return self._add(facet_spec(facet, lambda value: query_value(executor, value)))
 
     def and_aggregate_by_facets(self, facets: Sequence[FacetBase]) -> AggregationDocumentQuery[T]:
-        for facet in facets:
+        for facet in check_list(facets, "facets"):
             self.and_aggregate_by(facet)
         return self
 

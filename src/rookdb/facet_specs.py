@@ -60,6 +60,8 @@ def facet_spec(facet: FacetBase, convert: Callable[[Any], Scalar]) -> FacetSpec:
     options = facet.options
     paging = FacetPaging() if options is None else options_paging(options.to_json())
     display = facet.display_field_name
+    if display is not None and (type(display) is not str or not display):
+        raise QueryError(f"a facet's display name is a non-empty str, not {shown(display)}")
     if isinstance(facet, Facet):
         if not isinstance(facet.field_name, str) or not facet.field_name.strip():
             raise QueryError("a Facet names its field (field_name)")
@@ -90,6 +92,7 @@ def _built_range(
     greater: tuple[Any, bool] | None,
     convert: Callable[[Any], Scalar],
 ) -> FacetRange:
+    _field_of(path)  # (a RangeBuilder takes any path: checked here, for every range)
     parts: list[Predicate] = []
     for bound, ops in ((greater, (">", ">=")), (less, ("<", "<="))):
         if bound is not None:

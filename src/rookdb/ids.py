@@ -97,6 +97,8 @@ def _text_problem(text: object, what: str, limit: int, *, empty: bool = True) ->
         return f"a {what} is a str, not {type(text).__qualname__}"
     if not text and not empty:
         return f"a {what} is not empty"
+    if len(text) > limit:  # too long whatever it holds: not read through
+        return f"{what} is {len(text)} characters; the limit is {limit} bytes of UTF-8"
     if text.isascii() and text.isprintable():  # the common case, fast
         if len(text) > limit:
             return f"{what} is {len(text)} bytes of UTF-8; the limit is {limit}"
@@ -118,9 +120,9 @@ def validate_id(document_id: object) -> str:
     """Raise ``InvalidIdError`` unless ``document_id`` is an acceptable document id."""
     if (
         type(document_id) is str
+        and 0 < len(document_id) <= MAX_ID_BYTES  # (first: a hostile id of megabytes)
         and document_id.isascii()
         and document_id.isprintable()
-        and 0 < len(document_id) <= MAX_ID_BYTES
         and document_id[0] != "/"
     ):
         return document_id  # the common case (``_text_problem``'s first test), in one call

@@ -9,15 +9,24 @@ includes the loaded documents' counters (``include_counter``, ``include_counters
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
-from rookdb.errors import InvalidOperationError
+from rookdb.arguments import check_list
+from rookdb.errors import InvalidArgumentError, InvalidOperationError, shown
+from rookdb.paths import parse_field_path
 from rookdb.storage.commands import validate_counter_name
 
 if TYPE_CHECKING:
     from rookdb.session import DocumentSession
 
-__all__ = ["IncludeBuilder", "LoaderWithInclude", "include_paths", "include_spec"]
+__all__ = [
+    "IncludeBuilder",
+    "LoaderWithInclude",
+    "check_include_path",
+    "include_paths",
+    "include_spec",
+]
 
 ALL_COUNTERS = _ALL = "@all_counters"  # storage.records.ALL_COUNTERS
 
@@ -30,7 +39,7 @@ class IncludeBuilder:
         self.counters: list[str] = []
 
     def include_documents(self, path: str) -> IncludeBuilder:
-        self.paths.append(path)
+        self.paths.append(check_include_path(path))
         return self
 
     def include_counter(self, name: str) -> IncludeBuilder:
@@ -40,7 +49,11 @@ class IncludeBuilder:
     def include_counters(self, *names: str | list[str]) -> IncludeBuilder:
         """The loaded documents' counters of ``names``: a list (rookdb's form) or the names
         themselves (RavenDB's ``include_counters("a", "b")``)."""
-        flat = [n for item in names for n in ([item] if isinstance(item, str) else item)]
+        flat = [
+            n
+            for item in names
+            for n in ([item] if isinstance(item, str) else check_list(item, "counter names"))
+        ]
         if _ALL in self.counters:
             raise InvalidOperationError("all counters are included already: not some of them")
         self.counters.extend(validate_counter_name(n) for n in flat)
@@ -51,6 +64,13 @@ class IncludeBuilder:
             raise InvalidOperationError("some counters are included already: not all of them")
         self.counters = [_ALL]
         return self
+
+
+def check_include_path(path: Any) -> str:
+    """``path`` if it can be an include path: a field path (``rookdb.paths``, a
+    ``QueryError`` otherwise), as the storage that follows it reads it."""
+    parse_field_path(path)
+    return path  # type: ignore[no-any-return]
 
 
 def include_paths(includes: Any) -> tuple[str, ...]:
@@ -65,14 +85,19 @@ def include_spec(includes: Any) -> tuple[tuple[str, ...], tuple[str, ...]]:
     if includes is None:
         return (), ()
     if isinstance(includes, str):
-        return (includes,), ()
+        return (check_include_path(includes),), ()
     if isinstance(includes, IncludeBuilder):
         return tuple(includes.paths), tuple(dict.fromkeys(includes.counters))
     if callable(includes):
         builder = IncludeBuilder()
         includes(builder)
         return tuple(builder.paths), tuple(dict.fromkeys(builder.counters))
-    return tuple(includes), ()
+    if isinstance(includes, (bytes, bytearray)) or not isinstance(includes, Iterable):
+        raise InvalidArgumentError(
+            "includes is a path, a list of paths or a function of an IncludeBuilder, not "
+            f"{shown(includes)}"
+        )
+    return tuple(map(check_include_path, includes)), ()
 
 
 class LoaderWithInclude:

@@ -14,13 +14,15 @@ index maps the documents already there before it returns (embedded); what storag
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
-from rookdb.errors import IndexDoesNotExistError, shown
-from rookdb.indexes.creation_tasks import MAX_NAME_LENGTH
+from rookdb.arguments import check_choice, check_instance, check_list, check_truthy
+from rookdb.errors import IndexDoesNotExistError, InvalidArgumentError, shown
+from rookdb.indexes.creation_tasks import MAX_NAME_LENGTH, AbstractIndexCreationTaskBase
 from rookdb.indexes.definitions import IndexDefinition, IndexLockMode, IndexPriority
 from rookdb.operations import MaintenanceOperation
+from rookdb.query_ast import check_count
 from rookdb.storage.base import Storage
 from rookdb.storage.statistics import IndexErrors, IndexStatistics
 
@@ -51,6 +53,25 @@ __all__ = [
 ]
 
 
+def _name(name: Any) -> str:
+    """An index name an operation names: a non-blank str (whether an index has it is
+    storage's answer). RavenDB's clients raise ``ValueError`` for a missing one:
+    ``InvalidArgumentError`` is one."""
+    if not isinstance(name, str) or not name.strip():
+        raise InvalidArgumentError(f"an index name is a non-blank str, not {shown(name)}")
+    return name
+
+
+def _names(names: Any, what: str) -> list[str] | None:
+    """None (every index), or a list of index names."""
+    return None if names is None else [_name(name) for name in check_list(names, what)]
+
+
+def _enum(kind: Any, value: Any, what: str) -> Any:
+    """``kind(value)``: a member of the str enum ``kind``, or its value."""
+    return check_choice(kind, value, what)
+
+
 class PutIndexResult:
     """RavenDB's answer for one index put: its name (and the raft index, 0 here)."""
 
@@ -68,10 +89,10 @@ class PutIndexesOperation(MaintenanceOperation[list[PutIndexResult]]):
 
     def __init__(self, *definitions: IndexDefinition) -> None:
         if not definitions:
-            raise ValueError("PutIndexesOperation takes at least one IndexDefinition")
+            raise InvalidArgumentError("PutIndexesOperation takes at least one IndexDefinition")
         for definition in definitions:
             if not isinstance(definition, IndexDefinition):
-                raise TypeError(
+                raise InvalidArgumentError(
                     f"PutIndexesOperation takes IndexDefinitions, not {type(definition).__name__}"
                 )
         self.definitions = definitions
@@ -84,7 +105,7 @@ class GetIndexOperation(MaintenanceOperation[IndexDefinition | None]):
     """The definition of index ``name``, None when there is none."""
 
     def __init__(self, name: str) -> None:
-        self.name = name
+        self.name = _name(name)
 
     def execute(self, storage: Storage) -> IndexDefinition | None:
         return storage.get_index(self.name)
@@ -94,7 +115,8 @@ class GetIndexesOperation(MaintenanceOperation[list[IndexDefinition]]):
     """The definitions of the indexes in name order, a page of them."""
 
     def __init__(self, start: int = 0, page_size: int = 25) -> None:
-        self.start, self.page_size = start, page_size
+        self.start = check_count(start, "start")
+        self.page_size = check_count(page_size, "page_size")
 
     def execute(self, storage: Storage) -> list[IndexDefinition]:
         return storage.get_indexes(self.start, self.page_size)
@@ -104,7 +126,8 @@ class GetIndexNamesOperation(MaintenanceOperation[list[str]]):
     """The names of the indexes in name order, a page of them."""
 
     def __init__(self, start: int = 0, page_size: int = 25) -> None:
-        self.start, self.page_size = start, page_size
+        self.start = check_count(start, "start")
+        self.page_size = check_count(page_size, "page_size")
 
     def execute(self, storage: Storage) -> list[str]:
         return storage.get_index_names(self.start, self.page_size)
@@ -114,7 +137,7 @@ class DeleteIndexOperation(MaintenanceOperation[None]):
     """Remove index ``name`` and what it holds."""
 
     def __init__(self, name: str) -> None:
-        self.name = name
+        self.name = _name(name)
 
     def execute(self, storage: Storage) -> None:
         storage.delete_index(self.name)
@@ -124,7 +147,7 @@ class ResetIndexOperation(MaintenanceOperation[None]):
     """Throw away what index ``name`` holds and index every document again."""
 
     def __init__(self, name: str) -> None:
-        self.name = name
+        self.name = _name(name)
 
     def execute(self, storage: Storage) -> None:
         storage.reset_index(self.name)
@@ -138,8 +161,11 @@ class SetIndexesLockOperation(MaintenanceOperation[None]):
 
     def __init__(self, mode: IndexLockMode, *names: str) -> None:
         if not names:
-            raise ValueError("Index names count cannot be zero. Pass at least one index name.")
-        self.mode, self.names = IndexLockMode(mode), names
+            raise InvalidArgumentError(
+                "Index names count cannot be zero. Pass at least one index name."
+            )
+        self.mode = _enum(IndexLockMode, mode, "mode")
+        self.names = tuple(_name(name) for name in names)
 
     def execute(self, storage: Storage) -> None:
         storage.set_index_options(self.names, lock_mode=self.mode)
@@ -152,8 +178,11 @@ class SetIndexesPriorityOperation(MaintenanceOperation[None]):
 
     def __init__(self, priority: IndexPriority, *names: str) -> None:
         if not names:
-            raise ValueError("Index names count cannot be zero. Pass at least one index name.")
-        self.priority, self.names = IndexPriority(priority), names
+            raise InvalidArgumentError(
+                "Index names count cannot be zero. Pass at least one index name."
+            )
+        self.priority = _enum(IndexPriority, priority, "priority")
+        self.names = tuple(_name(name) for name in names)
 
     def execute(self, storage: Storage) -> None:
         storage.set_index_options(self.names, priority=self.priority)
@@ -164,7 +193,7 @@ class IndexHasChangedOperation(MaintenanceOperation[bool]):
     its maps, reduce or options differ (a lock mode or priority alone is no change)."""
 
     def __init__(self, definition: IndexDefinition) -> None:
-        self.definition = definition
+        self.definition = check_instance(definition, IndexDefinition, "definition")
 
     def execute(self, storage: Storage) -> bool:
         return storage.index_has_changed(self.definition)
@@ -179,9 +208,16 @@ class GetTermsOperation(MaintenanceOperation[list[str]]):
         self, name: str, field: str, from_value: str | None = None, page_size: int | None = None
     ) -> None:
         if field is None:
-            raise ValueError("field cannot be None")
-        self.name, self.field = name, field
-        self.from_value, self.page_size = from_value, page_size or 1024
+            raise InvalidArgumentError("field cannot be None")
+        if type(field) is not str or not field:
+            raise InvalidArgumentError(f"field is a field name (a str), not {shown(field)}")
+        if from_value is not None and type(from_value) is not str:
+            raise InvalidArgumentError(
+                f"from_value is a term (a str) or None, not {shown(from_value)}"
+            )
+        self.name, self.field = _name(name), field
+        self.from_value = from_value
+        self.page_size = 1024 if not page_size else check_count(page_size, "page_size")
 
     def execute(self, storage: Storage) -> list[str]:
         return storage.index_terms(self.name, self.field, self.from_value, self.page_size)
@@ -206,8 +242,8 @@ class StopIndexOperation(_Running):
 
     def __init__(self, name: str) -> None:
         if not name:
-            raise ValueError("Index name can't be None or empty")
-        super().__init__(name)
+            raise InvalidArgumentError("Index name can't be None or empty")
+        super().__init__(_name(name))
 
 
 class StartIndexOperation(StopIndexOperation):
@@ -242,8 +278,8 @@ class DisableIndexOperation(MaintenanceOperation[None]):
 
     def __init__(self, name: str, cluster_wide: bool = False) -> None:
         if not name:
-            raise ValueError("Index name can't be None or empty")
-        self.name, self.cluster_wide = name, cluster_wide
+            raise InvalidArgumentError("Index name can't be None or empty")
+        self.name, self.cluster_wide = _name(name), check_truthy(cluster_wide, "cluster_wide")
 
     def execute(self, storage: Storage) -> None:
         storage.set_index_enabled(self.name, self.enabled)
@@ -279,7 +315,7 @@ class GetIndexStatisticsOperation(MaintenanceOperation[IndexStatistics]):
     """The statistics of index ``name`` (``IndexDoesNotExistError`` when there is none)."""
 
     def __init__(self, name: str) -> None:
-        self.name = name
+        self.name = _name(name)
 
     def execute(self, storage: Storage) -> IndexStatistics:
         # Longer than any index may be named: there is none such (RavenDB's message, below,
@@ -304,7 +340,7 @@ class DeleteIndexErrorsOperation(MaintenanceOperation[None]):
     given); ``IndexDoesNotExistError``, and nothing forgotten, for a name no index has."""
 
     def __init__(self, index_names: Sequence[str] | None = None) -> None:
-        self.index_names = None if index_names is None else list(index_names)
+        self.index_names = _names(index_names, "index_names")
 
     def execute(self, storage: Storage) -> None:
         storage.delete_index_errors(self.index_names)
@@ -314,17 +350,20 @@ class GetIndexErrorsOperation(MaintenanceOperation[list[IndexErrors]]):
     """The errors recorded against the indexes ``names`` (every index when none given)."""
 
     def __init__(self, names: Sequence[str] | None = None) -> None:
-        self.names = None if names is None else list(names)
+        self.names = _names(names, "names")
 
     def execute(self, storage: Storage) -> list[IndexErrors]:
         return storage.index_errors(self.names)
 
 
-def put_tasks(store: Any, tasks: Sequence[Any], database: str | None = None) -> None:
+def put_tasks(store: Any, tasks: Iterable[Any], database: str | None = None) -> None:
     """Put the indexes of creation ``tasks`` through ``store`` (in ``database``)."""
     maintenance = (
         store.maintenance if database is None else store.maintenance.for_database(database)
     )
+    tasks = check_list(tasks, "tasks")  # (a generator is read once: its items from here on)
+    for task in tasks:
+        check_instance(task, AbstractIndexCreationTaskBase, "an index creation task")
     definitions = [task.create_index_definition() for task in tasks]
     if definitions:
         maintenance.send(PutIndexesOperation(*definitions))

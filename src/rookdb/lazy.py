@@ -19,6 +19,7 @@ import abc
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
+from rookdb.arguments import check_callback, check_change_vector, check_class
 from rookdb.errors import ConfigurationError, InvalidIdError, shown
 from rookdb.ids import MAX_ID_BYTES, validate_id
 from rookdb.includes import IncludeBuilder, include_spec
@@ -81,7 +82,9 @@ class LazyOperation(abc.ABC):
     session answers it without storage), then ``handle`` gets what storage returned for it."""
 
     def __init__(self, on_eval: Callable[[Any], None] | None = None) -> None:
-        self.on_eval = on_eval
+        # Refused when the operation is made, not when its value arrives (every lazy
+        # operation of both sessions is made here).
+        self.on_eval = check_callback(on_eval, "on_eval")
         self.done = False
         self.result: Any = None
 
@@ -374,7 +377,7 @@ class LazySessionOperations:
             operation = LoadOperation(
                 session, list(ids), object_type, False, on_eval, paths, counters
             )
-        session._plan_load(operation._ids)  # bad ids are refused now, not when run
+        session._plan_load(operation._ids, object_type)  # bad ids are refused now, not when run
         return session._add_lazy(operation)
 
     def load_starting_with(
@@ -390,7 +393,9 @@ class LazySessionOperations:
         """``Lazy`` of the documents ``load_starting_with`` returns, as a dict id → entity."""
         session = self._session
         session._check_open()
-        read = session._prefix_read(id_prefix, matches, start, page_size, exclude, start_after)
+        read = session._prefix_read(
+            id_prefix, matches, start, page_size, exclude, start_after, object_type
+        )
         return session._add_lazy(PrefixOperation(session, read, object_type))
 
     def conditional_load(
@@ -402,6 +407,8 @@ class LazySessionOperations:
         session = self._session
         session._check_open()
         key = validate_id(document_id).lower()
+        check_change_vector(change_vector)
+        check_class(object_type)
         if not session._map.known(key)[0] and (
             not isinstance(change_vector, str) or not change_vector.strip()
         ):

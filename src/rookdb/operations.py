@@ -25,6 +25,8 @@ import abc
 import dataclasses
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, NamedTuple, TypeVar
 
+from rookdb.arguments import check_instance, check_truthy
+from rookdb.errors import InvalidArgumentError, shown
 from rookdb.revisions import RevisionsConfiguration
 from rookdb.storage.base import Backend, Storage
 from rookdb.storage.identities import check_client_configuration, effective_client_configuration
@@ -86,7 +88,7 @@ class NextIdentityForOperation(MaintenanceOperation[int]):
         self.name = name
 
     def execute(self, storage: Storage) -> int:
-        return storage.next_identity(self.name)
+        return storage.next_identity(_identity(self.name))
 
 
 class SeedIdentityForOperation(MaintenanceOperation[int]):
@@ -97,7 +99,21 @@ class SeedIdentityForOperation(MaintenanceOperation[int]):
         self.name, self.value, self.force_update = name, value, force_update
 
     def execute(self, storage: Storage) -> int:
-        return storage.seed_identity(self.name, self.value, self.force_update)
+        if type(self.value) is not int:
+            raise InvalidArgumentError(  # (its range is storage's rule, identities.check_seed)
+                f"an identity's value is an int from 0 to 2**63 - 1, not {shown(self.value)}"
+            )
+        force = check_truthy(self.force_update, "force_update")
+        return storage.seed_identity(_identity(self.name), self.value, force)
+
+
+def _identity(name: Any) -> str:
+    """An identity's name, a str (what it may hold is storage's rule, ``identity_key``).
+    Checked when the operation is sent, as the value is (the conformance suite makes bad
+    operations first and expects ``send`` to refuse them)."""
+    if not isinstance(name, str):
+        raise InvalidArgumentError(f"an identity's name is a str, not {shown(name)}")
+    return str.__str__(name)  # (a str enum's member: its value, a str as storage takes it)
 
 
 class GetIdentitiesOperation(MaintenanceOperation[dict[str, int]]):
@@ -173,7 +189,7 @@ class PutClientConfigurationOperation(MaintenanceOperation[None]):
     changes_client_configuration = True
 
     def __init__(self, configuration: ClientConfiguration) -> None:
-        self.configuration = configuration
+        self.configuration = _configuration(configuration)
 
     def execute(self, storage: Storage) -> None:
         storage.put_client_configuration(check_client_configuration(self.configuration.to_json()))
@@ -196,12 +212,18 @@ class PutServerWideClientConfigurationOperation(ServerOperation[None]):
     changes_client_configuration = True
 
     def __init__(self, configuration: ClientConfiguration) -> None:
-        self.configuration = configuration
+        self.configuration = _configuration(configuration)
 
     def execute(self, backend: Backend) -> None:
         backend.put_server_client_configuration(
             check_client_configuration(self.configuration.to_json())
         )
+
+
+def _configuration(configuration: Any) -> ClientConfiguration:
+    """What a put of a client configuration takes (its fields are checked when it is sent,
+    ``check_client_configuration``)."""
+    return check_instance(configuration, ClientConfiguration, "the configuration")
 
 
 def _result(kept: tuple[int, dict[str, Any] | None]) -> ClientConfigurationResult:
@@ -245,7 +267,9 @@ class ConfigureRevisionsOperation(MaintenanceOperation[ConfigureRevisionsOperati
     before it (``rookdb.revisions``); the next batches keep revisions by it."""
 
     def __init__(self, configuration: RevisionsConfiguration) -> None:
-        self.configuration = configuration
+        self.configuration = check_instance(
+            configuration, RevisionsConfiguration, "the configuration"
+        )
 
     def execute(self, storage: Storage) -> ConfigureRevisionsOperationResult:
         return ConfigureRevisionsOperationResult(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import enum
 
-from rookdb.errors import ConfigurationError, shown
+from rookdb.arguments import check_instance, check_truthy
+from rookdb.errors import ConfigurationError, InvalidArgumentError, shown
 
 __all__ = ["OptimisticConcurrencyMode", "SessionOptions"]
 
@@ -39,16 +40,18 @@ class SessionOptions:
     def __init__(
         self,
         database: str | None = None,
-        no_tracking: bool = False,
+        no_tracking: bool | None = False,
         optimistic_concurrency_mode: OptimisticConcurrencyMode | None = None,
     ) -> None:
-        if optimistic_concurrency_mode is not None and not isinstance(
-            optimistic_concurrency_mode, OptimisticConcurrencyMode
-        ):
-            raise ConfigurationError(
-                f"optimistic_concurrency_mode must be an OptimisticConcurrencyMode, "
-                f"not {shown(optimistic_concurrency_mode)}"
-            )
+        check_instance(
+            optimistic_concurrency_mode,
+            OptimisticConcurrencyMode,
+            "optimistic_concurrency_mode",
+            optional=True,
+        )
+        no_tracking = check_truthy(no_tracking, "no_tracking", optional=True)
+        if database is not None and not isinstance(database, str):
+            raise InvalidArgumentError(f"database is a str or None, not {shown(database)}")
         if no_tracking and optimistic_concurrency_mode not in (
             None,
             OptimisticConcurrencyMode.NONE,
@@ -57,7 +60,7 @@ class SessionOptions:
                 "a no-tracking session cannot use optimistic concurrency: it tracks nothing"
             )
         self.database = database
-        self.no_tracking = bool(no_tracking)
+        self.no_tracking = no_tracking
         self.optimistic_concurrency_mode = optimistic_concurrency_mode
 
     def __repr__(self) -> str:

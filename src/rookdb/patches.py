@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rookdb.errors import ConfigurationError, PatchError, shown
+from rookdb.paths import MAX_PATH_BYTES
 from rookdb.serialization import exact_numbers
 from rookdb.serialization.encoding import MAX_DEPTH
 
@@ -43,11 +44,12 @@ _PATH = re.compile(r"[A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*\Z")
 
 
 def check_path(path: Any) -> str:
-    """A patch path: field names (JavaScript identifiers) joined by dots."""
-    if type(path) is not str or not _PATH.match(path):
+    """A patch path: field names (JavaScript identifiers) joined by dots, at most
+    ``MAX_PATH_BYTES`` long as a query's field path is."""
+    if type(path) is not str or len(path) > MAX_PATH_BYTES or not _PATH.match(path):
         raise ConfigurationError(
-            "a patch path is field names joined by dots (letters, digits, _ and $), "
-            f"not {shown(path)}"
+            "a patch path is field names joined by dots (letters, digits, _ and $), at most "
+            f"{MAX_PATH_BYTES} characters, not {shown(path)}"
         )
     return path
 

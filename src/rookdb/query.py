@@ -13,12 +13,13 @@ as in RQL. ``not_()`` negates the next clause or subclause.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import functools
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, Generic, Protocol, TypeVar
 
+from rookdb.arguments import check_callback, check_class, check_wait
 from rookdb.errors import (
     InvalidOperationError,
     NonStaleResultsTimeoutError,
@@ -61,6 +62,7 @@ from rookdb.query_ast import (
     StartsWith,
     check_count,
     check_orderable,
+    check_regex,
     check_scalar,
     parse_search_terms,
     predicate_depth,
@@ -97,6 +99,7 @@ __all__ = [
     "StartsWith",
     "check_count",
     "check_orderable",
+    "check_regex",
     "check_scalar",
     "parse_search_terms",
     "predicate_depth",
@@ -205,7 +208,7 @@ class QueryExecution(Generic[T]):
 
     def __init__(self, executor: QueryExecutor, object_type: type[T] | None) -> None:
         self._executor = executor
-        self._object_type = object_type
+        self._object_type = check_class(object_type)
         self._tracking = True
         self._statistics_callbacks: list[Callable[[QueryStatistics], None]] = []
         self._wait_for_non_stale: float | None = None
@@ -221,15 +224,16 @@ class QueryExecution(Generic[T]):
 
     def statistics(self: Q, callback: Callable[[QueryStatistics], None]) -> Q:
         """Call ``callback`` with the ``QueryStatistics`` of each execution."""
-        self._statistics_callbacks.append(callback)
+        self._statistics_callbacks.append(check_callback(callback, "callback", optional=False))
         return self
 
-    def wait_for_non_stale_results(self: Q, timeout: float | None = None) -> Q:
+    def wait_for_non_stale_results(self: Q, timeout: float | dt.timedelta | None = None) -> Q:
         """Answer only from an index that is up to date (RavenDB's): rookdb's indexes are
         written with the documents, so only an index still being built after a put (by
         another process) is stale; the query is run again until it is not, for at most
-        ``timeout`` seconds (15 unless given), then ``NonStaleResultsTimeoutError``."""
-        self._wait_for_non_stale = 15.0 if timeout is None else float(timeout)
+        ``timeout`` (a ``timedelta``, as RavenDB's client takes it, or seconds; 15 seconds
+        unless given), then ``NonStaleResultsTimeoutError``."""
+        self._wait_for_non_stale = 15.0 if timeout is None else check_wait(timeout)
         return self
 
     def _run(self, query: Query) -> list[T]:
@@ -487,13 +491,7 @@ class DocumentQuery(QueryExecution[T]):
     def where_regex(self, field_name: str, pattern: str) -> DocumentQuery[T]:
         """Documents with a string value of ``field_name`` matching ``pattern`` (``re.search``)."""
         parse_field_path(field_name)
-        if type(pattern) is not str:
-            raise QueryError("where_regex takes a str pattern")
-        try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise QueryError(f"invalid regular expression {shown(pattern)}: {exc}") from None
-        return self._add(Regex(field_name, pattern))
+        return self._add(Regex(field_name, check_regex(pattern)))
 
     def search(
         self,
@@ -504,6 +502,8 @@ class DocumentQuery(QueryExecution[T]):
         """Full-text search: documents whose ``field_name`` holds any of the words of
         ``search_terms`` (or all of them, with ``SearchOperator.AND``), case-insensitive."""
         parse_field_path(field_name)
+        if not isinstance(operator, str):  # (SearchOperator is a str too)
+            raise QueryError(f"a search operator is or / and, not {shown(operator)}")
         try:
             how = SearchOperator(str(operator).lower())
         except ValueError:
@@ -573,6 +573,7 @@ class DocumentQuery(QueryExecution[T]):
         projections are never tracked. Without ``fields``, the fields the class declares: its
         annotations (of the class body or of ``__init__``'s parameters), dataclass, pydantic or
         attrs fields, ``__slots__``."""
+        check_class(projection_class, "projection_class", optional=False)
         names = fields
         if not names and projection_class is not dict:
             names = projection_fields(projection_class)
@@ -581,7 +582,7 @@ class DocumentQuery(QueryExecution[T]):
         for name in names:
             parse_field_path(name)
         self._query = dataclasses.replace(self._query, select=tuple(names))
-        self._object_type = projection_class  # type: ignore[assignment]
+        self._object_type = projection_class
         return self  # type: ignore[return-value]
 
     def group_by(self, field: str | GroupBy, *fields: str | GroupBy) -> GroupByDocumentQuery[T]:
@@ -595,6 +596,8 @@ class DocumentQuery(QueryExecution[T]):
 
     def _select_aggregate(self, field: str, key: str) -> None:
         """Add ``field`` (a group-by field or an aggregation) to the select, as ``key``."""
+        if type(key) is not str or not key:
+            raise QueryError(f"a projected name is a non-empty str, not {shown(key)}")
         query = self._query
         keys = query.select_as or query.select
         self._query = dataclasses.replace(
@@ -603,7 +606,7 @@ class DocumentQuery(QueryExecution[T]):
 
     def of_type(self, object_type: type[P]) -> DocumentQuery[P]:
         """Build the results as ``object_type`` (a projection class, or dict)."""
-        self._object_type = object_type  # type: ignore[assignment]
+        self._object_type = check_class(object_type, optional=False)
         return self  # type: ignore[return-value]
 
     def distinct(self) -> DocumentQuery[T]:
@@ -618,6 +621,8 @@ class DocumentQuery(QueryExecution[T]):
         found (read in the same snapshot, kept in the session's counters cache)."""
         from rookdb.includes import ALL_COUNTERS, include_spec  # (it imports storage records)
 
+        if path_or_builder is None:
+            raise QueryError("include() takes a path, or a function of an IncludeBuilder")
         paths, counters = include_spec(path_or_builder)
         for path in paths:
             parse_field_path(path)

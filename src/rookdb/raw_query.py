@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from rookdb import facet_query
-from rookdb.errors import QueryError
+from rookdb.errors import QueryError, shown
 from rookdb.query import Query, QueryExecution, QueryExecutor, query_value
 from rookdb.rql import parse
 
@@ -39,6 +39,8 @@ class RawDocumentQuery(QueryExecution[T]):
         as the entity's field stores it (a ``Decimal`` as a number, a datetime as fixed-width
         ISO 8601 text, an enum as its value; see ``query_value``); or a list of those, for
         ``in ($name)`` and ``all in ($name)``."""
+        if not isinstance(name, str):
+            raise QueryError(f"a parameter's name is a str, not {shown(name)}")
         self._parameters[name.removeprefix("$")] = value
         return self
 

@@ -24,7 +24,8 @@ import enum
 from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, overload
 
-from rookdb.errors import ConfigurationError, InvalidOperationError, shown
+from rookdb.arguments import check_class, check_instance, check_list, check_truthy
+from rookdb.errors import InvalidArgumentError, InvalidOperationError, shown
 from rookdb.ids import validate_id
 from rookdb.query import check_count
 from rookdb.serialization.encoding import loads
@@ -70,12 +71,21 @@ class RevisionsCollectionConfiguration:
     purge_on_delete: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        age = self.minimum_revision_age_to_keep
+        """RavenDB's JSON of it; fields of the wrong type are an ``InvalidArgumentError``
+        (what their values may be is storage's rule, ``revisions_config``)."""
+        keep, age = self.minimum_revisions_to_keep, self.minimum_revision_age_to_keep
+        if keep is not None and type(keep) is not int:
+            raise InvalidArgumentError(
+                f"minimum_revisions_to_keep is an int or None, not {shown(keep)}"
+            )
+        check_instance(age, dt.timedelta, "minimum_revision_age_to_keep", optional=True)
+        disabled = check_truthy(self.disabled, "disabled")
+        purge = check_truthy(self.purge_on_delete, "purge_on_delete")
         return {
             "MinimumRevisionsToKeep": self.minimum_revisions_to_keep,
             "MinimumRevisionAgeToKeep": None if age is None else _time_span(age),
-            "Disabled": self.disabled,
-            "PurgeOnDelete": self.purge_on_delete,
+            "Disabled": disabled,
+            "PurgeOnDelete": purge,
         }
 
 
@@ -90,6 +100,16 @@ class RevisionsConfiguration:
     )
 
     def to_json(self) -> dict[str, Any]:
+        default, collections = self.default_config, self.collections
+        check_instance(default, RevisionsCollectionConfiguration, "default_config", optional=True)
+        if not isinstance(collections, dict) or not all(
+            type(name) is str and isinstance(c, RevisionsCollectionConfiguration)
+            for name, c in collections.items()
+        ):
+            raise InvalidArgumentError(
+                "collections is a dict of collection names to RevisionsCollectionConfiguration, "
+                f"not {shown(collections)}"
+            )
         return {
             "Default": None if self.default_config is None else self.default_config.to_json(),
             "Collections": {name: c.to_json() for name, c in self.collections.items()},
@@ -118,7 +138,7 @@ class ForcedRevisions:
 
     def add(self, document_id: str, strategy: ForceRevisionStrategy) -> None:
         if not isinstance(strategy, ForceRevisionStrategy):
-            raise ConfigurationError(
+            raise InvalidArgumentError(
                 f"a strategy is a ForceRevisionStrategy, not {shown(strategy)}"
             )
         if strategy is ForceRevisionStrategy.NONE:
@@ -195,7 +215,7 @@ class SessionRevisions:
     ) -> None:
         """RavenDB's client's name for ``force_revision_creation_for(document_id)``."""
         if not isinstance(document_id, str):
-            raise TypeError(f"a document id is a str, not {shown(document_id)}")
+            raise InvalidArgumentError(f"a document id is a str, not {shown(document_id)}")
         self.force_revision_creation_for(document_id, strategy)
 
     def _entity(self, record: Any, object_type: type[Any] | None) -> Any:
@@ -209,6 +229,7 @@ class SessionRevisions:
         page_size: int = 25,
     ) -> list[Any]:
         """The revisions of ``document_id`` as entities, the newest first."""
+        check_class(object_type)
         page = self._page(document_id, start, page_size)
         return [self._entity(r, object_type) for r in page.records]
 
@@ -245,10 +266,11 @@ class SessionRevisions:
         self, change_vectors: Sequence[str], object_type: type[T] | None = None
     ) -> dict[str, Any]:
         """RavenDB's client's name for ``get([change_vector, ...])``."""
-        wanted = list(change_vectors)
+        wanted = check_list(change_vectors, "change_vectors")
         for change_vector in wanted:
             if not isinstance(change_vector, str):
-                raise TypeError(f"a change vector is a str, not {shown(change_vector)}")
+                raise InvalidArgumentError(f"a change vector is a str, not {shown(change_vector)}")
+        check_class(object_type)
         session = self._session
         session._check_open()
         session._request()
@@ -265,7 +287,8 @@ class SessionRevisions:
         that old. A delete revision reads as an entity of its metadata alone."""
         validate_id(document_id)
         if not isinstance(before_date, dt.datetime):
-            raise TypeError(f"before_date is a datetime, not {shown(before_date)}")
+            raise InvalidArgumentError(f"before_date is a datetime, not {shown(before_date)}")
+        check_class(object_type)
         session = self._session
         session._check_open()
         session._request()

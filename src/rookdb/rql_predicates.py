@@ -38,6 +38,7 @@ from rookdb.query import (
     StartsWith,
     parse_search_terms,
 )
+from rookdb.query_ast import check_regex
 from rookdb.rql_lexer import FUNCTIONS, Token, error_at
 from rookdb.rql_terms import TermReader
 
@@ -190,13 +191,10 @@ class PredicateParser(TermReader):
         if name in ("startswith", "endswith"):
             found = StartsWith(field, value) if name == "startswith" else EndsWith(field, value)
             return _of_id(found, self.text, name_token.position) if field == ID_FIELD else found
-        pattern = _python_pattern(value)
         try:
-            re.compile(pattern)
-        except re.error as exc:
-            raise error_at(
-                f"invalid regular expression: {exc}", self.text, token.position
-            ) from None
+            pattern = check_regex(_python_pattern(value))
+        except QueryError as exc:
+            raise error_at(str(exc), self.text, token.position) from None
         return Regex(field, pattern)
 
 

@@ -20,10 +20,17 @@ from typing import TYPE_CHECKING, Any
 
 from rookdb import saving
 from rookdb.advanced import Advanced
+from rookdb.arguments import check_change_vector
 from rookdb.conventions import DocumentConventions, dict_collection_name
 from rookdb.counters import SessionCounters, SessionDocumentCounters
 from rookdb.deferred import Deferred
-from rookdb.errors import InvalidOperationError, SerializationError, TooManyRequestsError, shown
+from rookdb.errors import (
+    InvalidArgumentError,
+    InvalidOperationError,
+    SerializationError,
+    TooManyRequestsError,
+    shown,
+)
 from rookdb.events import (
     EventRegistration,
     SessionEvents,
@@ -187,6 +194,8 @@ class DocumentSession(SessionLoading, SessionQueries, SessionLazy, EventRegistra
             self._check_tracking("store()")
         if key is not None:
             validate_id(key)
+        if change_vector is not None:
+            check_change_vector(change_vector)
         state = self._map.by_entity(entity)
         if state is not None:
             if state.deleted:
@@ -284,6 +293,8 @@ class DocumentSession(SessionLoading, SessionQueries, SessionLazy, EventRegistra
         """Delete an entity or an id at the next save; the id reads as missing at once (S16)."""
         self._check_open()
         self._check_tracking("delete()")
+        if expected_change_vector is not None:
+            check_change_vector(expected_change_vector, "expected_change_vector")
         if entity_or_id is None or isinstance(entity_or_id, _SCALARS):  # nothing an entity can be
             document_id = validate_id(entity_or_id)
             state = self._map.by_id(document_id)
@@ -406,7 +417,7 @@ class DocumentSession(SessionLoading, SessionQueries, SessionLazy, EventRegistra
                 dict_collection_name(document_id, self._conventions.identity_parts_separator),
             )
         else:
-            _, metadata = self._store.type_info(type(entity))
+            _, metadata, _ = self._stored_class(entity)  # what cannot be an entity: refused
         state = DocumentState(entity, document_id, "", dict(metadata))
         return self._encode_checked(state)
 
@@ -420,6 +431,14 @@ class DocumentSession(SessionLoading, SessionQueries, SessionLazy, EventRegistra
         self._counters.clear()
 
     def _set_concurrency_mode(self, mode: OptimisticConcurrencyMode) -> None:
+        try:  # (a str enum: anything else is refused before Enum would show it whole)
+            if not isinstance(mode, str):
+                raise TypeError
+            mode = OptimisticConcurrencyMode(mode)
+        except (ValueError, TypeError):
+            raise InvalidArgumentError(
+                f"optimistic_concurrency_mode is an OptimisticConcurrencyMode, not {shown(mode)}"
+            ) from None
         if mode is not OptimisticConcurrencyMode.NONE and self._no_tracking:
             raise InvalidOperationError("a no-tracking session cannot use optimistic concurrency")
-        self._concurrency_mode = OptimisticConcurrencyMode(mode)
+        self._concurrency_mode = mode

@@ -17,8 +17,9 @@ import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar, cast, overload
 
+from rookdb.arguments import check_class
 from rookdb.ids import validate_id, validate_ids
-from rookdb.includes import LoaderWithInclude, include_spec
+from rookdb.includes import LoaderWithInclude, check_include_path, include_spec
 from rookdb.storage.records import (
     ConditionalGetResult,
     DocumentRecord,
@@ -161,6 +162,8 @@ class SessionLoading:
         """``load(id)`` before its request: (key, True, the entity) when the session knows
         the id, else (key, False, None) with the request counted (``_finish_one`` reads it)."""
         key = validate_id(document_id).lower()
+        if object_type is not None and not isinstance(object_type, type):
+            check_class(object_type)  # (inline first: the hot path of load(id, Class))
         if not self._no_tracking:
             known, entity = self._map.known(key)
             if known:
@@ -188,7 +191,7 @@ class SessionLoading:
         paths: tuple[str, ...],
         counters: tuple[str, ...] = (),
     ) -> dict[str, Any]:
-        plan = self._plan_load(ids)
+        plan = self._plan_load(ids, object_type)
         read = self._load_read(plan, paths, counters)
         return self._finish_load(
             plan, None if read is None else read(), object_type, paths, counters
@@ -221,10 +224,14 @@ class SessionLoading:
             return functools.partial(storage.get, [plan[0][key] for key in plan[2]], paths)
         return None
 
-    def _plan_load(self, ids: list[str]) -> tuple[dict[str, str], dict[str, Any], list[str]]:
-        """What a load of ``ids`` needs: the caller's first spelling of each key, what the
-        session answers itself (tracked, deleted, known missing), and the keys to read."""
+    def _plan_load(
+        self, ids: list[str], object_type: type[Any] | None = None
+    ) -> tuple[dict[str, str], dict[str, Any], list[str]]:
+        """What a load of ``ids`` (as ``object_type``) needs: the caller's first spelling of
+        each key, what the session answers itself (tracked, deleted, known missing), and the
+        keys to read."""
         validate_ids(ids)
+        check_class(object_type)
         keys = list(map(str.lower, ids))  # (``map``: no Python frame per id)
         spelling: dict[str, str]  # key -> the caller's first spelling
         if len(set(keys)) == len(keys):  # each id once: the common case
@@ -301,14 +308,16 @@ class SessionLoading:
         ``exclude`` (RavenDB's patterns: ``*``, ``?``, alternatives separated by ``|``),
         after the id ``start_after``; ``start`` of them skipped, at most ``page_size``."""
         self._check_open()
-        read = self._prefix_read(id_prefix, matches, start, page_size, exclude, start_after)
+        read = self._prefix_read(
+            id_prefix, matches, start, page_size, exclude, start_after, object_type
+        )
         return self._load_prefix(read, object_type)
 
     def include(self, path: str) -> LoaderWithInclude:
         """Load documents together with those ``path`` references, in one request."""
         self._check_open()
         self._check_tracking("include")
-        return LoaderWithInclude(cast("DocumentSession", self), path)
+        return LoaderWithInclude(cast("DocumentSession", self), check_include_path(path))
 
     # -- load_starting_with and streams ------------------------------------------------------
 
@@ -353,10 +362,12 @@ class SessionLoading:
         page_size: int,
         exclude: str | None,
         start_after: str | None,
+        object_type: type[Any] | None,
     ) -> PrefixRead:
         """``load_starting_with``'s arguments, checked (``rookdb.storage.starting_with``)."""
         if not isinstance(id_prefix, str):
             validate_id(id_prefix)  # not a str: an InvalidIdError
+        check_class(object_type)
         read = PrefixRead(
             id_prefix, start, page_size, matches or "", exclude or "", start_after or ""
         )

@@ -15,13 +15,16 @@ document as patched (with its new change vector).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from rookdb.arguments import check_callback
 from rookdb.deferred import JavaScriptArray, written_patch
-from rookdb.errors import ConfigurationError, InvalidOperationError, shown
+from rookdb.errors import ConfigurationError, InvalidArgumentError, InvalidOperationError, shown
 from rookdb.ids import validate_id
 from rookdb.patches import Increment, PatchOperation, SetValue, check_path
+from rookdb.serialization.encoding import INT64_MAX, INT64_MIN
 from rookdb.storage.commands import Command, PatchCommand
 
 if TYPE_CHECKING:
@@ -31,10 +34,20 @@ if TYPE_CHECKING:
 __all__ = ["SessionPatches"]
 
 
+#: ``_queue``'s ``create`` when the patch creates no document (``add_or_*`` give theirs).
+_NOTHING = object()
+
+
 def _delta(value: Any) -> int | float:
-    if type(value) not in (int, float):
-        raise ConfigurationError(f"an increment is an int or a float, not {shown(value)}")
-    return value  # type: ignore[no-any-return]
+    """An increment: a number a document can hold (a 64-bit int, a finite float; not a
+    bool), refused when queued rather than by the save that would write it."""
+    if (type(value) is int and INT64_MIN <= value <= INT64_MAX) or (
+        type(value) is float and math.isfinite(value)
+    ):
+        return value
+    raise InvalidArgumentError(
+        f"an increment is a 64-bit int or a finite float, not {shown(value)}"
+    )
 
 
 class SessionPatches:
@@ -58,10 +71,11 @@ class SessionPatches:
         return state.id
 
     def _queue(
-        self, entity_or_id: Any, operations: list[PatchOperation], create: object = None
+        self, entity_or_id: Any, operations: list[PatchOperation], create: object = _NOTHING
     ) -> None:
         document_id = self._target(entity_or_id)
-        created = None if create is None else self._session._encode_new(create, document_id)
+        # (``_encode_new`` refuses what cannot be an entity: None too, never a plain patch)
+        created = None if create is _NOTHING else self._session._encode_new(create, document_id)
         self._session._deferred_queue().typed(document_id, operations, created)
 
     def _value(self, value: Any) -> Any:
@@ -120,6 +134,7 @@ class SessionPatches:
         )
 
     def _array(self, path: str, adder: Callable[[JavaScriptArray], Any]) -> list[PatchOperation]:
+        check_callback(adder, "the array's function", optional=False)
         array = JavaScriptArray(check_path(path), self._value)
         adder(array)
         if not array.operations:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from rookdb.errors import InvalidOperationError
+from rookdb.errors import InvalidArgumentError, InvalidOperationError, shown
 from rookdb.events import BeforeQueryEventArgs, SessionEvents
 from rookdb.query import DocumentQuery, Query, QueryStatistics
 from rookdb.serialization.exact_numbers import reading
@@ -95,6 +95,14 @@ class SessionQueries:
     ) -> DocumentQuery[T]:
         """``query_index`` of the index an index creation task class defines
         (``session.query_index_type(Orders_ByCompany, Order)``)."""
+        from rookdb.indexes.creation_tasks import AbstractIndexCreationTaskBase
+
+        if not (
+            isinstance(index_type, type) and issubclass(index_type, AbstractIndexCreationTaskBase)
+        ):
+            raise InvalidArgumentError(
+                f"index_type is an index creation task class, not {shown(index_type)}"
+            )
         return self.query_index(index_type().index_name, object_type)
 
     def _query_value(self, value: Any) -> Any:

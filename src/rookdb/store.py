@@ -9,13 +9,19 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+from collections.abc import Iterable
 from typing import Any, TypeVar, overload
 
+from rookdb.arguments import check_class, check_instance
 from rookdb.async_session import AsyncDocumentSession, LoopSession
 from rookdb.bulk_insert import CHUNK_SIZE, BulkInsertOperation
 from rookdb.conventions import DocumentConventions
 from rookdb.document_operations import Operations
-from rookdb.errors import ConfigurationError, InvalidOperationError, StorageError
+from rookdb.errors import (
+    ConfigurationError,
+    InvalidOperationError,
+    StorageError,
+)
 from rookdb.events import EventRegistration, SessionEvents
 from rookdb.ids import HiLoIdGenerator, validate_collection_name, validate_database_name
 from rookdb.operations import ClientSettings, MaintenanceOperation, ServerOperation, client_settings
@@ -74,6 +80,7 @@ class MaintenanceOperations:
         self._store._backend_ready().create_database(validate_database_name(name))
 
     def delete_database(self, name: str) -> None:
+        validate_database_name(name)
         store = self._store
         backend = store._backend_ready()
         with store._lock:
@@ -153,7 +160,12 @@ class DocumentStore(EventRegistration):
         else:
             if urls is None:
                 urls = os.environ.get("ROOKDB_URL") or DEFAULT_URL
-            url_list = [urls] if isinstance(urls, str) else list(urls)
+            if isinstance(urls, str):
+                url_list = [urls]
+            elif isinstance(urls, Iterable) and not isinstance(urls, (bytes, bytearray)):
+                url_list = list(urls)
+            else:
+                url_list = []  # (refused just below)
             if not url_list or not all(isinstance(u, str) and u for u in url_list):
                 raise ConfigurationError("urls must be a URL or a non-empty list of URLs")
         #: The URLs the store opens; empty when it was given a ``backend``.
@@ -256,8 +268,12 @@ class DocumentStore(EventRegistration):
         """The collection of a class and the metadata its new documents start with, computed
         (and the class registered) once: the conventions are frozen, so neither can change.
         The metadata dict is shared by sessions: they copy it before writing to it."""
-        info = self._type_info.get(cls)
+        try:
+            info = self._type_info.get(cls)
+        except TypeError:  # unhashable: not a class (refused just below)
+            info = None
         if info is None:
+            check_class(cls, "cls", optional=False)
             collection = validate_collection_name(self.conventions.find_collection_name(cls))
             self._types.register(cls)
             metadata = {"@collection": collection, "Raven-Python-Type": python_type_name(cls)}
@@ -320,6 +336,7 @@ class DocumentStore(EventRegistration):
             if session_options is not None:
                 raise ConfigurationError("session options were given twice")
             database, session_options = None, database
+        check_instance(session_options, SessionOptions, "session_options", optional=True)
         options = session_options or SessionOptions()
         name = validate_database_name(database or options.database or self.database)
         self.initialize()

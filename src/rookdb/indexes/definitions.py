@@ -25,6 +25,7 @@ import enum
 import re
 from typing import Any
 
+from rookdb.arguments import check_choice
 from rookdb.errors import IndexCompilationError, shown
 
 __all__ = [
@@ -120,13 +121,9 @@ _COMMENTS = re.compile(r"(?:/\*(?:[^*]|(?:\*+[^*/]))*\*+/)|(?://.*)")
 
 
 def _enum(kind: type[enum.Enum], value: Any, what: str) -> Any:
-    if value is None or isinstance(value, kind):
+    if value is None:
         return value
-    try:
-        return kind(value)
-    except ValueError:
-        choices = ", ".join(str(member.value) for member in kind)
-        raise IndexCompilationError(f"{what} is one of {choices}, not {shown(value)}") from None
+    return check_choice(kind, value, what, error=IndexCompilationError)
 
 
 def _value(member: enum.Enum | None) -> Any:

@@ -90,13 +90,16 @@ def check_client_configuration(configuration: Any) -> dict[str, Any]:
         if type(value) not in kinds:
             raise ConfigurationError(f"client configuration field {field} cannot be {shown(value)}")
     requests = configuration.get("MaxNumberOfRequestsPerSession")
-    if requests is not None and requests < 0:
-        raise ConfigurationError("MaxNumberOfRequestsPerSession cannot be negative")
+    if requests is not None and not 0 <= requests <= _MAX:
+        raise ConfigurationError("MaxNumberOfRequestsPerSession is from 0 to 2**63 - 1")
     for field, allowed in _BEHAVIORS.items():
         if configuration.get(field) not in (None, *allowed):
             raise ConfigurationError(f"{field} is one of {', '.join(allowed)}")
-    if configuration.get("IdentityPartsSeparator") == "|":
+    separator = configuration.get("IdentityPartsSeparator")
+    if separator == "|":
         raise ConfigurationError("the identity parts separator cannot be '|'")
+    if separator is not None and len(separator) > 1:  # (RavenDB's is a char; "": the default)
+        raise ConfigurationError("the identity parts separator is one character")
     return configuration
 
 

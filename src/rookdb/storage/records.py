@@ -31,6 +31,8 @@ from rookdb.serialization.scalars import encode_datetime
 from rookdb.storage.commands import (
     ATTACHMENT_COMMANDS,
     COUNTER_OPERATION_TYPES,
+    MAX_ATTACHMENT_NAME,
+    MAX_COUNTER_NAME,
     AttachmentCommand,
     AttachmentCopyCommand,
     AttachmentDeleteCommand,
@@ -46,6 +48,7 @@ from rookdb.storage.commands import (
     PutCommand,
     ReadCheck,
     check_expected,
+    validate_attachment_name,
     validate_counter_name,
 )
 from rookdb.storage.statistics import (
@@ -57,6 +60,8 @@ from rookdb.storage.statistics import (
 
 __all__ = [
     "ALL_COUNTERS",
+    "MAX_ATTACHMENT_NAME",
+    "MAX_COUNTER_NAME",
     "AttachmentDetails",
     "AttachmentReply",
     "BatchResult",
@@ -103,6 +108,7 @@ __all__ += [
     "PutCommand",
     "ReadCheck",
     "check_expected",
+    "validate_attachment_name",
     "validate_counter_name",
 ]
 

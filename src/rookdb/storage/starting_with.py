@@ -16,11 +16,23 @@ import re
 from collections.abc import Callable, Iterable
 
 from rookdb.errors import ConfigurationError
-from rookdb.ids import validate_id
+from rookdb.ids import MAX_ID_BYTES, validate_id
 from rookdb.query import check_count
 from rookdb.storage.records import DocumentRecord, PrefixRead, document_key
 
-__all__ = ["check_prefix_read", "id_filter", "range_start", "select_page"]
+__all__ = [
+    "MAX_PATTERN_LENGTH",
+    "check_pattern",
+    "check_prefix_read",
+    "id_filter",
+    "range_start",
+    "select_page",
+]
+
+#: The longest ``matches`` or ``exclude`` pattern: 64 alternatives as long as an id (longer
+#: ones could never match one), so that a hostile one is refused at once rather than turned
+#: into a regular expression of many megabytes, which takes seconds per megabyte.
+MAX_PATTERN_LENGTH = 64 * MAX_ID_BYTES
 
 
 def check_prefix_read(read: PrefixRead) -> PrefixRead:
@@ -32,11 +44,21 @@ def check_prefix_read(read: PrefixRead) -> PrefixRead:
     for name, value in (("matches", read.matches), ("exclude", read.exclude)):
         if type(value) is not str:
             raise ConfigurationError(f"{name} is a pattern (a str), not {type(value).__name__}")
+        check_pattern(value, name)
     if type(read.start_after) is not str:
         raise ConfigurationError("start_after is a document id (a str)")
     if read.start_after:
         validate_id(read.start_after)
     return read
+
+
+def check_pattern(pattern: str, what: str) -> str:
+    """``pattern`` unless it is longer than ``MAX_PATTERN_LENGTH``."""
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise ConfigurationError(
+            f"{what} is a pattern of at most {MAX_PATTERN_LENGTH} characters, not {len(pattern)}"
+        )
+    return pattern
 
 
 def _pattern(pattern: str) -> re.Pattern[str]:

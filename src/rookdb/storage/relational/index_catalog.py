@@ -19,6 +19,7 @@ import orjson
 
 from rookdb.errors import IndexDoesNotExistError, shown
 from rookdb.indexes.compiled import compile_index
+from rookdb.indexes.creation_tasks import MAX_NAME_LENGTH
 from rookdb.indexes.definitions import (
     IndexDefinition,
     IndexLockMode,
@@ -129,8 +130,13 @@ class IndexCatalog:
 
     def _find(self, conn: Any, name: object) -> tuple[Any, ...] | None:
         """The row of index ``name`` (any case), None when there is none; a name no index
-        can have (not a str, control characters) is none, whatever storage would say."""
-        if not isinstance(name, str) or any(ord(c) < 32 for c in name):
+        can have (not a str, too long, control characters) is none, whatever storage would
+        say (the length first: a name of megabytes is not read a character at a time)."""
+        if (
+            not isinstance(name, str)
+            or len(name) > MAX_NAME_LENGTH
+            or any(ord(c) < 32 for c in name)
+        ):
             return None
         row = conn.execute(self._index_sql.by_name, (name.lower(),)).fetchone()
         return None if row is None else tuple(row)

@@ -328,6 +328,19 @@ def test_a_refused_definition_stores_nothing(store: DocumentStore) -> None:
     assert store.maintenance.send(GetIndexNamesOperation()) == []
 
 
+def test_tasks_may_come_as_any_iterable(store: DocumentStore) -> None:
+    # A generator or a map is read once, and every task it yields is put.
+    store.execute_indexes(task() for task in (Users_ByName, Orders_ByCompany))
+    assert store.maintenance.send(GetIndexNamesOperation()) == [
+        "Orders/ByCompany",
+        "Users/ByName",
+    ]
+    store.maintenance.send(DeleteIndexOperation("Users/ByName"))
+    store.maintenance.send(DeleteIndexOperation("Orders/ByCompany"))
+    IndexCreation.create_indexes(map(lambda task: task(), (Users_ByName,)), store)
+    assert store.maintenance.send(GetIndexNamesOperation()) == ["Users/ByName"]
+
+
 def test_index_management(store: DocumentStore) -> None:
     IndexCreation.create_indexes([Users_ByName(), Orders_ByCompany()], store)
     assert store.maintenance.send(GetIndexNamesOperation()) == [
