@@ -1876,6 +1876,9 @@ MUST_ACCEPT: list[tuple[str, Callable[[Ctx], Any]]] = [
          "users/1")),
     ("GetIndexOperation(a str enum's member)",
      lambda c: c.store.maintenance.send(index_operations.GetIndexOperation(named("Users/ByName")))),
+    ("GetIndexStatisticsOperation(a str enum's member)",
+     lambda c: c.store.maintenance.send(
+         index_operations.GetIndexStatisticsOperation(named("Users/ByName")))),
     ("SeedIdentityForOperation(a str enum's member)",
      lambda c: c.store.maintenance.send(SeedIdentityForOperation(named("things"), 5))),
     ("raw_query.add_parameter(a str enum's member)",

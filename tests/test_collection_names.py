@@ -7,6 +7,7 @@ client's own convention function over a few hundred class names.
 
 from __future__ import annotations
 
+import enum
 import json
 import subprocess
 import sys
@@ -15,6 +16,8 @@ import pytest
 
 from rookdb import DocumentStore
 from rookdb.conventions import DocumentConventions, default_collection_name
+from rookdb.errors import InvalidCollectionNameError
+from rookdb.ids import validate_collection_name
 
 official = pytest.importorskip("ravendb.documents.conventions")
 
@@ -202,3 +205,11 @@ def test_the_official_client_and_rookdb_share_a_collection(store: DocumentStore)
     with store.open_session() as session:
         titles = sorted(a.title for a in session.query(object_type=Analysis))
     assert titles == ["by rookdb", "by the official client"]
+
+
+def test_a_str_enum_member_naming_every_document_is_refused_as_a_collection() -> None:
+    # ``str()`` of a str enum's member is ``Names.ALL``, not its value: the rule reads the value.
+    names = enum.Enum("Names", {"ALL": "@all_docs", "USERS": "Users"}, type=str)
+    with pytest.raises(InvalidCollectionNameError, match="every document"):
+        validate_collection_name(names.ALL)
+    assert validate_collection_name(names.USERS) == "Users"

@@ -100,13 +100,12 @@ def _text_problem(text: object, what: str, limit: int, *, empty: bool = True) ->
     if len(text) > limit:  # too long whatever it holds: not read through
         return f"{what} is {len(text)} characters; the limit is {limit} bytes of UTF-8"
     if text.isascii() and text.isprintable():  # the common case, fast
-        if len(text) > limit:
-            return f"{what} is {len(text)} bytes of UTF-8; the limit is {limit}"
         return None
     try:
         size = len(text.encode("utf-8"))
     except UnicodeEncodeError:
-        return f"{what} {shown(text)} holds a lone surrogate"  # of any length: cut short
+        # Of at most ``limit`` characters: whole (its escapes show the surrogate).
+        return f"{what} {shown(text, limit=limit)} holds a lone surrogate"
     if size > limit:
         return f"{what} is {size} bytes of UTF-8; the limit is {limit}"
     if "\x00" in text:
@@ -167,7 +166,8 @@ def is_valid_id(value: object) -> bool:
 def validate_collection_name(name: object) -> str:
     """Raise ``InvalidCollectionNameError`` unless ``name`` is an acceptable collection name."""
     problem = _text_problem(name, "collection name", MAX_COLLECTION_NAME_BYTES, empty=False)
-    if problem is None and str(name).lower() == _ALL_DOCS:
+    # (``str.__str__``: a str enum's member is its value, not ``Names.MEMBER``)
+    if problem is None and str.__str__(cast(str, name)).lower() == _ALL_DOCS:
         problem = f"{shown(name)} is RQL's name for every document"
     if problem is not None:
         raise InvalidCollectionNameError(problem)

@@ -59,7 +59,7 @@ def _name(name: Any) -> str:
     ``InvalidArgumentError`` is one."""
     if not isinstance(name, str) or not name.strip():
         raise InvalidArgumentError(f"an index name is a non-blank str, not {shown(name)}")
-    return name
+    return str.__str__(name)  # a str enum's member: its value (storage takes a plain str)
 
 
 def _names(names: Any, what: str) -> list[str] | None:
@@ -320,7 +320,7 @@ class GetIndexStatisticsOperation(MaintenanceOperation[IndexStatistics]):
     def execute(self, storage: Storage) -> IndexStatistics:
         # Longer than any index may be named: there is none such (RavenDB's message, below,
         # shows the name plain; a URL cannot carry a name of 100,000 characters).
-        if type(self.name) is not str or len(self.name) > MAX_NAME_LENGTH:
+        if len(self.name) > MAX_NAME_LENGTH:
             raise IndexDoesNotExistError(f"there is no index {shown(self.name)}")
         found = storage.index_statistics(self.name)
         if not found:
