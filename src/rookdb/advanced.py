@@ -29,7 +29,7 @@ from rookdb.events import (
     BeforeQueryEventArgs,
     BeforeStoreEventArgs,
 )
-from rookdb.ids import MAX_ID_BYTES, validate_id
+from rookdb.ids import shown_id, validate_id
 from rookdb.lazy import EagerSessionOperations, LazySessionOperations
 from rookdb.options import OptimisticConcurrencyMode
 from rookdb.query import DocumentQuery, Query, QueryExecution, check_count
@@ -156,7 +156,7 @@ class Advanced(SessionPatches):
     def _refreshed(state: DocumentState, found: bool) -> None:
         if not found:
             raise DocumentNotFoundError(
-                f"document {shown(state.id, limit=MAX_ID_BYTES)} no longer exists in storage"
+                f"document {shown_id(state.id)} no longer exists in storage"
             )
 
     def _state(self, entity: object) -> DocumentState:
@@ -282,7 +282,7 @@ class Advanced(SessionPatches):
             return ConditionalLoadResult(entity, self.get_change_vector_for(entity))
         if not isinstance(change_vector, str) or not change_vector.strip():
             raise ConfigurationError(
-                f"conditional_load of {shown(document_id, limit=MAX_ID_BYTES)}, which the session "
+                f"conditional_load of {shown_id(document_id)}, which the session "
                 "does not hold, needs "
                 f"the change vector of the copy to compare with, not {shown(change_vector)}"
             )

@@ -41,7 +41,7 @@ from rookdb.errors import (
     SerializationError,
     shown,
 )
-from rookdb.ids import MAX_ID_BYTES, validate_collection_name, validate_id
+from rookdb.ids import shown_id, validate_collection_name, validate_id
 from rookdb.storage.commands import MAX_ATTACHMENT_NAME, AttachmentPutCommand, PutCommand
 from rookdb.tracking.state import READ_ONLY_METADATA
 
@@ -189,7 +189,7 @@ class BulkInsertOperation:
         except RookError as exc:
             self._failed = BulkInsertAbortedError(
                 f"attachment {shown(command.name, limit=MAX_ATTACHMENT_NAME)} of "
-                f"{shown(command.id, limit=MAX_ID_BYTES)} failed, and was not written "
+                f"{shown_id(command.id)} failed, and was not written "
                 f"({exc}); the {self._written} documents before it were written",
                 written=self._written,
                 original=exc,

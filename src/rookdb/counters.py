@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 
 from rookdb.arguments import check_list
 from rookdb.errors import InvalidOperationError, shown
-from rookdb.ids import MAX_ID_BYTES, validate_id
+from rookdb.ids import shown_id, validate_id
 from rookdb.storage.commands import (
     MAX_COUNTER_NAME,
     CounterOperation,
@@ -72,7 +72,7 @@ class SessionCounters:
                 what = "delete" if operation.type == "Delete" else "increment"
                 raise InvalidOperationError(
                     f"cannot {what} counter {shown(operation.name, limit=MAX_COUNTER_NAME)} of "
-                    f"{shown(document_id, limit=MAX_ID_BYTES)}: this "
+                    f"{shown_id(document_id)}: this "
                     f"session already queued a {queued.type.lower()} of it; save first"
                 )
         entry[1].append(operation)
@@ -148,9 +148,7 @@ class SessionDocumentCounters:
                 )
             self._id = state.id
         if not self._id or self._id[-1] in "/|":
-            raise InvalidOperationError(
-                f"counters belong to a document, not {shown(self._id, limit=MAX_ID_BYTES)}"
-            )
+            raise InvalidOperationError(f"counters belong to a document, not {shown_id(self._id)}")
         self._session = session
         self._counters: SessionCounters = session._counters
 
@@ -175,7 +173,7 @@ class SessionDocumentCounters:
         if state is not None and state.deleted:
             raise InvalidOperationError(
                 f"cannot change counter {shown(name, limit=MAX_COUNTER_NAME)} of "
-                f"{shown(self._id, limit=MAX_ID_BYTES)}: the document is deleted in this session"
+                f"{shown_id(self._id)}: the document is deleted in this session"
             )
 
     # -- reads -------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from rookdb.errors import ConfigurationError, ProtocolError, shown
-from rookdb.ids import MAX_ID_BYTES, validate_id
+from rookdb.ids import shown_id, validate_id
 from rookdb.storage.commands import (
     COUNTER_OPERATION_TYPES,
     CounterOperation,
@@ -105,8 +105,7 @@ def decode_counters_command(raw: dict[str, Any], document_id: str, i: int) -> Co
     """A ``Counters`` batch command (its ``Id`` checked by the caller)."""
     if not document_id or document_id[-1] in "/|":
         raise ConfigurationError(
-            f"command {i}: counters belong to a document, not "
-            f"{shown(document_id, limit=MAX_ID_BYTES)}"
+            f"command {i}: counters belong to a document, not {shown_id(document_id)}"
         )
     return CountersCommand(document_id, _operations(raw.get("Counters"), f"command {i}: Counters"))
 
@@ -164,8 +163,7 @@ def decode_counter_batch(body: Any) -> list[CountersCommand]:
         validate_id(document_id)
         if not document_id or document_id[-1] in "/|":
             raise ConfigurationError(
-                f"{what}: counters belong to a document, not "
-                f"{shown(document_id, limit=MAX_ID_BYTES)}"
+                f"{what}: counters belong to a document, not {shown_id(document_id)}"
             )
         out.append(CountersCommand(document_id, _operations(raw, what)))
     return out

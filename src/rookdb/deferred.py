@@ -24,7 +24,7 @@ from rookdb.errors import (
     SerializationError,
     shown,
 )
-from rookdb.ids import MAX_ID_BYTES
+from rookdb.ids import shown_id
 from rookdb.patches import ArrayAdd, ArrayRemoveAt, PatchOperation, check_path, render_script
 from rookdb.serialization.encoding import INT64_MAX, INT64_MIN
 from rookdb.storage.commands import (
@@ -54,7 +54,7 @@ def _check_document(command: PutCommand) -> None:
         document = None
     if type(document) is not dict:
         raise SerializationError(
-            f"the put of {shown(command.id, limit=MAX_ID_BYTES)} writes the JSON text of an "
+            f"the put of {shown_id(command.id)} writes the JSON text of an "
             f"object, not {shown(command.data)}"
         )
 
@@ -218,13 +218,13 @@ class Deferred:
                 and document_key(change.document_id) in attached
             ):
                 raise InvalidOperationError(
-                    f"cannot save: document {shown(change.document_id, limit=MAX_ID_BYTES)} was "
+                    f"cannot save: document {shown_id(change.document_id)} was "
                     "deleted in the session and an attachment is stored to it in the same save"
                 )
             if keys and document_key(change.document_id) in keys:
                 what = "deleted" if change.kind is ChangeKind.DELETED else "modified"
                 raise InvalidOperationError(
-                    f"cannot save: document {shown(change.document_id, limit=MAX_ID_BYTES)} was "
+                    f"cannot save: document {shown_id(change.document_id)} was "
                     f"{what} in the session "
                     "and a deferred command (a patch, defer()) writes it too; save one, then "
                     "the other"

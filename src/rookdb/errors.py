@@ -46,8 +46,9 @@ RavenDB's names (``ConcurrencyException``, ``NonUniqueObjectException``,
 Any value not made by rookdb is shown in a message with ``shown`` (never ``repr``, ``!r`` or
 ``%r``): cut short, so that a value nested 5,000 levels deep cannot make the message a
 ``RecursionError`` nor 10 MB of a string a 10 MB message. A value checked against a bound
-first (a document id) is shown whole with ``shown(value, limit=bound)``; one interpolated
-plain (``{name}``, as in RavenDB's own wording) must be checked first, as it is not cut.
+first is shown whole with ``shown(value, limit=bound)`` (a document id: ``ids.shown_id``);
+one interpolated plain (``{name}``, as in RavenDB's own wording) must be checked first, as it
+is not cut.
 ``quoted`` is an older name of ``shown``.
 """
 
@@ -400,8 +401,8 @@ def shown(value: object, *, limit: int = _SHORT) -> str:
     floods the message (10 MB of a string, a dict of dicts of long keys), never raises.
 
     ``limit``: the short default for what nothing checked first; a value checked against a
-    bound first (a document id: ``rookdb.ids.MAX_ID_BYTES``) is shown whole with that bound,
-    where the message is the only place it appears."""
+    bound first (a document id: ``rookdb.ids.MAX_ID_BYTES``, ``ids.shown_id``) is shown whole
+    with that bound, where the message is the only place it appears."""
     text = _shower(limit).repr(value)
     cap = 4 * limit + 2
     return text if len(text) <= cap else text[: cap - 3] + "..."

@@ -50,6 +50,7 @@ __all__ = [
     "hilo_capacity",
     "hilo_document_id",
     "is_valid_id",
+    "shown_id",
     "validate_collection_name",
     "validate_database_name",
     "validate_hilo_tag",
@@ -115,6 +116,12 @@ def _text_problem(text: object, what: str, limit: int, *, empty: bool = True) ->
     return None
 
 
+def shown_id(document_id: object) -> str:
+    """A document id as a message shows it (``errors.shown``), whole up to ``MAX_ID_BYTES``
+    characters: for an id checked first, where the message is the only place it appears."""
+    return shown(document_id, limit=MAX_ID_BYTES)
+
+
 def validate_id(document_id: object) -> str:
     """Raise ``InvalidIdError`` unless ``document_id`` is an acceptable document id."""
     if (
@@ -130,8 +137,7 @@ def validate_id(document_id: object) -> str:
         raise InvalidIdError(problem)
     assert isinstance(document_id, str)
     if document_id.startswith("/"):
-        whole = shown(document_id, limit=MAX_ID_BYTES)  # its length checked
-        raise InvalidIdError(f"document id {whole} starts with '/'")
+        raise InvalidIdError(f"document id {shown_id(document_id)} starts with '/'")
     return document_id
 
 

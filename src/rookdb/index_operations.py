@@ -67,11 +67,6 @@ def _names(names: Any, what: str) -> list[str] | None:
     return None if names is None else [_name(name) for name in check_list(names, what)]
 
 
-def _enum(kind: Any, value: Any, what: str) -> Any:
-    """``kind(value)``: a member of the str enum ``kind``, or its value."""
-    return check_choice(kind, value, what)
-
-
 class PutIndexResult:
     """RavenDB's answer for one index put: its name (and the raft index, 0 here)."""
 
@@ -164,7 +159,7 @@ class SetIndexesLockOperation(MaintenanceOperation[None]):
             raise InvalidArgumentError(
                 "Index names count cannot be zero. Pass at least one index name."
             )
-        self.mode = _enum(IndexLockMode, mode, "mode")
+        self.mode = check_choice(IndexLockMode, mode, "mode")
         self.names = tuple(_name(name) for name in names)
 
     def execute(self, storage: Storage) -> None:
@@ -181,7 +176,7 @@ class SetIndexesPriorityOperation(MaintenanceOperation[None]):
             raise InvalidArgumentError(
                 "Index names count cannot be zero. Pass at least one index name."
             )
-        self.priority = _enum(IndexPriority, priority, "priority")
+        self.priority = check_choice(IndexPriority, priority, "priority")
         self.names = tuple(_name(name) for name in names)
 
     def execute(self, storage: Storage) -> None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, cast
 
 from rookdb.arguments import check_callback, check_change_vector, check_class
 from rookdb.errors import ConfigurationError, InvalidIdError, shown
-from rookdb.ids import MAX_ID_BYTES, validate_id
+from rookdb.ids import shown_id, validate_id
 from rookdb.includes import IncludeBuilder, include_spec
 from rookdb.query import Query, QueryStatistics
 from rookdb.storage.records import (
@@ -413,7 +413,7 @@ class LazySessionOperations:
             not isinstance(change_vector, str) or not change_vector.strip()
         ):
             raise ConfigurationError(
-                f"conditional_load of {shown(document_id, limit=MAX_ID_BYTES)}, which the session "
+                f"conditional_load of {shown_id(document_id)}, which the session "
                 "does not hold, needs "
                 f"the change vector of the copy to compare with, not {shown(change_vector)}"
             )

@@ -30,7 +30,7 @@ from rookdb.errors import (
     SerializationError,
     shown,
 )
-from rookdb.ids import MAX_ID_BYTES, validate_collection_name, validate_id
+from rookdb.ids import shown_id, validate_collection_name, validate_id
 from rookdb.patch_protocol import (
     decode_patch_command,
     decode_patch_reply,
@@ -266,7 +266,7 @@ def _track_changes(tracked: Any, i: int) -> TrackChanges:
     for document_id, change_vector in tracked.items():
         validate_id(document_id)
         if type(change_vector) is not str:  # the message made only when it is needed
-            whole = shown(document_id, limit=MAX_ID_BYTES)
+            whole = shown_id(document_id)
             _text(change_vector, f"command {i}: the change vector of {whole}")
         # "" is the client's word for "read as missing": it must still be missing.
         checks.append(ReadCheck(document_id, change_vector or None))

@@ -20,22 +20,20 @@ from typing import TYPE_CHECKING, Any
 
 from rookdb import saving
 from rookdb.advanced import Advanced
-from rookdb.arguments import check_change_vector
+from rookdb.arguments import check_change_vector, check_choice
 from rookdb.conventions import DocumentConventions, dict_collection_name
 from rookdb.counters import SessionCounters, SessionDocumentCounters
 from rookdb.deferred import Deferred
 from rookdb.errors import (
-    InvalidArgumentError,
     InvalidOperationError,
     SerializationError,
     TooManyRequestsError,
-    shown,
 )
 from rookdb.events import (
     EventRegistration,
     SessionEvents,
 )
-from rookdb.ids import MAX_ID_BYTES, validate_collection_name, validate_id
+from rookdb.ids import shown_id, validate_collection_name, validate_id
 from rookdb.lazy import LazyOperation, SessionLazy
 from rookdb.materializer import Materializer
 from rookdb.options import OptimisticConcurrencyMode, SessionOptions
@@ -200,13 +198,12 @@ class DocumentSession(SessionLoading, SessionQueries, SessionLazy, EventRegistra
         if state is not None:
             if state.deleted:
                 raise InvalidOperationError(
-                    f"cannot store {shown(state.id, limit=MAX_ID_BYTES)}: it was deleted in this "
-                    "session"
+                    f"cannot store {shown_id(state.id)}: it was deleted in this session"
                 )
             if key is not None and key.lower() != state.key:
                 raise InvalidOperationError(
-                    f"this entity is already stored as {shown(state.id, limit=MAX_ID_BYTES)}; "
-                    f"it cannot also be {shown(key, limit=MAX_ID_BYTES)}"
+                    f"this entity is already stored as {shown_id(state.id)}; "
+                    f"it cannot also be {shown_id(key)}"
                 )
             if change_vector is not None:
                 state.expect_change_vector(change_vector)
@@ -249,7 +246,7 @@ class DocumentSession(SessionLoading, SessionQueries, SessionLazy, EventRegistra
             validate_id(document_id)
         if self._deferred.has(document_id.lower()):
             raise InvalidOperationError(
-                f"cannot store {shown(document_id, limit=MAX_ID_BYTES)}: a deferred command (a "
+                f"cannot store {shown_id(document_id)}: a deferred command (a "
                 "patch, defer()) writes it in this session's next save"
             )
         state = DocumentState(entity, document_id, collection, metadata, metadata_shared=shared)
@@ -304,7 +301,7 @@ class DocumentSession(SessionLoading, SessionQueries, SessionLazy, EventRegistra
                 return
             if not state.deleted and self._compute([state], ()):
                 raise InvalidOperationError(
-                    f"cannot delete {shown(document_id, limit=MAX_ID_BYTES)} by id: its entity has "
+                    f"cannot delete {shown_id(document_id)} by id: its entity has "
                     "unsaved changes in this session; delete the entity, or evict it first"
                 )
         else:
@@ -431,14 +428,7 @@ class DocumentSession(SessionLoading, SessionQueries, SessionLazy, EventRegistra
         self._counters.clear()
 
     def _set_concurrency_mode(self, mode: OptimisticConcurrencyMode) -> None:
-        try:  # (a str enum: anything else is refused before Enum would show it whole)
-            if not isinstance(mode, str):
-                raise TypeError
-            mode = OptimisticConcurrencyMode(mode)
-        except (ValueError, TypeError):
-            raise InvalidArgumentError(
-                f"optimistic_concurrency_mode is an OptimisticConcurrencyMode, not {shown(mode)}"
-            ) from None
+        mode = check_choice(OptimisticConcurrencyMode, mode, "optimistic_concurrency_mode")
         if mode is not OptimisticConcurrencyMode.NONE and self._no_tracking:
             raise InvalidOperationError("a no-tracking session cannot use optimistic concurrency")
         self._concurrency_mode = mode

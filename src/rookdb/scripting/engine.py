@@ -29,7 +29,7 @@ from typing import Any
 import orjson
 
 from rookdb.errors import PatchScriptError, PatchScriptLimitError, ScriptingUnavailableError, shown
-from rookdb.ids import MAX_ID_BYTES
+from rookdb.ids import shown_id
 from rookdb.scripting import ScriptLimits, limits, watchdog
 from rookdb.serialization import encoding
 
@@ -288,7 +288,7 @@ def _script_error(text: str, document_id: str | None, *, syntax: bool) -> PatchS
         line, column = row, max(1, col - len(_HEAD)) if row == 1 else col
         break
     where = f" (line {line}, column {column})" if line is not None else ""
-    about = f" patching {shown(document_id, limit=MAX_ID_BYTES)}" if document_id else ""
+    about = f" patching {shown_id(document_id)}" if document_id else ""
     return PatchScriptError(
         f"the patch script failed{about}: {message}{where}",
         line=line,

@@ -22,8 +22,8 @@ from typing import Any
 
 import orjson
 
-from rookdb.errors import SerializationError, shown
-from rookdb.ids import MAX_ID_BYTES
+from rookdb.errors import SerializationError
+from rookdb.ids import shown_id
 
 __all__ = [
     "INT64_MAX",
@@ -168,11 +168,7 @@ def check_depth(data: bytes, document_id: str | None = None) -> None:
     if data.count(b"{") + data.count(b"[") > MAX_DEPTH:
         depth = nesting_depth(data)
         if depth > MAX_DEPTH:
-            what = (
-                "a document"
-                if document_id is None
-                else f"document {shown(document_id, limit=MAX_ID_BYTES)}"
-            )
+            what = "a document" if document_id is None else f"document {shown_id(document_id)}"
             raise SerializationError(
                 f"{what} nests {depth} levels of objects and arrays; rookdb reads and writes "
                 f"at most {MAX_DEPTH}"

@@ -25,8 +25,8 @@ from collections.abc import Callable
 from typing import Any
 
 from rookdb._types import JsonDict
-from rookdb.errors import DocumentValidationError, shown
-from rookdb.ids import MAX_ID_BYTES
+from rookdb.errors import DocumentValidationError
+from rookdb.ids import shown_id
 
 __all__ = [
     "ModelInvalid",
@@ -227,11 +227,7 @@ def validation_error(
     errors = [(".".join(str(p) for p in (*prefix, *loc)), msg) for loc, msg in exc.errors]
     listed = "; ".join(f"{path}: {msg}" if path else msg for path, msg in errors[:5])
     more = f" (and {len(errors) - 5} more)" if len(errors) > 5 else ""
-    where = (
-        f"document {shown(document_id, limit=MAX_ID_BYTES)}"
-        if document_id is not None
-        else "a document"
-    )
+    where = f"document {shown_id(document_id)}" if document_id is not None else "a document"
     return DocumentValidationError(
         f"{where} does not validate as {exc.model.__qualname__}: {listed}{more}",
         document_id=document_id,

@@ -37,13 +37,10 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from rookdb import protocol
-from rookdb.errors import ConfigurationError, shown
+from rookdb.errors import ConfigurationError
 from rookdb.facet_compute import encode_answer
 from rookdb.facet_rql import FacetQuery
-from rookdb.ids import (
-    MAX_ID_BYTES,
-    validate_database_name,
-)
+from rookdb.ids import shown_id, validate_database_name
 from rookdb.protocol_statistics import encode_statistics
 from rookdb.query import Query, StaleWait
 from rookdb.serialization.exact_numbers import keep_digits, written_back
@@ -217,7 +214,7 @@ class _Server:
             # RavenDB's clients read a 404 as "no such document"
             return 404, protocol.raven_error(
                 "Documents.DocumentDoesNotExistException",
-                f"no document {shown(ids[0], limit=MAX_ID_BYTES)}",
+                f"no document {shown_id(ids[0])}",
             )
         answer = {
             "Results": self.documents(request, records, params),

@@ -27,7 +27,7 @@ from starlette.responses import Response, StreamingResponse
 
 from rookdb import attachment_protocol, protocol, protocol_batches
 from rookdb.errors import ConfigurationError, shown
-from rookdb.ids import MAX_ID_BYTES, validate_id
+from rookdb.ids import shown_id, validate_id
 from rookdb.serialization.exact_numbers import keep_digits
 from rookdb.server.answers import error_response, json_response
 from rookdb.server.batches import apply_batch
@@ -57,7 +57,7 @@ def _missing(document_id: str, name: str) -> Response:
     return error_response(
         404,
         "Documents.DocumentDoesNotExistException",
-        f"document {shown(document_id, limit=MAX_ID_BYTES)} has no attachment {shown(name)}",
+        f"document {shown_id(document_id)} has no attachment {shown(name)}",
     )
 
 

@@ -23,7 +23,7 @@ from rookdb.errors import (
     InvalidIdError,
     shown,
 )
-from rookdb.ids import MAX_ID_BYTES, validate_collection_name, validate_id
+from rookdb.ids import shown_id, validate_collection_name, validate_id
 from rookdb.patches import PatchOperation
 from rookdb.serialization.encoding import check_depth
 
@@ -186,9 +186,7 @@ class PatchCommand:
     def __post_init__(self) -> None:
         validate_id(self.id)
         if not self.id or self.id[-1] in "/|":
-            raise InvalidIdError(
-                f"a patch names the document it patches, not {shown(self.id, limit=MAX_ID_BYTES)}"
-            )
+            raise InvalidIdError(f"a patch names the document it patches, not {shown_id(self.id)}")
         # (Inline, not a loop over a tuple of checks: a patch is built per deferred command,
         # issue 18 measures it in nanoseconds.)
         if not isinstance(self.patch, PatchRequest):
@@ -262,9 +260,7 @@ class CountersCommand:
     def __post_init__(self) -> None:
         validate_id(self.id)
         if not self.id or self.id[-1] in "/|":
-            raise InvalidIdError(
-                f"counters belong to a document, not {shown(self.id, limit=MAX_ID_BYTES)}"
-            )
+            raise InvalidIdError(f"counters belong to a document, not {shown_id(self.id)}")
         self.operations = tuple(self.operations)
         if not self.operations or not all(type(o) is CounterOperation for o in self.operations):
             raise ConfigurationError("a counters command needs counter operations")
@@ -315,8 +311,7 @@ def _check_document(document_id: str) -> None:
     validate_id(document_id)
     if not document_id or document_id[-1] in "/|":
         raise InvalidIdError(
-            "an attachment belongs to a document with a complete id, not "
-            f"{shown(document_id, limit=MAX_ID_BYTES)}"
+            f"an attachment belongs to a document with a complete id, not {shown_id(document_id)}"
         )
 
 
@@ -371,7 +366,7 @@ class AttachmentPutCommand:
             if self._start is None:
                 raise StorageError(
                     f"attachment {shown(self.name, limit=MAX_ATTACHMENT_NAME)} of "
-                    f"{shown(self.id, limit=MAX_ID_BYTES)}: its stream was read once "
+                    f"{shown_id(self.id)}: its stream was read once "
                     "and cannot seek back to be written again"
                 )
             stream.seek(self._start)
@@ -460,7 +455,7 @@ def check_expected(document_id: str, expected: str | None, actual: str | None) -
     if expected != "" and expected == actual:
         return
     raise ConcurrencyError(
-        f"optimistic concurrency violation on {shown(document_id, limit=MAX_ID_BYTES)}: expected "
+        f"optimistic concurrency violation on {shown_id(document_id)}: expected "
         f"change vector {shown(expected) if expected else '(none: must not exist)'}, "
         f"storage has {shown(actual) if actual else '(none)'}",
         document_id=document_id,

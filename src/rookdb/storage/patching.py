@@ -42,7 +42,7 @@ from rookdb.errors import (
     SerializationError,
     shown,
 )
-from rookdb.ids import MAX_ID_BYTES
+from rookdb.ids import shown_id
 from rookdb.patches import apply_operations
 from rookdb.serialization import exact_numbers
 from rookdb.serialization.encoding import dumps, json_equal
@@ -232,7 +232,7 @@ class Patching:
                 self._replies.append((command.id, "Skipped", None, record))
                 return
             raise ConcurrencyError(
-                f"optimistic concurrency violation on {shown(command.id, limit=MAX_ID_BYTES)}: "
+                f"optimistic concurrency violation on {shown_id(command.id)}: "
                 "expected change vector "
                 f"{shown(expected) if expected else '(none: must not exist)'}, "
                 f"storage has {shown(actual) if actual else '(none)'}",
@@ -364,8 +364,7 @@ class Patching:
                     commands.append(CountersCommand(counter.id, (operation,), False))
             except RookError as exc:  # a bad name or id: the script's error
                 raise PatchScriptError(
-                    f"the patch script failed patching {shown(document_id, limit=MAX_ID_BYTES)}: "
-                    f"{exc}",
+                    f"the patch script failed patching {shown_id(document_id)}: {exc}",
                     document_id=document_id,
                 ) from None
         return outcome.document, [(w.id, w.document, w.change_vector) for w in outcome.writes]
@@ -414,15 +413,13 @@ def _stripped(document: dict[str, Any]) -> dict[str, Any]:
 def _keep_collection(document: dict[str, Any], record: DocumentRecord, document_id: str) -> None:
     metadata = document.get("@metadata")
     if type(metadata) is not dict:
-        raise PatchError(
-            f"the patch of {shown(document_id, limit=MAX_ID_BYTES)} left @metadata not an object"
-        )
+        raise PatchError(f"the patch of {shown_id(document_id)} left @metadata not an object")
     collection = metadata.get("@collection", record.collection)
     if collection != record.collection and not (
         record.collection == "@empty" and collection is None
     ):
         raise PatchError(
-            f"the patch of {shown(document_id, limit=MAX_ID_BYTES)} changes its collection from "
+            f"the patch of {shown_id(document_id)} changes its collection from "
             f"{shown(record.collection)} to {shown(collection)}: a patch cannot"
         )
 
@@ -431,6 +428,4 @@ def _encode(document: dict[str, Any], document_id: str) -> bytes:
     try:
         return dumps(document)
     except SerializationError as exc:
-        raise PatchError(
-            f"the patched document {shown(document_id, limit=MAX_ID_BYTES)}: {exc}"
-        ) from None
+        raise PatchError(f"the patched document {shown_id(document_id)}: {exc}") from None

@@ -22,8 +22,8 @@ import operator
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from rookdb.errors import NonUniqueObjectError, shown
-from rookdb.ids import MAX_ID_BYTES
+from rookdb.errors import NonUniqueObjectError
+from rookdb.ids import shown_id
 from rookdb.tracking.state import DocumentState
 
 __all__ = ["IdentityMap", "PendingDelete"]
@@ -177,8 +177,7 @@ class IdentityMap:
         if existing is not None:
             if not existing._deleted:
                 raise NonUniqueObjectError(
-                    f"another object is already tracked as {shown(state._id, limit=MAX_ID_BYTES)} "
-                    "in this session"
+                    f"another object is already tracked as {shown_id(state._id)} in this session"
                 )
             # A new object replaces one deleted in this session: it overwrites that version.
             self._untrack(existing)

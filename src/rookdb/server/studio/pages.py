@@ -35,7 +35,7 @@ from rookdb.errors import (
     RookError,
     shown,
 )
-from rookdb.ids import MAX_ID_BYTES, validate_database_name, validate_id
+from rookdb.ids import shown_id, validate_database_name, validate_id
 from rookdb.serialization.exact_numbers import keep_digits, loads_keeping_digits, written_back
 from rookdb.server.limits import BodyTimeout, BodyTooLarge, read_body
 from rookdb.server.multi_get import apply_body_paging
@@ -275,7 +275,7 @@ class Studio:
                 request,
                 session,
                 404,
-                f"there is no document {shown(document_id, limit=MAX_ID_BYTES)}",
+                f"there is no document {shown_id(document_id)}",
             )
         # What the backend keeps (its capabilities), each read-only here; a page of revisions.
         can = storage.capabilities

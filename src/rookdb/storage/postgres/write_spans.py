@@ -16,8 +16,8 @@ from typing import Any, NamedTuple, cast
 
 import psycopg
 
-from rookdb.errors import ConcurrencyError, shown
-from rookdb.ids import MAX_ID_BYTES
+from rookdb.errors import ConcurrencyError
+from rookdb.ids import shown_id
 from rookdb.storage.commands import (
     ATTACHMENT_COMMANDS,
     CountersCommand,
@@ -307,7 +307,7 @@ class SpanWrites(RelationalStorage):
             )
             first = commands[0]
             raise ConcurrencyError(  # the check failed, then the document changed back
-                f"optimistic concurrency violation on {shown(first.id, limit=MAX_ID_BYTES)}",
+                f"optimistic concurrency violation on {shown_id(first.id)}",
                 document_id=first.id,
                 expected=first.expected_change_vector,
                 actual=None,

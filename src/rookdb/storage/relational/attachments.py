@@ -36,7 +36,7 @@ from rookdb.errors import (
     StorageError,
     shown,
 )
-from rookdb.ids import MAX_ID_BYTES, validate_id
+from rookdb.ids import shown_id, validate_id
 from rookdb.storage.commands import (
     MAX_ATTACHMENT_NAME,
     AttachmentCommand,
@@ -284,7 +284,7 @@ class BatchAttachments:
         source = self._get(conn, command.id, command.name)
         if source is None:
             raise DocumentNotFoundError(
-                f"document {shown(command.id, limit=MAX_ID_BYTES)} has no attachment "
+                f"document {shown_id(command.id)} has no attachment "
                 f"{shown(command.name, limit=MAX_ATTACHMENT_NAME)} to {kind[10:].lower()}"
             )
         check_expected_attachment(command, source)
@@ -299,9 +299,9 @@ class BatchAttachments:
             # RavenDB's rule: a move never overwrites (a copy does).
             raise ConcurrencyError(
                 f"cannot move attachment {shown(command.name, limit=MAX_ATTACHMENT_NAME)} of "
-                f"{shown(command.id, limit=MAX_ID_BYTES)} to "
+                f"{shown_id(command.id)} to "
                 f"{shown(command.destination_name, limit=MAX_ATTACHMENT_NAME)} of "
-                f"{shown(command.destination_id, limit=MAX_ID_BYTES)}: "
+                f"{shown_id(command.destination_id)}: "
                 "one of that name exists there",
                 document_id=command.destination_id,
                 expected="",
@@ -340,7 +340,7 @@ class BatchAttachments:
             if size > MAX_SIZE:
                 raise ConfigurationError(
                     f"attachment {shown(command.name, limit=MAX_ATTACHMENT_NAME)} of "
-                    f"{shown(command.id, limit=MAX_ID_BYTES)} is over {MAX_SIZE} bytes, "
+                    f"{shown_id(command.id)} is over {MAX_SIZE} bytes, "
                     "the largest rookdb keeps: nothing was written"
                 )
             digest.update(block)
@@ -405,7 +405,7 @@ def check_expected_attachment(
     except ConcurrencyError as exc:
         raise ConcurrencyError(
             f"attachment {shown(command.name, limit=MAX_ATTACHMENT_NAME)} of "
-            f"{shown(command.id, limit=MAX_ID_BYTES)}: {exc}",
+            f"{shown_id(command.id)}: {exc}",
             document_id=command.id,
             expected=command.expected_change_vector,
             actual=current and current[4],
@@ -434,7 +434,7 @@ class _Versioner:
         if row is None:
             raise DocumentNotFoundError(
                 f"cannot write attachment {shown(name, limit=MAX_ATTACHMENT_NAME)}: "
-                f"document {shown(document_id, limit=MAX_ID_BYTES)} does not exist"
+                f"document {shown_id(document_id)} does not exist"
             )
         return str(row[0])
 
@@ -523,7 +523,7 @@ class AttachmentsStorage:
             if row is None:
                 raise StorageError(
                     f"attachment {shown(details.name, limit=MAX_ATTACHMENT_NAME)} of "
-                    f"{shown(details.document_id, limit=MAX_ID_BYTES)} "
+                    f"{shown_id(details.document_id)} "
                     "was deleted or replaced while it was read"
                 )
             data = bytes(row[0])

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 from typing import Any, ClassVar, NamedTuple
 
 from rookdb.errors import DocumentNotFoundError, InvalidOperationError, shown
-from rookdb.ids import MAX_ID_BYTES, validate_id
+from rookdb.ids import shown_id, validate_id
 from rookdb.storage.base import Storage
 from rookdb.storage.commands import MAX_COUNTER_NAME, CountersCommand, validate_counter_name
 from rookdb.storage.owned_metadata import COUNTERS, counters_value, with_owned
@@ -104,8 +104,7 @@ def apply_counters(
     row = conn.execute(documents.document, (key,)).fetchone()
     if row is None:
         raise DocumentNotFoundError(
-            f"document {shown(command.id, limit=MAX_ID_BYTES)} does not exist: counters belong to "
-            "a stored document"
+            f"document {shown_id(command.id)} does not exist: counters belong to a stored document"
         )
     document_id, _, _, change_vector, _, data = row
     data = bytes(data)
@@ -120,7 +119,7 @@ def apply_counters(
             if found is None:
                 raise InvalidOperationError(
                     f"incrementing counter {shown(operation.name, limit=MAX_COUNTER_NAME)} of "
-                    f"{shown(document_id, limit=MAX_ID_BYTES)} by "
+                    f"{shown_id(document_id)} by "
                     f"{operation.delta} overflows 64 bits; nothing of the batch was written"
                 )
             replies.append((found[0], found[1]))

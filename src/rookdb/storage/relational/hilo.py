@@ -26,7 +26,7 @@ from typing import Any
 import orjson
 
 from rookdb.errors import ConcurrencyError, StorageError, shown
-from rookdb.ids import HILO_COLLECTION, MAX_HILO_TAG_BYTES, MAX_ID_BYTES, hilo_document_id
+from rookdb.ids import HILO_COLLECTION, MAX_HILO_TAG_BYTES, hilo_document_id, shown_id
 from rookdb.serialization.encoding import dumps
 from rookdb.storage.base import Storage
 from rookdb.storage.commands import PutCommand
@@ -83,7 +83,7 @@ def reserve(storage: Storage, tag: str, capacity: int, last_max: int = 0) -> tup
         return low, low + capacity - 1
     raise StorageError(
         f"could not reserve ids for {shown(tag, limit=MAX_HILO_TAG_BYTES)}: "
-        f"{shown(document_id, limit=MAX_ID_BYTES)} kept changing under {_ATTEMPTS} attempts"
+        f"{shown_id(document_id)} kept changing under {_ATTEMPTS} attempts"
     )
 
 

@@ -31,8 +31,8 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 from rookdb import facet_compute
 from rookdb._types import assert_never
-from rookdb.errors import ConcurrencyError, ConfigurationError, shown
-from rookdb.ids import MAX_ID_BYTES
+from rookdb.errors import ConcurrencyError, ConfigurationError
+from rookdb.ids import shown_id
 from rookdb.query import OrderBy, Query
 from rookdb.storage.base import STREAM_PAGE
 from rookdb.storage.commands import ReadCheck
@@ -109,7 +109,7 @@ def read_check_failed(check: ReadCheck, actual: str | None) -> ConcurrencyError:
     """The error of a read check (``WRITES_AND_READS``) whose document changed: ``actual``
     is its change vector now, None if it is gone."""
     return ConcurrencyError(
-        f"document {shown(check.id, limit=MAX_ID_BYTES)} changed since this session read it",
+        f"document {shown_id(check.id)} changed since this session read it",
         document_id=check.id,
         expected=check.change_vector,
         actual=actual,
