@@ -282,9 +282,9 @@ class Advanced(SessionPatches):
             return ConditionalLoadResult(entity, self.get_change_vector_for(entity))
         if not isinstance(change_vector, str) or not change_vector.strip():
             raise ConfigurationError(
-                f"conditional_load of {shown_id(document_id)}, which the session "
-                "does not hold, needs "
-                f"the change vector of the copy to compare with, not {shown(change_vector)}"
+                f"conditional_load of {shown_id(document_id)}, which the session does not hold, "
+                "needs the change vector of the copy to compare with, not "
+                f"{shown(change_vector)}"
             )
         return None
 
