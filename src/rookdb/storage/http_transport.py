@@ -27,6 +27,7 @@ import orjson
 
 from rookdb import protocol
 from rookdb.errors import (
+    ConfigurationError,
     OutcomeUnknownError,
     ProtocolError,
     SerializationError,
@@ -173,6 +174,8 @@ class Client:
         for index, node in enumerate(nodes):
             try:
                 response = self._send(method, node.url + path, params, content, headers, write)
+            except httpx.InvalidURL as exc:
+                raise _unsendable(method, path, exc) from None
             except httpx.TransportError as exc:
                 if write and not _not_sent(exc):
                     raise OutcomeUnknownError(
@@ -251,6 +254,8 @@ class Client:
                         )
                     yield from decode_json_lines(response.iter_bytes())
                 return
+            except httpx.InvalidURL as exc:
+                raise _unsendable(method, path, exc) from None
             except httpx.TransportError as exc:
                 if started:  # lines were read already: another server cannot go on from there
                     raise StorageUnavailableError(
@@ -340,6 +345,14 @@ def decode_json_lines(chunks: Iterator[bytes]) -> Iterator[str]:
             yield line.decode()
     if pending:
         yield pending.decode()
+
+
+def _unsendable(method: str, path: str, exc: httpx.InvalidURL) -> ConfigurationError:
+    """What a request no URL can carry is (a value of the caller's in its path or query string
+    past the 65,536 characters httpx takes): refused before it is sent, on any server."""
+    return ConfigurationError(
+        f"cannot send {method} {shown(path)}: {exc} (a value in the request is too long for a URL)"
+    )
 
 
 def _decode(response: httpx.Response, notes: Notes | None = None) -> Any:
